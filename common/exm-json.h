@@ -1,0 +1,120 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Strict JSON input (an RFC 8259 pre-scan in front of json-glib, whose parser
+ * accepts things we must refuse: DESIGN.md §7), typed accessors that refuse a
+ * wrong JSON type instead of coercing, and the canonical JSON writer + XXH3
+ * hash of the universal agent protocol (reference/ua-protocol.md §2.2–2.3).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#define EXM_JSON_MAX_DEPTH 64
+
+/**
+ * exm_json_prescan:
+ * @data: bytes (not necessarily NUL-terminated)
+ * @len: their length
+ * @error: return location, %EXM_ERROR_PARSE_BODY on failure
+ *
+ * Checks that @data is exactly one RFC 8259 JSON text: valid UTF-8, no `\u0000`
+ * escape (nor a raw NUL), lone surrogate escapes refused, integers within int64,
+ * numbers finite, only double-quoted strings, no trailing garbage other than
+ * whitespace, nesting at most %EXM_JSON_MAX_DEPTH.
+ */
+gboolean exm_json_prescan(const gchar *data, gsize len, GError **error);
+
+/**
+ * exm_json_parse_strict:
+ * @data: bytes
+ * @len: their length
+ * @error: %EXM_ERROR_PARSE_BODY on failure
+ *
+ * exm_json_prescan() then json-glib.
+ *
+ * Returns: (transfer full): the root node
+ */
+JsonNode *exm_json_parse_strict(const gchar *data, gsize len, GError **error);
+
+/**
+ * exm_json_parse_object:
+ *
+ * Like exm_json_parse_strict() but the root must be an object
+ * (%EXM_ERROR_PARSE_BODY otherwise).
+ *
+ * Returns: (transfer full): the root object
+ */
+JsonObject *exm_json_parse_object(const gchar *data, gsize len, GError **error);
+
+/*
+ * Typed accessors.  Each returns %TRUE and sets @out when @name is present with the
+ * right JSON type; %TRUE with @out left untouched and *@present = %FALSE when absent
+ * (@present may be %NULL); %FALSE with %EXM_ERROR_VALIDATION naming the member and
+ * the expected type when present with another type.  JSON `null` counts as present
+ * for exm_json_get_node() only; for the others it is a type error unless
+ * @allow_null is set, in which case @out is set to %NULL / 0 / %FALSE.
+ * Integers must be JSON integers (no fraction/exponent) within int64; booleans
+ * must be `true`/`false` (no 0/1 or strings).
+ */
+gboolean exm_json_get_string(JsonObject *obj, const gchar *name, gboolean allow_null,
+			     const gchar **out, gboolean *present, GError **error);
+gboolean exm_json_get_int(JsonObject *obj, const gchar *name, gint64 *out, gboolean *present,
+			  GError **error);
+gboolean exm_json_get_bool(JsonObject *obj, const gchar *name, gboolean *out,
+			   gboolean *present, GError **error);
+gboolean exm_json_get_object(JsonObject *obj, const gchar *name, JsonObject **out,
+			     gboolean *present, GError **error);
+gboolean exm_json_get_array(JsonObject *obj, const gchar *name, JsonArray **out,
+			    gboolean *present, GError **error);
+
+/**
+ * exm_json_node_is_int:
+ * @node: a node
+ *
+ * Returns: %TRUE if @node is a JSON integer value (not a double, not a bool).
+ */
+gboolean exm_json_node_is_int(JsonNode *node);
+
+/**
+ * exm_json_canonical:
+ * @node: a JSON tree
+ *
+ * Writes @node exactly as Python's `json.dumps(obj, separators=(",", ":"),
+ * sort_keys=True)`: keys sorted by code point, no whitespace, ASCII only with
+ * lower-case `\uXXXX` (surrogate pairs above the BMP), int64 exact, doubles in
+ * Python `repr` form.
+ *
+ * Returns: (transfer full): the canonical text
+ */
+gchar *exm_json_canonical(JsonNode *node);
+
+/**
+ * exm_json_to_string:
+ * @node: a JSON tree
+ *
+ * Compact JSON as the API answers (object member order kept, UTF-8 raw).
+ *
+ * Returns: (transfer full): the text
+ */
+gchar *exm_json_to_string(JsonNode *node);
+
+/**
+ * exm_xxh3_hex:
+ * @data: bytes
+ * @len: their length
+ *
+ * Returns: (transfer full): XXH3-64 (seed 0) of @data as 16 lower-case hex digits
+ */
+gchar *exm_xxh3_hex(gconstpointer data, gsize len);
+
+/**
+ * exm_json_hash:
+ * @node: a JSON tree
+ *
+ * Returns: (transfer full): exm_xxh3_hex() of exm_json_canonical() of @node — the
+ * protocol's `calculate_hash`.
+ */
+gchar *exm_json_hash(JsonNode *node);

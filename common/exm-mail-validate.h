@@ -1,0 +1,74 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Field rules of the mail models (reference/upstream-mail.md §1, DESIGN.md §5).
+ * Every failure is %EXM_MAIL_ERROR_INVALID with a message a user can act on,
+ * starting with the field name (e.g. "domain: label 'a_b' has a character ...").
+ */
+#pragma once
+
+#include <glib.h>
+
+#define EXM_MAIL_NAME_MAX	   255
+#define EXM_MAIL_DOMAIN_MAX	   253
+#define EXM_MAIL_CPU_MIN	   1
+#define EXM_MAIL_CPU_MAX	   128
+#define EXM_MAIL_RAM_MIN	   512
+#define EXM_MAIL_RAM_MAX	   1073741824
+#define EXM_MAIL_DISK_MIN	   8
+#define EXM_MAIL_DISK_MAX	   1073741824
+#define EXM_MAIL_USERNAME_MAX	   64
+#define EXM_MAIL_HASH_MAX	   1024
+#define EXM_MAIL_DKIM_KEY_MAX	   4096
+#define EXM_MAIL_SELECTOR_MAX	   255
+#define EXM_MAIL_IMAGE_MAX	   2048
+#define EXM_MAIL_DEFAULT_SELECTOR "platform"
+
+/* name: 1..255 UTF-8 characters, no control characters. */
+gboolean exm_mail_validate_name(const gchar *name, GError **error);
+/* description: any UTF-8 without NUL, at most 4096 bytes. */
+gboolean exm_mail_validate_description(const gchar *text, GError **error);
+
+/**
+ * exm_mail_normalize_domain:
+ * @domain: user input
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * RFC 1035 host name: ≤253 chars, ≥2 labels of 1–63 `[a-z0-9-]` not starting or
+ * ending with `-`, no trailing dot; upper case is folded.
+ *
+ * Returns: (transfer full): the lower-cased domain
+ */
+gchar *exm_mail_normalize_domain(const gchar *domain, GError **error);
+
+gboolean exm_mail_validate_cpu(gint64 cpu, GError **error);
+gboolean exm_mail_validate_ram(gint64 ram, GError **error);
+gboolean exm_mail_validate_disk_size(gint64 disk_size, GError **error);
+
+/**
+ * exm_mail_normalize_username:
+ *
+ * Lower-cased, 1–64 of `[a-z0-9._+-]`, not starting with `.`.
+ *
+ * Returns: (transfer full): the lower-cased username
+ */
+gchar *exm_mail_normalize_username(const gchar *username, GError **error);
+
+/**
+ * exm_mail_validate_password_hash:
+ * @hash: a crypt(3) hash, optionally with a Dovecot `{SCHEME}` prefix
+ * @error: %EXM_MAIL_ERROR_INVALID naming `openssl passwd -6` and the `password` field
+ *
+ * Accepts `$y$`, `$gy$`, `$7$`, `$2b$`/`$2y$`, `$6$`, `$5$` hashes by an explicit
+ * per-family grammar (prefix, cost/rounds syntax, salt and checksum alphabet and
+ * length), optionally prefixed by a scheme matching the family (`{SHA512-CRYPT}`
+ * + `$6$`, `{SHA256-CRYPT}` + `$5$`, `{BLF-CRYPT}` + `$2?$`, `{CRYPT}` + any).
+ * At most %EXM_MAIL_HASH_MAX bytes.
+ */
+gboolean exm_mail_validate_password_hash(const gchar *hash, GError **error);
+
+/* ipv4 dotted quad (≤15 chars), as stored in ipsv4. */
+gboolean exm_mail_validate_ipv4(const gchar *ip, GError **error);
+/* DKIM selector: 1..63 of [a-z0-9-] (DNS label). */
+gboolean exm_mail_validate_selector(const gchar *selector, GError **error);

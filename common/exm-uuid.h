@@ -1,0 +1,40 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#pragma once
+
+#include <glib.h>
+
+/**
+ * exm_uuid_parse:
+ * @text: a UUID in any case, canonical 8-4-4-4-12 form
+ * @error: %EXM_ERROR_PARSE when @text is not a UUID
+ *
+ * Returns: (transfer full): the lower-case canonical form
+ */
+gchar *exm_uuid_parse(const gchar *text, GError **error);
+
+/**
+ * exm_uuid_is_valid:
+ * Returns: %TRUE if @text (nullable) parses as a UUID
+ */
+gboolean exm_uuid_is_valid(const gchar *text);
+
+/**
+ * exm_uuid4:
+ * Returns: (transfer full): a random (v4) UUID, lower case
+ */
+gchar *exm_uuid4(void);
+
+/**
+ * exm_uuid5:
+ * @ns: namespace UUID text
+ * @name: UTF-8 name
+ * @error: %EXM_ERROR_PARSE when @ns is not a UUID
+ *
+ * RFC 4122 v5 (libuuid's uuid_generate_sha1), as Python's uuid.uuid5().
+ *
+ * Returns: (transfer full): lower-case canonical UUID
+ */
+gchar *exm_uuid5(const gchar *ns, const gchar *name, GError **error);

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
+#   1. installs the dependencies (tests/setup.sh),
+#   2. builds with -Dwerror=true and runs every suite (unit pg http dp e2e fuzz),
+#   3. runs the unit, pg and http suites in an ASan+UBSan build and unit under valgrind,
+#   4. runs the benchmarks (figures are printed, never asserted),
+#   5. ends with the line "N passed, N failed" counted from meson's test logs.
+# Options: --quick  skip the sanitizer, valgrind and benchmark runs.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+QUICK=0
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run-tests: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+export EXM_REQUIRE_REAL_PEERS=${EXM_REQUIRE_REAL_PEERS:-1}
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
+
+bash tests/setup.sh || { echo "run-tests: setup failed" >&2; exit 1; }
+
+status=0
+logs=()
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+setup_build() { # dir, extra meson args...
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+  else
+    rm -rf "$dir"
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+  fi || { cat "$dir.setup.log"; return 1; }
+  ninja -C "$dir" || return 1
+}
+
+run_meson_test() { # dir, logname, meson test args...
+  local dir=$1 name=$2; shift 2
+  rm -f "$dir/meson-logs/$name.json"
+  meson test -C "$dir" --print-errorlogs --logbase "$name" "$@" || status=1
+  logs+=("$dir/meson-logs/$name.json")
+}
+
+section "build (werror)"
+if setup_build build -Dwerror=true; then
+  section "all suites"
+  run_meson_test build testlog-all --no-suite fuzz-long
+else
+  echo "run-tests: build failed" >&2; status=1
+fi
+
+if [ $QUICK = 0 ]; then
+  section "sanitizer build (address,undefined): unit pg http"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
+  if setup_build build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false; then
+    run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http
+  else
+    echo "run-tests: sanitizer build failed" >&2; status=1
+  fi
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+
+  section "valgrind: unit"
+  run_meson_test build testlog-valgrind --setup valgrind --suite unit
+
+  section "benchmarks"
+  meson test -C build --benchmark --verbose --logbase benchlog || status=1
+fi
+
+section "summary"
+/usr/bin/python3 - "${logs[@]}" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        print(f"missing test log {path}")
+        failed += 1
+        continue
+    for line in lines:
+        if not line.strip():
+            continue
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+[ $status = 0 ] || echo "run-tests: FAILED" >&2
+exit $status

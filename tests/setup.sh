@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of exordos_mail on Debian 12 (root).
+# Idempotent and non-interactive: when everything is present it does nothing,
+# otherwise it runs `apt-get update` once and installs what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential meson ninja-build pkg-config
+  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libcrypt-dev
+  libssl-dev uuid-dev libxxhash-dev
+  # test peers and tools
+  postgresql exim4-daemon-light swaks libnet-ssleay-perl
+  python3 python3-dkim python3-jinja2 python3-yaml
+  curl jq openssl valgrind shellcheck iproute2 procps psmisc
+  systemd xxhash
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: must run as root (apt-get installs the dependencies)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# exim4 and postgresql must not start system-wide daemons: the tests and the
+# stand run their own instances on loopback.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 0755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup: done"
