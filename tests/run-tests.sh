@@ -74,6 +74,7 @@ if [ $QUICK = 0 ]; then
   meson test -C build --benchmark --verbose --logbase benchlog || status=1
 fi
 
+[ $status = 0 ] || echo "run-tests: FAILED (see the logs above)" >&2
 section "summary"
 /usr/bin/python3 - "${logs[@]}" <<'PY'
 import json, sys
@@ -96,6 +97,7 @@ for path in sys.argv[1:]:
         else:
             failed += 1
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed else 0)
 PY
-[ $status = 0 ] || echo "run-tests: FAILED" >&2
+[ $? = 0 ] || status=1
 exit $status
