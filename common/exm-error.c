@@ -1,0 +1,178 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * One table maps every EXM_ERROR code to its HTTP status, restalchemy `type` and
+ * body `code`, so the HTTP edge never needs its own mapping.
+ */
+#include "exm-error.h"
+
+#include "exm-json.h"
+
+/* Written out rather than G_DEFINE_QUARK(): clang-format would put spaces into
+ * the hyphenated quark name the macro stringifies. */
+GQuark
+exm_error_quark(void)
+{
+	return g_quark_from_static_string("exm-error-quark");
+}
+
+typedef struct {
+	guint status;
+	gint code; /* the body's `code` */
+	const gchar *type;
+} ExmErrorInfo;
+
+/* Indexed by ExmErrorCode; the static assertion below keeps it in step. */
+static const ExmErrorInfo exm_error_table[] = {
+	[EXM_ERROR_FAILED] = { 500, EXM_ERROR_CODE_GENERIC, "InternalError" },
+	[EXM_ERROR_PARSE_BODY] = { 400, 400, "ParseBodyError" },
+	[EXM_ERROR_PARSE] = { 400, 400, "ParseError" },
+	[EXM_ERROR_VALIDATION] = { 400, 400, "ValidationError" },
+	[EXM_ERROR_TYPE] = { 400, 400, "TypeError" },
+	[EXM_ERROR_PROPERTY_INCOMPATIBLE] = { 400, 400, "ValidationPropertyIncompatibleError" },
+	[EXM_ERROR_PROPERTY_REQUIRED] = { 400, 400, "PropertyRequired" },
+	[EXM_ERROR_READ_ONLY] = { 400, 400, "ReadOnlyProperty" },
+	[EXM_ERROR_FILTER_INCOMPATIBLE] = { 400, 400, "ValidationFilterIncompatibleError" },
+	[EXM_ERROR_SORT_DIR] = { 400, 400, "ValidationSortInvalidDirValueError" },
+	[EXM_ERROR_SORT_COUNT] = { 400, 400, "ValidationSortIncompatibleDirCountError" },
+	[EXM_ERROR_SORT_NUMBER] = { 400, 400, "ValidationSortNumberError" },
+	[EXM_ERROR_NOT_EQUAL_UUID] = { 400, 400, "NotEqualUuidException" },
+	[EXM_ERROR_FIELD_PERMISSION] = { 403, 403, "FieldPermissionError" },
+	[EXM_ERROR_POLICY_NOT_AUTHORIZED] = { 403, EXM_ERROR_CODE_GENERIC, "PolicyNotAuthorized" },
+	[EXM_ERROR_FORBIDDEN] = { 403, EXM_ERROR_CODE_GENERIC, "Forbidden" },
+	[EXM_ERROR_NOT_FOUND] = { 404, 404, "RecordNotFound" },
+	[EXM_ERROR_LOCATOR_NOT_FOUND] = { 404, 404, "LocatorNotFound" },
+	[EXM_ERROR_METHOD_NOT_ALLOWED] = { 405, 405, "UnsupportedHttpMethod" },
+	[EXM_ERROR_CONFLICT] = { 409, 409, "ConflictRecords" },
+	[EXM_ERROR_TOO_LARGE] = { 413, 413, "RequestEntityTooLarge" },
+	[EXM_ERROR_INVALID_TOKEN] = { 401, 401, "invalid_token" },
+	[EXM_ERROR_NOT_IMPLEMENTED] = { 501, 501, "NotImplementedError" },
+	[EXM_ERROR_UNAVAILABLE] = { 503, 503, "ServiceUnavailable" },
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(exm_error_table) == EXM_ERROR_LAST);
+
+static const ExmErrorInfo exm_error_internal = { 500, EXM_ERROR_CODE_GENERIC, "InternalError" };
+static const ExmErrorInfo exm_error_foreign_400 = { 400, 400, "ValidationError" };
+
+/* Domains registered by other libraries as "every code is a 400".  Few and
+ * registered once at start-up, so a locked GArray is plenty. */
+static GMutex exm_error_registry_lock;
+static GArray *exm_error_registry;
+
+/**
+ * exm_error_register_400:
+ * @domain: an error domain whose every code is a client error
+ *
+ * Declares that errors of @domain map to 400 `ValidationError`.  Thread-safe;
+ * idempotent.
+ */
+void
+exm_error_register_400(GQuark domain)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&exm_error_registry_lock);
+
+	g_return_if_fail(domain != 0);
+	if (exm_error_registry == NULL)
+		exm_error_registry = g_array_new(FALSE, FALSE, sizeof(GQuark));
+	for (guint i = 0; i < exm_error_registry->len; i++) {
+		if (g_array_index(exm_error_registry, GQuark, i) == domain)
+			return;
+	}
+	g_array_append_val(exm_error_registry, domain);
+}
+
+static gboolean
+exm_error_is_registered_400(GQuark domain)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&exm_error_registry_lock);
+
+	if (exm_error_registry == NULL)
+		return FALSE;
+	for (guint i = 0; i < exm_error_registry->len; i++) {
+		if (g_array_index(exm_error_registry, GQuark, i) == domain)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static const ExmErrorInfo *
+exm_error_info(const GError *error)
+{
+	if (error->domain == EXM_ERROR) {
+		if (error->code >= 0 && error->code < EXM_ERROR_LAST)
+			return &exm_error_table[error->code];
+		return &exm_error_internal;
+	}
+	if (exm_error_is_registered_400(error->domain))
+		return &exm_error_foreign_400;
+	return &exm_error_internal;
+}
+
+/**
+ * exm_error_http_status:
+ * @error: (nullable): any GError
+ *
+ * Returns: the HTTP status for @error, 200 for %NULL
+ */
+guint
+exm_error_http_status(const GError *error)
+{
+	if (error == NULL)
+		return 200;
+	return exm_error_info(error)->status;
+}
+
+/**
+ * exm_error_type_name:
+ * @error: a GError
+ *
+ * Returns: the restalchemy `type` string
+ */
+const gchar *
+exm_error_type_name(const GError *error)
+{
+	g_return_val_if_fail(error != NULL, "InternalError");
+	return exm_error_info(error)->type;
+}
+
+/* A JSON string literal escaped like Python's json.dumps (ensure_ascii). */
+static gchar *
+exm_error_json_string(const gchar *text)
+{
+	g_autofree gchar *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_VALUE);
+
+	json_node_set_string(node, valid);
+	return exm_json_canonical(node);
+}
+
+/**
+ * exm_error_body:
+ * @error: a GError
+ *
+ * Serialises @error the way the REST API answers.  Every 500 (unknown domains
+ * and %EXM_ERROR_FAILED alike) reads `internal server error` with type
+ * `InternalError` and code 10000001: such messages come from system calls and
+ * libraries and may name paths or internals a client must not see.
+ *
+ * Returns: (transfer full): the JSON body
+ */
+gchar *
+exm_error_body(const GError *error)
+{
+	const ExmErrorInfo *info;
+	const gchar *message;
+	g_autofree gchar *type = NULL;
+	g_autofree gchar *msg = NULL;
+
+	g_return_val_if_fail(error != NULL, NULL);
+	if (error->domain == EXM_ERROR && error->code == EXM_ERROR_INVALID_TOKEN)
+		return g_strdup("{\"error\":\"invalid_token\","
+				"\"error_description\":\"Auth token has expired or is invalid\"}");
+	info = exm_error_info(error);
+	message = info->status == 500 ? "internal server error" : error->message;
+	type = exm_error_json_string(info->type);
+	msg = exm_error_json_string(message);
+	return g_strdup_printf("{\"type\":%s,\"code\":%d,\"message\":%s}", type, info->code, msg);
+}

@@ -1,0 +1,914 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * json-glib 1.6 accepts input we must refuse (DESIGN.md §7: "\u0000" truncates
+ * strings, out-of-range integers wrap, 1e400 becomes inf, single quotes and
+ * comments pass), so every untrusted text first goes through a strict RFC 8259
+ * scanner here and json-glib only ever sees text that scanner accepted.
+ */
+#include "exm-json.h"
+
+#include "exm-error.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* ---- strict pre-scan -------------------------------------------------- */
+
+typedef struct {
+	const guchar *p;
+	const guchar *end;
+	const guchar *start;
+	guint depth;
+	GError **error;
+} ExmJsonScan;
+
+static gboolean exm_json_scan_value(ExmJsonScan *s);
+
+static gboolean
+exm_json_scan_fail(ExmJsonScan *s, const gchar *what)
+{
+	g_set_error(s->error,
+		    EXM_ERROR,
+		    EXM_ERROR_PARSE_BODY,
+		    "invalid json at offset %" G_GSIZE_FORMAT ": %s",
+		    (gsize)(s->p - s->start),
+		    what);
+	return FALSE;
+}
+
+static void
+exm_json_scan_ws(ExmJsonScan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static gboolean
+exm_json_scan_literal(ExmJsonScan *s, const gchar *word)
+{
+	gsize n = strlen(word);
+
+	if ((gsize)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+		return exm_json_scan_fail(s, "unexpected character");
+	s->p += n;
+	return TRUE;
+}
+
+/* Four hex digits after "\u"; -1 when malformed. */
+static gint
+exm_json_scan_hex4(ExmJsonScan *s)
+{
+	gint v = 0;
+
+	if (s->end - s->p < 4)
+		return -1;
+	for (guint i = 0; i < 4; i++) {
+		gint d = g_ascii_xdigit_value((gchar)s->p[i]);
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	s->p += 4;
+	return v;
+}
+
+/* Called with s->p after "\u".  Refuses U+0000 (json-glib truncates there) and
+ * surrogates that do not form a high+low pair. */
+static gboolean
+exm_json_scan_unicode(ExmJsonScan *s)
+{
+	gint cp = exm_json_scan_hex4(s);
+	gint lo;
+
+	if (cp < 0)
+		return exm_json_scan_fail(s, "bad \\u escape");
+	if (cp == 0)
+		return exm_json_scan_fail(s, "\\u0000 is not allowed");
+	if (cp >= 0xDC00 && cp <= 0xDFFF)
+		return exm_json_scan_fail(s, "lone low surrogate escape");
+	if (cp < 0xD800 || cp > 0xDBFF)
+		return TRUE;
+	if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u')
+		return exm_json_scan_fail(s, "lone high surrogate escape");
+	s->p += 2;
+	lo = exm_json_scan_hex4(s);
+	if (lo < 0xDC00 || lo > 0xDFFF)
+		return exm_json_scan_fail(s, "high surrogate escape not followed by a low one");
+	return TRUE;
+}
+
+static gboolean
+exm_json_scan_escape(ExmJsonScan *s)
+{
+	if (s->p >= s->end)
+		return exm_json_scan_fail(s, "unterminated string");
+	switch (*s->p++) {
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
+		return TRUE;
+	case 'u':
+		return exm_json_scan_unicode(s);
+	default:
+		s->p--;
+		return exm_json_scan_fail(s, "bad escape");
+	}
+}
+
+/* The whole input is already known to be valid UTF-8 without NUL, so only
+ * ASCII structure matters here: multi-byte sequences are >= 0x80. */
+static gboolean
+exm_json_scan_string(ExmJsonScan *s)
+{
+	s->p++; /* opening quote */
+	while (s->p < s->end) {
+		guchar c = *s->p;
+		if (c == '"') {
+			s->p++;
+			return TRUE;
+		}
+		if (c < 0x20)
+			return exm_json_scan_fail(s, "unescaped control character in string");
+		s->p++;
+		if (c == '\\' && !exm_json_scan_escape(s))
+			return FALSE;
+	}
+	return exm_json_scan_fail(s, "unterminated string");
+}
+
+static gboolean
+exm_json_scan_digits(ExmJsonScan *s)
+{
+	const guchar *from = s->p;
+
+	while (s->p < s->end && g_ascii_isdigit(*s->p))
+		s->p++;
+	if (s->p == from)
+		return exm_json_scan_fail(s, "digit expected");
+	return TRUE;
+}
+
+/* Range checks on the literal itself: integers must fit int64 (json-glib would
+ * wrap them), every number must be finite as a double (json-glib would make
+ * 1e400 an inf that no JSON writer can emit). */
+static gboolean
+exm_json_scan_number_range(ExmJsonScan *s, const guchar *from, gboolean is_int)
+{
+	g_autofree gchar *text = g_strndup((const gchar *)from, (gsize)(s->p - from));
+	gchar *end = NULL;
+
+	errno = 0;
+	if (is_int) {
+		(void)g_ascii_strtoll(text, &end, 10);
+		if (errno == ERANGE)
+			return exm_json_scan_fail(s, "integer out of int64 range");
+		return TRUE;
+	}
+	if (!isfinite(g_ascii_strtod(text, &end)))
+		return exm_json_scan_fail(s, "number out of range");
+	return TRUE;
+}
+
+static gboolean
+exm_json_scan_number(ExmJsonScan *s)
+{
+	const guchar *from = s->p;
+	gboolean is_int = TRUE;
+
+	if (*s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0') {
+		s->p++;
+		if (s->p < s->end && g_ascii_isdigit(*s->p))
+			return exm_json_scan_fail(s, "leading zero");
+	} else if (!exm_json_scan_digits(s)) {
+		return FALSE;
+	}
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		is_int = FALSE;
+		if (!exm_json_scan_digits(s))
+			return FALSE;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		is_int = FALSE;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (!exm_json_scan_digits(s))
+			return FALSE;
+	}
+	return exm_json_scan_number_range(s, from, is_int);
+}
+
+/* Shared by objects and arrays: "<open> ws [ item (ws , ws item)* ] ws <close>". */
+static gboolean
+exm_json_scan_container(ExmJsonScan *s, guchar close, gboolean (*item)(ExmJsonScan *))
+{
+	if (++s->depth > EXM_JSON_MAX_DEPTH)
+		return exm_json_scan_fail(s, "nesting too deep");
+	s->p++;
+	exm_json_scan_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		s->depth--;
+		return TRUE;
+	}
+	for (;;) {
+		if (!item(s))
+			return FALSE;
+		exm_json_scan_ws(s);
+		if (s->p >= s->end)
+			return exm_json_scan_fail(s, "unexpected end of input");
+		if (*s->p == close) {
+			s->p++;
+			s->depth--;
+			return TRUE;
+		}
+		if (*s->p != ',')
+			return exm_json_scan_fail(s, "',' expected");
+		s->p++;
+		exm_json_scan_ws(s);
+	}
+}
+
+static gboolean
+exm_json_scan_member(ExmJsonScan *s)
+{
+	if (s->p >= s->end || *s->p != '"')
+		return exm_json_scan_fail(s, "member name expected");
+	if (!exm_json_scan_string(s))
+		return FALSE;
+	exm_json_scan_ws(s);
+	if (s->p >= s->end || *s->p != ':')
+		return exm_json_scan_fail(s, "':' expected");
+	s->p++;
+	exm_json_scan_ws(s);
+	return exm_json_scan_value(s);
+}
+
+static gboolean
+exm_json_scan_value(ExmJsonScan *s)
+{
+	if (s->p >= s->end)
+		return exm_json_scan_fail(s, "value expected");
+	switch (*s->p) {
+	case '{':
+		return exm_json_scan_container(s, '}', exm_json_scan_member);
+	case '[':
+		return exm_json_scan_container(s, ']', exm_json_scan_value);
+	case '"':
+		return exm_json_scan_string(s);
+	case 't':
+		return exm_json_scan_literal(s, "true");
+	case 'f':
+		return exm_json_scan_literal(s, "false");
+	case 'n':
+		return exm_json_scan_literal(s, "null");
+	default:
+		if (*s->p == '-' || g_ascii_isdigit(*s->p))
+			return exm_json_scan_number(s);
+		return exm_json_scan_fail(s, "unexpected character");
+	}
+}
+
+/**
+ * exm_json_prescan:
+ * @data: bytes (not necessarily NUL-terminated)
+ * @len: their length
+ * @error: return location, %EXM_ERROR_PARSE_BODY on failure
+ *
+ * Checks that @data is exactly one strict RFC 8259 JSON text.  Also refused:
+ * a byte-order mark, comments, single quotes, trailing commas, bare
+ * NaN/Infinity, leading zeros (none of them is JSON).  Duplicate member names
+ * are allowed (the last one wins, as in Python).
+ *
+ * Returns: %TRUE if @data is acceptable
+ */
+gboolean
+exm_json_prescan(const gchar *data, gsize len, GError **error)
+{
+	ExmJsonScan s = { 0 };
+
+	if (data == NULL && len > 0) {
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: no data");
+		return FALSE;
+	}
+	/* g_utf8_validate_len() also refuses NUL bytes, which covers raw NULs
+	 * inside strings and anywhere else. */
+	if (len > 0 && !g_utf8_validate_len(data, len, NULL)) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_PARSE_BODY,
+				    "invalid json: not valid utf-8 (or contains a nul byte)");
+		return FALSE;
+	}
+	s.start = s.p = (const guchar *)data;
+	s.end = s.p + len;
+	s.error = error;
+	exm_json_scan_ws(&s);
+	if (s.p == s.end)
+		return exm_json_scan_fail(&s, "empty input");
+	if (!exm_json_scan_value(&s))
+		return FALSE;
+	exm_json_scan_ws(&s);
+	if (s.p != s.end)
+		return exm_json_scan_fail(&s, "trailing data after the json value");
+	return TRUE;
+}
+
+/**
+ * exm_json_parse_strict:
+ * @data: bytes
+ * @len: their length
+ * @error: %EXM_ERROR_PARSE_BODY on failure
+ *
+ * Returns: (transfer full): the root node
+ */
+JsonNode *
+exm_json_parse_strict(const gchar *data, gsize len, GError **error)
+{
+	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(GError) local = NULL;
+	JsonNode *root;
+
+	if (!exm_json_prescan(data, len, error))
+		return NULL;
+	/* json_parser_new_immutable(): no GObject signal machinery per node. */
+	parser = json_parser_new_immutable();
+	if (!json_parser_load_from_data(parser, data, (gssize)len, &local)) {
+		g_set_error(
+			error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: %s", local->message);
+		return NULL;
+	}
+	root = json_parser_get_root(parser);
+	if (root == NULL) {
+		g_set_error_literal(error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: empty");
+		return NULL;
+	}
+	return json_node_copy(root);
+}
+
+/**
+ * exm_json_parse_object:
+ * @data: bytes
+ * @len: their length
+ * @error: %EXM_ERROR_PARSE_BODY on failure
+ *
+ * Returns: (transfer full): the root object
+ */
+JsonObject *
+exm_json_parse_object(const gchar *data, gsize len, GError **error)
+{
+	g_autoptr(JsonNode) root = exm_json_parse_strict(data, len, error);
+
+	if (root == NULL)
+		return NULL;
+	if (!JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_PARSE_BODY,
+				    "invalid json: the body must be an object");
+		return NULL;
+	}
+	return json_object_ref(json_node_get_object(root));
+}
+
+/* ---- typed accessors -------------------------------------------------- */
+
+/**
+ * exm_json_node_is_int:
+ * @node: a node
+ *
+ * Returns: %TRUE if @node is a JSON integer value (not a double, not a bool)
+ */
+gboolean
+exm_json_node_is_int(JsonNode *node)
+{
+	return node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
+	       json_node_get_value_type(node) == G_TYPE_INT64;
+}
+
+static gboolean
+exm_json_type_error(const gchar *name, const gchar *expected, GError **error)
+{
+	g_set_error(
+		error, EXM_ERROR, EXM_ERROR_VALIDATION, "member '%s' must be %s", name, expected);
+	return FALSE;
+}
+
+/* Common prologue: the member, or NULL with *present = FALSE. */
+static JsonNode *
+exm_json_member(JsonObject *obj, const gchar *name, gboolean *present)
+{
+	JsonNode *node = json_object_get_member(obj, name);
+
+	if (present != NULL)
+		*present = (node != NULL);
+	return node;
+}
+
+/**
+ * exm_json_get_node:
+ * @obj: an object
+ * @name: member name
+ * @out: (out) (transfer none): the member, JSON null included
+ * @present: (out) (optional): whether the member exists
+ * @error: never set (kept for symmetry with the typed accessors)
+ *
+ * Returns: %TRUE
+ */
+gboolean
+exm_json_get_node(JsonObject *obj,
+		  const gchar *name,
+		  JsonNode **out,
+		  gboolean *present,
+		  GError **error)
+{
+	JsonNode *node = exm_json_member(obj, name, present);
+
+	if (node != NULL)
+		*out = node;
+	return TRUE;
+}
+
+/**
+ * exm_json_get_string:
+ * @obj: an object
+ * @name: member name
+ * @allow_null: whether JSON null is accepted (sets *@out to %NULL)
+ * @out: (out) (transfer none): the string
+ * @present: (out) (optional): whether the member exists
+ * @error: %EXM_ERROR_VALIDATION on a wrong type
+ *
+ * Returns: %FALSE on a wrong type
+ */
+gboolean
+exm_json_get_string(JsonObject *obj,
+		    const gchar *name,
+		    gboolean allow_null,
+		    const gchar **out,
+		    gboolean *present,
+		    GError **error)
+{
+	JsonNode *node = exm_json_member(obj, name, present);
+
+	if (node == NULL)
+		return TRUE;
+	if (allow_null && JSON_NODE_HOLDS_NULL(node)) {
+		*out = NULL;
+		return TRUE;
+	}
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+		return exm_json_type_error(
+			name, allow_null ? "a string or null" : "a string", error);
+	*out = json_node_get_string(node);
+	return TRUE;
+}
+
+/**
+ * exm_json_get_int:
+ * @obj: an object
+ * @name: member name
+ * @out: (out): the integer
+ * @present: (out) (optional): whether the member exists
+ * @error: %EXM_ERROR_VALIDATION on a wrong type
+ *
+ * Returns: %FALSE on a wrong type (strings, doubles such as 1.0, booleans)
+ */
+gboolean
+exm_json_get_int(JsonObject *obj, const gchar *name, gint64 *out, gboolean *present, GError **error)
+{
+	JsonNode *node = exm_json_member(obj, name, present);
+
+	if (node == NULL)
+		return TRUE;
+	if (!exm_json_node_is_int(node))
+		return exm_json_type_error(name, "an integer", error);
+	*out = json_node_get_int(node);
+	return TRUE;
+}
+
+/**
+ * exm_json_get_bool:
+ * @obj: an object
+ * @name: member name
+ * @out: (out): the boolean
+ * @present: (out) (optional): whether the member exists
+ * @error: %EXM_ERROR_VALIDATION on a wrong type
+ *
+ * Returns: %FALSE on a wrong type (0/1 and strings are not booleans)
+ */
+gboolean
+exm_json_get_bool(JsonObject *obj,
+		  const gchar *name,
+		  gboolean *out,
+		  gboolean *present,
+		  GError **error)
+{
+	JsonNode *node = exm_json_member(obj, name, present);
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+		return exm_json_type_error(name, "a boolean", error);
+	*out = json_node_get_boolean(node);
+	return TRUE;
+}
+
+/**
+ * exm_json_get_object:
+ * @obj: an object
+ * @name: member name
+ * @out: (out) (transfer none): the object
+ * @present: (out) (optional): whether the member exists
+ * @error: %EXM_ERROR_VALIDATION on a wrong type
+ *
+ * Returns: %FALSE on a wrong type
+ */
+gboolean
+exm_json_get_object(JsonObject *obj,
+		    const gchar *name,
+		    JsonObject **out,
+		    gboolean *present,
+		    GError **error)
+{
+	JsonNode *node = exm_json_member(obj, name, present);
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return exm_json_type_error(name, "an object", error);
+	*out = json_node_get_object(node);
+	return TRUE;
+}
+
+/**
+ * exm_json_get_array:
+ * @obj: an object
+ * @name: member name
+ * @out: (out) (transfer none): the array
+ * @present: (out) (optional): whether the member exists
+ * @error: %EXM_ERROR_VALIDATION on a wrong type
+ *
+ * Returns: %FALSE on a wrong type
+ */
+gboolean
+exm_json_get_array(JsonObject *obj,
+		   const gchar *name,
+		   JsonArray **out,
+		   gboolean *present,
+		   GError **error)
+{
+	JsonNode *node = exm_json_member(obj, name, present);
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_ARRAY(node))
+		return exm_json_type_error(name, "an array", error);
+	*out = json_node_get_array(node);
+	return TRUE;
+}
+
+/* ---- writers ---------------------------------------------------------- */
+
+typedef struct {
+	GString *out;
+	gboolean canonical; /* sorted keys + ASCII only, else member order + raw UTF-8 */
+} ExmJsonWriter;
+
+static void exm_json_write_node(ExmJsonWriter *w, JsonNode *node);
+
+static void
+exm_json_write_u16(GString *out, gunichar u)
+{
+	g_string_append_printf(out, "\\u%04x", u);
+}
+
+static void
+exm_json_write_nonascii(ExmJsonWriter *w, gunichar c)
+{
+	if (c < 0x10000) {
+		exm_json_write_u16(w->out, c);
+		return;
+	}
+	c -= 0x10000;
+	exm_json_write_u16(w->out, 0xD800 + (c >> 10));
+	exm_json_write_u16(w->out, 0xDC00 + (c & 0x3FF));
+}
+
+static const gchar *
+exm_json_short_escape(guchar b)
+{
+	switch (b) {
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '\b':
+		return "\\b";
+	case '\f':
+		return "\\f";
+	default:
+		return NULL;
+	}
+}
+
+/* Python json.dumps escaping: the short escapes, \uXXXX for the remaining
+ * controls and 0x7F, and for everything non-ASCII in canonical mode (raw UTF-8
+ * in compact mode).  Invalid UTF-8, only possible in trees built in code, is
+ * written as U+FFFD. */
+static void
+exm_json_write_string(ExmJsonWriter *w, const gchar *s)
+{
+	const gchar *p = s != NULL ? s : "";
+
+	g_string_append_c(w->out, '"');
+	while (*p != '\0') {
+		guchar b = (guchar)*p;
+		const gchar *esc = exm_json_short_escape(b);
+		gunichar c;
+
+		if (esc != NULL || b < 0x80) {
+			if (esc != NULL)
+				g_string_append(w->out, esc);
+			else if (b < 0x20 || b == 0x7F)
+				exm_json_write_u16(w->out, b);
+			else
+				g_string_append_c(w->out, (gchar)b);
+			p++;
+			continue;
+		}
+		c = g_utf8_get_char_validated(p, -1);
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			c = 0xFFFD;
+			p++;
+		} else {
+			p = g_utf8_next_char(p);
+		}
+		if (w->canonical)
+			exm_json_write_nonascii(w, c);
+		else
+			g_string_append_unichar(w->out, c);
+	}
+	g_string_append_c(w->out, '"');
+}
+
+/* Shortest decimal digits that strtod() maps back to @x (> 0, finite):
+ * @digits gets them without trailing zeros, the return value is the decimal
+ * exponent of the first digit (x = d.ddd × 10^exp).  The correctly rounded
+ * p-digit value is tried first, then its neighbours: at a power of two the
+ * rounding interval is lopsided and only a neighbour may round-trip (David
+ * Gay's algorithm, which Python uses, finds those too). */
+static gint
+exm_json_shortest(gdouble x, gchar digits[32])
+{
+	for (gint p = 1; p <= 17; p++) {
+		gchar buf[64];
+		gchar *e;
+		guint64 m = 0;
+		gint exp10;
+
+		g_snprintf(buf, sizeof(buf), "%.*e", p - 1, x);
+		e = strchr(buf, 'e');
+		exp10 = atoi(e + 1) - (p - 1);
+		for (const gchar *q = buf; q < e; q++) {
+			if (g_ascii_isdigit(*q))
+				m = m * 10 + (guint64)(*q - '0');
+		}
+		for (gint k = 0; k < 3; k++) {
+			guint64 cand = k == 0 ? m : (k == 1 ? m + 1 : m - 1);
+			gchar txt[64];
+			gsize n;
+
+			if (cand == 0)
+				continue;
+			g_snprintf(txt, sizeof(txt), "%" G_GUINT64_FORMAT "e%d", cand, exp10);
+			if (g_ascii_strtod(txt, NULL) != x)
+				continue;
+			n = (gsize)g_snprintf(digits, 32, "%" G_GUINT64_FORMAT, cand);
+			while (n > 1 && digits[n - 1] == '0')
+				digits[--n] = '\0';
+			return exp10 + (gint)strlen(txt) - (gint)strlen(strchr(txt, 'e')) - 1;
+		}
+	}
+	g_assert_not_reached();
+}
+
+/* Python float.__repr__: fixed notation for 1e-4 <= |x| < 1e16 (always with a
+ * fractional part, "2.0"), else "d.ddde±XX" with at least two exponent digits;
+ * json.dumps writes the non-finite values as NaN / Infinity / -Infinity. */
+static void
+exm_json_write_double(GString *out, gdouble x)
+{
+	gchar digits[32];
+	gint exp10;
+	gint n;
+
+	if (isnan(x)) {
+		g_string_append(out, "NaN");
+		return;
+	}
+	if (isinf(x)) {
+		g_string_append(out, x < 0 ? "-Infinity" : "Infinity");
+		return;
+	}
+	if (signbit(x))
+		g_string_append_c(out, '-');
+	x = fabs(x);
+	if (x == 0.0) {
+		g_string_append(out, "0.0");
+		return;
+	}
+	exp10 = exm_json_shortest(x, digits);
+	n = (gint)strlen(digits);
+	if (exp10 < -4 || exp10 >= 16) {
+		g_string_append_c(out, digits[0]);
+		if (n > 1)
+			g_string_append_printf(out, ".%s", digits + 1);
+		g_string_append_printf(out, "e%c%02d", exp10 < 0 ? '-' : '+', ABS(exp10));
+	} else if (exp10 < 0) {
+		g_string_append(out, "0.");
+		for (gint i = 0; i < -exp10 - 1; i++)
+			g_string_append_c(out, '0');
+		g_string_append(out, digits);
+	} else {
+		for (gint i = 0; i <= exp10; i++)
+			g_string_append_c(out, i < n ? digits[i] : '0');
+		g_string_append_c(out, '.');
+		g_string_append(out, exp10 + 1 < n ? digits + exp10 + 1 : "0");
+	}
+}
+
+static gint
+exm_json_key_cmp(gconstpointer a, gconstpointer b)
+{
+	/* Byte order of UTF-8 equals code-point order, which is Python's. */
+	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+static void
+exm_json_write_object(ExmJsonWriter *w, JsonObject *obj)
+{
+	g_autoptr(GList) members = json_object_get_members(obj);
+	g_autoptr(GPtrArray) keys = g_ptr_array_new();
+	gboolean first = TRUE;
+
+	for (GList *l = members; l != NULL; l = l->next)
+		g_ptr_array_add(keys, l->data);
+	if (w->canonical)
+		g_ptr_array_sort(keys, exm_json_key_cmp);
+	g_string_append_c(w->out, '{');
+	for (guint i = 0; i < keys->len; i++) {
+		const gchar *key = g_ptr_array_index(keys, i);
+		if (!first)
+			g_string_append_c(w->out, ',');
+		first = FALSE;
+		exm_json_write_string(w, key);
+		g_string_append_c(w->out, ':');
+		exm_json_write_node(w, json_object_get_member(obj, key));
+	}
+	g_string_append_c(w->out, '}');
+}
+
+static void
+exm_json_write_array(ExmJsonWriter *w, JsonArray *arr)
+{
+	guint n = json_array_get_length(arr);
+
+	g_string_append_c(w->out, '[');
+	for (guint i = 0; i < n; i++) {
+		if (i > 0)
+			g_string_append_c(w->out, ',');
+		exm_json_write_node(w, json_array_get_element(arr, i));
+	}
+	g_string_append_c(w->out, ']');
+}
+
+static void
+exm_json_write_value(ExmJsonWriter *w, JsonNode *node)
+{
+	switch (json_node_get_value_type(node)) {
+	case G_TYPE_INT64:
+		g_string_append_printf(w->out, "%" G_GINT64_FORMAT, json_node_get_int(node));
+		break;
+	case G_TYPE_DOUBLE:
+		exm_json_write_double(w->out, json_node_get_double(node));
+		break;
+	case G_TYPE_BOOLEAN:
+		g_string_append(w->out, json_node_get_boolean(node) ? "true" : "false");
+		break;
+	case G_TYPE_STRING:
+		exm_json_write_string(w, json_node_get_string(node));
+		break;
+	default:
+		/* json-glib only stores the four types above in a value node. */
+		g_string_append(w->out, "null");
+		break;
+	}
+}
+
+static void
+exm_json_write_node(ExmJsonWriter *w, JsonNode *node)
+{
+	if (node == NULL) {
+		g_string_append(w->out, "null");
+		return;
+	}
+	switch (json_node_get_node_type(node)) {
+	case JSON_NODE_OBJECT:
+		exm_json_write_object(w, json_node_get_object(node));
+		break;
+	case JSON_NODE_ARRAY:
+		exm_json_write_array(w, json_node_get_array(node));
+		break;
+	case JSON_NODE_VALUE:
+		exm_json_write_value(w, node);
+		break;
+	case JSON_NODE_NULL:
+	default:
+		g_string_append(w->out, "null");
+		break;
+	}
+}
+
+/**
+ * exm_json_canonical:
+ * @node: a JSON tree
+ *
+ * Python's `json.dumps(obj, separators=(",", ":"), sort_keys=True)`.
+ *
+ * Returns: (transfer full): the canonical text
+ */
+gchar *
+exm_json_canonical(JsonNode *node)
+{
+	ExmJsonWriter w = { g_string_new(NULL), TRUE };
+
+	exm_json_write_node(&w, node);
+	return g_string_free(w.out, FALSE);
+}
+
+/**
+ * exm_json_to_string:
+ * @node: a JSON tree
+ *
+ * Compact JSON as the API answers: member order kept, UTF-8 raw, only `"`, `\`
+ * and control characters escaped; numbers as in exm_json_canonical().
+ *
+ * Returns: (transfer full): the text
+ */
+gchar *
+exm_json_to_string(JsonNode *node)
+{
+	ExmJsonWriter w = { g_string_new(NULL), FALSE };
+
+	exm_json_write_node(&w, node);
+	return g_string_free(w.out, FALSE);
+}
+
+/**
+ * exm_xxh3_hex:
+ * @data: bytes
+ * @len: their length
+ *
+ * Returns: (transfer full): XXH3-64 (seed 0) of @data as 16 lower-case hex digits
+ */
+gchar *
+exm_xxh3_hex(gconstpointer data, gsize len)
+{
+	XXH64_hash_t h = XXH3_64bits(data, len);
+
+	return g_strdup_printf("%016" G_GINT64_MODIFIER "x", (guint64)h);
+}
+
+/**
+ * exm_json_hash:
+ * @node: a JSON tree
+ *
+ * Returns: (transfer full): the protocol's `calculate_hash` of @node
+ */
+gchar *
+exm_json_hash(JsonNode *node)
+{
+	g_autofree gchar *text = exm_json_canonical(node);
+
+	return exm_xxh3_hex(text, strlen(text));
+}
