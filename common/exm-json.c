@@ -632,9 +632,9 @@ exm_json_short_escape(guchar b)
 }
 
 /* Python json.dumps escaping: the short escapes, \uXXXX for the remaining
- * controls and 0x7F, and for everything non-ASCII in canonical mode (raw UTF-8
- * in compact mode).  Invalid UTF-8, only possible in trees built in code, is
- * written as U+FFFD. */
+ * controls, and in canonical mode also for 0x7F and everything non-ASCII
+ * (compact mode writes those raw, as orjson does for success bodies).  Invalid UTF-8, only possible
+ * in trees built in code, is written as U+FFFD. */
 static void
 exm_json_write_string(ExmJsonWriter *w, const gchar *s)
 {
@@ -649,7 +649,7 @@ exm_json_write_string(ExmJsonWriter *w, const gchar *s)
 		if (esc != NULL || b < 0x80) {
 			if (esc != NULL)
 				g_string_append(w->out, esc);
-			else if (b < 0x20 || b == 0x7F)
+			else if (b < 0x20 || (b == 0x7F && w->canonical))
 				exm_json_write_u16(w->out, b);
 			else
 				g_string_append_c(w->out, (gchar)b);

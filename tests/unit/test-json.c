@@ -1,20 +1,750 @@
 /*
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
+ *
+ * Strict JSON input, typed accessors, the canonical writer and XXH3 hashes.
+ * Expected canonical texts were produced with Python 3's
+ * json.dumps(obj, separators=(",", ":"), sort_keys=True) and hard-coded here.
  */
 #include "exm-base.h"
 #include "exm-test.h"
 
-static void
-test_placeholder(void)
+#include <math.h>
+#include <string.h>
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static JsonNode *
+parse_ok(const gchar *text)
 {
-	g_assert_true(exm_uuid_is_valid("a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"));
+	g_autoptr(GError) error = NULL;
+	JsonNode *node = exm_json_parse_strict(text, strlen(text), &error);
+
+	if (node == NULL)
+		g_test_message("refused %s: %s", text, error->message);
+	g_assert_no_error(error);
+	g_assert_nonnull(node);
+	return node;
+}
+
+static void
+assert_refused_len(const gchar *text, gsize len)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) error2 = NULL;
+	g_autoptr(JsonNode) node = NULL;
+
+	if (exm_json_prescan(text, len, &error)) {
+		g_autofree gchar *shown = g_strescape(text, NULL);
+		g_test_message("accepted: %s", shown);
+		g_test_fail();
+		return;
+	}
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	node = exm_json_parse_strict(text, len, &error2);
+	g_assert_null(node);
+	g_assert_error(error2, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+}
+
+static void
+assert_refused(const gchar *text)
+{
+	assert_refused_len(text, strlen(text));
+}
+
+static gchar *
+canonical_of(const gchar *text)
+{
+	g_autoptr(JsonNode) node = parse_ok(text);
+
+	return exm_json_canonical(node);
+}
+
+/* ---- pre-scan ---------------------------------------------------------- */
+
+static void
+test_prescan_accepts(void)
+{
+	static const gchar *const ok[] = {
+		"{}",
+		"[]",
+		"0",
+		"-0",
+		"1",
+		"-1",
+		"1.5",
+		"1.5e3",
+		"1E+2",
+		"1e-2",
+		"0.0",
+		"-0.0",
+		"1e-400", /* underflows to 0.0, as in Python: finite */
+		"1.7976931348623157e308",
+		"9223372036854775807",
+		"-9223372036854775808",
+		"true",
+		"false",
+		"null",
+		"\"\"",
+		"\"a\\/b\\\\\\\"\\b\\f\\n\\r\\t\"",
+		"\"\\u0001\\u001f\\u00e9\\uFFFF\"",
+		"\"\\ud83d\\ude00\"",
+		"\"\\uD83D\\uDE00\"",
+		"\"caf\xc3\xa9 \xf0\x9f\x98\x80\"",
+		" \t\r\n{ \"a\" : [ 1 , 2 ] , \"b\" : { } } \t\r\n",
+		"{\"a\":1,\"a\":2}",
+		"[[[[[]]]]]",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(ok); i++) {
+		g_autoptr(GError) error = NULL;
+		gboolean accepted = exm_json_prescan(ok[i], strlen(ok[i]), &error);
+		g_autoptr(JsonNode) node = NULL;
+
+		if (!accepted)
+			g_test_message("%s: %s", ok[i], error->message);
+		g_assert_no_error(error);
+		g_assert_true(accepted);
+		node = parse_ok(ok[i]);
+		g_assert_nonnull(node);
+	}
+}
+
+static void
+test_prescan_refuses_quirks(void)
+{
+	/* The json-glib 1.6 quirks of DESIGN.md §7, one by one. */
+	assert_refused("\"\\u0000\"");
+	assert_refused("{\"a\":\"x\\u0000y\"}");
+	assert_refused("9223372036854775808");
+	assert_refused("-9223372036854775809");
+	assert_refused("18446744073709551616");
+	assert_refused("[99999999999999999999999999]");
+	assert_refused("1e400");
+	assert_refused("-1e400");
+	assert_refused("1e309");
+	assert_refused("[1.8e308]");
+	assert_refused("'a'");
+	assert_refused("{'a':1}");
+	assert_refused("{\"a\":'b'}");
+}
+
+static void
+test_prescan_refuses_encoding(void)
+{
+	/* raw NUL anywhere (length given explicitly: the text goes on after it) */
+	assert_refused_len("\"a\0b\"", 5);
+	assert_refused_len("[1]\0", 4);
+	assert_refused_len("\0", 1);
+	/* invalid UTF-8, outside and inside strings */
+	assert_refused("\xff");
+	assert_refused("\"\xff\"");
+	assert_refused("\"\xc0\xaf\"");		/* overlong '/' */
+	assert_refused("\"\xed\xa0\x80\"");	/* UTF-8-encoded surrogate */
+	assert_refused("\"\xe2\x82\"");		/* truncated sequence */
+	assert_refused("\"\xf4\x90\x80\x80\""); /* above U+10FFFF */
+	assert_refused("\xef\xbb\xbf{}");	/* byte-order mark */
+	/* lone or unpaired surrogate escapes */
+	assert_refused("\"\\ud83d\"");
+	assert_refused("\"\\ude00\"");
+	assert_refused("\"\\ud83dx\"");
+	assert_refused("\"\\ud83d\\u0041\"");
+	assert_refused("\"\\ud83d\\ud83d\"");
+	assert_refused("\"\\ude00\\ud83d\"");
+	/* control characters must be escaped */
+	assert_refused("\"a\tb\"");
+	assert_refused("\"a\nb\"");
+	assert_refused("\"\x1f\"");
+	/* bad escapes */
+	assert_refused("\"\\x41\"");
+	assert_refused("\"\\U0041\"");
+	assert_refused("\"\\u12\"");
+	assert_refused("\"\\u12g4\"");
+	assert_refused("\"\\'\"");
+	assert_refused("\"abc");
+	assert_refused("\"abc\\");
+}
+
+static void
+test_prescan_refuses_syntax(void)
+{
+	static const gchar *const bad[] = {
+		"",	 " ",	       "\n\t",	   "/* c */ {}", "{} // c", "# c\n{}",
+		"[1,]",	 "{\"a\":1,}", "[,1]",	   "[1,,2]",	 "{}x",	    "{} {}",
+		"[1] ]", "{\"a\":1}}", "01",	   "-01",	 "00",	    "0123",
+		"NaN",	 "-NaN",       "Infinity", "-Infinity",	 "[nan]",   "+1",
+		".5",	 "1.",	       "1.e3",	   "1e",	 "1e+",	    "-",
+		"0x10",	 "tru",	       "True",	   "nul",	 "nulll",   "undefined",
+		"{a:1}", "{\"a\" 1}",  "{\"a\":}", "{1:2}",	 "[1 2]",   "[",
+		"{",	 "{\"a\":1",   "]",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+		assert_refused(bad[i]);
+}
+
+static gchar *
+nested(guint depth, const gchar *open, const gchar *inner, const gchar *close)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; i < depth; i++)
+		g_string_append(s, open);
+	g_string_append(s, inner);
+	for (guint i = 0; i < depth; i++)
+		g_string_append(s, close);
+	return g_string_free(s, FALSE);
+}
+
+static void
+test_prescan_depth(void)
+{
+	g_autofree gchar *arr64 = nested(EXM_JSON_MAX_DEPTH, "[", "1", "]");
+	g_autofree gchar *arr65 = nested(EXM_JSON_MAX_DEPTH + 1, "[", "1", "]");
+	g_autofree gchar *obj64 = nested(EXM_JSON_MAX_DEPTH, "{\"a\":", "1", "}");
+	g_autofree gchar *obj65 = nested(EXM_JSON_MAX_DEPTH + 1, "{\"a\":", "1", "}");
+	g_autofree gchar *deep = nested(100000, "[", "", "]");
+	g_autoptr(JsonNode) a = NULL;
+	g_autoptr(JsonNode) o = NULL;
+	g_autofree gchar *canon = NULL;
+
+	g_assert_cmpint(EXM_JSON_MAX_DEPTH, ==, 64);
+	a = parse_ok(arr64);
+	o = parse_ok(obj64);
+	canon = exm_json_canonical(a);
+	g_assert_cmpstr(canon, ==, arr64);
+	assert_refused(arr65);
+	assert_refused(obj65);
+	/* far too deep must fail fast, not overflow the stack */
+	assert_refused(deep);
+	/* depth is nesting, not the number of containers */
+	{
+		GString *wide = g_string_new("[");
+		for (guint i = 0; i < 1000; i++)
+			g_string_append(wide, i == 0 ? "[[]]" : ",[[]]");
+		g_string_append(wide, "]");
+		g_autoptr(JsonNode) w = parse_ok(wide->str);
+		g_string_free(wide, TRUE);
+		g_assert_nonnull(w);
+	}
+}
+
+/* ---- parse ------------------------------------------------------------- */
+
+static void
+test_parse_values(void)
+{
+	g_autoptr(JsonNode) max = parse_ok("9223372036854775807");
+	g_autoptr(JsonNode) min = parse_ok("-9223372036854775808");
+	g_autoptr(JsonNode) dbl = parse_ok("1.5e3");
+	g_autoptr(JsonNode) emoji = parse_ok("\"\\ud83d\\ude00/\\u00e9\"");
+	g_autoptr(JsonNode) slash = parse_ok("\"a\\/b\"");
+	g_autoptr(JsonNode) negzero = parse_ok("-0");
+
+	g_assert_true(exm_json_node_is_int(max));
+	g_assert_cmpint(json_node_get_int(max), ==, G_MAXINT64);
+	g_assert_true(exm_json_node_is_int(min));
+	g_assert_cmpint(json_node_get_int(min), ==, G_MININT64);
+	g_assert_false(exm_json_node_is_int(dbl));
+	g_assert_cmpfloat(json_node_get_double(dbl), ==, 1500.0);
+	g_assert_cmpstr(json_node_get_string(emoji), ==, "\xf0\x9f\x98\x80/\xc3\xa9");
+	g_assert_cmpstr(json_node_get_string(slash), ==, "a/b");
+	g_assert_true(exm_json_node_is_int(negzero));
+	g_assert_cmpint(json_node_get_int(negzero), ==, 0);
+}
+
+static void
+test_parse_object(void)
+{
+	static const gchar *const not_objects[] = { "[1,2]", "null", "\"s\"", "1", "true" };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) obj = exm_json_parse_object("{\"a\":1}", 7, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(obj);
+	g_assert_cmpint(json_object_get_int_member(obj, "a"), ==, 1);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(not_objects); i++) {
+		g_autoptr(GError) e = NULL;
+		g_autoptr(JsonObject) o =
+			exm_json_parse_object(not_objects[i], strlen(not_objects[i]), &e);
+		g_assert_null(o);
+		g_assert_error(e, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	}
+	{
+		g_autoptr(GError) e = NULL;
+		g_autoptr(JsonObject) o = exm_json_parse_object("{\"a\":1,}", 8, &e);
+		g_assert_null(o);
+		g_assert_error(e, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	}
+	{
+		/* @len bounds the input: the text need not be NUL-terminated */
+		g_autoptr(GError) e = NULL;
+		g_autoptr(JsonObject) o = exm_json_parse_object("{\"a\":1}garbage", 7, &e);
+		g_assert_no_error(e);
+		g_assert_nonnull(o);
+	}
+}
+
+/* ---- typed accessors --------------------------------------------------- */
+
+static const gchar *const accessor_doc = "{\"s\":\"x\",\"i\":42,\"big\":-9223372036854775808,"
+					 "\"d\":1.0,\"e\":1e2,\"b\":true,\"f\":false,\"n\":null,"
+					 "\"o\":{\"k\":1},\"a\":[1],\"si\":\"1\",\"zero\":0,"
+					 "\"one\":1,\"st\":\"true\"}";
+
+static JsonObject *
+accessor_object(void)
+{
+	g_autoptr(GError) error = NULL;
+	JsonObject *obj = exm_json_parse_object(accessor_doc, strlen(accessor_doc), &error);
+
+	g_assert_no_error(error);
+	return obj;
+}
+
+static void
+assert_type_error(gboolean ok, GError *error, const gchar *member)
+{
+	g_autofree gchar *quoted = g_strdup_printf("'%s'", member);
+
+	g_assert_false(ok);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_VALIDATION);
+	g_assert_nonnull(strstr(error->message, quoted));
+}
+
+/* The call must run before its error is looked at: argument evaluation order
+ * is unspecified, hence a statement macro. */
+#define ASSERT_TYPE_ERROR(call, err, member)                                                       \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		gboolean ok_ = (call);                                                             \
+		assert_type_error(ok_, err, member);                                               \
+	}                                                                                          \
+	G_STMT_END
+
+static void
+test_get_string(void)
+{
+	g_autoptr(JsonObject) obj = accessor_object();
+	static const gchar *const wrong[] = { "i", "d", "b", "o", "a", "n" };
+	const gchar *out = "untouched";
+	gboolean present = FALSE;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(exm_json_get_string(obj, "s", FALSE, &out, &present, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(out, ==, "x");
+	g_assert_true(present);
+
+	out = "untouched";
+	g_assert_true(exm_json_get_string(obj, "missing", FALSE, &out, &present, &error));
+	g_assert_false(present);
+	g_assert_cmpstr(out, ==, "untouched");
+	g_assert_true(exm_json_get_string(obj, "missing", FALSE, &out, NULL, &error));
+
+	/* null: a type error unless allowed, then NULL */
+	g_assert_true(exm_json_get_string(obj, "n", TRUE, &out, &present, &error));
+	g_assert_true(present);
+	g_assert_null(out);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(wrong); i++) {
+		g_autoptr(GError) e = NULL;
+		out = "untouched";
+		ASSERT_TYPE_ERROR(
+			exm_json_get_string(obj, wrong[i], FALSE, &out, NULL, &e), e, wrong[i]);
+		g_assert_cmpstr(out, ==, "untouched");
+	}
+	{
+		g_autoptr(GError) e = NULL;
+		ASSERT_TYPE_ERROR(exm_json_get_string(obj, "i", TRUE, &out, NULL, &e), e, "i");
+	}
+}
+
+static void
+test_get_int(void)
+{
+	g_autoptr(JsonObject) obj = accessor_object();
+	/* "1" is not an integer, neither are 1.0, 1e2, true, null */
+	static const gchar *const wrong[] = { "si", "d", "e", "b", "n", "o", "a", "s" };
+	gint64 out = 7;
+	gboolean present = FALSE;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(exm_json_get_int(obj, "i", &out, &present, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(out, ==, 42);
+	g_assert_true(present);
+	g_assert_true(exm_json_get_int(obj, "big", &out, NULL, &error));
+	g_assert_cmpint(out, ==, G_MININT64);
+
+	out = 7;
+	g_assert_true(exm_json_get_int(obj, "missing", &out, &present, &error));
+	g_assert_false(present);
+	g_assert_cmpint(out, ==, 7);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(wrong); i++) {
+		g_autoptr(GError) e = NULL;
+		out = 7;
+		ASSERT_TYPE_ERROR(exm_json_get_int(obj, wrong[i], &out, &present, &e), e, wrong[i]);
+		g_assert_true(present);
+		g_assert_cmpint(out, ==, 7);
+	}
+}
+
+static void
+test_get_bool(void)
+{
+	g_autoptr(JsonObject) obj = accessor_object();
+	/* 0/1 and "true" are not booleans */
+	static const gchar *const wrong[] = { "zero", "one", "st", "n", "d", "o", "a" };
+	gboolean out = FALSE;
+	gboolean present = FALSE;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(exm_json_get_bool(obj, "b", &out, &present, &error));
+	g_assert_true(out);
+	g_assert_true(present);
+	g_assert_true(exm_json_get_bool(obj, "f", &out, &present, &error));
+	g_assert_false(out);
+	g_assert_no_error(error);
+
+	out = TRUE;
+	g_assert_true(exm_json_get_bool(obj, "missing", &out, &present, &error));
+	g_assert_false(present);
+	g_assert_true(out);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(wrong); i++) {
+		g_autoptr(GError) e = NULL;
+		ASSERT_TYPE_ERROR(exm_json_get_bool(obj, wrong[i], &out, NULL, &e), e, wrong[i]);
+	}
+}
+
+static void
+test_get_object_array_node(void)
+{
+	g_autoptr(JsonObject) obj = accessor_object();
+	JsonObject *o = NULL;
+	JsonArray *a = NULL;
+	JsonNode *n = NULL;
+	gboolean present = FALSE;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(exm_json_get_object(obj, "o", &o, &present, &error));
+	g_assert_true(present);
+	g_assert_cmpint(json_object_get_int_member(o, "k"), ==, 1);
+	g_assert_true(exm_json_get_array(obj, "a", &a, &present, &error));
+	g_assert_cmpuint(json_array_get_length(a), ==, 1);
+	g_assert_no_error(error);
+
+	o = NULL;
+	a = NULL;
+	g_assert_true(exm_json_get_object(obj, "missing", &o, &present, &error));
+	g_assert_false(present);
+	g_assert_null(o);
+	g_assert_true(exm_json_get_array(obj, "missing", &a, &present, &error));
+	g_assert_false(present);
+	g_assert_null(a);
+
+	{
+		g_autoptr(GError) e1 = NULL;
+		g_autoptr(GError) e2 = NULL;
+		g_autoptr(GError) e3 = NULL;
+		g_autoptr(GError) e4 = NULL;
+		ASSERT_TYPE_ERROR(exm_json_get_object(obj, "a", &o, NULL, &e1), e1, "a");
+		ASSERT_TYPE_ERROR(exm_json_get_object(obj, "n", &o, NULL, &e2), e2, "n");
+		ASSERT_TYPE_ERROR(exm_json_get_array(obj, "o", &a, NULL, &e3), e3, "o");
+		ASSERT_TYPE_ERROR(exm_json_get_array(obj, "n", &a, NULL, &e4), e4, "n");
+	}
+
+	/* get_node: null is present */
+	g_assert_true(exm_json_get_node(obj, "n", &n, &present, &error));
+	g_assert_true(present);
+	g_assert_nonnull(n);
+	g_assert_true(JSON_NODE_HOLDS_NULL(n));
+	n = NULL;
+	g_assert_true(exm_json_get_node(obj, "missing", &n, &present, &error));
+	g_assert_false(present);
+	g_assert_null(n);
+}
+
+static void
+test_node_is_int(void)
+{
+	g_autoptr(JsonNode) i = parse_ok("1");
+	g_autoptr(JsonNode) d = parse_ok("1.0");
+	g_autoptr(JsonNode) b = parse_ok("true");
+	g_autoptr(JsonNode) s = parse_ok("\"1\"");
+	g_autoptr(JsonNode) n = parse_ok("null");
+	g_autoptr(JsonNode) a = parse_ok("[1]");
+
+	g_assert_true(exm_json_node_is_int(i));
+	g_assert_false(exm_json_node_is_int(d));
+	g_assert_false(exm_json_node_is_int(b));
+	g_assert_false(exm_json_node_is_int(s));
+	g_assert_false(exm_json_node_is_int(n));
+	g_assert_false(exm_json_node_is_int(a));
+	g_assert_false(exm_json_node_is_int(NULL));
+}
+
+/* ---- canonical writer -------------------------------------------------- */
+
+typedef struct {
+	const gchar *canonical;
+	const gchar *hash;
+} HashVector;
+
+/* reference/ua-protocol.md §2.3 */
+static const HashVector hash_vectors[] = {
+	{ "[]", "831154110e30ac6a" },
+	{ "{}", "1349cde127705c16" },
+	{ "{\"cores\":1,\"name\":\"vm\",\"ram\":1024,\"uuid\":\"a1b2c3d4-e5f6-7890-a1b2-"
+	  "c3d4e5f67890\"}",
+	  "e5ecd78270703c31" },
+	{ "{\"cores\":1,\"created_at\":\"2022-01-01 00:00:00.000000\",\"name\":\"vm\",\"ram\":1024,"
+	  "\"status\":\"ACTIVE\",\"uuid\":\"a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890\"}",
+	  "8e9ed58523af9b50" },
+	{ "{\"b\":true,\"d\":{\"a\":2,\"z\":1},\"f\":1.5,\"l\":[3,\"x\"],\"n\":null,"
+	  "\"name\":\"caf\\u00e9 \\ud83d\\ude00\"}",
+	  "aa9124d573751bff" },
+	{ "[\"e5ecd78270703c31\"]", "486e18f02c531d23" },
+	{ "[\"e5ecd78270703c31\",\"8e9ed58523af9b50\"]", "37a273eaeebbb63f" },
+};
+
+static void
+test_hash_vectors(void)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(hash_vectors); i++) {
+		g_autoptr(JsonNode) node = parse_ok(hash_vectors[i].canonical);
+		g_autofree gchar *canon = exm_json_canonical(node);
+		g_autofree gchar *hash = exm_json_hash(node);
+		g_autofree gchar *raw =
+			exm_xxh3_hex(hash_vectors[i].canonical, strlen(hash_vectors[i].canonical));
+
+		g_assert_cmpstr(canon, ==, hash_vectors[i].canonical);
+		g_assert_cmpstr(hash, ==, hash_vectors[i].hash);
+		g_assert_cmpstr(raw, ==, hash_vectors[i].hash);
+	}
+}
+
+static void
+test_hash_from_unsorted(void)
+{
+	/* The same values written the way a client might: unsorted, spaced, raw
+	 * UTF-8, escaped differently.  Hashes must not change. */
+	g_autoptr(JsonNode) vm =
+		parse_ok("{ \"uuid\": \"a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890\", \"ram\": 1024,\n"
+			 "  \"name\": \"vm\", \"cores\": 1 }");
+	g_autoptr(JsonNode) mixed =
+		parse_ok("{\"name\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\"n\":null,"
+			 "\"l\":[3,\"\\u0078\"],\"f\":15e-1,"
+			 "\"d\":{\"z\":1,\"a\":2},\"b\":true}");
+	g_autofree gchar *h1 = exm_json_hash(vm);
+	g_autofree gchar *h2 = exm_json_hash(mixed);
+
+	g_assert_cmpstr(h1, ==, "e5ecd78270703c31");
+	g_assert_cmpstr(h2, ==, "aa9124d573751bff");
+}
+
+static void
+test_hash_built_tree(void)
+{
+	/* A payload hash list built in code rather than parsed. */
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *empty = exm_xxh3_hex("", 0);
+
+	json_builder_begin_array(b);
+	json_builder_add_string_value(b, "e5ecd78270703c31");
+	json_builder_add_string_value(b, "8e9ed58523af9b50");
+	json_builder_end_array(b);
+	root = json_builder_get_root(b);
+	hash = exm_json_hash(root);
+	g_assert_cmpstr(hash, ==, "37a273eaeebbb63f");
+	/* XXH3-64 of no bytes, as `xxhsum -H3` prints it */
+	g_assert_cmpstr(empty, ==, "2d06800538d394c2");
+}
+
+static void
+test_canonical_strings(void)
+{
+	g_autoptr(GString) raw = g_string_new(NULL);
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_VALUE);
+	g_autofree gchar *canon = NULL;
+	g_autofree gchar *bad = NULL;
+
+	for (gchar c = 1; c < 0x20; c++)
+		g_string_append_c(raw, c);
+	g_string_append(raw, "\x7f\"\\/ \xc3\xa9\xef\xbf\xbf\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80");
+	json_node_set_string(node, raw->str);
+	canon = exm_json_canonical(node);
+	g_assert_cmpstr(canon,
+			==,
+			"\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r"
+			"\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017"
+			"\\u0018\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f\\u007f\\\"\\\\/ "
+			"\\u00e9\\uffff\\udbff\\udfff\\ud83d\\ude00\"");
+
+	/* invalid UTF-8 can only come from code; it must not leak raw bytes */
+	json_node_set_string(node, "a\xffz");
+	bad = exm_json_canonical(node);
+	g_assert_cmpstr(bad, ==, "\"a\\ufffdz\"");
+}
+
+static void
+test_canonical_keys(void)
+{
+	g_autofree gchar *canon = canonical_of(
+		"{\"\xf0\x9f\x98\x80\":4,\"ab\":7,\"\xef\xbf\xbf\":5,\"a\":1,\"\":6,\"\xc3\xa9\":3,"
+		"\"B\":2,\"nested\":{\"z\":[{\"y\":1,\"x\":2}],\"a\":null}}");
+
+	g_assert_cmpstr(canon,
+			==,
+			"{\"\":6,\"B\":2,\"a\":1,\"ab\":7,\"nested\":{\"a\":null,\"z\":[{\"x\":2,"
+			"\"y\":1}]},\"\\u00e9\":3,\"\\uffff\":5,\"\\ud83d\\ude00\":4}");
+}
+
+typedef struct {
+	gdouble value;
+	const gchar *repr;
+} DoubleVector;
+
+static void
+test_canonical_doubles(void)
+{
+	/* Python repr() of each value */
+	static const DoubleVector v[] = {
+		{ 1.5, "1.5" },
+		{ 2.0, "2.0" },
+		{ 0.1, "0.1" },
+		{ 0.3, "0.3" },
+		{ 100.0, "100.0" },
+		{ 1e-05, "1e-05" },
+		{ 0.0001, "0.0001" },
+		{ 0.00012, "0.00012" },
+		{ -2.5e-7, "-2.5e-07" },
+		{ 1e16, "1e+16" },
+		{ 1e15, "1000000000000000.0" },
+		{ 9999999999999998.0, "9999999999999998.0" },
+		{ 1e22, "1e+22" },
+		{ 1e100, "1e+100" },
+		{ 1152921504606846976.0, "1.152921504606847e+18" },
+		{ 5e-324, "5e-324" },
+		{ 2.2250738585072014e-308, "2.2250738585072014e-308" },
+		{ 1.7976931348623157e308, "1.7976931348623157e+308" },
+		{ 1.0 / 3.0, "0.3333333333333333" },
+		{ 1.0000000000000002, "1.0000000000000002" },
+		{ 123456789.123, "123456789.123" },
+		{ 0.0, "0.0" },
+		{ -0.0, "-0.0" },
+	};
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_VALUE);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(v); i++) {
+		g_autofree gchar *canon = NULL;
+		json_node_set_double(node, v[i].value);
+		canon = exm_json_canonical(node);
+		g_assert_cmpstr(canon, ==, v[i].repr);
+	}
+	/* json.dumps' spelling of the non-finite values (only reachable from code) */
+	{
+		g_autofree gchar *nan = NULL;
+		g_autofree gchar *pinf = NULL;
+		g_autofree gchar *ninf = NULL;
+		json_node_set_double(node, NAN);
+		nan = exm_json_canonical(node);
+		json_node_set_double(node, INFINITY);
+		pinf = exm_json_canonical(node);
+		json_node_set_double(node, -INFINITY);
+		ninf = exm_json_canonical(node);
+		g_assert_cmpstr(nan, ==, "NaN");
+		g_assert_cmpstr(pinf, ==, "Infinity");
+		g_assert_cmpstr(ninf, ==, "-Infinity");
+	}
+}
+
+static void
+test_canonical_numbers_parsed(void)
+{
+	g_autofree gchar *canon =
+		canonical_of("[9223372036854775807,-9223372036854775808,0,-0,-1,1.5e3,1E2,"
+			     "0.1e1,1e-400,123456789012345678901234567890.0,2.50]");
+
+	g_assert_cmpstr(canon,
+			==,
+			"[9223372036854775807,-9223372036854775808,0,0,-1,1500.0,100.0,1.0,0.0,"
+			"1.2345678901234568e+29,2.5]");
+}
+
+static void
+test_canonical_scalars(void)
+{
+	g_autofree gchar *t = canonical_of("true");
+	g_autofree gchar *f = canonical_of("false");
+	g_autofree gchar *n = canonical_of("null");
+	g_autofree gchar *s = canonical_of("\"\"");
+	g_autofree gchar *e = canonical_of(" [ { } , [ ] ] ");
+	g_autofree gchar *null_node = exm_json_canonical(NULL);
+
+	g_assert_cmpstr(t, ==, "true");
+	g_assert_cmpstr(f, ==, "false");
+	g_assert_cmpstr(n, ==, "null");
+	g_assert_cmpstr(s, ==, "\"\"");
+	g_assert_cmpstr(e, ==, "[{},[]]");
+	g_assert_cmpstr(null_node, ==, "null");
+}
+
+/* ---- compact writer ---------------------------------------------------- */
+
+static void
+test_to_string(void)
+{
+	g_autoptr(JsonNode) node =
+		parse_ok("{ \"z\": 1, \"a\": [true, null, 1.5, 9223372036854775807],\n"
+			 "  \"\xc3\xa9\": \"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ "
+			 "\\n\\u0001\\u007f\" }");
+	g_autofree gchar *text = exm_json_to_string(node);
+	g_autoptr(JsonNode) back = NULL;
+	g_autofree gchar *canon1 = exm_json_canonical(node);
+	g_autofree gchar *canon2 = NULL;
+
+	/* member order kept, raw UTF-8, only quote/backslash/controls escaped */
+	g_assert_cmpstr(
+		text,
+		==,
+		"{\"z\":1,\"a\":[true,null,1.5,9223372036854775807],"
+		"\"\xc3\xa9\":\"caf\xc3\xa9 \xf0\x9f\x98\x80 \\\"q\\\" \\\\ / \\n\\u0001\x7f\"}");
+	/* and it reads back to the same value */
+	back = parse_ok(text);
+	canon2 = exm_json_canonical(back);
+	g_assert_cmpstr(canon1, ==, canon2);
 }
 
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
-	g_test_add_func("/json/placeholder", test_placeholder);
+	g_test_add_func("/json/prescan/accepts", test_prescan_accepts);
+	g_test_add_func("/json/prescan/refuses-quirks", test_prescan_refuses_quirks);
+	g_test_add_func("/json/prescan/refuses-encoding", test_prescan_refuses_encoding);
+	g_test_add_func("/json/prescan/refuses-syntax", test_prescan_refuses_syntax);
+	g_test_add_func("/json/prescan/depth", test_prescan_depth);
+	g_test_add_func("/json/parse/values", test_parse_values);
+	g_test_add_func("/json/parse/object", test_parse_object);
+	g_test_add_func("/json/get/string", test_get_string);
+	g_test_add_func("/json/get/int", test_get_int);
+	g_test_add_func("/json/get/bool", test_get_bool);
+	g_test_add_func("/json/get/object-array-node", test_get_object_array_node);
+	g_test_add_func("/json/node-is-int", test_node_is_int);
+	g_test_add_func("/json/hash/vectors", test_hash_vectors);
+	g_test_add_func("/json/hash/unsorted-input", test_hash_from_unsorted);
+	g_test_add_func("/json/hash/built-tree", test_hash_built_tree);
+	g_test_add_func("/json/canonical/strings", test_canonical_strings);
+	g_test_add_func("/json/canonical/keys", test_canonical_keys);
+	g_test_add_func("/json/canonical/doubles", test_canonical_doubles);
+	g_test_add_func("/json/canonical/numbers-parsed", test_canonical_numbers_parsed);
+	g_test_add_func("/json/canonical/scalars", test_canonical_scalars);
+	g_test_add_func("/json/to-string", test_to_string);
 	return g_test_run();
 }
