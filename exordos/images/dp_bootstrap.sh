@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# First boot of a mailaas DP node. Installed by dp_install.sh as
+# /var/lib/exordos/bootstrap/scripts/0100-metapaas-mail-dp-bootstrap.sh and run
+# by the platform's exordos-bootstrap.service.
+#
+# 1. The data disk becomes /persist through the platform library
+#    (lib_bootstrap.sh) and /var/log moves onto it; any failure stops here with
+#    its exit code, before configure is queued.
+# 2. /persist/exordos_mail holds the private DKIM and TLS keys (a
+#    ReadWritePaths of the configure unit, so it must exist first).
+# 3. The configure unit is enabled and queued with --no-block: it is ordered
+#    after exordos-bootstrap.service, so waiting for it here would deadlock.
+#    Its AssertPathIsMountPoint=/persist and /var/log refuse to run it on a
+#    node whose storage is not in place.
+#
+# EXORDOS_BOOTSTRAP_LIB overrides the library path; EXM_BOOTSTRAP_ROOT (tests
+# only) prefixes the directory created in step 2.
+set -euo pipefail
+
+BOOTSTRAP_LIB="${EXORDOS_BOOTSTRAP_LIB:-/usr/local/lib/exordos/lib_bootstrap.sh}"
+if [ ! -r "$BOOTSTRAP_LIB" ]; then
+  echo "dp_bootstrap: bootstrap library not found: $BOOTSTRAP_LIB" >&2
+  exit 1
+fi
+# shellcheck source=/dev/null
+source "$BOOTSTRAP_LIB"
+: "${PERSISTENT_MOUNT:=/persist}"
+
+PERSISTENT_DISK="$(find_persistent_disk)"
+prepare_persistent_disk "$PERSISTENT_DISK" "$PERSISTENT_MOUNT" "xfs"
+if [ -n "$PERSISTENT_DISK" ]; then
+  migrate_to_persistent_restart "/var/log" "${PERSISTENT_MOUNT}/var/log" \
+    "systemd-journald rsyslog"
+  persist_migrate_complete
+fi
+
+install -d -m 0700 "${EXM_BOOTSTRAP_ROOT:-}${PERSISTENT_MOUNT}/exordos_mail"
+
+systemctl --no-block enable --now exordos-metapaas-mail-configure
+echo "Bootstrap completed successfully."
