@@ -1,0 +1,179 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Data-plane settings shared by exordos-mail-configure and the mail agent: the
+ * sandbox root every node path resolves under, owners, the exim binary, listen
+ * address and ports, the restart command and the exim template.  Defaults are the
+ * production node; an ini file (group [dataplane]) and command-line flags override.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+/* Node paths, relative to the root. */
+#define EXM_DP_PATH_MAIL_ENV  "/etc/exordos_metapaas/mail.env"
+#define EXM_DP_PATH_EXIM_CONF "/etc/exim4/exim4.conf"
+#define EXM_DP_PATH_PASSWD    "/etc/exim4/passwd"
+#define EXM_DP_PATH_DKIM_TXT  "/etc/exim4/dkim/platform.txt"
+#define EXM_DP_PATH_PERSIST   "/persist/exordos_mail"
+#define EXM_DP_PATH_DKIM_DIR  "/persist/exordos_mail/dkim"
+#define EXM_DP_PATH_DKIM_KEY  "/persist/exordos_mail/dkim/platform.private"
+#define EXM_DP_PATH_TLS_DIR   "/persist/exordos_mail/tls"
+#define EXM_DP_PATH_TLS_KEY   "/persist/exordos_mail/tls/exim.key"
+#define EXM_DP_PATH_TLS_CERT  "/persist/exordos_mail/tls/exim.crt"
+#define EXM_DP_PATH_WORK_DIR  "/var/lib/exordos/universal_agent"
+#define EXM_DP_PATH_META      "/var/lib/exordos/universal_agent/mail_meta.json"
+#define EXM_DP_PATH_SPOOL     "/var/spool/exim4"
+#define EXM_DP_PATH_LOG_DIR   "/var/log/exim4"
+#define EXM_DP_PATH_PID_DIR   "/run/exim4"
+#define EXM_DP_PATH_PID_FILE  "/run/exim4/exim.pid"
+
+#define EXM_DP_CONFIG_GROUP "dataplane"
+
+/**
+ * ExmDpConfig:
+ * @root: directory every node path resolves under ("/" in production)
+ * @owner: owner of passwd and the private keys (`root`)
+ * @group: group that exim runs as and that may read them (`Debian-exim`)
+ * @exim_user: owner of exim's spool, log and pid directories (`Debian-exim`)
+ * @exim_binary: the exim executable (`/usr/sbin/exim4`)
+ * @listen: comma-separated IP addresses to listen on; "" = all interfaces
+ * @smtp_port: plain SMTP with STARTTLS (25)
+ * @submission_port: submission with STARTTLS (587)
+ * @smtps_port: implicit TLS (465)
+ * @restart_command: run (argv, no shell) when configure changed something
+ * @template_path: (nullable): exim4.conf.in; %NULL = installed, then source tree
+ * @smarthost: "" or `IP:PORT`: every message goes there (tests, local stand)
+ * @message_size_limit: exim size, e.g. `25M`
+ * @recipients_max: recipients per message
+ * @smtp_accept_max: simultaneous connections
+ * @smtp_accept_max_per_host: simultaneous connections per client host
+ * @verify_config: run `exim -C <new config> -bV` before installing it
+ */
+typedef struct {
+	gchar *root;
+	gchar *owner;
+	gchar *group;
+	gchar *exim_user;
+	gchar *exim_binary;
+	gchar *listen;
+	gint smtp_port;
+	gint submission_port;
+	gint smtps_port;
+	gchar *restart_command;
+	gchar *template_path;
+	gchar *smarthost;
+	gchar *message_size_limit;
+	gint recipients_max;
+	gint smtp_accept_max;
+	gint smtp_accept_max_per_host;
+	gboolean verify_config;
+} ExmDpConfig;
+
+ExmDpConfig *exm_dp_config_new(void);
+void exm_dp_config_free(ExmDpConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
+
+/**
+ * exm_dp_config_load_file:
+ * @config: settings to override
+ * @path: an ini file; keys of group `[dataplane]` override, other groups are ignored
+ * @error: %EXM_DP_ERROR_CONFIG
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exm_dp_config_load_file(ExmDpConfig *config, const gchar *path, GError **error);
+
+/**
+ * ExmDpConfigFlags:
+ *
+ * Command-line values; %NULL / 0 / -1 means "not given".
+ */
+typedef struct {
+	gchar *config_file;
+	gchar *root;
+	gchar *owner;
+	gchar *group;
+	gchar *exim_user;
+	gchar *exim_binary;
+	gchar *listen;
+	gint smtp_port;
+	gint submission_port;
+	gint smtps_port;
+	gchar *restart_command;
+	gchar *template_path;
+	gchar *smarthost;
+	gboolean no_verify;
+} ExmDpConfigFlags;
+
+/**
+ * exm_dp_config_flags_entries:
+ * @flags: zero-initialised storage the entries write to
+ *
+ * Returns: (transfer full): option entries for a #GOptionContext (free with g_free)
+ */
+GOptionEntry *exm_dp_config_flags_entries(ExmDpConfigFlags *flags);
+void exm_dp_config_flags_clear(ExmDpConfigFlags *flags);
+
+/**
+ * exm_dp_config_from_flags:
+ * @flags: parsed flags
+ * @error: %EXM_DP_ERROR_CONFIG
+ *
+ * Defaults, then the ini file named by `--config` (if any), then the flags; the
+ * result is validated.
+ *
+ * Returns: (transfer full): the settings, or %NULL
+ */
+ExmDpConfig *exm_dp_config_from_flags(const ExmDpConfigFlags *flags, GError **error);
+
+/**
+ * exm_dp_config_validate:
+ *
+ * Every value that ends up in the exim configuration or on a command line is
+ * checked here: paths of a conservative character set, IP addresses, ports,
+ * sizes.
+ */
+gboolean exm_dp_config_validate(const ExmDpConfig *config, GError **error);
+
+/**
+ * exm_dp_config_path:
+ * @node_path: an absolute node path such as %EXM_DP_PATH_PASSWD
+ *
+ * Returns: (transfer full): @node_path under the root
+ */
+gchar *exm_dp_config_path(const ExmDpConfig *config, const gchar *node_path);
+
+/**
+ * exm_dp_config_resolve:
+ * @uid: (out): uid of @owner
+ * @gid: (out): gid of @group
+ * @exim_uid: (out) (optional): uid of @exim_user
+ * @exim_gid: (out) (optional): primary gid of @exim_user
+ *
+ * Resolves the owner names with getpwnam/getgrnam.
+ */
+gboolean exm_dp_config_resolve(const ExmDpConfig *config,
+			       uid_t *uid,
+			       gid_t *gid,
+			       uid_t *exim_uid,
+			       gid_t *exim_gid,
+			       GError **error);
+
+/**
+ * exm_dp_config_safe_path:
+ *
+ * Returns: %TRUE when @path is absolute, has no `..` component and only
+ * characters of `[A-Za-z0-9/._+-]` (safe inside exim's configuration)
+ */
+gboolean exm_dp_config_safe_path(const gchar *path);
+
+/**
+ * exm_dp_config_template_path:
+ *
+ * Returns: (transfer full): @template_path, or the installed template, or the
+ * source tree's (tests), the first that exists
+ */
+gchar *exm_dp_config_template_path(const ExmDpConfig *config);

@@ -1,0 +1,447 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-driver.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "exm-dp-error.h"
+#include "exm-json.h"
+#include "exm-mail-files.h"
+#include "exm-mail-model.h"
+#include "exm-mail-validate.h"
+
+struct _ExmDriver {
+	gchar *passwd_path;
+	gchar *meta_path;
+	gchar *dkim_txt_path;
+	uid_t uid;
+	gid_t gid;
+	ExmAtomicFaultFunc fault;
+	gpointer fault_data;
+	guint *writes;
+};
+
+typedef enum {
+	PUT_CREATE,
+	PUT_UPDATE,
+	PUT_APPLY,
+} PutMode;
+
+ExmDriver *
+exm_driver_new(const ExmDpConfig *config, GError **error)
+{
+	g_autoptr(ExmDriver) self = g_new0(ExmDriver, 1);
+
+	if (!exm_dp_config_resolve(config, &self->uid, &self->gid, NULL, NULL, error))
+		return NULL;
+	self->passwd_path = exm_dp_config_path(config, EXM_DP_PATH_PASSWD);
+	self->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
+	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
+	return g_steal_pointer(&self);
+}
+
+void
+exm_driver_free(ExmDriver *self)
+{
+	if (self == NULL)
+		return;
+	g_free(self->passwd_path);
+	g_free(self->meta_path);
+	g_free(self->dkim_txt_path);
+	g_free(self);
+}
+
+void
+exm_driver_set_hooks(ExmDriver *self, ExmAtomicFaultFunc fault, gpointer fault_data, guint *writes)
+{
+	self->fault = fault;
+	self->fault_data = fault_data;
+	self->writes = writes;
+}
+
+const gchar *const *
+exm_driver_kinds(void)
+{
+	static const gchar *const kinds[] = { EXM_DRIVER_KIND, NULL };
+
+	return kinds;
+}
+
+static gboolean
+check_kind(const gchar *kind, GError **error)
+{
+	if (g_strcmp0(kind, EXM_DRIVER_KIND) == 0)
+		return TRUE;
+	g_set_error(error,
+		    EXM_DP_ERROR,
+		    EXM_DP_ERROR_KIND,
+		    "unsupported kind '%s'",
+		    kind != NULL ? kind : "(null)");
+	return FALSE;
+}
+
+/* Reads a file; a missing one is "" (upstream treats it as empty). */
+static gchar *
+read_optional(const gchar *path, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gchar *content = NULL;
+
+	if (g_file_get_contents(path, &content, NULL, &local))
+		return content;
+	if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+		return g_strdup("");
+	g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s", local->message);
+	return NULL;
+}
+
+static gboolean
+ensure_parent(const gchar *path, gint mode, GError **error)
+{
+	g_autofree gchar *dir = g_path_get_dirname(path);
+
+	if (g_mkdir_with_parents(dir, mode) == 0)
+		return TRUE;
+	g_set_error(error,
+		    EXM_DP_ERROR,
+		    EXM_DP_ERROR_FAILED,
+		    "cannot create %s: %s",
+		    dir,
+		    g_strerror(errno));
+	return FALSE;
+}
+
+/* ---- mail_meta.json ---------------------------------------------------- */
+
+static JsonNode *
+meta_empty(void)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, EXM_DRIVER_KIND);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "resources");
+	json_builder_begin_object(b);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+/* The `resources` object inside @root, or %NULL when the layout is wrong. */
+static JsonObject *
+meta_resources(JsonNode *root)
+{
+	JsonObject *kind;
+	JsonNode *res;
+
+	if (!JSON_NODE_HOLDS_OBJECT(root))
+		return NULL;
+	kind = json_object_get_object_member(json_node_get_object(root), EXM_DRIVER_KIND);
+	if (kind == NULL)
+		return NULL;
+	res = json_object_get_member(kind, "resources");
+	return res != NULL && JSON_NODE_HOLDS_OBJECT(res) ? json_node_get_object(res) : NULL;
+}
+
+static JsonNode *
+meta_load(ExmDriver *self, GError **error)
+{
+	g_autofree gchar *content = read_optional(self->meta_path, error);
+	g_autoptr(JsonNode) root = NULL;
+
+	if (content == NULL)
+		return NULL;
+	if (content[0] == '\0')
+		return meta_empty();
+	root = exm_json_parse_strict(content, strlen(content), error);
+	if (root == NULL) {
+		g_prefix_error(error, "%s: ", self->meta_path);
+		return NULL;
+	}
+	if (meta_resources(root) == NULL) {
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_FAILED,
+			    "%s: no %s.resources object",
+			    self->meta_path,
+			    EXM_DRIVER_KIND);
+		return NULL;
+	}
+	return g_steal_pointer(&root);
+}
+
+static gboolean
+meta_save(ExmDriver *self, JsonNode *root, GError **error)
+{
+	g_autofree gchar *text = exm_json_canonical(root);
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
+
+	if (!ensure_parent(self->meta_path, 0700, error))
+		return FALSE;
+	return exm_atomic_write(self->meta_path, text, strlen(text), &opts, NULL, error);
+}
+
+/* ---- passwd ------------------------------------------------------------ */
+
+static gboolean
+passwd_write(ExmDriver *self, const gchar *content, gboolean *changed, GError **error)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+
+	opts.uid = self->uid;
+	opts.gid = self->gid;
+	opts.fault = self->fault;
+	opts.fault_data = self->fault_data;
+	opts.writes = self->writes;
+	if (!ensure_parent(self->passwd_path, 0755, error))
+		return FALSE;
+	return exm_atomic_write(self->passwd_path, content, strlen(content), &opts, changed, error);
+}
+
+/* What the file shows: `{local: {password_hash: <after ':'>, active: true}}`. */
+static JsonNode *
+accounts_from_file(const gchar *content, GError **error)
+{
+	g_autoptr(GPtrArray) entries = exm_mail_passwd_parse(content, error);
+	g_autoptr(JsonObject) accounts = NULL;
+	JsonNode *node;
+
+	if (entries == NULL)
+		return NULL;
+	accounts = json_object_new();
+	for (guint i = 0; i < entries->len; i++) {
+		const ExmMailPasswdEntry *e = g_ptr_array_index(entries, i);
+		JsonObject *acc = json_object_new();
+
+		json_object_set_string_member(acc, "password_hash", e->hash);
+		json_object_set_boolean_member(acc, "active", TRUE);
+		json_object_set_object_member(accounts, e->local, acc);
+	}
+	node = json_node_new(JSON_NODE_OBJECT);
+	json_node_set_object(node, accounts);
+	return node;
+}
+
+/* The actual value: when passwd is exactly the render of @last, @last's accounts
+ * (inactive and `{SCHEME}`-prefixed ones included, so actual equals target);
+ * otherwise what the file shows.  Plus the DKIM key from platform.txt. */
+static JsonNode *
+actual_value(ExmDriver *self, const ExmMailNode *last, GError **error)
+{
+	g_autofree gchar *content = read_optional(self->passwd_path, error);
+	g_autofree gchar *rendered = exm_mail_passwd_render(last);
+	g_autofree gchar *txt = NULL;
+	g_autofree gchar *key = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *obj;
+
+	if (content == NULL)
+		return NULL;
+	root = exm_mail_node_to_json(last);
+	obj = json_node_get_object(root);
+	if (!g_str_equal(content, rendered)) {
+		JsonNode *accounts = accounts_from_file(content, error);
+		if (accounts == NULL) {
+			g_prefix_error(error, "%s: ", self->passwd_path);
+			return NULL;
+		}
+		json_object_set_member(obj, "accounts", accounts);
+	}
+	txt = read_optional(self->dkim_txt_path, error);
+	if (txt == NULL)
+		return NULL;
+	key = exm_mail_dkim_txt_parse(txt);
+	json_object_set_string_member(obj, "dkim_public_key", key);
+	json_object_set_string_member(
+		obj, "dkim_selector", key[0] != '\0' ? EXM_MAIL_DEFAULT_SELECTOR : "");
+	return g_steal_pointer(&root);
+}
+
+static ExmMailNode *
+node_from_json(JsonNode *value, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	ExmMailNode *node;
+
+	if (value == NULL || !JSON_NODE_HOLDS_OBJECT(value)) {
+		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_INVALID, "value is not an object");
+		return NULL;
+	}
+	node = exm_mail_node_from_json(value, &local);
+	if (node == NULL)
+		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_INVALID, "%s", local->message);
+	return node;
+}
+
+/* The node serves one instance: another uuid in the meta file is a conflict. */
+static gboolean
+check_put(JsonObject *resources, const gchar *uuid, PutMode mode, GError **error)
+{
+	gboolean exists = json_object_has_member(resources, uuid);
+
+	if (mode == PUT_CREATE && exists) {
+		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_EXISTS, "resource %s exists", uuid);
+		return FALSE;
+	}
+	if (mode == PUT_UPDATE && !exists) {
+		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_NOT_FOUND, "no resource %s", uuid);
+		return FALSE;
+	}
+	if (!exists && json_object_get_size(resources) > 0) {
+		g_autoptr(GList) names = json_object_get_members(resources);
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_EXISTS,
+			    "this node already serves instance %s",
+			    (const gchar *)names->data);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* passwd first, then the meta file: a crash in between leaves the file ahead of
+ * the meta, which reads back as "not converged" and is applied again. */
+static JsonNode *
+driver_put(ExmDriver *self,
+	   const gchar *kind,
+	   JsonNode *value,
+	   PutMode mode,
+	   gboolean *changed,
+	   GError **error)
+{
+	g_autoptr(ExmMailNode) node = NULL;
+	g_autoptr(JsonNode) meta = NULL;
+	g_autofree gchar *content = NULL;
+	JsonObject *resources;
+
+	if (!check_kind(kind, error))
+		return NULL;
+	node = node_from_json(value, error);
+	if (node == NULL)
+		return NULL;
+	meta = meta_load(self, error);
+	if (meta == NULL)
+		return NULL;
+	resources = meta_resources(meta);
+	if (!check_put(resources, node->uuid, mode, error))
+		return NULL;
+	content = exm_mail_passwd_render(node);
+	if (!passwd_write(self, content, changed, error))
+		return NULL;
+	json_object_set_member(resources, node->uuid, exm_mail_node_to_json(node));
+	if (!meta_save(self, meta, error))
+		return NULL;
+	return actual_value(self, node, error);
+}
+
+JsonNode *
+exm_driver_create(ExmDriver *self, const gchar *kind, JsonNode *value, GError **error)
+{
+	return driver_put(self, kind, value, PUT_CREATE, NULL, error);
+}
+
+JsonNode *
+exm_driver_update(ExmDriver *self, const gchar *kind, JsonNode *value, GError **error)
+{
+	return driver_put(self, kind, value, PUT_UPDATE, NULL, error);
+}
+
+JsonNode *
+exm_driver_apply(ExmDriver *self, JsonNode *value, gboolean *changed, GError **error)
+{
+	return driver_put(self, EXM_DRIVER_KIND, value, PUT_APPLY, changed, error);
+}
+
+gboolean
+exm_driver_delete(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
+{
+	g_autoptr(JsonNode) meta = NULL;
+	JsonObject *resources;
+
+	if (!check_kind(kind, error))
+		return FALSE;
+	meta = meta_load(self, error);
+	if (meta == NULL)
+		return FALSE;
+	resources = meta_resources(meta);
+	if (uuid == NULL || !json_object_has_member(resources, uuid)) {
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_NOT_FOUND,
+			    "no resource %s",
+			    uuid != NULL ? uuid : "(null)");
+		return FALSE;
+	}
+	if (!passwd_write(self, "", NULL, error))
+		return FALSE;
+	json_object_remove_member(resources, uuid);
+	return meta_save(self, meta, error);
+}
+
+static JsonNode *
+actual_of_member(ExmDriver *self, JsonObject *resources, const gchar *uuid, GError **error)
+{
+	g_autoptr(ExmMailNode) node =
+		node_from_json(json_object_get_member(resources, uuid), error);
+
+	if (node == NULL) {
+		g_prefix_error(error, "%s: resource %s: ", self->meta_path, uuid);
+		return NULL;
+	}
+	return actual_value(self, node, error);
+}
+
+GPtrArray *
+exm_driver_list(ExmDriver *self, const gchar *kind, GError **error)
+{
+	g_autoptr(JsonNode) meta = NULL;
+	g_autoptr(GPtrArray) out = NULL;
+	g_autoptr(GList) names = NULL;
+	JsonObject *resources;
+
+	if (!check_kind(kind, error))
+		return NULL;
+	meta = meta_load(self, error);
+	if (meta == NULL)
+		return NULL;
+	resources = meta_resources(meta);
+	out = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+	names = json_object_get_members(resources);
+	names = g_list_sort(names, (GCompareFunc)g_strcmp0);
+	for (GList *l = names; l != NULL; l = l->next) {
+		JsonNode *actual = actual_of_member(self, resources, l->data, error);
+		if (actual == NULL)
+			return NULL;
+		g_ptr_array_add(out, actual);
+	}
+	return g_steal_pointer(&out);
+}
+
+JsonNode *
+exm_driver_get(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
+{
+	g_autoptr(JsonNode) meta = NULL;
+	JsonObject *resources;
+
+	if (!check_kind(kind, error))
+		return NULL;
+	meta = meta_load(self, error);
+	if (meta == NULL)
+		return NULL;
+	resources = meta_resources(meta);
+	if (uuid == NULL || !json_object_has_member(resources, uuid)) {
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_NOT_FOUND,
+			    "no resource %s",
+			    uuid != NULL ? uuid : "(null)");
+		return NULL;
+	}
+	return actual_of_member(self, resources, uuid, error);
+}

@@ -1,0 +1,90 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The data-plane driver of kind `mail_instance_node` (reference/upstream-mail.md
+ * §3.4, DESIGN.md §2 step 5): applies a value to /etc/exim4/passwd and reads the
+ * actual state back.  The universal agent and the operator CLI both call it.
+ *
+ * The last applied value of each resource is kept in
+ * /var/lib/exordos/universal_agent/mail_meta.json, upstream's layout:
+ * `{"mail_instance_node": {"resources": {"<uuid>": {uuid, name, domain, accounts}}}}`.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "exm-atomic.h"
+#include "exm-dp-config.h"
+
+#define EXM_DRIVER_KIND "mail_instance_node"
+
+typedef struct _ExmDriver ExmDriver;
+
+/**
+ * exm_driver_new:
+ * @config: validated settings (copied what is needed; may be freed after)
+ * @error: %EXM_DP_ERROR_CONFIG when the owner or group does not exist
+ *
+ * Returns: (transfer full): the driver
+ */
+ExmDriver *exm_driver_new(const ExmDpConfig *config, GError **error);
+void exm_driver_free(ExmDriver *driver);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDriver, exm_driver_free)
+
+/**
+ * exm_driver_set_hooks:
+ * @fault: (nullable): called before each step of the passwd write (tests)
+ * @writes: (nullable): incremented on every completed passwd write
+ */
+void exm_driver_set_hooks(ExmDriver *driver,
+			  ExmAtomicFaultFunc fault,
+			  gpointer fault_data,
+			  guint *writes);
+
+/* Returns: the kinds this driver handles (%NULL-terminated) */
+const gchar *const *exm_driver_kinds(void);
+
+/**
+ * exm_driver_create:
+ * @kind: %EXM_DRIVER_KIND
+ * @value: the target value `{uuid, name, domain, accounts}` (unknown members ignored)
+ * @error: %EXM_DP_ERROR_INVALID, %EXM_DP_ERROR_EXISTS (this resource exists, or
+ *   the node already serves another one), %EXM_DP_ERROR_KIND, %EXM_DP_ERROR_FAILED
+ *
+ * Returns: (transfer full): the actual value after the write, or %NULL
+ */
+JsonNode *exm_driver_create(ExmDriver *driver, const gchar *kind, JsonNode *value, GError **error);
+
+/* As create, for an existing resource (%EXM_DP_ERROR_NOT_FOUND otherwise). */
+JsonNode *exm_driver_update(ExmDriver *driver, const gchar *kind, JsonNode *value, GError **error);
+
+/**
+ * exm_driver_delete:
+ *
+ * Forgets the resource and empties passwd, so no account of a deleted instance
+ * can log in (upstream left the file alone because the VM goes away too).
+ */
+gboolean exm_driver_delete(ExmDriver *driver, const gchar *kind, const gchar *uuid, GError **error);
+
+/**
+ * exm_driver_list:
+ *
+ * Returns: (transfer full) (element-type JsonNode): the actual value of every
+ * resource: `{uuid, name, domain, accounts, dkim_public_key, dkim_selector}`
+ */
+GPtrArray *exm_driver_list(ExmDriver *driver, const gchar *kind, GError **error);
+
+/* The actual value of one resource, %EXM_DP_ERROR_NOT_FOUND when unknown. */
+JsonNode *exm_driver_get(ExmDriver *driver, const gchar *kind, const gchar *uuid, GError **error);
+
+/**
+ * exm_driver_apply:
+ * @changed: (out) (optional): %TRUE when passwd was rewritten
+ *
+ * Create or update, whichever applies (the operator CLI).
+ *
+ * Returns: (transfer full): the actual value, or %NULL
+ */
+JsonNode *exm_driver_apply(ExmDriver *driver, JsonNode *value, gboolean *changed, GError **error);

@@ -1,0 +1,576 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The iteration is a chain of asynchronous steps on one main context:
+ *
+ *   [register: POST agent, 409 → PUT] → GET get_payload → drivers (synchronous)
+ *   → Status API writes, one at a time → save → schedule the next iteration
+ *
+ * Every request callback first checks the iteration's cancellable, so a stopped
+ * (or freed) agent is never touched by a late completion.
+ */
+#include "exm-ua-agent.h"
+
+#include "exm-ua-client.h"
+#include "exm-ua-config.h"
+#include "exm-ua-error.h"
+#include "exm-ua-identity.h"
+#include "exm-ua-payload.h"
+#include "exm-ua-reconcile.h"
+#include "exm-ua-state.h"
+
+#include <glib-unix.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <string.h>
+
+/* gcl_looper's pause between iterations (§7.2). */
+#define EXM_UA_ITER_PAUSE 0.1
+
+struct _ExmUaAgent {
+	gchar *config_path;
+	ExmUaConfig *config;
+	ExmUaIdentity *identity;
+	ExmUaClient *client;
+	GPtrArray *drivers;
+	GCancellable *cancellable;
+	GMainLoop *loop;
+	guint timeout_id;
+	gboolean started;
+	gboolean registered;
+	gboolean reload_pending;
+	guint failures;
+	ExmUaIterationFunc func;
+	gpointer func_data;
+
+	ExmUaPayload *last;    /* last collected payload (saved) */
+	ExmUaPayload *targets; /* last full payload of the CP */
+
+	/* the iteration in progress */
+	gint64 started_at;
+	ExmUaIteration it;
+	ExmUaPayload *collected;
+	ExmUaPayload *known; /* borrowed: whose facts the CP holds */
+	gchar *target_hash;
+	GHashTable *kinds;
+	gboolean driver_failed;
+	GPtrArray *ops;
+	guint op_index;
+};
+
+/* What a request callback needs to know whether it may touch the agent. */
+typedef struct {
+	ExmUaAgent *agent;
+	GCancellable *cancellable;
+} ExmUaCall;
+
+static void exm_ua_agent_iterate(ExmUaAgent *agent);
+static void exm_ua_agent_poll(ExmUaAgent *agent);
+static void exm_ua_agent_sync_next(ExmUaAgent *agent);
+static void exm_ua_agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome);
+
+static ExmUaCall *
+exm_ua_call_new(ExmUaAgent *agent)
+{
+	ExmUaCall *call = g_new0(ExmUaCall, 1);
+
+	call->agent = agent;
+	call->cancellable = g_object_ref(agent->cancellable);
+	return call;
+}
+
+/* Finishes a request; returns %NULL (and frees @call) when the agent was stopped. */
+static ExmUaResponse *
+exm_ua_call_finish(ExmUaCall *call, GAsyncResult *res, ExmUaAgent **agent, GError **error)
+{
+	g_autoptr(GCancellable) cancellable = call->cancellable;
+	ExmUaResponse *resp = g_task_propagate_pointer(G_TASK(res), error);
+
+	*agent = call->agent;
+	g_free(call);
+	if (g_cancellable_is_cancelled(cancellable)) {
+		g_clear_pointer(&resp, exm_ua_response_free);
+		g_clear_error(error);
+		*agent = NULL;
+	}
+	return resp;
+}
+
+static void
+exm_ua_agent_request(ExmUaAgent *agent,
+		     ExmUaApi api,
+		     const gchar *method,
+		     const gchar *path,
+		     const gchar *query,
+		     JsonNode *body,
+		     GAsyncReadyCallback cb)
+{
+	exm_ua_client_request_async(agent->client,
+				    api,
+				    method,
+				    path,
+				    query,
+				    body,
+				    agent->cancellable,
+				    cb,
+				    exm_ua_call_new(agent));
+}
+
+static GPtrArray *
+exm_ua_agent_capabilities(ExmUaAgent *agent)
+{
+	GPtrArray *kinds = g_ptr_array_new();
+
+	for (guint d = 0; d < agent->drivers->len; d++) {
+		ExmUaDriver *driver = agent->drivers->pdata[d];
+		const gchar *const *k = driver->kinds(driver);
+		for (guint i = 0; k != NULL && k[i] != NULL; i++)
+			g_ptr_array_add(kinds, (gpointer)k[i]);
+	}
+	return kinds;
+}
+
+static JsonObject *
+exm_ua_wrap_list(const gchar *name, GPtrArray *items)
+{
+	JsonObject *o = json_object_new();
+	JsonArray *arr = json_array_new();
+
+	for (guint i = 0; items != NULL && i < items->len; i++)
+		json_array_add_string_element(arr, items->pdata[i]);
+	json_object_set_array_member(o, name, arr);
+	return o;
+}
+
+/* §3.3 for POST; the PUT of §7.3 carries only capabilities, facts and name. */
+static JsonNode *
+exm_ua_agent_registration_body(ExmUaAgent *agent, gboolean full)
+{
+	g_autoptr(JsonObject) o = json_object_new();
+	g_autoptr(GPtrArray) caps = exm_ua_agent_capabilities(agent);
+
+	if (full) {
+		json_object_set_string_member(o, "uuid", agent->identity->agent);
+		json_object_set_string_member(o, "name", agent->identity->name);
+		json_object_set_string_member(o, "description", "");
+	}
+	json_object_set_object_member(o, "capabilities", exm_ua_wrap_list("capabilities", caps));
+	json_object_set_object_member(o, "facts", exm_ua_wrap_list("facts", NULL));
+	if (full) {
+		json_object_set_string_member(o, "node", agent->identity->node);
+		json_object_set_string_member(o, "status", "ACTIVE");
+	} else {
+		json_object_set_string_member(o, "name", agent->identity->name);
+	}
+	return json_node_init_object(json_node_alloc(), o);
+}
+
+/* Network errors and 5xx: the CP is (temporarily) not there. */
+static ExmUaOutcome
+exm_ua_outcome_for(const ExmUaResponse *resp)
+{
+	if (resp == NULL || resp->status >= 500)
+		return EXM_UA_OUTCOME_UNREACHABLE;
+	return EXM_UA_OUTCOME_REJECTED;
+}
+
+static void
+exm_ua_agent_registered_put(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ExmUaAgent *agent;
+	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+
+	if (agent == NULL)
+		return;
+	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
+		g_warning("agent update failed: %s",
+			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
+		exm_ua_agent_finish(agent, exm_ua_outcome_for(resp));
+		return;
+	}
+	agent->registered = TRUE;
+	agent->it.registered = TRUE;
+	exm_ua_agent_poll(agent);
+}
+
+static void
+exm_ua_agent_registered_post(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ExmUaAgent *agent;
+	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+	g_autoptr(JsonNode) body = NULL;
+	g_autofree gchar *path = NULL;
+
+	if (agent == NULL)
+		return;
+	if (resp != NULL && resp->status == SOUP_STATUS_CONFLICT) {
+		/* Already known: PUT propagates changed capabilities (§7.3). */
+		body = exm_ua_agent_registration_body(agent, FALSE);
+		path = g_strdup_printf("/v1/agents/%s", agent->identity->agent);
+		exm_ua_agent_request(agent,
+				     EXM_UA_API_STATUS,
+				     "PUT",
+				     path,
+				     NULL,
+				     body,
+				     exm_ua_agent_registered_put);
+		return;
+	}
+	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
+		g_warning("agent registration failed: %s",
+			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
+		exm_ua_agent_finish(agent, exm_ua_outcome_for(resp));
+		return;
+	}
+	g_message("registered agent %s (node %s)", agent->identity->agent, agent->identity->node);
+	agent->registered = TRUE;
+	agent->it.registered = TRUE;
+	exm_ua_agent_poll(agent);
+}
+
+static void
+exm_ua_agent_register(ExmUaAgent *agent)
+{
+	g_autoptr(JsonNode) body = exm_ua_agent_registration_body(agent, TRUE);
+
+	exm_ua_agent_request(agent,
+			     EXM_UA_API_STATUS,
+			     "POST",
+			     "/v1/agents/",
+			     NULL,
+			     body,
+			     exm_ua_agent_registered_post);
+}
+
+static void
+exm_ua_agent_reset_iteration(ExmUaAgent *agent)
+{
+	g_clear_pointer(&agent->collected, exm_ua_payload_free);
+	g_clear_pointer(&agent->kinds, g_hash_table_unref);
+	g_clear_pointer(&agent->ops, g_ptr_array_unref);
+	g_clear_pointer(&agent->target_hash, g_free);
+	agent->known = NULL;
+	agent->driver_failed = FALSE;
+	agent->op_index = 0;
+}
+
+/* Runs every driver over the kinds the targets carry (§7.4). */
+static void
+exm_ua_agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
+{
+	agent->collected = exm_ua_payload_new();
+	agent->kinds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint d = 0; d < agent->drivers->len; d++) {
+		ExmUaDriver *driver = agent->drivers->pdata[d];
+		const gchar *const *kinds = driver->kinds(driver);
+
+		if (driver->start != NULL)
+			driver->start(driver);
+		for (guint i = 0; kinds != NULL && kinds[i] != NULL; i++) {
+			const gchar *kind = kinds[i];
+			GPtrArray *caps, *facts;
+			ExmUaKindResult r;
+
+			if (!g_hash_table_contains(targets->capabilities, kind))
+				continue;
+			caps = exm_ua_payload_basket(agent->collected, TRUE, kind, TRUE);
+			exm_ua_reconcile_kind(driver,
+					      kind,
+					      exm_ua_payload_basket(targets, TRUE, kind, FALSE),
+					      caps,
+					      &r);
+			/* Capability resources are reported as facts too (§13.1 item 7). */
+			facts = exm_ua_payload_basket(agent->collected, FALSE, kind, TRUE);
+			for (guint j = 0; j < caps->len; j++)
+				g_ptr_array_add(facts, exm_ua_resource_ref(caps->pdata[j]));
+			g_hash_table_insert(
+				agent->kinds, g_strdup(kind), GINT_TO_POINTER(r.failed));
+			agent->driver_failed |= r.failed;
+			agent->it.created += r.created;
+			agent->it.updated += r.updated;
+			agent->it.deleted += r.deleted;
+		}
+		if (driver->finish != NULL)
+			driver->finish(driver);
+	}
+	g_free(agent->collected->hash);
+	agent->collected->hash = exm_ua_payload_compute_hash(agent->collected);
+}
+
+/* §4.2: a light answer means "nothing changed": targets come from the cached full
+ * payload (not from the collected one, §8.2 quirk) and the CP's actual rows are
+ * what we reported last. */
+static void
+exm_ua_agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
+{
+	ExmUaPayload *targets;
+
+	agent->it.light = exm_ua_payload_same(resp, agent->last);
+	if (agent->it.light) {
+		targets = agent->targets != NULL ? agent->targets : agent->last;
+		agent->known = agent->last;
+		agent->target_hash = g_strdup(agent->last->hash);
+		exm_ua_payload_free(resp);
+	} else {
+		g_clear_pointer(&agent->targets, exm_ua_payload_free);
+		agent->targets = resp;
+		targets = resp;
+		agent->known = resp;
+		agent->target_hash = g_strdup(resp->hash);
+	}
+	exm_ua_agent_apply(agent, targets);
+	if (g_strcmp0(agent->collected->hash, agent->target_hash) != 0)
+		agent->ops = exm_ua_sync_plan(agent->collected, agent->known, agent->kinds);
+	else
+		agent->ops = g_ptr_array_new();
+	exm_ua_agent_sync_next(agent);
+}
+
+static void
+exm_ua_agent_polled(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ExmUaAgent *agent;
+	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+	ExmUaPayload *payload;
+
+	if (agent == NULL)
+		return;
+	if (resp != NULL && resp->status == SOUP_STATUS_NOT_FOUND) {
+		g_message("the CP does not know agent %s: registering again",
+			  agent->identity->agent);
+		agent->registered = FALSE;
+		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_UNREGISTERED);
+		return;
+	}
+	if (resp == NULL || resp->status != SOUP_STATUS_OK) {
+		g_warning("get_payload failed: %s",
+			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
+		exm_ua_agent_finish(agent, exm_ua_outcome_for(resp));
+		return;
+	}
+	payload = exm_ua_payload_from_json(resp->body, &error);
+	if (payload == NULL) {
+		g_warning("get_payload: %s", error->message);
+		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
+		return;
+	}
+	exm_ua_agent_got_payload(agent, payload);
+}
+
+static void
+exm_ua_agent_poll(ExmUaAgent *agent)
+{
+	g_autofree gchar *path =
+		g_strdup_printf("/v1/agents/%s/actions/get_payload", agent->identity->agent);
+	g_autofree gchar *hash = g_uri_escape_string(agent->last->hash, NULL, FALSE);
+	g_autofree gchar *query = NULL;
+
+	if (agent->config->long_poll)
+		query = g_strdup_printf("hash=%s&version=%" G_GINT64_FORMAT "&wait=%u",
+					hash,
+					agent->last->version,
+					agent->config->long_poll_wait);
+	else
+		query = g_strdup_printf(
+			"hash=%s&version=%" G_GINT64_FORMAT, hash, agent->last->version);
+	exm_ua_agent_request(agent, EXM_UA_API_ORCH, "GET", path, query, NULL, exm_ua_agent_polled);
+}
+
+static gchar *
+exm_ua_sync_path(const ExmUaSyncOp *op)
+{
+	if (op->verb == EXM_UA_SYNC_POST)
+		return g_strdup_printf("/v1/kind/%s/resources/", op->kind);
+	return g_strdup_printf("/v1/kind/%s/resources/%s", op->kind, op->uuid);
+}
+
+static const gchar *
+exm_ua_sync_method(ExmUaSyncVerb verb)
+{
+	switch (verb) {
+	case EXM_UA_SYNC_POST:
+		return "POST";
+	case EXM_UA_SYNC_PUT:
+		return "PUT";
+	case EXM_UA_SYNC_DELETE:
+	default:
+		return "DELETE";
+	}
+}
+
+static void
+exm_ua_agent_synced(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ExmUaAgent *agent;
+	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+	ExmUaSyncOp *op;
+
+	if (agent == NULL)
+		return;
+	op = agent->ops->pdata[agent->op_index];
+	if (resp == NULL) {
+		/* The CP went away: the rest would fail the same way. */
+		g_warning("status api: %s", error->message);
+		agent->it.sync_errors++;
+		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_UNREACHABLE);
+		return;
+	}
+	if (!op->retried && op->verb == EXM_UA_SYNC_POST && resp->status == SOUP_STATUS_CONFLICT) {
+		op->verb = EXM_UA_SYNC_PUT; /* the row exists: update it (§13.2) */
+		op->retried = TRUE;
+	} else if (!op->retried && op->verb == EXM_UA_SYNC_PUT &&
+		   resp->status == SOUP_STATUS_NOT_FOUND) {
+		op->verb = EXM_UA_SYNC_POST; /* the row is gone: create it */
+		op->retried = TRUE;
+	} else {
+		if (SOUP_STATUS_IS_SUCCESSFUL(resp->status) ||
+		    (op->verb == EXM_UA_SYNC_DELETE && resp->status == SOUP_STATUS_NOT_FOUND)) {
+			agent->it.posted += op->verb == EXM_UA_SYNC_POST;
+			agent->it.put += op->verb == EXM_UA_SYNC_PUT;
+			agent->it.removed += op->verb == EXM_UA_SYNC_DELETE;
+		} else {
+			g_warning("status api: %s %s/%s answered %u",
+				  exm_ua_sync_method(op->verb),
+				  op->kind,
+				  op->uuid,
+				  resp->status);
+			agent->it.sync_errors++;
+		}
+		agent->op_index++;
+	}
+	exm_ua_agent_sync_next(agent);
+}
+
+static void
+exm_ua_agent_save(ExmUaAgent *agent)
+{
+	g_autoptr(GError) error = NULL;
+
+	agent->collected->version = 0;
+	if (!exm_ua_state_save(agent->config->payload_path,
+			       agent->collected,
+			       agent->targets,
+			       &agent->it.saved,
+			       &error)) {
+		g_warning("%s", error->message);
+		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
+		return;
+	}
+	g_clear_pointer(&agent->last, exm_ua_payload_free);
+	agent->last = g_steal_pointer(&agent->collected);
+	exm_ua_agent_finish(agent, EXM_UA_OUTCOME_OK);
+}
+
+static void
+exm_ua_agent_sync_next(ExmUaAgent *agent)
+{
+	ExmUaSyncOp *op;
+	g_autoptr(JsonNode) body = NULL;
+	g_autofree gchar *path = NULL;
+
+	if (agent->op_index >= agent->ops->len) {
+		/* A failed kind or write must not be marked as collected: the next poll
+		 * then carries the old hash and the CP resends the full payload. */
+		if (agent->driver_failed || agent->it.sync_errors > 0)
+			exm_ua_agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
+		else
+			exm_ua_agent_save(agent);
+		return;
+	}
+	op = agent->ops->pdata[agent->op_index];
+	path = exm_ua_sync_path(op);
+	if (op->verb != EXM_UA_SYNC_DELETE)
+		body = exm_ua_sync_body(op, agent->identity->node);
+	exm_ua_agent_request(agent,
+			     EXM_UA_API_STATUS,
+			     exm_ua_sync_method(op->verb),
+			     path,
+			     NULL,
+			     body,
+			     exm_ua_agent_synced);
+}
+
+static gboolean
+exm_ua_agent_timeout_cb(gpointer data)
+{
+	ExmUaAgent *agent = data;
+
+	agent->timeout_id = 0;
+	exm_ua_agent_iterate(agent);
+	return G_SOURCE_REMOVE;
+}
+
+/* Exponential backoff with jitter in [d/2, d], so a fleet of agents does not
+ * hit a recovering CP in lockstep. */
+static gdouble
+exm_ua_agent_backoff(ExmUaAgent *agent)
+{
+	gdouble d = agent->config->backoff_initial;
+
+	for (guint i = 1; i < agent->failures && d < agent->config->backoff_max; i++)
+		d *= 2;
+	d = MIN(d, agent->config->backoff_max);
+	return d * g_random_double_range(0.5, 1.0);
+}
+
+static gdouble
+exm_ua_agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
+{
+	gdouble elapsed = (g_get_monotonic_time() - agent->started_at) / (gdouble)G_USEC_PER_SEC;
+	gdouble period = agent->config->poll_interval;
+
+	if (outcome == EXM_UA_OUTCOME_UNREGISTERED && agent->failures <= 1)
+		return 0; /* register right away, once */
+	if (outcome != EXM_UA_OUTCOME_OK && outcome != EXM_UA_OUTCOME_PARTIAL)
+		return exm_ua_agent_backoff(agent);
+	/* A long poll that came back early was either a change (full payload) or a CP
+	 * that ignores `wait`; only the latter falls back to the normal period. */
+	if (agent->config->long_poll &&
+	    (!agent->it.light || elapsed >= agent->config->long_poll_wait / 2.0))
+		return EXM_UA_ITER_PAUSE;
+	return MAX(period - elapsed, EXM_UA_ITER_PAUSE);
+}
+
+static void
+exm_ua_agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
+{
+	gdouble delay;
+
+	if (outcome == EXM_UA_OUTCOME_OK)
+		agent->failures = 0;
+	else if (outcome != EXM_UA_OUTCOME_PARTIAL)
+		agent->failures++;
+	delay = exm_ua_agent_next_delay(agent, outcome);
+	agent->it.outcome = outcome;
+	agent->it.failures = agent->failures;
+	agent->it.next_delay = delay;
+	exm_ua_agent_reset_iteration(agent);
+	if (agent->func != NULL)
+		agent->func(agent, &agent->it, agent->func_data);
+	if (!agent->started)
+		return;
+	agent->timeout_id = g_timeout_add((guint)(delay * 1000), exm_ua_agent_timeout_cb, agent);
+}
+
+static void
+exm_ua_agent_iterate(ExmUaAgent *agent)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (agent->reload_pending) {
+		agent->reload_pending = FALSE;
+		if (!exm_ua_agent_reload(agent, &error))
+			g_warning("keeping the old configuration: %s", error->message);
+	}
+	memset(&agent->it, 0, sizeof(agent->it));
+	agent->started_at = g_get_monotonic_time();
+	if (!agent->registered)
+		exm_ua_agent_register(agent);
+	else
+		exm_ua_agent_poll(agent);
+}

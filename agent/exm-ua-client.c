@@ -1,0 +1,322 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-ua-client.h"
+
+#include "exm-cleanup.h"
+#include "exm-config.h"
+#include "exm-envelope.h"
+#include "exm-json.h"
+#include "exm-ua-error.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#define EXM_UA_JSON_TYPE "application/json"
+/* A response bigger than this is not a payload we can use. */
+#define EXM_UA_RESPONSE_MAX (64 * 1024 * 1024)
+#define EXM_UA_KEY_FILE_MAX 1024
+
+struct _ExmUaClient {
+	SoupSession *session;
+	gchar *orch_base;
+	gchar *status_base;
+	gchar *node_uuid;
+	gboolean sealed;
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+};
+
+void
+exm_ua_response_free(ExmUaResponse *response)
+{
+	if (response == NULL)
+		return;
+	g_clear_pointer(&response->body, json_node_unref);
+	g_free(response);
+}
+
+static gchar *
+exm_ua_base_url(const gchar *url)
+{
+	gchar *base = g_strdup(url);
+	gsize len = strlen(base);
+
+	while (len > 0 && base[len - 1] == '/')
+		base[--len] = '\0';
+	return base;
+}
+
+static gboolean
+exm_ua_client_load_key(ExmUaClient *client, const gchar *path, GError **error)
+{
+	g_autoptr(ExmSecret) text = NULL;
+	g_autoptr(GError) local = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &text, &len, &local) || len > EXM_UA_KEY_FILE_MAX ||
+	    strlen(text) != len || !exm_envelope_key_from_base64(text, client->key, &local)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_CONFIG,
+			    "private_key_path %s: %s",
+			    path,
+			    local != NULL ? local->message : "not a key file");
+		return FALSE;
+	}
+	client->sealed = TRUE;
+	return TRUE;
+}
+
+/**
+ * exm_ua_client_new:
+ * @config: endpoints, timeout and the key file
+ * @node_uuid: the `X-Genesis-Node-UUID` value
+ * @error: %EXM_UA_ERROR_CONFIG when the key file is missing or malformed
+ *
+ * Returns: (transfer full): a client
+ */
+ExmUaClient *
+exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **error)
+{
+	g_autoptr(ExmUaClient) client = g_rc_box_new0(ExmUaClient);
+
+	client->orch_base = exm_ua_base_url(config->orch_endpoint);
+	client->status_base = exm_ua_base_url(config->status_endpoint);
+	client->node_uuid = g_strdup(node_uuid);
+	if (exm_ua_config_use_envelope(config) &&
+	    !exm_ua_client_load_key(client, config->private_key_path, error))
+		return NULL;
+	client->session = soup_session_new_with_options("timeout",
+							(guint)(config->http_timeout + 0.999),
+							"user-agent",
+							"exordos-mail-agent/" EXM_VERSION,
+							NULL);
+	return g_steal_pointer(&client);
+}
+
+static void
+exm_ua_client_clear(gpointer data)
+{
+	ExmUaClient *client = data;
+
+	g_clear_object(&client->session);
+	g_free(client->orch_base);
+	g_free(client->status_base);
+	g_free(client->node_uuid);
+	exm_secret_wipe(client->key, sizeof(client->key));
+}
+
+/**
+ * exm_ua_client_free:
+ * @client: (nullable): a client
+ *
+ * Drops the caller's reference; requests in flight keep the client alive until
+ * their callbacks ran.
+ */
+void
+exm_ua_client_free(ExmUaClient *client)
+{
+	if (client != NULL)
+		g_rc_box_release_full(client, exm_ua_client_clear);
+}
+
+/**
+ * exm_ua_client_is_sealed:
+ * @client: a client
+ *
+ * Returns: %TRUE when the client seals requests in the §6 envelope
+ */
+gboolean
+exm_ua_client_is_sealed(ExmUaClient *client)
+{
+	return client->sealed;
+}
+
+/* The body and headers of a request: plain JSON, or the envelope of §6.3 (also for
+ * bodiless requests, whose plaintext is the JSON literal `null`, as Python sends). */
+static gboolean
+exm_ua_client_set_body(ExmUaClient *client, SoupMessage *msg, JsonNode *body, GError **error)
+{
+	SoupMessageHeaders *hdrs = soup_message_get_request_headers(msg);
+	g_autofree gchar *text = body != NULL ? exm_json_to_string(body) : NULL;
+	g_autofree gchar *nonce = NULL;
+	g_autoptr(GBytes) wire = NULL;
+
+	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NODE_UUID, client->node_uuid);
+	if (!client->sealed) {
+		/* No Content-Type on bodiless requests: with application/json the CP
+		 * reads action arguments from the body only (§4). */
+		if (text != NULL) {
+			gsize len = strlen(text);
+			wire = g_bytes_new_take(g_steal_pointer(&text), len);
+			soup_message_set_request_body_from_bytes(msg, EXM_UA_JSON_TYPE, wire);
+		}
+		return TRUE;
+	}
+	if (text == NULL)
+		text = g_strdup("null");
+	wire = exm_envelope_seal(client->key, text, strlen(text), &nonce, error);
+	if (wire == NULL)
+		return FALSE;
+	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NONCE, nonce);
+	soup_message_set_request_body_from_bytes(msg, EXM_ENVELOPE_CONTENT_TYPE, wire);
+	return TRUE;
+}
+
+typedef struct {
+	ExmUaClient *client;
+	SoupMessage *msg;
+} ExmUaRequestData;
+
+static void
+exm_ua_request_data_free(gpointer data)
+{
+	ExmUaRequestData *d = data;
+
+	g_clear_object(&d->msg);
+	g_clear_pointer(&d->client, exm_ua_client_free);
+	g_free(d);
+}
+
+/* Decodes the body by its Content-Type (§6.5): encrypted → open with the response
+ * nonce; anything else → JSON.  Empty bodies (204) decode to %NULL. */
+static gboolean
+exm_ua_client_decode(ExmUaClient *client,
+		     SoupMessage *msg,
+		     GBytes *bytes,
+		     JsonNode **out,
+		     GError **error)
+{
+	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
+	const gchar *type = soup_message_headers_get_content_type(hdrs, NULL);
+	g_autoptr(GBytes) plain = NULL;
+	gsize len = 0;
+	const gchar *data = g_bytes_get_data(bytes, &len);
+
+	*out = NULL;
+	if (len == 0)
+		return TRUE;
+	if (len > EXM_UA_RESPONSE_MAX) {
+		g_set_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL, "response too large");
+		return FALSE;
+	}
+	if (g_strcmp0(type, EXM_ENVELOPE_CONTENT_TYPE) == 0) {
+		const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
+		if (!client->sealed || nonce == NULL) {
+			g_set_error(error,
+				    EXM_UA_ERROR,
+				    EXM_UA_ERROR_PROTOCOL,
+				    "encrypted response without a key or a nonce");
+			return FALSE;
+		}
+		plain = exm_envelope_open(client->key, nonce, data, len, error);
+		if (plain == NULL)
+			return FALSE;
+		data = g_bytes_get_data(plain, &len);
+	}
+	*out = exm_json_parse_strict(data, len, error);
+	return *out != NULL;
+}
+
+static void
+exm_ua_client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	g_autoptr(GTask) task = user_data;
+	ExmUaRequestData *d = g_task_get_task_data(task);
+	ExmUaClient *client = d->client;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) bytes =
+		soup_session_send_and_read_finish(SOUP_SESSION(source), res, &error);
+	g_autoptr(ExmUaResponse) resp = NULL;
+	g_autoptr(GError) decode_error = NULL;
+
+	if (bytes == NULL) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	resp = g_new0(ExmUaResponse, 1);
+	resp->status = soup_message_get_status(d->msg);
+	if (!exm_ua_client_decode(client, d->msg, bytes, &resp->body, &decode_error) &&
+	    SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
+		g_task_return_new_error(task,
+					EXM_UA_ERROR,
+					EXM_UA_ERROR_PROTOCOL,
+					"cannot decode the %u response: %s",
+					resp->status,
+					decode_error->message);
+		return;
+	}
+	g_task_return_pointer(task, g_steal_pointer(&resp), (GDestroyNotify)exm_ua_response_free);
+}
+
+/**
+ * exm_ua_client_request_async:
+ * @client: a client
+ * @api: which base URL
+ * @method: `GET`, `POST`, `PUT` or `DELETE`
+ * @path: absolute path below the base URL (already escaped)
+ * @query: (nullable): query string without `?` (already escaped)
+ * @body: (nullable): JSON body
+ * @cancellable: (nullable): cancels the request
+ * @callback: called on the thread-default main context
+ * @user_data: its data
+ */
+void
+exm_ua_client_request_async(ExmUaClient *client,
+			    ExmUaApi api,
+			    const gchar *method,
+			    const gchar *path,
+			    const gchar *query,
+			    JsonNode *body,
+			    GCancellable *cancellable,
+			    GAsyncReadyCallback callback,
+			    gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
+	const gchar *base = api == EXM_UA_API_ORCH ? client->orch_base : client->status_base;
+	g_autofree gchar *url =
+		g_strconcat(base, path, query != NULL ? "?" : "", query != NULL ? query : "", NULL);
+	ExmUaRequestData *d = g_new0(ExmUaRequestData, 1);
+	g_autoptr(GError) error = NULL;
+
+	g_task_set_source_tag(task, exm_ua_client_request_async);
+	g_task_set_task_data(task, d, exm_ua_request_data_free);
+	/* The request may complete after the agent dropped the client. */
+	d->client = g_rc_box_acquire(client);
+	d->msg = soup_message_new(method, url);
+	if (d->msg == NULL) {
+		g_task_return_new_error(task,
+					EXM_UA_ERROR,
+					EXM_UA_ERROR_CONFIG,
+					"cannot build a request for %s",
+					url);
+		return;
+	}
+	if (!exm_ua_client_set_body(client, d->msg, body, &error)) {
+		g_task_return_error(task, g_steal_pointer(&error));
+		return;
+	}
+	soup_session_send_and_read_async(client->session,
+					 d->msg,
+					 G_PRIORITY_DEFAULT,
+					 cancellable,
+					 exm_ua_client_sent,
+					 g_steal_pointer(&task));
+}
+
+/**
+ * exm_ua_client_request_finish:
+ * @client: a client
+ * @result: the result
+ * @error: a %G_IO_ERROR when the CP could not be reached (or the request was
+ *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded
+ *
+ * Returns: (transfer full): the response
+ */
+ExmUaResponse *
+exm_ua_client_request_finish(ExmUaClient *client, GAsyncResult *result, GError **error)
+{
+	g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+	return g_task_propagate_pointer(G_TASK(result), error);
+}

@@ -1,0 +1,72 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The capability driver interface of the agent (reference/ua-protocol.md §8.1,
+ * reduced to what the agent core needs).  A driver owns one or more kinds and
+ * works on plain JSON values: the agent core computes hashes, statuses and
+ * res_uuids, and decides what to create, update and delete (§7.4).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+typedef struct _ExmUaDriver ExmUaDriver;
+
+/**
+ * ExmUaDriver:
+ * @name: driver name for logs and `caps_drivers`
+ * @kinds: the capability kinds the driver manages (%NULL-terminated)
+ * @list: the actual values of @kind on the data plane (each an object with a
+ *   `uuid`); must read the real state, since the agent compares it with the
+ *   targets every iteration. (transfer full) #GPtrArray of #JsonObject
+ * @create: make @value (a target value) real; returns the resulting actual
+ *   value (transfer full)
+ * @update: bring the object of @value's uuid to @value; returns the resulting
+ *   actual value (transfer full)
+ * @remove: delete the object of @value's uuid (@value is its actual value);
+ *   an object that is already gone is a success
+ * @start: (nullable): called once per iteration before any other call
+ * @finish: (nullable): called once per iteration after the last call, also when
+ *   one failed
+ * @destroy: (nullable): frees @self
+ * @self: the driver's data
+ *
+ * Every call that can fail sets a #GError and returns %NULL / %FALSE; the agent
+ * then leaves the affected kind alone in the Status API for this iteration.
+ */
+struct _ExmUaDriver {
+	const gchar *name;
+	const gchar *const *(*kinds)(ExmUaDriver *driver);
+	GPtrArray *(*list)(ExmUaDriver *driver, const gchar *kind, GError **error);
+	JsonObject *(*create)(ExmUaDriver *driver,
+			      const gchar *kind,
+			      JsonObject *value,
+			      GError **error);
+	JsonObject *(*update)(ExmUaDriver *driver,
+			      const gchar *kind,
+			      JsonObject *value,
+			      GError **error);
+	gboolean (*remove)(ExmUaDriver *driver,
+			   const gchar *kind,
+			   JsonObject *value,
+			   GError **error);
+	void (*start)(ExmUaDriver *driver);
+	void (*finish)(ExmUaDriver *driver);
+	void (*destroy)(ExmUaDriver *driver);
+	gpointer self;
+};
+
+/* Calls @destroy (if any); @driver itself is owned by whoever allocated it there. */
+void exm_ua_driver_free(ExmUaDriver *driver);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaDriver, exm_ua_driver_free)
+
+/**
+ * ExmUaDriverFactory:
+ * @config: the agent's ini file (a driver reads its own `[<name>]` section)
+ * @error: failure
+ *
+ * Returns: (transfer full): a new driver
+ */
+typedef ExmUaDriver *(*ExmUaDriverFactory)(GKeyFile *config, GError **error);

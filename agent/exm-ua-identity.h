@@ -1,0 +1,58 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Agent identity (reference/ua-protocol.md §2.1).
+ */
+#pragma once
+
+#include "exm-ua-config.h"
+
+#include <glib.h>
+
+/**
+ * ExmUaIdentity:
+ * @node: the system (node) uuid: registered as the agent's `node`, sent as
+ *   `X-Genesis-Node-UUID` and as the `node` of every actual resource
+ * @agent: the agent uuid
+ * @name: `Universal Agent <first 8 chars of agent>`
+ */
+typedef struct {
+	gchar *node;
+	gchar *agent;
+	gchar *name;
+} ExmUaIdentity;
+
+/**
+ * exm_ua_identity_read_system_uuid:
+ * @root: directory holding `sys/class/dmi/id/product_uuid` (`/` on a real node)
+ * @error: %EXM_UA_ERROR_CONFIG when the file is missing or holds no uuid
+ *
+ * Returns: (transfer full): the lower-case canonical system uuid
+ */
+gchar *exm_ua_identity_read_system_uuid(const gchar *root, GError **error);
+
+/**
+ * exm_ua_identity_new:
+ * @config: the agent configuration
+ * @error: as exm_ua_identity_read_system_uuid()
+ *
+ * node = `node_uuid` or the system uuid; agent = `uuid`, else
+ * uuid5(node, `uuid5_name`), else node.
+ *
+ * Returns: (transfer full): the identity
+ */
+ExmUaIdentity *exm_ua_identity_new(const ExmUaConfig *config, GError **error);
+
+/**
+ * exm_ua_res_uuid:
+ * @uuid: a resource uuid
+ * @kind: its kind
+ *
+ * Returns: (transfer full) (nullable): uuid5(@uuid, @kind), the `res_uuid` the
+ * builders join target and actual rows on; %NULL when @uuid is not a uuid
+ */
+gchar *exm_ua_res_uuid(const gchar *uuid, const gchar *kind);
+
+void exm_ua_identity_free(ExmUaIdentity *identity);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaIdentity, exm_ua_identity_free)

@@ -1,0 +1,121 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-ua-state.h"
+
+#include "exm-atomic.h"
+#include "exm-json.h"
+#include "exm-ua-error.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define EXM_UA_STATE_TARGETS "targets"
+/* A state file is a few payloads; anything this big is not ours. */
+#define EXM_UA_STATE_MAX (64 * 1024 * 1024)
+
+/**
+ * exm_ua_state_save:
+ * @path: the payload file
+ * @collected: the collected payload
+ * @targets: (nullable): the last full payload of the CP
+ * @changed: (out) (optional): %TRUE when the file was rewritten
+ * @error: %EXM_UA_ERROR_FAILED on I/O errors
+ *
+ * Writes atomically with mode 0600, and only when the content changed.
+ */
+gboolean
+exm_ua_state_save(const gchar *path,
+		  const ExmUaPayload *collected,
+		  const ExmUaPayload *targets,
+		  gboolean *changed,
+		  GError **error)
+{
+	g_autoptr(JsonNode) root = exm_ua_payload_to_json(collected);
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) local = NULL;
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
+
+	if (targets != NULL)
+		json_object_set_member(json_node_get_object(root),
+				       EXM_UA_STATE_TARGETS,
+				       exm_ua_payload_to_json(targets));
+	text = exm_json_to_string(root);
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_FAILED,
+			    "cannot create %s: %s",
+			    dir,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	if (!exm_atomic_write(path, text, strlen(text), &opts, changed, &local)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_FAILED,
+			    "cannot save the payload: %s",
+			    local->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+exm_ua_state_parse(const gchar *text,
+		   gsize len,
+		   ExmUaPayload **collected,
+		   ExmUaPayload **targets,
+		   GError **error)
+{
+	g_autoptr(JsonNode) root = exm_json_parse_strict(text, len, error);
+	JsonObject *obj;
+	JsonNode *tnode;
+
+	if (root == NULL)
+		return FALSE;
+	*collected = exm_ua_payload_from_json(root, error);
+	if (*collected == NULL)
+		return FALSE;
+	obj = json_node_get_object(root);
+	tnode = json_object_get_member(obj, EXM_UA_STATE_TARGETS);
+	if (tnode != NULL) {
+		*targets = exm_ua_payload_from_json(tnode, error);
+		if (*targets == NULL) {
+			g_clear_pointer(collected, exm_ua_payload_free);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/**
+ * exm_ua_state_load:
+ * @path: the payload file
+ * @collected: (out) (transfer full): the collected payload (empty when none)
+ * @targets: (out) (transfer full) (nullable): the cached targets, %NULL when none
+ *
+ * A missing, unreadable or corrupt file yields an empty state (logged).
+ */
+void
+exm_ua_state_load(const gchar *path, ExmUaPayload **collected, ExmUaPayload **targets)
+{
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) error = NULL;
+	gsize len = 0;
+
+	*collected = NULL;
+	*targets = NULL;
+	if (!g_file_get_contents(path, &text, &len, &error)) {
+		if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			g_warning("ignoring the saved payload: %s", error->message);
+	} else if (len > EXM_UA_STATE_MAX) {
+		g_warning("ignoring the saved payload %s: too large", path);
+	} else if (!exm_ua_state_parse(text, len, collected, targets, &error)) {
+		g_warning("ignoring the saved payload %s: %s", path, error->message);
+	}
+	if (*collected == NULL)
+		*collected = exm_ua_payload_new();
+}

@@ -1,0 +1,41 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The agent's persisted state (`payload_path`): the last collected payload,
+ * whose hash the next get_payload sends, and the last full target payload the
+ * CP sent, used as targets while the CP answers with light payloads (§4.2, §8.2
+ * quirk).  The layout is internal; only the hash is observable by the CP.
+ */
+#pragma once
+
+#include "exm-ua-payload.h"
+
+#include <glib.h>
+
+/**
+ * exm_ua_state_save:
+ * @path: the payload file
+ * @collected: the collected payload
+ * @targets: (nullable): the last full payload of the CP
+ * @changed: (out) (optional): %TRUE when the file was rewritten
+ * @error: %EXM_UA_ERROR_FAILED on I/O errors
+ *
+ * Writes atomically with mode 0600, and only when the content changed.
+ */
+gboolean exm_ua_state_save(const gchar *path,
+			   const ExmUaPayload *collected,
+			   const ExmUaPayload *targets,
+			   gboolean *changed,
+			   GError **error);
+
+/**
+ * exm_ua_state_load:
+ * @path: the payload file
+ * @collected: (out) (transfer full): the collected payload (empty when none)
+ * @targets: (out) (transfer full) (nullable): the cached targets, %NULL when none
+ *
+ * A missing, unreadable or corrupt file yields an empty state (logged): the CP
+ * then answers with the full payload.
+ */
+void exm_ua_state_load(const gchar *path, ExmUaPayload **collected, ExmUaPayload **targets);
