@@ -1,20 +1,591 @@
 /*
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
+ *
+ * Atomic write-if-changed: unchanged content keeps the file (and its mtime),
+ * a fault at any step leaves the old file intact and no temp file behind,
+ * mode and owner are applied before the content exists.
  */
 #include "exm-base.h"
 #include "exm-test.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NOBODY 65534
+
+typedef struct {
+	gchar *dir;
+	gchar *path;
+} Fixture;
+
 static void
-test_placeholder(void)
+fixture_setup(Fixture *f, gconstpointer data)
 {
-	g_assert_true(exm_uuid_is_valid("a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"));
+	f->dir = exm_test_mkdtemp("exm-atomic");
+	f->path = g_build_filename(f->dir, "passwd", NULL);
 }
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+	exm_test_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f->path);
+}
+
+/* Names in the directory other than the target: leftovers of temp files. */
+static guint
+count_strays(const Fixture *f)
+{
+	g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
+	const gchar *name;
+	guint n = 0;
+
+	g_assert_nonnull(dir);
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		if (g_strcmp0(name, "passwd") != 0) {
+			g_test_message("stray file %s", name);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void
+write_ok(const gchar *path,
+	 const gchar *content,
+	 const ExmAtomicOptions *opts,
+	 gboolean expect_changed)
+{
+	g_autoptr(GError) error = NULL;
+	gboolean changed = !expect_changed;
+	gboolean ok = exm_atomic_write(path, content, strlen(content), opts, &changed, &error);
+
+	g_assert_no_error(error);
+	g_assert_true(ok);
+	g_assert_cmpint(changed, ==, expect_changed);
+}
+
+static void
+assert_file(const gchar *path, const gchar *content, mode_t mode, uid_t uid, gid_t gid)
+{
+	g_autofree gchar *got = exm_test_read_file(path);
+	struct stat st;
+
+	g_assert_cmpstr(got, ==, content);
+	g_assert_cmpint(lstat(path, &st), ==, 0);
+	g_assert_true(S_ISREG(st.st_mode));
+	g_assert_cmpint(st.st_mode & 07777, ==, mode);
+	g_assert_cmpint(st.st_uid, ==, uid);
+	g_assert_cmpint(st.st_gid, ==, gid);
+}
+
+static void
+set_old_mtime(const gchar *path)
+{
+	struct timespec ts[2] = { { 946684800, 0 }, { 946684800, 0 } }; /* 2000-01-01 */
+
+	g_assert_cmpint(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), ==, 0);
+}
+
+static void
+test_create(Fixture *f, gconstpointer data)
+{
+	guint writes = 0;
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	mode_t old_umask = umask(0077);
+
+	opts.writes = &writes;
+	write_ok(f->path, "alice@example.com:$y$hash\n", &opts, TRUE);
+	umask(old_umask);
+	/* the mode is exact, whatever the umask */
+	assert_file(f->path, "alice@example.com:$y$hash\n", 0640, geteuid(), getegid());
+	g_assert_cmpuint(writes, ==, 1);
+	g_assert_cmpuint(count_strays(f), ==, 0);
+}
+
+static void
+test_unchanged_keeps_mtime(Fixture *f, gconstpointer data)
+{
+	guint writes = 0;
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	struct stat before;
+	struct stat after;
+
+	opts.writes = &writes;
+	write_ok(f->path, "same\n", &opts, TRUE);
+	set_old_mtime(f->path);
+	g_assert_cmpint(stat(f->path, &before), ==, 0);
+
+	write_ok(f->path, "same\n", &opts, FALSE);
+	g_assert_cmpint(stat(f->path, &after), ==, 0);
+	g_assert_cmpint(after.st_mtim.tv_sec, ==, 946684800);
+	g_assert_cmpint(after.st_ino, ==, before.st_ino);
+	g_assert_cmpuint(writes, ==, 1);
+
+	/* one byte more, one byte less, one byte different: all rewrites */
+	write_ok(f->path, "same\n\n", &opts, TRUE);
+	write_ok(f->path, "same", &opts, TRUE);
+	write_ok(f->path, "sane", &opts, TRUE);
+	g_assert_cmpuint(writes, ==, 4);
+	g_assert_cmpuint(count_strays(f), ==, 0);
+}
+
+static void
+test_content_change_replaces(Fixture *f, gconstpointer data)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
+	struct stat before;
+	struct stat after;
+	int fd;
+	gchar buf[8] = { 0 };
+
+	write_ok(f->path, "old\n", &opts, TRUE);
+	g_assert_cmpint(stat(f->path, &before), ==, 0);
+	/* a reader holding the old file keeps reading the old, complete content */
+	fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
+	write_ok(f->path, "new\n", &opts, TRUE);
+	g_assert_cmpint(stat(f->path, &after), ==, 0);
+	g_assert_cmpint(after.st_ino, !=, before.st_ino);
+	g_assert_cmpint(read(fd, buf, sizeof(buf) - 1), ==, 4);
+	g_assert_cmpstr(buf, ==, "old\n");
+	close(fd);
+	assert_file(f->path, "new\n", 0600, geteuid(), getegid());
+}
+
+static void
+test_empty_and_large(Fixture *f, gconstpointer data)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0644);
+	gsize big_len = 3 * 1024 * 1024 + 17;
+	g_autofree gchar *big = g_malloc(big_len);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *got = NULL;
+	gsize got_len = 0;
+	gboolean changed = FALSE;
+
+	for (gsize i = 0; i < big_len; i++)
+		big[i] = (gchar)(i * 131 % 251);
+	g_assert_true(exm_atomic_write(f->path, big, big_len, &opts, &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	g_assert_true(g_file_get_contents(f->path, &got, &got_len, NULL));
+	g_assert_cmpmem(got, got_len, big, big_len);
+	g_assert_true(exm_atomic_write(f->path, big, big_len, &opts, &changed, &error));
+	g_assert_false(changed);
+
+	/* empty content, with and without a data pointer */
+	g_assert_true(exm_atomic_write(f->path, "", 0, &opts, &changed, &error));
+	g_assert_true(changed);
+	assert_file(f->path, "", 0644, geteuid(), getegid());
+	g_assert_true(exm_atomic_write(f->path, NULL, 0, &opts, &changed, &error));
+	g_assert_false(changed);
+	g_assert_true(exm_atomic_write(f->path, NULL, 0, &opts, NULL, &error));
+	g_assert_no_error(error);
+}
+
+static void
+test_mode_only_fixed_in_place(Fixture *f, gconstpointer data)
+{
+	guint writes = 0;
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0644);
+	struct stat before;
+	struct stat after;
+
+	opts.writes = &writes;
+	write_ok(f->path, "x\n", &opts, TRUE);
+	set_old_mtime(f->path);
+	g_assert_cmpint(stat(f->path, &before), ==, 0);
+
+	opts.mode = 0640;
+	write_ok(f->path, "x\n", &opts, TRUE);
+	g_assert_cmpint(stat(f->path, &after), ==, 0);
+	g_assert_cmpint(after.st_ino, ==, before.st_ino);
+	g_assert_cmpint(after.st_mtim.tv_sec, ==, 946684800);
+	g_assert_cmpuint(writes, ==, 1); /* renames only */
+	assert_file(f->path, "x\n", 0640, geteuid(), getegid());
+	write_ok(f->path, "x\n", &opts, FALSE);
+}
+
+static gboolean
+require_root(void)
+{
+	if (geteuid() != 0) {
+		g_test_skip("changing owners needs root");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+test_owner(Fixture *f, gconstpointer data)
+{
+	guint writes = 0;
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	ExmAtomicOptions keep = EXM_ATOMIC_OPTIONS_INIT(0640);
+	struct stat before;
+	struct stat after;
+
+	if (!require_root())
+		return;
+	opts.uid = NOBODY;
+	opts.gid = NOBODY;
+	opts.writes = &writes;
+
+	/* applied on create */
+	write_ok(f->path, "a\n", &opts, TRUE);
+	assert_file(f->path, "a\n", 0640, NOBODY, NOBODY);
+	/* kept across a content rewrite */
+	write_ok(f->path, "b\n", &opts, TRUE);
+	assert_file(f->path, "b\n", 0640, NOBODY, NOBODY);
+	g_assert_cmpuint(writes, ==, 2);
+
+	/* owner differs only: fixed in place */
+	g_assert_cmpint(chown(f->path, 0, 0), ==, 0);
+	g_assert_cmpint(stat(f->path, &before), ==, 0);
+	write_ok(f->path, "b\n", &opts, TRUE);
+	g_assert_cmpint(stat(f->path, &after), ==, 0);
+	g_assert_cmpint(after.st_ino, ==, before.st_ino);
+	assert_file(f->path, "b\n", 0640, NOBODY, NOBODY);
+	g_assert_cmpuint(writes, ==, 2);
+
+	/* group only */
+	opts.gid = 0;
+	write_ok(f->path, "b\n", &opts, TRUE);
+	assert_file(f->path, "b\n", 0640, NOBODY, 0);
+
+	/* -1 means no requirement: an existing owner is not a reason to rewrite */
+	write_ok(f->path, "b\n", &keep, FALSE);
+	assert_file(f->path, "b\n", 0640, NOBODY, 0);
+	/* and a rewrite with -1 gives the process's owner */
+	write_ok(f->path, "c\n", &keep, TRUE);
+	assert_file(f->path, "c\n", 0640, geteuid(), getegid());
+}
+
+static void
+test_setgid_mode_after_chown(Fixture *f, gconstpointer data)
+{
+	/* chown clears set-id bits, so the mode must be applied after it */
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(02750);
+
+	if (!require_root())
+		return;
+	opts.uid = NOBODY;
+	opts.gid = NOBODY;
+	write_ok(f->path, "#!/bin/sh\n", &opts, TRUE);
+	assert_file(f->path, "#!/bin/sh\n", 02750, NOBODY, NOBODY);
+}
+
+/* ---- fault injection ---------------------------------------------------- */
+
+typedef struct {
+	const Fixture *f;
+	ExmAtomicStep fail_at;
+	GArray *seen;
+	guint checks;
+	gboolean in_place; /* metadata fix of the target: there is no temp file */
+} FaultCtx;
+
+/* The temp file during a step, for checking what is set before what. */
+static gchar *
+find_temp(const Fixture *f)
+{
+	g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
+	const gchar *name;
+
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		if (g_strcmp0(name, "passwd") != 0)
+			return g_build_filename(f->dir, name, NULL);
+	}
+	return NULL;
+}
+
+static void
+check_temp_during(FaultCtx *ctx, ExmAtomicStep step)
+{
+	g_autofree gchar *tmp = find_temp(ctx->f);
+	struct stat st;
+
+	if (step == EXM_ATOMIC_STEP_OPEN || step == EXM_ATOMIC_STEP_DIRSYNC) {
+		g_assert_null(tmp);
+		return;
+	}
+	if (step == EXM_ATOMIC_STEP_RENAME) {
+		g_assert_nonnull(tmp);
+		return;
+	}
+	g_assert_nonnull(tmp);
+	g_assert_cmpint(lstat(tmp, &st), ==, 0);
+	if (step == EXM_ATOMIC_STEP_CHOWN) {
+		/* created private, empty */
+		g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+		g_assert_cmpint(st.st_size, ==, 0);
+	} else if (step == EXM_ATOMIC_STEP_WRITE) {
+		/* owner and mode are in place before any content */
+		g_assert_cmpint(st.st_mode & 07777, ==, 0640);
+		g_assert_cmpint(st.st_uid, ==, NOBODY);
+		g_assert_cmpint(st.st_gid, ==, NOBODY);
+		g_assert_cmpint(st.st_size, ==, 0);
+	}
+	ctx->checks++;
+}
+
+static gboolean
+fault_hook(ExmAtomicStep step, gpointer user_data, GError **error)
+{
+	FaultCtx *ctx = user_data;
+
+	g_array_append_val(ctx->seen, step);
+	if (!ctx->in_place)
+		check_temp_during(ctx, step);
+	if (step != ctx->fail_at)
+		return TRUE;
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "injected failure");
+	return FALSE;
+}
+
+static void
+assert_steps(GArray *seen, const ExmAtomicStep *expected, guint n)
+{
+	g_assert_cmpuint(seen->len, ==, n);
+	for (guint i = 0; i < MIN(n, seen->len); i++)
+		g_assert_cmpstr(exm_atomic_step_name(g_array_index(seen, ExmAtomicStep, i)),
+				==,
+				exm_atomic_step_name(expected[i]));
+}
+
+static void
+test_fault_each_step(Fixture *f, gconstpointer data)
+{
+	static const ExmAtomicStep all[] = {
+		EXM_ATOMIC_STEP_OPEN,	 EXM_ATOMIC_STEP_CHOWN, EXM_ATOMIC_STEP_CHMOD,
+		EXM_ATOMIC_STEP_WRITE,	 EXM_ATOMIC_STEP_FSYNC, EXM_ATOMIC_STEP_RENAME,
+		EXM_ATOMIC_STEP_DIRSYNC,
+	};
+
+	if (!require_root())
+		return;
+	for (ExmAtomicStep step = EXM_ATOMIC_STEP_OPEN; step < EXM_ATOMIC_STEP_DIRSYNC; step++) {
+		guint writes = 0;
+		ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+		FaultCtx ctx = {
+			f, EXM_ATOMIC_STEP_LAST, g_array_new(FALSE, FALSE, sizeof(ExmAtomicStep)), 0
+		};
+		g_autoptr(GError) error = NULL;
+		gboolean changed = TRUE;
+		struct stat before;
+		struct stat after;
+
+		opts.uid = NOBODY;
+		opts.gid = NOBODY;
+		opts.writes = &writes;
+		write_ok(f->path, "old content\n", &opts, TRUE);
+		g_assert_cmpint(stat(f->path, &before), ==, 0);
+
+		opts.fault = fault_hook;
+		opts.fault_data = &ctx;
+		ctx.fail_at = step;
+		g_assert_false(
+			exm_atomic_write(f->path, "new content\n", 12, &opts, &changed, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+		g_test_message("%s: %s", exm_atomic_step_name(step), error->message);
+		g_assert_true(g_str_has_prefix(error->message, exm_atomic_step_name(step)));
+		g_assert_nonnull(strstr(error->message, "injected failure"));
+		g_assert_false(changed);
+		g_assert_cmpuint(writes, ==, 1);
+		assert_steps(ctx.seen, all, (guint)step + 1);
+
+		/* the old file, intact and untouched; nothing left behind */
+		assert_file(f->path, "old content\n", 0640, NOBODY, NOBODY);
+		g_assert_cmpint(stat(f->path, &after), ==, 0);
+		g_assert_cmpint(after.st_ino, ==, before.st_ino);
+		g_assert_cmpuint(count_strays(f), ==, 0);
+		g_array_unref(ctx.seen);
+		g_assert_cmpint(unlink(f->path), ==, 0);
+	}
+}
+
+static void
+test_fault_new_file(Fixture *f, gconstpointer data)
+{
+	if (!require_root())
+		return;
+	for (ExmAtomicStep step = EXM_ATOMIC_STEP_OPEN; step < EXM_ATOMIC_STEP_DIRSYNC; step++) {
+		ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+		FaultCtx ctx = { f, step, g_array_new(FALSE, FALSE, sizeof(ExmAtomicStep)), 0 };
+		g_autoptr(GError) error = NULL;
+
+		opts.uid = NOBODY;
+		opts.gid = NOBODY;
+		opts.fault = fault_hook;
+		opts.fault_data = &ctx;
+		g_assert_false(exm_atomic_write(f->path, "new\n", 4, &opts, NULL, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+		g_assert_false(g_file_test(f->path, G_FILE_TEST_EXISTS));
+		g_assert_cmpuint(count_strays(f), ==, 0);
+		g_array_unref(ctx.seen);
+	}
+}
+
+static void
+test_fault_dirsync(Fixture *f, gconstpointer data)
+{
+	/* The directory fsync comes after the rename: the new content is complete
+	 * at the target, yet the caller learns durability was not confirmed. */
+	static const ExmAtomicStep all[] = {
+		EXM_ATOMIC_STEP_OPEN,	 EXM_ATOMIC_STEP_CHOWN, EXM_ATOMIC_STEP_CHMOD,
+		EXM_ATOMIC_STEP_WRITE,	 EXM_ATOMIC_STEP_FSYNC, EXM_ATOMIC_STEP_RENAME,
+		EXM_ATOMIC_STEP_DIRSYNC,
+	};
+	guint writes = 0;
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	FaultCtx ctx = {
+		f, EXM_ATOMIC_STEP_DIRSYNC, g_array_new(FALSE, FALSE, sizeof(ExmAtomicStep)), 0
+	};
+	g_autoptr(GError) error = NULL;
+	gboolean changed = FALSE;
+
+	if (!require_root()) {
+		g_array_unref(ctx.seen);
+		return;
+	}
+	opts.uid = NOBODY;
+	opts.gid = NOBODY;
+	opts.writes = &writes;
+	write_ok(f->path, "old\n", &opts, TRUE);
+	opts.fault = fault_hook;
+	opts.fault_data = &ctx;
+	g_assert_false(exm_atomic_write(f->path, "new\n", 4, &opts, &changed, &error));
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+	g_assert_true(g_str_has_prefix(error->message, "dirsync"));
+	g_assert_true(changed);
+	g_assert_cmpuint(writes, ==, 2);
+	assert_steps(ctx.seen, all, G_N_ELEMENTS(all));
+	g_assert_cmpuint(ctx.checks, ==, 4); /* chown, chmod, write, fsync looked at */
+	assert_file(f->path, "new\n", 0640, NOBODY, NOBODY);
+	g_assert_cmpuint(count_strays(f), ==, 0);
+	g_array_unref(ctx.seen);
+}
+
+static void
+test_fault_hook_paths(Fixture *f, gconstpointer data)
+{
+	/* unchanged: no step runs at all; metadata only: chown + chmod on the
+	 * file itself, and a failure there leaves the content alone */
+	static const ExmAtomicStep meta[] = { EXM_ATOMIC_STEP_CHOWN, EXM_ATOMIC_STEP_CHMOD };
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0644);
+	FaultCtx ctx = {
+		f, EXM_ATOMIC_STEP_LAST, g_array_new(FALSE, FALSE, sizeof(ExmAtomicStep)), 0
+	};
+	g_autoptr(GError) error = NULL;
+	gboolean changed = TRUE;
+
+	write_ok(f->path, "x\n", &opts, TRUE);
+	opts.fault = fault_hook;
+	opts.fault_data = &ctx;
+	ctx.in_place = TRUE;
+	write_ok(f->path, "x\n", &opts, FALSE);
+	g_assert_cmpuint(ctx.seen->len, ==, 0);
+
+	opts.mode = 0600;
+	ctx.fail_at = EXM_ATOMIC_STEP_CHMOD;
+	g_assert_false(exm_atomic_write(f->path, "x\n", 2, &opts, &changed, &error));
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+	g_assert_true(g_str_has_prefix(error->message, "chmod "));
+	g_assert_false(changed);
+	assert_steps(ctx.seen, meta, G_N_ELEMENTS(meta));
+	assert_file(f->path, "x\n", 0644, geteuid(), getegid());
+	g_assert_cmpuint(count_strays(f), ==, 0);
+
+	ctx.fail_at = EXM_ATOMIC_STEP_LAST;
+	write_ok(f->path, "x\n", &opts, TRUE);
+	assert_file(f->path, "x\n", 0600, geteuid(), getegid());
+	g_array_unref(ctx.seen);
+}
+
+static void
+test_errors(Fixture *f, gconstpointer data)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0644);
+	g_autofree gchar *missing = g_build_filename(f->dir, "no-such-dir", "file", NULL);
+	g_autofree gchar *subdir = g_build_filename(f->dir, "passwd", NULL);
+	g_autoptr(GError) e1 = NULL;
+	g_autoptr(GError) e2 = NULL;
+	gboolean changed = TRUE;
+
+	/* the directory does not exist: fails at open */
+	g_assert_false(exm_atomic_write(missing, "x", 1, &opts, &changed, &e1));
+	g_assert_error(e1, EXM_ERROR, EXM_ERROR_FAILED);
+	g_assert_true(g_str_has_prefix(e1->message, "open "));
+	g_assert_false(changed);
+
+	/* the target is a directory: rename fails, the temp file is removed */
+	g_assert_cmpint(mkdir(subdir, 0755), ==, 0);
+	g_assert_false(exm_atomic_write(subdir, "x", 1, &opts, &changed, &e2));
+	g_assert_error(e2, EXM_ERROR, EXM_ERROR_FAILED);
+	g_assert_true(g_str_has_prefix(e2->message, "rename "));
+	g_assert_true(g_file_test(subdir, G_FILE_TEST_IS_DIR));
+	g_assert_cmpuint(count_strays(f), ==, 0);
+}
+
+static void
+test_symlink_replaced(Fixture *f, gconstpointer data)
+{
+	/* A symlink at the target is replaced, never written through, even when
+	 * the file it points to already holds the content. */
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0644);
+	g_autofree gchar *victim = g_build_filename(f->dir, "victim", NULL);
+	g_autofree gchar *victim_content = NULL;
+	struct stat st;
+
+	g_assert_true(g_file_set_contents(victim, "same\n", -1, NULL));
+	g_assert_cmpint(chmod(victim, 0644), ==, 0);
+	g_assert_cmpint(symlink(victim, f->path), ==, 0);
+	write_ok(f->path, "same\n", &opts, TRUE);
+	g_assert_cmpint(lstat(f->path, &st), ==, 0);
+	g_assert_true(S_ISREG(st.st_mode));
+	write_ok(f->path, "other\n", &opts, TRUE);
+	victim_content = exm_test_read_file(victim);
+	g_assert_cmpstr(victim_content, ==, "same\n");
+	g_assert_cmpint(unlink(victim), ==, 0);
+}
+
+static void
+test_step_names(void)
+{
+	static const gchar *const names[] = { "open",  "chown",	 "chmod",  "write",
+					      "fsync", "rename", "dirsync" };
+
+	for (guint i = 0; i < EXM_ATOMIC_STEP_LAST; i++)
+		g_assert_cmpstr(exm_atomic_step_name((ExmAtomicStep)i), ==, names[i]);
+	g_assert_cmpstr(exm_atomic_step_name(EXM_ATOMIC_STEP_LAST), ==, "unknown");
+	g_assert_cmpstr(exm_atomic_step_name((ExmAtomicStep)-1), ==, "unknown");
+}
+
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
-	g_test_add_func("/atomic/placeholder", test_placeholder);
+	ADD("/atomic/create", test_create);
+	ADD("/atomic/unchanged-keeps-mtime", test_unchanged_keeps_mtime);
+	ADD("/atomic/content-change-replaces", test_content_change_replaces);
+	ADD("/atomic/empty-and-large", test_empty_and_large);
+	ADD("/atomic/mode-only-in-place", test_mode_only_fixed_in_place);
+	ADD("/atomic/owner", test_owner);
+	ADD("/atomic/setgid-after-chown", test_setgid_mode_after_chown);
+	ADD("/atomic/fault/each-step", test_fault_each_step);
+	ADD("/atomic/fault/new-file", test_fault_new_file);
+	ADD("/atomic/fault/dirsync", test_fault_dirsync);
+	ADD("/atomic/fault/hook-paths", test_fault_hook_paths);
+	ADD("/atomic/errors", test_errors);
+	ADD("/atomic/symlink-replaced", test_symlink_replaced);
+	g_test_add_func("/atomic/step-names", test_step_names);
 	return g_test_run();
 }
