@@ -574,3 +574,257 @@ exm_ua_agent_iterate(ExmUaAgent *agent)
 	else
 		exm_ua_agent_poll(agent);
 }
+
+/* Config, identity and client as one unit, so a reload is all-or-nothing. */
+static gboolean
+exm_ua_agent_load(const gchar *path,
+		  ExmUaConfig **config,
+		  ExmUaIdentity **identity,
+		  ExmUaClient **client,
+		  GError **error)
+{
+	g_autoptr(ExmUaConfig) c = exm_ua_config_load(path, error);
+	g_autoptr(ExmUaIdentity) id = NULL;
+	g_autoptr(ExmUaClient) cl = NULL;
+
+	if (c == NULL)
+		return FALSE;
+	id = exm_ua_identity_new(c, error);
+	if (id == NULL)
+		return FALSE;
+	cl = exm_ua_client_new(c, id->node, error);
+	if (cl == NULL)
+		return FALSE;
+	*config = g_steal_pointer(&c);
+	*identity = g_steal_pointer(&id);
+	*client = g_steal_pointer(&cl);
+	return TRUE;
+}
+
+/**
+ * exm_ua_agent_new:
+ * @config_path: the ini file (re-read on SIGHUP / exm_ua_agent_reload())
+ * @error: %EXM_UA_ERROR_CONFIG
+ *
+ * Returns: (transfer full): the agent
+ */
+ExmUaAgent *
+exm_ua_agent_new(const gchar *config_path, GError **error)
+{
+	g_autoptr(ExmUaAgent) agent = g_new0(ExmUaAgent, 1);
+
+	agent->config_path = g_strdup(config_path);
+	agent->drivers = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_driver_free);
+	agent->cancellable = g_cancellable_new();
+	if (!exm_ua_agent_load(
+		    config_path, &agent->config, &agent->identity, &agent->client, error))
+		return NULL;
+	g_message("agent %s on node %s, orch %s, status %s, %s",
+		  agent->identity->agent,
+		  agent->identity->node,
+		  agent->config->orch_endpoint,
+		  agent->config->status_endpoint,
+		  exm_ua_client_is_sealed(agent->client) ? "encrypted" : "plain");
+	return g_steal_pointer(&agent);
+}
+
+/**
+ * exm_ua_agent_add_driver:
+ * @agent: an agent that has not started
+ * @driver: (transfer full): a capability driver
+ * @error: %EXM_UA_ERROR_CONFIG when a kind is already served by another driver
+ *
+ * Returns: %TRUE on success (on failure @driver is freed)
+ */
+gboolean
+exm_ua_agent_add_driver(ExmUaAgent *agent, ExmUaDriver *driver, GError **error)
+{
+	g_autoptr(ExmUaDriver) owned = driver;
+	g_autoptr(GPtrArray) known = exm_ua_agent_capabilities(agent);
+	const gchar *const *kinds = driver->kinds(driver);
+
+	for (guint i = 0; kinds != NULL && kinds[i] != NULL; i++) {
+		gboolean dup = FALSE;
+		for (guint j = 0; j < known->len && !dup; j++)
+			dup = strcmp(known->pdata[j], kinds[i]) == 0;
+		if (dup || !exm_ua_kind_is_valid(kinds[i])) {
+			g_set_error(error,
+				    EXM_UA_ERROR,
+				    EXM_UA_ERROR_CONFIG,
+				    "driver %s: kind %s is invalid or already served",
+				    driver->name,
+				    kinds[i]);
+			return FALSE;
+		}
+	}
+	g_ptr_array_add(agent->drivers, g_steal_pointer(&owned));
+	return TRUE;
+}
+
+void
+exm_ua_agent_set_iteration_func(ExmUaAgent *agent, ExmUaIterationFunc func, gpointer user_data)
+{
+	agent->func = func;
+	agent->func_data = user_data;
+}
+
+/**
+ * exm_ua_agent_start:
+ * @agent: an agent
+ *
+ * Loads the saved payload and schedules the first iteration on the
+ * thread-default main context.
+ */
+void
+exm_ua_agent_start(ExmUaAgent *agent)
+{
+	if (agent->started)
+		return;
+	g_clear_pointer(&agent->last, exm_ua_payload_free);
+	g_clear_pointer(&agent->targets, exm_ua_payload_free);
+	exm_ua_state_load(agent->config->payload_path, &agent->last, &agent->targets);
+	if (g_cancellable_is_cancelled(agent->cancellable)) {
+		g_object_unref(agent->cancellable);
+		agent->cancellable = g_cancellable_new();
+	}
+	agent->started = TRUE;
+	agent->failures = 0;
+	agent->timeout_id = g_timeout_add(0, exm_ua_agent_timeout_cb, agent);
+}
+
+/**
+ * exm_ua_agent_stop:
+ * @agent: an agent
+ *
+ * Cancels requests in flight and the next iteration; quits exm_ua_agent_run().
+ */
+void
+exm_ua_agent_stop(ExmUaAgent *agent)
+{
+	agent->started = FALSE;
+	g_cancellable_cancel(agent->cancellable);
+	g_clear_handle_id(&agent->timeout_id, g_source_remove);
+	exm_ua_agent_reset_iteration(agent);
+	if (agent->loop != NULL)
+		g_main_loop_quit(agent->loop);
+}
+
+static gboolean
+exm_ua_agent_on_stop_signal(gpointer data)
+{
+	g_message("stopping");
+	exm_ua_agent_stop(data);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+exm_ua_agent_on_hup(gpointer data)
+{
+	ExmUaAgent *agent = data;
+
+	g_message("configuration reload requested");
+	agent->reload_pending = TRUE;
+	return G_SOURCE_CONTINUE;
+}
+
+/**
+ * exm_ua_agent_run:
+ * @agent: an agent
+ *
+ * exm_ua_agent_start() and a main loop until exm_ua_agent_stop(), SIGTERM or SIGINT;
+ * SIGHUP re-reads the configuration before the next iteration.
+ */
+void
+exm_ua_agent_run(ExmUaAgent *agent)
+{
+	guint term = g_unix_signal_add(SIGTERM, exm_ua_agent_on_stop_signal, agent);
+	guint intr = g_unix_signal_add(SIGINT, exm_ua_agent_on_stop_signal, agent);
+	guint hup = g_unix_signal_add(SIGHUP, exm_ua_agent_on_hup, agent);
+
+	agent->loop = g_main_loop_new(g_main_context_get_thread_default(), FALSE);
+	exm_ua_agent_start(agent);
+	if (agent->started)
+		g_main_loop_run(agent->loop);
+	g_clear_pointer(&agent->loop, g_main_loop_unref);
+	g_source_remove(term);
+	g_source_remove(intr);
+	g_source_remove(hup);
+}
+
+static gboolean
+exm_ua_agent_identity_changed(ExmUaAgent *agent, ExmUaConfig *c, ExmUaIdentity *id)
+{
+	return g_strcmp0(id->agent, agent->identity->agent) != 0 ||
+	       g_strcmp0(id->node, agent->identity->node) != 0 ||
+	       g_strcmp0(c->status_endpoint, agent->config->status_endpoint) != 0 ||
+	       g_strcmp0(c->orch_endpoint, agent->config->orch_endpoint) != 0;
+}
+
+/**
+ * exm_ua_agent_reload:
+ * @agent: an agent
+ * @error: %EXM_UA_ERROR_CONFIG; the old configuration stays in force
+ *
+ * Re-reads the configuration file now (call between iterations).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+exm_ua_agent_reload(ExmUaAgent *agent, GError **error)
+{
+	g_autoptr(ExmUaConfig) c = NULL;
+	g_autoptr(ExmUaIdentity) id = NULL;
+	g_autoptr(ExmUaClient) cl = NULL;
+
+	if (!exm_ua_agent_load(agent->config_path, &c, &id, &cl, error))
+		return FALSE;
+	if (exm_ua_agent_identity_changed(agent, c, id))
+		agent->registered = FALSE;
+	if (g_strcmp0(c->payload_path, agent->config->payload_path) != 0) {
+		g_clear_pointer(&agent->last, exm_ua_payload_free);
+		g_clear_pointer(&agent->targets, exm_ua_payload_free);
+		exm_ua_state_load(c->payload_path, &agent->last, &agent->targets);
+	}
+	if (!g_strv_equal((const gchar *const *)c->caps_drivers,
+			  (const gchar *const *)agent->config->caps_drivers))
+		g_warning("caps_drivers changed: takes effect after a restart");
+	exm_ua_config_free(agent->config);
+	agent->config = g_steal_pointer(&c);
+	exm_ua_identity_free(agent->identity);
+	agent->identity = g_steal_pointer(&id);
+	exm_ua_client_free(agent->client);
+	agent->client = g_steal_pointer(&cl);
+	g_message("configuration reloaded");
+	return TRUE;
+}
+
+/* Returns: (transfer none): the agent uuid. */
+const gchar *
+exm_ua_agent_get_uuid(ExmUaAgent *agent)
+{
+	return agent->identity->agent;
+}
+
+/* Returns: (transfer none): the node uuid. */
+const gchar *
+exm_ua_agent_get_node(ExmUaAgent *agent)
+{
+	return agent->identity->node;
+}
+
+void
+exm_ua_agent_free(ExmUaAgent *agent)
+{
+	if (agent == NULL)
+		return;
+	exm_ua_agent_stop(agent);
+	g_clear_object(&agent->cancellable);
+	g_clear_pointer(&agent->drivers, g_ptr_array_unref);
+	g_clear_pointer(&agent->last, exm_ua_payload_free);
+	g_clear_pointer(&agent->targets, exm_ua_payload_free);
+	exm_ua_client_free(agent->client);
+	exm_ua_identity_free(agent->identity);
+	exm_ua_config_free(agent->config);
+	g_free(agent->config_path);
+	g_free(agent);
+}

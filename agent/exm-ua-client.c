@@ -280,7 +280,6 @@ exm_ua_client_request_async(ExmUaClient *client,
 	ExmUaRequestData *d = g_new0(ExmUaRequestData, 1);
 	g_autoptr(GError) error = NULL;
 
-	g_task_set_source_tag(task, exm_ua_client_request_async);
 	g_task_set_task_data(task, d, exm_ua_request_data_free);
 	/* The request may complete after the agent dropped the client. */
 	d->client = g_rc_box_acquire(client);

@@ -396,21 +396,33 @@ exm_ua_str_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
-/* The kinds of @table, sorted: output and hashing must not depend on hash order. */
-static GPtrArray *
-exm_ua_sorted_kinds(GHashTable *table)
+/**
+ * exm_ua_sorted_keys:
+ * @table: a table with string keys
+ *
+ * Output and hashing must not depend on hash-table order.
+ *
+ * Returns: (transfer container): the keys of @table, sorted
+ */
+GPtrArray *
+exm_ua_sorted_keys(GHashTable *table)
 {
-	GPtrArray *kinds = g_hash_table_get_keys_as_ptr_array(table);
+	GPtrArray *keys = g_ptr_array_sized_new(g_hash_table_size(table));
+	GHashTableIter iter;
+	gpointer key;
 
-	g_ptr_array_sort(kinds, exm_ua_str_cmp);
-	return kinds;
+	g_hash_table_iter_init(&iter, table);
+	while (g_hash_table_iter_next(&iter, &key, NULL))
+		g_ptr_array_add(keys, key);
+	g_ptr_array_sort(keys, exm_ua_str_cmp);
+	return keys;
 }
 
 static JsonNode *
 exm_ua_baskets_to_json(GHashTable *table)
 {
 	g_autoptr(JsonObject) obj = json_object_new();
-	g_autoptr(GPtrArray) kinds = exm_ua_sorted_kinds(table);
+	g_autoptr(GPtrArray) kinds = exm_ua_sorted_keys(table);
 
 	for (guint k = 0; k < kinds->len; k++) {
 		GPtrArray *basket = g_hash_table_lookup(table, kinds->pdata[k]);

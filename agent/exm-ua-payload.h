@@ -141,5 +141,8 @@ GPtrArray *exm_ua_payload_basket(ExmUaPayload *payload,
  */
 gchar *exm_ua_payload_compute_hash(const ExmUaPayload *payload);
 
+/* Returns: (transfer container): the string keys of @table, sorted. */
+GPtrArray *exm_ua_sorted_keys(GHashTable *table);
+
 /* Returns: %TRUE when (hash, version) of @a and @b are equal (§3.4). */
 gboolean exm_ua_payload_same(const ExmUaPayload *a, const ExmUaPayload *b);

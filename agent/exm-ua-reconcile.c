@@ -249,12 +249,6 @@ exm_ua_sync_plan_kind(GPtrArray *ops,
 	}
 }
 
-static gint
-exm_ua_cmp_str(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
-}
-
 /**
  * exm_ua_sync_plan:
  * @collected: the collected payload (its facts are what the DP has)
@@ -267,9 +261,8 @@ GPtrArray *
 exm_ua_sync_plan(ExmUaPayload *collected, ExmUaPayload *known, GHashTable *kinds)
 {
 	GPtrArray *ops = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_sync_op_free);
-	g_autoptr(GPtrArray) names = g_hash_table_get_keys_as_ptr_array(kinds);
+	g_autoptr(GPtrArray) names = exm_ua_sorted_keys(kinds);
 
-	g_ptr_array_sort(names, exm_ua_cmp_str);
 	for (guint k = 0; k < names->len; k++) {
 		const gchar *kind = names->pdata[k];
 		gboolean failed = GPOINTER_TO_INT(g_hash_table_lookup(kinds, kind));

@@ -1,0 +1,111 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-ua-main.h"
+
+#include "exm-ua-agent.h"
+#include "exm-ua-error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EXM_UA_DEFAULT_CONFIG "/etc/exordos_metapaas/metapaas_mail_agent.conf"
+
+/* Drivers compiled into the agent binary; `caps_drivers` picks among them. */
+static const ExmUaDriverEntry exm_ua_builtin_drivers[] = {
+	{ NULL, NULL },
+};
+
+static gboolean
+exm_ua_main_add_drivers(ExmUaAgent *agent,
+			const gchar *config_path,
+			const ExmUaDriverEntry *drivers,
+			GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_auto(GStrv) names = NULL;
+
+	if (!g_key_file_load_from_file(kf, config_path, G_KEY_FILE_NONE, error))
+		return FALSE;
+	names = g_key_file_get_string_list(kf, "universal_agent", "caps_drivers", NULL, NULL);
+	for (guint i = 0; names != NULL && names[i] != NULL; i++) {
+		const gchar *name = g_strstrip(names[i]);
+		const ExmUaDriverEntry *e = drivers;
+		ExmUaDriver *driver;
+
+		if (name[0] == '\0')
+			continue;
+		while (e->name != NULL && strcmp(e->name, name) != 0)
+			e++;
+		if (e->name == NULL) {
+			g_set_error(error,
+				    EXM_UA_ERROR,
+				    EXM_UA_ERROR_CONFIG,
+				    "caps_drivers: unknown driver %s",
+				    name);
+			return FALSE;
+		}
+		driver = e->factory(kf, error);
+		if (driver == NULL || !exm_ua_agent_add_driver(agent, driver, error)) {
+			g_prefix_error(error, "%s: ", name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/**
+ * exm_ua_main_run_with_drivers:
+ * @argc: argument count (argv[0] is the subcommand name)
+ * @argv: `[--config-file FILE]`
+ * @drivers: the known drivers, terminated by an entry with a %NULL name
+ *
+ * Returns: the process exit status
+ */
+int
+exm_ua_main_run_with_drivers(int argc, char **argv, const ExmUaDriverEntry *drivers)
+{
+	g_autofree gchar *config_path = NULL;
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- run the universal agent");
+	g_autoptr(ExmUaAgent) agent = NULL;
+	g_autoptr(GError) error = NULL;
+	const GOptionEntry entries[] = {
+		{ "config-file",
+		  'c',
+		  0,
+		  G_OPTION_ARG_FILENAME,
+		  &config_path,
+		  "agent configuration (ini, [universal_agent])",
+		  "FILE" },
+		{ NULL },
+	};
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		g_printerr("run: %s\n", error->message);
+		return 2;
+	}
+	if (config_path == NULL)
+		config_path = g_strdup(EXM_UA_DEFAULT_CONFIG);
+	agent = exm_ua_agent_new(config_path, &error);
+	if (agent == NULL || !exm_ua_main_add_drivers(agent, config_path, drivers, &error)) {
+		g_printerr("run: %s\n", error->message);
+		return 1;
+	}
+	exm_ua_agent_run(agent);
+	return 0;
+}
+
+/**
+ * exm_ua_main_run:
+ * @argc: argument count (argv[0] is the subcommand name)
+ * @argv: `[--config-file FILE]`
+ *
+ * Returns: the process exit status
+ */
+int
+exm_ua_main_run(int argc, char **argv)
+{
+	return exm_ua_main_run_with_drivers(argc, argv, exm_ua_builtin_drivers);
+}
