@@ -1,0 +1,104 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The dp suite's sandbox: a root directory with mail.env, a loopback address of
+ * its own, exim4 as a daemon on it, an SMTP sink, and the Python clients.
+ * Every process started here is tracked and stopped in exm_dp_fixture_free()
+ * (and dies with the test binary through PR_SET_PDEATHSIG).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <sys/types.h>
+
+#include "exm-dp-config.h"
+
+#define EXM_DP_TEST_DOMAIN "example.com"
+
+/* Assertions are non-fatal in this project's tests: stop the test at the first
+ * unexpected error instead of reusing a set GError. */
+#define DP_OK(err)                          \
+	G_STMT_START                        \
+	{                                   \
+		g_assert_no_error(err);     \
+		if ((err) != NULL)          \
+			return;             \
+	}                                   \
+	G_STMT_END
+
+typedef struct {
+	gchar *root;	  /* sandbox root (0755, under /tmp) */
+	gchar *addr;	  /* 127.a.b.c owned by this fixture */
+	gchar *sink_addr; /* the sink's address (127.a.b.c+1) */
+	gint sink_port;
+	gchar *sink_dir;     /* messages captured by the sink */
+	gchar *restarts;     /* file the restart command appends to */
+	ExmDpConfig *config; /* settings pointing into the sandbox */
+	GPid exim_pid;
+	GPid sink_pid;
+} ExmDpFixture;
+
+/**
+ * exm_dp_fixture_new:
+ * @domain: (nullable): written to mail.env; %NULL writes no mail.env
+ *
+ * Creates the sandbox and picks a free loopback address; starts nothing.
+ */
+ExmDpFixture *exm_dp_fixture_new(const gchar *domain);
+void exm_dp_fixture_free(ExmDpFixture *fx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpFixture, exm_dp_fixture_free)
+
+/* Runs exordos-mail-configure's code (in-process); %FALSE with @error on failure. */
+gboolean exm_dp_fixture_configure(ExmDpFixture *fx, GError **error);
+
+/* Number of lines in the restart log (times the restart command ran). */
+guint exm_dp_fixture_restarts(ExmDpFixture *fx);
+
+/* Starts `exim4 -C <sandbox conf> -bdf` and waits until 25, 465, 587 accept. */
+gboolean exm_dp_fixture_start_exim(ExmDpFixture *fx, GError **error);
+/* Starts the SMTP sink and waits for "ready". */
+gboolean exm_dp_fixture_start_sink(ExmDpFixture *fx, GError **error);
+void exm_dp_fixture_stop(ExmDpFixture *fx);
+
+/* Path of @node_path under the sandbox. */
+gchar *exm_dp_fixture_path(ExmDpFixture *fx, const gchar *node_path);
+
+/**
+ * exm_dp_fixture_client:
+ * @argv: arguments of tests/dp/smtp-client.py after the script name
+ *
+ * Returns: (transfer full): its JSON output as an object, %NULL on failure
+ */
+JsonObject *exm_dp_fixture_client(const gchar *const *argv, GError **error);
+
+/**
+ * exm_dp_fixture_auth:
+ * @port: 25, 465 or 587 of the fixture (465 is implicit TLS, others STARTTLS)
+ * @mech: (nullable): "PLAIN", "LOGIN" or %NULL (smtplib picks)
+ *
+ * Returns: the SMTP code of the AUTH answer (235 on success), -1 on a client error
+ */
+gint exm_dp_fixture_auth(ExmDpFixture *fx,
+			 gint port,
+			 const gchar *user,
+			 const gchar *password,
+			 const gchar *mech);
+
+/**
+ * exm_dp_node_value:
+ * @accounts: `username`, `password_hash`, `"1"`/`"0"` (active) triples, %NULL-ended
+ *
+ * Returns: (transfer full): a `mail_instance_node` value for the test domain
+ */
+JsonNode *exm_dp_node_value(const gchar *uuid, const gchar *const *accounts);
+
+/* crypt(3) hash of @password with @prefix ("$y$", "$2b$", "$5$", "$6$"). */
+gchar *exm_dp_hash(const gchar *prefix, const gchar *password);
+
+/* Script path of tests/dp/<name> in the source tree. */
+gchar *exm_dp_script(const gchar *name);
+
+/* Whether a peer program exists; reports it as missing otherwise. */
+gboolean exm_dp_have(const gchar *program);
