@@ -1,0 +1,154 @@
+# Suite dp: the element manifests render with Jinja (the same script the meson
+# target uses) and parse as YAML with the expected resources: the type
+# registration of the plugin artifact, all nine IAM permissions each with its
+# owner-role binding, the version exim4_1 and its export, and the example
+# instance importing it. Also the build tree's rendered copies and exordos.yaml.
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkgtest  # noqa: E402
+
+try:
+    import yaml
+    import jinja2  # noqa: F401
+except ImportError as e:
+    pkgtest.peer_missing(f"python3-jinja2/python3-yaml ({e})")
+
+METAPAAS_PROJECT = "4d657461-0000-0000-0000-000000000002"
+OWNER_ROLE = "726f6c65-0000-0000-0000-000000000002"
+PERMISSIONS = [f"exordos_mail.mail_instance.{a}" for a in ("create", "read", "update", "delete")] + \
+    [f"exordos_mail.account.{a}" for a in ("create", "read", "update", "delete")] + \
+    ["exordos_mail.mail_version.read"]
+EXORDOS = os.path.join(pkgtest.SOURCE_ROOT, "exordos")
+RENDER = os.path.join(EXORDOS, "render-manifests.py")
+TEMPLATES = [os.path.join(EXORDOS, "manifests", n)
+             for n in ("mailaas.yaml.j2", "example_mail.yaml.j2")]
+
+
+def render(outdir, *variables):
+    argv = [sys.executable, RENDER, "--outdir", outdir]
+    for v in variables:
+        argv += ["--var", v]
+    return pkgtest.run(argv + TEMPLATES)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def check_type(t, res):
+    mail = res.get("$metapaas.types", {}).get("mail", {})
+    t.eq(mail.get("name"), "mail", "type registration: slug mail")
+    t.eq(mail.get("element_name"), "mailaas", "type registration: element mailaas")
+    t.eq(mail.get("package"), "libexordos_paas_mail.so", "type registration: plugin artifact")
+    t.eq(mail.get("project_id"), METAPAAS_PROJECT, "type registration: MetaPaaS project")
+    t.eq(mail.get("version"), "$self:version", "type registration: version follows the element")
+    t.eq(mail.get("index_url"), "http://repo.test/elements/mailaas/1.2.3/artifacts/",
+         "type registration: artifact index under the element repository")
+
+
+def check_iam(t, res):
+    perms = res.get("$core.iam.permissions", {})
+    binds = res.get("$core.iam.permissionbinding", {})
+    t.eq(sorted(p.get("name") for p in perms.values()), sorted(PERMISSIONS),
+         "exactly the nine exordos_mail permissions")
+    t.eq(len(binds), len(perms), "one binding per permission")
+    for key, perm in perms.items():
+        b = binds.get(f"{key}_binding", {})
+        t.ok(b.get("role") == OWNER_ROLE and b.get("project_id") == METAPAAS_PROJECT
+             and b.get("permission") == f"$core.iam.permissions.${key}:uuid",
+             f"{perm.get('name')}: bound to the owner role in the MetaPaaS project", b)
+
+
+def check_mailaas(t, doc):
+    t.eq(doc.get("name"), "mailaas", "mailaas: element name")
+    t.eq(doc.get("version"), "1.2.3", "mailaas: version variable")
+    t.eq(sorted(doc.get("requirements", {})), ["core", "metapaas"], "mailaas: requires core and metapaas")
+    res = doc.get("resources", {})
+    check_type(t, res)
+    check_iam(t, res)
+    v = res.get("$mailaas.types.mail.versions", {}).get("exim4_1", {})
+    t.eq(v.get("name"), "exim4_1", "version exim4_1")
+    t.eq(v.get("description"), METAPAAS_PROJECT, "version description = project of the core agent filter")
+    t.eq(v.get("image"),
+         "http://repo.test/elements/mailaas/1.2.3/images/exordos-metapaas-mail-dp.raw.zst",
+         "version image = the DP image of this element version")
+    t.eq(doc.get("exports"), {"exim4_1": {"link": "$mailaas.types.mail.versions.$exim4_1"}},
+         "exports exim4_1")
+
+
+def check_example(t, doc, mailaas):
+    t.eq(doc.get("name"), "example_mail", "example: element name")
+    t.ok("mailaas" in doc.get("requirements", {}), "example: requires mailaas")
+    imp = doc.get("imports", {}).get("exim4_1", {})
+    t.eq(imp.get("link"), mailaas["exports"]["exim4_1"]["link"], "example: imports the exported version")
+    t.eq(imp.get("element"), "$mailaas", "example: import from element mailaas")
+    inst = doc.get("resources", {}).get("$mailaas.types.mail.instances", {}).get("example_mail", {})
+    t.eq(sorted(inst), sorted(["name", "project_id", "domain", "cpu", "ram", "disk_size", "version"]),
+         "example: instance has the create-body fields of the seed README")
+    t.ok(all(isinstance(inst.get(k), int) for k in ("cpu", "ram", "disk_size")), "example: sizes are integers")
+    t.eq(inst.get("domain"), "example.local", "example: default domain")
+    t.eq(inst.get("version"), "$example_mail.imports.$exim4_1:uuid", "example: version from the import")
+
+
+def check_rendering(t):
+    with pkgtest.TempDir() as d:
+        r = render(d, "version=1.2.3", "repository=http://repo.test/elements")
+        if not t.ok(r.returncode == 0, "templates render", r.stderr):
+            return
+        mailaas = load(os.path.join(d, "mailaas.yaml"))
+        check_mailaas(t, mailaas)
+        check_example(t, load(os.path.join(d, "example_mail.yaml")), mailaas)
+        r = render(d, "version=1.2.3", "domain=mail.example.org")
+        t.eq(load(os.path.join(d, "example_mail.yaml"))["resources"]["$mailaas.types.mail.instances"]
+             ["example_mail"]["domain"], "mail.example.org", "example: domain variable")
+        t.ok("https://repo.exordos.com/exordos-elements/mailaas/1.2.3/"
+             in load(os.path.join(d, "mailaas.yaml"))["resources"]["$mailaas.types.mail.versions"]
+             ["exim4_1"]["image"], "default repository")
+    with pkgtest.TempDir() as d:
+        r = render(d)
+        t.ok(r.returncode != 0 and "version" in r.stderr, "rendering without version fails", r.stderr)
+        t.ok(not os.path.exists(os.path.join(d, "mailaas.yaml")), "a failed render leaves no output")
+        r = render(d, "version")
+        t.ok(r.returncode != 0, "a malformed --var is refused")
+
+
+def check_build_tree(t):
+    path = os.path.join(pkgtest.BUILD_ROOT, "exordos", "mailaas.yaml")
+    if not pkgtest.BUILD_ROOT or not os.path.exists(path):
+        t.note("build tree has no rendered manifests (jinja2 missing at configure time?)")
+        t.ok(False, "meson target rendered the manifests into the build tree", path)
+        return
+    doc = load(path)
+    t.ok(doc.get("name") == "mailaas" and doc.get("version"), "build tree: mailaas.yaml rendered")
+    t.ok(load(os.path.join(pkgtest.BUILD_ROOT, "exordos", "example_mail.yaml")).get("name")
+         == "example_mail", "build tree: example_mail.yaml rendered")
+
+
+def check_exordos_yaml(t):
+    cfg = load(os.path.join(EXORDOS, "exordos.yaml"))["build"]
+    manifests = [e.get("manifest") for e in cfg.get("elements", [])]
+    t.eq(manifests, ["manifests/mailaas.yaml.j2", "manifests/example_mail.yaml.j2"],
+         "exordos.yaml: the two elements")
+    t.ok(all(os.path.exists(os.path.join(EXORDOS, m)) for m in manifests), "exordos.yaml: manifests exist")
+    images = [i for e in cfg["elements"] for i in e.get("images", [])]
+    t.eq([(i.get("name"), i.get("profile"), i.get("script")) for i in images],
+         [("exordos-metapaas-mail-dp", "exordos_base", "images/dp_install.sh")],
+         "exordos.yaml: one DP image from exordos_base built by images/dp_install.sh")
+    t.ok(os.access(os.path.join(EXORDOS, "images", "dp_install.sh"), os.X_OK), "dp_install.sh is executable")
+    deps = cfg.get("deps", [])
+    t.ok(any(d.get("dst") == "/opt/exordos_mail" for d in deps),
+         "exordos.yaml: the repository lands where dp_install.sh builds it")
+
+
+def main():
+    t = pkgtest.Tap()
+    check_rendering(t)
+    check_build_tree(t)
+    check_exordos_yaml(t)
+    t.done()
+
+
+main()
