@@ -1,0 +1,415 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-host-private.h"
+
+#include "exh-log.h"
+#include "exh-migrate.h"
+#include "exm-cleanup.h"
+#include "exm-json.h"
+#include "exm-rest.h"
+#include "exm-uuid.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(exh - error - quark, exh_error)
+
+/* Jobs allowed to wait for a worker, per worker, before requests get 503. */
+#define QUEUE_PER_WORKER 64
+
+static const gchar *const no_depends[] = { NULL };
+
+/*
+ * The host's own schema: the registry of installed types, with the id and
+ * shape of exordos_metapaas' `0000-init-plugins` (reference/upstream-mail.md §6.2).
+ */
+static const ExhMigration host_migrations[] = {
+	{
+		.uuid = "4d657461-0000-0000-0000-000000000010",
+		.name = "0000-init-plugins",
+		.owner = "host",
+		.depends = no_depends,
+		.up_sql = "CREATE TABLE metapaas_paas_types ("
+			  " uuid UUID PRIMARY KEY,"
+			  " name VARCHAR(255) NOT NULL DEFAULT '',"
+			  " description VARCHAR(255) NOT NULL DEFAULT '',"
+			  " project_id UUID NOT NULL,"
+			  " element_name VARCHAR(128) NOT NULL,"
+			  " package VARCHAR(512) NOT NULL,"
+			  " version VARCHAR(128) NOT NULL DEFAULT '',"
+			  " index_url VARCHAR(512) NOT NULL DEFAULT '',"
+			  " status VARCHAR(32) NOT NULL DEFAULT 'NEW',"
+			  " created_at TIMESTAMP NOT NULL,"
+			  " updated_at TIMESTAMP NOT NULL);",
+		.down_sql = "DROP TABLE IF EXISTS metapaas_paas_types;",
+	},
+};
+
+static void
+abi_log(gpointer host_data,
+	ExordosPaasLogLevel level,
+	const gchar *request_id,
+	const gchar *message)
+{
+	static const GLogLevelFlags levels[] = {
+		[EXORDOS_PAAS_LOG_ERROR] = G_LOG_LEVEL_WARNING, /* g_log ERROR aborts */
+		[EXORDOS_PAAS_LOG_WARNING] = G_LOG_LEVEL_WARNING,
+		[EXORDOS_PAAS_LOG_INFO] = G_LOG_LEVEL_INFO,
+		[EXORDOS_PAAS_LOG_DEBUG] = G_LOG_LEVEL_DEBUG,
+	};
+	GLogLevelFlags flags =
+		(guint)level < G_N_ELEMENTS(levels) ? levels[level] : G_LOG_LEVEL_DEBUG;
+
+	exh_log(flags, request_id, "plugin: %s", message != NULL ? message : "");
+}
+
+static gboolean
+load_plugins(ExhHost *host, GError **error)
+{
+	for (guint i = 0; host->config->plugins != NULL && host->config->plugins[i] != NULL; i++) {
+		ExhPlugin *plugin = exh_plugin_load(host->config->plugins[i], error);
+
+		if (plugin == NULL)
+			return FALSE;
+		if (exh_host_find_plugin(host, plugin->desc->slug) != NULL) {
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_PLUGIN,
+				    "plugin %s: slug %s is already served by another plugin",
+				    plugin->path,
+				    plugin->desc->slug);
+			exh_plugin_free(plugin);
+			return FALSE;
+		}
+		g_ptr_array_add(host->plugins, plugin);
+	}
+	return TRUE;
+}
+
+static ExhHostConfig *
+config_copy(const ExhHostConfig *config)
+{
+	ExhHostConfig *copy = g_new0(ExhHostConfig, 1);
+
+	*copy = *config;
+	copy->listen_address = g_strdup(config->listen_address);
+	copy->conninfo = g_strdup(config->conninfo);
+	copy->plugins = g_strdupv(config->plugins);
+	copy->token_file = g_strdup(config->token_file);
+	copy->project_id = g_strdup(config->project_id);
+	return copy;
+}
+
+ExhHost *
+exh_host_new(const ExhHostConfig *config, GError **error)
+{
+	g_autoptr(ExhHost) host = g_new0(ExhHost, 1);
+
+	if (!exh_host_config_validate(config, error))
+		return NULL;
+	host->config = config_copy(config);
+	g_mutex_init(&host->lock);
+	g_cond_init(&host->cond);
+	host->plugins = g_ptr_array_new_with_free_func((GDestroyNotify)exh_plugin_free);
+	host->iam = exh_iam_new();
+	host->abi_host.struct_size = sizeof(ExordosPaasHost);
+	host->abi_host.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR;
+	host->abi_host.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR;
+	host->abi_host.host_data = host;
+	host->abi_host.log = abi_log;
+	host->started_at = exm_rest_format_timestamp(g_get_real_time());
+	if (config->token_file != NULL && !exh_iam_load_file(host->iam, config->token_file, error))
+		return NULL;
+	if (!load_plugins(host, error))
+		return NULL;
+	return g_steal_pointer(&host);
+}
+
+ExhPlugin *
+exh_host_find_plugin(ExhHost *host, const gchar *slug)
+{
+	for (guint i = 0; i < host->plugins->len; i++) {
+		ExhPlugin *plugin = host->plugins->pdata[i];
+
+		if (g_strcmp0(plugin->desc->slug, slug) == 0)
+			return plugin;
+	}
+	return NULL;
+}
+
+/* Every migration: the host's first, then each plugin's in its order. */
+static GPtrArray *
+collect_migrations(ExhHost *host)
+{
+	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < G_N_ELEMENTS(host_migrations); i++)
+		g_ptr_array_add(all, g_memdup2(&host_migrations[i], sizeof(ExhMigration)));
+	for (guint p = 0; p < host->plugins->len; p++) {
+		ExhPlugin *plugin = host->plugins->pdata[p];
+		const ExordosPaasMigration *const *list = plugin->desc->migrations;
+
+		for (guint i = 0; list != NULL && list[i] != NULL; i++) {
+			ExhMigration *m = g_new0(ExhMigration, 1);
+
+			m->uuid = list[i]->uuid;
+			m->name = list[i]->name != NULL ? list[i]->name : list[i]->uuid;
+			m->owner = plugin->desc->slug;
+			m->depends = list[i]->depends;
+			m->up_sql = list[i]->up_sql;
+			m->down_sql = list[i]->down_sql;
+			g_ptr_array_add(all, m);
+		}
+	}
+	return all;
+}
+
+static PGconn *
+connect_db(ExhHost *host, GError **error)
+{
+	g_autoptr(PGconn) conn = PQconnectdb(host->config->conninfo);
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(conn)));
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_DB, "cannot connect to the database: %s", why);
+		return NULL;
+	}
+	return g_steal_pointer(&conn);
+}
+
+static gchar *
+type_uuid(ExhHost *host, ExhPlugin *plugin)
+{
+	return exm_uuid5(host->config->project_id, plugin->desc->slug, NULL);
+}
+
+/* The installed types into the registry table; no write when nothing changed. */
+static gboolean
+register_types(ExhHost *host, PGconn *conn, GError **error)
+{
+	for (guint i = 0; i < host->plugins->len; i++) {
+		ExhPlugin *plugin = host->plugins->pdata[i];
+		g_autofree gchar *uuid = type_uuid(host, plugin);
+		g_autofree gchar *package = g_path_get_basename(plugin->path);
+		const gchar *values[] = { uuid,
+					  plugin->desc->slug,
+					  host->config->project_id,
+					  plugin->desc->element,
+					  package,
+					  plugin->desc->version };
+		g_autoptr(PGresult) res = PQexecParams(
+			conn,
+			"INSERT INTO metapaas_paas_types (uuid, name, project_id, element_name, "
+			"package, version, status, created_at, updated_at) "
+			"VALUES ($1, $2, $3, $4, $5, $6, 'ACTIVE', now() AT TIME ZONE 'utc', "
+			"now() AT TIME ZONE 'utc') "
+			"ON CONFLICT (uuid) DO UPDATE SET element_name = EXCLUDED.element_name, "
+			"package = EXCLUDED.package, version = EXCLUDED.version, status = "
+			"'ACTIVE', "
+			"updated_at = EXCLUDED.updated_at "
+			"WHERE (metapaas_paas_types.element_name, metapaas_paas_types.package, "
+			"metapaas_paas_types.version, metapaas_paas_types.status) IS DISTINCT FROM "
+			"(EXCLUDED.element_name, EXCLUDED.package, EXCLUDED.version, 'ACTIVE')",
+			6,
+			NULL,
+			values,
+			NULL,
+			NULL,
+			0);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			g_autofree gchar *why = g_strstrip(g_strdup(PQresultErrorMessage(res)));
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_DB,
+				    "registering type %s: %s",
+				    plugin->desc->slug,
+				    why);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+gboolean
+exh_host_migrate(ExhHost *host, GError **error)
+{
+	g_autoptr(PGconn) conn = connect_db(host, error);
+	g_autoptr(GPtrArray) migrations = NULL;
+	guint applied = 0;
+
+	if (conn == NULL)
+		return FALSE;
+	migrations = collect_migrations(host);
+	if (!exh_migrate_apply(conn, migrations, &applied, error))
+		return FALSE;
+	exh_log(G_LOG_LEVEL_INFO,
+		NULL,
+		"migrations: %u applied, %u known",
+		applied,
+		migrations->len);
+	return register_types(host, conn, error);
+}
+
+gboolean
+exh_host_rollback_migration(ExhHost *host, const gchar *uuid, GError **error)
+{
+	g_autoptr(PGconn) conn = connect_db(host, error);
+	g_autoptr(GPtrArray) migrations = NULL;
+
+	if (conn == NULL)
+		return FALSE;
+	migrations = collect_migrations(host);
+	return exh_migrate_rollback(conn, migrations, uuid, error);
+}
+
+static gboolean
+init_plugins(ExhHost *host, GError **error)
+{
+	for (guint i = 0; i < host->plugins->len; i++) {
+		if (!exh_plugin_init(host->plugins->pdata[i], &host->abi_host, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+exh_host_start(ExhHost *host, GError **error)
+{
+	g_return_val_if_fail(!host->started, FALSE);
+	if (!exh_host_migrate(host, error) || !init_plugins(host, error))
+		return FALSE;
+	host->pool = exh_pool_new(host->config->conninfo,
+				  host->config->workers,
+				  host->config->workers * QUEUE_PER_WORKER,
+				  error);
+	if (host->pool == NULL)
+		return FALSE;
+	if (!exh_server_start(host, error)) {
+		g_clear_pointer(&host->pool, exh_pool_free);
+		return FALSE;
+	}
+	host->started = TRUE;
+	return TRUE;
+}
+
+guint
+exh_host_get_port(ExhHost *host)
+{
+	return host->port;
+}
+
+const gchar *
+exh_host_get_base_url(ExhHost *host)
+{
+	return host->base_url;
+}
+
+void
+exh_host_stop(ExhHost *host)
+{
+	if (!host->started)
+		return;
+	host->started = FALSE;
+	exh_server_stop(host);
+	g_clear_pointer(&host->pool, exh_pool_free);
+	exh_server_drain(host);
+	for (guint i = 0; i < host->plugins->len; i++)
+		exh_plugin_shutdown(host->plugins->pdata[i]);
+	exh_log(G_LOG_LEVEL_INFO,
+		NULL,
+		"stopped after %d requests",
+		g_atomic_int_get(&host->served));
+}
+
+void
+exh_host_free(ExhHost *host)
+{
+	if (host == NULL)
+		return;
+	exh_host_stop(host);
+	exh_server_drain(host);
+	g_clear_pointer(&host->plugins, g_ptr_array_unref);
+	g_clear_pointer(&host->iam, exh_iam_free);
+	g_clear_pointer(&host->config, exh_host_config_free);
+	g_clear_error(&host->start_error);
+	g_mutex_clear(&host->lock);
+	g_cond_clear(&host->cond);
+	g_free(host->started_at);
+	g_free(host->base_url);
+	g_free(host);
+}
+
+void
+exh_host_get_stats(ExhHost *host,
+		   guint64 *out_served,
+		   guint64 *out_dispatched,
+		   guint64 *out_reconnects)
+{
+	if (out_served != NULL)
+		*out_served = (guint64)g_atomic_int_get(&host->served);
+	if (out_dispatched != NULL)
+		*out_dispatched = (guint64)g_atomic_int_get(&host->dispatched);
+	if (out_reconnects != NULL)
+		*out_reconnects = host->pool != NULL ? exh_pool_get_reconnects(host->pool) : 0;
+}
+
+static JsonNode *
+type_json(ExhHost *host, ExhPlugin *plugin, const gchar *uuid)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autofree gchar *package = g_path_get_basename(plugin->path);
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "uuid");
+	json_builder_add_string_value(b, uuid);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, plugin->desc->slug);
+	json_builder_set_member_name(b, "description");
+	json_builder_add_string_value(b, "");
+	json_builder_set_member_name(b, "project_id");
+	json_builder_add_string_value(b, host->config->project_id);
+	json_builder_set_member_name(b, "created_at");
+	json_builder_add_string_value(b, host->started_at);
+	json_builder_set_member_name(b, "updated_at");
+	json_builder_add_string_value(b, host->started_at);
+	json_builder_set_member_name(b, "element_name");
+	json_builder_add_string_value(b, plugin->desc->element);
+	json_builder_set_member_name(b, "package");
+	json_builder_add_string_value(b, package);
+	json_builder_set_member_name(b, "version");
+	json_builder_add_string_value(b, plugin->desc->version);
+	json_builder_set_member_name(b, "index_url");
+	json_builder_add_string_value(b, "");
+	json_builder_set_member_name(b, "status");
+	json_builder_add_string_value(b, "ACTIVE");
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+/*
+ * The installed types as PaaSType resources.  A project-scoped caller sees
+ * only the types of its project.  With @uuid: that one type, or %NULL.
+ */
+JsonNode *
+exh_host_types_json(ExhHost *host, const gchar *project, const gchar *uuid)
+{
+	g_autoptr(JsonNode) list = json_node_new(JSON_NODE_ARRAY);
+	JsonArray *array = json_array_new();
+
+	json_node_take_array(list, array);
+	if (project != NULL && g_strcmp0(project, host->config->project_id) != 0)
+		return uuid != NULL ? NULL : g_steal_pointer(&list);
+	for (guint i = 0; i < host->plugins->len; i++) {
+		ExhPlugin *plugin = host->plugins->pdata[i];
+		g_autofree gchar *id = type_uuid(host, plugin);
+
+		if (uuid == NULL)
+			json_array_add_element(array, type_json(host, plugin, id));
+		else if (g_str_equal(uuid, id))
+			return type_json(host, plugin, id);
+	}
+	return uuid != NULL ? NULL : g_steal_pointer(&list);
+}

@@ -1,0 +1,203 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * exordos-paas-host, the reference MetaPaaS host: loads PaaS type plugins
+ * through the ABI of plugin/exordos-paas-plugin.h, applies their migrations,
+ * and serves the user API (`/v1/`, `/v1/types/`, `/v1/types/<slug>/…`) with
+ * IAM from a token file and one PostgreSQL transaction per request on a
+ * bounded worker pool.  Built as a static library (`exh`) so tests run the
+ * whole host in-process; `exh-main.c` is the thin executable around it.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define EXH_ERROR (exh_error_quark())
+GQuark exh_error_quark(void);
+
+/**
+ * ExhError:
+ * @EXH_ERROR_FAILED: generic failure
+ * @EXH_ERROR_CONFIG: bad configuration or command line
+ * @EXH_ERROR_PLUGIN: a plugin cannot be loaded or is incompatible
+ * @EXH_ERROR_MIGRATION: a migration failed or the migration graph is invalid
+ * @EXH_ERROR_DB: the database is unreachable or a statement failed
+ * @EXH_ERROR_IAM: the token file is unreadable or invalid
+ */
+typedef enum {
+	EXH_ERROR_FAILED,
+	EXH_ERROR_CONFIG,
+	EXH_ERROR_PLUGIN,
+	EXH_ERROR_MIGRATION,
+	EXH_ERROR_DB,
+	EXH_ERROR_IAM,
+} ExhError;
+
+/* The limit on request bodies; larger ones get 413. */
+#define EXH_DEFAULT_MAX_BODY (1024 * 1024)
+#define EXH_DEFAULT_WORKERS  4
+/* The project the host registers its types under (the stand's dev project). */
+#define EXH_DEFAULT_PROJECT "4d657461-0000-0000-0000-000000000002"
+
+/**
+ * ExhHostConfig:
+ * @listen_address: IP address of the user API listener (default `127.0.0.1`)
+ * @port: its TCP port; 0 picks a free one (see exh_host_get_port())
+ * @conninfo: libpq conninfo of the database
+ * @plugins: %NULL-terminated paths of plugin shared objects
+ * @token_file: (nullable): the IAM token file; %NULL = every request anonymous
+ * @workers: size of the worker pool (= number of database connections)
+ * @max_body: request body limit in bytes
+ * @project_id: project the installed types are registered under
+ * @migrate_only: apply the migrations, then stop (exordos-paas-host only)
+ *
+ * How to run a host.  Filled from a config file and the command line by
+ * exh_host_config_load(), or directly by tests.
+ */
+typedef struct {
+	gchar *listen_address;
+	guint port;
+	gchar *conninfo;
+	gchar **plugins;
+	gchar *token_file;
+	guint workers;
+	gsize max_body;
+	gchar *project_id;
+	gboolean migrate_only;
+} ExhHostConfig;
+
+/* (transfer full): a config with every default set and no plugin */
+ExhHostConfig *exh_host_config_new(void);
+void exh_host_config_free(ExhHostConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhHostConfig, exh_host_config_free)
+
+/**
+ * exh_host_config_load_file:
+ * @config: a config
+ * @path: a GKeyFile: group `[host]` with `listen`, `port`, `workers`,
+ *   `max_body`, `plugins` (list), `token_file`, `project_id`; group `[db]` with
+ *   `conninfo`
+ * @error: %EXH_ERROR_CONFIG on failure
+ *
+ * Overrides @config with the values present in @path.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exh_host_config_load_file(ExhHostConfig *config, const gchar *path, GError **error);
+
+/**
+ * exh_host_config_parse_args:
+ * @config: (out): receives the result
+ * @argc: argument count
+ * @argv: arguments (consumed)
+ * @out_exit: (out): set when the process should exit with the returned status
+ *   without running (`--help`, `--version`)
+ * @error: %EXH_ERROR_CONFIG on failure
+ *
+ * The command line of exordos-paas-host: `--config FILE` is read first, then
+ * every other flag overrides it.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exh_host_config_parse_args(ExhHostConfig *config,
+				    gint *argc,
+				    gchar ***argv,
+				    gboolean *out_exit,
+				    GError **error);
+
+/* Checks the values together (a conninfo, a non-zero pool, …). */
+gboolean exh_host_config_validate(const ExhHostConfig *config, GError **error);
+
+typedef struct _ExhHost ExhHost;
+
+/**
+ * exh_host_new:
+ * @config: (transfer none): the configuration (copied)
+ * @error: return location for a #GError
+ *
+ * Loads the token file and the plugins and checks their ABI.  Opens no socket
+ * and no database connection yet.
+ *
+ * Returns: (transfer full): the host, or %NULL with @error set
+ */
+ExhHost *exh_host_new(const ExhHostConfig *config, GError **error);
+
+/**
+ * exh_host_migrate:
+ * @host: a host
+ * @error: return location for a #GError
+ *
+ * Applies the host's own migrations and those of every plugin that are not
+ * recorded as applied in `ra_migrations`, dependencies first, each in its own
+ * transaction.  Re-running is a no-op.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exh_host_migrate(ExhHost *host, GError **error);
+
+/**
+ * exh_host_rollback_migration:
+ * @host: a host
+ * @uuid: the migration to revert
+ * @error: return location for a #GError
+ *
+ * Reverts @uuid (and first every applied migration that depends on it) with
+ * their down SQL, in one transaction; the `ra_migrations` rows stay with
+ * `applied = false`.  Meant for tests and operators.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exh_host_rollback_migration(ExhHost *host, const gchar *uuid, GError **error);
+
+/**
+ * exh_host_start:
+ * @host: a host
+ * @error: return location for a #GError
+ *
+ * Migrates, initialises the plugins, starts the worker pool and the server
+ * thread (its own #GMainContext and main loop) and listens.  Returns once the
+ * listener accepts connections.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exh_host_start(ExhHost *host, GError **error);
+
+/* The bound TCP port of the user API, 0 before exh_host_start(). */
+guint exh_host_get_port(ExhHost *host);
+
+/* (transfer none): `http://<address>:<port>` of the user API */
+const gchar *exh_host_get_base_url(ExhHost *host);
+
+/**
+ * exh_host_stop:
+ * @host: a host
+ *
+ * Clean shutdown: new requests are refused with 503, the requests in flight
+ * finish and their responses are written, then the listener and client
+ * connections close, the workers join, the database connections close and the
+ * plugins shut down.  Callable from any thread but the server thread;
+ * idempotent.
+ */
+void exh_host_stop(ExhHost *host);
+
+void exh_host_free(ExhHost *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhHost, exh_host_free)
+
+/**
+ * exh_host_get_stats:
+ * @host: a host
+ * @out_served: (out) (optional): requests answered so far
+ * @out_dispatched: (out) (optional): of those, requests run on the worker pool
+ * @out_reconnects: (out) (optional): database reconnections so far
+ *
+ * Counters for tests and the benchmark.
+ */
+void exh_host_get_stats(ExhHost *host,
+			guint64 *out_served,
+			guint64 *out_dispatched,
+			guint64 *out_reconnects);
+
+G_END_DECLS

@@ -1,0 +1,208 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-iam.h"
+
+#include "exh-host.h"
+#include "exm-cleanup.h"
+#include "exm-error.h"
+#include "exm-uuid.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct _ExhIam {
+	GHashTable *by_digest; /* SHA-256 hex of the token → ExhIdentity */
+	ExhIdentity anonymous;
+};
+
+static void
+identity_free(ExhIdentity *identity)
+{
+	if (identity == NULL)
+		return;
+	g_free(identity->user);
+	g_free(identity->project);
+	g_strfreev(identity->permissions);
+	g_clear_pointer(&identity->enforcer, exm_rest_enforcer_free);
+	g_free(identity);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhIdentity, identity_free)
+
+ExhIam *
+exh_iam_new(void)
+{
+	ExhIam *iam = g_new0(ExhIam, 1);
+
+	iam->by_digest = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)identity_free);
+	iam->anonymous.anonymous = TRUE;
+	iam->anonymous.permissions = g_new0(gchar *, 1);
+	iam->anonymous.enforcer = exm_rest_enforcer_new(NULL);
+	return iam;
+}
+
+void
+exh_iam_free(ExhIam *iam)
+{
+	if (iam == NULL)
+		return;
+	g_hash_table_unref(iam->by_digest);
+	g_strfreev(iam->anonymous.permissions);
+	exm_rest_enforcer_free(iam->anonymous.enforcer);
+	g_free(iam);
+}
+
+guint
+exh_iam_get_n_tokens(ExhIam *iam)
+{
+	return g_hash_table_size(iam->by_digest);
+}
+
+static gchar *
+token_digest(const gchar *token)
+{
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1);
+}
+
+/* Printable ASCII without spaces: what fits in an Authorization header. */
+static gboolean
+token_is_valid(const gchar *token)
+{
+	if (*token == '\0' || strlen(token) > 4096)
+		return FALSE;
+	for (const gchar *p = token; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static ExhIdentity *
+identity_from_group(GKeyFile *kf, const gchar *group, GError **error)
+{
+	g_autoptr(ExhIdentity) identity = g_new0(ExhIdentity, 1);
+	g_autofree gchar *user = g_key_file_get_string(kf, group, "user", NULL);
+	g_autofree gchar *project = g_key_file_get_string(kf, group, "project", NULL);
+
+	if (user == NULL || !exm_uuid_is_valid(user)) {
+		g_set_error_literal(
+			error, EXH_ERROR, EXH_ERROR_IAM, "the key `user` must hold a UUID");
+		return NULL;
+	}
+	identity->user = exm_uuid_parse(user, NULL);
+	if (project != NULL && *project != '\0') {
+		if (!exm_uuid_is_valid(project)) {
+			g_set_error_literal(error,
+					    EXH_ERROR,
+					    EXH_ERROR_IAM,
+					    "the key `project` must hold a UUID");
+			return NULL;
+		}
+		identity->project = exm_uuid_parse(project, NULL);
+	}
+	identity->permissions = g_key_file_get_string_list(kf, group, "permissions", NULL, NULL);
+	if (identity->permissions == NULL)
+		identity->permissions = g_new0(gchar *, 1);
+	for (guint i = 0; identity->permissions[i] != NULL; i++)
+		g_strstrip(identity->permissions[i]);
+	identity->enforcer = exm_rest_enforcer_new((const gchar *const *)identity->permissions);
+	return g_steal_pointer(&identity);
+}
+
+static gboolean
+check_file_mode(const gchar *path, GError **error)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_IAM,
+			    "token file %s: %s",
+			    path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	/* tokens are secrets: no access for others, no writing for the group */
+	if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_IAM,
+			    "token file %s is accessible to others (mode %04o); chmod 0600 it",
+			    path,
+			    (guint)(st.st_mode & 07777));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+exh_iam_load_file(ExhIam *iam, const gchar *path, GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GHashTable) table = NULL;
+	g_auto(GStrv) groups = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (!check_file_mode(path, error))
+		return FALSE;
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_IAM, "token file %s: %s", path, local->message);
+		return FALSE;
+	}
+	table = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)identity_free);
+	groups = g_key_file_get_groups(kf, NULL);
+	for (guint i = 0; groups[i] != NULL; i++) {
+		ExhIdentity *identity;
+
+		/* the position, not the group name: that is the secret */
+		if (!token_is_valid(groups[i])) {
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_IAM,
+				    "token file %s: token #%u has characters a header cannot carry",
+				    path,
+				    i + 1);
+			return FALSE;
+		}
+		identity = identity_from_group(kf, groups[i], error);
+		if (identity == NULL) {
+			g_prefix_error(error, "token file %s: token #%u: ", path, i + 1);
+			return FALSE;
+		}
+		g_hash_table_replace(table, token_digest(groups[i]), identity);
+		exm_secret_wipe(groups[i], strlen(groups[i]));
+	}
+	g_hash_table_unref(iam->by_digest);
+	iam->by_digest = g_steal_pointer(&table);
+	return TRUE;
+}
+
+const ExhIdentity *
+exh_iam_authenticate(ExhIam *iam, const gchar *authorization, GError **error)
+{
+	g_autofree gchar *digest = NULL;
+	g_autofree gchar *token = NULL;
+	const ExhIdentity *identity;
+
+	/* gcl_iam: anything but a Bearer credential is anonymous, not an error */
+	if (authorization == NULL || g_ascii_strncasecmp(authorization, "bearer ", 7) != 0)
+		return &iam->anonymous;
+	token = g_strstrip(g_strdup(authorization + 7));
+	digest = token_digest(token);
+	exm_secret_wipe(token, strlen(token));
+	identity = g_hash_table_lookup(iam->by_digest, digest);
+	if (identity == NULL) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_INVALID_TOKEN,
+				    "Auth token has expired or is invalid");
+		return NULL;
+	}
+	return identity;
+}

@@ -1,0 +1,69 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * exordos-paas-host: the thin executable around the `exh` library.
+ */
+#include "exh-host.h"
+
+#include <glib-unix.h>
+#include <locale.h>
+
+static gboolean
+on_signal(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+static int
+run(ExhHostConfig *config)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExhHost) host = exh_host_new(config, &error);
+	g_autoptr(GMainLoop) loop = NULL;
+	guint term_id;
+	guint int_id;
+
+	if (host == NULL) {
+		g_printerr("exordos-paas-host: %s\n", error->message);
+		return 1;
+	}
+	if (config->migrate_only) {
+		if (!exh_host_migrate(host, &error)) {
+			g_printerr("exordos-paas-host: %s\n", error->message);
+			return 1;
+		}
+		return 0;
+	}
+	if (!exh_host_start(host, &error)) {
+		g_printerr("exordos-paas-host: %s\n", error->message);
+		return 1;
+	}
+	/* the server runs on its own thread; this loop only waits for a signal */
+	loop = g_main_loop_new(NULL, FALSE);
+	term_id = g_unix_signal_add(SIGTERM, on_signal, loop);
+	int_id = g_unix_signal_add(SIGINT, on_signal, loop);
+	g_main_loop_run(loop);
+	g_source_remove(term_id);
+	g_source_remove(int_id);
+	exh_host_stop(host);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(ExhHostConfig) config = exh_host_config_new();
+	g_autoptr(GError) error = NULL;
+	gboolean done = FALSE;
+
+	setlocale(LC_ALL, "");
+	if (!exh_host_config_parse_args(config, &argc, &argv, &done, &error)) {
+		g_printerr("exordos-paas-host: %s\n", error->message);
+		return 2;
+	}
+	if (done)
+		return 0;
+	return run(config);
+}

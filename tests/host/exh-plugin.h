@@ -1,0 +1,53 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Loading PaaS type plugins with GModule and checking their ABI.
+ */
+#pragma once
+
+#include <gmodule.h>
+
+#include "exordos-paas-plugin.h"
+
+/**
+ * ExhPlugin:
+ * @path: where it was loaded from
+ * @module: the module
+ * @desc: its descriptor (constant while @module is loaded)
+ * @ctx: the context returned by init, once initialised
+ * @initialised: init succeeded and shutdown is due
+ * @mount_prefix: `/v1/types/<slug>/`
+ */
+typedef struct {
+	gchar *path;
+	GModule *module;
+	const ExordosPaasPluginDescriptor *desc;
+	gpointer ctx;
+	gboolean initialised;
+	gchar *mount_prefix;
+} ExhPlugin;
+
+/**
+ * exh_plugin_load:
+ * @path: a shared object
+ * @error: %EXH_ERROR_PLUGIN with a message saying what is wrong
+ *
+ * Opens @path, finds the entry symbol and validates the descriptor: the ABI
+ * major must equal this host's, @struct_size must cover the members of ABI
+ * minor 0, the slug must be a valid URL segment and table prefix, the
+ * function pointers must be set and the migrations well-formed.
+ *
+ * Returns: (transfer full): the plugin, or %NULL with @error set
+ */
+ExhPlugin *exh_plugin_load(const gchar *path, GError **error);
+
+/* Calls the plugin's init with @host (which must outlive the plugin). */
+gboolean exh_plugin_init(ExhPlugin *plugin, const ExordosPaasHost *host, GError **error);
+
+/* Calls the plugin's shutdown if init succeeded; idempotent. */
+void exh_plugin_shutdown(ExhPlugin *plugin);
+
+/* Shuts down (if needed) and unloads. */
+void exh_plugin_free(ExhPlugin *plugin);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhPlugin, exh_plugin_free)

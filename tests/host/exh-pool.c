@@ -1,0 +1,204 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-pool.h"
+
+#include "exh-log.h"
+#include "exm-cleanup.h"
+#include "exm-error.h"
+
+#include <string.h>
+
+struct _ExhPool {
+	gchar *conninfo;
+	GThreadPool *threads;
+	GAsyncQueue *slots; /* PGconn slots, one per worker; NULL entries not allowed */
+	guint n_slots;
+	guint max_queued;
+	gint reconnects; /* atomic */
+};
+
+/* A connection slot; conn is NULL until first use. */
+typedef struct {
+	PGconn *conn;
+} Slot;
+
+typedef struct {
+	ExhPoolTxFunc tx;
+	ExhPoolDoneFunc done;
+	gpointer data;
+} Job;
+
+static gboolean
+exec_command(PGconn *conn, const gchar *sql)
+{
+	g_autoptr(PGresult) res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+
+	return PQresultStatus(res) == PGRES_COMMAND_OK;
+}
+
+/* Opens or resets the slot's connection; TRUE when it is usable. */
+static gboolean
+slot_connect(ExhPool *pool, Slot *slot)
+{
+	if (slot->conn == NULL) {
+		slot->conn = PQconnectdb(pool->conninfo);
+	} else {
+		PQreset(slot->conn);
+		g_atomic_int_inc(&pool->reconnects);
+	}
+	if (PQstatus(slot->conn) != CONNECTION_OK)
+		return FALSE;
+	/* timestamps are UTC throughout (restalchemy stores naive UTC) */
+	return exec_command(slot->conn, "SET TIME ZONE 'UTC'");
+}
+
+/*
+ * BEGIN on the slot's connection.  A connection that went bad since the last
+ * job (a PostgreSQL restart shows only on the next statement) is reset and
+ * BEGIN retried once.
+ */
+static gboolean
+slot_begin(ExhPool *pool, Slot *slot, GError **error)
+{
+	for (guint attempt = 0; attempt < 2; attempt++) {
+		if (slot->conn == NULL || PQstatus(slot->conn) != CONNECTION_OK) {
+			if (!slot_connect(pool, slot))
+				continue;
+		}
+		if (exec_command(slot->conn, "BEGIN"))
+			return TRUE;
+		if (PQstatus(slot->conn) == CONNECTION_OK)
+			break;
+	}
+	if (slot->conn != NULL) {
+		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(slot->conn)));
+		exh_log(G_LOG_LEVEL_WARNING, NULL, "database unavailable: %s", why);
+	}
+	g_set_error_literal(error,
+			    EXM_ERROR,
+			    EXM_ERROR_UNAVAILABLE,
+			    "The database is unavailable, try again later.");
+	return FALSE;
+}
+
+/* COMMIT must really commit: a failed transaction answers COMMIT with ROLLBACK. */
+static gboolean
+slot_commit(Slot *slot, GError **error)
+{
+	g_autoptr(PGresult) res = NULL;
+
+	if (PQtransactionStatus(slot->conn) != PQTRANS_INTRANS) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_FAILED,
+				    "the transaction was not open at commit");
+		return FALSE;
+	}
+	res = PQexecParams(slot->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && g_strcmp0(PQcmdStatus(res), "COMMIT") == 0)
+		return TRUE;
+	if (PQstatus(slot->conn) != CONNECTION_OK)
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_UNAVAILABLE,
+				    "The database is unavailable, try again later.");
+	else
+		g_set_error_literal(error, EXM_ERROR, EXM_ERROR_FAILED, "commit failed");
+	return FALSE;
+}
+
+static void
+slot_rollback(Slot *slot)
+{
+	if (PQtransactionStatus(slot->conn) != PQTRANS_IDLE)
+		exec_command(slot->conn, "ROLLBACK");
+}
+
+static void
+worker(gpointer item, gpointer user_data)
+{
+	ExhPool *pool = user_data;
+	Job *job = item;
+	Slot *slot = g_async_queue_pop(pool->slots);
+	g_autoptr(GError) error = NULL;
+
+	if (slot_begin(pool, slot, &error)) {
+		guint status = job->tx(slot->conn, job->data);
+
+		if (status >= 200 && status < 300)
+			slot_commit(slot, &error);
+		if (error != NULL || status < 200 || status >= 300)
+			slot_rollback(slot);
+	}
+	g_async_queue_push(pool->slots, slot);
+	job->done(job->data, error);
+	g_free(job);
+}
+
+ExhPool *
+exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **error)
+{
+	ExhPool *pool;
+
+	g_return_val_if_fail(workers > 0, NULL);
+	pool = g_new0(ExhPool, 1);
+	pool->conninfo = g_strdup(conninfo);
+	pool->max_queued = max_queued;
+	pool->slots = g_async_queue_new();
+	pool->n_slots = workers;
+	for (guint i = 0; i < workers; i++)
+		g_async_queue_push(pool->slots, g_new0(Slot, 1));
+	/* exclusive: the threads are ours alone and exit at free */
+	pool->threads = g_thread_pool_new(worker, pool, (gint)workers, TRUE, error);
+	if (pool->threads == NULL) {
+		exh_pool_free(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+gboolean
+exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer data, GError **error)
+{
+	Job *job;
+
+	if (g_thread_pool_unprocessed(pool->threads) >= pool->max_queued) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_UNAVAILABLE,
+				    "The server is busy, try again later.");
+		return FALSE;
+	}
+	job = g_new0(Job, 1);
+	job->tx = tx;
+	job->done = done;
+	job->data = data;
+	return g_thread_pool_push(pool->threads, job, error);
+}
+
+guint64
+exh_pool_get_reconnects(ExhPool *pool)
+{
+	return (guint64)g_atomic_int_get(&pool->reconnects);
+}
+
+void
+exh_pool_free(ExhPool *pool)
+{
+	if (pool == NULL)
+		return;
+	/* not immediate: every queued job still runs, then the threads exit */
+	if (pool->threads != NULL)
+		g_thread_pool_free(pool->threads, FALSE, TRUE);
+	for (guint i = 0; i < pool->n_slots; i++) {
+		Slot *slot = g_async_queue_pop(pool->slots);
+
+		g_clear_pointer(&slot->conn, PQfinish);
+		g_free(slot);
+	}
+	g_async_queue_unref(pool->slots);
+	g_free(pool->conninfo);
+	g_free(pool);
+}

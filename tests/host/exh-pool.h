@@ -1,0 +1,75 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The bounded worker pool: N threads, one PostgreSQL connection each, one
+ * transaction per job (COMMIT when the job answers 2xx, else ROLLBACK).  A
+ * broken connection (PostgreSQL restarted) is reset before the next job; when
+ * the database stays unreachable the job fails with 503 instead of running.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+/**
+ * ExhPoolTxFunc:
+ * @conn: a connection inside a transaction the pool opened
+ * @data: the job
+ *
+ * Runs on a worker thread.
+ *
+ * Returns: the job's HTTP status; 2xx commits, anything else rolls back
+ */
+typedef guint (*ExhPoolTxFunc)(PGconn *conn, gpointer data);
+
+/**
+ * ExhPoolDoneFunc:
+ * @data: the job
+ * @error: (nullable): %NULL when the transaction ran and was committed or rolled
+ *   back as asked; else why the job's result must not be used (503
+ *   %EXM_ERROR_UNAVAILABLE when the database is unreachable, 500 when COMMIT
+ *   failed)
+ *
+ * Runs on the worker thread after the transaction ended, exactly once per
+ * pushed job.
+ */
+typedef void (*ExhPoolDoneFunc)(gpointer data, const GError *error);
+
+typedef struct _ExhPool ExhPool;
+
+/**
+ * exh_pool_new:
+ * @conninfo: libpq conninfo
+ * @workers: threads = connections (≥ 1)
+ * @max_queued: jobs allowed to wait for a worker before pushes fail with 503
+ * @error: return location for a #GError
+ *
+ * Connections open lazily, on a worker's first job.
+ *
+ * Returns: (transfer full): the pool, or %NULL with @error set
+ */
+ExhPool *exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **error);
+
+/**
+ * exh_pool_push:
+ * @pool: a pool
+ * @tx: what to run in the transaction
+ * @done: what to run afterwards
+ * @data: the job
+ * @error: 503 %EXM_ERROR_UNAVAILABLE when the queue is full
+ *
+ * Returns: %TRUE when queued (@done will run), %FALSE with @error set
+ */
+gboolean exh_pool_push(ExhPool *pool,
+		       ExhPoolTxFunc tx,
+		       ExhPoolDoneFunc done,
+		       gpointer data,
+		       GError **error);
+
+/* Database reconnections so far. */
+guint64 exh_pool_get_reconnects(ExhPool *pool);
+
+/* Waits for every queued job, joins the workers and closes the connections. */
+void exh_pool_free(ExhPool *pool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhPool, exh_pool_free)

@@ -1,0 +1,792 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The user API listener.  A dedicated thread owns a GMainContext, the
+ * SoupServer and every libsoup object (libsoup 3 is not thread-safe).
+ * Requests for a plugin's subtree are paused, run on the worker pool and
+ * handed back to that context with g_main_context_invoke(), where the
+ * response is set and the message unpaused.
+ */
+#include "exh-host-private.h"
+
+#include "exh-log.h"
+#include "exm-error.h"
+#include "exm-json.h"
+#include "exm-rest.h"
+#include "exm-uuid.h"
+
+#include <string.h>
+
+#define SHUTDOWN_GRACE_MS 30000
+
+static GQuark body_size_quark;
+static GQuark too_large_quark;
+
+/* One request from the handler to its response. */
+typedef struct {
+	ExhHost *host;
+	SoupServerMessage *msg; /* ref */
+	gchar *request_id;
+	gchar *method;
+	gchar *raw_path;
+	gint64 start;
+	gboolean paused;
+
+	/* a plugin dispatch */
+	ExhPlugin *plugin;
+	const ExhIdentity *identity;
+	gchar *sub_path;
+	GArray *query; /* ExordosPaasQueryParam, strings in query_strings */
+	GPtrArray *query_strings;
+	gchar *content_type;
+	GBytes *body;
+	gchar *base_url;
+
+	/* its result, filled on the worker */
+	guint status;
+	GBytes *response;
+	GPtrArray *headers; /* name, value, … */
+} ExhRequest;
+
+static void
+request_free(ExhRequest *req)
+{
+	g_clear_object(&req->msg);
+	g_free(req->request_id);
+	g_free(req->method);
+	g_free(req->raw_path);
+	g_free(req->sub_path);
+	g_clear_pointer(&req->query, g_array_unref);
+	g_clear_pointer(&req->query_strings, g_ptr_array_unref);
+	g_free(req->content_type);
+	g_clear_pointer(&req->body, g_bytes_unref);
+	g_free(req->base_url);
+	g_clear_pointer(&req->response, g_bytes_unref);
+	g_clear_pointer(&req->headers, g_ptr_array_unref);
+	g_free(req);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhRequest, request_free)
+
+static ExhRequest *
+request_new(ExhHost *host, SoupServerMessage *msg)
+{
+	ExhRequest *req = g_new0(ExhRequest, 1);
+	guint n = (guint)g_atomic_int_add(&host->request_counter, 1) + 1;
+
+	req->host = host;
+	req->msg = g_object_ref(msg);
+	req->request_id = g_strdup_printf("%u-%u", host->port, n);
+	req->method = g_strdup(soup_server_message_get_method(msg));
+	req->raw_path = g_strdup(g_uri_get_path(soup_server_message_get_uri(msg)));
+	req->start = g_get_monotonic_time();
+	req->headers = g_ptr_array_new_with_free_func(g_free);
+	return req;
+}
+
+/* ------------------------------------------------------------- responses */
+
+static void
+respond(ExhRequest *req, guint status, GBytes *body)
+{
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(req->msg);
+
+	soup_server_message_set_status(req->msg, status, NULL);
+	for (guint i = 0; i + 1 < req->headers->len; i += 2)
+		soup_message_headers_append(
+			headers, req->headers->pdata[i], req->headers->pdata[i + 1]);
+	if (body != NULL) {
+		soup_message_headers_set_content_type(headers, "application/json", NULL);
+		soup_message_body_append_bytes(soup_server_message_get_response_body(req->msg),
+					       body);
+	}
+	if (req->host->stopping)
+		soup_message_headers_replace(headers, "Connection", "close");
+	g_atomic_int_inc(&req->host->served);
+	exh_log_request(req->request_id,
+			req->method,
+			req->raw_path,
+			status,
+			g_get_monotonic_time() - req->start);
+}
+
+static void
+respond_json(ExhRequest *req, guint status, JsonNode *node)
+{
+	g_autofree gchar *text = exm_json_to_string(node);
+	g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&text), strlen(text));
+
+	respond(req, status, body);
+}
+
+static void
+respond_error(ExhRequest *req, const GError *error)
+{
+	g_autofree gchar *text = exm_error_body(error);
+	gsize len = strlen(text);
+	g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&text), len);
+
+	g_ptr_array_set_size(req->headers, 0);
+	respond(req, exm_error_http_status(error), body);
+}
+
+static void
+respond_method_not_allowed(ExhRequest *req, const gchar *name)
+{
+	g_autoptr(GError) error = g_error_new(EXM_ERROR,
+					      EXM_ERROR_METHOD_NOT_ALLOWED,
+					      "HTTP method '%s' is not supported.",
+					      name);
+
+	respond_error(req, error);
+}
+
+/* ------------------------------------------------------------- body limit */
+
+static void
+mark_too_large(SoupServerMessage *msg)
+{
+	g_object_set_qdata(G_OBJECT(msg), too_large_quark, GINT_TO_POINTER(1));
+	/* keep reading (the connection must stay in sync) but stop buffering */
+	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+}
+
+static void
+got_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+	ExhHost *host = user_data;
+	gsize size = GPOINTER_TO_SIZE(g_object_get_qdata(G_OBJECT(msg), body_size_quark));
+
+	size += g_bytes_get_size(chunk);
+	g_object_set_qdata(G_OBJECT(msg), body_size_quark, GSIZE_TO_POINTER(size));
+	if (size > host->config->max_body)
+		mark_too_large(msg);
+}
+
+static void
+request_started(SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+	g_signal_connect(msg, "got-chunk", G_CALLBACK(got_chunk), user_data);
+}
+
+/* Refuses a declared oversize body before it is read into memory. */
+static void
+early_handler(SoupServer *server,
+	      SoupServerMessage *msg,
+	      const char *path,
+	      GHashTable *query,
+	      gpointer user_data)
+{
+	ExhHost *host = user_data;
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+
+	if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+	    (guint64)soup_message_headers_get_content_length(headers) > host->config->max_body)
+		mark_too_large(msg);
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+/* An RFC 9110 token. */
+static gboolean
+header_name_is_valid(const gchar *name)
+{
+	if (name == NULL || *name == '\0')
+		return FALSE;
+	return strspn(name,
+		      "!#$%&'*+-.^_`|~0123456789"
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(name);
+}
+
+/* No control characters: nothing can split the header block. */
+static gboolean
+header_value_is_valid(const gchar *value)
+{
+	if (value == NULL)
+		return FALSE;
+	for (const guchar *p = (const guchar *)value; *p != '\0'; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+copy_plugin_response(ExhRequest *req, ExordosPaasRestResponse *resp)
+{
+	req->status = resp->status;
+	if (resp->body != NULL)
+		req->response = g_bytes_new(resp->body, resp->body_len);
+	for (gsize i = 0; i < resp->n_headers; i++) {
+		const ExordosPaasHeader *h = &resp->headers[i];
+
+		if (!header_name_is_valid(h->name) || !header_value_is_valid(h->value)) {
+			exh_log(G_LOG_LEVEL_WARNING,
+				req->request_id,
+				"plugin %s sent an invalid response header; dropped",
+				req->plugin->desc->slug);
+			continue;
+		}
+		g_ptr_array_add(req->headers, g_strdup(h->name));
+		g_ptr_array_add(req->headers, g_strdup(h->value));
+	}
+}
+
+/* Worker thread: the plugin's dispatch inside the pool's transaction. */
+static guint
+dispatch_tx(PGconn *conn, gpointer data)
+{
+	ExhRequest *req = data;
+	const ExordosPaasPluginDescriptor *desc = req->plugin->desc;
+	ExordosPaasIdentity identity = {
+		.anonymous = req->identity->anonymous,
+		.user_uuid = req->identity->user,
+		.project_id = req->identity->project,
+		.permissions = (const gchar *const *)req->identity->permissions,
+	};
+	ExordosPaasRestRequest request = {
+		.struct_size = sizeof(ExordosPaasRestRequest),
+		.method = req->method,
+		.path = req->sub_path,
+		.query = (const ExordosPaasQueryParam *)req->query->data,
+		.n_query = req->query->len,
+		.content_type = req->content_type,
+		.base_url = req->base_url,
+		.mount_prefix = req->plugin->mount_prefix,
+		.identity = &identity,
+		.db = conn,
+		.request_id = req->request_id,
+	};
+	ExordosPaasRestResponse response = { 0 };
+	gsize len = 0;
+
+	if (req->body != NULL) {
+		request.body = g_bytes_get_data(req->body, &len);
+		request.body_len = len;
+	}
+	desc->rest_dispatch(req->plugin->ctx, &request, &response);
+	copy_plugin_response(req, &response);
+	desc->rest_response_clear(req->plugin->ctx, &response);
+	if (req->status < 100 || req->status > 599) {
+		exh_log(G_LOG_LEVEL_WARNING,
+			req->request_id,
+			"plugin %s answered status %u",
+			desc->slug,
+			req->status);
+		req->status = 500;
+	}
+	return req->status;
+}
+
+/* Server thread: the worker's result becomes the response. */
+static gboolean
+dispatch_finish(gpointer data)
+{
+	g_autoptr(ExhRequest) req = data;
+
+	respond(req, req->status, req->response);
+	soup_server_message_unpause(req->msg);
+	return G_SOURCE_REMOVE;
+}
+
+/* Worker thread, after COMMIT/ROLLBACK. */
+static void
+dispatch_done(gpointer data, const GError *error)
+{
+	ExhRequest *req = data;
+
+	g_atomic_int_inc(&req->host->dispatched);
+	if (error != NULL) {
+		g_autofree gchar *text = exm_error_body(error);
+		gsize len = strlen(text);
+
+		exh_log(G_LOG_LEVEL_WARNING, req->request_id, "request failed: %s", error->message);
+		req->status = exm_error_http_status(error);
+		g_clear_pointer(&req->response, g_bytes_unref);
+		req->response = g_bytes_new_take(g_steal_pointer(&text), len);
+		g_ptr_array_set_size(req->headers, 0);
+	}
+	g_main_context_invoke(req->host->context, dispatch_finish, req);
+}
+
+static void
+finish_shutdown(ExhHost *host)
+{
+	if (host->shutdown_timer != NULL) {
+		g_source_destroy(host->shutdown_timer);
+		g_clear_pointer(&host->shutdown_timer, g_source_unref);
+	}
+	soup_server_disconnect(host->server);
+	g_main_loop_quit(host->loop);
+}
+
+static void
+message_finished(SoupServerMessage *msg, gpointer user_data)
+{
+	ExhHost *host = user_data;
+
+	host->in_flight--;
+	if (host->stopping && host->in_flight == 0)
+		finish_shutdown(host);
+}
+
+static gboolean
+query_add(ExhRequest *req, const gchar *pair, gsize len)
+{
+	g_autofree gchar *raw = g_strndup(pair, len);
+	gchar *eq = strchr(raw, '=');
+	gchar *key;
+	gchar *value;
+
+	g_strdelimit(raw, "+", ' ');
+	if (eq != NULL)
+		*eq = '\0';
+	key = g_uri_unescape_string(raw, NULL);
+	value = g_uri_unescape_string(eq != NULL ? eq + 1 : "", NULL);
+	if (key != NULL)
+		g_ptr_array_add(req->query_strings, key);
+	if (value != NULL)
+		g_ptr_array_add(req->query_strings, value);
+	if (key == NULL || value == NULL || !g_utf8_validate(key, -1, NULL) ||
+	    !g_utf8_validate(value, -1, NULL))
+		return FALSE;
+	g_array_append_vals(req->query, &(ExordosPaasQueryParam){ key, value }, 1);
+	return TRUE;
+}
+
+/* Query parameters in request order, repeats kept, decoded. */
+static gboolean
+parse_query(ExhRequest *req, GError **error)
+{
+	const gchar *q = g_uri_get_query(soup_server_message_get_uri(req->msg));
+
+	req->query = g_array_new(FALSE, FALSE, sizeof(ExordosPaasQueryParam));
+	req->query_strings = g_ptr_array_new_with_free_func(g_free);
+	while (q != NULL && *q != '\0') {
+		const gchar *end = strchr(q, '&');
+		gsize len = end != NULL ? (gsize)(end - q) : strlen(q);
+
+		if (len > 0 && !query_add(req, q, len)) {
+			g_set_error_literal(error,
+					    EXM_ERROR,
+					    EXM_ERROR_PARSE,
+					    "Can't parse value: query string.");
+			return FALSE;
+		}
+		q = end != NULL ? end + 1 : NULL;
+	}
+	return TRUE;
+}
+
+/* `http://<Host header>` when it is a plain host[:port], else our own address. */
+static gchar *
+request_base_url(ExhRequest *req)
+{
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(req->msg);
+	const gchar *host = soup_message_headers_get_one(headers, "Host");
+
+	if (host == NULL || *host == '\0' || strlen(host) > 255 ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+		    strlen(host))
+		return g_strdup(req->host->base_url);
+	return g_strconcat("http://", host, NULL);
+}
+
+static void
+dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const gchar *sub_path)
+{
+	ExhHost *host = req->host;
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(req->msg);
+	SoupMessageBody *body = soup_server_message_get_request_body(req->msg);
+	g_autoptr(GError) error = NULL;
+	const gchar *ctype;
+
+	req->plugin = plugin;
+	req->identity = identity;
+	req->sub_path = g_strdup(sub_path);
+	if (!parse_query(req, &error)) {
+		respond_error(req, error);
+		return;
+	}
+	ctype = soup_message_headers_get_one(headers, "Content-Type");
+	req->content_type = g_strdup(ctype);
+	if (body != NULL && body->length > 0)
+		req->body = soup_message_body_flatten(body);
+	req->base_url = request_base_url(req);
+
+	/* the pool owns the request until dispatch_finish */
+	if (!exh_pool_push(host->pool, dispatch_tx, dispatch_done, req, &error)) {
+		respond_error(req, error);
+		return;
+	}
+	req->paused = TRUE;
+	host->in_flight++;
+	g_signal_connect(req->msg, "finished", G_CALLBACK(message_finished), host);
+	soup_server_message_pause(req->msg);
+}
+
+/* ------------------------------------------------------------- host routes */
+
+static void
+serve_listing(ExhRequest *req, const gchar *const *names)
+{
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
+	JsonArray *array = json_array_new();
+
+	for (guint i = 0; names[i] != NULL; i++)
+		json_array_add_string_element(array, names[i]);
+	json_node_take_array(node, array);
+	respond_json(req, 200, node);
+}
+
+/* A route that only lists its children (restalchemy RoutesListController). */
+static void
+serve_route_list(ExhRequest *req, const gchar *const *names)
+{
+	if (g_str_equal(req->method, "GET"))
+		serve_listing(req, names);
+	else if (g_str_equal(req->method, "POST"))
+		respond_method_not_allowed(req, "CREATE");
+	else
+		respond_method_not_allowed(req, req->method);
+}
+
+static gboolean
+check_types_policy(ExhRequest *req, const ExhIdentity *identity)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (exm_rest_enforcer_check(identity->enforcer, "exordos_metapaas.paas_type.read", &error))
+		return TRUE;
+	respond_error(req, error);
+	return FALSE;
+}
+
+/* `/v1/types/`: read-only list of the installed types. */
+static void
+serve_types(ExhRequest *req, const ExhIdentity *identity)
+{
+	g_autoptr(JsonNode) node = NULL;
+
+	if (g_str_equal(req->method, "POST")) {
+		respond_method_not_allowed(req, "CREATE");
+		return;
+	}
+	if (!g_str_equal(req->method, "GET")) {
+		respond_method_not_allowed(req, req->method);
+		return;
+	}
+	if (!check_types_policy(req, identity))
+		return;
+	node = exh_host_types_json(req->host, identity->project, NULL);
+	respond_json(req, 200, node);
+}
+
+/* `/v1/types/<id>`: one installed type. */
+static void
+serve_type(ExhRequest *req, const ExhIdentity *identity, const gchar *id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autoptr(JsonNode) node = NULL;
+
+	if (g_str_equal(req->method, "PUT") || g_str_equal(req->method, "PATCH")) {
+		respond_method_not_allowed(req, "UPDATE");
+		return;
+	}
+	if (g_str_equal(req->method, "DELETE")) {
+		respond_method_not_allowed(req, "DELETE");
+		return;
+	}
+	if (!g_str_equal(req->method, "GET")) {
+		respond_method_not_allowed(req, req->method);
+		return;
+	}
+	uuid = exm_rest_parse_uuid(id, "uuid", &error);
+	if (uuid == NULL) {
+		respond_error(req, error);
+		return;
+	}
+	if (!check_types_policy(req, identity))
+		return;
+	node = exh_host_types_json(req->host, identity->project, uuid);
+	if (node == NULL) {
+		g_set_error(&error,
+			    EXM_ERROR,
+			    EXM_ERROR_NOT_FOUND,
+			    "Can't found record in storage for model (<class "
+			    "'exordos_metapaas.dm.models.PaaSType'>) and filters ({'uuid': <EQ "
+			    "(UUID('%s'))>}).",
+			    uuid);
+		respond_error(req, error);
+		return;
+	}
+	respond_json(req, 200, node);
+}
+
+/* `/v1/types/<segment>/…` where no plugin has that slug: a type by id. */
+static void
+serve_unknown_type(ExhRequest *req, const gchar *segment)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *uuid = exm_rest_parse_uuid(segment, "uuid", &error);
+
+	if (uuid != NULL)
+		g_set_error(&error,
+			    EXM_ERROR,
+			    EXM_ERROR_NOT_FOUND,
+			    "Resource '%s' is not found on path: %s.",
+			    segment,
+			    req->raw_path);
+	respond_error(req, error);
+}
+
+static void
+serve_types_subtree(ExhRequest *req, const ExhIdentity *identity, const gchar *rest)
+{
+	const gchar *slash = strchr(rest, '/');
+	g_autofree gchar *segment = NULL;
+	ExhPlugin *plugin;
+
+	if (*rest == '\0') {
+		serve_types(req, identity);
+		return;
+	}
+	if (slash == NULL) {
+		serve_type(req, identity, rest);
+		return;
+	}
+	segment = g_strndup(rest, slash - rest);
+	plugin = exh_host_find_plugin(req->host, segment);
+	if (plugin == NULL) {
+		serve_unknown_type(req, segment);
+		return;
+	}
+	dispatch(req, plugin, identity, slash + 1);
+}
+
+static void
+serve_not_found(ExhRequest *req)
+{
+	g_autoptr(GError) error = g_error_new(
+		EXM_ERROR, EXM_ERROR_NOT_FOUND, "Nothing is found on path '%s'.", req->raw_path);
+
+	respond_error(req, error);
+}
+
+static void
+route(ExhRequest *req, const gchar *path)
+{
+	static const gchar *const root_children[] = { "v1", NULL };
+	static const gchar *const v1_children[] = { "types", NULL };
+	g_autoptr(GError) error = NULL;
+	const ExhIdentity *identity;
+	const gchar *authorization;
+
+	/* metapaas skips authentication for exactly GET /v1/ */
+	if (g_str_equal(path, "/v1/") && g_str_equal(req->method, "GET")) {
+		serve_listing(req, v1_children);
+		return;
+	}
+	authorization = soup_message_headers_get_one(
+		soup_server_message_get_request_headers(req->msg), "Authorization");
+	identity = exh_iam_authenticate(req->host->iam, authorization, &error);
+	if (identity == NULL) {
+		respond_error(req, error);
+		return;
+	}
+	if (g_str_has_prefix(path, "/v1/types/"))
+		serve_types_subtree(req, identity, path + strlen("/v1/types/"));
+	else if (g_str_equal(path, "/"))
+		serve_route_list(req, root_children);
+	else if (g_str_equal(path, "/v1/"))
+		serve_route_list(req, v1_children);
+	else
+		serve_not_found(req);
+}
+
+static void
+handler(SoupServer *server,
+	SoupServerMessage *msg,
+	const char *unused_path,
+	GHashTable *unused_query,
+	gpointer user_data)
+{
+	ExhHost *host = user_data;
+	g_autoptr(ExhRequest) req = request_new(host, msg);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = NULL;
+
+	if (host->stopping) {
+		g_set_error_literal(
+			&error, EXM_ERROR, EXM_ERROR_UNAVAILABLE, "The server is shutting down.");
+	} else if (g_object_get_qdata(G_OBJECT(msg), too_large_quark) != NULL) {
+		g_set_error(&error,
+			    EXM_ERROR,
+			    EXM_ERROR_TOO_LARGE,
+			    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
+			    host->config->max_body);
+	} else {
+		/* %2F and %00 stay refused: a segment never holds a slash or a NUL */
+		path = g_uri_unescape_string(req->raw_path, "/");
+		if (path == NULL || !g_utf8_validate(path, -1, NULL))
+			g_set_error(&error,
+				    EXM_ERROR,
+				    EXM_ERROR_NOT_FOUND,
+				    "Nothing is found on path '%s'.",
+				    req->raw_path);
+	}
+	if (error != NULL) {
+		respond_error(req, error);
+		return;
+	}
+	route(req, path);
+	if (req->paused)
+		g_steal_pointer(&req); /* owned by the worker pool now */
+}
+
+/* ------------------------------------------------------------- the thread */
+
+static gboolean
+server_listen(ExhHost *host, GError **error)
+{
+	g_autoptr(GInetAddress) address =
+		g_inet_address_new_from_string(host->config->listen_address);
+	g_autoptr(GSocketAddress) sockaddr = NULL;
+	GSList *listeners;
+	g_autoptr(GSocketAddress) bound = NULL;
+
+	if (address == NULL) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "listen address %s is not an IP",
+			    host->config->listen_address);
+		return FALSE;
+	}
+	sockaddr = g_inet_socket_address_new(address, (guint16)host->config->port);
+	if (!soup_server_listen(host->server, sockaddr, 0, error))
+		return FALSE;
+	listeners = soup_server_get_listeners(host->server);
+	bound = g_socket_get_local_address(listeners->data, error);
+	g_slist_free(listeners);
+	if (bound == NULL)
+		return FALSE;
+	host->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+	host->base_url =
+		g_inet_address_get_family(address) == G_SOCKET_FAMILY_IPV6
+			? g_strdup_printf(
+				  "http://[%s]:%u", host->config->listen_address, host->port)
+			: g_strdup_printf("http://%s:%u", host->config->listen_address, host->port);
+	return TRUE;
+}
+
+static gboolean
+server_setup(ExhHost *host, GError **error)
+{
+	host->server = soup_server_new(NULL, NULL);
+	g_signal_connect(host->server, "request-started", G_CALLBACK(request_started), host);
+	soup_server_add_early_handler(host->server, NULL, early_handler, host, NULL);
+	soup_server_add_handler(host->server, NULL, handler, host, NULL);
+	return server_listen(host, error);
+}
+
+static gpointer
+server_thread(gpointer data)
+{
+	ExhHost *host = data;
+	GError *error = NULL;
+	gboolean ok;
+
+	g_main_context_push_thread_default(host->context);
+	ok = server_setup(host, &error);
+	g_mutex_lock(&host->lock);
+	host->ready = TRUE;
+	host->start_error = error;
+	g_cond_signal(&host->cond);
+	g_mutex_unlock(&host->lock);
+	if (ok)
+		g_main_loop_run(host->loop);
+	g_main_context_pop_thread_default(host->context);
+	return NULL;
+}
+
+gboolean
+exh_server_start(ExhHost *host, GError **error)
+{
+	if (body_size_quark == 0) {
+		body_size_quark = g_quark_from_static_string("exh-body-size");
+		too_large_quark = g_quark_from_static_string("exh-too-large");
+	}
+	host->context = g_main_context_new();
+	host->loop = g_main_loop_new(host->context, FALSE);
+	host->thread = g_thread_new("exh-server", server_thread, host);
+	g_mutex_lock(&host->lock);
+	while (!host->ready)
+		g_cond_wait(&host->cond, &host->lock);
+	g_mutex_unlock(&host->lock);
+	if (host->start_error != NULL) {
+		g_propagate_error(error, g_steal_pointer(&host->start_error));
+		g_thread_join(g_steal_pointer(&host->thread));
+		return FALSE;
+	}
+	exh_log(G_LOG_LEVEL_INFO, NULL, "user API listening on %s", host->base_url);
+	return TRUE;
+}
+
+static gboolean
+shutdown_timeout(gpointer data)
+{
+	ExhHost *host = data;
+
+	exh_log(G_LOG_LEVEL_WARNING,
+		NULL,
+		"%u requests still in flight after %d ms; closing",
+		host->in_flight,
+		SHUTDOWN_GRACE_MS);
+	finish_shutdown(host);
+	return G_SOURCE_REMOVE;
+}
+
+/* Server thread: refuse new requests, close once the last response is out. */
+static gboolean
+begin_shutdown(gpointer data)
+{
+	ExhHost *host = data;
+
+	host->stopping = TRUE;
+	if (host->in_flight == 0) {
+		finish_shutdown(host);
+		return G_SOURCE_REMOVE;
+	}
+	host->shutdown_timer = g_timeout_source_new(SHUTDOWN_GRACE_MS);
+	g_source_set_callback(host->shutdown_timer, shutdown_timeout, host, NULL);
+	g_source_attach(host->shutdown_timer, host->context);
+	return G_SOURCE_REMOVE;
+}
+
+void
+exh_server_stop(ExhHost *host)
+{
+	if (host->thread == NULL)
+		return;
+	g_main_context_invoke(host->context, begin_shutdown, host);
+	g_thread_join(g_steal_pointer(&host->thread));
+}
+
+/* After the pool is gone: run hand-backs that arrived too late, free the server. */
+void
+exh_server_drain(ExhHost *host)
+{
+	if (host->context == NULL)
+		return;
+	g_main_context_push_thread_default(host->context);
+	while (g_main_context_iteration(host->context, FALSE))
+		;
+	g_clear_object(&host->server);
+	while (g_main_context_iteration(host->context, FALSE))
+		;
+	g_main_context_pop_thread_default(host->context);
+	g_clear_pointer(&host->loop, g_main_loop_unref);
+	g_clear_pointer(&host->context, g_main_context_unref);
+}
