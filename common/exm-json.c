@@ -345,19 +345,19 @@ exm_json_parse_strict(const gchar *data, gsize len, GError **error)
 
 	if (!exm_json_prescan(data, len, error))
 		return NULL;
-	/* json_parser_new_immutable(): no GObject signal machinery per node. */
-	parser = json_parser_new_immutable();
+	/* A mutable tree: callers may take members out of a body as they unpack it. */
+	parser = json_parser_new();
 	if (!json_parser_load_from_data(parser, data, (gssize)len, &local)) {
 		g_set_error(
 			error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: %s", local->message);
 		return NULL;
 	}
-	root = json_parser_get_root(parser);
+	root = json_parser_steal_root(parser);
 	if (root == NULL) {
 		g_set_error_literal(error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: empty");
 		return NULL;
 	}
-	return json_node_copy(root);
+	return root;
 }
 
 /**
@@ -671,45 +671,73 @@ exm_json_write_string(ExmJsonWriter *w, const gchar *s)
 	g_string_append_c(w->out, '"');
 }
 
+/* The correctly rounded @p-digit decimal of @x as an integer mantissa and the
+ * power of ten of its last digit: x ≈ m × 10^exp10. */
+static guint64
+exm_json_round_digits(gdouble x, gint p, gint *exp10)
+{
+	gchar buf[64];
+	const gchar *e;
+	guint64 m = 0;
+
+	g_snprintf(buf, sizeof(buf), "%.*e", p - 1, x);
+	e = strchr(buf, 'e');
+	*exp10 = atoi(e + 1) - (p - 1);
+	for (const gchar *q = buf; q < e; q++) {
+		if (g_ascii_isdigit(*q))
+			m = m * 10 + (guint64)(*q - '0');
+	}
+	return m;
+}
+
+/* Writes @m without trailing zeros into @digits and returns the decimal
+ * exponent of its first digit. */
+static gint
+exm_json_store_digits(guint64 m, gint exp10, gchar digits[32])
+{
+	gsize n = (gsize)g_snprintf(digits, 32, "%" G_GUINT64_FORMAT, m);
+	gint first = exp10 + (gint)n - 1;
+
+	while (n > 1 && digits[n - 1] == '0')
+		digits[--n] = '\0';
+	return first;
+}
+
+static gboolean
+exm_json_round_trips(gdouble x, guint64 m, gint exp10)
+{
+	gchar txt[64];
+
+	if (m == 0)
+		return FALSE;
+	g_snprintf(txt, sizeof(txt), "%" G_GUINT64_FORMAT "e%d", m, exp10);
+	return g_ascii_strtod(txt, NULL) == x;
+}
+
 /* Shortest decimal digits that strtod() maps back to @x (> 0, finite):
  * @digits gets them without trailing zeros, the return value is the decimal
  * exponent of the first digit (x = d.ddd × 10^exp).  The correctly rounded
  * p-digit value is tried first, then its neighbours: at a power of two the
  * rounding interval is lopsided and only a neighbour may round-trip (David
- * Gay's algorithm, which Python uses, finds those too). */
+ * Gay's algorithm, which Python uses, finds those too).  17 significant
+ * digits always round-trip, hence no check at the end. */
 static gint
 exm_json_shortest(gdouble x, gchar digits[32])
 {
-	for (gint p = 1; p <= 17; p++) {
-		gchar buf[64];
-		gchar *e;
-		guint64 m = 0;
-		gint exp10;
+	gint exp10 = 0;
+	guint64 m;
 
-		g_snprintf(buf, sizeof(buf), "%.*e", p - 1, x);
-		e = strchr(buf, 'e');
-		exp10 = atoi(e + 1) - (p - 1);
-		for (const gchar *q = buf; q < e; q++) {
-			if (g_ascii_isdigit(*q))
-				m = m * 10 + (guint64)(*q - '0');
-		}
-		for (gint k = 0; k < 3; k++) {
-			guint64 cand = k == 0 ? m : (k == 1 ? m + 1 : m - 1);
-			gchar txt[64];
-			gsize n;
-
-			if (cand == 0)
-				continue;
-			g_snprintf(txt, sizeof(txt), "%" G_GUINT64_FORMAT "e%d", cand, exp10);
-			if (g_ascii_strtod(txt, NULL) != x)
-				continue;
-			n = (gsize)g_snprintf(digits, 32, "%" G_GUINT64_FORMAT, cand);
-			while (n > 1 && digits[n - 1] == '0')
-				digits[--n] = '\0';
-			return exp10 + (gint)strlen(txt) - (gint)strlen(strchr(txt, 'e')) - 1;
-		}
+	for (gint p = 1; p < 17; p++) {
+		m = exm_json_round_digits(x, p, &exp10);
+		if (exm_json_round_trips(x, m, exp10))
+			return exm_json_store_digits(m, exp10, digits);
+		if (exm_json_round_trips(x, m + 1, exp10))
+			return exm_json_store_digits(m + 1, exp10, digits);
+		if (exm_json_round_trips(x, m - 1, exp10))
+			return exm_json_store_digits(m - 1, exp10, digits);
 	}
-	g_assert_not_reached();
+	m = exm_json_round_digits(x, 17, &exp10);
+	return exm_json_store_digits(m, exp10, digits);
 }
 
 /* Python float.__repr__: fixed notation for 1e-4 <= |x| < 1e16 (always with a

@@ -263,6 +263,12 @@ test_parse_object(void)
 	g_assert_no_error(error);
 	g_assert_nonnull(obj);
 	g_assert_cmpint(json_object_get_int_member(obj, "a"), ==, 1);
+	/* the tree is mutable: unpacking may take members out (a sealed object
+	 * would raise a critical, fatal in tests) */
+	g_assert_false(json_object_is_immutable(obj));
+	json_object_remove_member(obj, "a");
+	json_object_set_int_member(obj, "b", 2);
+	g_assert_false(json_object_has_member(obj, "a"));
 
 	for (gsize i = 0; i < G_N_ELEMENTS(not_objects); i++) {
 		g_autoptr(GError) e = NULL;
