@@ -390,6 +390,23 @@ exm_ua_resource_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(ra->uuid, rb->uuid);
 }
 
+/**
+ * exm_ua_sorted_by_uuid:
+ * @resources: (nullable): #ExmUaResource array
+ *
+ * Returns: (transfer container): the same resources (borrowed), sorted by uuid
+ */
+GPtrArray *
+exm_ua_sorted_by_uuid(GPtrArray *resources)
+{
+	GPtrArray *sorted = g_ptr_array_sized_new(resources != NULL ? resources->len : 0);
+
+	for (guint i = 0; resources != NULL && i < resources->len; i++)
+		g_ptr_array_add(sorted, resources->pdata[i]);
+	g_ptr_array_sort(sorted, exm_ua_resource_cmp);
+	return sorted;
+}
+
 static gint
 exm_ua_str_cmp(gconstpointer a, gconstpointer b)
 {
@@ -426,11 +443,10 @@ exm_ua_baskets_to_json(GHashTable *table)
 
 	for (guint k = 0; k < kinds->len; k++) {
 		GPtrArray *basket = g_hash_table_lookup(table, kinds->pdata[k]);
-		g_autoptr(GPtrArray) sorted = g_ptr_array_copy(basket, NULL, NULL);
+		g_autoptr(GPtrArray) sorted = exm_ua_sorted_by_uuid(basket);
 		JsonArray *arr = json_array_new();
 		JsonObject *entry = json_object_new();
 
-		g_ptr_array_sort(sorted, exm_ua_resource_cmp);
 		for (guint i = 0; i < sorted->len; i++)
 			json_array_add_element(arr, exm_ua_resource_to_json(sorted->pdata[i]));
 		json_object_set_array_member(entry, "resources", arr);

@@ -141,6 +141,10 @@ GPtrArray *exm_ua_payload_basket(ExmUaPayload *payload,
  */
 gchar *exm_ua_payload_compute_hash(const ExmUaPayload *payload);
 
+/* Returns: (transfer container): the resources of @resources (nullable), borrowed,
+ * sorted by uuid. */
+GPtrArray *exm_ua_sorted_by_uuid(GPtrArray *resources);
+
 /* Returns: (transfer container): the string keys of @table, sorted. */
 GPtrArray *exm_ua_sorted_keys(GHashTable *table);
 

@@ -168,8 +168,7 @@ exm_ua_reconcile_kind(ExmUaDriver *driver,
 		return;
 	by_uuid = exm_ua_index(actual);
 	wanted = exm_ua_index(targets);
-	sorted = targets != NULL ? g_ptr_array_copy(targets, NULL, NULL) : g_ptr_array_new();
-	g_ptr_array_sort(sorted, exm_ua_cmp_uuid);
+	sorted = exm_ua_sorted_by_uuid(targets);
 	for (guint i = 0; i < sorted->len; i++) {
 		ExmUaResource *t = sorted->pdata[i];
 		exm_ua_apply_target(
@@ -225,13 +224,9 @@ exm_ua_sync_plan_kind(GPtrArray *ops,
 {
 	g_autoptr(GHashTable) dp_index = exm_ua_index(dp);
 	g_autoptr(GHashTable) cp_index = exm_ua_index(cp);
-	g_autoptr(GPtrArray) dp_sorted =
-		dp != NULL ? g_ptr_array_copy(dp, NULL, NULL) : g_ptr_array_new();
-	g_autoptr(GPtrArray) cp_sorted =
-		cp != NULL ? g_ptr_array_copy(cp, NULL, NULL) : g_ptr_array_new();
+	g_autoptr(GPtrArray) dp_sorted = exm_ua_sorted_by_uuid(dp);
+	g_autoptr(GPtrArray) cp_sorted = exm_ua_sorted_by_uuid(cp);
 
-	g_ptr_array_sort(dp_sorted, exm_ua_cmp_uuid);
-	g_ptr_array_sort(cp_sorted, exm_ua_cmp_uuid);
 	for (guint i = 0; i < dp_sorted->len; i++) {
 		ExmUaResource *r = dp_sorted->pdata[i];
 		ExmUaResource *known = g_hash_table_lookup(cp_index, r->uuid);

@@ -1,0 +1,544 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Unit tests of the agent library's pure parts against the protocol's vectors
+ * (reference/ua-protocol.md §2.1, §2.3, §4.1): value, projection and payload
+ * hashes, res_uuid, identity, configuration and the Status API plan.
+ */
+#include "exm-json.h"
+#include "exm-test.h"
+#include "exm-ua-config.h"
+#include "exm-ua-error.h"
+#include "exm-ua-identity.h"
+#include "exm-ua-payload.h"
+#include "exm-ua-reconcile.h"
+#include "exm-ua-state.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#define VM_UUID	   "a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"
+#define NODE_UUID  "11111111-2222-3333-4444-555555555555"
+#define AGENT_UUID "239bb923-73ae-5e7f-a9be-30e0a13dff80"
+#define VM_TARGET  "{\"uuid\":\"" VM_UUID "\",\"name\":\"vm\",\"cores\":1,\"ram\":1024}"
+#define VM_ACTUAL                                                                                  \
+	"{\"uuid\":\"" VM_UUID                                                                     \
+	"\",\"name\":\"vm\",\"cores\":1,\"ram\":1024,\"status\":\"ACTIVE\","                       \
+	"\"created_at\":\"2022-01-01 00:00:00.000000\"}"
+
+/* The full response of §4.1, verbatim. */
+static const gchar *example_payload =
+	"{\"capabilities\": {\"demo_vm\": {\"resources\": [{"
+	"\"uuid\": \"a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890\", \"kind\": \"demo_vm\","
+	"\"res_uuid\": \"bce5d269-12be-52b0-90df-0191f1a39ace\","
+	"\"value\": {\"uuid\": \"a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890\", \"name\": \"vm\", "
+	"\"cores\": 1, \"ram\": 1024},"
+	"\"hash\": \"e5ecd78270703c31\", \"full_hash\": \"8e9ed58523af9b50\", \"status\": "
+	"\"ACTIVE\","
+	"\"created_at\": \"2026-05-01 10:00:00.123456\", \"updated_at\": \"2026-05-01 "
+	"10:00:05.000001\"}]}},"
+	"\"facts\": {\"demo_vm\": {\"resources\": [{"
+	"\"uuid\": \"a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890\", \"kind\": \"demo_vm\","
+	"\"res_uuid\": \"bce5d269-12be-52b0-90df-0191f1a39ace\","
+	"\"value\": {\"uuid\": \"a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890\", \"name\": \"vm\", "
+	"\"cores\": 1,"
+	"\"ram\": 1024, \"status\": \"ACTIVE\", \"created_at\": \"2022-01-01 00:00:00.000000\"},"
+	"\"hash\": \"e5ecd78270703c31\", \"full_hash\": \"8e9ed58523af9b50\", \"status\": "
+	"\"ACTIVE\","
+	"\"created_at\": \"2026-05-01 10:00:03.000000\", \"updated_at\": \"2026-05-01 "
+	"10:00:03.000000\"}]}},"
+	"\"hash\": \"37a273eaeebbb63f\", \"version\": 0}";
+
+static JsonObject *
+parse_object(const gchar *text)
+{
+	g_autoptr(GError) error = NULL;
+	JsonObject *o = exm_json_parse_object(text, strlen(text), &error);
+
+	g_assert_no_error(error);
+	return o;
+}
+
+static void
+test_value_hash_vectors(void)
+{
+	static const struct {
+		const gchar *json;
+		const gchar *hash;
+	} vectors[] = {
+		{ "{}", "1349cde127705c16" },
+		{ VM_TARGET, "e5ecd78270703c31" },
+		{ VM_ACTUAL, "8e9ed58523af9b50" },
+		{ "{\"b\":true,\"d\":{\"a\":2,\"z\":1},\"f\":1.5,\"l\":[3,\"x\"],\"n\":null,"
+		  "\"name\":\"caf\\u00e9 \\ud83d\\ude00\"}",
+		  "aa9124d573751bff" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(vectors); i++) {
+		g_autoptr(JsonObject) o = parse_object(vectors[i].json);
+		g_autofree gchar *h = exm_ua_hash_value(o);
+		g_assert_cmpstr(h, ==, vectors[i].hash);
+	}
+}
+
+/* hash = projection on keys(target.value); full_hash = whole value (§2.3). */
+static void
+test_projection_hash(void)
+{
+	g_autoptr(JsonObject) target = parse_object(VM_TARGET);
+	g_autoptr(JsonObject) actual = parse_object(VM_ACTUAL);
+	g_autoptr(JsonObject) drifted =
+		parse_object("{\"uuid\":\"" VM_UUID "\",\"name\":\"vm\",\"cores\":2,\"ram\":1024}");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaResource) r = NULL;
+	g_autoptr(ExmUaResource) d = NULL;
+	g_autofree gchar *proj = exm_ua_hash_projection(actual, target);
+	g_autofree gchar *whole = exm_ua_hash_projection(actual, NULL);
+
+	g_assert_cmpstr(proj, ==, "e5ecd78270703c31");
+	g_assert_cmpstr(whole, ==, "8e9ed58523af9b50");
+	r = exm_ua_resource_new_actual("demo_vm", actual, target, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(r->uuid, ==, VM_UUID);
+	g_assert_cmpstr(r->hash, ==, "e5ecd78270703c31");
+	g_assert_cmpstr(r->full_hash, ==, "8e9ed58523af9b50");
+	g_assert_cmpstr(r->status, ==, "ACTIVE");
+	d = exm_ua_resource_new_actual("demo_vm", drifted, target, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(d->hash, !=, "e5ecd78270703c31");
+	g_assert_cmpstr(d->status, ==, "ACTIVE"); /* no status member → ACTIVE */
+}
+
+static void
+test_resource_bad_values(void)
+{
+	static const gchar *bad[] = {
+		"{\"name\":\"x\"}",
+		"{\"uuid\":\"not-a-uuid\"}",
+		"{\"uuid\":\"" VM_UUID "\",\"status\":7}",
+		"{\"uuid\":\"" VM_UUID "\",\"status\":\"0123456789012345678901234567890123\"}",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(JsonObject) o = parse_object(bad[i]);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmUaResource) r = exm_ua_resource_new_actual("demo_vm", o, NULL, &error);
+		g_assert_null(r);
+		g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_DRIVER);
+	}
+}
+
+static ExmUaResource *
+resource(const gchar *kind, const gchar *json, const gchar *target_json)
+{
+	g_autoptr(JsonObject) v = parse_object(json);
+	g_autoptr(JsonObject) t = target_json != NULL ? parse_object(target_json) : NULL;
+	g_autoptr(GError) error = NULL;
+	ExmUaResource *r = exm_ua_resource_new_actual(kind, v, t, &error);
+
+	g_assert_no_error(error);
+	return r;
+}
+
+/* Payload hash = sorted cap hashes ++ sorted fact full_hashes (§2.3 vectors). */
+static void
+test_payload_hash_vectors(void)
+{
+	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
+	g_autofree gchar *empty = exm_ua_payload_compute_hash(p);
+	g_autofree gchar *one = NULL;
+	g_autofree gchar *converged = NULL;
+	ExmUaResource *t = resource("demo_vm", VM_TARGET, NULL);
+
+	g_assert_cmpstr(empty, ==, "831154110e30ac6a");
+	/* empty baskets do not change the hash */
+	exm_ua_payload_basket(p, TRUE, "demo_vm", TRUE);
+	exm_ua_payload_basket(p, FALSE, "other", TRUE);
+	g_free(empty);
+	empty = exm_ua_payload_compute_hash(p);
+	g_assert_cmpstr(empty, ==, "831154110e30ac6a");
+
+	g_ptr_array_add(exm_ua_payload_basket(p, TRUE, "demo_vm", TRUE), t);
+	one = exm_ua_payload_compute_hash(p);
+	g_assert_cmpstr(one, ==, "486e18f02c531d23");
+	g_ptr_array_add(exm_ua_payload_basket(p, FALSE, "demo_vm", TRUE),
+			resource("demo_vm", VM_ACTUAL, VM_TARGET));
+	converged = exm_ua_payload_compute_hash(p);
+	g_assert_cmpstr(converged, ==, "37a273eaeebbb63f");
+}
+
+/* Capability hashes are sorted among themselves, never interleaved with facts. */
+static void
+test_payload_hash_sorting(void)
+{
+	g_autoptr(ExmUaPayload) a = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) b = exm_ua_payload_new();
+	g_autofree gchar *ha = NULL;
+	g_autofree gchar *hb = NULL;
+	const gchar *v1 = "{\"uuid\":\"" VM_UUID "\",\"n\":1}";
+	const gchar *v2 = "{\"uuid\":\"" NODE_UUID "\",\"n\":2}";
+
+	g_ptr_array_add(exm_ua_payload_basket(a, TRUE, "k1", TRUE), resource("k1", v1, NULL));
+	g_ptr_array_add(exm_ua_payload_basket(a, TRUE, "k2", TRUE), resource("k2", v2, NULL));
+	g_ptr_array_add(exm_ua_payload_basket(b, TRUE, "k2", TRUE), resource("k2", v1, NULL));
+	g_ptr_array_add(exm_ua_payload_basket(b, TRUE, "k1", TRUE), resource("k1", v2, NULL));
+	ha = exm_ua_payload_compute_hash(a);
+	hb = exm_ua_payload_compute_hash(b);
+	g_assert_cmpstr(ha, ==, hb);
+}
+
+/* The §4.1 example response parses, and its own hash recomputes. */
+static void
+test_payload_example(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root =
+		exm_json_parse_strict(example_payload, strlen(example_payload), &error);
+	g_autoptr(ExmUaPayload) p = NULL;
+	g_autofree gchar *hash = NULL;
+	g_autoptr(ExmUaPayload) again = NULL;
+	g_autoptr(JsonNode) out = NULL;
+	GPtrArray *caps;
+
+	g_assert_no_error(error);
+	p = exm_ua_payload_from_json(root, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(p);
+	if (p == NULL)
+		return;
+	g_assert_cmpstr(p->hash, ==, "37a273eaeebbb63f");
+	g_assert_cmpint(p->version, ==, 0);
+	caps = exm_ua_payload_basket(p, TRUE, "demo_vm", FALSE);
+	g_assert_nonnull(caps);
+	g_assert_cmpuint(caps->len, ==, 1);
+	hash = exm_ua_payload_compute_hash(p);
+	g_assert_cmpstr(hash, ==, "37a273eaeebbb63f");
+	/* round trip through the persisted form */
+	out = exm_ua_payload_to_json(p);
+	again = exm_ua_payload_from_json(out, &error);
+	g_assert_no_error(error);
+	g_assert_true(exm_ua_payload_same(p, again));
+}
+
+static void
+test_payload_malformed(void)
+{
+	static const gchar *bad[] = {
+		"[]",
+		"{\"capabilities\":{},\"facts\":{},\"version\":0}",
+		"{\"capabilities\":{},\"facts\":{},\"hash\":\"x\",\"version\":-1}",
+		"{\"capabilities\":{\"k\":{\"resources\":[1]}},\"facts\":{},\"hash\":\"x\","
+		"\"version\":0}",
+		"{\"capabilities\":{\"k\":{\"resources\":[{\"uuid\":\"" VM_UUID "\"}]}},"
+		"\"facts\":{},\"hash\":\"x\",\"version\":0}",
+		"{\"capabilities\":{\"bad/kind\":{\"resources\":[]}},\"facts\":{},\"hash\":\"x\","
+		"\"version\":0}",
+		"{\"capabilities\":{},\"facts\":{},\"hash\":\"x\",\"version\":\"0\"}",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) root = exm_json_parse_strict(bad[i], strlen(bad[i]), &error);
+		g_autoptr(ExmUaPayload) p = NULL;
+
+		g_assert_no_error(error);
+		p = exm_ua_payload_from_json(root, &error);
+		g_assert_null(p);
+		g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL);
+	}
+}
+
+static void
+test_res_uuid_vectors(void)
+{
+	static const gchar *vectors[][3] = {
+		{ VM_UUID, "demo_vm", "bce5d269-12be-52b0-90df-0191f1a39ace" },
+		{ VM_UUID, "node", "af977524-ff5b-53a4-a4a0-1fdbba284796" },
+		{ NODE_UUID, "s3aas", AGENT_UUID },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(vectors); i++) {
+		g_autofree gchar *u = exm_ua_res_uuid(vectors[i][0], vectors[i][1]);
+		g_assert_cmpstr(u, ==, vectors[i][2]);
+	}
+}
+
+static void
+test_kind_valid(void)
+{
+	g_assert_true(exm_ua_kind_is_valid("mail_instance_node"));
+	g_assert_true(exm_ua_kind_is_valid("demo.vm-2"));
+	g_assert_false(exm_ua_kind_is_valid(""));
+	g_assert_false(exm_ua_kind_is_valid(NULL));
+	g_assert_false(exm_ua_kind_is_valid("a/b"));
+	g_assert_false(exm_ua_kind_is_valid("a?b"));
+	g_assert_false(exm_ua_kind_is_valid(
+		"x0123456789012345678901234567890123456789012345678901234567890123"));
+}
+
+static gchar *
+write_config(const gchar *dir, const gchar *body)
+{
+	g_autofree gchar *path = g_build_filename(dir, "agent.conf", NULL);
+	g_autofree gchar *text = g_strdup_printf("[universal_agent]\n%s", body);
+	g_autoptr(GError) error = NULL;
+
+	g_file_set_contents(path, text, -1, &error);
+	g_assert_no_error(error);
+	return g_steal_pointer(&path);
+}
+
+/* System uuid from <root>/sys/class/dmi/id/product_uuid (upper case + newline, as
+ * the kernel prints it), agent = uuid5(node, uuid5_name), node_uuid overrides. */
+static void
+test_identity(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-identity");
+	g_autofree gchar *dmi = g_build_filename(dir, "sys/class/dmi/id", NULL);
+	g_autofree gchar *file = g_build_filename(dmi, "product_uuid", NULL);
+	g_autofree gchar *body = g_strdup_printf("uuid5_name = s3aas\nsystem_root = %s\n", dir);
+	g_autofree gchar *conf = write_config(dir, body);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaConfig) c = NULL;
+	g_autoptr(ExmUaIdentity) id = NULL;
+	g_autoptr(ExmUaIdentity) id2 = NULL;
+
+	g_assert_cmpint(g_mkdir_with_parents(dmi, 0755), ==, 0);
+	g_file_set_contents(file, "11111111-2222-3333-4444-555555555555\n", -1, &error);
+	g_assert_no_error(error);
+	c = exm_ua_config_load(conf, &error);
+	g_assert_no_error(error);
+	id = exm_ua_identity_new(c, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(id->node, ==, NODE_UUID);
+	g_assert_cmpstr(id->agent, ==, AGENT_UUID);
+	g_assert_cmpstr(id->name, ==, "Universal Agent 239bb923");
+
+	/* node_uuid wins over DMI; explicit uuid wins over uuid5 */
+	g_free(c->node_uuid);
+	c->node_uuid = g_strdup(VM_UUID);
+	id2 = exm_ua_identity_new(c, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(id2->node, ==, VM_UUID);
+	g_clear_pointer(&id2, exm_ua_identity_free);
+	c->uuid = g_strdup(NODE_UUID);
+	id2 = exm_ua_identity_new(c, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(id2->agent, ==, NODE_UUID);
+	g_clear_pointer(&id2, exm_ua_identity_free);
+
+	/* garbage DMI file */
+	g_free(c->node_uuid);
+	c->node_uuid = NULL;
+	g_free(c->uuid);
+	c->uuid = NULL;
+	g_file_set_contents(file, "Not Settable\n", -1, &error);
+	g_assert_no_error(error);
+	id2 = exm_ua_identity_new(c, &error);
+	g_assert_null(id2);
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_CONFIG);
+	exm_test_rmtree(dir);
+}
+
+static void
+test_config_defaults(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-config");
+	g_autofree gchar *conf = write_config(dir, "uuid5_name = mailaas\n");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaConfig) c = exm_ua_config_load(conf, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(c->orch_endpoint, ==, "http://localhost:11011");
+	g_assert_cmpstr(c->status_endpoint, ==, "http://localhost:11011");
+	g_assert_cmpstr(c->payload_path, ==, "/var/lib/exordos/universal_agent/payload.json");
+	g_assert_cmpstr(c->system_root, ==, "/");
+	g_assert_null(c->private_key_path);
+	g_assert_true(c->secure);
+	g_assert_false(exm_ua_config_use_envelope(c));
+	g_assert_false(c->long_poll);
+	g_assert_cmpfloat(c->poll_interval, ==, 3.0);
+	g_assert_cmpfloat(c->http_timeout, ==, 20.0);
+	g_assert_cmpuint(c->long_poll_wait, ==, 10);
+	exm_test_rmtree(dir);
+}
+
+static void
+test_config_bad(void)
+{
+	static const gchar *bad[] = {
+		"orch_endpoint = ftp://x/\n",
+		"status_endpoint = not a url\n",
+		"uuid = nope\n",
+		"node_uuid = 1234\n",
+		"long_poll = maybe\n",
+		"poll_interval = -1\n",
+		"poll_interval = nan\n",
+		"long_poll_wait = 11\n",
+		"payload_path = relative/payload.json\n",
+	};
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-config");
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree gchar *conf = write_config(dir, bad[i]);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmUaConfig) c = exm_ua_config_load(conf, &error);
+		g_assert_null(c);
+		g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_CONFIG);
+	}
+	exm_test_rmtree(dir);
+}
+
+static void
+add(ExmUaPayload *p, gboolean cap, ExmUaResource *r)
+{
+	g_ptr_array_add(exm_ua_payload_basket(p, cap, r->kind, TRUE), r);
+}
+
+static const ExmUaSyncOp *
+find_op(GPtrArray *ops, ExmUaSyncVerb verb, const gchar *uuid)
+{
+	for (guint i = 0; i < ops->len; i++) {
+		const ExmUaSyncOp *op = ops->pdata[i];
+		if (op->verb == verb && g_str_equal(op->uuid, uuid))
+			return op;
+	}
+	return NULL;
+}
+
+/* POST what only the DP has, PUT what differs, DELETE what only the CP has, but
+ * never a DELETE for a kind whose driver failed. */
+static void
+test_sync_plan(void)
+{
+	const gchar *u1 = "00000000-0000-4000-8000-000000000001";
+	const gchar *u2 = "00000000-0000-4000-8000-000000000002";
+	const gchar *u3 = "00000000-0000-4000-8000-000000000003";
+	const gchar *u4 = "00000000-0000-4000-8000-000000000004";
+	g_autofree gchar *v1 = g_strdup_printf("{\"uuid\":\"%s\"}", u1);
+	g_autofree gchar *v2 = g_strdup_printf("{\"uuid\":\"%s\",\"x\":1}", u2);
+	g_autofree gchar *v2b = g_strdup_printf("{\"uuid\":\"%s\",\"x\":2}", u2);
+	g_autofree gchar *v3 = g_strdup_printf("{\"uuid\":\"%s\"}", u3);
+	g_autofree gchar *v4 = g_strdup_printf("{\"uuid\":\"%s\"}", u4);
+	g_autoptr(ExmUaPayload) dp = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) cp = exm_ua_payload_new();
+	g_autoptr(GHashTable) kinds = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GPtrArray) ops = NULL;
+	g_autoptr(GPtrArray) ops2 = NULL;
+	g_autoptr(JsonNode) post = NULL;
+	g_autoptr(JsonNode) put = NULL;
+	const ExmUaSyncOp *op;
+
+	add(dp, FALSE, resource("k", v1, NULL)); /* new → POST */
+	add(dp, FALSE, resource("k", v2b, NULL));
+	add(cp, FALSE, resource("k", v2, NULL));     /* differs → PUT */
+	add(cp, FALSE, resource("k", v3, NULL));     /* gone → DELETE */
+	add(cp, FALSE, resource("other", v4, NULL)); /* unprocessed kind: untouched */
+	g_hash_table_insert(kinds, "k", GINT_TO_POINTER(FALSE));
+	ops = exm_ua_sync_plan(dp, cp, kinds);
+	g_assert_cmpuint(ops->len, ==, 3);
+	g_assert_nonnull(find_op(ops, EXM_UA_SYNC_POST, u1));
+	g_assert_nonnull(find_op(ops, EXM_UA_SYNC_PUT, u2));
+	g_assert_nonnull(find_op(ops, EXM_UA_SYNC_DELETE, u3));
+
+	op = find_op(ops, EXM_UA_SYNC_POST, u1);
+	post = exm_ua_sync_body(op, NODE_UUID);
+	{
+		JsonObject *o = json_node_get_object(post);
+		g_autofree gchar *res_uuid = exm_ua_res_uuid(u1, "k");
+		g_assert_cmpuint(json_object_get_size(o), ==, 8);
+		g_assert_cmpstr(json_object_get_string_member(o, "kind"), ==, "/v1/kind/k");
+		g_assert_cmpstr(json_object_get_string_member(o, "res_uuid"), ==, res_uuid);
+		g_assert_cmpstr(json_object_get_string_member(o, "node"), ==, NODE_UUID);
+	}
+	put = exm_ua_sync_body(find_op(ops, EXM_UA_SYNC_PUT, u2), NODE_UUID);
+	{
+		JsonObject *o = json_node_get_object(put);
+		g_assert_cmpuint(json_object_get_size(o), ==, 4);
+		g_assert_true(json_object_has_member(o, "value"));
+		g_assert_true(json_object_has_member(o, "hash"));
+		g_assert_true(json_object_has_member(o, "full_hash"));
+		g_assert_true(json_object_has_member(o, "status"));
+	}
+
+	g_hash_table_insert(kinds, "k", GINT_TO_POINTER(TRUE)); /* the driver failed */
+	ops2 = exm_ua_sync_plan(dp, cp, kinds);
+	g_assert_null(find_op(ops2, EXM_UA_SYNC_DELETE, u3));
+	g_assert_cmpuint(ops2->len, ==, 2);
+}
+
+static gboolean
+ignore_agent_warnings(const gchar *domain,
+		      GLogLevelFlags level,
+		      const gchar *message,
+		      gpointer data)
+{
+	return g_strcmp0(domain, "exm-ua") != 0;
+}
+
+/* Saved atomically with mode 0600, not rewritten when unchanged, loaded back. */
+static void
+test_state_roundtrip(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-state");
+	g_autofree gchar *path = g_build_filename(dir, "sub", "payload.json", NULL);
+	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) t = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) lp = NULL;
+	g_autoptr(ExmUaPayload) lt = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean changed = FALSE;
+	struct stat st;
+
+	/* the corrupt file below is logged as a warning by design */
+	g_test_log_set_fatal_handler(ignore_agent_warnings, NULL);
+	add(p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
+	add(p, FALSE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
+	g_free(p->hash);
+	p->hash = exm_ua_payload_compute_hash(p);
+	add(t, TRUE, resource("demo_vm", VM_TARGET, NULL));
+	g_assert_true(exm_ua_state_save(path, p, t, &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+	g_assert_true(exm_ua_state_save(path, p, t, &changed, &error));
+	g_assert_false(changed);
+
+	exm_ua_state_load(path, &lp, &lt);
+	g_assert_cmpstr(lp->hash, ==, "37a273eaeebbb63f");
+	g_assert_nonnull(lt);
+	g_assert_nonnull(exm_ua_payload_basket(lt, TRUE, "demo_vm", FALSE));
+	g_clear_pointer(&lp, exm_ua_payload_free);
+	g_clear_pointer(&lt, exm_ua_payload_free);
+
+	/* a corrupt file is an empty state, not a crash */
+	g_file_set_contents(path, "{\"hash\":", -1, &error);
+	g_assert_no_error(error);
+	exm_ua_state_load(path, &lp, &lt);
+	g_assert_cmpstr(lp->hash, ==, "");
+	g_assert_null(lt);
+	exm_test_rmtree(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/ua/hash/value-vectors", test_value_hash_vectors);
+	g_test_add_func("/ua/hash/projection", test_projection_hash);
+	g_test_add_func("/ua/hash/bad-actual-values", test_resource_bad_values);
+	g_test_add_func("/ua/hash/payload-vectors", test_payload_hash_vectors);
+	g_test_add_func("/ua/hash/payload-sorting", test_payload_hash_sorting);
+	g_test_add_func("/ua/payload/example", test_payload_example);
+	g_test_add_func("/ua/payload/malformed", test_payload_malformed);
+	g_test_add_func("/ua/uuid/res-uuid-vectors", test_res_uuid_vectors);
+	g_test_add_func("/ua/kind/valid", test_kind_valid);
+	g_test_add_func("/ua/identity/dmi-uuid5-override", test_identity);
+	g_test_add_func("/ua/config/defaults", test_config_defaults);
+	g_test_add_func("/ua/config/bad-values", test_config_bad);
+	g_test_add_func("/ua/sync/plan", test_sync_plan);
+	g_test_add_func("/ua/state/roundtrip", test_state_roundtrip);
+	return g_test_run();
+}
