@@ -6,6 +6,7 @@
 
 #include "exm-atomic.h"
 #include "exm-cleanup.h"
+#include "exm-envelope.h"
 #include "exm-error.h"
 #include "exm-json.h"
 #include "exm-uuid.h"

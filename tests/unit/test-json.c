@@ -229,6 +229,65 @@ test_prescan_depth(void)
 	}
 }
 
+/* Mutations of valid documents: whatever the pre-scan accepts json-glib must
+ * parse, and the canonical text of the result must itself be accepted and be
+ * a fixed point.  (Offline, the same mutations were checked against Python's
+ * json.loads for equal acceptance.)  Seeded by GTest, so a failure replays
+ * with --seed. */
+static void
+test_prescan_mutations(void)
+{
+	static const gchar *const seeds[] = {
+		"{\"a\":[1,2.5,-3e2,true,false,null,\"x\\u00e9\\ud83d\\ude00\"],\"b\":{\"c\":\"d\"}"
+		"}",
+		"[0,-0,1.0E+2,\"\\n\\t\\\"\\\\\\/\"]",
+		"\"caf\xc3\xa9\"",
+		" {\"k\" : 9223372036854775807 } ",
+	};
+	static const gchar alphabet[] = "{}[]\",:-+.eE0123456789 \t\n\rtrufalsn\\u/abcdefABCDEF'"
+					"\x7f\xc3\xa9\xff\xed\xa0\x80";
+	guint iterations = g_getenv("EXM_UNDER_VALGRIND") != NULL ? 2000 : 20000;
+	guint accepted = 0;
+
+	for (guint i = 0; i < iterations; i++) {
+		GString *s = g_string_new(seeds[g_test_rand_int_range(0, G_N_ELEMENTS(seeds))]);
+		guint edits = (guint)g_test_rand_int_range(1, 4);
+		g_autoptr(GError) error = NULL;
+
+		for (guint k = 0; k < edits; k++) {
+			gsize pos = (gsize)g_test_rand_int_range(0, (gint32)s->len + 1);
+			gchar c = alphabet[g_test_rand_int_range(0, sizeof(alphabet) - 1)];
+			gint32 op = g_test_rand_int_range(0, 3);
+			if (op == 0 && s->len > 0)
+				g_string_erase(s, (gssize)MIN(pos, s->len - 1), 1);
+			else if (op == 1 || s->len == 0)
+				g_string_insert_c(s, (gssize)pos, c);
+			else
+				s->str[MIN(pos, s->len - 1)] = c;
+		}
+		if (exm_json_prescan(s->str, s->len, &error)) {
+			g_autoptr(JsonNode) node = exm_json_parse_strict(s->str, s->len, &error);
+			g_autofree gchar *canon = NULL;
+			g_autoptr(JsonNode) again = NULL;
+			g_autofree gchar *canon2 = NULL;
+
+			g_assert_no_error(error);
+			g_assert_nonnull(node);
+			canon = exm_json_canonical(node);
+			again = parse_ok(canon);
+			canon2 = exm_json_canonical(again);
+			g_assert_cmpstr(canon, ==, canon2);
+			accepted++;
+		} else {
+			g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+		}
+		g_string_free(s, TRUE);
+	}
+	g_test_message("%u of %u mutations accepted", accepted, iterations);
+	g_assert_cmpuint(accepted, >, 0);
+	g_assert_cmpuint(accepted, <, iterations);
+}
+
 /* ---- parse ------------------------------------------------------------- */
 
 static void
@@ -736,6 +795,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json/prescan/refuses-encoding", test_prescan_refuses_encoding);
 	g_test_add_func("/json/prescan/refuses-syntax", test_prescan_refuses_syntax);
 	g_test_add_func("/json/prescan/depth", test_prescan_depth);
+	g_test_add_func("/json/prescan/mutations", test_prescan_mutations);
 	g_test_add_func("/json/parse/values", test_parse_values);
 	g_test_add_func("/json/parse/object", test_parse_object);
 	g_test_add_func("/json/get/string", test_get_string);
