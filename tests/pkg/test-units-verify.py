@@ -50,6 +50,17 @@ def exec_binaries(unit_path):
     return [v.split()[0].lstrip("-@:+!") for k, v in u.get("Service", []) if k.startswith("Exec")]
 
 
+def copy_system_binaries(root, paths):
+    """Exec* tools of the units that are not this project's (e.g. install)."""
+    for p in paths:
+        for b in exec_binaries(p):
+            dst = os.path.join(root, b.lstrip("/"))
+            if not os.path.basename(b).startswith("exordos-") and not os.path.exists(dst) \
+                    and os.path.exists(b):
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                shutil.copy2(b, dst)
+
+
 def add_base_agent(root, unit_dir):
     """A stand-in for the platform's base agent so its drop-in gets loaded."""
     with open(os.path.join(unit_dir, BASE_AGENT), "w", encoding="utf-8") as f:
@@ -85,7 +96,8 @@ def install_tree(meson, root):
     if not all(paths):
         return f"units not installed: {paths}", paths, []
     missing = [b for p in paths for b in exec_binaries(p)
-               if not os.access(os.path.join(root, b.lstrip("/")), os.X_OK)]
+               if os.path.basename(b).startswith("exordos-")
+               and not os.access(os.path.join(root, b.lstrip("/")), os.X_OK)]
     return None, paths, missing
 
 
@@ -95,6 +107,7 @@ def check_tree(t, analyze, root, paths):
     t.ok(os.path.isfile(os.path.join(unit_dir, BASE_AGENT + ".d", "20-mail-bootstrap.conf")),
          "base-agent drop-in installed next to the units")
     copy_host_units(root)
+    copy_system_binaries(root, paths)
     add_base_agent(root, unit_dir)
     verify(t, analyze, root, unit_dir)
     exposure(t, analyze, root)

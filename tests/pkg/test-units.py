@@ -51,7 +51,7 @@ def check_agent(t, u):
     t.eq(no_condition_assert(u), [], "agent: no Condition/Assert")
     t.eq(pkgtest.unit_values(u, "Unit", "RequiresMountsFor"), [], "agent: no RequiresMountsFor")
     argv = (single(u, "Service", "ExecStart") or "").split()
-    t.ok(len(argv) == 4 and argv[0].endswith("/exordos-metapaas-mail-agent") and argv[1:3] == ["run", "--config"]
+    t.ok(len(argv) == 4 and argv[0].endswith("/exordos-metapaas-mail-agent") and argv[1:3] == ["run", "--config-file"]
          and argv[3].endswith("/exordos_metapaas/metapaas_mail_agent.conf"),
          "agent: ExecStart runs the daemon with its config", argv)
 
@@ -127,6 +127,22 @@ def check_rw(t, name, u, paths):
         t.ok(any(covered(p, [r]) for p in paths), f"{name}: ReadWritePaths {r} is needed", paths)
 
 
+def check_preexisting(t, configure, paths):
+    """Directories no unit may write: the image or the unit must provide them."""
+    pre = [v for k, v in configure.get("Service", []) if k == "ExecStartPre" and v.startswith("+")]
+    for p in paths:
+        d = p.rstrip("/")
+        if d.startswith("/run/"):
+            t.ok(any(d in v.split() and "install -d" in v for v in pre),
+                 f"preexisting {d}: created by a privileged ExecStartPre of configure", pre)
+            continue
+        # exim4's packages create them in postinst (dpkg -S does not know them)
+        if not os.path.exists("/usr/sbin/exim4"):
+            t.note(f"exim4 not installed here: cannot check that it creates {d}")
+            continue
+        t.ok(os.path.isdir(d), f"preexisting {d}: created by the exim4 packages")
+
+
 def main():
     t = pkgtest.Tap()
     agent = pkgtest.parse_unit(pkgtest.built_unit(AGENT))
@@ -141,9 +157,11 @@ def main():
     check_hardening(t, "configure", configure)
     check_systemctl_survives(t, configure)
     paths = read_write_paths()
-    t.eq(sorted(paths), ["agent", "configure"], "dp-write-paths.txt names only the two units")
+    t.eq(sorted(paths), ["agent", "configure", "preexisting"],
+         "dp-write-paths.txt names the two units and the preexisting directories")
     check_rw(t, "agent", agent, paths.get("agent", []))
     check_rw(t, "configure", configure, paths.get("configure", []))
+    check_preexisting(t, configure, paths.get("preexisting", []))
     t.done()
 
 
