@@ -10,6 +10,15 @@
  * ChaCha20Poly1305.encrypt()).  Keys are used as given: there is no key
  * derivation in the protocol, the stored base64 text decodes to the key itself.
  *
+ * Framing notes (§6.3, §6.5): a request without a body is sent as the
+ * encryption of the JSON literal `null` (what the Python client does); a 204
+ * response carries the encrypted headers but an empty body and must be taken
+ * as success without calling exm_envelope_open(); error responses (4xx/5xx)
+ * are plain JSON, so the receiver decides by Content-Type before decrypting.
+ * Keys: the text is held to exactly 44 base64 characters (plus trailing
+ * whitespace); Python's non-validating b64decode would also skip stray
+ * characters inside, which here is an error rather than a silently wrong key.
+ *
  * Errors are in %EXM_ERROR: %EXM_ERROR_PARSE for a malformed key or nonce
  * text, %EXM_ERROR_PARSE_BODY for a body that is too short or fails
  * authentication (tampered, wrong key or nonce), %EXM_ERROR_FAILED when
