@@ -3,6 +3,7 @@
 # §5.3 cases 1-5), the hardening set, nothing that would break configure's
 # `systemctl restart exim4`, and ReadWritePaths= that cover every path of
 # data/dp-write-paths.txt and nothing else.
+import configparser
 import os
 import sys
 
@@ -14,6 +15,7 @@ CONFIGURE = "exordos-metapaas-mail-configure.service"
 DROPIN = os.path.join(pkgtest.SOURCE_ROOT, "data", "systemd",
                       "exordos-universal-agent.service.d", "20-mail-bootstrap.conf")
 BOOTSTRAP = "exordos-bootstrap.service"
+AGENT_CONF = os.path.join(pkgtest.SOURCE_ROOT, "data", "exordos_metapaas", "metapaas_mail_agent.conf")
 WRITE_PATHS = os.path.join(pkgtest.SOURCE_ROOT, "data", "dp-write-paths.txt")
 HARDENING = {
     "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
@@ -143,6 +145,27 @@ def check_preexisting(t, configure, paths):
         t.ok(os.path.isdir(d), f"preexisting {d}: created by the exim4 packages")
 
 
+def check_agent_config(t, agent, paths):
+    """The shipped agent config: protocol keys, and its files are writable."""
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.read(AGENT_CONF, encoding="utf-8")
+    ua = cp["universal_agent"] if cp.has_section("universal_agent") else {}
+    t.eq(ua.get("uuid5_name"), "mailaas", "agent config: uuid5_name = mailaas")
+    t.eq(ua.get("long_poll"), "false", "agent config: long_poll off for an upstream CP")
+    t.ok(all(ua.get(k, "").startswith("http://") for k in ("orch_endpoint", "status_endpoint")),
+         "agent config: orch and status endpoints")
+    t.ok("node_uuid" not in ua, "agent config: node_uuid only as a comment (identity override)")
+    payload = ua.get("payload_path", "")
+    rw = [p.lstrip("-+") for p in pkgtest.unit_values(agent, "Service", "ReadWritePaths")]
+    t.ok(covered(payload, rw) and payload in paths, "agent config: payload_path is writable and listed",
+         payload)
+    t.ok(not covered(ua.get("private_key_path", "/"), ["/var/lib/exordos/exordos_metapaas"]),
+         "agent config: the node key stays with the platform's work dir")
+    argv = (single(agent, "Service", "ExecStart") or "").split()
+    t.ok(argv and argv[-1].endswith("/exordos_metapaas/" + os.path.basename(AGENT_CONF)),
+         "agent unit runs with the shipped config file", argv)
+
+
 def main():
     t = pkgtest.Tap()
     agent = pkgtest.parse_unit(pkgtest.built_unit(AGENT))
@@ -162,6 +185,7 @@ def main():
     check_rw(t, "agent", agent, paths.get("agent", []))
     check_rw(t, "configure", configure, paths.get("configure", []))
     check_preexisting(t, configure, paths.get("preexisting", []))
+    check_agent_config(t, agent, paths.get("agent", []))
     t.done()
 
 
