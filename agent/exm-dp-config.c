@@ -152,7 +152,7 @@ exm_dp_config_load_file(ExmDpConfig *c, const gchar *path, GError **error)
 	    !load_int(kf, "smtp_accept_max", &c->smtp_accept_max, error) ||
 	    !load_int(kf, "smtp_accept_max_per_host", &c->smtp_accept_max_per_host, error) ||
 	    !load_bool(kf, "verify_config", &c->verify_config, error)) {
-		g_prefix_error(error, "%s: ", path);
+		g_prefix_error(error, "[%s] ", EXM_DP_CONFIG_GROUP);
 		return FALSE;
 	}
 	return TRUE;

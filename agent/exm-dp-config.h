@@ -87,6 +87,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
 gboolean exm_dp_config_load_file(ExmDpConfig *config, const gchar *path, GError **error);
 
 /**
+ * exm_dp_config_load_key_file:
+ * @config: settings to override
+ * @key_file: an already loaded ini (the agent's config file); only the keys of
+ *   group `[dataplane]` are read, a missing group changes nothing
+ * @error: %EXM_DP_ERROR_CONFIG
+ *
+ * Keys: root, owner, group, exim_user, exim_binary, listen, smtp_port,
+ * submission_port, smtps_port, restart_command, template, smarthost,
+ * message_size_limit, recipients_max, smtp_accept_max, smtp_accept_max_per_host,
+ * verify_config.  Call exm_dp_config_validate() afterwards.
+ */
+gboolean exm_dp_config_load_key_file(ExmDpConfig *config, GKeyFile *key_file, GError **error);
+
+/**
  * ExmDpConfigFlags:
  *
  * Command-line values; %NULL / 0 / -1 means "not given".

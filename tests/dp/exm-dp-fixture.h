@@ -19,13 +19,13 @@
 
 /* Assertions are non-fatal in this project's tests: stop the test at the first
  * unexpected error instead of reusing a set GError. */
-#define DP_OK(err)                          \
-	G_STMT_START                        \
-	{                                   \
-		g_assert_no_error(err);     \
-		if ((err) != NULL)          \
-			return;             \
-	}                                   \
+#define DP_OK(err)                                                                                 \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		g_assert_no_error(err);                                                            \
+		if ((err) != NULL)                                                                 \
+			return;                                                                    \
+	}                                                                                          \
 	G_STMT_END
 
 typedef struct {

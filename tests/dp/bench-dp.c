@@ -1,0 +1,127 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Benchmark (meson test --benchmark): driver apply time for 10, 1 000 and 10 000
+ * accounts (first apply and unchanged re-apply) and SMTP AUTH latency against the
+ * running exim at those sizes (lsearch scans passwd per session).  Prints the
+ * figures; asserts only that everything worked, never on time.
+ */
+#include <string.h>
+
+#include "exm-dp-fixture.h"
+#include "exm-driver.h"
+#include "exm-json.h"
+#include "exm-test.h"
+
+#define UUID	     "2d1c0b9a-8e7f-4a6b-9c5d-4e3f2a1b0c9d"
+#define AUTH_SAMPLES "20"
+
+static JsonNode *
+value_with(guint n, const gchar *hash, const gchar *last_hash)
+{
+	g_autoptr(GPtrArray) acc = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < n; i++) {
+		g_ptr_array_add(acc, g_strdup_printf("user%05u", i));
+		g_ptr_array_add(acc, g_strdup(i == n - 1 ? last_hash : hash));
+		g_ptr_array_add(acc, g_strdup("1"));
+	}
+	g_ptr_array_add(acc, NULL);
+	return exm_dp_node_value(UUID, (const gchar *const *)acc->pdata);
+}
+
+static gdouble
+time_apply(ExmDriver *driver, JsonNode *value, gboolean expect_change)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) actual = NULL;
+	gboolean changed = FALSE;
+	gint64 t0 = g_get_monotonic_time();
+
+	actual = exm_driver_apply(driver, value, &changed, &error);
+	g_assert_no_error(error);
+	g_assert_true(changed == expect_change);
+	return (g_get_monotonic_time() - t0) / 1000.0;
+}
+
+static gint
+cmp_double(gconstpointer a, gconstpointer b)
+{
+	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p50 and max of AUTH_SAMPLES logins as the last account of the file. */
+static void
+time_auth(ExmDpFixture *fx, guint n, gdouble *p50, gdouble *max)
+{
+	g_autofree gchar *user = g_strdup_printf("user%05u@example.com", n - 1);
+	const gchar *argv[] = { "bench", fx->addr,   "587",	   "starttls",
+				user,	 "bench-pw", AUTH_SAMPLES, NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) out = exm_dp_fixture_client(argv, &error);
+	g_autoptr(GArray) ms = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	JsonArray *arr;
+
+	*p50 = *max = -1;
+	g_assert_no_error(error);
+	if (out == NULL)
+		return;
+	arr = json_object_get_array_member(out, "ms");
+	for (guint i = 0; i < json_array_get_length(arr); i++) {
+		gdouble v = json_array_get_double_element(arr, i);
+		g_array_append_val(ms, v);
+	}
+	g_array_sort(ms, cmp_double);
+	*p50 = g_array_index(ms, gdouble, ms->len / 2);
+	*max = g_array_index(ms, gdouble, ms->len - 1);
+}
+
+static void
+bench(void)
+{
+	const guint sizes[] = { 10, 1000, 10000 };
+	g_autoptr(ExmDpFixture) fx = NULL;
+	g_autoptr(ExmDriver) driver = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *filler = NULL;
+	g_autofree gchar *mine = NULL;
+
+	if (!exm_dp_have("exim4") || !exm_dp_have("/usr/bin/python3"))
+		return;
+	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	if (!exm_dp_fixture_configure(fx, &error) || !exm_dp_fixture_start_exim(fx, &error))
+		DP_OK(error);
+	driver = exm_driver_new(fx->config, &error);
+	DP_OK(error);
+	/* one hash for the filler accounts: hashing 10 000 passwords is not what
+	 * is measured; the measured login is the file's last line */
+	filler = exm_dp_hash("$6$", "filler-pw");
+	mine = exm_dp_hash("$6$", "bench-pw");
+	g_print("# %8s %14s %14s %14s %14s\n",
+		"accounts",
+		"apply ms",
+		"re-apply ms",
+		"auth p50 ms",
+		"auth max ms");
+	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		g_autoptr(JsonNode) value = value_with(sizes[i], filler, mine);
+		/* a different first line forces a rewrite at every size */
+		gdouble first = time_apply(driver, value, TRUE);
+		gdouble again = time_apply(driver, value, FALSE);
+		gdouble p50, max;
+
+		time_auth(fx, sizes[i], &p50, &max);
+		g_print("# %8u %14.2f %14.3f %14.2f %14.2f\n", sizes[i], first, again, p50, max);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/dp/bench/apply-and-auth", bench);
+	return g_test_run();
+}

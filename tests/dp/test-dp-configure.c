@@ -1,0 +1,468 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * exordos-mail-configure against a sandbox root: keys and certificate made once,
+ * platform.txt, modes and owners, idempotency (no change, no restart), missing
+ * or invalid mail.env (nothing written), the rendered config accepted by exim.
+ */
+#include <grp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "exm-cleanup.h"
+#include "exm-config.h"
+#include "exm-dp-configure.h"
+#include "exm-dp-error.h"
+#include "exm-dp-fixture.h"
+#include "exm-dp-keys.h"
+#include "exm-dp-template.h"
+#include "exm-mail-files.h"
+#include "exm-test.h"
+
+/* One line per file or directory under @root: path, mode, owner, size, inode,
+ * mtime; equal snapshots mean nothing was created, replaced or touched. */
+static void
+snapshot_dir(const gchar *root, const gchar *rel, GPtrArray *out)
+{
+	g_autofree gchar *dir = g_build_filename(root, rel, NULL);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const gchar *name;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *sub = g_build_filename(rel, name, NULL);
+		g_autofree gchar *path = g_build_filename(root, sub, NULL);
+		struct stat st;
+
+		if (g_str_equal(sub, "restarts.log") || lstat(path, &st) != 0)
+			continue;
+		g_ptr_array_add(out,
+				g_strdup_printf("%s %o %u:%u %ld %lu %ld.%09ld",
+						sub,
+						st.st_mode,
+						st.st_uid,
+						st.st_gid,
+						(long)st.st_size,
+						(gulong)st.st_ino,
+						(long)st.st_mtim.tv_sec,
+						(long)st.st_mtim.tv_nsec));
+		if (S_ISDIR(st.st_mode))
+			snapshot_dir(root, sub, out);
+	}
+}
+
+static gchar *
+snapshot(ExmDpFixture *fx)
+{
+	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+
+	snapshot_dir(fx->root, "", lines);
+	g_ptr_array_sort(lines, (GCompareFunc)g_strcmp0);
+	g_ptr_array_add(lines, NULL);
+	return g_strjoinv("\n", (gchar **)lines->pdata);
+}
+
+static void
+assert_mode(ExmDpFixture *fx, const gchar *node_path, guint mode, const gchar *group)
+{
+	g_autofree gchar *path = exm_dp_fixture_path(fx, node_path);
+	struct group *gr = getgrnam(group);
+	struct stat st;
+
+	if (stat(path, &st) != 0 || gr == NULL) {
+		g_test_fail_printf("%s: missing (or no group %s)", path, group);
+		return;
+	}
+	g_assert_cmpint(st.st_mode & 07777, ==, mode);
+	g_assert_cmpint(st.st_uid, ==, 0);
+	g_assert_cmpint(st.st_gid, ==, gr->gr_gid);
+}
+
+static EVP_PKEY *
+read_key(ExmDpFixture *fx, const gchar *node_path)
+{
+	g_autofree gchar *path = exm_dp_fixture_path(fx, node_path);
+	g_autofree gchar *pem = exm_test_read_file(path);
+	g_autoptr(GError) error = NULL;
+	EVP_PKEY *key = exm_dp_keys_load_rsa(pem, strlen(pem), &error);
+
+	g_assert_no_error(error);
+	return key;
+}
+
+/* platform.txt: quoted chunks of ≤255 bytes whose concatenation is the record of
+ * the DKIM private key's public half. */
+static void
+check_platform_txt(ExmDpFixture *fx, const gchar *domain)
+{
+	g_autofree gchar *path = exm_dp_fixture_path(fx, EXM_DP_PATH_DKIM_TXT);
+	g_autofree gchar *txt = exm_test_read_file(path);
+	g_autoptr(EVP_PKEY) key = read_key(fx, EXM_DP_PATH_DKIM_KEY);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *b64 = NULL;
+	g_autofree gchar *expect = NULL;
+	g_autofree gchar *data = NULL;
+	g_auto(GStrv) parts = NULL;
+
+	if (txt == NULL || key == NULL)
+		return;
+	b64 = exm_dp_keys_public_b64(key, &error);
+	DP_OK(error);
+	expect = g_strdup_printf("v=DKIM1; h=sha256; k=rsa; p=%s", b64);
+	data = exm_mail_dkim_txt_parse(txt);
+	g_assert_cmpstr(data, ==, expect);
+	g_assert_true(g_str_has_prefix(txt, "platform._domainkey"));
+	g_assert_nonnull(strstr(txt, domain));
+	parts = g_strsplit(txt, "\"", -1);
+	g_assert_cmpuint(g_strv_length(parts), >=, 5); /* 2048-bit key: ≥2 chunks */
+	for (guint i = 1; parts[i] != NULL; i += 2)
+		g_assert_cmpuint(strlen(parts[i]), <=, 255);
+}
+
+static void
+check_cert(ExmDpFixture *fx, const gchar *host)
+{
+	g_autofree gchar *path = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CERT);
+	g_autofree gchar *pem = exm_test_read_file(path);
+	g_autoptr(EVP_PKEY) key = read_key(fx, EXM_DP_PATH_TLS_KEY);
+	g_autoptr(BIO) bio = NULL;
+	g_autoptr(X509) cert = NULL;
+	GENERAL_NAMES *san;
+
+	if (pem == NULL || key == NULL)
+		return;
+	bio = BIO_new_mem_buf(pem, -1);
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	g_assert_nonnull(cert);
+	if (cert == NULL)
+		return;
+	g_assert_cmpint(X509_check_private_key(cert, key), ==, 1);
+	g_assert_cmpint(X509_check_host(cert, host, 0, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL),
+			==,
+			1); /* through the subjectAltName */
+	san = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	g_assert_nonnull(san);
+	GENERAL_NAMES_free(san);
+	g_assert_cmpint(X509_get_signature_nid(cert), ==, NID_sha256WithRSAEncryption);
+}
+
+static void
+check_exim_accepts(ExmDpFixture *fx)
+{
+	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
+	const gchar *argv[] = { fx->config->exim_binary, "-C", conf, "-bV", NULL };
+	g_autofree gchar *err = NULL;
+
+	if (!exm_dp_have(fx->config->exim_binary))
+		return;
+	g_assert_cmpint(exm_test_run(argv, NULL, &err), ==, 0);
+}
+
+static void
+test_first_run(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	ExmDpConfigureResult r = { 0 };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *passwd = exm_dp_fixture_path(fx, EXM_DP_PATH_PASSWD);
+	g_autofree gchar *pw = NULL;
+
+	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
+	DP_OK(error);
+	g_assert_cmpstr(r.domain, ==, EXM_DP_TEST_DOMAIN);
+	g_assert_true(r.changed && r.dkim_generated && r.tls_generated && r.cert_generated &&
+		      r.config_written && r.restarted);
+	exm_dp_configure_result_clear(&r);
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 1);
+	assert_mode(fx, EXM_DP_PATH_DKIM_KEY, 0640, "Debian-exim");
+	assert_mode(fx, EXM_DP_PATH_TLS_KEY, 0640, "Debian-exim");
+	assert_mode(fx, EXM_DP_PATH_DKIM_DIR, 0750, "Debian-exim");
+	assert_mode(fx, EXM_DP_PATH_TLS_DIR, 0750, "Debian-exim");
+	assert_mode(fx, EXM_DP_PATH_PASSWD, 0640, "Debian-exim");
+	assert_mode(fx, EXM_DP_PATH_TLS_CERT, 0644, "root");
+	assert_mode(fx, EXM_DP_PATH_DKIM_TXT, 0644, "root");
+	assert_mode(fx, EXM_DP_PATH_EXIM_CONF, 0644, "root");
+	assert_mode(fx, "/persist", 0755, "root");
+	assert_mode(fx, "/etc/exim4/dkim", 0755, "root");
+	pw = exm_test_read_file(passwd);
+	g_assert_cmpstr(pw, ==, "");
+	check_platform_txt(fx, EXM_DP_TEST_DOMAIN);
+	check_cert(fx, "mail." EXM_DP_TEST_DOMAIN);
+	conf = exm_test_read_file(exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF));
+	g_assert_nonnull(strstr(conf, "EXM_DOMAIN = example.com\n"));
+	g_assert_nonnull(strstr(conf, fx->root));
+	g_assert_null(strstr(conf, "@DOMAIN@"));
+	check_exim_accepts(fx);
+}
+
+static void
+test_idempotent(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	ExmDpConfigureResult r = { 0 };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *dkim1 = NULL;
+	g_autofree gchar *dkim2 = NULL;
+	g_autofree gchar *key_path = exm_dp_fixture_path(fx, EXM_DP_PATH_DKIM_KEY);
+
+	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
+	DP_OK(error);
+	exm_dp_configure_result_clear(&r);
+	before = snapshot(fx);
+	dkim1 = exm_test_read_file(key_path);
+	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
+	DP_OK(error);
+	g_assert_false(r.changed || r.dkim_generated || r.tls_generated || r.cert_generated ||
+		       r.config_written || r.restarted);
+	exm_dp_configure_result_clear(&r);
+	after = snapshot(fx);
+	dkim2 = exm_test_read_file(key_path);
+	g_assert_cmpstr(before, ==, after);
+	g_assert_cmpstr(dkim1, ==, dkim2);
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 1);
+}
+
+static void
+expect_refused(ExmDpFixture *fx, const gchar *what)
+{
+	g_autofree gchar *before = snapshot(fx);
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr(GError) error = NULL;
+	ExmDpConfigureResult r = { 0 };
+	const gchar *argv[] = { EXM_CONFIGURE_BIN, "--root",	  fx->root, "--listen",
+				fx->addr,	   "--no-verify", NULL };
+
+	g_assert_false(exm_dp_configure_run(fx->config, &r, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
+	g_assert_nonnull(error != NULL ? strstr(error->message, "mail.env") : NULL);
+	exm_dp_configure_result_clear(&r);
+	g_assert_cmpint(exm_test_run(argv, &out, &err), ==, 1);
+	g_assert_true(g_str_has_prefix(err, "exordos-mail-configure: "));
+	g_test_message("%s: %s", what, err);
+	after = snapshot(fx);
+	g_assert_cmpstr(before, ==, after);
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 0);
+}
+
+static void
+test_missing_env(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(NULL);
+
+	expect_refused(fx, "missing");
+}
+
+static void
+test_invalid_env(void)
+{
+	const gchar *bad[] = {
+		"MAIL_DOMAIN=bad domain\n",
+		"MAIL_DOMAIN=localhost\n",
+		"MAIL_DOMAIN=$(touch /tmp/pwned).example.com\n",
+		"MAIL_DOMAIN=example.com\nMAIL_DOMAIN=example.org\n",
+		"MAIL_DOMAIN=example.com\nEVIL=1\n",
+		"# nothing\n",
+		"",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(NULL);
+		g_autofree gchar *path = exm_dp_fixture_path(fx, EXM_DP_PATH_MAIL_ENV);
+		g_autofree gchar *dir = g_path_get_dirname(path);
+
+		g_mkdir_with_parents(dir, 0755);
+		g_assert_true(g_file_set_contents(path, bad[i], -1, NULL));
+		expect_refused(fx, bad[i]);
+	}
+}
+
+static void
+test_binary(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_autofree gchar *restart = g_strdup_printf("sh -c 'echo r >> %s'", fx->restarts);
+	const gchar *argv[] = { EXM_CONFIGURE_BIN,
+				"--root",
+				fx->root,
+				"--listen",
+				fx->addr,
+				"--restart-command",
+				restart,
+				"--exim",
+				fx->config->exim_binary,
+				fx->config->verify_config ? NULL : "--no-verify",
+				NULL };
+	const gchar *help[] = { EXM_CONFIGURE_BIN, "--help", NULL };
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *out2 = NULL;
+
+	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+	g_assert_true(g_str_has_prefix(out, "mail server configured: domain=example.com\n"));
+	g_assert_cmpint(exm_test_run(argv, &out2, NULL), ==, 0);
+	g_assert_true(g_str_has_prefix(out2, "mail server unchanged: domain=example.com\n"));
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 1);
+	g_assert_cmpint(exm_test_run(help, NULL, NULL), ==, 0);
+}
+
+static void
+test_domain_change(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_autofree gchar *env = exm_dp_fixture_path(fx, EXM_DP_PATH_MAIL_ENV);
+	g_autofree gchar *key_path = exm_dp_fixture_path(fx, EXM_DP_PATH_DKIM_KEY);
+	g_autofree gchar *k1 = NULL;
+	g_autofree gchar *k2 = NULL;
+	ExmDpConfigureResult r = { 0 };
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
+	DP_OK(error);
+	exm_dp_configure_result_clear(&r);
+	k1 = exm_test_read_file(key_path);
+	g_assert_true(g_file_set_contents(env, "MAIL_DOMAIN=\"Example.ORG\"\n", -1, NULL));
+	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
+	DP_OK(error);
+	g_assert_cmpstr(r.domain, ==, "example.org");
+	g_assert_true(r.cert_generated && r.config_written && r.restarted);
+	g_assert_false(r.dkim_generated || r.tls_generated);
+	exm_dp_configure_result_clear(&r);
+	k2 = exm_test_read_file(key_path);
+	g_assert_cmpstr(k1, ==, k2);
+	check_cert(fx, "mail.example.org");
+	check_platform_txt(fx, "example.org");
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 2);
+}
+
+static void
+test_restart_failure(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	ExmDpConfigureResult r = { 0 };
+	g_autoptr(GError) error = NULL;
+
+	g_free(fx->config->restart_command);
+	fx->config->restart_command = g_strdup("false");
+	g_assert_false(exm_dp_configure_run(fx->config, &r, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED);
+	g_assert_nonnull(error != NULL ? strstr(error->message, "restart command") : NULL);
+	exm_dp_configure_result_clear(&r);
+}
+
+static void
+test_bad_template(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_autofree gchar *tmpl = g_build_filename(fx->root, "bad.conf.in", NULL);
+	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
+	ExmDpConfigureResult r = { 0 };
+	g_autoptr(GError) error = NULL;
+
+	if (!exm_dp_have(fx->config->exim_binary))
+		return;
+	g_assert_true(g_file_set_contents(
+		tmpl, "primary_hostname = @DOMAIN@\nno_such_option = 1\n", -1, NULL));
+	fx->config->template_path = g_strdup(tmpl);
+	g_assert_false(exm_dp_configure_run(fx->config, &r, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
+	g_assert_nonnull(error != NULL ? strstr(error->message, "exim rejects") : NULL);
+	exm_dp_configure_result_clear(&r);
+	g_assert_false(g_file_test(conf, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_template(void)
+{
+	g_autoptr(GHashTable) vars = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *bad = NULL;
+	g_autofree gchar *unsafe = NULL;
+
+	g_hash_table_insert(vars, "DOMAIN", "example.com");
+	g_hash_table_insert(vars, "EVIL", "x\nspool_directory = /");
+	g_hash_table_insert(vars, "EXPAND", "${run{/bin/sh}}");
+	out = exm_dp_template_render("a = @DOMAIN@ {@}{$x@D} @@ @x@\n", vars, &error);
+	DP_OK(error);
+	g_assert_cmpstr(out, ==, "a = example.com {@}{$x@D} @@ @x@\n");
+	bad = exm_dp_template_render("@NOPE@", vars, &error);
+	g_assert_null(bad);
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
+	g_clear_error(&error);
+	unsafe = exm_dp_template_render("@EVIL@", vars, &error);
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
+	g_clear_error(&error);
+	g_assert_null(exm_dp_template_render("@EXPAND@", vars, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
+}
+
+static void
+test_config(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(NULL);
+	g_autofree gchar *ini = g_build_filename(fx->root, "dp.conf", NULL);
+	struct {
+		const gchar *key, *value;
+	} bad[] = {
+		{ "root", "relative/dir" },
+		{ "root", "/tmp/a b" },
+		{ "root", "/tmp/../etc" },
+		{ "listen", "not-an-ip" },
+		{ "smarthost", "host.example:25" },
+		{ "smarthost", "127.0.0.1" },
+		{ "smtp_port", "587" },
+		{ "message_size_limit", "25G" },
+		{ "group", "a:b" },
+		{ "restart_command", "'unterminated" },
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmDpConfig) c = exm_dp_config_new();
+
+	g_assert_true(g_file_set_contents(ini,
+					  "[universal_agent]\nuuid5_name = mailaas\n"
+					  "[dataplane]\nroot = /srv/node\nlisten = 127.1.0.2, ::1\n"
+					  "smtps_port = 10465\nverify_config = false\n",
+					  -1,
+					  NULL));
+	g_assert_true(exm_dp_config_load_file(c, ini, &error));
+	DP_OK(error);
+	g_assert_cmpstr(c->root, ==, "/srv/node");
+	g_assert_cmpint(c->smtps_port, ==, 10465);
+	g_assert_false(c->verify_config);
+	g_assert_true(exm_dp_config_validate(c, &error));
+	DP_OK(error);
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(ExmDpConfig) b = exm_dp_config_new();
+		g_autofree gchar *text =
+			g_strdup_printf("[dataplane]\n%s = %s\n", bad[i].key, bad[i].value);
+
+		g_assert_true(g_file_set_contents(ini, text, -1, NULL));
+		if (exm_dp_config_load_file(b, ini, &error))
+			g_assert_false(exm_dp_config_validate(b, &error));
+		g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
+		g_clear_error(&error);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/dp/configure/first-run", test_first_run);
+	g_test_add_func("/dp/configure/idempotent", test_idempotent);
+	g_test_add_func("/dp/configure/missing-env", test_missing_env);
+	g_test_add_func("/dp/configure/invalid-env", test_invalid_env);
+	g_test_add_func("/dp/configure/binary", test_binary);
+	g_test_add_func("/dp/configure/domain-change", test_domain_change);
+	g_test_add_func("/dp/configure/restart-failure", test_restart_failure);
+	g_test_add_func("/dp/configure/bad-template", test_bad_template);
+	g_test_add_func("/dp/configure/template", test_template);
+	g_test_add_func("/dp/configure/config", test_config);
+	return g_test_run();
+}
