@@ -101,6 +101,19 @@ def install_tree(meson, root):
     return None, paths, missing
 
 
+def probe_agent_run(root, agent_unit):
+    """ExecStart's argv reaches the daemon: `run --config-file <missing file>`
+    must fail on that file, not on the command line. Returns (wired, output)."""
+    service = dict(pkgtest.parse_unit(agent_unit).get("Service", []))
+    argv = service.get("ExecStart", "").split()
+    missing = "/nonexistent-exm-pkg/agent.conf"
+    probe = [os.path.join(root, argv[0].lstrip("/"))] + argv[1:-1] + [missing]
+    r = pkgtest.run(probe, timeout=30, stdin=pkgtest.subprocess.DEVNULL)
+    out = r.stdout + r.stderr
+    wired = "expected a command" not in out and "Unknown option" not in out
+    return wired, r.returncode != 0 and missing in out, " ".join(argv[1:]) + "\n" + out
+
+
 def check_tree(t, analyze, root, paths):
     unit_dir = os.path.dirname(paths[0])
     t.ok(os.path.dirname(paths[1]) == unit_dir, "both units in one unit directory", paths)
@@ -124,6 +137,12 @@ def main():
             pkgtest.peer_missing(f"installed ExecStart binaries {missing} (agent/ not built yet?)")
         t = pkgtest.Tap()
         if t.ok(error is None, "meson install --destdir puts both units in the tree", error):
+            wired, refused_file, out = probe_agent_run(root, paths[0])
+            name = "agent ExecStart argv is accepted (fails only on the missing config)"
+            if wired:
+                t.ok(refused_file, name, out)
+            else:
+                t.skip_missing(name, "the agent's `run` subcommand (agent/ not wired yet?)")
             check_tree(t, analyze, root, paths)
     t.done()
 
