@@ -1,0 +1,535 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The mail plugin's descriptor and entry points: the route tree and models of
+ * the `/v1/types/mail/` subtree, the ABI tables the host reads, and the REST
+ * dispatch that adapts an ExordosPaasRestRequest to the REST toolkit.
+ */
+#include "exm-config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "exm-error.h"
+#include "exm-mail-error.h"
+#include "exm-plugin-private.h"
+#include "exm-plugin-sql.h"
+#include "exm-uuid.h"
+
+/* ------------------------------------------------------------------ models */
+
+#define EXM_PLUGIN_CLASS(name) "exordos_mail.controlplane.dm.models." name
+#define RW		       EXM_REST_RW
+#define RO		       EXM_REST_RO
+#define HIDDEN		       EXM_REST_HIDDEN
+#define F_REQ		       EXM_REST_FIELD_REQUIRED
+#define F_NULL		       EXM_REST_FIELD_NULLABLE
+#define F_RO		       EXM_REST_FIELD_READ_ONLY
+#define F_SECRET	       EXM_REST_FIELD_SECRET
+#define F_NOCOL		       EXM_REST_FIELD_NO_COLUMN
+
+/* Model property order of restalchemy (rest-conventions §5.2); access per
+ * create/read/update from the seed's field-permission table (+ DESIGN.md §5). */
+static const ExmRestField exm_plugin_version_fields[] = {
+	{ "uuid", EXM_REST_TYPE_UUID, F_RO, RW, RO, RW, NULL },
+	{ "name", EXM_REST_TYPE_STRING, 0, RW, RW, RW, NULL },
+	{ "description", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
+	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
+	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
+	{ "image", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
+	{ NULL },
+};
+
+static const ExmRestField exm_plugin_instance_fields[] = {
+	{ "uuid", EXM_REST_TYPE_UUID, F_RO, RW, RO, RW, NULL },
+	{ "name", EXM_REST_TYPE_STRING, F_REQ, RW, RW, RW, NULL },
+	{ "description", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
+	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
+	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
+	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
+	{ "domain", EXM_REST_TYPE_STRING, F_REQ, RW, RO, RO, NULL },
+	{ "status", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
+	{ "ipsv4", EXM_REST_TYPE_STRING_LIST, 0, RO, RO, RO, NULL },
+	{ "cpu", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
+	{ "ram", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
+	{ "disk_size", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
+	{ "version", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RO, "versions/" },
+	{ "dkim_public_key", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
+	{ "dkim_selector", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
+	{ NULL },
+};
+
+static const ExmRestField exm_plugin_account_fields[] = {
+	{ "uuid", EXM_REST_TYPE_UUID, F_RO, RW, RO, RW, NULL },
+	{ "name", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
+	{ "description", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
+	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
+	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
+	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
+	{ "instance", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RO, "instances/" },
+	{ "username", EXM_REST_TYPE_STRING, F_REQ, RW, RO, RO, NULL },
+	/* Required too, but checked by the account rules: `password` may stand in. */
+	{ "password_hash", EXM_REST_TYPE_STRING, F_SECRET, RW, HIDDEN, RW, NULL },
+	{ "active", EXM_REST_TYPE_BOOLEAN, 0, RW, RW, RW, NULL },
+	{ "password", EXM_REST_TYPE_STRING, F_SECRET | F_NOCOL, RW, HIDDEN, RW, NULL },
+	{ NULL },
+};
+
+const ExmRestModel exm_plugin_version_model = {
+	"MailVersion",
+	EXM_PLUGIN_CLASS("MailVersion"),
+	"mail_versions",
+	exm_plugin_version_fields,
+};
+const ExmRestModel exm_plugin_instance_model = {
+	"MailInstance",
+	EXM_PLUGIN_CLASS("MailInstance"),
+	"mail_instances",
+	exm_plugin_instance_fields,
+};
+const ExmRestModel exm_plugin_account_model = {
+	"MailAccount",
+	EXM_PLUGIN_CLASS("MailAccount"),
+	"mail_accounts",
+	exm_plugin_account_fields,
+};
+
+/* ------------------------------------------------------------------ routes */
+
+#define EXM_PLUGIN_ROUTES "exordos_mail.controlplane.api.routes."
+
+static const ExmRestRoute exm_plugin_accounts_route = {
+	"accounts",
+	EXM_PLUGIN_ROUTES "MailAccountRoute",
+	"MailAccountController",
+	TRUE,
+	TRUE,
+	EXM_REST_CRUD,
+	NULL,
+	NULL,
+	EXM_PLUGIN_ROUTE_ACCOUNTS,
+};
+static const ExmRestRoute *const exm_plugin_instance_children[] = {
+	&exm_plugin_accounts_route,
+	NULL,
+};
+static const ExmRestRoute exm_plugin_instances_route = {
+	"instances",
+	EXM_PLUGIN_ROUTES "MailInstanceRoute",
+	"MailInstanceController",
+	FALSE,
+	TRUE,
+	EXM_REST_CRUD,
+	exm_plugin_instance_children,
+	NULL,
+	EXM_PLUGIN_ROUTE_INSTANCES,
+};
+static const ExmRestRoute exm_plugin_versions_route = {
+	"versions",
+	EXM_PLUGIN_ROUTES "MailVersionRoute",
+	"MailVersionController",
+	FALSE,
+	TRUE,
+	EXM_REST_CRUD,
+	NULL,
+	NULL,
+	EXM_PLUGIN_ROUTE_VERSIONS,
+};
+static const ExmRestRoute *const exm_plugin_mail_children[] = {
+	&exm_plugin_instances_route,
+	&exm_plugin_versions_route,
+	NULL,
+};
+static const ExmRestRoute exm_plugin_mail_route = {
+	"mail",
+	EXM_PLUGIN_ROUTES "MailRoute",
+	"MailController",
+	FALSE,
+	FALSE,
+	EXM_REST_FILTER,
+	exm_plugin_mail_children,
+	NULL,
+	EXM_PLUGIN_ROUTE_INDEX,
+};
+
+const ExmPluginKind *
+exm_plugin_kind_for_tag(ExmPluginRouteTag tag)
+{
+	switch (tag) {
+	case EXM_PLUGIN_ROUTE_VERSIONS:
+		return &exm_plugin_mail_versions;
+	case EXM_PLUGIN_ROUTE_INSTANCES:
+		return &exm_plugin_mail_instances;
+	case EXM_PLUGIN_ROUTE_ACCOUNTS:
+		return &exm_plugin_mail_accounts;
+	default:
+		return NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+void
+exm_plugin_log(ExmPluginRequest *r, ExordosPaasLogLevel level, const gchar *fmt, ...)
+{
+	const ExordosPaasHost *host = r->plugin->host;
+	g_autofree gchar *msg = NULL;
+	va_list args;
+
+	if (host == NULL || host->log == NULL)
+		return;
+	va_start(args, fmt);
+	msg = g_strdup_vprintf(fmt, args);
+	va_end(args);
+	host->log(host->host_data, level, r->req->request_id, msg);
+}
+
+gboolean
+exm_plugin_enforce(ExmPluginRequest *r, const gchar *policy, const gchar *action, GError **error)
+{
+	g_autofree gchar *rule = g_strdup_printf("%s.%s", policy, action);
+
+	return exm_rest_enforcer_check(r->enforcer, rule, error);
+}
+
+/* The walk passes through an instance on its way to its accounts. */
+static gboolean
+exm_plugin_walk_load(const ExmRestRoute *route,
+		     const gchar *id,
+		     GPtrArray *parents,
+		     gpointer user_data,
+		     GError **error)
+{
+	ExmPluginRequest *r = user_data;
+	const ExmPluginKind *kind = exm_plugin_kind_for_tag(route->tag);
+	g_autoptr(ExmPluginRow) row = NULL;
+
+	if (route->tag == EXM_PLUGIN_ROUTE_INSTANCES)
+		return exm_plugin_mail_load_parent(r, id, error);
+	if (kind == NULL || !exm_plugin_enforce(r, kind->policy, "read", error))
+		return FALSE;
+	row = exm_plugin_crud_load(r, kind, id, FALSE, error);
+	return row != NULL;
+}
+
+/* ------------------------------------------------------------------ ABI */
+
+static gboolean
+exm_plugin_request_ok(const ExordosPaasRestRequest *req, GError **error)
+{
+	if (req == NULL || req->struct_size < offsetof(ExordosPaasRestRequest, reserved) ||
+	    req->method == NULL || req->path == NULL || req->mount_prefix == NULL ||
+	    req->base_url == NULL || req->identity == NULL || req->db == NULL ||
+	    (req->n_query > 0 && req->query == NULL) || (req->body_len > 0 && req->body == NULL)) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_FAILED,
+				    "the host passed an incomplete request");
+		return FALSE;
+	}
+	if (req->identity->project_id != NULL && !exm_uuid_is_valid(req->identity->project_id)) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_FAILED,
+				    "the host passed an invalid project id");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+exm_plugin_serve(ExmPluginRequest *r)
+{
+	g_autoptr(GError) error = NULL;
+	const ExmPluginKind *kind;
+
+	r->match = exm_rest_route_walk(&exm_plugin_mail_route,
+				       r->req->method,
+				       r->req->path,
+				       exm_plugin_walk_load,
+				       r,
+				       &error);
+	if (r->match == NULL) {
+		exm_rest_response_set_error(r->resp, error);
+		return;
+	}
+	kind = exm_plugin_kind_for_tag(r->match->route->tag);
+	if (kind == NULL) {
+		/* The type's index: no policy, anonymous callers get it too (§1.3). */
+		g_autoptr(JsonNode) list = exm_rest_route_list_json(&exm_plugin_mail_route);
+		exm_rest_response_set_json(r->resp, 200, list);
+		return;
+	}
+	exm_plugin_crud_dispatch(r, kind);
+}
+
+static void
+exm_plugin_response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
+{
+	gsize n = resp->headers->len / 2;
+
+	memset(out, 0, sizeof(*out));
+	out->status = resp->status;
+	out->body = g_steal_pointer(&resp->body);
+	out->body_len = out->body != NULL ? strlen(out->body) : 0;
+	if (n == 0)
+		return;
+	out->headers = g_new0(ExordosPaasHeader, n);
+	out->n_headers = n;
+	for (gsize i = 0; i < n; i++) {
+		out->headers[i].name = g_strdup(g_ptr_array_index(resp->headers, 2 * i));
+		out->headers[i].value = g_strdup(g_ptr_array_index(resp->headers, 2 * i + 1));
+	}
+}
+
+static void
+exm_plugin_rest_dispatch(gpointer ctx,
+			 const ExordosPaasRestRequest *request,
+			 ExordosPaasRestResponse *response)
+{
+	g_autoptr(ExmRestResponse) resp = exm_rest_response_new();
+	g_autoptr(GError) error = NULL;
+	ExmPluginRequest r = { 0 };
+
+	if (response == NULL)
+		return;
+	if (ctx == NULL || !exm_plugin_request_ok(request, &error)) {
+		if (error == NULL)
+			g_set_error_literal(
+				&error, EXM_ERROR, EXM_ERROR_FAILED, "plugin not initialised");
+		exm_rest_response_set_error(resp, error);
+		exm_plugin_response_export(resp, response);
+		return;
+	}
+	r.plugin = ctx;
+	r.req = request;
+	r.db = request->db;
+	r.mount = request->mount_prefix;
+	r.project = request->identity->anonymous ? NULL : request->identity->project_id;
+	r.enforcer = exm_rest_enforcer_new(
+		request->identity->anonymous ? NULL : request->identity->permissions);
+	r.resp = resp;
+	r.now = g_get_real_time();
+	exm_plugin_serve(&r);
+	exm_rest_match_free(r.match);
+	exm_plugin_store_row_free(r.parent);
+	exm_rest_enforcer_free(r.enforcer);
+	exm_plugin_response_export(resp, response);
+}
+
+static void
+exm_plugin_rest_response_clear(gpointer ctx, ExordosPaasRestResponse *response)
+{
+	if (response == NULL)
+		return;
+	g_free(response->body);
+	for (gsize i = 0; i < response->n_headers; i++) {
+		g_free(response->headers[i].name);
+		g_free(response->headers[i].value);
+	}
+	g_free(response->headers);
+	memset(response, 0, sizeof(*response));
+}
+
+static gboolean
+exm_plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_error)
+{
+	ExmPlugin *plugin;
+
+	if (out_ctx == NULL)
+		return FALSE;
+	if (host == NULL || host->struct_size < offsetof(ExordosPaasHost, reserved) ||
+	    host->abi_major != EXORDOS_PAAS_PLUGIN_ABI_MAJOR || host->log == NULL) {
+		if (out_error != NULL)
+			*out_error = g_strdup_printf(
+				"mail plugin: host ABI %u is not %u or its function table is "
+				"incomplete",
+				host != NULL ? host->abi_major : 0,
+				EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
+		return FALSE;
+	}
+	/* libexm-mail's validation errors answer 400 ValidationError. */
+	exm_error_register_400(EXM_MAIL_ERROR);
+	plugin = g_new0(ExmPlugin, 1);
+	plugin->host = host;
+	plugin->columns[EXM_PLUGIN_ROUTE_VERSIONS] =
+		exm_plugin_store_columns(&exm_plugin_version_model);
+	plugin->columns[EXM_PLUGIN_ROUTE_INSTANCES] =
+		exm_plugin_store_columns(&exm_plugin_instance_model);
+	plugin->columns[EXM_PLUGIN_ROUTE_ACCOUNTS] =
+		exm_plugin_store_columns(&exm_plugin_account_model);
+	*out_ctx = plugin;
+	return TRUE;
+}
+
+static void
+exm_plugin_shutdown(gpointer ctx)
+{
+	ExmPlugin *plugin = ctx;
+
+	if (plugin == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(plugin->columns); i++)
+		g_free(plugin->columns[i]);
+	g_free(plugin);
+}
+
+/* ------------------------------------------------------------------ descriptor */
+
+static const gchar *const exm_plugin_no_depends[] = { NULL };
+
+static const ExordosPaasMigration exm_plugin_migration_init = {
+	"b2c3d4e5-f6a7-8901-bcde-f12345678901",
+	"0000-init-mail",
+	exm_plugin_no_depends,
+	exm_plugin_sql_0000_init_mail_up,
+	exm_plugin_sql_0000_init_mail_down,
+	{ NULL },
+};
+
+static const ExordosPaasMigration *const exm_plugin_migrations[] = {
+	&exm_plugin_migration_init,
+	NULL,
+};
+
+#define PF(var, name, type, flags, c, r, u, rel)                                                   \
+	static const ExordosPaasField var = { name,                                                \
+					      EXORDOS_PAAS_FIELD_##type,                           \
+					      flags,                                               \
+					      EXORDOS_PAAS_ACCESS_##c,                             \
+					      EXORDOS_PAAS_ACCESS_##r,                             \
+					      EXORDOS_PAAS_ACCESS_##u,                             \
+					      rel,                                                 \
+					      { NULL } }
+#define PK   EXORDOS_PAAS_FIELD_FLAG_PRIMARY_KEY | EXORDOS_PAAS_FIELD_FLAG_READ_ONLY
+#define REQ  EXORDOS_PAAS_FIELD_FLAG_REQUIRED
+#define FIX  EXORDOS_PAAS_FIELD_FLAG_READ_ONLY
+#define WO   EXORDOS_PAAS_FIELD_FLAG_WRITE_ONLY
+#define NONE EXORDOS_PAAS_FIELD_FLAG_NONE
+
+PF(pf_uuid, "uuid", UUID, PK, RW, RO, RW, NULL);
+PF(pf_name, "name", STRING, NONE, RW, RW, RW, NULL);
+PF(pf_name_req, "name", STRING, REQ, RW, RW, RW, NULL);
+PF(pf_description, "description", STRING, NONE, RW, RW, RW, NULL);
+PF(pf_project_id, "project_id", UUID, REQ | FIX, RW, RO, RW, NULL);
+PF(pf_created_at, "created_at", TIMESTAMP, FIX, RW, RO, RW, NULL);
+PF(pf_updated_at, "updated_at", TIMESTAMP, FIX, RW, RO, RW, NULL);
+PF(pf_image, "image", STRING, NONE, RW, RW, RW, NULL);
+PF(pf_domain, "domain", STRING, REQ | FIX, RW, RO, RO, NULL);
+PF(pf_status, "status", ENUM, NONE, RO, RO, RO, NULL);
+PF(pf_ipsv4, "ipsv4", STRING_LIST, NONE, RO, RO, RO, NULL);
+PF(pf_cpu, "cpu", INTEGER, REQ, RW, RW, RW, NULL);
+PF(pf_ram, "ram", INTEGER, REQ, RW, RW, RW, NULL);
+PF(pf_disk_size, "disk_size", INTEGER, REQ, RW, RW, RW, NULL);
+PF(pf_version, "version", RELATIONSHIP, REQ | FIX, RW, RO, RO, "mail_version");
+PF(pf_dkim_public_key, "dkim_public_key", STRING, NONE, RO, RO, RO, NULL);
+PF(pf_dkim_selector, "dkim_selector", STRING, NONE, RO, RO, RO, NULL);
+PF(pf_instance, "instance", RELATIONSHIP, REQ | FIX, RW, RO, RO, "mail_instance");
+PF(pf_username, "username", STRING, REQ | FIX, RW, RO, RO, NULL);
+PF(pf_password_hash, "password_hash", STRING, REQ, RW, HIDDEN, RW, NULL);
+PF(pf_active, "active", BOOLEAN, NONE, RW, RW, RW, NULL);
+PF(pf_password, "password", STRING, WO, RW, HIDDEN, RW, NULL);
+
+static const ExordosPaasField *const exm_plugin_abi_version_fields[] = {
+	&pf_uuid, &pf_name, &pf_description, &pf_created_at, &pf_updated_at, &pf_image, NULL,
+};
+static const ExordosPaasField *const exm_plugin_abi_instance_fields[] = {
+	&pf_uuid,	&pf_name_req,  &pf_description, &pf_project_id,	     &pf_created_at,
+	&pf_updated_at, &pf_domain,    &pf_status,	&pf_ipsv4,	     &pf_cpu,
+	&pf_ram,	&pf_disk_size, &pf_version,	&pf_dkim_public_key, &pf_dkim_selector,
+	NULL,
+};
+static const ExordosPaasField *const exm_plugin_abi_account_fields[] = {
+	&pf_uuid,	   &pf_name,	   &pf_description, &pf_created_at,
+	&pf_updated_at,	   &pf_project_id, &pf_instance,    &pf_username,
+	&pf_password_hash, &pf_active,	   &pf_password,    NULL,
+};
+
+static const ExordosPaasModel exm_plugin_abi_version = {
+	"mail_version", "mail_versions", "versions/", NULL, exm_plugin_abi_version_fields, { NULL },
+};
+static const ExordosPaasModel exm_plugin_abi_instance = {
+	"mail_instance", "mail_instances", "instances/", NULL, exm_plugin_abi_instance_fields,
+	{ NULL },
+};
+static const ExordosPaasModel exm_plugin_abi_account = {
+	"mail_account",
+	"mail_accounts",
+	"instances/{instance}/accounts/",
+	"mail_instance",
+	exm_plugin_abi_account_fields,
+	{ NULL },
+};
+static const ExordosPaasModel *const exm_plugin_abi_models[] = {
+	&exm_plugin_abi_version,
+	&exm_plugin_abi_instance,
+	&exm_plugin_abi_account,
+	NULL,
+};
+
+/* Upstream get_agent_models()/get_agent_filters() (upstream-mail.md §6.1). */
+static const ExordosPaasAgentModel exm_plugin_agent_versions = {
+	"versions",
+	"mail_version",
+	"description",
+	{ NULL },
+};
+static const ExordosPaasAgentModel exm_plugin_agent_instances = {
+	"instances",
+	"mail_instance",
+	"project_id",
+	{ NULL },
+};
+static const ExordosPaasAgentModel exm_plugin_agent_accounts = {
+	"instances.accounts",
+	"mail_account",
+	"project_id",
+	{ NULL },
+};
+static const ExordosPaasAgentModel *const exm_plugin_agent_models[] = {
+	&exm_plugin_agent_versions,
+	&exm_plugin_agent_instances,
+	&exm_plugin_agent_accounts,
+	NULL,
+};
+
+static const gchar *const exm_plugin_permissions[] = {
+	"exordos_mail.mail_instance.create",
+	"exordos_mail.mail_instance.read",
+	"exordos_mail.mail_instance.update",
+	"exordos_mail.mail_instance.delete",
+	"exordos_mail.account.create",
+	"exordos_mail.account.read",
+	"exordos_mail.account.update",
+	"exordos_mail.account.delete",
+	"exordos_mail.mail_version.read",
+	"exordos_mail.mail_version.create",
+	"exordos_mail.mail_version.update",
+	"exordos_mail.mail_version.delete",
+	NULL,
+};
+
+static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
+	.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
+	.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
+	.struct_size = sizeof(ExordosPaasPluginDescriptor),
+	.slug = "mail",
+	.element = "mailaas",
+	.version = EXM_VERSION,
+	.migrations = exm_plugin_migrations,
+	.models = exm_plugin_abi_models,
+	.agent_models = exm_plugin_agent_models,
+	.permissions = exm_plugin_permissions,
+	.init = exm_plugin_init,
+	.shutdown = exm_plugin_shutdown,
+	.rest_dispatch = exm_plugin_rest_dispatch,
+	.rest_response_clear = exm_plugin_rest_response_clear,
+};
+
+const ExordosPaasPluginDescriptor *
+exordos_paas_plugin_get_descriptor(void)
+{
+	return &exm_plugin_descriptor;
+}
