@@ -300,14 +300,15 @@ exm_json_prescan(const gchar *data, gsize len, GError **error)
 {
 	ExmJsonScan s = { 0 };
 
-	if (data == NULL && len > 0) {
+	/* Before any pointer arithmetic: NULL + 0 is undefined behaviour. */
+	if (data == NULL || len == 0) {
 		g_set_error_literal(
-			error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: no data");
+			error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: empty input");
 		return FALSE;
 	}
 	/* g_utf8_validate_len() also refuses NUL bytes, which covers raw NULs
 	 * inside strings and anywhere else. */
-	if (len > 0 && !g_utf8_validate_len(data, len, NULL)) {
+	if (!g_utf8_validate_len(data, len, NULL)) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
 				    EXM_ERROR_PARSE_BODY,

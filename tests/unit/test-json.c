@@ -181,6 +181,9 @@ test_prescan_refuses_syntax(void)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
 		assert_refused(bad[i]);
+	/* no data at all (an empty request body) */
+	assert_refused_len(NULL, 0);
+	assert_refused_len("{}", 0);
 }
 
 static gchar *
