@@ -28,7 +28,7 @@ struct _ExhHost {
 	GMainLoop *loop;
 	SoupServer *server;
 	gboolean stopping;
-	guint in_flight; /* dispatched requests whose response is not written yet */
+	gint in_flight; /* atomic; dispatched requests whose response is not written yet */
 	GSource *shutdown_timer;
 
 	/* start-up handshake with the server thread */

@@ -356,6 +356,12 @@ exh_host_get_stats(ExhHost *host,
 		*out_reconnects = host->pool != NULL ? exh_pool_get_reconnects(host->pool) : 0;
 }
 
+guint
+exh_host_get_in_flight(ExhHost *host)
+{
+	return (guint)g_atomic_int_get(&host->in_flight);
+}
+
 static JsonNode *
 type_json(ExhHost *host, ExhPlugin *plugin, const gchar *uuid)
 {

@@ -200,4 +200,7 @@ void exh_host_get_stats(ExhHost *host,
 			guint64 *out_dispatched,
 			guint64 *out_reconnects);
 
+/* Requests running on the worker pool or waiting for their response to be written. */
+guint exh_host_get_in_flight(ExhHost *host);
+
 G_END_DECLS

@@ -325,8 +325,7 @@ message_finished(SoupServerMessage *msg, gpointer user_data)
 {
 	ExhHost *host = user_data;
 
-	host->in_flight--;
-	if (host->stopping && host->in_flight == 0)
+	if (g_atomic_int_dec_and_test(&host->in_flight) && host->stopping)
 		finish_shutdown(host);
 }
 
@@ -420,7 +419,7 @@ dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const 
 		return;
 	}
 	req->paused = TRUE;
-	host->in_flight++;
+	g_atomic_int_inc(&host->in_flight);
 	g_signal_connect(req->msg, "finished", G_CALLBACK(message_finished), host);
 	soup_server_message_pause(req->msg);
 }
@@ -741,8 +740,8 @@ shutdown_timeout(gpointer data)
 
 	exh_log(G_LOG_LEVEL_WARNING,
 		NULL,
-		"%u requests still in flight after %d ms; closing",
-		host->in_flight,
+		"%d requests still in flight after %d ms; closing",
+		g_atomic_int_get(&host->in_flight),
 		SHUTDOWN_GRACE_MS);
 	finish_shutdown(host);
 	return G_SOURCE_REMOVE;
@@ -755,7 +754,7 @@ begin_shutdown(gpointer data)
 	ExhHost *host = data;
 
 	host->stopping = TRUE;
-	if (host->in_flight == 0) {
+	if (g_atomic_int_get(&host->in_flight) == 0) {
 		finish_shutdown(host);
 		return G_SOURCE_REMOVE;
 	}

@@ -1,0 +1,279 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-test.h"
+
+#include "exm-config.h"
+#include "exm-test.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+gchar *
+exh_test_plugin_path(void)
+{
+	const gchar *root = g_getenv("EXM_BUILD_ROOT");
+
+	return g_build_filename(
+		root != NULL ? root : EXM_BUILD_ROOT, "plugin", "libexordos_paas_mail.so", NULL);
+}
+
+gchar *
+exh_test_fake_plugin_path(const gchar *variant)
+{
+	const gchar *root = g_getenv("EXM_BUILD_ROOT");
+	g_autofree gchar *name = g_strdup_printf("libexh-fake%s.so", variant);
+
+	return g_build_filename(root != NULL ? root : EXM_BUILD_ROOT, "tests", "host", name, NULL);
+}
+
+static const gchar token_file_text[] =
+	"# tokens of the in-process test fixture (tests/host/exh-test.h)\n"
+	"[" EXH_TEST_TOKEN_OWNER "]\n"
+	"user = " EXH_TEST_USER_OWNER "\n"
+	"project = " EXH_TEST_PROJECT "\n"
+	"permissions = exordos_mail.mail_instance.*;exordos_mail.account.*;"
+	"exordos_mail.mail_version.read;exordos_metapaas.paas_type.read\n"
+	"\n"
+	"[" EXH_TEST_TOKEN_OTHER "]\n"
+	"user = 7c0e1f2a-3b4c-4d5e-8f60-718293a4b5c6\n"
+	"project = " EXH_TEST_OTHER_PROJECT "\n"
+	"permissions = exordos_mail.mail_instance.*;exordos_mail.account.*;"
+	"exordos_mail.mail_version.read;exordos_metapaas.paas_type.read\n"
+	"\n"
+	"[" EXH_TEST_TOKEN_OPERATOR "]\n"
+	"user = 00000000-0000-0000-0000-00000000000a\n"
+	"permissions = *.*.*\n"
+	"\n"
+	"[" EXH_TEST_TOKEN_NOPERM "]\n"
+	"user = 00000000-0000-0000-0000-00000000000b\n"
+	"project = " EXH_TEST_PROJECT "\n"
+	"permissions = exordos_s3.*.*\n"
+	"\n"
+	"[" EXH_TEST_TOKEN_WILDCARD "]\n"
+	"user = 00000000-0000-0000-0000-00000000000c\n"
+	"project = " EXH_TEST_PROJECT "\n"
+	"permissions = exordos_mail.*.*\n";
+
+gchar *
+exh_test_write_token_file(const gchar *dir)
+{
+	g_autofree gchar *path = g_build_filename(dir, "tokens.conf", NULL);
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_set_contents_full(
+		    path, token_file_text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error)) {
+		g_test_fail_printf("token file: %s", error->message);
+		return NULL;
+	}
+	return g_steal_pointer(&path);
+}
+
+static ExhHostConfig *
+fixture_config(ExhTest *t, const ExhTestOptions *options)
+{
+	ExhHostConfig *config = exh_host_config_new();
+	GPtrArray *plugins = g_ptr_array_new();
+
+	g_free(config->conninfo);
+	config->conninfo = g_strdup(t->conninfo);
+	config->port = 0;
+	config->token_file = g_strdup(t->token_file);
+	if (options != NULL && options->workers > 0)
+		config->workers = options->workers;
+	if (options != NULL && options->max_body > 0)
+		config->max_body = options->max_body;
+	if (options == NULL || options->plugins == NULL)
+		g_ptr_array_add(plugins, exh_test_plugin_path());
+	for (guint i = 0;
+	     options != NULL && options->plugins != NULL && options->plugins[i] != NULL;
+	     i++)
+		g_ptr_array_add(plugins, g_strdup(options->plugins[i]));
+	g_ptr_array_add(plugins, NULL);
+	g_strfreev(config->plugins);
+	config->plugins = (gchar **)g_ptr_array_free(plugins, FALSE);
+	return config;
+}
+
+static gboolean
+fixture_prepare(ExhTest *t, GError **error)
+{
+	t->conninfo = exm_test_pg_create_database(t->pg, error);
+	if (t->conninfo == NULL)
+		return FALSE;
+	t->dir = exm_test_mkdtemp("exh-test");
+	if (t->dir == NULL)
+		return FALSE;
+	t->token_file = exh_test_write_token_file(t->dir);
+	return t->token_file != NULL;
+}
+
+ExhTest *
+exh_test_new(const ExhTestOptions *options)
+{
+	g_autoptr(ExhTest) t = g_new0(ExhTest, 1);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *plugin = exh_test_plugin_path();
+
+	t->pg = exm_test_pg_get();
+	if (t->pg == NULL)
+		return NULL;
+	if ((options == NULL || options->plugins == NULL) &&
+	    !g_file_test(plugin, G_FILE_TEST_EXISTS)) {
+		g_test_fail_printf("the mail plugin is not built: %s", plugin);
+		return NULL;
+	}
+	if (!fixture_prepare(t, &error)) {
+		g_test_fail_printf("fixture: %s", error != NULL ? error->message : "temp dir");
+		return NULL;
+	}
+	t->config = fixture_config(t, options);
+	t->host = exh_host_new(t->config, &error);
+	if (t->host == NULL || !exh_host_start(t->host, &error)) {
+		g_test_fail_printf("host: %s", error->message);
+		return NULL;
+	}
+	t->base_url = g_strdup(exh_host_get_base_url(t->host));
+	t->session = soup_session_new_with_options("timeout", 120, "idle-timeout", 120, NULL);
+	return g_steal_pointer(&t);
+}
+
+void
+exh_test_free(ExhTest *t)
+{
+	if (t == NULL)
+		return;
+	/* client first: its keep-alive connections must not hold the server up */
+	if (t->session != NULL)
+		soup_session_abort(t->session);
+	g_clear_object(&t->session);
+	g_clear_pointer(&t->host, exh_host_free);
+	g_clear_pointer(&t->config, exh_host_config_free);
+	if (t->dir != NULL)
+		exm_test_rmtree(t->dir);
+	g_free(t->dir);
+	g_free(t->token_file);
+	g_free(t->conninfo);
+	g_free(t->base_url);
+	g_free(t);
+}
+
+void
+exh_test_response_free(ExhTestResponse *r)
+{
+	if (r == NULL)
+		return;
+	g_clear_pointer(&r->headers, soup_message_headers_unref);
+	g_free(r->body);
+	g_clear_pointer(&r->json, json_node_unref);
+	g_free(r);
+}
+
+static void
+parse_json_body(ExhTestResponse *r)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+
+	if (r->len == 0 || !json_parser_load_from_data(parser, r->body, (gssize)r->len, NULL))
+		return;
+	r->json = json_node_ref(json_parser_get_root(parser));
+}
+
+ExhTestResponse *
+exh_test_request_full(ExhTest *t,
+		      const gchar *method,
+		      const gchar *path,
+		      const gchar *const *headers,
+		      const gchar *body,
+		      gsize len)
+{
+	g_autofree gchar *url = g_strconcat(t->base_url, path, NULL);
+	g_autoptr(SoupMessage) msg = soup_message_new(method, url);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) reply = NULL;
+	ExhTestResponse *r = g_new0(ExhTestResponse, 1);
+	SoupMessageHeaders *req_headers;
+
+	if (msg == NULL) {
+		g_test_fail_printf("bad request URL %s", url);
+		r->body = g_strdup("");
+		return r;
+	}
+	req_headers = soup_message_get_request_headers(msg);
+	for (guint i = 0; headers != NULL && headers[i] != NULL && headers[i + 1] != NULL; i += 2)
+		soup_message_headers_replace(req_headers, headers[i], headers[i + 1]);
+	if (body != NULL) {
+		g_autoptr(GBytes) bytes = g_bytes_new(body, len);
+		soup_message_set_request_body_from_bytes(
+			msg, soup_message_headers_get_content_type(req_headers, NULL), bytes);
+	}
+	reply = soup_session_send_and_read(t->session, msg, NULL, &error);
+	if (reply == NULL) {
+		g_test_message("%s %s: %s", method, path, error->message);
+		r->body = g_strdup("");
+		return r;
+	}
+	r->status = soup_message_get_status(msg);
+	r->headers = soup_message_headers_ref(soup_message_get_response_headers(msg));
+	r->body = g_strndup(g_bytes_get_data(reply, &r->len), g_bytes_get_size(reply));
+	parse_json_body(r);
+	return r;
+}
+
+ExhTestResponse *
+exh_test_request(ExhTest *t,
+		 const gchar *method,
+		 const gchar *path,
+		 const gchar *token,
+		 const gchar *body)
+{
+	g_autofree gchar *auth = token != NULL ? g_strconcat("Bearer ", token, NULL) : NULL;
+	const gchar *headers[5] = { NULL };
+	guint n = 0;
+
+	if (body != NULL) {
+		headers[n++] = "Content-Type";
+		headers[n++] = "application/json";
+	}
+	if (auth != NULL) {
+		headers[n++] = "Authorization";
+		headers[n++] = auth;
+	}
+	return exh_test_request_full(
+		t, method, path, headers, body, body != NULL ? strlen(body) : 0);
+}
+
+const gchar *
+exh_test_response_get_string(ExhTestResponse *r, const gchar *name)
+{
+	JsonObject *obj;
+	JsonNode *member;
+
+	if (r->json == NULL || !JSON_NODE_HOLDS_OBJECT(r->json))
+		return NULL;
+	obj = json_node_get_object(r->json);
+	member = json_object_get_member(obj, name);
+	if (member == NULL || !JSON_NODE_HOLDS_VALUE(member) ||
+	    json_node_get_value_type(member) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(member);
+}
+
+gboolean
+exh_test_response_has_member(ExhTestResponse *r, const gchar *name)
+{
+	return r->json != NULL && JSON_NODE_HOLDS_OBJECT(r->json) &&
+	       json_object_has_member(json_node_get_object(r->json), name);
+}
+
+gchar *
+exh_test_sql(ExhTest *t, const gchar *sql)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *value = exm_test_pg_exec(t->conninfo, sql, &error);
+
+	if (value == NULL)
+		g_test_fail_printf("sql %s: %s", sql, error->message);
+	return value;
+}
