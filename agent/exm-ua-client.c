@@ -87,7 +87,11 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 	if (exm_ua_config_use_envelope(config) &&
 	    !exm_ua_client_load_key(client, config->private_key_path, error))
 		return NULL;
-	client->session = soup_session_new_with_options("timeout",
+	/* No proxy resolver: the CP endpoints are internal addresses, and the
+	 * desktop resolver would pull in GSettings on a headless node. */
+	client->session = soup_session_new_with_options("proxy-resolver",
+							NULL,
+							"timeout",
 							(guint)(config->http_timeout + 0.999),
 							"user-agent",
 							"exordos-mail-agent/" EXM_VERSION,

@@ -34,7 +34,9 @@ typedef struct _ExmUaDriver ExmUaDriver;
  * @self: the driver's data
  *
  * Every call that can fail sets a #GError and returns %NULL / %FALSE; the agent
- * then leaves the affected kind alone in the Status API for this iteration.
+ * then never deletes the kind's actual rows in the Status API in this iteration.
+ * Values are shared, not copied: neither side modifies a value after handing it
+ * over.  @destroy frees the whole driver, the #ExmUaDriver struct included.
  */
 struct _ExmUaDriver {
 	const gchar *name;
@@ -58,7 +60,7 @@ struct _ExmUaDriver {
 	gpointer self;
 };
 
-/* Calls @destroy (if any); @driver itself is owned by whoever allocated it there. */
+/* Calls @destroy (if any), which frees the driver. */
 void exm_ua_driver_free(ExmUaDriver *driver);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaDriver, exm_ua_driver_free)
 

@@ -468,15 +468,6 @@ test_sync_plan(void)
 	g_assert_cmpuint(ops2->len, ==, 2);
 }
 
-static gboolean
-ignore_agent_warnings(const gchar *domain,
-		      GLogLevelFlags level,
-		      const gchar *message,
-		      gpointer data)
-{
-	return g_strcmp0(domain, "exm-ua") != 0;
-}
-
 /* Saved atomically with mode 0600, not rewritten when unchanged, loaded back. */
 static void
 test_state_roundtrip(void)
@@ -491,8 +482,6 @@ test_state_roundtrip(void)
 	gboolean changed = FALSE;
 	struct stat st;
 
-	/* the corrupt file below is logged as a warning by design */
-	g_test_log_set_fatal_handler(ignore_agent_warnings, NULL);
 	add(p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
 	add(p, FALSE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
 	g_free(p->hash);
@@ -526,6 +515,9 @@ int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
+	/* The agent logs CP outages and injected failures as warnings by design;
+	 * criticals stay fatal (G_DEBUG=fatal-criticals). */
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 	g_test_add_func("/ua/hash/value-vectors", test_value_hash_vectors);
 	g_test_add_func("/ua/hash/projection", test_projection_hash);
 	g_test_add_func("/ua/hash/bad-actual-values", test_resource_bad_values);

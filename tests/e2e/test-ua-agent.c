@@ -1,0 +1,931 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The agent (exm_ua_agent_*) against protocol transcripts: an in-process fake
+ * CP (test-ua-fakecp.c, loopback only) serving the Orch and Status APIs of
+ * reference/ua-protocol.md §4–§6, and a fake capability driver recording every
+ * call.  Request bodies are compared with the spec's examples (§3.3, §5.1, §5.2,
+ * §7.3) and hashes with its vectors (§2.3).
+ */
+#include "exm-json.h"
+#include "exm-test.h"
+#include "exm-ua-agent.h"
+#include "exm-ua-error.h"
+#include "exm-ua-payload.h"
+#include "exm-ua-state.h"
+#include "test-ua-fakecp.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#define VM_UUID	   "a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"
+#define VM2_UUID   "b1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"
+#define NODE_UUID  "11111111-2222-3333-4444-555555555555"
+#define OTHER_NODE "99999999-2222-3333-4444-555555555555"
+#define AGENT_UUID "239bb923-73ae-5e7f-a9be-30e0a13dff80"
+#define VM_TARGET  "{\"uuid\":\"" VM_UUID "\",\"name\":\"vm\",\"cores\":1,\"ram\":1024}"
+#define VM_TARGET2 "{\"uuid\":\"" VM_UUID "\",\"name\":\"vm\",\"cores\":1,\"ram\":2048}"
+#define VM_ACTUAL                                                                                  \
+	"{\"uuid\":\"" VM_UUID                                                                     \
+	"\",\"name\":\"vm\",\"cores\":1,\"ram\":1024,\"status\":\"ACTIVE\","                       \
+	"\"created_at\":\"2022-01-01 00:00:00.000000\"}"
+#define KEY_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+/* §3.3 without the optional timestamps. */
+static const gchar *expected_registration =
+	"{\"uuid\":\"" AGENT_UUID "\",\"name\":\"Universal Agent 239bb923\",\"description\":\"\","
+	"\"capabilities\":{\"capabilities\":[\"demo_vm\"]},\"facts\":{\"facts\":[]},"
+	"\"node\":\"" NODE_UUID "\",\"status\":\"ACTIVE\"}";
+
+/* §7.3: the PUT after a 409 carries capabilities, facts and name only. */
+static const gchar *expected_registration_put =
+	"{\"capabilities\":{\"capabilities\":[\"demo_vm\"]},\"facts\":{\"facts\":[]},"
+	"\"name\":\"Universal Agent 239bb923\"}";
+
+/* §5.1 without the optional timestamps. */
+static const gchar *expected_post =
+	"{\"uuid\":\"" VM_UUID "\",\"kind\":\"/v1/kind/demo_vm\","
+	"\"res_uuid\":\"bce5d269-12be-52b0-90df-0191f1a39ace\","
+	"\"value\":" VM_ACTUAL ",\"hash\":\"e5ecd78270703c31\",\"full_hash\":\"8e9ed58523af9b50\","
+	"\"status\":\"ACTIVE\",\"node\":\"" NODE_UUID "\"}";
+
+/* ---- the fake driver ------------------------------------------------------ */
+
+typedef struct {
+	ExmUaDriver base; /* first: the agent hands us &base */
+	GHashTable *dp;	  /* uuid → actual value */
+	GPtrArray *calls; /* "list demo_vm", "create <uuid>", … */
+	gboolean fail_list;
+	gboolean fail_create;
+	gboolean fail_update;
+	gboolean fail_remove;
+} FakeDriver;
+
+static const gchar *const fake_kinds[] = { "demo_vm", NULL };
+
+static const gchar *const *
+fake_driver_kinds(ExmUaDriver *d)
+{
+	return fake_kinds;
+}
+
+static gboolean
+fake_driver_check(FakeDriver *fd, gboolean fail, const gchar *what, GError **error)
+{
+	if (!fail)
+		return TRUE;
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "injected %s failure", what);
+	return FALSE;
+}
+
+static GPtrArray *
+fake_driver_list(ExmUaDriver *d, const gchar *kind, GError **error)
+{
+	FakeDriver *fd = (FakeDriver *)d;
+	GPtrArray *out;
+	GHashTableIter iter;
+	gpointer v;
+
+	g_ptr_array_add(fd->calls, g_strdup_printf("list %s", kind));
+	if (!fake_driver_check(fd, fd->fail_list, "list", error))
+		return NULL;
+	out = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
+	g_hash_table_iter_init(&iter, fd->dp);
+	while (g_hash_table_iter_next(&iter, NULL, &v))
+		g_ptr_array_add(out, json_object_ref(v));
+	return out;
+}
+
+/* The DP object: the target plus DP-only fields (§4.1 example). */
+static JsonObject *
+fake_driver_store(FakeDriver *fd, JsonObject *value)
+{
+	JsonObject *actual = json_object_new();
+	g_autoptr(GList) members = json_object_get_members(value);
+
+	for (GList *l = members; l != NULL; l = l->next)
+		json_object_set_member(
+			actual, l->data, json_node_copy(json_object_get_member(value, l->data)));
+	json_object_set_string_member(actual, "status", "ACTIVE");
+	json_object_set_string_member(actual, "created_at", "2022-01-01 00:00:00.000000");
+	g_hash_table_insert(fd->dp,
+			    g_strdup(json_object_get_string_member(value, "uuid")),
+			    json_object_ref(actual));
+	return actual;
+}
+
+static JsonObject *
+fake_driver_create(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError **error)
+{
+	FakeDriver *fd = (FakeDriver *)d;
+
+	g_ptr_array_add(fd->calls,
+			g_strdup_printf("create %s", json_object_get_string_member(value, "uuid")));
+	if (!fake_driver_check(fd, fd->fail_create, "create", error))
+		return NULL;
+	return fake_driver_store(fd, value);
+}
+
+static JsonObject *
+fake_driver_update(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError **error)
+{
+	FakeDriver *fd = (FakeDriver *)d;
+
+	g_ptr_array_add(fd->calls,
+			g_strdup_printf("update %s", json_object_get_string_member(value, "uuid")));
+	if (!fake_driver_check(fd, fd->fail_update, "update", error))
+		return NULL;
+	return fake_driver_store(fd, value);
+}
+
+static gboolean
+fake_driver_remove(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError **error)
+{
+	FakeDriver *fd = (FakeDriver *)d;
+	const gchar *uuid = json_object_get_string_member(value, "uuid");
+
+	g_ptr_array_add(fd->calls, g_strdup_printf("delete %s", uuid));
+	if (!fake_driver_check(fd, fd->fail_remove, "delete", error))
+		return FALSE;
+	g_hash_table_remove(fd->dp, uuid);
+	return TRUE;
+}
+
+static void
+fake_driver_destroy(ExmUaDriver *d)
+{
+	FakeDriver *fd = (FakeDriver *)d;
+
+	g_hash_table_unref(fd->dp);
+	g_ptr_array_unref(fd->calls);
+	g_free(fd);
+}
+
+static FakeDriver *
+fake_driver_new(void)
+{
+	FakeDriver *fd = g_new0(FakeDriver, 1);
+
+	fd->base.name = "FakeDriver";
+	fd->base.kinds = fake_driver_kinds;
+	fd->base.list = fake_driver_list;
+	fd->base.create = fake_driver_create;
+	fd->base.update = fake_driver_update;
+	fd->base.remove = fake_driver_remove;
+	fd->base.destroy = fake_driver_destroy;
+	fd->dp = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_object_unref);
+	fd->calls = g_ptr_array_new_with_free_func(g_free);
+	return fd;
+}
+
+/* Calls that change the data plane (everything but list). */
+static guint
+fake_driver_mutations(FakeDriver *fd)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < fd->calls->len; i++)
+		n += !g_str_has_prefix(fd->calls->pdata[i], "list ");
+	return n;
+}
+
+static gboolean
+fake_driver_called(FakeDriver *fd, const gchar *call)
+{
+	for (guint i = 0; i < fd->calls->len; i++) {
+		if (g_str_equal(fd->calls->pdata[i], call))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* ---- fixture --------------------------------------------------------------- */
+
+typedef struct {
+	gchar *dir;
+	gchar *conf;
+	gchar *payload_path;
+	FakeCp *cp;
+	FakeDriver *drv; /* owned by the agent */
+	ExmUaAgent *agent;
+	GMainLoop *loop;
+	guint iterations;
+	guint target;
+	GArray *history; /* ExmUaIteration */
+	gboolean timed_out;
+} Fx;
+
+static void
+on_iteration(ExmUaAgent *agent, const ExmUaIteration *it, gpointer data)
+{
+	Fx *fx = data;
+
+	g_array_append_val(fx->history, *it);
+	fx->iterations++;
+	if (fx->iterations >= fx->target)
+		g_main_loop_quit(fx->loop);
+}
+
+static const ExmUaIteration *
+last_it(Fx *fx)
+{
+	g_assert_cmpuint(fx->history->len, >, 0);
+	return &g_array_index(fx->history, ExmUaIteration, fx->history->len - 1);
+}
+
+static gboolean
+on_guard(gpointer data)
+{
+	Fx *fx = data;
+
+	fx->timed_out = TRUE;
+	g_main_loop_quit(fx->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until @n more iterations ended (30 s safety net). */
+static void
+run_iterations(Fx *fx, guint n)
+{
+	guint guard = g_timeout_add_seconds(30, on_guard, fx);
+
+	fx->target = fx->iterations + n;
+	g_main_loop_run(fx->loop);
+	if (!fx->timed_out)
+		g_source_remove(guard);
+	g_assert_false(fx->timed_out);
+}
+
+static void
+write_file(const gchar *path, const gchar *text, mode_t mode)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_file_set_contents(path, text, -1, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(chmod(path, mode), ==, 0);
+}
+
+/* (Re)writes the agent's ini file; @extra is appended to [universal_agent]. */
+static void
+fx_write_config(Fx *fx, const gchar *extra)
+{
+	g_autofree gchar *text = g_strdup_printf("[universal_agent]\n"
+						 "orch_endpoint = %s\n"
+						 "status_endpoint = %s\n"
+						 "uuid5_name = s3aas\n"
+						 "system_root = %s\n"
+						 "payload_path = %s\n"
+						 "caps_drivers = FakeDriver\n"
+						 "poll_interval = 0.05\n"
+						 "http_timeout = 5\n"
+						 "backoff_initial = 0.05\n"
+						 "backoff_max = 0.2\n"
+						 "%s",
+						 fake_cp_orch_url(fx->cp),
+						 fake_cp_status_url(fx->cp),
+						 fx->dir,
+						 fx->payload_path,
+						 extra != NULL ? extra : "");
+
+	write_file(fx->conf, text, 0600);
+}
+
+static void
+fx_start_agent(Fx *fx)
+{
+	g_autoptr(GError) error = NULL;
+
+	fx->agent = exm_ua_agent_new(fx->conf, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(fx->agent);
+	fx->drv = fake_driver_new();
+	g_assert_true(exm_ua_agent_add_driver(fx->agent, &fx->drv->base, &error));
+	g_assert_no_error(error);
+	exm_ua_agent_set_iteration_func(fx->agent, on_iteration, fx);
+	exm_ua_agent_start(fx->agent);
+}
+
+/* @key: (nullable): the envelope key of both sides; @extra: more config. */
+static void
+fx_init(Fx *fx, const gchar *key, const gchar *extra)
+{
+	g_autofree gchar *dmi = NULL;
+	g_autofree gchar *more = NULL;
+
+	fx->dir = exm_test_mkdtemp("ua-agent");
+	fx->conf = g_build_filename(fx->dir, "agent.conf", NULL);
+	fx->payload_path = g_build_filename(fx->dir, "state", "payload.json", NULL);
+	fx->history = g_array_new(FALSE, TRUE, sizeof(ExmUaIteration));
+	fx->loop = g_main_loop_new(NULL, FALSE);
+	dmi = g_build_filename(fx->dir, "sys/class/dmi/id", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(dmi, 0755), ==, 0);
+	g_free(dmi);
+	dmi = g_build_filename(fx->dir, "sys/class/dmi/id/product_uuid", NULL);
+	/* the kernel prints it upper case with a newline */
+	write_file(dmi, "11111111-2222-3333-4444-555555555555\n", 0444);
+	fx->cp = fake_cp_new(key);
+	if (key != NULL) {
+		g_autofree gchar *kp = g_build_filename(fx->dir, "private_key", NULL);
+		write_file(kp, KEY_B64 "\n", 0600);
+		more = g_strdup_printf("private_key_path = %s\n%s", kp, extra != NULL ? extra : "");
+	}
+	fx_write_config(fx, more != NULL ? more : extra);
+	fx_start_agent(fx);
+}
+
+static void
+fx_clear(Fx *fx)
+{
+	g_clear_pointer(&fx->agent, exm_ua_agent_free);
+	g_clear_pointer(&fx->cp, fake_cp_free);
+	/* let cancelled requests and closed connections finish */
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_clear_pointer(&fx->loop, g_main_loop_unref);
+	g_clear_pointer(&fx->history, g_array_unref);
+	if (fx->dir != NULL)
+		exm_test_rmtree(fx->dir);
+	g_free(fx->dir);
+	g_free(fx->conf);
+	g_free(fx->payload_path);
+}
+
+static void
+assert_no_violations(Fx *fx)
+{
+	GPtrArray *v = fake_cp_violations(fx->cp);
+
+	for (guint i = 0; i < v->len; i++)
+		g_test_message("violation: %s", (const gchar *)v->pdata[i]);
+	g_assert_cmpuint(v->len, ==, 0);
+}
+
+static FakeRequest *
+req_at(Fx *fx, guint i)
+{
+	GPtrArray *log = fake_cp_log(fx->cp);
+
+	g_assert_cmpuint(i, <, log->len);
+	return i < log->len ? log->pdata[i] : NULL;
+}
+
+static void
+assert_body(FakeRequest *r, const gchar *expected)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) want = exm_json_parse_strict(expected, strlen(expected), &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(r->body);
+	if (r->body == NULL || !json_node_equal(r->body, want)) {
+		g_autofree gchar *got = r->body != NULL ? exm_json_to_string(r->body) : NULL;
+		g_test_fail_printf(
+			"%s %s body\n  got:  %s\n  want: %s", r->method, r->path, got, expected);
+	}
+}
+
+static gchar *
+saved_hash(Fx *fx)
+{
+	g_autoptr(ExmUaPayload) last = NULL;
+	g_autoptr(ExmUaPayload) targets = NULL;
+
+	exm_ua_state_load(fx->payload_path, &last, &targets);
+	return g_strdup(last->hash);
+}
+
+/* Registers, converges on the §4.1 example, checks the first transcript. */
+static void
+fx_converge(Fx *fx)
+{
+	fake_cp_set_target(fx->cp, AGENT_UUID, "demo_vm", VM_TARGET);
+	run_iterations(fx, 1);
+	g_assert_cmpint(last_it(fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_nonnull(fake_cp_get_actual(fx->cp, "demo_vm", VM_UUID));
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+/* §3.3 → §4.1 → §5.1, then the light payload of §4.2: registration POST with the
+ * exact body, get_payload with `hash=` and no Content-Type, driver create, actual
+ * POST with the exact body, the converged hash 37a273eaeebbb63f saved 0600, and a
+ * light answer on the next poll with no driver mutation and no write at all. */
+static void
+test_transcript_converge(void)
+{
+	Fx fx = { 0 };
+	FakeRequest *r;
+	struct stat st;
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *cp_hash = NULL;
+	guint n;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 3);
+	r = req_at(&fx, 0);
+	g_assert_cmpstr(r->api, ==, "status");
+	g_assert_cmpstr(r->method, ==, "POST");
+	g_assert_cmpstr(r->path, ==, "/v1/agents/");
+	g_assert_cmpstr(r->content_type, ==, "application/json");
+	g_assert_cmpstr(r->node_header, ==, NODE_UUID);
+	g_assert_null(r->nonce_header);
+	assert_body(r, expected_registration);
+	r = req_at(&fx, 1);
+	g_assert_cmpstr(r->api, ==, "orch");
+	g_assert_cmpstr(r->method, ==, "GET");
+	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
+	g_assert_cmpstr(r->query, ==, "hash=&version=0");
+	g_assert_null(r->content_type);
+	g_assert_null(r->body);
+	g_assert_cmpstr(r->node_header, ==, NODE_UUID);
+	r = req_at(&fx, 2);
+	g_assert_cmpstr(r->api, ==, "status");
+	g_assert_cmpstr(r->method, ==, "POST");
+	g_assert_cmpstr(r->path, ==, "/v1/kind/demo_vm/resources/");
+	g_assert_cmpuint(r->status, ==, 201);
+	assert_body(r, expected_post);
+	g_assert_true(fake_driver_called(fx.drv, "create " VM_UUID));
+	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 1);
+	g_assert_true(last_it(&fx)->registered);
+	g_assert_cmpuint(last_it(&fx)->created, ==, 1);
+	g_assert_cmpuint(last_it(&fx)->posted, ==, 1);
+	g_assert_true(last_it(&fx)->saved);
+
+	hash = saved_hash(&fx);
+	g_assert_cmpstr(hash, ==, "37a273eaeebbb63f");
+	cp_hash = fake_cp_payload_hash(fx.cp, AGENT_UUID);
+	g_assert_cmpstr(cp_hash, ==, "37a273eaeebbb63f");
+	g_assert_cmpint(stat(fx.payload_path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+
+	/* light payload: same (hash, version) → cached targets, nothing to do */
+	fake_cp_clear_log(fx.cp);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	run_iterations(&fx, 2);
+	n = fake_cp_log(fx.cp)->len;
+	g_assert_cmpuint(n, ==, 2);
+	for (guint i = 0; i < n; i++) {
+		r = req_at(&fx, i);
+		g_assert_cmpstr(r->method, ==, "GET");
+		g_assert_cmpstr(r->query, ==, "hash=37a273eaeebbb63f&version=0");
+	}
+	g_assert_true(last_it(&fx)->light);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_false(last_it(&fx)->saved);
+	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* §7.3: an agent the CP already knows gets 409 on POST and is updated by PUT. */
+static void
+test_register_conflict(void)
+{
+	Fx fx = { 0 };
+	FakeRequest *r;
+	JsonObject *agent;
+
+	fx_init(&fx, NULL, NULL);
+	fake_cp_add_agent(fx.cp, AGENT_UUID, NODE_UUID, "[]");
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(last_it(&fx)->registered);
+	r = req_at(&fx, 0);
+	g_assert_cmpstr(r->method, ==, "POST");
+	g_assert_cmpuint(r->status, ==, 409);
+	r = req_at(&fx, 1);
+	g_assert_cmpstr(r->api, ==, "status");
+	g_assert_cmpstr(r->method, ==, "PUT");
+	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID);
+	g_assert_cmpuint(r->status, ==, 200);
+	assert_body(r, expected_registration_put);
+	r = req_at(&fx, 2);
+	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
+	agent = fake_cp_get_agent(fx.cp, AGENT_UUID);
+	g_assert_cmpstr(
+		json_object_get_string_member(agent, "name"), ==, "Universal Agent 239bb923");
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* A 404 from get_payload (the CP lost the agent) → register again, nothing saved. */
+static void
+test_reregister_on_404(void)
+{
+	Fx fx = { 0 };
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	before = saved_hash(&fx);
+	fake_cp_forget_agent(fx.cp, AGENT_UUID);
+	fake_cp_clear_log(fx.cp);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_UNREGISTERED);
+	g_assert_cmpuint(fx.drv->calls->len, ==, 0);
+	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 1);
+	g_assert_cmpuint(req_at(&fx, 0)->status, ==, 404);
+	after = saved_hash(&fx);
+	g_assert_cmpstr(before, ==, after);
+
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(last_it(&fx)->registered);
+	g_assert_cmpstr(req_at(&fx, 1)->method, ==, "POST");
+	g_assert_cmpstr(req_at(&fx, 1)->path, ==, "/v1/agents/");
+	assert_body(req_at(&fx, 1), expected_registration);
+	g_assert_cmpstr(req_at(&fx, 2)->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
+	g_assert_nonnull(fake_cp_get_agent(fx.cp, AGENT_UUID));
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* A changed target → driver update → PUT with exactly §5.2's members; a removed
+ * target and an unknown DP object → driver deletes → DELETE of the reported row. */
+static void
+test_update_and_delete(void)
+{
+	Fx fx = { 0 };
+	FakeRequest *r = NULL;
+	JsonObject *row;
+	g_autoptr(JsonObject) target2 = NULL;
+	g_autofree gchar *hash2 = NULL;
+	g_autoptr(GError) error = NULL;
+	JsonObject *extra;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	fake_cp_clear_log(fx.cp);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
+	g_assert_cmpuint(last_it(&fx)->updated, ==, 1);
+	g_assert_cmpuint(last_it(&fx)->put, ==, 1);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "PUT", "/v1/kind/demo_vm/resources/" VM_UUID), ==, 1);
+	for (guint i = 0; i < fake_cp_log(fx.cp)->len; i++) {
+		if (g_str_equal(req_at(&fx, i)->method, "PUT"))
+			r = req_at(&fx, i);
+	}
+	g_assert_nonnull(r);
+	g_assert_cmpuint(json_object_get_size(json_node_get_object(r->body)), ==, 4);
+	target2 = exm_json_parse_object(VM_TARGET2, strlen(VM_TARGET2), &error);
+	g_assert_no_error(error);
+	hash2 = exm_ua_hash_value(target2);
+	row = fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID);
+	g_assert_cmpstr(json_object_get_string_member(row, "hash"), ==, hash2);
+	g_assert_cmpint(
+		json_object_get_int_member(json_object_get_object_member(row, "value"), "ram"),
+		==,
+		2048);
+
+	/* an object the CP never asked for, and the target removed */
+	extra = json_object_new();
+	json_object_set_string_member(extra, "uuid", VM2_UUID);
+	g_hash_table_insert(fx.drv->dp, g_strdup(VM2_UUID), extra);
+	fake_cp_remove_target(fx.cp, "demo_vm", VM_UUID);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(fake_driver_called(fx.drv, "delete " VM_UUID));
+	g_assert_true(fake_driver_called(fx.drv, "delete " VM2_UUID));
+	g_assert_cmpuint(g_hash_table_size(fx.drv->dp), ==, 0);
+	g_assert_cmpuint(
+		fake_cp_count(fx.cp, "DELETE", "/v1/kind/demo_vm/resources/" VM_UUID), ==, 1);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "DELETE", "/v1/kind/"), ==, 1);
+	g_assert_cmpuint(fake_cp_n_actuals(fx.cp), ==, 0);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* A row that exists but is not in the agent's facts (reported under another node)
+ * → POST answers 409 → the agent PUTs it (§13.2). */
+static void
+test_status_post_conflict(void)
+{
+	Fx fx = { 0 };
+	JsonObject *row;
+
+	fx_init(&fx, NULL, NULL);
+	fake_cp_add_actual(fx.cp, "demo_vm", OTHER_NODE, VM_TARGET, "stale");
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET);
+	run_iterations(&fx, 1);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "POST", "/v1/kind/demo_vm/resources/"), ==, 1);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "PUT", "/v1/kind/demo_vm/resources/" VM_UUID), ==, 1);
+	g_assert_cmpuint(last_it(&fx)->put, ==, 1);
+	g_assert_cmpuint(last_it(&fx)->posted, ==, 0);
+	g_assert_cmpuint(last_it(&fx)->sync_errors, ==, 0);
+	row = fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID);
+	g_assert_cmpstr(json_object_get_string_member(row, "hash"), ==, "e5ecd78270703c31");
+	g_assert_cmpstr(json_object_get_string_member(row, "full_hash"), ==, "8e9ed58523af9b50");
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* A kind whose driver failed keeps its actual rows (no DELETE) and the collected
+ * hash is not saved, so the CP keeps sending the full payload until it works. */
+static void
+test_driver_failure_keeps_rows(void)
+{
+	Fx fx = { 0 };
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *healed = NULL;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	before = saved_hash(&fx);
+
+	/* list fails: nothing is known about the DP */
+	fx.drv->fail_list = TRUE;
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "DELETE", "/"), ==, 0);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "POST", "/v1/kind/"), ==, 0);
+	g_assert_nonnull(fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID));
+	after = saved_hash(&fx);
+	g_assert_cmpstr(before, ==, after);
+
+	/* update fails: the old object is still reported as it is, never deleted */
+	fx.drv->fail_list = FALSE;
+	fx.drv->fail_update = TRUE;
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
+	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
+	g_assert_cmpuint(fake_cp_count(fx.cp, "DELETE", "/"), ==, 0);
+	g_assert_nonnull(fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID));
+	g_free(after);
+	after = saved_hash(&fx);
+	g_assert_cmpstr(before, ==, after);
+
+	/* remove fails for a removed target: no DELETE of its row either */
+	fx.drv->fail_update = FALSE;
+	fx.drv->fail_remove = TRUE;
+	fake_cp_remove_target(fx.cp, "demo_vm", VM_UUID);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "DELETE", "/"), ==, 0);
+	g_assert_nonnull(fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID));
+
+	/* healed: the target comes back, the update goes through and is reported */
+	fx.drv->fail_remove = FALSE;
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	healed = saved_hash(&fx);
+	g_assert_cmpstr(healed, !=, before);
+	g_free(after);
+	after = fake_cp_payload_hash(fx.cp, AGENT_UUID);
+	g_assert_cmpstr(healed, ==, after);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* §6: with a key file every request (GET included) is sealed with a fresh nonce,
+ * responses are opened, and the agent converges exactly as in plain mode. */
+static void
+test_envelope(void)
+{
+	Fx fx = { 0 };
+	GPtrArray *log;
+	g_autoptr(GHashTable) nonces = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autofree gchar *hash = NULL;
+
+	fx_init(&fx, KEY_B64, NULL);
+	fx_converge(&fx);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	log = fake_cp_log(fx.cp);
+	g_assert_cmpuint(log->len, ==, 4);
+	for (guint i = 0; i < log->len; i++) {
+		FakeRequest *r = log->pdata[i];
+		g_assert_cmpstr(r->content_type,
+				==,
+				"application/x-genesis-agent-chacha20-poly1305-encrypted");
+		g_assert_cmpstr(r->node_header, ==, NODE_UUID);
+		g_assert_nonnull(r->nonce_header);
+		g_assert_cmpuint(strlen(r->nonce_header), ==, 16);
+		g_assert_false(g_hash_table_contains(nonces, r->nonce_header));
+		g_hash_table_add(nonces, r->nonce_header);
+		g_assert_cmpuint(r->status / 100, ==, 2);
+	}
+	/* bodiless requests carry the sealed JSON literal null */
+	g_assert_nonnull(req_at(&fx, 1)->body);
+	g_assert_true(JSON_NODE_HOLDS_NULL(req_at(&fx, 1)->body));
+	assert_body(req_at(&fx, 0), expected_registration);
+	assert_body(req_at(&fx, 2), expected_post);
+	hash = saved_hash(&fx);
+	g_assert_cmpstr(hash, ==, "37a273eaeebbb63f");
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* A CP that requires the envelope answers a plain agent 400: rejected, backoff. */
+static void
+test_envelope_required(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, NULL, NULL);
+	fake_cp_free(fx.cp);
+	fx.cp = fake_cp_new(KEY_B64);
+	fx_write_config(&fx, NULL);
+	g_clear_pointer(&fx.agent, exm_ua_agent_free);
+	fx_start_agent(&fx);
+	run_iterations(&fx, 2);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_REJECTED);
+	g_assert_cmpuint(last_it(&fx)->failures, ==, 2);
+	g_assert_cmpuint(req_at(&fx, 0)->status, ==, 400);
+	g_assert_cmpuint(fx.drv->calls->len, ==, 0);
+	fx_clear(&fx);
+}
+
+/* CP down → UNREACHABLE with growing, jittered, capped delays and no driver
+ * mutation; CP back → the agent recovers without a restart. */
+static void
+test_backoff_and_recovery(void)
+{
+	Fx fx = { 0 };
+	const gdouble initial = 0.05, max = 0.2;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_go_down(fx.cp);
+	run_iterations(&fx, 4);
+	for (guint i = 1; i <= 4; i++) {
+		const ExmUaIteration *it =
+			&g_array_index(fx.history, ExmUaIteration, fx.history->len - 5 + i);
+		gdouble cap = MIN(initial * (1u << (i - 1)), max);
+		g_assert_cmpint(it->outcome, ==, EXM_UA_OUTCOME_UNREACHABLE);
+		g_assert_cmpuint(it->failures, ==, i);
+		g_assert_cmpfloat(it->next_delay, >=, cap / 2 - 1e-9);
+		g_assert_cmpfloat(it->next_delay, <=, cap + 1e-9);
+	}
+	g_assert_cmpuint(fx.drv->calls->len, ==, 0);
+
+	/* an error status is a failure too, and counts on */
+	fake_cp_come_up(fx.cp);
+	fake_cp_fail_next(fx.cp, 1, 503);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_UNREACHABLE);
+	g_assert_cmpuint(last_it(&fx)->failures, ==, 5);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(last_it(&fx)->failures, ==, 0);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+static gboolean
+change_target_later(gpointer data)
+{
+	Fx *fx = data;
+
+	fake_cp_set_target(fx->cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	return G_SOURCE_REMOVE;
+}
+
+/* long_poll = true sends `wait=`; the CP holds the request and a change made
+ * meanwhile is applied by that very request. */
+static void
+test_long_poll(void)
+{
+	Fx fx = { 0 };
+	FakeRequest *r;
+	guint n;
+
+	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 5\n");
+	fx_converge(&fx);
+	g_assert_cmpstr(req_at(&fx, 1)->query, ==, "hash=&version=0&wait=5");
+	fake_cp_clear_log(fx.cp);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	g_timeout_add(300, change_target_later, &fx);
+	run_iterations(&fx, 1);
+	r = req_at(&fx, 0);
+	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
+	g_assert_cmpstr(r->query, ==, "hash=37a273eaeebbb63f&version=0&wait=5");
+	g_assert_cmpuint(r->status, ==, 200);
+	g_assert_false(last_it(&fx)->light);
+	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
+	g_assert_cmpuint(last_it(&fx)->put, ==, 1);
+	n = fake_cp_count(fx.cp, "GET", "/v1/agents/");
+	g_assert_cmpuint(n, ==, 1);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* Drift on the DP under a light payload is repaired from the cached targets. */
+static void
+test_light_payload_repairs_drift(void)
+{
+	Fx fx = { 0 };
+	JsonObject *v;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	/* someone edits the DP behind the agent's back (a new object: values the
+	 * agent was handed are never modified in place) */
+	v = json_object_new();
+	json_object_set_string_member(v, "uuid", VM_UUID);
+	json_object_set_string_member(v, "name", "vm");
+	json_object_set_int_member(v, "cores", 1);
+	json_object_set_int_member(v, "ram", 1);
+	g_hash_table_insert(fx.drv->dp, g_strdup(VM_UUID), v);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
+	g_assert_cmpint(json_object_get_int_member(g_hash_table_lookup(fx.drv->dp, VM_UUID), "ram"),
+			==,
+			1024);
+	/* repaired to what was reported: nothing to send */
+	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 1);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* Re-reading the configuration with another identity registers the new agent. */
+static void
+test_reload_identity(void)
+{
+	Fx fx = { 0 };
+	g_autoptr(GError) error = NULL;
+	const gchar *uuid;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	fx_write_config(&fx, "node_uuid = " OTHER_NODE "\n");
+	g_assert_true(exm_ua_agent_reload(fx.agent, &error));
+	g_assert_no_error(error);
+	uuid = exm_ua_agent_get_uuid(fx.agent);
+	g_assert_cmpstr(exm_ua_agent_get_node(fx.agent), ==, OTHER_NODE);
+	g_assert_cmpstr(uuid, !=, AGENT_UUID);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_cmpstr(req_at(&fx, 0)->path, ==, "/v1/agents/");
+	g_assert_cmpstr(req_at(&fx, 0)->node_header, ==, OTHER_NODE);
+	g_assert_nonnull(fake_cp_get_agent(fx.cp, uuid));
+
+	/* a broken file keeps the running configuration */
+	write_file(fx.conf, "[universal_agent]\nuuid = broken\n", 0600);
+	g_assert_false(exm_ua_agent_reload(fx.agent, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_CONFIG);
+	g_assert_cmpstr(exm_ua_agent_get_uuid(fx.agent), ==, uuid);
+	fx_clear(&fx);
+}
+
+/* Stopping while a long poll is held cancels it; nothing runs afterwards. */
+static void
+test_stop_in_flight(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 10\n");
+	fx_converge(&fx);
+	fake_cp_clear_log(fx.cp);
+	/* let the next long poll reach the CP, then stop */
+	while (fake_cp_log(fx.cp)->len == 0)
+		g_main_context_iteration(NULL, TRUE);
+	exm_ua_agent_stop(fx.agent);
+	for (guint i = 0; i < 20; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(fx.history->len, ==, 1);
+	fx_clear(&fx);
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	/* The agent logs CP outages and injected failures as warnings by design;
+	 * criticals stay fatal (G_DEBUG=fatal-criticals). */
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	g_test_add_func("/ua/agent/transcript-converge-then-light", test_transcript_converge);
+	g_test_add_func("/ua/agent/register-409-put", test_register_conflict);
+	g_test_add_func("/ua/agent/reregister-on-404", test_reregister_on_404);
+	g_test_add_func("/ua/agent/update-and-delete", test_update_and_delete);
+	g_test_add_func("/ua/agent/status-post-409-put", test_status_post_conflict);
+	g_test_add_func("/ua/agent/driver-failure-keeps-rows", test_driver_failure_keeps_rows);
+	g_test_add_func("/ua/agent/envelope", test_envelope);
+	g_test_add_func("/ua/agent/envelope-required", test_envelope_required);
+	g_test_add_func("/ua/agent/backoff-and-recovery", test_backoff_and_recovery);
+	g_test_add_func("/ua/agent/long-poll", test_long_poll);
+	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);
+	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
+	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);
+	return g_test_run();
+}
