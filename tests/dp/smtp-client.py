@@ -46,7 +46,7 @@ def do_auth(s, user, password, mech):
 def cmd_ehlo(host, port, mode):
     s = connect(host, port, mode)
     out = {"features": sorted(s.esmtp_features.keys()),
-           "auth": s.esmtp_features.get("auth", "")}
+           "auth": s.esmtp_features.get("auth", "").strip()}
     s.quit()
     return out
 

@@ -53,13 +53,19 @@ snapshot_dir(const gchar *root, const gchar *rel, GPtrArray *out)
 	}
 }
 
+static gint
+cmp_line(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
 static gchar *
 snapshot(ExmDpFixture *fx)
 {
 	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
 
 	snapshot_dir(fx->root, "", lines);
-	g_ptr_array_sort(lines, (GCompareFunc)g_strcmp0);
+	g_ptr_array_sort(lines, cmp_line);
 	g_ptr_array_add(lines, NULL);
 	return g_strjoinv("\n", (gchar **)lines->pdata);
 }
@@ -153,11 +159,12 @@ check_exim_accepts(ExmDpFixture *fx)
 {
 	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
 	const gchar *argv[] = { fx->config->exim_binary, "-C", conf, "-bV", NULL };
+	g_autofree gchar *out = NULL;
 	g_autofree gchar *err = NULL;
 
 	if (!exm_dp_have(fx->config->exim_binary))
 		return;
-	g_assert_cmpint(exm_test_run(argv, NULL, &err), ==, 0);
+	g_assert_cmpint(exm_test_run(argv, &out, &err), ==, 0);
 }
 
 static void
@@ -302,13 +309,15 @@ test_binary(void)
 	const gchar *help[] = { EXM_CONFIGURE_BIN, "--help", NULL };
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *out2 = NULL;
+	g_autofree gchar *usage = NULL;
 
 	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
 	g_assert_true(g_str_has_prefix(out, "mail server configured: domain=example.com\n"));
 	g_assert_cmpint(exm_test_run(argv, &out2, NULL), ==, 0);
 	g_assert_true(g_str_has_prefix(out2, "mail server unchanged: domain=example.com\n"));
 	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 1);
-	g_assert_cmpint(exm_test_run(help, NULL, NULL), ==, 0);
+	g_assert_cmpint(exm_test_run(help, &usage, NULL), ==, 0);
+	g_assert_nonnull(strstr(usage, "--root"));
 }
 
 static void

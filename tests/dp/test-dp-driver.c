@@ -173,6 +173,7 @@ test_fault_before_rename(Fixture *f, gconstpointer data)
 	g_assert_null(a2);
 	g_assert_nonnull(error);
 	g_test_message("expected failure: %s", error != NULL ? error->message : "");
+	g_clear_error(&error);
 	after = exm_test_read_file(f->passwd);
 	g_assert_cmpstr(before, ==, after);
 	g_assert_cmpuint(count_entries(dir), ==, entries); /* no temp file left */
