@@ -9,7 +9,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 QUICK=0
 for a in "$@"; do
   case "$a" in
@@ -76,7 +76,7 @@ fi
 
 [ $status = 0 ] || echo "run-tests: FAILED (see the logs above)" >&2
 section "summary"
-/usr/bin/python3 - "${logs[@]}" <<'PY'
+if ! /usr/bin/python3 - "${logs[@]}" <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
@@ -99,5 +99,7 @@ for path in sys.argv[1:]:
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed else 0)
 PY
-[ $? = 0 ] || status=1
+then
+  status=1
+fi
 exit $status
