@@ -7,6 +7,8 @@
 #include <glib.h>
 #include <libpq-fe.h>
 
+#include "exordos-paas-builder.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -56,7 +58,7 @@ G_BEGIN_DECLS
  *
  * Compatible additions (members appended from reserved space) bump this.
  */
-#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 0
+#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 1
 
 /**
  * EXORDOS_PAAS_PLUGIN_EXPORT:
@@ -457,7 +459,9 @@ typedef void (*ExordosPaasRestResponseClearFunc)(gpointer ctx, ExordosPaasRestRe
  * @shutdown: (not nullable): see #ExordosPaasPluginShutdownFunc
  * @rest_dispatch: (not nullable): see #ExordosPaasRestDispatchFunc
  * @rest_response_clear: (not nullable): see #ExordosPaasRestResponseClearFunc
- * @reserved: appended members (builders, …) come from here (%NULL)
+ * @builders: (nullable): the plugin's builders (ABI minor ≥ 1); see
+ *   exordos-paas-builder.h
+ * @reserved: appended members come from here (%NULL)
  *
  * Everything a host needs to know about a PaaS type plugin.  Constant for the
  * lifetime of the loaded module.
@@ -477,7 +481,8 @@ typedef struct {
 	ExordosPaasPluginShutdownFunc shutdown;
 	ExordosPaasRestDispatchFunc rest_dispatch;
 	ExordosPaasRestResponseClearFunc rest_response_clear;
-	gpointer reserved[16];
+	const ExordosPaasBuilders *builders;
+	gpointer reserved[15];
 } ExordosPaasPluginDescriptor;
 
 /**
