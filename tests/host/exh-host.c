@@ -53,8 +53,8 @@ abi_log(gpointer host_data,
 	const gchar *message)
 {
 	static const GLogLevelFlags levels[] = {
-		[EXORDOS_PAAS_LOG_ERROR] = G_LOG_LEVEL_WARNING, /* g_log ERROR aborts */
-		[EXORDOS_PAAS_LOG_WARNING] = G_LOG_LEVEL_WARNING,
+		[EXORDOS_PAAS_LOG_ERROR] = G_LOG_LEVEL_MESSAGE,
+		[EXORDOS_PAAS_LOG_WARNING] = G_LOG_LEVEL_MESSAGE,
 		[EXORDOS_PAAS_LOG_INFO] = G_LOG_LEVEL_INFO,
 		[EXORDOS_PAAS_LOG_DEBUG] = G_LOG_LEVEL_DEBUG,
 	};
@@ -176,6 +176,7 @@ connect_db(ExhHost *host, GError **error)
 			error, EXH_ERROR, EXH_ERROR_DB, "cannot connect to the database: %s", why);
 		return NULL;
 	}
+	PQsetNoticeProcessor(conn, exh_log_pg_notice, NULL);
 	return g_steal_pointer(&conn);
 }
 

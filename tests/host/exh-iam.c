@@ -150,8 +150,14 @@ exh_iam_load_file(ExhIam *iam, const gchar *path, GError **error)
 	if (!check_file_mode(path, error))
 		return FALSE;
 	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-		g_set_error(
-			error, EXH_ERROR, EXH_ERROR_IAM, "token file %s: %s", path, local->message);
+		/* GKeyFile quotes the offending line, which may hold a token */
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_IAM,
+			    "token file %s: %s",
+			    path,
+			    local->domain == G_KEY_FILE_ERROR ? "not a valid key file"
+							      : local->message);
 		return FALSE;
 	}
 	table = g_hash_table_new_full(

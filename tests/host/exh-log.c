@@ -51,3 +51,11 @@ exh_log_request(const gchar *request_id,
 	fields[1].value = message;
 	g_log_structured_array(G_LOG_LEVEL_DEBUG, fields, G_N_ELEMENTS(fields));
 }
+
+void
+exh_log_pg_notice(void *arg, const char *message)
+{
+	g_autofree gchar *line = g_strstrip(g_strdup(message));
+
+	exh_log(G_LOG_LEVEL_DEBUG, NULL, "postgres: %s", line);
+}

@@ -4,6 +4,11 @@
  *
  * Structured logging of the reference host (g_log_structured with fields).
  * Callers pass only metadata: never a request body, a token or a secret.
+ *
+ * Levels: trouble from outside (database down, a misbehaving plugin, a client
+ * error) is G_LOG_LEVEL_MESSAGE (a journald notice), never WARNING or ERROR:
+ * those abort the process under GTest and under G_DEBUG=fatal-warnings, and a
+ * test that provokes the condition on purpose must not abort.
  */
 #pragma once
 
@@ -37,3 +42,6 @@ void exh_log_request(const gchar *request_id,
 		     const gchar *path,
 		     guint status,
 		     gint64 duration_us);
+
+/* A libpq notice processor: server notices go to the debug log, not stderr. */
+void exh_log_pg_notice(void *arg, const char *message);

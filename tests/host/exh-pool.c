@@ -50,6 +50,7 @@ slot_connect(ExhPool *pool, Slot *slot)
 	}
 	if (PQstatus(slot->conn) != CONNECTION_OK)
 		return FALSE;
+	PQsetNoticeProcessor(slot->conn, exh_log_pg_notice, NULL);
 	/* timestamps are UTC throughout (restalchemy stores naive UTC) */
 	return exec_command(slot->conn, "SET TIME ZONE 'UTC'");
 }
@@ -74,7 +75,7 @@ slot_begin(ExhPool *pool, Slot *slot, GError **error)
 	}
 	if (slot->conn != NULL) {
 		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(slot->conn)));
-		exh_log(G_LOG_LEVEL_WARNING, NULL, "database unavailable: %s", why);
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "database unavailable: %s", why);
 	}
 	g_set_error_literal(error,
 			    EXM_ERROR,

@@ -221,7 +221,7 @@ copy_plugin_response(ExhRequest *req, ExordosPaasRestResponse *resp)
 		const ExordosPaasHeader *h = &resp->headers[i];
 
 		if (!header_name_is_valid(h->name) || !header_value_is_valid(h->value)) {
-			exh_log(G_LOG_LEVEL_WARNING,
+			exh_log(G_LOG_LEVEL_MESSAGE,
 				req->request_id,
 				"plugin %s sent an invalid response header; dropped",
 				req->plugin->desc->slug);
@@ -268,7 +268,7 @@ dispatch_tx(PGconn *conn, gpointer data)
 	copy_plugin_response(req, &response);
 	desc->rest_response_clear(req->plugin->ctx, &response);
 	if (req->status < 100 || req->status > 599) {
-		exh_log(G_LOG_LEVEL_WARNING,
+		exh_log(G_LOG_LEVEL_MESSAGE,
 			req->request_id,
 			"plugin %s answered status %u",
 			desc->slug,
@@ -300,7 +300,7 @@ dispatch_done(gpointer data, const GError *error)
 		g_autofree gchar *text = exm_error_body(error);
 		gsize len = strlen(text);
 
-		exh_log(G_LOG_LEVEL_WARNING, req->request_id, "request failed: %s", error->message);
+		exh_log(G_LOG_LEVEL_MESSAGE, req->request_id, "request failed: %s", error->message);
 		req->status = exm_error_http_status(error);
 		g_clear_pointer(&req->response, g_bytes_unref);
 		req->response = g_bytes_new_take(g_steal_pointer(&text), len);
@@ -738,7 +738,7 @@ shutdown_timeout(gpointer data)
 {
 	ExhHost *host = data;
 
-	exh_log(G_LOG_LEVEL_WARNING,
+	exh_log(G_LOG_LEVEL_MESSAGE,
 		NULL,
 		"%d requests still in flight after %d ms; closing",
 		g_atomic_int_get(&host->in_flight),

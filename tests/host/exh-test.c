@@ -10,6 +10,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+void
+exh_test_init(int *argc, char ***argv)
+{
+	/* as libsoup's own tests: nothing from the machine's GIO setup leaks in */
+	g_setenv("GSETTINGS_BACKEND", "memory", TRUE);
+	g_setenv("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+	g_setenv("GIO_USE_VFS", "local", TRUE);
+	exm_test_init(argc, argv);
+}
+
 gchar *
 exh_test_plugin_path(void)
 {
@@ -218,6 +228,59 @@ exh_test_request_full(ExhTest *t,
 	r->headers = soup_message_headers_ref(soup_message_get_response_headers(msg));
 	r->body = g_strndup(g_bytes_get_data(reply, &r->len), g_bytes_get_size(reply));
 	parse_json_body(r);
+	return r;
+}
+
+static void
+parse_raw_response(ExhTestResponse *r, const gchar *data, gsize len)
+{
+	const gchar *end = g_strstr_len(data, (gssize)len, "\r\n\r\n");
+	guint status = 0;
+
+	r->headers = soup_message_headers_new(SOUP_MESSAGE_HEADERS_RESPONSE);
+	if (end == NULL || !soup_headers_parse_response(
+				   data, (int)(end - data + 2), r->headers, NULL, &status, NULL)) {
+		r->body = g_strdup("");
+		return;
+	}
+	r->status = status;
+	r->len = len - (gsize)(end + 4 - data);
+	r->body = g_strndup(end + 4, r->len);
+	parse_json_body(r);
+}
+
+ExhTestResponse *
+exh_test_raw_request(ExhTest *t, const gchar *raw, gsize len)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GByteArray) data = g_byte_array_new();
+	g_autoptr(GError) error = NULL;
+	ExhTestResponse *r = g_new0(ExhTestResponse, 1);
+	guint8 buf[4096];
+	gssize n;
+
+	g_socket_client_set_timeout(client, 60);
+	conn = g_socket_client_connect_to_host(
+		client, "127.0.0.1", exh_host_get_port(t->host), NULL, &error);
+	if (conn == NULL ||
+	    !g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+				       raw,
+				       len,
+				       NULL,
+				       NULL,
+				       &error)) {
+		g_test_message("raw request: %s", error->message);
+		r->body = g_strdup("");
+		return r;
+	}
+	while ((n = g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
+					buf,
+					sizeof(buf),
+					NULL,
+					NULL)) > 0)
+		g_byte_array_append(data, buf, (guint)n);
+	parse_raw_response(r, (const gchar *)data->data, data->len);
 	return r;
 }
 

@@ -7,6 +7,8 @@
  * with the real plugin from the build tree, listening on a random loopback
  * port; plus a small synchronous HTTP client.
  *
+ *   exh_test_init(&argc, &argv);           // in main()
+ *   …
  *   g_autoptr(ExhTest) t = exh_test_new(NULL);
  *   if (t == NULL)
  *           return;   // skipped (no PostgreSQL) or failed, already reported
@@ -77,6 +79,12 @@ typedef struct {
 	gchar *base_url;
 	SoupSession *session;
 } ExhTest;
+
+/*
+ * exm_test_init() plus a hermetic GIO for libsoup (memory GSettings, no proxy
+ * resolver, local VFS).  Call it first in main() of tests using this fixture.
+ */
+void exh_test_init(int *argc, char ***argv);
 
 /* Path of the mail plugin in the build tree. */
 gchar *exh_test_plugin_path(void);
@@ -159,6 +167,20 @@ ExhTestResponse *exh_test_request_full(ExhTest *test,
 				       const gchar *const *headers,
 				       const gchar *body,
 				       gsize len);
+
+/**
+ * exh_test_raw_request:
+ * @test: the fixture
+ * @raw: (array length=len): bytes sent as they are on a new connection, e.g.
+ *   "GET /v1/?x=%zz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+ * @len: their length
+ *
+ * For hostile input a client library refuses to send (bad escapes, raw bytes).
+ * Reads until the server closes, so ask for `Connection: close`.
+ *
+ * Returns: (transfer full): the response (status 0 when unparsable)
+ */
+ExhTestResponse *exh_test_raw_request(ExhTest *test, const gchar *raw, gsize len);
 
 /* (nullable) (transfer none): member @name of the response's JSON object */
 const gchar *exh_test_response_get_string(ExhTestResponse *response, const gchar *name);

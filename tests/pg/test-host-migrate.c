@@ -310,7 +310,7 @@ test_abi_refusal(void)
 int
 main(int argc, char **argv)
 {
-	exm_test_init(&argc, &argv);
+	exh_test_init(&argc, &argv);
 	g_test_add_func("/pg/host/migrate/up-down-up", test_migrate_up_down_up);
 	g_test_add_func("/pg/host/migrate/broken", test_migrate_broken);
 	g_test_add_func("/pg/host/migrate/concurrent", test_migrate_concurrent);

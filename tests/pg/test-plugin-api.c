@@ -1,0 +1,1115 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The mail REST API through the plugin ABI (no HTTP), on a real PostgreSQL:
+ * every endpoint and its error paths, restalchemy semantics
+ * (reference/rest-conventions.md) and the mail rules of DESIGN.md §5.
+ */
+#include <string.h>
+
+#include "exm-test.h"
+#include "test-plugin-fixture.h"
+
+#define VERSIONS  "versions/"
+#define INSTANCES "instances/"
+
+static gchar *
+accounts_path(const gchar *instance)
+{
+	return g_strdup_printf("instances/%s/accounts/", instance);
+}
+
+/* ------------------------------------------------------------------ descriptor */
+
+static void
+test_descriptor(void)
+{
+	GModule *module = NULL;
+	const ExordosPaasPluginDescriptor *d = exm_fixture_load_descriptor(&module);
+	const gchar *expect_em[] = { "em_mailaas_types_mail_versions",
+				     "em_mailaas_types_mail_instances",
+				     "em_mailaas_types_mail_instances_accounts" };
+	guint n = 0;
+
+	g_assert_cmpuint(d->abi_major, ==, EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
+	g_assert_cmpuint(d->abi_minor, ==, EXORDOS_PAAS_PLUGIN_ABI_MINOR);
+	g_assert_cmpuint(d->struct_size, ==, sizeof(ExordosPaasPluginDescriptor));
+	g_assert_cmpstr(d->slug, ==, "mail");
+	g_assert_cmpstr(d->element, ==, "mailaas");
+	g_assert_nonnull(d->version);
+	g_assert_cmpstr(d->migrations[0]->uuid, ==, "b2c3d4e5-f6a7-8901-bcde-f12345678901");
+	g_assert_nonnull(d->migrations[0]->depends);
+	g_assert_null(d->migrations[0]->depends[0]);
+	g_assert_nonnull(strstr(d->migrations[0]->up_sql, "CREATE TABLE mail_accounts"));
+	g_assert_null(strstr(d->migrations[0]->up_sql, "root_password"));
+	g_assert_nonnull(strstr(d->migrations[0]->down_sql, "DROP TABLE IF EXISTS mail_versions"));
+	g_assert_null(d->migrations[1]);
+	for (guint i = 0; d->agent_models[i] != NULL; i++) {
+		g_autofree gchar *sub =
+			g_strdelimit(g_strdup(d->agent_models[i]->subpath), ".", '_');
+		g_autofree gchar *em =
+			g_strdup_printf("em_%s_types_%s_%s", d->element, d->slug, sub);
+		g_assert_cmpstr(em, ==, expect_em[i]);
+		n++;
+	}
+	g_assert_cmpuint(n, ==, 3);
+	g_assert_cmpstr(d->agent_models[0]->filter_field, ==, "description");
+	g_assert_cmpstr(d->agent_models[1]->filter_field, ==, "project_id");
+	g_assert_cmpstr(d->agent_models[2]->filter_field, ==, "project_id");
+	g_assert_cmpuint(g_strv_length((gchar **)d->permissions), ==, 12);
+	g_assert_true(g_strv_contains(d->permissions, "exordos_mail.mail_version.delete"));
+	for (guint i = 0; d->models[i] != NULL; i++)
+		g_assert_true(g_str_has_prefix(d->models[i]->table, "mail_"));
+	for (guint i = 0; i < G_N_ELEMENTS(d->reserved); i++)
+		g_assert_null(d->reserved[i]);
+	g_assert_nonnull(d->init);
+	g_assert_nonnull(d->shutdown);
+	g_assert_nonnull(d->rest_dispatch);
+	g_assert_nonnull(d->rest_response_clear);
+	g_module_close(module);
+}
+
+static void
+test_init_refuses_other_abi(void)
+{
+	GModule *module = NULL;
+	const ExordosPaasPluginDescriptor *d = exm_fixture_load_descriptor(&module);
+	ExordosPaasHost host = { 0 };
+	gpointer ctx = NULL;
+	g_autofree gchar *err = NULL;
+
+	host.struct_size = sizeof(host);
+	host.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR + 1;
+	g_assert_false(d->init(&host, &ctx, &err));
+	g_assert_null(ctx);
+	g_assert_nonnull(err);
+	g_assert_false(d->init(NULL, &ctx, NULL));
+	g_module_close(module);
+}
+
+/* ------------------------------------------------------------------ index */
+
+static void
+test_index(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmReply) r = NULL;
+
+	if (f == NULL)
+		return;
+	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", "", NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(r->body, ==, "[\"instances\",\"versions\"]");
+	g_clear_pointer(&r, exm_reply_free);
+
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "POST", "", NULL, "{}");
+	exm_assert_error(r, 405, "UnsupportedHttpMethod");
+	g_assert_cmpstr(exm_reply_str(r, "message"), ==, "HTTP method 'CREATE' is not supported.");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* no trailing slash: a resource of the index route, which lists only */
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", "versions", NULL, NULL);
+	exm_assert_error(r, 405, "UnsupportedHttpMethod");
+	g_assert_cmpstr(exm_reply_str(r, "message"), ==, "HTTP method 'GET' is not supported.");
+	g_clear_pointer(&r, exm_reply_free);
+
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", "nothere/", NULL, NULL);
+	exm_assert_error(r, 501, "NotImplementedError");
+	g_clear_pointer(&r, exm_reply_free);
+
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", "", NULL, NULL);
+	exm_assert_error(r, 405, "UnsupportedHttpMethod");
+	g_assert_cmpstr(exm_reply_str(r, "message"), ==, "HTTP method 'DELETE' is not supported.");
+}
+
+/* ------------------------------------------------------------------ versions */
+
+static void
+test_versions(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmReply) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *loc = NULL;
+	g_autofree gchar *inst = NULL;
+	g_autofree gchar *created = NULL;
+
+	if (f == NULL)
+		return;
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_admin,
+			     "POST",
+			     VERSIONS,
+			     NULL,
+			     "{\"name\":\"exim4_1\",\"image\":\"img\",\"description\":\"" EXM_P1
+			     "\"}");
+	exm_assert_status(r, 201);
+	v1 = g_strdup(exm_reply_str(r, "uuid"));
+	created = g_strdup(exm_reply_str(r, "created_at"));
+	loc = g_strdup_printf("http://127.0.0.1:8080/v1/types/mail/versions/%s", v1);
+	g_assert_cmpstr(exm_reply_header(r, "Location"), ==, loc);
+	g_assert_true(g_str_has_prefix(r->body, "{\"uuid\":\""));
+	g_assert_nonnull(strstr(
+		r->body, "\"name\":\"exim4_1\",\"description\":\"" EXM_P1 "\",\"created_at\":\""));
+	g_assert_true(g_str_has_suffix(r->body, "\",\"image\":\"img\"}"));
+	g_assert_cmpuint(strlen(created), ==, strlen("2026-11-25T12:33:14.510407Z"));
+	g_assert_true(g_str_has_suffix(created, "Z"));
+	g_assert_cmpint(created[10], ==, 'T');
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* owners read, only operators write */
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", VERSIONS, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 1);
+	g_clear_pointer(&r, exm_reply_free);
+	path = g_strdup_printf("versions/%s", v1);
+	r = exm_fixture_call(f, NULL, &exm_who_owner2, "GET", path, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(exm_reply_str(r, "name"), ==, "exim4_1");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", VERSIONS, NULL, "{\"name\":\"x\"}");
+	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_assert_cmpstr(exm_reply_str(r, "message"),
+			==,
+			"Policy rule exordos_mail.mail_version.create is disallowed.");
+	g_assert_cmpint(exm_reply_int(r, "code"), ==, 10000001);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"name\":\"y\"}");
+	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "DELETE", path, NULL, NULL);
+	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", VERSIONS, NULL, NULL);
+	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* duplicate name → 409 */
+	r = exm_fixture_call(
+		f, NULL, &exm_who_admin, "POST", VERSIONS, NULL, "{\"name\":\"exim4_1\"}");
+	exm_assert_error(r, 409, "ConflictRecords");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* update: partial, PATCH the same, no-op keeps updated_at */
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "PATCH", path, NULL, "{\"image\":\"img2\"}");
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(exm_reply_str(r, "image"), ==, "img2");
+	g_assert_cmpstr(exm_reply_str(r, "name"), ==, "exim4_1");
+	g_assert_cmpstr(exm_reply_str(r, "created_at"), ==, created);
+	g_assert_cmpstr(exm_reply_str(r, "updated_at"), >, created);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_admin,
+			     "PUT",
+			     path,
+			     NULL,
+			     "{\"created_at\":\"2020-01-01T00:00:00.000000Z\"}");
+	exm_assert_error(r, 400, "ReadOnlyProperty");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* a referenced version cannot be deleted */
+	inst = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
+	exm_assert_error(r, 409, "ConflictRecords");
+	g_clear_pointer(&r, exm_reply_free);
+	g_assert_cmpint(exm_fixture_count(f, "mail_versions"), ==, 1);
+
+	{
+		g_autofree gchar *ipath = g_strdup_printf("instances/%s", inst);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "DELETE", ipath, NULL, NULL);
+		exm_assert_status(r, 204);
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
+	exm_assert_status(r, 204);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", path, NULL, NULL);
+	exm_assert_error(r, 404, "RecordNotFound");
+}
+
+/* ------------------------------------------------------------------ instances */
+
+#define SEED_INSTANCE_BODY                                                                         \
+	"{\n"                                                                                      \
+	"    \"name\": \"mail-prod\",\n"                                                           \
+	"    \"project_id\": \"4d657461-0000-0000-0000-000000000002\",\n"                          \
+	"    \"domain\": \"example.com\",\n"                                                       \
+	"    \"cpu\": 2,\n"                                                                        \
+	"    \"ram\": 2048,\n"                                                                     \
+	"    \"disk_size\": 20,\n"                                                                 \
+	"    \"version\": \"/v1/types/mail/versions/%s\"\n"                                        \
+	"  }"
+
+static void
+test_instances(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmReply) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *body = NULL;
+	g_autofree gchar *id = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *vuri = NULL;
+	g_autofree gchar *updated = NULL;
+	g_autofree gchar *expect_keys = NULL;
+
+	if (f == NULL)
+		return;
+	v1 = exm_fixture_version(f, "exim4_1");
+	vuri = g_strdup_printf("/v1/types/mail/versions/%s", v1);
+	body = g_strdup_printf(SEED_INSTANCE_BODY, v1);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, body);
+	exm_assert_status(r, 201);
+	id = g_strdup(exm_reply_str(r, "uuid"));
+	path = g_strdup_printf("instances/%s", id);
+	g_assert_cmpstr(exm_reply_str(r, "status"), ==, "NEW");
+	g_assert_cmpstr(exm_reply_str(r, "domain"), ==, "example.com");
+	g_assert_cmpstr(exm_reply_str(r, "version"), ==, vuri);
+	g_assert_cmpstr(exm_reply_str(r, "dkim_public_key"), ==, "");
+	g_assert_cmpstr(exm_reply_str(r, "dkim_selector"), ==, "");
+	g_assert_cmpstr(exm_reply_str(r, "description"), ==, "");
+	g_assert_cmpstr(exm_reply_str(r, "project_id"), ==, EXM_P1);
+	g_assert_nonnull(strstr(r->body, "\"ipsv4\":[],\"cpu\":2,\"ram\":2048,\"disk_size\":20,"));
+	/* model property order (rest-conventions §5.2) */
+	g_assert_true(g_str_has_prefix(r->body, "{\"uuid\":"));
+	g_assert_nonnull(
+		strstr(r->body, "\"name\":\"mail-prod\",\"description\":\"\",\"project_id\":"));
+	g_assert_true(
+		g_str_has_suffix(r->body, "\"dkim_public_key\":\"\",\"dkim_selector\":\"\"}"));
+	updated = g_strdup(exm_reply_str(r, "updated_at"));
+	g_clear_pointer(&r, exm_reply_free);
+
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 1);
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* PUT partial; the same PUT again changes nothing */
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":4}");
+	exm_assert_status(r, 200);
+	g_assert_cmpint(exm_reply_int(r, "cpu"), ==, 4);
+	g_assert_cmpint(exm_reply_int(r, "ram"), ==, 2048);
+	g_assert_cmpstr(exm_reply_str(r, "updated_at"), >, updated);
+	g_free(updated);
+	updated = g_strdup(exm_reply_str(r, "updated_at"));
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PATCH", path, NULL, "{\"cpu\":4}");
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(exm_reply_str(r, "updated_at"), ==, updated);
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* fixed after create, RO always */
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"domain\":\"other.com\"}");
+	exm_assert_error(r, 403, "FieldPermissionError");
+	g_assert_cmpstr(exm_reply_str(r, "message"), ==, "Permission denied for field domain.");
+	g_clear_pointer(&r, exm_reply_free);
+	{
+		g_autofree gchar *b = g_strdup_printf("{\"version\":\"%s\"}", vuri);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, b);
+		exm_assert_error(r, 403, "FieldPermissionError");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	for (guint i = 0; i < 4; i++) {
+		const gchar *ro[] = { "{\"status\":\"ACTIVE\"}",
+				      "{\"ipsv4\":[]}",
+				      "{\"dkim_public_key\":\"x\"}",
+				      "{\"dkim_selector\":\"x\"}" };
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, ro[i]);
+		exm_assert_error(r, 403, "FieldPermissionError");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":\"4\"}");
+	exm_assert_error(r, 400, "TypeError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":0}");
+	g_assert_cmpuint(r->status, ==, 400);
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* disk_size grows, never shrinks */
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"disk_size\":10}");
+	exm_assert_error(r, 400, "ValidationError");
+	g_assert_nonnull(strstr(exm_reply_str(r, "message"), "shrink"));
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"disk_size\":30}");
+	exm_assert_status(r, 200);
+	g_assert_cmpint(exm_reply_int(r, "disk_size"), ==, 30);
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* body uuid must match the URL */
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_owner1,
+			     "PUT",
+			     path,
+			     NULL,
+			     "{\"uuid\":\"00000000-0000-0000-0000-000000000001\"}");
+	exm_assert_error(r, 400, "NotEqualUuidException");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* create: RO field → 403, required → 400, unknown version → 404 */
+	{
+		g_autofree gchar *b = g_strdup_printf(
+			"{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
+			"\"disk_size\":8,\"version\":\"%s\",\"status\":\"ACTIVE\"}",
+			vuri);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, b);
+		exm_assert_error(r, 403, "FieldPermissionError");
+		g_assert_cmpstr(
+			exm_reply_str(r, "message"), ==, "Permission denied for field status.");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	{
+		g_autofree gchar *b = g_strdup_printf("{\"name\":\"m2\",\"cpu\":1,\"ram\":512,"
+						      "\"disk_size\":8,\"version\":\"%s\"}",
+						      vuri);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, b);
+		exm_assert_error(r, 400, "PropertyRequired");
+		g_assert_nonnull(strstr(exm_reply_str(r, "message"), "'domain'"));
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_owner1,
+			     "POST",
+			     INSTANCES,
+			     NULL,
+			     "{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
+			     "\"disk_size\":8,\"version\":\"/v1/types/mail/versions/"
+			     "00000000-0000-0000-0000-000000000009\"}");
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f,
+		NULL,
+		&exm_who_owner1,
+		"POST",
+		INSTANCES,
+		NULL,
+		"{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
+		"\"disk_size\":8,\"version\":\"00000000-0000-0000-0000-000000000009\"}");
+	exm_assert_error(r, 404, "LocatorNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	/* an unscoped operator must name the project */
+	{
+		g_autofree gchar *b = g_strdup_printf(
+			"{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
+			"\"disk_size\":8,\"version\":\"%s\"}",
+			vuri);
+		r = exm_fixture_call(f, NULL, &exm_who_admin, "POST", INSTANCES, NULL, b);
+		exm_assert_error(r, 400, "PropertyRequired");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	g_assert_cmpint(exm_fixture_count(f, "mail_instances"), ==, 1);
+	(void)expect_keys;
+}
+
+static void
+test_instance_delete_cascades(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmReply) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *i2 = NULL;
+	g_autofree gchar *path = NULL;
+
+	if (f == NULL)
+		return;
+	v1 = exm_fixture_version(f, "exim4_1");
+	i1 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
+	i2 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m2");
+	g_free(exm_fixture_account(f, &exm_who_owner1, i1, "alice"));
+	g_free(exm_fixture_account(f, &exm_who_owner1, i1, "bob"));
+	g_free(exm_fixture_account(f, &exm_who_owner1, i2, "alice"));
+	g_assert_cmpint(exm_fixture_count(f, "mail_accounts"), ==, 3);
+	path = g_strdup_printf("instances/%s", i1);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "DELETE", path, NULL, NULL);
+	exm_assert_status(r, 204);
+	g_assert_null(r->body);
+	g_assert_cmpint(exm_fixture_count(f, "mail_accounts"), ==, 1);
+	g_assert_cmpint(exm_fixture_count(f, "mail_instances"), ==, 1);
+}
+
+/* ------------------------------------------------------------------ accounts */
+
+static gchar *
+instance_updated_at(ExmFixture *f, const gchar *id)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"SELECT updated_at::text FROM mail_instances WHERE uuid = '%s'", id);
+	return exm_fixture_scalar(f, sql);
+}
+
+static void
+test_accounts(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmReply) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *i2 = NULL;
+	g_autofree gchar *coll = NULL;
+	g_autofree gchar *body = NULL;
+	g_autofree gchar *acc = NULL;
+	g_autofree gchar *apath = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *loc = NULL;
+	g_autofree gchar *iuri = NULL;
+
+	if (f == NULL)
+		return;
+	v1 = exm_fixture_version(f, "exim4_1");
+	i1 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
+	i2 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m2");
+	coll = accounts_path(i1);
+	iuri = g_strdup_printf("/v1/types/mail/instances/%s", i1);
+	before = instance_updated_at(f, i1);
+
+	/* the seed README's request, verbatim */
+	body = g_strdup_printf("{\n    \"username\": \"alice\",\n    \"password_hash\": \"%s\",\n"
+			       "    \"project_id\": \"4d657461-0000-0000-0000-000000000002\",\n"
+			       "    \"instance\": \"/v1/types/mail/instances/%s\"\n  }",
+			       EXM_HASH6,
+			       i1);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, body);
+	exm_assert_status(r, 201);
+	acc = g_strdup(exm_reply_str(r, "uuid"));
+	loc = g_strdup_printf(
+		"http://127.0.0.1:8080/v1/types/mail/instances/%s/accounts/%s", i1, acc);
+	g_assert_cmpstr(exm_reply_header(r, "Location"), ==, loc);
+	g_assert_cmpstr(exm_reply_str(r, "username"), ==, "alice");
+	g_assert_cmpstr(exm_reply_str(r, "instance"), ==, iuri);
+	g_assert_cmpstr(exm_reply_str(r, "project_id"), ==, EXM_P1);
+	g_assert_true(json_object_get_boolean_member(json_node_get_object(r->json), "active"));
+	g_assert_false(exm_reply_has(r, "password_hash"));
+	g_assert_false(exm_reply_has(r, "password"));
+	g_assert_null(strstr(r->body, "$6$"));
+	g_clear_pointer(&r, exm_reply_free);
+	after = instance_updated_at(f, i1);
+	g_assert_cmpstr(after, >, before);
+
+	/* usernames are case-insensitive per instance */
+	body = (g_free(body),
+		g_strdup_printf("{\"username\":\"Alice\",\"password_hash\":\"%s\"}", EXM_HASH6));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, body);
+	exm_assert_error(r, 409, "ConflictRecords");
+	g_clear_pointer(&r, exm_reply_free);
+	{
+		g_autofree gchar *coll2 = accounts_path(i2);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll2, NULL, body);
+		exm_assert_status(r, 201);
+		g_assert_cmpstr(exm_reply_str(r, "username"), ==, "alice");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	g_assert_cmpint(exm_fixture_count(f, "mail_accounts"), ==, 2);
+
+	/* the instance of the URL wins: another one in the body is a 400 */
+	body = (g_free(body),
+		g_strdup_printf("{\"username\":\"bob\",\"password_hash\":\"%s\",\"instance\":"
+				"\"/v1/types/mail/instances/%s\"}",
+				EXM_HASH6,
+				i2));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, body);
+	exm_assert_error(r, 400, "ValidationError");
+	g_clear_pointer(&r, exm_reply_free);
+	/* project of the instance only (an operator could name another) */
+	body = (g_free(body),
+		g_strdup_printf(
+			"{\"username\":\"bob\",\"password_hash\":\"%s\",\"project_id\":\"" EXM_P2
+			"\"}",
+			EXM_HASH6));
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "POST", coll, NULL, body);
+	exm_assert_error(r, 400, "ValidationError");
+	g_clear_pointer(&r, exm_reply_free);
+	/* both or neither secret */
+	body = (g_free(body),
+		g_strdup_printf(
+			"{\"username\":\"bob\",\"password_hash\":\"%s\",\"password\":\"pw\"}",
+			EXM_HASH6));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, body);
+	exm_assert_error(r, 400, "ValidationError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "POST", coll, NULL, "{\"username\":\"bob\"}");
+	exm_assert_error(r, 400, "PropertyRequired");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_owner1,
+			     "POST",
+			     coll,
+			     NULL,
+			     "{\"username\":\"bob\",\"password_hash\":\"x\"}");
+	exm_assert_error(r, 400, "ValidationError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_owner1,
+			     "POST",
+			     coll,
+			     NULL,
+			     "{\"username\":\"bad name\",\"password\":\"s3cret-plain\"}");
+	exm_assert_error(r, 400, "ValidationError");
+	g_clear_pointer(&r, exm_reply_free);
+	g_assert_cmpint(exm_fixture_count(f, "mail_accounts"), ==, 2);
+
+	/* the write-only password is hashed (yescrypt), never stored or echoed */
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_owner1,
+			     "POST",
+			     coll,
+			     NULL,
+			     "{\"username\":\"carol\",\"password\":\"s3cret-plain\"}");
+	exm_assert_status(r, 201);
+	g_assert_null(strstr(r->body, "s3cret"));
+	g_assert_false(exm_reply_has(r, "password_hash"));
+	g_clear_pointer(&r, exm_reply_free);
+	{
+		g_autofree gchar *h = exm_fixture_scalar(
+			f, "SELECT password_hash FROM mail_accounts WHERE username = 'carol'");
+		g_assert_true(g_str_has_prefix(h, "$y$"));
+	}
+	g_assert_true(exm_fixture_logs_lack(f, "s3cret"));
+	g_assert_true(exm_fixture_logs_lack(f, "$6$"));
+
+	/* list and get never show the hash */
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", coll, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 2);
+	g_assert_null(strstr(r->body, "password"));
+	g_clear_pointer(&r, exm_reply_free);
+	apath = g_strdup_printf("instances/%s/accounts/%s", i1, acc);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", apath, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_null(strstr(r->body, "password"));
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* update: active + hash; username and instance fixed */
+	g_free(before);
+	before = instance_updated_at(f, i1);
+	body = (g_free(body),
+		g_strdup_printf("{\"active\":false,\"password_hash\":\"%s\"}", EXM_HASH6B));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PATCH", apath, NULL, body);
+	exm_assert_status(r, 200);
+	g_assert_false(json_object_get_boolean_member(json_node_get_object(r->json), "active"));
+	g_assert_false(exm_reply_has(r, "password_hash"));
+	g_clear_pointer(&r, exm_reply_free);
+	g_free(after);
+	after = instance_updated_at(f, i1);
+	g_assert_cmpstr(after, >, before);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", apath, NULL, "{\"username\":\"x\"}");
+	exm_assert_error(r, 403, "FieldPermissionError");
+	g_clear_pointer(&r, exm_reply_free);
+	body = (g_free(body), g_strdup_printf("{\"instance\":\"%s\"}", iuri));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", apath, NULL, body);
+	exm_assert_error(r, 403, "FieldPermissionError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", apath, NULL, "{\"active\":\"no\"}");
+	exm_assert_error(r, 400, "TypeError");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* the account under another instance's URL is not found */
+	{
+		g_autofree gchar *wrong = g_strdup_printf("instances/%s/accounts/%s", i2, acc);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", wrong, NULL, NULL);
+		exm_assert_error(r, 404, "RecordNotFound");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+
+	/* delete bumps the instance too */
+	g_free(before);
+	before = instance_updated_at(f, i1);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "DELETE", apath, NULL, NULL);
+	exm_assert_status(r, 204);
+	g_clear_pointer(&r, exm_reply_free);
+	g_free(after);
+	after = instance_updated_at(f, i1);
+	g_assert_cmpstr(after, >, before);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "DELETE", apath, NULL, NULL);
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	g_assert_true(exm_fixture_logs_lack(f, "$6$"));
+}
+
+/* ------------------------------------------------------------------ IAM */
+
+static void
+test_iam_matrix(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmReply) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *i2 = NULL;
+	g_autofree gchar *p1 = NULL;
+	g_autofree gchar *body = NULL;
+	g_autofree gchar *coll2 = NULL;
+
+	if (f == NULL)
+		return;
+	v1 = exm_fixture_version(f, "exim4_1");
+	i1 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
+	/* an operator without project works across projects */
+	i2 = exm_fixture_instance(f, &exm_who_admin, EXM_P2, v1, "m2");
+	p1 = g_strdup_printf("instances/%s", i1);
+	coll2 = accounts_path(i2);
+
+	/* own project only in lists; ?project_id= of another is a 403 */
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 1);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "GET", INSTANCES, "project_id=" EXM_P2, NULL);
+	exm_assert_error(r, 403, "Forbidden");
+	g_assert_cmpstr(exm_reply_str(r, "message"), ==, "The request you have made is forbidden.");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "GET", INSTANCES, "project_id=" EXM_P1, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 1);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", INSTANCES, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 2);
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* other projects' rows are 404, not 403; so are their accounts */
+	r = exm_fixture_call(f, NULL, &exm_who_owner2, "GET", p1, NULL, NULL);
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner2, "PUT", p1, NULL, "{\"cpu\":3}");
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner2, "DELETE", p1, NULL, NULL);
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", coll2, NULL, NULL);
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	body = g_strdup_printf("{\"username\":\"eve\",\"password_hash\":\"%s\"}", EXM_HASH6);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll2, NULL, body);
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* a foreign project_id in a body is a 403 */
+	body = (g_free(body),
+		g_strdup_printf("{\"name\":\"m3\",\"project_id\":\"" EXM_P2
+				"\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,\"disk_size\":8,"
+				"\"version\":\"/v1/types/mail/versions/%s\"}",
+				v1));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, body);
+	exm_assert_error(r, 403, "Forbidden");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "PUT", p1, NULL, "{\"project_id\":\"" EXM_P2 "\"}");
+	exm_assert_error(r, 403, "Forbidden");
+	g_clear_pointer(&r, exm_reply_free);
+	/* an operator may not move an instance either */
+	r = exm_fixture_call(
+		f, NULL, &exm_who_admin, "PUT", p1, NULL, "{\"project_id\":\"" EXM_P2 "\"}");
+	exm_assert_error(r, 400, "ReadOnlyProperty");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* wildcards */
+	r = exm_fixture_call(f, NULL, &exm_who_wild1, "PUT", p1, NULL, "{\"cpu\":3}");
+	exm_assert_status(r, 200);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_readonly1, "GET", p1, NULL, NULL);
+	exm_assert_status(r, 200);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_readonly1, "PUT", p1, NULL, "{\"cpu\":2}");
+	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_assert_cmpstr(exm_reply_str(r, "message"),
+			==,
+			"Policy rule exordos_mail.mail_instance.update is disallowed.");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* missing the version read permission: creating an instance needs it */
+	{
+		static const gchar *const perms[] = { "exordos_mail.mail_instance.*", NULL };
+		const ExmWho who = { EXM_P1, perms, FALSE };
+		body = (g_free(body),
+			g_strdup_printf(
+				"{\"name\":\"m3\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":"
+				"512,\"disk_size\":8,\"version\":\"/v1/types/mail/versions/%s\"}",
+				v1));
+		r = exm_fixture_call(f, NULL, &who, "POST", INSTANCES, NULL, body);
+		exm_assert_error(r, 403, "PolicyNotAuthorized");
+		g_assert_cmpstr(exm_reply_str(r, "message"),
+				==,
+				"Policy rule exordos_mail.mail_version.read is disallowed.");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	/* gcl_iam's shadowing quirk: a later `*` resource hides the specific one */
+	{
+		static const gchar *const perms[] = { "exordos_mail.mail_instance.update",
+						      "exordos_mail.*.read",
+						      NULL };
+		const ExmWho who = { EXM_P1, perms, FALSE };
+		r = exm_fixture_call(f, NULL, &who, "PUT", p1, NULL, "{\"cpu\":2}");
+		exm_assert_error(r, 403, "PolicyNotAuthorized");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+
+	/* anonymous: 403 everywhere but the index; malformed body still 400 first */
+	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", INSTANCES, NULL, NULL);
+	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_assert_cmpstr(exm_reply_str(r, "message"),
+			==,
+			"Policy rule exordos_mail.mail_instance.read is disallowed.");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", p1, NULL, NULL);
+	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_anon, "POST", INSTANCES, NULL, "{bad");
+	exm_assert_error(r, 400, "ParseBodyError");
+	g_clear_pointer(&r, exm_reply_free);
+	g_assert_cmpint(exm_fixture_count(f, "mail_instances"), ==, 2);
+}
+
+/* ------------------------------------------------------------------ lists */
+
+static void
+test_filters_and_pages(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmReply) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *v2 = NULL;
+	g_autofree gchar *marker = NULL;
+	g_autofree gchar *q = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	if (f == NULL)
+		return;
+	v1 = exm_fixture_version(f, "exim4_1");
+	v2 = exm_fixture_version(f, "exim4_2");
+	for (guint i = 0; i < 5; i++) {
+		g_autofree gchar *name = g_strdup_printf("m%u", i);
+		g_free(exm_fixture_instance(f, &exm_who_owner1, NULL, i < 2 ? v1 : v2, name));
+	}
+
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "name=m1&name=m3", NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 2);
+	g_clear_pointer(&r, exm_reply_free);
+	q = g_strdup_printf("version=/v1/types/mail/versions/%s", v2);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, q, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 3);
+	g_clear_pointer(&r, exm_reply_free);
+	g_free(q);
+	q = g_strdup_printf("version=%s", v2);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, q, NULL);
+	exm_assert_error(r, 404, "LocatorNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "cpu=2&status=NEW", NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, 5);
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "cpu=x", NULL);
+	exm_assert_error(r, 400, "ParseError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "bogus=1", NULL);
+	exm_assert_error(r, 400, "ValidationFilterIncompatibleError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "GET", INSTANCES, "sort_key=name&sort_dir=up", NULL);
+	exm_assert_error(r, 400, "ValidationSortInvalidDirValueError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "GET", INSTANCES, "sort_key=name&sort_key=cpu", NULL);
+	exm_assert_error(r, 400, "ValidationSortNumberError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_limit=-1", NULL);
+	exm_assert_error(r, 400, "ParseError");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_marker=zz", NULL);
+	exm_assert_error(r, 400, "ParseError");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* sorted by name descending */
+	r = exm_fixture_call(f,
+			     NULL,
+			     &exm_who_owner1,
+			     "GET",
+			     INSTANCES,
+			     "sort_key=name&sort_dir=DESC&fields=name",
+			     NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(r->body,
+			==,
+			"[{\"name\":\"m4\"},{\"name\":\"m3\"},{\"name\":\"m2\"},{\"name\":\"m1\"},{"
+			"\"name\":\"m0\"}]");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* marker pagination by name: 2 + 2 + 1, every row once */
+	for (guint page = 0; page < 3; page++) {
+		g_free(q);
+		q = marker != NULL
+			    ? g_strdup_printf("page_limit=2&sort_key=name&page_marker=%s", marker)
+			    : g_strdup("page_limit=2&sort_key=name");
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, q, NULL);
+		exm_assert_status(r, 200);
+		g_assert_cmpstr(exm_reply_header(r, "X-Pagination-Limit"), ==, "2");
+		g_assert_cmpuint(exm_reply_len(r), ==, page < 2 ? 2 : 1);
+		for (guint i = 0; i < exm_reply_len(r); i++) {
+			JsonObject *o =
+				json_array_get_object_element(json_node_get_array(r->json), i);
+			g_assert_true(g_hash_table_add(
+				seen, g_strdup(json_object_get_string_member(o, "name"))));
+		}
+		g_free(marker);
+		marker = g_strdup(exm_reply_header(r, "X-Pagination-Marker"));
+		if (page < 2)
+			g_assert_nonnull(marker);
+		else
+			g_assert_null(marker);
+		g_clear_pointer(&r, exm_reply_free);
+	}
+	g_assert_cmpuint(g_hash_table_size(seen), ==, 5);
+
+	/* uuid order pagination without sort key */
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_limit=5", NULL);
+	exm_assert_status(r, 200);
+	g_assert_nonnull(exm_reply_header(r, "X-Pagination-Marker"));
+	g_free(q);
+	q = g_strdup_printf("page_limit=5&page_marker=%s",
+			    exm_reply_header(r, "X-Pagination-Marker"));
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, q, NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(r->body, ==, "[]");
+	g_assert_null(exm_reply_header(r, "X-Pagination-Marker"));
+}
+
+/* ------------------------------------------------------------------ hostile input */
+
+static void
+test_hostile(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *coll = NULL;
+	g_autofree gchar *ipath = NULL;
+	g_autofree gchar *snapshot = NULL;
+	const gchar *const bodies[] = {
+		"",
+		"{",
+		"[1,2]",
+		"null",
+		"\"s\"",
+		"{'name':'x'}",
+		"{\"username\":\"a\\u0000b\"}",
+		"{\"username\":\"bob\",\"password_hash\":\"x\"} trailing",
+		"{\"cpu\":1e400}",
+		"{\"cpu\":99999999999999999999}",
+		"{\"cpu\":NaN}",
+		"{\"cpu\":Infinity}",
+		"{\"username\":\"\\u0000\"}",
+		"{\"username\":\"\\ud800\"}",
+	};
+	const gchar *const typed[] = {
+		"{\"username\":123,\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":[\"a\"],\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":\"bob\",\"password_hash\":{}}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"active\":1}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"bogus\":1}",
+		"{\"username\":null,\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"uuid\":\"nope\"}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6
+		"\",\"created_at\":\"yesterday\"}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"name\":1.5}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"instance\":\"/x/y\"}",
+		"{\"username\":\"bob\\nroot\",\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":\"bob:x\",\"password_hash\":\"" EXM_HASH6 "\"}",
+	};
+
+	if (f == NULL)
+		return;
+	v1 = exm_fixture_version(f, "exim4_1");
+	i1 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
+	coll = accounts_path(i1);
+	ipath = g_strdup_printf("instances/%s", i1);
+	snapshot = exm_fixture_scalar(f, "SELECT updated_at::text FROM mail_instances");
+
+	for (guint i = 0; i < G_N_ELEMENTS(bodies); i++) {
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, bodies[i]);
+		g_test_message("body %u: %u %s", i, r->status, r->body);
+		exm_assert_error(r, 400, "ParseBodyError");
+	}
+	{
+		/* raw NUL and invalid UTF-8 inside the given length */
+		const gchar nul[] = "{\"username\":\"a\0b\"}";
+		const gchar bad[] = "{\"username\":\"\xff\xfe\"}";
+		g_autoptr(ExmReply) r1 = exm_fixture_call_len(
+			f, NULL, &exm_who_owner1, "POST", coll, NULL, nul, sizeof(nul) - 1, NULL);
+		g_autoptr(ExmReply) r2 = exm_fixture_call_len(
+			f, NULL, &exm_who_owner1, "POST", coll, NULL, bad, sizeof(bad) - 1, NULL);
+		g_autoptr(ExmReply) r3 = exm_fixture_call_len(
+			f, NULL, &exm_who_owner1, "POST", coll, NULL, "{}", 2, "text/plain");
+		exm_assert_error(r1, 400, "ParseBodyError");
+		exm_assert_error(r2, 400, "ParseBodyError");
+		exm_assert_error(r3, 400, "ParseBodyError");
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(typed); i++) {
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, typed[i]);
+		g_test_message("typed %u: %u %s", i, r->status, r->body);
+		g_assert_cmpuint(r->status, >=, 400);
+		g_assert_cmpuint(r->status, <, 500);
+	}
+	{
+		g_autoptr(ExmReply) r = exm_fixture_call(
+			f, NULL, &exm_who_owner1, "PUT", ipath, NULL, "{\"cpu\":1e400}");
+		exm_assert_error(r, 400, "ParseBodyError");
+	}
+	{
+		g_autoptr(ExmReply) r = exm_fixture_call(f,
+							 NULL,
+							 &exm_who_owner1,
+							 "PUT",
+							 ipath,
+							 NULL,
+							 "{\"ram\":9223372036854775807}");
+		g_assert_cmpuint(r->status, ==, 400);
+	}
+	{
+		g_autoptr(ExmReply) r = exm_fixture_call(
+			f, NULL, &exm_who_owner1, "PUT", ipath, NULL, "{\"ram\":2147483648}");
+		g_assert_cmpuint(r->status, ==, 400);
+	}
+
+	/* routes and methods */
+	{
+		const struct {
+			const gchar *method;
+			const gchar *path;
+			guint status;
+			const gchar *type;
+		} routes[] = {
+			{ "GET", "instances/not-a-uuid", 400, "ParseError" },
+			{ "GET",
+			  "instances/{12345678-1234-1234-1234-1234567890ZZ}",
+			  400,
+			  "ParseError" },
+			{ "GET",
+			  "instances/00000000-0000-0000-0000-000000000000",
+			  404,
+			  "RecordNotFound" },
+			{ "GET",
+			  "instances/00000000-0000-0000-0000-000000000000/accounts/",
+			  404,
+			  "RecordNotFound" },
+			{ "GET",
+			  "versions/00000000-0000-0000-0000-000000000000/",
+			  404,
+			  "RecordNotFound" },
+			{ "GET", "bogus", 405, "UnsupportedHttpMethod" },
+			{ "POST", "instances", 405, "UnsupportedHttpMethod" },
+			{ "HEAD", "instances/", 405, "UnsupportedHttpMethod" },
+			{ "OPTIONS", "instances/", 405, "UnsupportedHttpMethod" },
+			{ "PUT", "instances/", 405, "UnsupportedHttpMethod" },
+			{ "DELETE", "instances/", 405, "UnsupportedHttpMethod" },
+			{ "POST",
+			  "versions/00000000-0000-0000-0000-000000000000",
+			  405,
+			  "UnsupportedHttpMethod" },
+			{ "GET", "accounts/", 501, "NotImplementedError" },
+			{ "PATCH", "instances/", 405, "UnsupportedHttpMethod" },
+		};
+		for (guint i = 0; i < G_N_ELEMENTS(routes); i++) {
+			g_autoptr(ExmReply) r = exm_fixture_call(f,
+								 NULL,
+								 &exm_who_owner1,
+								 routes[i].method,
+								 routes[i].path,
+								 NULL,
+								 NULL);
+			g_test_message("%s %s: %u %s",
+				       routes[i].method,
+				       routes[i].path,
+				       r->status,
+				       r->body);
+			exm_assert_error(r, routes[i].status, routes[i].type);
+		}
+	}
+	{
+		/* instance of the URL loaded first, then the route error */
+		g_autofree gchar *p = g_strdup_printf("instances/%s/bogus/", i1);
+		g_autofree gchar *p2 = g_strdup_printf("instances/%s/accounts", i1);
+		g_autofree gchar *p3 = g_strdup_printf("instances/%s/", i1);
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "GET", p, NULL, NULL);
+		g_autoptr(ExmReply) r2 =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "GET", p2, NULL, NULL);
+		g_autoptr(ExmReply) r3 =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "GET", p3, NULL, NULL);
+		exm_assert_error(r, 404, "RecordNotFound");
+		g_assert_cmpstr(
+			exm_reply_str(r, "message"),
+			==,
+			"Route <class 'exordos_mail.controlplane.api.routes.MailInstanceRoute'> "
+			"doesn't have method bogus.");
+		exm_assert_error(r2, 400, "ParseError");
+		g_assert_cmpstr(exm_reply_str(r2, "message"), ==, "Can't parse value: uuid=None.");
+		exm_assert_error(r3, 404, "RecordNotFound");
+	}
+	{
+		/* runs of slashes collapse like WebOb's path_info_pop() */
+		g_autoptr(ExmReply) r = exm_fixture_call(
+			f, NULL, &exm_who_owner1, "GET", "//instances/", NULL, NULL);
+		exm_assert_status(r, 200);
+	}
+	{
+		/* Python-uuid leniency: upper case, no hyphens, braces, urn */
+		g_autofree gchar *up = g_ascii_strup(i1, -1);
+		g_autofree gchar *p = g_strdup_printf("instances/{%s}", up);
+		g_autofree gchar *p2 = g_strdup_printf("instances/urn:uuid:%s", i1);
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "GET", p, NULL, NULL);
+		g_autoptr(ExmReply) r2 =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "GET", p2, NULL, NULL);
+		exm_assert_status(r, 200);
+		g_assert_cmpstr(exm_reply_str(r, "uuid"), ==, i1);
+		exm_assert_status(r2, 200);
+	}
+
+	/* nothing was written by any of it */
+	g_assert_cmpint(exm_fixture_count(f, "mail_accounts"), ==, 0);
+	{
+		g_autofree gchar *now =
+			exm_fixture_scalar(f, "SELECT updated_at::text FROM mail_instances");
+		g_assert_cmpstr(now, ==, snapshot);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/plugin/descriptor", test_descriptor);
+	g_test_add_func("/plugin/init-refuses-other-abi", test_init_refuses_other_abi);
+	g_test_add_func("/plugin/index", test_index);
+	g_test_add_func("/plugin/versions", test_versions);
+	g_test_add_func("/plugin/instances", test_instances);
+	g_test_add_func("/plugin/instance-delete-cascades", test_instance_delete_cascades);
+	g_test_add_func("/plugin/accounts", test_accounts);
+	g_test_add_func("/plugin/iam-matrix", test_iam_matrix);
+	g_test_add_func("/plugin/filters-and-pages", test_filters_and_pages);
+	g_test_add_func("/plugin/hostile", test_hostile);
+	return g_test_run();
+}
