@@ -312,6 +312,7 @@ exm_plugin_store_sets_put(GPtrArray *sets,
 			  const gchar *text)
 {
 	ExmPluginSet *s = exm_plugin_store_sets_find(sets, name);
+	gchar *copy;
 
 	if (s == NULL) {
 		s = g_new0(ExmPluginSet, 1);
@@ -319,8 +320,10 @@ exm_plugin_store_sets_put(GPtrArray *sets,
 		g_return_if_fail(s->field != NULL);
 		g_ptr_array_add(sets, s);
 	}
+	/* @text may be s->text itself: copy before freeing. */
+	copy = g_strdup(text);
 	if (s->text != NULL)
 		exm_secret_wipe(s->text, strlen(s->text));
 	g_free(s->text);
-	s->text = g_strdup(text);
+	s->text = copy;
 }

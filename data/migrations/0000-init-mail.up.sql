@@ -1,6 +1,6 @@
 -- 0000-init-mail (b2c3d4e5-f6a7-8901-bcde-f12345678901): the mail schema of
--- upstream's init migration (reference/upstream-mail.md §1.2) without
--- root_password.  Usernames are stored lower-cased and unique per instance
+-- upstream's init migration (reference/upstream-mail.md §1.2) minus the
+-- dropped root password.  Usernames are stored lower-cased and unique per instance
 -- ignoring case, because exim's lsearch ignores case (DESIGN.md §5).
 CREATE TABLE mail_versions (
     uuid UUID PRIMARY KEY,
