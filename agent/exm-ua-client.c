@@ -104,6 +104,9 @@ exm_ua_client_clear(gpointer data)
 {
 	ExmUaClient *client = data;
 
+	/* close kept-alive connections now rather than whenever the peer notices */
+	if (client->session != NULL)
+		soup_session_abort(client->session);
 	g_clear_object(&client->session);
 	g_free(client->orch_base);
 	g_free(client->status_base);

@@ -336,14 +336,32 @@ fx_init(Fx *fx, const gchar *key, const gchar *extra)
 	fx_start_agent(fx);
 }
 
+static gboolean
+on_drained(gpointer data)
+{
+	*(gboolean *)data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+static void
+drain_main_context(guint ms)
+{
+	gboolean done = FALSE;
+
+	g_timeout_add(ms, on_drained, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+}
+
 static void
 fx_clear(Fx *fx)
 {
 	g_clear_pointer(&fx->agent, exm_ua_agent_free);
+	/* let cancelled requests finish and the server see the closed connections
+	 * before it goes away, so that nothing of either side is left behind */
+	drain_main_context(200);
 	g_clear_pointer(&fx->cp, fake_cp_free);
-	/* let cancelled requests and closed connections finish */
-	while (g_main_context_iteration(NULL, FALSE))
-		;
+	drain_main_context(50);
 	g_clear_pointer(&fx->loop, g_main_loop_unref);
 	g_clear_pointer(&fx->history, g_array_unref);
 	if (fx->dir != NULL)
