@@ -7,6 +7,8 @@
  */
 #include "exh-backend.h"
 
+#include <string.h>
+
 #include "exh-host.h"
 #include "exm-json.h"
 #include "exm-uuid.h"
@@ -66,8 +68,8 @@ exh_node_set_target_free(ExhNodeSetTarget *target)
 	g_free(target);
 }
 
-static ExhNodeSetTarget *
-node_set_target_copy(const ExhNodeSetTarget *src)
+ExhNodeSetTarget *
+exh_node_set_target_copy(const ExhNodeSetTarget *src)
 {
 	ExhNodeSetTarget *dst = exh_node_set_target_new();
 
@@ -171,12 +173,16 @@ check_disks(GPtrArray *disks, GError **error)
 		ExhInfraDisk *d = g_ptr_array_index(disks, i);
 
 		if (d->label == NULL || !g_hash_table_add(labels, d->label)) {
-			g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG,
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
 				    "disk_spec: extra disks need unique labels");
 			return FALSE;
 		}
 		if (d->fs != NULL && d->image != NULL) {
-			g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG,
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
 				    "disk_spec: a disk has both fs and image");
 			return FALSE;
 		}
@@ -195,7 +201,8 @@ disk_spec_from_json(JsonObject *value, GPtrArray *disks, GError **error)
 	    (spec != NULL && !exm_json_get_string(spec, "kind", FALSE, &kind, NULL, error)))
 		return FALSE;
 	if (g_strcmp0(kind, "root_disk") == 0) {
-		ExhInfraDisk *disk = disk_from_json(json_object_get_member(value, "disk_spec"), error);
+		ExhInfraDisk *disk =
+			disk_from_json(json_object_get_member(value, "disk_spec"), error);
 
 		if (disk == NULL)
 			return FALSE;
@@ -204,7 +211,8 @@ disk_spec_from_json(JsonObject *value, GPtrArray *disks, GError **error)
 		if (!exm_json_get_array(spec, "disks", &items, NULL, error))
 			return FALSE;
 		for (guint i = 0; items != NULL && i < json_array_get_length(items); i++) {
-			ExhInfraDisk *disk = disk_from_json(json_array_get_element(items, i), error);
+			ExhInfraDisk *disk =
+				disk_from_json(json_array_get_element(items, i), error);
 
 			if (disk == NULL)
 				return FALSE;
@@ -355,22 +363,19 @@ ExhConfigTarget *
 exh_config_target_from_json(JsonObject *value, GError **error)
 {
 	g_autoptr(ExhConfigTarget) target = exh_config_target_new();
-	const gchar *mode = "0600", *owner = "root", *group = "root";
+	const gchar *mode = "0600", *owner = "root", *group = "root", *path = NULL;
 
 	if (!get_uuid(value, "uuid", &target->uuid, error) ||
-	    !exm_json_get_string(value, "path", FALSE, (const gchar **)&target->path, NULL,
-				 error) ||
+	    !exm_json_get_string(value, "path", FALSE, &path, NULL, error) ||
 	    !exm_json_get_string(value, "mode", FALSE, &mode, NULL, error) ||
 	    !exm_json_get_string(value, "owner", FALSE, &owner, NULL, error) ||
 	    !exm_json_get_string(value, "group", FALSE, &group, NULL, error) ||
 	    !parse_mode(mode, &target->mode, error) ||
 	    !config_kinds_from_json(value, target, error)) {
-		target->path = NULL;
 		g_prefix_error(error, "config: ");
 		return NULL;
 	}
-	/* the borrowed path string was stored in place; own a copy */
-	target->path = g_strdup(target->path);
+	target->path = g_strdup(path);
 	if (!config_path_ok(target->path)) {
 		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_CONFIG, "config: bad path");
 		return NULL;
@@ -522,8 +527,11 @@ exh_infra_backend_get_name(ExhInfraBackend *backend)
 	return backend->vtable->name;
 }
 
+/* The hook is captured at emission: the dispatch never reads the backend. */
 typedef struct {
 	ExhInfraBackend *backend;
+	ExhInfraBackendNotify notify;
+	gpointer user_data;
 	gchar *node_set;
 } Emit;
 
@@ -531,16 +539,8 @@ static gboolean
 emit_dispatch(gpointer data)
 {
 	Emit *emit = data;
-	ExhInfraBackend *backend = emit->backend;
-	ExhInfraBackendNotify notify;
-	gpointer user_data;
 
-	g_mutex_lock(&backend->notify_lock);
-	notify = backend->notify;
-	user_data = backend->notify_data;
-	g_mutex_unlock(&backend->notify_lock);
-	if (notify != NULL)
-		notify(backend, emit->node_set, user_data);
+	emit->notify(emit->backend, emit->node_set, emit->user_data);
 	return G_SOURCE_REMOVE;
 }
 
@@ -556,17 +556,19 @@ emit_free(gpointer data)
 void
 exh_infra_backend_emit_changed(ExhInfraBackend *backend, const gchar *node_set)
 {
-	GMainContext *context;
-	Emit *emit;
+	GMainContext *context = NULL;
+	Emit *emit = g_new0(Emit, 1);
 
 	g_mutex_lock(&backend->notify_lock);
-	context = backend->notify != NULL ? backend->notify_context : NULL;
-	if (context != NULL)
-		g_main_context_ref(context);
+	if (backend->notify != NULL)
+		context = g_main_context_ref(backend->notify_context);
+	emit->notify = backend->notify;
+	emit->user_data = backend->notify_data;
 	g_mutex_unlock(&backend->notify_lock);
-	if (context == NULL)
+	if (context == NULL) {
+		g_free(emit);
 		return;
-	emit = g_new0(Emit, 1);
+	}
 	emit->backend = backend;
 	emit->node_set = g_strdup(node_set);
 	g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, emit_dispatch, emit, emit_free);
@@ -592,9 +594,9 @@ exh_infra_backend_set_notify(ExhInfraBackend *backend,
 	backend->notify_data = user_data;
 	backend->notify_destroy = destroy;
 	backend->notify_context =
-		notify != NULL ? g_main_context_ref(context != NULL ? context
-								    : g_main_context_default())
-			       : NULL;
+		notify != NULL
+			? g_main_context_ref(context != NULL ? context : g_main_context_default())
+			: NULL;
 	g_mutex_unlock(&backend->notify_lock);
 	if (old_destroy != NULL)
 		old_destroy(old_data);
@@ -660,13 +662,4 @@ exh_infra_backend_free(ExhInfraBackend *backend)
 	exh_infra_backend_set_notify(backend, NULL, NULL, NULL, NULL);
 	g_mutex_clear(&backend->notify_lock);
 	backend->vtable->free(backend);
-}
-
-/* Used by implementations that keep the target of each set. */
-ExhNodeSetTarget *exh_node_set_target_copy(const ExhNodeSetTarget *target);
-
-ExhNodeSetTarget *
-exh_node_set_target_copy(const ExhNodeSetTarget *target)
-{
-	return node_set_target_copy(target);
 }

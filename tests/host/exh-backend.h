@@ -100,6 +100,7 @@ typedef struct {
 } ExhNodeSetTarget;
 
 ExhNodeSetTarget *exh_node_set_target_new(void);
+ExhNodeSetTarget *exh_node_set_target_copy(const ExhNodeSetTarget *target);
 void exh_node_set_target_free(ExhNodeSetTarget *target);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhNodeSetTarget, exh_node_set_target_free)
 
@@ -299,6 +300,10 @@ const gchar *exh_infra_backend_get_name(ExhInfraBackend *backend);
  *
  * The early-wake hook of the engine.  Notifications are coalesced hints: the
  * engine must still read the state with exh_infra_backend_get_node_set().
+ * The hook is captured when a change is emitted: a notification already
+ * queued on @context may still run after the hook is replaced, so @user_data
+ * must outlive the iterations of @context that follow (stop the context
+ * first, then free the backend and @user_data).
  */
 void exh_infra_backend_set_notify(ExhInfraBackend *backend,
 				  GMainContext *context,
