@@ -6,6 +6,7 @@
  *   apply --payload FILE   apply a mail_instance_node value
  *   show                   print the actual state (JSON array)
  *   delete UUID            forget the instance and empty passwd
+ *   run [--config-file F]  the universal agent daemon (exm-ua-main.c)
  */
 #include <locale.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "exm-dp-config.h"
 #include "exm-driver.h"
 #include "exm-json.h"
+#include "exm-ua-main.h"
 
 typedef struct {
 	ExmDpConfigFlags flags;
@@ -149,11 +151,15 @@ main(int argc, char **argv)
 	int rc = 0;
 
 	setlocale(LC_ALL, "");
+	/* `run`: the universal agent daemon, which parses its own options. */
+	if (argc >= 2 && g_strcmp0(argv[1], "run") == 0)
+		return exm_ua_main_run(argc - 1, argv + 1);
 	g_option_context_set_summary(ctx,
 				     "Commands:\n"
 				     "  apply --payload FILE   apply a mail_instance_node value\n"
 				     "  show                   print the actual state as JSON\n"
-				     "  delete UUID            forget the instance, empty passwd");
+				     "  delete UUID            forget the instance, empty passwd\n"
+				     "  run [--config-file F]  run the universal agent daemon");
 	g_option_context_add_main_entries(ctx, own, NULL);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) ||

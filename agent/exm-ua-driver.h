@@ -66,9 +66,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaDriver, exm_ua_driver_free)
 
 /**
  * ExmUaDriverFactory:
- * @config: the agent's ini file (a driver reads its own `[<name>]` section)
+ * @config_path: the agent's ini file (a driver reads its own group there)
  * @error: failure
  *
  * Returns: (transfer full): a new driver
  */
-typedef ExmUaDriver *(*ExmUaDriverFactory)(GKeyFile *config, GError **error);
+typedef ExmUaDriver *(*ExmUaDriverFactory)(const gchar *config_path, GError **error);

@@ -6,6 +6,7 @@
 
 #include "exm-ua-agent.h"
 #include "exm-ua-error.h"
+#include "exm-ua-mail.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 /* Drivers compiled into the agent binary; `caps_drivers` picks among them. */
 static const ExmUaDriverEntry exm_ua_builtin_drivers[] = {
+	{ EXM_UA_MAIL_DRIVER_NAME, exm_ua_mail_driver_new },
 	{ NULL, NULL },
 };
 
@@ -46,7 +48,7 @@ exm_ua_main_add_drivers(ExmUaAgent *agent,
 				    name);
 			return FALSE;
 		}
-		driver = e->factory(kf, error);
+		driver = e->factory(config_path, error);
 		if (driver == NULL || !exm_ua_agent_add_driver(agent, driver, error)) {
 			g_prefix_error(error, "%s: ", name);
 			return FALSE;
