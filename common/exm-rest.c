@@ -309,7 +309,8 @@ exm_rest_match_free(ExmRestMatch *match)
 		return;
 	g_free(match->id);
 	g_free(match->action);
-	g_ptr_array_unref(match->parents);
+	if (match->parents != NULL)
+		g_ptr_array_unref(match->parents);
 	g_free(match);
 }
 

@@ -1,0 +1,757 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The REST toolkit of libexm-base against reference/rest-conventions.md.
+ */
+#include <string.h>
+
+#include "exm-error.h"
+#include "exm-json.h"
+#include "exm-rest.h"
+#include "exm-test.h"
+
+/* A tree shaped like the mail service (§1.1). */
+static const ExmRestRoute children_route = {
+	"accounts",
+	"pkg.routes.ChildRoute",
+	"ChildController",
+	TRUE,
+	TRUE,
+	EXM_REST_CRUD,
+	NULL,
+	NULL,
+	3,
+};
+static const ExmRestRoute *const parent_children[] = { &children_route, NULL };
+static const gchar *const parent_actions[] = { "info", NULL };
+static const ExmRestRoute parents_route = {
+	"instances",   "pkg.routes.ParentRoute", "ParentController", FALSE, TRUE,
+	EXM_REST_CRUD, parent_children,		 parent_actions,     2,
+};
+static const ExmRestRoute readonly_route = {
+	"access_keys",
+	"pkg.routes.KeysRoute",
+	"KeysController",
+	FALSE,
+	TRUE,
+	EXM_REST_FILTER | EXM_REST_GET,
+	NULL,
+	NULL,
+	4,
+};
+static const ExmRestRoute *const mount_children[] = { &readonly_route, &parents_route, NULL };
+static const ExmRestRoute mount_route = {
+	"mail", "pkg.routes.MailRoute", "MailController", FALSE,
+	FALSE,	EXM_REST_FILTER,	mount_children,	  NULL,
+	1,
+};
+
+#define U1 "84fe6e92-5b3c-4a1b-a124-de76b7b6c788"
+#define U2 "587717c1-0000-4000-8000-000000000001"
+
+typedef struct {
+	GPtrArray *loads;
+	const gchar *deny;
+} LoadLog;
+
+static gboolean
+record_load(const ExmRestRoute *route,
+	    const gchar *id,
+	    GPtrArray *parents,
+	    gpointer user_data,
+	    GError **error)
+{
+	LoadLog *log = user_data;
+
+	g_ptr_array_add(log->loads, g_strdup_printf("%s:%s", route->name, id));
+	if (g_strcmp0(log->deny, id) == 0) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_NOT_FOUND, "no such row");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static ExmRestMatch *
+walk(const gchar *method, const gchar *path, LoadLog *log, GError **error)
+{
+	return exm_rest_route_walk(&mount_route, method, path, record_load, log, error);
+}
+
+static void
+test_walk_collections(void)
+{
+	LoadLog log = { g_ptr_array_new_with_free_func(g_free), NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestMatch) m = NULL;
+
+	m = walk("GET", "", &log, &error);
+	g_assert_no_error(error);
+	g_assert_true(m->route == &mount_route);
+	g_assert_cmpint(m->method, ==, EXM_REST_FILTER);
+	g_clear_pointer(&m, exm_rest_match_free);
+
+	m = walk("GET", "instances/", &log, &error);
+	g_assert_no_error(error);
+	g_assert_true(m->route == &parents_route);
+	g_assert_cmpint(m->method, ==, EXM_REST_FILTER);
+	g_assert_null(m->id);
+	g_clear_pointer(&m, exm_rest_match_free);
+
+	m = walk("POST", "instances/", &log, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(m->method, ==, EXM_REST_CREATE);
+	g_clear_pointer(&m, exm_rest_match_free);
+
+	/* `-` in a segment finds the `_` attribute */
+	m = walk("GET", "access-keys/", &log, &error);
+	g_assert_no_error(error);
+	g_assert_true(m->route == &readonly_route);
+	g_clear_pointer(&m, exm_rest_match_free);
+
+	/* nested: parent loaded on the way */
+	m = walk("POST", "instances/" U1 "/accounts/", &log, &error);
+	g_assert_no_error(error);
+	g_assert_true(m->route == &children_route);
+	g_assert_cmpint(m->method, ==, EXM_REST_CREATE);
+	g_assert_cmpuint(m->parents->len, ==, 1);
+	g_assert_cmpstr(((ExmRestRef *)g_ptr_array_index(m->parents, 0))->id, ==, U1);
+	g_assert_cmpuint(log.loads->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(log.loads, 0), ==, "instances:" U1);
+	g_ptr_array_unref(log.loads);
+}
+
+static void
+test_walk_resources(void)
+{
+	LoadLog log = { g_ptr_array_new_with_free_func(g_free), NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestMatch) m = NULL;
+	const struct {
+		const gchar *method;
+		ExmRestMethod expect;
+	} methods[] = {
+		{ "GET", EXM_REST_GET },
+		{ "PUT", EXM_REST_UPDATE },
+		{ "PATCH", EXM_REST_UPDATE },
+		{ "DELETE", EXM_REST_DELETE },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(methods); i++) {
+		m = walk(methods[i].method, "instances/" U1, &log, &error);
+		g_assert_no_error(error);
+		g_assert_cmpint(m->method, ==, methods[i].expect);
+		g_assert_cmpstr(m->id, ==, U1);
+		g_clear_pointer(&m, exm_rest_match_free);
+	}
+	/* the final resource is not loaded by the walk */
+	g_assert_cmpuint(log.loads->len, ==, 0);
+
+	/* Python uuid leniency, canonical output */
+	m = walk("GET", "instances/{84FE6E925B3C4A1BA124DE76B7B6C788}", &log, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(m->id, ==, U1);
+	g_clear_pointer(&m, exm_rest_match_free);
+	m = walk("GET", "instances/urn:uuid:" U1, &log, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(m->id, ==, U1);
+	g_clear_pointer(&m, exm_rest_match_free);
+
+	m = walk("GET", "instances/" U1 "/accounts/" U2, &log, &error);
+	g_assert_no_error(error);
+	g_assert_true(m->route == &children_route);
+	g_assert_cmpstr(m->id, ==, U2);
+	g_clear_pointer(&m, exm_rest_match_free);
+
+	m = walk("GET", "instances/" U1 "/actions/info", &log, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(m->method, ==, EXM_REST_ACTION);
+	g_assert_cmpstr(m->action, ==, "info");
+	g_assert_cmpstr(m->id, ==, U1);
+	g_ptr_array_unref(log.loads);
+}
+
+typedef struct {
+	const gchar *method;
+	const gchar *path;
+	gint code;
+	const gchar *message;
+} WalkError;
+
+static void
+test_walk_errors(void)
+{
+	const WalkError cases[] = {
+		{ "POST",
+		  "",
+		  EXM_ERROR_METHOD_NOT_ALLOWED,
+		  "HTTP method 'CREATE' is not supported." },
+		{ "GET",
+		  "instances",
+		  EXM_ERROR_METHOD_NOT_ALLOWED,
+		  "HTTP method 'GET' is not supported." },
+		{ "PUT",
+		  "instances/",
+		  EXM_ERROR_METHOD_NOT_ALLOWED,
+		  "HTTP method 'PUT' is not supported." },
+		{ "HEAD",
+		  "instances/",
+		  EXM_ERROR_METHOD_NOT_ALLOWED,
+		  "HTTP method 'HEAD' is not supported." },
+		{ "POST",
+		  "instances/" U1,
+		  EXM_ERROR_METHOD_NOT_ALLOWED,
+		  "HTTP method 'POST' is not supported." },
+		{ "POST",
+		  "access_keys/",
+		  EXM_ERROR_METHOD_NOT_ALLOWED,
+		  "HTTP method 'CREATE' is not supported." },
+		{ "DELETE",
+		  "access_keys/" U1,
+		  EXM_ERROR_METHOD_NOT_ALLOWED,
+		  "HTTP method 'DELETE' is not supported." },
+		{ "GET", "instances/nope", EXM_ERROR_PARSE, "Can't parse value: uuid=nope." },
+		{ "GET",
+		  "instances/" U1 "/accounts",
+		  EXM_ERROR_PARSE,
+		  "Can't parse value: uuid=None." },
+		{ "GET",
+		  "instances/" U1 "/bogus/",
+		  EXM_ERROR_NOT_FOUND,
+		  "Route <class 'pkg.routes.ParentRoute'> doesn't have method bogus." },
+		{ "GET",
+		  "instances/" U1 "/",
+		  EXM_ERROR_NOT_FOUND,
+		  "Route <class 'pkg.routes.ParentRoute'> doesn't have method ." },
+		{ "GET",
+		  "accounts/x",
+		  EXM_ERROR_NOT_IMPLEMENTED,
+		  "Not implemented ('method get in MailController')." },
+		{ "GET",
+		  "nothere/",
+		  EXM_ERROR_NOT_IMPLEMENTED,
+		  "Not implemented ('method get in MailController')." },
+		{ "GET",
+		  "instances/accounts/",
+		  EXM_ERROR_NOT_FOUND,
+		  "Resource 'accounts' is not found on path: /instances/accounts/." },
+		{ "GET",
+		  "instances/" U1 "/actions/nope",
+		  EXM_ERROR_NOT_FOUND,
+		  "Route <class 'pkg.routes.ParentRoute'> doesn't have method nope." },
+		{ "GET",
+		  "instances/" U1 "/actions/info/",
+		  EXM_ERROR_NOT_FOUND,
+		  "Method '' is not supported for info." },
+		{ "POST",
+		  "instances/" U1 "/actions/info",
+		  EXM_ERROR_NOT_FOUND,
+		  "Action info is incorrectly called with HTTP method POST." },
+		{ "GET", "instances/\xff", EXM_ERROR_NOT_FOUND, "path is not valid utf-8" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		LoadLog log = { g_ptr_array_new_with_free_func(g_free), NULL };
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmRestMatch) m = walk(cases[i].method, cases[i].path, &log, &error);
+		g_test_message("%s %s", cases[i].method, cases[i].path);
+		g_assert_null(m);
+		g_assert_error(error, EXM_ERROR, cases[i].code);
+		g_assert_cmpstr(error->message, ==, cases[i].message);
+		g_ptr_array_unref(log.loads);
+	}
+}
+
+static void
+test_walk_load_order(void)
+{
+	LoadLog log = { g_ptr_array_new_with_free_func(g_free), U1 };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestMatch) m = NULL;
+
+	/* the parent's 404 wins over a bad route after it (§1.2 table) */
+	m = walk("GET", "instances/" U1 "/bogus/", &log, &error);
+	g_assert_null(m);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_NOT_FOUND);
+	g_assert_cmpstr(error->message, ==, "no such row");
+	g_clear_error(&error);
+	/* but a bad id is a 400 before any load */
+	m = walk("GET", "instances/xyz/accounts/", &log, &error);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE);
+	g_assert_cmpuint(log.loads->len, ==, 1);
+	g_ptr_array_unref(log.loads);
+}
+
+static void
+test_route_list(void)
+{
+	g_autoptr(JsonNode) n = exm_rest_route_list_json(&mount_route);
+	g_autofree gchar *s = exm_json_to_string(n);
+
+	g_assert_cmpstr(s, ==, "[\"access_keys\",\"instances\"]");
+}
+
+static void
+test_parse_uuid(void)
+{
+	const gchar *ok[] = { U1,
+			      "84FE6E92-5B3C-4A1B-A124-DE76B7B6C788",
+			      "84fe6e925b3c4a1ba124de76b7b6c788",
+			      "{84fe6e92-5b3c-4a1b-a124-de76b7b6c788}",
+			      "urn:uuid:84fe6e92-5b3c-4a1b-a124-de76b7b6c788" };
+	const gchar *bad[] = { "",     "84fe6e92", U1 "0", "84fe6e92-5b3c-4a1b-a124-de76b7b6c78g",
+			       " " U1, "\xc3\xa9" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
+		g_autofree gchar *u = exm_rest_parse_uuid(ok[i], "uuid", NULL);
+		g_assert_cmpstr(u, ==, U1);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *u = exm_rest_parse_uuid(bad[i], "uuid", &error);
+		g_assert_null(u);
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE);
+	}
+}
+
+/* ------------------------------------------------------------------ bodies */
+
+static const ExmRestField thing_fields[] = {
+	{ "uuid",
+	  EXM_REST_TYPE_UUID,
+	  EXM_REST_FIELD_READ_ONLY,
+	  EXM_REST_RW,
+	  EXM_REST_RO,
+	  EXM_REST_RW,
+	  NULL },
+	{ "name",
+	  EXM_REST_TYPE_STRING,
+	  EXM_REST_FIELD_REQUIRED,
+	  EXM_REST_RW,
+	  EXM_REST_RW,
+	  EXM_REST_RW,
+	  NULL },
+	{ "note",
+	  EXM_REST_TYPE_STRING,
+	  EXM_REST_FIELD_NULLABLE,
+	  EXM_REST_RW,
+	  EXM_REST_RW,
+	  EXM_REST_RW,
+	  NULL },
+	{ "domain", EXM_REST_TYPE_STRING, 0, EXM_REST_RW, EXM_REST_RO, EXM_REST_RO, NULL },
+	{ "status", EXM_REST_TYPE_STRING, 0, EXM_REST_RO, EXM_REST_RO, EXM_REST_RO, NULL },
+	{ "cpu", EXM_REST_TYPE_INTEGER, 0, EXM_REST_RW, EXM_REST_RW, EXM_REST_RW, NULL },
+	{ "active", EXM_REST_TYPE_BOOLEAN, 0, EXM_REST_RW, EXM_REST_RW, EXM_REST_RW, NULL },
+	{ "ips", EXM_REST_TYPE_STRING_LIST, 0, EXM_REST_RW, EXM_REST_RW, EXM_REST_RW, NULL },
+	{ "created_at", EXM_REST_TYPE_TIMESTAMP, 0, EXM_REST_RW, EXM_REST_RO, EXM_REST_RW, NULL },
+	{ "version",
+	  EXM_REST_TYPE_RELATIONSHIP,
+	  0,
+	  EXM_REST_RW,
+	  EXM_REST_RO,
+	  EXM_REST_RO,
+	  "versions/" },
+	{ "secret",
+	  EXM_REST_TYPE_STRING,
+	  EXM_REST_FIELD_SECRET,
+	  EXM_REST_RW,
+	  EXM_REST_HIDDEN,
+	  EXM_REST_RW,
+	  NULL },
+	{ NULL },
+};
+static const ExmRestModel thing_model = { "Thing", "pkg.models.Thing", "things", thing_fields };
+
+#define MOUNT "/v1/types/mail/"
+
+static ExmRestBody *
+unpack(ExmRestMethod method, const gchar *json, GError **error)
+{
+	return exm_rest_body_unpack(&thing_model, method, json, strlen(json), MOUNT, error);
+}
+
+static void
+test_body_values(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestBody) b =
+		unpack(EXM_REST_CREATE,
+		       "{\"name\":\"x\",\"note\":null,\"cpu\":4,\"active\":false,"
+		       "\"ips\":[\"1.2.3.4\"],\"created_at\":\"2024-01-02T03:04:05.5Z\","
+		       "\"version\":\"/v1/types/mail/versions/" U1 "\",\"uuid\":\"" U1
+		       "\",\"domain\":\"a.b\"}",
+		       &error);
+	const ExmRestValue *v;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(exm_rest_body_get(b, "name")->str, ==, "x");
+	g_assert_true(exm_rest_body_get(b, "note")->is_null);
+	g_assert_cmpint(exm_rest_body_get(b, "cpu")->num, ==, 4);
+	g_assert_cmpint(exm_rest_body_get(b, "active")->num, ==, 0);
+	v = exm_rest_body_get(b, "ips");
+	g_assert_cmpuint(v->list->len, ==, 1);
+	g_assert_cmpint(exm_rest_body_get(b, "created_at")->num, ==, 1704164645500000);
+	g_assert_cmpstr(exm_rest_body_get(b, "version")->str, ==, U1);
+	g_assert_cmpstr(exm_rest_body_get(b, "uuid")->str, ==, U1);
+	g_assert_null(exm_rest_body_get(b, "status"));
+}
+
+typedef struct {
+	ExmRestMethod method;
+	const gchar *body;
+	gint code;
+	const gchar *message;
+} BodyError;
+
+static void
+test_body_errors(void)
+{
+	const BodyError cases[] = {
+		{ EXM_REST_CREATE,
+		  "",
+		  EXM_ERROR_PARSE_BODY,
+		  "Can't parse body with specified content-type." },
+		{ EXM_REST_CREATE, "[1]", EXM_ERROR_PARSE_BODY, NULL },
+		{ EXM_REST_CREATE, "{\"a\":1e999}", EXM_ERROR_PARSE_BODY, NULL },
+		{ EXM_REST_CREATE, "{\"name\":\"a\\u0000\"}", EXM_ERROR_PARSE_BODY, NULL },
+		{ EXM_REST_CREATE,
+		  "{\"status\":\"ACTIVE\"}",
+		  EXM_ERROR_FIELD_PERMISSION,
+		  "Permission denied for field status." },
+		{ EXM_REST_UPDATE,
+		  "{\"domain\":\"x\"}",
+		  EXM_ERROR_FIELD_PERMISSION,
+		  "Permission denied for field domain." },
+		{ EXM_REST_CREATE,
+		  "{\"bogus\":1,\"name\":\"x\",\"other\":\"it's\"}",
+		  EXM_ERROR_PROPERTY_INCOMPATIBLE,
+		  "{'bogus': 1, 'other': \"it's\"} is not compatible with model Thing" },
+		{ EXM_REST_CREATE,
+		  "{\"cpu\":\"4\"}",
+		  EXM_ERROR_TYPE,
+		  "Invalid type value '4' for 'Integer'." },
+		{ EXM_REST_UPDATE,
+		  "{\"cpu\":\"4\"}",
+		  EXM_ERROR_TYPE,
+		  "Invalid type value '4'(<class 'str'>) for 'Thing.cpu'(Integer)." },
+		{ EXM_REST_CREATE, "{\"cpu\":4.0}", EXM_ERROR_TYPE, NULL },
+		{ EXM_REST_CREATE, "{\"active\":\"no\"}", EXM_ERROR_TYPE, NULL },
+		{ EXM_REST_CREATE, "{\"ips\":[1]}", EXM_ERROR_TYPE, NULL },
+		{ EXM_REST_CREATE, "{\"name\":null}", EXM_ERROR_PROPERTY_REQUIRED, NULL },
+		{ EXM_REST_CREATE, "{\"cpu\":null}", EXM_ERROR_TYPE, NULL },
+		{ EXM_REST_CREATE,
+		  "{\"uuid\":\"x\"}",
+		  EXM_ERROR_PARSE,
+		  "Can't parse value: uuid=x." },
+		{ EXM_REST_CREATE, "{\"uuid\":5}", EXM_ERROR_PARSE, "Can't parse value: uuid=5." },
+		{ EXM_REST_CREATE,
+		  "{\"created_at\":\"2024-01-02T03:04:05+03:00\"}",
+		  EXM_ERROR_PARSE,
+		  NULL },
+		{ EXM_REST_CREATE,
+		  "{\"version\":\"" U1 "\"}",
+		  EXM_ERROR_LOCATOR_NOT_FOUND,
+		  "Locator is not found for URI " U1 ". Thus resource could not be found." },
+		{ EXM_REST_CREATE,
+		  "{\"version\":\"/v1/types/mail/instances/" U1 "\"}",
+		  EXM_ERROR_LOCATOR_NOT_FOUND,
+		  NULL },
+		{ EXM_REST_CREATE,
+		  "{\"version\":\"/v1/types/mail/versions/" U1 "/x\"}",
+		  EXM_ERROR_LOCATOR_NOT_FOUND,
+		  NULL },
+		{ EXM_REST_CREATE,
+		  "{\"secret\":42}",
+		  EXM_ERROR_TYPE,
+		  "Invalid type value '<hidden>' for 'String'." },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmRestBody) b = unpack(cases[i].method, cases[i].body, &error);
+		g_test_message("%s", cases[i].body);
+		g_assert_null(b);
+		g_assert_error(error, EXM_ERROR, cases[i].code);
+		if (cases[i].message != NULL)
+			g_assert_cmpstr(error->message, ==, cases[i].message);
+	}
+}
+
+/* Checks run field by field in model order (name before status), each field's
+ * permission before its conversion; leftover keys last. */
+static void
+test_body_order(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestBody) b =
+		unpack(EXM_REST_CREATE, "{\"bogus\":1,\"status\":\"A\",\"name\":5}", &error);
+
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_TYPE);
+	g_clear_error(&error);
+	b = unpack(EXM_REST_CREATE, "{\"bogus\":1,\"cpu\":\"x\",\"status\":\"A\"}", &error);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_FIELD_PERMISSION);
+	g_clear_error(&error);
+	b = unpack(EXM_REST_CREATE, "{\"bogus\":1,\"cpu\":\"x\"}", &error);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_TYPE);
+	g_clear_error(&error);
+	b = unpack(EXM_REST_CREATE, "{\"bogus\":1,\"cpu\":1}", &error);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PROPERTY_INCOMPATIBLE);
+}
+
+/* ------------------------------------------------------------------ lists */
+
+static ExmRestListQuery *
+query(const gchar *const *kv, GError **error)
+{
+	ExmRestParam p[16];
+	gsize n = 0;
+
+	for (; kv[2 * n] != NULL; n++) {
+		p[n].key = kv[2 * n];
+		p[n].value = kv[2 * n + 1];
+	}
+	return exm_rest_list_query_parse(&thing_model, p, n, MOUNT, error);
+}
+
+static void
+test_list_query(void)
+{
+	const gchar *kv[] = { "name",	    "a",    "name",	   "b",
+			      "cpu",	    "4",    "active",	   "YES",
+			      "page_limit", "2",    "page_marker", U1,
+			      "sort_key",   "name", "sort_dir",	   "DESC",
+			      "fields",	    "name", "version",	   "/v1/types/mail/versions/" U2,
+			      NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestListQuery) q = query(kv, &error);
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *sql = NULL;
+	ExmRestFilter *f;
+
+	g_assert_no_error(error);
+	f = exm_rest_list_query_get_filter(q, "name");
+	g_assert_cmpuint(f->values->len, ==, 2);
+	g_assert_cmpstr(exm_rest_list_query_get_filter(q, "active")->values->pdata[0], ==, "true");
+	g_assert_cmpstr(exm_rest_list_query_get_filter(q, "version")->values->pdata[0], ==, U2);
+	g_assert_cmpuint(q->limit, ==, 2);
+	g_assert_cmpstr(q->marker, ==, U1);
+	g_assert_cmpstr(q->sort_key->name, ==, "name");
+	g_assert_true(q->sort_desc);
+	g_assert_cmpuint(q->fields->len, ==, 1);
+	exm_rest_list_query_add_filter(q, &thing_model, "uuid", U2);
+
+	sql = exm_rest_list_query_sql(q, &thing_model, "\"uuid\"::text", params);
+	g_assert_cmpstr(
+		sql,
+		==,
+		"SELECT \"uuid\"::text FROM \"things\" WHERE TRUE AND (\"name\" = $1::text OR "
+		"\"name\" = $2::text) AND (\"cpu\" = $3::bigint) AND (\"active\" = "
+		"$4::boolean) AND (\"version\" = $5::uuid) AND (\"uuid\" = $6::uuid) AND "
+		"(\"name\" < (SELECT \"name\" FROM \"things\" WHERE \"uuid\" = $7::uuid) OR "
+		"(\"name\" = (SELECT \"name\" FROM \"things\" WHERE \"uuid\" = $7::uuid) AND "
+		"\"uuid\" > $7::uuid)) ORDER BY \"name\" DESC, \"uuid\" ASC LIMIT 2");
+	g_assert_cmpuint(params->len, ==, 7);
+	g_assert_cmpstr(params->pdata[0], ==, "a");
+	g_assert_cmpstr(params->pdata[6], ==, U1);
+}
+
+static void
+test_list_query_plain(void)
+{
+	const gchar *kv[] = { "ips", "1.2.3.4", "page_marker", U1, NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestListQuery) q = query(kv, &error);
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *sql = NULL;
+
+	g_assert_no_error(error);
+	sql = exm_rest_list_query_sql(q, &thing_model, "*", params);
+	g_assert_cmpstr(
+		sql,
+		==,
+		"SELECT * FROM \"things\" WHERE TRUE AND (\"ips\"::text[] = ARRAY[$1::text]) "
+		"AND \"uuid\" > $2::uuid ORDER BY \"uuid\" ASC");
+}
+
+typedef struct {
+	const gchar *kv[7];
+	gint code;
+	const gchar *message;
+} QueryError;
+
+static void
+test_list_query_errors(void)
+{
+	const QueryError cases[] = {
+		{ { "bogus", "1", NULL },
+		  EXM_ERROR_FILTER_INCOMPATIBLE,
+		  "Filter 'bogus' is not supported" },
+		{ { "cpu", "x", NULL }, EXM_ERROR_PARSE, "Can't parse value: cpu=x." },
+		{ { "uuid", "x", NULL }, EXM_ERROR_PARSE, "Can't parse value: uuid=x." },
+		{ { "version", U1, NULL }, EXM_ERROR_LOCATOR_NOT_FOUND, NULL },
+		{ { "page_limit", "-1", NULL }, EXM_ERROR_PARSE, "Can't parse value: -1." },
+		{ { "page_limit", "abc", NULL }, EXM_ERROR_PARSE, NULL },
+		{ { "page_marker", "zz", NULL }, EXM_ERROR_PARSE, "Can't parse value: uuid=zz." },
+		{ { "sort_key", "name", "sort_dir", "up", NULL },
+		  EXM_ERROR_SORT_DIR,
+		  "Direction up is not valid for sorting." },
+		{ { "sort_key", "name", "sort_key", "cpu", NULL }, EXM_ERROR_SORT_NUMBER, NULL },
+		{ { "sort_key", "name", "sort_dir", "asc", "sort_dir", "desc", NULL },
+		  EXM_ERROR_SORT_COUNT,
+		  NULL },
+		{ { "sort_key", "bogus", NULL }, EXM_ERROR_VALIDATION, NULL },
+		{ { "name", "\xff", NULL }, EXM_ERROR_PARSE, NULL },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmRestListQuery) q = query(cases[i].kv, &error);
+		g_test_message("case %u", i);
+		g_assert_null(q);
+		g_assert_error(error, EXM_ERROR, cases[i].code);
+		if (cases[i].message != NULL)
+			g_assert_cmpstr(error->message, ==, cases[i].message);
+	}
+}
+
+/* ------------------------------------------------------------------ output */
+
+static void
+test_pack(void)
+{
+	g_autoptr(JsonNode) n =
+		json_from_string("{\"uuid\":\"" U1 "\",\"name\":\"x\",\"note\":null,"
+				 "\"secret\":\"h\",\"cpu\":1,\"extra\":1}",
+				 NULL);
+	g_autofree gchar *s = NULL;
+	g_autoptr(GPtrArray) fields = g_ptr_array_new();
+
+	exm_rest_pack(json_node_get_object(n), &thing_model, EXM_REST_GET, NULL);
+	s = exm_json_to_string(n);
+	g_assert_cmpstr(s, ==, "{\"uuid\":\"" U1 "\",\"name\":\"x\",\"cpu\":1}");
+	g_clear_pointer(&s, g_free);
+	g_ptr_array_add(fields, "cpu");
+	exm_rest_pack(json_node_get_object(n), &thing_model, EXM_REST_FILTER, fields);
+	s = exm_json_to_string(n);
+	g_assert_cmpstr(s, ==, "{\"cpu\":1}");
+}
+
+static void
+test_timestamps(void)
+{
+	gint64 us = 0;
+	g_autofree gchar *a = exm_rest_format_timestamp(1764073994510407);
+	g_autofree gchar *b = exm_rest_format_timestamp(0);
+	const gchar *bad[] = { "2024-01-02T03:04:05Z",
+			       "2024-01-02T03:04:05.1234567Z",
+			       "2024-01-02T03:04:05.1+00:00",
+			       "2024-01-02 03:04:05.1Z",
+			       "2024-13-02T03:04:05.1Z",
+			       "2024-01-02T03:04:05.1",
+			       "",
+			       "x" };
+
+	g_assert_cmpstr(a, ==, "2025-11-25T12:33:14.510407Z");
+	g_assert_cmpstr(b, ==, "1970-01-01T00:00:00.000000Z");
+	g_assert_true(exm_rest_parse_timestamp("2025-11-25T12:33:14.510407Z", &us));
+	g_assert_cmpint(us, ==, 1764073994510407);
+	g_assert_true(exm_rest_parse_timestamp("2025-11-25 12:33:14.5", &us));
+	g_assert_cmpint(us, ==, 1764073994500000);
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_false(exm_rest_parse_timestamp(bad[i], &us));
+}
+
+/* ------------------------------------------------------------------ IAM */
+
+static gboolean
+allows(const gchar *const *perms, const gchar *rule)
+{
+	g_autoptr(ExmRestEnforcer) e = exm_rest_enforcer_new(perms);
+
+	return exm_rest_enforcer_allows(e, rule);
+}
+
+static void
+test_enforcer(void)
+{
+	const gchar *const all[] = { "*.*.*", NULL };
+	const gchar *const svc[] = { "exordos_mail.*.*", NULL };
+	const gchar *const one[] = { "exordos_mail.account.read", NULL };
+	const gchar *const shadow1[] = { "svc.bar.update", "svc.*.read", NULL };
+	const gchar *const shadow2[] = { "*.foo.read", "svc.bar.read", NULL };
+	const gchar *const junk[] = { "nonsense", "a.b", "a.b.c.d", NULL };
+	g_autoptr(ExmRestEnforcer) e = exm_rest_enforcer_new(one);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(allows(all, "exordos_mail.mail_instance.create"));
+	g_assert_true(allows(svc, "exordos_mail.account.delete"));
+	g_assert_false(allows(svc, "exordos_s3.bucket.read"));
+	g_assert_true(allows(one, "exordos_mail.account.read"));
+	g_assert_false(allows(one, "exordos_mail.account.update"));
+	g_assert_false(allows(one, "exordos_mail.mail_instance.read"));
+	g_assert_false(allows(shadow1, "svc.bar.update"));
+	g_assert_true(allows(shadow1, "svc.bar.read"));
+	g_assert_true(allows(shadow2, "svc.bar.read"));
+	g_assert_false(allows(junk, "a.b.c"));
+	g_assert_false(allows(NULL, "a.b.c"));
+	g_assert_false(exm_rest_enforcer_check(e, "exordos_mail.account.update", &error));
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_POLICY_NOT_AUTHORIZED);
+	g_assert_cmpstr(
+		error->message, ==, "Policy rule exordos_mail.account.update is disallowed.");
+}
+
+/* ------------------------------------------------------------------ responses */
+
+static void
+test_responses(void)
+{
+	g_autoptr(ExmRestResponse) r = exm_rest_response_new();
+	g_autoptr(GError) error = NULL;
+	const gchar *kv[] = { "page_limit", "2", NULL };
+	g_autoptr(ExmRestListQuery) q = query(kv, NULL);
+
+	exm_rest_response_paginate(r, q, 2, U1);
+	g_assert_cmpuint(r->headers->len, ==, 4);
+	g_assert_cmpstr(r->headers->pdata[0], ==, "X-Pagination-Limit");
+	g_assert_cmpstr(r->headers->pdata[1], ==, "2");
+	g_assert_cmpstr(r->headers->pdata[2], ==, "X-Pagination-Marker");
+	g_assert_cmpstr(r->headers->pdata[3], ==, U1);
+	g_ptr_array_set_size(r->headers, 0);
+	exm_rest_response_paginate(r, q, 1, U1);
+	g_assert_cmpuint(r->headers->len, ==, 2);
+
+	g_set_error(
+		&error, EXM_ERROR, EXM_ERROR_FIELD_PERMISSION, "Permission denied for field x.");
+	exm_rest_response_set_error(r, error);
+	g_assert_cmpuint(r->status, ==, 403);
+	g_assert_cmpuint(r->headers->len, ==, 0);
+	g_assert_cmpstr(r->body,
+			==,
+			"{\"type\":\"FieldPermissionError\",\"code\":403,\"message\":\"Permission "
+			"denied for field x.\"}");
+	exm_rest_response_set_json(r, 204, NULL);
+	g_assert_null(r->body);
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/rest/walk/collections", test_walk_collections);
+	g_test_add_func("/rest/walk/resources", test_walk_resources);
+	g_test_add_func("/rest/walk/errors", test_walk_errors);
+	g_test_add_func("/rest/walk/load-order", test_walk_load_order);
+	g_test_add_func("/rest/route-list", test_route_list);
+	g_test_add_func("/rest/parse-uuid", test_parse_uuid);
+	g_test_add_func("/rest/body/values", test_body_values);
+	g_test_add_func("/rest/body/errors", test_body_errors);
+	g_test_add_func("/rest/body/order", test_body_order);
+	g_test_add_func("/rest/list/query", test_list_query);
+	g_test_add_func("/rest/list/query-plain", test_list_query_plain);
+	g_test_add_func("/rest/list/errors", test_list_query_errors);
+	g_test_add_func("/rest/pack", test_pack);
+	g_test_add_func("/rest/timestamps", test_timestamps);
+	g_test_add_func("/rest/enforcer", test_enforcer);
+	g_test_add_func("/rest/responses", test_responses);
+	return g_test_run();
+}
