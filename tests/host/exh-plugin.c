@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include <string.h>
 
-/* The descriptor of ABI minor 0 ends with its reserved slots. */
-#define DESC_MIN_SIZE (offsetof(ExordosPaasPluginDescriptor, reserved))
+/* The members of ABI minor 0 end with rest_response_clear. */
+#define DESC_MIN_SIZE                                                                              \
+	(offsetof(ExordosPaasPluginDescriptor, rest_response_clear) +                              \
+	 sizeof(ExordosPaasRestResponseClearFunc))
 /* Anything larger is not a descriptor but garbage. */
 #define DESC_MAX_SIZE (64 * 1024)
 

@@ -235,11 +235,13 @@ static void
 parse_raw_response(ExhTestResponse *r, const gchar *data, gsize len)
 {
 	const gchar *end = g_strstr_len(data, (gssize)len, "\r\n\r\n");
+	g_autofree gchar *head = end != NULL ? g_strndup(data, end - data + 2) : NULL;
 	guint status = 0;
 
 	r->headers = soup_message_headers_new(SOUP_MESSAGE_HEADERS_RESPONSE);
-	if (end == NULL || !soup_headers_parse_response(
-				   data, (int)(end - data + 2), r->headers, NULL, &status, NULL)) {
+	/* the parser reads numbers with strtol: give it a NUL-terminated copy */
+	if (head == NULL || !soup_headers_parse_response(
+				    head, (int)strlen(head), r->headers, NULL, &status, NULL)) {
 		r->body = g_strdup("");
 		return;
 	}

@@ -1,0 +1,234 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The `local` infra backend (DESIGN.md §2 step 3): every node of a NodeSet is
+ * a sandbox directory on this machine with a loopback address of its own, in
+ * which the real data-plane programs run as supervised children of the host.
+ *
+ * Layout under @state_dir (every directory 0755 so that exim's children,
+ * running as Debian-exim, can traverse to their files):
+ *
+ *   <state_dir>/<set uuid>/<node uuid>/root/   the node's `/` (the DP root)
+ *                                      node.ini   agent ini: [universal_agent]
+ *                                                 + [dataplane] (configure too)
+ *                                      log/{exim,agent,configure}.log
+ *                                      exim.restart  trigger (see below)
+ *
+ * Addresses: the backend leases a subnet `127.K.0.0/16` for its lifetime (K
+ * in 16..127, probed from a random start: a `flock`ed file
+ * `<lock_dir>/127.K.lock` plus a bind test), and node N of the backend gets
+ * `127.K.0.N` (N = 1..254, the lowest free), reported as its ipv4.  Its exim
+ * listens there on 25, 465 (implicit TLS) and 587 as root, or on @port_base,
+ * +1, +2 when @port_base is set.
+ *
+ * Node lifecycle: a new node gets its sandbox, its key and node.ini, and its
+ * agent is started (`<agent> run --config-file node.ini`, `node_uuid` = the
+ * node's uuid, `long_poll = true`).  A Config is written under `root/` with
+ * its owner, group and mode (exm_atomic_write(): unchanged → no write), and
+ * when it changed its `on_change` runs:
+ *
+ *   systemctl restart|try-restart exordos-metapaas-mail-configure
+ *       → `<configure> --config node.ini` (the real exordos-mail-configure)
+ *   systemctl restart|reload exim4 → SIGHUP to the node's exim (started if
+ *       it is not running)
+ *   systemctl restart exordos-metapaas-mail-agent → the agent is restarted
+ *
+ * anything else is refused (no shell ever runs).  Configure's own restart
+ * command (node.ini `restart_command`) is `touch <node>/exim.restart`: when
+ * configure exits the backend consumes that trigger and (re)starts exim.
+ * Exim (`exim4 -C root/etc/exim4/exim4.conf -bdf`) and the agent are
+ * restarted with a doubling backoff (100 ms … 5 s) when they die.  A node
+ * whose sandbox already holds `root/etc/exordos_metapaas/mail.env` runs
+ * configure at start, as the configure unit does at boot (adoption after a
+ * host restart).
+ *
+ * Status of a node: ERROR when its last configure run failed; ACTIVE once
+ * configure succeeded and exim accepts connections on its three ports;
+ * IN_PROGRESS otherwise (NEW before any Config).  The set is ACTIVE when all
+ * its nodes are, ERROR when one is.  So a builder must emit the Configs as
+ * soon as the actual set has nodes, not only once it is ACTIVE.
+ *
+ * Delete stops the set's children (SIGTERM to each process group, SIGKILL
+ * after @stop_timeout) and removes its sandboxes before it returns; shutdown
+ * stops every child and keeps the sandboxes.  Children also get
+ * PR_SET_PDEATHSIG where the kernel keeps it.
+ */
+#pragma once
+
+#include "exh-backend.h"
+
+G_BEGIN_DECLS
+
+/**
+ * ExhLocalPreConfigure:
+ * @node_uuid: the node
+ * @root: its DP root directory
+ * @user_data: user data
+ *
+ * Test hook run on the backend's thread before each configure run (e.g. to
+ * break the key directory and provoke a configure failure).
+ */
+typedef void (*ExhLocalPreConfigure)(const gchar *node_uuid, const gchar *root, gpointer user_data);
+
+/**
+ * ExhLocalConfig:
+ * @state_dir: where the sandboxes live (created 0755)
+ * @lock_dir: (nullable): where the subnet lock files live; %NULL =
+ *   `/run/lock/exordos-paas-host` when writable, else `<tmp>/exordos-paas-host`
+ * @subnet: 0 = probe; 16..127 = use `127.<subnet>.0.0/16` (must be free)
+ * @port_base: 0 = the standard ports 25, 465, 587; otherwise smtp =
+ *   @port_base, smtps = +1, submission = +2
+ * @configure_binary: (nullable): exordos-mail-configure; %NULL = the build
+ *   tree's, else the installed one
+ * @agent_binary: (nullable): exordos-metapaas-mail-agent; %NULL = the build
+ *   tree's, else the installed one; "" = start no agent
+ * @exim_binary: (nullable): %NULL = `exim4` from PATH or /usr/sbin
+ * @template_path: (nullable): exim4.conf.in (%NULL = configure's default)
+ * @smarthost: (nullable): `IP:PORT` every node relays to (tests' sink)
+ * @orch_endpoint: (nullable): the Orch API base URL written into node.ini;
+ *   may be set later with exh_local_backend_set_endpoints()
+ * @status_endpoint: (nullable): the Status API base URL
+ * @uuid5_name: agent identity name (default `mailaas`)
+ * @caps_drivers: the agent's `caps_drivers` (default `MailCapabilityDriver`)
+ * @envelope: `orch_secure_communication` of the agents (the key file is
+ *   always written, as a node key always exists, §6.1)
+ * @stop_timeout_ms: SIGTERM → SIGKILL delay (default 5000)
+ * @pre_configure: (nullable): test hook, see #ExhLocalPreConfigure
+ * @pre_configure_data: its data
+ */
+typedef struct {
+	gchar *state_dir;
+	gchar *lock_dir;
+	guint subnet;
+	guint port_base;
+	gchar *configure_binary;
+	gchar *agent_binary;
+	gchar *exim_binary;
+	gchar *template_path;
+	gchar *smarthost;
+	gchar *orch_endpoint;
+	gchar *status_endpoint;
+	gchar *uuid5_name;
+	gchar *caps_drivers;
+	gboolean envelope;
+	guint stop_timeout_ms;
+	ExhLocalPreConfigure pre_configure;
+	gpointer pre_configure_data;
+} ExhLocalConfig;
+
+/* (transfer full): defaults; @state_dir must still be set */
+ExhLocalConfig *exh_local_config_new(void);
+void exh_local_config_free(ExhLocalConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhLocalConfig, exh_local_config_free)
+
+/**
+ * exh_local_config_load_key_file:
+ * @config: settings to override
+ * @key_file: the host's config; group `[local]` with `state_dir`, `lock_dir`,
+ *   `subnet`, `port_base`, `configure`, `agent`, `exim`, `template`,
+ *   `smarthost`, `uuid5_name`, `envelope`, `stop_timeout_ms` (a missing group
+ *   changes nothing)
+ * @error: %EXH_ERROR_CONFIG naming the key
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exh_local_config_load_key_file(ExhLocalConfig *config, GKeyFile *key_file, GError **error);
+
+/**
+ * exh_local_backend_new:
+ * @config: (transfer none): settings (copied)
+ * @error: return location for a #GError
+ *
+ * Leases a subnet, creates @state_dir and starts the backend's thread.
+ * Starts no node.
+ *
+ * Returns: (transfer full): the backend, or %NULL
+ */
+ExhInfraBackend *exh_local_backend_new(const ExhLocalConfig *config, GError **error);
+
+/* %TRUE when @backend is a local backend. */
+gboolean exh_local_backend_is_local(ExhInfraBackend *backend);
+
+/* The leased K of `127.K.0.0/16`. */
+guint exh_local_backend_get_subnet(ExhInfraBackend *backend);
+
+/**
+ * exh_local_backend_set_endpoints:
+ * @backend: a local backend
+ * @orch_endpoint: Orch API base URL
+ * @status_endpoint: Status API base URL
+ *
+ * For a host that learns its ports only when it listens.  Nodes created
+ * afterwards get them; running agents are rewritten and restarted when they
+ * differ.
+ */
+void exh_local_backend_set_endpoints(ExhInfraBackend *backend,
+				     const gchar *orch_endpoint,
+				     const gchar *status_endpoint);
+
+/**
+ * ExhLocalNodeInfo:
+ * @uuid: node uuid
+ * @set_uuid: its set
+ * @dir: the node directory (node.ini, log/)
+ * @root: its DP root
+ * @ipv4: its address
+ * @smtp_port: exim's plain port (25 or @port_base)
+ * @smtps_port: implicit TLS port
+ * @submission_port: submission port
+ * @status: the node's status
+ * @exim_pid: exim's pid, 0 when not running
+ * @agent_pid: the agent's pid, 0 when not running
+ * @exim_starts: how often exim was started
+ * @agent_starts: how often the agent was started
+ * @configure_runs: how often configure ran
+ *
+ * What tests and the stand need to know about a node.
+ */
+typedef struct {
+	gchar *uuid;
+	gchar *set_uuid;
+	gchar *dir;
+	gchar *root;
+	gchar *ipv4;
+	guint smtp_port;
+	guint smtps_port;
+	guint submission_port;
+	ExhInfraStatus status;
+	GPid exim_pid;
+	GPid agent_pid;
+	guint exim_starts;
+	guint agent_starts;
+	guint configure_runs;
+} ExhLocalNodeInfo;
+
+void exh_local_node_info_free(ExhLocalNodeInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhLocalNodeInfo, exh_local_node_info_free)
+
+/**
+ * exh_local_backend_get_node_info:
+ * @backend: a local backend
+ * @node_uuid: a node
+ *
+ * Returns: (transfer full) (nullable): a snapshot, %NULL for an unknown node
+ */
+ExhLocalNodeInfo *exh_local_backend_get_node_info(ExhInfraBackend *backend,
+						  const gchar *node_uuid);
+
+/**
+ * exh_local_backend_set_agent_running:
+ * @backend: a local backend
+ * @node_uuid: a node
+ * @running: %FALSE stops the node's agent and keeps it stopped (no restart);
+ *   %TRUE starts it again
+ *
+ * For tests of an agent that is down for a while.
+ *
+ * Returns: %TRUE when the node exists
+ */
+gboolean exh_local_backend_set_agent_running(ExhInfraBackend *backend,
+					     const gchar *node_uuid,
+					     gboolean running);
+
+G_END_DECLS

@@ -1,0 +1,157 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The Orch API (reference/ua-protocol.md §4): read-only, agents fetch
+ * themselves and their payload.  `wait=<s>` (≤ 10) is this host's long-poll
+ * extension (DESIGN.md §2): when the payload hash equals the one sent, the
+ * listener parks the request until something changes or the time is up.
+ */
+#include "exh-orch.h"
+
+#include "exh-ua-route.h"
+#include "exh-ua-store.h"
+#include "exm-error.h"
+#include "exm-json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* restalchemy parses `version` with int(): optional sign, decimal digits. */
+static gboolean
+parse_version(const gchar *text, gint64 *out, GError **error)
+{
+	gchar *end = NULL;
+	const gchar *p = text;
+
+	while (*p == ' ')
+		p++;
+	if (*p != '\0' && (g_ascii_isdigit(*p) || ((*p == '-' || *p == '+') && g_ascii_isdigit(p[1])))) {
+		errno = 0;
+		*out = g_ascii_strtoll(p, &end, 10);
+		while (end != NULL && *end == ' ')
+			end++;
+		if (errno == 0 && end != NULL && *end == '\0')
+			return TRUE;
+	}
+	g_set_error(error, EXM_ERROR, EXM_ERROR_VALIDATION, "Invalid version: %s.", text);
+	return FALSE;
+}
+
+/* `wait`: 0..10 seconds; larger values are capped, garbage is a 400. */
+static gboolean
+parse_wait(const gchar *text, guint *out, GError **error)
+{
+	guint64 value = 0;
+
+	if (text == NULL || *text == '\0') {
+		*out = 0;
+		return TRUE;
+	}
+	if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT32, &value, NULL)) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_VALIDATION, "Invalid wait: %s.", text);
+		return FALSE;
+	}
+	*out = (guint)MIN(value, EXH_ORCH_MAX_WAIT);
+	return TRUE;
+}
+
+/* The action's kwargs: from a JSON body when the request says application/json,
+ * else from the query string (§4 quirk). */
+static gboolean
+payload_args(const ExhUaCall *call, const gchar **hash, const gchar **version, const gchar **wait,
+	     GError **error)
+{
+	*hash = "";
+	*version = "0";
+	*wait = g_hash_table_lookup(call->query, "wait");
+	if (g_strcmp0(call->content_type, "application/json") == 0) {
+		JsonObject *obj = call->body != NULL && JSON_NODE_HOLDS_OBJECT(call->body)
+					  ? json_node_get_object(call->body)
+					  : NULL;
+		const gchar *text = NULL;
+
+		if (obj == NULL)
+			return TRUE;
+		if (!exm_json_get_string(obj, "hash", FALSE, &text, NULL, error))
+			return FALSE;
+		*hash = text != NULL ? text : "";
+		text = NULL;
+		if (!exm_json_get_string(obj, "version", FALSE, &text, NULL, error))
+			return FALSE;
+		*version = text != NULL ? text : "0";
+		return TRUE;
+	}
+	if (g_hash_table_contains(call->query, "hash"))
+		*hash = g_hash_table_lookup(call->query, "hash");
+	if (g_hash_table_contains(call->query, "version"))
+		*version = g_hash_table_lookup(call->query, "version");
+	return TRUE;
+}
+
+static void
+get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult *result)
+{
+	const gchar *hash = NULL;
+	const gchar *version_text = NULL;
+	const gchar *wait_text = NULL;
+	gint64 version = 0;
+	g_autofree gchar *computed = NULL;
+	g_autoptr(JsonNode) full = NULL;
+
+	if (!payload_args(call, &hash, &version_text, &wait_text, &result->error) ||
+	    !parse_version(version_text, &version, &result->error) ||
+	    !parse_wait(wait_text, &result->wait, &result->error))
+		return;
+	full = exh_ua_store_payload(conn, agent, version, &computed, &result->error);
+	if (full == NULL)
+		return;
+	result->status = 200;
+	if (g_str_equal(computed, hash)) {
+		result->body = exh_ua_store_light_payload(hash, version);
+		result->park = result->wait > 0;
+		return;
+	}
+	result->body = g_steal_pointer(&full);
+}
+
+void
+exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
+{
+	gchar **s = call->segments;
+	guint n = g_strv_length(s);
+	g_autofree gchar *uuid = NULL;
+
+	/* s = "", "v1", "agents", … */
+	if (n < 4 || !g_str_equal(s[1], "v1") || !g_str_equal(s[2], "agents")) {
+		exh_ua_result_not_found(result, call->method, s);
+		return;
+	}
+	if (n == 4 && *s[3] == '\0') {
+		/* the collection: neither listing nor registration here */
+		exh_ua_result_method_not_allowed(
+			result, g_str_equal(call->method, "POST") ? "CREATE" : call->method);
+		return;
+	}
+	uuid = exh_ua_segment_uuid(result, s[3]);
+	if (uuid == NULL)
+		return;
+	if (n == 4) {
+		if (!g_str_equal(call->method, "GET")) {
+			exh_ua_result_method_not_allowed(result, call->method);
+			return;
+		}
+		result->body = exh_ua_store_agent_get(conn, uuid, &result->error);
+		result->status = 200;
+		return;
+	}
+	if (n == 6 && g_str_equal(s[4], "actions") && g_str_equal(s[5], "get_payload")) {
+		if (!g_str_equal(call->method, "GET")) {
+			exh_ua_result_method_not_allowed(result, call->method);
+			return;
+		}
+		get_payload(conn, call, uuid, result);
+		return;
+	}
+	exh_ua_result_not_found(result, call->method, s);
+}

@@ -1,0 +1,1032 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-ua-store.h"
+
+#include "exm-cleanup.h"
+#include "exm-error.h"
+#include "exm-json.h"
+#include "exm-uuid.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const gchar *const no_depends[] = { NULL };
+
+/*
+ * gcl_sdk migrations 0001, 0003, 0004 and 0005 folded into one step (the
+ * schema of ua-protocol.md §11), plus the statement trigger that wakes the
+ * builder engine when an agent reports or registers.
+ */
+static const gchar ua_up_sql[] =
+	"CREATE TYPE enum_agent_status AS ENUM ('NEW', 'ACTIVE', 'ERROR', 'DISABLED');"
+	"CREATE TABLE ua_agents ("
+	" uuid UUID PRIMARY KEY,"
+	" name VARCHAR(255) NOT NULL DEFAULT '',"
+	" description VARCHAR(255) NOT NULL DEFAULT '',"
+	" capabilities JSONB NOT NULL DEFAULT '{\"capabilities\": []}',"
+	" facts JSONB NOT NULL DEFAULT '{\"facts\": []}',"
+	" node UUID NOT NULL,"
+	" status enum_agent_status NOT NULL DEFAULT 'NEW',"
+	" created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'));"
+	"CREATE INDEX ua_agents_node_idx ON ua_agents (node);"
+	"CREATE TABLE ua_actual_resources ("
+	" uuid UUID NOT NULL,"
+	" kind VARCHAR(64) NOT NULL,"
+	" res_uuid UUID PRIMARY KEY,"
+	" value JSONB NOT NULL DEFAULT '{}',"
+	" status VARCHAR(32) NOT NULL DEFAULT 'ACTIVE',"
+	" node UUID NULL,"
+	" hash VARCHAR(256) NOT NULL DEFAULT '',"
+	" full_hash VARCHAR(256) NOT NULL DEFAULT '',"
+	" created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" UNIQUE (uuid, kind));"
+	"CREATE INDEX ua_actual_resources_kind_idx ON ua_actual_resources (kind);"
+	"CREATE INDEX ua_actual_resources_node_idx ON ua_actual_resources (node);"
+	"CREATE INDEX ua_actual_resources_full_hash_idx ON ua_actual_resources (full_hash);"
+	"CREATE TABLE ua_target_resources ("
+	" uuid UUID NOT NULL,"
+	" kind VARCHAR(64) NOT NULL,"
+	" res_uuid UUID PRIMARY KEY,"
+	" value JSONB NOT NULL DEFAULT '{}',"
+	" status VARCHAR(32) NOT NULL DEFAULT 'ACTIVE',"
+	" hash VARCHAR(256) NOT NULL DEFAULT '',"
+	" full_hash VARCHAR(256) NOT NULL DEFAULT '',"
+	" node UUID NULL,"
+	" agent UUID NULL REFERENCES ua_agents (uuid) ON DELETE CASCADE,"
+	" master UUID NULL,"
+	" tracked_at TIMESTAMP NULL,"
+	" master_hash VARCHAR(256) NOT NULL DEFAULT '',"
+	" master_full_hash VARCHAR(256) NOT NULL DEFAULT '',"
+	" created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" UNIQUE (uuid, kind));"
+	"CREATE INDEX ua_target_resources_kind_idx ON ua_target_resources (kind);"
+	"CREATE INDEX ua_target_resources_agent_idx ON ua_target_resources (agent);"
+	"CREATE INDEX ua_target_resources_master_idx ON ua_target_resources (master);"
+	"CREATE INDEX ua_target_resources_hash_idx ON ua_target_resources (hash);"
+	"CREATE INDEX ua_target_resources_full_hash_idx ON ua_target_resources (full_hash);"
+	"CREATE TABLE ua_tracked_resources ("
+	" uuid UUID PRIMARY KEY,"
+	" watcher UUID NOT NULL REFERENCES ua_target_resources (res_uuid) ON DELETE CASCADE,"
+	" target UUID NOT NULL REFERENCES ua_target_resources (res_uuid) ON DELETE CASCADE,"
+	" watcher_kind VARCHAR(64) NOT NULL,"
+	" target_kind VARCHAR(64) NOT NULL,"
+	" tracked_at TIMESTAMP NOT NULL,"
+	" created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" UNIQUE (watcher, target));"
+	"CREATE VIEW ua_resource_pair_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid, t.res_uuid AS target_resource,"
+	" a.res_uuid AS actual_resource"
+	" FROM ua_target_resources t LEFT JOIN ua_actual_resources a ON a.res_uuid = t.res_uuid;"
+	"CREATE VIEW ua_outdated_resources_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid AS target_resource, a.res_uuid AS actual_resource"
+	" FROM ua_target_resources t JOIN ua_actual_resources a ON a.res_uuid = t.res_uuid"
+	" WHERE t.full_hash <> a.full_hash;"
+	"CREATE VIEW ua_outdated_master_hash_resources_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid AS target_resource, t.master"
+	" FROM ua_target_resources t JOIN ua_target_resources m"
+	" ON m.uuid = t.master AND m.res_uuid <> t.res_uuid WHERE t.master_hash <> m.hash;"
+	"CREATE VIEW ua_outdated_master_full_hash_resources_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid AS target_resource, t.master"
+	" FROM ua_target_resources t JOIN ua_target_resources m"
+	" ON m.uuid = t.master AND m.res_uuid <> t.res_uuid"
+	" WHERE t.master_full_hash <> m.full_hash;"
+	"CREATE VIEW ua_outdated_tracked_resources_view AS"
+	" SELECT r.uuid, r.uuid AS tracked_resource, r.watcher_kind, r.tracked_at,"
+	" t.updated_at AS target_updated_at"
+	" FROM ua_tracked_resources r JOIN ua_target_resources t ON t.res_uuid = r.target"
+	" WHERE r.tracked_at <> t.updated_at;"
+	"CREATE TABLE ua_node_encryption_keys ("
+	" uuid UUID PRIMARY KEY,"
+	" private_key CHAR(44) NOT NULL,"
+	" encryption_disabled_until TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" created_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),"
+	" updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'));"
+	"CREATE FUNCTION exh_builder_notify() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN PERFORM pg_notify('" EXH_UA_NOTIFY_CHANNEL "', TG_TABLE_NAME); RETURN NULL; END"
+	" $$;"
+	"CREATE TRIGGER ua_actual_resources_notify AFTER INSERT OR UPDATE OR DELETE"
+	" ON ua_actual_resources FOR EACH STATEMENT EXECUTE FUNCTION exh_builder_notify();"
+	"CREATE TRIGGER ua_agents_notify AFTER INSERT OR UPDATE OR DELETE"
+	" ON ua_agents FOR EACH STATEMENT EXECUTE FUNCTION exh_builder_notify();";
+
+static const gchar ua_down_sql[] = "DROP TABLE IF EXISTS ua_node_encryption_keys;"
+				   "DROP VIEW IF EXISTS ua_outdated_tracked_resources_view;"
+				   "DROP VIEW IF EXISTS ua_outdated_master_full_hash_resources_view;"
+				   "DROP VIEW IF EXISTS ua_outdated_master_hash_resources_view;"
+				   "DROP VIEW IF EXISTS ua_outdated_resources_view;"
+				   "DROP VIEW IF EXISTS ua_resource_pair_view;"
+				   "DROP TABLE IF EXISTS ua_tracked_resources;"
+				   "DROP TABLE IF EXISTS ua_target_resources;"
+				   "DROP TABLE IF EXISTS ua_actual_resources;"
+				   "DROP TABLE IF EXISTS ua_agents;"
+				   "DROP FUNCTION IF EXISTS exh_builder_notify();"
+				   "DROP TYPE IF EXISTS enum_agent_status;";
+
+static const ExhMigration ua_migrations[] = {
+	{
+		.uuid = "75610000-0000-4000-8000-000000000001",
+		.name = "0001-universal-agent",
+		.owner = "host",
+		.depends = no_depends,
+		.up_sql = ua_up_sql,
+		.down_sql = ua_down_sql,
+	},
+};
+
+const ExhMigration *
+exh_ua_store_migrations(guint *out_n)
+{
+	*out_n = G_N_ELEMENTS(ua_migrations);
+	return ua_migrations;
+}
+
+gboolean
+exh_ua_store_migrate(PGconn *conn, GError **error)
+{
+	g_autoptr(GPtrArray) list = g_ptr_array_new();
+
+	for (guint i = 0; i < G_N_ELEMENTS(ua_migrations); i++)
+		g_ptr_array_add(list, (gpointer)&ua_migrations[i]);
+	return exh_migrate_apply(conn, list, NULL, error);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+PGresult *
+exh_ua_store_exec(PGconn *conn, const gchar *sql, gint n, const gchar *const *params, GError **error)
+{
+	g_autoptr(PGresult) res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	const gchar *state;
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return g_steal_pointer(&res);
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (g_strcmp0(state, "23505") == 0) {
+		g_set_error_literal(error, EXM_ERROR, EXM_ERROR_CONFLICT, "Duplicate record.");
+	} else {
+		g_autofree gchar *why = g_strstrip(g_strdup(PQresultErrorMessage(res)));
+		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "database: %s", why);
+	}
+	return NULL;
+}
+
+static void
+set_not_found(GError **error, const gchar *model, const gchar *uuid)
+{
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_NOT_FOUND,
+		    "Can't found record in storage for model (%s) and filters ({'uuid': <EQ "
+		    "(UUID('%s'))>}).",
+		    model,
+		    uuid);
+}
+
+static gboolean
+check_known(JsonObject *body, const gchar *const *allowed, GError **error)
+{
+	g_autoptr(GList) names = json_object_get_members(body);
+
+	for (GList *l = names; l != NULL; l = l->next) {
+		if (!g_strv_contains(allowed, l->data)) {
+			g_set_error(error,
+				    EXM_ERROR,
+				    EXM_ERROR_VALIDATION,
+				    "Unknown field '%s'.",
+				    (const gchar *)l->data);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* A string member of at most @max bytes (NULL when absent). */
+static gboolean
+get_string(JsonObject *body, const gchar *name, gsize max, const gchar **out, GError **error)
+{
+	gboolean present = FALSE;
+
+	*out = NULL;
+	if (!exm_json_get_string(body, name, FALSE, out, &present, error))
+		return FALSE;
+	if (present && strlen(*out) > max) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_VALIDATION,
+			    "Invalid value for field '%s': longer than %" G_GSIZE_FORMAT ".",
+			    name,
+			    max);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+get_uuid(JsonObject *body, const gchar *name, gboolean allow_null, gchar **out, GError **error)
+{
+	const gchar *text = NULL;
+	gboolean present = FALSE;
+
+	*out = NULL;
+	if (!exm_json_get_string(body, name, allow_null, &text, &present, error))
+		return FALSE;
+	if (text == NULL)
+		return TRUE;
+	*out = exm_uuid_parse(text, NULL);
+	if (*out == NULL) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_VALIDATION,
+			    "Invalid value for field '%s': not a UUID.",
+			    name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* An object member as JSON text (NULL when absent). */
+static gboolean
+get_object_text(JsonObject *body, const gchar *name, gchar **out, GError **error)
+{
+	JsonObject *obj = NULL;
+	gboolean present = FALSE;
+
+	*out = NULL;
+	if (!exm_json_get_object(body, name, &obj, &present, error))
+		return FALSE;
+	if (present)
+		*out = exm_json_to_string(json_object_get_member(body, name));
+	return TRUE;
+}
+
+/* `{"<member>": ["kind", …]}` with kinds of 1..64 chars. */
+static gboolean
+check_kind_list(JsonObject *body, const gchar *name, GError **error)
+{
+	JsonObject *obj = NULL;
+	JsonArray *list = NULL;
+	gboolean present = FALSE;
+
+	if (!exm_json_get_object(body, name, &obj, &present, error) || !present)
+		return !present || obj != NULL;
+	if (!exm_json_get_array(obj, name, &list, &present, error))
+		return FALSE;
+	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
+		JsonNode *item = json_array_get_element(list, i);
+		const gchar *kind =
+			JSON_NODE_HOLDS_VALUE(item) && json_node_get_value_type(item) == G_TYPE_STRING
+				? json_node_get_string(item)
+				: NULL;
+
+		if (kind == NULL || *kind == '\0' || strlen(kind) > 64) {
+			g_set_error(error,
+				    EXM_ERROR,
+				    EXM_ERROR_VALIDATION,
+				    "Invalid value for field '%s': a list of kinds is expected.",
+				    name);
+			return FALSE;
+		}
+	}
+	if (!present || json_object_get_size(obj) != 1) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_VALIDATION,
+			    "Invalid value for field '%s': {\"%s\": [...]} is expected.",
+			    name,
+			    name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+check_status(const gchar *status, GError **error)
+{
+	static const gchar *const statuses[] = { "NEW", "ACTIVE", "ERROR", "DISABLED", NULL };
+
+	if (status == NULL || g_strv_contains(statuses, status))
+		return TRUE;
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_VALIDATION,
+		    "Invalid value for field 'status': %s.",
+		    status);
+	return FALSE;
+}
+
+static JsonNode *
+parse_json_column(const gchar *text)
+{
+	JsonNode *node = exm_json_parse_strict(text, strlen(text), NULL);
+
+	return node != NULL ? node : json_node_new(JSON_NODE_NULL);
+}
+
+/* ------------------------------------------------------------- node keys */
+
+gboolean
+exh_ua_store_node_key(PGconn *conn, const gchar *node, ExhUaNodeKey *out, GError **error)
+{
+	const gchar *params[] = { node };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn,
+		"SELECT private_key, " EXH_UA_NOW
+		" >= encryption_disabled_until FROM ua_node_encryption_keys WHERE uuid = $1",
+		1,
+		params,
+		error);
+
+	if (res == NULL)
+		return FALSE;
+	if (PQntuples(res) == 0) {
+		set_not_found(
+			error, "<class 'gcl_sdk.agents.universal.dm.models.NodeEncryptionKey'>", node);
+		return FALSE;
+	}
+	out->required = g_str_equal(PQgetvalue(res, 0, 1), "t");
+	if (!exm_envelope_key_from_base64(g_strstrip(PQgetvalue(res, 0, 0)), out->key, error)) {
+		g_prefix_error(error, "node key of %s: ", node);
+		if ((*error)->domain != EXM_ERROR) {
+			g_autoptr(GError) inner = g_steal_pointer(error);
+			g_set_error_literal(error, EXM_ERROR, EXM_ERROR_FAILED, inner->message);
+		}
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+exh_ua_store_node_key_put(PGconn *conn,
+			  const gchar *node,
+			  const gchar *key_b64,
+			  gint encryption_disabled_for,
+			  GError **error)
+{
+	g_autofree gchar *seconds = g_strdup_printf("%d", encryption_disabled_for);
+	const gchar *params[] = { node, key_b64, seconds };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn,
+		"INSERT INTO ua_node_encryption_keys (uuid, private_key, encryption_disabled_until) "
+		"VALUES ($1, $2, CASE WHEN $3::int >= 2147483647 THEN 'infinity'::timestamp "
+		"ELSE " EXH_UA_NOW " + make_interval(secs => $3::int) END) "
+		"ON CONFLICT (uuid) DO UPDATE SET private_key = EXCLUDED.private_key, "
+		"encryption_disabled_until = EXCLUDED.encryption_disabled_until, "
+		"updated_at = " EXH_UA_NOW " WHERE ua_node_encryption_keys.private_key <> "
+		"EXCLUDED.private_key",
+		3,
+		params,
+		error);
+
+	return res != NULL;
+}
+
+gboolean
+exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error)
+{
+	const gchar *params[] = { node };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn, "DELETE FROM ua_node_encryption_keys WHERE uuid = $1", 1, params, error);
+
+	return res != NULL;
+}
+
+/* ------------------------------------------------------------- agents */
+
+#define AGENT_COLUMNS                                                                              \
+	"uuid, name, description, capabilities::text, facts::text, node, status, "                \
+	" " EXH_UA_TS_REST("created_at") ", " EXH_UA_TS_REST("updated_at")
+
+static JsonNode *
+agent_row_json(PGresult *res, gint row)
+{
+	static const gchar *const names[] = { "uuid",	"name",	  "description",
+					      "capabilities", "facts", "node",
+					      "status", "created_at", "updated_at" };
+	JsonObject *obj = json_object_new();
+	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		const gchar *text = PQgetvalue(res, row, (gint)i);
+
+		if (i == 3 || i == 4)
+			json_object_set_member(obj, names[i], parse_json_column(text));
+		else
+			json_object_set_string_member(obj, names[i], text);
+	}
+	json_node_take_object(node, obj);
+	return node;
+}
+
+static const gchar *const agent_model =
+	"<class 'gcl_sdk.agents.universal.dm.models.UniversalAgent'>";
+
+JsonNode *
+exh_ua_store_agent_get(PGconn *conn, const gchar *uuid, GError **error)
+{
+	const gchar *params[] = { uuid };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn, "SELECT " AGENT_COLUMNS " FROM ua_agents WHERE uuid = $1", 1, params, error);
+
+	if (res == NULL)
+		return NULL;
+	if (PQntuples(res) == 0) {
+		set_not_found(error, agent_model, uuid);
+		return NULL;
+	}
+	return agent_row_json(res, 0);
+}
+
+/* The fields of an agent body; absent ones stay NULL. */
+typedef struct {
+	gchar *uuid;
+	const gchar *name;
+	const gchar *description;
+	gchar *capabilities;
+	gchar *facts;
+	gchar *node;
+	const gchar *status;
+} AgentBody;
+
+static void
+agent_body_clear(AgentBody *b)
+{
+	g_free(b->uuid);
+	g_free(b->capabilities);
+	g_free(b->facts);
+	g_free(b->node);
+}
+
+static gboolean
+agent_body_parse(JsonObject *body, AgentBody *b, GError **error)
+{
+	static const gchar *const allowed[] = {
+		"uuid", "name",	  "description", "capabilities", "facts",
+		"node", "status", "created_at",	 "updated_at",	 NULL,
+	};
+
+	return check_known(body, allowed, error) && get_uuid(body, "uuid", FALSE, &b->uuid, error) &&
+	       get_string(body, "name", 255, &b->name, error) &&
+	       get_string(body, "description", 255, &b->description, error) &&
+	       check_kind_list(body, "capabilities", error) &&
+	       check_kind_list(body, "facts", error) &&
+	       get_object_text(body, "capabilities", &b->capabilities, error) &&
+	       get_object_text(body, "facts", &b->facts, error) &&
+	       get_uuid(body, "node", FALSE, &b->node, error) &&
+	       get_string(body, "status", 32, &b->status, error) && check_status(b->status, error);
+}
+
+JsonNode *
+exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
+{
+	AgentBody b = { 0 };
+	g_autofree gchar *name = NULL;
+	g_autoptr(PGresult) res = NULL;
+	JsonNode *out = NULL;
+
+	if (!agent_body_parse(body, &b, error))
+		goto out;
+	if (b.node == NULL) {
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_PROPERTY_REQUIRED, "Property 'node' is required.");
+		goto out;
+	}
+	if (b.uuid == NULL)
+		b.uuid = exm_uuid4();
+	name = b.name != NULL ? g_strdup(b.name) : g_strdup_printf("Universal Agent %.8s", b.uuid);
+	{
+		const gchar *params[] = { b.uuid,
+					  name,
+					  b.description != NULL ? b.description : "",
+					  b.capabilities != NULL ? b.capabilities
+								 : "{\"capabilities\": []}",
+					  b.facts != NULL ? b.facts : "{\"facts\": []}",
+					  b.node,
+					  b.status != NULL ? b.status : "NEW" };
+
+		res = exh_ua_store_exec(
+			conn,
+			"INSERT INTO ua_agents (uuid, name, description, capabilities, facts, node, "
+			"status) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, "
+			"$7::enum_agent_status) ON CONFLICT DO NOTHING RETURNING " AGENT_COLUMNS,
+			7,
+			params,
+			error);
+	}
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_CONFLICT,
+			    "Duplicate agent: uuid %s already exists.",
+			    b.uuid);
+		goto out;
+	}
+	out = agent_row_json(res, 0);
+out:
+	agent_body_clear(&b);
+	return out;
+}
+
+JsonNode *
+exh_ua_store_agent_update(PGconn *conn, const gchar *uuid, JsonObject *body, GError **error)
+{
+	AgentBody b = { 0 };
+	g_autoptr(PGresult) res = NULL;
+	JsonNode *out = NULL;
+
+	if (!agent_body_parse(body, &b, error))
+		goto out;
+	if (b.uuid != NULL && !g_str_equal(b.uuid, uuid)) {
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_NOT_EQUAL_UUID, "UUID in the body differs.");
+		goto out;
+	}
+	{
+		/* only what differs is written: a repeated registration is no write */
+		const gchar *params[] = { uuid, b.name,	 b.description, b.capabilities,
+					  b.facts, b.node, b.status };
+
+		res = exh_ua_store_exec(
+			conn,
+			"WITH n AS (SELECT COALESCE($2, name) AS name, "
+			"COALESCE($3, description) AS description, "
+			"COALESCE($4::jsonb, capabilities) AS capabilities, "
+			"COALESCE($5::jsonb, facts) AS facts, COALESCE($6::uuid, node) AS node, "
+			"COALESCE($7::enum_agent_status, status) AS status "
+			"FROM ua_agents WHERE uuid = $1), "
+			"u AS (UPDATE ua_agents a SET name = n.name, description = n.description, "
+			"capabilities = n.capabilities, facts = n.facts, node = n.node, "
+			"status = n.status, updated_at = " EXH_UA_NOW " FROM n WHERE a.uuid = $1 "
+			"AND (a.name, a.description, a.capabilities, a.facts, a.node, a.status) "
+			"IS DISTINCT FROM (n.name, n.description, n.capabilities, n.facts, n.node, "
+			"n.status) RETURNING a.uuid) "
+			"SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM u)",
+			7,
+			params,
+			error);
+	}
+	if (res == NULL)
+		goto out;
+	if (g_str_equal(PQgetvalue(res, 0, 0), "0")) {
+		set_not_found(error, agent_model, uuid);
+		goto out;
+	}
+	out = exh_ua_store_agent_get(conn, uuid, error);
+out:
+	agent_body_clear(&b);
+	return out;
+}
+
+gboolean
+exh_ua_store_agent_delete(PGconn *conn, const gchar *uuid, GError **error)
+{
+	const gchar *params[] = { uuid };
+	g_autoptr(PGresult) res =
+		exh_ua_store_exec(conn, "DELETE FROM ua_agents WHERE uuid = $1", 1, params, error);
+
+	if (res == NULL)
+		return FALSE;
+	if (g_str_equal(PQcmdTuples(res), "0")) {
+		set_not_found(error, agent_model, uuid);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* ------------------------------------------------------------- actual resources */
+
+#define RESOURCE_COLUMNS                                                                           \
+	"uuid, kind, res_uuid, value::text, hash, full_hash, status, node, "                       \
+	" " EXH_UA_TS_REST("created_at") ", " EXH_UA_TS_REST("updated_at")
+
+static const gchar *const resource_model = "<class 'gcl_sdk.agents.universal.dm.models.Resource'>";
+
+/* The REST view: `kind` as its URI, a null `node` omitted. */
+static JsonNode *
+resource_row_json(PGresult *res, gint row)
+{
+	static const gchar *const names[] = { "uuid",	   "kind",	 "res_uuid",
+					      "value",	   "hash",	 "full_hash",
+					      "status",	   "node",	 "created_at",
+					      "updated_at" };
+	JsonObject *obj = json_object_new();
+	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		const gchar *text = PQgetvalue(res, row, (gint)i);
+
+		if (i == 1) {
+			g_autofree gchar *uri = g_strconcat("/v1/kind/", text, NULL);
+			json_object_set_string_member(obj, names[i], uri);
+		} else if (i == 3) {
+			json_object_set_member(obj, names[i], parse_json_column(text));
+		} else if (i == 7 && PQgetisnull(res, row, (gint)i)) {
+			continue;
+		} else {
+			json_object_set_string_member(obj, names[i], text);
+		}
+	}
+	json_node_take_object(node, obj);
+	return node;
+}
+
+JsonNode *
+exh_ua_store_kinds(PGconn *conn, GError **error)
+{
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn, "SELECT DISTINCT kind FROM ua_actual_resources ORDER BY kind", 0, NULL, error);
+	JsonArray *array;
+	JsonNode *node;
+
+	if (res == NULL)
+		return NULL;
+	array = json_array_new();
+	for (gint i = 0; i < PQntuples(res); i++)
+		json_array_add_string_element(array, PQgetvalue(res, i, 0));
+	node = json_node_new(JSON_NODE_ARRAY);
+	json_node_take_array(node, array);
+	return node;
+}
+
+typedef struct {
+	gchar *uuid;
+	gchar *res_uuid;
+	gchar *value;
+	const gchar *hash;
+	const gchar *full_hash;
+	const gchar *status;
+	gchar *node;
+	gboolean node_present;
+} ResourceBody;
+
+static void
+resource_body_clear(ResourceBody *b)
+{
+	g_free(b->uuid);
+	g_free(b->res_uuid);
+	g_free(b->value);
+	g_free(b->node);
+}
+
+/* `kind` in a body is the URI of the URL's kind (a restalchemy relationship). */
+static gboolean
+check_kind_uri(JsonObject *body, const gchar *kind, GError **error)
+{
+	const gchar *uri = NULL;
+	g_autofree gchar *want = g_strconcat("/v1/kind/", kind, NULL);
+
+	if (!get_string(body, "kind", 512, &uri, error))
+		return FALSE;
+	if (uri == NULL || g_str_equal(uri, want) || g_str_equal(uri, kind))
+		return TRUE;
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_VALIDATION,
+		    "Invalid value for field 'kind': %s is not %s.",
+		    uri,
+		    want);
+	return FALSE;
+}
+
+static gboolean
+resource_body_parse(JsonObject *body, const gchar *kind, ResourceBody *b, GError **error)
+{
+	static const gchar *const allowed[] = {
+		"uuid",	  "kind", "res_uuid",	"value",      "hash", "full_hash",
+		"status", "node", "created_at", "updated_at", NULL,
+	};
+
+	if (!check_known(body, allowed, error) || !check_kind_uri(body, kind, error) ||
+	    !get_uuid(body, "uuid", FALSE, &b->uuid, error) ||
+	    !get_uuid(body, "res_uuid", FALSE, &b->res_uuid, error) ||
+	    !get_object_text(body, "value", &b->value, error) ||
+	    !get_string(body, "hash", 256, &b->hash, error) ||
+	    !get_string(body, "full_hash", 256, &b->full_hash, error) ||
+	    !get_string(body, "status", 32, &b->status, error))
+		return FALSE;
+	b->node_present = json_object_has_member(body, "node");
+	return get_uuid(body, "node", TRUE, &b->node, error);
+}
+
+JsonNode *
+exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, GError **error)
+{
+	ResourceBody b = { 0 };
+	g_autoptr(PGresult) res = NULL;
+	JsonNode *out = NULL;
+
+	if (!resource_body_parse(body, kind, &b, error))
+		goto out;
+	if (b.uuid == NULL) {
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_PROPERTY_REQUIRED, "Property 'uuid' is required.");
+		goto out;
+	}
+	/* upstream would default to a random uuid4, which breaks the builder join */
+	if (b.res_uuid == NULL)
+		b.res_uuid = exm_uuid5(b.uuid, kind, NULL);
+	{
+		const gchar *params[] = { b.uuid,
+					  kind,
+					  b.res_uuid,
+					  b.value != NULL ? b.value : "{}",
+					  b.hash != NULL ? b.hash : "",
+					  b.full_hash != NULL ? b.full_hash : "",
+					  b.status != NULL ? b.status : "ACTIVE",
+					  b.node };
+
+		res = exh_ua_store_exec(
+			conn,
+			"INSERT INTO ua_actual_resources (uuid, kind, res_uuid, value, hash, "
+			"full_hash, status, node) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) "
+			"ON CONFLICT DO NOTHING RETURNING " RESOURCE_COLUMNS,
+			8,
+			params,
+			error);
+	}
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_CONFLICT,
+			    "Duplicate resource: %s of kind %s already exists.",
+			    b.uuid,
+			    kind);
+		goto out;
+	}
+	out = resource_row_json(res, 0);
+out:
+	resource_body_clear(&b);
+	return out;
+}
+
+JsonNode *
+exh_ua_store_resource_get(PGconn *conn, const gchar *kind, const gchar *uuid, GError **error)
+{
+	const gchar *params[] = { kind, uuid };
+	g_autoptr(PGresult) res = exh_ua_store_exec(conn,
+						    "SELECT " RESOURCE_COLUMNS
+						    " FROM ua_actual_resources WHERE kind = $1 AND "
+						    "uuid = $2",
+						    2,
+						    params,
+						    error);
+
+	if (res == NULL)
+		return NULL;
+	if (PQntuples(res) == 0) {
+		set_not_found(error, resource_model, uuid);
+		return NULL;
+	}
+	return resource_row_json(res, 0);
+}
+
+JsonNode *
+exh_ua_store_resource_update(PGconn *conn,
+			     const gchar *kind,
+			     const gchar *uuid,
+			     JsonObject *body,
+			     GError **error)
+{
+	ResourceBody b = { 0 };
+	g_autoptr(PGresult) res = NULL;
+	JsonNode *out = NULL;
+
+	if (!resource_body_parse(body, kind, &b, error))
+		goto out;
+	if ((b.uuid != NULL && !g_str_equal(b.uuid, uuid)) || b.res_uuid != NULL) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_NOT_EQUAL_UUID,
+				    "UUID in the body differs from the URL or is read-only.");
+		goto out;
+	}
+	{
+		const gchar *params[] = { kind,	     uuid,	   b.value,
+					  b.hash,    b.full_hash,  b.status,
+					  b.node,    b.node_present ? "t" : "f" };
+
+		res = exh_ua_store_exec(
+			conn,
+			"UPDATE ua_actual_resources SET value = COALESCE($3::jsonb, value), "
+			"hash = COALESCE($4, hash), full_hash = COALESCE($5, full_hash), "
+			"status = COALESCE($6, status), "
+			"node = CASE WHEN $8::boolean THEN $7::uuid ELSE node END, "
+			"updated_at = " EXH_UA_NOW " WHERE kind = $1 AND uuid = $2 "
+			"RETURNING " RESOURCE_COLUMNS,
+			8,
+			params,
+			error);
+	}
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		set_not_found(error, resource_model, uuid);
+		goto out;
+	}
+	out = resource_row_json(res, 0);
+out:
+	resource_body_clear(&b);
+	return out;
+}
+
+gboolean
+exh_ua_store_resource_delete(PGconn *conn, const gchar *kind, const gchar *uuid, GError **error)
+{
+	const gchar *params[] = { kind, uuid };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn, "DELETE FROM ua_actual_resources WHERE kind = $1 AND uuid = $2", 2, params, error);
+
+	if (res == NULL)
+		return FALSE;
+	if (g_str_equal(PQcmdTuples(res), "0")) {
+		set_not_found(error, resource_model, uuid);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* ------------------------------------------------------------- payload */
+
+/* The payload view of a resource row (bare kind, no agent/master/node/tracked_at). */
+static JsonNode *
+payload_resource_json(PGresult *res, gint row)
+{
+	static const gchar *const names[] = { "uuid",	   "kind",	 "res_uuid",
+					      "value",	   "hash",	 "full_hash",
+					      "status",	   "created_at", "updated_at" };
+	JsonObject *obj = json_object_new();
+	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		const gchar *text = PQgetvalue(res, row, (gint)i);
+
+		if (i == 3)
+			json_object_set_member(obj, names[i], parse_json_column(text));
+		else
+			json_object_set_string_member(obj, names[i], text);
+	}
+	json_node_take_object(node, obj);
+	return node;
+}
+
+/* Adds every row to `<kind>: {resources: […]}` of @basket; collects column @hash_col. */
+static void
+payload_add_rows(JsonObject *basket, PGresult *res, guint hash_col, GPtrArray *hashes)
+{
+	for (gint i = 0; i < PQntuples(res); i++) {
+		const gchar *kind = PQgetvalue(res, i, 1);
+		JsonObject *entry;
+
+		if (!json_object_has_member(basket, kind)) {
+			entry = json_object_new();
+			json_object_set_array_member(entry, "resources", json_array_new());
+			json_object_set_object_member(basket, kind, entry);
+		}
+		entry = json_object_get_object_member(basket, kind);
+		json_array_add_element(json_object_get_array_member(entry, "resources"),
+				       payload_resource_json(res, i));
+		g_ptr_array_add(hashes, g_strdup(PQgetvalue(res, i, (gint)hash_col)));
+	}
+}
+
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/* §2.3: hash of the JSON array of sorted capability hashes ++ sorted fact full_hashes. */
+static gchar *
+payload_hash(GPtrArray *caps, GPtrArray *facts)
+{
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
+	JsonArray *array = json_array_new();
+
+	g_ptr_array_sort(caps, compare_strings);
+	g_ptr_array_sort(facts, compare_strings);
+	for (guint i = 0; i < caps->len; i++)
+		json_array_add_string_element(array, caps->pdata[i]);
+	for (guint i = 0; i < facts->len; i++)
+		json_array_add_string_element(array, facts->pdata[i]);
+	json_node_take_array(node, array);
+	return exm_json_hash(node);
+}
+
+/* Step 5: every capability kind in both baskets, every fact kind in facts. */
+static void
+payload_add_empty_baskets(JsonObject *basket, JsonArray *kinds)
+{
+	for (guint i = 0; kinds != NULL && i < json_array_get_length(kinds); i++) {
+		const gchar *kind = json_array_get_string_element(kinds, i);
+		JsonObject *entry;
+
+		if (kind == NULL || json_object_has_member(basket, kind))
+			continue;
+		entry = json_object_new();
+		json_object_set_array_member(entry, "resources", json_array_new());
+		json_object_set_object_member(basket, kind, entry);
+	}
+}
+
+#define PAYLOAD_COLUMNS                                                                            \
+	"r.uuid, r.kind, r.res_uuid, r.value::text, r.hash, r.full_hash, r.status, "               \
+	" " EXH_UA_TS_SIMPLE("r.created_at") ", " EXH_UA_TS_SIMPLE("r.updated_at")
+
+JsonNode *
+exh_ua_store_payload(PGconn *conn,
+		     const gchar *agent,
+		     gint64 version,
+		     gchar **out_hash,
+		     GError **error)
+{
+	const gchar *params[] = { agent };
+	g_autoptr(PGresult) ag = exh_ua_store_exec(
+		conn,
+		"SELECT capabilities->'capabilities', facts->'facts' FROM ua_agents WHERE uuid = $1",
+		1,
+		params,
+		error);
+	g_autoptr(PGresult) caps = NULL;
+	g_autoptr(PGresult) facts = NULL;
+	g_autoptr(GPtrArray) cap_hashes = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) fact_hashes = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(JsonNode) cap_kinds = NULL;
+	g_autoptr(JsonNode) fact_kinds = NULL;
+	JsonObject *payload;
+	JsonNode *node;
+
+	if (ag == NULL)
+		return NULL;
+	if (PQntuples(ag) == 0) {
+		set_not_found(error, agent_model, agent);
+		return NULL;
+	}
+	caps = exh_ua_store_exec(
+		conn,
+		"SELECT " PAYLOAD_COLUMNS " FROM ua_target_resources r JOIN ua_agents a ON "
+		"a.uuid = r.agent WHERE a.uuid = $1 AND r.kind IN (SELECT "
+		"jsonb_array_elements_text(a.capabilities->'capabilities')) ORDER BY r.kind, r.uuid",
+		1,
+		params,
+		error);
+	if (caps == NULL)
+		return NULL;
+	facts = exh_ua_store_exec(
+		conn,
+		"SELECT " PAYLOAD_COLUMNS " FROM ua_actual_resources r JOIN ua_agents a ON "
+		"a.node = r.node WHERE a.uuid = $1 AND r.kind IN (SELECT "
+		"jsonb_array_elements_text(a.capabilities->'capabilities') UNION SELECT "
+		"jsonb_array_elements_text(a.facts->'facts')) ORDER BY r.kind, r.uuid",
+		1,
+		params,
+		error);
+	if (facts == NULL)
+		return NULL;
+	payload = json_object_new();
+	json_object_set_object_member(payload, "capabilities", json_object_new());
+	json_object_set_object_member(payload, "facts", json_object_new());
+	payload_add_rows(
+		json_object_get_object_member(payload, "capabilities"), caps, 4, cap_hashes);
+	payload_add_rows(json_object_get_object_member(payload, "facts"), facts, 5, fact_hashes);
+	*out_hash = payload_hash(cap_hashes, fact_hashes);
+	cap_kinds = parse_json_column(PQgetvalue(ag, 0, 0));
+	fact_kinds = parse_json_column(PQgetvalue(ag, 0, 1));
+	if (JSON_NODE_HOLDS_ARRAY(cap_kinds)) {
+		payload_add_empty_baskets(json_object_get_object_member(payload, "capabilities"),
+					  json_node_get_array(cap_kinds));
+		payload_add_empty_baskets(json_object_get_object_member(payload, "facts"),
+					  json_node_get_array(cap_kinds));
+	}
+	if (JSON_NODE_HOLDS_ARRAY(fact_kinds))
+		payload_add_empty_baskets(json_object_get_object_member(payload, "facts"),
+					  json_node_get_array(fact_kinds));
+	json_object_set_string_member(payload, "hash", *out_hash);
+	json_object_set_int_member(payload, "version", version);
+	node = json_node_new(JSON_NODE_OBJECT);
+	json_node_take_object(node, payload);
+	return node;
+}
+
+JsonNode *
+exh_ua_store_light_payload(const gchar *hash, gint64 version)
+{
+	JsonObject *payload = json_object_new();
+	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+	json_object_set_object_member(payload, "capabilities", json_object_new());
+	json_object_set_object_member(payload, "facts", json_object_new());
+	json_object_set_string_member(payload, "hash", hash);
+	json_object_set_int_member(payload, "version", version);
+	json_node_take_object(node, payload);
+	return node;
+}
