@@ -6,6 +6,7 @@
  * (DESIGN.md §3).  Everything else stays hidden (-fvisibility=hidden plus the
  * version script), so two plugins or a plugin and its host never clash.
  */
+#include <gmodule.h>
 #include <string.h>
 
 #include "exm-test.h"
@@ -34,7 +35,8 @@ test_only_entry_point(void)
 			continue;
 		cols = g_strsplit_set(lines[i], " \t", -1);
 		g_test_message("exported: %s", lines[i]);
-		g_assert_cmpstr(cols[g_strv_length(cols) - 1], ==, EXORDOS_PAAS_PLUGIN_ENTRY_SYMBOL);
+		g_assert_cmpstr(
+			cols[g_strv_length(cols) - 1], ==, EXORDOS_PAAS_PLUGIN_ENTRY_SYMBOL);
 		n++;
 	}
 	g_assert_cmpuint(n, ==, 1);
@@ -44,7 +46,7 @@ test_only_entry_point(void)
 static void
 test_no_library_symbols(void)
 {
-	g_autoptr(GModule) module = g_module_open(EXM_PLUGIN_PATH, G_MODULE_BIND_LOCAL);
+	GModule *module = g_module_open(EXM_PLUGIN_PATH, G_MODULE_BIND_LOCAL);
 	gpointer sym = NULL;
 
 	g_assert_nonnull(module);
@@ -52,6 +54,7 @@ test_no_library_symbols(void)
 	g_assert_false(g_module_symbol(module, "exm_rest_route_walk", &sym));
 	g_assert_false(g_module_symbol(module, "exm_json_parse_strict", &sym));
 	g_assert_false(g_module_symbol(module, "exm_plugin_crud_dispatch", &sym));
+	g_module_close(module);
 }
 
 int
