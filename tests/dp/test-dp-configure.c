@@ -174,6 +174,7 @@ test_first_run(void)
 	ExmDpConfigureResult r = { 0 };
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *conf = NULL;
+	g_autofree gchar *conf_path = NULL;
 	g_autofree gchar *passwd = exm_dp_fixture_path(fx, EXM_DP_PATH_PASSWD);
 	g_autofree gchar *pw = NULL;
 
@@ -198,7 +199,8 @@ test_first_run(void)
 	g_assert_cmpstr(pw, ==, "");
 	check_platform_txt(fx, EXM_DP_TEST_DOMAIN);
 	check_cert(fx, "mail." EXM_DP_TEST_DOMAIN);
-	conf = exm_test_read_file(exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF));
+	conf_path = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
+	conf = exm_test_read_file(conf_path);
 	g_assert_nonnull(strstr(conf, "EXM_DOMAIN = example.com\n"));
 	g_assert_nonnull(strstr(conf, fx->root));
 	g_assert_null(strstr(conf, "@DOMAIN@"));
