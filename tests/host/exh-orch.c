@@ -14,6 +14,7 @@
 #include "exm-error.h"
 #include "exm-json.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,8 @@ parse_version(const gchar *text, gint64 *out, GError **error)
 
 	while (*p == ' ')
 		p++;
-	if (*p != '\0' && (g_ascii_isdigit(*p) || ((*p == '-' || *p == '+') && g_ascii_isdigit(p[1])))) {
+	if (*p != '\0' &&
+	    (g_ascii_isdigit(*p) || ((*p == '-' || *p == '+') && g_ascii_isdigit(p[1])))) {
 		errno = 0;
 		*out = g_ascii_strtoll(p, &end, 10);
 		while (end != NULL && *end == ' ')
@@ -59,7 +61,10 @@ parse_wait(const gchar *text, guint *out, GError **error)
 /* The action's kwargs: from a JSON body when the request says application/json,
  * else from the query string (§4 quirk). */
 static gboolean
-payload_args(const ExhUaCall *call, const gchar **hash, const gchar **version, const gchar **wait,
+payload_args(const ExhUaCall *call,
+	     const gchar **hash,
+	     const gchar **version,
+	     const gchar **wait,
 	     GError **error)
 {
 	*hash = "";

@@ -115,18 +115,19 @@ static const gchar ua_up_sql[] =
 	"CREATE TRIGGER ua_agents_notify AFTER INSERT OR UPDATE OR DELETE"
 	" ON ua_agents FOR EACH STATEMENT EXECUTE FUNCTION exh_builder_notify();";
 
-static const gchar ua_down_sql[] = "DROP TABLE IF EXISTS ua_node_encryption_keys;"
-				   "DROP VIEW IF EXISTS ua_outdated_tracked_resources_view;"
-				   "DROP VIEW IF EXISTS ua_outdated_master_full_hash_resources_view;"
-				   "DROP VIEW IF EXISTS ua_outdated_master_hash_resources_view;"
-				   "DROP VIEW IF EXISTS ua_outdated_resources_view;"
-				   "DROP VIEW IF EXISTS ua_resource_pair_view;"
-				   "DROP TABLE IF EXISTS ua_tracked_resources;"
-				   "DROP TABLE IF EXISTS ua_target_resources;"
-				   "DROP TABLE IF EXISTS ua_actual_resources;"
-				   "DROP TABLE IF EXISTS ua_agents;"
-				   "DROP FUNCTION IF EXISTS exh_builder_notify();"
-				   "DROP TYPE IF EXISTS enum_agent_status;";
+static const gchar ua_down_sql[] =
+	"DROP TABLE IF EXISTS ua_node_encryption_keys;"
+	"DROP VIEW IF EXISTS ua_outdated_tracked_resources_view;"
+	"DROP VIEW IF EXISTS ua_outdated_master_full_hash_resources_view;"
+	"DROP VIEW IF EXISTS ua_outdated_master_hash_resources_view;"
+	"DROP VIEW IF EXISTS ua_outdated_resources_view;"
+	"DROP VIEW IF EXISTS ua_resource_pair_view;"
+	"DROP TABLE IF EXISTS ua_tracked_resources;"
+	"DROP TABLE IF EXISTS ua_target_resources;"
+	"DROP TABLE IF EXISTS ua_actual_resources;"
+	"DROP TABLE IF EXISTS ua_agents;"
+	"DROP FUNCTION IF EXISTS exh_builder_notify();"
+	"DROP TYPE IF EXISTS enum_agent_status;";
 
 static const ExhMigration ua_migrations[] = {
 	{
@@ -159,7 +160,11 @@ exh_ua_store_migrate(PGconn *conn, GError **error)
 /* ------------------------------------------------------------- helpers */
 
 PGresult *
-exh_ua_store_exec(PGconn *conn, const gchar *sql, gint n, const gchar *const *params, GError **error)
+exh_ua_store_exec(PGconn *conn,
+		  const gchar *sql,
+		  gint n,
+		  const gchar *const *params,
+		  GError **error)
 {
 	g_autoptr(PGresult) res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
@@ -280,10 +285,10 @@ check_kind_list(JsonObject *body, const gchar *name, GError **error)
 		return FALSE;
 	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
 		JsonNode *item = json_array_get_element(list, i);
-		const gchar *kind =
-			JSON_NODE_HOLDS_VALUE(item) && json_node_get_value_type(item) == G_TYPE_STRING
-				? json_node_get_string(item)
-				: NULL;
+		const gchar *kind = JSON_NODE_HOLDS_VALUE(item) &&
+						    json_node_get_value_type(item) == G_TYPE_STRING
+					    ? json_node_get_string(item)
+					    : NULL;
 
 		if (kind == NULL || *kind == '\0' || strlen(kind) > 64) {
 			g_set_error(error,
@@ -346,8 +351,9 @@ exh_ua_store_node_key(PGconn *conn, const gchar *node, ExhUaNodeKey *out, GError
 	if (res == NULL)
 		return FALSE;
 	if (PQntuples(res) == 0) {
-		set_not_found(
-			error, "<class 'gcl_sdk.agents.universal.dm.models.NodeEncryptionKey'>", node);
+		set_not_found(error,
+			      "<class 'gcl_sdk.agents.universal.dm.models.NodeEncryptionKey'>",
+			      node);
 		return FALSE;
 	}
 	out->required = g_str_equal(PQgetvalue(res, 0, 1), "t");
@@ -373,7 +379,8 @@ exh_ua_store_node_key_put(PGconn *conn,
 	const gchar *params[] = { node, key_b64, seconds };
 	g_autoptr(PGresult) res = exh_ua_store_exec(
 		conn,
-		"INSERT INTO ua_node_encryption_keys (uuid, private_key, encryption_disabled_until) "
+		"INSERT INTO ua_node_encryption_keys (uuid, private_key, "
+		"encryption_disabled_until) "
 		"VALUES ($1, $2, CASE WHEN $3::int >= 2147483647 THEN 'infinity'::timestamp "
 		"ELSE " EXH_UA_NOW " + make_interval(secs => $3::int) END) "
 		"ON CONFLICT (uuid) DO UPDATE SET private_key = EXCLUDED.private_key, "
@@ -400,15 +407,15 @@ exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error)
 /* ------------------------------------------------------------- agents */
 
 #define AGENT_COLUMNS                                                                              \
-	"uuid, name, description, capabilities::text, facts::text, node, status, "                \
+	"uuid, name, description, capabilities::text, facts::text, node, status, "                 \
 	" " EXH_UA_TS_REST("created_at") ", " EXH_UA_TS_REST("updated_at")
 
 static JsonNode *
 agent_row_json(PGresult *res, gint row)
 {
-	static const gchar *const names[] = { "uuid",	"name",	  "description",
-					      "capabilities", "facts", "node",
-					      "status", "created_at", "updated_at" };
+	static const gchar *const names[] = { "uuid",	      "name",	    "description",
+					      "capabilities", "facts",	    "node",
+					      "status",	      "created_at", "updated_at" };
 	JsonObject *obj = json_object_new();
 	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
 
@@ -471,7 +478,8 @@ agent_body_parse(JsonObject *body, AgentBody *b, GError **error)
 		"node", "status", "created_at",	 "updated_at",	 NULL,
 	};
 
-	return check_known(body, allowed, error) && get_uuid(body, "uuid", FALSE, &b->uuid, error) &&
+	return check_known(body, allowed, error) &&
+	       get_uuid(body, "uuid", FALSE, &b->uuid, error) &&
 	       get_string(body, "name", 255, &b->name, error) &&
 	       get_string(body, "description", 255, &b->description, error) &&
 	       check_kind_list(body, "capabilities", error) &&
@@ -493,8 +501,10 @@ exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
 	if (!agent_body_parse(body, &b, error))
 		goto out;
 	if (b.node == NULL) {
-		g_set_error_literal(
-			error, EXM_ERROR, EXM_ERROR_PROPERTY_REQUIRED, "Property 'node' is required.");
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_PROPERTY_REQUIRED,
+				    "Property 'node' is required.");
 		goto out;
 	}
 	if (b.uuid == NULL)
@@ -512,7 +522,8 @@ exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
 
 		res = exh_ua_store_exec(
 			conn,
-			"INSERT INTO ua_agents (uuid, name, description, capabilities, facts, node, "
+			"INSERT INTO ua_agents (uuid, name, description, capabilities, facts, "
+			"node, "
 			"status) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, "
 			"$7::enum_agent_status) ON CONFLICT DO NOTHING RETURNING " AGENT_COLUMNS,
 			7,
@@ -551,7 +562,7 @@ exh_ua_store_agent_update(PGconn *conn, const gchar *uuid, JsonObject *body, GEr
 	}
 	{
 		/* only what differs is written: a repeated registration is no write */
-		const gchar *params[] = { uuid, b.name,	 b.description, b.capabilities,
+		const gchar *params[] = { uuid,	   b.name, b.description, b.capabilities,
 					  b.facts, b.node, b.status };
 
 		res = exh_ua_store_exec(
@@ -613,10 +624,9 @@ static const gchar *const resource_model = "<class 'gcl_sdk.agents.universal.dm.
 static JsonNode *
 resource_row_json(PGresult *res, gint row)
 {
-	static const gchar *const names[] = { "uuid",	   "kind",	 "res_uuid",
-					      "value",	   "hash",	 "full_hash",
-					      "status",	   "node",	 "created_at",
-					      "updated_at" };
+	static const gchar *const names[] = { "uuid",	    "kind",	 "res_uuid", "value",
+					      "hash",	    "full_hash", "status",   "node",
+					      "created_at", "updated_at" };
 	JsonObject *obj = json_object_new();
 	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
 
@@ -641,8 +651,12 @@ resource_row_json(PGresult *res, gint row)
 JsonNode *
 exh_ua_store_kinds(PGconn *conn, GError **error)
 {
-	g_autoptr(PGresult) res = exh_ua_store_exec(
-		conn, "SELECT DISTINCT kind FROM ua_actual_resources ORDER BY kind", 0, NULL, error);
+	g_autoptr(PGresult) res =
+		exh_ua_store_exec(conn,
+				  "SELECT DISTINCT kind FROM ua_actual_resources ORDER BY kind",
+				  0,
+				  NULL,
+				  error);
 	JsonArray *array;
 	JsonNode *node;
 
@@ -726,8 +740,10 @@ exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, 
 	if (!resource_body_parse(body, kind, &b, error))
 		goto out;
 	if (b.uuid == NULL) {
-		g_set_error_literal(
-			error, EXM_ERROR, EXM_ERROR_PROPERTY_REQUIRED, "Property 'uuid' is required.");
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_PROPERTY_REQUIRED,
+				    "Property 'uuid' is required.");
 		goto out;
 	}
 	/* upstream would default to a random uuid4, which breaks the builder join */
@@ -811,9 +827,10 @@ exh_ua_store_resource_update(PGconn *conn,
 		goto out;
 	}
 	{
-		const gchar *params[] = { kind,	     uuid,	   b.value,
-					  b.hash,    b.full_hash,  b.status,
-					  b.node,    b.node_present ? "t" : "f" };
+		const gchar *params[] = {
+			kind,	     uuid,     b.value, b.hash,
+			b.full_hash, b.status, b.node,	b.node_present ? "t" : "f"
+		};
 
 		res = exh_ua_store_exec(
 			conn,
@@ -843,8 +860,12 @@ gboolean
 exh_ua_store_resource_delete(PGconn *conn, const gchar *kind, const gchar *uuid, GError **error)
 {
 	const gchar *params[] = { kind, uuid };
-	g_autoptr(PGresult) res = exh_ua_store_exec(
-		conn, "DELETE FROM ua_actual_resources WHERE kind = $1 AND uuid = $2", 2, params, error);
+	g_autoptr(PGresult) res =
+		exh_ua_store_exec(conn,
+				  "DELETE FROM ua_actual_resources WHERE kind = $1 AND uuid = $2",
+				  2,
+				  params,
+				  error);
 
 	if (res == NULL)
 		return FALSE;
@@ -861,9 +882,9 @@ exh_ua_store_resource_delete(PGconn *conn, const gchar *kind, const gchar *uuid,
 static JsonNode *
 payload_resource_json(PGresult *res, gint row)
 {
-	static const gchar *const names[] = { "uuid",	   "kind",	 "res_uuid",
-					      "value",	   "hash",	 "full_hash",
-					      "status",	   "created_at", "updated_at" };
+	static const gchar *const names[] = { "uuid",	"kind",	      "res_uuid",
+					      "value",	"hash",	      "full_hash",
+					      "status", "created_at", "updated_at" };
 	JsonObject *obj = json_object_new();
 	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
 
@@ -950,12 +971,12 @@ exh_ua_store_payload(PGconn *conn,
 		     GError **error)
 {
 	const gchar *params[] = { agent };
-	g_autoptr(PGresult) ag = exh_ua_store_exec(
-		conn,
-		"SELECT capabilities->'capabilities', facts->'facts' FROM ua_agents WHERE uuid = $1",
-		1,
-		params,
-		error);
+	g_autoptr(PGresult) ag = exh_ua_store_exec(conn,
+						   "SELECT capabilities->'capabilities', "
+						   "facts->'facts' FROM ua_agents WHERE uuid = $1",
+						   1,
+						   params,
+						   error);
 	g_autoptr(PGresult) caps = NULL;
 	g_autoptr(PGresult) facts = NULL;
 	g_autoptr(GPtrArray) cap_hashes = g_ptr_array_new_with_free_func(g_free);
@@ -971,14 +992,15 @@ exh_ua_store_payload(PGconn *conn,
 		set_not_found(error, agent_model, agent);
 		return NULL;
 	}
-	caps = exh_ua_store_exec(
-		conn,
-		"SELECT " PAYLOAD_COLUMNS " FROM ua_target_resources r JOIN ua_agents a ON "
-		"a.uuid = r.agent WHERE a.uuid = $1 AND r.kind IN (SELECT "
-		"jsonb_array_elements_text(a.capabilities->'capabilities')) ORDER BY r.kind, r.uuid",
-		1,
-		params,
-		error);
+	caps = exh_ua_store_exec(conn,
+				 "SELECT " PAYLOAD_COLUMNS
+				 " FROM ua_target_resources r JOIN ua_agents a ON "
+				 "a.uuid = r.agent WHERE a.uuid = $1 AND r.kind IN (SELECT "
+				 "jsonb_array_elements_text(a.capabilities->'capabilities')) ORDER "
+				 "BY r.kind, r.uuid",
+				 1,
+				 params,
+				 error);
 	if (caps == NULL)
 		return NULL;
 	facts = exh_ua_store_exec(

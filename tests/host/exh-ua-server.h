@@ -1,0 +1,83 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The universal agent listeners of the reference host: the Orch API
+ * (default 127.0.0.1:11011) and the Status API (default 127.0.0.1:11012),
+ * each on its own SoupServer, both owned by one thread with its own
+ * GMainContext (libsoup objects never leave it).  Database work runs on a
+ * worker pool (exh-pool.h), one transaction per request, exactly like the
+ * user API.  Every request passes the SDK middleware of
+ * reference/ua-protocol.md §6.4/§6.5: `X-Genesis-Node-UUID` required (500),
+ * a key row required even in plain mode (404), plain bodies refused while
+ * encryption is required (400), encrypted bodies opened with the request
+ * nonce, successful responses sealed with a fresh nonce; error bodies are
+ * always plain JSON.
+ *
+ * A get_payload with `wait=<s>` whose hash is unchanged is parked (paused,
+ * no thread blocked) until exh_ua_server_wake() is called or the time is up;
+ * Status API writes wake the parked requests themselves.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * ExhUaServerConfig:
+ * @listen_address: IP address of both listeners (loopback by default)
+ * @orch_port: Orch API port, 0 = any free port
+ * @status_port: Status API port, 0 = any free port
+ * @conninfo: libpq conninfo
+ * @workers: database connections / worker threads
+ * @max_body: request body limit (413 above)
+ */
+typedef struct {
+	gchar *listen_address;
+	guint orch_port;
+	guint status_port;
+	gchar *conninfo;
+	guint workers;
+	gsize max_body;
+} ExhUaServerConfig;
+
+typedef struct _ExhUaServer ExhUaServer;
+
+/**
+ * exh_ua_server_new:
+ * @config: (transfer none): copied
+ * @error: return location
+ *
+ * Returns: (transfer full): a server that is not listening yet
+ */
+ExhUaServer *exh_ua_server_new(const ExhUaServerConfig *config, GError **error);
+
+/* Starts the thread, the pool and both listeners; returns once they accept. */
+gboolean exh_ua_server_start(ExhUaServer *server, GError **error);
+
+/* Bound ports and base URLs (`http://<address>:<port>`), valid after start. */
+guint exh_ua_server_get_orch_port(ExhUaServer *server);
+guint exh_ua_server_get_status_port(ExhUaServer *server);
+const gchar *exh_ua_server_get_orch_url(ExhUaServer *server);
+const gchar *exh_ua_server_get_status_url(ExhUaServer *server);
+
+/**
+ * exh_ua_server_wake:
+ * @server: a server
+ *
+ * Something agents may see changed (targets written): every parked
+ * get_payload is computed again.  Callable from any thread.
+ */
+void exh_ua_server_wake(ExhUaServer *server);
+
+/* Requests answered so far (both listeners). */
+guint64 exh_ua_server_get_served(ExhUaServer *server);
+
+/* Answers the parked requests, lets the running ones finish, closes. Idempotent. */
+void exh_ua_server_stop(ExhUaServer *server);
+
+void exh_ua_server_free(ExhUaServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhUaServer, exh_ua_server_free)
+
+G_END_DECLS
