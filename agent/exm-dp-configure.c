@@ -413,6 +413,36 @@ exm_dp_configure_restart(const ExmDpConfig *c, GError **error)
 	return TRUE;
 }
 
+/* A restart that failed must be retried by the next run even though the files
+ * are already up to date: a marker next to exim4.conf remembers it. */
+static gboolean
+restart_if_needed(Ctx *ctx, GError **error)
+{
+	const ExmDpConfig *c = ctx->config;
+	g_autofree gchar *marker = exm_dp_config_path(c, EXM_DP_PATH_RESTART_PENDING);
+
+	if (!ctx->result->changed && !g_file_test(marker, G_FILE_TEST_EXISTS))
+		return TRUE;
+	if (c->restart_command[0] == '\0') {
+		g_unlink(marker);
+		return TRUE;
+	}
+	if (!write_file(ctx, EXM_DP_PATH_RESTART_PENDING, "", 0, 0600, 0, NULL, error) ||
+	    !exm_dp_configure_restart(c, error))
+		return FALSE;
+	if (g_unlink(marker) != 0) {
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_FAILED,
+			    "cannot remove %s: %s",
+			    marker,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	ctx->result->restarted = TRUE;
+	return TRUE;
+}
+
 gboolean
 exm_dp_configure_run(const ExmDpConfig *c, ExmDpConfigureResult *result, GError **error)
 {
@@ -438,10 +468,5 @@ exm_dp_configure_run(const ExmDpConfig *c, ExmDpConfigureResult *result, GError 
 			&result->config_written,
 			error))
 		return FALSE;
-	if (result->changed) {
-		if (!exm_dp_configure_restart(c, error))
-			return FALSE;
-		result->restarted = c->restart_command[0] != '\0';
-	}
-	return TRUE;
+	return restart_if_needed(&ctx, error);
 }

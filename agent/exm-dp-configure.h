@@ -44,7 +44,8 @@ void exm_dp_configure_result_clear(ExmDpConfigureResult *result);
  * everything was validated) creates the directories, generates the DKIM key, the
  * TLS key and certificate when absent, writes platform.txt, an empty passwd when
  * absent and exim4.conf, each only when its content changes, and runs the restart
- * command when anything changed.  Running it again changes nothing.
+ * command when anything changed (or when the last restart failed: a marker file
+ * remembers it).  Running it again changes nothing.
  *
  * Returns: %TRUE on success
  */

@@ -358,12 +358,28 @@ test_restart_failure(void)
 	ExmDpConfigureResult r = { 0 };
 	g_autoptr(GError) error = NULL;
 
+	g_autofree gchar *good = g_strdup(fx->config->restart_command);
+
 	g_free(fx->config->restart_command);
 	fx->config->restart_command = g_strdup("false");
 	g_assert_false(exm_dp_configure_run(fx->config, &r, &error));
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED);
 	g_assert_nonnull(error != NULL ? strstr(error->message, "restart command") : NULL);
+	g_clear_error(&error);
 	exm_dp_configure_result_clear(&r);
+	/* nothing changes on the next run, but the failed restart is retried once */
+	g_free(fx->config->restart_command);
+	fx->config->restart_command = g_steal_pointer(&good);
+	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
+	DP_OK(error);
+	g_assert_true(r.restarted);
+	g_assert_false(r.config_written || r.dkim_generated);
+	exm_dp_configure_result_clear(&r);
+	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
+	DP_OK(error);
+	g_assert_false(r.restarted);
+	exm_dp_configure_result_clear(&r);
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 1);
 }
 
 static void
