@@ -1,0 +1,340 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Benchmark (meson benchmark(), never a timed test): concurrent keep-alive
+ * clients against exordos-paas-host with the mail plugin on the throwaway
+ * PostgreSQL.  Prints requests/s, p50 and p99 for
+ *   GET  /v1/types/mail/instances/          (100 rows)
+ *   GET  /v1/types/mail/instances/<uuid>
+ *   POST /v1/types/mail/instances/<uuid>/accounts/
+ * and the host's peak RSS.  The host runs as its own process (the real
+ * executable), so its RSS is its own; the clients run here.
+ *
+ * Knobs: EXH_BENCH_CLIENTS (default 8), EXH_BENCH_REQUESTS per client and
+ * scenario (default 250), EXH_BENCH_WORKERS (default 4).
+ */
+#include "exh-test.h"
+#include "exm-test.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	const gchar *base;
+	const gchar *method;
+	const gchar *path;
+	const gchar *hash; /* POST an account with this hash, else no body */
+	guint client;
+	guint n;
+	guint expect;
+	GArray *latencies; /* gdouble, ms */
+	guint failures;
+} Client;
+
+static guint
+env_uint(const gchar *name, guint fallback)
+{
+	const gchar *v = g_getenv(name);
+
+	return v != NULL && atoi(v) > 0 ? (guint)atoi(v) : fallback;
+}
+
+static gpointer
+client_run(gpointer data)
+{
+	Client *c = data;
+	/* one connection, kept alive for all of this client's requests */
+	g_autoptr(SoupSession) session = soup_session_new_with_options(
+		"max-conns", 1, "max-conns-per-host", 1, "timeout", 120, NULL);
+	g_autofree gchar *url = g_strconcat(c->base, c->path, NULL);
+
+	for (guint i = 0; i < c->n; i++) {
+		g_autoptr(SoupMessage) msg = soup_message_new(c->method, url);
+		g_autoptr(GBytes) reply = NULL;
+		gint64 start;
+		gdouble ms;
+
+		soup_message_headers_replace(soup_message_get_request_headers(msg),
+					     "Authorization",
+					     "Bearer " EXH_TEST_TOKEN_OWNER);
+		if (c->hash != NULL) {
+			/* unique usernames per client and request */
+			g_autofree gchar *body = g_strdup_printf(
+				"{\"username\":\"u%ux%u\",\"password_hash\":\"%s\"}",
+				c->client,
+				i,
+				c->hash);
+			g_autoptr(GBytes) bytes =
+				g_bytes_new_take(g_steal_pointer(&body), strlen(body));
+			soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
+		}
+		start = g_get_monotonic_time();
+		reply = soup_session_send_and_read(session, msg, NULL, NULL);
+		ms = (gdouble)(g_get_monotonic_time() - start) / 1000.0;
+		if (reply == NULL || soup_message_get_status(msg) != c->expect)
+			c->failures++;
+		g_array_append_val(c->latencies, ms);
+	}
+	return NULL;
+}
+
+static gint
+cmp_double(gconstpointer a, gconstpointer b)
+{
+	gdouble x = *(const gdouble *)a;
+	gdouble y = *(const gdouble *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Runs one scenario with @n_clients concurrent clients and prints its figures. */
+static void
+scenario(const gchar *base,
+	 const gchar *label,
+	 const gchar *method,
+	 const gchar *path,
+	 const gchar *hash,
+	 guint expect)
+{
+	guint n_clients = env_uint("EXH_BENCH_CLIENTS", 8);
+	guint n = env_uint("EXH_BENCH_REQUESTS", 250);
+	g_autofree Client *clients = g_new0(Client, n_clients);
+	g_autofree GThread **threads = g_new0(GThread *, n_clients);
+	g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(gdouble));
+	guint failures = 0;
+	gint64 start = g_get_monotonic_time();
+	gdouble secs;
+
+	for (guint i = 0; i < n_clients; i++) {
+		clients[i] =
+			(Client){ base, method, path,	hash,
+				  i,	n,	expect, g_array_new(FALSE, FALSE, sizeof(gdouble)),
+				  0 };
+		threads[i] = g_thread_new("bench-client", client_run, &clients[i]);
+	}
+	for (guint i = 0; i < n_clients; i++) {
+		g_thread_join(threads[i]);
+		g_array_append_vals(all, clients[i].latencies->data, clients[i].latencies->len);
+		failures += clients[i].failures;
+		g_array_unref(clients[i].latencies);
+	}
+	secs = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	g_array_sort(all, cmp_double);
+	g_test_message("%-44s %4u clients %6u req  %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms",
+		       label,
+		       n_clients,
+		       all->len,
+		       all->len / secs,
+		       g_array_index(all, gdouble, all->len / 2),
+		       g_array_index(all, gdouble, (all->len * 99) / 100));
+	/* a benchmark of failing requests measures nothing */
+	g_assert_cmpuint(failures, ==, 0);
+}
+
+static gchar *
+post_json(ExhTest *setup_client, const gchar *path, const gchar *token, const gchar *body)
+{
+	g_autoptr(ExhTestResponse) r = exh_test_request(setup_client, "POST", path, token, body);
+
+	if (r->status != 201) {
+		g_test_fail_printf("setup POST %s: %u %s", path, r->status, r->body);
+		return NULL;
+	}
+	return g_strdup(exh_test_response_get_string(r, "uuid"));
+}
+
+static gint
+free_port(void)
+{
+	g_autoptr(GSocket) sock = g_socket_new(
+		G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+	g_autoptr(GSocketAddress) addr = g_inet_socket_address_new(lo, 0);
+	g_autoptr(GSocketAddress) bound = NULL;
+
+	if (sock == NULL || !g_socket_bind(sock, addr, FALSE, NULL))
+		return -1;
+	bound = g_socket_get_local_address(sock, NULL);
+	return g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+}
+
+/* The host's VmHWM from /proc, in KiB: its peak RSS (what ru_maxrss reports). */
+static guint64
+peak_rss_kib(const gchar *pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%s/status", pid);
+	g_autofree gchar *status = NULL;
+	const gchar *line;
+
+	if (!g_file_get_contents(path, &status, NULL, NULL))
+		return 0;
+	line = strstr(status, "VmHWM:");
+	return line != NULL ? g_ascii_strtoull(line + 6, NULL, 10) : 0;
+}
+
+static gboolean
+wait_up(const gchar *base)
+{
+	g_autoptr(SoupSession) session = soup_session_new_with_options("timeout", 5, NULL);
+	g_autofree gchar *url = g_strconcat(base, "/v1/", NULL);
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < deadline) {
+		g_autoptr(SoupMessage) msg = soup_message_new("GET", url);
+		g_autoptr(GBytes) reply = soup_session_send_and_read(session, msg, NULL, NULL);
+
+		if (reply != NULL && soup_message_get_status(msg) == 200)
+			return TRUE;
+		g_usleep(50 * 1000);
+	}
+	return FALSE;
+}
+
+/* A client-only fixture pointing at the subprocess host. */
+static ExhTest *
+client_for(const gchar *base)
+{
+	ExhTest *t = g_new0(ExhTest, 1);
+
+	t->base_url = g_strdup(base);
+	t->session = soup_session_new_with_options("timeout", 120, NULL);
+	return t;
+}
+
+static void
+client_free(ExhTest *t)
+{
+	g_clear_object(&t->session);
+	g_free(t->base_url);
+	g_free(t);
+}
+
+static gchar *
+make_hash(void)
+{
+	const gchar *argv[] = { "openssl", "passwd", "-6", "-salt", "benchsalt", "bench", NULL };
+	g_autofree gchar *out = NULL;
+
+	if (exm_test_run(argv, &out, NULL) != 0)
+		return NULL;
+	return g_strdup(g_strstrip(out));
+}
+
+/* 100 instances for the list, accounts of one of them, then the scenarios. */
+static void
+run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash)
+{
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *one = NULL;
+	g_autofree gchar *one_path = NULL;
+	g_autofree gchar *accounts_path = NULL;
+
+	version = post_json(setup,
+			    "/v1/types/mail/versions/",
+			    EXH_TEST_TOKEN_OPERATOR,
+			    "{\"name\":\"exim4_1\",\"image\":\"exordos-metapaas-mail-dp\"}");
+	if (version == NULL)
+		return;
+	for (guint i = 0; i < 100; i++) {
+		g_autofree gchar *body = g_strdup_printf(
+			"{\"name\":\"bench-%u\",\"domain\":\"b%u.example.com\",\"cpu\":1,"
+			"\"ram\":1024,\"disk_size\":10,\"version\":\"/v1/types/mail/versions/%s\"}",
+			i,
+			i,
+			version);
+		g_autofree gchar *uuid =
+			post_json(setup, "/v1/types/mail/instances/", EXH_TEST_TOKEN_OWNER, body);
+		if (uuid == NULL)
+			return;
+		if (one == NULL)
+			one = g_steal_pointer(&uuid);
+	}
+	one_path = g_strconcat("/v1/types/mail/instances/", one, NULL);
+	accounts_path = g_strconcat(one_path, "/accounts/", NULL);
+
+	scenario(base,
+		 "GET  /v1/types/mail/instances/ (100 rows)",
+		 "GET",
+		 "/v1/types/mail/instances/",
+		 NULL,
+		 200);
+	scenario(base, "GET  /v1/types/mail/instances/<uuid>", "GET", one_path, NULL, 200);
+	scenario(base,
+		 "POST /v1/types/mail/instances/<uuid>/accounts/",
+		 "POST",
+		 accounts_path,
+		 hash,
+		 201);
+}
+
+static void
+bench_host(void)
+{
+	ExmTestPg *pg = exm_test_pg_get();
+	g_autofree gchar *exe = g_build_filename(
+		g_getenv("EXM_BUILD_ROOT"), "tests", "host", "exordos-paas-host", NULL);
+	g_autofree gchar *plugin = exh_test_plugin_path();
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *tokens = NULL;
+	g_autofree gchar *conninfo = NULL;
+	g_autofree gchar *port = NULL;
+	g_autofree gchar *workers = NULL;
+	g_autofree gchar *base = NULL;
+	g_autofree gchar *hash = make_hash();
+	g_autoptr(GSubprocess) host = NULL;
+	g_autoptr(GError) error = NULL;
+	ExhTest *setup;
+
+	if (pg == NULL)
+		return;
+	if (hash == NULL) {
+		exm_test_peer_missing("openssl is not installed");
+		return;
+	}
+	dir = exm_test_mkdtemp("exh-bench");
+	tokens = exh_test_write_token_file(dir);
+	conninfo = exm_test_pg_create_database(pg, &error);
+	g_assert_no_error(error);
+	port = g_strdup_printf("%d", free_port());
+	workers = g_strdup_printf("%u", env_uint("EXH_BENCH_WORKERS", 4));
+	base = g_strdup_printf("http://127.0.0.1:%s", port);
+	host = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE,
+				&error,
+				exe,
+				"--db",
+				conninfo,
+				"--plugin",
+				plugin,
+				"--token-file",
+				tokens,
+				"--port",
+				port,
+				"--workers",
+				workers,
+				NULL);
+	g_assert_no_error(error);
+	if (host == NULL || !wait_up(base)) {
+		g_test_fail_printf("the host did not come up");
+		exm_test_rmtree(dir);
+		return;
+	}
+	setup = client_for(base);
+	run_scenarios(setup, base, hash);
+	client_free(setup);
+	g_test_message("host peak RSS (VmHWM): %" G_GUINT64_FORMAT " KiB with %s workers",
+		       peak_rss_kib(g_subprocess_get_identifier(host)),
+		       workers);
+	g_subprocess_send_signal(host, SIGTERM);
+	g_subprocess_wait(host, NULL, NULL);
+	exm_test_rmtree(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/bench/host", bench_host);
+	return g_test_run();
+}
