@@ -27,6 +27,8 @@
 
 /* gcl_looper's pause between iterations (§7.2). */
 #define EXM_UA_ITER_PAUSE 0.1
+/* Quick full answers to long polls in a row before falling back to the period. */
+#define EXM_UA_MAX_QUICK_FULL 3
 
 struct _ExmUaAgent {
 	gchar *config_path;
@@ -41,6 +43,7 @@ struct _ExmUaAgent {
 	gboolean registered;
 	gboolean reload_pending;
 	guint failures;
+	guint quick_full;
 	ExmUaIterationFunc func;
 	gpointer func_data;
 
@@ -528,12 +531,18 @@ exm_ua_agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
 		return 0; /* register right away, once */
 	if (outcome != EXM_UA_OUTCOME_OK && outcome != EXM_UA_OUTCOME_PARTIAL)
 		return exm_ua_agent_backoff(agent);
-	/* A long poll that came back early was either a change (full payload) or a CP
-	 * that ignores `wait`; only the latter falls back to the normal period. */
-	if (agent->config->long_poll &&
-	    (!agent->it.light || elapsed >= agent->config->long_poll_wait / 2.0))
+	if (!agent->config->long_poll || outcome != EXM_UA_OUTCOME_OK)
+		return MAX(period - elapsed, EXM_UA_ITER_PAUSE);
+	/* A long poll that came back early was a change (full payload) or a CP that
+	 * ignores `wait` (light payload).  Re-poll at once after a change, but not
+	 * forever: a CP whose hash never matches ours would be polled in a loop. */
+	if (elapsed >= agent->config->long_poll_wait / 2.0) {
+		agent->quick_full = 0;
 		return EXM_UA_ITER_PAUSE;
-	return MAX(period - elapsed, EXM_UA_ITER_PAUSE);
+	}
+	if (agent->it.light || ++agent->quick_full > EXM_UA_MAX_QUICK_FULL)
+		return MAX(period - elapsed, EXM_UA_ITER_PAUSE);
+	return EXM_UA_ITER_PAUSE;
 }
 
 static void
