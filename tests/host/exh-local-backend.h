@@ -213,8 +213,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhLocalNodeInfo, exh_local_node_info_free)
  *
  * Returns: (transfer full) (nullable): a snapshot, %NULL for an unknown node
  */
-ExhLocalNodeInfo *exh_local_backend_get_node_info(ExhInfraBackend *backend,
-						  const gchar *node_uuid);
+ExhLocalNodeInfo *exh_local_backend_get_node_info(ExhInfraBackend *backend, const gchar *node_uuid);
 
 /**
  * exh_local_backend_set_agent_running:

@@ -1,0 +1,969 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The local backend: its settings, its thread, and the backend operations.
+ * Every operation runs on the backend's own thread (which owns the child
+ * processes and their supervision); the public entry points marshal to it
+ * and wait, so they are thread-safe and, for delete, return only once the
+ * processes are gone.
+ */
+#include "exh-local-backend.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exh-host.h"
+#include "exh-local-net.h"
+#include "exh-local-node.h"
+#include "exm-config.h"
+#include "exm-uuid.h"
+
+#define MAX_NODES 254
+
+typedef struct {
+	gchar *uuid;
+	gchar *dir;
+	ExhNodeSetTarget *target;
+	GPtrArray *nodes; /* ExhLocalNode*, index order */
+	gboolean deleting;
+} LocalSet;
+
+typedef struct _Call Call;
+
+typedef struct {
+	ExhInfraBackend parent;
+	ExhLocalConfig *config;
+	ExhLocalEnv env;
+	ExhLocalNet *net;
+
+	GMutex lock; /* shut, in_flight */
+	GCond idle;
+	gboolean shut;
+	guint in_flight;
+
+	GThread *thread;
+	GMainContext *context;
+	GMainLoop *loop;
+
+	/* the backend thread's */
+	GHashTable *sets;     /* uuid -> LocalSet* */
+	GHashTable *nodes;    /* node uuid -> ExhLocalNode* (owned by its set) */
+	GHashTable *configs;  /* config uuid -> node uuid */
+	GHashTable *index_of; /* node uuid -> GUINT_TO_POINTER(N) */
+	gboolean used[MAX_NODES + 1];
+	guint stopping; /* nodes whose children are being stopped */
+	Call *shutdown_call;
+} ExhLocalBackend;
+
+/* ---- config ---------------------------------------------------------------- */
+
+ExhLocalConfig *
+exh_local_config_new(void)
+{
+	ExhLocalConfig *c = g_new0(ExhLocalConfig, 1);
+
+	c->uuid5_name = g_strdup("mailaas");
+	c->caps_drivers = g_strdup("MailCapabilityDriver");
+	c->envelope = TRUE;
+	c->stop_timeout_ms = 5000;
+	return c;
+}
+
+void
+exh_local_config_free(ExhLocalConfig *c)
+{
+	if (c == NULL)
+		return;
+	g_free(c->state_dir);
+	g_free(c->lock_dir);
+	g_free(c->configure_binary);
+	g_free(c->agent_binary);
+	g_free(c->exim_binary);
+	g_free(c->template_path);
+	g_free(c->smarthost);
+	g_free(c->orch_endpoint);
+	g_free(c->status_endpoint);
+	g_free(c->uuid5_name);
+	g_free(c->caps_drivers);
+	g_free(c);
+}
+
+static ExhLocalConfig *
+config_copy(const ExhLocalConfig *src)
+{
+	ExhLocalConfig *c = g_memdup2(src, sizeof(*src));
+
+	c->state_dir = g_strdup(src->state_dir);
+	c->lock_dir = g_strdup(src->lock_dir);
+	c->configure_binary = g_strdup(src->configure_binary);
+	c->agent_binary = g_strdup(src->agent_binary);
+	c->exim_binary = g_strdup(src->exim_binary);
+	c->template_path = g_strdup(src->template_path);
+	c->smarthost = g_strdup(src->smarthost);
+	c->orch_endpoint = g_strdup(src->orch_endpoint);
+	c->status_endpoint = g_strdup(src->status_endpoint);
+	c->uuid5_name = g_strdup(src->uuid5_name);
+	c->caps_drivers = g_strdup(src->caps_drivers);
+	return c;
+}
+
+static gboolean
+load_str(GKeyFile *kf, const gchar *key, gchar **out, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gchar *value = g_key_file_get_string(kf, "local", key, &local);
+
+	if (value == NULL) {
+		if (g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+			return TRUE;
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_CONFIG, "[local] %s: %s", key, local->message);
+		return FALSE;
+	}
+	g_free(*out);
+	*out = value;
+	return TRUE;
+}
+
+static gboolean
+load_uint(GKeyFile *kf, const gchar *key, guint max, guint *out, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gint value;
+
+	if (!g_key_file_has_key(kf, "local", key, NULL))
+		return TRUE;
+	value = g_key_file_get_integer(kf, "local", key, &local);
+	if (local != NULL || value < 0 || (guint)value > max) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "[local] %s: not an integer in 0..%u",
+			    key,
+			    max);
+		return FALSE;
+	}
+	*out = (guint)value;
+	return TRUE;
+}
+
+gboolean
+exh_local_config_load_key_file(ExhLocalConfig *c, GKeyFile *kf, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (!g_key_file_has_group(kf, "local"))
+		return TRUE;
+	if (!load_str(kf, "state_dir", &c->state_dir, error) ||
+	    !load_str(kf, "lock_dir", &c->lock_dir, error) ||
+	    !load_uint(kf, "subnet", EXH_LOCAL_SUBNET_MAX, &c->subnet, error) ||
+	    !load_uint(kf, "port_base", 65533, &c->port_base, error) ||
+	    !load_str(kf, "configure", &c->configure_binary, error) ||
+	    !load_str(kf, "agent", &c->agent_binary, error) ||
+	    !load_str(kf, "exim", &c->exim_binary, error) ||
+	    !load_str(kf, "template", &c->template_path, error) ||
+	    !load_str(kf, "smarthost", &c->smarthost, error) ||
+	    !load_str(kf, "uuid5_name", &c->uuid5_name, error) ||
+	    !load_uint(kf, "stop_timeout_ms", 600000, &c->stop_timeout_ms, error))
+		return FALSE;
+	if (g_key_file_has_key(kf, "local", "envelope", NULL)) {
+		c->envelope = g_key_file_get_boolean(kf, "local", "envelope", &local);
+		if (local != NULL) {
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
+				    "[local] envelope: %s",
+				    local->message);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* ---- binaries -------------------------------------------------------------- */
+
+/* @configured, else the build tree's @build_rel, else @installed. */
+static gchar *
+find_binary(const gchar *configured, const gchar *build_rel, const gchar *installed)
+{
+	g_autofree gchar *built = g_build_filename(EXM_BUILD_ROOT, build_rel, NULL);
+
+	if (configured != NULL)
+		return g_strdup(configured);
+	if (g_file_test(built, G_FILE_TEST_IS_EXECUTABLE))
+		return g_steal_pointer(&built);
+	return g_strdup(installed);
+}
+
+static gboolean
+resolve_env(ExhLocalBackend *self, GError **error)
+{
+	ExhLocalConfig *c = self->config;
+	ExhLocalEnv *env = &self->env;
+	gchar *exim =
+		c->exim_binary != NULL ? g_strdup(c->exim_binary) : g_find_program_in_path("exim4");
+
+	env->config = c;
+	env->exim_binary = exim != NULL ? exim : g_strdup("/usr/sbin/exim4");
+	env->configure_binary = find_binary(c->configure_binary,
+					    "agent/exordos-mail-configure",
+					    "/usr/bin/exordos-mail-configure");
+	if (g_strcmp0(c->agent_binary, "") != 0)
+		env->agent_binary = find_binary(c->agent_binary,
+						"agent/exordos-metapaas-mail-agent",
+						"/usr/bin/exordos-metapaas-mail-agent");
+	env->touch_binary = g_find_program_in_path("touch");
+	env->smtp_port = c->port_base != 0 ? c->port_base : 25;
+	env->smtps_port = c->port_base != 0 ? c->port_base + 1 : 465;
+	env->submission_port = c->port_base != 0 ? c->port_base + 2 : 587;
+	if (env->touch_binary == NULL) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "touch(1) not found");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+env_clear(ExhLocalEnv *env)
+{
+	g_free(env->configure_binary);
+	g_free(env->agent_binary);
+	g_free(env->exim_binary);
+	g_free(env->touch_binary);
+}
+
+/* ---- calls onto the backend thread ------------------------------------------ */
+
+typedef void (*CallFunc)(ExhLocalBackend *self, Call *call);
+
+struct _Call {
+	ExhLocalBackend *self;
+	CallFunc func;
+	gconstpointer in;
+	const gchar *uuid;
+	gboolean flag;
+	gpointer out;
+	gboolean ok;
+	GError *error;
+	GMutex lock;
+	GCond cond;
+	gboolean done;
+};
+
+static void
+call_done(Call *call, gboolean ok)
+{
+	g_mutex_lock(&call->lock);
+	call->ok = ok;
+	call->done = TRUE;
+	g_cond_signal(&call->cond);
+	g_mutex_unlock(&call->lock);
+}
+
+static gboolean
+call_dispatch(gpointer data)
+{
+	Call *call = data;
+
+	call->func(call->self, call);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+call_enter(ExhLocalBackend *self, GError **error)
+{
+	gboolean ok;
+
+	g_mutex_lock(&self->lock);
+	ok = !self->shut;
+	if (ok)
+		self->in_flight++;
+	g_mutex_unlock(&self->lock);
+	if (!ok)
+		g_set_error(error, EXH_ERROR, EXH_ERROR_FAILED, "local backend: shut down");
+	return ok;
+}
+
+static void
+call_leave(ExhLocalBackend *self)
+{
+	g_mutex_lock(&self->lock);
+	if (--self->in_flight == 0)
+		g_cond_broadcast(&self->idle);
+	g_mutex_unlock(&self->lock);
+}
+
+/* Runs @func on the backend thread and waits until it called call_done(). */
+static void
+call_run(ExhLocalBackend *self, Call *call)
+{
+	call->self = self;
+	g_mutex_init(&call->lock);
+	g_cond_init(&call->cond);
+	g_main_context_invoke(self->context, call_dispatch, call);
+	g_mutex_lock(&call->lock);
+	while (!call->done)
+		g_cond_wait(&call->cond, &call->lock);
+	g_mutex_unlock(&call->lock);
+	g_mutex_clear(&call->lock);
+	g_cond_clear(&call->cond);
+}
+
+/* call_enter + call_run + call_leave; the error is moved to @error. */
+static gboolean
+call_sync(ExhLocalBackend *self, Call *call, GError **error)
+{
+	if (!call_enter(self, error))
+		return FALSE;
+	call_run(self, call);
+	call_leave(self);
+	if (call->error != NULL)
+		g_propagate_error(error, call->error);
+	return call->ok;
+}
+
+/* ---- sets -------------------------------------------------------------------- */
+
+static void
+node_changed(ExhLocalNode *node, gpointer data)
+{
+	ExhLocalBackend *self = data;
+
+	exh_infra_backend_emit_changed(&self->parent, exh_local_node_get_set_uuid(node));
+}
+
+static gboolean
+take_index(ExhLocalBackend *self, guint *out, GError **error)
+{
+	for (guint n = 1; n <= MAX_NODES; n++) {
+		if (!self->used[n]) {
+			self->used[n] = TRUE;
+			*out = n;
+			return TRUE;
+		}
+	}
+	g_set_error(error, EXH_ERROR, EXH_ERROR_FAILED, "local backend: no free node address");
+	return FALSE;
+}
+
+static gboolean
+add_node(ExhLocalBackend *self, LocalSet *set, guint i, GError **error)
+{
+	g_autofree gchar *label = g_strdup_printf("node-%u", i);
+	g_autofree gchar *uuid = exm_uuid5(set->uuid, label, error);
+	g_autofree gchar *name = NULL;
+	g_autofree gchar *ipv4 = NULL;
+	ExhLocalNode *node;
+	guint n = 0;
+
+	if (uuid == NULL || !take_index(self, &n, error))
+		return FALSE;
+	ipv4 = exh_local_net_address(self->net, n);
+	name = g_strdup_printf(
+		"%s-%u", set->target->name != NULL ? set->target->name : set->uuid, i);
+	node = exh_local_node_new(&self->env, set->dir, set->uuid, uuid, name, ipv4, error);
+	if (node == NULL) {
+		self->used[n] = FALSE;
+		return FALSE;
+	}
+	g_ptr_array_add(set->nodes, node);
+	g_hash_table_insert(self->nodes, g_strdup(uuid), node);
+	g_hash_table_insert(self->index_of, g_strdup(uuid), GUINT_TO_POINTER(n));
+	return TRUE;
+}
+
+/* Drops every trace of @node from the tables (configs included). */
+static void
+forget_node(ExhLocalBackend *self, ExhLocalNode *node)
+{
+	const gchar *uuid = exh_local_node_get_uuid(node);
+	GHashTableIter iter;
+	gpointer key, value;
+
+	self->used[GPOINTER_TO_UINT(g_hash_table_lookup(self->index_of, uuid))] = FALSE;
+	g_hash_table_iter_init(&iter, self->configs);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		if (g_str_equal(value, uuid))
+			g_hash_table_iter_remove(&iter);
+	}
+	g_hash_table_remove(self->index_of, uuid);
+	g_hash_table_remove(self->nodes, uuid);
+}
+
+/*
+ * A batch of node stops: when the last node is gone, @rm_dir (the set's
+ * directory) is removed and @call completed.
+ */
+typedef struct {
+	guint pending;
+	gchar *rm_dir;
+	Call *call;
+} Batch;
+
+typedef struct {
+	ExhLocalBackend *self;
+	gboolean remove;
+	Batch *batch;
+} NodeStop;
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP ? rmdir(path) != 0 : unlink(path) != 0)
+		g_warning("remove %s: %s", path, g_strerror(errno));
+	return 0;
+}
+
+/* rm -rf without following symlinks (a node may have made some). */
+static void
+rmtree(const gchar *path)
+{
+	if (g_file_test(path, G_FILE_TEST_EXISTS))
+		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+maybe_finish_shutdown(ExhLocalBackend *self)
+{
+	Call *call = self->shutdown_call;
+
+	if (call == NULL || self->stopping > 0)
+		return;
+	self->shutdown_call = NULL;
+	g_main_loop_quit(self->loop);
+	call_done(call, TRUE);
+}
+
+static void
+batch_step(Batch *batch)
+{
+	if (batch == NULL || --batch->pending > 0)
+		return;
+	if (batch->rm_dir != NULL)
+		rmtree(batch->rm_dir);
+	if (batch->call != NULL)
+		call_done(batch->call, TRUE);
+	g_free(batch->rm_dir);
+	g_free(batch);
+}
+
+static void
+node_stopped(ExhLocalNode *node, gpointer data)
+{
+	NodeStop *stop = data;
+	ExhLocalBackend *self = stop->self;
+
+	if (stop->remove)
+		rmtree(exh_local_node_get_dir(node));
+	exh_local_node_free(node);
+	self->stopping--;
+	batch_step(stop->batch);
+	g_free(stop);
+	maybe_finish_shutdown(self);
+}
+
+/* Stops @node (already out of the tables), then frees and maybe removes it. */
+static void
+stop_node(ExhLocalBackend *self, ExhLocalNode *node, gboolean remove, Batch *batch)
+{
+	NodeStop *stop = g_new0(NodeStop, 1);
+
+	stop->self = self;
+	stop->remove = remove;
+	stop->batch = batch;
+	self->stopping++;
+	exh_local_node_stop(node, node_stopped, stop);
+}
+
+static void
+set_free(LocalSet *set)
+{
+	g_free(set->uuid);
+	g_free(set->dir);
+	exh_node_set_target_free(set->target);
+	g_ptr_array_unref(set->nodes);
+	g_free(set);
+}
+
+/* Scales @set to its target's replicas: new nodes appended, extra ones removed. */
+static gboolean
+scale_set(ExhLocalBackend *self, LocalSet *set, GError **error)
+{
+	while (set->nodes->len > set->target->replicas) {
+		ExhLocalNode *node = g_ptr_array_steal_index(set->nodes, set->nodes->len - 1);
+
+		forget_node(self, node);
+		stop_node(self, node, TRUE, NULL);
+	}
+	while (set->nodes->len < set->target->replicas) {
+		if (!add_node(self, set, set->nodes->len, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+op_apply_node_set(ExhLocalBackend *self, Call *call)
+{
+	const ExhNodeSetTarget *target = call->in;
+	LocalSet *set = g_hash_table_lookup(self->sets, target->uuid);
+
+	if (set != NULL && set->deleting) {
+		g_set_error(&call->error,
+			    EXH_ERROR,
+			    EXH_ERROR_FAILED,
+			    "node set %s: being deleted",
+			    target->uuid);
+		call_done(call, FALSE);
+		return;
+	}
+	if (set == NULL) {
+		set = g_new0(LocalSet, 1);
+		set->uuid = g_strdup(target->uuid);
+		set->dir = g_build_filename(self->config->state_dir, target->uuid, NULL);
+		set->nodes = g_ptr_array_new();
+		g_hash_table_insert(self->sets, set->uuid, set);
+		g_mkdir_with_parents(set->dir, 0755);
+		g_chmod(set->dir, 0755);
+	}
+	exh_node_set_target_free(set->target);
+	set->target = exh_node_set_target_copy(target);
+	call_done(call, scale_set(self, set, &call->error));
+	exh_infra_backend_emit_changed(&self->parent, set->uuid);
+}
+
+static void
+op_delete_node_set(ExhLocalBackend *self, Call *call)
+{
+	LocalSet *set = g_hash_table_lookup(self->sets, call->uuid);
+	Batch *batch;
+
+	if (set == NULL || set->deleting) {
+		call_done(call, set == NULL);
+		return;
+	}
+	set->deleting = TRUE;
+	g_hash_table_steal(self->sets, set->uuid);
+	batch = g_new0(Batch, 1);
+	batch->pending = set->nodes->len + 1; /* held until every stop is issued */
+	batch->rm_dir = g_strdup(set->dir);
+	batch->call = call;
+	for (guint i = 0; i < set->nodes->len; i++) {
+		ExhLocalNode *node = g_ptr_array_index(set->nodes, i);
+
+		forget_node(self, node);
+		stop_node(self, node, TRUE, batch);
+	}
+	set_free(set);
+	batch_step(batch);
+}
+
+static ExhInfraStatus
+set_status(LocalSet *set, gchar **out_error)
+{
+	ExhInfraStatus status = EXH_INFRA_STATUS_ACTIVE;
+
+	for (guint i = 0; i < set->nodes->len; i++) {
+		ExhLocalNode *node = g_ptr_array_index(set->nodes, i);
+		ExhInfraStatus s = exh_local_node_get_status(node);
+
+		if (s == EXH_INFRA_STATUS_ERROR) {
+			*out_error = g_strdup(exh_local_node_get_error(node));
+			return s;
+		}
+		if (s != EXH_INFRA_STATUS_ACTIVE)
+			status = EXH_INFRA_STATUS_IN_PROGRESS;
+	}
+	return status;
+}
+
+static void
+op_get_node_set(ExhLocalBackend *self, Call *call)
+{
+	LocalSet *set = g_hash_table_lookup(self->sets, call->uuid);
+	ExhNodeSetActual *actual;
+
+	if (set == NULL) {
+		call_done(call, TRUE);
+		return;
+	}
+	actual = exh_node_set_actual_new();
+	actual->uuid = g_strdup(set->uuid);
+	actual->target = exh_node_set_target_copy(set->target);
+	actual->status = set_status(set, &actual->error);
+	for (guint i = 0; i < set->nodes->len; i++)
+		g_ptr_array_add(actual->nodes,
+				exh_local_node_to_infra(g_ptr_array_index(set->nodes, i)));
+	call->out = actual;
+	call_done(call, TRUE);
+}
+
+static void
+op_apply_config(ExhLocalBackend *self, Call *call)
+{
+	const ExhConfigTarget *target = call->in;
+	ExhLocalNode *node = g_hash_table_lookup(self->nodes, target->node);
+	const gchar *old = g_hash_table_lookup(self->configs, target->uuid);
+	gboolean ok;
+
+	if (node == NULL) {
+		g_set_error(&call->error,
+			    EXH_ERROR,
+			    EXH_ERROR_FAILED,
+			    "config %s: unknown node %s",
+			    target->uuid,
+			    target->node);
+		call_done(call, FALSE);
+		return;
+	}
+	/* a config that moved to another node is forgotten on the old one */
+	if (old != NULL && !g_str_equal(old, target->node)) {
+		ExhLocalNode *prev = g_hash_table_lookup(self->nodes, old);
+
+		if (prev != NULL)
+			exh_local_node_forget_config(prev, target->uuid);
+	}
+	ok = exh_local_node_apply_config(node, target, &call->error);
+	if (ok)
+		g_hash_table_replace(self->configs, g_strdup(target->uuid), g_strdup(target->node));
+	call_done(call, ok);
+}
+
+static void
+op_delete_config(ExhLocalBackend *self, Call *call)
+{
+	const gchar *node_uuid = g_hash_table_lookup(self->configs, call->uuid);
+	ExhLocalNode *node = node_uuid != NULL ? g_hash_table_lookup(self->nodes, node_uuid) : NULL;
+
+	if (node != NULL)
+		exh_local_node_forget_config(node, call->uuid);
+	g_hash_table_remove(self->configs, call->uuid);
+	call_done(call, TRUE);
+}
+
+static void
+op_config_status(ExhLocalBackend *self, Call *call)
+{
+	const gchar *node_uuid = g_hash_table_lookup(self->configs, call->uuid);
+	ExhLocalNode *node = node_uuid != NULL ? g_hash_table_lookup(self->nodes, node_uuid) : NULL;
+	ExhInfraStatus *status = call->out;
+
+	call_done(call, node != NULL && exh_local_node_config_status(node, call->uuid, status));
+}
+
+static void
+op_shutdown(ExhLocalBackend *self, Call *call)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, self->sets);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		LocalSet *set = value;
+
+		for (guint i = 0; i < set->nodes->len; i++) {
+			ExhLocalNode *node = g_ptr_array_index(set->nodes, i);
+
+			forget_node(self, node);
+			stop_node(self, node, FALSE, NULL);
+		}
+		g_ptr_array_set_size(set->nodes, 0);
+		g_hash_table_iter_remove(&iter);
+	}
+	self->shutdown_call = call;
+	maybe_finish_shutdown(self);
+}
+
+static void
+op_set_endpoints(ExhLocalBackend *self, Call *call)
+{
+	const gchar *const *endpoints = call->in;
+	GHashTableIter iter;
+	gpointer value;
+
+	g_free(self->config->orch_endpoint);
+	self->config->orch_endpoint = g_strdup(endpoints[0]);
+	g_free(self->config->status_endpoint);
+	self->config->status_endpoint = g_strdup(endpoints[1]);
+	g_hash_table_iter_init(&iter, self->nodes);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		g_autoptr(GError) error = NULL;
+
+		if (!exh_local_node_refresh(value, &error))
+			g_warning("%s", error->message);
+	}
+	call_done(call, TRUE);
+}
+
+static void
+op_node_info(ExhLocalBackend *self, Call *call)
+{
+	ExhLocalNode *node = g_hash_table_lookup(self->nodes, call->uuid);
+
+	if (node != NULL)
+		call->out = exh_local_node_info(node);
+	call_done(call, node != NULL);
+}
+
+static void
+op_set_agent(ExhLocalBackend *self, Call *call)
+{
+	ExhLocalNode *node = g_hash_table_lookup(self->nodes, call->uuid);
+
+	if (node != NULL)
+		exh_local_node_set_agent_running(node, call->flag);
+	call_done(call, node != NULL);
+}
+
+/* ---- vtable -------------------------------------------------------------------- */
+
+static gboolean
+local_apply_node_set(ExhInfraBackend *backend, const ExhNodeSetTarget *target, GError **error)
+{
+	Call call = { .func = op_apply_node_set, .in = target };
+
+	if (target->uuid == NULL || !exm_uuid_is_valid(target->uuid) ||
+	    target->replicas > MAX_NODES) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "node set: bad uuid or replicas");
+		return FALSE;
+	}
+	return call_sync((ExhLocalBackend *)backend, &call, error);
+}
+
+static gboolean
+local_delete_node_set(ExhInfraBackend *backend, const gchar *uuid, GError **error)
+{
+	Call call = { .func = op_delete_node_set, .uuid = uuid };
+
+	return call_sync((ExhLocalBackend *)backend, &call, error);
+}
+
+static ExhNodeSetActual *
+local_get_node_set(ExhInfraBackend *backend, const gchar *uuid, GError **error)
+{
+	Call call = { .func = op_get_node_set, .uuid = uuid };
+
+	if (!call_sync((ExhLocalBackend *)backend, &call, error))
+		return NULL;
+	return call.out;
+}
+
+static gboolean
+local_apply_config(ExhInfraBackend *backend, const ExhConfigTarget *target, GError **error)
+{
+	Call call = { .func = op_apply_config, .in = target };
+
+	if (target->uuid == NULL || target->node == NULL || target->content == NULL ||
+	    target->owner == NULL || target->group == NULL) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "config: incomplete target");
+		return FALSE;
+	}
+	if (!exh_local_on_change_check(target->on_change, error))
+		return FALSE;
+	return call_sync((ExhLocalBackend *)backend, &call, error);
+}
+
+static gboolean
+local_delete_config(ExhInfraBackend *backend, const gchar *uuid, GError **error)
+{
+	Call call = { .func = op_delete_config, .uuid = uuid };
+
+	return call_sync((ExhLocalBackend *)backend, &call, error);
+}
+
+static gboolean
+local_get_config_status(ExhInfraBackend *backend,
+			const gchar *uuid,
+			ExhInfraStatus *out_status,
+			GError **error)
+{
+	Call call = { .func = op_config_status, .uuid = uuid, .out = out_status };
+
+	return call_sync((ExhLocalBackend *)backend, &call, error);
+}
+
+static void
+local_shutdown(ExhInfraBackend *backend)
+{
+	ExhLocalBackend *self = (ExhLocalBackend *)backend;
+	Call call = { .func = op_shutdown };
+
+	g_mutex_lock(&self->lock);
+	if (self->shut) {
+		g_mutex_unlock(&self->lock);
+		return;
+	}
+	self->shut = TRUE;
+	while (self->in_flight > 0)
+		g_cond_wait(&self->idle, &self->lock);
+	g_mutex_unlock(&self->lock);
+	call_run(self, &call);
+	g_thread_join(self->thread);
+	self->thread = NULL;
+}
+
+static void
+local_free(ExhInfraBackend *backend)
+{
+	ExhLocalBackend *self = (ExhLocalBackend *)backend;
+
+	g_hash_table_unref(self->sets);
+	g_hash_table_unref(self->nodes);
+	g_hash_table_unref(self->configs);
+	g_hash_table_unref(self->index_of);
+	g_main_loop_unref(self->loop);
+	g_main_context_unref(self->context);
+	exh_local_net_release(self->net);
+	env_clear(&self->env);
+	exh_local_config_free(self->config);
+	g_mutex_clear(&self->lock);
+	g_cond_clear(&self->idle);
+	g_free(self);
+}
+
+static const ExhInfraBackendVTable local_vtable = {
+	.name = "local",
+	.apply_node_set = local_apply_node_set,
+	.delete_node_set = local_delete_node_set,
+	.get_node_set = local_get_node_set,
+	.apply_config = local_apply_config,
+	.delete_config = local_delete_config,
+	.get_config_status = local_get_config_status,
+	.shutdown = local_shutdown,
+	.free = local_free,
+};
+
+/* ---- construction ---------------------------------------------------------------- */
+
+static gpointer
+backend_thread(gpointer data)
+{
+	ExhLocalBackend *self = data;
+
+	g_main_context_push_thread_default(self->context);
+	g_main_loop_run(self->loop);
+	/* drain what the last stops queued (idle/timeout sources already destroyed) */
+	while (g_main_context_iteration(self->context, FALSE))
+		;
+	g_main_context_pop_thread_default(self->context);
+	return NULL;
+}
+
+static gboolean
+check_config(const ExhLocalConfig *c, GError **error)
+{
+	if (c->state_dir == NULL || !g_path_is_absolute(c->state_dir)) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "[local] state_dir: not an absolute path");
+		return FALSE;
+	}
+	if (c->uuid5_name == NULL || c->uuid5_name[0] == '\0') {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "[local] uuid5_name: empty");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+ExhInfraBackend *
+exh_local_backend_new(const ExhLocalConfig *config, GError **error)
+{
+	ExhLocalBackend *self;
+
+	if (!check_config(config, error))
+		return NULL;
+	self = g_new0(ExhLocalBackend, 1);
+	exh_infra_backend_init(&self->parent, &local_vtable);
+	self->config = config_copy(config);
+	g_mutex_init(&self->lock);
+	g_cond_init(&self->idle);
+	self->sets = g_hash_table_new(g_str_hash, g_str_equal);
+	self->nodes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->configs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	self->index_of = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	self->context = g_main_context_new();
+	self->loop = g_main_loop_new(self->context, FALSE);
+	self->env.changed = node_changed;
+	self->env.changed_data = self;
+	if (!resolve_env(self, error) || g_mkdir_with_parents(config->state_dir, 0755) != 0 ||
+	    (self->net = exh_local_net_lease(
+		     config->lock_dir, config->subnet, self->env.smtp_port, error)) == NULL) {
+		if (error != NULL && *error == NULL)
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
+				    "state dir %s: %s",
+				    config->state_dir,
+				    g_strerror(errno));
+		self->shut = TRUE;
+		exh_infra_backend_free(&self->parent);
+		return NULL;
+	}
+	g_chmod(config->state_dir, 0755);
+	self->thread = g_thread_new("exh-local", backend_thread, self);
+	return &self->parent;
+}
+
+gboolean
+exh_local_backend_is_local(ExhInfraBackend *backend)
+{
+	return backend != NULL && backend->vtable == &local_vtable;
+}
+
+guint
+exh_local_backend_get_subnet(ExhInfraBackend *backend)
+{
+	return exh_local_net_get_subnet(((ExhLocalBackend *)backend)->net);
+}
+
+void
+exh_local_backend_set_endpoints(ExhInfraBackend *backend,
+				const gchar *orch_endpoint,
+				const gchar *status_endpoint)
+{
+	const gchar *endpoints[] = { orch_endpoint, status_endpoint };
+	Call call = { .func = op_set_endpoints, .in = endpoints };
+
+	call_sync((ExhLocalBackend *)backend, &call, NULL);
+}
+
+void
+exh_local_node_info_free(ExhLocalNodeInfo *info)
+{
+	if (info == NULL)
+		return;
+	g_free(info->uuid);
+	g_free(info->set_uuid);
+	g_free(info->dir);
+	g_free(info->root);
+	g_free(info->ipv4);
+	g_free(info);
+}
+
+ExhLocalNodeInfo *
+exh_local_backend_get_node_info(ExhInfraBackend *backend, const gchar *node_uuid)
+{
+	Call call = { .func = op_node_info, .uuid = node_uuid };
+
+	if (!call_sync((ExhLocalBackend *)backend, &call, NULL))
+		return NULL;
+	return call.out;
+}
+
+gboolean
+exh_local_backend_set_agent_running(ExhInfraBackend *backend,
+				    const gchar *node_uuid,
+				    gboolean running)
+{
+	Call call = { .func = op_set_agent, .uuid = node_uuid, .flag = running };
+
+	return call_sync((ExhLocalBackend *)backend, &call, NULL);
+}

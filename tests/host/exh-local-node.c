@@ -1,0 +1,733 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-local-node.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "exh-host.h"
+#include "exh-local-child.h"
+#include "exh-local-net.h"
+#include "exm-atomic.h"
+
+#define NODE_KEY_LEN 32
+#define PROBE_MS     100
+
+/* Node paths the backend itself creates or reads (relative to the root). */
+#define NODE_PAYLOAD   "/var/lib/exordos/exordos_metapaas/payload.json"
+#define NODE_KEY       "/var/lib/exordos/universal_agent/private_key"
+#define NODE_MAIL_ENV  "/etc/exordos_metapaas/mail.env"
+#define NODE_EXIM_CONF "/etc/exim4/exim4.conf"
+
+typedef enum {
+	ACTION_NONE,
+	ACTION_CONFIGURE,
+	ACTION_EXIM,
+	ACTION_AGENT,
+} Action;
+
+struct _ExhLocalNode {
+	const ExhLocalEnv *env;
+	gchar *uuid;
+	gchar *set_uuid;
+	gchar *name;
+	gchar *ipv4;
+	gchar *dir;
+	gchar *root;
+	gchar *ini;
+	gchar *trigger;
+	gchar *log_dir;
+	gchar *key;	     /* base64, wiped at free */
+	GHashTable *configs; /* config uuid -> GINT_TO_POINTER(Action) */
+
+	ExhLocalChild *configure;
+	ExhLocalChild *exim;
+	ExhLocalChild *agent;
+	gboolean agent_wanted;
+	gboolean configure_pending;
+	gboolean configure_failed;
+	gboolean configured; /* a configure run succeeded: exim may run */
+	gboolean exim_ready;
+	gchar *error;
+	guint configure_runs;
+	GSource *probe;
+	ExhInfraStatus last_status;
+
+	void (*stop_done)(ExhLocalNode *node, gpointer data);
+	gpointer stop_data;
+	guint stops_pending;
+};
+
+static void notify_if_changed(ExhLocalNode *node);
+
+/* ---- on_change mapping -------------------------------------------------- */
+
+static gboolean
+unit_is(const gchar *unit, const gchar *name)
+{
+	gsize n = strlen(name);
+
+	return strncmp(unit, name, n) == 0 &&
+	       (unit[n] == '\0' || g_str_equal(unit + n, ".service"));
+}
+
+static gboolean
+classify(const gchar *command, Action *out, GError **error)
+{
+	g_auto(GStrv) argv = NULL;
+	const gchar *verbs[] = { "restart", "try-restart", "reload-or-restart", "reload", NULL };
+
+	*out = ACTION_NONE;
+	if (command == NULL)
+		return TRUE;
+	if (!g_shell_parse_argv(command, NULL, &argv, NULL) || g_strv_length(argv) != 3 ||
+	    !g_str_equal(argv[0], "systemctl") || !g_strv_contains(verbs, argv[1]))
+		goto unsupported;
+	if (unit_is(argv[2], "exordos-metapaas-mail-configure"))
+		*out = ACTION_CONFIGURE;
+	else if (unit_is(argv[2], "exim4"))
+		*out = ACTION_EXIM;
+	else if (unit_is(argv[2], "exordos-metapaas-mail-agent"))
+		*out = ACTION_AGENT;
+	else
+		goto unsupported;
+	return TRUE;
+unsupported:
+	g_set_error(error,
+		    EXH_ERROR,
+		    EXH_ERROR_CONFIG,
+		    "on_change: unsupported command (the local backend maps only "
+		    "'systemctl restart' of exordos-metapaas-mail-configure, exim4 and "
+		    "exordos-metapaas-mail-agent)");
+	return FALSE;
+}
+
+gboolean
+exh_local_on_change_check(const gchar *command, GError **error)
+{
+	Action action;
+
+	return classify(command, &action, error);
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+static gchar *
+node_path(ExhLocalNode *node, const gchar *path)
+{
+	return g_build_filename(node->root, path, NULL);
+}
+
+/* mkdir -p with every created level at @mode (no umask surprise). */
+static gboolean
+make_dirs(const gchar *path, guint mode, GError **error)
+{
+	if (g_mkdir_with_parents(path, (gint)mode) != 0 || g_chmod(path, (gint)mode) != 0) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_FAILED,
+			    "mkdir %s: %s",
+			    path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+write_text(const gchar *path, const gchar *text, guint mode, gboolean *changed, GError **error)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(mode);
+
+	return exm_atomic_write(path, text, strlen(text), &opts, changed, error);
+}
+
+/* The node's envelope key: generated once, kept across restarts (§6.1). */
+static gboolean
+ensure_key(ExhLocalNode *node, GError **error)
+{
+	g_autofree gchar *path = node_path(node, NODE_KEY);
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	guint8 raw[NODE_KEY_LEN];
+	gchar *text = NULL;
+
+	if (g_file_get_contents(path, &text, NULL, NULL)) {
+		node->key = g_strstrip(text);
+		return TRUE;
+	}
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_FAILED, "getrandom: %s", g_strerror(errno));
+		return FALSE;
+	}
+	node->key = g_base64_encode(raw, sizeof(raw));
+	explicit_bzero(raw, sizeof(raw));
+	return make_dirs(dir, 0755, error) && write_text(path, node->key, 0600, NULL, error);
+}
+
+static gchar *
+render_ini(ExhLocalNode *node)
+{
+	const ExhLocalEnv *env = node->env;
+	const ExhLocalConfig *c = env->config;
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autofree gchar *payload = node_path(node, NODE_PAYLOAD);
+	g_autofree gchar *key = node_path(node, NODE_KEY);
+	g_autofree gchar *quoted = g_shell_quote(node->trigger);
+	g_autofree gchar *restart = g_strdup_printf("%s %s", env->touch_binary, quoted);
+	const gchar *ua = "universal_agent", *dp = "dataplane";
+
+	g_key_file_set_string(
+		kf, ua, "orch_endpoint", c->orch_endpoint != NULL ? c->orch_endpoint : "");
+	g_key_file_set_string(
+		kf, ua, "status_endpoint", c->status_endpoint != NULL ? c->status_endpoint : "");
+	g_key_file_set_string(kf, ua, "uuid5_name", c->uuid5_name);
+	g_key_file_set_string(kf, ua, "node_uuid", node->uuid);
+	g_key_file_set_string(kf, ua, "system_root", node->root);
+	g_key_file_set_string(kf, ua, "payload_path", payload);
+	g_key_file_set_string(kf, ua, "caps_drivers", c->caps_drivers);
+	g_key_file_set_boolean(kf, ua, "orch_secure_communication", c->envelope);
+	g_key_file_set_string(kf, ua, "private_key_path", key);
+	g_key_file_set_boolean(kf, ua, "long_poll", TRUE);
+	g_key_file_set_string(kf, dp, "root", node->root);
+	g_key_file_set_string(kf, dp, "exim_binary", env->exim_binary);
+	g_key_file_set_string(kf, dp, "listen", node->ipv4);
+	g_key_file_set_integer(kf, dp, "smtp_port", (gint)env->smtp_port);
+	g_key_file_set_integer(kf, dp, "smtps_port", (gint)env->smtps_port);
+	g_key_file_set_integer(kf, dp, "submission_port", (gint)env->submission_port);
+	g_key_file_set_string(kf, dp, "restart_command", restart);
+	if (c->template_path != NULL)
+		g_key_file_set_string(kf, dp, "template", c->template_path);
+	if (c->smarthost != NULL)
+		g_key_file_set_string(kf, dp, "smarthost", c->smarthost);
+	return g_key_file_to_data(kf, NULL, NULL);
+}
+
+static gboolean
+write_ini(ExhLocalNode *node, gboolean *changed, GError **error)
+{
+	g_autofree gchar *text = render_ini(node);
+
+	return write_text(node->ini, text, 0644, changed, error);
+}
+
+/* ---- children -------------------------------------------------------------- */
+
+static gchar *
+log_path(ExhLocalNode *node, const gchar *what)
+{
+	g_autofree gchar *name = g_strconcat(what, ".log", NULL);
+
+	return g_build_filename(node->log_dir, name, NULL);
+}
+
+static gboolean
+endpoints_known(ExhLocalNode *node)
+{
+	const ExhLocalConfig *c = node->env->config;
+
+	return c->orch_endpoint != NULL && c->status_endpoint != NULL;
+}
+
+static void
+start_agent(ExhLocalNode *node)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (node->agent == NULL || !node->agent_wanted || !endpoints_known(node))
+		return;
+	if (!exh_local_child_start(node->agent, &error))
+		g_warning("node %s: %s", node->uuid, error->message);
+}
+
+static gboolean
+probe_due(gpointer data)
+{
+	ExhLocalNode *node = data;
+	const ExhLocalEnv *env = node->env;
+
+	if (!exh_local_child_is_running(node->exim))
+		return G_SOURCE_CONTINUE;
+	if (exh_local_net_can_connect(node->ipv4, env->smtp_port) &&
+	    exh_local_net_can_connect(node->ipv4, env->smtps_port) &&
+	    exh_local_net_can_connect(node->ipv4, env->submission_port)) {
+		node->exim_ready = TRUE;
+		notify_if_changed(node);
+		g_source_unref(node->probe);
+		node->probe = NULL;
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+clear_probe(ExhLocalNode *node)
+{
+	if (node->probe == NULL)
+		return;
+	g_source_destroy(node->probe);
+	g_source_unref(node->probe);
+	node->probe = NULL;
+}
+
+static void
+start_probe(ExhLocalNode *node)
+{
+	if (node->probe != NULL)
+		return;
+	node->probe = g_timeout_source_new(PROBE_MS);
+	g_source_set_callback(node->probe, probe_due, node, NULL);
+	g_source_attach(node->probe, g_main_context_get_thread_default());
+}
+
+static void
+exim_exited(ExhLocalChild *child, gint status, gpointer data)
+{
+	ExhLocalNode *node = data;
+
+	(void)child;
+	(void)status;
+	node->exim_ready = FALSE;
+	notify_if_changed(node);
+	if (node->stops_pending == 0)
+		start_probe(node);
+}
+
+/* After a successful configure: start exim, or make it re-read its config. */
+static void
+kick_exim(ExhLocalNode *node, gboolean restart)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (exh_local_child_is_running(node->exim)) {
+		if (restart)
+			exh_local_child_signal(node->exim, SIGHUP);
+		return;
+	}
+	if (!exh_local_child_start(node->exim, &error)) {
+		g_free(node->error);
+		node->error = g_strdup(error->message);
+		node->configure_failed = TRUE;
+		return;
+	}
+	start_probe(node);
+}
+
+static void run_configure(ExhLocalNode *node);
+
+static void
+configure_exited(ExhLocalChild *child, gint status, gpointer data)
+{
+	ExhLocalNode *node = data;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *log = log_path(node, "configure");
+	gboolean restart;
+
+	(void)child;
+	if (node->stops_pending > 0)
+		return;
+	if (node->configure_pending) {
+		node->configure_pending = FALSE;
+		run_configure(node);
+		return;
+	}
+	g_clear_pointer(&node->error, g_free);
+	if (!g_spawn_check_wait_status(status, &error)) {
+		node->configure_failed = TRUE;
+		node->error = g_strdup_printf("configure failed: %s (see %s)", error->message, log);
+		g_message("node %s: %s", node->uuid, node->error);
+		notify_if_changed(node);
+		return;
+	}
+	node->configure_failed = FALSE;
+	node->configured = TRUE;
+	restart = g_unlink(node->trigger) == 0;
+	kick_exim(node, restart);
+	notify_if_changed(node);
+}
+
+static void
+run_configure(ExhLocalNode *node)
+{
+	const ExhLocalConfig *c = node->env->config;
+	g_autoptr(GError) error = NULL;
+
+	if (exh_local_child_is_running(node->configure)) {
+		node->configure_pending = TRUE;
+		return;
+	}
+	if (c->pre_configure != NULL)
+		c->pre_configure(node->uuid, node->root, c->pre_configure_data);
+	node->configure_runs++;
+	if (!exh_local_child_start(node->configure, &error)) {
+		node->configure_failed = TRUE;
+		g_free(node->error);
+		node->error = g_strdup(error->message);
+	}
+	notify_if_changed(node);
+}
+
+static void
+make_children(ExhLocalNode *node)
+{
+	const ExhLocalEnv *env = node->env;
+	g_autofree gchar *conf = node_path(node, NODE_EXIM_CONF);
+	g_autofree gchar *configure_log = log_path(node, "configure");
+	g_autofree gchar *exim_log = log_path(node, "exim");
+	g_autofree gchar *agent_log = log_path(node, "agent");
+	const gchar *configure_argv[] = { env->configure_binary, "--config", node->ini, NULL };
+	const gchar *exim_argv[] = { env->exim_binary, "-C", conf, "-bdf", NULL };
+	const gchar *agent_argv[] = { env->agent_binary, "run", "--config-file", node->ini, NULL };
+
+	node->configure = exh_local_child_new("configure", configure_argv, configure_log, FALSE);
+	exh_local_child_set_exited(node->configure, configure_exited, node);
+	node->exim = exh_local_child_new("exim", exim_argv, exim_log, TRUE);
+	exh_local_child_set_exited(node->exim, exim_exited, node);
+	if (env->agent_binary != NULL)
+		node->agent = exh_local_child_new("agent", agent_argv, agent_log, TRUE);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static gboolean
+make_sandbox(ExhLocalNode *node, GError **error)
+{
+	g_autofree gchar *payload = node_path(node, NODE_PAYLOAD);
+	g_autofree gchar *payload_dir = g_path_get_dirname(payload);
+
+	return make_dirs(node->dir, 0755, error) && make_dirs(node->root, 0755, error) &&
+	       make_dirs(node->log_dir, 0755, error) && make_dirs(payload_dir, 0755, error) &&
+	       ensure_key(node, error) && write_ini(node, NULL, error);
+}
+
+ExhLocalNode *
+exh_local_node_new(const ExhLocalEnv *env,
+		   const gchar *set_dir,
+		   const gchar *set_uuid,
+		   const gchar *uuid,
+		   const gchar *name,
+		   const gchar *ipv4,
+		   GError **error)
+{
+	ExhLocalNode *node = g_new0(ExhLocalNode, 1);
+	g_autofree gchar *mail_env = NULL;
+
+	node->env = env;
+	node->uuid = g_strdup(uuid);
+	node->set_uuid = g_strdup(set_uuid);
+	node->name = g_strdup(name);
+	node->ipv4 = g_strdup(ipv4);
+	node->dir = g_build_filename(set_dir, uuid, NULL);
+	node->root = g_build_filename(node->dir, "root", NULL);
+	node->ini = g_build_filename(node->dir, "node.ini", NULL);
+	node->trigger = g_build_filename(node->dir, "exim.restart", NULL);
+	node->log_dir = g_build_filename(node->dir, "log", NULL);
+	node->configs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	node->agent_wanted = TRUE;
+	node->last_status = EXH_INFRA_STATUS_IN_PROGRESS;
+	if (!make_sandbox(node, error)) {
+		g_prefix_error(error, "node %s: ", uuid);
+		exh_local_node_free(node);
+		return NULL;
+	}
+	make_children(node);
+	start_agent(node);
+	/* as the configure unit at boot: ConditionPathExists=mail.env */
+	mail_env = node_path(node, NODE_MAIL_ENV);
+	if (g_file_test(mail_env, G_FILE_TEST_EXISTS))
+		run_configure(node);
+	return node;
+}
+
+static void
+agent_restarted(ExhLocalChild *child, gpointer data)
+{
+	(void)child;
+	start_agent(data);
+}
+
+static void
+restart_agent(ExhLocalNode *node)
+{
+	if (node->agent == NULL)
+		return;
+	if (exh_local_child_is_running(node->agent))
+		exh_local_child_stop(
+			node->agent, node->env->config->stop_timeout_ms, agent_restarted, node);
+	else
+		start_agent(node);
+}
+
+gboolean
+exh_local_node_refresh(ExhLocalNode *node, GError **error)
+{
+	gboolean changed = FALSE;
+
+	if (!write_ini(node, &changed, error))
+		return FALSE;
+	if (changed)
+		restart_agent(node);
+	else
+		start_agent(node);
+	return TRUE;
+}
+
+static gboolean
+resolve_owner(const ExhConfigTarget *t, uid_t *uid, gid_t *gid, GError **error)
+{
+	struct passwd *pw = getpwnam(t->owner);
+	struct group *gr = getgrnam(t->group);
+
+	if (pw == NULL || gr == NULL) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "config: unknown %s '%s'",
+			    pw == NULL ? "owner" : "group",
+			    pw == NULL ? t->owner : t->group);
+		return FALSE;
+	}
+	*uid = pw->pw_uid;
+	*gid = gr->gr_gid;
+	return TRUE;
+}
+
+static void
+run_action(ExhLocalNode *node, Action action)
+{
+	switch (action) {
+	case ACTION_CONFIGURE:
+		run_configure(node);
+		break;
+	case ACTION_EXIM:
+		if (node->configured)
+			kick_exim(node, TRUE);
+		break;
+	case ACTION_AGENT:
+		restart_agent(node);
+		break;
+	case ACTION_NONE:
+		break;
+	}
+}
+
+gboolean
+exh_local_node_apply_config(ExhLocalNode *node, const ExhConfigTarget *target, GError **error)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(target->mode & 07777);
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *dir = NULL;
+	gboolean changed = FALSE;
+	Action action;
+
+	if (!classify(target->on_change, &action, error) ||
+	    !resolve_owner(target, &opts.uid, &opts.gid, error))
+		return FALSE;
+	if (target->path == NULL || target->path[0] != '/' || strstr(target->path, "/..") != NULL) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "config: bad path");
+		return FALSE;
+	}
+	path = node_path(node, target->path);
+	dir = g_path_get_dirname(path);
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_FAILED, "mkdir %s: %s", dir, g_strerror(errno));
+		return FALSE;
+	}
+	if (!exm_atomic_write(
+		    path, target->content, strlen(target->content), &opts, &changed, error))
+		return FALSE;
+	g_hash_table_replace(node->configs, g_strdup(target->uuid), GINT_TO_POINTER(action));
+	if (changed)
+		run_action(node, action);
+	return TRUE;
+}
+
+void
+exh_local_node_forget_config(ExhLocalNode *node, const gchar *uuid)
+{
+	g_hash_table_remove(node->configs, uuid);
+}
+
+gboolean
+exh_local_node_config_status(ExhLocalNode *node, const gchar *uuid, ExhInfraStatus *out_status)
+{
+	gpointer value;
+
+	if (!g_hash_table_lookup_extended(node->configs, uuid, NULL, &value))
+		return FALSE;
+	if (GPOINTER_TO_INT(value) != ACTION_CONFIGURE)
+		*out_status = EXH_INFRA_STATUS_ACTIVE;
+	else if (exh_local_child_is_running(node->configure) || node->configure_pending)
+		*out_status = EXH_INFRA_STATUS_IN_PROGRESS;
+	else if (node->configure_failed)
+		*out_status = EXH_INFRA_STATUS_ERROR;
+	else
+		*out_status =
+			node->configured ? EXH_INFRA_STATUS_ACTIVE : EXH_INFRA_STATUS_IN_PROGRESS;
+	return TRUE;
+}
+
+ExhInfraStatus
+exh_local_node_get_status(ExhLocalNode *node)
+{
+	if (node->configure_failed)
+		return EXH_INFRA_STATUS_ERROR;
+	if (node->configured && node->exim_ready)
+		return EXH_INFRA_STATUS_ACTIVE;
+	return EXH_INFRA_STATUS_IN_PROGRESS;
+}
+
+const gchar *
+exh_local_node_get_error(ExhLocalNode *node)
+{
+	return node->error;
+}
+
+static void
+notify_if_changed(ExhLocalNode *node)
+{
+	ExhInfraStatus status = exh_local_node_get_status(node);
+
+	if (status == node->last_status && status != EXH_INFRA_STATUS_ERROR)
+		return;
+	node->last_status = status;
+	if (node->env->changed != NULL)
+		node->env->changed(node, node->env->changed_data);
+}
+
+ExhInfraNode *
+exh_local_node_to_infra(ExhLocalNode *node)
+{
+	ExhInfraNode *out = g_new0(ExhInfraNode, 1);
+
+	out->uuid = g_strdup(node->uuid);
+	out->name = g_strdup(node->name);
+	out->ipv4 = g_strdup(node->ipv4);
+	out->private_key = g_strdup(node->key);
+	return out;
+}
+
+ExhLocalNodeInfo *
+exh_local_node_info(ExhLocalNode *node)
+{
+	ExhLocalNodeInfo *info = g_new0(ExhLocalNodeInfo, 1);
+
+	info->uuid = g_strdup(node->uuid);
+	info->set_uuid = g_strdup(node->set_uuid);
+	info->dir = g_strdup(node->dir);
+	info->root = g_strdup(node->root);
+	info->ipv4 = g_strdup(node->ipv4);
+	info->smtp_port = node->env->smtp_port;
+	info->smtps_port = node->env->smtps_port;
+	info->submission_port = node->env->submission_port;
+	info->status = exh_local_node_get_status(node);
+	info->exim_pid = exh_local_child_get_pid(node->exim);
+	info->exim_starts = exh_local_child_get_starts(node->exim);
+	if (node->agent != NULL) {
+		info->agent_pid = exh_local_child_get_pid(node->agent);
+		info->agent_starts = exh_local_child_get_starts(node->agent);
+	}
+	info->configure_runs = node->configure_runs;
+	return info;
+}
+
+const gchar *
+exh_local_node_get_uuid(ExhLocalNode *node)
+{
+	return node->uuid;
+}
+
+const gchar *
+exh_local_node_get_set_uuid(ExhLocalNode *node)
+{
+	return node->set_uuid;
+}
+
+const gchar *
+exh_local_node_get_ipv4(ExhLocalNode *node)
+{
+	return node->ipv4;
+}
+
+const gchar *
+exh_local_node_get_dir(ExhLocalNode *node)
+{
+	return node->dir;
+}
+
+void
+exh_local_node_set_agent_running(ExhLocalNode *node, gboolean running)
+{
+	node->agent_wanted = running;
+	if (node->agent == NULL)
+		return;
+	if (running)
+		start_agent(node);
+	else
+		exh_local_child_stop(node->agent, node->env->config->stop_timeout_ms, NULL, NULL);
+}
+
+static void
+child_stopped(ExhLocalChild *child, gpointer data)
+{
+	ExhLocalNode *node = data;
+
+	(void)child;
+	if (--node->stops_pending == 0 && node->stop_done != NULL)
+		node->stop_done(node, node->stop_data);
+}
+
+void
+exh_local_node_stop(ExhLocalNode *node,
+		    void (*done)(ExhLocalNode *node, gpointer data),
+		    gpointer data)
+{
+	ExhLocalChild *children[] = { node->configure, node->exim, node->agent };
+	guint timeout = node->env->config->stop_timeout_ms;
+
+	clear_probe(node);
+	node->stop_done = done;
+	node->stop_data = data;
+	node->stops_pending = 1; /* held until every stop is issued */
+	for (guint i = 0; i < G_N_ELEMENTS(children); i++) {
+		if (children[i] == NULL)
+			continue;
+		node->stops_pending++;
+		exh_local_child_stop(children[i], timeout, child_stopped, node);
+	}
+	child_stopped(NULL, node);
+}
+
+void
+exh_local_node_free(ExhLocalNode *node)
+{
+	if (node == NULL)
+		return;
+	clear_probe(node);
+	exh_local_child_free(node->configure);
+	exh_local_child_free(node->exim);
+	exh_local_child_free(node->agent);
+	g_hash_table_unref(node->configs);
+	if (node->key != NULL)
+		explicit_bzero(node->key, strlen(node->key));
+	g_free(node->key);
+	g_free(node->error);
+	g_free(node->uuid);
+	g_free(node->set_uuid);
+	g_free(node->name);
+	g_free(node->ipv4);
+	g_free(node->dir);
+	g_free(node->root);
+	g_free(node->ini);
+	g_free(node->trigger);
+	g_free(node->log_dir);
+	g_free(node);
+}
