@@ -19,6 +19,7 @@
 #include "exm-dp-fixture.h"
 #include "exm-dp-keys.h"
 #include "exm-dp-template.h"
+#include "exm-driver.h"
 #include "exm-mail-files.h"
 #include "exm-test.h"
 
@@ -477,6 +478,114 @@ test_config(void)
 	}
 }
 
+/* Paths the given unit may write, from data/dp-write-paths.txt (`<unit> <path>`). */
+static GHashTable *
+write_paths(const gchar *unit)
+{
+	g_autofree gchar *path =
+		g_build_filename(EXM_SOURCE_ROOT, "data", "dp-write-paths.txt", NULL);
+	g_autofree gchar *text = exm_test_read_file(path);
+	g_auto(GStrv) lines = g_strsplit(text != NULL ? text : "", "\n", -1);
+	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		g_auto(GStrv) f = g_strsplit_set(g_strstrip(lines[i]), " \t", 2);
+
+		if (f[0] != NULL && f[1] != NULL && f[0][0] != '#' &&
+		    (g_str_equal(f[0], unit) || g_str_equal(f[0], "preexisting")))
+			g_hash_table_add(set, g_strdup(g_strstrip(f[1])));
+	}
+	return set;
+}
+
+static gboolean
+had_path(const gchar *const *lines, const gchar *rel)
+{
+	g_autofree gchar *prefix = g_strconcat(rel, " ", NULL);
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (g_str_has_prefix(lines[i], prefix))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Every file written since @before (a snapshot) must be listed for @unit, and
+ * its directory too (atomic writes create temp files there); every directory
+ * created must be listed as `<dir>/`. */
+static void
+check_written(ExmDpFixture *fx, const gchar *before, const gchar *unit)
+{
+	g_autoptr(GHashTable) allowed = write_paths(unit);
+	g_autofree gchar *after = snapshot(fx);
+	g_auto(GStrv) old_lines = g_strsplit(before, "\n", -1);
+	g_auto(GStrv) new_lines = g_strsplit(after, "\n", -1);
+
+	for (guint i = 0; new_lines[i] != NULL; i++) {
+		g_auto(GStrv) f = g_strsplit(new_lines[i], " ", 2);
+		g_autofree gchar *abs = g_strconcat("/", f[0], NULL);
+		g_autofree gchar *dir = g_path_get_dirname(abs);
+		g_autofree gchar *dir_slash = g_strconcat(dir, "/", NULL);
+		g_autofree gchar *self_slash = g_strconcat(abs, "/", NULL);
+		gboolean is_dir = f[1] != NULL && g_str_has_prefix(f[1], "40");
+		gboolean ok;
+
+		if (g_strv_contains((const gchar *const *)old_lines, new_lines[i]) ||
+		    g_str_has_prefix(abs, "/sink"))
+			continue;
+		if (is_dir) {
+			/* a preexisting directory changes when files appear in it */
+			ok = g_hash_table_contains(allowed, self_slash) ||
+			     had_path((const gchar *const *)old_lines, f[0]);
+		} else {
+			ok = g_hash_table_contains(allowed, abs) &&
+			     g_hash_table_contains(allowed, dir_slash);
+		}
+		if (!ok)
+			g_test_fail_printf(
+				"%s wrote %s, not covered by data/dp-write-paths.txt", unit, abs);
+	}
+}
+
+static void
+test_write_paths(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	const gchar *preexisting[] = { "/etc/exim4",	   "/persist/exordos_mail",
+				       "/var/spool/exim4", "/var/log/exim4",
+				       "/run/exim4",	   "/var/lib/exordos/universal_agent" };
+	const gchar *accounts[] = {
+		"alice",
+		"$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/"
+		"tMCPvjE87aPyrlQPEKxEcxV6d4J6.",
+		"1",
+		NULL
+	};
+	g_autoptr(JsonNode) value =
+		exm_dp_node_value("5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f", accounts);
+	g_autoptr(ExmDriver) driver = NULL;
+	g_autoptr(JsonNode) actual = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *s0 = NULL;
+	g_autofree gchar *s1 = NULL;
+
+	/* what the DP image and the first boot already provide */
+	for (guint i = 0; i < G_N_ELEMENTS(preexisting); i++) {
+		g_autofree gchar *p = exm_dp_fixture_path(fx, preexisting[i]);
+		g_mkdir_with_parents(p, 0755);
+	}
+	s0 = snapshot(fx);
+	g_assert_true(exm_dp_fixture_configure(fx, &error));
+	DP_OK(error);
+	check_written(fx, s0, "configure");
+	s1 = snapshot(fx);
+	driver = exm_driver_new(fx->config, &error);
+	DP_OK(error);
+	actual = exm_driver_apply(driver, value, NULL, &error);
+	DP_OK(error);
+	check_written(fx, s1, "agent");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -491,5 +600,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/configure/bad-template", test_bad_template);
 	g_test_add_func("/dp/configure/template", test_template);
 	g_test_add_func("/dp/configure/config", test_config);
+	g_test_add_func("/dp/configure/write-paths", test_write_paths);
 	return g_test_run();
 }
