@@ -845,6 +845,27 @@ test_long_poll(void)
 	fx_clear(&fx);
 }
 
+/* Against a CP that ignores `wait=` the agent does not spin: quick light answers
+ * fall back to the normal poll period. */
+static void
+test_long_poll_ignored(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 10\npoll_interval = 5\n");
+	fake_cp_ignore_wait(fx.cp, TRUE);
+	fx_converge(&fx);
+	/* the converging (full) answer is re-polled at once */
+	g_assert_cmpfloat(last_it(&fx)->next_delay, <, 1);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	/* the period minus the iteration's own duration, whatever the machine's speed */
+	g_assert_cmpfloat(last_it(&fx)->next_delay, >, 1);
+	g_assert_cmpfloat(last_it(&fx)->next_delay, <=, 5);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* Drift on the DP under a light payload is repaired from the cached targets. */
 static void
 test_light_payload_repairs_drift(void)
@@ -942,6 +963,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/envelope-required", test_envelope_required);
 	g_test_add_func("/ua/agent/backoff-and-recovery", test_backoff_and_recovery);
 	g_test_add_func("/ua/agent/long-poll", test_long_poll);
+	g_test_add_func("/ua/agent/long-poll-ignored-by-cp", test_long_poll_ignored);
 	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
 	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);

@@ -54,6 +54,7 @@ struct _FakeCp {
 	guint seq;
 	guint fail_n;
 	guint fail_status;
+	gboolean ignore_wait;
 };
 
 static void
@@ -656,6 +657,8 @@ fake_route_orch(FakeCp *cp,
 		fake_error(cp, msg, cp->fail_status, "Injected", "injected failure");
 		return;
 	}
+	if (cp->ignore_wait)
+		w = 0;
 	if (!fake_answer_payload(cp, msg, p[3], hash != NULL ? hash : "", v, w > 0))
 		fake_hold(cp, msg, p[3], hash != NULL ? hash : "", v, MIN(w, 10));
 }
@@ -985,4 +988,10 @@ fake_cp_fail_next(FakeCp *cp, guint n, guint status)
 {
 	cp->fail_n = n;
 	cp->fail_status = status;
+}
+
+void
+fake_cp_ignore_wait(FakeCp *cp, gboolean ignore)
+{
+	cp->ignore_wait = ignore;
 }

@@ -67,5 +67,8 @@ guint fake_cp_n_actuals(FakeCp *cp);
 /* Answers the next @n get_payload calls with 404 / the next @n requests with @status. */
 void fake_cp_fail_next(FakeCp *cp, guint n, guint status);
 
+/* An upstream CP: `wait=` is ignored and light answers come at once. */
+void fake_cp_ignore_wait(FakeCp *cp, gboolean ignore);
+
 /* The hash the CP computes for @agent's payload now. */
 gchar *fake_cp_payload_hash(FakeCp *cp, const gchar *agent);
