@@ -73,7 +73,14 @@ typedef struct {
 	gboolean verify_config;
 } ExmDpConfig;
 
+/**
+ * exm_dp_config_new:
+ *
+ * Returns: (transfer full): the production defaults (root `/`, `root:Debian-exim`,
+ * `/usr/sbin/exim4`, all interfaces, ports 25/587/465, `systemctl restart exim4`)
+ */
 ExmDpConfig *exm_dp_config_new(void);
+/* Frees @config (NULL is fine). */
 void exm_dp_config_free(ExmDpConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
 
@@ -130,6 +137,7 @@ typedef struct {
  * Returns: (transfer full): option entries for a #GOptionContext (free with g_free)
  */
 GOptionEntry *exm_dp_config_flags_entries(ExmDpConfigFlags *flags);
+/* Frees the strings the option parser stored in @flags and zeroes it. */
 void exm_dp_config_flags_clear(ExmDpConfigFlags *flags);
 
 /**

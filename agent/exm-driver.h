@@ -30,6 +30,7 @@ typedef struct _ExmDriver ExmDriver;
  * Returns: (transfer full): the driver
  */
 ExmDriver *exm_driver_new(const ExmDpConfig *config, GError **error);
+/* Frees @driver (NULL is fine); the files stay as they are. */
 void exm_driver_free(ExmDriver *driver);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDriver, exm_driver_free)
 
