@@ -1,0 +1,122 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The generic builder engine of the reference host (reference/ua-protocol.md
+ * §9, DESIGN.md §2): it runs the plugins' builders (plugin/exordos-paas-builder.h)
+ * over their new, updated (`updated_at` ≠ `tracked_at`), deleted, outdated
+ * (a derivative's actual `full_hash` ≠ its target's) and master-outdated
+ * instances, one SQL savepoint per instance, diffs the derivatives (§9.5),
+ * applies the status rule (§9.6), moves `tracked_at` only after success, and
+ * hands the infra targets (`node_set`, `config`, no agent) to an infra
+ * backend (exh-backend.h), whose actual state it writes back as actual
+ * resources together with the node keys.
+ *
+ * Wake-ups: a tick runs at least every second, and early (coalesced) when
+ * PostgreSQL notifies channel %EXH_UA_NOTIFY_CHANNEL (a statement trigger
+ * the engine installs on every builder table, and the ones on
+ * `ua_actual_resources`/`ua_agents`), when the backend reports a change, or
+ * when exh_builder_wake() is called.  A tick in which nothing changed writes
+ * no row.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+#include "exh-backend.h"
+#include "exordos-paas-plugin.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ExhBuilder ExhBuilder;
+
+/**
+ * ExhBuilderStats:
+ * @processed: instances built this tick
+ * @failed: instances whose savepoint was rolled back
+ * @not_ready: instances skipped as not ready
+ * @written: rows written (targets, actuals, keys, instance patches)
+ */
+typedef struct {
+	guint processed;
+	guint failed;
+	guint not_ready;
+	guint written;
+} ExhBuilderStats;
+
+/* Called (on the engine's thread) after a tick that wrote something. */
+typedef void (*ExhBuilderChangedFunc)(gpointer user_data);
+
+/**
+ * exh_builder_new:
+ * @conninfo: libpq conninfo
+ * @backend: (nullable) (transfer none): the infra backend; %NULL leaves infra
+ *   targets alone (tests that play the backend themselves)
+ *
+ * Returns: (transfer full): an engine with no plugin
+ */
+ExhBuilder *exh_builder_new(const gchar *conninfo, ExhInfraBackend *backend);
+
+/**
+ * exh_builder_add_plugin:
+ * @builder: an engine
+ * @desc: (transfer none): a descriptor whose @builders is not %NULL (ABI
+ *   minor ≥ 1); it must outlive the engine
+ * @ctx: the plugin context from init
+ */
+void exh_builder_add_plugin(ExhBuilder *builder,
+			    const ExordosPaasPluginDescriptor *desc,
+			    gpointer ctx);
+
+/* Node keys of new nodes are written with encryption not required (plain agents). */
+void exh_builder_set_plain_agents(ExhBuilder *builder, gboolean plain);
+
+/* @func runs after each tick that wrote something (e.g. exh_ua_server_wake). */
+void exh_builder_set_changed_func(ExhBuilder *builder, ExhBuilderChangedFunc func, gpointer data);
+
+/**
+ * exh_builder_prepare:
+ * @builder: an engine
+ * @conn: a connection outside a transaction
+ * @error: return location
+ *
+ * Checks the builder tables and installs their notify triggers (idempotent).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exh_builder_prepare(ExhBuilder *builder, PGconn *conn, GError **error);
+
+/**
+ * exh_builder_tick:
+ * @builder: an engine
+ * @conn: a connection outside a transaction (the engine opens and commits one)
+ * @stats: (out) (optional): what the tick did
+ * @error: return location
+ *
+ * One tick, synchronously (tests call it directly; the engine's thread calls
+ * it on its own connection).
+ *
+ * Returns: %FALSE when the tick could not run (database down)
+ */
+gboolean exh_builder_tick(ExhBuilder *builder,
+			  PGconn *conn,
+			  ExhBuilderStats *stats,
+			  GError **error);
+
+/* Starts the engine's thread (its own connections, LISTEN, 1 s period). */
+gboolean exh_builder_start(ExhBuilder *builder, GError **error);
+
+/* Asks for an early tick.  Thread-safe. */
+void exh_builder_wake(ExhBuilder *builder);
+
+/* Ticks run by the thread so far. */
+guint64 exh_builder_get_ticks(ExhBuilder *builder);
+
+/* Stops the thread after the running tick; idempotent. */
+void exh_builder_stop(ExhBuilder *builder);
+
+void exh_builder_free(ExhBuilder *builder);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhBuilder, exh_builder_free)
+
+G_END_DECLS
