@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define SHUTDOWN_GRACE_MS 30000
+#define LISTEN_BACKLOG	  1024
 
 static GQuark body_size_quark;
 static GQuark too_large_quark;
@@ -646,6 +647,26 @@ handler(SoupServer *server,
 
 /* ------------------------------------------------------------- the thread */
 
+/*
+ * Our own listening socket: libsoup's default backlog of 10 overflows when a
+ * burst of clients connects at once, and the excess connections are reset.
+ */
+static gboolean
+listen_socket(ExhHost *host, GSocketAddress *address, GError **error)
+{
+	g_autoptr(GSocket) sock = g_socket_new(g_socket_address_get_family(address),
+					       G_SOCKET_TYPE_STREAM,
+					       G_SOCKET_PROTOCOL_TCP,
+					       error);
+
+	if (sock == NULL)
+		return FALSE;
+	g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
+	if (!g_socket_bind(sock, address, TRUE, error) || !g_socket_listen(sock, error))
+		return FALSE;
+	return soup_server_listen_socket(host->server, sock, 0, error);
+}
+
 static gboolean
 server_listen(ExhHost *host, GError **error)
 {
@@ -664,7 +685,7 @@ server_listen(ExhHost *host, GError **error)
 		return FALSE;
 	}
 	sockaddr = g_inet_socket_address_new(address, (guint16)host->config->port);
-	if (!soup_server_listen(host->server, sockaddr, 0, error))
+	if (!listen_socket(host, sockaddr, error))
 		return FALSE;
 	listeners = soup_server_get_listeners(host->server);
 	bound = g_socket_get_local_address(listeners->data, error);
