@@ -1196,7 +1196,10 @@ exm_rest_query_add_client_filter(ExmRestListQuery *query,
 	ExmRestFilter *f;
 	gchar *value;
 
-	if (field == NULL || (field->flags & EXM_REST_FIELD_NO_COLUMN) != 0) {
+	/* Secret columns (password hashes) are no filter: that would be an
+	 * oracle on their values.  Upstream allows it; we refuse. */
+	if (field == NULL ||
+	    (field->flags & (EXM_REST_FIELD_NO_COLUMN | EXM_REST_FIELD_SECRET)) != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_FILTER_INCOMPATIBLE,
@@ -1265,7 +1268,8 @@ exm_rest_query_set_sort(ExmRestListQuery *query,
 		return FALSE;
 	}
 	field = exm_rest_model_field(model, g_ptr_array_index(keys, 0));
-	if (field == NULL || (field->flags & EXM_REST_FIELD_NO_COLUMN) != 0 ||
+	if (field == NULL ||
+	    (field->flags & (EXM_REST_FIELD_NO_COLUMN | EXM_REST_FIELD_SECRET)) != 0 ||
 	    field->type == EXM_REST_TYPE_STRING_LIST) {
 		g_set_error(error,
 			    EXM_ERROR,

@@ -204,7 +204,8 @@ typedef enum {
  *   `ReadOnlyProperty` (re-sending the same value is fine)
  * @EXM_REST_FIELD_NO_COLUMN: write-only input with no column (not filterable or
  *   sortable)
- * @EXM_REST_FIELD_SECRET: its value never appears in an error message
+ * @EXM_REST_FIELD_SECRET: its value never appears in an error message, and it
+ *   can be neither a filter nor a sort key (no oracle on its values)
  */
 typedef enum {
 	EXM_REST_FIELD_REQUIRED = 1 << 0,

@@ -582,6 +582,18 @@ test_accounts(void)
 	g_assert_true(exm_fixture_logs_lack(f, "s3cret"));
 	g_assert_true(exm_fixture_logs_lack(f, "$6$"));
 
+	/* a hash is no filter and no sort key */
+	{
+		g_autofree gchar *q = g_strdup_printf("password_hash=%s", EXM_HASH6);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", coll, q, NULL);
+		exm_assert_error(r, 400, "ValidationFilterIncompatibleError");
+		g_clear_pointer(&r, exm_reply_free);
+		r = exm_fixture_call(
+			f, NULL, &exm_who_owner1, "GET", coll, "sort_key=password_hash", NULL);
+		exm_assert_error(r, 400, "ValidationError");
+		g_clear_pointer(&r, exm_reply_free);
+	}
+
 	/* list and get never show the hash */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", coll, NULL, NULL);
 	exm_assert_status(r, 200);

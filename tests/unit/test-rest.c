@@ -600,6 +600,8 @@ test_list_query_errors(void)
 		  EXM_ERROR_SORT_COUNT,
 		  NULL },
 		{ { "sort_key", "bogus", NULL }, EXM_ERROR_VALIDATION, NULL },
+		{ { "sort_key", "secret", NULL }, EXM_ERROR_VALIDATION, NULL },
+		{ { "secret", "x", NULL }, EXM_ERROR_FILTER_INCOMPATIBLE, NULL },
 		{ { "name", "\xff", NULL }, EXM_ERROR_PARSE, NULL },
 	};
 
