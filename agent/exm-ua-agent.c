@@ -670,6 +670,12 @@ exm_ua_agent_add_driver(ExmUaAgent *agent, ExmUaDriver *driver, GError **error)
 	return TRUE;
 }
 
+/**
+ * exm_ua_agent_set_iteration_func:
+ * @agent: an agent
+ * @func: (nullable): called at the end of every iteration (tests, metrics)
+ * @user_data: its data
+ */
 void
 exm_ua_agent_set_iteration_func(ExmUaAgent *agent, ExmUaIterationFunc func, gpointer user_data)
 {
@@ -807,20 +813,36 @@ exm_ua_agent_reload(ExmUaAgent *agent, GError **error)
 	return TRUE;
 }
 
-/* Returns: (transfer none): the agent uuid. */
+/**
+ * exm_ua_agent_get_uuid:
+ * @agent: an agent
+ *
+ * Returns: (transfer none): the agent uuid
+ */
 const gchar *
 exm_ua_agent_get_uuid(ExmUaAgent *agent)
 {
 	return agent->identity->agent;
 }
 
-/* Returns: (transfer none): the node uuid. */
+/**
+ * exm_ua_agent_get_node:
+ * @agent: an agent
+ *
+ * Returns: (transfer none): the node uuid
+ */
 const gchar *
 exm_ua_agent_get_node(ExmUaAgent *agent)
 {
 	return agent->identity->node;
 }
 
+/**
+ * exm_ua_agent_free:
+ * @agent: (nullable): an agent
+ *
+ * Stops @agent (cancelling requests in flight) and frees it with its drivers.
+ */
 void
 exm_ua_agent_free(ExmUaAgent *agent)
 {

@@ -27,6 +27,10 @@ struct _ExmUaClient {
 	guint8 key[EXM_ENVELOPE_KEY_LEN];
 };
 
+/**
+ * exm_ua_response_free:
+ * @response: (nullable): a response
+ */
 void
 exm_ua_response_free(ExmUaResponse *response)
 {

@@ -243,6 +243,10 @@ exm_ua_config_use_envelope(const ExmUaConfig *config)
 	return config->secure && config->private_key_path != NULL;
 }
 
+/**
+ * exm_ua_config_free:
+ * @config: (nullable): a configuration
+ */
 void
 exm_ua_config_free(ExmUaConfig *config)
 {

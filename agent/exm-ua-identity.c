@@ -92,6 +92,10 @@ exm_ua_res_uuid(const gchar *uuid, const gchar *kind)
 	return exm_uuid5(uuid, kind, NULL);
 }
 
+/**
+ * exm_ua_identity_free:
+ * @identity: (nullable): an identity
+ */
 void
 exm_ua_identity_free(ExmUaIdentity *identity)
 {

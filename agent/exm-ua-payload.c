@@ -90,12 +90,22 @@ exm_ua_resource_clear(gpointer data)
 	g_free(r->status);
 }
 
+/**
+ * exm_ua_resource_ref:
+ * @r: a resource
+ *
+ * Returns: (transfer full): @r
+ */
 ExmUaResource *
 exm_ua_resource_ref(ExmUaResource *r)
 {
 	return g_rc_box_acquire(r);
 }
 
+/**
+ * exm_ua_resource_unref:
+ * @r: (nullable): a resource
+ */
 void
 exm_ua_resource_unref(ExmUaResource *r)
 {
@@ -257,6 +267,10 @@ exm_ua_payload_new(void)
 	return p;
 }
 
+/**
+ * exm_ua_payload_free:
+ * @payload: (nullable): a payload
+ */
 void
 exm_ua_payload_free(ExmUaPayload *payload)
 {

@@ -181,6 +181,10 @@ exm_ua_reconcile_kind(ExmUaDriver *driver,
 	}
 }
 
+/**
+ * exm_ua_sync_op_free:
+ * @op: (nullable): a planned write
+ */
 void
 exm_ua_sync_op_free(ExmUaSyncOp *op)
 {
