@@ -10,6 +10,7 @@
 #include "exm-json.h"
 #include "exm-ua-error.h"
 
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -56,6 +57,7 @@ exm_ua_client_load_key(ExmUaClient *client, const gchar *path, GError **error)
 {
 	g_autoptr(ExmSecret) text = NULL;
 	g_autoptr(GError) local = NULL;
+	GStatBuf st;
 	gsize len = 0;
 
 	if (!g_file_get_contents(path, &text, &len, &local) || len > EXM_UA_KEY_FILE_MAX ||
@@ -68,6 +70,10 @@ exm_ua_client_load_key(ExmUaClient *client, const gchar *path, GError **error)
 			    local != NULL ? local->message : "not a key file");
 		return FALSE;
 	}
+	if (g_stat(path, &st) == 0 && (st.st_mode & 0077) != 0)
+		g_warning("private_key_path %s is accessible to other users (mode %04o)",
+			  path,
+			  (guint)(st.st_mode & 07777));
 	client->sealed = TRUE;
 	return TRUE;
 }
