@@ -39,7 +39,13 @@ typedef enum {
 #define EXM_REST_CRUD                                                                              \
 	(EXM_REST_FILTER | EXM_REST_CREATE | EXM_REST_GET | EXM_REST_UPDATE | EXM_REST_DELETE)
 
-/* "FILTER", "CREATE", "GET", "UPDATE", "DELETE", "ACTION" */
+/**
+ * exm_rest_method_name:
+ * @method: one method
+ *
+ * Returns: (transfer none): its restalchemy name: `FILTER`, `CREATE`, `GET`,
+ *   `UPDATE`, `DELETE` or `ACTION` (as 405 messages print it)
+ */
 const gchar *exm_rest_method_name(ExmRestMethod method);
 
 /* ------------------------------------------------------------------ routes */
@@ -136,6 +142,12 @@ ExmRestMatch *exm_rest_route_walk(const ExmRestRoute *mount,
 				  ExmRestLoadFunc load,
 				  gpointer user_data,
 				  GError **error);
+/**
+ * exm_rest_match_free:
+ * @match: (nullable): a match
+ *
+ * Frees @match and its parents.
+ */
 void exm_rest_match_free(ExmRestMatch *match);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestMatch, exm_rest_match_free)
 
@@ -251,7 +263,23 @@ typedef struct {
 	const ExmRestField *fields;
 } ExmRestModel;
 
+/**
+ * exm_rest_model_field:
+ * @model: a model
+ * @name: an API name
+ *
+ * Returns: (transfer none) (nullable): the field called @name
+ */
 const ExmRestField *exm_rest_model_field(const ExmRestModel *model, const gchar *name);
+
+/**
+ * exm_rest_field_access:
+ * @field: a field
+ * @method: the method of the request
+ *
+ * Returns: the field's access for @method: create for CREATE, update for
+ *   UPDATE, read for everything else
+ */
 ExmRestAccess exm_rest_field_access(const ExmRestField *field, ExmRestMethod method);
 
 /* ------------------------------------------------------------------ bodies */
@@ -301,16 +329,54 @@ ExmRestBody *exm_rest_body_unpack(const ExmRestModel *model,
 				  gsize len,
 				  const gchar *mount_prefix,
 				  GError **error);
-/* (nullable) (transfer none): the value of @name, %NULL when absent */
+/**
+ * exm_rest_body_get:
+ * @body: an unpacked body
+ * @name: a field name
+ *
+ * Returns: (nullable) (transfer none): the value sent for @name, %NULL when the
+ *   body did not carry it
+ */
 const ExmRestValue *exm_rest_body_get(const ExmRestBody *body, const gchar *name);
+
+/**
+ * exm_rest_body_free:
+ * @body: (nullable): a body
+ *
+ * Frees @body, wiping the strings of secret fields first.
+ */
 void exm_rest_body_free(ExmRestBody *body);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestBody, exm_rest_body_free)
 
-/* 400 `ReadOnlyProperty` "Property '<field>' of model <class '<path>'> is read only." */
+/**
+ * exm_rest_set_read_only_error:
+ * @error: return location
+ * @model: the model
+ * @field: the field whose value the request tried to change
+ *
+ * Sets 400 `ReadOnlyProperty` "Property '<field>' of model <class '<path>'> is
+ * read only.".
+ */
 void exm_rest_set_read_only_error(GError **error, const ExmRestModel *model, const gchar *field);
-/* 400 `PropertyRequired` naming @field and @model */
+/**
+ * exm_rest_set_required_error:
+ * @error: return location
+ * @model: the model
+ * @field: the missing field
+ *
+ * Sets 400 `PropertyRequired` naming @field and @model as restalchemy does.
+ */
 void exm_rest_set_required_error(GError **error, const ExmRestModel *model, const gchar *field);
-/* 404 `RecordNotFound` naming @model and the filters (a Python-ish repr) */
+/**
+ * exm_rest_set_not_found_error:
+ * @error: return location
+ * @model: the model
+ * @id: the id looked up
+ * @project_id: (nullable): the project scope of the lookup
+ *
+ * Sets 404 `RecordNotFound` naming @model and the lookup's filters in
+ * restalchemy's Python-repr style.
+ */
 void exm_rest_set_not_found_error(GError **error,
 				  const ExmRestModel *model,
 				  const gchar *id,
@@ -375,12 +441,34 @@ ExmRestListQuery *exm_rest_list_query_parse(const ExmRestModel *model,
 					    gsize n_params,
 					    const gchar *mount_prefix,
 					    GError **error);
+/**
+ * exm_rest_list_query_free:
+ * @query: (nullable): a query
+ *
+ * Frees @query.
+ */
 void exm_rest_list_query_free(ExmRestListQuery *query);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestListQuery, exm_rest_list_query_free)
 
-/* (nullable) (transfer none): the filter on @name */
+/**
+ * exm_rest_list_query_get_filter:
+ * @query: a query
+ * @name: a field name
+ *
+ * Returns: (nullable) (transfer none): the first filter on @name
+ */
 ExmRestFilter *exm_rest_list_query_get_filter(ExmRestListQuery *query, const gchar *name);
-/* Adds a server-side `@name = @value` filter (project scope, parent id), ANDed. */
+
+/**
+ * exm_rest_list_query_add_filter:
+ * @query: a query
+ * @model: its model
+ * @name: a field of @model
+ * @value: the value as SQL text
+ *
+ * Adds a server-side `@name = @value` filter (project scope, parent id),
+ * ANDed with every other filter, never merged into a client one.
+ */
 void exm_rest_list_query_add_filter(ExmRestListQuery *query,
 				    const ExmRestModel *model,
 				    const gchar *name,
@@ -421,7 +509,12 @@ void exm_rest_pack(JsonObject *object,
 		   ExmRestMethod method,
 		   GPtrArray *fields);
 
-/* `YYYY-MM-DDTHH:MM:SS.ffffffZ` of @usec since the epoch (UTC) */
+/**
+ * exm_rest_format_timestamp:
+ * @usec: microseconds since the epoch, UTC
+ *
+ * Returns: (transfer full): `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always six digits
+ */
 gchar *exm_rest_format_timestamp(gint64 usec);
 
 /**
@@ -449,11 +542,32 @@ typedef struct _ExmRestEnforcer ExmRestEnforcer;
  * Returns: (transfer full): the enforcer
  */
 ExmRestEnforcer *exm_rest_enforcer_new(const gchar *const *permissions);
+/**
+ * exm_rest_enforcer_allows:
+ * @enforcer: an enforcer
+ * @rule: `service.resource.action`
+ *
+ * Returns: %TRUE when the grants allow @rule
+ */
 gboolean exm_rest_enforcer_allows(const ExmRestEnforcer *enforcer, const gchar *rule);
-/* 403 `PolicyNotAuthorized` "Policy rule <rule> is disallowed." unless allowed */
+
+/**
+ * exm_rest_enforcer_check:
+ * @enforcer: an enforcer
+ * @rule: `service.resource.action`
+ * @error: 403 `PolicyNotAuthorized` "Policy rule <rule> is disallowed."
+ *
+ * Returns: %TRUE when the grants allow @rule
+ */
 gboolean exm_rest_enforcer_check(const ExmRestEnforcer *enforcer,
 				 const gchar *rule,
 				 GError **error);
+/**
+ * exm_rest_enforcer_free:
+ * @enforcer: (nullable): an enforcer
+ *
+ * Frees @enforcer.
+ */
 void exm_rest_enforcer_free(ExmRestEnforcer *enforcer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestEnforcer, exm_rest_enforcer_free)
 
@@ -471,13 +585,49 @@ typedef struct {
 	GPtrArray *headers;
 } ExmRestResponse;
 
+/**
+ * exm_rest_response_new:
+ *
+ * Returns: (transfer full): an empty response (status 500 until set)
+ */
 ExmRestResponse *exm_rest_response_new(void);
+
+/**
+ * exm_rest_response_free:
+ * @response: (nullable): a response
+ *
+ * Frees @response.
+ */
 void exm_rest_response_free(ExmRestResponse *response);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestResponse, exm_rest_response_free)
-/* Sets @status and the compact JSON of @node (or no body when @node is %NULL). */
+/**
+ * exm_rest_response_set_json:
+ * @response: a response
+ * @status: HTTP status
+ * @node: (nullable): the body; %NULL for none (204)
+ *
+ * Sets @status and the compact JSON of @node.
+ */
 void exm_rest_response_set_json(ExmRestResponse *response, guint status, JsonNode *node);
-/* exm_error_http_status() + exm_error_body(); drops any header set so far */
+
+/**
+ * exm_rest_response_set_error:
+ * @response: a response
+ * @error: the failure
+ *
+ * Sets exm_error_http_status() and exm_error_body() of @error and drops any
+ * header set so far.
+ */
 void exm_rest_response_set_error(ExmRestResponse *response, const GError *error);
+
+/**
+ * exm_rest_response_add_header:
+ * @response: a response
+ * @name: header name
+ * @value: header value
+ *
+ * Adds one header (copies both strings).
+ */
 void exm_rest_response_add_header(ExmRestResponse *response, const gchar *name, const gchar *value);
 
 /**
