@@ -408,6 +408,18 @@ test_dkim_signature(void)
 	g_assert_cmpstr(out, ==, "ok example.com platform\n");
 }
 
+static gboolean
+swaks_has_tls(void)
+{
+	const gchar *argv[] = { "swaks", "--support", NULL };
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	exm_test_run(argv, &out, &err);
+	return (out != NULL && strstr(out, "=== TLS supported") != NULL) ||
+	       (err != NULL && strstr(err, "=== TLS supported") != NULL);
+}
+
 /* Peers first: a missing one skips (or fails under EXM_REQUIRE_REAL_PEERS). */
 static gchar *
 check_peers(void)
@@ -420,6 +432,8 @@ check_peers(void)
 		return g_strdup("peer:exim4 is not installed");
 	if (swaks_bin == NULL)
 		return g_strdup("peer:swaks is not installed");
+	if (!swaks_has_tls())
+		return g_strdup("peer:swaks without TLS (libnet-ssleay-perl is not installed)");
 	if (!g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ||
 	    exm_test_run(py_check, NULL, NULL) != 0)
 		return g_strdup("peer:/usr/bin/python3 with python3-dkim is not installed");
