@@ -162,8 +162,9 @@ fake_driver_destroy(ExmUaDriver *d)
 	g_free(fd);
 }
 
+/* @dp: the data plane, shared so that it outlives a restarted agent */
 static FakeDriver *
-fake_driver_new(void)
+fake_driver_new(GHashTable *dp)
 {
 	FakeDriver *fd = g_new0(FakeDriver, 1);
 
@@ -174,8 +175,7 @@ fake_driver_new(void)
 	fd->base.update = fake_driver_update;
 	fd->base.remove = fake_driver_remove;
 	fd->base.destroy = fake_driver_destroy;
-	fd->dp = g_hash_table_new_full(
-		g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_object_unref);
+	fd->dp = g_hash_table_ref(dp);
 	fd->calls = g_ptr_array_new_with_free_func(g_free);
 	return fd;
 }
@@ -209,6 +209,7 @@ typedef struct {
 	gchar *payload_path;
 	FakeCp *cp;
 	FakeDriver *drv; /* owned by the agent */
+	GHashTable *dp;	 /* uuid → value: what the fake driver manages */
 	ExmUaAgent *agent;
 	GMainLoop *loop;
 	guint iterations;
@@ -301,7 +302,7 @@ fx_start_agent(Fx *fx)
 	fx->agent = exm_ua_agent_new(fx->conf, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(fx->agent);
-	fx->drv = fake_driver_new();
+	fx->drv = fake_driver_new(fx->dp);
 	g_assert_true(exm_ua_agent_add_driver(fx->agent, &fx->drv->base, &error));
 	g_assert_no_error(error);
 	exm_ua_agent_set_iteration_func(fx->agent, on_iteration, fx);
@@ -319,6 +320,8 @@ fx_init(Fx *fx, const gchar *key, const gchar *extra)
 	fx->conf = g_build_filename(fx->dir, "agent.conf", NULL);
 	fx->payload_path = g_build_filename(fx->dir, "state", "payload.json", NULL);
 	fx->history = g_array_new(FALSE, TRUE, sizeof(ExmUaIteration));
+	fx->dp = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_object_unref);
 	fx->loop = g_main_loop_new(NULL, FALSE);
 	dmi = g_build_filename(fx->dir, "sys/class/dmi/id", NULL);
 	g_assert_cmpint(g_mkdir_with_parents(dmi, 0755), ==, 0);
@@ -364,6 +367,7 @@ fx_clear(Fx *fx)
 	drain_main_context(50);
 	g_clear_pointer(&fx->loop, g_main_loop_unref);
 	g_clear_pointer(&fx->history, g_array_unref);
+	g_clear_pointer(&fx->dp, g_hash_table_unref);
 	if (fx->dir != NULL)
 		exm_test_rmtree(fx->dir);
 	g_free(fx->dir);
@@ -927,6 +931,45 @@ test_reload_identity(void)
 	fx_clear(&fx);
 }
 
+/* A restarted agent resumes from its saved payload: the CP already knows it
+ * (409 → PUT), the saved hash brings a light answer and nothing is rewritten;
+ * a change made while it was down is applied once it is back. */
+static void
+test_restart_resumes(void)
+{
+	Fx fx = { 0 };
+	struct stat before, after;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	g_assert_cmpint(stat(fx.payload_path, &before), ==, 0);
+	g_clear_pointer(&fx.agent, exm_ua_agent_free);
+	fake_cp_clear_log(fx.cp);
+	fx_start_agent(&fx);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_false(last_it(&fx)->saved);
+	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 3); /* POST 409, PUT, GET */
+	g_assert_cmpuint(req_at(&fx, 0)->status, ==, 409);
+	g_assert_cmpstr(req_at(&fx, 2)->query, ==, "hash=37a273eaeebbb63f&version=0");
+	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
+	g_assert_cmpint(stat(fx.payload_path, &after), ==, 0);
+	g_assert_cmpint(before.st_mtim.tv_nsec, ==, after.st_mtim.tv_nsec);
+	g_assert_cmpint(before.st_ino, ==, after.st_ino);
+
+	/* changed while down */
+	g_clear_pointer(&fx.agent, exm_ua_agent_free);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	fx_start_agent(&fx);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_false(last_it(&fx)->light);
+	g_assert_true(last_it(&fx)->saved);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* Stopping while a long poll is held cancels it; nothing runs afterwards. */
 static void
 test_stop_in_flight(void)
@@ -966,6 +1009,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/long-poll-ignored-by-cp", test_long_poll_ignored);
 	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
+	g_test_add_func("/ua/agent/restart-resumes", test_restart_resumes);
 	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);
 	return g_test_run();
 }
