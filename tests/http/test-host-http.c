@@ -335,6 +335,69 @@ test_token_file(void)
 	exm_test_rmtree(dir);
 }
 
+/* ---------------------------------------------------------------- config */
+
+static void
+test_config(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("exh-config");
+	g_autofree gchar *path = g_build_filename(dir, "host.conf", NULL);
+	g_autofree gchar *example =
+		g_test_build_filename(G_TEST_DIST, "host", "exordos-paas-host.conf.example", NULL);
+	g_autoptr(ExhHostConfig) config = exh_host_config_new();
+	g_autoptr(ExhHostConfig) defaults = exh_host_config_new();
+	g_autoptr(GError) error = NULL;
+	gboolean done = FALSE;
+	gchar *args[] = {
+		"exordos-paas-host", "--config", path, "--port", "9099", "-w", "3", NULL
+	};
+	gchar **argv = args;
+	gint argc = G_N_ELEMENTS(args) - 1;
+
+	/* the shipped example is all comments: loading it changes nothing */
+	g_assert_true(exh_host_config_load_file(config, example, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(config->listen_address, ==, defaults->listen_address);
+	g_assert_cmpuint(config->port, ==, defaults->port);
+	g_assert_cmpuint(config->workers, ==, EXH_DEFAULT_WORKERS);
+	g_assert_cmpuint(config->max_body, ==, EXH_DEFAULT_MAX_BODY);
+	g_assert_cmpstr(config->project_id, ==, EXH_DEFAULT_PROJECT);
+	g_assert_null(config->conninfo);
+
+	g_file_set_contents(path,
+			    "[host]\nlisten = 127.0.0.5\nport = 1234\nworkers = 7\n"
+			    "max_body = 2048\nplugins = /a.so;/b.so;\ntoken_file = /t\n"
+			    "[db]\nconninfo = dbname=x\n",
+			    -1,
+			    &error);
+	g_assert_no_error(error);
+	/* the file first, then the flags win */
+	g_assert_true(exh_host_config_parse_args(config, &argc, &argv, &done, &error));
+	g_assert_no_error(error);
+	g_assert_false(done);
+	g_assert_cmpstr(config->listen_address, ==, "127.0.0.5");
+	g_assert_cmpuint(config->port, ==, 9099);
+	g_assert_cmpuint(config->workers, ==, 3);
+	g_assert_cmpuint(config->max_body, ==, 2048);
+	g_assert_cmpstr(config->conninfo, ==, "dbname=x");
+	g_assert_cmpstr(config->token_file, ==, "/t");
+	g_assert_cmpuint(g_strv_length(config->plugins), ==, 2);
+
+	g_file_set_contents(path, "[host]\nworkers = 0\n", -1, &error);
+	g_assert_false(exh_host_config_load_file(config, path, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_clear_error(&error);
+	g_file_set_contents(path, "[host]\nport = http\n", -1, &error);
+	g_assert_false(exh_host_config_load_file(config, path, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_clear_error(&error);
+	g_free(config->listen_address);
+	config->listen_address = g_strdup("localhost");
+	g_assert_false(exh_host_config_validate(config, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	exm_test_rmtree(dir);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static void
@@ -885,6 +948,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/types", test_types);
 	g_test_add_func("/http/host/auth", test_auth);
 	g_test_add_func("/http/host/token-file", test_token_file);
+	g_test_add_func("/http/host/config", test_config);
 	g_test_add_func("/http/host/dispatch/request", test_dispatch_request);
 	g_test_add_func("/http/host/dispatch/response", test_dispatch_response);
 	g_test_add_func("/http/host/transactions", test_transactions);
