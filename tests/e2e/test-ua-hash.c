@@ -110,6 +110,18 @@ test_projection_hash(void)
 	g_assert_cmpstr(d->status, ==, "ACTIVE"); /* no status member → ACTIVE */
 }
 
+/* Any other status string (≤32 chars) is reported as it is (§13.1 item 9). */
+static void
+test_status_propagation(void)
+{
+	g_autoptr(JsonObject) v = parse_object("{\"uuid\":\"" VM_UUID "\",\"status\":\"ERROR\"}");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaResource) r = exm_ua_resource_new_actual("demo_vm", v, NULL, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(r->status, ==, "ERROR");
+}
+
 static void
 test_resource_bad_values(void)
 {
@@ -521,6 +533,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/hash/value-vectors", test_value_hash_vectors);
 	g_test_add_func("/ua/hash/projection", test_projection_hash);
 	g_test_add_func("/ua/hash/bad-actual-values", test_resource_bad_values);
+	g_test_add_func("/ua/hash/status-propagation", test_status_propagation);
 	g_test_add_func("/ua/hash/payload-vectors", test_payload_hash_vectors);
 	g_test_add_func("/ua/hash/payload-sorting", test_payload_hash_sorting);
 	g_test_add_func("/ua/payload/example", test_payload_example);
