@@ -14,6 +14,7 @@
 
 #include "exm-error.h"
 #include "exm-mail-error.h"
+#include "exm-plugin-builder.h"
 #include "exm-plugin-private.h"
 #include "exm-plugin-sql.h"
 #include "exm-uuid.h"
@@ -115,6 +116,8 @@ static const ExmRestRoute *const exm_plugin_instance_children[] = {
 	&exm_plugin_accounts_route,
 	NULL,
 };
+/* Read-only actions of an instance (exm-plugin-dns.c). */
+static const gchar *const exm_plugin_instance_actions[] = { "dns_records", NULL };
 static const ExmRestRoute exm_plugin_instances_route = {
 	"instances",
 	EXM_PLUGIN_ROUTES "MailInstanceRoute",
@@ -123,7 +126,7 @@ static const ExmRestRoute exm_plugin_instances_route = {
 	TRUE,
 	EXM_REST_CRUD,
 	exm_plugin_instance_children,
-	NULL,
+	exm_plugin_instance_actions,
 	EXM_PLUGIN_ROUTE_INSTANCES,
 };
 static const ExmRestRoute exm_plugin_versions_route = {
@@ -260,6 +263,10 @@ exm_plugin_serve(ExmPluginRequest *r)
 		/* The type's index: no policy, anonymous callers get it too (§1.3). */
 		g_autoptr(JsonNode) list = exm_rest_route_list_json(&exm_plugin_mail_route);
 		exm_rest_response_set_json(r->resp, 200, list);
+		return;
+	}
+	if (r->match->method == EXM_REST_ACTION) {
+		exm_plugin_dns_records(r, kind);
 		return;
 	}
 	exm_plugin_crud_dispatch(r, kind);
@@ -526,6 +533,7 @@ static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.shutdown = exm_plugin_shutdown,
 	.rest_dispatch = exm_plugin_rest_dispatch,
 	.rest_response_clear = exm_plugin_rest_response_clear,
+	.builders = &exm_plugin_builders,
 };
 
 const ExordosPaasPluginDescriptor *

@@ -1,0 +1,64 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The paas builder (`mail_instance`): once the NodeSet is ACTIVE, one
+ * `mail_instance_node` target for the agent uuid5(node, `mailaas`) on the
+ * set's first node, whose value is exactly `{uuid, name, domain, accounts}`
+ * (DESIGN.md §2 step 4; inactive accounts included, DKIM is no target
+ * field).  Pure: no database, no I/O.
+ */
+#include "exm-plugin-builder.h"
+
+#include "exm-json.h"
+#include "exm-uuid.h"
+
+gboolean
+exm_plugin_builder_paas_build(gpointer ctx,
+			      gconstpointer input,
+			      const ExordosPaasBuildView *view,
+			      const ExordosPaasBuildSink *sink,
+			      gchar **out_error)
+{
+	const ExmPluginBuilderInput *in = input;
+	g_autoptr(ExmPluginBuilderSeen) seen = exm_plugin_builder_seen_new(view);
+	g_autoptr(ExmMailNode) want = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	g_autofree gchar *agent = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *value = NULL;
+	g_autofree gchar *patch = NULL;
+	const gchar *status = NULL;
+
+	if (seen->ns_actual == NULL || g_strcmp0(seen->ns_status, "ACTIVE") != 0 ||
+	    seen->nodes->len == 0) {
+		sink->set_not_ready(sink->sink, "the NodeSet is not ACTIVE");
+		return TRUE;
+	}
+	agent = exm_uuid5(seen->nodes->pdata[0], EXM_PLUGIN_ELEMENT, NULL);
+	want = exm_mail_node_new();
+	want->uuid = g_strdup(agent);
+	want->name = g_strdup(in->instance->name);
+	want->domain = g_strdup(in->instance->domain);
+	for (guint k = 0; k < in->accounts->accounts->len; k++) {
+		const ExmMailNodeAccount *a = in->accounts->accounts->pdata[k];
+		g_autoptr(GError) error = NULL;
+
+		if (!exm_mail_node_add_account(
+			    want, a->username, a->password_hash, a->active, &error)) {
+			*out_error = g_strdup_printf("account: %s", error->message);
+			return FALSE;
+		}
+	}
+	node = exm_mail_node_to_json(want);
+	text = exm_json_canonical(node);
+	hash = exm_json_hash(node);
+	sink->add_target(sink->sink, EXM_PLUGIN_KIND_NODE, agent, text, agent, "NEW");
+	value = exm_plugin_builder_instance_value(in, FALSE);
+	patch = exm_plugin_builder_desired(in, seen, seen->ns_target != NULL, hash, &status);
+	sink->set_instance(sink->sink, value, status);
+	if (patch != NULL)
+		sink->set_patch(sink->sink, patch);
+	return TRUE;
+}

@@ -1,0 +1,479 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The mail builders' shared half: loading the inputs from the mail tables,
+ * reading the engine's view, the instance patch (status, ipsv4, DKIM) and
+ * writing it.  The build functions proper are in exm-plugin-builder-infra.c
+ * and exm-plugin-builder-paas.c.
+ */
+#include "exm-plugin-builder.h"
+
+#include <string.h>
+
+#include "exm-cleanup.h"
+#include "exm-json.h"
+#include "exm-mail-validate.h"
+#include "exm-uuid.h"
+
+#define DKIM_MAX 4096
+
+void
+exm_plugin_builder_input_free(gpointer data)
+{
+	ExmPluginBuilderInput *in = data;
+
+	if (in == NULL)
+		return;
+	exm_mail_instance_free(in->instance);
+	g_free(in->image);
+	exm_mail_node_free(in->accounts);
+	g_free(in);
+}
+
+/* ------------------------------------------------------------------ load */
+
+static gboolean
+exm_plugin_builder_fail(gchar **out_error, const gchar *what, PGresult *res)
+{
+	if (out_error != NULL)
+		*out_error = g_strdup_printf(
+			"%s: %s", what, res != NULL ? PQresultErrorMessage(res) : "failed");
+	return FALSE;
+}
+
+static ExmMailInstance *
+exm_plugin_builder_row(PGresult *res)
+{
+	ExmMailInstance *i = exm_mail_instance_new();
+	g_autoptr(JsonNode) ips = NULL;
+	const gchar *text = PQgetvalue(res, 0, 5);
+
+	i->uuid = g_strdup(PQgetvalue(res, 0, 0));
+	i->name = g_strdup(PQgetvalue(res, 0, 1));
+	i->project_id = g_strdup(PQgetvalue(res, 0, 2));
+	i->domain = g_strdup(PQgetvalue(res, 0, 3));
+	if (!exm_mail_status_from_string(PQgetvalue(res, 0, 4), &i->status, NULL))
+		i->status = EXM_MAIL_STATUS_NEW;
+	ips = exm_json_parse_strict(text, strlen(text), NULL);
+	for (guint k = 0; ips != NULL && JSON_NODE_HOLDS_ARRAY(ips) &&
+			  k < json_array_get_length(json_node_get_array(ips));
+	     k++) {
+		const gchar *ip = json_array_get_string_element(json_node_get_array(ips), k);
+		if (ip != NULL)
+			g_ptr_array_add(i->ipsv4, g_strdup(ip));
+	}
+	i->cpu = g_ascii_strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+	i->ram = g_ascii_strtoll(PQgetvalue(res, 0, 7), NULL, 10);
+	i->disk_size = g_ascii_strtoll(PQgetvalue(res, 0, 8), NULL, 10);
+	i->version = g_strdup(PQgetvalue(res, 0, 9));
+	g_free(i->dkim_public_key);
+	g_free(i->dkim_selector);
+	i->dkim_public_key = g_strdup(PQgetvalue(res, 0, 10));
+	i->dkim_selector = g_strdup(PQgetvalue(res, 0, 11));
+	return i;
+}
+
+static gboolean
+exm_plugin_builder_load_accounts(PGconn *db, ExmPluginBuilderInput *in, gchar **out_error)
+{
+	const gchar *params[] = { in->instance->uuid };
+	g_autoptr(PGresult) res =
+		PQexecParams(db,
+			     "SELECT username, password_hash, active FROM "
+			     "mail_accounts WHERE instance = $1 ORDER BY username",
+			     1,
+			     NULL,
+			     params,
+			     NULL,
+			     NULL,
+			     0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return exm_plugin_builder_fail(out_error, "loading accounts", res);
+	in->accounts = exm_mail_node_new();
+	for (gint k = 0; k < PQntuples(res); k++) {
+		g_autoptr(GError) error = NULL;
+
+		if (!exm_mail_node_add_account(in->accounts,
+					       PQgetvalue(res, k, 0),
+					       PQgetvalue(res, k, 1),
+					       g_str_equal(PQgetvalue(res, k, 2), "t"),
+					       &error)) {
+			if (out_error != NULL)
+				*out_error = g_strdup_printf("account: %s", error->message);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* Locks and reads the instance (NULL input when it is gone). */
+static gboolean
+exm_plugin_builder_load(gpointer ctx,
+			PGconn *db,
+			const gchar *uuid,
+			gpointer *out_input,
+			gchar **out_error)
+{
+	const gchar *params[] = { uuid };
+	g_autoptr(PGresult) res = PQexecParams(
+		db,
+		"SELECT i.uuid, i.name, i.project_id, i.domain, i.status, "
+		"COALESCE(array_to_json(i.ipsv4), '[]')::text, i.cpu, i.ram, i.disk_size, "
+		"i.version, i.dkim_public_key, i.dkim_selector, COALESCE(v.image, '') FROM "
+		"mail_instances i JOIN mail_versions v ON v.uuid = i.version WHERE i.uuid = $1 "
+		"FOR UPDATE OF i",
+		1,
+		NULL,
+		params,
+		NULL,
+		NULL,
+		0);
+	ExmPluginBuilderInput *in;
+
+	*out_input = NULL;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return exm_plugin_builder_fail(out_error, "loading the instance", res);
+	if (PQntuples(res) == 0)
+		return TRUE;
+	in = g_new0(ExmPluginBuilderInput, 1);
+	in->instance = exm_plugin_builder_row(res);
+	in->image = g_strdup(PQgetvalue(res, 0, 12));
+	if (!exm_plugin_builder_load_accounts(db, in, out_error)) {
+		exm_plugin_builder_input_free(in);
+		return FALSE;
+	}
+	*out_input = in;
+	return TRUE;
+}
+
+/* ------------------------------------------------------------------ apply */
+
+/* The patch is our own output, but it went through the host: check it again. */
+static gboolean
+exm_plugin_builder_apply(gpointer ctx,
+			 PGconn *db,
+			 gconstpointer input,
+			 const gchar *patch,
+			 gchar **out_error)
+{
+	const ExmPluginBuilderInput *in = input;
+	g_autoptr(JsonObject) obj = exm_json_parse_object(patch, strlen(patch), NULL);
+	g_autofree gchar *ips = NULL;
+	const gchar *status = NULL;
+	const gchar *key = NULL;
+	const gchar *selector = NULL;
+	JsonArray *list = NULL;
+	g_autoptr(PGresult) res = NULL;
+
+	if (obj == NULL || !exm_json_get_string(obj, "status", FALSE, &status, NULL, NULL) ||
+	    !exm_json_get_string(obj, "dkim_public_key", FALSE, &key, NULL, NULL) ||
+	    !exm_json_get_string(obj, "dkim_selector", FALSE, &selector, NULL, NULL) ||
+	    !exm_json_get_array(obj, "ipsv4", &list, NULL, NULL) || status == NULL || key == NULL ||
+	    selector == NULL || list == NULL) {
+		*out_error = g_strdup("malformed instance patch");
+		return FALSE;
+	}
+	ips = exm_json_to_string(json_object_get_member(obj, "ipsv4"));
+	{
+		const gchar *params[] = { in->instance->uuid, status, ips, key, selector };
+
+		res = PQexecParams(db,
+				   "UPDATE mail_instances SET status = $2, ipsv4 = ARRAY(SELECT "
+				   "json_array_elements_text($3::json))::varchar(15)[], "
+				   "dkim_public_key = $4, dkim_selector = $5, updated_at = "
+				   "GREATEST(now() AT TIME ZONE 'utc', updated_at + interval '1 "
+				   "microsecond') WHERE uuid = $1",
+				   5,
+				   NULL,
+				   params,
+				   NULL,
+				   NULL,
+				   0);
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return exm_plugin_builder_fail(out_error, "patching the instance", res);
+	return TRUE;
+}
+
+/* ------------------------------------------------------------------ the view */
+
+static JsonNode *
+exm_plugin_builder_parse(const gchar *text)
+{
+	JsonNode *node = text != NULL ? exm_json_parse_strict(text, strlen(text), NULL) : NULL;
+
+	if (node != NULL && !JSON_NODE_HOLDS_OBJECT(node))
+		g_clear_pointer(&node, json_node_unref);
+	return node;
+}
+
+static gint
+exm_plugin_builder_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/* Node uuids of the actual set (sorted) and their valid addresses. */
+static void
+exm_plugin_builder_seen_nodes(ExmPluginBuilderSeen *seen)
+{
+	JsonObject *nodes = NULL;
+	g_autoptr(GList) keys = NULL;
+
+	if (seen->ns_actual == NULL ||
+	    !exm_json_get_object(
+		    json_node_get_object(seen->ns_actual), "nodes", &nodes, NULL, NULL) ||
+	    nodes == NULL)
+		return;
+	keys = json_object_get_members(nodes);
+	for (GList *l = keys; l != NULL; l = l->next) {
+		if (exm_uuid_is_valid(l->data))
+			g_ptr_array_add(seen->nodes, g_ascii_strdown(l->data, -1));
+	}
+	g_ptr_array_sort(seen->nodes, exm_plugin_builder_cmp);
+	for (guint k = 0; k < seen->nodes->len; k++) {
+		JsonObject *node = NULL;
+		const gchar *ip = NULL;
+
+		if (!exm_json_get_object(nodes, seen->nodes->pdata[k], &node, NULL, NULL) ||
+		    node == NULL || !exm_json_get_string(node, "ipv4", TRUE, &ip, NULL, NULL))
+			continue;
+		if (ip != NULL && exm_mail_validate_ipv4(ip, NULL))
+			g_ptr_array_add(seen->ips, g_strdup(ip));
+	}
+}
+
+ExmPluginBuilderSeen *
+exm_plugin_builder_seen_new(const ExordosPaasBuildView *view)
+{
+	ExmPluginBuilderSeen *seen = g_new0(ExmPluginBuilderSeen, 1);
+
+	seen->nodes = g_ptr_array_new_with_free_func(g_free);
+	seen->ips = g_ptr_array_new_with_free_func(g_free);
+	for (guint k = 0; view->pairs != NULL && view->pairs[k] != NULL; k++) {
+		const ExordosPaasResource *t = view->pairs[k]->target;
+		const ExordosPaasResource *a = view->pairs[k]->actual;
+
+		if (t == NULL)
+			continue;
+		if (g_str_equal(t->kind, EXM_PLUGIN_KIND_NODE_SET) &&
+		    g_strcmp0(t->uuid, view->instance_uuid) == 0) {
+			seen->ns_target = exm_plugin_builder_parse(t->value);
+			seen->ns_actual = a != NULL ? exm_plugin_builder_parse(a->value) : NULL;
+			seen->ns_status = a != NULL ? a->status : NULL;
+		} else if (g_str_equal(t->kind, EXM_PLUGIN_KIND_NODE) &&
+			   seen->node_target_hash == NULL) {
+			seen->node_target_hash = t->hash;
+			seen->node_actual = a != NULL ? exm_plugin_builder_parse(a->value) : NULL;
+			seen->node_status = a != NULL ? a->status : NULL;
+			seen->node_hash = a != NULL ? a->hash : NULL;
+		}
+	}
+	exm_plugin_builder_seen_nodes(seen);
+	return seen;
+}
+
+void
+exm_plugin_builder_seen_free(ExmPluginBuilderSeen *seen)
+{
+	if (seen == NULL)
+		return;
+	g_clear_pointer(&seen->ns_target, json_node_unref);
+	g_clear_pointer(&seen->ns_actual, json_node_unref);
+	g_clear_pointer(&seen->node_actual, json_node_unref);
+	g_ptr_array_unref(seen->nodes);
+	g_ptr_array_unref(seen->ips);
+	g_free(seen);
+}
+
+/* ------------------------------------------------------------------ the patch */
+
+/* DKIM TXT data from the DP: printable ASCII, nothing that could break a
+ * zone-file string, bounded. */
+static gboolean
+exm_plugin_builder_dkim_ok(const gchar *key)
+{
+	gsize len = strlen(key);
+
+	if (len == 0 || len > DKIM_MAX)
+		return FALSE;
+	for (gsize k = 0; k < len; k++) {
+		if (key[k] < 0x20 || key[k] > 0x7e || key[k] == '"' || key[k] == '\\')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The DKIM pair the node reports, when it is valid and non-empty. */
+static void
+exm_plugin_builder_dkim(const ExmPluginBuilderInput *in,
+			const ExmPluginBuilderSeen *seen,
+			const gchar **key,
+			const gchar **selector)
+{
+	JsonObject *obj =
+		seen->node_actual != NULL ? json_node_get_object(seen->node_actual) : NULL;
+	const gchar *k = NULL;
+	const gchar *s = NULL;
+
+	*key = in->instance->dkim_public_key;
+	*selector = in->instance->dkim_selector;
+	if (obj == NULL || !exm_json_get_string(obj, "dkim_public_key", FALSE, &k, NULL, NULL) ||
+	    !exm_json_get_string(obj, "dkim_selector", FALSE, &s, NULL, NULL) || k == NULL ||
+	    s == NULL || !exm_plugin_builder_dkim_ok(k) || !exm_mail_validate_selector(s, NULL))
+		return;
+	*key = k;
+	*selector = s;
+}
+
+/* DESIGN.md §2 step 6. */
+static ExmMailStatus
+exm_plugin_builder_status(const ExmPluginBuilderInput *in,
+			  const ExmPluginBuilderSeen *seen,
+			  gboolean infra_requested,
+			  const gchar *node_hash,
+			  const gchar *dkim)
+{
+	const gchar *want = node_hash != NULL ? node_hash : seen->node_target_hash;
+
+	if (g_strcmp0(seen->ns_status, "ERROR") == 0 || g_strcmp0(seen->node_status, "ERROR") == 0)
+		return EXM_MAIL_STATUS_ERROR;
+	if (g_strcmp0(seen->ns_status, "ACTIVE") == 0 && want != NULL &&
+	    g_strcmp0(seen->node_hash, want) == 0 && g_strcmp0(seen->node_status, "ACTIVE") == 0 &&
+	    *dkim != '\0')
+		return EXM_MAIL_STATUS_ACTIVE;
+	if (infra_requested)
+		return EXM_MAIL_STATUS_IN_PROGRESS;
+	return in->instance->status;
+}
+
+static gboolean
+exm_plugin_builder_same_ips(const GPtrArray *a, const GPtrArray *b)
+{
+	if (a->len != b->len)
+		return FALSE;
+	for (guint k = 0; k < a->len; k++) {
+		if (!g_str_equal(a->pdata[k], b->pdata[k]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gchar *
+exm_plugin_builder_desired(const ExmPluginBuilderInput *in,
+			   const ExmPluginBuilderSeen *seen,
+			   gboolean infra_requested,
+			   const gchar *node_hash,
+			   const gchar **out_status)
+{
+	const GPtrArray *ips = seen->ns_actual != NULL ? seen->ips : in->instance->ipsv4;
+	const gchar *key = NULL;
+	const gchar *selector = NULL;
+	ExmMailStatus status;
+	g_autoptr(JsonBuilder) b = NULL;
+	g_autoptr(JsonNode) root = NULL;
+
+	exm_plugin_builder_dkim(in, seen, &key, &selector);
+	status = exm_plugin_builder_status(in, seen, infra_requested, node_hash, key);
+	*out_status = exm_mail_status_to_string(status);
+	if (status == in->instance->status &&
+	    exm_plugin_builder_same_ips(ips, in->instance->ipsv4) &&
+	    g_str_equal(key, in->instance->dkim_public_key) &&
+	    g_str_equal(selector, in->instance->dkim_selector))
+		return NULL;
+	b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "status");
+	json_builder_add_string_value(b, *out_status);
+	json_builder_set_member_name(b, "ipsv4");
+	json_builder_begin_array(b);
+	for (guint k = 0; k < ips->len; k++)
+		json_builder_add_string_value(b, ips->pdata[k]);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "dkim_public_key");
+	json_builder_add_string_value(b, key);
+	json_builder_set_member_name(b, "dkim_selector");
+	json_builder_add_string_value(b, selector);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	return exm_json_to_string(root);
+}
+
+/* Target fields of upstream's infra (uuid, name, cpu, ram, disk_size, version,
+ * project_id) and paas (uuid, name) MailInstance (upstream-mail.md §1.4). */
+gchar *
+exm_plugin_builder_instance_value(const ExmPluginBuilderInput *in, gboolean iaas)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "uuid");
+	json_builder_add_string_value(b, in->instance->uuid);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, in->instance->name);
+	if (iaas) {
+		json_builder_set_member_name(b, "cpu");
+		json_builder_add_int_value(b, in->instance->cpu);
+		json_builder_set_member_name(b, "ram");
+		json_builder_add_int_value(b, in->instance->ram);
+		json_builder_set_member_name(b, "disk_size");
+		json_builder_add_int_value(b, in->instance->disk_size);
+		json_builder_set_member_name(b, "version");
+		json_builder_add_string_value(b, in->instance->version);
+		json_builder_set_member_name(b, "project_id");
+		json_builder_add_string_value(b, in->instance->project_id);
+	}
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	return exm_json_canonical(root);
+}
+
+/* ------------------------------------------------------------------ descriptors */
+
+static const gchar *const exm_plugin_builder_iaas_kinds[] = {
+	EXM_PLUGIN_KIND_NODE_SET,
+	EXM_PLUGIN_KIND_CONFIG,
+	NULL,
+};
+static const gchar *const exm_plugin_builder_paas_kinds[] = {
+	EXM_PLUGIN_KIND_NODE,
+	NULL,
+};
+
+static const ExordosPaasBuilder exm_plugin_builder_iaas = {
+	.struct_size = sizeof(ExordosPaasBuilder),
+	.kind = EXM_PLUGIN_KIND_IAAS,
+	.table = "mail_instances",
+	.derivative_kinds = exm_plugin_builder_iaas_kinds,
+	.master_kind = NULL,
+	.load = exm_plugin_builder_load,
+	.input_free = exm_plugin_builder_input_free,
+	.build = exm_plugin_builder_infra_build,
+	.apply = exm_plugin_builder_apply,
+};
+
+static const ExordosPaasBuilder exm_plugin_builder_paas = {
+	.struct_size = sizeof(ExordosPaasBuilder),
+	.kind = EXM_PLUGIN_KIND_PAAS,
+	.table = "mail_instances",
+	.derivative_kinds = exm_plugin_builder_paas_kinds,
+	.master_kind = EXM_PLUGIN_KIND_NODE_SET,
+	.load = exm_plugin_builder_load,
+	.input_free = exm_plugin_builder_input_free,
+	.build = exm_plugin_builder_paas_build,
+	.apply = exm_plugin_builder_apply,
+};
+
+static const ExordosPaasBuilder *const exm_plugin_builder_list[] = {
+	&exm_plugin_builder_iaas,
+	&exm_plugin_builder_paas,
+	NULL,
+};
+
+const ExordosPaasBuilders exm_plugin_builders = {
+	.struct_size = sizeof(ExordosPaasBuilders),
+	.builders = exm_plugin_builder_list,
+};
