@@ -782,6 +782,45 @@ test_clean_shutdown(void)
 	exh_host_stop(t->host);
 }
 
+/* A client that goes away while its request runs on a worker. */
+static void
+test_client_gone(void)
+{
+	g_autoptr(ExhTest) t = fake_host(2, 0);
+	const gchar raw[] = "GET " FAKE "sleep?ms=400 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	gint64 deadline;
+
+	if (t == NULL)
+		return;
+	{
+		g_autoptr(GSocketClient) client = g_socket_client_new();
+		g_autoptr(GSocketConnection) conn = g_socket_client_connect_to_host(
+			client, "127.0.0.1", exh_host_get_port(t->host), NULL, NULL);
+
+		g_assert_nonnull(conn);
+		g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+					  raw,
+					  strlen(raw),
+					  NULL,
+					  NULL,
+					  NULL);
+		deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+		while (exh_host_get_in_flight(t->host) == 0 && g_get_monotonic_time() < deadline)
+			g_usleep(5 * 1000);
+		g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 1);
+		/* conn closes here, before the answer */
+	}
+	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (exh_host_get_in_flight(t->host) != 0 && g_get_monotonic_time() < deadline)
+		g_usleep(10 * 1000);
+	g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 0);
+	{
+		g_autoptr(ExhTestResponse) r =
+			exh_test_request(t, "GET", FAKE "backend", NULL, NULL);
+		g_assert_cmpuint(r->status, ==, 200);
+	}
+}
+
 /* The real executable: --version, --help, --migrate-only and SIGTERM. */
 static void
 test_executable(void)
@@ -957,6 +996,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/worker-pool", test_worker_pool);
 	g_test_add_func("/http/host/reconnect", test_reconnect);
 	g_test_add_func("/http/host/clean-shutdown", test_clean_shutdown);
+	g_test_add_func("/http/host/client-gone", test_client_gone);
 	g_test_add_func("/http/host/executable", test_executable);
 	g_test_add_func("/http/host/executable-sigterm", test_executable_sigterm);
 	g_test_add_func("/http/host/logs-keep-secrets", test_logs_keep_secrets);
