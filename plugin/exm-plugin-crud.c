@@ -78,14 +78,31 @@ exm_plugin_crud_load(ExmPluginRequest *r,
 	return exm_plugin_store_row_new(kind->model, res, 0);
 }
 
+/* `?fields=` applies to every method (rest-conventions §4.5). */
+static GPtrArray *
+exm_plugin_crud_fields(ExmPluginRequest *r)
+{
+	GPtrArray *fields = NULL;
+
+	for (gsize i = 0; i < r->req->n_query; i++) {
+		if (g_strcmp0(r->req->query[i].key, "fields") != 0)
+			continue;
+		if (fields == NULL)
+			fields = g_ptr_array_new();
+		g_ptr_array_add(fields, (gpointer)r->req->query[i].value);
+	}
+	return fields;
+}
+
 /* The answer for one row, packed with read permissions: the API never echoes
  * a write-only or hidden field, not even in the 201 of a create. */
 static void
 exm_plugin_crud_answer_row(ExmPluginRequest *r, guint status, const ExmPluginRow *row)
 {
 	g_autoptr(JsonNode) node = exm_plugin_store_row_to_json(row, r->mount);
+	g_autoptr(GPtrArray) fields = exm_plugin_crud_fields(r);
 
-	exm_rest_pack(json_node_get_object(node), row->model, EXM_REST_GET, NULL);
+	exm_rest_pack(json_node_get_object(node), row->model, EXM_REST_GET, fields);
 	exm_rest_response_set_json(r->resp, status, node);
 }
 

@@ -290,6 +290,13 @@ test_instances(void)
 	exm_assert_status(r, 200);
 	g_assert_cmpuint(exm_reply_len(r), ==, 1);
 	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", path, "fields=cpu&fields=uuid", NULL);
+	exm_assert_status(r, 200);
+	{
+		g_autofree gchar *expect = g_strdup_printf("{\"uuid\":\"%s\",\"cpu\":2}", id);
+		g_assert_cmpstr(r->body, ==, expect);
+	}
+	g_clear_pointer(&r, exm_reply_free);
 
 	/* PUT partial; the same PUT again changes nothing */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":4}");
