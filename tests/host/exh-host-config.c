@@ -170,6 +170,7 @@ typedef struct {
 	gchar *token_file;
 	gint workers;
 	gboolean migrate_only;
+	gboolean verbose;
 	gboolean version;
 } Args;
 
@@ -200,6 +201,7 @@ apply_args(ExhHostConfig *config, Args *a, GError **error)
 	if (a->workers > 0)
 		config->workers = (guint)a->workers;
 	config->migrate_only = a->migrate_only;
+	config->verbose = a->verbose;
 	return exh_host_config_validate(config, error);
 }
 
@@ -267,6 +269,13 @@ exh_host_config_parse_args(ExhHostConfig *config,
 		  G_OPTION_ARG_NONE,
 		  &a.migrate_only,
 		  "Apply the migrations and exit",
+		  NULL },
+		{ "verbose",
+		  'v',
+		  0,
+		  G_OPTION_ARG_NONE,
+		  &a.verbose,
+		  "Log info and debug records (the access log among them)",
 		  NULL },
 		{ "version",
 		  'V',

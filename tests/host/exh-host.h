@@ -53,6 +53,8 @@ typedef enum {
  * @max_body: request body limit in bytes
  * @project_id: project the installed types are registered under
  * @migrate_only: apply the migrations, then stop (exordos-paas-host only)
+ * @verbose: log info and debug records too, the access log among them
+ *   (exordos-paas-host only)
  *
  * How to run a host.  Filled from a config file and the command line by
  * exh_host_config_load(), or directly by tests.
@@ -67,6 +69,7 @@ typedef struct {
 	gsize max_body;
 	gchar *project_id;
 	gboolean migrate_only;
+	gboolean verbose;
 } ExhHostConfig;
 
 /* (transfer full): a config with every default set and no plugin */

@@ -65,5 +65,7 @@ main(int argc, char **argv)
 	}
 	if (done)
 		return 0;
+	if (config->verbose)
+		g_log_set_debug_enabled(TRUE);
 	return run(config);
 }
