@@ -23,6 +23,8 @@ exh_host_config_new(void)
 	config->max_body = EXH_DEFAULT_MAX_BODY;
 	config->project_id = g_strdup(EXH_DEFAULT_PROJECT);
 	config->plugins = g_new0(gchar *, 1);
+	config->orch_port = 11011;
+	config->status_port = 11012;
 	return config;
 }
 
@@ -95,6 +97,26 @@ load_numbers(ExhHostConfig *config, GKeyFile *kf, GError **error)
 	return TRUE;
 }
 
+/* `[agent_api] enabled, orch_port, status_port, plain_agents` (exh-ua.h). */
+static gboolean
+load_agent_api(ExhHostConfig *config, GKeyFile *kf, GError **error)
+{
+	guint64 orch = config->orch_port;
+	guint64 status = config->status_port;
+
+	if (!get_uint(kf, "agent_api", "orch_port", 0, 65535, &orch, error) ||
+	    !get_uint(kf, "agent_api", "status_port", 0, 65535, &status, error))
+		return FALSE;
+	config->orch_port = (guint)orch;
+	config->status_port = (guint)status;
+	if (g_key_file_has_key(kf, "agent_api", "enabled", NULL))
+		config->agent_api = g_key_file_get_boolean(kf, "agent_api", "enabled", NULL);
+	if (g_key_file_has_key(kf, "agent_api", "plain_agents", NULL))
+		config->plain_agents =
+			g_key_file_get_boolean(kf, "agent_api", "plain_agents", NULL);
+	return TRUE;
+}
+
 gboolean
 exh_host_config_load_file(ExhHostConfig *config, const gchar *path, GError **error)
 {
@@ -116,7 +138,7 @@ exh_host_config_load_file(ExhHostConfig *config, const gchar *path, GError **err
 		g_strfreev(config->plugins);
 		config->plugins = plugins;
 	}
-	if (!load_numbers(config, kf, error)) {
+	if (!load_numbers(config, kf, error) || !load_agent_api(config, kf, error)) {
 		g_prefix_error(error, "config %s: ", path);
 		return FALSE;
 	}

@@ -12,6 +12,7 @@
 #include "exh-iam.h"
 #include "exh-plugin.h"
 #include "exh-pool.h"
+#include "exh-ua.h"
 
 struct _ExhHost {
 	ExhHostConfig *config;
@@ -20,6 +21,7 @@ struct _ExhHost {
 	ExordosPaasHost abi_host;
 	ExhPool *pool;
 	gchar *started_at; /* timestamp of the installed types */
+	ExhUa *ua;	   /* the agent API and builder engine, when enabled */
 	gboolean started;
 
 	/* the server thread and what only it touches */

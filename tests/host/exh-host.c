@@ -6,6 +6,7 @@
 
 #include "exh-log.h"
 #include "exh-migrate.h"
+#include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-json.h"
 #include "exm-rest.h"
@@ -246,6 +247,8 @@ exh_host_migrate(ExhHost *host, GError **error)
 	migrations = collect_migrations(host);
 	if (!exh_migrate_apply(conn, migrations, &applied, error))
 		return FALSE;
+	if (host->config->agent_api && !exh_ua_store_migrate(conn, error))
+		return FALSE;
 	exh_log(G_LOG_LEVEL_INFO,
 		NULL,
 		"migrations: %u applied, %u known",
@@ -276,6 +279,31 @@ init_plugins(ExhHost *host, GError **error)
 	return TRUE;
 }
 
+/* The Orch/Status APIs and the builder engine over the plugins' builders. */
+static gboolean
+start_agent_api(ExhHost *host, GError **error)
+{
+	ExhUaOptions options = {
+		.conninfo = host->config->conninfo,
+		.listen_address = host->config->listen_address,
+		.orch_port = host->config->orch_port,
+		.status_port = host->config->status_port,
+		.workers = host->config->workers,
+		.max_body = host->config->max_body,
+		.plain_agents = host->config->plain_agents,
+		.backend = host->config->backend,
+	};
+
+	host->ua = exh_ua_new(&options, error);
+	if (host->ua == NULL)
+		return FALSE;
+	for (guint i = 0; i < host->plugins->len; i++) {
+		ExhPlugin *plugin = host->plugins->pdata[i];
+		exh_ua_add_plugin(host->ua, plugin->desc, plugin->ctx);
+	}
+	return exh_ua_start(host->ua, error);
+}
+
 gboolean
 exh_host_start(ExhHost *host, GError **error)
 {
@@ -293,6 +321,10 @@ exh_host_start(ExhHost *host, GError **error)
 		return FALSE;
 	}
 	host->started = TRUE;
+	if (host->config->agent_api && !start_agent_api(host, error)) {
+		exh_host_stop(host);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -314,6 +346,8 @@ exh_host_stop(ExhHost *host)
 	if (!host->started)
 		return;
 	host->started = FALSE;
+	/* the engine calls into the plugins: it stops before they shut down */
+	g_clear_pointer(&host->ua, exh_ua_free);
 	exh_server_stop(host);
 	g_clear_pointer(&host->pool, exh_pool_free);
 	exh_server_drain(host);
@@ -355,6 +389,18 @@ exh_host_get_stats(ExhHost *host,
 		*out_dispatched = (guint64)g_atomic_int_get(&host->dispatched);
 	if (out_reconnects != NULL)
 		*out_reconnects = host->pool != NULL ? exh_pool_get_reconnects(host->pool) : 0;
+}
+
+const gchar *
+exh_host_get_orch_url(ExhHost *host)
+{
+	return host->ua != NULL ? exh_ua_server_get_orch_url(exh_ua_get_server(host->ua)) : NULL;
+}
+
+const gchar *
+exh_host_get_status_url(ExhHost *host)
+{
+	return host->ua != NULL ? exh_ua_server_get_status_url(exh_ua_get_server(host->ua)) : NULL;
 }
 
 guint

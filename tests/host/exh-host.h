@@ -53,6 +53,14 @@ typedef enum {
  * @max_body: request body limit in bytes
  * @project_id: project the installed types are registered under
  * @migrate_only: apply the migrations, then stop (exordos-paas-host only)
+ * @agent_api: also run the universal agent side (exh-ua.h): the Orch and
+ *   Status APIs on @orch_port and @status_port of @listen_address and the
+ *   builder engine (config file: `[agent_api] enabled = true`)
+ * @orch_port: Orch API port (default 11011; 0 = any free port)
+ * @status_port: Status API port (default 11012; 0 = any free port)
+ * @plain_agents: node keys accept plain requests (agents without envelope)
+ * @backend: (nullable): the infra backend the engine drives, borrowed (it
+ *   must outlive the host)
  * @verbose: log info and debug records too, the access log among them
  *   (exordos-paas-host only)
  *
@@ -70,6 +78,12 @@ typedef struct {
 	gchar *project_id;
 	gboolean migrate_only;
 	gboolean verbose;
+	/* the universal agent side (exh-ua.h) */
+	gboolean agent_api;
+	guint orch_port;
+	guint status_port;
+	gboolean plain_agents;
+	struct _ExhInfraBackend *backend;
 } ExhHostConfig;
 
 /* (transfer full): a config with every default set and no plugin */
@@ -202,6 +216,11 @@ void exh_host_get_stats(ExhHost *host,
 			guint64 *out_served,
 			guint64 *out_dispatched,
 			guint64 *out_reconnects);
+
+/* (nullable) (transfer none): base URLs of the Orch and Status APIs, when
+ * the agent API runs (#ExhHostConfig.agent_api) */
+const gchar *exh_host_get_orch_url(ExhHost *host);
+const gchar *exh_host_get_status_url(ExhHost *host);
 
 /* Requests running on the worker pool or waiting for their response to be written. */
 guint exh_host_get_in_flight(ExhHost *host);

@@ -94,6 +94,13 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 		config->workers = options->workers;
 	if (options != NULL && options->max_body > 0)
 		config->max_body = options->max_body;
+	config->orch_port = 0;
+	config->status_port = 0;
+	if (options != NULL) {
+		config->agent_api = options->agent_api;
+		config->plain_agents = options->plain_agents;
+		config->backend = options->backend;
+	}
 	if (options == NULL || options->plugins == NULL)
 		g_ptr_array_add(plugins, exh_test_plugin_path());
 	for (guint i = 0;

@@ -51,11 +51,18 @@
  * @max_body: body limit (0 = the host's default)
  * @plugins: (nullable): %NULL-terminated plugin paths to load instead of the
  *   mail plugin (an empty array loads none); %NULL = the mail plugin
+ * @agent_api: also run the Orch/Status APIs (random loopback ports) and the
+ *   builder engine (exh_host_get_orch_url(), exh_host_get_status_url())
+ * @plain_agents: node keys written by the engine accept plain requests
+ * @backend: (nullable): the infra backend the engine drives (borrowed)
  */
 typedef struct {
 	guint workers;
 	gsize max_body;
 	const gchar *const *plugins;
+	gboolean agent_api;
+	gboolean plain_agents;
+	struct _ExhInfraBackend *backend;
 } ExhTestOptions;
 
 /**

@@ -1,0 +1,126 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-ua.h"
+
+#include "exh-host.h"
+#include "exh-local-backend.h"
+#include "exh-ua-store.h"
+#include "exm-cleanup.h"
+#include "exm-error.h"
+
+struct _ExhUa {
+	gchar *conninfo;
+	ExhInfraBackend *backend;
+	ExhUaServer *server;
+	ExhBuilder *builder;
+	gboolean started;
+};
+
+static void
+wake_server(gpointer data)
+{
+	exh_ua_server_wake(data);
+}
+
+ExhUa *
+exh_ua_new(const ExhUaOptions *options, GError **error)
+{
+	ExhUaServerConfig config = {
+		.listen_address =
+			(gchar *)(options->listen_address != NULL ? options->listen_address
+								  : "127.0.0.1"),
+		.orch_port = options->orch_port,
+		.status_port = options->status_port,
+		.conninfo = (gchar *)options->conninfo,
+		.workers = options->workers > 0 ? options->workers : 2,
+		.max_body = options->max_body,
+	};
+	g_autoptr(ExhUaServer) server = exh_ua_server_new(&config, error);
+	ExhUa *ua;
+
+	if (server == NULL)
+		return NULL;
+	ua = g_new0(ExhUa, 1);
+	ua->conninfo = g_strdup(options->conninfo);
+	ua->backend = options->backend;
+	ua->server = g_steal_pointer(&server);
+	ua->builder = exh_builder_new(options->conninfo, options->backend);
+	exh_builder_set_plain_agents(ua->builder, options->plain_agents);
+	exh_builder_set_changed_func(ua->builder, wake_server, ua->server);
+	return ua;
+}
+
+void
+exh_ua_add_plugin(ExhUa *ua, const ExordosPaasPluginDescriptor *desc, gpointer ctx)
+{
+	if (desc->abi_minor >= 1 && desc->builders != NULL)
+		exh_builder_add_plugin(ua->builder, desc, ctx);
+}
+
+static gboolean
+prepare_db(ExhUa *ua, GError **error)
+{
+	g_autoptr(PGconn) conn = PQconnectdb(ua->conninfo);
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(conn)));
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_DB, "cannot connect to the database: %s", why);
+		return FALSE;
+	}
+	return exh_ua_store_migrate(conn, error) && exh_builder_prepare(ua->builder, conn, error);
+}
+
+gboolean
+exh_ua_start(ExhUa *ua, GError **error)
+{
+	g_return_val_if_fail(!ua->started, FALSE);
+	if (!prepare_db(ua, error) || !exh_ua_server_start(ua->server, error))
+		return FALSE;
+	if (ua->backend != NULL && exh_local_backend_is_local(ua->backend))
+		exh_local_backend_set_endpoints(ua->backend,
+						exh_ua_server_get_orch_url(ua->server),
+						exh_ua_server_get_status_url(ua->server));
+	if (!exh_builder_start(ua->builder, error)) {
+		exh_ua_server_stop(ua->server);
+		return FALSE;
+	}
+	ua->started = TRUE;
+	return TRUE;
+}
+
+ExhUaServer *
+exh_ua_get_server(ExhUa *ua)
+{
+	return ua->server;
+}
+
+ExhBuilder *
+exh_ua_get_builder(ExhUa *ua)
+{
+	return ua->builder;
+}
+
+void
+exh_ua_stop(ExhUa *ua)
+{
+	if (!ua->started)
+		return;
+	ua->started = FALSE;
+	exh_builder_stop(ua->builder);
+	exh_ua_server_stop(ua->server);
+}
+
+void
+exh_ua_free(ExhUa *ua)
+{
+	if (ua == NULL)
+		return;
+	exh_ua_stop(ua);
+	exh_builder_free(ua->builder);
+	exh_ua_server_free(ua->server);
+	g_free(ua->conninfo);
+	g_free(ua);
+}
