@@ -18,7 +18,8 @@
 #include "exm-mail-error.h"
 #include "exm-mail-validate.h"
 
-#define PASSWORD_MAX 1024
+/* libxcrypt refuses phrases of CRYPT_MAX_PASSPHRASE_SIZE bytes and more. */
+#define PASSWORD_MAX (CRYPT_MAX_PASSPHRASE_SIZE - 1)
 /* `openssl passwd -6` uses SHA-crypt's default of 5000 rounds (no rounds= field). */
 #define SHA512_ROUNDS 5000
 
@@ -109,7 +110,7 @@ crypt_ok(const gchar *result)
 
 /**
  * exm_mail_hash_password:
- * @plaintext: the password (1..1024 bytes, no NUL, no line break)
+ * @plaintext: the password (1..511 bytes, no NUL, no line break)
  * @method: hash family
  * @error: %EXM_MAIL_ERROR_INVALID for a bad password, %EXM_MAIL_ERROR_CRYPT
  *

@@ -13,7 +13,8 @@ typedef enum {
 
 /**
  * exm_mail_hash_password:
- * @plaintext: the password (1..1024 bytes, no NUL, no newline)
+ * @plaintext: the password (1..511 bytes: libxcrypt's CRYPT_MAX_PASSPHRASE_SIZE - 1;
+ *   no NUL, no newline)
  * @method: hash family
  * @error: %EXM_MAIL_ERROR_INVALID for a bad password, %EXM_MAIL_ERROR_CRYPT
  *

@@ -1,13 +1,643 @@
 /*
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
+ *
+ * The password_hash grammar against real hashes made with libcrypt for every
+ * accepted family, against near-misses, and against libxcrypt itself where the
+ * grammar claims to know better than crypt_checksalt(); hashing round trips and
+ * the plaintext rules; interoperability with `openssl passwd`.
  */
+#include <crypt.h>
+#include <string.h>
+
 #include "exm-mail.h"
 #include "exm-test.h"
+
+#define B64	   "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+#define BCRYPT_B64 "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+/* crypt_rn() of @setting, or NULL when libxcrypt refuses it. */
+static gchar *
+real_crypt(const gchar *password, const gchar *setting)
+{
+	struct crypt_data *data = g_new0(struct crypt_data, 1);
+	const gchar *out = crypt_rn(password, setting, data, (int)sizeof(*data));
+	gchar *result = (out != NULL && out[0] != '*') ? g_strdup(out) : NULL;
+
+	g_free(data);
+	return result;
+}
+
+/* A fresh real hash of @prefix at cost @count (0: libxcrypt's default). */
+static gchar *
+real_hash(const gchar *prefix, gulong count, const gchar *password)
+{
+	gchar *setting = crypt_gensalt_ra(prefix, count, NULL, 0);
+	gchar *hash;
+
+	if (setting == NULL)
+		g_error("crypt_gensalt_ra(%s, %lu) failed", prefix, count);
+	hash = real_crypt(password, setting);
+	free(setting);
+	g_assert_nonnull(hash);
+	return hash;
+}
+
+static void
+assert_hash_ok(const gchar *hash)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!exm_mail_validate_password_hash(hash, &error))
+		g_error("real hash '%s' refused: %s", hash, error->message);
+}
+
+/* Refused with a message naming the field and both ways out. */
+static void
+assert_hash_refused(const gchar *hash)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (exm_mail_validate_password_hash(hash, &error))
+		g_error("bad hash '%s' accepted", hash);
+	g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+	g_assert_true(g_str_has_prefix(error->message, "password_hash: "));
+}
+
+static void
+assert_hash_refused_hint(const gchar *hash)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_assert_false(exm_mail_validate_password_hash(hash, &error));
+	g_assert_nonnull(error);
+	if (strstr(error->message, "openssl passwd -6") == NULL ||
+	    strstr(error->message, "`password` field") == NULL)
+		g_error("message lacks the hint: %s", error->message);
+}
+
+typedef struct {
+	const gchar *prefix;
+	gulong count;
+	gsize checksum_len;
+} FamilyCase;
+
+/* Cheap costs so the suite stays fast under valgrind. */
+static const FamilyCase families[] = {
+	{ "$y$", 1, 43 },    { "$y$", 0, 43 },	{ "$gy$", 1, 43 },   { "$7$", 6, 43 },
+	{ "$2b$", 4, 31 },   { "$2y$", 4, 31 }, { "$6$", 0, 86 },    { "$6$", 1000, 86 },
+	{ "$6$", 5000, 86 }, { "$5$", 0, 43 },	{ "$5$", 1000, 43 },
+};
+
+static void
+test_real_hashes(void)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(families); i++) {
+		g_autofree gchar *hash = real_hash(families[i].prefix, families[i].count, "s3cret");
+		g_autofree gchar *sha512 = g_strconcat("{SHA512-CRYPT}", hash, NULL);
+		g_autofree gchar *any = g_strconcat("{CRYPT}", hash, NULL);
+
+		g_test_message("%s", hash);
+		assert_hash_ok(hash);
+		assert_hash_ok(any);
+		if (g_str_equal(families[i].prefix, "$6$"))
+			assert_hash_ok(sha512);
+		else
+			assert_hash_refused(sha512);
+		g_assert_true(exm_mail_verify_password("s3cret", hash));
+		g_assert_true(exm_mail_verify_password("s3cret", any));
+		g_assert_false(exm_mail_verify_password("s3cret ", hash));
+		g_assert_false(exm_mail_verify_password("", hash));
+	}
+}
+
+/* $6$ with an explicit rounds= field, as passlib writes it (rounds=656000). */
+static void
+test_real_rounds(void)
+{
+	const gchar *settings[] = { "$6$rounds=1000$abcdefgh",
+				    "$6$rounds=5000$abc",
+				    "$5$rounds=1000$0123456789abcdef",
+				    "$6$rounds=999999999$x" };
+
+	for (gsize i = 0; i < 3; i++) {
+		g_autofree gchar *hash = real_crypt("pw", settings[i]);
+
+		g_assert_nonnull(hash);
+		assert_hash_ok(hash);
+		g_assert_true(exm_mail_verify_password("pw", hash));
+	}
+	/* too slow to compute; a syntactically perfect one is built by hand */
+	{
+		g_autofree gchar *hash = g_strconcat(settings[3],
+						     "$",
+						     "abcdefghijklmnopqrstuvwxyz"
+						     "abcdefghijklmnopqrstuvwxyz"
+						     "abcdefghijklmnopqrstuvwxyz"
+						     "0123456.",
+						     NULL);
+
+		assert_hash_ok(hash);
+	}
+}
+
+/* Every way to get one character wrong, on a real hash of each family. */
+static void
+test_near_misses(void)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(families); i++) {
+		g_autofree gchar *hash = real_hash(families[i].prefix, families[i].count, "pw");
+		gsize len = strlen(hash);
+		g_autofree gchar *shorter = g_strndup(hash, len - 1);
+		g_autofree gchar *longer = g_strconcat(hash, ".", NULL);
+		g_autofree gchar *bang = g_strdup(hash);
+		g_autofree gchar *no_salt = NULL;
+		g_autofree gchar *bad_prefix = g_strconcat("{SHA256-CRYPT}", hash, NULL);
+		const gchar *last_dollar = strrchr(hash, '$');
+
+		bang[len - 5] = '!';
+		assert_hash_refused(shorter);
+		assert_hash_refused(longer);
+		assert_hash_refused(bang);
+		if (!g_str_equal(families[i].prefix, "$5$"))
+			assert_hash_refused(bad_prefix);
+		/* the checksum alone, salt dropped: "$id$<checksum>" */
+		no_salt = g_strconcat(families[i].prefix, last_dollar + 1, NULL);
+		assert_hash_refused(no_salt);
+		g_assert_cmpuint(strlen(last_dollar + 1),
+				 ==,
+				 families[i].prefix[1] == '2' ? 53 : families[i].checksum_len);
+	}
+}
+
+/*
+ * The last checksum character carries only a few bits; crypt(3) re-encodes the
+ * checksum, so any other character could never match.  Exactly the characters
+ * below the limit are accepted.
+ */
+static void
+test_checksum_last_char(void)
+{
+	struct {
+		const gchar *prefix;
+		gulong count;
+		gint limit;
+		const gchar *alphabet;
+	} cases[] = {
+		{ "$6$", 0, 4, B64 },	{ "$5$", 0, 16, B64 }, { "$y$", 1, 16, B64 },
+		{ "$gy$", 1, 16, B64 }, { "$7$", 6, 16, B64 }, { "$2b$", 4, 16, NULL },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *hash = real_hash(cases[i].prefix, cases[i].count, "pw");
+		gsize len = strlen(hash);
+
+		for (gint c = 0; c < 64; c++) {
+			g_autofree gchar *h = g_strdup(hash);
+
+			if (cases[i].alphabet == NULL) {
+				/* bcrypt: 184 bits in 31 characters, last index % 4 == 0 */
+				h[len - 1] = BCRYPT_B64[c];
+				g_assert_cmpint(
+					exm_mail_validate_password_hash(h, NULL), ==, c % 4 == 0);
+				continue;
+			}
+			h[len - 1] = cases[i].alphabet[c];
+			g_assert_cmpint(
+				exm_mail_validate_password_hash(h, NULL), ==, c < cases[i].limit);
+		}
+	}
+}
+
+/* bcrypt's salt: crypt(3) re-encodes it, so only a canonical last character round-trips. */
+static void
+test_bcrypt_salt_agrees_with_libxcrypt(void)
+{
+	for (gint c = 0; c < 64; c++) {
+		g_autofree gchar *setting =
+			g_strdup_printf("$2b$04$abcdefghijklmnopqrstu%c", BCRYPT_B64[c]);
+		g_autofree gchar *out = real_crypt("pw", setting);
+		g_autofree gchar *claimed = NULL;
+		gboolean roundtrips;
+
+		g_assert_nonnull(out);
+		roundtrips = strncmp(out, setting, strlen(setting)) == 0;
+		g_assert_cmpint(roundtrips, ==, c % 16 == 0);
+		/* the same salt with the real checksum: accepted iff it round-trips */
+		claimed = g_strconcat(setting, out + strlen(setting), NULL);
+		g_assert_cmpint(exm_mail_validate_password_hash(claimed, NULL), ==, roundtrips);
+	}
+}
+
+/* yescrypt's salt: libxcrypt refuses non-canonical ones; so does the grammar. */
+static void
+test_yescrypt_salt_agrees_with_libxcrypt(void)
+{
+	/* final groups of 2 and 3 characters, and full groups */
+	const gchar *stems[] = { "$y$j75$abcda", "$y$j75$abcdab", "$y$j75$abc", "$gy$j75$ab" };
+
+	for (gsize s = 0; s < G_N_ELEMENTS(stems); s++) {
+		for (gint c = 0; c < 64; c++) {
+			g_autofree gchar *setting = g_strdup_printf("%s%c", stems[s], B64[c]);
+			g_autofree gchar *out = real_crypt("pw", setting);
+
+			if (out == NULL) {
+				/* any syntactically complete hash with this salt is refused */
+				g_autofree gchar *fake =
+					g_strconcat(setting,
+						    "$0123456789abcdefghijklmnopqrstuvwxyzABCDE",
+						    NULL);
+
+				g_assert_false(exm_mail_validate_password_hash(fake, NULL));
+			} else {
+				assert_hash_ok(out);
+			}
+		}
+	}
+}
+
+/* Salt length limits measured against libxcrypt. */
+static void
+test_salt_lengths(void)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	const gsize ok_len[] = { 86, 325 };
+	const gchar *stem[] = { "$y$j75$", "$7$0/..../...." };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(stem); i++) {
+		for (gsize extra = 0; extra < 3; extra++) {
+			g_autofree gchar *setting = NULL;
+			g_autofree gchar *out = NULL;
+			gsize len = ok_len[i] + extra;
+
+			g_string_assign(s, stem[i]);
+			for (gsize k = 0; k + 1 < len; k++)
+				g_string_append_c(s, 'a');
+			g_string_append_c(s, '.');
+			setting = g_strdup(s->str);
+			out = real_crypt("pw", setting);
+			if (extra == 0) {
+				g_assert_nonnull(out);
+				assert_hash_ok(out);
+			} else {
+				g_autofree gchar *fake =
+					g_strconcat(setting,
+						    "$0123456789abcdefghijklmnopqrstuvwxyzABCDE",
+						    NULL);
+
+				g_assert_null(out);
+				assert_hash_refused(fake);
+			}
+		}
+	}
+}
+
+static void
+test_hand_made(void)
+{
+	/* 86 and 43 characters ending canonically: syntax alone */
+	const gchar *c86 = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"
+			   "rstuvwxyz0123456.";
+	const gchar *c43 = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD";
+	struct {
+		const gchar *hash;
+		gboolean ok;
+	} cases[] = {
+		{ "$6$a$%86", TRUE },
+		{ "$6$abcdefghijklmnop$%86", TRUE },
+		{ "$6$abcdefghijklmnopq$%86", FALSE }, /* salt of 17 */
+		{ "$6$$%86", FALSE },		       /* empty salt */
+		{ "$6$a_b$%86", FALSE },
+		{ "$6$rounds=1000$a$%86", TRUE },
+		{ "$6$rounds=999$a$%86", FALSE },
+		{ "$6$rounds=01000$a$%86", FALSE },
+		{ "$6$rounds=1000000000$a$%86", FALSE },
+		{ "$6$rounds=$a$%86", FALSE },
+		{ "$6$rounds=1e3$a$%86", FALSE },
+		{ "$6$ROUNDS=1000$a$%86", FALSE }, /* a salt of 11 then junk */
+		{ "$5$a$%43", TRUE },
+		{ "$5$rounds=1000$a$%43", TRUE },
+		{ "$5$a$%86", FALSE },
+		{ "$6$a$%43", FALSE },
+		{ "$y$j9T$abcd$%43", TRUE },
+		{ "$y$j9T$ab$%43", FALSE }, /* 'b' carries stray bits */
+		{ "$y$j9T$a.$%43", TRUE },
+		{ "$y$j9T$a$%43", FALSE },
+		{ "$y$j9T$$%43", FALSE }, /* empty salt: policy */
+		{ "$y$j9T%43", FALSE },
+		{ "$y$jATF.$abcd$%43", TRUE }, /* optional parameters (t) */
+		{ "$y$j9$abcd$%43", FALSE },
+		{ "$y$j$abcd$%43", FALSE },
+		{ "$y$j9T!$abcd$%43", FALSE },
+		{ "$y$j9Tzzzzzzzzz$abcd$%43", FALSE },
+		{ "$gy$j9T$abcd$%43", TRUE },
+		{ "$7$CU..../....abcd$%43", TRUE },
+		{ "$7$CU..../....$%43", FALSE },     /* empty salt */
+		{ "$7$/U..../....abcd$%43", FALSE }, /* N = 2 */
+		{ "$7$0U..../....abcd$%43", TRUE },
+		{ "$7$CU.........abcd$%43", FALSE }, /* p = 0 */
+		{ "$7$C.........abcd$%43", FALSE },
+		{ "$7$CU..../...abcd$%43", FALSE }, /* 'a' read into p: r * p >= 2^30 */
+		{ "$7$CU..../....ab!d$%43", FALSE },
+		{ "$2b$04$abcdefghijklmnopqrstuu%31b", TRUE },
+		{ "$2b$03$abcdefghijklmnopqrstuu%31b", FALSE },
+		{ "$2b$32$abcdefghijklmnopqrstuu%31b", FALSE },
+		{ "$2b$4$abcdefghijklmnopqrstuu%31b", FALSE },
+		{ "$2b$31$abcdefghijklmnopqrstuu%31b", TRUE },
+		{ "$2b$04$abcdefghijklmnopqrstuv%31b", FALSE },
+		{ "$2a$04$abcdefghijklmnopqrstuu%31b", FALSE },
+		{ "$2x$04$abcdefghijklmnopqrstuu%31b", FALSE },
+		{ "$2$04$abcdefghijklmnopqrstuu%31b", FALSE },
+		{ "{BLF-CRYPT}$2y$04$abcdefghijklmnopqrstuu%31b", TRUE },
+		{ "{blf-crypt}$2y$04$abcdefghijklmnopqrstuu%31b", TRUE },
+		{ "{SHA512-CRYPT}$6$a$%86", TRUE },
+		{ "{SHA256-CRYPT}$5$a$%43", TRUE },
+		{ "{SHA256-CRYPT}$6$a$%86", FALSE },
+		{ "{SHA512-CRYPT}$5$a$%43", FALSE },
+		{ "{BLF-CRYPT}$6$a$%86", FALSE },
+		{ "{CRYPT}$y$j9T$abcd$%43", TRUE },
+		{ "{MD5-CRYPT}$6$a$%86", FALSE },
+		{ "{PLAIN}$6$a$%86", FALSE },
+		{ "{}$6$a$%86", FALSE },
+		{ "{SHA512-CRYPT$6$a$%86", FALSE },
+		{ "{CRYPT}{CRYPT}$6$a$%86", FALSE },
+		{ " $6$a$%86", FALSE },
+		{ "$6$a$%86 ", FALSE },
+		{ "$6$a$%86\n", FALSE },
+		{ "$6$a$%86\nbob@example.com:$6$a$%86", FALSE },
+		{ "$6$a$%86:", FALSE },
+		{ "$6$a$\xc3\xa9%86", FALSE },
+	};
+
+	g_assert_cmpuint(strlen(c86), ==, 86);
+	g_assert_cmpuint(strlen(c43), ==, 43);
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *h1 = NULL;
+		g_autofree gchar *h2 = NULL;
+		g_autofree gchar *hash = NULL;
+		g_auto(GStrv) p86 = g_strsplit(cases[i].hash, "%86", -1);
+
+		h1 = g_strjoinv(c86, p86);
+		{
+			g_auto(GStrv) p43 = g_strsplit(h1, "%43", -1);
+
+			h2 = g_strjoinv(c43, p43);
+		}
+		{
+			/* bcrypt: 22 salt chars are in the case, the hash is 31 characters */
+			g_auto(GStrv) p31 = g_strsplit(h2, "%31b", -1);
+
+			hash = g_strjoinv("abcdefghijklmnopqrstuvwxyz01236", p31);
+		}
+		if (exm_mail_validate_password_hash(hash, NULL) != cases[i].ok)
+			g_error("'%s' should be %s", hash, cases[i].ok ? "accepted" : "refused");
+	}
+}
+
+static void
+test_refused_with_hint(void)
+{
+	g_autofree gchar *md5 = real_hash("$1$", 0, "pw");
+	g_autofree gchar *des = real_hash("", 0, "pw");
+	g_autofree gchar *bsdi = real_hash("_", 0, "pw");
+	g_autofree gchar *bcrypt_a = real_hash("$2a$", 4, "pw");
+	g_autofree gchar *md5_prefixed = g_strconcat("{MD5-CRYPT}", md5, NULL);
+	const gchar *fakes[] = {
+		"$6$salt$hash",
+		"$6$abc",
+		"$6$ha",
+		"$6$hb",
+		"$6$",
+		"$",
+		"password",
+		"s3cret",
+		"*",
+		"!",
+		"!!",
+		"x",
+		"$y$",
+		"$y$j9T$abcd$",
+		"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA",
+		"$sha1$40000$abc$def",
+		"$md5$abc$def",
+		"$3$$8846f7eaee8fb117ad06bdd830b7586c",
+		"{SHA512-CRYPT}$6$abc",
+		"{CRYPT}password",
+		"{PLAIN}secret",
+	};
+
+	g_assert_true(g_str_has_prefix(md5, "$1$"));
+	g_assert_cmpuint(strlen(des), ==, 13);
+	assert_hash_refused_hint(md5);
+	assert_hash_refused_hint(des);
+	assert_hash_refused_hint(bsdi);
+	assert_hash_refused_hint(bcrypt_a);
+	assert_hash_refused(md5_prefixed);
+	for (gsize i = 0; i < G_N_ELEMENTS(fakes); i++)
+		assert_hash_refused_hint(fakes[i]);
+	/* crypt_checksalt() alone would have taken the classic fake */
+	g_assert_cmpint(crypt_checksalt("$6$salt$hash"), ==, CRYPT_SALT_OK);
+}
+
+static void
+test_hostile(void)
+{
+	g_autofree gchar *valid = real_hash("$6$", 0, "pw");
+	g_autoptr(GString) big = g_string_new("$7$CU..../....");
+	g_autoptr(GError) error = NULL;
+	const gchar *inject[] = { "\n", "\r", ":", " ", "\t", "\x01", "\x7f", "\xc3\xa9", "\xff" };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(inject); i++) {
+		g_autofree gchar *front = g_strconcat(inject[i], valid, NULL);
+		g_autofree gchar *back = g_strconcat(valid, inject[i], NULL);
+		g_autofree gchar *mid = g_strdup_printf("%.20s%s%s", valid, inject[i], valid + 20);
+
+		assert_hash_refused(front);
+		assert_hash_refused(back);
+		assert_hash_refused(mid);
+	}
+	assert_hash_refused(NULL);
+	assert_hash_refused("");
+	/* 1024 bytes: judged on its format; 1025: too long before anything else */
+	while (big->len < EXM_MAIL_HASH_MAX)
+		g_string_append_c(big, 'a');
+	g_assert_false(exm_mail_validate_password_hash(big->str, &error));
+	g_assert_nonnull(strstr(error->message, "malformed"));
+	g_clear_error(&error);
+	g_string_append_c(big, 'a');
+	g_assert_false(exm_mail_validate_password_hash(big->str, &error));
+	g_assert_nonnull(strstr(error->message, "at most 1024"));
+}
+
+static void
+test_hash_password(void)
+{
+	struct {
+		ExmMailHashMethod method;
+		const gchar *prefix;
+	} cases[] = { { EXM_MAIL_HASH_YESCRYPT, "$y$" }, { EXM_MAIL_HASH_SHA512, "$6$" } };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *h1 = exm_mail_hash_password("s3cret", cases[i].method, &error);
+		g_autofree gchar *h2 = exm_mail_hash_password("s3cret", cases[i].method, NULL);
+		g_autofree gchar *prefixed = NULL;
+
+		g_assert_no_error(error);
+		g_assert_true(g_str_has_prefix(h1, cases[i].prefix));
+		g_assert_cmpstr(h1, !=, h2); /* fresh salt each time */
+		assert_hash_ok(h1);
+		g_assert_true(exm_mail_verify_password("s3cret", h1));
+		g_assert_true(exm_mail_verify_password("s3cret", h2));
+		g_assert_false(exm_mail_verify_password("S3cret", h1));
+		g_assert_false(exm_mail_verify_password("s3cre", h1));
+		prefixed = g_strconcat("{CRYPT}", h1, NULL);
+		g_assert_true(exm_mail_verify_password("s3cret", prefixed));
+	}
+}
+
+/* Like `openssl passwd -6`: plain "$6$<16 salt>$", 5000 rounds implied. */
+static void
+test_sha512_like_openssl(void)
+{
+	g_autofree gchar *hash = exm_mail_hash_password("pw", EXM_MAIL_HASH_SHA512, NULL);
+	g_auto(GStrv) parts = g_strsplit(hash, "$", -1);
+	g_autofree gchar *setting = NULL;
+	g_autofree gchar *again = NULL;
+
+	g_assert_cmpuint(g_strv_length(parts), ==, 4);
+	g_assert_cmpuint(strlen(parts[2]), ==, 16);
+	g_assert_null(strstr(hash, "rounds="));
+	/* the same salt with an explicit rounds=5000 yields the same checksum */
+	setting = g_strdup_printf("$6$rounds=5000$%s", parts[2]);
+	again = real_crypt("pw", setting);
+	g_assert_cmpstr(strrchr(again, '$'), ==, strrchr(hash, '$'));
+}
+
+static void
+test_plaintext_rules(void)
+{
+	/* libxcrypt's limit: CRYPT_MAX_PASSPHRASE_SIZE - 1 bytes */
+	g_autofree gchar *max = g_malloc(CRYPT_MAX_PASSPHRASE_SIZE);
+	g_autofree gchar *over = g_malloc(CRYPT_MAX_PASSPHRASE_SIZE + 1);
+	const gchar *bad[] = { "", "a\nb", "ab\r", "\n" };
+
+	g_assert_cmpint(CRYPT_MAX_PASSPHRASE_SIZE, ==, 512);
+	memset(max, 'p', 511);
+	max[511] = '\0';
+	memset(over, 'p', 512);
+	over[512] = '\0';
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *h = exm_mail_hash_password(bad[i], EXM_MAIL_HASH_SHA512, &error);
+
+		g_assert_null(h);
+		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+		g_assert_true(g_str_has_prefix(error->message, "password: "));
+	}
+	{
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *h = exm_mail_hash_password(NULL, EXM_MAIL_HASH_YESCRYPT, &error);
+
+		g_assert_null(h);
+		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+	}
+	{
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *h = exm_mail_hash_password(over, EXM_MAIL_HASH_SHA512, &error);
+
+		g_assert_null(h);
+		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+		g_assert_nonnull(strstr(error->message, "at most 511"));
+	}
+	{
+		g_autofree gchar *h = exm_mail_hash_password(max, EXM_MAIL_HASH_SHA512, NULL);
+		g_autofree gchar *u =
+			exm_mail_hash_password("p\xc3\xa4ss w:rd #1", EXM_MAIL_HASH_YESCRYPT, NULL);
+
+		g_assert_true(exm_mail_verify_password(max, h));
+		g_assert_true(exm_mail_verify_password("p\xc3\xa4ss w:rd #1", u));
+		/* 511 bytes hash and verify; exactly those, not a prefix */
+		max[510] = 'q';
+		g_assert_false(exm_mail_verify_password(max, h));
+	}
+}
+
+static void
+test_verify_refuses(void)
+{
+	g_autofree gchar *md5 = real_hash("$1$", 0, "pw");
+	g_autofree gchar *good = real_hash("$6$", 0, "pw");
+
+	/* a correct password against a refused family never verifies */
+	g_assert_nonnull(real_crypt("pw", md5));
+	g_assert_false(exm_mail_verify_password("pw", md5));
+	g_assert_false(exm_mail_verify_password(NULL, good));
+	g_assert_false(exm_mail_verify_password("pw", NULL));
+	g_assert_false(exm_mail_verify_password("pw", ""));
+	g_assert_false(exm_mail_verify_password("pw", "$6$salt$hash"));
+	g_assert_true(exm_mail_verify_password("pw", good));
+}
+
+static void
+test_strip_scheme(void)
+{
+	g_assert_cmpstr(exm_mail_strip_scheme("{SHA512-CRYPT}$6$abc"), ==, "$6$abc");
+	g_assert_cmpstr(exm_mail_strip_scheme("{MD5}$1$abc"), ==, "$1$abc");
+	g_assert_cmpstr(exm_mail_strip_scheme("$6$abc"), ==, "$6$abc");
+	g_assert_cmpstr(exm_mail_strip_scheme(""), ==, "");
+	g_assert_cmpstr(exm_mail_strip_scheme("{A}{B}x"), ==, "{B}x");
+	g_assert_cmpstr(exm_mail_strip_scheme("{open"), ==, "{open");
+	g_assert_cmpstr(exm_mail_strip_scheme("x{A}y"), ==, "x{A}y");
+	g_assert_null(exm_mail_strip_scheme(NULL));
+}
+
+/* Hashes printed by the real `openssl passwd` are accepted ($6$, $5$) or refused ($1$). */
+static void
+test_openssl_interop(void)
+{
+	g_autofree gchar *openssl = exm_test_find_program("openssl");
+	struct {
+		const gchar *flag;
+		gboolean ok;
+	} cases[] = { { "-6", TRUE }, { "-5", TRUE }, { "-1", FALSE } };
+
+	if (openssl == NULL) {
+		exm_test_peer_missing("openssl is not installed");
+		return;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const gchar *argv[] = { openssl, "passwd", cases[i].flag, "s3cret", NULL };
+		g_autofree gchar *out = NULL;
+
+		g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+		g_strchomp(out);
+		g_assert_cmpint(exm_mail_validate_password_hash(out, NULL), ==, cases[i].ok);
+		g_assert_cmpint(exm_mail_verify_password("s3cret", out), ==, cases[i].ok);
+	}
+}
 
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
+	g_test_add_func("/mail/crypt/real-hashes", test_real_hashes);
+	g_test_add_func("/mail/crypt/real-rounds", test_real_rounds);
+	g_test_add_func("/mail/crypt/near-misses", test_near_misses);
+	g_test_add_func("/mail/crypt/checksum-last-char", test_checksum_last_char);
+	g_test_add_func("/mail/crypt/bcrypt-salt-agrees-with-libxcrypt",
+			test_bcrypt_salt_agrees_with_libxcrypt);
+	g_test_add_func("/mail/crypt/yescrypt-salt-agrees-with-libxcrypt",
+			test_yescrypt_salt_agrees_with_libxcrypt);
+	g_test_add_func("/mail/crypt/salt-lengths", test_salt_lengths);
+	g_test_add_func("/mail/crypt/hand-made", test_hand_made);
+	g_test_add_func("/mail/crypt/refused-with-hint", test_refused_with_hint);
+	g_test_add_func("/mail/crypt/hostile", test_hostile);
+	g_test_add_func("/mail/crypt/hash-password", test_hash_password);
+	g_test_add_func("/mail/crypt/sha512-like-openssl", test_sha512_like_openssl);
+	g_test_add_func("/mail/crypt/plaintext-rules", test_plaintext_rules);
+	g_test_add_func("/mail/crypt/verify-refuses", test_verify_refuses);
+	g_test_add_func("/mail/crypt/strip-scheme", test_strip_scheme);
+	g_test_add_func("/mail/crypt/openssl-interop", test_openssl_interop);
 	return g_test_run();
 }
