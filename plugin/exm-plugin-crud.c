@@ -28,15 +28,12 @@ exm_plugin_crud_forbidden(GError **error)
 		error, EXM_ERROR, EXM_ERROR_FORBIDDEN, "The request you have made is forbidden.");
 }
 
-/* The parent's uuid for a nested kind (the last resource walked through). */
+/* The parent's uuid for a nested kind: the instance the walk loaded (and
+ * checked) on its way, so lookups during the walk are scoped to it too. */
 static const gchar *
 exm_plugin_crud_parent_id(ExmPluginRequest *r)
 {
-	GPtrArray *parents = r->match->parents;
-
-	if (parents->len == 0)
-		return NULL;
-	return ((ExmRestRef *)g_ptr_array_index(parents, parents->len - 1))->id;
+	return r->parent != NULL ? exm_plugin_store_row_get(r->parent, "uuid") : NULL;
 }
 
 ExmPluginRow *
@@ -60,8 +57,12 @@ exm_plugin_crud_load(ExmPluginRequest *r,
 		g_ptr_array_add(params, g_strdup(scope));
 		g_string_append_printf(sql, " AND \"project_id\" = $%u::uuid", params->len);
 	}
-	if (kind->parent_field != NULL && r->match != NULL &&
-	    exm_plugin_crud_parent_id(r) != NULL) {
+	if (kind->parent_field != NULL) {
+		/* A nested row is only ever found below its loaded parent. */
+		if (exm_plugin_crud_parent_id(r) == NULL) {
+			exm_rest_set_not_found_error(error, kind->model, id, scope);
+			return NULL;
+		}
 		g_ptr_array_add(params, g_strdup(exm_plugin_crud_parent_id(r)));
 		g_string_append_printf(
 			sql, " AND \"%s\" = $%u::uuid", kind->parent_field, params->len);
