@@ -656,7 +656,7 @@ savepoint(Tick *t, const gchar *command)
 
 	if (sql_command(t->conn, command, &error))
 		return TRUE;
-	exh_log(G_LOG_LEVEL_WARNING, NULL, "builder: %s: %s", command, error->message);
+	exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: %s: %s", command, error->message);
 	return FALSE;
 }
 
@@ -680,7 +680,7 @@ run_builder(Tick *t, const Plugin *p, const ExordosPaasBuilder *b, GError **erro
 			continue;
 		}
 		/* this instance alone rolls back; tracked_at stays, it is retried */
-		exh_log(G_LOG_LEVEL_WARNING, NULL, "%s %s: %s", b->kind, uuid, local->message);
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "%s %s: %s", b->kind, uuid, local->message);
 		*t->stats = before;
 		t->stats->failed++;
 		if (!savepoint(t, "ROLLBACK TO SAVEPOINT exh_instance") ||
@@ -807,7 +807,7 @@ apply_infra(Tick *t, const gchar *kind, const gchar *res_uuid, const gchar *hash
 	}
 	/* retried every tick (a node may appear), logged once per target version */
 	if (g_strcmp0(g_hash_table_lookup(t->b->refused, res_uuid), hash) != 0)
-		exh_log(G_LOG_LEVEL_WARNING,
+		exh_log(G_LOG_LEVEL_MESSAGE,
 			NULL,
 			"backend refused %s %s: %s",
 			kind,
@@ -830,7 +830,7 @@ report_node_set(Tick *t,
 
 	if (actual == NULL) {
 		if (local != NULL)
-			exh_log(G_LOG_LEVEL_WARNING, NULL, "node_set %s: %s", uuid, local->message);
+			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "node_set %s: %s", uuid, local->message);
 		return TRUE;
 	}
 	value = exh_node_set_actual_to_json(actual);
@@ -870,7 +870,7 @@ report_config(Tick *t, const gchar *uuid, const gchar *res_uuid, JsonObject *tar
 
 	if (!exh_infra_backend_get_config_status(t->b->backend, uuid, &status, &local)) {
 		if (local != NULL)
-			exh_log(G_LOG_LEVEL_WARNING, NULL, "config %s: %s", uuid, local->message);
+			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "config %s: %s", uuid, local->message);
 		return TRUE;
 	}
 	/* the file is the target (the backend wrote it) plus its status */
@@ -907,7 +907,7 @@ delete_orphans(Tick *t, GError **error)
 				: exh_infra_backend_delete_config(t->b->backend, uuid, &local);
 
 		if (!ok) {
-			exh_log(G_LOG_LEVEL_WARNING,
+			exh_log(G_LOG_LEVEL_MESSAGE,
 				NULL,
 				"deleting %s %s: %s",
 				kind,
@@ -1135,7 +1135,7 @@ run_tick(ExhBuilder *builder)
 	}
 	g_atomic_int_inc(&builder->ticks);
 	if (!exh_builder_tick(builder, builder->conn, &stats, &error))
-		exh_log(G_LOG_LEVEL_WARNING, NULL, "builder tick: %s", error->message);
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder tick: %s", error->message);
 	else if (stats.written > 0 || stats.failed > 0)
 		exh_log(G_LOG_LEVEL_DEBUG,
 			NULL,

@@ -1,0 +1,510 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The builder engine (tests/host/exh-builder.h) against a fake plugin whose
+ * builder turns rows of `fake_items` into one `fake_part` derivative each:
+ * new / updated / deleted / outdated detection, the derivative diff, the
+ * status rule of ua-protocol.md §9.6, one savepoint per instance, tracked_at,
+ * readiness, the instance patch, and that an idle tick writes no row.
+ */
+#include "exm-config.h"
+
+#include <string.h>
+
+#include "exh-builder.h"
+#include "exh-test.h"
+#include "exh-ua-store.h"
+#include "exm-cleanup.h"
+#include "exm-json.h"
+#include "exm-test.h"
+#include "exm-uuid.h"
+
+#define ITEM_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define ITEM_B "bbbbbbbb-0000-4000-8000-000000000002"
+
+/* ------------------------------------------------------------------ fake plugin */
+
+typedef struct {
+	gchar *uuid;
+	gint64 size;
+	gboolean fail;
+	gchar *note;
+} Item;
+
+static void
+item_free(gpointer data)
+{
+	Item *item = data;
+
+	g_free(item->uuid);
+	g_free(item->note);
+	g_free(item);
+}
+
+static gboolean
+fake_load(gpointer ctx, PGconn *db, const gchar *uuid, gpointer *out, gchar **out_error)
+{
+	const gchar *params[] = { uuid };
+	g_autoptr(PGresult) res = PQexecParams(
+		db,
+		"SELECT uuid, size, fail, note FROM fake_items WHERE uuid = $1 FOR UPDATE",
+		1,
+		NULL,
+		params,
+		NULL,
+		NULL,
+		0);
+	Item *item;
+
+	*out = NULL;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*out_error = g_strdup(PQresultErrorMessage(res));
+		return FALSE;
+	}
+	if (PQntuples(res) == 0)
+		return TRUE;
+	item = g_new0(Item, 1);
+	item->uuid = g_strdup(PQgetvalue(res, 0, 0));
+	item->size = g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	item->fail = g_str_equal(PQgetvalue(res, 0, 2), "t");
+	item->note = g_strdup(PQgetvalue(res, 0, 3));
+	*out = item;
+	return TRUE;
+}
+
+static gboolean
+fake_build(gpointer ctx,
+	   gconstpointer input,
+	   const ExordosPaasBuildView *view,
+	   const ExordosPaasBuildSink *sink,
+	   gchar **out_error)
+{
+	const Item *item = input;
+	g_autofree gchar *part = exm_uuid5(item->uuid, "part", NULL);
+	g_autofree gchar *value = NULL;
+	g_autofree gchar *inst = g_strdup_printf("{\"uuid\": \"%s\"}", item->uuid);
+
+	if (item->fail) {
+		*out_error = g_strdup("this item always fails");
+		return FALSE;
+	}
+	if (item->size == 0) {
+		sink->set_not_ready(sink->sink, "size 0");
+		return TRUE;
+	}
+	value = g_strdup_printf(
+		"{\"uuid\": \"%s\", \"size\": %" G_GINT64_FORMAT "}", part, item->size);
+	sink->add_target(sink->sink, "fake_part", part, value, NULL, "NEW");
+	sink->set_instance(sink->sink, inst, "IN_PROGRESS");
+	/* a patch only when the row does not say so yet (idempotency) */
+	if (item->size > 100 && !g_str_equal(item->note, "big"))
+		sink->set_patch(sink->sink, "{\"note\": \"big\"}");
+	return TRUE;
+}
+
+static gboolean
+fake_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch, gchar **out_error)
+{
+	const Item *item = input;
+	const gchar *params[] = { item->uuid };
+	g_autoptr(PGresult) res =
+		PQexecParams(db,
+			     "UPDATE fake_items SET note = 'big', updated_at = "
+			     "clock_timestamp() AT TIME ZONE 'utc' WHERE uuid = $1",
+			     1,
+			     NULL,
+			     params,
+			     NULL,
+			     NULL,
+			     0);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*out_error = g_strdup(PQresultErrorMessage(res));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static const gchar *const fake_kinds[] = { "fake_part", NULL };
+static const ExordosPaasBuilder fake_builder = {
+	.struct_size = sizeof(ExordosPaasBuilder),
+	.kind = "fake_item",
+	.table = "fake_items",
+	.derivative_kinds = fake_kinds,
+	.load = fake_load,
+	.input_free = item_free,
+	.build = fake_build,
+	.apply = fake_apply,
+};
+static const ExordosPaasBuilder *const fake_builder_list[] = { &fake_builder, NULL };
+static const ExordosPaasBuilders fake_builders = {
+	.struct_size = sizeof(ExordosPaasBuilders),
+	.builders = fake_builder_list,
+};
+static const ExordosPaasPluginDescriptor fake_desc = {
+	.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
+	.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
+	.struct_size = sizeof(ExordosPaasPluginDescriptor),
+	.slug = "fake",
+	.builders = &fake_builders,
+};
+
+/* ------------------------------------------------------------------ fixture */
+
+typedef struct {
+	gchar *conninfo;
+	PGconn *conn;
+	ExhBuilder *builder;
+} Fixture;
+
+static gchar *
+q(Fixture *f, const gchar *sql)
+{
+	g_autoptr(GError) error = NULL;
+	gchar *value = exm_test_pg_exec(f->conninfo, sql, &error);
+
+	g_assert_no_error(error);
+	return value;
+}
+
+static void
+q_exec(Fixture *f, const gchar *sql)
+{
+	g_free(q(f, sql));
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+	ExmTestPg *pg = exm_test_pg_get();
+	g_autoptr(GError) error = NULL;
+
+	if (pg == NULL)
+		return;
+	f->conninfo = exm_test_pg_create_database(pg, &error);
+	g_assert_no_error(error);
+	f->conn = PQconnectdb(f->conninfo);
+	g_assert_cmpint(PQstatus(f->conn), ==, CONNECTION_OK);
+	q_exec(f,
+	       "CREATE TABLE fake_items (uuid UUID PRIMARY KEY, size INT NOT NULL, "
+	       "fail BOOLEAN NOT NULL DEFAULT FALSE, note TEXT NOT NULL DEFAULT '', "
+	       "updated_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'))");
+	g_assert_true(exh_ua_store_migrate(f->conn, &error));
+	g_assert_no_error(error);
+	f->builder = exh_builder_new(f->conninfo, NULL);
+	exh_builder_add_plugin(f->builder, &fake_desc, f);
+	g_assert_true(exh_builder_prepare(f->builder, f->conn, &error));
+	g_assert_no_error(error);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+	g_clear_pointer(&f->builder, exh_builder_free);
+	g_clear_pointer(&f->conn, PQfinish);
+	g_free(f->conninfo);
+}
+
+static ExhBuilderStats
+tick(Fixture *f)
+{
+	ExhBuilderStats stats = { 0 };
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(exh_builder_tick(f->builder, f->conn, &stats, &error));
+	g_assert_no_error(error);
+	return stats;
+}
+
+/* Every row version of the ua tables and fake_items: equal ⇔ nothing written. */
+static gchar *
+snapshot(Fixture *f)
+{
+	return q(f,
+		 "SELECT coalesce(string_agg(x, ',' ORDER BY x), '') FROM ("
+		 "SELECT xmin::text || ctid::text AS x FROM ua_target_resources UNION ALL "
+		 "SELECT xmin::text || ctid::text FROM ua_actual_resources UNION ALL "
+		 "SELECT xmin::text || ctid::text FROM fake_items) s");
+}
+
+static void
+assert_idle(Fixture *f)
+{
+	g_autofree gchar *before = snapshot(f);
+	ExhBuilderStats stats = tick(f);
+	g_autofree gchar *after = snapshot(f);
+
+	g_assert_cmpuint(stats.written, ==, 0);
+	g_assert_cmpstr(before, ==, after);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void
+test_new_and_idle(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *part = exm_uuid5(ITEM_A, "part", NULL);
+	g_autofree gchar *res_uuid = exm_uuid5(part, "fake_part", NULL);
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *got = NULL;
+	g_autofree gchar *tracked = NULL;
+	g_autoptr(JsonNode) value = NULL;
+	g_autofree gchar *text = NULL;
+	ExhBuilderStats stats;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	stats = tick(f);
+	g_assert_cmpuint(stats.processed, ==, 1);
+	g_assert_cmpuint(stats.written, ==, 2);
+	/* the derivative: res_uuid = uuid5(uuid, kind), hash of its value, NEW, master */
+	got = q(f,
+		"SELECT res_uuid::text || ' ' || status || ' ' || master::text || ' ' || "
+		"full_hash || '|' FROM ua_target_resources WHERE kind = 'fake_part'");
+	text = g_strdup_printf("%s NEW %s |", res_uuid, ITEM_A);
+	g_assert_cmpstr(got, ==, text);
+	g_free(text);
+	text = g_strdup_printf("{\"size\":5,\"uuid\":\"%s\"}", part);
+	value = exm_json_parse_strict(text, strlen(text), NULL);
+	hash = exm_json_hash(value);
+	g_free(got);
+	got = q(f, "SELECT hash FROM ua_target_resources WHERE kind = 'fake_part'");
+	g_assert_cmpstr(got, ==, hash);
+	/* the instance target: tracked_at = updated_at, status from the build */
+	tracked = q(f,
+		    "SELECT (t.tracked_at = i.updated_at)::text || t.status FROM "
+		    "ua_target_resources t JOIN fake_items i ON i.uuid = t.uuid WHERE t.kind = "
+		    "'fake_item'");
+	g_assert_cmpstr(tracked, ==, "trueIN_PROGRESS");
+	assert_idle(f);
+	assert_idle(f);
+}
+
+static void
+test_updated(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *hash1 = NULL;
+	g_autofree gchar *hash2 = NULL;
+	g_autofree gchar *status = NULL;
+	ExhBuilderStats stats;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	tick(f);
+	hash1 = q(f, "SELECT hash FROM ua_target_resources WHERE kind = 'fake_part'");
+	q_exec(f, "UPDATE ua_target_resources SET status = 'ACTIVE' WHERE kind = 'fake_part'");
+	/* a bump of updated_at alone re-runs the builder, which changes nothing */
+	q_exec(f, "UPDATE fake_items SET updated_at = updated_at + interval '1 second'");
+	stats = tick(f);
+	g_assert_cmpuint(stats.processed, ==, 1);
+	g_assert_cmpuint(stats.written, ==, 1); /* tracked_at only */
+	g_free(status);
+	status = q(f, "SELECT status FROM ua_target_resources WHERE kind = 'fake_part'");
+	g_assert_cmpstr(status, ==, "ACTIVE");
+	/* a changed value: new hash, status back to the derivative's initial one */
+	q_exec(f, "UPDATE fake_items SET size = 7, updated_at = updated_at + interval '2 second'");
+	tick(f);
+	hash2 = q(f, "SELECT hash FROM ua_target_resources WHERE kind = 'fake_part'");
+	g_assert_cmpstr(hash1, !=, hash2);
+	g_free(status);
+	status = q(f,
+		   "SELECT status || (value->>'size') FROM ua_target_resources WHERE kind = "
+		   "'fake_part'");
+	g_assert_cmpstr(status, ==, "NEW7");
+	assert_idle(f);
+}
+
+static void
+put_actual(Fixture *f, const gchar *status, gboolean same_hash, const gchar *full_hash)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"INSERT INTO ua_actual_resources (uuid, kind, res_uuid, value, hash, full_hash, "
+		"status) SELECT uuid, kind, res_uuid, value, %s, '%s', '%s' FROM "
+		"ua_target_resources WHERE kind = 'fake_part' ON CONFLICT (res_uuid) DO UPDATE SET "
+		"hash = EXCLUDED.hash, full_hash = EXCLUDED.full_hash, status = EXCLUDED.status",
+		same_hash ? "hash" : "'0000000000000000'",
+		full_hash,
+		status);
+
+	q_exec(f, sql);
+}
+
+static void
+test_outdated_status_rule(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *got = NULL;
+	ExhBuilderStats stats;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	tick(f);
+	/* ACTIVE on the DP but another hash: full_hash copied, status stays NEW */
+	put_actual(f, "ACTIVE", FALSE, "f1");
+	stats = tick(f);
+	g_assert_cmpuint(stats.processed, ==, 1);
+	got = q(f,
+		"SELECT status || ' ' || full_hash FROM ua_target_resources WHERE kind = "
+		"'fake_part'");
+	g_assert_cmpstr(got, ==, "NEW f1");
+	assert_idle(f);
+	/* ACTIVE and converged: ACTIVE */
+	put_actual(f, "ACTIVE", TRUE, "f2");
+	tick(f);
+	g_free(got);
+	got = q(f,
+		"SELECT status || ' ' || full_hash FROM ua_target_resources WHERE kind = "
+		"'fake_part'");
+	g_assert_cmpstr(got, ==, "ACTIVE f2");
+	/* any other status is propagated as is */
+	put_actual(f, "ERROR", TRUE, "f3");
+	tick(f);
+	g_free(got);
+	got = q(f,
+		"SELECT status || ' ' || full_hash FROM ua_target_resources WHERE kind = "
+		"'fake_part'");
+	g_assert_cmpstr(got, ==, "ERROR f3");
+	assert_idle(f);
+}
+
+static void
+test_deleted(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *count = NULL;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f,
+	       "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5), ('" ITEM_B "', 6)");
+	tick(f);
+	count = q(f, "SELECT count(*) FROM ua_target_resources");
+	g_assert_cmpstr(count, ==, "4");
+	q_exec(f, "DELETE FROM fake_items WHERE uuid = '" ITEM_A "'");
+	tick(f);
+	g_free(count);
+	count = q(f,
+		  "SELECT count(*) || ' ' || count(*) FILTER (WHERE uuid = '" ITEM_A
+		  "' OR master = '" ITEM_A "') FROM ua_target_resources");
+	g_assert_cmpstr(count, ==, "2 0");
+	assert_idle(f);
+}
+
+static void
+test_savepoint_isolation(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *got = NULL;
+	ExhBuilderStats stats;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	tick(f);
+	g_free(q(f, "SELECT 1"));
+	/* A changes and fails to build; B is new and fine */
+	q_exec(f,
+	       "UPDATE fake_items SET size = 9, fail = TRUE, updated_at = updated_at + "
+	       "interval '1 second' WHERE uuid = '" ITEM_A "'");
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_B "', 6)");
+	stats = tick(f);
+	g_assert_cmpuint(stats.failed, ==, 1);
+	g_assert_cmpuint(stats.processed, ==, 1);
+	/* B is built, A keeps its old targets and its old tracked_at */
+	got = q(f,
+		"SELECT count(*) FROM ua_target_resources WHERE uuid = '" ITEM_B
+		"' OR master = '" ITEM_B "'");
+	g_assert_cmpstr(got, ==, "2");
+	g_free(got);
+	got = q(f,
+		"SELECT (t.tracked_at < i.updated_at)::text || ' ' || (SELECT value->>'size' "
+		"FROM ua_target_resources WHERE kind = 'fake_part' AND master = '" ITEM_A
+		"') FROM ua_target_resources t JOIN fake_items i ON i.uuid = t.uuid WHERE "
+		"t.kind = 'fake_item' AND t.uuid = '" ITEM_A "'");
+	g_assert_cmpstr(got, ==, "true 5");
+	/* retried on every tick while it fails, without writing */
+	stats = tick(f);
+	g_assert_cmpuint(stats.failed, ==, 1);
+	g_assert_cmpuint(stats.written, ==, 0);
+	/* fixed: it converges */
+	q_exec(f, "UPDATE fake_items SET fail = FALSE WHERE uuid = '" ITEM_A "'");
+	stats = tick(f);
+	g_assert_cmpuint(stats.failed, ==, 0);
+	g_free(got);
+	got = q(f,
+		"SELECT value->>'size' FROM ua_target_resources WHERE kind = 'fake_part' AND "
+		"master = '" ITEM_A "'");
+	g_assert_cmpstr(got, ==, "9");
+	assert_idle(f);
+}
+
+static void
+test_not_ready_and_patch(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *got = NULL;
+	ExhBuilderStats stats;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 0)");
+	stats = tick(f);
+	g_assert_cmpuint(stats.not_ready, ==, 1);
+	g_assert_cmpuint(stats.written, ==, 0);
+	got = q(f, "SELECT count(*) FROM ua_target_resources");
+	g_assert_cmpstr(got, ==, "0");
+	assert_idle(f);
+	/* ready, and big: the patch is applied once, tracked_at follows it */
+	q_exec(f, "UPDATE fake_items SET size = 500");
+	stats = tick(f);
+	g_assert_cmpuint(stats.processed, ==, 1);
+	g_free(got);
+	got = q(f,
+		"SELECT i.note || ' ' || (t.tracked_at = i.updated_at)::text FROM fake_items i "
+		"JOIN ua_target_resources t ON t.uuid = i.uuid AND t.kind = 'fake_item'");
+	g_assert_cmpstr(got, ==, "big true");
+	assert_idle(f);
+}
+
+static void
+test_notify_trigger(Fixture *f, gconstpointer data)
+{
+	g_autoptr(PGconn) listen = NULL;
+	g_autoptr(PGresult) res = NULL;
+	PGnotify *n;
+	gint seen = 0;
+
+	if (f->conn == NULL)
+		return;
+	listen = PQconnectdb(f->conninfo);
+	res = PQexec(listen, "LISTEN " EXH_UA_NOTIFY_CHANNEL);
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 1)");
+	for (guint i = 0; i < 50 && seen == 0; i++) {
+		PQconsumeInput(listen);
+		while ((n = PQnotifies(listen)) != NULL) {
+			g_assert_cmpstr(n->relname, ==, EXH_UA_NOTIFY_CHANNEL);
+			g_assert_cmpstr(n->extra, ==, "fake_items");
+			seen++;
+			PQfreemem(n);
+		}
+		if (seen == 0)
+			g_usleep(20000);
+	}
+	g_assert_cmpint(seen, ==, 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+#define ADD(name, fn) g_test_add(name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+	ADD("/builder/new-and-idle", test_new_and_idle);
+	ADD("/builder/updated", test_updated);
+	ADD("/builder/outdated-status-rule", test_outdated_status_rule);
+	ADD("/builder/deleted", test_deleted);
+	ADD("/builder/savepoint-isolation", test_savepoint_isolation);
+	ADD("/builder/not-ready-and-patch", test_not_ready_and_patch);
+	ADD("/builder/notify-trigger", test_notify_trigger);
+	return g_test_run();
+}
