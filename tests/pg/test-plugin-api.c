@@ -455,6 +455,37 @@ instance_updated_at(ExmFixture *f, const gchar *id)
 	return exm_fixture_scalar(f, sql);
 }
 
+/* Re-sending the same plaintext keeps the stored hash (no new salt, no
+ * change, no bump); another password replaces it. */
+static void
+test_accounts_password_update(ExmFixture *f, const gchar *coll)
+{
+	const gchar *sql = "SELECT password_hash || ' ' || updated_at::text FROM mail_accounts "
+			   "WHERE username = 'carol'";
+	g_autofree gchar *id = exm_fixture_scalar(
+		f, "SELECT uuid::text FROM mail_accounts WHERE username = 'carol'");
+	g_autofree gchar *path = g_strconcat(coll, id, NULL);
+	g_autofree gchar *before = exm_fixture_scalar(f, sql);
+	g_autofree gchar *same = NULL;
+	g_autofree gchar *changed = NULL;
+	g_autoptr(ExmReply) r = NULL;
+
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"password\":\"s3cret-plain\"}");
+	exm_assert_status(r, 200);
+	g_clear_pointer(&r, exm_reply_free);
+	same = exm_fixture_scalar(f, sql);
+	g_assert_cmpstr(same, ==, before);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"password\":\"an0ther-plain\"}");
+	exm_assert_status(r, 200);
+	g_assert_null(strstr(r->body, "an0ther"));
+	changed = exm_fixture_scalar(f, sql);
+	g_assert_cmpstr(changed, !=, before);
+	g_assert_true(g_str_has_prefix(changed, "$y$"));
+	g_assert_true(exm_fixture_logs_lack(f, "an0ther"));
+}
+
 static void
 test_accounts(void)
 {
@@ -586,6 +617,7 @@ test_accounts(void)
 			f, "SELECT password_hash FROM mail_accounts WHERE username = 'carol'");
 		g_assert_true(g_str_has_prefix(h, "$y$"));
 	}
+	test_accounts_password_update(f, coll);
 	g_assert_true(exm_fixture_logs_lack(f, "s3cret"));
 	g_assert_true(exm_fixture_logs_lack(f, "$6$"));
 
