@@ -30,8 +30,9 @@
  *
  *   systemctl restart|try-restart exordos-metapaas-mail-configure
  *       → `<configure> --config node.ini` (the real exordos-mail-configure)
- *   systemctl restart|reload exim4 → SIGHUP to the node's exim (started if
- *       it is not running)
+ *   systemctl restart|reload exim4 → the node's exim is stopped and started
+ *       (not SIGHUP: with deliver_drop_privilege the daemon no longer runs
+ *       as root and could not bind its ports again)
  *   systemctl restart exordos-metapaas-mail-agent → the agent is restarted
  *
  * anything else is refused (no shell ever runs).  Configure's own restart

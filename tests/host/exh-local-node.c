@@ -300,24 +300,46 @@ exim_exited(ExhLocalChild *child, gint status, gpointer data)
 		start_probe(node);
 }
 
-/* After a successful configure: start exim, or make it re-read its config. */
 static void
-kick_exim(ExhLocalNode *node, gboolean restart)
+start_exim(ExhLocalNode *node)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (exh_local_child_is_running(node->exim)) {
-		if (restart)
-			exh_local_child_signal(node->exim, SIGHUP);
-		return;
-	}
 	if (!exh_local_child_start(node->exim, &error)) {
 		g_free(node->error);
 		node->error = g_strdup(error->message);
 		node->configure_failed = TRUE;
+		notify_if_changed(node);
 		return;
 	}
 	start_probe(node);
+}
+
+static void
+exim_stopped_for_restart(ExhLocalChild *child, gpointer data)
+{
+	(void)child;
+	start_exim(data);
+}
+
+/*
+ * After a successful configure: start exim, or restart it.  A restart is a
+ * stop and a start, as `systemctl restart exim4`: with
+ * deliver_drop_privilege the daemon runs as Debian-exim once it has bound
+ * its ports, so its SIGHUP re-exec could not bind 25/465/587 again.
+ */
+static void
+kick_exim(ExhLocalNode *node, gboolean restart)
+{
+	if (!exh_local_child_is_running(node->exim)) {
+		start_exim(node);
+		return;
+	}
+	if (restart)
+		exh_local_child_stop(node->exim,
+				     node->env->config->stop_timeout_ms,
+				     exim_stopped_for_restart,
+				     node);
 }
 
 static void run_configure(ExhLocalNode *node);
