@@ -18,7 +18,6 @@ struct _ExhHost {
 	ExhHostConfig *config;
 	ExhIam *iam;
 	GPtrArray *plugins; /* ExhPlugin* */
-	ExordosPaasHost abi_host;
 	ExhPool *pool;
 	gchar *started_at; /* timestamp of the installed types */
 	ExhUa *ua;	   /* the agent API and builder engine, when enabled */

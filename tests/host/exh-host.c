@@ -47,24 +47,6 @@ static const ExhMigration host_migrations[] = {
 	},
 };
 
-static void
-abi_log(gpointer host_data,
-	ExordosPaasLogLevel level,
-	const gchar *request_id,
-	const gchar *message)
-{
-	static const GLogLevelFlags levels[] = {
-		[EXORDOS_PAAS_LOG_ERROR] = G_LOG_LEVEL_MESSAGE,
-		[EXORDOS_PAAS_LOG_WARNING] = G_LOG_LEVEL_MESSAGE,
-		[EXORDOS_PAAS_LOG_INFO] = G_LOG_LEVEL_INFO,
-		[EXORDOS_PAAS_LOG_DEBUG] = G_LOG_LEVEL_DEBUG,
-	};
-	GLogLevelFlags flags =
-		(guint)level < G_N_ELEMENTS(levels) ? levels[level] : G_LOG_LEVEL_DEBUG;
-
-	exh_log(flags, request_id, "plugin: %s", message != NULL ? message : "");
-}
-
 static gboolean
 load_plugins(ExhHost *host, GError **error)
 {
@@ -114,11 +96,6 @@ exh_host_new(const ExhHostConfig *config, GError **error)
 	g_cond_init(&host->cond);
 	host->plugins = g_ptr_array_new_with_free_func((GDestroyNotify)exh_plugin_free);
 	host->iam = exh_iam_new();
-	host->abi_host.struct_size = sizeof(ExordosPaasHost);
-	host->abi_host.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR;
-	host->abi_host.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR;
-	host->abi_host.host_data = host;
-	host->abi_host.log = abi_log;
 	host->started_at = exm_rest_format_timestamp(g_get_real_time());
 	if (config->token_file != NULL && !exh_iam_load_file(host->iam, config->token_file, error))
 		return NULL;
@@ -273,7 +250,7 @@ static gboolean
 init_plugins(ExhHost *host, GError **error)
 {
 	for (guint i = 0; i < host->plugins->len; i++) {
-		if (!exh_plugin_init(host->plugins->pdata[i], &host->abi_host, error))
+		if (!exh_plugin_init(host->plugins->pdata[i], error))
 			return FALSE;
 	}
 	return TRUE;

@@ -153,14 +153,40 @@ exh_plugin_load(const gchar *path, GError **error)
 	return g_steal_pointer(&plugin);
 }
 
+/* The plugin's log function: plugins are outside callers, so no WARNING (exh-log.h). */
+static void
+plugin_log(gpointer host_data,
+	   ExordosPaasLogLevel level,
+	   const gchar *request_id,
+	   const gchar *message)
+{
+	ExhPlugin *plugin = host_data;
+	GLogLevelFlags flags = level == EXORDOS_PAAS_LOG_DEBUG	? G_LOG_LEVEL_DEBUG
+			       : level == EXORDOS_PAAS_LOG_INFO ? G_LOG_LEVEL_INFO
+								: G_LOG_LEVEL_MESSAGE;
+
+	exh_log(flags,
+		request_id,
+		"plugin %s: %s",
+		plugin->desc->slug,
+		message != NULL ? message : "");
+}
+
 gboolean
-exh_plugin_init(ExhPlugin *plugin, const ExordosPaasHost *host, GError **error)
+exh_plugin_init(ExhPlugin *plugin, GError **error)
 {
 	g_autofree gchar *message = NULL;
 
 	if (plugin->initialised)
 		return TRUE;
-	if (!plugin->desc->init(host, &plugin->ctx, &message)) {
+	plugin->host_table = (ExordosPaasHost){
+		.struct_size = sizeof(ExordosPaasHost),
+		.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
+		.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
+		.host_data = plugin,
+		.log = plugin_log,
+	};
+	if (!plugin->desc->init(&plugin->host_table, &plugin->ctx, &message)) {
 		g_set_error(error,
 			    EXH_ERROR,
 			    EXH_ERROR_PLUGIN,

@@ -18,6 +18,8 @@
  * @ctx: the context returned by init, once initialised
  * @initialised: init succeeded and shutdown is due
  * @mount_prefix: `/v1/types/<slug>/`
+ * @host_table: the function table handed to this plugin's init; its
+ *   host_data is the plugin, so log records name their plugin
  */
 typedef struct {
 	gchar *path;
@@ -26,6 +28,7 @@ typedef struct {
 	gpointer ctx;
 	gboolean initialised;
 	gchar *mount_prefix;
+	ExordosPaasHost host_table;
 } ExhPlugin;
 
 /**
@@ -42,8 +45,8 @@ typedef struct {
  */
 ExhPlugin *exh_plugin_load(const gchar *path, GError **error);
 
-/* Calls the plugin's init with @host (which must outlive the plugin). */
-gboolean exh_plugin_init(ExhPlugin *plugin, const ExordosPaasHost *host, GError **error);
+/* Calls the plugin's init with its own host function table. */
+gboolean exh_plugin_init(ExhPlugin *plugin, GError **error);
 
 /* Calls the plugin's shutdown if init succeeded; idempotent. */
 void exh_plugin_shutdown(ExhPlugin *plugin);

@@ -965,6 +965,14 @@ test_logs_keep_secrets(void)
 		for (guint k = 0; k < G_N_ELEMENTS(tokens); k++)
 			g_assert_null(strstr(line, tokens[k]));
 	}
+	/* plugin records name their plugin */
+	{
+		gboolean found = FALSE;
+		for (guint i = 0; i < log_lines->len && !found; i++)
+			found = strstr(log_lines->pdata[i], "plugin fake: fake plugin ready") !=
+				NULL;
+		g_assert_true(found);
+	}
 	/* and the access log is structured */
 	{
 		gboolean found = FALSE;
