@@ -419,6 +419,7 @@ test_node_lifecycle(Fixture *fx, gconstpointer data)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *mail_env = NULL;
 	g_autofree gchar *ini = NULL;
+	g_autofree gchar *ini_path = NULL;
 	ExhInfraStatus status;
 	struct stat st;
 
@@ -434,7 +435,8 @@ test_node_lifecycle(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(st.st_mode & 0777, ==, 0755);
 	mail_env = g_build_filename(info->root, "etc/exordos_metapaas/mail.env", NULL);
 	assert_file(mail_env, 0640, 0, 0);
-	ini = exm_test_read_file(g_build_filename(info->dir, "node.ini", NULL));
+	ini_path = g_build_filename(info->dir, "node.ini", NULL);
+	ini = exm_test_read_file(ini_path);
 	g_assert_nonnull(strstr(ini, node));
 	g_assert_nonnull(strstr(ini, "long_poll=true"));
 	g_assert_true(

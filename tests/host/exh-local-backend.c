@@ -675,7 +675,8 @@ op_shutdown(ExhLocalBackend *self, Call *call)
 			stop_node(self, node, FALSE, NULL);
 		}
 		g_ptr_array_set_size(set->nodes, 0);
-		g_hash_table_iter_remove(&iter);
+		g_hash_table_iter_steal(&iter);
+		set_free(set);
 	}
 	self->shutdown_call = call;
 	maybe_finish_shutdown(self);
