@@ -115,7 +115,8 @@ static void
 respond_json(ExhRequest *req, guint status, JsonNode *node)
 {
 	g_autofree gchar *text = exm_json_to_string(node);
-	g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&text), strlen(text));
+	gsize len = strlen(text);
+	g_autoptr(GBytes) body = g_bytes_new_take(g_steal_pointer(&text), len);
 
 	respond(req, status, body);
 }

@@ -66,8 +66,7 @@ client_run(gpointer data)
 				c->client,
 				i,
 				c->hash);
-			g_autoptr(GBytes) bytes =
-				g_bytes_new_take(g_steal_pointer(&body), strlen(body));
+			g_autoptr(GBytes) bytes = g_bytes_new(body, strlen(body));
 			soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
 		}
 		start = g_get_monotonic_time();
