@@ -1,0 +1,555 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The Orch and Status APIs of the reference host (tests/host/exh-ua-server.h)
+ * over HTTP, against the exchanges of reference/ua-protocol.md §3–§6: the
+ * SDK middleware (node header, key row, plain refused while encryption is
+ * required), agent registration, actual resources, get_payload with the §2.3
+ * hash vectors and the light payload, the envelope with the §6 framing, and
+ * the host's `wait=` long poll.
+ */
+#include "exm-config.h"
+
+#include <string.h>
+
+#include "exh-test.h"
+#include "exm-envelope.h"
+#include "exm-json.h"
+#include "exm-test.h"
+
+#define NODE	   "11111111-2222-3333-4444-555555555555"
+#define AGENT	   "239bb923-73ae-5e7f-a9be-30e0a13dff80"
+#define VM	   "a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"
+#define VM_RES	   "bce5d269-12be-52b0-90df-0191f1a39ace"
+#define OTHER_NODE "99999999-2222-3333-4444-555555555555"
+#define KEY_B64	   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+#define HASH_EMPTY     "831154110e30ac6a"
+#define HASH_TARGET    "e5ecd78270703c31"
+#define HASH_FULL      "8e9ed58523af9b50"
+#define HASH_ONE       "486e18f02c531d23"
+#define HASH_CONVERGED "37a273eaeebbb63f"
+
+#define AGENT_BODY                                                                                 \
+	"{\"uuid\": \"" AGENT                                                                      \
+	"\", \"name\": \"Universal Agent 239bb923\", \"description\": \"\", "                      \
+	"\"capabilities\": {\"capabilities\": [\"demo_vm\"]}, \"facts\": {\"facts\": []}, "        \
+	"\"node\": \"" NODE "\", \"status\": \"ACTIVE\"}"
+
+#define ACTUAL_BODY                                                                                \
+	"{\"uuid\": \"" VM "\", \"kind\": \"/v1/kind/demo_vm\", \"res_uuid\": \"" VM_RES "\", "    \
+	"\"value\": {\"uuid\": \"" VM "\", \"name\": \"vm\", \"cores\": 1, \"ram\": 1024, "        \
+	"\"status\": \"ACTIVE\", \"created_at\": \"2022-01-01 00:00:00.000000\"}, "                \
+	"\"hash\": \"" HASH_TARGET "\", \"full_hash\": \"" HASH_FULL "\", \"status\": "            \
+	"\"ACTIVE\", \"node\": \"" NODE "\", \"created_at\": \"2026-05-01 10:00:03.000000\", "     \
+	"\"updated_at\": \"2026-05-01 10:00:03.000000\"}"
+
+static const gchar *const plain_headers[] = { "X-Genesis-Node-UUID", NODE, NULL };
+static const gchar *const json_headers[] = {
+	"X-Genesis-Node-UUID", NODE, "Content-Type", "application/json", NULL,
+};
+
+static ExhTest *
+start(void)
+{
+	ExhTestOptions options = { .agent_api = TRUE };
+
+	return exh_test_new(&options);
+}
+
+/* A request to the Orch (or Status) listener, through the fixture's client. */
+static ExhTestResponse *
+ua(ExhTest *t,
+   gboolean orch,
+   const gchar *method,
+   const gchar *path,
+   const gchar *const *headers,
+   const gchar *body)
+{
+	gchar *saved = t->base_url;
+	ExhTestResponse *r;
+
+	t->base_url =
+		(gchar *)(orch ? exh_host_get_orch_url(t->host) : exh_host_get_status_url(t->host));
+	r = exh_test_request_full(t, method, path, headers, body, body != NULL ? strlen(body) : 0);
+	t->base_url = saved;
+	return r;
+}
+
+static void
+sql(ExhTest *t, const gchar *text)
+{
+	g_free(exh_test_sql(t, text));
+}
+
+/* A key row for NODE; plain requests allowed unless @required. */
+static void
+put_key(ExhTest *t, gboolean required)
+{
+	sql(t,
+	    required ? "INSERT INTO ua_node_encryption_keys (uuid, private_key) VALUES ('" NODE
+		       "', '" KEY_B64 "')"
+		     : "INSERT INTO ua_node_encryption_keys (uuid, private_key, "
+		       "encryption_disabled_until) VALUES ('" NODE "', '" KEY_B64 "', 'infinity')");
+}
+
+static void
+assert_error(ExhTestResponse *r, guint status, const gchar *type)
+{
+	g_assert_cmpuint(r->status, ==, status);
+	g_assert_nonnull(r->json);
+	g_assert_cmpstr(exh_test_response_get_string(r, "type"), ==, type);
+}
+
+static gchar *
+canonical(ExhTestResponse *r)
+{
+	g_assert_nonnull(r->json);
+	return exm_json_canonical(r->json);
+}
+
+static void
+test_middleware(void)
+{
+	g_autoptr(ExhTest) t = start();
+	static const gchar *const none[] = { NULL };
+	static const gchar *const bad[] = { "X-Genesis-Node-UUID", "nope", NULL };
+
+	if (t == NULL)
+		return;
+	/* no node header: uuid.UUID(None) raises in the SDK middleware → 500 */
+	g_autoptr(ExhTestResponse) r1 = ua(t, TRUE, "GET", "/v1/agents/" AGENT, none, NULL);
+	g_autoptr(ExhTestResponse) r2 = ua(t, FALSE, "POST", "/v1/agents/", bad, AGENT_BODY);
+	assert_error(r1, 500, "InternalError");
+	assert_error(r2, 500, "InternalError");
+	/* no key row: 404 on every endpoint, even in plain mode */
+	g_autoptr(ExhTestResponse) r3 =
+		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
+	g_autoptr(ExhTestResponse) r4 =
+		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	assert_error(r3, 404, "RecordNotFound");
+	assert_error(r4, 404, "RecordNotFound");
+	/* a key row that requires encryption: plain bodies are refused */
+	put_key(t, TRUE);
+	g_autoptr(ExhTestResponse) r5 =
+		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	assert_error(r5, 400, "ValidationError");
+	g_assert_cmpstr(exh_test_response_get_string(r5, "message"),
+			==,
+			"Response content type should be encrypted");
+	g_autofree gchar *n = exh_test_sql(t, "SELECT count(*) FROM ua_agents");
+	g_assert_cmpstr(n, ==, "0");
+}
+
+static void
+test_agents(void)
+{
+	g_autoptr(ExhTest) t = start();
+
+	if (t == NULL)
+		return;
+	put_key(t, FALSE);
+	g_autoptr(ExhTestResponse) c =
+		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	g_assert_cmpuint(c->status, ==, 201);
+	g_assert_cmpstr(exh_test_response_get_string(c, "uuid"), ==, AGENT);
+	g_assert_cmpstr(exh_test_response_get_string(c, "node"), ==, NODE);
+	g_assert_cmpstr(exh_test_response_get_string(c, "status"), ==, "ACTIVE");
+	g_assert_true(exh_test_response_has_member(c, "created_at"));
+	/* registration again: 409, then the agent PUTs what may have changed */
+	g_autoptr(ExhTestResponse) dup =
+		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	assert_error(dup, 409, "ConflictRecords");
+	g_autoptr(ExhTestResponse) put =
+		ua(t,
+		   FALSE,
+		   "PUT",
+		   "/v1/agents/" AGENT,
+		   json_headers,
+		   "{\"capabilities\": {\"capabilities\": [\"demo_vm\", "
+		   "\"x\"]}, \"facts\": {\"facts\": []}, \"name\": \"a\"}");
+	g_assert_cmpuint(put->status, ==, 200);
+	g_assert_cmpstr(exh_test_response_get_string(put, "name"), ==, "a");
+	/* unknown fields are refused (restalchemy unpackers) */
+	g_autoptr(ExhTestResponse) unk =
+		ua(t, FALSE, "PUT", "/v1/agents/" AGENT, json_headers, "{\"color\": \"red\"}");
+	assert_error(unk, 400, "ValidationError");
+	/* the Orch API reads it, lists nothing, registers nothing */
+	g_autoptr(ExhTestResponse) get =
+		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
+	g_assert_cmpuint(get->status, ==, 200);
+	g_assert_cmpstr(exh_test_response_get_string(get, "name"), ==, "a");
+	g_autoptr(ExhTestResponse) l1 = ua(t, TRUE, "GET", "/v1/agents/", plain_headers, NULL);
+	g_autoptr(ExhTestResponse) l2 =
+		ua(t, TRUE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	g_autoptr(ExhTestResponse) l3 = ua(t, FALSE, "GET", "/v1/agents/", plain_headers, NULL);
+	assert_error(l1, 405, "UnsupportedHttpMethod");
+	assert_error(l2, 405, "UnsupportedHttpMethod");
+	assert_error(l3, 405, "UnsupportedHttpMethod");
+	/* delete: 204, then 404 */
+	g_autoptr(ExhTestResponse) d1 =
+		ua(t, FALSE, "DELETE", "/v1/agents/" AGENT, plain_headers, NULL);
+	g_assert_cmpuint(d1->status, ==, 204);
+	g_assert_cmpuint(d1->len, ==, 0);
+	g_autoptr(ExhTestResponse) d2 =
+		ua(t, FALSE, "DELETE", "/v1/agents/" AGENT, plain_headers, NULL);
+	assert_error(d2, 404, "RecordNotFound");
+	g_autoptr(ExhTestResponse) g2 =
+		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
+	assert_error(g2, 404, "RecordNotFound");
+}
+
+static void
+insert_target(ExhTest *t)
+{
+	sql(t,
+	    "INSERT INTO ua_target_resources (uuid, kind, res_uuid, value, hash, status, agent, "
+	    "node) VALUES ('" VM "', 'demo_vm', '" VM_RES "', '{\"uuid\": \"" VM
+	    "\", \"name\": \"vm\", \"cores\": 1, \"ram\": 1024}', '" HASH_TARGET
+	    "', 'ACTIVE', '" AGENT "', '" NODE "')");
+}
+
+static void
+test_payload(void)
+{
+	g_autoptr(ExhTest) t = start();
+	g_autofree gchar *text = NULL;
+	JsonObject *res;
+
+	if (t == NULL)
+		return;
+	put_key(t, FALSE);
+	g_autoptr(ExhTestResponse) c =
+		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	g_assert_cmpuint(c->status, ==, 201);
+	/* nothing yet: the empty baskets of §4.1 step 5 and the hash of [] */
+	g_autoptr(ExhTestResponse) p0 =
+		ua(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", plain_headers, NULL);
+	g_assert_cmpuint(p0->status, ==, 200);
+	text = canonical(p0);
+	g_assert_cmpstr(
+		text,
+		==,
+		"{\"capabilities\":{\"demo_vm\":{\"resources\":[]}},\"facts\":{\"demo_vm\":{"
+		"\"resources\":[]}},\"hash\":\"" HASH_EMPTY "\",\"version\":0}");
+	/* the same hash: the light payload echoes hash and version */
+	g_autoptr(ExhTestResponse) p1 =
+		ua(t,
+		   TRUE,
+		   "GET",
+		   "/v1/agents/" AGENT "/actions/get_payload?hash=" HASH_EMPTY "&version=3",
+		   plain_headers,
+		   NULL);
+	g_free(text);
+	text = canonical(p1);
+	g_assert_cmpstr(text,
+			==,
+			"{\"capabilities\":{},\"facts\":{},\"hash\":\"" HASH_EMPTY
+			"\",\"version\":3}");
+	/* with Content-Type: application/json the kwargs come from the (empty) body */
+	g_autoptr(ExhTestResponse) p2 =
+		ua(t,
+		   TRUE,
+		   "GET",
+		   "/v1/agents/" AGENT "/actions/get_payload?hash=" HASH_EMPTY,
+		   json_headers,
+		   NULL);
+	g_assert_true(json_object_has_member(
+		json_object_get_object_member(json_node_get_object(p2->json), "capabilities"),
+		"demo_vm"));
+	/* bad version; unknown agent */
+	g_autoptr(ExhTestResponse) p3 = ua(t,
+					   TRUE,
+					   "GET",
+					   "/v1/agents/" AGENT "/actions/get_payload?version=x",
+					   plain_headers,
+					   NULL);
+	assert_error(p3, 400, "ValidationError");
+	g_autoptr(ExhTestResponse) p4 =
+		ua(t, TRUE, "GET", "/v1/agents/" VM "/actions/get_payload", plain_headers, NULL);
+	assert_error(p4, 404, "RecordNotFound");
+	/* one target: §2.3 vector, stripped fields absent */
+	insert_target(t);
+	g_autoptr(ExhTestResponse) p5 =
+		ua(t,
+		   TRUE,
+		   "GET",
+		   "/v1/agents/" AGENT "/actions/get_payload?hash=" HASH_EMPTY,
+		   plain_headers,
+		   NULL);
+	g_assert_cmpstr(exh_test_response_get_string(p5, "hash"), ==, HASH_ONE);
+	res = json_array_get_object_element(
+		json_object_get_array_member(
+			json_object_get_object_member(
+				json_object_get_object_member(json_node_get_object(p5->json),
+							      "capabilities"),
+				"demo_vm"),
+			"resources"),
+		0);
+	g_assert_cmpstr(json_object_get_string_member(res, "res_uuid"), ==, VM_RES);
+	g_assert_cmpstr(json_object_get_string_member(res, "kind"), ==, "demo_vm");
+	g_assert_false(json_object_has_member(res, "agent"));
+	g_assert_false(json_object_has_member(res, "master"));
+	g_assert_false(json_object_has_member(res, "node"));
+	g_assert_false(json_object_has_member(res, "tracked_at"));
+	/* the actual resource of §5.1 → the converged payload hash */
+	g_autoptr(ExhTestResponse) a1 =
+		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
+	g_assert_cmpuint(a1->status, ==, 201);
+	g_assert_cmpstr(exh_test_response_get_string(a1, "kind"), ==, "/v1/kind/demo_vm");
+	g_assert_cmpstr(exh_test_response_get_string(a1, "res_uuid"), ==, VM_RES);
+	g_autoptr(ExhTestResponse) p6 =
+		ua(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", plain_headers, NULL);
+	g_assert_cmpstr(exh_test_response_get_string(p6, "hash"), ==, HASH_CONVERGED);
+	/* a fact of another node is not in this agent's payload */
+	sql(t, "UPDATE ua_actual_resources SET node = '" OTHER_NODE "'");
+	g_autoptr(ExhTestResponse) p7 =
+		ua(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", plain_headers, NULL);
+	g_assert_cmpstr(exh_test_response_get_string(p7, "hash"), ==, HASH_ONE);
+}
+
+static void
+test_resources(void)
+{
+	g_autoptr(ExhTest) t = start();
+	g_autofree gchar *kinds = NULL;
+
+	if (t == NULL)
+		return;
+	put_key(t, FALSE);
+	g_autoptr(ExhTestResponse) a1 =
+		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
+	g_assert_cmpuint(a1->status, ==, 201);
+	g_autoptr(ExhTestResponse) a2 =
+		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
+	assert_error(a2, 409, "ConflictRecords");
+	g_autoptr(ExhTestResponse) g1 =
+		ua(t, FALSE, "GET", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
+	g_assert_cmpuint(g1->status, ==, 200);
+	g_assert_cmpstr(exh_test_response_get_string(g1, "full_hash"), ==, HASH_FULL);
+	/* §5.2: exactly value, hash, full_hash, status */
+	g_autoptr(ExhTestResponse) u1 =
+		ua(t,
+		   FALSE,
+		   "PUT",
+		   "/v1/kind/demo_vm/resources/" VM,
+		   json_headers,
+		   "{\"value\": {\"uuid\": \"" VM "\"}, \"hash\": \"h\", \"full_hash\": \"f\", "
+		   "\"status\": \"ERROR\"}");
+	g_assert_cmpuint(u1->status, ==, 200);
+	g_assert_cmpstr(exh_test_response_get_string(u1, "status"), ==, "ERROR");
+	g_assert_cmpstr(exh_test_response_get_string(u1, "node"), ==, NODE);
+	g_autoptr(ExhTestResponse) u2 = ua(t,
+					   FALSE,
+					   "PUT",
+					   "/v1/kind/demo_vm/resources/" VM,
+					   json_headers,
+					   "{\"uuid\": \"" NODE "\"}");
+	g_assert_cmpuint(u2->status, ==, 400);
+	g_autoptr(ExhTestResponse) u3 = ua(t,
+					   FALSE,
+					   "PUT",
+					   "/v1/kind/demo_vm/resources/" NODE,
+					   json_headers,
+					   "{\"status\": \"ACTIVE\"}");
+	assert_error(u3, 404, "RecordNotFound");
+	/* kinds, and no listing of resources */
+	g_autoptr(ExhTestResponse) k = ua(t, FALSE, "GET", "/v1/kind/", plain_headers, NULL);
+	kinds = canonical(k);
+	g_assert_cmpstr(kinds, ==, "[\"demo_vm\"]");
+	g_autoptr(ExhTestResponse) l =
+		ua(t, FALSE, "GET", "/v1/kind/demo_vm/resources/", plain_headers, NULL);
+	assert_error(l, 405, "UnsupportedHttpMethod");
+	/* a kind URI that is not the URL's */
+	g_autoptr(ExhTestResponse) bad =
+		ua(t, FALSE, "POST", "/v1/kind/other/resources/", json_headers, ACTUAL_BODY);
+	assert_error(bad, 400, "ValidationError");
+	g_autoptr(ExhTestResponse) d1 =
+		ua(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
+	g_assert_cmpuint(d1->status, ==, 204);
+	g_assert_cmpuint(d1->len, ==, 0);
+	g_autoptr(ExhTestResponse) d2 =
+		ua(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
+	assert_error(d2, 404, "RecordNotFound");
+}
+
+/* ------------------------------------------------------------------ envelope */
+
+static JsonNode *
+open_response(ExhTestResponse *r, const guint8 *key)
+{
+	const gchar *type = soup_message_headers_get_content_type(r->headers, NULL);
+	const gchar *nonce = soup_message_headers_get_one(r->headers, EXM_ENVELOPE_HEADER_NONCE);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) plain = NULL;
+
+	g_assert_cmpstr(type, ==, EXM_ENVELOPE_CONTENT_TYPE);
+	g_assert_cmpstr(
+		soup_message_headers_get_one(r->headers, EXM_ENVELOPE_HEADER_NODE_UUID), ==, NODE);
+	g_assert_nonnull(nonce);
+	plain = exm_envelope_open(key, nonce, r->body, r->len, &error);
+	g_assert_no_error(error);
+	return exm_json_parse_strict(g_bytes_get_data(plain, NULL), g_bytes_get_size(plain), NULL);
+}
+
+static ExhTestResponse *
+sealed(ExhTest *t,
+       gboolean orch,
+       const gchar *method,
+       const gchar *path,
+       const guint8 *key,
+       const gchar *json)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *nonce = NULL;
+	g_autoptr(GBytes) wire = exm_envelope_seal(key, json, strlen(json), &nonce, &error);
+	const gchar *headers[] = { "X-Genesis-Node-UUID",
+				   NODE,
+				   "Content-Type",
+				   EXM_ENVELOPE_CONTENT_TYPE,
+				   EXM_ENVELOPE_HEADER_NONCE,
+				   nonce,
+				   NULL };
+	gchar *saved = t->base_url;
+	ExhTestResponse *r;
+	gsize len = 0;
+	const gchar *data;
+
+	g_assert_no_error(error);
+	data = g_bytes_get_data(wire, &len);
+	t->base_url =
+		(gchar *)(orch ? exh_host_get_orch_url(t->host) : exh_host_get_status_url(t->host));
+	r = exh_test_request_full(t, method, path, headers, data, len);
+	t->base_url = saved;
+	return r;
+}
+
+static void
+test_envelope(void)
+{
+	g_autoptr(ExhTest) t = start();
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	g_autoptr(JsonNode) agent = NULL;
+	g_autoptr(JsonNode) payload = NULL;
+
+	if (t == NULL)
+		return;
+	g_assert_true(exm_envelope_key_from_base64(KEY_B64, key, NULL));
+	put_key(t, TRUE);
+	g_autoptr(ExhTestResponse) c = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
+	g_assert_cmpuint(c->status, ==, 201);
+	agent = open_response(c, key);
+	g_assert_cmpstr(
+		json_object_get_string_member(json_node_get_object(agent), "uuid"), ==, AGENT);
+	/* bodiless requests carry the sealed `null` (§6.3) */
+	g_autoptr(ExhTestResponse) p =
+		sealed(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", key, "null");
+	g_assert_cmpuint(p->status, ==, 200);
+	payload = open_response(p, key);
+	g_assert_cmpstr(json_object_get_string_member(json_node_get_object(payload), "hash"),
+			==,
+			HASH_EMPTY);
+	/* errors stay plain JSON */
+	g_autoptr(ExhTestResponse) e =
+		sealed(t, TRUE, "GET", "/v1/agents/" VM "/actions/get_payload", key, "null");
+	assert_error(e, 404, "RecordNotFound");
+	/* a body sealed with another key does not open */
+	key[0] ^= 1;
+	g_autoptr(ExhTestResponse) wrong = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
+	assert_error(wrong, 400, "ParseBodyError");
+	key[0] ^= 1;
+	/* 204: the encrypted headers, no body to open */
+	g_autoptr(ExhTestResponse) d = sealed(t, FALSE, "DELETE", "/v1/agents/" AGENT, key, "null");
+	g_assert_cmpuint(d->status, ==, 204);
+	g_assert_cmpuint(d->len, ==, 0);
+	g_assert_cmpstr(soup_message_headers_get_content_type(d->headers, NULL),
+			==,
+			EXM_ENVELOPE_CONTENT_TYPE);
+}
+
+/* ------------------------------------------------------------------ long poll */
+
+typedef struct {
+	GBytes *reply;
+	gboolean done;
+} Pending;
+
+static void
+sent(GObject *source, GAsyncResult *result, gpointer data)
+{
+	Pending *p = data;
+
+	p->reply = soup_session_send_and_read_finish(SOUP_SESSION(source), result, NULL);
+	p->done = TRUE;
+}
+
+static void
+test_long_poll(void)
+{
+	g_autoptr(ExhTest) t = start();
+	g_autofree gchar *url = NULL;
+	g_autoptr(SoupMessage) msg = NULL;
+	g_autoptr(SoupSession) session = NULL;
+	g_autoptr(JsonNode) body = NULL;
+	Pending pending = { 0 };
+	gint64 start_time;
+
+	if (t == NULL)
+		return;
+	put_key(t, FALSE);
+	g_autoptr(ExhTestResponse) c =
+		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	g_assert_cmpuint(c->status, ==, 201);
+	/* unchanged: held until the time is up, then the light payload */
+	start_time = g_get_monotonic_time();
+	g_autoptr(ExhTestResponse) l =
+		ua(t,
+		   TRUE,
+		   "GET",
+		   "/v1/agents/" AGENT "/actions/get_payload?hash=" HASH_EMPTY "&wait=1",
+		   plain_headers,
+		   NULL);
+	g_assert_cmpstr(exh_test_response_get_string(l, "hash"), ==, HASH_EMPTY);
+	g_assert_cmpint(g_get_monotonic_time() - start_time, >=, 900 * 1000);
+	/* a Status API write while it waits wakes it with the new payload */
+	session = soup_session_new();
+	url = g_strconcat(exh_host_get_orch_url(t->host),
+			  "/v1/agents/" AGENT "/actions/get_payload?hash=" HASH_EMPTY "&wait=10",
+			  NULL);
+	msg = soup_message_new("GET", url);
+	soup_message_headers_replace(
+		soup_message_get_request_headers(msg), "X-Genesis-Node-UUID", NODE);
+	soup_session_send_and_read_async(session, msg, G_PRIORITY_DEFAULT, NULL, sent, &pending);
+	for (guint i = 0; i < 20; i++) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	g_assert_false(pending.done);
+	g_autoptr(ExhTestResponse) a =
+		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
+	g_assert_cmpuint(a->status, ==, 201);
+	while (!pending.done)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_nonnull(pending.reply);
+	body = exm_json_parse_strict(
+		g_bytes_get_data(pending.reply, NULL), g_bytes_get_size(pending.reply), NULL);
+	g_assert_nonnull(body);
+	g_assert_cmpstr(
+		json_object_get_string_member(json_node_get_object(body), "hash"), !=, HASH_EMPTY);
+	g_bytes_unref(pending.reply);
+	soup_session_abort(session);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/ua/middleware", test_middleware);
+	g_test_add_func("/ua/agents", test_agents);
+	g_test_add_func("/ua/payload", test_payload);
+	g_test_add_func("/ua/resources", test_resources);
+	g_test_add_func("/ua/envelope", test_envelope);
+	g_test_add_func("/ua/long-poll", test_long_poll);
+	return g_test_run();
+}
