@@ -29,7 +29,8 @@ struct _ExhHost {
 	GMainLoop *loop;
 	SoupServer *server;
 	gboolean stopping;
-	gint in_flight; /* atomic; dispatched requests whose response is not written yet */
+	gboolean closed; /* listener and clients closed, loop quitting */
+	gint in_flight;	 /* atomic; dispatched requests whose response is not written yet */
 	GSource *shutdown_timer;
 
 	/* start-up handshake with the server thread */

@@ -21,8 +21,9 @@
 #define SHUTDOWN_GRACE_MS 30000
 #define LISTEN_BACKLOG	  1024
 
-static GQuark body_size_quark;
-static GQuark too_large_quark;
+/* per-message data: bytes of body seen so far, and the too-large mark */
+#define body_size_quark g_quark_from_static_string("exh-body-size")
+#define too_large_quark g_quark_from_static_string("exh-too-large")
 
 /* One request from the handler to its response. */
 typedef struct {
@@ -314,6 +315,10 @@ dispatch_done(gpointer data, const GError *error)
 static void
 finish_shutdown(ExhHost *host)
 {
+	/* closing the clients below finishes their messages: no second round */
+	if (host->closed)
+		return;
+	host->closed = TRUE;
 	if (host->shutdown_timer != NULL) {
 		g_source_destroy(host->shutdown_timer);
 		g_clear_pointer(&host->shutdown_timer, g_source_unref);
@@ -735,10 +740,6 @@ server_thread(gpointer data)
 gboolean
 exh_server_start(ExhHost *host, GError **error)
 {
-	if (body_size_quark == 0) {
-		body_size_quark = g_quark_from_static_string("exh-body-size");
-		too_large_quark = g_quark_from_static_string("exh-too-large");
-	}
 	host->context = g_main_context_new();
 	host->loop = g_main_loop_new(host->context, FALSE);
 	host->thread = g_thread_new("exh-server", server_thread, host);
