@@ -4,8 +4,8 @@
  *
  * A fake PaaS plugin for the host's own tests, independent of the mail plugin.
  * Built in variants (meson c_args): the ABI major (FAKE_ABI_MAJOR), the slug
- * (FAKE_SLUG), a broken migration (FAKE_BROKEN) and one without the entry
- * point (FAKE_NO_ENTRY).
+ * (FAKE_SLUG), the migration uuids (FAKE_UUID_PREFIX), a broken migration
+ * (FAKE_BROKEN) and one without the entry point (FAKE_NO_ENTRY).
  *
  * Its subtree: `echo` answers what the host passed in; `write?name=N&status=S`
  * inserts a row into fake_a and answers S (default 201), so tests see COMMIT
@@ -25,20 +25,25 @@
 #ifndef FAKE_SLUG
 #define FAKE_SLUG "fake"
 #endif
+/* Migration identities; a second plugin needs its own (or the host refuses). */
+#ifndef FAKE_UUID_PREFIX
+#define FAKE_UUID_PREFIX "aaaaaaaa"
+#endif
+#define FAKE_UUID(n) FAKE_UUID_PREFIX "-0000-4000-8000-0000000000" n
 
 static const gchar *const none[] = { NULL };
-static const gchar *const dep_a[] = { "aaaaaaaa-0000-4000-8000-000000000001", NULL };
-static const gchar *const dep_b[] = { "aaaaaaaa-0000-4000-8000-000000000002", NULL };
+static const gchar *const dep_a[] = { FAKE_UUID("01"), NULL };
+static const gchar *const dep_b[] = { FAKE_UUID("02"), NULL };
 
 static const ExordosPaasMigration mig_a = {
-	.uuid = "aaaaaaaa-0000-4000-8000-000000000001",
+	.uuid = FAKE_UUID("01"),
 	.name = "0000-fake-a",
 	.depends = none,
 	.up_sql = "CREATE TABLE " FAKE_SLUG "_a (id SERIAL PRIMARY KEY, name TEXT NOT NULL);",
 	.down_sql = "DROP TABLE " FAKE_SLUG "_a;",
 };
 static const ExordosPaasMigration mig_b = {
-	.uuid = "aaaaaaaa-0000-4000-8000-000000000002",
+	.uuid = FAKE_UUID("02"),
 	.name = "0001-fake-b",
 	.depends = dep_a,
 	.up_sql = "CREATE TABLE " FAKE_SLUG "_b (id INT REFERENCES " FAKE_SLUG "_a (id));"
@@ -46,7 +51,7 @@ static const ExordosPaasMigration mig_b = {
 	.down_sql = "DROP TABLE " FAKE_SLUG "_b; DELETE FROM " FAKE_SLUG "_a WHERE name = 'seed';",
 };
 static const ExordosPaasMigration mig_c = {
-	.uuid = "aaaaaaaa-0000-4000-8000-000000000003",
+	.uuid = FAKE_UUID("03"),
 	.name = "0002-fake-c",
 	.depends = dep_b,
 	.up_sql = "ALTER TABLE " FAKE_SLUG "_b ADD COLUMN note TEXT;",
@@ -54,7 +59,7 @@ static const ExordosPaasMigration mig_c = {
 };
 #ifdef FAKE_BROKEN
 static const ExordosPaasMigration mig_broken = {
-	.uuid = "aaaaaaaa-0000-4000-8000-0000000000ff",
+	.uuid = FAKE_UUID("ff"),
 	.name = "0003-fake-broken",
 	.depends = dep_b,
 	.up_sql = "CREATE TABLE " FAKE_SLUG "_broken (id INT); SELECT no_such_function();",

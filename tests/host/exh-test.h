@@ -97,7 +97,7 @@ void exh_test_init(int *argc, char ***argv);
 gchar *exh_test_plugin_path(void);
 
 /* Path of a fake plugin of the host's tests: "" (slug fake), "-abi2", "-broken",
- * "-nosym", "-other" (slug other). */
+ * "-nosym", "-other" (slug other), "-clash" (slug clash, fake's migration uuids). */
 gchar *exh_test_fake_plugin_path(const gchar *variant);
 
 /* Writes the fixture's token file into @dir; returns its path. */

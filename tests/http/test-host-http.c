@@ -192,6 +192,36 @@ test_types(void)
 	}
 }
 
+/* Two plugins side by side: each subtree reaches its own plugin. */
+static void
+test_two_plugins(void)
+{
+	g_autofree gchar *fake = exh_test_fake_plugin_path("");
+	g_autofree gchar *other = exh_test_fake_plugin_path("-other");
+	const gchar *plugins[] = { fake, other, NULL };
+	ExhTestOptions options = { .plugins = plugins };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autoptr(ExhTestResponse) list = NULL;
+	g_autoptr(ExhTestResponse) a = NULL;
+	g_autoptr(ExhTestResponse) b = NULL;
+	g_autofree gchar *rows = NULL;
+
+	if (t == NULL)
+		return;
+	list = exh_test_request(t, "GET", "/v1/types/", EXH_TEST_TOKEN_OPERATOR, NULL);
+	g_assert_cmpuint(list->status, ==, 200);
+	g_assert_cmpuint(json_array_get_length(json_node_get_array(list->json)), ==, 2);
+	a = exh_test_request(t, "GET", "/v1/types/fake/echo", NULL, NULL);
+	b = exh_test_request(t, "GET", "/v1/types/other/echo", NULL, NULL);
+	g_assert_cmpstr(member_str(a->json, "mount_prefix"), ==, "/v1/types/fake/");
+	g_assert_cmpstr(member_str(b->json, "mount_prefix"), ==, "/v1/types/other/");
+	/* both schemas are there, each migration tracked once by uuid */
+	rows = exh_test_sql(t,
+			    "SELECT (to_regclass('fake_a') IS NOT NULL)::text || "
+			    "(to_regclass('other_a') IS NOT NULL)::text");
+	g_assert_cmpstr(rows, ==, "truetrue");
+}
+
 /* ---------------------------------------------------------------- IAM */
 
 static void
@@ -993,6 +1023,7 @@ main(int argc, char **argv)
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/http/host/route-lists", test_route_lists);
 	g_test_add_func("/http/host/types", test_types);
+	g_test_add_func("/http/host/two-plugins", test_two_plugins);
 	g_test_add_func("/http/host/auth", test_auth);
 	g_test_add_func("/http/host/token-file", test_token_file);
 	g_test_add_func("/http/host/config", test_config);

@@ -245,6 +245,20 @@ test_migrate_graph_errors(void)
 	g_assert_nonnull(strstr(error->message, "share the uuid"));
 	g_clear_error(&error);
 
+	/* two plugins claiming one migration uuid: refused before anything runs */
+	{
+		static const gchar *const clash[] = { "", "-clash", NULL };
+		g_autoptr(ExhHostConfig) config = config_for(pg, clash);
+		g_autoptr(ExhHost) host = exh_host_new(config, &error);
+
+		g_assert_no_error(error);
+		g_assert_false(exh_host_migrate(host, &error));
+		g_assert_error(error, EXH_ERROR, EXH_ERROR_MIGRATION);
+		g_assert_nonnull(strstr(error->message, "share the uuid"));
+		g_clear_error(&error);
+		assert_sql(config->conninfo, "SELECT to_regclass('ra_migrations') IS NULL", "t");
+	}
+
 	/* nothing ran: not even the tracking table was created */
 	g_assert_cmpint(exh_migrate_is_applied(conn, m1.uuid, &error), ==, 0);
 	g_assert_no_error(error);
