@@ -376,24 +376,45 @@ test_resources(void)
 
 /* ------------------------------------------------------------------ envelope */
 
+/* A sealed exchange; the raw reply is kept (ciphertext may hold NUL bytes). */
+typedef struct {
+	guint status;
+	SoupMessageHeaders *headers;
+	GBytes *body;
+	JsonNode *json; /* plain JSON replies only */
+} Sealed;
+
+static void
+sealed_free(Sealed *r)
+{
+	soup_message_headers_unref(r->headers);
+	g_bytes_unref(r->body);
+	if (r->json != NULL)
+		json_node_unref(r->json);
+	g_free(r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Sealed, sealed_free)
+
 static JsonNode *
-open_response(ExhTestResponse *r, const guint8 *key)
+open_response(Sealed *r, const guint8 *key)
 {
 	const gchar *type = soup_message_headers_get_content_type(r->headers, NULL);
 	const gchar *nonce = soup_message_headers_get_one(r->headers, EXM_ENVELOPE_HEADER_NONCE);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) plain = NULL;
+	gsize len = 0;
+	const gchar *data = g_bytes_get_data(r->body, &len);
 
 	g_assert_cmpstr(type, ==, EXM_ENVELOPE_CONTENT_TYPE);
 	g_assert_cmpstr(
 		soup_message_headers_get_one(r->headers, EXM_ENVELOPE_HEADER_NODE_UUID), ==, NODE);
 	g_assert_nonnull(nonce);
-	plain = exm_envelope_open(key, nonce, r->body, r->len, &error);
+	plain = exm_envelope_open(key, nonce, data, len, &error);
 	g_assert_no_error(error);
 	return exm_json_parse_strict(g_bytes_get_data(plain, NULL), g_bytes_get_size(plain), NULL);
 }
 
-static ExhTestResponse *
+static Sealed *
 sealed(ExhTest *t,
        gboolean orch,
        const gchar *method,
@@ -404,25 +425,36 @@ sealed(ExhTest *t,
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *nonce = NULL;
 	g_autoptr(GBytes) wire = exm_envelope_seal(key, json, strlen(json), &nonce, &error);
-	const gchar *headers[] = { "X-Genesis-Node-UUID",
-				   NODE,
-				   "Content-Type",
-				   EXM_ENVELOPE_CONTENT_TYPE,
-				   EXM_ENVELOPE_HEADER_NONCE,
-				   nonce,
-				   NULL };
-	gchar *saved = t->base_url;
-	ExhTestResponse *r;
-	gsize len = 0;
-	const gchar *data;
+	g_autofree gchar *url = g_strconcat(orch ? exh_host_get_orch_url(t->host)
+						 : exh_host_get_status_url(t->host),
+					    path,
+					    NULL);
+	g_autoptr(SoupMessage) msg = soup_message_new(method, url);
+	SoupMessageHeaders *h = soup_message_get_request_headers(msg);
+	Sealed *r = g_new0(Sealed, 1);
 
 	g_assert_no_error(error);
-	data = g_bytes_get_data(wire, &len);
-	t->base_url =
-		(gchar *)(orch ? exh_host_get_orch_url(t->host) : exh_host_get_status_url(t->host));
-	r = exh_test_request_full(t, method, path, headers, data, len);
-	t->base_url = saved;
+	soup_message_headers_replace(h, "X-Genesis-Node-UUID", NODE);
+	soup_message_headers_replace(h, EXM_ENVELOPE_HEADER_NONCE, nonce);
+	soup_message_set_request_body_from_bytes(msg, EXM_ENVELOPE_CONTENT_TYPE, wire);
+	r->body = soup_session_send_and_read(t->session, msg, NULL, &error);
+	g_assert_no_error(error);
+	r->status = soup_message_get_status(msg);
+	r->headers = soup_message_headers_ref(soup_message_get_response_headers(msg));
+	if (g_strcmp0(soup_message_headers_get_content_type(r->headers, NULL),
+		      "application/json") == 0)
+		r->json = exm_json_parse_strict(
+			g_bytes_get_data(r->body, NULL), g_bytes_get_size(r->body), NULL);
 	return r;
+}
+
+static void
+assert_sealed_error(Sealed *r, guint status, const gchar *type)
+{
+	g_assert_cmpuint(r->status, ==, status);
+	g_assert_nonnull(r->json);
+	g_assert_cmpstr(
+		json_object_get_string_member(json_node_get_object(r->json), "type"), ==, type);
 }
 
 static void
@@ -437,13 +469,13 @@ test_envelope(void)
 		return;
 	g_assert_true(exm_envelope_key_from_base64(KEY_B64, key, NULL));
 	put_key(t, TRUE);
-	g_autoptr(ExhTestResponse) c = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
+	g_autoptr(Sealed) c = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
 	g_assert_cmpuint(c->status, ==, 201);
 	agent = open_response(c, key);
 	g_assert_cmpstr(
 		json_object_get_string_member(json_node_get_object(agent), "uuid"), ==, AGENT);
 	/* bodiless requests carry the sealed `null` (§6.3) */
-	g_autoptr(ExhTestResponse) p =
+	g_autoptr(Sealed) p =
 		sealed(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", key, "null");
 	g_assert_cmpuint(p->status, ==, 200);
 	payload = open_response(p, key);
@@ -451,18 +483,18 @@ test_envelope(void)
 			==,
 			HASH_EMPTY);
 	/* errors stay plain JSON */
-	g_autoptr(ExhTestResponse) e =
+	g_autoptr(Sealed) e =
 		sealed(t, TRUE, "GET", "/v1/agents/" VM "/actions/get_payload", key, "null");
-	assert_error(e, 404, "RecordNotFound");
+	assert_sealed_error(e, 404, "RecordNotFound");
 	/* a body sealed with another key does not open */
 	key[0] ^= 1;
-	g_autoptr(ExhTestResponse) wrong = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
-	assert_error(wrong, 400, "ParseBodyError");
+	g_autoptr(Sealed) wrong = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
+	assert_sealed_error(wrong, 400, "ParseBodyError");
 	key[0] ^= 1;
 	/* 204: the encrypted headers, no body to open */
-	g_autoptr(ExhTestResponse) d = sealed(t, FALSE, "DELETE", "/v1/agents/" AGENT, key, "null");
+	g_autoptr(Sealed) d = sealed(t, FALSE, "DELETE", "/v1/agents/" AGENT, key, "null");
 	g_assert_cmpuint(d->status, ==, 204);
-	g_assert_cmpuint(d->len, ==, 0);
+	g_assert_cmpuint(g_bytes_get_size(d->body), ==, 0);
 	g_assert_cmpstr(soup_message_headers_get_content_type(d->headers, NULL),
 			==,
 			EXM_ENVELOPE_CONTENT_TYPE);
