@@ -172,7 +172,11 @@ request_started(SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 	g_signal_connect(msg, "got-chunk", G_CALLBACK(got_chunk), user_data);
 }
 
-/* Refuses a declared oversize body before it is read into memory. */
+/*
+ * Refuses a declared oversize body before it is read into memory.  Answering
+ * here (a status set in an early handler) also spares a client that sent
+ * `Expect: 100-continue` from uploading the body at all.
+ */
 static void
 early_handler(SoupServer *server,
 	      SoupServerMessage *msg,
@@ -182,10 +186,23 @@ early_handler(SoupServer *server,
 {
 	ExhHost *host = user_data;
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+	g_autoptr(ExhRequest) req = NULL;
+	g_autoptr(GError) error = NULL;
 
-	if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-	    (guint64)soup_message_headers_get_content_length(headers) > host->config->max_body)
-		mark_too_large(msg);
+	if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH ||
+	    (guint64)soup_message_headers_get_content_length(headers) <= host->config->max_body)
+		return;
+	mark_too_large(msg);
+	req = request_new(host, msg);
+	g_set_error(&error,
+		    EXM_ERROR,
+		    EXM_ERROR_TOO_LARGE,
+		    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
+		    host->config->max_body);
+	respond_error(req, error);
+	/* the body may stay unread: this connection cannot carry another request */
+	soup_message_headers_replace(
+		soup_server_message_get_response_headers(msg), "Connection", "close");
 }
 
 /* ------------------------------------------------------------- dispatch */

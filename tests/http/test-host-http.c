@@ -623,6 +623,17 @@ test_body_limit(void)
 	g_assert_cmpuint(chunked_ok->status, ==, 200);
 	chunked_over = post_size(t, 64 * 1024, TRUE);
 	g_assert_cmpuint(chunked_over->status, ==, 413);
+	/* Expect: 100-continue with an oversize length: 413 before any body is sent */
+	{
+		const gchar raw[] = "POST " FAKE "echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				    "Content-Type: application/json\r\n"
+				    "Content-Length: 10485760\r\nExpect: 100-continue\r\n\r\n";
+		g_autoptr(ExhTestResponse) early = exh_test_raw_request(t, raw, strlen(raw));
+
+		assert_error(early, 413, "RequestEntityTooLarge", NULL);
+		g_assert_cmpstr(
+			soup_message_headers_get_one(early->headers, "Connection"), ==, "close");
+	}
 	/* the server is still in sync afterwards */
 	after = exh_test_request(t, "GET", "/v1/", NULL, NULL);
 	g_assert_cmpuint(after->status, ==, 200);
