@@ -91,7 +91,9 @@ exm_mail_passwd_render(const ExmMailNode *node)
 		g_warning("passwd: the node has no valid lower-case domain; no line is written");
 		return g_strdup("");
 	}
+	/* a shallow copy: it must not free the accounts it borrows */
 	sorted = g_ptr_array_copy(node->accounts, NULL, NULL);
+	g_ptr_array_set_free_func(sorted, NULL);
 	g_ptr_array_sort(sorted, compare_node_accounts);
 	for (guint k = 0; k < sorted->len; k++) {
 		const ExmMailNodeAccount *a = g_ptr_array_index(sorted, k);
