@@ -1,0 +1,314 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "test-e2e-fixture.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exm-test.h"
+
+#define INSTANCES "/v1/types/mail/instances/"
+
+static void
+break_key_dir(const gchar *node_uuid, const gchar *root, gpointer data)
+{
+	E2e *e = data;
+	g_autofree gchar *dir = g_build_filename(root, "persist/exordos_mail", NULL);
+	g_autofree gchar *dkim = g_build_filename(dir, "dkim", NULL);
+
+	(void)node_uuid;
+	if (!e->break_keys)
+		return;
+	g_mkdir_with_parents(dir, 0755);
+	g_file_set_contents(dkim, "not a directory\n", -1, NULL);
+}
+
+static gboolean
+have_peers(void)
+{
+	g_autofree gchar *exim = exm_test_find_program("exim4");
+
+	if (geteuid() != 0) {
+		exm_test_peer_missing("the local backend's exim needs root");
+		return FALSE;
+	}
+	if (exim == NULL) {
+		exm_test_peer_missing("exim4 is not installed");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+seed_version(E2e *e)
+{
+	g_autoptr(ExhTestResponse) r = exh_test_request(
+		e->t,
+		"POST",
+		"/v1/types/mail/versions/",
+		EXH_TEST_TOKEN_OPERATOR,
+		"{\"name\":\"exim4_1\",\"image\":\"http://repo/exordos-metapaas-mail-dp.raw\"}");
+	const gchar *uuid = exh_test_response_get_string(r, "uuid");
+
+	if (r->status != 201 || uuid == NULL) {
+		g_test_fail_printf("seed version: %u %s", r->status, r->body);
+		return FALSE;
+	}
+	e->version_uri = g_strdup_printf("/v1/types/mail/versions/%s", uuid);
+	return TRUE;
+}
+
+static gboolean
+start_backend(E2e *e)
+{
+	g_autoptr(ExhLocalConfig) config = exh_local_config_new();
+	g_autoptr(GError) error = NULL;
+
+	e->state_dir = exm_test_mkdtemp("exh-e2e");
+	config->state_dir = g_strdup(e->state_dir);
+	config->envelope = e->envelope;
+	config->stop_timeout_ms = 3000;
+	config->pre_configure = break_key_dir;
+	config->pre_configure_data = e;
+	/* run against another build's binaries (debugging aid) */
+	config->configure_binary = g_strdup(g_getenv("EXH_LOCAL_CONFIGURE"));
+	config->agent_binary = g_strdup(g_getenv("EXH_LOCAL_AGENT"));
+	e->backend = exh_local_backend_new(config, &error);
+	if (e->backend == NULL) {
+		g_test_fail_printf("local backend: %s", error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+E2e *
+e2e_new(gboolean envelope)
+{
+	g_autoptr(E2e) e = g_new0(E2e, 1);
+	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = !envelope };
+
+	if (!have_peers())
+		return NULL;
+	e->envelope = envelope;
+	if (!start_backend(e))
+		return NULL;
+	options.backend = e->backend;
+	e->t = exh_test_new(&options);
+	if (e->t == NULL || !seed_version(e))
+		return NULL;
+	return g_steal_pointer(&e);
+}
+
+void
+e2e_free(E2e *e)
+{
+	if (e == NULL)
+		return;
+	/* the host borrows the backend: it goes first */
+	g_clear_pointer(&e->t, exh_test_free);
+	g_clear_pointer(&e->backend, exh_infra_backend_free);
+	if (e->state_dir != NULL) {
+		g_assert_cmpuint(e2e_count_processes(e->state_dir), ==, 0);
+		exm_test_rmtree(e->state_dir);
+	}
+	g_free(e->state_dir);
+	g_free(e->version_uri);
+	g_free(e);
+}
+
+gchar *
+e2e_create_instance(E2e *e, const gchar *name, const gchar *domain)
+{
+	g_autofree gchar *body = g_strdup_printf(
+		"{\"name\":\"%s\",\"project_id\":\"%s\",\"domain\":\"%s\",\"cpu\":1,\"ram\":1024,"
+		"\"disk_size\":10,\"version\":\"%s\"}",
+		name,
+		EXH_TEST_PROJECT,
+		domain,
+		e->version_uri);
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request(e->t, "POST", INSTANCES, EXH_TEST_TOKEN_OWNER, body);
+
+	if (r->status != 201) {
+		g_test_fail_printf("create instance: %u %s", r->status, r->body);
+		return NULL;
+	}
+	return g_strdup(exh_test_response_get_string(r, "uuid"));
+}
+
+JsonObject *
+e2e_wait_instance(E2e *e, const gchar *uuid, const gchar *status)
+{
+	g_autofree gchar *path = g_strdup_printf(INSTANCES "%s", uuid);
+	g_autofree gchar *last = NULL;
+
+	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
+		g_autoptr(ExhTestResponse) r =
+			exh_test_request(e->t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
+		const gchar *s = exh_test_response_get_string(r, "status");
+
+		if (r->status == 200 && g_strcmp0(s, status) == 0)
+			return json_object_ref(json_node_get_object(r->json));
+		g_free(last);
+		last = g_strdup(r->body);
+		g_usleep(100 * 1000);
+	}
+	g_test_message("instance %s never became %s; last: %s", uuid, status, last);
+	return NULL;
+}
+
+gchar *
+e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar *password)
+{
+	g_autofree gchar *path = g_strdup_printf(INSTANCES "%s/accounts/", instance);
+	g_autofree gchar *body =
+		g_strdup_printf("{\"username\":\"%s\",\"password\":\"%s\",\"project_id\":\"%s\"}",
+				user,
+				password,
+				EXH_TEST_PROJECT);
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request(e->t, "POST", path, EXH_TEST_TOKEN_OWNER, body);
+
+	if (r->status != 201) {
+		g_test_fail_printf("create account: %u %s", r->status, r->body);
+		return NULL;
+	}
+	return g_strdup(exh_test_response_get_string(r, "uuid"));
+}
+
+guint
+e2e_update_account(E2e *e, const gchar *instance, const gchar *account, const gchar *body)
+{
+	g_autofree gchar *path = g_strdup_printf(INSTANCES "%s/accounts/%s", instance, account);
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request(e->t, "PUT", path, EXH_TEST_TOKEN_OWNER, body);
+
+	if (r->status != 200)
+		g_test_message("update account: %u %s", r->status, r->body);
+	return r->status;
+}
+
+guint
+e2e_delete(E2e *e, const gchar *path)
+{
+	g_autofree gchar *full = g_strconcat("/v1/types/mail/", path, NULL);
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request(e->t, "DELETE", full, EXH_TEST_TOKEN_OWNER, NULL);
+
+	return r->status;
+}
+
+ExhLocalNodeInfo *
+e2e_node(E2e *e, const gchar *instance)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExhNodeSetActual) set =
+		exh_infra_backend_get_node_set(e->backend, instance, &error);
+
+	if (set == NULL || set->nodes->len == 0)
+		return NULL;
+	return exh_local_backend_get_node_info(e->backend,
+					       ((ExhInfraNode *)set->nodes->pdata[0])->uuid);
+}
+
+gint
+e2e_login(E2e *e,
+	  const ExhLocalNodeInfo *node,
+	  gboolean implicit_tls,
+	  const gchar *user,
+	  const gchar *password)
+{
+	g_autoptr(GError) error = NULL;
+	gint code = e2e_smtp_auth(node->ipv4,
+				  implicit_tls ? node->smtps_port : node->submission_port,
+				  implicit_tls ? E2E_SMTP_IMPLICIT : E2E_SMTP_STARTTLS,
+				  user,
+				  password,
+				  &error);
+
+	(void)e;
+	if (code < 0)
+		g_test_message("login %s: %s", user, error->message);
+	return code;
+}
+
+gboolean
+e2e_wait_login(E2e *e,
+	       const ExhLocalNodeInfo *node,
+	       gboolean implicit_tls,
+	       const gchar *user,
+	       const gchar *password,
+	       gint code)
+{
+	gint last = 0;
+
+	for (guint i = 0; i < E2E_WAIT_S * 20; i++) {
+		last = e2e_login(e, node, implicit_tls, user, password);
+		if (last == code)
+			return TRUE;
+		g_usleep(50 * 1000);
+	}
+	g_test_message("login %s never answered %d (last %d)", user, code, last);
+	return FALSE;
+}
+
+static guint
+url_port(const gchar *url)
+{
+	const gchar *colon = url != NULL ? strrchr(url, ':') : NULL;
+
+	return colon != NULL ? (guint)atoi(colon + 1) : 0;
+}
+
+void
+e2e_stop_host(E2e *e)
+{
+	ExhHostConfig *config = e->t->config;
+
+	/* the next host takes the same ports: the agents' URLs stay valid */
+	config->port = exh_host_get_port(e->t->host);
+	config->orch_port = url_port(exh_host_get_orch_url(e->t->host));
+	config->status_port = url_port(exh_host_get_status_url(e->t->host));
+	soup_session_abort(e->t->session);
+	g_clear_pointer(&e->t->host, exh_host_free);
+}
+
+gboolean
+e2e_start_host(E2e *e)
+{
+	g_autoptr(GError) error = NULL;
+
+	e->t->host = exh_host_new(e->t->config, &error);
+	if (e->t->host == NULL || !exh_host_start(e->t->host, &error)) {
+		g_test_fail_printf("host restart: %s", error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+guint
+e2e_count_processes(const gchar *needle)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *name;
+	guint n = 0;
+
+	while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = g_build_filename("/proc", name, "cmdline", NULL);
+		g_autofree gchar *cmd = NULL;
+		gsize len = 0;
+
+		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &cmd, &len, NULL))
+			continue;
+		for (gsize i = 0; i + 1 < len; i++) {
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		}
+		if (strstr(cmd, needle) != NULL && atoi(name) != getpid())
+			n++;
+	}
+	return n;
+}

@@ -1,0 +1,79 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The e2e fixture: the in-process host (tests/host/exh-test.h) with the agent
+ * API and the builder engine, driving a `local` infra backend whose nodes run
+ * the real exordos-mail-configure, exim4 and mail agent; the version
+ * `exim4_1` seeded through the operator API.  Everything goes through the
+ * public API; the backend is only asked where a node lives (its address,
+ * sandbox and pids) to check processes and files.
+ */
+#pragma once
+
+#include "exh-local-backend.h"
+#include "exh-test.h"
+#include "test-e2e-smtp.h"
+
+#define E2E_DOMAIN "example.com"
+/* Bounded waits (a hang guard, not a timing assertion). */
+#define E2E_WAIT_S 30
+
+typedef struct {
+	gchar *state_dir;
+	ExhInfraBackend *backend;
+	ExhTest *t;
+	gchar *version_uri;
+	gboolean envelope;
+	gboolean break_keys; /* configure's key dir is broken before each run */
+} E2e;
+
+/*
+ * Starts everything; %NULL when a peer is missing (skipped or failed per
+ * EXM_REQUIRE_REAL_PEERS) or on failure (already reported).
+ */
+E2e *e2e_new(gboolean envelope);
+/* Stops the host, then every node process; removes the sandboxes. */
+void e2e_free(E2e *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(E2e, e2e_free)
+
+/* POST an instance in @domain; returns its uuid (NULL on failure, reported). */
+gchar *e2e_create_instance(E2e *e, const gchar *name, const gchar *domain);
+
+/* Waits until the instance has @status; returns its JSON (NULL on timeout). */
+JsonObject *e2e_wait_instance(E2e *e, const gchar *uuid, const gchar *status);
+
+/* POST an account with a plaintext password; returns its uuid. */
+gchar *e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar *password);
+
+/* PUT @body on the account; returns the HTTP status. */
+guint e2e_update_account(E2e *e, const gchar *instance, const gchar *account, const gchar *body);
+
+/* DELETE a path below /v1/types/mail/; returns the HTTP status. */
+guint e2e_delete(E2e *e, const gchar *path);
+
+/* (transfer full): the node of the instance's set (its first), NULL if none */
+ExhLocalNodeInfo *e2e_node(E2e *e, const gchar *instance);
+
+/* One AUTH attempt of `user@domain` on the instance's node; the SMTP code. */
+gint e2e_login(E2e *e,
+	       const ExhLocalNodeInfo *node,
+	       gboolean implicit_tls,
+	       const gchar *user,
+	       const gchar *password);
+
+/* Retries e2e_login() until it answers @code (bounded); %TRUE when it did. */
+gboolean e2e_wait_login(E2e *e,
+			const ExhLocalNodeInfo *node,
+			gboolean implicit_tls,
+			const gchar *user,
+			const gchar *password,
+			gint code);
+
+/* Stops the host (API, agent API, engine); the nodes keep running. */
+void e2e_stop_host(E2e *e);
+/* Starts a new host on the same database and ports. */
+gboolean e2e_start_host(E2e *e);
+
+/* Processes whose command line names the state dir. */
+guint e2e_count_processes(const gchar *needle);
