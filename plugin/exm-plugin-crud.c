@@ -95,16 +95,18 @@ exm_plugin_crud_fields(ExmPluginRequest *r)
 	return fields;
 }
 
-/* The answer for one row, packed with read permissions: the API never echoes
- * a write-only or hidden field, not even in the 201 of a create. */
+/* The answer for one row, with read permissions: the API never echoes a
+ * write-only or hidden field, not even in the 201 of a create. */
 static void
 exm_plugin_crud_answer_row(ExmPluginRequest *r, guint status, const ExmPluginRow *row)
 {
-	g_autoptr(JsonNode) node = exm_plugin_store_row_to_json(row, r->mount);
 	g_autoptr(GPtrArray) fields = exm_plugin_crud_fields(r);
+	GString *out = g_string_sized_new(512);
 
-	exm_rest_pack(json_node_get_object(node), row->model, EXM_REST_GET, fields);
-	exm_rest_response_set_json(r->resp, status, node);
+	exm_plugin_store_row_write(out, row, r->mount, fields);
+	r->resp->status = status;
+	g_free(r->resp->body);
+	r->resp->body = g_string_free(out, FALSE);
 }
 
 static ExmRestParam *
@@ -144,6 +146,32 @@ exm_plugin_crud_scope_list(ExmPluginRequest *r,
 	return TRUE;
 }
 
+static void
+exm_plugin_crud_list_answer(ExmPluginRequest *r,
+			    const ExmPluginKind *kind,
+			    ExmRestListQuery *q,
+			    PGresult *res)
+{
+	gint n = PQntuples(res);
+	GString *out = g_string_sized_new(64 + 512 * (gsize)n);
+	g_autofree gchar *last = NULL;
+
+	g_string_append_c(out, '[');
+	for (gint i = 0; i < n; i++) {
+		g_autoptr(ExmPluginRow) row = exm_plugin_store_row_new(kind->model, res, i);
+		if (i > 0)
+			g_string_append_c(out, ',');
+		exm_plugin_store_row_write(out, row, r->mount, q->fields);
+		if (i == n - 1)
+			last = g_strdup(exm_plugin_store_row_get(row, "uuid"));
+	}
+	g_string_append_c(out, ']');
+	r->resp->status = 200;
+	g_free(r->resp->body);
+	r->resp->body = g_string_free(out, FALSE);
+	exm_rest_response_paginate(r->resp, q, (guint)n, last);
+}
+
 static gboolean
 exm_plugin_crud_list(ExmPluginRequest *r, const ExmPluginKind *kind, GError **error)
 {
@@ -152,12 +180,7 @@ exm_plugin_crud_list(ExmPluginRequest *r, const ExmPluginKind *kind, GError **er
 	g_autoptr(GPtrArray) sql_params = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *sql = NULL;
 	g_autoptr(PGresult) res = NULL;
-	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
-	JsonArray *array = json_array_new();
-	g_autofree gchar *last = NULL;
-	gint n;
 
-	json_node_take_array(node, array);
 	q = exm_rest_list_query_parse(kind->model, params, r->req->n_query, r->mount, error);
 	if (q == NULL || !exm_plugin_enforce(r, kind->policy, "read", error) ||
 	    !exm_plugin_crud_scope_list(r, kind, q, error))
@@ -166,17 +189,7 @@ exm_plugin_crud_list(ExmPluginRequest *r, const ExmPluginKind *kind, GError **er
 	res = exm_plugin_store_exec(r, kind->model, sql, sql_params, error);
 	if (res == NULL)
 		return FALSE;
-	n = PQntuples(res);
-	for (gint i = 0; i < n; i++) {
-		g_autoptr(ExmPluginRow) row = exm_plugin_store_row_new(kind->model, res, i);
-		JsonNode *item = exm_plugin_store_row_to_json(row, r->mount);
-		exm_rest_pack(json_node_get_object(item), kind->model, EXM_REST_FILTER, q->fields);
-		json_array_add_element(array, item);
-		if (i == n - 1)
-			last = g_strdup(exm_plugin_store_row_get(row, "uuid"));
-	}
-	exm_rest_response_set_json(r->resp, 200, node);
-	exm_rest_response_paginate(r->resp, q, (guint)n, last);
+	exm_plugin_crud_list_answer(r, kind, q, res);
 	return TRUE;
 }
 

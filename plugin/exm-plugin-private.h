@@ -113,7 +113,10 @@ ExmPluginRow *exm_plugin_store_row_new(const ExmRestModel *model, PGresult *res,
 void exm_plugin_store_row_free(ExmPluginRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmPluginRow, exm_plugin_store_row_free)
 const gchar *exm_plugin_store_row_get(const ExmPluginRow *row, const gchar *name);
-JsonNode *exm_plugin_store_row_to_json(const ExmPluginRow *row, const gchar *mount);
+void exm_plugin_store_row_write(GString *out,
+				const ExmPluginRow *row,
+				const gchar *mount,
+				GPtrArray *fields);
 gchar *exm_plugin_store_value_text(const ExmRestValue *value);
 void exm_plugin_store_append_write_expr(GString *sql, ExmRestType type, guint n);
 ExmPluginSet *exm_plugin_store_sets_find(GPtrArray *sets, const gchar *name);

@@ -199,57 +199,121 @@ exm_plugin_store_row_get(const ExmPluginRow *row, const gchar *name)
 	return NULL;
 }
 
+/* A JSON string as the API writes it (exm_json_to_string's compact form):
+ * the short escapes, \u00XX for other controls, everything else raw.  Rows
+ * come from a UTF8 database, so the text is valid UTF-8. */
 static void
-exm_plugin_store_member(JsonObject *obj,
-			const ExmRestField *f,
-			const gchar *raw,
-			const gchar *mount)
+exm_plugin_store_write_string(GString *out, const gchar *s)
+{
+	const gchar *run = s;
+
+	g_string_append_c(out, '"');
+	for (const gchar *p = s; *p != '\0'; p++) {
+		guchar c = (guchar)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		g_string_append_len(out, run, p - run);
+		run = p + 1;
+		switch (c) {
+		case '"':
+			g_string_append(out, "\\\"");
+			break;
+		case '\\':
+			g_string_append(out, "\\\\");
+			break;
+		case '\n':
+			g_string_append(out, "\\n");
+			break;
+		case '\r':
+			g_string_append(out, "\\r");
+			break;
+		case '\t':
+			g_string_append(out, "\\t");
+			break;
+		case '\b':
+			g_string_append(out, "\\b");
+			break;
+		case '\f':
+			g_string_append(out, "\\f");
+			break;
+		default:
+			g_string_append_printf(out, "\\u%04x", c);
+			break;
+		}
+	}
+	g_string_append(out, run);
+	g_string_append_c(out, '"');
+}
+
+static void
+exm_plugin_store_write_value(GString *out,
+			     const ExmRestField *f,
+			     const gchar *raw,
+			     const gchar *mount)
 {
 	g_autofree gchar *text = NULL;
-	JsonNode *list;
 
 	switch (f->type) {
 	case EXM_REST_TYPE_INTEGER:
-		json_object_set_int_member(obj, f->name, g_ascii_strtoll(raw, NULL, 10));
+		/* PostgreSQL's int text is already a JSON integer. */
+		g_string_append(out, raw);
 		break;
 	case EXM_REST_TYPE_BOOLEAN:
-		json_object_set_boolean_member(obj, f->name, g_strcmp0(raw, "true") == 0);
+		g_string_append(out, g_strcmp0(raw, "true") == 0 ? "true" : "false");
 		break;
 	case EXM_REST_TYPE_TIMESTAMP:
 		text = exm_rest_format_timestamp(g_ascii_strtoll(raw, NULL, 10));
-		json_object_set_string_member(obj, f->name, text);
+		g_string_append_printf(out, "\"%s\"", text);
 		break;
 	case EXM_REST_TYPE_RELATIONSHIP:
 		text = g_strconcat(mount, f->related, raw, NULL);
-		json_object_set_string_member(obj, f->name, text);
+		exm_plugin_store_write_string(out, text);
 		break;
 	case EXM_REST_TYPE_STRING_LIST:
-		/* PostgreSQL's own array_to_json output: trusted, so plain json-glib. */
-		list = json_from_string(raw, NULL);
-		if (list != NULL)
-			json_object_set_member(obj, f->name, list);
+		/* array_to_json(): compact, escaped by PostgreSQL alike. */
+		g_string_append(out, raw);
 		break;
 	default:
-		json_object_set_string_member(obj, f->name, raw);
+		exm_plugin_store_write_string(out, raw);
 		break;
 	}
 }
 
-JsonNode *
-exm_plugin_store_row_to_json(const ExmPluginRow *row, const gchar *mount)
+static gboolean
+exm_plugin_store_wanted(const ExmRestField *f, GPtrArray *fields)
 {
-	JsonObject *obj = json_object_new();
-	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+	if (f->read == EXM_REST_HIDDEN)
+		return FALSE;
+	for (guint i = 0; fields != NULL && i < fields->len; i++) {
+		if (g_strcmp0(g_ptr_array_index(fields, i), f->name) == 0)
+			return TRUE;
+	}
+	return fields == NULL;
+}
+
+/* The row as the API answers it, straight into @out: model order, nulls,
+ * hidden-on-read fields (password_hash) and fields outside the sparse
+ * fieldset left out (rest-conventions §5).  No JSON tree on the list path. */
+void
+exm_plugin_store_row_write(GString *out,
+			   const ExmPluginRow *row,
+			   const gchar *mount,
+			   GPtrArray *fields)
+{
+	gboolean first = TRUE;
 	guint i = 0;
 
+	g_string_append_c(out, '{');
 	for (const ExmRestField *f = row->model->fields; f->name != NULL; f++, i++) {
-		/* Hidden-on-read fields (password_hash) never enter the JSON at all. */
-		if (row->raw[i] == NULL || f->read == EXM_REST_HIDDEN)
+		if (row->raw[i] == NULL || !exm_plugin_store_wanted(f, fields))
 			continue;
-		exm_plugin_store_member(obj, f, row->raw[i], mount);
+		if (!first)
+			g_string_append_c(out, ',');
+		first = FALSE;
+		g_string_append_printf(out, "\"%s\":", f->name);
+		exm_plugin_store_write_value(out, f, row->raw[i], mount);
 	}
-	json_node_take_object(node, obj);
-	return node;
+	g_string_append_c(out, '}');
 }
 
 gchar *

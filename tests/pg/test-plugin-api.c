@@ -161,7 +161,7 @@ test_versions(void)
 	g_clear_pointer(&r, exm_reply_free);
 
 	/* owners read, only operators write */
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", VERSIONS, NULL, NULL);
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", VERSIONS, "name=exim4_1", NULL);
 	exm_assert_status(r, 200);
 	g_assert_cmpuint(exm_reply_len(r), ==, 1);
 	g_clear_pointer(&r, exm_reply_free);
@@ -185,6 +185,25 @@ test_versions(void)
 	g_clear_pointer(&r, exm_reply_free);
 	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", VERSIONS, NULL, NULL);
 	exm_assert_error(r, 403, "PolicyNotAuthorized");
+	g_clear_pointer(&r, exm_reply_free);
+
+	/* the answer's string escaping: short escapes, \u00XX, UTF-8 raw */
+	r = exm_fixture_call(
+		f,
+		NULL,
+		&exm_who_admin,
+		"POST",
+		VERSIONS,
+		"fields=description",
+		"{\"name\":\"esc\",\"description\":\"q\\\"b\\\\c\\n\\u0001\\u00e9/\u00e9\"}");
+	exm_assert_status(r, 201);
+	g_assert_cmpstr(
+		r->body, ==, "{\"description\":\"q\\\"b\\\\c\\n\\u0001\xc3\xa9/\xc3\xa9\"}");
+	g_clear_pointer(&r, exm_reply_free);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_admin, "GET", VERSIONS, "name=esc&fields=name", NULL);
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(r->body, ==, "[{\"name\":\"esc\"}]");
 	g_clear_pointer(&r, exm_reply_free);
 
 	/* duplicate name → 409 */
@@ -216,7 +235,7 @@ test_versions(void)
 	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
 	exm_assert_error(r, 409, "ConflictRecords");
 	g_clear_pointer(&r, exm_reply_free);
-	g_assert_cmpint(exm_fixture_count(f, "mail_versions"), ==, 1);
+	g_assert_cmpint(exm_fixture_count(f, "mail_versions"), ==, 2);
 
 	{
 		g_autofree gchar *ipath = g_strdup_printf("instances/%s", inst);
