@@ -966,15 +966,39 @@ test_filters_and_pages(void)
 
 /* ------------------------------------------------------------------ hostile input */
 
-static void
-test_hostile(void)
+/* A fresh database with one instance; *@snapshot is its updated_at. */
+static ExmFixture *
+hostile_setup(gchar **instance, gchar **snapshot)
 {
-	g_autoptr(ExmFixture) f = exm_fixture_new();
+	ExmFixture *f = exm_fixture_new();
 	g_autofree gchar *v1 = NULL;
+
+	if (f == NULL)
+		return NULL;
+	v1 = exm_fixture_version(f, "exim4_1");
+	*instance = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
+	*snapshot = exm_fixture_scalar(f, "SELECT updated_at::text FROM mail_instances");
+	return f;
+}
+
+/* Nothing was written by any of it: no account, the instance untouched. */
+static void
+hostile_nothing_written(ExmFixture *f, const gchar *snapshot)
+{
+	g_autofree gchar *now =
+		exm_fixture_scalar(f, "SELECT updated_at::text FROM mail_instances");
+
+	g_assert_cmpint(exm_fixture_count(f, "mail_accounts"), ==, 0);
+	g_assert_cmpstr(now, ==, snapshot);
+}
+
+static void
+test_hostile_bodies(void)
+{
 	g_autofree gchar *i1 = NULL;
-	g_autofree gchar *coll = NULL;
-	g_autofree gchar *ipath = NULL;
 	g_autofree gchar *snapshot = NULL;
+	g_autoptr(ExmFixture) f = hostile_setup(&i1, &snapshot);
+	g_autofree gchar *coll = NULL;
 	const gchar *const bodies[] = {
 		"",
 		"{",
@@ -991,30 +1015,10 @@ test_hostile(void)
 		"{\"username\":\"\\u0000\"}",
 		"{\"username\":\"\\ud800\"}",
 	};
-	const gchar *const typed[] = {
-		"{\"username\":123,\"password_hash\":\"" EXM_HASH6 "\"}",
-		"{\"username\":[\"a\"],\"password_hash\":\"" EXM_HASH6 "\"}",
-		"{\"username\":\"bob\",\"password_hash\":{}}",
-		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"active\":1}",
-		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"bogus\":1}",
-		"{\"username\":null,\"password_hash\":\"" EXM_HASH6 "\"}",
-		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"uuid\":\"nope\"}",
-		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6
-		"\",\"created_at\":\"yesterday\"}",
-		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"name\":1.5}",
-		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"instance\":\"/x/y\"}",
-		"{\"username\":\"bob\\nroot\",\"password_hash\":\"" EXM_HASH6 "\"}",
-		"{\"username\":\"bob:x\",\"password_hash\":\"" EXM_HASH6 "\"}",
-	};
 
 	if (f == NULL)
 		return;
-	v1 = exm_fixture_version(f, "exim4_1");
-	i1 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
 	coll = accounts_path(i1);
-	ipath = g_strdup_printf("instances/%s", i1);
-	snapshot = exm_fixture_scalar(f, "SELECT updated_at::text FROM mail_instances");
-
 	for (guint i = 0; i < G_N_ELEMENTS(bodies); i++) {
 		g_autoptr(ExmReply) r =
 			exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, bodies[i]);
@@ -1035,6 +1039,37 @@ test_hostile(void)
 		exm_assert_error(r2, 400, "ParseBodyError");
 		exm_assert_error(r3, 400, "ParseBodyError");
 	}
+	hostile_nothing_written(f, snapshot);
+}
+
+static void
+test_hostile_types(void)
+{
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *snapshot = NULL;
+	g_autoptr(ExmFixture) f = hostile_setup(&i1, &snapshot);
+	g_autofree gchar *coll = NULL;
+	g_autofree gchar *ipath = NULL;
+	const gchar *const typed[] = {
+		"{\"username\":123,\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":[\"a\"],\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":\"bob\",\"password_hash\":{}}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"active\":1}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"bogus\":1}",
+		"{\"username\":null,\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"uuid\":\"nope\"}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6
+		"\",\"created_at\":\"yesterday\"}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"name\":1.5}",
+		"{\"username\":\"bob\",\"password_hash\":\"" EXM_HASH6 "\",\"instance\":\"/x/y\"}",
+		"{\"username\":\"bob\\nroot\",\"password_hash\":\"" EXM_HASH6 "\"}",
+		"{\"username\":\"bob:x\",\"password_hash\":\"" EXM_HASH6 "\"}",
+	};
+
+	if (f == NULL)
+		return;
+	coll = accounts_path(i1);
+	ipath = g_strdup_printf("instances/%s", i1);
 	for (guint i = 0; i < G_N_ELEMENTS(typed); i++) {
 		g_autoptr(ExmReply) r =
 			exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll, NULL, typed[i]);
@@ -1063,6 +1098,18 @@ test_hostile(void)
 		g_assert_cmpuint(r->status, ==, 400);
 	}
 
+	hostile_nothing_written(f, snapshot);
+}
+
+static void
+test_hostile_routes(void)
+{
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *snapshot = NULL;
+	g_autoptr(ExmFixture) f = hostile_setup(&i1, &snapshot);
+
+	if (f == NULL)
+		return;
 	/* routes and methods */
 	{
 		const struct {
@@ -1117,6 +1164,18 @@ test_hostile(void)
 			exm_assert_error(r, routes[i].status, routes[i].type);
 		}
 	}
+	hostile_nothing_written(f, snapshot);
+}
+
+static void
+test_hostile_ids(void)
+{
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *snapshot = NULL;
+	g_autoptr(ExmFixture) f = hostile_setup(&i1, &snapshot);
+
+	if (f == NULL)
+		return;
 	{
 		/* instance of the URL loaded first, then the route error */
 		g_autofree gchar *p = g_strdup_printf("instances/%s/bogus/", i1);
@@ -1158,13 +1217,7 @@ test_hostile(void)
 		exm_assert_status(r2, 200);
 	}
 
-	/* nothing was written by any of it */
-	g_assert_cmpint(exm_fixture_count(f, "mail_accounts"), ==, 0);
-	{
-		g_autofree gchar *now =
-			exm_fixture_scalar(f, "SELECT updated_at::text FROM mail_instances");
-		g_assert_cmpstr(now, ==, snapshot);
-	}
+	hostile_nothing_written(f, snapshot);
 }
 
 int
@@ -1180,6 +1233,9 @@ main(int argc, char **argv)
 	g_test_add_func("/plugin/accounts", test_accounts);
 	g_test_add_func("/plugin/iam-matrix", test_iam_matrix);
 	g_test_add_func("/plugin/filters-and-pages", test_filters_and_pages);
-	g_test_add_func("/plugin/hostile", test_hostile);
+	g_test_add_func("/plugin/hostile/bodies", test_hostile_bodies);
+	g_test_add_func("/plugin/hostile/types", test_hostile_types);
+	g_test_add_func("/plugin/hostile/routes", test_hostile_routes);
+	g_test_add_func("/plugin/hostile/ids", test_hostile_ids);
 	return g_test_run();
 }
