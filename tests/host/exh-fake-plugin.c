@@ -11,7 +11,8 @@
  * inserts a row into fake_a and answers S (default 201), so tests see COMMIT
  * and ROLLBACK; `sleep?ms=N` holds a worker; `backend` answers the PostgreSQL
  * backend pid; `headers` answers good and bad extra headers; `status?code=N`
- * answers N.
+ * answers N; `lock` waits for advisory lock 4242 (a test holds it to keep a
+ * worker busy).
  */
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -232,6 +233,17 @@ backend(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
 	PQclear(res);
 }
 
+/* Blocks while a test holds advisory lock 4242 in this database. */
+static void
+lock(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
+{
+	PGresult *res = PQexecParams(
+		req->db, "SELECT pg_advisory_xact_lock(4242)", 0, NULL, NULL, NULL, NULL, 0);
+
+	simple(resp, PQresultStatus(res) == PGRES_TUPLES_OK ? 200 : 500, "locked", "yes");
+	PQclear(res);
+}
+
 static void
 headers(ExordosPaasRestResponse *resp)
 {
@@ -255,7 +267,9 @@ fake_dispatch(gpointer ctx, const ExordosPaasRestRequest *req, ExordosPaasRestRe
 	else if (g_str_equal(req->path, "sleep")) {
 		g_usleep(status_param(req, "ms", 100) * 1000);
 		simple(resp, 200, "slept", "yes");
-	} else if (g_str_equal(req->path, "backend"))
+	} else if (g_str_equal(req->path, "lock"))
+		lock(req, resp);
+	else if (g_str_equal(req->path, "backend"))
 		backend(req, resp);
 	else if (g_str_equal(req->path, "headers"))
 		headers(resp);

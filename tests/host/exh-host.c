@@ -289,7 +289,9 @@ exh_host_start(ExhHost *host, GError **error)
 		return FALSE;
 	host->pool = exh_pool_new(host->config->conninfo,
 				  host->config->workers,
-				  host->config->workers * QUEUE_PER_WORKER,
+				  host->config->max_queued > 0
+					  ? host->config->max_queued
+					  : host->config->workers * QUEUE_PER_WORKER,
 				  error);
 	if (host->pool == NULL)
 		return FALSE;

@@ -51,6 +51,8 @@ typedef enum {
  * @token_file: (nullable): the IAM token file; %NULL = every request anonymous
  * @workers: size of the worker pool (= number of database connections)
  * @max_body: request body limit in bytes
+ * @max_queued: requests allowed to wait for a worker before new ones get 503
+ *   (0 = 64 per worker)
  * @project_id: project the installed types are registered under
  * @migrate_only: apply the migrations, then stop (exordos-paas-host only)
  * @agent_api: also run the universal agent side (exh-ua.h): the Orch and
@@ -75,6 +77,7 @@ typedef struct {
 	gchar *token_file;
 	guint workers;
 	gsize max_body;
+	guint max_queued;
 	gchar *project_id;
 	gboolean migrate_only;
 	gboolean verbose;
@@ -95,7 +98,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhHostConfig, exh_host_config_free)
  * exh_host_config_load_file:
  * @config: a config
  * @path: a GKeyFile: group `[host]` with `listen`, `port`, `workers`,
- *   `max_body`, `plugins` (list), `token_file`, `project_id`; group `[db]` with
+ *   `max_body`, `max_queued`, `plugins` (list), `token_file`, `project_id`; group `[db]` with
  *   `conninfo`
  * @error: %EXH_ERROR_CONFIG on failure
  *

@@ -94,6 +94,8 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 		config->workers = options->workers;
 	if (options != NULL && options->max_body > 0)
 		config->max_body = options->max_body;
+	if (options != NULL && options->max_queued > 0)
+		config->max_queued = options->max_queued;
 	config->orch_port = 0;
 	config->status_port = 0;
 	if (options != NULL) {

@@ -730,6 +730,57 @@ test_worker_pool(void)
 	g_mutex_clear(&lock);
 }
 
+/* A full queue: with the one worker blocked and one request waiting, the next gets 503. */
+static void
+test_queue_full(void)
+{
+	g_autofree gchar *fake = exh_test_fake_plugin_path("");
+	const gchar *plugins[] = { fake, NULL };
+	ExhTestOptions options = { .workers = 1, .max_queued = 1, .plugins = plugins };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	Client first;
+	Client second;
+	GThread *threads[2];
+	PGconn *holder;
+	PGresult *res;
+	gint64 deadline;
+
+	if (t == NULL)
+		return;
+	holder = PQconnectdb(t->conninfo);
+	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+	PQclear(res);
+	first = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
+	second = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
+	threads[0] = g_thread_new("first", client_thread, &first);
+	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (exh_host_get_in_flight(t->host) < 1 && g_get_monotonic_time() < deadline)
+		g_usleep(5 * 1000);
+	threads[1] = g_thread_new("second", client_thread, &second);
+	while (exh_host_get_in_flight(t->host) < 2 && g_get_monotonic_time() < deadline)
+		g_usleep(5 * 1000);
+	g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 2);
+	{
+		g_autoptr(ExhTestResponse) busy =
+			exh_test_request(t, "GET", FAKE "lock", NULL, NULL);
+		assert_error(
+			busy, 503, "ServiceUnavailable", "The server is busy, try again later.");
+	}
+	/* host routes do not queue */
+	{
+		g_autoptr(ExhTestResponse) v1 = exh_test_request(t, "GET", "/v1/", NULL, NULL);
+		g_assert_cmpuint(v1->status, ==, 200);
+	}
+	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
+	PQclear(res);
+	PQfinish(holder);
+	g_thread_join(threads[0]);
+	g_thread_join(threads[1]);
+	g_assert_cmpuint(first.ok, ==, 1);
+	g_assert_cmpuint(second.ok, ==, 1);
+}
+
 /* ---------------------------------------------------------------- PostgreSQL restart */
 
 static void
@@ -1044,6 +1095,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/body-limit", test_body_limit);
 	g_test_add_func("/http/host/body-limit-default", test_body_limit_default);
 	g_test_add_func("/http/host/worker-pool", test_worker_pool);
+	g_test_add_func("/http/host/queue-full", test_queue_full);
 	g_test_add_func("/http/host/reconnect", test_reconnect);
 	g_test_add_func("/http/host/clean-shutdown", test_clean_shutdown);
 	g_test_add_func("/http/host/client-gone", test_client_gone);
