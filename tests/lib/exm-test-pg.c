@@ -30,6 +30,7 @@ struct _ExmTestPg {
 	GPid watchdog;
 	gint watchdog_fd; /* write end of the watchdog's stdin; only we hold it */
 	guint db_counter;
+	GPid owner; /* the process that started it; a forked child never stops it */
 };
 
 G_DEFINE_QUARK(exm - test - pg - error - quark, exm_test_pg_error)
@@ -395,6 +396,7 @@ exm_test_pg_new(GError **error)
 	g_autoptr(ExmTestPg) pg = g_new0(ExmTestPg, 1);
 
 	pg->watchdog_fd = -1;
+	pg->owner = getpid();
 	if (!check_peer(pg, error))
 		return NULL;
 	if (!prepare_dir(pg, error) || !start_watchdog(pg, error))
@@ -413,6 +415,10 @@ exm_test_pg_free(ExmTestPg *pg)
 
 	if (pg == NULL)
 		return;
+	if (pg->owner != getpid()) {
+		/* a fork()ed child exiting: the server and the watchdog are its parent's */
+		return;
+	}
 	stop_with(pg, SIGQUIT, NULL);
 	if (pg->dir != NULL)
 		exm_test_rmtree(pg->dir);
