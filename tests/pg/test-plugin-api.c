@@ -266,28 +266,54 @@ test_versions(void)
 	"    \"version\": \"/v1/types/mail/versions/%s\"\n"                                        \
 	"  }"
 
+/* Per-test state of the instance tests: the seed README's instance. */
+typedef struct {
+	ExmFixture *f;
+	gchar *vuri;
+	gchar *id;
+	gchar *path;
+	ExmReply *created;
+} Instances;
+
 static void
-test_instances(void)
+instances_setup(Instances *a, gconstpointer data)
 {
-	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autoptr(ExmReply) r = NULL;
 	g_autofree gchar *v1 = NULL;
 	g_autofree gchar *body = NULL;
-	g_autofree gchar *id = NULL;
-	g_autofree gchar *path = NULL;
-	g_autofree gchar *vuri = NULL;
-	g_autofree gchar *updated = NULL;
-	g_autofree gchar *expect_keys = NULL;
+
+	a->f = exm_fixture_new();
+	if (a->f == NULL)
+		return;
+	v1 = exm_fixture_version(a->f, "exim4_1");
+	a->vuri = g_strdup_printf("/v1/types/mail/versions/%s", v1);
+	body = g_strdup_printf(SEED_INSTANCE_BODY, v1);
+	a->created = exm_fixture_call(a->f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, body);
+	exm_assert_status(a->created, 201);
+	a->id = g_strdup(exm_reply_str(a->created, "uuid"));
+	a->path = g_strdup_printf("instances/%s", a->id);
+}
+
+static void
+instances_teardown(Instances *a, gconstpointer data)
+{
+	exm_fixture_free(a->f);
+	g_free(a->vuri);
+	g_free(a->id);
+	g_free(a->path);
+	exm_reply_free(a->created);
+}
+
+static void
+test_instances_create(Instances *a, gconstpointer data)
+{
+	ExmFixture *f = a->f;
+	const gchar *vuri = a->vuri;
+	const gchar *id = a->id;
+	const gchar *path = a->path;
+	g_autoptr(ExmReply) r = g_steal_pointer(&a->created);
 
 	if (f == NULL)
 		return;
-	v1 = exm_fixture_version(f, "exim4_1");
-	vuri = g_strdup_printf("/v1/types/mail/versions/%s", v1);
-	body = g_strdup_printf(SEED_INSTANCE_BODY, v1);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, body);
-	exm_assert_status(r, 201);
-	id = g_strdup(exm_reply_str(r, "uuid"));
-	path = g_strdup_printf("instances/%s", id);
 	g_assert_cmpstr(exm_reply_str(r, "status"), ==, "NEW");
 	g_assert_cmpstr(exm_reply_str(r, "domain"), ==, "example.com");
 	g_assert_cmpstr(exm_reply_str(r, "version"), ==, vuri);
@@ -302,7 +328,6 @@ test_instances(void)
 		strstr(r->body, "\"name\":\"mail-prod\",\"description\":\"\",\"project_id\":"));
 	g_assert_true(
 		g_str_has_suffix(r->body, "\"dkim_public_key\":\"\",\"dkim_selector\":\"\"}"));
-	updated = g_strdup(exm_reply_str(r, "updated_at"));
 	g_clear_pointer(&r, exm_reply_free);
 
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, NULL, NULL);
@@ -316,7 +341,21 @@ test_instances(void)
 		g_assert_cmpstr(r->body, ==, expect);
 	}
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+/* PUT is partial, PATCH the same; an update that changes nothing does not
+ * bump updated_at. */
+static void
+test_instances_update(Instances *a, gconstpointer data)
+{
+	ExmFixture *f = a->f;
+	const gchar *path = a->path;
+	g_autofree gchar *updated = NULL;
+	g_autoptr(ExmReply) r = NULL;
+
+	if (f == NULL)
+		return;
+	updated = g_strdup(exm_reply_str(a->created, "updated_at"));
 	/* PUT partial; the same PUT again changes nothing */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":4}");
 	exm_assert_status(r, 200);
@@ -330,7 +369,18 @@ test_instances(void)
 	exm_assert_status(r, 200);
 	g_assert_cmpstr(exm_reply_str(r, "updated_at"), ==, updated);
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_instances_fixed(Instances *a, gconstpointer data)
+{
+	ExmFixture *f = a->f;
+	const gchar *vuri = a->vuri;
+	const gchar *path = a->path;
+	g_autoptr(ExmReply) r = NULL;
+
+	if (f == NULL)
+		return;
 	/* fixed after create, RO always */
 	r = exm_fixture_call(
 		f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"domain\":\"other.com\"}");
@@ -379,7 +429,17 @@ test_instances(void)
 			     "{\"uuid\":\"00000000-0000-0000-0000-000000000001\"}");
 	exm_assert_error(r, 400, "NotEqualUuidException");
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_instances_create_rejects(Instances *a, gconstpointer data)
+{
+	ExmFixture *f = a->f;
+	const gchar *vuri = a->vuri;
+	g_autoptr(ExmReply) r = NULL;
+
+	if (f == NULL)
+		return;
 	/* create: RO field → 403, required → 400, unknown version → 404 */
 	{
 		g_autofree gchar *b = g_strdup_printf(
@@ -434,7 +494,6 @@ test_instances(void)
 		g_clear_pointer(&r, exm_reply_free);
 	}
 	g_assert_cmpint(exm_fixture_count(f, "mail_instances"), ==, 1);
-	(void)expect_keys;
 }
 
 static void
@@ -1300,7 +1359,12 @@ main(int argc, char **argv)
 	g_test_add_func("/plugin/init-refuses-other-abi", test_init_refuses_other_abi);
 	g_test_add_func("/plugin/index", test_index);
 	g_test_add_func("/plugin/versions", test_versions);
-	g_test_add_func("/plugin/instances", test_instances);
+#define INSTANCES_TEST(path, fn)                                                                   \
+	g_test_add(path, Instances, NULL, instances_setup, fn, instances_teardown)
+	INSTANCES_TEST("/plugin/instances/create", test_instances_create);
+	INSTANCES_TEST("/plugin/instances/update", test_instances_update);
+	INSTANCES_TEST("/plugin/instances/fixed", test_instances_fixed);
+	INSTANCES_TEST("/plugin/instances/create-rejects", test_instances_create_rejects);
 	g_test_add_func("/plugin/instance-delete-cascades", test_instance_delete_cascades);
 #define ACCOUNTS_TEST(path, fn)                                                                    \
 	g_test_add(path, Accounts, NULL, accounts_setup, fn, accounts_teardown)
