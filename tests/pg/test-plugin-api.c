@@ -844,27 +844,59 @@ test_accounts_delete(Accounts *a, gconstpointer data)
 
 /* ------------------------------------------------------------------ IAM */
 
+/* Per-test state of the IAM tests: an instance in P1 (owner) and one in P2
+ * (created by an operator without project, which works across projects). */
+typedef struct {
+	ExmFixture *f;
+	gchar *v1;
+	gchar *i1;
+	gchar *i2;
+	gchar *p1;
+	gchar *coll2;
+} Iam;
+
 static void
-test_iam_matrix(void)
+iam_setup(Iam *a, gconstpointer data)
 {
-	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autoptr(ExmReply) r = NULL;
-	g_autofree gchar *v1 = NULL;
-	g_autofree gchar *i1 = NULL;
-	g_autofree gchar *i2 = NULL;
-	g_autofree gchar *p1 = NULL;
-	g_autofree gchar *body = NULL;
-	g_autofree gchar *coll2 = NULL;
+	a->f = exm_fixture_new();
+	if (a->f == NULL)
+		return;
+	a->v1 = exm_fixture_version(a->f, "exim4_1");
+	a->i1 = exm_fixture_instance(a->f, &exm_who_owner1, NULL, a->v1, "m1");
+	a->i2 = exm_fixture_instance(a->f, &exm_who_admin, EXM_P2, a->v1, "m2");
+	a->p1 = g_strdup_printf("instances/%s", a->i1);
+	a->coll2 = accounts_path(a->i2);
+}
+
+static void
+iam_teardown(Iam *a, gconstpointer data)
+{
+	if (a->f != NULL)
+		g_assert_cmpint(exm_fixture_count(a->f, "mail_instances"), ==, 2);
+	exm_fixture_free(a->f);
+	g_free(a->v1);
+	g_free(a->i1);
+	g_free(a->i2);
+	g_free(a->p1);
+	g_free(a->coll2);
+}
+
+/* The shared state under short names; not every test uses every name. */
+#define IAM_LOCALS                                                                                 \
+	G_GNUC_UNUSED ExmFixture *f = a->f;                                                        \
+	G_GNUC_UNUSED const gchar *v1 = a->v1;                                                     \
+	G_GNUC_UNUSED const gchar *p1 = a->p1;                                                     \
+	G_GNUC_UNUSED const gchar *coll2 = a->coll2;                                               \
+	G_GNUC_UNUSED g_autofree gchar *body = NULL;                                               \
+	g_autoptr(ExmReply) r = NULL
+
+static void
+test_iam_lists(Iam *a, gconstpointer data)
+{
+	IAM_LOCALS;
 
 	if (f == NULL)
 		return;
-	v1 = exm_fixture_version(f, "exim4_1");
-	i1 = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
-	/* an operator without project works across projects */
-	i2 = exm_fixture_instance(f, &exm_who_admin, EXM_P2, v1, "m2");
-	p1 = g_strdup_printf("instances/%s", i1);
-	coll2 = accounts_path(i2);
-
 	/* own project only in lists; ?project_id= of another is a 403 */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, NULL, NULL);
 	exm_assert_status(r, 200);
@@ -884,7 +916,15 @@ test_iam_matrix(void)
 	exm_assert_status(r, 200);
 	g_assert_cmpuint(exm_reply_len(r), ==, 2);
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_iam_foreign_rows(Iam *a, gconstpointer data)
+{
+	IAM_LOCALS;
+
+	if (f == NULL)
+		return;
 	/* other projects' rows are 404, not 403; so are their accounts */
 	r = exm_fixture_call(f, NULL, &exm_who_owner2, "GET", p1, NULL, NULL);
 	exm_assert_error(r, 404, "RecordNotFound");
@@ -902,7 +942,15 @@ test_iam_matrix(void)
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll2, NULL, body);
 	exm_assert_error(r, 404, "RecordNotFound");
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_iam_foreign_project(Iam *a, gconstpointer data)
+{
+	IAM_LOCALS;
+
+	if (f == NULL)
+		return;
 	/* a foreign project_id in a body is a 403 */
 	body = (g_free(body),
 		g_strdup_printf("{\"name\":\"m3\",\"project_id\":\"" EXM_P2
@@ -921,7 +969,15 @@ test_iam_matrix(void)
 		f, NULL, &exm_who_admin, "PUT", p1, NULL, "{\"project_id\":\"" EXM_P2 "\"}");
 	exm_assert_error(r, 400, "ReadOnlyProperty");
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_iam_wildcards(Iam *a, gconstpointer data)
+{
+	IAM_LOCALS;
+
+	if (f == NULL)
+		return;
 	/* wildcards */
 	r = exm_fixture_call(f, NULL, &exm_who_wild1, "PUT", p1, NULL, "{\"cpu\":3}");
 	exm_assert_status(r, 200);
@@ -962,7 +1018,15 @@ test_iam_matrix(void)
 		exm_assert_error(r, 403, "PolicyNotAuthorized");
 		g_clear_pointer(&r, exm_reply_free);
 	}
+}
 
+static void
+test_iam_anonymous(Iam *a, gconstpointer data)
+{
+	IAM_LOCALS;
+
+	if (f == NULL)
+		return;
 	/* anonymous: 403 everywhere but the index; malformed body still 400 first */
 	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", INSTANCES, NULL, NULL);
 	exm_assert_error(r, 403, "PolicyNotAuthorized");
@@ -976,7 +1040,6 @@ test_iam_matrix(void)
 	r = exm_fixture_call(f, NULL, &exm_who_anon, "POST", INSTANCES, NULL, "{bad");
 	exm_assert_error(r, 400, "ParseBodyError");
 	g_clear_pointer(&r, exm_reply_free);
-	g_assert_cmpint(exm_fixture_count(f, "mail_instances"), ==, 2);
 }
 
 /* ------------------------------------------------------------------ lists */
@@ -1375,7 +1438,12 @@ main(int argc, char **argv)
 	ACCOUNTS_TEST("/plugin/accounts/read", test_accounts_read);
 	ACCOUNTS_TEST("/plugin/accounts/update", test_accounts_update);
 	ACCOUNTS_TEST("/plugin/accounts/delete", test_accounts_delete);
-	g_test_add_func("/plugin/iam-matrix", test_iam_matrix);
+#define IAM_TEST(path, fn) g_test_add(path, Iam, NULL, iam_setup, fn, iam_teardown)
+	IAM_TEST("/plugin/iam/lists", test_iam_lists);
+	IAM_TEST("/plugin/iam/foreign-rows", test_iam_foreign_rows);
+	IAM_TEST("/plugin/iam/foreign-project", test_iam_foreign_project);
+	IAM_TEST("/plugin/iam/wildcards", test_iam_wildcards);
+	IAM_TEST("/plugin/iam/anonymous", test_iam_anonymous);
 	g_test_add_func("/plugin/filters-and-pages", test_filters_and_pages);
 	g_test_add_func("/plugin/hostile/bodies", test_hostile_bodies);
 	g_test_add_func("/plugin/hostile/types", test_hostile_types);
