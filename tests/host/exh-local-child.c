@@ -22,8 +22,9 @@ struct _ExhLocalChild {
 	gchar **argv;
 	gchar *log_path;
 	gboolean supervised;
-	gboolean wanted;   /* supervision on (started and not stopped) */
-	gboolean stopping; /* a stop waits for the process to go */
+	gboolean wanted;	   /* supervision on (started and not stopped) */
+	gboolean stopping;	   /* a stop waits for the process to go */
+	gboolean start_after_stop; /* started again while a stop was pending */
 	GSubprocess *proc;
 	GPid pid;
 	gint64 started_at;
@@ -146,6 +147,11 @@ exh_local_child_start(ExhLocalChild *child, GError **error)
 {
 	child->wanted = TRUE;
 	clear_source(&child->restart_source);
+	if (child->stopping && child->proc != NULL) {
+		/* the old process is still going: start anew once it is gone */
+		child->start_after_stop = TRUE;
+		return TRUE;
+	}
 	if (child->proc != NULL)
 		return TRUE;
 	return spawn(child, error);
@@ -203,7 +209,18 @@ child_waited(GObject *source, GAsyncResult *result, gpointer data)
 	if (child->exited != NULL)
 		child->exited(child, status, child->exited_data);
 	if (child->stopping) {
+		gboolean again = child->start_after_stop;
+		g_autoptr(GError) error = NULL;
+
+		/* a stop issued after that start (e.g. the node's) cleared the flag,
+		 * so when it is set the stopped callback cannot free the child */
+		child->start_after_stop = FALSE;
 		finish_stop(child);
+		if (again && child->proc == NULL) {
+			child->wanted = TRUE;
+			if (!spawn(child, &error))
+				g_warning("%s", error->message);
+		}
 		return;
 	}
 	if (child->supervised && child->wanted) {
@@ -242,6 +259,7 @@ exh_local_child_stop(ExhLocalChild *child,
 		     gpointer data)
 {
 	child->wanted = FALSE;
+	child->start_after_stop = FALSE;
 	clear_source(&child->restart_source);
 	child->stopping = TRUE;
 	child->stopped = stopped;
