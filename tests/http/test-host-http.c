@@ -874,6 +874,65 @@ test_clean_shutdown(void)
 	exh_host_stop(t->host);
 }
 
+static gpointer
+stop_thread(gpointer data)
+{
+	exh_host_stop(data);
+	return NULL;
+}
+
+/* While draining, new requests are refused with 503 and Connection: close. */
+static void
+test_shutdown_refuses_new(void)
+{
+	g_autoptr(ExhTest) t = fake_host(2, 0);
+	const gchar raw[] = "GET /v1/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	Client held;
+	GThread *client;
+	GThread *stopper;
+	PGconn *holder;
+	PGresult *res;
+	gint64 deadline;
+	guint refused = 0;
+
+	if (t == NULL)
+		return;
+	holder = PQconnectdb(t->conninfo);
+	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+	PQclear(res);
+	held = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
+	client = g_thread_new("held", client_thread, &held);
+	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (exh_host_get_in_flight(t->host) < 1 && g_get_monotonic_time() < deadline)
+		g_usleep(5 * 1000);
+	soup_session_abort(t->session);
+	stopper = g_thread_new("stopper", stop_thread, t->host);
+	/* until the stop has begun requests are served; from then on refused */
+	while (refused == 0 && g_get_monotonic_time() < deadline) {
+		g_autoptr(ExhTestResponse) r = exh_test_raw_request(t, raw, strlen(raw));
+
+		if (r->status == 503) {
+			refused++;
+			assert_error(r, 503, "ServiceUnavailable", "The server is shutting down.");
+			g_assert_cmpstr(soup_message_headers_get_one(r->headers, "Connection"),
+					==,
+					"close");
+		} else {
+			g_assert_cmpuint(r->status, ==, 200);
+			g_usleep(5 * 1000);
+		}
+	}
+	g_assert_cmpuint(refused, ==, 1);
+	/* the request in flight still completes, then the stop returns */
+	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
+	PQclear(res);
+	PQfinish(holder);
+	g_thread_join(client);
+	g_thread_join(stopper);
+	g_assert_cmpuint(held.ok, ==, 1);
+}
+
 /* A client that goes away while its request runs on a worker. */
 static void
 test_client_gone(void)
@@ -1099,6 +1158,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/reconnect", test_reconnect);
 	g_test_add_func("/http/host/clean-shutdown", test_clean_shutdown);
 	g_test_add_func("/http/host/client-gone", test_client_gone);
+	g_test_add_func("/http/host/shutdown-refuses-new", test_shutdown_refuses_new);
 	g_test_add_func("/http/host/executable", test_executable);
 	g_test_add_func("/http/host/executable-sigterm", test_executable_sigterm);
 	g_test_add_func("/http/host/logs-keep-secrets", test_logs_keep_secrets);
