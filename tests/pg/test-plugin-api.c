@@ -1044,26 +1044,45 @@ test_iam_anonymous(Iam *a, gconstpointer data)
 
 /* ------------------------------------------------------------------ lists */
 
+/* Per-test state of the list tests: five instances m0..m4 over two versions. */
+typedef struct {
+	ExmFixture *f;
+	gchar *v2;
+} Lists;
+
 static void
-test_filters_and_pages(void)
+lists_setup(Lists *a, gconstpointer data)
 {
-	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autoptr(ExmReply) r = NULL;
 	g_autofree gchar *v1 = NULL;
-	g_autofree gchar *v2 = NULL;
-	g_autofree gchar *marker = NULL;
+
+	a->f = exm_fixture_new();
+	if (a->f == NULL)
+		return;
+	v1 = exm_fixture_version(a->f, "exim4_1");
+	a->v2 = exm_fixture_version(a->f, "exim4_2");
+	for (guint i = 0; i < 5; i++) {
+		g_autofree gchar *name = g_strdup_printf("m%u", i);
+		g_free(exm_fixture_instance(a->f, &exm_who_owner1, NULL, i < 2 ? v1 : a->v2, name));
+	}
+}
+
+static void
+lists_teardown(Lists *a, gconstpointer data)
+{
+	exm_fixture_free(a->f);
+	g_free(a->v2);
+}
+
+static void
+test_lists_filters(Lists *a, gconstpointer data)
+{
+	ExmFixture *f = a->f;
+	const gchar *v2 = a->v2;
 	g_autofree gchar *q = NULL;
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(ExmReply) r = NULL;
 
 	if (f == NULL)
 		return;
-	v1 = exm_fixture_version(f, "exim4_1");
-	v2 = exm_fixture_version(f, "exim4_2");
-	for (guint i = 0; i < 5; i++) {
-		g_autofree gchar *name = g_strdup_printf("m%u", i);
-		g_free(exm_fixture_instance(f, &exm_who_owner1, NULL, i < 2 ? v1 : v2, name));
-	}
-
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "name=m1&name=m3", NULL);
 	exm_assert_status(r, 200);
 	g_assert_cmpuint(exm_reply_len(r), ==, 2);
@@ -1102,7 +1121,19 @@ test_filters_and_pages(void)
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_marker=zz", NULL);
 	exm_assert_error(r, 400, "ParseError");
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_lists_pages(Lists *a, gconstpointer data)
+{
+	ExmFixture *f = a->f;
+	g_autofree gchar *marker = NULL;
+	g_autofree gchar *q = NULL;
+	g_autoptr(ExmReply) r = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	if (f == NULL)
+		return;
 	/* sorted by name descending */
 	r = exm_fixture_call(f,
 			     NULL,
@@ -1444,7 +1475,14 @@ main(int argc, char **argv)
 	IAM_TEST("/plugin/iam/foreign-project", test_iam_foreign_project);
 	IAM_TEST("/plugin/iam/wildcards", test_iam_wildcards);
 	IAM_TEST("/plugin/iam/anonymous", test_iam_anonymous);
-	g_test_add_func("/plugin/filters-and-pages", test_filters_and_pages);
+	g_test_add("/plugin/lists/filters",
+		   Lists,
+		   NULL,
+		   lists_setup,
+		   test_lists_filters,
+		   lists_teardown);
+	g_test_add(
+		"/plugin/lists/pages", Lists, NULL, lists_setup, test_lists_pages, lists_teardown);
 	g_test_add_func("/plugin/hostile/bodies", test_hostile_bodies);
 	g_test_add_func("/plugin/hostile/types", test_hostile_types);
 	g_test_add_func("/plugin/hostile/routes", test_hostile_routes);
