@@ -125,30 +125,62 @@ test_index(void)
 
 /* ------------------------------------------------------------------ versions */
 
+/* Per-test state of the version tests: exim4_1, created by an operator. */
+typedef struct {
+	ExmFixture *f;
+	gchar *v1;
+	gchar *path;
+	gchar *created;
+	ExmReply *reply;
+} Versions;
+
 static void
-test_versions(void)
+versions_setup(Versions *a, gconstpointer data)
 {
-	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autoptr(ExmReply) r = NULL;
-	g_autofree gchar *v1 = NULL;
-	g_autofree gchar *path = NULL;
+	a->f = exm_fixture_new();
+	if (a->f == NULL)
+		return;
+	a->reply = exm_fixture_call(
+		a->f,
+		NULL,
+		&exm_who_admin,
+		"POST",
+		VERSIONS,
+		NULL,
+		"{\"name\":\"exim4_1\",\"image\":\"img\",\"description\":\"" EXM_P1 "\"}");
+	exm_assert_status(a->reply, 201);
+	a->v1 = g_strdup(exm_reply_str(a->reply, "uuid"));
+	a->created = g_strdup(exm_reply_str(a->reply, "created_at"));
+	a->path = g_strdup_printf("versions/%s", a->v1);
+}
+
+static void
+versions_teardown(Versions *a, gconstpointer data)
+{
+	exm_fixture_free(a->f);
+	g_free(a->v1);
+	g_free(a->path);
+	g_free(a->created);
+	exm_reply_free(a->reply);
+}
+
+/* The shared state under short names; not every test uses every name. */
+#define VERSIONS_LOCALS                                                                            \
+	G_GNUC_UNUSED ExmFixture *f = a->f;                                                        \
+	G_GNUC_UNUSED const gchar *v1 = a->v1;                                                     \
+	G_GNUC_UNUSED const gchar *path = a->path;                                                 \
+	G_GNUC_UNUSED const gchar *created = a->created;                                           \
+	g_autoptr(ExmReply) r = NULL
+
+static void
+test_versions_create(Versions *a, gconstpointer data)
+{
+	VERSIONS_LOCALS;
 	g_autofree gchar *loc = NULL;
-	g_autofree gchar *inst = NULL;
-	g_autofree gchar *created = NULL;
 
 	if (f == NULL)
 		return;
-	r = exm_fixture_call(f,
-			     NULL,
-			     &exm_who_admin,
-			     "POST",
-			     VERSIONS,
-			     NULL,
-			     "{\"name\":\"exim4_1\",\"image\":\"img\",\"description\":\"" EXM_P1
-			     "\"}");
-	exm_assert_status(r, 201);
-	v1 = g_strdup(exm_reply_str(r, "uuid"));
-	created = g_strdup(exm_reply_str(r, "created_at"));
+	r = g_steal_pointer(&a->reply);
 	loc = g_strdup_printf("http://127.0.0.1:8080/v1/types/mail/versions/%s", v1);
 	g_assert_cmpstr(exm_reply_header(r, "Location"), ==, loc);
 	g_assert_true(g_str_has_prefix(r->body, "{\"uuid\":\""));
@@ -158,14 +190,20 @@ test_versions(void)
 	g_assert_cmpuint(strlen(created), ==, strlen("2026-11-25T12:33:14.510407Z"));
 	g_assert_true(g_str_has_suffix(created, "Z"));
 	g_assert_cmpint(created[10], ==, 'T');
-	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_versions_policy(Versions *a, gconstpointer data)
+{
+	VERSIONS_LOCALS;
+
+	if (f == NULL)
+		return;
 	/* owners read, only operators write */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", VERSIONS, "name=exim4_1", NULL);
 	exm_assert_status(r, 200);
 	g_assert_cmpuint(exm_reply_len(r), ==, 1);
 	g_clear_pointer(&r, exm_reply_free);
-	path = g_strdup_printf("versions/%s", v1);
 	r = exm_fixture_call(f, NULL, &exm_who_owner2, "GET", path, NULL, NULL);
 	exm_assert_status(r, 200);
 	g_assert_cmpstr(exm_reply_str(r, "name"), ==, "exim4_1");
@@ -186,7 +224,15 @@ test_versions(void)
 	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", VERSIONS, NULL, NULL);
 	exm_assert_error(r, 403, "PolicyNotAuthorized");
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_versions_escaping(Versions *a, gconstpointer data)
+{
+	VERSIONS_LOCALS;
+
+	if (f == NULL)
+		return;
 	/* the answer's string escaping: short escapes, \u00XX, UTF-8 raw */
 	r = exm_fixture_call(
 		f,
@@ -205,7 +251,15 @@ test_versions(void)
 	exm_assert_status(r, 200);
 	g_assert_cmpstr(r->body, ==, "[{\"name\":\"esc\"}]");
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_versions_update(Versions *a, gconstpointer data)
+{
+	VERSIONS_LOCALS;
+
+	if (f == NULL)
+		return;
 	/* duplicate name → 409 */
 	r = exm_fixture_call(
 		f, NULL, &exm_who_admin, "POST", VERSIONS, NULL, "{\"name\":\"exim4_1\"}");
@@ -229,13 +283,22 @@ test_versions(void)
 			     "{\"created_at\":\"2020-01-01T00:00:00.000000Z\"}");
 	exm_assert_error(r, 400, "ReadOnlyProperty");
 	g_clear_pointer(&r, exm_reply_free);
+}
 
+static void
+test_versions_delete(Versions *a, gconstpointer data)
+{
+	VERSIONS_LOCALS;
+	g_autofree gchar *inst = NULL;
+
+	if (f == NULL)
+		return;
 	/* a referenced version cannot be deleted */
 	inst = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
 	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
 	exm_assert_error(r, 409, "ConflictRecords");
 	g_clear_pointer(&r, exm_reply_free);
-	g_assert_cmpint(exm_fixture_count(f, "mail_versions"), ==, 2);
+	g_assert_cmpint(exm_fixture_count(f, "mail_versions"), ==, 1);
 
 	{
 		g_autofree gchar *ipath = g_strdup_printf("instances/%s", inst);
@@ -1452,7 +1515,13 @@ main(int argc, char **argv)
 	g_test_add_func("/plugin/descriptor", test_descriptor);
 	g_test_add_func("/plugin/init-refuses-other-abi", test_init_refuses_other_abi);
 	g_test_add_func("/plugin/index", test_index);
-	g_test_add_func("/plugin/versions", test_versions);
+#define VERSIONS_TEST(path, fn)                                                                    \
+	g_test_add(path, Versions, NULL, versions_setup, fn, versions_teardown)
+	VERSIONS_TEST("/plugin/versions/create", test_versions_create);
+	VERSIONS_TEST("/plugin/versions/policy", test_versions_policy);
+	VERSIONS_TEST("/plugin/versions/escaping", test_versions_escaping);
+	VERSIONS_TEST("/plugin/versions/update", test_versions_update);
+	VERSIONS_TEST("/plugin/versions/delete", test_versions_delete);
 #define INSTANCES_TEST(path, fn)                                                                   \
 	g_test_add(path, Instances, NULL, instances_setup, fn, instances_teardown)
 	INSTANCES_TEST("/plugin/instances/create", test_instances_create);
