@@ -944,11 +944,18 @@ static void
 test_client_gone(void)
 {
 	g_autoptr(ExhTest) t = fake_host(2, 0);
-	const gchar raw[] = "GET " FAKE "sleep?ms=400 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	const gchar raw[] = "GET " FAKE "lock HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	PGconn *holder;
+	PGresult *res;
 	gint64 deadline;
 
 	if (t == NULL)
 		return;
+	/* the lock keeps the request on its worker until the client is gone */
+	holder = PQconnectdb(t->conninfo);
+	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+	PQclear(res);
 	{
 		g_autoptr(GSocketClient) client = g_socket_client_new();
 		g_autoptr(GSocketConnection) conn = g_socket_client_connect_to_host(
@@ -967,6 +974,9 @@ test_client_gone(void)
 		g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 1);
 		/* conn closes here, before the answer */
 	}
+	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
+	PQclear(res);
+	PQfinish(holder);
 	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 	while (exh_host_get_in_flight(t->host) != 0 && g_get_monotonic_time() < deadline)
 		g_usleep(10 * 1000);
