@@ -918,10 +918,10 @@ delete_orphans(Tick *t, GError **error)
 		g_hash_table_remove(t->b->applied, params[0]);
 		if (!sql_write(t,
 			       "DELETE FROM ua_node_encryption_keys WHERE uuid::text IN (SELECT "
-			       "jsonb_object_keys(COALESCE($2::jsonb->'nodes', '{}')) WHERE "
-			       "jsonb_typeof($2::jsonb->'nodes') = 'object')",
-			       2,
-			       params,
+			       "jsonb_object_keys($1::jsonb->'nodes') WHERE "
+			       "jsonb_typeof($1::jsonb->'nodes') = 'object')",
+			       1,
+			       &params[1],
 			       error) ||
 		    !sql_write(t,
 			       "DELETE FROM ua_actual_resources WHERE res_uuid = $1",
