@@ -11,8 +11,8 @@
  * inserts a row into fake_a and answers S (default 201), so tests see COMMIT
  * and ROLLBACK; `sleep?ms=N` holds a worker; `backend` answers the PostgreSQL
  * backend pid; `headers` answers good and bad extra headers; `status?code=N`
- * answers N; `lock` waits for advisory lock 4242 (a test holds it to keep a
- * worker busy).
+ * answers N; `badtx` fails a statement yet answers 200; `lock` waits for advisory lock 4242 (a test
+ * holds it to keep a worker busy).
  */
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -233,6 +233,33 @@ backend(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
 	PQclear(res);
 }
 
+/* A plugin bug: a failed statement, yet a 2xx answer. */
+static void
+bad_transaction(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
+{
+	const gchar *values[] = { "w-bad" };
+	PGresult *res = PQexecParams(req->db,
+				     "INSERT INTO " FAKE_SLUG "_a (name) VALUES ($1)",
+				     1,
+				     NULL,
+				     values,
+				     NULL,
+				     NULL,
+				     0);
+
+	PQclear(res);
+	res = PQexecParams(req->db,
+			   "SELECT no_such_column FROM " FAKE_SLUG "_a",
+			   0,
+			   NULL,
+			   NULL,
+			   NULL,
+			   NULL,
+			   0);
+	PQclear(res);
+	simple(resp, 200, "oops", "yes");
+}
+
 /* Blocks while a test holds advisory lock 4242 in this database. */
 static void
 lock(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
@@ -267,7 +294,9 @@ fake_dispatch(gpointer ctx, const ExordosPaasRestRequest *req, ExordosPaasRestRe
 	else if (g_str_equal(req->path, "sleep")) {
 		g_usleep(status_param(req, "ms", 100) * 1000);
 		simple(resp, 200, "slept", "yes");
-	} else if (g_str_equal(req->path, "lock"))
+	} else if (g_str_equal(req->path, "badtx"))
+		bad_transaction(req, resp);
+	else if (g_str_equal(req->path, "lock"))
 		lock(req, resp);
 	else if (g_str_equal(req->path, "backend"))
 		backend(req, resp);

@@ -550,6 +550,8 @@ test_transactions(void)
 		{ FAKE "write?name=w-4&status=409", 409, "2" },
 		{ FAKE "write?name=w-5&status=503", 503, "2" },
 		{ FAKE "write?name=w-6&status=204", 204, "3" },
+		/* a 2xx over a failed transaction: COMMIT rolls back, the host says 500 */
+		{ FAKE "badtx", 500, "3" },
 	};
 	g_autoptr(ExhTest) t = fake_host(0, 0);
 
