@@ -1453,6 +1453,27 @@ exm_rest_list_query_sql(const ExmRestListQuery *query,
 	return g_string_free(sql, FALSE);
 }
 
+gchar *
+exm_rest_list_query_marker_sql(const ExmRestListQuery *query,
+			       const ExmRestModel *model,
+			       GPtrArray *params)
+{
+	GString *sql;
+	guint m;
+
+	/* Without a sort key (or sorting by uuid) a marker is just a bound. */
+	if (query->marker == NULL || query->sort_key == NULL ||
+	    g_strcmp0(query->sort_key->name, "uuid") == 0)
+		return NULL;
+	sql = g_string_new(NULL);
+	g_string_append_printf(sql, "SELECT 1 FROM \"%s\" WHERE TRUE", model->table);
+	for (guint i = 0; i < query->filters->len; i++)
+		exm_rest_sql_filter(sql, g_ptr_array_index(query->filters, i), params);
+	m = exm_rest_sql_param(params, query->marker);
+	g_string_append_printf(sql, " AND \"uuid\" = $%u::uuid", m);
+	return g_string_free(sql, FALSE);
+}
+
 /* ------------------------------------------------------------------ output */
 
 static gboolean

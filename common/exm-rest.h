@@ -491,6 +491,23 @@ gchar *exm_rest_list_query_sql(const ExmRestListQuery *query,
 			       const gchar *columns,
 			       GPtrArray *params);
 
+/**
+ * exm_rest_list_query_marker_sql:
+ * @query: a parsed query
+ * @model: its model
+ * @params: (element-type utf8): receives the parameters
+ *
+ * With a sort key other than `uuid`, the marker's sort value is looked up, so
+ * the marker must name a row of the listed set (same filters); otherwise
+ * upstream answers 404 (rest-conventions §4.4).  This is that check.
+ *
+ * Returns: (transfer full) (nullable): `SELECT 1 FROM "<table>" WHERE
+ *   <filters> AND "uuid" = <marker>`, or %NULL when no check is needed
+ */
+gchar *exm_rest_list_query_marker_sql(const ExmRestListQuery *query,
+				      const ExmRestModel *model,
+				      GPtrArray *params);
+
 /* ------------------------------------------------------------------ output */
 
 /**

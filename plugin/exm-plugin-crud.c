@@ -172,6 +172,30 @@ exm_plugin_crud_list_answer(ExmPluginRequest *r,
 	exm_rest_response_paginate(r->resp, q, (guint)n, last);
 }
 
+/* A marker with a sort key must name a listed row (404 otherwise). */
+static gboolean
+exm_plugin_crud_check_marker(ExmPluginRequest *r,
+			     const ExmPluginKind *kind,
+			     ExmRestListQuery *q,
+			     GError **error)
+{
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *sql = exm_rest_list_query_marker_sql(q, kind->model, params);
+	g_autoptr(PGresult) res = NULL;
+
+	if (sql == NULL)
+		return TRUE;
+	res = exm_plugin_store_exec(r, kind->model, sql, params, error);
+	if (res == NULL)
+		return FALSE;
+	if (PQntuples(res) == 0) {
+		exm_rest_set_not_found_error(
+			error, kind->model, q->marker, kind->scoped ? r->project : NULL);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 exm_plugin_crud_list(ExmPluginRequest *r, const ExmPluginKind *kind, GError **error)
 {
@@ -184,6 +208,8 @@ exm_plugin_crud_list(ExmPluginRequest *r, const ExmPluginKind *kind, GError **er
 	q = exm_rest_list_query_parse(kind->model, params, r->req->n_query, r->mount, error);
 	if (q == NULL || !exm_plugin_enforce(r, kind->policy, "read", error) ||
 	    !exm_plugin_crud_scope_list(r, kind, q, error))
+		return FALSE;
+	if (!exm_plugin_crud_check_marker(r, kind, q, error))
 		return FALSE;
 	sql = exm_rest_list_query_sql(q, kind->model, exm_plugin_crud_columns(r, kind), sql_params);
 	res = exm_plugin_store_exec(r, kind->model, sql, sql_params, error);

@@ -1238,6 +1238,18 @@ test_lists_pages(Lists *a, gconstpointer data)
 	}
 	g_assert_cmpuint(g_hash_table_size(seen), ==, 5);
 
+	/* with a sort key the marker must be a listed row; without, it is a bound */
+	r = exm_fixture_call(
+		f,
+		NULL,
+		&exm_who_owner1,
+		"GET",
+		INSTANCES,
+		"page_limit=2&sort_key=name&page_marker=00000000-0000-0000-0000-000000000000",
+		NULL);
+	exm_assert_error(r, 404, "RecordNotFound");
+	g_clear_pointer(&r, exm_reply_free);
+
 	/* uuid order pagination without sort key */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_limit=5", NULL);
 	exm_assert_status(r, 200);

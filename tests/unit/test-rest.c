@@ -553,6 +553,17 @@ test_list_query(void)
 	g_assert_cmpuint(params->len, ==, 7);
 	g_assert_cmpstr(params->pdata[0], ==, "a");
 	g_assert_cmpstr(params->pdata[6], ==, U1);
+
+	g_clear_pointer(&sql, g_free);
+	g_ptr_array_set_size(params, 0);
+	sql = exm_rest_list_query_marker_sql(q, &thing_model, params);
+	g_assert_cmpstr(
+		sql,
+		==,
+		"SELECT 1 FROM \"things\" WHERE TRUE AND (\"name\" = $1::text OR \"name\" = "
+		"$2::text) AND (\"cpu\" = $3::bigint) AND (\"active\" = $4::boolean) AND "
+		"(\"version\" = $5::uuid) AND (\"uuid\" = $6::uuid) AND \"uuid\" = $7::uuid");
+	g_assert_cmpuint(params->len, ==, 7);
 }
 
 static void
@@ -571,6 +582,7 @@ test_list_query_plain(void)
 		==,
 		"SELECT * FROM \"things\" WHERE TRUE AND (\"ips\"::text[] = ARRAY[$1::text]) "
 		"AND \"uuid\" > $2::uuid ORDER BY \"uuid\" ASC");
+	g_assert_null(exm_rest_list_query_marker_sql(q, &thing_model, params));
 }
 
 typedef struct {
