@@ -422,7 +422,13 @@ check_b64(const gchar *s, gsize len, gint last_limit, const gchar *what, GString
 		}
 	}
 	if (len > 0 && itoa64_index(s[len - 1]) >= last_limit) {
-		g_string_printf(why, "the last character of the %s is not canonical", what);
+		/* the first @last_limit characters of the alphabet, in order */
+		g_string_printf(why,
+				"the last character of the %s must be one of '%.*s' (it carries "
+				"only the final bits; any other value can never match)",
+				what,
+				last_limit,
+				"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 		return FALSE;
 	}
 	return TRUE;

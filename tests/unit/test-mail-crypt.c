@@ -394,6 +394,23 @@ test_hand_made(void)
 	}
 }
 
+/* The message for a non-canonical last character says which ones would do. */
+static void
+test_canonical_message(void)
+{
+	g_autoptr(GString) fake = g_string_new("$6$saltsalt$");
+	g_autoptr(GError) error = NULL;
+
+	for (guint i = 0; i < 86; i++)
+		g_string_append_c(fake, 'a');
+	g_assert_false(exm_mail_validate_password_hash(fake->str, &error));
+	g_assert_nonnull(strstr(error->message, "must be one of './01'"));
+	g_clear_error(&error);
+	fake->str[fake->len - 1] = '.';
+	g_assert_true(exm_mail_validate_password_hash(fake->str, &error));
+	g_assert_no_error(error);
+}
+
 static void
 test_refused_with_hint(void)
 {
@@ -633,6 +650,7 @@ main(int argc, char **argv)
 			test_yescrypt_salt_agrees_with_libxcrypt);
 	g_test_add_func("/mail/crypt/salt-lengths", test_salt_lengths);
 	g_test_add_func("/mail/crypt/hand-made", test_hand_made);
+	g_test_add_func("/mail/crypt/canonical-message", test_canonical_message);
 	g_test_add_func("/mail/crypt/refused-with-hint", test_refused_with_hint);
 	g_test_add_func("/mail/crypt/hostile", test_hostile);
 	g_test_add_func("/mail/crypt/hash-password", test_hash_password);
