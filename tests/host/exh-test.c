@@ -7,7 +7,9 @@
 #include "exm-config.h"
 #include "exm-test.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 void
@@ -36,6 +38,22 @@ exh_test_fake_plugin_path(const gchar *variant)
 	g_autofree gchar *name = g_strdup_printf("libexh-fake%s.so", variant);
 
 	return g_build_filename(root != NULL ? root : EXM_BUILD_ROOT, "tests", "host", name, NULL);
+}
+
+static void
+die_with_parent(gpointer data)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+GSubprocess *
+exh_test_spawn(const gchar *const *argv, GError **error)
+{
+	g_autoptr(GSubprocessLauncher) launcher =
+		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	return g_subprocess_launcher_spawnv(launcher, argv, error);
 }
 
 static const gchar token_file_text[] =

@@ -102,6 +102,19 @@ gchar *exh_test_plugin_path(void);
  * "-nosym", "-other" (slug other), "-clash" (slug clash, fake's migration uuids). */
 gchar *exh_test_fake_plugin_path(const gchar *variant);
 
+/**
+ * exh_test_spawn:
+ * @argv: %NULL-terminated command line
+ * @error: return location for a #GError
+ *
+ * Starts a daemon for a test (e.g. the exordos-paas-host executable) that the
+ * kernel kills (SIGKILL) if the test process dies first, so a crashed test
+ * never leaves it running.  Stop it yourself otherwise.
+ *
+ * Returns: (transfer full): the process, or %NULL with @error set
+ */
+GSubprocess *exh_test_spawn(const gchar *const *argv, GError **error);
+
 /* Writes the fixture's token file into @dir; returns its path. */
 gchar *exh_test_write_token_file(const gchar *dir);
 

@@ -299,23 +299,17 @@ bench_host(void)
 	port = g_strdup_printf("%d", free_port());
 	workers = g_strdup_printf("%u", env_uint("EXH_BENCH_WORKERS", 4));
 	base = g_strdup_printf("http://127.0.0.1:%s", port);
-	host = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE,
-				&error,
-				exe,
-				"--db",
-				conninfo,
-				"--plugin",
-				plugin,
-				"--token-file",
-				tokens,
-				"--port",
-				port,
-				"--workers",
-				workers,
-				NULL);
+	{
+		const gchar *argv[] = { exe,	"--db",		conninfo, "--plugin",
+					plugin, "--token-file", tokens,	  "--port",
+					port,	"--workers",	workers,  NULL };
+		host = exh_test_spawn(argv, &error);
+	}
 	g_assert_no_error(error);
 	if (host == NULL || !wait_up(base)) {
 		g_test_fail_printf("the host did not come up");
+		if (host != NULL)
+			g_subprocess_force_exit(host);
 		exm_test_rmtree(dir);
 		return;
 	}

@@ -1080,18 +1080,11 @@ test_executable_sigterm(void)
 	g_assert_no_error(error);
 	port = g_strdup_printf("%d", free_port());
 	url = g_strdup_printf("http://127.0.0.1:%s/v1/", port);
-	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE,
-				&error,
-				exe,
-				"--db",
-				conninfo,
-				"--plugin",
-				fake,
-				"--port",
-				port,
-				"--workers",
-				"2",
-				NULL);
+	{
+		const gchar *argv[] = { exe,	  "--db", conninfo,    "--plugin", fake,
+					"--port", port,	  "--workers", "2",	   NULL };
+		proc = exh_test_spawn(argv, &error);
+	}
 	g_assert_no_error(error);
 	if (proc == NULL)
 		return;
