@@ -538,6 +538,33 @@ handle(ExhUaServer *server, Api api, SoupServerMessage *msg)
 	g_steal_pointer(&job); /* the pool owns it until job_finish */
 }
 
+/* A declared oversize body is refused before it is read into memory. */
+static void
+early_handler(SoupServer *s, SoupServerMessage *msg, const char *p, GHashTable *q, gpointer data)
+{
+	ExhUaServer *server = data;
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	gsize len;
+
+	if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH ||
+	    (guint64)soup_message_headers_get_content_length(headers) <= server->config.max_body)
+		return;
+	g_set_error(&error,
+		    EXM_ERROR,
+		    EXM_ERROR_TOO_LARGE,
+		    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
+		    server->config.max_body);
+	text = exm_error_body(error);
+	len = strlen(text);
+	soup_server_message_set_response(
+		msg, "application/json", SOUP_MEMORY_TAKE, g_steal_pointer(&text), len);
+	soup_server_message_set_status(msg, exm_error_http_status(error), NULL);
+	soup_message_headers_replace(
+		soup_server_message_get_response_headers(msg), "Connection", "close");
+}
+
 static void
 orch_handler(SoupServer *s, SoupServerMessage *msg, const char *p, GHashTable *q, gpointer data)
 {
@@ -571,6 +598,7 @@ listen_one(ExhUaServer *server, guint i, GError **error)
 		return FALSE;
 	}
 	server->servers[i] = soup_server_new(NULL, NULL);
+	soup_server_add_early_handler(server->servers[i], NULL, early_handler, server, NULL);
 	soup_server_add_handler(server->servers[i],
 				NULL,
 				i == API_ORCH ? orch_handler : status_handler,

@@ -184,6 +184,9 @@ test_agents(void)
 	g_autoptr(ExhTestResponse) l2 =
 		ua(t, TRUE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
 	g_autoptr(ExhTestResponse) l3 = ua(t, FALSE, "GET", "/v1/agents/", plain_headers, NULL);
+	g_autofree gchar *big = g_strnfill(2 * 1024 * 1024, ' ');
+	g_autoptr(ExhTestResponse) l4 = ua(t, FALSE, "POST", "/v1/agents/", json_headers, big);
+	assert_error(l4, 413, "RequestEntityTooLarge");
 	assert_error(l1, 405, "UnsupportedHttpMethod");
 	assert_error(l2, 405, "UnsupportedHttpMethod");
 	assert_error(l3, 405, "UnsupportedHttpMethod");
@@ -533,6 +536,14 @@ test_long_poll(void)
 	g_autoptr(ExhTestResponse) c =
 		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
 	g_assert_cmpuint(c->status, ==, 201);
+	/* wait must be a number; more than 10 s is capped */
+	g_autoptr(ExhTestResponse) w = ua(t,
+					  TRUE,
+					  "GET",
+					  "/v1/agents/" AGENT "/actions/get_payload?wait=soon",
+					  plain_headers,
+					  NULL);
+	assert_error(w, 400, "ValidationError");
 	/* unchanged: held until the time is up, then the light payload */
 	start_time = g_get_monotonic_time();
 	g_autoptr(ExhTestResponse) l =
