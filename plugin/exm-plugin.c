@@ -298,6 +298,7 @@ exm_plugin_rest_dispatch(gpointer ctx,
 {
 	g_autoptr(ExmRestResponse) resp = exm_rest_response_new();
 	g_autoptr(GError) error = NULL;
+	g_autofree gchar *project = NULL;
 	ExmPluginRequest r = { 0 };
 
 	if (response == NULL)
@@ -314,7 +315,11 @@ exm_plugin_rest_dispatch(gpointer ctx,
 	r.req = request;
 	r.db = request->db;
 	r.mount = request->mount_prefix;
-	r.project = request->identity->anonymous ? NULL : request->identity->project_id;
+	/* Canonical (lower-case) so it compares with canonical body values. */
+	project = request->identity->anonymous || request->identity->project_id == NULL
+			  ? NULL
+			  : exm_uuid_parse(request->identity->project_id, NULL);
+	r.project = project;
 	r.enforcer = exm_rest_enforcer_new(
 		request->identity->anonymous ? NULL : request->identity->permissions);
 	r.resp = resp;

@@ -1014,6 +1014,16 @@ test_iam_foreign_project(Iam *a, gconstpointer data)
 
 	if (f == NULL)
 		return;
+	{
+		/* a host may hand over the project in upper case: same project */
+		const ExmWho upper = { "4D657461-0000-0000-0000-000000000002",
+				       exm_who_owner1.perms,
+				       FALSE };
+		g_autofree gchar *b = g_strdup_printf("{\"project_id\":\"%s\"}", EXM_P1);
+		r = exm_fixture_call(f, NULL, &upper, "PUT", p1, NULL, b);
+		exm_assert_status(r, 200);
+		g_clear_pointer(&r, exm_reply_free);
+	}
 	/* a foreign project_id in a body is a 403 */
 	body = (g_free(body),
 		g_strdup_printf("{\"name\":\"m3\",\"project_id\":\"" EXM_P2
