@@ -513,6 +513,8 @@ dns_record_list(const gchar *domain,
 	return records;
 }
 
+/* PTR records live in the reverse zone of whoever owns the address, so they are
+ * written as comments: the text stays loadable as the domain's own zone. */
 static gchar *
 zone_text(const gchar *domain, GPtrArray *records)
 {
@@ -522,17 +524,24 @@ zone_text(const gchar *domain, GPtrArray *records)
 	g_string_append_printf(z, "; mail DNS records for %s\n$ORIGIN %s.\n", domain, domain);
 	for (guint k = 0; k < records->len; k++) {
 		const DnsRecord *r = g_ptr_array_index(records, k);
+		gboolean ptr = g_str_equal(r->type, "PTR");
 		g_autofree gchar *rdata = NULL;
 
-		if (g_str_equal(r->type, "PTR") && !ptr_noted) {
+		if (ptr && !ptr_noted) {
 			g_string_append(z,
-					"; PTR records belong to the reverse zone of the "
-					"IP address owner\n");
+					"; PTR records belong to the reverse zone of the IP "
+					"address owner:\n");
 			ptr_noted = TRUE;
 		}
 		rdata = g_str_equal(r->type, "TXT") ? quoted_chunks(r->data, " ")
 						    : g_strdup(r->data);
-		g_string_append_printf(z, "%s\t%d\tIN\t%s\t%s\n", r->name, DNS_TTL, r->type, rdata);
+		g_string_append_printf(z,
+				       "%s%s\t%d\tIN\t%s\t%s\n",
+				       ptr ? "; " : "",
+				       r->name,
+				       DNS_TTL,
+				       r->type,
+				       rdata);
 	}
 	return g_string_free(z, FALSE);
 }
@@ -545,6 +554,8 @@ zone_text(const gchar *domain, GPtrArray *records)
  * @dkim_data: (nullable): the TXT data
  *
  * Invalid IPs and an invalid selector are left out; an invalid domain yields "".
+ * The PTR lines are comments (they belong to another zone), so the text loads as
+ * the domain's zone.
  *
  * Returns: (transfer full): zone-file text
  */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "exm-cleanup.h"
+#include "exm-json.h"
 #include "exm-mail.h"
 #include "exm-test.h"
 
@@ -670,8 +671,8 @@ test_dns_zone_exact(void)
 			"platform._domainkey\t3600\tIN\tTXT\t\"v=DKIM1; p=AB\"\n"
 			"@\t3600\tIN\tTXT\t\"v=spf1 ip4:192.0.2.10/32 a mx ~all\"\n"
 			"_dmarc\t3600\tIN\tTXT\t\"v=DMARC1; p=none; pct=100; adkim=s; aspf=s\"\n"
-			"; PTR records belong to the reverse zone of the IP address owner\n"
-			"10.2.0.192.in-addr.arpa.\t3600\tIN\tPTR\texample.com.\n"
+			"; PTR records belong to the reverse zone of the IP address owner:\n"
+			"; 10.2.0.192.in-addr.arpa.\t3600\tIN\tPTR\texample.com.\n"
 			"@\t3600\tIN\tMX\t10 example.com.\n");
 }
 
@@ -713,6 +714,97 @@ test_dns_zone_long_key(void)
 		g_assert_cmpint(end - p - 1, <=, 255);
 		p = end + 1;
 	}
+}
+
+static const gchar dns_check_script[] =
+	"import sys, json, dns.zone, dns.rdatatype\n"
+	"z = dns.zone.from_text(open(sys.argv[1]).read(), origin=sys.argv[2],\n"
+	"                       relativize=False, check_origin=False)\n"
+	"out = []\n"
+	"for name, ttl, rd in z.iterate_rdatas():\n"
+	"    t = dns.rdatatype.to_text(rd.rdtype)\n"
+	"    if t == 'TXT':\n"
+	"        assert max(len(s) for s in rd.strings) <= 255\n"
+	"        data = b''.join(rd.strings).decode('latin-1')\n"
+	"    else:\n"
+	"        data = rd.to_text()\n"
+	"    out.append('%s %s %d %s' % (name.to_text(omit_final_dot=True), t, ttl, data))\n"
+	"print(json.dumps(sorted(out)))\n";
+
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/* "<fqdn> <type> <ttl> <data>" of every record outside the reverse zone, sorted. */
+static GPtrArray *
+expected_rrs(JsonNode *root)
+{
+	JsonArray *records = json_object_get_array_member(json_node_get_object(root), "records");
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < json_array_get_length(records); i++) {
+		JsonObject *r = json_array_get_object_element(records, i);
+
+		if (g_str_equal(json_object_get_string_member(r, "type"), "PTR"))
+			continue;
+		g_ptr_array_add(out,
+				g_strdup_printf("%s %s %" G_GINT64_FORMAT " %s",
+						json_object_get_string_member(r, "fqdn"),
+						json_object_get_string_member(r, "type"),
+						json_object_get_int_member(r, "ttl"),
+						json_object_get_string_member(r, "data")));
+	}
+	g_ptr_array_sort(out, compare_strings);
+	return out;
+}
+
+/* dnspython loads the zone text and finds exactly the JSON records in it. */
+static void
+test_dns_zone_loads_in_dnspython(void)
+{
+	const gchar *python = "/usr/bin/python3";
+	const gchar *probe[] = { python, "-c", "import dns.zone", NULL };
+	const gchar *ips[] = { "192.0.2.10", "198.51.100.7", NULL };
+	const gchar *datas[] = { NULL, "v=DKIM1; p=A\"B\\C\nD" };
+	g_autofree gchar *dir = NULL;
+
+	if (!g_file_test(python, G_FILE_TEST_IS_EXECUTABLE) ||
+	    exm_test_run(probe, NULL, NULL) != 0) {
+		exm_test_peer_missing("/usr/bin/python3 with python3-dnspython");
+		return;
+	}
+	dir = exm_test_mkdtemp("exm-zone");
+	for (gsize k = 0; k < G_N_ELEMENTS(datas); k++) {
+		g_autofree gchar *key = real_dkim_key();
+		g_autofree gchar *data =
+			datas[k] != NULL ? g_strdup(datas[k]) : exm_mail_dkim_record_data(key);
+		g_autoptr(JsonNode) root =
+			exm_mail_dns_records("example.com", ips, "platform", data);
+		const gchar *zone =
+			json_object_get_string_member(json_node_get_object(root), "zone");
+		g_autofree gchar *path = g_build_filename(dir, "zone.txt", NULL);
+		const gchar *argv[] = {
+			python, "-c", dns_check_script, path, "example.com.", NULL
+		};
+		g_autofree gchar *out = NULL;
+		g_autoptr(GPtrArray) want = expected_rrs(root);
+		g_autoptr(JsonNode) got = NULL;
+		JsonArray *arr;
+
+		g_assert_true(g_file_set_contents(path, zone, -1, NULL));
+		g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+		got = exm_json_parse_strict(out, strlen(out), NULL);
+		g_assert_nonnull(got);
+		arr = json_node_get_array(got);
+		g_assert_cmpuint(json_array_get_length(arr), ==, want->len);
+		for (guint i = 0; i < want->len && i < json_array_get_length(arr); i++)
+			g_assert_cmpstr(json_array_get_string_element(arr, i),
+					==,
+					g_ptr_array_index(want, i));
+	}
+	exm_test_rmtree(dir);
 }
 
 static void
@@ -766,6 +858,8 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/dns/zone-exact", test_dns_zone_exact);
 	g_test_add_func("/mail/files/dns/without-dkim-or-ips", test_dns_without_dkim_or_ips);
 	g_test_add_func("/mail/files/dns/zone-long-key", test_dns_zone_long_key);
+	g_test_add_func("/mail/files/dns/zone-loads-in-dnspython",
+			test_dns_zone_loads_in_dnspython);
 	g_test_add_func("/mail/files/dns/hostile", test_dns_hostile);
 	return g_test_run();
 }
