@@ -108,6 +108,12 @@ exm_mail_passwd_render(const ExmMailNode *node)
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/**
+ * exm_mail_passwd_entry_free:
+ * @e: (nullable): an entry
+ *
+ * Frees @e and its strings.
+ */
 void
 exm_mail_passwd_entry_free(ExmMailPasswdEntry *e)
 {

@@ -74,6 +74,12 @@ exm_mail_version_new(void)
 	return g_new0(ExmMailVersion, 1);
 }
 
+/**
+ * exm_mail_version_free:
+ * @v: (nullable): a version
+ *
+ * Frees @v and its strings.
+ */
 void
 exm_mail_version_free(ExmMailVersion *v)
 {
@@ -103,6 +109,12 @@ exm_mail_instance_new(void)
 	return i;
 }
 
+/**
+ * exm_mail_instance_free:
+ * @i: (nullable): an instance
+ *
+ * Frees @i, its strings and its IP list.
+ */
 void
 exm_mail_instance_free(ExmMailInstance *i)
 {
@@ -133,6 +145,12 @@ exm_mail_account_new(void)
 	return a;
 }
 
+/**
+ * exm_mail_account_free:
+ * @a: (nullable): an account
+ *
+ * Frees @a and its strings (the hash is a public hash, not a secret).
+ */
 void
 exm_mail_account_free(ExmMailAccount *a)
 {
@@ -343,6 +361,12 @@ exm_mail_node_new(void)
 	return n;
 }
 
+/**
+ * exm_mail_node_free:
+ * @node: (nullable): a value
+ *
+ * Frees @node and its accounts.
+ */
 void
 exm_mail_node_free(ExmMailNode *node)
 {
