@@ -963,6 +963,52 @@ payload_add_empty_baskets(JsonObject *basket, JsonArray *kinds)
 	"r.uuid, r.kind, r.res_uuid, r.value::text, r.hash, r.full_hash, r.status, "               \
 	" " EXH_UA_TS_SIMPLE("r.created_at") ", " EXH_UA_TS_SIMPLE("r.updated_at")
 
+/* §4.1 steps 1–2: the agent's capability targets and the facts of its node. */
+static gboolean
+payload_rows(PGconn *conn, const gchar *agent, PGresult **caps, PGresult **facts, GError **error)
+{
+	const gchar *params[] = { agent };
+
+	*caps = exh_ua_store_exec(conn,
+				  "SELECT " PAYLOAD_COLUMNS
+				  " FROM ua_target_resources r JOIN ua_agents a ON "
+				  "a.uuid = r.agent WHERE a.uuid = $1 AND r.kind IN (SELECT "
+				  "jsonb_array_elements_text(a.capabilities->'capabilities')) "
+				  "ORDER BY r.kind, r.uuid",
+				  1,
+				  params,
+				  error);
+	if (*caps == NULL)
+		return FALSE;
+	*facts = exh_ua_store_exec(
+		conn,
+		"SELECT " PAYLOAD_COLUMNS " FROM ua_actual_resources r JOIN ua_agents a ON "
+		"a.node = r.node WHERE a.uuid = $1 AND r.kind IN (SELECT "
+		"jsonb_array_elements_text(a.capabilities->'capabilities') UNION SELECT "
+		"jsonb_array_elements_text(a.facts->'facts')) ORDER BY r.kind, r.uuid",
+		1,
+		params,
+		error);
+	return *facts != NULL;
+}
+
+/* Step 5 for the kinds of the agent row (@ag: capabilities, facts). */
+static void
+payload_baskets(JsonObject *payload, PGresult *ag)
+{
+	g_autoptr(JsonNode) cap_kinds = parse_json_column(PQgetvalue(ag, 0, 0));
+	g_autoptr(JsonNode) fact_kinds = parse_json_column(PQgetvalue(ag, 0, 1));
+	JsonObject *caps = json_object_get_object_member(payload, "capabilities");
+	JsonObject *facts = json_object_get_object_member(payload, "facts");
+
+	if (JSON_NODE_HOLDS_ARRAY(cap_kinds)) {
+		payload_add_empty_baskets(caps, json_node_get_array(cap_kinds));
+		payload_add_empty_baskets(facts, json_node_get_array(cap_kinds));
+	}
+	if (JSON_NODE_HOLDS_ARRAY(fact_kinds))
+		payload_add_empty_baskets(facts, json_node_get_array(fact_kinds));
+}
+
 JsonNode *
 exh_ua_store_payload(PGconn *conn,
 		     const gchar *agent,
@@ -981,8 +1027,6 @@ exh_ua_store_payload(PGconn *conn,
 	g_autoptr(PGresult) facts = NULL;
 	g_autoptr(GPtrArray) cap_hashes = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) fact_hashes = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(JsonNode) cap_kinds = NULL;
-	g_autoptr(JsonNode) fact_kinds = NULL;
 	JsonObject *payload;
 	JsonNode *node;
 
@@ -992,27 +1036,7 @@ exh_ua_store_payload(PGconn *conn,
 		set_not_found(error, agent_model, agent);
 		return NULL;
 	}
-	caps = exh_ua_store_exec(conn,
-				 "SELECT " PAYLOAD_COLUMNS
-				 " FROM ua_target_resources r JOIN ua_agents a ON "
-				 "a.uuid = r.agent WHERE a.uuid = $1 AND r.kind IN (SELECT "
-				 "jsonb_array_elements_text(a.capabilities->'capabilities')) ORDER "
-				 "BY r.kind, r.uuid",
-				 1,
-				 params,
-				 error);
-	if (caps == NULL)
-		return NULL;
-	facts = exh_ua_store_exec(
-		conn,
-		"SELECT " PAYLOAD_COLUMNS " FROM ua_actual_resources r JOIN ua_agents a ON "
-		"a.node = r.node WHERE a.uuid = $1 AND r.kind IN (SELECT "
-		"jsonb_array_elements_text(a.capabilities->'capabilities') UNION SELECT "
-		"jsonb_array_elements_text(a.facts->'facts')) ORDER BY r.kind, r.uuid",
-		1,
-		params,
-		error);
-	if (facts == NULL)
+	if (!payload_rows(conn, agent, &caps, &facts, error))
 		return NULL;
 	payload = json_object_new();
 	json_object_set_object_member(payload, "capabilities", json_object_new());
@@ -1021,17 +1045,7 @@ exh_ua_store_payload(PGconn *conn,
 		json_object_get_object_member(payload, "capabilities"), caps, 4, cap_hashes);
 	payload_add_rows(json_object_get_object_member(payload, "facts"), facts, 5, fact_hashes);
 	*out_hash = payload_hash(cap_hashes, fact_hashes);
-	cap_kinds = parse_json_column(PQgetvalue(ag, 0, 0));
-	fact_kinds = parse_json_column(PQgetvalue(ag, 0, 1));
-	if (JSON_NODE_HOLDS_ARRAY(cap_kinds)) {
-		payload_add_empty_baskets(json_object_get_object_member(payload, "capabilities"),
-					  json_node_get_array(cap_kinds));
-		payload_add_empty_baskets(json_object_get_object_member(payload, "facts"),
-					  json_node_get_array(cap_kinds));
-	}
-	if (JSON_NODE_HOLDS_ARRAY(fact_kinds))
-		payload_add_empty_baskets(json_object_get_object_member(payload, "facts"),
-					  json_node_get_array(fact_kinds));
+	payload_baskets(payload, ag);
 	json_object_set_string_member(payload, "hash", *out_hash);
 	json_object_set_int_member(payload, "version", version);
 	node = json_node_new(JSON_NODE_OBJECT);
