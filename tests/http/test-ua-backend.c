@@ -31,6 +31,7 @@ typedef struct {
 	guint set_applies;
 	guint config_applies;
 	guint set_deletes;
+	gboolean failed; /* the set reports ERROR */
 } FakeBackend;
 
 static gboolean
@@ -70,7 +71,7 @@ fake_get_node_set(ExhInfraBackend *b, const gchar *uuid, GError **error)
 	if (target != NULL) {
 		actual = exh_node_set_actual_new();
 		actual->uuid = g_strdup(uuid);
-		actual->status = EXH_INFRA_STATUS_ACTIVE;
+		actual->status = f->failed ? EXH_INFRA_STATUS_ERROR : EXH_INFRA_STATUS_ACTIVE;
 		actual->target = exh_node_set_target_copy(target);
 		node = g_new0(ExhInfraNode, 1);
 		node->uuid = g_strdup(NODE);
@@ -307,6 +308,17 @@ test_backend(void)
 			      instance);
 	wait_sql(t, sql, "30");
 	check_applied(f, instance, 30);
+	/* the backend reports the set failed: the instance is in ERROR */
+	g_mutex_lock(&f->lock);
+	f->failed = TRUE;
+	g_mutex_unlock(&f->lock);
+	g_free(sql);
+	sql = g_strdup_printf("SELECT status FROM mail_instances WHERE uuid = '%s'", instance);
+	wait_sql(t, sql, "ERROR");
+	g_mutex_lock(&f->lock);
+	f->failed = FALSE;
+	g_mutex_unlock(&f->lock);
+	wait_sql(t, sql, "IN_PROGRESS");
 	/* delete: the backend deletes the set, the key and the actual rows go */
 	g_autoptr(ExhTestResponse) d =
 		exh_test_request(t, "DELETE", path, EXH_TEST_TOKEN_OWNER, NULL);
