@@ -15,10 +15,12 @@
 #include "exm-error.h"
 #include "exm-uuid.h"
 
+/* The SELECT list of answers, or with @with_hidden the one an update
+ * compares against (password_hash included). */
 static const gchar *
-exm_plugin_crud_columns(ExmPluginRequest *r, const ExmPluginKind *kind)
+exm_plugin_crud_columns(ExmPluginRequest *r, const ExmPluginKind *kind, gboolean with_hidden)
 {
-	return r->plugin->columns[kind->tag];
+	return with_hidden ? r->plugin->all_columns[kind->tag] : r->plugin->columns[kind->tag];
 }
 
 static void
@@ -50,7 +52,7 @@ exm_plugin_crud_load(ExmPluginRequest *r,
 
 	g_string_printf(sql,
 			"SELECT %s FROM \"%s\" WHERE \"uuid\" = $1::uuid",
-			exm_plugin_crud_columns(r, kind),
+			exm_plugin_crud_columns(r, kind, for_update),
 			kind->model->table);
 	g_ptr_array_add(params, g_strdup(id));
 	if (scope != NULL) {
@@ -76,7 +78,7 @@ exm_plugin_crud_load(ExmPluginRequest *r,
 		exm_rest_set_not_found_error(error, kind->model, id, scope);
 		return NULL;
 	}
-	return exm_plugin_store_row_new(kind->model, res, 0);
+	return exm_plugin_store_row_new(kind->model, res, 0, for_update);
 }
 
 /* `?fields=` applies to every method (rest-conventions §4.5). */
@@ -158,7 +160,7 @@ exm_plugin_crud_list_answer(ExmPluginRequest *r,
 
 	g_string_append_c(out, '[');
 	for (gint i = 0; i < n; i++) {
-		g_autoptr(ExmPluginRow) row = exm_plugin_store_row_new(kind->model, res, i);
+		g_autoptr(ExmPluginRow) row = exm_plugin_store_row_new(kind->model, res, i, FALSE);
 		if (i > 0)
 			g_string_append_c(out, ',');
 		exm_plugin_store_row_write(out, row, r->mount, q->fields);
@@ -211,7 +213,8 @@ exm_plugin_crud_list(ExmPluginRequest *r, const ExmPluginKind *kind, GError **er
 		return FALSE;
 	if (!exm_plugin_crud_check_marker(r, kind, q, error))
 		return FALSE;
-	sql = exm_rest_list_query_sql(q, kind->model, exm_plugin_crud_columns(r, kind), sql_params);
+	sql = exm_rest_list_query_sql(
+		q, kind->model, exm_plugin_crud_columns(r, kind, FALSE), sql_params);
 	res = exm_plugin_store_exec(r, kind->model, sql, sql_params, error);
 	if (res == NULL)
 		return FALSE;
@@ -387,11 +390,11 @@ exm_plugin_crud_insert(ExmPluginRequest *r,
 			      kind->model->table,
 			      cols->str,
 			      vals->str,
-			      exm_plugin_crud_columns(r, kind));
+			      exm_plugin_crud_columns(r, kind, FALSE));
 	res = exm_plugin_store_exec(r, kind->model, sql, params, error);
 	if (res == NULL)
 		return NULL;
-	return exm_plugin_store_row_new(kind->model, res, 0);
+	return exm_plugin_store_row_new(kind->model, res, 0, FALSE);
 }
 
 static void
@@ -538,11 +541,11 @@ exm_plugin_crud_write_update(ExmPluginRequest *r,
 	g_string_append_printf(sql,
 			       " WHERE \"uuid\" = $%u::uuid RETURNING %s",
 			       params->len,
-			       exm_plugin_crud_columns(r, kind));
+			       exm_plugin_crud_columns(r, kind, FALSE));
 	res = exm_plugin_store_exec(r, kind->model, sql->str, params, error);
 	if (res == NULL)
 		return NULL;
-	return exm_plugin_store_row_new(kind->model, res, 0);
+	return exm_plugin_store_row_new(kind->model, res, 0, FALSE);
 }
 
 static gboolean

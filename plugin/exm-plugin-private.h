@@ -73,7 +73,8 @@ struct _ExmPluginKind {
 /* The plugin context from init: immutable afterwards, shared by all threads. */
 typedef struct {
 	const ExordosPaasHost *host;
-	gchar *columns[4]; /* SELECT lists per ExmPluginRouteTag */
+	gchar *columns[4];     /* SELECT lists per ExmPluginRouteTag, for answers */
+	gchar *all_columns[4]; /* the same with hidden-on-read columns, for updates */
 } ExmPlugin;
 
 /* One dispatch: everything a handler needs, owned by the dispatching thread. */
@@ -103,13 +104,16 @@ gboolean exm_plugin_enforce(ExmPluginRequest *r,
 			    GError **error);
 
 /* exm-plugin-store.c */
-gchar *exm_plugin_store_columns(const ExmRestModel *model);
+gchar *exm_plugin_store_columns(const ExmRestModel *model, gboolean with_hidden);
 PGresult *exm_plugin_store_exec(ExmPluginRequest *r,
 				const ExmRestModel *model,
 				const gchar *sql,
 				GPtrArray *params,
 				GError **error);
-ExmPluginRow *exm_plugin_store_row_new(const ExmRestModel *model, PGresult *res, gint row);
+ExmPluginRow *exm_plugin_store_row_new(const ExmRestModel *model,
+				       PGresult *res,
+				       gint row,
+				       gboolean with_hidden);
 void exm_plugin_store_row_free(ExmPluginRow *row);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmPluginRow, exm_plugin_store_row_free)
 const gchar *exm_plugin_store_row_get(const ExmPluginRow *row, const gchar *name);

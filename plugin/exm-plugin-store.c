@@ -20,14 +20,22 @@ exm_plugin_store_has_column(const ExmRestField *f)
 	return (f->flags & EXM_REST_FIELD_NO_COLUMN) == 0;
 }
 
+/* Whether a SELECT list carries @f: columns only, and hidden-on-read ones
+ * (password_hash) only when @with_hidden, i.e. for rows an update compares. */
+static gboolean
+exm_plugin_store_selected(const ExmRestField *f, gboolean with_hidden)
+{
+	return exm_plugin_store_has_column(f) && (with_hidden || f->read != EXM_REST_HIDDEN);
+}
+
 /* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
 gchar *
-exm_plugin_store_columns(const ExmRestModel *model)
+exm_plugin_store_columns(const ExmRestModel *model, gboolean with_hidden)
 {
 	GString *s = g_string_new(NULL);
 
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
-		if (!exm_plugin_store_has_column(f))
+		if (!exm_plugin_store_selected(f, with_hidden))
 			continue;
 		if (s->len > 0)
 			g_string_append(s, ", ");
@@ -151,8 +159,9 @@ exm_plugin_store_exec(ExmPluginRequest *r,
 	return g_steal_pointer(&res);
 }
 
+/* @with_hidden: as the SELECT list of @res was built. */
 ExmPluginRow *
-exm_plugin_store_row_new(const ExmRestModel *model, PGresult *res, gint row)
+exm_plugin_store_row_new(const ExmRestModel *model, PGresult *res, gint row, gboolean with_hidden)
 {
 	ExmPluginRow *out = g_new0(ExmPluginRow, 1);
 	guint col = 0;
@@ -163,7 +172,7 @@ exm_plugin_store_row_new(const ExmRestModel *model, PGresult *res, gint row)
 		out->n_fields++;
 	out->raw = g_new0(gchar *, out->n_fields + 1);
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++, i++) {
-		if (!exm_plugin_store_has_column(f))
+		if (!exm_plugin_store_selected(f, with_hidden))
 			continue;
 		if (!PQgetisnull(res, row, (int)col))
 			out->raw[i] = g_strdup(PQgetvalue(res, row, (int)col));

@@ -366,12 +366,11 @@ exm_plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_erro
 	exm_error_register_400(EXM_MAIL_ERROR);
 	plugin = g_new0(ExmPlugin, 1);
 	plugin->host = host;
-	plugin->columns[EXM_PLUGIN_ROUTE_VERSIONS] =
-		exm_plugin_store_columns(&exm_plugin_version_model);
-	plugin->columns[EXM_PLUGIN_ROUTE_INSTANCES] =
-		exm_plugin_store_columns(&exm_plugin_instance_model);
-	plugin->columns[EXM_PLUGIN_ROUTE_ACCOUNTS] =
-		exm_plugin_store_columns(&exm_plugin_account_model);
+	for (guint tag = EXM_PLUGIN_ROUTE_VERSIONS; tag <= EXM_PLUGIN_ROUTE_ACCOUNTS; tag++) {
+		const ExmRestModel *model = exm_plugin_kind_for_tag(tag)->model;
+		plugin->columns[tag] = exm_plugin_store_columns(model, FALSE);
+		plugin->all_columns[tag] = exm_plugin_store_columns(model, TRUE);
+	}
 	*out_ctx = plugin;
 	return TRUE;
 }
@@ -383,8 +382,10 @@ exm_plugin_shutdown(gpointer ctx)
 
 	if (plugin == NULL)
 		return;
-	for (guint i = 0; i < G_N_ELEMENTS(plugin->columns); i++)
+	for (guint i = 0; i < G_N_ELEMENTS(plugin->columns); i++) {
 		g_free(plugin->columns[i]);
+		g_free(plugin->all_columns[i]);
+	}
 	g_free(plugin);
 }
 
