@@ -569,12 +569,21 @@ ys_decode_uint(const gchar *s, guint64 min, guint64 *out)
 	return s;
 }
 
+/* The KDF parameters of a yescrypt or scrypt setting. */
+typedef struct {
+	guint64 flavor;
+	guint64 n_log2;
+	guint64 r;
+	guint64 p;
+	guint64 t;
+} KdfParams;
+
 /* The optional parameters after flavor, N and r: a bit set, then p, t, g, NROM. */
 static const gchar *
-ys_optional_params(const gchar *p)
+ys_optional_params(const gchar *p, KdfParams *kp)
 {
 	static const guint64 mins[] = { 2, 1, 1, 1 };
-	guint64 have, value;
+	guint64 have, value = 0;
 
 	if (*p == '$')
 		return p;
@@ -583,30 +592,41 @@ ys_optional_params(const gchar *p)
 		if ((have & (1u << bit)) == 0)
 			continue;
 		p = ys_decode_uint(p, mins[bit], &value);
-		if (p != NULL && bit == 3 && value > 63)
+		if (bit == 0)
+			kp->p = value;
+		else if (bit == 1)
+			kp->t = value;
+		else if (p != NULL && bit == 3 && value > 63)
 			return NULL;
 	}
 	return p;
 }
 
-/* flavor, N_log2, r[, have, ...] followed by '$'. */
+/* flavor, N_log2, r[, have, ...]; returns the position of the '$' after them. */
+static const gchar *
+ys_decode_params(const gchar *p, KdfParams *kp)
+{
+	*kp = (KdfParams){ .p = 1 };
+	p = ys_decode_uint(p, 0, &kp->flavor);
+	if (p != NULL)
+		p = ys_decode_uint(p, 1, &kp->n_log2);
+	if (p != NULL)
+		p = ys_decode_uint(p, 1, &kp->r);
+	/* flavors: 0/1 (scrypt, WORM) and YESCRYPT_RW (2) + 8 flag bits */
+	if (p == NULL || kp->flavor > 2 + 0xff || kp->n_log2 > 63)
+		return NULL;
+	p = ys_optional_params(p, kp);
+	return p != NULL && *p == '$' ? p : NULL;
+}
+
+/* The parameters followed by '$'; returns the salt position. */
 static const gchar *
 ys_params(const gchar *p, GString *why)
 {
-	guint64 flavor = 0, n_log2 = 0, r = 0;
+	KdfParams kp;
 
-	p = ys_decode_uint(p, 0, &flavor);
-	if (p != NULL)
-		p = ys_decode_uint(p, 1, &n_log2);
-	if (p != NULL)
-		p = ys_decode_uint(p, 1, &r);
-	/* flavors: 0/1 (scrypt, WORM) and YESCRYPT_RW (2) + 8 flag bits */
-	if (p == NULL || flavor > 2 + 0xff || n_log2 > 63) {
-		g_string_assign(why, "the parameters are malformed");
-		return NULL;
-	}
-	p = ys_optional_params(p);
-	if (p == NULL || *p != '$') {
+	p = ys_decode_params(p, &kp);
+	if (p == NULL) {
 		g_string_assign(why, "the parameters are malformed or not followed by '$'");
 		return NULL;
 	}
@@ -826,5 +846,76 @@ exm_mail_validate_password_hash(const gchar *hash, GError **error)
 			       "password_hash: malformed %s hash: %s" HASH_HINT,
 			       family->prefix,
 			       why->str);
+	return TRUE;
+}
+
+/* ---- work factors ------------------------------------------------------------------ */
+
+#define KDF_MEMORY_MAX (G_GUINT64_CONSTANT(256) << 20)
+
+/* 128·r·N bytes of memory; p lanes and t extra passes multiply the time. */
+static gboolean
+kdf_affordable(const KdfParams *kp)
+{
+	if (kp->n_log2 > 28 || kp->r > (1u << 20) || kp->p > 4 || kp->t > 3)
+		return FALSE;
+	return ((guint64)128 * kp->r << kp->n_log2) <= KDF_MEMORY_MAX && kp->p * (kp->t + 1) <= 4;
+}
+
+static gboolean
+sha_rounds_affordable(const gchar *body)
+{
+	if (!g_str_has_prefix(body, "rounds="))
+		return TRUE; /* the default, 5000 */
+	return g_ascii_strtoull(body + strlen("rounds="), NULL, 10) <= EXM_MAIL_SHA_ROUNDS_MAX;
+}
+
+/* @bare passed the grammar, so every field below is present and well-formed. */
+static gboolean
+hash_cost_affordable(const gchar *bare)
+{
+	KdfParams kp = { .p = 1 };
+
+	if (g_str_has_prefix(bare, "$2"))
+		return (bare[4] - '0') * 10 + (bare[5] - '0') <= EXM_MAIL_BCRYPT_COST_MAX;
+	if (g_str_has_prefix(bare, "$6$") || g_str_has_prefix(bare, "$5$"))
+		return sha_rounds_affordable(bare + 3);
+	if (g_str_has_prefix(bare, "$7$")) {
+		kp.n_log2 = (guint64)itoa64_index(bare[3]);
+		kp.r = scrypt_field(bare + 4);
+		kp.p = scrypt_field(bare + 9);
+		return kdf_affordable(&kp);
+	}
+	bare = strchr(bare + 1, '$') + 1; /* after "$y$" or "$gy$" */
+	return ys_decode_params(bare, &kp) != NULL && kdf_affordable(&kp);
+}
+
+/**
+ * exm_mail_validate_hash_cost:
+ * @hash: (nullable): a hash, `{SCHEME}` prefix allowed
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * Whether checking a password against @hash is affordable in a request: a valid
+ * hash whose work factor is at most bcrypt cost %EXM_MAIL_BCRYPT_COST_MAX,
+ * %EXM_MAIL_SHA_ROUNDS_MAX SHA-crypt rounds, or 256 MiB of yescrypt/scrypt memory
+ * with p·(t+1) ≤ 4.  The grammar accepts dearer hashes (exim may still verify
+ * them); exm_mail_verify_password() refuses to spend that much.
+ *
+ * Returns: %TRUE when affordable
+ */
+gboolean
+exm_mail_validate_hash_cost(const gchar *hash, GError **error)
+{
+	const gchar *bare;
+
+	if (!exm_mail_validate_password_hash(hash, error))
+		return FALSE;
+	bare = hash[0] == '{' ? strchr(hash, '}') + 1 : hash;
+	if (!hash_cost_affordable(bare))
+		return invalid(error,
+			       "password_hash: its work factor is too high (at most bcrypt cost "
+			       "%d, %d SHA-crypt rounds, 256 MiB of yescrypt or scrypt memory)",
+			       EXM_MAIL_BCRYPT_COST_MAX,
+			       EXM_MAIL_SHA_ROUNDS_MAX);
 	return TRUE;
 }

@@ -68,6 +68,21 @@ gchar *exm_mail_normalize_username(const gchar *username, GError **error);
  */
 gboolean exm_mail_validate_password_hash(const gchar *hash, GError **error);
 
+#define EXM_MAIL_BCRYPT_COST_MAX 14
+#define EXM_MAIL_SHA_ROUNDS_MAX	 1000000
+
+/**
+ * exm_mail_validate_hash_cost:
+ * @hash: a hash
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * A valid hash whose work factor one verification can afford (bcrypt cost ≤ 14,
+ * SHA-crypt rounds ≤ 1000000, yescrypt/scrypt memory ≤ 256 MiB with p·(t+1) ≤ 4).
+ * exm_mail_verify_password() never computes a dearer hash, so a stored `$2b$31$`
+ * cannot stall a request.
+ */
+gboolean exm_mail_validate_hash_cost(const gchar *hash, GError **error);
+
 /* ipv4 dotted quad (≤15 chars), as stored in ipsv4. */
 gboolean exm_mail_validate_ipv4(const gchar *ip, GError **error);
 /* DKIM selector: 1..63 of [a-z0-9-] (DNS label). */

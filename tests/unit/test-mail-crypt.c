@@ -456,6 +456,67 @@ test_refused_with_hint(void)
 	g_assert_cmpint(crypt_checksalt("$6$salt$hash"), ==, CRYPT_SALT_OK);
 }
 
+/* Work factors a request can afford; the dear ones are valid but never computed. */
+static void
+test_hash_cost(void)
+{
+	const gchar *c43 = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD";
+	const gchar *bf31 = "abcdefghijklmnopqrstuvwxyz01236";
+	const gchar *c86 = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"
+			   "rstuvwxyz0123456.";
+	const struct {
+		const gchar *setting;
+		const gchar *checksum;
+		gboolean affordable;
+	} cases[] = {
+		{ "$2b$04$abcdefghijklmnopqrstuu", NULL, TRUE },
+		{ "$2b$14$abcdefghijklmnopqrstuu", NULL, TRUE },
+		{ "$2b$15$abcdefghijklmnopqrstuu", NULL, FALSE },
+		{ "{BLF-CRYPT}$2y$31$abcdefghijklmnopqrstuu", NULL, FALSE },
+		{ "$6$a$", "86", TRUE },
+		{ "$6$rounds=1000000$a$", "86", TRUE },
+		{ "$6$rounds=1000001$a$", "86", FALSE },
+		{ "$5$rounds=999999999$a$", "43", FALSE },
+		{ "$y$j9T$abcd$", "43", TRUE },	 /* libxcrypt's default: 16 MiB */
+		{ "$y$jDT$abcd$", "43", TRUE },	 /* 256 MiB */
+		{ "$y$jET$abcd$", "43", FALSE }, /* 512 MiB */
+		{ "$y$jFT$abcd$", "43", FALSE }, /* gensalt count 11: 1 GiB */
+		{ "$gy$j9T$abcd$", "43", TRUE },
+		{ "$y$j9T/.$abcd$", "43", TRUE },	/* t = 1 */
+		{ "$y$j9T/0$abcd$", "43", TRUE },	/* t = 3 */
+		{ "$y$j9T/1$abcd$", "43", FALSE },	/* t = 4 */
+		{ "$y$j9T.0$abcd$", "43", TRUE },	/* p = 4 */
+		{ "$y$j9T.1$abcd$", "43", FALSE },	/* p = 5 */
+		{ "$y$j9T0..$abcd$", "43", TRUE },	/* p = 2, t = 1 */
+		{ "$y$j9T0./$abcd$", "43", FALSE },	/* p = 2, t = 2 */
+		{ "$7$CU..../....abcd$", "43", TRUE },	/* 64 MiB */
+		{ "$7$GU..../....abcd$", "43", FALSE }, /* 1 GiB */
+		{ "$7$CU....1....abcd$", "43", TRUE },	/* p = 3 */
+		{ "$7$CU....3....abcd$", "43", FALSE }, /* p = 5 */
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const gchar *tail = cases[i].checksum == NULL		   ? bf31
+				    : g_str_equal(cases[i].checksum, "86") ? c86
+									   : c43;
+		g_autofree gchar *hash = g_strconcat(cases[i].setting, tail, NULL);
+		g_autoptr(GError) error = NULL;
+		gboolean ok = exm_mail_validate_hash_cost(hash, &error);
+
+		assert_hash_ok(hash);
+		if (ok != cases[i].affordable)
+			g_error("'%s': affordable should be %d", hash, cases[i].affordable);
+		if (!ok) {
+			g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+			g_assert_nonnull(strstr(error->message, "work factor"));
+			/* returns at once instead of computing for hours */
+			g_assert_false(exm_mail_verify_password("pw", hash));
+		}
+	}
+	g_assert_false(exm_mail_validate_hash_cost("$6$salt$hash", NULL));
+	g_assert_false(exm_mail_validate_hash_cost(NULL, NULL));
+}
+
 static void
 test_hostile(void)
 {
@@ -652,6 +713,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/crypt/hand-made", test_hand_made);
 	g_test_add_func("/mail/crypt/canonical-message", test_canonical_message);
 	g_test_add_func("/mail/crypt/refused-with-hint", test_refused_with_hint);
+	g_test_add_func("/mail/crypt/hash-cost", test_hash_cost);
 	g_test_add_func("/mail/crypt/hostile", test_hostile);
 	g_test_add_func("/mail/crypt/hash-password", test_hash_password);
 	g_test_add_func("/mail/crypt/sha512-like-openssl", test_sha512_like_openssl);
