@@ -6,6 +6,7 @@
 
 #include "exh-host.h"
 #include "exh-local-backend.h"
+#include "exh-log.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
@@ -52,10 +53,28 @@ exh_ua_new(const ExhUaOptions *options, GError **error)
 	return ua;
 }
 
+/* The builders member exists from ABI minor 1 on, inside the plugin's struct. */
+static gboolean
+has_builders(const ExordosPaasPluginDescriptor *desc)
+{
+	const ExordosPaasBuilders *b;
+
+	if (desc->abi_minor < 1 ||
+	    desc->struct_size < G_STRUCT_OFFSET(ExordosPaasPluginDescriptor, builders) +
+					sizeof(desc->builders) ||
+	    desc->builders == NULL)
+		return FALSE;
+	b = desc->builders;
+	if (b->struct_size >= G_STRUCT_OFFSET(ExordosPaasBuilders, reserved) && b->builders != NULL)
+		return TRUE;
+	exh_log(G_LOG_LEVEL_MESSAGE, NULL, "plugin %s: malformed builders; ignored", desc->slug);
+	return FALSE;
+}
+
 void
 exh_ua_add_plugin(ExhUa *ua, const ExordosPaasPluginDescriptor *desc, gpointer ctx)
 {
-	if (desc->abi_minor >= 1 && desc->builders != NULL)
+	if (has_builders(desc))
 		exh_builder_add_plugin(ua->builder, desc, ctx);
 }
 

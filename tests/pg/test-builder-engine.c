@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "exh-builder.h"
+#include "exh-plugin.h"
 #include "exh-test.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
@@ -494,6 +495,30 @@ test_notify_trigger(Fixture *f, gconstpointer data)
 	g_assert_cmpint(seen, ==, 1);
 }
 
+/* The mail plugin's descriptor carries its two builders (ABI minor 1). */
+static void
+test_mail_descriptor(void)
+{
+	g_autofree gchar *path = exh_test_plugin_path();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExhPlugin) plugin = exh_plugin_load(path, &error);
+	const ExordosPaasBuilder *const *list;
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(plugin->desc->abi_minor, >=, 1);
+	g_assert_nonnull(plugin->desc->builders);
+	list = plugin->desc->builders->builders;
+	g_assert_cmpstr(list[0]->kind, ==, "mail_instance_iaas");
+	g_assert_cmpstr(list[0]->table, ==, "mail_instances");
+	g_assert_cmpstr(list[0]->derivative_kinds[0], ==, "node_set");
+	g_assert_cmpstr(list[0]->derivative_kinds[1], ==, "config");
+	g_assert_null(list[0]->master_kind);
+	g_assert_cmpstr(list[1]->kind, ==, "mail_instance");
+	g_assert_cmpstr(list[1]->derivative_kinds[0], ==, "mail_instance_node");
+	g_assert_cmpstr(list[1]->master_kind, ==, "node_set");
+	g_assert_null(list[2]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -506,5 +531,6 @@ main(int argc, char **argv)
 	ADD("/builder/savepoint-isolation", test_savepoint_isolation);
 	ADD("/builder/not-ready-and-patch", test_not_ready_and_patch);
 	ADD("/builder/notify-trigger", test_notify_trigger);
+	g_test_add_func("/builder/mail-descriptor", test_mail_descriptor);
 	return g_test_run();
 }
