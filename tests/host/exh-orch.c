@@ -58,12 +58,31 @@ parse_wait(const gchar *text, guint *out, GError **error)
 	return TRUE;
 }
 
+/* `version` in a JSON body: a string (as the query carries it) or an integer. */
+static gboolean
+payload_body_version(JsonObject *obj, const gchar **version, gchar *buf, GError **error)
+{
+	JsonNode *node = json_object_get_member(obj, "version");
+	const gchar *text = NULL;
+
+	if (node != NULL && exm_json_node_is_int(node)) {
+		g_snprintf(buf, 24, "%" G_GINT64_FORMAT, json_node_get_int(node));
+		*version = buf;
+		return TRUE;
+	}
+	if (!exm_json_get_string(obj, "version", FALSE, &text, NULL, error))
+		return FALSE;
+	*version = text != NULL ? text : "0";
+	return TRUE;
+}
+
 /* The action's kwargs: from a JSON body when the request says application/json,
  * else from the query string (§4 quirk). */
 static gboolean
 payload_args(const ExhUaCall *call,
 	     const gchar **hash,
 	     const gchar **version,
+	     gchar *version_buf,
 	     const gchar **wait,
 	     GError **error)
 {
@@ -81,11 +100,7 @@ payload_args(const ExhUaCall *call,
 		if (!exm_json_get_string(obj, "hash", FALSE, &text, NULL, error))
 			return FALSE;
 		*hash = text != NULL ? text : "";
-		text = NULL;
-		if (!exm_json_get_string(obj, "version", FALSE, &text, NULL, error))
-			return FALSE;
-		*version = text != NULL ? text : "0";
-		return TRUE;
+		return payload_body_version(obj, version, version_buf, error);
 	}
 	if (g_hash_table_contains(call->query, "hash"))
 		*hash = g_hash_table_lookup(call->query, "hash");
@@ -100,11 +115,12 @@ get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult
 	const gchar *hash = NULL;
 	const gchar *version_text = NULL;
 	const gchar *wait_text = NULL;
+	gchar version_buf[24];
 	gint64 version = 0;
 	g_autofree gchar *computed = NULL;
 	g_autoptr(JsonNode) full = NULL;
 
-	if (!payload_args(call, &hash, &version_text, &wait_text, &result->error) ||
+	if (!payload_args(call, &hash, &version_text, version_buf, &wait_text, &result->error) ||
 	    !parse_version(version_text, &version, &result->error) ||
 	    !parse_wait(wait_text, &result->wait, &result->error))
 		return;

@@ -261,6 +261,22 @@ test_payload(void)
 	g_assert_true(json_object_has_member(
 		json_object_get_object_member(json_node_get_object(p2->json), "capabilities"),
 		"demo_vm"));
+	/* …and a JSON body gives them (version as a number or a string) */
+	static const gchar *const get_json[] = {
+		"X-Genesis-Node-UUID", NODE, "Content-Type", "application/json", NULL,
+	};
+	g_autoptr(ExhTestResponse) pb = ua(t,
+					   TRUE,
+					   "GET",
+					   "/v1/agents/" AGENT "/actions/get_payload",
+					   get_json,
+					   "{\"hash\": \"" HASH_EMPTY "\", \"version\": 2}");
+	g_free(text);
+	text = canonical(pb);
+	g_assert_cmpstr(text,
+			==,
+			"{\"capabilities\":{},\"facts\":{},\"hash\":\"" HASH_EMPTY
+			"\",\"version\":2}");
 	/* bad version; unknown agent */
 	g_autoptr(ExhTestResponse) p3 = ua(t,
 					   TRUE,
