@@ -436,7 +436,10 @@ update_target(Tick *t, const View *v, gint i, const Want *w, GError **error)
 	const gchar *full_hash = cur->full_hash;
 	const gchar *params[8];
 
-	status_rule(v->pairs[i].actual, w->hash, &status, &full_hash);
+	/* only an outdated pair (§9.4): an actual already taken in says nothing new */
+	if (v->pairs[i].actual != NULL &&
+	    !g_str_equal(v->pairs[i].actual->full_hash, cur->full_hash))
+		status_rule(v->pairs[i].actual, w->hash, &status, &full_hash);
 	if (!moved && g_str_equal(status, cur->status) && g_str_equal(full_hash, cur->full_hash) &&
 	    g_strcmp0(w->agent, cur->agent) == 0)
 		return TRUE;
