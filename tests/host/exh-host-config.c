@@ -87,16 +87,19 @@ load_numbers(ExhHostConfig *config, GKeyFile *kf, GError **error)
 	guint64 workers = config->workers;
 	guint64 max_body = config->max_body;
 	guint64 max_queued = config->max_queued;
+	guint64 grace = config->shutdown_grace_ms;
 
 	if (!get_uint(kf, "host", "port", 0, 65535, &port, error) ||
 	    !get_uint(kf, "host", "workers", 1, 256, &workers, error) ||
 	    !get_uint(kf, "host", "max_body", 1, G_MAXUINT32, &max_body, error) ||
-	    !get_uint(kf, "host", "max_queued", 0, 1000000, &max_queued, error))
+	    !get_uint(kf, "host", "max_queued", 0, 1000000, &max_queued, error) ||
+	    !get_uint(kf, "host", "shutdown_grace_ms", 0, 3600000, &grace, error))
 		return FALSE;
 	config->port = (guint)port;
 	config->workers = (guint)workers;
 	config->max_body = (gsize)max_body;
 	config->max_queued = (guint)max_queued;
+	config->shutdown_grace_ms = (guint)grace;
 	return TRUE;
 }
 

@@ -29,8 +29,9 @@ struct _ExhHost {
 	GMainLoop *loop;
 	SoupServer *server;
 	gboolean stopping;
-	gboolean closed; /* listener and clients closed, loop quitting */
-	gint in_flight;	 /* atomic; dispatched requests whose response is not written yet */
+	gboolean closed;	/* listener and clients closed, loop quitting */
+	gboolean grace_expired; /* closed with requests still running */
+	gint in_flight;		/* atomic; dispatched requests whose response is not written yet */
 	GSource *shutdown_timer;
 
 	/* start-up handshake with the server thread */

@@ -328,6 +328,9 @@ exh_host_stop(ExhHost *host)
 	/* the engine calls into the plugins: it stops before they shut down */
 	g_clear_pointer(&host->ua, exh_ua_free);
 	exh_server_stop(host);
+	/* past the grace period nobody waits for the answers: stop the queries */
+	if (host->grace_expired && host->pool != NULL)
+		exh_pool_cancel(host->pool);
 	g_clear_pointer(&host->pool, exh_pool_free);
 	exh_server_drain(host);
 	for (guint i = 0; i < host->plugins->len; i++)

@@ -53,6 +53,8 @@ typedef enum {
  * @max_body: request body limit in bytes
  * @max_queued: requests allowed to wait for a worker before new ones get 503
  *   (0 = 64 per worker)
+ * @shutdown_grace_ms: how long a stop waits for requests in flight before it
+ *   closes their connections and cancels their statements (0 = 30 s)
  * @project_id: project the installed types are registered under
  * @migrate_only: apply the migrations, then stop (exordos-paas-host only)
  * @agent_api: also run the universal agent side (exh-ua.h): the Orch and
@@ -78,6 +80,7 @@ typedef struct {
 	guint workers;
 	gsize max_body;
 	guint max_queued;
+	guint shutdown_grace_ms;
 	gchar *project_id;
 	gboolean migrate_only;
 	gboolean verbose;

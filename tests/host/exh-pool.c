@@ -17,11 +17,15 @@ struct _ExhPool {
 	guint n_slots;
 	guint max_queued;
 	gint reconnects; /* atomic */
+	GPtrArray *all;	 /* every Slot, for cancelling */
+	GMutex lock;	 /* guards Slot.busy and Slot.cancel */
 };
 
 /* A connection slot; conn is NULL until first use. */
 typedef struct {
 	PGconn *conn;
+	PGcancel *cancel; /* for the current backend */
+	gboolean busy;	  /* a job's statements may be running */
 } Slot;
 
 typedef struct {
@@ -51,6 +55,10 @@ slot_connect(ExhPool *pool, Slot *slot)
 	if (PQstatus(slot->conn) != CONNECTION_OK)
 		return FALSE;
 	PQsetNoticeProcessor(slot->conn, exh_log_pg_notice, NULL);
+	g_mutex_lock(&pool->lock);
+	g_clear_pointer(&slot->cancel, PQfreeCancel);
+	slot->cancel = PQgetCancel(slot->conn);
+	g_mutex_unlock(&pool->lock);
 	/* timestamps are UTC throughout (restalchemy stores naive UTC) */
 	return exec_command(slot->conn, "SET TIME ZONE 'UTC'");
 }
@@ -90,7 +98,16 @@ slot_commit(Slot *slot, GError **error)
 {
 	g_autoptr(PGresult) res = NULL;
 
-	if (PQtransactionStatus(slot->conn) != PQTRANS_INTRANS) {
+	switch (PQtransactionStatus(slot->conn)) {
+	case PQTRANS_INTRANS:
+		break;
+	case PQTRANS_INERROR:
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_FAILED,
+				    "a statement failed in a successful request; rolled back");
+		return FALSE;
+	default:
 		g_set_error_literal(error,
 				    EXM_ERROR,
 				    EXM_ERROR_FAILED,
@@ -118,6 +135,14 @@ slot_rollback(Slot *slot)
 }
 
 static void
+slot_set_busy(ExhPool *pool, Slot *slot, gboolean busy)
+{
+	g_mutex_lock(&pool->lock);
+	slot->busy = busy;
+	g_mutex_unlock(&pool->lock);
+}
+
+static void
 worker(gpointer item, gpointer user_data)
 {
 	ExhPool *pool = user_data;
@@ -126,7 +151,11 @@ worker(gpointer item, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 
 	if (slot_begin(pool, slot, &error)) {
-		guint status = job->tx(slot->conn, job->data);
+		guint status;
+
+		slot_set_busy(pool, slot, TRUE);
+		status = job->tx(slot->conn, job->data);
+		slot_set_busy(pool, slot, FALSE);
 
 		if (status >= 200 && status < 300)
 			slot_commit(slot, &error);
@@ -149,8 +178,14 @@ exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **er
 	pool->max_queued = max_queued;
 	pool->slots = g_async_queue_new();
 	pool->n_slots = workers;
-	for (guint i = 0; i < workers; i++)
-		g_async_queue_push(pool->slots, g_new0(Slot, 1));
+	pool->all = g_ptr_array_new();
+	g_mutex_init(&pool->lock);
+	for (guint i = 0; i < workers; i++) {
+		Slot *slot = g_new0(Slot, 1);
+
+		g_ptr_array_add(pool->all, slot);
+		g_async_queue_push(pool->slots, slot);
+	}
 	/* exclusive: the threads are ours alone and exit at free */
 	pool->threads = g_thread_pool_new(worker, pool, (gint)workers, TRUE, error);
 	if (pool->threads == NULL) {
@@ -179,6 +214,20 @@ exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer da
 	return g_thread_pool_push(pool->threads, job, error);
 }
 
+void
+exh_pool_cancel(ExhPool *pool)
+{
+	g_mutex_lock(&pool->lock);
+	for (guint i = 0; i < pool->all->len; i++) {
+		Slot *slot = pool->all->pdata[i];
+		gchar why[256];
+
+		if (slot->busy && slot->cancel != NULL && !PQcancel(slot->cancel, why, sizeof(why)))
+			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "cancelling a statement: %s", why);
+	}
+	g_mutex_unlock(&pool->lock);
+}
+
 guint64
 exh_pool_get_reconnects(ExhPool *pool)
 {
@@ -196,9 +245,12 @@ exh_pool_free(ExhPool *pool)
 	for (guint i = 0; i < pool->n_slots; i++) {
 		Slot *slot = g_async_queue_pop(pool->slots);
 
+		g_clear_pointer(&slot->cancel, PQfreeCancel);
 		g_clear_pointer(&slot->conn, PQfinish);
 		g_free(slot);
 	}
+	g_ptr_array_unref(pool->all);
+	g_mutex_clear(&pool->lock);
 	g_async_queue_unref(pool->slots);
 	g_free(pool->conninfo);
 	g_free(pool);

@@ -67,6 +67,16 @@ gboolean exh_pool_push(ExhPool *pool,
 		       gpointer data,
 		       GError **error);
 
+/**
+ * exh_pool_cancel:
+ * @pool: a pool
+ *
+ * Asks PostgreSQL to cancel the statements the jobs are running now (their
+ * transactions then roll back).  For a shutdown that cannot wait any longer.
+ * Thread-safe.
+ */
+void exh_pool_cancel(ExhPool *pool);
+
 /* Database reconnections so far. */
 guint64 exh_pool_get_reconnects(ExhPool *pool);
 

@@ -24,6 +24,8 @@
 /* per-message data: bytes of body seen so far, and the too-large mark */
 #define body_size_quark g_quark_from_static_string("exh-body-size")
 #define too_large_quark g_quark_from_static_string("exh-too-large")
+/* set once libsoup is done with a message (written, or its connection gone) */
+#define finished_quark g_quark_from_static_string("exh-finished")
 
 /* One request from the handler to its response. */
 typedef struct {
@@ -304,6 +306,14 @@ dispatch_finish(gpointer data)
 {
 	g_autoptr(ExhRequest) req = data;
 
+	/* libsoup 3.2 refuses to unpause a message whose connection is gone */
+	if (g_object_get_qdata(G_OBJECT(req->msg), finished_quark) != NULL) {
+		exh_log(G_LOG_LEVEL_DEBUG,
+			req->request_id,
+			"client gone; answer %u dropped",
+			req->status);
+		return G_SOURCE_REMOVE;
+	}
 	respond(req, req->status, req->response);
 	soup_server_message_unpause(req->msg);
 	return G_SOURCE_REMOVE;
@@ -344,11 +354,19 @@ finish_shutdown(ExhHost *host)
 	g_main_loop_quit(host->loop);
 }
 
+/*
+ * "finished" (response written, or the exchange aborted) or "disconnected"
+ * (connection closed under a paused message, which libsoup 3.2 reports without
+ * "finished"): either way, once.
+ */
 static void
-message_finished(SoupServerMessage *msg, gpointer user_data)
+message_done(SoupServerMessage *msg, gpointer user_data)
 {
 	ExhHost *host = user_data;
 
+	if (g_object_get_qdata(G_OBJECT(msg), finished_quark) != NULL)
+		return;
+	g_object_set_qdata(G_OBJECT(msg), finished_quark, GINT_TO_POINTER(1));
 	if (g_atomic_int_dec_and_test(&host->in_flight) && host->stopping)
 		finish_shutdown(host);
 }
@@ -444,7 +462,8 @@ dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const 
 	}
 	req->paused = TRUE;
 	g_atomic_int_inc(&host->in_flight);
-	g_signal_connect(req->msg, "finished", G_CALLBACK(message_finished), host);
+	g_signal_connect(req->msg, "finished", G_CALLBACK(message_done), host);
+	g_signal_connect(req->msg, "disconnected", G_CALLBACK(message_done), host);
 	soup_server_message_pause(req->msg);
 }
 
@@ -773,6 +792,13 @@ exh_server_start(ExhHost *host, GError **error)
 	return TRUE;
 }
 
+static guint
+grace_ms(ExhHost *host)
+{
+	return host->config->shutdown_grace_ms > 0 ? host->config->shutdown_grace_ms
+						   : SHUTDOWN_GRACE_MS;
+}
+
 static gboolean
 shutdown_timeout(gpointer data)
 {
@@ -782,7 +808,8 @@ shutdown_timeout(gpointer data)
 		NULL,
 		"%d requests still in flight after %d ms; closing",
 		g_atomic_int_get(&host->in_flight),
-		SHUTDOWN_GRACE_MS);
+		grace_ms(host));
+	host->grace_expired = TRUE;
 	finish_shutdown(host);
 	return G_SOURCE_REMOVE;
 }
@@ -798,7 +825,7 @@ begin_shutdown(gpointer data)
 		finish_shutdown(host);
 		return G_SOURCE_REMOVE;
 	}
-	host->shutdown_timer = g_timeout_source_new(SHUTDOWN_GRACE_MS);
+	host->shutdown_timer = g_timeout_source_new(grace_ms(host));
 	g_source_set_callback(host->shutdown_timer, shutdown_timeout, host, NULL);
 	g_source_attach(host->shutdown_timer, host->context);
 	return G_SOURCE_REMOVE;

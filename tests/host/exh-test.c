@@ -114,6 +114,8 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 		config->max_body = options->max_body;
 	if (options != NULL && options->max_queued > 0)
 		config->max_queued = options->max_queued;
+	if (options != NULL && options->shutdown_grace_ms > 0)
+		config->shutdown_grace_ms = options->shutdown_grace_ms;
 	config->orch_port = 0;
 	config->status_port = 0;
 	if (options != NULL) {

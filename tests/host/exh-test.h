@@ -50,6 +50,7 @@
  * @workers: worker pool size (0 = the host's default)
  * @max_body: body limit (0 = the host's default)
  * @max_queued: queue bound of the worker pool (0 = the host's default)
+ * @shutdown_grace_ms: the host's shutdown grace (0 = the host's default)
  * @plugins: (nullable): %NULL-terminated plugin paths to load instead of the
  *   mail plugin (an empty array loads none); %NULL = the mail plugin
  * @agent_api: also run the Orch/Status APIs (random loopback ports) and the
@@ -61,6 +62,7 @@ typedef struct {
 	guint workers;
 	gsize max_body;
 	guint max_queued;
+	guint shutdown_grace_ms;
 	const gchar *const *plugins;
 	gboolean agent_api;
 	gboolean plain_agents;

@@ -941,6 +941,49 @@ test_shutdown_refuses_new(void)
 	g_assert_cmpuint(held.ok, ==, 1);
 }
 
+/* A request stuck in the database past the grace period is cancelled. */
+static void
+test_shutdown_grace(void)
+{
+	g_autofree gchar *fake = exh_test_fake_plugin_path("");
+	const gchar *plugins[] = { fake, NULL };
+	ExhTestOptions options = { .workers = 2, .shutdown_grace_ms = 300, .plugins = plugins };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autofree gchar *dbname = NULL;
+	g_autofree gchar *query = NULL;
+	g_autofree gchar *conns = NULL;
+	Client stuck;
+	GThread *client;
+	PGconn *holder;
+	PGresult *res;
+	gint64 deadline;
+
+	if (t == NULL)
+		return;
+	holder = PQconnectdb(t->conninfo);
+	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+	PQclear(res);
+	stuck = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
+	client = g_thread_new("stuck", client_thread, &stuck);
+	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	while (exh_host_get_in_flight(t->host) < 1 && g_get_monotonic_time() < deadline)
+		g_usleep(5 * 1000);
+	soup_session_abort(t->session);
+	/* returns although the lock is still held: the statement was cancelled */
+	exh_host_stop(t->host);
+	g_thread_join(client);
+	g_assert_cmpuint(stuck.ok, ==, 0);
+	dbname = exh_test_sql(t, "SELECT current_database()");
+	query = g_strdup_printf("SELECT count(*) - 2 FROM pg_stat_activity WHERE datname = '%s'",
+				dbname);
+	conns = exh_test_sql(t, query);
+	g_assert_cmpstr(conns, ==, "0");
+	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
+	PQclear(res);
+	PQfinish(holder);
+}
+
 /* A client that goes away while its request runs on a worker. */
 static void
 test_client_gone(void)
@@ -1169,6 +1212,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/reconnect", test_reconnect);
 	g_test_add_func("/http/host/clean-shutdown", test_clean_shutdown);
 	g_test_add_func("/http/host/client-gone", test_client_gone);
+	g_test_add_func("/http/host/shutdown-grace", test_shutdown_grace);
 	g_test_add_func("/http/host/shutdown-refuses-new", test_shutdown_refuses_new);
 	g_test_add_func("/http/host/executable", test_executable);
 	g_test_add_func("/http/host/executable-sigterm", test_executable_sigterm);
