@@ -747,6 +747,138 @@ test_responses(void)
 	g_assert_null(r->body);
 }
 
+/* ------------------------------------------------------------------ random input */
+
+/* JSON-ish fragments, so random texts reach deep into the unpacker. */
+static const gchar *const fragments[] = {
+	"{",
+	"}",
+	"[",
+	"]",
+	",",
+	":",
+	"\"name\"",
+	"\"cpu\"",
+	"\"status\"",
+	"\"ips\"",
+	"\"version\"",
+	"\"secret\"",
+	"\"uuid\"",
+	"\"created_at\"",
+	"\"x\"",
+	"1",
+	"-0",
+	"1e3",
+	"true",
+	"null",
+	"\"\\u0000\"",
+	"\"\xff\"",
+	"\"/v1/types/mail/versions/" U1 "\"",
+	" ",
+};
+static const gchar *const segments[] = {
+	"", "/", "instances", "accounts", "actions", "info", "invoke", U1, "x", "access-keys", "//",
+};
+
+static const gchar *const keys[] = {
+	"\"name\"",	  "\"note\"",	 "\"cpu\"",    "\"active\"", "\"ips\"",	  "\"uuid\"",
+	"\"created_at\"", "\"version\"", "\"secret\"", "\"status\"", "\"bogus\"",
+};
+static const gchar *const values[] = {
+	"\"x\"",
+	"1",
+	"true",
+	"null",
+	"[\"a\"]",
+	"\"" U1 "\"",
+	"\"2024-01-02T03:04:05.5Z\"",
+	"\"/v1/types/mail/versions/" U1 "\"",
+	"{}",
+	"1.5",
+};
+
+static gchar *
+random_text(GRand *rand, const gchar *const *parts, guint n_parts, const gchar *sep)
+{
+	GString *s = g_string_new(NULL);
+	guint n = g_rand_int_range(rand, 0, 12);
+
+	for (guint i = 0; i < n; i++) {
+		if (i > 0 && sep != NULL)
+			g_string_append(s, sep);
+		g_string_append(s, parts[g_rand_int_range(rand, 0, (gint32)n_parts)]);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Half token soup, half well-formed objects of known and unknown members. */
+static gchar *
+random_body(GRand *rand)
+{
+	GString *s;
+	guint n;
+
+	if (g_rand_boolean(rand))
+		return random_text(rand, fragments, G_N_ELEMENTS(fragments), NULL);
+	s = g_string_new("{");
+	n = g_rand_int_range(rand, 0, 4);
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(s,
+				       "%s%s:%s",
+				       i > 0 ? "," : "",
+				       keys[g_rand_int_range(rand, 0, G_N_ELEMENTS(keys))],
+				       values[g_rand_int_range(rand, 0, G_N_ELEMENTS(values))]);
+	g_string_append_c(s, '}');
+	return g_string_free(s, FALSE);
+}
+
+/* Whatever comes in, every call either succeeds or fails with an EXM_ERROR,
+ * never both, never neither (and, under ASan/valgrind, never touches bad
+ * memory). */
+static void
+test_random_input(void)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(20261125);
+	const gchar *methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" };
+	guint ok[3] = { 0 };
+	guint failed[3] = { 0 };
+
+	for (guint i = 0; i < 3000; i++) {
+		g_autofree gchar *body = random_body(rand);
+		g_autofree gchar *path = random_text(rand, segments, G_N_ELEMENTS(segments), "/");
+		g_autoptr(GError) e1 = NULL;
+		g_autoptr(GError) e2 = NULL;
+		g_autoptr(GError) e3 = NULL;
+		g_autoptr(ExmRestBody) b =
+			unpack(i % 2 ? EXM_REST_CREATE : EXM_REST_UPDATE, body, &e1);
+		const gchar *kv[] = { "name", body,	    NULL,   "cpu",	body,
+				      NULL,   "sort_key",   "name", "sort_dir", body,
+				      NULL,   "page_limit", body,   NULL };
+		const guint starts[] = { 0, 3, 6, 11 };
+		g_autoptr(ExmRestListQuery) q = query(kv + starts[i % 4], &e2);
+		LoadLog log = { g_ptr_array_new_with_free_func(g_free), i % 3 ? NULL : U1 };
+		g_autoptr(ExmRestMatch) m =
+			walk(methods[i % G_N_ELEMENTS(methods)], path, &log, &e3);
+
+		g_assert_true((b == NULL) == (e1 != NULL));
+		g_assert_true((q == NULL) == (e2 != NULL));
+		g_assert_true((m == NULL) == (e3 != NULL));
+		g_assert_true(e1 == NULL || e1->domain == EXM_ERROR);
+		g_assert_true(e2 == NULL || e2->domain == EXM_ERROR);
+		g_assert_true(e3 == NULL || e3->domain == EXM_ERROR);
+		g_ptr_array_unref(log.loads);
+		b != NULL ? ok[0]++ : failed[0]++;
+		q != NULL ? ok[1]++ : failed[1]++;
+		m != NULL ? ok[2]++ : failed[2]++;
+	}
+	/* the generator reaches both outcomes of every entry point */
+	for (guint k = 0; k < 3; k++) {
+		g_test_message("entry %u: %u accepted, %u refused", k, ok[k], failed[k]);
+		g_assert_cmpuint(ok[k], >, 0);
+		g_assert_cmpuint(failed[k], >, 0);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -767,5 +899,6 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/timestamps", test_timestamps);
 	g_test_add_func("/rest/enforcer", test_enforcer);
 	g_test_add_func("/rest/responses", test_responses);
+	g_test_add_func("/rest/random-input", test_random_input);
 	return g_test_run();
 }
