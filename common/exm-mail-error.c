@@ -12,6 +12,11 @@
  * The error domain of libexm-mail.  On first use it is registered with libexm-base
  * as a client-error (400) domain, so the REST edge needs no mail knowledge.
  *
+ * The base registry is per domain, so %EXM_MAIL_ERROR_CRYPT (libcrypt could not
+ * hash: no entropy, out of memory) maps to 400 as well.  It only comes from
+ * exm_mail_hash_password(); callers that answer HTTP turn it into
+ * %EXM_ERROR_FAILED (500) themselves, as the plugin does.
+ *
  * Returns: the quark
  */
 GQuark
