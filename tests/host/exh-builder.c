@@ -18,6 +18,17 @@
 #define TICK_SOON_MS   10
 #define BATCH	       "100"
 
+/*
+ * A digest of the derivatives of instance @m of the kinds in text[] @k, kept
+ * in the instance target: when rows vanish behind the builder's back (an
+ * agent deleted, its targets cascaded) the digest moves and the instance is
+ * built again.
+ */
+#define DERIVATIVES_HASH(m, k)                                                                     \
+	"COALESCE((SELECT md5(string_agg(d.kind || ':' || d.uuid || ':' || d.hash, ',' ORDER BY "  \
+	"d.kind, d.uuid)) FROM ua_target_resources d WHERE d.master = " m " AND d.kind = ANY(" k   \
+	"::text[])), '')"
+
 typedef struct {
 	const ExordosPaasPluginDescriptor *desc;
 	gpointer ctx;
@@ -511,6 +522,7 @@ upsert_instance_target(Tick *t,
 	g_autofree gchar *table = PQescapeIdentifier(t->conn, b->table, strlen(b->table));
 	g_autofree gchar *hash = NULL;
 	g_autofree gchar *value = canonical_object(s->value != NULL ? s->value : "{}", &hash);
+	g_autofree gchar *kinds = kinds_array(b->derivative_kinds);
 	g_autofree gchar *text = NULL;
 	const gchar *params[] = { uuid,
 				  b->kind,
@@ -519,26 +531,36 @@ upsert_instance_target(Tick *t,
 				  hash,
 				  s->status,
 				  s->value != NULL ? "t" : "f",
-				  b->master_kind };
+				  b->master_kind,
+				  kinds };
 
 	text = g_strdup_printf(
 		"INSERT INTO ua_target_resources AS r (uuid, kind, res_uuid, value, hash, "
-		"status, master, tracked_at, master_full_hash) SELECT $1, $2, $3, $4::jsonb, $5, "
-		"COALESCE($6, 'NEW'), CASE WHEN $8::text IS NULL THEN NULL ELSE $1::uuid END, "
-		"i.updated_at, COALESCE((SELECT m.full_hash FROM ua_target_resources m WHERE "
-		"m.uuid = $1 AND m.kind = $8), '') FROM %s i WHERE i.uuid = $1 "
-		"ON CONFLICT (res_uuid) DO UPDATE SET "
-		"value = CASE WHEN $7::boolean THEN EXCLUDED.value ELSE r.value END, "
-		"hash = CASE WHEN $7::boolean THEN EXCLUDED.hash ELSE r.hash END, "
-		"status = COALESCE($6, r.status), master = EXCLUDED.master, "
-		"tracked_at = EXCLUDED.tracked_at, master_full_hash = EXCLUDED.master_full_hash, "
-		"updated_at = " EXH_UA_NOW " WHERE (r.value, r.hash, r.status, r.master, "
-		"r.tracked_at, r.master_full_hash) IS DISTINCT FROM (CASE WHEN $7::boolean THEN "
-		"EXCLUDED.value ELSE r.value END, CASE WHEN $7::boolean THEN EXCLUDED.hash ELSE "
-		"r.hash END, COALESCE($6, r.status), EXCLUDED.master, EXCLUDED.tracked_at, "
-		"EXCLUDED.master_full_hash)",
+		"status, master, tracked_at, master_full_hash, derivatives_hash) SELECT $1, $2, "
+		"$3, $4::jsonb, $5, COALESCE($6, 'NEW'), CASE WHEN $8::text IS NULL THEN NULL "
+		"ELSE $1::uuid END, i.updated_at, COALESCE((SELECT m.full_hash FROM "
+		"ua_target_resources m WHERE m.uuid = $1 AND m.kind = $8), ''), " DERIVATIVES_HASH(
+			"$1::uuid",
+			"$9") " FROM %s i WHERE i.uuid = $1 "
+			      "ON CONFLICT (res_uuid) DO UPDATE SET "
+			      "value = CASE WHEN $7::boolean THEN EXCLUDED.value ELSE r.value END, "
+			      "hash = CASE WHEN $7::boolean THEN EXCLUDED.hash ELSE r.hash END, "
+			      "status = COALESCE($6, r.status), master = EXCLUDED.master, "
+			      "tracked_at = EXCLUDED.tracked_at, master_full_hash = "
+			      "EXCLUDED.master_full_hash, "
+			      "derivatives_hash = EXCLUDED.derivatives_hash, "
+			      "updated_at = " EXH_UA_NOW
+			      " WHERE (r.value, r.hash, r.status, r.master, "
+			      "r.tracked_at, r.master_full_hash, r.derivatives_hash) IS DISTINCT "
+			      "FROM (CASE WHEN "
+			      "$7::boolean THEN EXCLUDED.value ELSE r.value END, CASE WHEN "
+			      "$7::boolean THEN "
+			      "EXCLUDED.hash ELSE r.hash END, COALESCE($6, r.status), "
+			      "EXCLUDED.master, "
+			      "EXCLUDED.tracked_at, EXCLUDED.master_full_hash, "
+			      "EXCLUDED.derivatives_hash)",
 		table);
-	return sql_write(t, text, 8, params, error);
+	return sql_write(t, text, 9, params, error);
 }
 
 static gboolean
@@ -645,9 +667,14 @@ select_candidates(Tick *t, const ExordosPaasBuilder *b, GError **error)
 		"(SELECT r.master FROM ua_target_resources r JOIN ua_actual_resources a ON "
 		"a.res_uuid = r.res_uuid WHERE r.kind = ANY($2::text[]) AND r.master IS NOT NULL "
 		"AND r.full_hash <> a.full_hash LIMIT " BATCH ") UNION "
-		"(SELECT r.uuid FROM ua_target_resources r JOIN ua_target_resources m ON "
-		"m.uuid = r.uuid AND m.kind = $3 WHERE r.kind = $1 AND r.master_full_hash <> "
-		"m.full_hash LIMIT " BATCH ")) c ORDER BY uuid",
+		"(SELECT r.uuid FROM ua_target_resources r WHERE r.kind = $1 AND "
+		"r.derivatives_hash <> " DERIVATIVES_HASH(
+			"r.uuid", "$2") " LIMIT " BATCH ") UNION "
+					"(SELECT r.uuid FROM ua_target_resources r JOIN "
+					"ua_target_resources m ON "
+					"m.uuid = r.uuid AND m.kind = $3 WHERE r.kind = $1 AND "
+					"r.master_full_hash <> "
+					"m.full_hash LIMIT " BATCH ")) c ORDER BY uuid",
 		table);
 	return sql(t, text, 3, params, error);
 }

@@ -129,6 +129,16 @@ static const gchar ua_down_sql[] =
 	"DROP FUNCTION IF EXISTS exh_builder_notify();"
 	"DROP TYPE IF EXISTS enum_agent_status;";
 
+static const gchar *const ua_0002_depends[] = { "75610000-0000-4000-8000-000000000001", NULL };
+
+/* The host engine's own bookkeeping: a digest of each instance's derivatives
+ * (exh-builder.c), so rows deleted behind its back get rebuilt. */
+static const gchar ua_0002_up_sql[] =
+	"ALTER TABLE ua_target_resources ADD COLUMN derivatives_hash VARCHAR(256) NOT NULL "
+	"DEFAULT '';";
+static const gchar ua_0002_down_sql[] =
+	"ALTER TABLE ua_target_resources DROP COLUMN IF EXISTS derivatives_hash;";
+
 static const ExhMigration ua_migrations[] = {
 	{
 		.uuid = "75610000-0000-4000-8000-000000000001",
@@ -137,6 +147,14 @@ static const ExhMigration ua_migrations[] = {
 		.depends = no_depends,
 		.up_sql = ua_up_sql,
 		.down_sql = ua_down_sql,
+	},
+	{
+		.uuid = "75610000-0000-4000-8000-000000000002",
+		.name = "0002-derivatives-hash",
+		.owner = "host",
+		.depends = ua_0002_depends,
+		.up_sql = ua_0002_up_sql,
+		.down_sql = ua_0002_down_sql,
 	},
 };
 

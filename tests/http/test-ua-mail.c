@@ -383,6 +383,14 @@ test_mail_flow(void)
 	wait_instance(&fx, "SELECT dkim_public_key FROM mail_instances WHERE uuid = '@I@'", DKIM);
 	check_node_target(&fx);
 	check_dns_records(&fx);
+	/* the agent row goes (its targets cascade): the agent gets 404, registers
+	 * again, and its target is rebuilt */
+	g_free(exh_test_sql(fx.t, "DELETE FROM ua_agents"));
+	wait_for(&fx,
+		 "SELECT count(*) FROM ua_target_resources WHERE kind = 'mail_instance_node' AND "
+		 "agent IS NOT NULL",
+		 "1");
+	wait_instance(&fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ACTIVE");
 	/* converged: nothing is written while the agent keeps polling */
 	run_for(300);
 	before = snapshot(&fx);

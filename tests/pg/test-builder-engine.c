@@ -393,6 +393,27 @@ test_deleted(Fixture *f, gconstpointer data)
 	assert_idle(f);
 }
 
+/* A derivative deleted behind the engine's back (an agent's cascade) is rebuilt. */
+static void
+test_vanished_derivative(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *got = NULL;
+	ExhBuilderStats stats;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	tick(f);
+	q_exec(f, "DELETE FROM ua_target_resources WHERE kind = 'fake_part'");
+	stats = tick(f);
+	g_assert_cmpuint(stats.processed, ==, 1);
+	got = q(f,
+		"SELECT status || ' ' || (value->>'size') FROM ua_target_resources WHERE kind = "
+		"'fake_part'");
+	g_assert_cmpstr(got, ==, "NEW 5");
+	assert_idle(f);
+}
+
 static void
 test_savepoint_isolation(Fixture *f, gconstpointer data)
 {
@@ -529,6 +550,7 @@ main(int argc, char **argv)
 	ADD("/builder/outdated-status-rule", test_outdated_status_rule);
 	ADD("/builder/deleted", test_deleted);
 	ADD("/builder/savepoint-isolation", test_savepoint_isolation);
+	ADD("/builder/vanished-derivative", test_vanished_derivative);
 	ADD("/builder/not-ready-and-patch", test_not_ready_and_patch);
 	ADD("/builder/notify-trigger", test_notify_trigger);
 	g_test_add_func("/builder/mail-descriptor", test_mail_descriptor);
