@@ -5,6 +5,21 @@
  * The mail plugin's descriptor and entry points: the route tree and models of
  * the `/v1/types/mail/` subtree, the ABI tables the host reads, and the REST
  * dispatch that adapts an ExordosPaasRestRequest to the REST toolkit.
+ *
+ * Deliberate differences from upstream restalchemy (the contract is status,
+ * error `type` and `code`; rest-conventions.md, DESIGN.md §5):
+ *  - a body that is JSON but no object, or of another Content-Type, is a 400
+ *    ParseBodyError (upstream: 500 with Python internals);
+ *  - types are strict: booleans must be true/false (upstream coerces by
+ *    truthiness), and a type error at update is `TypeError` too (upstream:
+ *    `ModelTypeError`; libexm-base has no such code);
+ *  - an unknown sort key is a 400 (upstream: 500 KeyError);
+ *  - deleting a referenced version is a 409 ConflictRecords (upstream: 500);
+ *  - password_hash and password never appear in any answer, not even the 201
+ *    or 200 of the write that set them, and neither can be a filter or sort
+ *    key;
+ *  - versions are written by operators only (mail_version.{create,update,
+ *    delete}); the `?fields=` rule for request bodies is not enforced.
  */
 #include "exm-config.h"
 
