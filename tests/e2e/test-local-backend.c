@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <pwd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exh-backend.h"
@@ -687,6 +688,8 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	g_autofree gchar *key = NULL;
 	g_autofree gchar *key2 = NULL;
 	g_autofree gchar *key_path = NULL;
+	g_autofree gchar *conf = NULL;
+	GPid stale = 0;
 
 	(void)data;
 	if (!have_peers())
@@ -705,6 +708,25 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	g_clear_error(&error);
 	g_clear_pointer(&fx->backend, exh_infra_backend_free);
 
+	/* an exim left behind by a host that died (it would hold the ports) */
+	conf = g_build_filename(info->root, "etc/exim4/exim4.conf", NULL);
+	{
+		const gchar *argv[] = { "/usr/sbin/exim4", "-C", conf, "-bdf", NULL };
+
+		g_assert_true(g_spawn_async(NULL,
+					    (gchar **)argv,
+					    NULL,
+					    G_SPAWN_DO_NOT_REAP_CHILD,
+					    NULL,
+					    NULL,
+					    &stale,
+					    &error));
+		OK_OR_RETURN(error);
+		for (guint i = 0; i < 100 && !listening(info); i++)
+			g_usleep(100 * 1000);
+		g_assert_true(listening(info));
+	}
+
 	/* as after a host restart: the same set comes back with its keys, configured */
 	config->state_dir = g_strdup(fx->state_dir);
 	config->agent_binary = g_strdup("");
@@ -715,6 +737,10 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	g_assert_true(wait_status(fx, EXH_INFRA_STATUS_ACTIVE));
 	key2 = exm_test_read_file(key_path);
 	g_assert_cmpstr(key, ==, key2);
+	/* the stale exim was killed, the node's own one serves */
+	for (guint i = 0; i < 100 && waitpid(stale, NULL, WNOHANG) == 0; i++)
+		g_usleep(100 * 1000);
+	g_assert_cmpint(kill(stale, 0), !=, 0);
 }
 
 int

@@ -119,6 +119,20 @@ make_launcher(ExhLocalChild *child, GError **error)
 
 static void child_waited(GObject *source, GAsyncResult *result, gpointer data);
 
+/*
+ * SIGKILL to the group of a leader that is gone, then a short wait until the
+ * group is empty (its members are init's children now, so only polling tells),
+ * so "stopped" means no process of it is left.
+ */
+static void
+reap_group(GPid pgid)
+{
+	if (kill(-pgid, SIGKILL) != 0)
+		return;
+	for (guint i = 0; i < 200 && kill(-pgid, 0) == 0; i++)
+		g_usleep(5 * 1000);
+}
+
 static gboolean
 spawn(ExhLocalChild *child, GError **error)
 {
@@ -204,7 +218,7 @@ child_waited(GObject *source, GAsyncResult *result, gpointer data)
 	status = g_subprocess_get_status(proc);
 	/* whatever the process left behind in its group goes with it */
 	if (child->pid > 0)
-		kill(-child->pid, SIGKILL);
+		reap_group(child->pid);
 	child->pid = 0;
 	if (child->exited != NULL)
 		child->exited(child, status, child->exited_data);

@@ -418,6 +418,42 @@ make_children(ExhLocalNode *node)
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
+/*
+ * An exim left over from a host that died without stopping it (exim drops
+ * PR_SET_PDEATHSIG when it changes to Debian-exim): its pid file is in the
+ * sandbox, and it is only killed when its command line names this node's
+ * config, so a recycled pid is never hit.
+ */
+static void
+reap_stale_exim(ExhLocalNode *node)
+{
+	g_autofree gchar *pid_file = node_path(node, "/run/exim4/exim.pid");
+	g_autofree gchar *conf = node_path(node, NODE_EXIM_CONF);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *cmdline_path = NULL;
+	g_autofree gchar *cmdline = NULL;
+	gsize len = 0;
+	gint64 pid;
+
+	if (!g_file_get_contents(pid_file, &text, NULL, NULL))
+		return;
+	pid = g_ascii_strtoll(g_strstrip(text), NULL, 10);
+	if (pid <= 1 || pid == getpid())
+		return;
+	cmdline_path = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/cmdline", pid);
+	if (!g_file_get_contents(cmdline_path, &cmdline, &len, NULL))
+		return;
+	for (gsize i = 0; i + 1 < len; i++) {
+		if (cmdline[i] == '\0')
+			cmdline[i] = ' ';
+	}
+	if (strstr(cmdline, conf) == NULL)
+		return;
+	g_message("node %s: killing a stale exim (pid %" G_GINT64_FORMAT ")", node->uuid, pid);
+	kill(-(pid_t)pid, SIGKILL);
+	kill((pid_t)pid, SIGKILL);
+}
+
 static gboolean
 make_sandbox(ExhLocalNode *node, GError **error)
 {
@@ -459,6 +495,7 @@ exh_local_node_new(const ExhLocalEnv *env,
 		exh_local_node_free(node);
 		return NULL;
 	}
+	reap_stale_exim(node);
 	make_children(node);
 	start_agent(node);
 	/* as the configure unit at boot: ConditionPathExists=mail.env */
