@@ -119,6 +119,7 @@ typedef struct {
 	ExmUaAgent *agent;
 	MailDriver *driver; /* owned by the agent */
 	gchar *instance;
+	gboolean envelope;
 } Fx;
 
 /* Runs the agent (test thread's context) until @sql answers @want. */
@@ -218,10 +219,14 @@ report_node_set(Fx *fx)
 		"'node_set' AND uuid = '@I@'");
 
 	g_free(exh_test_sql(fx->t, sql));
-	/* the node key the backend would report (encryption required) */
+	/* the node key the backend would report: encryption required, or not yet */
 	g_free(exh_test_sql(fx->t,
-			    "INSERT INTO ua_node_encryption_keys (uuid, private_key) VALUES "
-			    "('" NODE "', '" KEY_B64 "')"));
+			    fx->envelope
+				    ? "INSERT INTO ua_node_encryption_keys (uuid, private_key) "
+				      "VALUES ('" NODE "', '" KEY_B64 "')"
+				    : "INSERT INTO ua_node_encryption_keys (uuid, private_key, "
+				      "encryption_disabled_until) VALUES ('" NODE "', '" KEY_B64
+				      "', 'infinity')"));
 }
 
 static void
@@ -238,12 +243,13 @@ start_agent(Fx *fx)
 			       "payload_path = %s/payload.json\nprivate_key_path = %s\n"
 			       "caps_drivers = FakeMail\nlong_poll = true\nlong_poll_wait = 2\n"
 			       "poll_interval = 0.1\nhttp_timeout = 5\nbackoff_initial = 0.05\n"
-			       "backoff_max = 0.2\n",
+			       "backoff_max = 0.2\norch_secure_communication = %s\n",
 			       exh_host_get_orch_url(fx->t->host),
 			       exh_host_get_status_url(fx->t->host),
 			       fx->dir,
 			       fx->dir,
-			       key);
+			       key,
+			       fx->envelope ? "true" : "false");
 	g_assert_true(g_file_set_contents(conf, text, -1, &error));
 	g_assert_cmpint(g_chmod(conf, 0600), ==, 0);
 	g_assert_cmpint(g_chmod(key, 0600), ==, 0);
@@ -358,10 +364,10 @@ check_dns_records(Fx *fx)
 }
 
 static void
-test_mail_flow(void)
+test_mail_flow(gconstpointer data)
 {
 	ExhTestOptions options = { .agent_api = TRUE };
-	Fx fx = { 0 };
+	Fx fx = { .envelope = GPOINTER_TO_INT(data) };
 	g_autofree gchar *before = NULL;
 	g_autofree gchar *after = NULL;
 	g_autofree gchar *path = NULL;
@@ -446,6 +452,7 @@ int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
-	g_test_add_func("/ua/mail/flow", test_mail_flow);
+	g_test_add_data_func("/ua/mail/flow-envelope", GINT_TO_POINTER(TRUE), test_mail_flow);
+	g_test_add_data_func("/ua/mail/flow-plain", GINT_TO_POINTER(FALSE), test_mail_flow);
 	return g_test_run();
 }
