@@ -350,6 +350,41 @@ test_json_refused(void)
 }
 
 static void
+test_config_key_file(void)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GKeyFile) bad = g_key_file_new();
+	g_autoptr(GKeyFile) none = g_key_file_new();
+	g_autoptr(ExhLocalConfig) c = exh_local_config_new();
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(g_key_file_load_from_data(kf,
+						"[local]\nstate_dir=/tmp/x\nsubnet=42\n"
+						"port_base=2500\nenvelope=false\nagent=\n"
+						"stop_timeout_ms=100\n",
+						-1,
+						G_KEY_FILE_NONE,
+						NULL));
+	g_assert_true(exh_local_config_load_key_file(c, kf, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(c->state_dir, ==, "/tmp/x");
+	g_assert_cmpuint(c->subnet, ==, 42);
+	g_assert_cmpuint(c->port_base, ==, 2500);
+	g_assert_false(c->envelope);
+	g_assert_cmpstr(c->agent_binary, ==, "");
+	g_assert_cmpuint(c->stop_timeout_ms, ==, 100);
+
+	g_assert_true(
+		g_key_file_load_from_data(bad, "[local]\nsubnet=300\n", -1, G_KEY_FILE_NONE, NULL));
+	g_assert_false(exh_local_config_load_key_file(c, bad, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_clear_error(&error);
+	/* no [local] group: no backend, no error */
+	g_assert_null(exh_local_backend_new_from_key_file(none, &error));
+	g_assert_no_error(error);
+}
+
+static void
 test_subnet_lease(void)
 {
 	g_autofree gchar *dir = exm_test_mkdtemp("exh-lock");
@@ -750,6 +785,7 @@ main(int argc, char **argv)
 	g_test_add_func("/local/json", test_json);
 	g_test_add_func("/local/json-refused", test_json_refused);
 	g_test_add_func("/local/subnet-lease", test_subnet_lease);
+	g_test_add_func("/local/config-key-file", test_config_key_file);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("/local/node-lifecycle", test_node_lifecycle);
 	ADD("/local/config-owner-mode", test_config_owner_mode);

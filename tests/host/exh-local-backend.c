@@ -913,6 +913,18 @@ exh_local_backend_new(const ExhLocalConfig *config, GError **error)
 	return &self->parent;
 }
 
+ExhInfraBackend *
+exh_local_backend_new_from_key_file(GKeyFile *key_file, GError **error)
+{
+	g_autoptr(ExhLocalConfig) config = exh_local_config_new();
+
+	if (!g_key_file_has_group(key_file, "local"))
+		return NULL;
+	if (!exh_local_config_load_key_file(config, key_file, error))
+		return NULL;
+	return exh_local_backend_new(config, error);
+}
+
 gboolean
 exh_local_backend_is_local(ExhInfraBackend *backend)
 {

@@ -148,6 +148,21 @@ gboolean exh_local_config_load_key_file(ExhLocalConfig *config, GKeyFile *key_fi
  */
 ExhInfraBackend *exh_local_backend_new(const ExhLocalConfig *config, GError **error);
 
+/**
+ * exh_local_backend_new_from_key_file:
+ * @key_file: the host's config file
+ * @error: return location for a #GError
+ *
+ * For exordos-paas-host and the stand: a local backend configured by the
+ * `[local]` group (see exh_local_config_load_key_file(); `state_dir` is
+ * required there).  The host borrows it (#ExhHostConfig.backend), so free it
+ * after exh_host_stop().
+ *
+ * Returns: (transfer full) (nullable): the backend; %NULL without @error when
+ * the key file has no `[local]` group, %NULL with @error on failure
+ */
+ExhInfraBackend *exh_local_backend_new_from_key_file(GKeyFile *key_file, GError **error);
+
 /* %TRUE when @backend is a local backend. */
 gboolean exh_local_backend_is_local(ExhInfraBackend *backend);
 
