@@ -582,24 +582,35 @@ typedef struct {
 static const gchar *
 ys_optional_params(const gchar *p, KdfParams *kp)
 {
-	static const guint64 mins[] = { 2, 1, 1, 1 };
-	guint64 have, value = 0;
+	guint64 have;
 
 	if (*p == '$')
 		return p;
 	p = ys_decode_uint(p, 1, &have);
-	for (guint bit = 0; p != NULL && bit < G_N_ELEMENTS(mins); bit++) {
-		if ((have & (1u << bit)) == 0)
-			continue;
-		p = ys_decode_uint(p, mins[bit], &value);
-		if (bit == 0)
-			kp->p = value;
-		else if (bit == 1)
-			kp->t = value;
-		else if (p != NULL && bit == 3 && value > 63)
-			return NULL;
-	}
+	/* crypt(3) has no ROM and the KDF refuses hash upgrades (g); bits above NROM's
+	 * are ignored by libxcrypt's parser */
+	if (p == NULL || (have & (4 | 8)) != 0)
+		return NULL;
+	if ((have & 1) != 0)
+		p = ys_decode_uint(p, 2, &kp->p);
+	if (p != NULL && (have & 2) != 0)
+		p = ys_decode_uint(p, 1, &kp->t);
 	return p;
+}
+
+/* What yescrypt's KDF accepts: flavors 0 (scrypt), 1 (WORM) and the one yescrypt
+ * flavor libxcrypt implements (47, 'j'); 4 <= N <= 2^31; r * p < 2^30. */
+static gboolean
+ys_params_usable(const KdfParams *kp)
+{
+	if (kp->flavor != 0 && kp->flavor != 1 && kp->flavor != 47)
+		return FALSE;
+	if (kp->n_log2 < 2 || kp->n_log2 > 31 || kp->p > (1u << 30) || kp->r * kp->p >= (1u << 30))
+		return FALSE;
+	if (kp->flavor == 0 && kp->t != 0)
+		return FALSE;
+	/* the RW flavor needs N / p >= 4 */
+	return kp->flavor != 47 || ((G_GUINT64_CONSTANT(1) << kp->n_log2) / kp->p) >= 4;
 }
 
 /* flavor, N_log2, r[, have, ...]; returns the position of the '$' after them. */
@@ -612,11 +623,11 @@ ys_decode_params(const gchar *p, KdfParams *kp)
 		p = ys_decode_uint(p, 1, &kp->n_log2);
 	if (p != NULL)
 		p = ys_decode_uint(p, 1, &kp->r);
-	/* flavors: 0/1 (scrypt, WORM) and YESCRYPT_RW (2) + 8 flag bits */
-	if (p == NULL || kp->flavor > 2 + 0xff || kp->n_log2 > 63)
+	if (p != NULL)
+		p = ys_optional_params(p, kp);
+	if (p == NULL || *p != '$' || kp->r > (1u << 30) || !ys_params_usable(kp))
 		return NULL;
-	p = ys_optional_params(p, kp);
-	return p != NULL && *p == '$' ? p : NULL;
+	return p;
 }
 
 /* The parameters followed by '$'; returns the salt position. */
@@ -643,7 +654,9 @@ ys_salt(const gchar *s, gsize len, GString *why)
 		g_string_assign(why, "the salt must encode 1 to 64 bytes");
 		return FALSE;
 	}
-	return check_b64(s, len, len % 4 == 0 ? 64 : 16, "salt", why);
+	/* a final group of 2 characters holds 8 bits (last one < 4), of 3 holds 16
+	 * (last one < 16) */
+	return check_b64(s, len, len % 4 == 0 ? 64 : len % 4 == 2 ? 4 : 16, "salt", why);
 }
 
 /* $y$ and $gy$: params $ salt $ checksum(43). */
@@ -693,8 +706,9 @@ check_scrypt(const gchar *body, GString *why)
 		return FALSE;
 	r = scrypt_field(body + 1);
 	p = scrypt_field(body + 6);
-	/* N = 2^N_log2 with N_log2 >= 2; r, p >= 1 with r * p < 2^30 */
-	if (itoa64_index(body[0]) < 2 || r == 0 || p == 0 || r * p >= (1u << 30)) {
+	/* N = 2^N_log2 with 2 <= N_log2 <= 31; r, p >= 1 with r * p < 2^30 */
+	if (itoa64_index(body[0]) < 2 || itoa64_index(body[0]) > 31 || r == 0 || p == 0 ||
+	    r * p >= (1u << 30)) {
 		g_string_assign(why, "the N, r or p parameter is out of range");
 		return FALSE;
 	}

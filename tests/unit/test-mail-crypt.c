@@ -15,6 +15,8 @@
 
 #define B64	   "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #define BCRYPT_B64 "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+/* 43 checksum characters ending canonically ('D' is index 15) */
+#define CANON43 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD"
 
 /* crypt_rn() of @setting, or NULL when libxcrypt refuses it. */
 static gchar *
@@ -236,6 +238,9 @@ test_yescrypt_salt_agrees_with_libxcrypt(void)
 	/* final groups of 2 and 3 characters, and full groups */
 	const gchar *stems[] = { "$y$j75$abcda", "$y$j75$abcdab", "$y$j75$abc", "$gy$j75$ab" };
 
+	/* the fake checksum below is well-formed: only the salt decides */
+	assert_hash_ok("$y$j75$abcd$" CANON43);
+
 	for (gsize s = 0; s < G_N_ELEMENTS(stems); s++) {
 		for (gint c = 0; c < 64; c++) {
 			g_autofree gchar *setting = g_strdup_printf("%s%c", stems[s], B64[c]);
@@ -243,10 +248,7 @@ test_yescrypt_salt_agrees_with_libxcrypt(void)
 
 			if (out == NULL) {
 				/* any syntactically complete hash with this salt is refused */
-				g_autofree gchar *fake =
-					g_strconcat(setting,
-						    "$0123456789abcdefghijklmnopqrstuvwxyzABCDE",
-						    NULL);
+				g_autofree gchar *fake = g_strconcat(setting, "$" CANON43, NULL);
 
 				g_assert_false(exm_mail_validate_password_hash(fake, NULL));
 			} else {
@@ -280,10 +282,7 @@ test_salt_lengths(void)
 				g_assert_nonnull(out);
 				assert_hash_ok(out);
 			} else {
-				g_autofree gchar *fake =
-					g_strconcat(setting,
-						    "$0123456789abcdefghijklmnopqrstuvwxyzABCDE",
-						    NULL);
+				g_autofree gchar *fake = g_strconcat(setting, "$" CANON43, NULL);
 
 				g_assert_null(out);
 				assert_hash_refused(fake);
@@ -325,7 +324,23 @@ test_hand_made(void)
 		{ "$y$j9T$a$%43", FALSE },
 		{ "$y$j9T$$%43", FALSE }, /* empty salt: policy */
 		{ "$y$j9T%43", FALSE },
-		{ "$y$jATF.$abcd$%43", TRUE }, /* optional parameters (t) */
+		{ "$y$jATF.$abcd$%43", TRUE },	 /* optional parameters (t), an ignored bit */
+		{ "$y$.9T$abcd$%43", TRUE },	 /* flavor 0: classic scrypt */
+		{ "$y$/9T$abcd$%43", TRUE },	 /* flavor 1: WORM */
+		{ "$y$/9T/.$abcd$%43", TRUE },	 /* WORM with t */
+		{ "$y$.9T/.$abcd$%43", FALSE },	 /* classic scrypt takes no t */
+		{ "$y$i9T$abcd$%43", FALSE },	 /* a flavor libxcrypt does not implement */
+		{ "$y$j9T4.$abcd$%43", FALSE },	 /* hash upgrades (g) */
+		{ "$y$j9T8..$abcd$%43", FALSE }, /* a ROM (NROM) */
+		{ "$y$j/T$abcd$%43", TRUE },	 /* N = 4 */
+		{ "$y$j.T$abcd$%43", FALSE },	 /* N = 2 */
+		{ "$y$jS.$abcd$%43", TRUE },	 /* N = 2^31 */
+		{ "$y$jT.$abcd$%43", FALSE },	 /* N = 2^32 */
+		{ "$y$j9T$a1$%43", TRUE },	 /* 2-character group: last < 4 */
+		{ "$y$j9T$a2$%43", FALSE },
+		{ "$y$j9T$abcA$%43", TRUE },
+		{ "$7$TU..../....abcd$%43", TRUE },  /* N = 2^31 */
+		{ "$7$UU..../....abcd$%43", FALSE }, /* N = 2^32 */
 		{ "$y$j9$abcd$%43", FALSE },
 		{ "$y$j$abcd$%43", FALSE },
 		{ "$y$j9T!$abcd$%43", FALSE },
