@@ -711,6 +711,13 @@ test_scale(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 }
 
+static void
+own_group(gpointer data)
+{
+	(void)data;
+	setpgid(0, 0);
+}
+
 /* Shutdown stops every child and keeps the sandbox; a new backend adopts it. */
 static void
 test_shutdown_adopt(Fixture *fx, gconstpointer data)
@@ -748,11 +755,12 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	{
 		const gchar *argv[] = { "/usr/sbin/exim4", "-C", conf, "-bdf", NULL };
 
+		/* in a group of its own, as the backend starts exim */
 		g_assert_true(g_spawn_async(NULL,
 					    (gchar **)argv,
 					    NULL,
 					    G_SPAWN_DO_NOT_REAP_CHILD,
-					    NULL,
+					    own_group,
 					    NULL,
 					    &stale,
 					    &error));
@@ -776,6 +784,9 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	for (guint i = 0; i < 100 && waitpid(stale, NULL, WNOHANG) == 0; i++)
 		g_usleep(100 * 1000);
 	g_assert_cmpint(kill(stale, 0), !=, 0);
+	for (guint i = 0; i < 50 && kill(-stale, 0) == 0; i++)
+		g_usleep(100 * 1000);
+	g_assert_cmpint(kill(-stale, 0), !=, 0);
 }
 
 int

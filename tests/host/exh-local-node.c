@@ -452,6 +452,9 @@ reap_stale_exim(ExhLocalNode *node)
 	g_message("node %s: killing a stale exim (pid %" G_GINT64_FORMAT ")", node->uuid, pid);
 	kill(-(pid_t)pid, SIGKILL);
 	kill((pid_t)pid, SIGKILL);
+	/* its ports must be free before the node's own exim binds them */
+	for (guint i = 0; i < 200 && kill(-(pid_t)pid, 0) == 0; i++)
+		g_usleep(5 * 1000);
 }
 
 static gboolean
