@@ -35,6 +35,17 @@ G_BEGIN_DECLS
  * changed writes no row; @build must therefore return a patch only when the
  * patch differs from what @load read.
  *
+ * The engine moves the instance target's `tracked_at` to the row's
+ * `updated_at` only after the whole instance succeeded (targets written,
+ * patch applied); a builder that is not ready writes nothing and is asked
+ * again on the next tick.  Derivatives with no agent whose kind is
+ * `node_set` or `config` (reference/ua-protocol.md §10) are handed to the
+ * host's infra backend, which reports their actual state back.
+ *
+ * Threading: the engine calls @load, @build and @apply from its own thread,
+ * one instance at a time, while @rest_dispatch may run on other threads; the
+ * usual rule applies (state only behind the context, no mutable globals).
+ *
  * JSON crosses the boundary as UTF-8 text (any valid JSON; the engine
  * canonicalises it before hashing).  Every string is borrowed for the
  * duration of the call.
