@@ -43,8 +43,9 @@ G_BEGIN_DECLS
  * host's infra backend, which reports their actual state back.
  *
  * Threading: the engine calls @load, @build and @apply from its own thread,
- * one instance at a time, while #ExordosPaasPluginDescriptor.rest_dispatch may run on other
- * threads; the usual rule applies (state only behind the context, no mutable globals).
+ * one instance at a time, while #ExordosPaasPluginDescriptor.rest_dispatch
+ * may run on other threads; the usual rule applies (state only behind the
+ * context, no mutable globals).
  *
  * JSON crosses the boundary as UTF-8 text (any valid JSON; the engine
  * canonicalises it before hashing).  Every string is borrowed for the
