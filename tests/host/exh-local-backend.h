@@ -22,6 +22,11 @@
  * listens there on 25, 465 (implicit TLS) and 587 as root, or on @port_base,
  * +1, +2 when @port_base is set.
  *
+ * Sizes: cores, ram and the disks of the target are recorded and reported in
+ * the actual set (so a disk grow "reaches" it); a local node has no limits
+ * and its disks are plain directories.  The image is not used: the node runs
+ * this machine's exim4 and the configured binaries.
+ *
  * Node lifecycle: a new node gets its sandbox, its key and node.ini, and its
  * agent is started (`<agent> run --config-file node.ini`, `node_uuid` = the
  * node's uuid, `long_poll = true`).  A Config is written under `root/` with
