@@ -357,6 +357,7 @@ parse_json_column(const gchar *text)
 gboolean
 exh_ua_store_node_key(PGconn *conn, const gchar *node, ExhUaNodeKey *out, GError **error)
 {
+	g_autoptr(GError) local = NULL;
 	const gchar *params[] = { node };
 	g_autoptr(PGresult) res = exh_ua_store_exec(
 		conn,
@@ -375,12 +376,14 @@ exh_ua_store_node_key(PGconn *conn, const gchar *node, ExhUaNodeKey *out, GError
 		return FALSE;
 	}
 	out->required = g_str_equal(PQgetvalue(res, 0, 1), "t");
-	if (!exm_envelope_key_from_base64(g_strstrip(PQgetvalue(res, 0, 0)), out->key, error)) {
-		g_prefix_error(error, "node key of %s: ", node);
-		if ((*error)->domain != EXM_ERROR) {
-			g_autoptr(GError) inner = g_steal_pointer(error);
-			g_set_error_literal(error, EXM_ERROR, EXM_ERROR_FAILED, inner->message);
-		}
+	if (!exm_envelope_key_from_base64(g_strstrip(PQgetvalue(res, 0, 0)), out->key, &local)) {
+		/* a bad row is the server's fault: 500, never the parse error's 400 */
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_FAILED,
+			    "node key of %s: %s",
+			    node,
+			    local->message);
 		return FALSE;
 	}
 	return TRUE;

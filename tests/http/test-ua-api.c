@@ -140,6 +140,11 @@ test_middleware(void)
 			"Response content type should be encrypted");
 	g_autofree gchar *n = exh_test_sql(t, "SELECT count(*) FROM ua_agents");
 	g_assert_cmpstr(n, ==, "0");
+	/* a corrupt key row is the server's fault */
+	sql(t, "UPDATE ua_node_encryption_keys SET private_key = 'not base64'");
+	g_autoptr(ExhTestResponse) r6 =
+		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
+	assert_error(r6, 500, "InternalError");
 }
 
 static void
