@@ -687,6 +687,70 @@ test_strip_scheme(void)
 	g_assert_null(exm_mail_strip_scheme(NULL));
 }
 
+/* exim's expansion of crypteq{password}{\{crypt\}hash}: "yes" or "no". */
+static gchar *
+exim_crypteq(const gchar *exim, const gchar *conf, const gchar *password, const gchar *hash)
+{
+	g_autoptr(GString) expr = g_string_new("${if crypteq{");
+	const gchar *argv[] = { exim, "-C", conf, "-be", NULL, NULL };
+	gchar *out = NULL;
+
+	g_string_append_printf(expr, "%s}{\\{crypt\\}", password);
+	for (const gchar *p = hash; *p != '\0'; p++) {
+		if (*p == '$' || *p == '\\' || *p == '{' || *p == '}')
+			g_string_append_c(expr, '\\');
+		g_string_append_c(expr, *p);
+	}
+	g_string_append(expr, "}{yes}{no}}");
+	argv[4] = expr->str;
+	if (exm_test_run(argv, &out, NULL) != 0)
+		return g_strdup("exim failed");
+	return g_strstrip(out);
+}
+
+/* The real verifier on the data plane: exim's crypteq (system crypt(3)) takes
+ * every family the grammar accepts, and a non-canonical variant never matches. */
+static void
+test_exim_crypteq(void)
+{
+	g_autofree gchar *exim = exm_test_find_program("exim4");
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *conf = NULL;
+
+	if (exim == NULL) {
+		exm_test_peer_missing("exim4 is not installed");
+		return;
+	}
+	dir = exm_test_mkdtemp("exm-crypteq");
+	conf = g_build_filename(dir, "exim4.conf", NULL);
+	g_assert_true(g_file_set_contents(conf, "keep_environment =\n", -1, NULL));
+	for (gsize i = 0; i < G_N_ELEMENTS(families); i++) {
+		g_autofree gchar *hash = real_hash(families[i].prefix, families[i].count, "s3cret");
+		g_autofree gchar *yes = exim_crypteq(exim, conf, "s3cret", hash);
+		g_autofree gchar *no = exim_crypteq(exim, conf, "s3cret!", hash);
+
+		g_assert_cmpstr(yes, ==, "yes");
+		g_assert_cmpstr(no, ==, "no");
+	}
+	{
+		/* bcrypt keeps 4 spare bits in the last salt character: a variant with them
+		 * set decodes to the same salt, so its checksum is right, yet crypt(3)
+		 * re-encodes the salt canonically and the comparison never succeeds */
+		g_autofree gchar *hash = real_hash("$2b$", 4, "s3cret");
+		g_autofree gchar *bent = g_strdup(hash);
+		g_autofree gchar *yes = exim_crypteq(exim, conf, "s3cret", hash);
+		g_autofree gchar *no = NULL;
+		gchar *c = bent + strlen("$2b$04$") + 21;
+
+		*c = BCRYPT_B64[strchr(BCRYPT_B64, *c) - BCRYPT_B64 + 1];
+		no = exim_crypteq(exim, conf, "s3cret", bent);
+		g_assert_cmpstr(yes, ==, "yes");
+		g_assert_cmpstr(no, ==, "no");
+		g_assert_false(exm_mail_validate_password_hash(bent, NULL));
+	}
+	exm_test_rmtree(dir);
+}
+
 /* Hashes printed by the real `openssl passwd` are accepted ($6$, $5$) or refused ($1$). */
 static void
 test_openssl_interop(void)
@@ -736,5 +800,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/crypt/verify-refuses", test_verify_refuses);
 	g_test_add_func("/mail/crypt/strip-scheme", test_strip_scheme);
 	g_test_add_func("/mail/crypt/openssl-interop", test_openssl_interop);
+	g_test_add_func("/mail/crypt/exim-crypteq", test_exim_crypteq);
 	return g_test_run();
 }
