@@ -6,6 +6,8 @@
 
 #include <gio/gio.h>
 
+#include "exh-local-backend.h"
+
 #include "exm-config.h"
 #include "exordos-paas-plugin.h"
 #include "exm-uuid.h"
@@ -38,6 +40,7 @@ exh_host_config_free(ExhHostConfig *config)
 	g_strfreev(config->plugins);
 	g_free(config->token_file);
 	g_free(config->project_id);
+	g_free(config->config_file);
 	g_free(config);
 }
 
@@ -148,7 +151,47 @@ exh_host_config_load_file(ExhHostConfig *config, const gchar *path, GError **err
 		g_prefix_error(error, "config %s: ", path);
 		return FALSE;
 	}
+	g_free(config->config_file);
+	config->config_file = g_strdup(path);
 	return TRUE;
+}
+
+ExhInfraBackend *
+exh_host_config_new_backend(const ExhHostConfig *config, GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) local = NULL;
+	ExhInfraBackend *backend;
+
+	if (config->config_file == NULL)
+		return NULL;
+	if (!g_key_file_load_from_file(kf, config->config_file, G_KEY_FILE_NONE, &local)) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "config %s: %s",
+			    config->config_file,
+			    local->message);
+		return NULL;
+	}
+	if (!g_key_file_has_group(kf, "local"))
+		return NULL;
+	if (!config->agent_api) {
+		/* without the builder engine nothing would ever ask it for a node */
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "config %s: [local] needs [agent_api] enabled = true",
+			    config->config_file);
+		return NULL;
+	}
+	backend = exh_local_backend_new_from_key_file(kf, &local);
+	if (backend == NULL) {
+		g_propagate_prefixed_error(
+			error, g_steal_pointer(&local), "config %s: ", config->config_file);
+		return NULL;
+	}
+	return backend;
 }
 
 gboolean

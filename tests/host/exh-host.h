@@ -67,6 +67,9 @@ typedef enum {
  *   must outlive the host)
  * @verbose: log info and debug records too, the access log among them
  *   (exordos-paas-host only)
+ * @config_file: (nullable): the config file last read by
+ *   exh_host_config_load_file() (exh_host_config_new_backend() reads its
+ *   `[local]` group)
  *
  * How to run a host.  Filled from a config file and the command line by
  * exh_host_config_load(), or directly by tests.
@@ -90,6 +93,7 @@ typedef struct {
 	guint status_port;
 	gboolean plain_agents;
 	struct _ExhInfraBackend *backend;
+	gchar *config_file;
 } ExhHostConfig;
 
 /* (transfer full): a config with every default set and no plugin */
@@ -130,6 +134,23 @@ gboolean exh_host_config_parse_args(ExhHostConfig *config,
 				    gchar ***argv,
 				    gboolean *out_exit,
 				    GError **error);
+
+/**
+ * exh_host_config_new_backend:
+ * @config: a config filled by exh_host_config_load_file() or
+ *   exh_host_config_parse_args()
+ * @error: %EXH_ERROR_CONFIG on a bad `[local]` group, or the backend's error
+ *
+ * For exordos-paas-host: the infra backend the config file asks for — the
+ * `local` backend when it has a `[local]` group (exh-local-backend.h), which
+ * needs `[agent_api] enabled = true` since only the agent side drives it.
+ * The caller sets it as #ExhHostConfig.backend and frees it after
+ * exh_host_stop().
+ *
+ * Returns: (transfer full) (nullable): the backend; %NULL without @error
+ * when no config file was read or it names no backend
+ */
+struct _ExhInfraBackend *exh_host_config_new_backend(const ExhHostConfig *config, GError **error);
 
 /* Checks the values together (a conninfo, a non-zero pool, …). */
 gboolean exh_host_config_validate(const ExhHostConfig *config, GError **error);

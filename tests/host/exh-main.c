@@ -5,6 +5,7 @@
  * exordos-paas-host: the thin executable around the `exh` library.
  */
 #include "exh-host.h"
+#include "exh-backend.h"
 
 #include <glib-unix.h>
 #include <locale.h>
@@ -17,7 +18,20 @@ on_signal(gpointer data)
 }
 
 static int
-run(ExhHostConfig *config)
+migrate(ExhHostConfig *config)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExhHost) host = exh_host_new(config, &error);
+
+	if (host == NULL || !exh_host_migrate(host, &error)) {
+		g_printerr("exordos-paas-host: %s\n", error->message);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+serve(ExhHostConfig *config)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExhHost) host = exh_host_new(config, &error);
@@ -28,13 +42,6 @@ run(ExhHostConfig *config)
 	if (host == NULL) {
 		g_printerr("exordos-paas-host: %s\n", error->message);
 		return 1;
-	}
-	if (config->migrate_only) {
-		if (!exh_host_migrate(host, &error)) {
-			g_printerr("exordos-paas-host: %s\n", error->message);
-			return 1;
-		}
-		return 0;
 	}
 	if (!exh_host_start(host, &error)) {
 		g_printerr("exordos-paas-host: %s\n", error->message);
@@ -49,6 +56,29 @@ run(ExhHostConfig *config)
 	g_source_remove(int_id);
 	exh_host_stop(host);
 	return 0;
+}
+
+/* The host borrows the backend of the config file's `[local]` group: it is
+ * freed (its node children stopped) only after the host has stopped. */
+static int
+run(ExhHostConfig *config)
+{
+	g_autoptr(GError) error = NULL;
+	ExhInfraBackend *backend;
+	int status;
+
+	if (config->migrate_only)
+		return migrate(config);
+	backend = exh_host_config_new_backend(config, &error);
+	if (error != NULL) {
+		g_printerr("exordos-paas-host: %s\n", error->message);
+		return 1;
+	}
+	config->backend = backend;
+	status = serve(config);
+	config->backend = NULL;
+	g_clear_pointer(&backend, exh_infra_backend_free);
+	return status;
 }
 
 int

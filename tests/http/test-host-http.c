@@ -8,6 +8,7 @@
  * carry a token or a body.
  */
 #include "exh-iam.h"
+#include "exh-local-backend.h"
 #include "exh-test.h"
 #include "exm-error.h"
 #include "exm-test.h"
@@ -425,6 +426,58 @@ test_config(void)
 	config->listen_address = g_strdup("localhost");
 	g_assert_false(exh_host_config_validate(config, &error));
 	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	exm_test_rmtree(dir);
+}
+
+/* A config file, then the backend exh_host_config_new_backend() makes of it. */
+static ExhInfraBackend *
+backend_of(const gchar *path, const gchar *text, GError **error)
+{
+	g_autoptr(ExhHostConfig) config = exh_host_config_new();
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	g_assert_true(exh_host_config_load_file(config, path, NULL));
+	g_assert_cmpstr(config->config_file, ==, path);
+	return exh_host_config_new_backend(config, error);
+}
+
+/* exordos-paas-host runs the `local` backend of its config's [local] group. */
+static void
+test_config_backend(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("exh-config");
+	g_autofree gchar *path = g_build_filename(dir, "host.conf", NULL);
+	g_autofree gchar *nodes = g_build_filename(dir, "nodes", NULL);
+	g_autofree gchar *good = g_strdup_printf(
+		"[agent_api]\nenabled = true\n[local]\nstate_dir = %s\nagent = \n", nodes);
+	g_autoptr(ExhHostConfig) none = exh_host_config_new();
+	g_autoptr(GError) error = NULL;
+	ExhInfraBackend *backend;
+
+	/* no config file, or none with [local]: no backend and no error */
+	g_assert_null(exh_host_config_new_backend(none, &error));
+	g_assert_no_error(error);
+	g_assert_null(backend_of(path, "[agent_api]\nenabled = true\n", &error));
+	g_assert_no_error(error);
+
+	backend = backend_of(path, good, &error);
+	g_assert_no_error(error);
+	g_assert_true(exh_local_backend_is_local(backend));
+	g_assert_true(g_file_test(nodes, G_FILE_TEST_IS_DIR));
+	exh_infra_backend_free(backend);
+
+	/* a local backend nothing drives, a bad key, a missing state_dir */
+	g_assert_null(backend_of(path, "[local]\nstate_dir = /x\n", &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, "agent_api"));
+	g_clear_error(&error);
+	g_assert_null(
+		backend_of(path, "[agent_api]\nenabled = true\n[local]\nsubnet = many\n", &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, "subnet"));
+	g_clear_error(&error);
+	g_assert_null(backend_of(path, "[agent_api]\nenabled = true\n[local]\n", &error));
+	g_assert_nonnull(error);
 	exm_test_rmtree(dir);
 }
 
@@ -1216,6 +1269,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/auth", test_auth);
 	g_test_add_func("/http/host/token-file", test_token_file);
 	g_test_add_func("/http/host/config", test_config);
+	g_test_add_func("/http/host/config-backend", test_config_backend);
 	g_test_add_func("/http/host/dispatch/request", test_dispatch_request);
 	g_test_add_func("/http/host/dispatch/response", test_dispatch_response);
 	g_test_add_func("/http/host/transactions", test_transactions);
