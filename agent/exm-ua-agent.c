@@ -540,6 +540,13 @@ exm_ua_agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
 		agent->quick_full = 0;
 		return EXM_UA_ITER_PAUSE;
 	}
+	/* An early full payload that made the driver apply something is a real
+	 * target change, not a CP that never matches: it resets the count.  Our
+	 * own Status API writes change the facts (hence the hash) too, so each
+	 * change costs a second early answer that does count; without the reset,
+	 * steady account changes pinned the agent to the normal period for good. */
+	if (agent->it.created + agent->it.updated + agent->it.deleted > 0)
+		agent->quick_full = 0;
 	if (agent->it.light || ++agent->quick_full > EXM_UA_MAX_QUICK_FULL)
 		return MAX(period - elapsed, EXM_UA_ITER_PAUSE);
 	return EXM_UA_ITER_PAUSE;
