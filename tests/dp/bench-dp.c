@@ -45,6 +45,20 @@ time_apply(ExmDriver *driver, JsonNode *value, gboolean expect_change)
 	return (g_get_monotonic_time() - t0) / 1000.0;
 }
 
+/* exm_driver_list: what the agent runs every iteration to read actual state. */
+static gdouble
+time_list(ExmDriver *driver)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	gint64 t0 = g_get_monotonic_time();
+
+	list = exm_driver_list(driver, EXM_DRIVER_KIND, &error);
+	g_assert_no_error(error);
+	g_assert_true(list != NULL && list->len == 1);
+	return (g_get_monotonic_time() - t0) / 1000.0;
+}
+
 static gint
 cmp_double(gconstpointer a, gconstpointer b)
 {
@@ -100,10 +114,11 @@ bench(void)
 	 * is measured; the measured login is the file's last line */
 	filler = exm_dp_hash("$6$", "filler-pw");
 	mine = exm_dp_hash("$6$", "bench-pw");
-	g_print("# %8s %14s %14s %14s %14s\n",
+	g_print("# %8s %12s %12s %12s %12s %12s\n",
 		"accounts",
 		"apply ms",
 		"re-apply ms",
+		"list ms",
 		"auth p50 ms",
 		"auth max ms");
 	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
@@ -111,10 +126,17 @@ bench(void)
 		/* a different first line forces a rewrite at every size */
 		gdouble first = time_apply(driver, value, TRUE);
 		gdouble again = time_apply(driver, value, FALSE);
+		gdouble list = time_list(driver);
 		gdouble p50, max;
 
 		time_auth(fx, sizes[i], &p50, &max);
-		g_print("# %8u %14.2f %14.3f %14.2f %14.2f\n", sizes[i], first, again, p50, max);
+		g_print("# %8u %12.2f %12.3f %12.2f %12.2f %12.2f\n",
+			sizes[i],
+			first,
+			again,
+			list,
+			p50,
+			max);
 	}
 }
 
