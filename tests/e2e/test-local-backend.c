@@ -87,9 +87,10 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	g_autoptr(ExhLocalConfig) config = exh_local_config_new();
 	g_autoptr(GError) error = NULL;
 
-	(void)data;
 	fx->state_dir = exm_test_mkdtemp("exh-local");
 	config->state_dir = g_strdup(fx->state_dir);
+	/* @data: a port base (the non-root layout), or NULL for 25/465/587 */
+	config->port_base = GPOINTER_TO_UINT(data);
 	/* the agent's own tests live elsewhere; here it only has to be supervised */
 	config->orch_endpoint = g_strdup("http://127.0.0.1:9");
 	config->status_endpoint = g_strdup("http://127.0.0.1:9");
@@ -711,6 +712,29 @@ test_scale(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 }
 
+/* With a port base exim serves base, +1 (implicit TLS), +2 and nothing on 25. */
+static void
+test_port_base(Fixture *fx, gconstpointer data)
+{
+	g_autofree gchar *node = NULL;
+	g_autoptr(ExhLocalNodeInfo) info = NULL;
+
+	(void)data;
+	if (!have_peers())
+		return;
+	bring_up(fx, &node);
+	if (node == NULL)
+		return;
+	info = node_info(fx, node);
+	g_assert_cmpuint(info->smtp_port, ==, 2525);
+	g_assert_cmpuint(info->smtps_port, ==, 2526);
+	g_assert_cmpuint(info->submission_port, ==, 2527);
+	g_assert_true(smtp_greets(info->ipv4, 2525));
+	g_assert_true(smtp_greets(info->ipv4, 2527));
+	g_assert_true(exh_local_net_can_connect(info->ipv4, 2526));
+	g_assert_false(exh_local_net_can_connect(info->ipv4, 25));
+}
+
 static void
 own_group(gpointer data)
 {
@@ -804,6 +828,12 @@ main(int argc, char **argv)
 	ADD("/local/configure-failure", test_configure_failure);
 	ADD("/local/scale", test_scale);
 	ADD("/local/shutdown-adopt", test_shutdown_adopt);
+	g_test_add("/local/port-base",
+		   Fixture,
+		   GUINT_TO_POINTER(2525),
+		   fixture_setup,
+		   test_port_base,
+		   fixture_teardown);
 #undef ADD
 	return g_test_run();
 }
