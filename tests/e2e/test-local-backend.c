@@ -505,6 +505,36 @@ test_node_lifecycle(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 }
 
+/* Anything but the mapped systemctl commands, a path out of the root or an
+ * unknown node is refused, and nothing is written. */
+static void
+assert_refused(Fixture *fx, const gchar *node, const gchar *root)
+{
+	g_autoptr(ExhConfigTarget) evil = exh_config_target_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *path = g_build_filename(root, "etc/evil", NULL);
+
+	evil->uuid = g_strdup(EXTRA_UUID);
+	evil->node = g_strdup(node);
+	evil->path = g_strdup("/etc/evil");
+	evil->content = g_strdup("x");
+	evil->on_change = g_strdup("touch /tmp/pwned; systemctl restart exim4");
+	g_assert_false(exh_infra_backend_apply_config(fx->backend, evil, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	g_clear_error(&error);
+	g_free(evil->on_change);
+	evil->on_change = NULL;
+	g_free(evil->path);
+	evil->path = g_strdup("/etc/../../escape");
+	g_assert_false(exh_infra_backend_apply_config(fx->backend, evil, &error));
+	g_clear_error(&error);
+	g_free(evil->node);
+	evil->node = g_strdup(CONFIG_UUID);
+	g_assert_false(exh_infra_backend_apply_config(fx->backend, evil, &error));
+	g_assert_nonnull(error);
+}
+
 /* A Config owned by another user, with an exim restart as on_change. */
 static void
 test_config_owner_mode(Fixture *fx, gconstpointer data)
@@ -512,7 +542,6 @@ test_config_owner_mode(Fixture *fx, gconstpointer data)
 	g_autofree gchar *node = NULL;
 	g_autoptr(ExhLocalNodeInfo) info = NULL;
 	g_autoptr(ExhConfigTarget) extra = exh_config_target_new();
-	g_autoptr(ExhConfigTarget) evil = exh_config_target_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *path = NULL;
 	struct passwd *pw = getpwnam("Debian-exim");
@@ -558,28 +587,7 @@ test_config_owner_mode(Fixture *fx, gconstpointer data)
 		g_usleep(100 * 1000);
 	g_assert_true(smtp_greets(info->ipv4, info->smtp_port));
 
-	/* anything but the mapped systemctl commands is refused, nothing written */
-	evil->uuid = g_strdup(EXTRA_UUID);
-	evil->node = g_strdup(node);
-	evil->path = g_strdup("/etc/evil");
-	evil->content = g_strdup("x");
-	evil->on_change = g_strdup("touch /tmp/pwned; systemctl restart exim4");
-	g_assert_false(exh_infra_backend_apply_config(fx->backend, evil, &error));
-	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
-	g_clear_pointer(&path, g_free);
-	path = g_build_filename(info->root, "etc/evil", NULL);
-	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
-	g_clear_error(&error);
-	g_free(evil->on_change);
-	evil->on_change = NULL;
-	g_free(evil->path);
-	evil->path = g_strdup("/etc/../../escape");
-	g_assert_false(exh_infra_backend_apply_config(fx->backend, evil, &error));
-	g_clear_error(&error);
-	g_free(evil->node);
-	evil->node = g_strdup(CONFIG_UUID);
-	g_assert_false(exh_infra_backend_apply_config(fx->backend, evil, &error));
-	g_assert_nonnull(error);
+	assert_refused(fx, node, info->root);
 }
 
 static void
