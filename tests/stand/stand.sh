@@ -1,22 +1,581 @@
 #!/usr/bin/env bash
-# The local stand: PostgreSQL + reference host + mail plugin + local backend.
-# Usage: tests/stand/stand.sh [up|stop|clean|--help]
-# Until the stand issue lands, `up` installs the dependencies and builds everything.
+# The local stand: a throwaway PostgreSQL, the reference host with the mail
+# plugin, its agent API (Orch/Status) and the `local` backend, on this machine.
+#
+# Usage: tests/stand/stand.sh [up|status|stop|clean|--help]
+#   up      install what is missing (tests/setup.sh), build into build/, start
+#           PostgreSQL and the host in the background, seed the version
+#           exim4_1, write .stand/stand.env and print the Quick Start
+#   status  what runs, where, and the instances of the dev project
+#   stop    stop every process the stand started (the host stops its nodes)
+#   clean   stop, then remove .stand/
+#
+# State lives in .stand/ at the repository root: ports (chosen once, reused),
+# tokens.conf (0600), host.conf, stand.env, pid files, logs/, pg/, nodes/.
+# Environment: EXM_STAND_BUILD_DIR (default <repo>/build),
+# EXM_STAND_SKIP_SETUP=1 (do not run tests/setup.sh), EXM_STAND_NO_BUILD=1.
 set -euo pipefail
+
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cmd=${1:-up}
-case "$cmd" in
-  -h|--help) sed -n '2,4p' "$0" | sed 's/^# //'; exit 0 ;;
-  up)
-    bash "$ROOT/tests/setup.sh"
-    if [ -f "$ROOT/build/build.ninja" ]; then
-      meson setup --reconfigure "$ROOT/build" "$ROOT" >/dev/null
-    else
-      meson setup "$ROOT/build" "$ROOT"
-    fi
-    ninja -C "$ROOT/build"
-    echo "stand: built into $ROOT/build (the running stand arrives with the stand issue)"
-    ;;
-  stop|clean) echo "stand: nothing running" ;;
-  *) echo "stand: unknown command '$cmd' (try --help)" >&2; exit 2 ;;
-esac
+STAND="$ROOT/.stand"
+BUILD=${EXM_STAND_BUILD_DIR:-$ROOT/build}
+LOGS="$STAND/logs"
+PORTS_FILE="$STAND/ports"
+ENV_FILE="$STAND/stand.env"
+TOKENS="$STAND/tokens.conf"
+HOST_CONF="$STAND/host.conf"
+HOST_PID="$STAND/host.pid"
+PG_PID="$STAND/postgres.pid"
+PROJECT=4d657461-0000-0000-0000-000000000002
+DEV_USER=4d657461-0000-0000-0000-000000000001
+OPERATOR_USER=4d657461-0000-0000-0000-00000000000a
+DB_NAME=exordos_metapaas
+LOCK_DIR=/run/lock/exordos-paas-host
+VERSION_NAME=exim4_1
+VERSION_IMAGE=https://repo.exordos.com/exordos-elements/mailaas/local/images/exordos-metapaas-mail-dp.raw.zst
+HOST_BIN="$BUILD/tests/host/exordos-paas-host"
+PLUGIN="$BUILD/plugin/libexordos_paas_mail.so"
+CONFIGURE_BIN="$BUILD/agent/exordos-mail-configure"
+AGENT_BIN="$BUILD/agent/exordos-metapaas-mail-agent"
+
+say() { printf 'stand: %s\n' "$*"; }
+die() { printf 'stand: error: %s\n' "$*" >&2; exit 1; }
+# die naming the log to read, with its last lines
+die_log() { # log, message
+  printf 'stand: error: %s\n' "$2" >&2
+  if [ -f "$1" ]; then
+    printf '  --- last lines of %s ---\n' "$1" >&2
+    tail -n 15 "$1" | sed 's/^/  /' >&2
+  fi
+  printf 'stand: read %s\n' "$1" >&2
+  exit 1
+}
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+
+# ---- where the daemons' files live ---------------------------------------
+
+# PostgreSQL (user postgres) and exim's children (Debian-exim) must traverse
+# to their files: every ancestor of .stand needs the x bit for others.
+others_can_enter() {
+  local d=$1 perm
+  while [ "$d" != / ]; do
+    perm=$(stat -c %A "$d")
+    case "${perm:9:1}" in x | t) ;; *) return 1 ;; esac
+    d=$(dirname "$d")
+  done
+}
+
+# Sets DATA: .stand itself, or (repository under a private directory such as
+# /root) a directory under /var/tmp that .stand/pg and .stand/nodes link to.
+resolve_data_dir() {
+  if [ -L "$STAND/pg" ]; then
+    DATA=$(dirname "$(readlink "$STAND/pg")")
+  elif others_can_enter "$ROOT"; then
+    DATA=$STAND
+  else
+    DATA="/var/tmp/exordos-mail-stand.$(printf '%s' "$ROOT" | md5sum | cut -c1-12)"
+  fi
+  PGDIR="$DATA/pg"
+  NODES="$DATA/nodes"
+}
+
+make_dirs() {
+  mkdir -p "$STAND" "$LOGS"
+  chmod 0755 "$STAND" "$LOGS"
+  if [ "$DATA" != "$STAND" ]; then
+    say "$ROOT is not reachable by other users: daemon data in $DATA"
+    mkdir -p "$DATA"
+    chmod 0755 "$DATA"
+    ln -sfn "$PGDIR" "$STAND/pg"
+    ln -sfn "$NODES" "$STAND/nodes"
+  fi
+  mkdir -p "$PGDIR" "$NODES"
+  chmod 0755 "$PGDIR" "$NODES"
+}
+
+# ---- pids ------------------------------------------------------------------
+
+# The pid in file $1 when that process runs and its command line holds $2.
+live_pid() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(head -n 1 "$1")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
+  printf '%s\n' "$pid"
+}
+
+# Running, not a zombie: a process whose parent (PID 1 once we exit) has not
+# reaped it yet holds nothing any more.
+alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state:0:1}" != Z ]
+}
+
+regex_escape() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'; }
+
+# Pids of every process whose command line names the stand's state.
+stand_pids() {
+  local dirs=("$STAND/") d pid
+  [ "${DATA:-$STAND}" = "$STAND" ] || dirs+=("$DATA/")
+  for d in "${dirs[@]}"; do
+    for pid in $(pgrep -f -- "$(regex_escape "$d")"); do
+      ! alive "$pid" || printf '%s\n' "$pid"
+    done
+  done | sort -un
+}
+
+# ---- ports and subnet ------------------------------------------------------
+
+port_busy() { [ -n "$(ss -Htln "( sport = :$1 )" 2>/dev/null)" ]; }
+
+pick_port() { # ports to avoid...
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    case " $* " in *" $p "*) continue ;; esac
+    port_busy "$p" || { printf '%s\n' "$p"; return 0; }
+  done
+  die "no free TCP port found"
+}
+
+# 127.K.0.0/16 of the local backend is free: its lock is not held and nothing
+# listens there.
+subnet_free() {
+  mkdir -p "$LOCK_DIR"
+  flock -n "$LOCK_DIR/127.$1.lock" true 2>/dev/null || return 1
+  ! ss -Htln 2>/dev/null | awk '{print $4}' | grep -q "^127\.$1\."
+}
+
+pick_subnet() {
+  local k
+  for _ in $(seq 1 200); do
+    k=$((16 + RANDOM % 112))
+    subnet_free "$k" && { printf '%s\n' "$k"; return 0; }
+  done
+  die "no free 127.K.0.0/16 subnet for the local backend"
+}
+
+# Loads .stand/ports, keeps what is still free, picks the rest, saves.
+choose_ports() {
+  API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET=''
+  # shellcheck source=/dev/null
+  [ -f "$PORTS_FILE" ] && . "$PORTS_FILE"
+  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET"
+  if [ -z "$API_PORT" ] || port_busy "$API_PORT"; then API_PORT=$(pick_port "$ORCH_PORT" "$STATUS_PORT"); fi
+  if [ -z "$ORCH_PORT" ] || port_busy "$ORCH_PORT"; then ORCH_PORT=$(pick_port "$API_PORT" "$STATUS_PORT"); fi
+  if [ -z "$STATUS_PORT" ] || port_busy "$STATUS_PORT"; then STATUS_PORT=$(pick_port "$API_PORT" "$ORCH_PORT"); fi
+  if [ -z "$SUBNET" ] || ! subnet_free "$SUBNET"; then SUBNET=$(pick_subnet); fi
+  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET" ]; then
+    [ "$old" = "   " ] || say "saved ports were taken: picked new ones"
+    printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\n' \
+      "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" >"$PORTS_FILE"
+  fi
+  say "ports: api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT; nodes on 127.$SUBNET.0.N"
+}
+
+# ---- setup and build -------------------------------------------------------
+
+# ninja's [n/m] lines become a progress line every 10 %.
+progress() {
+  awk '/^\[[0-9]+\/[0-9]+\]/ {
+         split(substr($1, 2), a, "/"); n = a[1] + 0; m = a[2] + 0
+         if (m > 0 && (int(n * 10 / m) != last || n == m)) {
+           last = int(n * 10 / m); printf "stand:   building %d/%d\n", n, m; fflush()
+         }
+       }'
+}
+
+build() {
+  if [ "${EXM_STAND_SKIP_SETUP:-0}" != 1 ]; then
+    say "installing what is missing (tests/setup.sh; log $LOGS/setup.log)"
+    bash "$ROOT/tests/setup.sh" >"$LOGS/setup.log" 2>&1 || die_log "$LOGS/setup.log" "setup failed"
+    tail -n 1 "$LOGS/setup.log" | sed 's/^/stand:   /'
+  fi
+  [ "${EXM_STAND_NO_BUILD:-0}" = 1 ] && return 0
+  say "building into $BUILD (log $LOGS/build.log)"
+  : >"$LOGS/build.log"
+  if [ -f "$BUILD/build.ninja" ]; then
+    meson setup --reconfigure "$BUILD" "$ROOT" >>"$LOGS/build.log" 2>&1
+  else
+    meson setup "$BUILD" "$ROOT" >>"$LOGS/build.log" 2>&1
+  fi || die_log "$LOGS/build.log" "meson setup failed"
+  ninja -C "$BUILD" 2>&1 | tee -a "$LOGS/build.log" | progress
+  [ "${PIPESTATUS[0]}" = 0 ] || die_log "$LOGS/build.log" "build failed"
+  for f in "$HOST_BIN" "$PLUGIN" "$CONFIGURE_BIN" "$AGENT_BIN"; do
+    [ -e "$f" ] || die_log "$LOGS/build.log" "the build did not produce $f"
+  done
+}
+
+# ---- PostgreSQL ------------------------------------------------------------
+
+pg_bindir() {
+  local d
+  d=$(pg_config --bindir 2>/dev/null || true)
+  if [ -n "$d" ] && [ -x "$d/initdb" ]; then printf '%s\n' "$d"; return 0; fi
+  d=$(find /usr/lib/postgresql -maxdepth 3 -name initdb -path '*/bin/*' 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] || die "PostgreSQL server binaries (initdb) not found: run tests/setup.sh"
+  dirname "$d"
+}
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+pg_quote() { printf "'%s'" "${1//\'/\'\'}"; }
+
+pg_init() {
+  local bin=$1
+  chown postgres:postgres "$PGDIR"
+  if [ ! -f "$PGDIR/data/PG_VERSION" ]; then
+    say "creating the PostgreSQL cluster in $PGDIR/data"
+    rm -rf "$PGDIR/data"
+    as_postgres "$bin/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --no-locale \
+      >"$LOGS/initdb.log" 2>&1 || die_log "$LOGS/initdb.log" "initdb failed"
+    echo "include_if_exists 'stand.conf'" >>"$PGDIR/data/postgresql.conf"
+  fi
+  mkdir -p "$PGDIR/run"
+  chown postgres:postgres "$PGDIR/run"
+  chmod 0700 "$PGDIR/run"
+  # only the socket: no TCP listener; only root and postgres reach the socket
+  {
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = $(pg_quote "$PGDIR/run")"
+    echo "port = 5432"
+    echo "fsync = off"
+    echo "synchronous_commit = off"
+    echo "max_connections = 100"
+  } >"$PGDIR/data/stand.conf"
+  chown postgres:postgres "$PGDIR/data/stand.conf"
+}
+
+pg_start() {
+  local bin pid
+  bin=$(pg_bindir)
+  if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then
+    say "PostgreSQL already running (pid $pid)"
+    return 0
+  fi
+  pg_init "$bin"
+  touch "$LOGS/postgres.log"
+  chown postgres:postgres "$LOGS/postgres.log"
+  say "starting PostgreSQL (log $LOGS/postgres.log)"
+  setsid -w runuser -u postgres -- "$bin/pg_ctl" -D "$PGDIR/data" -l "$LOGS/postgres.log" \
+    -w -t 60 start </dev/null >>"$LOGS/pg_ctl.log" 2>&1 \
+    || die_log "$LOGS/postgres.log" "PostgreSQL did not start"
+  head -n 1 "$PGDIR/data/postmaster.pid" >"$PG_PID"
+  if [ -z "$(as_postgres "$bin/psql" -h "$PGDIR/run" -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
+    as_postgres "$bin/createdb" -h "$PGDIR/run" "$DB_NAME" >>"$LOGS/pg_ctl.log" 2>&1 \
+      || die_log "$LOGS/pg_ctl.log" "createdb failed"
+  fi
+}
+
+pg_stop() {
+  local bin pid
+  [ -f "$PGDIR/data/postmaster.pid" ] || { rm -f "$PG_PID"; return 0; }
+  bin=$(pg_bindir)
+  pid=$(head -n 1 "$PGDIR/data/postmaster.pid")
+  say "stopping PostgreSQL"
+  as_postgres "$bin/pg_ctl" -D "$PGDIR/data" -m fast -w -t 60 stop >>"$LOGS/pg_ctl.log" 2>&1 \
+    || say "pg_ctl stop failed (see $LOGS/pg_ctl.log)"
+  # pg_ctl returns when the pid file is gone, a moment before the postmaster
+  for _ in $(seq 1 50); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  rm -f "$PG_PID"
+}
+
+# ---- tokens, host config ---------------------------------------------------
+
+new_token() { printf '%s-%s' "$1" "$(openssl rand -hex 20)"; }
+
+# Reads the tokens back from tokens.conf (the group names are the tokens).
+read_tokens() {
+  DEV_TOKEN=$(sed -n 's/^\[\(stand-dev-[0-9a-f]*\)\]$/\1/p' "$TOKENS" | head -n 1)
+  OPERATOR_TOKEN=$(sed -n 's/^\[\(stand-operator-[0-9a-f]*\)\]$/\1/p' "$TOKENS" | head -n 1)
+  [ -n "$DEV_TOKEN" ] && [ -n "$OPERATOR_TOKEN" ]
+}
+
+write_tokens() {
+  if [ -f "$TOKENS" ] && read_tokens; then
+    chmod 0600 "$TOKENS"
+    return 0
+  fi
+  DEV_TOKEN=$(new_token stand-dev)
+  OPERATOR_TOKEN=$(new_token stand-operator)
+  (
+    umask 077
+    cat >"$TOKENS" <<EOF
+# IAM tokens of the local stand (tests/host/exh-iam.h); the group is the token.
+# The dev project's owner, as the seed manifest binds the owner role:
+[$DEV_TOKEN]
+user = $DEV_USER
+project = $PROJECT
+permissions = exordos_mail.mail_instance.*;exordos_mail.account.*;exordos_mail.mail_version.read;exordos_metapaas.paas_type.read
+
+# The operator (no project): seeds versions through the operator API.
+[$OPERATOR_TOKEN]
+user = $OPERATOR_USER
+permissions = *.*.*
+EOF
+  )
+}
+
+write_host_conf() {
+  cat >"$HOST_CONF" <<EOF
+# exordos-paas-host config of the local stand (written by tests/stand/stand.sh)
+[host]
+listen = 127.0.0.1
+port = $API_PORT
+plugins = $PLUGIN;
+token_file = $TOKENS
+project_id = $PROJECT
+
+[db]
+conninfo = host=$PGDIR/run port=5432 user=postgres dbname=$DB_NAME connect_timeout=5
+
+[agent_api]
+enabled = true
+orch_port = $ORCH_PORT
+status_port = $STATUS_PORT
+plain_agents = false
+
+[local]
+state_dir = $NODES
+lock_dir = $LOCK_DIR
+subnet = $SUBNET
+configure = $CONFIGURE_BIN
+agent = $AGENT_BIN
+envelope = true
+stop_timeout_ms = 5000
+EOF
+  chmod 0600 "$HOST_CONF"
+}
+
+# ---- the host --------------------------------------------------------------
+
+api_up() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$API_PORT/v1/"; }
+
+wait_api() {
+  local pid=$1 i
+  for i in $(seq 1 120); do
+    if api_up; then return 0; fi
+    alive "$pid" || die_log "$LOGS/host.log" "the host exited during start-up"
+    [ $((i % 10)) = 0 ] && say "  waiting for the API ($((i / 2)) s)"
+    sleep 0.5
+  done
+  die_log "$LOGS/host.log" "the API did not answer within 60 s"
+}
+
+host_start() {
+  local pid
+  if pid=$(live_pid "$HOST_PID" exordos-paas-host); then
+    say "host already running (pid $pid)"
+    return 0
+  fi
+  say "starting the host (log $LOGS/host.log)"
+  printf '\n==== %s up ====\n' "$(date -u '+%F %T')" >>"$LOGS/host.log"
+  setsid nohup "$HOST_BIN" --verbose --config "$HOST_CONF" </dev/null >>"$LOGS/host.log" 2>&1 &
+  pid=$!
+  printf '%s\n' "$pid" >"$HOST_PID"
+  wait_api "$pid"
+}
+
+host_stop() {
+  local pid i
+  pid=$(live_pid "$HOST_PID" exordos-paas-host) || { rm -f "$HOST_PID"; return 0; }
+  say "stopping the host (pid $pid) and its nodes"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 120); do
+    alive "$pid" || break
+    sleep 0.5
+  done
+  if alive "$pid"; then
+    say "the host did not stop within 60 s: killed (see $LOGS/host.log)"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$HOST_PID"
+}
+
+# ---- API helpers -----------------------------------------------------------
+
+api() { # method path token [body]
+  local args=(-s --max-time 10 -X "$1" -H "Authorization: Bearer $3")
+  [ $# -lt 4 ] || args+=(-H 'Content-Type: application/json' -d "$4")
+  curl "${args[@]}" "http://127.0.0.1:$API_PORT$2"
+}
+
+seed_version() {
+  local uuid body
+  uuid=$(api GET /v1/types/mail/versions/ "$OPERATOR_TOKEN" \
+    | jq -r --arg n "$VERSION_NAME" '.[] | select(.name == $n) | .uuid' 2>/dev/null | head -n 1)
+  if [ -z "$uuid" ]; then
+    body=$(jq -cn --arg n "$VERSION_NAME" --arg i "$VERSION_IMAGE" \
+      '{name: $n, description: "local stand", image: $i}')
+    uuid=$(api POST /v1/types/mail/versions/ "$OPERATOR_TOKEN" "$body" | tee -a "$LOGS/seed.log" \
+      | jq -r '.uuid // empty' 2>/dev/null || true)
+    [ -n "$uuid" ] || die_log "$LOGS/seed.log" "seeding the version $VERSION_NAME failed"
+    say "seeded the version $VERSION_NAME ($uuid)"
+  else
+    say "version $VERSION_NAME present ($uuid)"
+  fi
+  VERSION_URI="/v1/types/mail/versions/$uuid"
+}
+
+sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+write_env() {
+  {
+    echo "# the local stand (tests/stand/stand.sh up); source it: . .stand/stand.env"
+    echo "MAILAAS_API=$(sh_quote "http://127.0.0.1:$API_PORT")"
+    echo "MAILAAS_TOKEN=$(sh_quote "$DEV_TOKEN")"
+    echo "MAILAAS_PROJECT_ID=$(sh_quote "$PROJECT")"
+    echo "MAILAAS_VERSION=$(sh_quote "$VERSION_URI")"
+    echo "MAILAAS_ORCH_API=$(sh_quote "http://127.0.0.1:$ORCH_PORT")"
+    echo "MAILAAS_STATUS_API=$(sh_quote "http://127.0.0.1:$STATUS_PORT")"
+    echo "MAILAAS_OPERATOR_TOKEN=$(sh_quote "$OPERATOR_TOKEN")"
+    echo "MAILAAS_NODE_SUBNET=$(sh_quote "127.$SUBNET.0.0/16")"
+    echo "MAILAAS_STATE_DIR=$(sh_quote "$STAND")"
+    echo "MAILAAS_LOGS=$(sh_quote "$LOGS")"
+  } >"$ENV_FILE.tmp"
+  chmod 0600 "$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+print_next() {
+  local api="http://127.0.0.1:$API_PORT"
+  cat <<EOF
+
+The stand is up: API $api (orch :$ORCH_PORT, status :$STATUS_PORT).
+Values: $ENV_FILE   logs: $LOGS/   stop: bash tests/stand/stand.sh stop
+
+Next, the Quick Start (after '. .stand/stand.env' the variables work too):
+
+  curl -X POST $api/v1/types/mail/instances/ \\
+    -H 'Content-Type: application/json' \\
+    -H 'Authorization: Bearer $DEV_TOKEN' \\
+    -d '{"name": "mail-prod", "project_id": "$PROJECT", "domain": "example.com",
+         "cpu": 2, "ram": 2048, "disk_size": 20, "version": "$VERSION_URI"}'
+
+  # wait for "status": "ACTIVE", then read the DKIM key (uuid from the answer):
+  curl -s $api/v1/types/mail/instances/<uuid> \\
+    -H 'Authorization: Bearer $DEV_TOKEN' | jq -r '{dkim_selector, dkim_public_key}'
+
+  HASH=\$(openssl passwd -6 "mypassword")
+  curl -X POST $api/v1/types/mail/instances/<uuid>/accounts/ \\
+    -H 'Content-Type: application/json' \\
+    -H 'Authorization: Bearer $DEV_TOKEN' \\
+    -d "{\\"username\\": \\"alice\\", \\"password_hash\\": \\"\${HASH}\\",
+         \\"project_id\\": \\"$PROJECT\\", \\"instance\\": \\"/v1/types/mail/instances/<uuid>\\"}"
+
+  # the instance's SMTP endpoint is its ipsv4[0] (127.$SUBNET.0.N) on 25, 465 and 587:
+  swaks --server <ipsv4[0]>:587 --tls --auth-user alice@example.com \\
+    --auth-password mypassword --quit-after AUTH
+
+A scripted run of all of this: bash tests/stand/quickstart
+EOF
+}
+
+# ---- commands --------------------------------------------------------------
+
+cmd_up() {
+  [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL runs as postgres, exim binds port 25)"
+  resolve_data_dir
+  make_dirs
+  build
+  choose_ports_unless_running
+  write_tokens
+  pg_start
+  write_host_conf
+  host_start
+  seed_version
+  write_env
+  print_next
+}
+
+# A running stand keeps its ports (they are busy because it holds them).
+choose_ports_unless_running() {
+  if live_pid "$HOST_PID" exordos-paas-host >/dev/null && [ -f "$PORTS_FILE" ]; then
+    # shellcheck source=/dev/null
+    . "$PORTS_FILE"
+    say "already running: keeping ports api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT"
+    return 0
+  fi
+  choose_ports
+}
+
+cmd_stop() {
+  local left
+  resolve_data_dir
+  host_stop
+  pg_stop
+  left=$(stand_pids)
+  if [ -n "$left" ]; then
+    say "processes of the stand left after the stop, killing them:"
+    ps -o pid=,args= -p "$(printf '%s' "$left" | tr '\n' ',')" 2>/dev/null | sed 's/^/stand:   /' || true
+    # shellcheck disable=SC2086
+    kill -TERM $left 2>/dev/null || true
+    sleep 2
+    left=$(stand_pids)
+    # shellcheck disable=SC2086
+    [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+    sleep 0.5
+    left=$(stand_pids)
+    [ -z "$left" ] || { say "error: still running after SIGKILL: $left"; return 1; }
+    say "error: the stop left processes behind (killed now); see $LOGS/host.log"
+    return 1
+  fi
+  say "stopped: no process of the stand is left"
+}
+
+cmd_clean() {
+  local status=0
+  cmd_stop || status=1
+  resolve_data_dir
+  [ "$DATA" = "$STAND" ] || rm -rf "$DATA"
+  rm -rf "$STAND"
+  say "removed $STAND"
+  return "$status"
+}
+
+cmd_status() {
+  local pid n
+  resolve_data_dir
+  [ -d "$STAND" ] || { say "not set up (no $STAND)"; return 1; }
+  if [ -f "$PORTS_FILE" ]; then
+    # shellcheck source=/dev/null
+    . "$PORTS_FILE"
+  fi
+  if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then say "postgres: running (pid $pid)"; else say "postgres: stopped"; fi
+  if pid=$(live_pid "$HOST_PID" exordos-paas-host); then say "host:     running (pid $pid)"; else say "host:     stopped"; fi
+  n=$(stand_pids | wc -l)
+  say "processes of the stand: $n (log: $LOGS/host.log; nodes: $NODES)"
+  if [ -n "${API_PORT:-}" ] && api_up && [ -f "$ENV_FILE" ]; then
+    # shellcheck source=/dev/null
+    . "$ENV_FILE"
+    say "API $MAILAAS_API answers; orch $MAILAAS_ORCH_API, status $MAILAAS_STATUS_API"
+    curl -s --max-time 10 -H "Authorization: Bearer $MAILAAS_TOKEN" "$MAILAAS_API/v1/types/mail/instances/" \
+      | jq -r '.[] | "stand:   instance \(.name) \(.uuid) \(.status) \(.ipsv4 // [] | join(","))"' || true
+    return 0
+  fi
+  say "API: not answering"
+  return 1
+}
+
+main() {
+  local cmd=${1:-up}
+  [ $# -le 1 ] || { usage >&2; exit 2; }
+  case "$cmd" in
+    -h | --help | help) usage ;;
+    up) cmd_up ;;
+    status) cmd_status ;;
+    stop) cmd_stop ;;
+    clean) cmd_clean ;;
+    *) printf 'stand: unknown command %s (try --help)\n' "$cmd" >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
