@@ -2,7 +2,7 @@
 # The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
 #   1. installs the dependencies (tests/setup.sh),
 #   2. builds with -Dwerror=true and runs every suite (unit pg http dp e2e fuzz),
-#   3. runs the unit, pg and http suites in an ASan+UBSan build and unit under valgrind,
+#   3. runs the unit, pg, http and dp suites in an ASan+UBSan build and unit under valgrind,
 #   4. runs the benchmarks (figures are printed, never asserted),
 #   5. ends with the line "N passed, N failed" counted from meson's test logs.
 # Options: --quick  skip the sanitizer, valgrind and benchmark runs.
@@ -41,10 +41,16 @@ setup_build() { # dir, extra meson args...
 }
 
 run_meson_test() { # dir, logname, meson test args...
-  local dir=$1 name=$2; shift 2
-  rm -f "$dir/meson-logs/$name.json"
+  local dir=$1 name=$2 log; shift 2
+  rm -f "$dir/meson-logs/$name".json "$dir/meson-logs/$name"-*.json
   meson test -C "$dir" --print-errorlogs --logbase "$name" "$@" || status=1
-  logs+=("$dir/meson-logs/$name.json")
+  # with --setup, meson appends the setup's name to the log base
+  log="$dir/meson-logs/$name.json"
+  for f in "$dir/meson-logs/$name"-*.json; do
+    if [ -f "$f" ]; then log=$f; fi
+  done
+  logs+=("$log")
+  echo "run-tests: ${SECONDS}s elapsed"
 }
 
 section "build (werror)"
@@ -56,12 +62,12 @@ else
 fi
 
 if [ $QUICK = 0 ]; then
-  section "sanitizer build (address,undefined): unit pg http"
+  section "sanitizer build (address,undefined): unit pg http dp"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
   if setup_build build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false; then
-    run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http
+    run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http --suite dp
   else
     echo "run-tests: sanitizer build failed" >&2; status=1
   fi
