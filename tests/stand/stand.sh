@@ -130,14 +130,19 @@ stand_pids() {
 
 # ---- ports and subnet ------------------------------------------------------
 
-port_busy() { [ -n "$(ss -Htln "( sport = :$1 )" 2>/dev/null)" ]; }
+# Something listens on TCP port $1.
+port_busy() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
 
+# A new port: below the kernel's ephemeral range (a client's socket there, even
+# in TIME-WAIT, would block our bind) and used by no socket at all.
 pick_port() { # ports to avoid...
-  local p
+  local p low
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 12000 ] || low=32768
   for _ in $(seq 1 200); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
     case " $* " in *" $p "*) continue ;; esac
-    port_busy "$p" || { printf '%s\n' "$p"; return 0; }
+    [ -n "$(ss -Htan "sport = :$p" 2>/dev/null)" ] || { printf '%s\n' "$p"; return 0; }
   done
   die "no free TCP port found"
 }
@@ -201,7 +206,8 @@ build() {
   if [ -f "$BUILD/build.ninja" ]; then
     meson setup --reconfigure "$BUILD" "$ROOT" >>"$LOGS/build.log" 2>&1
   else
-    meson setup "$BUILD" "$ROOT" >>"$LOGS/build.log" 2>&1
+    # the options of tests/run-tests.sh, so that both commands share one build
+    meson setup "$BUILD" "$ROOT" -Dwerror=true >>"$LOGS/build.log" 2>&1
   fi || die_log "$LOGS/build.log" "meson setup failed"
   ninja -C "$BUILD" 2>&1 | tee -a "$LOGS/build.log" | progress
   [ "${PIPESTATUS[0]}" = 0 ] || die_log "$LOGS/build.log" "build failed"
@@ -482,10 +488,16 @@ EOF
 # ---- commands --------------------------------------------------------------
 
 cmd_up() {
+  local pg
   [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL runs as postgres, exim binds port 25)"
   resolve_data_dir
   make_dirs
   build
+  if ! live_pid "$HOST_PID" exordos-paas-host >/dev/null; then
+    # nodes of a host that died hold their addresses: they go first
+    pg=$(live_pid "$PG_PID" "$PGDIR/data" || echo 0)
+    kill_leftovers "$pg" || say "(they were left by a host that had died)"
+  fi
   choose_ports_unless_running
   write_tokens
   pg_start
@@ -507,26 +519,41 @@ choose_ports_unless_running() {
   choose_ports
 }
 
+# Kills the processes of the stand still running (but pid $1); 1 when some
+# were there.
+kill_leftovers() {
+  local keep=${1:-0} left
+  left=$(stand_pids | grep -vx -- "$keep" || true)
+  [ -n "$left" ] || return 0
+  say "processes of the stand left behind, killing them:"
+  ps -o pid=,args= -p "$(printf '%s' "$left" | tr '\n' ',')" 2>/dev/null | cut -c1-160 \
+    | sed 's/^/stand:   /' || true
+  # shellcheck disable=SC2086 # one pid per word
+  kill -TERM $left 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    [ -n "$(stand_pids | grep -vx -- "$keep" || true)" ] || return 1
+    sleep 0.1
+  done
+  left=$(stand_pids | grep -vx -- "$keep" || true)
+  # shellcheck disable=SC2086
+  [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+  return 1
+}
+
 cmd_stop() {
-  local left
+  local had_host=0
   resolve_data_dir
+  ! live_pid "$HOST_PID" exordos-paas-host >/dev/null || had_host=1
   host_stop
   pg_stop
-  left=$(stand_pids)
-  if [ -n "$left" ]; then
-    say "processes of the stand left after the stop, killing them:"
-    ps -o pid=,args= -p "$(printf '%s' "$left" | tr '\n' ',')" 2>/dev/null | sed 's/^/stand:   /' || true
-    # shellcheck disable=SC2086
-    kill -TERM $left 2>/dev/null || true
-    sleep 2
-    left=$(stand_pids)
-    # shellcheck disable=SC2086
-    [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+  if ! kill_leftovers; then
     sleep 0.5
-    left=$(stand_pids)
-    [ -z "$left" ] || { say "error: still running after SIGKILL: $left"; return 1; }
-    say "error: the stop left processes behind (killed now); see $LOGS/host.log"
-    return 1
+    [ -z "$(stand_pids)" ] || { say "error: still running after SIGKILL: $(stand_pids | tr '\n' ' ')"; return 1; }
+    if [ "$had_host" = 1 ]; then
+      say "error: the host's stop left processes behind (killed now); see $LOGS/host.log"
+      return 1
+    fi
+    say "(they were left by a host that had died)"
   fi
   say "stopped: no process of the stand is left"
 }
