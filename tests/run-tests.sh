@@ -2,7 +2,7 @@
 # The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
 #   1. installs the dependencies (tests/setup.sh),
 #   2. builds with -Dwerror=true and runs every suite (unit pg http dp e2e fuzz),
-#   3. runs the unit, pg, http and dp suites in an ASan+UBSan build and unit under valgrind,
+#   3. runs unit, pg, http and dp in an ASan+UBSan build and unit, pg, http, e2e under valgrind,
 #   4. runs the benchmarks (figures are printed, never asserted),
 #   5. ends with the line "N passed, N failed" counted from meson's test logs.
 # Options: --quick  skip the sanitizer, valgrind and benchmark runs.
@@ -73,8 +73,8 @@ if [ $QUICK = 0 ]; then
   fi
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
-  section "valgrind: unit"
-  run_meson_test build testlog-valgrind --setup valgrind --suite unit
+  section "valgrind: unit pg http e2e"
+  run_meson_test build testlog-valgrind --setup valgrind --suite unit --suite pg --suite http --suite e2e
 
   section "benchmarks"
   meson test -C build --benchmark --verbose --logbase benchlog || status=1
