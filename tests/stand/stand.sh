@@ -51,7 +51,8 @@ die_log() { # log, message
   exit 1
 }
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+# the comment block at the top of this file
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 # ---- where the daemons' files live ---------------------------------------
 
