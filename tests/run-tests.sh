@@ -4,7 +4,8 @@
 #   2. builds with -Dwerror=true and runs every suite (unit pg http dp e2e fuzz),
 #   3. runs unit, pg, http, dp, e2e in an ASan+UBSan build and unit, pg, http, e2e under valgrind,
 #   4. runs the benchmarks (figures are printed, never asserted),
-#   5. ends with the line "N passed, N failed" counted from meson's test logs.
+#   5. runs the seed README's Quick Start on the stand (tests/stand/quickstart),
+#   6. ends with the line "N passed, N failed" counted from meson's test logs.
 # Options: --quick  skip the sanitizer, valgrind and benchmark runs.
 set -uo pipefail
 
@@ -79,6 +80,15 @@ if [ $QUICK = 0 ]; then
   section "benchmarks"
   meson test -C build --benchmark --verbose --logbase benchlog || status=1
 fi
+
+# ---- the stand: the seed README's Quick Start (tests/stand/quickstart) ----
+# Starts the stand from scratch in build/ and .stand/, stops it again; one
+# entry ("stand/quickstart") in the summary.
+section "stand: quickstart"
+rm -f build/meson-logs/quickstart.json
+bash tests/stand/quickstart --json build/meson-logs/quickstart.json || status=1
+logs+=("build/meson-logs/quickstart.json")
+# ---- end of the stand section ----
 
 [ $status = 0 ] || echo "run-tests: FAILED (see the logs above)" >&2
 section "summary"
