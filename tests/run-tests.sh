@@ -79,6 +79,11 @@ if [ $QUICK = 0 ]; then
 
   section "benchmarks"
   meson test -C build --benchmark --verbose --logbase benchlog || status=1
+  section "benchmark figures"
+  # meson parses the benchmarks' TAP, so their figures (TAP comments) only
+  # reach its log: print them here.
+  grep -E '^# ' build/meson-logs/benchlog.txt \
+    | grep -vE 'DEBUG|random seed|Start of|End of' || true
 fi
 
 # ---- the stand: the seed README's Quick Start (tests/stand/quickstart) ----
