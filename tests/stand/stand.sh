@@ -379,7 +379,7 @@ wait_api() {
 
 host_start() {
   local pid
-  if pid=$(live_pid "$HOST_PID" exordos-paas-host); then
+  if pid=$(live_pid "$HOST_PID" "$HOST_CONF"); then
     say "host already running (pid $pid)"
     return 0
   fi
@@ -393,7 +393,7 @@ host_start() {
 
 host_stop() {
   local pid i
-  pid=$(live_pid "$HOST_PID" exordos-paas-host) || { rm -f "$HOST_PID"; return 0; }
+  pid=$(live_pid "$HOST_PID" "$HOST_CONF") || { rm -f "$HOST_PID"; return 0; }
   say "stopping the host (pid $pid) and its nodes"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 120); do
@@ -494,7 +494,7 @@ cmd_up() {
   resolve_data_dir
   make_dirs
   build
-  if ! live_pid "$HOST_PID" exordos-paas-host >/dev/null; then
+  if ! live_pid "$HOST_PID" "$HOST_CONF" >/dev/null; then
     # nodes of a host that died hold their addresses: they go first
     pg=$(live_pid "$PG_PID" "$PGDIR/data" || echo 0)
     kill_leftovers "$pg" || say "(they were left by a host that had died)"
@@ -511,7 +511,7 @@ cmd_up() {
 
 # A running stand keeps its ports (they are busy because it holds them).
 choose_ports_unless_running() {
-  if live_pid "$HOST_PID" exordos-paas-host >/dev/null && [ -f "$PORTS_FILE" ]; then
+  if live_pid "$HOST_PID" "$HOST_CONF" >/dev/null && [ -f "$PORTS_FILE" ]; then
     # shellcheck source=/dev/null
     . "$PORTS_FILE"
     say "already running: keeping ports api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT"
@@ -544,7 +544,7 @@ kill_leftovers() {
 cmd_stop() {
   local had_host=0
   resolve_data_dir
-  ! live_pid "$HOST_PID" exordos-paas-host >/dev/null || had_host=1
+  ! live_pid "$HOST_PID" "$HOST_CONF" >/dev/null || had_host=1
   host_stop
   pg_stop
   if ! kill_leftovers; then
@@ -578,7 +578,7 @@ cmd_status() {
     . "$PORTS_FILE"
   fi
   if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then say "postgres: running (pid $pid)"; else say "postgres: stopped"; fi
-  if pid=$(live_pid "$HOST_PID" exordos-paas-host); then say "host:     running (pid $pid)"; else say "host:     stopped"; fi
+  if pid=$(live_pid "$HOST_PID" "$HOST_CONF"); then say "host:     running (pid $pid)"; else say "host:     stopped"; fi
   n=$(stand_pids | wc -l)
   say "processes of the stand: $n (log: $LOGS/host.log; nodes: $NODES)"
   if [ -n "${API_PORT:-}" ] && api_up && [ -f "$ENV_FILE" ]; then
