@@ -59,14 +59,6 @@ time_list(ExmDriver *driver)
 	return (g_get_monotonic_time() - t0) / 1000.0;
 }
 
-static gint
-cmp_double(gconstpointer a, gconstpointer b)
-{
-	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* p50 and max of AUTH_SAMPLES logins as the last account of the file. */
 static void
 time_auth(ExmDpFixture *fx, guint n, gdouble *p50, gdouble *max)
@@ -88,7 +80,7 @@ time_auth(ExmDpFixture *fx, guint n, gdouble *p50, gdouble *max)
 		gdouble v = json_array_get_double_element(arr, i);
 		g_array_append_val(ms, v);
 	}
-	g_array_sort(ms, cmp_double);
+	g_array_sort(ms, exm_test_cmp_double);
 	*p50 = g_array_index(ms, gdouble, ms->len / 2);
 	*max = g_array_index(ms, gdouble, ms->len - 1);
 }

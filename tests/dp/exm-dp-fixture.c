@@ -4,15 +4,12 @@
  */
 #include "exm-dp-fixture.h"
 
-#include <arpa/inet.h>
 #include <crypt.h>
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,22 +19,6 @@
 #include "exm-test.h"
 
 #define SYSTEM_PYTHON "/usr/bin/python3"
-
-/* %TRUE when @addr:@port can be bound (nobody else uses it). */
-static gboolean
-port_free(const gchar *addr, gint port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	gboolean ok;
-
-	if (fd < 0)
-		return FALSE;
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
 
 /* A random 127.a.b.c (a in 128..191, b ≠ 0, so it stays clear of the local
  * backend's 127.K.0.N) whose SMTP ports and the sink's next address are free. */
@@ -50,8 +31,8 @@ pick_addresses(ExmDpFixture *fx)
 		g_autofree gchar *addr = g_strdup_printf("127.%u.%u.%u", a, b, c);
 		g_autofree gchar *sink = g_strdup_printf("127.%u.%u.%u", a, b, c + 1);
 
-		if (port_free(addr, 25) && port_free(addr, 465) && port_free(addr, 587) &&
-		    port_free(sink, 2525)) {
+		if (exm_test_can_bind(addr, 25) && exm_test_can_bind(addr, 465) &&
+		    exm_test_can_bind(addr, 587) && exm_test_can_bind(sink, 2525)) {
 			fx->addr = g_steal_pointer(&addr);
 			fx->sink_addr = g_steal_pointer(&sink);
 			fx->sink_port = 2525;
@@ -191,21 +172,6 @@ child_setup(gpointer data)
 }
 
 static gboolean
-can_connect(const gchar *addr, gint port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	gboolean ok;
-
-	if (fd < 0)
-		return FALSE;
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-static gboolean
 wait_ports(ExmDpFixture *fx, GPid pid, const gint *ports, const gchar *addr, GError **error)
 {
 	for (guint i = 0; i < 200; i++) {
@@ -221,7 +187,7 @@ wait_ports(ExmDpFixture *fx, GPid pid, const gint *ports, const gchar *addr, GEr
 			return FALSE;
 		}
 		for (guint p = 0; ports[p] != 0; p++)
-			all = all && can_connect(addr, ports[p]);
+			all = all && exm_test_can_connect(addr, (guint)ports[p]);
 		if (all)
 			return TRUE;
 		g_usleep(50 * 1000);

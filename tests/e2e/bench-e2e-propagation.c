@@ -16,14 +16,6 @@
 /* bound of one wait (a hang guard) */
 #define MAX_WAIT_US (30 * G_USEC_PER_SEC)
 
-static gint
-cmp_double(gconstpointer a, gconstpointer b)
-{
-	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentile of sorted @v. */
 static gdouble
 percentile(const gdouble *v, guint n, guint p)
@@ -83,7 +75,7 @@ bench_propagation(void)
 			return;
 		ms[i] = (gdouble)us / 1000.0;
 	}
-	qsort(ms, ACCOUNTS, sizeof(ms[0]), cmp_double);
+	qsort(ms, ACCOUNTS, sizeof(ms[0]), exm_test_cmp_double);
 	g_test_message("propagation 201 -> first SMTP login over %u accounts: min %.0f ms, "
 		       "p50 %.0f ms, p95 %.0f ms, max %.0f ms (target p95 <= 1000 ms)",
 		       ACCOUNTS,

@@ -16,30 +16,16 @@ static void
 break_key_dir(const gchar *node_uuid, const gchar *root, gpointer data)
 {
 	E2e *e = data;
-	g_autofree gchar *dir = g_build_filename(root, "persist/exordos_mail", NULL);
-	g_autofree gchar *dkim = g_build_filename(dir, "dkim", NULL);
 
 	(void)node_uuid;
-	if (!e->break_keys)
-		return;
-	g_mkdir_with_parents(dir, 0755);
-	g_file_set_contents(dkim, "not a directory\n", -1, NULL);
+	if (e->break_keys)
+		exm_test_break_dkim_dir(root);
 }
 
 static gboolean
 have_peers(void)
 {
-	g_autofree gchar *exim = exm_test_find_program("exim4");
-
-	if (geteuid() != 0) {
-		exm_test_peer_missing("the local backend's exim needs root");
-		return FALSE;
-	}
-	if (exim == NULL) {
-		exm_test_peer_missing("exim4 is not installed");
-		return FALSE;
-	}
-	return TRUE;
+	return exm_test_need_root_and("the local backend's exim", "exim4");
 }
 
 static gboolean
@@ -111,7 +97,7 @@ e2e_free(E2e *e)
 	g_clear_pointer(&e->t, exh_test_free);
 	g_clear_pointer(&e->backend, exh_infra_backend_free);
 	if (e->state_dir != NULL) {
-		g_assert_cmpuint(e2e_count_processes(e->state_dir), ==, 0);
+		g_assert_cmpuint(exm_test_count_processes(e->state_dir), ==, 0);
 		exm_test_rmtree(e->state_dir);
 	}
 	g_free(e->state_dir);
@@ -289,26 +275,3 @@ e2e_start_host(E2e *e)
 	return TRUE;
 }
 
-guint
-e2e_count_processes(const gchar *needle)
-{
-	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-	const gchar *name;
-	guint n = 0;
-
-	while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
-		g_autofree gchar *path = g_build_filename("/proc", name, "cmdline", NULL);
-		g_autofree gchar *cmd = NULL;
-		gsize len = 0;
-
-		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &cmd, &len, NULL))
-			continue;
-		for (gsize i = 0; i + 1 < len; i++) {
-			if (cmd[i] == '\0')
-				cmd[i] = ' ';
-		}
-		if (strstr(cmd, needle) != NULL && atoi(name) != getpid())
-			n++;
-	}
-	return n;
-}

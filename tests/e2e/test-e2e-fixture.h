@@ -74,6 +74,3 @@ gboolean e2e_wait_login(E2e *e,
 void e2e_stop_host(E2e *e);
 /* Starts a new host on the same database and ports. */
 gboolean e2e_start_host(E2e *e);
-
-/* Processes whose command line names the state dir. */
-guint e2e_count_processes(const gchar *needle);

@@ -141,7 +141,7 @@ test_resize_and_delete(void)
 	for (guint i = 0; i < E2E_WAIT_S * 10 && g_file_test(in.node->dir, G_FILE_TEST_EXISTS); i++)
 		g_usleep(100 * 1000);
 	g_assert_false(g_file_test(in.node->dir, G_FILE_TEST_EXISTS));
-	g_assert_cmpuint(e2e_count_processes(in.node->dir), ==, 0);
+	g_assert_cmpuint(exm_test_count_processes(in.node->dir), ==, 0);
 	g_assert_cmpint(kill(in.node->exim_pid, 0), !=, 0);
 	g_assert_null(exh_infra_backend_get_node_set(e->backend, in.uuid, NULL));
 }

@@ -53,17 +53,7 @@ typedef struct {
 static gboolean
 have_peers(void)
 {
-	g_autofree gchar *exim = exm_test_find_program("exim4");
-
-	if (geteuid() != 0) {
-		exm_test_peer_missing("the local backend's exim needs root");
-		return FALSE;
-	}
-	if (exim == NULL) {
-		exm_test_peer_missing("exim4 is not installed");
-		return FALSE;
-	}
-	return TRUE;
+	return exm_test_need_root_and("the local backend's exim", "exim4");
 }
 
 /* configure fails when its DKIM key directory is a file */
@@ -71,14 +61,10 @@ static void
 break_key_dir(const gchar *node_uuid, const gchar *root, gpointer data)
 {
 	Fixture *fx = data;
-	g_autofree gchar *dir = g_build_filename(root, "persist/exordos_mail", NULL);
-	g_autofree gchar *dkim = g_build_filename(dir, "dkim", NULL);
 
 	(void)node_uuid;
-	if (!fx->break_keys)
-		return;
-	g_mkdir_with_parents(dir, 0755);
-	g_file_set_contents(dkim, "not a directory\n", -1, NULL);
+	if (fx->break_keys)
+		exm_test_break_dkim_dir(root);
 }
 
 static void
@@ -103,37 +89,12 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	g_assert_no_error(error);
 }
 
-/* Pids whose command line mentions @needle (our children all name the state dir). */
-static guint
-count_processes(const gchar *needle)
-{
-	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-	const gchar *name;
-	guint n = 0;
-
-	while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
-		g_autofree gchar *path = g_build_filename("/proc", name, "cmdline", NULL);
-		g_autofree gchar *cmd = NULL;
-		gsize len = 0;
-
-		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &cmd, &len, NULL))
-			continue;
-		for (gsize i = 0; i + 1 < len; i++) {
-			if (cmd[i] == '\0')
-				cmd[i] = ' ';
-		}
-		if (strstr(cmd, needle) != NULL && atoi(name) != getpid())
-			n++;
-	}
-	return n;
-}
-
 static void
 fixture_teardown(Fixture *fx, gconstpointer data)
 {
 	(void)data;
 	g_clear_pointer(&fx->backend, exh_infra_backend_free);
-	g_assert_cmpuint(count_processes(fx->state_dir), ==, 0);
+	g_assert_cmpuint(exm_test_count_processes(fx->state_dir), ==, 0);
 	exm_test_rmtree(fx->state_dir);
 	g_free(fx->state_dir);
 }
@@ -499,7 +460,7 @@ test_node_lifecycle(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(kill(info->exim_pid, 0), !=, 0);
 	g_assert_false(g_file_test(info->dir, G_FILE_TEST_EXISTS));
 	g_assert_null(get_set(fx));
-	g_assert_cmpuint(count_processes(fx->state_dir), ==, 0);
+	g_assert_cmpuint(exm_test_count_processes(fx->state_dir), ==, 0);
 	g_assert_false(
 		exh_infra_backend_get_config_status(fx->backend, CONFIG_UUID, &status, &error));
 	g_assert_no_error(error);
@@ -775,7 +736,7 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	key_path = g_build_filename(info->root, "persist/exordos_mail/dkim/platform.private", NULL);
 	key = exm_test_read_file(key_path);
 	exh_infra_backend_shutdown(fx->backend);
-	g_assert_cmpuint(count_processes(fx->state_dir), ==, 0);
+	g_assert_cmpuint(exm_test_count_processes(fx->state_dir), ==, 0);
 	g_assert_cmpint(kill(info->exim_pid, 0), !=, 0);
 	g_assert_true(g_file_test(info->root, G_FILE_TEST_IS_DIR));
 	g_assert_false(exh_infra_backend_apply_node_set(fx->backend, set, &error));

@@ -79,15 +79,6 @@ client_run(gpointer data)
 	return NULL;
 }
 
-static gint
-cmp_double(gconstpointer a, gconstpointer b)
-{
-	gdouble x = *(const gdouble *)a;
-	gdouble y = *(const gdouble *)b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /* Runs one scenario with @n_clients concurrent clients and prints its figures. */
 static void
 scenario(const gchar *base,
@@ -120,7 +111,7 @@ scenario(const gchar *base,
 		g_array_unref(clients[i].latencies);
 	}
 	secs = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
-	g_array_sort(all, cmp_double);
+	g_array_sort(all, exm_test_cmp_double);
 	g_test_message("%-44s %4u clients %6u req  %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms",
 		       label,
 		       n_clients,

@@ -4,10 +4,16 @@
  */
 #include "exm-test.h"
 
+#include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <ftw.h>
 #include <locale.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,4 +116,105 @@ exm_test_run(const gchar *const *argv, gchar **out, gchar **err)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return -1;
+}
+
+/* A TCP socket to @addr:@port, bound or connected as @do_connect says. */
+static gboolean
+try_socket(const gchar *addr, guint port, gboolean do_connect)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((guint16)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gboolean ok;
+
+	if (fd < 0)
+		return FALSE;
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (do_connect)
+		ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	else
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+gboolean
+exm_test_can_bind(const gchar *addr, guint port)
+{
+	return try_socket(addr, port, FALSE);
+}
+
+gboolean
+exm_test_can_connect(const gchar *addr, guint port)
+{
+	return try_socket(addr, port, TRUE);
+}
+
+guint
+exm_test_count_processes(const gchar *needle)
+{
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const gchar *name;
+	guint n = 0;
+
+	while (proc != NULL && (name = g_dir_read_name(proc)) != NULL) {
+		g_autofree gchar *path = g_build_filename("/proc", name, "cmdline", NULL);
+		g_autofree gchar *cmd = NULL;
+		gsize len = 0;
+
+		if (!g_ascii_isdigit(name[0]) || !g_file_get_contents(path, &cmd, &len, NULL))
+			continue;
+		for (gsize i = 0; i + 1 < len; i++) {
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		}
+		if (strstr(cmd, needle) != NULL && atoi(name) != getpid())
+			n++;
+	}
+	return n;
+}
+
+gint
+exm_test_cmp_double(gconstpointer a, gconstpointer b)
+{
+	gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+gchar *
+exm_test_crypt(const gchar *password, const gchar *setting)
+{
+	/* crypt_data is ~32 KiB: on the heap, not the stack */
+	struct crypt_data *data = g_new0(struct crypt_data, 1);
+	const gchar *out = crypt_rn(password, setting, data, (int)sizeof(*data));
+	gchar *result = (out != NULL && out[0] != '*') ? g_strdup(out) : NULL;
+
+	g_free(data);
+	return result;
+}
+
+gboolean
+exm_test_need_root_and(const gchar *who, const gchar *program)
+{
+	g_autofree gchar *path = exm_test_find_program(program);
+
+	if (geteuid() != 0) {
+		exm_test_peer_missing("%s needs root", who);
+		return FALSE;
+	}
+	if (path == NULL) {
+		exm_test_peer_missing("%s is not installed", program);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void
+exm_test_break_dkim_dir(const gchar *root)
+{
+	g_autofree gchar *dir = g_build_filename(root, "persist/exordos_mail", NULL);
+	g_autofree gchar *dkim = g_build_filename(dir, "dkim", NULL);
+
+	g_mkdir_with_parents(dir, 0755);
+	g_file_set_contents(dkim, "not a directory\n", -1, NULL);
 }

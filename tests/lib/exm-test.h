@@ -45,3 +45,58 @@ gchar *exm_test_read_file(const gchar *path);
 
 /* Runs argv synchronously; returns the exit status (or -1), stdout/stderr optional. */
 gint exm_test_run(const gchar *const *argv, gchar **out, gchar **err);
+
+/* %TRUE when a TCP socket can bind @addr:@port (nobody else listens there). */
+gboolean exm_test_can_bind(const gchar *addr, guint port);
+
+/* %TRUE when a TCP connect to @addr:@port succeeds (somebody listens there). */
+gboolean exm_test_can_connect(const gchar *addr, guint port);
+
+/**
+ * exm_test_count_processes:
+ * @needle: a string to look for
+ *
+ * Counts the processes other than this one whose command line (arguments
+ * joined by spaces) contains @needle, e.g. a test's own state directory, to
+ * prove that everything a test started has gone.
+ *
+ * Returns: the number of such processes
+ */
+guint exm_test_count_processes(const gchar *needle);
+
+/* A GCompareFunc (g_array_sort, qsort) for gdouble values, ascending. */
+gint exm_test_cmp_double(gconstpointer a, gconstpointer b);
+
+/**
+ * exm_test_crypt:
+ * @password: the password
+ * @setting: a crypt(3) setting or a whole hash
+ *
+ * libxcrypt's crypt_rn() on its own, as the independent oracle that hashes
+ * made or accepted by the project's code are checked against.
+ *
+ * Returns: (transfer full) (nullable): the hash, or %NULL when libxcrypt
+ *   refuses @setting
+ */
+gchar *exm_test_crypt(const gchar *password, const gchar *setting);
+
+/**
+ * exm_test_need_root_and:
+ * @who: what needs root, for the message (e.g. "the local backend's exim")
+ * @program: a program that must be installed
+ *
+ * Calls exm_test_peer_missing() when the test does not run as root or
+ * @program is not installed.
+ *
+ * Returns: %TRUE when both are there; on %FALSE the caller returns
+ */
+gboolean exm_test_need_root_and(const gchar *who, const gchar *program);
+
+/**
+ * exm_test_break_dkim_dir:
+ * @root: a node's sandbox root
+ *
+ * Puts a plain file where the node keeps its DKIM keys
+ * (`persist/exordos_mail/dkim`), so that exordos-mail-configure fails on it.
+ */
+void exm_test_break_dkim_dir(const gchar *root);

@@ -14,15 +14,6 @@
 #include "exm-test.h"
 #include "test-plugin-fixture.h"
 
-static gint
-cmp_double(gconstpointer a, gconstpointer b)
-{
-	gdouble x = *(const gdouble *)a;
-	gdouble y = *(const gdouble *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void
 run(ExmFixture *f, const gchar *label, const gchar *method, const gchar *path, gboolean account)
 {
@@ -47,7 +38,7 @@ run(ExmFixture *f, const gchar *label, const gchar *method, const gchar *path, g
 		g_array_append_val(ms, d);
 	}
 	total = (g_get_monotonic_time() - start) / 1e6;
-	g_array_sort(ms, cmp_double);
+	g_array_sort(ms, exm_test_cmp_double);
 	g_test_message("%-44s %5u calls %8.1f calls/s  p50 %7.2f ms  p99 %7.2f ms",
 		       label,
 		       n,

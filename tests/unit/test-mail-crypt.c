@@ -18,18 +18,6 @@
 /* 43 checksum characters ending canonically ('D' is index 15) */
 #define CANON43 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD"
 
-/* crypt_rn() of @setting, or NULL when libxcrypt refuses it. */
-static gchar *
-real_crypt(const gchar *password, const gchar *setting)
-{
-	struct crypt_data *data = g_new0(struct crypt_data, 1);
-	const gchar *out = crypt_rn(password, setting, data, (int)sizeof(*data));
-	gchar *result = (out != NULL && out[0] != '*') ? g_strdup(out) : NULL;
-
-	g_free(data);
-	return result;
-}
-
 /* A fresh real hash of @prefix at cost @count (0: libxcrypt's default). */
 static gchar *
 real_hash(const gchar *prefix, gulong count, const gchar *password)
@@ -39,7 +27,7 @@ real_hash(const gchar *prefix, gulong count, const gchar *password)
 
 	if (setting == NULL)
 		g_error("crypt_gensalt_ra(%s, %lu) failed", prefix, count);
-	hash = real_crypt(password, setting);
+	hash = exm_test_crypt(password, setting);
 	free(setting);
 	g_assert_nonnull(hash);
 	return hash;
@@ -123,7 +111,7 @@ test_real_rounds(void)
 				    "$6$rounds=999999999$x" };
 
 	for (gsize i = 0; i < 3; i++) {
-		g_autofree gchar *hash = real_crypt("pw", settings[i]);
+		g_autofree gchar *hash = exm_test_crypt("pw", settings[i]);
 
 		g_assert_nonnull(hash);
 		assert_hash_ok(hash);
@@ -218,7 +206,7 @@ test_bcrypt_salt_agrees_with_libxcrypt(void)
 	for (gint c = 0; c < 64; c++) {
 		g_autofree gchar *setting =
 			g_strdup_printf("$2b$04$abcdefghijklmnopqrstu%c", BCRYPT_B64[c]);
-		g_autofree gchar *out = real_crypt("pw", setting);
+		g_autofree gchar *out = exm_test_crypt("pw", setting);
 		g_autofree gchar *claimed = NULL;
 		gboolean roundtrips;
 
@@ -244,7 +232,7 @@ test_yescrypt_salt_agrees_with_libxcrypt(void)
 	for (gsize s = 0; s < G_N_ELEMENTS(stems); s++) {
 		for (gint c = 0; c < 64; c++) {
 			g_autofree gchar *setting = g_strdup_printf("%s%c", stems[s], B64[c]);
-			g_autofree gchar *out = real_crypt("pw", setting);
+			g_autofree gchar *out = exm_test_crypt("pw", setting);
 
 			if (out == NULL) {
 				/* any syntactically complete hash with this salt is refused */
@@ -277,7 +265,7 @@ test_salt_lengths(void)
 				g_string_append_c(s, 'a');
 			g_string_append_c(s, '.');
 			setting = g_strdup(s->str);
-			out = real_crypt("pw", setting);
+			out = exm_test_crypt("pw", setting);
 			if (extra == 0) {
 				g_assert_nonnull(out);
 				assert_hash_ok(out);
@@ -603,7 +591,7 @@ test_sha512_like_openssl(void)
 	g_assert_null(strstr(hash, "rounds="));
 	/* the same salt with an explicit rounds=5000 yields the same checksum */
 	setting = g_strdup_printf("$6$rounds=5000$%s", parts[2]);
-	again = real_crypt("pw", setting);
+	again = exm_test_crypt("pw", setting);
 	g_assert_cmpstr(strrchr(again, '$'), ==, strrchr(hash, '$'));
 }
 
@@ -662,7 +650,7 @@ test_verify_refuses(void)
 	g_autofree gchar *md5 = real_hash("$1$", 0, "pw");
 	g_autofree gchar *good = real_hash("$6$", 0, "pw");
 
-	g_autofree gchar *md5_again = real_crypt("pw", md5);
+	g_autofree gchar *md5_again = exm_test_crypt("pw", md5);
 
 	/* a correct password against a refused family never verifies */
 	g_assert_cmpstr(md5_again, ==, md5);
