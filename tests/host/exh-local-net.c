@@ -30,8 +30,9 @@ default_lock_dir(void)
 	return g_build_filename(g_get_tmp_dir(), "exordos-paas-host", NULL);
 }
 
+/* A TCP socket to @addr:@port, bound or connected as @do_connect says. */
 static gboolean
-can_bind(const gchar *addr, guint port)
+try_socket(const gchar *addr, guint port, gboolean do_connect)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((guint16)port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -40,24 +41,24 @@ can_bind(const gchar *addr, guint port)
 	if (fd < 0)
 		return FALSE;
 	inet_pton(AF_INET, addr, &sa.sin_addr);
-	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (do_connect)
+		ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	else
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return ok;
+}
+
+static gboolean
+can_bind(const gchar *addr, guint port)
+{
+	return try_socket(addr, port, FALSE);
 }
 
 gboolean
 exh_local_net_can_connect(const gchar *addr, guint port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((guint16)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	gboolean ok;
-
-	if (fd < 0)
-		return FALSE;
-	inet_pton(AF_INET, addr, &sa.sin_addr);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
+	return try_socket(addr, port, TRUE);
 }
 
 /* The lock fd of K when it is free (locked now), else -1. */
