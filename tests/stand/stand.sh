@@ -228,7 +228,8 @@ pg_bindir() {
   dirname "$d"
 }
 
-as_postgres() { runuser -u postgres -- "$@"; }
+# from /, as the cwd may be private to root (initdb, psql complain)
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 
 pg_quote() { printf "'%s'" "${1//\'/\'\'}"; }
 
@@ -258,18 +259,24 @@ pg_init() {
 }
 
 pg_start() {
-  local bin pid
+  local bin pid log
   bin=$(pg_bindir)
   if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then
     say "PostgreSQL already running (pid $pid)"
     return 0
   fi
   pg_init "$bin"
-  touch "$LOGS/postgres.log"
-  chown postgres:postgres "$LOGS/postgres.log"
+  # postgres writes its log itself: beside its data when it cannot reach logs/
+  log="$LOGS/postgres.log"
+  if [ "$DATA" != "$STAND" ]; then
+    log="$PGDIR/postgres.log"
+    ln -sfn "$log" "$LOGS/postgres.log"
+  fi
+  touch "$log"
+  chown postgres:postgres "$log"
   say "starting PostgreSQL (log $LOGS/postgres.log)"
-  setsid -w runuser -u postgres -- "$bin/pg_ctl" -D "$PGDIR/data" -l "$LOGS/postgres.log" \
-    -w -t 60 start </dev/null >>"$LOGS/pg_ctl.log" 2>&1 \
+  (cd / && exec setsid -w runuser -u postgres -- "$bin/pg_ctl" -D "$PGDIR/data" -l "$log" \
+    -w -t 60 start) </dev/null >>"$LOGS/pg_ctl.log" 2>&1 \
     || die_log "$LOGS/postgres.log" "PostgreSQL did not start"
   head -n 1 "$PGDIR/data/postmaster.pid" >"$PG_PID"
   if [ -z "$(as_postgres "$bin/psql" -h "$PGDIR/run" -d postgres -tAc \
@@ -280,7 +287,7 @@ pg_start() {
 }
 
 pg_stop() {
-  local bin pid
+  local bin pid log
   [ -f "$PGDIR/data/postmaster.pid" ] || { rm -f "$PG_PID"; return 0; }
   bin=$(pg_bindir)
   pid=$(head -n 1 "$PGDIR/data/postmaster.pid")
