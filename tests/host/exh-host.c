@@ -81,6 +81,7 @@ config_copy(const ExhHostConfig *config)
 	copy->plugins = g_strdupv(config->plugins);
 	copy->token_file = g_strdup(config->token_file);
 	copy->project_id = g_strdup(config->project_id);
+	copy->config_file = g_strdup(config->config_file);
 	return copy;
 }
 

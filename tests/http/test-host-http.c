@@ -453,6 +453,7 @@ test_config_backend(void)
 	g_autoptr(ExhHostConfig) none = exh_host_config_new();
 	g_autoptr(GError) error = NULL;
 	ExhInfraBackend *backend;
+	ExhHost *host;
 
 	/* no config file, or none with [local]: no backend and no error */
 	g_assert_null(exh_host_config_new_backend(none, &error));
@@ -465,6 +466,12 @@ test_config_backend(void)
 	g_assert_true(exh_local_backend_is_local(backend));
 	g_assert_true(g_file_test(nodes, G_FILE_TEST_IS_DIR));
 	exh_infra_backend_free(backend);
+	/* a host keeps its own copy of such a config (valgrind/ASan: no double free) */
+	g_assert_true(exh_host_config_load_file(none, path, NULL));
+	none->conninfo = g_strdup("dbname=unused");
+	host = exh_host_new(none, &error);
+	g_assert_no_error(error);
+	g_clear_pointer(&host, exh_host_free);
 
 	/* a local backend nothing drives, a bad key, a missing state_dir */
 	g_assert_null(backend_of(path, "[local]\nstate_dir = /x\n", &error));
