@@ -361,6 +361,28 @@ exh_test_response_has_member(ExhTestResponse *r, const gchar *name)
 	       json_object_has_member(json_node_get_object(r->json), name);
 }
 
+JsonObject *
+exh_test_response_object(ExhTestResponse *r)
+{
+	g_assert_nonnull(r->json);
+	g_assert_true(JSON_NODE_HOLDS_OBJECT(r->json));
+	return json_node_get_object(r->json);
+}
+
+void
+exh_test_assert_error(ExhTestResponse *r, guint status, const gchar *type, const gchar *message)
+{
+	if (r->status != status || r->json == NULL)
+		g_test_message("unexpected %u: %s", r->status, r->body);
+	g_assert_cmpuint(r->status, ==, status);
+	g_assert_nonnull(r->json);
+	g_assert_cmpstr(exh_test_response_get_string(r, "type"), ==, type);
+	if (message != NULL)
+		g_assert_cmpstr(exh_test_response_get_string(r, "message"), ==, message);
+	g_assert_cmpstr(
+		soup_message_headers_get_content_type(r->headers, NULL), ==, "application/json");
+}
+
 gchar *
 exh_test_sql(ExhTest *t, const gchar *sql)
 {

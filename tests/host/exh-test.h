@@ -210,5 +210,23 @@ ExhTestResponse *exh_test_raw_request(ExhTest *test, const gchar *raw, gsize len
 const gchar *exh_test_response_get_string(ExhTestResponse *response, const gchar *name);
 gboolean exh_test_response_has_member(ExhTestResponse *response, const gchar *name);
 
+/* (transfer none): the response's JSON object; the test fails when it is none */
+JsonObject *exh_test_response_object(ExhTestResponse *response);
+
+/**
+ * exh_test_assert_error:
+ * @response: the response
+ * @status: the expected HTTP status
+ * @type: the expected error `type`
+ * @message: (nullable): the expected `message`; %NULL does not check it
+ *
+ * Asserts an error response: status, a JSON body of that `type` (and
+ * `message`), served as `application/json`.
+ */
+void exh_test_assert_error(ExhTestResponse *response,
+			   guint status,
+			   const gchar *type,
+			   const gchar *message);
+
 /* Query on the test's database, first column of the first row ("" when none). */
 gchar *exh_test_sql(ExhTest *test, const gchar *sql);

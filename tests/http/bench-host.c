@@ -135,21 +135,6 @@ post_json(ExhTest *setup_client, const gchar *path, const gchar *token, const gc
 	return g_strdup(exh_test_response_get_string(r, "uuid"));
 }
 
-static gint
-free_port(void)
-{
-	g_autoptr(GSocket) sock = g_socket_new(
-		G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-	g_autoptr(GSocketAddress) addr = g_inet_socket_address_new(lo, 0);
-	g_autoptr(GSocketAddress) bound = NULL;
-
-	if (sock == NULL || !g_socket_bind(sock, addr, FALSE, NULL))
-		return -1;
-	bound = g_socket_get_local_address(sock, NULL);
-	return g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-}
-
 /* The host's VmHWM from /proc, in KiB: its peak RSS (what ru_maxrss reports). */
 static guint64
 peak_rss_kib(const gchar *pid)
@@ -287,7 +272,7 @@ bench_host(void)
 	tokens = exh_test_write_token_file(dir);
 	conninfo = exm_test_pg_create_database(pg, &error);
 	g_assert_no_error(error);
-	port = g_strdup_printf("%d", free_port());
+	port = g_strdup_printf("%d", exm_test_free_port());
 	workers = g_strdup_printf("%u", env_uint("EXH_BENCH_WORKERS", 4));
 	base = g_strdup_printf("http://127.0.0.1:%s", port);
 	{

@@ -64,21 +64,6 @@ member_str(JsonNode *node, const gchar *name)
 	return m != NULL && JSON_NODE_HOLDS_VALUE(m) ? json_node_get_string(m) : NULL;
 }
 
-static void
-assert_error(ExhTestResponse *r, guint status, const gchar *type, const gchar *message)
-{
-	g_assert_cmpuint(r->status, ==, status);
-	if (r->status == status && r->json == NULL)
-		g_test_message("body: %s", r->body);
-	g_assert_cmpstr(exh_test_response_get_string(r, "type"), ==, type);
-	if (message != NULL)
-		g_assert_cmpstr(exh_test_response_get_string(r, "message"), ==, message);
-	if (r->headers != NULL)
-		g_assert_cmpstr(soup_message_headers_get_content_type(r->headers, NULL),
-				==,
-				"application/json");
-}
-
 static ExhTestResponse *
 raw_get(ExhTest *t, const gchar *target)
 {
@@ -110,14 +95,16 @@ test_route_lists(void)
 	g_assert_cmpstr(
 		soup_message_headers_get_content_type(r1->headers, NULL), ==, "application/json");
 	r2 = exh_test_request(t, "POST", "/v1/", EXH_TEST_TOKEN_OWNER, "{}");
-	assert_error(r2, 405, "UnsupportedHttpMethod", "HTTP method 'CREATE' is not supported.");
+	exh_test_assert_error(
+		r2, 405, "UnsupportedHttpMethod", "HTTP method 'CREATE' is not supported.");
 	r3 = exh_test_request(t, "DELETE", "/v1/", EXH_TEST_TOKEN_OWNER, NULL);
-	assert_error(r3, 405, "UnsupportedHttpMethod", "HTTP method 'DELETE' is not supported.");
+	exh_test_assert_error(
+		r3, 405, "UnsupportedHttpMethod", "HTTP method 'DELETE' is not supported.");
 	r4 = exh_test_request(t, "GET", "/", NULL, NULL);
 	g_assert_cmpuint(r4->status, ==, 200);
 	g_assert_cmpstr(r4->body, ==, "[\"v1\"]");
 	r5 = exh_test_request(t, "GET", "/v2/things/", NULL, NULL);
-	assert_error(r5, 404, "RecordNotFound", "Nothing is found on path '/v2/things/'.");
+	exh_test_assert_error(r5, 404, "RecordNotFound", "Nothing is found on path '/v2/things/'.");
 }
 
 static void
@@ -148,12 +135,12 @@ test_types(void)
 
 	/* anonymous and permission-less callers are refused by policy, not 401 */
 	anon = exh_test_request(t, "GET", "/v1/types/", NULL, NULL);
-	assert_error(anon,
-		     403,
-		     "PolicyNotAuthorized",
-		     "Policy rule exordos_metapaas.paas_type.read is disallowed.");
+	exh_test_assert_error(anon,
+			      403,
+			      "PolicyNotAuthorized",
+			      "Policy rule exordos_metapaas.paas_type.read is disallowed.");
 	noperm = exh_test_request(t, "GET", "/v1/types/", EXH_TEST_TOKEN_NOPERM, NULL);
-	assert_error(noperm, 403, "PolicyNotAuthorized", NULL);
+	exh_test_assert_error(noperm, 403, "PolicyNotAuthorized", NULL);
 	/* another project sees none; an operator sees all */
 	other = exh_test_request(t, "GET", "/v1/types/", EXH_TEST_TOKEN_OTHER, NULL);
 	g_assert_cmpuint(other->status, ==, 200);
@@ -178,18 +165,19 @@ test_types(void)
 		g_autoptr(ExhTestResponse) unknown = exh_test_request(
 			t, "GET", "/v1/types/nothere/instances/", EXH_TEST_TOKEN_OWNER, NULL);
 
-		assert_error(upd,
-			     405,
-			     "UnsupportedHttpMethod",
-			     "HTTP method 'UPDATE' is not supported.");
-		assert_error(post,
-			     405,
-			     "UnsupportedHttpMethod",
-			     "HTTP method 'CREATE' is not supported.");
+		exh_test_assert_error(upd,
+				      405,
+				      "UnsupportedHttpMethod",
+				      "HTTP method 'UPDATE' is not supported.");
+		exh_test_assert_error(post,
+				      405,
+				      "UnsupportedHttpMethod",
+				      "HTTP method 'CREATE' is not supported.");
 		/* a type's collection without its slash is a resource id (restalchemy) */
-		assert_error(bad, 400, "ParseError", "Can't parse value: uuid=fake.");
-		assert_error(foreign, 404, "RecordNotFound", NULL);
-		assert_error(unknown, 400, "ParseError", "Can't parse value: uuid=nothere.");
+		exh_test_assert_error(bad, 400, "ParseError", "Can't parse value: uuid=fake.");
+		exh_test_assert_error(foreign, 404, "RecordNotFound", NULL);
+		exh_test_assert_error(
+			unknown, 400, "ParseError", "Can't parse value: uuid=nothere.");
 	}
 }
 
@@ -549,16 +537,16 @@ test_dispatch_request(void)
 	g_assert_cmpuint(bad_q->status, ==, 400);
 	{
 		g_autoptr(ExhTestResponse) latin = raw_get(t, FAKE "echo?a=%E9t%E9");
-		assert_error(latin, 400, "ParseError", "Can't parse value: query string.");
+		exh_test_assert_error(latin, 400, "ParseError", "Can't parse value: query string.");
 	}
 	nul = raw_get(t, FAKE "echo?a=%00");
-	assert_error(nul, 400, "ParseError", NULL);
+	exh_test_assert_error(nul, 400, "ParseError", NULL);
 	slash = raw_get(t, FAKE "ec%2Fho");
-	assert_error(slash, 404, "RecordNotFound", NULL);
+	exh_test_assert_error(slash, 404, "RecordNotFound", NULL);
 	{
 		g_autoptr(ExhTestResponse) utf = raw_get(t, FAKE "%FF");
 		g_autoptr(ExhTestResponse) idx = exh_test_request(t, "GET", FAKE, NULL, NULL);
-		assert_error(utf, 404, "RecordNotFound", NULL);
+		exh_test_assert_error(utf, 404, "RecordNotFound", NULL);
 		/* the type's index reaches the plugin with an empty path */
 		g_assert_cmpuint(idx->status, ==, 404);
 		g_assert_cmpstr(exh_test_response_get_string(idx, "type"), ==, "RecordNotFound");
@@ -692,7 +680,7 @@ test_body_limit(void)
 				    "Content-Length: 10485760\r\nExpect: 100-continue\r\n\r\n";
 		g_autoptr(ExhTestResponse) early = exh_test_raw_request(t, raw, strlen(raw));
 
-		assert_error(early, 413, "RequestEntityTooLarge", NULL);
+		exh_test_assert_error(early, 413, "RequestEntityTooLarge", NULL);
 		g_assert_cmpstr(
 			soup_message_headers_get_one(early->headers, "Connection"), ==, "close");
 	}
@@ -832,7 +820,7 @@ test_queue_full(void)
 	{
 		g_autoptr(ExhTestResponse) busy =
 			exh_test_request(t, "GET", FAKE "lock", NULL, NULL);
-		assert_error(
+		exh_test_assert_error(
 			busy, 503, "ServiceUnavailable", "The server is busy, try again later.");
 	}
 	/* host routes do not queue */
@@ -870,7 +858,7 @@ test_reconnect(void)
 	g_assert_true(exm_test_pg_stop(t->pg, &error));
 	g_assert_no_error(error);
 	down = exh_test_request(t, "GET", FAKE "backend", NULL, NULL);
-	assert_error(down, 503, "ServiceUnavailable", NULL);
+	exh_test_assert_error(down, 503, "ServiceUnavailable", NULL);
 	/* host routes that need no database keep working */
 	{
 		g_autoptr(ExhTestResponse) v1 = exh_test_request(t, "GET", "/v1/", NULL, NULL);
@@ -1000,7 +988,8 @@ test_shutdown_refuses_new(void)
 
 		if (r->status == 503) {
 			refused++;
-			assert_error(r, 503, "ServiceUnavailable", "The server is shutting down.");
+			exh_test_assert_error(
+				r, 503, "ServiceUnavailable", "The server is shutting down.");
 			g_assert_cmpstr(soup_message_headers_get_one(r->headers, "Connection"),
 					==,
 					"close");
@@ -1151,21 +1140,6 @@ test_executable(void)
 	g_assert_cmpstr(tables, ==, "4");
 }
 
-static gint
-free_port(void)
-{
-	g_autoptr(GSocket) sock = g_socket_new(
-		G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-	g_autoptr(GInetAddress) lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-	g_autoptr(GSocketAddress) addr = g_inet_socket_address_new(lo, 0);
-	g_autoptr(GSocketAddress) bound = NULL;
-
-	if (!g_socket_bind(sock, addr, FALSE, NULL))
-		return -1;
-	bound = g_socket_get_local_address(sock, NULL);
-	return g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-}
-
 static gboolean
 probe(const gchar *url)
 {
@@ -1195,7 +1169,7 @@ test_executable_sigterm(void)
 		return;
 	conninfo = exm_test_pg_create_database(pg, &error);
 	g_assert_no_error(error);
-	port = g_strdup_printf("%d", free_port());
+	port = g_strdup_printf("%d", exm_test_free_port());
 	url = g_strdup_printf("http://127.0.0.1:%s/v1/", port);
 	{
 		const gchar *argv[] = { exe,	  "--db", conninfo,    "--plugin", fake,

@@ -13,25 +13,6 @@
 
 #define MAIL "/v1/types/mail/"
 
-static JsonObject *
-obj(ExhTestResponse *r)
-{
-	g_assert_nonnull(r->json);
-	g_assert_true(JSON_NODE_HOLDS_OBJECT(r->json));
-	return json_node_get_object(r->json);
-}
-
-static void
-assert_error(ExhTestResponse *r, guint status, const gchar *type)
-{
-	if (r->status != status)
-		g_test_message("unexpected %u: %s", r->status, r->body);
-	g_assert_cmpuint(r->status, ==, status);
-	g_assert_cmpstr(exh_test_response_get_string(r, "type"), ==, type);
-	g_assert_cmpstr(
-		soup_message_headers_get_content_type(r->headers, NULL), ==, "application/json");
-}
-
 static gchar *
 create(ExhTest *t, const gchar *token, const gchar *path, const gchar *body)
 {
@@ -116,11 +97,11 @@ test_http_crud(void)
 	path = g_strdup_printf(MAIL "instances/%s", i1);
 	r = exh_test_request(t, "PATCH", path, EXH_TEST_TOKEN_OWNER, "{\"ram\":4096}");
 	g_assert_cmpuint(r->status, ==, 200);
-	g_assert_cmpint(json_object_get_int_member(obj(r), "ram"), ==, 4096);
+	g_assert_cmpint(json_object_get_int_member(exh_test_response_object(r), "ram"), ==, 4096);
 	g_assert_null(soup_message_headers_get_one(r->headers, "Location"));
 	g_clear_pointer(&r, exh_test_response_free);
 	r = exh_test_request(t, "PUT", path, EXH_TEST_TOKEN_OWNER, "{\"domain\":\"x.example\"}");
-	assert_error(r, 403, "FieldPermissionError");
+	exh_test_assert_error(r, 403, "FieldPermissionError", NULL);
 	g_clear_pointer(&r, exh_test_response_free);
 
 	{
@@ -144,7 +125,7 @@ test_http_crud(void)
 	g_assert_null(soup_message_headers_get_content_type(r->headers, NULL));
 	g_clear_pointer(&r, exh_test_response_free);
 	r = exh_test_request(t, "GET", url, EXH_TEST_TOKEN_OWNER, NULL);
-	assert_error(r, 404, "RecordNotFound");
+	exh_test_assert_error(r, 404, "RecordNotFound", NULL);
 	g_clear_pointer(&r, exh_test_response_free);
 	{
 		g_autofree gchar *n = exh_test_sql(t, "SELECT count(*) FROM mail_accounts");
@@ -169,17 +150,17 @@ test_http_iam(void)
 	path = g_strdup_printf(MAIL "instances/%s", i1);
 
 	r = exh_test_request(t, "GET", path, EXH_TEST_TOKEN_OTHER, NULL);
-	assert_error(r, 404, "RecordNotFound");
+	exh_test_assert_error(r, 404, "RecordNotFound", NULL);
 	g_clear_pointer(&r, exh_test_response_free);
 	r = exh_test_request(t, "GET", MAIL "instances/", EXH_TEST_TOKEN_OTHER, NULL);
 	g_assert_cmpuint(r->status, ==, 200);
 	g_assert_cmpstr(r->body, ==, "[]");
 	g_clear_pointer(&r, exh_test_response_free);
 	r = exh_test_request(t, "GET", path, EXH_TEST_TOKEN_NOPERM, NULL);
-	assert_error(r, 403, "PolicyNotAuthorized");
+	exh_test_assert_error(r, 403, "PolicyNotAuthorized", NULL);
 	g_clear_pointer(&r, exh_test_response_free);
 	r = exh_test_request(t, "GET", path, NULL, NULL);
-	assert_error(r, 403, "PolicyNotAuthorized");
+	exh_test_assert_error(r, 403, "PolicyNotAuthorized", NULL);
 	g_clear_pointer(&r, exh_test_response_free);
 	r = exh_test_request(t, "GET", path, "not-a-known-token", NULL);
 	g_assert_cmpuint(r->status, ==, 401);
@@ -199,10 +180,10 @@ test_http_iam(void)
 			       EXH_TEST_OTHER_PROJECT,
 			       v1);
 	r = exh_test_request(t, "POST", MAIL "instances/", EXH_TEST_TOKEN_OWNER, body);
-	assert_error(r, 403, "Forbidden");
+	exh_test_assert_error(r, 403, "Forbidden", NULL);
 	g_clear_pointer(&r, exh_test_response_free);
 	r = exh_test_request(t, "POST", MAIL "versions/", EXH_TEST_TOKEN_OWNER, "{\"name\":\"x\"}");
-	assert_error(r, 403, "PolicyNotAuthorized");
+	exh_test_assert_error(r, 403, "PolicyNotAuthorized", NULL);
 	g_clear_pointer(&r, exh_test_response_free);
 	{
 		g_autofree gchar *n = exh_test_sql(t, "SELECT count(*) FROM mail_instances");
@@ -249,7 +230,7 @@ test_http_routes(void)
 			g_autoptr(ExhTestResponse) r = exh_test_request(
 				t, cases[i].method, cases[i].path, EXH_TEST_TOKEN_OWNER, NULL);
 			g_test_message("%s %s", cases[i].method, cases[i].path);
-			assert_error(r, cases[i].status, cases[i].type);
+			exh_test_assert_error(r, cases[i].status, cases[i].type, NULL);
 		}
 	}
 }
@@ -286,7 +267,7 @@ test_http_hostile(void)
 		g_autoptr(ExhTestResponse) r =
 			exh_test_request(t, "POST", accounts, EXH_TEST_TOKEN_OWNER, bodies[i]);
 		g_test_message("%s", bodies[i]);
-		assert_error(r, 400, "ParseBodyError");
+		exh_test_assert_error(r, 400, "ParseBodyError", NULL);
 	}
 	{
 		/* raw non-UTF-8 and NUL bytes, and a non-JSON content type */
@@ -304,9 +285,9 @@ test_http_hostile(void)
 			exh_test_request_full(t, "POST", accounts, json_hdr, nul, sizeof(nul) - 1);
 		g_autoptr(ExhTestResponse) r3 = exh_test_request_full(
 			t, "POST", accounts, text_hdr, "{\"username\":\"a\"}", 16);
-		assert_error(r1, 400, "ParseBodyError");
-		assert_error(r2, 400, "ParseBodyError");
-		assert_error(r3, 400, "ParseBodyError");
+		exh_test_assert_error(r1, 400, "ParseBodyError", NULL);
+		exh_test_assert_error(r2, 400, "ParseBodyError", NULL);
+		exh_test_assert_error(r3, 400, "ParseBodyError", NULL);
 	}
 	{
 		g_autoptr(ExhTestResponse) r =
@@ -315,7 +296,7 @@ test_http_hostile(void)
 					 accounts,
 					 EXH_TEST_TOKEN_OWNER,
 					 "{\"username\":\"a\",\"password\":7}");
-		assert_error(r, 400, "TypeError");
+		exh_test_assert_error(r, 400, "TypeError", NULL);
 		g_assert_null(strstr(r->body, "7"));
 	}
 	{

@@ -15,14 +15,6 @@
 
 #include <string.h>
 
-static JsonObject *
-obj(ExhTestResponse *r)
-{
-	g_assert_nonnull(r->json);
-	g_assert_true(JSON_NODE_HOLDS_OBJECT(r->json));
-	return json_node_get_object(r->json);
-}
-
 static gboolean
 run_readme_script(ExhTest *t, const gchar *version_uuid, const gchar *out)
 {
@@ -120,7 +112,7 @@ expect_status(ExhTest *t,
 	if (type != NULL)
 		g_assert_cmpstr(exh_test_response_get_string(r, "type"), ==, type);
 	if (r->json != NULL && JSON_NODE_HOLDS_OBJECT(r->json))
-		g_assert_false(json_object_has_member(obj(r), "password_hash"));
+		g_assert_false(json_object_has_member(exh_test_response_object(r), "password_hash"));
 }
 
 /* The README's field permission table, for the same owner token. */
@@ -169,8 +161,8 @@ check_permissions(ExhTest *t, const gchar *instance_path, const gchar *account_p
 	off = exh_test_request(
 		t, "PATCH", account_path, EXH_TEST_TOKEN_OWNER, "{\"active\":false}");
 	g_assert_cmpuint(off->status, ==, 200);
-	g_assert_false(json_object_get_boolean_member(obj(off), "active"));
-	g_assert_false(json_object_has_member(obj(off), "password_hash"));
+	g_assert_false(json_object_get_boolean_member(exh_test_response_object(off), "active"));
+	g_assert_false(json_object_has_member(exh_test_response_object(off), "password_hash"));
 	{
 		const gchar *argv[] = { "openssl",  "passwd",  "-6", "-salt",
 					"saltsalt", "newpass", NULL };
@@ -267,9 +259,9 @@ test_seed_readme(void)
 		g_autoptr(ExhTestResponse) acc =
 			exh_test_request(t, "GET", account_path, EXH_TEST_TOKEN_OWNER, NULL);
 		g_assert_cmpuint(get->status, ==, 200);
-		check_instance(obj(get), version_uri);
+		check_instance(exh_test_response_object(get), version_uri);
 		g_assert_cmpuint(acc->status, ==, 200);
-		check_account(obj(acc), instance_path);
+		check_account(exh_test_response_object(acc), instance_path);
 	}
 	check_permissions(t, instance_path, account_path);
 }

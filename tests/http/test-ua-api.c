@@ -94,14 +94,6 @@ put_key(ExhTest *t, gboolean required)
 		       "encryption_disabled_until) VALUES ('" NODE "', '" KEY_B64 "', 'infinity')");
 }
 
-static void
-assert_error(ExhTestResponse *r, guint status, const gchar *type)
-{
-	g_assert_cmpuint(r->status, ==, status);
-	g_assert_nonnull(r->json);
-	g_assert_cmpstr(exh_test_response_get_string(r, "type"), ==, type);
-}
-
 static gchar *
 canonical(ExhTestResponse *r)
 {
@@ -121,20 +113,20 @@ test_middleware(void)
 	/* no node header: uuid.UUID(None) raises in the SDK middleware → 500 */
 	g_autoptr(ExhTestResponse) r1 = ua(t, TRUE, "GET", "/v1/agents/" AGENT, none, NULL);
 	g_autoptr(ExhTestResponse) r2 = ua(t, FALSE, "POST", "/v1/agents/", bad, AGENT_BODY);
-	assert_error(r1, 500, "InternalError");
-	assert_error(r2, 500, "InternalError");
+	exh_test_assert_error(r1, 500, "InternalError", NULL);
+	exh_test_assert_error(r2, 500, "InternalError", NULL);
 	/* no key row: 404 on every endpoint, even in plain mode */
 	g_autoptr(ExhTestResponse) r3 =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
 	g_autoptr(ExhTestResponse) r4 =
 		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
-	assert_error(r3, 404, "RecordNotFound");
-	assert_error(r4, 404, "RecordNotFound");
+	exh_test_assert_error(r3, 404, "RecordNotFound", NULL);
+	exh_test_assert_error(r4, 404, "RecordNotFound", NULL);
 	/* a key row that requires encryption: plain bodies are refused */
 	put_key(t, TRUE);
 	g_autoptr(ExhTestResponse) r5 =
 		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
-	assert_error(r5, 400, "ValidationError");
+	exh_test_assert_error(r5, 400, "ValidationError", NULL);
 	g_assert_cmpstr(exh_test_response_get_string(r5, "message"),
 			==,
 			"Response content type should be encrypted");
@@ -144,7 +136,7 @@ test_middleware(void)
 	sql(t, "UPDATE ua_node_encryption_keys SET private_key = 'not base64'");
 	g_autoptr(ExhTestResponse) r6 =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
-	assert_error(r6, 500, "InternalError");
+	exh_test_assert_error(r6, 500, "InternalError", NULL);
 }
 
 static void
@@ -165,7 +157,7 @@ test_agents(void)
 	/* registration again: 409, then the agent PUTs what may have changed */
 	g_autoptr(ExhTestResponse) dup =
 		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
-	assert_error(dup, 409, "ConflictRecords");
+	exh_test_assert_error(dup, 409, "ConflictRecords", NULL);
 	g_autoptr(ExhTestResponse) put =
 		ua(t,
 		   FALSE,
@@ -179,7 +171,7 @@ test_agents(void)
 	/* unknown fields are refused (restalchemy unpackers) */
 	g_autoptr(ExhTestResponse) unk =
 		ua(t, FALSE, "PUT", "/v1/agents/" AGENT, json_headers, "{\"color\": \"red\"}");
-	assert_error(unk, 400, "ValidationError");
+	exh_test_assert_error(unk, 400, "ValidationError", NULL);
 	/* the Orch API reads it, lists nothing, registers nothing */
 	g_autoptr(ExhTestResponse) get =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
@@ -191,10 +183,10 @@ test_agents(void)
 	g_autoptr(ExhTestResponse) l3 = ua(t, FALSE, "GET", "/v1/agents/", plain_headers, NULL);
 	g_autofree gchar *big = g_strnfill(2 * 1024 * 1024, ' ');
 	g_autoptr(ExhTestResponse) l4 = ua(t, FALSE, "POST", "/v1/agents/", json_headers, big);
-	assert_error(l4, 413, "RequestEntityTooLarge");
-	assert_error(l1, 405, "UnsupportedHttpMethod");
-	assert_error(l2, 405, "UnsupportedHttpMethod");
-	assert_error(l3, 405, "UnsupportedHttpMethod");
+	exh_test_assert_error(l4, 413, "RequestEntityTooLarge", NULL);
+	exh_test_assert_error(l1, 405, "UnsupportedHttpMethod", NULL);
+	exh_test_assert_error(l2, 405, "UnsupportedHttpMethod", NULL);
+	exh_test_assert_error(l3, 405, "UnsupportedHttpMethod", NULL);
 	/* delete: 204, then 404 */
 	g_autoptr(ExhTestResponse) d1 =
 		ua(t, FALSE, "DELETE", "/v1/agents/" AGENT, plain_headers, NULL);
@@ -202,10 +194,10 @@ test_agents(void)
 	g_assert_cmpuint(d1->len, ==, 0);
 	g_autoptr(ExhTestResponse) d2 =
 		ua(t, FALSE, "DELETE", "/v1/agents/" AGENT, plain_headers, NULL);
-	assert_error(d2, 404, "RecordNotFound");
+	exh_test_assert_error(d2, 404, "RecordNotFound", NULL);
 	g_autoptr(ExhTestResponse) g2 =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
-	assert_error(g2, 404, "RecordNotFound");
+	exh_test_assert_error(g2, 404, "RecordNotFound", NULL);
 }
 
 static void
@@ -289,10 +281,10 @@ test_payload(void)
 					   "/v1/agents/" AGENT "/actions/get_payload?version=x",
 					   plain_headers,
 					   NULL);
-	assert_error(p3, 400, "ValidationError");
+	exh_test_assert_error(p3, 400, "ValidationError", NULL);
 	g_autoptr(ExhTestResponse) p4 =
 		ua(t, TRUE, "GET", "/v1/agents/" VM "/actions/get_payload", plain_headers, NULL);
-	assert_error(p4, 404, "RecordNotFound");
+	exh_test_assert_error(p4, 404, "RecordNotFound", NULL);
 	/* one target: §2.3 vector, stripped fields absent */
 	insert_target(t);
 	g_autoptr(ExhTestResponse) p5 =
@@ -347,7 +339,7 @@ test_resources(void)
 	g_assert_cmpuint(a1->status, ==, 201);
 	g_autoptr(ExhTestResponse) a2 =
 		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
-	assert_error(a2, 409, "ConflictRecords");
+	exh_test_assert_error(a2, 409, "ConflictRecords", NULL);
 	g_autoptr(ExhTestResponse) g1 =
 		ua(t, FALSE, "GET", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
 	g_assert_cmpuint(g1->status, ==, 200);
@@ -377,25 +369,25 @@ test_resources(void)
 					   "/v1/kind/demo_vm/resources/" NODE,
 					   json_headers,
 					   "{\"status\": \"ACTIVE\"}");
-	assert_error(u3, 404, "RecordNotFound");
+	exh_test_assert_error(u3, 404, "RecordNotFound", NULL);
 	/* kinds, and no listing of resources */
 	g_autoptr(ExhTestResponse) k = ua(t, FALSE, "GET", "/v1/kind/", plain_headers, NULL);
 	kinds = canonical(k);
 	g_assert_cmpstr(kinds, ==, "[\"demo_vm\"]");
 	g_autoptr(ExhTestResponse) l =
 		ua(t, FALSE, "GET", "/v1/kind/demo_vm/resources/", plain_headers, NULL);
-	assert_error(l, 405, "UnsupportedHttpMethod");
+	exh_test_assert_error(l, 405, "UnsupportedHttpMethod", NULL);
 	/* a kind URI that is not the URL's */
 	g_autoptr(ExhTestResponse) bad =
 		ua(t, FALSE, "POST", "/v1/kind/other/resources/", json_headers, ACTUAL_BODY);
-	assert_error(bad, 400, "ValidationError");
+	exh_test_assert_error(bad, 400, "ValidationError", NULL);
 	g_autoptr(ExhTestResponse) d1 =
 		ua(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
 	g_assert_cmpuint(d1->status, ==, 204);
 	g_assert_cmpuint(d1->len, ==, 0);
 	g_autoptr(ExhTestResponse) d2 =
 		ua(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
-	assert_error(d2, 404, "RecordNotFound");
+	exh_test_assert_error(d2, 404, "RecordNotFound", NULL);
 }
 
 /* ------------------------------------------------------------------ envelope */
@@ -564,7 +556,7 @@ test_long_poll(void)
 					  "/v1/agents/" AGENT "/actions/get_payload?wait=soon",
 					  plain_headers,
 					  NULL);
-	assert_error(w, 400, "ValidationError");
+	exh_test_assert_error(w, 400, "ValidationError", NULL);
 	/* unchanged: held until the time is up, then the light payload */
 	start_time = g_get_monotonic_time();
 	g_autoptr(ExhTestResponse) l =

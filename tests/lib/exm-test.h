@@ -100,3 +100,6 @@ gboolean exm_test_need_root_and(const gchar *who, const gchar *program);
  * (`persist/exordos_mail/dkim`), so that exordos-mail-configure fails on it.
  */
 void exm_test_break_dkim_dir(const gchar *root);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick), or -1. */
+gint exm_test_free_port(void);
