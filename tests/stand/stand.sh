@@ -48,6 +48,7 @@ die_log() { # log, message
     tail -n 15 "$1" | sed 's/^/  /' >&2
   fi
   printf 'stand: read %s\n' "$1" >&2
+  printf 'stand: to end what did start: bash tests/stand/stand.sh stop\n' >&2
   exit 1
 }
 
@@ -201,7 +202,15 @@ build() {
     bash "$ROOT/tests/setup.sh" >"$LOGS/setup.log" 2>&1 || die_log "$LOGS/setup.log" "setup failed"
     tail -n 1 "$LOGS/setup.log" | sed 's/^/stand:   /'
   fi
-  [ "${EXM_STAND_NO_BUILD:-0}" = 1 ] && return 0
+  if [ "${EXM_STAND_NO_BUILD:-0}" != 1 ]; then
+    compile
+  fi
+  for f in "$HOST_BIN" "$PLUGIN" "$CONFIGURE_BIN" "$AGENT_BIN"; do
+    [ -e "$f" ] || die_log "$LOGS/build.log" "the build did not produce $f"
+  done
+}
+
+compile() {
   say "building into $BUILD (log $LOGS/build.log)"
   : >"$LOGS/build.log"
   if [ -f "$BUILD/build.ninja" ]; then
@@ -212,9 +221,6 @@ build() {
   fi || die_log "$LOGS/build.log" "meson setup failed"
   ninja -C "$BUILD" 2>&1 | tee -a "$LOGS/build.log" | progress
   [ "${PIPESTATUS[0]}" = 0 ] || die_log "$LOGS/build.log" "build failed"
-  for f in "$HOST_BIN" "$PLUGIN" "$CONFIGURE_BIN" "$AGENT_BIN"; do
-    [ -e "$f" ] || die_log "$LOGS/build.log" "the build did not produce $f"
-  done
 }
 
 # ---- PostgreSQL ------------------------------------------------------------
