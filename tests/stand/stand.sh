@@ -171,6 +171,11 @@ choose_ports() {
   API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET=''
   # shellcheck source=/dev/null
   [ -f "$PORTS_FILE" ] && . "$PORTS_FILE"
+  # a hand-edited file: anything but a number is picked anew
+  [[ "$API_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || API_PORT=''
+  [[ "$ORCH_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ORCH_PORT=''
+  [[ "$STATUS_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || STATUS_PORT=''
+  [[ "$SUBNET" =~ ^[1-9][0-9]{1,2}$ ]] && [ "$SUBNET" -ge 16 ] && [ "$SUBNET" -le 127 ] || SUBNET=''
   local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET"
   if [ -z "$API_PORT" ] || port_busy "$API_PORT"; then API_PORT=$(pick_port "$ORCH_PORT" "$STATUS_PORT"); fi
   if [ -z "$ORCH_PORT" ] || port_busy "$ORCH_PORT"; then ORCH_PORT=$(pick_port "$API_PORT" "$STATUS_PORT"); fi
