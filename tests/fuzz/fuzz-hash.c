@@ -1,0 +1,57 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Fuzz target: exm_mail_validate_password_hash, the gate between a user's
+ * `password_hash` and a line of /etc/exim4/passwd, and exm_mail_validate_hash_cost.
+ *
+ * Properties: a refusal is EXM_MAIL_ERROR_INVALID; an accepted hash is at most
+ * EXM_MAIL_HASH_MAX bytes with no `:`, whitespace or control character, and
+ * libxcrypt's crypt_checksalt() does not call it (scheme stripped)
+ * CRYPT_SALT_INVALID; a hash accepted by the cost check is accepted by the
+ * grammar too.
+ */
+#include <crypt.h>
+#include <string.h>
+
+#include "exm-mail.h"
+#include "fuzz-common.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	g_autofree gchar *hash = exm_fuzz_strndup(data, size);
+	g_autoptr(GError) error = NULL;
+	gboolean valid;
+	gboolean affordable;
+	const gchar *bare;
+
+	exm_fuzz_begin(data, size);
+	valid = exm_mail_validate_password_hash(hash, &error);
+	if (!valid)
+		EXM_FUZZ_CHECK(g_error_matches(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID),
+			       "refusal of another kind: %s",
+			       error->message);
+	g_clear_error(&error);
+	affordable = exm_mail_validate_hash_cost(hash, &error);
+	EXM_FUZZ_CHECK(!affordable || valid, "cost check accepts a hash the grammar refuses");
+	if (!affordable)
+		EXM_FUZZ_CHECK(g_error_matches(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID),
+			       "cost refusal of another kind: %s",
+			       error->message);
+	if (!valid)
+		return 0;
+
+	EXM_FUZZ_CHECK(strlen(hash) <= EXM_MAIL_HASH_MAX, "%zu bytes", strlen(hash));
+	for (const gchar *p = hash; *p != '\0'; p++)
+		EXM_FUZZ_CHECK(*p != ':' && !g_ascii_isspace(*p) && !g_ascii_iscntrl(*p) &&
+				       (guchar)*p < 0x80,
+			       "byte 0x%02x in an accepted hash",
+			       (guchar)*p);
+	bare = exm_mail_strip_scheme(hash);
+	EXM_FUZZ_CHECK(crypt_checksalt(bare) != CRYPT_SALT_INVALID,
+		       "libxcrypt calls it invalid: %s",
+		       bare);
+	exm_fuzz_accepted();
+	return 0;
+}

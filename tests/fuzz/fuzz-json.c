@@ -1,0 +1,95 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Fuzz target: the strict JSON front door of every request body and agent
+ * payload (exm_json_prescan, exm_json_parse_strict) and the canonical writer
+ * behind the protocol hashes (exm_json_canonical).
+ *
+ * Properties: a refusal is EXM_ERROR_PARSE_BODY and parse_strict agrees with
+ * prescan; what prescan accepts json-glib parses; the canonical text is ASCII,
+ * passes the strict parser again and is a fixed point; the API writer's text
+ * (exm_json_to_string) parses back to the same canonical text.
+ */
+#include <string.h>
+
+#include "exm-error.h"
+#include "exm-json.h"
+#include "fuzz-common.h"
+
+static gchar *
+canonical_of_text(const gchar *text, gsize len)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = exm_json_parse_strict(text, len, &error);
+
+	EXM_FUZZ_CHECK(root != NULL, "own output refused: %s: %s", error->message, text);
+	return exm_json_canonical(root);
+}
+
+static void
+check_refusal(const uint8_t *data, size_t size, const GError *error)
+{
+	g_autoptr(GError) strict_error = NULL;
+	g_autoptr(JsonNode) root = NULL;
+
+	EXM_FUZZ_CHECK(error != NULL && g_error_matches(error, EXM_ERROR, EXM_ERROR_PARSE_BODY),
+		       "a refusal must be PARSE_BODY");
+	root = exm_json_parse_strict((const gchar *)data, size, &strict_error);
+	EXM_FUZZ_CHECK(root == NULL && strict_error != NULL,
+		       "parse_strict accepts what prescan refuses");
+}
+
+static void
+check_json_glib(const uint8_t *data, size_t size)
+{
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
+	g_autoptr(GError) error = NULL;
+	gboolean loaded =
+		json_parser_load_from_data(parser, (const gchar *)data, (gssize)size, &error);
+
+	EXM_FUZZ_CHECK(loaded && json_parser_get_root(parser) != NULL,
+		       "json-glib refuses what prescan accepted: %s",
+		       error != NULL ? error->message : "no root");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *canonical = NULL;
+	g_autofree gchar *again = NULL;
+	g_autofree gchar *api = NULL;
+	g_autofree gchar *from_api = NULL;
+
+	exm_fuzz_begin(data, size);
+	if (!exm_json_prescan((const gchar *)data, size, &error)) {
+		check_refusal(data, size, error);
+		return 0;
+	}
+	check_json_glib(data, size);
+	root = exm_json_parse_strict((const gchar *)data, size, &error);
+	EXM_FUZZ_CHECK(
+		root != NULL, "parse_strict refuses what prescan accepted: %s", error->message);
+
+	canonical = exm_json_canonical(root);
+	for (const gchar *p = canonical; *p != '\0'; p++)
+		EXM_FUZZ_CHECK((guchar)*p >= 0x20 && (guchar)*p < 0x80,
+			       "canonical text not ASCII: %s",
+			       canonical);
+	again = canonical_of_text(canonical, strlen(canonical));
+	EXM_FUZZ_CHECK(g_str_equal(canonical, again),
+		       "canonical is no fixed point: %s -> %s",
+		       canonical,
+		       again);
+
+	api = exm_json_to_string(root);
+	from_api = canonical_of_text(api, strlen(api));
+	EXM_FUZZ_CHECK(g_str_equal(canonical, from_api),
+		       "API text changes the value: %s vs %s",
+		       canonical,
+		       from_api);
+	exm_fuzz_accepted();
+	return 0;
+}

@@ -1,0 +1,109 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Fuzz target: exm_mail_node_from_json, the `mail_instance_node` value an agent
+ * receives in its payload and turns into /etc/exim4/passwd.
+ *
+ * Properties: a refusal is EXM_MAIL_ERROR_INVALID; an accepted value's
+ * exm_mail_node_to_json() is accepted again and gives an identical node (and
+ * the same canonical JSON); exm_mail_passwd_render() of it has exactly one
+ * line per active account, `username@domain:hash` in account order, and
+ * nothing else (no line a crafted hash or username could inject).
+ */
+#include <string.h>
+
+#include "exm-json.h"
+#include "exm-mail.h"
+#include "fuzz-common.h"
+
+static void
+check_same(const ExmMailNode *a, const ExmMailNode *b)
+{
+	EXM_FUZZ_CHECK(g_str_equal(a->uuid, b->uuid) && g_str_equal(a->name, b->name) &&
+			       g_str_equal(a->domain, b->domain),
+		       "header changed: %s %s",
+		       a->domain,
+		       b->domain);
+	EXM_FUZZ_CHECK(a->accounts->len == b->accounts->len,
+		       "%u accounts became %u",
+		       a->accounts->len,
+		       b->accounts->len);
+	for (guint k = 0; k < a->accounts->len; k++) {
+		const ExmMailNodeAccount *x = g_ptr_array_index(a->accounts, k);
+		const ExmMailNodeAccount *y = g_ptr_array_index(b->accounts, k);
+
+		EXM_FUZZ_CHECK(g_str_equal(x->username, y->username) &&
+				       g_str_equal(x->password_hash, y->password_hash) &&
+				       !x->active == !y->active,
+			       "account %s changed",
+			       x->username);
+	}
+}
+
+static void
+check_passwd(const ExmMailNode *node)
+{
+	g_autofree gchar *text = exm_mail_passwd_render(node);
+	g_autoptr(GString) want = g_string_new(NULL);
+
+	for (guint k = 0; k < node->accounts->len; k++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
+
+		if (a->active)
+			g_string_append_printf(want,
+					       "%s@%s:%s\n",
+					       a->username,
+					       node->domain,
+					       exm_mail_strip_scheme(a->password_hash));
+	}
+	EXM_FUZZ_CHECK(g_str_equal(text, want->str),
+		       "passwd is not one line per active account:\n%s",
+		       text);
+	/* and no line break hides inside one */
+	for (guint k = 0; k < node->accounts->len; k++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
+
+		EXM_FUZZ_CHECK(strpbrk(a->password_hash, ":\n\r \t") == NULL &&
+				       strpbrk(a->username, ":@\n\r \t") == NULL,
+			       "account %s can break its line",
+			       a->username);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(ExmMailNode) node = NULL;
+	g_autoptr(ExmMailNode) again = NULL;
+	g_autoptr(JsonNode) json = NULL;
+	g_autoptr(JsonNode) json_again = NULL;
+	g_autofree gchar *canonical = NULL;
+	g_autofree gchar *canonical_again = NULL;
+
+	exm_fuzz_begin(data, size);
+	root = exm_json_parse_strict((const gchar *)data, size, NULL);
+	if (root == NULL)
+		return 0;
+	node = exm_mail_node_from_json(root, &error);
+	if (node == NULL) {
+		EXM_FUZZ_CHECK(g_error_matches(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID),
+			       "refusal of another kind: %s",
+			       error->message);
+		return 0;
+	}
+	json = exm_mail_node_to_json(node);
+	again = exm_mail_node_from_json(json, &error);
+	EXM_FUZZ_CHECK(again != NULL, "own JSON refused: %s", error->message);
+	check_same(node, again);
+	json_again = exm_mail_node_to_json(again);
+	canonical = exm_json_canonical(json);
+	canonical_again = exm_json_canonical(json_again);
+	EXM_FUZZ_CHECK(
+		g_str_equal(canonical, canonical_again), "JSON changed: %s", canonical_again);
+	check_passwd(node);
+	exm_fuzz_accepted();
+	return 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Fuzz target: exm_ua_payload_from_json, the agent's parser of the payload the
+ * control plane answers (agent/exm-ua-payload.h), after the strict JSON parser
+ * every received body goes through.
+ *
+ * Properties: a refusal is EXM_UA_ERROR_PROTOCOL; in an accepted payload every
+ * kind is a valid kind name (it ends up in URL paths), every resource is filed
+ * under its own kind with a canonical UUID; exm_ua_payload_to_json() is
+ * accepted again and gives the same canonical JSON, the same (hash, version)
+ * and the same computed hash.
+ */
+#include <string.h>
+
+#include "exm-json.h"
+#include "exm-ua-error.h"
+#include "exm-ua-payload.h"
+#include "exm-uuid.h"
+#include "fuzz-common.h"
+
+static void
+check_baskets(GHashTable *baskets)
+{
+	GHashTableIter iter;
+	gpointer key, value;
+
+	g_hash_table_iter_init(&iter, baskets);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		GPtrArray *resources = value;
+
+		EXM_FUZZ_CHECK(exm_ua_kind_is_valid(key), "kind '%s' accepted", (const gchar *)key);
+		for (guint k = 0; k < resources->len; k++) {
+			const ExmUaResource *r = g_ptr_array_index(resources, k);
+
+			EXM_FUZZ_CHECK(g_str_equal(r->kind, key),
+				       "%s filed under %s",
+				       r->kind,
+				       (const gchar *)key);
+			EXM_FUZZ_CHECK(exm_uuid_is_valid(r->uuid) && strlen(r->uuid) == 36,
+				       "resource uuid %s",
+				       r->uuid);
+			EXM_FUZZ_CHECK(r->value != NULL && r->hash != NULL &&
+					       r->full_hash != NULL && r->status != NULL,
+				       "resource %s incomplete",
+				       r->uuid);
+		}
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(ExmUaPayload) payload = NULL;
+	g_autoptr(ExmUaPayload) again = NULL;
+	g_autoptr(JsonNode) json = NULL;
+	g_autoptr(JsonNode) json_again = NULL;
+	g_autofree gchar *canonical = NULL;
+	g_autofree gchar *canonical_again = NULL;
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *hash_again = NULL;
+
+	exm_fuzz_begin(data, size);
+	root = exm_json_parse_strict((const gchar *)data, size, NULL);
+	if (root == NULL)
+		return 0;
+	payload = exm_ua_payload_from_json(root, &error);
+	if (payload == NULL) {
+		EXM_FUZZ_CHECK(g_error_matches(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL),
+			       "refusal of another kind: %s",
+			       error->message);
+		return 0;
+	}
+	check_baskets(payload->capabilities);
+	check_baskets(payload->facts);
+
+	json = exm_ua_payload_to_json(payload);
+	again = exm_ua_payload_from_json(json, &error);
+	EXM_FUZZ_CHECK(again != NULL, "own JSON refused: %s", error->message);
+	json_again = exm_ua_payload_to_json(again);
+	canonical = exm_json_canonical(json);
+	canonical_again = exm_json_canonical(json_again);
+	EXM_FUZZ_CHECK(g_str_equal(canonical, canonical_again),
+		       "JSON changed: %s -> %s",
+		       canonical,
+		       canonical_again);
+	EXM_FUZZ_CHECK(exm_ua_payload_same(payload, again), "(hash, version) changed");
+	hash = exm_ua_payload_compute_hash(payload);
+	hash_again = exm_ua_payload_compute_hash(again);
+	EXM_FUZZ_CHECK(g_str_equal(hash, hash_again), "computed hash changed");
+	exm_fuzz_accepted();
+	return 0;
+}
