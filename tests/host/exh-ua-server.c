@@ -14,6 +14,7 @@
 #include "exh-status.h"
 #include "exh-ua-route.h"
 #include "exh-ua-store.h"
+#include "exm-cleanup.h"
 #include "exm-envelope.h"
 #include "exm-error.h"
 #include "exm-json.h"
@@ -175,48 +176,62 @@ job_encode(Job *job, const ExhUaNodeKey *key, guint status, JsonNode *body, GErr
 	return job->response != NULL;
 }
 
-static guint
-job_tx(PGconn *conn, gpointer data)
+/* The node key is a secret: wiped (in a way the compiler keeps) on scope exit. */
+static void
+node_key_wipe(ExhUaNodeKey *key)
 {
-	Job *job = data;
-	ExhUaNodeKey key = { 0 };
-	ExhUaResult result = { 0 };
+	exm_secret_wipe(key, sizeof(*key));
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ExhUaNodeKey, node_key_wipe)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ExhUaResult, exh_ua_result_clear)
+
+/* Opens the request with the node's key, serves it and seals the answer. */
+static gboolean
+job_serve(Job *job, PGconn *conn, GError **error)
+{
+	g_auto(ExhUaNodeKey) key = { 0 };
+	g_auto(ExhUaResult) result = { 0 };
 	ExhUaCall call = { .method = job->method,
 			   .segments = job->segments,
 			   .query = job->query,
 			   .content_type = job->content_type };
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) local = NULL;
 	g_autoptr(JsonNode) body = NULL;
 
-	job->park = FALSE;
-	g_clear_pointer(&job->response, g_bytes_unref);
-	g_clear_pointer(&job->response_nonce, g_free);
-	if (!exh_ua_store_node_key(conn, job->node, &key, &error))
-		goto fail;
-	body = job_open_body(job, &key, &error);
-	if (error != NULL)
-		goto fail;
+	if (!exh_ua_store_node_key(conn, job->node, &key, error))
+		return FALSE;
+	body = job_open_body(job, &key, &local);
+	if (local != NULL) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
 	call.body = body;
 	if (job->api == API_ORCH)
 		exh_orch_serve(conn, &call, &result);
 	else
 		exh_status_serve(conn, &call, &result);
 	if (result.error != NULL) {
-		error = g_steal_pointer(&result.error);
-		goto fail;
+		g_propagate_error(error, g_steal_pointer(&result.error));
+		return FALSE;
 	}
 	job->changed = result.changed;
 	job->park = result.park;
 	job->wait = result.wait;
-	if (!job_encode(job, &key, result.status, result.body, &error))
-		goto fail;
-	exh_ua_result_clear(&result);
-	memset(&key, 0, sizeof(key));
-	return job->status;
-fail:
-	exh_ua_result_clear(&result);
-	memset(&key, 0, sizeof(key));
-	job_set_error(job, error);
+	return job_encode(job, &key, result.status, result.body, error);
+}
+
+static guint
+job_tx(PGconn *conn, gpointer data)
+{
+	Job *job = data;
+	g_autoptr(GError) error = NULL;
+
+	job->park = FALSE;
+	g_clear_pointer(&job->response, g_bytes_unref);
+	g_clear_pointer(&job->response_nonce, g_free);
+	if (!job_serve(job, conn, &error))
+		job_set_error(job, error);
 	return job->status;
 }
 

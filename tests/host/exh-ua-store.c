@@ -358,6 +358,8 @@ gboolean
 exh_ua_store_node_key(PGconn *conn, const gchar *node, ExhUaNodeKey *out, GError **error)
 {
 	g_autoptr(GError) local = NULL;
+	gchar *text;
+	gboolean ok;
 	const gchar *params[] = { node };
 	g_autoptr(PGresult) res = exh_ua_store_exec(
 		conn,
@@ -376,7 +378,11 @@ exh_ua_store_node_key(PGconn *conn, const gchar *node, ExhUaNodeKey *out, GError
 		return FALSE;
 	}
 	out->required = g_str_equal(PQgetvalue(res, 0, 1), "t");
-	if (!exm_envelope_key_from_base64(g_strstrip(PQgetvalue(res, 0, 0)), out->key, &local)) {
+	text = g_strstrip(PQgetvalue(res, 0, 0));
+	ok = exm_envelope_key_from_base64(text, out->key, &local);
+	/* the base64 text is the key too: wipe it before libpq frees it */
+	exm_secret_wipe(text, strlen(text));
+	if (!ok) {
 		/* a bad row is the server's fault: 500, never the parse error's 400 */
 		g_set_error(error,
 			    EXM_ERROR,
