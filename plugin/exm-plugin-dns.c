@@ -56,23 +56,28 @@ exm_plugin_dns_answer(ExmPluginRequest *r, const gchar *uuid, GError **error)
 	return TRUE;
 }
 
-void
-exm_plugin_dns_records(ExmPluginRequest *r, const ExmPluginKind *kind)
+static gboolean
+exm_plugin_dns_serve(ExmPluginRequest *r, const ExmPluginKind *kind, GError **error)
 {
-	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmPluginRow) row = NULL;
 
 	/* the walk loaded the instance already (read policy, project scope); load
 	 * it again only if a future route skips that */
-	if (!exm_plugin_enforce(r, kind->policy, "read", &error))
-		goto fail;
+	if (!exm_plugin_enforce(r, kind->policy, "read", error))
+		return FALSE;
 	if (r->parent == NULL) {
-		row = exm_plugin_crud_load(r, kind, r->match->id, FALSE, &error);
+		row = exm_plugin_crud_load(r, kind, r->match->id, FALSE, error);
 		if (row == NULL)
-			goto fail;
+			return FALSE;
 	}
-	if (exm_plugin_dns_answer(r, r->match->id, &error))
-		return;
-fail:
-	exm_rest_response_set_error(r->resp, error);
+	return exm_plugin_dns_answer(r, r->match->id, error);
+}
+
+void
+exm_plugin_dns_records(ExmPluginRequest *r, const ExmPluginKind *kind)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!exm_plugin_dns_serve(r, kind, &error))
+		exm_rest_response_set_error(r->resp, error);
 }

@@ -144,6 +144,8 @@ view_clear(View *v)
 	g_free(v->list);
 }
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(View, view_clear)
+
 static const gchar *
 col(PGresult *res, gint row, gint column)
 {
@@ -241,6 +243,8 @@ sink_clear(Sink *s)
 	g_free(s->not_ready);
 	g_free(s->bad);
 }
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Sink, sink_clear)
 
 static void
 sink_bad(Sink *s, const gchar *what)
@@ -571,49 +575,45 @@ build_instance(Tick *t,
 	       gconstpointer input,
 	       GError **error)
 {
-	View v = { 0 };
-	Sink s = { .builder = b,
-		   .wants = g_ptr_array_new_with_free_func((GDestroyNotify)want_free) };
+	g_auto(View) v = { 0 };
+	g_auto(Sink) s = { .builder = b,
+			   .wants = g_ptr_array_new_with_free_func((GDestroyNotify)want_free) };
 	ExordosPaasBuildView view = { sizeof(view), uuid, NULL, { NULL } };
 	ExordosPaasBuildSink sink = { sizeof(sink),    &s,
 				      sink_add_target, sink_set_instance,
 				      sink_set_patch,  sink_set_not_ready,
 				      { NULL } };
 	gchar *message = NULL;
-	gboolean ok = FALSE;
+	gboolean ok;
 
 	if (!view_load(t, p, uuid, &v, error))
-		goto out;
+		return FALSE;
 	view.pairs = v.list;
 	if (!b->build(p->ctx, input, &view, &sink, &message)) {
 		plugin_error("build", message, error);
-		goto out;
+		return FALSE;
 	}
 	if (s.bad != NULL) {
 		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "build returned %s", s.bad);
-		goto out;
+		return FALSE;
 	}
 	if (s.not_ready == NULL && !resolve_agents(t, &s, error))
-		goto out;
+		return FALSE;
 	if (s.not_ready != NULL) {
 		exh_log(G_LOG_LEVEL_DEBUG, NULL, "%s %s not ready: %s", b->kind, uuid, s.not_ready);
 		t->stats->not_ready++;
-		ok = TRUE;
-		goto out;
+		return TRUE;
 	}
 	if (!diff_derivatives(t, b, uuid, &v, &s, error))
-		goto out;
+		return FALSE;
 	if (s.patch != NULL && !b->apply(p->ctx, t->conn, input, s.patch, &message)) {
 		plugin_error("apply", message, error);
-		goto out;
+		return FALSE;
 	}
 	if (s.patch != NULL)
 		t->stats->written++;
 	ok = upsert_instance_target(t, b, uuid, &s, error);
 	t->stats->processed += ok;
-out:
-	view_clear(&v);
-	sink_clear(&s);
 	return ok;
 }
 
