@@ -54,6 +54,14 @@ exm_dp_config_free(ExmDpConfig *c)
 	g_free(c);
 }
 
+/* %FALSE with a %EXM_DP_ERROR_CONFIG naming @key, from GKeyFile's @local. */
+static gboolean
+key_error(const gchar *key, const GError *local, GError **error)
+{
+	g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG, "key %s: %s", key, local->message);
+	return FALSE;
+}
+
 static gboolean
 load_string(GKeyFile *kf, const gchar *key, gchar **field, GError **error)
 {
@@ -63,13 +71,7 @@ load_string(GKeyFile *kf, const gchar *key, gchar **field, GError **error)
 	if (value == NULL) {
 		if (g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
 			return TRUE;
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_CONFIG,
-			    "key %s: %s",
-			    key,
-			    local->message);
-		return FALSE;
+		return key_error(key, local, error);
 	}
 	g_free(*field);
 	*field = g_strstrip(g_steal_pointer(&value));
@@ -85,15 +87,8 @@ load_int(GKeyFile *kf, const gchar *key, gint *field, GError **error)
 	if (!g_key_file_has_key(kf, EXM_DP_CONFIG_GROUP, key, NULL))
 		return TRUE;
 	value = g_key_file_get_integer(kf, EXM_DP_CONFIG_GROUP, key, &local);
-	if (local != NULL) {
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_CONFIG,
-			    "key %s: %s",
-			    key,
-			    local->message);
-		return FALSE;
-	}
+	if (local != NULL)
+		return key_error(key, local, error);
 	*field = value;
 	return TRUE;
 }
@@ -107,15 +102,8 @@ load_bool(GKeyFile *kf, const gchar *key, gboolean *field, GError **error)
 	if (!g_key_file_has_key(kf, EXM_DP_CONFIG_GROUP, key, NULL))
 		return TRUE;
 	value = g_key_file_get_boolean(kf, EXM_DP_CONFIG_GROUP, key, &local);
-	if (local != NULL) {
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_CONFIG,
-			    "key %s: %s",
-			    key,
-			    local->message);
-		return FALSE;
-	}
+	if (local != NULL)
+		return key_error(key, local, error);
 	*field = value;
 	return TRUE;
 }

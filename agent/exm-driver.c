@@ -358,29 +358,38 @@ exm_driver_apply(ExmDriver *self, JsonNode *value, gboolean *changed, GError **e
 	return driver_put(self, EXM_DRIVER_KIND, value, PUT_APPLY, changed, error);
 }
 
-gboolean
-exm_driver_delete(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
+/* The metadata of @kind when it holds resource @uuid, else %NOT_FOUND. */
+static JsonNode *
+meta_load_with(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
 	g_autoptr(JsonNode) meta = NULL;
-	JsonObject *resources;
 
 	if (!check_kind(kind, error))
-		return FALSE;
+		return NULL;
 	meta = meta_load(self, error);
 	if (meta == NULL)
-		return FALSE;
-	resources = meta_resources(meta);
-	if (uuid == NULL || !json_object_has_member(resources, uuid)) {
+		return NULL;
+	if (uuid == NULL || !json_object_has_member(meta_resources(meta), uuid)) {
 		g_set_error(error,
 			    EXM_DP_ERROR,
 			    EXM_DP_ERROR_NOT_FOUND,
 			    "no resource %s",
 			    uuid != NULL ? uuid : "(null)");
-		return FALSE;
+		return NULL;
 	}
+	return g_steal_pointer(&meta);
+}
+
+gboolean
+exm_driver_delete(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
+{
+	g_autoptr(JsonNode) meta = meta_load_with(self, kind, uuid, error);
+
+	if (meta == NULL)
+		return FALSE;
 	if (!passwd_write(self, "", NULL, error))
 		return FALSE;
-	json_object_remove_member(resources, uuid);
+	json_object_remove_member(meta_resources(meta), uuid);
 	return meta_save(self, meta, error);
 }
 
@@ -426,22 +435,9 @@ exm_driver_list(ExmDriver *self, const gchar *kind, GError **error)
 JsonNode *
 exm_driver_get(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
-	g_autoptr(JsonNode) meta = NULL;
-	JsonObject *resources;
+	g_autoptr(JsonNode) meta = meta_load_with(self, kind, uuid, error);
 
-	if (!check_kind(kind, error))
-		return NULL;
-	meta = meta_load(self, error);
 	if (meta == NULL)
 		return NULL;
-	resources = meta_resources(meta);
-	if (uuid == NULL || !json_object_has_member(resources, uuid)) {
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_NOT_FOUND,
-			    "no resource %s",
-			    uuid != NULL ? uuid : "(null)");
-		return NULL;
-	}
-	return actual_of_member(self, resources, uuid, error);
+	return actual_of_member(self, meta_resources(meta), uuid, error);
 }
