@@ -4,4 +4,10 @@
  */
 #include "exm-dp-error.h"
 
-G_DEFINE_QUARK(exm - dp - error - quark, exm_dp_error)
+/* Written out rather than G_DEFINE_QUARK(): clang-format puts spaces into the
+ * hyphenated name the macro stringifies ("exm - dp - error - quark"). */
+GQuark
+exm_dp_error_quark(void)
+{
+	return g_quark_from_static_string("exm-dp-error-quark");
+}

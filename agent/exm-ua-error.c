@@ -4,4 +4,10 @@
  */
 #include "exm-ua-error.h"
 
-G_DEFINE_QUARK(exm - ua - error - quark, exm_ua_error)
+/* Written out rather than G_DEFINE_QUARK(): clang-format puts spaces into the
+ * hyphenated name the macro stringifies ("exm - ua - error - quark"). */
+GQuark
+exm_ua_error_quark(void)
+{
+	return g_quark_from_static_string("exm-ua-error-quark");
+}

@@ -33,7 +33,13 @@ struct _ExmTestPg {
 	GPid owner; /* the process that started it; a forked child never stops it */
 };
 
-G_DEFINE_QUARK(exm - test - pg - error - quark, exm_test_pg_error)
+/* Written out rather than G_DEFINE_QUARK(): clang-format puts spaces into the
+ * hyphenated name the macro stringifies ("exm - test - pg - error - quark"). */
+GQuark
+exm_test_pg_error_quark(void)
+{
+	return g_quark_from_static_string("exm-test-pg-error-quark");
+}
 
 /*
  * Runs in the background with its stdin on a pipe that only the test process
