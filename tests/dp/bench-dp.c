@@ -99,9 +99,9 @@ bench(void)
 		return;
 	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
 	if (!exm_dp_fixture_configure(fx, &error) || !exm_dp_fixture_start_exim(fx, &error))
-		DP_OK(error);
+		EXM_TEST_OK(error);
 	driver = exm_driver_new(fx->config, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	/* one hash for the filler accounts: hashing 10 000 passwords is not what
 	 * is measured; the measured login is the file's last line */
 	filler = exm_dp_hash("$6$", "filler-pw");

@@ -17,17 +17,6 @@
 
 #define EXM_DP_TEST_DOMAIN "example.com"
 
-/* Assertions are non-fatal in this project's tests: stop the test at the first
- * unexpected error instead of reusing a set GError. */
-#define DP_OK(err)                                                                                 \
-	G_STMT_START                                                                               \
-	{                                                                                          \
-		g_assert_no_error(err);                                                            \
-		if ((err) != NULL)                                                                 \
-			return;                                                                    \
-	}                                                                                          \
-	G_STMT_END
-
 typedef struct {
 	gchar *root;	  /* sandbox root (0755, under /tmp) */
 	gchar *addr;	  /* 127.a.b.c owned by this fixture */

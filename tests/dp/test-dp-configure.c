@@ -116,7 +116,7 @@ check_platform_txt(ExmDpFixture *fx, const gchar *domain)
 	if (txt == NULL || key == NULL)
 		return;
 	b64 = exm_dp_keys_public_b64(key, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	expect = g_strdup_printf("v=DKIM1; h=sha256; k=rsa; p=%s", b64);
 	data = exm_mail_dkim_txt_parse(txt);
 	g_assert_cmpstr(data, ==, expect);
@@ -180,7 +180,7 @@ test_first_run(void)
 	g_autofree gchar *pw = NULL;
 
 	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpstr(r.domain, ==, EXM_DP_TEST_DOMAIN);
 	g_assert_true(r.changed && r.dkim_generated && r.tls_generated && r.cert_generated &&
 		      r.config_written && r.restarted);
@@ -221,12 +221,12 @@ test_idempotent(void)
 	g_autofree gchar *key_path = exm_dp_fixture_path(fx, EXM_DP_PATH_DKIM_KEY);
 
 	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	exm_dp_configure_result_clear(&r);
 	before = snapshot(fx);
 	dkim1 = exm_test_read_file(key_path);
 	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_false(r.changed || r.dkim_generated || r.tls_generated || r.cert_generated ||
 		       r.config_written || r.restarted);
 	exm_dp_configure_result_clear(&r);
@@ -335,12 +335,12 @@ test_domain_change(void)
 	g_autoptr(GError) error = NULL;
 
 	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	exm_dp_configure_result_clear(&r);
 	k1 = exm_test_read_file(key_path);
 	g_assert_true(g_file_set_contents(env, "MAIL_DOMAIN=\"Example.ORG\"\n", -1, NULL));
 	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpstr(r.domain, ==, "example.org");
 	g_assert_true(r.cert_generated && r.config_written && r.restarted);
 	g_assert_false(r.dkim_generated || r.tls_generated);
@@ -372,12 +372,12 @@ test_restart_failure(void)
 	g_free(fx->config->restart_command);
 	fx->config->restart_command = g_steal_pointer(&good);
 	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_true(r.restarted);
 	g_assert_false(r.config_written || r.dkim_generated);
 	exm_dp_configure_result_clear(&r);
 	g_assert_true(exm_dp_configure_run(fx->config, &r, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_false(r.restarted);
 	exm_dp_configure_result_clear(&r);
 	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 1);
@@ -417,7 +417,7 @@ test_template(void)
 	g_hash_table_insert(vars, "EVIL", "x\nspool_directory = /");
 	g_hash_table_insert(vars, "EXPAND", "${run{/bin/sh}}");
 	out = exm_dp_template_render("a = @DOMAIN@ {@}{$x@D} @@ @x@\n", vars, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpstr(out, ==, "a = example.com {@}{$x@D} @@ @x@\n");
 	bad = exm_dp_template_render("@NOPE@", vars, &error);
 	g_assert_null(bad);
@@ -459,12 +459,12 @@ test_config(void)
 					  -1,
 					  NULL));
 	g_assert_true(exm_dp_config_load_file(c, ini, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpstr(c->root, ==, "/srv/node");
 	g_assert_cmpint(c->smtps_port, ==, 10465);
 	g_assert_false(c->verify_config);
 	g_assert_true(exm_dp_config_validate(c, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(ExmDpConfig) b = exm_dp_config_new();
 		g_autofree gchar *text =
@@ -576,13 +576,13 @@ test_write_paths(void)
 	}
 	s0 = snapshot(fx);
 	g_assert_true(exm_dp_fixture_configure(fx, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	check_written(fx, s0, "configure");
 	s1 = snapshot(fx);
 	driver = exm_driver_new(fx->config, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	actual = exm_driver_apply(driver, value, NULL, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	check_written(fx, s1, "agent");
 }
 

@@ -94,7 +94,7 @@ test_apply_writes_passwd(Fixture *f, gconstpointer data)
 	gboolean changed = FALSE;
 
 	actual = apply(f, UUID_A, accounts, &changed, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_true(changed);
 	content = exm_test_read_file(f->passwd);
 	/* active only, sorted, prefix stripped, user@domain */
@@ -115,11 +115,11 @@ test_no_write_on_repeat(Fixture *f, gconstpointer data)
 	gboolean changed = TRUE;
 
 	a1 = apply(f, UUID_A, accounts, NULL, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpint(stat(f->passwd, &st1), ==, 0);
 	g_assert_cmpint(stat(meta, &m1), ==, 0);
 	a2 = apply(f, UUID_A, accounts, &changed, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_false(changed);
 	g_assert_cmpuint(f->writes, ==, 1);
 	g_assert_cmpint(stat(f->passwd, &st2), ==, 0);
@@ -165,7 +165,7 @@ test_fault_before_rename(Fixture *f, gconstpointer data)
 	guint entries;
 
 	a1 = apply(f, UUID_A, old, NULL, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	before = exm_test_read_file(f->passwd);
 	entries = count_entries(dir);
 	exm_driver_set_hooks(f->driver, fail_rename, NULL, &f->writes);
@@ -180,7 +180,7 @@ test_fault_before_rename(Fixture *f, gconstpointer data)
 	assert_passwd_mode(f->passwd);
 	/* the last applied value is still the old one, and it still converges */
 	shown = exm_driver_get(f->driver, EXM_DRIVER_KIND, UUID_A, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_true(json_node_equal(shown, a1));
 }
 
@@ -203,9 +203,9 @@ test_show_exact(Fixture *f, gconstpointer data)
 	JsonObject *obj;
 
 	actual = exm_driver_apply(f->driver, value, NULL, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	list = exm_driver_list(f->driver, EXM_DRIVER_KIND, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpuint(list->len, ==, 1);
 	obj = json_node_get_object(g_ptr_array_index(list, 0));
 	g_assert_cmpstr(json_object_get_string_member(obj, "uuid"), ==, UUID_A);
@@ -231,7 +231,7 @@ test_show_diverged(Fixture *f, gconstpointer data)
 	JsonObject *obj;
 
 	actual = apply(f, UUID_A, accounts, NULL, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	/* someone edits the file by hand */
 	g_assert_true(g_file_set_contents(f->passwd,
 					  "# comment\nalice@example.com:" HASH_2 "\n"
@@ -245,7 +245,7 @@ test_show_diverged(Fixture *f, gconstpointer data)
 					  -1,
 					  NULL));
 	shown = exm_driver_get(f->driver, EXM_DRIVER_KIND, UUID_A, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	acc = accounts_of(shown);
 	g_assert_cmpuint(json_object_get_size(acc), ==, 2);
 	g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(acc, "alice"),
@@ -283,7 +283,7 @@ test_mode_owner_survive(Fixture *f, gconstpointer data)
 			g_assert_cmpint(chown(f->passwd, 0, 0), ==, 0);
 		}
 		actual = apply(f, UUID_A, values[i], NULL, &error);
-		DP_OK(error);
+		EXM_TEST_OK(error);
 		assert_passwd_mode(f->passwd);
 	}
 	g_assert_cmpuint(f->writes, ==, 4);
@@ -307,7 +307,7 @@ test_semantics(Fixture *f, gconstpointer data)
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_KIND);
 	g_clear_error(&error);
 	r = exm_driver_create(f->driver, EXM_DRIVER_KIND, va, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_clear_pointer(&r, json_node_unref);
 	r = exm_driver_create(f->driver, EXM_DRIVER_KIND, va, &error);
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_EXISTS);
@@ -316,14 +316,14 @@ test_semantics(Fixture *f, gconstpointer data)
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_EXISTS);
 	g_clear_error(&error);
 	r = exm_driver_update(f->driver, EXM_DRIVER_KIND, va, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_true(exm_driver_delete(f->driver, EXM_DRIVER_KIND, UUID_A, &error));
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	content = exm_test_read_file(f->passwd);
 	g_assert_cmpstr(content, ==, "");
 	assert_passwd_mode(f->passwd);
 	list = exm_driver_list(f->driver, EXM_DRIVER_KIND, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpuint(list->len, ==, 0);
 	g_assert_false(exm_driver_delete(f->driver, EXM_DRIVER_KIND, UUID_A, &error));
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_NOT_FOUND);
@@ -360,7 +360,7 @@ test_meta_layout(Fixture *f, gconstpointer data)
 	JsonObject *res;
 	struct stat st;
 
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	res = json_object_get_object_member(
 		json_object_get_object_member(json_node_get_object(root), EXM_DRIVER_KIND),
 		"resources");
@@ -424,7 +424,7 @@ test_cli(Fixture *f, gconstpointer data)
 	g_clear_pointer(&err, g_free);
 	g_assert_cmpint(run_cli(f, show_args, &out, &err), ==, 0);
 	shown = exm_json_parse_strict(out, strlen(out), &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_true(JSON_NODE_HOLDS_ARRAY(shown));
 	g_assert_cmpuint(json_array_get_length(json_node_get_array(shown)), ==, 1);
 	g_assert_true(json_node_equal(

@@ -98,10 +98,10 @@ test_auth_requires_tls(void)
 	g_assert_cmpint(swaks(tls, &out2), ==, 0);
 	g_assert_nonnull(strstr(out2, "AUTH PLAIN LOGIN"));
 	o1 = exm_dp_fixture_client(ehlo_plain, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpstr(json_object_get_string_member(o1, "auth"), ==, "");
 	o2 = exm_dp_fixture_client(ehlo_tls, &error);
-	DP_OK(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpstr(json_object_get_string_member(o2, "auth"), ==, "PLAIN LOGIN");
 }
 

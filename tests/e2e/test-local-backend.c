@@ -34,15 +34,6 @@
 #define EXTRA_UUID  "1e2d3c4b-5a69-4788-9766-b5c4d3e2f1a0"
 #define WAIT_S	    60
 
-#define OK_OR_RETURN(err)                                                                          \
-	G_STMT_START                                                                               \
-	{                                                                                          \
-		g_assert_no_error(err);                                                            \
-		if ((err) != NULL)                                                                 \
-			return;                                                                    \
-	}                                                                                          \
-	G_STMT_END
-
 typedef struct {
 	gchar *state_dir;
 	ExhInfraBackend *backend;
@@ -241,12 +232,12 @@ test_json(void)
 	g_autofree gchar *text = NULL;
 
 	set = exh_node_set_target_from_json(json_node_get_object(set_node), &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpuint(set->replicas, ==, 2);
 	g_assert_cmpuint(set->disks->len, ==, 2);
 	g_assert_cmpint(((ExhInfraDisk *)g_ptr_array_index(set->disks, 1))->size, ==, 10);
 	cfg = exh_config_target_from_json(json_node_get_object(cfg_node), &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	g_assert_cmpuint(cfg->mode, ==, 0640);
 	g_assert_cmpstr(cfg->on_change, ==, "systemctl restart x");
 	g_assert_cmpstr(cfg->content, ==, "MAIL_DOMAIN=a.b\n");
@@ -392,7 +383,7 @@ bring_up(Fixture *fx, gchar **out_node)
 	g_autofree gchar *expect = NULL;
 
 	exh_infra_backend_apply_node_set(fx->backend, set, &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	actual = get_set(fx);
 	g_assert_nonnull(actual);
 	g_assert_cmpint(actual->status, ==, EXH_INFRA_STATUS_IN_PROGRESS);
@@ -403,7 +394,7 @@ bring_up(Fixture *fx, gchar **out_node)
 	node = first_node(fx);
 	env = make_mail_env(node, "example.com");
 	exh_infra_backend_apply_config(fx->backend, env, &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	g_assert_true(wait_status(fx, EXH_INFRA_STATUS_ACTIVE));
 	*out_node = g_steal_pointer(&node);
 }
@@ -613,11 +604,11 @@ test_configure_failure(Fixture *fx, gconstpointer data)
 		return;
 	fx->break_keys = TRUE;
 	exh_infra_backend_apply_node_set(fx->backend, set, &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	node = first_node(fx);
 	env = make_mail_env(node, "example.com");
 	exh_infra_backend_apply_config(fx->backend, env, &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	g_assert_true(wait_status(fx, EXH_INFRA_STATUS_ERROR));
 	actual = get_set(fx);
 	g_assert_nonnull(actual->error);
@@ -638,7 +629,7 @@ test_configure_failure(Fixture *fx, gconstpointer data)
 	g_clear_pointer(&env, exh_config_target_free);
 	env = make_mail_env(node, "example.org");
 	exh_infra_backend_apply_config(fx->backend, env, &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	g_assert_true(wait_status(fx, EXH_INFRA_STATUS_ACTIVE));
 }
 
@@ -656,7 +647,7 @@ test_scale(Fixture *fx, gconstpointer data)
 	if (!have_peers())
 		return;
 	g_assert_true(exh_infra_backend_apply_node_set(fx->backend, two, &error));
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	actual = get_set(fx);
 	g_assert_cmpuint(actual->nodes->len, ==, 2);
 	ip0 = ((ExhInfraNode *)actual->nodes->pdata[0])->ipv4;
@@ -757,7 +748,7 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 					    NULL,
 					    &stale,
 					    &error));
-		OK_OR_RETURN(error);
+		EXM_TEST_OK(error);
 		for (guint i = 0; i < 100 && !listening(info); i++)
 			g_usleep(100 * 1000);
 		g_assert_true(listening(info));
@@ -768,7 +759,7 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	config->agent_binary = g_strdup("");
 	config->configure_binary = g_strdup(g_getenv("EXH_LOCAL_CONFIGURE"));
 	fx->backend = exh_local_backend_new(config, &error);
-	OK_OR_RETURN(error);
+	EXM_TEST_OK(error);
 	g_assert_true(exh_infra_backend_apply_node_set(fx->backend, set, &error));
 	g_assert_true(wait_status(fx, EXH_INFRA_STATUS_ACTIVE));
 	key2 = exm_test_read_file(key_path);

@@ -8,6 +8,17 @@
 
 #include <glib.h>
 
+/* Assertions are non-fatal in this project's tests (g_test_set_nonfatal_assertions):
+ * stop the test at the first unexpected error instead of reusing a set GError. */
+#define EXM_TEST_OK(err)                                                                           \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		g_assert_no_error(err);                                                            \
+		if ((err) != NULL)                                                                 \
+			return;                                                                    \
+	}                                                                                          \
+	G_STMT_END
+
 /* g_test_init() with TAP output and the project's defaults. */
 void exm_test_init(int *argc, char ***argv);
 
