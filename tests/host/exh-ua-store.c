@@ -497,6 +497,8 @@ agent_body_clear(AgentBody *b)
 	g_free(b->node);
 }
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(AgentBody, agent_body_clear)
+
 static gboolean
 agent_body_parse(JsonObject *body, AgentBody *b, GError **error)
 {
@@ -520,19 +522,18 @@ agent_body_parse(JsonObject *body, AgentBody *b, GError **error)
 JsonNode *
 exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
 {
-	AgentBody b = { 0 };
+	g_auto(AgentBody) b = { 0 };
 	g_autofree gchar *name = NULL;
 	g_autoptr(PGresult) res = NULL;
-	JsonNode *out = NULL;
 
 	if (!agent_body_parse(body, &b, error))
-		goto out;
+		return NULL;
 	if (b.node == NULL) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
 				    EXM_ERROR_PROPERTY_REQUIRED,
 				    "Property 'node' is required.");
-		goto out;
+		return NULL;
 	}
 	if (b.uuid == NULL)
 		b.uuid = exm_uuid4();
@@ -558,34 +559,30 @@ exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
 			error);
 	}
 	if (res == NULL)
-		goto out;
+		return NULL;
 	if (PQntuples(res) == 0) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_CONFLICT,
 			    "Duplicate agent: uuid %s already exists.",
 			    b.uuid);
-		goto out;
+		return NULL;
 	}
-	out = agent_row_json(res, 0);
-out:
-	agent_body_clear(&b);
-	return out;
+	return agent_row_json(res, 0);
 }
 
 JsonNode *
 exh_ua_store_agent_update(PGconn *conn, const gchar *uuid, JsonObject *body, GError **error)
 {
-	AgentBody b = { 0 };
+	g_auto(AgentBody) b = { 0 };
 	g_autoptr(PGresult) res = NULL;
-	JsonNode *out = NULL;
 
 	if (!agent_body_parse(body, &b, error))
-		goto out;
+		return NULL;
 	if (b.uuid != NULL && !g_str_equal(b.uuid, uuid)) {
 		g_set_error_literal(
 			error, EXM_ERROR, EXM_ERROR_NOT_EQUAL_UUID, "UUID in the body differs.");
-		goto out;
+		return NULL;
 	}
 	{
 		/* only what differs is written: a repeated registration is no write */
@@ -612,15 +609,12 @@ exh_ua_store_agent_update(PGconn *conn, const gchar *uuid, JsonObject *body, GEr
 			error);
 	}
 	if (res == NULL)
-		goto out;
+		return NULL;
 	if (g_str_equal(PQgetvalue(res, 0, 0), "0")) {
 		set_not_found(error, agent_model, uuid);
-		goto out;
+		return NULL;
 	}
-	out = exh_ua_store_agent_get(conn, uuid, error);
-out:
-	agent_body_clear(&b);
-	return out;
+	return exh_ua_store_agent_get(conn, uuid, error);
 }
 
 gboolean
@@ -717,6 +711,8 @@ resource_body_clear(ResourceBody *b)
 	g_free(b->node);
 }
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ResourceBody, resource_body_clear)
+
 /* `kind` in a body is the URI of the URL's kind (a restalchemy relationship). */
 static gboolean
 check_kind_uri(JsonObject *body, const gchar *kind, GError **error)
@@ -760,18 +756,17 @@ resource_body_parse(JsonObject *body, const gchar *kind, ResourceBody *b, GError
 JsonNode *
 exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, GError **error)
 {
-	ResourceBody b = { 0 };
+	g_auto(ResourceBody) b = { 0 };
 	g_autoptr(PGresult) res = NULL;
-	JsonNode *out = NULL;
 
 	if (!resource_body_parse(body, kind, &b, error))
-		goto out;
+		return NULL;
 	if (b.uuid == NULL) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
 				    EXM_ERROR_PROPERTY_REQUIRED,
 				    "Property 'uuid' is required.");
-		goto out;
+		return NULL;
 	}
 	/* upstream would default to a random uuid4, which breaks the builder join */
 	if (b.res_uuid == NULL)
@@ -796,7 +791,7 @@ exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, 
 			error);
 	}
 	if (res == NULL)
-		goto out;
+		return NULL;
 	if (PQntuples(res) == 0) {
 		g_set_error(error,
 			    EXM_ERROR,
@@ -804,12 +799,9 @@ exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, 
 			    "Duplicate resource: %s of kind %s already exists.",
 			    b.uuid,
 			    kind);
-		goto out;
+		return NULL;
 	}
-	out = resource_row_json(res, 0);
-out:
-	resource_body_clear(&b);
-	return out;
+	return resource_row_json(res, 0);
 }
 
 JsonNode *
@@ -840,18 +832,17 @@ exh_ua_store_resource_update(PGconn *conn,
 			     JsonObject *body,
 			     GError **error)
 {
-	ResourceBody b = { 0 };
+	g_auto(ResourceBody) b = { 0 };
 	g_autoptr(PGresult) res = NULL;
-	JsonNode *out = NULL;
 
 	if (!resource_body_parse(body, kind, &b, error))
-		goto out;
+		return NULL;
 	if ((b.uuid != NULL && !g_str_equal(b.uuid, uuid)) || b.res_uuid != NULL) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
 				    EXM_ERROR_NOT_EQUAL_UUID,
 				    "UUID in the body differs from the URL or is read-only.");
-		goto out;
+		return NULL;
 	}
 	{
 		const gchar *params[] = {
@@ -872,15 +863,12 @@ exh_ua_store_resource_update(PGconn *conn,
 			error);
 	}
 	if (res == NULL)
-		goto out;
+		return NULL;
 	if (PQntuples(res) == 0) {
 		set_not_found(error, resource_model, uuid);
-		goto out;
+		return NULL;
 	}
-	out = resource_row_json(res, 0);
-out:
-	resource_body_clear(&b);
-	return out;
+	return resource_row_json(res, 0);
 }
 
 gboolean
