@@ -11,13 +11,13 @@
 #include <sys/types.h>
 
 typedef enum {
-	EXM_ATOMIC_STEP_OPEN,	  /* creating the same-directory temp file */
-	EXM_ATOMIC_STEP_CHOWN,	  /* fchown of the temp file */
-	EXM_ATOMIC_STEP_CHMOD,	  /* fchmod of the temp file */
-	EXM_ATOMIC_STEP_WRITE,	  /* writing the content */
-	EXM_ATOMIC_STEP_FSYNC,	  /* fsync of the temp file */
-	EXM_ATOMIC_STEP_RENAME,	  /* rename over the target */
-	EXM_ATOMIC_STEP_DIRSYNC,  /* fsync of the directory */
+	EXM_ATOMIC_STEP_OPEN,	 /* creating the same-directory temp file */
+	EXM_ATOMIC_STEP_CHOWN,	 /* fchown of the temp file */
+	EXM_ATOMIC_STEP_CHMOD,	 /* fchmod of the temp file */
+	EXM_ATOMIC_STEP_WRITE,	 /* writing the content */
+	EXM_ATOMIC_STEP_FSYNC,	 /* fsync of the temp file */
+	EXM_ATOMIC_STEP_RENAME,	 /* rename over the target */
+	EXM_ATOMIC_STEP_DIRSYNC, /* fsync of the directory */
 	EXM_ATOMIC_STEP_LAST,
 } ExmAtomicStep;
 
@@ -42,7 +42,10 @@ typedef struct {
 	guint *writes;
 } ExmAtomicOptions;
 
-#define EXM_ATOMIC_OPTIONS_INIT(m) { .mode = (m), .uid = (uid_t)-1, .gid = (gid_t)-1 }
+#define EXM_ATOMIC_OPTIONS_INIT(m)                                                                 \
+	{                                                                                          \
+		.mode = (m), .uid = (uid_t)-1, .gid = (gid_t)-1                                    \
+	}
 
 /**
  * exm_atomic_write:
@@ -59,8 +62,12 @@ typedef struct {
  * owner and mode set before the content, write, fsync, rename, fsync of the
  * directory.  On failure the temp file is removed and @path is untouched.
  */
-gboolean exm_atomic_write(const gchar *path, gconstpointer data, gsize len,
-			  const ExmAtomicOptions *opts, gboolean *changed, GError **error);
+gboolean exm_atomic_write(const gchar *path,
+			  gconstpointer data,
+			  gsize len,
+			  const ExmAtomicOptions *opts,
+			  gboolean *changed,
+			  GError **error);
 
 /**
  * exm_atomic_step_name:

@@ -59,18 +59,37 @@ JsonObject *exm_json_parse_object(const gchar *data, gsize len, GError **error);
  * Integers must be JSON integers (no fraction/exponent) within int64; booleans
  * must be `true`/`false` (no 0/1 or strings).
  */
-gboolean exm_json_get_node(JsonObject *obj, const gchar *name, JsonNode **out,
-			   gboolean *present, GError **error);
-gboolean exm_json_get_string(JsonObject *obj, const gchar *name, gboolean allow_null,
-			     const gchar **out, gboolean *present, GError **error);
-gboolean exm_json_get_int(JsonObject *obj, const gchar *name, gint64 *out, gboolean *present,
+gboolean exm_json_get_node(JsonObject *obj,
+			   const gchar *name,
+			   JsonNode **out,
+			   gboolean *present,
+			   GError **error);
+gboolean exm_json_get_string(JsonObject *obj,
+			     const gchar *name,
+			     gboolean allow_null,
+			     const gchar **out,
+			     gboolean *present,
+			     GError **error);
+gboolean exm_json_get_int(JsonObject *obj,
+			  const gchar *name,
+			  gint64 *out,
+			  gboolean *present,
 			  GError **error);
-gboolean exm_json_get_bool(JsonObject *obj, const gchar *name, gboolean *out,
-			   gboolean *present, GError **error);
-gboolean exm_json_get_object(JsonObject *obj, const gchar *name, JsonObject **out,
-			     gboolean *present, GError **error);
-gboolean exm_json_get_array(JsonObject *obj, const gchar *name, JsonArray **out,
-			    gboolean *present, GError **error);
+gboolean exm_json_get_bool(JsonObject *obj,
+			   const gchar *name,
+			   gboolean *out,
+			   gboolean *present,
+			   GError **error);
+gboolean exm_json_get_object(JsonObject *obj,
+			     const gchar *name,
+			     JsonObject **out,
+			     gboolean *present,
+			     GError **error);
+gboolean exm_json_get_array(JsonObject *obj,
+			    const gchar *name,
+			    JsonArray **out,
+			    gboolean *present,
+			    GError **error);
 
 /**
  * exm_json_node_is_int:

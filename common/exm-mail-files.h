@@ -88,7 +88,8 @@ GStrv exm_mail_dkim_split(const gchar *data);
  * exm_mail_dkim_txt_render:
  *
  * BIND style, as opendkim-genkey writes it:
- * `<selector>._domainkey\tIN\tTXT\t( "chunk1"\n\t  "chunk2" )  ; ----- DKIM key <selector> for <domain>\n`
+ * `<selector>._domainkey\tIN\tTXT\t( "chunk1"\n\t  "chunk2" )`
+ * followed by `  ; ----- DKIM key <selector> for <domain>\n`
  *
  * Returns: (transfer full): the file content
  */
@@ -117,13 +118,17 @@ gchar *exm_mail_dkim_txt_parse(const gchar *content);
  * Returns: (transfer full): `{"domain":…,"records":[{"name","type","ttl","data",
  *   "fqdn"}…],"zone":"<zone-file text>"}`
  */
-JsonNode *exm_mail_dns_records(const gchar *domain, const gchar *const *ipsv4,
-			       const gchar *selector, const gchar *dkim_data);
+JsonNode *exm_mail_dns_records(const gchar *domain,
+			       const gchar *const *ipsv4,
+			       const gchar *selector,
+			       const gchar *dkim_data);
 
 /**
  * exm_mail_dns_zone:
  * Returns: (transfer full): the same records as zone-file lines (TXT data split
  * into ≤255-byte quoted strings)
  */
-gchar *exm_mail_dns_zone(const gchar *domain, const gchar *const *ipsv4,
-			 const gchar *selector, const gchar *dkim_data);
+gchar *exm_mail_dns_zone(const gchar *domain,
+			 const gchar *const *ipsv4,
+			 const gchar *selector,
+			 const gchar *dkim_data);

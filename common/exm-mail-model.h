@@ -101,8 +101,11 @@ void exm_mail_node_free(ExmMailNode *node);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailNode, exm_mail_node_free)
 
 /* Adds (copies) an account, keeping @accounts sorted; a duplicate username fails. */
-gboolean exm_mail_node_add_account(ExmMailNode *node, const gchar *username,
-				   const gchar *password_hash, gboolean active, GError **error);
+gboolean exm_mail_node_add_account(ExmMailNode *node,
+				   const gchar *username,
+				   const gchar *password_hash,
+				   gboolean active,
+				   GError **error);
 
 /**
  * exm_mail_node_from_json:

@@ -10,19 +10,19 @@
 
 #include <glib.h>
 
-#define EXM_MAIL_NAME_MAX	   255
-#define EXM_MAIL_DOMAIN_MAX	   253
-#define EXM_MAIL_CPU_MIN	   1
-#define EXM_MAIL_CPU_MAX	   128
-#define EXM_MAIL_RAM_MIN	   512
-#define EXM_MAIL_RAM_MAX	   1073741824
-#define EXM_MAIL_DISK_MIN	   8
-#define EXM_MAIL_DISK_MAX	   1073741824
-#define EXM_MAIL_USERNAME_MAX	   64
-#define EXM_MAIL_HASH_MAX	   1024
-#define EXM_MAIL_DKIM_KEY_MAX	   4096
-#define EXM_MAIL_SELECTOR_MAX	   255
-#define EXM_MAIL_IMAGE_MAX	   2048
+#define EXM_MAIL_NAME_MAX	  255
+#define EXM_MAIL_DOMAIN_MAX	  253
+#define EXM_MAIL_CPU_MIN	  1
+#define EXM_MAIL_CPU_MAX	  128
+#define EXM_MAIL_RAM_MIN	  512
+#define EXM_MAIL_RAM_MAX	  1073741824
+#define EXM_MAIL_DISK_MIN	  8
+#define EXM_MAIL_DISK_MAX	  1073741824
+#define EXM_MAIL_USERNAME_MAX	  64
+#define EXM_MAIL_HASH_MAX	  1024
+#define EXM_MAIL_DKIM_KEY_MAX	  4096
+#define EXM_MAIL_SELECTOR_MAX	  255
+#define EXM_MAIL_IMAGE_MAX	  2048
 #define EXM_MAIL_DEFAULT_SELECTOR "platform"
 
 /* name: 1..255 UTF-8 characters, no control characters. */

@@ -274,4 +274,3 @@ e2e_start_host(E2e *e)
 	}
 	return TRUE;
 }
-

@@ -112,7 +112,8 @@ expect_status(ExhTest *t,
 	if (type != NULL)
 		g_assert_cmpstr(exh_test_response_get_string(r, "type"), ==, type);
 	if (r->json != NULL && JSON_NODE_HOLDS_OBJECT(r->json))
-		g_assert_false(json_object_has_member(exh_test_response_object(r), "password_hash"));
+		g_assert_false(
+			json_object_has_member(exh_test_response_object(r), "password_hash"));
 }
 
 /* The README's field permission table, for the same owner token. */

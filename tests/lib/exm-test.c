@@ -108,8 +108,16 @@ exm_test_run(const gchar *const *argv, gchar **out, gchar **err)
 	g_autoptr(GError) error = NULL;
 	gint status = 0;
 
-	if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out, err,
-			  &status, &error)) {
+	if (!g_spawn_sync(NULL,
+			  (gchar **)argv,
+			  NULL,
+			  G_SPAWN_SEARCH_PATH,
+			  NULL,
+			  NULL,
+			  out,
+			  err,
+			  &status,
+			  &error)) {
 		g_test_message("spawn %s: %s", argv[0], error->message);
 		return -1;
 	}
@@ -222,7 +230,8 @@ exm_test_break_dkim_dir(const gchar *root)
 gint
 exm_test_free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	gint port = -1;
