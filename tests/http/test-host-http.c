@@ -719,6 +719,42 @@ typedef struct {
 	GMutex *lock;
 } Client;
 
+/* A connection of its own holding the advisory lock the fake plugin's `lock`
+ * route waits for: requests to it stay on their worker until lock_release(). */
+static PGconn *
+lock_hold(ExhTest *t)
+{
+	PGconn *holder = PQconnectdb(t->conninfo);
+	PGresult *res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
+
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+	PQclear(res);
+	return holder;
+}
+
+static void
+lock_release(PGconn *holder)
+{
+	PQclear(PQexec(holder, "SELECT pg_advisory_unlock(4242)"));
+	PQfinish(holder);
+}
+
+/* Waits (up to a minute) until at least @want requests are in flight on the
+ * host's workers, or none when @want is 0; the caller asserts the count. */
+static void
+wait_in_flight(ExhTest *t, guint want)
+{
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < deadline) {
+		guint n = exh_host_get_in_flight(t->host);
+
+		if (want == 0 ? n == 0 : n >= want)
+			return;
+		g_usleep(5 * 1000);
+	}
+}
+
 /* A client thread with its own session (libsoup objects stay in their thread). */
 static gpointer
 client_thread(gpointer data)
@@ -798,24 +834,16 @@ test_queue_full(void)
 	Client second;
 	GThread *threads[2];
 	PGconn *holder;
-	PGresult *res;
-	gint64 deadline;
 
 	if (t == NULL)
 		return;
-	holder = PQconnectdb(t->conninfo);
-	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
-	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
-	PQclear(res);
+	holder = lock_hold(t);
 	first = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
 	second = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
 	threads[0] = g_thread_new("first", client_thread, &first);
-	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (exh_host_get_in_flight(t->host) < 1 && g_get_monotonic_time() < deadline)
-		g_usleep(5 * 1000);
+	wait_in_flight(t, 1);
 	threads[1] = g_thread_new("second", client_thread, &second);
-	while (exh_host_get_in_flight(t->host) < 2 && g_get_monotonic_time() < deadline)
-		g_usleep(5 * 1000);
+	wait_in_flight(t, 2);
 	g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 2);
 	{
 		g_autoptr(ExhTestResponse) busy =
@@ -828,9 +856,7 @@ test_queue_full(void)
 		g_autoptr(ExhTestResponse) v1 = exh_test_request(t, "GET", "/v1/", NULL, NULL);
 		g_assert_cmpuint(v1->status, ==, 200);
 	}
-	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
-	PQclear(res);
-	PQfinish(holder);
+	lock_release(holder);
 	g_thread_join(threads[0]);
 	g_thread_join(threads[1]);
 	g_assert_cmpuint(first.ok, ==, 1);
@@ -918,15 +944,12 @@ test_clean_shutdown(void)
 	g_autofree gchar *conns = NULL;
 	Client slow;
 	GThread *thread;
-	gint64 deadline;
 
 	if (t == NULL)
 		return;
 	slow = (Client){ t, FAKE "sleep?ms=1500", 1, 0, NULL, NULL };
 	thread = g_thread_new("slow", slow_request, &slow);
-	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (exh_host_get_in_flight(t->host) == 0 && g_get_monotonic_time() < deadline)
-		g_usleep(10 * 1000);
+	wait_in_flight(t, 1);
 	g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 1);
 
 	/* stop while the request runs: it still gets its answer */
@@ -965,24 +988,19 @@ test_shutdown_refuses_new(void)
 	GThread *client;
 	GThread *stopper;
 	PGconn *holder;
-	PGresult *res;
 	gint64 deadline;
 	guint refused = 0;
 
 	if (t == NULL)
 		return;
-	holder = PQconnectdb(t->conninfo);
-	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
-	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
-	PQclear(res);
+	holder = lock_hold(t);
 	held = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
 	client = g_thread_new("held", client_thread, &held);
-	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (exh_host_get_in_flight(t->host) < 1 && g_get_monotonic_time() < deadline)
-		g_usleep(5 * 1000);
+	wait_in_flight(t, 1);
 	soup_session_abort(t->session);
 	stopper = g_thread_new("stopper", stop_thread, t->host);
 	/* until the stop has begun requests are served; from then on refused */
+	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 	while (refused == 0 && g_get_monotonic_time() < deadline) {
 		g_autoptr(ExhTestResponse) r = exh_test_raw_request(t, raw, strlen(raw));
 
@@ -1000,9 +1018,7 @@ test_shutdown_refuses_new(void)
 	}
 	g_assert_cmpuint(refused, ==, 1);
 	/* the request in flight still completes, then the stop returns */
-	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
-	PQclear(res);
-	PQfinish(holder);
+	lock_release(holder);
 	g_thread_join(client);
 	g_thread_join(stopper);
 	g_assert_cmpuint(held.ok, ==, 1);
@@ -1020,20 +1036,13 @@ test_shutdown_grace(void)
 	Client stuck;
 	GThread *client;
 	PGconn *holder;
-	PGresult *res;
-	gint64 deadline;
 
 	if (t == NULL)
 		return;
-	holder = PQconnectdb(t->conninfo);
-	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
-	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
-	PQclear(res);
+	holder = lock_hold(t);
 	stuck = (Client){ t, FAKE "lock", 1, 0, NULL, NULL };
 	client = g_thread_new("stuck", client_thread, &stuck);
-	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (exh_host_get_in_flight(t->host) < 1 && g_get_monotonic_time() < deadline)
-		g_usleep(5 * 1000);
+	wait_in_flight(t, 1);
 	soup_session_abort(t->session);
 	/* returns although the lock is still held: the statement was cancelled */
 	exh_host_stop(t->host);
@@ -1042,9 +1051,7 @@ test_shutdown_grace(void)
 	/* only the lock holder is left */
 	conns = wait_backends(t, 1);
 	g_assert_cmpstr(conns, ==, "1");
-	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
-	PQclear(res);
-	PQfinish(holder);
+	lock_release(holder);
 }
 
 /* A client that goes away while its request runs on a worker. */
@@ -1054,16 +1061,11 @@ test_client_gone(void)
 	g_autoptr(ExhTest) t = fake_host(2, 0);
 	const gchar raw[] = "GET " FAKE "lock HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 	PGconn *holder;
-	PGresult *res;
-	gint64 deadline;
 
 	if (t == NULL)
 		return;
 	/* the lock keeps the request on its worker until the client is gone */
-	holder = PQconnectdb(t->conninfo);
-	res = PQexec(holder, "SELECT pg_advisory_lock(4242)");
-	g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
-	PQclear(res);
+	holder = lock_hold(t);
 	{
 		g_autoptr(GSocketClient) client = g_socket_client_new();
 		g_autoptr(GSocketConnection) conn = g_socket_client_connect_to_host(
@@ -1076,18 +1078,12 @@ test_client_gone(void)
 					  NULL,
 					  NULL,
 					  NULL);
-		deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-		while (exh_host_get_in_flight(t->host) == 0 && g_get_monotonic_time() < deadline)
-			g_usleep(5 * 1000);
+		wait_in_flight(t, 1);
 		g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 1);
 		/* conn closes here, before the answer */
 	}
-	res = PQexec(holder, "SELECT pg_advisory_unlock(4242)");
-	PQclear(res);
-	PQfinish(holder);
-	deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-	while (exh_host_get_in_flight(t->host) != 0 && g_get_monotonic_time() < deadline)
-		g_usleep(10 * 1000);
+	lock_release(holder);
+	wait_in_flight(t, 0);
 	g_assert_cmpuint(exh_host_get_in_flight(t->host), ==, 0);
 	{
 		g_autoptr(ExhTestResponse) r =
