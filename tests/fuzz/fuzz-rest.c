@@ -15,7 +15,10 @@
  * for a member of a route without resources); a match carries the method the
  * HTTP method maps to and canonical UUIDs only; an unpacked value is of a field
  * the method may write, UUIDs canonical; a list's SQL holds no literal (values
- * only as $n parameters, each numbered within the parameter list).
+ * only as $n parameters, each numbered within the parameter list).  The path
+ * and query lines also go through exm_rest_parse_uuid (a 400 `ParseError` or
+ * a canonical UUID that parses to itself) and exm_rest_parse_timestamp (an
+ * accepted time formats and parses back to the same microsecond).
  */
 #include <string.h>
 
@@ -103,6 +106,13 @@ static const ExmRestField instance_fields[] = {
 	  EXM_REST_RW,
 	  NULL },
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, 0, EXM_REST_RO, EXM_REST_RO, EXM_REST_RO, NULL },
+	{ "expires_at",
+	  EXM_REST_TYPE_TIMESTAMP,
+	  EXM_REST_FIELD_NULLABLE,
+	  EXM_REST_RW,
+	  EXM_REST_RW,
+	  EXM_REST_RW,
+	  NULL },
 	{ NULL },
 };
 static const ExmRestModel instance_model = {
@@ -284,6 +294,37 @@ fuzz_query(const gchar *query_text)
 		check_sql(marker_sql, marker_params);
 }
 
+static void
+fuzz_scalars(const gchar *uuid_text, const gchar *time_text)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *uuid = exm_rest_parse_uuid(uuid_text, "uuid", &error);
+	gint64 usec = 0, again = 0;
+
+	if (uuid == NULL) {
+		EXM_FUZZ_CHECK(g_error_matches(error, EXM_ERROR, EXM_ERROR_PARSE) &&
+				       exm_error_http_status(error) == 400,
+			       "uuid refusal: %s",
+			       error->message);
+	} else {
+		g_autofree gchar *uuid_again = exm_rest_parse_uuid(uuid, "uuid", NULL);
+
+		check_canonical_uuid(uuid);
+		EXM_FUZZ_CHECK(
+			g_strcmp0(uuid, uuid_again) == 0, "%s does not parse to itself", uuid);
+	}
+	if (exm_rest_parse_timestamp(time_text, &usec)) {
+		g_autofree gchar *text = exm_rest_format_timestamp(usec);
+
+		EXM_FUZZ_CHECK(strlen(text) == 27 && exm_rest_parse_timestamp(text, &again) &&
+				       again == usec,
+			       "%s -> %" G_GINT64_FORMAT " -> %s",
+			       time_text,
+			       usec,
+			       text);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -302,6 +343,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_walk(http, parts[0]);
 	fuzz_query(parts[1]);
+	fuzz_scalars(parts[0], parts[1]);
 	/* The body as bytes, NULs included: only the path and query are strings. */
 	body = parts[2] != NULL ? (const gchar *)data + 1 + strlen(parts[0]) + strlen(parts[1]) + 2
 				: "";

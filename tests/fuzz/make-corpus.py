@@ -63,6 +63,11 @@ SEEDS = {
         "\x00access-keys/\n\n",
         "\x01instances/\n\n{\"name\":1,\"cpu\":\"1\",\"active\":0,\"ipsv4\":[1]}",
         "\x01instances/\n\n{\"created_at\":\"2026-05-01T10:00:00.123456Z\",\"unknown\":1}",
+        # the path and query lines also go through the UUID and timestamp parsers
+        "\x00{" + UUID.upper() + "}\n2026-05-01 10:00:00.123456\n",
+        "\x00urn:uuid:" + UUID.replace("-", "") + "\n2026-05-01T10:00:00.1Z\n",
+        "\x01instances/\n9999-12-31T23:59:59.999999Z\n{\"name\":\"x\",\"expires_at\":\"2026-05-01T10:00:00.123456Z\"}",
+        "\x02instances/" + UUID + "\n0001-01-01 00:00:00.0\n{\"expires_at\":null}",
     ],
     "passwd": [
         "alice@example.com:" + SHA512 + "\nbob@example.com:" + YESCRYPT + "\n",
@@ -134,6 +139,12 @@ SEEDS = {
         "{\"capabilities\":{\"bad/kind\":{\"resources\":[]}},\"facts\":{},\"hash\":\"\",\"version\":0}",
         "{\"capabilities\":{\"k\":{\"resources\":[{\"uuid\":\"nope\",\"value\":{}}]}},\"hash\":\"\",\"version\":0}",
         "{\"hash\":\"x\",\"version\":-1}",
+    ],
+    "validate": [
+        "example.com", "Mail.Example.ORG", "a.b", "xn--80ak6aa92e.com", "a-b.c-d.e", "1.2.3.4",
+        "10.0.0.1", "255.255.255.255", "0.0.0.0", "010.0.0.1", "1.2.3", "256.1.1.1",
+        "alice", "Bob.Smith+tag", "_x", ".dot", "a" * 64, "platform", "default-2026",
+        "My instance", "caf\u00e9", "tab\there", "example.com.", "-bad.com", "a_b.com", "",
     ],
     "template": [
         "value\nprimary_hostname = @HOSTNAME@\ndomainlist local_domains = @DOMAIN@\n@EXTRA_MACROS@\n"
