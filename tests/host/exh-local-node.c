@@ -79,28 +79,36 @@ unit_is(const gchar *unit, const gchar *name)
 	       (unit[n] == '\0' || g_str_equal(unit + n, ".service"));
 }
 
+/* The unit a `systemctl <verb> <unit>` command acts on, or ACTION_NONE. */
+static Action
+classify_argv(const gchar *const *argv)
+{
+	const gchar *verbs[] = { "restart", "try-restart", "reload-or-restart", "reload", NULL };
+
+	if (g_strv_length((gchar **)argv) != 3 || !g_str_equal(argv[0], "systemctl") ||
+	    !g_strv_contains(verbs, argv[1]))
+		return ACTION_NONE;
+	if (unit_is(argv[2], "exordos-metapaas-mail-configure"))
+		return ACTION_CONFIGURE;
+	if (unit_is(argv[2], "exim4"))
+		return ACTION_EXIM;
+	if (unit_is(argv[2], "exordos-metapaas-mail-agent"))
+		return ACTION_AGENT;
+	return ACTION_NONE;
+}
+
 static gboolean
 classify(const gchar *command, Action *out, GError **error)
 {
 	g_auto(GStrv) argv = NULL;
-	const gchar *verbs[] = { "restart", "try-restart", "reload-or-restart", "reload", NULL };
 
 	*out = ACTION_NONE;
 	if (command == NULL)
 		return TRUE;
-	if (!g_shell_parse_argv(command, NULL, &argv, NULL) || g_strv_length(argv) != 3 ||
-	    !g_str_equal(argv[0], "systemctl") || !g_strv_contains(verbs, argv[1]))
-		goto unsupported;
-	if (unit_is(argv[2], "exordos-metapaas-mail-configure"))
-		*out = ACTION_CONFIGURE;
-	else if (unit_is(argv[2], "exim4"))
-		*out = ACTION_EXIM;
-	else if (unit_is(argv[2], "exordos-metapaas-mail-agent"))
-		*out = ACTION_AGENT;
-	else
-		goto unsupported;
-	return TRUE;
-unsupported:
+	if (g_shell_parse_argv(command, NULL, &argv, NULL))
+		*out = classify_argv((const gchar *const *)argv);
+	if (*out != ACTION_NONE)
+		return TRUE;
 	g_set_error(error,
 		    EXH_ERROR,
 		    EXH_ERROR_CONFIG,
