@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz-common.h"
 
@@ -15,6 +16,7 @@ static const uint8_t *current_data;
 static size_t current_size;
 static gchar *current_context;
 static guint64 accepted;
+static gboolean exit_on_failure;
 
 static GLogWriterOutput
 quiet_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
@@ -60,6 +62,12 @@ exm_fuzz_set_context(const gchar *context)
 }
 
 void
+exm_fuzz_exit_on_failure(void)
+{
+	exit_on_failure = TRUE;
+}
+
+void
 exm_fuzz_fail(const gchar *file, int line, const gchar *fmt, ...)
 {
 	va_list ap;
@@ -76,6 +84,10 @@ exm_fuzz_fail(const gchar *file, int line, const gchar *fmt, ...)
 		fprintf(stderr, "%02x", current_data[i]);
 	fprintf(stderr, "\n");
 	fflush(stderr);
+	if (exit_on_failure) {
+		fflush(stdout);
+		_exit(1); /* no atexit handlers: the failed run's state is not to be freed */
+	}
 	abort();
 }
 

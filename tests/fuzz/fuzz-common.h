@@ -39,10 +39,14 @@ void exm_fuzz_set_context(const gchar *context);
  * exm_fuzz_fail:
  *
  * Prints where a property failed, why, and the input as hex, then aborts: a
- * crash is what libFuzzer records, and what fails the TAP test.
+ * crash is what libFuzzer records.  After exm_fuzz_exit_on_failure() (the TAP
+ * driver) it exits with status 1 instead, which meson counts as a failed test
+ * (and as the expected failure of a should_fail test, which a signal is not).
  */
 G_NORETURN void exm_fuzz_fail(const gchar *file, int line, const gchar *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
+
+void exm_fuzz_exit_on_failure(void);
 
 /* Checks a property of the current input; never compiled out. */
 #define EXM_FUZZ_CHECK(cond, ...)                                                                  \

@@ -464,6 +464,7 @@ main(int argc, char **argv)
 
 	take_iterations_arg(&argc, argv);
 	exm_test_init(&argc, &argv);
+	exm_fuzz_exit_on_failure();
 	fuzz.name = g_strdup(g_str_has_prefix(base, "fuzz-") ? base + 5 : base);
 	fuzz.seeds = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	fuzz.pool = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);

@@ -140,6 +140,7 @@ SEEDS = {
         "{\"capabilities\":{\"k\":{\"resources\":[{\"uuid\":\"nope\",\"value\":{}}]}},\"hash\":\"\",\"version\":0}",
         "{\"hash\":\"x\",\"version\":-1}",
     ],
+    "selftest": ["plain ASCII seed"],
     "validate": [
         "example.com", "Mail.Example.ORG", "a.b", "xn--80ak6aa92e.com", "a-b.c-d.e", "1.2.3.4",
         "10.0.0.1", "255.255.255.255", "0.0.0.0", "010.0.0.1", "1.2.3", "256.1.1.1",
