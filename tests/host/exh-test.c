@@ -361,6 +361,19 @@ exh_test_response_has_member(ExhTestResponse *r, const gchar *name)
 	       json_object_has_member(json_node_get_object(r->json), name);
 }
 
+gchar *
+exh_test_create(ExhTest *t, const gchar *token, const gchar *path, const gchar *body)
+{
+	g_autoptr(ExhTestResponse) r = exh_test_request(t, "POST", path, token, body);
+
+	if (r->status != 201)
+		g_test_message("POST %s %s -> %u %s", path, body, r->status, r->body);
+	g_assert_cmpuint(r->status, ==, 201);
+	if (r->status != 201)
+		return NULL;
+	return g_strdup(exh_test_response_get_string(r, "uuid"));
+}
+
 JsonObject *
 exh_test_response_object(ExhTestResponse *r)
 {

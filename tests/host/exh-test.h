@@ -210,6 +210,19 @@ ExhTestResponse *exh_test_raw_request(ExhTest *test, const gchar *raw, gsize len
 const gchar *exh_test_response_get_string(ExhTestResponse *response, const gchar *name);
 gboolean exh_test_response_has_member(ExhTestResponse *response, const gchar *name);
 
+/**
+ * exh_test_create:
+ * @test: the fixture
+ * @token: (nullable): bearer token
+ * @path: a collection, e.g. `/v1/types/mail/versions/`
+ * @body: the JSON body
+ *
+ * POSTs @body and asserts a 201 (logging the answer when it is not one).
+ *
+ * Returns: (transfer full) (nullable): the new resource's `uuid`
+ */
+gchar *exh_test_create(ExhTest *test, const gchar *token, const gchar *path, const gchar *body);
+
 /* (transfer none): the response's JSON object; the test fails when it is none */
 JsonObject *exh_test_response_object(ExhTestResponse *response);
 

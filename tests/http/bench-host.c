@@ -123,18 +123,6 @@ scenario(const gchar *base,
 	g_assert_cmpuint(failures, ==, 0);
 }
 
-static gchar *
-post_json(ExhTest *setup_client, const gchar *path, const gchar *token, const gchar *body)
-{
-	g_autoptr(ExhTestResponse) r = exh_test_request(setup_client, "POST", path, token, body);
-
-	if (r->status != 201) {
-		g_test_fail_printf("setup POST %s: %u %s", path, r->status, r->body);
-		return NULL;
-	}
-	return g_strdup(exh_test_response_get_string(r, "uuid"));
-}
-
 /* The host's VmHWM from /proc, in KiB: its peak RSS (what ru_maxrss reports). */
 static guint64
 peak_rss_kib(const gchar *pid)
@@ -206,10 +194,10 @@ run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash)
 	g_autofree gchar *one_path = NULL;
 	g_autofree gchar *accounts_path = NULL;
 
-	version = post_json(setup,
-			    "/v1/types/mail/versions/",
-			    EXH_TEST_TOKEN_OPERATOR,
-			    "{\"name\":\"exim4_1\",\"image\":\"exordos-metapaas-mail-dp\"}");
+	version = exh_test_create(setup,
+				  EXH_TEST_TOKEN_OPERATOR,
+				  "/v1/types/mail/versions/",
+				  "{\"name\":\"exim4_1\",\"image\":\"exordos-metapaas-mail-dp\"}");
 	if (version == NULL)
 		return;
 	for (guint i = 0; i < 100; i++) {
@@ -219,8 +207,8 @@ run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash)
 			i,
 			i,
 			version);
-		g_autofree gchar *uuid =
-			post_json(setup, "/v1/types/mail/instances/", EXH_TEST_TOKEN_OWNER, body);
+		g_autofree gchar *uuid = exh_test_create(
+			setup, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
 		if (uuid == NULL)
 			return;
 		if (one == NULL)

@@ -86,15 +86,6 @@ run_all(Call *calls, guint n)
 }
 
 static gchar *
-create(ExhTest *t, const gchar *path, const gchar *token, const gchar *body)
-{
-	g_autoptr(ExhTestResponse) r = exh_test_request(t, "POST", path, token, body);
-
-	g_assert_cmpuint(r->status, ==, 201);
-	return g_strdup(exh_test_response_get_string(r, "uuid"));
-}
-
-static gchar *
 updated_at(ExhTest *t, const gchar *instance_path)
 {
 	g_autoptr(ExhTestResponse) r =
@@ -164,16 +155,17 @@ test_parallel_accounts(void)
 		return;
 	}
 	g_strstrip(hash);
-	version = create(t,
-			 "/v1/types/mail/versions/",
-			 EXH_TEST_TOKEN_OPERATOR,
-			 "{\"name\":\"exim4_1\",\"image\":\"img\"}");
+	version = exh_test_create(t,
+				  EXH_TEST_TOKEN_OPERATOR,
+				  "/v1/types/mail/versions/",
+				  "{\"name\":\"exim4_1\",\"image\":\"img\"}");
 	{
 		g_autofree gchar *body = g_strdup_printf(
 			"{\"name\":\"p\",\"domain\":\"example.com\",\"cpu\":1,\"ram\":1024,"
 			"\"disk_size\":10,\"version\":\"/v1/types/mail/versions/%s\"}",
 			version);
-		instance = create(t, "/v1/types/mail/instances/", EXH_TEST_TOKEN_OWNER, body);
+		instance =
+			exh_test_create(t, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
 	}
 	instance_path = g_strconcat("/v1/types/mail/instances/", instance, NULL);
 	accounts_path = g_strconcat(instance_path, "/accounts/", NULL);

@@ -14,23 +14,12 @@
 #define MAIL "/v1/types/mail/"
 
 static gchar *
-create(ExhTest *t, const gchar *token, const gchar *path, const gchar *body)
-{
-	g_autoptr(ExhTestResponse) r = exh_test_request(t, "POST", path, token, body);
-
-	if (r->status != 201)
-		g_test_message("POST %s %s -> %u %s", path, body, r->status, r->body);
-	g_assert_cmpuint(r->status, ==, 201);
-	return g_strdup(exh_test_response_get_string(r, "uuid"));
-}
-
-static gchar *
 seed_version(ExhTest *t)
 {
-	return create(t,
-		      EXH_TEST_TOKEN_OPERATOR,
-		      MAIL "versions/",
-		      "{\"name\":\"exim4_1\",\"image\":\"http://img/exim4_1.raw.zst\"}");
+	return exh_test_create(t,
+			       EXH_TEST_TOKEN_OPERATOR,
+			       MAIL "versions/",
+			       "{\"name\":\"exim4_1\",\"image\":\"http://img/exim4_1.raw.zst\"}");
 }
 
 static gchar *
@@ -42,7 +31,7 @@ seed_instance(ExhTest *t, const gchar *token, const gchar *version, const gchar 
 		name,
 		version);
 
-	return create(t, token, MAIL "instances/", body);
+	return exh_test_create(t, token, MAIL "instances/", body);
 }
 
 static void
@@ -107,10 +96,10 @@ test_http_crud(void)
 	{
 		g_autofree gchar *accounts = g_strdup_printf(MAIL "instances/%s/accounts/", i1);
 		g_autofree gchar *acc =
-			create(t,
-			       EXH_TEST_TOKEN_OWNER,
-			       accounts,
-			       "{\"username\":\"Bob\",\"password\":\"pw-over-http\"}");
+			exh_test_create(t,
+					EXH_TEST_TOKEN_OWNER,
+					accounts,
+					"{\"username\":\"Bob\",\"password\":\"pw-over-http\"}");
 		url = g_strdup_printf("%s%s", accounts, acc);
 		r = exh_test_request(t, "GET", url, EXH_TEST_TOKEN_OWNER, NULL);
 		g_assert_cmpuint(r->status, ==, 200);
