@@ -55,13 +55,18 @@ exm_ua_base_url(const gchar *url)
 static gboolean
 exm_ua_client_load_key(ExmUaClient *client, const gchar *path, GError **error)
 {
-	g_autoptr(ExmSecret) text = NULL;
+	g_autofree gchar *text = NULL;
 	g_autoptr(GError) local = NULL;
 	GStatBuf st;
 	gsize len = 0;
+	gboolean ok;
 
-	if (!g_file_get_contents(path, &text, &len, &local) || len > EXM_UA_KEY_FILE_MAX ||
-	    strlen(text) != len || !exm_envelope_key_from_base64(text, client->key, &local)) {
+	ok = g_file_get_contents(path, &text, &len, &local) && len <= EXM_UA_KEY_FILE_MAX &&
+	     strlen(text) == len && exm_envelope_key_from_base64(text, client->key, &local);
+	/* all @len bytes: a file with a NUL inside would stop a strlen()-based wipe early */
+	if (text != NULL)
+		exm_secret_wipe(text, len);
+	if (!ok) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_CONFIG,
