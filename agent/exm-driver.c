@@ -137,15 +137,17 @@ meta_empty(void)
 static JsonObject *
 meta_resources(JsonNode *root)
 {
-	JsonObject *kind;
+	JsonNode *kind;
 	JsonNode *res;
 
+	/* json_object_get_object_member() would g_critical on a missing or
+	 * non-object member, and this file is data, not a programmer's promise */
 	if (!JSON_NODE_HOLDS_OBJECT(root))
 		return NULL;
-	kind = json_object_get_object_member(json_node_get_object(root), EXM_DRIVER_KIND);
-	if (kind == NULL)
+	kind = json_object_get_member(json_node_get_object(root), EXM_DRIVER_KIND);
+	if (kind == NULL || !JSON_NODE_HOLDS_OBJECT(kind))
 		return NULL;
-	res = json_object_get_member(kind, "resources");
+	res = json_object_get_member(json_node_get_object(kind), "resources");
 	return res != NULL && JSON_NODE_HOLDS_OBJECT(res) ? json_node_get_object(res) : NULL;
 }
 

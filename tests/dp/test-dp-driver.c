@@ -380,6 +380,33 @@ test_meta_layout(Fixture *f, gconstpointer data)
 	g_assert_cmpint(st.st_mode & 0077, ==, 0); /* it holds hashes */
 }
 
+/* Valid JSON of another layout in the meta file is an error, never a critical. */
+static void
+test_meta_foreign(Fixture *f, gconstpointer data)
+{
+	const gchar *texts[] = {
+		"[]",
+		"{}",
+		"{\"" EXM_DRIVER_KIND "\": 5}",
+		"{\"" EXM_DRIVER_KIND "\": {}}",
+		"{\"" EXM_DRIVER_KIND "\": {\"resources\": []}}",
+	};
+	g_autofree gchar *path = exm_dp_fixture_path(f->fx, EXM_DP_PATH_META);
+	g_autofree gchar *dir = g_path_get_dirname(path);
+
+	g_mkdir_with_parents(dir, 0700);
+	for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) list = NULL;
+
+		g_test_message("meta: %s", texts[i]);
+		g_assert_true(g_file_set_contents(path, texts[i], -1, NULL));
+		list = exm_driver_list(f->driver, EXM_DRIVER_KIND, &error);
+		g_assert_null(list);
+		g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED);
+	}
+}
+
 static gint
 run_cli(Fixture *f, const gchar *const *args, gchar **out, gchar **err)
 {
@@ -457,6 +484,7 @@ main(int argc, char **argv)
 	ADD("semantics", test_semantics);
 	ADD("invalid-value", test_invalid_value);
 	ADD("meta-layout", test_meta_layout);
+	ADD("meta-foreign", test_meta_foreign);
 	ADD("cli", test_cli);
 #undef ADD
 	return g_test_run();
