@@ -46,8 +46,6 @@ static ExmMailInstance *
 exm_plugin_builder_row(PGresult *res)
 {
 	ExmMailInstance *i = exm_mail_instance_new();
-	g_autoptr(JsonNode) ips = NULL;
-	const gchar *text = PQgetvalue(res, 0, 5);
 
 	i->uuid = g_strdup(PQgetvalue(res, 0, 0));
 	i->name = g_strdup(PQgetvalue(res, 0, 1));
@@ -55,14 +53,7 @@ exm_plugin_builder_row(PGresult *res)
 	i->domain = g_strdup(PQgetvalue(res, 0, 3));
 	if (!exm_mail_status_from_string(PQgetvalue(res, 0, 4), &i->status, NULL))
 		i->status = EXM_MAIL_STATUS_NEW;
-	ips = exm_json_parse_strict(text, strlen(text), NULL);
-	for (guint k = 0; ips != NULL && JSON_NODE_HOLDS_ARRAY(ips) &&
-			  k < json_array_get_length(json_node_get_array(ips));
-	     k++) {
-		const gchar *ip = json_array_get_string_element(json_node_get_array(ips), k);
-		if (ip != NULL)
-			g_ptr_array_add(i->ipsv4, g_strdup(ip));
-	}
+	exm_plugin_store_parse_text_list(PQgetvalue(res, 0, 5), i->ipsv4);
 	i->cpu = g_ascii_strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	i->ram = g_ascii_strtoll(PQgetvalue(res, 0, 7), NULL, 10);
 	i->disk_size = g_ascii_strtoll(PQgetvalue(res, 0, 8), NULL, 10);

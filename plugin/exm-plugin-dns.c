@@ -29,24 +29,14 @@ exm_plugin_dns_answer(ExmPluginRequest *r, const gchar *uuid, GError **error)
 					       NULL,
 					       0);
 	g_autoptr(GPtrArray) ips = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(JsonNode) list = NULL;
 	g_autoptr(JsonNode) records = NULL;
-	const gchar *text;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		g_set_error_literal(
 			error, EXM_ERROR, EXM_ERROR_FAILED, "loading the instance failed");
 		return FALSE;
 	}
-	text = PQgetvalue(res, 0, 1);
-	list = exm_json_parse_strict(text, strlen(text), NULL);
-	for (guint k = 0; list != NULL && JSON_NODE_HOLDS_ARRAY(list) &&
-			  k < json_array_get_length(json_node_get_array(list));
-	     k++) {
-		const gchar *ip = json_array_get_string_element(json_node_get_array(list), k);
-		if (ip != NULL)
-			g_ptr_array_add(ips, g_strdup(ip));
-	}
+	exm_plugin_store_parse_text_list(PQgetvalue(res, 0, 1), ips);
 	g_ptr_array_add(ips, NULL);
 	records = exm_mail_dns_records(PQgetvalue(res, 0, 0),
 				       (const gchar *const *)ips->pdata,

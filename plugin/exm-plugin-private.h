@@ -129,6 +129,7 @@ void exm_plugin_store_sets_put(GPtrArray *sets,
 			       const gchar *name,
 			       const gchar *text);
 GPtrArray *exm_plugin_store_sets_new(void);
+void exm_plugin_store_parse_text_list(const gchar *json, GPtrArray *out);
 
 /* exm-plugin-crud.c */
 void exm_plugin_crud_dispatch(ExmPluginRequest *r, const ExmPluginKind *kind);

@@ -400,3 +400,28 @@ exm_plugin_store_sets_put(GPtrArray *sets,
 	g_free(s->text);
 	s->text = copy;
 }
+
+/**
+ * exm_plugin_store_parse_text_list:
+ * @json: a text[] column as `array_to_json(…)::text`
+ * @out: (element-type utf8): receives copies of its strings
+ *
+ * Appends the strings of @json to @out; anything else (nulls, a broken
+ * value) is skipped.
+ */
+void
+exm_plugin_store_parse_text_list(const gchar *json, GPtrArray *out)
+{
+	g_autoptr(JsonNode) node = exm_json_parse_strict(json, strlen(json), NULL);
+	JsonArray *list;
+
+	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+		return;
+	list = json_node_get_array(node);
+	for (guint k = 0; k < json_array_get_length(list); k++) {
+		JsonNode *e = json_array_get_element(list, k);
+
+		if (JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING)
+			g_ptr_array_add(out, g_strdup(json_node_get_string(e)));
+	}
+}
