@@ -272,8 +272,9 @@ mutate_splice(Mutator *m)
 	guint from = pick(m, (guint)len + 1);
 
 	g_byte_array_set_size(m->buf, at);
-	g_byte_array_append(
-		m->buf, other + from, (guint)MIN(len - from, (gsize)FUZZ_MAX_INPUT - at));
+	if (len > from) /* an empty seed's data is NULL: no pointer arithmetic on it */
+		g_byte_array_append(
+			m->buf, other + from, (guint)MIN(len - from, (gsize)FUZZ_MAX_INPUT - at));
 }
 
 static void
