@@ -7,6 +7,7 @@
 #include "exm-dp-config.h"
 #include "exm-dp-error.h"
 #include "exm-driver.h"
+#include "exm-json.h"
 
 typedef struct {
 	ExmUaDriver base; /* first: the agent hands us &base */
@@ -82,9 +83,11 @@ static gboolean
 exm_ua_mail_remove(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError **error)
 {
 	g_autoptr(GError) local = NULL;
-	const gchar *uuid = json_object_get_string_member_with_default(value, "uuid", NULL);
+	const gchar *uuid = NULL;
 
-	if (uuid == NULL) {
+	/* not json_object_get_string_member_with_default(): it g_criticals on an
+	 * object or array member */
+	if (!exm_json_get_string(value, "uuid", TRUE, &uuid, NULL, NULL) || uuid == NULL) {
 		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_INVALID, "value without a uuid");
 		return FALSE;
 	}
