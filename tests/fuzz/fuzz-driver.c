@@ -2,13 +2,14 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The plain-main driver linked with every fuzz target when the build has no
- * libFuzzer (gcc).  As a GTest/TAP test of suite `fuzz` it replays the
+ * The plain-main driver linked with every fuzz target in every build (a clang
+ * build also links each target with libFuzzer, as a separate binary
+ * libfuzzer-<name>).  As a GTest/TAP test of suite `fuzz` it replays the
  * target's committed seed corpus (tests/fuzz/corpus/<name>/), then runs a
  * bounded, deterministic mutation loop over it: bit flips, byte sets,
  * interesting bytes and numbers, inserts, deletes, duplications, splices
- * between seeds and the tokens of tests/fuzz/<name>.dict (libFuzzer's format,
- * so a clang build uses the same file with -dict=).
+ * between seeds and accepted mutants (kept as further bases), and the tokens of
+ * tests/fuzz/<name>.dict (libFuzzer's format, so a clang build uses the same file with -dict=).
  *
  * The target's name is the executable's name without `fuzz-`.  Knobs:
  * EXM_FUZZ_SEED (default 20261125) and EXM_FUZZ_ITERATIONS override the seed
