@@ -57,7 +57,7 @@ run_meson_test() { # dir, logname, meson test args...
 section "build (werror)"
 if setup_build build -Dwerror=true; then
   section "all suites"
-  run_meson_test build testlog-all --no-suite fuzz-long
+  run_meson_test build testlog-all
 else
   echo "run-tests: build failed" >&2; status=1
 fi
