@@ -205,23 +205,18 @@ wait_sql(ExhTest *t, const gchar *sql, const gchar *want)
 static gchar *
 create_instance(ExhTest *t)
 {
-	g_autoptr(ExhTestResponse) v = exh_test_request(
+	g_autofree gchar *version = exh_test_create(
 		t,
-		"POST",
-		"/v1/types/mail/versions/",
 		EXH_TEST_TOKEN_OPERATOR,
+		"/v1/types/mail/versions/",
 		"{\"name\": \"exim4_1\", \"image\": \"http://repo.local/mail.raw.zst\"}");
-	g_autofree gchar *body = NULL;
+	g_autofree gchar *body =
+		g_strdup_printf("{\"name\": \"m1\", \"project_id\": \"" EXH_TEST_PROJECT
+				"\", \"domain\": \"example.org\", \"cpu\": 2, \"ram\": 2048, "
+				"\"disk_size\": 10, \"version\": \"/v1/types/mail/versions/%s\"}",
+				version);
 
-	g_assert_cmpuint(v->status, ==, 201);
-	body = g_strdup_printf("{\"name\": \"m1\", \"project_id\": \"" EXH_TEST_PROJECT
-			       "\", \"domain\": \"example.org\", \"cpu\": 2, \"ram\": 2048, "
-			       "\"disk_size\": 10, \"version\": \"/v1/types/mail/versions/%s\"}",
-			       exh_test_response_get_string(v, "uuid"));
-	g_autoptr(ExhTestResponse) i = exh_test_request(
-		t, "POST", "/v1/types/mail/instances/", EXH_TEST_TOKEN_OWNER, body);
-	g_assert_cmpuint(i->status, ==, 201);
-	return g_strdup(exh_test_response_get_string(i, "uuid"));
+	return exh_test_create(t, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
 }
 
 static void

@@ -184,20 +184,18 @@ q_instance(Fx *fx, const gchar *fmt)
 static void
 create_instance(Fx *fx)
 {
-	g_autoptr(ExhTestResponse) v =
-		exh_test_request(fx->t,
-				 "POST",
-				 "/v1/types/mail/versions/",
-				 EXH_TEST_TOKEN_OPERATOR,
-				 "{\"name\": \"exim4_1\", \"description\": \"\", \"image\": "
-				 "\"http://repo.local/mail.raw.zst\"}");
+	g_autofree gchar *version =
+		exh_test_create(fx->t,
+				EXH_TEST_TOKEN_OPERATOR,
+				"/v1/types/mail/versions/",
+				"{\"name\": \"exim4_1\", \"description\": \"\", \"image\": "
+				"\"http://repo.local/mail.raw.zst\"}");
 	g_autofree gchar *body = NULL;
 
-	g_assert_cmpuint(v->status, ==, 201);
 	body = g_strdup_printf("{\"name\": \"m1\", \"project_id\": \"" EXH_TEST_PROJECT
 			       "\", \"domain\": \"example.org\", \"cpu\": 1, \"ram\": 1024, "
 			       "\"disk_size\": 10, \"version\": \"/v1/types/mail/versions/%s\"}",
-			       exh_test_response_get_string(v, "uuid"));
+			       version);
 	g_autoptr(ExhTestResponse) i = exh_test_request(
 		fx->t, "POST", "/v1/types/mail/instances/", EXH_TEST_TOKEN_OWNER, body);
 	g_assert_cmpuint(i->status, ==, 201);
