@@ -8,10 +8,13 @@
  * call.  Request bodies are compared with the spec's examples (§3.3, §5.1, §5.2,
  * §7.3) and hashes with its vectors (§2.3).
  */
+#include "exm-dp-error.h"
+#include "exm-driver.h"
 #include "exm-json.h"
 #include "exm-test.h"
 #include "exm-ua-agent.h"
 #include "exm-ua-error.h"
+#include "exm-ua-mail.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-state.h"
 #include "test-ua-fakecp.h"
@@ -989,6 +992,37 @@ test_stop_in_flight(void)
 	fx_clear(&fx);
 }
 
+/* The real mail driver refuses a delete whose value has no string uuid, with an
+ * error and without a json-glib critical (fatal in tests). */
+static void
+test_mail_driver_remove_bad_uuid(void)
+{
+	const gchar *values[] = {
+		"{}", "{\"uuid\": null}", "{\"uuid\": 5}", "{\"uuid\": {}}", "{\"uuid\": []}"
+	};
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-mail-driver");
+	g_autofree gchar *ini = g_build_filename(dir, "agent.conf", NULL);
+	g_autofree gchar *text = g_strdup_printf("[dataplane]\nroot = %s\n", dir);
+	g_autoptr(GError) error = NULL;
+	ExmUaDriver *d;
+
+	g_assert_true(g_file_set_contents(ini, text, -1, NULL));
+	d = exm_ua_mail_driver_new(ini, &error);
+	g_assert_no_error(error);
+	for (guint i = 0; d != NULL && i < G_N_ELEMENTS(values); i++) {
+		g_autoptr(JsonObject) value =
+			exm_json_parse_object(values[i], strlen(values[i]), NULL);
+		g_autoptr(GError) local = NULL;
+
+		g_test_message("value %s", values[i]);
+		g_assert_false(d->remove(d, EXM_DRIVER_KIND, value, &local));
+		g_assert_error(local, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
+	}
+	if (d != NULL)
+		d->destroy(d);
+	exm_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1011,5 +1045,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
 	g_test_add_func("/ua/agent/restart-resumes", test_restart_resumes);
 	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);
+	g_test_add_func("/ua/agent/mail-driver-remove-bad-uuid", test_mail_driver_remove_bad_uuid);
 	return g_test_run();
 }
