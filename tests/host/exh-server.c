@@ -11,6 +11,7 @@
 #include "exh-host-private.h"
 
 #include "exh-log.h"
+#include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
 #include "exm-rest.h"
@@ -53,9 +54,29 @@ typedef struct {
 	GPtrArray *headers; /* name, value, … */
 } ExhRequest;
 
+/*
+ * A request body may carry a plaintext `password`: wipe it before the memory
+ * goes back to the allocator.  The bytes are usually libsoup's own chunk (a
+ * flattened single-chunk body is shared), which nothing reads once the
+ * request has been dispatched.
+ */
+static void
+request_wipe_body(ExhRequest *req)
+{
+	gsize len = 0;
+	gconstpointer data;
+
+	if (req->body == NULL)
+		return;
+	data = g_bytes_get_data(req->body, &len);
+	exm_secret_wipe((gpointer)data, len);
+	g_clear_pointer(&req->body, g_bytes_unref);
+}
+
 static void
 request_free(ExhRequest *req)
 {
+	request_wipe_body(req);
 	g_clear_object(&req->msg);
 	g_free(req->request_id);
 	g_free(req->method);
@@ -64,7 +85,6 @@ request_free(ExhRequest *req)
 	g_clear_pointer(&req->query, g_array_unref);
 	g_clear_pointer(&req->query_strings, g_ptr_array_unref);
 	g_free(req->content_type);
-	g_clear_pointer(&req->body, g_bytes_unref);
 	g_free(req->base_url);
 	g_clear_pointer(&req->response, g_bytes_unref);
 	g_clear_pointer(&req->headers, g_ptr_array_unref);
