@@ -15,22 +15,45 @@
 #define MIG_C	 "aaaaaaaa-0000-4000-8000-000000000003"
 #define MIG_HOST "4d657461-0000-0000-0000-000000000010"
 
+/* Plugin paths for fake-plugin variants; an absolute path is taken as is. */
+static gchar **
+plugin_paths(const gchar *const *variants)
+{
+	GPtrArray *plugins = g_ptr_array_new();
+
+	for (guint i = 0; variants != NULL && variants[i] != NULL; i++)
+		g_ptr_array_add(plugins,
+				g_str_has_prefix(variants[i], "/")
+					? g_strdup(variants[i])
+					: exh_test_fake_plugin_path(variants[i]));
+	g_ptr_array_add(plugins, NULL);
+	return (gchar **)g_ptr_array_free(plugins, FALSE);
+}
+
+/* A config with the given plugin variants; the database is not contacted. */
+static ExhHostConfig *
+config_offline(const gchar *const *variants)
+{
+	ExhHostConfig *config = exh_host_config_new();
+
+	config->conninfo = g_strdup("dbname=unused");
+	g_strfreev(config->plugins);
+	config->plugins = plugin_paths(variants);
+	return config;
+}
+
 /* A config on a fresh database with the given plugin variants. */
 static ExhHostConfig *
 config_for(ExmTestPg *pg, const gchar *const *variants)
 {
 	ExhHostConfig *config = exh_host_config_new();
 	g_autoptr(GError) error = NULL;
-	GPtrArray *plugins = g_ptr_array_new();
 
 	config->conninfo = exm_test_pg_create_database(pg, &error);
 	g_assert_no_error(error);
 	config->port = 0;
-	for (guint i = 0; variants != NULL && variants[i] != NULL; i++)
-		g_ptr_array_add(plugins, exh_test_fake_plugin_path(variants[i]));
-	g_ptr_array_add(plugins, NULL);
 	g_strfreev(config->plugins);
-	config->plugins = (gchar **)g_ptr_array_free(plugins, FALSE);
+	config->plugins = plugin_paths(variants);
 	return config;
 }
 
@@ -52,6 +75,18 @@ assert_sql(const gchar *conninfo, const gchar *query, const gchar *expected)
 	g_assert_cmpstr(v, ==, expected);
 }
 
+/* All four migrations applied: A's seed row once, C's column present. */
+static void
+assert_all_up(const gchar *conninfo)
+{
+	assert_sql(conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "4");
+	assert_sql(conninfo, "SELECT count(*) FROM fake_a", "1");
+	assert_sql(conninfo,
+		   "SELECT count(*) FROM information_schema.columns "
+		   "WHERE table_name = 'fake_b' AND column_name = 'note'",
+		   "1");
+}
+
 static void
 test_migrate_up_down_up(void)
 {
@@ -70,15 +105,10 @@ test_migrate_up_down_up(void)
 	g_assert_no_error(error);
 
 	/* the host's own and the plugin's three, in dependency order */
-	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "4");
+	assert_all_up(config->conninfo);
 	assert_sql(config->conninfo,
 		   "SELECT string_agg(uuid, ',' ORDER BY uuid) FROM ra_migrations WHERE applied",
 		   MIG_HOST "," MIG_A "," MIG_B "," MIG_C);
-	assert_sql(config->conninfo,
-		   "SELECT count(*) FROM information_schema.columns "
-		   "WHERE table_name = 'fake_b' AND column_name = 'note'",
-		   "1");
-	assert_sql(config->conninfo, "SELECT count(*) FROM fake_a", "1");
 	assert_sql(config->conninfo,
 		   "SELECT name || ':' || element_name || ':' || status FROM metapaas_paas_types",
 		   "fake:fakeaas:ACTIVE");
@@ -112,12 +142,7 @@ test_migrate_up_down_up(void)
 	/* and up again */
 	g_assert_true(exh_host_migrate(host, &error));
 	g_assert_no_error(error);
-	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "4");
-	assert_sql(config->conninfo, "SELECT count(*) FROM fake_a", "1");
-	assert_sql(config->conninfo,
-		   "SELECT count(*) FROM information_schema.columns "
-		   "WHERE table_name = 'fake_b' AND column_name = 'note'",
-		   "1");
+	assert_all_up(config->conninfo);
 
 	/* an unknown migration cannot be rolled back */
 	g_assert_false(
@@ -201,6 +226,17 @@ test_migrate_concurrent(void)
 	assert_sql(config->conninfo, "SELECT count(*) FROM metapaas_paas_types", "1");
 }
 
+/* exh_migrate_apply refuses the list with a migration error naming needle. */
+static void
+assert_apply_refused(PGconn *conn, GPtrArray *list, const gchar *needle)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_assert_false(exh_migrate_apply(conn, list, NULL, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_MIGRATION);
+	g_assert_nonnull(strstr(error->message, needle));
+}
+
 static void
 test_migrate_graph_errors(void)
 {
@@ -227,23 +263,14 @@ test_migrate_graph_errors(void)
 
 	g_ptr_array_add(list, &m1);
 	g_ptr_array_add(list, &m2);
-	g_assert_false(exh_migrate_apply(conn, list, NULL, &error));
-	g_assert_error(error, EXH_ERROR, EXH_ERROR_MIGRATION);
-	g_assert_nonnull(strstr(error->message, "cycle"));
-	g_clear_error(&error);
+	assert_apply_refused(conn, list, "cycle");
 
 	g_ptr_array_set_size(list, 0);
 	g_ptr_array_add(list, &m3);
-	g_assert_false(exh_migrate_apply(conn, list, NULL, &error));
-	g_assert_error(error, EXH_ERROR, EXH_ERROR_MIGRATION);
-	g_assert_nonnull(strstr(error->message, "unknown"));
-	g_clear_error(&error);
+	assert_apply_refused(conn, list, "unknown");
 
 	g_ptr_array_add(list, &m4);
-	g_assert_false(exh_migrate_apply(conn, list, NULL, &error));
-	g_assert_error(error, EXH_ERROR, EXH_ERROR_MIGRATION);
-	g_assert_nonnull(strstr(error->message, "share the uuid"));
-	g_clear_error(&error);
+	assert_apply_refused(conn, list, "share the uuid");
 
 	/* two plugins claiming one migration uuid: refused before anything runs */
 	{
@@ -268,21 +295,10 @@ test_migrate_graph_errors(void)
 static void
 assert_refused(const gchar *const *variants, const gchar *needle)
 {
-	g_autoptr(ExhHostConfig) config = exh_host_config_new();
+	g_autoptr(ExhHostConfig) config = config_offline(variants);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(ExhHost) host = NULL;
-	GPtrArray *plugins = g_ptr_array_new();
+	g_autoptr(ExhHost) host = exh_host_new(config, &error);
 
-	config->conninfo = g_strdup("dbname=unused");
-	for (guint i = 0; variants[i] != NULL; i++)
-		g_ptr_array_add(plugins,
-				g_str_has_prefix(variants[i], "/")
-					? g_strdup(variants[i])
-					: exh_test_fake_plugin_path(variants[i]));
-	g_ptr_array_add(plugins, NULL);
-	g_strfreev(config->plugins);
-	config->plugins = (gchar **)g_ptr_array_free(plugins, FALSE);
-	host = exh_host_new(config, &error);
 	g_assert_null(host);
 	g_assert_error(error, EXH_ERROR, EXH_ERROR_PLUGIN);
 	if (error != NULL) {
@@ -299,7 +315,7 @@ test_abi_refusal(void)
 	static const gchar *const missing[] = { "/nonexistent/libnothing.so", NULL };
 	static const gchar *const twice[] = { "", "", NULL };
 	static const gchar *const two[] = { "", "-other", NULL };
-	g_autoptr(ExhHostConfig) config = exh_host_config_new();
+	g_autoptr(ExhHostConfig) config = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExhHost) host = NULL;
 
@@ -312,11 +328,7 @@ test_abi_refusal(void)
 	assert_refused(twice, "slug fake is already served");
 
 	/* two different slugs load side by side */
-	config->conninfo = g_strdup("dbname=unused");
-	g_strfreev(config->plugins);
-	config->plugins = g_new0(gchar *, 3);
-	config->plugins[0] = exh_test_fake_plugin_path(two[0]);
-	config->plugins[1] = exh_test_fake_plugin_path(two[1]);
+	config = config_offline(two);
 	host = exh_host_new(config, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(host);
