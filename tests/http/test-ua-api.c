@@ -77,6 +77,19 @@ ua(ExhTest *t,
 	return r;
 }
 
+/* A DELETE on the status API answers 204 with no body, then 404 once it is gone. */
+static void
+assert_deleted_once(ExhTest *t, const gchar *path)
+{
+	g_autoptr(ExhTestResponse) d1 = ua(t, FALSE, "DELETE", path, plain_headers, NULL);
+	g_autoptr(ExhTestResponse) d2 = NULL;
+
+	g_assert_cmpuint(d1->status, ==, 204);
+	g_assert_cmpuint(d1->len, ==, 0);
+	d2 = ua(t, FALSE, "DELETE", path, plain_headers, NULL);
+	exh_test_assert_error(d2, 404, "RecordNotFound", NULL);
+}
+
 static void
 sql(ExhTest *t, const gchar *text)
 {
@@ -188,13 +201,7 @@ test_agents(void)
 	exh_test_assert_error(l2, 405, "UnsupportedHttpMethod", NULL);
 	exh_test_assert_error(l3, 405, "UnsupportedHttpMethod", NULL);
 	/* delete: 204, then 404 */
-	g_autoptr(ExhTestResponse) d1 =
-		ua(t, FALSE, "DELETE", "/v1/agents/" AGENT, plain_headers, NULL);
-	g_assert_cmpuint(d1->status, ==, 204);
-	g_assert_cmpuint(d1->len, ==, 0);
-	g_autoptr(ExhTestResponse) d2 =
-		ua(t, FALSE, "DELETE", "/v1/agents/" AGENT, plain_headers, NULL);
-	exh_test_assert_error(d2, 404, "RecordNotFound", NULL);
+	assert_deleted_once(t, "/v1/agents/" AGENT);
 	g_autoptr(ExhTestResponse) g2 =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
 	exh_test_assert_error(g2, 404, "RecordNotFound", NULL);
@@ -381,13 +388,7 @@ test_resources(void)
 	g_autoptr(ExhTestResponse) bad =
 		ua(t, FALSE, "POST", "/v1/kind/other/resources/", json_headers, ACTUAL_BODY);
 	exh_test_assert_error(bad, 400, "ValidationError", NULL);
-	g_autoptr(ExhTestResponse) d1 =
-		ua(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
-	g_assert_cmpuint(d1->status, ==, 204);
-	g_assert_cmpuint(d1->len, ==, 0);
-	g_autoptr(ExhTestResponse) d2 =
-		ua(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
-	exh_test_assert_error(d2, 404, "RecordNotFound", NULL);
+	assert_deleted_once(t, "/v1/kind/demo_vm/resources/" VM);
 }
 
 /* ------------------------------------------------------------------ envelope */
