@@ -212,6 +212,38 @@ set_not_found(GError **error, const gchar *model, const gchar *uuid)
 		    uuid);
 }
 
+/* The one row a statement keyed by @uuid returns as @row_json shows it, or
+ * restalchemy's not-found error when there is none. */
+static JsonNode *
+one_row(PGresult *res,
+	JsonNode *(*row_json)(PGresult *, gint),
+	const gchar *model,
+	const gchar *uuid,
+	GError **error)
+{
+	if (res == NULL)
+		return NULL;
+	if (PQntuples(res) == 0) {
+		set_not_found(error, model, uuid);
+		return NULL;
+	}
+	return row_json(res, 0);
+}
+
+/* Whether a DELETE keyed by @uuid removed a row; restalchemy's not-found error
+ * when it did not. */
+static gboolean
+deleted_one(PGresult *res, const gchar *model, const gchar *uuid, GError **error)
+{
+	if (res == NULL)
+		return FALSE;
+	if (g_str_equal(PQcmdTuples(res), "0")) {
+		set_not_found(error, model, uuid);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 check_known(JsonObject *body, const gchar *const *allowed, GError **error)
 {
@@ -468,13 +500,7 @@ exh_ua_store_agent_get(PGconn *conn, const gchar *uuid, GError **error)
 	g_autoptr(PGresult) res = exh_ua_store_exec(
 		conn, "SELECT " AGENT_COLUMNS " FROM ua_agents WHERE uuid = $1", 1, params, error);
 
-	if (res == NULL)
-		return NULL;
-	if (PQntuples(res) == 0) {
-		set_not_found(error, agent_model, uuid);
-		return NULL;
-	}
-	return agent_row_json(res, 0);
+	return one_row(res, agent_row_json, agent_model, uuid, error);
 }
 
 /* The fields of an agent body; absent ones stay NULL. */
@@ -624,13 +650,7 @@ exh_ua_store_agent_delete(PGconn *conn, const gchar *uuid, GError **error)
 	g_autoptr(PGresult) res =
 		exh_ua_store_exec(conn, "DELETE FROM ua_agents WHERE uuid = $1", 1, params, error);
 
-	if (res == NULL)
-		return FALSE;
-	if (g_str_equal(PQcmdTuples(res), "0")) {
-		set_not_found(error, agent_model, uuid);
-		return FALSE;
-	}
-	return TRUE;
+	return deleted_one(res, agent_model, uuid, error);
 }
 
 /* ------------------------------------------------------------- actual resources */
@@ -816,13 +836,7 @@ exh_ua_store_resource_get(PGconn *conn, const gchar *kind, const gchar *uuid, GE
 						    params,
 						    error);
 
-	if (res == NULL)
-		return NULL;
-	if (PQntuples(res) == 0) {
-		set_not_found(error, resource_model, uuid);
-		return NULL;
-	}
-	return resource_row_json(res, 0);
+	return one_row(res, resource_row_json, resource_model, uuid, error);
 }
 
 JsonNode *
@@ -862,13 +876,7 @@ exh_ua_store_resource_update(PGconn *conn,
 			params,
 			error);
 	}
-	if (res == NULL)
-		return NULL;
-	if (PQntuples(res) == 0) {
-		set_not_found(error, resource_model, uuid);
-		return NULL;
-	}
-	return resource_row_json(res, 0);
+	return one_row(res, resource_row_json, resource_model, uuid, error);
 }
 
 gboolean
@@ -882,13 +890,7 @@ exh_ua_store_resource_delete(PGconn *conn, const gchar *kind, const gchar *uuid,
 				  params,
 				  error);
 
-	if (res == NULL)
-		return FALSE;
-	if (g_str_equal(PQcmdTuples(res), "0")) {
-		set_not_found(error, resource_model, uuid);
-		return FALSE;
-	}
-	return TRUE;
+	return deleted_one(res, resource_model, uuid, error);
 }
 
 /* ------------------------------------------------------------- payload */
