@@ -78,15 +78,19 @@ load_string(GKeyFile *kf, const gchar *key, gchar **field, GError **error)
 	return TRUE;
 }
 
+/* GKeyFile's integer and boolean getters share this shape (gboolean is a
+ * gint), so one loader serves both: an absent key keeps the default. */
+typedef gint (*KeyGetter)(GKeyFile *kf, const gchar *group, const gchar *key, GError **error);
+
 static gboolean
-load_int(GKeyFile *kf, const gchar *key, gint *field, GError **error)
+load_number(GKeyFile *kf, const gchar *key, KeyGetter get, gint *field, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	gint value;
 
 	if (!g_key_file_has_key(kf, EXM_DP_CONFIG_GROUP, key, NULL))
 		return TRUE;
-	value = g_key_file_get_integer(kf, EXM_DP_CONFIG_GROUP, key, &local);
+	value = get(kf, EXM_DP_CONFIG_GROUP, key, &local);
 	if (local != NULL)
 		return key_error(key, local, error);
 	*field = value;
@@ -94,18 +98,15 @@ load_int(GKeyFile *kf, const gchar *key, gint *field, GError **error)
 }
 
 static gboolean
+load_int(GKeyFile *kf, const gchar *key, gint *field, GError **error)
+{
+	return load_number(kf, key, g_key_file_get_integer, field, error);
+}
+
+static gboolean
 load_bool(GKeyFile *kf, const gchar *key, gboolean *field, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	gboolean value;
-
-	if (!g_key_file_has_key(kf, EXM_DP_CONFIG_GROUP, key, NULL))
-		return TRUE;
-	value = g_key_file_get_boolean(kf, EXM_DP_CONFIG_GROUP, key, &local);
-	if (local != NULL)
-		return key_error(key, local, error);
-	*field = value;
-	return TRUE;
+	return load_number(kf, key, g_key_file_get_boolean, field, error);
 }
 
 gboolean
