@@ -399,6 +399,18 @@ bring_up(Fixture *fx, gchar **out_node)
 	*out_node = g_steal_pointer(&node);
 }
 
+/* bring_up and the node's info; NULL (nothing to test) when a peer is missing. */
+static ExhLocalNodeInfo *
+bring_up_info(Fixture *fx, gchar **out_node)
+{
+	if (!have_peers())
+		return NULL;
+	bring_up(fx, out_node);
+	if (*out_node == NULL)
+		return NULL;
+	return node_info(fx, *out_node);
+}
+
 static void
 test_node_lifecycle(Fixture *fx, gconstpointer data)
 {
@@ -413,12 +425,9 @@ test_node_lifecycle(Fixture *fx, gconstpointer data)
 	struct stat st;
 
 	(void)data;
-	if (!have_peers())
+	info = bring_up_info(fx, &node);
+	if (info == NULL)
 		return;
-	bring_up(fx, &node);
-	if (node == NULL)
-		return;
-	info = node_info(fx, node);
 	/* the sandbox: traversable by Debian-exim, the Config with its owner and mode */
 	g_assert_cmpint(g_stat(info->dir, &st), ==, 0);
 	g_assert_cmpuint(st.st_mode & 0777, ==, 0755);
@@ -500,12 +509,9 @@ test_config_owner_mode(Fixture *fx, gconstpointer data)
 	GPid exim_pid;
 
 	(void)data;
-	if (!have_peers())
+	info = bring_up_info(fx, &node);
+	if (info == NULL)
 		return;
-	bring_up(fx, &node);
-	if (node == NULL)
-		return;
-	info = node_info(fx, node);
 	exim_pid = info->exim_pid;
 	extra->uuid = g_strdup(EXTRA_UUID);
 	extra->node = g_strdup(node);
@@ -550,12 +556,9 @@ test_exim_restarted(Fixture *fx, gconstpointer data)
 	g_autoptr(ExhLocalNodeInfo) after = NULL;
 
 	(void)data;
-	if (!have_peers())
+	before = bring_up_info(fx, &node);
+	if (before == NULL)
 		return;
-	bring_up(fx, &node);
-	if (node == NULL)
-		return;
-	before = node_info(fx, node);
 	g_assert_cmpint(kill(before->exim_pid, SIGKILL), ==, 0);
 	for (guint i = 0; i < WAIT_S * 10; i++) {
 		g_clear_pointer(&after, exh_local_node_info_free);
@@ -680,12 +683,9 @@ test_port_base(Fixture *fx, gconstpointer data)
 	g_autoptr(ExhLocalNodeInfo) info = NULL;
 
 	(void)data;
-	if (!have_peers())
+	info = bring_up_info(fx, &node);
+	if (info == NULL)
 		return;
-	bring_up(fx, &node);
-	if (node == NULL)
-		return;
-	info = node_info(fx, node);
 	g_assert_cmpuint(info->smtp_port, ==, 2525);
 	g_assert_cmpuint(info->smtps_port, ==, 2526);
 	g_assert_cmpuint(info->submission_port, ==, 2527);
@@ -718,12 +718,9 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	GPid stale = 0;
 
 	(void)data;
-	if (!have_peers())
+	info = bring_up_info(fx, &node);
+	if (info == NULL)
 		return;
-	bring_up(fx, &node);
-	if (node == NULL)
-		return;
-	info = node_info(fx, node);
 	key_path = g_build_filename(info->root, "persist/exordos_mail/dkim/platform.private", NULL);
 	key = exm_test_read_file(key_path);
 	exh_infra_backend_shutdown(fx->backend);
