@@ -176,6 +176,14 @@ q_exec(Fixture *f, const gchar *sql)
 }
 
 static void
+assert_q(Fixture *f, const gchar *sql, const gchar *expected)
+{
+	g_autofree gchar *got = q(f, sql);
+
+	g_assert_cmpstr(got, ==, expected);
+}
+
+static void
 fixture_setup(Fixture *f, gconstpointer data)
 {
 	ExmTestPg *pg = exm_test_pg_get();
@@ -249,7 +257,6 @@ test_new_and_idle(Fixture *f, gconstpointer data)
 	g_autofree gchar *res_uuid = exm_uuid5(part, "fake_part", NULL);
 	g_autofree gchar *hash = NULL;
 	g_autofree gchar *got = NULL;
-	g_autofree gchar *tracked = NULL;
 	g_autoptr(JsonNode) value = NULL;
 	g_autofree gchar *text = NULL;
 	ExhBuilderStats stats;
@@ -274,11 +281,11 @@ test_new_and_idle(Fixture *f, gconstpointer data)
 	got = q(f, "SELECT hash FROM ua_target_resources WHERE kind = 'fake_part'");
 	g_assert_cmpstr(got, ==, hash);
 	/* the instance target: tracked_at = updated_at, status from the build */
-	tracked = q(f,
-		    "SELECT (t.tracked_at = i.updated_at)::text || t.status FROM "
-		    "ua_target_resources t JOIN fake_items i ON i.uuid = t.uuid WHERE t.kind = "
-		    "'fake_item'");
-	g_assert_cmpstr(tracked, ==, "trueIN_PROGRESS");
+	assert_q(f,
+		 "SELECT (t.tracked_at = i.updated_at)::text || t.status FROM "
+		 "ua_target_resources t JOIN fake_items i ON i.uuid = t.uuid WHERE t.kind = "
+		 "'fake_item'",
+		 "trueIN_PROGRESS");
 	assert_idle(f);
 	assert_idle(f);
 }
@@ -288,7 +295,6 @@ test_updated(Fixture *f, gconstpointer data)
 {
 	g_autofree gchar *hash1 = NULL;
 	g_autofree gchar *hash2 = NULL;
-	g_autofree gchar *status = NULL;
 	ExhBuilderStats stats;
 
 	if (f->conn == NULL)
@@ -302,19 +308,16 @@ test_updated(Fixture *f, gconstpointer data)
 	stats = tick(f);
 	g_assert_cmpuint(stats.processed, ==, 1);
 	g_assert_cmpuint(stats.written, ==, 1); /* tracked_at only */
-	g_free(status);
-	status = q(f, "SELECT status FROM ua_target_resources WHERE kind = 'fake_part'");
-	g_assert_cmpstr(status, ==, "ACTIVE");
+	assert_q(f, "SELECT status FROM ua_target_resources WHERE kind = 'fake_part'", "ACTIVE");
 	/* a changed value: new hash, status back to the derivative's initial one */
 	q_exec(f, "UPDATE fake_items SET size = 7, updated_at = updated_at + interval '2 second'");
 	tick(f);
 	hash2 = q(f, "SELECT hash FROM ua_target_resources WHERE kind = 'fake_part'");
 	g_assert_cmpstr(hash1, !=, hash2);
-	g_free(status);
-	status = q(f,
-		   "SELECT status || (value->>'size') FROM ua_target_resources WHERE kind = "
-		   "'fake_part'");
-	g_assert_cmpstr(status, ==, "NEW7");
+	assert_q(f,
+		 "SELECT status || (value->>'size') FROM ua_target_resources WHERE kind = "
+		 "'fake_part'",
+		 "NEW7");
 	assert_idle(f);
 }
 
@@ -333,10 +336,12 @@ put_actual(Fixture *f, const gchar *status, gboolean same_hash, const gchar *ful
 	q_exec(f, sql);
 }
 
+#define PART_STATUS_HASH                                                                           \
+	"SELECT status || ' ' || full_hash FROM ua_target_resources WHERE kind = 'fake_part'"
+
 static void
 test_outdated_status_rule(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *got = NULL;
 	ExhBuilderStats stats;
 
 	if (f->conn == NULL)
@@ -347,49 +352,34 @@ test_outdated_status_rule(Fixture *f, gconstpointer data)
 	put_actual(f, "ACTIVE", FALSE, "f1");
 	stats = tick(f);
 	g_assert_cmpuint(stats.processed, ==, 1);
-	got = q(f,
-		"SELECT status || ' ' || full_hash FROM ua_target_resources WHERE kind = "
-		"'fake_part'");
-	g_assert_cmpstr(got, ==, "NEW f1");
+	assert_q(f, PART_STATUS_HASH, "NEW f1");
 	assert_idle(f);
 	/* ACTIVE and converged: ACTIVE */
 	put_actual(f, "ACTIVE", TRUE, "f2");
 	tick(f);
-	g_free(got);
-	got = q(f,
-		"SELECT status || ' ' || full_hash FROM ua_target_resources WHERE kind = "
-		"'fake_part'");
-	g_assert_cmpstr(got, ==, "ACTIVE f2");
+	assert_q(f, PART_STATUS_HASH, "ACTIVE f2");
 	/* any other status is propagated as is */
 	put_actual(f, "ERROR", TRUE, "f3");
 	tick(f);
-	g_free(got);
-	got = q(f,
-		"SELECT status || ' ' || full_hash FROM ua_target_resources WHERE kind = "
-		"'fake_part'");
-	g_assert_cmpstr(got, ==, "ERROR f3");
+	assert_q(f, PART_STATUS_HASH, "ERROR f3");
 	assert_idle(f);
 }
 
 static void
 test_deleted(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *count = NULL;
-
 	if (f->conn == NULL)
 		return;
 	q_exec(f,
 	       "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5), ('" ITEM_B "', 6)");
 	tick(f);
-	count = q(f, "SELECT count(*) FROM ua_target_resources");
-	g_assert_cmpstr(count, ==, "4");
+	assert_q(f, "SELECT count(*) FROM ua_target_resources", "4");
 	q_exec(f, "DELETE FROM fake_items WHERE uuid = '" ITEM_A "'");
 	tick(f);
-	g_free(count);
-	count = q(f,
-		  "SELECT count(*) || ' ' || count(*) FILTER (WHERE uuid = '" ITEM_A
-		  "' OR master = '" ITEM_A "') FROM ua_target_resources");
-	g_assert_cmpstr(count, ==, "2 0");
+	assert_q(f,
+		 "SELECT count(*) || ' ' || count(*) FILTER (WHERE uuid = '" ITEM_A
+		 "' OR master = '" ITEM_A "') FROM ua_target_resources",
+		 "2 0");
 	assert_idle(f);
 }
 
@@ -397,7 +387,6 @@ test_deleted(Fixture *f, gconstpointer data)
 static void
 test_vanished_derivative(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *got = NULL;
 	ExhBuilderStats stats;
 
 	if (f->conn == NULL)
@@ -407,17 +396,16 @@ test_vanished_derivative(Fixture *f, gconstpointer data)
 	q_exec(f, "DELETE FROM ua_target_resources WHERE kind = 'fake_part'");
 	stats = tick(f);
 	g_assert_cmpuint(stats.processed, ==, 1);
-	got = q(f,
-		"SELECT status || ' ' || (value->>'size') FROM ua_target_resources WHERE kind = "
-		"'fake_part'");
-	g_assert_cmpstr(got, ==, "NEW 5");
+	assert_q(f,
+		 "SELECT status || ' ' || (value->>'size') FROM ua_target_resources WHERE kind = "
+		 "'fake_part'",
+		 "NEW 5");
 	assert_idle(f);
 }
 
 static void
 test_savepoint_isolation(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *got = NULL;
 	ExhBuilderStats stats;
 
 	if (f->conn == NULL)
@@ -434,17 +422,16 @@ test_savepoint_isolation(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(stats.failed, ==, 1);
 	g_assert_cmpuint(stats.processed, ==, 1);
 	/* B is built, A keeps its old targets and its old tracked_at */
-	got = q(f,
-		"SELECT count(*) FROM ua_target_resources WHERE uuid = '" ITEM_B
-		"' OR master = '" ITEM_B "'");
-	g_assert_cmpstr(got, ==, "2");
-	g_free(got);
-	got = q(f,
-		"SELECT (t.tracked_at < i.updated_at)::text || ' ' || (SELECT value->>'size' "
-		"FROM ua_target_resources WHERE kind = 'fake_part' AND master = '" ITEM_A
-		"') FROM ua_target_resources t JOIN fake_items i ON i.uuid = t.uuid WHERE "
-		"t.kind = 'fake_item' AND t.uuid = '" ITEM_A "'");
-	g_assert_cmpstr(got, ==, "true 5");
+	assert_q(f,
+		 "SELECT count(*) FROM ua_target_resources WHERE uuid = '" ITEM_B
+		 "' OR master = '" ITEM_B "'",
+		 "2");
+	assert_q(f,
+		 "SELECT (t.tracked_at < i.updated_at)::text || ' ' || (SELECT value->>'size' "
+		 "FROM ua_target_resources WHERE kind = 'fake_part' AND master = '" ITEM_A
+		 "') FROM ua_target_resources t JOIN fake_items i ON i.uuid = t.uuid WHERE "
+		 "t.kind = 'fake_item' AND t.uuid = '" ITEM_A "'",
+		 "true 5");
 	/* retried on every tick while it fails, without writing */
 	stats = tick(f);
 	g_assert_cmpuint(stats.failed, ==, 1);
@@ -453,18 +440,16 @@ test_savepoint_isolation(Fixture *f, gconstpointer data)
 	q_exec(f, "UPDATE fake_items SET fail = FALSE WHERE uuid = '" ITEM_A "'");
 	stats = tick(f);
 	g_assert_cmpuint(stats.failed, ==, 0);
-	g_free(got);
-	got = q(f,
-		"SELECT value->>'size' FROM ua_target_resources WHERE kind = 'fake_part' AND "
-		"master = '" ITEM_A "'");
-	g_assert_cmpstr(got, ==, "9");
+	assert_q(f,
+		 "SELECT value->>'size' FROM ua_target_resources WHERE kind = 'fake_part' AND "
+		 "master = '" ITEM_A "'",
+		 "9");
 	assert_idle(f);
 }
 
 static void
 test_not_ready_and_patch(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *got = NULL;
 	ExhBuilderStats stats;
 
 	if (f->conn == NULL)
@@ -473,18 +458,16 @@ test_not_ready_and_patch(Fixture *f, gconstpointer data)
 	stats = tick(f);
 	g_assert_cmpuint(stats.not_ready, ==, 1);
 	g_assert_cmpuint(stats.written, ==, 0);
-	got = q(f, "SELECT count(*) FROM ua_target_resources");
-	g_assert_cmpstr(got, ==, "0");
+	assert_q(f, "SELECT count(*) FROM ua_target_resources", "0");
 	assert_idle(f);
 	/* ready, and big: the patch is applied once, tracked_at follows it */
 	q_exec(f, "UPDATE fake_items SET size = 500");
 	stats = tick(f);
 	g_assert_cmpuint(stats.processed, ==, 1);
-	g_free(got);
-	got = q(f,
-		"SELECT i.note || ' ' || (t.tracked_at = i.updated_at)::text FROM fake_items i "
-		"JOIN ua_target_resources t ON t.uuid = i.uuid AND t.kind = 'fake_item'");
-	g_assert_cmpstr(got, ==, "big true");
+	assert_q(f,
+		 "SELECT i.note || ' ' || (t.tracked_at = i.updated_at)::text FROM fake_items i "
+		 "JOIN ua_target_resources t ON t.uuid = i.uuid AND t.kind = 'fake_item'",
+		 "big true");
 	assert_idle(f);
 }
 
