@@ -69,6 +69,20 @@ bring_up(E2e *e, Instance *in)
 	return TRUE;
 }
 
+/* bring_up, then alice's account, once her login works on the node. */
+static gboolean
+bring_up_alice(E2e *e, Instance *in, gchar **account)
+{
+	if (!bring_up(e, in))
+		return FALSE;
+	*account = e2e_create_account(e, in->uuid, "alice", PASSWORD);
+	g_assert_nonnull(*account);
+	if (*account == NULL)
+		return FALSE;
+	g_assert_true(e2e_wait_login(e, in->node, FALSE, USER, PASSWORD, 235));
+	return TRUE;
+}
+
 static void
 test_account_lifecycle(void)
 {
@@ -77,11 +91,8 @@ test_account_lifecycle(void)
 	g_autofree gchar *account = NULL;
 	g_autofree gchar *path = NULL;
 
-	if (e == NULL || !bring_up(e, &in))
+	if (e == NULL || !bring_up_alice(e, &in, &account))
 		return;
-	account = e2e_create_account(e, in.uuid, "alice", PASSWORD);
-	RETURN_IF_NULL(account);
-	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, PASSWORD, 235));
 	g_assert_cmpint(e2e_login(e, in.node, TRUE, USER, PASSWORD), ==, 235);
 	g_assert_cmpint(e2e_login(e, in.node, FALSE, "alice", PASSWORD), ==, 235);
 	g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, "wrong"), ==, 535);
@@ -171,11 +182,8 @@ test_host_down(void)
 	g_autofree gchar *account = NULL;
 	g_autofree gchar *bob = NULL;
 
-	if (e == NULL || !bring_up(e, &in))
+	if (e == NULL || !bring_up_alice(e, &in, &account))
 		return;
-	account = e2e_create_account(e, in.uuid, "alice", PASSWORD);
-	RETURN_IF_NULL(account);
-	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, PASSWORD, 235));
 	e2e_stop_host(e);
 	g_usleep(3 * G_USEC_PER_SEC);
 	g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, PASSWORD), ==, 235);
@@ -219,11 +227,8 @@ test_agent_down(void)
 	g_autofree gchar *passwd = NULL;
 	struct stat before, after;
 
-	if (e == NULL || !bring_up(e, &in))
+	if (e == NULL || !bring_up_alice(e, &in, &account))
 		return;
-	account = e2e_create_account(e, in.uuid, "alice", PASSWORD);
-	RETURN_IF_NULL(account);
-	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, PASSWORD, 235));
 	passwd = g_build_filename(in.node->root, "etc/exim4/passwd", NULL);
 	g_assert_cmpint(g_stat(passwd, &before), ==, 0);
 
