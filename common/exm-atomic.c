@@ -42,6 +42,20 @@ exm_atomic_step_name(ExmAtomicStep step)
 	return exm_atomic_step_names[step];
 }
 
+/* The one shape of every step's error: the step, the path, then why. */
+static gboolean
+exm_atomic_step_failed(ExmAtomicStep step, const gchar *path, const gchar *why, GError **error)
+{
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_FAILED,
+		    "%s %s: %s",
+		    exm_atomic_step_name(step),
+		    path,
+		    why);
+	return FALSE;
+}
+
 /* Runs the test hook, then reports a failed syscall (@rc < 0) in one place so
  * every step's message names the step, the path and errno. */
 static gboolean
@@ -54,27 +68,14 @@ exm_atomic_fault(const ExmAtomicOptions *opts,
 
 	if (opts->fault == NULL || opts->fault(step, opts->fault_data, &local))
 		return TRUE;
-	g_set_error(error,
-		    EXM_ERROR,
-		    EXM_ERROR_FAILED,
-		    "%s %s: %s",
-		    exm_atomic_step_name(step),
-		    path,
-		    local != NULL ? local->message : "injected fault");
-	return FALSE;
+	return exm_atomic_step_failed(
+		step, path, local != NULL ? local->message : "injected fault", error);
 }
 
 static gboolean
 exm_atomic_syscall_failed(ExmAtomicStep step, const gchar *path, int saved_errno, GError **error)
 {
-	g_set_error(error,
-		    EXM_ERROR,
-		    EXM_ERROR_FAILED,
-		    "%s %s: %s",
-		    exm_atomic_step_name(step),
-		    path,
-		    g_strerror(saved_errno));
-	return FALSE;
+	return exm_atomic_step_failed(step, path, g_strerror(saved_errno), error);
 }
 
 static gboolean
