@@ -20,6 +20,27 @@ accounts_path(const gchar *instance)
 	return g_strdup_printf("instances/%s/accounts/", instance);
 }
 
+/* GET instances/ with @query as owner1: 200 with @len items. */
+static void
+assert_list_len(ExmFixture *f, const gchar *query, guint len)
+{
+	g_autoptr(ExmReply) r =
+		exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, query, NULL);
+
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, len);
+}
+
+/* GET instances/ with @query as owner1: refused with @status and @type. */
+static void
+assert_list_error(ExmFixture *f, const gchar *query, guint status, const gchar *type)
+{
+	g_autoptr(ExmReply) r =
+		exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, query, NULL);
+
+	exm_assert_error(r, status, type);
+}
+
 /* ------------------------------------------------------------------ descriptor */
 
 static void
@@ -393,10 +414,7 @@ test_instances_create(Instances *a, gconstpointer data)
 		g_str_has_suffix(r->body, "\"dkim_public_key\":\"\",\"dkim_selector\":\"\"}"));
 	g_clear_pointer(&r, exm_reply_free);
 
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, NULL, NULL);
-	exm_assert_status(r, 200);
-	g_assert_cmpuint(exm_reply_len(r), ==, 1);
-	g_clear_pointer(&r, exm_reply_free);
+	assert_list_len(f, NULL, 1);
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", path, "fields=cpu&fields=uuid", NULL);
 	exm_assert_status(r, 200);
 	{
@@ -961,20 +979,13 @@ test_iam_lists(Iam *a, gconstpointer data)
 	if (f == NULL)
 		return;
 	/* own project only in lists; ?project_id= of another is a 403 */
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, NULL, NULL);
-	exm_assert_status(r, 200);
-	g_assert_cmpuint(exm_reply_len(r), ==, 1);
-	g_clear_pointer(&r, exm_reply_free);
+	assert_list_len(f, NULL, 1);
 	r = exm_fixture_call(
 		f, NULL, &exm_who_owner1, "GET", INSTANCES, "project_id=" EXM_P2, NULL);
 	exm_assert_error(r, 403, "Forbidden");
 	g_assert_cmpstr(exm_reply_str(r, "message"), ==, "The request you have made is forbidden.");
 	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(
-		f, NULL, &exm_who_owner1, "GET", INSTANCES, "project_id=" EXM_P1, NULL);
-	exm_assert_status(r, 200);
-	g_assert_cmpuint(exm_reply_len(r), ==, 1);
-	g_clear_pointer(&r, exm_reply_free);
+	assert_list_len(f, "project_id=" EXM_P1, 1);
 	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", INSTANCES, NULL, NULL);
 	exm_assert_status(r, 200);
 	g_assert_cmpuint(exm_reply_len(r), ==, 2);
@@ -1149,51 +1160,32 @@ lists_teardown(Lists *a, gconstpointer data)
 static void
 test_lists_filters(Lists *a, gconstpointer data)
 {
+	static const struct {
+		const gchar *query;
+		const gchar *type;
+	} bad[] = {
+		{ "cpu=x", "ParseError" },
+		{ "bogus=1", "ValidationFilterIncompatibleError" },
+		{ "sort_key=name&sort_dir=up", "ValidationSortInvalidDirValueError" },
+		{ "sort_key=name&sort_key=cpu", "ValidationSortNumberError" },
+		{ "page_limit=-1", "ParseError" },
+		{ "page_marker=zz", "ParseError" },
+	};
 	ExmFixture *f = a->f;
 	const gchar *v2 = a->v2;
 	g_autofree gchar *q = NULL;
-	g_autoptr(ExmReply) r = NULL;
 
 	if (f == NULL)
 		return;
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "name=m1&name=m3", NULL);
-	exm_assert_status(r, 200);
-	g_assert_cmpuint(exm_reply_len(r), ==, 2);
-	g_clear_pointer(&r, exm_reply_free);
+	assert_list_len(f, "name=m1&name=m3", 2);
 	q = g_strdup_printf("version=/v1/types/mail/versions/%s", v2);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, q, NULL);
-	exm_assert_status(r, 200);
-	g_assert_cmpuint(exm_reply_len(r), ==, 3);
-	g_clear_pointer(&r, exm_reply_free);
+	assert_list_len(f, q, 3);
 	g_free(q);
 	q = g_strdup_printf("version=%s", v2);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, q, NULL);
-	exm_assert_error(r, 404, "LocatorNotFound");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "cpu=2&status=NEW", NULL);
-	exm_assert_status(r, 200);
-	g_assert_cmpuint(exm_reply_len(r), ==, 5);
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "cpu=x", NULL);
-	exm_assert_error(r, 400, "ParseError");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "bogus=1", NULL);
-	exm_assert_error(r, 400, "ValidationFilterIncompatibleError");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(
-		f, NULL, &exm_who_owner1, "GET", INSTANCES, "sort_key=name&sort_dir=up", NULL);
-	exm_assert_error(r, 400, "ValidationSortInvalidDirValueError");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(
-		f, NULL, &exm_who_owner1, "GET", INSTANCES, "sort_key=name&sort_key=cpu", NULL);
-	exm_assert_error(r, 400, "ValidationSortNumberError");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_limit=-1", NULL);
-	exm_assert_error(r, 400, "ParseError");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_marker=zz", NULL);
-	exm_assert_error(r, 400, "ParseError");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_list_error(f, q, 404, "LocatorNotFound");
+	assert_list_len(f, "cpu=2&status=NEW", 5);
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+		assert_list_error(f, bad[i].query, 400, bad[i].type);
 }
 
 static void
@@ -1249,16 +1241,11 @@ test_lists_pages(Lists *a, gconstpointer data)
 	g_assert_cmpuint(g_hash_table_size(seen), ==, 5);
 
 	/* with a sort key the marker must be a listed row; without, it is a bound */
-	r = exm_fixture_call(
+	assert_list_error(
 		f,
-		NULL,
-		&exm_who_owner1,
-		"GET",
-		INSTANCES,
 		"page_limit=2&sort_key=name&page_marker=00000000-0000-0000-0000-000000000000",
-		NULL);
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
+		404,
+		"RecordNotFound");
 
 	/* uuid order pagination without sort key */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", INSTANCES, "page_limit=5", NULL);
