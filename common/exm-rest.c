@@ -314,6 +314,19 @@ exm_rest_match_free(ExmRestMatch *match)
 	g_free(match);
 }
 
+/* restalchemy's answer to a path segment the route does not know. */
+static gboolean
+exm_rest_no_method(const ExmRestRoute *route, const gchar *name, GError **error)
+{
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_NOT_FOUND,
+		    "Route <class '%s'> doesn't have method %s.",
+		    route->class_name,
+		    name != NULL ? name : "None");
+	return FALSE;
+}
+
 /* Parses @id and runs @load on it: restalchemy's controller `get` of a
  * resource the walk passes through. */
 static gchar *
@@ -350,15 +363,8 @@ exm_rest_walk_action(ExmRestMatch *match,
 		g_strdelimit(name, "-", '_');
 	for (guint i = 0; name != NULL && route->actions != NULL && route->actions[i]; i++)
 		known = known || g_strcmp0(route->actions[i], name) == 0;
-	if (!known) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_NOT_FOUND,
-			    "Route <class '%s'> doesn't have method %s.",
-			    route->class_name,
-			    name != NULL ? name : "None");
-		return FALSE;
-	}
+	if (!known)
+		return exm_rest_no_method(route, name, error);
 	if (rest != NULL && g_strcmp0(rest, "invoke") != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
@@ -415,15 +421,8 @@ exm_rest_walk_nested(ExmRestMatch *match,
 	g_ptr_array_add(match->parents, exm_rest_ref_new(route, id));
 	segment = exm_rest_path_pop(path_info);
 	child = exm_rest_route_child(route, segment);
-	if (child == NULL) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_NOT_FOUND,
-			    "Route <class '%s'> doesn't have method %s.",
-			    route->class_name,
-			    segment != NULL ? segment : "None");
-		return FALSE;
-	}
+	if (child == NULL)
+		return exm_rest_no_method(route, segment, error);
 	if (!child->nested) {
 		g_set_error(error,
 			    EXM_ERROR,
