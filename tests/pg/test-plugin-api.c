@@ -20,6 +20,21 @@ accounts_path(const gchar *instance)
 	return g_strdup_printf("instances/%s/accounts/", instance);
 }
 
+/* A call without a query that must be refused with @status and @type. */
+static void
+assert_call_error(ExmFixture *f,
+		  const ExmWho *who,
+		  const gchar *method,
+		  const gchar *path,
+		  const gchar *body,
+		  guint status,
+		  const gchar *type)
+{
+	g_autoptr(ExmReply) r = exm_fixture_call(f, NULL, who, method, path, NULL, body);
+
+	exm_assert_error(r, status, type);
+}
+
 /* GET instances/ with @query as owner1: 200 with @len items. */
 static void
 assert_list_len(ExmFixture *f, const gchar *query, guint len)
@@ -236,15 +251,10 @@ test_versions_policy(Versions *a, gconstpointer data)
 			"Policy rule exordos_mail.mail_version.create is disallowed.");
 	g_assert_cmpint(exm_reply_int(r, "code"), ==, 10000001);
 	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"name\":\"y\"}");
-	exm_assert_error(r, 403, "PolicyNotAuthorized");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "DELETE", path, NULL, NULL);
-	exm_assert_error(r, 403, "PolicyNotAuthorized");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", VERSIONS, NULL, NULL);
-	exm_assert_error(r, 403, "PolicyNotAuthorized");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(
+		f, &exm_who_owner1, "PUT", path, "{\"name\":\"y\"}", 403, "PolicyNotAuthorized");
+	assert_call_error(f, &exm_who_owner1, "DELETE", path, NULL, 403, "PolicyNotAuthorized");
+	assert_call_error(f, &exm_who_anon, "GET", VERSIONS, NULL, 403, "PolicyNotAuthorized");
 }
 
 static void
@@ -282,10 +292,13 @@ test_versions_update(Versions *a, gconstpointer data)
 	if (f == NULL)
 		return;
 	/* duplicate name → 409 */
-	r = exm_fixture_call(
-		f, NULL, &exm_who_admin, "POST", VERSIONS, NULL, "{\"name\":\"exim4_1\"}");
-	exm_assert_error(r, 409, "ConflictRecords");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f,
+			  &exm_who_admin,
+			  "POST",
+			  VERSIONS,
+			  "{\"name\":\"exim4_1\"}",
+			  409,
+			  "ConflictRecords");
 
 	/* update: partial, PATCH the same, no-op keeps updated_at */
 	r = exm_fixture_call(f, NULL, &exm_who_admin, "PATCH", path, NULL, "{\"image\":\"img2\"}");
@@ -295,15 +308,13 @@ test_versions_update(Versions *a, gconstpointer data)
 	g_assert_cmpstr(exm_reply_str(r, "created_at"), ==, created);
 	g_assert_cmpstr(exm_reply_str(r, "updated_at"), >, created);
 	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f,
-			     NULL,
-			     &exm_who_admin,
-			     "PUT",
-			     path,
-			     NULL,
-			     "{\"created_at\":\"2020-01-01T00:00:00.000000Z\"}");
-	exm_assert_error(r, 400, "ReadOnlyProperty");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f,
+			  &exm_who_admin,
+			  "PUT",
+			  path,
+			  "{\"created_at\":\"2020-01-01T00:00:00.000000Z\"}",
+			  400,
+			  "ReadOnlyProperty");
 }
 
 static void
@@ -316,9 +327,7 @@ test_versions_delete(Versions *a, gconstpointer data)
 		return;
 	/* a referenced version cannot be deleted */
 	inst = exm_fixture_instance(f, &exm_who_owner1, NULL, v1, "m1");
-	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
-	exm_assert_error(r, 409, "ConflictRecords");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f, &exm_who_admin, "DELETE", path, NULL, 409, "ConflictRecords");
 	g_assert_cmpint(exm_fixture_count(f, "mail_versions"), ==, 1);
 
 	{
@@ -330,9 +339,7 @@ test_versions_delete(Versions *a, gconstpointer data)
 	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
 	exm_assert_status(r, 204);
 	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_admin, "DELETE", path, NULL, NULL);
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f, &exm_who_admin, "DELETE", path, NULL, 404, "RecordNotFound");
 	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", path, NULL, NULL);
 	exm_assert_error(r, 404, "RecordNotFound");
 }
@@ -483,9 +490,7 @@ test_instances_fixed(Instances *a, gconstpointer data)
 		exm_assert_error(r, 403, "FieldPermissionError");
 		g_clear_pointer(&r, exm_reply_free);
 	}
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":\"4\"}");
-	exm_assert_error(r, 400, "TypeError");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f, &exm_who_owner1, "PUT", path, "{\"cpu\":\"4\"}", 400, "TypeError");
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":0}");
 	g_assert_cmpuint(r->status, ==, 400);
 	g_clear_pointer(&r, exm_reply_free);
@@ -501,15 +506,13 @@ test_instances_fixed(Instances *a, gconstpointer data)
 	g_clear_pointer(&r, exm_reply_free);
 
 	/* body uuid must match the URL */
-	r = exm_fixture_call(f,
-			     NULL,
-			     &exm_who_owner1,
-			     "PUT",
-			     path,
-			     NULL,
-			     "{\"uuid\":\"00000000-0000-0000-0000-000000000001\"}");
-	exm_assert_error(r, 400, "NotEqualUuidException");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f,
+			  &exm_who_owner1,
+			  "PUT",
+			  path,
+			  "{\"uuid\":\"00000000-0000-0000-0000-000000000001\"}",
+			  400,
+			  "NotEqualUuidException");
 }
 
 static void
@@ -542,28 +545,23 @@ test_instances_create_rejects(Instances *a, gconstpointer data)
 		g_assert_nonnull(strstr(exm_reply_str(r, "message"), "'domain'"));
 		g_clear_pointer(&r, exm_reply_free);
 	}
-	r = exm_fixture_call(f,
-			     NULL,
-			     &exm_who_owner1,
-			     "POST",
-			     INSTANCES,
-			     NULL,
-			     "{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
-			     "\"disk_size\":8,\"version\":\"/v1/types/mail/versions/"
-			     "00000000-0000-0000-0000-000000000009\"}");
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(
-		f,
-		NULL,
-		&exm_who_owner1,
-		"POST",
-		INSTANCES,
-		NULL,
-		"{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
-		"\"disk_size\":8,\"version\":\"00000000-0000-0000-0000-000000000009\"}");
-	exm_assert_error(r, 404, "LocatorNotFound");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f,
+			  &exm_who_owner1,
+			  "POST",
+			  INSTANCES,
+			  "{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
+			  "\"disk_size\":8,\"version\":\"/v1/types/mail/versions/"
+			  "00000000-0000-0000-0000-000000000009\"}",
+			  404,
+			  "RecordNotFound");
+	assert_call_error(f,
+			  &exm_who_owner1,
+			  "POST",
+			  INSTANCES,
+			  "{\"name\":\"m2\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,"
+			  "\"disk_size\":8,\"version\":\"00000000-0000-0000-0000-000000000009\"}",
+			  404,
+			  "LocatorNotFound");
 	/* an unscoped operator must name the project */
 	{
 		g_autofree gchar *b = g_strdup_printf(
@@ -1000,22 +998,12 @@ test_iam_foreign_rows(Iam *a, gconstpointer data)
 	if (f == NULL)
 		return;
 	/* other projects' rows are 404, not 403; so are their accounts */
-	r = exm_fixture_call(f, NULL, &exm_who_owner2, "GET", p1, NULL, NULL);
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner2, "PUT", p1, NULL, "{\"cpu\":3}");
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner2, "DELETE", p1, NULL, NULL);
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", coll2, NULL, NULL);
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f, &exm_who_owner2, "GET", p1, NULL, 404, "RecordNotFound");
+	assert_call_error(f, &exm_who_owner2, "PUT", p1, "{\"cpu\":3}", 404, "RecordNotFound");
+	assert_call_error(f, &exm_who_owner2, "DELETE", p1, NULL, 404, "RecordNotFound");
+	assert_call_error(f, &exm_who_owner1, "GET", coll2, NULL, 404, "RecordNotFound");
 	body = g_strdup_printf("{\"username\":\"eve\",\"password_hash\":\"%s\"}", EXM_HASH6);
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", coll2, NULL, body);
-	exm_assert_error(r, 404, "RecordNotFound");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f, &exm_who_owner1, "POST", coll2, body, 404, "RecordNotFound");
 }
 
 static void
@@ -1041,18 +1029,17 @@ test_iam_foreign_project(Iam *a, gconstpointer data)
 				"\",\"domain\":\"a.example\",\"cpu\":1,\"ram\":512,\"disk_size\":8,"
 				"\"version\":\"/v1/types/mail/versions/%s\"}",
 				v1));
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, body);
-	exm_assert_error(r, 403, "Forbidden");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(
-		f, NULL, &exm_who_owner1, "PUT", p1, NULL, "{\"project_id\":\"" EXM_P2 "\"}");
-	exm_assert_error(r, 403, "Forbidden");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f, &exm_who_owner1, "POST", INSTANCES, body, 403, "Forbidden");
+	assert_call_error(
+		f, &exm_who_owner1, "PUT", p1, "{\"project_id\":\"" EXM_P2 "\"}", 403, "Forbidden");
 	/* an operator may not move an instance either */
-	r = exm_fixture_call(
-		f, NULL, &exm_who_admin, "PUT", p1, NULL, "{\"project_id\":\"" EXM_P2 "\"}");
-	exm_assert_error(r, 400, "ReadOnlyProperty");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f,
+			  &exm_who_admin,
+			  "PUT",
+			  p1,
+			  "{\"project_id\":\"" EXM_P2 "\"}",
+			  400,
+			  "ReadOnlyProperty");
 }
 
 static void
@@ -1118,12 +1105,8 @@ test_iam_anonymous(Iam *a, gconstpointer data)
 			==,
 			"Policy rule exordos_mail.mail_instance.read is disallowed.");
 	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_anon, "GET", p1, NULL, NULL);
-	exm_assert_error(r, 403, "PolicyNotAuthorized");
-	g_clear_pointer(&r, exm_reply_free);
-	r = exm_fixture_call(f, NULL, &exm_who_anon, "POST", INSTANCES, NULL, "{bad");
-	exm_assert_error(r, 400, "ParseBodyError");
-	g_clear_pointer(&r, exm_reply_free);
+	assert_call_error(f, &exm_who_anon, "GET", p1, NULL, 403, "PolicyNotAuthorized");
+	assert_call_error(f, &exm_who_anon, "POST", INSTANCES, "{bad", 400, "ParseBodyError");
 }
 
 /* ------------------------------------------------------------------ lists */
