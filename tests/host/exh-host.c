@@ -153,16 +153,11 @@ collect_migrations(ExhHost *host)
 static PGconn *
 connect_db(ExhHost *host, GError **error)
 {
-	g_autoptr(PGconn) conn = PQconnectdb(host->config->conninfo);
+	PGconn *conn = exh_pool_connect(host->config->conninfo, error);
 
-	if (PQstatus(conn) != CONNECTION_OK) {
-		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(conn)));
-		g_set_error(
-			error, EXH_ERROR, EXH_ERROR_DB, "cannot connect to the database: %s", why);
-		return NULL;
-	}
-	PQsetNoticeProcessor(conn, exh_log_pg_notice, NULL);
-	return g_steal_pointer(&conn);
+	if (conn != NULL)
+		PQsetNoticeProcessor(conn, exh_log_pg_notice, NULL);
+	return conn;
 }
 
 static gchar *

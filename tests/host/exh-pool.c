@@ -4,6 +4,7 @@
  */
 #include "exh-pool.h"
 
+#include "exh-host.h"
 #include "exh-log.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
@@ -40,6 +41,20 @@ exec_command(PGconn *conn, const gchar *sql)
 	g_autoptr(PGresult) res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 
 	return PQresultStatus(res) == PGRES_COMMAND_OK;
+}
+
+PGconn *
+exh_pool_connect(const gchar *conninfo, GError **error)
+{
+	g_autoptr(PGconn) conn = PQconnectdb(conninfo);
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(conn)));
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_DB, "cannot connect to the database: %s", why);
+		return NULL;
+	}
+	return g_steal_pointer(&conn);
 }
 
 /* Opens or resets the slot's connection; TRUE when it is usable. */

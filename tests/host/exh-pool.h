@@ -77,6 +77,18 @@ gboolean exh_pool_push(ExhPool *pool,
  */
 void exh_pool_cancel(ExhPool *pool);
 
+/**
+ * exh_pool_connect:
+ * @conninfo: libpq connection string
+ * @error: %EXH_ERROR_DB when the database is unreachable
+ *
+ * The host's one-off connection (migrations, preparing the ua tables),
+ * outside the pool's slots.
+ *
+ * Returns: (transfer full): a usable connection, or %NULL
+ */
+PGconn *exh_pool_connect(const gchar *conninfo, GError **error);
+
 /* Database reconnections so far. */
 guint64 exh_pool_get_reconnects(ExhPool *pool);
 

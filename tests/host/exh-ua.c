@@ -7,6 +7,7 @@
 #include "exh-host.h"
 #include "exh-local-backend.h"
 #include "exh-log.h"
+#include "exh-pool.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
@@ -81,15 +82,10 @@ exh_ua_add_plugin(ExhUa *ua, const ExordosPaasPluginDescriptor *desc, gpointer c
 static gboolean
 prepare_db(ExhUa *ua, GError **error)
 {
-	g_autoptr(PGconn) conn = PQconnectdb(ua->conninfo);
+	g_autoptr(PGconn) conn = exh_pool_connect(ua->conninfo, error);
 
-	if (PQstatus(conn) != CONNECTION_OK) {
-		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(conn)));
-		g_set_error(
-			error, EXH_ERROR, EXH_ERROR_DB, "cannot connect to the database: %s", why);
-		return FALSE;
-	}
-	return exh_ua_store_migrate(conn, error) && exh_builder_prepare(ua->builder, conn, error);
+	return conn != NULL && exh_ua_store_migrate(conn, error) &&
+	       exh_builder_prepare(ua->builder, conn, error);
 }
 
 gboolean
