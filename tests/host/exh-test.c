@@ -22,22 +22,33 @@ exh_test_init(int *argc, char ***argv)
 	exm_test_init(argc, argv);
 }
 
-gchar *
-exh_test_plugin_path(void)
+/* @dir/@name under the build tree ($EXM_BUILD_ROOT when the test runner sets it). */
+static gchar *
+build_tree_path(const gchar *dir, const gchar *name)
 {
 	const gchar *root = g_getenv("EXM_BUILD_ROOT");
 
-	return g_build_filename(
-		root != NULL ? root : EXM_BUILD_ROOT, "plugin", "libexordos_paas_mail.so", NULL);
+	return g_build_filename(root != NULL ? root : EXM_BUILD_ROOT, dir, name, NULL);
+}
+
+gchar *
+exh_test_plugin_path(void)
+{
+	return build_tree_path("plugin", "libexordos_paas_mail.so");
 }
 
 gchar *
 exh_test_fake_plugin_path(const gchar *variant)
 {
-	const gchar *root = g_getenv("EXM_BUILD_ROOT");
 	g_autofree gchar *name = g_strdup_printf("libexh-fake%s.so", variant);
 
-	return g_build_filename(root != NULL ? root : EXM_BUILD_ROOT, "tests", "host", name, NULL);
+	return build_tree_path("tests/host", name);
+}
+
+gchar *
+exh_test_host_path(void)
+{
+	return build_tree_path("tests/host", "exordos-paas-host");
 }
 
 static void

@@ -104,6 +104,9 @@ gchar *exh_test_plugin_path(void);
  * "-nosym", "-other" (slug other), "-clash" (slug clash, fake's migration uuids). */
 gchar *exh_test_fake_plugin_path(const gchar *variant);
 
+/* Path of the exordos-paas-host executable in the build tree. */
+gchar *exh_test_host_path(void);
+
 /**
  * exh_test_spawn:
  * @argv: %NULL-terminated command line

@@ -236,8 +236,7 @@ static void
 bench_host(void)
 {
 	ExmTestPg *pg = exm_test_pg_get();
-	g_autofree gchar *exe = g_build_filename(
-		g_getenv("EXM_BUILD_ROOT"), "tests", "host", "exordos-paas-host", NULL);
+	g_autofree gchar *exe = exh_test_host_path();
 	g_autofree gchar *plugin = exh_test_plugin_path();
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *tokens = NULL;

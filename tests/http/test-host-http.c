@@ -1097,8 +1097,7 @@ static void
 test_executable(void)
 {
 	ExmTestPg *pg = exm_test_pg_get();
-	g_autofree gchar *exe = g_build_filename(
-		g_getenv("EXM_BUILD_ROOT"), "tests", "host", "exordos-paas-host", NULL);
+	g_autofree gchar *exe = exh_test_host_path();
 	g_autofree gchar *fake = exh_test_fake_plugin_path("");
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *conninfo = NULL;
@@ -1150,8 +1149,7 @@ static void
 test_executable_sigterm(void)
 {
 	ExmTestPg *pg = exm_test_pg_get();
-	g_autofree gchar *exe = g_build_filename(
-		g_getenv("EXM_BUILD_ROOT"), "tests", "host", "exordos-paas-host", NULL);
+	g_autofree gchar *exe = exh_test_host_path();
 	g_autofree gchar *fake = exh_test_fake_plugin_path("");
 	g_autofree gchar *conninfo = NULL;
 	g_autofree gchar *port = NULL;
