@@ -194,6 +194,21 @@ exh_host_config_new_backend(const ExhHostConfig *config, GError **error)
 	return backend;
 }
 
+GInetAddress *
+exh_host_config_parse_listen(const gchar *listen_address, GError **error)
+{
+	GInetAddress *address =
+		g_inet_address_new_from_string(listen_address != NULL ? listen_address : "");
+
+	if (address == NULL)
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "listen address %s is not an IP",
+			    listen_address);
+	return address;
+}
+
 gboolean
 exh_host_config_validate(const ExhHostConfig *config, GError **error)
 {
@@ -206,16 +221,9 @@ exh_host_config_validate(const ExhHostConfig *config, GError **error)
 				    "no database: set [db] conninfo or --db");
 		return FALSE;
 	}
-	address = g_inet_address_new_from_string(
-		config->listen_address != NULL ? config->listen_address : "");
-	if (address == NULL) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "listen address %s is not an IP",
-			    config->listen_address);
+	address = exh_host_config_parse_listen(config->listen_address, error);
+	if (address == NULL)
 		return FALSE;
-	}
 	if (config->workers < 1 || config->workers > 256 || config->max_body < 1 ||
 	    config->port > 65535) {
 		g_set_error_literal(error,

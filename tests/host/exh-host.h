@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -151,6 +152,15 @@ gboolean exh_host_config_parse_args(ExhHostConfig *config,
  * when no config file was read or it names no backend
  */
 struct _ExhInfraBackend *exh_host_config_new_backend(const ExhHostConfig *config, GError **error);
+
+/**
+ * exh_host_config_parse_listen:
+ * @listen_address: (nullable): a listen address from a config
+ * @error: %EXH_ERROR_CONFIG when it is not a literal IP
+ *
+ * Returns: (transfer full): the address, or %NULL
+ */
+GInetAddress *exh_host_config_parse_listen(const gchar *listen_address, GError **error);
 
 /* Checks the values together (a conninfo, a non-zero pool, …). */
 gboolean exh_host_config_validate(const ExhHostConfig *config, GError **error);

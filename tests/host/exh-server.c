@@ -733,19 +733,13 @@ static gboolean
 server_listen(ExhHost *host, GError **error)
 {
 	g_autoptr(GInetAddress) address =
-		g_inet_address_new_from_string(host->config->listen_address);
+		exh_host_config_parse_listen(host->config->listen_address, error);
 	g_autoptr(GSocketAddress) sockaddr = NULL;
 	GSList *listeners;
 	g_autoptr(GSocketAddress) bound = NULL;
 
-	if (address == NULL) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "listen address %s is not an IP",
-			    host->config->listen_address);
+	if (address == NULL)
 		return FALSE;
-	}
 	sockaddr = g_inet_socket_address_new(address, (guint16)host->config->port);
 	if (!listen_socket(host, sockaddr, error))
 		return FALSE;

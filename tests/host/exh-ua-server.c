@@ -550,20 +550,14 @@ static gboolean
 listen_one(ExhUaServer *server, guint i, GError **error)
 {
 	g_autoptr(GInetAddress) address =
-		g_inet_address_new_from_string(server->config.listen_address);
+		exh_host_config_parse_listen(server->config.listen_address, error);
 	g_autoptr(GSocketAddress) sockaddr = NULL;
 	g_autoptr(GSocketAddress) bound = NULL;
 	guint port = i == API_ORCH ? server->config.orch_port : server->config.status_port;
 	GSList *listeners;
 
-	if (address == NULL) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "listen address %s is not an IP",
-			    server->config.listen_address);
+	if (address == NULL)
 		return FALSE;
-	}
 	server->servers[i] = soup_server_new(NULL, NULL);
 	soup_server_add_early_handler(server->servers[i], NULL, early_handler, server, NULL);
 	soup_server_add_handler(server->servers[i],
