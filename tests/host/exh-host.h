@@ -162,6 +162,17 @@ struct _ExhInfraBackend *exh_host_config_new_backend(const ExhHostConfig *config
  */
 GInetAddress *exh_host_config_parse_listen(const gchar *listen_address, GError **error);
 
+/**
+ * exh_server_too_large:
+ * @max_body: the configured limit
+ * @error: set to %EXM_ERROR_TOO_LARGE
+ *
+ * The one 413 answer of both servers (user API and ua APIs).
+ *
+ * Returns: %FALSE
+ */
+gboolean exh_server_too_large(gsize max_body, GError **error);
+
 /* Checks the values together (a conninfo, a non-zero pool, …). */
 gboolean exh_host_config_validate(const ExhHostConfig *config, GError **error);
 

@@ -216,11 +216,7 @@ early_handler(SoupServer *server,
 		return;
 	mark_too_large(msg);
 	req = request_new(host, msg);
-	g_set_error(&error,
-		    EXM_ERROR,
-		    EXM_ERROR_TOO_LARGE,
-		    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
-		    host->config->max_body);
+	exh_server_too_large(host->config->max_body, &error);
 	respond_error(req, error);
 	/* the body may stay unread: this connection cannot carry another request */
 	soup_message_headers_replace(
@@ -683,11 +679,7 @@ handler(SoupServer *server,
 		g_set_error_literal(
 			&error, EXM_ERROR, EXM_ERROR_UNAVAILABLE, "The server is shutting down.");
 	} else if (g_object_get_qdata(G_OBJECT(msg), too_large_quark) != NULL) {
-		g_set_error(&error,
-			    EXM_ERROR,
-			    EXM_ERROR_TOO_LARGE,
-			    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
-			    host->config->max_body);
+		exh_server_too_large(host->config->max_body, &error);
 	} else {
 		/* %2F and %00 stay refused: a segment never holds a slash or a NUL */
 		path = g_uri_unescape_string(req->raw_path, "/");
@@ -785,6 +777,17 @@ server_thread(gpointer data)
 		g_main_loop_run(host->loop);
 	g_main_context_pop_thread_default(host->context);
 	return NULL;
+}
+
+gboolean
+exh_server_too_large(gsize max_body, GError **error)
+{
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_TOO_LARGE,
+		    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
+		    max_body);
+	return FALSE;
 }
 
 gboolean

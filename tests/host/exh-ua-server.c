@@ -466,12 +466,7 @@ job_precheck(Job *job, GError **error)
 		return FALSE;
 	}
 	if (job->body != NULL && g_bytes_get_size(job->body) > job->server->config.max_body) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_TOO_LARGE,
-			    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
-			    job->server->config.max_body);
-		return FALSE;
+		return exh_server_too_large(job->server->config.max_body, error);
 	}
 	/* the SDK middleware: uuid.UUID(None) raises, which is a 500 */
 	node = job->node != NULL ? exm_uuid_parse(job->node, NULL) : NULL;
@@ -518,11 +513,7 @@ early_handler(SoupServer *s, SoupServerMessage *msg, const char *p, GHashTable *
 	if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH ||
 	    (guint64)soup_message_headers_get_content_length(headers) <= server->config.max_body)
 		return;
-	g_set_error(&error,
-		    EXM_ERROR,
-		    EXM_ERROR_TOO_LARGE,
-		    "Request body is larger than %" G_GSIZE_FORMAT " bytes.",
-		    server->config.max_body);
+	exh_server_too_large(server->config.max_body, &error);
 	text = exm_error_body(error);
 	len = strlen(text);
 	soup_server_message_set_response(
