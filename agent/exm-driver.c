@@ -360,15 +360,21 @@ exm_driver_apply(ExmDriver *self, JsonNode *value, gboolean *changed, GError **e
 	return driver_put(self, EXM_DRIVER_KIND, value, PUT_APPLY, changed, error);
 }
 
+/* The metadata, once @kind is known to be the driver's. */
+static JsonNode *
+meta_load_kind(ExmDriver *self, const gchar *kind, GError **error)
+{
+	if (!check_kind(kind, error))
+		return NULL;
+	return meta_load(self, error);
+}
+
 /* The metadata of @kind when it holds resource @uuid, else %NOT_FOUND. */
 static JsonNode *
 meta_load_with(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
-	g_autoptr(JsonNode) meta = NULL;
+	g_autoptr(JsonNode) meta = meta_load_kind(self, kind, error);
 
-	if (!check_kind(kind, error))
-		return NULL;
-	meta = meta_load(self, error);
 	if (meta == NULL)
 		return NULL;
 	if (uuid == NULL || !json_object_has_member(meta_resources(meta), uuid)) {
@@ -416,9 +422,7 @@ exm_driver_list(ExmDriver *self, const gchar *kind, GError **error)
 	g_autoptr(GList) names = NULL;
 	JsonObject *resources;
 
-	if (!check_kind(kind, error))
-		return NULL;
-	meta = meta_load(self, error);
+	meta = meta_load_kind(self, kind, error);
 	if (meta == NULL)
 		return NULL;
 	resources = meta_resources(meta);
