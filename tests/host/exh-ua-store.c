@@ -463,6 +463,26 @@ exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error)
 	return res != NULL;
 }
 
+/* Row @row as an object of @names (one a column, in order); the columns in
+ * the @json_columns bit mask hold JSON text, the others plain strings. */
+static JsonNode *
+row_json(PGresult *res, gint row, const gchar *const *names, guint n, guint json_columns)
+{
+	JsonObject *obj = json_object_new();
+	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+	for (guint i = 0; i < n; i++) {
+		const gchar *text = PQgetvalue(res, row, (gint)i);
+
+		if ((json_columns & (1u << i)) != 0)
+			json_object_set_member(obj, names[i], parse_json_column(text));
+		else
+			json_object_set_string_member(obj, names[i], text);
+	}
+	json_node_take_object(node, obj);
+	return node;
+}
+
 /* ------------------------------------------------------------- agents */
 
 #define AGENT_COLUMNS                                                                              \
@@ -475,19 +495,8 @@ agent_row_json(PGresult *res, gint row)
 	static const gchar *const names[] = { "uuid",	      "name",	    "description",
 					      "capabilities", "facts",	    "node",
 					      "status",	      "created_at", "updated_at" };
-	JsonObject *obj = json_object_new();
-	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
 
-	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-		const gchar *text = PQgetvalue(res, row, (gint)i);
-
-		if (i == 3 || i == 4)
-			json_object_set_member(obj, names[i], parse_json_column(text));
-		else
-			json_object_set_string_member(obj, names[i], text);
-	}
-	json_node_take_object(node, obj);
-	return node;
+	return row_json(res, row, names, G_N_ELEMENTS(names), 1u << 3 | 1u << 4);
 }
 
 static const gchar *const agent_model =
@@ -902,19 +911,8 @@ payload_resource_json(PGresult *res, gint row)
 	static const gchar *const names[] = { "uuid",	"kind",	      "res_uuid",
 					      "value",	"hash",	      "full_hash",
 					      "status", "created_at", "updated_at" };
-	JsonObject *obj = json_object_new();
-	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
 
-	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-		const gchar *text = PQgetvalue(res, row, (gint)i);
-
-		if (i == 3)
-			json_object_set_member(obj, names[i], parse_json_column(text));
-		else
-			json_object_set_string_member(obj, names[i], text);
-	}
-	json_node_take_object(node, obj);
-	return node;
+	return row_json(res, row, names, G_N_ELEMENTS(names), 1u << 3);
 }
 
 /* Adds every row to `<kind>: {resources: […]}` of @basket; collects column @hash_col. */
