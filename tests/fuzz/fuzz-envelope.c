@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Fuzz target: exm_envelope_open, the agent protocol's ChaCha20-Poly1305
- * envelope (common/exm-envelope.h) as a receiver meets it: an `X-Genesis-Nonce`
+ * envelope (common/base/exm-envelope.h) as a receiver meets it: an `X-Genesis-Nonce`
  * header and a body, both from the network.
  *
  * Input: the first 16 bytes are the nonce header's text, the rest the body.

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * Fuzz target: the REST toolkit's handling of a request (common/exm-rest.h):
+ * Fuzz target: the REST toolkit's handling of a request (common/rest/exm-rest.h):
  * route walking of the path, unpacking of the body for CREATE and UPDATE, the
  * list query and its SQL, on a route tree and a model shaped like the mail
  * service's.

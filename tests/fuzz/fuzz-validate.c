@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * Fuzz target: the field rules of the mail API (common/exm-mail-validate.h)
+ * Fuzz target: the field rules of the mail API (common/mail/exm-mail-validate.h)
  * that normalise or check a user's text: domain, username, IPv4, DKIM
  * selector, name and description.
  *

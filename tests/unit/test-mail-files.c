@@ -181,7 +181,7 @@ test_passwd_render_defensive(void)
 
 		raw_add(n, "good", HASH_A, TRUE);
 		raw_add(n, bad[i].user, bad[i].hash, TRUE);
-		g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "passwd: skipping*");
+		g_test_expect_message("exm-mail", G_LOG_LEVEL_WARNING, "passwd: skipping*");
 		out = exm_mail_passwd_render(n);
 		g_test_assert_expected_messages();
 		g_assert_cmpstr(out, ==, "good@example.com:" HASH_A "\n");
@@ -196,7 +196,7 @@ test_passwd_render_defensive(void)
 			g_autofree gchar *out = NULL;
 
 			raw_add(n, "good", HASH_A, TRUE);
-			g_test_expect_message(G_LOG_DOMAIN,
+			g_test_expect_message("exm-mail",
 					      G_LOG_LEVEL_WARNING,
 					      "passwd: the node has no valid*");
 			out = exm_mail_passwd_render(n);
