@@ -78,8 +78,8 @@ typedef struct {
 
 /**
  * ExhNodeSetTarget:
- * @uuid: the set's uuid (for the mail plugin: the instance's uuid)
- * @name: its name, e.g. `mailaas-dp-<uuid>`
+ * @uuid: the set's uuid (a plugin's builder: typically its resource's uuid)
+ * @name: its name, e.g. `<type>-dp-<uuid>`
  * @project_id: the owning project
  * @replicas: number of nodes (0..4096)
  * @cores: cores per node (1..4096)
@@ -119,7 +119,7 @@ ExhNodeSetTarget *exh_node_set_target_from_json(JsonObject *value, GError **erro
 
 /**
  * ExhConfigTarget:
- * @uuid: the config's uuid (mail plugin: uuid5(instance, `config-<node>`))
+ * @uuid: the config's uuid (a builder's: e.g. uuid5(resource, `config-<node>`))
  * @node: uuid of the node it lands on (`target: {kind: node, node: …}`)
  * @path: absolute path on the node (1..255 chars, no `..`)
  * @content: file content (`body: {kind: text, content: …}`)

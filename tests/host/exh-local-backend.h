@@ -5,52 +5,54 @@
  * The `local` infra backend (DESIGN.md §2 step 3): every node of a NodeSet is
  * a sandbox directory on this machine with a loopback address of its own, in
  * which the real data-plane programs run as supervised children of the host.
+ * What those programs are comes from the type's node descriptor
+ * (exh-local-type.h, `[local] node_descriptor`): the backend knows no type.
  *
- * Layout under @state_dir (every directory 0755 so that exim's children,
- * running as Debian-exim, can traverse to their files):
+ * Layout under @state_dir (every directory 0755 so that children that drop
+ * their privileges can still traverse to their files):
  *
  *   <state_dir>/<set uuid>/<node uuid>/root/   the node's `/` (the DP root)
  *                                      node.ini   agent ini: [universal_agent]
- *                                                 + [dataplane] (configure too)
- *                                      log/{exim,agent,configure}.log
- *                                      exim.restart  trigger (see below)
+ *                                                 + the type's [ini.*] groups
+ *                                      log/<child name>.log
+ *                                      <restart_flag>  trigger (see below)
  *
  * Addresses: the backend leases a subnet `127.K.0.0/16` for its lifetime (K
  * in 16..127, probed from a random start: a `flock`ed file
- * `<lock_dir>/127.K.lock` plus a bind test), and node N of the backend gets
- * `127.K.0.N` (N = 1..254, the lowest free), reported as its ipv4.  Its exim
- * listens there on 25, 465 (implicit TLS) and 587 as root, or on @port_base,
- * +1, +2 when @port_base is set.
+ * `<lock_dir>/127.K.lock` plus a bind test of the first port), and node N of
+ * the backend gets `127.K.0.N` (N = 1..254, the lowest free), reported as
+ * its ipv4.  Its service listens there on the type's ports, or on
+ * @port_base, +1, … when @port_base is set.
  *
  * Sizes: cores, ram and the disks of the target are recorded and reported in
  * the actual set (so a disk grow "reaches" it); a local node has no limits
  * and its disks are plain directories.  The image is not used: the node runs
- * this machine's exim4 and the configured binaries.
+ * this machine's programs and the configured binaries.
  *
  * Node lifecycle: a new node gets its sandbox, its key and node.ini, and its
- * agent is started (`<agent> run --config-file node.ini`, `node_uuid` = the
+ * agent is started (the type's [agent] argv; node.ini has `node_uuid` = the
  * node's uuid, `long_poll = true`).  A Config is written under `root/` with
  * its owner, group and mode (exm_atomic_write(): unchanged → no write), and
- * when it changed its `on_change` runs:
+ * when it changed its `on_change` runs: `systemctl restart|try-restart|
+ * reload-or-restart|reload <unit>` of a unit the type maps to
  *
- *   systemctl restart|try-restart exordos-metapaas-mail-configure
- *       → `<configure> --config node.ini` (the real exordos-mail-configure)
- *   systemctl restart|reload exim4 → the node's exim is stopped and started
- *       (not SIGHUP: with deliver_drop_privilege the daemon no longer runs
- *       as root and could not bind its ports again)
- *   systemctl restart exordos-metapaas-mail-agent → the agent is restarted
+ *   the job      → the job's argv runs (once; a run requested while one runs
+ *                  follows it)
+ *   the service  → the service is stopped and started (not SIGHUP: a daemon
+ *                  that dropped its privileges could not bind its ports
+ *                  again), once a job run succeeded
+ *   the agent    → the agent is restarted
  *
- * anything else is refused (no shell ever runs).  Configure's own restart
- * command (node.ini `restart_command`) is `touch <node>/exim.restart`: when
- * configure exits the backend consumes that trigger and (re)starts exim.
- * Exim (`exim4 -C root/etc/exim4/exim4.conf -bdf`) and the agent are
+ * anything else is refused (no shell ever runs).  When the job exits and the
+ * type's restart_flag file exists (the job's restart command touches it),
+ * the backend consumes it and restarts the service; after the first
+ * successful job the service is started.  The service and the agent are
  * restarted with a doubling backoff (100 ms … 5 s) when they die.  A node
- * whose sandbox already holds `root/etc/exordos_metapaas/mail.env` runs
- * configure at start, as the configure unit does at boot (adoption after a
- * host restart).
+ * whose sandbox already holds the type's `job_if_exists` runs the job at
+ * start, as its unit does at boot (adoption after a host restart).
  *
- * Status of a node: ERROR when its last configure run failed; ACTIVE once
- * configure succeeded and exim accepts connections on its three ports;
+ * Status of a node: ERROR when its last job run failed; ACTIVE once a job
+ * run succeeded and the service accepts connections on every port;
  * IN_PROGRESS otherwise (NEW before any Config).  The set is ACTIVE when all
  * its nodes are, ERROR when one is.  So a builder must emit the Configs as
  * soon as the actual set has nodes, not only once it is ACTIVE.
@@ -72,8 +74,8 @@ G_BEGIN_DECLS
  * @root: its DP root directory
  * @user_data: user data
  *
- * Test hook run on the backend's thread before each configure run (e.g. to
- * break the key directory and provoke a configure failure).
+ * Test hook run on the backend's thread before each job run (e.g. to break
+ * a directory and provoke a job failure).
  */
 typedef void (*ExhLocalPreConfigure)(const gchar *node_uuid, const gchar *root, gpointer user_data);
 
@@ -83,20 +85,17 @@ typedef void (*ExhLocalPreConfigure)(const gchar *node_uuid, const gchar *root, 
  * @lock_dir: (nullable): where the subnet lock files live; %NULL =
  *   `/run/lock/exordos-paas-host` when writable, else `<tmp>/exordos-paas-host`
  * @subnet: 0 = probe; 16..127 = use `127.<subnet>.0.0/16` (must be free)
- * @port_base: 0 = the standard ports 25, 465, 587; otherwise smtp =
- *   @port_base, smtps = +1, submission = +2
- * @configure_binary: (nullable): exordos-mail-configure; %NULL = the build
- *   tree's, else the installed one
- * @agent_binary: (nullable): exordos-metapaas-mail-agent; %NULL = the build
- *   tree's, else the installed one; "" = start no agent
- * @exim_binary: (nullable): %NULL = `exim4` from PATH or /usr/sbin
- * @template_path: (nullable): exim4.conf.in (%NULL = configure's default)
- * @smarthost: (nullable): `IP:PORT` every node relays to (tests' sink)
+ * @port_base: 0 = the type's ports; otherwise its first port = @port_base,
+ *   the next +1, …
+ * @node_descriptor: the type's node descriptor (exh-local-type.h); required
+ * @settings: name -> value: the descriptor's binaries (a path; "" turns an
+ *   optional one off) and settings; see exh_local_config_set()
  * @orch_endpoint: (nullable): the Orch API base URL written into node.ini;
  *   may be set later with exh_local_backend_set_endpoints()
  * @status_endpoint: (nullable): the Status API base URL
- * @uuid5_name: agent identity name (default `mailaas`)
- * @caps_drivers: the agent's `caps_drivers` (default `MailCapabilityDriver`)
+ * @uuid5_name: (nullable): agent identity name (%NULL = the descriptor's)
+ * @caps_drivers: (nullable): the agent's `caps_drivers` (%NULL = the
+ *   descriptor's)
  * @envelope: `orch_secure_communication` of the agents (the key file is
  *   always written, as a node key always exists, §6.1)
  * @stop_timeout_ms: SIGTERM → SIGKILL delay (default 5000)
@@ -108,11 +107,8 @@ typedef struct {
 	gchar *lock_dir;
 	guint subnet;
 	guint port_base;
-	gchar *configure_binary;
-	gchar *agent_binary;
-	gchar *exim_binary;
-	gchar *template_path;
-	gchar *smarthost;
+	gchar *node_descriptor;
+	GHashTable *settings;
 	gchar *orch_endpoint;
 	gchar *status_endpoint;
 	gchar *uuid5_name;
@@ -123,18 +119,29 @@ typedef struct {
 	gpointer pre_configure_data;
 } ExhLocalConfig;
 
-/* (transfer full): defaults; @state_dir must still be set */
+/* (transfer full): defaults; @state_dir and @node_descriptor must still be set */
 ExhLocalConfig *exh_local_config_new(void);
 void exh_local_config_free(ExhLocalConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhLocalConfig, exh_local_config_free)
 
 /**
+ * exh_local_config_set:
+ * @config: settings
+ * @name: a binary or setting the descriptor names (its `[local]` key)
+ * @value: (nullable): its value; %NULL removes it (the descriptor's default)
+ */
+void exh_local_config_set(ExhLocalConfig *config, const gchar *name, const gchar *value);
+
+/* (nullable): the value exh_local_config_set() or the key file gave @name. */
+const gchar *exh_local_config_get(const ExhLocalConfig *config, const gchar *name);
+
+/**
  * exh_local_config_load_key_file:
  * @config: settings to override
  * @key_file: the host's config; group `[local]` with `state_dir`, `lock_dir`,
- *   `subnet`, `port_base`, `configure`, `agent`, `exim`, `template`,
- *   `smarthost`, `uuid5_name`, `envelope`, `stop_timeout_ms` (a missing group
- *   changes nothing)
+ *   `subnet`, `port_base`, `node_descriptor`, `uuid5_name`, `envelope`,
+ *   `stop_timeout_ms`; every other key is a binary or setting of the
+ *   descriptor (exh_local_config_set()); a missing group changes nothing
  * @error: %EXH_ERROR_CONFIG naming the key
  *
  * Returns: %TRUE on success
@@ -195,15 +202,15 @@ void exh_local_backend_set_endpoints(ExhInfraBackend *backend,
  * @dir: the node directory (node.ini, log/)
  * @root: its DP root
  * @ipv4: its address
- * @smtp_port: exim's plain port (25 or @port_base)
- * @smtps_port: implicit TLS port
- * @submission_port: submission port
+ * @port_names: the type's port names
+ * @ports: their resolved numbers (see exh_local_node_info_port())
+ * @n_ports: how many
  * @status: the node's status
- * @exim_pid: exim's pid, 0 when not running
+ * @service_pid: the service's pid, 0 when not running
  * @agent_pid: the agent's pid, 0 when not running
- * @exim_starts: how often exim was started
+ * @service_starts: how often the service was started
  * @agent_starts: how often the agent was started
- * @configure_runs: how often configure ran
+ * @job_runs: how often the job ran
  *
  * What tests and the stand need to know about a node.
  */
@@ -213,16 +220,19 @@ typedef struct {
 	gchar *dir;
 	gchar *root;
 	gchar *ipv4;
-	guint smtp_port;
-	guint smtps_port;
-	guint submission_port;
+	gchar **port_names;
+	guint *ports;
+	guint n_ports;
 	ExhInfraStatus status;
-	GPid exim_pid;
+	GPid service_pid;
 	GPid agent_pid;
-	guint exim_starts;
+	guint service_starts;
 	guint agent_starts;
-	guint configure_runs;
+	guint job_runs;
 } ExhLocalNodeInfo;
+
+/* The port the type names @name, 0 when it names none. */
+guint exh_local_node_info_port(const ExhLocalNodeInfo *info, const gchar *name);
 
 void exh_local_node_info_free(ExhLocalNodeInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhLocalNodeInfo, exh_local_node_info_free)
