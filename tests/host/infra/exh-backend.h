@@ -31,6 +31,9 @@
  * one from its config or borrows one a test (or the stand) made; a borrowed
  * backend outlives exh_host_stop(), which is how the e2e tests stop the
  * control plane while the nodes keep serving.
+ *
+ * Code: the dispatch and the status names in exh-infra.c, the node set
+ * values in exh-node-set.c, the config target in exh-config-target.c.
  */
 #pragma once
 
@@ -57,6 +60,9 @@ typedef enum {
 
 /* (transfer none): "NEW", "IN_PROGRESS", "ACTIVE" or "ERROR" */
 const gchar *exh_infra_status_to_string(ExhInfraStatus status);
+
+/* @out = the uuid member @name of a §10 value (%EXH_ERROR_CONFIG otherwise). */
+gboolean exh_infra_json_uuid(JsonObject *obj, const gchar *name, gchar **out, GError **error);
 
 /**
  * ExhInfraDisk:
