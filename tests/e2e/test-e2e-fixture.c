@@ -55,13 +55,14 @@ start_backend(E2e *e)
 
 	e->state_dir = exm_test_mkdtemp("exh-e2e");
 	config->state_dir = g_strdup(e->state_dir);
+	config->node_descriptor = exh_test_node_descriptor_path();
 	config->envelope = e->envelope;
 	config->stop_timeout_ms = 3000;
 	config->pre_configure = break_key_dir;
 	config->pre_configure_data = e;
 	/* run against another build's binaries (debugging aid) */
-	config->configure_binary = g_strdup(g_getenv("EXH_LOCAL_CONFIGURE"));
-	config->agent_binary = g_strdup(g_getenv("EXH_LOCAL_AGENT"));
+	exh_local_config_set(config, "configure", g_getenv("EXH_LOCAL_CONFIGURE"));
+	exh_local_config_set(config, "agent", g_getenv("EXH_LOCAL_AGENT"));
 	e->backend = exh_local_backend_new(config, &error);
 	if (e->backend == NULL) {
 		g_test_fail_printf("local backend: %s", error->message);
@@ -208,12 +209,13 @@ e2e_login(E2e *e,
 	  const gchar *password)
 {
 	g_autoptr(GError) error = NULL;
-	gint code = e2e_smtp_auth(node->ipv4,
-				  implicit_tls ? node->smtps_port : node->submission_port,
-				  implicit_tls ? E2E_SMTP_IMPLICIT : E2E_SMTP_STARTTLS,
-				  user,
-				  password,
-				  &error);
+	gint code =
+		e2e_smtp_auth(node->ipv4,
+			      exh_local_node_info_port(node, implicit_tls ? "smtps" : "submission"),
+			      implicit_tls ? E2E_SMTP_IMPLICIT : E2E_SMTP_STARTTLS,
+			      user,
+			      password,
+			      &error);
 
 	(void)e;
 	if (code < 0)

@@ -153,7 +153,7 @@ test_resize_and_delete(void)
 		g_usleep(100 * 1000);
 	g_assert_false(g_file_test(in.node->dir, G_FILE_TEST_EXISTS));
 	g_assert_cmpuint(exm_test_count_processes(in.node->dir), ==, 0);
-	g_assert_cmpint(kill(in.node->exim_pid, 0), !=, 0);
+	g_assert_cmpint(kill(in.node->service_pid, 0), !=, 0);
 	g_assert_null(exh_infra_backend_get_node_set(e->backend, in.uuid, NULL));
 }
 

@@ -26,6 +26,7 @@
 #include "exh-host.h"
 #include "exh-local-backend.h"
 #include "exh-local-net.h"
+#include "exh-test.h"
 #include "exm-test.h"
 #include "exm-uuid.h"
 
@@ -66,6 +67,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
 
 	fx->state_dir = exm_test_mkdtemp("exh-local");
 	config->state_dir = g_strdup(fx->state_dir);
+	config->node_descriptor = exh_test_node_descriptor_path();
 	/* @data: a port base (the non-root layout), or NULL for 25/465/587 */
 	config->port_base = GPOINTER_TO_UINT(data);
 	/* the agent's own tests live elsewhere; here it only has to be supervised */
@@ -75,7 +77,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	config->pre_configure = break_key_dir;
 	config->pre_configure_data = fx;
 	/* run against another build's configure (debugging aid) */
-	config->configure_binary = g_strdup(g_getenv("EXH_LOCAL_CONFIGURE"));
+	exh_local_config_set(config, "configure", g_getenv("EXH_LOCAL_CONFIGURE"));
 	fx->backend = exh_local_backend_new(config, &error);
 	g_assert_no_error(error);
 }
@@ -172,9 +174,9 @@ node_info(Fixture *fx, const gchar *uuid)
 static gboolean
 listening(const ExhLocalNodeInfo *info)
 {
-	return exh_local_net_can_connect(info->ipv4, info->smtp_port) &&
-	       exh_local_net_can_connect(info->ipv4, info->smtps_port) &&
-	       exh_local_net_can_connect(info->ipv4, info->submission_port);
+	return exh_local_net_can_connect(info->ipv4, exh_local_node_info_port(info, "smtp")) &&
+	       exh_local_net_can_connect(info->ipv4, exh_local_node_info_port(info, "smtps")) &&
+	       exh_local_net_can_connect(info->ipv4, exh_local_node_info_port(info, "submission"));
 }
 
 /* The node's exim answers an SMTP greeting on @port (plain sockets: no GIO
@@ -324,7 +326,7 @@ test_config_key_file(void)
 	g_assert_cmpuint(c->subnet, ==, 42);
 	g_assert_cmpuint(c->port_base, ==, 2500);
 	g_assert_false(c->envelope);
-	g_assert_cmpstr(c->agent_binary, ==, "");
+	g_assert_cmpstr(exh_local_config_get(c, "agent"), ==, "");
 	g_assert_cmpuint(c->stop_timeout_ms, ==, 100);
 
 	g_assert_true(
@@ -440,24 +442,24 @@ test_node_lifecycle(Fixture *fx, gconstpointer data)
 	g_assert_true(
 		exh_infra_backend_get_config_status(fx->backend, CONFIG_UUID, &status, &error));
 	g_assert_cmpint(status, ==, EXH_INFRA_STATUS_ACTIVE);
-	g_assert_cmpuint(info->configure_runs, ==, 1);
-	g_assert_cmpint(info->exim_pid, >, 0);
+	g_assert_cmpuint(info->job_runs, ==, 1);
+	g_assert_cmpint(info->service_pid, >, 0);
 	g_assert_true(listening(info));
-	g_assert_true(smtp_greets(info->ipv4, info->smtp_port));
-	g_assert_true(smtp_greets(info->ipv4, info->submission_port));
+	g_assert_true(smtp_greets(info->ipv4, exh_local_node_info_port(info, "smtp")));
+	g_assert_true(smtp_greets(info->ipv4, exh_local_node_info_port(info, "submission")));
 
 	/* the same Config again: nothing written, configure not run */
 	env = make_mail_env(node, "example.com");
 	g_assert_true(exh_infra_backend_apply_config(fx->backend, env, &error));
 	g_clear_pointer(&info, exh_local_node_info_free);
 	info = node_info(fx, node);
-	g_assert_cmpuint(info->configure_runs, ==, 1);
-	g_assert_cmpuint(info->exim_starts, ==, 1);
+	g_assert_cmpuint(info->job_runs, ==, 1);
+	g_assert_cmpuint(info->service_starts, ==, 1);
 
 	/* delete: processes stopped, sandbox removed */
 	g_assert_true(exh_infra_backend_delete_node_set(fx->backend, SET_UUID, &error));
 	g_assert_no_error(error);
-	g_assert_cmpint(kill(info->exim_pid, 0), !=, 0);
+	g_assert_cmpint(kill(info->service_pid, 0), !=, 0);
 	g_assert_false(g_file_test(info->dir, G_FILE_TEST_EXISTS));
 	g_assert_null(get_set(fx));
 	g_assert_cmpuint(exm_test_count_processes(fx->state_dir), ==, 0);
@@ -512,7 +514,7 @@ test_config_owner_mode(Fixture *fx, gconstpointer data)
 	info = bring_up_info(fx, &node);
 	if (info == NULL)
 		return;
-	exim_pid = info->exim_pid;
+	exim_pid = info->service_pid;
 	extra->uuid = g_strdup(EXTRA_UUID);
 	extra->node = g_strdup(node);
 	extra->path = g_strdup("/etc/exim4/extra.conf");
@@ -533,17 +535,19 @@ test_config_owner_mode(Fixture *fx, gconstpointer data)
 	for (guint i = 0; i < WAIT_S * 10; i++) {
 		g_clear_pointer(&info, exh_local_node_info_free);
 		info = node_info(fx, node);
-		if (info->exim_starts == 2 && info->status == EXH_INFRA_STATUS_ACTIVE)
+		if (info->service_starts == 2 && info->status == EXH_INFRA_STATUS_ACTIVE)
 			break;
 		g_usleep(100 * 1000);
 	}
-	g_assert_cmpuint(info->exim_starts, ==, 2);
-	g_assert_cmpint(info->exim_pid, !=, exim_pid);
+	g_assert_cmpuint(info->service_starts, ==, 2);
+	g_assert_cmpint(info->service_pid, !=, exim_pid);
 	g_assert_cmpint(kill(exim_pid, 0), !=, 0);
-	g_assert_cmpuint(info->configure_runs, ==, 1);
-	for (guint i = 0; i < 100 && !smtp_greets(info->ipv4, info->smtp_port); i++)
+	g_assert_cmpuint(info->job_runs, ==, 1);
+	for (guint i = 0;
+	     i < 100 && !smtp_greets(info->ipv4, exh_local_node_info_port(info, "smtp"));
+	     i++)
 		g_usleep(100 * 1000);
-	g_assert_true(smtp_greets(info->ipv4, info->smtp_port));
+	g_assert_true(smtp_greets(info->ipv4, exh_local_node_info_port(info, "smtp")));
 
 	assert_refused(fx, node, info->root);
 }
@@ -559,16 +563,16 @@ test_exim_restarted(Fixture *fx, gconstpointer data)
 	before = bring_up_info(fx, &node);
 	if (before == NULL)
 		return;
-	g_assert_cmpint(kill(before->exim_pid, SIGKILL), ==, 0);
+	g_assert_cmpint(kill(before->service_pid, SIGKILL), ==, 0);
 	for (guint i = 0; i < WAIT_S * 10; i++) {
 		g_clear_pointer(&after, exh_local_node_info_free);
 		after = node_info(fx, node);
-		if (after->exim_starts >= 2 && after->status == EXH_INFRA_STATUS_ACTIVE)
+		if (after->service_starts >= 2 && after->status == EXH_INFRA_STATUS_ACTIVE)
 			break;
 		g_usleep(100 * 1000);
 	}
-	g_assert_cmpuint(after->exim_starts, ==, 2);
-	g_assert_cmpint(after->exim_pid, !=, before->exim_pid);
+	g_assert_cmpuint(after->service_starts, ==, 2);
+	g_assert_cmpint(after->service_pid, !=, before->service_pid);
 	g_assert_cmpint(after->status, ==, EXH_INFRA_STATUS_ACTIVE);
 	g_assert_true(listening(after));
 	/* the agent is a supervised child as well; it can be held down and resumed */
@@ -686,9 +690,9 @@ test_port_base(Fixture *fx, gconstpointer data)
 	info = bring_up_info(fx, &node);
 	if (info == NULL)
 		return;
-	g_assert_cmpuint(info->smtp_port, ==, 2525);
-	g_assert_cmpuint(info->smtps_port, ==, 2526);
-	g_assert_cmpuint(info->submission_port, ==, 2527);
+	g_assert_cmpuint(exh_local_node_info_port(info, "smtp"), ==, 2525);
+	g_assert_cmpuint(exh_local_node_info_port(info, "smtps"), ==, 2526);
+	g_assert_cmpuint(exh_local_node_info_port(info, "submission"), ==, 2527);
 	g_assert_true(smtp_greets(info->ipv4, 2525));
 	g_assert_true(smtp_greets(info->ipv4, 2527));
 	g_assert_true(exh_local_net_can_connect(info->ipv4, 2526));
@@ -725,7 +729,7 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 	key = exm_test_read_file(key_path);
 	exh_infra_backend_shutdown(fx->backend);
 	g_assert_cmpuint(exm_test_count_processes(fx->state_dir), ==, 0);
-	g_assert_cmpint(kill(info->exim_pid, 0), !=, 0);
+	g_assert_cmpint(kill(info->service_pid, 0), !=, 0);
 	g_assert_true(g_file_test(info->root, G_FILE_TEST_IS_DIR));
 	g_assert_false(exh_infra_backend_apply_node_set(fx->backend, set, &error));
 	g_clear_error(&error);
@@ -753,8 +757,9 @@ test_shutdown_adopt(Fixture *fx, gconstpointer data)
 
 	/* as after a host restart: the same set comes back with its keys, configured */
 	config->state_dir = g_strdup(fx->state_dir);
-	config->agent_binary = g_strdup("");
-	config->configure_binary = g_strdup(g_getenv("EXH_LOCAL_CONFIGURE"));
+	config->node_descriptor = exh_test_node_descriptor_path();
+	exh_local_config_set(config, "agent", "");
+	exh_local_config_set(config, "configure", g_getenv("EXH_LOCAL_CONFIGURE"));
 	fx->backend = exh_local_backend_new(config, &error);
 	EXM_TEST_OK(error);
 	g_assert_true(exh_infra_backend_apply_node_set(fx->backend, set, &error));

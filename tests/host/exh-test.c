@@ -38,6 +38,13 @@ exh_test_plugin_path(void)
 }
 
 gchar *
+exh_test_node_descriptor_path(void)
+{
+	return g_build_filename(
+		EXM_SOURCE_ROOT, "data", "exordos_metapaas", "local-node.ini", NULL);
+}
+
+gchar *
 exh_test_fake_plugin_path(const gchar *variant)
 {
 	g_autofree gchar *name = g_strdup_printf("libexh-fake%s.so", variant);

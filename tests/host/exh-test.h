@@ -100,6 +100,10 @@ void exh_test_init(int *argc, char ***argv);
 /* Path of the mail plugin in the build tree. */
 gchar *exh_test_plugin_path(void);
 
+/* Path of the mail type's node descriptor for the local backend ([local]
+ * node_descriptor, tests/host/exh-local-type.h) in the source tree. */
+gchar *exh_test_node_descriptor_path(void);
+
 /* Path of a fake plugin of the host's tests: "" (slug fake), "-abi2", "-broken",
  * "-nosym", "-other" (slug other), "-clash" (slug clash, fake's migration uuids). */
 gchar *exh_test_fake_plugin_path(const gchar *variant);

@@ -436,8 +436,12 @@ test_config_backend(void)
 	g_autofree gchar *dir = exm_test_mkdtemp("exh-config");
 	g_autofree gchar *path = g_build_filename(dir, "host.conf", NULL);
 	g_autofree gchar *nodes = g_build_filename(dir, "nodes", NULL);
-	g_autofree gchar *good = g_strdup_printf(
-		"[agent_api]\nenabled = true\n[local]\nstate_dir = %s\nagent = \n", nodes);
+	g_autofree gchar *descriptor = exh_test_node_descriptor_path();
+	g_autofree gchar *good =
+		g_strdup_printf("[agent_api]\nenabled = true\n[local]\nstate_dir = "
+				"%s\nnode_descriptor = %s\nagent = \n",
+				nodes,
+				descriptor);
 	g_autoptr(ExhHostConfig) none = exh_host_config_new();
 	g_autoptr(GError) error = NULL;
 	ExhInfraBackend *backend;

@@ -37,6 +37,8 @@ HOST_BIN="$BUILD/tests/host/exordos-paas-host"
 PLUGIN="$BUILD/plugin/libexordos_paas_mail.so"
 CONFIGURE_BIN="$BUILD/agent/exordos-mail-configure"
 AGENT_BIN="$BUILD/agent/exordos-metapaas-mail-agent"
+# what a mail node runs under the host's local backend ([local] node_descriptor)
+NODE_DESCRIPTOR="$ROOT/data/exordos_metapaas/local-node.ini"
 
 say() { printf 'stand: %s\n' "$*"; }
 die() { printf 'stand: error: %s\n' "$*" >&2; exit 1; }
@@ -372,6 +374,7 @@ plain_agents = false
 state_dir = $NODES
 lock_dir = $LOCK_DIR
 subnet = $SUBNET
+node_descriptor = $NODE_DESCRIPTOR
 configure = $CONFIGURE_BIN
 agent = $AGENT_BIN
 envelope = true

@@ -50,7 +50,7 @@ typedef struct {
 	guint wait;
 } ExhUaResult;
 
-void exh_ua_result_clear(ExhUaResult *result);
+void exh_ua_route_result_clear(ExhUaResult *result);
 
 /* The Orch API of reference/ua-protocol.md §4. */
 void exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result);
@@ -59,12 +59,12 @@ void exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result);
 void exh_status_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result);
 
 /* Sets @result to a 405 for @method. */
-void exh_ua_result_method_not_allowed(ExhUaResult *result, const gchar *method);
+void exh_ua_route_result_method_not_allowed(ExhUaResult *result, const gchar *method);
 
 /* Sets @result to a 404 for @path. */
-void exh_ua_result_not_found(ExhUaResult *result, const gchar *method, gchar **segments);
+void exh_ua_route_result_not_found(ExhUaResult *result, const gchar *method, gchar **segments);
 
 /* Canonical lower-case UUID of a path segment, or %NULL with a 404 in @result. */
-gchar *exh_ua_segment_uuid(ExhUaResult *result, const gchar *segment);
+gchar *exh_ua_route_segment_uuid(ExhUaResult *result, const gchar *segment);
 
 G_END_DECLS

@@ -31,6 +31,9 @@
  * one from its config or borrows one a test (or the stand) made; a borrowed
  * backend outlives exh_host_stop(), which is how the e2e tests stop the
  * control plane while the nodes keep serving.
+ *
+ * Code: the dispatch and the status names in exh-infra.c, the node set
+ * values in exh-node-set.c, the config target in exh-config-target.c.
  */
 #pragma once
 
@@ -58,6 +61,9 @@ typedef enum {
 /* (transfer none): "NEW", "IN_PROGRESS", "ACTIVE" or "ERROR" */
 const gchar *exh_infra_status_to_string(ExhInfraStatus status);
 
+/* @out = the uuid member @name of a §10 value (%EXH_ERROR_CONFIG otherwise). */
+gboolean exh_infra_json_uuid(JsonObject *obj, const gchar *name, gchar **out, GError **error);
+
 /**
  * ExhInfraDisk:
  * @size: size in GB (> 0)
@@ -78,8 +84,8 @@ typedef struct {
 
 /**
  * ExhNodeSetTarget:
- * @uuid: the set's uuid (for the mail plugin: the instance's uuid)
- * @name: its name, e.g. `mailaas-dp-<uuid>`
+ * @uuid: the set's uuid (a plugin's builder: typically its resource's uuid)
+ * @name: its name, e.g. `<type>-dp-<uuid>`
  * @project_id: the owning project
  * @replicas: number of nodes (0..4096)
  * @cores: cores per node (1..4096)
@@ -119,7 +125,7 @@ ExhNodeSetTarget *exh_node_set_target_from_json(JsonObject *value, GError **erro
 
 /**
  * ExhConfigTarget:
- * @uuid: the config's uuid (mail plugin: uuid5(instance, `config-<node>`))
+ * @uuid: the config's uuid (a builder's: e.g. uuid5(resource, `config-<node>`))
  * @node: uuid of the node it lands on (`target: {kind: node, node: …}`)
  * @path: absolute path on the node (1..255 chars, no `..`)
  * @content: file content (`body: {kind: text, content: …}`)

@@ -4,25 +4,24 @@
  *
  * One node of the local backend (see exh-local-backend.h for the layout and
  * the lifecycle): its sandbox, node.ini and key, the Configs written into
- * it, and its three children (configure, exim, agent).  Lives on the
- * backend's thread only.
+ * it, and the three children its type's descriptor names (job, service,
+ * agent; exh-local-type.h).  Lives on the backend's thread only.
  */
 #pragma once
 
 #include "exh-local-backend.h"
+#include "exh-local-type.h"
 
 typedef struct _ExhLocalNode ExhLocalNode;
 
 /**
  * ExhLocalEnv:
  * @config: the backend's settings
- * @configure_binary: resolved exordos-mail-configure
- * @agent_binary: (nullable): resolved agent, %NULL = none
- * @exim_binary: resolved exim4
- * @touch_binary: resolved touch(1), configure's restart command
- * @smtp_port: exim's plain port
- * @smtps_port: its implicit TLS port
- * @submission_port: its submission port
+ * @type: the node descriptor
+ * @vars: the placeholders every node shares: `bin:N` (an optional binary
+ *   turned off has none), `port:N`, `set:N`
+ * @ports: the resolved ports, in @type's order
+ * @has_agent: %FALSE when the agent's binary is turned off
  * @changed: called when a node's status changed
  * @changed_data: its data
  *
@@ -30,13 +29,10 @@ typedef struct _ExhLocalNode ExhLocalNode;
  */
 typedef struct {
 	const ExhLocalConfig *config;
-	gchar *configure_binary;
-	gchar *agent_binary;
-	gchar *exim_binary;
-	gchar *touch_binary;
-	guint smtp_port;
-	guint smtps_port;
-	guint submission_port;
+	ExhLocalType *type;
+	GHashTable *vars;
+	GArray *ports; /* guint */
+	gboolean has_agent;
 	void (*changed)(ExhLocalNode *node, gpointer data);
 	gpointer changed_data;
 } ExhLocalEnv;
@@ -52,7 +48,7 @@ typedef struct {
  * @error: return location for a #GError
  *
  * Creates (or adopts) the sandbox, the key and node.ini, starts the agent
- * and, when mail.env is already there, configure.
+ * and, when the type's `job_if_exists` is already there, the job.
  *
  * Returns: (transfer full): the node, or %NULL
  */
@@ -87,8 +83,10 @@ gboolean exh_local_node_config_status(ExhLocalNode *node,
 				      const gchar *uuid,
 				      ExhInfraStatus *out_status);
 
-/* Checks that @command is an on_change the backend maps. */
-gboolean exh_local_on_change_check(const gchar *command, GError **error);
+/* Checks that @command is an on_change the node's type maps. */
+gboolean exh_local_node_check_on_change(const ExhLocalEnv *env,
+					const gchar *command,
+					GError **error);
 
 ExhInfraStatus exh_local_node_get_status(ExhLocalNode *node);
 /* (nullable): why the node is in ERROR */

@@ -145,21 +145,21 @@ exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 
 	/* s = "", "v1", "agents", … */
 	if (n < 4 || !g_str_equal(s[1], "v1") || !g_str_equal(s[2], "agents")) {
-		exh_ua_result_not_found(result, call->method, s);
+		exh_ua_route_result_not_found(result, call->method, s);
 		return;
 	}
 	if (n == 4 && *s[3] == '\0') {
 		/* the collection: neither listing nor registration here */
-		exh_ua_result_method_not_allowed(
+		exh_ua_route_result_method_not_allowed(
 			result, g_str_equal(call->method, "POST") ? "CREATE" : call->method);
 		return;
 	}
-	uuid = exh_ua_segment_uuid(result, s[3]);
+	uuid = exh_ua_route_segment_uuid(result, s[3]);
 	if (uuid == NULL)
 		return;
 	if (n == 4) {
 		if (!g_str_equal(call->method, "GET")) {
-			exh_ua_result_method_not_allowed(result, call->method);
+			exh_ua_route_result_method_not_allowed(result, call->method);
 			return;
 		}
 		result->body = exh_ua_store_agent_get(conn, uuid, &result->error);
@@ -168,11 +168,11 @@ exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 	}
 	if (n == 6 && g_str_equal(s[4], "actions") && g_str_equal(s[5], "get_payload")) {
 		if (!g_str_equal(call->method, "GET")) {
-			exh_ua_result_method_not_allowed(result, call->method);
+			exh_ua_route_result_method_not_allowed(result, call->method);
 			return;
 		}
 		get_payload(conn, call, uuid, result);
 		return;
 	}
-	exh_ua_result_not_found(result, call->method, s);
+	exh_ua_route_result_not_found(result, call->method, s);
 }

@@ -10,14 +10,14 @@
 #include "exm-uuid.h"
 
 void
-exh_ua_result_clear(ExhUaResult *result)
+exh_ua_route_result_clear(ExhUaResult *result)
 {
 	g_clear_pointer(&result->body, json_node_unref);
 	g_clear_error(&result->error);
 }
 
 void
-exh_ua_result_method_not_allowed(ExhUaResult *result, const gchar *method)
+exh_ua_route_result_method_not_allowed(ExhUaResult *result, const gchar *method)
 {
 	g_clear_error(&result->error);
 	g_set_error(&result->error,
@@ -28,7 +28,7 @@ exh_ua_result_method_not_allowed(ExhUaResult *result, const gchar *method)
 }
 
 void
-exh_ua_result_not_found(ExhUaResult *result, const gchar *method, gchar **segments)
+exh_ua_route_result_not_found(ExhUaResult *result, const gchar *method, gchar **segments)
 {
 	g_autofree gchar *path = g_strjoinv("/", segments);
 
@@ -42,7 +42,7 @@ exh_ua_result_not_found(ExhUaResult *result, const gchar *method, gchar **segmen
 }
 
 gchar *
-exh_ua_segment_uuid(ExhUaResult *result, const gchar *segment)
+exh_ua_route_segment_uuid(ExhUaResult *result, const gchar *segment)
 {
 	gchar *uuid = exm_uuid_parse(segment, NULL);
 

@@ -29,7 +29,7 @@ typedef void (*ExhLocalChildStopped)(ExhLocalChild *child, gpointer user_data);
 
 /**
  * exh_local_child_new:
- * @name: for logs (`exim`, `agent`, `configure`)
+ * @name: for logs (the type's child name, e.g. `agent`)
  * @argv: the command (copied); no shell
  * @log_path: output of both stdout and stderr, appended
  * @supervised: restart it when it dies (unless stopped)

@@ -81,7 +81,7 @@ clear_source(GSource **source)
 /*
  * In the child: a process group of its own (so a stop reaches whatever it
  * forks) and death with the spawning thread where the kernel keeps that
- * (setuid binaries such as exim4 drop it).
+ * (setuid binaries that change their user drop it).
  */
 static void
 child_setup(gpointer data)

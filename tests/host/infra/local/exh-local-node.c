@@ -22,17 +22,15 @@
 #define PROBE_MS     100
 
 /* Node paths the backend itself creates or reads (relative to the root). */
-#define NODE_PAYLOAD   "/var/lib/exordos/exordos_metapaas/payload.json"
-#define NODE_KEY       "/var/lib/exordos/universal_agent/private_key"
-#define NODE_MAIL_ENV  "/etc/exordos_metapaas/mail.env"
-#define NODE_EXIM_CONF "/etc/exim4/exim4.conf"
+#define NODE_PAYLOAD "/var/lib/exordos/exordos_metapaas/payload.json"
+#define NODE_KEY     "/var/lib/exordos/universal_agent/private_key"
 
-typedef enum {
-	ACTION_NONE,
-	ACTION_CONFIGURE,
-	ACTION_EXIM,
-	ACTION_AGENT,
-} Action;
+/* What an on_change does: a role of exh-local-type.h, or none. */
+typedef ExhLocalRole Action;
+#define ACTION_NONE    EXH_LOCAL_N_ROLES
+#define ACTION_JOB     EXH_LOCAL_ROLE_JOB
+#define ACTION_SERVICE EXH_LOCAL_ROLE_SERVICE
+#define ACTION_AGENT   EXH_LOCAL_ROLE_AGENT
 
 struct _ExhLocalNode {
 	const ExhLocalEnv *env;
@@ -43,21 +41,22 @@ struct _ExhLocalNode {
 	gchar *dir;
 	gchar *root;
 	gchar *ini;
-	gchar *trigger;
+	gchar *trigger; /* (nullable): the type's restart_flag in dir */
 	gchar *log_dir;
 	gchar *key;	     /* base64, wiped at free */
 	GHashTable *configs; /* config uuid -> GINT_TO_POINTER(Action) */
+	GHashTable *vars;    /* the env's placeholders + this node's */
 
-	ExhLocalChild *configure;
-	ExhLocalChild *exim;
+	ExhLocalChild *job;
+	ExhLocalChild *service;
 	ExhLocalChild *agent;
 	gboolean agent_wanted;
-	gboolean configure_pending;
-	gboolean configure_failed;
-	gboolean configured; /* a configure run succeeded: exim may run */
-	gboolean exim_ready;
+	gboolean job_pending;
+	gboolean job_failed;
+	gboolean configured; /* a job run succeeded: the service may run */
+	gboolean service_ready;
 	gchar *error;
-	guint configure_runs;
+	guint job_runs;
 	GSource *probe;
 	ExhInfraStatus last_status;
 
@@ -70,60 +69,47 @@ static void notify_if_changed(ExhLocalNode *node);
 
 /* ---- on_change mapping -------------------------------------------------- */
 
-static gboolean
-unit_is(const gchar *unit, const gchar *name)
-{
-	gsize n = strlen(name);
-
-	return strncmp(unit, name, n) == 0 &&
-	       (unit[n] == '\0' || g_str_equal(unit + n, ".service"));
-}
-
-/* The unit a `systemctl <verb> <unit>` command acts on, or ACTION_NONE. */
+/* The role a `systemctl <verb> <unit>` command acts on, or ACTION_NONE. */
 static Action
-classify_argv(const gchar *const *argv)
+classify_argv(const ExhLocalType *type, const gchar *const *argv)
 {
 	const gchar *verbs[] = { "restart", "try-restart", "reload-or-restart", "reload", NULL };
 
 	if (g_strv_length((gchar **)argv) != 3 || !g_str_equal(argv[0], "systemctl") ||
 	    !g_strv_contains(verbs, argv[1]))
 		return ACTION_NONE;
-	if (unit_is(argv[2], "exordos-metapaas-mail-configure"))
-		return ACTION_CONFIGURE;
-	if (unit_is(argv[2], "exim4"))
-		return ACTION_EXIM;
-	if (unit_is(argv[2], "exordos-metapaas-mail-agent"))
-		return ACTION_AGENT;
-	return ACTION_NONE;
+	return exh_local_type_role_of_unit(type, argv[2]);
 }
 
 static gboolean
-classify(const gchar *command, Action *out, GError **error)
+classify(const ExhLocalType *type, const gchar *command, Action *out, GError **error)
 {
 	g_auto(GStrv) argv = NULL;
+	g_autofree gchar *units = NULL;
 
 	*out = ACTION_NONE;
 	if (command == NULL)
 		return TRUE;
 	if (g_shell_parse_argv(command, NULL, &argv, NULL))
-		*out = classify_argv((const gchar *const *)argv);
+		*out = classify_argv(type, (const gchar *const *)argv);
 	if (*out != ACTION_NONE)
 		return TRUE;
+	units = exh_local_type_describe_units(type);
 	g_set_error(error,
 		    EXH_ERROR,
 		    EXH_ERROR_CONFIG,
 		    "on_change: unsupported command (the local backend maps only "
-		    "'systemctl restart' of exordos-metapaas-mail-configure, exim4 and "
-		    "exordos-metapaas-mail-agent)");
+		    "'systemctl restart' of %s)",
+		    units);
 	return FALSE;
 }
 
 gboolean
-exh_local_on_change_check(const gchar *command, GError **error)
+exh_local_node_check_on_change(const ExhLocalEnv *env, const gchar *command, GError **error)
 {
 	Action action;
 
-	return classify(command, &action, error);
+	return classify(env->type, command, &action, error);
 }
 
 /* ---- files ----------------------------------------------------------------- */
@@ -180,41 +166,48 @@ ensure_key(ExhLocalNode *node, GError **error)
 	return make_dirs(dir, 0755, error) && write_text(path, node->key, 0600, NULL, error);
 }
 
-static gchar *
-render_ini(ExhLocalNode *node)
+static void
+render_agent_group(ExhLocalNode *node, GKeyFile *kf)
 {
-	const ExhLocalEnv *env = node->env;
-	const ExhLocalConfig *c = env->config;
-	g_autoptr(GKeyFile) kf = g_key_file_new();
+	const ExhLocalConfig *c = node->env->config;
+	const ExhLocalType *t = node->env->type;
 	g_autofree gchar *payload = node_path(node, NODE_PAYLOAD);
 	g_autofree gchar *key = node_path(node, NODE_KEY);
-	g_autofree gchar *quoted = g_shell_quote(node->trigger);
-	g_autofree gchar *restart = g_strdup_printf("%s %s", env->touch_binary, quoted);
-	const gchar *ua = "universal_agent", *dp = "dataplane";
+	const gchar *ua = "universal_agent";
 
 	g_key_file_set_string(
 		kf, ua, "orch_endpoint", c->orch_endpoint != NULL ? c->orch_endpoint : "");
 	g_key_file_set_string(
 		kf, ua, "status_endpoint", c->status_endpoint != NULL ? c->status_endpoint : "");
-	g_key_file_set_string(kf, ua, "uuid5_name", c->uuid5_name);
+	g_key_file_set_string(
+		kf, ua, "uuid5_name", c->uuid5_name != NULL ? c->uuid5_name : t->uuid5_name);
 	g_key_file_set_string(kf, ua, "node_uuid", node->uuid);
 	g_key_file_set_string(kf, ua, "system_root", node->root);
 	g_key_file_set_string(kf, ua, "payload_path", payload);
-	g_key_file_set_string(kf, ua, "caps_drivers", c->caps_drivers);
+	g_key_file_set_string(kf,
+			      ua,
+			      "caps_drivers",
+			      c->caps_drivers != NULL ? c->caps_drivers : t->caps_drivers);
 	g_key_file_set_boolean(kf, ua, "orch_secure_communication", c->envelope);
 	g_key_file_set_string(kf, ua, "private_key_path", key);
 	g_key_file_set_boolean(kf, ua, "long_poll", TRUE);
-	g_key_file_set_string(kf, dp, "root", node->root);
-	g_key_file_set_string(kf, dp, "exim_binary", env->exim_binary);
-	g_key_file_set_string(kf, dp, "listen", node->ipv4);
-	g_key_file_set_integer(kf, dp, "smtp_port", (gint)env->smtp_port);
-	g_key_file_set_integer(kf, dp, "smtps_port", (gint)env->smtps_port);
-	g_key_file_set_integer(kf, dp, "submission_port", (gint)env->submission_port);
-	g_key_file_set_string(kf, dp, "restart_command", restart);
-	if (c->template_path != NULL)
-		g_key_file_set_string(kf, dp, "template", c->template_path);
-	if (c->smarthost != NULL)
-		g_key_file_set_string(kf, dp, "smarthost", c->smarthost);
+}
+
+/* [universal_agent], then the type's [ini.*] groups. */
+static gchar *
+render_ini(ExhLocalNode *node)
+{
+	GPtrArray *keys = node->env->type->ini;
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+
+	render_agent_group(node, kf);
+	for (guint i = 0; i < keys->len; i++) {
+		const ExhLocalTypeIniKey *k = g_ptr_array_index(keys, i);
+		g_autofree gchar *value = exh_local_type_expand(k->value, node->vars);
+
+		if (value != NULL)
+			g_key_file_set_string(kf, k->group, k->key, value);
+	}
 	return g_key_file_to_data(kf, NULL, NULL);
 }
 
@@ -259,20 +252,19 @@ static gboolean
 probe_due(gpointer data)
 {
 	ExhLocalNode *node = data;
-	const ExhLocalEnv *env = node->env;
+	GArray *ports = node->env->ports;
 
-	if (!exh_local_child_is_running(node->exim))
+	if (!exh_local_child_is_running(node->service))
 		return G_SOURCE_CONTINUE;
-	if (exh_local_net_can_connect(node->ipv4, env->smtp_port) &&
-	    exh_local_net_can_connect(node->ipv4, env->smtps_port) &&
-	    exh_local_net_can_connect(node->ipv4, env->submission_port)) {
-		node->exim_ready = TRUE;
-		notify_if_changed(node);
-		g_source_unref(node->probe);
-		node->probe = NULL;
-		return G_SOURCE_REMOVE;
+	for (guint i = 0; i < ports->len; i++) {
+		if (!exh_local_net_can_connect(node->ipv4, g_array_index(ports, guint, i)))
+			return G_SOURCE_CONTINUE;
 	}
-	return G_SOURCE_CONTINUE;
+	node->service_ready = TRUE;
+	notify_if_changed(node);
+	g_source_unref(node->probe);
+	node->probe = NULL;
+	return G_SOURCE_REMOVE;
 }
 
 static void
@@ -296,27 +288,27 @@ start_probe(ExhLocalNode *node)
 }
 
 static void
-exim_exited(ExhLocalChild *child, gint status, gpointer data)
+service_exited(ExhLocalChild *child, gint status, gpointer data)
 {
 	ExhLocalNode *node = data;
 
 	(void)child;
 	(void)status;
-	node->exim_ready = FALSE;
+	node->service_ready = FALSE;
 	notify_if_changed(node);
 	if (node->stops_pending == 0)
 		start_probe(node);
 }
 
 static void
-start_exim(ExhLocalNode *node)
+start_service(ExhLocalNode *node)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!exh_local_child_start(node->exim, &error)) {
+	if (!exh_local_child_start(node->service, &error)) {
 		g_free(node->error);
 		node->error = g_strdup(error->message);
-		node->configure_failed = TRUE;
+		node->job_failed = TRUE;
 		notify_if_changed(node);
 		return;
 	}
@@ -324,119 +316,114 @@ start_exim(ExhLocalNode *node)
 }
 
 static void
-exim_stopped_for_restart(ExhLocalChild *child, gpointer data)
+service_stopped_for_restart(ExhLocalChild *child, gpointer data)
 {
 	(void)child;
-	start_exim(data);
+	start_service(data);
 }
 
 /*
- * After a successful configure: start exim, or restart it.  A restart is a
- * stop and a start, as `systemctl restart exim4`: with
- * deliver_drop_privilege the daemon runs as Debian-exim once it has bound
- * its ports, so its SIGHUP re-exec could not bind 25/465/587 again.
+ * After a successful job: start the service, or restart it.  A restart is a
+ * stop and a start, as `systemctl restart`: a daemon that dropped its
+ * privileges once it had bound its ports could not bind them again on a
+ * SIGHUP re-exec.
  */
 static void
-kick_exim(ExhLocalNode *node, gboolean restart)
+kick_service(ExhLocalNode *node, gboolean restart)
 {
-	if (!exh_local_child_is_running(node->exim)) {
-		start_exim(node);
+	if (!exh_local_child_is_running(node->service)) {
+		start_service(node);
 		return;
 	}
 	if (restart)
-		exh_local_child_stop(node->exim,
+		exh_local_child_stop(node->service,
 				     node->env->config->stop_timeout_ms,
-				     exim_stopped_for_restart,
+				     service_stopped_for_restart,
 				     node);
 }
 
-static void run_configure(ExhLocalNode *node);
+static void run_job(ExhLocalNode *node);
 
 static void
-configure_exited(ExhLocalChild *child, gint status, gpointer data)
+job_exited(ExhLocalChild *child, gint status, gpointer data)
 {
 	ExhLocalNode *node = data;
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *log = log_path(node, "configure");
+	const gchar *name = exh_local_child_get_name(node->job);
+	g_autofree gchar *log = log_path(node, name);
 	gboolean restart;
 
 	(void)child;
 	if (node->stops_pending > 0)
 		return;
-	if (node->configure_pending) {
-		node->configure_pending = FALSE;
-		run_configure(node);
+	if (node->job_pending) {
+		node->job_pending = FALSE;
+		run_job(node);
 		return;
 	}
 	g_clear_pointer(&node->error, g_free);
 	if (!g_spawn_check_wait_status(status, &error)) {
-		node->configure_failed = TRUE;
-		node->error = g_strdup_printf("configure failed: %s (see %s)", error->message, log);
+		node->job_failed = TRUE;
+		node->error = g_strdup_printf("%s failed: %s (see %s)", name, error->message, log);
 		g_message("node %s: %s", node->uuid, node->error);
 		notify_if_changed(node);
 		return;
 	}
-	node->configure_failed = FALSE;
+	node->job_failed = FALSE;
 	node->configured = TRUE;
-	restart = g_unlink(node->trigger) == 0;
-	kick_exim(node, restart);
+	restart = node->trigger != NULL && g_unlink(node->trigger) == 0;
+	kick_service(node, restart);
 	notify_if_changed(node);
 }
 
 static void
-run_configure(ExhLocalNode *node)
+run_job(ExhLocalNode *node)
 {
 	const ExhLocalConfig *c = node->env->config;
 	g_autoptr(GError) error = NULL;
 
-	if (exh_local_child_is_running(node->configure)) {
-		node->configure_pending = TRUE;
+	if (exh_local_child_is_running(node->job)) {
+		node->job_pending = TRUE;
 		return;
 	}
 	if (c->pre_configure != NULL)
 		c->pre_configure(node->uuid, node->root, c->pre_configure_data);
-	node->configure_runs++;
-	if (!exh_local_child_start(node->configure, &error)) {
-		node->configure_failed = TRUE;
+	node->job_runs++;
+	if (!exh_local_child_start(node->job, &error)) {
+		node->job_failed = TRUE;
 		g_free(node->error);
 		node->error = g_strdup(error->message);
 	}
 	notify_if_changed(node);
 }
 
+static ExhLocalChild *
+make_child(ExhLocalNode *node, ExhLocalRole role, gboolean supervised)
+{
+	const ExhLocalTypeChild *c = &node->env->type->children[role];
+	g_autofree gchar *log = log_path(node, c->name);
+	g_auto(GStrv) argv = exh_local_type_expand_argv(c->argv, node->vars);
+
+	return exh_local_child_new(c->name, (const gchar *const *)argv, log, supervised);
+}
+
 static void
 make_children(ExhLocalNode *node)
 {
-	const ExhLocalEnv *env = node->env;
-	g_autofree gchar *conf = node_path(node, NODE_EXIM_CONF);
-	g_autofree gchar *configure_log = log_path(node, "configure");
-	g_autofree gchar *exim_log = log_path(node, "exim");
-	g_autofree gchar *agent_log = log_path(node, "agent");
-	const gchar *configure_argv[] = { env->configure_binary, "--config", node->ini, NULL };
-	const gchar *exim_argv[] = { env->exim_binary, "-C", conf, "-bdf", NULL };
-	const gchar *agent_argv[] = { env->agent_binary, "run", "--config-file", node->ini, NULL };
-
-	node->configure = exh_local_child_new("configure", configure_argv, configure_log, FALSE);
-	exh_local_child_set_exited(node->configure, configure_exited, node);
-	node->exim = exh_local_child_new("exim", exim_argv, exim_log, TRUE);
-	exh_local_child_set_exited(node->exim, exim_exited, node);
-	if (env->agent_binary != NULL)
-		node->agent = exh_local_child_new("agent", agent_argv, agent_log, TRUE);
+	node->job = make_child(node, EXH_LOCAL_ROLE_JOB, FALSE);
+	exh_local_child_set_exited(node->job, job_exited, node);
+	node->service = make_child(node, EXH_LOCAL_ROLE_SERVICE, TRUE);
+	exh_local_child_set_exited(node->service, service_exited, node);
+	if (node->env->has_agent)
+		node->agent = make_child(node, EXH_LOCAL_ROLE_AGENT, TRUE);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
-/*
- * An exim left over from a host that died without stopping it (exim drops
- * PR_SET_PDEATHSIG when it changes to Debian-exim): its pid file is in the
- * sandbox, and it is only killed when its command line names this node's
- * config, so a recycled pid is never hit.
- */
-static void
-reap_stale_exim(ExhLocalNode *node)
+/* The pid in the sandbox's @pid_file when its command line holds @match. */
+static gint64
+stale_pid(const gchar *pid_file, const gchar *match)
 {
-	g_autofree gchar *pid_file = node_path(node, "/run/exim4/exim.pid");
-	g_autofree gchar *conf = node_path(node, NODE_EXIM_CONF);
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *cmdline_path = NULL;
 	g_autofree gchar *cmdline = NULL;
@@ -444,25 +431,69 @@ reap_stale_exim(ExhLocalNode *node)
 	gint64 pid;
 
 	if (!g_file_get_contents(pid_file, &text, NULL, NULL))
-		return;
+		return 0;
 	pid = g_ascii_strtoll(g_strstrip(text), NULL, 10);
 	if (pid <= 1 || pid == getpid())
-		return;
+		return 0;
 	cmdline_path = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/cmdline", pid);
 	if (!g_file_get_contents(cmdline_path, &cmdline, &len, NULL))
-		return;
+		return 0;
 	for (gsize i = 0; i + 1 < len; i++) {
 		if (cmdline[i] == '\0')
 			cmdline[i] = ' ';
 	}
-	if (strstr(cmdline, conf) == NULL)
+	return strstr(cmdline, match) != NULL ? pid : 0;
+}
+
+/*
+ * A service left over from a host that died without stopping it (a daemon
+ * that changes its user loses PR_SET_PDEATHSIG): its pid file is in the
+ * sandbox (the type's pid_file), and it is only killed when its command
+ * line holds the type's stale_match, so a recycled pid is never hit.
+ */
+static void
+reap_stale_service(ExhLocalNode *node)
+{
+	const ExhLocalType *t = node->env->type;
+	g_autofree gchar *pid_file = NULL;
+	g_autofree gchar *match = NULL;
+	gint64 pid;
+
+	if (t->pid_file == NULL)
 		return;
-	g_message("node %s: killing a stale exim (pid %" G_GINT64_FORMAT ")", node->uuid, pid);
+	pid_file = node_path(node, t->pid_file);
+	match = exh_local_type_expand(t->stale_match, node->vars);
+	if (match == NULL || (pid = stale_pid(pid_file, match)) == 0)
+		return;
+	g_message("node %s: killing a stale %s (pid %" G_GINT64_FORMAT ")",
+		  node->uuid,
+		  t->children[EXH_LOCAL_ROLE_SERVICE].name,
+		  pid);
 	kill(-(pid_t)pid, SIGKILL);
 	kill((pid_t)pid, SIGKILL);
-	/* its ports must be free before the node's own exim binds them */
+	/* its ports must be free before the node's own service binds them */
 	for (guint i = 0; i < 200 && kill(-(pid_t)pid, 0) == 0; i++)
 		g_usleep(5 * 1000);
+}
+
+/* The env's placeholders plus the node's own (exh-local-type.h). */
+static GHashTable *
+make_vars(ExhLocalNode *node)
+{
+	GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	GHashTableIter iter;
+	gpointer key, value;
+
+	g_hash_table_iter_init(&iter, node->env->vars);
+	while (g_hash_table_iter_next(&iter, &key, &value))
+		g_hash_table_insert(vars, g_strdup(key), g_strdup(value));
+	g_hash_table_insert(vars, g_strdup("root"), g_strdup(node->root));
+	g_hash_table_insert(vars, g_strdup("dir"), g_strdup(node->dir));
+	g_hash_table_insert(vars, g_strdup("ini"), g_strdup(node->ini));
+	g_hash_table_insert(vars, g_strdup("address"), g_strdup(node->ipv4));
+	if (node->trigger != NULL)
+		g_hash_table_insert(vars, g_strdup("flag"), g_strdup(node->trigger));
+	return vars;
 }
 
 static gboolean
@@ -486,7 +517,8 @@ exh_local_node_new(const ExhLocalEnv *env,
 		   GError **error)
 {
 	ExhLocalNode *node = g_new0(ExhLocalNode, 1);
-	g_autofree gchar *mail_env = NULL;
+	const ExhLocalType *t = env->type;
+	g_autofree gchar *boot_if = NULL;
 
 	node->env = env;
 	node->uuid = g_strdup(uuid);
@@ -496,9 +528,11 @@ exh_local_node_new(const ExhLocalEnv *env,
 	node->dir = g_build_filename(set_dir, uuid, NULL);
 	node->root = g_build_filename(node->dir, "root", NULL);
 	node->ini = g_build_filename(node->dir, "node.ini", NULL);
-	node->trigger = g_build_filename(node->dir, "exim.restart", NULL);
+	if (t->restart_flag != NULL)
+		node->trigger = g_build_filename(node->dir, t->restart_flag, NULL);
 	node->log_dir = g_build_filename(node->dir, "log", NULL);
 	node->configs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	node->vars = make_vars(node);
 	node->agent_wanted = TRUE;
 	node->last_status = EXH_INFRA_STATUS_IN_PROGRESS;
 	if (!make_sandbox(node, error)) {
@@ -506,13 +540,13 @@ exh_local_node_new(const ExhLocalEnv *env,
 		exh_local_node_free(node);
 		return NULL;
 	}
-	reap_stale_exim(node);
+	reap_stale_service(node);
 	make_children(node);
 	start_agent(node);
-	/* as the configure unit at boot: ConditionPathExists=mail.env */
-	mail_env = node_path(node, NODE_MAIL_ENV);
-	if (g_file_test(mail_env, G_FILE_TEST_EXISTS))
-		run_configure(node);
+	/* as the job's unit at boot: ConditionPathExists=<job_if_exists> */
+	boot_if = t->job_if_exists != NULL ? node_path(node, t->job_if_exists) : NULL;
+	if (boot_if != NULL && g_file_test(boot_if, G_FILE_TEST_EXISTS))
+		run_job(node);
 	return node;
 }
 
@@ -573,12 +607,12 @@ static void
 run_action(ExhLocalNode *node, Action action)
 {
 	switch (action) {
-	case ACTION_CONFIGURE:
-		run_configure(node);
+	case ACTION_JOB:
+		run_job(node);
 		break;
-	case ACTION_EXIM:
+	case ACTION_SERVICE:
 		if (node->configured)
-			kick_exim(node, TRUE);
+			kick_service(node, TRUE);
 		break;
 	case ACTION_AGENT:
 		restart_agent(node);
@@ -597,7 +631,7 @@ exh_local_node_apply_config(ExhLocalNode *node, const ExhConfigTarget *target, G
 	gboolean changed = FALSE;
 	Action action;
 
-	if (!classify(target->on_change, &action, error) ||
+	if (!classify(node->env->type, target->on_change, &action, error) ||
 	    !resolve_owner(target, &opts.uid, &opts.gid, error))
 		return FALSE;
 	if (target->path == NULL || target->path[0] != '/' || strstr(target->path, "/..") != NULL) {
@@ -633,11 +667,11 @@ exh_local_node_config_status(ExhLocalNode *node, const gchar *uuid, ExhInfraStat
 
 	if (!g_hash_table_lookup_extended(node->configs, uuid, NULL, &value))
 		return FALSE;
-	if (GPOINTER_TO_INT(value) != ACTION_CONFIGURE)
+	if (GPOINTER_TO_INT(value) != ACTION_JOB)
 		*out_status = EXH_INFRA_STATUS_ACTIVE;
-	else if (exh_local_child_is_running(node->configure) || node->configure_pending)
+	else if (exh_local_child_is_running(node->job) || node->job_pending)
 		*out_status = EXH_INFRA_STATUS_IN_PROGRESS;
-	else if (node->configure_failed)
+	else if (node->job_failed)
 		*out_status = EXH_INFRA_STATUS_ERROR;
 	else
 		*out_status =
@@ -648,9 +682,9 @@ exh_local_node_config_status(ExhLocalNode *node, const gchar *uuid, ExhInfraStat
 ExhInfraStatus
 exh_local_node_get_status(ExhLocalNode *node)
 {
-	if (node->configure_failed)
+	if (node->job_failed)
 		return EXH_INFRA_STATUS_ERROR;
-	if (node->configured && node->exim_ready)
+	if (node->configured && node->service_ready)
 		return EXH_INFRA_STATUS_ACTIVE;
 	return EXH_INFRA_STATUS_IN_PROGRESS;
 }
@@ -689,24 +723,56 @@ ExhLocalNodeInfo *
 exh_local_node_info(ExhLocalNode *node)
 {
 	ExhLocalNodeInfo *info = g_new0(ExhLocalNodeInfo, 1);
+	GArray *ports = node->env->ports;
 
 	info->uuid = g_strdup(node->uuid);
 	info->set_uuid = g_strdup(node->set_uuid);
 	info->dir = g_strdup(node->dir);
 	info->root = g_strdup(node->root);
 	info->ipv4 = g_strdup(node->ipv4);
-	info->smtp_port = node->env->smtp_port;
-	info->smtps_port = node->env->smtps_port;
-	info->submission_port = node->env->submission_port;
+	info->n_ports = ports->len;
+	info->ports = g_new0(guint, ports->len + 1);
+	info->port_names = g_new0(gchar *, ports->len + 1);
+	for (guint i = 0; i < ports->len; i++) {
+		const ExhLocalTypePort *p = g_ptr_array_index(node->env->type->ports, i);
+
+		info->ports[i] = g_array_index(ports, guint, i);
+		info->port_names[i] = g_strdup(p->name);
+	}
 	info->status = exh_local_node_get_status(node);
-	info->exim_pid = exh_local_child_get_pid(node->exim);
-	info->exim_starts = exh_local_child_get_starts(node->exim);
+	info->service_pid = exh_local_child_get_pid(node->service);
+	info->service_starts = exh_local_child_get_starts(node->service);
 	if (node->agent != NULL) {
 		info->agent_pid = exh_local_child_get_pid(node->agent);
 		info->agent_starts = exh_local_child_get_starts(node->agent);
 	}
-	info->configure_runs = node->configure_runs;
+	info->job_runs = node->job_runs;
 	return info;
+}
+
+void
+exh_local_node_info_free(ExhLocalNodeInfo *info)
+{
+	if (info == NULL)
+		return;
+	g_free(info->uuid);
+	g_free(info->set_uuid);
+	g_free(info->dir);
+	g_free(info->root);
+	g_free(info->ipv4);
+	g_free(info->ports);
+	g_strfreev(info->port_names);
+	g_free(info);
+}
+
+guint
+exh_local_node_info_port(const ExhLocalNodeInfo *info, const gchar *name)
+{
+	for (guint i = 0; i < info->n_ports; i++) {
+		if (g_str_equal(info->port_names[i], name))
+			return info->ports[i];
+	}
+	return 0;
 }
 
 const gchar *
@@ -760,7 +826,7 @@ exh_local_node_stop(ExhLocalNode *node,
 		    void (*done)(ExhLocalNode *node, gpointer data),
 		    gpointer data)
 {
-	ExhLocalChild *children[] = { node->configure, node->exim, node->agent };
+	ExhLocalChild *children[] = { node->job, node->service, node->agent };
 	guint timeout = node->env->config->stop_timeout_ms;
 
 	clear_probe(node);
@@ -782,10 +848,11 @@ exh_local_node_free(ExhLocalNode *node)
 	if (node == NULL)
 		return;
 	clear_probe(node);
-	exh_local_child_free(node->configure);
-	exh_local_child_free(node->exim);
+	exh_local_child_free(node->job);
+	exh_local_child_free(node->service);
 	exh_local_child_free(node->agent);
 	g_hash_table_unref(node->configs);
+	g_clear_pointer(&node->vars, g_hash_table_unref);
 	if (node->key != NULL)
 		explicit_bzero(node->key, strlen(node->key));
 	g_free(node->key);

@@ -184,7 +184,7 @@ node_key_wipe(ExhUaNodeKey *key)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ExhUaNodeKey, node_key_wipe)
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ExhUaResult, exh_ua_result_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ExhUaResult, exh_ua_route_result_clear)
 
 /* Opens the request with the node's key, serves it and seals the answer. */
 static gboolean

@@ -14,14 +14,6 @@
 
 #include <string.h>
 
-/* Written out rather than G_DEFINE_QUARK(): clang-format puts spaces into the
- * hyphenated name the macro stringifies ("exh - error - quark"). */
-GQuark
-exh_error_quark(void)
-{
-	return g_quark_from_static_string("exh-error-quark");
-}
-
 /* Jobs allowed to wait for a worker, per worker, before requests get 503. */
 #define QUEUE_PER_WORKER 64
 

@@ -30,7 +30,7 @@ serve_agents_collection(PGconn *conn, const ExhUaCall *call, ExhUaResult *result
 	JsonObject *body;
 
 	if (!g_str_equal(call->method, "POST")) {
-		exh_ua_result_method_not_allowed(result, call->method);
+		exh_ua_route_result_method_not_allowed(result, call->method);
 		return;
 	}
 	body = body_object(call, result);
@@ -61,7 +61,7 @@ serve_agent(PGconn *conn, const ExhUaCall *call, const gchar *uuid, ExhUaResult 
 		result->status = 204;
 		result->changed = TRUE;
 	} else {
-		exh_ua_result_method_not_allowed(result, call->method);
+		exh_ua_route_result_method_not_allowed(result, call->method);
 	}
 }
 
@@ -74,7 +74,7 @@ serve_resources_collection(PGconn *conn,
 	JsonObject *body;
 
 	if (!g_str_equal(call->method, "POST")) {
-		exh_ua_result_method_not_allowed(result, call->method);
+		exh_ua_route_result_method_not_allowed(result, call->method);
 		return;
 	}
 	body = body_object(call, result);
@@ -109,7 +109,7 @@ serve_resource(PGconn *conn,
 		result->status = 204;
 		result->changed = TRUE;
 	} else {
-		exh_ua_result_method_not_allowed(result, call->method);
+		exh_ua_route_result_method_not_allowed(result, call->method);
 	}
 }
 
@@ -134,7 +134,7 @@ serve_kind(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 
 	if (n == 4 && *s[3] == '\0') {
 		if (!g_str_equal(call->method, "GET")) {
-			exh_ua_result_method_not_allowed(result, call->method);
+			exh_ua_route_result_method_not_allowed(result, call->method);
 			return;
 		}
 		result->body = exh_ua_store_kinds(conn, &result->error);
@@ -142,12 +142,12 @@ serve_kind(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 		return;
 	}
 	if (!kind_is_valid(s[3])) {
-		exh_ua_result_not_found(result, call->method, s);
+		exh_ua_route_result_not_found(result, call->method, s);
 		return;
 	}
 	if (n == 4) {
 		if (!g_str_equal(call->method, "GET")) {
-			exh_ua_result_method_not_allowed(result, call->method);
+			exh_ua_route_result_method_not_allowed(result, call->method);
 			return;
 		}
 		result->body = json_node_new(JSON_NODE_OBJECT);
@@ -157,14 +157,14 @@ serve_kind(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 		return;
 	}
 	if (n < 6 || !g_str_equal(s[4], "resources") || n > 6) {
-		exh_ua_result_not_found(result, call->method, s);
+		exh_ua_route_result_not_found(result, call->method, s);
 		return;
 	}
 	if (*s[5] == '\0') {
 		serve_resources_collection(conn, call, s[3], result);
 		return;
 	}
-	uuid = exh_ua_segment_uuid(result, s[5]);
+	uuid = exh_ua_route_segment_uuid(result, s[5]);
 	if (uuid != NULL)
 		serve_resource(conn, call, s[3], uuid, result);
 }
@@ -177,7 +177,7 @@ exh_status_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 	g_autofree gchar *uuid = NULL;
 
 	if (n < 4 || !g_str_equal(s[1], "v1")) {
-		exh_ua_result_not_found(result, call->method, s);
+		exh_ua_route_result_not_found(result, call->method, s);
 		return;
 	}
 	if (g_str_equal(s[2], "kind")) {
@@ -185,14 +185,14 @@ exh_status_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 		return;
 	}
 	if (!g_str_equal(s[2], "agents") || n > 4) {
-		exh_ua_result_not_found(result, call->method, s);
+		exh_ua_route_result_not_found(result, call->method, s);
 		return;
 	}
 	if (*s[3] == '\0') {
 		serve_agents_collection(conn, call, result);
 		return;
 	}
-	uuid = exh_ua_segment_uuid(result, s[3]);
+	uuid = exh_ua_route_segment_uuid(result, s[3]);
 	if (uuid != NULL)
 		serve_agent(conn, call, uuid, result);
 }

@@ -2,36 +2,16 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The infra backend interface: the target/actual value types, their §10 JSON
- * forms, and the dispatch through the vtable.
+ * The node set target and actual of the backend interface (exh-backend.h)
+ * and their §10 JSON forms.
  */
 #include "exh-backend.h"
 
-#include <string.h>
-
-#include "exh-host.h"
+#include "exh-error.h"
 #include "exm-json.h"
-#include "exm-uuid.h"
 
 #define EXH_MAX_REPLICAS 4096
 #define EXH_MAX_CORES	 4096
-#define EXH_MAX_PATH	 255
-
-const gchar *
-exh_infra_status_to_string(ExhInfraStatus status)
-{
-	switch (status) {
-	case EXH_INFRA_STATUS_NEW:
-		return "NEW";
-	case EXH_INFRA_STATUS_IN_PROGRESS:
-		return "IN_PROGRESS";
-	case EXH_INFRA_STATUS_ACTIVE:
-		return "ACTIVE";
-	case EXH_INFRA_STATUS_ERROR:
-		return "ERROR";
-	}
-	return "ERROR";
-}
 
 static void
 disk_free(gpointer data)
@@ -225,28 +205,13 @@ disk_spec_from_json(JsonObject *value, GPtrArray *disks, GError **error)
 	return check_disks(disks, error);
 }
 
-static gboolean
-get_uuid(JsonObject *obj, const gchar *name, gchar **out, GError **error)
-{
-	const gchar *value = NULL;
-
-	if (!exm_json_get_string(obj, name, FALSE, &value, NULL, error))
-		return FALSE;
-	if (value == NULL || !exm_uuid_is_valid(value)) {
-		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "%s: not a uuid", name);
-		return FALSE;
-	}
-	*out = g_strdup(value);
-	return TRUE;
-}
-
 ExhNodeSetTarget *
 exh_node_set_target_from_json(JsonObject *value, GError **error)
 {
 	g_autoptr(ExhNodeSetTarget) target = exh_node_set_target_new();
 	gint64 replicas = 0, cores = 0, ram = 0;
 
-	if (!get_uuid(value, "uuid", &target->uuid, error) ||
+	if (!exh_infra_json_uuid(value, "uuid", &target->uuid, error) ||
 	    !get_opt_string(value, "name", 255, &target->name, error) ||
 	    !get_opt_string(value, "project_id", 36, &target->project_id, error) ||
 	    !get_int_range(value, "replicas", 0, EXH_MAX_REPLICAS, 1, &replicas, error) ||
@@ -259,131 +224,6 @@ exh_node_set_target_from_json(JsonObject *value, GError **error)
 	target->replicas = (guint)replicas;
 	target->cores = (guint)cores;
 	target->ram = (guint64)ram;
-	return g_steal_pointer(&target);
-}
-
-ExhConfigTarget *
-exh_config_target_new(void)
-{
-	ExhConfigTarget *target = g_new0(ExhConfigTarget, 1);
-
-	target->mode = 0600;
-	target->owner = g_strdup("root");
-	target->group = g_strdup("root");
-	return target;
-}
-
-void
-exh_config_target_free(ExhConfigTarget *target)
-{
-	if (target == NULL)
-		return;
-	g_free(target->uuid);
-	g_free(target->node);
-	g_free(target->path);
-	g_free(target->content);
-	g_free(target->owner);
-	g_free(target->group);
-	g_free(target->on_change);
-	g_free(target);
-}
-
-/* `"0640"`-style octal strings of at most 4 chars (§10). */
-static gboolean
-parse_mode(const gchar *text, guint *out, GError **error)
-{
-	guint64 mode = 0;
-
-	if (text == NULL || *text == '\0' || strlen(text) > 4 ||
-	    !g_ascii_string_to_unsigned(text, 8, 0, 07777, &mode, NULL)) {
-		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "mode: not an octal mode");
-		return FALSE;
-	}
-	*out = (guint)mode;
-	return TRUE;
-}
-
-static gboolean
-config_path_ok(const gchar *path)
-{
-	g_auto(GStrv) parts = NULL;
-
-	if (path == NULL || path[0] != '/' || strlen(path) > EXH_MAX_PATH ||
-	    strchr(path, '\n') != NULL)
-		return FALSE;
-	parts = g_strsplit(path, "/", -1);
-	for (guint i = 0; parts[i] != NULL; i++) {
-		if (g_str_equal(parts[i], "..") || g_str_equal(parts[i], "."))
-			return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
-config_kinds_from_json(JsonObject *value, ExhConfigTarget *target, GError **error)
-{
-	JsonObject *sub = NULL;
-	const gchar *kind = NULL, *text = NULL;
-
-	if (!exm_json_get_object(value, "target", &sub, NULL, error) || sub == NULL ||
-	    !exm_json_get_string(sub, "kind", FALSE, &kind, NULL, error) ||
-	    g_strcmp0(kind, "node") != 0 || !get_uuid(sub, "node", &target->node, error)) {
-		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_CONFIG, "target: not a node");
-		return FALSE;
-	}
-	if (!exm_json_get_object(value, "body", &sub, NULL, error) || sub == NULL ||
-	    !exm_json_get_string(sub, "kind", FALSE, &kind, NULL, error) ||
-	    g_strcmp0(kind, "text") != 0 ||
-	    !exm_json_get_string(sub, "content", FALSE, &text, NULL, error) || text == NULL) {
-		g_clear_error(error);
-		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_CONFIG, "body: not a text body");
-		return FALSE;
-	}
-	target->content = g_strdup(text);
-	sub = NULL;
-	if (!exm_json_get_object(value, "on_change", &sub, NULL, error))
-		return FALSE;
-	if (sub == NULL)
-		return TRUE;
-	if (!exm_json_get_string(sub, "kind", FALSE, &kind, NULL, error))
-		return FALSE;
-	if (g_strcmp0(kind, "no_action") == 0)
-		return TRUE;
-	if (g_strcmp0(kind, "shell") != 0 ||
-	    !exm_json_get_string(sub, "command", FALSE, &text, NULL, error) || text == NULL) {
-		g_clear_error(error);
-		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_CONFIG, "on_change: unsupported");
-		return FALSE;
-	}
-	target->on_change = g_strdup(text);
-	return TRUE;
-}
-
-ExhConfigTarget *
-exh_config_target_from_json(JsonObject *value, GError **error)
-{
-	g_autoptr(ExhConfigTarget) target = exh_config_target_new();
-	const gchar *mode = "0600", *owner = "root", *group = "root", *path = NULL;
-
-	if (!get_uuid(value, "uuid", &target->uuid, error) ||
-	    !exm_json_get_string(value, "path", FALSE, &path, NULL, error) ||
-	    !exm_json_get_string(value, "mode", FALSE, &mode, NULL, error) ||
-	    !exm_json_get_string(value, "owner", FALSE, &owner, NULL, error) ||
-	    !exm_json_get_string(value, "group", FALSE, &group, NULL, error) ||
-	    !parse_mode(mode, &target->mode, error) ||
-	    !config_kinds_from_json(value, target, error)) {
-		g_prefix_error(error, "config: ");
-		return NULL;
-	}
-	target->path = g_strdup(path);
-	if (!config_path_ok(target->path)) {
-		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_CONFIG, "config: bad path");
-		return NULL;
-	}
-	g_free(target->owner);
-	target->owner = g_strdup(owner);
-	g_free(target->group);
-	target->group = g_strdup(group);
 	return g_steal_pointer(&target);
 }
 
@@ -512,154 +352,4 @@ exh_node_set_actual_to_json(const ExhNodeSetActual *actual)
 	add_nodes(b, actual);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
-}
-
-void
-exh_infra_backend_init(ExhInfraBackend *backend, const ExhInfraBackendVTable *vtable)
-{
-	backend->vtable = vtable;
-	g_mutex_init(&backend->notify_lock);
-}
-
-const gchar *
-exh_infra_backend_get_name(ExhInfraBackend *backend)
-{
-	return backend->vtable->name;
-}
-
-/* The hook is captured at emission: the dispatch never reads the backend. */
-typedef struct {
-	ExhInfraBackend *backend;
-	ExhInfraBackendNotify notify;
-	gpointer user_data;
-	gchar *node_set;
-} Emit;
-
-static gboolean
-emit_dispatch(gpointer data)
-{
-	Emit *emit = data;
-
-	emit->notify(emit->backend, emit->node_set, emit->user_data);
-	return G_SOURCE_REMOVE;
-}
-
-static void
-emit_free(gpointer data)
-{
-	Emit *emit = data;
-
-	g_free(emit->node_set);
-	g_free(emit);
-}
-
-void
-exh_infra_backend_emit_changed(ExhInfraBackend *backend, const gchar *node_set)
-{
-	GMainContext *context = NULL;
-	Emit *emit = g_new0(Emit, 1);
-
-	g_mutex_lock(&backend->notify_lock);
-	if (backend->notify != NULL)
-		context = g_main_context_ref(backend->notify_context);
-	emit->notify = backend->notify;
-	emit->user_data = backend->notify_data;
-	g_mutex_unlock(&backend->notify_lock);
-	if (context == NULL) {
-		g_free(emit);
-		return;
-	}
-	emit->backend = backend;
-	emit->node_set = g_strdup(node_set);
-	g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, emit_dispatch, emit, emit_free);
-	g_main_context_unref(context);
-}
-
-void
-exh_infra_backend_set_notify(ExhInfraBackend *backend,
-			     GMainContext *context,
-			     ExhInfraBackendNotify notify,
-			     gpointer user_data,
-			     GDestroyNotify destroy)
-{
-	GDestroyNotify old_destroy;
-	gpointer old_data;
-	GMainContext *old_context;
-
-	g_mutex_lock(&backend->notify_lock);
-	old_destroy = backend->notify_destroy;
-	old_data = backend->notify_data;
-	old_context = backend->notify_context;
-	backend->notify = notify;
-	backend->notify_data = user_data;
-	backend->notify_destroy = destroy;
-	backend->notify_context =
-		notify != NULL
-			? g_main_context_ref(context != NULL ? context : g_main_context_default())
-			: NULL;
-	g_mutex_unlock(&backend->notify_lock);
-	if (old_destroy != NULL)
-		old_destroy(old_data);
-	if (old_context != NULL)
-		g_main_context_unref(old_context);
-}
-
-gboolean
-exh_infra_backend_apply_node_set(ExhInfraBackend *backend,
-				 const ExhNodeSetTarget *target,
-				 GError **error)
-{
-	return backend->vtable->apply_node_set(backend, target, error);
-}
-
-gboolean
-exh_infra_backend_delete_node_set(ExhInfraBackend *backend, const gchar *uuid, GError **error)
-{
-	return backend->vtable->delete_node_set(backend, uuid, error);
-}
-
-ExhNodeSetActual *
-exh_infra_backend_get_node_set(ExhInfraBackend *backend, const gchar *uuid, GError **error)
-{
-	return backend->vtable->get_node_set(backend, uuid, error);
-}
-
-gboolean
-exh_infra_backend_apply_config(ExhInfraBackend *backend,
-			       const ExhConfigTarget *target,
-			       GError **error)
-{
-	return backend->vtable->apply_config(backend, target, error);
-}
-
-gboolean
-exh_infra_backend_delete_config(ExhInfraBackend *backend, const gchar *uuid, GError **error)
-{
-	return backend->vtable->delete_config(backend, uuid, error);
-}
-
-gboolean
-exh_infra_backend_get_config_status(ExhInfraBackend *backend,
-				    const gchar *uuid,
-				    ExhInfraStatus *out_status,
-				    GError **error)
-{
-	return backend->vtable->get_config_status(backend, uuid, out_status, error);
-}
-
-void
-exh_infra_backend_shutdown(ExhInfraBackend *backend)
-{
-	backend->vtable->shutdown(backend);
-}
-
-void
-exh_infra_backend_free(ExhInfraBackend *backend)
-{
-	if (backend == NULL)
-		return;
-	backend->vtable->shutdown(backend);
-	exh_infra_backend_set_notify(backend, NULL, NULL, NULL, NULL);
-	g_mutex_clear(&backend->notify_lock);
-	backend->vtable->free(backend);
 }

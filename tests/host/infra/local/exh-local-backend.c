@@ -20,6 +20,7 @@
 #include "exh-host.h"
 #include "exh-local-net.h"
 #include "exh-local-node.h"
+#include "exh-local-type.h"
 #include "exm-config.h"
 #include "exm-uuid.h"
 
@@ -60,144 +61,76 @@ typedef struct {
 	Call *shutdown_call;
 } ExhLocalBackend;
 
-/* ---- config ---------------------------------------------------------------- */
+/* ---- the type's binaries and ports ------------------------------------------ */
 
-ExhLocalConfig *
-exh_local_config_new(void)
-{
-	ExhLocalConfig *c = g_new0(ExhLocalConfig, 1);
-
-	c->uuid5_name = g_strdup("mailaas");
-	c->caps_drivers = g_strdup("MailCapabilityDriver");
-	c->envelope = TRUE;
-	c->stop_timeout_ms = 5000;
-	return c;
-}
-
-void
-exh_local_config_free(ExhLocalConfig *c)
-{
-	if (c == NULL)
-		return;
-	g_free(c->state_dir);
-	g_free(c->lock_dir);
-	g_free(c->configure_binary);
-	g_free(c->agent_binary);
-	g_free(c->exim_binary);
-	g_free(c->template_path);
-	g_free(c->smarthost);
-	g_free(c->orch_endpoint);
-	g_free(c->status_endpoint);
-	g_free(c->uuid5_name);
-	g_free(c->caps_drivers);
-	g_free(c);
-}
-
-static ExhLocalConfig *
-config_copy(const ExhLocalConfig *src)
-{
-	ExhLocalConfig *c = g_memdup2(src, sizeof(*src));
-
-	c->state_dir = g_strdup(src->state_dir);
-	c->lock_dir = g_strdup(src->lock_dir);
-	c->configure_binary = g_strdup(src->configure_binary);
-	c->agent_binary = g_strdup(src->agent_binary);
-	c->exim_binary = g_strdup(src->exim_binary);
-	c->template_path = g_strdup(src->template_path);
-	c->smarthost = g_strdup(src->smarthost);
-	c->orch_endpoint = g_strdup(src->orch_endpoint);
-	c->status_endpoint = g_strdup(src->status_endpoint);
-	c->uuid5_name = g_strdup(src->uuid5_name);
-	c->caps_drivers = g_strdup(src->caps_drivers);
-	return c;
-}
-
+/* The override, else the build tree's, else PATH's, else the installed one. */
 static gboolean
-load_str(GKeyFile *kf, const gchar *key, gchar **out, GError **error)
+resolve_binary(const ExhLocalTypeBinary *b, const gchar *override, gchar **out, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	gchar *value = g_key_file_get_string(kf, "local", key, &local);
+	g_autofree gchar *built = NULL;
 
-	if (value == NULL) {
-		if (g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
-			return TRUE;
-		g_set_error(
-			error, EXH_ERROR, EXH_ERROR_CONFIG, "[local] %s: %s", key, local->message);
-		return FALSE;
-	}
-	g_free(*out);
-	*out = value;
-	return TRUE;
-}
-
-static gboolean
-load_uint(GKeyFile *kf, const gchar *key, guint max, guint *out, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	gint value;
-
-	if (!g_key_file_has_key(kf, "local", key, NULL))
+	*out = NULL;
+	if (override != NULL && (override[0] != '\0' || b->optional)) {
+		*out = override[0] != '\0' ? g_strdup(override) : NULL;
 		return TRUE;
-	value = g_key_file_get_integer(kf, "local", key, &local);
-	if (local != NULL || value < 0 || (guint)value > max) {
+	}
+	if (b->build != NULL) {
+		built = g_build_filename(EXM_BUILD_ROOT, b->build, NULL);
+		if (g_file_test(built, G_FILE_TEST_IS_EXECUTABLE)) {
+			*out = g_steal_pointer(&built);
+			return TRUE;
+		}
+	}
+	if (b->program != NULL)
+		*out = g_find_program_in_path(b->program);
+	if (*out == NULL && b->installed != NULL)
+		*out = g_strdup(b->installed);
+	if (*out == NULL)
 		g_set_error(error,
 			    EXH_ERROR,
 			    EXH_ERROR_CONFIG,
-			    "[local] %s: not an integer in 0..%u",
-			    key,
-			    max);
-		return FALSE;
+			    "%s(1) not found",
+			    b->program != NULL ? b->program : b->name);
+	return *out != NULL;
+}
+
+static gboolean
+resolve_binaries(ExhLocalBackend *self, GError **error)
+{
+	ExhLocalEnv *env = &self->env;
+	GPtrArray *binaries = env->type->binaries;
+
+	for (guint i = 0; i < binaries->len; i++) {
+		const ExhLocalTypeBinary *b = g_ptr_array_index(binaries, i);
+		gchar *path = NULL;
+
+		if (!resolve_binary(b, exh_local_config_get(self->config, b->name), &path, error))
+			return FALSE;
+		if (path != NULL)
+			g_hash_table_insert(env->vars, g_strconcat("bin:", b->name, NULL), path);
 	}
-	*out = (guint)value;
 	return TRUE;
 }
 
-gboolean
-exh_local_config_load_key_file(ExhLocalConfig *c, GKeyFile *kf, GError **error)
+/* The job and the service must run; the agent does not when turned off. */
+static gboolean
+check_children(ExhLocalEnv *env, GError **error)
 {
-	g_autoptr(GError) local = NULL;
+	const ExhLocalTypeChild *children = env->type->children;
 
-	if (!g_key_file_has_group(kf, "local"))
-		return TRUE;
-	if (!load_str(kf, "state_dir", &c->state_dir, error) ||
-	    !load_str(kf, "lock_dir", &c->lock_dir, error) ||
-	    !load_uint(kf, "subnet", EXH_LOCAL_SUBNET_MAX, &c->subnet, error) ||
-	    !load_uint(kf, "port_base", 65533, &c->port_base, error) ||
-	    !load_str(kf, "configure", &c->configure_binary, error) ||
-	    !load_str(kf, "agent", &c->agent_binary, error) ||
-	    !load_str(kf, "exim", &c->exim_binary, error) ||
-	    !load_str(kf, "template", &c->template_path, error) ||
-	    !load_str(kf, "smarthost", &c->smarthost, error) ||
-	    !load_str(kf, "uuid5_name", &c->uuid5_name, error) ||
-	    !load_uint(kf, "stop_timeout_ms", 600000, &c->stop_timeout_ms, error))
-		return FALSE;
-	if (g_key_file_has_key(kf, "local", "envelope", NULL)) {
-		c->envelope = g_key_file_get_boolean(kf, "local", "envelope", &local);
-		if (local != NULL) {
+	for (guint r = 0; r < EXH_LOCAL_ROLE_AGENT; r++) {
+		if (!exh_local_type_has_values(children[r].argv, env->vars)) {
 			g_set_error(error,
 				    EXH_ERROR,
 				    EXH_ERROR_CONFIG,
-				    "[local] envelope: %s",
-				    local->message);
+				    "%s: %s: a binary or setting its argv names has no value",
+				    env->type->path,
+				    children[r].name);
 			return FALSE;
 		}
 	}
+	env->has_agent = exh_local_type_has_values(children[EXH_LOCAL_ROLE_AGENT].argv, env->vars);
 	return TRUE;
-}
-
-/* ---- binaries -------------------------------------------------------------- */
-
-/* @configured, else the build tree's @build_rel, else @installed. */
-static gchar *
-find_binary(const gchar *configured, const gchar *build_rel, const gchar *installed)
-{
-	g_autofree gchar *built = g_build_filename(EXM_BUILD_ROOT, build_rel, NULL);
-
-	if (configured != NULL)
-		return g_strdup(configured);
-	if (g_file_test(built, G_FILE_TEST_IS_EXECUTABLE))
-		return g_steal_pointer(&built);
-	return g_strdup(installed);
 }
 
 static gboolean
@@ -205,36 +138,41 @@ resolve_env(ExhLocalBackend *self, GError **error)
 {
 	ExhLocalConfig *c = self->config;
 	ExhLocalEnv *env = &self->env;
-	gchar *exim =
-		c->exim_binary != NULL ? g_strdup(c->exim_binary) : g_find_program_in_path("exim4");
+	GPtrArray *ports;
 
 	env->config = c;
-	env->exim_binary = exim != NULL ? exim : g_strdup("/usr/sbin/exim4");
-	env->configure_binary = find_binary(c->configure_binary,
-					    "agent/exordos-mail-configure",
-					    "/usr/bin/exordos-mail-configure");
-	if (g_strcmp0(c->agent_binary, "") != 0)
-		env->agent_binary = find_binary(c->agent_binary,
-						"agent/exordos-metapaas-mail-agent",
-						"/usr/bin/exordos-metapaas-mail-agent");
-	env->touch_binary = g_find_program_in_path("touch");
-	env->smtp_port = c->port_base != 0 ? c->port_base : 25;
-	env->smtps_port = c->port_base != 0 ? c->port_base + 1 : 465;
-	env->submission_port = c->port_base != 0 ? c->port_base + 2 : 587;
-	if (env->touch_binary == NULL) {
-		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "touch(1) not found");
+	env->vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	env->ports = g_array_new(FALSE, TRUE, sizeof(guint));
+	if ((env->type = exh_local_type_load(c->node_descriptor, error)) == NULL ||
+	    !resolve_binaries(self, error))
 		return FALSE;
+	ports = env->type->ports;
+	for (guint i = 0; i < ports->len; i++) {
+		const ExhLocalTypePort *p = g_ptr_array_index(ports, i);
+		guint port = c->port_base != 0 ? c->port_base + i : p->port;
+
+		g_array_append_val(env->ports, port);
+		g_hash_table_insert(env->vars,
+				    g_strconcat("port:", p->name, NULL),
+				    g_strdup_printf("%u", port));
 	}
-	return TRUE;
+	for (guint i = 0; env->type->settings != NULL && env->type->settings[i] != NULL; i++) {
+		const gchar *value = exh_local_config_get(c, env->type->settings[i]);
+
+		if (value != NULL)
+			g_hash_table_insert(env->vars,
+					    g_strconcat("set:", env->type->settings[i], NULL),
+					    g_strdup(value));
+	}
+	return check_children(env, error);
 }
 
 static void
 env_clear(ExhLocalEnv *env)
 {
-	g_free(env->configure_binary);
-	g_free(env->agent_binary);
-	g_free(env->exim_binary);
-	g_free(env->touch_binary);
+	g_clear_pointer(&env->type, exh_local_type_free);
+	g_clear_pointer(&env->vars, g_hash_table_unref);
+	g_clear_pointer(&env->ports, g_array_unref);
 }
 
 /* ---- calls onto the backend thread ------------------------------------------ */
@@ -766,7 +704,9 @@ local_apply_config(ExhInfraBackend *backend, const ExhConfigTarget *target, GErr
 		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "config: incomplete target");
 		return FALSE;
 	}
-	if (!exh_local_on_change_check(target->on_change, error))
+	/* the env is immutable once the backend runs: no call onto its thread */
+	if (!exh_local_node_check_on_change(
+		    &((ExhLocalBackend *)backend)->env, target->on_change, error))
 		return FALSE;
 	return call_sync((ExhLocalBackend *)backend, &call, error);
 }
@@ -867,11 +807,22 @@ check_config(const ExhLocalConfig *c, GError **error)
 			    "[local] state_dir: not an absolute path");
 		return FALSE;
 	}
-	if (c->uuid5_name == NULL || c->uuid5_name[0] == '\0') {
+	if (c->uuid5_name != NULL && c->uuid5_name[0] == '\0') {
 		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "[local] uuid5_name: empty");
 		return FALSE;
 	}
+	if (c->node_descriptor == NULL) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "[local] node_descriptor: missing");
+		return FALSE;
+	}
 	return TRUE;
+}
+
+/* The port the lease's bind test probes. */
+static guint
+first_port(ExhLocalBackend *self)
+{
+	return g_array_index(self->env.ports, guint, 0);
 }
 
 ExhInfraBackend *
@@ -883,7 +834,7 @@ exh_local_backend_new(const ExhLocalConfig *config, GError **error)
 		return NULL;
 	self = g_new0(ExhLocalBackend, 1);
 	exh_infra_backend_init(&self->parent, &local_vtable);
-	self->config = config_copy(config);
+	self->config = exh_local_config_copy(config);
 	g_mutex_init(&self->lock);
 	g_cond_init(&self->idle);
 	self->sets = g_hash_table_new(g_str_hash, g_str_equal);
@@ -896,7 +847,7 @@ exh_local_backend_new(const ExhLocalConfig *config, GError **error)
 	self->env.changed_data = self;
 	if (!resolve_env(self, error) || g_mkdir_with_parents(config->state_dir, 0755) != 0 ||
 	    (self->net = exh_local_net_lease(
-		     config->lock_dir, config->subnet, self->env.smtp_port, error)) == NULL) {
+		     config->lock_dir, config->subnet, first_port(self), error)) == NULL) {
 		if (error != NULL && *error == NULL)
 			g_set_error(error,
 				    EXH_ERROR,
@@ -946,19 +897,6 @@ exh_local_backend_set_endpoints(ExhInfraBackend *backend,
 	Call call = { .func = op_set_endpoints, .in = endpoints };
 
 	call_sync((ExhLocalBackend *)backend, &call, NULL);
-}
-
-void
-exh_local_node_info_free(ExhLocalNodeInfo *info)
-{
-	if (info == NULL)
-		return;
-	g_free(info->uuid);
-	g_free(info->set_uuid);
-	g_free(info->dir);
-	g_free(info->root);
-	g_free(info->ipv4);
-	g_free(info);
 }
 
 ExhLocalNodeInfo *

@@ -11,7 +11,7 @@
  *   [dev-owner-token-0123456789]
  *   user = 4d657461-0000-0000-0000-000000000001
  *   project = 4d657461-0000-0000-0000-000000000002   # optional
- *   permissions = exordos_mail.*.*;exordos_metapaas.paas_type.read
+ *   permissions = <service>.*.*;exordos_metapaas.paas_type.read
  *
  * The file must not be accessible to "other" nor writable by the group.
  * Only SHA-256 digests of the tokens are kept in memory.

@@ -1,0 +1,445 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * One tick of the engine: the infra bridge, then every builder over its
+ * candidates (§9.3), one savepoint per instance (§9.5 diff, §9.6 status
+ * rule), then the infra bridge again; all in one transaction.
+ */
+#include "exh-builder-private.h"
+
+#include <string.h>
+
+#include "exh-log.h"
+#include "exh-ua-store.h"
+#include "exm-cleanup.h"
+#include "exm-error.h"
+#include "exm-uuid.h"
+
+#define BATCH "100"
+
+/*
+ * A digest of the derivatives of instance @m of the kinds in text[] @k, kept
+ * in the instance target: when rows vanish behind the builder's back (an
+ * agent deleted, its targets cascaded) the digest moves and the instance is
+ * built again.
+ */
+#define DERIVATIVES_HASH(m, k)                                                                     \
+	"COALESCE((SELECT md5(string_agg(d.kind || ':' || d.uuid || ':' || d.hash, ',' ORDER BY "  \
+	"d.kind, d.uuid)) FROM ua_target_resources d WHERE d.master = " m " AND d.kind = ANY(" k   \
+	"::text[])), '')"
+
+static gboolean
+plugin_error(const gchar *what, gchar *message, GError **error)
+{
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_FAILED,
+		    "%s: %s",
+		    what,
+		    message != NULL ? message : "failed");
+	g_free(message);
+	return FALSE;
+}
+
+/* Deleted instance: its derivative targets and its own target go. */
+static gboolean
+delete_instance(ExhBuilderTick *t, const ExordosPaasBuilder *b, const gchar *uuid, GError **error)
+{
+	g_autofree gchar *kinds = exh_builder_sql_kinds(b->derivative_kinds);
+	const gchar *p1[] = { uuid, kinds };
+	const gchar *p2[] = { uuid, b->kind };
+
+	return exh_builder_sql_write(t,
+				     "DELETE FROM ua_target_resources WHERE master = $1 AND kind = "
+				     "ANY($2::text[])",
+				     2,
+				     p1,
+				     error) &&
+	       exh_builder_sql_write(
+		       t,
+		       "DELETE FROM ua_target_resources WHERE uuid = $1 AND kind = $2",
+		       2,
+		       p2,
+		       error);
+}
+
+/* Routing needs the agent rows (FK); an absent agent means "not ready yet". */
+static gboolean
+resolve_agents(ExhBuilderTick *t, ExhBuilderSink *s, GError **error)
+{
+	for (guint i = 0; i < s->wants->len; i++) {
+		ExhBuilderWant *w = s->wants->pdata[i];
+		const gchar *params[] = { w->agent };
+		g_autoptr(PGresult) res = NULL;
+
+		if (w->agent == NULL)
+			continue;
+		res = exh_builder_sql_exec(
+			t, "SELECT node FROM ua_agents WHERE uuid = $1", 1, params, error);
+		if (res == NULL)
+			return FALSE;
+		if (PQntuples(res) == 0) {
+			exh_builder_sink_set_not_ready(s, "its agent has not registered yet");
+			return TRUE;
+		}
+		w->node = g_strdup(PQgetvalue(res, 0, 0));
+	}
+	return TRUE;
+}
+
+/* §9.6 on the row as it will be: full_hash from the actual, status by the rule. */
+static void
+status_rule(const ExordosPaasResource *actual,
+	    const gchar *hash,
+	    const gchar **status,
+	    const gchar **full_hash)
+{
+	if (actual == NULL)
+		return;
+	*full_hash = actual->full_hash;
+	if (g_str_equal(actual->status, "ACTIVE") && g_str_equal(hash, actual->hash))
+		*status = "ACTIVE";
+	else if (!g_str_equal(actual->status, "ACTIVE") && !g_str_equal(actual->status, *status))
+		*status = actual->status;
+}
+
+static gboolean
+insert_target(ExhBuilderTick *t, const gchar *master, const ExhBuilderWant *w, GError **error)
+{
+	const gchar *params[] = { w->uuid,   w->kind,  w->res_uuid, w->value, w->hash,
+				  w->status, w->agent, w->node,	    master };
+
+	return exh_builder_sql_write(
+		t,
+		"INSERT INTO ua_target_resources (uuid, kind, res_uuid, value, hash, "
+		"full_hash, status, agent, node, master, tracked_at) VALUES ($1, $2, $3, "
+		"$4::jsonb, $5, '', $6, $7, $8, $9, " EXH_UA_NOW ")",
+		9,
+		params,
+		error);
+}
+
+/* §9.5 for one wanted derivative that exists: copy value, hash, status when
+ * the hash moved; then §9.6 against its actual.  Writes only on a change. */
+static gboolean
+update_target(ExhBuilderTick *t,
+	      const ExhBuilderView *v,
+	      gint i,
+	      const ExhBuilderWant *w,
+	      GError **error)
+{
+	const ExordosPaasResource *cur = &v->targets[i];
+	gboolean moved = !g_str_equal(cur->hash, w->hash);
+	const gchar *status = moved ? w->status : cur->status;
+	const gchar *full_hash = cur->full_hash;
+	const gchar *params[8];
+
+	/* only an outdated pair (§9.4): an actual already taken in says nothing new */
+	if (v->pairs[i].actual != NULL &&
+	    !g_str_equal(v->pairs[i].actual->full_hash, cur->full_hash))
+		status_rule(v->pairs[i].actual, w->hash, &status, &full_hash);
+	if (!moved && g_str_equal(status, cur->status) && g_str_equal(full_hash, cur->full_hash) &&
+	    g_strcmp0(w->agent, cur->agent) == 0)
+		return TRUE;
+	params[0] = w->res_uuid;
+	params[1] = w->value;
+	params[2] = w->hash;
+	params[3] = status;
+	params[4] = full_hash;
+	params[5] = w->agent;
+	params[6] = w->node;
+	params[7] = moved ? "t" : "f";
+	return exh_builder_sql_write(
+		t,
+		"UPDATE ua_target_resources SET value = CASE WHEN $8::boolean THEN "
+		"$2::jsonb ELSE value END, hash = $3, status = $4, full_hash = $5, "
+		"agent = $6, node = $7, updated_at = " EXH_UA_NOW " WHERE res_uuid = $1",
+		8,
+		params,
+		error);
+}
+
+/* §9.5 over the kinds the builder owns. */
+static gboolean
+diff_derivatives(ExhBuilderTick *t,
+		 const ExordosPaasBuilder *b,
+		 const gchar *master,
+		 const ExhBuilderView *v,
+		 ExhBuilderSink *s,
+		 GError **error)
+{
+	g_autofree gboolean *kept = g_new0(gboolean, v->n + 1);
+
+	for (guint j = 0; j < s->wants->len; j++) {
+		ExhBuilderWant *w = s->wants->pdata[j];
+		gint i = exh_builder_view_find(v, w->kind, w->uuid);
+		gboolean ok = i < 0 ? insert_target(t, master, w, error)
+				    : update_target(t, v, i, w, error);
+
+		if (!ok)
+			return FALSE;
+		if (i >= 0)
+			kept[i] = TRUE;
+	}
+	for (gint i = 0; i < v->n; i++) {
+		const gchar *params[] = { v->targets[i].kind, v->targets[i].uuid };
+
+		if (kept[i] || !g_strv_contains(b->derivative_kinds, v->targets[i].kind))
+			continue;
+		if (!exh_builder_sql_write(
+			    t,
+			    "DELETE FROM ua_target_resources WHERE kind = $1 AND uuid = $2",
+			    2,
+			    params,
+			    error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The instance's own target, `tracked_at := updated_at` of the row as it is now
+ * (after the patch), master_full_hash := the master's full_hash; no write when
+ * all of it is already so. */
+static gboolean
+upsert_instance_target(ExhBuilderTick *t,
+		       const ExordosPaasBuilder *b,
+		       const gchar *uuid,
+		       const ExhBuilderSink *s,
+		       GError **error)
+{
+	g_autofree gchar *res_uuid = exm_uuid5(uuid, b->kind, NULL);
+	g_autofree gchar *table = PQescapeIdentifier(t->conn, b->table, strlen(b->table));
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *value =
+		exh_builder_sink_canonical(s->value != NULL ? s->value : "{}", &hash);
+	g_autofree gchar *kinds = exh_builder_sql_kinds(b->derivative_kinds);
+	g_autofree gchar *text = NULL;
+	const gchar *params[] = { uuid,
+				  b->kind,
+				  res_uuid,
+				  value,
+				  hash,
+				  s->status,
+				  s->value != NULL ? "t" : "f",
+				  b->master_kind,
+				  kinds };
+
+	text = g_strdup_printf(
+		"INSERT INTO ua_target_resources AS r (uuid, kind, res_uuid, value, hash, "
+		"status, master, tracked_at, master_full_hash, derivatives_hash) SELECT $1, $2, "
+		"$3, $4::jsonb, $5, COALESCE($6, 'NEW'), CASE WHEN $8::text IS NULL THEN NULL "
+		"ELSE $1::uuid END, i.updated_at, COALESCE((SELECT m.full_hash FROM "
+		"ua_target_resources m WHERE m.uuid = $1 AND m.kind = $8), ''), " DERIVATIVES_HASH(
+			"$1::uuid",
+			"$9") " FROM %s i WHERE i.uuid = $1 "
+			      "ON CONFLICT (res_uuid) DO UPDATE SET "
+			      "value = CASE WHEN $7::boolean THEN EXCLUDED.value ELSE r.value END, "
+			      "hash = CASE WHEN $7::boolean THEN EXCLUDED.hash ELSE r.hash END, "
+			      "status = COALESCE($6, r.status), master = EXCLUDED.master, "
+			      "tracked_at = EXCLUDED.tracked_at, master_full_hash = "
+			      "EXCLUDED.master_full_hash, "
+			      "derivatives_hash = EXCLUDED.derivatives_hash, "
+			      "updated_at = " EXH_UA_NOW
+			      " WHERE (r.value, r.hash, r.status, r.master, "
+			      "r.tracked_at, r.master_full_hash, r.derivatives_hash) IS DISTINCT "
+			      "FROM (CASE WHEN "
+			      "$7::boolean THEN EXCLUDED.value ELSE r.value END, CASE WHEN "
+			      "$7::boolean THEN "
+			      "EXCLUDED.hash ELSE r.hash END, COALESCE($6, r.status), "
+			      "EXCLUDED.master, "
+			      "EXCLUDED.tracked_at, EXCLUDED.master_full_hash, "
+			      "EXCLUDED.derivatives_hash)",
+		table);
+	return exh_builder_sql_write(t, text, 9, params, error);
+}
+
+static gboolean
+build_instance(ExhBuilderTick *t,
+	       const ExhBuilderPlugin *p,
+	       const ExordosPaasBuilder *b,
+	       const gchar *uuid,
+	       gconstpointer input,
+	       GError **error)
+{
+	g_auto(ExhBuilderView) v = { 0 };
+	g_auto(ExhBuilderSink) s = { 0 };
+	ExordosPaasBuildView view = { sizeof(view), uuid, NULL, { NULL } };
+	ExordosPaasBuildSink sink;
+	gchar *message = NULL;
+	gboolean ok;
+
+	exh_builder_sink_init(&s, b, &sink);
+	if (!exh_builder_view_load(t, p, uuid, &v, error))
+		return FALSE;
+	view.pairs = v.list;
+	if (!b->build(p->ctx, input, &view, &sink, &message)) {
+		plugin_error("build", message, error);
+		return FALSE;
+	}
+	if (s.bad != NULL) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "build returned %s", s.bad);
+		return FALSE;
+	}
+	if (s.not_ready == NULL && !resolve_agents(t, &s, error))
+		return FALSE;
+	if (s.not_ready != NULL) {
+		exh_log(G_LOG_LEVEL_DEBUG, NULL, "%s %s not ready: %s", b->kind, uuid, s.not_ready);
+		t->stats->not_ready++;
+		return TRUE;
+	}
+	if (!diff_derivatives(t, b, uuid, &v, &s, error))
+		return FALSE;
+	if (s.patch != NULL && !b->apply(p->ctx, t->conn, input, s.patch, &message)) {
+		plugin_error("apply", message, error);
+		return FALSE;
+	}
+	if (s.patch != NULL)
+		t->stats->written++;
+	ok = upsert_instance_target(t, b, uuid, &s, error);
+	t->stats->processed += ok;
+	return ok;
+}
+
+static gboolean
+process_instance(ExhBuilderTick *t,
+		 const ExhBuilderPlugin *p,
+		 const ExordosPaasBuilder *b,
+		 const gchar *uuid,
+		 GError **error)
+{
+	gpointer input = NULL;
+	gchar *message = NULL;
+	gboolean ok;
+
+	if (!b->load(p->ctx, t->conn, uuid, &input, &message))
+		return plugin_error("load", message, error);
+	if (input == NULL)
+		return delete_instance(t, b, uuid, error);
+	ok = build_instance(t, p, b, uuid, input, error);
+	b->input_free(input);
+	return ok;
+}
+
+/* @sql_template with every `@T@` replaced by the quoted table name. */
+static gchar *
+with_table(const gchar *sql_template, const gchar *table)
+{
+	g_auto(GStrv) parts = g_strsplit(sql_template, "@T@", -1);
+
+	return g_strjoinv(table, parts);
+}
+
+/* The instances this builder must look at (§9.3), at most a batch of each. */
+static PGresult *
+select_candidates(ExhBuilderTick *t, const ExordosPaasBuilder *b, GError **error)
+{
+	g_autofree gchar *table = PQescapeIdentifier(t->conn, b->table, strlen(b->table));
+	g_autofree gchar *kinds = exh_builder_sql_kinds(b->derivative_kinds);
+	g_autofree gchar *text = NULL;
+	const gchar *params[] = { b->kind, kinds, b->master_kind };
+
+	text = with_table(
+		"SELECT uuid FROM ("
+		"(SELECT i.uuid FROM @T@ i WHERE NOT EXISTS (SELECT 1 FROM ua_target_resources r "
+		"WHERE r.uuid = i.uuid AND r.kind = $1) ORDER BY i.uuid LIMIT " BATCH ") UNION "
+		"(SELECT i.uuid FROM @T@ i JOIN ua_target_resources r ON r.uuid = i.uuid AND "
+		"r.kind = $1 WHERE r.tracked_at IS DISTINCT FROM i.updated_at LIMIT " BATCH
+		") UNION "
+		"(SELECT r.uuid FROM ua_target_resources r WHERE r.kind = $1 AND NOT EXISTS "
+		"(SELECT 1 FROM @T@ i WHERE i.uuid = r.uuid) LIMIT " BATCH ") UNION "
+		"(SELECT r.master FROM ua_target_resources r JOIN ua_actual_resources a ON "
+		"a.res_uuid = r.res_uuid WHERE r.kind = ANY($2::text[]) AND r.master IS NOT NULL "
+		"AND r.full_hash <> a.full_hash LIMIT " BATCH ") UNION "
+		"(SELECT r.uuid FROM ua_target_resources r WHERE r.kind = $1 AND "
+		"r.derivatives_hash <> " DERIVATIVES_HASH(
+			"r.uuid", "$2") " LIMIT " BATCH ") UNION "
+					"(SELECT r.uuid FROM ua_target_resources r JOIN "
+					"ua_target_resources m ON "
+					"m.uuid = r.uuid AND m.kind = $3 WHERE r.kind = $1 AND "
+					"r.master_full_hash <> "
+					"m.full_hash LIMIT " BATCH ")) c ORDER BY uuid",
+		table);
+	return exh_builder_sql_exec(t, text, 3, params, error);
+}
+
+static gboolean
+savepoint(ExhBuilderTick *t, const gchar *command)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (exh_builder_sql_command(t->conn, command, &error))
+		return TRUE;
+	exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: %s: %s", command, error->message);
+	return FALSE;
+}
+
+static gboolean
+run_builder(ExhBuilderTick *t,
+	    const ExhBuilderPlugin *p,
+	    const ExordosPaasBuilder *b,
+	    GError **error)
+{
+	g_autoptr(PGresult) uuids = select_candidates(t, b, error);
+
+	if (uuids == NULL)
+		return FALSE;
+	for (gint i = 0; i < PQntuples(uuids); i++) {
+		const gchar *uuid = PQgetvalue(uuids, i, 0);
+		g_autoptr(GError) local = NULL;
+		ExhBuilderStats before = *t->stats;
+
+		if (!savepoint(t, "SAVEPOINT exh_instance"))
+			return FALSE;
+		if (process_instance(t, p, b, uuid, &local)) {
+			if (!savepoint(t, "RELEASE SAVEPOINT exh_instance"))
+				return FALSE;
+			continue;
+		}
+		/* this instance alone rolls back; tracked_at stays, it is retried */
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "%s %s: %s", b->kind, uuid, local->message);
+		*t->stats = before;
+		t->stats->failed++;
+		if (!savepoint(t, "ROLLBACK TO SAVEPOINT exh_instance") ||
+		    !savepoint(t, "RELEASE SAVEPOINT exh_instance"))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+tick_body(ExhBuilderTick *t, GError **error)
+{
+	if (!exh_builder_infra_sync(t, error))
+		return FALSE;
+	for (guint i = 0; i < t->b->plugins->len; i++) {
+		const ExhBuilderPlugin *p = t->b->plugins->pdata[i];
+
+		for (guint j = 0; p->desc->builders->builders[j] != NULL; j++) {
+			if (!run_builder(t, p, p->desc->builders->builders[j], error))
+				return FALSE;
+		}
+	}
+	return exh_builder_infra_sync(t, error);
+}
+
+gboolean
+exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GError **error)
+{
+	ExhBuilderStats local = { 0 };
+	ExhBuilderTick t = { builder, conn, stats != NULL ? stats : &local };
+	g_autoptr(GError) rollback_error = NULL;
+
+	memset(t.stats, 0, sizeof(*t.stats));
+	if (!exh_builder_sql_command(conn, "BEGIN", error))
+		return FALSE;
+	if (!tick_body(&t, error)) {
+		exh_builder_sql_command(conn, "ROLLBACK", &rollback_error);
+		return FALSE;
+	}
+	if (!exh_builder_sql_command(conn, "COMMIT", error))
+		return FALSE;
+	if (t.stats->written > 0 && builder->changed != NULL)
+		builder->changed(builder->changed_data);
+	return TRUE;
+}

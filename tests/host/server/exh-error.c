@@ -1,0 +1,13 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exh-error.h"
+
+/* Written out rather than G_DEFINE_QUARK(): clang-format puts spaces into the
+ * hyphenated name the macro stringifies ("exh - error - quark"). */
+GQuark
+exh_error_quark(void)
+{
+	return g_quark_from_static_string("exh-error-quark");
+}
