@@ -10,6 +10,7 @@
  * Every request callback first checks the iteration's cancellable, so a stopped
  * (or freed) agent is never touched by a late completion.
  */
+#include "exm-proto.h"
 #include "exm-ua-agent.h"
 
 #include "exm-ua-client.h"
@@ -663,7 +664,7 @@ exm_ua_agent_add_driver(ExmUaAgent *agent, ExmUaDriver *driver, GError **error)
 		gboolean dup = FALSE;
 		for (guint j = 0; j < known->len && !dup; j++)
 			dup = strcmp(known->pdata[j], kinds[i]) == 0;
-		if (dup || !exm_ua_kind_is_valid(kinds[i])) {
+		if (dup || !exm_proto_kind_is_valid(kinds[i])) {
 			g_set_error(error,
 				    EXM_UA_ERROR,
 				    EXM_UA_ERROR_CONFIG,

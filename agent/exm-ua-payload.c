@@ -5,244 +5,10 @@
 #include "exm-ua-payload.h"
 
 #include "exm-json.h"
+#include "exm-proto.h"
 #include "exm-ua-error.h"
-#include "exm-ua-identity.h"
-#include "exm-uuid.h"
 
 #include <string.h>
-
-/* The Status API column widths (§3.1). */
-#define EXM_UA_HASH_MAX	  256
-#define EXM_UA_STATUS_MAX 32
-
-/**
- * exm_ua_kind_is_valid:
- * @kind: (nullable): a kind
- *
- * Returns: %TRUE when @kind is 1..64 characters of [A-Za-z0-9_.-]
- */
-gboolean
-exm_ua_kind_is_valid(const gchar *kind)
-{
-	gsize len;
-
-	if (kind == NULL)
-		return FALSE;
-	len = strlen(kind);
-	if (len == 0 || len > EXM_UA_KIND_MAX)
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!g_ascii_isalnum(kind[i]) && strchr("_.-", kind[i]) == NULL)
-			return FALSE;
-	}
-	return TRUE;
-}
-
-/**
- * exm_ua_hash_value:
- * @value: an object
- *
- * Returns: (transfer full): the protocol's `calculate_hash` of @value
- */
-gchar *
-exm_ua_hash_value(JsonObject *value)
-{
-	g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), value);
-
-	return exm_json_hash(node);
-}
-
-/**
- * exm_ua_hash_projection:
- * @value: an actual value
- * @keys: (nullable): the target value whose keys select the members of @value
- *
- * Returns: (transfer full): the hash of the projection (or of @value without @keys)
- */
-gchar *
-exm_ua_hash_projection(JsonObject *value, JsonObject *keys)
-{
-	g_autoptr(JsonObject) proj = NULL;
-	g_autoptr(GList) names = NULL;
-
-	if (keys == NULL)
-		return exm_ua_hash_value(value);
-	proj = json_object_new();
-	names = json_object_get_members(keys);
-	for (GList *l = names; l != NULL; l = l->next) {
-		JsonNode *member = json_object_get_member(value, l->data);
-		if (member != NULL)
-			json_object_set_member(proj, l->data, json_node_copy(member));
-	}
-	return exm_ua_hash_value(proj);
-}
-
-static void
-exm_ua_resource_clear(gpointer data)
-{
-	ExmUaResource *r = data;
-
-	g_free(r->uuid);
-	g_free(r->kind);
-	g_clear_pointer(&r->value, json_object_unref);
-	g_free(r->hash);
-	g_free(r->full_hash);
-	g_free(r->status);
-}
-
-/**
- * exm_ua_resource_ref:
- * @r: a resource
- *
- * Returns: (transfer full): @r
- */
-ExmUaResource *
-exm_ua_resource_ref(ExmUaResource *r)
-{
-	return g_rc_box_acquire(r);
-}
-
-/**
- * exm_ua_resource_unref:
- * @r: (nullable): a resource
- */
-void
-exm_ua_resource_unref(ExmUaResource *r)
-{
-	if (r != NULL)
-		g_rc_box_release_full(r, exm_ua_resource_clear);
-}
-
-static gboolean
-exm_ua_get_short_string(JsonObject *obj,
-			const gchar *name,
-			gsize max,
-			const gchar *fallback,
-			gchar **out,
-			GError **error)
-{
-	const gchar *s = fallback;
-
-	if (!exm_json_get_string(obj, name, FALSE, &s, NULL, error))
-		return FALSE;
-	if (s == NULL || strlen(s) > max) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_PROTOCOL,
-			    "%s: missing or longer than %" G_GSIZE_FORMAT,
-			    name,
-			    max);
-		return FALSE;
-	}
-	*out = g_strdup(s);
-	return TRUE;
-}
-
-/* uuid of a value: a string that is a uuid (normalised to lower case). */
-static gchar *
-exm_ua_value_uuid(JsonObject *value, GError **error)
-{
-	const gchar *uuid = NULL;
-	gchar *parsed;
-
-	if (!exm_json_get_string(value, "uuid", FALSE, &uuid, NULL, error))
-		return NULL;
-	parsed = uuid != NULL ? exm_uuid_parse(uuid, NULL) : NULL;
-	if (parsed == NULL)
-		g_set_error(
-			error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL, "uuid: missing or not a uuid");
-	return parsed;
-}
-
-/**
- * exm_ua_resource_new_actual:
- * @kind: kind
- * @value: the value a driver reported (must carry a uuid `uuid`)
- * @target: (nullable): the target value of the same identity
- * @error: %EXM_UA_ERROR_DRIVER when @value has no valid `uuid` or `status`
- *
- * Returns: (transfer full): the actual resource with its hashes and status
- */
-ExmUaResource *
-exm_ua_resource_new_actual(const gchar *kind, JsonObject *value, JsonObject *target, GError **error)
-{
-	g_autoptr(ExmUaResource) r = g_rc_box_new0(ExmUaResource);
-	g_autoptr(GError) local = NULL;
-
-	r->kind = g_strdup(kind);
-	r->value = json_object_ref(value);
-	r->uuid = exm_ua_value_uuid(value, &local);
-	if (r->uuid == NULL ||
-	    !exm_ua_get_short_string(
-		    value, "status", EXM_UA_STATUS_MAX, "ACTIVE", &r->status, &local)) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_DRIVER,
-			    "driver reported a bad %s value: %s",
-			    kind,
-			    local->message);
-		return NULL;
-	}
-	r->hash = exm_ua_hash_projection(value, target);
-	r->full_hash = exm_ua_hash_value(value);
-	return g_steal_pointer(&r);
-}
-
-/**
- * exm_ua_resource_from_json:
- * @kind: the kind the resource is listed under
- * @obj: a resource as a payload carries it
- * @error: %EXM_UA_ERROR_PROTOCOL when a member is missing or of the wrong type
- *
- * Returns: (transfer full): the resource
- */
-ExmUaResource *
-exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error)
-{
-	g_autoptr(ExmUaResource) r = g_rc_box_new0(ExmUaResource);
-	JsonObject *value = NULL;
-	const gchar *uuid = NULL;
-
-	r->kind = g_strdup(kind);
-	if (!exm_json_get_string(obj, "uuid", FALSE, &uuid, NULL, error) ||
-	    !exm_json_get_object(obj, "value", &value, NULL, error) ||
-	    !exm_ua_get_short_string(obj, "hash", EXM_UA_HASH_MAX, "", &r->hash, error) ||
-	    !exm_ua_get_short_string(obj, "full_hash", EXM_UA_HASH_MAX, "", &r->full_hash, error) ||
-	    !exm_ua_get_short_string(obj, "status", EXM_UA_STATUS_MAX, "ACTIVE", &r->status, error))
-		return NULL;
-	r->uuid = uuid != NULL ? exm_uuid_parse(uuid, NULL) : NULL;
-	if (r->uuid == NULL || value == NULL) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_PROTOCOL,
-			    "resource without a uuid or a value");
-		return NULL;
-	}
-	r->value = json_object_ref(value);
-	return g_steal_pointer(&r);
-}
-
-/**
- * exm_ua_resource_to_json:
- * @r: a resource
- *
- * Returns: (transfer full): `{uuid, kind, res_uuid, value, hash, full_hash, status}`
- */
-JsonNode *
-exm_ua_resource_to_json(const ExmUaResource *r)
-{
-	g_autoptr(JsonObject) o = json_object_new();
-	g_autofree gchar *res_uuid = exm_ua_res_uuid(r->uuid, r->kind);
-
-	json_object_set_string_member(o, "uuid", r->uuid);
-	json_object_set_string_member(o, "kind", r->kind);
-	json_object_set_string_member(o, "res_uuid", res_uuid);
-	json_object_set_object_member(o, "value", json_object_ref(r->value));
-	json_object_set_string_member(o, "hash", r->hash);
-	json_object_set_string_member(o, "full_hash", r->full_hash);
-	json_object_set_string_member(o, "status", r->status);
-	return json_node_init_object(json_node_alloc(), o);
-}
 
 static GHashTable *
 exm_ua_baskets_new(void)
@@ -319,7 +85,7 @@ exm_ua_baskets_from_json(ExmUaPayload *p, gboolean capability, JsonObject *obj, 
 		JsonArray *resources = NULL;
 		GPtrArray *basket;
 
-		if (!exm_ua_kind_is_valid(kind) || !JSON_NODE_HOLDS_OBJECT(node)) {
+		if (!exm_proto_kind_is_valid(kind) || !JSON_NODE_HOLDS_OBJECT(node)) {
 			g_set_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL, "bad kind entry");
 			return FALSE;
 		}
@@ -396,39 +162,13 @@ exm_ua_payload_from_json(JsonNode *root, GError **error)
 }
 
 static gint
-exm_ua_resource_cmp(gconstpointer a, gconstpointer b)
-{
-	const ExmUaResource *ra = *(ExmUaResource *const *)a;
-	const ExmUaResource *rb = *(ExmUaResource *const *)b;
-
-	return strcmp(ra->uuid, rb->uuid);
-}
-
-/**
- * exm_ua_sorted_by_uuid:
- * @resources: (nullable): #ExmUaResource array
- *
- * Returns: (transfer container): the same resources (borrowed), sorted by uuid
- */
-GPtrArray *
-exm_ua_sorted_by_uuid(GPtrArray *resources)
-{
-	GPtrArray *sorted = g_ptr_array_sized_new(resources != NULL ? resources->len : 0);
-
-	for (guint i = 0; resources != NULL && i < resources->len; i++)
-		g_ptr_array_add(sorted, resources->pdata[i]);
-	g_ptr_array_sort(sorted, exm_ua_resource_cmp);
-	return sorted;
-}
-
-static gint
 exm_ua_str_cmp(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
 /**
- * exm_ua_sorted_keys:
+ * exm_ua_payload_sorted_kinds:
  * @table: a table with string keys
  *
  * Output and hashing must not depend on hash-table order.
@@ -436,7 +176,7 @@ exm_ua_str_cmp(gconstpointer a, gconstpointer b)
  * Returns: (transfer container): the keys of @table, sorted
  */
 GPtrArray *
-exm_ua_sorted_keys(GHashTable *table)
+exm_ua_payload_sorted_kinds(GHashTable *table)
 {
 	GPtrArray *keys = g_ptr_array_sized_new(g_hash_table_size(table));
 	GHashTableIter iter;
@@ -453,11 +193,11 @@ static JsonNode *
 exm_ua_baskets_to_json(GHashTable *table)
 {
 	g_autoptr(JsonObject) obj = json_object_new();
-	g_autoptr(GPtrArray) kinds = exm_ua_sorted_keys(table);
+	g_autoptr(GPtrArray) kinds = exm_ua_payload_sorted_kinds(table);
 
 	for (guint k = 0; k < kinds->len; k++) {
 		GPtrArray *basket = g_hash_table_lookup(table, kinds->pdata[k]);
-		g_autoptr(GPtrArray) sorted = exm_ua_sorted_by_uuid(basket);
+		g_autoptr(GPtrArray) sorted = exm_ua_resource_sorted_by_uuid(basket);
 		JsonArray *arr = json_array_new();
 		JsonObject *entry = json_object_new();
 
@@ -487,6 +227,7 @@ exm_ua_payload_to_json(const ExmUaPayload *payload)
 	return json_node_init_object(json_node_alloc(), obj);
 }
 
+/* The capability `hash`es (@full %FALSE) or fact `full_hash`es of @table. */
 static void
 exm_ua_collect_hashes(GHashTable *table, gboolean full, GPtrArray *out)
 {
@@ -501,32 +242,24 @@ exm_ua_collect_hashes(GHashTable *table, gboolean full, GPtrArray *out)
 			g_ptr_array_add(out, full ? r->full_hash : r->hash);
 		}
 	}
-	g_ptr_array_sort(out, exm_ua_str_cmp);
 }
 
 /**
  * exm_ua_payload_compute_hash:
  * @payload: a payload
  *
- * Returns: (transfer full): XXH3 of the canonical JSON of the sorted capability
- * `hash`es followed by the sorted fact `full_hash`es
+ * Returns: (transfer full): exm_proto_hash_payload() of the capability `hash`es
+ * and the fact `full_hash`es
  */
 gchar *
 exm_ua_payload_compute_hash(const ExmUaPayload *payload)
 {
 	g_autoptr(GPtrArray) caps = g_ptr_array_new();
 	g_autoptr(GPtrArray) facts = g_ptr_array_new();
-	g_autoptr(JsonArray) arr = json_array_new();
-	g_autoptr(JsonNode) node = NULL;
 
 	exm_ua_collect_hashes(payload->capabilities, FALSE, caps);
 	exm_ua_collect_hashes(payload->facts, TRUE, facts);
-	for (guint i = 0; i < caps->len; i++)
-		json_array_add_string_element(arr, caps->pdata[i]);
-	for (guint i = 0; i < facts->len; i++)
-		json_array_add_string_element(arr, facts->pdata[i]);
-	node = json_node_init_array(json_node_alloc(), arr);
-	return exm_json_hash(node);
+	return exm_proto_hash_payload(caps, facts);
 }
 
 /**

@@ -4,8 +4,8 @@
  */
 #include "exm-ua-reconcile.h"
 
+#include "exm-proto.h"
 #include "exm-ua-error.h"
-#include "exm-ua-identity.h"
 
 #include <string.h>
 
@@ -168,7 +168,7 @@ exm_ua_reconcile_kind(ExmUaDriver *driver,
 		return;
 	by_uuid = exm_ua_index(actual);
 	wanted = exm_ua_index(targets);
-	sorted = exm_ua_sorted_by_uuid(targets);
+	sorted = exm_ua_resource_sorted_by_uuid(targets);
 	for (guint i = 0; i < sorted->len; i++) {
 		ExmUaResource *t = sorted->pdata[i];
 		exm_ua_apply_target(
@@ -228,8 +228,8 @@ exm_ua_sync_plan_kind(GPtrArray *ops,
 {
 	g_autoptr(GHashTable) dp_index = exm_ua_index(dp);
 	g_autoptr(GHashTable) cp_index = exm_ua_index(cp);
-	g_autoptr(GPtrArray) dp_sorted = exm_ua_sorted_by_uuid(dp);
-	g_autoptr(GPtrArray) cp_sorted = exm_ua_sorted_by_uuid(cp);
+	g_autoptr(GPtrArray) dp_sorted = exm_ua_resource_sorted_by_uuid(dp);
+	g_autoptr(GPtrArray) cp_sorted = exm_ua_resource_sorted_by_uuid(cp);
 
 	for (guint i = 0; i < dp_sorted->len; i++) {
 		ExmUaResource *r = dp_sorted->pdata[i];
@@ -260,7 +260,7 @@ GPtrArray *
 exm_ua_sync_plan(ExmUaPayload *collected, ExmUaPayload *known, GHashTable *kinds)
 {
 	GPtrArray *ops = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_sync_op_free);
-	g_autoptr(GPtrArray) names = exm_ua_sorted_keys(kinds);
+	g_autoptr(GPtrArray) names = exm_ua_payload_sorted_kinds(kinds);
 
 	for (guint k = 0; k < names->len; k++) {
 		const gchar *kind = names->pdata[k];
@@ -289,7 +289,7 @@ exm_ua_sync_body(const ExmUaSyncOp *op, const gchar *node)
 
 	if (op->verb == EXM_UA_SYNC_POST) {
 		g_autofree gchar *kind_uri = g_strconcat("/v1/kind/", op->kind, NULL);
-		g_autofree gchar *res_uuid = exm_ua_res_uuid(r->uuid, op->kind);
+		g_autofree gchar *res_uuid = exm_proto_uuid_resource(r->uuid, op->kind);
 		json_object_set_string_member(o, "uuid", r->uuid);
 		json_object_set_string_member(o, "kind", kind_uri);
 		json_object_set_string_member(o, "res_uuid", res_uuid);

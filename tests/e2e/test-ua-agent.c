@@ -11,6 +11,7 @@
 #include "exm-dp-error.h"
 #include "exm-driver.h"
 #include "exm-json.h"
+#include "exm-proto.h"
 #include "exm-test.h"
 #include "exm-ua-agent.h"
 #include "exm-ua-error.h"
@@ -602,7 +603,7 @@ test_update_and_delete(void)
 	g_assert_cmpuint(json_object_get_size(json_node_get_object(r->body)), ==, 4);
 	target2 = exm_json_parse_object(VM_TARGET2, strlen(VM_TARGET2), &error);
 	g_assert_no_error(error);
-	hash2 = exm_ua_hash_value(target2);
+	hash2 = exm_proto_hash_value(target2);
 	row = fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID);
 	g_assert_cmpstr(json_object_get_string_member(row, "hash"), ==, hash2);
 	g_assert_cmpint(

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "exm-json.h"
+#include "exm-proto.h"
 #include "exm-ua-error.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-reconcile.h"
@@ -33,7 +34,8 @@ check_baskets(GHashTable *baskets)
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		GPtrArray *resources = value;
 
-		EXM_FUZZ_CHECK(exm_ua_kind_is_valid(key), "kind '%s' accepted", (const gchar *)key);
+		EXM_FUZZ_CHECK(
+			exm_proto_kind_is_valid(key), "kind '%s' accepted", (const gchar *)key);
 		for (guint k = 0; k < resources->len; k++) {
 			const ExmUaResource *r = g_ptr_array_index(resources, k);
 
