@@ -9,13 +9,13 @@
  * §7.3) and hashes with its vectors (§2.3).
  */
 #include "exm-dp-error.h"
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 #include "exm-json.h"
 #include "exm-proto.h"
 #include "exm-test.h"
 #include "exm-ua-agent.h"
 #include "exm-ua-error.h"
-#include "exm-ua-mail.h"
+#include "exm-dp-adapter.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-state.h"
 #include "test-ua-fakecp.h"
@@ -1008,7 +1008,7 @@ test_mail_driver_remove_bad_uuid(void)
 	ExmUaDriver *d;
 
 	g_assert_true(g_file_set_contents(ini, text, -1, NULL));
-	d = exm_ua_mail_driver_new(ini, &error);
+	d = exm_dp_adapter_new(ini, &error);
 	g_assert_no_error(error);
 	for (guint i = 0; d != NULL && i < G_N_ELEMENTS(values); i++) {
 		g_autoptr(JsonObject) value =
@@ -1016,7 +1016,7 @@ test_mail_driver_remove_bad_uuid(void)
 		g_autoptr(GError) local = NULL;
 
 		g_test_message("value %s", values[i]);
-		g_assert_false(d->remove(d, EXM_DRIVER_KIND, value, &local));
+		g_assert_false(d->remove(d, EXM_DP_DRIVER_KIND, value, &local));
 		g_assert_error(local, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
 	}
 	if (d != NULL)

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Fuzz target: exm_ua_payload_from_json, the agent's parser of the payload the
- * control plane answers (agent/exm-ua-payload.h), after the strict JSON parser
+ * control plane answers (agent/ua/exm-ua-payload.h), after the strict JSON parser
  * every received body goes through.
  *
  * Properties: a refusal is EXM_UA_ERROR_PROTOCOL; in an accepted payload every
@@ -21,6 +21,7 @@
 #include "exm-ua-error.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-reconcile.h"
+#include "exm-ua-sync.h"
 #include "exm-uuid.h"
 #include "fuzz-common.h"
 

@@ -15,6 +15,7 @@
 #include "exm-ua-identity.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-reconcile.h"
+#include "exm-ua-sync.h"
 #include "exm-ua-state.h"
 
 #include <string.h>

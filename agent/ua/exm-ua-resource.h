@@ -67,3 +67,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaResource, exm_ua_resource_unref)
 /* Returns: (transfer container): the resources of @resources (nullable), borrowed,
  * sorted by uuid. */
 GPtrArray *exm_ua_resource_sorted_by_uuid(GPtrArray *resources);
+
+/* Returns: the order of the uuids of the resources @a and @b point to (for
+ * g_ptr_array_sort()). */
+gint exm_ua_resource_cmp_uuid(gconstpointer a, gconstpointer b);
+
+/* Returns: (transfer container): uuid → resource of @resources (nullable), borrowed. */
+GHashTable *exm_ua_resource_index(GPtrArray *resources);

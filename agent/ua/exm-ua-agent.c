@@ -19,6 +19,7 @@
 #include "exm-ua-identity.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-reconcile.h"
+#include "exm-ua-sync.h"
 #include "exm-ua-state.h"
 
 #include <glib-unix.h>
@@ -94,7 +95,7 @@ exm_ua_call_finish(ExmUaCall *call, GAsyncResult *res, ExmUaAgent **agent, GErro
 	*agent = call->agent;
 	g_free(call);
 	if (g_cancellable_is_cancelled(cancellable)) {
-		g_clear_pointer(&resp, exm_ua_response_free);
+		g_clear_pointer(&resp, exm_ua_client_response_free);
 		g_clear_error(error);
 		*agent = NULL;
 	}

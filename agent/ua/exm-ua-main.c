@@ -6,18 +6,11 @@
 
 #include "exm-ua-agent.h"
 #include "exm-ua-error.h"
-#include "exm-ua-mail.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define EXM_UA_DEFAULT_CONFIG "/etc/exordos_metapaas/metapaas_mail_agent.conf"
-
-/* Drivers compiled into the agent binary; `caps_drivers` picks among them. */
-static const ExmUaDriverEntry exm_ua_builtin_drivers[] = {
-	{ EXM_UA_MAIL_DRIVER_NAME, exm_ua_mail_driver_new },
-	{ NULL, NULL },
-};
 
 static gboolean
 exm_ua_main_add_drivers(ExmUaAgent *agent,
@@ -58,7 +51,7 @@ exm_ua_main_add_drivers(ExmUaAgent *agent,
 }
 
 /**
- * exm_ua_main_run_with_drivers:
+ * exm_ua_main_run:
  * @argc: argument count (argv[0] is the subcommand name)
  * @argv: `[--config-file FILE]`
  * @drivers: the known drivers, terminated by an entry with a %NULL name
@@ -66,7 +59,7 @@ exm_ua_main_add_drivers(ExmUaAgent *agent,
  * Returns: the process exit status
  */
 int
-exm_ua_main_run_with_drivers(int argc, char **argv, const ExmUaDriverEntry *drivers)
+exm_ua_main_run(int argc, char **argv, const ExmUaDriverEntry *drivers)
 {
 	g_autofree gchar *config_path = NULL;
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- run the universal agent");
@@ -97,17 +90,4 @@ exm_ua_main_run_with_drivers(int argc, char **argv, const ExmUaDriverEntry *driv
 	}
 	exm_ua_agent_run(agent);
 	return 0;
-}
-
-/**
- * exm_ua_main_run:
- * @argc: argument count (argv[0] is the subcommand name)
- * @argv: `[--config-file FILE]`
- *
- * Returns: the process exit status
- */
-int
-exm_ua_main_run(int argc, char **argv)
-{
-	return exm_ua_main_run_with_drivers(argc, argv, exm_ua_builtin_drivers);
 }

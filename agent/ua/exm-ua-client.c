@@ -29,11 +29,11 @@ struct _ExmUaClient {
 };
 
 /**
- * exm_ua_response_free:
+ * exm_ua_client_response_free:
  * @response: (nullable): a response
  */
 void
-exm_ua_response_free(ExmUaResponse *response)
+exm_ua_client_response_free(ExmUaResponse *response)
 {
 	if (response == NULL)
 		return;
@@ -269,7 +269,8 @@ exm_ua_client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 					decode_error->message);
 		return;
 	}
-	g_task_return_pointer(task, g_steal_pointer(&resp), (GDestroyNotify)exm_ua_response_free);
+	g_task_return_pointer(
+		task, g_steal_pointer(&resp), (GDestroyNotify)exm_ua_client_response_free);
 }
 
 /**

@@ -182,8 +182,15 @@ exm_ua_resource_to_json(const ExmUaResource *r)
 	return json_node_init_object(json_node_alloc(), o);
 }
 
-static gint
-exm_ua_resource_cmp(gconstpointer a, gconstpointer b)
+/**
+ * exm_ua_resource_cmp_uuid:
+ * @a: pointer to an #ExmUaResource pointer
+ * @b: another
+ *
+ * Returns: the order of their uuids (a #GCompareFunc for g_ptr_array_sort())
+ */
+gint
+exm_ua_resource_cmp_uuid(gconstpointer a, gconstpointer b)
 {
 	const ExmUaResource *ra = *(ExmUaResource *const *)a;
 	const ExmUaResource *rb = *(ExmUaResource *const *)b;
@@ -204,6 +211,24 @@ exm_ua_resource_sorted_by_uuid(GPtrArray *resources)
 
 	for (guint i = 0; resources != NULL && i < resources->len; i++)
 		g_ptr_array_add(sorted, resources->pdata[i]);
-	g_ptr_array_sort(sorted, exm_ua_resource_cmp);
+	g_ptr_array_sort(sorted, exm_ua_resource_cmp_uuid);
 	return sorted;
+}
+
+/**
+ * exm_ua_resource_index:
+ * @resources: (nullable): #ExmUaResource array
+ *
+ * Returns: (transfer container): uuid → resource of @resources (borrowed)
+ */
+GHashTable *
+exm_ua_resource_index(GPtrArray *resources)
+{
+	GHashTable *index = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; resources != NULL && i < resources->len; i++) {
+		ExmUaResource *r = resources->pdata[i];
+		g_hash_table_insert(index, r->uuid, r);
+	}
+	return index;
 }
