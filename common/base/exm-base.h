@@ -9,4 +9,5 @@
 #include "exm-envelope.h"
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-uuid.h"

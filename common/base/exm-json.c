@@ -914,14 +914,14 @@ exm_json_to_string(JsonNode *node)
 }
 
 /**
- * exm_xxh3_hex:
+ * exm_json_xxh3_hex:
  * @data: bytes
  * @len: their length
  *
  * Returns: (transfer full): XXH3-64 (seed 0) of @data as 16 lower-case hex digits
  */
 gchar *
-exm_xxh3_hex(gconstpointer data, gsize len)
+exm_json_xxh3_hex(gconstpointer data, gsize len)
 {
 	XXH64_hash_t h = XXH3_64bits(data, len);
 
@@ -939,5 +939,5 @@ exm_json_hash(JsonNode *node)
 {
 	g_autofree gchar *text = exm_json_canonical(node);
 
-	return exm_xxh3_hex(text, strlen(text));
+	return exm_json_xxh3_hex(text, strlen(text));
 }
