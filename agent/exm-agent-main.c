@@ -26,7 +26,7 @@ static const ExmUaDriverEntry builtin_drivers[] = {
 };
 
 typedef struct {
-	ExmDpConfigFlags flags;
+	ExmIniOptions *dp;
 	gchar *payload;
 } Options;
 
@@ -130,7 +130,7 @@ dispatch(Options *o, int argc, char **argv, GError **error)
 			    "expected a command: apply, show or delete (see --help)");
 		return FALSE;
 	}
-	config = exm_dp_config_from_flags(&o->flags, error);
+	config = exm_dp_config_from_options(o->dp, error);
 	if (config == NULL)
 		return FALSE;
 	driver = exm_dp_driver_new(config, error);
@@ -143,7 +143,6 @@ int
 main(int argc, char **argv)
 {
 	Options o = { 0 };
-	g_autofree GOptionEntry *entries = exm_dp_config_flags_entries(&o.flags);
 	const GOptionEntry own[] = {
 		{ "payload",
 		  'p',
@@ -162,6 +161,7 @@ main(int argc, char **argv)
 	/* `run`: the universal agent daemon, which parses its own options. */
 	if (argc >= 2 && g_strcmp0(argv[1], "run") == 0)
 		return exm_ua_main_run(argc - 1, argv + 1, builtin_drivers);
+	o.dp = exm_dp_config_options_new();
 	g_option_context_set_summary(ctx,
 				     "Commands:\n"
 				     "  apply --payload FILE   apply a mail_instance_node value\n"
@@ -169,13 +169,13 @@ main(int argc, char **argv)
 				     "  delete UUID            forget the instance, empty passwd\n"
 				     "  run [--config-file F]  run the universal agent daemon");
 	g_option_context_add_main_entries(ctx, own, NULL);
-	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_main_entries(ctx, exm_ini_options_entries(o.dp), NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) ||
 	    !dispatch(&o, argc, argv, &error)) {
 		g_printerr("exordos-metapaas-mail-agent: %s\n", error->message);
 		rc = 1;
 	}
-	exm_dp_config_flags_clear(&o.flags);
+	exm_ini_options_free(o.dp);
 	g_free(o.payload);
 	return rc;
 }

@@ -11,28 +11,68 @@
 
 #include "exm-config.h"
 #include "exm-dp-error.h"
+#include "exm-ini.h"
+
+static GQuark
+dp_error(void)
+{
+	return EXM_DP_ERROR;
+}
+
+#define DP_KEY(name, field, t)                                                                     \
+	.group = EXM_DP_CONFIG_GROUP, .key = (name), .type = (t),                                  \
+	.offset = G_STRUCT_OFFSET(ExmDpConfig, field)
+
+/* Every setting once: its key, default and option (the defaults are the
+ * production node; validation of the combination is exm_dp_config_validate()). */
+/* clang-format off */
+static const ExmIniKey dp_keys[] = {
+	{ DP_KEY("root", root, EXM_INI_STRING), .def = "/", .flags = EXM_INI_FILENAME,
+	  .option = "root", .arg = "DIR",
+	  .help = "directory every node path resolves under (default /)" },
+	{ DP_KEY("owner", owner, EXM_INI_STRING), .def = "root", .option = "owner", .arg = "USER",
+	  .help = "owner of passwd and private keys (default root)" },
+	{ DP_KEY("group", group, EXM_INI_STRING), .def = "Debian-exim", .option = "group",
+	  .arg = "GROUP", .help = "group exim reads them as (default Debian-exim)" },
+	{ DP_KEY("exim_user", exim_user, EXM_INI_STRING), .def = "Debian-exim",
+	  .option = "exim-user", .arg = "USER",
+	  .help = "owner of exim's spool and log directories (default Debian-exim)" },
+	{ DP_KEY("exim_binary", exim_binary, EXM_INI_STRING), .def = "/usr/sbin/exim4",
+	  .flags = EXM_INI_FILENAME, .option = "exim", .arg = "PATH",
+	  .help = "exim binary (default /usr/sbin/exim4)" },
+	{ DP_KEY("listen", listen, EXM_INI_STRING), .def = "", .option = "listen", .arg = "ADDR",
+	  .help = "comma-separated addresses to listen on (default all)" },
+	{ DP_KEY("smtp_port", smtp_port, EXM_INI_INT), .def = "25", .option = "smtp-port",
+	  .arg = "PORT", .help = "SMTP port (default 25)" },
+	{ DP_KEY("submission_port", submission_port, EXM_INI_INT), .def = "587",
+	  .option = "submission-port", .arg = "PORT", .help = "submission port (default 587)" },
+	{ DP_KEY("smtps_port", smtps_port, EXM_INI_INT), .def = "465", .option = "smtps-port",
+	  .arg = "PORT", .help = "implicit TLS port (default 465)" },
+	{ DP_KEY("restart_command", restart_command, EXM_INI_STRING),
+	  .def = "systemctl restart exim4", .option = "restart-command", .arg = "CMD",
+	  .help = "command that restarts exim (default: systemctl restart exim4)" },
+	{ DP_KEY("template", template_path, EXM_INI_STRING), .flags = EXM_INI_FILENAME,
+	  .option = "template", .arg = "FILE", .help = "exim configuration template" },
+	{ DP_KEY("smarthost", smarthost, EXM_INI_STRING), .def = "", .option = "smarthost",
+	  .arg = "IP:PORT", .help = "send every message to IP:PORT" },
+	{ DP_KEY("message_size_limit", message_size_limit, EXM_INI_STRING), .def = "25M" },
+	{ DP_KEY("recipients_max", recipients_max, EXM_INI_INT), .def = "100" },
+	{ DP_KEY("smtp_accept_max", smtp_accept_max, EXM_INI_INT), .def = "100" },
+	{ DP_KEY("smtp_accept_max_per_host", smtp_accept_max_per_host, EXM_INI_INT),
+	  .def = "20" },
+	{ DP_KEY("verify_config", verify_config, EXM_INI_BOOL), .def = "true",
+	  .flags = EXM_INI_INVERT, .option = "no-verify",
+	  .help = "do not check the rendered configuration with exim -bV" },
+};
+/* clang-format on */
+static const ExmIniSchema dp_schema = EXM_INI_SCHEMA(dp_keys, dp_error, EXM_DP_ERROR_CONFIG);
 
 ExmDpConfig *
 exm_dp_config_new(void)
 {
 	ExmDpConfig *c = g_new0(ExmDpConfig, 1);
 
-	c->root = g_strdup("/");
-	c->owner = g_strdup("root");
-	c->group = g_strdup("Debian-exim");
-	c->exim_user = g_strdup("Debian-exim");
-	c->exim_binary = g_strdup("/usr/sbin/exim4");
-	c->listen = g_strdup("");
-	c->smtp_port = 25;
-	c->submission_port = 587;
-	c->smtps_port = 465;
-	c->restart_command = g_strdup("systemctl restart exim4");
-	c->smarthost = g_strdup("");
-	c->message_size_limit = g_strdup("25M");
-	c->recipients_max = 100;
-	c->smtp_accept_max = 100;
-	c->smtp_accept_max_per_host = 20;
-	c->verify_config = TRUE;
+	exm_ini_defaults(&dp_schema, c);
 	return c;
 }
 
@@ -41,271 +81,31 @@ exm_dp_config_free(ExmDpConfig *c)
 {
 	if (c == NULL)
 		return;
-	g_free(c->root);
-	g_free(c->owner);
-	g_free(c->group);
-	g_free(c->exim_user);
-	g_free(c->exim_binary);
-	g_free(c->listen);
-	g_free(c->restart_command);
-	g_free(c->template_path);
-	g_free(c->smarthost);
-	g_free(c->message_size_limit);
+	exm_ini_clear(&dp_schema, c);
 	g_free(c);
-}
-
-/* %FALSE with a %EXM_DP_ERROR_CONFIG naming @key, from GKeyFile's @local. */
-static gboolean
-key_error(const gchar *key, const GError *local, GError **error)
-{
-	g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG, "key %s: %s", key, local->message);
-	return FALSE;
-}
-
-static gboolean
-load_string(GKeyFile *kf, const gchar *key, gchar **field, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	g_autofree gchar *value = g_key_file_get_string(kf, EXM_DP_CONFIG_GROUP, key, &local);
-
-	if (value == NULL) {
-		if (g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
-			return TRUE;
-		return key_error(key, local, error);
-	}
-	g_free(*field);
-	*field = g_strstrip(g_steal_pointer(&value));
-	return TRUE;
-}
-
-/* GKeyFile's integer and boolean getters share this shape (gboolean is a
- * gint), so one loader serves both: an absent key keeps the default. */
-typedef gint (*KeyGetter)(GKeyFile *kf, const gchar *group, const gchar *key, GError **error);
-
-static gboolean
-load_number(GKeyFile *kf, const gchar *key, KeyGetter get, gint *field, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	gint value;
-
-	if (!g_key_file_has_key(kf, EXM_DP_CONFIG_GROUP, key, NULL))
-		return TRUE;
-	value = get(kf, EXM_DP_CONFIG_GROUP, key, &local);
-	if (local != NULL)
-		return key_error(key, local, error);
-	*field = value;
-	return TRUE;
-}
-
-static gboolean
-load_int(GKeyFile *kf, const gchar *key, gint *field, GError **error)
-{
-	return load_number(kf, key, g_key_file_get_integer, field, error);
-}
-
-static gboolean
-load_bool(GKeyFile *kf, const gchar *key, gboolean *field, GError **error)
-{
-	return load_number(kf, key, g_key_file_get_boolean, field, error);
 }
 
 gboolean
 exm_dp_config_load_file(ExmDpConfig *c, const gchar *path, GError **error)
 {
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	g_autoptr(GError) local = NULL;
-
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_CONFIG,
-			    "cannot load %s: %s",
-			    path,
-			    local->message);
-		return FALSE;
-	}
-	if (!load_string(kf, "root", &c->root, error) ||
-	    !load_string(kf, "owner", &c->owner, error) ||
-	    !load_string(kf, "group", &c->group, error) ||
-	    !load_string(kf, "exim_user", &c->exim_user, error) ||
-	    !load_string(kf, "exim_binary", &c->exim_binary, error) ||
-	    !load_string(kf, "listen", &c->listen, error) ||
-	    !load_int(kf, "smtp_port", &c->smtp_port, error) ||
-	    !load_int(kf, "submission_port", &c->submission_port, error) ||
-	    !load_int(kf, "smtps_port", &c->smtps_port, error) ||
-	    !load_string(kf, "restart_command", &c->restart_command, error) ||
-	    !load_string(kf, "template", &c->template_path, error) ||
-	    !load_string(kf, "smarthost", &c->smarthost, error) ||
-	    !load_string(kf, "message_size_limit", &c->message_size_limit, error) ||
-	    !load_int(kf, "recipients_max", &c->recipients_max, error) ||
-	    !load_int(kf, "smtp_accept_max", &c->smtp_accept_max, error) ||
-	    !load_int(kf, "smtp_accept_max_per_host", &c->smtp_accept_max_per_host, error) ||
-	    !load_bool(kf, "verify_config", &c->verify_config, error)) {
-		g_prefix_error(error, "[%s] ", EXM_DP_CONFIG_GROUP);
-		return FALSE;
-	}
-	return TRUE;
+	return exm_ini_load_file(&dp_schema, c, path, error);
 }
 
-GOptionEntry *
-exm_dp_config_flags_entries(ExmDpConfigFlags *f)
+ExmIniOptions *
+exm_dp_config_options_new(void)
 {
-	const GOptionEntry entries[] = {
-		{ "config",
-		  'c',
-		  0,
-		  G_OPTION_ARG_FILENAME,
-		  &f->config_file,
-		  "ini file with a [dataplane] group",
-		  "FILE" },
-		{ "root",
-		  0,
-		  0,
-		  G_OPTION_ARG_FILENAME,
-		  &f->root,
-		  "directory every node path resolves under (default /)",
-		  "DIR" },
-		{ "owner",
-		  0,
-		  0,
-		  G_OPTION_ARG_STRING,
-		  &f->owner,
-		  "owner of passwd and private keys (default root)",
-		  "USER" },
-		{ "group",
-		  0,
-		  0,
-		  G_OPTION_ARG_STRING,
-		  &f->group,
-		  "group exim reads them as (default Debian-exim)",
-		  "GROUP" },
-		{ "exim-user",
-		  0,
-		  0,
-		  G_OPTION_ARG_STRING,
-		  &f->exim_user,
-		  "owner of exim's spool and log directories (default Debian-exim)",
-		  "USER" },
-		{ "exim",
-		  0,
-		  0,
-		  G_OPTION_ARG_FILENAME,
-		  &f->exim_binary,
-		  "exim binary (default /usr/sbin/exim4)",
-		  "PATH" },
-		{ "listen",
-		  0,
-		  0,
-		  G_OPTION_ARG_STRING,
-		  &f->listen,
-		  "comma-separated addresses to listen on (default all)",
-		  "ADDR" },
-		{ "smtp-port",
-		  0,
-		  0,
-		  G_OPTION_ARG_INT,
-		  &f->smtp_port,
-		  "SMTP port (default 25)",
-		  "PORT" },
-		{ "submission-port",
-		  0,
-		  0,
-		  G_OPTION_ARG_INT,
-		  &f->submission_port,
-		  "submission port (default 587)",
-		  "PORT" },
-		{ "smtps-port",
-		  0,
-		  0,
-		  G_OPTION_ARG_INT,
-		  &f->smtps_port,
-		  "implicit TLS port (default 465)",
-		  "PORT" },
-		{ "restart-command",
-		  0,
-		  0,
-		  G_OPTION_ARG_STRING,
-		  &f->restart_command,
-		  "command that restarts exim (default: systemctl restart exim4)",
-		  "CMD" },
-		{ "template",
-		  0,
-		  0,
-		  G_OPTION_ARG_FILENAME,
-		  &f->template_path,
-		  "exim configuration template",
-		  "FILE" },
-		{ "smarthost",
-		  0,
-		  0,
-		  G_OPTION_ARG_STRING,
-		  &f->smarthost,
-		  "send every message to IP:PORT",
-		  "IP:PORT" },
-		{ "no-verify",
-		  0,
-		  0,
-		  G_OPTION_ARG_NONE,
-		  &f->no_verify,
-		  "do not check the rendered configuration with exim -bV",
-		  NULL },
-		{ NULL }
-	};
-
-	f->smtp_port = f->submission_port = f->smtps_port = -1;
-	return g_memdup2(entries, sizeof(entries));
-}
-
-void
-exm_dp_config_flags_clear(ExmDpConfigFlags *f)
-{
-	g_free(f->config_file);
-	g_free(f->root);
-	g_free(f->owner);
-	g_free(f->group);
-	g_free(f->exim_user);
-	g_free(f->exim_binary);
-	g_free(f->listen);
-	g_free(f->restart_command);
-	g_free(f->template_path);
-	g_free(f->smarthost);
-	memset(f, 0, sizeof(*f));
-}
-
-static void
-override(gchar **field, const gchar *value)
-{
-	if (value == NULL)
-		return;
-	g_free(*field);
-	*field = g_strdup(value);
+	return exm_ini_options_new(&dp_schema, "config", 'c', "ini file with a [dataplane] group");
 }
 
 ExmDpConfig *
-exm_dp_config_from_flags(const ExmDpConfigFlags *f, GError **error)
+exm_dp_config_from_options(ExmIniOptions *options, GError **error)
 {
 	g_autoptr(ExmDpConfig) c = exm_dp_config_new();
+	const gchar *file = exm_ini_options_config_file(options);
 
-	if (f->config_file != NULL && !exm_dp_config_load_file(c, f->config_file, error))
+	if (file != NULL && !exm_dp_config_load_file(c, file, error))
 		return NULL;
-	override(&c->root, f->root);
-	override(&c->owner, f->owner);
-	override(&c->group, f->group);
-	override(&c->exim_user, f->exim_user);
-	override(&c->exim_binary, f->exim_binary);
-	override(&c->listen, f->listen);
-	override(&c->restart_command, f->restart_command);
-	override(&c->template_path, f->template_path);
-	override(&c->smarthost, f->smarthost);
-	if (f->smtp_port >= 0)
-		c->smtp_port = f->smtp_port;
-	if (f->submission_port >= 0)
-		c->submission_port = f->submission_port;
-	if (f->smtps_port >= 0)
-		c->smtps_port = f->smtps_port;
-	if (f->no_verify)
-		c->verify_config = FALSE;
-	if (!exm_dp_config_validate(c, error))
+	if (!exm_ini_options_apply(options, c, error) || !exm_dp_config_validate(c, error))
 		return NULL;
 	return g_steal_pointer(&c);
 }
