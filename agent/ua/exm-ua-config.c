@@ -4,176 +4,116 @@
  */
 #include "exm-ua-config.h"
 
+#include "exm-ini.h"
 #include "exm-ua-error.h"
-#include "exm-uuid.h"
 
 #include <math.h>
 
-static gchar *
-exm_ua_config_get_string(GKeyFile *kf, const gchar *key, const gchar *fallback)
+static GQuark
+exm_ua_config_error(void)
 {
-	g_autofree gchar *value = g_key_file_get_string(kf, EXM_UA_CONFIG_GROUP, key, NULL);
-
-	if (value != NULL)
-		g_strstrip(value);
-	if (value == NULL || value[0] == '\0')
-		return g_strdup(fallback);
-	return g_steal_pointer(&value);
+	return EXM_UA_ERROR;
 }
 
-static gboolean
-exm_ua_config_get_bool(GKeyFile *kf,
-		       const gchar *key,
-		       gboolean fallback,
-		       gboolean *out,
-		       GError **error)
+static const gchar *
+exm_ua_config_check_endpoint(gconstpointer field)
 {
-	g_autoptr(GError) local = NULL;
-
-	*out = fallback;
-	if (!g_key_file_has_key(kf, EXM_UA_CONFIG_GROUP, key, NULL))
-		return TRUE;
-	*out = g_key_file_get_boolean(kf, EXM_UA_CONFIG_GROUP, key, &local);
-	if (local != NULL) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_CONFIG,
-			    "%s: not a boolean (true/false)",
-			    key);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* A positive number of seconds no larger than @max. */
-static gboolean
-exm_ua_config_get_seconds(GKeyFile *kf,
-			  const gchar *key,
-			  gdouble fallback,
-			  gdouble max,
-			  gdouble *out,
-			  GError **error)
-{
-	g_autoptr(GError) local = NULL;
-
-	*out = fallback;
-	if (!g_key_file_has_key(kf, EXM_UA_CONFIG_GROUP, key, NULL))
-		return TRUE;
-	*out = g_key_file_get_double(kf, EXM_UA_CONFIG_GROUP, key, &local);
-	if (local != NULL || !isfinite(*out) || *out <= 0 || *out > max) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_CONFIG,
-			    "%s: expected seconds in (0, %g]",
-			    key,
-			    max);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
-exm_ua_config_check_endpoint(const gchar *key, const gchar *url, GError **error)
-{
-	g_autoptr(GUri) uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	g_autoptr(GUri) uri = g_uri_parse(*(gchar *const *)field, G_URI_FLAGS_NONE, NULL);
 	const gchar *scheme = uri != NULL ? g_uri_get_scheme(uri) : NULL;
 
 	if (uri == NULL || g_uri_get_host(uri) == NULL || g_uri_get_query(uri) != NULL ||
-	    (g_strcmp0(scheme, "http") != 0 && g_strcmp0(scheme, "https") != 0)) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_CONFIG,
-			    "%s: not an http(s) base url",
-			    key);
-		return FALSE;
-	}
-	return TRUE;
+	    (g_strcmp0(scheme, "http") != 0 && g_strcmp0(scheme, "https") != 0))
+		return "not an http(s) base url";
+	return NULL;
 }
 
-/* Optional uuid keys are normalised to lower case; a bad one is an error, not ignored. */
-static gboolean
-exm_ua_config_normalise_uuid(const gchar *key, gchar **value, GError **error)
+static const gchar *
+exm_ua_config_check_absolute(gconstpointer field)
 {
-	gchar *parsed;
-
-	if (*value == NULL)
-		return TRUE;
-	parsed = exm_uuid_parse(*value, NULL);
-	if (parsed == NULL) {
-		g_set_error(error, EXM_UA_ERROR, EXM_UA_ERROR_CONFIG, "%s: not a uuid", key);
-		return FALSE;
-	}
-	g_free(*value);
-	*value = parsed;
-	return TRUE;
+	return g_path_is_absolute(*(gchar *const *)field) ? NULL : "not an absolute path";
 }
 
-static gboolean
-exm_ua_config_read_strings(ExmUaConfig *c, GKeyFile *kf, GError **error)
+/* `long_poll_wait`: seconds in (0, 10], held as whole seconds ≥ 1. */
+static const gchar *
+exm_ua_config_set_wait(gpointer field, const gchar *text)
 {
-	g_autofree gchar *drivers = NULL;
+	gchar *end = NULL;
+	gdouble wait = text != NULL ? g_ascii_strtod(text, &end) : EXM_UA_MAX_LONG_POLL_WAIT;
 
-	c->orch_endpoint = exm_ua_config_get_string(kf, "orch_endpoint", EXM_UA_DEFAULT_ENDPOINT);
-	c->status_endpoint =
-		exm_ua_config_get_string(kf, "status_endpoint", EXM_UA_DEFAULT_ENDPOINT);
-	c->uuid = exm_ua_config_get_string(kf, "uuid", NULL);
-	c->uuid5_name = exm_ua_config_get_string(kf, "uuid5_name", NULL);
-	c->node_uuid = exm_ua_config_get_string(kf, "node_uuid", NULL);
-	c->system_root = exm_ua_config_get_string(kf, "system_root", "/");
-	c->payload_path = exm_ua_config_get_string(
-		kf, "payload_path", EXM_UA_DEFAULT_WORK_DIR "/payload.json");
-	c->private_key_path = exm_ua_config_get_string(kf, "private_key_path", NULL);
-	drivers = exm_ua_config_get_string(kf, "caps_drivers", "");
-	c->caps_drivers = g_strsplit(drivers, ",", -1);
-	for (guint i = 0; c->caps_drivers[i] != NULL; i++)
-		g_strstrip(c->caps_drivers[i]);
-
-	if (!exm_ua_config_check_endpoint("orch_endpoint", c->orch_endpoint, error) ||
-	    !exm_ua_config_check_endpoint("status_endpoint", c->status_endpoint, error) ||
-	    !exm_ua_config_normalise_uuid("uuid", &c->uuid, error) ||
-	    !exm_ua_config_normalise_uuid("node_uuid", &c->node_uuid, error))
-		return FALSE;
-	if (!g_path_is_absolute(c->payload_path) || !g_path_is_absolute(c->system_root)) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_CONFIG,
-			    "payload_path and system_root must be absolute paths");
-		return FALSE;
-	}
-	return TRUE;
+	if (text != NULL && (text[0] == '\0' || *end != '\0' || !isfinite(wait) || wait <= 0 ||
+			     wait > EXM_UA_MAX_LONG_POLL_WAIT))
+		return "expected seconds in (0, 10]";
+	*(guint *)field = MAX(1, (guint)wait);
+	return NULL;
 }
 
-static gboolean
-exm_ua_config_read_numbers(ExmUaConfig *c, GKeyFile *kf, GError **error)
-{
-	gdouble wait = EXM_UA_MAX_LONG_POLL_WAIT;
+#define UA_KEY(name, field, t)                                                                     \
+	.group = EXM_UA_CONFIG_GROUP, .key = (name), .type = (t),                                  \
+	.offset = G_STRUCT_OFFSET(ExmUaConfig, field)
+#define UA_SECONDS(name, field, dflt, most)                                                        \
+	UA_KEY(name, field, EXM_INI_DOUBLE), .def = (dflt), .min = 0, .max = (most)
 
-	if (!exm_ua_config_get_bool(kf, "orch_secure_communication", TRUE, &c->secure, error) ||
-	    !exm_ua_config_get_bool(kf, "long_poll", FALSE, &c->long_poll, error) ||
-	    !exm_ua_config_get_seconds(kf,
-				       "long_poll_wait",
-				       EXM_UA_MAX_LONG_POLL_WAIT,
-				       EXM_UA_MAX_LONG_POLL_WAIT,
-				       &wait,
-				       error) ||
-	    !exm_ua_config_get_seconds(kf,
-				       "poll_interval",
-				       EXM_UA_DEFAULT_POLL_INTERVAL,
-				       3600,
-				       &c->poll_interval,
-				       error) ||
-	    !exm_ua_config_get_seconds(kf, "http_timeout", 20, 600, &c->http_timeout, error) ||
-	    !exm_ua_config_get_seconds(
-		    kf, "backoff_initial", 1, 3600, &c->backoff_initial, error) ||
-	    !exm_ua_config_get_seconds(kf, "backoff_max", 60, 3600, &c->backoff_max, error))
-		return FALSE;
-	c->long_poll_wait = MAX(1, (guint)wait);
+/* clang-format off */
+static const ExmIniKey exm_ua_config_keys[] = {
+	{ UA_KEY("orch_endpoint", orch_endpoint, EXM_INI_STRING), .def = EXM_UA_DEFAULT_ENDPOINT,
+	  .flags = EXM_INI_EMPTY_IS_DEFAULT, .check = exm_ua_config_check_endpoint },
+	{ UA_KEY("status_endpoint", status_endpoint, EXM_INI_STRING),
+	  .def = EXM_UA_DEFAULT_ENDPOINT, .flags = EXM_INI_EMPTY_IS_DEFAULT,
+	  .check = exm_ua_config_check_endpoint },
+	{ UA_KEY("uuid", uuid, EXM_INI_UUID), .flags = EXM_INI_EMPTY_IS_DEFAULT },
+	{ UA_KEY("uuid5_name", uuid5_name, EXM_INI_STRING), .flags = EXM_INI_EMPTY_IS_DEFAULT },
+	{ UA_KEY("node_uuid", node_uuid, EXM_INI_UUID), .flags = EXM_INI_EMPTY_IS_DEFAULT },
+	{ UA_KEY("system_root", system_root, EXM_INI_STRING), .def = "/",
+	  .flags = EXM_INI_EMPTY_IS_DEFAULT, .check = exm_ua_config_check_absolute },
+	{ UA_KEY("payload_path", payload_path, EXM_INI_STRING),
+	  .def = EXM_UA_DEFAULT_WORK_DIR "/payload.json", .flags = EXM_INI_EMPTY_IS_DEFAULT,
+	  .check = exm_ua_config_check_absolute },
+	{ UA_KEY("private_key_path", private_key_path, EXM_INI_STRING),
+	  .flags = EXM_INI_EMPTY_IS_DEFAULT },
+	{ UA_KEY("orch_secure_communication", secure, EXM_INI_BOOL), .def = "true" },
+	{ UA_KEY("caps_drivers", caps_drivers, EXM_INI_STRV), .separator = ',' },
+	{ UA_KEY("long_poll", long_poll, EXM_INI_BOOL), .def = "false" },
+	{ UA_KEY("long_poll_wait", long_poll_wait, EXM_INI_CUSTOM), .def = "10",
+	  .set = exm_ua_config_set_wait },
+	{ UA_SECONDS("poll_interval", poll_interval, "3", 3600) },
+	{ UA_SECONDS("http_timeout", http_timeout, "20", 600) },
+	{ UA_SECONDS("backoff_initial", backoff_initial, "1", 3600) },
+	{ UA_SECONDS("backoff_max", backoff_max, "60", 3600) },
+};
+/* clang-format on */
+static const ExmIniSchema exm_ua_config_schema =
+	EXM_INI_SCHEMA(exm_ua_config_keys, exm_ua_config_error, EXM_UA_ERROR_CONFIG);
+
+/* The rules between keys, after every key is read. */
+static void
+exm_ua_config_settle(ExmUaConfig *c)
+{
 	if (c->backoff_max < c->backoff_initial)
 		c->backoff_max = c->backoff_initial;
 	/* The request must outlive the server's hold, or every long poll times out. */
 	if (c->long_poll && c->http_timeout <= c->long_poll_wait)
 		c->http_timeout = c->long_poll_wait + 5;
-	return TRUE;
+}
+
+static ExmUaConfig *
+exm_ua_config_from_key_file(GKeyFile *kf, const gchar *source, GError **error)
+{
+	g_autoptr(ExmUaConfig) c = g_new0(ExmUaConfig, 1);
+
+	if (!g_key_file_has_group(kf, EXM_UA_CONFIG_GROUP)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_CONFIG,
+			    "%s: no [%s] section",
+			    source,
+			    EXM_UA_CONFIG_GROUP);
+		return NULL;
+	}
+	exm_ini_defaults(&exm_ua_config_schema, c);
+	if (!exm_ini_load_key_file(&exm_ua_config_schema, c, kf, source, error))
+		return NULL;
+	exm_ua_config_settle(c);
+	return g_steal_pointer(&c);
 }
 
 /**
@@ -186,19 +126,7 @@ exm_ua_config_read_numbers(ExmUaConfig *c, GKeyFile *kf, GError **error)
 ExmUaConfig *
 exm_ua_config_load_keyfile(GKeyFile *kf, GError **error)
 {
-	g_autoptr(ExmUaConfig) c = g_new0(ExmUaConfig, 1);
-
-	if (!g_key_file_has_group(kf, EXM_UA_CONFIG_GROUP)) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_CONFIG,
-			    "no [%s] section",
-			    EXM_UA_CONFIG_GROUP);
-		return NULL;
-	}
-	if (!exm_ua_config_read_strings(c, kf, error) || !exm_ua_config_read_numbers(c, kf, error))
-		return NULL;
-	return g_steal_pointer(&c);
+	return exm_ua_config_from_key_file(kf, "config", error);
 }
 
 /**
@@ -211,23 +139,26 @@ exm_ua_config_load_keyfile(GKeyFile *kf, GError **error)
 ExmUaConfig *
 exm_ua_config_load(const gchar *path, GError **error)
 {
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	g_autoptr(GError) local = NULL;
-	ExmUaConfig *c;
+	g_autoptr(GKeyFile) kf = exm_ini_read_key_file(&exm_ua_config_schema, path, error);
 
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_CONFIG,
-			    "cannot read %s: %s",
-			    path,
-			    local->message);
+	if (kf == NULL)
 		return NULL;
-	}
-	c = exm_ua_config_load_keyfile(kf, error);
-	if (c == NULL)
-		g_prefix_error(error, "%s: ", path);
-	return c;
+	return exm_ua_config_from_key_file(kf, path, error);
+}
+
+/**
+ * exm_ua_config_options_new:
+ *
+ * Returns: (transfer full): the command line of the agent daemon: `--config-file`
+ * (-c) naming the ini file; the settings themselves come from the file only
+ */
+ExmIniOptions *
+exm_ua_config_options_new(void)
+{
+	return exm_ini_options_new(&exm_ua_config_schema,
+				   "config-file",
+				   'c',
+				   "agent configuration (ini, [universal_agent])");
 }
 
 /**
@@ -252,14 +183,6 @@ exm_ua_config_free(ExmUaConfig *config)
 {
 	if (config == NULL)
 		return;
-	g_free(config->orch_endpoint);
-	g_free(config->status_endpoint);
-	g_free(config->uuid);
-	g_free(config->uuid5_name);
-	g_free(config->node_uuid);
-	g_free(config->system_root);
-	g_free(config->payload_path);
-	g_free(config->private_key_path);
-	g_strfreev(config->caps_drivers);
+	exm_ini_clear(&exm_ua_config_schema, config);
 	g_free(config);
 }

@@ -5,6 +5,7 @@
 #include "exm-ua-main.h"
 
 #include "exm-ua-agent.h"
+#include "exm-ua-config.h"
 #include "exm-ua-error.h"
 
 #include <stdlib.h>
@@ -18,19 +19,15 @@ exm_ua_main_add_drivers(ExmUaAgent *agent,
 			const ExmUaDriverEntry *drivers,
 			GError **error)
 {
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	g_auto(GStrv) names = NULL;
+	g_autoptr(ExmUaConfig) config = exm_ua_config_load(config_path, error);
 
-	if (!g_key_file_load_from_file(kf, config_path, G_KEY_FILE_NONE, error))
+	if (config == NULL)
 		return FALSE;
-	names = g_key_file_get_string_list(kf, "universal_agent", "caps_drivers", NULL, NULL);
-	for (guint i = 0; names != NULL && names[i] != NULL; i++) {
-		const gchar *name = g_strstrip(names[i]);
+	for (guint i = 0; config->caps_drivers[i] != NULL; i++) {
+		const gchar *name = config->caps_drivers[i];
 		const ExmUaDriverEntry *e = drivers;
 		ExmUaDriver *driver;
 
-		if (name[0] == '\0')
-			continue;
 		while (e->name != NULL && strcmp(e->name, name) != 0)
 			e++;
 		if (e->name == NULL) {
@@ -61,28 +58,20 @@ exm_ua_main_add_drivers(ExmUaAgent *agent,
 int
 exm_ua_main_run(int argc, char **argv, const ExmUaDriverEntry *drivers)
 {
-	g_autofree gchar *config_path = NULL;
+	g_autoptr(ExmIniOptions) options = exm_ua_config_options_new();
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- run the universal agent");
 	g_autoptr(ExmUaAgent) agent = NULL;
 	g_autoptr(GError) error = NULL;
-	const GOptionEntry entries[] = {
-		{ "config-file",
-		  'c',
-		  0,
-		  G_OPTION_ARG_FILENAME,
-		  &config_path,
-		  "agent configuration (ini, [universal_agent])",
-		  "FILE" },
-		{ NULL },
-	};
+	const gchar *config_path;
 
-	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_main_entries(ctx, exm_ini_options_entries(options), NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		g_printerr("run: %s\n", error->message);
 		return 2;
 	}
+	config_path = exm_ini_options_config_file(options);
 	if (config_path == NULL)
-		config_path = g_strdup(EXM_UA_DEFAULT_CONFIG);
+		config_path = EXM_UA_DEFAULT_CONFIG;
 	agent = exm_ua_agent_new(config_path, &error);
 	if (agent == NULL || !exm_ua_main_add_drivers(agent, config_path, drivers, &error)) {
 		g_printerr("run: %s\n", error->message);
