@@ -10,13 +10,13 @@
 #include <math.h>
 
 static GQuark
-exm_ua_config_error(void)
+config_error(void)
 {
 	return EXM_UA_ERROR;
 }
 
 static const gchar *
-exm_ua_config_check_endpoint(gconstpointer field)
+config_check_endpoint(gconstpointer field)
 {
 	g_autoptr(GUri) uri = g_uri_parse(*(gchar *const *)field, G_URI_FLAGS_NONE, NULL);
 	const gchar *scheme = uri != NULL ? g_uri_get_scheme(uri) : NULL;
@@ -28,14 +28,14 @@ exm_ua_config_check_endpoint(gconstpointer field)
 }
 
 static const gchar *
-exm_ua_config_check_absolute(gconstpointer field)
+config_check_absolute(gconstpointer field)
 {
 	return g_path_is_absolute(*(gchar *const *)field) ? NULL : "not an absolute path";
 }
 
 /* `long_poll_wait`: seconds in (0, 10], held as whole seconds ≥ 1. */
 static const gchar *
-exm_ua_config_set_wait(gpointer field, const gchar *text)
+config_set_wait(gpointer field, const gchar *text)
 {
 	gchar *end = NULL;
 	gdouble wait = text != NULL ? g_ascii_strtod(text, &end) : EXM_UA_MAX_LONG_POLL_WAIT;
@@ -56,25 +56,25 @@ exm_ua_config_set_wait(gpointer field, const gchar *text)
 /* clang-format off */
 static const ExmIniKey exm_ua_config_keys[] = {
 	{ UA_KEY("orch_endpoint", orch_endpoint, EXM_INI_STRING), .def = EXM_UA_DEFAULT_ENDPOINT,
-	  .flags = EXM_INI_EMPTY_IS_DEFAULT, .check = exm_ua_config_check_endpoint },
+	  .flags = EXM_INI_EMPTY_IS_DEFAULT, .check = config_check_endpoint },
 	{ UA_KEY("status_endpoint", status_endpoint, EXM_INI_STRING),
 	  .def = EXM_UA_DEFAULT_ENDPOINT, .flags = EXM_INI_EMPTY_IS_DEFAULT,
-	  .check = exm_ua_config_check_endpoint },
+	  .check = config_check_endpoint },
 	{ UA_KEY("uuid", uuid, EXM_INI_UUID), .flags = EXM_INI_EMPTY_IS_DEFAULT },
 	{ UA_KEY("uuid5_name", uuid5_name, EXM_INI_STRING), .flags = EXM_INI_EMPTY_IS_DEFAULT },
 	{ UA_KEY("node_uuid", node_uuid, EXM_INI_UUID), .flags = EXM_INI_EMPTY_IS_DEFAULT },
 	{ UA_KEY("system_root", system_root, EXM_INI_STRING), .def = "/",
-	  .flags = EXM_INI_EMPTY_IS_DEFAULT, .check = exm_ua_config_check_absolute },
+	  .flags = EXM_INI_EMPTY_IS_DEFAULT, .check = config_check_absolute },
 	{ UA_KEY("payload_path", payload_path, EXM_INI_STRING),
 	  .def = EXM_UA_DEFAULT_WORK_DIR "/payload.json", .flags = EXM_INI_EMPTY_IS_DEFAULT,
-	  .check = exm_ua_config_check_absolute },
+	  .check = config_check_absolute },
 	{ UA_KEY("private_key_path", private_key_path, EXM_INI_STRING),
 	  .flags = EXM_INI_EMPTY_IS_DEFAULT },
 	{ UA_KEY("orch_secure_communication", secure, EXM_INI_BOOL), .def = "true" },
 	{ UA_KEY("caps_drivers", caps_drivers, EXM_INI_STRV), .separator = ',' },
 	{ UA_KEY("long_poll", long_poll, EXM_INI_BOOL), .def = "false" },
 	{ UA_KEY("long_poll_wait", long_poll_wait, EXM_INI_CUSTOM), .def = "10",
-	  .set = exm_ua_config_set_wait },
+	  .set = config_set_wait },
 	{ UA_SECONDS("poll_interval", poll_interval, "3", 3600) },
 	{ UA_SECONDS("http_timeout", http_timeout, "20", 600) },
 	{ UA_SECONDS("backoff_initial", backoff_initial, "1", 3600) },
@@ -82,11 +82,11 @@ static const ExmIniKey exm_ua_config_keys[] = {
 };
 /* clang-format on */
 static const ExmIniSchema exm_ua_config_schema =
-	EXM_INI_SCHEMA(exm_ua_config_keys, exm_ua_config_error, EXM_UA_ERROR_CONFIG);
+	EXM_INI_SCHEMA(exm_ua_config_keys, config_error, EXM_UA_ERROR_CONFIG);
 
 /* The rules between keys, after every key is read. */
 static void
-exm_ua_config_settle(ExmUaConfig *c)
+config_settle(ExmUaConfig *c)
 {
 	if (c->backoff_max < c->backoff_initial)
 		c->backoff_max = c->backoff_initial;
@@ -96,7 +96,7 @@ exm_ua_config_settle(ExmUaConfig *c)
 }
 
 static ExmUaConfig *
-exm_ua_config_from_key_file(GKeyFile *kf, const gchar *source, GError **error)
+config_from_key_file(GKeyFile *kf, const gchar *source, GError **error)
 {
 	g_autoptr(ExmUaConfig) c = g_new0(ExmUaConfig, 1);
 
@@ -112,7 +112,7 @@ exm_ua_config_from_key_file(GKeyFile *kf, const gchar *source, GError **error)
 	exm_ini_defaults(&exm_ua_config_schema, c);
 	if (!exm_ini_load_key_file(&exm_ua_config_schema, c, kf, source, error))
 		return NULL;
-	exm_ua_config_settle(c);
+	config_settle(c);
 	return g_steal_pointer(&c);
 }
 
@@ -126,7 +126,7 @@ exm_ua_config_from_key_file(GKeyFile *kf, const gchar *source, GError **error)
 ExmUaConfig *
 exm_ua_config_load_keyfile(GKeyFile *kf, GError **error)
 {
-	return exm_ua_config_from_key_file(kf, "config", error);
+	return config_from_key_file(kf, "config", error);
 }
 
 /**
@@ -143,7 +143,7 @@ exm_ua_config_load(const gchar *path, GError **error)
 
 	if (kf == NULL)
 		return NULL;
-	return exm_ua_config_from_key_file(kf, path, error);
+	return config_from_key_file(kf, path, error);
 }
 
 /**

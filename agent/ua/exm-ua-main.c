@@ -14,10 +14,10 @@
 #define EXM_UA_DEFAULT_CONFIG "/etc/exordos_metapaas/metapaas_mail_agent.conf"
 
 static gboolean
-exm_ua_main_add_drivers(ExmUaAgent *agent,
-			const gchar *config_path,
-			const ExmUaDriverEntry *drivers,
-			GError **error)
+main_add_drivers(ExmUaAgent *agent,
+		 const gchar *config_path,
+		 const ExmUaDriverEntry *drivers,
+		 GError **error)
 {
 	g_autoptr(ExmUaConfig) config = exm_ua_config_load(config_path, error);
 
@@ -73,7 +73,7 @@ exm_ua_main_run(int argc, char **argv, const ExmUaDriverEntry *drivers)
 	if (config_path == NULL)
 		config_path = EXM_UA_DEFAULT_CONFIG;
 	agent = exm_ua_agent_new(config_path, &error);
-	if (agent == NULL || !exm_ua_main_add_drivers(agent, config_path, drivers, &error)) {
+	if (agent == NULL || !main_add_drivers(agent, config_path, drivers, &error)) {
 		g_printerr("run: %s\n", error->message);
 		return 1;
 	}

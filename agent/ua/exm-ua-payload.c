@@ -11,7 +11,7 @@
 #include <string.h>
 
 static GHashTable *
-exm_ua_baskets_new(void)
+baskets_new(void)
 {
 	return g_hash_table_new_full(
 		g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
@@ -27,8 +27,8 @@ exm_ua_payload_new(void)
 {
 	ExmUaPayload *p = g_new0(ExmUaPayload, 1);
 
-	p->capabilities = exm_ua_baskets_new();
-	p->facts = exm_ua_baskets_new();
+	p->capabilities = baskets_new();
+	p->facts = baskets_new();
 	p->hash = g_strdup("");
 	return p;
 }
@@ -75,7 +75,7 @@ exm_ua_payload_basket(ExmUaPayload *payload,
 
 /* `{"<kind>": {"resources": [...]}, ...}` into @table. */
 static gboolean
-exm_ua_baskets_from_json(ExmUaPayload *p, gboolean capability, JsonObject *obj, GError **error)
+baskets_from_json(ExmUaPayload *p, gboolean capability, JsonObject *obj, GError **error)
 {
 	g_autoptr(GList) kinds = json_object_get_members(obj);
 
@@ -140,8 +140,8 @@ exm_ua_payload_from_json(JsonNode *root, GError **error)
 	    !exm_json_get_object(obj, "facts", &facts, NULL, &local) ||
 	    !exm_json_get_string(obj, "hash", FALSE, &hash, NULL, &local) ||
 	    !exm_json_get_int(obj, "version", &p->version, NULL, &local) ||
-	    (caps != NULL && !exm_ua_baskets_from_json(p, TRUE, caps, &local)) ||
-	    (facts != NULL && !exm_ua_baskets_from_json(p, FALSE, facts, &local))) {
+	    (caps != NULL && !baskets_from_json(p, TRUE, caps, &local)) ||
+	    (facts != NULL && !baskets_from_json(p, FALSE, facts, &local))) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_PROTOCOL,
@@ -162,7 +162,7 @@ exm_ua_payload_from_json(JsonNode *root, GError **error)
 }
 
 static gint
-exm_ua_str_cmp(gconstpointer a, gconstpointer b)
+str_cmp(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
@@ -185,12 +185,12 @@ exm_ua_payload_sorted_kinds(GHashTable *table)
 	g_hash_table_iter_init(&iter, table);
 	while (g_hash_table_iter_next(&iter, &key, NULL))
 		g_ptr_array_add(keys, key);
-	g_ptr_array_sort(keys, exm_ua_str_cmp);
+	g_ptr_array_sort(keys, str_cmp);
 	return keys;
 }
 
 static JsonNode *
-exm_ua_baskets_to_json(GHashTable *table)
+baskets_to_json(GHashTable *table)
 {
 	g_autoptr(JsonObject) obj = json_object_new();
 	g_autoptr(GPtrArray) kinds = exm_ua_payload_sorted_kinds(table);
@@ -220,8 +220,8 @@ exm_ua_payload_to_json(const ExmUaPayload *payload)
 {
 	g_autoptr(JsonObject) obj = json_object_new();
 
-	json_object_set_member(obj, "capabilities", exm_ua_baskets_to_json(payload->capabilities));
-	json_object_set_member(obj, "facts", exm_ua_baskets_to_json(payload->facts));
+	json_object_set_member(obj, "capabilities", baskets_to_json(payload->capabilities));
+	json_object_set_member(obj, "facts", baskets_to_json(payload->facts));
 	json_object_set_string_member(obj, "hash", payload->hash);
 	json_object_set_int_member(obj, "version", payload->version);
 	return json_node_init_object(json_node_alloc(), obj);
@@ -229,7 +229,7 @@ exm_ua_payload_to_json(const ExmUaPayload *payload)
 
 /* The capability `hash`es (@full %FALSE) or fact `full_hash`es of @table. */
 static void
-exm_ua_collect_hashes(GHashTable *table, gboolean full, GPtrArray *out)
+collect_hashes(GHashTable *table, gboolean full, GPtrArray *out)
 {
 	GHashTableIter iter;
 	gpointer basket;
@@ -257,8 +257,8 @@ exm_ua_payload_compute_hash(const ExmUaPayload *payload)
 	g_autoptr(GPtrArray) caps = g_ptr_array_new();
 	g_autoptr(GPtrArray) facts = g_ptr_array_new();
 
-	exm_ua_collect_hashes(payload->capabilities, FALSE, caps);
-	exm_ua_collect_hashes(payload->facts, TRUE, facts);
+	collect_hashes(payload->capabilities, FALSE, caps);
+	collect_hashes(payload->facts, TRUE, facts);
 	return exm_proto_hash_payload(caps, facts);
 }
 

@@ -11,7 +11,7 @@
 /* The driver's listing as resources, hashed without target keys for now.  A value
  * without a uuid cannot be matched to anything: the kind counts as failed. */
 static GPtrArray *
-exm_ua_list_actual(ExmUaDriver *driver, const gchar *kind, ExmUaKindResult *result)
+list_actual(ExmUaDriver *driver, const gchar *kind, ExmUaKindResult *result)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) values = driver->list(driver, kind, &error);
@@ -39,7 +39,7 @@ exm_ua_list_actual(ExmUaDriver *driver, const gchar *kind, ExmUaKindResult *resu
 
 /* Wraps a create/update result; the driver must answer for the uuid it was given. */
 static ExmUaResource *
-exm_ua_wrap_result(ExmUaResource *t, JsonObject *value, GError **error)
+wrap_result(ExmUaResource *t, JsonObject *value, GError **error)
 {
 	g_autoptr(ExmUaResource) r = NULL;
 
@@ -59,11 +59,11 @@ exm_ua_wrap_result(ExmUaResource *t, JsonObject *value, GError **error)
 }
 
 static void
-exm_ua_apply_target(ExmUaDriver *driver,
-		    ExmUaResource *t,
-		    ExmUaResource *a,
-		    GPtrArray *collected,
-		    ExmUaKindResult *result)
+apply_target(ExmUaDriver *driver,
+	     ExmUaResource *t,
+	     ExmUaResource *a,
+	     GPtrArray *collected,
+	     ExmUaKindResult *result)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) value = NULL;
@@ -81,7 +81,7 @@ exm_ua_apply_target(ExmUaDriver *driver,
 	} else {
 		value = driver->create(driver, t->kind, t->value, &error);
 	}
-	r = exm_ua_wrap_result(t, value, &error);
+	r = wrap_result(t, value, &error);
 	if (r == NULL) {
 		g_warning("%s: %s %s/%s failed: %s",
 			  driver->name,
@@ -103,10 +103,7 @@ exm_ua_apply_target(ExmUaDriver *driver,
 }
 
 static void
-exm_ua_remove_extra(ExmUaDriver *driver,
-		    ExmUaResource *a,
-		    GPtrArray *collected,
-		    ExmUaKindResult *result)
+remove_extra(ExmUaDriver *driver, ExmUaResource *a, GPtrArray *collected, ExmUaKindResult *result)
 {
 	g_autoptr(GError) error = NULL;
 
@@ -143,7 +140,7 @@ exm_ua_reconcile_kind(ExmUaDriver *driver,
 	g_autoptr(GHashTable) wanted = NULL;
 
 	memset(result, 0, sizeof(*result));
-	actual = exm_ua_list_actual(driver, kind, result);
+	actual = list_actual(driver, kind, result);
 	if (actual == NULL)
 		return;
 	by_uuid = exm_ua_resource_index(actual);
@@ -151,12 +148,11 @@ exm_ua_reconcile_kind(ExmUaDriver *driver,
 	sorted = exm_ua_resource_sorted_by_uuid(targets);
 	for (guint i = 0; i < sorted->len; i++) {
 		ExmUaResource *t = sorted->pdata[i];
-		exm_ua_apply_target(
-			driver, t, g_hash_table_lookup(by_uuid, t->uuid), collected, result);
+		apply_target(driver, t, g_hash_table_lookup(by_uuid, t->uuid), collected, result);
 	}
 	for (guint i = 0; i < actual->len; i++) {
 		ExmUaResource *a = actual->pdata[i];
 		if (!g_hash_table_contains(wanted, a->uuid))
-			exm_ua_remove_extra(driver, a, collected, result);
+			remove_extra(driver, a, collected, result);
 	}
 }

@@ -16,7 +16,7 @@
 #define EXM_UA_STATUS_MAX 32
 
 static void
-exm_ua_resource_clear(gpointer data)
+resource_clear(gpointer data)
 {
 	ExmUaResource *r = data;
 
@@ -48,16 +48,16 @@ void
 exm_ua_resource_unref(ExmUaResource *r)
 {
 	if (r != NULL)
-		g_rc_box_release_full(r, exm_ua_resource_clear);
+		g_rc_box_release_full(r, resource_clear);
 }
 
 static gboolean
-exm_ua_get_short_string(JsonObject *obj,
-			const gchar *name,
-			gsize max,
-			const gchar *fallback,
-			gchar **out,
-			GError **error)
+get_short_string(JsonObject *obj,
+		 const gchar *name,
+		 gsize max,
+		 const gchar *fallback,
+		 gchar **out,
+		 GError **error)
 {
 	const gchar *s = fallback;
 
@@ -78,7 +78,7 @@ exm_ua_get_short_string(JsonObject *obj,
 
 /* uuid of a value: a string that is a uuid (normalised to lower case). */
 static gchar *
-exm_ua_value_uuid(JsonObject *value, GError **error)
+value_uuid(JsonObject *value, GError **error)
 {
 	const gchar *uuid = NULL;
 	gchar *parsed;
@@ -109,10 +109,9 @@ exm_ua_resource_new_actual(const gchar *kind, JsonObject *value, JsonObject *tar
 
 	r->kind = g_strdup(kind);
 	r->value = json_object_ref(value);
-	r->uuid = exm_ua_value_uuid(value, &local);
+	r->uuid = value_uuid(value, &local);
 	if (r->uuid == NULL ||
-	    !exm_ua_get_short_string(
-		    value, "status", EXM_UA_STATUS_MAX, "ACTIVE", &r->status, &local)) {
+	    !get_short_string(value, "status", EXM_UA_STATUS_MAX, "ACTIVE", &r->status, &local)) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_DRIVER,
@@ -144,9 +143,9 @@ exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error)
 	r->kind = g_strdup(kind);
 	if (!exm_json_get_string(obj, "uuid", FALSE, &uuid, NULL, error) ||
 	    !exm_json_get_object(obj, "value", &value, NULL, error) ||
-	    !exm_ua_get_short_string(obj, "hash", EXM_UA_HASH_MAX, "", &r->hash, error) ||
-	    !exm_ua_get_short_string(obj, "full_hash", EXM_UA_HASH_MAX, "", &r->full_hash, error) ||
-	    !exm_ua_get_short_string(obj, "status", EXM_UA_STATUS_MAX, "ACTIVE", &r->status, error))
+	    !get_short_string(obj, "hash", EXM_UA_HASH_MAX, "", &r->hash, error) ||
+	    !get_short_string(obj, "full_hash", EXM_UA_HASH_MAX, "", &r->full_hash, error) ||
+	    !get_short_string(obj, "status", EXM_UA_STATUS_MAX, "ACTIVE", &r->status, error))
 		return NULL;
 	r->uuid = uuid != NULL ? exm_uuid_parse(uuid, NULL) : NULL;
 	if (r->uuid == NULL || value == NULL) {

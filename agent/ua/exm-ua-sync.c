@@ -24,11 +24,11 @@ exm_ua_sync_op_free(ExmUaSyncOp *op)
 }
 
 static void
-exm_ua_sync_add(GPtrArray *ops,
-		ExmUaSyncVerb verb,
-		const gchar *kind,
-		const gchar *uuid,
-		ExmUaResource *resource)
+sync_add(GPtrArray *ops,
+	 ExmUaSyncVerb verb,
+	 const gchar *kind,
+	 const gchar *uuid,
+	 ExmUaResource *resource)
 {
 	ExmUaSyncOp *op = g_new0(ExmUaSyncOp, 1);
 
@@ -40,18 +40,14 @@ exm_ua_sync_add(GPtrArray *ops,
 }
 
 static gboolean
-exm_ua_sync_differs(const ExmUaResource *dp, const ExmUaResource *cp)
+sync_differs(const ExmUaResource *dp, const ExmUaResource *cp)
 {
 	return g_strcmp0(dp->full_hash, cp->full_hash) != 0 || g_strcmp0(dp->hash, cp->hash) != 0 ||
 	       g_strcmp0(dp->status, cp->status) != 0;
 }
 
 static void
-exm_ua_sync_plan_kind(GPtrArray *ops,
-		      const gchar *kind,
-		      GPtrArray *dp,
-		      GPtrArray *cp,
-		      gboolean failed)
+sync_plan_kind(GPtrArray *ops, const gchar *kind, GPtrArray *dp, GPtrArray *cp, gboolean failed)
 {
 	g_autoptr(GHashTable) dp_index = exm_ua_resource_index(dp);
 	g_autoptr(GHashTable) cp_index = exm_ua_resource_index(cp);
@@ -62,16 +58,16 @@ exm_ua_sync_plan_kind(GPtrArray *ops,
 		ExmUaResource *r = dp_sorted->pdata[i];
 		ExmUaResource *known = g_hash_table_lookup(cp_index, r->uuid);
 		if (known == NULL)
-			exm_ua_sync_add(ops, EXM_UA_SYNC_POST, kind, r->uuid, r);
-		else if (exm_ua_sync_differs(r, known))
-			exm_ua_sync_add(ops, EXM_UA_SYNC_PUT, kind, r->uuid, r);
+			sync_add(ops, EXM_UA_SYNC_POST, kind, r->uuid, r);
+		else if (sync_differs(r, known))
+			sync_add(ops, EXM_UA_SYNC_PUT, kind, r->uuid, r);
 	}
 	if (failed)
 		return;
 	for (guint i = 0; i < cp_sorted->len; i++) {
 		ExmUaResource *known = cp_sorted->pdata[i];
 		if (!g_hash_table_contains(dp_index, known->uuid))
-			exm_ua_sync_add(ops, EXM_UA_SYNC_DELETE, kind, known->uuid, NULL);
+			sync_add(ops, EXM_UA_SYNC_DELETE, kind, known->uuid, NULL);
 	}
 }
 
@@ -92,11 +88,11 @@ exm_ua_sync_plan(ExmUaPayload *collected, ExmUaPayload *known, GHashTable *kinds
 	for (guint k = 0; k < names->len; k++) {
 		const gchar *kind = names->pdata[k];
 		gboolean failed = GPOINTER_TO_INT(g_hash_table_lookup(kinds, kind));
-		exm_ua_sync_plan_kind(ops,
-				      kind,
-				      exm_ua_payload_basket(collected, FALSE, kind, FALSE),
-				      exm_ua_payload_basket(known, FALSE, kind, FALSE),
-				      failed);
+		sync_plan_kind(ops,
+			       kind,
+			       exm_ua_payload_basket(collected, FALSE, kind, FALSE),
+			       exm_ua_payload_basket(known, FALSE, kind, FALSE),
+			       failed);
 	}
 	return ops;
 }
