@@ -33,7 +33,7 @@ config_check_absolute(gconstpointer field)
 	return g_path_is_absolute(*(gchar *const *)field) ? NULL : "not an absolute path";
 }
 
-/* `long_poll_wait`: seconds in (0, 10], held as whole seconds ≥ 1. */
+/* `long_poll_wait`: seconds in (0, EXM_UA_MAX_LONG_POLL_WAIT], held as whole seconds ≥ 1. */
 static const gchar *
 config_set_wait(gpointer field, const gchar *text)
 {
@@ -42,7 +42,7 @@ config_set_wait(gpointer field, const gchar *text)
 
 	if (text != NULL && (text[0] == '\0' || *end != '\0' || !isfinite(wait) || wait <= 0 ||
 			     wait > EXM_UA_MAX_LONG_POLL_WAIT))
-		return "expected seconds in (0, 10]";
+		return "expected seconds in (0, " G_STRINGIFY(EXM_UA_MAX_LONG_POLL_WAIT) "]";
 	*(guint *)field = MAX(1, (guint)wait);
 	return NULL;
 }
@@ -73,9 +73,9 @@ static const ExmIniKey exm_ua_config_keys[] = {
 	{ UA_KEY("orch_secure_communication", secure, EXM_INI_BOOL), .def = "true" },
 	{ UA_KEY("caps_drivers", caps_drivers, EXM_INI_STRV), .separator = ',' },
 	{ UA_KEY("long_poll", long_poll, EXM_INI_BOOL), .def = "false" },
-	{ UA_KEY("long_poll_wait", long_poll_wait, EXM_INI_CUSTOM), .def = "10",
+	{ UA_KEY("long_poll_wait", long_poll_wait, EXM_INI_CUSTOM), .def = G_STRINGIFY(EXM_UA_MAX_LONG_POLL_WAIT),
 	  .set = config_set_wait },
-	{ UA_SECONDS("poll_interval", poll_interval, "3", 3600) },
+	{ UA_SECONDS("poll_interval", poll_interval, G_STRINGIFY(EXM_UA_DEFAULT_POLL_INTERVAL), 3600) },
 	{ UA_SECONDS("http_timeout", http_timeout, "20", 600) },
 	{ UA_SECONDS("backoff_initial", backoff_initial, "1", 3600) },
 	{ UA_SECONDS("backoff_max", backoff_max, "60", 3600) },
