@@ -6,24 +6,32 @@
  *   apply --payload FILE   apply a mail_instance_node value
  *   show                   print the actual state (JSON array)
  *   delete UUID            forget the instance and empty passwd
- *   run [--config-file F]  the universal agent daemon (exm-ua-main.c)
+ *   run [--config-file F]  the universal agent daemon (ua/exm-ua-main.c) with the
+ *                          drivers built into this binary
  */
 #include <locale.h>
 #include <string.h>
 
 #include "exm-config.h"
+#include "exm-dp-adapter.h"
 #include "exm-dp-config.h"
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 #include "exm-json.h"
 #include "exm-ua-main.h"
 
+/* Drivers compiled into the agent binary; `caps_drivers` picks among them. */
+static const ExmUaDriverEntry builtin_drivers[] = {
+	{ EXM_DP_ADAPTER_DRIVER_NAME, exm_dp_adapter_new },
+	{ NULL, NULL },
+};
+
 typedef struct {
-	ExmDpConfigFlags flags;
+	ExmIniOptions *dp;
 	gchar *payload;
 } Options;
 
 static gboolean
-cmd_apply(ExmDriver *driver, const Options *o, gchar **args, GError **error)
+cmd_apply(ExmDpDriver *driver, const Options *o, gchar **args, GError **error)
 {
 	g_autofree gchar *data = NULL;
 	g_autoptr(JsonNode) value = NULL;
@@ -45,7 +53,7 @@ cmd_apply(ExmDriver *driver, const Options *o, gchar **args, GError **error)
 		g_prefix_error(error, "%s: ", o->payload);
 		return FALSE;
 	}
-	actual = exm_driver_apply(driver, value, &changed, error);
+	actual = exm_dp_driver_apply(driver, value, &changed, error);
 	if (actual == NULL)
 		return FALSE;
 	g_print("%s\n", changed ? "passwd written" : "passwd unchanged");
@@ -53,7 +61,7 @@ cmd_apply(ExmDriver *driver, const Options *o, gchar **args, GError **error)
 }
 
 static gboolean
-cmd_show(ExmDriver *driver, const Options *o, gchar **args, GError **error)
+cmd_show(ExmDpDriver *driver, const Options *o, gchar **args, GError **error)
 {
 	g_autoptr(GPtrArray) list = NULL;
 	g_autoptr(JsonArray) arr = NULL;
@@ -64,7 +72,7 @@ cmd_show(ExmDriver *driver, const Options *o, gchar **args, GError **error)
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "usage: show");
 		return FALSE;
 	}
-	list = exm_driver_list(driver, EXM_DRIVER_KIND, error);
+	list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, error);
 	if (list == NULL)
 		return FALSE;
 	arr = json_array_sized_new(list->len);
@@ -78,16 +86,16 @@ cmd_show(ExmDriver *driver, const Options *o, gchar **args, GError **error)
 }
 
 static gboolean
-cmd_delete(ExmDriver *driver, const Options *o, gchar **args, GError **error)
+cmd_delete(ExmDpDriver *driver, const Options *o, gchar **args, GError **error)
 {
 	if (args[0] == NULL || args[1] != NULL) {
 		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "usage: delete UUID");
 		return FALSE;
 	}
-	return exm_driver_delete(driver, EXM_DRIVER_KIND, args[0], error);
+	return exm_dp_driver_delete(driver, EXM_DP_DRIVER_KIND, args[0], error);
 }
 
-typedef gboolean (*CommandFunc)(ExmDriver *, const Options *, gchar **, GError **);
+typedef gboolean (*CommandFunc)(ExmDpDriver *, const Options *, gchar **, GError **);
 
 static CommandFunc
 find_command(const gchar *name)
@@ -112,7 +120,7 @@ static gboolean
 dispatch(Options *o, int argc, char **argv, GError **error)
 {
 	g_autoptr(ExmDpConfig) config = NULL;
-	g_autoptr(ExmDriver) driver = NULL;
+	g_autoptr(ExmDpDriver) driver = NULL;
 	CommandFunc func = argc >= 2 ? find_command(argv[1]) : NULL;
 
 	if (func == NULL) {
@@ -122,10 +130,10 @@ dispatch(Options *o, int argc, char **argv, GError **error)
 			    "expected a command: apply, show or delete (see --help)");
 		return FALSE;
 	}
-	config = exm_dp_config_from_flags(&o->flags, error);
+	config = exm_dp_config_from_options(o->dp, error);
 	if (config == NULL)
 		return FALSE;
-	driver = exm_driver_new(config, error);
+	driver = exm_dp_driver_new(config, error);
 	if (driver == NULL)
 		return FALSE;
 	return func(driver, o, argv + 2, error);
@@ -135,7 +143,6 @@ int
 main(int argc, char **argv)
 {
 	Options o = { 0 };
-	g_autofree GOptionEntry *entries = exm_dp_config_flags_entries(&o.flags);
 	const GOptionEntry own[] = {
 		{ "payload",
 		  'p',
@@ -153,7 +160,8 @@ main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	/* `run`: the universal agent daemon, which parses its own options. */
 	if (argc >= 2 && g_strcmp0(argv[1], "run") == 0)
-		return exm_ua_main_run(argc - 1, argv + 1);
+		return exm_ua_main_run(argc - 1, argv + 1, builtin_drivers);
+	o.dp = exm_dp_config_options_new();
 	g_option_context_set_summary(ctx,
 				     "Commands:\n"
 				     "  apply --payload FILE   apply a mail_instance_node value\n"
@@ -161,13 +169,13 @@ main(int argc, char **argv)
 				     "  delete UUID            forget the instance, empty passwd\n"
 				     "  run [--config-file F]  run the universal agent daemon");
 	g_option_context_add_main_entries(ctx, own, NULL);
-	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_main_entries(ctx, exm_ini_options_entries(o.dp), NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) ||
 	    !dispatch(&o, argc, argv, &error)) {
 		g_printerr("exordos-metapaas-mail-agent: %s\n", error->message);
 		rc = 1;
 	}
-	exm_dp_config_flags_clear(&o.flags);
+	exm_ini_options_free(o.dp);
 	g_free(o.payload);
 	return rc;
 }

@@ -14,8 +14,7 @@
 static int
 run(int argc, char **argv)
 {
-	ExmDpConfigFlags flags = { 0 };
-	g_autofree GOptionEntry *entries = exm_dp_config_flags_entries(&flags);
+	g_autoptr(ExmIniOptions) options = exm_dp_config_options_new();
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(ExmDpConfig) config = NULL;
 	g_autoptr(GError) error = NULL;
@@ -28,9 +27,9 @@ run(int argc, char **argv)
 		"Turns /etc/exordos_metapaas/mail.env into a configured exim4: "
 		"DKIM and TLS keys (made once),\nthe DKIM TXT record and "
 		"/etc/exim4/exim4.conf; restarts exim when anything changed.");
-	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_main_entries(ctx, exm_ini_options_entries(options), NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) ||
-	    (config = exm_dp_config_from_flags(&flags, &error)) == NULL ||
+	    (config = exm_dp_config_from_options(options, &error)) == NULL ||
 	    !exm_dp_configure_run(config, &result, &error)) {
 		g_printerr("exordos-mail-configure: %s\n", error->message);
 		rc = 1;
@@ -42,7 +41,6 @@ run(int argc, char **argv)
 		g_print("DKIM public key: %s\n", txt);
 	}
 	exm_dp_configure_result_clear(&result);
-	exm_dp_config_flags_clear(&flags);
 	return rc;
 }
 

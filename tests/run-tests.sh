@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
 #   1. installs the dependencies (tests/setup.sh),
-#   2. builds with -Dwerror=true and runs every suite (unit pg http dp e2e fuzz),
-#   3. runs unit, pg, http, dp, e2e, fuzz in an ASan+UBSan build and all but dp under valgrind,
+#   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e fuzz),
+#   3. runs unit, pg, http, dp, pkg, e2e, fuzz in an ASan+UBSan build and all but dp and pkg
+#      under valgrind,
 #   4. runs the benchmarks (figures are printed, never asserted),
 #   5. runs the seed README's Quick Start on the stand (tests/stand/quickstart),
 #   6. ends with the line "N passed, N failed" counted from meson's test logs.
@@ -63,12 +64,12 @@ else
 fi
 
 if [ $QUICK = 0 ]; then
-  section "sanitizer build (address,undefined): unit pg http dp e2e fuzz"
+  section "sanitizer build (address,undefined): unit pg http dp pkg e2e fuzz"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
   if setup_build build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false; then
-    run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http --suite dp --suite e2e --suite fuzz
+    run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http --suite dp --suite pkg --suite e2e --suite fuzz
   else
     echo "run-tests: sanitizer build failed" >&2; status=1
   fi

@@ -44,7 +44,7 @@ exm_atomic_step_name(ExmAtomicStep step)
 
 /* The one shape of every step's error: the step, the path, then why. */
 static gboolean
-exm_atomic_step_failed(ExmAtomicStep step, const gchar *path, const gchar *why, GError **error)
+step_failed(ExmAtomicStep step, const gchar *path, const gchar *why, GError **error)
 {
 	g_set_error(error,
 		    EXM_ERROR,
@@ -59,27 +59,23 @@ exm_atomic_step_failed(ExmAtomicStep step, const gchar *path, const gchar *why, 
 /* Runs the test hook, then reports a failed syscall (@rc < 0) in one place so
  * every step's message names the step, the path and errno. */
 static gboolean
-exm_atomic_fault(const ExmAtomicOptions *opts,
-		 ExmAtomicStep step,
-		 const gchar *path,
-		 GError **error)
+atomic_fault(const ExmAtomicOptions *opts, ExmAtomicStep step, const gchar *path, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 
 	if (opts->fault == NULL || opts->fault(step, opts->fault_data, &local))
 		return TRUE;
-	return exm_atomic_step_failed(
-		step, path, local != NULL ? local->message : "injected fault", error);
+	return step_failed(step, path, local != NULL ? local->message : "injected fault", error);
 }
 
 static gboolean
-exm_atomic_syscall_failed(ExmAtomicStep step, const gchar *path, int saved_errno, GError **error)
+syscall_failed(ExmAtomicStep step, const gchar *path, int saved_errno, GError **error)
 {
-	return exm_atomic_step_failed(step, path, g_strerror(saved_errno), error);
+	return step_failed(step, path, g_strerror(saved_errno), error);
 }
 
 static gboolean
-exm_atomic_read_equals(int fd, const guint8 *data, gsize len)
+read_equals(int fd, const guint8 *data, gsize len)
 {
 	guint8 buf[EXM_ATOMIC_CHUNK];
 	gsize done = 0;
@@ -99,7 +95,7 @@ exm_atomic_read_equals(int fd, const guint8 *data, gsize len)
 }
 
 static gboolean
-exm_atomic_owner_ok(const struct stat *st, const ExmAtomicOptions *opts)
+owner_ok(const struct stat *st, const ExmAtomicOptions *opts)
 {
 	/* (uid_t)-1 / (gid_t)-1 mean "no requirement": a rewrite leaves the
 	 * process's owner, and an existing owner is not a reason to rewrite. */
@@ -111,17 +107,17 @@ exm_atomic_owner_ok(const struct stat *st, const ExmAtomicOptions *opts)
 }
 
 static gboolean
-exm_atomic_fix_metadata(int fd, const gchar *path, const ExmAtomicOptions *opts, GError **error)
+fix_metadata(int fd, const gchar *path, const ExmAtomicOptions *opts, GError **error)
 {
 	/* chown before chmod: chown may clear set-id bits that the mode asks for. */
-	if (!exm_atomic_fault(opts, EXM_ATOMIC_STEP_CHOWN, path, error))
+	if (!atomic_fault(opts, EXM_ATOMIC_STEP_CHOWN, path, error))
 		return FALSE;
 	if (fchown(fd, opts->uid, opts->gid) < 0)
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_CHOWN, path, errno, error);
-	if (!exm_atomic_fault(opts, EXM_ATOMIC_STEP_CHMOD, path, error))
+		return syscall_failed(EXM_ATOMIC_STEP_CHOWN, path, errno, error);
+	if (!atomic_fault(opts, EXM_ATOMIC_STEP_CHMOD, path, error))
 		return FALSE;
 	if (fchmod(fd, opts->mode & 07777) < 0)
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_CHMOD, path, errno, error);
+		return syscall_failed(EXM_ATOMIC_STEP_CHMOD, path, errno, error);
 	return TRUE;
 }
 
@@ -135,11 +131,11 @@ typedef enum {
  * the rename replaces whatever is there.  O_NOFOLLOW: a symlink at @path is
  * replaced by the rename, so its target's content must not count as "same". */
 static ExmAtomicCompare
-exm_atomic_compare(const gchar *path,
-		   gconstpointer data,
-		   gsize len,
-		   const ExmAtomicOptions *opts,
-		   int *fd_out)
+atomic_compare(const gchar *path,
+	       gconstpointer data,
+	       gsize len,
+	       const ExmAtomicOptions *opts,
+	       int *fd_out)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
@@ -147,11 +143,11 @@ exm_atomic_compare(const gchar *path,
 	if (fd < 0)
 		return EXM_ATOMIC_DIFFERS;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (gsize)st.st_size != len ||
-	    !exm_atomic_read_equals(fd, data, len)) {
+	    !read_equals(fd, data, len)) {
 		close(fd);
 		return EXM_ATOMIC_DIFFERS;
 	}
-	if ((st.st_mode & 07777) == (opts->mode & 07777) && exm_atomic_owner_ok(&st, opts)) {
+	if ((st.st_mode & 07777) == (opts->mode & 07777) && owner_ok(&st, opts)) {
 		close(fd);
 		return EXM_ATOMIC_SAME;
 	}
@@ -160,7 +156,7 @@ exm_atomic_compare(const gchar *path,
 }
 
 static int
-exm_atomic_open_temp(const gchar *path, gchar **tmp_out)
+open_temp(const gchar *path, gchar **tmp_out)
 {
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	g_autofree gchar *base = g_path_get_basename(path);
@@ -181,7 +177,7 @@ exm_atomic_open_temp(const gchar *path, gchar **tmp_out)
 }
 
 static gboolean
-exm_atomic_write_all(int fd, const guint8 *data, gsize len)
+write_all(int fd, const guint8 *data, gsize len)
 {
 	gsize done = 0;
 
@@ -202,66 +198,66 @@ exm_atomic_write_all(int fd, const guint8 *data, gsize len)
 
 /* Owner, mode, content, fsync and close of the fresh temp file @fd. */
 static gboolean
-exm_atomic_fill_temp(int fd,
-		     const gchar *tmp,
-		     gconstpointer data,
-		     gsize len,
-		     const ExmAtomicOptions *opts,
-		     GError **error)
+fill_temp(int fd,
+	  const gchar *tmp,
+	  gconstpointer data,
+	  gsize len,
+	  const ExmAtomicOptions *opts,
+	  GError **error)
 {
-	if (!exm_atomic_fix_metadata(fd, tmp, opts, error))
+	if (!fix_metadata(fd, tmp, opts, error))
 		return FALSE;
-	if (!exm_atomic_fault(opts, EXM_ATOMIC_STEP_WRITE, tmp, error))
+	if (!atomic_fault(opts, EXM_ATOMIC_STEP_WRITE, tmp, error))
 		return FALSE;
-	if (!exm_atomic_write_all(fd, data, len))
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_WRITE, tmp, errno, error);
-	if (!exm_atomic_fault(opts, EXM_ATOMIC_STEP_FSYNC, tmp, error))
+	if (!write_all(fd, data, len))
+		return syscall_failed(EXM_ATOMIC_STEP_WRITE, tmp, errno, error);
+	if (!atomic_fault(opts, EXM_ATOMIC_STEP_FSYNC, tmp, error))
 		return FALSE;
 	if (fsync(fd) < 0)
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_FSYNC, tmp, errno, error);
+		return syscall_failed(EXM_ATOMIC_STEP_FSYNC, tmp, errno, error);
 	return TRUE;
 }
 
 static gboolean
-exm_atomic_sync_dir(const gchar *path, const ExmAtomicOptions *opts, GError **error)
+sync_dir(const gchar *path, const ExmAtomicOptions *opts, GError **error)
 {
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	int fd;
 	int rc;
 	int saved;
 
-	if (!exm_atomic_fault(opts, EXM_ATOMIC_STEP_DIRSYNC, dir, error))
+	if (!atomic_fault(opts, EXM_ATOMIC_STEP_DIRSYNC, dir, error))
 		return FALSE;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_DIRSYNC, dir, errno, error);
+		return syscall_failed(EXM_ATOMIC_STEP_DIRSYNC, dir, errno, error);
 	rc = fsync(fd);
 	saved = errno;
 	close(fd);
 	if (rc < 0)
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_DIRSYNC, dir, saved, error);
+		return syscall_failed(EXM_ATOMIC_STEP_DIRSYNC, dir, saved, error);
 	return TRUE;
 }
 
 /* The temp-file path: everything up to and including the rename; on failure
  * the temp file is gone and @path untouched. */
 static gboolean
-exm_atomic_replace(const gchar *path,
-		   gconstpointer data,
-		   gsize len,
-		   const ExmAtomicOptions *opts,
-		   GError **error)
+replace(const gchar *path,
+	gconstpointer data,
+	gsize len,
+	const ExmAtomicOptions *opts,
+	GError **error)
 {
 	g_autofree gchar *tmp = NULL;
 	int fd;
 	int rc;
 
-	if (!exm_atomic_fault(opts, EXM_ATOMIC_STEP_OPEN, path, error))
+	if (!atomic_fault(opts, EXM_ATOMIC_STEP_OPEN, path, error))
 		return FALSE;
-	fd = exm_atomic_open_temp(path, &tmp);
+	fd = open_temp(path, &tmp);
 	if (fd < 0)
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_OPEN, path, errno, error);
-	if (!exm_atomic_fill_temp(fd, tmp, data, len, opts, error)) {
+		return syscall_failed(EXM_ATOMIC_STEP_OPEN, path, errno, error);
+	if (!fill_temp(fd, tmp, data, len, opts, error)) {
 		close(fd);
 		unlink(tmp);
 		return FALSE;
@@ -271,16 +267,16 @@ exm_atomic_replace(const gchar *path,
 	if (rc < 0) {
 		int saved = errno;
 		unlink(tmp);
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_FSYNC, tmp, saved, error);
+		return syscall_failed(EXM_ATOMIC_STEP_FSYNC, tmp, saved, error);
 	}
-	if (!exm_atomic_fault(opts, EXM_ATOMIC_STEP_RENAME, path, error)) {
+	if (!atomic_fault(opts, EXM_ATOMIC_STEP_RENAME, path, error)) {
 		unlink(tmp);
 		return FALSE;
 	}
 	if (rename(tmp, path) < 0) {
 		int saved = errno;
 		unlink(tmp);
-		return exm_atomic_syscall_failed(EXM_ATOMIC_STEP_RENAME, path, saved, error);
+		return syscall_failed(EXM_ATOMIC_STEP_RENAME, path, saved, error);
 	}
 	if (opts->writes != NULL)
 		(*opts->writes)++;
@@ -326,11 +322,11 @@ exm_atomic_write(const gchar *path,
 	if (data == NULL)
 		data = "";
 
-	switch (exm_atomic_compare(path, data, len, opts, &fd)) {
+	switch (atomic_compare(path, data, len, opts, &fd)) {
 	case EXM_ATOMIC_SAME:
 		return TRUE;
 	case EXM_ATOMIC_SAME_CONTENT:
-		ok = exm_atomic_fix_metadata(fd, path, opts, error);
+		ok = fix_metadata(fd, path, opts, error);
 		close(fd);
 		if (ok && changed != NULL)
 			*changed = TRUE;
@@ -339,9 +335,9 @@ exm_atomic_write(const gchar *path,
 	default:
 		break;
 	}
-	if (!exm_atomic_replace(path, data, len, opts, error))
+	if (!replace(path, data, len, opts, error))
 		return FALSE;
 	if (changed != NULL)
 		*changed = TRUE;
-	return exm_atomic_sync_dir(path, opts, error);
+	return sync_dir(path, opts, error);
 }

@@ -8,5 +8,7 @@
 #include "exm-cleanup.h"
 #include "exm-envelope.h"
 #include "exm-error.h"
+#include "exm-ini.h"
 #include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-uuid.h"

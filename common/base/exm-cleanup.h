@@ -3,9 +3,11 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Cleanup functions for foreign types, declared once for the whole project
- * (libpq, OpenSSL) plus secret wiping helpers.
+ * (libpq, OpenSSL); the secret wiping helpers (exm-secret.h) come with it.
  */
 #pragma once
+
+#include "exm-secret.h"
 
 #include <glib.h>
 #include <libpq-fe.h>
@@ -26,24 +28,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_NAME, X509_NAME_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_EXTENSION, X509_EXTENSION_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIO, BIO_free_all)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIGNUM, BN_free)
-
-/**
- * exm_secret_wipe:
- * @buf: (nullable): memory holding a secret
- * @len: its length
- *
- * Overwrites @buf with zeros in a way the compiler may not elide.
- */
-void exm_secret_wipe(gpointer buf, gsize len);
-
-/**
- * exm_secret_free:
- * @secret: (nullable): a NUL-terminated secret string from the GLib allocator
- *
- * Wipes then frees @secret.
- */
-void exm_secret_free(gchar *secret);
-
-/* `g_autoptr(ExmSecret) pw = g_strdup (...)` wipes the string on scope exit. */
-typedef gchar ExmSecret;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmSecret, exm_secret_free)

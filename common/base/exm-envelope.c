@@ -19,7 +19,7 @@
 /* Standard alphabet only, exact length: g_base64_decode() skips anything it
  * does not know, which would let a damaged key file decode to a wrong key. */
 static gboolean
-exm_envelope_b64_ok(const gchar *text, gsize len, gsize pad)
+b64_ok(const gchar *text, gsize len, gsize pad)
 {
 	for (gsize i = 0; i < len; i++) {
 		gchar c = text[i];
@@ -35,7 +35,7 @@ exm_envelope_b64_ok(const gchar *text, gsize len, gsize pad)
 
 /* Decodes exactly @out_len bytes from @text[0..len) or fails. */
 static gboolean
-exm_envelope_b64_decode(const gchar *text, gsize len, gsize pad, guint8 *out, gsize out_len)
+b64_decode(const gchar *text, gsize len, gsize pad, guint8 *out, gsize out_len)
 {
 	gchar buf[64];
 	gint state = 0;
@@ -43,7 +43,7 @@ exm_envelope_b64_decode(const gchar *text, gsize len, gsize pad, guint8 *out, gs
 	guint8 tmp[48];
 	gsize n;
 
-	if (len >= sizeof(buf) || !exm_envelope_b64_ok(text, len, pad))
+	if (len >= sizeof(buf) || !b64_ok(text, len, pad))
 		return FALSE;
 	memcpy(buf, text, len);
 	buf[len] = '\0';
@@ -74,7 +74,7 @@ exm_envelope_key_from_base64(const gchar *text, guint8 key[EXM_ENVELOPE_KEY_LEN]
 	while (len > 0 && g_ascii_isspace(text[len - 1]))
 		len--;
 	if (len != EXM_ENVELOPE_KEY_B64_LEN ||
-	    !exm_envelope_b64_decode(text, len, 1, key, EXM_ENVELOPE_KEY_LEN)) {
+	    !b64_decode(text, len, 1, key, EXM_ENVELOPE_KEY_LEN)) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
 				    EXM_ERROR_PARSE,
@@ -128,8 +128,7 @@ exm_envelope_nonce_from_base64(const gchar *text,
 			       GError **error)
 {
 	if (text == NULL || strlen(text) != EXM_ENVELOPE_NONCE_B64_LEN ||
-	    !exm_envelope_b64_decode(
-		    text, EXM_ENVELOPE_NONCE_B64_LEN, 0, nonce, EXM_ENVELOPE_NONCE_LEN)) {
+	    !b64_decode(text, EXM_ENVELOPE_NONCE_B64_LEN, 0, nonce, EXM_ENVELOPE_NONCE_LEN)) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
 				    EXM_ERROR_PARSE,
@@ -140,14 +139,14 @@ exm_envelope_nonce_from_base64(const gchar *text,
 }
 
 static gboolean
-exm_envelope_ssl_failed(const gchar *what, GError **error)
+ssl_failed(const gchar *what, GError **error)
 {
 	g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "chacha20-poly1305: %s failed", what);
 	return FALSE;
 }
 
 static EVP_CIPHER_CTX *
-exm_envelope_ctx(const guint8 *key, const guint8 *nonce, gboolean enc, GError **error)
+envelope_ctx(const guint8 *key, const guint8 *nonce, gboolean enc, GError **error)
 {
 	g_autoptr(EVP_CIPHER_CTX) ctx = EVP_CIPHER_CTX_new();
 
@@ -155,7 +154,7 @@ exm_envelope_ctx(const guint8 *key, const guint8 *nonce, gboolean enc, GError **
 	    EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, NULL, NULL, enc) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, EXM_ENVELOPE_NONCE_LEN, NULL) != 1 ||
 	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1) {
-		exm_envelope_ssl_failed("init", error);
+		ssl_failed("init", error);
 		return NULL;
 	}
 	return g_steal_pointer(&ctx);
@@ -189,14 +188,14 @@ exm_envelope_encrypt(const guint8 key[EXM_ENVELOPE_KEY_LEN],
 			error, EXM_ERROR, EXM_ERROR_FAILED, "chacha20-poly1305: message too large");
 		return NULL;
 	}
-	ctx = exm_envelope_ctx(key, nonce, 1, error);
+	ctx = envelope_ctx(key, nonce, 1, error);
 	if (ctx == NULL)
 		return NULL;
 	out = g_malloc(len + EXM_ENVELOPE_TAG_LEN);
 	if ((len > 0 && EVP_EncryptUpdate(ctx, out, &n, plain, (int)len) != 1) ||
 	    EVP_EncryptFinal_ex(ctx, out + n, &fin) != 1 || (gsize)(n + fin) != len ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, EXM_ENVELOPE_TAG_LEN, out + len) != 1) {
-		exm_envelope_ssl_failed("encrypt", error);
+		ssl_failed("encrypt", error);
 		return NULL;
 	}
 	return g_bytes_new_take(g_steal_pointer(&out), len + EXM_ENVELOPE_TAG_LEN);
@@ -235,7 +234,7 @@ exm_envelope_decrypt(const guint8 key[EXM_ENVELOPE_KEY_LEN],
 		return NULL;
 	}
 	clen = len - EXM_ENVELOPE_TAG_LEN;
-	ctx = exm_envelope_ctx(key, nonce, 0, error);
+	ctx = envelope_ctx(key, nonce, 0, error);
 	if (ctx == NULL)
 		return NULL;
 	memcpy(tag, in + clen, EXM_ENVELOPE_TAG_LEN);

@@ -27,10 +27,10 @@ typedef struct {
 	GError **error;
 } ExmJsonScan;
 
-static gboolean exm_json_scan_value(ExmJsonScan *s);
+static gboolean scan_value(ExmJsonScan *s);
 
 static gboolean
-exm_json_scan_fail(ExmJsonScan *s, const gchar *what)
+scan_fail(ExmJsonScan *s, const gchar *what)
 {
 	g_set_error(s->error,
 		    EXM_ERROR,
@@ -42,26 +42,26 @@ exm_json_scan_fail(ExmJsonScan *s, const gchar *what)
 }
 
 static void
-exm_json_scan_ws(ExmJsonScan *s)
+scan_ws(ExmJsonScan *s)
 {
 	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
 		s->p++;
 }
 
 static gboolean
-exm_json_scan_literal(ExmJsonScan *s, const gchar *word)
+scan_literal(ExmJsonScan *s, const gchar *word)
 {
 	gsize n = strlen(word);
 
 	if ((gsize)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-		return exm_json_scan_fail(s, "unexpected character");
+		return scan_fail(s, "unexpected character");
 	s->p += n;
 	return TRUE;
 }
 
 /* Four hex digits after "\u"; -1 when malformed. */
 static gint
-exm_json_scan_hex4(ExmJsonScan *s)
+scan_hex4(ExmJsonScan *s)
 {
 	gint v = 0;
 
@@ -80,33 +80,33 @@ exm_json_scan_hex4(ExmJsonScan *s)
 /* Called with s->p after "\u".  Refuses U+0000 (json-glib truncates there) and
  * surrogates that do not form a high+low pair. */
 static gboolean
-exm_json_scan_unicode(ExmJsonScan *s)
+scan_unicode(ExmJsonScan *s)
 {
-	gint cp = exm_json_scan_hex4(s);
+	gint cp = scan_hex4(s);
 	gint lo;
 
 	if (cp < 0)
-		return exm_json_scan_fail(s, "bad \\u escape");
+		return scan_fail(s, "bad \\u escape");
 	if (cp == 0)
-		return exm_json_scan_fail(s, "\\u0000 is not allowed");
+		return scan_fail(s, "\\u0000 is not allowed");
 	if (cp >= 0xDC00 && cp <= 0xDFFF)
-		return exm_json_scan_fail(s, "lone low surrogate escape");
+		return scan_fail(s, "lone low surrogate escape");
 	if (cp < 0xD800 || cp > 0xDBFF)
 		return TRUE;
 	if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u')
-		return exm_json_scan_fail(s, "lone high surrogate escape");
+		return scan_fail(s, "lone high surrogate escape");
 	s->p += 2;
-	lo = exm_json_scan_hex4(s);
+	lo = scan_hex4(s);
 	if (lo < 0xDC00 || lo > 0xDFFF)
-		return exm_json_scan_fail(s, "high surrogate escape not followed by a low one");
+		return scan_fail(s, "high surrogate escape not followed by a low one");
 	return TRUE;
 }
 
 static gboolean
-exm_json_scan_escape(ExmJsonScan *s)
+scan_escape(ExmJsonScan *s)
 {
 	if (s->p >= s->end)
-		return exm_json_scan_fail(s, "unterminated string");
+		return scan_fail(s, "unterminated string");
 	switch (*s->p++) {
 	case '"':
 	case '\\':
@@ -118,17 +118,17 @@ exm_json_scan_escape(ExmJsonScan *s)
 	case 't':
 		return TRUE;
 	case 'u':
-		return exm_json_scan_unicode(s);
+		return scan_unicode(s);
 	default:
 		s->p--;
-		return exm_json_scan_fail(s, "bad escape");
+		return scan_fail(s, "bad escape");
 	}
 }
 
 /* The whole input is already known to be valid UTF-8 without NUL, so only
  * ASCII structure matters here: multi-byte sequences are >= 0x80. */
 static gboolean
-exm_json_scan_string(ExmJsonScan *s)
+scan_string(ExmJsonScan *s)
 {
 	s->p++; /* opening quote */
 	while (s->p < s->end) {
@@ -138,23 +138,23 @@ exm_json_scan_string(ExmJsonScan *s)
 			return TRUE;
 		}
 		if (c < 0x20)
-			return exm_json_scan_fail(s, "unescaped control character in string");
+			return scan_fail(s, "unescaped control character in string");
 		s->p++;
-		if (c == '\\' && !exm_json_scan_escape(s))
+		if (c == '\\' && !scan_escape(s))
 			return FALSE;
 	}
-	return exm_json_scan_fail(s, "unterminated string");
+	return scan_fail(s, "unterminated string");
 }
 
 static gboolean
-exm_json_scan_digits(ExmJsonScan *s)
+scan_digits(ExmJsonScan *s)
 {
 	const guchar *from = s->p;
 
 	while (s->p < s->end && g_ascii_isdigit(*s->p))
 		s->p++;
 	if (s->p == from)
-		return exm_json_scan_fail(s, "digit expected");
+		return scan_fail(s, "digit expected");
 	return TRUE;
 }
 
@@ -162,7 +162,7 @@ exm_json_scan_digits(ExmJsonScan *s)
  * wrap them), every number must be finite as a double (json-glib would make
  * 1e400 an inf that no JSON writer can emit). */
 static gboolean
-exm_json_scan_number_range(ExmJsonScan *s, const guchar *from, gboolean is_int)
+scan_number_range(ExmJsonScan *s, const guchar *from, gboolean is_int)
 {
 	g_autofree gchar *text = g_strndup((const gchar *)from, (gsize)(s->p - from));
 	gchar *end = NULL;
@@ -171,16 +171,16 @@ exm_json_scan_number_range(ExmJsonScan *s, const guchar *from, gboolean is_int)
 	if (is_int) {
 		(void)g_ascii_strtoll(text, &end, 10);
 		if (errno == ERANGE)
-			return exm_json_scan_fail(s, "integer out of int64 range");
+			return scan_fail(s, "integer out of int64 range");
 		return TRUE;
 	}
 	if (!isfinite(g_ascii_strtod(text, &end)))
-		return exm_json_scan_fail(s, "number out of range");
+		return scan_fail(s, "number out of range");
 	return TRUE;
 }
 
 static gboolean
-exm_json_scan_number(ExmJsonScan *s)
+scan_number(ExmJsonScan *s)
 {
 	const guchar *from = s->p;
 	gboolean is_int = TRUE;
@@ -190,14 +190,14 @@ exm_json_scan_number(ExmJsonScan *s)
 	if (s->p < s->end && *s->p == '0') {
 		s->p++;
 		if (s->p < s->end && g_ascii_isdigit(*s->p))
-			return exm_json_scan_fail(s, "leading zero");
-	} else if (!exm_json_scan_digits(s)) {
+			return scan_fail(s, "leading zero");
+	} else if (!scan_digits(s)) {
 		return FALSE;
 	}
 	if (s->p < s->end && *s->p == '.') {
 		s->p++;
 		is_int = FALSE;
-		if (!exm_json_scan_digits(s))
+		if (!scan_digits(s))
 			return FALSE;
 	}
 	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
@@ -205,20 +205,20 @@ exm_json_scan_number(ExmJsonScan *s)
 		is_int = FALSE;
 		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
 			s->p++;
-		if (!exm_json_scan_digits(s))
+		if (!scan_digits(s))
 			return FALSE;
 	}
-	return exm_json_scan_number_range(s, from, is_int);
+	return scan_number_range(s, from, is_int);
 }
 
 /* Shared by objects and arrays: "<open> ws [ item (ws , ws item)* ] ws <close>". */
 static gboolean
-exm_json_scan_container(ExmJsonScan *s, guchar close, gboolean (*item)(ExmJsonScan *))
+scan_container(ExmJsonScan *s, guchar close, gboolean (*item)(ExmJsonScan *))
 {
 	if (++s->depth > EXM_JSON_MAX_DEPTH)
-		return exm_json_scan_fail(s, "nesting too deep");
+		return scan_fail(s, "nesting too deep");
 	s->p++;
-	exm_json_scan_ws(s);
+	scan_ws(s);
 	if (s->p < s->end && *s->p == close) {
 		s->p++;
 		s->depth--;
@@ -227,58 +227,58 @@ exm_json_scan_container(ExmJsonScan *s, guchar close, gboolean (*item)(ExmJsonSc
 	for (;;) {
 		if (!item(s))
 			return FALSE;
-		exm_json_scan_ws(s);
+		scan_ws(s);
 		if (s->p >= s->end)
-			return exm_json_scan_fail(s, "unexpected end of input");
+			return scan_fail(s, "unexpected end of input");
 		if (*s->p == close) {
 			s->p++;
 			s->depth--;
 			return TRUE;
 		}
 		if (*s->p != ',')
-			return exm_json_scan_fail(s, "',' expected");
+			return scan_fail(s, "',' expected");
 		s->p++;
-		exm_json_scan_ws(s);
+		scan_ws(s);
 	}
 }
 
 static gboolean
-exm_json_scan_member(ExmJsonScan *s)
+scan_member(ExmJsonScan *s)
 {
 	if (s->p >= s->end || *s->p != '"')
-		return exm_json_scan_fail(s, "member name expected");
-	if (!exm_json_scan_string(s))
+		return scan_fail(s, "member name expected");
+	if (!scan_string(s))
 		return FALSE;
-	exm_json_scan_ws(s);
+	scan_ws(s);
 	if (s->p >= s->end || *s->p != ':')
-		return exm_json_scan_fail(s, "':' expected");
+		return scan_fail(s, "':' expected");
 	s->p++;
-	exm_json_scan_ws(s);
-	return exm_json_scan_value(s);
+	scan_ws(s);
+	return scan_value(s);
 }
 
 static gboolean
-exm_json_scan_value(ExmJsonScan *s)
+scan_value(ExmJsonScan *s)
 {
 	if (s->p >= s->end)
-		return exm_json_scan_fail(s, "value expected");
+		return scan_fail(s, "value expected");
 	switch (*s->p) {
 	case '{':
-		return exm_json_scan_container(s, '}', exm_json_scan_member);
+		return scan_container(s, '}', scan_member);
 	case '[':
-		return exm_json_scan_container(s, ']', exm_json_scan_value);
+		return scan_container(s, ']', scan_value);
 	case '"':
-		return exm_json_scan_string(s);
+		return scan_string(s);
 	case 't':
-		return exm_json_scan_literal(s, "true");
+		return scan_literal(s, "true");
 	case 'f':
-		return exm_json_scan_literal(s, "false");
+		return scan_literal(s, "false");
 	case 'n':
-		return exm_json_scan_literal(s, "null");
+		return scan_literal(s, "null");
 	default:
 		if (*s->p == '-' || g_ascii_isdigit(*s->p))
-			return exm_json_scan_number(s);
-		return exm_json_scan_fail(s, "unexpected character");
+			return scan_number(s);
+		return scan_fail(s, "unexpected character");
 	}
 }
 
@@ -318,14 +318,14 @@ exm_json_prescan(const gchar *data, gsize len, GError **error)
 	s.start = s.p = (const guchar *)data;
 	s.end = s.p + len;
 	s.error = error;
-	exm_json_scan_ws(&s);
+	scan_ws(&s);
 	if (s.p == s.end)
-		return exm_json_scan_fail(&s, "empty input");
-	if (!exm_json_scan_value(&s))
+		return scan_fail(&s, "empty input");
+	if (!scan_value(&s))
 		return FALSE;
-	exm_json_scan_ws(&s);
+	scan_ws(&s);
 	if (s.p != s.end)
-		return exm_json_scan_fail(&s, "trailing data after the json value");
+		return scan_fail(&s, "trailing data after the json value");
 	return TRUE;
 }
 
@@ -402,7 +402,7 @@ exm_json_node_is_int(JsonNode *node)
 }
 
 static gboolean
-exm_json_type_error(const gchar *name, const gchar *expected, GError **error)
+type_error(const gchar *name, const gchar *expected, GError **error)
 {
 	g_set_error(
 		error, EXM_ERROR, EXM_ERROR_VALIDATION, "member '%s' must be %s", name, expected);
@@ -411,7 +411,7 @@ exm_json_type_error(const gchar *name, const gchar *expected, GError **error)
 
 /* Common prologue: the member, or NULL with *present = FALSE. */
 static JsonNode *
-exm_json_member(JsonObject *obj, const gchar *name, gboolean *present)
+json_member(JsonObject *obj, const gchar *name, gboolean *present)
 {
 	JsonNode *node = json_object_get_member(obj, name);
 
@@ -437,7 +437,7 @@ exm_json_get_node(JsonObject *obj,
 		  gboolean *present,
 		  GError **error)
 {
-	JsonNode *node = exm_json_member(obj, name, present);
+	JsonNode *node = json_member(obj, name, present);
 
 	if (node != NULL)
 		*out = node;
@@ -463,7 +463,7 @@ exm_json_get_string(JsonObject *obj,
 		    gboolean *present,
 		    GError **error)
 {
-	JsonNode *node = exm_json_member(obj, name, present);
+	JsonNode *node = json_member(obj, name, present);
 
 	if (node == NULL)
 		return TRUE;
@@ -472,8 +472,7 @@ exm_json_get_string(JsonObject *obj,
 		return TRUE;
 	}
 	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
-		return exm_json_type_error(
-			name, allow_null ? "a string or null" : "a string", error);
+		return type_error(name, allow_null ? "a string or null" : "a string", error);
 	*out = json_node_get_string(node);
 	return TRUE;
 }
@@ -491,12 +490,12 @@ exm_json_get_string(JsonObject *obj,
 gboolean
 exm_json_get_int(JsonObject *obj, const gchar *name, gint64 *out, gboolean *present, GError **error)
 {
-	JsonNode *node = exm_json_member(obj, name, present);
+	JsonNode *node = json_member(obj, name, present);
 
 	if (node == NULL)
 		return TRUE;
 	if (!exm_json_node_is_int(node))
-		return exm_json_type_error(name, "an integer", error);
+		return type_error(name, "an integer", error);
 	*out = json_node_get_int(node);
 	return TRUE;
 }
@@ -518,12 +517,12 @@ exm_json_get_bool(JsonObject *obj,
 		  gboolean *present,
 		  GError **error)
 {
-	JsonNode *node = exm_json_member(obj, name, present);
+	JsonNode *node = json_member(obj, name, present);
 
 	if (node == NULL)
 		return TRUE;
 	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
-		return exm_json_type_error(name, "a boolean", error);
+		return type_error(name, "a boolean", error);
 	*out = json_node_get_boolean(node);
 	return TRUE;
 }
@@ -545,12 +544,12 @@ exm_json_get_object(JsonObject *obj,
 		    gboolean *present,
 		    GError **error)
 {
-	JsonNode *node = exm_json_member(obj, name, present);
+	JsonNode *node = json_member(obj, name, present);
 
 	if (node == NULL)
 		return TRUE;
 	if (!JSON_NODE_HOLDS_OBJECT(node))
-		return exm_json_type_error(name, "an object", error);
+		return type_error(name, "an object", error);
 	*out = json_node_get_object(node);
 	return TRUE;
 }
@@ -572,12 +571,12 @@ exm_json_get_array(JsonObject *obj,
 		   gboolean *present,
 		   GError **error)
 {
-	JsonNode *node = exm_json_member(obj, name, present);
+	JsonNode *node = json_member(obj, name, present);
 
 	if (node == NULL)
 		return TRUE;
 	if (!JSON_NODE_HOLDS_ARRAY(node))
-		return exm_json_type_error(name, "an array", error);
+		return type_error(name, "an array", error);
 	*out = json_node_get_array(node);
 	return TRUE;
 }
@@ -589,28 +588,28 @@ typedef struct {
 	gboolean canonical; /* sorted keys + ASCII only, else member order + raw UTF-8 */
 } ExmJsonWriter;
 
-static void exm_json_write_node(ExmJsonWriter *w, JsonNode *node);
+static void write_node(ExmJsonWriter *w, JsonNode *node);
 
 static void
-exm_json_write_u16(GString *out, gunichar u)
+write_u16(GString *out, gunichar u)
 {
 	g_string_append_printf(out, "\\u%04x", u);
 }
 
 static void
-exm_json_write_nonascii(ExmJsonWriter *w, gunichar c)
+write_nonascii(ExmJsonWriter *w, gunichar c)
 {
 	if (c < 0x10000) {
-		exm_json_write_u16(w->out, c);
+		write_u16(w->out, c);
 		return;
 	}
 	c -= 0x10000;
-	exm_json_write_u16(w->out, 0xD800 + (c >> 10));
-	exm_json_write_u16(w->out, 0xDC00 + (c & 0x3FF));
+	write_u16(w->out, 0xD800 + (c >> 10));
+	write_u16(w->out, 0xDC00 + (c & 0x3FF));
 }
 
 static const gchar *
-exm_json_short_escape(guchar b)
+short_escape(guchar b)
 {
 	switch (b) {
 	case '"':
@@ -637,21 +636,21 @@ exm_json_short_escape(guchar b)
  * (compact mode writes those raw, as orjson does for success bodies).  Invalid UTF-8, only possible
  * in trees built in code, is written as U+FFFD. */
 static void
-exm_json_write_string(ExmJsonWriter *w, const gchar *s)
+write_string(ExmJsonWriter *w, const gchar *s)
 {
 	const gchar *p = s != NULL ? s : "";
 
 	g_string_append_c(w->out, '"');
 	while (*p != '\0') {
 		guchar b = (guchar)*p;
-		const gchar *esc = exm_json_short_escape(b);
+		const gchar *esc = short_escape(b);
 		gunichar c;
 
 		if (esc != NULL || b < 0x80) {
 			if (esc != NULL)
 				g_string_append(w->out, esc);
 			else if (b < 0x20 || (b == 0x7F && w->canonical))
-				exm_json_write_u16(w->out, b);
+				write_u16(w->out, b);
 			else
 				g_string_append_c(w->out, (gchar)b);
 			p++;
@@ -665,7 +664,7 @@ exm_json_write_string(ExmJsonWriter *w, const gchar *s)
 			p = g_utf8_next_char(p);
 		}
 		if (w->canonical)
-			exm_json_write_nonascii(w, c);
+			write_nonascii(w, c);
 		else
 			g_string_append_unichar(w->out, c);
 	}
@@ -675,7 +674,7 @@ exm_json_write_string(ExmJsonWriter *w, const gchar *s)
 /* The correctly rounded @p-digit decimal of @x as an integer mantissa and the
  * power of ten of its last digit: x ≈ m × 10^exp10. */
 static guint64
-exm_json_round_digits(gdouble x, gint p, gint *exp10)
+round_digits(gdouble x, gint p, gint *exp10)
 {
 	gchar buf[64];
 	const gchar *e;
@@ -694,7 +693,7 @@ exm_json_round_digits(gdouble x, gint p, gint *exp10)
 /* Writes @m without trailing zeros into @digits and returns the decimal
  * exponent of its first digit. */
 static gint
-exm_json_store_digits(guint64 m, gint exp10, gchar digits[32])
+store_digits(guint64 m, gint exp10, gchar digits[32])
 {
 	gsize n = (gsize)g_snprintf(digits, 32, "%" G_GUINT64_FORMAT, m);
 	gint first = exp10 + (gint)n - 1;
@@ -705,7 +704,7 @@ exm_json_store_digits(guint64 m, gint exp10, gchar digits[32])
 }
 
 static gboolean
-exm_json_round_trips(gdouble x, guint64 m, gint exp10)
+round_trips(gdouble x, guint64 m, gint exp10)
 {
 	gchar txt[64];
 
@@ -723,29 +722,29 @@ exm_json_round_trips(gdouble x, guint64 m, gint exp10)
  * Gay's algorithm, which Python uses, finds those too).  17 significant
  * digits always round-trip, hence no check at the end. */
 static gint
-exm_json_shortest(gdouble x, gchar digits[32])
+shortest(gdouble x, gchar digits[32])
 {
 	gint exp10 = 0;
 	guint64 m;
 
 	for (gint p = 1; p < 17; p++) {
-		m = exm_json_round_digits(x, p, &exp10);
-		if (exm_json_round_trips(x, m, exp10))
-			return exm_json_store_digits(m, exp10, digits);
-		if (exm_json_round_trips(x, m + 1, exp10))
-			return exm_json_store_digits(m + 1, exp10, digits);
-		if (exm_json_round_trips(x, m - 1, exp10))
-			return exm_json_store_digits(m - 1, exp10, digits);
+		m = round_digits(x, p, &exp10);
+		if (round_trips(x, m, exp10))
+			return store_digits(m, exp10, digits);
+		if (round_trips(x, m + 1, exp10))
+			return store_digits(m + 1, exp10, digits);
+		if (round_trips(x, m - 1, exp10))
+			return store_digits(m - 1, exp10, digits);
 	}
-	m = exm_json_round_digits(x, 17, &exp10);
-	return exm_json_store_digits(m, exp10, digits);
+	m = round_digits(x, 17, &exp10);
+	return store_digits(m, exp10, digits);
 }
 
 /* Python float.__repr__: fixed notation for 1e-4 <= |x| < 1e16 (always with a
  * fractional part, "2.0"), else "d.ddde±XX" with at least two exponent digits;
  * json.dumps writes the non-finite values as NaN / Infinity / -Infinity. */
 static void
-exm_json_write_double(GString *out, gdouble x)
+write_double(GString *out, gdouble x)
 {
 	gchar digits[32];
 	gint exp10;
@@ -766,7 +765,7 @@ exm_json_write_double(GString *out, gdouble x)
 		g_string_append(out, "0.0");
 		return;
 	}
-	exp10 = exm_json_shortest(x, digits);
+	exp10 = shortest(x, digits);
 	n = (gint)strlen(digits);
 	if (exp10 < -4 || exp10 >= 16) {
 		g_string_append_c(out, digits[0]);
@@ -787,14 +786,14 @@ exm_json_write_double(GString *out, gdouble x)
 }
 
 static gint
-exm_json_key_cmp(gconstpointer a, gconstpointer b)
+key_cmp(gconstpointer a, gconstpointer b)
 {
 	/* Byte order of UTF-8 equals code-point order, which is Python's. */
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
 static void
-exm_json_write_object(ExmJsonWriter *w, JsonObject *obj)
+write_object(ExmJsonWriter *w, JsonObject *obj)
 {
 	g_autoptr(GList) members = json_object_get_members(obj);
 	g_autoptr(GPtrArray) keys = g_ptr_array_new();
@@ -803,22 +802,22 @@ exm_json_write_object(ExmJsonWriter *w, JsonObject *obj)
 	for (GList *l = members; l != NULL; l = l->next)
 		g_ptr_array_add(keys, l->data);
 	if (w->canonical)
-		g_ptr_array_sort(keys, exm_json_key_cmp);
+		g_ptr_array_sort(keys, key_cmp);
 	g_string_append_c(w->out, '{');
 	for (guint i = 0; i < keys->len; i++) {
 		const gchar *key = g_ptr_array_index(keys, i);
 		if (!first)
 			g_string_append_c(w->out, ',');
 		first = FALSE;
-		exm_json_write_string(w, key);
+		write_string(w, key);
 		g_string_append_c(w->out, ':');
-		exm_json_write_node(w, json_object_get_member(obj, key));
+		write_node(w, json_object_get_member(obj, key));
 	}
 	g_string_append_c(w->out, '}');
 }
 
 static void
-exm_json_write_array(ExmJsonWriter *w, JsonArray *arr)
+write_array(ExmJsonWriter *w, JsonArray *arr)
 {
 	guint n = json_array_get_length(arr);
 
@@ -826,26 +825,26 @@ exm_json_write_array(ExmJsonWriter *w, JsonArray *arr)
 	for (guint i = 0; i < n; i++) {
 		if (i > 0)
 			g_string_append_c(w->out, ',');
-		exm_json_write_node(w, json_array_get_element(arr, i));
+		write_node(w, json_array_get_element(arr, i));
 	}
 	g_string_append_c(w->out, ']');
 }
 
 static void
-exm_json_write_value(ExmJsonWriter *w, JsonNode *node)
+write_value(ExmJsonWriter *w, JsonNode *node)
 {
 	switch (json_node_get_value_type(node)) {
 	case G_TYPE_INT64:
 		g_string_append_printf(w->out, "%" G_GINT64_FORMAT, json_node_get_int(node));
 		break;
 	case G_TYPE_DOUBLE:
-		exm_json_write_double(w->out, json_node_get_double(node));
+		write_double(w->out, json_node_get_double(node));
 		break;
 	case G_TYPE_BOOLEAN:
 		g_string_append(w->out, json_node_get_boolean(node) ? "true" : "false");
 		break;
 	case G_TYPE_STRING:
-		exm_json_write_string(w, json_node_get_string(node));
+		write_string(w, json_node_get_string(node));
 		break;
 	default:
 		/* json-glib only stores the four types above in a value node. */
@@ -855,7 +854,7 @@ exm_json_write_value(ExmJsonWriter *w, JsonNode *node)
 }
 
 static void
-exm_json_write_node(ExmJsonWriter *w, JsonNode *node)
+write_node(ExmJsonWriter *w, JsonNode *node)
 {
 	if (node == NULL) {
 		g_string_append(w->out, "null");
@@ -863,13 +862,13 @@ exm_json_write_node(ExmJsonWriter *w, JsonNode *node)
 	}
 	switch (json_node_get_node_type(node)) {
 	case JSON_NODE_OBJECT:
-		exm_json_write_object(w, json_node_get_object(node));
+		write_object(w, json_node_get_object(node));
 		break;
 	case JSON_NODE_ARRAY:
-		exm_json_write_array(w, json_node_get_array(node));
+		write_array(w, json_node_get_array(node));
 		break;
 	case JSON_NODE_VALUE:
-		exm_json_write_value(w, node);
+		write_value(w, node);
 		break;
 	case JSON_NODE_NULL:
 	default:
@@ -891,7 +890,7 @@ exm_json_canonical(JsonNode *node)
 {
 	ExmJsonWriter w = { g_string_new(NULL), TRUE };
 
-	exm_json_write_node(&w, node);
+	write_node(&w, node);
 	return g_string_free(w.out, FALSE);
 }
 
@@ -909,19 +908,19 @@ exm_json_to_string(JsonNode *node)
 {
 	ExmJsonWriter w = { g_string_new(NULL), FALSE };
 
-	exm_json_write_node(&w, node);
+	write_node(&w, node);
 	return g_string_free(w.out, FALSE);
 }
 
 /**
- * exm_xxh3_hex:
+ * exm_json_xxh3_hex:
  * @data: bytes
  * @len: their length
  *
  * Returns: (transfer full): XXH3-64 (seed 0) of @data as 16 lower-case hex digits
  */
 gchar *
-exm_xxh3_hex(gconstpointer data, gsize len)
+exm_json_xxh3_hex(gconstpointer data, gsize len)
 {
 	XXH64_hash_t h = XXH3_64bits(data, len);
 
@@ -939,5 +938,5 @@ exm_json_hash(JsonNode *node)
 {
 	g_autofree gchar *text = exm_json_canonical(node);
 
-	return exm_xxh3_hex(text, strlen(text));
+	return exm_json_xxh3_hex(text, strlen(text));
 }

@@ -123,19 +123,19 @@ gchar *exm_json_canonical(JsonNode *node);
 gchar *exm_json_to_string(JsonNode *node);
 
 /**
- * exm_xxh3_hex:
+ * exm_json_xxh3_hex:
  * @data: bytes
  * @len: their length
  *
  * Returns: (transfer full): XXH3-64 (seed 0) of @data as 16 lower-case hex digits
  */
-gchar *exm_xxh3_hex(gconstpointer data, gsize len);
+gchar *exm_json_xxh3_hex(gconstpointer data, gsize len);
 
 /**
  * exm_json_hash:
  * @node: a JSON tree
  *
- * Returns: (transfer full): exm_xxh3_hex() of exm_json_canonical() of @node — the
+ * Returns: (transfer full): exm_json_xxh3_hex() of exm_json_canonical() of @node — the
  * protocol's `calculate_hash`.
  */
 gchar *exm_json_hash(JsonNode *node);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "exm-dp-fixture.h"
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 #include "exm-json.h"
 #include "exm-test.h"
 
@@ -32,28 +32,28 @@ value_with(guint n, const gchar *hash, const gchar *last_hash)
 }
 
 static gdouble
-time_apply(ExmDriver *driver, JsonNode *value, gboolean expect_change)
+time_apply(ExmDpDriver *driver, JsonNode *value, gboolean expect_change)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonNode) actual = NULL;
 	gboolean changed = FALSE;
 	gint64 t0 = g_get_monotonic_time();
 
-	actual = exm_driver_apply(driver, value, &changed, &error);
+	actual = exm_dp_driver_apply(driver, value, &changed, &error);
 	g_assert_no_error(error);
 	g_assert_true(changed == expect_change);
 	return (g_get_monotonic_time() - t0) / 1000.0;
 }
 
-/* exm_driver_list: what the agent runs every iteration to read actual state. */
+/* exm_dp_driver_list: what the agent runs every iteration to read actual state. */
 static gdouble
-time_list(ExmDriver *driver)
+time_list(ExmDpDriver *driver)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) list = NULL;
 	gint64 t0 = g_get_monotonic_time();
 
-	list = exm_driver_list(driver, EXM_DRIVER_KIND, &error);
+	list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, &error);
 	g_assert_no_error(error);
 	g_assert_true(list != NULL && list->len == 1);
 	return (g_get_monotonic_time() - t0) / 1000.0;
@@ -90,7 +90,7 @@ bench(void)
 {
 	const guint sizes[] = { 10, 1000, 10000 };
 	g_autoptr(ExmDpFixture) fx = NULL;
-	g_autoptr(ExmDriver) driver = NULL;
+	g_autoptr(ExmDpDriver) driver = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *filler = NULL;
 	g_autofree gchar *mine = NULL;
@@ -100,7 +100,7 @@ bench(void)
 	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
 	if (!exm_dp_fixture_configure(fx, &error) || !exm_dp_fixture_start_exim(fx, &error))
 		EXM_TEST_OK(error);
-	driver = exm_driver_new(fx->config, &error);
+	driver = exm_dp_driver_new(fx->config, &error);
 	EXM_TEST_OK(error);
 	/* one hash for the filler accounts: hashing 10 000 passwords is not what
 	 * is measured; the measured login is the file's last line */

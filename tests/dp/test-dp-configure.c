@@ -19,7 +19,7 @@
 #include "exm-dp-fixture.h"
 #include "exm-dp-keys.h"
 #include "exm-dp-template.h"
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 #include "exm-mail-files.h"
 #include "exm-test.h"
 
@@ -563,7 +563,7 @@ test_write_paths(void)
 	};
 	g_autoptr(JsonNode) value =
 		exm_dp_node_value("5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f", accounts);
-	g_autoptr(ExmDriver) driver = NULL;
+	g_autoptr(ExmDpDriver) driver = NULL;
 	g_autoptr(JsonNode) actual = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *s0 = NULL;
@@ -579,9 +579,9 @@ test_write_paths(void)
 	EXM_TEST_OK(error);
 	check_written(fx, s0, "configure");
 	s1 = snapshot(fx);
-	driver = exm_driver_new(fx->config, &error);
+	driver = exm_dp_driver_new(fx->config, &error);
 	EXM_TEST_OK(error);
-	actual = exm_driver_apply(driver, value, NULL, &error);
+	actual = exm_dp_driver_apply(driver, value, NULL, &error);
 	EXM_TEST_OK(error);
 	check_written(fx, s1, "agent");
 }

@@ -14,7 +14,7 @@
 #include "exm-config.h"
 #include "exm-dp-error.h"
 #include "exm-dp-fixture.h"
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 #include "exm-json.h"
 #include "exm-test.h"
 
@@ -27,7 +27,7 @@
 
 typedef struct {
 	ExmDpFixture *fx;
-	ExmDriver *driver;
+	ExmDpDriver *driver;
 	gchar *passwd;
 	guint writes;
 } Fixture;
@@ -38,17 +38,17 @@ setup(Fixture *f, gconstpointer data)
 	g_autoptr(GError) error = NULL;
 
 	f->fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
-	f->driver = exm_driver_new(f->fx->config, &error);
+	f->driver = exm_dp_driver_new(f->fx->config, &error);
 	if (f->driver == NULL)
 		g_error("driver: %s", error->message); /* nothing can run without it */
-	exm_driver_set_hooks(f->driver, NULL, NULL, &f->writes);
+	exm_dp_driver_set_hooks(f->driver, NULL, NULL, &f->writes);
 	f->passwd = exm_dp_fixture_path(f->fx, EXM_DP_PATH_PASSWD);
 }
 
 static void
 teardown(Fixture *f, gconstpointer data)
 {
-	exm_driver_free(f->driver);
+	exm_dp_driver_free(f->driver);
 	exm_dp_fixture_free(f->fx);
 	g_free(f->passwd);
 }
@@ -62,7 +62,7 @@ apply(Fixture *f,
 {
 	g_autoptr(JsonNode) value = exm_dp_node_value(uuid, accounts);
 
-	return exm_driver_apply(f->driver, value, changed, error);
+	return exm_dp_driver_apply(f->driver, value, changed, error);
 }
 
 static void
@@ -168,7 +168,7 @@ test_fault_before_rename(Fixture *f, gconstpointer data)
 	EXM_TEST_OK(error);
 	before = exm_test_read_file(f->passwd);
 	entries = count_entries(dir);
-	exm_driver_set_hooks(f->driver, fail_rename, NULL, &f->writes);
+	exm_dp_driver_set_hooks(f->driver, fail_rename, NULL, &f->writes);
 	a2 = apply(f, UUID_A, new, NULL, &error);
 	g_assert_null(a2);
 	g_assert_nonnull(error);
@@ -179,7 +179,7 @@ test_fault_before_rename(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(count_entries(dir), ==, entries); /* no temp file left */
 	assert_passwd_mode(f->passwd);
 	/* the last applied value is still the old one, and it still converges */
-	shown = exm_driver_get(f->driver, EXM_DRIVER_KIND, UUID_A, &error);
+	shown = exm_dp_driver_get(f->driver, EXM_DP_DRIVER_KIND, UUID_A, &error);
 	EXM_TEST_OK(error);
 	g_assert_true(json_node_equal(shown, a1));
 }
@@ -202,9 +202,9 @@ test_show_exact(Fixture *f, gconstpointer data)
 	g_autoptr(GPtrArray) list = NULL;
 	JsonObject *obj;
 
-	actual = exm_driver_apply(f->driver, value, NULL, &error);
+	actual = exm_dp_driver_apply(f->driver, value, NULL, &error);
 	EXM_TEST_OK(error);
-	list = exm_driver_list(f->driver, EXM_DRIVER_KIND, &error);
+	list = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
 	EXM_TEST_OK(error);
 	g_assert_cmpuint(list->len, ==, 1);
 	obj = json_node_get_object(g_ptr_array_index(list, 0));
@@ -244,7 +244,7 @@ test_show_diverged(Fixture *f, gconstpointer data)
 					  "\t  \"p=ABCD\" )  ; ----- DKIM key platform\n",
 					  -1,
 					  NULL));
-	shown = exm_driver_get(f->driver, EXM_DRIVER_KIND, UUID_A, &error);
+	shown = exm_dp_driver_get(f->driver, EXM_DP_DRIVER_KIND, UUID_A, &error);
 	EXM_TEST_OK(error);
 	acc = accounts_of(shown);
 	g_assert_cmpuint(json_object_get_size(acc), ==, 2);
@@ -300,32 +300,32 @@ test_semantics(Fixture *f, gconstpointer data)
 	g_autoptr(GPtrArray) list = NULL;
 	g_autofree gchar *content = NULL;
 
-	r = exm_driver_update(f->driver, EXM_DRIVER_KIND, va, &error);
+	r = exm_dp_driver_update(f->driver, EXM_DP_DRIVER_KIND, va, &error);
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_NOT_FOUND);
 	g_clear_error(&error);
-	r = exm_driver_create(f->driver, "other_kind", va, &error);
+	r = exm_dp_driver_create(f->driver, "other_kind", va, &error);
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_KIND);
 	g_clear_error(&error);
-	r = exm_driver_create(f->driver, EXM_DRIVER_KIND, va, &error);
+	r = exm_dp_driver_create(f->driver, EXM_DP_DRIVER_KIND, va, &error);
 	EXM_TEST_OK(error);
 	g_clear_pointer(&r, json_node_unref);
-	r = exm_driver_create(f->driver, EXM_DRIVER_KIND, va, &error);
+	r = exm_dp_driver_create(f->driver, EXM_DP_DRIVER_KIND, va, &error);
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_EXISTS);
 	g_clear_error(&error);
-	r = exm_driver_create(f->driver, EXM_DRIVER_KIND, vb, &error);
+	r = exm_dp_driver_create(f->driver, EXM_DP_DRIVER_KIND, vb, &error);
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_EXISTS);
 	g_clear_error(&error);
-	r = exm_driver_update(f->driver, EXM_DRIVER_KIND, va, &error);
+	r = exm_dp_driver_update(f->driver, EXM_DP_DRIVER_KIND, va, &error);
 	EXM_TEST_OK(error);
-	g_assert_true(exm_driver_delete(f->driver, EXM_DRIVER_KIND, UUID_A, &error));
+	g_assert_true(exm_dp_driver_delete(f->driver, EXM_DP_DRIVER_KIND, UUID_A, &error));
 	EXM_TEST_OK(error);
 	content = exm_test_read_file(f->passwd);
 	g_assert_cmpstr(content, ==, "");
 	assert_passwd_mode(f->passwd);
-	list = exm_driver_list(f->driver, EXM_DRIVER_KIND, &error);
+	list = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
 	EXM_TEST_OK(error);
 	g_assert_cmpuint(list->len, ==, 0);
-	g_assert_false(exm_driver_delete(f->driver, EXM_DRIVER_KIND, UUID_A, &error));
+	g_assert_false(exm_dp_driver_delete(f->driver, EXM_DP_DRIVER_KIND, UUID_A, &error));
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_NOT_FOUND);
 }
 
@@ -362,7 +362,7 @@ test_meta_layout(Fixture *f, gconstpointer data)
 
 	EXM_TEST_OK(error);
 	res = json_object_get_object_member(
-		json_object_get_object_member(json_node_get_object(root), EXM_DRIVER_KIND),
+		json_object_get_object_member(json_node_get_object(root), EXM_DP_DRIVER_KIND),
 		"resources");
 	g_assert_nonnull(res);
 	g_assert_true(json_object_has_member(res, UUID_A));
@@ -387,9 +387,9 @@ test_meta_foreign(Fixture *f, gconstpointer data)
 	const gchar *texts[] = {
 		"[]",
 		"{}",
-		"{\"" EXM_DRIVER_KIND "\": 5}",
-		"{\"" EXM_DRIVER_KIND "\": {}}",
-		"{\"" EXM_DRIVER_KIND "\": {\"resources\": []}}",
+		"{\"" EXM_DP_DRIVER_KIND "\": 5}",
+		"{\"" EXM_DP_DRIVER_KIND "\": {}}",
+		"{\"" EXM_DP_DRIVER_KIND "\": {\"resources\": []}}",
 	};
 	g_autofree gchar *path = exm_dp_fixture_path(f->fx, EXM_DP_PATH_META);
 	g_autofree gchar *dir = g_path_get_dirname(path);
@@ -401,7 +401,7 @@ test_meta_foreign(Fixture *f, gconstpointer data)
 
 		g_test_message("meta: %s", texts[i]);
 		g_assert_true(g_file_set_contents(path, texts[i], -1, NULL));
-		list = exm_driver_list(f->driver, EXM_DRIVER_KIND, &error);
+		list = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
 		g_assert_null(list);
 		g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED);
 	}

@@ -13,7 +13,7 @@
 
 #include "exm-config.h"
 #include "exm-dp-fixture.h"
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 #include "exm-mail-files.h"
 #include "exm-test.h"
 
@@ -21,7 +21,7 @@
 
 /* One exim for the whole binary: starting it per case would dominate the run. */
 static ExmDpFixture *fx;
-static ExmDriver *driver;
+static ExmDpDriver *driver;
 static gchar *setup_failure;
 
 static gboolean
@@ -41,7 +41,7 @@ apply(const gchar *const *accounts)
 {
 	g_autoptr(JsonNode) value = exm_dp_node_value(UUID, accounts);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonNode) actual = exm_driver_apply(driver, value, NULL, &error);
+	g_autoptr(JsonNode) actual = exm_dp_driver_apply(driver, value, NULL, &error);
 
 	g_assert_no_error(error);
 }
@@ -456,7 +456,7 @@ start(void)
 		       fx->root);
 	if (!exm_dp_fixture_configure(fx, &error) || !exm_dp_fixture_start_sink(fx, &error) ||
 	    !exm_dp_fixture_start_exim(fx, &error) ||
-	    (driver = exm_driver_new(fx->config, &error)) == NULL)
+	    (driver = exm_dp_driver_new(fx->config, &error)) == NULL)
 		setup_failure = g_strdup(error->message);
 }
 
@@ -481,7 +481,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/smtp/dkim-signature", test_dkim_signature);
 	start();
 	rc = g_test_run();
-	exm_driver_free(driver);
+	exm_dp_driver_free(driver);
 	exm_dp_fixture_free(fx);
 	g_free(setup_failure);
 	return rc;

@@ -9,12 +9,13 @@
  * §7.3) and hashes with its vectors (§2.3).
  */
 #include "exm-dp-error.h"
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 #include "exm-json.h"
+#include "exm-proto.h"
 #include "exm-test.h"
 #include "exm-ua-agent.h"
 #include "exm-ua-error.h"
-#include "exm-ua-mail.h"
+#include "exm-dp-adapter.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-state.h"
 #include "test-ua-fakecp.h"
@@ -602,7 +603,7 @@ test_update_and_delete(void)
 	g_assert_cmpuint(json_object_get_size(json_node_get_object(r->body)), ==, 4);
 	target2 = exm_json_parse_object(VM_TARGET2, strlen(VM_TARGET2), &error);
 	g_assert_no_error(error);
-	hash2 = exm_ua_hash_value(target2);
+	hash2 = exm_proto_hash_value(target2);
 	row = fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID);
 	g_assert_cmpstr(json_object_get_string_member(row, "hash"), ==, hash2);
 	g_assert_cmpint(
@@ -1007,7 +1008,7 @@ test_mail_driver_remove_bad_uuid(void)
 	ExmUaDriver *d;
 
 	g_assert_true(g_file_set_contents(ini, text, -1, NULL));
-	d = exm_ua_mail_driver_new(ini, &error);
+	d = exm_dp_adapter_new(ini, &error);
 	g_assert_no_error(error);
 	for (guint i = 0; d != NULL && i < G_N_ELEMENTS(values); i++) {
 		g_autoptr(JsonObject) value =
@@ -1015,7 +1016,7 @@ test_mail_driver_remove_bad_uuid(void)
 		g_autoptr(GError) local = NULL;
 
 		g_test_message("value %s", values[i]);
-		g_assert_false(d->remove(d, EXM_DRIVER_KIND, value, &local));
+		g_assert_false(d->remove(d, EXM_DP_DRIVER_KIND, value, &local));
 		g_assert_error(local, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
 	}
 	if (d != NULL)

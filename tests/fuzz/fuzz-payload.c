@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Fuzz target: exm_ua_payload_from_json, the agent's parser of the payload the
- * control plane answers (agent/exm-ua-payload.h), after the strict JSON parser
+ * control plane answers (agent/ua/exm-ua-payload.h), after the strict JSON parser
  * every received body goes through.
  *
  * Properties: a refusal is EXM_UA_ERROR_PROTOCOL; in an accepted payload every
@@ -17,9 +17,11 @@
 #include <string.h>
 
 #include "exm-json.h"
+#include "exm-proto.h"
 #include "exm-ua-error.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-reconcile.h"
+#include "exm-ua-sync.h"
 #include "exm-uuid.h"
 #include "fuzz-common.h"
 
@@ -33,7 +35,8 @@ check_baskets(GHashTable *baskets)
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		GPtrArray *resources = value;
 
-		EXM_FUZZ_CHECK(exm_ua_kind_is_valid(key), "kind '%s' accepted", (const gchar *)key);
+		EXM_FUZZ_CHECK(
+			exm_proto_kind_is_valid(key), "kind '%s' accepted", (const gchar *)key);
 		for (guint k = 0; k < resources->len; k++) {
 			const ExmUaResource *r = g_ptr_array_index(resources, k);
 

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Fuzz target: exm_dp_template_render, which puts instance values into the
- * exim configuration (agent/exm-dp-template.h).
+ * exim configuration (agent/dp/exm-dp-template.h).
  *
  * Input: up to the first newline, the value of @VALUE@ (and, with `;` turned
  * into newlines, of @EXTRA_MACROS@); the rest is the template.  @DOMAIN@ and

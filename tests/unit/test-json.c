@@ -586,8 +586,8 @@ test_hash_vectors(void)
 		g_autoptr(JsonNode) node = parse_ok(hash_vectors[i].canonical);
 		g_autofree gchar *canon = exm_json_canonical(node);
 		g_autofree gchar *hash = exm_json_hash(node);
-		g_autofree gchar *raw =
-			exm_xxh3_hex(hash_vectors[i].canonical, strlen(hash_vectors[i].canonical));
+		g_autofree gchar *raw = exm_json_xxh3_hex(hash_vectors[i].canonical,
+							  strlen(hash_vectors[i].canonical));
 
 		g_assert_cmpstr(canon, ==, hash_vectors[i].canonical);
 		g_assert_cmpstr(hash, ==, hash_vectors[i].hash);
@@ -621,7 +621,7 @@ test_hash_built_tree(void)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *hash = NULL;
-	g_autofree gchar *empty = exm_xxh3_hex("", 0);
+	g_autofree gchar *empty = exm_json_xxh3_hex("", 0);
 
 	json_builder_begin_array(b);
 	json_builder_add_string_value(b, "e5ecd78270703c31");

@@ -9,24 +9,63 @@
 #include "exh-local-backend.h"
 
 #include "exm-config.h"
+#include "exm-ini.h"
 #include "exordos-paas-plugin.h"
 #include "exm-uuid.h"
 
 #include <string.h>
+
+static GQuark
+host_error(void)
+{
+	return EXH_ERROR;
+}
+
+G_STATIC_ASSERT(EXH_DEFAULT_MAX_BODY == 1048576);
+
+#define HOST_KEY(grp, name, field, t)                                                              \
+	.group = (grp), .key = (name), .type = (t), .offset = G_STRUCT_OFFSET(ExhHostConfig, field)
+
+/* Every setting of the config file once, with its default and its flag. */
+/* clang-format off */
+static const ExmIniKey host_keys[] = {
+	{ HOST_KEY("host", "listen", listen_address, EXM_INI_STRING), .def = "127.0.0.1",
+	  .option = "listen", .short_name = 'l', .arg = "ADDR",
+	  .help = "IP address of the user API (default 127.0.0.1)" },
+	{ HOST_KEY("host", "port", port, EXM_INI_UINT), .def = "8080", .max = 65535,
+	  .option = "port", .short_name = 'p', .arg = "PORT", .help = "TCP port (0 = any free port)" },
+	{ HOST_KEY("db", "conninfo", conninfo, EXM_INI_STRING), .option = "db", .short_name = 'd',
+	  .arg = "CONNINFO", .help = "libpq conninfo of the database" },
+	{ HOST_KEY("host", "plugins", plugins, EXM_INI_STRV), .flags = EXM_INI_FILENAME,
+	  .option = "plugin", .short_name = 'P', .arg = "SO",
+	  .help = "Plugin shared object (repeatable)" },
+	{ HOST_KEY("host", "token_file", token_file, EXM_INI_STRING), .flags = EXM_INI_FILENAME,
+	  .option = "token-file", .short_name = 't', .arg = "FILE",
+	  .help = "IAM token file (GKeyFile, one group per token)" },
+	{ HOST_KEY("host", "workers", workers, EXM_INI_UINT), .def = G_STRINGIFY(EXH_DEFAULT_WORKERS),
+	  .min = 1, .max = 256, .option = "workers", .short_name = 'w', .arg = "N",
+	  .help = "Worker threads = database connections" },
+	{ HOST_KEY("host", "max_body", max_body, EXM_INI_SIZE), .def = "1048576", .min = 1,
+	  .max = G_MAXUINT32 },
+	{ HOST_KEY("host", "max_queued", max_queued, EXM_INI_UINT), .max = 1000000 },
+	{ HOST_KEY("host", "shutdown_grace_ms", shutdown_grace_ms, EXM_INI_UINT), .max = 3600000 },
+	{ HOST_KEY("host", "project_id", project_id, EXM_INI_STRING), .def = EXH_DEFAULT_PROJECT },
+	{ HOST_KEY("agent_api", "enabled", agent_api, EXM_INI_BOOL), .def = "false" },
+	{ HOST_KEY("agent_api", "orch_port", orch_port, EXM_INI_UINT), .def = "11011",
+	  .max = 65535 },
+	{ HOST_KEY("agent_api", "status_port", status_port, EXM_INI_UINT), .def = "11012",
+	  .max = 65535 },
+	{ HOST_KEY("agent_api", "plain_agents", plain_agents, EXM_INI_BOOL), .def = "false" },
+};
+/* clang-format on */
+static const ExmIniSchema host_schema = EXM_INI_SCHEMA(host_keys, host_error, EXH_ERROR_CONFIG);
 
 ExhHostConfig *
 exh_host_config_new(void)
 {
 	ExhHostConfig *config = g_new0(ExhHostConfig, 1);
 
-	config->listen_address = g_strdup("127.0.0.1");
-	config->port = 8080;
-	config->workers = EXH_DEFAULT_WORKERS;
-	config->max_body = EXH_DEFAULT_MAX_BODY;
-	config->project_id = g_strdup(EXH_DEFAULT_PROJECT);
-	config->plugins = g_new0(gchar *, 1);
-	config->orch_port = 11011;
-	config->status_port = 11012;
+	exm_ini_defaults(&host_schema, config);
 	return config;
 }
 
@@ -35,122 +74,16 @@ exh_host_config_free(ExhHostConfig *config)
 {
 	if (config == NULL)
 		return;
-	g_free(config->listen_address);
-	g_free(config->conninfo);
-	g_strfreev(config->plugins);
-	g_free(config->token_file);
-	g_free(config->project_id);
+	exm_ini_clear(&host_schema, config);
 	g_free(config->config_file);
 	g_free(config);
-}
-
-static void
-replace_str(gchar **slot, gchar *value)
-{
-	if (value == NULL)
-		return;
-	g_free(*slot);
-	*slot = value;
-}
-
-/* An unsigned key in [min, max]; absent keys leave @out alone. */
-static gboolean
-get_uint(GKeyFile *kf,
-	 const gchar *group,
-	 const gchar *key,
-	 guint64 min,
-	 guint64 max,
-	 guint64 *out,
-	 GError **error)
-{
-	g_autofree gchar *text = g_key_file_get_value(kf, group, key, NULL);
-	g_autoptr(GError) local = NULL;
-	guint64 value;
-
-	if (text == NULL)
-		return TRUE;
-	if (!g_ascii_string_to_unsigned(g_strstrip(text), 10, min, max, &value, &local)) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "[%s] %s: %s",
-			    group,
-			    key,
-			    local->message);
-		return FALSE;
-	}
-	*out = value;
-	return TRUE;
-}
-
-static gboolean
-load_numbers(ExhHostConfig *config, GKeyFile *kf, GError **error)
-{
-	guint64 port = config->port;
-	guint64 workers = config->workers;
-	guint64 max_body = config->max_body;
-	guint64 max_queued = config->max_queued;
-	guint64 grace = config->shutdown_grace_ms;
-
-	if (!get_uint(kf, "host", "port", 0, 65535, &port, error) ||
-	    !get_uint(kf, "host", "workers", 1, 256, &workers, error) ||
-	    !get_uint(kf, "host", "max_body", 1, G_MAXUINT32, &max_body, error) ||
-	    !get_uint(kf, "host", "max_queued", 0, 1000000, &max_queued, error) ||
-	    !get_uint(kf, "host", "shutdown_grace_ms", 0, 3600000, &grace, error))
-		return FALSE;
-	config->port = (guint)port;
-	config->workers = (guint)workers;
-	config->max_body = (gsize)max_body;
-	config->max_queued = (guint)max_queued;
-	config->shutdown_grace_ms = (guint)grace;
-	return TRUE;
-}
-
-/* `[agent_api] enabled, orch_port, status_port, plain_agents` (exh-ua.h). */
-static gboolean
-load_agent_api(ExhHostConfig *config, GKeyFile *kf, GError **error)
-{
-	guint64 orch = config->orch_port;
-	guint64 status = config->status_port;
-
-	if (!get_uint(kf, "agent_api", "orch_port", 0, 65535, &orch, error) ||
-	    !get_uint(kf, "agent_api", "status_port", 0, 65535, &status, error))
-		return FALSE;
-	config->orch_port = (guint)orch;
-	config->status_port = (guint)status;
-	if (g_key_file_has_key(kf, "agent_api", "enabled", NULL))
-		config->agent_api = g_key_file_get_boolean(kf, "agent_api", "enabled", NULL);
-	if (g_key_file_has_key(kf, "agent_api", "plain_agents", NULL))
-		config->plain_agents =
-			g_key_file_get_boolean(kf, "agent_api", "plain_agents", NULL);
-	return TRUE;
 }
 
 gboolean
 exh_host_config_load_file(ExhHostConfig *config, const gchar *path, GError **error)
 {
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	g_autoptr(GError) local = NULL;
-	gchar **plugins;
-
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-		g_set_error(
-			error, EXH_ERROR, EXH_ERROR_CONFIG, "config %s: %s", path, local->message);
+	if (!exm_ini_load_file(&host_schema, config, path, error))
 		return FALSE;
-	}
-	replace_str(&config->listen_address, g_key_file_get_string(kf, "host", "listen", NULL));
-	replace_str(&config->token_file, g_key_file_get_string(kf, "host", "token_file", NULL));
-	replace_str(&config->project_id, g_key_file_get_string(kf, "host", "project_id", NULL));
-	replace_str(&config->conninfo, g_key_file_get_string(kf, "db", "conninfo", NULL));
-	plugins = g_key_file_get_string_list(kf, "host", "plugins", NULL, NULL);
-	if (plugins != NULL) {
-		g_strfreev(config->plugins);
-		config->plugins = plugins;
-	}
-	if (!load_numbers(config, kf, error) || !load_agent_api(config, kf, error)) {
-		g_prefix_error(error, "config %s: ", path);
-		return FALSE;
-	}
 	g_free(config->config_file);
 	config->config_file = g_strdup(path);
 	return TRUE;
@@ -240,48 +173,16 @@ exh_host_config_validate(const ExhHostConfig *config, GError **error)
 	return TRUE;
 }
 
-typedef struct {
-	gchar *config_file;
-	gchar *listen;
-	gint port;
-	gchar *db;
-	gchar **plugins;
-	gchar *token_file;
-	gint workers;
-	gboolean migrate_only;
-	gboolean verbose;
-	gboolean version;
-} Args;
-
-static void
-args_clear(Args *args)
-{
-	g_free(args->config_file);
-	g_free(args->listen);
-	g_free(args->db);
-	g_strfreev(args->plugins);
-	g_free(args->token_file);
-}
-
+/* --config, then the flags over the file, then the combination is checked. */
 static gboolean
-apply_args(ExhHostConfig *config, Args *a, GError **error)
+apply_args(ExhHostConfig *config, ExmIniOptions *options, GError **error)
 {
-	if (a->config_file != NULL && !exh_host_config_load_file(config, a->config_file, error))
+	const gchar *file = exm_ini_options_config_file(options);
+
+	if (file != NULL && !exh_host_config_load_file(config, file, error))
 		return FALSE;
-	replace_str(&config->listen_address, g_steal_pointer(&a->listen));
-	replace_str(&config->conninfo, g_steal_pointer(&a->db));
-	replace_str(&config->token_file, g_steal_pointer(&a->token_file));
-	if (a->plugins != NULL) {
-		g_strfreev(config->plugins);
-		config->plugins = g_steal_pointer(&a->plugins);
-	}
-	if (a->port >= 0)
-		config->port = (guint)a->port;
-	if (a->workers > 0)
-		config->workers = (guint)a->workers;
-	config->migrate_only = a->migrate_only;
-	config->verbose = a->verbose;
-	return exh_host_config_validate(config, error);
+	return exm_ini_options_apply(options, config, error) &&
+	       exh_host_config_validate(config, error);
 }
 
 gboolean
@@ -291,53 +192,41 @@ exh_host_config_parse_args(ExhHostConfig *config,
 			   gboolean *out_exit,
 			   GError **error)
 {
-	Args a = { .port = -1, .workers = 0 };
+	g_autoptr(ExmIniOptions) options = exm_ini_options_new(
+		&host_schema, "config", 'c', "Config file (GKeyFile), read before the other flags");
+	gboolean migrate_only = FALSE;
+	gboolean verbose = FALSE;
+	gboolean version = FALSE;
 	/* clang-format off */
-	const GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &a.config_file,
-		  "Config file (GKeyFile), read before the other flags", "FILE" },
-		{ "listen", 'l', 0, G_OPTION_ARG_STRING, &a.listen,
-		  "IP address of the user API (default 127.0.0.1)", "ADDR" },
-		{ "port", 'p', 0, G_OPTION_ARG_INT, &a.port, "TCP port (0 = any free port)", "PORT" },
-		{ "db", 'd', 0, G_OPTION_ARG_STRING, &a.db, "libpq conninfo of the database",
-		  "CONNINFO" },
-		{ "plugin", 'P', 0, G_OPTION_ARG_FILENAME_ARRAY, &a.plugins,
-		  "Plugin shared object (repeatable)", "SO" },
-		{ "token-file", 't', 0, G_OPTION_ARG_FILENAME, &a.token_file,
-		  "IAM token file (GKeyFile, one group per token)", "FILE" },
-		{ "workers", 'w', 0, G_OPTION_ARG_INT, &a.workers,
-		  "Worker threads = database connections", "N" },
-		{ "migrate-only", 0, 0, G_OPTION_ARG_NONE, &a.migrate_only,
+	const GOptionEntry own[] = {
+		{ "migrate-only", 0, 0, G_OPTION_ARG_NONE, &migrate_only,
 		  "Apply the migrations and exit", NULL },
-		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &a.verbose,
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
 		  "Log info and debug records (the access log among them)", NULL },
-		{ "version", 'V', 0, G_OPTION_ARG_NONE, &a.version, "Print the version and exit",
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit",
 		  NULL },
 		{ NULL },
 	};
 	/* clang-format on */
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- reference Exordos MetaPaaS host");
-	gboolean ok;
 
 	*out_exit = FALSE;
-	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_main_entries(ctx, exm_ini_options_entries(options), NULL);
+	g_option_context_add_main_entries(ctx, own, NULL);
 	g_option_context_set_summary(ctx,
 				     "Loads PaaS type plugins and serves their REST API "
 				     "under /v1/types/<slug>/ on PostgreSQL.");
-	if (!g_option_context_parse(ctx, argc, argv, error)) {
-		args_clear(&a);
+	if (!g_option_context_parse(ctx, argc, argv, error))
 		return FALSE;
-	}
-	if (a.version) {
+	if (version) {
 		g_print("exordos-paas-host %s (plugin ABI %d.%d)\n",
 			EXM_VERSION,
 			EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
 			EXORDOS_PAAS_PLUGIN_ABI_MINOR);
 		*out_exit = TRUE;
-		args_clear(&a);
 		return TRUE;
 	}
-	ok = apply_args(config, &a, error);
-	args_clear(&a);
-	return ok;
+	config->migrate_only = migrate_only;
+	config->verbose = verbose;
+	return apply_args(config, options, error);
 }

@@ -30,8 +30,8 @@ typedef struct {
 	JsonNode *body;
 } ExmUaResponse;
 
-void exm_ua_response_free(ExmUaResponse *response);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaResponse, exm_ua_response_free)
+void exm_ua_client_response_free(ExmUaResponse *response);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaResponse, exm_ua_client_response_free)
 
 typedef struct _ExmUaClient ExmUaClient;
 

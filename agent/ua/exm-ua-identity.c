@@ -4,6 +4,7 @@
  */
 #include "exm-ua-identity.h"
 
+#include "exm-proto.h"
 #include "exm-ua-error.h"
 #include "exm-uuid.h"
 
@@ -68,28 +69,12 @@ exm_ua_identity_new(const ExmUaConfig *config, GError **error)
 		return NULL;
 	if (config->uuid != NULL)
 		id->agent = g_strdup(config->uuid);
-	else if (config->uuid5_name != NULL)
-		id->agent = exm_uuid5(id->node, config->uuid5_name, error);
 	else
-		id->agent = g_strdup(id->node);
+		id->agent = exm_proto_uuid_agent(id->node, config->uuid5_name, error);
 	if (id->agent == NULL)
 		return NULL;
 	id->name = g_strdup_printf("Universal Agent %.8s", id->agent);
 	return g_steal_pointer(&id);
-}
-
-/**
- * exm_ua_res_uuid:
- * @uuid: a resource uuid
- * @kind: its kind
- *
- * Returns: (transfer full) (nullable): uuid5(@uuid, @kind); %NULL when @uuid is
- * not a uuid
- */
-gchar *
-exm_ua_res_uuid(const gchar *uuid, const gchar *kind)
-{
-	return exm_uuid5(uuid, kind, NULL);
 }
 
 /**

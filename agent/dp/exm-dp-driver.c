@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "exm-driver.h"
+#include "exm-dp-driver.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -14,7 +14,7 @@
 #include "exm-mail-model.h"
 #include "exm-mail-validate.h"
 
-struct _ExmDriver {
+struct _ExmDpDriver {
 	gchar *passwd_path;
 	gchar *meta_path;
 	gchar *dkim_txt_path;
@@ -31,10 +31,10 @@ typedef enum {
 	PUT_APPLY,
 } PutMode;
 
-ExmDriver *
-exm_driver_new(const ExmDpConfig *config, GError **error)
+ExmDpDriver *
+exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 {
-	g_autoptr(ExmDriver) self = g_new0(ExmDriver, 1);
+	g_autoptr(ExmDpDriver) self = g_new0(ExmDpDriver, 1);
 
 	if (!exm_dp_config_resolve(config, &self->uid, &self->gid, NULL, NULL, error))
 		return NULL;
@@ -45,7 +45,7 @@ exm_driver_new(const ExmDpConfig *config, GError **error)
 }
 
 void
-exm_driver_free(ExmDriver *self)
+exm_dp_driver_free(ExmDpDriver *self)
 {
 	if (self == NULL)
 		return;
@@ -56,7 +56,10 @@ exm_driver_free(ExmDriver *self)
 }
 
 void
-exm_driver_set_hooks(ExmDriver *self, ExmAtomicFaultFunc fault, gpointer fault_data, guint *writes)
+exm_dp_driver_set_hooks(ExmDpDriver *self,
+			ExmAtomicFaultFunc fault,
+			gpointer fault_data,
+			guint *writes)
 {
 	self->fault = fault;
 	self->fault_data = fault_data;
@@ -64,9 +67,9 @@ exm_driver_set_hooks(ExmDriver *self, ExmAtomicFaultFunc fault, gpointer fault_d
 }
 
 const gchar *const *
-exm_driver_kinds(void)
+exm_dp_driver_kinds(void)
 {
-	static const gchar *const kinds[] = { EXM_DRIVER_KIND, NULL };
+	static const gchar *const kinds[] = { EXM_DP_DRIVER_KIND, NULL };
 
 	return kinds;
 }
@@ -74,7 +77,7 @@ exm_driver_kinds(void)
 static gboolean
 check_kind(const gchar *kind, GError **error)
 {
-	if (g_strcmp0(kind, EXM_DRIVER_KIND) == 0)
+	if (g_strcmp0(kind, EXM_DP_DRIVER_KIND) == 0)
 		return TRUE;
 	g_set_error(error,
 		    EXM_DP_ERROR,
@@ -123,7 +126,7 @@ meta_empty(void)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, EXM_DRIVER_KIND);
+	json_builder_set_member_name(b, EXM_DP_DRIVER_KIND);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "resources");
 	json_builder_begin_object(b);
@@ -144,7 +147,7 @@ meta_resources(JsonNode *root)
 	 * non-object member, and this file is data, not a programmer's promise */
 	if (!JSON_NODE_HOLDS_OBJECT(root))
 		return NULL;
-	kind = json_object_get_member(json_node_get_object(root), EXM_DRIVER_KIND);
+	kind = json_object_get_member(json_node_get_object(root), EXM_DP_DRIVER_KIND);
 	if (kind == NULL || !JSON_NODE_HOLDS_OBJECT(kind))
 		return NULL;
 	res = json_object_get_member(json_node_get_object(kind), "resources");
@@ -152,7 +155,7 @@ meta_resources(JsonNode *root)
 }
 
 static JsonNode *
-meta_load(ExmDriver *self, GError **error)
+meta_load(ExmDpDriver *self, GError **error)
 {
 	g_autofree gchar *content = read_optional(self->meta_path, error);
 	g_autoptr(JsonNode) root = NULL;
@@ -172,14 +175,14 @@ meta_load(ExmDriver *self, GError **error)
 			    EXM_DP_ERROR_FAILED,
 			    "%s: no %s.resources object",
 			    self->meta_path,
-			    EXM_DRIVER_KIND);
+			    EXM_DP_DRIVER_KIND);
 		return NULL;
 	}
 	return g_steal_pointer(&root);
 }
 
 static gboolean
-meta_save(ExmDriver *self, JsonNode *root, GError **error)
+meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 {
 	g_autofree gchar *text = exm_json_canonical(root);
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
@@ -192,7 +195,7 @@ meta_save(ExmDriver *self, JsonNode *root, GError **error)
 /* ---- passwd ------------------------------------------------------------ */
 
 static gboolean
-passwd_write(ExmDriver *self, const gchar *content, gboolean *changed, GError **error)
+passwd_write(ExmDpDriver *self, const gchar *content, gboolean *changed, GError **error)
 {
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
 
@@ -234,7 +237,7 @@ accounts_from_file(const gchar *content, GError **error)
  * (inactive and `{SCHEME}`-prefixed ones included, so actual equals target);
  * otherwise what the file shows.  Plus the DKIM key from platform.txt. */
 static JsonNode *
-actual_value(ExmDriver *self, const ExmMailNode *last, GError **error)
+actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 {
 	g_autofree gchar *content = read_optional(self->passwd_path, error);
 	g_autofree gchar *rendered = exm_mail_passwd_render(last);
@@ -310,7 +313,7 @@ check_put(JsonObject *resources, const gchar *uuid, PutMode mode, GError **error
 /* passwd first, then the meta file: a crash in between leaves the file ahead of
  * the meta, which reads back as "not converged" and is applied again. */
 static JsonNode *
-driver_put(ExmDriver *self,
+driver_put(ExmDpDriver *self,
 	   const gchar *kind,
 	   JsonNode *value,
 	   PutMode mode,
@@ -343,26 +346,26 @@ driver_put(ExmDriver *self,
 }
 
 JsonNode *
-exm_driver_create(ExmDriver *self, const gchar *kind, JsonNode *value, GError **error)
+exm_dp_driver_create(ExmDpDriver *self, const gchar *kind, JsonNode *value, GError **error)
 {
 	return driver_put(self, kind, value, PUT_CREATE, NULL, error);
 }
 
 JsonNode *
-exm_driver_update(ExmDriver *self, const gchar *kind, JsonNode *value, GError **error)
+exm_dp_driver_update(ExmDpDriver *self, const gchar *kind, JsonNode *value, GError **error)
 {
 	return driver_put(self, kind, value, PUT_UPDATE, NULL, error);
 }
 
 JsonNode *
-exm_driver_apply(ExmDriver *self, JsonNode *value, gboolean *changed, GError **error)
+exm_dp_driver_apply(ExmDpDriver *self, JsonNode *value, gboolean *changed, GError **error)
 {
-	return driver_put(self, EXM_DRIVER_KIND, value, PUT_APPLY, changed, error);
+	return driver_put(self, EXM_DP_DRIVER_KIND, value, PUT_APPLY, changed, error);
 }
 
 /* The metadata, once @kind is known to be the driver's. */
 static JsonNode *
-meta_load_kind(ExmDriver *self, const gchar *kind, GError **error)
+meta_load_kind(ExmDpDriver *self, const gchar *kind, GError **error)
 {
 	if (!check_kind(kind, error))
 		return NULL;
@@ -371,7 +374,7 @@ meta_load_kind(ExmDriver *self, const gchar *kind, GError **error)
 
 /* The metadata of @kind when it holds resource @uuid, else %NOT_FOUND. */
 static JsonNode *
-meta_load_with(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
+meta_load_with(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
 	g_autoptr(JsonNode) meta = meta_load_kind(self, kind, error);
 
@@ -389,7 +392,7 @@ meta_load_with(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **e
 }
 
 gboolean
-exm_driver_delete(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
+exm_dp_driver_delete(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
 	g_autoptr(JsonNode) meta = meta_load_with(self, kind, uuid, error);
 
@@ -402,7 +405,7 @@ exm_driver_delete(ExmDriver *self, const gchar *kind, const gchar *uuid, GError 
 }
 
 static JsonNode *
-actual_of_member(ExmDriver *self, JsonObject *resources, const gchar *uuid, GError **error)
+actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GError **error)
 {
 	g_autoptr(ExmMailNode) node =
 		node_from_json(json_object_get_member(resources, uuid), error);
@@ -415,7 +418,7 @@ actual_of_member(ExmDriver *self, JsonObject *resources, const gchar *uuid, GErr
 }
 
 GPtrArray *
-exm_driver_list(ExmDriver *self, const gchar *kind, GError **error)
+exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 {
 	g_autoptr(JsonNode) meta = NULL;
 	g_autoptr(GPtrArray) out = NULL;
@@ -439,7 +442,7 @@ exm_driver_list(ExmDriver *self, const gchar *kind, GError **error)
 }
 
 JsonNode *
-exm_driver_get(ExmDriver *self, const gchar *kind, const gchar *uuid, GError **error)
+exm_dp_driver_get(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
 	g_autoptr(JsonNode) meta = meta_load_with(self, kind, uuid, error);
 

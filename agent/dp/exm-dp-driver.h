@@ -18,74 +18,89 @@
 #include "exm-atomic.h"
 #include "exm-dp-config.h"
 
-#define EXM_DRIVER_KIND "mail_instance_node"
+#define EXM_DP_DRIVER_KIND "mail_instance_node"
 
-typedef struct _ExmDriver ExmDriver;
+typedef struct _ExmDpDriver ExmDpDriver;
 
 /**
- * exm_driver_new:
+ * exm_dp_driver_new:
  * @config: validated settings (copied what is needed; may be freed after)
  * @error: %EXM_DP_ERROR_CONFIG when the owner or group does not exist
  *
  * Returns: (transfer full): the driver
  */
-ExmDriver *exm_driver_new(const ExmDpConfig *config, GError **error);
+ExmDpDriver *exm_dp_driver_new(const ExmDpConfig *config, GError **error);
 /* Frees @driver (NULL is fine); the files stay as they are. */
-void exm_driver_free(ExmDriver *driver);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDriver, exm_driver_free)
+void exm_dp_driver_free(ExmDpDriver *driver);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpDriver, exm_dp_driver_free)
 
 /**
- * exm_driver_set_hooks:
+ * exm_dp_driver_set_hooks:
  * @fault: (nullable): called before each step of the passwd write (tests)
  * @writes: (nullable): incremented on every completed passwd write
  */
-void exm_driver_set_hooks(ExmDriver *driver,
-			  ExmAtomicFaultFunc fault,
-			  gpointer fault_data,
-			  guint *writes);
+void exm_dp_driver_set_hooks(ExmDpDriver *driver,
+			     ExmAtomicFaultFunc fault,
+			     gpointer fault_data,
+			     guint *writes);
 
 /* Returns: the kinds this driver handles (%NULL-terminated) */
-const gchar *const *exm_driver_kinds(void);
+const gchar *const *exm_dp_driver_kinds(void);
 
 /**
- * exm_driver_create:
- * @kind: %EXM_DRIVER_KIND
+ * exm_dp_driver_create:
+ * @kind: %EXM_DP_DRIVER_KIND
  * @value: the target value `{uuid, name, domain, accounts}` (unknown members ignored)
  * @error: %EXM_DP_ERROR_INVALID, %EXM_DP_ERROR_EXISTS (this resource exists, or
  *   the node already serves another one), %EXM_DP_ERROR_KIND, %EXM_DP_ERROR_FAILED
  *
  * Returns: (transfer full): the actual value after the write, or %NULL
  */
-JsonNode *exm_driver_create(ExmDriver *driver, const gchar *kind, JsonNode *value, GError **error);
+JsonNode *exm_dp_driver_create(ExmDpDriver *driver,
+			       const gchar *kind,
+			       JsonNode *value,
+			       GError **error);
 
 /* As create, for an existing resource (%EXM_DP_ERROR_NOT_FOUND otherwise). */
-JsonNode *exm_driver_update(ExmDriver *driver, const gchar *kind, JsonNode *value, GError **error);
+JsonNode *exm_dp_driver_update(ExmDpDriver *driver,
+			       const gchar *kind,
+			       JsonNode *value,
+			       GError **error);
 
 /**
- * exm_driver_delete:
+ * exm_dp_driver_delete:
  *
  * Forgets the resource and empties passwd, so no account of a deleted instance
  * can log in (upstream left the file alone because the VM goes away too).
  */
-gboolean exm_driver_delete(ExmDriver *driver, const gchar *kind, const gchar *uuid, GError **error);
+gboolean exm_dp_driver_delete(ExmDpDriver *driver,
+			      const gchar *kind,
+			      const gchar *uuid,
+			      GError **error);
 
 /**
- * exm_driver_list:
+ * exm_dp_driver_list:
  *
  * Returns: (transfer full) (element-type JsonNode): the actual value of every
  * resource: `{uuid, name, domain, accounts, dkim_public_key, dkim_selector}`
  */
-GPtrArray *exm_driver_list(ExmDriver *driver, const gchar *kind, GError **error);
+GPtrArray *exm_dp_driver_list(ExmDpDriver *driver, const gchar *kind, GError **error);
 
 /* The actual value of one resource, %EXM_DP_ERROR_NOT_FOUND when unknown. */
-JsonNode *exm_driver_get(ExmDriver *driver, const gchar *kind, const gchar *uuid, GError **error);
+JsonNode *exm_dp_driver_get(ExmDpDriver *driver,
+			    const gchar *kind,
+			    const gchar *uuid,
+			    GError **error);
 
 /**
- * exm_driver_apply:
+ * exm_dp_driver_apply:
  * @changed: (out) (optional): %TRUE when passwd was rewritten
  *
  * Create or update, whichever applies (the operator CLI).
  *
  * Returns: (transfer full): the actual value, or %NULL
  */
-JsonNode *exm_driver_apply(ExmDriver *driver, JsonNode *value, gboolean *changed, GError **error);
+JsonNode *exm_dp_driver_apply(ExmDpDriver *driver,
+			      JsonNode *value,
+			      gboolean *changed,
+			      GError **error);

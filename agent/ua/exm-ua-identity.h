@@ -38,21 +38,11 @@ gchar *exm_ua_identity_read_system_uuid(const gchar *root, GError **error);
  * @error: as exm_ua_identity_read_system_uuid()
  *
  * node = `node_uuid` or the system uuid; agent = `uuid`, else
- * uuid5(node, `uuid5_name`), else node.
+ * exm_proto_uuid_agent(node, `uuid5_name`).
  *
  * Returns: (transfer full): the identity
  */
 ExmUaIdentity *exm_ua_identity_new(const ExmUaConfig *config, GError **error);
-
-/**
- * exm_ua_res_uuid:
- * @uuid: a resource uuid
- * @kind: its kind
- *
- * Returns: (transfer full) (nullable): uuid5(@uuid, @kind), the `res_uuid` the
- * builders join target and actual rows on; %NULL when @uuid is not a uuid
- */
-gchar *exm_ua_res_uuid(const gchar *uuid, const gchar *kind);
 
 void exm_ua_identity_free(ExmUaIdentity *identity);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaIdentity, exm_ua_identity_free)

@@ -3,9 +3,11 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Unit tests of the agent library's pure parts against the protocol's vectors
- * (reference/ua-protocol.md §2.1, §2.3, §4.1): value, projection and payload
- * hashes, res_uuid, identity, configuration and the Status API plan.
+ * (reference/ua-protocol.md §2.1, §2.3, §4.1): resources and payloads with
+ * their hashes, identity, configuration and the Status API plan (the hash and
+ * uuid5 vectors of libexm-proto itself are in test-proto.c).
  */
+#include "exm-proto.h"
 #include "exm-json.h"
 #include "exm-test.h"
 #include "exm-ua-config.h"
@@ -13,6 +15,7 @@
 #include "exm-ua-identity.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-reconcile.h"
+#include "exm-ua-sync.h"
 #include "exm-ua-state.h"
 
 #include <string.h>
@@ -60,28 +63,6 @@ parse_object(const gchar *text)
 	return o;
 }
 
-static void
-test_value_hash_vectors(void)
-{
-	static const struct {
-		const gchar *json;
-		const gchar *hash;
-	} vectors[] = {
-		{ "{}", "1349cde127705c16" },
-		{ VM_TARGET, "e5ecd78270703c31" },
-		{ VM_ACTUAL, "8e9ed58523af9b50" },
-		{ "{\"b\":true,\"d\":{\"a\":2,\"z\":1},\"f\":1.5,\"l\":[3,\"x\"],\"n\":null,"
-		  "\"name\":\"caf\\u00e9 \\ud83d\\ude00\"}",
-		  "aa9124d573751bff" },
-	};
-
-	for (guint i = 0; i < G_N_ELEMENTS(vectors); i++) {
-		g_autoptr(JsonObject) o = parse_object(vectors[i].json);
-		g_autofree gchar *h = exm_ua_hash_value(o);
-		g_assert_cmpstr(h, ==, vectors[i].hash);
-	}
-}
-
 /* hash = projection on keys(target.value); full_hash = whole value (§2.3). */
 static void
 test_projection_hash(void)
@@ -93,8 +74,8 @@ test_projection_hash(void)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmUaResource) r = NULL;
 	g_autoptr(ExmUaResource) d = NULL;
-	g_autofree gchar *proj = exm_ua_hash_projection(actual, target);
-	g_autofree gchar *whole = exm_ua_hash_projection(actual, NULL);
+	g_autofree gchar *proj = exm_proto_hash_projection(actual, target);
+	g_autofree gchar *whole = exm_proto_hash_projection(actual, NULL);
 
 	g_assert_cmpstr(proj, ==, "e5ecd78270703c31");
 	g_assert_cmpstr(whole, ==, "8e9ed58523af9b50");
@@ -259,34 +240,6 @@ test_payload_malformed(void)
 		g_assert_null(p);
 		g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL);
 	}
-}
-
-static void
-test_res_uuid_vectors(void)
-{
-	static const gchar *vectors[][3] = {
-		{ VM_UUID, "demo_vm", "bce5d269-12be-52b0-90df-0191f1a39ace" },
-		{ VM_UUID, "node", "af977524-ff5b-53a4-a4a0-1fdbba284796" },
-		{ NODE_UUID, "s3aas", AGENT_UUID },
-	};
-
-	for (guint i = 0; i < G_N_ELEMENTS(vectors); i++) {
-		g_autofree gchar *u = exm_ua_res_uuid(vectors[i][0], vectors[i][1]);
-		g_assert_cmpstr(u, ==, vectors[i][2]);
-	}
-}
-
-static void
-test_kind_valid(void)
-{
-	g_assert_true(exm_ua_kind_is_valid("mail_instance_node"));
-	g_assert_true(exm_ua_kind_is_valid("demo.vm-2"));
-	g_assert_false(exm_ua_kind_is_valid(""));
-	g_assert_false(exm_ua_kind_is_valid(NULL));
-	g_assert_false(exm_ua_kind_is_valid("a/b"));
-	g_assert_false(exm_ua_kind_is_valid("a?b"));
-	g_assert_false(exm_ua_kind_is_valid(
-		"x0123456789012345678901234567890123456789012345678901234567890123"));
 }
 
 static gchar *
@@ -458,7 +411,7 @@ test_sync_plan(void)
 	post = exm_ua_sync_body(op, NODE_UUID);
 	{
 		JsonObject *o = json_node_get_object(post);
-		g_autofree gchar *res_uuid = exm_ua_res_uuid(u1, "k");
+		g_autofree gchar *res_uuid = exm_proto_uuid_resource(u1, "k");
 		g_assert_cmpuint(json_object_get_size(o), ==, 8);
 		g_assert_cmpstr(json_object_get_string_member(o, "kind"), ==, "/v1/kind/k");
 		g_assert_cmpstr(json_object_get_string_member(o, "res_uuid"), ==, res_uuid);
@@ -530,7 +483,6 @@ main(int argc, char **argv)
 	/* The agent logs CP outages and injected failures as warnings by design;
 	 * criticals stay fatal (G_DEBUG=fatal-criticals). */
 	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-	g_test_add_func("/ua/hash/value-vectors", test_value_hash_vectors);
 	g_test_add_func("/ua/hash/projection", test_projection_hash);
 	g_test_add_func("/ua/hash/bad-actual-values", test_resource_bad_values);
 	g_test_add_func("/ua/hash/status-propagation", test_status_propagation);
@@ -538,8 +490,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/hash/payload-sorting", test_payload_hash_sorting);
 	g_test_add_func("/ua/payload/example", test_payload_example);
 	g_test_add_func("/ua/payload/malformed", test_payload_malformed);
-	g_test_add_func("/ua/uuid/res-uuid-vectors", test_res_uuid_vectors);
-	g_test_add_func("/ua/kind/valid", test_kind_valid);
 	g_test_add_func("/ua/identity/dmi-uuid5-override", test_identity);
 	g_test_add_func("/ua/config/defaults", test_config_defaults);
 	g_test_add_func("/ua/config/bad-values", test_config_bad);

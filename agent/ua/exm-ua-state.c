@@ -64,11 +64,11 @@ exm_ua_state_save(const gchar *path,
 }
 
 static gboolean
-exm_ua_state_parse(const gchar *text,
-		   gsize len,
-		   ExmUaPayload **collected,
-		   ExmUaPayload **targets,
-		   GError **error)
+state_parse(const gchar *text,
+	    gsize len,
+	    ExmUaPayload **collected,
+	    ExmUaPayload **targets,
+	    GError **error)
 {
 	g_autoptr(JsonNode) root = exm_json_parse_strict(text, len, error);
 	JsonObject *obj;
@@ -113,7 +113,7 @@ exm_ua_state_load(const gchar *path, ExmUaPayload **collected, ExmUaPayload **ta
 			g_warning("ignoring the saved payload: %s", error->message);
 	} else if (len > EXM_UA_STATE_MAX) {
 		g_warning("ignoring the saved payload %s: too large", path);
-	} else if (!exm_ua_state_parse(text, len, collected, targets, &error)) {
+	} else if (!state_parse(text, len, collected, targets, &error)) {
 		g_warning("ignoring the saved payload %s: %s", path, error->message);
 	}
 	if (*collected == NULL)

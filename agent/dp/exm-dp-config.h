@@ -12,6 +12,8 @@
 #include <glib.h>
 #include <sys/types.h>
 
+#include "exm-ini.h"
+
 /* Node paths, relative to the root. */
 #define EXM_DP_PATH_MAIL_ENV	    "/etc/exordos_metapaas/mail.env"
 #define EXM_DP_PATH_EXIM_CONF	    "/etc/exim4/exim4.conf"
@@ -88,61 +90,28 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
  * exm_dp_config_load_file:
  * @config: settings to override
  * @path: an ini file; keys of group `[dataplane]` override, other groups are ignored
- * @error: %EXM_DP_ERROR_CONFIG
+ * @error: %EXM_DP_ERROR_CONFIG naming the file, group and key
+ *
+ * Keys: root, owner, group, exim_user, exim_binary, listen, smtp_port,
+ * submission_port, smtps_port, restart_command, template, smarthost,
+ * message_size_limit, recipients_max, smtp_accept_max, smtp_accept_max_per_host,
+ * verify_config.  Call exm_dp_config_validate() afterwards.
  *
  * Returns: %TRUE on success
  */
 gboolean exm_dp_config_load_file(ExmDpConfig *config, const gchar *path, GError **error);
 
 /**
- * exm_dp_config_load_key_file:
- * @config: settings to override
- * @key_file: an already loaded ini (the agent's config file); only the keys of
- *   group `[dataplane]` are read, a missing group changes nothing
- * @error: %EXM_DP_ERROR_CONFIG
+ * exm_dp_config_options_new:
  *
- * Keys: root, owner, group, exim_user, exim_binary, listen, smtp_port,
- * submission_port, smtps_port, restart_command, template, smarthost,
- * message_size_limit, recipients_max, smtp_accept_max, smtp_accept_max_per_host,
- * verify_config.  Call exm_dp_config_validate() afterwards.
+ * Returns: (transfer full): the command-line options (`--config FILE` and one
+ * flag a setting, see exm_ini_options_entries()), not yet parsed
  */
-gboolean exm_dp_config_load_key_file(ExmDpConfig *config, GKeyFile *key_file, GError **error);
+ExmIniOptions *exm_dp_config_options_new(void);
 
 /**
- * ExmDpConfigFlags:
- *
- * Command-line values; %NULL / 0 / -1 means "not given".
- */
-typedef struct {
-	gchar *config_file;
-	gchar *root;
-	gchar *owner;
-	gchar *group;
-	gchar *exim_user;
-	gchar *exim_binary;
-	gchar *listen;
-	gint smtp_port;
-	gint submission_port;
-	gint smtps_port;
-	gchar *restart_command;
-	gchar *template_path;
-	gchar *smarthost;
-	gboolean no_verify;
-} ExmDpConfigFlags;
-
-/**
- * exm_dp_config_flags_entries:
- * @flags: zero-initialised storage the entries write to
- *
- * Returns: (transfer full): option entries for a #GOptionContext (free with g_free)
- */
-GOptionEntry *exm_dp_config_flags_entries(ExmDpConfigFlags *flags);
-/* Frees the strings the option parser stored in @flags and zeroes it. */
-void exm_dp_config_flags_clear(ExmDpConfigFlags *flags);
-
-/**
- * exm_dp_config_from_flags:
- * @flags: parsed flags
+ * exm_dp_config_from_options:
+ * @options: parsed options
  * @error: %EXM_DP_ERROR_CONFIG
  *
  * Defaults, then the ini file named by `--config` (if any), then the flags; the
@@ -150,7 +119,7 @@ void exm_dp_config_flags_clear(ExmDpConfigFlags *flags);
  *
  * Returns: (transfer full): the settings, or %NULL
  */
-ExmDpConfig *exm_dp_config_from_flags(const ExmDpConfigFlags *flags, GError **error);
+ExmDpConfig *exm_dp_config_from_options(ExmIniOptions *options, GError **error);
 
 /**
  * exm_dp_config_validate:

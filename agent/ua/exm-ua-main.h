@@ -19,7 +19,7 @@ typedef struct {
 } ExmUaDriverEntry;
 
 /**
- * exm_ua_main_run_with_drivers:
+ * exm_ua_main_run:
  * @argc: argument count (argv[0] is the subcommand name)
  * @argv: `[--config-file FILE]`
  * @drivers: the known drivers, terminated by an entry with a %NULL name
@@ -29,15 +29,4 @@ typedef struct {
  *
  * Returns: the process exit status
  */
-int exm_ua_main_run_with_drivers(int argc, char **argv, const ExmUaDriverEntry *drivers);
-
-/**
- * exm_ua_main_run:
- * @argc: argument count (argv[0] is the subcommand name)
- * @argv: `[--config-file FILE]`
- *
- * exm_ua_main_run_with_drivers() with the drivers built into this program.
- *
- * Returns: the process exit status
- */
-int exm_ua_main_run(int argc, char **argv);
+int exm_ua_main_run(int argc, char **argv, const ExmUaDriverEntry *drivers);

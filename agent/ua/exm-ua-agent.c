@@ -10,6 +10,7 @@
  * Every request callback first checks the iteration's cancellable, so a stopped
  * (or freed) agent is never touched by a late completion.
  */
+#include "exm-proto.h"
 #include "exm-ua-agent.h"
 
 #include "exm-ua-client.h"
@@ -18,6 +19,7 @@
 #include "exm-ua-identity.h"
 #include "exm-ua-payload.h"
 #include "exm-ua-reconcile.h"
+#include "exm-ua-sync.h"
 #include "exm-ua-state.h"
 
 #include <glib-unix.h>
@@ -68,13 +70,13 @@ typedef struct {
 	GCancellable *cancellable;
 } ExmUaCall;
 
-static void exm_ua_agent_iterate(ExmUaAgent *agent);
-static void exm_ua_agent_poll(ExmUaAgent *agent);
-static void exm_ua_agent_sync_next(ExmUaAgent *agent);
-static void exm_ua_agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome);
+static void agent_iterate(ExmUaAgent *agent);
+static void agent_poll(ExmUaAgent *agent);
+static void agent_sync_next(ExmUaAgent *agent);
+static void agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome);
 
 static ExmUaCall *
-exm_ua_call_new(ExmUaAgent *agent)
+call_new(ExmUaAgent *agent)
 {
 	ExmUaCall *call = g_new0(ExmUaCall, 1);
 
@@ -85,7 +87,7 @@ exm_ua_call_new(ExmUaAgent *agent)
 
 /* Finishes a request; returns %NULL (and frees @call) when the agent was stopped. */
 static ExmUaResponse *
-exm_ua_call_finish(ExmUaCall *call, GAsyncResult *res, ExmUaAgent **agent, GError **error)
+call_finish(ExmUaCall *call, GAsyncResult *res, ExmUaAgent **agent, GError **error)
 {
 	g_autoptr(GCancellable) cancellable = call->cancellable;
 	ExmUaResponse *resp = g_task_propagate_pointer(G_TASK(res), error);
@@ -93,7 +95,7 @@ exm_ua_call_finish(ExmUaCall *call, GAsyncResult *res, ExmUaAgent **agent, GErro
 	*agent = call->agent;
 	g_free(call);
 	if (g_cancellable_is_cancelled(cancellable)) {
-		g_clear_pointer(&resp, exm_ua_response_free);
+		g_clear_pointer(&resp, exm_ua_client_response_free);
 		g_clear_error(error);
 		*agent = NULL;
 	}
@@ -101,13 +103,13 @@ exm_ua_call_finish(ExmUaCall *call, GAsyncResult *res, ExmUaAgent **agent, GErro
 }
 
 static void
-exm_ua_agent_request(ExmUaAgent *agent,
-		     ExmUaApi api,
-		     const gchar *method,
-		     const gchar *path,
-		     const gchar *query,
-		     JsonNode *body,
-		     GAsyncReadyCallback cb)
+agent_request(ExmUaAgent *agent,
+	      ExmUaApi api,
+	      const gchar *method,
+	      const gchar *path,
+	      const gchar *query,
+	      JsonNode *body,
+	      GAsyncReadyCallback cb)
 {
 	exm_ua_client_request_async(agent->client,
 				    api,
@@ -117,11 +119,11 @@ exm_ua_agent_request(ExmUaAgent *agent,
 				    body,
 				    agent->cancellable,
 				    cb,
-				    exm_ua_call_new(agent));
+				    call_new(agent));
 }
 
 static GPtrArray *
-exm_ua_agent_capabilities(ExmUaAgent *agent)
+agent_capabilities(ExmUaAgent *agent)
 {
 	GPtrArray *kinds = g_ptr_array_new();
 
@@ -135,7 +137,7 @@ exm_ua_agent_capabilities(ExmUaAgent *agent)
 }
 
 static JsonObject *
-exm_ua_wrap_list(const gchar *name, GPtrArray *items)
+wrap_list(const gchar *name, GPtrArray *items)
 {
 	JsonObject *o = json_object_new();
 	JsonArray *arr = json_array_new();
@@ -148,18 +150,18 @@ exm_ua_wrap_list(const gchar *name, GPtrArray *items)
 
 /* §3.3 for POST; the PUT of §7.3 carries only capabilities, facts and name. */
 static JsonNode *
-exm_ua_agent_registration_body(ExmUaAgent *agent, gboolean full)
+agent_registration_body(ExmUaAgent *agent, gboolean full)
 {
 	g_autoptr(JsonObject) o = json_object_new();
-	g_autoptr(GPtrArray) caps = exm_ua_agent_capabilities(agent);
+	g_autoptr(GPtrArray) caps = agent_capabilities(agent);
 
 	if (full) {
 		json_object_set_string_member(o, "uuid", agent->identity->agent);
 		json_object_set_string_member(o, "name", agent->identity->name);
 		json_object_set_string_member(o, "description", "");
 	}
-	json_object_set_object_member(o, "capabilities", exm_ua_wrap_list("capabilities", caps));
-	json_object_set_object_member(o, "facts", exm_ua_wrap_list("facts", NULL));
+	json_object_set_object_member(o, "capabilities", wrap_list("capabilities", caps));
+	json_object_set_object_member(o, "facts", wrap_list("facts", NULL));
 	if (full) {
 		json_object_set_string_member(o, "node", agent->identity->node);
 		json_object_set_string_member(o, "status", "ACTIVE");
@@ -171,7 +173,7 @@ exm_ua_agent_registration_body(ExmUaAgent *agent, gboolean full)
 
 /* Network errors and 5xx: the CP is (temporarily) not there. */
 static ExmUaOutcome
-exm_ua_outcome_for(const ExmUaResponse *resp)
+outcome_for(const ExmUaResponse *resp)
 {
 	if (resp == NULL || resp->status >= 500)
 		return EXM_UA_OUTCOME_UNREACHABLE;
@@ -179,31 +181,31 @@ exm_ua_outcome_for(const ExmUaResponse *resp)
 }
 
 static void
-exm_ua_agent_registered_put(GObject *source, GAsyncResult *res, gpointer data)
+agent_registered_put(GObject *source, GAsyncResult *res, gpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	ExmUaAgent *agent;
-	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
 
 	if (agent == NULL)
 		return;
 	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
 		g_warning("agent update failed: %s",
 			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
-		exm_ua_agent_finish(agent, exm_ua_outcome_for(resp));
+		agent_finish(agent, outcome_for(resp));
 		return;
 	}
 	agent->registered = TRUE;
 	agent->it.registered = TRUE;
-	exm_ua_agent_poll(agent);
+	agent_poll(agent);
 }
 
 static void
-exm_ua_agent_registered_post(GObject *source, GAsyncResult *res, gpointer data)
+agent_registered_post(GObject *source, GAsyncResult *res, gpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	ExmUaAgent *agent;
-	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
 	g_autoptr(JsonNode) body = NULL;
 	g_autofree gchar *path = NULL;
 
@@ -211,45 +213,35 @@ exm_ua_agent_registered_post(GObject *source, GAsyncResult *res, gpointer data)
 		return;
 	if (resp != NULL && resp->status == SOUP_STATUS_CONFLICT) {
 		/* Already known: PUT propagates changed capabilities (§7.3). */
-		body = exm_ua_agent_registration_body(agent, FALSE);
+		body = agent_registration_body(agent, FALSE);
 		path = g_strdup_printf("/v1/agents/%s", agent->identity->agent);
-		exm_ua_agent_request(agent,
-				     EXM_UA_API_STATUS,
-				     "PUT",
-				     path,
-				     NULL,
-				     body,
-				     exm_ua_agent_registered_put);
+		agent_request(
+			agent, EXM_UA_API_STATUS, "PUT", path, NULL, body, agent_registered_put);
 		return;
 	}
 	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
 		g_warning("agent registration failed: %s",
 			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
-		exm_ua_agent_finish(agent, exm_ua_outcome_for(resp));
+		agent_finish(agent, outcome_for(resp));
 		return;
 	}
 	g_message("registered agent %s (node %s)", agent->identity->agent, agent->identity->node);
 	agent->registered = TRUE;
 	agent->it.registered = TRUE;
-	exm_ua_agent_poll(agent);
+	agent_poll(agent);
 }
 
 static void
-exm_ua_agent_register(ExmUaAgent *agent)
+agent_register(ExmUaAgent *agent)
 {
-	g_autoptr(JsonNode) body = exm_ua_agent_registration_body(agent, TRUE);
+	g_autoptr(JsonNode) body = agent_registration_body(agent, TRUE);
 
-	exm_ua_agent_request(agent,
-			     EXM_UA_API_STATUS,
-			     "POST",
-			     "/v1/agents/",
-			     NULL,
-			     body,
-			     exm_ua_agent_registered_post);
+	agent_request(
+		agent, EXM_UA_API_STATUS, "POST", "/v1/agents/", NULL, body, agent_registered_post);
 }
 
 static void
-exm_ua_agent_reset_iteration(ExmUaAgent *agent)
+agent_reset_iteration(ExmUaAgent *agent)
 {
 	g_clear_pointer(&agent->collected, exm_ua_payload_free);
 	g_clear_pointer(&agent->kinds, g_hash_table_unref);
@@ -262,7 +254,7 @@ exm_ua_agent_reset_iteration(ExmUaAgent *agent)
 
 /* Runs every driver over the kinds the targets carry (§7.4). */
 static void
-exm_ua_agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
+agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
 {
 	agent->collected = exm_ua_payload_new();
 	agent->kinds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -307,7 +299,7 @@ exm_ua_agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
  * payload (not from the collected one, §8.2 quirk) and the CP's actual rows are
  * what we reported last. */
 static void
-exm_ua_agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
+agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 {
 	ExmUaPayload *targets;
 
@@ -324,20 +316,20 @@ exm_ua_agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 		agent->known = resp;
 		agent->target_hash = g_strdup(resp->hash);
 	}
-	exm_ua_agent_apply(agent, targets);
+	agent_apply(agent, targets);
 	if (g_strcmp0(agent->collected->hash, agent->target_hash) != 0)
 		agent->ops = exm_ua_sync_plan(agent->collected, agent->known, agent->kinds);
 	else
 		agent->ops = g_ptr_array_new();
-	exm_ua_agent_sync_next(agent);
+	agent_sync_next(agent);
 }
 
 static void
-exm_ua_agent_polled(GObject *source, GAsyncResult *res, gpointer data)
+agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	ExmUaAgent *agent;
-	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
 	ExmUaPayload *payload;
 
 	if (agent == NULL)
@@ -346,26 +338,26 @@ exm_ua_agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 		g_message("the CP does not know agent %s: registering again",
 			  agent->identity->agent);
 		agent->registered = FALSE;
-		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_UNREGISTERED);
+		agent_finish(agent, EXM_UA_OUTCOME_UNREGISTERED);
 		return;
 	}
 	if (resp == NULL || resp->status != SOUP_STATUS_OK) {
 		g_warning("get_payload failed: %s",
 			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
-		exm_ua_agent_finish(agent, exm_ua_outcome_for(resp));
+		agent_finish(agent, outcome_for(resp));
 		return;
 	}
 	payload = exm_ua_payload_from_json(resp->body, &error);
 	if (payload == NULL) {
 		g_warning("get_payload: %s", error->message);
-		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
+		agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
 		return;
 	}
-	exm_ua_agent_got_payload(agent, payload);
+	agent_got_payload(agent, payload);
 }
 
 static void
-exm_ua_agent_poll(ExmUaAgent *agent)
+agent_poll(ExmUaAgent *agent)
 {
 	g_autofree gchar *path =
 		g_strdup_printf("/v1/agents/%s/actions/get_payload", agent->identity->agent);
@@ -380,11 +372,11 @@ exm_ua_agent_poll(ExmUaAgent *agent)
 	else
 		query = g_strdup_printf(
 			"hash=%s&version=%" G_GINT64_FORMAT, hash, agent->last->version);
-	exm_ua_agent_request(agent, EXM_UA_API_ORCH, "GET", path, query, NULL, exm_ua_agent_polled);
+	agent_request(agent, EXM_UA_API_ORCH, "GET", path, query, NULL, agent_polled);
 }
 
 static gchar *
-exm_ua_sync_path(const ExmUaSyncOp *op)
+sync_path(const ExmUaSyncOp *op)
 {
 	if (op->verb == EXM_UA_SYNC_POST)
 		return g_strdup_printf("/v1/kind/%s/resources/", op->kind);
@@ -392,7 +384,7 @@ exm_ua_sync_path(const ExmUaSyncOp *op)
 }
 
 static const gchar *
-exm_ua_sync_method(ExmUaSyncVerb verb)
+sync_method(ExmUaSyncVerb verb)
 {
 	switch (verb) {
 	case EXM_UA_SYNC_POST:
@@ -406,11 +398,11 @@ exm_ua_sync_method(ExmUaSyncVerb verb)
 }
 
 static void
-exm_ua_agent_synced(GObject *source, GAsyncResult *res, gpointer data)
+agent_synced(GObject *source, GAsyncResult *res, gpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	ExmUaAgent *agent;
-	g_autoptr(ExmUaResponse) resp = exm_ua_call_finish(data, res, &agent, &error);
+	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
 	ExmUaSyncOp *op;
 
 	if (agent == NULL)
@@ -420,7 +412,7 @@ exm_ua_agent_synced(GObject *source, GAsyncResult *res, gpointer data)
 		/* The CP went away: the rest would fail the same way. */
 		g_warning("status api: %s", error->message);
 		agent->it.sync_errors++;
-		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_UNREACHABLE);
+		agent_finish(agent, EXM_UA_OUTCOME_UNREACHABLE);
 		return;
 	}
 	if (!op->retried && op->verb == EXM_UA_SYNC_POST && resp->status == SOUP_STATUS_CONFLICT) {
@@ -438,7 +430,7 @@ exm_ua_agent_synced(GObject *source, GAsyncResult *res, gpointer data)
 			agent->it.removed += op->verb == EXM_UA_SYNC_DELETE;
 		} else {
 			g_warning("status api: %s %s/%s answered %u",
-				  exm_ua_sync_method(op->verb),
+				  sync_method(op->verb),
 				  op->kind,
 				  op->uuid,
 				  resp->status);
@@ -446,11 +438,11 @@ exm_ua_agent_synced(GObject *source, GAsyncResult *res, gpointer data)
 		}
 		agent->op_index++;
 	}
-	exm_ua_agent_sync_next(agent);
+	agent_sync_next(agent);
 }
 
 static void
-exm_ua_agent_save(ExmUaAgent *agent)
+agent_save(ExmUaAgent *agent)
 {
 	g_autoptr(GError) error = NULL;
 
@@ -461,16 +453,16 @@ exm_ua_agent_save(ExmUaAgent *agent)
 			       &agent->it.saved,
 			       &error)) {
 		g_warning("%s", error->message);
-		exm_ua_agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
+		agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
 		return;
 	}
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	agent->last = g_steal_pointer(&agent->collected);
-	exm_ua_agent_finish(agent, EXM_UA_OUTCOME_OK);
+	agent_finish(agent, EXM_UA_OUTCOME_OK);
 }
 
 static void
-exm_ua_agent_sync_next(ExmUaAgent *agent)
+agent_sync_next(ExmUaAgent *agent)
 {
 	ExmUaSyncOp *op;
 	g_autoptr(JsonNode) body = NULL;
@@ -480,38 +472,33 @@ exm_ua_agent_sync_next(ExmUaAgent *agent)
 		/* A failed kind or write must not be marked as collected: the next poll
 		 * then carries the old hash and the CP resends the full payload. */
 		if (agent->driver_failed || agent->it.sync_errors > 0)
-			exm_ua_agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
+			agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
 		else
-			exm_ua_agent_save(agent);
+			agent_save(agent);
 		return;
 	}
 	op = agent->ops->pdata[agent->op_index];
-	path = exm_ua_sync_path(op);
+	path = sync_path(op);
 	if (op->verb != EXM_UA_SYNC_DELETE)
 		body = exm_ua_sync_body(op, agent->identity->node);
-	exm_ua_agent_request(agent,
-			     EXM_UA_API_STATUS,
-			     exm_ua_sync_method(op->verb),
-			     path,
-			     NULL,
-			     body,
-			     exm_ua_agent_synced);
+	agent_request(
+		agent, EXM_UA_API_STATUS, sync_method(op->verb), path, NULL, body, agent_synced);
 }
 
 static gboolean
-exm_ua_agent_timeout_cb(gpointer data)
+agent_timeout_cb(gpointer data)
 {
 	ExmUaAgent *agent = data;
 
 	agent->timeout_id = 0;
-	exm_ua_agent_iterate(agent);
+	agent_iterate(agent);
 	return G_SOURCE_REMOVE;
 }
 
 /* Exponential backoff with jitter in [d/2, d], so a fleet of agents does not
  * hit a recovering CP in lockstep. */
 static gdouble
-exm_ua_agent_backoff(ExmUaAgent *agent)
+agent_backoff(ExmUaAgent *agent)
 {
 	gdouble d = agent->config->backoff_initial;
 
@@ -522,7 +509,7 @@ exm_ua_agent_backoff(ExmUaAgent *agent)
 }
 
 static gdouble
-exm_ua_agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
+agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
 {
 	gdouble elapsed = (g_get_monotonic_time() - agent->started_at) / (gdouble)G_USEC_PER_SEC;
 	gdouble period = agent->config->poll_interval;
@@ -530,7 +517,7 @@ exm_ua_agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
 	if (outcome == EXM_UA_OUTCOME_UNREGISTERED && agent->failures <= 1)
 		return 0; /* register right away, once */
 	if (outcome != EXM_UA_OUTCOME_OK && outcome != EXM_UA_OUTCOME_PARTIAL)
-		return exm_ua_agent_backoff(agent);
+		return agent_backoff(agent);
 	if (!agent->config->long_poll || outcome != EXM_UA_OUTCOME_OK)
 		return MAX(period - elapsed, EXM_UA_ITER_PAUSE);
 	/* A long poll that came back early was a change (full payload) or a CP that
@@ -553,7 +540,7 @@ exm_ua_agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
 }
 
 static void
-exm_ua_agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
+agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
 {
 	gdouble delay;
 
@@ -561,20 +548,20 @@ exm_ua_agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
 		agent->failures = 0;
 	else if (outcome != EXM_UA_OUTCOME_PARTIAL)
 		agent->failures++;
-	delay = exm_ua_agent_next_delay(agent, outcome);
+	delay = agent_next_delay(agent, outcome);
 	agent->it.outcome = outcome;
 	agent->it.failures = agent->failures;
 	agent->it.next_delay = delay;
-	exm_ua_agent_reset_iteration(agent);
+	agent_reset_iteration(agent);
 	if (agent->func != NULL)
 		agent->func(agent, &agent->it, agent->func_data);
 	if (!agent->started)
 		return;
-	agent->timeout_id = g_timeout_add((guint)(delay * 1000), exm_ua_agent_timeout_cb, agent);
+	agent->timeout_id = g_timeout_add((guint)(delay * 1000), agent_timeout_cb, agent);
 }
 
 static void
-exm_ua_agent_iterate(ExmUaAgent *agent)
+agent_iterate(ExmUaAgent *agent)
 {
 	g_autoptr(GError) error = NULL;
 
@@ -586,18 +573,18 @@ exm_ua_agent_iterate(ExmUaAgent *agent)
 	memset(&agent->it, 0, sizeof(agent->it));
 	agent->started_at = g_get_monotonic_time();
 	if (!agent->registered)
-		exm_ua_agent_register(agent);
+		agent_register(agent);
 	else
-		exm_ua_agent_poll(agent);
+		agent_poll(agent);
 }
 
 /* Config, identity and client as one unit, so a reload is all-or-nothing. */
 static gboolean
-exm_ua_agent_load(const gchar *path,
-		  ExmUaConfig **config,
-		  ExmUaIdentity **identity,
-		  ExmUaClient **client,
-		  GError **error)
+agent_load(const gchar *path,
+	   ExmUaConfig **config,
+	   ExmUaIdentity **identity,
+	   ExmUaClient **client,
+	   GError **error)
 {
 	g_autoptr(ExmUaConfig) c = exm_ua_config_load(path, error);
 	g_autoptr(ExmUaIdentity) id = NULL;
@@ -632,8 +619,7 @@ exm_ua_agent_new(const gchar *config_path, GError **error)
 	agent->config_path = g_strdup(config_path);
 	agent->drivers = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_driver_free);
 	agent->cancellable = g_cancellable_new();
-	if (!exm_ua_agent_load(
-		    config_path, &agent->config, &agent->identity, &agent->client, error))
+	if (!agent_load(config_path, &agent->config, &agent->identity, &agent->client, error))
 		return NULL;
 	g_message("agent %s on node %s, orch %s, status %s, %s",
 		  agent->identity->agent,
@@ -656,14 +642,14 @@ gboolean
 exm_ua_agent_add_driver(ExmUaAgent *agent, ExmUaDriver *driver, GError **error)
 {
 	g_autoptr(ExmUaDriver) owned = driver;
-	g_autoptr(GPtrArray) known = exm_ua_agent_capabilities(agent);
+	g_autoptr(GPtrArray) known = agent_capabilities(agent);
 	const gchar *const *kinds = driver->kinds(driver);
 
 	for (guint i = 0; kinds != NULL && kinds[i] != NULL; i++) {
 		gboolean dup = FALSE;
 		for (guint j = 0; j < known->len && !dup; j++)
 			dup = strcmp(known->pdata[j], kinds[i]) == 0;
-		if (dup || !exm_ua_kind_is_valid(kinds[i])) {
+		if (dup || !exm_proto_kind_is_valid(kinds[i])) {
 			g_set_error(error,
 				    EXM_UA_ERROR,
 				    EXM_UA_ERROR_CONFIG,
@@ -711,7 +697,7 @@ exm_ua_agent_start(ExmUaAgent *agent)
 	}
 	agent->started = TRUE;
 	agent->failures = 0;
-	agent->timeout_id = g_timeout_add(0, exm_ua_agent_timeout_cb, agent);
+	agent->timeout_id = g_timeout_add(0, agent_timeout_cb, agent);
 }
 
 /**
@@ -726,13 +712,13 @@ exm_ua_agent_stop(ExmUaAgent *agent)
 	agent->started = FALSE;
 	g_cancellable_cancel(agent->cancellable);
 	g_clear_handle_id(&agent->timeout_id, g_source_remove);
-	exm_ua_agent_reset_iteration(agent);
+	agent_reset_iteration(agent);
 	if (agent->loop != NULL)
 		g_main_loop_quit(agent->loop);
 }
 
 static gboolean
-exm_ua_agent_on_stop_signal(gpointer data)
+agent_on_stop_signal(gpointer data)
 {
 	g_message("stopping");
 	exm_ua_agent_stop(data);
@@ -740,7 +726,7 @@ exm_ua_agent_on_stop_signal(gpointer data)
 }
 
 static gboolean
-exm_ua_agent_on_hup(gpointer data)
+agent_on_hup(gpointer data)
 {
 	ExmUaAgent *agent = data;
 
@@ -759,9 +745,9 @@ exm_ua_agent_on_hup(gpointer data)
 void
 exm_ua_agent_run(ExmUaAgent *agent)
 {
-	guint term = g_unix_signal_add(SIGTERM, exm_ua_agent_on_stop_signal, agent);
-	guint intr = g_unix_signal_add(SIGINT, exm_ua_agent_on_stop_signal, agent);
-	guint hup = g_unix_signal_add(SIGHUP, exm_ua_agent_on_hup, agent);
+	guint term = g_unix_signal_add(SIGTERM, agent_on_stop_signal, agent);
+	guint intr = g_unix_signal_add(SIGINT, agent_on_stop_signal, agent);
+	guint hup = g_unix_signal_add(SIGHUP, agent_on_hup, agent);
 
 	agent->loop = g_main_loop_new(g_main_context_get_thread_default(), FALSE);
 	exm_ua_agent_start(agent);
@@ -774,7 +760,7 @@ exm_ua_agent_run(ExmUaAgent *agent)
 }
 
 static gboolean
-exm_ua_agent_identity_changed(ExmUaAgent *agent, ExmUaConfig *c, ExmUaIdentity *id)
+agent_identity_changed(ExmUaAgent *agent, ExmUaConfig *c, ExmUaIdentity *id)
 {
 	return g_strcmp0(id->agent, agent->identity->agent) != 0 ||
 	       g_strcmp0(id->node, agent->identity->node) != 0 ||
@@ -798,9 +784,9 @@ exm_ua_agent_reload(ExmUaAgent *agent, GError **error)
 	g_autoptr(ExmUaIdentity) id = NULL;
 	g_autoptr(ExmUaClient) cl = NULL;
 
-	if (!exm_ua_agent_load(agent->config_path, &c, &id, &cl, error))
+	if (!agent_load(agent->config_path, &c, &id, &cl, error))
 		return FALSE;
-	if (exm_ua_agent_identity_changed(agent, c, id))
+	if (agent_identity_changed(agent, c, id))
 		agent->registered = FALSE;
 	if (g_strcmp0(c->payload_path, agent->config->payload_path) != 0) {
 		g_clear_pointer(&agent->last, exm_ua_payload_free);

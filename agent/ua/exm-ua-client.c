@@ -29,11 +29,11 @@ struct _ExmUaClient {
 };
 
 /**
- * exm_ua_response_free:
+ * exm_ua_client_response_free:
  * @response: (nullable): a response
  */
 void
-exm_ua_response_free(ExmUaResponse *response)
+exm_ua_client_response_free(ExmUaResponse *response)
 {
 	if (response == NULL)
 		return;
@@ -42,7 +42,7 @@ exm_ua_response_free(ExmUaResponse *response)
 }
 
 static gchar *
-exm_ua_base_url(const gchar *url)
+base_url(const gchar *url)
 {
 	gchar *base = g_strdup(url);
 	gsize len = strlen(base);
@@ -53,7 +53,7 @@ exm_ua_base_url(const gchar *url)
 }
 
 static gboolean
-exm_ua_client_load_key(ExmUaClient *client, const gchar *path, GError **error)
+client_load_key(ExmUaClient *client, const gchar *path, GError **error)
 {
 	g_autofree gchar *text = NULL;
 	g_autoptr(GError) local = NULL;
@@ -96,11 +96,11 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 {
 	g_autoptr(ExmUaClient) client = g_rc_box_new0(ExmUaClient);
 
-	client->orch_base = exm_ua_base_url(config->orch_endpoint);
-	client->status_base = exm_ua_base_url(config->status_endpoint);
+	client->orch_base = base_url(config->orch_endpoint);
+	client->status_base = base_url(config->status_endpoint);
 	client->node_uuid = g_strdup(node_uuid);
 	if (exm_ua_config_use_envelope(config) &&
-	    !exm_ua_client_load_key(client, config->private_key_path, error))
+	    !client_load_key(client, config->private_key_path, error))
 		return NULL;
 	/* No proxy resolver: the CP endpoints are internal addresses, and the
 	 * desktop resolver would pull in GSettings on a headless node. */
@@ -115,7 +115,7 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 }
 
 static void
-exm_ua_client_clear(gpointer data)
+client_clear(gpointer data)
 {
 	ExmUaClient *client = data;
 
@@ -140,7 +140,7 @@ void
 exm_ua_client_free(ExmUaClient *client)
 {
 	if (client != NULL)
-		g_rc_box_release_full(client, exm_ua_client_clear);
+		g_rc_box_release_full(client, client_clear);
 }
 
 /**
@@ -158,7 +158,7 @@ exm_ua_client_is_sealed(ExmUaClient *client)
 /* The body and headers of a request: plain JSON, or the envelope of §6.3 (also for
  * bodiless requests, whose plaintext is the JSON literal `null`, as Python sends). */
 static gboolean
-exm_ua_client_set_body(ExmUaClient *client, SoupMessage *msg, JsonNode *body, GError **error)
+client_set_body(ExmUaClient *client, SoupMessage *msg, JsonNode *body, GError **error)
 {
 	SoupMessageHeaders *hdrs = soup_message_get_request_headers(msg);
 	g_autofree gchar *text = body != NULL ? exm_json_to_string(body) : NULL;
@@ -192,7 +192,7 @@ typedef struct {
 } ExmUaRequestData;
 
 static void
-exm_ua_request_data_free(gpointer data)
+request_data_free(gpointer data)
 {
 	ExmUaRequestData *d = data;
 
@@ -204,11 +204,7 @@ exm_ua_request_data_free(gpointer data)
 /* Decodes the body by its Content-Type (§6.5): encrypted → open with the response
  * nonce; anything else → JSON.  Empty bodies (204) decode to %NULL. */
 static gboolean
-exm_ua_client_decode(ExmUaClient *client,
-		     SoupMessage *msg,
-		     GBytes *bytes,
-		     JsonNode **out,
-		     GError **error)
+client_decode(ExmUaClient *client, SoupMessage *msg, GBytes *bytes, JsonNode **out, GError **error)
 {
 	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
 	const gchar *type = soup_message_headers_get_content_type(hdrs, NULL);
@@ -242,7 +238,7 @@ exm_ua_client_decode(ExmUaClient *client,
 }
 
 static void
-exm_ua_client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
+client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	g_autoptr(GTask) task = user_data;
 	ExmUaRequestData *d = g_task_get_task_data(task);
@@ -259,7 +255,7 @@ exm_ua_client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	resp = g_new0(ExmUaResponse, 1);
 	resp->status = soup_message_get_status(d->msg);
-	if (!exm_ua_client_decode(client, d->msg, bytes, &resp->body, &decode_error) &&
+	if (!client_decode(client, d->msg, bytes, &resp->body, &decode_error) &&
 	    SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
 		g_task_return_new_error(task,
 					EXM_UA_ERROR,
@@ -269,7 +265,8 @@ exm_ua_client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 					decode_error->message);
 		return;
 	}
-	g_task_return_pointer(task, g_steal_pointer(&resp), (GDestroyNotify)exm_ua_response_free);
+	g_task_return_pointer(
+		task, g_steal_pointer(&resp), (GDestroyNotify)exm_ua_client_response_free);
 }
 
 /**
@@ -302,7 +299,7 @@ exm_ua_client_request_async(ExmUaClient *client,
 	ExmUaRequestData *d = g_new0(ExmUaRequestData, 1);
 	g_autoptr(GError) error = NULL;
 
-	g_task_set_task_data(task, d, exm_ua_request_data_free);
+	g_task_set_task_data(task, d, request_data_free);
 	/* The request may complete after the agent dropped the client. */
 	d->client = g_rc_box_acquire(client);
 	d->msg = soup_message_new(method, url);
@@ -314,7 +311,7 @@ exm_ua_client_request_async(ExmUaClient *client,
 					url);
 		return;
 	}
-	if (!exm_ua_client_set_body(client, d->msg, body, &error)) {
+	if (!client_set_body(client, d->msg, body, &error)) {
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
@@ -322,7 +319,7 @@ exm_ua_client_request_async(ExmUaClient *client,
 					 d->msg,
 					 G_PRIORITY_DEFAULT,
 					 cancellable,
-					 exm_ua_client_sent,
+					 client_sent,
 					 g_steal_pointer(&task));
 }
 

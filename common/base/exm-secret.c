@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "exm-cleanup.h"
+#include "exm-secret.h"
 
 #include <string.h>
 

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "exm-ini.h"
+
 #define EXM_UA_CONFIG_GROUP	     "universal_agent"
 #define EXM_UA_DEFAULT_ENDPOINT	     "http://localhost:11011"
 #define EXM_UA_DEFAULT_WORK_DIR	     "/var/lib/exordos/universal_agent"
@@ -72,6 +74,9 @@ ExmUaConfig *exm_ua_config_load(const gchar *path, GError **error);
  * Returns: (transfer full): the configuration read from the `[universal_agent]` group
  */
 ExmUaConfig *exm_ua_config_load_keyfile(GKeyFile *kf, GError **error);
+
+/* Returns: (transfer full): the daemon's options: `--config-file FILE` (-c). */
+ExmIniOptions *exm_ua_config_options_new(void);
 
 /* Returns: %TRUE when requests are wrapped in the §6 envelope. */
 gboolean exm_ua_config_use_envelope(const ExmUaConfig *config);

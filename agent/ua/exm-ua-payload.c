@@ -1,0 +1,276 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-ua-payload.h"
+
+#include "exm-json.h"
+#include "exm-proto.h"
+#include "exm-ua-error.h"
+
+#include <string.h>
+
+static GHashTable *
+baskets_new(void)
+{
+	return g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+}
+
+/**
+ * exm_ua_payload_new:
+ *
+ * Returns: (transfer full): an empty payload with hash "" and version 0
+ */
+ExmUaPayload *
+exm_ua_payload_new(void)
+{
+	ExmUaPayload *p = g_new0(ExmUaPayload, 1);
+
+	p->capabilities = baskets_new();
+	p->facts = baskets_new();
+	p->hash = g_strdup("");
+	return p;
+}
+
+/**
+ * exm_ua_payload_free:
+ * @payload: (nullable): a payload
+ */
+void
+exm_ua_payload_free(ExmUaPayload *payload)
+{
+	if (payload == NULL)
+		return;
+	g_hash_table_unref(payload->capabilities);
+	g_hash_table_unref(payload->facts);
+	g_free(payload->hash);
+	g_free(payload);
+}
+
+/**
+ * exm_ua_payload_basket:
+ * @payload: a payload
+ * @capability: %TRUE for capabilities, %FALSE for facts
+ * @kind: a kind
+ * @create: add an empty basket when @kind has none
+ *
+ * Returns: (transfer none) (nullable): the resources of @kind
+ */
+GPtrArray *
+exm_ua_payload_basket(ExmUaPayload *payload,
+		      gboolean capability,
+		      const gchar *kind,
+		      gboolean create)
+{
+	GHashTable *table = capability ? payload->capabilities : payload->facts;
+	GPtrArray *basket = g_hash_table_lookup(table, kind);
+
+	if (basket == NULL && create) {
+		basket = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_resource_unref);
+		g_hash_table_insert(table, g_strdup(kind), basket);
+	}
+	return basket;
+}
+
+/* `{"<kind>": {"resources": [...]}, ...}` into @table. */
+static gboolean
+baskets_from_json(ExmUaPayload *p, gboolean capability, JsonObject *obj, GError **error)
+{
+	g_autoptr(GList) kinds = json_object_get_members(obj);
+
+	for (GList *l = kinds; l != NULL; l = l->next) {
+		const gchar *kind = l->data;
+		JsonNode *node = json_object_get_member(obj, kind);
+		JsonArray *resources = NULL;
+		GPtrArray *basket;
+
+		if (!exm_proto_kind_is_valid(kind) || !JSON_NODE_HOLDS_OBJECT(node)) {
+			g_set_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL, "bad kind entry");
+			return FALSE;
+		}
+		if (!exm_json_get_array(
+			    json_node_get_object(node), "resources", &resources, NULL, error))
+			return FALSE;
+		basket = exm_ua_payload_basket(p, capability, kind, TRUE);
+		for (guint i = 0; resources != NULL && i < json_array_get_length(resources); i++) {
+			JsonNode *rn = json_array_get_element(resources, i);
+			ExmUaResource *r;
+
+			if (!JSON_NODE_HOLDS_OBJECT(rn)) {
+				g_set_error(error,
+					    EXM_UA_ERROR,
+					    EXM_UA_ERROR_PROTOCOL,
+					    "%s: resource is not an object",
+					    kind);
+				return FALSE;
+			}
+			r = exm_ua_resource_from_json(kind, json_node_get_object(rn), error);
+			if (r == NULL) {
+				g_prefix_error(error, "%s: ", kind);
+				return FALSE;
+			}
+			g_ptr_array_add(basket, r);
+		}
+	}
+	return TRUE;
+}
+
+/**
+ * exm_ua_payload_from_json:
+ * @root: `{capabilities, facts, hash, version}`
+ * @error: %EXM_UA_ERROR_PROTOCOL on a malformed payload
+ *
+ * Returns: (transfer full): the payload
+ */
+ExmUaPayload *
+exm_ua_payload_from_json(JsonNode *root, GError **error)
+{
+	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
+	g_autoptr(GError) local = NULL;
+	JsonObject *obj, *caps = NULL, *facts = NULL;
+	const gchar *hash = NULL;
+
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL, "payload is not an object");
+		return NULL;
+	}
+	obj = json_node_get_object(root);
+	if (!exm_json_get_object(obj, "capabilities", &caps, NULL, &local) ||
+	    !exm_json_get_object(obj, "facts", &facts, NULL, &local) ||
+	    !exm_json_get_string(obj, "hash", FALSE, &hash, NULL, &local) ||
+	    !exm_json_get_int(obj, "version", &p->version, NULL, &local) ||
+	    (caps != NULL && !baskets_from_json(p, TRUE, caps, &local)) ||
+	    (facts != NULL && !baskets_from_json(p, FALSE, facts, &local))) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_PROTOCOL,
+			    "malformed payload: %s",
+			    local->message);
+		return NULL;
+	}
+	if (hash == NULL || p->version < 0) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_PROTOCOL,
+			    "malformed payload: no hash or a negative version");
+		return NULL;
+	}
+	g_free(p->hash);
+	p->hash = g_strdup(hash);
+	return g_steal_pointer(&p);
+}
+
+static gint
+str_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/**
+ * exm_ua_payload_sorted_kinds:
+ * @table: a table with string keys
+ *
+ * Output and hashing must not depend on hash-table order.
+ *
+ * Returns: (transfer container): the keys of @table, sorted
+ */
+GPtrArray *
+exm_ua_payload_sorted_kinds(GHashTable *table)
+{
+	GPtrArray *keys = g_ptr_array_sized_new(g_hash_table_size(table));
+	GHashTableIter iter;
+	gpointer key;
+
+	g_hash_table_iter_init(&iter, table);
+	while (g_hash_table_iter_next(&iter, &key, NULL))
+		g_ptr_array_add(keys, key);
+	g_ptr_array_sort(keys, str_cmp);
+	return keys;
+}
+
+static JsonNode *
+baskets_to_json(GHashTable *table)
+{
+	g_autoptr(JsonObject) obj = json_object_new();
+	g_autoptr(GPtrArray) kinds = exm_ua_payload_sorted_kinds(table);
+
+	for (guint k = 0; k < kinds->len; k++) {
+		GPtrArray *basket = g_hash_table_lookup(table, kinds->pdata[k]);
+		g_autoptr(GPtrArray) sorted = exm_ua_resource_sorted_by_uuid(basket);
+		JsonArray *arr = json_array_new();
+		JsonObject *entry = json_object_new();
+
+		for (guint i = 0; i < sorted->len; i++)
+			json_array_add_element(arr, exm_ua_resource_to_json(sorted->pdata[i]));
+		json_object_set_array_member(entry, "resources", arr);
+		json_object_set_object_member(obj, kinds->pdata[k], entry);
+	}
+	return json_node_init_object(json_node_alloc(), obj);
+}
+
+/**
+ * exm_ua_payload_to_json:
+ * @payload: a payload
+ *
+ * Returns: (transfer full): the payload as JSON, kinds and resources sorted
+ */
+JsonNode *
+exm_ua_payload_to_json(const ExmUaPayload *payload)
+{
+	g_autoptr(JsonObject) obj = json_object_new();
+
+	json_object_set_member(obj, "capabilities", baskets_to_json(payload->capabilities));
+	json_object_set_member(obj, "facts", baskets_to_json(payload->facts));
+	json_object_set_string_member(obj, "hash", payload->hash);
+	json_object_set_int_member(obj, "version", payload->version);
+	return json_node_init_object(json_node_alloc(), obj);
+}
+
+/* The capability `hash`es (@full %FALSE) or fact `full_hash`es of @table. */
+static void
+collect_hashes(GHashTable *table, gboolean full, GPtrArray *out)
+{
+	GHashTableIter iter;
+	gpointer basket;
+
+	g_hash_table_iter_init(&iter, table);
+	while (g_hash_table_iter_next(&iter, NULL, &basket)) {
+		GPtrArray *b = basket;
+		for (guint i = 0; i < b->len; i++) {
+			ExmUaResource *r = b->pdata[i];
+			g_ptr_array_add(out, full ? r->full_hash : r->hash);
+		}
+	}
+}
+
+/**
+ * exm_ua_payload_compute_hash:
+ * @payload: a payload
+ *
+ * Returns: (transfer full): exm_proto_hash_payload() of the capability `hash`es
+ * and the fact `full_hash`es
+ */
+gchar *
+exm_ua_payload_compute_hash(const ExmUaPayload *payload)
+{
+	g_autoptr(GPtrArray) caps = g_ptr_array_new();
+	g_autoptr(GPtrArray) facts = g_ptr_array_new();
+
+	collect_hashes(payload->capabilities, FALSE, caps);
+	collect_hashes(payload->facts, TRUE, facts);
+	return exm_proto_hash_payload(caps, facts);
+}
+
+/**
+ * exm_ua_payload_same:
+ * @a: a payload
+ * @b: another
+ *
+ * Returns: %TRUE when (hash, version) of @a and @b are equal (§3.4)
+ */
+gboolean
+exm_ua_payload_same(const ExmUaPayload *a, const ExmUaPayload *b)
+{
+	return a->version == b->version && g_strcmp0(a->hash, b->hash) == 0;
+}

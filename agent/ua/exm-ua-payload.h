@@ -1,0 +1,74 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Payloads of the universal agent protocol: resources by kind with the payload hash
+ * (reference/ua-protocol.md §2.3, §3, §7.5).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "exm-ua-resource.h"
+
+/**
+ * ExmUaPayload:
+ * @capabilities: kind → #GPtrArray of #ExmUaResource
+ * @facts: kind → #GPtrArray of #ExmUaResource
+ * @hash: the payload hash
+ * @version: the payload version (always 0 today)
+ */
+typedef struct {
+	GHashTable *capabilities;
+	GHashTable *facts;
+	gchar *hash;
+	gint64 version;
+} ExmUaPayload;
+
+/* Returns: (transfer full): an empty payload with hash "" and version 0. */
+ExmUaPayload *exm_ua_payload_new(void);
+void exm_ua_payload_free(ExmUaPayload *payload);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaPayload, exm_ua_payload_free)
+
+/**
+ * exm_ua_payload_from_json:
+ * @root: `{capabilities, facts, hash, version}`
+ * @error: %EXM_UA_ERROR_PROTOCOL on a malformed payload
+ *
+ * Returns: (transfer full): the payload
+ */
+ExmUaPayload *exm_ua_payload_from_json(JsonNode *root, GError **error);
+
+/* Returns: (transfer full): the payload as JSON, kinds and resources sorted. */
+JsonNode *exm_ua_payload_to_json(const ExmUaPayload *payload);
+
+/**
+ * exm_ua_payload_basket:
+ * @payload: a payload
+ * @capability: %TRUE for capabilities, %FALSE for facts
+ * @kind: a kind
+ * @create: add an empty basket when @kind has none
+ *
+ * Returns: (transfer none) (nullable): the resources of @kind
+ */
+GPtrArray *exm_ua_payload_basket(ExmUaPayload *payload,
+				 gboolean capability,
+				 const gchar *kind,
+				 gboolean create);
+
+/**
+ * exm_ua_payload_compute_hash:
+ * @payload: a payload
+ *
+ * Returns: (transfer full): exm_proto_hash_payload() of the capability `hash`es
+ * and the fact `full_hash`es
+ */
+gchar *exm_ua_payload_compute_hash(const ExmUaPayload *payload);
+
+/* Returns: (transfer container): the string keys (kinds) of @table, borrowed, sorted;
+ * output and hashing must not depend on hash-table order. */
+GPtrArray *exm_ua_payload_sorted_kinds(GHashTable *table);
+
+/* Returns: %TRUE when (hash, version) of @a and @b are equal (§3.4). */
+gboolean exm_ua_payload_same(const ExmUaPayload *a, const ExmUaPayload *b);

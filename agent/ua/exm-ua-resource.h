@@ -1,0 +1,76 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Resources of the universal agent protocol with their hashes
+ * (reference/ua-protocol.md §2.3, §7.5).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/**
+ * ExmUaResource: (ref-counted with exm_ua_resource_ref/unref; treat as immutable)
+ * @uuid: the object's uuid
+ * @kind: its kind (bare, not the `/v1/kind/` URI)
+ * @value: the object
+ * @hash: exm_proto_hash_projection() of @value on the target's keys
+ * @full_hash: exm_proto_hash_value() of the whole @value
+ * @status: `value.status` when it is a string, else `ACTIVE`
+ */
+typedef struct {
+	gchar *uuid;
+	gchar *kind;
+	JsonObject *value;
+	gchar *hash;
+	gchar *full_hash;
+	gchar *status;
+} ExmUaResource;
+
+/**
+ * exm_ua_resource_new_actual:
+ * @kind: kind
+ * @value: the value a driver reported (must carry a uuid `uuid`)
+ * @target: (nullable): the target value of the same identity
+ * @error: %EXM_UA_ERROR_DRIVER when @value has no valid `uuid` or `status`
+ *
+ * Returns: (transfer full): the actual resource with its hashes and status
+ */
+ExmUaResource *exm_ua_resource_new_actual(const gchar *kind,
+					  JsonObject *value,
+					  JsonObject *target,
+					  GError **error);
+
+/**
+ * exm_ua_resource_from_json:
+ * @kind: the kind the resource is listed under
+ * @obj: a resource as a payload carries it
+ * @error: %EXM_UA_ERROR_PROTOCOL when a member is missing or of the wrong type
+ *
+ * Returns: (transfer full): the resource
+ */
+ExmUaResource *exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error);
+
+/**
+ * exm_ua_resource_to_json:
+ * @r: a resource
+ *
+ * Returns: (transfer full): `{uuid, kind, res_uuid, value, hash, full_hash, status}`
+ */
+JsonNode *exm_ua_resource_to_json(const ExmUaResource *r);
+
+ExmUaResource *exm_ua_resource_ref(ExmUaResource *r);
+void exm_ua_resource_unref(ExmUaResource *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaResource, exm_ua_resource_unref)
+
+/* Returns: (transfer container): the resources of @resources (nullable), borrowed,
+ * sorted by uuid. */
+GPtrArray *exm_ua_resource_sorted_by_uuid(GPtrArray *resources);
+
+/* Returns: the order of the uuids of the resources @a and @b point to (for
+ * g_ptr_array_sort()). */
+gint exm_ua_resource_cmp_uuid(gconstpointer a, gconstpointer b);
+
+/* Returns: (transfer container): uuid → resource of @resources (nullable), borrowed. */
+GHashTable *exm_ua_resource_index(GPtrArray *resources);
