@@ -14,24 +14,7 @@
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-json.h"
-
-/* hash of @actual projected on the keys of @target (§2.3). */
-static gchar *
-projection_hash(JsonObject *target, JsonObject *actual)
-{
-	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
-	JsonObject *proj = json_object_new();
-	g_autoptr(GList) keys = json_object_get_members(target);
-
-	for (GList *l = keys; l != NULL; l = l->next) {
-		JsonNode *member = json_object_get_member(actual, l->data);
-
-		if (member != NULL)
-			json_object_set_member(proj, l->data, json_node_copy(member));
-	}
-	json_node_take_object(node, proj);
-	return exm_json_hash(node);
-}
+#include "exm-proto.h"
 
 /* Writes an infra actual row when its full_hash moved (no no-op statement: the
  * table's trigger would wake the engine for nothing). */
@@ -46,7 +29,7 @@ put_actual(ExhBuilderTick *t,
 	   GError **error)
 {
 	g_autofree gchar *full_hash = exm_json_hash(value);
-	g_autofree gchar *hash = projection_hash(target, json_node_get_object(value));
+	g_autofree gchar *hash = exm_proto_hash_projection(json_node_get_object(value), target);
 	g_autofree gchar *text = exm_json_canonical(value);
 	const gchar *p1[] = { res_uuid };
 	const gchar *p2[] = { uuid, kind, res_uuid, text, hash, full_hash, status };

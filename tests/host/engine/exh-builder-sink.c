@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exm-json.h"
+#include "exm-proto.h"
 #include "exm-uuid.h"
 
 static void
@@ -74,7 +75,6 @@ sink_add_target(gpointer data,
 		const gchar *status)
 {
 	ExhBuilderSink *s = data;
-	g_autoptr(GError) error = NULL;
 	ExhBuilderWant *w;
 
 	if (kind == NULL || !g_strv_contains(s->builder->derivative_kinds, kind)) {
@@ -93,7 +93,7 @@ sink_add_target(gpointer data,
 		want_free(w);
 		return;
 	}
-	w->res_uuid = exm_uuid5(w->uuid, kind, &error);
+	w->res_uuid = exm_proto_uuid_resource(w->uuid, kind);
 	g_ptr_array_add(s->wants, w);
 }
 

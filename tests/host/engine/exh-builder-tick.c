@@ -14,6 +14,7 @@
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
+#include "exm-proto.h"
 #include "exm-uuid.h"
 
 #define BATCH "100"
@@ -208,7 +209,7 @@ upsert_instance_target(ExhBuilderTick *t,
 		       const ExhBuilderSink *s,
 		       GError **error)
 {
-	g_autofree gchar *res_uuid = exm_uuid5(uuid, b->kind, NULL);
+	g_autofree gchar *res_uuid = exm_proto_uuid_resource(uuid, b->kind);
 	g_autofree gchar *table = PQescapeIdentifier(t->conn, b->table, strlen(b->table));
 	g_autofree gchar *hash = NULL;
 	g_autofree gchar *value =

@@ -7,6 +7,7 @@
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-proto.h"
 #include "exm-uuid.h"
 
 #include <stdlib.h>
@@ -799,7 +800,7 @@ exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, 
 	}
 	/* upstream would default to a random uuid4, which breaks the builder join */
 	if (b.res_uuid == NULL)
-		b.res_uuid = exm_uuid5(b.uuid, kind, NULL);
+		b.res_uuid = exm_proto_uuid_resource(b.uuid, kind);
 	{
 		const gchar *params[] = { b.uuid,
 					  kind,
@@ -935,29 +936,6 @@ payload_add_rows(JsonObject *basket, PGresult *res, guint hash_col, GPtrArray *h
 	}
 }
 
-static gint
-compare_strings(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
-}
-
-/* §2.3: hash of the JSON array of sorted capability hashes ++ sorted fact full_hashes. */
-static gchar *
-payload_hash(GPtrArray *caps, GPtrArray *facts)
-{
-	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
-	JsonArray *array = json_array_new();
-
-	g_ptr_array_sort(caps, compare_strings);
-	g_ptr_array_sort(facts, compare_strings);
-	for (guint i = 0; i < caps->len; i++)
-		json_array_add_string_element(array, caps->pdata[i]);
-	for (guint i = 0; i < facts->len; i++)
-		json_array_add_string_element(array, facts->pdata[i]);
-	json_node_take_array(node, array);
-	return exm_json_hash(node);
-}
-
 /* Step 5: every capability kind in both baskets, every fact kind in facts. */
 static void
 payload_add_empty_baskets(JsonObject *basket, JsonArray *kinds)
@@ -1059,7 +1037,7 @@ exh_ua_store_payload(PGconn *conn,
 	payload_add_rows(
 		json_object_get_object_member(payload, "capabilities"), caps, 4, cap_hashes);
 	payload_add_rows(json_object_get_object_member(payload, "facts"), facts, 5, fact_hashes);
-	*out_hash = payload_hash(cap_hashes, fact_hashes);
+	*out_hash = exm_proto_hash_payload(cap_hashes, fact_hashes);
 	payload_baskets(payload, ag);
 	json_object_set_string_member(payload, "hash", *out_hash);
 	json_object_set_int_member(payload, "version", version);
