@@ -25,6 +25,11 @@ static const ExmUaDriverEntry builtin_drivers[] = {
 	{ NULL, NULL },
 };
 
+static const ExmUaMainInfo agent_info = {
+	.default_config = "/etc/exordos_metapaas/metapaas_mail_agent.conf",
+	.drivers = builtin_drivers,
+};
+
 typedef struct {
 	ExmIniOptions *dp;
 	gchar *payload;
@@ -160,7 +165,7 @@ main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	/* `run`: the universal agent daemon, which parses its own options. */
 	if (argc >= 2 && g_strcmp0(argv[1], "run") == 0)
-		return exm_ua_main_run(argc - 1, argv + 1, builtin_drivers);
+		return exm_ua_main_run(argc - 1, argv + 1, &agent_info);
 	o.dp = exm_dp_config_options_new();
 	g_option_context_set_summary(ctx,
 				     "Commands:\n"

@@ -109,7 +109,7 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 							"timeout",
 							(guint)(config->http_timeout + 0.999),
 							"user-agent",
-							"exordos-mail-agent/" EXM_VERSION,
+							"exordos-metapaas-agent/" EXM_VERSION,
 							NULL);
 	return g_steal_pointer(&client);
 }

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXM_UA_DEFAULT_CONFIG "/etc/exordos_metapaas/metapaas_mail_agent.conf"
-
 static gboolean
 main_add_drivers(ExmUaAgent *agent,
 		 const gchar *config_path,
@@ -51,12 +49,12 @@ main_add_drivers(ExmUaAgent *agent,
  * exm_ua_main_run:
  * @argc: argument count (argv[0] is the subcommand name)
  * @argv: `[--config-file FILE]`
- * @drivers: the known drivers, terminated by an entry with a %NULL name
+ * @info: the default configuration file and the built-in drivers
  *
  * Returns: the process exit status
  */
 int
-exm_ua_main_run(int argc, char **argv, const ExmUaDriverEntry *drivers)
+exm_ua_main_run(int argc, char **argv, const ExmUaMainInfo *info)
 {
 	g_autoptr(ExmIniOptions) options = exm_ua_config_options_new();
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- run the universal agent");
@@ -71,9 +69,9 @@ exm_ua_main_run(int argc, char **argv, const ExmUaDriverEntry *drivers)
 	}
 	config_path = exm_ini_options_config_file(options);
 	if (config_path == NULL)
-		config_path = EXM_UA_DEFAULT_CONFIG;
+		config_path = info->default_config;
 	agent = exm_ua_agent_new(config_path, &error);
-	if (agent == NULL || !main_add_drivers(agent, config_path, drivers, &error)) {
+	if (agent == NULL || !main_add_drivers(agent, config_path, info->drivers, &error)) {
 		g_printerr("run: %s\n", error->message);
 		return 1;
 	}

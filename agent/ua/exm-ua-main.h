@@ -10,7 +10,7 @@
 
 /**
  * ExmUaDriverEntry:
- * @name: the name `caps_drivers` lists (e.g. `MailCapabilityDriver`)
+ * @name: the name `caps_drivers` lists
  * @factory: builds the driver
  */
 typedef struct {
@@ -19,14 +19,27 @@ typedef struct {
 } ExmUaDriverEntry;
 
 /**
+ * ExmUaMainInfo:
+ * @default_config: the configuration file read without `--config-file`
+ * @drivers: the known drivers, terminated by an entry with a %NULL name
+ *
+ * What the binary that embeds the daemon adds to the generic protocol: the
+ * protocol library knows no type, so its product decides these.
+ */
+typedef struct {
+	const gchar *default_config;
+	const ExmUaDriverEntry *drivers;
+} ExmUaMainInfo;
+
+/**
  * exm_ua_main_run:
  * @argc: argument count (argv[0] is the subcommand name)
  * @argv: `[--config-file FILE]`
- * @drivers: the known drivers, terminated by an entry with a %NULL name
+ * @info: the default configuration file and the built-in drivers
  *
  * Loads the configuration, creates the drivers named by `caps_drivers` and runs
  * the agent until SIGTERM/SIGINT.
  *
  * Returns: the process exit status
  */
-int exm_ua_main_run(int argc, char **argv, const ExmUaDriverEntry *drivers);
+int exm_ua_main_run(int argc, char **argv, const ExmUaMainInfo *info);

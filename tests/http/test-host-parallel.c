@@ -130,52 +130,29 @@ check_creates(ExhTest *t, Call *calls)
 	g_assert_cmpstr(rows, ==, "24/24");
 }
 
-static void
-test_parallel_accounts(void)
+/* an operator's version and an owner's instance; returns the instance path */
+static gchar *
+create_instance(ExhTest *t)
 {
-	ExhTestOptions options = { .workers = 8 };
-	g_autoptr(ExhTest) t = exh_test_new(&options);
-	const gchar *argv[] = { "openssl", "passwd", "-6", "-salt", "parallel", "pw", NULL };
-	g_autofree gchar *hash = NULL;
 	g_autofree gchar *version = NULL;
 	g_autofree gchar *instance = NULL;
-	g_autofree gchar *instance_path = NULL;
-	g_autofree gchar *accounts_path = NULL;
-	g_autofree gchar *before = NULL;
-	g_autofree gchar *after_create = NULL;
-	g_autofree gchar *after_update = NULL;
-	g_autofree gchar *inactive = NULL;
-	gchar *ids[N_UNIQUE] = { NULL };
-	Call calls[N_CLIENTS];
+	g_autofree gchar *body = NULL;
 
-	if (t == NULL)
-		return;
-	if (exm_test_run(argv, &hash, NULL) != 0) {
-		exm_test_peer_missing("openssl is not installed");
-		return;
-	}
-	g_strstrip(hash);
 	version = exh_test_create(t,
 				  EXH_TEST_TOKEN_OPERATOR,
 				  "/v1/types/mail/versions/",
 				  "{\"name\":\"exim4_1\",\"image\":\"img\"}");
-	{
-		g_autofree gchar *body = g_strdup_printf(
-			"{\"name\":\"p\",\"domain\":\"example.com\",\"cpu\":1,\"ram\":1024,"
-			"\"disk_size\":10,\"version\":\"/v1/types/mail/versions/%s\"}",
-			version);
-		instance =
-			exh_test_create(t, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
-	}
-	instance_path = g_strconcat("/v1/types/mail/instances/", instance, NULL);
-	accounts_path = g_strconcat(instance_path, "/accounts/", NULL);
-	before = updated_at(t, instance_path);
+	body = g_strdup_printf("{\"name\":\"p\",\"domain\":\"example.com\",\"cpu\":1,\"ram\":1024,"
+			       "\"disk_size\":10,\"version\":\"/v1/types/mail/versions/%s\"}",
+			       version);
+	instance = exh_test_create(t, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
+	return g_strconcat("/v1/types/mail/instances/", instance, NULL);
+}
 
-	memset(calls, 0, sizeof(calls));
-	for (guint i = 0; i < N_CLIENTS; i++)
-		calls[i] = (Call){ t->base_url, accounts_path, "POST", account_body(i, hash) };
-	run_all(calls, N_CLIENTS);
-	check_creates(t, calls);
+/* the uuids of the created accounts into @ids; frees the calls' buffers */
+static void
+collect_ids(Call *calls, gchar **ids)
+{
 	for (guint i = 0, k = 0; i < N_CLIENTS; i++) {
 		g_autoptr(JsonParser) p = json_parser_new();
 
@@ -186,10 +163,15 @@ test_parallel_accounts(void)
 		g_free(calls[i].body);
 		g_free(calls[i].reply);
 	}
-	after_create = updated_at(t, instance_path);
-	g_assert_cmpstr(after_create, >, before);
+}
 
-	/* 32 concurrent updates over the 24 accounts: every one lands */
+/* 32 concurrent updates over the 24 accounts: every one lands */
+static void
+update_all(ExhTest *t, const gchar *accounts_path, gchar **ids)
+{
+	g_autofree gchar *inactive = NULL;
+	Call calls[N_CLIENTS];
+
 	memset(calls, 0, sizeof(calls));
 	for (guint i = 0; i < N_CLIENTS; i++) {
 		g_autofree gchar *path = g_strconcat(accounts_path, ids[i % N_UNIQUE], NULL);
@@ -209,6 +191,44 @@ test_parallel_accounts(void)
 	}
 	inactive = exh_test_sql(t, "SELECT count(*) FROM mail_accounts WHERE NOT active");
 	g_assert_cmpstr(inactive, ==, "24");
+}
+
+static void
+test_parallel_accounts(void)
+{
+	ExhTestOptions options = { .workers = 8 };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	const gchar *argv[] = { "openssl", "passwd", "-6", "-salt", "parallel", "pw", NULL };
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *instance_path = NULL;
+	g_autofree gchar *accounts_path = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after_create = NULL;
+	g_autofree gchar *after_update = NULL;
+	gchar *ids[N_UNIQUE] = { NULL };
+	Call calls[N_CLIENTS];
+
+	if (t == NULL)
+		return;
+	if (exm_test_run(argv, &hash, NULL) != 0) {
+		exm_test_peer_missing("openssl is not installed");
+		return;
+	}
+	g_strstrip(hash);
+	instance_path = create_instance(t);
+	accounts_path = g_strconcat(instance_path, "/accounts/", NULL);
+	before = updated_at(t, instance_path);
+
+	memset(calls, 0, sizeof(calls));
+	for (guint i = 0; i < N_CLIENTS; i++)
+		calls[i] = (Call){ t->base_url, accounts_path, "POST", account_body(i, hash) };
+	run_all(calls, N_CLIENTS);
+	check_creates(t, calls);
+	collect_ids(calls, ids);
+	after_create = updated_at(t, instance_path);
+	g_assert_cmpstr(after_create, >, before);
+
+	update_all(t, accounts_path, ids);
 	after_update = updated_at(t, instance_path);
 	g_assert_cmpstr(after_update, >, after_create);
 	for (guint i = 0; i < N_UNIQUE; i++)

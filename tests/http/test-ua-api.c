@@ -217,20 +217,11 @@ insert_target(ExhTest *t)
 	    "', 'ACTIVE', '" AGENT "', '" NODE "')");
 }
 
+/* nothing yet: the empty baskets of §4.1 step 5 and the hash of [] */
 static void
-test_payload(void)
+payload_empty(ExhTest *t)
 {
-	g_autoptr(ExhTest) t = start();
 	g_autofree gchar *text = NULL;
-	JsonObject *res;
-
-	if (t == NULL)
-		return;
-	put_key(t, FALSE);
-	g_autoptr(ExhTestResponse) c =
-		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
-	g_assert_cmpuint(c->status, ==, 201);
-	/* nothing yet: the empty baskets of §4.1 step 5 and the hash of [] */
 	g_autoptr(ExhTestResponse) p0 =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", plain_headers, NULL);
 	g_assert_cmpuint(p0->status, ==, 200);
@@ -240,6 +231,13 @@ test_payload(void)
 		==,
 		"{\"capabilities\":{\"demo_vm\":{\"resources\":[]}},\"facts\":{\"demo_vm\":{"
 		"\"resources\":[]}},\"hash\":\"" HASH_EMPTY "\",\"version\":0}");
+}
+
+/* where the kwargs hash and version come from: query, or a JSON body */
+static void
+payload_kwargs(ExhTest *t)
+{
+	g_autofree gchar *text = NULL;
 	/* the same hash: the light payload echoes hash and version */
 	g_autoptr(ExhTestResponse) p1 =
 		ua(t,
@@ -248,7 +246,6 @@ test_payload(void)
 		   "/v1/agents/" AGENT "/actions/get_payload?hash=" HASH_EMPTY "&version=3",
 		   plain_headers,
 		   NULL);
-	g_free(text);
 	text = canonical(p1);
 	g_assert_cmpstr(text,
 			==,
@@ -281,6 +278,11 @@ test_payload(void)
 			==,
 			"{\"capabilities\":{},\"facts\":{},\"hash\":\"" HASH_EMPTY
 			"\",\"version\":2}");
+}
+
+static void
+payload_errors(ExhTest *t)
+{
 	/* bad version; unknown agent */
 	g_autoptr(ExhTestResponse) p3 = ua(t,
 					   TRUE,
@@ -292,6 +294,14 @@ test_payload(void)
 	g_autoptr(ExhTestResponse) p4 =
 		ua(t, TRUE, "GET", "/v1/agents/" VM "/actions/get_payload", plain_headers, NULL);
 	exh_test_assert_error(p4, 404, "RecordNotFound", NULL);
+}
+
+/* one target, then its actual resource */
+static void
+payload_one_target(ExhTest *t)
+{
+	JsonObject *res;
+
 	/* one target: §2.3 vector, stripped fields absent */
 	insert_target(t);
 	g_autoptr(ExhTestResponse) p5 =
@@ -330,6 +340,23 @@ test_payload(void)
 	g_autoptr(ExhTestResponse) p7 =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", plain_headers, NULL);
 	g_assert_cmpstr(exh_test_response_get_string(p7, "hash"), ==, HASH_ONE);
+}
+
+static void
+test_payload(void)
+{
+	g_autoptr(ExhTest) t = start();
+
+	if (t == NULL)
+		return;
+	put_key(t, FALSE);
+	g_autoptr(ExhTestResponse) c =
+		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	g_assert_cmpuint(c->status, ==, 201);
+	payload_empty(t);
+	payload_kwargs(t);
+	payload_errors(t);
+	payload_one_target(t);
 }
 
 static void

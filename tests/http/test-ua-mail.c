@@ -361,14 +361,69 @@ check_dns_records(Fx *fx)
 	g_assert_cmpuint(noperm->status, ==, 403);
 }
 
+/* converged: nothing is written while the agent keeps polling */
+static void
+check_quiet(Fx *fx)
+{
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+
+	run_for(300);
+	before = snapshot(fx);
+	run_for(2500);
+	after = snapshot(fx);
+	g_assert_cmpstr(before, ==, after);
+}
+
+/* an account, a resize, a failure and the delete, each reaching the node */
+static void
+check_changes(Fx *fx)
+{
+	g_autofree gchar *path = NULL;
+
+	/* an account reaches the data plane (inactive ones too) */
+	path = g_strdup_printf("/v1/types/mail/instances/%s/accounts/", fx->instance);
+	g_autofree gchar *acc = g_strdup_printf(
+		"{\"username\": \"Alice\", \"password\": \"correct horse battery\", \"active\": "
+		"false, \"project_id\": \"" EXH_TEST_PROJECT "\"}");
+	g_autoptr(ExhTestResponse) a =
+		exh_test_request(fx->t, "POST", path, EXH_TEST_TOKEN_OWNER, acc);
+	g_assert_cmpuint(a->status, ==, 201);
+	wait_for(fx,
+		 "SELECT (value->'accounts'->'alice'->>'active') FROM ua_actual_resources WHERE "
+		 "kind = 'mail_instance_node'",
+		 "false");
+	wait_instance(fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ACTIVE");
+	/* disk grow flows into the NodeSet target */
+	g_free(path);
+	path = g_strdup_printf("/v1/types/mail/instances/%s", fx->instance);
+	g_autoptr(ExhTestResponse) u =
+		exh_test_request(fx->t, "PUT", path, EXH_TEST_TOKEN_OWNER, "{\"disk_size\": 20}");
+	g_assert_cmpuint(u->status, ==, 200);
+	wait_instance(fx,
+		      "SELECT value->'disk_spec'->'disks'->1->>'size' FROM ua_target_resources "
+		      "WHERE kind = 'node_set' AND uuid = '@I@'",
+		      "20");
+	/* the node reports a failure: ERROR; recovered: ACTIVE */
+	fx->driver->fail = TRUE;
+	wait_instance(fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ERROR");
+	fx->driver->fail = FALSE;
+	wait_instance(fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ACTIVE");
+	/* delete: every target of the instance goes */
+	g_autoptr(ExhTestResponse) d =
+		exh_test_request(fx->t, "DELETE", path, EXH_TEST_TOKEN_OWNER, NULL);
+	g_assert_cmpuint(d->status, ==, 204);
+	wait_instance(
+		fx,
+		"SELECT count(*) FROM ua_target_resources WHERE uuid = '@I@' OR master = '@I@'",
+		"0");
+}
+
 static void
 test_mail_flow(gconstpointer data)
 {
 	ExhTestOptions options = { .agent_api = TRUE };
 	Fx fx = { .envelope = GPOINTER_TO_INT(data) };
-	g_autofree gchar *before = NULL;
-	g_autofree gchar *after = NULL;
-	g_autofree gchar *path = NULL;
 
 	fx.t = exh_test_new(&options);
 	if (fx.t == NULL)
@@ -395,48 +450,8 @@ test_mail_flow(gconstpointer data)
 		 "agent IS NOT NULL",
 		 "1");
 	wait_instance(&fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ACTIVE");
-	/* converged: nothing is written while the agent keeps polling */
-	run_for(300);
-	before = snapshot(&fx);
-	run_for(2500);
-	after = snapshot(&fx);
-	g_assert_cmpstr(before, ==, after);
-	/* an account reaches the data plane (inactive ones too) */
-	path = g_strdup_printf("/v1/types/mail/instances/%s/accounts/", fx.instance);
-	g_autofree gchar *acc = g_strdup_printf(
-		"{\"username\": \"Alice\", \"password\": \"correct horse battery\", \"active\": "
-		"false, \"project_id\": \"" EXH_TEST_PROJECT "\"}");
-	g_autoptr(ExhTestResponse) a =
-		exh_test_request(fx.t, "POST", path, EXH_TEST_TOKEN_OWNER, acc);
-	g_assert_cmpuint(a->status, ==, 201);
-	wait_for(&fx,
-		 "SELECT (value->'accounts'->'alice'->>'active') FROM ua_actual_resources WHERE "
-		 "kind = 'mail_instance_node'",
-		 "false");
-	wait_instance(&fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ACTIVE");
-	/* disk grow flows into the NodeSet target */
-	g_free(path);
-	path = g_strdup_printf("/v1/types/mail/instances/%s", fx.instance);
-	g_autoptr(ExhTestResponse) u =
-		exh_test_request(fx.t, "PUT", path, EXH_TEST_TOKEN_OWNER, "{\"disk_size\": 20}");
-	g_assert_cmpuint(u->status, ==, 200);
-	wait_instance(&fx,
-		      "SELECT value->'disk_spec'->'disks'->1->>'size' FROM ua_target_resources "
-		      "WHERE kind = 'node_set' AND uuid = '@I@'",
-		      "20");
-	/* the node reports a failure: ERROR; recovered: ACTIVE */
-	fx.driver->fail = TRUE;
-	wait_instance(&fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ERROR");
-	fx.driver->fail = FALSE;
-	wait_instance(&fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ACTIVE");
-	/* delete: every target of the instance goes */
-	g_autoptr(ExhTestResponse) d =
-		exh_test_request(fx.t, "DELETE", path, EXH_TEST_TOKEN_OWNER, NULL);
-	g_assert_cmpuint(d->status, ==, 204);
-	wait_instance(
-		&fx,
-		"SELECT count(*) FROM ua_target_resources WHERE uuid = '@I@' OR master = '@I@'",
-		"0");
+	check_quiet(&fx);
+	check_changes(&fx);
 	exm_ua_agent_stop(fx.agent);
 	run_for(100);
 	g_clear_pointer(&fx.agent, exm_ua_agent_free);
