@@ -13,6 +13,7 @@
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-time.h"
 
 static gboolean
 exm_plugin_store_has_column(const ExmRestField *f)
@@ -271,7 +272,7 @@ exm_plugin_store_write_value(GString *out,
 		g_string_append(out, g_strcmp0(raw, "true") == 0 ? "true" : "false");
 		break;
 	case EXM_REST_TYPE_TIMESTAMP:
-		text = exm_rest_format_timestamp(g_ascii_strtoll(raw, NULL, 10));
+		text = exm_time_format(g_ascii_strtoll(raw, NULL, 10));
 		g_string_append_printf(out, "\"%s\"", text);
 		break;
 	case EXM_REST_TYPE_RELATIONSHIP:

@@ -9,4 +9,5 @@
 #include "exm-envelope.h"
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-time.h"
 #include "exm-uuid.h"

@@ -16,6 +16,21 @@
 gchar *exm_uuid_parse(const gchar *text, GError **error);
 
 /**
+ * exm_uuid_parse_lenient:
+ * @text: (nullable): user input (a URL segment, a filter, a body value)
+ * @name: the parameter name for the message (`uuid`)
+ * @error: %EXM_ERROR_PARSE (400 `ParseError`) "Can't parse value: <name>=<text>."
+ *
+ * The lenient mode of the one UUID parser, for what the REST API accepts: as
+ * Python's `uuid.UUID()` does, any case, hyphens anywhere or none, `{…}` and
+ * `urn:uuid:` accepted.  Everything internal (stored rows, agent payloads,
+ * configuration) uses the strict exm_uuid_parse().
+ *
+ * Returns: (transfer full): the lower-case canonical form
+ */
+gchar *exm_uuid_parse_lenient(const gchar *text, const gchar *name, GError **error);
+
+/**
  * exm_uuid_is_valid:
  * Returns: %TRUE if @text (nullable) parses as a UUID
  */

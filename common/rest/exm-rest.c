@@ -8,11 +8,12 @@
 #include "exm-rest.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-time.h"
+#include "exm-uuid.h"
 
 const gchar *
 exm_rest_method_name(ExmRestMethod method)
@@ -134,56 +135,6 @@ exm_rest_repr(JsonNode *node, gboolean top)
 	return g_string_free(out, FALSE);
 }
 
-/* ------------------------------------------------------------------ uuids */
-
-static gboolean
-exm_rest_uuid_hex(const gchar *text, gchar hex[33])
-{
-	g_autoptr(GString) s = g_string_new(text);
-	guint n = 0;
-	gsize start = 0;
-	gsize end;
-
-	/* Python: hex.replace('urn:', '').replace('uuid:', '').strip('{}').replace('-', '') */
-	g_string_replace(s, "urn:", "", 0);
-	g_string_replace(s, "uuid:", "", 0);
-	end = s->len;
-	while (start < end && (s->str[start] == '{' || s->str[start] == '}'))
-		start++;
-	while (end > start && (s->str[end - 1] == '{' || s->str[end - 1] == '}'))
-		end--;
-	for (gsize i = start; i < end; i++) {
-		gchar c = s->str[i];
-		if (c == '-')
-			continue;
-		if (!g_ascii_isxdigit(c) || n >= 32)
-			return FALSE;
-		hex[n++] = g_ascii_tolower(c);
-	}
-	hex[n] = '\0';
-	return n == 32;
-}
-
-gchar *
-exm_rest_parse_uuid(const gchar *text, const gchar *name, GError **error)
-{
-	gchar hex[33];
-
-	if (text == NULL || !g_utf8_validate(text, -1, NULL) || !exm_rest_uuid_hex(text, hex)) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_PARSE,
-			    "Can't parse value: %s=%s.",
-			    name,
-			    text == NULL		      ? "None"
-			    : g_utf8_validate(text, -1, NULL) ? text
-							      : "<invalid utf-8>");
-		return NULL;
-	}
-	return g_strdup_printf(
-		"%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
 /* ------------------------------------------------------------------ routes */
 
 /* WebOb's path_info_pop(): NULL when nothing is left; leading slashes are
@@ -283,7 +234,7 @@ exm_rest_route_parse_id(const ExmRestRoute *route, const gchar *id, GError **err
 			    route->controller);
 		return NULL;
 	}
-	return exm_rest_parse_uuid(id, "uuid", error);
+	return exm_uuid_parse_lenient(id, "uuid", error);
 }
 
 static ExmRestRef *
@@ -566,103 +517,6 @@ exm_rest_field_access(const ExmRestField *field, ExmRestMethod method)
 	}
 }
 
-/* ------------------------------------------------------------------ timestamps */
-
-gchar *
-exm_rest_format_timestamp(gint64 usec)
-{
-	time_t secs = (time_t)(usec >= 0 ? usec / G_USEC_PER_SEC
-					 : -((-usec + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC));
-	gint64 frac = usec - (gint64)secs * G_USEC_PER_SEC;
-	struct tm tm;
-
-	if (gmtime_r(&secs, &tm) == NULL)
-		return g_strdup("1970-01-01T00:00:00.000000Z");
-	return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%06" G_GINT64_FORMAT "Z",
-			       tm.tm_year + 1900,
-			       tm.tm_mon + 1,
-			       tm.tm_mday,
-			       tm.tm_hour,
-			       tm.tm_min,
-			       tm.tm_sec,
-			       frac);
-}
-
-static gboolean
-exm_rest_digits(const gchar **p, guint n, gint *out)
-{
-	gint v = 0;
-
-	for (guint i = 0; i < n; i++) {
-		if (!g_ascii_isdigit((*p)[i]))
-			return FALSE;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	*out = v;
-	return TRUE;
-}
-
-static gboolean
-exm_rest_expect(const gchar **p, gchar c)
-{
-	if (**p != c)
-		return FALSE;
-	(*p)++;
-	return TRUE;
-}
-
-/* The `.f` fraction (1..6 digits) scaled to microseconds. */
-static gboolean
-exm_rest_parse_fraction(const gchar **p, gint *usec)
-{
-	guint n = 0;
-	gint v = 0;
-
-	if (!exm_rest_expect(p, '.'))
-		return FALSE;
-	while (g_ascii_isdigit(**p) && n < 7) {
-		v = v * 10 + (**p - '0');
-		(*p)++;
-		n++;
-	}
-	if (n == 0 || n > 6)
-		return FALSE;
-	for (; n < 6; n++)
-		v *= 10;
-	*usec = v;
-	return TRUE;
-}
-
-gboolean
-exm_rest_parse_timestamp(const gchar *text, gint64 *out)
-{
-	const gchar *p = text;
-	gint y, mo, d, h, mi, s, us;
-	gboolean iso;
-	g_autoptr(GDateTime) dt = NULL;
-
-	if (text == NULL || !exm_rest_digits(&p, 4, &y) || !exm_rest_expect(&p, '-') ||
-	    !exm_rest_digits(&p, 2, &mo) || !exm_rest_expect(&p, '-') ||
-	    !exm_rest_digits(&p, 2, &d))
-		return FALSE;
-	iso = *p == 'T';
-	if ((*p != 'T' && *p != ' ') || (p++, !exm_rest_digits(&p, 2, &h)) ||
-	    !exm_rest_expect(&p, ':') || !exm_rest_digits(&p, 2, &mi) ||
-	    !exm_rest_expect(&p, ':') || !exm_rest_digits(&p, 2, &s) ||
-	    !exm_rest_parse_fraction(&p, &us))
-		return FALSE;
-	if (iso && !exm_rest_expect(&p, 'Z'))
-		return FALSE;
-	if (*p != '\0' || y < 1 || s > 59)
-		return FALSE;
-	dt = g_date_time_new_utc(y, mo, d, h, mi, s);
-	if (dt == NULL)
-		return FALSE;
-	*out = g_date_time_to_unix(dt) * G_USEC_PER_SEC + us;
-	return TRUE;
-}
-
 /* ------------------------------------------------------------------ errors */
 
 void
@@ -848,7 +702,7 @@ exm_rest_parse_relationship(const gchar *uri,
 
 	if (strncmp(uri, mount_prefix, plen) == 0 && strncmp(uri + plen, related, rlen) == 0 &&
 	    strchr(tail, '/') == NULL)
-		id = exm_rest_parse_uuid(tail, "uuid", NULL);
+		id = exm_uuid_parse_lenient(tail, "uuid", NULL);
 	if (id == NULL)
 		g_set_error(error,
 			    EXM_ERROR,
@@ -899,13 +753,13 @@ exm_rest_convert_string(ExmRestValue *v,
 	s = json_node_get_string(node);
 	switch (f->type) {
 	case EXM_REST_TYPE_UUID:
-		v->str = exm_rest_parse_uuid(s, f->name, error);
+		v->str = exm_uuid_parse_lenient(s, f->name, error);
 		return v->str != NULL;
 	case EXM_REST_TYPE_RELATIONSHIP:
 		v->str = exm_rest_parse_relationship(s, mount_prefix, f->related, error);
 		return v->str != NULL;
 	case EXM_REST_TYPE_TIMESTAMP:
-		if (!exm_rest_parse_timestamp(s, &v->num)) {
+		if (!exm_time_parse(s, &v->num)) {
 			exm_rest_set_parse_error(error, f, node);
 			return FALSE;
 		}
@@ -1159,7 +1013,7 @@ exm_rest_filter_value(const ExmRestField *field,
 
 	switch (field->type) {
 	case EXM_REST_TYPE_UUID:
-		return exm_rest_parse_uuid(value, field->name, error);
+		return exm_uuid_parse_lenient(value, field->name, error);
 	case EXM_REST_TYPE_RELATIONSHIP:
 		return exm_rest_parse_relationship(value, mount_prefix, field->related, error);
 	case EXM_REST_TYPE_INTEGER:
@@ -1173,9 +1027,9 @@ exm_rest_filter_value(const ExmRestField *field,
 					? "true"
 					: "false");
 	case EXM_REST_TYPE_TIMESTAMP:
-		if (!exm_rest_parse_timestamp(value, &n))
+		if (!exm_time_parse(value, &n))
 			break;
-		return exm_rest_format_timestamp(n);
+		return exm_time_format(n);
 	default:
 		return g_strdup(value);
 	}
@@ -1304,7 +1158,7 @@ exm_rest_query_param(ExmRestListQuery *query,
 		return exm_rest_query_set_limit(query, p->value, error);
 	if (g_strcmp0(p->key, "page_marker") == 0) {
 		g_free(query->marker);
-		query->marker = exm_rest_parse_uuid(p->value, "uuid", error);
+		query->marker = exm_uuid_parse_lenient(p->value, "uuid", error);
 		return query->marker != NULL;
 	}
 	if (g_strcmp0(p->key, "sort_key") == 0) {

@@ -161,19 +161,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestMatch, exm_rest_match_free)
  */
 JsonNode *exm_rest_route_list_json(const ExmRestRoute *route);
 
-/**
- * exm_rest_parse_uuid:
- * @text: (nullable): user input
- * @name: the parameter name for the message (`uuid`)
- * @error: 400 `ParseError` "Can't parse value: <name>=<text>."
- *
- * Parses a UUID as Python's `uuid.UUID()` does: any case, hyphens optional,
- * `{…}` and `urn:uuid:` accepted.
- *
- * Returns: (transfer full): the canonical lower-case form
- */
-gchar *exm_rest_parse_uuid(const gchar *text, const gchar *name, GError **error);
-
 /* ------------------------------------------------------------------ fields */
 
 /**
@@ -525,24 +512,6 @@ void exm_rest_pack(JsonObject *object,
 		   const ExmRestModel *model,
 		   ExmRestMethod method,
 		   GPtrArray *fields);
-
-/**
- * exm_rest_format_timestamp:
- * @usec: microseconds since the epoch, UTC
- *
- * Returns: (transfer full): `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always six digits
- */
-gchar *exm_rest_format_timestamp(gint64 usec);
-
-/**
- * exm_rest_parse_timestamp:
- * @text: `YYYY-MM-DD HH:MM:SS.f` or `YYYY-MM-DDTHH:MM:SS.fZ`, fraction of 1–6
- *   digits required, no offset
- * @out: (out): µs since the epoch, UTC
- *
- * Returns: %TRUE when @text is such a timestamp
- */
-gboolean exm_rest_parse_timestamp(const gchar *text, gint64 *out);
 
 /* ------------------------------------------------------------------ IAM */
 
