@@ -286,7 +286,6 @@ exm_plugin_mail_hash_password(const ExmRestValue *password,
 {
 	const gchar *old = row != NULL ? exm_plugin_store_row_get(row, "password_hash") : NULL;
 	g_autoptr(ExmSecret) hash = NULL;
-	g_autoptr(GError) local = NULL;
 
 	if (password->str == NULL || password->is_null) {
 		g_set_error_literal(error,
@@ -297,15 +296,10 @@ exm_plugin_mail_hash_password(const ExmRestValue *password,
 	}
 	if (old != NULL && exm_mail_verify_password(password->str, old))
 		return TRUE;
-	hash = exm_mail_hash_password(password->str, EXM_MAIL_HASH_YESCRYPT, &local);
-	if (hash == NULL) {
-		if (g_error_matches(local, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID)) {
-			g_propagate_error(error, g_steal_pointer(&local));
-			return FALSE;
-		}
-		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "hashing the password failed");
+	/* A crypt failure converts to a 500 by its code (exm-mail-error.c). */
+	hash = exm_mail_hash_password(password->str, EXM_MAIL_HASH_YESCRYPT, error);
+	if (hash == NULL)
 		return FALSE;
-	}
 	exm_plugin_store_sets_put(sets, &exm_plugin_account_model, "password_hash", hash);
 	return TRUE;
 }

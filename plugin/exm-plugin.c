@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "exm-error.h"
-#include "exm-mail-error.h"
 #include "exm-plugin-builder.h"
 #include "exm-plugin-private.h"
 #include "exm-plugin-sql.h"
@@ -377,8 +376,6 @@ exm_plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_erro
 				EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
 		return FALSE;
 	}
-	/* libexm-mail's validation errors answer 400 ValidationError. */
-	exm_error_register_400(EXM_MAIL_ERROR);
 	plugin = g_new0(ExmPlugin, 1);
 	plugin->host = host;
 	for (guint tag = EXM_PLUGIN_ROUTE_VERSIONS; tag <= EXM_PLUGIN_ROUTE_ACCOUNTS; tag++) {

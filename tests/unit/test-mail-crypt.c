@@ -10,6 +10,7 @@
 #include <crypt.h>
 #include <string.h>
 
+#include "exm-error.h"
 #include "exm-mail.h"
 #include "exm-test.h"
 
@@ -764,6 +765,25 @@ test_openssl_interop(void)
 	}
 }
 
+/* Errors convert by code: a broken rule is the client's (400), a libcrypt
+ * failure is the server's (500, message hidden). */
+static void
+test_error_conversion(void)
+{
+	g_autoptr(GError) invalid =
+		g_error_new_literal(EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID, "password: too long");
+	g_autoptr(GError) crypt =
+		g_error_new_literal(EXM_MAIL_ERROR, EXM_MAIL_ERROR_CRYPT, "crypt_r: no entropy");
+	g_autofree gchar *body = NULL;
+
+	g_assert_cmpuint(exm_error_http_status(invalid), ==, 400);
+	g_assert_cmpstr(exm_error_type_name(invalid), ==, "ValidationError");
+	g_assert_cmpuint(exm_error_http_status(crypt), ==, 500);
+	g_assert_cmpstr(exm_error_type_name(crypt), ==, "InternalError");
+	body = exm_error_body(crypt);
+	g_assert_null(strstr(body, "entropy"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -789,5 +809,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/crypt/strip-scheme", test_strip_scheme);
 	g_test_add_func("/mail/crypt/openssl-interop", test_openssl_interop);
 	g_test_add_func("/mail/crypt/exim-crypteq", test_exim_crypteq);
+	g_test_add_func("/mail/crypt/error-conversion", test_error_conversion);
 	return g_test_run();
 }
