@@ -92,6 +92,7 @@ struct _ExmPluginRequest {
 };
 
 /* exm-plugin.c */
+const ExordosPaasPluginDescriptor *exm_plugin_get_descriptor(void);
 extern const ExmRestModel exm_plugin_version_model;
 extern const ExmRestModel exm_plugin_instance_model;
 extern const ExmRestModel exm_plugin_account_model;

@@ -555,7 +555,7 @@ static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 };
 
 const ExordosPaasPluginDescriptor *
-exordos_paas_plugin_get_descriptor(void)
+exm_plugin_get_descriptor(void)
 {
 	return &exm_plugin_descriptor;
 }
