@@ -53,7 +53,7 @@ exm_plugin_builder_row(PGresult *res)
 	i->domain = g_strdup(PQgetvalue(res, 0, 3));
 	if (!exm_mail_status_from_string(PQgetvalue(res, 0, 4), &i->status, NULL))
 		i->status = EXM_MAIL_STATUS_NEW;
-	exm_plugin_store_parse_text_list(PQgetvalue(res, 0, 5), i->ipsv4);
+	exm_rest_row_parse_text_list(PQgetvalue(res, 0, 5), i->ipsv4);
 	i->cpu = g_ascii_strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	i->ram = g_ascii_strtoll(PQgetvalue(res, 0, 7), NULL, 10);
 	i->disk_size = g_ascii_strtoll(PQgetvalue(res, 0, 8), NULL, 10);

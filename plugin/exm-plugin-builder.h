@@ -100,6 +100,6 @@ gboolean exm_plugin_builder_paas_build(gpointer ctx,
 extern const ExordosPaasBuilders exm_plugin_builders;
 
 /* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` */
-void exm_plugin_dns_records(ExmPluginRequest *r, const ExmPluginKind *kind);
+void exm_plugin_dns_records(ExmRestCrud *r, const ExmRestKind *kind);
 
 G_END_DECLS

@@ -23,7 +23,6 @@
  */
 #include "exm-config.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -115,7 +114,7 @@ const ExmRestModel exm_plugin_account_model = {
 
 #define EXM_PLUGIN_ROUTES "exordos_mail.controlplane.api.routes."
 
-static const ExmRestRoute exm_plugin_accounts_route = {
+const ExmRestRoute exm_plugin_accounts_route = {
 	"accounts",
 	EXM_PLUGIN_ROUTES "MailAccountRoute",
 	"MailAccountController",
@@ -132,7 +131,7 @@ static const ExmRestRoute *const exm_plugin_instance_children[] = {
 };
 /* Read-only actions of an instance (exm-plugin-dns.c). */
 static const gchar *const exm_plugin_instance_actions[] = { "dns_records", NULL };
-static const ExmRestRoute exm_plugin_instances_route = {
+const ExmRestRoute exm_plugin_instances_route = {
 	"instances",
 	EXM_PLUGIN_ROUTES "MailInstanceRoute",
 	"MailInstanceController",
@@ -143,7 +142,7 @@ static const ExmRestRoute exm_plugin_instances_route = {
 	exm_plugin_instance_actions,
 	EXM_PLUGIN_ROUTE_INSTANCES,
 };
-static const ExmRestRoute exm_plugin_versions_route = {
+const ExmRestRoute exm_plugin_versions_route = {
 	"versions",
 	EXM_PLUGIN_ROUTES "MailVersionRoute",
 	"MailVersionController",
@@ -171,7 +170,7 @@ static const ExmRestRoute exm_plugin_mail_route = {
 	EXM_PLUGIN_ROUTE_INDEX,
 };
 
-const ExmPluginKind *
+const ExmRestKind *
 exm_plugin_kind_for_tag(ExmPluginRouteTag tag)
 {
 	switch (tag) {
@@ -188,27 +187,29 @@ exm_plugin_kind_for_tag(ExmPluginRouteTag tag)
 
 /* ------------------------------------------------------------------ helpers */
 
-void
-exm_plugin_log(ExmPluginRequest *r, ExordosPaasLogLevel level, const gchar *fmt, ...)
+/* The mount's kinds: relationship targets resolve through them. */
+static const ExmRestKind *const exm_plugin_kinds[] = {
+	&exm_plugin_mail_versions,
+	&exm_plugin_mail_instances,
+	&exm_plugin_mail_accounts,
+	NULL,
+};
+
+/* Where the toolkit's store logs an unexpected SQL error: the host's log,
+ * with the request's id. */
+typedef struct {
+	const ExmPlugin *plugin;
+	const ExordosPaasRestRequest *req;
+} ExmPluginLogTarget;
+
+static void
+exm_plugin_log_sql(gpointer data, const gchar *message)
 {
-	const ExordosPaasHost *host = r->plugin->host;
-	g_autofree gchar *msg = NULL;
-	va_list args;
+	const ExmPluginLogTarget *t = data;
+	const ExordosPaasHost *host = t->plugin->host;
 
-	if (host == NULL || host->log == NULL)
-		return;
-	va_start(args, fmt);
-	msg = g_strdup_vprintf(fmt, args);
-	va_end(args);
-	host->log(host->host_data, level, r->req->request_id, msg);
-}
-
-gboolean
-exm_plugin_enforce(ExmPluginRequest *r, const gchar *policy, const gchar *action, GError **error)
-{
-	g_autofree gchar *rule = g_strdup_printf("%s.%s", policy, action);
-
-	return exm_rest_enforcer_check(r->enforcer, rule, error);
+	if (host != NULL && host->log != NULL)
+		host->log(host->host_data, EXORDOS_PAAS_LOG_ERROR, t->req->request_id, message);
 }
 
 /* The walk passes through an instance on its way to its accounts. */
@@ -219,15 +220,15 @@ exm_plugin_walk_load(const ExmRestRoute *route,
 		     gpointer user_data,
 		     GError **error)
 {
-	ExmPluginRequest *r = user_data;
-	const ExmPluginKind *kind = exm_plugin_kind_for_tag(route->tag);
-	g_autoptr(ExmPluginRow) row = NULL;
+	ExmRestCrud *r = user_data;
+	const ExmRestKind *kind = exm_plugin_kind_for_tag(route->tag);
+	g_autoptr(ExmRestRow) row = NULL;
 
 	if (route->tag == EXM_PLUGIN_ROUTE_INSTANCES)
-		return exm_plugin_mail_load_parent(r, id, error);
-	if (kind == NULL || !exm_plugin_enforce(r, kind->policy, "read", error))
+		return exm_rest_crud_load_parent(r, kind, id, error);
+	if (kind == NULL || !exm_rest_crud_enforce(r, kind->policy, "read", error))
 		return FALSE;
-	row = exm_plugin_crud_load(r, kind, id, FALSE, error);
+	row = exm_rest_crud_load(r, kind, id, FALSE, error);
 	return row != NULL;
 }
 
@@ -257,17 +258,13 @@ exm_plugin_request_ok(const ExordosPaasRestRequest *req, GError **error)
 }
 
 static void
-exm_plugin_serve(ExmPluginRequest *r)
+exm_plugin_serve(ExmRestCrud *r, const ExordosPaasRestRequest *req)
 {
 	g_autoptr(GError) error = NULL;
-	const ExmPluginKind *kind;
+	const ExmRestKind *kind;
 
-	r->match = exm_rest_route_walk(&exm_plugin_mail_route,
-				       r->req->method,
-				       r->req->path,
-				       exm_plugin_walk_load,
-				       r,
-				       &error);
+	r->match = exm_rest_route_walk(
+		&exm_plugin_mail_route, req->method, req->path, exm_plugin_walk_load, r, &error);
 	if (r->match == NULL) {
 		exm_rest_response_set_error(r->resp, error);
 		return;
@@ -283,7 +280,7 @@ exm_plugin_serve(ExmPluginRequest *r)
 		exm_plugin_dns_records(r, kind);
 		return;
 	}
-	exm_plugin_crud_dispatch(r, kind);
+	exm_rest_crud_dispatch(r, kind);
 }
 
 static void
@@ -305,6 +302,41 @@ exm_plugin_response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
 	}
 }
 
+/* The query as the toolkit takes it (same layout, no copies of strings). */
+static ExmRestParam *
+exm_plugin_query(const ExordosPaasRestRequest *req)
+{
+	ExmRestParam *params = g_new0(ExmRestParam, req->n_query + 1);
+
+	for (gsize i = 0; i < req->n_query; i++) {
+		params[i].key = req->query[i].key;
+		params[i].value = req->query[i].value;
+	}
+	return params;
+}
+
+static void
+exm_plugin_request_init(ExmRestCrud *r,
+			const ExordosPaasRestRequest *request,
+			const ExmPluginLogTarget *log,
+			const ExmRestParam *query)
+{
+	r->store.db = request->db;
+	r->store.log = exm_plugin_log_sql;
+	r->store.log_data = (gpointer)log;
+	r->query = query;
+	r->n_query = request->n_query;
+	r->body = request->body;
+	r->body_len = request->body_len;
+	r->content_type = request->content_type;
+	r->base_url = request->base_url;
+	r->mount = request->mount_prefix;
+	r->kinds = exm_plugin_kinds;
+	r->enforcer = exm_rest_enforcer_new(
+		request->identity->anonymous ? NULL : request->identity->permissions);
+	r->now = g_get_real_time();
+}
+
 static void
 exm_plugin_rest_dispatch(gpointer ctx,
 			 const ExordosPaasRestRequest *request,
@@ -313,7 +345,9 @@ exm_plugin_rest_dispatch(gpointer ctx,
 	g_autoptr(ExmRestResponse) resp = exm_rest_response_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *project = NULL;
-	ExmPluginRequest r = { 0 };
+	g_autofree ExmRestParam *query = NULL;
+	ExmPluginLogTarget log = { ctx, request };
+	ExmRestCrud r = { 0 };
 
 	if (response == NULL)
 		return;
@@ -325,22 +359,17 @@ exm_plugin_rest_dispatch(gpointer ctx,
 		exm_plugin_response_export(resp, response);
 		return;
 	}
-	r.plugin = ctx;
-	r.req = request;
-	r.db = request->db;
-	r.mount = request->mount_prefix;
+	query = exm_plugin_query(request);
+	exm_plugin_request_init(&r, request, &log, query);
 	/* Canonical (lower-case) so it compares with canonical body values. */
 	project = request->identity->anonymous || request->identity->project_id == NULL
 			  ? NULL
 			  : exm_uuid_parse(request->identity->project_id, NULL);
 	r.project = project;
-	r.enforcer = exm_rest_enforcer_new(
-		request->identity->anonymous ? NULL : request->identity->permissions);
 	r.resp = resp;
-	r.now = g_get_real_time();
-	exm_plugin_serve(&r);
-	exm_rest_match_free(r.match);
-	exm_plugin_store_row_free(r.parent);
+	exm_plugin_serve(&r, request);
+	exm_rest_route_match_free(r.match);
+	exm_rest_row_free(r.parent);
 	exm_rest_enforcer_free(r.enforcer);
 	exm_plugin_response_export(resp, response);
 }
@@ -378,11 +407,6 @@ exm_plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_erro
 	}
 	plugin = g_new0(ExmPlugin, 1);
 	plugin->host = host;
-	for (guint tag = EXM_PLUGIN_ROUTE_VERSIONS; tag <= EXM_PLUGIN_ROUTE_ACCOUNTS; tag++) {
-		const ExmRestModel *model = exm_plugin_kind_for_tag(tag)->model;
-		plugin->columns[tag] = exm_plugin_store_columns(model, FALSE);
-		plugin->all_columns[tag] = exm_plugin_store_columns(model, TRUE);
-	}
 	*out_ctx = plugin;
 	return TRUE;
 }
@@ -392,12 +416,6 @@ exm_plugin_shutdown(gpointer ctx)
 {
 	ExmPlugin *plugin = ctx;
 
-	if (plugin == NULL)
-		return;
-	for (guint i = 0; i < G_N_ELEMENTS(plugin->columns); i++) {
-		g_free(plugin->columns[i]);
-		g_free(plugin->all_columns[i]);
-	}
 	g_free(plugin);
 }
 

@@ -224,7 +224,7 @@ fuzz_body(ExmRestMethod method, const gchar *body, gsize len)
 
 		if (v == NULL)
 			continue;
-		EXM_FUZZ_CHECK(v->field == f && exm_rest_field_access(f, method) == EXM_REST_RW,
+		EXM_FUZZ_CHECK(v->field == f && exm_rest_model_field_access(f, method) == EXM_REST_RW,
 			       "unpacked %s which method %d may not write",
 			       f->name,
 			       method);
@@ -288,9 +288,9 @@ fuzz_query(const gchar *query_text)
 		check_error(error, FALSE, "query");
 		return;
 	}
-	sql = exm_rest_list_query_sql(query, &instance_model, "\"uuid\", \"name\"", sql_params);
+	sql = exm_rest_sql_list(query, &instance_model, "\"uuid\", \"name\"", sql_params);
 	check_sql(sql, sql_params);
-	marker_sql = exm_rest_list_query_marker_sql(query, &instance_model, marker_params);
+	marker_sql = exm_rest_sql_marker_check(query, &instance_model, marker_params);
 	if (marker_sql != NULL)
 		check_sql(marker_sql, marker_params);
 }

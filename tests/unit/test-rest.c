@@ -91,25 +91,25 @@ test_walk_collections(void)
 	g_assert_no_error(error);
 	g_assert_true(m->route == &mount_route);
 	g_assert_cmpint(m->method, ==, EXM_REST_FILTER);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("GET", "instances/", &log, &error);
 	g_assert_no_error(error);
 	g_assert_true(m->route == &parents_route);
 	g_assert_cmpint(m->method, ==, EXM_REST_FILTER);
 	g_assert_null(m->id);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("POST", "instances/", &log, &error);
 	g_assert_no_error(error);
 	g_assert_cmpint(m->method, ==, EXM_REST_CREATE);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	/* `-` in a segment finds the `_` attribute */
 	m = walk("GET", "access-keys/", &log, &error);
 	g_assert_no_error(error);
 	g_assert_true(m->route == &readonly_route);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	/* nested: parent loaded on the way */
 	m = walk("POST", "instances/" U1 "/accounts/", &log, &error);
@@ -144,7 +144,7 @@ test_walk_resources(void)
 		g_assert_no_error(error);
 		g_assert_cmpint(m->method, ==, methods[i].expect);
 		g_assert_cmpstr(m->id, ==, U1);
-		g_clear_pointer(&m, exm_rest_match_free);
+		g_clear_pointer(&m, exm_rest_route_match_free);
 	}
 	/* the final resource is not loaded by the walk */
 	g_assert_cmpuint(log.loads->len, ==, 0);
@@ -153,17 +153,17 @@ test_walk_resources(void)
 	m = walk("GET", "instances/{84FE6E925B3C4A1BA124DE76B7B6C788}", &log, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(m->id, ==, U1);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 	m = walk("GET", "instances/urn:uuid:" U1, &log, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(m->id, ==, U1);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("GET", "instances/" U1 "/accounts/" U2, &log, &error);
 	g_assert_no_error(error);
 	g_assert_true(m->route == &children_route);
 	g_assert_cmpstr(m->id, ==, U2);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("GET", "instances/" U1 "/actions/info", &log, &error);
 	g_assert_no_error(error);
@@ -519,7 +519,7 @@ test_list_query(void)
 	g_assert_cmpuint(q->fields->len, ==, 1);
 	exm_rest_list_query_add_filter(q, &thing_model, "uuid", U2);
 
-	sql = exm_rest_list_query_sql(q, &thing_model, "\"uuid\"::text", params);
+	sql = exm_rest_sql_list(q, &thing_model, "\"uuid\"::text", params);
 	g_assert_cmpstr(
 		sql,
 		==,
@@ -535,7 +535,7 @@ test_list_query(void)
 
 	g_clear_pointer(&sql, g_free);
 	g_ptr_array_set_size(params, 0);
-	sql = exm_rest_list_query_marker_sql(q, &thing_model, params);
+	sql = exm_rest_sql_marker_check(q, &thing_model, params);
 	g_assert_cmpstr(
 		sql,
 		==,
@@ -555,13 +555,13 @@ test_list_query_plain(void)
 	g_autofree gchar *sql = NULL;
 
 	g_assert_no_error(error);
-	sql = exm_rest_list_query_sql(q, &thing_model, "*", params);
+	sql = exm_rest_sql_list(q, &thing_model, "*", params);
 	g_assert_cmpstr(
 		sql,
 		==,
 		"SELECT * FROM \"things\" WHERE TRUE AND (\"ips\"::text[] = ARRAY[$1::text]) "
 		"AND \"uuid\" > $2::uuid ORDER BY \"uuid\" ASC");
-	g_assert_null(exm_rest_list_query_marker_sql(q, &thing_model, params));
+	g_assert_null(exm_rest_sql_marker_check(q, &thing_model, params));
 }
 
 typedef struct {
@@ -619,12 +619,12 @@ test_pack(void)
 	g_autofree gchar *s = NULL;
 	g_autoptr(GPtrArray) fields = g_ptr_array_new();
 
-	exm_rest_pack(json_node_get_object(n), &thing_model, EXM_REST_GET, NULL);
+	exm_rest_model_pack(json_node_get_object(n), &thing_model, EXM_REST_GET, NULL);
 	s = exm_json_to_string(n);
 	g_assert_cmpstr(s, ==, "{\"uuid\":\"" U1 "\",\"name\":\"x\",\"cpu\":1}");
 	g_clear_pointer(&s, g_free);
 	g_ptr_array_add(fields, "cpu");
-	exm_rest_pack(json_node_get_object(n), &thing_model, EXM_REST_FILTER, fields);
+	exm_rest_model_pack(json_node_get_object(n), &thing_model, EXM_REST_FILTER, fields);
 	s = exm_json_to_string(n);
 	g_assert_cmpstr(s, ==, "{\"cpu\":1}");
 }
