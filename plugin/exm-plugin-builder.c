@@ -42,26 +42,35 @@ exm_plugin_builder_fail(gchar **out_error, const gchar *what, PGresult *res)
 	return FALSE;
 }
 
+/* The column @name of the first row ("" for a missing column or NULL). */
+static const gchar *
+exm_plugin_builder_col(PGresult *res, const gchar *name)
+{
+	int col = PQfnumber(res, name);
+
+	return col >= 0 ? PQgetvalue(res, 0, col) : "";
+}
+
 static ExmMailInstance *
 exm_plugin_builder_row(PGresult *res)
 {
 	ExmMailInstance *i = exm_mail_instance_new();
 
-	i->uuid = g_strdup(PQgetvalue(res, 0, 0));
-	i->name = g_strdup(PQgetvalue(res, 0, 1));
-	i->project_id = g_strdup(PQgetvalue(res, 0, 2));
-	i->domain = g_strdup(PQgetvalue(res, 0, 3));
-	if (!exm_mail_status_from_string(PQgetvalue(res, 0, 4), &i->status, NULL))
+	i->uuid = g_strdup(exm_plugin_builder_col(res, "uuid"));
+	i->name = g_strdup(exm_plugin_builder_col(res, "name"));
+	i->project_id = g_strdup(exm_plugin_builder_col(res, "project_id"));
+	i->domain = g_strdup(exm_plugin_builder_col(res, "domain"));
+	if (!exm_mail_status_from_string(exm_plugin_builder_col(res, "status"), &i->status, NULL))
 		i->status = EXM_MAIL_STATUS_NEW;
-	exm_rest_row_parse_text_list(PQgetvalue(res, 0, 5), i->ipsv4);
-	i->cpu = g_ascii_strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-	i->ram = g_ascii_strtoll(PQgetvalue(res, 0, 7), NULL, 10);
-	i->disk_size = g_ascii_strtoll(PQgetvalue(res, 0, 8), NULL, 10);
-	i->version = g_strdup(PQgetvalue(res, 0, 9));
+	exm_rest_row_parse_text_list(exm_plugin_builder_col(res, "ipsv4"), i->ipsv4);
+	i->cpu = g_ascii_strtoll(exm_plugin_builder_col(res, "cpu"), NULL, 10);
+	i->ram = g_ascii_strtoll(exm_plugin_builder_col(res, "ram"), NULL, 10);
+	i->disk_size = g_ascii_strtoll(exm_plugin_builder_col(res, "disk_size"), NULL, 10);
+	i->version = g_strdup(exm_plugin_builder_col(res, "version"));
 	g_free(i->dkim_public_key);
 	g_free(i->dkim_selector);
-	i->dkim_public_key = g_strdup(PQgetvalue(res, 0, 10));
-	i->dkim_selector = g_strdup(PQgetvalue(res, 0, 11));
+	i->dkim_public_key = g_strdup(exm_plugin_builder_col(res, "dkim_public_key"));
+	i->dkim_selector = g_strdup(exm_plugin_builder_col(res, "dkim_selector"));
 	return i;
 }
 
@@ -86,11 +95,12 @@ exm_plugin_builder_load_accounts(PGconn *db, ExmPluginBuilderInput *in, gchar **
 	for (gint k = 0; k < PQntuples(res); k++) {
 		g_autoptr(GError) error = NULL;
 
-		if (!exm_mail_node_add_account(in->accounts,
-					       PQgetvalue(res, k, 0),
-					       PQgetvalue(res, k, 1),
-					       g_str_equal(PQgetvalue(res, k, 2), "t"),
-					       &error)) {
+		if (!exm_mail_node_add_account(
+			    in->accounts,
+			    PQgetvalue(res, k, PQfnumber(res, "username")),
+			    PQgetvalue(res, k, PQfnumber(res, "password_hash")),
+			    g_str_equal(PQgetvalue(res, k, PQfnumber(res, "active")), "t"),
+			    &error)) {
 			if (out_error != NULL)
 				*out_error = g_strdup_printf("account: %s", error->message);
 			return FALSE;
@@ -111,8 +121,9 @@ exm_plugin_builder_load(gpointer ctx,
 	g_autoptr(PGresult) res = PQexecParams(
 		db,
 		"SELECT i.uuid, i.name, i.project_id, i.domain, i.status, "
-		"COALESCE(array_to_json(i.ipsv4), '[]')::text, i.cpu, i.ram, i.disk_size, "
-		"i.version, i.dkim_public_key, i.dkim_selector, COALESCE(v.image, '') FROM "
+		"COALESCE(array_to_json(i.ipsv4), '[]')::text AS ipsv4, i.cpu, i.ram, i.disk_size, "
+		"i.version, i.dkim_public_key, i.dkim_selector, COALESCE(v.image, '') AS image "
+		"FROM "
 		"mail_instances i JOIN mail_versions v ON v.uuid = i.version WHERE i.uuid = $1 "
 		"FOR UPDATE OF i",
 		1,
@@ -130,7 +141,7 @@ exm_plugin_builder_load(gpointer ctx,
 		return TRUE;
 	in = g_new0(ExmPluginBuilderInput, 1);
 	in->instance = exm_plugin_builder_row(res);
-	in->image = g_strdup(PQgetvalue(res, 0, 12));
+	in->image = g_strdup(exm_plugin_builder_col(res, "image"));
 	if (!exm_plugin_builder_load_accounts(db, in, out_error)) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;

@@ -39,6 +39,10 @@ extern const ExmRestRoute exm_plugin_instances_route;
 extern const ExmRestRoute exm_plugin_accounts_route;
 const ExmRestKind *exm_plugin_kind_for_tag(ExmPluginRouteTag tag);
 
+/* exm-plugin-abi.c: the ABI's model tables, derived from the declarations */
+const ExordosPaasModel *const *exm_plugin_abi_models(void);
+const ExordosPaasField *exm_plugin_abi_field(const ExmRestField *field, ExordosPaasField *out);
+
 /* exm-plugin-mail.c */
 extern const ExmRestKind exm_plugin_mail_versions;
 extern const ExmRestKind exm_plugin_mail_instances;

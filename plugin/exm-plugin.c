@@ -43,6 +43,7 @@
 #define F_RO		       EXM_REST_FIELD_READ_ONLY
 #define F_SECRET	       EXM_REST_FIELD_SECRET
 #define F_NOCOL		       EXM_REST_FIELD_NO_COLUMN
+#define F_REQ_MODEL	       EXM_REST_FIELD_REQUIRED_BY_MODEL
 
 /* Model property order of restalchemy (rest-conventions §5.2); access per
  * create/read/update from the seed's field-permission table (+ DESIGN.md §5). */
@@ -63,8 +64,8 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
-	{ "domain", EXM_REST_TYPE_STRING, F_REQ, RW, RO, RO, NULL },
-	{ "status", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
+	{ "domain", EXM_REST_TYPE_STRING, F_REQ | F_RO, RW, RO, RO, NULL },
+	{ "status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL },
 	{ "ipsv4", EXM_REST_TYPE_STRING_LIST, 0, RO, RO, RO, NULL },
 	{ "cpu", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
 	{ "ram", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
@@ -83,9 +84,9 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
 	{ "instance", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RO, "instances/" },
-	{ "username", EXM_REST_TYPE_STRING, F_REQ, RW, RO, RO, NULL },
-	/* Required too, but checked by the account rules: `password` may stand in. */
-	{ "password_hash", EXM_REST_TYPE_STRING, F_SECRET, RW, HIDDEN, RW, NULL },
+	{ "username", EXM_REST_TYPE_STRING, F_REQ | F_RO, RW, RO, RO, NULL },
+	/* Required, but checked by the account rules: `password` may stand in. */
+	{ "password_hash", EXM_REST_TYPE_STRING, F_SECRET | F_REQ_MODEL, RW, HIDDEN, RW, NULL },
 	{ "active", EXM_REST_TYPE_BOOLEAN, 0, RW, RW, RW, NULL },
 	{ "password", EXM_REST_TYPE_STRING, F_SECRET | F_NOCOL, RW, HIDDEN, RW, NULL },
 	{ NULL },
@@ -437,81 +438,6 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	NULL,
 };
 
-#define PF(var, name, type, flags, c, r, u, rel)                                                   \
-	static const ExordosPaasField var = { name,                                                \
-					      EXORDOS_PAAS_FIELD_##type,                           \
-					      flags,                                               \
-					      EXORDOS_PAAS_ACCESS_##c,                             \
-					      EXORDOS_PAAS_ACCESS_##r,                             \
-					      EXORDOS_PAAS_ACCESS_##u,                             \
-					      rel,                                                 \
-					      { NULL } }
-#define PK   EXORDOS_PAAS_FIELD_FLAG_PRIMARY_KEY | EXORDOS_PAAS_FIELD_FLAG_READ_ONLY
-#define REQ  EXORDOS_PAAS_FIELD_FLAG_REQUIRED
-#define FIX  EXORDOS_PAAS_FIELD_FLAG_READ_ONLY
-#define WO   EXORDOS_PAAS_FIELD_FLAG_WRITE_ONLY
-#define NONE EXORDOS_PAAS_FIELD_FLAG_NONE
-
-PF(pf_uuid, "uuid", UUID, PK, RW, RO, RW, NULL);
-PF(pf_name, "name", STRING, NONE, RW, RW, RW, NULL);
-PF(pf_name_req, "name", STRING, REQ, RW, RW, RW, NULL);
-PF(pf_description, "description", STRING, NONE, RW, RW, RW, NULL);
-PF(pf_project_id, "project_id", UUID, REQ | FIX, RW, RO, RW, NULL);
-PF(pf_created_at, "created_at", TIMESTAMP, FIX, RW, RO, RW, NULL);
-PF(pf_updated_at, "updated_at", TIMESTAMP, FIX, RW, RO, RW, NULL);
-PF(pf_image, "image", STRING, NONE, RW, RW, RW, NULL);
-PF(pf_domain, "domain", STRING, REQ | FIX, RW, RO, RO, NULL);
-PF(pf_status, "status", ENUM, NONE, RO, RO, RO, NULL);
-PF(pf_ipsv4, "ipsv4", STRING_LIST, NONE, RO, RO, RO, NULL);
-PF(pf_cpu, "cpu", INTEGER, REQ, RW, RW, RW, NULL);
-PF(pf_ram, "ram", INTEGER, REQ, RW, RW, RW, NULL);
-PF(pf_disk_size, "disk_size", INTEGER, REQ, RW, RW, RW, NULL);
-PF(pf_version, "version", RELATIONSHIP, REQ | FIX, RW, RO, RO, "mail_version");
-PF(pf_dkim_public_key, "dkim_public_key", STRING, NONE, RO, RO, RO, NULL);
-PF(pf_dkim_selector, "dkim_selector", STRING, NONE, RO, RO, RO, NULL);
-PF(pf_instance, "instance", RELATIONSHIP, REQ | FIX, RW, RO, RO, "mail_instance");
-PF(pf_username, "username", STRING, REQ | FIX, RW, RO, RO, NULL);
-PF(pf_password_hash, "password_hash", STRING, REQ, RW, HIDDEN, RW, NULL);
-PF(pf_active, "active", BOOLEAN, NONE, RW, RW, RW, NULL);
-PF(pf_password, "password", STRING, WO, RW, HIDDEN, RW, NULL);
-
-static const ExordosPaasField *const exm_plugin_abi_version_fields[] = {
-	&pf_uuid, &pf_name, &pf_description, &pf_created_at, &pf_updated_at, &pf_image, NULL,
-};
-static const ExordosPaasField *const exm_plugin_abi_instance_fields[] = {
-	&pf_uuid,	&pf_name_req,  &pf_description, &pf_project_id,	     &pf_created_at,
-	&pf_updated_at, &pf_domain,    &pf_status,	&pf_ipsv4,	     &pf_cpu,
-	&pf_ram,	&pf_disk_size, &pf_version,	&pf_dkim_public_key, &pf_dkim_selector,
-	NULL,
-};
-static const ExordosPaasField *const exm_plugin_abi_account_fields[] = {
-	&pf_uuid,	   &pf_name,	   &pf_description, &pf_created_at,
-	&pf_updated_at,	   &pf_project_id, &pf_instance,    &pf_username,
-	&pf_password_hash, &pf_active,	   &pf_password,    NULL,
-};
-
-static const ExordosPaasModel exm_plugin_abi_version = {
-	"mail_version", "mail_versions", "versions/", NULL, exm_plugin_abi_version_fields, { NULL },
-};
-static const ExordosPaasModel exm_plugin_abi_instance = {
-	"mail_instance", "mail_instances", "instances/", NULL, exm_plugin_abi_instance_fields,
-	{ NULL },
-};
-static const ExordosPaasModel exm_plugin_abi_account = {
-	"mail_account",
-	"mail_accounts",
-	"instances/{instance}/accounts/",
-	"mail_instance",
-	exm_plugin_abi_account_fields,
-	{ NULL },
-};
-static const ExordosPaasModel *const exm_plugin_abi_models[] = {
-	&exm_plugin_abi_version,
-	&exm_plugin_abi_instance,
-	&exm_plugin_abi_account,
-	NULL,
-};
-
 /* Upstream get_agent_models()/get_agent_filters() (upstream-mail.md §6.1). */
 static const ExordosPaasAgentModel exm_plugin_agent_versions = {
 	"versions",
@@ -554,7 +480,7 @@ static const gchar *const exm_plugin_permissions[] = {
 	NULL,
 };
 
-static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
+static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
 	.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
 	.struct_size = sizeof(ExordosPaasPluginDescriptor),
@@ -562,7 +488,7 @@ static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.element = "mailaas",
 	.version = EXM_VERSION,
 	.migrations = exm_plugin_migrations,
-	.models = exm_plugin_abi_models,
+	.models = NULL, /* exm_plugin_abi_models(), set by exm_plugin_get_descriptor() */
 	.agent_models = exm_plugin_agent_models,
 	.permissions = exm_plugin_permissions,
 	.init = exm_plugin_init,
@@ -572,8 +498,15 @@ static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.builders = &exm_plugin_builders,
 };
 
+/* The ABI model tables are derived from the model declarations on first use. */
 const ExordosPaasPluginDescriptor *
 exm_plugin_get_descriptor(void)
 {
+	static gsize done = 0;
+
+	if (g_once_init_enter(&done)) {
+		exm_plugin_descriptor.models = exm_plugin_abi_models();
+		g_once_init_leave(&done, 1);
+	}
 	return &exm_plugin_descriptor;
 }

@@ -171,7 +171,7 @@ exm_rest_convert_string(ExmRestValue *v,
 	const gchar *s;
 
 	if (!exm_rest_node_is_string(node)) {
-		if (f->type == EXM_REST_TYPE_STRING)
+		if (f->type == EXM_REST_TYPE_STRING || f->type == EXM_REST_TYPE_ENUM)
 			exm_rest_set_type_error(error, model, f, method, node);
 		else
 			exm_rest_set_parse_error(error, f, node);

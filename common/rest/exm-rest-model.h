@@ -35,6 +35,8 @@ typedef enum {
  * @EXM_REST_TYPE_TIMESTAMP: `YYYY-MM-DDTHH:MM:SS.ffffffZ`
  * @EXM_REST_TYPE_STRING_LIST: an array of strings
  * @EXM_REST_TYPE_RELATIONSHIP: the path URI of another resource
+ * @EXM_REST_TYPE_ENUM: a string from a fixed set the model's hooks keep
+ *   (handled as %EXM_REST_TYPE_STRING here)
  */
 typedef enum {
 	EXM_REST_TYPE_UUID,
@@ -44,6 +46,7 @@ typedef enum {
 	EXM_REST_TYPE_TIMESTAMP,
 	EXM_REST_TYPE_STRING_LIST,
 	EXM_REST_TYPE_RELATIONSHIP,
+	EXM_REST_TYPE_ENUM,
 } ExmRestType;
 
 /**
@@ -56,6 +59,8 @@ typedef enum {
  *   sortable)
  * @EXM_REST_FIELD_SECRET: its value never appears in an error message, and it
  *   can be neither a filter nor a sort key (no oracle on its values)
+ * @EXM_REST_FIELD_REQUIRED_BY_MODEL: required, but checked by the model's
+ *   own rules (another field may stand in), not by the toolkit
  */
 typedef enum {
 	EXM_REST_FIELD_REQUIRED = 1 << 0,
@@ -63,6 +68,7 @@ typedef enum {
 	EXM_REST_FIELD_READ_ONLY = 1 << 2,
 	EXM_REST_FIELD_NO_COLUMN = 1 << 3,
 	EXM_REST_FIELD_SECRET = 1 << 4,
+	EXM_REST_FIELD_REQUIRED_BY_MODEL = 1 << 5,
 } ExmRestFieldFlags;
 
 /**
