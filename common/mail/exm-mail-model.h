@@ -2,8 +2,9 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The mail models as plain structs with JSON codecs (reference/upstream-mail.md §1,
- * target variant V6 minus root_password, plus DESIGN.md §5).  Strings are owned.
+ * The mail values outside the REST models (those are declared once, in the
+ * plugin): the status names, the builders' instance input and the
+ * `mail_instance_node` value (reference/upstream-mail.md §1).  Strings are owned.
  */
 #pragma once
 
@@ -21,15 +22,7 @@ const gchar *exm_mail_status_to_string(ExmMailStatus status);
 /* %FALSE with %EXM_MAIL_ERROR_INVALID for an unknown name */
 gboolean exm_mail_status_from_string(const gchar *text, ExmMailStatus *out, GError **error);
 
-typedef struct {
-	gchar *uuid;
-	gchar *name;
-	gchar *description;
-	gchar *image;
-	gint64 created_at; /* µs since the epoch, UTC */
-	gint64 updated_at;
-} ExmMailVersion;
-
+/* A mail instance row as the plugin's builders read it (their input). */
 typedef struct {
 	gchar *uuid;
 	gchar *name;
@@ -48,33 +41,10 @@ typedef struct {
 	gint64 updated_at;
 } ExmMailInstance;
 
-typedef struct {
-	gchar *uuid;
-	gchar *name;
-	gchar *description;
-	gchar *project_id;
-	gchar *instance; /* uuid of the MailInstance */
-	gchar *username;
-	gchar *password_hash; /* never serialised by the API codecs */
-	gboolean active;
-	gint64 created_at;
-	gint64 updated_at;
-} ExmMailAccount;
-
-ExmMailVersion *exm_mail_version_new(void);
-void exm_mail_version_free(ExmMailVersion *v);
 ExmMailInstance *exm_mail_instance_new(void); /* defaults: NEW, ipsv4 [], "" keys */
 void exm_mail_instance_free(ExmMailInstance *i);
-ExmMailAccount *exm_mail_account_new(void); /* defaults: active */
-void exm_mail_account_free(ExmMailAccount *a);
 
-/* Checks every field against its rule (names the first one that fails). */
-gboolean exm_mail_instance_validate(const ExmMailInstance *i, GError **error);
-gboolean exm_mail_account_validate(const ExmMailAccount *a, GError **error);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailVersion, exm_mail_version_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailInstance, exm_mail_instance_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailAccount, exm_mail_account_free)
 
 /* One account inside the `mail_instance_node` value. */
 typedef struct {
@@ -124,12 +94,3 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
  * Returns: (transfer full): `{uuid, name, domain, accounts}` exactly, no other key
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
-
-/* Timestamps as restalchemy renders them: `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
-gchar *exm_mail_format_timestamp(gint64 usec);
-
-/* API JSON of a version/instance/account (null members omitted; an account
- * never carries password_hash).  @prefix is the API root, e.g. "/v1/types/mail/". */
-JsonNode *exm_mail_version_to_json(const ExmMailVersion *v);
-JsonNode *exm_mail_instance_to_json(const ExmMailInstance *i, const gchar *prefix);
-JsonNode *exm_mail_account_to_json(const ExmMailAccount *a, const gchar *prefix);
