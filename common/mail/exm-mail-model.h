@@ -3,94 +3,11 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The mail values outside the REST models (those are declared once, in the
- * plugin): the status names, the builders' instance input and the
- * `mail_instance_node` value (reference/upstream-mail.md §1).  Strings are owned.
+ * plugin), one header each: exm-mail-status.h, exm-mail-instance.h,
+ * exm-mail-node.h.  This header includes all three.
  */
 #pragma once
 
-#include <glib.h>
-#include <json-glib/json-glib.h>
-
-typedef enum {
-	EXM_MAIL_STATUS_NEW,
-	EXM_MAIL_STATUS_IN_PROGRESS,
-	EXM_MAIL_STATUS_ACTIVE,
-	EXM_MAIL_STATUS_ERROR,
-} ExmMailStatus;
-
-const gchar *exm_mail_status_to_string(ExmMailStatus status);
-/* %FALSE with %EXM_MAIL_ERROR_INVALID for an unknown name */
-gboolean exm_mail_status_from_string(const gchar *text, ExmMailStatus *out, GError **error);
-
-/* A mail instance row as the plugin's builders read it (their input). */
-typedef struct {
-	gchar *uuid;
-	gchar *name;
-	gchar *description;
-	gchar *project_id;
-	gchar *domain;
-	ExmMailStatus status;
-	GPtrArray *ipsv4; /* gchar* */
-	gint64 cpu;
-	gint64 ram;
-	gint64 disk_size;
-	gchar *version; /* uuid of the MailVersion */
-	gchar *dkim_public_key;
-	gchar *dkim_selector;
-	gint64 created_at;
-	gint64 updated_at;
-} ExmMailInstance;
-
-ExmMailInstance *exm_mail_instance_new(void); /* defaults: NEW, ipsv4 [], "" keys */
-void exm_mail_instance_free(ExmMailInstance *i);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailInstance, exm_mail_instance_free)
-
-/* One account inside the `mail_instance_node` value. */
-typedef struct {
-	gchar *username;
-	gchar *password_hash; /* as stored, `{SCHEME}` prefix kept */
-	gboolean active;
-} ExmMailNodeAccount;
-
-/**
- * ExmMailNode:
- *
- * The `mail_instance_node` value: `{uuid, name, domain, accounts: {username:
- * {password_hash, active}}}`.  @accounts is sorted by username.
- */
-typedef struct {
-	gchar *uuid;
-	gchar *name;
-	gchar *domain;
-	GPtrArray *accounts; /* ExmMailNodeAccount*, sorted by username */
-} ExmMailNode;
-
-ExmMailNode *exm_mail_node_new(void);
-void exm_mail_node_free(ExmMailNode *node);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailNode, exm_mail_node_free)
-
-/* Adds (copies) an account, keeping @accounts sorted; a duplicate username fails. */
-gboolean exm_mail_node_add_account(ExmMailNode *node,
-				   const gchar *username,
-				   const gchar *password_hash,
-				   gboolean active,
-				   GError **error);
-
-/**
- * exm_mail_node_from_json:
- * @node: a JSON object as the agent payload carries it
- * @error: %EXM_MAIL_ERROR_INVALID naming the bad member
- *
- * Validates uuid, name (1..255), domain, every username and password hash and the
- * `active` flag (boolean).  Unknown members (status, dkim_*) are ignored.
- *
- * Returns: (transfer full): the value
- */
-ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
-
-/**
- * exm_mail_node_to_json:
- * Returns: (transfer full): `{uuid, name, domain, accounts}` exactly, no other key
- */
-JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
+#include "exm-mail-instance.h"
+#include "exm-mail-node.h"
+#include "exm-mail-status.h"

@@ -2,11 +2,10 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The mail models: plain structs, their rules, the `mail_instance_node` value the
- * agent receives, and the API JSON of restalchemy (reference/rest-conventions.md §5:
- * model property order, null members omitted, relationships as path URIs).
+ * The `mail_instance_node` value the agent receives: strict in what it
+ * accepts, exact in what it writes.
  */
-#include "exm-mail-model.h"
+#include "exm-mail-node.h"
 
 #include <string.h>
 
@@ -14,97 +13,6 @@
 #include "exm-mail-error.h"
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
-
-#define DEFAULT_PREFIX "/v1/types/mail/"
-
-static const gchar *const status_names[] = {
-	[EXM_MAIL_STATUS_NEW] = "NEW",
-	[EXM_MAIL_STATUS_IN_PROGRESS] = "IN_PROGRESS",
-	[EXM_MAIL_STATUS_ACTIVE] = "ACTIVE",
-	[EXM_MAIL_STATUS_ERROR] = "ERROR",
-};
-
-/**
- * exm_mail_status_to_string:
- * @status: a status
- *
- * Returns: (transfer none): its API name; "ERROR" for a value outside the enum
- */
-const gchar *
-exm_mail_status_to_string(ExmMailStatus status)
-{
-	if ((guint)status >= G_N_ELEMENTS(status_names))
-		return "ERROR";
-	return status_names[status];
-}
-
-/**
- * exm_mail_status_from_string:
- * @text: (nullable): an API name, case-sensitive
- * @out: (out): the status
- * @error: %EXM_MAIL_ERROR_INVALID
- *
- * Returns: %TRUE when @text names a status
- */
-gboolean
-exm_mail_status_from_string(const gchar *text, ExmMailStatus *out, GError **error)
-{
-	for (guint s = 0; s < G_N_ELEMENTS(status_names); s++) {
-		if (g_strcmp0(text, status_names[s]) == 0) {
-			*out = (ExmMailStatus)s;
-			return TRUE;
-		}
-	}
-	g_set_error_literal(error,
-			    EXM_MAIL_ERROR,
-			    EXM_MAIL_ERROR_INVALID,
-			    "status: must be one of NEW, IN_PROGRESS, ACTIVE, ERROR");
-	return FALSE;
-}
-
-/* ---- the builder input -------------------------------------------------------------- */
-
-/**
- * exm_mail_instance_new:
- * Returns: (transfer full): an instance with the model defaults: status NEW, no
- *   IPs, empty DKIM key and selector
- */
-ExmMailInstance *
-exm_mail_instance_new(void)
-{
-	ExmMailInstance *i = g_new0(ExmMailInstance, 1);
-
-	i->status = EXM_MAIL_STATUS_NEW;
-	i->ipsv4 = g_ptr_array_new_with_free_func(g_free);
-	i->dkim_public_key = g_strdup("");
-	i->dkim_selector = g_strdup("");
-	return i;
-}
-
-/**
- * exm_mail_instance_free:
- * @i: (nullable): an instance
- *
- * Frees @i, its strings and its IP list.
- */
-void
-exm_mail_instance_free(ExmMailInstance *i)
-{
-	if (i == NULL)
-		return;
-	g_free(i->uuid);
-	g_free(i->name);
-	g_free(i->description);
-	g_free(i->project_id);
-	g_free(i->domain);
-	g_clear_pointer(&i->ipsv4, g_ptr_array_unref);
-	g_free(i->version);
-	g_free(i->dkim_public_key);
-	g_free(i->dkim_selector);
-	g_free(i);
-}
-
-/* ---- the mail_instance_node value -------------------------------------------------- */
 
 static void
 node_account_free(ExmMailNodeAccount *a)
