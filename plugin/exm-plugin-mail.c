@@ -113,7 +113,7 @@ exm_plugin_mail_domain(GPtrArray *sets, GError **error)
 
 	if (domain == NULL)
 		return TRUE;
-	norm = exm_mail_normalize_domain(domain, error);
+	norm = exm_mail_validate_normalize_domain(domain, error);
 	if (norm == NULL)
 		return FALSE;
 	exm_rest_set_put(sets, &exm_plugin_instance_model, "domain", norm);
@@ -213,7 +213,7 @@ exm_plugin_mail_username(GPtrArray *sets, GError **error)
 
 	if (username == NULL)
 		return TRUE;
-	norm = exm_mail_normalize_username(username, error);
+	norm = exm_mail_validate_normalize_username(username, error);
 	if (norm == NULL)
 		return FALSE;
 	exm_rest_set_put(sets, &exm_plugin_account_model, "username", norm);
@@ -238,10 +238,10 @@ exm_plugin_mail_hash_password(const ExmRestValue *password,
 				    "password: must be a non-empty string");
 		return FALSE;
 	}
-	if (old != NULL && exm_mail_verify_password(password->str, old))
+	if (old != NULL && exm_mail_crypt_verify(password->str, old))
 		return TRUE;
 	/* A crypt failure converts to a 500 by its code (exm-mail-error.c). */
-	hash = exm_mail_hash_password(password->str, EXM_MAIL_HASH_YESCRYPT, error);
+	hash = exm_mail_crypt_hash(password->str, EXM_MAIL_HASH_YESCRYPT, error);
 	if (hash == NULL)
 		return FALSE;
 	exm_rest_set_put(sets, &exm_plugin_account_model, "password_hash", hash);

@@ -100,7 +100,7 @@ exm_mail_dkim_txt_render(const gchar *selector, const gchar *domain, const gchar
 	g_autofree gchar *chunks = exm_mail_dkim_quoted_chunks(data, "\n\t  ");
 	const gchar *sel =
 		exm_mail_validate_selector(selector, NULL) ? selector : EXM_MAIL_DEFAULT_SELECTOR;
-	g_autofree gchar *dom = exm_mail_normalize_domain(domain, NULL);
+	g_autofree gchar *dom = exm_mail_validate_normalize_domain(domain, NULL);
 
 	return g_strdup_printf("%s._domainkey\tIN\tTXT\t( %s )  ; ----- DKIM key %s for %s\n",
 			       sel,

@@ -168,7 +168,7 @@ exm_mail_dns_zone(const gchar *domain,
 		  const gchar *selector,
 		  const gchar *dkim_data)
 {
-	g_autofree gchar *dom = exm_mail_normalize_domain(domain, NULL);
+	g_autofree gchar *dom = exm_mail_validate_normalize_domain(domain, NULL);
 	g_autoptr(GPtrArray) records = NULL;
 
 	if (dom == NULL)
@@ -212,7 +212,7 @@ exm_mail_dns_records(const gchar *domain,
 		     const gchar *selector,
 		     const gchar *dkim_data)
 {
-	g_autofree gchar *dom = exm_mail_normalize_domain(domain, NULL);
+	g_autofree gchar *dom = exm_mail_validate_normalize_domain(domain, NULL);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(GPtrArray) records = NULL;
 	g_autofree gchar *zone = NULL;

@@ -26,7 +26,7 @@
 gchar *
 exm_mail_env_render(const gchar *domain, GError **error)
 {
-	g_autofree gchar *norm = exm_mail_normalize_domain(domain, error);
+	g_autofree gchar *norm = exm_mail_validate_normalize_domain(domain, error);
 
 	if (norm == NULL)
 		return NULL;
@@ -81,7 +81,7 @@ env_parse_line(gchar *line, guint lineno, gchar **domain, GError **error)
 	value = eq + 1;
 	if (!env_unquote(value, lineno, error))
 		return FALSE;
-	*domain = exm_mail_normalize_domain(value, &local);
+	*domain = exm_mail_validate_normalize_domain(value, &local);
 	if (*domain == NULL)
 		return env_fail(error, lineno, local->message);
 	return TRUE;

@@ -103,7 +103,7 @@ exm_mail_node_add_account(ExmMailNode *node,
 	guint pos;
 
 	g_return_val_if_fail(node != NULL, FALSE);
-	user = exm_mail_normalize_username(username, error);
+	user = exm_mail_validate_normalize_username(username, error);
 	if (user == NULL)
 		return FALSE;
 	if (!exm_mail_validate_password_hash(password_hash, error)) {
@@ -172,7 +172,7 @@ member_active(JsonObject *acc, const gchar *user, gboolean *active, GError **err
 static gboolean
 node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError **error)
 {
-	g_autofree gchar *user = exm_mail_normalize_username(key, error);
+	g_autofree gchar *user = exm_mail_validate_normalize_username(key, error);
 	g_autofree gchar *path = NULL;
 	const gchar *hash;
 	gboolean active;
@@ -238,7 +238,7 @@ node_header_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 	if (!exm_mail_validate_name(name, error))
 		return FALSE;
 	n->name = g_strdup(name);
-	n->domain = exm_mail_normalize_domain(domain, error);
+	n->domain = exm_mail_validate_normalize_domain(domain, error);
 	return n->domain != NULL;
 }
 

@@ -31,7 +31,7 @@ is_line_safe_hash(const gchar *hash)
 static gboolean
 is_canonical_username(const gchar *username)
 {
-	g_autofree gchar *norm = exm_mail_normalize_username(username, NULL);
+	g_autofree gchar *norm = exm_mail_validate_normalize_username(username, NULL);
 
 	return norm != NULL && g_strcmp0(norm, username) == 0;
 }
@@ -49,7 +49,7 @@ compare_node_accounts(gconstpointer a, gconstpointer b)
 static gchar *
 passwd_line(const ExmMailNodeAccount *a, const gchar *domain)
 {
-	const gchar *hash = exm_mail_strip_scheme(a->password_hash);
+	const gchar *hash = exm_mail_crypt_strip_scheme(a->password_hash);
 
 	if (!is_canonical_username(a->username) || !is_line_safe_hash(hash)) {
 		g_warning("passwd: skipping an account whose username or hash cannot be "
@@ -77,7 +77,7 @@ exm_mail_passwd_render(const ExmMailNode *node)
 	g_autofree gchar *domain = NULL;
 
 	g_return_val_if_fail(node != NULL, g_strdup(""));
-	domain = exm_mail_normalize_domain(node->domain, NULL);
+	domain = exm_mail_validate_normalize_domain(node->domain, NULL);
 	if (domain == NULL || g_strcmp0(domain, node->domain) != 0) {
 		g_warning("passwd: the node has no valid lower-case domain; no line is written");
 		return g_strdup("");

@@ -82,18 +82,18 @@ static void
 test_password_derivation(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *hash = exm_mail_hash_password("s3cret", EXM_MAIL_HASH_SHA512, &error);
+	g_autofree gchar *hash = exm_mail_crypt_hash("s3cret", EXM_MAIL_HASH_SHA512, &error);
 	g_autoptr(ExmMailNode) n = exm_mail_node_new();
 	const ExmMailNodeAccount *a;
 
 	g_assert_no_error(error);
 	g_assert_true(g_str_has_prefix(hash, "$6$"));
-	g_assert_true(exm_mail_verify_password("s3cret", hash));
+	g_assert_true(exm_mail_crypt_verify("s3cret", hash));
 	g_assert_true(exm_mail_node_add_account(n, "smtp", "{SHA512-CRYPT}" HASH_A, TRUE, NULL));
 	a = g_ptr_array_index(n->accounts, 0);
 	g_assert_cmpstr(a->password_hash, ==, "{SHA512-CRYPT}" HASH_A);
-	g_assert_true(exm_mail_verify_password("hunter2", a->password_hash));
-	g_assert_false(exm_mail_verify_password("hunter3", a->password_hash));
+	g_assert_true(exm_mail_crypt_verify("hunter2", a->password_hash));
+	g_assert_false(exm_mail_crypt_verify("hunter3", a->password_hash));
 }
 
 /* ---- mail_instance_node ----------------------------------------------------------------- */
