@@ -1,6 +1,11 @@
 /*
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
+ *
+ * UUIDs: the one parser (strict, with a documented lenient mode for what the
+ * REST API accepts) and the generators.  exm_uuid4() and exm_uuid5() keep
+ * Python's names (uuid.uuid4(), uuid.uuid5()), the documented exception to
+ * the file-prefix rule.
  */
 #pragma once
 

@@ -14,6 +14,13 @@
 #include "exm-rest-sql.h"
 #include "exm-uuid.h"
 
+/* A write that returned no row: the row went away under the transaction. */
+static void
+exm_rest_crud_no_row(GError **error)
+{
+	g_set_error_literal(error, EXM_ERROR, EXM_ERROR_FAILED, "the write returned no row");
+}
+
 static void
 exm_rest_crud_forbidden(GError **error)
 {
@@ -361,6 +368,8 @@ exm_rest_crud_insert(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, G
 
 	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
 		return NULL;
+	if (row == NULL)
+		exm_rest_crud_no_row(error);
 	return row;
 }
 
@@ -489,6 +498,8 @@ exm_rest_crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *s
 
 	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
 		return NULL;
+	if (row == NULL)
+		exm_rest_crud_no_row(error);
 	return row;
 }
 
