@@ -16,14 +16,6 @@
 
 G_BEGIN_DECLS
 
-/* Route tags: which kind serves a route. */
-typedef enum {
-	EXM_PLUGIN_ROUTE_INDEX,
-	EXM_PLUGIN_ROUTE_VERSIONS,
-	EXM_PLUGIN_ROUTE_INSTANCES,
-	EXM_PLUGIN_ROUTE_ACCOUNTS,
-} ExmPluginRouteTag;
-
 /* The plugin context from init: immutable afterwards, shared by all threads. */
 typedef struct {
 	const ExordosPaasHost *host;
@@ -37,7 +29,6 @@ extern const ExmRestModel exm_plugin_account_model;
 extern const ExmRestRoute exm_plugin_versions_route;
 extern const ExmRestRoute exm_plugin_instances_route;
 extern const ExmRestRoute exm_plugin_accounts_route;
-const ExmRestKind *exm_plugin_kind_for_tag(ExmPluginRouteTag tag);
 
 /* exm-plugin-abi.c: the ABI's model tables, derived from the declarations */
 const ExordosPaasModel *const *exm_plugin_abi_models(void);

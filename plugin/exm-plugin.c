@@ -124,7 +124,7 @@ const ExmRestRoute exm_plugin_accounts_route = {
 	EXM_REST_CRUD,
 	NULL,
 	NULL,
-	EXM_PLUGIN_ROUTE_ACCOUNTS,
+	0,
 };
 static const ExmRestRoute *const exm_plugin_instance_children[] = {
 	&exm_plugin_accounts_route,
@@ -141,7 +141,7 @@ const ExmRestRoute exm_plugin_instances_route = {
 	EXM_REST_CRUD,
 	exm_plugin_instance_children,
 	exm_plugin_instance_actions,
-	EXM_PLUGIN_ROUTE_INSTANCES,
+	0,
 };
 const ExmRestRoute exm_plugin_versions_route = {
 	"versions",
@@ -152,7 +152,7 @@ const ExmRestRoute exm_plugin_versions_route = {
 	EXM_REST_CRUD,
 	NULL,
 	NULL,
-	EXM_PLUGIN_ROUTE_VERSIONS,
+	0,
 };
 static const ExmRestRoute *const exm_plugin_mail_children[] = {
 	&exm_plugin_instances_route,
@@ -168,23 +168,8 @@ static const ExmRestRoute exm_plugin_mail_route = {
 	EXM_REST_FILTER,
 	exm_plugin_mail_children,
 	NULL,
-	EXM_PLUGIN_ROUTE_INDEX,
+	0,
 };
-
-const ExmRestKind *
-exm_plugin_kind_for_tag(ExmPluginRouteTag tag)
-{
-	switch (tag) {
-	case EXM_PLUGIN_ROUTE_VERSIONS:
-		return &exm_plugin_mail_versions;
-	case EXM_PLUGIN_ROUTE_INSTANCES:
-		return &exm_plugin_mail_instances;
-	case EXM_PLUGIN_ROUTE_ACCOUNTS:
-		return &exm_plugin_mail_accounts;
-	default:
-		return NULL;
-	}
-}
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -211,26 +196,6 @@ exm_plugin_log_sql(gpointer data, const gchar *message)
 
 	if (host != NULL && host->log != NULL)
 		host->log(host->host_data, EXORDOS_PAAS_LOG_ERROR, t->req->request_id, message);
-}
-
-/* The walk passes through an instance on its way to its accounts. */
-static gboolean
-exm_plugin_walk_load(const ExmRestRoute *route,
-		     const gchar *id,
-		     GPtrArray *parents,
-		     gpointer user_data,
-		     GError **error)
-{
-	ExmRestCrud *r = user_data;
-	const ExmRestKind *kind = exm_plugin_kind_for_tag(route->tag);
-	g_autoptr(ExmRestRow) row = NULL;
-
-	if (route->tag == EXM_PLUGIN_ROUTE_INSTANCES)
-		return exm_rest_crud_load_parent(r, kind, id, error);
-	if (kind == NULL || !exm_rest_crud_enforce(r, kind->policy, "read", error))
-		return FALSE;
-	row = exm_rest_crud_load(r, kind, id, FALSE, error);
-	return row != NULL;
 }
 
 /* ------------------------------------------------------------------ ABI */
@@ -265,12 +230,12 @@ exm_plugin_serve(ExmRestCrud *r, const ExordosPaasRestRequest *req)
 	const ExmRestKind *kind;
 
 	r->match = exm_rest_route_walk(
-		&exm_plugin_mail_route, req->method, req->path, exm_plugin_walk_load, r, &error);
+		&exm_plugin_mail_route, req->method, req->path, exm_rest_crud_walk_load, r, &error);
 	if (r->match == NULL) {
 		exm_rest_response_set_error(r->resp, error);
 		return;
 	}
-	kind = exm_plugin_kind_for_tag(r->match->route->tag);
+	kind = exm_rest_crud_kind_for_route(r, r->match->route);
 	if (kind == NULL) {
 		/* The type's index: no policy, anonymous callers get it too (§1.3). */
 		g_autoptr(JsonNode) list = exm_rest_route_list_json(&exm_plugin_mail_route);

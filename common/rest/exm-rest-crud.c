@@ -14,11 +14,23 @@
 #include "exm-rest-sql.h"
 #include "exm-uuid.h"
 
-/* A write that returned no row: the row went away under the transaction. */
-static void
-exm_rest_crud_no_row(GError **error)
+/* Runs a write … RETURNING the row; no row back means the row went away
+ * under the transaction. */
+static ExmRestRow *
+exm_rest_crud_write(ExmRestCrud *r,
+		    const ExmRestKind *kind,
+		    const gchar *sql,
+		    GPtrArray *params,
+		    GError **error)
 {
-	g_set_error_literal(error, EXM_ERROR, EXM_ERROR_FAILED, "the write returned no row");
+	ExmRestRow *row = NULL;
+
+	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
+		return NULL;
+	if (row == NULL)
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_FAILED, "the write returned no row");
+	return row;
 }
 
 static void
@@ -84,6 +96,50 @@ exm_rest_crud_load_parent(ExmRestCrud *r, const ExmRestKind *kind, const gchar *
 	g_clear_pointer(&r->parent, exm_rest_row_free);
 	r->parent = exm_rest_crud_load(r, kind, id, FALSE, error);
 	return r->parent != NULL;
+}
+
+const ExmRestKind *
+exm_rest_crud_kind_for_route(ExmRestCrud *r, const ExmRestRoute *route)
+{
+	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
+		if (r->kinds[i]->route == route)
+			return r->kinds[i];
+	}
+	return NULL;
+}
+
+/* Whether some kind of the mount is nested below @kind. */
+static gboolean
+exm_rest_crud_is_parent(ExmRestCrud *r, const ExmRestKind *kind)
+{
+	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
+		if (r->kinds[i]->parent == kind)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean
+exm_rest_crud_walk_load(const ExmRestRoute *route,
+			const gchar *id,
+			GPtrArray *parents,
+			gpointer user_data,
+			GError **error)
+{
+	ExmRestCrud *r = user_data;
+	const ExmRestKind *kind = exm_rest_crud_kind_for_route(r, route);
+	g_autoptr(ExmRestRow) row = NULL;
+
+	if (kind == NULL) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "no kind serves %s", route->name);
+		return FALSE;
+	}
+	if (exm_rest_crud_is_parent(r, kind))
+		return exm_rest_crud_load_parent(r, kind, id, error);
+	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
+		return FALSE;
+	row = exm_rest_crud_load(r, kind, id, FALSE, error);
+	return row != NULL;
 }
 
 /* `?fields=` applies to every method (rest-conventions §4.5). */
@@ -364,13 +420,8 @@ exm_rest_crud_insert(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, G
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
 	g_autofree gchar *sql = exm_rest_sql_insert(kind->model, sets, params);
-	ExmRestRow *row = NULL;
 
-	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
-		return NULL;
-	if (row == NULL)
-		exm_rest_crud_no_row(error);
-	return row;
+	return exm_rest_crud_write(r, kind, sql, params, error);
 }
 
 /* `Location`: the collection of the kind's route, below its parent's
@@ -494,13 +545,8 @@ exm_rest_crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *s
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
 	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
 	g_autofree gchar *sql = exm_rest_sql_update(kind->model, sets, now, r->match->id, params);
-	ExmRestRow *row = NULL;
 
-	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
-		return NULL;
-	if (row == NULL)
-		exm_rest_crud_no_row(error);
-	return row;
+	return exm_rest_crud_write(r, kind, sql, params, error);
 }
 
 static gboolean

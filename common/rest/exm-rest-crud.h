@@ -145,6 +145,36 @@ gboolean exm_rest_crud_load_parent(ExmRestCrud *r,
 				   GError **error);
 
 /**
+ * exm_rest_crud_kind_for_route:
+ * @r: the request
+ * @route: a route of the mount
+ *
+ * Returns: (transfer none) (nullable): the kind of #ExmRestCrud.kinds served
+ *   at @route
+ */
+const ExmRestKind *exm_rest_crud_kind_for_route(ExmRestCrud *r, const ExmRestRoute *route);
+
+/**
+ * exm_rest_crud_walk_load:
+ * @route: the route whose resource the walk passes through
+ * @id: its uuid
+ * @parents: the resources walked through before it
+ * @user_data: the #ExmRestCrud
+ * @error: 403 or 404
+ *
+ * The #ExmRestLoadFunc of a mount served by #ExmRestCrud.kinds: a resource
+ * with nested kinds below it becomes #ExmRestCrud.parent (its `read` policy
+ * checked), any other one (an action's target) is checked to exist in scope.
+ *
+ * Returns: %TRUE when the walk may go on
+ */
+gboolean exm_rest_crud_walk_load(const ExmRestRoute *route,
+				 const gchar *id,
+				 GPtrArray *parents,
+				 gpointer user_data,
+				 GError **error);
+
+/**
  * exm_rest_crud_dispatch:
  * @r: the request, walked
  * @kind: the kind its route serves
