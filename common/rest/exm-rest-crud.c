@@ -40,7 +40,7 @@ exm_rest_crud_forbidden(GError **error)
 		error, EXM_ERROR, EXM_ERROR_FORBIDDEN, "The request you have made is forbidden.");
 }
 
-/* The parent's uuid for a nested kind: the instance the walk loaded (and
+/* The parent's uuid for a nested kind: the parent row the walk loaded (and
  * checked) on its way, so lookups during the walk are scoped to it too. */
 static const gchar *
 exm_rest_crud_parent_id(ExmRestCrud *r)

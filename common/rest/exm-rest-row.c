@@ -38,7 +38,7 @@ exm_rest_row_free(ExmRestRow *row)
 	if (row == NULL)
 		return;
 	for (guint i = 0; i < row->n_fields; i++) {
-		/* password_hash travels through rows: wipe every value alike. */
+		/* Secrets (password hashes) travel through rows: wipe every value alike. */
 		if (row->raw[i] != NULL)
 			exm_secret_wipe(row->raw[i], strlen(row->raw[i]));
 		g_free(row->raw[i]);
@@ -149,7 +149,7 @@ exm_rest_row_wanted(const ExmRestField *f, GPtrArray *fields)
 }
 
 /* The row as the API answers it, straight into @out: model order, nulls,
- * hidden-on-read fields (password_hash) and fields outside the sparse
+ * hidden-on-read fields (secrets) and fields outside the sparse
  * fieldset left out (rest-conventions §5).  No JSON tree on the list path. */
 void
 exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount, GPtrArray *fields)

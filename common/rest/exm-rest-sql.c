@@ -141,7 +141,7 @@ exm_rest_sql_has_column(const ExmRestField *f)
 }
 
 /* Whether a SELECT list carries @f: columns only, and hidden-on-read ones
- * (password_hash) only when @with_hidden, i.e. for rows an update compares. */
+ * (secrets) only when @with_hidden, i.e. for rows an update compares. */
 gboolean
 exm_rest_sql_selected(const ExmRestField *f, gboolean with_hidden)
 {
