@@ -2,9 +2,11 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The mail plugin's descriptor and entry points: the route tree and models of
- * the `/v1/types/mail/` subtree, the ABI tables the host reads, and the REST
- * dispatch that adapts an ExordosPaasRestRequest to the REST toolkit.
+ * The mail plugin's descriptor and entry points: the one declaration of each
+ * model (its fields; the ABI tables the host reads are derived from it in
+ * exm-plugin-abi.c, and data/migrations must agree, which tests/pg checks),
+ * the route tree of the `/v1/types/mail/` subtree, and the REST dispatch that
+ * adapts an ExordosPaasRestRequest to the REST toolkit's CRUD request.
  *
  * Deliberate differences from upstream restalchemy (the contract is status,
  * error `type` and `code`; rest-conventions.md, DESIGN.md §5):
