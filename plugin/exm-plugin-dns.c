@@ -7,7 +7,7 @@
  * guidance), as JSON records plus zone-file text, from its domain, `ipsv4` and
  * DKIM key.  IAM `exordos_mail.mail_instance.read`, project-scoped like a GET.
  */
-#include "exm-plugin-builder.h"
+#include "exm-plugin-private.h"
 
 #include "exm-cleanup.h"
 #include "exm-error.h"

@@ -226,32 +226,6 @@ exm_plugin_request_ok(const ExordosPaasRestRequest *req, GError **error)
 }
 
 static void
-exm_plugin_serve(ExmRestCrud *r, const ExordosPaasRestRequest *req)
-{
-	g_autoptr(GError) error = NULL;
-	const ExmRestKind *kind;
-
-	r->match = exm_rest_route_walk(
-		&exm_plugin_mail_route, req->method, req->path, exm_rest_crud_walk_load, r, &error);
-	if (r->match == NULL) {
-		exm_rest_response_set_error(r->resp, error);
-		return;
-	}
-	kind = exm_rest_crud_kind_for_route(r, r->match->route);
-	if (kind == NULL) {
-		/* The type's index: no policy, anonymous callers get it too (§1.3). */
-		g_autoptr(JsonNode) list = exm_rest_route_list_json(&exm_plugin_mail_route);
-		exm_rest_response_set_json(r->resp, 200, list);
-		return;
-	}
-	if (r->match->method == EXM_REST_ACTION) {
-		exm_plugin_dns_records(r, kind);
-		return;
-	}
-	exm_rest_crud_dispatch(r, kind);
-}
-
-static void
 exm_plugin_response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
 {
 	gsize n = resp->headers->len / 2;
@@ -335,7 +309,8 @@ exm_plugin_rest_dispatch(gpointer ctx,
 			  : exm_uuid_parse(request->identity->project_id, NULL);
 	r.project = project;
 	r.resp = resp;
-	exm_plugin_serve(&r, request);
+	exm_rest_crud_serve(
+		&r, &exm_plugin_mail_route, request->method, request->path, exm_plugin_dns_records);
 	exm_rest_route_match_free(r.match);
 	exm_rest_row_free(r.parent);
 	exm_rest_enforcer_free(r.enforcer);

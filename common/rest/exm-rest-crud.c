@@ -650,3 +650,33 @@ exm_rest_crud_dispatch(ExmRestCrud *r, const ExmRestKind *kind)
 	if (!ok)
 		exm_rest_response_set_error(r->resp, error);
 }
+
+void
+exm_rest_crud_serve(ExmRestCrud *r,
+		    const ExmRestRoute *mount,
+		    const gchar *http_method,
+		    const gchar *path,
+		    ExmRestCrudActionFunc action)
+{
+	g_autoptr(GError) error = NULL;
+	const ExmRestKind *kind;
+
+	r->match =
+		exm_rest_route_walk(mount, http_method, path, exm_rest_crud_walk_load, r, &error);
+	if (r->match == NULL) {
+		exm_rest_response_set_error(r->resp, error);
+		return;
+	}
+	kind = exm_rest_crud_kind_for_route(r, r->match->route);
+	if (kind == NULL) {
+		/* The type's index: no policy, anonymous callers get it too (§1.3). */
+		g_autoptr(JsonNode) list = exm_rest_route_list_json(mount);
+		exm_rest_response_set_json(r->resp, 200, list);
+		return;
+	}
+	if (r->match->method == EXM_REST_ACTION) {
+		action(r, kind);
+		return;
+	}
+	exm_rest_crud_dispatch(r, kind);
+}

@@ -184,4 +184,32 @@ gboolean exm_rest_crud_walk_load(const ExmRestRoute *route,
  */
 void exm_rest_crud_dispatch(ExmRestCrud *r, const ExmRestKind *kind);
 
+/**
+ * ExmRestCrudActionFunc:
+ * @r: the request; #ExmRestMatch.action names the action, #ExmRestMatch.id
+ *   its resource (already loaded by the walk)
+ * @kind: the kind of the resource
+ *
+ * Serves a plain GET action and sets the response.
+ */
+typedef void (*ExmRestCrudActionFunc)(ExmRestCrud *r, const ExmRestKind *kind);
+
+/**
+ * exm_rest_crud_serve:
+ * @r: the request, not walked yet
+ * @mount: the route mounted at #ExmRestCrud.mount
+ * @http_method: the HTTP method
+ * @path: the decoded path below the mount
+ * @action: serves the routes' actions
+ *
+ * Walks @path (exm_rest_crud_walk_load() on the way), then answers the
+ * mount's index (no policy), an action or a CRUD method.  #ExmRestCrud.match
+ * and #ExmRestCrud.parent are left for the caller to free.
+ */
+void exm_rest_crud_serve(ExmRestCrud *r,
+			 const ExmRestRoute *mount,
+			 const gchar *http_method,
+			 const gchar *path,
+			 ExmRestCrudActionFunc action);
+
 G_END_DECLS
