@@ -99,5 +99,4 @@ gboolean exm_plugin_builder_paas_build(gpointer ctx,
 /* exm-plugin-builder.c: the descriptor member */
 extern const ExordosPaasBuilders exm_plugin_builders;
 
-
 G_END_DECLS

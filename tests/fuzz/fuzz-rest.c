@@ -224,7 +224,8 @@ fuzz_body(ExmRestMethod method, const gchar *body, gsize len)
 
 		if (v == NULL)
 			continue;
-		EXM_FUZZ_CHECK(v->field == f && exm_rest_model_field_access(f, method) == EXM_REST_RW,
+		EXM_FUZZ_CHECK(v->field == f &&
+				       exm_rest_model_field_access(f, method) == EXM_REST_RW,
 			       "unpacked %s which method %d may not write",
 			       f->name,
 			       method);
