@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "exm-cleanup.h"
+#include "exm-rest.h"
 #include "exm-json.h"
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
@@ -34,72 +35,102 @@ exm_plugin_builder_input_free(gpointer data)
 /* ------------------------------------------------------------------ load */
 
 static gboolean
-exm_plugin_builder_fail(gchar **out_error, const gchar *what, PGresult *res)
+exm_plugin_builder_fail(gchar **out_error, const gchar *what, const GError *error)
 {
 	if (out_error != NULL)
-		*out_error = g_strdup_printf(
-			"%s: %s", what, res != NULL ? PQresultErrorMessage(res) : "failed");
+		*out_error =
+			g_strdup_printf("%s: %s", what, error != NULL ? error->message : "failed");
 	return FALSE;
 }
 
+/* Field @name of @row ("" for NULL). */
+static const gchar *
+exm_plugin_builder_col(const ExmRestRow *row, const gchar *name)
+{
+	const gchar *text = exm_rest_row_get(row, name);
+
+	return text != NULL ? text : "";
+}
+
 static ExmMailInstance *
-exm_plugin_builder_row(PGresult *res)
+exm_plugin_builder_row(const ExmRestRow *row)
 {
 	ExmMailInstance *i = exm_mail_instance_new();
+	const gchar *ipsv4 = exm_rest_row_get(row, "ipsv4");
 
-	i->uuid = g_strdup(PQgetvalue(res, 0, 0));
-	i->name = g_strdup(PQgetvalue(res, 0, 1));
-	i->project_id = g_strdup(PQgetvalue(res, 0, 2));
-	i->domain = g_strdup(PQgetvalue(res, 0, 3));
-	if (!exm_mail_status_from_string(PQgetvalue(res, 0, 4), &i->status, NULL))
+	i->uuid = g_strdup(exm_plugin_builder_col(row, "uuid"));
+	i->name = g_strdup(exm_plugin_builder_col(row, "name"));
+	i->project_id = g_strdup(exm_plugin_builder_col(row, "project_id"));
+	i->domain = g_strdup(exm_plugin_builder_col(row, "domain"));
+	if (!exm_mail_status_from_string(exm_plugin_builder_col(row, "status"), &i->status, NULL))
 		i->status = EXM_MAIL_STATUS_NEW;
-	exm_plugin_store_parse_text_list(PQgetvalue(res, 0, 5), i->ipsv4);
-	i->cpu = g_ascii_strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-	i->ram = g_ascii_strtoll(PQgetvalue(res, 0, 7), NULL, 10);
-	i->disk_size = g_ascii_strtoll(PQgetvalue(res, 0, 8), NULL, 10);
-	i->version = g_strdup(PQgetvalue(res, 0, 9));
+	exm_rest_row_parse_text_list(ipsv4 != NULL ? ipsv4 : "[]", i->ipsv4);
+	i->cpu = g_ascii_strtoll(exm_plugin_builder_col(row, "cpu"), NULL, 10);
+	i->ram = g_ascii_strtoll(exm_plugin_builder_col(row, "ram"), NULL, 10);
+	i->disk_size = g_ascii_strtoll(exm_plugin_builder_col(row, "disk_size"), NULL, 10);
+	i->version = g_strdup(exm_plugin_builder_col(row, "version"));
 	g_free(i->dkim_public_key);
 	g_free(i->dkim_selector);
-	i->dkim_public_key = g_strdup(PQgetvalue(res, 0, 10));
-	i->dkim_selector = g_strdup(PQgetvalue(res, 0, 11));
+	i->dkim_public_key = g_strdup(exm_plugin_builder_col(row, "dkim_public_key"));
+	i->dkim_selector = g_strdup(exm_plugin_builder_col(row, "dkim_selector"));
 	return i;
 }
 
+/* One row by uuid through the toolkit's store (%NULL row when it is gone). */
 static gboolean
-exm_plugin_builder_load_accounts(PGconn *db, ExmPluginBuilderInput *in, gchar **out_error)
+exm_plugin_builder_load_row(const ExmRestStore *store,
+			    const ExmRestModel *model,
+			    const gchar *uuid,
+			    gboolean for_update,
+			    ExmRestRow **out,
+			    GError **error)
 {
-	const gchar *params[] = { in->instance->uuid };
-	g_autoptr(PGresult) res =
-		PQexecParams(db,
-			     "SELECT username, password_hash, active FROM "
-			     "mail_accounts WHERE instance = $1 ORDER BY username",
-			     1,
-			     NULL,
-			     params,
-			     NULL,
-			     NULL,
-			     0);
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *sql =
+		exm_rest_sql_load(model, FALSE, uuid, NULL, NULL, NULL, for_update, params);
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return exm_plugin_builder_fail(out_error, "loading accounts", res);
+	return exm_rest_store_one(store, model, sql, params, out, error);
+}
+
+/* The instance's accounts by username, hashes included. */
+static gboolean
+exm_plugin_builder_load_accounts(const ExmRestStore *store,
+				 ExmPluginBuilderInput *in,
+				 gchar **out_error)
+{
+	static const ExmRestParam sort[] = { { "sort_key", "username" } };
+	const ExmRestModel *model = &exm_plugin_account_model;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestListQuery) q = exm_rest_list_query_parse(model, sort, 1, "", &error);
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *columns = exm_rest_sql_columns(model, TRUE);
+	g_autofree gchar *sql = NULL;
+	g_autoptr(PGresult) res = NULL;
+
+	if (q == NULL)
+		return exm_plugin_builder_fail(out_error, "loading accounts", error);
+	exm_rest_list_query_add_filter(q, model, "instance", in->instance->uuid);
+	sql = exm_rest_sql_list(q, model, columns, params);
+	res = exm_rest_store_exec(store, model, sql, params, &error);
+	if (res == NULL)
+		return exm_plugin_builder_fail(out_error, "loading accounts", error);
 	in->accounts = exm_mail_node_new();
 	for (gint k = 0; k < PQntuples(res); k++) {
-		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmRestRow) row = exm_rest_row_new(model, res, k);
 
-		if (!exm_mail_node_add_account(in->accounts,
-					       PQgetvalue(res, k, 0),
-					       PQgetvalue(res, k, 1),
-					       g_str_equal(PQgetvalue(res, k, 2), "t"),
-					       &error)) {
-			if (out_error != NULL)
-				*out_error = g_strdup_printf("account: %s", error->message);
-			return FALSE;
-		}
+		if (!exm_mail_node_add_account(
+			    in->accounts,
+			    exm_plugin_builder_col(row, "username"),
+			    exm_plugin_builder_col(row, "password_hash"),
+			    g_str_equal(exm_plugin_builder_col(row, "active"), "true"),
+			    &error))
+			return exm_plugin_builder_fail(out_error, "account", error);
 	}
 	return TRUE;
 }
 
-/* Locks and reads the instance (NULL input when it is gone). */
+/* Locks and reads the instance (NULL input when it is gone), its version's
+ * image and its accounts. */
 static gboolean
 exm_plugin_builder_load(gpointer ctx,
 			PGconn *db,
@@ -107,31 +138,29 @@ exm_plugin_builder_load(gpointer ctx,
 			gpointer *out_input,
 			gchar **out_error)
 {
-	const gchar *params[] = { uuid };
-	g_autoptr(PGresult) res = PQexecParams(
-		db,
-		"SELECT i.uuid, i.name, i.project_id, i.domain, i.status, "
-		"COALESCE(array_to_json(i.ipsv4), '[]')::text, i.cpu, i.ram, i.disk_size, "
-		"i.version, i.dkim_public_key, i.dkim_selector, COALESCE(v.image, '') FROM "
-		"mail_instances i JOIN mail_versions v ON v.uuid = i.version WHERE i.uuid = $1 "
-		"FOR UPDATE OF i",
-		1,
-		NULL,
-		params,
-		NULL,
-		NULL,
-		0);
+	ExmRestStore store = { db, NULL, NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmRestRow) row = NULL;
+	g_autoptr(ExmRestRow) version = NULL;
 	ExmPluginBuilderInput *in;
 
 	*out_input = NULL;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return exm_plugin_builder_fail(out_error, "loading the instance", res);
-	if (PQntuples(res) == 0)
+	if (!exm_plugin_builder_load_row(
+		    &store, &exm_plugin_instance_model, uuid, TRUE, &row, &error))
+		return exm_plugin_builder_fail(out_error, "loading the instance", error);
+	if (row == NULL)
 		return TRUE;
+	if (!exm_plugin_builder_load_row(&store,
+					 &exm_plugin_version_model,
+					 exm_rest_row_get(row, "version"),
+					 FALSE,
+					 &version,
+					 &error))
+		return exm_plugin_builder_fail(out_error, "loading the instance", error);
 	in = g_new0(ExmPluginBuilderInput, 1);
-	in->instance = exm_plugin_builder_row(res);
-	in->image = g_strdup(PQgetvalue(res, 0, 12));
-	if (!exm_plugin_builder_load_accounts(db, in, out_error)) {
+	in->instance = exm_plugin_builder_row(row);
+	in->image = g_strdup(version != NULL ? exm_plugin_builder_col(version, "image") : "");
+	if (!exm_plugin_builder_load_accounts(&store, in, out_error)) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}
@@ -140,6 +169,32 @@ exm_plugin_builder_load(gpointer ctx,
 }
 
 /* ------------------------------------------------------------------ apply */
+
+/* The patch's members as the columns to write. */
+static gboolean
+exm_plugin_builder_patch_sets(const gchar *patch, GPtrArray *sets)
+{
+	const ExmRestModel *model = &exm_plugin_instance_model;
+	g_autoptr(JsonObject) obj = exm_json_parse_object(patch, strlen(patch), NULL);
+	const gchar *status = NULL;
+	const gchar *key = NULL;
+	const gchar *selector = NULL;
+	JsonArray *list = NULL;
+	g_autofree gchar *ips = NULL;
+
+	if (obj == NULL || !exm_json_get_string(obj, "status", FALSE, &status, NULL, NULL) ||
+	    !exm_json_get_string(obj, "dkim_public_key", FALSE, &key, NULL, NULL) ||
+	    !exm_json_get_string(obj, "dkim_selector", FALSE, &selector, NULL, NULL) ||
+	    !exm_json_get_array(obj, "ipsv4", &list, NULL, NULL) || status == NULL || key == NULL ||
+	    selector == NULL || list == NULL)
+		return FALSE;
+	ips = exm_json_to_string(json_object_get_member(obj, "ipsv4"));
+	exm_rest_set_put(sets, model, "status", status);
+	exm_rest_set_put(sets, model, "ipsv4", ips);
+	exm_rest_set_put(sets, model, "dkim_public_key", key);
+	exm_rest_set_put(sets, model, "dkim_selector", selector);
+	return TRUE;
+}
 
 /* The patch is our own output, but it went through the host: check it again. */
 static gboolean
@@ -150,41 +205,23 @@ exm_plugin_builder_apply(gpointer ctx,
 			 gchar **out_error)
 {
 	const ExmPluginBuilderInput *in = input;
-	g_autoptr(JsonObject) obj = exm_json_parse_object(patch, strlen(patch), NULL);
-	g_autofree gchar *ips = NULL;
-	const gchar *status = NULL;
-	const gchar *key = NULL;
-	const gchar *selector = NULL;
-	JsonArray *list = NULL;
+	ExmRestStore store = { db, NULL, NULL };
+	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
+	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, g_get_real_time());
+	g_autofree gchar *sql = NULL;
+	g_autoptr(GError) error = NULL;
 	g_autoptr(PGresult) res = NULL;
 
-	if (obj == NULL || !exm_json_get_string(obj, "status", FALSE, &status, NULL, NULL) ||
-	    !exm_json_get_string(obj, "dkim_public_key", FALSE, &key, NULL, NULL) ||
-	    !exm_json_get_string(obj, "dkim_selector", FALSE, &selector, NULL, NULL) ||
-	    !exm_json_get_array(obj, "ipsv4", &list, NULL, NULL) || status == NULL || key == NULL ||
-	    selector == NULL || list == NULL) {
+	if (!exm_plugin_builder_patch_sets(patch, sets)) {
 		*out_error = g_strdup("malformed instance patch");
 		return FALSE;
 	}
-	ips = exm_json_to_string(json_object_get_member(obj, "ipsv4"));
-	{
-		const gchar *params[] = { in->instance->uuid, status, ips, key, selector };
-
-		res = PQexecParams(db,
-				   "UPDATE mail_instances SET status = $2, ipsv4 = ARRAY(SELECT "
-				   "json_array_elements_text($3::json))::varchar(15)[], "
-				   "dkim_public_key = $4, dkim_selector = $5, updated_at = "
-				   "GREATEST(now() AT TIME ZONE 'utc', updated_at + interval '1 "
-				   "microsecond') WHERE uuid = $1",
-				   5,
-				   NULL,
-				   params,
-				   NULL,
-				   NULL,
-				   0);
-	}
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return exm_plugin_builder_fail(out_error, "patching the instance", res);
+	sql = exm_rest_sql_update(
+		&exm_plugin_instance_model, sets, now, in->instance->uuid, params);
+	res = exm_rest_store_exec(&store, &exm_plugin_instance_model, sql, params, &error);
+	if (res == NULL)
+		return exm_plugin_builder_fail(out_error, "patching the instance", error);
 	return TRUE;
 }
 

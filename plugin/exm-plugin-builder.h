@@ -99,7 +99,4 @@ gboolean exm_plugin_builder_paas_build(gpointer ctx,
 /* exm-plugin-builder.c: the descriptor member */
 extern const ExordosPaasBuilders exm_plugin_builders;
 
-/* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` */
-void exm_plugin_dns_records(ExmPluginRequest *r, const ExmPluginKind *kind);
-
 G_END_DECLS

@@ -21,15 +21,6 @@
 #define EXM_PLUGIN_POLICY_INSTANCE "exordos_mail.mail_instance"
 #define EXM_PLUGIN_POLICY_ACCOUNT  "exordos_mail.account"
 
-/* The string being written to @name, or %NULL when the request leaves it. */
-static const gchar *
-exm_plugin_mail_new_text(GPtrArray *sets, const gchar *name)
-{
-	ExmPluginSet *s = exm_plugin_store_sets_find(sets, name);
-
-	return s != NULL ? s->text : NULL;
-}
-
 static gboolean
 exm_plugin_mail_max_chars(const gchar *name, const gchar *text, glong max, GError **error)
 {
@@ -48,16 +39,16 @@ exm_plugin_mail_max_chars(const gchar *name, const gchar *text, glong max, GErro
 static void
 exm_plugin_mail_name_desc_defaults(const ExmRestModel *model, GPtrArray *sets, gboolean name)
 {
-	if (name && exm_plugin_store_sets_find(sets, "name") == NULL)
-		exm_plugin_store_sets_put(sets, model, "name", "");
-	if (exm_plugin_store_sets_find(sets, "description") == NULL)
-		exm_plugin_store_sets_put(sets, model, "description", "");
+	if (name && exm_rest_set_find(sets, "name") == NULL)
+		exm_rest_set_put(sets, model, "name", "");
+	if (exm_rest_set_find(sets, "description") == NULL)
+		exm_rest_set_put(sets, model, "description", "");
 }
 
 static gboolean
 exm_plugin_mail_description(GPtrArray *sets, GError **error)
 {
-	const gchar *d = exm_plugin_mail_new_text(sets, "description");
+	const gchar *d = exm_rest_set_text(sets, "description");
 
 	return d == NULL || exm_mail_validate_description(d, error);
 }
@@ -65,19 +56,19 @@ exm_plugin_mail_description(GPtrArray *sets, GError **error)
 /* ------------------------------------------------------------------ versions */
 
 static gboolean
-exm_plugin_mail_version_prepare(ExmPluginRequest *r,
+exm_plugin_mail_version_prepare(ExmRestCrud *r,
 				const ExmRestBody *body,
-				const ExmPluginRow *row,
+				const ExmRestRow *row,
 				GPtrArray *sets,
 				GError **error)
 {
 	if (row == NULL)
 		exm_plugin_mail_name_desc_defaults(&exm_plugin_version_model, sets, TRUE);
 	return exm_plugin_mail_max_chars(
-		       "name", exm_plugin_mail_new_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
+		       "name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
 	       exm_plugin_mail_description(sets, error) &&
 	       exm_plugin_mail_max_chars(
-		       "image", exm_plugin_mail_new_text(sets, "image"), EXM_MAIL_IMAGE_MAX, error);
+		       "image", exm_rest_set_text(sets, "image"), EXM_MAIL_IMAGE_MAX, error);
 }
 
 /* ------------------------------------------------------------------ instances */
@@ -85,9 +76,9 @@ exm_plugin_mail_version_prepare(ExmPluginRequest *r,
 static gboolean
 exm_plugin_mail_sizes(GPtrArray *sets, GError **error)
 {
-	const gchar *cpu = exm_plugin_mail_new_text(sets, "cpu");
-	const gchar *ram = exm_plugin_mail_new_text(sets, "ram");
-	const gchar *disk = exm_plugin_mail_new_text(sets, "disk_size");
+	const gchar *cpu = exm_rest_set_text(sets, "cpu");
+	const gchar *ram = exm_rest_set_text(sets, "ram");
+	const gchar *disk = exm_rest_set_text(sets, "disk_size");
 
 	return (cpu == NULL || exm_mail_validate_cpu(g_ascii_strtoll(cpu, NULL, 10), error)) &&
 	       (ram == NULL || exm_mail_validate_ram(g_ascii_strtoll(ram, NULL, 10), error)) &&
@@ -96,10 +87,10 @@ exm_plugin_mail_sizes(GPtrArray *sets, GError **error)
 }
 
 static gboolean
-exm_plugin_mail_disk_grows(const ExmPluginRow *row, GPtrArray *sets, GError **error)
+exm_plugin_mail_disk_grows(const ExmRestRow *row, GPtrArray *sets, GError **error)
 {
-	const gchar *disk = exm_plugin_mail_new_text(sets, "disk_size");
-	const gchar *old = exm_plugin_store_row_get(row, "disk_size");
+	const gchar *disk = exm_rest_set_text(sets, "disk_size");
+	const gchar *old = exm_rest_row_get(row, "disk_size");
 
 	if (disk == NULL || old == NULL ||
 	    g_ascii_strtoll(disk, NULL, 10) >= g_ascii_strtoll(old, NULL, 10))
@@ -117,33 +108,32 @@ exm_plugin_mail_disk_grows(const ExmPluginRow *row, GPtrArray *sets, GError **er
 static gboolean
 exm_plugin_mail_domain(GPtrArray *sets, GError **error)
 {
-	const gchar *domain = exm_plugin_mail_new_text(sets, "domain");
+	const gchar *domain = exm_rest_set_text(sets, "domain");
 	g_autofree gchar *norm = NULL;
 
 	if (domain == NULL)
 		return TRUE;
-	norm = exm_mail_normalize_domain(domain, error);
+	norm = exm_mail_validate_normalize_domain(domain, error);
 	if (norm == NULL)
 		return FALSE;
-	exm_plugin_store_sets_put(sets, &exm_plugin_instance_model, "domain", norm);
+	exm_rest_set_put(sets, &exm_plugin_instance_model, "domain", norm);
 	return TRUE;
 }
 
 static gboolean
-exm_plugin_mail_instance_prepare(ExmPluginRequest *r,
+exm_plugin_mail_instance_prepare(ExmRestCrud *r,
 				 const ExmRestBody *body,
-				 const ExmPluginRow *row,
+				 const ExmRestRow *row,
 				 GPtrArray *sets,
 				 GError **error)
 {
-	const gchar *name = exm_plugin_mail_new_text(sets, "name");
+	const gchar *name = exm_rest_set_text(sets, "name");
 
 	if (row == NULL) {
 		exm_plugin_mail_name_desc_defaults(&exm_plugin_instance_model, sets, FALSE);
-		exm_plugin_store_sets_put(sets, &exm_plugin_instance_model, "ipsv4", "[]");
+		exm_rest_set_put(sets, &exm_plugin_instance_model, "ipsv4", "[]");
 	}
-	if (exm_plugin_store_sets_find(sets, "name") != NULL &&
-	    !exm_mail_validate_name(name, error))
+	if (exm_rest_set_find(sets, "name") != NULL && !exm_mail_validate_name(name, error))
 		return FALSE;
 	if (!exm_plugin_mail_description(sets, error) || !exm_plugin_mail_domain(sets, error) ||
 	    !exm_plugin_mail_sizes(sets, error))
@@ -153,92 +143,46 @@ exm_plugin_mail_instance_prepare(ExmPluginRequest *r,
 
 /* Deleting an instance deletes its accounts in the same transaction. */
 static gboolean
-exm_plugin_mail_instance_before_delete(ExmPluginRequest *r, const ExmPluginRow *row, GError **error)
+exm_plugin_mail_instance_before_delete(ExmRestCrud *r, const ExmRestRow *row, GError **error)
 {
-	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	g_autoptr(PGresult) res = NULL;
-
-	g_ptr_array_add(params, r->match->id);
-	res = exm_plugin_store_exec(r,
-				    &exm_plugin_account_model,
-				    "DELETE FROM \"mail_accounts\" WHERE \"instance\" = $1::uuid",
-				    params,
-				    error);
-	return res != NULL;
-}
-
-gboolean
-exm_plugin_mail_load_parent(ExmPluginRequest *r, const gchar *id, GError **error)
-{
-	if (!exm_plugin_enforce(r, EXM_PLUGIN_POLICY_INSTANCE, "read", error))
-		return FALSE;
-	g_clear_pointer(&r->parent, exm_plugin_store_row_free);
-	r->parent = exm_plugin_crud_load(r, &exm_plugin_mail_instances, id, FALSE, error);
-	return r->parent != NULL;
+	return exm_rest_store_delete_where(
+		&r->store, &exm_plugin_account_model, "instance", r->match->id, error);
 }
 
 /* ------------------------------------------------------------------ accounts */
 
 static const gchar *
-exm_plugin_mail_parent_id(ExmPluginRequest *r)
+exm_plugin_mail_parent_id(ExmRestCrud *r)
 {
-	return exm_plugin_store_row_get(r->parent, "uuid");
+	return exm_rest_row_get(r->parent, "uuid");
 }
 
 /* Account writes of one instance run one at a time: the instance row is the
  * lock, so concurrent creates and updates neither lose an update of the
  * instance's updated_at nor race on the per-instance username index. */
 static gboolean
-exm_plugin_mail_account_lock(ExmPluginRequest *r, GError **error)
+exm_plugin_mail_account_lock(ExmRestCrud *r, GError **error)
 {
-	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	g_autoptr(PGresult) res = NULL;
-
-	g_ptr_array_add(params, (gpointer)exm_plugin_mail_parent_id(r));
-	res = exm_plugin_store_exec(
-		r,
-		&exm_plugin_instance_model,
-		"SELECT 1 FROM \"mail_instances\" WHERE \"uuid\" = $1::uuid FOR UPDATE",
-		params,
-		error);
-	if (res == NULL)
-		return FALSE;
-	if (PQntuples(res) != 1) {
-		exm_rest_set_not_found_error(
-			error, &exm_plugin_instance_model, exm_plugin_mail_parent_id(r), NULL);
-		return FALSE;
-	}
-	return TRUE;
+	return exm_rest_store_lock(
+		&r->store, &exm_plugin_instance_model, exm_plugin_mail_parent_id(r), error);
 }
 
 /* Every account write moves the instance's updated_at, strictly forward. */
 static gboolean
-exm_plugin_mail_account_touch(ExmPluginRequest *r, GError **error)
+exm_plugin_mail_account_touch(ExmRestCrud *r, GError **error)
 {
-	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(PGresult) res = NULL;
-
-	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, r->now));
-	g_ptr_array_add(params, g_strdup(exm_plugin_mail_parent_id(r)));
-	res = exm_plugin_store_exec(
-		r,
-		&exm_plugin_instance_model,
-		"UPDATE \"mail_instances\" SET \"updated_at\" = GREATEST(TIMESTAMP 'epoch' + "
-		"$1::bigint * INTERVAL '1 microsecond', \"updated_at\" + INTERVAL '1 "
-		"microsecond') WHERE \"uuid\" = $2::uuid",
-		params,
-		error);
-	return res != NULL;
+	return exm_rest_store_touch(
+		&r->store, &exm_plugin_instance_model, exm_plugin_mail_parent_id(r), r->now, error);
 }
 
 static gboolean
-exm_plugin_mail_account_parent(ExmPluginRequest *r,
+exm_plugin_mail_account_parent(ExmRestCrud *r,
 			       const ExmRestBody *body,
 			       GPtrArray *sets,
 			       GError **error)
 {
 	const ExmRestValue *inst = exm_rest_body_get(body, "instance");
-	const gchar *project = exm_plugin_mail_new_text(sets, "project_id");
+	const gchar *project = exm_rest_set_text(sets, "project_id");
 
 	if (inst != NULL && g_strcmp0(inst->str, exm_plugin_mail_parent_id(r)) != 0) {
 		g_set_error(error,
@@ -250,12 +194,12 @@ exm_plugin_mail_account_parent(ExmPluginRequest *r,
 			    exm_plugin_mail_parent_id(r));
 		return FALSE;
 	}
-	if (g_strcmp0(project, exm_plugin_store_row_get(r->parent, "project_id")) != 0) {
+	if (g_strcmp0(project, exm_rest_row_get(r->parent, "project_id")) != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_VALIDATION,
 			    "project_id: must be the project of the instance (%s)",
-			    exm_plugin_store_row_get(r->parent, "project_id"));
+			    exm_rest_row_get(r->parent, "project_id"));
 		return FALSE;
 	}
 	return TRUE;
@@ -264,15 +208,15 @@ exm_plugin_mail_account_parent(ExmPluginRequest *r,
 static gboolean
 exm_plugin_mail_username(GPtrArray *sets, GError **error)
 {
-	const gchar *username = exm_plugin_mail_new_text(sets, "username");
+	const gchar *username = exm_rest_set_text(sets, "username");
 	g_autofree gchar *norm = NULL;
 
 	if (username == NULL)
 		return TRUE;
-	norm = exm_mail_normalize_username(username, error);
+	norm = exm_mail_validate_normalize_username(username, error);
 	if (norm == NULL)
 		return FALSE;
-	exm_plugin_store_sets_put(sets, &exm_plugin_account_model, "username", norm);
+	exm_rest_set_put(sets, &exm_plugin_account_model, "username", norm);
 	return TRUE;
 }
 
@@ -280,13 +224,12 @@ exm_plugin_mail_username(GPtrArray *sets, GError **error)
  * already verifies the same password, so re-sending it changes nothing. */
 static gboolean
 exm_plugin_mail_hash_password(const ExmRestValue *password,
-			      const ExmPluginRow *row,
+			      const ExmRestRow *row,
 			      GPtrArray *sets,
 			      GError **error)
 {
-	const gchar *old = row != NULL ? exm_plugin_store_row_get(row, "password_hash") : NULL;
+	const gchar *old = row != NULL ? exm_rest_row_get(row, "password_hash") : NULL;
 	g_autoptr(ExmSecret) hash = NULL;
-	g_autoptr(GError) local = NULL;
 
 	if (password->str == NULL || password->is_null) {
 		g_set_error_literal(error,
@@ -295,24 +238,19 @@ exm_plugin_mail_hash_password(const ExmRestValue *password,
 				    "password: must be a non-empty string");
 		return FALSE;
 	}
-	if (old != NULL && exm_mail_verify_password(password->str, old))
+	if (old != NULL && exm_mail_crypt_verify(password->str, old))
 		return TRUE;
-	hash = exm_mail_hash_password(password->str, EXM_MAIL_HASH_YESCRYPT, &local);
-	if (hash == NULL) {
-		if (g_error_matches(local, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID)) {
-			g_propagate_error(error, g_steal_pointer(&local));
-			return FALSE;
-		}
-		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "hashing the password failed");
+	/* A crypt failure converts to a 500 by its code (exm-mail-error.c). */
+	hash = exm_mail_crypt_hash(password->str, EXM_MAIL_HASH_YESCRYPT, error);
+	if (hash == NULL)
 		return FALSE;
-	}
-	exm_plugin_store_sets_put(sets, &exm_plugin_account_model, "password_hash", hash);
+	exm_rest_set_put(sets, &exm_plugin_account_model, "password_hash", hash);
 	return TRUE;
 }
 
 static gboolean
 exm_plugin_mail_password(const ExmRestBody *body,
-			 const ExmPluginRow *row,
+			 const ExmRestRow *row,
 			 GPtrArray *sets,
 			 GError **error)
 {
@@ -331,16 +269,16 @@ exm_plugin_mail_password(const ExmRestBody *body,
 	if (hash != NULL)
 		return exm_mail_validate_password_hash(hash->str, error);
 	if (row == NULL) {
-		exm_rest_set_required_error(error, &exm_plugin_account_model, "password_hash");
+		exm_rest_model_error_required(error, &exm_plugin_account_model, "password_hash");
 		return FALSE;
 	}
 	return TRUE;
 }
 
 static gboolean
-exm_plugin_mail_account_prepare(ExmPluginRequest *r,
+exm_plugin_mail_account_prepare(ExmRestCrud *r,
 				const ExmRestBody *body,
-				const ExmPluginRow *row,
+				const ExmRestRow *row,
 				GPtrArray *sets,
 				GError **error)
 {
@@ -350,32 +288,33 @@ exm_plugin_mail_account_prepare(ExmPluginRequest *r,
 			return FALSE;
 	}
 	return exm_plugin_mail_max_chars(
-		       "name", exm_plugin_mail_new_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
+		       "name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
 	       exm_plugin_mail_description(sets, error) && exm_plugin_mail_username(sets, error) &&
 	       exm_plugin_mail_password(body, row, sets, error);
 }
 
 /* ------------------------------------------------------------------ kinds */
 
-const ExmPluginKind exm_plugin_mail_versions = {
+const ExmRestKind exm_plugin_mail_versions = {
 	.model = &exm_plugin_version_model,
-	.tag = EXM_PLUGIN_ROUTE_VERSIONS,
+	.route = &exm_plugin_versions_route,
 	.policy = EXM_PLUGIN_POLICY_VERSION,
 	.prepare = exm_plugin_mail_version_prepare,
 };
 
-const ExmPluginKind exm_plugin_mail_instances = {
+const ExmRestKind exm_plugin_mail_instances = {
 	.model = &exm_plugin_instance_model,
-	.tag = EXM_PLUGIN_ROUTE_INSTANCES,
+	.route = &exm_plugin_instances_route,
 	.policy = EXM_PLUGIN_POLICY_INSTANCE,
 	.scoped = TRUE,
 	.prepare = exm_plugin_mail_instance_prepare,
 	.before_delete = exm_plugin_mail_instance_before_delete,
 };
 
-const ExmPluginKind exm_plugin_mail_accounts = {
+const ExmRestKind exm_plugin_mail_accounts = {
 	.model = &exm_plugin_account_model,
-	.tag = EXM_PLUGIN_ROUTE_ACCOUNTS,
+	.route = &exm_plugin_accounts_route,
+	.parent = &exm_plugin_mail_instances,
 	.policy = EXM_PLUGIN_POLICY_ACCOUNT,
 	.parent_field = "instance",
 	.prepare = exm_plugin_mail_account_prepare,

@@ -2,9 +2,11 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The mail plugin's descriptor and entry points: the route tree and models of
- * the `/v1/types/mail/` subtree, the ABI tables the host reads, and the REST
- * dispatch that adapts an ExordosPaasRestRequest to the REST toolkit.
+ * The mail plugin's descriptor and entry points: the one declaration of each
+ * model (its fields; the ABI tables the host reads are derived from it in
+ * exm-plugin-abi.c, and data/migrations must agree, which tests/pg checks),
+ * the route tree of the `/v1/types/mail/` subtree, and the REST dispatch that
+ * adapts an ExordosPaasRestRequest to the REST toolkit's CRUD request.
  *
  * Deliberate differences from upstream restalchemy (the contract is status,
  * error `type` and `code`; rest-conventions.md, DESIGN.md §5):
@@ -23,12 +25,10 @@
  */
 #include "exm-config.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "exm-error.h"
-#include "exm-mail-error.h"
 #include "exm-plugin-builder.h"
 #include "exm-plugin-private.h"
 #include "exm-plugin-sql.h"
@@ -45,6 +45,7 @@
 #define F_RO		       EXM_REST_FIELD_READ_ONLY
 #define F_SECRET	       EXM_REST_FIELD_SECRET
 #define F_NOCOL		       EXM_REST_FIELD_NO_COLUMN
+#define F_REQ_MODEL	       EXM_REST_FIELD_REQUIRED_BY_MODEL
 
 /* Model property order of restalchemy (rest-conventions §5.2); access per
  * create/read/update from the seed's field-permission table (+ DESIGN.md §5). */
@@ -65,8 +66,8 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
-	{ "domain", EXM_REST_TYPE_STRING, F_REQ, RW, RO, RO, NULL },
-	{ "status", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
+	{ "domain", EXM_REST_TYPE_STRING, F_REQ | F_RO, RW, RO, RO, NULL },
+	{ "status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL },
 	{ "ipsv4", EXM_REST_TYPE_STRING_LIST, 0, RO, RO, RO, NULL },
 	{ "cpu", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
 	{ "ram", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
@@ -85,9 +86,9 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
 	{ "instance", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RO, "instances/" },
-	{ "username", EXM_REST_TYPE_STRING, F_REQ, RW, RO, RO, NULL },
-	/* Required too, but checked by the account rules: `password` may stand in. */
-	{ "password_hash", EXM_REST_TYPE_STRING, F_SECRET, RW, HIDDEN, RW, NULL },
+	{ "username", EXM_REST_TYPE_STRING, F_REQ | F_RO, RW, RO, RO, NULL },
+	/* Required, but checked by the account rules: `password` may stand in. */
+	{ "password_hash", EXM_REST_TYPE_STRING, F_SECRET | F_REQ_MODEL, RW, HIDDEN, RW, NULL },
 	{ "active", EXM_REST_TYPE_BOOLEAN, 0, RW, RW, RW, NULL },
 	{ "password", EXM_REST_TYPE_STRING, F_SECRET | F_NOCOL, RW, HIDDEN, RW, NULL },
 	{ NULL },
@@ -116,7 +117,7 @@ const ExmRestModel exm_plugin_account_model = {
 
 #define EXM_PLUGIN_ROUTES "exordos_mail.controlplane.api.routes."
 
-static const ExmRestRoute exm_plugin_accounts_route = {
+const ExmRestRoute exm_plugin_accounts_route = {
 	"accounts",
 	EXM_PLUGIN_ROUTES "MailAccountRoute",
 	"MailAccountController",
@@ -125,7 +126,7 @@ static const ExmRestRoute exm_plugin_accounts_route = {
 	EXM_REST_CRUD,
 	NULL,
 	NULL,
-	EXM_PLUGIN_ROUTE_ACCOUNTS,
+	0,
 };
 static const ExmRestRoute *const exm_plugin_instance_children[] = {
 	&exm_plugin_accounts_route,
@@ -133,7 +134,7 @@ static const ExmRestRoute *const exm_plugin_instance_children[] = {
 };
 /* Read-only actions of an instance (exm-plugin-dns.c). */
 static const gchar *const exm_plugin_instance_actions[] = { "dns_records", NULL };
-static const ExmRestRoute exm_plugin_instances_route = {
+const ExmRestRoute exm_plugin_instances_route = {
 	"instances",
 	EXM_PLUGIN_ROUTES "MailInstanceRoute",
 	"MailInstanceController",
@@ -142,9 +143,9 @@ static const ExmRestRoute exm_plugin_instances_route = {
 	EXM_REST_CRUD,
 	exm_plugin_instance_children,
 	exm_plugin_instance_actions,
-	EXM_PLUGIN_ROUTE_INSTANCES,
+	0,
 };
-static const ExmRestRoute exm_plugin_versions_route = {
+const ExmRestRoute exm_plugin_versions_route = {
 	"versions",
 	EXM_PLUGIN_ROUTES "MailVersionRoute",
 	"MailVersionController",
@@ -153,7 +154,7 @@ static const ExmRestRoute exm_plugin_versions_route = {
 	EXM_REST_CRUD,
 	NULL,
 	NULL,
-	EXM_PLUGIN_ROUTE_VERSIONS,
+	0,
 };
 static const ExmRestRoute *const exm_plugin_mail_children[] = {
 	&exm_plugin_instances_route,
@@ -169,67 +170,34 @@ static const ExmRestRoute exm_plugin_mail_route = {
 	EXM_REST_FILTER,
 	exm_plugin_mail_children,
 	NULL,
-	EXM_PLUGIN_ROUTE_INDEX,
+	0,
 };
-
-const ExmPluginKind *
-exm_plugin_kind_for_tag(ExmPluginRouteTag tag)
-{
-	switch (tag) {
-	case EXM_PLUGIN_ROUTE_VERSIONS:
-		return &exm_plugin_mail_versions;
-	case EXM_PLUGIN_ROUTE_INSTANCES:
-		return &exm_plugin_mail_instances;
-	case EXM_PLUGIN_ROUTE_ACCOUNTS:
-		return &exm_plugin_mail_accounts;
-	default:
-		return NULL;
-	}
-}
 
 /* ------------------------------------------------------------------ helpers */
 
-void
-exm_plugin_log(ExmPluginRequest *r, ExordosPaasLogLevel level, const gchar *fmt, ...)
+/* The mount's kinds: relationship targets resolve through them. */
+static const ExmRestKind *const exm_plugin_kinds[] = {
+	&exm_plugin_mail_versions,
+	&exm_plugin_mail_instances,
+	&exm_plugin_mail_accounts,
+	NULL,
+};
+
+/* Where the toolkit's store logs an unexpected SQL error: the host's log,
+ * with the request's id. */
+typedef struct {
+	const ExmPlugin *plugin;
+	const ExordosPaasRestRequest *req;
+} ExmPluginLogTarget;
+
+static void
+exm_plugin_log_sql(gpointer data, const gchar *message)
 {
-	const ExordosPaasHost *host = r->plugin->host;
-	g_autofree gchar *msg = NULL;
-	va_list args;
+	const ExmPluginLogTarget *t = data;
+	const ExordosPaasHost *host = t->plugin->host;
 
-	if (host == NULL || host->log == NULL)
-		return;
-	va_start(args, fmt);
-	msg = g_strdup_vprintf(fmt, args);
-	va_end(args);
-	host->log(host->host_data, level, r->req->request_id, msg);
-}
-
-gboolean
-exm_plugin_enforce(ExmPluginRequest *r, const gchar *policy, const gchar *action, GError **error)
-{
-	g_autofree gchar *rule = g_strdup_printf("%s.%s", policy, action);
-
-	return exm_rest_enforcer_check(r->enforcer, rule, error);
-}
-
-/* The walk passes through an instance on its way to its accounts. */
-static gboolean
-exm_plugin_walk_load(const ExmRestRoute *route,
-		     const gchar *id,
-		     GPtrArray *parents,
-		     gpointer user_data,
-		     GError **error)
-{
-	ExmPluginRequest *r = user_data;
-	const ExmPluginKind *kind = exm_plugin_kind_for_tag(route->tag);
-	g_autoptr(ExmPluginRow) row = NULL;
-
-	if (route->tag == EXM_PLUGIN_ROUTE_INSTANCES)
-		return exm_plugin_mail_load_parent(r, id, error);
-	if (kind == NULL || !exm_plugin_enforce(r, kind->policy, "read", error))
-		return FALSE;
-	row = exm_plugin_crud_load(r, kind, id, FALSE, error);
-	return row != NULL;
+	if (host != NULL && host->log != NULL)
+		host->log(host->host_data, EXORDOS_PAAS_LOG_ERROR, t->req->request_id, message);
 }
 
 /* ------------------------------------------------------------------ ABI */
@@ -258,36 +226,6 @@ exm_plugin_request_ok(const ExordosPaasRestRequest *req, GError **error)
 }
 
 static void
-exm_plugin_serve(ExmPluginRequest *r)
-{
-	g_autoptr(GError) error = NULL;
-	const ExmPluginKind *kind;
-
-	r->match = exm_rest_route_walk(&exm_plugin_mail_route,
-				       r->req->method,
-				       r->req->path,
-				       exm_plugin_walk_load,
-				       r,
-				       &error);
-	if (r->match == NULL) {
-		exm_rest_response_set_error(r->resp, error);
-		return;
-	}
-	kind = exm_plugin_kind_for_tag(r->match->route->tag);
-	if (kind == NULL) {
-		/* The type's index: no policy, anonymous callers get it too (§1.3). */
-		g_autoptr(JsonNode) list = exm_rest_route_list_json(&exm_plugin_mail_route);
-		exm_rest_response_set_json(r->resp, 200, list);
-		return;
-	}
-	if (r->match->method == EXM_REST_ACTION) {
-		exm_plugin_dns_records(r, kind);
-		return;
-	}
-	exm_plugin_crud_dispatch(r, kind);
-}
-
-static void
 exm_plugin_response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
 {
 	gsize n = resp->headers->len / 2;
@@ -306,6 +244,41 @@ exm_plugin_response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
 	}
 }
 
+/* The query as the toolkit takes it (same layout, no copies of strings). */
+static ExmRestParam *
+exm_plugin_query(const ExordosPaasRestRequest *req)
+{
+	ExmRestParam *params = g_new0(ExmRestParam, req->n_query + 1);
+
+	for (gsize i = 0; i < req->n_query; i++) {
+		params[i].key = req->query[i].key;
+		params[i].value = req->query[i].value;
+	}
+	return params;
+}
+
+static void
+exm_plugin_request_init(ExmRestCrud *r,
+			const ExordosPaasRestRequest *request,
+			const ExmPluginLogTarget *log,
+			const ExmRestParam *query)
+{
+	r->store.db = request->db;
+	r->store.log = exm_plugin_log_sql;
+	r->store.log_data = (gpointer)log;
+	r->query = query;
+	r->n_query = request->n_query;
+	r->body = request->body;
+	r->body_len = request->body_len;
+	r->content_type = request->content_type;
+	r->base_url = request->base_url;
+	r->mount = request->mount_prefix;
+	r->kinds = exm_plugin_kinds;
+	r->enforcer = exm_rest_enforcer_new(
+		request->identity->anonymous ? NULL : request->identity->permissions);
+	r->now = g_get_real_time();
+}
+
 static void
 exm_plugin_rest_dispatch(gpointer ctx,
 			 const ExordosPaasRestRequest *request,
@@ -314,7 +287,9 @@ exm_plugin_rest_dispatch(gpointer ctx,
 	g_autoptr(ExmRestResponse) resp = exm_rest_response_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *project = NULL;
-	ExmPluginRequest r = { 0 };
+	g_autofree ExmRestParam *query = NULL;
+	ExmPluginLogTarget log = { ctx, request };
+	ExmRestCrud r = { 0 };
 
 	if (response == NULL)
 		return;
@@ -326,22 +301,18 @@ exm_plugin_rest_dispatch(gpointer ctx,
 		exm_plugin_response_export(resp, response);
 		return;
 	}
-	r.plugin = ctx;
-	r.req = request;
-	r.db = request->db;
-	r.mount = request->mount_prefix;
+	query = exm_plugin_query(request);
+	exm_plugin_request_init(&r, request, &log, query);
 	/* Canonical (lower-case) so it compares with canonical body values. */
 	project = request->identity->anonymous || request->identity->project_id == NULL
 			  ? NULL
 			  : exm_uuid_parse(request->identity->project_id, NULL);
 	r.project = project;
-	r.enforcer = exm_rest_enforcer_new(
-		request->identity->anonymous ? NULL : request->identity->permissions);
 	r.resp = resp;
-	r.now = g_get_real_time();
-	exm_plugin_serve(&r);
-	exm_rest_match_free(r.match);
-	exm_plugin_store_row_free(r.parent);
+	exm_rest_crud_serve(
+		&r, &exm_plugin_mail_route, request->method, request->path, exm_plugin_dns_records);
+	exm_rest_route_match_free(r.match);
+	exm_rest_row_free(r.parent);
 	exm_rest_enforcer_free(r.enforcer);
 	exm_plugin_response_export(resp, response);
 }
@@ -377,15 +348,8 @@ exm_plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_erro
 				EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
 		return FALSE;
 	}
-	/* libexm-mail's validation errors answer 400 ValidationError. */
-	exm_error_register_400(EXM_MAIL_ERROR);
 	plugin = g_new0(ExmPlugin, 1);
 	plugin->host = host;
-	for (guint tag = EXM_PLUGIN_ROUTE_VERSIONS; tag <= EXM_PLUGIN_ROUTE_ACCOUNTS; tag++) {
-		const ExmRestModel *model = exm_plugin_kind_for_tag(tag)->model;
-		plugin->columns[tag] = exm_plugin_store_columns(model, FALSE);
-		plugin->all_columns[tag] = exm_plugin_store_columns(model, TRUE);
-	}
 	*out_ctx = plugin;
 	return TRUE;
 }
@@ -395,12 +359,6 @@ exm_plugin_shutdown(gpointer ctx)
 {
 	ExmPlugin *plugin = ctx;
 
-	if (plugin == NULL)
-		return;
-	for (guint i = 0; i < G_N_ELEMENTS(plugin->columns); i++) {
-		g_free(plugin->columns[i]);
-		g_free(plugin->all_columns[i]);
-	}
 	g_free(plugin);
 }
 
@@ -419,81 +377,6 @@ static const ExordosPaasMigration exm_plugin_migration_init = {
 
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_init,
-	NULL,
-};
-
-#define PF(var, name, type, flags, c, r, u, rel)                                                   \
-	static const ExordosPaasField var = { name,                                                \
-					      EXORDOS_PAAS_FIELD_##type,                           \
-					      flags,                                               \
-					      EXORDOS_PAAS_ACCESS_##c,                             \
-					      EXORDOS_PAAS_ACCESS_##r,                             \
-					      EXORDOS_PAAS_ACCESS_##u,                             \
-					      rel,                                                 \
-					      { NULL } }
-#define PK   EXORDOS_PAAS_FIELD_FLAG_PRIMARY_KEY | EXORDOS_PAAS_FIELD_FLAG_READ_ONLY
-#define REQ  EXORDOS_PAAS_FIELD_FLAG_REQUIRED
-#define FIX  EXORDOS_PAAS_FIELD_FLAG_READ_ONLY
-#define WO   EXORDOS_PAAS_FIELD_FLAG_WRITE_ONLY
-#define NONE EXORDOS_PAAS_FIELD_FLAG_NONE
-
-PF(pf_uuid, "uuid", UUID, PK, RW, RO, RW, NULL);
-PF(pf_name, "name", STRING, NONE, RW, RW, RW, NULL);
-PF(pf_name_req, "name", STRING, REQ, RW, RW, RW, NULL);
-PF(pf_description, "description", STRING, NONE, RW, RW, RW, NULL);
-PF(pf_project_id, "project_id", UUID, REQ | FIX, RW, RO, RW, NULL);
-PF(pf_created_at, "created_at", TIMESTAMP, FIX, RW, RO, RW, NULL);
-PF(pf_updated_at, "updated_at", TIMESTAMP, FIX, RW, RO, RW, NULL);
-PF(pf_image, "image", STRING, NONE, RW, RW, RW, NULL);
-PF(pf_domain, "domain", STRING, REQ | FIX, RW, RO, RO, NULL);
-PF(pf_status, "status", ENUM, NONE, RO, RO, RO, NULL);
-PF(pf_ipsv4, "ipsv4", STRING_LIST, NONE, RO, RO, RO, NULL);
-PF(pf_cpu, "cpu", INTEGER, REQ, RW, RW, RW, NULL);
-PF(pf_ram, "ram", INTEGER, REQ, RW, RW, RW, NULL);
-PF(pf_disk_size, "disk_size", INTEGER, REQ, RW, RW, RW, NULL);
-PF(pf_version, "version", RELATIONSHIP, REQ | FIX, RW, RO, RO, "mail_version");
-PF(pf_dkim_public_key, "dkim_public_key", STRING, NONE, RO, RO, RO, NULL);
-PF(pf_dkim_selector, "dkim_selector", STRING, NONE, RO, RO, RO, NULL);
-PF(pf_instance, "instance", RELATIONSHIP, REQ | FIX, RW, RO, RO, "mail_instance");
-PF(pf_username, "username", STRING, REQ | FIX, RW, RO, RO, NULL);
-PF(pf_password_hash, "password_hash", STRING, REQ, RW, HIDDEN, RW, NULL);
-PF(pf_active, "active", BOOLEAN, NONE, RW, RW, RW, NULL);
-PF(pf_password, "password", STRING, WO, RW, HIDDEN, RW, NULL);
-
-static const ExordosPaasField *const exm_plugin_abi_version_fields[] = {
-	&pf_uuid, &pf_name, &pf_description, &pf_created_at, &pf_updated_at, &pf_image, NULL,
-};
-static const ExordosPaasField *const exm_plugin_abi_instance_fields[] = {
-	&pf_uuid,	&pf_name_req,  &pf_description, &pf_project_id,	     &pf_created_at,
-	&pf_updated_at, &pf_domain,    &pf_status,	&pf_ipsv4,	     &pf_cpu,
-	&pf_ram,	&pf_disk_size, &pf_version,	&pf_dkim_public_key, &pf_dkim_selector,
-	NULL,
-};
-static const ExordosPaasField *const exm_plugin_abi_account_fields[] = {
-	&pf_uuid,	   &pf_name,	   &pf_description, &pf_created_at,
-	&pf_updated_at,	   &pf_project_id, &pf_instance,    &pf_username,
-	&pf_password_hash, &pf_active,	   &pf_password,    NULL,
-};
-
-static const ExordosPaasModel exm_plugin_abi_version = {
-	"mail_version", "mail_versions", "versions/", NULL, exm_plugin_abi_version_fields, { NULL },
-};
-static const ExordosPaasModel exm_plugin_abi_instance = {
-	"mail_instance", "mail_instances", "instances/", NULL, exm_plugin_abi_instance_fields,
-	{ NULL },
-};
-static const ExordosPaasModel exm_plugin_abi_account = {
-	"mail_account",
-	"mail_accounts",
-	"instances/{instance}/accounts/",
-	"mail_instance",
-	exm_plugin_abi_account_fields,
-	{ NULL },
-};
-static const ExordosPaasModel *const exm_plugin_abi_models[] = {
-	&exm_plugin_abi_version,
-	&exm_plugin_abi_instance,
-	&exm_plugin_abi_account,
 	NULL,
 };
 
@@ -539,7 +422,7 @@ static const gchar *const exm_plugin_permissions[] = {
 	NULL,
 };
 
-static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
+static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
 	.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
 	.struct_size = sizeof(ExordosPaasPluginDescriptor),
@@ -547,7 +430,7 @@ static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.element = "mailaas",
 	.version = EXM_VERSION,
 	.migrations = exm_plugin_migrations,
-	.models = exm_plugin_abi_models,
+	.models = NULL, /* exm_plugin_abi_models(), set by exm_plugin_get_descriptor() */
 	.agent_models = exm_plugin_agent_models,
 	.permissions = exm_plugin_permissions,
 	.init = exm_plugin_init,
@@ -557,8 +440,15 @@ static const ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.builders = &exm_plugin_builders,
 };
 
+/* The ABI model tables are derived from the model declarations on first use. */
 const ExordosPaasPluginDescriptor *
-exordos_paas_plugin_get_descriptor(void)
+exm_plugin_get_descriptor(void)
 {
+	static gsize done = 0;
+
+	if (g_once_init_enter(&done)) {
+		exm_plugin_descriptor.models = exm_plugin_abi_models();
+		g_once_init_leave(&done, 1);
+	}
 	return &exm_plugin_descriptor;
 }

@@ -137,7 +137,7 @@ exm_dp_configure_render(const ExmDpConfig *c, const gchar *domain, GError **erro
 	g_autofree gchar *text = NULL;
 	g_autoptr(GHashTable) vars = NULL;
 	g_autoptr(GError) local = NULL;
-	g_autofree gchar *normal = exm_mail_normalize_domain(domain, error);
+	g_autofree gchar *normal = exm_mail_validate_normalize_domain(domain, error);
 	gchar *out;
 
 	if (normal == NULL)

@@ -11,4 +11,5 @@
 #include "exm-ini.h"
 #include "exm-json.h"
 #include "exm-secret.h"
+#include "exm-time.h"
 #include "exm-uuid.h"

@@ -53,60 +53,80 @@ static const ExmErrorInfo exm_error_table[] = {
 G_STATIC_ASSERT(G_N_ELEMENTS(exm_error_table) == EXM_ERROR_LAST);
 
 static const ExmErrorInfo exm_error_internal = { 500, EXM_ERROR_CODE_GENERIC, "InternalError" };
-static const ExmErrorInfo exm_error_foreign_400 = { 400, 400, "ValidationError" };
+/* Other libraries' domains with their per-code tables.  Few and registered
+ * once at start-up, so a locked GArray is plenty. */
+typedef struct {
+	GQuark domain;
+	const ExmErrorConversion *table;
+	gsize n_entries;
+} ExmErrorDomain;
 
-/* Domains registered by other libraries as "every code is a 400".  Few and
- * registered once at start-up, so a locked GArray is plenty. */
 static GMutex exm_error_registry_lock;
 static GArray *exm_error_registry;
 
 /**
- * exm_error_register_400:
- * @domain: an error domain whose every code is a client error
+ * exm_error_register:
+ * @domain: an error domain of another library
+ * @table: (array length=n_entries): its per-code conversions; static storage
+ * @n_entries: their number
  *
- * Declares that errors of @domain map to 400 `ValidationError`.  Thread-safe;
- * idempotent.
+ * Declares how errors of @domain answer over HTTP, code by code.
  */
 void
-exm_error_register_400(GQuark domain)
+exm_error_register(GQuark domain, const ExmErrorConversion *table, gsize n_entries)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&exm_error_registry_lock);
+	ExmErrorDomain entry = { domain, table, n_entries };
 
-	g_return_if_fail(domain != 0);
+	g_return_if_fail(domain != 0 && domain != EXM_ERROR);
+	g_return_if_fail(table != NULL || n_entries == 0);
 	if (exm_error_registry == NULL)
-		exm_error_registry = g_array_new(FALSE, FALSE, sizeof(GQuark));
+		exm_error_registry = g_array_new(FALSE, FALSE, sizeof(ExmErrorDomain));
 	for (guint i = 0; i < exm_error_registry->len; i++) {
-		if (g_array_index(exm_error_registry, GQuark, i) == domain)
+		if (g_array_index(exm_error_registry, ExmErrorDomain, i).domain == domain) {
+			g_array_index(exm_error_registry, ExmErrorDomain, i) = entry;
 			return;
+		}
 	}
-	g_array_append_val(exm_error_registry, domain);
+	g_array_append_val(exm_error_registry, entry);
 }
 
+/* The registered conversion of (@domain, @code); %FALSE when there is none. */
 static gboolean
-exm_error_is_registered_400(GQuark domain)
+exm_error_lookup(GQuark domain, gint code, ExmErrorInfo *out)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&exm_error_registry_lock);
 
-	if (exm_error_registry == NULL)
-		return FALSE;
-	for (guint i = 0; i < exm_error_registry->len; i++) {
-		if (g_array_index(exm_error_registry, GQuark, i) == domain)
+	for (guint i = 0; exm_error_registry != NULL && i < exm_error_registry->len; i++) {
+		const ExmErrorDomain *d = &g_array_index(exm_error_registry, ExmErrorDomain, i);
+		if (d->domain != domain)
+			continue;
+		for (gsize k = 0; k < d->n_entries; k++) {
+			if (d->table[k].code != code)
+				continue;
+			out->status = d->table[k].status;
+			out->code = d->table[k].body_code;
+			out->type = d->table[k].type;
 			return TRUE;
+		}
+		return FALSE;
 	}
 	return FALSE;
 }
 
-static const ExmErrorInfo *
+static ExmErrorInfo
 exm_error_info(const GError *error)
 {
+	ExmErrorInfo info = exm_error_internal;
+
 	if (error->domain == EXM_ERROR) {
 		if (error->code >= 0 && error->code < EXM_ERROR_LAST)
-			return &exm_error_table[error->code];
-		return &exm_error_internal;
+			info = exm_error_table[error->code];
+		return info;
 	}
-	if (exm_error_is_registered_400(error->domain))
-		return &exm_error_foreign_400;
-	return &exm_error_internal;
+	if (!exm_error_lookup(error->domain, error->code, &info))
+		info = exm_error_internal;
+	return info;
 }
 
 /**
@@ -120,7 +140,7 @@ exm_error_http_status(const GError *error)
 {
 	if (error == NULL)
 		return 200;
-	return exm_error_info(error)->status;
+	return exm_error_info(error).status;
 }
 
 /**
@@ -133,7 +153,7 @@ const gchar *
 exm_error_type_name(const GError *error)
 {
 	g_return_val_if_fail(error != NULL, "InternalError");
-	return exm_error_info(error)->type;
+	return exm_error_info(error).type;
 }
 
 /* A JSON string literal escaped like Python's json.dumps (ensure_ascii). */
@@ -161,7 +181,7 @@ exm_error_json_string(const gchar *text)
 gchar *
 exm_error_body(const GError *error)
 {
-	const ExmErrorInfo *info;
+	ExmErrorInfo info;
 	const gchar *message;
 	g_autofree gchar *type = NULL;
 	g_autofree gchar *msg = NULL;
@@ -171,8 +191,8 @@ exm_error_body(const GError *error)
 		return g_strdup("{\"error\":\"invalid_token\","
 				"\"error_description\":\"Auth token has expired or is invalid\"}");
 	info = exm_error_info(error);
-	message = info->status == 500 ? "internal server error" : error->message;
-	type = exm_error_json_string(info->type);
+	message = info.status == 500 ? "internal server error" : error->message;
+	type = exm_error_json_string(info.type);
 	msg = exm_error_json_string(message);
-	return g_strdup_printf("{\"type\":%s,\"code\":%d,\"message\":%s}", type, info->code, msg);
+	return g_strdup_printf("{\"type\":%s,\"code\":%d,\"message\":%s}", type, info.code, msg);
 }

@@ -75,11 +75,27 @@ typedef enum {
 #define EXM_ERROR_CODE_GENERIC 10000001
 
 /**
+ * ExmErrorConversion:
+ * @code: an error code of the registered domain
+ * @status: the HTTP status it answers
+ * @body_code: the body's restalchemy `code`
+ * @type: the body's restalchemy `type` (`ValidationError`, …)
+ *
+ * One row of a per-code conversion table (exm_error_register()).
+ */
+typedef struct {
+	gint code;
+	guint status;
+	gint body_code;
+	const gchar *type;
+} ExmErrorConversion;
+
+/**
  * exm_error_http_status:
  * @error: (nullable): any GError
  *
- * Returns: the HTTP status for @error: the table above for %EXM_ERROR, 400 for the
- * validation domain of libexm-mail (registered through exm_error_register_400()),
+ * Returns: the HTTP status for @error: the table above for %EXM_ERROR, the
+ * registered conversion of (domain, code) for other domains (exm_error_register()),
  * 500 for anything else, 200 for %NULL.
  */
 guint exm_error_http_status(const GError *error);
@@ -88,8 +104,8 @@ guint exm_error_http_status(const GError *error);
  * exm_error_type_name:
  * @error: a GError
  *
- * Returns: the restalchemy `type` string (`FieldPermissionError`, …); for foreign
- * domains registered as 400 `ValidationError`, else `InternalError`.
+ * Returns: the restalchemy `type` string (`FieldPermissionError`, …); for other
+ * domains the registered conversion of its code, else `InternalError`.
  */
 const gchar *exm_error_type_name(const GError *error);
 
@@ -108,10 +124,13 @@ const gchar *exm_error_type_name(const GError *error);
 gchar *exm_error_body(const GError *error);
 
 /**
- * exm_error_register_400:
- * @domain: an error domain whose every code is a client error
+ * exm_error_register:
+ * @domain: an error domain of another library
+ * @table: (array length=n_entries): its per-code conversions; static storage
+ * @n_entries: their number
  *
- * Declares that errors of @domain map to 400 `ValidationError`; used by libexm-mail
- * for its validation domain.  Thread-safe; idempotent.
+ * Declares how errors of @domain answer over HTTP, code by code; a code not in
+ * @table is a 500 `InternalError` whose message is never shown.  Registering
+ * a domain again replaces its table.  Thread-safe.
  */
-void exm_error_register_400(GQuark domain);
+void exm_error_register(GQuark domain, const ExmErrorConversion *table, gsize n_entries);

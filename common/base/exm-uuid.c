@@ -11,19 +11,52 @@
 
 #define EXM_UUID_TEXT_LEN 36
 
-/* libuuid's uuid_parse() only checks the first 36 bytes and is not a contract
- * about what follows, so the 8-4-4-4-12 shape is checked here byte by byte. */
+/* The one parser.  Strict: exactly 8-4-4-4-12 hex digits (libuuid's
+ * uuid_parse() only checks the first 36 bytes and is not a contract about what
+ * follows, so the shape is checked here byte by byte).  Lenient: Python's
+ * uuid.UUID(), i.e. hex.replace('urn:', '').replace('uuid:', '').strip('{}')
+ * .replace('-', '') must leave 32 hex digits.  Either way @hex gets the 32
+ * lower-case digits. */
+static gboolean
+exm_uuid_hex(const gchar *text, gboolean lenient, gchar hex[33])
+{
+	g_autoptr(GString) s = g_string_new(text);
+	guint n = 0;
+	gsize start = 0;
+	gsize end;
+
+	if (lenient) {
+		g_string_replace(s, "urn:", "", 0);
+		g_string_replace(s, "uuid:", "", 0);
+	} else if (s->len != EXM_UUID_TEXT_LEN) {
+		return FALSE;
+	}
+	end = s->len;
+	while (lenient && start < end && (s->str[start] == '{' || s->str[start] == '}'))
+		start++;
+	while (lenient && end > start && (s->str[end - 1] == '{' || s->str[end - 1] == '}'))
+		end--;
+	for (gsize i = start; i < end; i++) {
+		gchar c = s->str[i];
+		gboolean hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+		if (!lenient && hyphen != (c == '-'))
+			return FALSE;
+		if (c == '-' && (lenient || hyphen))
+			continue;
+		if (!g_ascii_isxdigit(c) || n >= 32)
+			return FALSE;
+		hex[n++] = g_ascii_tolower(c);
+	}
+	hex[n] = '\0';
+	return n == 32;
+}
+
 static gboolean
 exm_uuid_shape_ok(const gchar *text)
 {
-	for (gsize i = 0; i < EXM_UUID_TEXT_LEN; i++) {
-		gboolean hyphen = (i == 8 || i == 13 || i == 18 || i == 23);
-		if (text[i] == '\0')
-			return FALSE;
-		if (hyphen ? text[i] != '-' : !g_ascii_isxdigit(text[i]))
-			return FALSE;
-	}
-	return text[EXM_UUID_TEXT_LEN] == '\0';
+	gchar hex[33];
+
+	return exm_uuid_hex(text, FALSE, hex);
 }
 
 static gboolean
@@ -63,6 +96,35 @@ exm_uuid_parse(const gchar *text, GError **error)
 	if (!exm_uuid_to_bin(text, uu, error))
 		return NULL;
 	return exm_uuid_from_bin(uu);
+}
+
+/**
+ * exm_uuid_parse_lenient:
+ * @text: (nullable): user input
+ * @name: the parameter name for the message (`uuid`)
+ * @error: %EXM_ERROR_PARSE "Can't parse value: <name>=<text>." (400 `ParseError`)
+ *
+ * Returns: (transfer full): the lower-case canonical form
+ */
+gchar *
+exm_uuid_parse_lenient(const gchar *text, const gchar *name, GError **error)
+{
+	gchar hex[33];
+	gboolean utf8 = text != NULL && g_utf8_validate(text, -1, NULL);
+
+	if (!utf8 || !exm_uuid_hex(text, TRUE, hex)) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_PARSE,
+			    "Can't parse value: %s=%s.",
+			    name,
+			    text == NULL ? "None"
+			    : utf8	 ? text
+					 : "<invalid utf-8>");
+		return NULL;
+	}
+	return g_strdup_printf(
+		"%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
 /**

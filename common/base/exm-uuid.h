@@ -1,6 +1,11 @@
 /*
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
+ *
+ * UUIDs: the one parser (strict, with a documented lenient mode for what the
+ * REST API accepts) and the generators.  exm_uuid4() and exm_uuid5() keep
+ * Python's names (uuid.uuid4(), uuid.uuid5()), the documented exception to
+ * the file-prefix rule.
  */
 #pragma once
 
@@ -14,6 +19,21 @@
  * Returns: (transfer full): the lower-case canonical form
  */
 gchar *exm_uuid_parse(const gchar *text, GError **error);
+
+/**
+ * exm_uuid_parse_lenient:
+ * @text: (nullable): user input (a URL segment, a filter, a body value)
+ * @name: the parameter name for the message (`uuid`)
+ * @error: %EXM_ERROR_PARSE (400 `ParseError`) "Can't parse value: <name>=<text>."
+ *
+ * The lenient mode of the one UUID parser, for what the REST API accepts: as
+ * Python's `uuid.UUID()` does, any case, hyphens anywhere or none, `{…}` and
+ * `urn:uuid:` accepted.  Everything internal (stored rows, agent payloads,
+ * configuration) uses the strict exm_uuid_parse().
+ *
+ * Returns: (transfer full): the lower-case canonical form
+ */
+gchar *exm_uuid_parse_lenient(const gchar *text, const gchar *name, GError **error);
 
 /**
  * exm_uuid_is_valid:

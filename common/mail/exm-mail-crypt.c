@@ -109,7 +109,7 @@ crypt_ok(const gchar *result)
 }
 
 /**
- * exm_mail_hash_password:
+ * exm_mail_crypt_hash:
  * @plaintext: the password (1..511 bytes, no NUL, no line break)
  * @method: hash family
  * @error: %EXM_MAIL_ERROR_INVALID for a bad password, %EXM_MAIL_ERROR_CRYPT
@@ -117,7 +117,7 @@ crypt_ok(const gchar *result)
  * Returns: (transfer full): the hash
  */
 gchar *
-exm_mail_hash_password(const gchar *plaintext, ExmMailHashMethod method, GError **error)
+exm_mail_crypt_hash(const gchar *plaintext, ExmMailHashMethod method, GError **error)
 {
 	g_autoptr(CryptData) data = NULL;
 	g_autofree gchar *setting = NULL;
@@ -142,7 +142,7 @@ exm_mail_hash_password(const gchar *plaintext, ExmMailHashMethod method, GError 
 }
 
 /**
- * exm_mail_verify_password:
+ * exm_mail_crypt_verify:
  * @plaintext: (nullable): a candidate password
  * @hash: (nullable): a stored hash, `{SCHEME}` prefix allowed
  *
@@ -153,7 +153,7 @@ exm_mail_hash_password(const gchar *plaintext, ExmMailHashMethod method, GError 
  * Returns: %TRUE when @plaintext matches @hash
  */
 gboolean
-exm_mail_verify_password(const gchar *plaintext, const gchar *hash)
+exm_mail_crypt_verify(const gchar *plaintext, const gchar *hash)
 {
 	g_autoptr(CryptData) data = NULL;
 	const gchar *bare;
@@ -163,7 +163,7 @@ exm_mail_verify_password(const gchar *plaintext, const gchar *hash)
 	/* a valid but very dear hash ($2b$31$) would stall the caller for hours */
 	if (plaintext == NULL || hash == NULL || !exm_mail_validate_hash_cost(hash, NULL))
 		return FALSE;
-	bare = exm_mail_strip_scheme(hash);
+	bare = exm_mail_crypt_strip_scheme(hash);
 	data = g_new0(CryptData, 1);
 	result = crypt_rn(plaintext, bare, data, (int)sizeof(*data));
 	if (!crypt_ok(result))
@@ -173,7 +173,7 @@ exm_mail_verify_password(const gchar *plaintext, const gchar *hash)
 }
 
 /**
- * exm_mail_strip_scheme:
+ * exm_mail_crypt_strip_scheme:
  * @hash: (nullable): a hash
  *
  * Upstream `_strip_dovecot_prefix`.
@@ -182,7 +182,7 @@ exm_mail_verify_password(const gchar *plaintext, const gchar *hash)
  *   and contains one, else @hash
  */
 const gchar *
-exm_mail_strip_scheme(const gchar *hash)
+exm_mail_crypt_strip_scheme(const gchar *hash)
 {
 	const gchar *end;
 

@@ -12,7 +12,7 @@ typedef enum {
 } ExmMailHashMethod;
 
 /**
- * exm_mail_hash_password:
+ * exm_mail_crypt_hash:
  * @plaintext: the password (1..511 bytes: libxcrypt's CRYPT_MAX_PASSPHRASE_SIZE - 1;
  *   no NUL, no newline)
  * @method: hash family
@@ -23,16 +23,16 @@ typedef enum {
  *
  * Returns: (transfer full): the hash
  */
-gchar *exm_mail_hash_password(const gchar *plaintext, ExmMailHashMethod method, GError **error);
+gchar *exm_mail_crypt_hash(const gchar *plaintext, ExmMailHashMethod method, GError **error);
 
 /**
- * exm_mail_verify_password:
+ * exm_mail_crypt_verify:
  * Returns: %TRUE when @plaintext matches @hash (a `{SCHEME}` prefix is ignored)
  */
-gboolean exm_mail_verify_password(const gchar *plaintext, const gchar *hash);
+gboolean exm_mail_crypt_verify(const gchar *plaintext, const gchar *hash);
 
 /**
- * exm_mail_strip_scheme:
+ * exm_mail_crypt_strip_scheme:
  * @hash: a hash
  *
  * Upstream `_strip_dovecot_prefix`: when @hash starts with `{` and contains `}`,
@@ -40,4 +40,4 @@ gboolean exm_mail_verify_password(const gchar *plaintext, const gchar *hash);
  *
  * Returns: (transfer none): a pointer into @hash
  */
-const gchar *exm_mail_strip_scheme(const gchar *hash);
+const gchar *exm_mail_crypt_strip_scheme(const gchar *hash);

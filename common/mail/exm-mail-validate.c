@@ -165,7 +165,7 @@ check_domain_text(const gchar *domain, GError **error)
 }
 
 /**
- * exm_mail_normalize_domain:
+ * exm_mail_validate_normalize_domain:
  * @domain: (nullable): user input
  * @error: %EXM_MAIL_ERROR_INVALID
  *
@@ -176,7 +176,7 @@ check_domain_text(const gchar *domain, GError **error)
  * Returns: (transfer full) (nullable): the lower-cased domain
  */
 gchar *
-exm_mail_normalize_domain(const gchar *domain, GError **error)
+exm_mail_validate_normalize_domain(const gchar *domain, GError **error)
 {
 	g_autofree gchar *lower = NULL;
 	g_auto(GStrv) labels = NULL;
@@ -266,7 +266,7 @@ is_username_char(gchar c)
 }
 
 /**
- * exm_mail_normalize_username:
+ * exm_mail_validate_normalize_username:
  * @username: (nullable): user input
  * @error: %EXM_MAIL_ERROR_INVALID
  *
@@ -276,7 +276,7 @@ is_username_char(gchar c)
  * Returns: (transfer full) (nullable): the lower-cased username
  */
 gchar *
-exm_mail_normalize_username(const gchar *username, GError **error)
+exm_mail_validate_normalize_username(const gchar *username, GError **error)
 {
 	g_autofree gchar *lower = NULL;
 	gsize len;
@@ -913,7 +913,7 @@ hash_cost_affordable(const gchar *bare)
  * hash whose work factor is at most bcrypt cost %EXM_MAIL_BCRYPT_COST_MAX,
  * %EXM_MAIL_SHA_ROUNDS_MAX SHA-crypt rounds, or 256 MiB of yescrypt/scrypt memory
  * with p·(t+1) ≤ 4.  The grammar accepts dearer hashes (exim may still verify
- * them); exm_mail_verify_password() refuses to spend that much.
+ * them); exm_mail_crypt_verify() refuses to spend that much.
  *
  * Returns: %TRUE when affordable
  */

@@ -31,7 +31,7 @@ gboolean exm_mail_validate_name(const gchar *name, GError **error);
 gboolean exm_mail_validate_description(const gchar *text, GError **error);
 
 /**
- * exm_mail_normalize_domain:
+ * exm_mail_validate_normalize_domain:
  * @domain: user input
  * @error: %EXM_MAIL_ERROR_INVALID
  *
@@ -40,20 +40,20 @@ gboolean exm_mail_validate_description(const gchar *text, GError **error);
  *
  * Returns: (transfer full): the lower-cased domain
  */
-gchar *exm_mail_normalize_domain(const gchar *domain, GError **error);
+gchar *exm_mail_validate_normalize_domain(const gchar *domain, GError **error);
 
 gboolean exm_mail_validate_cpu(gint64 cpu, GError **error);
 gboolean exm_mail_validate_ram(gint64 ram, GError **error);
 gboolean exm_mail_validate_disk_size(gint64 disk_size, GError **error);
 
 /**
- * exm_mail_normalize_username:
+ * exm_mail_validate_normalize_username:
  *
  * Lower-cased, 1–64 of `[a-z0-9._+-]`, not starting with `.`.
  *
  * Returns: (transfer full): the lower-cased username
  */
-gchar *exm_mail_normalize_username(const gchar *username, GError **error);
+gchar *exm_mail_validate_normalize_username(const gchar *username, GError **error);
 
 /**
  * exm_mail_validate_password_hash:
@@ -78,7 +78,7 @@ gboolean exm_mail_validate_password_hash(const gchar *hash, GError **error);
  *
  * A valid hash whose work factor one verification can afford (bcrypt cost ≤ 14,
  * SHA-crypt rounds ≤ 1000000, yescrypt/scrypt memory ≤ 256 MiB with p·(t+1) ≤ 4).
- * exm_mail_verify_password() never computes a dearer hash, so a stored `$2b$31$`
+ * exm_mail_crypt_verify() never computes a dearer hash, so a stored `$2b$31$`
  * cannot stall a request.
  */
 gboolean exm_mail_validate_hash_cost(const gchar *hash, GError **error);

@@ -5,7 +5,7 @@
  * Fuzz target: exm_mail_env_parse, which reads mail.env back from a data plane.
  *
  * Properties: a refusal is EXM_MAIL_ERROR_PARSE; an accepted domain is its own
- * exm_mail_normalize_domain(), and exm_mail_env_render() of it parses back to it.
+ * exm_mail_validate_normalize_domain(), and exm_mail_env_render() of it parses back to it.
  */
 #include "exm-mail.h"
 #include "fuzz-common.h"
@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       error->message);
 		return 0;
 	}
-	norm = exm_mail_normalize_domain(domain, &error);
+	norm = exm_mail_validate_normalize_domain(domain, &error);
 	EXM_FUZZ_CHECK(norm != NULL, "accepted domain '%s' is invalid: %s", domain, error->message);
 	EXM_FUZZ_CHECK(g_str_equal(norm, domain),
 		       "accepted domain '%s' is not normal ('%s')",

@@ -98,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       (guchar)*p < 0x80,
 			       "byte 0x%02x in an accepted hash",
 			       (guchar)*p);
-	bare = exm_mail_strip_scheme(hash);
+	bare = exm_mail_crypt_strip_scheme(hash);
 	EXM_FUZZ_CHECK(crypt_checksalt(bare) != CRYPT_SALT_INVALID,
 		       "libxcrypt calls it invalid: %s",
 		       bare);

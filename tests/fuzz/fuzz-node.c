@@ -55,7 +55,7 @@ check_passwd(const ExmMailNode *node)
 					       "%s@%s:%s\n",
 					       a->username,
 					       node->domain,
-					       exm_mail_strip_scheme(a->password_hash));
+					       exm_mail_crypt_strip_scheme(a->password_hash));
 	}
 	EXM_FUZZ_CHECK(g_str_equal(text, want->str),
 		       "passwd is not one line per active account:\n%s",

@@ -47,7 +47,7 @@ node_of_entries(GPtrArray *entries)
 		const gchar *domain = strchr(e->address, '@') + 1;
 
 		if (node->domain == NULL) {
-			g_autofree gchar *norm = exm_mail_normalize_domain(domain, NULL);
+			g_autofree gchar *norm = exm_mail_validate_normalize_domain(domain, NULL);
 
 			if (norm == NULL || !g_str_equal(norm, domain))
 				continue;
@@ -84,7 +84,7 @@ check_round_trip(const ExmMailNode *node)
 			       n,
 			       e->address,
 			       address);
-		EXM_FUZZ_CHECK(g_str_equal(e->hash, exm_mail_strip_scheme(a->password_hash)),
+		EXM_FUZZ_CHECK(g_str_equal(e->hash, exm_mail_crypt_strip_scheme(a->password_hash)),
 			       "hash of %s changed: %s",
 			       address,
 			       e->hash);

@@ -16,14 +16,15 @@
  * HTTP method maps to and canonical UUIDs only; an unpacked value is of a field
  * the method may write, UUIDs canonical; a list's SQL holds no literal (values
  * only as $n parameters, each numbered within the parameter list).  The path
- * and query lines also go through exm_rest_parse_uuid (a 400 `ParseError` or
- * a canonical UUID that parses to itself) and exm_rest_parse_timestamp (an
+ * and query lines also go through exm_uuid_parse_lenient (a 400 `ParseError` or
+ * a canonical UUID that parses to itself) and exm_time_parse (an
  * accepted time formats and parses back to the same microsecond).
  */
 #include <string.h>
 
 #include "exm-error.h"
 #include "exm-rest.h"
+#include "exm-time.h"
 #include "exm-uuid.h"
 #include "fuzz-common.h"
 
@@ -223,7 +224,8 @@ fuzz_body(ExmRestMethod method, const gchar *body, gsize len)
 
 		if (v == NULL)
 			continue;
-		EXM_FUZZ_CHECK(v->field == f && exm_rest_field_access(f, method) == EXM_REST_RW,
+		EXM_FUZZ_CHECK(v->field == f &&
+				       exm_rest_model_field_access(f, method) == EXM_REST_RW,
 			       "unpacked %s which method %d may not write",
 			       f->name,
 			       method);
@@ -287,9 +289,9 @@ fuzz_query(const gchar *query_text)
 		check_error(error, FALSE, "query");
 		return;
 	}
-	sql = exm_rest_list_query_sql(query, &instance_model, "\"uuid\", \"name\"", sql_params);
+	sql = exm_rest_sql_list(query, &instance_model, "\"uuid\", \"name\"", sql_params);
 	check_sql(sql, sql_params);
-	marker_sql = exm_rest_list_query_marker_sql(query, &instance_model, marker_params);
+	marker_sql = exm_rest_sql_marker_check(query, &instance_model, marker_params);
 	if (marker_sql != NULL)
 		check_sql(marker_sql, marker_params);
 }
@@ -298,7 +300,7 @@ static void
 fuzz_scalars(const gchar *uuid_text, const gchar *time_text)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *uuid = exm_rest_parse_uuid(uuid_text, "uuid", &error);
+	g_autofree gchar *uuid = exm_uuid_parse_lenient(uuid_text, "uuid", &error);
 	gint64 usec = 0, again = 0;
 
 	if (uuid == NULL) {
@@ -307,17 +309,16 @@ fuzz_scalars(const gchar *uuid_text, const gchar *time_text)
 			       "uuid refusal: %s",
 			       error->message);
 	} else {
-		g_autofree gchar *uuid_again = exm_rest_parse_uuid(uuid, "uuid", NULL);
+		g_autofree gchar *uuid_again = exm_uuid_parse_lenient(uuid, "uuid", NULL);
 
 		check_canonical_uuid(uuid);
 		EXM_FUZZ_CHECK(
 			g_strcmp0(uuid, uuid_again) == 0, "%s does not parse to itself", uuid);
 	}
-	if (exm_rest_parse_timestamp(time_text, &usec)) {
-		g_autofree gchar *text = exm_rest_format_timestamp(usec);
+	if (exm_time_parse(time_text, &usec)) {
+		g_autofree gchar *text = exm_time_format(usec);
 
-		EXM_FUZZ_CHECK(strlen(text) == 27 && exm_rest_parse_timestamp(text, &again) &&
-				       again == usec,
+		EXM_FUZZ_CHECK(strlen(text) == 27 && exm_time_parse(text, &again) && again == usec,
 			       "%s -> %" G_GINT64_FORMAT " -> %s",
 			       time_text,
 			       usec,

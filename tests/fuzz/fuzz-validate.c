@@ -41,7 +41,7 @@ static void
 check_domain(const gchar *text)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *domain = exm_mail_normalize_domain(text, &error);
+	g_autofree gchar *domain = exm_mail_validate_normalize_domain(text, &error);
 	g_autofree gchar *again = NULL;
 	g_auto(GStrv) labels = NULL;
 
@@ -63,7 +63,7 @@ check_domain(const gchar *text)
 			       labels[k],
 			       domain);
 	}
-	again = exm_mail_normalize_domain(domain, NULL);
+	again = exm_mail_validate_normalize_domain(domain, NULL);
 	EXM_FUZZ_CHECK(g_strcmp0(again, domain) == 0, "%s is not normal", domain);
 }
 
@@ -71,7 +71,7 @@ static void
 check_username(const gchar *text)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *user = exm_mail_normalize_username(text, &error);
+	g_autofree gchar *user = exm_mail_validate_normalize_username(text, &error);
 	g_autofree gchar *again = NULL;
 	gsize n;
 
@@ -84,7 +84,7 @@ check_username(const gchar *text)
 			       user[0] != '.',
 		       "username %s",
 		       user);
-	again = exm_mail_normalize_username(user, NULL);
+	again = exm_mail_validate_normalize_username(user, NULL);
 	EXM_FUZZ_CHECK(g_strcmp0(again, user) == 0, "%s is not normal", user);
 }
 

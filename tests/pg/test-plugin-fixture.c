@@ -396,3 +396,48 @@ exm_fixture_logs_lack(ExmFixture *f, const gchar *needle)
 	g_mutex_unlock(&f->log_lock);
 	return ok;
 }
+
+/* ------------------------------------------------------------------ shared assertions */
+
+/* The accounts collection of @instance. */
+gchar *
+exm_fixture_accounts_path(const gchar *instance)
+{
+	return g_strdup_printf("instances/%s/accounts/", instance);
+}
+
+/* A call without a query that must be refused with @status and @type. */
+void
+exm_fixture_assert_call_error(ExmFixture *f,
+			      const ExmWho *who,
+			      const gchar *method,
+			      const gchar *path,
+			      const gchar *body,
+			      guint status,
+			      const gchar *type)
+{
+	g_autoptr(ExmReply) r = exm_fixture_call(f, NULL, who, method, path, NULL, body);
+
+	exm_assert_error(r, status, type);
+}
+
+/* GET instances/ with @query as owner1: 200 with @len items. */
+void
+exm_fixture_assert_list_len(ExmFixture *f, const gchar *query, guint len)
+{
+	g_autoptr(ExmReply) r =
+		exm_fixture_call(f, NULL, &exm_who_owner1, "GET", "instances/", query, NULL);
+
+	exm_assert_status(r, 200);
+	g_assert_cmpuint(exm_reply_len(r), ==, len);
+}
+
+/* GET instances/ with @query as owner1: refused with @status and @type. */
+void
+exm_fixture_assert_list_error(ExmFixture *f, const gchar *query, guint status, const gchar *type)
+{
+	g_autoptr(ExmReply) r =
+		exm_fixture_call(f, NULL, &exm_who_owner1, "GET", "instances/", query, NULL);
+
+	exm_assert_error(r, status, type);
+}

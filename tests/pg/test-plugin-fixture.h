@@ -133,3 +133,21 @@ gchar *exm_fixture_account(ExmFixture *f,
 
 /* TRUE when no log line contains @needle. */
 gboolean exm_fixture_logs_lack(ExmFixture *f, const gchar *needle);
+
+/* Shared by the test-plugin-* files. */
+gchar *exm_fixture_accounts_path(const gchar *instance);
+/* A call without a query that must be refused with @status and @type. */
+void exm_fixture_assert_call_error(ExmFixture *f,
+				   const ExmWho *who,
+				   const gchar *method,
+				   const gchar *path,
+				   const gchar *body,
+				   guint status,
+				   const gchar *type);
+/* GET instances/ with @query as owner1: 200 with @len items. */
+void exm_fixture_assert_list_len(ExmFixture *f, const gchar *query, guint len);
+/* GET instances/ with @query as owner1: refused with @status and @type. */
+void exm_fixture_assert_list_error(ExmFixture *f,
+				   const gchar *query,
+				   guint status,
+				   const gchar *type);

@@ -3,8 +3,9 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The plugin's embedded migrations: up, down, up again on a real PostgreSQL,
- * and the schema rules they carry (tables prefixed mail_, usernames unique
- * per instance ignoring case, checks, foreign keys).
+ * the schema rules they carry (tables prefixed mail_, usernames unique per
+ * instance ignoring case, checks, foreign keys), and their agreement with the
+ * model declarations.
  */
 #include "exm-test.h"
 #include "test-plugin-fixture.h"
@@ -116,11 +117,43 @@ test_schema_rules(void)
 			1);
 }
 
+/* The migration and the one declaration of each model agree: every declared
+ * field with a column (not write-only) is a column of its table, and every
+ * column of the table is declared. */
+static void
+test_declarations_match(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+
+	if (f == NULL)
+		return;
+	for (guint i = 0; f->desc->models[i] != NULL; i++) {
+		const ExordosPaasModel *m = f->desc->models[i];
+		guint n_columns = 0;
+		g_autofree gchar *where = g_strdup_printf(
+			"information_schema.columns WHERE table_name = '%s'", m->table);
+
+		for (guint k = 0; m->fields[k] != NULL; k++) {
+			const ExordosPaasField *fd = m->fields[k];
+			g_autofree gchar *column = NULL;
+
+			if ((fd->flags & EXORDOS_PAAS_FIELD_FLAG_WRITE_ONLY) != 0)
+				continue;
+			column = g_strdup_printf("%s AND column_name = '%s'", where, fd->name);
+			if (exm_fixture_count(f, column) != 1)
+				g_error("%s.%s is declared but has no column", m->table, fd->name);
+			n_columns++;
+		}
+		g_assert_cmpint(exm_fixture_count(f, where), ==, n_columns);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/plugin/migrations/up-down-up", test_up_down_up);
 	g_test_add_func("/plugin/migrations/schema-rules", test_schema_rules);
+	g_test_add_func("/plugin/migrations/declarations-match", test_declarations_match);
 	return g_test_run();
 }

@@ -54,6 +54,8 @@ test_no_library_symbols(void)
 	g_assert_false(g_module_symbol(module, "exm_rest_route_walk", &sym));
 	g_assert_false(g_module_symbol(module, "exm_json_parse_strict", &sym));
 	g_assert_false(g_module_symbol(module, "exm_plugin_crud_dispatch", &sym));
+	g_assert_false(g_module_symbol(module, "exm_rest_crud_dispatch", &sym));
+	g_assert_false(g_module_symbol(module, "exm_plugin_get_descriptor", &sym));
 	g_module_close(module);
 }
 

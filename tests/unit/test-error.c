@@ -192,9 +192,11 @@ test_register_400(void)
 	g_autofree gchar *body_a = NULL;
 	g_autofree gchar *body_b = NULL;
 
+	static const ExmErrorConversion table[] = { { 7, 400, 400, "ValidationError" } };
+
 	g_assert_cmpuint(exm_error_http_status(a), ==, 500);
-	exm_error_register_400(test_domain_a());
-	exm_error_register_400(test_domain_a()); /* idempotent */
+	exm_error_register(test_domain_a(), table, G_N_ELEMENTS(table));
+	exm_error_register(test_domain_a(), table, G_N_ELEMENTS(table)); /* idempotent */
 	g_assert_cmpuint(exm_error_http_status(a), ==, 400);
 	g_assert_cmpstr(exm_error_type_name(a), ==, "ValidationError");
 	body_a = exm_error_body(a);
@@ -211,6 +213,7 @@ test_register_400(void)
 static gpointer
 register_thread(gpointer data)
 {
+	static const ExmErrorConversion table[] = { { 0, 400, 400, "ValidationError" } };
 	guint base = GPOINTER_TO_UINT(data);
 
 	for (guint i = 0; i < 200; i++) {
@@ -218,7 +221,7 @@ register_thread(gpointer data)
 		GQuark q = g_quark_from_string(name);
 		g_autoptr(GError) e = g_error_new_literal(q, 0, "m");
 
-		exm_error_register_400(q);
+		exm_error_register(q, table, G_N_ELEMENTS(table));
 		if (exm_error_http_status(e) != 400)
 			return GUINT_TO_POINTER(1);
 	}

@@ -10,6 +10,7 @@
 #include <crypt.h>
 #include <string.h>
 
+#include "exm-error.h"
 #include "exm-mail.h"
 #include "exm-test.h"
 
@@ -94,10 +95,10 @@ test_real_hashes(void)
 			assert_hash_ok(sha512);
 		else
 			assert_hash_refused(sha512);
-		g_assert_true(exm_mail_verify_password("s3cret", hash));
-		g_assert_true(exm_mail_verify_password("s3cret", any));
-		g_assert_false(exm_mail_verify_password("s3cret ", hash));
-		g_assert_false(exm_mail_verify_password("", hash));
+		g_assert_true(exm_mail_crypt_verify("s3cret", hash));
+		g_assert_true(exm_mail_crypt_verify("s3cret", any));
+		g_assert_false(exm_mail_crypt_verify("s3cret ", hash));
+		g_assert_false(exm_mail_crypt_verify("", hash));
 	}
 }
 
@@ -115,7 +116,7 @@ test_real_rounds(void)
 
 		g_assert_nonnull(hash);
 		assert_hash_ok(hash);
-		g_assert_true(exm_mail_verify_password("pw", hash));
+		g_assert_true(exm_mail_crypt_verify("pw", hash));
 	}
 	/* too slow to compute; a syntactically perfect one is built by hand */
 	{
@@ -513,7 +514,7 @@ test_hash_cost(void)
 			g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
 			g_assert_nonnull(strstr(error->message, "work factor"));
 			/* returns at once instead of computing for hours */
-			g_assert_false(exm_mail_verify_password("pw", hash));
+			g_assert_false(exm_mail_crypt_verify("pw", hash));
 		}
 	}
 	g_assert_false(exm_mail_validate_hash_cost("$6$salt$hash", NULL));
@@ -560,20 +561,20 @@ test_hash_password(void)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *h1 = exm_mail_hash_password("s3cret", cases[i].method, &error);
-		g_autofree gchar *h2 = exm_mail_hash_password("s3cret", cases[i].method, NULL);
+		g_autofree gchar *h1 = exm_mail_crypt_hash("s3cret", cases[i].method, &error);
+		g_autofree gchar *h2 = exm_mail_crypt_hash("s3cret", cases[i].method, NULL);
 		g_autofree gchar *prefixed = NULL;
 
 		g_assert_no_error(error);
 		g_assert_true(g_str_has_prefix(h1, cases[i].prefix));
 		g_assert_cmpstr(h1, !=, h2); /* fresh salt each time */
 		assert_hash_ok(h1);
-		g_assert_true(exm_mail_verify_password("s3cret", h1));
-		g_assert_true(exm_mail_verify_password("s3cret", h2));
-		g_assert_false(exm_mail_verify_password("S3cret", h1));
-		g_assert_false(exm_mail_verify_password("s3cre", h1));
+		g_assert_true(exm_mail_crypt_verify("s3cret", h1));
+		g_assert_true(exm_mail_crypt_verify("s3cret", h2));
+		g_assert_false(exm_mail_crypt_verify("S3cret", h1));
+		g_assert_false(exm_mail_crypt_verify("s3cre", h1));
 		prefixed = g_strconcat("{CRYPT}", h1, NULL);
-		g_assert_true(exm_mail_verify_password("s3cret", prefixed));
+		g_assert_true(exm_mail_crypt_verify("s3cret", prefixed));
 	}
 }
 
@@ -581,7 +582,7 @@ test_hash_password(void)
 static void
 test_sha512_like_openssl(void)
 {
-	g_autofree gchar *hash = exm_mail_hash_password("pw", EXM_MAIL_HASH_SHA512, NULL);
+	g_autofree gchar *hash = exm_mail_crypt_hash("pw", EXM_MAIL_HASH_SHA512, NULL);
 	g_auto(GStrv) parts = g_strsplit(hash, "$", -1);
 	g_autofree gchar *setting = NULL;
 	g_autofree gchar *again = NULL;
@@ -610,7 +611,7 @@ test_plaintext_rules(void)
 	over[512] = '\0';
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *h = exm_mail_hash_password(bad[i], EXM_MAIL_HASH_SHA512, &error);
+		g_autofree gchar *h = exm_mail_crypt_hash(bad[i], EXM_MAIL_HASH_SHA512, &error);
 
 		g_assert_null(h);
 		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
@@ -618,29 +619,29 @@ test_plaintext_rules(void)
 	}
 	{
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *h = exm_mail_hash_password(NULL, EXM_MAIL_HASH_YESCRYPT, &error);
+		g_autofree gchar *h = exm_mail_crypt_hash(NULL, EXM_MAIL_HASH_YESCRYPT, &error);
 
 		g_assert_null(h);
 		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
 	}
 	{
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *h = exm_mail_hash_password(over, EXM_MAIL_HASH_SHA512, &error);
+		g_autofree gchar *h = exm_mail_crypt_hash(over, EXM_MAIL_HASH_SHA512, &error);
 
 		g_assert_null(h);
 		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
 		g_assert_nonnull(strstr(error->message, "at most 511"));
 	}
 	{
-		g_autofree gchar *h = exm_mail_hash_password(max, EXM_MAIL_HASH_SHA512, NULL);
+		g_autofree gchar *h = exm_mail_crypt_hash(max, EXM_MAIL_HASH_SHA512, NULL);
 		g_autofree gchar *u =
-			exm_mail_hash_password("p\xc3\xa4ss w:rd #1", EXM_MAIL_HASH_YESCRYPT, NULL);
+			exm_mail_crypt_hash("p\xc3\xa4ss w:rd #1", EXM_MAIL_HASH_YESCRYPT, NULL);
 
-		g_assert_true(exm_mail_verify_password(max, h));
-		g_assert_true(exm_mail_verify_password("p\xc3\xa4ss w:rd #1", u));
+		g_assert_true(exm_mail_crypt_verify(max, h));
+		g_assert_true(exm_mail_crypt_verify("p\xc3\xa4ss w:rd #1", u));
 		/* 511 bytes hash and verify; exactly those, not a prefix */
 		max[510] = 'q';
-		g_assert_false(exm_mail_verify_password(max, h));
+		g_assert_false(exm_mail_crypt_verify(max, h));
 	}
 }
 
@@ -654,25 +655,25 @@ test_verify_refuses(void)
 
 	/* a correct password against a refused family never verifies */
 	g_assert_cmpstr(md5_again, ==, md5);
-	g_assert_false(exm_mail_verify_password("pw", md5));
-	g_assert_false(exm_mail_verify_password(NULL, good));
-	g_assert_false(exm_mail_verify_password("pw", NULL));
-	g_assert_false(exm_mail_verify_password("pw", ""));
-	g_assert_false(exm_mail_verify_password("pw", "$6$salt$hash"));
-	g_assert_true(exm_mail_verify_password("pw", good));
+	g_assert_false(exm_mail_crypt_verify("pw", md5));
+	g_assert_false(exm_mail_crypt_verify(NULL, good));
+	g_assert_false(exm_mail_crypt_verify("pw", NULL));
+	g_assert_false(exm_mail_crypt_verify("pw", ""));
+	g_assert_false(exm_mail_crypt_verify("pw", "$6$salt$hash"));
+	g_assert_true(exm_mail_crypt_verify("pw", good));
 }
 
 static void
 test_strip_scheme(void)
 {
-	g_assert_cmpstr(exm_mail_strip_scheme("{SHA512-CRYPT}$6$abc"), ==, "$6$abc");
-	g_assert_cmpstr(exm_mail_strip_scheme("{MD5}$1$abc"), ==, "$1$abc");
-	g_assert_cmpstr(exm_mail_strip_scheme("$6$abc"), ==, "$6$abc");
-	g_assert_cmpstr(exm_mail_strip_scheme(""), ==, "");
-	g_assert_cmpstr(exm_mail_strip_scheme("{A}{B}x"), ==, "{B}x");
-	g_assert_cmpstr(exm_mail_strip_scheme("{open"), ==, "{open");
-	g_assert_cmpstr(exm_mail_strip_scheme("x{A}y"), ==, "x{A}y");
-	g_assert_null(exm_mail_strip_scheme(NULL));
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("{SHA512-CRYPT}$6$abc"), ==, "$6$abc");
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("{MD5}$1$abc"), ==, "$1$abc");
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("$6$abc"), ==, "$6$abc");
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme(""), ==, "");
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("{A}{B}x"), ==, "{B}x");
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("{open"), ==, "{open");
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("x{A}y"), ==, "x{A}y");
+	g_assert_null(exm_mail_crypt_strip_scheme(NULL));
 }
 
 /* exim's expansion of crypteq{password}{\{crypt\}hash}: "yes" or "no". */
@@ -760,8 +761,27 @@ test_openssl_interop(void)
 		g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
 		g_strchomp(out);
 		g_assert_cmpint(exm_mail_validate_password_hash(out, NULL), ==, cases[i].ok);
-		g_assert_cmpint(exm_mail_verify_password("s3cret", out), ==, cases[i].ok);
+		g_assert_cmpint(exm_mail_crypt_verify("s3cret", out), ==, cases[i].ok);
 	}
+}
+
+/* Errors convert by code: a broken rule is the client's (400), a libcrypt
+ * failure is the server's (500, message hidden). */
+static void
+test_error_conversion(void)
+{
+	g_autoptr(GError) invalid =
+		g_error_new_literal(EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID, "password: too long");
+	g_autoptr(GError) crypt =
+		g_error_new_literal(EXM_MAIL_ERROR, EXM_MAIL_ERROR_CRYPT, "crypt_r: no entropy");
+	g_autofree gchar *body = NULL;
+
+	g_assert_cmpuint(exm_error_http_status(invalid), ==, 400);
+	g_assert_cmpstr(exm_error_type_name(invalid), ==, "ValidationError");
+	g_assert_cmpuint(exm_error_http_status(crypt), ==, 500);
+	g_assert_cmpstr(exm_error_type_name(crypt), ==, "InternalError");
+	body = exm_error_body(crypt);
+	g_assert_null(strstr(body, "entropy"));
 }
 
 int
@@ -789,5 +809,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/crypt/strip-scheme", test_strip_scheme);
 	g_test_add_func("/mail/crypt/openssl-interop", test_openssl_interop);
 	g_test_add_func("/mail/crypt/exim-crypteq", test_exim_crypteq);
+	g_test_add_func("/mail/crypt/error-conversion", test_error_conversion);
 	return g_test_run();
 }

@@ -50,10 +50,10 @@ raw_add(ExmMailNode *n, const gchar *user, const gchar *hash, gboolean active)
 static void
 test_upstream_strip_prefix(void)
 {
-	g_assert_cmpstr(exm_mail_strip_scheme("{SHA512-CRYPT}$6$abc"), ==, "$6$abc"); /* 1 */
-	g_assert_cmpstr(exm_mail_strip_scheme("{MD5}$1$abc"), ==, "$1$abc");	      /* 2 */
-	g_assert_cmpstr(exm_mail_strip_scheme("$6$abc"), ==, "$6$abc");		      /* 3 */
-	g_assert_cmpstr(exm_mail_strip_scheme(""), ==, "");			      /* 4 */
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("{SHA512-CRYPT}$6$abc"), ==, "$6$abc"); /* 1 */
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("{MD5}$1$abc"), ==, "$1$abc");	    /* 2 */
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme("$6$abc"), ==, "$6$abc");		    /* 3 */
+	g_assert_cmpstr(exm_mail_crypt_strip_scheme(""), ==, "");			    /* 4 */
 }
 
 static void
@@ -196,9 +196,8 @@ test_passwd_render_defensive(void)
 			g_autofree gchar *out = NULL;
 
 			raw_add(n, "good", HASH_A, TRUE);
-			g_test_expect_message("exm-mail",
-					      G_LOG_LEVEL_WARNING,
-					      "passwd: the node has no valid*");
+			g_test_expect_message(
+				"exm-mail", G_LOG_LEVEL_WARNING, "passwd: the node has no valid*");
 			out = exm_mail_passwd_render(n);
 			g_test_assert_expected_messages();
 			g_assert_cmpstr(out, ==, "");
@@ -288,8 +287,8 @@ test_passwd_round_trip(void)
 	g_autoptr(ExmMailNode) n = exm_mail_node_new();
 	g_autofree gchar *text = NULL;
 	g_autoptr(GPtrArray) e = NULL;
-	g_autofree gchar *h1 = exm_mail_hash_password("one", EXM_MAIL_HASH_YESCRYPT, NULL);
-	g_autofree gchar *h2 = exm_mail_hash_password("two", EXM_MAIL_HASH_SHA512, NULL);
+	g_autofree gchar *h1 = exm_mail_crypt_hash("one", EXM_MAIL_HASH_YESCRYPT, NULL);
+	g_autofree gchar *h2 = exm_mail_crypt_hash("two", EXM_MAIL_HASH_SHA512, NULL);
 	g_autofree gchar *h2p = g_strconcat("{SHA512-CRYPT}", h2, NULL);
 
 	n->domain = g_strdup("mail.example.org");
@@ -305,7 +304,7 @@ test_passwd_round_trip(void)
 		((ExmMailPasswdEntry *)e->pdata[1])->address, ==, "u2+tag@mail.example.org");
 	g_assert_cmpstr(((ExmMailPasswdEntry *)e->pdata[1])->hash, ==, h2);
 	/* the hash read back still verifies: nothing was lost on the way */
-	g_assert_true(exm_mail_verify_password("two", ((ExmMailPasswdEntry *)e->pdata[1])->hash));
+	g_assert_true(exm_mail_crypt_verify("two", ((ExmMailPasswdEntry *)e->pdata[1])->hash));
 }
 
 /* ---- mail.env --------------------------------------------------------------------- */

@@ -175,11 +175,11 @@ test_domain(void)
 	g_assert_cmpuint(strlen(d253), ==, 253);
 	g_assert_cmpint(d253[252], !=, '.');
 	g_assert_cmpint(d254[253], ==, 'a');
-	run_norm_cases(cases, G_N_ELEMENTS(cases), "domain", exm_mail_normalize_domain);
+	run_norm_cases(cases, G_N_ELEMENTS(cases), "domain", exm_mail_validate_normalize_domain);
 	{
 		g_autoptr(GError) error = NULL;
 
-		g_assert_null(exm_mail_normalize_domain(NULL, &error));
+		g_assert_null(exm_mail_validate_normalize_domain(NULL, &error));
 		assert_refused(error, "domain", "NULL");
 	}
 }
@@ -203,7 +203,7 @@ test_domain_messages(void)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *out = exm_mail_normalize_domain(cases[i].input, &error);
+		g_autofree gchar *out = exm_mail_validate_normalize_domain(cases[i].input, &error);
 
 		g_assert_null(out);
 		g_assert_nonnull(error);
@@ -276,11 +276,12 @@ test_username(void)
 		{ "al*ice", NULL },
 	};
 
-	run_norm_cases(cases, G_N_ELEMENTS(cases), "username", exm_mail_normalize_username);
+	run_norm_cases(
+		cases, G_N_ELEMENTS(cases), "username", exm_mail_validate_normalize_username);
 	{
 		g_autoptr(GError) error = NULL;
 
-		g_assert_null(exm_mail_normalize_username(NULL, &error));
+		g_assert_null(exm_mail_validate_normalize_username(NULL, &error));
 		assert_refused(error, "username", "NULL");
 	}
 }

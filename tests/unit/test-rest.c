@@ -9,6 +9,8 @@
 #include "exm-error.h"
 #include "exm-json.h"
 #include "exm-rest.h"
+#include "exm-time.h"
+#include "exm-uuid.h"
 #include "exm-test.h"
 
 /* A tree shaped like the mail service (§1.1). */
@@ -89,25 +91,25 @@ test_walk_collections(void)
 	g_assert_no_error(error);
 	g_assert_true(m->route == &mount_route);
 	g_assert_cmpint(m->method, ==, EXM_REST_FILTER);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("GET", "instances/", &log, &error);
 	g_assert_no_error(error);
 	g_assert_true(m->route == &parents_route);
 	g_assert_cmpint(m->method, ==, EXM_REST_FILTER);
 	g_assert_null(m->id);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("POST", "instances/", &log, &error);
 	g_assert_no_error(error);
 	g_assert_cmpint(m->method, ==, EXM_REST_CREATE);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	/* `-` in a segment finds the `_` attribute */
 	m = walk("GET", "access-keys/", &log, &error);
 	g_assert_no_error(error);
 	g_assert_true(m->route == &readonly_route);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	/* nested: parent loaded on the way */
 	m = walk("POST", "instances/" U1 "/accounts/", &log, &error);
@@ -142,7 +144,7 @@ test_walk_resources(void)
 		g_assert_no_error(error);
 		g_assert_cmpint(m->method, ==, methods[i].expect);
 		g_assert_cmpstr(m->id, ==, U1);
-		g_clear_pointer(&m, exm_rest_match_free);
+		g_clear_pointer(&m, exm_rest_route_match_free);
 	}
 	/* the final resource is not loaded by the walk */
 	g_assert_cmpuint(log.loads->len, ==, 0);
@@ -151,17 +153,17 @@ test_walk_resources(void)
 	m = walk("GET", "instances/{84FE6E925B3C4A1BA124DE76B7B6C788}", &log, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(m->id, ==, U1);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 	m = walk("GET", "instances/urn:uuid:" U1, &log, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(m->id, ==, U1);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("GET", "instances/" U1 "/accounts/" U2, &log, &error);
 	g_assert_no_error(error);
 	g_assert_true(m->route == &children_route);
 	g_assert_cmpstr(m->id, ==, U2);
-	g_clear_pointer(&m, exm_rest_match_free);
+	g_clear_pointer(&m, exm_rest_route_match_free);
 
 	m = walk("GET", "instances/" U1 "/actions/info", &log, &error);
 	g_assert_no_error(error);
@@ -289,29 +291,6 @@ test_route_list(void)
 	g_autofree gchar *s = exm_json_to_string(n);
 
 	g_assert_cmpstr(s, ==, "[\"access_keys\",\"instances\"]");
-}
-
-static void
-test_parse_uuid(void)
-{
-	const gchar *ok[] = { U1,
-			      "84FE6E92-5B3C-4A1B-A124-DE76B7B6C788",
-			      "84fe6e925b3c4a1ba124de76b7b6c788",
-			      "{84fe6e92-5b3c-4a1b-a124-de76b7b6c788}",
-			      "urn:uuid:84fe6e92-5b3c-4a1b-a124-de76b7b6c788" };
-	const gchar *bad[] = { "",     "84fe6e92", U1 "0", "84fe6e92-5b3c-4a1b-a124-de76b7b6c78g",
-			       " " U1, "\xc3\xa9" };
-
-	for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
-		g_autofree gchar *u = exm_rest_parse_uuid(ok[i], "uuid", NULL);
-		g_assert_cmpstr(u, ==, U1);
-	}
-	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
-		g_autoptr(GError) error = NULL;
-		g_autofree gchar *u = exm_rest_parse_uuid(bad[i], "uuid", &error);
-		g_assert_null(u);
-		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE);
-	}
 }
 
 /* ------------------------------------------------------------------ bodies */
@@ -540,7 +519,7 @@ test_list_query(void)
 	g_assert_cmpuint(q->fields->len, ==, 1);
 	exm_rest_list_query_add_filter(q, &thing_model, "uuid", U2);
 
-	sql = exm_rest_list_query_sql(q, &thing_model, "\"uuid\"::text", params);
+	sql = exm_rest_sql_list(q, &thing_model, "\"uuid\"::text", params);
 	g_assert_cmpstr(
 		sql,
 		==,
@@ -556,7 +535,7 @@ test_list_query(void)
 
 	g_clear_pointer(&sql, g_free);
 	g_ptr_array_set_size(params, 0);
-	sql = exm_rest_list_query_marker_sql(q, &thing_model, params);
+	sql = exm_rest_sql_marker_check(q, &thing_model, params);
 	g_assert_cmpstr(
 		sql,
 		==,
@@ -576,13 +555,13 @@ test_list_query_plain(void)
 	g_autofree gchar *sql = NULL;
 
 	g_assert_no_error(error);
-	sql = exm_rest_list_query_sql(q, &thing_model, "*", params);
+	sql = exm_rest_sql_list(q, &thing_model, "*", params);
 	g_assert_cmpstr(
 		sql,
 		==,
 		"SELECT * FROM \"things\" WHERE TRUE AND (\"ips\"::text[] = ARRAY[$1::text]) "
 		"AND \"uuid\" > $2::uuid ORDER BY \"uuid\" ASC");
-	g_assert_null(exm_rest_list_query_marker_sql(q, &thing_model, params));
+	g_assert_null(exm_rest_sql_marker_check(q, &thing_model, params));
 }
 
 typedef struct {
@@ -640,39 +619,14 @@ test_pack(void)
 	g_autofree gchar *s = NULL;
 	g_autoptr(GPtrArray) fields = g_ptr_array_new();
 
-	exm_rest_pack(json_node_get_object(n), &thing_model, EXM_REST_GET, NULL);
+	exm_rest_model_pack(json_node_get_object(n), &thing_model, EXM_REST_GET, NULL);
 	s = exm_json_to_string(n);
 	g_assert_cmpstr(s, ==, "{\"uuid\":\"" U1 "\",\"name\":\"x\",\"cpu\":1}");
 	g_clear_pointer(&s, g_free);
 	g_ptr_array_add(fields, "cpu");
-	exm_rest_pack(json_node_get_object(n), &thing_model, EXM_REST_FILTER, fields);
+	exm_rest_model_pack(json_node_get_object(n), &thing_model, EXM_REST_FILTER, fields);
 	s = exm_json_to_string(n);
 	g_assert_cmpstr(s, ==, "{\"cpu\":1}");
-}
-
-static void
-test_timestamps(void)
-{
-	gint64 us = 0;
-	g_autofree gchar *a = exm_rest_format_timestamp(1764073994510407);
-	g_autofree gchar *b = exm_rest_format_timestamp(0);
-	const gchar *bad[] = { "2024-01-02T03:04:05Z",
-			       "2024-01-02T03:04:05.1234567Z",
-			       "2024-01-02T03:04:05.1+00:00",
-			       "2024-01-02 03:04:05.1Z",
-			       "2024-13-02T03:04:05.1Z",
-			       "2024-01-02T03:04:05.1",
-			       "",
-			       "x" };
-
-	g_assert_cmpstr(a, ==, "2025-11-25T12:33:14.510407Z");
-	g_assert_cmpstr(b, ==, "1970-01-01T00:00:00.000000Z");
-	g_assert_true(exm_rest_parse_timestamp("2025-11-25T12:33:14.510407Z", &us));
-	g_assert_cmpint(us, ==, 1764073994510407);
-	g_assert_true(exm_rest_parse_timestamp("2025-11-25 12:33:14.5", &us));
-	g_assert_cmpint(us, ==, 1764073994500000);
-	for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
-		g_assert_false(exm_rest_parse_timestamp(bad[i], &us));
 }
 
 /* ------------------------------------------------------------------ IAM */
@@ -888,7 +842,6 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/walk/errors", test_walk_errors);
 	g_test_add_func("/rest/walk/load-order", test_walk_load_order);
 	g_test_add_func("/rest/route-list", test_route_list);
-	g_test_add_func("/rest/parse-uuid", test_parse_uuid);
 	g_test_add_func("/rest/body/values", test_body_values);
 	g_test_add_func("/rest/body/errors", test_body_errors);
 	g_test_add_func("/rest/body/order", test_body_order);
@@ -896,7 +849,6 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/list/query-plain", test_list_query_plain);
 	g_test_add_func("/rest/list/errors", test_list_query_errors);
 	g_test_add_func("/rest/pack", test_pack);
-	g_test_add_func("/rest/timestamps", test_timestamps);
 	g_test_add_func("/rest/enforcer", test_enforcer);
 	g_test_add_func("/rest/responses", test_responses);
 	g_test_add_func("/rest/random-input", test_random_input);

@@ -147,12 +147,39 @@ test_uuid5_bad_namespace(void)
 	}
 }
 
+/* The lenient mode the REST API uses (moved from test-rest.c). */
+#define U1 "84fe6e92-5b3c-4a1b-a124-de76b7b6c788"
+
+static void
+test_parse_lenient(void)
+{
+	const gchar *ok[] = { U1,
+			      "84FE6E92-5B3C-4A1B-A124-DE76B7B6C788",
+			      "84fe6e925b3c4a1ba124de76b7b6c788",
+			      "{84fe6e92-5b3c-4a1b-a124-de76b7b6c788}",
+			      "urn:uuid:84fe6e92-5b3c-4a1b-a124-de76b7b6c788" };
+	const gchar *bad[] = { "",     "84fe6e92", U1 "0", "84fe6e92-5b3c-4a1b-a124-de76b7b6c78g",
+			       " " U1, "\xc3\xa9" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
+		g_autofree gchar *u = exm_uuid_parse_lenient(ok[i], "uuid", NULL);
+		g_assert_cmpstr(u, ==, U1);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *u = exm_uuid_parse_lenient(bad[i], "uuid", &error);
+		g_assert_null(u);
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/uuid/parse/valid", test_parse_valid);
 	g_test_add_func("/uuid/parse/invalid", test_parse_invalid);
+	g_test_add_func("/uuid/parse/lenient", test_parse_lenient);
 	g_test_add_func("/uuid/uuid4", test_uuid4);
 	g_test_add_func("/uuid/uuid5/vectors", test_uuid5_vectors);
 	g_test_add_func("/uuid/uuid5/bad-namespace", test_uuid5_bad_namespace);

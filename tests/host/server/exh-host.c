@@ -9,7 +9,7 @@
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-json.h"
-#include "exm-rest.h"
+#include "exm-time.h"
 #include "exm-uuid.h"
 
 #include <string.h>
@@ -95,7 +95,7 @@ exh_host_new(const ExhHostConfig *config, GError **error)
 	g_cond_init(&host->cond);
 	host->plugins = g_ptr_array_new_with_free_func((GDestroyNotify)exh_plugin_free);
 	host->iam = exh_iam_new();
-	host->started_at = exm_rest_format_timestamp(g_get_real_time());
+	host->started_at = exm_time_format(g_get_real_time());
 	if (config->token_file != NULL && !exh_iam_load_file(host->iam, config->token_file, error))
 		return NULL;
 	if (!load_plugins(host, error))

@@ -560,7 +560,7 @@ serve_type(ExhRequest *req, const ExhIdentity *identity, const gchar *id)
 		respond_method_not_allowed(req, req->method);
 		return;
 	}
-	uuid = exm_rest_parse_uuid(id, "uuid", &error);
+	uuid = exm_uuid_parse_lenient(id, "uuid", &error);
 	if (uuid == NULL) {
 		respond_error(req, error);
 		return;
@@ -587,7 +587,7 @@ static void
 serve_unknown_type(ExhRequest *req, const gchar *segment)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *uuid = exm_rest_parse_uuid(segment, "uuid", &error);
+	g_autofree gchar *uuid = exm_uuid_parse_lenient(segment, "uuid", &error);
 
 	if (uuid != NULL)
 		g_set_error(&error,

@@ -1,0 +1,103 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Timestamps (see exm-time.h).
+ */
+#include "exm-time.h"
+
+#include <time.h>
+
+gchar *
+exm_time_format(gint64 usec)
+{
+	time_t secs = (time_t)(usec >= 0 ? usec / G_USEC_PER_SEC
+					 : -((-usec + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC));
+	gint64 frac = usec - (gint64)secs * G_USEC_PER_SEC;
+	struct tm tm;
+
+	if (gmtime_r(&secs, &tm) == NULL)
+		return g_strdup("1970-01-01T00:00:00.000000Z");
+	return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%06" G_GINT64_FORMAT "Z",
+			       tm.tm_year + 1900,
+			       tm.tm_mon + 1,
+			       tm.tm_mday,
+			       tm.tm_hour,
+			       tm.tm_min,
+			       tm.tm_sec,
+			       frac);
+}
+
+static gboolean
+exm_time_digits(const gchar **p, guint n, gint *out)
+{
+	gint v = 0;
+
+	for (guint i = 0; i < n; i++) {
+		if (!g_ascii_isdigit((*p)[i]))
+			return FALSE;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return TRUE;
+}
+
+static gboolean
+exm_time_expect(const gchar **p, gchar c)
+{
+	if (**p != c)
+		return FALSE;
+	(*p)++;
+	return TRUE;
+}
+
+/* The `.f` fraction (1..6 digits) scaled to microseconds. */
+static gboolean
+exm_time_fraction(const gchar **p, gint *usec)
+{
+	guint n = 0;
+	gint v = 0;
+
+	if (!exm_time_expect(p, '.'))
+		return FALSE;
+	while (g_ascii_isdigit(**p) && n < 7) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (n == 0 || n > 6)
+		return FALSE;
+	for (; n < 6; n++)
+		v *= 10;
+	*usec = v;
+	return TRUE;
+}
+
+gboolean
+exm_time_parse(const gchar *text, gint64 *out)
+{
+	const gchar *p = text;
+	gint y, mo, d, h, mi, s, us;
+	gboolean iso;
+	g_autoptr(GDateTime) dt = NULL;
+
+	if (text == NULL || !exm_time_digits(&p, 4, &y) || !exm_time_expect(&p, '-') ||
+	    !exm_time_digits(&p, 2, &mo) || !exm_time_expect(&p, '-') ||
+	    !exm_time_digits(&p, 2, &d))
+		return FALSE;
+	iso = *p == 'T';
+	if ((*p != 'T' && *p != ' ') || (p++, !exm_time_digits(&p, 2, &h)) ||
+	    !exm_time_expect(&p, ':') || !exm_time_digits(&p, 2, &mi) ||
+	    !exm_time_expect(&p, ':') || !exm_time_digits(&p, 2, &s) || !exm_time_fraction(&p, &us))
+		return FALSE;
+	if (iso && !exm_time_expect(&p, 'Z'))
+		return FALSE;
+	if (*p != '\0' || y < 1 || s > 59)
+		return FALSE;
+	dt = g_date_time_new_utc(y, mo, d, h, mi, s);
+	if (dt == NULL)
+		return FALSE;
+	*out = g_date_time_to_unix(dt) * G_USEC_PER_SEC + us;
+	return TRUE;
+}

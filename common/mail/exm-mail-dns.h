@@ -1,0 +1,38 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The DNS guidance of the seed README.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/**
+ * exm_mail_dns_records:
+ * @domain: the instance domain
+ * @ipsv4: (nullable): %NULL-terminated IPv4 list
+ * @selector: (nullable): DKIM selector ("" or %NULL: no DKIM record yet)
+ * @dkim_data: (nullable): the TXT data (`v=DKIM1; …`)
+ *
+ * The records of the seed README: SPF (`v=spf1 ip4:<ip>/32 … a mx ~all`),
+ * DKIM at `<selector>._domainkey`, DMARC at `_dmarc`, MX at `@`, PTR per IP.
+ *
+ * Returns: (transfer full): `{"domain":…,"records":[{"name","type","ttl","data",
+ *   "fqdn"}…],"zone":"<zone-file text>"}`
+ */
+JsonNode *exm_mail_dns_records(const gchar *domain,
+			       const gchar *const *ipsv4,
+			       const gchar *selector,
+			       const gchar *dkim_data);
+
+/**
+ * exm_mail_dns_zone:
+ * Returns: (transfer full): the same records as zone-file lines (TXT data split
+ * into ≤255-byte quoted strings)
+ */
+gchar *exm_mail_dns_zone(const gchar *domain,
+			 const gchar *const *ipsv4,
+			 const gchar *selector,
+			 const gchar *dkim_data);

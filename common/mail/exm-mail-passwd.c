@@ -1,0 +1,179 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * /etc/exim4/passwd: the accounts of a mail_instance_node, one line each.
+ * Renderers re-check what they put on a line even though the models were
+ * validated: a line break or ':' smuggled into a file would grant a login or
+ * change the domain, so nothing unchecked is ever written.
+ */
+#include "exm-mail-passwd.h"
+
+#include <string.h>
+
+#include "exm-mail-crypt.h"
+#include "exm-mail-error.h"
+#include "exm-mail-validate.h"
+
+/* A hash that cannot break the `address:hash` line format of lsearch. */
+static gboolean
+is_line_safe_hash(const gchar *hash)
+{
+	if (hash == NULL || *hash == '\0')
+		return FALSE;
+	for (const gchar *p = hash; *p != '\0'; p++) {
+		if ((guchar)*p < 0x21 || (guchar)*p > 0x7e || *p == ':')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+is_canonical_username(const gchar *username)
+{
+	g_autofree gchar *norm = exm_mail_validate_normalize_username(username, NULL);
+
+	return norm != NULL && g_strcmp0(norm, username) == 0;
+}
+
+static gint
+compare_node_accounts(gconstpointer a, gconstpointer b)
+{
+	const ExmMailNodeAccount *x = *(const ExmMailNodeAccount *const *)a;
+	const ExmMailNodeAccount *y = *(const ExmMailNodeAccount *const *)b;
+
+	return g_strcmp0(x->username, y->username);
+}
+
+/* One passwd line, or %NULL (with a warning) when the account cannot be written safely. */
+static gchar *
+passwd_line(const ExmMailNodeAccount *a, const gchar *domain)
+{
+	const gchar *hash = exm_mail_crypt_strip_scheme(a->password_hash);
+
+	if (!is_canonical_username(a->username) || !is_line_safe_hash(hash)) {
+		g_warning("passwd: skipping an account whose username or hash cannot be "
+			  "written safely");
+		return NULL;
+	}
+	return g_strdup_printf("%s@%s:%s\n", a->username, domain, hash);
+}
+
+/**
+ * exm_mail_passwd_render:
+ * @node: the value
+ *
+ * See exm-mail-files.h.  Accounts that could not be written safely (an invalid
+ * username, a hash with `:` or whitespace, an invalid domain) are left out with a
+ * warning; exm_mail_node_add_account() never lets one in.
+ *
+ * Returns: (transfer full): the file content
+ */
+gchar *
+exm_mail_passwd_render(const ExmMailNode *node)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(GPtrArray) sorted = NULL;
+	g_autofree gchar *domain = NULL;
+
+	g_return_val_if_fail(node != NULL, g_strdup(""));
+	domain = exm_mail_validate_normalize_domain(node->domain, NULL);
+	if (domain == NULL || g_strcmp0(domain, node->domain) != 0) {
+		g_warning("passwd: the node has no valid lower-case domain; no line is written");
+		return g_strdup("");
+	}
+	/* a shallow copy: it must not free the accounts it borrows */
+	sorted = g_ptr_array_copy(node->accounts, NULL, NULL);
+	g_ptr_array_set_free_func(sorted, NULL);
+	g_ptr_array_sort(sorted, compare_node_accounts);
+	for (guint k = 0; k < sorted->len; k++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(sorted, k);
+		g_autofree gchar *line = NULL;
+
+		if (!a->active)
+			continue;
+		line = passwd_line(a, domain);
+		if (line != NULL)
+			g_string_append(out, line);
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * exm_mail_passwd_entry_free:
+ * @e: (nullable): an entry
+ *
+ * Frees @e and its strings.
+ */
+void
+exm_mail_passwd_entry_free(ExmMailPasswdEntry *e)
+{
+	if (e == NULL)
+		return;
+	g_free(e->address);
+	g_free(e->local);
+	g_free(e->hash);
+	g_free(e);
+}
+
+/* `address:hash` with '@' in the address, else %NULL (the line is skipped). */
+static ExmMailPasswdEntry *
+passwd_parse_line(const gchar *line)
+{
+	const gchar *colon = strchr(line, ':');
+	g_autofree gchar *address = NULL;
+	ExmMailPasswdEntry *e;
+	const gchar *at;
+
+	if (colon == NULL)
+		return NULL;
+	address = g_ascii_strdown(line, colon - line);
+	at = strchr(address, '@');
+	if (at == NULL)
+		return NULL;
+	e = g_new0(ExmMailPasswdEntry, 1);
+	e->local = g_strndup(address, (gsize)(at - address));
+	e->address = g_steal_pointer(&address);
+	e->hash = g_strdup(colon + 1);
+	return e;
+}
+
+/**
+ * exm_mail_passwd_parse:
+ * @content: file content
+ * @error: %EXM_MAIL_ERROR_PARSE on invalid UTF-8
+ *
+ * Like upstream restore_from_dp: each line is trimmed; blank and `#` lines, lines
+ * without `:` and keys without `@` are skipped.  `\r\n` line ends are accepted.
+ *
+ * Returns: (transfer full) (element-type ExmMailPasswdEntry): entries in file order
+ */
+GPtrArray *
+exm_mail_passwd_parse(const gchar *content, GError **error)
+{
+	g_autoptr(GPtrArray) entries =
+		g_ptr_array_new_with_free_func((GDestroyNotify)exm_mail_passwd_entry_free);
+	g_auto(GStrv) lines = NULL;
+
+	if (content == NULL)
+		return g_steal_pointer(&entries);
+	if (!g_utf8_validate(content, -1, NULL)) {
+		g_set_error_literal(error,
+				    EXM_MAIL_ERROR,
+				    EXM_MAIL_ERROR_PARSE,
+				    "passwd: the file is not valid UTF-8");
+		return NULL;
+	}
+	lines = g_strsplit(content, "\n", -1);
+	for (guint k = 0; lines[k] != NULL; k++) {
+		gchar *line = g_strstrip(lines[k]);
+		ExmMailPasswdEntry *e;
+
+		if (*line == '\0' || *line == '#')
+			continue;
+		e = passwd_parse_line(line);
+		if (e != NULL)
+			g_ptr_array_add(entries, e);
+	}
+	return g_steal_pointer(&entries);
+}

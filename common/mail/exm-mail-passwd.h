@@ -1,0 +1,48 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * /etc/exim4/passwd of the data plane.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "exm-mail-node.h"
+
+/**
+ * exm_mail_passwd_render:
+ * @node: the value
+ *
+ * One line per ACTIVE account, `username@domain:hash` with any `{SCHEME}` prefix
+ * stripped, sorted, `\n` after each line; "" when there is none.
+ *
+ * Returns: (transfer full): the file content
+ */
+gchar *exm_mail_passwd_render(const ExmMailNode *node);
+
+/**
+ * ExmMailPasswdEntry:
+ * @address: `local@domain` as found (lower-cased)
+ * @local: the part before `@`
+ * @hash: text after the first `:`
+ */
+typedef struct {
+	gchar *address;
+	gchar *local;
+	gchar *hash;
+} ExmMailPasswdEntry;
+
+void exm_mail_passwd_entry_free(ExmMailPasswdEntry *e);
+
+/**
+ * exm_mail_passwd_parse:
+ * @content: file content
+ * @error: %EXM_MAIL_ERROR_PARSE on a NUL byte or invalid UTF-8
+ *
+ * Skips blank and `#` lines and lines without `:` or `@` in the key (upstream
+ * restore_from_dp).
+ *
+ * Returns: (transfer full) (element-type ExmMailPasswdEntry): entries in file order
+ */
+GPtrArray *exm_mail_passwd_parse(const gchar *content, GError **error);

@@ -1,0 +1,89 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Strict typed body unpacking in restalchemy's order of checks
+ * (reference/rest-conventions.md §6).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include "exm-rest-model.h"
+
+G_BEGIN_DECLS
+
+/**
+ * ExmRestValue:
+ * @field: the field
+ * @is_null: JSON `null` was sent (only for nullable fields)
+ * @str: UUID (canonical), STRING, RELATIONSHIP (the target's canonical UUID)
+ * @num: INTEGER, BOOLEAN (0/1), TIMESTAMP (µs since the epoch, UTC)
+ * @list: STRING_LIST elements (gchar*)
+ *
+ * A converted body value.
+ */
+typedef struct {
+	const ExmRestField *field;
+	gboolean is_null;
+	gchar *str;
+	gint64 num;
+	GPtrArray *list;
+} ExmRestValue;
+
+typedef struct _ExmRestBody ExmRestBody;
+
+/**
+ * exm_rest_body_unpack:
+ * @model: the model
+ * @method: %EXM_REST_CREATE or %EXM_REST_UPDATE
+ * @data: (nullable): the body bytes
+ * @len: their length
+ * @mount_prefix: e.g. `/v1/types/<slug>/`, for relationship URIs
+ * @error: 400 `ParseBodyError` (not strict JSON, or not an object), 403
+ *   `FieldPermissionError`, 400 `ParseError`/`TypeError`/`PropertyRequired`, 404
+ *   `LocatorNotFound`, 400 `ValidationPropertyIncompatibleError` (unknown keys)
+ *
+ * Checks the body in restalchemy's order: for each field in model order that is
+ * present: permission for @method, then conversion; then leftover keys.  A
+ * required field sent as `null` is a `PropertyRequired`; a missing one is the
+ * caller's check (after its policy checks, as upstream).  Strings of secret
+ * fields are wiped in the parsed tree and when the body is freed.
+ *
+ * Returns: (transfer full): the body, or %NULL with @error set
+ */
+ExmRestBody *exm_rest_body_unpack(const ExmRestModel *model,
+				  ExmRestMethod method,
+				  const gchar *data,
+				  gsize len,
+				  const gchar *mount_prefix,
+				  GError **error);
+/**
+ * exm_rest_body_get:
+ * @body: an unpacked body
+ * @name: a field name
+ *
+ * Returns: (nullable) (transfer none): the value sent for @name, %NULL when the
+ *   body did not carry it
+ */
+const ExmRestValue *exm_rest_body_get(const ExmRestBody *body, const gchar *name);
+
+/**
+ * exm_rest_body_free:
+ * @body: (nullable): a body
+ *
+ * Frees @body, wiping the strings of secret fields first.
+ */
+void exm_rest_body_free(ExmRestBody *body);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestBody, exm_rest_body_free)
+
+/**
+ * exm_rest_body_value_text:
+ * @value: a converted body value
+ *
+ * Returns: (transfer full) (nullable): its canonical SQL text (timestamps as
+ *   µs since the epoch, lists as JSON), %NULL for JSON `null`
+ */
+gchar *exm_rest_body_value_text(const ExmRestValue *value);
+
+G_END_DECLS

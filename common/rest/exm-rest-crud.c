@@ -1,0 +1,682 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The resource controllers (see exm-rest-crud.h).
+ */
+#include "exm-rest-crud.h"
+
+#include <string.h>
+
+#include "exm-cleanup.h"
+#include "exm-error.h"
+#include "exm-rest-set.h"
+#include "exm-rest-sql.h"
+#include "exm-uuid.h"
+
+/* Runs a write … RETURNING the row; no row back means the row went away
+ * under the transaction. */
+static ExmRestRow *
+exm_rest_crud_write(ExmRestCrud *r,
+		    const ExmRestKind *kind,
+		    const gchar *sql,
+		    GPtrArray *params,
+		    GError **error)
+{
+	ExmRestRow *row = NULL;
+
+	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
+		return NULL;
+	if (row == NULL)
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_FAILED, "the write returned no row");
+	return row;
+}
+
+static void
+exm_rest_crud_forbidden(GError **error)
+{
+	g_set_error_literal(
+		error, EXM_ERROR, EXM_ERROR_FORBIDDEN, "The request you have made is forbidden.");
+}
+
+/* The parent's uuid for a nested kind: the parent row the walk loaded (and
+ * checked) on its way, so lookups during the walk are scoped to it too. */
+static const gchar *
+exm_rest_crud_parent_id(ExmRestCrud *r)
+{
+	return r->parent != NULL ? exm_rest_row_get(r->parent, "uuid") : NULL;
+}
+
+gboolean
+exm_rest_crud_enforce(ExmRestCrud *r, const gchar *policy, const gchar *action, GError **error)
+{
+	g_autofree gchar *rule = g_strdup_printf("%s.%s", policy, action);
+
+	return exm_rest_enforcer_check(r->enforcer, rule, error);
+}
+
+ExmRestRow *
+exm_rest_crud_load(ExmRestCrud *r,
+		   const ExmRestKind *kind,
+		   const gchar *id,
+		   gboolean for_update,
+		   GError **error)
+{
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *sql = NULL;
+	const gchar *scope = kind->scoped ? r->project : NULL;
+	ExmRestRow *row = NULL;
+
+	/* A nested row is only ever found below its loaded parent. */
+	if (kind->parent_field != NULL && exm_rest_crud_parent_id(r) == NULL) {
+		exm_rest_model_error_not_found(error, kind->model, id, scope);
+		return NULL;
+	}
+	sql = exm_rest_sql_load(kind->model,
+				for_update,
+				id,
+				scope,
+				kind->parent_field,
+				exm_rest_crud_parent_id(r),
+				for_update,
+				params);
+	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
+		return NULL;
+	if (row == NULL)
+		exm_rest_model_error_not_found(error, kind->model, id, scope);
+	return row;
+}
+
+gboolean
+exm_rest_crud_load_parent(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id, GError **error)
+{
+	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
+		return FALSE;
+	g_clear_pointer(&r->parent, exm_rest_row_free);
+	r->parent = exm_rest_crud_load(r, kind, id, FALSE, error);
+	return r->parent != NULL;
+}
+
+const ExmRestKind *
+exm_rest_crud_kind_for_route(ExmRestCrud *r, const ExmRestRoute *route)
+{
+	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
+		if (r->kinds[i]->route == route)
+			return r->kinds[i];
+	}
+	return NULL;
+}
+
+/* Whether some kind of the mount is nested below @kind. */
+static gboolean
+exm_rest_crud_is_parent(ExmRestCrud *r, const ExmRestKind *kind)
+{
+	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
+		if (r->kinds[i]->parent == kind)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean
+exm_rest_crud_walk_load(const ExmRestRoute *route,
+			const gchar *id,
+			GPtrArray *parents,
+			gpointer user_data,
+			GError **error)
+{
+	ExmRestCrud *r = user_data;
+	const ExmRestKind *kind = exm_rest_crud_kind_for_route(r, route);
+	g_autoptr(ExmRestRow) row = NULL;
+
+	if (kind == NULL) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "no kind serves %s", route->name);
+		return FALSE;
+	}
+	if (exm_rest_crud_is_parent(r, kind))
+		return exm_rest_crud_load_parent(r, kind, id, error);
+	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
+		return FALSE;
+	row = exm_rest_crud_load(r, kind, id, FALSE, error);
+	return row != NULL;
+}
+
+/* `?fields=` applies to every method (rest-conventions §4.5). */
+static GPtrArray *
+exm_rest_crud_fields(ExmRestCrud *r)
+{
+	GPtrArray *fields = NULL;
+
+	for (gsize i = 0; i < r->n_query; i++) {
+		if (g_strcmp0(r->query[i].key, "fields") != 0)
+			continue;
+		if (fields == NULL)
+			fields = g_ptr_array_new();
+		g_ptr_array_add(fields, (gpointer)r->query[i].value);
+	}
+	return fields;
+}
+
+/* The answer for one row, with read permissions: the API never echoes a
+ * write-only or hidden field, not even in the 201 of a create. */
+static void
+exm_rest_crud_answer_row(ExmRestCrud *r, guint status, const ExmRestRow *row)
+{
+	g_autoptr(GPtrArray) fields = exm_rest_crud_fields(r);
+	GString *out = g_string_sized_new(512);
+
+	exm_rest_row_write(out, row, r->mount, fields);
+	r->resp->status = status;
+	g_free(r->resp->body);
+	r->resp->body = g_string_free(out, FALSE);
+}
+
+/* A scoped identity lists its own project only; asking for another is a 403. */
+static gboolean
+exm_rest_crud_scope_list(ExmRestCrud *r,
+			 const ExmRestKind *kind,
+			 ExmRestListQuery *q,
+			 GError **error)
+{
+	ExmRestFilter *f;
+
+	if (kind->scoped && r->project != NULL) {
+		f = exm_rest_list_query_get_filter(q, "project_id");
+		for (guint i = 0; f != NULL && i < f->values->len; i++) {
+			if (g_strcmp0(g_ptr_array_index(f->values, i), r->project) != 0) {
+				exm_rest_crud_forbidden(error);
+				return FALSE;
+			}
+		}
+		exm_rest_list_query_add_filter(q, kind->model, "project_id", r->project);
+	}
+	if (kind->parent_field != NULL)
+		exm_rest_list_query_add_filter(
+			q, kind->model, kind->parent_field, exm_rest_crud_parent_id(r));
+	return TRUE;
+}
+
+static void
+exm_rest_crud_list_answer(ExmRestCrud *r,
+			  const ExmRestKind *kind,
+			  ExmRestListQuery *q,
+			  PGresult *res)
+{
+	gint n = PQntuples(res);
+	GString *out = g_string_sized_new(64 + 512 * (gsize)n);
+	g_autofree gchar *last = NULL;
+
+	g_string_append_c(out, '[');
+	for (gint i = 0; i < n; i++) {
+		g_autoptr(ExmRestRow) row = exm_rest_row_new(kind->model, res, i);
+		if (i > 0)
+			g_string_append_c(out, ',');
+		exm_rest_row_write(out, row, r->mount, q->fields);
+		if (i == n - 1)
+			last = g_strdup(exm_rest_row_get(row, "uuid"));
+	}
+	g_string_append_c(out, ']');
+	r->resp->status = 200;
+	g_free(r->resp->body);
+	r->resp->body = g_string_free(out, FALSE);
+	exm_rest_response_paginate(r->resp, q, (guint)n, last);
+}
+
+/* A marker with a sort key must name a listed row (404 otherwise). */
+static gboolean
+exm_rest_crud_check_marker(ExmRestCrud *r,
+			   const ExmRestKind *kind,
+			   ExmRestListQuery *q,
+			   GError **error)
+{
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *sql = exm_rest_sql_marker_check(q, kind->model, params);
+	g_autoptr(PGresult) res = NULL;
+
+	if (sql == NULL)
+		return TRUE;
+	res = exm_rest_store_exec(&r->store, kind->model, sql, params, error);
+	if (res == NULL)
+		return FALSE;
+	if (PQntuples(res) == 0) {
+		exm_rest_model_error_not_found(
+			error, kind->model, q->marker, kind->scoped ? r->project : NULL);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+exm_rest_crud_list(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+{
+	g_autoptr(ExmRestListQuery) q = NULL;
+	g_autoptr(GPtrArray) sql_params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *columns = NULL;
+	g_autofree gchar *sql = NULL;
+	g_autoptr(PGresult) res = NULL;
+
+	q = exm_rest_list_query_parse(kind->model, r->query, r->n_query, r->mount, error);
+	if (q == NULL || !exm_rest_crud_enforce(r, kind->policy, "read", error) ||
+	    !exm_rest_crud_scope_list(r, kind, q, error))
+		return FALSE;
+	if (!exm_rest_crud_check_marker(r, kind, q, error))
+		return FALSE;
+	columns = exm_rest_sql_columns(kind->model, FALSE);
+	sql = exm_rest_sql_list(q, kind->model, columns, sql_params);
+	res = exm_rest_store_exec(&r->store, kind->model, sql, sql_params, error);
+	if (res == NULL)
+		return FALSE;
+	exm_rest_crud_list_answer(r, kind, q, res);
+	return TRUE;
+}
+
+static gboolean
+exm_rest_crud_get(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+{
+	g_autoptr(ExmRestRow) row = NULL;
+
+	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
+		return FALSE;
+	row = exm_rest_crud_load(r, kind, r->match->id, FALSE, error);
+	if (row == NULL)
+		return FALSE;
+	exm_rest_crud_answer_row(r, 200, row);
+	return TRUE;
+}
+
+/* Missing Content-Type means JSON; parameters after `;` are ignored (§2). */
+static gboolean
+exm_rest_crud_content_type(ExmRestCrud *r, GError **error)
+{
+	const gchar *ct = r->content_type;
+	g_autofree gchar *base = NULL;
+
+	if (ct == NULL || *ct == '\0')
+		return TRUE;
+	base = g_strstrip(g_strndup(ct, strcspn(ct, ";")));
+	if (g_ascii_strcasecmp(base, "application/json") == 0)
+		return TRUE;
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_PARSE_BODY,
+		    "Packer can't found for content type %s",
+		    g_utf8_validate(base, -1, NULL) ? base : "<invalid utf-8>");
+	return FALSE;
+}
+
+static ExmRestBody *
+exm_rest_crud_unpack(ExmRestCrud *r, const ExmRestKind *kind, ExmRestMethod method, GError **error)
+{
+	if (!exm_rest_crud_content_type(r, error))
+		return NULL;
+	return exm_rest_body_unpack(kind->model, method, r->body, r->body_len, r->mount, error);
+}
+
+/* The kind served at the collection a relationship points to (`<route>/`). */
+static const ExmRestKind *
+exm_rest_crud_related_kind(ExmRestCrud *r, const ExmRestField *f)
+{
+	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
+		const ExmRestKind *k = r->kinds[i];
+		gsize n = strlen(k->route->name);
+		if (k->parent == NULL && strncmp(f->related, k->route->name, n) == 0 &&
+		    g_strcmp0(f->related + n, "/") == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* Relationship values are resolved like upstream: through the target's own
+ * controller (its `read` policy, its project scope, 404 when absent). */
+static gboolean
+exm_rest_crud_resolve(ExmRestCrud *r,
+		      const ExmRestKind *kind,
+		      const ExmRestBody *body,
+		      GError **error)
+{
+	for (const ExmRestField *f = kind->model->fields; f->name != NULL; f++) {
+		const ExmRestValue *v = exm_rest_body_get(body, f->name);
+		const ExmRestKind *target;
+		g_autoptr(ExmRestRow) row = NULL;
+
+		if (v == NULL || v->is_null || f->type != EXM_REST_TYPE_RELATIONSHIP)
+			continue;
+		target = exm_rest_crud_related_kind(r, f);
+		if (target == NULL)
+			continue;
+		if (!exm_rest_crud_enforce(r, target->policy, "read", error))
+			return FALSE;
+		row = exm_rest_crud_load(r, target, v->str, FALSE, error);
+		if (row == NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+exm_rest_crud_sets_from_body(const ExmRestBody *body, const ExmRestModel *model, GPtrArray *sets)
+{
+	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
+		const ExmRestValue *v = exm_rest_body_get(body, f->name);
+		g_autofree gchar *text = NULL;
+		if (v == NULL || (f->flags & EXM_REST_FIELD_NO_COLUMN) != 0)
+			continue;
+		text = exm_rest_body_value_text(v);
+		exm_rest_set_put(sets, model, f->name, text);
+		if (text != NULL)
+			exm_secret_wipe(text, strlen(text));
+	}
+}
+
+/* project_id at create: a scoped identity may only name its own project;
+ * absent, it comes from the parent (nested) or the identity's scope. */
+static gboolean
+exm_rest_crud_create_project(ExmRestCrud *r,
+			     const ExmRestKind *kind,
+			     GPtrArray *sets,
+			     GError **error)
+{
+	ExmRestSet *p = exm_rest_set_find(sets, "project_id");
+	const gchar *value = p != NULL ? p->text : NULL;
+
+	if (exm_rest_model_field(kind->model, "project_id") == NULL)
+		return TRUE;
+	if (value != NULL && r->project != NULL && g_strcmp0(value, r->project) != 0) {
+		exm_rest_crud_forbidden(error);
+		return FALSE;
+	}
+	if (value == NULL && r->parent != NULL && kind->parent_field != NULL)
+		value = exm_rest_row_get(r->parent, "project_id");
+	if (value == NULL)
+		value = r->project;
+	if (value == NULL) {
+		exm_rest_model_error_required(error, kind->model, "project_id");
+		return FALSE;
+	}
+	exm_rest_set_put(sets, kind->model, "project_id", value);
+	return TRUE;
+}
+
+static gboolean
+exm_rest_crud_check_required(const ExmRestKind *kind, GPtrArray *sets, GError **error)
+{
+	for (const ExmRestField *f = kind->model->fields; f->name != NULL; f++) {
+		ExmRestSet *s;
+		if ((f->flags & EXM_REST_FIELD_REQUIRED) == 0)
+			continue;
+		s = exm_rest_set_find(sets, f->name);
+		if (s == NULL || s->text == NULL) {
+			exm_rest_model_error_required(error, kind->model, f->name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* INSERT … RETURNING the row; values only as parameters. */
+static ExmRestRow *
+exm_rest_crud_insert(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
+{
+	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	g_autofree gchar *sql = exm_rest_sql_insert(kind->model, sets, params);
+
+	return exm_rest_crud_write(r, kind, sql, params, error);
+}
+
+/* `Location`: the collection of the kind's route, below its parent's
+ * resource for a nested kind. */
+static void
+exm_rest_crud_location(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id)
+{
+	g_autofree gchar *loc = NULL;
+
+	if (kind->parent != NULL)
+		loc = g_strdup_printf("%s%s%s/%s/%s/%s",
+				      r->base_url,
+				      r->mount,
+				      kind->parent->route->name,
+				      exm_rest_crud_parent_id(r),
+				      kind->route->name,
+				      id);
+	else
+		loc = g_strdup_printf("%s%s%s/%s", r->base_url, r->mount, kind->route->name, id);
+	exm_rest_response_add_header(r->resp, "Location", loc);
+}
+
+static gboolean
+exm_rest_crud_create_sets(ExmRestCrud *r,
+			  const ExmRestKind *kind,
+			  const ExmRestBody *body,
+			  GPtrArray *sets,
+			  GError **error)
+{
+	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
+	g_autofree gchar *uuid = NULL;
+
+	exm_rest_crud_sets_from_body(body, kind->model, sets);
+	if (!exm_rest_crud_create_project(r, kind, sets, error))
+		return FALSE;
+	if (kind->parent_field != NULL && exm_rest_set_find(sets, kind->parent_field) == NULL)
+		exm_rest_set_put(sets, kind->model, kind->parent_field, exm_rest_crud_parent_id(r));
+	if (!exm_rest_crud_check_required(kind, sets, error))
+		return FALSE;
+	if (kind->prepare != NULL && !kind->prepare(r, body, NULL, sets, error))
+		return FALSE;
+	if (exm_rest_set_find(sets, "uuid") == NULL) {
+		uuid = exm_uuid4();
+		exm_rest_set_put(sets, kind->model, "uuid", uuid);
+	}
+	if (exm_rest_set_find(sets, "created_at") == NULL)
+		exm_rest_set_put(sets, kind->model, "created_at", now);
+	if (exm_rest_set_find(sets, "updated_at") == NULL)
+		exm_rest_set_put(sets, kind->model, "updated_at", now);
+	return TRUE;
+}
+
+static gboolean
+exm_rest_crud_create(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+{
+	g_autoptr(ExmRestBody) body = exm_rest_crud_unpack(r, kind, EXM_REST_CREATE, error);
+	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
+	g_autoptr(ExmRestRow) row = NULL;
+
+	if (body == NULL || !exm_rest_crud_resolve(r, kind, body, error) ||
+	    !exm_rest_crud_enforce(r, kind->policy, "create", error) ||
+	    !exm_rest_crud_create_sets(r, kind, body, sets, error))
+		return FALSE;
+	if (kind->before_write != NULL && !kind->before_write(r, error))
+		return FALSE;
+	row = exm_rest_crud_insert(r, kind, sets, error);
+	if (row == NULL)
+		return FALSE;
+	if (kind->after_write != NULL && !kind->after_write(r, error))
+		return FALSE;
+	exm_rest_crud_answer_row(r, 201, row);
+	exm_rest_crud_location(r, kind, exm_rest_row_get(row, "uuid"));
+	return TRUE;
+}
+
+/* Update checks on fixed values: the body's uuid must be the URL's, a scoped
+ * identity may not name a foreign project, model read-only values may be
+ * re-sent but not changed. */
+static gboolean
+exm_rest_crud_update_fixed(ExmRestCrud *r,
+			   const ExmRestKind *kind,
+			   const ExmRestBody *body,
+			   const ExmRestRow *row,
+			   GError **error)
+{
+	const ExmRestValue *p = exm_rest_body_get(body, "project_id");
+
+	if (p != NULL && r->project != NULL && g_strcmp0(p->str, r->project) != 0) {
+		exm_rest_crud_forbidden(error);
+		return FALSE;
+	}
+	for (const ExmRestField *f = kind->model->fields; f->name != NULL; f++) {
+		const ExmRestValue *v = exm_rest_body_get(body, f->name);
+		g_autofree gchar *text = NULL;
+		if (v == NULL || (f->flags & EXM_REST_FIELD_READ_ONLY) == 0 ||
+		    g_strcmp0(f->name, "uuid") == 0)
+			continue;
+		text = exm_rest_body_value_text(v);
+		if (g_strcmp0(text, exm_rest_row_get(row, f->name)) != 0) {
+			exm_rest_model_error_read_only(error, kind->model, f->name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* Drops the sets that would not change the row (dirty tracking, §6.4). */
+static void
+exm_rest_crud_keep_changes(GPtrArray *sets, const ExmRestRow *row)
+{
+	for (guint i = sets->len; i > 0; i--) {
+		ExmRestSet *s = g_ptr_array_index(sets, i - 1);
+		if (g_strcmp0(s->text, exm_rest_row_get(row, s->field->name)) == 0)
+			g_ptr_array_remove_index(sets, i - 1);
+	}
+}
+
+static ExmRestRow *
+exm_rest_crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
+{
+	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
+	g_autofree gchar *sql = exm_rest_sql_update(kind->model, sets, now, r->match->id, params);
+
+	return exm_rest_crud_write(r, kind, sql, params, error);
+}
+
+static gboolean
+exm_rest_crud_update_uuid(ExmRestCrud *r, const ExmRestBody *body, GError **error)
+{
+	const ExmRestValue *u = exm_rest_body_get(body, "uuid");
+
+	if (u == NULL || g_strcmp0(u->str, r->match->id) == 0)
+		return TRUE;
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_NOT_EQUAL_UUID,
+		    "Uuid (%s) in body is not equal to parsed id (%s) from url.",
+		    u->str,
+		    r->match->id);
+	return FALSE;
+}
+
+static gboolean
+exm_rest_crud_update(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+{
+	g_autoptr(ExmRestBody) body = exm_rest_crud_unpack(r, kind, EXM_REST_UPDATE, error);
+	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
+	g_autoptr(ExmRestRow) row = NULL;
+	g_autoptr(ExmRestRow) updated = NULL;
+
+	if (body == NULL || !exm_rest_crud_update_uuid(r, body, error) ||
+	    !exm_rest_crud_enforce(r, kind->policy, "update", error))
+		return FALSE;
+	if (kind->before_write != NULL && !kind->before_write(r, error))
+		return FALSE;
+	row = exm_rest_crud_load(r, kind, r->match->id, TRUE, error);
+	if (row == NULL || !exm_rest_crud_update_fixed(r, kind, body, row, error))
+		return FALSE;
+	exm_rest_crud_sets_from_body(body, kind->model, sets);
+	if (kind->prepare != NULL && !kind->prepare(r, body, row, sets, error))
+		return FALSE;
+	exm_rest_crud_keep_changes(sets, row);
+	if (sets->len == 0) {
+		exm_rest_crud_answer_row(r, 200, row);
+		return TRUE;
+	}
+	updated = exm_rest_crud_write_update(r, kind, sets, error);
+	if (updated == NULL)
+		return FALSE;
+	if (kind->after_write != NULL && !kind->after_write(r, error))
+		return FALSE;
+	exm_rest_crud_answer_row(r, 200, updated);
+	return TRUE;
+}
+
+static gboolean
+exm_rest_crud_delete(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+{
+	g_autoptr(ExmRestRow) row = NULL;
+
+	if (!exm_rest_crud_enforce(r, kind->policy, "delete", error))
+		return FALSE;
+	if (kind->before_write != NULL && !kind->before_write(r, error))
+		return FALSE;
+	row = exm_rest_crud_load(r, kind, r->match->id, TRUE, error);
+	if (row == NULL)
+		return FALSE;
+	if (kind->before_delete != NULL && !kind->before_delete(r, row, error))
+		return FALSE;
+	if (!exm_rest_store_delete_where(&r->store, kind->model, "uuid", r->match->id, error))
+		return FALSE;
+	if (kind->after_write != NULL && !kind->after_write(r, error))
+		return FALSE;
+	exm_rest_response_set_json(r->resp, 204, NULL);
+	return TRUE;
+}
+
+void
+exm_rest_crud_dispatch(ExmRestCrud *r, const ExmRestKind *kind)
+{
+	g_autoptr(GError) error = NULL;
+	gboolean ok = FALSE;
+
+	switch (r->match->method) {
+	case EXM_REST_FILTER:
+		ok = exm_rest_crud_list(r, kind, &error);
+		break;
+	case EXM_REST_GET:
+		ok = exm_rest_crud_get(r, kind, &error);
+		break;
+	case EXM_REST_CREATE:
+		ok = exm_rest_crud_create(r, kind, &error);
+		break;
+	case EXM_REST_UPDATE:
+		ok = exm_rest_crud_update(r, kind, &error);
+		break;
+	case EXM_REST_DELETE:
+		ok = exm_rest_crud_delete(r, kind, &error);
+		break;
+	default:
+		g_set_error_literal(
+			&error, EXM_ERROR, EXM_ERROR_NOT_IMPLEMENTED, "Not implemented.");
+		break;
+	}
+	if (!ok)
+		exm_rest_response_set_error(r->resp, error);
+}
+
+void
+exm_rest_crud_serve(ExmRestCrud *r,
+		    const ExmRestRoute *mount,
+		    const gchar *http_method,
+		    const gchar *path,
+		    ExmRestCrudActionFunc action)
+{
+	g_autoptr(GError) error = NULL;
+	const ExmRestKind *kind;
+
+	r->match =
+		exm_rest_route_walk(mount, http_method, path, exm_rest_crud_walk_load, r, &error);
+	if (r->match == NULL) {
+		exm_rest_response_set_error(r->resp, error);
+		return;
+	}
+	kind = exm_rest_crud_kind_for_route(r, r->match->route);
+	if (kind == NULL) {
+		/* The type's index: no policy, anonymous callers get it too (§1.3). */
+		g_autoptr(JsonNode) list = exm_rest_route_list_json(mount);
+		exm_rest_response_set_json(r->resp, 200, list);
+		return;
+	}
+	if (r->match->method == EXM_REST_ACTION) {
+		action(r, kind);
+		return;
+	}
+	exm_rest_crud_dispatch(r, kind);
+}

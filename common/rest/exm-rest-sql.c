@@ -1,0 +1,309 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * SQL text (see exm-rest-sql.h).  Section numbers refer to
+ * reference/rest-conventions.md.
+ */
+#include "exm-rest-sql.h"
+
+static const gchar *
+exm_rest_sql_cast(ExmRestType type)
+{
+	switch (type) {
+	case EXM_REST_TYPE_UUID:
+	case EXM_REST_TYPE_RELATIONSHIP:
+		return "uuid";
+	case EXM_REST_TYPE_INTEGER:
+		return "bigint";
+	case EXM_REST_TYPE_BOOLEAN:
+		return "boolean";
+	case EXM_REST_TYPE_TIMESTAMP:
+		return "timestamp";
+	default:
+		return "text";
+	}
+}
+
+static guint
+exm_rest_sql_param(GPtrArray *params, const gchar *value)
+{
+	g_ptr_array_add(params, g_strdup(value));
+	return params->len;
+}
+
+static void
+exm_rest_sql_filter(GString *sql, const ExmRestFilter *f, GPtrArray *params)
+{
+	const gchar *cast = exm_rest_sql_cast(f->field->type);
+
+	g_string_append(sql, " AND (");
+	for (guint i = 0; i < f->values->len; i++) {
+		const gchar *v = g_ptr_array_index(f->values, i);
+		guint n = exm_rest_sql_param(params, v);
+		if (i > 0)
+			g_string_append(sql, " OR ");
+		/* A list filter compares the whole column with a one-element list. */
+		if (f->field->type == EXM_REST_TYPE_STRING_LIST)
+			g_string_append_printf(
+				sql, "\"%s\"::text[] = ARRAY[$%u::text]", f->field->name, n);
+		else
+			g_string_append_printf(sql, "\"%s\" = $%u::%s", f->field->name, n, cast);
+	}
+	g_string_append_c(sql, ')');
+}
+
+/* Marker pagination (§4.4): rows strictly after the marker row in the order. */
+static void
+exm_rest_sql_marker_clause(GString *sql,
+			   const ExmRestListQuery *q,
+			   const ExmRestModel *model,
+			   GPtrArray *params)
+{
+	guint m = exm_rest_sql_param(params, q->marker);
+	const gchar *op = q->sort_desc ? "<" : ">";
+	const gchar *key;
+
+	if (q->sort_key == NULL || g_strcmp0(q->sort_key->name, "uuid") == 0) {
+		g_string_append_printf(
+			sql, " AND \"uuid\" %s $%u::uuid", q->sort_key ? op : ">", m);
+		return;
+	}
+	key = q->sort_key->name;
+	g_string_append_printf(
+		sql,
+		" AND (\"%s\" %s (SELECT \"%s\" FROM \"%s\" WHERE \"uuid\" = $%u::uuid)"
+		" OR (\"%s\" = (SELECT \"%s\" FROM \"%s\" WHERE \"uuid\" = $%u::uuid)"
+		" AND \"uuid\" > $%u::uuid))",
+		key,
+		op,
+		key,
+		model->table,
+		m,
+		key,
+		key,
+		model->table,
+		m,
+		m);
+}
+
+gchar *
+exm_rest_sql_list(const ExmRestListQuery *query,
+		  const ExmRestModel *model,
+		  const gchar *columns,
+		  GPtrArray *params)
+{
+	GString *sql = g_string_new(NULL);
+	const gchar *dir = query->sort_desc ? "DESC" : "ASC";
+
+	g_string_append_printf(sql, "SELECT %s FROM \"%s\" WHERE TRUE", columns, model->table);
+	for (guint i = 0; i < query->filters->len; i++)
+		exm_rest_sql_filter(sql, g_ptr_array_index(query->filters, i), params);
+	if (query->marker != NULL)
+		exm_rest_sql_marker_clause(sql, query, model, params);
+	if (query->sort_key == NULL)
+		g_string_append(sql, " ORDER BY \"uuid\" ASC");
+	else if (g_strcmp0(query->sort_key->name, "uuid") == 0)
+		g_string_append_printf(sql, " ORDER BY \"uuid\" %s", dir);
+	else
+		g_string_append_printf(
+			sql, " ORDER BY \"%s\" %s, \"uuid\" ASC", query->sort_key->name, dir);
+	if (query->limit > 0)
+		g_string_append_printf(sql, " LIMIT %" G_GUINT64_FORMAT, query->limit);
+	return g_string_free(sql, FALSE);
+}
+
+gchar *
+exm_rest_sql_marker_check(const ExmRestListQuery *query,
+			  const ExmRestModel *model,
+			  GPtrArray *params)
+{
+	GString *sql;
+	guint m;
+
+	/* Without a sort key (or sorting by uuid) a marker is just a bound. */
+	if (query->marker == NULL || query->sort_key == NULL ||
+	    g_strcmp0(query->sort_key->name, "uuid") == 0)
+		return NULL;
+	sql = g_string_new(NULL);
+	g_string_append_printf(sql, "SELECT 1 FROM \"%s\" WHERE TRUE", model->table);
+	for (guint i = 0; i < query->filters->len; i++)
+		exm_rest_sql_filter(sql, g_ptr_array_index(query->filters, i), params);
+	m = exm_rest_sql_param(params, query->marker);
+	g_string_append_printf(sql, " AND \"uuid\" = $%u::uuid", m);
+	return g_string_free(sql, FALSE);
+}
+
+static gboolean
+exm_rest_sql_has_column(const ExmRestField *f)
+{
+	return (f->flags & EXM_REST_FIELD_NO_COLUMN) == 0;
+}
+
+/* Whether a SELECT list carries @f: columns only, and hidden-on-read ones
+ * (secrets) only when @with_hidden, i.e. for rows an update compares. */
+gboolean
+exm_rest_sql_selected(const ExmRestField *f, gboolean with_hidden)
+{
+	return exm_rest_sql_has_column(f) && (with_hidden || f->read != EXM_REST_HIDDEN);
+}
+
+/* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
+gchar *
+exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
+{
+	GString *s = g_string_new(NULL);
+
+	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
+		if (!exm_rest_sql_selected(f, with_hidden))
+			continue;
+		if (s->len > 0)
+			g_string_append(s, ", ");
+		if (f->type == EXM_REST_TYPE_TIMESTAMP)
+			g_string_append_printf(
+				s,
+				"(EXTRACT(EPOCH FROM \"%s\") * 1000000)::bigint::text AS \"%s\"",
+				f->name,
+				f->name);
+		else if (f->type == EXM_REST_TYPE_STRING_LIST)
+			g_string_append_printf(
+				s, "array_to_json(\"%s\")::text AS \"%s\"", f->name, f->name);
+		else
+			g_string_append_printf(s, "\"%s\"::text AS \"%s\"", f->name, f->name);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Appends the SQL expression writing parameter $@n into a column of @type. */
+void
+exm_rest_sql_write_expr(GString *sql, ExmRestType type, guint n)
+{
+	switch (type) {
+	case EXM_REST_TYPE_UUID:
+	case EXM_REST_TYPE_RELATIONSHIP:
+		g_string_append_printf(sql, "$%u::uuid", n);
+		break;
+	case EXM_REST_TYPE_INTEGER:
+		g_string_append_printf(sql, "$%u::bigint", n);
+		break;
+	case EXM_REST_TYPE_BOOLEAN:
+		g_string_append_printf(sql, "$%u::boolean", n);
+		break;
+	case EXM_REST_TYPE_TIMESTAMP:
+		g_string_append_printf(
+			sql, "(TIMESTAMP 'epoch' + $%u::bigint * INTERVAL '1 microsecond')", n);
+		break;
+	case EXM_REST_TYPE_STRING_LIST:
+		g_string_append_printf(sql, "ARRAY(SELECT json_array_elements_text($%u::json))", n);
+		break;
+	default:
+		g_string_append_printf(sql, "$%u::text", n);
+		break;
+	}
+}
+
+gchar *
+exm_rest_sql_load(const ExmRestModel *model,
+		  gboolean with_hidden,
+		  const gchar *id,
+		  const gchar *scope,
+		  const gchar *parent_field,
+		  const gchar *parent_id,
+		  gboolean for_update,
+		  GPtrArray *params)
+{
+	g_autofree gchar *columns = exm_rest_sql_columns(model, with_hidden);
+	GString *sql = g_string_new(NULL);
+
+	g_string_printf(sql,
+			"SELECT %s FROM \"%s\" WHERE \"uuid\" = $%u::uuid",
+			columns,
+			model->table,
+			exm_rest_sql_param(params, id));
+	if (scope != NULL)
+		g_string_append_printf(
+			sql, " AND \"project_id\" = $%u::uuid", exm_rest_sql_param(params, scope));
+	if (parent_field != NULL)
+		g_string_append_printf(sql,
+				       " AND \"%s\" = $%u::uuid",
+				       parent_field,
+				       exm_rest_sql_param(params, parent_id));
+	if (for_update)
+		g_string_append(sql, " FOR UPDATE");
+	return g_string_free(sql, FALSE);
+}
+
+gchar *
+exm_rest_sql_insert(const ExmRestModel *model, GPtrArray *sets, GPtrArray *params)
+{
+	g_autoptr(GString) cols = g_string_new(NULL);
+	g_autoptr(GString) vals = g_string_new(NULL);
+	g_autofree gchar *columns = exm_rest_sql_columns(model, FALSE);
+
+	for (guint i = 0; i < sets->len; i++) {
+		ExmRestSet *s = g_ptr_array_index(sets, i);
+		g_ptr_array_add(params, s->text);
+		g_string_append_printf(cols, "%s\"%s\"", i > 0 ? ", " : "", s->field->name);
+		if (i > 0)
+			g_string_append(vals, ", ");
+		exm_rest_sql_write_expr(vals, s->field->type, params->len);
+	}
+	return g_strdup_printf("INSERT INTO \"%s\" (%s) VALUES (%s) RETURNING %s",
+			       model->table,
+			       cols->str,
+			       vals->str,
+			       columns);
+}
+
+gchar *
+exm_rest_sql_update(const ExmRestModel *model,
+		    GPtrArray *sets,
+		    const gchar *now,
+		    const gchar *id,
+		    GPtrArray *params)
+{
+	GString *sql = g_string_new(NULL);
+	g_autofree gchar *columns = exm_rest_sql_columns(model, FALSE);
+
+	g_string_printf(sql, "UPDATE \"%s\" SET ", model->table);
+	for (guint i = 0; i < sets->len; i++) {
+		ExmRestSet *s = g_ptr_array_index(sets, i);
+		g_ptr_array_add(params, s->text);
+		g_string_append_printf(sql, "\"%s\" = ", s->field->name);
+		exm_rest_sql_write_expr(sql, s->field->type, params->len);
+		g_string_append(sql, ", ");
+	}
+	g_ptr_array_add(params, (gpointer)now);
+	g_string_append_printf(
+		sql,
+		"\"updated_at\" = GREATEST(TIMESTAMP 'epoch' + $%u::bigint * "
+		"INTERVAL '1 microsecond', \"updated_at\" + INTERVAL '1 microsecond')",
+		params->len);
+	g_ptr_array_add(params, (gpointer)id);
+	g_string_append_printf(
+		sql, " WHERE \"uuid\" = $%u::uuid RETURNING %s", params->len, columns);
+	return g_string_free(sql, FALSE);
+}
+
+gchar *
+exm_rest_sql_delete_where(const ExmRestModel *model, const gchar *field)
+{
+	return g_strdup_printf("DELETE FROM \"%s\" WHERE \"%s\" = $1::uuid", model->table, field);
+}
+
+gchar *
+exm_rest_sql_lock(const ExmRestModel *model)
+{
+	return g_strdup_printf("SELECT 1 FROM \"%s\" WHERE \"uuid\" = $1::uuid FOR UPDATE",
+			       model->table);
+}
+
+gchar *
+exm_rest_sql_touch(const ExmRestModel *model)
+{
+	return g_strdup_printf(
+		"UPDATE \"%s\" SET \"updated_at\" = GREATEST(TIMESTAMP 'epoch' + $1::bigint * "
+		"INTERVAL '1 microsecond', \"updated_at\" + INTERVAL '1 microsecond') WHERE "
+		"\"uuid\" = $2::uuid",
+		model->table);
+}

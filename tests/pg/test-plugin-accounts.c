@@ -1,0 +1,351 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The mail REST API through the plugin ABI, on a real PostgreSQL: accounts
+ * nested below their instance (reference/rest-conventions.md, DESIGN.md §5).
+ */
+#include <string.h>
+
+#include "exm-test.h"
+#include "test-plugin-fixture.h"
+
+/* ------------------------------------------------------------------ accounts */
+
+static gchar *
+instance_updated_at(ExmFixture *f, const gchar *id)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"SELECT updated_at::text FROM mail_instances WHERE uuid = '%s'", id);
+	return exm_fixture_scalar(f, sql);
+}
+
+/* Re-sending the same plaintext keeps the stored hash (no new salt, no
+ * change, no bump); another password replaces it. */
+static void
+test_accounts_password_update(ExmFixture *f, const gchar *coll)
+{
+	const gchar *sql = "SELECT password_hash || ' ' || updated_at::text FROM mail_accounts "
+			   "WHERE username = 'carol'";
+	g_autofree gchar *id = exm_fixture_scalar(
+		f, "SELECT uuid::text FROM mail_accounts WHERE username = 'carol'");
+	g_autofree gchar *path = g_strconcat(coll, id, NULL);
+	g_autofree gchar *before = exm_fixture_scalar(f, sql);
+	g_autofree gchar *same = NULL;
+	g_autofree gchar *changed = NULL;
+	g_autoptr(ExmReply) r = NULL;
+
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"password\":\"s3cret-plain\"}");
+	exm_assert_status(r, 200);
+	g_clear_pointer(&r, exm_reply_free);
+	same = exm_fixture_scalar(f, sql);
+	g_assert_cmpstr(same, ==, before);
+	r = exm_fixture_call(
+		f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"password\":\"an0ther-plain\"}");
+	exm_assert_status(r, 200);
+	g_assert_null(strstr(r->body, "an0ther"));
+	changed = exm_fixture_scalar(f, sql);
+	g_assert_cmpstr(changed, !=, before);
+	g_assert_true(g_str_has_prefix(changed, "$y$"));
+	g_assert_true(exm_fixture_logs_lack(f, "an0ther"));
+}
+
+/* Per-test state of the account tests: two instances of project P1. */
+typedef struct {
+	ExmFixture *f;
+	gchar *i1;
+	gchar *i2;
+	gchar *coll; /* accounts of i1 */
+	gchar *iuri; /* URI of i1 */
+	gchar *acc;  /* alice on i1, once seeded */
+	gchar *apath;
+} AccountsFixture;
+
+static void
+accounts_fixture_setup(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *v1 = NULL;
+
+	a->f = exm_fixture_new();
+	if (a->f == NULL)
+		return;
+	v1 = exm_fixture_version(a->f, "exim4_1");
+	a->i1 = exm_fixture_instance(a->f, &exm_who_owner1, NULL, v1, "m1");
+	a->i2 = exm_fixture_instance(a->f, &exm_who_owner1, NULL, v1, "m2");
+	a->coll = exm_fixture_accounts_path(a->i1);
+	a->iuri = g_strdup_printf("/v1/types/mail/instances/%s", a->i1);
+}
+
+static void
+accounts_fixture_teardown(AccountsFixture *a, gconstpointer data)
+{
+	if (a->f != NULL)
+		g_assert_true(exm_fixture_logs_lack(a->f, "$6$"));
+	exm_fixture_free(a->f);
+	g_free(a->i1);
+	g_free(a->i2);
+	g_free(a->coll);
+	g_free(a->iuri);
+	g_free(a->acc);
+	g_free(a->apath);
+}
+
+/* The seed README's request, verbatim: alice on i1. */
+static ExmReply *
+accounts_seed(AccountsFixture *a)
+{
+	g_autofree gchar *body =
+		g_strdup_printf("{\n    \"username\": \"alice\",\n    \"password_hash\": \"%s\",\n"
+				"    \"project_id\": \"4d657461-0000-0000-0000-000000000002\",\n"
+				"    \"instance\": \"/v1/types/mail/instances/%s\"\n  }",
+				EXM_HASH6,
+				a->i1);
+	ExmReply *r = exm_fixture_call(a->f, NULL, &exm_who_owner1, "POST", a->coll, NULL, body);
+
+	exm_assert_status(r, 201);
+	a->acc = g_strdup(exm_reply_str(r, "uuid"));
+	a->apath = g_strdup_printf("instances/%s/accounts/%s", a->i1, a->acc);
+	return r;
+}
+
+static void
+test_accounts_create(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *loc = NULL;
+	g_autoptr(ExmReply) r = NULL;
+
+	if (a->f == NULL)
+		return;
+	before = instance_updated_at(a->f, a->i1);
+	r = accounts_seed(a);
+	loc = g_strdup_printf("http://127.0.0.1:8080/v1/types/mail/%s", a->apath);
+	g_assert_cmpstr(exm_reply_header(r, "Location"), ==, loc);
+	g_assert_cmpstr(exm_reply_str(r, "username"), ==, "alice");
+	g_assert_cmpstr(exm_reply_str(r, "instance"), ==, a->iuri);
+	g_assert_cmpstr(exm_reply_str(r, "project_id"), ==, EXM_P1);
+	g_assert_true(json_object_get_boolean_member(json_node_get_object(r->json), "active"));
+	g_assert_false(exm_reply_has(r, "password_hash"));
+	g_assert_false(exm_reply_has(r, "password"));
+	g_assert_null(strstr(r->body, "$6$"));
+	after = instance_updated_at(a->f, a->i1);
+	g_assert_cmpstr(after, >, before);
+}
+
+/* Usernames are case-insensitive per instance, and only per instance. */
+static void
+test_accounts_case(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *body =
+		g_strdup_printf("{\"username\":\"Alice\",\"password_hash\":\"%s\"}", EXM_HASH6);
+	g_autofree gchar *coll2 = NULL;
+	g_autoptr(ExmReply) r = NULL;
+	g_autoptr(ExmReply) r2 = NULL;
+
+	if (a->f == NULL)
+		return;
+	exm_reply_free(accounts_seed(a));
+	r = exm_fixture_call(a->f, NULL, &exm_who_owner1, "POST", a->coll, NULL, body);
+	exm_assert_error(r, 409, "ConflictRecords");
+	coll2 = exm_fixture_accounts_path(a->i2);
+	r2 = exm_fixture_call(a->f, NULL, &exm_who_owner1, "POST", coll2, NULL, body);
+	exm_assert_status(r2, 201);
+	g_assert_cmpstr(exm_reply_str(r2, "username"), ==, "alice");
+	g_assert_cmpint(exm_fixture_count(a->f, "mail_accounts"), ==, 2);
+}
+
+typedef struct {
+	const ExmWho *who;
+	const gchar *body; /* @HASH@ = EXM_HASH6, @OTHER@ = the other instance */
+	guint status;
+	const gchar *type;
+} AccountReject;
+
+static void
+test_accounts_rejects(AccountsFixture *a, gconstpointer data)
+{
+	const AccountReject cases[] = {
+		/* the instance of the URL wins: another one in the body is a 400 */
+		{ &exm_who_owner1,
+		  "{\"username\":\"bob\",\"password_hash\":\"@HASH@\",\"instance\":"
+		  "\"/v1/types/mail/instances/@OTHER@\"}",
+		  400,
+		  "ValidationError" },
+		/* project of the instance only (an operator could name another) */
+		{ &exm_who_admin,
+		  "{\"username\":\"bob\",\"password_hash\":\"@HASH@\",\"project_id\":\"" EXM_P2
+		  "\"}",
+		  400,
+		  "ValidationError" },
+		/* both secrets, neither, a bad hash, a bad username */
+		{ &exm_who_owner1,
+		  "{\"username\":\"bob\",\"password_hash\":\"@HASH@\",\"password\":\"pw\"}",
+		  400,
+		  "ValidationError" },
+		{ &exm_who_owner1, "{\"username\":\"bob\"}", 400, "PropertyRequired" },
+		{ &exm_who_owner1,
+		  "{\"username\":\"bob\",\"password_hash\":\"x\"}",
+		  400,
+		  "ValidationError" },
+		{ &exm_who_owner1,
+		  "{\"username\":\"bad name\",\"password\":\"s3cret-plain\"}",
+		  400,
+		  "ValidationError" },
+	};
+
+	if (a->f == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *body = NULL;
+		g_autoptr(ExmReply) r = NULL;
+		GString *b = g_string_new(cases[i].body);
+
+		g_string_replace(b, "@HASH@", EXM_HASH6, 0);
+		g_string_replace(b, "@OTHER@", a->i2, 0);
+		body = g_string_free(b, FALSE);
+		r = exm_fixture_call(a->f, NULL, cases[i].who, "POST", a->coll, NULL, body);
+		exm_assert_error(r, cases[i].status, cases[i].type);
+	}
+	g_assert_cmpint(exm_fixture_count(a->f, "mail_accounts"), ==, 0);
+	g_assert_true(exm_fixture_logs_lack(a->f, "s3cret"));
+}
+
+/* The write-only password is hashed (yescrypt), never stored or echoed; a
+ * hash is no filter and no sort key. */
+static void
+test_accounts_password(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *q = g_strdup_printf("password_hash=%s", EXM_HASH6);
+	g_autofree gchar *h = NULL;
+	g_autoptr(ExmReply) r = NULL;
+	g_autoptr(ExmReply) f1 = NULL;
+	g_autoptr(ExmReply) f2 = NULL;
+
+	if (a->f == NULL)
+		return;
+	r = exm_fixture_call(a->f,
+			     NULL,
+			     &exm_who_owner1,
+			     "POST",
+			     a->coll,
+			     NULL,
+			     "{\"username\":\"carol\",\"password\":\"s3cret-plain\"}");
+	exm_assert_status(r, 201);
+	g_assert_null(strstr(r->body, "s3cret"));
+	g_assert_false(exm_reply_has(r, "password_hash"));
+	h = exm_fixture_scalar(a->f,
+			       "SELECT password_hash FROM mail_accounts WHERE username = 'carol'");
+	g_assert_true(g_str_has_prefix(h, "$y$"));
+	test_accounts_password_update(a->f, a->coll);
+	g_assert_true(exm_fixture_logs_lack(a->f, "s3cret"));
+
+	f1 = exm_fixture_call(a->f, NULL, &exm_who_owner1, "GET", a->coll, q, NULL);
+	exm_assert_error(f1, 400, "ValidationFilterIncompatibleError");
+	f2 = exm_fixture_call(
+		a->f, NULL, &exm_who_owner1, "GET", a->coll, "sort_key=password_hash", NULL);
+	exm_assert_error(f2, 400, "ValidationError");
+}
+
+/* List and get never show the hash; another instance's URL finds nothing. */
+static void
+test_accounts_read(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *wrong = NULL;
+	g_autoptr(ExmReply) list = NULL;
+	g_autoptr(ExmReply) one = NULL;
+	g_autoptr(ExmReply) other = NULL;
+
+	if (a->f == NULL)
+		return;
+	exm_reply_free(accounts_seed(a));
+	list = exm_fixture_call(a->f, NULL, &exm_who_owner1, "GET", a->coll, NULL, NULL);
+	exm_assert_status(list, 200);
+	g_assert_cmpuint(exm_reply_len(list), ==, 1);
+	g_assert_null(strstr(list->body, "password"));
+	one = exm_fixture_call(a->f, NULL, &exm_who_owner1, "GET", a->apath, NULL, NULL);
+	exm_assert_status(one, 200);
+	g_assert_null(strstr(one->body, "password"));
+	wrong = g_strdup_printf("instances/%s/accounts/%s", a->i2, a->acc);
+	other = exm_fixture_call(a->f, NULL, &exm_who_owner1, "GET", wrong, NULL, NULL);
+	exm_assert_error(other, 404, "RecordNotFound");
+}
+
+/* active and the hash change (and bump the instance); username and instance
+ * are fixed. */
+static void
+test_accounts_update(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *body =
+		g_strdup_printf("{\"active\":false,\"password_hash\":\"%s\"}", EXM_HASH6B);
+	g_autofree gchar *fixed = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(ExmReply) r = NULL;
+	g_autoptr(ExmReply) r1 = NULL;
+	g_autoptr(ExmReply) r2 = NULL;
+	g_autoptr(ExmReply) r3 = NULL;
+
+	if (a->f == NULL)
+		return;
+	exm_reply_free(accounts_seed(a));
+	before = instance_updated_at(a->f, a->i1);
+	r = exm_fixture_call(a->f, NULL, &exm_who_owner1, "PATCH", a->apath, NULL, body);
+	exm_assert_status(r, 200);
+	g_assert_false(json_object_get_boolean_member(json_node_get_object(r->json), "active"));
+	g_assert_false(exm_reply_has(r, "password_hash"));
+	after = instance_updated_at(a->f, a->i1);
+	g_assert_cmpstr(after, >, before);
+	r1 = exm_fixture_call(
+		a->f, NULL, &exm_who_owner1, "PUT", a->apath, NULL, "{\"username\":\"x\"}");
+	exm_assert_error(r1, 403, "FieldPermissionError");
+	fixed = g_strdup_printf("{\"instance\":\"%s\"}", a->iuri);
+	r2 = exm_fixture_call(a->f, NULL, &exm_who_owner1, "PUT", a->apath, NULL, fixed);
+	exm_assert_error(r2, 403, "FieldPermissionError");
+	r3 = exm_fixture_call(
+		a->f, NULL, &exm_who_owner1, "PUT", a->apath, NULL, "{\"active\":\"no\"}");
+	exm_assert_error(r3, 400, "TypeError");
+}
+
+static void
+test_accounts_delete(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(ExmReply) r = NULL;
+	g_autoptr(ExmReply) again = NULL;
+
+	if (a->f == NULL)
+		return;
+	exm_reply_free(accounts_seed(a));
+	before = instance_updated_at(a->f, a->i1);
+	r = exm_fixture_call(a->f, NULL, &exm_who_owner1, "DELETE", a->apath, NULL, NULL);
+	exm_assert_status(r, 204);
+	after = instance_updated_at(a->f, a->i1);
+	g_assert_cmpstr(after, >, before);
+	again = exm_fixture_call(a->f, NULL, &exm_who_owner1, "DELETE", a->apath, NULL, NULL);
+	exm_assert_error(again, 404, "RecordNotFound");
+	g_assert_cmpint(exm_fixture_count(a->f, "mail_accounts"), ==, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+#define ACCOUNTS_TEST(path, fn)                                                                    \
+	g_test_add(path,                                                                           \
+		   AccountsFixture,                                                                \
+		   NULL,                                                                           \
+		   accounts_fixture_setup,                                                         \
+		   fn,                                                                             \
+		   accounts_fixture_teardown)
+	ACCOUNTS_TEST("/plugin/accounts/create", test_accounts_create);
+	ACCOUNTS_TEST("/plugin/accounts/case", test_accounts_case);
+	ACCOUNTS_TEST("/plugin/accounts/rejects", test_accounts_rejects);
+	ACCOUNTS_TEST("/plugin/accounts/password", test_accounts_password);
+	ACCOUNTS_TEST("/plugin/accounts/read", test_accounts_read);
+	ACCOUNTS_TEST("/plugin/accounts/update", test_accounts_update);
+	ACCOUNTS_TEST("/plugin/accounts/delete", test_accounts_delete);
+	return g_test_run();
+}

@@ -1,0 +1,227 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The mail builders' pure half, linked from libexm-plugin without PostgreSQL:
+ * a loaded input and an engine view go in, targets, the instance value and
+ * the patch come out through a recording sink.
+ */
+#include <string.h>
+
+#include "exm-json.h"
+#include "exm-plugin-builder.h"
+#include "exm-test.h"
+#include "exm-uuid.h"
+
+#define INSTANCE "6f1c3b1e-2a4d-4c5e-9f60-7a8b9c0d1e2f"
+#define PROJECT	 "00000000-0000-0000-0000-0000000000aa"
+#define VERSION	 "00000000-0000-0000-0000-0000000000bb"
+#define NODE	 "11111111-2222-3333-4444-555555555555"
+#define HASH                                                                                       \
+	"$6$xNAW4QpoaCGQBXdf$6eKv4cyfwyXPWpgVWmTN7gVBU.8PXwV7cUi6UFBOR7N7.FrYwzPnd3mVtwdiESqe0U"   \
+	"KjcDj3NcZ9z/HcLokwH0"
+
+typedef struct {
+	GPtrArray *kinds;  /* gchar*, one per add_target */
+	GPtrArray *values; /* the same order */
+	GPtrArray *agents;
+	gchar *instance_value;
+	gchar *status;
+	gchar *patch;
+	gchar *not_ready;
+} Sink;
+
+static void
+sink_add(gpointer s,
+	 const gchar *kind,
+	 const gchar *uuid,
+	 const gchar *value,
+	 const gchar *agent,
+	 const gchar *status)
+{
+	Sink *sink = s;
+
+	g_ptr_array_add(sink->kinds, g_strdup(kind));
+	g_ptr_array_add(sink->values, g_strdup(value));
+	g_ptr_array_add(sink->agents, g_strdup(agent));
+}
+
+static void
+sink_instance(gpointer s, const gchar *value, const gchar *status)
+{
+	Sink *sink = s;
+
+	g_free(sink->instance_value);
+	g_free(sink->status);
+	sink->instance_value = g_strdup(value);
+	sink->status = g_strdup(status);
+}
+
+static void
+sink_patch(gpointer s, const gchar *patch)
+{
+	Sink *sink = s;
+
+	g_free(sink->patch);
+	sink->patch = g_strdup(patch);
+}
+
+static void
+sink_not_ready(gpointer s, const gchar *reason)
+{
+	Sink *sink = s;
+
+	g_free(sink->not_ready);
+	sink->not_ready = g_strdup(reason);
+}
+
+static void
+sink_clear(Sink *sink)
+{
+	g_ptr_array_unref(sink->kinds);
+	g_ptr_array_unref(sink->values);
+	g_ptr_array_unref(sink->agents);
+	g_free(sink->instance_value);
+	g_free(sink->status);
+	g_free(sink->patch);
+	g_free(sink->not_ready);
+}
+
+static ExordosPaasBuildSink
+sink_init(Sink *sink)
+{
+	ExordosPaasBuildSink s = { sizeof(ExordosPaasBuildSink),
+				   sink,
+				   sink_add,
+				   sink_instance,
+				   sink_patch,
+				   sink_not_ready };
+
+	memset(sink, 0, sizeof(*sink));
+	sink->kinds = g_ptr_array_new_with_free_func(g_free);
+	sink->values = g_ptr_array_new_with_free_func(g_free);
+	sink->agents = g_ptr_array_new_with_free_func(g_free);
+	return s;
+}
+
+static ExmPluginBuilderInput *
+input_new(void)
+{
+	ExmPluginBuilderInput *in = g_new0(ExmPluginBuilderInput, 1);
+	ExmMailInstance *i = exm_mail_instance_new();
+
+	i->uuid = g_strdup(INSTANCE);
+	i->name = g_strdup("mx");
+	i->project_id = g_strdup(PROJECT);
+	i->domain = g_strdup("example.org");
+	i->cpu = 2;
+	i->ram = 2048;
+	i->disk_size = 20;
+	i->version = g_strdup(VERSION);
+	in->instance = i;
+	in->image = g_strdup("mail-image");
+	in->accounts = exm_mail_node_new();
+	g_assert_true(exm_mail_node_add_account(in->accounts, "alice", HASH, TRUE, NULL));
+	return in;
+}
+
+/* A new instance: the NodeSet target only (no node yet, so no Config), the
+ * instance IN_PROGRESS, and a patch saying so. */
+static void
+test_infra_new_instance(void)
+{
+	ExmPluginBuilderInput *in = input_new();
+	const ExordosPaasResourcePair *const pairs[] = { NULL };
+	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	Sink rec;
+	ExordosPaasBuildSink sink = sink_init(&rec);
+	g_autofree gchar *error = NULL;
+	g_autoptr(JsonObject) ns = NULL;
+	g_autoptr(JsonObject) patch = NULL;
+	JsonObject *spec;
+
+	g_assert_true(exm_plugin_builder_infra_build(NULL, in, &view, &sink, &error));
+	g_assert_null(error);
+	g_assert_cmpuint(rec.kinds->len, ==, 1);
+	g_assert_cmpstr(rec.kinds->pdata[0], ==, EXM_PLUGIN_KIND_NODE_SET);
+	ns = exm_json_parse_object(rec.values->pdata[0], strlen(rec.values->pdata[0]), NULL);
+	g_assert_nonnull(ns);
+	g_assert_cmpstr(json_object_get_string_member(ns, "name"), ==, "mailaas-dp-" INSTANCE);
+	g_assert_cmpint(json_object_get_int_member(ns, "cores"), ==, 2);
+	g_assert_cmpint(json_object_get_int_member(ns, "ram"), ==, 2048);
+	spec = json_object_get_object_member(ns, "disk_spec");
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(spec, "disks")), ==, 2);
+	g_assert_cmpstr(rec.status, ==, "IN_PROGRESS");
+	g_assert_nonnull(rec.patch);
+	patch = exm_json_parse_object(rec.patch, strlen(rec.patch), NULL);
+	g_assert_cmpstr(json_object_get_string_member(patch, "status"), ==, "IN_PROGRESS");
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
+/* Until the NodeSet is ACTIVE the paas builder is not ready. */
+static void
+test_paas_not_ready(void)
+{
+	ExmPluginBuilderInput *in = input_new();
+	const ExordosPaasResourcePair *const pairs[] = { NULL };
+	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	Sink rec;
+	ExordosPaasBuildSink sink = sink_init(&rec);
+	g_autofree gchar *error = NULL;
+
+	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
+	g_assert_nonnull(rec.not_ready);
+	g_assert_cmpuint(rec.kinds->len, ==, 0);
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
+/* With an ACTIVE NodeSet: one mail_instance_node for the agent uuid5(node,
+ * mailaas), carrying exactly {uuid, name, domain, accounts}. */
+static void
+test_paas_node_target(void)
+{
+	ExmPluginBuilderInput *in = input_new();
+	ExordosPaasResource target = { "node_set", INSTANCE, "{}", "ACTIVE" };
+	ExordosPaasResource actual = {
+		"node_set", INSTANCE, "{\"nodes\":{\"" NODE "\":{\"ipv4\":\"10.0.0.5\"}}}", "ACTIVE"
+	};
+	ExordosPaasResourcePair pair = { &target, &actual };
+	const ExordosPaasResourcePair *const pairs[] = { &pair, NULL };
+	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	Sink rec;
+	ExordosPaasBuildSink sink = sink_init(&rec);
+	g_autofree gchar *error = NULL;
+	g_autofree gchar *agent = exm_uuid5(NODE, EXM_PLUGIN_ELEMENT, NULL);
+	g_autoptr(JsonObject) value = NULL;
+	g_autoptr(JsonObject) patch = NULL;
+
+	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
+	g_assert_null(rec.not_ready);
+	g_assert_cmpuint(rec.kinds->len, ==, 1);
+	g_assert_cmpstr(rec.kinds->pdata[0], ==, EXM_PLUGIN_KIND_NODE);
+	g_assert_cmpstr(rec.agents->pdata[0], ==, agent);
+	value = exm_json_parse_object(rec.values->pdata[0], strlen(rec.values->pdata[0]), NULL);
+	g_assert_cmpuint(json_object_get_size(value), ==, 4);
+	g_assert_cmpstr(json_object_get_string_member(value, "domain"), ==, "example.org");
+	g_assert_true(
+		json_object_has_member(json_object_get_object_member(value, "accounts"), "alice"));
+	patch = exm_json_parse_object(rec.patch, strlen(rec.patch), NULL);
+	g_assert_cmpstr(
+		json_array_get_string_element(json_object_get_array_member(patch, "ipsv4"), 0),
+		==,
+		"10.0.0.5");
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/plugin/builder/infra-new-instance", test_infra_new_instance);
+	g_test_add_func("/plugin/builder/paas-not-ready", test_paas_not_ready);
+	g_test_add_func("/plugin/builder/paas-node-target", test_paas_node_target);
+	return g_test_run();
+}

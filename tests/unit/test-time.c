@@ -1,0 +1,79 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The one timestamp formatter and parser (exm-time.c): the REST cases moved
+ * from test-rest.c and the formatting cases of the former
+ * exm_mail_format_timestamp() (test-mail-model.c).
+ */
+#include "exm-base.h"
+#include "exm-test.h"
+
+static gint64
+usec_of(const gchar *iso)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(iso, NULL);
+
+	g_assert_nonnull(dt);
+	return g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt);
+}
+
+static void
+test_timestamps(void)
+{
+	gint64 us = 0;
+	g_autofree gchar *a = exm_time_format(1764073994510407);
+	g_autofree gchar *b = exm_time_format(0);
+	const gchar *bad[] = { "2024-01-02T03:04:05Z",
+			       "2024-01-02T03:04:05.1234567Z",
+			       "2024-01-02T03:04:05.1+00:00",
+			       "2024-01-02 03:04:05.1Z",
+			       "2024-13-02T03:04:05.1Z",
+			       "2024-01-02T03:04:05.1",
+			       "",
+			       "x" };
+
+	g_assert_cmpstr(a, ==, "2025-11-25T12:33:14.510407Z");
+	g_assert_cmpstr(b, ==, "1970-01-01T00:00:00.000000Z");
+	g_assert_true(exm_time_parse("2025-11-25T12:33:14.510407Z", &us));
+	g_assert_cmpint(us, ==, 1764073994510407);
+	g_assert_true(exm_time_parse("2025-11-25 12:33:14.5", &us));
+	g_assert_cmpint(us, ==, 1764073994500000);
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_false(exm_time_parse(bad[i], &us));
+}
+
+static void
+test_format_edges(void)
+{
+	const struct {
+		gint64 usec;
+		const gchar *text;
+	} cases[] = {
+		{ 0, "1970-01-01T00:00:00.000000Z" },
+		{ 1, "1970-01-01T00:00:00.000001Z" },
+		{ -1, "1969-12-31T23:59:59.999999Z" },
+		{ 999999, "1970-01-01T00:00:00.999999Z" },
+		{ G_GINT64_CONSTANT(253402300799999999), "9999-12-31T23:59:59.999999Z" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *t = exm_time_format(cases[i].usec);
+
+		g_assert_cmpstr(t, ==, cases[i].text);
+	}
+	{
+		g_autofree gchar *t = exm_time_format(usec_of("2026-11-25T12:33:14.510407Z"));
+
+		g_assert_cmpstr(t, ==, "2026-11-25T12:33:14.510407Z");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/time/round-trip", test_timestamps);
+	g_test_add_func("/time/format-edges", test_format_edges);
+	return g_test_run();
+}
