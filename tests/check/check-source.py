@@ -18,7 +18,8 @@ Rules (each finding is printed as `file:line: rule: what (why)`):
            paths ending in .md, paths below docs/, and the old citations of
            documents that were never in the repository (DESIGN.md, reference/...,
            bare rest-conventions, ua-protocol, upstream-mail, exordos-production,
-           style-anchors).  A `§N.M` following a reference to a Markdown file
+           style-anchors; a bare name that resolves next to the citing file,
+           as docs/ citing its own rest-conventions.md, is fine).  A `§N.M` following a reference to a Markdown file
            must be a numbered heading of that file.  tests/check/ is not scanned.
   mail     The generic libraries (common/base, common/rest, common/proto,
            agent/ua) and the host library (tests/host) contain no mail string
@@ -76,7 +77,7 @@ DOC_PATH = re.compile(r"(?<![\w/.:-])((?:\.\./|\./)*(?:[\w.-]+/)*[\w.-]+\.md|(?:
 # Section citations right after a reference: "§2.1, §2.3", "§4–§6", "§13.1–13.2",
 # "§6.4/§6.5", "§2 step 5", "§5/§11", possibly continued on the next comment line.
 SECTION_RUN = re.compile(
-    r"^(?:[\s*#/-]|--)*((?:§\s*\d+(?:\.\d+)*)(?:(?:\s*(?:,|/|–|-|and|step\s+\d+)\s*)+(?:§\s*)?\d+(?:\.\d+)*)*)"
+    r"^(?:[\s*#/`)\]-]|--)*((?:§\s*\d+(?:\.\d+)*)(?:(?:\s*(?:,|/|–|-|and|step\s+\d+)\s*)+(?:§\s*)?\d+(?:\.\d+)*)*)"
 )
 SECTION_NUMBER = re.compile(r"(?:§\s*|[–/,-]\s*|and\s+)(\d+(?:\.\d+)*)")
 HEADING = re.compile(r"^#+\s+(?:§\s*)?(\d+(?:\.\d+)*)\.?(?:\s|$)")
@@ -357,6 +358,8 @@ def check_docs(root, files):
         if text is None:
             continue
         for m in OLD_DOCS.finditer(text):
+            if m.group(0).endswith(".md") and resolve(root, rel, m.group(0)) is not None:
+                continue  # a docs/ file of that name, cited relative to docs/
             line = text.count("\n", 0, m.start()) + 1
             yield Finding(
                 rel,
@@ -369,9 +372,11 @@ def check_docs(root, files):
         for m in DOC_PATH.finditer(text):
             target = m.group(1)
             line = text.count("\n", 0, m.start()) + 1
-            if OLD_DOCS.fullmatch(target) or text[max(m.start() - 12, 0) : m.start()].find("//") >= 0:
-                continue  # reported above, or part of a URL
             path = resolve(root, rel, target)
+            if (OLD_DOCS.fullmatch(target) and path is None) or text[
+                max(m.start() - 12, 0) : m.start()
+            ].find("//") >= 0:
+                continue  # reported above, or part of a URL
             if path is None:
                 yield Finding(
                     rel,

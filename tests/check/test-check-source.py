@@ -128,11 +128,17 @@ class DocsRule(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("plugin/y.c:1: docs: reference to docs/a.md §1.3 (docs/a.md has no heading numbered 1.3)", out)
         self.assertIn("reference to docs/nope.md (no such file", out)
+        rc, out = Tree({"docs/a.md": self.DOC, "docs/b.md": "see [a](a.md) §9\n"}).run("docs")
+        self.assertIn("docs/b.md:1: docs: reference to a.md §9 (docs/a.md has no heading numbered 9)", out)
 
     def test_new_name_of_an_old_document_passes(self):
         t = Tree({"docs/rest-conventions.md": "## 5. Five\n### 5.2 Order\n",
+                  "docs/a.md": "see [rest](rest-conventions.md) §5.2\n",
                   "common/rest/a.c": "/* docs/rest-conventions.md §5.2 */\n"})
         self.assertEqual(t.run("docs")[0], 0)
+        rc, out = Tree({"docs/rest-conventions.md": "## 5. Five\n",
+                        "docs/a.md": "see rest-conventions.md §6\n"}).run("docs")
+        self.assertIn("docs/a.md:1: docs: reference to rest-conventions.md §6 (", out)
 
 
 class MailRule(unittest.TestCase):
