@@ -142,6 +142,10 @@ class DocsRule(unittest.TestCase):
 
 
 class MailRule(unittest.TestCase):
+    def test_allowed_name_elsewhere_fires(self):
+        rc, out = Tree({"common/base/exh-test.c": "/* smtp */\n"}).run("mail")
+        self.assertIn("common/base/exh-test.c:1: mail: mail string 'smtp'", out)
+
     def test_generic_library_fires(self):
         t = Tree({"common/rest/exm-rest.c": "/* Copyright The exordos_mail authors */\n"
                                             "static const char *p = \"/etc/exim4/passwd\";\n",
@@ -158,6 +162,7 @@ class MailRule(unittest.TestCase):
                   "plugin/exm-plugin.c": "/* exim */\n",
                   "tests/host/exh-fake-plugin.c": "/* mail */\n",
                   "tests/host/exh-test.h": "/* dkim */\n",
+                  "tests/host/server/exh-fake-plugin.c": "/* exim */\n",
                   "tests/host/README.md": "mail\n",
                   "common/base/exm-json.c": "/* json */\n"})
         self.assertEqual(t.run("mail")[0], 0)
