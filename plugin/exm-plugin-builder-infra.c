@@ -3,8 +3,8 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The infra builder (`mail_instance_iaas`): the NodeSet of an instance and
- * one mail.env Config per node of the actual set (reference/upstream-mail.md
- * §3.1, shapes of reference/ua-protocol.md §10).  Pure: no database, no I/O.
+ * one mail.env Config per node of the actual set (docs/mail.md
+ * §3.1, shapes of docs/agent-protocol.md §10).  Pure: no database, no I/O.
  */
 #include "exm-plugin-builder.h"
 
@@ -130,7 +130,7 @@ exm_plugin_builder_configs(const ExmPluginBuilderInput *in,
 	for (guint k = 0; k < seen->nodes->len; k++) {
 		const gchar *node = seen->nodes->pdata[k];
 		g_autofree gchar *name = g_strconcat("config-", node, NULL);
-		g_autofree gchar *uuid = exm_uuid5(in->instance->uuid, name, NULL);
+		g_autofree gchar *uuid = exm_uuid_v5(in->instance->uuid, name, NULL);
 		g_autofree gchar *value = exm_plugin_builder_config(in, uuid, node, content);
 
 		sink->add_target(sink->sink, EXM_PLUGIN_KIND_CONFIG, uuid, value, NULL, "NEW");

@@ -5,7 +5,7 @@
  * The paas builder (`mail_instance`): once the NodeSet is ACTIVE, one
  * `mail_instance_node` target for the agent uuid5(node, `mailaas`) on the
  * set's first node, whose value is exactly `{uuid, name, domain, accounts}`
- * (DESIGN.md §2 step 4; inactive accounts included, DKIM is no target
+ * (docs/architecture.md §2 step 4; inactive accounts included, DKIM is no target
  * field).  Pure: no database, no I/O.
  */
 #include "exm-plugin-builder.h"
@@ -36,7 +36,7 @@ exm_plugin_builder_paas_build(gpointer ctx,
 		sink->set_not_ready(sink->sink, "the NodeSet is not ACTIVE");
 		return TRUE;
 	}
-	agent = exm_uuid5(seen->nodes->pdata[0], EXM_PLUGIN_ELEMENT, NULL);
+	agent = exm_uuid_v5(seen->nodes->pdata[0], EXM_PLUGIN_ELEMENT, NULL);
 	want = exm_mail_node_new();
 	want->uuid = g_strdup(agent);
 	want->name = g_strdup(in->instance->name);

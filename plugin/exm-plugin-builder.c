@@ -356,7 +356,7 @@ exm_plugin_builder_dkim(const ExmPluginBuilderInput *in,
 	*selector = s;
 }
 
-/* DESIGN.md §2 step 6. */
+/* docs/architecture.md §2 step 6. */
 static ExmMailStatus
 exm_plugin_builder_status(const ExmPluginBuilderInput *in,
 			  const ExmPluginBuilderSeen *seen,
@@ -430,7 +430,7 @@ exm_plugin_builder_desired(const ExmPluginBuilderInput *in,
 }
 
 /* Target fields of upstream's infra (uuid, name, cpu, ram, disk_size, version,
- * project_id) and paas (uuid, name) MailInstance (upstream-mail.md §1.4). */
+ * project_id) and paas (uuid, name) MailInstance (docs/mail.md §1.4). */
 gchar *
 exm_plugin_builder_instance_value(const ExmPluginBuilderInput *in, gboolean iaas)
 {

@@ -4,7 +4,7 @@
  *
  * The mail plugin's builders (plugin/exordos-paas-builder.h), internal to the
  * plugin.  Two builders over `mail_instances`, as upstream
- * (reference/upstream-mail.md §3):
+ * (docs/mail.md §3):
  *
  * - infra (`mail_instance_iaas`): one NodeSet `mailaas-dp-<uuid>` and, per
  *   node of the actual set, the Config `/etc/exordos_metapaas/mail.env`;
@@ -15,7 +15,7 @@
  * (exm_plugin_builder_desired()), so whichever runs first applies it and the
  * other finds nothing to change: `ipsv4` from the actual NodeSet, the DKIM
  * key and selector from the node's actual value, and the status of
- * DESIGN.md §2 step 6.
+ * docs/architecture.md §2 step 6.
  */
 #pragma once
 

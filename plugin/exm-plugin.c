@@ -9,7 +9,7 @@
  * adapts an ExordosPaasRestRequest to the REST toolkit's CRUD request.
  *
  * Deliberate differences from upstream restalchemy (the contract is status,
- * error `type` and `code`; rest-conventions.md, DESIGN.md §5):
+ * error `type` and `code`; docs/rest-conventions.md, docs/mail.md §6):
  *  - a body that is JSON but no object, or of another Content-Type, is a 400
  *    ParseBodyError (upstream: 500 with Python internals);
  *  - types are strict: booleans must be true/false (upstream coerces by
@@ -47,8 +47,8 @@
 #define F_NOCOL		       EXM_REST_FIELD_NO_COLUMN
 #define F_REQ_MODEL	       EXM_REST_FIELD_REQUIRED_BY_MODEL
 
-/* Model property order of restalchemy (rest-conventions §5.2); access per
- * create/read/update from the seed's field-permission table (+ DESIGN.md §5). */
+/* Model property order of restalchemy (docs/rest-conventions.md §5.2); access per
+ * create/read/update from the seed's field-permission table (+ docs/mail.md §6). */
 static const ExmRestField exm_plugin_version_fields[] = {
 	{ "uuid", EXM_REST_TYPE_UUID, F_RO, RW, RO, RW, NULL },
 	{ "name", EXM_REST_TYPE_STRING, 0, RW, RW, RW, NULL },
@@ -380,7 +380,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	NULL,
 };
 
-/* Upstream get_agent_models()/get_agent_filters() (upstream-mail.md §6.1). */
+/* Upstream get_agent_models()/get_agent_filters() (docs/plugin-abi.md §5). */
 static const ExordosPaasAgentModel exm_plugin_agent_versions = {
 	"versions",
 	"mail_version",

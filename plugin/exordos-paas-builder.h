@@ -16,7 +16,7 @@ G_BEGIN_DECLS
  *
  * Added in ABI minor 1: #ExordosPaasPluginDescriptor.builders.
  *
- * A builder is the plugin half of a universal builder (reference/ua-protocol.md
+ * A builder is the plugin half of a universal builder (docs/agent-protocol.md
  * §9).  The host's builder engine owns the resource tables
  * (`ua_target_resources`, `ua_actual_resources`, `ua_agents`,
  * `ua_node_encryption_keys`), the selection of new / updated / deleted /
@@ -39,7 +39,7 @@ G_BEGIN_DECLS
  * `updated_at` only after the whole instance succeeded (targets written,
  * patch applied); a builder that is not ready writes nothing and is asked
  * again on the next tick.  Derivatives with no agent whose kind is
- * `node_set` or `config` (reference/ua-protocol.md §10) are handed to the
+ * `node_set` or `config` (docs/agent-protocol.md §10) are handed to the
  * host's infra backend, which reports their actual state back.
  *
  * Threading: the engine calls @load, @build and @apply from its own thread,
@@ -58,7 +58,7 @@ G_BEGIN_DECLS
  * @uuid: resource uuid (lower-case canonical)
  * @value: the value as JSON text
  * @status: the resource's status (`NEW`, `IN_PROGRESS`, `ACTIVE`, `ERROR`, …)
- * @hash: hash of the target fields (ua-protocol.md §2.3)
+ * @hash: hash of the target fields (docs/agent-protocol.md §2.3)
  * @full_hash: hash of the whole value (`""` for a target not yet processed)
  * @agent: (nullable): for a target, the agent it is routed to, else %NULL
  * @reserved: for later use (%NULL)
@@ -255,7 +255,7 @@ typedef gboolean (*ExordosPaasBuilderApplyFunc)(gpointer ctx,
  *   diff touches only these)
  * @master_kind: (nullable): a derivative kind (of any builder) whose target
  *   with the instance's uuid is this builder's master: when that target's
- *   `full_hash` moves, the instance is rebuilt (ua-protocol.md §9.3, outdated
+ *   `full_hash` moves, the instance is rebuilt (docs/agent-protocol.md §9.3, outdated
  *   master full hash)
  * @load: see #ExordosPaasBuilderLoadFunc
  * @input_free: frees what @load returned

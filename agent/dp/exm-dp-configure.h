@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * exordos-mail-configure: mail.env → keys, certificate, DKIM record and a running
- * exim (reference/upstream-mail.md §4.5, DESIGN.md §5).
+ * exim (docs/mail.md §4.5, docs/mail.md §6).
  */
 #pragma once
 

@@ -2,8 +2,8 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The data-plane driver of kind `mail_instance_node` (reference/upstream-mail.md
- * §3.4, DESIGN.md §2 step 5): applies a value to /etc/exim4/passwd and reads the
+ * The data-plane driver of kind `mail_instance_node` (docs/mail.md
+ * §3.4, docs/architecture.md §2 step 5): applies a value to /etc/exim4/passwd and reads the
  * actual state back.  The universal agent and the operator CLI both call it.
  *
  * The last applied value of each resource is kept in

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The universal agent daemon loop (reference/ua-protocol.md §7, §13.1–13.2) on a
+ * The universal agent daemon loop (docs/agent-protocol.md §7, §13.1–13.2) on a
  * GLib main loop: register, poll get_payload (or long-poll with `wait=`), apply
  * capability targets through drivers, report actual state to the Status API,
  * persist the collected payload, back off while the CP is unreachable.

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * HTTP client of the Orch and Status APIs (reference/ua-protocol.md §4–§6):
+ * HTTP client of the Orch and Status APIs (docs/agent-protocol.md §4–§6):
  * asynchronous libsoup-3 requests on the thread-default main context, JSON
  * bodies, the `X-Genesis-Node-UUID` header on every request and, when a key is
  * configured, the ChaCha20-Poly1305 envelope of both directions.

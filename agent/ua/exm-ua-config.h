@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The `[universal_agent]` section of the agent's ini file
- * (reference/ua-protocol.md §7.1) plus this project's own keys.
+ * (docs/agent-protocol.md §7.1) plus this project's own keys.
  */
 #pragma once
 

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The capability driver interface of the agent (reference/ua-protocol.md §8.1,
+ * The capability driver interface of the agent (docs/agent-protocol.md §8.1,
  * reduced to what the agent core needs).  A driver owns one or more kinds and
  * works on plain JSON values: the agent core computes hashes, statuses and
  * res_uuids, and decides what to create, update and delete (§7.4).

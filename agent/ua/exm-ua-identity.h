@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * Agent identity (reference/ua-protocol.md §2.1).
+ * Agent identity (docs/agent-protocol.md §2.1).
  */
 #pragma once
 

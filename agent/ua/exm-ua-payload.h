@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Payloads of the universal agent protocol: resources by kind with the payload hash
- * (reference/ua-protocol.md §2.3, §3, §7.5).
+ * (docs/agent-protocol.md §2.3, §3, §7.5).
  */
 #pragma once
 

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * Actualizing a kind through its driver (reference/ua-protocol.md §7.4): the
+ * Actualizing a kind through its driver (docs/agent-protocol.md §7.4): the
  * first of one iteration's decisions (the second is exm-ua-sync.h).
  */
 #pragma once

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Resources of the universal agent protocol with their hashes
- * (reference/ua-protocol.md §2.3, §7.5).
+ * (docs/agent-protocol.md §2.3, §7.5).
  */
 #pragma once
 

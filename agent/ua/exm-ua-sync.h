@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Planning the Status API writes that make the CP's actual rows equal to what
- * was collected (reference/ua-protocol.md §7.4), and their request bodies.
+ * was collected (docs/agent-protocol.md §7.4), and their request bodies.
  */
 #pragma once
 

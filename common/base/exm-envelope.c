@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * ChaCha20-Poly1305 envelope of the agent protocol (ua-protocol.md §6) on
+ * ChaCha20-Poly1305 envelope of the agent protocol (docs/agent-protocol.md §6) on
  * OpenSSL's EVP interface.
  */
 #include "exm-envelope.h"

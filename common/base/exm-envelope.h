@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The transport envelope of the universal agent protocol
- * (reference/ua-protocol.md §6): ChaCha20-Poly1305 (IETF, RFC 8439) with the
+ * (docs/agent-protocol.md §6): ChaCha20-Poly1305 (IETF, RFC 8439) with the
  * node's 32-byte key, a fresh 12-byte nonce per message sent base64-encoded in
  * the `X-Genesis-Nonce` header, no associated data, and a body that is the
  * ciphertext followed by the 16-byte tag (Python `cryptography`'s

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The error domain of libexm-base.  Its codes carry the restalchemy / gcl_iam
- * error `type` names the REST API answers with (reference/rest-conventions.md §3),
+ * error `type` names the REST API answers with (docs/rest-conventions.md §3),
  * so any layer can fail with a GError and the HTTP edge turns it into the
  * right status and body without a second mapping table.
  */

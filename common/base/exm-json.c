@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * json-glib 1.6 accepts input we must refuse (DESIGN.md §7: "\u0000" truncates
+ * json-glib 1.6 accepts input we must refuse (docs/architecture.md §7: "\u0000" truncates
  * strings, out-of-range integers wrap, 1e400 becomes inf, single quotes and
  * comments pass), so every untrusted text first goes through a strict RFC 8259
  * scanner here and json-glib only ever sees text that scanner accepted.

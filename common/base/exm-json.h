@@ -3,9 +3,9 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Strict JSON input (an RFC 8259 pre-scan in front of json-glib, whose parser
- * accepts things we must refuse: DESIGN.md §7), typed accessors that refuse a
+ * accepts things we must refuse: docs/architecture.md §7), typed accessors that refuse a
  * wrong JSON type instead of coercing, and the canonical JSON writer + XXH3
- * hash of the universal agent protocol (reference/ua-protocol.md §2.2–2.3).
+ * hash of the universal agent protocol (docs/agent-protocol.md §2.2–2.3).
  */
 #pragma once
 

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The one timestamp format of the project: restalchemy's UTCDateTimeZ as the
- * REST API writes and reads it (reference/rest-conventions.md).
+ * REST API writes and reads it (docs/rest-conventions.md).
  */
 #pragma once
 

@@ -140,12 +140,12 @@ exm_uuid_is_valid(const gchar *text)
 }
 
 /**
- * exm_uuid4:
+ * exm_uuid_v4:
  *
  * Returns: (transfer full): a random (v4) UUID, lower case
  */
 gchar *
-exm_uuid4(void)
+exm_uuid_v4(void)
 {
 	uuid_t uu;
 
@@ -154,7 +154,7 @@ exm_uuid4(void)
 }
 
 /**
- * exm_uuid5:
+ * exm_uuid_v5:
  * @ns: namespace UUID text
  * @name: UTF-8 name
  * @error: %EXM_ERROR_PARSE when @ns is not a UUID
@@ -162,7 +162,7 @@ exm_uuid4(void)
  * Returns: (transfer full): lower-case canonical UUID
  */
 gchar *
-exm_uuid5(const gchar *ns, const gchar *name, GError **error)
+exm_uuid_v5(const gchar *ns, const gchar *name, GError **error)
 {
 	uuid_t nsu;
 	uuid_t out;

@@ -3,9 +3,8 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * UUIDs: the one parser (strict, with a documented lenient mode for what the
- * REST API accepts) and the generators.  exm_uuid4() and exm_uuid5() keep
- * Python's names (uuid.uuid4(), uuid.uuid5()), the documented exception to
- * the file-prefix rule.
+ * REST API accepts) and the generators exm_uuid_v4() and exm_uuid_v5() (what
+ * Python calls uuid.uuid4() and uuid.uuid5()).
  */
 #pragma once
 
@@ -42,13 +41,13 @@ gchar *exm_uuid_parse_lenient(const gchar *text, const gchar *name, GError **err
 gboolean exm_uuid_is_valid(const gchar *text);
 
 /**
- * exm_uuid4:
+ * exm_uuid_v4:
  * Returns: (transfer full): a random (v4) UUID, lower case
  */
-gchar *exm_uuid4(void);
+gchar *exm_uuid_v4(void);
 
 /**
- * exm_uuid5:
+ * exm_uuid_v5:
  * @ns: namespace UUID text
  * @name: UTF-8 name
  * @error: %EXM_ERROR_PARSE when @ns is not a UUID
@@ -57,4 +56,4 @@ gchar *exm_uuid4(void);
  *
  * Returns: (transfer full): lower-case canonical UUID
  */
-gchar *exm_uuid5(const gchar *ns, const gchar *name, GError **error);
+gchar *exm_uuid_v5(const gchar *ns, const gchar *name, GError **error);

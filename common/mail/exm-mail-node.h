@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The `mail_instance_node` value (reference/upstream-mail.md §1).  Strings
+ * The `mail_instance_node` value (docs/mail.md §1).  Strings
  * are owned.
  */
 #pragma once

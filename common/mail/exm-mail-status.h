@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The status of a mail instance (reference/upstream-mail.md §1).
+ * The status of a mail instance (docs/mail.md §1).
  */
 #pragma once
 

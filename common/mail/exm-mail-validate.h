@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * Field rules of the mail models (reference/upstream-mail.md §1, DESIGN.md §5).
+ * Field rules of the mail models (docs/mail.md §1, docs/mail.md §6).
  * Every failure is %EXM_MAIL_ERROR_INVALID with a message a user can act on,
  * starting with the field name (e.g. "domain: label 'a_b' has a character ...").
  */

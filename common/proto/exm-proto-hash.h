@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The protocol's hashes (reference/ua-protocol.md §2.3): XXH3 of the
+ * The protocol's hashes (docs/agent-protocol.md §2.3): XXH3 of the
  * canonical JSON of a value, of its projection on a target's keys, and of a
  * payload's resource hashes.
  */

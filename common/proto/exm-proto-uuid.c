@@ -9,7 +9,7 @@
 gchar *
 exm_proto_uuid_resource(const gchar *uuid, const gchar *kind)
 {
-	return exm_uuid5(uuid, kind, NULL);
+	return exm_uuid_v5(uuid, kind, NULL);
 }
 
 gchar *
@@ -17,5 +17,5 @@ exm_proto_uuid_agent(const gchar *node, const gchar *uuid5_name, GError **error)
 {
 	if (uuid5_name == NULL)
 		return g_strdup(node);
-	return exm_uuid5(node, uuid5_name, error);
+	return exm_uuid_v5(node, uuid5_name, error);
 }

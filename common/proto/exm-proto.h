@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * libexm-proto: what the host and the agent of the universal agent protocol
- * must compute alike (reference/ua-protocol.md §2.1, §2.3).
+ * must compute alike (docs/agent-protocol.md §2.1, §2.3).
  */
 #pragma once
 

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Strict typed body unpacking in restalchemy's order of checks
- * (reference/rest-conventions.md §6).
+ * (docs/rest-conventions.md §6).
  */
 #pragma once
 

@@ -142,7 +142,7 @@ exm_rest_crud_walk_load(const ExmRestRoute *route,
 	return row != NULL;
 }
 
-/* `?fields=` applies to every method (rest-conventions §4.5). */
+/* `?fields=` applies to every method (docs/rest-conventions.md §4.5). */
 static GPtrArray *
 exm_rest_crud_fields(ExmRestCrud *r)
 {
@@ -464,7 +464,7 @@ exm_rest_crud_create_sets(ExmRestCrud *r,
 	if (kind->prepare != NULL && !kind->prepare(r, body, NULL, sets, error))
 		return FALSE;
 	if (exm_rest_set_find(sets, "uuid") == NULL) {
-		uuid = exm_uuid4();
+		uuid = exm_uuid_v4();
 		exm_rest_set_put(sets, kind->model, "uuid", uuid);
 	}
 	if (exm_rest_set_find(sets, "created_at") == NULL)

@@ -4,7 +4,7 @@
  *
  * restalchemy's resource controllers over one table each: list, get, create,
  * update and delete with gcl_iam policy checks and project scoping
- * (rest-conventions §2, §4, §6, §8.4), in upstream's order of checks (§3.3).
+ * (docs/rest-conventions.md §2, §4, §6, §8.4), in upstream's order of checks (§3.3).
  * What is particular to a model lives in its #ExmRestKind hooks; the
  * collections a kind is served at come from its route, so nothing here names
  * a model.

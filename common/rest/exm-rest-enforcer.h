@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The gcl_iam enforcer (reference/rest-conventions.md §8.3).
+ * The gcl_iam enforcer (docs/rest-conventions.md §8.3).
  */
 #pragma once
 

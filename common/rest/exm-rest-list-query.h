@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * List queries: filters, sorting, sparse fieldsets and marker pagination
- * (reference/rest-conventions.md §4).
+ * (docs/rest-conventions.md §4).
  */
 #pragma once
 

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * restalchemy's RA methods (reference/rest-conventions.md §1.2).
+ * restalchemy's RA methods (docs/rest-conventions.md §1.2).
  */
 #pragma once
 

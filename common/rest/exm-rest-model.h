@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Model declarations: fields with their types, flags and per-method access
- * (reference/rest-conventions.md §5, §7), the model-naming error messages and
+ * (docs/rest-conventions.md §5, §7), the model-naming error messages and
  * the packing of an answer.
  */
 #pragma once

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * Responses with the standard error bodies (reference/rest-conventions.md §3).
+ * Responses with the standard error bodies (docs/rest-conventions.md §3).
  */
 #pragma once
 

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Route walking (see exm-rest-route.h).  Section numbers refer to
- * reference/rest-conventions.md.
+ * docs/rest-conventions.md.
  */
 #include "exm-rest-route.h"
 

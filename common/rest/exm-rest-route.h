@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Route walking below a mount point with restalchemy's algorithm, quirks
- * included (reference/rest-conventions.md §1.2).
+ * included (docs/rest-conventions.md §1.2).
  */
 #pragma once
 

@@ -150,7 +150,7 @@ exm_rest_row_wanted(const ExmRestField *f, GPtrArray *fields)
 
 /* The row as the API answers it, straight into @out: model order, nulls,
  * hidden-on-read fields (secrets) and fields outside the sparse
- * fieldset left out (rest-conventions §5).  No JSON tree on the list path. */
+ * fieldset left out (docs/rest-conventions.md §5).  No JSON tree on the list path. */
 void
 exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount, GPtrArray *fields)
 {

@@ -65,7 +65,7 @@ const gchar *exm_rest_row_get(const ExmRestRow *row, const gchar *name);
  * @fields: (nullable): the sparse fieldset
  *
  * Appends the row as the API answers it: model order, nulls, hidden-on-read
- * fields and fields outside @fields left out (rest-conventions §5).
+ * fields and fields outside @fields left out (docs/rest-conventions.md §5).
  */
 void exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount, GPtrArray *fields);
 

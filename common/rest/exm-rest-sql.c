@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * SQL text (see exm-rest-sql.h).  Section numbers refer to
- * reference/rest-conventions.md.
+ * docs/rest-conventions.md.
  */
 #include "exm-rest-sql.h"
 

@@ -81,7 +81,7 @@ gchar *exm_rest_sql_list(const ExmRestListQuery *query,
  *
  * With a sort key other than `uuid`, the marker's sort value is looked up, so
  * the marker must name a row of the listed set (same filters); otherwise
- * upstream answers 404 (rest-conventions §4.4).  This is that check.
+ * upstream answers 404 (docs/rest-conventions.md §4.4).  This is that check.
  *
  * Returns: (transfer full) (nullable): `SELECT 1 FROM "<table>" WHERE
  *   <filters> AND "uuid" = <marker>`, or %NULL when no check is needed

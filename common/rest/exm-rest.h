@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The REST toolkit: restalchemy conventions (reference/rest-conventions.md) as
+ * The REST toolkit: restalchemy conventions (docs/rest-conventions.md) as
  * plain C building blocks, with no knowledge of any model, one header a
  * concept:
  *  - exm-rest-method.h      the RA methods;

@@ -1,7 +1,7 @@
 -- 0000-init-mail (b2c3d4e5-f6a7-8901-bcde-f12345678901): the mail schema of
--- upstream's init migration (reference/upstream-mail.md §1.2) minus the
+-- upstream's init migration (docs/mail.md §1.2) minus the
 -- dropped root password.  Usernames are stored lower-cased and unique per instance
--- ignoring case, because exim's lsearch ignores case (DESIGN.md §5).
+-- ignoring case, because exim's lsearch ignores case (docs/mail.md §6).
 CREATE TABLE mail_versions (
     uuid UUID PRIMARY KEY,
     name VARCHAR(255) UNIQUE NOT NULL,

@@ -6,7 +6,7 @@
  * sandbox, exim runs as a daemon on a loopback address of this binary's own
  * (25 and 587 STARTTLS, 465 implicit TLS), the driver applies accounts, and real
  * clients (swaks, /usr/bin/python3 smtplib) log in and send.  Every case of
- * reference/upstream-mail.md §5.6, plus hash families, login names, sender
+ * docs/mail.md §5.6, plus hash families, login names, sender
  * policy and a DKIM signature verified by python3-dkim at a local sink.
  */
 #include <string.h>

@@ -4,7 +4,7 @@
  *
  * The agent (exm_ua_agent_*) against protocol transcripts: an in-process fake
  * CP (test-ua-fakecp.c, loopback only) serving the Orch and Status APIs of
- * reference/ua-protocol.md §4–§6, and a fake capability driver recording every
+ * docs/agent-protocol.md §4–§6, and a fake capability driver recording every
  * call.  Request bodies are compared with the spec's examples (§3.3, §5.1, §5.2,
  * §7.3) and hashes with its vectors (§2.3).
  */

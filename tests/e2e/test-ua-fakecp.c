@@ -244,7 +244,7 @@ fake_add_caps(FakeCp *cp, const gchar *uuid, JsonArray *caps, JsonObject *group,
 
 		if (g_strcmp0(t->agent, uuid) != 0 || !fake_str_in_array(caps, t->kind))
 			continue;
-		res_uuid = exm_uuid5(t->uuid, t->kind, NULL);
+		res_uuid = exm_uuid_v5(t->uuid, t->kind, NULL);
 		r = json_object_new();
 		json_object_set_string_member(r, "uuid", t->uuid);
 		json_object_set_string_member(r, "kind", t->kind);
@@ -549,8 +549,8 @@ fake_resource_post(FakeCp *cp, SoupServerMessage *msg, FakeRequest *req, const g
 		return;
 	if (g_strcmp0(json_object_get_string_member_with_default(body, "kind", ""), uri) != 0)
 		fake_violation(cp, "resource kind is not the URI %s", uri);
-	res_uuid =
-		exm_uuid5(json_object_get_string_member_with_default(body, "uuid", ""), kind, NULL);
+	res_uuid = exm_uuid_v5(
+		json_object_get_string_member_with_default(body, "uuid", ""), kind, NULL);
 	if (g_strcmp0(json_object_get_string_member_with_default(body, "res_uuid", ""), res_uuid) !=
 	    0)
 		fake_violation(cp, "res_uuid is not uuid5(uuid, kind)");
@@ -955,7 +955,7 @@ fake_cp_add_actual(FakeCp *cp,
 	JsonObject *value = fake_parse_object(value_json);
 	JsonObject *row = json_object_new();
 	const gchar *uuid = json_object_get_string_member(value, "uuid");
-	g_autofree gchar *res_uuid = exm_uuid5(uuid, kind, NULL);
+	g_autofree gchar *res_uuid = exm_uuid_v5(uuid, kind, NULL);
 	g_autofree gchar *full = fake_hash_object(value);
 
 	json_object_set_string_member(row, "uuid", uuid);

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * An in-process fake control plane for the agent tests: the Orch API and the
- * Status API of reference/ua-protocol.md §4–§6 on two SoupServers bound to
+ * Status API of docs/agent-protocol.md §4–§6 on two SoupServers bound to
  * 127.0.0.1 (random ports), sharing one in-memory state (agents, target and
  * actual resources), with the §4.1 payload algorithm, the §6 envelope, `wait=`
  * long polls, a log of every request and a few fault knobs.

@@ -114,7 +114,7 @@ run_init(Run *r)
 	r->dir = exm_test_mkdtemp("ua-run");
 	r->conf = g_build_filename(r->dir, "agent.conf", NULL);
 	r->cp = fake_cp_new(NULL);
-	r->agent_uuid = exm_uuid5(NODE_UUID, "mailaas", &error);
+	r->agent_uuid = exm_uuid_v5(NODE_UUID, "mailaas", &error);
 	g_assert_no_error(error);
 	text = g_strdup_printf("[universal_agent]\n"
 			       "orch_endpoint = %s\n"

@@ -34,19 +34,14 @@ seed_instance(ExhTest *t, const gchar *token, const gchar *version, const gchar 
 	return exh_test_create(t, token, MAIL "instances/", body);
 }
 
-static void
-test_http_crud(void)
+/* an operator's version: 201 with a JSON body and its Location */
+static gchar *
+crud_version(ExhTest *t)
 {
-	g_autoptr(ExhTest) t = exh_test_new(NULL);
 	g_autoptr(ExhTestResponse) r = NULL;
-	g_autofree gchar *v1 = NULL;
 	g_autofree gchar *loc = NULL;
-	g_autofree gchar *path = NULL;
-	g_autofree gchar *i1 = NULL;
-	g_autofree gchar *url = NULL;
+	gchar *v1;
 
-	if (t == NULL)
-		return;
 	r = exh_test_request(t,
 			     "POST",
 			     MAIL "versions/",
@@ -58,7 +53,16 @@ test_http_crud(void)
 	v1 = g_strdup(exh_test_response_get_string(r, "uuid"));
 	loc = g_strdup_printf("%s/v1/types/mail/versions/%s", t->base_url, v1);
 	g_assert_cmpstr(soup_message_headers_get_one(r->headers, "Location"), ==, loc);
-	g_clear_pointer(&r, exh_test_response_free);
+	return v1;
+}
+
+/* the route index, pages and multi-value filters over three instances;
+ * returns the last instance */
+static gchar *
+crud_lists(ExhTest *t, const gchar *v1)
+{
+	g_autoptr(ExhTestResponse) r = NULL;
+	gchar *i1 = NULL;
 
 	/* the route index, anonymous */
 	r = exh_test_request(t, "GET", MAIL, NULL, NULL);
@@ -83,6 +87,23 @@ test_http_crud(void)
 	g_assert_cmpuint(json_array_get_length(json_node_get_array(r->json)), ==, 2);
 	g_clear_pointer(&r, exh_test_response_free);
 
+	return i1;
+}
+
+static void
+test_http_crud(void)
+{
+	g_autoptr(ExhTest) t = exh_test_new(NULL);
+	g_autoptr(ExhTestResponse) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *url = NULL;
+
+	if (t == NULL)
+		return;
+	v1 = crud_version(t);
+	i1 = crud_lists(t, v1);
 	path = g_strdup_printf(MAIL "instances/%s", i1);
 	r = exh_test_request(t, "PATCH", path, EXH_TEST_TOKEN_OWNER, "{\"ram\":4096}");
 	g_assert_cmpuint(r->status, ==, 200);

@@ -215,7 +215,7 @@ test_seed_readme(void)
 	t = exh_test_new(NULL);
 	if (t == NULL)
 		return;
-	/* versions are created by operators (DESIGN.md §5); the stand seeds exim4_1 so */
+	/* versions are created by operators (docs/mail.md §6); the stand seeds exim4_1 so */
 	version = exh_test_request(t,
 				   "POST",
 				   "/v1/types/mail/versions/",

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The Orch and Status APIs of the reference host (tests/host/exh-ua-server.h)
- * over HTTP, against the exchanges of reference/ua-protocol.md §3–§6: the
+ * over HTTP, against the exchanges of docs/agent-protocol.md §3–§6: the
  * SDK middleware (node header, key row, plain refused while encryption is
  * required), agent registration, actual resources, get_payload with the §2.3
  * hash vectors and the light payload, the envelope with the §6 framing, and

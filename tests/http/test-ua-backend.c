@@ -224,7 +224,7 @@ check_applied(FakeBackend *f, const gchar *instance, gint64 data_disk)
 {
 	g_autofree gchar *name = g_strconcat("mailaas-dp-", instance, NULL);
 	g_autofree gchar *config_name = g_strconcat("config-", NODE, NULL);
-	g_autofree gchar *config = exm_uuid5(instance, config_name, NULL);
+	g_autofree gchar *config = exm_uuid_v5(instance, config_name, NULL);
 	ExhNodeSetTarget *set;
 	ExhConfigTarget *cfg;
 	ExhInfraDisk *root;

@@ -301,7 +301,7 @@ static void
 check_configs(Fx *fx)
 {
 	g_autofree gchar *name = g_strconcat("config-", NODE, NULL);
-	g_autofree gchar *uuid = exm_uuid5(fx->instance, name, NULL);
+	g_autofree gchar *uuid = exm_uuid_v5(fx->instance, name, NULL);
 	g_autofree gchar *got = NULL;
 	g_autofree gchar *want = NULL;
 
@@ -322,7 +322,7 @@ check_configs(Fx *fx)
 static void
 check_node_target(Fx *fx)
 {
-	g_autofree gchar *agent = exm_uuid5(NODE, "mailaas", NULL);
+	g_autofree gchar *agent = exm_uuid_v5(NODE, "mailaas", NULL);
 	g_autofree gchar *got = NULL;
 	g_autofree gchar *want = NULL;
 

@@ -5,7 +5,7 @@
  * The builder engine (tests/host/exh-builder.h) against a fake plugin whose
  * builder turns rows of `fake_items` into one `fake_part` derivative each:
  * new / updated / deleted / outdated detection, the derivative diff, the
- * status rule of ua-protocol.md §9.6, one savepoint per instance, tracked_at,
+ * status rule of docs/agent-protocol.md §9.6, one savepoint per instance, tracked_at,
  * readiness, the instance patch, and that an idle tick writes no row.
  */
 #include "exm-config.h"
@@ -82,7 +82,7 @@ fake_build(gpointer ctx,
 	   gchar **out_error)
 {
 	const Item *item = input;
-	g_autofree gchar *part = exm_uuid5(item->uuid, "part", NULL);
+	g_autofree gchar *part = exm_uuid_v5(item->uuid, "part", NULL);
 	g_autofree gchar *value = NULL;
 	g_autofree gchar *inst = g_strdup_printf("{\"uuid\": \"%s\"}", item->uuid);
 
@@ -253,8 +253,8 @@ assert_idle(Fixture *f)
 static void
 test_new_and_idle(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *part = exm_uuid5(ITEM_A, "part", NULL);
-	g_autofree gchar *res_uuid = exm_uuid5(part, "fake_part", NULL);
+	g_autofree gchar *part = exm_uuid_v5(ITEM_A, "part", NULL);
+	g_autofree gchar *res_uuid = exm_uuid_v5(part, "fake_part", NULL);
 	g_autofree gchar *hash = NULL;
 	g_autofree gchar *got = NULL;
 	g_autoptr(JsonNode) value = NULL;

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The mail REST API through the plugin ABI, on a real PostgreSQL: accounts
- * nested below their instance (reference/rest-conventions.md, DESIGN.md §5).
+ * nested below their instance (docs/rest-conventions.md, docs/mail.md §6).
  */
 #include <string.h>
 

@@ -4,7 +4,7 @@
  *
  * The mail REST API through the plugin ABI (no HTTP), on a real PostgreSQL:
  * what is common to every model: the descriptor, the index, list queries
- * and hostile input (reference/rest-conventions.md).  Each model has its own
+ * and hostile input (docs/rest-conventions.md).  Each model has its own
  * file: test-plugin-versions.c, -instances.c, -accounts.c; IAM is
  * test-plugin-iam.c.
  */

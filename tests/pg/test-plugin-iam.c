@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The mail REST API through the plugin ABI, on a real PostgreSQL: gcl_iam
- * policies and project scoping across the models (rest-conventions §8).
+ * policies and project scoping across the models (docs/rest-conventions.md §8).
  */
 #include <string.h>
 

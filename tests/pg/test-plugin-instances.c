@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The mail REST API through the plugin ABI, on a real PostgreSQL: instances
- * (reference/rest-conventions.md, DESIGN.md §5).
+ * (docs/rest-conventions.md, docs/mail.md §6).
  */
 #include <string.h>
 
@@ -81,7 +81,7 @@ test_instances_create(InstancesFixture *a, gconstpointer data)
 	g_assert_cmpstr(exm_reply_str(r, "description"), ==, "");
 	g_assert_cmpstr(exm_reply_str(r, "project_id"), ==, EXM_P1);
 	g_assert_nonnull(strstr(r->body, "\"ipsv4\":[],\"cpu\":2,\"ram\":2048,\"disk_size\":20,"));
-	/* model property order (rest-conventions §5.2) */
+	/* model property order (docs/rest-conventions.md §5.2) */
 	g_assert_true(g_str_has_prefix(r->body, "{\"uuid\":"));
 	g_assert_nonnull(
 		strstr(r->body, "\"name\":\"mail-prod\",\"description\":\"\",\"project_id\":"));

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The plugin exports exactly one dynamic symbol: the ABI entry point
- * (DESIGN.md §3).  Everything else stays hidden (-fvisibility=hidden plus the
+ * (docs/architecture.md §3).  Everything else stays hidden (-fvisibility=hidden plus the
  * version script), so two plugins or a plugin and its host never clash.
  */
 #include <gmodule.h>

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The mail REST API through the plugin ABI, on a real PostgreSQL: versions
- * (reference/rest-conventions.md, DESIGN.md §5).
+ * (docs/rest-conventions.md, docs/mail.md §6).
  */
 #include <string.h>
 

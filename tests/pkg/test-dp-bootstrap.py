@@ -1,5 +1,5 @@
 # Suite dp: exordos/images/dp_bootstrap.sh run against a fake lib_bootstrap.sh
-# and fake systemctl/mount on PATH (reference/upstream-mail.md §5.3, cases
+# and fake systemctl/mount on PATH (docs/mail.md §5.3, cases
 # 6-10): the exact call sequence, failure propagation from every stage, a
 # missing library, retry after a storage failure and lost mounts, judged by
 # the AssertPathIsMountPoint= lines of the real configure unit.

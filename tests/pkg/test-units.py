@@ -1,5 +1,5 @@
 # Suite dp: the two DP units and the base-agent drop-in, as configured by
-# meson: V10 ordering and conditions (reference/upstream-mail.md §4.2 and
+# meson: V10 ordering and conditions (docs/mail.md §4.2 and
 # §5.3 cases 1-5), the hardening set, nothing that would break configure's
 # `systemctl restart exim4`, and ReadWritePaths= that cover every path of
 # data/dp-write-paths.txt and nothing else.

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The agent transport envelope (reference/ua-protocol.md §6).  Vectors: the two
+ * The agent transport envelope (docs/agent-protocol.md §6).  Vectors: the two
  * of §6.2, plus more computed with Python `cryptography`'s ChaCha20Poly1305.
  */
 #include "exm-envelope.h"

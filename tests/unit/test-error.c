@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The error domain: status, restalchemy type names, and the exact bodies of
- * reference/rest-conventions.md §3.
+ * docs/rest-conventions.md §3.
  */
 #include "exm-base.h"
 #include "exm-test.h"
@@ -69,7 +69,7 @@ test_table(void)
 static void
 test_body_examples(void)
 {
-	/* The verified examples of rest-conventions.md §3.2 */
+	/* The verified examples of docs/rest-conventions.md §3.2 */
 	g_autoptr(GError) perm = g_error_new_literal(
 		EXM_ERROR, EXM_ERROR_FIELD_PERMISSION, "Permission denied for field status.");
 	g_autoptr(GError) policy =

@@ -113,7 +113,7 @@ test_prescan_accepts(void)
 static void
 test_prescan_refuses_quirks(void)
 {
-	/* The json-glib 1.6 quirks of DESIGN.md §7, one by one. */
+	/* The json-glib 1.6 quirks of docs/architecture.md §7, one by one. */
 	assert_refused("\"\\u0000\"");
 	assert_refused("{\"a\":\"x\\u0000y\"}");
 	assert_refused("9223372036854775808");
@@ -562,7 +562,7 @@ typedef struct {
 	const gchar *hash;
 } HashVector;
 
-/* reference/ua-protocol.md §2.3 */
+/* docs/agent-protocol.md §2.3 */
 static const HashVector hash_vectors[] = {
 	{ "[]", "831154110e30ac6a" },
 	{ "{}", "1349cde127705c16" },

@@ -287,6 +287,7 @@ test_hand_made(void)
 	const gchar *c86 = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq"
 			   "rstuvwxyz0123456.";
 	const gchar *c43 = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD";
+	/* check-source: table */
 	struct {
 		const gchar *hash;
 		gboolean ok;
@@ -372,6 +373,7 @@ test_hand_made(void)
 		{ "$6$a$%86:", FALSE },
 		{ "$6$a$\xc3\xa9%86", FALSE },
 	};
+	/* check-source: end */
 
 	g_assert_cmpuint(strlen(c86), ==, 86);
 	g_assert_cmpuint(strlen(c43), ==, 43);

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The data-plane file formats: the upstream driver cases (reference/upstream-mail.md
+ * The data-plane file formats: the upstream driver cases (docs/mail.md
  * §5.1, all twelve), passwd and mail.env round trips and injection attempts, DKIM
  * TXT splitting with a real RSA-2048 key (checked by python3-dkim), and the DNS
  * guidance of the seed README.
@@ -280,7 +280,7 @@ test_passwd_parse_edge(void)
 	g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_PARSE);
 }
 
-/* What the agent writes it reads back as the same accounts (DESIGN.md §2 step 5). */
+/* What the agent writes it reads back as the same accounts (docs/architecture.md §2 step 5). */
 static void
 test_passwd_round_trip(void)
 {

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The mail values: defaults and statuses (reference/upstream-mail.md §5.2) and
+ * The mail values: defaults and statuses (docs/mail.md §5.2) and
  * the strict `mail_instance_node` codec the agent relies on.  The API JSON of
  * the REST models is tested on the code that writes it (test-plugin-model.c).
  */

@@ -193,7 +193,7 @@ test_paas_node_target(void)
 	Sink rec;
 	ExordosPaasBuildSink sink = sink_init(&rec);
 	g_autofree gchar *error = NULL;
-	g_autofree gchar *agent = exm_uuid5(NODE, EXM_PLUGIN_ELEMENT, NULL);
+	g_autofree gchar *agent = exm_uuid_v5(NODE, EXM_PLUGIN_ELEMENT, NULL);
 	g_autoptr(JsonObject) value = NULL;
 	g_autoptr(JsonObject) patch = NULL;
 

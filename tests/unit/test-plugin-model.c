@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The API JSON of the mail models byte for byte against
- * reference/rest-conventions.md §5/§11, as the plugin answers it: the model
+ * docs/rest-conventions.md §5/§11, as the plugin answers it: the model
  * declarations of exm-plugin.c written by the toolkit's exm_rest_row_write()
  * from rows of canonical text (moved here from test-mail-model.c, whose
  * parallel model is gone).
@@ -64,7 +64,7 @@ answer(const ExmRestRow *row, const gchar *mount)
 	return g_string_free(out, FALSE);
 }
 
-/* reference/rest-conventions.md §11, the POST /versions/ response body */
+/* docs/rest-conventions.md §11, the POST /versions/ response body */
 static void
 test_version_json(void)
 {
@@ -96,7 +96,7 @@ test_version_json(void)
 	g_assert_null(strstr(t2, "null"));
 }
 
-/* reference/rest-conventions.md §5.4, the example instance object */
+/* docs/rest-conventions.md §5.4, the example instance object */
 static void
 test_instance_json(void)
 {
@@ -152,7 +152,7 @@ test_instance_json(void)
 	g_assert_nonnull(strstr(t3, "\"version\":\"/api/versions/" UUID_V "\""));
 }
 
-/* reference/rest-conventions.md §11, the account object of GET (never password_hash) */
+/* docs/rest-conventions.md §11, the account object of GET (never password_hash) */
 static void
 test_account_json(void)
 {

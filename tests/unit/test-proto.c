@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * libexm-proto against the protocol's vectors (reference/ua-protocol.md §2.1,
+ * libexm-proto against the protocol's vectors (docs/agent-protocol.md §2.1,
  * §2.3): value, projection and payload hashes, res_uuid and agent uuid5 names,
  * the kind alphabet.  The host and the agent both compute these.
  */

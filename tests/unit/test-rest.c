@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The REST toolkit of libexm-base against reference/rest-conventions.md.
+ * The REST toolkit of libexm-base against docs/rest-conventions.md.
  */
 #include <string.h>
 
@@ -183,6 +183,7 @@ typedef struct {
 static void
 test_walk_errors(void)
 {
+	/* check-source: table */
 	const WalkError cases[] = {
 		{ "POST",
 		  "",
@@ -251,6 +252,7 @@ test_walk_errors(void)
 		  "Action info is incorrectly called with HTTP method POST." },
 		{ "GET", "instances/\xff", EXM_ERROR_NOT_FOUND, "path is not valid utf-8" },
 	};
+	/* check-source: end */
 
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		LoadLog log = { g_ptr_array_new_with_free_func(g_free), NULL };

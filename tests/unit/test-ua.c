@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Unit tests of the agent library's pure parts against the protocol's vectors
- * (reference/ua-protocol.md §2.1, §2.3, §4.1): resources and payloads with
+ * (docs/agent-protocol.md §2.1, §2.3, §4.1): resources and payloads with
  * their hashes, identity, configuration and the Status API plan (the hash and
  * uuid5 vectors of libexm-proto itself are in test-proto.c).
  */

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * UUID parsing and generation.  The uuid5 vectors are reference/ua-protocol.md
+ * UUID parsing and generation.  The uuid5 vectors are docs/agent-protocol.md
  * §2.1 plus a few more computed with Python's uuid.uuid5().
  */
 #include "exm-base.h"
@@ -77,7 +77,7 @@ test_uuid4(void)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	for (guint i = 0; i < 1000; i++) {
-		gchar *u = exm_uuid4();
+		gchar *u = exm_uuid_v4();
 		g_autofree gchar *again = NULL;
 
 		g_assert_true(exm_uuid_is_valid(u));
@@ -94,7 +94,7 @@ static void
 test_uuid5_vectors(void)
 {
 	static const gchar *const v[][3] = {
-		/* ua-protocol.md §2.1 */
+		/* docs/agent-protocol.md §2.1 */
 		{ "a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890",
 		  "demo_vm",
 		  "bce5d269-12be-52b0-90df-0191f1a39ace" },
@@ -122,7 +122,7 @@ test_uuid5_vectors(void)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(v); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *out = exm_uuid5(v[i][0], v[i][1], &error);
+		g_autofree gchar *out = exm_uuid_v5(v[i][0], v[i][1], &error);
 		g_assert_no_error(error);
 		g_assert_cmpstr(out, ==, v[i][2]);
 	}
@@ -135,13 +135,13 @@ test_uuid5_bad_namespace(void)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *out = exm_uuid5(bad[i], "x", &error);
+		g_autofree gchar *out = exm_uuid_v5(bad[i], "x", &error);
 		g_assert_null(out);
 		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE);
 	}
 	{
 		g_autoptr(GError) error = NULL;
-		g_autofree gchar *out = exm_uuid5(NULL, "x", &error);
+		g_autofree gchar *out = exm_uuid_v5(NULL, "x", &error);
 		g_assert_null(out);
 		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE);
 	}

@@ -2,8 +2,8 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The generic builder engine of the reference host (reference/ua-protocol.md
- * §9, DESIGN.md §2): it runs the plugins' builders (plugin/exordos-paas-builder.h)
+ * The generic builder engine of the reference host (docs/agent-protocol.md
+ * §9, docs/architecture.md §2): it runs the plugins' builders (plugin/exordos-paas-builder.h)
  * over their new, updated (`updated_at` ≠ `tracked_at`), deleted, outdated
  * (a derivative's actual `full_hash` ≠ its target's) and master-outdated
  * instances, one SQL savepoint per instance, diffs the derivatives (§9.5),

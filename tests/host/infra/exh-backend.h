@@ -4,7 +4,7 @@
  *
  * The infra backend interface of the reference host: what turns the infra
  * targets the builders emit (kinds `node_set` and `config`,
- * reference/ua-protocol.md §10) into machines and files, and reports the
+ * docs/agent-protocol.md §10) into machines and files, and reports the
  * actual NodeSet back.  Two implementations are planned: `local` (this
  * machine: node sandboxes on loopback addresses, exh-local-backend.h) and
  * `core` (Exordos Core REST: `/v1/compute/sets/`, `/v1/config/configs/` and

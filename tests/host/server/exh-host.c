@@ -21,7 +21,7 @@ static const gchar *const no_depends[] = { NULL };
 
 /*
  * The host's own schema: the registry of installed types, with the id and
- * shape of exordos_metapaas' `0000-init-plugins` (reference/upstream-mail.md §6.2).
+ * shape of exordos_metapaas' `0000-init-plugins` (docs/plugin-abi.md §7).
  */
 static const ExhMigration host_migrations[] = {
 	{
@@ -155,7 +155,7 @@ connect_db(ExhHost *host, GError **error)
 static gchar *
 type_uuid(ExhHost *host, ExhPlugin *plugin)
 {
-	return exm_uuid5(host->config->project_id, plugin->desc->slug, NULL);
+	return exm_uuid_v5(host->config->project_id, plugin->desc->slug, NULL);
 }
 
 /* The installed types into the registry table; no write when nothing changed. */

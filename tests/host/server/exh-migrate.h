@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The migration runner: restalchemy's engine (reference/rest-conventions.md
+ * The migration runner: restalchemy's engine (docs/rest-conventions.md
  * §10) over SQL migrations.  Migrations are tracked by uuid in
  * `ra_migrations(uuid CHAR(36) PRIMARY KEY, applied BOOLEAN)`, applied
  * dependencies first, each in its own transaction under an advisory lock (two

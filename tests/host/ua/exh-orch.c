@@ -2,9 +2,9 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The Orch API (reference/ua-protocol.md §4): read-only, agents fetch
+ * The Orch API (docs/agent-protocol.md §4): read-only, agents fetch
  * themselves and their payload.  `wait=<s>` (≤ 10) is this host's long-poll
- * extension (DESIGN.md §2): when the payload hash equals the one sent, the
+ * extension (docs/architecture.md §2): when the payload hash equals the one sent, the
  * listener parks the request until something changes or the time is up.
  */
 #include "exh-orch.h"

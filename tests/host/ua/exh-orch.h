@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The Orch API (reference/ua-protocol.md §4) of the reference host; served by
+ * The Orch API (docs/agent-protocol.md §4) of the reference host; served by
  * the universal agent listener of exh-ua-server.h (default port 11011).
  */
 #pragma once

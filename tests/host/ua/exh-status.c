@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The Status API (reference/ua-protocol.md §5): agents register themselves
+ * The Status API (docs/agent-protocol.md §5): agents register themselves
  * and report their actual resources.  Resource URLs carry the resource
  * `uuid` and the kind; collection URLs end with `/`.
  */

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The Status API (reference/ua-protocol.md §5) of the reference host; served
+ * The Status API (docs/agent-protocol.md §5) of the reference host; served
  * by the universal agent listener of exh-ua-server.h (default port 11012).
  */
 #pragma once

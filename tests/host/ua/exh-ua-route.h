@@ -52,10 +52,10 @@ typedef struct {
 
 void exh_ua_route_result_clear(ExhUaResult *result);
 
-/* The Orch API of reference/ua-protocol.md §4. */
+/* The Orch API of docs/agent-protocol.md §4. */
 void exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result);
 
-/* The Status API of reference/ua-protocol.md §5. */
+/* The Status API of docs/agent-protocol.md §5. */
 void exh_status_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result);
 
 /* Sets @result to a 405 for @method. */

@@ -8,7 +8,7 @@
  * GMainContext (libsoup objects never leave it).  Database work runs on a
  * worker pool (exh-pool.h), one transaction per request, exactly like the
  * user API.  Every request passes the SDK middleware of
- * reference/ua-protocol.md §6.4/§6.5: `X-Genesis-Node-UUID` required (500),
+ * docs/agent-protocol.md §6.4/§6.5: `X-Genesis-Node-UUID` required (500),
  * a key row required even in plain mode (404), plain bodies refused while
  * encryption is required (400), encrypted bodies opened with the request
  * nonce, successful responses sealed with a fresh nonce; error bodies are

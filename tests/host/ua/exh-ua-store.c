@@ -17,7 +17,7 @@ static const gchar *const no_depends[] = { NULL };
 
 /*
  * gcl_sdk migrations 0001, 0003, 0004 and 0005 folded into one step (the
- * schema of ua-protocol.md §11), plus the statement trigger that wakes the
+ * schema of docs/agent-protocol.md §11), plus the statement trigger that wakes the
  * builder engine when an agent reports or registers.
  */
 static const gchar ua_up_sql[] =
@@ -572,7 +572,7 @@ exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
 		return NULL;
 	}
 	if (b.uuid == NULL)
-		b.uuid = exm_uuid4();
+		b.uuid = exm_uuid_v4();
 	name = b.name != NULL ? g_strdup(b.name) : g_strdup_printf("Universal Agent %.8s", b.uuid);
 	{
 		const gchar *params[] = { b.uuid,

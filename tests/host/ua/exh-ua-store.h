@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The universal agent tables of reference/ua-protocol.md §11 (host
+ * The universal agent tables of docs/agent-protocol.md §11 (host
  * migrations) and the SQL behind the Orch and Status APIs: agents, actual
  * resources, node keys and the payload of §4.1.  Every function runs on the
  * connection it is given (inside the caller's transaction) and reports

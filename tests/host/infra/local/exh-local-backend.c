@@ -293,7 +293,7 @@ static gboolean
 add_node(ExhLocalBackend *self, LocalSet *set, guint i, GError **error)
 {
 	g_autofree gchar *label = g_strdup_printf("node-%u", i);
-	g_autofree gchar *uuid = exm_uuid5(set->uuid, label, error);
+	g_autofree gchar *uuid = exm_uuid_v5(set->uuid, label, error);
 	g_autofree gchar *name = NULL;
 	g_autofree gchar *ipv4 = NULL;
 	ExhLocalNode *node;

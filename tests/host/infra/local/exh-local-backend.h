@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The `local` infra backend (DESIGN.md §2 step 3): every node of a NodeSet is
+ * The `local` infra backend (docs/architecture.md §2 step 3): every node of a NodeSet is
  * a sandbox directory on this machine with a loopback address of its own, in
  * which the real data-plane programs run as supervised children of the host.
  * What those programs are comes from the type's node descriptor
