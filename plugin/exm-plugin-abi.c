@@ -31,7 +31,7 @@ static ExordosPaasModel exm_plugin_abi_table[EXM_PLUGIN_ABI_N];
 static const ExordosPaasModel *exm_plugin_abi_list[EXM_PLUGIN_ABI_N + 1];
 
 static const gchar *
-exm_plugin_abi_kind_name(const ExmRestKind *kind)
+abi_kind_name(const ExmRestKind *kind)
 {
 	for (gsize i = 0; i < EXM_PLUGIN_ABI_N; i++) {
 		if (exm_plugin_abi_kinds[i].kind == kind)
@@ -42,7 +42,7 @@ exm_plugin_abi_kind_name(const ExmRestKind *kind)
 
 /* The kind served at a relationship's collection (`versions/`). */
 static const gchar *
-exm_plugin_abi_related(const gchar *related)
+abi_related(const gchar *related)
 {
 	for (gsize i = 0; related != NULL && i < EXM_PLUGIN_ABI_N; i++) {
 		const ExmRestKind *k = exm_plugin_abi_kinds[i].kind;
@@ -55,7 +55,7 @@ exm_plugin_abi_related(const gchar *related)
 }
 
 static ExordosPaasFieldType
-exm_plugin_abi_type(ExmRestType type)
+abi_type(ExmRestType type)
 {
 	switch (type) {
 	case EXM_REST_TYPE_UUID:
@@ -103,17 +103,17 @@ exm_plugin_abi_field(const ExmRestField *field, ExordosPaasField *out)
 		flags |= EXORDOS_PAAS_FIELD_FLAG_WRITE_ONLY;
 	memset(out, 0, sizeof(*out));
 	out->name = field->name;
-	out->type = exm_plugin_abi_type(field->type);
+	out->type = abi_type(field->type);
 	out->flags = flags;
 	out->access_create = (ExordosPaasFieldAccess)field->create;
 	out->access_read = (ExordosPaasFieldAccess)field->read;
 	out->access_update = (ExordosPaasFieldAccess)field->update;
-	out->related_kind = exm_plugin_abi_related(field->related);
+	out->related_kind = abi_related(field->related);
 	return out;
 }
 
 static void
-exm_plugin_abi_model(gsize i)
+abi_model(gsize i)
 {
 	const ExmRestKind *kind = exm_plugin_abi_kinds[i].kind;
 	ExordosPaasModel *m = &exm_plugin_abi_table[i];
@@ -140,7 +140,7 @@ exm_plugin_abi_model(gsize i)
 	m->kind = exm_plugin_abi_kinds[i].name;
 	m->table = kind->model->table;
 	m->path = exm_plugin_abi_paths[i];
-	m->parent_kind = kind->parent != NULL ? exm_plugin_abi_kind_name(kind->parent) : NULL;
+	m->parent_kind = kind->parent != NULL ? abi_kind_name(kind->parent) : NULL;
 	m->fields = exm_plugin_abi_field_ptrs[i];
 	exm_plugin_abi_list[i] = m;
 }
@@ -160,7 +160,7 @@ exm_plugin_abi_models(void)
 
 	if (g_once_init_enter(&done)) {
 		for (gsize i = 0; i < EXM_PLUGIN_ABI_N; i++)
-			exm_plugin_abi_model(i);
+			abi_model(i);
 		g_once_init_leave(&done, 1);
 	}
 	return exm_plugin_abi_list;

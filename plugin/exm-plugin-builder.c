@@ -35,7 +35,7 @@ exm_plugin_builder_input_free(gpointer data)
 /* ------------------------------------------------------------------ load */
 
 static gboolean
-exm_plugin_builder_fail(gchar **out_error, const gchar *what, const GError *error)
+builder_fail(gchar **out_error, const gchar *what, const GError *error)
 {
 	if (out_error != NULL)
 		*out_error =
@@ -45,7 +45,7 @@ exm_plugin_builder_fail(gchar **out_error, const gchar *what, const GError *erro
 
 /* Field @name of @row ("" for NULL). */
 static const gchar *
-exm_plugin_builder_col(const ExmRestRow *row, const gchar *name)
+builder_col(const ExmRestRow *row, const gchar *name)
 {
 	const gchar *text = exm_rest_row_get(row, name);
 
@@ -53,37 +53,37 @@ exm_plugin_builder_col(const ExmRestRow *row, const gchar *name)
 }
 
 static ExmMailInstance *
-exm_plugin_builder_row(const ExmRestRow *row)
+builder_row(const ExmRestRow *row)
 {
 	ExmMailInstance *i = exm_mail_instance_new();
 	const gchar *ipsv4 = exm_rest_row_get(row, "ipsv4");
 
-	i->uuid = g_strdup(exm_plugin_builder_col(row, "uuid"));
-	i->name = g_strdup(exm_plugin_builder_col(row, "name"));
-	i->project_id = g_strdup(exm_plugin_builder_col(row, "project_id"));
-	i->domain = g_strdup(exm_plugin_builder_col(row, "domain"));
-	if (!exm_mail_status_from_string(exm_plugin_builder_col(row, "status"), &i->status, NULL))
+	i->uuid = g_strdup(builder_col(row, "uuid"));
+	i->name = g_strdup(builder_col(row, "name"));
+	i->project_id = g_strdup(builder_col(row, "project_id"));
+	i->domain = g_strdup(builder_col(row, "domain"));
+	if (!exm_mail_status_from_string(builder_col(row, "status"), &i->status, NULL))
 		i->status = EXM_MAIL_STATUS_NEW;
 	exm_rest_row_parse_text_list(ipsv4 != NULL ? ipsv4 : "[]", i->ipsv4);
-	i->cpu = g_ascii_strtoll(exm_plugin_builder_col(row, "cpu"), NULL, 10);
-	i->ram = g_ascii_strtoll(exm_plugin_builder_col(row, "ram"), NULL, 10);
-	i->disk_size = g_ascii_strtoll(exm_plugin_builder_col(row, "disk_size"), NULL, 10);
-	i->version = g_strdup(exm_plugin_builder_col(row, "version"));
+	i->cpu = g_ascii_strtoll(builder_col(row, "cpu"), NULL, 10);
+	i->ram = g_ascii_strtoll(builder_col(row, "ram"), NULL, 10);
+	i->disk_size = g_ascii_strtoll(builder_col(row, "disk_size"), NULL, 10);
+	i->version = g_strdup(builder_col(row, "version"));
 	g_free(i->dkim_public_key);
 	g_free(i->dkim_selector);
-	i->dkim_public_key = g_strdup(exm_plugin_builder_col(row, "dkim_public_key"));
-	i->dkim_selector = g_strdup(exm_plugin_builder_col(row, "dkim_selector"));
+	i->dkim_public_key = g_strdup(builder_col(row, "dkim_public_key"));
+	i->dkim_selector = g_strdup(builder_col(row, "dkim_selector"));
 	return i;
 }
 
 /* One row by uuid through the toolkit's store (%NULL row when it is gone). */
 static gboolean
-exm_plugin_builder_load_row(const ExmRestStore *store,
-			    const ExmRestModel *model,
-			    const gchar *uuid,
-			    gboolean for_update,
-			    ExmRestRow **out,
-			    GError **error)
+builder_load_row(const ExmRestStore *store,
+		 const ExmRestModel *model,
+		 const gchar *uuid,
+		 gboolean for_update,
+		 ExmRestRow **out,
+		 GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *sql =
@@ -94,9 +94,7 @@ exm_plugin_builder_load_row(const ExmRestStore *store,
 
 /* The instance's accounts by username, hashes included. */
 static gboolean
-exm_plugin_builder_load_accounts(const ExmRestStore *store,
-				 ExmPluginBuilderInput *in,
-				 gchar **out_error)
+builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gchar **out_error)
 {
 	static const ExmRestParam sort[] = { { "sort_key", "username" } };
 	const ExmRestModel *model = &exm_plugin_account_model;
@@ -108,23 +106,22 @@ exm_plugin_builder_load_accounts(const ExmRestStore *store,
 	g_autoptr(PGresult) res = NULL;
 
 	if (q == NULL)
-		return exm_plugin_builder_fail(out_error, "loading accounts", error);
+		return builder_fail(out_error, "loading accounts", error);
 	exm_rest_list_query_add_filter(q, model, "instance", in->instance->uuid);
 	sql = exm_rest_sql_list(q, model, columns, params);
 	res = exm_rest_store_exec(store, model, sql, params, &error);
 	if (res == NULL)
-		return exm_plugin_builder_fail(out_error, "loading accounts", error);
+		return builder_fail(out_error, "loading accounts", error);
 	in->accounts = exm_mail_node_new();
 	for (gint k = 0; k < PQntuples(res); k++) {
 		g_autoptr(ExmRestRow) row = exm_rest_row_new(model, res, k);
 
-		if (!exm_mail_node_add_account(
-			    in->accounts,
-			    exm_plugin_builder_col(row, "username"),
-			    exm_plugin_builder_col(row, "password_hash"),
-			    g_str_equal(exm_plugin_builder_col(row, "active"), "true"),
-			    &error))
-			return exm_plugin_builder_fail(out_error, "account", error);
+		if (!exm_mail_node_add_account(in->accounts,
+					       builder_col(row, "username"),
+					       builder_col(row, "password_hash"),
+					       g_str_equal(builder_col(row, "active"), "true"),
+					       &error))
+			return builder_fail(out_error, "account", error);
 	}
 	return TRUE;
 }
@@ -132,11 +129,7 @@ exm_plugin_builder_load_accounts(const ExmRestStore *store,
 /* Locks and reads the instance (NULL input when it is gone), its version's
  * image and its accounts. */
 static gboolean
-exm_plugin_builder_load(gpointer ctx,
-			PGconn *db,
-			const gchar *uuid,
-			gpointer *out_input,
-			gchar **out_error)
+builder_load(gpointer ctx, PGconn *db, const gchar *uuid, gpointer *out_input, gchar **out_error)
 {
 	ExmRestStore store = { db, NULL, NULL };
 	g_autoptr(GError) error = NULL;
@@ -145,22 +138,21 @@ exm_plugin_builder_load(gpointer ctx,
 	ExmPluginBuilderInput *in;
 
 	*out_input = NULL;
-	if (!exm_plugin_builder_load_row(
-		    &store, &exm_plugin_instance_model, uuid, TRUE, &row, &error))
-		return exm_plugin_builder_fail(out_error, "loading the instance", error);
+	if (!builder_load_row(&store, &exm_plugin_instance_model, uuid, TRUE, &row, &error))
+		return builder_fail(out_error, "loading the instance", error);
 	if (row == NULL)
 		return TRUE;
-	if (!exm_plugin_builder_load_row(&store,
-					 &exm_plugin_version_model,
-					 exm_rest_row_get(row, "version"),
-					 FALSE,
-					 &version,
-					 &error))
-		return exm_plugin_builder_fail(out_error, "loading the instance", error);
+	if (!builder_load_row(&store,
+			      &exm_plugin_version_model,
+			      exm_rest_row_get(row, "version"),
+			      FALSE,
+			      &version,
+			      &error))
+		return builder_fail(out_error, "loading the instance", error);
 	in = g_new0(ExmPluginBuilderInput, 1);
-	in->instance = exm_plugin_builder_row(row);
-	in->image = g_strdup(version != NULL ? exm_plugin_builder_col(version, "image") : "");
-	if (!exm_plugin_builder_load_accounts(&store, in, out_error)) {
+	in->instance = builder_row(row);
+	in->image = g_strdup(version != NULL ? builder_col(version, "image") : "");
+	if (!builder_load_accounts(&store, in, out_error)) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}
@@ -172,7 +164,7 @@ exm_plugin_builder_load(gpointer ctx,
 
 /* The patch's members as the columns to write. */
 static gboolean
-exm_plugin_builder_patch_sets(const gchar *patch, GPtrArray *sets)
+builder_patch_sets(const gchar *patch, GPtrArray *sets)
 {
 	const ExmRestModel *model = &exm_plugin_instance_model;
 	g_autoptr(JsonObject) obj = exm_json_parse_object(patch, strlen(patch), NULL);
@@ -198,11 +190,7 @@ exm_plugin_builder_patch_sets(const gchar *patch, GPtrArray *sets)
 
 /* The patch is our own output, but it went through the host: check it again. */
 static gboolean
-exm_plugin_builder_apply(gpointer ctx,
-			 PGconn *db,
-			 gconstpointer input,
-			 const gchar *patch,
-			 gchar **out_error)
+builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch, gchar **out_error)
 {
 	const ExmPluginBuilderInput *in = input;
 	ExmRestStore store = { db, NULL, NULL };
@@ -213,7 +201,7 @@ exm_plugin_builder_apply(gpointer ctx,
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PGresult) res = NULL;
 
-	if (!exm_plugin_builder_patch_sets(patch, sets)) {
+	if (!builder_patch_sets(patch, sets)) {
 		*out_error = g_strdup("malformed instance patch");
 		return FALSE;
 	}
@@ -221,14 +209,14 @@ exm_plugin_builder_apply(gpointer ctx,
 		&exm_plugin_instance_model, sets, now, in->instance->uuid, params);
 	res = exm_rest_store_exec(&store, &exm_plugin_instance_model, sql, params, &error);
 	if (res == NULL)
-		return exm_plugin_builder_fail(out_error, "patching the instance", error);
+		return builder_fail(out_error, "patching the instance", error);
 	return TRUE;
 }
 
 /* ------------------------------------------------------------------ the view */
 
 static JsonNode *
-exm_plugin_builder_parse(const gchar *text)
+builder_parse(const gchar *text)
 {
 	JsonNode *node = text != NULL ? exm_json_parse_strict(text, strlen(text), NULL) : NULL;
 
@@ -238,14 +226,14 @@ exm_plugin_builder_parse(const gchar *text)
 }
 
 static gint
-exm_plugin_builder_cmp(gconstpointer a, gconstpointer b)
+builder_cmp(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
 /* Node uuids of the actual set (sorted) and their valid addresses. */
 static void
-exm_plugin_builder_seen_nodes(ExmPluginBuilderSeen *seen)
+builder_seen_nodes(ExmPluginBuilderSeen *seen)
 {
 	JsonObject *nodes = NULL;
 	g_autoptr(GList) keys = NULL;
@@ -260,7 +248,7 @@ exm_plugin_builder_seen_nodes(ExmPluginBuilderSeen *seen)
 		if (exm_uuid_is_valid(l->data))
 			g_ptr_array_add(seen->nodes, g_ascii_strdown(l->data, -1));
 	}
-	g_ptr_array_sort(seen->nodes, exm_plugin_builder_cmp);
+	g_ptr_array_sort(seen->nodes, builder_cmp);
 	for (guint k = 0; k < seen->nodes->len; k++) {
 		JsonObject *node = NULL;
 		const gchar *ip = NULL;
@@ -288,18 +276,18 @@ exm_plugin_builder_seen_new(const ExordosPaasBuildView *view)
 			continue;
 		if (g_str_equal(t->kind, EXM_PLUGIN_KIND_NODE_SET) &&
 		    g_strcmp0(t->uuid, view->instance_uuid) == 0) {
-			seen->ns_target = exm_plugin_builder_parse(t->value);
-			seen->ns_actual = a != NULL ? exm_plugin_builder_parse(a->value) : NULL;
+			seen->ns_target = builder_parse(t->value);
+			seen->ns_actual = a != NULL ? builder_parse(a->value) : NULL;
 			seen->ns_status = a != NULL ? a->status : NULL;
 		} else if (g_str_equal(t->kind, EXM_PLUGIN_KIND_NODE) &&
 			   seen->node_target_hash == NULL) {
 			seen->node_target_hash = t->hash;
-			seen->node_actual = a != NULL ? exm_plugin_builder_parse(a->value) : NULL;
+			seen->node_actual = a != NULL ? builder_parse(a->value) : NULL;
 			seen->node_status = a != NULL ? a->status : NULL;
 			seen->node_hash = a != NULL ? a->hash : NULL;
 		}
 	}
-	exm_plugin_builder_seen_nodes(seen);
+	builder_seen_nodes(seen);
 	return seen;
 }
 
@@ -321,7 +309,7 @@ exm_plugin_builder_seen_free(ExmPluginBuilderSeen *seen)
 /* DKIM TXT data from the DP: printable ASCII, nothing that could break a
  * zone-file string, bounded. */
 static gboolean
-exm_plugin_builder_dkim_ok(const gchar *key)
+builder_dkim_ok(const gchar *key)
 {
 	gsize len = strlen(key);
 
@@ -336,10 +324,10 @@ exm_plugin_builder_dkim_ok(const gchar *key)
 
 /* The DKIM pair the node reports, when it is valid and non-empty. */
 static void
-exm_plugin_builder_dkim(const ExmPluginBuilderInput *in,
-			const ExmPluginBuilderSeen *seen,
-			const gchar **key,
-			const gchar **selector)
+builder_dkim(const ExmPluginBuilderInput *in,
+	     const ExmPluginBuilderSeen *seen,
+	     const gchar **key,
+	     const gchar **selector)
 {
 	JsonObject *obj =
 		seen->node_actual != NULL ? json_node_get_object(seen->node_actual) : NULL;
@@ -350,7 +338,7 @@ exm_plugin_builder_dkim(const ExmPluginBuilderInput *in,
 	*selector = in->instance->dkim_selector;
 	if (obj == NULL || !exm_json_get_string(obj, "dkim_public_key", FALSE, &k, NULL, NULL) ||
 	    !exm_json_get_string(obj, "dkim_selector", FALSE, &s, NULL, NULL) || k == NULL ||
-	    s == NULL || !exm_plugin_builder_dkim_ok(k) || !exm_mail_validate_selector(s, NULL))
+	    s == NULL || !builder_dkim_ok(k) || !exm_mail_validate_selector(s, NULL))
 		return;
 	*key = k;
 	*selector = s;
@@ -358,11 +346,11 @@ exm_plugin_builder_dkim(const ExmPluginBuilderInput *in,
 
 /* docs/architecture.md §2 step 6. */
 static ExmMailStatus
-exm_plugin_builder_status(const ExmPluginBuilderInput *in,
-			  const ExmPluginBuilderSeen *seen,
-			  gboolean infra_requested,
-			  const gchar *node_hash,
-			  const gchar *dkim)
+builder_status(const ExmPluginBuilderInput *in,
+	       const ExmPluginBuilderSeen *seen,
+	       gboolean infra_requested,
+	       const gchar *node_hash,
+	       const gchar *dkim)
 {
 	const gchar *want = node_hash != NULL ? node_hash : seen->node_target_hash;
 
@@ -378,7 +366,7 @@ exm_plugin_builder_status(const ExmPluginBuilderInput *in,
 }
 
 static gboolean
-exm_plugin_builder_same_ips(const GPtrArray *a, const GPtrArray *b)
+builder_same_ips(const GPtrArray *a, const GPtrArray *b)
 {
 	if (a->len != b->len)
 		return FALSE;
@@ -403,11 +391,10 @@ exm_plugin_builder_desired(const ExmPluginBuilderInput *in,
 	g_autoptr(JsonBuilder) b = NULL;
 	g_autoptr(JsonNode) root = NULL;
 
-	exm_plugin_builder_dkim(in, seen, &key, &selector);
-	status = exm_plugin_builder_status(in, seen, infra_requested, node_hash, key);
+	builder_dkim(in, seen, &key, &selector);
+	status = builder_status(in, seen, infra_requested, node_hash, key);
 	*out_status = exm_mail_status_to_string(status);
-	if (status == in->instance->status &&
-	    exm_plugin_builder_same_ips(ips, in->instance->ipsv4) &&
+	if (status == in->instance->status && builder_same_ips(ips, in->instance->ipsv4) &&
 	    g_str_equal(key, in->instance->dkim_public_key) &&
 	    g_str_equal(selector, in->instance->dkim_selector))
 		return NULL;
@@ -477,10 +464,10 @@ static const ExordosPaasBuilder exm_plugin_builder_iaas = {
 	.table = "mail_instances",
 	.derivative_kinds = exm_plugin_builder_iaas_kinds,
 	.master_kind = NULL,
-	.load = exm_plugin_builder_load,
+	.load = builder_load,
 	.input_free = exm_plugin_builder_input_free,
 	.build = exm_plugin_builder_infra_build,
-	.apply = exm_plugin_builder_apply,
+	.apply = builder_apply,
 };
 
 static const ExordosPaasBuilder exm_plugin_builder_paas = {
@@ -489,10 +476,10 @@ static const ExordosPaasBuilder exm_plugin_builder_paas = {
 	.table = "mail_instances",
 	.derivative_kinds = exm_plugin_builder_paas_kinds,
 	.master_kind = EXM_PLUGIN_KIND_NODE_SET,
-	.load = exm_plugin_builder_load,
+	.load = builder_load,
 	.input_free = exm_plugin_builder_input_free,
 	.build = exm_plugin_builder_paas_build,
-	.apply = exm_plugin_builder_apply,
+	.apply = builder_apply,
 };
 
 static const ExordosPaasBuilder *const exm_plugin_builder_list[] = {

@@ -15,7 +15,7 @@
 #include "exm-mail-files.h"
 
 static const gchar *
-exm_plugin_dns_text(const ExmRestRow *row, const gchar *name)
+dns_text(const ExmRestRow *row, const gchar *name)
 {
 	const gchar *text = exm_rest_row_get(row, name);
 
@@ -25,7 +25,7 @@ exm_plugin_dns_text(const ExmRestRow *row, const gchar *name)
 /* The records from the instance row (domain, ipsv4, DKIM), as the toolkit
  * loaded it. */
 static void
-exm_plugin_dns_answer(ExmRestCrud *r, const ExmRestRow *row)
+dns_answer(ExmRestCrud *r, const ExmRestRow *row)
 {
 	const gchar *ipsv4 = exm_rest_row_get(row, "ipsv4");
 	g_autoptr(GPtrArray) ips = g_ptr_array_new_with_free_func(g_free);
@@ -33,15 +33,15 @@ exm_plugin_dns_answer(ExmRestCrud *r, const ExmRestRow *row)
 
 	exm_rest_row_parse_text_list(ipsv4 != NULL ? ipsv4 : "[]", ips);
 	g_ptr_array_add(ips, NULL);
-	records = exm_mail_dns_records(exm_plugin_dns_text(row, "domain"),
+	records = exm_mail_dns_records(dns_text(row, "domain"),
 				       (const gchar *const *)ips->pdata,
-				       exm_plugin_dns_text(row, "dkim_selector"),
-				       exm_plugin_dns_text(row, "dkim_public_key"));
+				       dns_text(row, "dkim_selector"),
+				       dns_text(row, "dkim_public_key"));
 	exm_rest_response_set_json(r->resp, 200, records);
 }
 
 static gboolean
-exm_plugin_dns_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+dns_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
 	g_autoptr(ExmRestRow) row = NULL;
 
@@ -54,7 +54,7 @@ exm_plugin_dns_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 		if (row == NULL)
 			return FALSE;
 	}
-	exm_plugin_dns_answer(r, r->parent != NULL ? r->parent : row);
+	dns_answer(r, r->parent != NULL ? r->parent : row);
 	return TRUE;
 }
 
@@ -63,6 +63,6 @@ exm_plugin_dns_records(ExmRestCrud *r, const ExmRestKind *kind)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (!exm_plugin_dns_serve(r, kind, &error))
+	if (!dns_serve(r, kind, &error))
 		exm_rest_response_set_error(r->resp, error);
 }

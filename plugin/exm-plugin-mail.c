@@ -22,7 +22,7 @@
 #define EXM_PLUGIN_POLICY_ACCOUNT  "exordos_mail.account"
 
 static gboolean
-exm_plugin_mail_max_chars(const gchar *name, const gchar *text, glong max, GError **error)
+mail_max_chars(const gchar *name, const gchar *text, glong max, GError **error)
 {
 	if (text == NULL || g_utf8_strlen(text, -1) <= max)
 		return TRUE;
@@ -37,7 +37,7 @@ exm_plugin_mail_max_chars(const gchar *name, const gchar *text, glong max, GErro
 
 /* name/description defaults of ModelWithNameDesc: "" at create. */
 static void
-exm_plugin_mail_name_desc_defaults(const ExmRestModel *model, GPtrArray *sets, gboolean name)
+mail_name_desc_defaults(const ExmRestModel *model, GPtrArray *sets, gboolean name)
 {
 	if (name && exm_rest_set_find(sets, "name") == NULL)
 		exm_rest_set_put(sets, model, "name", "");
@@ -46,7 +46,7 @@ exm_plugin_mail_name_desc_defaults(const ExmRestModel *model, GPtrArray *sets, g
 }
 
 static gboolean
-exm_plugin_mail_description(GPtrArray *sets, GError **error)
+mail_description(GPtrArray *sets, GError **error)
 {
 	const gchar *d = exm_rest_set_text(sets, "description");
 
@@ -56,25 +56,23 @@ exm_plugin_mail_description(GPtrArray *sets, GError **error)
 /* ------------------------------------------------------------------ versions */
 
 static gboolean
-exm_plugin_mail_version_prepare(ExmRestCrud *r,
-				const ExmRestBody *body,
-				const ExmRestRow *row,
-				GPtrArray *sets,
-				GError **error)
+mail_version_prepare(ExmRestCrud *r,
+		     const ExmRestBody *body,
+		     const ExmRestRow *row,
+		     GPtrArray *sets,
+		     GError **error)
 {
 	if (row == NULL)
-		exm_plugin_mail_name_desc_defaults(&exm_plugin_version_model, sets, TRUE);
-	return exm_plugin_mail_max_chars(
-		       "name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
-	       exm_plugin_mail_description(sets, error) &&
-	       exm_plugin_mail_max_chars(
-		       "image", exm_rest_set_text(sets, "image"), EXM_MAIL_IMAGE_MAX, error);
+		mail_name_desc_defaults(&exm_plugin_version_model, sets, TRUE);
+	return mail_max_chars("name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
+	       mail_description(sets, error) &&
+	       mail_max_chars("image", exm_rest_set_text(sets, "image"), EXM_MAIL_IMAGE_MAX, error);
 }
 
 /* ------------------------------------------------------------------ instances */
 
 static gboolean
-exm_plugin_mail_sizes(GPtrArray *sets, GError **error)
+mail_sizes(GPtrArray *sets, GError **error)
 {
 	const gchar *cpu = exm_rest_set_text(sets, "cpu");
 	const gchar *ram = exm_rest_set_text(sets, "ram");
@@ -87,7 +85,7 @@ exm_plugin_mail_sizes(GPtrArray *sets, GError **error)
 }
 
 static gboolean
-exm_plugin_mail_disk_grows(const ExmRestRow *row, GPtrArray *sets, GError **error)
+mail_disk_grows(const ExmRestRow *row, GPtrArray *sets, GError **error)
 {
 	const gchar *disk = exm_rest_set_text(sets, "disk_size");
 	const gchar *old = exm_rest_row_get(row, "disk_size");
@@ -106,7 +104,7 @@ exm_plugin_mail_disk_grows(const ExmRestRow *row, GPtrArray *sets, GError **erro
 }
 
 static gboolean
-exm_plugin_mail_domain(GPtrArray *sets, GError **error)
+mail_domain(GPtrArray *sets, GError **error)
 {
 	const gchar *domain = exm_rest_set_text(sets, "domain");
 	g_autofree gchar *norm = NULL;
@@ -121,29 +119,28 @@ exm_plugin_mail_domain(GPtrArray *sets, GError **error)
 }
 
 static gboolean
-exm_plugin_mail_instance_prepare(ExmRestCrud *r,
-				 const ExmRestBody *body,
-				 const ExmRestRow *row,
-				 GPtrArray *sets,
-				 GError **error)
+mail_instance_prepare(ExmRestCrud *r,
+		      const ExmRestBody *body,
+		      const ExmRestRow *row,
+		      GPtrArray *sets,
+		      GError **error)
 {
 	const gchar *name = exm_rest_set_text(sets, "name");
 
 	if (row == NULL) {
-		exm_plugin_mail_name_desc_defaults(&exm_plugin_instance_model, sets, FALSE);
+		mail_name_desc_defaults(&exm_plugin_instance_model, sets, FALSE);
 		exm_rest_set_put(sets, &exm_plugin_instance_model, "ipsv4", "[]");
 	}
 	if (exm_rest_set_find(sets, "name") != NULL && !exm_mail_validate_name(name, error))
 		return FALSE;
-	if (!exm_plugin_mail_description(sets, error) || !exm_plugin_mail_domain(sets, error) ||
-	    !exm_plugin_mail_sizes(sets, error))
+	if (!mail_description(sets, error) || !mail_domain(sets, error) || !mail_sizes(sets, error))
 		return FALSE;
-	return row == NULL || exm_plugin_mail_disk_grows(row, sets, error);
+	return row == NULL || mail_disk_grows(row, sets, error);
 }
 
 /* Deleting an instance deletes its accounts in the same transaction. */
 static gboolean
-exm_plugin_mail_instance_before_delete(ExmRestCrud *r, const ExmRestRow *row, GError **error)
+mail_instance_before_delete(ExmRestCrud *r, const ExmRestRow *row, GError **error)
 {
 	return exm_rest_store_delete_where(
 		&r->store, &exm_plugin_account_model, "instance", r->match->id, error);
@@ -152,7 +149,7 @@ exm_plugin_mail_instance_before_delete(ExmRestCrud *r, const ExmRestRow *row, GE
 /* ------------------------------------------------------------------ accounts */
 
 static const gchar *
-exm_plugin_mail_parent_id(ExmRestCrud *r)
+mail_parent_id(ExmRestCrud *r)
 {
 	return exm_rest_row_get(r->parent, "uuid");
 }
@@ -161,37 +158,33 @@ exm_plugin_mail_parent_id(ExmRestCrud *r)
  * lock, so concurrent creates and updates neither lose an update of the
  * instance's updated_at nor race on the per-instance username index. */
 static gboolean
-exm_plugin_mail_account_lock(ExmRestCrud *r, GError **error)
+mail_account_lock(ExmRestCrud *r, GError **error)
 {
-	return exm_rest_store_lock(
-		&r->store, &exm_plugin_instance_model, exm_plugin_mail_parent_id(r), error);
+	return exm_rest_store_lock(&r->store, &exm_plugin_instance_model, mail_parent_id(r), error);
 }
 
 /* Every account write moves the instance's updated_at, strictly forward. */
 static gboolean
-exm_plugin_mail_account_touch(ExmRestCrud *r, GError **error)
+mail_account_touch(ExmRestCrud *r, GError **error)
 {
 	return exm_rest_store_touch(
-		&r->store, &exm_plugin_instance_model, exm_plugin_mail_parent_id(r), r->now, error);
+		&r->store, &exm_plugin_instance_model, mail_parent_id(r), r->now, error);
 }
 
 static gboolean
-exm_plugin_mail_account_parent(ExmRestCrud *r,
-			       const ExmRestBody *body,
-			       GPtrArray *sets,
-			       GError **error)
+mail_account_parent(ExmRestCrud *r, const ExmRestBody *body, GPtrArray *sets, GError **error)
 {
 	const ExmRestValue *inst = exm_rest_body_get(body, "instance");
 	const gchar *project = exm_rest_set_text(sets, "project_id");
 
-	if (inst != NULL && g_strcmp0(inst->str, exm_plugin_mail_parent_id(r)) != 0) {
+	if (inst != NULL && g_strcmp0(inst->str, mail_parent_id(r)) != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_VALIDATION,
 			    "instance: must be the instance of the URL (%s%s%s)",
 			    r->mount,
 			    "instances/",
-			    exm_plugin_mail_parent_id(r));
+			    mail_parent_id(r));
 		return FALSE;
 	}
 	if (g_strcmp0(project, exm_rest_row_get(r->parent, "project_id")) != 0) {
@@ -206,7 +199,7 @@ exm_plugin_mail_account_parent(ExmRestCrud *r,
 }
 
 static gboolean
-exm_plugin_mail_username(GPtrArray *sets, GError **error)
+mail_username(GPtrArray *sets, GError **error)
 {
 	const gchar *username = exm_rest_set_text(sets, "username");
 	g_autofree gchar *norm = NULL;
@@ -223,10 +216,10 @@ exm_plugin_mail_username(GPtrArray *sets, GError **error)
 /* `password` → a yescrypt hash; on update the stored hash is kept when it
  * already verifies the same password, so re-sending it changes nothing. */
 static gboolean
-exm_plugin_mail_hash_password(const ExmRestValue *password,
-			      const ExmRestRow *row,
-			      GPtrArray *sets,
-			      GError **error)
+mail_hash_password(const ExmRestValue *password,
+		   const ExmRestRow *row,
+		   GPtrArray *sets,
+		   GError **error)
 {
 	const gchar *old = row != NULL ? exm_rest_row_get(row, "password_hash") : NULL;
 	g_autoptr(ExmSecret) hash = NULL;
@@ -249,10 +242,7 @@ exm_plugin_mail_hash_password(const ExmRestValue *password,
 }
 
 static gboolean
-exm_plugin_mail_password(const ExmRestBody *body,
-			 const ExmRestRow *row,
-			 GPtrArray *sets,
-			 GError **error)
+mail_password(const ExmRestBody *body, const ExmRestRow *row, GPtrArray *sets, GError **error)
 {
 	const ExmRestValue *hash = exm_rest_body_get(body, "password_hash");
 	const ExmRestValue *password = exm_rest_body_get(body, "password");
@@ -265,7 +255,7 @@ exm_plugin_mail_password(const ExmRestBody *body,
 		return FALSE;
 	}
 	if (password != NULL)
-		return exm_plugin_mail_hash_password(password, row, sets, error);
+		return mail_hash_password(password, row, sets, error);
 	if (hash != NULL)
 		return exm_mail_validate_password_hash(hash->str, error);
 	if (row == NULL) {
@@ -276,21 +266,20 @@ exm_plugin_mail_password(const ExmRestBody *body,
 }
 
 static gboolean
-exm_plugin_mail_account_prepare(ExmRestCrud *r,
-				const ExmRestBody *body,
-				const ExmRestRow *row,
-				GPtrArray *sets,
-				GError **error)
+mail_account_prepare(ExmRestCrud *r,
+		     const ExmRestBody *body,
+		     const ExmRestRow *row,
+		     GPtrArray *sets,
+		     GError **error)
 {
 	if (row == NULL) {
-		exm_plugin_mail_name_desc_defaults(&exm_plugin_account_model, sets, TRUE);
-		if (!exm_plugin_mail_account_parent(r, body, sets, error))
+		mail_name_desc_defaults(&exm_plugin_account_model, sets, TRUE);
+		if (!mail_account_parent(r, body, sets, error))
 			return FALSE;
 	}
-	return exm_plugin_mail_max_chars(
-		       "name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
-	       exm_plugin_mail_description(sets, error) && exm_plugin_mail_username(sets, error) &&
-	       exm_plugin_mail_password(body, row, sets, error);
+	return mail_max_chars("name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
+	       mail_description(sets, error) && mail_username(sets, error) &&
+	       mail_password(body, row, sets, error);
 }
 
 /* ------------------------------------------------------------------ kinds */
@@ -299,7 +288,7 @@ const ExmRestKind exm_plugin_mail_versions = {
 	.model = &exm_plugin_version_model,
 	.route = &exm_plugin_versions_route,
 	.policy = EXM_PLUGIN_POLICY_VERSION,
-	.prepare = exm_plugin_mail_version_prepare,
+	.prepare = mail_version_prepare,
 };
 
 const ExmRestKind exm_plugin_mail_instances = {
@@ -307,8 +296,8 @@ const ExmRestKind exm_plugin_mail_instances = {
 	.route = &exm_plugin_instances_route,
 	.policy = EXM_PLUGIN_POLICY_INSTANCE,
 	.scoped = TRUE,
-	.prepare = exm_plugin_mail_instance_prepare,
-	.before_delete = exm_plugin_mail_instance_before_delete,
+	.prepare = mail_instance_prepare,
+	.before_delete = mail_instance_before_delete,
 };
 
 const ExmRestKind exm_plugin_mail_accounts = {
@@ -317,7 +306,7 @@ const ExmRestKind exm_plugin_mail_accounts = {
 	.parent = &exm_plugin_mail_instances,
 	.policy = EXM_PLUGIN_POLICY_ACCOUNT,
 	.parent_field = "instance",
-	.prepare = exm_plugin_mail_account_prepare,
-	.before_write = exm_plugin_mail_account_lock,
-	.after_write = exm_plugin_mail_account_touch,
+	.prepare = mail_account_prepare,
+	.before_write = mail_account_lock,
+	.after_write = mail_account_touch,
 };

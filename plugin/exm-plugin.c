@@ -191,7 +191,7 @@ typedef struct {
 } ExmPluginLogTarget;
 
 static void
-exm_plugin_log_sql(gpointer data, const gchar *message)
+log_sql(gpointer data, const gchar *message)
 {
 	const ExmPluginLogTarget *t = data;
 	const ExordosPaasHost *host = t->plugin->host;
@@ -203,7 +203,7 @@ exm_plugin_log_sql(gpointer data, const gchar *message)
 /* ------------------------------------------------------------------ ABI */
 
 static gboolean
-exm_plugin_request_ok(const ExordosPaasRestRequest *req, GError **error)
+request_ok(const ExordosPaasRestRequest *req, GError **error)
 {
 	if (req == NULL || req->struct_size < offsetof(ExordosPaasRestRequest, reserved) ||
 	    req->method == NULL || req->path == NULL || req->mount_prefix == NULL ||
@@ -226,7 +226,7 @@ exm_plugin_request_ok(const ExordosPaasRestRequest *req, GError **error)
 }
 
 static void
-exm_plugin_response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
+response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
 {
 	gsize n = resp->headers->len / 2;
 
@@ -246,7 +246,7 @@ exm_plugin_response_export(ExmRestResponse *resp, ExordosPaasRestResponse *out)
 
 /* The query as the toolkit takes it (same layout, no copies of strings). */
 static ExmRestParam *
-exm_plugin_query(const ExordosPaasRestRequest *req)
+plugin_query(const ExordosPaasRestRequest *req)
 {
 	ExmRestParam *params = g_new0(ExmRestParam, req->n_query + 1);
 
@@ -258,13 +258,13 @@ exm_plugin_query(const ExordosPaasRestRequest *req)
 }
 
 static void
-exm_plugin_request_init(ExmRestCrud *r,
-			const ExordosPaasRestRequest *request,
-			const ExmPluginLogTarget *log,
-			const ExmRestParam *query)
+request_init(ExmRestCrud *r,
+	     const ExordosPaasRestRequest *request,
+	     const ExmPluginLogTarget *log,
+	     const ExmRestParam *query)
 {
 	r->store.db = request->db;
-	r->store.log = exm_plugin_log_sql;
+	r->store.log = log_sql;
 	r->store.log_data = (gpointer)log;
 	r->query = query;
 	r->n_query = request->n_query;
@@ -280,9 +280,9 @@ exm_plugin_request_init(ExmRestCrud *r,
 }
 
 static void
-exm_plugin_rest_dispatch(gpointer ctx,
-			 const ExordosPaasRestRequest *request,
-			 ExordosPaasRestResponse *response)
+plugin_rest_dispatch(gpointer ctx,
+		     const ExordosPaasRestRequest *request,
+		     ExordosPaasRestResponse *response)
 {
 	g_autoptr(ExmRestResponse) resp = exm_rest_response_new();
 	g_autoptr(GError) error = NULL;
@@ -293,16 +293,16 @@ exm_plugin_rest_dispatch(gpointer ctx,
 
 	if (response == NULL)
 		return;
-	if (ctx == NULL || !exm_plugin_request_ok(request, &error)) {
+	if (ctx == NULL || !request_ok(request, &error)) {
 		if (error == NULL)
 			g_set_error_literal(
 				&error, EXM_ERROR, EXM_ERROR_FAILED, "plugin not initialised");
 		exm_rest_response_set_error(resp, error);
-		exm_plugin_response_export(resp, response);
+		response_export(resp, response);
 		return;
 	}
-	query = exm_plugin_query(request);
-	exm_plugin_request_init(&r, request, &log, query);
+	query = plugin_query(request);
+	request_init(&r, request, &log, query);
 	/* Canonical (lower-case) so it compares with canonical body values. */
 	project = request->identity->anonymous || request->identity->project_id == NULL
 			  ? NULL
@@ -314,11 +314,11 @@ exm_plugin_rest_dispatch(gpointer ctx,
 	exm_rest_route_match_free(r.match);
 	exm_rest_row_free(r.parent);
 	exm_rest_enforcer_free(r.enforcer);
-	exm_plugin_response_export(resp, response);
+	response_export(resp, response);
 }
 
 static void
-exm_plugin_rest_response_clear(gpointer ctx, ExordosPaasRestResponse *response)
+plugin_rest_response_clear(gpointer ctx, ExordosPaasRestResponse *response)
 {
 	if (response == NULL)
 		return;
@@ -332,7 +332,7 @@ exm_plugin_rest_response_clear(gpointer ctx, ExordosPaasRestResponse *response)
 }
 
 static gboolean
-exm_plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_error)
+plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_error)
 {
 	ExmPlugin *plugin;
 
@@ -355,7 +355,7 @@ exm_plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_erro
 }
 
 static void
-exm_plugin_shutdown(gpointer ctx)
+plugin_shutdown(gpointer ctx)
 {
 	ExmPlugin *plugin = ctx;
 
@@ -433,10 +433,10 @@ static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.models = NULL, /* exm_plugin_abi_models(), set by exm_plugin_get_descriptor() */
 	.agent_models = exm_plugin_agent_models,
 	.permissions = exm_plugin_permissions,
-	.init = exm_plugin_init,
-	.shutdown = exm_plugin_shutdown,
-	.rest_dispatch = exm_plugin_rest_dispatch,
-	.rest_response_clear = exm_plugin_rest_response_clear,
+	.init = plugin_init,
+	.shutdown = plugin_shutdown,
+	.rest_dispatch = plugin_rest_dispatch,
+	.rest_response_clear = plugin_rest_response_clear,
 	.builders = &exm_plugin_builders,
 };
 

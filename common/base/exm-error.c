@@ -93,7 +93,7 @@ exm_error_register(GQuark domain, const ExmErrorConversion *table, gsize n_entri
 
 /* The registered conversion of (@domain, @code); %FALSE when there is none. */
 static gboolean
-exm_error_lookup(GQuark domain, gint code, ExmErrorInfo *out)
+error_lookup(GQuark domain, gint code, ExmErrorInfo *out)
 {
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&exm_error_registry_lock);
 
@@ -115,7 +115,7 @@ exm_error_lookup(GQuark domain, gint code, ExmErrorInfo *out)
 }
 
 static ExmErrorInfo
-exm_error_info(const GError *error)
+error_info(const GError *error)
 {
 	ExmErrorInfo info = exm_error_internal;
 
@@ -124,7 +124,7 @@ exm_error_info(const GError *error)
 			info = exm_error_table[error->code];
 		return info;
 	}
-	if (!exm_error_lookup(error->domain, error->code, &info))
+	if (!error_lookup(error->domain, error->code, &info))
 		info = exm_error_internal;
 	return info;
 }
@@ -140,7 +140,7 @@ exm_error_http_status(const GError *error)
 {
 	if (error == NULL)
 		return 200;
-	return exm_error_info(error).status;
+	return error_info(error).status;
 }
 
 /**
@@ -153,12 +153,12 @@ const gchar *
 exm_error_type_name(const GError *error)
 {
 	g_return_val_if_fail(error != NULL, "InternalError");
-	return exm_error_info(error).type;
+	return error_info(error).type;
 }
 
 /* A JSON string literal escaped like Python's json.dumps (ensure_ascii). */
 static gchar *
-exm_error_json_string(const gchar *text)
+error_json_string(const gchar *text)
 {
 	g_autofree gchar *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
 	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_VALUE);
@@ -190,9 +190,9 @@ exm_error_body(const GError *error)
 	if (error->domain == EXM_ERROR && error->code == EXM_ERROR_INVALID_TOKEN)
 		return g_strdup("{\"error\":\"invalid_token\","
 				"\"error_description\":\"Auth token has expired or is invalid\"}");
-	info = exm_error_info(error);
+	info = error_info(error);
 	message = info.status == 500 ? "internal server error" : error->message;
-	type = exm_error_json_string(info.type);
-	msg = exm_error_json_string(message);
+	type = error_json_string(info.type);
+	msg = error_json_string(message);
 	return g_strdup_printf("{\"type\":%s,\"code\":%d,\"message\":%s}", type, info.code, msg);
 }

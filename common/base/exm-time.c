@@ -29,7 +29,7 @@ exm_time_format(gint64 usec)
 }
 
 static gboolean
-exm_time_digits(const gchar **p, guint n, gint *out)
+time_digits(const gchar **p, guint n, gint *out)
 {
 	gint v = 0;
 
@@ -44,7 +44,7 @@ exm_time_digits(const gchar **p, guint n, gint *out)
 }
 
 static gboolean
-exm_time_expect(const gchar **p, gchar c)
+time_expect(const gchar **p, gchar c)
 {
 	if (**p != c)
 		return FALSE;
@@ -54,12 +54,12 @@ exm_time_expect(const gchar **p, gchar c)
 
 /* The `.f` fraction (1..6 digits) scaled to microseconds. */
 static gboolean
-exm_time_fraction(const gchar **p, gint *usec)
+time_fraction(const gchar **p, gint *usec)
 {
 	guint n = 0;
 	gint v = 0;
 
-	if (!exm_time_expect(p, '.'))
+	if (!time_expect(p, '.'))
 		return FALSE;
 	while (g_ascii_isdigit(**p) && n < 7) {
 		v = v * 10 + (**p - '0');
@@ -82,16 +82,15 @@ exm_time_parse(const gchar *text, gint64 *out)
 	gboolean iso;
 	g_autoptr(GDateTime) dt = NULL;
 
-	if (text == NULL || !exm_time_digits(&p, 4, &y) || !exm_time_expect(&p, '-') ||
-	    !exm_time_digits(&p, 2, &mo) || !exm_time_expect(&p, '-') ||
-	    !exm_time_digits(&p, 2, &d))
+	if (text == NULL || !time_digits(&p, 4, &y) || !time_expect(&p, '-') ||
+	    !time_digits(&p, 2, &mo) || !time_expect(&p, '-') || !time_digits(&p, 2, &d))
 		return FALSE;
 	iso = *p == 'T';
-	if ((*p != 'T' && *p != ' ') || (p++, !exm_time_digits(&p, 2, &h)) ||
-	    !exm_time_expect(&p, ':') || !exm_time_digits(&p, 2, &mi) ||
-	    !exm_time_expect(&p, ':') || !exm_time_digits(&p, 2, &s) || !exm_time_fraction(&p, &us))
+	if ((*p != 'T' && *p != ' ') || (p++, !time_digits(&p, 2, &h)) || !time_expect(&p, ':') ||
+	    !time_digits(&p, 2, &mi) || !time_expect(&p, ':') || !time_digits(&p, 2, &s) ||
+	    !time_fraction(&p, &us))
 		return FALSE;
-	if (iso && !exm_time_expect(&p, 'Z'))
+	if (iso && !time_expect(&p, 'Z'))
 		return FALSE;
 	if (*p != '\0' || y < 1 || s > 59)
 		return FALSE;

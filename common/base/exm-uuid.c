@@ -18,7 +18,7 @@
  * .replace('-', '') must leave 32 hex digits.  Either way @hex gets the 32
  * lower-case digits. */
 static gboolean
-exm_uuid_hex(const gchar *text, gboolean lenient, gchar hex[33])
+uuid_hex(const gchar *text, gboolean lenient, gchar hex[33])
 {
 	g_autoptr(GString) s = g_string_new(text);
 	guint n = 0;
@@ -52,17 +52,17 @@ exm_uuid_hex(const gchar *text, gboolean lenient, gchar hex[33])
 }
 
 static gboolean
-exm_uuid_shape_ok(const gchar *text)
+uuid_shape_ok(const gchar *text)
 {
 	gchar hex[33];
 
-	return exm_uuid_hex(text, FALSE, hex);
+	return uuid_hex(text, FALSE, hex);
 }
 
 static gboolean
-exm_uuid_to_bin(const gchar *text, uuid_t out, GError **error)
+uuid_to_bin(const gchar *text, uuid_t out, GError **error)
 {
-	if (text == NULL || !exm_uuid_shape_ok(text) || uuid_parse(text, out) != 0) {
+	if (text == NULL || !uuid_shape_ok(text) || uuid_parse(text, out) != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_PARSE,
@@ -73,7 +73,7 @@ exm_uuid_to_bin(const gchar *text, uuid_t out, GError **error)
 }
 
 static gchar *
-exm_uuid_from_bin(const uuid_t uu)
+uuid_from_bin(const uuid_t uu)
 {
 	gchar buf[EXM_UUID_TEXT_LEN + 1];
 
@@ -93,9 +93,9 @@ exm_uuid_parse(const gchar *text, GError **error)
 {
 	uuid_t uu;
 
-	if (!exm_uuid_to_bin(text, uu, error))
+	if (!uuid_to_bin(text, uu, error))
 		return NULL;
-	return exm_uuid_from_bin(uu);
+	return uuid_from_bin(uu);
 }
 
 /**
@@ -112,7 +112,7 @@ exm_uuid_parse_lenient(const gchar *text, const gchar *name, GError **error)
 	gchar hex[33];
 	gboolean utf8 = text != NULL && g_utf8_validate(text, -1, NULL);
 
-	if (!utf8 || !exm_uuid_hex(text, TRUE, hex)) {
+	if (!utf8 || !uuid_hex(text, TRUE, hex)) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_PARSE,
@@ -136,7 +136,7 @@ exm_uuid_parse_lenient(const gchar *text, const gchar *name, GError **error)
 gboolean
 exm_uuid_is_valid(const gchar *text)
 {
-	return text != NULL && exm_uuid_shape_ok(text);
+	return text != NULL && uuid_shape_ok(text);
 }
 
 /**
@@ -150,7 +150,7 @@ exm_uuid_v4(void)
 	uuid_t uu;
 
 	uuid_generate_random(uu);
-	return exm_uuid_from_bin(uu);
+	return uuid_from_bin(uu);
 }
 
 /**
@@ -168,8 +168,8 @@ exm_uuid_v5(const gchar *ns, const gchar *name, GError **error)
 	uuid_t out;
 
 	g_return_val_if_fail(name != NULL, NULL);
-	if (!exm_uuid_to_bin(ns, nsu, error))
+	if (!uuid_to_bin(ns, nsu, error))
 		return NULL;
 	uuid_generate_sha1(out, nsu, name, strlen(name));
-	return exm_uuid_from_bin(out);
+	return uuid_from_bin(out);
 }

@@ -20,7 +20,7 @@ struct _ExmRestBody {
 };
 
 static void
-exm_rest_value_free(ExmRestValue *v)
+value_free(ExmRestValue *v)
 {
 	if (v->str != NULL && (v->field->flags & EXM_REST_FIELD_SECRET) != 0)
 		exm_secret_free(g_steal_pointer(&v->str));
@@ -51,7 +51,7 @@ exm_rest_body_get(const ExmRestBody *body, const gchar *name)
 }
 
 static const gchar *
-exm_rest_type_class(ExmRestType type)
+type_class(ExmRestType type)
 {
 	switch (type) {
 	case EXM_REST_TYPE_INTEGER:
@@ -72,7 +72,7 @@ exm_rest_type_class(ExmRestType type)
 }
 
 static const gchar *
-exm_rest_node_class(JsonNode *node)
+node_class(JsonNode *node)
 {
 	GType t;
 
@@ -95,11 +95,11 @@ exm_rest_node_class(JsonNode *node)
 /* 400 `TypeError` in restalchemy's create or update wording; never echoes a
  * secret. */
 static void
-exm_rest_set_type_error(GError **error,
-			const ExmRestModel *model,
-			const ExmRestField *field,
-			ExmRestMethod method,
-			JsonNode *node)
+set_type_error(GError **error,
+	       const ExmRestModel *model,
+	       const ExmRestField *field,
+	       ExmRestMethod method,
+	       JsonNode *node)
 {
 	g_autofree gchar *value = (field->flags & EXM_REST_FIELD_SECRET) != 0
 					  ? g_strdup("<hidden>")
@@ -111,21 +111,21 @@ exm_rest_set_type_error(GError **error,
 			    EXM_ERROR_TYPE,
 			    "Invalid type value '%s'(<class '%s'>) for '%s.%s'(%s).",
 			    value,
-			    exm_rest_node_class(node),
+			    node_class(node),
 			    model->name,
 			    field->name,
-			    exm_rest_type_class(field->type));
+			    type_class(field->type));
 	else
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_TYPE,
 			    "Invalid type value '%s' for '%s'.",
 			    value,
-			    exm_rest_type_class(field->type));
+			    type_class(field->type));
 }
 
 static void
-exm_rest_set_parse_error(GError **error, const ExmRestField *field, JsonNode *node)
+set_parse_error(GError **error, const ExmRestField *field, JsonNode *node)
 {
 	g_autofree gchar *value = exm_rest_repr(node, TRUE);
 
@@ -134,13 +134,13 @@ exm_rest_set_parse_error(GError **error, const ExmRestField *field, JsonNode *no
 }
 
 static gboolean
-exm_rest_node_is_string(JsonNode *node)
+node_is_string(JsonNode *node)
 {
 	return JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING;
 }
 
 static gboolean
-exm_rest_convert_list(ExmRestValue *v, JsonNode *node)
+convert_list(ExmRestValue *v, JsonNode *node)
 {
 	JsonArray *a;
 
@@ -150,7 +150,7 @@ exm_rest_convert_list(ExmRestValue *v, JsonNode *node)
 	v->list = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < json_array_get_length(a); i++) {
 		JsonNode *e = json_array_get_element(a, i);
-		if (!exm_rest_node_is_string(e))
+		if (!node_is_string(e))
 			return FALSE;
 		g_ptr_array_add(v->list, g_strdup(json_node_get_string(e)));
 	}
@@ -160,21 +160,21 @@ exm_rest_convert_list(ExmRestValue *v, JsonNode *node)
 /* The string-typed conversions: UUID, timestamp, relationship (ParseError or
  * LocatorNotFound) and plain strings (TypeError). */
 static gboolean
-exm_rest_convert_string(ExmRestValue *v,
-			JsonNode *node,
-			const ExmRestModel *model,
-			ExmRestMethod method,
-			const gchar *mount_prefix,
-			GError **error)
+convert_string(ExmRestValue *v,
+	       JsonNode *node,
+	       const ExmRestModel *model,
+	       ExmRestMethod method,
+	       const gchar *mount_prefix,
+	       GError **error)
 {
 	const ExmRestField *f = v->field;
 	const gchar *s;
 
-	if (!exm_rest_node_is_string(node)) {
+	if (!node_is_string(node)) {
 		if (f->type == EXM_REST_TYPE_STRING || f->type == EXM_REST_TYPE_ENUM)
-			exm_rest_set_type_error(error, model, f, method, node);
+			set_type_error(error, model, f, method, node);
 		else
-			exm_rest_set_parse_error(error, f, node);
+			set_parse_error(error, f, node);
 		return FALSE;
 	}
 	s = json_node_get_string(node);
@@ -187,7 +187,7 @@ exm_rest_convert_string(ExmRestValue *v,
 		return v->str != NULL;
 	case EXM_REST_TYPE_TIMESTAMP:
 		if (!exm_time_parse(s, &v->num)) {
-			exm_rest_set_parse_error(error, f, node);
+			set_parse_error(error, f, node);
 			return FALSE;
 		}
 		return TRUE;
@@ -198,12 +198,12 @@ exm_rest_convert_string(ExmRestValue *v,
 }
 
 static gboolean
-exm_rest_convert(ExmRestValue *v,
-		 JsonNode *node,
-		 const ExmRestModel *model,
-		 ExmRestMethod method,
-		 const gchar *mount_prefix,
-		 GError **error)
+convert(ExmRestValue *v,
+	JsonNode *node,
+	const ExmRestModel *model,
+	ExmRestMethod method,
+	const gchar *mount_prefix,
+	GError **error)
 {
 	const ExmRestField *f = v->field;
 
@@ -216,7 +216,7 @@ exm_rest_convert(ExmRestValue *v,
 			exm_rest_model_error_required(error, model, f->name);
 			return FALSE;
 		}
-		exm_rest_set_type_error(error, model, f, method, node);
+		set_type_error(error, model, f, method, node);
 		return FALSE;
 	}
 	switch (f->type) {
@@ -232,18 +232,18 @@ exm_rest_convert(ExmRestValue *v,
 		v->num = json_node_get_boolean(node) ? 1 : 0;
 		return TRUE;
 	case EXM_REST_TYPE_STRING_LIST:
-		if (!exm_rest_convert_list(v, node))
+		if (!convert_list(v, node))
 			break;
 		return TRUE;
 	default:
-		return exm_rest_convert_string(v, node, model, method, mount_prefix, error);
+		return convert_string(v, node, model, method, mount_prefix, error);
 	}
-	exm_rest_set_type_error(error, model, f, method, node);
+	set_type_error(error, model, f, method, node);
 	return FALSE;
 }
 
 static JsonObject *
-exm_rest_parse_body_object(const gchar *data, gsize len, GError **error)
+parse_body_object(const gchar *data, gsize len, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(JsonNode) root = NULL;
@@ -277,7 +277,7 @@ exm_rest_parse_body_object(const gchar *data, gsize len, GError **error)
 
 /* 400 naming the keys no field took, as a Python dict repr in body order. */
 static gboolean
-exm_rest_check_leftovers(JsonObject *obj, const ExmRestModel *model, GError **error)
+check_leftovers(JsonObject *obj, const ExmRestModel *model, GError **error)
 {
 	g_autoptr(JsonNode) rest = json_node_new(JSON_NODE_OBJECT);
 	JsonObject *left = json_object_new();
@@ -306,14 +306,14 @@ exm_rest_check_leftovers(JsonObject *obj, const ExmRestModel *model, GError **er
 
 /* Secret strings inside the parsed tree are wiped before json-glib frees them. */
 static void
-exm_rest_wipe_secrets(JsonObject *obj, const ExmRestModel *model)
+wipe_secrets(JsonObject *obj, const ExmRestModel *model)
 {
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
 		JsonNode *n;
 		if ((f->flags & EXM_REST_FIELD_SECRET) == 0)
 			continue;
 		n = json_object_get_member(obj, f->name);
-		if (n != NULL && exm_rest_node_is_string(n)) {
+		if (n != NULL && node_is_string(n)) {
 			gchar *s = (gchar *)json_node_get_string(n);
 			exm_secret_wipe(s, strlen(s));
 		}
@@ -321,12 +321,12 @@ exm_rest_wipe_secrets(JsonObject *obj, const ExmRestModel *model)
 }
 
 static gboolean
-exm_rest_body_fill(ExmRestBody *body,
-		   JsonObject *obj,
-		   const ExmRestModel *model,
-		   ExmRestMethod method,
-		   const gchar *mount_prefix,
-		   GError **error)
+body_fill(ExmRestBody *body,
+	  JsonObject *obj,
+	  const ExmRestModel *model,
+	  ExmRestMethod method,
+	  const gchar *mount_prefix,
+	  GError **error)
 {
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
 		JsonNode *node = json_object_get_member(obj, f->name);
@@ -344,10 +344,10 @@ exm_rest_body_fill(ExmRestBody *body,
 		v = g_new0(ExmRestValue, 1);
 		v->field = f;
 		g_ptr_array_add(body->values, v);
-		if (!exm_rest_convert(v, node, model, method, mount_prefix, error))
+		if (!convert(v, node, model, method, mount_prefix, error))
 			return FALSE;
 	}
-	return exm_rest_check_leftovers(obj, model, error);
+	return check_leftovers(obj, model, error);
 }
 
 ExmRestBody *
@@ -359,14 +359,14 @@ exm_rest_body_unpack(const ExmRestModel *model,
 		     GError **error)
 {
 	g_autoptr(ExmRestBody) body = g_new0(ExmRestBody, 1);
-	g_autoptr(JsonObject) obj = exm_rest_parse_body_object(data, len, error);
+	g_autoptr(JsonObject) obj = parse_body_object(data, len, error);
 	gboolean ok;
 
-	body->values = g_ptr_array_new_with_free_func((GDestroyNotify)exm_rest_value_free);
+	body->values = g_ptr_array_new_with_free_func((GDestroyNotify)value_free);
 	if (obj == NULL)
 		return NULL;
-	ok = exm_rest_body_fill(body, obj, model, method, mount_prefix, error);
-	exm_rest_wipe_secrets(obj, model);
+	ok = body_fill(body, obj, model, method, mount_prefix, error);
+	wipe_secrets(obj, model);
 	if (!ok)
 		return NULL;
 	return g_steal_pointer(&body);

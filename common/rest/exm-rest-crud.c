@@ -17,11 +17,11 @@
 /* Runs a write … RETURNING the row; no row back means the row went away
  * under the transaction. */
 static ExmRestRow *
-exm_rest_crud_write(ExmRestCrud *r,
-		    const ExmRestKind *kind,
-		    const gchar *sql,
-		    GPtrArray *params,
-		    GError **error)
+crud_write(ExmRestCrud *r,
+	   const ExmRestKind *kind,
+	   const gchar *sql,
+	   GPtrArray *params,
+	   GError **error)
 {
 	ExmRestRow *row = NULL;
 
@@ -34,7 +34,7 @@ exm_rest_crud_write(ExmRestCrud *r,
 }
 
 static void
-exm_rest_crud_forbidden(GError **error)
+crud_forbidden(GError **error)
 {
 	g_set_error_literal(
 		error, EXM_ERROR, EXM_ERROR_FORBIDDEN, "The request you have made is forbidden.");
@@ -43,7 +43,7 @@ exm_rest_crud_forbidden(GError **error)
 /* The parent's uuid for a nested kind: the parent row the walk loaded (and
  * checked) on its way, so lookups during the walk are scoped to it too. */
 static const gchar *
-exm_rest_crud_parent_id(ExmRestCrud *r)
+crud_parent_id(ExmRestCrud *r)
 {
 	return r->parent != NULL ? exm_rest_row_get(r->parent, "uuid") : NULL;
 }
@@ -69,7 +69,7 @@ exm_rest_crud_load(ExmRestCrud *r,
 	ExmRestRow *row = NULL;
 
 	/* A nested row is only ever found below its loaded parent. */
-	if (kind->parent_field != NULL && exm_rest_crud_parent_id(r) == NULL) {
+	if (kind->parent_field != NULL && crud_parent_id(r) == NULL) {
 		exm_rest_model_error_not_found(error, kind->model, id, scope);
 		return NULL;
 	}
@@ -78,7 +78,7 @@ exm_rest_crud_load(ExmRestCrud *r,
 				id,
 				scope,
 				kind->parent_field,
-				exm_rest_crud_parent_id(r),
+				crud_parent_id(r),
 				for_update,
 				params);
 	if (!exm_rest_store_one(&r->store, kind->model, sql, params, &row, error))
@@ -110,7 +110,7 @@ exm_rest_crud_kind_for_route(ExmRestCrud *r, const ExmRestRoute *route)
 
 /* Whether some kind of the mount is nested below @kind. */
 static gboolean
-exm_rest_crud_is_parent(ExmRestCrud *r, const ExmRestKind *kind)
+crud_is_parent(ExmRestCrud *r, const ExmRestKind *kind)
 {
 	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
 		if (r->kinds[i]->parent == kind)
@@ -134,7 +134,7 @@ exm_rest_crud_walk_load(const ExmRestRoute *route,
 		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "no kind serves %s", route->name);
 		return FALSE;
 	}
-	if (exm_rest_crud_is_parent(r, kind))
+	if (crud_is_parent(r, kind))
 		return exm_rest_crud_load_parent(r, kind, id, error);
 	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
 		return FALSE;
@@ -144,7 +144,7 @@ exm_rest_crud_walk_load(const ExmRestRoute *route,
 
 /* `?fields=` applies to every method (docs/rest-conventions.md §4.5). */
 static GPtrArray *
-exm_rest_crud_fields(ExmRestCrud *r)
+crud_fields(ExmRestCrud *r)
 {
 	GPtrArray *fields = NULL;
 
@@ -161,9 +161,9 @@ exm_rest_crud_fields(ExmRestCrud *r)
 /* The answer for one row, with read permissions: the API never echoes a
  * write-only or hidden field, not even in the 201 of a create. */
 static void
-exm_rest_crud_answer_row(ExmRestCrud *r, guint status, const ExmRestRow *row)
+crud_answer_row(ExmRestCrud *r, guint status, const ExmRestRow *row)
 {
-	g_autoptr(GPtrArray) fields = exm_rest_crud_fields(r);
+	g_autoptr(GPtrArray) fields = crud_fields(r);
 	GString *out = g_string_sized_new(512);
 
 	exm_rest_row_write(out, row, r->mount, fields);
@@ -174,10 +174,7 @@ exm_rest_crud_answer_row(ExmRestCrud *r, guint status, const ExmRestRow *row)
 
 /* A scoped identity lists its own project only; asking for another is a 403. */
 static gboolean
-exm_rest_crud_scope_list(ExmRestCrud *r,
-			 const ExmRestKind *kind,
-			 ExmRestListQuery *q,
-			 GError **error)
+crud_scope_list(ExmRestCrud *r, const ExmRestKind *kind, ExmRestListQuery *q, GError **error)
 {
 	ExmRestFilter *f;
 
@@ -185,7 +182,7 @@ exm_rest_crud_scope_list(ExmRestCrud *r,
 		f = exm_rest_list_query_get_filter(q, "project_id");
 		for (guint i = 0; f != NULL && i < f->values->len; i++) {
 			if (g_strcmp0(g_ptr_array_index(f->values, i), r->project) != 0) {
-				exm_rest_crud_forbidden(error);
+				crud_forbidden(error);
 				return FALSE;
 			}
 		}
@@ -193,15 +190,12 @@ exm_rest_crud_scope_list(ExmRestCrud *r,
 	}
 	if (kind->parent_field != NULL)
 		exm_rest_list_query_add_filter(
-			q, kind->model, kind->parent_field, exm_rest_crud_parent_id(r));
+			q, kind->model, kind->parent_field, crud_parent_id(r));
 	return TRUE;
 }
 
 static void
-exm_rest_crud_list_answer(ExmRestCrud *r,
-			  const ExmRestKind *kind,
-			  ExmRestListQuery *q,
-			  PGresult *res)
+crud_list_answer(ExmRestCrud *r, const ExmRestKind *kind, ExmRestListQuery *q, PGresult *res)
 {
 	gint n = PQntuples(res);
 	GString *out = g_string_sized_new(64 + 512 * (gsize)n);
@@ -225,10 +219,7 @@ exm_rest_crud_list_answer(ExmRestCrud *r,
 
 /* A marker with a sort key must name a listed row (404 otherwise). */
 static gboolean
-exm_rest_crud_check_marker(ExmRestCrud *r,
-			   const ExmRestKind *kind,
-			   ExmRestListQuery *q,
-			   GError **error)
+crud_check_marker(ExmRestCrud *r, const ExmRestKind *kind, ExmRestListQuery *q, GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *sql = exm_rest_sql_marker_check(q, kind->model, params);
@@ -248,7 +239,7 @@ exm_rest_crud_check_marker(ExmRestCrud *r,
 }
 
 static gboolean
-exm_rest_crud_list(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+crud_list(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
 	g_autoptr(ExmRestListQuery) q = NULL;
 	g_autoptr(GPtrArray) sql_params = g_ptr_array_new_with_free_func(g_free);
@@ -258,21 +249,21 @@ exm_rest_crud_list(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 
 	q = exm_rest_list_query_parse(kind->model, r->query, r->n_query, r->mount, error);
 	if (q == NULL || !exm_rest_crud_enforce(r, kind->policy, "read", error) ||
-	    !exm_rest_crud_scope_list(r, kind, q, error))
+	    !crud_scope_list(r, kind, q, error))
 		return FALSE;
-	if (!exm_rest_crud_check_marker(r, kind, q, error))
+	if (!crud_check_marker(r, kind, q, error))
 		return FALSE;
 	columns = exm_rest_sql_columns(kind->model, FALSE);
 	sql = exm_rest_sql_list(q, kind->model, columns, sql_params);
 	res = exm_rest_store_exec(&r->store, kind->model, sql, sql_params, error);
 	if (res == NULL)
 		return FALSE;
-	exm_rest_crud_list_answer(r, kind, q, res);
+	crud_list_answer(r, kind, q, res);
 	return TRUE;
 }
 
 static gboolean
-exm_rest_crud_get(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+crud_get(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
 	g_autoptr(ExmRestRow) row = NULL;
 
@@ -281,13 +272,13 @@ exm_rest_crud_get(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 	row = exm_rest_crud_load(r, kind, r->match->id, FALSE, error);
 	if (row == NULL)
 		return FALSE;
-	exm_rest_crud_answer_row(r, 200, row);
+	crud_answer_row(r, 200, row);
 	return TRUE;
 }
 
 /* Missing Content-Type means JSON; parameters after `;` are ignored (§2). */
 static gboolean
-exm_rest_crud_content_type(ExmRestCrud *r, GError **error)
+crud_content_type(ExmRestCrud *r, GError **error)
 {
 	const gchar *ct = r->content_type;
 	g_autofree gchar *base = NULL;
@@ -306,16 +297,16 @@ exm_rest_crud_content_type(ExmRestCrud *r, GError **error)
 }
 
 static ExmRestBody *
-exm_rest_crud_unpack(ExmRestCrud *r, const ExmRestKind *kind, ExmRestMethod method, GError **error)
+crud_unpack(ExmRestCrud *r, const ExmRestKind *kind, ExmRestMethod method, GError **error)
 {
-	if (!exm_rest_crud_content_type(r, error))
+	if (!crud_content_type(r, error))
 		return NULL;
 	return exm_rest_body_unpack(kind->model, method, r->body, r->body_len, r->mount, error);
 }
 
 /* The kind served at the collection a relationship points to (`<route>/`). */
 static const ExmRestKind *
-exm_rest_crud_related_kind(ExmRestCrud *r, const ExmRestField *f)
+crud_related_kind(ExmRestCrud *r, const ExmRestField *f)
 {
 	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
 		const ExmRestKind *k = r->kinds[i];
@@ -330,10 +321,7 @@ exm_rest_crud_related_kind(ExmRestCrud *r, const ExmRestField *f)
 /* Relationship values are resolved like upstream: through the target's own
  * controller (its `read` policy, its project scope, 404 when absent). */
 static gboolean
-exm_rest_crud_resolve(ExmRestCrud *r,
-		      const ExmRestKind *kind,
-		      const ExmRestBody *body,
-		      GError **error)
+crud_resolve(ExmRestCrud *r, const ExmRestKind *kind, const ExmRestBody *body, GError **error)
 {
 	for (const ExmRestField *f = kind->model->fields; f->name != NULL; f++) {
 		const ExmRestValue *v = exm_rest_body_get(body, f->name);
@@ -342,7 +330,7 @@ exm_rest_crud_resolve(ExmRestCrud *r,
 
 		if (v == NULL || v->is_null || f->type != EXM_REST_TYPE_RELATIONSHIP)
 			continue;
-		target = exm_rest_crud_related_kind(r, f);
+		target = crud_related_kind(r, f);
 		if (target == NULL)
 			continue;
 		if (!exm_rest_crud_enforce(r, target->policy, "read", error))
@@ -355,7 +343,7 @@ exm_rest_crud_resolve(ExmRestCrud *r,
 }
 
 static void
-exm_rest_crud_sets_from_body(const ExmRestBody *body, const ExmRestModel *model, GPtrArray *sets)
+crud_sets_from_body(const ExmRestBody *body, const ExmRestModel *model, GPtrArray *sets)
 {
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
 		const ExmRestValue *v = exm_rest_body_get(body, f->name);
@@ -372,10 +360,7 @@ exm_rest_crud_sets_from_body(const ExmRestBody *body, const ExmRestModel *model,
 /* project_id at create: a scoped identity may only name its own project;
  * absent, it comes from the parent (nested) or the identity's scope. */
 static gboolean
-exm_rest_crud_create_project(ExmRestCrud *r,
-			     const ExmRestKind *kind,
-			     GPtrArray *sets,
-			     GError **error)
+crud_create_project(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
 {
 	ExmRestSet *p = exm_rest_set_find(sets, "project_id");
 	const gchar *value = p != NULL ? p->text : NULL;
@@ -383,7 +368,7 @@ exm_rest_crud_create_project(ExmRestCrud *r,
 	if (exm_rest_model_field(kind->model, "project_id") == NULL)
 		return TRUE;
 	if (value != NULL && r->project != NULL && g_strcmp0(value, r->project) != 0) {
-		exm_rest_crud_forbidden(error);
+		crud_forbidden(error);
 		return FALSE;
 	}
 	if (value == NULL && r->parent != NULL && kind->parent_field != NULL)
@@ -399,7 +384,7 @@ exm_rest_crud_create_project(ExmRestCrud *r,
 }
 
 static gboolean
-exm_rest_crud_check_required(const ExmRestKind *kind, GPtrArray *sets, GError **error)
+crud_check_required(const ExmRestKind *kind, GPtrArray *sets, GError **error)
 {
 	for (const ExmRestField *f = kind->model->fields; f->name != NULL; f++) {
 		ExmRestSet *s;
@@ -416,18 +401,18 @@ exm_rest_crud_check_required(const ExmRestKind *kind, GPtrArray *sets, GError **
 
 /* INSERT … RETURNING the row; values only as parameters. */
 static ExmRestRow *
-exm_rest_crud_insert(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
+crud_insert(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
 	g_autofree gchar *sql = exm_rest_sql_insert(kind->model, sets, params);
 
-	return exm_rest_crud_write(r, kind, sql, params, error);
+	return crud_write(r, kind, sql, params, error);
 }
 
 /* `Location`: the collection of the kind's route, below its parent's
  * resource for a nested kind. */
 static void
-exm_rest_crud_location(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id)
+crud_location(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id)
 {
 	g_autofree gchar *loc = NULL;
 
@@ -436,7 +421,7 @@ exm_rest_crud_location(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id)
 				      r->base_url,
 				      r->mount,
 				      kind->parent->route->name,
-				      exm_rest_crud_parent_id(r),
+				      crud_parent_id(r),
 				      kind->route->name,
 				      id);
 	else
@@ -445,21 +430,21 @@ exm_rest_crud_location(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id)
 }
 
 static gboolean
-exm_rest_crud_create_sets(ExmRestCrud *r,
-			  const ExmRestKind *kind,
-			  const ExmRestBody *body,
-			  GPtrArray *sets,
-			  GError **error)
+crud_create_sets(ExmRestCrud *r,
+		 const ExmRestKind *kind,
+		 const ExmRestBody *body,
+		 GPtrArray *sets,
+		 GError **error)
 {
 	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
 	g_autofree gchar *uuid = NULL;
 
-	exm_rest_crud_sets_from_body(body, kind->model, sets);
-	if (!exm_rest_crud_create_project(r, kind, sets, error))
+	crud_sets_from_body(body, kind->model, sets);
+	if (!crud_create_project(r, kind, sets, error))
 		return FALSE;
 	if (kind->parent_field != NULL && exm_rest_set_find(sets, kind->parent_field) == NULL)
-		exm_rest_set_put(sets, kind->model, kind->parent_field, exm_rest_crud_parent_id(r));
-	if (!exm_rest_crud_check_required(kind, sets, error))
+		exm_rest_set_put(sets, kind->model, kind->parent_field, crud_parent_id(r));
+	if (!crud_check_required(kind, sets, error))
 		return FALSE;
 	if (kind->prepare != NULL && !kind->prepare(r, body, NULL, sets, error))
 		return FALSE;
@@ -475,25 +460,25 @@ exm_rest_crud_create_sets(ExmRestCrud *r,
 }
 
 static gboolean
-exm_rest_crud_create(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+crud_create(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
-	g_autoptr(ExmRestBody) body = exm_rest_crud_unpack(r, kind, EXM_REST_CREATE, error);
+	g_autoptr(ExmRestBody) body = crud_unpack(r, kind, EXM_REST_CREATE, error);
 	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
 	g_autoptr(ExmRestRow) row = NULL;
 
-	if (body == NULL || !exm_rest_crud_resolve(r, kind, body, error) ||
+	if (body == NULL || !crud_resolve(r, kind, body, error) ||
 	    !exm_rest_crud_enforce(r, kind->policy, "create", error) ||
-	    !exm_rest_crud_create_sets(r, kind, body, sets, error))
+	    !crud_create_sets(r, kind, body, sets, error))
 		return FALSE;
 	if (kind->before_write != NULL && !kind->before_write(r, error))
 		return FALSE;
-	row = exm_rest_crud_insert(r, kind, sets, error);
+	row = crud_insert(r, kind, sets, error);
 	if (row == NULL)
 		return FALSE;
 	if (kind->after_write != NULL && !kind->after_write(r, error))
 		return FALSE;
-	exm_rest_crud_answer_row(r, 201, row);
-	exm_rest_crud_location(r, kind, exm_rest_row_get(row, "uuid"));
+	crud_answer_row(r, 201, row);
+	crud_location(r, kind, exm_rest_row_get(row, "uuid"));
 	return TRUE;
 }
 
@@ -501,16 +486,16 @@ exm_rest_crud_create(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
  * identity may not name a foreign project, model read-only values may be
  * re-sent but not changed. */
 static gboolean
-exm_rest_crud_update_fixed(ExmRestCrud *r,
-			   const ExmRestKind *kind,
-			   const ExmRestBody *body,
-			   const ExmRestRow *row,
-			   GError **error)
+crud_update_fixed(ExmRestCrud *r,
+		  const ExmRestKind *kind,
+		  const ExmRestBody *body,
+		  const ExmRestRow *row,
+		  GError **error)
 {
 	const ExmRestValue *p = exm_rest_body_get(body, "project_id");
 
 	if (p != NULL && r->project != NULL && g_strcmp0(p->str, r->project) != 0) {
-		exm_rest_crud_forbidden(error);
+		crud_forbidden(error);
 		return FALSE;
 	}
 	for (const ExmRestField *f = kind->model->fields; f->name != NULL; f++) {
@@ -530,7 +515,7 @@ exm_rest_crud_update_fixed(ExmRestCrud *r,
 
 /* Drops the sets that would not change the row (dirty tracking, §6.4). */
 static void
-exm_rest_crud_keep_changes(GPtrArray *sets, const ExmRestRow *row)
+crud_keep_changes(GPtrArray *sets, const ExmRestRow *row)
 {
 	for (guint i = sets->len; i > 0; i--) {
 		ExmRestSet *s = g_ptr_array_index(sets, i - 1);
@@ -540,17 +525,17 @@ exm_rest_crud_keep_changes(GPtrArray *sets, const ExmRestRow *row)
 }
 
 static ExmRestRow *
-exm_rest_crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
+crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
 	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
 	g_autofree gchar *sql = exm_rest_sql_update(kind->model, sets, now, r->match->id, params);
 
-	return exm_rest_crud_write(r, kind, sql, params, error);
+	return crud_write(r, kind, sql, params, error);
 }
 
 static gboolean
-exm_rest_crud_update_uuid(ExmRestCrud *r, const ExmRestBody *body, GError **error)
+crud_update_uuid(ExmRestCrud *r, const ExmRestBody *body, GError **error)
 {
 	const ExmRestValue *u = exm_rest_body_get(body, "uuid");
 
@@ -566,40 +551,40 @@ exm_rest_crud_update_uuid(ExmRestCrud *r, const ExmRestBody *body, GError **erro
 }
 
 static gboolean
-exm_rest_crud_update(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+crud_update(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
-	g_autoptr(ExmRestBody) body = exm_rest_crud_unpack(r, kind, EXM_REST_UPDATE, error);
+	g_autoptr(ExmRestBody) body = crud_unpack(r, kind, EXM_REST_UPDATE, error);
 	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
 	g_autoptr(ExmRestRow) row = NULL;
 	g_autoptr(ExmRestRow) updated = NULL;
 
-	if (body == NULL || !exm_rest_crud_update_uuid(r, body, error) ||
+	if (body == NULL || !crud_update_uuid(r, body, error) ||
 	    !exm_rest_crud_enforce(r, kind->policy, "update", error))
 		return FALSE;
 	if (kind->before_write != NULL && !kind->before_write(r, error))
 		return FALSE;
 	row = exm_rest_crud_load(r, kind, r->match->id, TRUE, error);
-	if (row == NULL || !exm_rest_crud_update_fixed(r, kind, body, row, error))
+	if (row == NULL || !crud_update_fixed(r, kind, body, row, error))
 		return FALSE;
-	exm_rest_crud_sets_from_body(body, kind->model, sets);
+	crud_sets_from_body(body, kind->model, sets);
 	if (kind->prepare != NULL && !kind->prepare(r, body, row, sets, error))
 		return FALSE;
-	exm_rest_crud_keep_changes(sets, row);
+	crud_keep_changes(sets, row);
 	if (sets->len == 0) {
-		exm_rest_crud_answer_row(r, 200, row);
+		crud_answer_row(r, 200, row);
 		return TRUE;
 	}
-	updated = exm_rest_crud_write_update(r, kind, sets, error);
+	updated = crud_write_update(r, kind, sets, error);
 	if (updated == NULL)
 		return FALSE;
 	if (kind->after_write != NULL && !kind->after_write(r, error))
 		return FALSE;
-	exm_rest_crud_answer_row(r, 200, updated);
+	crud_answer_row(r, 200, updated);
 	return TRUE;
 }
 
 static gboolean
-exm_rest_crud_delete(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
+crud_delete(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
 	g_autoptr(ExmRestRow) row = NULL;
 
@@ -628,19 +613,19 @@ exm_rest_crud_dispatch(ExmRestCrud *r, const ExmRestKind *kind)
 
 	switch (r->match->method) {
 	case EXM_REST_FILTER:
-		ok = exm_rest_crud_list(r, kind, &error);
+		ok = crud_list(r, kind, &error);
 		break;
 	case EXM_REST_GET:
-		ok = exm_rest_crud_get(r, kind, &error);
+		ok = crud_get(r, kind, &error);
 		break;
 	case EXM_REST_CREATE:
-		ok = exm_rest_crud_create(r, kind, &error);
+		ok = crud_create(r, kind, &error);
 		break;
 	case EXM_REST_UPDATE:
-		ok = exm_rest_crud_update(r, kind, &error);
+		ok = crud_update(r, kind, &error);
 		break;
 	case EXM_REST_DELETE:
-		ok = exm_rest_crud_delete(r, kind, &error);
+		ok = crud_delete(r, kind, &error);
 		break;
 	default:
 		g_set_error_literal(

@@ -13,26 +13,26 @@ struct _ExmRestEnforcer {
 };
 
 static GHashTable *
-exm_rest_level_new(GDestroyNotify value_free)
+level_new(GDestroyNotify value_free)
 {
 	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
 }
 
 /* gcl_iam's quirk: once `*` exists at a level, every key goes to it. */
 static const gchar *
-exm_rest_level_key(GHashTable *level, const gchar *key)
+level_key(GHashTable *level, const gchar *key)
 {
 	return g_hash_table_contains(level, "*") ? "*" : key;
 }
 
 static GHashTable *
-exm_rest_level_get(GHashTable *level, const gchar *key, GDestroyNotify value_free)
+level_get(GHashTable *level, const gchar *key, GDestroyNotify value_free)
 {
-	const gchar *k = exm_rest_level_key(level, key);
+	const gchar *k = level_key(level, key);
 	GHashTable *child = g_hash_table_lookup(level, k);
 
 	if (child == NULL) {
-		child = exm_rest_level_new(value_free);
+		child = level_new(value_free);
 		g_hash_table_insert(level, g_strdup(k), child);
 	}
 	return child;
@@ -43,16 +43,15 @@ exm_rest_enforcer_new(const gchar *const *permissions)
 {
 	ExmRestEnforcer *e = g_new0(ExmRestEnforcer, 1);
 
-	e->services = exm_rest_level_new((GDestroyNotify)g_hash_table_unref);
+	e->services = level_new((GDestroyNotify)g_hash_table_unref);
 	for (guint i = 0; permissions != NULL && permissions[i] != NULL; i++) {
 		g_auto(GStrv) parts = g_strsplit(permissions[i], ".", -1);
 		GHashTable *resources;
 		GHashTable *actions;
 		if (g_strv_length(parts) != 3)
 			continue;
-		resources = exm_rest_level_get(
-			e->services, parts[0], (GDestroyNotify)g_hash_table_unref);
-		actions = exm_rest_level_get(resources, parts[1], NULL);
+		resources = level_get(e->services, parts[0], (GDestroyNotify)g_hash_table_unref);
+		actions = level_get(resources, parts[1], NULL);
 		g_hash_table_add(actions, g_strdup(parts[2]));
 	}
 	return e;
@@ -67,11 +66,11 @@ exm_rest_enforcer_allows(const ExmRestEnforcer *enforcer, const gchar *rule)
 
 	if (g_strv_length(parts) != 3)
 		return FALSE;
-	resources = g_hash_table_lookup(enforcer->services,
-					exm_rest_level_key(enforcer->services, parts[0]));
+	resources =
+		g_hash_table_lookup(enforcer->services, level_key(enforcer->services, parts[0]));
 	if (resources == NULL)
 		return FALSE;
-	actions = g_hash_table_lookup(resources, exm_rest_level_key(resources, parts[1]));
+	actions = g_hash_table_lookup(resources, level_key(resources, parts[1]));
 	if (actions == NULL)
 		return FALSE;
 	return g_hash_table_contains(actions, parts[2]) || g_hash_table_contains(actions, "*");

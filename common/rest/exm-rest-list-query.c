@@ -11,7 +11,7 @@
 #include "exm-uuid.h"
 
 static void
-exm_rest_filter_free(ExmRestFilter *f)
+filter_free(ExmRestFilter *f)
 {
 	g_ptr_array_unref(f->values);
 	g_free(f);
@@ -41,7 +41,7 @@ exm_rest_list_query_get_filter(ExmRestListQuery *query, const gchar *name)
 }
 
 static ExmRestFilter *
-exm_rest_filter_new(ExmRestListQuery *query, const ExmRestField *field)
+filter_new(ExmRestListQuery *query, const ExmRestField *field)
 {
 	ExmRestFilter *f = g_new0(ExmRestFilter, 1);
 
@@ -62,15 +62,15 @@ exm_rest_list_query_add_filter(ExmRestListQuery *query,
 
 	g_return_if_fail(field != NULL);
 	/* A new filter, never merged into a client one: server filters AND. */
-	f = exm_rest_filter_new(query, field);
+	f = filter_new(query, field);
 	g_ptr_array_add(f->values, g_strdup(value));
 }
 
 static gchar *
-exm_rest_filter_value(const ExmRestField *field,
-		      const gchar *value,
-		      const gchar *mount_prefix,
-		      GError **error)
+filter_value(const ExmRestField *field,
+	     const gchar *value,
+	     const gchar *mount_prefix,
+	     GError **error)
 {
 	gint64 n;
 
@@ -103,11 +103,11 @@ exm_rest_filter_value(const ExmRestField *field,
 }
 
 static gboolean
-exm_rest_query_add_client_filter(ExmRestListQuery *query,
-				 const ExmRestModel *model,
-				 const ExmRestParam *p,
-				 const gchar *mount_prefix,
-				 GError **error)
+query_add_client_filter(ExmRestListQuery *query,
+			const ExmRestModel *model,
+			const ExmRestParam *p,
+			const gchar *mount_prefix,
+			GError **error)
 {
 	const ExmRestField *field = exm_rest_model_field(model, p->key);
 	ExmRestFilter *f;
@@ -124,18 +124,18 @@ exm_rest_query_add_client_filter(ExmRestListQuery *query,
 			    p->key);
 		return FALSE;
 	}
-	value = exm_rest_filter_value(field, p->value, mount_prefix, error);
+	value = filter_value(field, p->value, mount_prefix, error);
 	if (value == NULL)
 		return FALSE;
 	f = exm_rest_list_query_get_filter(query, field->name);
 	if (f == NULL)
-		f = exm_rest_filter_new(query, field);
+		f = filter_new(query, field);
 	g_ptr_array_add(f->values, value);
 	return TRUE;
 }
 
 static gboolean
-exm_rest_query_set_limit(ExmRestListQuery *query, const gchar *value, GError **error)
+query_set_limit(ExmRestListQuery *query, const gchar *value, GError **error)
 {
 	guint64 n;
 
@@ -149,11 +149,11 @@ exm_rest_query_set_limit(ExmRestListQuery *query, const gchar *value, GError **e
 
 /* sort_key/sort_dir: one key at most (paginated controllers), dirs matching. */
 static gboolean
-exm_rest_query_set_sort(ExmRestListQuery *query,
-			const ExmRestModel *model,
-			GPtrArray *keys,
-			GPtrArray *dirs,
-			GError **error)
+query_set_sort(ExmRestListQuery *query,
+	       const ExmRestModel *model,
+	       GPtrArray *keys,
+	       GPtrArray *dirs,
+	       GError **error)
 {
 	const ExmRestField *field;
 
@@ -202,13 +202,13 @@ exm_rest_query_set_sort(ExmRestListQuery *query,
 }
 
 static gboolean
-exm_rest_query_param(ExmRestListQuery *query,
-		     const ExmRestModel *model,
-		     const ExmRestParam *p,
-		     const gchar *mount_prefix,
-		     GPtrArray *keys,
-		     GPtrArray *dirs,
-		     GError **error)
+query_param(ExmRestListQuery *query,
+	    const ExmRestModel *model,
+	    const ExmRestParam *p,
+	    const gchar *mount_prefix,
+	    GPtrArray *keys,
+	    GPtrArray *dirs,
+	    GError **error)
 {
 	if (p->key == NULL || p->value == NULL || !g_utf8_validate(p->key, -1, NULL) ||
 	    !g_utf8_validate(p->value, -1, NULL)) {
@@ -219,7 +219,7 @@ exm_rest_query_param(ExmRestListQuery *query,
 		return FALSE;
 	}
 	if (g_strcmp0(p->key, "page_limit") == 0)
-		return exm_rest_query_set_limit(query, p->value, error);
+		return query_set_limit(query, p->value, error);
 	if (g_strcmp0(p->key, "page_marker") == 0) {
 		g_free(query->marker);
 		query->marker = exm_uuid_parse_lenient(p->value, "uuid", error);
@@ -239,7 +239,7 @@ exm_rest_query_param(ExmRestListQuery *query,
 		g_ptr_array_add(query->fields, g_strdup(p->value));
 		return TRUE;
 	}
-	return exm_rest_query_add_client_filter(query, model, p, mount_prefix, error);
+	return query_add_client_filter(query, model, p, mount_prefix, error);
 }
 
 ExmRestListQuery *
@@ -253,13 +253,12 @@ exm_rest_list_query_parse(const ExmRestModel *model,
 	g_autoptr(GPtrArray) keys = g_ptr_array_new();
 	g_autoptr(GPtrArray) dirs = g_ptr_array_new();
 
-	query->filters = g_ptr_array_new_with_free_func((GDestroyNotify)exm_rest_filter_free);
+	query->filters = g_ptr_array_new_with_free_func((GDestroyNotify)filter_free);
 	for (gsize i = 0; i < n_params; i++) {
-		if (!exm_rest_query_param(
-			    query, model, &params[i], mount_prefix, keys, dirs, error))
+		if (!query_param(query, model, &params[i], mount_prefix, keys, dirs, error))
 			return NULL;
 	}
-	if (!exm_rest_query_set_sort(query, model, keys, dirs, error))
+	if (!query_set_sort(query, model, keys, dirs, error))
 		return NULL;
 	return g_steal_pointer(&query);
 }

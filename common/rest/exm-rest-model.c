@@ -102,7 +102,7 @@ exm_rest_model_parse_relationship(const gchar *uri,
 }
 
 static gboolean
-exm_rest_fields_has(GPtrArray *fields, const gchar *name)
+fields_has(GPtrArray *fields, const gchar *name)
 {
 	for (guint i = 0; i < fields->len; i++) {
 		if (g_strcmp0(g_ptr_array_index(fields, i), name) == 0)
@@ -123,10 +123,9 @@ exm_rest_model_pack(JsonObject *object,
 		const gchar *name = l->data;
 		const ExmRestField *f = exm_rest_model_field(model, name);
 		JsonNode *n = json_object_get_member(object, name);
-		gboolean drop = f == NULL ||
-				exm_rest_model_field_access(f, method) == EXM_REST_HIDDEN ||
-				JSON_NODE_HOLDS_NULL(n) ||
-				(fields != NULL && !exm_rest_fields_has(fields, name));
+		gboolean drop =
+			f == NULL || exm_rest_model_field_access(f, method) == EXM_REST_HIDDEN ||
+			JSON_NODE_HOLDS_NULL(n) || (fields != NULL && !fields_has(fields, name));
 		if (drop)
 			json_object_remove_member(object, name);
 	}

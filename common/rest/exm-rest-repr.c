@@ -11,7 +11,7 @@
 /* Python's repr() of a str, close enough for messages: quote choice and the
  * common escapes.  Non-ASCII stays raw; exm_error_body() escapes it. */
 static void
-exm_rest_repr_string(GString *out, const gchar *s)
+repr_string(GString *out, const gchar *s)
 {
 	gchar quote = (strchr(s, '\'') != NULL && strchr(s, '"') == NULL) ? '"' : '\'';
 
@@ -34,10 +34,10 @@ exm_rest_repr_string(GString *out, const gchar *s)
 	g_string_append_c(out, quote);
 }
 
-static void exm_rest_repr_node(GString *out, JsonNode *node, gboolean top);
+static void repr_node(GString *out, JsonNode *node, gboolean top);
 
 static void
-exm_rest_repr_value(GString *out, JsonNode *node, gboolean top)
+repr_value(GString *out, JsonNode *node, gboolean top)
 {
 	GType t = json_node_get_value_type(node);
 
@@ -51,19 +51,19 @@ exm_rest_repr_value(GString *out, JsonNode *node, gboolean top)
 	} else if (top)
 		g_string_append(out, json_node_get_string(node));
 	else
-		exm_rest_repr_string(out, json_node_get_string(node));
+		repr_string(out, json_node_get_string(node));
 }
 
 /* @top: a bare string renders as Python str() (no quotes), as `%s` does. */
 static void
-exm_rest_repr_node(GString *out, JsonNode *node, gboolean top)
+repr_node(GString *out, JsonNode *node, gboolean top)
 {
 	switch (JSON_NODE_TYPE(node)) {
 	case JSON_NODE_NULL:
 		g_string_append(out, "None");
 		break;
 	case JSON_NODE_VALUE:
-		exm_rest_repr_value(out, node, top);
+		repr_value(out, node, top);
 		break;
 	case JSON_NODE_ARRAY: {
 		JsonArray *a = json_node_get_array(node);
@@ -71,7 +71,7 @@ exm_rest_repr_node(GString *out, JsonNode *node, gboolean top)
 		for (guint i = 0; i < json_array_get_length(a); i++) {
 			if (i > 0)
 				g_string_append(out, ", ");
-			exm_rest_repr_node(out, json_array_get_element(a, i), FALSE);
+			repr_node(out, json_array_get_element(a, i), FALSE);
 		}
 		g_string_append_c(out, ']');
 		break;
@@ -87,9 +87,9 @@ exm_rest_repr_node(GString *out, JsonNode *node, gboolean top)
 			if (!first)
 				g_string_append(out, ", ");
 			first = FALSE;
-			exm_rest_repr_string(out, k);
+			repr_string(out, k);
 			g_string_append(out, ": ");
-			exm_rest_repr_node(out, v, FALSE);
+			repr_node(out, v, FALSE);
 		}
 		g_string_append_c(out, '}');
 		break;
@@ -101,6 +101,6 @@ gchar *
 exm_rest_repr(JsonNode *node, gboolean top)
 {
 	GString *out = g_string_new(NULL);
-	exm_rest_repr_node(out, node, top);
+	repr_node(out, node, top);
 	return g_string_free(out, FALSE);
 }

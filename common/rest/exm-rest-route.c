@@ -15,7 +15,7 @@
 /* WebOb's path_info_pop(): NULL when nothing is left; leading slashes are
  * skipped (so runs collapse) and the segment up to the next slash returned. */
 static gchar *
-exm_rest_path_pop(const gchar **path_info)
+path_pop(const gchar **path_info)
 {
 	const gchar *s = *path_info;
 	const gchar *e;
@@ -31,7 +31,7 @@ exm_rest_path_pop(const gchar **path_info)
 
 /* WebOb's path_info_peek(): NULL when nothing is left, "" when only slashes. */
 static gchar *
-exm_rest_path_peek(const gchar *path_info)
+path_peek(const gchar *path_info)
 {
 	const gchar *s = path_info;
 
@@ -43,7 +43,7 @@ exm_rest_path_peek(const gchar *path_info)
 }
 
 static const ExmRestRoute *
-exm_rest_route_child(const ExmRestRoute *route, const gchar *segment)
+route_child(const ExmRestRoute *route, const gchar *segment)
 {
 	g_autofree gchar *attr = NULL;
 
@@ -58,11 +58,11 @@ exm_rest_route_child(const ExmRestRoute *route, const gchar *segment)
 }
 
 static gboolean
-exm_rest_map_method(const ExmRestRoute *route,
-		    const gchar *http,
-		    gboolean collection,
-		    ExmRestMethod *out,
-		    GError **error)
+map_method(const ExmRestRoute *route,
+	   const gchar *http,
+	   gboolean collection,
+	   ExmRestMethod *out,
+	   GError **error)
 {
 	ExmRestMethod m = 0;
 
@@ -99,7 +99,7 @@ exm_rest_map_method(const ExmRestRoute *route,
 }
 
 static gchar *
-exm_rest_route_parse_id(const ExmRestRoute *route, const gchar *id, GError **error)
+route_parse_id(const ExmRestRoute *route, const gchar *id, GError **error)
 {
 	if (!route->has_resources) {
 		g_set_error(error,
@@ -113,7 +113,7 @@ exm_rest_route_parse_id(const ExmRestRoute *route, const gchar *id, GError **err
 }
 
 static ExmRestRef *
-exm_rest_ref_new(const ExmRestRoute *route, gchar *id)
+ref_new(const ExmRestRoute *route, gchar *id)
 {
 	ExmRestRef *ref = g_new0(ExmRestRef, 1);
 	ref->route = route;
@@ -122,7 +122,7 @@ exm_rest_ref_new(const ExmRestRoute *route, gchar *id)
 }
 
 static void
-exm_rest_ref_free(ExmRestRef *ref)
+ref_free(ExmRestRef *ref)
 {
 	g_free(ref->id);
 	g_free(ref);
@@ -142,7 +142,7 @@ exm_rest_route_match_free(ExmRestMatch *match)
 
 /* restalchemy's answer to a path segment the route does not know. */
 static gboolean
-exm_rest_no_method(const ExmRestRoute *route, const gchar *name, GError **error)
+no_method(const ExmRestRoute *route, const gchar *name, GError **error)
 {
 	g_set_error(error,
 		    EXM_ERROR,
@@ -156,14 +156,14 @@ exm_rest_no_method(const ExmRestRoute *route, const gchar *name, GError **error)
 /* Parses @id and runs @load on it: restalchemy's controller `get` of a
  * resource the walk passes through. */
 static gchar *
-exm_rest_walk_load(const ExmRestRoute *route,
-		   const gchar *id,
-		   ExmRestMatch *match,
-		   ExmRestLoadFunc load,
-		   gpointer user_data,
-		   GError **error)
+walk_load(const ExmRestRoute *route,
+	  const gchar *id,
+	  ExmRestMatch *match,
+	  ExmRestLoadFunc load,
+	  gpointer user_data,
+	  GError **error)
 {
-	g_autofree gchar *canon = exm_rest_route_parse_id(route, id, error);
+	g_autofree gchar *canon = route_parse_id(route, id, error);
 
 	if (canon == NULL)
 		return NULL;
@@ -174,15 +174,12 @@ exm_rest_walk_load(const ExmRestRoute *route,
 
 /* `<id>/actions/<name>[/…]`; only plain GET actions exist in the toolkit. */
 static gboolean
-exm_rest_walk_action(ExmRestMatch *match,
-		     const gchar **path_info,
-		     const gchar *http,
-		     GError **error)
+walk_action(ExmRestMatch *match, const gchar **path_info, const gchar *http, GError **error)
 {
 	const ExmRestRoute *route = match->route;
-	g_autofree gchar *actions = exm_rest_path_pop(path_info);
-	g_autofree gchar *name = exm_rest_path_pop(path_info);
-	g_autofree gchar *rest = exm_rest_path_pop(path_info);
+	g_autofree gchar *actions = path_pop(path_info);
+	g_autofree gchar *name = path_pop(path_info);
+	g_autofree gchar *rest = path_pop(path_info);
 	gboolean known = FALSE;
 
 	if (name != NULL)
@@ -190,7 +187,7 @@ exm_rest_walk_action(ExmRestMatch *match,
 	for (guint i = 0; name != NULL && route->actions != NULL && route->actions[i]; i++)
 		known = known || g_strcmp0(route->actions[i], name) == 0;
 	if (!known)
-		return exm_rest_no_method(route, name, error);
+		return no_method(route, name, error);
 	if (rest != NULL && g_strcmp0(rest, "invoke") != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
@@ -216,39 +213,39 @@ exm_rest_walk_action(ExmRestMatch *match,
 
 /* The last segment: a collection call (`name == ""`) or a resource call. */
 static gboolean
-exm_rest_walk_final(ExmRestMatch *match, const gchar *name, const gchar *http, GError **error)
+walk_final(ExmRestMatch *match, const gchar *name, const gchar *http, GError **error)
 {
 	gboolean collection = g_strcmp0(name, "") == 0;
 
-	if (!exm_rest_map_method(match->route, http, collection, &match->method, error))
+	if (!map_method(match->route, http, collection, &match->method, error))
 		return FALSE;
 	if (collection)
 		return TRUE;
-	match->id = exm_rest_route_parse_id(match->route, name, error);
+	match->id = route_parse_id(match->route, name, error);
 	return match->id != NULL;
 }
 
 /* `<id>/<child>/…`: load the resource, then step into a nested child. */
 static gboolean
-exm_rest_walk_nested(ExmRestMatch *match,
-		     const gchar *name,
-		     const gchar **path_info,
-		     ExmRestLoadFunc load,
-		     gpointer user_data,
-		     GError **error)
+walk_nested(ExmRestMatch *match,
+	    const gchar *name,
+	    const gchar **path_info,
+	    ExmRestLoadFunc load,
+	    gpointer user_data,
+	    GError **error)
 {
 	const ExmRestRoute *route = match->route;
 	const ExmRestRoute *child;
 	g_autofree gchar *segment = NULL;
-	gchar *id = exm_rest_walk_load(route, name, match, load, user_data, error);
+	gchar *id = walk_load(route, name, match, load, user_data, error);
 
 	if (id == NULL)
 		return FALSE;
-	g_ptr_array_add(match->parents, exm_rest_ref_new(route, id));
-	segment = exm_rest_path_pop(path_info);
-	child = exm_rest_route_child(route, segment);
+	g_ptr_array_add(match->parents, ref_new(route, id));
+	segment = path_pop(path_info);
+	child = route_child(route, segment);
 	if (child == NULL)
-		return exm_rest_no_method(route, segment, error);
+		return no_method(route, segment, error);
 	if (!child->nested) {
 		g_set_error(error,
 			    EXM_ERROR,
@@ -264,24 +261,24 @@ exm_rest_walk_nested(ExmRestMatch *match,
 /* One level of restalchemy's Route.do(); %TRUE with *@done set when the
  * walk has reached its target. */
 static gboolean
-exm_rest_walk_step(ExmRestMatch *match,
-		   const gchar **path_info,
-		   const gchar *http,
-		   const gchar *full_path,
-		   ExmRestLoadFunc load,
-		   gpointer user_data,
-		   gboolean *done,
-		   GError **error)
+walk_step(ExmRestMatch *match,
+	  const gchar **path_info,
+	  const gchar *http,
+	  const gchar *full_path,
+	  ExmRestLoadFunc load,
+	  gpointer user_data,
+	  gboolean *done,
+	  GError **error)
 {
-	g_autofree gchar *name = exm_rest_path_pop(path_info);
-	g_autofree gchar *next = exm_rest_path_peek(*path_info);
+	g_autofree gchar *name = path_pop(path_info);
+	g_autofree gchar *next = path_peek(*path_info);
 	const ExmRestRoute *child;
 
 	if (next == NULL) {
 		*done = TRUE;
-		return exm_rest_walk_final(match, name, http, error);
+		return walk_final(match, name, http, error);
 	}
-	child = exm_rest_route_child(match->route, name);
+	child = route_child(match->route, name);
 	if (child != NULL) {
 		if (child->nested) {
 			g_set_error(error,
@@ -296,16 +293,15 @@ exm_rest_walk_step(ExmRestMatch *match,
 		return TRUE;
 	}
 	if (g_strcmp0(next, "actions") == 0) {
-		g_autofree gchar *id =
-			exm_rest_walk_load(match->route, name, match, load, user_data, error);
+		g_autofree gchar *id = walk_load(match->route, name, match, load, user_data, error);
 		if (id == NULL)
 			return FALSE;
 		match->id = g_steal_pointer(&id);
 		*done = TRUE;
-		return exm_rest_walk_action(match, path_info, http, error);
+		return walk_action(match, path_info, http, error);
 	}
 	if (name != NULL && name[0] != '\0')
-		return exm_rest_walk_nested(match, name, path_info, load, user_data, error);
+		return walk_nested(match, name, path_info, load, user_data, error);
 	g_set_error(
 		error, EXM_ERROR, EXM_ERROR_NOT_FOUND, "Nothing is found on path '%s'.", full_path);
 	return FALSE;
@@ -331,12 +327,12 @@ exm_rest_route_walk(const ExmRestRoute *mount,
 		return NULL;
 	}
 	match->route = mount;
-	match->parents = g_ptr_array_new_with_free_func((GDestroyNotify)exm_rest_ref_free);
+	match->parents = g_ptr_array_new_with_free_func((GDestroyNotify)ref_free);
 	/* The mount's own segment was popped already: what remains starts with "/". */
 	path_info = g_strconcat("/", path, NULL);
 	cursor = path_info;
 	while (!done) {
-		if (!exm_rest_walk_step(
+		if (!walk_step(
 			    match, &cursor, http_method, path_info, load, user_data, &done, error))
 			return NULL;
 	}
@@ -344,7 +340,7 @@ exm_rest_route_walk(const ExmRestRoute *mount,
 }
 
 static gint
-exm_rest_strcmp_ptr(gconstpointer a, gconstpointer b)
+strcmp_ptr(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
@@ -360,7 +356,7 @@ exm_rest_route_list_json(const ExmRestRoute *route)
 		if (!route->children[i]->nested)
 			g_ptr_array_add(names, (gpointer)route->children[i]->name);
 	}
-	g_ptr_array_sort(names, exm_rest_strcmp_ptr);
+	g_ptr_array_sort(names, strcmp_ptr);
 	for (guint i = 0; i < names->len; i++)
 		json_array_add_string_element(array, g_ptr_array_index(names, i));
 	json_node_take_array(node, array);

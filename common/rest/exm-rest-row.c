@@ -63,7 +63,7 @@ exm_rest_row_get(const ExmRestRow *row, const gchar *name)
  * the short escapes, \u00XX for other controls, everything else raw.  Rows
  * come from a UTF8 database, so the text is valid UTF-8. */
 static void
-exm_rest_row_write_string(GString *out, const gchar *s)
+row_write_string(GString *out, const gchar *s)
 {
 	const gchar *run = s;
 
@@ -106,7 +106,7 @@ exm_rest_row_write_string(GString *out, const gchar *s)
 }
 
 static void
-exm_rest_row_write_value(GString *out, const ExmRestField *f, const gchar *raw, const gchar *mount)
+row_write_value(GString *out, const ExmRestField *f, const gchar *raw, const gchar *mount)
 {
 	g_autofree gchar *text = NULL;
 
@@ -124,20 +124,20 @@ exm_rest_row_write_value(GString *out, const ExmRestField *f, const gchar *raw, 
 		break;
 	case EXM_REST_TYPE_RELATIONSHIP:
 		text = g_strconcat(mount, f->related, raw, NULL);
-		exm_rest_row_write_string(out, text);
+		row_write_string(out, text);
 		break;
 	case EXM_REST_TYPE_STRING_LIST:
 		/* array_to_json(): compact, escaped by PostgreSQL alike. */
 		g_string_append(out, raw);
 		break;
 	default:
-		exm_rest_row_write_string(out, raw);
+		row_write_string(out, raw);
 		break;
 	}
 }
 
 static gboolean
-exm_rest_row_wanted(const ExmRestField *f, GPtrArray *fields)
+row_wanted(const ExmRestField *f, GPtrArray *fields)
 {
 	if (f->read == EXM_REST_HIDDEN)
 		return FALSE;
@@ -159,13 +159,13 @@ exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount, GPtr
 
 	g_string_append_c(out, '{');
 	for (const ExmRestField *f = row->model->fields; f->name != NULL; f++, i++) {
-		if (row->raw[i] == NULL || !exm_rest_row_wanted(f, fields))
+		if (row->raw[i] == NULL || !row_wanted(f, fields))
 			continue;
 		if (!first)
 			g_string_append_c(out, ',');
 		first = FALSE;
 		g_string_append_printf(out, "\"%s\":", f->name);
-		exm_rest_row_write_value(out, f, row->raw[i], mount);
+		row_write_value(out, f, row->raw[i], mount);
 	}
 	g_string_append_c(out, '}');
 }

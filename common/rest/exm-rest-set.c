@@ -11,7 +11,7 @@
 #include "exm-cleanup.h"
 
 static void
-exm_rest_set_free(ExmRestSet *set)
+set_free(ExmRestSet *set)
 {
 	if (set->text != NULL)
 		exm_secret_wipe(set->text, strlen(set->text));
@@ -22,7 +22,7 @@ exm_rest_set_free(ExmRestSet *set)
 GPtrArray *
 exm_rest_set_list_new(void)
 {
-	return g_ptr_array_new_with_free_func((GDestroyNotify)exm_rest_set_free);
+	return g_ptr_array_new_with_free_func((GDestroyNotify)set_free);
 }
 
 ExmRestSet *

@@ -8,7 +8,7 @@
 #include "exm-rest-sql.h"
 
 static const gchar *
-exm_rest_sql_cast(ExmRestType type)
+sql_cast(ExmRestType type)
 {
 	switch (type) {
 	case EXM_REST_TYPE_UUID:
@@ -26,21 +26,21 @@ exm_rest_sql_cast(ExmRestType type)
 }
 
 static guint
-exm_rest_sql_param(GPtrArray *params, const gchar *value)
+sql_param(GPtrArray *params, const gchar *value)
 {
 	g_ptr_array_add(params, g_strdup(value));
 	return params->len;
 }
 
 static void
-exm_rest_sql_filter(GString *sql, const ExmRestFilter *f, GPtrArray *params)
+sql_filter(GString *sql, const ExmRestFilter *f, GPtrArray *params)
 {
-	const gchar *cast = exm_rest_sql_cast(f->field->type);
+	const gchar *cast = sql_cast(f->field->type);
 
 	g_string_append(sql, " AND (");
 	for (guint i = 0; i < f->values->len; i++) {
 		const gchar *v = g_ptr_array_index(f->values, i);
-		guint n = exm_rest_sql_param(params, v);
+		guint n = sql_param(params, v);
 		if (i > 0)
 			g_string_append(sql, " OR ");
 		/* A list filter compares the whole column with a one-element list. */
@@ -55,12 +55,12 @@ exm_rest_sql_filter(GString *sql, const ExmRestFilter *f, GPtrArray *params)
 
 /* Marker pagination (§4.4): rows strictly after the marker row in the order. */
 static void
-exm_rest_sql_marker_clause(GString *sql,
-			   const ExmRestListQuery *q,
-			   const ExmRestModel *model,
-			   GPtrArray *params)
+sql_marker_clause(GString *sql,
+		  const ExmRestListQuery *q,
+		  const ExmRestModel *model,
+		  GPtrArray *params)
 {
-	guint m = exm_rest_sql_param(params, q->marker);
+	guint m = sql_param(params, q->marker);
 	const gchar *op = q->sort_desc ? "<" : ">";
 	const gchar *key;
 
@@ -98,9 +98,9 @@ exm_rest_sql_list(const ExmRestListQuery *query,
 
 	g_string_append_printf(sql, "SELECT %s FROM \"%s\" WHERE TRUE", columns, model->table);
 	for (guint i = 0; i < query->filters->len; i++)
-		exm_rest_sql_filter(sql, g_ptr_array_index(query->filters, i), params);
+		sql_filter(sql, g_ptr_array_index(query->filters, i), params);
 	if (query->marker != NULL)
-		exm_rest_sql_marker_clause(sql, query, model, params);
+		sql_marker_clause(sql, query, model, params);
 	if (query->sort_key == NULL)
 		g_string_append(sql, " ORDER BY \"uuid\" ASC");
 	else if (g_strcmp0(query->sort_key->name, "uuid") == 0)
@@ -128,14 +128,14 @@ exm_rest_sql_marker_check(const ExmRestListQuery *query,
 	sql = g_string_new(NULL);
 	g_string_append_printf(sql, "SELECT 1 FROM \"%s\" WHERE TRUE", model->table);
 	for (guint i = 0; i < query->filters->len; i++)
-		exm_rest_sql_filter(sql, g_ptr_array_index(query->filters, i), params);
-	m = exm_rest_sql_param(params, query->marker);
+		sql_filter(sql, g_ptr_array_index(query->filters, i), params);
+	m = sql_param(params, query->marker);
 	g_string_append_printf(sql, " AND \"uuid\" = $%u::uuid", m);
 	return g_string_free(sql, FALSE);
 }
 
 static gboolean
-exm_rest_sql_has_column(const ExmRestField *f)
+sql_has_column(const ExmRestField *f)
 {
 	return (f->flags & EXM_REST_FIELD_NO_COLUMN) == 0;
 }
@@ -145,7 +145,7 @@ exm_rest_sql_has_column(const ExmRestField *f)
 gboolean
 exm_rest_sql_selected(const ExmRestField *f, gboolean with_hidden)
 {
-	return exm_rest_sql_has_column(f) && (with_hidden || f->read != EXM_REST_HIDDEN);
+	return sql_has_column(f) && (with_hidden || f->read != EXM_REST_HIDDEN);
 }
 
 /* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
@@ -219,15 +219,13 @@ exm_rest_sql_load(const ExmRestModel *model,
 			"SELECT %s FROM \"%s\" WHERE \"uuid\" = $%u::uuid",
 			columns,
 			model->table,
-			exm_rest_sql_param(params, id));
+			sql_param(params, id));
 	if (scope != NULL)
 		g_string_append_printf(
-			sql, " AND \"project_id\" = $%u::uuid", exm_rest_sql_param(params, scope));
+			sql, " AND \"project_id\" = $%u::uuid", sql_param(params, scope));
 	if (parent_field != NULL)
-		g_string_append_printf(sql,
-				       " AND \"%s\" = $%u::uuid",
-				       parent_field,
-				       exm_rest_sql_param(params, parent_id));
+		g_string_append_printf(
+			sql, " AND \"%s\" = $%u::uuid", parent_field, sql_param(params, parent_id));
 	if (for_update)
 		g_string_append(sql, " FOR UPDATE");
 	return g_string_free(sql, FALSE);

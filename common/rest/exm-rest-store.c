@@ -12,7 +12,7 @@
  * DETAIL only (the key), never "Failing row contains", which would print
  * every column, hashes included. */
 static void
-exm_rest_store_conflict(PGresult *res, const ExmRestModel *model, GError **error)
+store_conflict(PGresult *res, const ExmRestModel *model, GError **error)
 {
 	const gchar *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const gchar *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
@@ -28,10 +28,7 @@ exm_rest_store_conflict(PGresult *res, const ExmRestModel *model, GError **error
 }
 
 static void
-exm_rest_store_error(const ExmRestStore *store,
-		     PGresult *res,
-		     const ExmRestModel *model,
-		     GError **error)
+store_error(const ExmRestStore *store, PGresult *res, const ExmRestModel *model, GError **error)
 {
 	const gchar *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const gchar *primary =
@@ -45,7 +42,7 @@ exm_rest_store_error(const ExmRestStore *store,
 		return;
 	}
 	if (g_strcmp0(state, "23505") == 0 || g_strcmp0(state, "23503") == 0) {
-		exm_rest_store_conflict(res, model, error);
+		store_conflict(res, model, error);
 		return;
 	}
 	if (g_strcmp0(state, "40P01") == 0 || g_strcmp0(state, "40001") == 0) {
@@ -85,7 +82,7 @@ exm_rest_store_exec(const ExmRestStore *store,
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		exm_rest_store_error(store, res, model, error);
+		store_error(store, res, model, error);
 		return NULL;
 	}
 	return g_steal_pointer(&res);
