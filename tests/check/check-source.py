@@ -10,6 +10,8 @@ Rules (each finding is printed as `file:line: rule: what (why)`):
   prefix   An exported (non-static) function defined in a C file under common/,
            plugin/, agent/ or tests/host/ must be named after its file:
            exm-foo-bar.c holds exm_foo_bar_* or exactly exm_foo_bar (exh- alike).
+           A static function carries no exm_/exh_ prefix (the one convention
+           for statics), so a prefixed name always means an exported one.
            Files that define main() and test files are not checked.
   length   No function is longer than 80 lines (from the line with its name to
            its closing brace).  Lines between `/* check-source: table */` and
@@ -295,6 +297,17 @@ def check_prefix(root, files):
             continue
         prefix = os.path.basename(rel)[:-2].replace("-", "_")
         for name, static, line, _ in functions:
+            if static and name.startswith(("exm_", "exh_")):
+                yield Finding(
+                    rel,
+                    line,
+                    "prefix",
+                    f"static function {name} carries a library prefix",
+                    "statics are named without exm_/exh_, which only exported "
+                    "functions carry",
+                    key=name,
+                )
+                continue
             if static or name == prefix or name.startswith(prefix + "_"):
                 continue
             yield Finding(

@@ -60,6 +60,15 @@ class PrefixRule(unittest.TestCase):
         self.assertIn("plugin/exm-foo-bar.c:2: prefix: exported function exm_foo_get", out)
         self.assertIn("exm_foo_barbaz is not exm_foo_bar or exm_foo_bar_*", out)
 
+    def test_prefixed_static_fires(self):
+        t = Tree({"common/rest/exm-rest-x.c": function("exm_rest_x_helper", 5, static=True)
+                  + function("x_helper", 5, static=True)})
+        rc, out = t.run("prefix")
+        self.assertEqual(rc, 1)
+        self.assertIn("common/rest/exm-rest-x.c:2: prefix: static function exm_rest_x_helper "
+                      "carries a library prefix", out)
+        self.assertNotIn("x_helper carries", out.replace("exm_rest_x_helper carries", ""))
+
     def test_main_tests_and_exceptions_skipped(self):
         t = Tree({
             "agent/exm-x-main.c": function("main", 5) + function("exm_other", 5),
