@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The local infra backend on its own (tests/host/exh-local-backend.h): a
+ * The local infra backend on its own (tests/host/infra/local/exh-local-backend.h): a
  * NodeSet becomes a sandbox on its own loopback address, a Config is written
  * with its owner and mode and its on_change runs the real
  * exordos-mail-configure, exim4 serves 25/465/587 there and is restarted when

@@ -101,7 +101,7 @@ void exh_test_init(int *argc, char ***argv);
 gchar *exh_test_plugin_path(void);
 
 /* Path of the mail type's node descriptor for the local backend ([local]
- * node_descriptor, tests/host/exh-local-type.h) in the source tree. */
+ * node_descriptor, tests/host/infra/local/exh-local-type.h) in the source tree. */
 gchar *exh_test_node_descriptor_path(void);
 
 /* Path of a fake plugin of the host's tests: "" (slug fake), "-abi2", "-broken",

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The Orch and Status APIs of the reference host (tests/host/exh-ua-server.h)
+ * The Orch and Status APIs of the reference host (tests/host/ua/exh-ua-server.h)
  * over HTTP, against the exchanges of docs/agent-protocol.md §3–§6: the
  * SDK middleware (node header, key row, plain refused while encryption is
  * required), agent registration, actual resources, get_payload with the §2.3

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The builder engine driving an infra backend (tests/host/exh-backend.h):
+ * The builder engine driving an infra backend (tests/host/infra/exh-backend.h):
  * an in-memory backend stands in for `local`/`core`.  The mail plugin's
  * NodeSet and Config targets reach it once per version (level-based, no
  * re-apply while nothing changes), its actual set comes back as the actual

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The builder engine (tests/host/exh-builder.h) against a fake plugin whose
+ * The builder engine (tests/host/engine/exh-builder.h) against a fake plugin whose
  * builder turns rows of `fake_items` into one `fake_part` derivative each:
  * new / updated / deleted / outdated detection, the derivative diff, the
  * status rule of docs/agent-protocol.md §9.6, one savepoint per instance, tracked_at,

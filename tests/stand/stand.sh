@@ -336,7 +336,7 @@ write_tokens() {
   (
     umask 077
     cat >"$TOKENS" <<EOF
-# IAM tokens of the local stand (tests/host/exh-iam.h); the group is the token.
+# IAM tokens of the local stand (tests/host/server/exh-iam.h); the group is the token.
 # The dev project's owner, as the seed manifest binds the owner role:
 [$DEV_TOKEN]
 user = $DEV_USER
