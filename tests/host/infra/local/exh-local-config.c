@@ -8,6 +8,29 @@
 
 #include "exh-host.h"
 #include "exh-local-net.h"
+#include "exm-ini.h"
+
+/* The [local] keys the backend itself reads; any other key is a setting of
+ * the node descriptor's argv templates. */
+/* check-source: table */
+#define LOCAL_KEY(name, t, field, ...)                                                             \
+	{                                                                                          \
+		.group = "local", .key = name, .type = t,                                          \
+		.offset = G_STRUCT_OFFSET(ExhLocalConfig, field), __VA_ARGS__                      \
+	}
+static const ExmIniKey local_keys[] = {
+	LOCAL_KEY("state_dir", EXM_INI_STRING, state_dir),
+	LOCAL_KEY("lock_dir", EXM_INI_STRING, lock_dir),
+	LOCAL_KEY("subnet", EXM_INI_UINT, subnet, .max = EXH_LOCAL_SUBNET_MAX),
+	LOCAL_KEY("port_base", EXM_INI_UINT, port_base, .max = 65533),
+	LOCAL_KEY("node_descriptor", EXM_INI_STRING, node_descriptor),
+	LOCAL_KEY("uuid5_name", EXM_INI_STRING, uuid5_name),
+	LOCAL_KEY("envelope", EXM_INI_BOOL, envelope, .def = "true"),
+	LOCAL_KEY("stop_timeout_ms", EXM_INI_UINT, stop_timeout_ms, .def = "5000", .max = 600000),
+};
+/* check-source: end */
+static const ExmIniSchema local_schema =
+	EXM_INI_SCHEMA(local_keys, exh_error_quark, EXH_ERROR_CONFIG);
 
 ExhLocalConfig *
 exh_local_config_new(void)
@@ -15,8 +38,7 @@ exh_local_config_new(void)
 	ExhLocalConfig *c = g_new0(ExhLocalConfig, 1);
 
 	c->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	c->envelope = TRUE;
-	c->stop_timeout_ms = 5000;
+	exm_ini_defaults(&local_schema, c);
 	return c;
 }
 
@@ -73,49 +95,13 @@ exh_local_config_copy(const ExhLocalConfig *src)
 }
 
 static gboolean
-load_str(GKeyFile *kf, const gchar *key, gchar **out, GError **error)
+is_backend_key(const gchar *key)
 {
-	g_autoptr(GError) local = NULL;
-	gchar *value = g_key_file_get_string(kf, "local", key, &local);
-
-	if (value == NULL) {
-		if (g_error_matches(local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND))
+	for (gsize i = 0; i < G_N_ELEMENTS(local_keys); i++)
+		if (g_strcmp0(local_keys[i].key, key) == 0)
 			return TRUE;
-		g_set_error(
-			error, EXH_ERROR, EXH_ERROR_CONFIG, "[local] %s: %s", key, local->message);
-		return FALSE;
-	}
-	g_free(*out);
-	*out = value;
-	return TRUE;
+	return FALSE;
 }
-
-static gboolean
-load_uint(GKeyFile *kf, const gchar *key, guint max, guint *out, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	gint value;
-
-	if (!g_key_file_has_key(kf, "local", key, NULL))
-		return TRUE;
-	value = g_key_file_get_integer(kf, "local", key, &local);
-	if (local != NULL || value < 0 || (guint)value > max) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "[local] %s: not an integer in 0..%u",
-			    key,
-			    max);
-		return FALSE;
-	}
-	*out = (guint)value;
-	return TRUE;
-}
-
-/* The [local] keys the backend itself reads; any other is a setting. */
-static const gchar *const backend_keys[] = { "state_dir", "lock_dir",	     "subnet",
-					     "port_base", "node_descriptor", "uuid5_name",
-					     "envelope",  "stop_timeout_ms", NULL };
 
 static gboolean
 load_settings(ExhLocalConfig *c, GKeyFile *kf, GError **error)
@@ -123,12 +109,21 @@ load_settings(ExhLocalConfig *c, GKeyFile *kf, GError **error)
 	g_auto(GStrv) keys = g_key_file_get_keys(kf, "local", NULL, NULL);
 
 	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+		g_autoptr(GError) local = NULL;
 		g_autofree gchar *value = NULL;
 
-		if (g_strv_contains(backend_keys, keys[i]))
+		if (is_backend_key(keys[i]))
 			continue;
-		if (!load_str(kf, keys[i], &value, error))
+		value = g_key_file_get_string(kf, "local", keys[i], &local);
+		if (value == NULL) {
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
+				    "[local] %s: %s",
+				    keys[i],
+				    local->message);
 			return FALSE;
+		}
 		exh_local_config_set(c, keys[i], value);
 	}
 	return TRUE;
@@ -137,29 +132,8 @@ load_settings(ExhLocalConfig *c, GKeyFile *kf, GError **error)
 gboolean
 exh_local_config_load_key_file(ExhLocalConfig *c, GKeyFile *kf, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-
 	if (!g_key_file_has_group(kf, "local"))
 		return TRUE;
-	if (!load_str(kf, "state_dir", &c->state_dir, error) ||
-	    !load_str(kf, "lock_dir", &c->lock_dir, error) ||
-	    !load_uint(kf, "subnet", EXH_LOCAL_SUBNET_MAX, &c->subnet, error) ||
-	    !load_uint(kf, "port_base", 65533, &c->port_base, error) ||
-	    !load_str(kf, "node_descriptor", &c->node_descriptor, error) ||
-	    !load_str(kf, "uuid5_name", &c->uuid5_name, error) ||
-	    !load_uint(kf, "stop_timeout_ms", 600000, &c->stop_timeout_ms, error) ||
-	    !load_settings(c, kf, error))
-		return FALSE;
-	if (g_key_file_has_key(kf, "local", "envelope", NULL)) {
-		c->envelope = g_key_file_get_boolean(kf, "local", "envelope", &local);
-		if (local != NULL) {
-			g_set_error(error,
-				    EXH_ERROR,
-				    EXH_ERROR_CONFIG,
-				    "[local] envelope: %s",
-				    local->message);
-			return FALSE;
-		}
-	}
-	return TRUE;
+	return exm_ini_load_key_file(&local_schema, c, kf, "host config", error) &&
+	       load_settings(c, kf, error);
 }
