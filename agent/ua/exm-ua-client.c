@@ -201,13 +201,33 @@ request_data_free(gpointer data)
 	g_free(d);
 }
 
+/* Opens a sealed body; %NULL (and @error) when it is not authentic. */
+static GBytes *
+client_open(ExmUaClient *client, SoupMessage *msg, const gchar *data, gsize len, GError **error)
+{
+	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
+	const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
+
+	if (!client->sealed || nonce == NULL) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_PROTOCOL,
+			    "encrypted response without a key or a nonce");
+		return NULL;
+	}
+	return exm_envelope_open(client->key, nonce, data, len, error);
+}
+
 /* Decodes the body by its Content-Type (§6.5): encrypted → open with the response
- * nonce; anything else → JSON.  Empty bodies (204) decode to %NULL. */
+ * nonce; anything else → JSON, except a 2xx body while the client holds a key:
+ * the CP seals every success then, so a plain one comes from someone without
+ * the key.  Empty bodies (204) decode to %NULL. */
 static gboolean
 client_decode(ExmUaClient *client, SoupMessage *msg, GBytes *bytes, JsonNode **out, GError **error)
 {
 	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
 	const gchar *type = soup_message_headers_get_content_type(hdrs, NULL);
+	guint status = soup_message_get_status(msg);
 	g_autoptr(GBytes) plain = NULL;
 	gsize len = 0;
 	const gchar *data = g_bytes_get_data(bytes, &len);
@@ -220,18 +240,18 @@ client_decode(ExmUaClient *client, SoupMessage *msg, GBytes *bytes, JsonNode **o
 		return FALSE;
 	}
 	if (g_strcmp0(type, EXM_ENVELOPE_CONTENT_TYPE) == 0) {
-		const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
-		if (!client->sealed || nonce == NULL) {
-			g_set_error(error,
-				    EXM_UA_ERROR,
-				    EXM_UA_ERROR_PROTOCOL,
-				    "encrypted response without a key or a nonce");
-			return FALSE;
-		}
-		plain = exm_envelope_open(client->key, nonce, data, len, error);
+		plain = client_open(client, msg, data, len, error);
 		if (plain == NULL)
 			return FALSE;
 		data = g_bytes_get_data(plain, &len);
+	} else if (client->sealed && SOUP_STATUS_IS_SUCCESSFUL(status)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_REFUSED,
+			    "a plain %u answer (content type %s) although a key is held",
+			    status,
+			    type != NULL ? type : "none");
+		return FALSE;
 	}
 	*out = exm_json_parse_strict(data, len, error);
 	return *out != NULL;
@@ -256,7 +276,11 @@ client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 	resp = g_new0(ExmUaResponse, 1);
 	resp->status = soup_message_get_status(d->msg);
 	if (!client_decode(client, d->msg, bytes, &resp->body, &decode_error) &&
-	    SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
+	    g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
+		g_task_return_error(task, g_steal_pointer(&decode_error));
+		return;
+	}
+	if (decode_error != NULL && SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
 		g_task_return_new_error(task,
 					EXM_UA_ERROR,
 					EXM_UA_ERROR_PROTOCOL,
@@ -328,7 +352,9 @@ exm_ua_client_request_async(ExmUaClient *client,
  * @client: a client
  * @result: the result
  * @error: a %G_IO_ERROR when the CP could not be reached (or the request was
- *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded
+ *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded,
+ *   %EXM_UA_ERROR_REFUSED when the answer must not be trusted (a plain 2xx body
+ *   although a key is held)
  *
  * Returns: (transfer full): the response
  */
