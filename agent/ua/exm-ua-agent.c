@@ -344,6 +344,24 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 	agent_sync_next(agent);
 }
 
+/* A full payload older than the one applied is a recorded one replayed. */
+static gboolean
+agent_payload_is_stale(ExmUaAgent *agent, ExmUaPayload *payload)
+{
+	const ExmUaResource *r;
+	g_autofree gchar *why = NULL;
+
+	if (exm_ua_payload_same(payload, agent->last))
+		return FALSE;
+	r = exm_ua_payload_find_older(payload, agent->targets);
+	if (r == NULL)
+		return FALSE;
+	why = g_strdup_printf(
+		"%s %s is older than the one applied: a replayed payload", r->kind, r->uuid);
+	agent_refuse(agent, "get_payload", why);
+	return TRUE;
+}
+
 static void
 agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -373,6 +391,10 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 	if (payload == NULL) {
 		g_warning("get_payload: %s", error->message);
 		agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
+		return;
+	}
+	if (agent_payload_is_stale(agent, payload)) {
+		exm_ua_payload_free(payload);
 		return;
 	}
 	agent_got_payload(agent, payload);

@@ -45,8 +45,8 @@ typedef enum {
  * @put: Status API PUTs that succeeded
  * @removed: Status API DELETEs that succeeded (404 counts: the row is gone)
  * @sync_errors: Status API writes that failed
- * @refused: answers refused as untrustworthy: plain although a key is held
- *   (docs/SECURITY.md)
+ * @refused: answers refused as untrustworthy: plain although a key is held,
+ *   replayed, or a payload older than the one applied (docs/SECURITY.md)
  * @saved: the payload file was rewritten
  * @failures: consecutive failed iterations so far (0 after a success)
  * @next_delay: seconds until the next iteration starts

@@ -18,6 +18,9 @@
 /* A response bigger than this is not a payload we can use. */
 #define EXM_UA_RESPONSE_MAX (64 * 1024 * 1024)
 #define EXM_UA_KEY_FILE_MAX 1024
+/* Response nonces remembered to refuse a replayed answer: at one answer per 3 s
+ * poll about 13 hours, in about 1.5 MiB. */
+#define EXM_UA_SEEN_NONCES 16384
 
 struct _ExmUaClient {
 	SoupSession *session;
@@ -26,6 +29,8 @@ struct _ExmUaClient {
 	gchar *node_uuid;
 	gboolean sealed;
 	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	GHashTable *seen;  /* nonces of the sealed answers opened … */
+	GQueue seen_order; /* … oldest first */
 };
 
 /**
@@ -99,6 +104,7 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 	client->orch_base = base_url(config->orch_endpoint);
 	client->status_base = base_url(config->status_endpoint);
 	client->node_uuid = g_strdup(node_uuid);
+	client->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (exm_ua_config_use_envelope(config) &&
 	    !client_load_key(client, config->private_key_path, error))
 		return NULL;
@@ -126,6 +132,8 @@ client_clear(gpointer data)
 	g_free(client->orch_base);
 	g_free(client->status_base);
 	g_free(client->node_uuid);
+	g_queue_clear(&client->seen_order);
+	g_clear_pointer(&client->seen, g_hash_table_unref);
 	exm_secret_wipe(client->key, sizeof(client->key));
 }
 
@@ -201,12 +209,36 @@ request_data_free(gpointer data)
 	g_free(d);
 }
 
-/* Opens a sealed body; %NULL (and @error) when it is not authentic. */
+/* A nonce the CP already used: every answer has a fresh random one (§6.5), so
+ * only a recording replayed can bring it back. */
+static gboolean
+client_seen_nonce(ExmUaClient *client, const gchar *nonce, GError **error)
+{
+	gchar *copy;
+
+	if (g_hash_table_contains(client->seen, nonce)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_REFUSED,
+			    "a sealed answer received before (nonce %s), replayed",
+			    nonce);
+		return TRUE;
+	}
+	copy = g_strdup(nonce);
+	g_hash_table_add(client->seen, copy);
+	g_queue_push_tail(&client->seen_order, copy);
+	if (g_queue_get_length(&client->seen_order) > EXM_UA_SEEN_NONCES)
+		g_hash_table_remove(client->seen, g_queue_pop_head(&client->seen_order));
+	return FALSE;
+}
+
+/* Opens a sealed body; %NULL (and @error) when it is not authentic or replayed. */
 static GBytes *
 client_open(ExmUaClient *client, SoupMessage *msg, const gchar *data, gsize len, GError **error)
 {
 	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
 	const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
+	g_autoptr(GBytes) plain = NULL;
 
 	if (!client->sealed || nonce == NULL) {
 		g_set_error(error,
@@ -215,7 +247,11 @@ client_open(ExmUaClient *client, SoupMessage *msg, const gchar *data, gsize len,
 			    "encrypted response without a key or a nonce");
 		return NULL;
 	}
-	return exm_envelope_open(client->key, nonce, data, len, error);
+	plain = exm_envelope_open(client->key, nonce, data, len, error);
+	/* only an authentic answer is remembered: a forged one cannot evict any */
+	if (plain == NULL || client_seen_nonce(client, nonce, error))
+		return NULL;
+	return g_steal_pointer(&plain);
 }
 
 /* Decodes the body by its Content-Type (§6.5): encrypted → open with the response
@@ -354,7 +390,7 @@ exm_ua_client_request_async(ExmUaClient *client,
  * @error: a %G_IO_ERROR when the CP could not be reached (or the request was
  *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded,
  *   %EXM_UA_ERROR_REFUSED when the answer must not be trusted (a plain 2xx body
- *   although a key is held)
+ *   although a key is held, a sealed one received before)
  *
  * Returns: (transfer full): the response
  */
