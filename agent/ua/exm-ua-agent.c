@@ -180,6 +180,26 @@ outcome_for(const ExmUaResponse *resp)
 	return EXM_UA_OUTCOME_REJECTED;
 }
 
+/* Nothing of an untrusted answer is applied; it counts as a failure (backoff).
+ * The message names what was wrong, never the body. */
+static void
+agent_refuse(ExmUaAgent *agent, const gchar *what, const gchar *why)
+{
+	g_warning("%s: refused: %s", what, why);
+	agent->it.refused++;
+	agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
+}
+
+/* Returns: %TRUE when the client refused the answer (then the iteration ended). */
+static gboolean
+agent_refused(ExmUaAgent *agent, const gchar *what, const GError *error)
+{
+	if (!g_error_matches(error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED))
+		return FALSE;
+	agent_refuse(agent, what, error->message);
+	return TRUE;
+}
+
 static void
 agent_registered_put(GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -187,7 +207,7 @@ agent_registered_put(GObject *source, GAsyncResult *res, gpointer data)
 	ExmUaAgent *agent;
 	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
 
-	if (agent == NULL)
+	if (agent == NULL || agent_refused(agent, "agent update", error))
 		return;
 	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
 		g_warning("agent update failed: %s",
@@ -209,7 +229,7 @@ agent_registered_post(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(JsonNode) body = NULL;
 	g_autofree gchar *path = NULL;
 
-	if (agent == NULL)
+	if (agent == NULL || agent_refused(agent, "agent registration", error))
 		return;
 	if (resp != NULL && resp->status == SOUP_STATUS_CONFLICT) {
 		/* Already known: PUT propagates changed capabilities (§7.3). */
@@ -324,6 +344,24 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 	agent_sync_next(agent);
 }
 
+/* A full payload older than the one applied is a recorded one replayed. */
+static gboolean
+agent_payload_is_stale(ExmUaAgent *agent, ExmUaPayload *payload)
+{
+	const ExmUaResource *r;
+	g_autofree gchar *why = NULL;
+
+	if (exm_ua_payload_same(payload, agent->last))
+		return FALSE;
+	r = exm_ua_payload_find_older(payload, agent->targets);
+	if (r == NULL)
+		return FALSE;
+	why = g_strdup_printf(
+		"%s %s is older than the one applied: a replayed payload", r->kind, r->uuid);
+	agent_refuse(agent, "get_payload", why);
+	return TRUE;
+}
+
 static void
 agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -333,6 +371,8 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 	ExmUaPayload *payload;
 
 	if (agent == NULL)
+		return;
+	if (agent_refused(agent, "get_payload", error))
 		return;
 	if (resp != NULL && resp->status == SOUP_STATUS_NOT_FOUND) {
 		g_message("the CP does not know agent %s: registering again",
@@ -351,6 +391,10 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 	if (payload == NULL) {
 		g_warning("get_payload: %s", error->message);
 		agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
+		return;
+	}
+	if (agent_payload_is_stale(agent, payload)) {
+		exm_ua_payload_free(payload);
 		return;
 	}
 	agent_got_payload(agent, payload);
@@ -408,6 +452,8 @@ agent_synced(GObject *source, GAsyncResult *res, gpointer data)
 	if (agent == NULL)
 		return;
 	op = agent->ops->pdata[agent->op_index];
+	if (agent_refused(agent, "status api", error))
+		return;
 	if (resp == NULL) {
 		/* The CP went away: the rest would fail the same way. */
 		g_warning("status api: %s", error->message);

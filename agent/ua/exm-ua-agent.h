@@ -22,7 +22,8 @@ typedef struct _ExmUaAgent ExmUaAgent;
  *   collected hash was not saved, so the next poll brings the full payload again
  * @EXM_UA_OUTCOME_UNREGISTERED: get_payload answered 404; the agent re-registers
  * @EXM_UA_OUTCOME_UNREACHABLE: the CP could not be reached (or answered 5xx)
- * @EXM_UA_OUTCOME_REJECTED: the CP answered an unexpected status or a malformed body
+ * @EXM_UA_OUTCOME_REJECTED: the CP answered an unexpected status or a malformed body,
+ *   or an answer was refused (#ExmUaIteration.refused)
  */
 typedef enum {
 	EXM_UA_OUTCOME_OK,
@@ -44,6 +45,8 @@ typedef enum {
  * @put: Status API PUTs that succeeded
  * @removed: Status API DELETEs that succeeded (404 counts: the row is gone)
  * @sync_errors: Status API writes that failed
+ * @refused: answers refused as untrustworthy: plain although a key is held,
+ *   replayed, or a payload older than the one applied (docs/SECURITY.md)
  * @saved: the payload file was rewritten
  * @failures: consecutive failed iterations so far (0 after a success)
  * @next_delay: seconds until the next iteration starts
@@ -59,6 +62,7 @@ typedef struct {
 	guint put;
 	guint removed;
 	guint sync_errors;
+	guint refused;
 	gboolean saved;
 	guint failures;
 	gdouble next_delay;

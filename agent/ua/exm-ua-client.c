@@ -18,6 +18,9 @@
 /* A response bigger than this is not a payload we can use. */
 #define EXM_UA_RESPONSE_MAX (64 * 1024 * 1024)
 #define EXM_UA_KEY_FILE_MAX 1024
+/* Response nonces remembered to refuse a replayed answer: at one answer per 3 s
+ * poll about 13 hours, in about 1.5 MiB. */
+#define EXM_UA_SEEN_NONCES 16384
 
 struct _ExmUaClient {
 	SoupSession *session;
@@ -26,6 +29,8 @@ struct _ExmUaClient {
 	gchar *node_uuid;
 	gboolean sealed;
 	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	GHashTable *seen;  /* nonces of the sealed answers opened … */
+	GQueue seen_order; /* … oldest first */
 };
 
 /**
@@ -99,6 +104,7 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 	client->orch_base = base_url(config->orch_endpoint);
 	client->status_base = base_url(config->status_endpoint);
 	client->node_uuid = g_strdup(node_uuid);
+	client->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (exm_ua_config_use_envelope(config) &&
 	    !client_load_key(client, config->private_key_path, error))
 		return NULL;
@@ -126,6 +132,8 @@ client_clear(gpointer data)
 	g_free(client->orch_base);
 	g_free(client->status_base);
 	g_free(client->node_uuid);
+	g_queue_clear(&client->seen_order);
+	g_clear_pointer(&client->seen, g_hash_table_unref);
 	exm_secret_wipe(client->key, sizeof(client->key));
 }
 
@@ -201,13 +209,61 @@ request_data_free(gpointer data)
 	g_free(d);
 }
 
+/* A nonce the CP already used: every answer has a fresh random one (§6.5), so
+ * only a recording replayed can bring it back. */
+static gboolean
+client_seen_nonce(ExmUaClient *client, const gchar *nonce, GError **error)
+{
+	gchar *copy;
+
+	if (g_hash_table_contains(client->seen, nonce)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_REFUSED,
+			    "a sealed answer received before (nonce %s), replayed",
+			    nonce);
+		return TRUE;
+	}
+	copy = g_strdup(nonce);
+	g_hash_table_add(client->seen, copy);
+	g_queue_push_tail(&client->seen_order, copy);
+	if (g_queue_get_length(&client->seen_order) > EXM_UA_SEEN_NONCES)
+		g_hash_table_remove(client->seen, g_queue_pop_head(&client->seen_order));
+	return FALSE;
+}
+
+/* Opens a sealed body; %NULL (and @error) when it is not authentic or replayed. */
+static GBytes *
+client_open(ExmUaClient *client, SoupMessage *msg, const gchar *data, gsize len, GError **error)
+{
+	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
+	const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
+	g_autoptr(GBytes) plain = NULL;
+
+	if (!client->sealed || nonce == NULL) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_PROTOCOL,
+			    "encrypted response without a key or a nonce");
+		return NULL;
+	}
+	plain = exm_envelope_open(client->key, nonce, data, len, error);
+	/* only an authentic answer is remembered: a forged one cannot evict any */
+	if (plain == NULL || client_seen_nonce(client, nonce, error))
+		return NULL;
+	return g_steal_pointer(&plain);
+}
+
 /* Decodes the body by its Content-Type (§6.5): encrypted → open with the response
- * nonce; anything else → JSON.  Empty bodies (204) decode to %NULL. */
+ * nonce; anything else → JSON, except a 2xx body while the client holds a key:
+ * the CP seals every success then, so a plain one comes from someone without
+ * the key.  Empty bodies (204) decode to %NULL. */
 static gboolean
 client_decode(ExmUaClient *client, SoupMessage *msg, GBytes *bytes, JsonNode **out, GError **error)
 {
 	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
 	const gchar *type = soup_message_headers_get_content_type(hdrs, NULL);
+	guint status = soup_message_get_status(msg);
 	g_autoptr(GBytes) plain = NULL;
 	gsize len = 0;
 	const gchar *data = g_bytes_get_data(bytes, &len);
@@ -220,18 +276,18 @@ client_decode(ExmUaClient *client, SoupMessage *msg, GBytes *bytes, JsonNode **o
 		return FALSE;
 	}
 	if (g_strcmp0(type, EXM_ENVELOPE_CONTENT_TYPE) == 0) {
-		const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
-		if (!client->sealed || nonce == NULL) {
-			g_set_error(error,
-				    EXM_UA_ERROR,
-				    EXM_UA_ERROR_PROTOCOL,
-				    "encrypted response without a key or a nonce");
-			return FALSE;
-		}
-		plain = exm_envelope_open(client->key, nonce, data, len, error);
+		plain = client_open(client, msg, data, len, error);
 		if (plain == NULL)
 			return FALSE;
 		data = g_bytes_get_data(plain, &len);
+	} else if (client->sealed && SOUP_STATUS_IS_SUCCESSFUL(status)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_REFUSED,
+			    "a plain %u answer (content type %s) although a key is held",
+			    status,
+			    type != NULL ? type : "none");
+		return FALSE;
 	}
 	*out = exm_json_parse_strict(data, len, error);
 	return *out != NULL;
@@ -256,7 +312,11 @@ client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 	resp = g_new0(ExmUaResponse, 1);
 	resp->status = soup_message_get_status(d->msg);
 	if (!client_decode(client, d->msg, bytes, &resp->body, &decode_error) &&
-	    SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
+	    g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
+		g_task_return_error(task, g_steal_pointer(&decode_error));
+		return;
+	}
+	if (decode_error != NULL && SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
 		g_task_return_new_error(task,
 					EXM_UA_ERROR,
 					EXM_UA_ERROR_PROTOCOL,
@@ -328,7 +388,9 @@ exm_ua_client_request_async(ExmUaClient *client,
  * @client: a client
  * @result: the result
  * @error: a %G_IO_ERROR when the CP could not be reached (or the request was
- *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded
+ *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded,
+ *   %EXM_UA_ERROR_REFUSED when the answer must not be trusted (a plain 2xx body
+ *   although a key is held, a sealed one received before)
  *
  * Returns: (transfer full): the response
  */

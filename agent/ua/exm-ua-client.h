@@ -77,7 +77,9 @@ void exm_ua_client_request_async(ExmUaClient *client,
  * @client: a client
  * @result: the result
  * @error: a %G_IO_ERROR when the CP could not be reached (or the request was
- *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded
+ *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded,
+ *   %EXM_UA_ERROR_REFUSED when the answer must not be trusted (a plain 2xx body
+ *   although a key is held, a sealed one received before)
  *
  * Any HTTP status is a response, not an error.
  *

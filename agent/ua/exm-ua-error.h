@@ -21,6 +21,8 @@ GQuark exm_ua_error_quark(void);
  * @EXM_UA_ERROR_CONFLICT: the control plane answered 409
  * @EXM_UA_ERROR_DRIVER: a capability driver failed
  * @EXM_UA_ERROR_CANCELLED: the agent was stopped
+ * @EXM_UA_ERROR_REFUSED: an answer the agent must not trust: a plain 2xx body
+ *   although it holds a key, or a sealed one it has already received
  */
 typedef enum {
 	EXM_UA_ERROR_FAILED,
@@ -31,4 +33,5 @@ typedef enum {
 	EXM_UA_ERROR_CONFLICT,
 	EXM_UA_ERROR_DRIVER,
 	EXM_UA_ERROR_CANCELLED,
+	EXM_UA_ERROR_REFUSED,
 } ExmUaErrorCode;

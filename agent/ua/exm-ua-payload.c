@@ -274,3 +274,50 @@ exm_ua_payload_same(const ExmUaPayload *a, const ExmUaPayload *b)
 {
 	return a->version == b->version && g_strcmp0(a->hash, b->hash) == 0;
 }
+
+/* The first resource of @table older than its twin in @applied_table, or %NULL. */
+static const ExmUaResource *
+find_older(GHashTable *table, GHashTable *applied_table)
+{
+	GHashTableIter iter;
+	gpointer kind, basket;
+
+	g_hash_table_iter_init(&iter, table);
+	while (g_hash_table_iter_next(&iter, &kind, &basket)) {
+		GPtrArray *b = basket;
+		g_autoptr(GHashTable) applied =
+			exm_ua_resource_index(g_hash_table_lookup(applied_table, kind));
+
+		for (guint i = 0; i < b->len; i++) {
+			const ExmUaResource *r = b->pdata[i];
+			const ExmUaResource *a = g_hash_table_lookup(applied, r->uuid);
+
+			if (a != NULL && r->updated_at != 0 && r->updated_at < a->updated_at)
+				return r;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * exm_ua_payload_find_older:
+ * @payload: a full payload the CP just sent
+ * @applied: (nullable): the last full payload the agent accepted
+ *
+ * A CP writes `updated_at` on every change of a row, so a row never comes back
+ * older than it was: a payload holding such a row is a recorded one replayed.
+ * Rows without a timestamp on either side are not compared.
+ *
+ * Returns: (transfer none) (nullable): the first target or actual row of
+ * @payload whose `updated_at` is older than that of the same row in @applied
+ */
+const ExmUaResource *
+exm_ua_payload_find_older(const ExmUaPayload *payload, const ExmUaPayload *applied)
+{
+	const ExmUaResource *r;
+
+	if (applied == NULL)
+		return NULL;
+	r = find_older(payload->capabilities, applied->capabilities);
+	return r != NULL ? r : find_older(payload->facts, applied->facts);
+}

@@ -72,3 +72,8 @@ GPtrArray *exm_ua_payload_sorted_kinds(GHashTable *table);
 
 /* Returns: %TRUE when (hash, version) of @a and @b are equal (§3.4). */
 gboolean exm_ua_payload_same(const ExmUaPayload *a, const ExmUaPayload *b);
+
+/* Returns: (transfer none) (nullable): a row of @payload whose `updated_at` is
+ * older than the same row's in @applied (a replayed payload), else %NULL. */
+const ExmUaResource *exm_ua_payload_find_older(const ExmUaPayload *payload,
+					       const ExmUaPayload *applied);

@@ -125,6 +125,23 @@ exm_ua_resource_new_actual(const gchar *kind, JsonObject *value, JsonObject *tar
 	return g_steal_pointer(&r);
 }
 
+/* restalchemy renders a datetime `YYYY-MM-DD HH:MM:SS.ffffff` in payloads and
+ * `…THH:MM:SS.ffffffZ` in REST bodies (§3), both UTC; 0 for anything else. */
+static gint64
+parse_timestamp(JsonObject *obj, const gchar *name)
+{
+	JsonNode *node = json_object_get_member(obj, name);
+	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+	g_autoptr(GDateTime) dt = NULL;
+
+	if (node == NULL || json_node_get_value_type(node) != G_TYPE_STRING)
+		return 0;
+	dt = g_date_time_new_from_iso8601(json_node_get_string(node), utc);
+	if (dt == NULL)
+		return 0;
+	return g_date_time_to_unix(dt) * G_USEC_PER_SEC + g_date_time_get_microsecond(dt);
+}
+
 /**
  * exm_ua_resource_from_json:
  * @kind: the kind the resource is listed under
@@ -156,6 +173,7 @@ exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error)
 		return NULL;
 	}
 	r->value = json_object_ref(value);
+	r->updated_at = parse_timestamp(obj, "updated_at");
 	return g_steal_pointer(&r);
 }
 
@@ -163,7 +181,8 @@ exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error)
  * exm_ua_resource_to_json:
  * @r: a resource
  *
- * Returns: (transfer full): `{uuid, kind, res_uuid, value, hash, full_hash, status}`
+ * Returns: (transfer full): `{uuid, kind, res_uuid, value, hash, full_hash, status}`,
+ *   and `updated_at` when the resource carries one
  */
 JsonNode *
 exm_ua_resource_to_json(const ExmUaResource *r)
@@ -178,6 +197,13 @@ exm_ua_resource_to_json(const ExmUaResource *r)
 	json_object_set_string_member(o, "hash", r->hash);
 	json_object_set_string_member(o, "full_hash", r->full_hash);
 	json_object_set_string_member(o, "status", r->status);
+	if (r->updated_at != 0) {
+		g_autoptr(GDateTime) sec =
+			g_date_time_new_from_unix_utc(r->updated_at / G_USEC_PER_SEC);
+		g_autoptr(GDateTime) dt = g_date_time_add(sec, r->updated_at % G_USEC_PER_SEC);
+		g_autofree gchar *text = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S.%f");
+		json_object_set_string_member(o, "updated_at", text);
+	}
 	return json_node_init_object(json_node_alloc(), o);
 }
 

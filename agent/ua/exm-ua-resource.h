@@ -18,6 +18,8 @@
  * @hash: exm_proto_hash_projection() of @value on the target's keys
  * @full_hash: exm_proto_hash_value() of the whole @value
  * @status: `value.status` when it is a string, else `ACTIVE`
+ * @updated_at: the CP's `updated_at` of the row, µs since the epoch (UTC); 0 when
+ *   the payload did not carry one (or a driver reported the resource)
  */
 typedef struct {
 	gchar *uuid;
@@ -26,6 +28,7 @@ typedef struct {
 	gchar *hash;
 	gchar *full_hash;
 	gchar *status;
+	gint64 updated_at;
 } ExmUaResource;
 
 /**

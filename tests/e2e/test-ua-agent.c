@@ -756,6 +756,112 @@ test_envelope(void)
 	fx_clear(&fx);
 }
 
+/* The driver's applied state: the `ram` of the demo VM, 0 when there is none. */
+static gint64
+dp_ram(Fx *fx)
+{
+	JsonObject *vm = g_hash_table_lookup(fx->dp, VM_UUID);
+
+	return vm != NULL ? json_object_get_int_member(vm, "ram") : 0;
+}
+
+/* Refused @n times in a row: counted, nothing applied, backoff. */
+static void
+assert_refused(Fx *fx, guint n, gint64 ram)
+{
+	for (guint i = 0; i < n; i++) {
+		const ExmUaIteration *it =
+			&g_array_index(fx->history, ExmUaIteration, fx->history->len - n + i);
+		g_assert_cmpint(it->outcome, ==, EXM_UA_OUTCOME_REJECTED);
+		g_assert_cmpuint(it->refused, ==, 1);
+		g_assert_cmpuint(it->failures, >=, i + 1);
+	}
+	g_assert_cmpuint(fake_driver_mutations(fx->drv), ==, 0);
+	g_assert_cmpint(dp_ram(fx), ==, ram);
+}
+
+/* Someone on the CP↔DP path without the key answers get_payload in plain JSON:
+ * an agent that holds a key refuses it (never applies it) and backs off; the
+ * sealed CP is followed again once it answers. */
+static void
+test_envelope_plain_answer_refused(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, KEY_B64, NULL);
+	fx_converge(&fx);
+	g_assert_cmpint(dp_ram(&fx), ==, 1024);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_answer_plain(fx.cp, TRUE);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 2);
+	assert_refused(&fx, 2, 1024);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "PUT", "/v1/kind/"), ==, 0);
+
+	fake_cp_answer_plain(fx.cp, FALSE);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	fx_clear(&fx);
+}
+
+/* A recorded sealed answer (authentic: sealed with the node key) replayed to
+ * undo a change: refused while the agent runs (the answer was seen before) and
+ * after a restart (its target is older than the one applied). */
+static void
+test_replay_old_payload(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, KEY_B64, NULL);
+	fx_converge(&fx);
+	fake_cp_record_payload(fx.cp);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_replay_payload(fx.cp, 2);
+	run_iterations(&fx, 2);
+	assert_refused(&fx, 2, 2048);
+
+	g_clear_pointer(&fx.agent, exm_ua_agent_free);
+	fx_start_agent(&fx);
+	fake_cp_replay_payload(fx.cp, 2);
+	run_iterations(&fx, 2);
+	assert_refused(&fx, 2, 2048);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* A recorded light answer replayed to freeze the agent (a change never arrives):
+ * refused, so the freeze is as visible as a CP that is down. */
+static void
+test_replay_light_answer(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, KEY_B64, NULL);
+	fx_converge(&fx);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	fake_cp_record_payload(fx.cp);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_replay_payload(fx.cp, 2);
+	run_iterations(&fx, 2);
+	assert_refused(&fx, 2, 1024);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	fx_clear(&fx);
+}
+
 /* A CP that requires the envelope answers a plain agent 400: rejected, backoff. */
 static void
 test_envelope_required(void)
@@ -1039,6 +1145,10 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/driver-failure-keeps-rows", test_driver_failure_keeps_rows);
 	g_test_add_func("/ua/agent/envelope", test_envelope);
 	g_test_add_func("/ua/agent/envelope-required", test_envelope_required);
+	g_test_add_func("/ua/agent/envelope-plain-answer-refused",
+			test_envelope_plain_answer_refused);
+	g_test_add_func("/ua/agent/replay-old-payload", test_replay_old_payload);
+	g_test_add_func("/ua/agent/replay-light-answer", test_replay_light_answer);
 	g_test_add_func("/ua/agent/backoff-and-recovery", test_backoff_and_recovery);
 	g_test_add_func("/ua/agent/long-poll", test_long_poll);
 	g_test_add_func("/ua/agent/long-poll-ignored-by-cp", test_long_poll_ignored);

@@ -20,6 +20,7 @@ typedef struct {
 	gchar *agent;
 	JsonObject *value;
 	gchar *hash;
+	gchar *updated_at; /* when the target was last set, as the CP renders it */
 } FakeTarget;
 
 typedef struct {
@@ -55,6 +56,14 @@ struct _FakeCp {
 	guint fail_n;
 	guint fail_status;
 	gboolean ignore_wait;
+	gboolean answer_plain;
+	GBytes *last_sealed;  /* the last sealed success body sent … */
+	gchar *last_nonce;    /* … and its X-Genesis-Nonce */
+	GBytes *payload_wire; /* the last sealed get_payload answer sent … */
+	gchar *payload_nonce; /* … and its nonce */
+	GBytes *replay_wire;  /* the recorded answer replayed … */
+	gchar *replay_nonce;
+	guint replay_n; /* … to the next replay_n get_payload calls */
 };
 
 static void
@@ -83,6 +92,7 @@ fake_target_free(gpointer data)
 	g_free(t->agent);
 	json_object_unref(t->value);
 	g_free(t->hash);
+	g_free(t->updated_at);
 	g_free(t);
 }
 
@@ -145,13 +155,18 @@ fake_respond(FakeCp *cp, SoupServerMessage *msg, guint status, JsonNode *body)
 		return;
 	text = exm_json_to_string(body);
 	len = strlen(text);
-	/* Errors are always plain JSON (§5.3); successes sealed when required (§6.5). */
-	if (!cp->sealed || !SOUP_STATUS_IS_SUCCESSFUL(status)) {
+	/* Errors are always plain JSON (§5.3); successes sealed when required (§6.5),
+	 * unless the test plays someone on the path who has no key. */
+	if (!cp->sealed || cp->answer_plain || !SOUP_STATUS_IS_SUCCESSFUL(status)) {
 		soup_server_message_set_response(msg, FAKE_JSON_TYPE, SOUP_MEMORY_COPY, text, len);
 		return;
 	}
 	wire = exm_envelope_seal(cp->key, text, len, &nonce, &error);
 	g_assert_no_error(error);
+	g_clear_pointer(&cp->last_sealed, g_bytes_unref);
+	cp->last_sealed = g_bytes_ref(wire);
+	g_free(cp->last_nonce);
+	cp->last_nonce = g_strdup(nonce);
 	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NONCE, nonce);
 	soup_server_message_set_response(msg,
 					 EXM_ENVELOPE_CONTENT_TYPE,
@@ -254,7 +269,7 @@ fake_add_caps(FakeCp *cp, const gchar *uuid, JsonArray *caps, JsonObject *group,
 		json_object_set_string_member(r, "full_hash", "");
 		json_object_set_string_member(r, "status", "NEW");
 		json_object_set_string_member(r, "created_at", "2026-05-01 10:00:00.123456");
-		json_object_set_string_member(r, "updated_at", "2026-05-01 10:00:05.000001");
+		json_object_set_string_member(r, "updated_at", t->updated_at);
 		json_array_add_object_element(
 			json_object_get_array_member(fake_basket(group, t->kind), "resources"), r);
 		g_ptr_array_add(hashes, t->hash);
@@ -631,6 +646,30 @@ fake_route_status(FakeCp *cp, SoupServerMessage *msg, FakeRequest *req, gchar **
 }
 
 static void
+fake_keep(GBytes **wire, gchar **nonce, GBytes *from_wire, const gchar *from_nonce)
+{
+	g_clear_pointer(wire, g_bytes_unref);
+	*wire = from_wire != NULL ? g_bytes_ref(from_wire) : NULL;
+	g_free(*nonce);
+	*nonce = g_strdup(from_nonce);
+}
+
+/* What an eavesdropper replays: the recorded bytes and headers, verbatim. */
+static void
+fake_send_recorded(FakeCp *cp, SoupServerMessage *msg)
+{
+	SoupMessageHeaders *hdrs = soup_server_message_get_response_headers(msg);
+
+	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NONCE, cp->replay_nonce);
+	soup_server_message_set_response(msg,
+					 EXM_ENVELOPE_CONTENT_TYPE,
+					 SOUP_MEMORY_COPY,
+					 g_bytes_get_data(cp->replay_wire, NULL),
+					 g_bytes_get_size(cp->replay_wire));
+}
+
+static void
 fake_route_orch(FakeCp *cp,
 		SoupServerMessage *msg,
 		FakeRequest *req,
@@ -657,10 +696,18 @@ fake_route_orch(FakeCp *cp,
 		fake_error(cp, msg, cp->fail_status, "Injected", "injected failure");
 		return;
 	}
+	if (cp->replay_n > 0) {
+		cp->replay_n--;
+		fake_send_recorded(cp, msg);
+		return;
+	}
 	if (cp->ignore_wait)
 		w = 0;
+	g_clear_pointer(&cp->last_sealed, g_bytes_unref);
 	if (!fake_answer_payload(cp, msg, p[3], hash != NULL ? hash : "", v, w > 0))
 		fake_hold(cp, msg, p[3], hash != NULL ? hash : "", v, MIN(w, 10));
+	else if (cp->last_sealed != NULL)
+		fake_keep(&cp->payload_wire, &cp->payload_nonce, cp->last_sealed, cp->last_nonce);
 }
 
 /* Decodes the body (§6.3/§6.4); answers and returns %FALSE on a bad request. */
@@ -848,6 +895,12 @@ fake_cp_free(FakeCp *cp)
 	g_hash_table_unref(cp->agents);
 	g_hash_table_unref(cp->targets);
 	g_hash_table_unref(cp->actuals);
+	g_clear_pointer(&cp->last_sealed, g_bytes_unref);
+	g_clear_pointer(&cp->payload_wire, g_bytes_unref);
+	g_clear_pointer(&cp->replay_wire, g_bytes_unref);
+	g_free(cp->last_nonce);
+	g_free(cp->payload_nonce);
+	g_free(cp->replay_nonce);
 	exm_secret_wipe(cp->key, sizeof(cp->key));
 	g_free(cp);
 }
@@ -922,6 +975,20 @@ fake_cp_get_agent(FakeCp *cp, const gchar *uuid)
 	return g_hash_table_lookup(cp->agents, uuid);
 }
 
+/* restalchemy's simple view of a datetime: UTC, microseconds (§3); strictly
+ * increasing, as a CP's clock is between two writes of one row. */
+static gchar *
+fake_now(void)
+{
+	static gint64 last;
+	gint64 now = MAX(g_get_real_time(), last + 1);
+	g_autoptr(GDateTime) sec = g_date_time_new_from_unix_utc(now / G_USEC_PER_SEC);
+	g_autoptr(GDateTime) dt = g_date_time_add(sec, now % G_USEC_PER_SEC);
+
+	last = now;
+	return g_date_time_format(dt, "%Y-%m-%d %H:%M:%S.%f");
+}
+
 void
 fake_cp_set_target(FakeCp *cp, const gchar *agent, const gchar *kind, const gchar *value_json)
 {
@@ -932,6 +999,7 @@ fake_cp_set_target(FakeCp *cp, const gchar *agent, const gchar *kind, const gcha
 	t->value = fake_parse_object(value_json);
 	t->uuid = g_strdup(json_object_get_string_member(t->value, "uuid"));
 	t->hash = fake_hash_object(t->value);
+	t->updated_at = fake_now();
 	g_hash_table_insert(cp->targets, g_strdup_printf("%s/%s", kind, t->uuid), t);
 	fake_wake_held(cp, FALSE);
 }
@@ -994,4 +1062,24 @@ void
 fake_cp_ignore_wait(FakeCp *cp, gboolean ignore)
 {
 	cp->ignore_wait = ignore;
+}
+
+void
+fake_cp_answer_plain(FakeCp *cp, gboolean plain)
+{
+	cp->answer_plain = plain;
+}
+
+void
+fake_cp_record_payload(FakeCp *cp)
+{
+	g_assert_nonnull(cp->payload_wire);
+	fake_keep(&cp->replay_wire, &cp->replay_nonce, cp->payload_wire, cp->payload_nonce);
+}
+
+void
+fake_cp_replay_payload(FakeCp *cp, guint n)
+{
+	g_assert_nonnull(cp->replay_wire);
+	cp->replay_n = n;
 }

@@ -70,5 +70,13 @@ void fake_cp_fail_next(FakeCp *cp, guint n, guint status);
 /* An upstream CP: `wait=` is ignored and light answers come at once. */
 void fake_cp_ignore_wait(FakeCp *cp, gboolean ignore);
 
+/* Successes in plain JSON although the CP holds a key: someone on the path
+ * who has no key answers in the CP's place. */
+void fake_cp_answer_plain(FakeCp *cp, gboolean plain);
+/* Records the last sealed get_payload answer sent (body and nonce, verbatim) … */
+void fake_cp_record_payload(FakeCp *cp);
+/* … and answers the next @n get_payload calls with it, as an eavesdropper would. */
+void fake_cp_replay_payload(FakeCp *cp, guint n);
+
 /* The hash the CP computes for @agent's payload now. */
 gchar *fake_cp_payload_hash(FakeCp *cp, const gchar *agent);
