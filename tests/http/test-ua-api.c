@@ -11,6 +11,7 @@
  */
 #include "exm-config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "exh-test.h"
@@ -625,6 +626,106 @@ test_long_poll(void)
 	soup_session_abort(session);
 }
 
+/* ------------------------------------------------------------------ body limit */
+
+/* A field of /proc/self/status in KiB (VmRSS, VmHWM), 0 when unreadable. */
+static guint64
+status_kib(const gchar *field)
+{
+	g_autofree gchar *status = NULL;
+	const gchar *line;
+
+	if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL))
+		return 0;
+	line = strstr(status, field);
+	return line != NULL ? g_ascii_strtoull(line + strlen(field) + 1, NULL, 10) : 0;
+}
+
+/* Resets VmHWM to the current RSS (Linux clear_refs). */
+static gboolean
+reset_peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	gboolean ok;
+
+	if (f == NULL)
+		return FALSE;
+	ok = fputs("5", f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * POSTs @total bytes in 1 MiB chunks (Transfer-Encoding: chunked, no length
+ * up front) to the Status API as a node without a key; returns the status of
+ * the answer.  The server may stop reading early: a failed write ends the
+ * upload, the answer is read anyway.
+ */
+static guint
+post_chunked(ExhTest *t, gsize total)
+{
+	static const gchar head[] = "POST /v1/agents/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				    "X-Genesis-Node-UUID: " OTHER_NODE "\r\n"
+				    "Content-Type: application/json\r\n"
+				    "Transfer-Encoding: chunked\r\n\r\n";
+	const gsize chunk = 1024 * 1024;
+	g_autofree gchar *buf = g_malloc(chunk);
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GDataInputStream) in = NULL;
+	g_autofree gchar *line = NULL;
+	GOutputStream *out;
+	gboolean ok;
+
+	memset(buf, ' ', chunk);
+	g_socket_client_set_timeout(client, 60);
+	conn = g_socket_client_connect_to_uri(
+		client, exh_host_get_status_url(t->host), 0, NULL, NULL);
+	g_assert_nonnull(conn);
+	out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	ok = g_output_stream_write_all(out, head, strlen(head), NULL, NULL, NULL);
+	for (gsize sent = 0; ok && sent < total; sent += chunk) {
+		g_autofree gchar *size = g_strdup_printf("%" G_GSIZE_MODIFIER "x\r\n", chunk);
+
+		ok = g_output_stream_write_all(out, size, strlen(size), NULL, NULL, NULL) &&
+		     g_output_stream_write_all(out, buf, chunk, NULL, NULL, NULL) &&
+		     g_output_stream_write_all(out, "\r\n", 2, NULL, NULL, NULL);
+	}
+	if (ok)
+		g_output_stream_write_all(out, "0\r\n\r\n", 5, NULL, NULL, NULL);
+	in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+	line = g_data_input_stream_read_line(in, NULL, NULL, NULL);
+	g_assert_nonnull(line);
+	g_assert_true(g_str_has_prefix(line, "HTTP/1.1 "));
+	return (guint)g_ascii_strtoull(line + strlen("HTTP/1.1 "), NULL, 10);
+}
+
+/* A chunked body over the limit is refused without being held in memory,
+ * before any key is looked at. */
+static void
+test_chunked_limit(void)
+{
+	const gsize total = 64 * 1024 * 1024;
+	g_autoptr(ExhTest) t = start();
+	guint64 rss;
+	guint64 peak;
+
+	if (t == NULL)
+		return;
+	if (!reset_peak_rss()) {
+		g_test_skip("/proc/self/clear_refs cannot reset the peak RSS here");
+		return;
+	}
+	rss = status_kib("VmRSS:");
+	g_assert_cmpuint(post_chunked(t, total), ==, 413);
+	peak = status_kib("VmHWM:");
+	g_test_message("RSS %" G_GUINT64_FORMAT " KiB, peak while refusing %" G_GUINT64_FORMAT
+		       " KiB",
+		       rss,
+		       peak);
+	g_assert_cmpuint(rss, >, 0);
+	g_assert_cmpuint(peak, <, rss + total / 1024 / 4);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -635,5 +736,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/resources", test_resources);
 	g_test_add_func("/ua/envelope", test_envelope);
 	g_test_add_func("/ua/long-poll", test_long_poll);
+	g_test_add_func("/ua/chunked-limit", test_chunked_limit);
 	return g_test_run();
 }
