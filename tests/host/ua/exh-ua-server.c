@@ -193,7 +193,8 @@ job_serve(Job *job, PGconn *conn, GError **error)
 {
 	g_auto(ExhUaNodeKey) key = { 0 };
 	g_auto(ExhUaResult) result = { 0 };
-	ExhUaCall call = { .method = job->method,
+	ExhUaCall call = { .node = job->node,
+			   .method = job->method,
 			   .segments = job->segments,
 			   .query = job->query,
 			   .content_type = job->content_type };
