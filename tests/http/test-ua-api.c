@@ -496,6 +496,20 @@ sealed_as(ExhTest *t,
 	return r;
 }
 
+/* NODE's sealed get_payload: a 200 that opens with @key and has @hash. */
+static void
+assert_sealed_payload(ExhTest *t, const guint8 *key, const gchar *hash)
+{
+	g_autoptr(Sealed) p = sealed_as(
+		t, NODE, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", key, "null");
+	g_autoptr(JsonNode) payload = NULL;
+
+	g_assert_cmpuint(p->status, ==, 200);
+	payload = open_response(p, key);
+	g_assert_cmpstr(
+		json_object_get_string_member(json_node_get_object(payload), "hash"), ==, hash);
+}
+
 static Sealed *
 sealed(ExhTest *t,
        gboolean orch,
@@ -522,7 +536,6 @@ test_envelope(void)
 	g_autoptr(ExhTest) t = start();
 	guint8 key[EXM_ENVELOPE_KEY_LEN];
 	g_autoptr(JsonNode) agent = NULL;
-	g_autoptr(JsonNode) payload = NULL;
 
 	if (t == NULL)
 		return;
@@ -534,13 +547,7 @@ test_envelope(void)
 	g_assert_cmpstr(
 		json_object_get_string_member(json_node_get_object(agent), "uuid"), ==, AGENT);
 	/* bodiless requests carry the sealed `null` (§6.3) */
-	g_autoptr(Sealed) p =
-		sealed(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", key, "null");
-	g_assert_cmpuint(p->status, ==, 200);
-	payload = open_response(p, key);
-	g_assert_cmpstr(json_object_get_string_member(json_node_get_object(payload), "hash"),
-			==,
-			HASH_EMPTY);
+	assert_sealed_payload(t, key, HASH_EMPTY);
 	/* errors stay plain JSON */
 	g_autoptr(Sealed) e =
 		sealed(t, TRUE, "GET", "/v1/agents/" VM "/actions/get_payload", key, "null");
@@ -656,7 +663,6 @@ test_other_node(void)
 	g_autofree gchar *after = NULL;
 	g_autoptr(GPtrArray) existing = NULL;
 	g_autoptr(GPtrArray) missing = NULL;
-	g_autoptr(JsonNode) payload = NULL;
 
 	if (t == NULL)
 		return;
@@ -690,13 +696,7 @@ test_other_node(void)
 	after = node_rows(t);
 	g_assert_cmpstr(after, ==, before);
 	/* NODE itself still gets its payload */
-	g_autoptr(Sealed) p =
-		sealed(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", key, "null");
-	g_assert_cmpuint(p->status, ==, 200);
-	payload = open_response(p, key);
-	g_assert_cmpstr(json_object_get_string_member(json_node_get_object(payload), "hash"),
-			==,
-			HASH_CONVERGED);
+	assert_sealed_payload(t, key, HASH_CONVERGED);
 	/* once they are gone, the other node gets the very same answers */
 	g_autoptr(Sealed) d1 =
 		sealed(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, key, "null");
