@@ -11,6 +11,7 @@
  */
 #include "exm-config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "exh-test.h"
@@ -24,6 +25,7 @@
 #define VM_RES	   "bce5d269-12be-52b0-90df-0191f1a39ace"
 #define OTHER_NODE "99999999-2222-3333-4444-555555555555"
 #define KEY_B64	   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define OTHER_KEY  "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
 
 #define HASH_EMPTY     "831154110e30ac6a"
 #define HASH_TARGET    "e5ecd78270703c31"
@@ -458,13 +460,15 @@ open_response(Sealed *r, const guint8 *key)
 	return exm_json_parse_strict(g_bytes_get_data(plain, NULL), g_bytes_get_size(plain), NULL);
 }
 
+/* A request of @node, sealed with @key. */
 static Sealed *
-sealed(ExhTest *t,
-       gboolean orch,
-       const gchar *method,
-       const gchar *path,
-       const guint8 *key,
-       const gchar *json)
+sealed_as(ExhTest *t,
+	  const gchar *node,
+	  gboolean orch,
+	  const gchar *method,
+	  const gchar *path,
+	  const guint8 *key,
+	  const gchar *json)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *nonce = NULL;
@@ -478,7 +482,7 @@ sealed(ExhTest *t,
 	Sealed *r = g_new0(Sealed, 1);
 
 	g_assert_no_error(error);
-	soup_message_headers_replace(h, "X-Genesis-Node-UUID", NODE);
+	soup_message_headers_replace(h, "X-Genesis-Node-UUID", node);
 	soup_message_headers_replace(h, EXM_ENVELOPE_HEADER_NONCE, nonce);
 	soup_message_set_request_body_from_bytes(msg, EXM_ENVELOPE_CONTENT_TYPE, wire);
 	r->body = soup_session_send_and_read(t->session, msg, NULL, &error);
@@ -490,6 +494,31 @@ sealed(ExhTest *t,
 		r->json = exm_json_parse_strict(
 			g_bytes_get_data(r->body, NULL), g_bytes_get_size(r->body), NULL);
 	return r;
+}
+
+/* NODE's sealed get_payload: a 200 that opens with @key and has @hash. */
+static void
+assert_sealed_payload(ExhTest *t, const guint8 *key, const gchar *hash)
+{
+	g_autoptr(Sealed) p = sealed_as(
+		t, NODE, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", key, "null");
+	g_autoptr(JsonNode) payload = NULL;
+
+	g_assert_cmpuint(p->status, ==, 200);
+	payload = open_response(p, key);
+	g_assert_cmpstr(
+		json_object_get_string_member(json_node_get_object(payload), "hash"), ==, hash);
+}
+
+static Sealed *
+sealed(ExhTest *t,
+       gboolean orch,
+       const gchar *method,
+       const gchar *path,
+       const guint8 *key,
+       const gchar *json)
+{
+	return sealed_as(t, NODE, orch, method, path, key, json);
 }
 
 static void
@@ -507,7 +536,6 @@ test_envelope(void)
 	g_autoptr(ExhTest) t = start();
 	guint8 key[EXM_ENVELOPE_KEY_LEN];
 	g_autoptr(JsonNode) agent = NULL;
-	g_autoptr(JsonNode) payload = NULL;
 
 	if (t == NULL)
 		return;
@@ -519,13 +547,7 @@ test_envelope(void)
 	g_assert_cmpstr(
 		json_object_get_string_member(json_node_get_object(agent), "uuid"), ==, AGENT);
 	/* bodiless requests carry the sealed `null` (§6.3) */
-	g_autoptr(Sealed) p =
-		sealed(t, TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", key, "null");
-	g_assert_cmpuint(p->status, ==, 200);
-	payload = open_response(p, key);
-	g_assert_cmpstr(json_object_get_string_member(json_node_get_object(payload), "hash"),
-			==,
-			HASH_EMPTY);
+	assert_sealed_payload(t, key, HASH_EMPTY);
 	/* errors stay plain JSON */
 	g_autoptr(Sealed) e =
 		sealed(t, TRUE, "GET", "/v1/agents/" VM "/actions/get_payload", key, "null");
@@ -542,6 +564,148 @@ test_envelope(void)
 	g_assert_cmpstr(soup_message_headers_get_content_type(d->headers, NULL),
 			==,
 			EXM_ENVELOPE_CONTENT_TYPE);
+}
+
+/* ------------------------------------------------------------------ other nodes */
+
+/* What another node may try on NODE's agent and resource; each must answer as
+ * if they did not exist. */
+static const struct {
+	gboolean orch;
+	const gchar *method;
+	const gchar *path;
+	const gchar *body;
+} cross_node[] = {
+	{ TRUE, "GET", "/v1/agents/" AGENT, "null" },
+	{ TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload", "null" },
+	{ TRUE, "GET", "/v1/agents/" AGENT "/actions/get_payload?hash=" HASH_ONE, "null" },
+	{ FALSE, "GET", "/v1/agents/" AGENT, "null" },
+	{ FALSE, "PUT", "/v1/agents/" AGENT, "{\"node\": \"" OTHER_NODE "\"}" },
+	{ FALSE, "PATCH", "/v1/agents/" AGENT, "{\"status\": \"DISABLED\"}" },
+	{ FALSE, "DELETE", "/v1/agents/" AGENT, "null" },
+	{ FALSE, "GET", "/v1/kind/demo_vm/resources/" VM, "null" },
+	{ FALSE,
+	  "PUT",
+	  "/v1/kind/demo_vm/resources/" VM,
+	  "{\"value\": {\"dkim_public_key\": \"attacker\"}, \"hash\": \"h\", "
+	  "\"full_hash\": \"f\", \"status\": \"ACTIVE\"}" },
+	{ FALSE, "PUT", "/v1/kind/demo_vm/resources/" VM, "{\"node\": \"" OTHER_NODE "\"}" },
+	{ FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, "null" },
+};
+
+/* NODE's rows as text, to see that nothing changed. */
+static gchar *
+node_rows(ExhTest *t)
+{
+	return exh_test_sql(
+		t,
+		"SELECT (SELECT string_agg(a::text, '|' ORDER BY uuid) FROM ua_agents a) "
+		"|| '/' || (SELECT string_agg(r::text, '|' ORDER BY res_uuid) FROM "
+		"ua_actual_resources r)");
+}
+
+/* Every cross-node attempt, answered as a missing record; the bodies kept. */
+static GPtrArray *
+try_cross_node(ExhTest *t, const guint8 *key)
+{
+	GPtrArray *bodies = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < G_N_ELEMENTS(cross_node); i++) {
+		g_autoptr(Sealed) r = sealed_as(t,
+						OTHER_NODE,
+						cross_node[i].orch,
+						cross_node[i].method,
+						cross_node[i].path,
+						key,
+						cross_node[i].body);
+
+		g_test_message("%s %s -> %u", cross_node[i].method, cross_node[i].path, r->status);
+		assert_sealed_error(r, 404, "RecordNotFound");
+		g_ptr_array_add(
+			bodies,
+			g_strndup(g_bytes_get_data(r->body, NULL), g_bytes_get_size(r->body)));
+	}
+	return bodies;
+}
+
+/* Writes that name NODE in their body: refused, nothing written. */
+static void
+try_cross_node_posts(ExhTest *t, const guint8 *key)
+{
+	static const gchar *const posts[][2] = {
+		{ "/v1/agents/", AGENT_BODY },
+		{ "/v1/agents/",
+		  "{\"uuid\": \"" VM_RES "\", \"node\": \"" NODE "\", \"capabilities\": "
+		  "{\"capabilities\": [\"demo_vm\"]}}" },
+		{ "/v1/kind/demo_vm/resources/", ACTUAL_BODY },
+		{ "/v1/kind/demo_vm/resources/",
+		  "{\"uuid\": \"" OTHER_NODE "\", \"kind\": \"/v1/kind/demo_vm\", "
+		  "\"value\": {}, \"node\": \"" NODE "\"}" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(posts); i++) {
+		g_autoptr(Sealed) r =
+			sealed_as(t, OTHER_NODE, FALSE, "POST", posts[i][0], key, posts[i][1]);
+
+		g_test_message("POST %s -> %u", posts[i][0], r->status);
+		g_assert_cmpuint(r->status, >=, 400);
+		g_assert_nonnull(r->json);
+	}
+}
+
+static void
+test_other_node(void)
+{
+	g_autoptr(ExhTest) t = start();
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	guint8 other[EXM_ENVELOPE_KEY_LEN];
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(GPtrArray) existing = NULL;
+	g_autoptr(GPtrArray) missing = NULL;
+
+	if (t == NULL)
+		return;
+	g_assert_true(exm_envelope_key_from_base64(KEY_B64, key, NULL));
+	g_assert_true(exm_envelope_key_from_base64(OTHER_KEY, other, NULL));
+	put_key(t, TRUE);
+	sql(t,
+	    "INSERT INTO ua_node_encryption_keys (uuid, private_key) VALUES ('" OTHER_NODE
+	    "', '" OTHER_KEY "')");
+	g_autoptr(Sealed) c = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
+	g_assert_cmpuint(c->status, ==, 201);
+	insert_target(t);
+	g_autoptr(Sealed) a =
+		sealed(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", key, ACTUAL_BODY);
+	g_assert_cmpuint(a->status, ==, 201);
+	before = node_rows(t);
+	/* the other node, sealing with its own valid key */
+	existing = try_cross_node(t, other);
+	try_cross_node_posts(t, other);
+	/* NODE itself cannot hand its agent or resource to the other node */
+	g_autoptr(Sealed) m1 =
+		sealed(t, FALSE, "PUT", "/v1/agents/" AGENT, key, "{\"node\": \"" OTHER_NODE "\"}");
+	g_autoptr(Sealed) m2 = sealed(t,
+				      FALSE,
+				      "PUT",
+				      "/v1/kind/demo_vm/resources/" VM,
+				      key,
+				      "{\"node\": \"" OTHER_NODE "\"}");
+	assert_sealed_error(m1, 400, "ValidationError");
+	assert_sealed_error(m2, 400, "ValidationError");
+	after = node_rows(t);
+	g_assert_cmpstr(after, ==, before);
+	/* NODE itself still gets its payload */
+	assert_sealed_payload(t, key, HASH_CONVERGED);
+	/* once they are gone, the other node gets the very same answers */
+	g_autoptr(Sealed) d1 =
+		sealed(t, FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, key, "null");
+	g_autoptr(Sealed) d2 = sealed(t, FALSE, "DELETE", "/v1/agents/" AGENT, key, "null");
+	g_assert_cmpuint(d1->status, ==, 204);
+	g_assert_cmpuint(d2->status, ==, 204);
+	missing = try_cross_node(t, other);
+	for (guint i = 0; i < existing->len; i++)
+		g_assert_cmpstr(existing->pdata[i], ==, missing->pdata[i]);
 }
 
 /* ------------------------------------------------------------------ long poll */
@@ -625,6 +789,106 @@ test_long_poll(void)
 	soup_session_abort(session);
 }
 
+/* ------------------------------------------------------------------ body limit */
+
+/* A field of /proc/self/status in KiB (VmRSS, VmHWM), 0 when unreadable. */
+static guint64
+status_kib(const gchar *field)
+{
+	g_autofree gchar *status = NULL;
+	const gchar *line;
+
+	if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL))
+		return 0;
+	line = strstr(status, field);
+	return line != NULL ? g_ascii_strtoull(line + strlen(field) + 1, NULL, 10) : 0;
+}
+
+/* Resets VmHWM to the current RSS (Linux clear_refs). */
+static gboolean
+reset_peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	gboolean ok;
+
+	if (f == NULL)
+		return FALSE;
+	ok = fputs("5", f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * POSTs @total bytes in 1 MiB chunks (Transfer-Encoding: chunked, no length
+ * up front) to the Status API as a node without a key; returns the status of
+ * the answer.  The server may stop reading early: a failed write ends the
+ * upload, the answer is read anyway.
+ */
+static guint
+post_chunked(ExhTest *t, gsize total)
+{
+	static const gchar head[] = "POST /v1/agents/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				    "X-Genesis-Node-UUID: " OTHER_NODE "\r\n"
+				    "Content-Type: application/json\r\n"
+				    "Transfer-Encoding: chunked\r\n\r\n";
+	const gsize chunk = 1024 * 1024;
+	g_autofree gchar *buf = g_malloc(chunk);
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketConnection) conn = NULL;
+	g_autoptr(GDataInputStream) in = NULL;
+	g_autofree gchar *line = NULL;
+	GOutputStream *out;
+	gboolean ok;
+
+	memset(buf, ' ', chunk);
+	g_socket_client_set_timeout(client, 60);
+	conn = g_socket_client_connect_to_uri(
+		client, exh_host_get_status_url(t->host), 0, NULL, NULL);
+	g_assert_nonnull(conn);
+	out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	ok = g_output_stream_write_all(out, head, strlen(head), NULL, NULL, NULL);
+	for (gsize sent = 0; ok && sent < total; sent += chunk) {
+		g_autofree gchar *size = g_strdup_printf("%" G_GSIZE_MODIFIER "x\r\n", chunk);
+
+		ok = g_output_stream_write_all(out, size, strlen(size), NULL, NULL, NULL) &&
+		     g_output_stream_write_all(out, buf, chunk, NULL, NULL, NULL) &&
+		     g_output_stream_write_all(out, "\r\n", 2, NULL, NULL, NULL);
+	}
+	if (ok)
+		g_output_stream_write_all(out, "0\r\n\r\n", 5, NULL, NULL, NULL);
+	in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+	line = g_data_input_stream_read_line(in, NULL, NULL, NULL);
+	g_assert_nonnull(line);
+	g_assert_true(g_str_has_prefix(line, "HTTP/1.1 "));
+	return (guint)g_ascii_strtoull(line + strlen("HTTP/1.1 "), NULL, 10);
+}
+
+/* A chunked body over the limit is refused without being held in memory,
+ * before any key is looked at. */
+static void
+test_chunked_limit(void)
+{
+	const gsize total = 64 * 1024 * 1024;
+	g_autoptr(ExhTest) t = start();
+	guint64 rss;
+	guint64 peak;
+
+	if (t == NULL)
+		return;
+	if (!reset_peak_rss()) {
+		g_test_skip("/proc/self/clear_refs cannot reset the peak RSS here");
+		return;
+	}
+	rss = status_kib("VmRSS:");
+	g_assert_cmpuint(post_chunked(t, total), ==, 413);
+	peak = status_kib("VmHWM:");
+	g_test_message("RSS %" G_GUINT64_FORMAT " KiB, peak while refusing %" G_GUINT64_FORMAT
+		       " KiB",
+		       rss,
+		       peak);
+	g_assert_cmpuint(rss, >, 0);
+	g_assert_cmpuint(peak, <, rss + total / 1024 / 4);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -634,6 +898,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/payload", test_payload);
 	g_test_add_func("/ua/resources", test_resources);
 	g_test_add_func("/ua/envelope", test_envelope);
+	g_test_add_func("/ua/other-node", test_other_node);
 	g_test_add_func("/ua/long-poll", test_long_poll);
+	g_test_add_func("/ua/chunked-limit", test_chunked_limit);
 	return g_test_run();
 }

@@ -11,6 +11,7 @@
 #include "exh-host-private.h"
 
 #include "exh-log.h"
+#include "exh-server.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
@@ -179,12 +180,12 @@ mark_too_large(SoupServerMessage *msg)
 static void
 got_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
-	ExhHost *host = user_data;
+	const gsize *max_body = user_data;
 	gsize size = GPOINTER_TO_SIZE(g_object_get_qdata(G_OBJECT(msg), body_size_quark));
 
 	size += g_bytes_get_size(chunk);
 	g_object_set_qdata(G_OBJECT(msg), body_size_quark, GSIZE_TO_POINTER(size));
-	if (size > host->config->max_body)
+	if (size > *max_body)
 		mark_too_large(msg);
 }
 
@@ -192,6 +193,31 @@ static void
 request_started(SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
 	g_signal_connect(msg, "got-chunk", G_CALLBACK(got_chunk), user_data);
+}
+
+void
+exh_server_limit_body(SoupServer *server, const gsize *max_body)
+{
+	g_signal_connect(
+		server, "request-started", G_CALLBACK(request_started), (gpointer)max_body);
+}
+
+gboolean
+exh_server_body_declared_too_large(SoupServerMessage *msg, gsize max_body)
+{
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+
+	if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH ||
+	    (guint64)soup_message_headers_get_content_length(headers) <= max_body)
+		return FALSE;
+	mark_too_large(msg);
+	return TRUE;
+}
+
+gboolean
+exh_server_body_too_large(SoupServerMessage *msg)
+{
+	return g_object_get_qdata(G_OBJECT(msg), too_large_quark) != NULL;
 }
 
 /*
@@ -207,14 +233,11 @@ early_handler(SoupServer *server,
 	      gpointer user_data)
 {
 	ExhHost *host = user_data;
-	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
 	g_autoptr(ExhRequest) req = NULL;
 	g_autoptr(GError) error = NULL;
 
-	if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH ||
-	    (guint64)soup_message_headers_get_content_length(headers) <= host->config->max_body)
+	if (!exh_server_body_declared_too_large(msg, host->config->max_body))
 		return;
-	mark_too_large(msg);
 	req = request_new(host, msg);
 	exh_server_too_large(host->config->max_body, &error);
 	respond_error(req, error);
@@ -678,7 +701,7 @@ handler(SoupServer *server,
 	if (host->stopping) {
 		g_set_error_literal(
 			&error, EXM_ERROR, EXM_ERROR_UNAVAILABLE, "The server is shutting down.");
-	} else if (g_object_get_qdata(G_OBJECT(msg), too_large_quark) != NULL) {
+	} else if (exh_server_body_too_large(msg)) {
 		exh_server_too_large(host->config->max_body, &error);
 	} else {
 		/* %2F and %00 stay refused: a segment never holds a slash or a NUL */
@@ -753,7 +776,7 @@ static gboolean
 server_setup(ExhHost *host, GError **error)
 {
 	host->server = soup_server_new(NULL, NULL);
-	g_signal_connect(host->server, "request-started", G_CALLBACK(request_started), host);
+	exh_server_limit_body(host->server, &host->config->max_body);
 	soup_server_add_early_handler(host->server, NULL, early_handler, host, NULL);
 	soup_server_add_handler(host->server, NULL, handler, host, NULL);
 	return server_listen(host, error);

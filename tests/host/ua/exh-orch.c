@@ -122,7 +122,8 @@ get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult
 
 	if (!payload_args(call, &hash, &version_text, version_buf, &wait_text, &result->error) ||
 	    !parse_version(version_text, &version, &result->error) ||
-	    !parse_wait(wait_text, &result->wait, &result->error))
+	    !parse_wait(wait_text, &result->wait, &result->error) ||
+	    !exh_ua_store_agent_of_node(conn, call->node, agent, &result->error))
 		return;
 	full = exh_ua_store_payload(conn, agent, version, &computed, &result->error);
 	if (full == NULL)
@@ -162,6 +163,8 @@ exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 			exh_ua_route_result_method_not_allowed(result, call->method);
 			return;
 		}
+		if (!exh_ua_store_agent_of_node(conn, call->node, uuid, &result->error))
+			return;
 		result->body = exh_ua_store_agent_get(conn, uuid, &result->error);
 		result->status = 200;
 		return;

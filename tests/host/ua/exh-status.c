@@ -36,16 +36,32 @@ serve_agents_collection(PGconn *conn, const ExhUaCall *call, ExhUaResult *result
 	body = body_object(call, result);
 	if (body == NULL)
 		return;
-	result->body = exh_ua_store_agent_create(conn, body, &result->error);
+	result->body = exh_ua_store_agent_create(conn, call->node, body, &result->error);
 	result->status = 201;
 	result->changed = TRUE;
 }
 
+/* The methods of one agent or resource: any other is a 405 before any lookup. */
+static gboolean
+item_method(const ExhUaCall *call, ExhUaResult *result)
+{
+	static const gchar *const methods[] = { "GET", "PUT", "PATCH", "DELETE", NULL };
+
+	if (g_strv_contains(methods, call->method))
+		return TRUE;
+	exh_ua_route_result_method_not_allowed(result, call->method);
+	return FALSE;
+}
+
+/* Another node's agent is answered as a missing one (before the body is read). */
 static void
 serve_agent(PGconn *conn, const ExhUaCall *call, const gchar *uuid, ExhUaResult *result)
 {
 	JsonObject *body;
 
+	if (!item_method(call, result) ||
+	    !exh_ua_store_agent_of_node(conn, call->node, uuid, &result->error))
+		return;
 	if (g_str_equal(call->method, "GET")) {
 		result->body = exh_ua_store_agent_get(conn, uuid, &result->error);
 		result->status = 200;
@@ -53,15 +69,14 @@ serve_agent(PGconn *conn, const ExhUaCall *call, const gchar *uuid, ExhUaResult 
 		body = body_object(call, result);
 		if (body == NULL)
 			return;
-		result->body = exh_ua_store_agent_update(conn, uuid, body, &result->error);
+		result->body =
+			exh_ua_store_agent_update(conn, call->node, uuid, body, &result->error);
 		result->status = 200;
 		result->changed = TRUE;
-	} else if (g_str_equal(call->method, "DELETE")) {
+	} else {
 		exh_ua_store_agent_delete(conn, uuid, &result->error);
 		result->status = 204;
 		result->changed = TRUE;
-	} else {
-		exh_ua_route_result_method_not_allowed(result, call->method);
 	}
 }
 
@@ -80,7 +95,7 @@ serve_resources_collection(PGconn *conn,
 	body = body_object(call, result);
 	if (body == NULL)
 		return;
-	result->body = exh_ua_store_resource_create(conn, kind, body, &result->error);
+	result->body = exh_ua_store_resource_create(conn, call->node, kind, body, &result->error);
 	result->status = 201;
 	result->changed = TRUE;
 }
@@ -94,6 +109,9 @@ serve_resource(PGconn *conn,
 {
 	JsonObject *body;
 
+	if (!item_method(call, result) ||
+	    !exh_ua_store_resource_of_node(conn, call->node, kind, uuid, &result->error))
+		return;
 	if (g_str_equal(call->method, "GET")) {
 		result->body = exh_ua_store_resource_get(conn, kind, uuid, &result->error);
 		result->status = 200;
@@ -101,15 +119,14 @@ serve_resource(PGconn *conn,
 		body = body_object(call, result);
 		if (body == NULL)
 			return;
-		result->body = exh_ua_store_resource_update(conn, kind, uuid, body, &result->error);
+		result->body = exh_ua_store_resource_update(
+			conn, call->node, kind, uuid, body, &result->error);
 		result->status = 200;
 		result->changed = TRUE;
-	} else if (g_str_equal(call->method, "DELETE")) {
+	} else {
 		exh_ua_store_resource_delete(conn, kind, uuid, &result->error);
 		result->status = 204;
 		result->changed = TRUE;
-	} else {
-		exh_ua_route_result_method_not_allowed(result, call->method);
 	}
 }
 
@@ -137,7 +154,7 @@ serve_kind(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 			exh_ua_route_result_method_not_allowed(result, call->method);
 			return;
 		}
-		result->body = exh_ua_store_kinds(conn, &result->error);
+		result->body = exh_ua_store_kinds(conn, call->node, &result->error);
 		result->status = 200;
 		return;
 	}

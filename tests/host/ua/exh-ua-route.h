@@ -16,6 +16,8 @@ G_BEGIN_DECLS
 
 /**
  * ExhUaCall:
+ * @node: the calling node (`X-Genesis-Node-UUID`, canonical), whose key
+ *   opened the request: every agent and resource a route touches must be its
  * @method: HTTP method
  * @segments: the decoded path split at `/` (a trailing slash gives a final "")
  * @query: (element-type utf8 utf8): decoded query parameters (last one wins)
@@ -24,6 +26,7 @@ G_BEGIN_DECLS
  *   when the request had none
  */
 typedef struct {
+	const gchar *node;
 	const gchar *method;
 	gchar **segments;
 	GHashTable *query;

@@ -11,6 +11,7 @@
 #include "exh-log.h"
 #include "exh-orch.h"
 #include "exh-pool.h"
+#include "exh-server.h"
 #include "exh-status.h"
 #include "exh-ua-route.h"
 #include "exh-ua-store.h"
@@ -192,7 +193,8 @@ job_serve(Job *job, PGconn *conn, GError **error)
 {
 	g_auto(ExhUaNodeKey) key = { 0 };
 	g_auto(ExhUaResult) result = { 0 };
-	ExhUaCall call = { .method = job->method,
+	ExhUaCall call = { .node = job->node,
+			   .method = job->method,
 			   .segments = job->segments,
 			   .query = job->query,
 			   .content_type = job->content_type };
@@ -449,7 +451,8 @@ job_new(ExhUaServer *server, Api api, SoupServerMessage *msg)
 	job->content_type = g_strdup(type);
 	job->node = g_strdup(soup_message_headers_get_one(headers, EXM_ENVELOPE_HEADER_NODE_UUID));
 	job->nonce = g_strdup(soup_message_headers_get_one(headers, EXM_ENVELOPE_HEADER_NONCE));
-	if (body != NULL && body->length > 0)
+	/* past the limit the body was dropped, not kept: nothing to flatten */
+	if (body != NULL && body->length > 0 && !exh_server_body_too_large(msg))
 		job->body = soup_message_body_flatten(body);
 	return job;
 }
@@ -465,9 +468,8 @@ job_precheck(Job *job, GError **error)
 			error, EXM_ERROR, EXM_ERROR_UNAVAILABLE, "The server is shutting down.");
 		return FALSE;
 	}
-	if (job->body != NULL && g_bytes_get_size(job->body) > job->server->config.max_body) {
+	if (exh_server_body_too_large(job->msg))
 		return exh_server_too_large(job->server->config.max_body, error);
-	}
 	/* the SDK middleware: uuid.UUID(None) raises, which is a 500 */
 	node = job->node != NULL ? exm_uuid_parse(job->node, NULL) : NULL;
 	if (node == NULL) {
@@ -500,18 +502,17 @@ handle(ExhUaServer *server, Api api, SoupServerMessage *msg)
 	g_steal_pointer(&job); /* the pool owns it until job_finish */
 }
 
-/* A declared oversize body is refused before it is read into memory. */
+/* A declared oversize body is refused before it is read into memory (a chunked
+ * one is dropped as it arrives, exh_server_limit_body(), and refused in handle()). */
 static void
 early_handler(SoupServer *s, SoupServerMessage *msg, const char *p, GHashTable *q, gpointer data)
 {
 	ExhUaServer *server = data;
-	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *text = NULL;
 	gsize len;
 
-	if (soup_message_headers_get_encoding(headers) != SOUP_ENCODING_CONTENT_LENGTH ||
-	    (guint64)soup_message_headers_get_content_length(headers) <= server->config.max_body)
+	if (!exh_server_body_declared_too_large(msg, server->config.max_body))
 		return;
 	exh_server_too_large(server->config.max_body, &error);
 	text = exm_error_body(error);
@@ -550,6 +551,7 @@ listen_one(ExhUaServer *server, guint i, GError **error)
 	if (address == NULL)
 		return FALSE;
 	server->servers[i] = soup_server_new(NULL, NULL);
+	exh_server_limit_body(server->servers[i], &server->config.max_body);
 	soup_server_add_early_handler(server->servers[i], NULL, early_handler, server, NULL);
 	soup_server_add_handler(server->servers[i],
 				NULL,

@@ -4,6 +4,7 @@
  */
 #include "exh-ua-store.h"
 
+#include "exh-log.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
@@ -243,6 +244,48 @@ deleted_one(PGresult *res, const gchar *model, const gchar *uuid, GError **error
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/*
+ * Whether the record of @res (one boolean: its node is the caller's) belongs to
+ * @node.  Another node's record is logged and then answered with the very
+ * error of a missing one, so a node learns nothing about other nodes' uuids.
+ */
+static gboolean
+owned(PGresult *res,
+      const gchar *node,
+      const gchar *what,
+      const gchar *model,
+      const gchar *uuid,
+      GError **error)
+{
+	if (res == NULL)
+		return FALSE;
+	if (PQntuples(res) == 1 && g_str_equal(PQgetvalue(res, 0, 0), "t"))
+		return TRUE;
+	if (PQntuples(res) == 1)
+		exh_log(G_LOG_LEVEL_MESSAGE,
+			NULL,
+			"node %s named %s %s of another node; answered as missing",
+			node,
+			what,
+			uuid);
+	set_not_found(error, model, uuid);
+	return FALSE;
+}
+
+/* A body's `node` must be the calling node (%NULL: absent, allowed). */
+static gboolean
+check_body_node(const gchar *body_node, const gchar *node, GError **error)
+{
+	if (body_node == NULL || g_str_equal(body_node, node))
+		return TRUE;
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_VALIDATION,
+		    "invalid value for field 'node': %s is not the calling node",
+		    body_node);
+	return FALSE;
 }
 
 static gboolean
@@ -513,6 +556,16 @@ exh_ua_store_agent_get(PGconn *conn, const gchar *uuid, GError **error)
 	return one_row(res, agent_row_json, agent_model, uuid, error);
 }
 
+gboolean
+exh_ua_store_agent_of_node(PGconn *conn, const gchar *node, const gchar *uuid, GError **error)
+{
+	const gchar *params[] = { uuid, node };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn, "SELECT node = $2::uuid FROM ua_agents WHERE uuid = $1", 2, params, error);
+
+	return owned(res, node, "agent", agent_model, uuid, error);
+}
+
 /* The fields of an agent body; absent ones stay NULL. */
 typedef struct {
 	gchar *uuid;
@@ -556,7 +609,7 @@ agent_body_parse(JsonObject *body, AgentBody *b, GError **error)
 }
 
 JsonNode *
-exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
+exh_ua_store_agent_create(PGconn *conn, const gchar *node, JsonObject *body, GError **error)
 {
 	g_auto(AgentBody) b = { 0 };
 	g_autofree gchar *name = NULL;
@@ -571,6 +624,8 @@ exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
 				    "Property 'node' is required.");
 		return NULL;
 	}
+	if (!check_body_node(b.node, node, error))
+		return NULL;
 	if (b.uuid == NULL)
 		b.uuid = exm_uuid_v4();
 	name = b.name != NULL ? g_strdup(b.name) : g_strdup_printf("Universal Agent %.8s", b.uuid);
@@ -608,12 +663,17 @@ exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error)
 }
 
 JsonNode *
-exh_ua_store_agent_update(PGconn *conn, const gchar *uuid, JsonObject *body, GError **error)
+exh_ua_store_agent_update(PGconn *conn,
+			  const gchar *node,
+			  const gchar *uuid,
+			  JsonObject *body,
+			  GError **error)
 {
 	g_auto(AgentBody) b = { 0 };
 	g_autoptr(PGresult) res = NULL;
 
-	if (!agent_body_parse(body, &b, error))
+	/* an agent never changes its node */
+	if (!agent_body_parse(body, &b, error) || !check_body_node(b.node, node, error))
 		return NULL;
 	if (b.uuid != NULL && !g_str_equal(b.uuid, uuid)) {
 		g_set_error_literal(
@@ -700,25 +760,26 @@ resource_row_json(PGresult *res, gint row)
 }
 
 JsonNode *
-exh_ua_store_kinds(PGconn *conn, GError **error)
+exh_ua_store_kinds(PGconn *conn, const gchar *node, GError **error)
 {
-	g_autoptr(PGresult) res =
-		exh_ua_store_exec(conn,
-				  "SELECT DISTINCT kind FROM ua_actual_resources ORDER BY kind",
-				  0,
-				  NULL,
-				  error);
+	const gchar *params[] = { node };
+	g_autoptr(PGresult) res = exh_ua_store_exec(conn,
+						    "SELECT DISTINCT kind FROM ua_actual_resources "
+						    "WHERE node = $1 ORDER BY kind",
+						    1,
+						    params,
+						    error);
 	JsonArray *array;
-	JsonNode *node;
+	JsonNode *out;
 
 	if (res == NULL)
 		return NULL;
 	array = json_array_new();
 	for (gint i = 0; i < PQntuples(res); i++)
 		json_array_add_string_element(array, PQgetvalue(res, i, 0));
-	node = json_node_new(JSON_NODE_ARRAY);
-	json_node_take_array(node, array);
-	return node;
+	out = json_node_new(JSON_NODE_ARRAY);
+	json_node_take_array(out, array);
+	return out;
 }
 
 typedef struct {
@@ -784,12 +845,16 @@ resource_body_parse(JsonObject *body, const gchar *kind, ResourceBody *b, GError
 }
 
 JsonNode *
-exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, GError **error)
+exh_ua_store_resource_create(PGconn *conn,
+			     const gchar *node,
+			     const gchar *kind,
+			     JsonObject *body,
+			     GError **error)
 {
 	g_auto(ResourceBody) b = { 0 };
 	g_autoptr(PGresult) res = NULL;
 
-	if (!resource_body_parse(body, kind, &b, error))
+	if (!resource_body_parse(body, kind, &b, error) || !check_body_node(b.node, node, error))
 		return NULL;
 	if (b.uuid == NULL) {
 		g_set_error_literal(error,
@@ -802,14 +867,15 @@ exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, 
 	if (b.res_uuid == NULL)
 		b.res_uuid = exm_proto_uuid_resource(b.uuid, kind);
 	{
-		const gchar *params[] = { b.uuid,
-					  kind,
-					  b.res_uuid,
-					  b.value != NULL ? b.value : "{}",
-					  b.hash != NULL ? b.hash : "",
-					  b.full_hash != NULL ? b.full_hash : "",
-					  b.status != NULL ? b.status : "ACTIVE",
-					  b.node };
+		const gchar
+			*params[] = { b.uuid,
+				      kind,
+				      b.res_uuid,
+				      b.value != NULL ? b.value : "{}",
+				      b.hash != NULL ? b.hash : "",
+				      b.full_hash != NULL ? b.full_hash : "",
+				      b.status != NULL ? b.status : "ACTIVE",
+				      node /* the reporting node, also when the body omits it */ };
 
 		res = exh_ua_store_exec(
 			conn,
@@ -834,6 +900,25 @@ exh_ua_store_resource_create(PGconn *conn, const gchar *kind, JsonObject *body, 
 	return resource_row_json(res, 0);
 }
 
+gboolean
+exh_ua_store_resource_of_node(PGconn *conn,
+			      const gchar *node,
+			      const gchar *kind,
+			      const gchar *uuid,
+			      GError **error)
+{
+	const gchar *params[] = { kind, uuid, node };
+	g_autoptr(PGresult) res =
+		exh_ua_store_exec(conn,
+				  "SELECT node IS NOT DISTINCT FROM $3::uuid FROM "
+				  "ua_actual_resources WHERE kind = $1 AND uuid = $2",
+				  3,
+				  params,
+				  error);
+
+	return owned(res, node, kind, resource_model, uuid, error);
+}
+
 JsonNode *
 exh_ua_store_resource_get(PGconn *conn, const gchar *kind, const gchar *uuid, GError **error)
 {
@@ -851,6 +936,7 @@ exh_ua_store_resource_get(PGconn *conn, const gchar *kind, const gchar *uuid, GE
 
 JsonNode *
 exh_ua_store_resource_update(PGconn *conn,
+			     const gchar *node,
 			     const gchar *kind,
 			     const gchar *uuid,
 			     JsonObject *body,
@@ -861,6 +947,9 @@ exh_ua_store_resource_update(PGconn *conn,
 
 	if (!resource_body_parse(body, kind, &b, error))
 		return NULL;
+	/* a resource stays with the node that reported it */
+	if (b.node_present && !check_body_node(b.node != NULL ? b.node : "null", node, error))
+		return NULL;
 	if ((b.uuid != NULL && !g_str_equal(b.uuid, uuid)) || b.res_uuid != NULL) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
@@ -870,19 +959,16 @@ exh_ua_store_resource_update(PGconn *conn,
 	}
 	{
 		const gchar *params[] = {
-			kind,	     uuid,     b.value, b.hash,
-			b.full_hash, b.status, b.node,	b.node_present ? "t" : "f"
+			kind, uuid, b.value, b.hash, b.full_hash, b.status, node
 		};
 
 		res = exh_ua_store_exec(
 			conn,
 			"UPDATE ua_actual_resources SET value = COALESCE($3::jsonb, value), "
 			"hash = COALESCE($4, hash), full_hash = COALESCE($5, full_hash), "
-			"status = COALESCE($6, status), "
-			"node = CASE WHEN $8::boolean THEN $7::uuid ELSE node END, "
-			"updated_at = " EXH_UA_NOW " WHERE kind = $1 AND uuid = $2 "
-			"RETURNING " RESOURCE_COLUMNS,
-			8,
+			"status = COALESCE($6, status), updated_at = " EXH_UA_NOW
+			" WHERE kind = $1 AND uuid = $2 AND node = $7 RETURNING " RESOURCE_COLUMNS,
+			7,
 			params,
 			error);
 	}

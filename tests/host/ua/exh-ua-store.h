@@ -79,14 +79,35 @@ gboolean exh_ua_store_node_key_put(PGconn *conn,
 /* Deletes the key row of @node (a no-op when there is none). */
 gboolean exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error);
 
+/**
+ * exh_ua_store_agent_of_node:
+ * @conn: a connection
+ * @node: the calling node (`X-Genesis-Node-UUID`)
+ * @uuid: an agent uuid from the URL
+ * @error: the 404 of a missing agent, also when it is another node's (that
+ *   attempt is logged)
+ *
+ * Returns: %TRUE when agent @uuid exists and belongs to @node
+ */
+gboolean exh_ua_store_agent_of_node(PGconn *conn,
+				    const gchar *node,
+				    const gchar *uuid,
+				    GError **error);
+
 /* `GET /v1/agents/<uuid>`: the agent, or 404. */
 JsonNode *exh_ua_store_agent_get(PGconn *conn, const gchar *uuid, GError **error);
 
-/* `POST /v1/agents/`: creates from @body (unknown fields 400, existing 409). */
-JsonNode *exh_ua_store_agent_create(PGconn *conn, JsonObject *body, GError **error);
+/* `POST /v1/agents/` of @node: creates from @body (unknown fields 400, a
+ * `node` other than @node 400, existing 409). */
+JsonNode *exh_ua_store_agent_create(PGconn *conn,
+				    const gchar *node,
+				    JsonObject *body,
+				    GError **error);
 
-/* `PUT /v1/agents/<uuid>`: updates name, description, capabilities, facts, status. */
+/* `PUT /v1/agents/<uuid>` of @node: updates name, description, capabilities,
+ * facts, status; a `node` other than @node is a 400 (an agent keeps its node). */
 JsonNode *exh_ua_store_agent_update(PGconn *conn,
+				    const gchar *node,
 				    const gchar *uuid,
 				    JsonObject *body,
 				    GError **error);
@@ -94,13 +115,22 @@ JsonNode *exh_ua_store_agent_update(PGconn *conn,
 /* `DELETE /v1/agents/<uuid>` (cascades to its target resources). */
 gboolean exh_ua_store_agent_delete(PGconn *conn, const gchar *uuid, GError **error);
 
-/* `GET /v1/kind/`: the kinds present in `ua_actual_resources`. */
-JsonNode *exh_ua_store_kinds(PGconn *conn, GError **error);
+/* `GET /v1/kind/`: the kinds of @node's rows in `ua_actual_resources`. */
+JsonNode *exh_ua_store_kinds(PGconn *conn, const gchar *node, GError **error);
 
-/* `POST /v1/kind/<kind>/resources/` */
+/* `POST /v1/kind/<kind>/resources/` of @node: the row's node is @node (a body
+ * naming another is a 400). */
 JsonNode *exh_ua_store_resource_create(PGconn *conn,
+				       const gchar *node,
 				       const gchar *kind,
 				       JsonObject *body,
+				       GError **error);
+
+/* As exh_ua_store_agent_of_node(), for actual resource @uuid of @kind. */
+gboolean exh_ua_store_resource_of_node(PGconn *conn,
+				       const gchar *node,
+				       const gchar *kind,
+				       const gchar *uuid,
 				       GError **error);
 
 /* `GET /v1/kind/<kind>/resources/<uuid>` */
@@ -109,8 +139,10 @@ JsonNode *exh_ua_store_resource_get(PGconn *conn,
 				    const gchar *uuid,
 				    GError **error);
 
-/* `PUT /v1/kind/<kind>/resources/<uuid>`: value, hash, full_hash, status (, node). */
+/* `PUT /v1/kind/<kind>/resources/<uuid>` of @node: value, hash, full_hash,
+ * status; a `node` other than @node is a 400 (a resource keeps its node). */
 JsonNode *exh_ua_store_resource_update(PGconn *conn,
+				       const gchar *node,
 				       const gchar *kind,
 				       const gchar *uuid,
 				       JsonObject *body,
