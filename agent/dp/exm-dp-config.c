@@ -63,6 +63,8 @@ static const ExmIniKey dp_keys[] = {
 	{ DP_KEY("verify_config", verify_config, EXM_INI_BOOL), .def = "true",
 	  .flags = EXM_INI_INVERT, .option = "no-verify",
 	  .help = "do not check the rendered configuration with exim -bV" },
+	{ DP_KEY("extra_ignore_target_hosts", extra_ignore_target_hosts, EXM_INI_STRV),
+	  .def = "", .separator = ',' },
 };
 /* clang-format on */
 static const ExmIniSchema dp_schema = EXM_INI_SCHEMA(dp_keys, dp_error, EXM_DP_ERROR_CONFIG);
@@ -200,6 +202,65 @@ validate_smarthost(const gchar *smarthost, GError **error)
 	return TRUE;
 }
 
+#define TARGET_NETWORKS_MAX 64
+
+/* `ADDR[/PREFIX]` in canonical form, or %NULL. */
+static gchar *
+target_network(const gchar *item)
+{
+	const gchar *slash = strchr(item, '/');
+	g_autofree gchar *text =
+		g_strndup(item, slash != NULL ? (gsize)(slash - item) : strlen(item));
+	g_autoptr(GInetAddress) addr = NULL;
+	g_autofree gchar *canon = NULL;
+	guint64 bits;
+	guint64 prefix;
+
+	if (text[0] == '\0' || strspn(text, "0123456789abcdefABCDEF.:") != strlen(text))
+		return NULL;
+	addr = g_inet_address_new_from_string(text);
+	if (addr == NULL)
+		return NULL;
+	bits = g_inet_address_get_native_size(addr) * 8;
+	prefix = bits;
+	if (slash != NULL && !g_ascii_string_to_unsigned(slash + 1, 10, 0, bits, &prefix, NULL))
+		return NULL;
+	canon = g_inet_address_to_string(addr);
+	return g_strdup_printf("%s/%u", canon, (guint)prefix);
+}
+
+GStrv
+exm_dp_config_target_networks(const gchar *const *items, GError **error)
+{
+	g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+	guint n = items != NULL ? g_strv_length((gchar **)items) : 0;
+
+	if (n > TARGET_NETWORKS_MAX) {
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_CONFIG,
+			    "extra_ignore_target_hosts: %u items, at most %d",
+			    n,
+			    TARGET_NETWORKS_MAX);
+		return NULL;
+	}
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *net = target_network(items[i]);
+
+		if (net == NULL) {
+			g_set_error(error,
+				    EXM_DP_ERROR,
+				    EXM_DP_ERROR_CONFIG,
+				    "extra_ignore_target_hosts: '%s' is not an IP address or "
+				    "ADDR/PREFIX network",
+				    items[i]);
+			return NULL;
+		}
+		g_strv_builder_add(out, net);
+	}
+	return g_strv_builder_end(out);
+}
+
 static gboolean
 validate_size(const gchar *size)
 {
@@ -224,6 +285,8 @@ config_fail(GError **error, const gchar *what)
 gboolean
 exm_dp_config_validate(const ExmDpConfig *c, GError **error)
 {
+	g_auto(GStrv) nets = NULL;
+
 	if (!exm_dp_config_safe_path(c->root))
 		return config_fail(error, "root (absolute path of [A-Za-z0-9/._+-] expected)");
 	if (!exm_dp_config_safe_path(c->exim_binary))
@@ -239,6 +302,10 @@ exm_dp_config_validate(const ExmDpConfig *c, GError **error)
 	if (c->listen[0] != '\0' && !validate_listen(c->listen, error))
 		return FALSE;
 	if (!validate_smarthost(c->smarthost, error))
+		return FALSE;
+	nets = exm_dp_config_target_networks((const gchar *const *)c->extra_ignore_target_hosts,
+					     error);
+	if (nets == NULL)
 		return FALSE;
 	if (!validate_size(c->message_size_limit))
 		return config_fail(error, "message_size_limit (e.g. 25M)");

@@ -54,6 +54,11 @@
  * @smtp_accept_max: simultaneous connections
  * @smtp_accept_max_per_host: simultaneous connections per client host
  * @verify_config: run `exim -C <new config> -bV` before installing it
+ * @extra_ignore_target_hosts: IP addresses and CIDR networks (the platform's
+ *   own ranges) that MX or address records may never make the relay connect
+ *   to, on top of the built-in private, loopback, link-local, CGNAT and
+ *   reserved ranges of the exim template; see
+ *   exm_dp_config_target_networks()
  */
 typedef struct {
 	gchar *root;
@@ -73,6 +78,7 @@ typedef struct {
 	gint smtp_accept_max;
 	gint smtp_accept_max_per_host;
 	gboolean verify_config;
+	gchar **extra_ignore_target_hosts;
 } ExmDpConfig;
 
 /**
@@ -95,7 +101,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
  * Keys: root, owner, group, exim_user, exim_binary, listen, smtp_port,
  * submission_port, smtps_port, restart_command, template, smarthost,
  * message_size_limit, recipients_max, smtp_accept_max, smtp_accept_max_per_host,
- * verify_config.  Call exm_dp_config_validate() afterwards.
+ * verify_config, extra_ignore_target_hosts (comma-separated).  Call exm_dp_config_validate()
+ * afterwards.
  *
  * Returns: %TRUE on success
  */
@@ -129,6 +136,19 @@ ExmDpConfig *exm_dp_config_from_options(ExmIniOptions *options, GError **error);
  * sizes.
  */
 gboolean exm_dp_config_validate(const ExmDpConfig *config, GError **error);
+
+/**
+ * exm_dp_config_target_networks:
+ * @items: addresses or networks, `ADDR` or `ADDR/PREFIX` (IPv4 or IPv6)
+ * @error: %EXM_DP_ERROR_CONFIG naming the first item that is not one
+ *
+ * The one grammar for a list that reaches exim's `ignore_target_hosts`: only
+ * hex digits, dots and colons, an address inet_pton() accepts and a decimal
+ * prefix no longer than the address, at most 64 items.
+ *
+ * Returns: (transfer full): each item in canonical `ADDR/PREFIX` form, or %NULL
+ */
+GStrv exm_dp_config_target_networks(const gchar *const *items, GError **error);
 
 /**
  * exm_dp_config_path:

@@ -89,6 +89,18 @@ smarthost_macros(const ExmDpConfig *c)
 			       colon + 1);
 }
 
+/* The platform's own ranges, appended to the template's built-in `<;` list. */
+static gchar *
+extra_ignore_target_hosts(gchar **nets)
+{
+	g_autofree gchar *joined = NULL;
+
+	if (nets[0] == NULL)
+		return g_strdup("");
+	joined = g_strjoinv(" ; ", nets);
+	return g_strdup_printf(" ; %s", joined);
+}
+
 static void
 set_var(GHashTable *vars, const gchar *name, gchar *value)
 {
@@ -102,7 +114,7 @@ set_path(GHashTable *vars, const ExmDpConfig *c, const gchar *name, const gchar 
 }
 
 static GHashTable *
-template_vars(const ExmDpConfig *c, const gchar *domain)
+template_vars(const ExmDpConfig *c, const gchar *domain, gchar **nets)
 {
 	GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
@@ -117,6 +129,7 @@ template_vars(const ExmDpConfig *c, const gchar *domain)
 	set_var(vars, "EXIM_BINARY", g_strdup(c->exim_binary));
 	set_var(vars, "SMARTHOST_MACROS", smarthost_macros(c));
 	set_var(vars, "LOCAL_INTERFACES", local_interfaces(c));
+	set_var(vars, "EXTRA_IGNORE_TARGET_HOSTS", extra_ignore_target_hosts(nets));
 	set_var(vars,
 		"SMTP_PORTS",
 		g_strdup_printf("%d : %d : %d", c->smtp_port, c->smtps_port, c->submission_port));
@@ -138,9 +151,14 @@ exm_dp_configure_render(const ExmDpConfig *c, const gchar *domain, GError **erro
 	g_autoptr(GHashTable) vars = NULL;
 	g_autoptr(GError) local = NULL;
 	g_autofree gchar *normal = exm_mail_validate_normalize_domain(domain, error);
+	g_auto(GStrv) nets = NULL;
 	gchar *out;
 
 	if (normal == NULL)
+		return NULL;
+	nets = exm_dp_config_target_networks((const gchar *const *)c->extra_ignore_target_hosts,
+					     error);
+	if (nets == NULL)
 		return NULL;
 	if (!g_str_equal(normal, domain)) {
 		g_set_error(error,
@@ -159,7 +177,7 @@ exm_dp_configure_render(const ExmDpConfig *c, const gchar *domain, GError **erro
 			    local->message);
 		return NULL;
 	}
-	vars = template_vars(c, domain);
+	vars = template_vars(c, domain, nets);
 	out = exm_dp_template_render(text, vars, error);
 	if (out == NULL)
 		g_prefix_error(error, "%s: ", path);

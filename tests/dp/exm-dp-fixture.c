@@ -116,6 +116,7 @@ exm_dp_fixture_stop(ExmDpFixture *fx)
 {
 	stop_child(&fx->exim_pid, "exim");
 	stop_child(&fx->sink_pid, "smtp sink");
+	stop_child(&fx->dns_pid, "fake dns");
 }
 
 void
@@ -131,6 +132,7 @@ exm_dp_fixture_free(ExmDpFixture *fx)
 	g_free(fx->sink_addr);
 	g_free(fx->sink_dir);
 	g_free(fx->restarts);
+	g_free(fx->resolv_conf);
 	exm_dp_config_free(fx->config);
 	g_free(fx);
 }
@@ -243,6 +245,64 @@ exm_dp_fixture_start_sink(ExmDpFixture *fx, GError **error)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gboolean
+exm_dp_fixture_start_dns(ExmDpFixture *fx, const gchar *const *records, GError **error)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *resolv = NULL;
+	const gint ports[] = { 53, 0 };
+
+	g_ptr_array_add(argv, g_strdup(SYSTEM_PYTHON));
+	g_ptr_array_add(argv, exm_dp_script("dns-fake.py"));
+	g_ptr_array_add(argv, g_strdup(fx->addr));
+	g_ptr_array_add(argv, g_strdup("53"));
+	for (guint i = 0; records[i] != NULL; i++)
+		g_ptr_array_add(argv, g_strdup(records[i]));
+	g_ptr_array_add(argv, NULL);
+	g_clear_pointer(&fx->resolv_conf, g_free);
+	fx->resolv_conf = g_build_filename(fx->root, "resolv.conf", NULL);
+	resolv = g_strdup_printf("nameserver %s\noptions timeout:2 attempts:2\n", fx->addr);
+	if (!g_file_set_contents(fx->resolv_conf, resolv, -1, error) ||
+	    !g_spawn_async(NULL,
+			   (gchar **)argv->pdata,
+			   NULL,
+			   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+			   child_setup,
+			   NULL,
+			   &fx->dns_pid,
+			   error))
+		return FALSE;
+	if (!wait_ports(fx, fx->dns_pid, ports, fx->addr, error)) {
+		fx->dns_pid = 0;
+		g_prefix_error(error, "fake dns: ");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gint
+exm_dp_fixture_route(ExmDpFixture *fx, const gchar *address, gchar **out)
+{
+	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
+	const gchar *argv[] = { "unshare",
+				"--mount",
+				"--propagation",
+				"private",
+				"sh",
+				"-c",
+				"mount --bind \"$0\" /etc/resolv.conf && exec \"$@\" 2>&1",
+				fx->resolv_conf,
+				fx->config->exim_binary,
+				"-C",
+				conf,
+				"-bt",
+				address,
+				NULL };
+
+	g_return_val_if_fail(fx->resolv_conf != NULL, -1);
+	return exm_test_run(argv, out, NULL);
 }
 
 gchar *

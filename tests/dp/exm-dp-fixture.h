@@ -27,6 +27,8 @@ typedef struct {
 	ExmDpConfig *config; /* settings pointing into the sandbox */
 	GPid exim_pid;
 	GPid sink_pid;
+	GPid dns_pid;
+	gchar *resolv_conf; /* names the fake DNS server as the only nameserver */
 } ExmDpFixture;
 
 /**
@@ -50,6 +52,29 @@ gboolean exm_dp_fixture_start_exim(ExmDpFixture *fx, GError **error);
 /* Starts the SMTP sink and waits for "ready". */
 gboolean exm_dp_fixture_start_sink(ExmDpFixture *fx, GError **error);
 void exm_dp_fixture_stop(ExmDpFixture *fx);
+
+/**
+ * exm_dp_fixture_start_dns:
+ * @records: `NAME`, `TYPE`, `VALUE` triples, %NULL-ended (tests/dp/dns-fake.py)
+ *
+ * Starts a fake DNS server on the fixture's loopback address, port 53, and
+ * writes @resolv_conf naming it.
+ */
+gboolean exm_dp_fixture_start_dns(ExmDpFixture *fx, const gchar *const *records, GError **error);
+
+/**
+ * exm_dp_fixture_route:
+ * @address: a recipient address
+ * @out: (out) (optional): exim's output (stdout and stderr)
+ *
+ * Runs `exim -C <sandbox conf> -bt @address` (routing only, nothing is
+ * connected to) in a private mount namespace whose /etc/resolv.conf is
+ * @resolv_conf, so every DNS query goes to the fake server.  exim does not run
+ * at all when that bind mount fails.
+ *
+ * Returns: exim's exit status (0 routed, 2 undeliverable), -1 when it could not run
+ */
+gint exm_dp_fixture_route(ExmDpFixture *fx, const gchar *address, gchar **out);
 
 /* Path of @node_path under the sandbox. */
 gchar *exm_dp_fixture_path(ExmDpFixture *fx, const gchar *node_path);

@@ -448,6 +448,16 @@ test_config(void)
 		{ "message_size_limit", "25G" },
 		{ "group", "a:b" },
 		{ "restart_command", "'unterminated" },
+		{ "extra_ignore_target_hosts", "10.0.0.0/33" },
+		{ "extra_ignore_target_hosts", "::1/129" },
+		{ "extra_ignore_target_hosts", "10.0.0.0/+8" },
+		{ "extra_ignore_target_hosts", "10.0.0.0/" },
+		{ "extra_ignore_target_hosts", "10.1" },
+		{ "extra_ignore_target_hosts", "fe80::1%eth0" },
+		{ "extra_ignore_target_hosts", "mx.example.com" },
+		{ "extra_ignore_target_hosts", "10.0.0.0/8 ; *" },
+		{ "extra_ignore_target_hosts", "10.0.0.0/8 : ${run{/bin/sh}}" },
+		{ "extra_ignore_target_hosts", "10.0.0.0/8\\n  no_more" },
 	};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmDpConfig) c = exm_dp_config_new();
@@ -476,6 +486,36 @@ test_config(void)
 		g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
 		g_clear_error(&error);
 	}
+}
+
+/* The platform's own ranges reach exim's ignore_target_hosts in canonical form,
+ * after the built-in list; anything else is refused before rendering. */
+static void
+test_ignore_target_hosts(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	const gchar *extra[] = { "203.0.113.0/24", "2001:DB8:1:0::/48", "198.51.100.7", NULL };
+	const gchar *evil[] = { "10.0.0.0/8 ; *", NULL };
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *refused = NULL;
+
+	g_strfreev(fx->config->extra_ignore_target_hosts);
+	fx->config->extra_ignore_target_hosts = g_strdupv((gchar **)extra);
+	g_assert_true(exm_dp_config_validate(fx->config, &error));
+	EXM_TEST_OK(error);
+	text = exm_dp_configure_render(fx->config, EXM_DP_TEST_DOMAIN, &error);
+	EXM_TEST_OK(error);
+	g_assert_nonnull(strstr(text, "169.254.0.0/16"));
+	g_assert_nonnull(strstr(text, "100.64.0.0/10"));
+	g_assert_nonnull(strstr(text, "fc00::/7"));
+	g_assert_nonnull(
+		strstr(text, "ff00::/8 ; 203.0.113.0/24 ; 2001:db8:1::/48 ; 198.51.100.7/32\n"));
+	g_strfreev(fx->config->extra_ignore_target_hosts);
+	fx->config->extra_ignore_target_hosts = g_strdupv((gchar **)evil);
+	refused = exm_dp_configure_render(fx->config, EXM_DP_TEST_DOMAIN, &error);
+	g_assert_null(refused);
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG);
 }
 
 /* Paths the given unit may write, from data/dp-write-paths.txt (`<unit> <path>`). */
@@ -600,6 +640,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/configure/bad-template", test_bad_template);
 	g_test_add_func("/dp/configure/template", test_template);
 	g_test_add_func("/dp/configure/config", test_config);
+	g_test_add_func("/dp/configure/ignore-target-hosts", test_ignore_target_hosts);
 	g_test_add_func("/dp/configure/write-paths", test_write_paths);
 	return g_test_run();
 }

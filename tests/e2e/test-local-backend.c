@@ -7,7 +7,9 @@
  * with its owner and mode and its on_change runs the real
  * exordos-mail-configure, exim4 serves 25/465/587 there and is restarted when
  * it dies, a configure failure is ERROR, scaling and delete remove nodes and
- * their processes, and nothing outlives the backend.
+ * their processes, and nothing outlives the backend.  The subnet lock dir
+ * refuses planted links, a dir another user owns or may write, and keeps other
+ * users from taking a lock.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -371,6 +373,134 @@ test_subnet_lease(void)
 	}
 	exh_local_net_release(a);
 	exm_test_rmtree(dir);
+}
+
+/* A lease in @dir is refused with a config error. */
+static void
+assert_lease_refused(const gchar *dir, guint subnet)
+{
+	g_autoptr(GError) error = NULL;
+	ExhLocalNet *net = exh_local_net_lease(dir, subnet, 0, &error);
+
+	if (net != NULL)
+		exh_local_net_release(net);
+	g_assert_null(net);
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	if (error != NULL)
+		g_test_message("refused: %s", error->message);
+}
+
+/* A link planted at a lock path is refused; root creates nothing through it
+ * and leaves an existing target as it was. */
+static void
+test_lock_symlink(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("exh-lock");
+	g_autofree gchar *victim = exm_test_mkdtemp("exh-victim");
+	g_autofree gchar *kept = g_build_filename(victim, "kept", NULL);
+	g_autofree gchar *content = NULL;
+	struct stat before, after;
+
+	g_assert_true(g_file_set_contents(kept, "keep", -1, NULL));
+	g_assert_cmpint(chmod(kept, 0600), ==, 0);
+	g_assert_cmpint(stat(kept, &before), ==, 0);
+	for (guint k = EXH_LOCAL_SUBNET_MIN; k <= EXH_LOCAL_SUBNET_MAX; k++) {
+		g_autofree gchar *name = g_strdup_printf("%s/127.%u.lock", dir, k);
+		g_autofree gchar *target = g_strdup_printf("%s/created-%u", victim, k);
+
+		g_assert_cmpint(symlink(k == EXH_LOCAL_SUBNET_MIN ? kept : target, name), ==, 0);
+	}
+	assert_lease_refused(dir, EXH_LOCAL_SUBNET_MIN);
+	assert_lease_refused(dir, EXH_LOCAL_SUBNET_MIN + 1);
+	assert_lease_refused(dir, 0);
+	for (guint k = EXH_LOCAL_SUBNET_MIN + 1; k <= EXH_LOCAL_SUBNET_MAX; k++) {
+		g_autofree gchar *target = g_strdup_printf("%s/created-%u", victim, k);
+
+		g_assert_false(g_file_test(target, G_FILE_TEST_EXISTS));
+	}
+	g_assert_true(g_file_get_contents(kept, &content, NULL, NULL));
+	g_assert_cmpstr(content, ==, "keep");
+	g_assert_cmpint(stat(kept, &after), ==, 0);
+	g_assert_cmpuint(after.st_mode, ==, before.st_mode);
+	g_assert_cmpuint(after.st_uid, ==, before.st_uid);
+	exm_test_rmtree(dir);
+	exm_test_rmtree(victim);
+}
+
+/* A lock dir another user owns, that others may write, or that is a link is
+ * refused, and nothing is created in it. */
+static void
+test_lock_dir_refused(void)
+{
+	g_autofree gchar *base = exm_test_mkdtemp("exh-lockdir");
+	g_autofree gchar *dir = g_build_filename(base, "locks", NULL);
+	g_autofree gchar *link = g_build_filename(base, "link", NULL);
+	g_autofree gchar *lock = g_build_filename(dir, "127.16.lock", NULL);
+	const guint modes[] = { 0770, 0777, 01777, 0722 };
+
+	g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(modes); i++) {
+		g_assert_cmpint(chmod(dir, modes[i]), ==, 0);
+		assert_lease_refused(dir, 16);
+		g_assert_false(g_file_test(lock, G_FILE_TEST_EXISTS));
+	}
+	g_assert_cmpint(chmod(dir, 0700), ==, 0);
+	g_assert_cmpint(symlink(dir, link), ==, 0);
+	assert_lease_refused(link, 16);
+	g_assert_false(g_file_test(lock, G_FILE_TEST_EXISTS));
+	if (geteuid() == 0) {
+		g_assert_cmpint(chown(dir, 65534, 65534), ==, 0);
+		assert_lease_refused(dir, 16);
+		g_assert_false(g_file_test(lock, G_FILE_TEST_EXISTS));
+	}
+	exm_test_rmtree(base);
+}
+
+/* The default lock dir: no ancestor another user may write (where they could
+ * create it first), and another user can neither take a released lock nor
+ * create a new one, so nobody can lock the backend out. */
+static void
+test_lock_default_private(void)
+{
+	g_autofree gchar *dir = exh_local_net_default_lock_dir();
+	g_autoptr(GError) error = NULL;
+	ExhLocalNet *net = NULL;
+	g_autofree gchar *taken = NULL;
+	g_autofree gchar *fresh = NULL;
+
+	if (!exm_test_need_root_and("another user's attempt on the lock dir", "setpriv") ||
+	    !exm_test_need_root_and("another user's attempt on the lock dir", "flock"))
+		return;
+	for (g_autofree gchar *p = g_path_get_dirname(dir); strcmp(p, "/") != 0;) {
+		struct stat st;
+		gchar *up = g_path_get_dirname(p);
+
+		g_assert_cmpint(lstat(p, &st), ==, 0);
+		g_test_message("%s: mode %04o", p, (guint)(st.st_mode & 07777));
+		g_assert_cmpuint(st.st_mode & (S_IWGRP | S_IWOTH), ==, 0);
+		g_free(p);
+		p = up;
+	}
+	net = exh_local_net_lease(NULL, 0, 0, &error);
+	g_assert_no_error(error);
+	taken = g_strdup_printf("%s/127.%u.lock", dir, exh_local_net_get_subnet(net));
+	exh_local_net_release(net);
+	fresh = g_strdup_printf("%s/127.999.lock", dir);
+	for (guint i = 0; i < 2; i++) {
+		const gchar *argv[] = { "setpriv",
+					"--reuid=65534",
+					"--regid=65534",
+					"--clear-groups",
+					"flock",
+					"-n",
+					"-x",
+					i == 0 ? taken : fresh,
+					"true",
+					NULL };
+
+		g_assert_cmpint(exm_test_run(argv, NULL, NULL), !=, 0);
+	}
+	g_assert_false(g_file_test(fresh, G_FILE_TEST_EXISTS));
 }
 
 /* NodeSet → sandbox + address; Config → file + configure → exim up → ACTIVE. */
@@ -782,6 +912,9 @@ main(int argc, char **argv)
 	g_test_add_func("/local/json", test_json);
 	g_test_add_func("/local/json-refused", test_json_refused);
 	g_test_add_func("/local/subnet-lease", test_subnet_lease);
+	g_test_add_func("/local/lock-symlink", test_lock_symlink);
+	g_test_add_func("/local/lock-dir-refused", test_lock_dir_refused);
+	g_test_add_func("/local/lock-default-private", test_lock_default_private);
 	g_test_add_func("/local/config-key-file", test_config_key_file);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("/local/node-lifecycle", test_node_lifecycle);

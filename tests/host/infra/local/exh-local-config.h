@@ -25,8 +25,8 @@ typedef void (*ExhLocalPreConfigure)(const gchar *node_uuid, const gchar *root, 
 /**
  * ExhLocalConfig:
  * @state_dir: where the sandboxes live (created 0755)
- * @lock_dir: (nullable): where the subnet lock files live; %NULL =
- *   `/run/lock/exordos-paas-host` when writable, else `<tmp>/exordos-paas-host`
+ * @lock_dir: (nullable): where the subnet lock files live, a directory of
+ *   this user that nobody else may write; %NULL = exh_local_net_default_lock_dir()
  * @subnet: 0 = probe; 16..127 = use `127.<subnet>.0.0/16` (must be free)
  * @port_base: 0 = the type's ports; otherwise its first port = @port_base,
  *   the next +1, …

@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <stdarg.h>
 #include <unistd.h>
 
 #include "exh-host.h"
@@ -20,14 +22,16 @@ struct _ExhLocalNet {
 	gint lock_fd;
 };
 
-static gchar *
-default_lock_dir(void)
+/* Never below a world-writable directory such as /run/lock or /tmp, where
+ * another user could create the directory first and plant links in it or hold
+ * every lock: root uses a directory of its own in /run, anyone else their
+ * runtime directory. */
+gchar *
+exh_local_net_default_lock_dir(void)
 {
-	const gchar *run = "/run/lock";
-
-	if (access(run, W_OK) == 0)
-		return g_build_filename(run, "exordos-paas-host", NULL);
-	return g_build_filename(g_get_tmp_dir(), "exordos-paas-host", NULL);
+	if (geteuid() == 0)
+		return g_strdup("/run/exordos-paas-host");
+	return g_build_filename(g_get_user_runtime_dir(), "exordos-paas-host", NULL);
 }
 
 /* A TCP socket to @addr:@port, bound or connected as @do_connect says. */
@@ -61,45 +65,139 @@ exh_local_net_can_connect(const gchar *addr, guint port)
 	return try_socket(addr, port, TRUE);
 }
 
-/* The lock fd of K when it is free (locked now), else -1. */
-static gint
-try_subnet(const gchar *dir, guint k, guint probe_port)
+static gboolean
+lock_file_error(const gchar *dir, const gchar *name, const gchar *what, GError **error)
+{
+	g_set_error(error,
+		    EXH_ERROR,
+		    EXH_ERROR_CONFIG,
+		    "lock file %s/%s %s; remove it",
+		    dir,
+		    name,
+		    what);
+	return FALSE;
+}
+
+/* Opens K's lock file in @dir_fd without following a link; *@fd is the locked
+ * fd when K is free, -1 when it is taken.  %FALSE: the file is not a plain
+ * file of ours, which only someone tampering with the directory can cause. */
+static gboolean
+try_subnet(gint dir_fd, const gchar *dir, guint k, guint probe_port, gint *fd, GError **error)
 {
 	g_autofree gchar *name = g_strdup_printf("127.%u.lock", k);
-	g_autofree gchar *path = g_build_filename(dir, name, NULL);
 	g_autofree gchar *addr = g_strdup_printf("127.%u.0.1", k);
-	gint fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	struct stat st;
 
-	if (fd < 0)
-		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		close(fd);
-		return -1;
+	*fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0 && errno == ELOOP)
+		return lock_file_error(dir, name, "is a symbolic link", error);
+	if (*fd < 0)
+		return TRUE;
+	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(*fd);
+		*fd = -1;
+		return lock_file_error(dir, name, "is not a regular file of this user", error);
 	}
 	/* someone outside the lock protocol may still use the range */
-	if (probe_port != 0 && !can_bind(addr, probe_port)) {
-		close(fd);
-		return -1;
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0 ||
+	    (probe_port != 0 && !can_bind(addr, probe_port))) {
+		close(*fd);
+		*fd = -1;
 	}
+	return TRUE;
+}
+
+static gint lock_dir_error(const gchar *dir, GError **error, const gchar *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+static gint
+lock_dir_error(const gchar *dir, GError **error, const gchar *fmt, ...)
+{
+	g_autofree gchar *what = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	what = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "lock dir %s %s", dir, what);
+	return -1;
+}
+
+/* Creates @dir (0700) when missing and opens it; it must be a directory, not a
+ * link, owned by this user and writable by nobody else, or another user could
+ * plant links in it or hold the locks. */
+static gint
+open_lock_dir(const gchar *dir, GError **error)
+{
+	g_autofree gchar *parent = g_path_get_dirname(dir);
+	struct stat st = { 0 };
+	gint fd;
+
+	if (g_mkdir_with_parents(parent, 0755) != 0 || (g_mkdir(dir, 0700) != 0 && errno != EEXIST))
+		return lock_dir_error(dir, error, "cannot be created: %s", g_strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return lock_dir_error(dir,
+				      error,
+				      "cannot be opened (%s); it must be a directory, not a link",
+				      g_strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		gint saved = errno;
+
+		close(fd);
+		return lock_dir_error(dir, error, "cannot be examined: %s", g_strerror(saved));
+	}
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return lock_dir_error(dir,
+				      error,
+				      "is owned by uid %u, not %u; remove it",
+				      (guint)st.st_uid,
+				      (guint)geteuid());
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		close(fd);
+		return lock_dir_error(dir,
+				      error,
+				      "is writable by group or others (mode %04o); chmod 0700 it",
+				      (guint)(st.st_mode & 07777));
+	}
+	return fd;
+}
+
+static gint
+lease_fd(const gchar *dir, guint subnet, guint probe_port, guint *leased, GError **error)
+{
+	guint span = EXH_LOCAL_SUBNET_MAX - EXH_LOCAL_SUBNET_MIN + 1;
+	guint start = (guint)g_random_int_range(0, (gint32)span);
+	gint dir_fd = open_lock_dir(dir, error);
+	gint fd = -1;
+	gboolean refused = FALSE;
+
+	if (dir_fd < 0)
+		return -1;
+	for (guint i = 0; i < (subnet != 0 ? 1 : span) && fd < 0 && !refused; i++) {
+		guint k = subnet != 0 ? subnet : EXH_LOCAL_SUBNET_MIN + (start + i) % span;
+
+		refused = !try_subnet(dir_fd, dir, k, probe_port, &fd, error);
+		*leased = k;
+	}
+	close(dir_fd);
+	if (fd < 0 && !refused)
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_CONFIG, "no free loopback subnet 127.K.0.0/16");
 	return fd;
 }
 
 ExhLocalNet *
 exh_local_net_lease(const gchar *lock_dir, guint subnet, guint probe_port, GError **error)
 {
-	g_autofree gchar *dir = lock_dir != NULL ? g_strdup(lock_dir) : default_lock_dir();
-	guint span = EXH_LOCAL_SUBNET_MAX - EXH_LOCAL_SUBNET_MIN + 1;
-	guint start = (guint)g_random_int_range(0, (gint32)span);
+	g_autofree gchar *dir =
+		lock_dir != NULL ? g_strdup(lock_dir) : exh_local_net_default_lock_dir();
+	ExhLocalNet *net;
+	guint k = 0;
+	gint fd;
 
-	if (g_mkdir_with_parents(dir, 0755) != 0) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "lock dir %s: %s",
-			    dir,
-			    g_strerror(errno));
-		return NULL;
-	}
 	if (subnet != 0 && (subnet < EXH_LOCAL_SUBNET_MIN || subnet > EXH_LOCAL_SUBNET_MAX)) {
 		g_set_error(error,
 			    EXH_ERROR,
@@ -110,20 +208,13 @@ exh_local_net_lease(const gchar *lock_dir, guint subnet, guint probe_port, GErro
 			    EXH_LOCAL_SUBNET_MAX);
 		return NULL;
 	}
-	for (guint i = 0; i < (subnet != 0 ? 1 : span); i++) {
-		guint k = subnet != 0 ? subnet : EXH_LOCAL_SUBNET_MIN + (start + i) % span;
-		gint fd = try_subnet(dir, k, probe_port);
-
-		if (fd >= 0) {
-			ExhLocalNet *net = g_new0(ExhLocalNet, 1);
-
-			net->subnet = k;
-			net->lock_fd = fd;
-			return net;
-		}
-	}
-	g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "no free loopback subnet 127.K.0.0/16");
-	return NULL;
+	fd = lease_fd(dir, subnet, probe_port, &k, error);
+	if (fd < 0)
+		return NULL;
+	net = g_new0(ExhLocalNet, 1);
+	net->subnet = k;
+	net->lock_fd = fd;
+	return net;
 }
 
 guint

@@ -17,11 +17,13 @@ typedef struct _ExhLocalNet ExhLocalNet;
 
 /**
  * exh_local_net_lease:
- * @lock_dir: (nullable): directory of the lock files (created 0755);
- *   %NULL = `/run/lock/exordos-paas-host` when possible, else under the tmp dir
+ * @lock_dir: (nullable): directory of the lock files (created 0700); it must be
+ *   owned by this user and writable by nobody else, a lock file that is a
+ *   link or not this user's regular file is refused; %NULL =
+ *   exh_local_net_default_lock_dir()
  * @subnet: 0 = probe every K from a random start; otherwise exactly that K
  * @probe_port: a port that must be bindable on `127.K.0.1` (0 = no bind test)
- * @error: %EXH_ERROR_CONFIG when no subnet is free
+ * @error: %EXH_ERROR_CONFIG when no subnet is free or the lock dir is refused
  *
  * Returns: (transfer full): the lease, or %NULL
  */
@@ -29,6 +31,10 @@ ExhLocalNet *exh_local_net_lease(const gchar *lock_dir,
 				 guint subnet,
 				 guint probe_port,
 				 GError **error);
+
+/* (transfer full): `/run/exordos-paas-host` for root, else
+ * `<runtime dir>/exordos-paas-host`; never below a world-writable directory. */
+gchar *exh_local_net_default_lock_dir(void);
 
 /* The leased K. */
 guint exh_local_net_get_subnet(ExhLocalNet *net);
