@@ -30,7 +30,8 @@ PROJECT=4d657461-0000-0000-0000-000000000002
 DEV_USER=4d657461-0000-0000-0000-000000000001
 OPERATOR_USER=4d657461-0000-0000-0000-00000000000a
 DB_NAME=exordos_metapaas
-LOCK_DIR=/run/lock/exordos-paas-host
+# the local backend's own default for root: private to root (mode 0700)
+LOCK_DIR=/run/exordos-paas-host
 VERSION_NAME=exim4_1
 VERSION_IMAGE=https://repo.exordos.com/exordos-elements/mailaas/local/images/exordos-metapaas-mail-dp.raw.zst
 HOST_BIN="$BUILD/tests/host/exordos-paas-host"
@@ -154,7 +155,7 @@ pick_port() { # ports to avoid...
 # 127.K.0.0/16 of the local backend is free: its lock is not held and nothing
 # listens there.
 subnet_free() {
-  mkdir -p "$LOCK_DIR"
+  install -d -m 0700 "$LOCK_DIR"
   flock -n "$LOCK_DIR/127.$1.lock" true 2>/dev/null || return 1
   ! ss -Htln 2>/dev/null | awk '{print $4}' | grep -q "^127\.$1\."
 }
