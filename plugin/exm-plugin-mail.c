@@ -256,8 +256,9 @@ mail_password(const ExmRestBody *body, const ExmRestRow *row, GPtrArray *sets, G
 	}
 	if (password != NULL)
 		return mail_hash_password(password, row, sets, error);
+	/* the grammar and the work-factor ceilings: exim verifies this hash per AUTH */
 	if (hash != NULL)
-		return exm_mail_validate_password_hash(hash->str, error);
+		return exm_mail_validate_hash_cost(hash->str, error);
 	if (row == NULL) {
 		exm_rest_model_error_required(error, &exm_plugin_account_model, "password_hash");
 		return FALSE;

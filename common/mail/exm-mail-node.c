@@ -86,7 +86,9 @@ node_account_position(const ExmMailNode *node, const gchar *username, gboolean *
  * @error: %EXM_MAIL_ERROR_INVALID for an invalid username or hash, or a duplicate
  *
  * Everything that reaches passwd passes through here, so both values are
- * validated: neither can carry a line break or a `:`.
+ * validated: neither can carry a line break or a `:`, and the hash's work factor
+ * is within the ceilings of exm_mail_validate_hash_cost(), so no login can make
+ * exim spend minutes on it.
  *
  * Returns: %TRUE when added
  */
@@ -106,7 +108,7 @@ exm_mail_node_add_account(ExmMailNode *node,
 	user = exm_mail_validate_normalize_username(username, error);
 	if (user == NULL)
 		return FALSE;
-	if (!exm_mail_validate_password_hash(password_hash, error)) {
+	if (!exm_mail_validate_hash_cost(password_hash, error)) {
 		g_prefix_error(error, "accounts.%s.", user);
 		return FALSE;
 	}

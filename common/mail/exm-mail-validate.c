@@ -865,71 +865,118 @@ exm_mail_validate_password_hash(const gchar *hash, GError **error)
 
 /* ---- work factors ------------------------------------------------------------------ */
 
-#define KDF_MEMORY_MAX (G_GUINT64_CONSTANT(256) << 20)
-
 /* 128·r·N bytes of memory; p lanes and t extra passes multiply the time. */
 static gboolean
-kdf_affordable(const KdfParams *kp)
+kdf_affordable(const gchar *family, const KdfParams *kp, GString *why)
 {
-	if (kp->n_log2 > 28 || kp->r > (1u << 20) || kp->p > 4 || kp->t > 3)
+	if (kp->n_log2 > 28 || kp->r > (1u << 20) ||
+	    ((guint64)128 * kp->r << kp->n_log2) > EXM_MAIL_KDF_MEMORY_MAX) {
+		g_string_printf(why,
+				"%s N=2^%" G_GUINT64_FORMAT ", r=%" G_GUINT64_FORMAT
+				" needs 128*r*N bytes of memory, above the ceiling of %d MiB",
+				family,
+				kp->n_log2,
+				kp->r,
+				(gint)(EXM_MAIL_KDF_MEMORY_MAX >> 20));
 		return FALSE;
-	return ((guint64)128 * kp->r << kp->n_log2) <= KDF_MEMORY_MAX && kp->p * (kp->t + 1) <= 4;
+	}
+	if (kp->p > EXM_MAIL_KDF_LANES_MAX || kp->t >= EXM_MAIL_KDF_LANES_MAX ||
+	    kp->p * (kp->t + 1) > EXM_MAIL_KDF_LANES_MAX) {
+		g_string_printf(why,
+				"%s p=%" G_GUINT64_FORMAT ", t=%" G_GUINT64_FORMAT
+				" gives p*(t+1) above the ceiling of %d",
+				family,
+				kp->p,
+				kp->t,
+				EXM_MAIL_KDF_LANES_MAX);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static gboolean
-sha_rounds_affordable(const gchar *body)
+sha_rounds_affordable(const gchar *family, const gchar *body, GString *why)
 {
+	guint64 rounds;
+
 	if (!g_str_has_prefix(body, "rounds="))
 		return TRUE; /* the default, 5000 */
-	return g_ascii_strtoull(body + strlen("rounds="), NULL, 10) <= EXM_MAIL_SHA_ROUNDS_MAX;
+	rounds = g_ascii_strtoull(body + strlen("rounds="), NULL, 10);
+	if (rounds <= EXM_MAIL_SHA_ROUNDS_MAX)
+		return TRUE;
+	g_string_printf(why,
+			"%s rounds=%" G_GUINT64_FORMAT " is above the ceiling of %d rounds",
+			family,
+			rounds,
+			EXM_MAIL_SHA_ROUNDS_MAX);
+	return FALSE;
+}
+
+static gboolean
+bcrypt_affordable(const gchar *bare, GString *why)
+{
+	gint cost = (bare[4] - '0') * 10 + (bare[5] - '0');
+
+	if (cost <= EXM_MAIL_BCRYPT_COST_MAX)
+		return TRUE;
+	g_string_printf(
+		why, "bcrypt cost %d is above the ceiling of %d", cost, EXM_MAIL_BCRYPT_COST_MAX);
+	return FALSE;
 }
 
 /* @bare passed the grammar, so every field below is present and well-formed. */
 static gboolean
-hash_cost_affordable(const gchar *bare)
+hash_cost_affordable(const gchar *bare, GString *why)
 {
 	KdfParams kp = { .p = 1 };
 
 	if (g_str_has_prefix(bare, "$2"))
-		return (bare[4] - '0') * 10 + (bare[5] - '0') <= EXM_MAIL_BCRYPT_COST_MAX;
+		return bcrypt_affordable(bare, why);
 	if (g_str_has_prefix(bare, "$6$") || g_str_has_prefix(bare, "$5$"))
-		return sha_rounds_affordable(bare + 3);
+		return sha_rounds_affordable(
+			bare[1] == '6' ? "SHA512-crypt" : "SHA256-crypt", bare + 3, why);
 	if (g_str_has_prefix(bare, "$7$")) {
 		kp.n_log2 = (guint64)itoa64_index(bare[3]);
 		kp.r = scrypt_field(bare + 4);
 		kp.p = scrypt_field(bare + 9);
-		return kdf_affordable(&kp);
+		return kdf_affordable("scrypt", &kp, why);
 	}
 	bare = strchr(bare + 1, '$') + 1; /* after "$y$" or "$gy$" */
-	return ys_decode_params(bare, &kp) != NULL && kdf_affordable(&kp);
+	if (ys_decode_params(bare, &kp) == NULL) {
+		g_string_assign(why, "its yescrypt parameters are malformed");
+		return FALSE;
+	}
+	return kdf_affordable("yescrypt", &kp, why);
 }
 
 /**
  * exm_mail_validate_hash_cost:
  * @hash: (nullable): a hash, `{SCHEME}` prefix allowed
- * @error: %EXM_MAIL_ERROR_INVALID
+ * @error: %EXM_MAIL_ERROR_INVALID naming the ceiling that was passed
  *
- * Whether checking a password against @hash is affordable in a request: a valid
- * hash whose work factor is at most bcrypt cost %EXM_MAIL_BCRYPT_COST_MAX,
- * %EXM_MAIL_SHA_ROUNDS_MAX SHA-crypt rounds, or 256 MiB of yescrypt/scrypt memory
- * with p·(t+1) ≤ 4.  The grammar accepts dearer hashes (exim may still verify
- * them); exm_mail_crypt_verify() refuses to spend that much.
+ * Whether checking a password against @hash is affordable: a valid hash whose
+ * work factor is at most bcrypt cost %EXM_MAIL_BCRYPT_COST_MAX,
+ * %EXM_MAIL_SHA_ROUNDS_MAX SHA-crypt rounds, or %EXM_MAIL_KDF_MEMORY_MAX of
+ * yescrypt/scrypt memory with p·(t+1) ≤ %EXM_MAIL_KDF_LANES_MAX.  The grammar
+ * accepts dearer hashes; every write of a hash (the API, the node value the
+ * builder and the agent handle) and exm_mail_crypt_verify() refuse them.
  *
  * Returns: %TRUE when affordable
  */
 gboolean
 exm_mail_validate_hash_cost(const gchar *hash, GError **error)
 {
+	g_autoptr(GString) why = g_string_new(NULL);
 	const gchar *bare;
 
 	if (!exm_mail_validate_password_hash(hash, error))
 		return FALSE;
 	bare = hash[0] == '{' ? strchr(hash, '}') + 1 : hash;
-	if (!hash_cost_affordable(bare))
+	if (!hash_cost_affordable(bare, why))
 		return invalid(error,
-			       "password_hash: its work factor is too high (at most bcrypt cost "
-			       "%d, %d SHA-crypt rounds, 256 MiB of yescrypt or scrypt memory)",
-			       EXM_MAIL_BCRYPT_COST_MAX,
-			       EXM_MAIL_SHA_ROUNDS_MAX);
+			       "password_hash: its work factor is too high: %s; every login "
+			       "would cost that much - use the defaults of `openssl passwd -6` "
+			       "or `mkpasswd -m yescrypt`",
+			       why->str);
 	return TRUE;
 }

@@ -68,18 +68,25 @@ gchar *exm_mail_validate_normalize_username(const gchar *username, GError **erro
  */
 gboolean exm_mail_validate_password_hash(const gchar *hash, GError **error);
 
+/* Work-factor ceilings of a stored hash: one login must stay affordable. */
 #define EXM_MAIL_BCRYPT_COST_MAX 14
 #define EXM_MAIL_SHA_ROUNDS_MAX	 1000000
+/* yescrypt/scrypt: 128·r·N bytes (N = 2^18 at r = 8), and p·(t+1) lanes/passes */
+#define EXM_MAIL_KDF_MEMORY_MAX (G_GUINT64_CONSTANT(256) << 20)
+#define EXM_MAIL_KDF_LANES_MAX	4
 
 /**
  * exm_mail_validate_hash_cost:
  * @hash: a hash
- * @error: %EXM_MAIL_ERROR_INVALID
+ * @error: %EXM_MAIL_ERROR_INVALID naming the ceiling that was passed
  *
- * A valid hash whose work factor one verification can afford (bcrypt cost ≤ 14,
- * SHA-crypt rounds ≤ 1000000, yescrypt/scrypt memory ≤ 256 MiB with p·(t+1) ≤ 4).
- * exm_mail_crypt_verify() never computes a dearer hash, so a stored `$2b$31$`
- * cannot stall a request.
+ * exm_mail_validate_password_hash() plus the work-factor ceilings: bcrypt cost ≤
+ * %EXM_MAIL_BCRYPT_COST_MAX, SHA-crypt rounds ≤ %EXM_MAIL_SHA_ROUNDS_MAX,
+ * yescrypt/scrypt memory 128·r·N ≤ %EXM_MAIL_KDF_MEMORY_MAX with p·(t+1) ≤
+ * %EXM_MAIL_KDF_LANES_MAX.  Every write of a hash checks it (the API, the node
+ * value of the builder and of the agent), and exm_mail_crypt_verify() never
+ * computes a dearer hash, so a `$2b$31$` can neither be stored nor stall a
+ * request or exim's AUTH.
  */
 gboolean exm_mail_validate_hash_cost(const gchar *hash, GError **error);
 

@@ -53,7 +53,16 @@ sql_filter(GString *sql, const ExmRestFilter *f, GPtrArray *params)
 	g_string_append_c(sql, ')');
 }
 
-/* Marker pagination (§4.4): rows strictly after the marker row in the order. */
+/*
+ * Marker pagination (§4.4): rows strictly after the marker row in the order of
+ * exm_rest_sql_list(), NULLs included.  A NULL key sorts after every value
+ * ascending and before every value descending (NULLS LAST / NULLS FIRST, stated
+ * in the ORDER BY), ties go by uuid ascending.  With K the key and V the
+ * marker row's key (a subquery, the marker a parameter):
+ *   asc:  (V IS NOT NULL AND (K > V OR K IS NULL)) OR (K IS NOT DISTINCT FROM V AND uuid > m)
+ *   desc: (K < V OR (K IS NOT NULL AND V IS NULL)) OR (K IS NOT DISTINCT FROM V AND uuid > m)
+ * where a NULL comparison is unknown, i.e. not after.
+ */
 static void
 sql_marker_clause(GString *sql,
 		  const ExmRestListQuery *q,
@@ -61,30 +70,33 @@ sql_marker_clause(GString *sql,
 		  GPtrArray *params)
 {
 	guint m = sql_param(params, q->marker);
-	const gchar *op = q->sort_desc ? "<" : ">";
-	const gchar *key;
+	g_autofree gchar *v = NULL;
+	const gchar *k;
 
 	if (q->sort_key == NULL || g_strcmp0(q->sort_key->name, "uuid") == 0) {
 		g_string_append_printf(
-			sql, " AND \"uuid\" %s $%u::uuid", q->sort_key ? op : ">", m);
+			sql, " AND \"uuid\" %s $%u::uuid", q->sort_desc ? "<" : ">", m);
 		return;
 	}
-	key = q->sort_key->name;
+	k = q->sort_key->name;
+	v = g_strdup_printf(
+		"(SELECT \"%s\" FROM \"%s\" WHERE \"uuid\" = $%u::uuid)", k, model->table, m);
+	if (q->sort_desc)
+		g_string_append_printf(sql,
+				       " AND ((\"%s\" < %s OR (\"%s\" IS NOT NULL AND %s IS NULL))",
+				       k,
+				       v,
+				       k,
+				       v);
+	else
+		g_string_append_printf(sql,
+				       " AND ((%s IS NOT NULL AND (\"%s\" > %s OR \"%s\" IS NULL))",
+				       v,
+				       k,
+				       v,
+				       k);
 	g_string_append_printf(
-		sql,
-		" AND (\"%s\" %s (SELECT \"%s\" FROM \"%s\" WHERE \"uuid\" = $%u::uuid)"
-		" OR (\"%s\" = (SELECT \"%s\" FROM \"%s\" WHERE \"uuid\" = $%u::uuid)"
-		" AND \"uuid\" > $%u::uuid))",
-		key,
-		op,
-		key,
-		model->table,
-		m,
-		key,
-		key,
-		model->table,
-		m,
-		m);
+		sql, " OR (\"%s\" IS NOT DISTINCT FROM %s AND \"uuid\" > $%u::uuid))", k, v, m);
 }
 
 gchar *
@@ -106,8 +118,12 @@ exm_rest_sql_list(const ExmRestListQuery *query,
 	else if (g_strcmp0(query->sort_key->name, "uuid") == 0)
 		g_string_append_printf(sql, " ORDER BY \"uuid\" %s", dir);
 	else
-		g_string_append_printf(
-			sql, " ORDER BY \"%s\" %s, \"uuid\" ASC", query->sort_key->name, dir);
+		/* the NULL placement sql_marker_clause() assumes, stated, not defaulted */
+		g_string_append_printf(sql,
+				       " ORDER BY \"%s\" %s NULLS %s, \"uuid\" ASC",
+				       query->sort_key->name,
+				       dir,
+				       query->sort_desc ? "FIRST" : "LAST");
 	if (query->limit > 0)
 		g_string_append_printf(sql, " LIMIT %" G_GUINT64_FORMAT, query->limit);
 	return g_string_free(sql, FALSE);

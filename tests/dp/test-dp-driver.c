@@ -348,6 +348,43 @@ test_invalid_value(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(f->writes, ==, 0);
 }
 
+/* A payload carrying a hash whose work factor would stall exim's AUTH (one the
+ * API refuses since issue 10) is refused whole: passwd keeps its last content. */
+static void
+test_dear_hash_refused(Fixture *f, gconstpointer data)
+{
+	static const struct {
+		const gchar *hash;
+		const gchar *ceiling;
+	} dear[] = {
+		{ "$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01236", "ceiling of 14" },
+		{ "$6$rounds=999999999$a$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzab"
+		  "cdefghijklmnopqrstuvwxyz0123456.",
+		  "ceiling of 1000000 rounds" },
+		{ "$y$jFT$abcd$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD", "ceiling of 256 MiB" },
+	};
+	const gchar *good[] = { "alice", HASH_1, "1", NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) first = apply(f, UUID_A, good, NULL, &error);
+	g_autofree gchar *before = NULL;
+
+	EXM_TEST_OK(error);
+	before = exm_test_read_file(f->passwd);
+	for (guint i = 0; i < G_N_ELEMENTS(dear); i++) {
+		const gchar *mixed[] = { "alice", HASH_1, "1", "mallory", dear[i].hash, "1", NULL };
+		g_autoptr(GError) local = NULL;
+		g_autoptr(JsonNode) r = apply(f, UUID_A, mixed, NULL, &local);
+		g_autofree gchar *after = exm_test_read_file(f->passwd);
+
+		g_assert_null(r);
+		g_assert_error(local, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
+		g_assert_nonnull(strstr(local->message, "accounts.mallory.password_hash"));
+		g_assert_nonnull(strstr(local->message, dear[i].ceiling));
+		g_assert_cmpstr(after, ==, before);
+	}
+	g_assert_cmpuint(f->writes, ==, 1);
+}
+
 static void
 test_meta_layout(Fixture *f, gconstpointer data)
 {
@@ -483,6 +520,7 @@ main(int argc, char **argv)
 	ADD("mode-owner-survive", test_mode_owner_survive);
 	ADD("semantics", test_semantics);
 	ADD("invalid-value", test_invalid_value);
+	ADD("dear-hash-refused", test_dear_hash_refused);
 	ADD("meta-layout", test_meta_layout);
 	ADD("meta-foreign", test_meta_foreign);
 	ADD("cli", test_cli);

@@ -212,6 +212,72 @@ test_accounts_rejects(AccountsFixture *a, gconstpointer data)
 	g_assert_true(exm_fixture_logs_lack(a->f, "s3cret"));
 }
 
+/* Hashes the grammar takes but whose work factor would make every AUTH cost
+ * minutes: refused on create and update with a 400 naming the ceiling. */
+#define BF_TAIL	 "abcdefghijklmnopqrstuvwxyz01236"
+#define C43_TAIL "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD"
+#define SHA_TAIL                                                                                   \
+	"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123456."
+
+static void
+test_accounts_dear_hash(AccountsFixture *a, gconstpointer data)
+{
+	static const struct {
+		const gchar *hash;
+		const gchar *ceiling;
+	} dear[] = {
+		{ "$2b$31$abcdefghijklmnopqrstuu" BF_TAIL, "ceiling of 14" },
+		{ "{BLF-CRYPT}$2y$15$abcdefghijklmnopqrstuu" BF_TAIL, "ceiling of 14" },
+		{ "$6$rounds=999999999$a$" SHA_TAIL, "ceiling of 1000000 rounds" },
+		{ "$5$rounds=1000001$a$" C43_TAIL, "ceiling of 1000000 rounds" },
+		{ "$y$jFT$abcd$" C43_TAIL, "ceiling of 256 MiB" },
+		{ "$y$j9T.1$abcd$" C43_TAIL, "ceiling of 4" },
+		{ "$7$GU..../....abcd$" C43_TAIL, "ceiling of 256 MiB" },
+	};
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(ExmReply) ok = NULL;
+
+	if (a->f == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(dear); i++) {
+		g_autofree gchar *body = g_strdup_printf(
+			"{\"username\":\"bob\",\"password_hash\":\"%s\"}", dear[i].hash);
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(a->f, NULL, &exm_who_owner1, "POST", a->coll, NULL, body);
+
+		exm_assert_error(r, 400, "ValidationError");
+		if (strstr(exm_reply_str(r, "message"), dear[i].ceiling) == NULL)
+			g_error("%s: %s", dear[i].hash, exm_reply_str(r, "message"));
+	}
+	g_assert_cmpint(exm_fixture_count(a->f, "mail_accounts"), ==, 0);
+	/* at the ceiling is fine */
+	ok = exm_fixture_call(
+		a->f,
+		NULL,
+		&exm_who_owner1,
+		"POST",
+		a->coll,
+		NULL,
+		"{\"username\":\"bob\",\"password_hash\":\"$2b$14$abcdefghijklmnopqrstuu" BF_TAIL
+		"\"}");
+	exm_assert_status(ok, 201);
+	path = g_strconcat(a->coll, exm_reply_str(ok, "uuid"), NULL);
+	before = exm_fixture_scalar(a->f, "SELECT password_hash FROM mail_accounts");
+	for (guint i = 0; i < G_N_ELEMENTS(dear); i++) {
+		g_autofree gchar *body =
+			g_strdup_printf("{\"password_hash\":\"%s\"}", dear[i].hash);
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(a->f, NULL, &exm_who_owner1, "PUT", path, NULL, body);
+
+		exm_assert_error(r, 400, "ValidationError");
+		g_assert_nonnull(strstr(exm_reply_str(r, "message"), dear[i].ceiling));
+	}
+	after = exm_fixture_scalar(a->f, "SELECT password_hash FROM mail_accounts");
+	g_assert_cmpstr(after, ==, before);
+}
+
 /* The write-only password is hashed (yescrypt), never stored or echoed; a
  * hash is no filter and no sort key. */
 static void
@@ -343,6 +409,7 @@ main(int argc, char **argv)
 	ACCOUNTS_TEST("/plugin/accounts/create", test_accounts_create);
 	ACCOUNTS_TEST("/plugin/accounts/case", test_accounts_case);
 	ACCOUNTS_TEST("/plugin/accounts/rejects", test_accounts_rejects);
+	ACCOUNTS_TEST("/plugin/accounts/dear-hash", test_accounts_dear_hash);
 	ACCOUNTS_TEST("/plugin/accounts/password", test_accounts_password);
 	ACCOUNTS_TEST("/plugin/accounts/read", test_accounts_read);
 	ACCOUNTS_TEST("/plugin/accounts/update", test_accounts_update);

@@ -271,6 +271,46 @@ test_node_add_account(void)
 	g_assert_cmpuint(n->accounts->len, ==, G_N_ELEMENTS(order));
 }
 
+/* Every value that reaches passwd (the builder's node, the agent's payload)
+ * refuses a hash whose work factor would stall exim's AUTH, naming the ceiling. */
+static void
+test_node_dear_hash(void)
+{
+	static const struct {
+		const gchar *hash;
+		const gchar *ceiling;
+	} dear[] = {
+		{ "$2b$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01236", "ceiling of 14" },
+		{ "$5$rounds=999999999$a$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD",
+		  "ceiling of 1000000 rounds" },
+		{ "{CRYPT}$y$jFT$abcd$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopD",
+		  "ceiling of 256 MiB" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(dear); i++) {
+		g_autoptr(ExmMailNode) n = exm_mail_node_new();
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GError) json_error = NULL;
+		g_autofree gchar *text = g_strdup_printf(
+			"{\"uuid\":\"" UUID_I "\",\"name\":\"n\",\"domain\":\"example.com\","
+			"\"accounts\":{\"ok\":{\"password_hash\":\"%s\"},\"mallory\":"
+			"{\"password_hash\":\"%s\"}}}",
+			HASH_A,
+			dear[i].hash);
+		g_autoptr(JsonNode) json = parse(text);
+		g_autoptr(ExmMailNode) parsed = exm_mail_node_from_json(json, &json_error);
+
+		g_assert_false(exm_mail_node_add_account(n, "mallory", dear[i].hash, TRUE, &error));
+		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+		g_assert_nonnull(strstr(error->message, "accounts.mallory.password_hash"));
+		g_assert_nonnull(strstr(error->message, dear[i].ceiling));
+		g_assert_cmpuint(n->accounts->len, ==, 0);
+		g_assert_null(parsed);
+		g_assert_error(json_error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+		g_assert_nonnull(strstr(json_error->message, dear[i].ceiling));
+	}
+}
+
 /* ---- API JSON -------------------------------------------------------------------------- */
 
 int
@@ -285,5 +325,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/model/node-long-name", test_node_long_name);
 	g_test_add_func("/mail/model/node-from-json-refuses", test_node_from_json_refuses);
 	g_test_add_func("/mail/model/node-add-account", test_node_add_account);
+	g_test_add_func("/mail/model/node-dear-hash", test_node_dear_hash);
 	return g_test_run();
 }

@@ -528,9 +528,11 @@ test_list_query(void)
 		"SELECT \"uuid\"::text FROM \"things\" WHERE TRUE AND (\"name\" = $1::text OR "
 		"\"name\" = $2::text) AND (\"cpu\" = $3::bigint) AND (\"active\" = "
 		"$4::boolean) AND (\"version\" = $5::uuid) AND (\"uuid\" = $6::uuid) AND "
-		"(\"name\" < (SELECT \"name\" FROM \"things\" WHERE \"uuid\" = $7::uuid) OR "
-		"(\"name\" = (SELECT \"name\" FROM \"things\" WHERE \"uuid\" = $7::uuid) AND "
-		"\"uuid\" > $7::uuid)) ORDER BY \"name\" DESC, \"uuid\" ASC LIMIT 2");
+		"((\"name\" < (SELECT \"name\" FROM \"things\" WHERE \"uuid\" = $7::uuid) OR "
+		"(\"name\" IS NOT NULL AND (SELECT \"name\" FROM \"things\" WHERE \"uuid\" = "
+		"$7::uuid) IS NULL)) OR (\"name\" IS NOT DISTINCT FROM (SELECT \"name\" FROM "
+		"\"things\" WHERE \"uuid\" = $7::uuid) AND \"uuid\" > $7::uuid)) ORDER BY "
+		"\"name\" DESC NULLS FIRST, \"uuid\" ASC LIMIT 2");
 	g_assert_cmpuint(params->len, ==, 7);
 	g_assert_cmpstr(params->pdata[0], ==, "a");
 	g_assert_cmpstr(params->pdata[6], ==, U1);
