@@ -886,7 +886,14 @@ test_chunked_limit(void)
 		       rss,
 		       peak);
 	g_assert_cmpuint(rss, >, 0);
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan keeps freed blocks in its quarantine (256 MiB by default), so the
+	 * chunks the host read and dropped still count: the peak says nothing
+	 * about the host here.  The plain build asserts it. */
+	g_test_message("peak not asserted under AddressSanitizer");
+#else
 	g_assert_cmpuint(peak, <, rss + total / 1024 / 4);
+#endif
 }
 
 int
