@@ -304,7 +304,9 @@ check_leftovers(JsonObject *obj, const ExmRestModel *model, GError **error)
 	return FALSE;
 }
 
-/* Secret strings inside the parsed tree are wiped before json-glib frees them. */
+/* The strings of secret fields in the parsed tree are wiped before json-glib
+ * frees them.  json-glib's scanner made them from its own temporary copies,
+ * which it frees unwiped (docs/SECURITY.md §8). */
 static void
 wipe_secrets(JsonObject *obj, const ExmRestModel *model)
 {

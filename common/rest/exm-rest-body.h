@@ -48,7 +48,9 @@ typedef struct _ExmRestBody ExmRestBody;
  * present: permission for @method, then conversion; then leftover keys.  A
  * required field sent as `null` is a `PropertyRequired`; a missing one is the
  * caller's check (after its policy checks, as upstream).  Strings of secret
- * fields are wiped in the parsed tree and when the body is freed.
+ * fields are wiped in the parsed tree and when the body is freed; the copies
+ * json-glib's scanner made while parsing @data are not (docs/SECURITY.md §8),
+ * nor is @data, which is the caller's.
  *
  * Returns: (transfer full): the body, or %NULL with @error set
  */

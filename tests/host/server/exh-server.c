@@ -56,10 +56,10 @@ typedef struct {
 } ExhRequest;
 
 /*
- * A request body may carry a plaintext `password`: wipe it before the memory
- * goes back to the allocator.  The bytes are usually libsoup's own chunk (a
- * flattened single-chunk body is shared), which nothing reads once the
- * request has been dispatched.
+ * A request body may carry a plaintext `password`.  @req->body is the copy
+ * soup_message_body_flatten() made (libsoup keeps a ref as the body's data);
+ * it is wiped here, once the plugin has answered.  libsoup's chunks are wiped
+ * in wipe_soup_chunks() as soon as the copy is made.
  */
 static void
 request_wipe_body(ExhRequest *req)
@@ -472,6 +472,31 @@ request_base_url(ExhRequest *req)
 	return g_strconcat("http://", host, NULL);
 }
 
+/*
+ * The chunks libsoup read a request body into stay in the message next to the
+ * flattened copy until the message is freed.  Nothing reads them after the
+ * flatten, so their bytes (malloc'd by libsoup's reader) are wiped in place.
+ * Not reached: the buffers libsoup reads through before it makes a chunk, which
+ * keep the plaintext after the request (docs/SECURITY.md §8).
+ */
+static void
+wipe_soup_chunks(SoupMessageBody *body)
+{
+	goffset offset = 0;
+
+	while (offset < body->length) {
+		g_autoptr(GBytes) chunk = soup_message_body_get_chunk(body, offset);
+		gconstpointer data;
+		gsize len = 0;
+
+		if (chunk == NULL || g_bytes_get_size(chunk) == 0)
+			break;
+		data = g_bytes_get_data(chunk, &len);
+		exm_secret_wipe((gpointer)data, len);
+		offset += (goffset)len;
+	}
+}
+
 static void
 dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const gchar *sub_path)
 {
@@ -490,8 +515,10 @@ dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const 
 	}
 	ctype = soup_message_headers_get_one(headers, "Content-Type");
 	req->content_type = g_strdup(ctype);
-	if (body != NULL && body->length > 0)
+	if (body != NULL && body->length > 0) {
 		req->body = soup_message_body_flatten(body);
+		wipe_soup_chunks(body);
+	}
 	req->base_url = request_base_url(req);
 
 	/* the pool owns the request until dispatch_finish */
