@@ -33,6 +33,9 @@
 #define EXM_DP_PATH_PID_DIR	    "/run/exim4"
 #define EXM_DP_PATH_PID_FILE	    "/run/exim4/exim.pid"
 
+/* /persist/exordos_mail: owner:group traverse only (dp_bootstrap.sh makes it so) */
+#define EXM_DP_PERSIST_MODE 0710
+
 #define EXM_DP_CONFIG_GROUP "dataplane"
 
 /**

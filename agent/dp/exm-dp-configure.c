@@ -5,6 +5,7 @@
 #include "exm-dp-configure.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -267,6 +268,43 @@ ensure_dir(Ctx *ctx, const gchar *node_path, mode_t mode, uid_t uid, gid_t gid, 
 	return TRUE;
 }
 
+/* Gives the existing directory @node_path exactly @mode and the key owner and
+ * group: exim (the group) must traverse every directory on a key path, nobody
+ * else may.  A symlink in the last component is refused (O_NOFOLLOW). */
+static gboolean
+fix_key_dir(Ctx *ctx, const gchar *node_path, mode_t mode, GError **error)
+{
+	g_autofree gchar *path = exm_dp_config_path(ctx->config, node_path);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	gboolean ok = fd >= 0 && fstat(fd, &st) == 0;
+	int saved;
+
+	if (ok &&
+	    (st.st_uid != ctx->uid || st.st_gid != ctx->gid || (st.st_mode & 07777) != mode)) {
+		ok = fchown(fd, ctx->uid, ctx->gid) == 0 && fchmod(fd, mode) == 0;
+		ctx->result->changed = TRUE;
+	}
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_FAILED,
+			    "cannot secure key directory %s: %s",
+			    path,
+			    g_strerror(saved));
+	return ok;
+}
+
+static gboolean
+ensure_key_dir(Ctx *ctx, const gchar *node_path, mode_t mode, GError **error)
+{
+	return ensure_dir(ctx, node_path, mode, ctx->uid, ctx->gid, error) &&
+	       fix_key_dir(ctx, node_path, mode, error);
+}
+
 static gboolean
 ensure_dirs(Ctx *ctx, GError **error)
 {
@@ -279,8 +317,9 @@ ensure_dirs(Ctx *ctx, GError **error)
 		return FALSE;
 	}
 	return ensure_dir(ctx, "/etc/exim4/dkim", 0755, 0, 0, error) &&
-	       ensure_dir(ctx, EXM_DP_PATH_DKIM_DIR, 0750, ctx->uid, ctx->gid, error) &&
-	       ensure_dir(ctx, EXM_DP_PATH_TLS_DIR, 0750, ctx->uid, ctx->gid, error) &&
+	       ensure_key_dir(ctx, EXM_DP_PATH_PERSIST, EXM_DP_PERSIST_MODE, error) &&
+	       ensure_key_dir(ctx, EXM_DP_PATH_DKIM_DIR, 0750, error) &&
+	       ensure_key_dir(ctx, EXM_DP_PATH_TLS_DIR, 0750, error) &&
 	       ensure_dir(ctx, EXM_DP_PATH_SPOOL, 0750, ctx->exim_uid, ctx->exim_gid, error) &&
 	       ensure_dir(ctx, EXM_DP_PATH_LOG_DIR, 0750, ctx->exim_uid, ctx->exim_gid, error) &&
 	       ensure_dir(ctx, EXM_DP_PATH_PID_DIR, 0755, ctx->exim_uid, ctx->exim_gid, error);

@@ -7,7 +7,10 @@
 #    (lib_bootstrap.sh) and /var/log moves onto it; any failure stops here with
 #    its exit code, before configure is queued.
 # 2. /persist/exordos_mail holds the private DKIM and TLS keys (a
-#    ReadWritePaths of the configure unit, so it must exist first).
+#    ReadWritePaths of the configure unit, so it must exist first). It is
+#    root:Debian-exim 0710: exim (group Debian-exim) must traverse it to read
+#    its keys in dkim/ and tls/, nobody else may enter it. configure enforces
+#    the same owner and mode on every run (EXM_DP_PERSIST_MODE).
 # 3. The configure unit is enabled and queued with --no-block: it is ordered
 #    after exordos-bootstrap.service, so waiting for it here would deadlock.
 #    Its AssertPathIsMountPoint=/persist and /var/log refuse to run it on a
@@ -34,7 +37,8 @@ if [ -n "$PERSISTENT_DISK" ]; then
   persist_migrate_complete
 fi
 
-install -d -m 0700 "${EXM_BOOTSTRAP_ROOT:-}${PERSISTENT_MOUNT}/exordos_mail"
+MAIL_DIR="${EXM_BOOTSTRAP_ROOT:-}${PERSISTENT_MOUNT}/exordos_mail"
+install -d -o root -g Debian-exim -m 0710 "$MAIL_DIR"
 
 systemctl --no-block enable --now exordos-metapaas-mail-configure
 echo "Bootstrap completed successfully."

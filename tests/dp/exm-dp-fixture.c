@@ -56,6 +56,58 @@ write_file(const gchar *path, const gchar *content)
 		g_test_fail_printf("write %s: %s", path, error->message);
 }
 
+/* Runs exordos/images/@script with the node stubs first on PATH and @env added. */
+static gboolean
+run_image_script(const gchar *script, const gchar *const *env, GError **error)
+{
+	g_autofree gchar *path =
+		g_build_filename(EXM_SOURCE_ROOT, "exordos", "images", script, NULL);
+	g_autofree gchar *stubs = exm_dp_script("node-stubs");
+	g_autofree gchar *search = g_strdup_printf("%s:%s", stubs, g_getenv("PATH"));
+	g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "PATH", search, TRUE);
+	const gchar *argv[] = { "bash", path, NULL };
+	g_autofree gchar *err = NULL;
+	gint status = 0;
+
+	for (guint i = 0; env[i] != NULL; i += 2)
+		envp = g_environ_setenv(envp, env[i], env[i + 1], TRUE);
+	if (!g_spawn_sync(NULL,
+			  (gchar **)argv,
+			  envp,
+			  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+			  NULL,
+			  NULL,
+			  NULL,
+			  &err,
+			  &status,
+			  error) ||
+	    !g_spawn_check_wait_status(status, error)) {
+		g_prefix_error(error, "%s: %s: ", script, err != NULL ? err : "");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The sandbox as a node has it before configure first runs: dp_install.sh (its
+ * package, build and systemctl steps are stubs) and then the first-boot script
+ * it installed, both run for real against the sandbox root. */
+static void
+lay_out_node(ExmDpFixture *fx)
+{
+	g_autofree gchar *build = g_build_filename(fx->root, "var", "tmp", "build", NULL);
+	g_autofree gchar *lib = exm_dp_script("node-stubs/lib_bootstrap.sh");
+	const gchar *install_env[] = { "EXM_DESTDIR",	fx->root, "EXM_SRC_DIR", EXM_SOURCE_ROOT,
+				       "EXM_BUILD_DIR", build,	  NULL };
+	const gchar *boot_env[] = {
+		"EXM_BOOTSTRAP_ROOT", fx->root, "EXORDOS_BOOTSTRAP_LIB", lib, NULL
+	};
+	g_autoptr(GError) error = NULL;
+
+	if (!run_image_script("dp_install.sh", install_env, &error) ||
+	    !run_image_script("dp_bootstrap.sh", boot_env, &error))
+		g_test_fail_printf("laying out the node: %s", error->message);
+}
+
 ExmDpFixture *
 exm_dp_fixture_new(const gchar *domain)
 {
@@ -63,6 +115,7 @@ exm_dp_fixture_new(const gchar *domain)
 	g_autofree gchar *exim = exm_test_find_program("exim4");
 
 	fx->root = exm_test_mkdtemp("exm-dp");
+	lay_out_node(fx);
 	pick_addresses(fx);
 	fx->sink_dir = g_build_filename(fx->root, "sink", NULL);
 	g_mkdir_with_parents(fx->sink_dir, 0755);

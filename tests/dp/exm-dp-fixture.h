@@ -35,7 +35,11 @@ typedef struct {
  * exm_dp_fixture_new:
  * @domain: (nullable): written to mail.env; %NULL writes no mail.env
  *
- * Creates the sandbox and picks a free loopback address; starts nothing.
+ * Creates the sandbox, laid out by the real exordos/images/dp_install.sh and
+ * dp_bootstrap.sh (stubs for apt-get, meson, systemctl and the platform's
+ * bootstrap library in tests/dp/node-stubs), so every directory and file the
+ * image and the first boot make has their owner and mode; picks a free
+ * loopback address; starts nothing.
  */
 ExmDpFixture *exm_dp_fixture_new(const gchar *domain);
 void exm_dp_fixture_free(ExmDpFixture *fx);

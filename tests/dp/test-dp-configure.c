@@ -6,11 +6,13 @@
  * platform.txt, modes and owners, idempotency (no change, no restart), missing
  * or invalid mail.env (nothing written), the rendered config accepted by exim.
  */
+#include <glib/gstdio.h>
 #include <grp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "exm-cleanup.h"
 #include "exm-config.h"
@@ -194,7 +196,7 @@ test_first_run(void)
 	assert_mode(fx, EXM_DP_PATH_TLS_CERT, 0644, "root");
 	assert_mode(fx, EXM_DP_PATH_DKIM_TXT, 0644, "root");
 	assert_mode(fx, EXM_DP_PATH_EXIM_CONF, 0644, "root");
-	assert_mode(fx, "/persist", 0755, "root");
+	assert_mode(fx, EXM_DP_PATH_PERSIST, 0710, "Debian-exim");
 	assert_mode(fx, "/etc/exim4/dkim", 0755, "root");
 	pw = exm_test_read_file(passwd);
 	g_assert_cmpstr(pw, ==, "");
@@ -591,9 +593,8 @@ static void
 test_write_paths(void)
 {
 	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
-	const gchar *preexisting[] = { "/etc/exim4",	   "/persist/exordos_mail",
-				       "/var/spool/exim4", "/var/log/exim4",
-				       "/run/exim4",	   "/var/lib/exordos/universal_agent" };
+	/* exim4-daemon-light's own directories (the fixture has the image's) */
+	const gchar *preexisting[] = { "/var/spool/exim4", "/var/log/exim4", "/run/exim4" };
 	const gchar *accounts[] = {
 		"alice",
 		"$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/"
@@ -609,7 +610,6 @@ test_write_paths(void)
 	g_autofree gchar *s0 = NULL;
 	g_autofree gchar *s1 = NULL;
 
-	/* what the DP image and the first boot already provide */
 	for (guint i = 0; i < G_N_ELEMENTS(preexisting); i++) {
 		g_autofree gchar *p = exm_dp_fixture_path(fx, preexisting[i]);
 		g_mkdir_with_parents(p, 0755);
@@ -626,11 +626,47 @@ test_write_paths(void)
 	check_written(fx, s1, "agent");
 }
 
+/* A key directory that is a symlink is refused, and its target keeps its mode. */
+static void
+test_key_dir_symlink(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_autofree gchar *tls = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_DIR);
+	g_autofree gchar *elsewhere = g_build_filename(fx->root, "elsewhere", NULL);
+	g_autoptr(GError) error = NULL;
+	struct stat st;
+
+	g_assert_cmpint(g_mkdir(elsewhere, 0700), ==, 0);
+	g_assert_cmpint(symlink(elsewhere, tls), ==, 0);
+	g_assert_false(exm_dp_fixture_configure(fx, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED);
+	g_assert_cmpint(stat(elsewhere, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0700);
+	g_assert_cmpint(st.st_gid, ==, 0);
+}
+
+/* A node booted by the old image (/persist/exordos_mail 0700 root:root) gets
+ * the key path opened to exim's group, and no wider. */
+static void
+test_existing_persist_dir(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_autofree gchar *persist = exm_dp_fixture_path(fx, EXM_DP_PATH_PERSIST);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(chmod(persist, 0777), ==, 0);
+	g_assert_true(exm_dp_fixture_configure(fx, &error));
+	EXM_TEST_OK(error);
+	assert_mode(fx, EXM_DP_PATH_PERSIST, 0710, "Debian-exim");
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/dp/configure/first-run", test_first_run);
+	g_test_add_func("/dp/configure/key-dir-symlink", test_key_dir_symlink);
+	g_test_add_func("/dp/configure/existing-persist-dir", test_existing_persist_dir);
 	g_test_add_func("/dp/configure/idempotent", test_idempotent);
 	g_test_add_func("/dp/configure/missing-env", test_missing_env);
 	g_test_add_func("/dp/configure/invalid-env", test_invalid_env);

@@ -10,6 +10,8 @@
  * policy and a DKIM signature verified by python3-dkim at a local sink.
  */
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "exm-config.h"
 #include "exm-dp-fixture.h"
@@ -460,6 +462,59 @@ start(void)
 		setup_failure = g_strdup(error->message);
 }
 
+/* EHLO on @f's submission port (after STARTTLS when @mode is "starttls"). */
+static JsonObject *
+ehlo_on(ExmDpFixture *f, const gchar *mode)
+{
+	g_autofree gchar *port = g_strdup_printf("%d", f->config->submission_port);
+	const gchar *argv[] = { "ehlo", f->addr, port, mode, NULL };
+	g_autoptr(GError) error = NULL;
+	JsonObject *obj = exm_dp_fixture_client(argv, &error);
+
+	g_assert_no_error(error);
+	return obj;
+}
+
+static gboolean
+has_feature(JsonObject *ehlo, const gchar *name)
+{
+	JsonArray *features = json_object_get_array_member(ehlo, "features");
+
+	for (guint i = 0; i < json_array_get_length(features); i++)
+		if (g_str_equal(json_array_get_string_element(features, i), name))
+			return TRUE;
+	return FALSE;
+}
+
+/* A node whose first boot made /persist/exordos_mail 0700 root:root (the image
+ * before issue 10): configure must open the key path to exim, or STARTTLS
+ * answers 454 and AUTH is never offered. */
+static void
+test_private_persist_dir(void)
+{
+	g_autoptr(ExmDpFixture) own = NULL;
+	g_autoptr(JsonObject) plain = NULL;
+	g_autoptr(JsonObject) tls = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *persist = NULL;
+
+	if (!ready())
+		return;
+	own = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	persist = exm_dp_fixture_path(own, EXM_DP_PATH_PERSIST);
+	g_assert_cmpint(chown(persist, 0, 0), ==, 0);
+	g_assert_cmpint(chmod(persist, 0700), ==, 0);
+	g_assert_true(exm_dp_fixture_configure(own, &error));
+	EXM_TEST_OK(error);
+	g_assert_true(exm_dp_fixture_start_exim(own, &error));
+	EXM_TEST_OK(error);
+	plain = ehlo_on(own, "plain");
+	g_assert_true(plain != NULL && has_feature(plain, "starttls"));
+	tls = ehlo_on(own, "starttls");
+	if (tls != NULL)
+		g_assert_cmpstr(json_object_get_string_member(tls, "auth"), ==, "PLAIN LOGIN");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -479,6 +534,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/smtp/foreign-sender-refused", test_foreign_sender_refused);
 	g_test_add_func("/dp/smtp/unauthenticated-refused", test_unauthenticated_refused);
 	g_test_add_func("/dp/smtp/dkim-signature", test_dkim_signature);
+	g_test_add_func("/dp/smtp/private-persist-dir", test_private_persist_dir);
 	start();
 	rc = g_test_run();
 	exm_dp_driver_free(driver);

@@ -3,6 +3,7 @@
 # 6-10): the exact call sequence, failure propagation from every stage, a
 # missing library, retry after a storage failure and lost mounts, judged by
 # the AssertPathIsMountPoint= lines of the real configure unit.
+import grp
 import os
 import stat
 import sys
@@ -117,8 +118,17 @@ def case_success(t, asserts):
         t.eq(node.call_log(), SUCCESS_CALLS, "success: exact call sequence")
         t.ok("Bootstrap completed successfully." in r.stdout, "success: completion message", r.stdout)
         mail_dir = os.path.join(d, "persist", "exordos_mail")
-        t.ok(os.path.isdir(mail_dir) and stat.S_IMODE(os.stat(mail_dir).st_mode) == 0o700,
-             "success: /persist/exordos_mail created 0700")
+        st = os.stat(mail_dir) if os.path.isdir(mail_dir) else None
+        t.ok(st is not None and stat.S_IMODE(st.st_mode) == 0o710,
+             "success: /persist/exordos_mail created 0710")
+        t.ok(st is not None and st.st_uid == 0 and st.st_gid == grp.getgrnam("Debian-exim").gr_gid,
+             "success: /persist/exordos_mail owned by root:Debian-exim")
+        os.chmod(mail_dir, 0o700)
+        os.chown(mail_dir, 0, 0)
+        r = node.run()
+        st = os.stat(mail_dir)
+        t.ok(r.returncode == 0 and stat.S_IMODE(st.st_mode) == 0o710 and st.st_gid != 0,
+             "rerun: an existing 0700 root:root /persist/exordos_mail is fixed")
         t.ok(assertions_hold(node, asserts), "success: configure's mount assertions hold")
 
 
@@ -173,6 +183,12 @@ def case_lost_mount(t, lost, asserts):
 
 
 def main():
+    try:
+        grp.getgrnam("Debian-exim")
+    except KeyError:
+        pkgtest.peer_missing("group Debian-exim (exim4-daemon-light)")
+    if os.geteuid() != 0:
+        pkgtest.peer_missing("root (dp_bootstrap.sh chowns /persist/exordos_mail)")
     t = pkgtest.Tap()
     unit = pkgtest.parse_unit(pkgtest.built_unit(CONFIGURE + ".service"))
     asserts = pkgtest.unit_values(unit, "Unit", "AssertPathIsMountPoint")

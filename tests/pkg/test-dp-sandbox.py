@@ -48,12 +48,27 @@ def preexisting():
     return out
 
 
+def run_image_script(name, env):
+    """exordos/images/<name> against the sandbox, stubs of tests/dp/node-stubs first on PATH."""
+    stubs = os.path.join(pkgtest.SOURCE_ROOT, "tests", "dp", "node-stubs")
+    full = dict(os.environ)
+    full.update(env, PATH=stubs + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+    r = pkgtest.run(["bash", os.path.join(pkgtest.SOURCE_ROOT, "exordos", "images", name)],
+                    env=full, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"{name}: {r.stderr[-2000:]}")
+
+
 def make_node(root):
-    """A freshly booted node: image dirs, bootstrap's /persist/exordos_mail, mail.env."""
+    """A freshly booted node: the image and first boot as dp_install.sh and
+    dp_bootstrap.sh lay them out (the same stubs as the dp fixture), mail.env."""
     gid = grp.getgrnam("Debian-exim").gr_gid
-    for d in ("etc/exim4", "etc/exordos_metapaas", "var/lib/exordos/universal_agent",
-              "var/lib/exordos/exordos_metapaas", "persist/exordos_mail"):
-        os.makedirs(os.path.join(root, d), exist_ok=True)
+    run_image_script("dp_install.sh", {"EXM_DESTDIR": root, "EXM_SRC_DIR": pkgtest.SOURCE_ROOT,
+                                       "EXM_BUILD_DIR": os.path.join(root, "var/tmp/build")})
+    run_image_script("dp_bootstrap.sh", {
+        "EXM_BOOTSTRAP_ROOT": root,
+        "EXORDOS_BOOTSTRAP_LIB": os.path.join(pkgtest.SOURCE_ROOT, "tests", "dp", "node-stubs",
+                                              "lib_bootstrap.sh")})
     for d in preexisting():
         path = os.path.join(root, d.lstrip("/"))
         os.makedirs(path, exist_ok=True)
