@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
 #   1. installs the dependencies (tests/setup.sh),
-#   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e fuzz),
+#   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e fuzz check),
 #   3. runs unit, pg, http, dp, pkg, e2e, fuzz in an ASan+UBSan build and all but dp and pkg
 #      under valgrind,
 #   4. runs the benchmarks (figures are printed, never asserted),
