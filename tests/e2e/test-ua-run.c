@@ -16,10 +16,12 @@
 
 #include <gio/gio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 #define NODE_UUID "5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f"
 #define KIND	  "mail_instance_node"
+#define KEY_B64	  "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define HASH_1                                                                                     \
 	"$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/"                    \
 	"tMCPvjE87aPyrlQPEKxEcxV6d4J6."
@@ -72,15 +74,26 @@ child_exited(Run *r)
 }
 
 static void
+die_with_parent(gpointer data)
+{
+	(void)data;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
 run_spawn(Run *r, const gchar *conf)
 {
 	g_autofree gchar *exe =
 		g_build_filename(EXM_BUILD_ROOT, "agent", "exordos-metapaas-mail-agent", NULL);
+	g_autoptr(GSubprocessLauncher) launcher =
+		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
 	g_autoptr(GError) error = NULL;
 
 	r->exited = FALSE;
-	r->child = g_subprocess_new(
-		G_SUBPROCESS_FLAGS_NONE, &error, exe, "run", "--config-file", conf, NULL);
+	/* the daemon dies with the test, even when an assertion aborts it */
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	r->child = g_subprocess_launcher_spawn(
+		launcher, &error, exe, "run", "--config-file", conf, NULL);
 	g_assert_no_error(error);
 	if (r->child != NULL)
 		g_subprocess_wait_async(r->child, NULL, on_child_exit, r);
@@ -105,15 +118,27 @@ run_clear(Run *r)
 	g_free(r->agent_uuid);
 }
 
+/* @key_b64: (nullable): the node key the agent and the fake CP share. */
 static void
-run_init(Run *r)
+run_init_keyed(Run *r, const gchar *key_b64)
 {
 	g_autofree gchar *text = NULL;
+	g_autofree gchar *key_line = NULL;
 	g_autoptr(GError) error = NULL;
 
 	r->dir = exm_test_mkdtemp("ua-run");
 	r->conf = g_build_filename(r->dir, "agent.conf", NULL);
-	r->cp = fake_cp_new(NULL);
+	r->cp = fake_cp_new(key_b64);
+	if (key_b64 != NULL) {
+		g_autofree gchar *kp = g_build_filename(r->dir, "node.key", NULL);
+		g_autofree gchar *kt = g_strconcat(key_b64, "\n", NULL);
+
+		g_assert_true(g_file_set_contents_full(
+			kp, kt, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
+		g_assert_no_error(error);
+		key_line = g_strdup_printf(
+			"private_key_path = %s\norch_secure_communication = true\n", kp);
+	}
 	r->agent_uuid = exm_uuid_v5(NODE_UUID, "mailaas", &error);
 	g_assert_no_error(error);
 	text = g_strdup_printf("[universal_agent]\n"
@@ -126,15 +151,23 @@ run_init(Run *r)
 			       "poll_interval = 0.1\n"
 			       "backoff_initial = 0.1\n"
 			       "backoff_max = 0.5\n"
+			       "%s"
 			       "[dataplane]\n"
 			       "root = %s\n",
 			       fake_cp_orch_url(r->cp),
 			       fake_cp_status_url(r->cp),
 			       NODE_UUID,
 			       r->dir,
+			       key_line != NULL ? key_line : "",
 			       r->dir);
 	g_file_set_contents(r->conf, text, -1, &error);
 	g_assert_no_error(error);
+}
+
+static void
+run_init(Run *r)
+{
+	run_init_keyed(r, NULL);
 }
 
 static gboolean
@@ -265,6 +298,83 @@ test_run_converge(void)
 	run_clear(&r);
 }
 
+static guint payload_polls;
+
+static gchar *passwd_text(Run *r);
+
+static gboolean
+passwd_has_mallory(Run *r)
+{
+	g_autofree gchar *text = passwd_text(r);
+
+	return text != NULL && strstr(text, "mallory@example.com:") != NULL;
+}
+
+static gboolean
+polled_three_more(Run *r)
+{
+	return fake_cp_count(r->cp, "GET", "/v1/agents/") >= payload_polls + 3;
+}
+
+static gchar *
+passwd_text(Run *r)
+{
+	g_autofree gchar *path = g_build_filename(r->dir, "etc/exim4/passwd", NULL);
+
+	return exm_test_read_file(path);
+}
+
+static gchar *
+mail_value(Run *r, const gchar *extra)
+{
+	return g_strdup_printf("{\"uuid\":\"%s\",\"name\":\"mail1\",\"domain\":\"example.com\","
+			       "\"accounts\":{\"alice\":{\"password_hash\":\"" HASH_1 "\","
+			       "\"active\":true}%s}}",
+			       r->agent_uuid,
+			       extra);
+}
+
+/* Someone on the CP<->DP path without the node key answers the real daemon's
+ * get_payload in plain JSON with an account of their own: the daemon, which
+ * holds a key, never applies it, so passwd stays as the sealed CP left it;
+ * once the sealed CP answers again its target is applied. */
+static void
+test_run_plain_answer_leaves_passwd(void)
+{
+	Run r = { 0 };
+	g_autofree gchar *value = NULL;
+	g_autofree gchar *forged = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *during = NULL;
+
+	run_init_keyed(&r, KEY_B64);
+	value = mail_value(&r, "");
+	if (!mail_model_ready(value)) {
+		run_clear(&r);
+		return;
+	}
+	fake_cp_set_target(r.cp, r.agent_uuid, KIND, value);
+	run_spawn(&r, r.conf);
+	g_assert_true(wait_for(&r, converged, 30));
+	before = passwd_text(&r);
+	g_assert_cmpstr(before, ==, "alice@example.com:" HASH_1 "\n");
+
+	fake_cp_answer_plain(r.cp, TRUE);
+	forged = mail_value(&r, ",\"mallory\":{\"password_hash\":\"" HASH_1 "\",\"active\":true}");
+	fake_cp_set_target(r.cp, r.agent_uuid, KIND, forged);
+	payload_polls = fake_cp_count(r.cp, "GET", "/v1/agents/");
+	g_assert_true(wait_for(&r, polled_three_more, 30));
+	during = passwd_text(&r);
+	g_assert_cmpstr(during, ==, before);
+	g_assert_false(r.exited);
+
+	/* the sealed CP is followed again: the change is real, not lost */
+	fake_cp_answer_plain(r.cp, FALSE);
+	g_assert_true(wait_for(&r, passwd_has_mallory, 30));
+	term_and_check(&r);
+	run_clear(&r);
+}
+
 static void
 test_run_bad_config(void)
 {
@@ -289,5 +399,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/run/register-poll-hup-term", test_run_lifecycle);
 	g_test_add_func("/ua/run/converge-passwd", test_run_converge);
 	g_test_add_func("/ua/run/bad-config-exits-1", test_run_bad_config);
+	g_test_add_func("/ua/run/plain-answer-leaves-passwd", test_run_plain_answer_leaves_passwd);
 	return g_test_run();
 }

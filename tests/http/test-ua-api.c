@@ -593,6 +593,20 @@ static const struct {
 	{ FALSE, "DELETE", "/v1/kind/demo_vm/resources/" VM, "null" },
 };
 
+/* Host log lines that report a cross-node attempt (any thread logs them). */
+static gint cross_node_logged;
+
+static GLogWriterOutput
+count_cross_node(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+	for (gsize i = 0; i < n; i++) {
+		if (g_str_equal(fields[i].key, "MESSAGE") && fields[i].length < 0 &&
+		    strstr(fields[i].value, "of another node; answered as missing") != NULL)
+			g_atomic_int_inc(&cross_node_logged);
+	}
+	return g_log_writer_default(level, fields, n, data);
+}
+
 /* NODE's rows as text, to see that nothing changed. */
 static gchar *
 node_rows(ExhTest *t)
@@ -679,8 +693,10 @@ test_other_node(void)
 		sealed(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", key, ACTUAL_BODY);
 	g_assert_cmpuint(a->status, ==, 201);
 	before = node_rows(t);
-	/* the other node, sealing with its own valid key */
+	/* the other node, sealing with its own valid key; each attempt is logged */
+	g_atomic_int_set(&cross_node_logged, 0);
 	existing = try_cross_node(t, other);
+	g_assert_cmpint(g_atomic_int_get(&cross_node_logged), ==, G_N_ELEMENTS(cross_node));
 	try_cross_node_posts(t, other);
 	/* NODE itself cannot hand its agent or resource to the other node */
 	g_autoptr(Sealed) m1 =
@@ -900,6 +916,7 @@ int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
+	g_log_set_writer_func(count_cross_node, NULL, NULL);
 	g_test_add_func("/ua/middleware", test_middleware);
 	g_test_add_func("/ua/agents", test_agents);
 	g_test_add_func("/ua/payload", test_payload);
