@@ -194,7 +194,7 @@ agent_unreachable(ExmUaAgent *agent, const gchar *what, const gchar *why)
 	if (agent->outage_since == 0) {
 		agent->outage_since = g_get_monotonic_time();
 		agent->outage_attempts = 0;
-		g_warning("control plane unreachable (%s: %s): retrying every %.0f s at most, "
+		g_warning("control plane unreachable (%s: %s): retrying every %g s at most, "
 			  "quietly until it answers",
 			  what,
 			  why,
