@@ -15,8 +15,12 @@
 #include "test-ua-fakecp.h"
 
 #include <gio/gio.h>
+#include <glib-unix.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define NODE_UUID "5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f"
 #define KIND	  "mail_instance_node"
@@ -341,6 +345,159 @@ test_run_stale_temp_files(void)
 	run_clear(&r);
 }
 
+/* SIGKILL while passwd's temp file exists (issue 21 #6): an inotify watch on
+ * passwd's directory kills the agent the moment a `.passwd.*.tmp` appears,
+ * KILL_ROUNDS times, with a passwd large enough that the write outlasts the
+ * reaction.  Every temp file seen has no bit beyond passwd's 0640; the next
+ * agent removes what the killed one left; the end state is complete. */
+#define KILL_ROUNDS   10
+#define KILL_ACCOUNTS 4000
+
+typedef struct {
+	Run *r;
+	gchar *dir;
+	int fd;
+	gboolean armed;
+	guint kills;
+	guint seen;
+	mode_t extra;
+} Killer;
+
+static gboolean
+on_inotify(gint fd, GIOCondition cond, gpointer data)
+{
+	Killer *k = data;
+	gchar buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	for (gchar *p = buf; n > 0 && p < buf + n;) {
+		const struct inotify_event *ev = (const struct inotify_event *)p;
+		struct stat st;
+
+		if (ev->len > 0 && g_str_has_prefix(ev->name, ".passwd.") &&
+		    g_str_has_suffix(ev->name, ".tmp")) {
+			g_autofree gchar *path = g_build_filename(k->dir, ev->name, NULL);
+			if (k->armed && k->r->child != NULL) {
+				g_subprocess_send_signal(k->r->child, SIGKILL);
+				k->armed = FALSE;
+				k->kills++;
+			}
+			if (lstat(path, &st) == 0) {
+				k->seen++;
+				k->extra |= (st.st_mode & 07777) & ~(mode_t)0640;
+			}
+		}
+		p += sizeof(*ev) + ev->len;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gchar *
+many_accounts(const gchar *agent, guint round)
+{
+	g_autoptr(GString) v = g_string_new(NULL);
+
+	g_string_append_printf(
+		v,
+		"{\"uuid\":\"%s\",\"name\":\"mail1\",\"domain\":\"example.com\",\"accounts\":{",
+		agent);
+	for (guint i = 0; i < KILL_ACCOUNTS; i++)
+		g_string_append_printf(v,
+				       "%s\"u%u\":{\"password_hash\":\"" HASH_1
+				       "\",\"active\":true}",
+				       i == 0 ? "" : ",",
+				       i);
+	g_string_append_printf(
+		v, ",\"round%u\":{\"password_hash\":\"" HASH_1 "\",\"active\":true}}}", round);
+	return g_string_free(g_steal_pointer(&v), FALSE);
+}
+
+static guint
+count_temp_files(const gchar *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const gchar *name;
+	guint n = 0;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL)
+		n += name[0] == '.' && g_str_has_suffix(name, ".tmp");
+	return n;
+}
+
+static gboolean
+has_final_round(Run *r)
+{
+	g_autofree gchar *path = g_build_filename(r->dir, "etc/exim4/passwd", NULL);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *needle = g_strdup_printf("round%u@example.com:", KILL_ROUNDS);
+
+	return g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL;
+}
+
+/* One round: a new target, the agent killed at its temp file (or not, when it
+ * did not get there in time); returns the temp files the kill left. */
+static guint
+kill_round(Run *r, Killer *k, guint round)
+{
+	g_autofree gchar *value = many_accounts(r->agent_uuid, round);
+
+	run_spawn(r, r->conf);
+	k->armed = TRUE;
+	fake_cp_set_target(r->cp, r->agent_uuid, KIND, value);
+	wait_for(r, child_exited, 10);
+	if (!r->exited) {
+		g_subprocess_force_exit(r->child);
+		wait_for(r, child_exited, 10);
+	}
+	k->armed = FALSE;
+	g_clear_object(&r->child);
+	return count_temp_files(k->dir);
+}
+
+static void
+test_run_sigkill_applies(void)
+{
+	Run r = { 0 };
+	Killer k = { .r = &r };
+	guint left = 0, watch;
+	gboolean ok;
+
+	run_init(&r);
+	k.dir = g_build_filename(r.dir, "etc/exim4", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(k.dir, 0755), ==, 0);
+	k.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	g_assert_cmpint(inotify_add_watch(k.fd, k.dir, IN_CREATE), >=, 0);
+	watch = g_unix_fd_add(k.fd, G_IO_IN, on_inotify, &k);
+	for (guint i = 0; i < KILL_ROUNDS; i++)
+		left += kill_round(&r, &k, i);
+	k.armed = FALSE;
+	run_spawn(&r, r.conf);
+	{
+		g_autofree gchar *value = many_accounts(r.agent_uuid, KILL_ROUNDS);
+		fake_cp_set_target(r.cp, r.agent_uuid, KIND, value);
+	}
+	ok = wait_for(&r, has_final_round, 60);
+	if (ok)
+		term_and_check(&r);
+	g_test_message("%u kills at a temp file, %u temp files found after them (summed), %u seen; "
+		       "after restart: %u (target 0), extra mode bits %04o (target 0)",
+		       k.kills,
+		       left,
+		       k.seen,
+		       count_temp_files(k.dir),
+		       k.extra);
+	if (!ok)
+		g_test_fail_printf("the agent did not converge after the kills");
+	if (count_temp_files(k.dir) != 0)
+		g_test_fail_printf("temp files outlived the killed agents");
+	if (k.extra != 0)
+		g_test_fail_printf("a temp file had mode bits %04o beyond 0640", k.extra);
+	g_source_remove(watch);
+	close(k.fd);
+	g_free(k.dir);
+	run_clear(&r);
+}
+
 /* ---------------------------------------------------------------------------
  * A control-plane outage longer than the old backoff could grow (issue 21 #5):
  * a small fleet of real agents, the CP stopped for OUTAGE_SECS, a new account
@@ -609,6 +766,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/run/converge-passwd", test_run_converge);
 	g_test_add_func("/ua/run/bad-config-exits-1", test_run_bad_config);
 	g_test_add_func("/ua/run/stale-temp-files", test_run_stale_temp_files);
+	g_test_add_func("/ua/run/sigkill-at-temp-file", test_run_sigkill_applies);
 	g_test_add_func("/ua/run/outage-return-bound-and-log-once", test_run_outage);
 	return g_test_run();
 }
