@@ -185,41 +185,35 @@ exm_dp_configure_render(const ExmDpConfig *c, const gchar *domain, GError **erro
 	return out;
 }
 
-/* Runs `exim -C <file> -bV` on a private copy, so a broken template never
- * replaces a working configuration. */
+/* Runs `exim -C <file> -bV` on a private copy beside exim4.conf (the atomic
+ * temp-file name, so a killed run's copy is swept at the next start), so a
+ * broken template never replaces a working configuration. */
 static gboolean
 verify_config(const ExmDpConfig *c, const gchar *text, GError **error)
 {
-	g_autofree gchar *tmp = NULL;
+	g_autofree gchar *conf = exm_dp_config_path(c, EXM_DP_PATH_EXIM_CONF);
+	g_autoptr(ExmAtomicTemp) tmp = exm_atomic_temp_new(conf, text, strlen(text), 0644, error);
 	g_autofree gchar *err_out = NULL;
 	g_autoptr(GError) local = NULL;
 	gint status = 0;
-	gint fd = g_file_open_tmp("exm-exim-XXXXXX.conf", &tmp, &local);
-	gboolean ok;
+	const gchar *argv[] = { c->exim_binary, "-C", NULL, "-bV", NULL };
 
-	if (fd < 0) {
-		g_set_error(
-			error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "temp file: %s", local->message);
+	if (tmp == NULL) {
+		g_prefix_error(error, "copy to verify: ");
 		return FALSE;
 	}
-	close(fd);
-	ok = g_file_set_contents(tmp, text, -1, &local);
-	if (ok) {
-		const gchar *argv[] = { c->exim_binary, "-C", tmp, "-bV", NULL };
-		ok = g_spawn_sync(NULL,
-				  (gchar **)argv,
-				  NULL,
-				  G_SPAWN_STDOUT_TO_DEV_NULL,
-				  NULL,
-				  NULL,
-				  NULL,
-				  &err_out,
-				  &status,
-				  &local) &&
-		     g_spawn_check_wait_status(status, &local);
-	}
-	g_unlink(tmp);
-	if (!ok) {
+	argv[2] = tmp->path;
+	if (!g_spawn_sync(NULL,
+			  (gchar **)argv,
+			  NULL,
+			  G_SPAWN_STDOUT_TO_DEV_NULL,
+			  NULL,
+			  NULL,
+			  NULL,
+			  &err_out,
+			  &status,
+			  &local) ||
+	    !g_spawn_check_wait_status(status, &local)) {
 		g_set_error(error,
 			    EXM_DP_ERROR,
 			    EXM_DP_ERROR_CONFIG,
@@ -230,6 +224,44 @@ verify_config(const ExmDpConfig *c, const gchar *text, GError **error)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* exim4.conf already holds @text: it was verified when written, and an
+ * unchanged run must not touch its directory with a copy. */
+static gboolean
+config_unchanged(const ExmDpConfig *c, const gchar *text)
+{
+	g_autofree gchar *conf = exm_dp_config_path(c, EXM_DP_PATH_EXIM_CONF);
+	g_autofree gchar *old = NULL;
+
+	return g_file_get_contents(conf, &old, NULL, NULL) && g_str_equal(old, text);
+}
+
+/* Every file configure writes; their stale temp files go at start. */
+static const gchar *const configure_files[] = {
+	EXM_DP_PATH_EXIM_CONF,	     EXM_DP_PATH_PASSWD,   EXM_DP_PATH_DKIM_TXT,
+	EXM_DP_PATH_RESTART_PENDING, EXM_DP_PATH_DKIM_KEY, EXM_DP_PATH_TLS_KEY,
+	EXM_DP_PATH_TLS_CERT,
+};
+
+/* A run killed before its renames leaves temp files (private keys among
+ * them); this run removes those of its own files, nothing else. */
+static void
+remove_stale(const ExmDpConfig *c)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(configure_files); i++) {
+		g_autofree gchar *path = exm_dp_config_path(c, configure_files[i]);
+		g_autoptr(GError) error = NULL;
+		guint n = 0;
+
+		if (!exm_atomic_remove_stale(path, &n, &error))
+			g_warning("stale temporary files of %s: %s", path, error->message);
+		else if (n > 0)
+			g_message("removed %u stale temporary file%s of %s",
+				  n,
+				  n == 1 ? "" : "s",
+				  path);
+	}
 }
 
 /* Creates @node_path under the root, each missing component 0755, the last with
@@ -511,10 +543,13 @@ exm_dp_configure_run(const ExmDpConfig *c, ExmDpConfigureResult *result, GError 
 	if (result->domain == NULL ||
 	    !exm_dp_config_resolve(c, &ctx.uid, &ctx.gid, &ctx.exim_uid, &ctx.exim_gid, error))
 		return FALSE;
+	remove_stale(c);
 	text = exm_dp_configure_render(c, result->domain, error);
-	if (text == NULL || (c->verify_config && !verify_config(c, text, error)))
+	/* The directories first: the copy exim verifies lives beside exim4.conf. */
+	if (text == NULL || !ensure_dirs(&ctx, error) ||
+	    (c->verify_config && !config_unchanged(c, text) && !verify_config(c, text, error)))
 		return FALSE;
-	if (!ensure_dirs(&ctx, error) || !configure_dkim(&ctx, result->domain, error) ||
+	if (!configure_dkim(&ctx, result->domain, error) ||
 	    !configure_tls(&ctx, result->domain, error) || !ensure_passwd(&ctx, error) ||
 	    !write_file(&ctx,
 			EXM_DP_PATH_EXIM_CONF,

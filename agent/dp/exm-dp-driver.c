@@ -31,6 +31,20 @@ typedef enum {
 	PUT_APPLY,
 } PutMode;
 
+/* A writer killed before its rename leaves its temp file (with hashes, for
+ * passwd); the next driver removes those of its own files, nothing else. */
+static void
+remove_stale(const gchar *path)
+{
+	g_autoptr(GError) error = NULL;
+	guint n = 0;
+
+	if (!exm_atomic_remove_stale(path, &n, &error))
+		g_warning("stale temporary files of %s: %s", path, error->message);
+	else if (n > 0)
+		g_message("removed %u stale temporary file%s of %s", n, n == 1 ? "" : "s", path);
+}
+
 ExmDpDriver *
 exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 {
@@ -41,6 +55,8 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	self->passwd_path = exm_dp_config_path(config, EXM_DP_PATH_PASSWD);
 	self->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
 	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
+	remove_stale(self->passwd_path);
+	remove_stale(self->meta_path);
 	return g_steal_pointer(&self);
 }
 

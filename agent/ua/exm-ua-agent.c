@@ -10,6 +10,7 @@
  * Every request callback first checks the iteration's cancellable, so a stopped
  * (or freed) agent is never touched by a late completion.
  */
+#include "exm-atomic.h"
 #include "exm-proto.h"
 #include "exm-ua-agent.h"
 
@@ -46,6 +47,8 @@ struct _ExmUaAgent {
 	gboolean reload_pending;
 	guint failures;
 	guint quick_full;
+	gint64 outage_since; /* monotonic µs of the first failed attempt, 0 when up */
+	guint outage_attempts;
 	ExmUaIterationFunc func;
 	gpointer func_data;
 
@@ -74,6 +77,7 @@ static void agent_iterate(ExmUaAgent *agent);
 static void agent_poll(ExmUaAgent *agent);
 static void agent_sync_next(ExmUaAgent *agent);
 static void agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome);
+static void agent_reachable(ExmUaAgent *agent);
 
 static ExmUaCall *
 call_new(ExmUaAgent *agent)
@@ -98,6 +102,8 @@ call_finish(ExmUaCall *call, GAsyncResult *res, ExmUaAgent **agent, GError **err
 		g_clear_pointer(&resp, exm_ua_client_response_free);
 		g_clear_error(error);
 		*agent = NULL;
+	} else if (resp != NULL && resp->status < 500) {
+		agent_reachable(*agent);
 	}
 	return resp;
 }
@@ -180,6 +186,56 @@ outcome_for(const ExmUaResponse *resp)
 	return EXM_UA_OUTCOME_REJECTED;
 }
 
+/* The CP is not there (network error or 5xx): logged once per outage, each
+ * further attempt only at debug level, so a long outage is one line. */
+static void
+agent_unreachable(ExmUaAgent *agent, const gchar *what, const gchar *why)
+{
+	if (agent->outage_since == 0) {
+		agent->outage_since = g_get_monotonic_time();
+		agent->outage_attempts = 0;
+		g_warning("control plane unreachable (%s: %s): retrying every %g s at most, "
+			  "quietly until it answers",
+			  what,
+			  why,
+			  agent->config->backoff_max);
+	} else {
+		g_debug("%s: still unreachable: %s", what, why);
+	}
+	agent->outage_attempts++;
+}
+
+/* Any answer that is not a 5xx ends an outage: said once, with its length,
+ * before the answer is acted on. */
+static void
+agent_reachable(ExmUaAgent *agent)
+{
+	gdouble secs;
+
+	if (agent->outage_since == 0)
+		return;
+	secs = (g_get_monotonic_time() - agent->outage_since) / (gdouble)G_USEC_PER_SEC;
+	g_message("control plane reachable again after %.1f s (%u failed attempts)",
+		  secs,
+		  agent->outage_attempts);
+	agent->outage_since = 0;
+	agent->outage_attempts = 0;
+}
+
+/* A failed request: an outage (logged once) or a refusal (logged each time). */
+static void
+agent_failed(ExmUaAgent *agent, const gchar *what, const ExmUaResponse *resp, const GError *error)
+{
+	const gchar *why = error != NULL ? error->message : soup_status_get_phrase(resp->status);
+	ExmUaOutcome outcome = outcome_for(resp);
+
+	if (outcome == EXM_UA_OUTCOME_UNREACHABLE)
+		agent_unreachable(agent, what, why);
+	else
+		g_warning("%s failed: %s", what, why);
+	agent_finish(agent, outcome);
+}
+
 /* Nothing of an untrusted answer is applied; it counts as a failure (backoff).
  * The message names what was wrong, never the body. */
 static void
@@ -210,9 +266,7 @@ agent_registered_put(GObject *source, GAsyncResult *res, gpointer data)
 	if (agent == NULL || agent_refused(agent, "agent update", error))
 		return;
 	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
-		g_warning("agent update failed: %s",
-			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
-		agent_finish(agent, outcome_for(resp));
+		agent_failed(agent, "agent update", resp, error);
 		return;
 	}
 	agent->registered = TRUE;
@@ -240,9 +294,7 @@ agent_registered_post(GObject *source, GAsyncResult *res, gpointer data)
 		return;
 	}
 	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
-		g_warning("agent registration failed: %s",
-			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
-		agent_finish(agent, outcome_for(resp));
+		agent_failed(agent, "agent registration", resp, error);
 		return;
 	}
 	g_message("registered agent %s (node %s)", agent->identity->agent, agent->identity->node);
@@ -382,9 +434,7 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 		return;
 	}
 	if (resp == NULL || resp->status != SOUP_STATUS_OK) {
-		g_warning("get_payload failed: %s",
-			  error != NULL ? error->message : soup_status_get_phrase(resp->status));
-		agent_finish(agent, outcome_for(resp));
+		agent_failed(agent, "get_payload", resp, error);
 		return;
 	}
 	payload = exm_ua_payload_from_json(resp->body, &error);
@@ -456,7 +506,7 @@ agent_synced(GObject *source, GAsyncResult *res, gpointer data)
 		return;
 	if (resp == NULL) {
 		/* The CP went away: the rest would fail the same way. */
-		g_warning("status api: %s", error->message);
+		agent_unreachable(agent, "status api", error->message);
 		agent->it.sync_errors++;
 		agent_finish(agent, EXM_UA_OUTCOME_UNREACHABLE);
 		return;
@@ -542,7 +592,9 @@ agent_timeout_cb(gpointer data)
 }
 
 /* Exponential backoff with jitter in [d/2, d], so a fleet of agents does not
- * hit a recovering CP in lockstep. */
+ * hit a recovering CP in lockstep.  The cap (`backoff_max`, default 10 s) is
+ * also the bound on how late an agent notices that the CP is back, whatever
+ * the length of the outage (docs/agent-protocol.md §7.2). */
 static gdouble
 agent_backoff(ExmUaAgent *agent)
 {
@@ -726,14 +778,29 @@ exm_ua_agent_set_iteration_func(ExmUaAgent *agent, ExmUaIterationFunc func, gpoi
  * exm_ua_agent_start:
  * @agent: an agent
  *
- * Loads the saved payload and schedules the first iteration on the
- * thread-default main context.
+ * Removes the stale temp files of the saved payload, loads it and schedules
+ * the first iteration on the thread-default main context.
  */
+static void
+agent_remove_stale(ExmUaAgent *agent)
+{
+	g_autoptr(GError) error = NULL;
+	const gchar *path = agent->config->payload_path;
+	guint n = 0;
+
+	if (!exm_atomic_remove_stale(path, &n, &error))
+		g_warning("stale temporary files of %s: %s", path, error->message);
+	else if (n > 0)
+		g_message("removed %u stale temporary file%s of %s", n, n == 1 ? "" : "s", path);
+}
+
 void
 exm_ua_agent_start(ExmUaAgent *agent)
 {
 	if (agent->started)
 		return;
+	/* A saver killed before its rename left its temp file behind. */
+	agent_remove_stale(agent);
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
 	exm_ua_state_load(agent->config->payload_path, &agent->last, &agent->targets);

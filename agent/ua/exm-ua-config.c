@@ -78,7 +78,7 @@ static const ExmIniKey exm_ua_config_keys[] = {
 	{ UA_SECONDS("poll_interval", poll_interval, G_STRINGIFY(EXM_UA_DEFAULT_POLL_INTERVAL), 3600) },
 	{ UA_SECONDS("http_timeout", http_timeout, "20", 600) },
 	{ UA_SECONDS("backoff_initial", backoff_initial, "1", 3600) },
-	{ UA_SECONDS("backoff_max", backoff_max, "60", 3600) },
+	{ UA_SECONDS("backoff_max", backoff_max, G_STRINGIFY(EXM_UA_DEFAULT_BACKOFF_MAX), 3600) },
 };
 /* clang-format on */
 static const ExmIniSchema exm_ua_config_schema =
@@ -88,8 +88,9 @@ static const ExmIniSchema exm_ua_config_schema =
 static void
 config_settle(ExmUaConfig *c)
 {
-	if (c->backoff_max < c->backoff_initial)
-		c->backoff_max = c->backoff_initial;
+	/* The cap bounds how late the agent sees a CP that came back: it wins. */
+	if (c->backoff_initial > c->backoff_max)
+		c->backoff_initial = c->backoff_max;
 	/* The request must outlive the server's hold, or every long poll times out. */
 	if (c->long_poll && c->http_timeout <= c->long_poll_wait)
 		c->http_timeout = c->long_poll_wait + 5;

@@ -16,6 +16,10 @@
 #define EXM_UA_DEFAULT_WORK_DIR	     "/var/lib/exordos/universal_agent"
 #define EXM_UA_DEFAULT_POLL_INTERVAL 3.0
 #define EXM_UA_MAX_LONG_POLL_WAIT    10
+/* Longest pause between attempts while the CP is unreachable: an agent sees a
+ * CP that came back at most this long after (plus one request), however long
+ * the outage was.  Above about 12 s the 15 s convergence bound is lost. */
+#define EXM_UA_DEFAULT_BACKOFF_MAX 10
 
 /**
  * ExmUaConfig:
@@ -35,8 +39,10 @@
  * @long_poll_wait: seconds of `wait=` (`long_poll_wait`, ours; 1..10, default 10)
  * @poll_interval: seconds between iteration starts (`poll_interval`, ours; default 3)
  * @http_timeout: seconds per request (`http_timeout`, ours; default 20)
- * @backoff_initial: first retry delay while the CP is unreachable (`backoff_initial`)
- * @backoff_max: cap of that delay (`backoff_max`)
+ * @backoff_initial: first retry delay while the CP is unreachable (`backoff_initial`;
+ *   default 1 s, lowered to @backoff_max when above it)
+ * @backoff_max: cap of that delay, hence the bound on how late the agent sees a
+ *   returned CP (`backoff_max`; default %EXM_UA_DEFAULT_BACKOFF_MAX s)
  */
 typedef struct {
 	gchar *orch_endpoint;

@@ -10,15 +10,20 @@
 
 #include "exm-error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define EXM_ATOMIC_TEMP_TRIES 16
 #define EXM_ATOMIC_CHUNK      65536
+/* ".<base>.<8 hex>.tmp": the one shape of every temp file made here. */
+#define EXM_ATOMIC_TEMP_HEX    8
+#define EXM_ATOMIC_TEMP_SUFFIX ".tmp"
 
 static const gchar *const exm_atomic_step_names[] = {
 	[EXM_ATOMIC_STEP_OPEN] = "open",       [EXM_ATOMIC_STEP_CHOWN] = "chown",
@@ -155,17 +160,26 @@ atomic_compare(const gchar *path,
 	return EXM_ATOMIC_SAME_CONTENT;
 }
 
+/* Created with the owner bits of the final mode only (never wider than the
+ * final file, whatever the umask), and locked for as long as the writer holds
+ * it, so exm_atomic_remove_stale() of another process never takes it. */
 static int
-open_temp(const gchar *path, gchar **tmp_out)
+open_temp(const gchar *path, mode_t mode, gchar **tmp_out)
 {
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	g_autofree gchar *base = g_path_get_basename(path);
 
 	for (guint i = 0; i < EXM_ATOMIC_TEMP_TRIES; i++) {
-		g_autofree gchar *name = g_strdup_printf(".%s.%08x.tmp", base, g_random_int());
+		g_autofree gchar *name = g_strdup_printf(".%s.%0*x" EXM_ATOMIC_TEMP_SUFFIX,
+							 base,
+							 EXM_ATOMIC_TEMP_HEX,
+							 g_random_int());
 		g_autofree gchar *tmp = g_build_filename(dir, name, NULL);
-		int fd = open(tmp, O_CREAT | O_EXCL | O_CLOEXEC | O_WRONLY | O_NOFOLLOW, 0600);
+		int fd = open(
+			tmp, O_CREAT | O_EXCL | O_CLOEXEC | O_WRONLY | O_NOFOLLOW, mode & S_IRWXU);
 		if (fd >= 0) {
+			/* A fresh file: nobody else can hold a lock on it yet. */
+			(void)flock(fd, LOCK_EX | LOCK_NB);
 			*tmp_out = g_steal_pointer(&tmp);
 			return fd;
 		}
@@ -254,7 +268,7 @@ replace(const gchar *path,
 
 	if (!atomic_fault(opts, EXM_ATOMIC_STEP_OPEN, path, error))
 		return FALSE;
-	fd = open_temp(path, &tmp);
+	fd = open_temp(path, opts->mode, &tmp);
 	if (fd < 0)
 		return syscall_failed(EXM_ATOMIC_STEP_OPEN, path, errno, error);
 	if (!fill_temp(fd, tmp, data, len, opts, error)) {
@@ -340,4 +354,129 @@ exm_atomic_write(const gchar *path,
 	if (changed != NULL)
 		*changed = TRUE;
 	return sync_dir(path, opts, error);
+}
+
+/* Whether @name is ".<@base>.<8 lower-case hex>.tmp". */
+static gboolean
+is_temp_name(const gchar *name, const gchar *base)
+{
+	gsize blen = strlen(base);
+	const gchar *hex;
+
+	if (name[0] != '.' || strncmp(name + 1, base, blen) != 0 || name[1 + blen] != '.')
+		return FALSE;
+	hex = name + blen + 2;
+	for (guint i = 0; i < EXM_ATOMIC_TEMP_HEX; i++)
+		if (!g_ascii_isxdigit(hex[i]) || g_ascii_isupper(hex[i]))
+			return FALSE;
+	return strcmp(hex + EXM_ATOMIC_TEMP_HEX, EXM_ATOMIC_TEMP_SUFFIX) == 0;
+}
+
+/* Removes one candidate if it is a regular file that no live writer holds
+ * (its lock is free) and the name still names the file that was checked. */
+static gboolean
+remove_if_stale(int dfd, const gchar *name)
+{
+	struct stat st, again;
+	gboolean removed = FALSE;
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return FALSE;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+	    fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 && again.st_dev == st.st_dev &&
+	    again.st_ino == st.st_ino)
+		removed = unlinkat(dfd, name, 0) == 0;
+	close(fd);
+	return removed;
+}
+
+/**
+ * exm_atomic_remove_stale:
+ * @path: a target path that exm_atomic_write() writes
+ * @removed: (out) (optional): how many files were removed
+ * @error: %EXM_ERROR_FAILED when the directory cannot be read (a missing one is
+ *   not an error)
+ *
+ * Removes the temp files that a writer of @path killed before its rename left
+ * behind: regular files named exactly `.<basename>.<8 hex digits>.tmp` in the
+ * directory of @path, and only those that no live writer holds (a writer keeps
+ * its temp file locked).  Nothing else is touched: other names, symlinks,
+ * directories and @path itself stay.
+ *
+ * Returns: %TRUE unless the directory could not be read
+ */
+gboolean
+exm_atomic_remove_stale(const gchar *path, guint *removed, GError **error)
+{
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autofree gchar *base = g_path_get_basename(path);
+	struct dirent *e;
+	DIR *d;
+	guint n = 0;
+
+	if (removed != NULL)
+		*removed = 0;
+	d = opendir(dir);
+	if (d == NULL && errno == ENOENT)
+		return TRUE;
+	if (d == NULL)
+		return step_failed(EXM_ATOMIC_STEP_OPEN, dir, g_strerror(errno), error);
+	while ((e = readdir(d)) != NULL)
+		if (is_temp_name(e->d_name, base) && remove_if_stale(dirfd(d), e->d_name))
+			n++;
+	closedir(d);
+	if (removed != NULL)
+		*removed = n;
+	return TRUE;
+}
+
+/**
+ * exm_atomic_temp_new:
+ * @path: the target path the copy stands for (its directory and name)
+ * @data: content
+ * @len: its length
+ * @mode: the final mode; the copy gets its owner bits only
+ * @error: %EXM_ERROR_FAILED naming the step
+ *
+ * A complete, locked copy of @data under the temp-file name of @path, for a
+ * program that must run a checker on a candidate before it replaces @path.  A
+ * killed caller leaves a file that exm_atomic_remove_stale() of @path removes.
+ *
+ * Returns: (transfer full): the copy; exm_atomic_temp_free() removes it
+ */
+ExmAtomicTemp *
+exm_atomic_temp_new(const gchar *path, gconstpointer data, gsize len, mode_t mode, GError **error)
+{
+	g_autoptr(ExmAtomicTemp) t = g_new0(ExmAtomicTemp, 1);
+
+	t->fd = open_temp(path, mode, &t->path);
+	if (t->fd < 0) {
+		syscall_failed(EXM_ATOMIC_STEP_OPEN, path, errno, error);
+		return NULL;
+	}
+	if (!write_all(t->fd, data, len)) {
+		syscall_failed(EXM_ATOMIC_STEP_WRITE, t->path, errno, error);
+		return NULL;
+	}
+	return g_steal_pointer(&t);
+}
+
+/**
+ * exm_atomic_temp_free:
+ * @t: (nullable): a copy from exm_atomic_temp_new()
+ *
+ * Removes the file and releases it.
+ */
+void
+exm_atomic_temp_free(ExmAtomicTemp *t)
+{
+	if (t == NULL)
+		return;
+	if (t->path != NULL)
+		unlink(t->path);
+	if (t->fd >= 0)
+		close(t->fd);
+	g_free(t->path);
+	g_free(t);
 }

@@ -58,9 +58,12 @@ typedef struct {
  *
  * When @path already holds exactly @data with the requested mode and owner, nothing
  * is written (the mtime stays).  When only mode/owner differ they are fixed in
- * place.  Otherwise: temp file in the same directory (`O_CREAT|O_EXCL|O_CLOEXEC`),
- * owner and mode set before the content, write, fsync, rename, fsync of the
- * directory.  On failure the temp file is removed and @path is untouched.
+ * place.  Otherwise: temp file `.<basename>.<8 hex>.tmp` in the same directory
+ * (`O_CREAT|O_EXCL|O_CLOEXEC`, created with the owner bits of @opts->mode only,
+ * so never wider than the result whatever the umask, and locked while it is
+ * written), owner and mode set before the content, write, fsync, rename, fsync
+ * of the directory.  On failure the temp file is removed and @path is untouched;
+ * a killed writer's temp file is removed by exm_atomic_remove_stale().
  */
 gboolean exm_atomic_write(const gchar *path,
 			  gconstpointer data,
@@ -74,3 +77,43 @@ gboolean exm_atomic_write(const gchar *path,
  * Returns: a short lower-case name of @step, for messages
  */
 const gchar *exm_atomic_step_name(ExmAtomicStep step);
+
+/**
+ * exm_atomic_remove_stale:
+ * @path: a target path that exm_atomic_write() writes
+ * @removed: (out) (optional): how many files were removed
+ * @error: %EXM_ERROR_FAILED when the directory cannot be read
+ *
+ * Removes the temp files of @path that a killed writer left: regular files named
+ * exactly `.<basename>.<8 hex>.tmp` beside @path that no live writer holds.
+ * Programs call it at start for every path they write.  Nothing else is touched.
+ */
+gboolean exm_atomic_remove_stale(const gchar *path, guint *removed, GError **error);
+
+/* A complete copy of some content under the temp-file name of a target (an open,
+ * locked descriptor and its path), for a program that must check a candidate
+ * before it replaces the target. */
+typedef struct {
+	int fd;
+	gchar *path;
+} ExmAtomicTemp;
+
+/**
+ * exm_atomic_temp_new:
+ * @path: the target the copy stands for
+ * @data: content
+ * @len: its length
+ * @mode: the target's mode; the copy gets its owner bits only
+ * @error: %EXM_ERROR_FAILED naming the step
+ *
+ * Returns: (transfer full): the copy; exm_atomic_temp_free() removes it
+ */
+ExmAtomicTemp *exm_atomic_temp_new(const gchar *path,
+				   gconstpointer data,
+				   gsize len,
+				   mode_t mode,
+				   GError **error);
+
+/* Removes the copy's file and closes it. */
+void exm_atomic_temp_free(ExmAtomicTemp *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmAtomicTemp, exm_atomic_temp_free)

@@ -295,10 +295,10 @@ test_invalid_env(void)
 	}
 }
 
-static void
-test_binary(void)
+/* exordos-mail-configure itself on the sandbox; its exit status. */
+static gint
+run_binary(ExmDpFixture *fx, gchar **out)
 {
-	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
 	g_autofree gchar *restart = g_strdup_printf("sh -c 'echo r >> %s'", fx->restarts);
 	const gchar *argv[] = { EXM_CONFIGURE_BIN,
 				"--root",
@@ -311,14 +311,22 @@ test_binary(void)
 				fx->config->exim_binary,
 				fx->config->verify_config ? NULL : "--no-verify",
 				NULL };
+
+	return exm_test_run(argv, out, NULL);
+}
+
+static void
+test_binary(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
 	const gchar *help[] = { EXM_CONFIGURE_BIN, "--help", NULL };
 	g_autofree gchar *out = NULL;
 	g_autofree gchar *out2 = NULL;
 	g_autofree gchar *usage = NULL;
 
-	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+	g_assert_cmpint(run_binary(fx, &out), ==, 0);
 	g_assert_true(g_str_has_prefix(out, "mail server configured: domain=example.com\n"));
-	g_assert_cmpint(exm_test_run(argv, &out2, NULL), ==, 0);
+	g_assert_cmpint(run_binary(fx, &out2), ==, 0);
 	g_assert_true(g_str_has_prefix(out2, "mail server unchanged: domain=example.com\n"));
 	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 1);
 	g_assert_cmpint(exm_test_run(help, &usage, NULL), ==, 0);
@@ -660,6 +668,57 @@ test_existing_persist_dir(void)
 	assert_mode(fx, EXM_DP_PATH_PERSIST, 0710, "Debian-exim");
 }
 
+/* A configure killed before its renames (issue 21 #6): the next run removes the
+ * temp files of every file it writes — `.<name>.<8 hex>.tmp` beside it — and
+ * nothing else, not even look-alikes or the agent's own files' temp files. */
+static const gchar *const stale_of[] = {
+	EXM_DP_PATH_EXIM_CONF, EXM_DP_PATH_PASSWD,  EXM_DP_PATH_DKIM_TXT,
+	EXM_DP_PATH_DKIM_KEY,  EXM_DP_PATH_TLS_KEY, EXM_DP_PATH_TLS_CERT,
+};
+
+/* Plants @pre<name of @node_path>@post beside it. */
+static gchar *
+planted(ExmDpFixture *fx, const gchar *node_path, const gchar *pre, const gchar *post)
+{
+	g_autofree gchar *path = exm_dp_fixture_path(fx, node_path);
+	g_autofree gchar *dir = g_path_get_dirname(path);
+	g_autofree gchar *base = g_path_get_basename(path);
+	g_autofree gchar *name = g_strconcat(pre, base, post, NULL);
+	gchar *out = g_build_filename(dir, name, NULL);
+
+	g_assert_true(g_file_set_contents(out, "-----BEGIN PRIVATE KEY-----\n", -1, NULL));
+	return out;
+}
+
+static void
+test_stale_temp_files(void)
+{
+	g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) decoys = g_ptr_array_new_with_free_func(g_free);
+
+	g_assert_cmpint(run_binary(fx, NULL), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(stale_of); i++) {
+		g_ptr_array_add(stale, planted(fx, stale_of[i], ".", ".0badc0de.tmp"));
+		g_ptr_array_add(stale, planted(fx, stale_of[i], ".", ".12345678.tmp"));
+		g_ptr_array_add(decoys, planted(fx, stale_of[i], ".", ".0BADC0DE.tmp"));
+		g_ptr_array_add(decoys, planted(fx, stale_of[i], ".", ".0badc0de.tmp.bak"));
+		g_ptr_array_add(decoys, planted(fx, stale_of[i], "", ".0badc0de.tmp"));
+		g_ptr_array_add(decoys, planted(fx, stale_of[i], ".", ".badc0de.tmp"));
+		g_ptr_array_add(decoys, planted(fx, stale_of[i], ".", "x.0badc0de.tmp"));
+	}
+	/* the agent's files, not configure's */
+	g_ptr_array_add(decoys, planted(fx, EXM_DP_PATH_META, ".", ".0badc0de.tmp"));
+	g_assert_cmpint(run_binary(fx, NULL), ==, 0);
+	for (guint i = 0; i < stale->len; i++)
+		if (g_file_test(stale->pdata[i], G_FILE_TEST_EXISTS))
+			g_test_fail_printf("stale %s is still there", (gchar *)stale->pdata[i]);
+	for (guint i = 0; i < decoys->len; i++)
+		if (!g_file_test(decoys->pdata[i], G_FILE_TEST_IS_REGULAR))
+			g_test_fail_printf("%s was removed", (gchar *)decoys->pdata[i]);
+	g_test_message("%u stale temp files removed, %u look-alikes kept", stale->len, decoys->len);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -678,5 +737,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/configure/config", test_config);
 	g_test_add_func("/dp/configure/ignore-target-hosts", test_ignore_target_hosts);
 	g_test_add_func("/dp/configure/write-paths", test_write_paths);
+	g_test_add_func("/dp/configure/stale-temp-files", test_stale_temp_files);
 	return g_test_run();
 }

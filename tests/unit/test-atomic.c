@@ -567,6 +567,162 @@ test_step_names(void)
 	g_assert_cmpstr(exm_atomic_step_name((ExmAtomicStep)-1), ==, "unknown");
 }
 
+/* ---- temp files: never wider than the result; stale ones swept ---------- */
+
+typedef struct {
+	const gchar *dir;
+	mode_t final;
+	mode_t extra; /* bits a temp file had beyond the final mode */
+	guint seen;
+} ModeWatch;
+
+/* At every step, the mode of each temp file in the directory right now. */
+static gboolean
+watch_modes(ExmAtomicStep step, gpointer data, GError **error)
+{
+	ModeWatch *w = data;
+	g_autoptr(GDir) dir = g_dir_open(w->dir, 0, NULL);
+	const gchar *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = g_build_filename(w->dir, name, NULL);
+		struct stat st;
+
+		if (!g_str_has_prefix(name, ".passwd.") || lstat(path, &st) != 0)
+			continue;
+		w->seen++;
+		w->extra |= (st.st_mode & 07777) & ~w->final;
+	}
+	return TRUE;
+}
+
+/* With umask 0 (the widest creation), a temp file is never observed with a bit
+ * that the final file does not have, whatever that mode. */
+static void
+test_temp_never_wider(Fixture *f, gconstpointer data)
+{
+	static const mode_t modes[] = { 0400, 0440, 0444, 0600, 0604, 0640, 0644, 0660 };
+	mode_t old_umask = umask(0);
+
+	for (guint i = 0; i < G_N_ELEMENTS(modes); i++) {
+		ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(modes[i]);
+		ModeWatch w = { .dir = f->dir, .final = modes[i] };
+		g_autofree gchar *content = g_strdup_printf("mode %04o\n", modes[i]);
+
+		opts.fault = watch_modes;
+		opts.fault_data = &w;
+		write_ok(f->path, content, &opts, TRUE);
+		g_test_message("final %04o: temp file seen %u times, extra bits %04o",
+			       modes[i],
+			       w.seen,
+			       w.extra);
+		g_assert_cmpuint(w.seen, >, 0);
+		g_assert_cmpint(w.extra, ==, 0);
+		assert_file(f->path, content, modes[i], geteuid(), getegid());
+		g_assert_cmpint(chmod(f->path, 0600), ==, 0);
+	}
+	umask(old_umask);
+}
+
+static void
+plant(const Fixture *f, const gchar *name)
+{
+	g_autofree gchar *path = g_build_filename(f->dir, name, NULL);
+
+	g_assert_true(g_file_set_contents(path, "x:$6$secret\n", -1, NULL));
+}
+
+static gboolean
+present(const Fixture *f, const gchar *name)
+{
+	g_autofree gchar *path = g_build_filename(f->dir, name, NULL);
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* Only `.passwd.<8 hex>.tmp` regular files that no live writer holds go. */
+static void
+test_remove_stale(Fixture *f, gconstpointer data)
+{
+	static const gchar *const stale[] = { ".passwd.0123abcd.tmp", ".passwd.ffffffff.tmp" };
+	static const gchar *const decoys[] = {
+		"passwd",
+		".passwd.0123abcd.tmp~",
+		".passwd.0123ABCD.tmp",
+		".passwd.0123abc.tmp",
+		".passwd.0123abcde.tmp",
+		"passwd.0123abcd.tmp",
+		".passwd2.0123abcd.tmp",
+		".other.0123abcd.tmp",
+		".passwd.0123abcd.tmp.x",
+		".passwd..tmp",
+		"x.passwd.0123abcd.tmp",
+	};
+	g_autofree gchar *outside = g_build_filename(f->dir, "outside", NULL);
+	g_autofree gchar *link = g_build_filename(f->dir, ".passwd.11111111.tmp", NULL);
+	g_autofree gchar *subdir = g_build_filename(f->dir, ".passwd.22222222.tmp", NULL);
+	g_autoptr(ExmAtomicTemp) live = NULL;
+	g_autoptr(GError) error = NULL;
+	guint n = 99;
+
+	for (guint i = 0; i < G_N_ELEMENTS(stale); i++)
+		plant(f, stale[i]);
+	for (guint i = 0; i < G_N_ELEMENTS(decoys); i++)
+		plant(f, decoys[i]);
+	plant(f, "outside");
+	g_assert_cmpint(symlink(outside, link), ==, 0);
+	g_assert_cmpint(mkdir(subdir, 0700), ==, 0);
+	live = exm_atomic_temp_new(f->path, "live\n", 5, 0640, &error);
+	g_assert_no_error(error);
+
+	g_assert_true(exm_atomic_remove_stale(f->path, &n, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(n, ==, G_N_ELEMENTS(stale));
+	for (guint i = 0; i < G_N_ELEMENTS(stale); i++)
+		g_assert_false(present(f, stale[i]));
+	for (guint i = 0; i < G_N_ELEMENTS(decoys); i++)
+		g_assert_true(present(f, decoys[i]));
+	g_assert_true(present(f, "outside"));
+	g_assert_true(present(f, ".passwd.11111111.tmp"));
+	g_assert_true(g_file_test(subdir, G_FILE_TEST_IS_DIR));
+	g_assert_true(g_file_test(live->path, G_FILE_TEST_IS_REGULAR));
+
+	/* a missing directory is not an error */
+	g_assert_true(exm_atomic_remove_stale("/nonexistent/dir/passwd", &n, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(n, ==, 0);
+}
+
+/* The checked copy: the temp-file name, the owner bits of the mode, removed
+ * by its free; a copy whose holder died is stale. */
+static void
+test_temp_copy(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ExmAtomicTemp *t;
+	g_autofree gchar *base = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *got = NULL;
+	struct stat st;
+	mode_t old_umask = umask(0);
+
+	t = exm_atomic_temp_new(f->path, "copy\n", 5, 0644, &error);
+	umask(old_umask);
+	g_assert_no_error(error);
+	base = g_path_get_basename(t->path);
+	g_assert_true(g_str_has_prefix(base, ".passwd.") && g_str_has_suffix(base, ".tmp"));
+	g_assert_cmpuint(strlen(base), ==, strlen(".passwd.01234567.tmp"));
+	g_assert_cmpint(lstat(t->path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+	got = exm_test_read_file(t->path);
+	g_assert_cmpstr(got, ==, "copy\n");
+	path = g_strdup(t->path);
+	exm_atomic_temp_free(t);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	g_assert_cmpuint(count_strays(f), ==, 0);
+}
+
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -586,6 +742,9 @@ main(int argc, char **argv)
 	ADD("/atomic/fault/hook-paths", test_fault_hook_paths);
 	ADD("/atomic/errors", test_errors);
 	ADD("/atomic/symlink-replaced", test_symlink_replaced);
+	ADD("/atomic/temp/never-wider-than-final", test_temp_never_wider);
+	ADD("/atomic/temp/remove-stale-own-pattern-only", test_remove_stale);
+	ADD("/atomic/temp/checked-copy", test_temp_copy);
 	g_test_add_func("/atomic/step-names", test_step_names);
 	return g_test_run();
 }

@@ -326,6 +326,24 @@ test_config_defaults(void)
 	g_assert_cmpfloat(c->poll_interval, ==, 3.0);
 	g_assert_cmpfloat(c->http_timeout, ==, 20.0);
 	g_assert_cmpuint(c->long_poll_wait, ==, 10);
+	/* the cap bounds how late a returned CP is seen (issue 21 #5) */
+	g_assert_cmpfloat(c->backoff_initial, ==, 1.0);
+	g_assert_cmpfloat(c->backoff_max, ==, 10.0);
+	exm_test_rmtree(dir);
+}
+
+/* A first delay above the cap is lowered to it: the cap wins. */
+static void
+test_config_backoff_cap_wins(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-config");
+	g_autofree gchar *conf = write_config(dir, "uuid5_name = mailaas\nbackoff_initial = 30\n");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaConfig) c = exm_ua_config_load(conf, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpfloat(c->backoff_initial, ==, 10.0);
+	g_assert_cmpfloat(c->backoff_max, ==, 10.0);
 	exm_test_rmtree(dir);
 }
 
@@ -492,6 +510,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/payload/malformed", test_payload_malformed);
 	g_test_add_func("/ua/identity/dmi-uuid5-override", test_identity);
 	g_test_add_func("/ua/config/defaults", test_config_defaults);
+	g_test_add_func("/ua/config/backoff-cap-wins", test_config_backoff_cap_wins);
 	g_test_add_func("/ua/config/bad-values", test_config_bad);
 	g_test_add_func("/ua/sync/plan", test_sync_plan);
 	g_test_add_func("/ua/state/roundtrip", test_state_roundtrip);
