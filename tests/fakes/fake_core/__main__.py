@@ -56,13 +56,16 @@ def main():
                         external_nodes=args.external_nodes)
     state = State(settings)
     router = Router()
+    control_router = control.router()
     steps = []
     for name in AREAS:
         area = importlib.import_module("." + name, __package__)
         area.register(router)
+        if hasattr(area, "register_control"):
+            area.register_control(control_router)
         if hasattr(area, "step"):
             steps.append(area.step)
-    server = Server(state, router, control.router(), args.port)
+    server = Server(state, router, control_router, args.port)
     clock = Clock(state, steps)
     clock.start()
     port = server.server_address[1]

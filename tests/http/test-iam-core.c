@@ -1,0 +1,324 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The Core IAM driver (tests/host/iam/exh-iam-core.c) against the fake Core's
+ * IAM (tests/fakes/fake_core/iam.py, a separate process on loopback): real
+ * JWTs, the sealed JWKS and its rotation, introspection and its cache,
+ * coalescing, X-OTP, revocation, and Core IAM down, slow or talking nonsense.
+ */
+#include "exh-iam-core.h"
+#include "exh-test.h"
+#include "exm-test.h"
+#include "exm-config.h"
+#include "exm-error.h"
+
+#include <string.h>
+#include <sys/prctl.h>
+#include <signal.h>
+
+#define PROJECT "4d657461-0000-0000-0000-000000000002"
+#define USER	"4d657461-0000-0000-0000-000000000001"
+/* base64url of the 32 bytes of DEC_KEY */
+#define DEC_KEY	 "fake-core-iam-jwks-key-012345678"
+#define JWKS_KEY "ZmFrZS1jb3JlLWlhbS1qd2tzLWtleS0wMTIzNDU2Nzg"
+#define AUD	 "GenesisCoreClientId"
+#define PERMS	 "[\"exordos_mail.*.*\",\"exordos_metapaas.paas_type.read\"]"
+
+typedef struct {
+	GSubprocess *proc;
+	gchar *dir;
+	gchar *base;
+	SoupSession *session;
+} Fake;
+
+static void
+die_with_parent(gpointer unused)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static gchar *
+wait_port(const gchar *path)
+{
+	for (guint i = 0; i < 200; i++) {
+		gchar *text = NULL;
+
+		if (g_file_get_contents(path, &text, NULL, NULL))
+			return g_strstrip(text);
+		g_usleep(50 * 1000);
+	}
+	return NULL;
+}
+
+static gboolean
+fake_start(Fake *f)
+{
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	g_autofree gchar *cwd = g_build_filename(EXM_SOURCE_ROOT, "tests", "fakes", NULL);
+	g_autofree gchar *pw = NULL;
+	g_autofree gchar *pf = NULL;
+	g_autofree gchar *port = NULL;
+	g_autoptr(GError) error = NULL;
+
+	f->dir = exm_test_mkdtemp("iam-core");
+	pw = g_build_filename(f->dir, "password", NULL);
+	pf = g_build_filename(f->dir, "port", NULL);
+	g_assert_true(g_file_set_contents(pw, "secret\n", -1, NULL));
+	g_subprocess_launcher_set_cwd(l, cwd);
+	g_subprocess_launcher_setenv(l, "FAKE_CORE_IAM_JWKS_KEY", JWKS_KEY, TRUE);
+	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
+	f->proc = g_subprocess_launcher_spawn(l,
+					      &error,
+					      "/usr/bin/python3",
+					      "-m",
+					      "fake_core",
+					      "--project",
+					      PROJECT,
+					      "--password-file",
+					      pw,
+					      "--port-file",
+					      pf,
+					      "--die-with-parent",
+					      NULL);
+	if (f->proc == NULL) {
+		exm_test_peer_missing("cannot start the fake Core: %s", error->message);
+		return FALSE;
+	}
+	port = wait_port(pf);
+	g_assert_nonnull(port);
+	f->base = g_strdup_printf("http://127.0.0.1:%s", port);
+	f->session = soup_session_new();
+	return TRUE;
+}
+
+static void
+fake_stop(Fake *f)
+{
+	if (f->proc != NULL) {
+		g_subprocess_force_exit(f->proc);
+		g_subprocess_wait(f->proc, NULL, NULL);
+	}
+	g_clear_object(&f->proc);
+	g_clear_object(&f->session);
+	if (f->dir != NULL)
+		exm_test_rmtree(f->dir);
+	g_free(f->dir);
+	g_free(f->base);
+}
+
+/* POSTs @json to the fake's control endpoint; returns the answer's body. */
+static JsonObject *
+control(Fake *f, const gchar *path, const gchar *json)
+{
+	g_autofree gchar *url = g_strconcat(f->base, path, NULL);
+	g_autoptr(SoupMessage) msg = soup_message_new("POST", url);
+	g_autoptr(GBytes) req = g_bytes_new(json, strlen(json));
+	g_autoptr(GBytes) body = NULL;
+	g_autoptr(GError) error = NULL;
+	gsize len;
+	const gchar *data;
+
+	soup_message_set_request_body_from_bytes(msg, "application/json", req);
+	body = soup_session_send_and_read(f->session, msg, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
+	data = g_bytes_get_data(body, &len);
+	return json_node_dup_object(json_from_string(data, NULL));
+}
+
+static gchar *
+mint(Fake *f, const gchar *spec)
+{
+	g_autoptr(JsonObject) answer = control(f, "/_fake/iam/tokens", spec);
+
+	return g_strdup(json_object_get_string_member(answer, "token"));
+}
+
+static gchar *
+mint_user(Fake *f)
+{
+	return mint(f,
+		    "{\"sub\":\"" USER "\",\"project_id\":\"" PROJECT "\",\"permissions\":" PERMS
+		    "}");
+}
+
+static ExhIamCore *
+core_new(Fake *f, guint ttl, guint timeout)
+{
+	g_autofree gchar *endpoint =
+		g_strconcat(f->base, "/v1/iam/clients/00000000-0000-0000-0000-000000000000", NULL);
+	ExhIamCoreConfig c = { .endpoint = endpoint,
+			       .audience = AUD,
+			       .timeout_s = timeout,
+			       .cache_ttl_s = ttl,
+			       .jwks_ttl_s = 60,
+			       .jwks_refresh_s = 0,
+			       .max_concurrent = 4,
+			       .skew_s = 30 };
+	g_autoptr(GBytes) key = g_bytes_new(DEC_KEY, 32);
+
+	c.decryption_key = key;
+	return exh_iam_core_new(&c);
+}
+
+typedef struct {
+	gboolean done;
+	ExhIdentity *identity;
+	GError *error;
+} Result;
+
+static void
+got(ExhIdentity *identity, const GError *error, gpointer data)
+{
+	Result *r = data;
+
+	r->done = TRUE;
+	if (identity != NULL)
+		r->identity = exh_identity_ref(identity);
+	if (error != NULL)
+		r->error = g_error_copy(error);
+}
+
+static void
+result_clear(Result *r)
+{
+	g_clear_pointer(&r->identity, exh_identity_unref);
+	g_clear_error(&r->error);
+	r->done = FALSE;
+}
+
+static void
+auth(ExhIamCore *core, const gchar *token, const gchar *otp, Result *r)
+{
+	result_clear(r);
+	exh_iam_core_authenticate(core, token, otp, got, r);
+	while (!r->done)
+		g_main_context_iteration(NULL, TRUE);
+}
+
+static ExhIamCoreStats
+stats(ExhIamCore *core)
+{
+	ExhIamCoreStats s;
+
+	exh_iam_core_get_stats(core, &s);
+	return s;
+}
+
+/* A user's token: identity mapped, then served from the cache. */
+static void
+test_introspect_and_cache(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	g_autofree gchar *token = NULL;
+	Result r = { 0 };
+
+	if (!fake_start(&f))
+		return;
+	core = core_new(&f, 15, 5);
+	token = mint_user(&f);
+	auth(core, token, NULL, &r);
+	g_assert_no_error(r.error);
+	g_assert_false(r.identity->anonymous);
+	g_assert_cmpstr(r.identity->user, ==, USER);
+	g_assert_cmpstr(r.identity->project, ==, PROJECT);
+	g_assert_cmpuint(g_strv_length(r.identity->permissions), ==, 2);
+	g_assert_true(
+		exm_rest_enforcer_allows(r.identity->enforcer, "exordos_mail.account.create"));
+	for (guint i = 0; i < 5; i++)
+		auth(core, token, NULL, &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpuint(stats(core).introspections, ==, 1);
+	g_assert_cmpuint(stats(core).cache_hits, ==, 5);
+	g_assert_cmpuint(stats(core).jwks_fetches, ==, 1);
+	result_clear(&r);
+	fake_stop(&f);
+}
+
+static void
+assert_refused(ExhIamCore *core, const gchar *token, gint code)
+{
+	Result r = { 0 };
+
+	auth(core, token, NULL, &r);
+	g_assert_null(r.identity);
+	g_assert_error(r.error, EXM_ERROR, code);
+	/* the answer never carries the token */
+	g_assert_null(strstr(r.error->message, token));
+	result_clear(&r);
+}
+
+/* Refused locally, before any introspection: expired, foreign audience,
+ * signed with a key Core never had, not a JWT. */
+static void
+test_refused_locally(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	const gchar *specs[] = {
+		"{\"sub\":\"" USER "\",\"ttl\":-60}",
+		"{\"sub\":\"" USER "\",\"aud\":\"SomeOtherClient\"}",
+		"{\"sub\":\"" USER "\",\"key\":\"unknown\"}",
+	};
+
+	if (!fake_start(&f))
+		return;
+	core = core_new(&f, 15, 5);
+	for (guint i = 0; i < G_N_ELEMENTS(specs); i++) {
+		g_autofree gchar *token = mint(&f, specs[i]);
+
+		assert_refused(core, token, EXM_ERROR_INVALID_TOKEN);
+	}
+	assert_refused(core, "not-a-jwt", EXM_ERROR_INVALID_TOKEN);
+	g_assert_cmpuint(stats(core).introspections, ==, 0);
+	fake_stop(&f);
+}
+
+/* Twenty requests with one new token at once: one introspection. */
+static void
+test_coalesced(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	g_autofree gchar *token = NULL;
+	g_autofree gchar *warm = NULL;
+	Result r[20] = { 0 };
+	Result w = { 0 };
+	guint done = 0;
+
+	if (!fake_start(&f))
+		return;
+	core = core_new(&f, 15, 5);
+	warm = mint_user(&f);
+	auth(core, warm, NULL, &w); /* the JWKS is fetched once, first */
+	token = mint_user(&f);
+	for (guint i = 0; i < G_N_ELEMENTS(r); i++)
+		exh_iam_core_authenticate(core, token, NULL, got, &r[i]);
+	while (done < G_N_ELEMENTS(r)) {
+		g_main_context_iteration(NULL, TRUE);
+		done = 0;
+		for (guint i = 0; i < G_N_ELEMENTS(r); i++)
+			done += r[i].done;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(r); i++) {
+		g_assert_no_error(r[i].error);
+		g_assert_cmpstr(r[i].identity->user, ==, USER);
+		result_clear(&r[i]);
+	}
+	g_assert_cmpuint(stats(core).introspections, ==, 2);
+	g_assert_cmpuint(stats(core).coalesced, ==, G_N_ELEMENTS(r) - 1);
+	result_clear(&w);
+	fake_stop(&f);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/iam/core/introspect-and-cache", test_introspect_and_cache);
+	g_test_add_func("/iam/core/refused-locally", test_refused_locally);
+	g_test_add_func("/iam/core/coalesced", test_coalesced);
+	return g_test_run();
+}
