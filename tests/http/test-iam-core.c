@@ -313,6 +313,121 @@ test_coalesced(void)
 	fake_stop(&f);
 }
 
+/* Core rotates its key: a token signed with the new key makes the host fetch
+ * the JWKS again; tokens of the previous key still pass; after a second
+ * rotation the oldest key is gone. */
+static void
+test_rotation(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	g_autofree gchar *first = NULL;
+	g_autofree gchar *second = NULL;
+	g_autoptr(JsonObject) a = NULL;
+	g_autoptr(JsonObject) b = NULL;
+	Result r = { 0 };
+
+	if (!fake_start(&f))
+		return;
+	core = core_new(&f, 0, 5);
+	first = mint_user(&f);
+	auth(core, first, NULL, &r);
+	g_assert_no_error(r.error);
+	a = control(&f, "/_fake/iam/rotate", "{}");
+	second = mint_user(&f);
+	auth(core, second, NULL, &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpuint(stats(core).jwks_fetches, ==, 2);
+	auth(core, first, NULL, &r);
+	g_assert_no_error(r.error);
+	b = control(&f, "/_fake/iam/rotate", "{}");
+	assert_refused(core, first, EXM_ERROR_INVALID_TOKEN);
+	result_clear(&r);
+	fake_stop(&f);
+}
+
+/* A revoked token keeps its cached identity for the TTL at most, then
+ * introspection refuses it. */
+static void
+test_revoked_after_ttl(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	g_autofree gchar *token = NULL;
+	g_autofree gchar *spec = NULL;
+	g_autoptr(JsonObject) answer = NULL;
+	Result r = { 0 };
+
+	if (!fake_start(&f))
+		return;
+	core = core_new(&f, 1, 5);
+	token = mint_user(&f);
+	auth(core, token, NULL, &r);
+	g_assert_no_error(r.error);
+	spec = g_strdup_printf("{\"token\":\"%s\"}", token);
+	answer = control(&f, "/_fake/iam/revoke", spec);
+	auth(core, token, NULL, &r);
+	g_assert_no_error(r.error); /* within the TTL */
+	g_usleep(1100 * 1000);
+	assert_refused(core, token, EXM_ERROR_INVALID_TOKEN);
+	g_assert_cmpuint(stats(core).introspections, ==, 2);
+	result_clear(&r);
+	fake_stop(&f);
+}
+
+/* X-OTP is forwarded and never answered from, nor stored in, the cache. */
+static void
+test_otp_not_cached(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	g_autofree gchar *token = NULL;
+	Result r = { 0 };
+
+	if (!fake_start(&f))
+		return;
+	core = core_new(&f, 15, 5);
+	token = mint(&f, "{\"sub\":\"" USER "\",\"otp\":\"123456\",\"permissions\":" PERMS "}");
+	auth(core, token, "123456", &r);
+	g_assert_no_error(r.error);
+	auth(core, token, "123456", &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpuint(stats(core).introspections, ==, 2);
+	g_assert_cmpuint(stats(core).cached, ==, 0);
+	auth(core, token, NULL, &r);
+	auth(core, token, NULL, &r);
+	g_assert_cmpuint(stats(core).introspections, ==, 3);
+	result_clear(&r);
+	fake_stop(&f);
+}
+
+/* Core IAM down, slow or answering nonsense: 503, never an identity. */
+static void
+test_iam_unavailable(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	const gchar *modes[] = {
+		"{\"fail\":\"503\"}",
+		"{\"fail\":\"drop\"}",
+		"{\"fail\":null,\"slow_ms\":2500}",
+		"{\"slow_ms\":0,\"malformed\":\"garbage\"}",
+		"{\"malformed\":\"shape\"}",
+	};
+
+	if (!fake_start(&f))
+		return;
+	core = core_new(&f, 0, 1);
+	for (guint i = 0; i < G_N_ELEMENTS(modes); i++) {
+		g_autofree gchar *token = mint_user(&f);
+		g_autoptr(JsonObject) answer = control(&f, "/_fake/control", modes[i]);
+
+		g_test_message("mode %s", modes[i]);
+		assert_refused(core, token, EXM_ERROR_UNAVAILABLE);
+	}
+	fake_stop(&f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,5 +435,9 @@ main(int argc, char **argv)
 	g_test_add_func("/iam/core/introspect-and-cache", test_introspect_and_cache);
 	g_test_add_func("/iam/core/refused-locally", test_refused_locally);
 	g_test_add_func("/iam/core/coalesced", test_coalesced);
+	g_test_add_func("/iam/core/rotation", test_rotation);
+	g_test_add_func("/iam/core/revoked-after-ttl", test_revoked_after_ttl);
+	g_test_add_func("/iam/core/otp-not-cached", test_otp_not_cached);
+	g_test_add_func("/iam/core/iam-unavailable", test_iam_unavailable);
 	return g_test_run();
 }
