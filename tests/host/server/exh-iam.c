@@ -105,12 +105,7 @@ check_file_mode(const gchar *path, GError **error)
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_IAM,
-			    "token file %s: %s",
-			    path,
-			    g_strerror(errno));
+		g_set_error(error, EXH_ERROR, EXH_ERROR_IAM, "%s: %s", path, g_strerror(errno));
 		return FALSE;
 	}
 	/* tokens are secrets: no access for others, no writing for the group */
@@ -118,12 +113,27 @@ check_file_mode(const gchar *path, GError **error)
 		g_set_error(error,
 			    EXH_ERROR,
 			    EXH_ERROR_IAM,
-			    "token file %s is accessible to others (mode %04o); chmod 0600 it",
+			    "%s is accessible to others (mode %04o); chmod 0600 it",
 			    path,
 			    (guint)(st.st_mode & 07777));
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gchar *
+exh_iam_read_secret_file(const gchar *path, GError **error)
+{
+	gchar *text = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (!check_file_mode(path, error))
+		return NULL;
+	if (!g_file_get_contents(path, &text, NULL, &local)) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_IAM, "%s: %s", path, local->message);
+		return NULL;
+	}
+	return text;
 }
 
 gboolean

@@ -83,6 +83,15 @@ void exh_iam_authenticate_async(ExhIam *iam,
 				ExhIdentityCallback callback,
 				gpointer data);
 
+/**
+ * exh_iam_read_secret_file:
+ * @path: a file holding a secret
+ * @error: %EXH_ERROR_IAM when it is unreadable or open to others
+ *
+ * Returns: (transfer full): its text; wipe it with exm_secret_free()
+ */
+gchar *exh_iam_read_secret_file(const gchar *path, GError **error);
+
 /* Number of known tokens. */
 guint exh_iam_get_n_tokens(ExhIam *iam);
 
