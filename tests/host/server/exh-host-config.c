@@ -66,6 +66,7 @@ static const ExmIniKey host_keys[] = {
 	{ HOST_KEY("iam", "cache_ttl", iam_cache_ttl, EXM_INI_UINT), .def = "15", .max = 3600 },
 	{ HOST_KEY("iam", "jwks_ttl", iam_jwks_ttl, EXM_INI_UINT), .def = "60", .min = 1,
 	  .max = 3600 },
+	{ HOST_KEY("iam", "jwks_refresh", iam_jwks_refresh, EXM_INI_UINT), .def = "5", .max = 3600 },
 	{ HOST_KEY("iam", "max_concurrent", iam_max_concurrent, EXM_INI_UINT), .def = "16",
 	  .min = 1, .max = 1024 },
 };

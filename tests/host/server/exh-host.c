@@ -113,7 +113,7 @@ setup_core_iam(ExhHost *host, GError **error)
 	core.timeout_s = c->iam_timeout;
 	core.cache_ttl_s = c->iam_cache_ttl;
 	core.jwks_ttl_s = c->iam_jwks_ttl;
-	core.jwks_refresh_s = 5;
+	core.jwks_refresh_s = c->iam_jwks_refresh;
 	core.max_concurrent = c->iam_max_concurrent;
 	core.skew_s = 30;
 	exh_iam_use_core(host->iam, exh_iam_core_new(&core));

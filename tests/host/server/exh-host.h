@@ -57,6 +57,8 @@ G_BEGIN_DECLS
  * @iam_timeout: seconds per call to Core IAM (default 5)
  * @iam_cache_ttl: seconds an introspection is reused (default 15; 0 = never)
  * @iam_jwks_ttl: seconds the JWKS is reused (default 60)
+ * @iam_jwks_refresh: shortest seconds between two JWKS fetches caused by a
+ *   token the cached keys do not verify (default 5)
  * @iam_max_concurrent: introspections in flight at once (default 16)
  * @config_file: (nullable): the config file last read by
  *   exh_host_config_load_file() (exh_host_config_new_backend() reads its
@@ -92,6 +94,7 @@ typedef struct {
 	guint iam_timeout;
 	guint iam_cache_ttl;
 	guint iam_jwks_ttl;
+	guint iam_jwks_refresh;
 	guint iam_max_concurrent;
 	gchar *config_file;
 } ExhHostConfig;
