@@ -62,7 +62,8 @@ spawn(ExhTestIam *iam, const gchar *dir, GError **error)
 				pf,
 				"--die-with-parent",
 				NULL };
-	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_autoptr(GSubprocessLauncher) l =
+		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 
 	/* base64url, unpadded, as the fake reads it */
 	g_strdelimit(key64, "+", '-');
@@ -120,6 +121,8 @@ mint_fixture_tokens(ExhTestIam *iam, const gchar *text, GError **error)
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_auto(GStrv) groups = NULL;
 
+	if (text == NULL)
+		return TRUE;
 	if (!g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, error))
 		return FALSE;
 	groups = g_key_file_get_groups(kf, NULL);
@@ -185,6 +188,18 @@ exh_test_iam_configure(ExhTestIam *iam, ExhHostConfig *config)
 	/* short, so a revoked token is refused within a test */
 	config->iam_cache_ttl = 1;
 	config->iam_jwks_refresh = 1;
+}
+
+gchar *
+exh_test_iam_endpoint(ExhTestIam *iam)
+{
+	return g_strconcat(iam->base, "/v1/iam/clients/00000000-0000-0000-0000-000000000000", NULL);
+}
+
+GBytes *
+exh_test_iam_jwks_key(void)
+{
+	return g_bytes_new_static(JWKS_KEY_RAW, 32);
 }
 
 const gchar *

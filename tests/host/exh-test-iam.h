@@ -24,7 +24,7 @@ gboolean exh_test_iam_core_mode(void);
 /**
  * exh_test_iam_new:
  * @dir: a private temp dir (the key and password files go there)
- * @token_file_text: the fixture's token file, minted as JWTs
+ * @token_file_text: (nullable): the fixture's token file, minted as JWTs
  * @error: on failure
  *
  * Starts the fake Core and mints the JWTs.
@@ -33,6 +33,12 @@ ExhTestIam *exh_test_iam_new(const gchar *dir, const gchar *token_file_text, GEr
 
 /* Points @config at the fake Core's IAM. */
 void exh_test_iam_configure(ExhTestIam *iam, ExhHostConfig *config);
+
+/* (transfer full): the fake's IAM client URL (Core IAM's `endpoint`) */
+gchar *exh_test_iam_endpoint(ExhTestIam *iam);
+
+/* The 32-byte key the fake seals the JWKS' HS256 secrets with. */
+GBytes *exh_test_iam_jwks_key(void);
 
 /* The JWT standing for @token, or @token itself when it is no fixture token. */
 const gchar *exh_test_iam_translate(ExhTestIam *iam, const gchar *token);

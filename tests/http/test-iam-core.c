@@ -8,131 +8,57 @@
  * coalescing, X-OTP, revocation, and Core IAM down, slow or talking nonsense.
  */
 #include "exh-iam-core.h"
+#include "exh-test-iam.h"
 #include "exh-test.h"
 #include "exm-test.h"
 #include "exm-config.h"
 #include "exm-error.h"
 
 #include <string.h>
-#include <sys/prctl.h>
-#include <signal.h>
 
 #define PROJECT "4d657461-0000-0000-0000-000000000002"
 #define USER	"4d657461-0000-0000-0000-000000000001"
-/* base64url of the 32 bytes of DEC_KEY */
-#define DEC_KEY	 "fake-core-iam-jwks-key-012345678"
-#define JWKS_KEY "ZmFrZS1jb3JlLWlhbS1qd2tzLWtleS0wMTIzNDU2Nzg"
-#define AUD	 "GenesisCoreClientId"
-#define PERMS	 "[\"exordos_mail.*.*\",\"exordos_metapaas.paas_type.read\"]"
+#define AUD	"GenesisCoreClientId"
+#define PERMS	"[\"exordos_mail.*.*\",\"exordos_metapaas.paas_type.read\"]"
 
 typedef struct {
-	GSubprocess *proc;
 	gchar *dir;
-	gchar *base;
-	SoupSession *session;
+	ExhTestIam *iam;
 } Fake;
-
-static void
-die_with_parent(gpointer unused)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static gchar *
-wait_port(const gchar *path)
-{
-	for (guint i = 0; i < 200; i++) {
-		gchar *text = NULL;
-
-		if (g_file_get_contents(path, &text, NULL, NULL))
-			return g_strstrip(text);
-		g_usleep(50 * 1000);
-	}
-	return NULL;
-}
 
 static gboolean
 fake_start(Fake *f)
 {
-	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-	g_autofree gchar *cwd = g_build_filename(EXM_SOURCE_ROOT, "tests", "fakes", NULL);
-	g_autofree gchar *pw = NULL;
-	g_autofree gchar *pf = NULL;
-	g_autofree gchar *port = NULL;
 	g_autoptr(GError) error = NULL;
 
 	f->dir = exm_test_mkdtemp("iam-core");
-	pw = g_build_filename(f->dir, "password", NULL);
-	pf = g_build_filename(f->dir, "port", NULL);
-	g_assert_true(g_file_set_contents(pw, "secret\n", -1, NULL));
-	g_subprocess_launcher_set_cwd(l, cwd);
-	g_subprocess_launcher_setenv(l, "FAKE_CORE_IAM_JWKS_KEY", JWKS_KEY, TRUE);
-	g_subprocess_launcher_set_child_setup(l, die_with_parent, NULL, NULL);
-	f->proc = g_subprocess_launcher_spawn(l,
-					      &error,
-					      "/usr/bin/python3",
-					      "-m",
-					      "fake_core",
-					      "--project",
-					      PROJECT,
-					      "--password-file",
-					      pw,
-					      "--port-file",
-					      pf,
-					      "--die-with-parent",
-					      NULL);
-	if (f->proc == NULL) {
+	f->iam = exh_test_iam_new(f->dir, NULL, &error);
+	if (f->iam == NULL) {
 		exm_test_peer_missing("cannot start the fake Core: %s", error->message);
 		return FALSE;
 	}
-	port = wait_port(pf);
-	g_assert_nonnull(port);
-	f->base = g_strdup_printf("http://127.0.0.1:%s", port);
-	f->session = soup_session_new();
 	return TRUE;
 }
 
 static void
 fake_stop(Fake *f)
 {
-	if (f->proc != NULL) {
-		g_subprocess_force_exit(f->proc);
-		g_subprocess_wait(f->proc, NULL, NULL);
-	}
-	g_clear_object(&f->proc);
-	g_clear_object(&f->session);
+	g_clear_pointer(&f->iam, exh_test_iam_free);
 	if (f->dir != NULL)
 		exm_test_rmtree(f->dir);
 	g_free(f->dir);
-	g_free(f->base);
 }
 
-/* POSTs @json to the fake's control endpoint; returns the answer's body. */
 static JsonObject *
 control(Fake *f, const gchar *path, const gchar *json)
 {
-	g_autofree gchar *url = g_strconcat(f->base, path, NULL);
-	g_autoptr(SoupMessage) msg = soup_message_new("POST", url);
-	g_autoptr(GBytes) req = g_bytes_new(json, strlen(json));
-	g_autoptr(GBytes) body = NULL;
-	g_autoptr(GError) error = NULL;
-	gsize len;
-	const gchar *data;
-
-	soup_message_set_request_body_from_bytes(msg, "application/json", req);
-	body = soup_session_send_and_read(f->session, msg, NULL, &error);
-	g_assert_no_error(error);
-	g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
-	data = g_bytes_get_data(body, &len);
-	return json_node_dup_object(json_from_string(data, NULL));
+	return exh_test_iam_control(f->iam, path, json);
 }
 
 static gchar *
 mint(Fake *f, const gchar *spec)
 {
-	g_autoptr(JsonObject) answer = control(f, "/_fake/iam/tokens", spec);
-
-	return g_strdup(json_object_get_string_member(answer, "token"));
+	return exh_test_iam_mint(f->iam, spec);
 }
 
 static gchar *
@@ -146,19 +72,18 @@ mint_user(Fake *f)
 static ExhIamCore *
 core_new(Fake *f, guint ttl, guint timeout)
 {
-	g_autofree gchar *endpoint =
-		g_strconcat(f->base, "/v1/iam/clients/00000000-0000-0000-0000-000000000000", NULL);
+	g_autofree gchar *endpoint = exh_test_iam_endpoint(f->iam);
+	g_autoptr(GBytes) key = exh_test_iam_jwks_key();
 	ExhIamCoreConfig c = { .endpoint = endpoint,
 			       .audience = AUD,
+			       .decryption_key = key,
 			       .timeout_s = timeout,
 			       .cache_ttl_s = ttl,
 			       .jwks_ttl_s = 60,
 			       .jwks_refresh_s = 0,
 			       .max_concurrent = 4,
 			       .skew_s = 30 };
-	g_autoptr(GBytes) key = g_bytes_new(DEC_KEY, 32);
 
-	c.decryption_key = key;
 	return exh_iam_core_new(&c);
 }
 
