@@ -11,7 +11,7 @@ PACKAGES=(
   libssl-dev uuid-dev libxxhash-dev
   # test peers and tools
   postgresql exim4-daemon-light swaks libnet-ssleay-perl
-  python3 python3-dkim python3-dnspython python3-jinja2 python3-yaml
+  python3 python3-cryptography python3-dkim python3-dnspython python3-jinja2 python3-yaml
   curl jq openssl valgrind shellcheck iproute2 procps psmisc
   systemd xxhash
 )

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "exh-test.h"
+#include "exh-test-iam.h"
 
 #include "exm-config.h"
 #include "exm-test.h"
@@ -65,13 +66,19 @@ die_with_parent(gpointer data)
 }
 
 GSubprocess *
+exh_test_spawn_with(GSubprocessLauncher *launcher, const gchar *const *argv, GError **error)
+{
+	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	return g_subprocess_launcher_spawnv(launcher, argv, error);
+}
+
+GSubprocess *
 exh_test_spawn(const gchar *const *argv, GError **error)
 {
 	g_autoptr(GSubprocessLauncher) launcher =
 		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
 
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
-	return g_subprocess_launcher_spawnv(launcher, argv, error);
+	return exh_test_spawn_with(launcher, argv, error);
 }
 
 static const gchar token_file_text[] =
@@ -126,6 +133,8 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 	config->conninfo = g_strdup(t->conninfo);
 	config->port = 0;
 	config->token_file = g_strdup(t->token_file);
+	if (t->iam != NULL)
+		exh_test_iam_configure(t->iam, config);
 	if (options != NULL && options->workers > 0)
 		config->workers = options->workers;
 	if (options != NULL && options->max_body > 0)
@@ -163,7 +172,13 @@ fixture_prepare(ExhTest *t, GError **error)
 	if (t->dir == NULL)
 		return FALSE;
 	t->token_file = exh_test_write_token_file(t->dir);
-	return t->token_file != NULL;
+	if (t->token_file == NULL)
+		return FALSE;
+	if (exh_test_iam_core_mode()) {
+		t->iam = exh_test_iam_new(t->dir, token_file_text, error);
+		return t->iam != NULL;
+	}
+	return TRUE;
 }
 
 ExhTest *
@@ -207,6 +222,7 @@ exh_test_free(ExhTest *t)
 	g_clear_object(&t->session);
 	g_clear_pointer(&t->host, exh_host_free);
 	g_clear_pointer(&t->config, exh_host_config_free);
+	g_clear_pointer(&t->iam, exh_test_iam_free);
 	if (t->dir != NULL)
 		exm_test_rmtree(t->dir);
 	g_free(t->dir);
@@ -237,6 +253,16 @@ parse_json_body(ExhTestResponse *r)
 	r->json = json_node_ref(json_parser_get_root(parser));
 }
 
+/* In Core IAM mode a fixture token becomes its JWT (any case of "Bearer"). */
+static gchar *
+translate_header(ExhTest *t, const gchar *name, const gchar *value)
+{
+	if (t->iam == NULL || g_ascii_strcasecmp(name, "Authorization") != 0 ||
+	    g_ascii_strncasecmp(value, "bearer ", 7) != 0)
+		return g_strdup(value);
+	return g_strdup_printf("%.7s%s", value, exh_test_iam_translate(t->iam, value + 7));
+}
+
 ExhTestResponse *
 exh_test_request_full(ExhTest *t,
 		      const gchar *method,
@@ -258,8 +284,11 @@ exh_test_request_full(ExhTest *t,
 		return r;
 	}
 	req_headers = soup_message_get_request_headers(msg);
-	for (guint i = 0; headers != NULL && headers[i] != NULL && headers[i + 1] != NULL; i += 2)
-		soup_message_headers_replace(req_headers, headers[i], headers[i + 1]);
+	for (guint i = 0; headers != NULL && headers[i] != NULL && headers[i + 1] != NULL; i += 2) {
+		g_autofree gchar *value = translate_header(t, headers[i], headers[i + 1]);
+
+		soup_message_headers_replace(req_headers, headers[i], value);
+	}
 	if (body != NULL) {
 		g_autoptr(GBytes) bytes = g_bytes_new(body, len);
 		soup_message_set_request_body_from_bytes(

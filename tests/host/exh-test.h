@@ -89,6 +89,7 @@ typedef struct {
 	ExhHost *host;
 	gchar *base_url;
 	SoupSession *session;
+	struct _ExhTestIam *iam; /* Core IAM mode (exh-test-iam.h), else NULL */
 } ExhTest;
 
 /*
@@ -123,6 +124,10 @@ gchar *exh_test_host_path(void);
  * Returns: (transfer full): the process, or %NULL with @error set
  */
 GSubprocess *exh_test_spawn(const gchar *const *argv, GError **error);
+/* The same with @launcher's settings (cwd, environment). */
+GSubprocess *exh_test_spawn_with(GSubprocessLauncher *launcher,
+				 const gchar *const *argv,
+				 GError **error);
 
 /* Writes the fixture's token file into @dir; returns its path. */
 gchar *exh_test_write_token_file(const gchar *dir);

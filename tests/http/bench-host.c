@@ -14,6 +14,7 @@
  * Knobs: EXH_BENCH_CLIENTS (default 8), EXH_BENCH_REQUESTS per client and
  * scenario (default 250), EXH_BENCH_WORKERS (default 4).
  */
+#include "exh-test-iam.h"
 #include "exh-test.h"
 #include "exm-test.h"
 
@@ -26,6 +27,7 @@ typedef struct {
 	const gchar *method;
 	const gchar *path;
 	const gchar *hash; /* POST an account with this hash, else no body */
+	const gchar *token;
 	guint client;
 	guint n;
 	guint expect;
@@ -56,9 +58,10 @@ client_run(gpointer data)
 		gint64 start;
 		gdouble ms;
 
-		soup_message_headers_replace(soup_message_get_request_headers(msg),
-					     "Authorization",
-					     "Bearer " EXH_TEST_TOKEN_OWNER);
+		g_autofree gchar *auth = g_strconcat("Bearer ", c->token, NULL);
+
+		soup_message_headers_replace(
+			soup_message_get_request_headers(msg), "Authorization", auth);
 		if (c->hash != NULL) {
 			/* unique usernames per client and request */
 			g_autofree gchar *body = g_strdup_printf(
@@ -79,6 +82,8 @@ client_run(gpointer data)
 	return NULL;
 }
 
+static const gchar *bench_token = EXH_TEST_TOKEN_OWNER;
+
 /* Runs one scenario with @n_clients concurrent clients and prints its figures. */
 static void
 scenario(const gchar *base,
@@ -98,10 +103,15 @@ scenario(const gchar *base,
 	gdouble secs;
 
 	for (guint i = 0; i < n_clients; i++) {
-		clients[i] =
-			(Client){ base, method, path,	hash,
-				  i,	n,	expect, g_array_new(FALSE, FALSE, sizeof(gdouble)),
-				  0 };
+		clients[i] = (Client){ .base = base,
+				       .method = method,
+				       .path = path,
+				       .hash = hash,
+				       .token = bench_token,
+				       .client = i,
+				       .n = n,
+				       .expect = expect,
+				       .latencies = g_array_new(FALSE, FALSE, sizeof(gdouble)) };
 		threads[i] = g_thread_new("bench-client", client_run, &clients[i]);
 	}
 	for (guint i = 0; i < n_clients; i++) {
@@ -232,21 +242,66 @@ run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash)
 		 201);
 }
 
+typedef struct {
+	GSubprocess *proc;
+	gchar *base;
+} Host;
+
+/* The real executable on a fresh database, with @conf as its --config. */
+static gboolean
+host_start(Host *h, ExmTestPg *pg, const gchar *conf)
+{
+	g_autofree gchar *exe = exh_test_host_path();
+	g_autofree gchar *plugin = exh_test_plugin_path();
+	g_autofree gchar *port = g_strdup_printf("%d", exm_test_free_port());
+	g_autofree gchar *workers = g_strdup_printf("%u", env_uint("EXH_BENCH_WORKERS", 4));
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *conninfo = exm_test_pg_create_database(pg, &error);
+	const gchar *argv[] = { exe,	"--config", conf, "--db",      conninfo, "--plugin",
+				plugin, "--port",   port, "--workers", workers,	 NULL };
+
+	g_assert_no_error(error);
+	h->base = g_strdup_printf("http://127.0.0.1:%s", port);
+	h->proc = exh_test_spawn(argv, &error);
+	g_assert_no_error(error);
+	if (h->proc == NULL || !wait_up(h->base)) {
+		g_test_fail_printf("the host did not come up");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+host_stop(Host *h)
+{
+	if (h->proc != NULL) {
+		g_subprocess_send_signal(h->proc, SIGTERM);
+		g_subprocess_wait(h->proc, NULL, NULL);
+	}
+	g_clear_object(&h->proc);
+	g_clear_pointer(&h->base, g_free);
+}
+
+static gchar *
+write_conf(const gchar *dir, const gchar *name, const gchar *text)
+{
+	gchar *path = g_build_filename(dir, name, NULL);
+
+	g_assert_true(g_file_set_contents_full(
+		path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+	return path;
+}
+
 static void
 bench_host(void)
 {
 	ExmTestPg *pg = exm_test_pg_get();
-	g_autofree gchar *exe = exh_test_host_path();
-	g_autofree gchar *plugin = exh_test_plugin_path();
 	g_autofree gchar *dir = NULL;
 	g_autofree gchar *tokens = NULL;
-	g_autofree gchar *conninfo = NULL;
-	g_autofree gchar *port = NULL;
-	g_autofree gchar *workers = NULL;
-	g_autofree gchar *base = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *conf = NULL;
 	g_autofree gchar *hash = make_hash();
-	g_autoptr(GSubprocess) host = NULL;
-	g_autoptr(GError) error = NULL;
+	Host host = { 0 };
 	ExhTest *setup;
 
 	if (pg == NULL)
@@ -257,33 +312,102 @@ bench_host(void)
 	}
 	dir = exm_test_mkdtemp("exh-bench");
 	tokens = exh_test_write_token_file(dir);
-	conninfo = exm_test_pg_create_database(pg, &error);
-	g_assert_no_error(error);
-	port = g_strdup_printf("%d", exm_test_free_port());
-	workers = g_strdup_printf("%u", env_uint("EXH_BENCH_WORKERS", 4));
-	base = g_strdup_printf("http://127.0.0.1:%s", port);
-	{
-		const gchar *argv[] = { exe,	"--db",		conninfo, "--plugin",
-					plugin, "--token-file", tokens,	  "--port",
-					port,	"--workers",	workers,  NULL };
-		host = exh_test_spawn(argv, &error);
+	text = g_strdup_printf("[host]\ntoken_file = %s\n", tokens);
+	conf = write_conf(dir, "host.conf", text);
+	if (host_start(&host, pg, conf)) {
+		setup = client_for(host.base);
+		run_scenarios(setup, host.base, hash);
+		client_free(setup);
+		g_test_message("host peak RSS (VmHWM): %" G_GUINT64_FORMAT " KiB with %u workers",
+			       peak_rss_kib(g_subprocess_get_identifier(host.proc)),
+			       env_uint("EXH_BENCH_WORKERS", 4));
 	}
-	g_assert_no_error(error);
-	if (host == NULL || !wait_up(base)) {
-		g_test_fail_printf("the host did not come up");
-		if (host != NULL)
-			g_subprocess_force_exit(host);
+	host_stop(&host);
+	exm_test_rmtree(dir);
+}
+
+/* GET one instance as its owner, the host as the given @conf says. */
+static void
+iam_scenario(ExmTestPg *pg, const gchar *conf, const gchar *label, const gchar *const *tokens)
+{
+	Host host = { 0 };
+	ExhTest *setup;
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *one = NULL;
+	g_autofree gchar *path = NULL;
+
+	if (host_start(&host, pg, conf)) {
+		setup = client_for(host.base);
+		/* tokens: owner, operator (JWTs in core mode) */
+		version = exh_test_create(setup,
+					  tokens[1],
+					  "/v1/types/mail/versions/",
+					  "{\"name\":\"exim4_1\",\"image\":\"dp\"}");
+		path = g_strdup_printf(
+			"{\"name\":\"b\",\"domain\":\"b.example.com\",\"cpu\":1,\"ram\":1024,"
+			"\"disk_size\":10,\"version\":\"/v1/types/mail/versions/%s\"}",
+			version);
+		one = exh_test_create(setup, tokens[0], "/v1/types/mail/instances/", path);
+		g_free(path);
+		path = g_strconcat("/v1/types/mail/instances/", one, NULL);
+		bench_token = tokens[0];
+		scenario(host.base, label, "GET", path, NULL, 200);
+		bench_token = EXH_TEST_TOKEN_OWNER;
+		client_free(setup);
+	}
+	host_stop(&host);
+}
+
+/* The price of real identities: GET one instance with the token file, with
+ * Core IAM and a warm introspection cache, and with Core IAM asked on every
+ * request (the fake Core's IAM, a Python process, answers). */
+static void
+bench_iam(void)
+{
+	ExmTestPg *pg = exm_test_pg_get();
+	g_autofree gchar *dir = NULL;
+	g_autoptr(ExhTestIam) iam = NULL;
+	g_autoptr(ExhHostConfig) target = exh_host_config_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *tokens = NULL;
+	g_autofree gchar *owner = NULL;
+	g_autofree gchar *operator= NULL;
+	const gchar *file_tokens[] = { EXH_TEST_TOKEN_OWNER, EXH_TEST_TOKEN_OPERATOR };
+
+	if (pg == NULL)
+		return;
+	dir = exm_test_mkdtemp("exh-bench-iam");
+	tokens = exh_test_write_token_file(dir);
+	iam = exh_test_iam_new(dir, NULL, &error);
+	if (iam == NULL) {
+		exm_test_peer_missing("the fake Core: %s", error->message);
 		exm_test_rmtree(dir);
 		return;
 	}
-	setup = client_for(base);
-	run_scenarios(setup, base, hash);
-	client_free(setup);
-	g_test_message("host peak RSS (VmHWM): %" G_GUINT64_FORMAT " KiB with %s workers",
-		       peak_rss_kib(g_subprocess_get_identifier(host)),
-		       workers);
-	g_subprocess_send_signal(host, SIGTERM);
-	g_subprocess_wait(host, NULL, NULL);
+	exh_test_iam_configure(iam, target);
+	owner = exh_test_iam_mint(iam,
+				  "{\"sub\":\"" EXH_TEST_USER_OWNER
+				  "\",\"project_id\":\"" EXH_TEST_PROJECT
+				  "\",\"permissions\":[\"exordos_mail.*.*\"],\"ttl\":86400}");
+	operator= exh_test_iam_mint(iam, "{\"permissions\":[\"*.*.*\"],\"ttl\":86400}");
+	for (guint i = 0; i < 3; i++) {
+		const gchar *jwt_tokens[] = { owner, operator};
+		g_autofree gchar *text =
+			i == 0 ? g_strdup_printf("[host]\ntoken_file = %s\n", tokens)
+			       : g_strdup_printf("[iam]\nmode = core\nendpoint = %s\n"
+						 "jwks_key_file = %s\ncache_ttl = %u\n",
+						 target->iam_endpoint,
+						 target->iam_jwks_key_file,
+						 i == 1 ? 15 : 0);
+		g_autofree gchar *conf = write_conf(dir, "host.conf", text);
+		static const gchar *const labels[] = {
+			"GET one instance, token file",
+			"GET one instance, Core IAM, warm cache",
+			"GET one instance, Core IAM, cache off",
+		};
+
+		iam_scenario(pg, conf, labels[i], i == 0 ? file_tokens : jwt_tokens);
+	}
 	exm_test_rmtree(dir);
 }
 
@@ -292,5 +416,6 @@ main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/bench/host", bench_host);
+	g_test_add_func("/bench/host/iam", bench_iam);
 	return g_test_run();
 }

@@ -9,6 +9,7 @@
  */
 #include "exh-iam.h"
 #include "exh-local-backend.h"
+#include "exh-test-iam.h"
 #include "exh-test.h"
 #include "exm-error.h"
 #include "exm-test.h"
@@ -1242,10 +1243,13 @@ main(int argc, char **argv)
 	log_lines = g_ptr_array_new_with_free_func(g_free);
 	g_log_set_writer_func(capture_writer, NULL, NULL);
 	exh_test_init(&argc, &argv);
-	g_test_add_func("/http/host/route-lists", test_route_lists);
 	g_test_add_func("/http/host/types", test_types);
-	g_test_add_func("/http/host/two-plugins", test_two_plugins);
 	g_test_add_func("/http/host/auth", test_auth);
+	/* Core IAM mode (the -iam-core variant): the IAM tests only */
+	if (exh_test_iam_core_mode())
+		return g_test_run();
+	g_test_add_func("/http/host/route-lists", test_route_lists);
+	g_test_add_func("/http/host/two-plugins", test_two_plugins);
 	g_test_add_func("/http/host/token-file", test_token_file);
 	g_test_add_func("/http/host/config", test_config);
 	g_test_add_func("/http/host/config-backend", test_config_backend);

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "exh-test-iam.h"
 #include "exh-test.h"
 
 #define MAIL "/v1/types/mail/"
@@ -318,12 +319,80 @@ test_http_hostile(void)
 	}
 }
 
+/* Core IAM mode only: tokens Core would not honour, Core's key rotation and
+ * a revoked token, through the whole host (tests/fakes/fake_core/iam.py). */
+static guint
+status_with(ExhTest *t, const gchar *path, const gchar *jwt)
+{
+	g_autofree gchar *auth = g_strconcat("Bearer ", jwt, NULL);
+	const gchar *headers[] = { "Authorization", auth, NULL };
+	g_autoptr(ExhTestResponse) r = exh_test_request_full(t, "GET", path, headers, NULL, 0);
+
+	if (r->status == 401)
+		g_assert_cmpstr(exh_test_response_get_string(r, "error"), ==, "invalid_token");
+	return r->status;
+}
+
+#define OWNER_SPEC                                                                                 \
+	"\"sub\":\"" EXH_TEST_USER_OWNER "\",\"project_id\":\"" EXH_TEST_PROJECT "\","             \
+	"\"permissions\":[\"exordos_mail.*.*\"]"
+
+static void
+test_http_iam_jwt(void)
+{
+	g_autoptr(ExhTest) t = exh_test_new(NULL);
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *expired = NULL;
+	g_autofree gchar *foreign = NULL;
+	g_autofree gchar *forged = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *revoke = NULL;
+	g_autoptr(JsonObject) a = NULL;
+	g_autoptr(JsonObject) b = NULL;
+
+	if (t == NULL)
+		return;
+	g_assert_nonnull(t->iam);
+	v1 = seed_version(t);
+	i1 = seed_instance(t, EXH_TEST_TOKEN_OWNER, v1, "m1");
+	path = g_strdup_printf(MAIL "instances/%s", i1);
+	expired = exh_test_iam_mint(t->iam, "{" OWNER_SPEC ",\"ttl\":-60}");
+	foreign = exh_test_iam_mint(t->iam, "{" OWNER_SPEC ",\"aud\":\"AnotherClient\"}");
+	forged = exh_test_iam_mint(t->iam, "{" OWNER_SPEC ",\"key\":\"unknown\"}");
+	g_assert_cmpuint(status_with(t, path, expired), ==, 401);
+	g_assert_cmpuint(status_with(t, path, foreign), ==, 401);
+	g_assert_cmpuint(status_with(t, path, forged), ==, 401);
+
+	/* Core rotates: new tokens and those of the previous key both pass */
+	before = exh_test_iam_mint(t->iam, "{" OWNER_SPEC "}");
+	g_assert_cmpuint(status_with(t, path, before), ==, 200);
+	a = exh_test_iam_control(t->iam, "/_fake/iam/rotate", "{}");
+	g_usleep(1100 * 1000); /* the fixture refetches the JWKS at most once a second */
+	after = exh_test_iam_mint(t->iam, "{" OWNER_SPEC "}");
+	g_assert_cmpuint(status_with(t, path, after), ==, 200);
+	g_assert_cmpuint(status_with(t, path, before), ==, 200);
+
+	/* revoked: refused once the cached introspection (1 s here) is gone */
+	revoke = g_strdup_printf("{\"token\":\"%s\"}", after);
+	b = exh_test_iam_control(t->iam, "/_fake/iam/revoke", revoke);
+	g_usleep(1100 * 1000);
+	g_assert_cmpuint(status_with(t, path, after), ==, 401);
+}
+
 int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/http/mail/crud", test_http_crud);
 	g_test_add_func("/http/mail/iam", test_http_iam);
+	/* Core IAM mode (the -iam-core variant): the IAM tests only */
+	if (exh_test_iam_core_mode()) {
+		g_test_add_func("/http/mail/iam-jwt", test_http_iam_jwt);
+		return g_test_run();
+	}
 	g_test_add_func("/http/mail/routes", test_http_routes);
 	g_test_add_func("/http/mail/hostile", test_http_hostile);
 	return g_test_run();

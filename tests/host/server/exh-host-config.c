@@ -56,6 +56,19 @@ static const ExmIniKey host_keys[] = {
 	{ HOST_KEY("agent_api", "status_port", status_port, EXM_INI_UINT), .def = "11012",
 	  .max = 65535 },
 	{ HOST_KEY("agent_api", "plain_agents", plain_agents, EXM_INI_BOOL), .def = "false" },
+	{ HOST_KEY("iam", "mode", iam_mode, EXM_INI_STRING), .def = "token_file",
+	  .option = "iam", .arg = "MODE", .help = "Identities: token_file or core (Core IAM)" },
+	{ HOST_KEY("iam", "endpoint", iam_endpoint, EXM_INI_STRING) },
+	{ HOST_KEY("iam", "audience", iam_audience, EXM_INI_STRING), .def = "GenesisCoreClientId" },
+	{ HOST_KEY("iam", "jwks_key_file", iam_jwks_key_file, EXM_INI_STRING),
+	  .flags = EXM_INI_FILENAME },
+	{ HOST_KEY("iam", "timeout", iam_timeout, EXM_INI_UINT), .def = "5", .min = 1, .max = 300 },
+	{ HOST_KEY("iam", "cache_ttl", iam_cache_ttl, EXM_INI_UINT), .def = "15", .max = 3600 },
+	{ HOST_KEY("iam", "jwks_ttl", iam_jwks_ttl, EXM_INI_UINT), .def = "60", .min = 1,
+	  .max = 3600 },
+	{ HOST_KEY("iam", "jwks_refresh", iam_jwks_refresh, EXM_INI_UINT), .def = "5", .max = 3600 },
+	{ HOST_KEY("iam", "max_concurrent", iam_max_concurrent, EXM_INI_UINT), .def = "16",
+	  .min = 1, .max = 1024 },
 };
 /* clang-format on */
 static const ExmIniSchema host_schema = EXM_INI_SCHEMA(host_keys, host_error, EXH_ERROR_CONFIG);
@@ -142,6 +155,44 @@ exh_host_config_parse_listen(const gchar *listen_address, GError **error)
 	return address;
 }
 
+/* `[iam] mode = core` needs Core IAM's URL and the JWKS key file. */
+static gboolean
+validate_iam(const ExhHostConfig *config, GError **error)
+{
+	const gchar *mode = config->iam_mode != NULL ? config->iam_mode : "token_file";
+	g_autoptr(GUri) uri = NULL;
+
+	if (g_str_equal(mode, "token_file"))
+		return TRUE;
+	if (!g_str_equal(mode, "core")) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "[iam] mode must be token_file or core, not %s",
+			    mode);
+		return FALSE;
+	}
+	if (config->iam_endpoint != NULL)
+		uri = g_uri_parse(config->iam_endpoint, G_URI_FLAGS_NONE, NULL);
+	if (uri == NULL || (g_strcmp0(g_uri_get_scheme(uri), "http") != 0 &&
+			    g_strcmp0(g_uri_get_scheme(uri), "https") != 0)) {
+		g_set_error_literal(
+			error,
+			EXH_ERROR,
+			EXH_ERROR_CONFIG,
+			"[iam] mode = core needs endpoint = an http(s) URL of Core IAM");
+		return FALSE;
+	}
+	if (config->iam_jwks_key_file == NULL) {
+		g_set_error_literal(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
+				    "[iam] mode = core needs jwks_key_file");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 exh_host_config_validate(const ExhHostConfig *config, GError **error)
 {
@@ -170,7 +221,7 @@ exh_host_config_validate(const ExhHostConfig *config, GError **error)
 			error, EXH_ERROR, EXH_ERROR_CONFIG, "project_id must be a UUID");
 		return FALSE;
 	}
-	return TRUE;
+	return validate_iam(config, error);
 }
 
 /* --config, then the flags over the file, then the combination is checked. */

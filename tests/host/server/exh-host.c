@@ -4,11 +4,13 @@
  */
 #include "exh-host-private.h"
 
+#include "exh-jwks.h"
 #include "exh-log.h"
 #include "exh-migrate.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-time.h"
 #include "exm-uuid.h"
 
@@ -79,8 +81,43 @@ config_copy(const ExhHostConfig *config)
 	copy->plugins = g_strdupv(config->plugins);
 	copy->token_file = g_strdup(config->token_file);
 	copy->project_id = g_strdup(config->project_id);
+	copy->iam_mode = g_strdup(config->iam_mode);
+	copy->iam_endpoint = g_strdup(config->iam_endpoint);
+	copy->iam_audience = g_strdup(config->iam_audience);
+	copy->iam_jwks_key_file = g_strdup(config->iam_jwks_key_file);
 	copy->config_file = g_strdup(config->config_file);
 	return copy;
+}
+
+/* `[iam] mode = core`: Core IAM checks and introspects bearer tokens. */
+static gboolean
+setup_core_iam(ExhHost *host, GError **error)
+{
+	const ExhHostConfig *c = host->config;
+	g_autofree gchar *text = NULL;
+	g_autoptr(GBytes) key = NULL;
+	ExhIamCoreConfig core = { 0 };
+
+	if (c->iam_mode == NULL || g_str_equal(c->iam_mode, "token_file"))
+		return TRUE;
+	text = exh_iam_read_secret_file(c->iam_jwks_key_file, error);
+	if (text == NULL)
+		return FALSE;
+	key = exh_jwks_decryption_key(g_strstrip(text), error);
+	exm_secret_wipe(text, strlen(text));
+	if (key == NULL)
+		return FALSE;
+	core.endpoint = c->iam_endpoint;
+	core.audience = c->iam_audience;
+	core.decryption_key = key;
+	core.timeout_s = c->iam_timeout;
+	core.cache_ttl_s = c->iam_cache_ttl;
+	core.jwks_ttl_s = c->iam_jwks_ttl;
+	core.jwks_refresh_s = c->iam_jwks_refresh;
+	core.max_concurrent = c->iam_max_concurrent;
+	core.skew_s = 30;
+	exh_iam_use_core(host->iam, exh_iam_core_new(&core));
+	return TRUE;
 }
 
 ExhHost *
@@ -97,6 +134,8 @@ exh_host_new(const ExhHostConfig *config, GError **error)
 	host->iam = exh_iam_new();
 	host->started_at = exm_time_format(g_get_real_time());
 	if (config->token_file != NULL && !exh_iam_load_file(host->iam, config->token_file, error))
+		return NULL;
+	if (!setup_core_iam(host, error))
 		return NULL;
 	if (!load_plugins(host, error))
 		return NULL;

@@ -49,6 +49,17 @@ G_BEGIN_DECLS
  *   must outlive the host)
  * @verbose: log info and debug records too, the access log among them
  *   (exordos-paas-host only)
+ * @iam_mode: `token_file` (the default) or `core` (docs/iam.md)
+ * @iam_endpoint: (nullable): Core IAM's client URL (`core` mode)
+ * @iam_audience: the `aud` tokens must carry (default `GenesisCoreClientId`)
+ * @iam_jwks_key_file: (nullable): 0600 file holding the 32-byte JWKS
+ *   decryption key (base64url or raw)
+ * @iam_timeout: seconds per call to Core IAM (default 5)
+ * @iam_cache_ttl: seconds an introspection is reused (default 15; 0 = never)
+ * @iam_jwks_ttl: seconds the JWKS is reused (default 60)
+ * @iam_jwks_refresh: shortest seconds between two JWKS fetches caused by a
+ *   token the cached keys do not verify (default 5)
+ * @iam_max_concurrent: introspections in flight at once (default 16)
  * @config_file: (nullable): the config file last read by
  *   exh_host_config_load_file() (exh_host_config_new_backend() reads its
  *   `[local]` group)
@@ -75,6 +86,16 @@ typedef struct {
 	guint status_port;
 	gboolean plain_agents;
 	struct _ExhInfraBackend *backend;
+	/* identities (docs/iam.md) */
+	gchar *iam_mode;
+	gchar *iam_endpoint;
+	gchar *iam_audience;
+	gchar *iam_jwks_key_file;
+	guint iam_timeout;
+	guint iam_cache_ttl;
+	guint iam_jwks_ttl;
+	guint iam_jwks_refresh;
+	guint iam_max_concurrent;
 	gchar *config_file;
 } ExhHostConfig;
 

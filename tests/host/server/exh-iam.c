@@ -5,6 +5,8 @@
 #include "exh-iam.h"
 
 #include "exh-host.h"
+#include "exh-iam-core.h"
+#include "exm-secret.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-uuid.h"
@@ -15,21 +17,9 @@
 
 struct _ExhIam {
 	GHashTable *by_digest; /* SHA-256 hex of the token → ExhIdentity */
-	ExhIdentity anonymous;
+	ExhIdentity *anonymous;
+	ExhIamCore *core; /* NULL: the token file */
 };
-
-static void
-identity_free(ExhIdentity *identity)
-{
-	if (identity == NULL)
-		return;
-	g_free(identity->user);
-	g_free(identity->project);
-	g_strfreev(identity->permissions);
-	g_clear_pointer(&identity->enforcer, exm_rest_enforcer_free);
-	g_free(identity);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhIdentity, identity_free)
 
 ExhIam *
 exh_iam_new(void)
@@ -37,10 +27,8 @@ exh_iam_new(void)
 	ExhIam *iam = g_new0(ExhIam, 1);
 
 	iam->by_digest = g_hash_table_new_full(
-		g_str_hash, g_str_equal, g_free, (GDestroyNotify)identity_free);
-	iam->anonymous.anonymous = TRUE;
-	iam->anonymous.permissions = g_new0(gchar *, 1);
-	iam->anonymous.enforcer = exm_rest_enforcer_new(NULL);
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)exh_identity_unref);
+	iam->anonymous = exh_identity_new(NULL, NULL, NULL);
 	return iam;
 }
 
@@ -50,8 +38,8 @@ exh_iam_free(ExhIam *iam)
 	if (iam == NULL)
 		return;
 	g_hash_table_unref(iam->by_digest);
-	g_strfreev(iam->anonymous.permissions);
-	exm_rest_enforcer_free(iam->anonymous.enforcer);
+	exh_identity_unref(iam->anonymous);
+	g_clear_pointer(&iam->core, exh_iam_core_free);
 	g_free(iam);
 }
 
@@ -83,16 +71,19 @@ token_is_valid(const gchar *token)
 static ExhIdentity *
 identity_from_group(GKeyFile *kf, const gchar *group, GError **error)
 {
-	g_autoptr(ExhIdentity) identity = g_new0(ExhIdentity, 1);
 	g_autofree gchar *user = g_key_file_get_string(kf, group, "user", NULL);
 	g_autofree gchar *project = g_key_file_get_string(kf, group, "project", NULL);
+	g_autofree gchar *user_uuid = NULL;
+	g_autofree gchar *project_uuid = NULL;
+	g_auto(GStrv) permissions =
+		g_key_file_get_string_list(kf, group, "permissions", NULL, NULL);
 
 	if (user == NULL || !exm_uuid_is_valid(user)) {
 		g_set_error_literal(
 			error, EXH_ERROR, EXH_ERROR_IAM, "the key `user` must hold a UUID");
 		return NULL;
 	}
-	identity->user = exm_uuid_parse(user, NULL);
+	user_uuid = exm_uuid_parse(user, NULL);
 	if (project != NULL && *project != '\0') {
 		if (!exm_uuid_is_valid(project)) {
 			g_set_error_literal(error,
@@ -101,15 +92,11 @@ identity_from_group(GKeyFile *kf, const gchar *group, GError **error)
 					    "the key `project` must hold a UUID");
 			return NULL;
 		}
-		identity->project = exm_uuid_parse(project, NULL);
+		project_uuid = exm_uuid_parse(project, NULL);
 	}
-	identity->permissions = g_key_file_get_string_list(kf, group, "permissions", NULL, NULL);
-	if (identity->permissions == NULL)
-		identity->permissions = g_new0(gchar *, 1);
-	for (guint i = 0; identity->permissions[i] != NULL; i++)
-		g_strstrip(identity->permissions[i]);
-	identity->enforcer = exm_rest_enforcer_new((const gchar *const *)identity->permissions);
-	return g_steal_pointer(&identity);
+	for (guint i = 0; permissions != NULL && permissions[i] != NULL; i++)
+		g_strstrip(permissions[i]);
+	return exh_identity_new(user_uuid, project_uuid, (const gchar *const *)permissions);
 }
 
 static gboolean
@@ -118,12 +105,7 @@ check_file_mode(const gchar *path, GError **error)
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_IAM,
-			    "token file %s: %s",
-			    path,
-			    g_strerror(errno));
+		g_set_error(error, EXH_ERROR, EXH_ERROR_IAM, "%s: %s", path, g_strerror(errno));
 		return FALSE;
 	}
 	/* tokens are secrets: no access for others, no writing for the group */
@@ -131,12 +113,27 @@ check_file_mode(const gchar *path, GError **error)
 		g_set_error(error,
 			    EXH_ERROR,
 			    EXH_ERROR_IAM,
-			    "token file %s is accessible to others (mode %04o); chmod 0600 it",
+			    "%s is accessible to others (mode %04o); chmod 0600 it",
 			    path,
 			    (guint)(st.st_mode & 07777));
 		return FALSE;
 	}
 	return TRUE;
+}
+
+gchar *
+exh_iam_read_secret_file(const gchar *path, GError **error)
+{
+	gchar *text = NULL;
+	g_autoptr(GError) local = NULL;
+
+	if (!check_file_mode(path, error))
+		return NULL;
+	if (!g_file_get_contents(path, &text, NULL, &local)) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_IAM, "%s: %s", path, local->message);
+		return NULL;
+	}
+	return text;
 }
 
 gboolean
@@ -161,7 +158,7 @@ exh_iam_load_file(ExhIam *iam, const gchar *path, GError **error)
 		return FALSE;
 	}
 	table = g_hash_table_new_full(
-		g_str_hash, g_str_equal, g_free, (GDestroyNotify)identity_free);
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)exh_identity_unref);
 	groups = g_key_file_get_groups(kf, NULL);
 	for (guint i = 0; groups[i] != NULL; i++) {
 		ExhIdentity *identity;
@@ -198,7 +195,7 @@ exh_iam_authenticate(ExhIam *iam, const gchar *authorization, GError **error)
 
 	/* gcl_iam: anything but a Bearer credential is anonymous, not an error */
 	if (authorization == NULL || g_ascii_strncasecmp(authorization, "bearer ", 7) != 0)
-		return &iam->anonymous;
+		return iam->anonymous;
 	token = g_strstrip(g_strdup(authorization + 7));
 	digest = token_digest(token);
 	exm_secret_wipe(token, strlen(token));
@@ -211,4 +208,33 @@ exh_iam_authenticate(ExhIam *iam, const gchar *authorization, GError **error)
 		return NULL;
 	}
 	return identity;
+}
+
+void
+exh_iam_use_core(ExhIam *iam, ExhIamCore *core)
+{
+	g_clear_pointer(&iam->core, exh_iam_core_free);
+	iam->core = core;
+}
+
+void
+exh_iam_authenticate_async(ExhIam *iam,
+			   const gchar *authorization,
+			   const gchar *otp,
+			   ExhIdentityCallback callback,
+			   gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *token = NULL;
+	const ExhIdentity *identity;
+
+	if (iam->core == NULL || authorization == NULL ||
+	    g_ascii_strncasecmp(authorization, "bearer ", 7) != 0) {
+		identity = exh_iam_authenticate(iam, authorization, &error);
+		callback((ExhIdentity *)identity, error, data);
+		return;
+	}
+	token = g_strstrip(g_strdup(authorization + 7));
+	exh_iam_core_authenticate(iam->core, token, otp, callback, data);
+	exm_secret_wipe(token, strlen(token));
 }

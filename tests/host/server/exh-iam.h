@@ -20,25 +20,9 @@
 
 #include <glib.h>
 
+#include "exh-iam-core.h"
+#include "exh-identity.h"
 #include "exm-rest.h"
-
-/**
- * ExhIdentity:
- * @anonymous: no bearer token was sent
- * @user: (nullable): the user's UUID
- * @project: (nullable): the project the token is scoped to
- * @permissions: %NULL-terminated grants (empty for anonymous)
- * @enforcer: the gcl_iam enforcer over @permissions
- *
- * Who is asking; immutable and owned by the #ExhIam, which outlives requests.
- */
-typedef struct {
-	gboolean anonymous;
-	gchar *user;
-	gchar *project;
-	gchar **permissions;
-	ExmRestEnforcer *enforcer;
-} ExhIdentity;
 
 typedef struct _ExhIam ExhIam;
 
@@ -70,6 +54,43 @@ gboolean exh_iam_load_file(ExhIam *iam, const gchar *path, GError **error);
  * Returns: (transfer none): the identity, or %NULL with @error set
  */
 const ExhIdentity *exh_iam_authenticate(ExhIam *iam, const gchar *authorization, GError **error);
+
+/**
+ * exh_iam_use_core:
+ * @iam: an IAM
+ * @core: (transfer full): the Core IAM driver
+ *
+ * Bearer tokens are from now on checked and introspected by Core IAM
+ * (docs/iam.md) instead of the token file.  Call before serving.
+ */
+void exh_iam_use_core(ExhIam *iam, ExhIamCore *core);
+
+/**
+ * exh_iam_authenticate_async:
+ * @iam: an IAM
+ * @authorization: (nullable): the `Authorization` header
+ * @otp: (nullable): the `X-OTP` header (Core IAM mode forwards it)
+ * @callback: receives the identity or the error (%EXM_ERROR_INVALID_TOKEN,
+ *   %EXM_ERROR_UNAVAILABLE); in token-file mode, or from Core IAM's cache,
+ *   before this returns
+ * @data: for @callback
+ *
+ * Call from the thread that serves the user API.
+ */
+void exh_iam_authenticate_async(ExhIam *iam,
+				const gchar *authorization,
+				const gchar *otp,
+				ExhIdentityCallback callback,
+				gpointer data);
+
+/**
+ * exh_iam_read_secret_file:
+ * @path: a file holding a secret
+ * @error: %EXH_ERROR_IAM when it is unreadable or open to others
+ *
+ * Returns: (transfer full): its text; wipe it with exm_secret_free()
+ */
+gchar *exh_iam_read_secret_file(const gchar *path, GError **error);
 
 /* Number of known tokens. */
 guint exh_iam_get_n_tokens(ExhIam *iam);

@@ -37,11 +37,14 @@ typedef struct {
 	gchar *method;
 	gchar *raw_path;
 	gint64 start;
-	gboolean paused;
+	gboolean held;	       /* paused, counted in flight, watched (hold()) */
+	gboolean pooled;       /* owned by the worker pool until dispatch_finish */
+	gboolean authed;       /* the IAM has answered */
+	gchar *path;	       /* unescaped, kept while the IAM answers */
+	ExhIdentity *identity; /* ref */
 
 	/* a plugin dispatch */
 	ExhPlugin *plugin;
-	const ExhIdentity *identity;
 	gchar *sub_path;
 	GArray *query; /* ExordosPaasQueryParam, strings in query_strings */
 	GPtrArray *query_strings;
@@ -78,6 +81,8 @@ static void
 request_free(ExhRequest *req)
 {
 	request_wipe_body(req);
+	g_clear_pointer(&req->identity, exh_identity_unref);
+	g_free(req->path);
 	g_clear_object(&req->msg);
 	g_free(req->request_id);
 	g_free(req->method);
@@ -497,6 +502,22 @@ wipe_soup_chunks(SoupMessageBody *body)
 	}
 }
 
+/*
+ * The message waits (for a worker, or for the IAM): paused, counted in
+ * flight for the shutdown, and watched for its client going away.  Once.
+ */
+static void
+hold(ExhRequest *req)
+{
+	if (req->held)
+		return;
+	req->held = TRUE;
+	g_atomic_int_inc(&req->host->in_flight);
+	g_signal_connect(req->msg, "finished", G_CALLBACK(message_done), req->host);
+	g_signal_connect(req->msg, "disconnected", G_CALLBACK(message_done), req->host);
+	soup_server_message_pause(req->msg);
+}
+
 static void
 dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const gchar *sub_path)
 {
@@ -507,7 +528,6 @@ dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const 
 	const gchar *ctype;
 
 	req->plugin = plugin;
-	req->identity = identity;
 	req->sub_path = g_strdup(sub_path);
 	if (!parse_query(req, &error)) {
 		respond_error(req, error);
@@ -526,11 +546,8 @@ dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const 
 		respond_error(req, error);
 		return;
 	}
-	req->paused = TRUE;
-	g_atomic_int_inc(&host->in_flight);
-	g_signal_connect(req->msg, "finished", G_CALLBACK(message_done), host);
-	g_signal_connect(req->msg, "disconnected", G_CALLBACK(message_done), host);
-	soup_server_message_pause(req->msg);
+	req->pooled = TRUE;
+	hold(req);
 }
 
 /* ------------------------------------------------------------- host routes */
@@ -682,35 +699,70 @@ serve_not_found(ExhRequest *req)
 	respond_error(req, error);
 }
 
+/* Where an authenticated request goes. */
 static void
-route(ExhRequest *req, const gchar *path)
+route_identified(ExhRequest *req, const gchar *path)
 {
 	static const gchar *const root_children[] = { "v1", NULL };
 	static const gchar *const v1_children[] = { "types", NULL };
-	g_autoptr(GError) error = NULL;
-	const ExhIdentity *identity;
-	const gchar *authorization;
 
-	/* metapaas skips authentication for exactly GET /v1/ */
-	if (g_str_equal(path, "/v1/") && g_str_equal(req->method, "GET")) {
-		serve_listing(req, v1_children);
-		return;
-	}
-	authorization = soup_message_headers_get_one(
-		soup_server_message_get_request_headers(req->msg), "Authorization");
-	identity = exh_iam_authenticate(req->host->iam, authorization, &error);
-	if (identity == NULL) {
-		respond_error(req, error);
-		return;
-	}
 	if (g_str_has_prefix(path, "/v1/types/"))
-		serve_types_subtree(req, identity, path + strlen("/v1/types/"));
+		serve_types_subtree(req, req->identity, path + strlen("/v1/types/"));
 	else if (g_str_equal(path, "/"))
 		serve_route_list(req, root_children);
 	else if (g_str_equal(path, "/v1/"))
 		serve_route_list(req, v1_children);
 	else
 		serve_not_found(req);
+}
+
+/*
+ * The IAM's answer: now, from route() (token file, Core IAM's cache), or
+ * later, when the request is held and owned by this callback.
+ */
+static void
+authenticated(ExhIdentity *identity, const GError *error, gpointer data)
+{
+	ExhRequest *req = data;
+	gboolean later = req->held;
+
+	req->authed = TRUE;
+	if (later && g_object_get_qdata(G_OBJECT(req->msg), finished_quark) != NULL) {
+		exh_log(G_LOG_LEVEL_DEBUG, req->request_id, "client gone while the IAM answered");
+		request_free(req);
+		return;
+	}
+	if (identity == NULL) {
+		respond_error(req, error);
+	} else {
+		req->identity = exh_identity_ref(identity);
+		route_identified(req, req->path);
+	}
+	if (later && !req->pooled) {
+		soup_server_message_unpause(req->msg);
+		request_free(req);
+	}
+}
+
+static void
+route(ExhRequest *req, const gchar *path)
+{
+	static const gchar *const v1_children[] = { "types", NULL };
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(req->msg);
+
+	/* metapaas skips authentication for exactly GET /v1/ */
+	if (g_str_equal(path, "/v1/") && g_str_equal(req->method, "GET")) {
+		serve_listing(req, v1_children);
+		return;
+	}
+	req->path = g_strdup(path);
+	exh_iam_authenticate_async(req->host->iam,
+				   soup_message_headers_get_one(headers, "Authorization"),
+				   soup_message_headers_get_one(headers, "X-OTP"),
+				   authenticated,
+				   req);
+	if (!req->authed)
+		hold(req); /* owned by authenticated() from here */
 }
 
 static void
@@ -745,8 +797,8 @@ handler(SoupServer *server,
 		return;
 	}
 	route(req, path);
-	if (req->paused)
-		g_steal_pointer(&req); /* owned by the worker pool now */
+	if (req->held)
+		g_steal_pointer(&req); /* owned by the worker pool or the IAM now */
 }
 
 /* ------------------------------------------------------------- the thread */
