@@ -4,7 +4,7 @@
  *
  * The `core` infra backend (tests/host/infra/core) against the fake Exordos
  * Core: the NodeSet and Config bodies as Core receives them (field by field,
- * exordos-production.md §2), writes only on a real change, reads only at
+ * docs/architecture.md "The core backend"), writes only on a real change, reads only at
  * the poll period, the node keys, delete, and Core failing (5xx, dropped
  * connections, malformed answers, revoked tokens, a set in ERROR).
  */
@@ -14,6 +14,7 @@
 #include "exh-core-backend.h"
 #include "exh-error.h"
 #include "exm-json.h"
+#include "exh-test.h"
 #include "exm-test.h"
 #include "test-core-fixture.h"
 
@@ -180,6 +181,26 @@ backend_new(CoreFake *fake)
 	return b;
 }
 
+/* Idle: the same targets again cost no write, reads only at the poll period. */
+static void
+check_idle(CoreFake *fake, ExhInfraBackend *b, ExhNodeSetTarget *target, ExhConfigTarget *config)
+{
+	ExhCoreStats before = exh_core_backend_get_stats(b), after;
+
+	for (gint i = 0; i < 5; i++) {
+		g_assert_true(exh_infra_backend_apply_node_set(b, target, NULL));
+		g_assert_true(exh_infra_backend_apply_config(b, config, NULL));
+		g_usleep(POLL_MS * 1000);
+	}
+	after = exh_core_backend_get_stats(b);
+	g_assert_cmpuint(after.writes, ==, before.writes);
+	g_assert_cmpuint(after.grants, ==, before.grants);
+	/* 2 GETs (set, config) a poll: ~5 polls, never one per call */
+	g_assert_cmpuint(after.reads - before.reads, >=, 4);
+	g_assert_cmpuint(after.reads - before.reads, <=, 16);
+	g_assert_cmpuint(core_fake_count(fake, "PUT", NULL), ==, 0);
+}
+
 /* Create, converge, idle, change, delete. */
 static void
 test_cycle(void)
@@ -193,7 +214,6 @@ test_cycle(void)
 	g_autoptr(JsonObject) state = NULL;
 	g_autoptr(GError) error = NULL;
 	ExhInfraNode *node;
-	ExhCoreStats before, after;
 
 	if (fake == NULL)
 		return;
@@ -226,20 +246,7 @@ test_cycle(void)
 	g_assert_cmpuint(core_fake_count(fake, "POST", "sets"), ==, 1);
 	g_assert_cmpuint(core_fake_count(fake, "POST", "configs"), ==, 1);
 
-	/* idle: the same targets again cost no write, reads only at the poll period */
-	before = exh_core_backend_get_stats(b);
-	for (gint i = 0; i < 5; i++) {
-		g_assert_true(exh_infra_backend_apply_node_set(b, target, NULL));
-		g_assert_true(exh_infra_backend_apply_config(b, config, NULL));
-		g_usleep(POLL_MS * 1000);
-	}
-	after = exh_core_backend_get_stats(b);
-	g_assert_cmpuint(after.writes, ==, before.writes);
-	g_assert_cmpuint(after.grants, ==, before.grants);
-	/* 2 GETs (set, config) a poll: ~5 polls, never one per call */
-	g_assert_cmpuint(after.reads - before.reads, >=, 4);
-	g_assert_cmpuint(after.reads - before.reads, <=, 16);
-	g_assert_cmpuint(core_fake_count(fake, "PUT", NULL), ==, 0);
+	check_idle(fake, b, target, config);
 
 	/* a change of cores is one PUT, and only the set's */
 	g_clear_pointer(&target, exh_node_set_target_free);
@@ -367,7 +374,7 @@ test_config(void)
 int
 main(int argc, char **argv)
 {
-	exm_test_init(&argc, &argv);
+	exh_test_init(&argc, &argv);
 	g_test_add_func("/core/backend/config", test_config);
 	g_test_add_func("/core/backend/cycle", test_cycle);
 	g_test_add_func("/core/backend/failures", test_failures);

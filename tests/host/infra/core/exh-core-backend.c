@@ -19,8 +19,8 @@ key_free(gpointer key)
 	exm_secret_free(key);
 }
 
-void
-exh_core_item_free(gpointer data)
+static void
+item_free(gpointer data)
 {
 	ExhCoreItem *item = data;
 
@@ -356,8 +356,8 @@ exh_core_backend_new(const ExhCoreConfig *config, GError **error)
 	self->client = exh_core_client_new(self->config);
 	g_mutex_init(&self->lock);
 	g_cond_init(&self->cond);
-	self->sets = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, exh_core_item_free);
-	self->configs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, exh_core_item_free);
+	self->sets = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, item_free);
+	self->configs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, item_free);
 	self->doomed_sets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->doomed_configs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	self->keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, key_free);

@@ -44,7 +44,6 @@ typedef struct {
 } ExhCoreBackend;
 
 /* exh-core-backend.c */
-void exh_core_item_free(gpointer data);
 void exh_core_backend_wake(ExhCoreBackend *self);
 
 /* exh-core-sync.c: the worker thread */

@@ -1,0 +1,418 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * End to end through Exordos Core (issue 12 #4): the in-process host with
+ * the mail plugin drives the `core` backend against the fake Core, whose
+ * nodes are real local sandboxes (test-core-bridge.h).  A tenant of another
+ * project creates an instance through the API; the NodeSet and the Config
+ * appear in Core in the host's (MetaPaaS) project, bodies asserted field by
+ * field against docs/architecture.md "The core backend"; the instance gets ACTIVE with
+ * ipsv4 and DKIM; an account logs in on 587 and 465 (the node's agent,
+ * sealing with the key Core handed out, registered with the host); a cpu
+ * change is one PUT; Core down for a while, every token revoked, a set in
+ * ERROR; delete removes set, config and keys.
+ */
+#include <string.h>
+
+#include "exh-core-backend.h"
+#include "exm-json.h"
+#include "exm-test.h"
+#include "exm-uuid.h"
+#include "test-core-bridge.h"
+#include "test-e2e-fixture.h"
+
+#define TENANT	  EXH_TEST_OTHER_PROJECT
+#define TOKEN	  EXH_TEST_TOKEN_OTHER
+#define INSTANCES "/v1/types/mail/instances/"
+#define USER	  "alice@" E2E_DOMAIN
+#define PASSWORD  "correct horse battery"
+#define IMAGE	  "http://repo/exordos-metapaas-mail-dp.raw"
+
+typedef struct {
+	CoreFake *fake;
+	gchar *state_dir;
+	ExhInfraBackend *local; /* the fake Core's nodes */
+	ExhInfraBackend *core;	/* what the host drives */
+	ExhTest *t;
+	CoreBridge *bridge;
+	gchar *version_uri;
+} CoreE2e;
+
+static void
+core_e2e_free(CoreE2e *e)
+{
+	if (e == NULL)
+		return;
+	g_clear_pointer(&e->t, exh_test_free);
+	g_clear_pointer(&e->core, exh_infra_backend_free);
+	g_clear_pointer(&e->bridge, core_bridge_free);
+	g_clear_pointer(&e->local, exh_infra_backend_free);
+	if (e->state_dir != NULL) {
+		g_assert_cmpuint(exm_test_count_processes(e->state_dir), ==, 0);
+		exm_test_rmtree(e->state_dir);
+	}
+	g_clear_pointer(&e->fake, core_fake_free);
+	g_free(e->state_dir);
+	g_free(e->version_uri);
+	g_free(e);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CoreE2e, core_e2e_free)
+
+static gboolean
+start_local(CoreE2e *e)
+{
+	g_autoptr(ExhLocalConfig) config = exh_local_config_new();
+	g_autoptr(GError) error = NULL;
+
+	e->state_dir = exm_test_mkdtemp("exh-e2e-core");
+	config->state_dir = g_strdup(e->state_dir);
+	config->node_descriptor = exh_test_node_descriptor_path();
+	config->envelope = TRUE;
+	config->stop_timeout_ms = 3000;
+	e->local = exh_local_backend_new(config, &error);
+	g_assert_no_error(error);
+	return e->local != NULL;
+}
+
+static gboolean
+seed_version(CoreE2e *e)
+{
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request(e->t,
+				 "POST",
+				 "/v1/types/mail/versions/",
+				 EXH_TEST_TOKEN_OPERATOR,
+				 "{\"name\":\"exim4_1\",\"image\":\"" IMAGE "\"}");
+
+	g_assert_cmpuint(r->status, ==, 201);
+	e->version_uri = g_strdup_printf("/v1/types/mail/versions/%s",
+					 exh_test_response_get_string(r, "uuid"));
+	return r->status == 201;
+}
+
+/* The host on the core backend; the fake's nodes through a local backend. */
+static CoreE2e *
+core_e2e_new(guint token_ttl)
+{
+	g_autoptr(CoreE2e) e = g_new0(CoreE2e, 1);
+	g_autoptr(ExhCoreConfig) config = NULL;
+	g_autoptr(GError) error = NULL;
+	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = FALSE };
+
+	if (!exm_test_need_root_and("the fake Core's nodes' exim", "exim4"))
+		return NULL;
+	e->fake = core_fake_new("/api/core", token_ttl, 100, TRUE);
+	if (e->fake == NULL || !start_local(e))
+		return NULL;
+	config = core_fake_config(e->fake, 200);
+	e->core = exh_core_backend_new(config, &error);
+	g_assert_no_error(error);
+	options.backend = e->core;
+	e->t = exh_test_new(&options);
+	if (e->t == NULL)
+		return NULL;
+	exh_local_backend_set_endpoints(
+		e->local, exh_host_get_orch_url(e->t->host), exh_host_get_status_url(e->t->host));
+	e->bridge = core_bridge_new(e->fake, e->local);
+	if (!seed_version(e))
+		return NULL;
+	return g_steal_pointer(&e);
+}
+
+static gchar *
+create_instance(CoreE2e *e, const gchar *name)
+{
+	g_autofree gchar *body = g_strdup_printf(
+		"{\"name\":\"%s\",\"project_id\":\"" TENANT "\",\"domain\":\"" E2E_DOMAIN "\","
+		"\"cpu\":1,\"ram\":1024,\"disk_size\":10,\"version\":\"%s\"}",
+		name,
+		e->version_uri);
+	g_autoptr(ExhTestResponse) r = exh_test_request(e->t, "POST", INSTANCES, TOKEN, body);
+
+	g_assert_cmpuint(r->status, ==, 201);
+	return r->status == 201 ? g_strdup(exh_test_response_get_string(r, "uuid")) : NULL;
+}
+
+static JsonObject *
+wait_instance(CoreE2e *e, const gchar *uuid, const gchar *status)
+{
+	g_autofree gchar *path = g_strconcat(INSTANCES, uuid, NULL);
+
+	for (guint i = 0; i < E2E_WAIT_S * 20; i++) {
+		g_autoptr(ExhTestResponse) r = exh_test_request(e->t, "GET", path, TOKEN, NULL);
+
+		if (r->status == 200 &&
+		    g_strcmp0(exh_test_response_get_string(r, "status"), status) == 0)
+			return json_object_ref(json_node_get_object(r->json));
+		g_usleep(100 * 1000);
+	}
+	g_test_message("instance %s never became %s", uuid, status);
+	return NULL;
+}
+
+static guint
+request(CoreE2e *e, const gchar *method, const gchar *path, const gchar *body)
+{
+	g_autoptr(ExhTestResponse) r = exh_test_request(e->t, method, path, TOKEN, body);
+
+	if (r->status >= 300)
+		g_test_message("%s %s: %u %s", method, path, r->status, r->body);
+	return r->status;
+}
+
+static void
+assert_member(JsonObject *obj, const gchar *name, const gchar *json)
+{
+	g_autoptr(JsonNode) want = exm_json_parse_strict(json, strlen(json), NULL);
+	g_autofree gchar *got = NULL;
+
+	g_assert_nonnull(want);
+	g_assert_true(json_object_has_member(obj, name));
+	got = exm_json_to_string(json_object_get_member(obj, name));
+	if (!json_node_equal(json_object_get_member(obj, name), want))
+		g_assert_cmpstr(got, ==, json);
+}
+
+/* §2.2: the NodeSet upstream's mail builder makes, in the MetaPaaS project. */
+static void
+assert_set_body(JsonObject *s, const gchar *uuid, guint cores)
+{
+	g_autofree gchar *quoted = g_strdup_printf("\"%s\"", uuid);
+	g_autofree gchar *name = g_strdup_printf("\"mailaas-dp-%s\"", uuid);
+	g_autofree gchar *cores_json = g_strdup_printf("%u", cores);
+
+	g_assert_nonnull(s);
+	assert_member(s, "uuid", quoted);
+	assert_member(s, "name", name);
+	assert_member(s, "replicas", "1");
+	assert_member(s, "cores", cores_json);
+	assert_member(s, "ram", "1024");
+	assert_member(s, "node_type", "\"VM\"");
+	assert_member(s, "set_type", "\"SET\"");
+	assert_member(s, "project_id", "\"" CORE_FAKE_PROJECT "\"");
+	assert_member(s,
+		      "disk_spec",
+		      "{\"kind\":\"disks\",\"disks\":[{\"size\":6,\"image\":\"" IMAGE
+		      "\",\"label\":\"root\"},{\"size\":10,\"label\":\"data\"}]}");
+}
+
+/* §2.3: uuid5(instance, config-<node>), on_change verbatim, mode "0640". */
+static void
+assert_config_body(JsonObject *state, const gchar *instance, const gchar *node)
+{
+	g_autofree gchar *name = g_strconcat("config-", node, NULL);
+	g_autofree gchar *uuid = exm_uuid_v5(instance, name, NULL);
+	JsonObject *c = core_fake_object(state, "configs", uuid);
+	g_autofree gchar *quoted = g_strdup_printf("\"%s\"", node);
+	g_autofree gchar *target = g_strdup_printf("{\"kind\":\"node\",\"node\":\"%s\"}", node);
+	g_autofree gchar *quoted_uuid = g_strdup_printf("\"%s\"", uuid);
+	JsonObject *body;
+
+	g_assert_nonnull(c);
+	assert_member(c, "uuid", quoted_uuid);
+	assert_member(c, "name", quoted);
+	assert_member(c, "project_id", "\"" CORE_FAKE_PROJECT "\"");
+	assert_member(c, "path", "\"/etc/exordos_metapaas/mail.env\"");
+	assert_member(c, "target", target);
+	assert_member(c,
+		      "on_change",
+		      "{\"kind\":\"shell\",\"command\":\"systemctl restart "
+		      "exordos-metapaas-mail-configure\"}");
+	assert_member(c, "mode", "\"0640\"");
+	assert_member(c, "owner", "\"root\"");
+	assert_member(c, "group", "\"root\"");
+	body = json_object_get_object_member(c, "body");
+	g_assert_cmpstr(json_object_get_string_member(body, "kind"), ==, "text");
+	g_assert_nonnull(strstr(json_object_get_string_member(body, "content"),
+				"MAIL_DOMAIN=" E2E_DOMAIN "\n"));
+}
+
+static guint
+wait_count(CoreFake *fake, const gchar *method, const gchar *route, guint n)
+{
+	guint got = 0;
+
+	for (guint i = 0; i < E2E_WAIT_S * 20 && (got = core_fake_count(fake, method, route)) < n;
+	     i++)
+		g_usleep(50 * 1000);
+	return got;
+}
+
+static guint
+collection_size(CoreFake *fake, const gchar *collection)
+{
+	g_autoptr(JsonObject) state = core_fake_state(fake);
+
+	return json_object_get_size(json_object_get_object_member(state, collection));
+}
+
+/* The node of the instance's set, from the fake Core's nodes (local sandboxes). */
+static ExhLocalNodeInfo *
+node_of(CoreE2e *e, const gchar *instance)
+{
+	g_autoptr(ExhNodeSetActual) set = exh_infra_backend_get_node_set(e->local, instance, NULL);
+
+	if (set == NULL || set->nodes->len == 0)
+		return NULL;
+	return exh_local_backend_get_node_info(e->local,
+					       ((ExhInfraNode *)set->nodes->pdata[0])->uuid);
+}
+
+/* The instance up through Core; the bodies Core received checked. */
+static ExhLocalNodeInfo *
+bring_up(CoreE2e *e, const gchar *uuid)
+{
+	g_autoptr(JsonObject) json = wait_instance(e, uuid, "ACTIVE");
+	g_autoptr(JsonObject) state = core_fake_state(e->fake);
+	ExhLocalNodeInfo *node;
+	JsonArray *ips;
+
+	g_assert_nonnull(json);
+	if (json == NULL)
+		return NULL;
+	assert_set_body(core_fake_object(state, "sets", uuid), uuid, 1);
+	/* the tenant's instance keeps its own project */
+	g_assert_cmpstr(json_object_get_string_member(json, "project_id"), ==, TENANT);
+	ips = json_object_get_array_member(json, "ipsv4");
+	g_assert_cmpuint(json_array_get_length(ips), ==, 1);
+	g_assert_cmpuint(strlen(json_object_get_string_member(json, "dkim_public_key")), >, 100);
+	node = node_of(e, uuid);
+	g_assert_nonnull(node);
+	if (node == NULL)
+		return NULL;
+	g_assert_cmpstr(json_array_get_string_element(ips, 0), ==, node->ipv4);
+	assert_config_body(state, uuid, node->uuid);
+	return node;
+}
+
+static gchar *
+host_key(CoreE2e *e, const gchar *node)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"SELECT private_key FROM ua_node_encryption_keys WHERE uuid::text = '%s'", node);
+
+	return exh_test_sql(e->t, sql);
+}
+
+/* Create → Core → ACTIVE → login on 587 and 465 → cpu change is one PUT →
+ * Core down, tokens revoked → still converges → delete removes everything. */
+static void
+test_chain(void)
+{
+	g_autoptr(CoreE2e) e = core_e2e_new(3600);
+	g_autoptr(ExhLocalNodeInfo) node = NULL;
+	g_autoptr(JsonObject) state = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *accounts = NULL;
+	g_autofree gchar *key = NULL;
+	g_autoptr(JsonObject) active = NULL;
+	guint puts;
+
+	if (e == NULL)
+		return;
+	uuid = create_instance(e, "mail-core");
+	node = bring_up(e, uuid);
+	if (node == NULL)
+		return;
+	/* the host holds the key Core handed out; the node's agent sealed with it */
+	state = core_fake_state(e->fake);
+	key = host_key(e, node->uuid);
+	g_assert_cmpstr(key,
+			==,
+			json_object_get_string_member(json_object_get_object_member(state, "keys"),
+						      node->uuid));
+	accounts = g_strdup_printf(INSTANCES "%s/accounts/", uuid);
+	g_assert_cmpuint(request(e,
+				 "POST",
+				 accounts,
+				 "{\"username\":\"alice\",\"password\":\"" PASSWORD
+				 "\",\"project_id\":\"" TENANT "\"}"),
+			 ==,
+			 201);
+	g_assert_true(e2e_wait_login(NULL, node, FALSE, USER, PASSWORD, 235));
+	g_assert_cmpint(e2e_login(NULL, node, TRUE, USER, PASSWORD), ==, 235);
+
+	/* cpu change: one PUT on the set, none on the config */
+	puts = core_fake_count(e->fake, "PUT", NULL);
+	g_assert_cmpuint(puts, ==, 0);
+	path = g_strconcat(INSTANCES, uuid, NULL);
+	g_assert_cmpuint(request(e, "PUT", path, "{\"cpu\":2}"), ==, 200);
+	g_assert_cmpuint(wait_count(e->fake, "PUT", "set", 1), ==, 1);
+	g_clear_pointer(&state, json_object_unref);
+	g_usleep(1000 * 1000);
+	g_assert_cmpuint(core_fake_count(e->fake, "PUT", NULL), ==, 1);
+	state = core_fake_state(e->fake);
+	assert_set_body(core_fake_object(state, "sets", uuid), uuid, 2);
+	g_clear_pointer(&state, json_object_unref);
+
+	/* Core down for a while: the API keeps working, the change waits */
+	core_fake_control(e->fake, "{\"fail\":\"drop\"}");
+	g_assert_cmpuint(request(e, "PUT", path, "{\"cpu\":3}"), ==, 200);
+	g_assert_cmpuint(request(e,
+				 "POST",
+				 accounts,
+				 "{\"username\":\"bob\",\"password\":\"" PASSWORD
+				 "\",\"project_id\":\"" TENANT "\"}"),
+			 ==,
+			 201);
+	g_assert_true(e2e_wait_login(NULL, node, FALSE, "bob@" E2E_DOMAIN, PASSWORD, 235));
+	g_usleep(1500 * 1000);
+	g_assert_cmpuint(core_fake_count(e->fake, "PUT", NULL), ==, 1);
+	/* back, with every token revoked: a new token, then the change lands */
+	core_fake_control(e->fake, "{\"fail\":null,\"expire_tokens\":true}");
+	g_assert_cmpuint(wait_count(e->fake, "PUT", "set", 2), ==, 2);
+	state = core_fake_state(e->fake);
+	assert_set_body(core_fake_object(state, "sets", uuid), uuid, 3);
+	g_assert_cmpuint(
+		json_array_get_length(json_object_get_array_member(state, "grants")), >=, 2);
+	active = wait_instance(e, uuid, "ACTIVE");
+	g_assert_nonnull(active);
+	g_assert_cmpint(e2e_login(NULL, node, TRUE, USER, PASSWORD), ==, 235);
+
+	/* delete: set, config and keys gone from Core; the host's key row too */
+	g_assert_cmpuint(request(e, "DELETE", path, NULL), ==, 204);
+	for (guint i = 0; i < E2E_WAIT_S * 20 && collection_size(e->fake, "sets") > 0; i++)
+		g_usleep(50 * 1000);
+	g_assert_cmpuint(collection_size(e->fake, "sets"), ==, 0);
+	g_assert_cmpuint(collection_size(e->fake, "configs"), ==, 0);
+	g_assert_cmpuint(collection_size(e->fake, "keys"), ==, 0);
+	for (guint i = 0; i < E2E_WAIT_S * 20; i++) {
+		g_autofree gchar *left = host_key(e, node->uuid);
+
+		if (*left == '\0')
+			break;
+		g_usleep(50 * 1000);
+	}
+	g_free(key);
+	key = host_key(e, node->uuid);
+	g_assert_cmpstr(key, ==, "");
+}
+
+/* Core answers ERROR for the set: the instance goes ERROR. */
+static void
+test_set_error(void)
+{
+	g_autoptr(CoreE2e) e = core_e2e_new(3600);
+	g_autoptr(JsonObject) json = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autofree gchar *control = NULL;
+
+	if (e == NULL)
+		return;
+	uuid = create_instance(e, "mail-error");
+	control = g_strdup_printf("{\"error_set\":\"%s\",\"reason\":\"no capacity\"}", uuid);
+	core_fake_control(e->fake, control);
+	json = wait_instance(e, uuid, "ERROR");
+	g_assert_nonnull(json);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/e2e/core/chain", test_chain);
+	g_test_add_func("/e2e/core/set-error", test_set_error);
+	return g_test_run();
+}
