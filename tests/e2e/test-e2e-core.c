@@ -19,147 +19,10 @@
 #include "exm-json.h"
 #include "exm-test.h"
 #include "exm-uuid.h"
-#include "test-core-bridge.h"
-#include "test-e2e-fixture.h"
+#include "test-core-e2e-fixture.h"
 
-#define TENANT	  EXH_TEST_OTHER_PROJECT
-#define TOKEN	  EXH_TEST_TOKEN_OTHER
-#define INSTANCES "/v1/types/mail/instances/"
-#define USER	  "alice@" E2E_DOMAIN
-#define PASSWORD  "correct horse battery"
-#define IMAGE	  "http://repo/exordos-metapaas-mail-dp.raw"
-
-typedef struct {
-	CoreFake *fake;
-	gchar *state_dir;
-	ExhInfraBackend *local; /* the fake Core's nodes */
-	ExhInfraBackend *core;	/* what the host drives */
-	ExhTest *t;
-	CoreBridge *bridge;
-	gchar *version_uri;
-} CoreE2e;
-
-static void
-core_e2e_free(CoreE2e *e)
-{
-	if (e == NULL)
-		return;
-	g_clear_pointer(&e->t, exh_test_free);
-	g_clear_pointer(&e->core, exh_infra_backend_free);
-	g_clear_pointer(&e->bridge, core_bridge_free);
-	g_clear_pointer(&e->local, exh_infra_backend_free);
-	if (e->state_dir != NULL) {
-		g_assert_cmpuint(exm_test_count_processes(e->state_dir), ==, 0);
-		exm_test_rmtree(e->state_dir);
-	}
-	g_clear_pointer(&e->fake, core_fake_free);
-	g_free(e->state_dir);
-	g_free(e->version_uri);
-	g_free(e);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CoreE2e, core_e2e_free)
-
-static gboolean
-start_local(CoreE2e *e)
-{
-	g_autoptr(ExhLocalConfig) config = exh_local_config_new();
-	g_autoptr(GError) error = NULL;
-
-	e->state_dir = exm_test_mkdtemp("exh-e2e-core");
-	config->state_dir = g_strdup(e->state_dir);
-	config->node_descriptor = exh_test_node_descriptor_path();
-	config->envelope = TRUE;
-	config->stop_timeout_ms = 3000;
-	e->local = exh_local_backend_new(config, &error);
-	g_assert_no_error(error);
-	return e->local != NULL;
-}
-
-static gboolean
-seed_version(CoreE2e *e)
-{
-	g_autoptr(ExhTestResponse) r =
-		exh_test_request(e->t,
-				 "POST",
-				 "/v1/types/mail/versions/",
-				 EXH_TEST_TOKEN_OPERATOR,
-				 "{\"name\":\"exim4_1\",\"image\":\"" IMAGE "\"}");
-
-	g_assert_cmpuint(r->status, ==, 201);
-	e->version_uri = g_strdup_printf("/v1/types/mail/versions/%s",
-					 exh_test_response_get_string(r, "uuid"));
-	return r->status == 201;
-}
-
-/* The host on the core backend; the fake's nodes through a local backend. */
-static CoreE2e *
-core_e2e_new(guint token_ttl)
-{
-	g_autoptr(CoreE2e) e = g_new0(CoreE2e, 1);
-	g_autoptr(ExhCoreConfig) config = NULL;
-	g_autoptr(GError) error = NULL;
-	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = FALSE };
-
-	if (!exm_test_need_root_and("the fake Core's nodes' exim", "exim4"))
-		return NULL;
-	e->fake = core_fake_new("/api/core", token_ttl, 100, TRUE);
-	if (e->fake == NULL || !start_local(e))
-		return NULL;
-	config = core_fake_config(e->fake, 200);
-	e->core = exh_core_backend_new(config, &error);
-	g_assert_no_error(error);
-	options.backend = e->core;
-	e->t = exh_test_new(&options);
-	if (e->t == NULL)
-		return NULL;
-	exh_local_backend_set_endpoints(
-		e->local, exh_host_get_orch_url(e->t->host), exh_host_get_status_url(e->t->host));
-	e->bridge = core_bridge_new(e->fake, e->local);
-	if (!seed_version(e))
-		return NULL;
-	return g_steal_pointer(&e);
-}
-
-static gchar *
-create_instance(CoreE2e *e, const gchar *name)
-{
-	g_autofree gchar *body = g_strdup_printf(
-		"{\"name\":\"%s\",\"project_id\":\"" TENANT "\",\"domain\":\"" E2E_DOMAIN "\","
-		"\"cpu\":1,\"ram\":1024,\"disk_size\":10,\"version\":\"%s\"}",
-		name,
-		e->version_uri);
-	g_autoptr(ExhTestResponse) r = exh_test_request(e->t, "POST", INSTANCES, TOKEN, body);
-
-	g_assert_cmpuint(r->status, ==, 201);
-	return r->status == 201 ? g_strdup(exh_test_response_get_string(r, "uuid")) : NULL;
-}
-
-static JsonObject *
-wait_instance(CoreE2e *e, const gchar *uuid, const gchar *status)
-{
-	g_autofree gchar *path = g_strconcat(INSTANCES, uuid, NULL);
-
-	for (guint i = 0; i < E2E_WAIT_S * 20; i++) {
-		g_autoptr(ExhTestResponse) r = exh_test_request(e->t, "GET", path, TOKEN, NULL);
-
-		if (r->status == 200 &&
-		    g_strcmp0(exh_test_response_get_string(r, "status"), status) == 0)
-			return json_object_ref(json_node_get_object(r->json));
-		g_usleep(100 * 1000);
-	}
-	g_test_message("instance %s never became %s", uuid, status);
-	return NULL;
-}
-
-static guint
-request(CoreE2e *e, const gchar *method, const gchar *path, const gchar *body)
-{
-	g_autoptr(ExhTestResponse) r = exh_test_request(e->t, method, path, TOKEN, body);
-
-	if (r->status >= 300)
-		g_test_message("%s %s: %u %s", method, path, r->status, r->body);
-	return r->status;
-}
+#define USER	 "alice@" E2E_DOMAIN
+#define PASSWORD "correct horse battery"
 
 static void
 assert_member(JsonObject *obj, const gchar *name, const gchar *json)
@@ -247,23 +110,11 @@ collection_size(CoreFake *fake, const gchar *collection)
 	return json_object_get_size(json_object_get_object_member(state, collection));
 }
 
-/* The node of the instance's set, from the fake Core's nodes (local sandboxes). */
-static ExhLocalNodeInfo *
-node_of(CoreE2e *e, const gchar *instance)
-{
-	g_autoptr(ExhNodeSetActual) set = exh_infra_backend_get_node_set(e->local, instance, NULL);
-
-	if (set == NULL || set->nodes->len == 0)
-		return NULL;
-	return exh_local_backend_get_node_info(e->local,
-					       ((ExhInfraNode *)set->nodes->pdata[0])->uuid);
-}
-
 /* The instance up through Core; the bodies Core received checked. */
 static ExhLocalNodeInfo *
 bring_up(CoreE2e *e, const gchar *uuid)
 {
-	g_autoptr(JsonObject) json = wait_instance(e, uuid, "ACTIVE");
+	g_autoptr(JsonObject) json = core_e2e_wait_instance(e, uuid, "ACTIVE");
 	g_autoptr(JsonObject) state = core_fake_state(e->fake);
 	ExhLocalNodeInfo *node;
 	JsonArray *ips;
@@ -277,7 +128,7 @@ bring_up(CoreE2e *e, const gchar *uuid)
 	ips = json_object_get_array_member(json, "ipsv4");
 	g_assert_cmpuint(json_array_get_length(ips), ==, 1);
 	g_assert_cmpuint(strlen(json_object_get_string_member(json, "dkim_public_key")), >, 100);
-	node = node_of(e, uuid);
+	node = core_e2e_node(e, uuid);
 	g_assert_nonnull(node);
 	if (node == NULL)
 		return NULL;
@@ -312,7 +163,7 @@ test_chain(void)
 
 	if (e == NULL)
 		return;
-	uuid = create_instance(e, "mail-core");
+	uuid = core_e2e_create_instance(e, "mail-core");
 	node = bring_up(e, uuid);
 	if (node == NULL)
 		return;
@@ -324,11 +175,11 @@ test_chain(void)
 			json_object_get_string_member(json_object_get_object_member(state, "keys"),
 						      node->uuid));
 	accounts = g_strdup_printf(INSTANCES "%s/accounts/", uuid);
-	g_assert_cmpuint(request(e,
-				 "POST",
-				 accounts,
-				 "{\"username\":\"alice\",\"password\":\"" PASSWORD
-				 "\",\"project_id\":\"" TENANT "\"}"),
+	g_assert_cmpuint(core_e2e_request(e,
+					  "POST",
+					  accounts,
+					  "{\"username\":\"alice\",\"password\":\"" PASSWORD
+					  "\",\"project_id\":\"" TENANT "\"}"),
 			 ==,
 			 201);
 	g_assert_true(e2e_wait_login(NULL, node, FALSE, USER, PASSWORD, 235));
@@ -338,7 +189,7 @@ test_chain(void)
 	puts = core_fake_count(e->fake, "PUT", NULL);
 	g_assert_cmpuint(puts, ==, 0);
 	path = g_strconcat(INSTANCES, uuid, NULL);
-	g_assert_cmpuint(request(e, "PUT", path, "{\"cpu\":2}"), ==, 200);
+	g_assert_cmpuint(core_e2e_request(e, "PUT", path, "{\"cpu\":2}"), ==, 200);
 	g_assert_cmpuint(wait_count(e->fake, "PUT", "set", 1), ==, 1);
 	g_clear_pointer(&state, json_object_unref);
 	g_usleep(1000 * 1000);
@@ -349,12 +200,12 @@ test_chain(void)
 
 	/* Core down for a while: the API keeps working, the change waits */
 	core_fake_control(e->fake, "{\"fail\":\"drop\"}");
-	g_assert_cmpuint(request(e, "PUT", path, "{\"cpu\":3}"), ==, 200);
-	g_assert_cmpuint(request(e,
-				 "POST",
-				 accounts,
-				 "{\"username\":\"bob\",\"password\":\"" PASSWORD
-				 "\",\"project_id\":\"" TENANT "\"}"),
+	g_assert_cmpuint(core_e2e_request(e, "PUT", path, "{\"cpu\":3}"), ==, 200);
+	g_assert_cmpuint(core_e2e_request(e,
+					  "POST",
+					  accounts,
+					  "{\"username\":\"bob\",\"password\":\"" PASSWORD
+					  "\",\"project_id\":\"" TENANT "\"}"),
 			 ==,
 			 201);
 	g_assert_true(e2e_wait_login(NULL, node, FALSE, "bob@" E2E_DOMAIN, PASSWORD, 235));
@@ -367,12 +218,12 @@ test_chain(void)
 	assert_set_body(core_fake_object(state, "sets", uuid), uuid, 3);
 	g_assert_cmpuint(
 		json_array_get_length(json_object_get_array_member(state, "grants")), >=, 2);
-	active = wait_instance(e, uuid, "ACTIVE");
+	active = core_e2e_wait_instance(e, uuid, "ACTIVE");
 	g_assert_nonnull(active);
 	g_assert_cmpint(e2e_login(NULL, node, TRUE, USER, PASSWORD), ==, 235);
 
 	/* delete: set, config and keys gone from Core; the host's key row too */
-	g_assert_cmpuint(request(e, "DELETE", path, NULL), ==, 204);
+	g_assert_cmpuint(core_e2e_request(e, "DELETE", path, NULL), ==, 204);
 	for (guint i = 0; i < E2E_WAIT_S * 20 && collection_size(e->fake, "sets") > 0; i++)
 		g_usleep(50 * 1000);
 	g_assert_cmpuint(collection_size(e->fake, "sets"), ==, 0);
@@ -401,10 +252,10 @@ test_set_error(void)
 
 	if (e == NULL)
 		return;
-	uuid = create_instance(e, "mail-error");
+	uuid = core_e2e_create_instance(e, "mail-error");
 	control = g_strdup_printf("{\"error_set\":\"%s\",\"reason\":\"no capacity\"}", uuid);
 	core_fake_control(e->fake, control);
-	json = wait_instance(e, uuid, "ERROR");
+	json = core_e2e_wait_instance(e, uuid, "ERROR");
 	g_assert_nonnull(json);
 }
 
