@@ -146,6 +146,64 @@ host_key(CoreE2e *e, const gchar *node)
 	return exh_test_sql(e->t, sql);
 }
 
+/* Core down for a while: the API keeps working, the change waits; back with
+ * every token revoked: a new token, then the change lands. */
+static void
+core_down_and_back(CoreE2e *e, const gchar *uuid, const ExhLocalNodeInfo *node)
+{
+	g_autofree gchar *path = g_strconcat(INSTANCES, uuid, NULL);
+	g_autofree gchar *accounts = g_strdup_printf(INSTANCES "%s/accounts/", uuid);
+	g_autoptr(JsonObject) state = NULL;
+	g_autoptr(JsonObject) active = NULL;
+
+	core_fake_control(e->fake, "{\"fail\":\"drop\"}");
+	g_assert_cmpuint(core_e2e_request(e, "PUT", path, "{\"cpu\":3}"), ==, 200);
+	g_assert_cmpuint(core_e2e_request(e,
+					  "POST",
+					  accounts,
+					  "{\"username\":\"bob\",\"password\":\"" PASSWORD
+					  "\",\"project_id\":\"" TENANT "\"}"),
+			 ==,
+			 201);
+	g_assert_true(e2e_wait_login(NULL, node, FALSE, "bob@" E2E_DOMAIN, PASSWORD, 235));
+	g_usleep(1500 * 1000);
+	g_assert_cmpuint(core_fake_count(e->fake, "PUT", NULL), ==, 1);
+	/* back, with every token revoked: a new token, then the change lands */
+	core_fake_control(e->fake, "{\"fail\":null,\"expire_tokens\":true}");
+	g_assert_cmpuint(wait_count(e->fake, "PUT", "set", 2), ==, 2);
+	state = core_fake_state(e->fake);
+	assert_set_body(core_fake_object(state, "sets", uuid), uuid, 3);
+	g_assert_cmpuint(
+		json_array_get_length(json_object_get_array_member(state, "grants")), >=, 2);
+	active = core_e2e_wait_instance(e, uuid, "ACTIVE");
+	g_assert_nonnull(active);
+	g_assert_cmpint(e2e_login(NULL, node, TRUE, USER, PASSWORD), ==, 235);
+}
+
+/* Delete: set, config and keys gone from Core; the host's key row too. */
+static void
+delete_everything(CoreE2e *e, const gchar *uuid, const ExhLocalNodeInfo *node)
+{
+	g_autofree gchar *path = g_strconcat(INSTANCES, uuid, NULL);
+	g_autofree gchar *key = NULL;
+
+	g_assert_cmpuint(core_e2e_request(e, "DELETE", path, NULL), ==, 204);
+	for (guint i = 0; i < E2E_WAIT_S * 20 && collection_size(e->fake, "sets") > 0; i++)
+		g_usleep(50 * 1000);
+	g_assert_cmpuint(collection_size(e->fake, "sets"), ==, 0);
+	g_assert_cmpuint(collection_size(e->fake, "configs"), ==, 0);
+	g_assert_cmpuint(collection_size(e->fake, "keys"), ==, 0);
+	for (guint i = 0; i < E2E_WAIT_S * 20; i++) {
+		g_autofree gchar *left = host_key(e, node->uuid);
+
+		if (*left == '\0')
+			break;
+		g_usleep(50 * 1000);
+	}
+	key = host_key(e, node->uuid);
+	g_assert_cmpstr(key, ==, "");
+}
+
 /* Create → Core → ACTIVE → login on 587 and 465 → cpu change is one PUT →
  * Core down, tokens revoked → still converges → delete removes everything. */
 static void
@@ -158,7 +216,6 @@ test_chain(void)
 	g_autofree gchar *path = NULL;
 	g_autofree gchar *accounts = NULL;
 	g_autofree gchar *key = NULL;
-	g_autoptr(JsonObject) active = NULL;
 	guint puts;
 
 	if (e == NULL)
@@ -198,47 +255,8 @@ test_chain(void)
 	assert_set_body(core_fake_object(state, "sets", uuid), uuid, 2);
 	g_clear_pointer(&state, json_object_unref);
 
-	/* Core down for a while: the API keeps working, the change waits */
-	core_fake_control(e->fake, "{\"fail\":\"drop\"}");
-	g_assert_cmpuint(core_e2e_request(e, "PUT", path, "{\"cpu\":3}"), ==, 200);
-	g_assert_cmpuint(core_e2e_request(e,
-					  "POST",
-					  accounts,
-					  "{\"username\":\"bob\",\"password\":\"" PASSWORD
-					  "\",\"project_id\":\"" TENANT "\"}"),
-			 ==,
-			 201);
-	g_assert_true(e2e_wait_login(NULL, node, FALSE, "bob@" E2E_DOMAIN, PASSWORD, 235));
-	g_usleep(1500 * 1000);
-	g_assert_cmpuint(core_fake_count(e->fake, "PUT", NULL), ==, 1);
-	/* back, with every token revoked: a new token, then the change lands */
-	core_fake_control(e->fake, "{\"fail\":null,\"expire_tokens\":true}");
-	g_assert_cmpuint(wait_count(e->fake, "PUT", "set", 2), ==, 2);
-	state = core_fake_state(e->fake);
-	assert_set_body(core_fake_object(state, "sets", uuid), uuid, 3);
-	g_assert_cmpuint(
-		json_array_get_length(json_object_get_array_member(state, "grants")), >=, 2);
-	active = core_e2e_wait_instance(e, uuid, "ACTIVE");
-	g_assert_nonnull(active);
-	g_assert_cmpint(e2e_login(NULL, node, TRUE, USER, PASSWORD), ==, 235);
-
-	/* delete: set, config and keys gone from Core; the host's key row too */
-	g_assert_cmpuint(core_e2e_request(e, "DELETE", path, NULL), ==, 204);
-	for (guint i = 0; i < E2E_WAIT_S * 20 && collection_size(e->fake, "sets") > 0; i++)
-		g_usleep(50 * 1000);
-	g_assert_cmpuint(collection_size(e->fake, "sets"), ==, 0);
-	g_assert_cmpuint(collection_size(e->fake, "configs"), ==, 0);
-	g_assert_cmpuint(collection_size(e->fake, "keys"), ==, 0);
-	for (guint i = 0; i < E2E_WAIT_S * 20; i++) {
-		g_autofree gchar *left = host_key(e, node->uuid);
-
-		if (*left == '\0')
-			break;
-		g_usleep(50 * 1000);
-	}
-	g_free(key);
-	key = host_key(e, node->uuid);
-	g_assert_cmpstr(key, ==, "");
+	core_down_and_back(e, uuid, node);
+	delete_everything(e, uuid, node);
 }
 
 /* Core answers ERROR for the set: the instance goes ERROR. */
