@@ -333,6 +333,40 @@ test_failures(void)
 	g_assert_nonnull(actual->error);
 }
 
+/* Tokens that expire after 2 s are renewed before they do: refresh grants,
+ * never a call refused with 401. */
+static void
+test_token_renewal(void)
+{
+	g_autoptr(CoreFake) fake = core_fake_new(NULL, 2, 50, FALSE);
+	g_autoptr(ExhInfraBackend) b = NULL;
+	g_autoptr(ExhNodeSetTarget) target = set_target(1);
+	g_autoptr(ExhNodeSetActual) actual = NULL;
+	g_autoptr(JsonObject) state = NULL;
+	JsonArray *calls;
+
+	if (fake == NULL)
+		return;
+	b = backend_new(fake);
+	g_assert_true(exh_infra_backend_apply_node_set(b, target, NULL));
+	actual = wait_set(b, EXH_INFRA_STATUS_ACTIVE);
+	g_assert_nonnull(actual);
+	g_usleep(5 * G_USEC_PER_SEC);
+	state = core_fake_state(fake);
+	g_assert_cmpuint(
+		json_array_get_length(json_object_get_array_member(state, "grants")), >=, 3);
+	g_assert_cmpstr(
+		json_array_get_string_element(json_object_get_array_member(state, "grants"), 1),
+		==,
+		"refresh_token");
+	calls = json_object_get_array_member(state, "calls");
+	for (guint i = 0; i < json_array_get_length(calls); i++)
+		g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(calls, i),
+							   "status"),
+				!=,
+				401);
+}
+
 /* The host's [core] group: required keys, the password file's mode. */
 static void
 test_config(void)
@@ -378,5 +412,6 @@ main(int argc, char **argv)
 	g_test_add_func("/core/backend/config", test_config);
 	g_test_add_func("/core/backend/cycle", test_cycle);
 	g_test_add_func("/core/backend/failures", test_failures);
+	g_test_add_func("/core/backend/token-renewal", test_token_renewal);
 	return g_test_run();
 }

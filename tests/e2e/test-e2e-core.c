@@ -209,7 +209,8 @@ delete_everything(CoreE2e *e, const gchar *uuid, const ExhLocalNodeInfo *node)
 static void
 test_chain(void)
 {
-	g_autoptr(CoreE2e) e = core_e2e_new(3600);
+	/* 5 s tokens: renewed (refresh grant) several times during the chain */
+	g_autoptr(CoreE2e) e = core_e2e_new(5);
 	g_autoptr(ExhLocalNodeInfo) node = NULL;
 	g_autoptr(JsonObject) state = NULL;
 	g_autofree gchar *uuid = NULL;
