@@ -315,6 +315,18 @@ test_failures(void)
 	g_usleep(4 * POLL_MS * 1000);
 	core_fake_control(fake, "{\"malformed\":null}");
 
+	/* answers slower than the 2 s timeout: a change waits, then lands */
+	core_fake_control(fake, "{\"slow_ms\":2500}");
+	g_clear_pointer(&target, exh_node_set_target_free);
+	target = set_target(2);
+	g_assert_true(exh_infra_backend_apply_node_set(b, target, NULL));
+	g_usleep(3 * G_USEC_PER_SEC);
+	g_assert_cmpuint(core_fake_count(fake, "PUT", "set"), ==, 0);
+	core_fake_control(fake, "{\"slow_ms\":0}");
+	g_clear_pointer(&still, exh_node_set_actual_free);
+	still = wait_set_cores(b, EXH_INFRA_STATUS_ACTIVE, 2);
+	g_assert_nonnull(still);
+
 	/* every token revoked: one 401, a new token (the refresh grant), no loss */
 	core_fake_control(fake, "{\"expire_tokens\":true}");
 	state = wait_grants(fake, 2);
