@@ -368,7 +368,7 @@ static void
 store_set(ExhCoreBackend *self, Work *w, ExhNodeSetActual *actual, gboolean drifted)
 {
 	ExhCoreItem *item;
-	gboolean changed = FALSE;
+	gboolean changed = FALSE, failed = FALSE;
 
 	g_mutex_lock(&self->lock);
 	item = g_hash_table_lookup(self->sets, w->uuid);
@@ -379,6 +379,7 @@ store_set(ExhCoreBackend *self, Work *w, ExhNodeSetActual *actual, gboolean drif
 			node->private_key = g_strdup(g_hash_table_lookup(self->keys, node->uuid));
 		}
 		changed = !same_actual(item->actual, actual);
+		failed = changed && actual->status == EXH_INFRA_STATUS_ERROR;
 		exh_node_set_actual_free(item->actual);
 		item->actual = actual;
 		item->status = actual->status;
@@ -388,6 +389,11 @@ store_set(ExhCoreBackend *self, Work *w, ExhNodeSetActual *actual, gboolean drif
 		exh_node_set_actual_free(actual);
 	}
 	g_mutex_unlock(&self->lock);
+	if (failed)
+		exh_log(G_LOG_LEVEL_MESSAGE,
+			NULL,
+			"core: node_set %s is in ERROR on core",
+			w->uuid);
 	if (changed)
 		exh_infra_backend_emit_changed(&self->base, w->uuid);
 }
