@@ -34,6 +34,14 @@ builder_member(JsonBuilder *b, const gchar *name, const gchar *value)
 	json_builder_add_string_value(b, value);
 }
 
+/* Infra lives in the host's project (upstream: MetaPaaS's); Core refuses the
+ * tenant's for the host's credentials.  An older host gave none. */
+static const gchar *
+builder_infra_project(const ExmPluginBuilderInput *in)
+{
+	return in->infra_project != NULL ? in->infra_project : in->instance->project_id;
+}
+
 /* The NodeSet target fields: uuid, name, replicas, cores, ram, node_type,
  * set_type, project_id, disk_spec (root 6 GB from the image + data disk). */
 static gchar *
@@ -54,7 +62,7 @@ builder_node_set(const ExmPluginBuilderInput *in)
 	json_builder_add_int_value(b, in->instance->ram);
 	builder_member(b, "node_type", "VM");
 	builder_member(b, "set_type", "SET");
-	builder_member(b, "project_id", in->instance->project_id);
+	builder_member(b, "project_id", builder_infra_project(in));
 	json_builder_set_member_name(b, "disk_spec");
 	json_builder_begin_object(b);
 	builder_member(b, "kind", "disks");
@@ -97,7 +105,7 @@ builder_config(const ExmPluginBuilderInput *in,
 	json_builder_begin_object(b);
 	builder_member(b, "uuid", uuid);
 	builder_member(b, "name", node);
-	builder_member(b, "project_id", in->instance->project_id);
+	builder_member(b, "project_id", builder_infra_project(in));
 	builder_member(b, "path", EXM_PLUGIN_ENV_PATH);
 	builder_kind_object(b, "target", "node", "node", node);
 	builder_kind_object(b, "body", "text", "content", content);

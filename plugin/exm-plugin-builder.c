@@ -28,6 +28,7 @@ exm_plugin_builder_input_free(gpointer data)
 		return;
 	exm_mail_instance_free(in->instance);
 	g_free(in->image);
+	g_free(in->infra_project);
 	exm_mail_node_free(in->accounts);
 	g_free(in);
 }
@@ -152,6 +153,8 @@ builder_load(gpointer ctx, PGconn *db, const gchar *uuid, gpointer *out_input, g
 	in = g_new0(ExmPluginBuilderInput, 1);
 	in->instance = builder_row(row);
 	in->image = g_strdup(version != NULL ? builder_col(version, "image") : "");
+	if (ctx != NULL)
+		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
 	if (!builder_load_accounts(&store, in, out_error)) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;

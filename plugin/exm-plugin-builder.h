@@ -37,10 +37,12 @@ G_BEGIN_DECLS
 #define EXM_PLUGIN_ENV_PATH	 "/etc/exordos_metapaas/mail.env"
 #define EXM_PLUGIN_ENV_ON_CHANGE "systemctl restart exordos-metapaas-mail-configure"
 
-/* What load() reads: the instance row, its version's image, its accounts. */
+/* What load() reads: the instance row, its version's image, its accounts;
+ * plus the host's infra project (NULL: the tenant's, an older host). */
 typedef struct {
 	ExmMailInstance *instance;
 	gchar *image;
+	gchar *infra_project;
 	ExmMailNode *accounts; /* only @accounts is filled */
 } ExmPluginBuilderInput;
 

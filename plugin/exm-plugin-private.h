@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 /* The plugin context from init: immutable afterwards, shared by all threads. */
 typedef struct {
 	const ExordosPaasHost *host;
+	gchar *infra_project; /* the host's infra project (ABI minor ≥ 2), or NULL */
 } ExmPlugin;
 
 /* exm-plugin.c */

@@ -350,6 +350,9 @@ plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_error)
 	}
 	plugin = g_new0(ExmPlugin, 1);
 	plugin->host = host;
+	if (host->abi_minor >= 2 &&
+	    host->struct_size >= offsetof(ExordosPaasHost, infra_project_id) + sizeof(gpointer))
+		plugin->infra_project = g_strdup(host->infra_project_id);
 	*out_ctx = plugin;
 	return TRUE;
 }
@@ -359,6 +362,9 @@ plugin_shutdown(gpointer ctx)
 {
 	ExmPlugin *plugin = ctx;
 
+	if (plugin == NULL)
+		return;
+	g_free(plugin->infra_project);
 	g_free(plugin);
 }
 

@@ -58,7 +58,7 @@ G_BEGIN_DECLS
  *
  * Compatible additions (members appended from reserved space) bump this.
  */
-#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 1
+#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 2
 
 /**
  * EXORDOS_PAAS_PLUGIN_EXPORT:
@@ -113,11 +113,18 @@ typedef void (*ExordosPaasHostLogFunc)(gpointer host_data,
  * @abi_minor: the host's %EXORDOS_PAAS_PLUGIN_ABI_MINOR
  * @host_data: opaque pointer passed back to every host function
  * @log: (not nullable): log function
+ * @infra_project_id: (nullable): ABI minor ≥ 2: the project the host's
+ *   infrastructure lives in (upstream: the MetaPaaS project).  Infra targets
+ *   (`node_set`, `config`) carry it as their `project_id`, because the
+ *   platform's compute refuses any other project for the host's credentials;
+ *   tenant resources keep their own project.  %NULL (or an older host): the
+ *   plugin falls back to the tenant's project.
  * @reserved: for functions added later (%NULL)
  *
  * The host function table passed to #ExordosPaasPluginDescriptor.init.  It
  * stays valid until #ExordosPaasPluginDescriptor.shutdown returns, so a plugin
- * may keep the pointer in its context.
+ * may keep the pointer in its context.  A plugin reads an appended member
+ * only when @abi_minor says the host set it.
  */
 typedef struct {
 	gsize struct_size;
@@ -125,7 +132,8 @@ typedef struct {
 	guint32 abi_minor;
 	gpointer host_data;
 	ExordosPaasHostLogFunc log;
-	gpointer reserved[16];
+	const gchar *infra_project_id;
+	gpointer reserved[15];
 } ExordosPaasHost;
 
 /**

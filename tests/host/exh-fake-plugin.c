@@ -152,7 +152,7 @@ echo_identity(JsonBuilder *b, const ExordosPaasIdentity *id)
 }
 
 static void
-echo(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
+echo(const FakeCtx *ctx, const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
@@ -174,6 +174,7 @@ echo(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
 	add_str(b, "content_type", req->content_type);
 	add_str(b, "base_url", req->base_url);
 	add_str(b, "mount_prefix", req->mount_prefix);
+	add_str(b, "infra_project", ctx->host->abi_minor >= 2 ? ctx->host->infra_project_id : NULL);
 	json_builder_set_member_name(b, "in_transaction");
 	json_builder_add_boolean_value(b, PQtransactionStatus(req->db) == PQTRANS_INTRANS);
 	json_builder_set_member_name(b, "struct_size_ok");
@@ -288,7 +289,7 @@ fake_dispatch(gpointer ctx, const ExordosPaasRestRequest *req, ExordosPaasRestRe
 {
 	g_atomic_int_inc(&((FakeCtx *)ctx)->dispatches);
 	if (g_str_equal(req->path, "echo"))
-		echo(req, resp);
+		echo(ctx, req, resp);
 	else if (g_str_equal(req->path, "write"))
 		write_row(req, resp);
 	else if (g_str_equal(req->path, "sleep")) {

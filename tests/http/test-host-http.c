@@ -513,6 +513,8 @@ test_dispatch_request(void)
 	g_assert_cmpint(json_object_get_int_member(o, "body_len"), ==, 7);
 	g_assert_true(json_object_get_boolean_member(o, "in_transaction"));
 	g_assert_true(json_object_get_boolean_member(o, "struct_size_ok"));
+	/* ABI minor 2: the host's project is the plugin's infra project */
+	g_assert_cmpstr(json_object_get_string_member(o, "infra_project"), ==, EXH_DEFAULT_PROJECT);
 	g_assert_true(g_str_has_prefix(json_object_get_string_member(o, "base_url"),
 				       "http://127.0.0.1:"));
 	/* query: request order, repeats kept, decoded, '+' is a space */

@@ -2,10 +2,15 @@
 # The local stand: a throwaway PostgreSQL, the reference host with the mail
 # plugin, its agent API (Orch/Status) and the `local` backend, on this machine.
 #
-# Usage: tests/stand/stand.sh [up|status|stop|clean|--help]
+# Usage: tests/stand/stand.sh [up [--infra local|core]|status|stop|clean|--help]
 #   up      install what is missing (tests/setup.sh), build into build/, start
 #           PostgreSQL and the host in the background, seed the version
 #           exim4_1, write .stand/stand.env and print the Quick Start
+#           --infra core: the host drives the `core` backend against the fake
+#           Exordos Core (tests/fakes/fake_core, on 127.0.0.1 with the prefix
+#           /api/core), whose nodes are local sandboxes run by
+#           fake-core-nodes: the production path on one machine.  The choice
+#           is kept in .stand/infra for the next `up` (default local).
 #   status  what runs, where, and the instances of the dev project
 #   stop    stop every process the stand started (the host stops its nodes)
 #   clean   stop, then remove .stand/
@@ -35,6 +40,12 @@ LOCK_DIR=/run/exordos-paas-host
 VERSION_NAME=exim4_1
 VERSION_IMAGE=https://repo.exordos.com/exordos-elements/mailaas/local/images/exordos-metapaas-mail-dp.raw.zst
 HOST_BIN="$BUILD/tests/host/exordos-paas-host"
+INFRA_FILE="$STAND/infra"
+CORE_PID="$STAND/fake-core.pid"
+NODES_PID="$STAND/fake-core-nodes.pid"
+CORE_PASSWORD="$STAND/core-password"
+NODES_CONF="$STAND/nodes.conf"
+NODES_BIN="$BUILD/tests/e2e/fake-core-nodes"
 PLUGIN="$BUILD/plugin/libexordos_paas_mail.so"
 CONFIGURE_BIN="$BUILD/agent/exordos-mail-configure"
 AGENT_BIN="$BUILD/agent/exordos-metapaas-mail-agent"
@@ -171,23 +182,25 @@ pick_subnet() {
 
 # Loads .stand/ports, keeps what is still free, picks the rest, saves.
 choose_ports() {
-  API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET=''
+  API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET='' CORE_PORT=''
   # shellcheck source=/dev/null
   [ -f "$PORTS_FILE" ] && . "$PORTS_FILE"
   # a hand-edited file: anything but a number is picked anew
   [[ "$API_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || API_PORT=''
   [[ "$ORCH_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ORCH_PORT=''
   [[ "$STATUS_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || STATUS_PORT=''
+  [[ "$CORE_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || CORE_PORT=''
   [[ "$SUBNET" =~ ^[1-9][0-9]{1,2}$ ]] && [ "$SUBNET" -ge 16 ] && [ "$SUBNET" -le 127 ] || SUBNET=''
-  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET"
+  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT"
   if [ -z "$API_PORT" ] || port_busy "$API_PORT"; then API_PORT=$(pick_port "$ORCH_PORT" "$STATUS_PORT"); fi
   if [ -z "$ORCH_PORT" ] || port_busy "$ORCH_PORT"; then ORCH_PORT=$(pick_port "$API_PORT" "$STATUS_PORT"); fi
   if [ -z "$STATUS_PORT" ] || port_busy "$STATUS_PORT"; then STATUS_PORT=$(pick_port "$API_PORT" "$ORCH_PORT"); fi
+  if [ -z "$CORE_PORT" ] || port_busy "$CORE_PORT"; then CORE_PORT=$(pick_port "$API_PORT" "$ORCH_PORT" "$STATUS_PORT"); fi
   if [ -z "$SUBNET" ] || ! subnet_free "$SUBNET"; then SUBNET=$(pick_subnet); fi
-  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET" ]; then
-    [ "$old" = "   " ] || say "saved ports were taken: picked new ones"
-    printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\n' \
-      "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" >"$PORTS_FILE"
+  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT" ]; then
+    [ "$old" = "    " ] || say "saved ports were taken: picked new ones"
+    printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\nCORE_PORT=%s\n' \
+      "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" "$CORE_PORT" >"$PORTS_FILE"
   fi
   say "ports: api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT; nodes on 127.$SUBNET.0.N"
 }
@@ -371,6 +384,14 @@ orch_port = $ORCH_PORT
 status_port = $STATUS_PORT
 plain_agents = false
 
+$(infra_group)
+EOF
+  chmod 0600 "$HOST_CONF"
+}
+
+# The [local] group: the host's own backend, or fake-core-nodes' under --infra core.
+local_group() {
+  cat <<EOF
 [local]
 state_dir = $NODES
 lock_dir = $LOCK_DIR
@@ -381,7 +402,21 @@ agent = $AGENT_BIN
 envelope = true
 stop_timeout_ms = 5000
 EOF
-  chmod 0600 "$HOST_CONF"
+}
+
+# The host's infra backend: [local], or [core] pointing at the fake Core.
+infra_group() {
+  if [ "$INFRA" = core ]; then
+    cat <<EOF
+[core]
+endpoint = http://127.0.0.1:$CORE_PORT/api/core
+project = $PROJECT
+password_file = $CORE_PASSWORD
+poll_ms = 1000
+EOF
+  else
+    local_group
+  fi
 }
 
 # ---- the host --------------------------------------------------------------
@@ -427,6 +462,78 @@ host_stop() {
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$HOST_PID"
+}
+
+# ---- the fake Exordos Core and its nodes (--infra core) -------------------
+
+core_up() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$CORE_PORT/_fake/state"; }
+
+# Starts a daemon of the stand: pid file, log name, what its command line
+# holds, then the command.
+daemon_start() {
+  local pidfile=$1 log=$2 needle=$3 pid
+  shift 3
+  if pid=$(live_pid "$pidfile" "$needle"); then
+    say "$(basename "$pidfile" .pid) already running (pid $pid)"
+    return 0
+  fi
+  say "starting $(basename "$pidfile" .pid) (log $LOGS/$log)"
+  printf '\n==== %s up ====\n' "$(date -u '+%F %T')" >>"$LOGS/$log"
+  setsid nohup "$@" </dev/null >>"$LOGS/$log" 2>&1 &
+  printf '%s\n' "$!" >"$pidfile"
+}
+
+daemon_stop() { # pid file, what its command line holds
+  local pid
+  pid=$(live_pid "$1" "$2") || { rm -f "$1"; return 0; }
+  say "stopping $(basename "$1" .pid) (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    alive "$pid" || break
+    sleep 0.5
+  done
+  ! alive "$pid" || kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$1"
+}
+
+core_start() {
+  local py=/usr/bin/python3 pid
+  [ -x "$py" ] || py=$(command -v python3) || die "python3 is needed for --infra core"
+  [ -s "$CORE_PASSWORD" ] || (umask 077 && openssl rand -hex 16 >"$CORE_PASSWORD")
+  chmod 0600 "$CORE_PASSWORD"
+  # the fake serves loopback only; its cwd makes `-m fake_core` importable
+  daemon_start "$CORE_PID" fake-core.log "$CORE_PASSWORD" \
+    env -C "$ROOT/tests/fakes" "$py" -m fake_core --port "$CORE_PORT" --prefix /api/core \
+    --project "$PROJECT" --password-file "$CORE_PASSWORD" --external-nodes --tick-ms 500
+  pid=$(head -n 1 "$CORE_PID")
+  for _ in $(seq 1 40); do
+    core_up && return 0
+    alive "$pid" || die_log "$LOGS/fake-core.log" "the fake Core exited during start-up"
+    sleep 0.25
+  done
+  die_log "$LOGS/fake-core.log" "the fake Core did not answer within 10 s"
+}
+
+nodes_start() {
+  [ -x "$NODES_BIN" ] || die "$NODES_BIN is not built"
+  local_group >"$NODES_CONF"
+  daemon_start "$NODES_PID" fake-core-nodes.log "$NODES_CONF" \
+    "$NODES_BIN" --fake "http://127.0.0.1:$CORE_PORT" --config "$NODES_CONF" \
+    --orch "http://127.0.0.1:$ORCH_PORT" --status "http://127.0.0.1:$STATUS_PORT"
+}
+
+# --infra given to `up`, else the last choice, else local.
+choose_infra() {
+  if [ -n "${1:-}" ]; then
+    INFRA=$1
+  elif [ -f "$INFRA_FILE" ]; then
+    INFRA=$(head -n 1 "$INFRA_FILE")
+  else
+    INFRA=local
+  fi
+  case "$INFRA" in local | core) ;; *) die "--infra must be local or core, not $INFRA" ;; esac
+  printf '%s\n' "$INFRA" >"$INFRA_FILE"
+  say "infra: $INFRA"
 }
 
 # ---- API helpers -----------------------------------------------------------
@@ -515,6 +622,11 @@ cmd_up() {
   [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL runs as postgres, exim binds port 25)"
   resolve_data_dir
   make_dirs
+  if live_pid "$HOST_PID" "$HOST_CONF" >/dev/null && [ -n "${1:-}" ] && [ -f "$INFRA_FILE" ] \
+    && [ "$1" != "$(head -n 1 "$INFRA_FILE")" ]; then
+    die "the stand runs with --infra $(head -n 1 "$INFRA_FILE"): stop it first"
+  fi
+  choose_infra "${1:-}"
   build
   if ! live_pid "$HOST_PID" "$HOST_CONF" >/dev/null; then
     # nodes of a host that died hold their addresses: they go first
@@ -524,8 +636,10 @@ cmd_up() {
   choose_ports_unless_running
   write_tokens
   pg_start
+  [ "$INFRA" != core ] || core_start
   write_host_conf
   host_start
+  [ "$INFRA" != core ] || nodes_start
   seed_version
   write_env
   print_next
@@ -568,6 +682,9 @@ cmd_stop() {
   resolve_data_dir
   ! live_pid "$HOST_PID" "$HOST_CONF" >/dev/null || had_host=1
   host_stop
+  # under --infra core the nodes are fake-core-nodes' children, not the host's
+  daemon_stop "$NODES_PID" "$NODES_CONF"
+  daemon_stop "$CORE_PID" "$CORE_PASSWORD"
   pg_stop
   if ! kill_leftovers; then
     sleep 0.5
@@ -601,6 +718,10 @@ cmd_status() {
   fi
   if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then say "postgres: running (pid $pid)"; else say "postgres: stopped"; fi
   if pid=$(live_pid "$HOST_PID" "$HOST_CONF"); then say "host:     running (pid $pid)"; else say "host:     stopped"; fi
+  if [ -f "$INFRA_FILE" ] && [ "$(head -n 1 "$INFRA_FILE")" = core ]; then
+    if pid=$(live_pid "$CORE_PID" "$CORE_PASSWORD"); then say "fake Core: running (pid $pid, http://127.0.0.1:${CORE_PORT:-?}/api/core)"; else say "fake Core: stopped"; fi
+    if pid=$(live_pid "$NODES_PID" "$NODES_CONF"); then say "its nodes: running (pid $pid)"; else say "its nodes: stopped"; fi
+  fi
   n=$(stand_pids | wc -l)
   say "processes of the stand: $n (log: $LOGS/host.log; nodes: $NODES)"
   if [ -n "${API_PORT:-}" ] && api_up && [ -f "$ENV_FILE" ]; then
@@ -617,6 +738,10 @@ cmd_status() {
 
 main() {
   local cmd=${1:-up}
+  if [ "$cmd" = up ] && [ $# = 3 ] && [ "$2" = --infra ]; then
+    cmd_up "$3"
+    return
+  fi
   [ $# -le 1 ] || { usage >&2; exit 2; }
   case "$cmd" in
     -h | --help | help) usage ;;

@@ -17,6 +17,7 @@
 #define PROJECT	 "00000000-0000-0000-0000-0000000000aa"
 #define VERSION	 "00000000-0000-0000-0000-0000000000bb"
 #define NODE	 "11111111-2222-3333-4444-555555555555"
+#define INFRA	 "4d657461-0000-0000-0000-000000000002"
 #define HASH                                                                                       \
 	"$6$xNAW4QpoaCGQBXdf$6eKv4cyfwyXPWpgVWmTN7gVBU.8PXwV7cUi6UFBOR7N7.FrYwzPnd3mVtwdiESqe0U"   \
 	"KjcDj3NcZ9z/HcLokwH0"
@@ -159,6 +160,50 @@ test_infra_new_instance(void)
 	exm_plugin_builder_input_free(in);
 }
 
+/* With the host's infra project (ABI minor 2) the NodeSet and every Config
+ * carry it, the instance keeps the tenant's; without one (an older host) both
+ * fall back to the tenant's. */
+static void
+check_infra_project(const gchar *infra, const gchar *want)
+{
+	ExmPluginBuilderInput *in = input_new();
+	ExordosPaasResource target = { "node_set", INSTANCE, "{}", "ACTIVE" };
+	ExordosPaasResource actual = {
+		"node_set", INSTANCE, "{\"nodes\":{\"" NODE "\":{\"ipv4\":\"10.0.0.5\"}}}", "ACTIVE"
+	};
+	ExordosPaasResourcePair pair = { &target, &actual };
+	const ExordosPaasResourcePair *const pairs[] = { &pair, NULL };
+	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	Sink rec;
+	ExordosPaasBuildSink sink = sink_init(&rec);
+	g_autofree gchar *error = NULL;
+	g_autoptr(JsonObject) value = NULL;
+
+	in->infra_project = g_strdup(infra);
+	g_assert_true(exm_plugin_builder_infra_build(NULL, in, &view, &sink, &error));
+	g_assert_cmpuint(rec.kinds->len, ==, 2);
+	for (guint i = 0; i < rec.kinds->len; i++) {
+		g_autoptr(JsonObject) v = exm_json_parse_object(
+			rec.values->pdata[i], strlen(rec.values->pdata[i]), NULL);
+
+		g_assert_cmpstr(json_object_get_string_member(v, "project_id"), ==, want);
+	}
+	g_assert_cmpstr(rec.kinds->pdata[1], ==, EXM_PLUGIN_KIND_CONFIG);
+	value = exm_json_parse_object(rec.instance_value, strlen(rec.instance_value), NULL);
+	g_assert_nonnull(value);
+	if (json_object_has_member(value, "project_id"))
+		g_assert_cmpstr(json_object_get_string_member(value, "project_id"), ==, PROJECT);
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
+static void
+test_infra_project(void)
+{
+	check_infra_project(INFRA, INFRA);
+	check_infra_project(NULL, PROJECT);
+}
+
 /* Until the NodeSet is ACTIVE the paas builder is not ready. */
 static void
 test_paas_not_ready(void)
@@ -221,6 +266,7 @@ main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/plugin/builder/infra-new-instance", test_infra_new_instance);
+	g_test_add_func("/plugin/builder/infra-project", test_infra_project);
 	g_test_add_func("/plugin/builder/paas-not-ready", test_paas_not_ready);
 	g_test_add_func("/plugin/builder/paas-node-target", test_paas_node_target);
 	return g_test_run();

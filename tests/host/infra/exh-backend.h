@@ -5,10 +5,10 @@
  * The infra backend interface of the reference host: what turns the infra
  * targets the builders emit (kinds `node_set` and `config`,
  * docs/agent-protocol.md §10) into machines and files, and reports the
- * actual NodeSet back.  Two implementations are planned: `local` (this
- * machine: node sandboxes on loopback addresses, exh-local-backend.h) and
- * `core` (Exordos Core REST: `/v1/compute/sets/`, `/v1/config/configs/` and
- * the `get_private_keys` action, not built yet).
+ * actual NodeSet back.  Two implementations: `local` (this machine: node
+ * sandboxes on loopback addresses, exh-local-backend.h) and `core` (Exordos
+ * Core REST: `/v1/compute/sets/`, `/v1/config/configs/` and the
+ * `get_private_keys` action, core/exh-core-backend.h).
  *
  * The contract is level-based and idempotent, so the engine can simply
  * re-apply its targets on every tick:
@@ -135,6 +135,8 @@ ExhNodeSetTarget *exh_node_set_target_from_json(JsonObject *value, GError **erro
  * @on_change: (nullable): the shell command of `on_change: {kind: shell}`;
  *   %NULL for `no_action`.  Backends map it; the local one accepts only
  *   commands it knows (see exh-local-backend.h) and never runs a shell.
+ * @name: (nullable): the config's name (Core keeps it; local ignores it)
+ * @project_id: (nullable): the owning project (the host's infra project)
  *
  * The target fields of a `config` (§10) the backend acts on.
  */
@@ -147,6 +149,8 @@ typedef struct {
 	gchar *owner;
 	gchar *group;
 	gchar *on_change;
+	gchar *name;
+	gchar *project_id;
 } ExhConfigTarget;
 
 ExhConfigTarget *exh_config_target_new(void);

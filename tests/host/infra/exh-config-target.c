@@ -37,6 +37,8 @@ exh_config_target_free(ExhConfigTarget *target)
 	g_free(target->owner);
 	g_free(target->group);
 	g_free(target->on_change);
+	g_free(target->name);
+	g_free(target->project_id);
 	g_free(target);
 }
 
@@ -117,18 +119,23 @@ exh_config_target_from_json(JsonObject *value, GError **error)
 {
 	g_autoptr(ExhConfigTarget) target = exh_config_target_new();
 	const gchar *mode = "0600", *owner = "root", *group = "root", *path = NULL;
+	const gchar *name = NULL, *project = NULL;
 
 	if (!exh_infra_json_uuid(value, "uuid", &target->uuid, error) ||
 	    !exm_json_get_string(value, "path", FALSE, &path, NULL, error) ||
 	    !exm_json_get_string(value, "mode", FALSE, &mode, NULL, error) ||
 	    !exm_json_get_string(value, "owner", FALSE, &owner, NULL, error) ||
 	    !exm_json_get_string(value, "group", FALSE, &group, NULL, error) ||
+	    !exm_json_get_string(value, "name", TRUE, &name, NULL, error) ||
+	    !exm_json_get_string(value, "project_id", TRUE, &project, NULL, error) ||
 	    !parse_mode(mode, &target->mode, error) ||
 	    !config_kinds_from_json(value, target, error)) {
 		g_prefix_error(error, "config: ");
 		return NULL;
 	}
 	target->path = g_strdup(path);
+	target->name = g_strdup(name);
+	target->project_id = g_strdup(project);
 	if (!config_path_ok(target->path)) {
 		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_CONFIG, "config: bad path");
 		return NULL;

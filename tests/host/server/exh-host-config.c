@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "exh-core-backend.h"
 #include "exh-local-backend.h"
 
 #include "exm-config.h"
@@ -108,6 +109,7 @@ exh_host_config_new_backend(const ExhHostConfig *config, GError **error)
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) local = NULL;
 	ExhInfraBackend *backend;
+	const gchar *group;
 
 	if (config->config_file == NULL)
 		return NULL;
@@ -120,18 +122,22 @@ exh_host_config_new_backend(const ExhHostConfig *config, GError **error)
 			    local->message);
 		return NULL;
 	}
-	if (!g_key_file_has_group(kf, "local"))
+	group = g_key_file_has_group(kf, "core") ? "core" : "local";
+	if (!g_key_file_has_group(kf, group))
 		return NULL;
-	if (!config->agent_api) {
+	if (!config->agent_api ||
+	    (g_str_equal(group, "core") && g_key_file_has_group(kf, "local"))) {
 		/* without the builder engine nothing would ever ask it for a node */
 		g_set_error(error,
 			    EXH_ERROR,
 			    EXH_ERROR_CONFIG,
-			    "config %s: [local] needs [agent_api] enabled = true",
-			    config->config_file);
+			    "config %s: [%s] needs [agent_api] enabled = true and no other backend",
+			    config->config_file,
+			    group);
 		return NULL;
 	}
-	backend = exh_local_backend_new_from_key_file(kf, &local);
+	backend = g_str_equal(group, "core") ? exh_core_backend_new_from_key_file(kf, &local)
+					     : exh_local_backend_new_from_key_file(kf, &local);
 	if (backend == NULL) {
 		g_propagate_prefixed_error(
 			error, g_steal_pointer(&local), "config %s: ", config->config_file);

@@ -283,7 +283,7 @@ static gboolean
 init_plugins(ExhHost *host, GError **error)
 {
 	for (guint i = 0; i < host->plugins->len; i++) {
-		if (!exh_plugin_init(host->plugins->pdata[i], error))
+		if (!exh_plugin_init(host->plugins->pdata[i], host->config->project_id, error))
 			return FALSE;
 	}
 	return TRUE;

@@ -142,11 +142,13 @@ gboolean exh_host_config_parse_args(ExhHostConfig *config,
  * exh_host_config_new_backend:
  * @config: a config filled by exh_host_config_load_file() or
  *   exh_host_config_parse_args()
- * @error: %EXH_ERROR_CONFIG on a bad `[local]` group, or the backend's error
+ * @error: %EXH_ERROR_CONFIG on a bad `[local]` or `[core]` group, or the
+ *   backend's error
  *
  * For exordos-paas-host: the infra backend the config file asks for — the
- * `local` backend when it has a `[local]` group (exh-local-backend.h), which
- * needs `[agent_api] enabled = true` since only the agent side drives it.
+ * `local` backend when it has a `[local]` group (exh-local-backend.h), the
+ * `core` backend when it has a `[core]` group (exh-core-backend.h; not both).
+ * Either needs `[agent_api] enabled = true` since only the agent side drives it.
  * The caller sets it as #ExhHostConfig.backend and frees it after
  * exh_host_stop().
  *

@@ -173,18 +173,21 @@ plugin_log(gpointer host_data,
 }
 
 gboolean
-exh_plugin_init(ExhPlugin *plugin, GError **error)
+exh_plugin_init(ExhPlugin *plugin, const gchar *infra_project, GError **error)
 {
 	g_autofree gchar *message = NULL;
 
 	if (plugin->initialised)
 		return TRUE;
+	g_free(plugin->infra_project);
+	plugin->infra_project = g_strdup(infra_project);
 	plugin->host_table = (ExordosPaasHost){
 		.struct_size = sizeof(ExordosPaasHost),
 		.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
 		.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
 		.host_data = plugin,
 		.log = plugin_log,
+		.infra_project_id = plugin->infra_project,
 	};
 	if (!plugin->desc->init(&plugin->host_table, &plugin->ctx, &message)) {
 		g_set_error(error,
@@ -228,6 +231,7 @@ exh_plugin_free(ExhPlugin *plugin)
 	if (plugin->module != NULL)
 		g_module_close(plugin->module);
 	g_free(plugin->path);
+	g_free(plugin->infra_project);
 	g_free(plugin->mount_prefix);
 	g_free(plugin);
 }

@@ -28,6 +28,7 @@ typedef struct {
 	gpointer ctx;
 	gboolean initialised;
 	gchar *mount_prefix;
+	gchar *infra_project;
 	ExordosPaasHost host_table;
 } ExhPlugin;
 
@@ -45,8 +46,9 @@ typedef struct {
  */
 ExhPlugin *exh_plugin_load(const gchar *path, GError **error);
 
-/* Calls the plugin's init with its own host function table. */
-gboolean exh_plugin_init(ExhPlugin *plugin, GError **error);
+/* Calls the plugin's init with its own host function table; @infra_project
+ * (the host's project, nullable) becomes its `infra_project_id` (ABI minor 2). */
+gboolean exh_plugin_init(ExhPlugin *plugin, const gchar *infra_project, GError **error);
 
 /* Calls the plugin's shutdown if init succeeded; idempotent. */
 void exh_plugin_shutdown(ExhPlugin *plugin);
