@@ -6,6 +6,8 @@
 #      under valgrind,
 #   4. runs the benchmarks (figures are printed, never asserted),
 #   5. runs the seed README's Quick Start on the stand (tests/stand/quickstart),
+#      once on the local backend with the token file, once on the fake Core
+#      with its IAM,
 #   6. ends with the line "N passed, N failed" counted from meson's test logs.
 # Options: --quick  skip the sanitizer, valgrind and benchmark runs.
 set -uo pipefail
@@ -94,6 +96,13 @@ section "stand: quickstart"
 rm -f build/meson-logs/quickstart.json
 bash tests/stand/quickstart --json build/meson-logs/quickstart.json || status=1
 logs+=("build/meson-logs/quickstart.json")
+# the production path on one machine: the fake Exordos Core makes the nodes
+# and its IAM checks real JWTs
+section "stand: quickstart --infra core --iam core"
+rm -f build/meson-logs/quickstart-core.json
+bash tests/stand/quickstart --infra core --iam core --json build/meson-logs/quickstart-core.json \
+  || status=1
+logs+=("build/meson-logs/quickstart-core.json")
 # ---- end of the stand section ----
 
 [ $status = 0 ] || echo "run-tests: FAILED (see the logs above)" >&2

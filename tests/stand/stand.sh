@@ -2,7 +2,7 @@
 # The local stand: a throwaway PostgreSQL, the reference host with the mail
 # plugin, its agent API (Orch/Status) and the `local` backend, on this machine.
 #
-# Usage: tests/stand/stand.sh [up [--infra local|core]|status|stop|clean|--help]
+# Usage: tests/stand/stand.sh [up [--infra local|core] [--iam token_file|core]|status|stop|clean|--help]
 #   up      install what is missing (tests/setup.sh), build into build/, start
 #           PostgreSQL and the host in the background, seed the version
 #           exim4_1, write .stand/stand.env and print the Quick Start
@@ -11,6 +11,10 @@
 #           /api/core), whose nodes are local sandboxes run by
 #           fake-core-nodes: the production path on one machine.  The choice
 #           is kept in .stand/infra for the next `up` (default local).
+#           --iam core: the host checks real JWTs through the fake Core's IAM
+#           (docs/iam.md): the stand's tokens are JWTs the fake mints (valid
+#           24 h, new at every `up`), printed ready to use.  Kept in
+#           .stand/iam (default token_file).
 #   status  what runs, where, and the instances of the dev project
 #   stop    stop every process the stand started (the host stops its nodes)
 #   clean   stop, then remove .stand/
@@ -41,6 +45,8 @@ VERSION_NAME=exim4_1
 VERSION_IMAGE=https://repo.exordos.com/exordos-elements/mailaas/local/images/exordos-metapaas-mail-dp.raw.zst
 HOST_BIN="$BUILD/tests/host/exordos-paas-host"
 INFRA_FILE="$STAND/infra"
+IAM_FILE="$STAND/iam"
+JWKS_KEY="$STAND/jwks.key"
 CORE_PID="$STAND/fake-core.pid"
 NODES_PID="$STAND/fake-core-nodes.pid"
 CORE_PASSWORD="$STAND/core-password"
@@ -385,8 +391,46 @@ status_port = $STATUS_PORT
 plain_agents = false
 
 $(infra_group)
+$(iam_group)
 EOF
   chmod 0600 "$HOST_CONF"
+}
+
+# [iam] under --iam core: the fake Core's IAM client, the JWKS key file.
+iam_group() {
+  [ "$IAM" = core ] || return 0
+  cat <<EOF
+
+[iam]
+mode = core
+endpoint = http://127.0.0.1:$CORE_PORT/api/core/v1/iam/clients/00000000-0000-0000-0000-000000000000
+jwks_key_file = $JWKS_KEY
+EOF
+}
+
+# The 32-byte key the fake seals its JWKS with (32 hex characters, raw), and
+# the same bytes as base64url for the fake.
+jwks_key() {
+  [ -s "$JWKS_KEY" ] || (umask 077 && openssl rand -hex 16 >"$JWKS_KEY")
+  chmod 0600 "$JWKS_KEY"
+}
+jwks_key_b64url() { tr -d '\n' <"$JWKS_KEY" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# Under --iam core the stand's two identities get JWTs from the fake.
+mint_tokens() {
+  local dev op
+  [ "$IAM" = core ] || return 0
+  dev=$(jq -cn --arg u "$DEV_USER" --arg p "$PROJECT" '{sub: $u, project_id: $p, ttl: 86400,
+    permissions: ["exordos_mail.mail_instance.*", "exordos_mail.account.*",
+                  "exordos_mail.mail_version.read", "exordos_metapaas.paas_type.read"]}')
+  op=$(jq -cn --arg u "$OPERATOR_USER" '{sub: $u, project_id: null, ttl: 86400,
+    permissions: ["*.*.*"]}')
+  DEV_TOKEN=$(curl -s --max-time 10 -H 'Content-Type: application/json' -d "$dev" \
+    "http://127.0.0.1:$CORE_PORT/_fake/iam/tokens" | jq -r '.token // empty')
+  OPERATOR_TOKEN=$(curl -s --max-time 10 -H 'Content-Type: application/json' -d "$op" \
+    "http://127.0.0.1:$CORE_PORT/_fake/iam/tokens" | jq -r '.token // empty')
+  [ -n "$DEV_TOKEN" ] && [ -n "$OPERATOR_TOKEN" ] || die_log "$LOGS/fake-core.log" "the fake Core minted no JWT"
+  say "IAM: core (JWTs from the fake Core, valid 24 h)"
 }
 
 # The [local] group: the host's own backend, or fake-core-nodes' under --infra core.
@@ -502,8 +546,9 @@ core_start() {
   [ -s "$CORE_PASSWORD" ] || (umask 077 && openssl rand -hex 16 >"$CORE_PASSWORD")
   chmod 0600 "$CORE_PASSWORD"
   # the fake serves loopback only; its cwd makes `-m fake_core` importable
+  jwks_key
   daemon_start "$CORE_PID" fake-core.log "$CORE_PASSWORD" \
-    env -C "$ROOT/tests/fakes" "$py" -m fake_core --port "$CORE_PORT" --prefix /api/core \
+    env -C "$ROOT/tests/fakes" FAKE_CORE_IAM_JWKS_KEY="$(jwks_key_b64url)" "$py" -m fake_core --port "$CORE_PORT" --prefix /api/core \
     --project "$PROJECT" --password-file "$CORE_PASSWORD" --external-nodes --tick-ms 500
   pid=$(head -n 1 "$CORE_PID")
   for _ in $(seq 1 40); do
@@ -534,6 +579,20 @@ choose_infra() {
   case "$INFRA" in local | core) ;; *) die "--infra must be local or core, not $INFRA" ;; esac
   printf '%s\n' "$INFRA" >"$INFRA_FILE"
   say "infra: $INFRA"
+}
+
+# --iam given to `up`, else the last choice, else token_file.
+choose_iam() {
+  if [ -n "${1:-}" ]; then
+    IAM=$1
+  elif [ -f "$IAM_FILE" ]; then
+    IAM=$(head -n 1 "$IAM_FILE")
+  else
+    IAM=token_file
+  fi
+  case "$IAM" in token_file | core) ;; *) die "--iam must be token_file or core, not $IAM" ;; esac
+  printf '%s\n' "$IAM" >"$IAM_FILE"
+  say "iam: $IAM"
 }
 
 # ---- API helpers -----------------------------------------------------------
@@ -586,6 +645,7 @@ print_next() {
   cat <<EOF
 
 The stand is up: API $api (orch :$ORCH_PORT, status :$STATUS_PORT).
+$(if [ "$IAM" = core ]; then printf 'IAM: Core IAM (fake); the dev JWT, valid 24 h:\n  %s\n' "$DEV_TOKEN"; fi)
 Values: $ENV_FILE   logs: $LOGS/   stop: bash tests/stand/stand.sh stop
 
 Next, the Quick Start (after '. .stand/stand.env' the variables work too):
@@ -617,7 +677,7 @@ EOF
 
 # ---- commands --------------------------------------------------------------
 
-cmd_up() {
+cmd_up() { # [infra] [iam]
   local pg
   [ "$(id -u)" = 0 ] || die "run as root (PostgreSQL runs as postgres, exim binds port 25)"
   resolve_data_dir
@@ -626,7 +686,12 @@ cmd_up() {
     && [ "$1" != "$(head -n 1 "$INFRA_FILE")" ]; then
     die "the stand runs with --infra $(head -n 1 "$INFRA_FILE"): stop it first"
   fi
+  if live_pid "$HOST_PID" "$HOST_CONF" >/dev/null && [ -n "${2:-}" ] && [ -f "$IAM_FILE" ] \
+    && [ "$2" != "$(head -n 1 "$IAM_FILE")" ]; then
+    die "the stand runs with --iam $(head -n 1 "$IAM_FILE"): stop it first"
+  fi
   choose_infra "${1:-}"
+  choose_iam "${2:-}"
   build
   if ! live_pid "$HOST_PID" "$HOST_CONF" >/dev/null; then
     # nodes of a host that died hold their addresses: they go first
@@ -636,7 +701,8 @@ cmd_up() {
   choose_ports_unless_running
   write_tokens
   pg_start
-  [ "$INFRA" != core ] || core_start
+  if [ "$INFRA" = core ] || [ "$IAM" = core ]; then core_start; fi
+  mint_tokens
   write_host_conf
   host_start
   [ "$INFRA" != core ] || nodes_start
@@ -718,7 +784,8 @@ cmd_status() {
   fi
   if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then say "postgres: running (pid $pid)"; else say "postgres: stopped"; fi
   if pid=$(live_pid "$HOST_PID" "$HOST_CONF"); then say "host:     running (pid $pid)"; else say "host:     stopped"; fi
-  if [ -f "$INFRA_FILE" ] && [ "$(head -n 1 "$INFRA_FILE")" = core ]; then
+  if { [ -f "$INFRA_FILE" ] && [ "$(head -n 1 "$INFRA_FILE")" = core ]; } \
+    || { [ -f "$IAM_FILE" ] && [ "$(head -n 1 "$IAM_FILE")" = core ]; }; then
     if pid=$(live_pid "$CORE_PID" "$CORE_PASSWORD"); then say "fake Core: running (pid $pid, http://127.0.0.1:${CORE_PORT:-?}/api/core)"; else say "fake Core: stopped"; fi
     if pid=$(live_pid "$NODES_PID" "$NODES_CONF"); then say "its nodes: running (pid $pid)"; else say "its nodes: stopped"; fi
   fi
@@ -737,9 +804,17 @@ cmd_status() {
 }
 
 main() {
-  local cmd=${1:-up}
-  if [ "$cmd" = up ] && [ $# = 3 ] && [ "$2" = --infra ]; then
-    cmd_up "$3"
+  local cmd=${1:-up} infra='' iam=''
+  if [ "$cmd" = up ] && [ $# -gt 1 ]; then
+    shift
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --infra) [ $# -ge 2 ] || die "--infra needs local or core"; infra=$2; shift 2 ;;
+        --iam) [ $# -ge 2 ] || die "--iam needs token_file or core"; iam=$2; shift 2 ;;
+        *) usage >&2; exit 2 ;;
+      esac
+    done
+    cmd_up "$infra" "$iam"
     return
   fi
   [ $# -le 1 ] || { usage >&2; exit 2; }
