@@ -41,7 +41,7 @@ G_BEGIN_DECLS
 typedef struct {
 	ExmMailInstance *instance;
 	gchar *image;
-	ExmMailNode *accounts; /* only @accounts is filled */
+	ExmMailNode *accounts; /* only @accounts is filled; %NULL for the infra builder */
 } ExmPluginBuilderInput;
 
 void exm_plugin_builder_input_free(gpointer input);

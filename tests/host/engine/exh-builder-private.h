@@ -47,6 +47,7 @@ struct _ExhBuilder {
 	gint ticks;	   /* atomic */
 	gboolean running;
 	GHashTable *cursors; /* ExordosPaasBuilder* → ExhBuilderCursor*; tick only */
+	gsize largest;	     /* the largest value a tick moved; tick only */
 };
 
 /* The candidate sources of a builder (§9.3): new, updated, deleted, outdated,

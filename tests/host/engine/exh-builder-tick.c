@@ -256,6 +256,22 @@ upsert_instance_target(ExhBuilderTick *t,
 	return exh_builder_sql_write(t, text, 9, params, error);
 }
 
+/* The engine thread renews its connection after a tick that moved a large
+ * value: libpq keeps its buffers at their largest for the connection's life. */
+static void
+note_sizes(ExhBuilder *builder, const ExhBuilderView *v, const ExhBuilderSink *s)
+{
+	for (gint i = 0; i < PQntuples(v->res); i++)
+		builder->largest =
+			MAX(builder->largest,
+			    (gsize)MAX(PQgetlength(v->res, i, 2), PQgetlength(v->res, i, 8)));
+	for (guint i = 0; i < s->wants->len; i++) {
+		const ExhBuilderWant *w = s->wants->pdata[i];
+
+		builder->largest = MAX(builder->largest, strlen(w->value));
+	}
+}
+
 static gboolean
 build_instance(ExhBuilderTick *t,
 	       const ExhBuilderPlugin *p,
@@ -283,6 +299,7 @@ build_instance(ExhBuilderTick *t,
 		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "build returned %s", s.bad);
 		return FALSE;
 	}
+	note_sizes(t->b, &v, &s);
 	if (s.not_ready == NULL && !resolve_agents(t, &s, error))
 		return FALSE;
 	if (s.not_ready != NULL) {

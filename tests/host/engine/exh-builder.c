@@ -8,6 +8,9 @@
 #include "exh-builder-private.h"
 
 #include <glib-unix.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "exh-log.h"
@@ -19,6 +22,8 @@
 #define TICK_SOON_MS	10
 #define RELISTEN_MIN_MS 50
 #define RELISTEN_MAX_MS 1000
+/* A tick that moved a value this large renews its connection (note_sizes()). */
+#define RENEW_BYTES (1024 * 1024)
 /* Its notifications wake the agents, not the engine (listen_cb). */
 #define TARGETS_TABLE "ua_target_resources"
 
@@ -159,6 +164,21 @@ connect_db(const gchar *conninfo, GError **error)
 
 static gboolean relisten_now(ExhBuilder *builder);
 
+/*
+ * A build of a large payload takes tens of MB for a moment (the accounts, the
+ * JSON trees, the text); glibc keeps what is freed for the next allocation,
+ * in the engine thread's own arena, and the host's RSS would stay at its
+ * peak for good.  Hand the free pages back after a tick that built anything
+ * (cheap when nothing large was freed).
+ */
+static void
+give_back(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* The tick's connection, (re)connected; the outage and the recovery are
  * logged once each, not once a tick. */
 static gboolean
@@ -204,6 +224,11 @@ run_tick(ExhBuilder *builder)
 			stats.failed,
 			stats.not_ready,
 			stats.written);
+	if (builder->largest >= RENEW_BYTES)
+		g_clear_pointer(&builder->conn, PQfinish); /* the next tick connects again */
+	builder->largest = 0;
+	if (stats.processed + stats.failed + stats.not_ready > 0)
+		give_back();
 }
 
 static gboolean
