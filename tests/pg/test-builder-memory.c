@@ -21,6 +21,24 @@
 #define ACCOUNTS  100000
 #define SETTLE_MB 64
 
+/* Under valgrind or AddressSanitizer the RSS is the tool's (its quarantine
+ * keeps what was freed): the burst is built, smaller, and nothing asserted. */
+static gboolean
+rss_is_ours(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return FALSE;
+#else
+	return g_getenv("EXM_UNDER_VALGRIND") == NULL;
+#endif
+}
+
+static gint
+accounts(void)
+{
+	return rss_is_ours() ? ACCOUNTS : 2000;
+}
+
 /* VmRSS or VmHWM of this process, in kB. */
 static guint64
 status_kb(const gchar *field)
@@ -85,7 +103,7 @@ add_accounts(ExhTest *t, const gchar *instance)
 		"now(), "
 		"now() FROM generate_series(1, %d) g",
 		instance,
-		ACCOUNTS);
+		accounts());
 
 	sql(t, text);
 }
@@ -135,7 +153,7 @@ test_payload_memory(void)
 	g_autoptr(ExhTest) t = exh_test_new(&options);
 	g_autofree gchar *version = NULL;
 	g_autoptr(GPtrArray) instances = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *want = g_strdup_printf("%d", INSTANCES * ACCOUNTS);
+	g_autofree gchar *want = g_strdup_printf("%d", INSTANCES * accounts());
 	g_autofree gchar *size = NULL;
 	guint64 base, peak, after, settled;
 	gint64 start;
@@ -167,7 +185,7 @@ test_payload_memory(void)
 	g_test_message("built in %.1f s", (g_get_monotonic_time() - start) / 1e6);
 	after = status_kb("VmRSS:");
 	peak = status_kb("VmHWM:");
-	settled = settled_kb(base, 60);
+	settled = settled_kb(base, rss_is_ours() ? 60 : 0);
 	size = exh_test_sql(t,
 			    "SELECT max(octet_length(value::text)) FROM ua_target_resources "
 			    "WHERE kind = 'mail_instance_node'");
@@ -187,7 +205,8 @@ test_payload_memory(void)
 		       peak / 1024,
 		       settled / 1024,
 		       SETTLE_MB);
-	g_assert_cmpuint(settled, <=, base + SETTLE_MB * 1024);
+	if (rss_is_ours())
+		g_assert_cmpuint(settled, <=, base + SETTLE_MB * 1024);
 }
 
 int
