@@ -128,9 +128,14 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 }
 
 /* Locks and reads the instance (NULL input when it is gone), its version's
- * image and its accounts. */
+ * image and, for the node payload only, its accounts. */
 static gboolean
-builder_load(gpointer ctx, PGconn *db, const gchar *uuid, gpointer *out_input, gchar **out_error)
+builder_load_input(gpointer ctx,
+		   PGconn *db,
+		   const gchar *uuid,
+		   gboolean accounts,
+		   gpointer *out_input,
+		   gchar **out_error)
 {
 	ExmRestStore store = { db, NULL, NULL };
 	g_autoptr(GError) error = NULL;
@@ -155,12 +160,33 @@ builder_load(gpointer ctx, PGconn *db, const gchar *uuid, gpointer *out_input, g
 	in->image = g_strdup(version != NULL ? builder_col(version, "image") : "");
 	if (ctx != NULL)
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
-	if (!builder_load_accounts(&store, in, out_error)) {
+	if (accounts && !builder_load_accounts(&store, in, out_error)) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}
 	*out_input = in;
 	return TRUE;
+}
+
+/* The infra targets need no account: 100 000 of them are a payload's worth. */
+static gboolean
+builder_load_iaas(gpointer ctx,
+		  PGconn *db,
+		  const gchar *uuid,
+		  gpointer *out_input,
+		  gchar **out_error)
+{
+	return builder_load_input(ctx, db, uuid, FALSE, out_input, out_error);
+}
+
+static gboolean
+builder_load_paas(gpointer ctx,
+		  PGconn *db,
+		  const gchar *uuid,
+		  gpointer *out_input,
+		  gchar **out_error)
+{
+	return builder_load_input(ctx, db, uuid, TRUE, out_input, out_error);
 }
 
 /* ------------------------------------------------------------------ apply */
@@ -467,7 +493,7 @@ static const ExordosPaasBuilder exm_plugin_builder_iaas = {
 	.table = "mail_instances",
 	.derivative_kinds = exm_plugin_builder_iaas_kinds,
 	.master_kind = NULL,
-	.load = builder_load,
+	.load = builder_load_iaas,
 	.input_free = exm_plugin_builder_input_free,
 	.build = exm_plugin_builder_infra_build,
 	.apply = builder_apply,
@@ -479,7 +505,7 @@ static const ExordosPaasBuilder exm_plugin_builder_paas = {
 	.table = "mail_instances",
 	.derivative_kinds = exm_plugin_builder_paas_kinds,
 	.master_kind = EXM_PLUGIN_KIND_NODE_SET,
-	.load = builder_load,
+	.load = builder_load_paas,
 	.input_free = exm_plugin_builder_input_free,
 	.build = exm_plugin_builder_paas_build,
 	.apply = builder_apply,

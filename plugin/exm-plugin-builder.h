@@ -43,7 +43,7 @@ typedef struct {
 	ExmMailInstance *instance;
 	gchar *image;
 	gchar *infra_project;
-	ExmMailNode *accounts; /* only @accounts is filled */
+	ExmMailNode *accounts; /* only @accounts is filled; %NULL for the infra builder */
 } ExmPluginBuilderInput;
 
 void exm_plugin_builder_input_free(gpointer input);

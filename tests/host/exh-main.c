@@ -9,6 +9,7 @@
 
 #include <glib-unix.h>
 #include <locale.h>
+#include <unistd.h>
 
 static gboolean
 on_signal(gpointer data)
@@ -81,6 +82,24 @@ run(ExhHostConfig *config)
 	return status;
 }
 
+/*
+ * GLib 2.74's slice allocator keeps the chunks of every freed JSON tree
+ * cached for good (a payload of 100 000 accounts is a million of them), so the
+ * host's memory would stay at its largest build; with plain malloc the
+ * builder hands it back after a tick (docs/architecture.md §2).  G_SLICE is
+ * read when GLib loads: the host starts itself once more with it set.
+ * GLib 2.76 and later always use malloc and ignore it.
+ */
+static void
+slice_through_malloc(char **argv)
+{
+	if (g_getenv("G_SLICE") != NULL)
+		return;
+	g_setenv("G_SLICE", "always-malloc", TRUE);
+	execv("/proc/self/exe", argv);
+	/* no exec: run on with the slice allocator */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -88,6 +107,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	gboolean done = FALSE;
 
+	slice_through_malloc(argv);
 	setlocale(LC_ALL, "");
 	if (!exh_host_config_parse_args(config, &argc, &argv, &done, &error)) {
 		g_printerr("exordos-paas-host: %s\n", error->message);

@@ -39,10 +39,29 @@ struct _ExhBuilder {
 	GMainLoop *loop;
 	GSource *soon;
 	PGconn *conn;
+	gboolean conn_down; /* the last connection attempt failed (logged once) */
 	PGconn *listen;
-	gint ticks; /* atomic */
+	GSource *listen_source;
+	GSource *relisten; /* the next reconnection attempt of the LISTEN connection */
+	guint relisten_ms; /* its backoff */
+	gint ticks;	   /* atomic */
 	gboolean running;
+	GHashTable *cursors; /* ExordosPaasBuilder* → ExhBuilderCursor*; tick only */
+	gsize largest;	     /* the largest value a tick moved; tick only */
 };
+
+/* The candidate sources of a builder (§9.3): new, updated, deleted, outdated,
+ * derivatives moved, master outdated. */
+#define EXH_BUILDER_SOURCES 6
+
+/* Where each source's next batch starts: after the last uuid it handed out
+ * (%NULL: from the first), so rows that cannot progress never keep the
+ * others out of the batch. */
+typedef struct {
+	gchar *after[EXH_BUILDER_SOURCES];
+} ExhBuilderCursor;
+
+void exh_builder_cursor_free(ExhBuilderCursor *cursor);
 
 /* One tick's state. */
 typedef struct {

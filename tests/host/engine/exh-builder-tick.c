@@ -17,7 +17,8 @@
 #include "exm-proto.h"
 #include "exm-uuid.h"
 
-#define BATCH "100"
+#define BATCH	"100"
+#define BATCH_N 100
 
 /*
  * A digest of the derivatives of instance @m of the kinds in text[] @k, kept
@@ -255,6 +256,22 @@ upsert_instance_target(ExhBuilderTick *t,
 	return exh_builder_sql_write(t, text, 9, params, error);
 }
 
+/* The engine thread renews its connection after a tick that moved a large
+ * value: libpq keeps its buffers at their largest for the connection's life. */
+static void
+note_sizes(ExhBuilder *builder, const ExhBuilderView *v, const ExhBuilderSink *s)
+{
+	for (gint i = 0; i < PQntuples(v->res); i++)
+		builder->largest =
+			MAX(builder->largest,
+			    (gsize)MAX(PQgetlength(v->res, i, 2), PQgetlength(v->res, i, 8)));
+	for (guint i = 0; i < s->wants->len; i++) {
+		const ExhBuilderWant *w = s->wants->pdata[i];
+
+		builder->largest = MAX(builder->largest, strlen(w->value));
+	}
+}
+
 static gboolean
 build_instance(ExhBuilderTick *t,
 	       const ExhBuilderPlugin *p,
@@ -282,6 +299,7 @@ build_instance(ExhBuilderTick *t,
 		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "build returned %s", s.bad);
 		return FALSE;
 	}
+	note_sizes(t->b, &v, &s);
 	if (s.not_ready == NULL && !resolve_agents(t, &s, error))
 		return FALSE;
 	if (s.not_ready != NULL) {
@@ -331,37 +349,115 @@ with_table(const gchar *sql_template, const gchar *table)
 	return g_strjoinv(table, parts);
 }
 
-/* The instances this builder must look at (§9.3), at most a batch of each. */
+/*
+ * The instances this builder must look at (§9.3), at most a batch from each
+ * source, as rows (uuid, source).  Each source starts after its cursor and
+ * wraps around: rows that cannot progress (not ready, failing) stay
+ * candidates, but no longer hide the ones behind them.
+ */
 static PGresult *
-select_candidates(ExhBuilderTick *t, const ExordosPaasBuilder *b, GError **error)
+select_candidates(ExhBuilderTick *t,
+		  const ExordosPaasBuilder *b,
+		  const ExhBuilderCursor *c,
+		  GError **error)
 {
 	g_autofree gchar *table = PQescapeIdentifier(t->conn, b->table, strlen(b->table));
 	g_autofree gchar *kinds = exh_builder_sql_kinds(b->derivative_kinds);
 	g_autofree gchar *text = NULL;
-	const gchar *params[] = { b->kind, kinds, b->master_kind };
+	const gchar *params[3 + EXH_BUILDER_SOURCES] = { b->kind, kinds, b->master_kind };
 
+	for (guint i = 0; i < EXH_BUILDER_SOURCES; i++)
+		params[3 + i] = c->after[i];
+		/* ROTATE(x, n): after cursor $n first, then from the start */
+#define ROTATE(x, n) " ORDER BY (" x " <= $" n "::uuid), " x " LIMIT " BATCH
 	text = with_table(
-		"SELECT uuid FROM ("
-		"(SELECT i.uuid FROM @T@ i WHERE NOT EXISTS (SELECT 1 FROM ua_target_resources r "
-		"WHERE r.uuid = i.uuid AND r.kind = $1) ORDER BY i.uuid LIMIT " BATCH ") UNION "
-		"(SELECT i.uuid FROM @T@ i JOIN ua_target_resources r ON r.uuid = i.uuid AND "
-		"r.kind = $1 WHERE r.tracked_at IS DISTINCT FROM i.updated_at LIMIT " BATCH
-		") UNION "
-		"(SELECT r.uuid FROM ua_target_resources r WHERE r.kind = $1 AND NOT EXISTS "
-		"(SELECT 1 FROM @T@ i WHERE i.uuid = r.uuid) LIMIT " BATCH ") UNION "
-		"(SELECT r.master FROM ua_target_resources r JOIN ua_actual_resources a ON "
-		"a.res_uuid = r.res_uuid WHERE r.kind = ANY($2::text[]) AND r.master IS NOT NULL "
-		"AND r.full_hash <> a.full_hash LIMIT " BATCH ") UNION "
-		"(SELECT r.uuid FROM ua_target_resources r WHERE r.kind = $1 AND "
-		"r.derivatives_hash <> " DERIVATIVES_HASH(
-			"r.uuid", "$2") " LIMIT " BATCH ") UNION "
-					"(SELECT r.uuid FROM ua_target_resources r JOIN "
-					"ua_target_resources m ON "
-					"m.uuid = r.uuid AND m.kind = $3 WHERE r.kind = $1 AND "
-					"r.master_full_hash <> "
-					"m.full_hash LIMIT " BATCH ")) c ORDER BY uuid",
+		"SELECT uuid, k FROM ("
+		"(SELECT i.uuid, 0 AS k FROM @T@ i WHERE NOT EXISTS (SELECT 1 FROM "
+		"ua_target_resources r WHERE r.uuid = i.uuid AND r.kind = $1)" ROTATE(
+			"i.uuid",
+			"4") ") UNION ALL (SELECT i.uuid, 1 FROM @T@ i JOIN ua_target_resources r "
+			     "ON r.uuid = "
+			     "i.uuid AND r.kind = $1 WHERE r.tracked_at IS DISTINCT FROM "
+			     "i.updated_at" ROTATE(
+				     "i.uuid",
+				     "5") ") UNION ALL "
+					  "(SELECT r.uuid, 2 FROM ua_target_resources r WHERE "
+					  "r.kind = $1 AND NOT EXISTS "
+					  "(SELECT 1 FROM @T@ i WHERE i.uuid = r.uuid)" ROTATE(
+						  "r.uuid",
+						  "6") ") UNION ALL "
+						       "(SELECT r.master, 3 FROM "
+						       "ua_target_resources r JOIN "
+						       "ua_actual_resources a ON "
+						       "a.res_uuid = r.res_uuid WHERE r.kind = "
+						       "ANY($2::text[]) AND r.master IS NOT NULL "
+						       "AND r.full_hash <> a.full_hash" ROTATE(
+							       "r.master",
+							       "7") ") UNION ALL "
+								    "(SELECT r.uuid, 4 FROM "
+								    "ua_target_resources r WHERE "
+								    "r.kind = $1 AND "
+								    "r.derivatives_hash "
+								    "<> " DERIVATIVES_HASH("r.uuid", "$2") ROTATE(
+									    "r.uuid",
+									    "8") ") UNION ALL "
+										 "(SELECT r.uuid, "
+										 "5 FROM "
+										 "ua_target_"
+										 "resources r JOIN "
+										 "ua_target_"
+										 "resources m ON "
+										 "m.uuid = r.uuid "
+										 "AND m.kind = $3 "
+										 "WHERE r.kind = "
+										 "$1 AND "
+										 "r.master_full_"
+										 "hash <> "
+										 "m.full_"
+										 "hash" ROTATE(
+											 "r.uuid",
+											 "9") ")) "
+											      "c "
+											      "ORDE"
+											      "R "
+											      "BY "
+											      "uuid"
+											      ", k",
 		table);
-	return exh_builder_sql_exec(t, text, 3, params, error);
+#undef ROTATE
+	return exh_builder_sql_exec(t, text, 3 + EXH_BUILDER_SOURCES, params, error);
+}
+
+/*
+ * Moves each source's cursor to the last row it handed out in its rotated
+ * order (the greatest one not after the old cursor, else the greatest); a
+ * source that had less than a batch was seen whole and starts over.
+ */
+static void
+advance_cursor(ExhBuilderCursor *c, PGresult *res)
+{
+	const gchar *wrapped[EXH_BUILDER_SOURCES] = { NULL };
+	const gchar *ahead[EXH_BUILDER_SOURCES] = { NULL };
+	guint count[EXH_BUILDER_SOURCES] = { 0 };
+
+	for (gint i = 0; i < PQntuples(res); i++) {
+		const gchar *uuid = PQgetvalue(res, i, 0);
+		guint k = (guint)g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10);
+
+		if (k >= EXH_BUILDER_SOURCES)
+			continue;
+		count[k]++;
+		if (c->after[k] != NULL && strcmp(uuid, c->after[k]) <= 0)
+			wrapped[k] = uuid; /* rows come sorted: the last one is the greatest */
+		else
+			ahead[k] = uuid;
+	}
+	for (guint k = 0; k < EXH_BUILDER_SOURCES; k++) {
+		const gchar *last = wrapped[k] != NULL ? wrapped[k] : ahead[k];
+
+		g_free(c->after[k]);
+		c->after[k] = count[k] >= BATCH_N ? g_strdup(last) : NULL;
+	}
 }
 
 static gboolean
@@ -375,20 +471,38 @@ savepoint(ExhBuilderTick *t, const gchar *command)
 	return FALSE;
 }
 
+static ExhBuilderCursor *
+builder_cursor(ExhBuilder *builder, const ExordosPaasBuilder *b)
+{
+	ExhBuilderCursor *c = g_hash_table_lookup(builder->cursors, b);
+
+	if (c == NULL) {
+		c = g_new0(ExhBuilderCursor, 1);
+		g_hash_table_insert(builder->cursors, (gpointer)b, c);
+	}
+	return c;
+}
+
 static gboolean
 run_builder(ExhBuilderTick *t,
 	    const ExhBuilderPlugin *p,
 	    const ExordosPaasBuilder *b,
 	    GError **error)
 {
-	g_autoptr(PGresult) uuids = select_candidates(t, b, error);
+	ExhBuilderCursor *c = builder_cursor(t->b, b);
+	g_autoptr(PGresult) uuids = select_candidates(t, b, c, error);
 
 	if (uuids == NULL)
 		return FALSE;
+	advance_cursor(c, uuids);
 	for (gint i = 0; i < PQntuples(uuids); i++) {
 		const gchar *uuid = PQgetvalue(uuids, i, 0);
 		g_autoptr(GError) local = NULL;
 		ExhBuilderStats before = *t->stats;
+
+		/* one instance from several sources is processed once */
+		if (i > 0 && g_str_equal(uuid, PQgetvalue(uuids, i - 1, 0)))
+			continue;
 
 		if (!savepoint(t, "SAVEPOINT exh_instance"))
 			return FALSE;

@@ -8,6 +8,9 @@
 #include "exh-builder-private.h"
 
 #include <glib-unix.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "exh-log.h"
@@ -15,8 +18,14 @@
 #include "exm-cleanup.h"
 #include "exm-error.h"
 
-#define TICK_PERIOD_MS 1000
-#define TICK_SOON_MS   10
+#define TICK_PERIOD_MS	1000
+#define TICK_SOON_MS	10
+#define RELISTEN_MIN_MS 50
+#define RELISTEN_MAX_MS 1000
+/* A tick that moved a value this large renews its connection (note_sizes()). */
+#define RENEW_BYTES (1024 * 1024)
+/* Its notifications wake the agents, not the engine (listen_cb). */
+#define TARGETS_TABLE "ua_target_resources"
 
 static gboolean
 name_is_identifier(const gchar *name)
@@ -39,7 +48,17 @@ exh_builder_new(const gchar *conninfo, ExhInfraBackend *backend)
 	builder->plugins = g_ptr_array_new_with_free_func(g_free);
 	builder->applied = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	builder->refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	builder->cursors = g_hash_table_new_full(
+		g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)exh_builder_cursor_free);
 	return builder;
+}
+
+void
+exh_builder_cursor_free(ExhBuilderCursor *cursor)
+{
+	for (guint i = 0; i < EXH_BUILDER_SOURCES; i++)
+		g_free(cursor->after[i]);
+	g_free(cursor);
 }
 
 void
@@ -87,6 +106,24 @@ check_builder(const ExordosPaasBuilder *b, GError **error)
 	return ok;
 }
 
+static gboolean
+install_trigger(PGconn *conn,
+		const gchar *name,
+		const gchar *table,
+		const gchar *each,
+		GError **error)
+{
+	g_autofree gchar *quoted = PQescapeIdentifier(conn, table, strlen(table));
+	g_autofree gchar *text = g_strdup_printf(
+		"CREATE OR REPLACE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH "
+		"%s EXECUTE FUNCTION exh_builder_notify()",
+		name,
+		quoted,
+		each);
+
+	return exh_builder_sql_command(conn, text, error);
+}
+
 gboolean
 exh_builder_prepare(ExhBuilder *builder, PGconn *conn, GError **error)
 {
@@ -95,22 +132,16 @@ exh_builder_prepare(ExhBuilder *builder, PGconn *conn, GError **error)
 
 		for (guint j = 0; p->desc->builders->builders[j] != NULL; j++) {
 			const ExordosPaasBuilder *b = p->desc->builders->builders[j];
-			g_autofree gchar *table = NULL;
-			g_autofree gchar *text = NULL;
 
-			if (!check_builder(b, error))
-				return FALSE;
-			table = PQescapeIdentifier(conn, b->table, strlen(b->table));
-			text = g_strdup_printf(
-				"CREATE OR REPLACE TRIGGER exh_builder_notify AFTER "
-				"INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT "
-				"EXECUTE FUNCTION exh_builder_notify()",
-				table);
-			if (!exh_builder_sql_command(conn, text, error))
+			if (!check_builder(b, error) ||
+			    !install_trigger(
+				    conn, "exh_builder_notify", b->table, "STATEMENT", error))
 				return FALSE;
 		}
 	}
-	return TRUE;
+	/* per row: a statement that changed nothing (an idle tick's) notifies nobody;
+	 * PostgreSQL folds a transaction's equal notifications into one */
+	return install_trigger(conn, "exh_builder_targets_notify", TARGETS_TABLE, "ROW", error);
 }
 
 /* ------------------------------------------------------------- thread */
@@ -131,20 +162,57 @@ connect_db(const gchar *conninfo, GError **error)
 	return g_steal_pointer(&conn);
 }
 
+static gboolean relisten_now(ExhBuilder *builder);
+
+/*
+ * A build of a large payload takes tens of MB for a moment (the accounts, the
+ * JSON trees, the text); glibc keeps what is freed for the next allocation,
+ * in the engine thread's own arena, and the host's RSS would stay at its
+ * peak for good.  Hand the free pages back after a tick that built anything
+ * (cheap when nothing large was freed).
+ */
+static void
+give_back(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+/* The tick's connection, (re)connected; the outage and the recovery are
+ * logged once each, not once a tick. */
+static gboolean
+ensure_conn(ExhBuilder *builder)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (builder->conn != NULL && PQstatus(builder->conn) == CONNECTION_OK)
+		return TRUE;
+	g_clear_pointer(&builder->conn, PQfinish);
+	builder->conn = connect_db(builder->conninfo, &error);
+	if (builder->conn == NULL) {
+		if (!builder->conn_down)
+			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: %s", error->message);
+		builder->conn_down = TRUE;
+		return FALSE;
+	}
+	if (builder->conn_down)
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: database connection re-established");
+	builder->conn_down = FALSE;
+	/* the database is back: so may be LISTEN, whatever its backoff says */
+	if (builder->relisten != NULL)
+		relisten_now(builder);
+	return TRUE;
+}
+
 static void
 run_tick(ExhBuilder *builder)
 {
 	g_autoptr(GError) error = NULL;
 	ExhBuilderStats stats = { 0 };
 
-	if (builder->conn == NULL || PQstatus(builder->conn) != CONNECTION_OK) {
-		g_clear_pointer(&builder->conn, PQfinish);
-		builder->conn = connect_db(builder->conninfo, &error);
-		if (builder->conn == NULL) {
-			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: %s", error->message);
-			return;
-		}
-	}
+	if (!ensure_conn(builder))
+		return;
 	g_atomic_int_inc(&builder->ticks);
 	if (!exh_builder_tick(builder, builder->conn, &stats, &error))
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder tick: %s", error->message);
@@ -156,6 +224,11 @@ run_tick(ExhBuilder *builder)
 			stats.failed,
 			stats.not_ready,
 			stats.written);
+	if (builder->largest >= RENEW_BYTES)
+		g_clear_pointer(&builder->conn, PQfinish); /* the next tick connects again */
+	builder->largest = 0;
+	if (stats.processed + stats.failed + stats.not_ready > 0)
+		give_back();
 }
 
 static gboolean
@@ -188,24 +261,115 @@ periodic_cb(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static void
+drop_source(GSource **source)
+{
+	if (*source == NULL)
+		return;
+	g_source_destroy(*source);
+	g_clear_pointer(source, g_source_unref);
+}
+
+/* ------------------------------------------------------------- LISTEN */
+
+static void listen_lost(ExhBuilder *builder);
+
+/*
+ * A notification of the targets from another connection is another host's
+ * engine (or an agent's cascade): our own agents may have a new payload, and
+ * only a wake tells them.  The engine's own writes wake them after its tick.
+ */
 static gboolean
 listen_cb(gint fd, GIOCondition condition, gpointer data)
 {
 	ExhBuilder *builder = data;
+	gint own = builder->conn != NULL ? PQbackendPID(builder->conn) : 0;
+	gboolean tables = FALSE;
+	gboolean targets = FALSE;
 	PGnotify *notify;
-	gboolean any = FALSE;
 
-	if (!PQconsumeInput(builder->listen)) {
-		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: LISTEN connection lost; polling only");
+	if (!PQconsumeInput(builder->listen) || PQstatus(builder->listen) != CONNECTION_OK) {
+		listen_lost(builder);
 		return G_SOURCE_REMOVE;
 	}
 	while ((notify = PQnotifies(builder->listen)) != NULL) {
-		any = TRUE;
+		if (g_strcmp0(notify->extra, TARGETS_TABLE) != 0)
+			tables = TRUE;
+		else if (notify->be_pid != own)
+			targets = TRUE;
 		PQfreemem(notify);
 	}
-	if (any)
+	if (tables)
 		schedule_soon(builder);
+	if (targets && builder->changed != NULL)
+		builder->changed(builder->changed_data);
 	return G_SOURCE_CONTINUE;
+}
+
+static PGconn *
+listen_connect(const gchar *conninfo, GError **error)
+{
+	g_autoptr(PGconn) conn = connect_db(conninfo, error);
+
+	if (conn == NULL || !exh_builder_sql_command(conn, "LISTEN " EXH_UA_NOTIFY_CHANNEL, error))
+		return NULL;
+	return g_steal_pointer(&conn);
+}
+
+static void
+listen_attach(ExhBuilder *builder)
+{
+	builder->listen_source =
+		g_unix_fd_source_new(PQsocket(builder->listen), G_IO_IN | G_IO_HUP | G_IO_ERR);
+	g_source_set_callback(builder->listen_source, G_SOURCE_FUNC(listen_cb), builder, NULL);
+	g_source_attach(builder->listen_source, builder->context);
+}
+
+static gboolean
+relisten_cb(gpointer data)
+{
+	ExhBuilder *builder = data;
+	g_autoptr(GError) error = NULL;
+	guint next;
+
+	g_clear_pointer(&builder->relisten, g_source_unref);
+	builder->listen = listen_connect(builder->conninfo, &error);
+	if (builder->listen != NULL) {
+		listen_attach(builder);
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: LISTEN connection re-established");
+		/* what was notified while it was down is lost: one full pass */
+		schedule_soon(builder);
+		return G_SOURCE_REMOVE;
+	}
+	exh_log(G_LOG_LEVEL_DEBUG, NULL, "builder: LISTEN again: %s", error->message);
+	/* jittered, so hosts sharing a database do not knock in step */
+	next = builder->relisten_ms + (guint)g_random_int_range(0, builder->relisten_ms / 4 + 1);
+	builder->relisten = g_timeout_source_new(next);
+	g_source_set_callback(builder->relisten, relisten_cb, builder, NULL);
+	g_source_attach(builder->relisten, builder->context);
+	builder->relisten_ms = MIN(builder->relisten_ms * 2, RELISTEN_MAX_MS);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+relisten_now(ExhBuilder *builder)
+{
+	drop_source(&builder->relisten);
+	return relisten_cb(builder);
+}
+
+static void
+listen_lost(ExhBuilder *builder)
+{
+	exh_log(G_LOG_LEVEL_MESSAGE,
+		NULL,
+		"builder: LISTEN connection lost; polling every tick until it is back");
+	g_clear_pointer(&builder->listen_source, g_source_unref);
+	g_clear_pointer(&builder->listen, PQfinish);
+	builder->relisten_ms = RELISTEN_MIN_MS;
+	builder->relisten = g_timeout_source_new(RELISTEN_MIN_MS);
+	g_source_set_callback(builder->relisten, relisten_cb, builder, NULL);
+	g_source_attach(builder->relisten, builder->context);
 }
 
 static void
@@ -229,25 +393,17 @@ builder_thread(gpointer data)
 {
 	ExhBuilder *builder = data;
 	g_autoptr(GSource) periodic = g_timeout_source_new(TICK_PERIOD_MS);
-	g_autoptr(GSource) listen = NULL;
 
 	g_main_context_push_thread_default(builder->context);
 	g_source_set_callback(periodic, periodic_cb, builder, NULL);
 	g_source_attach(periodic, builder->context);
-	if (builder->listen != NULL) {
-		listen = g_unix_fd_source_new(PQsocket(builder->listen), G_IO_IN);
-		g_source_set_callback(listen, G_SOURCE_FUNC(listen_cb), builder, NULL);
-		g_source_attach(listen, builder->context);
-	}
+	listen_attach(builder);
 	run_tick(builder);
 	g_main_loop_run(builder->loop);
 	g_source_destroy(periodic);
-	if (listen != NULL)
-		g_source_destroy(listen);
-	if (builder->soon != NULL) {
-		g_source_destroy(builder->soon);
-		g_clear_pointer(&builder->soon, g_source_unref);
-	}
+	drop_source(&builder->listen_source);
+	drop_source(&builder->relisten);
+	drop_source(&builder->soon);
 	g_main_context_pop_thread_default(builder->context);
 	return NULL;
 }
@@ -256,12 +412,9 @@ gboolean
 exh_builder_start(ExhBuilder *builder, GError **error)
 {
 	g_return_val_if_fail(builder->thread == NULL, FALSE);
-	builder->listen = connect_db(builder->conninfo, error);
-	if (builder->listen == NULL ||
-	    !exh_builder_sql_command(builder->listen, "LISTEN " EXH_UA_NOTIFY_CHANNEL, error)) {
-		g_clear_pointer(&builder->listen, PQfinish);
+	builder->listen = listen_connect(builder->conninfo, error);
+	if (builder->listen == NULL)
 		return FALSE;
-	}
 	builder->context = g_main_context_new();
 	builder->loop = g_main_loop_new(builder->context, FALSE);
 	builder->running = TRUE;
@@ -312,6 +465,7 @@ exh_builder_free(ExhBuilder *builder)
 	g_ptr_array_unref(builder->plugins);
 	g_hash_table_unref(builder->applied);
 	g_hash_table_unref(builder->refused);
+	g_hash_table_unref(builder->cursors);
 	g_free(builder->conninfo);
 	g_free(builder);
 }
