@@ -183,8 +183,9 @@ kill_agent(Run *run)
 	while (g_get_monotonic_time() - start < FAULTS_WAIT_US) {
 		g_autoptr(ExhLocalNodeInfo) now = e2e_node(run->e, run->instance);
 
+		/* 0: reaped; another pid: reaped and already restarted by the backend */
 		if (now != NULL && now->agent_pid != before->agent_pid)
-			return now->agent_pid == 0;
+			return TRUE;
 		g_usleep(1000);
 	}
 	return FALSE;
