@@ -3,9 +3,9 @@
 #   1. installs the dependencies (tests/setup.sh),
 #   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e faults fuzz
 #      check) and prints the fault runs' figures next to their targets,
-#   3. runs unit, pg, http, dp, pkg, e2e, faults, fuzz in an ASan+UBSan build and unit, pg,
-#      http, e2e, fuzz under valgrind (not faults: its figures are times and counts that
-#      valgrind's slowdown would only distort),
+#   3. runs unit, pg, http, dp, pkg, e2e, faults (its times printed, not asserted there),
+#      fuzz in an ASan+UBSan build and unit, pg, http, e2e, fuzz under valgrind (not
+#      faults: valgrind's slowdown would only distort its times and counts),
 #   4. runs the benchmarks (figures are printed, never asserted),
 #   5. runs the seed README's Quick Start on the stand (tests/stand/quickstart),
 #   6. ends with the line "N passed, N failed" counted from meson's test logs.

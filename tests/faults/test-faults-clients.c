@@ -393,7 +393,8 @@ storm(Host *h)
 	g_assert_cmpint(held, ==, 0);
 	g_assert_cmpint(gone, ==, 0);
 	g_assert_cmpuint(h->changed, ==, 0);
-	g_assert_cmpfloat(h->slowest_ms, <, ANSWER_MS);
+	if (FAULTS_ASSERT_TIMES)
+		g_assert_cmpfloat(h->slowest_ms, <, ANSWER_MS);
 }
 
 static void

@@ -12,14 +12,14 @@
 #include "test-e2e-fixture.h"
 
 /*
- * Timing targets are printed as the issue states them; under AddressSanitizer
- * (everything runs a few times slower) they are asserted this many times
- * looser.
+ * Under AddressSanitizer everything runs several times slower: there the
+ * timing targets are printed but not asserted (the plain build asserts them);
+ * counts (lost, torn, leaked, ...) are asserted in every build.
  */
 #if defined(__SANITIZE_ADDRESS__)
-#define FAULTS_SLOWDOWN 3
+#define FAULTS_ASSERT_TIMES FALSE
 #else
-#define FAULTS_SLOWDOWN 1
+#define FAULTS_ASSERT_TIMES TRUE
 #endif
 
 /* A hang guard for waits that should take milliseconds (not a timing target). */

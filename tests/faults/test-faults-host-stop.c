@@ -92,7 +92,8 @@ test_host_stop(void)
 	faults_figure("<= " G_STRINGIFY(TARGET_S) " s",
 		      "a new account on the node after the host's return: %.1f s",
 		      (gdouble)us / G_USEC_PER_SEC);
-	g_assert_cmpint(us, <=, (TARGET_S + SLACK_S) * G_USEC_PER_SEC);
+	if (FAULTS_ASSERT_TIMES)
+		g_assert_cmpint(us, <=, (TARGET_S + SLACK_S) * G_USEC_PER_SEC);
 }
 
 int
