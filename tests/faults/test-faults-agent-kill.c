@@ -24,7 +24,12 @@
 #include "exm-test.h"
 #include "test-faults-fixture.h"
 
-#define APPLIES	   200
+#if defined(__SANITIZE_ADDRESS__)
+/* the sanitizer run looks for memory errors, at several times the cost */
+#define APPLIES 40
+#else
+#define APPLIES 200
+#endif
 #define KILL_EVERY 2
 #define USERS	   20
 /* a restarted agent that took longer than this did not converge in time */
