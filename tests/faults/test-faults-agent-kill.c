@@ -3,12 +3,12 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Fault (a) of issue 21: the node's agent is killed with SIGKILL during 200
- * applies.  Each apply is one account write through the API (create, new
- * password, disable, enable); during every second one, a random 0–50 ms
- * after its answer, the agent is killed, the node's files are inspected
- * while it is down, and it is started again (the local backend's own
- * restart would back off).  (A kill in every apply doubles the run time and
- * finds nothing more.)
+ * applies (40 under AddressSanitizer).  Each apply is one account write
+ * through the API (create, new password, disable, enable); during every
+ * second one, a random 0–50 ms after its answer, the agent is killed, the
+ * node's files are inspected while it is down, and it is started again (the
+ * local backend's own restart would back off).  (A kill in every apply
+ * doubles the run time and finds nothing more.)
  * Targets: 0 torn files, 0 files with a wrong mode or owner (a temporary
  * file wider than its file included), 0 temporary files of a killed agent
  * still there once the restarted one has applied the write, every write on
