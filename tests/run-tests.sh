@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
 #   1. installs the dependencies (tests/setup.sh),
-#   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e fuzz check),
-#   3. runs unit, pg, http, dp, pkg, e2e, fuzz in an ASan+UBSan build and all but dp and pkg
-#      under valgrind,
+#   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e faults fuzz
+#      check) and prints the fault runs' figures next to their targets,
+#   3. runs unit, pg, http, dp, pkg, e2e, faults (its times printed, not asserted there),
+#      fuzz in an ASan+UBSan build and unit, pg, http, e2e, fuzz under valgrind (not
+#      faults: valgrind's slowdown would only distort its times and counts),
 #   4. runs the benchmarks (figures are printed, never asserted),
 #   5. runs the seed README's Quick Start on the stand (tests/stand/quickstart),
 #      once on the local backend with the token file, once on the fake Core
@@ -18,7 +20,7 @@ QUICK=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-tests: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -61,17 +63,20 @@ section "build (werror)"
 if setup_build build -Dwerror=true; then
   section "all suites"
   run_meson_test build testlog-all
+  section "fault figures"
+  # the faults suite asserts its targets; its figures (TAP comments) are shown here too
+  grep -h '^# figure:' build/meson-logs/testlog-all.txt || true
 else
   echo "run-tests: build failed" >&2; status=1
 fi
 
 if [ $QUICK = 0 ]; then
-  section "sanitizer build (address,undefined): unit pg http dp pkg e2e fuzz"
+  section "sanitizer build (address,undefined): unit pg http dp pkg e2e faults fuzz"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
   if setup_build build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false; then
-    run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http --suite dp --suite pkg --suite e2e --suite fuzz
+    run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http --suite dp --suite pkg --suite e2e --suite faults --suite fuzz
   else
     echo "run-tests: sanitizer build failed" >&2; status=1
   fi

@@ -16,29 +16,6 @@
 /* bound of one wait (a hang guard) */
 #define MAX_WAIT_US (30 * G_USEC_PER_SEC)
 
-/* Nearest-rank percentile of sorted @v. */
-static gdouble
-percentile(const gdouble *v, guint n, guint p)
-{
-	guint rank = (p * n + 99) / 100;
-
-	return v[MAX(rank, 1) - 1];
-}
-
-/* Microseconds from now until the login succeeds; < 0 when it never did. */
-static gint64
-time_to_login(E2e *e, const ExhLocalNodeInfo *node, const gchar *user, const gchar *password)
-{
-	gint64 start = g_get_monotonic_time();
-
-	while (g_get_monotonic_time() - start < MAX_WAIT_US) {
-		if (e2e_login(e, node, FALSE, user, password) == 235)
-			return g_get_monotonic_time() - start;
-		g_usleep(5 * 1000);
-	}
-	return -1;
-}
-
 static void
 bench_propagation(void)
 {
@@ -69,7 +46,7 @@ bench_propagation(void)
 		/* the clock starts once the 201 is in our hands */
 		if (account == NULL)
 			return;
-		us = time_to_login(e, node, login, password);
+		us = e2e_time_to_login(e, node, login, password, MAX_WAIT_US);
 		g_assert_cmpint(us, >=, 0);
 		if (us < 0)
 			return;
@@ -80,12 +57,12 @@ bench_propagation(void)
 		       "p50 %.0f ms, p95 %.0f ms, max %.0f ms (target p95 <= 1000 ms)",
 		       ACCOUNTS,
 		       ms[0],
-		       percentile(ms, ACCOUNTS, 50),
-		       percentile(ms, ACCOUNTS, 95),
+		       exm_test_percentile(ms, ACCOUNTS, 50),
+		       exm_test_percentile(ms, ACCOUNTS, 95),
 		       ms[ACCOUNTS - 1]);
 	g_print("# propagation p50 %.0f ms p95 %.0f ms (%u accounts)\n",
-		percentile(ms, ACCOUNTS, 50),
-		percentile(ms, ACCOUNTS, 95),
+		exm_test_percentile(ms, ACCOUNTS, 50),
+		exm_test_percentile(ms, ACCOUNTS, 95),
 		ACCOUNTS);
 }
 

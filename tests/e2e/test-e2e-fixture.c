@@ -243,6 +243,23 @@ e2e_wait_login(E2e *e,
 	return FALSE;
 }
 
+gint64
+e2e_time_to_login(E2e *e,
+		  const ExhLocalNodeInfo *node,
+		  const gchar *user,
+		  const gchar *password,
+		  gint64 max_us)
+{
+	gint64 start = g_get_monotonic_time();
+
+	while (g_get_monotonic_time() - start < max_us) {
+		if (e2e_login(e, node, FALSE, user, password) == 235)
+			return g_get_monotonic_time() - start;
+		g_usleep(5 * 1000);
+	}
+	return -1;
+}
+
 static guint
 url_port(const gchar *url)
 {
@@ -275,4 +292,34 @@ e2e_start_host(E2e *e)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+ExhTest *
+e2e_start_peer_host(E2e *e)
+{
+	g_autoptr(ExhTest) peer = g_new0(ExhTest, 1);
+	ExhHostConfig *config = exh_host_config_new();
+	g_autoptr(GError) error = NULL;
+
+	peer->pg = e->t->pg;
+	peer->conninfo = g_strdup(e->t->conninfo);
+	peer->token_file = g_strdup(e->t->token_file);
+	peer->config = config;
+	g_free(config->conninfo);
+	config->conninfo = g_strdup(peer->conninfo);
+	config->token_file = g_strdup(peer->token_file);
+	g_strfreev(config->plugins);
+	config->plugins = g_strdupv(e->t->config->plugins);
+	config->port = config->orch_port = config->status_port = 0;
+	config->agent_api = TRUE;
+	config->plain_agents = e->t->config->plain_agents;
+	config->backend = e->backend;
+	peer->host = exh_host_new(config, &error);
+	if (peer->host == NULL || !exh_host_start(peer->host, &error)) {
+		g_test_fail_printf("peer host: %s", error->message);
+		return NULL;
+	}
+	peer->base_url = g_strdup(exh_host_get_base_url(peer->host));
+	peer->session = soup_session_new_with_options("timeout", 120, NULL);
+	return g_steal_pointer(&peer);
 }

@@ -70,7 +70,26 @@ gboolean e2e_wait_login(E2e *e,
 			const gchar *password,
 			gint code);
 
+/*
+ * Microseconds from now until a login of `user` on 587 succeeds, polling
+ * every 5 ms; -1 when it did not within @max_us.
+ */
+gint64 e2e_time_to_login(E2e *e,
+			 const ExhLocalNodeInfo *node,
+			 const gchar *user,
+			 const gchar *password,
+			 gint64 max_us);
+
 /* Stops the host (API, agent API, engine); the nodes keep running. */
 void e2e_stop_host(E2e *e);
 /* Starts a new host on the same database and ports. */
 gboolean e2e_start_host(E2e *e);
+
+/*
+ * A second host on the same database, plugin and backend, on ports of its
+ * own, with a client of its own (the fields of #ExhTest it does not own are
+ * copies).  Starting it points the backend's agents at it (see
+ * exh_local_backend_set_endpoints()).  Free it before @e: it borrows the
+ * backend.  %NULL on failure (reported).
+ */
+ExhTest *e2e_start_peer_host(E2e *e);

@@ -189,6 +189,29 @@ exm_test_cmp_double(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
+gdouble
+exm_test_percentile(const gdouble *sorted, guint n, guint p)
+{
+	guint rank = (p * n + 99) / 100;
+
+	return sorted[MIN(MAX(rank, 1), n) - 1];
+}
+
+gint
+exm_test_count_fds(GPid pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%d/fd", (int)pid);
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	gint n = 0;
+
+	if (dir == NULL)
+		return -1;
+	while (g_dir_read_name(dir) != NULL)
+		n++;
+	/* reading our own table holds one more descriptor: the directory's */
+	return pid == getpid() ? n - 1 : n;
+}
+
 gchar *
 exm_test_crypt(const gchar *password, const gchar *setting)
 {

@@ -78,6 +78,21 @@ guint exm_test_count_processes(const gchar *needle);
 /* A GCompareFunc (g_array_sort, qsort) for gdouble values, ascending. */
 gint exm_test_cmp_double(gconstpointer a, gconstpointer b);
 
+/* Nearest-rank percentile @p (0..100) of the @n ascending values @sorted (n > 0). */
+gdouble exm_test_percentile(const gdouble *sorted, guint n, guint p);
+
+/**
+ * exm_test_count_fds:
+ * @pid: a process (this one or another this user may inspect)
+ *
+ * Counts the open file descriptors of @pid (the entries of
+ * `/proc/<pid>/fd`), to prove that a process gives back what a test made
+ * it open.
+ *
+ * Returns: the count, or -1 when the process cannot be inspected
+ */
+gint exm_test_count_fds(GPid pid);
+
 /**
  * exm_test_crypt:
  * @password: the password
