@@ -15,6 +15,7 @@
 #include "exm-config.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "exh-test.h"
 #include "exm-test.h"
@@ -406,6 +407,108 @@ test_long_poll_gone(void)
 	g_assert_cmpfloat(took, <, 3.0);
 }
 
+/* ------------------------------------------------------------------ vanishing */
+
+static void
+reset_on_close(Client *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	g_assert_cmpint(setsockopt(g_socket_get_fd(g_socket_connection_get_socket(c->conn)),
+				   SOL_SOCKET,
+				   SO_LINGER,
+				   &lg,
+				   sizeof(lg)),
+			==,
+			0);
+}
+
+/* Clients that connect and vanish (at once, after half a header, or with a
+ * reset) and slow ones that never finish their header: the host's
+ * descriptors come back to where they were, and a normal client is served
+ * all along. */
+static void
+test_vanishing(void)
+{
+	ExhTestOptions options = { .connections = { .header_timeout_ms = 500 } };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autoptr(GPtrArray) slow = g_ptr_array_new_with_free_func((GDestroyNotify)client_free);
+	guint port;
+	guint baseline;
+	guint now;
+	gdouble took;
+
+	if (t == NULL)
+		return;
+	port = exh_host_get_port(t->host);
+	exercise(port, user_requests, 1, 1);
+	baseline = fd_count();
+	for (guint i = 0; i < 50; i++) {
+		Client *c = client_open(port);
+
+		g_assert_true(client_send(c, "GET /v1/ HTTP/1.1\r\nHost"));
+		g_ptr_array_add(slow, c);
+	}
+	for (guint i = 0; i < 300; i++) {
+		g_autoptr(Client) c = client_open(port);
+
+		if (i % 3 == 1)
+			client_send(c, "GET /v1/ HTTP/1.1\r\n");
+		if (i % 3 == 2) /* linger 0: the close is a reset */
+			reset_on_close(c);
+		if (i % 50 == 0)
+			exercise(port, user_requests, 1, 1);
+	}
+	/* the slow ones are closed by the host; the test's ends are closed here */
+	for (guint i = 0; i < slow->len; i++)
+		g_assert_cmpfloat(seconds_to_close(slow->pdata[i], g_get_monotonic_time()), >=, 0);
+	g_ptr_array_set_size(slow, 0);
+	took = wait_fds(baseline, 5.0, &now);
+	g_test_message("300 vanishing and 50 slow clients: fds %u -> %u after %.2f s (target: "
+		       "back to %u)",
+		       baseline,
+		       now,
+		       took,
+		       baseline);
+	g_assert_cmpuint(now, <=, baseline);
+}
+
+/* ------------------------------------------------------------------ config */
+
+static void
+test_config(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("exh-conn-config");
+	g_autofree gchar *path = g_build_filename(dir, "host.conf", NULL);
+	g_autoptr(ExhHostConfig) config = exh_host_config_new();
+	g_autoptr(GError) error = NULL;
+	ExhListenerLimits huge = { .max_connections = 1000000 };
+
+	g_assert_cmpuint(config->connections.header_timeout_ms, ==, 10000);
+	g_assert_cmpuint(config->connections.idle_timeout_ms, ==, 60000);
+	g_assert_cmpuint(config->connections.max_connections, ==, 4096);
+	g_assert_cmpuint(config->connections.max_per_address, ==, 1024);
+	g_assert_true(
+		g_file_set_contents(path,
+				    "[host]\nheader_timeout_ms = 1500\nidle_timeout_ms = 2500\n"
+				    "max_connections = 300\nmax_connections_per_address = 30\n",
+				    -1,
+				    NULL));
+	g_assert_true(exh_host_config_load_file(config, path, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(config->connections.header_timeout_ms, ==, 1500);
+	g_assert_cmpuint(config->connections.idle_timeout_ms, ==, 2500);
+	g_assert_cmpuint(config->connections.max_connections, ==, 300);
+	g_assert_cmpuint(config->connections.max_per_address, ==, 30);
+	/* the defaults fit under the open-file limit; a cap that cannot is refused */
+	g_assert_true(exh_listener_check_fd_limit(3, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_false(exh_listener_check_fd_limit(3, &huge, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_test_message("%s", error->message);
+	exm_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -415,5 +518,7 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/idle-timeout", test_idle_timeout);
 	g_test_add_func("/conn/caps", test_caps);
 	g_test_add_func("/conn/long-poll-gone", test_long_poll_gone);
+	g_test_add_func("/conn/vanishing", test_vanishing);
+	g_test_add_func("/conn/config", test_config);
 	return g_test_run();
 }
