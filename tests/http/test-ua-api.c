@@ -961,12 +961,23 @@ static void
 test_large_report(void)
 {
 	g_autoptr(ExhTest) t = start();
-	g_autoptr(GString) value = report_value(100000);
+	g_autoptr(GString) value = NULL;
 	g_autofree gchar *stored = NULL;
+	g_autofree gchar *expected = NULL;
+	guint accounts = 100000;
 	gint64 start_time;
 
 	if (t == NULL)
 		return;
+#if defined(__SANITIZE_ADDRESS__)
+	/* instrumented, the host takes minutes over 18 MB of JSON: the size is the
+	 * plain build's to assert; here the path runs with a tenth of it */
+	accounts = 10000;
+#endif
+	if (g_getenv("EXM_UNDER_VALGRIND") != NULL)
+		accounts = 10000;
+	value = report_value(accounts);
+	expected = g_strdup_printf("%u", accounts);
 	put_key(t, FALSE);
 	g_autoptr(ExhTestResponse) a =
 		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
@@ -974,7 +985,8 @@ test_large_report(void)
 	start_time = g_get_monotonic_time();
 	g_autoptr(ExhTestResponse) u =
 		ua(t, FALSE, "PUT", "/v1/kind/demo_vm/resources/" VM, json_headers, value->str);
-	g_test_message("100 000-account report: %zu bytes, answered %u in %.2f s (limit %zu)",
+	g_test_message("%u-account report: %zu bytes, answered %u in %.2f s (limit %zu)",
+		       accounts,
 		       value->len,
 		       u->status,
 		       (gdouble)(g_get_monotonic_time() - start_time) / G_USEC_PER_SEC,
@@ -983,7 +995,7 @@ test_large_report(void)
 	stored = exh_test_sql(t,
 			      "SELECT jsonb_array_length((value::jsonb)->'accounts') FROM "
 			      "ua_actual_resources");
-	g_assert_cmpstr(stored, ==, "100000");
+	g_assert_cmpstr(stored, ==, expected);
 	g_assert_cmpuint(
 		declared_status(t, exh_ua_server_status_max_body(EXH_DEFAULT_MAX_BODY) + 1),
 		==,
