@@ -123,6 +123,20 @@ exh_test_write_token_file(const gchar *dir)
 	return g_steal_pointer(&path);
 }
 
+/* The non-zero fields of @in over the config's defaults. */
+static void
+set_connections(ExhListenerLimits *out, const ExhListenerLimits *in)
+{
+	if (in->header_timeout_ms > 0)
+		out->header_timeout_ms = in->header_timeout_ms;
+	if (in->idle_timeout_ms > 0)
+		out->idle_timeout_ms = in->idle_timeout_ms;
+	if (in->max_connections > 0)
+		out->max_connections = in->max_connections;
+	if (in->max_per_address > 0)
+		out->max_per_address = in->max_per_address;
+}
+
 static ExhHostConfig *
 fixture_config(ExhTest *t, const ExhTestOptions *options)
 {
@@ -143,6 +157,8 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 		config->max_queued = options->max_queued;
 	if (options != NULL && options->shutdown_grace_ms > 0)
 		config->shutdown_grace_ms = options->shutdown_grace_ms;
+	if (options != NULL)
+		set_connections(&config->connections, &options->connections);
 	config->orch_port = 0;
 	config->status_port = 0;
 	if (options != NULL) {

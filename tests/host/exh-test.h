@@ -57,6 +57,7 @@
  *   builder engine (exh_host_get_orch_url(), exh_host_get_status_url())
  * @plain_agents: node keys written by the engine accept plain requests
  * @backend: (nullable): the infra backend the engine drives (borrowed)
+ * @connections: timeouts and caps of the listeners (0 fields = the host's defaults)
  */
 typedef struct {
 	guint workers;
@@ -67,6 +68,7 @@ typedef struct {
 	gboolean agent_api;
 	gboolean plain_agents;
 	struct _ExhInfraBackend *backend;
+	ExhListenerLimits connections;
 } ExhTestOptions;
 
 /**

@@ -450,6 +450,11 @@ test_mail_flow(gconstpointer data)
 		 "agent IS NOT NULL",
 		 "1");
 	wait_instance(&fx, "SELECT status FROM mail_instances WHERE uuid = '@I@'", "ACTIVE");
+	/* converged once the agent reported the rebuilt target again (its actual
+	 * went with the agent row) */
+	wait_for(&fx,
+		 "SELECT count(*) FROM ua_actual_resources WHERE kind = 'mail_instance_node'",
+		 "1");
 	check_quiet(&fx);
 	check_changes(&fx);
 	exm_ua_agent_stop(fx.agent);

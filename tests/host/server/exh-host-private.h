@@ -10,6 +10,7 @@
 
 #include "exh-host.h"
 #include "exh-iam.h"
+#include "exh-listener.h"
 #include "exh-plugin.h"
 #include "exh-pool.h"
 #include "exh-ua.h"
@@ -28,6 +29,7 @@ struct _ExhHost {
 	GMainContext *context;
 	GMainLoop *loop;
 	SoupServer *server;
+	ExhListener *listener;
 	gboolean stopping;
 	gboolean closed;	/* listener and clients closed, loop quitting */
 	gboolean grace_expired; /* closed with requests still running */

@@ -300,6 +300,7 @@ start_agent_api(ExhHost *host, GError **error)
 		.status_port = host->config->status_port,
 		.workers = host->config->workers,
 		.max_body = host->config->max_body,
+		.connections = host->config->connections,
 		.plain_agents = host->config->plain_agents,
 		.backend = host->config->backend,
 	};
@@ -318,7 +319,9 @@ gboolean
 exh_host_start(ExhHost *host, GError **error)
 {
 	g_return_val_if_fail(!host->started, FALSE);
-	if (!exh_host_migrate(host, error) || !init_plugins(host, error))
+	if (!exh_listener_check_fd_limit(
+		    host->config->agent_api ? 3 : 1, &host->config->connections, error) ||
+	    !exh_host_migrate(host, error) || !init_plugins(host, error))
 		return FALSE;
 	host->pool = exh_pool_new(host->config->conninfo,
 				  host->config->workers,
@@ -422,6 +425,22 @@ guint
 exh_host_get_in_flight(ExhHost *host)
 {
 	return (guint)g_atomic_int_get(&host->in_flight);
+}
+
+void
+exh_host_get_connections(ExhHost *host, guint *out_open, guint64 *out_refused)
+{
+	guint open = host->listener != NULL ? exh_listener_get_open(host->listener) : 0;
+	guint64 refused = host->listener != NULL ? exh_listener_get_refused(host->listener) : 0;
+	guint ua_open = 0;
+	guint64 ua_refused = 0;
+
+	if (host->ua != NULL)
+		exh_ua_server_get_connections(exh_ua_get_server(host->ua), &ua_open, &ua_refused);
+	if (out_open != NULL)
+		*out_open = open + ua_open;
+	if (out_refused != NULL)
+		*out_refused = refused + ua_refused;
 }
 
 static JsonNode *

@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "exh-error.h"
+#include "exh-listener.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,8 @@ G_BEGIN_DECLS
  *   (0 = 64 per worker)
  * @shutdown_grace_ms: how long a stop waits for requests in flight before it
  *   closes their connections and cancels their statements (0 = 30 s)
+ * @connections: timeouts and caps of every listener (exh-listener.h): the
+ *   user API's and, with @agent_api, the Orch and Status APIs' each
  * @project_id: project the installed types are registered under
  * @migrate_only: apply the migrations, then stop (exordos-paas-host only)
  * @agent_api: also run the universal agent side (exh-ua.h): the Orch and
@@ -77,6 +80,7 @@ typedef struct {
 	gsize max_body;
 	guint max_queued;
 	guint shutdown_grace_ms;
+	ExhListenerLimits connections;
 	gchar *project_id;
 	gboolean migrate_only;
 	gboolean verbose;
@@ -108,8 +112,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhHostConfig, exh_host_config_free)
  * exh_host_config_load_file:
  * @config: a config
  * @path: a GKeyFile: group `[host]` with `listen`, `port`, `workers`,
- *   `max_body`, `max_queued`, `plugins` (list), `token_file`, `project_id`; group `[db]` with
- *   `conninfo`
+ *   `max_body`, `max_queued`, `plugins` (list), `token_file`, `project_id`,
+ *   `header_timeout_ms`, `idle_timeout_ms`, `max_connections`,
+ *   `max_connections_per_address`; group `[db]` with `conninfo`
  * @error: %EXH_ERROR_CONFIG on failure
  *
  * Overrides @config with the values present in @path.
@@ -276,5 +281,14 @@ const gchar *exh_host_get_status_url(ExhHost *host);
 
 /* Requests running on the worker pool or waiting for their response to be written. */
 guint exh_host_get_in_flight(ExhHost *host);
+
+/**
+ * exh_host_get_connections:
+ * @host: a host
+ * @out_open: (out) (optional): connections open now on every listener
+ * @out_refused: (out) (optional): connections refused so far by the caps
+ *   (#ExhHostConfig.connections)
+ */
+void exh_host_get_connections(ExhHost *host, guint *out_open, guint64 *out_refused);
 
 G_END_DECLS

@@ -21,7 +21,6 @@
 #include <string.h>
 
 #define SHUTDOWN_GRACE_MS 30000
-#define LISTEN_BACKLOG	  1024
 
 /* per-message data: bytes of body seen so far, and the too-large mark */
 #define body_size_quark g_quark_from_static_string("exh-body-size")
@@ -394,6 +393,7 @@ finish_shutdown(ExhHost *host)
 		g_source_destroy(host->shutdown_timer);
 		g_clear_pointer(&host->shutdown_timer, g_source_unref);
 	}
+	exh_listener_close(host->listener);
 	soup_server_disconnect(host->server);
 	g_main_loop_quit(host->loop);
 }
@@ -803,46 +803,20 @@ handler(SoupServer *server,
 
 /* ------------------------------------------------------------- the thread */
 
-/*
- * Our own listening socket: libsoup's default backlog of 10 overflows when a
- * burst of clients connects at once, and the excess connections are reset.
- */
-static gboolean
-listen_socket(ExhHost *host, GSocketAddress *address, GError **error)
-{
-	g_autoptr(GSocket) sock = g_socket_new(g_socket_address_get_family(address),
-					       G_SOCKET_TYPE_STREAM,
-					       G_SOCKET_PROTOCOL_TCP,
-					       error);
-
-	if (sock == NULL)
-		return FALSE;
-	g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
-	if (!g_socket_bind(sock, address, TRUE, error) || !g_socket_listen(sock, error))
-		return FALSE;
-	return soup_server_listen_socket(host->server, sock, 0, error);
-}
-
 static gboolean
 server_listen(ExhHost *host, GError **error)
 {
 	g_autoptr(GInetAddress) address =
 		exh_host_config_parse_listen(host->config->listen_address, error);
 	g_autoptr(GSocketAddress) sockaddr = NULL;
-	GSList *listeners;
-	g_autoptr(GSocketAddress) bound = NULL;
 
 	if (address == NULL)
 		return FALSE;
 	sockaddr = g_inet_socket_address_new(address, (guint16)host->config->port);
-	if (!listen_socket(host, sockaddr, error))
+	host->listener = exh_listener_new(host->server, "user API", &host->config->connections);
+	host->port = exh_listener_listen(host->listener, sockaddr, error);
+	if (host->port == 0)
 		return FALSE;
-	listeners = soup_server_get_listeners(host->server);
-	bound = g_socket_get_local_address(listeners->data, error);
-	g_slist_free(listeners);
-	if (bound == NULL)
-		return FALSE;
-	host->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
 	host->base_url =
 		g_inet_address_get_family(address) == G_SOCKET_FAMILY_IPV6
 			? g_strdup_printf(
@@ -968,9 +942,13 @@ exh_server_drain(ExhHost *host)
 	g_main_context_push_thread_default(host->context);
 	while (g_main_context_iteration(host->context, FALSE))
 		;
+	if (host->listener != NULL)
+		exh_listener_close(host->listener);
 	g_clear_object(&host->server);
 	while (g_main_context_iteration(host->context, FALSE))
 		;
+	/* after the server: libsoup's messages call into it until they are gone */
+	g_clear_pointer(&host->listener, exh_listener_free);
 	g_main_context_pop_thread_default(host->context);
 	g_clear_pointer(&host->loop, g_main_loop_unref);
 	g_clear_pointer(&host->context, g_main_context_unref);

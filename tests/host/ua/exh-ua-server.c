@@ -36,6 +36,8 @@ struct _ExhUaServer {
 	GMainContext *context;
 	GMainLoop *loop;
 	SoupServer *servers[2];
+	ExhListener *listeners[2];
+	gsize max_body[2]; /* per API: the Orch API's is the config's */
 	guint ports[2];
 	gchar *urls[2];
 	GList *parked;	    /* Job*, server thread only */
@@ -51,6 +53,9 @@ struct _ExhUaServer {
 	gboolean ready;
 	GError *start_error;
 };
+
+/* set on a message whose client went away (exh_listener_set_gone_func()) */
+#define gone_quark g_quark_from_static_string("exh-ua-gone")
 
 /* One request from the handler to its response. */
 typedef struct {
@@ -167,6 +172,15 @@ job_encode(Job *job, const ExhUaNodeKey *key, guint status, JsonNode *body, GErr
 	job->encrypted = key->required;
 	if (text == NULL)
 		return TRUE;
+	if (job->api == API_ORCH && strlen(text) > EXH_UA_MAX_PAYLOAD) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_FAILED,
+			    "an answer of %zu bytes is over the %d an agent accepts",
+			    strlen(text),
+			    EXH_UA_MAX_PAYLOAD);
+		return FALSE;
+	}
 	if (!key->required) {
 		gsize len = strlen(text);
 		job->response = g_bytes_new_take(g_steal_pointer(&text), len);
@@ -329,8 +343,9 @@ job_finish(gpointer data)
 {
 	Job *job = data;
 	ExhUaServer *server = job->server;
+	gboolean gone = g_object_get_qdata(G_OBJECT(job->msg), gone_quark) != NULL;
 
-	if (job->park && !server->stopping) {
+	if (job->park && !server->stopping && !gone) {
 		if (job->deadline == 0)
 			job->deadline = job->start + (gint64)job->wait * G_USEC_PER_SEC;
 		if (g_get_monotonic_time() < job->deadline) {
@@ -388,8 +403,10 @@ finish_shutdown(ExhUaServer *server)
 		g_source_destroy(server->shutdown_timer);
 		g_clear_pointer(&server->shutdown_timer, g_source_unref);
 	}
-	for (guint i = 0; i < G_N_ELEMENTS(server->servers); i++)
+	for (guint i = 0; i < G_N_ELEMENTS(server->servers); i++) {
+		exh_listener_close(server->listeners[i]);
 		soup_server_disconnect(server->servers[i]);
+	}
 	g_main_loop_quit(server->loop);
 }
 
@@ -469,7 +486,7 @@ job_precheck(Job *job, GError **error)
 		return FALSE;
 	}
 	if (exh_server_body_too_large(job->msg))
-		return exh_server_too_large(job->server->config.max_body, error);
+		return exh_server_too_large(job->server->max_body[job->api], error);
 	/* the SDK middleware: uuid.UUID(None) raises, which is a 500 */
 	node = job->node != NULL ? exm_uuid_parse(job->node, NULL) : NULL;
 	if (node == NULL) {
@@ -508,13 +525,14 @@ static void
 early_handler(SoupServer *s, SoupServerMessage *msg, const char *p, GHashTable *q, gpointer data)
 {
 	ExhUaServer *server = data;
+	gsize max_body = server->max_body[s == server->servers[API_ORCH] ? API_ORCH : API_STATUS];
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *text = NULL;
 	gsize len;
 
-	if (!exh_server_body_declared_too_large(msg, server->config.max_body))
+	if (!exh_server_body_declared_too_large(msg, max_body))
 		return;
-	exh_server_too_large(server->config.max_body, &error);
+	exh_server_too_large(max_body, &error);
 	text = exm_error_body(error);
 	len = strlen(text);
 	soup_server_message_set_response(
@@ -538,35 +556,54 @@ status_handler(SoupServer *s, SoupServerMessage *msg, const char *p, GHashTable 
 
 /* ------------------------------------------------------------- thread */
 
+/* The client of a request still being served went away: a parked long poll is
+ * answered (into the closed connection) now, a running one once it is back. */
+static void
+client_gone(SoupServerMessage *msg, gpointer data)
+{
+	ExhUaServer *server = data;
+
+	g_object_set_qdata(G_OBJECT(msg), gone_quark, GINT_TO_POINTER(1));
+	for (GList *l = server->parked; l != NULL; l = l->next) {
+		Job *job = l->data;
+
+		if (job->msg != msg)
+			continue;
+		server->parked = g_list_delete_link(server->parked, l);
+		g_source_destroy(job->timer);
+		g_clear_pointer(&job->timer, g_source_unref);
+		job_complete(job);
+		return;
+	}
+}
+
+static const gchar *const api_names[] = { [API_ORCH] = "Orch API", [API_STATUS] = "Status API" };
+
 static gboolean
 listen_one(ExhUaServer *server, guint i, GError **error)
 {
 	g_autoptr(GInetAddress) address =
 		exh_host_config_parse_listen(server->config.listen_address, error);
 	g_autoptr(GSocketAddress) sockaddr = NULL;
-	g_autoptr(GSocketAddress) bound = NULL;
 	guint port = i == API_ORCH ? server->config.orch_port : server->config.status_port;
-	GSList *listeners;
 
 	if (address == NULL)
 		return FALSE;
 	server->servers[i] = soup_server_new(NULL, NULL);
-	exh_server_limit_body(server->servers[i], &server->config.max_body);
+	exh_server_limit_body(server->servers[i], &server->max_body[i]);
 	soup_server_add_early_handler(server->servers[i], NULL, early_handler, server, NULL);
 	soup_server_add_handler(server->servers[i],
 				NULL,
 				i == API_ORCH ? orch_handler : status_handler,
 				server,
 				NULL);
+	server->listeners[i] =
+		exh_listener_new(server->servers[i], api_names[i], &server->config.connections);
+	exh_listener_set_gone_func(server->listeners[i], client_gone, server);
 	sockaddr = g_inet_socket_address_new(address, (guint16)port);
-	if (!soup_server_listen(server->servers[i], sockaddr, 0, error))
+	server->ports[i] = exh_listener_listen(server->listeners[i], sockaddr, error);
+	if (server->ports[i] == 0)
 		return FALSE;
-	listeners = soup_server_get_listeners(server->servers[i]);
-	bound = g_socket_get_local_address(listeners->data, error);
-	g_slist_free(listeners);
-	if (bound == NULL)
-		return FALSE;
-	server->ports[i] = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
 	server->urls[i] =
 		g_strdup_printf("http://%s:%u", server->config.listen_address, server->ports[i]);
 	return TRUE;
@@ -610,6 +647,8 @@ exh_ua_server_new(const ExhUaServerConfig *config, GError **error)
 	server->config.conninfo = g_strdup(config->conninfo);
 	if (server->config.max_body == 0)
 		server->config.max_body = EXH_DEFAULT_MAX_BODY;
+	server->max_body[API_ORCH] = server->config.max_body;
+	server->max_body[API_STATUS] = exh_ua_server_status_max_body(server->config.max_body);
 	g_mutex_init(&server->lock);
 	g_cond_init(&server->cond);
 	return server;
@@ -670,6 +709,30 @@ exh_ua_server_get_status_url(ExhUaServer *server)
 	return server->urls[API_STATUS];
 }
 
+gsize
+exh_ua_server_status_max_body(gsize max_body)
+{
+	return MAX(max_body, (gsize)EXH_UA_MAX_PAYLOAD + EXH_UA_BODY_SLACK);
+}
+
+void
+exh_ua_server_get_connections(ExhUaServer *server, guint *out_open, guint64 *out_refused)
+{
+	guint open = 0;
+	guint64 refused = 0;
+
+	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++) {
+		if (server->listeners[i] == NULL)
+			continue;
+		open += exh_listener_get_open(server->listeners[i]);
+		refused += exh_listener_get_refused(server->listeners[i]);
+	}
+	if (out_open != NULL)
+		*out_open = open;
+	if (out_refused != NULL)
+		*out_refused = refused;
+}
+
 guint64
 exh_ua_server_get_served(ExhUaServer *server)
 {
@@ -716,10 +779,14 @@ exh_ua_server_stop(ExhUaServer *server)
 	g_main_context_push_thread_default(server->context);
 	while (g_main_context_iteration(server->context, FALSE))
 		;
-	for (guint i = 0; i < G_N_ELEMENTS(server->servers); i++)
+	for (guint i = 0; i < G_N_ELEMENTS(server->servers); i++) {
+		exh_listener_close(server->listeners[i]);
 		g_clear_object(&server->servers[i]);
+	}
 	while (g_main_context_iteration(server->context, FALSE))
 		;
+	for (guint i = 0; i < G_N_ELEMENTS(server->listeners); i++)
+		g_clear_pointer(&server->listeners[i], exh_listener_free);
 	g_main_context_pop_thread_default(server->context);
 }
 
@@ -732,8 +799,10 @@ exh_ua_server_free(ExhUaServer *server)
 	if (server->thread != NULL)
 		g_thread_join(server->thread);
 	g_clear_pointer(&server->pool, exh_pool_free);
-	for (guint i = 0; i < G_N_ELEMENTS(server->servers); i++)
+	for (guint i = 0; i < G_N_ELEMENTS(server->servers); i++) {
+		g_clear_pointer(&server->listeners[i], exh_listener_free);
 		g_clear_object(&server->servers[i]);
+	}
 	g_clear_pointer(&server->loop, g_main_loop_unref);
 	g_clear_pointer(&server->context, g_main_context_unref);
 	g_clear_error(&server->start_error);

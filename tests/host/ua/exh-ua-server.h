@@ -22,6 +22,8 @@
 
 #include <glib.h>
 
+#include "exh-listener.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -31,7 +33,8 @@ G_BEGIN_DECLS
  * @status_port: Status API port, 0 = any free port
  * @conninfo: libpq conninfo
  * @workers: database connections / worker threads
- * @max_body: request body limit (413 above)
+ * @max_body: request body limit of the Orch API (413 above)
+ * @connections: timeouts and caps of each listener (exh-listener.h)
  */
 typedef struct {
 	gchar *listen_address;
@@ -40,9 +43,34 @@ typedef struct {
 	gchar *conninfo;
 	guint workers;
 	gsize max_body;
+	ExhListenerLimits connections;
 } ExhUaServerConfig;
 
+/*
+ * The largest answer the Orch API builds: what an agent accepts
+ * (`EXM_UA_RESPONSE_MAX` in agent/ua/exm-ua-client.c).  A larger one is
+ * refused (500, logged) rather than sent to an agent that would drop it.
+ */
+#define EXH_UA_MAX_PAYLOAD (64 * 1024 * 1024)
+/* Room for the envelope and the record around a resource's value. */
+#define EXH_UA_BODY_SLACK (64 * 1024)
+
 typedef struct _ExhUaServer ExhUaServer;
+
+/**
+ * exh_ua_server_status_max_body:
+ * @max_body: the configured body limit (the Orch API's)
+ *
+ * The Status API's body limit, derived from the largest payload the host
+ * builds: an agent reports a resource's actual value, which is at most the
+ * target value it got in a payload, so the limit is %EXH_UA_MAX_PAYLOAD plus
+ * %EXH_UA_BODY_SLACK (never below @max_body).  Larger bodies are refused with
+ * 413 before they are read (`Content-Length`) or as soon as they pass it
+ * (chunked), without being kept.
+ *
+ * Returns: the limit in bytes
+ */
+gsize exh_ua_server_status_max_body(gsize max_body);
 
 /**
  * exh_ua_server_new:
@@ -70,6 +98,9 @@ const gchar *exh_ua_server_get_status_url(ExhUaServer *server);
  * get_payload is computed again.  Callable from any thread.
  */
 void exh_ua_server_wake(ExhUaServer *server);
+
+/* Connections open on both listeners now, and refused by their caps so far. */
+void exh_ua_server_get_connections(ExhUaServer *server, guint *out_open, guint64 *out_refused);
 
 /* Requests answered so far (both listeners). */
 guint64 exh_ua_server_get_served(ExhUaServer *server);

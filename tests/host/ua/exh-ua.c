@@ -38,6 +38,7 @@ exh_ua_new(const ExhUaOptions *options, GError **error)
 		.conninfo = (gchar *)options->conninfo,
 		.workers = options->workers > 0 ? options->workers : 2,
 		.max_body = options->max_body,
+		.connections = options->connections,
 	};
 	g_autoptr(ExhUaServer) server = exh_ua_server_new(&config, error);
 	ExhUa *ua;

@@ -24,7 +24,9 @@ G_BEGIN_DECLS
  * @orch_port: Orch API port (0 = any)
  * @status_port: Status API port (0 = any)
  * @workers: database connections of the listeners
- * @max_body: body limit
+ * @max_body: body limit of the Orch API (the Status API's is
+ *   exh_ua_server_status_max_body())
+ * @connections: timeouts and caps of both listeners
  * @plain_agents: node keys are written with encryption not required
  * @backend: (nullable) (transfer none): the infra backend
  */
@@ -35,6 +37,7 @@ typedef struct {
 	guint status_port;
 	guint workers;
 	gsize max_body;
+	ExhListenerLimits connections;
 	gboolean plain_agents;
 	ExhInfraBackend *backend;
 } ExhUaOptions;

@@ -1,0 +1,724 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * One listening socket and its connections (exh-listener.h).  A connection is
+ * found again from libsoup's messages by its remote address: the very object
+ * handed to soup_server_accept_iostream(), which libsoup keeps for as long as
+ * the connection's messages live.
+ */
+#include "exh-listener.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exh-error.h"
+#include "exh-log.h"
+#include "exm-error.h"
+
+#define LISTEN_BACKLOG 1024
+#define SWEEP_MS       250
+#define ACCEPT_BATCH   64
+/* a refused client gets this long to read its 503 before the socket closes */
+#define REFUSE_LINGER_MS 1000
+#define MAX_REFUSING	 64
+#define RETRY_AFTER_S	 2
+#define EMFILE_PAUSE_MS	 200
+
+typedef enum {
+	STATE_HEADER,	/* waiting for a complete request header */
+	STATE_IDLE,	/* keep-alive, between two requests */
+	STATE_BODY,	/* header read, body arriving */
+	STATE_SERVING,	/* request read, being answered */
+	STATE_REFUSING, /* over a cap: 503 written, draining */
+} State;
+
+typedef struct {
+	ExhListener *listener;
+	GSocket *socket;
+	GIOStream *stream;
+	GSocketAddress *remote; /* the key in listener->conns */
+	gchar *address;
+	State state;
+	gint64 deadline; /* monotonic µs, 0 = none */
+	GSource *watch;
+	SoupServerMessage *msg; /* weak */
+	guint messages;		/* started on this connection */
+} Conn;
+
+struct _ExhListener {
+	SoupServer *server;
+	gchar *name;
+	ExhListenerLimits limits;
+	GMainContext *context;
+	GSocket *socket;
+	GSource *accept_source;
+	GSource *pause_source;
+	GSource *sweep_source;
+	GSocket *pair[2];	 /* keeps the server's keep-alive on (see inert_listener) */
+	GHashTable *conns;	 /* GSocketAddress* → Conn* */
+	GHashTable *per_address; /* address → count */
+	guint refusing;
+	gint n_open;  /* atomic */
+	gint refused; /* atomic */
+	guint unlogged;
+	gint64 last_log;
+	ExhListenerGoneFunc gone;
+	gpointer gone_data;
+	gboolean closed;
+};
+
+/* ------------------------------------------------------------- connections */
+
+static void
+conn_set_msg(Conn *conn, SoupServerMessage *msg)
+{
+	if (conn->msg != NULL)
+		g_object_remove_weak_pointer(G_OBJECT(conn->msg), (gpointer *)&conn->msg);
+	conn->msg = msg;
+	if (msg != NULL)
+		g_object_add_weak_pointer(G_OBJECT(msg), (gpointer *)&conn->msg);
+}
+
+static void
+conn_unwatch(Conn *conn)
+{
+	if (conn->watch == NULL)
+		return;
+	g_source_destroy(conn->watch);
+	g_clear_pointer(&conn->watch, g_source_unref);
+}
+
+static void
+address_count(ExhListener *listener, const gchar *address, gint delta)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(listener->per_address, address));
+
+	n = (guint)((gint)n + delta);
+	if (n == 0)
+		g_hash_table_remove(listener->per_address, address);
+	else
+		g_hash_table_replace(listener->per_address, g_strdup(address), GUINT_TO_POINTER(n));
+}
+
+/* The table's value destructor: closes the socket (if libsoup has not). */
+static void
+conn_free(gpointer data)
+{
+	Conn *conn = data;
+	ExhListener *listener = conn->listener;
+
+	conn_unwatch(conn);
+	conn_set_msg(conn, NULL);
+	if (conn->state == STATE_REFUSING)
+		listener->refusing--;
+	else
+		address_count(listener, conn->address, -1);
+	g_atomic_int_add(&listener->n_open, -1);
+	if (!g_socket_is_closed(conn->socket))
+		g_socket_shutdown(conn->socket, TRUE, TRUE, NULL);
+	if (conn->stream != NULL)
+		g_io_stream_close(conn->stream, NULL, NULL);
+	g_socket_close(conn->socket, NULL);
+	g_clear_object(&conn->stream);
+	g_object_unref(conn->socket);
+	g_object_unref(conn->remote);
+	g_free(conn->address);
+	g_free(conn);
+}
+
+static void
+conn_close(Conn *conn)
+{
+	g_hash_table_remove(conn->listener->conns, conn->remote);
+}
+
+static Conn *
+conn_of(ExhListener *listener, SoupServerMessage *msg)
+{
+	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+
+	return remote != NULL ? g_hash_table_lookup(listener->conns, remote) : NULL;
+}
+
+/* The client went away: close, then tell the owner of a request in progress. */
+static void
+conn_gone(Conn *conn)
+{
+	ExhListener *listener = conn->listener;
+	gboolean serving = conn->state == STATE_BODY || conn->state == STATE_SERVING;
+	g_autoptr(SoupServerMessage) msg = conn->msg != NULL ? g_object_ref(conn->msg) : NULL;
+
+	conn_close(conn);
+	if (serving && msg != NULL && listener->gone != NULL)
+		listener->gone(msg, listener->gone_data);
+}
+
+/* One byte peeked: >0 data, 0 end of stream, -1 nothing yet, -2 error. */
+static gssize
+conn_peek(Conn *conn)
+{
+	gchar byte;
+	GInputVector vec = { &byte, 1 };
+	gint flags = G_SOCKET_MSG_PEEK;
+	g_autoptr(GError) error = NULL;
+	gssize n = g_socket_receive_message(
+		conn->socket, NULL, &vec, 1, NULL, NULL, &flags, NULL, &error);
+
+	if (n >= 0)
+		return n;
+	return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
+}
+
+/* A refused connection: whatever the client sends is read and dropped. */
+static gboolean
+refusing_readable(Conn *conn)
+{
+	gchar buf[4096];
+	gssize n =
+		g_socket_receive_with_blocking(conn->socket, buf, sizeof(buf), FALSE, NULL, NULL);
+
+	if (n > 0)
+		return G_SOURCE_CONTINUE;
+	g_clear_pointer(&conn->watch, g_source_unref);
+	if (n == 0 || !g_socket_condition_check(conn->socket, G_IO_IN))
+		conn_close(conn);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+conn_readable(GSocket *socket, GIOCondition condition, gpointer data)
+{
+	Conn *conn = data;
+	gssize n;
+
+	if (conn->state == STATE_REFUSING)
+		return refusing_readable(conn);
+	if (g_socket_is_closed(socket)) {
+		/* libsoup closed it */
+		g_clear_pointer(&conn->watch, g_source_unref);
+		conn_close(conn);
+		return G_SOURCE_REMOVE;
+	}
+	n = conn_peek(conn);
+	g_clear_pointer(&conn->watch, g_source_unref);
+	if (n == 0 || n == -2) {
+		conn_gone(conn);
+		return G_SOURCE_REMOVE;
+	}
+	/* bytes (or libsoup read them first): a request begins */
+	if (conn->state == STATE_IDLE) {
+		conn->state = STATE_HEADER;
+		conn->deadline = g_get_monotonic_time() +
+				 (gint64)conn->listener->limits.header_timeout_ms * 1000;
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void
+conn_watch(Conn *conn)
+{
+	conn_unwatch(conn);
+	conn->watch = g_socket_create_source(conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+	g_source_set_callback(conn->watch, (GSourceFunc)(GCallback)conn_readable, conn, NULL);
+	g_source_attach(conn->watch, conn->listener->context);
+}
+
+static void
+conn_enter(Conn *conn, State state, guint timeout_ms)
+{
+	conn->state = state;
+	conn->deadline = timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : 0;
+}
+
+/* ------------------------------------------------------------- libsoup's signals */
+
+static void
+got_headers(SoupServerMessage *msg, gpointer data)
+{
+	Conn *conn = conn_of(data, msg);
+
+	if (conn == NULL)
+		return;
+	conn_unwatch(conn);
+	conn_enter(conn, STATE_BODY, conn->listener->limits.idle_timeout_ms);
+}
+
+static void
+got_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
+{
+	Conn *conn = conn_of(data, msg);
+
+	if (conn != NULL && conn->state == STATE_BODY)
+		conn_enter(conn, STATE_BODY, conn->listener->limits.idle_timeout_ms);
+}
+
+/* Answered: keep-alive until the next request's first byte (libsoup 3.2 starts
+ * its next message only then) or the idle timeout; end of stream closes it. */
+static void
+finished(SoupServerMessage *msg, gpointer data)
+{
+	Conn *conn = conn_of(data, msg);
+
+	if (conn == NULL)
+		return;
+	conn_enter(conn, STATE_IDLE, conn->listener->limits.idle_timeout_ms);
+	conn_watch(conn);
+}
+
+/* Read in full: no deadline while it is served, but a client that leaves is seen. */
+static void
+got_body(SoupServerMessage *msg, gpointer data)
+{
+	Conn *conn = conn_of(data, msg);
+
+	if (conn == NULL)
+		return;
+	conn_enter(conn, STATE_SERVING, 0);
+	conn_watch(conn);
+}
+
+static void
+request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+	ExhListener *listener = data;
+	Conn *conn = conn_of(listener, msg);
+
+	if (conn == NULL)
+		return;
+	/* a later request: its first byte is here; the first one's clock runs from the accept */
+	if (conn->messages++ > 0) {
+		conn_unwatch(conn);
+		conn_enter(conn, STATE_HEADER, listener->limits.header_timeout_ms);
+	}
+	conn_set_msg(conn, msg);
+	g_signal_connect(msg, "got-headers", G_CALLBACK(got_headers), listener);
+	g_signal_connect(msg, "got-chunk", G_CALLBACK(got_chunk), listener);
+	g_signal_connect(msg, "got-body", G_CALLBACK(got_body), listener);
+	g_signal_connect(msg, "finished", G_CALLBACK(finished), listener);
+}
+
+/* ------------------------------------------------------------- sweep */
+
+static const gchar *
+state_name(State state)
+{
+	static const gchar *const names[] = {
+		[STATE_HEADER] = "no complete request header",
+		[STATE_IDLE] = "idle",
+		[STATE_BODY] = "request body stalled",
+		[STATE_SERVING] = "serving",
+		[STATE_REFUSING] = "refused",
+	};
+
+	return names[state];
+}
+
+static gboolean
+sweep(gpointer data)
+{
+	ExhListener *listener = data;
+	gint64 now = g_get_monotonic_time();
+	GHashTableIter iter;
+	Conn *conn;
+
+	g_hash_table_iter_init(&iter, listener->conns);
+	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&conn)) {
+		gboolean closed = g_socket_is_closed(conn->socket);
+
+		if (!closed && (conn->deadline == 0 || now < conn->deadline))
+			continue;
+		if (!closed && conn->state != STATE_REFUSING)
+			exh_log(G_LOG_LEVEL_DEBUG,
+				NULL,
+				"%s: closing a connection of %s: %s past its timeout",
+				listener->name,
+				conn->address,
+				state_name(conn->state));
+		g_hash_table_iter_remove(&iter);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------- accept */
+
+static void
+log_refused(ExhListener *listener, const gchar *address)
+{
+	gint64 now = g_get_monotonic_time();
+
+	listener->unlogged++;
+	if (now - listener->last_log < G_USEC_PER_SEC)
+		return;
+	exh_log(G_LOG_LEVEL_MESSAGE,
+		NULL,
+		"%s: refused %u connection(s) over the caps (%u open, %u per address), the "
+		"last from %s",
+		listener->name,
+		listener->unlogged,
+		listener->limits.max_connections,
+		listener->limits.max_per_address,
+		address);
+	listener->unlogged = 0;
+	listener->last_log = now;
+}
+
+static gchar *
+refusal_text(void)
+{
+	g_autoptr(GError) error = g_error_new_literal(
+		EXM_ERROR, EXM_ERROR_UNAVAILABLE, "Too many connections, retry later.");
+	g_autofree gchar *body = exm_error_body(error);
+
+	return g_strdup_printf("HTTP/1.1 503 Service Unavailable\r\n"
+			       "Content-Type: application/json\r\n"
+			       "Retry-After: %d\r\n"
+			       "Connection: close\r\n"
+			       "Content-Length: %zu\r\n\r\n%s",
+			       RETRY_AFTER_S,
+			       strlen(body),
+			       body);
+}
+
+static Conn *
+conn_new(ExhListener *listener, GSocket *socket, GSocketAddress *remote, gchar *address)
+{
+	Conn *conn = g_new0(Conn, 1);
+
+	conn->listener = listener;
+	conn->socket = socket;
+	conn->remote = remote;
+	conn->address = address;
+	g_hash_table_insert(listener->conns, remote, conn);
+	g_atomic_int_inc(&listener->n_open);
+	return conn;
+}
+
+/* Over a cap: a 503 the client can read, then the socket closes. */
+static void
+refuse(ExhListener *listener, Conn *conn)
+{
+	g_autofree gchar *text = refusal_text();
+
+	g_atomic_int_inc(&listener->refused);
+	log_refused(listener, conn->address);
+	listener->refusing++;
+	conn_enter(conn, STATE_REFUSING, REFUSE_LINGER_MS);
+	if (listener->refusing > MAX_REFUSING ||
+	    g_socket_send_with_blocking(conn->socket, text, strlen(text), FALSE, NULL, NULL) < 0 ||
+	    !g_socket_shutdown(conn->socket, FALSE, TRUE, NULL)) {
+		conn_close(conn);
+		return;
+	}
+	conn_watch(conn);
+}
+
+static gboolean
+over_caps(ExhListener *listener, const gchar *address)
+{
+	guint open = g_hash_table_size(listener->conns) - listener->refusing;
+	guint mine = GPOINTER_TO_UINT(g_hash_table_lookup(listener->per_address, address));
+
+	return open >= listener->limits.max_connections || mine >= listener->limits.max_per_address;
+}
+
+static void
+admit(ExhListener *listener, GSocket *socket)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketAddress) local = g_socket_get_local_address(socket, NULL);
+	GSocketAddress *remote = g_socket_get_remote_address(socket, NULL);
+	gchar *address;
+	Conn *conn;
+
+	if (local == NULL || remote == NULL || !G_IS_INET_SOCKET_ADDRESS(remote)) {
+		g_clear_object(&remote);
+		g_socket_close(socket, NULL);
+		g_object_unref(socket);
+		return;
+	}
+	address = g_inet_address_to_string(
+		g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote)));
+	if (over_caps(listener, address)) {
+		refuse(listener, conn_new(listener, socket, remote, address));
+		return;
+	}
+	address_count(listener, address, 1);
+	conn = conn_new(listener, socket, remote, address);
+	g_socket_set_option(socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+	conn->stream = G_IO_STREAM(g_socket_connection_factory_create_connection(socket));
+	conn_enter(conn, STATE_HEADER, listener->limits.header_timeout_ms);
+	conn_watch(conn);
+	if (!soup_server_accept_iostream(listener->server, conn->stream, local, remote, &error)) {
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "%s: %s", listener->name, error->message);
+		conn_close(conn);
+	}
+}
+
+static void accept_resume(ExhListener *listener);
+
+static gboolean
+accept_resume_cb(gpointer data)
+{
+	ExhListener *listener = data;
+
+	g_clear_pointer(&listener->pause_source, g_source_unref);
+	accept_resume(listener);
+	return G_SOURCE_REMOVE;
+}
+
+/* Out of descriptors: the backlog waits a moment instead of spinning. */
+static void
+accept_pause(ExhListener *listener, const GError *error)
+{
+	exh_log(G_LOG_LEVEL_MESSAGE,
+		NULL,
+		"%s: accept failed (%s); pausing %d ms",
+		listener->name,
+		error->message,
+		EMFILE_PAUSE_MS);
+	g_source_destroy(listener->accept_source);
+	g_clear_pointer(&listener->accept_source, g_source_unref);
+	listener->pause_source = g_timeout_source_new(EMFILE_PAUSE_MS);
+	g_source_set_callback(listener->pause_source, accept_resume_cb, listener, NULL);
+	g_source_attach(listener->pause_source, listener->context);
+}
+
+static gboolean
+accept_ready(GSocket *socket, GIOCondition condition, gpointer data)
+{
+	ExhListener *listener = data;
+
+	for (guint i = 0; i < ACCEPT_BATCH; i++) {
+		g_autoptr(GError) error = NULL;
+		GSocket *client = g_socket_accept(listener->socket, NULL, &error);
+
+		if (client != NULL) {
+			admit(listener, client);
+			continue;
+		}
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES)) {
+			accept_pause(listener, error);
+			return G_SOURCE_REMOVE;
+		}
+		break; /* would block, or a connection reset before it was accepted */
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+accept_resume(ExhListener *listener)
+{
+	listener->accept_source = g_socket_create_source(listener->socket, G_IO_IN, NULL);
+	g_source_set_callback(
+		listener->accept_source, (GSourceFunc)(GCallback)accept_ready, listener, NULL);
+	g_source_attach(listener->accept_source, listener->context);
+}
+
+/* ------------------------------------------------------------- public */
+
+static guint
+or_default(guint value, guint def)
+{
+	return value > 0 ? value : def;
+}
+
+static void
+limits_resolve(ExhListenerLimits *out, const ExhListenerLimits *in)
+{
+	ExhListenerLimits none = { 0 };
+
+	if (in == NULL)
+		in = &none;
+	out->header_timeout_ms = or_default(in->header_timeout_ms, EXH_LISTENER_HEADER_TIMEOUT_MS);
+	out->idle_timeout_ms = or_default(in->idle_timeout_ms, EXH_LISTENER_IDLE_TIMEOUT_MS);
+	out->max_connections = or_default(in->max_connections, EXH_LISTENER_MAX_CONNECTIONS);
+	out->max_per_address = or_default(in->max_per_address, EXH_LISTENER_MAX_PER_ADDRESS);
+}
+
+ExhListener *
+exh_listener_new(SoupServer *server, const gchar *name, const ExhListenerLimits *limits)
+{
+	ExhListener *listener = g_new0(ExhListener, 1);
+
+	listener->server = g_object_ref(server);
+	listener->name = g_strdup(name);
+	limits_resolve(&listener->limits, limits);
+	listener->context = g_main_context_ref_thread_default();
+	listener->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
+	listener->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_signal_connect(server, "request-started", G_CALLBACK(request_started), listener);
+	return listener;
+}
+
+/*
+ * libsoup 3.2 keeps a connection alive after a response only while the server
+ * has a listener of its own; without one every connection would close after
+ * its first response, unannounced.  One end of a socket pair is such a
+ * listener: it is no listening socket, so libsoup never polls or accepts on it.
+ */
+static gboolean
+inert_listener(ExhListener *listener, GError **error)
+{
+	gint fds[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_CONFIG, "socketpair: %s", g_strerror(errno));
+		return FALSE;
+	}
+	listener->pair[0] = g_socket_new_from_fd(fds[0], error);
+	if (listener->pair[0] == NULL) {
+		close(fds[0]);
+		close(fds[1]);
+		return FALSE;
+	}
+	listener->pair[1] = g_socket_new_from_fd(fds[1], error);
+	if (listener->pair[1] == NULL) {
+		close(fds[1]);
+		return FALSE;
+	}
+	return soup_server_listen_socket(listener->server, listener->pair[0], 0, error);
+}
+
+static gboolean
+bind_socket(ExhListener *listener, GSocketAddress *address, GError **error)
+{
+	listener->socket = g_socket_new(g_socket_address_get_family(address),
+					G_SOCKET_TYPE_STREAM,
+					G_SOCKET_PROTOCOL_TCP,
+					error);
+	if (listener->socket == NULL)
+		return FALSE;
+	g_socket_set_blocking(listener->socket, FALSE);
+	g_socket_set_listen_backlog(listener->socket, LISTEN_BACKLOG);
+	return g_socket_bind(listener->socket, address, TRUE, error) &&
+	       g_socket_listen(listener->socket, error);
+}
+
+guint
+exh_listener_listen(ExhListener *listener, GSocketAddress *address, GError **error)
+{
+	g_autoptr(GSocketAddress) bound = NULL;
+
+	g_return_val_if_fail(listener->socket == NULL, 0);
+	if (!bind_socket(listener, address, error) || !inert_listener(listener, error))
+		return 0;
+	bound = g_socket_get_local_address(listener->socket, error);
+	if (bound == NULL)
+		return 0;
+	accept_resume(listener);
+	listener->sweep_source = g_timeout_source_new(SWEEP_MS);
+	g_source_set_callback(listener->sweep_source, sweep, listener, NULL);
+	g_source_attach(listener->sweep_source, listener->context);
+	return g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+}
+
+void
+exh_listener_set_gone_func(ExhListener *listener, ExhListenerGoneFunc func, gpointer user_data)
+{
+	listener->gone = func;
+	listener->gone_data = user_data;
+}
+
+guint
+exh_listener_get_open(ExhListener *listener)
+{
+	return (guint)g_atomic_int_get(&listener->n_open);
+}
+
+guint64
+exh_listener_get_refused(ExhListener *listener)
+{
+	return (guint64)(guint)g_atomic_int_get(&listener->refused);
+}
+
+static void
+clear_source(GSource **source)
+{
+	if (*source == NULL)
+		return;
+	g_source_destroy(*source);
+	g_clear_pointer(source, g_source_unref);
+}
+
+void
+exh_listener_close(ExhListener *listener)
+{
+	if (listener == NULL || listener->closed)
+		return;
+	listener->closed = TRUE;
+	clear_source(&listener->accept_source);
+	clear_source(&listener->pause_source);
+	clear_source(&listener->sweep_source);
+	if (listener->socket != NULL)
+		g_socket_close(listener->socket, NULL);
+	g_hash_table_remove_all(listener->conns);
+	for (guint i = 0; i < G_N_ELEMENTS(listener->pair); i++) {
+		if (listener->pair[i] != NULL)
+			g_socket_close(listener->pair[i], NULL);
+	}
+}
+
+void
+exh_listener_free(ExhListener *listener)
+{
+	if (listener == NULL)
+		return;
+	exh_listener_close(listener);
+	g_signal_handlers_disconnect_by_data(listener->server, listener);
+	g_clear_object(&listener->server);
+	g_clear_object(&listener->socket);
+	for (guint i = 0; i < G_N_ELEMENTS(listener->pair); i++)
+		g_clear_object(&listener->pair[i]);
+	g_hash_table_unref(listener->conns);
+	g_hash_table_unref(listener->per_address);
+	g_main_context_unref(listener->context);
+	g_free(listener->name);
+	g_free(listener);
+}
+
+gboolean
+exh_listener_check_fd_limit(guint n_listeners, const ExhListenerLimits *limits, GError **error)
+{
+	ExhListenerLimits resolved;
+	struct rlimit rl;
+	rlim_t need;
+
+	limits_resolve(&resolved, limits);
+	need = (rlim_t)n_listeners * resolved.max_connections + EXH_LISTENER_FD_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return TRUE;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
+				    "the open-file limit %llu is below the %llu the connection "
+				    "caps need (%u listeners x max_connections %u + %d); raise "
+				    "LimitNOFILE or lower max_connections",
+				    (unsigned long long)rl.rlim_max,
+				    (unsigned long long)need,
+				    n_listeners,
+				    resolved.max_connections,
+				    EXH_LISTENER_FD_RESERVE);
+			return FALSE;
+		}
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
+				    "cannot raise the open-file limit to %llu: %s",
+				    (unsigned long long)need,
+				    g_strerror(errno));
+			return FALSE;
+		}
+	}
+	return TRUE;
+}

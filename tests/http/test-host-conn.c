@@ -1,0 +1,524 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The host's connections (tests/host/server/exh-listener.h) on the user API
+ * and the Orch/Status APIs, with raw sockets as curl would use them: every
+ * connection a client closes leaves the host's descriptors where they were,
+ * idle keep-alive ones included; a client that sends nothing or half a
+ * header is closed after the header timeout, an idle keep-alive connection
+ * after the idle timeout; the per-address and per-listener caps answer 503
+ * with Retry-After; a parked long poll is freed within a second of its client
+ * leaving.  The host runs in-process: /proc/self/fd counts its descriptors
+ * (the test's own sockets are closed before each count).
+ */
+#include "exm-config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "exh-test.h"
+#include "exm-test.h"
+
+#define NODE	   "11111111-2222-3333-4444-555555555555"
+#define AGENT	   "239bb923-73ae-5e7f-a9be-30e0a13dff80"
+#define KEY_B64	   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define HASH_EMPTY "831154110e30ac6a"
+#define AGENT_BODY                                                                                 \
+	"{\"uuid\": \"" AGENT                                                                      \
+	"\", \"name\": \"a\", \"capabilities\": {\"capabilities\": [\"demo_vm\"]}, "               \
+	"\"facts\": {\"facts\": []}, \"node\": \"" NODE "\", \"status\": \"ACTIVE\"}"
+
+/* A client connection: the socket and a line reader over it. */
+typedef struct {
+	GSocketConnection *conn;
+	GDataInputStream *in;
+} Client;
+
+static void
+client_free(Client *c)
+{
+	if (c == NULL)
+		return;
+	g_clear_object(&c->in);
+	if (c->conn != NULL)
+		g_io_stream_close(G_IO_STREAM(c->conn), NULL, NULL);
+	g_clear_object(&c->conn);
+	g_free(c);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Client, client_free)
+
+/* A connection from @from (an address of 127/8), or any. */
+static Client *
+client_open_from(guint port, const gchar *from)
+{
+	g_autoptr(GSocketClient) sc = g_socket_client_new();
+	g_autoptr(GError) error = NULL;
+	Client *c = g_new0(Client, 1);
+
+	if (from != NULL) {
+		g_autoptr(GInetAddress) ip = g_inet_address_new_from_string(from);
+		g_autoptr(GSocketAddress) local = g_inet_socket_address_new(ip, 0);
+
+		g_socket_client_set_local_address(sc, local);
+	}
+	c->conn = g_socket_client_connect_to_host(sc, "127.0.0.1", (guint16)port, NULL, &error);
+	g_assert_no_error(error);
+	/* a host that never answers fails the test instead of hanging it */
+	g_socket_set_timeout(g_socket_connection_get_socket(c->conn), 10);
+	c->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(c->conn)));
+	return c;
+}
+
+static Client *
+client_open(guint port)
+{
+	return client_open_from(port, NULL);
+}
+
+static gboolean
+client_send(Client *c, const gchar *text)
+{
+	return g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(c->conn)),
+					 text,
+					 strlen(text),
+					 NULL,
+					 NULL,
+					 NULL);
+}
+
+/* Reads one response (headers, then a Content-Length body); its status, 0 on EOF. */
+static guint
+client_read(Client *c, gchar **out_retry_after)
+{
+	g_autofree gchar *status = g_data_input_stream_read_line(c->in, NULL, NULL, NULL);
+	guint64 length = 0;
+
+	if (status == NULL || !g_str_has_prefix(status, "HTTP/1.1 "))
+		return 0;
+	for (;;) {
+		g_autofree gchar *line = g_data_input_stream_read_line(c->in, NULL, NULL, NULL);
+
+		g_assert_nonnull(line);
+		g_strchomp(line);
+		if (*line == '\0')
+			break;
+		if (g_ascii_strncasecmp(line, "Content-Length:", 15) == 0)
+			length = g_ascii_strtoull(line + 15, NULL, 10);
+		if (out_retry_after != NULL && g_ascii_strncasecmp(line, "Retry-After:", 12) == 0)
+			*out_retry_after = g_strdup(g_strstrip(line + 12));
+	}
+	if (length > 0)
+		g_assert_true(g_input_stream_skip(G_INPUT_STREAM(c->in), length, NULL, NULL) ==
+			      (gssize)length);
+	return (guint)g_ascii_strtoull(status + 9, NULL, 10);
+}
+
+/* Seconds from @start until the host closes @c (a read returns end of
+ * stream), -1 if it does not. */
+static gdouble
+seconds_to_close(Client *c, gint64 start)
+{
+	gchar buf[256];
+	gssize n;
+
+	while ((n = g_input_stream_read(G_INPUT_STREAM(c->in), buf, sizeof(buf), NULL, NULL)) > 0)
+		;
+	if (n < 0)
+		return -1; /* the 10 s socket timeout */
+	return (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+}
+
+static guint
+fd_count(void)
+{
+	g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+	guint n = 0;
+
+	g_assert_nonnull(dir);
+	while (g_dir_read_name(dir) != NULL)
+		n++;
+	return n;
+}
+
+/* Waits up to @timeout_s for the count to come back to @baseline; the seconds it took. */
+static gdouble
+wait_fds(guint baseline, gdouble timeout_s, guint *out_now)
+{
+	gint64 start = g_get_monotonic_time();
+	gdouble elapsed = 0;
+
+	while ((*out_now = fd_count()) > baseline && elapsed < timeout_s) {
+		g_usleep(20000);
+		elapsed = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	}
+	return elapsed;
+}
+
+static guint
+port_of(const gchar *url)
+{
+	const gchar *colon = strrchr(url, ':');
+
+	return (guint)g_ascii_strtoull(colon + 1, NULL, 10);
+}
+
+/* ------------------------------------------------------------------ descriptors */
+
+static const gchar *const user_requests[] = {
+	"GET /v1/ HTTP/1.1\r\nHost: a\r\n\r\n",	      /* 200 */
+	"GET /v1/types/ HTTP/1.1\r\nHost: a\r\n\r\n", /* 401 */
+	"GET /nope HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " EXH_TEST_TOKEN_OWNER
+	"\r\n\r\n", /* 404 */
+};
+static const gchar ua_request[] = "GET /v1/agents/" AGENT " HTTP/1.1\r\nHost: a\r\n"
+				  "X-Genesis-Node-UUID: " NODE "\r\n\r\n";
+
+/* @n requests on their own connections, each closed by the client after its
+ * answer, then @n answered keep-alive connections held open together and closed. */
+static void
+exercise(guint port, const gchar *const *requests, guint n_requests, guint n)
+{
+	g_autoptr(GPtrArray) idle = g_ptr_array_new_with_free_func((GDestroyNotify)client_free);
+
+	for (guint i = 0; i < n; i++) {
+		g_autoptr(Client) c = client_open(port);
+
+		g_assert_true(client_send(c, requests[i % n_requests]));
+		g_assert_cmpuint(client_read(c, NULL), >=, 200);
+	}
+	for (guint i = 0; i < n; i++) {
+		Client *c = client_open(port);
+
+		g_ptr_array_add(idle, c);
+		g_assert_true(client_send(c, requests[i % n_requests]));
+		g_assert_cmpuint(client_read(c, NULL), >=, 200);
+	}
+}
+
+static void
+test_fds_return(void)
+{
+	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = TRUE };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	const guint n = 25;
+	guint ports[3];
+	guint baseline;
+	guint now;
+	guint open = 0;
+	gdouble took;
+
+	if (t == NULL)
+		return;
+	ports[0] = exh_host_get_port(t->host);
+	ports[1] = port_of(exh_host_get_orch_url(t->host));
+	ports[2] = port_of(exh_host_get_status_url(t->host));
+	/* one round first: whatever the host opens once (its database connections) */
+	exercise(ports[0], user_requests, G_N_ELEMENTS(user_requests), 3);
+	exercise(ports[1], (const gchar *const[]){ ua_request }, 1, 1);
+	exercise(ports[2], (const gchar *const[]){ ua_request }, 1, 1);
+	wait_fds(0, 1.0, &baseline);
+	baseline = fd_count();
+	exercise(ports[0], user_requests, G_N_ELEMENTS(user_requests), n);
+	exercise(ports[1], (const gchar *const[]){ ua_request }, 1, n);
+	exercise(ports[2], (const gchar *const[]){ ua_request }, 1, n);
+	took = wait_fds(baseline, 5.0, &now);
+	exh_host_get_connections(t->host, &open, NULL);
+	g_test_message("%u connections a listener closed by their clients: fds %u -> %u after "
+		       "%.2f s (target: back to %u); host reports %u open",
+		       2 * n,
+		       baseline,
+		       now,
+		       took,
+		       baseline,
+		       open);
+	g_assert_cmpuint(now, <=, baseline);
+}
+
+/* ------------------------------------------------------------------ timeouts */
+
+static ExhTest *
+start_short(gboolean agent_api)
+{
+	ExhTestOptions options = {
+		.agent_api = agent_api,
+		.connections = { .header_timeout_ms = 500, .idle_timeout_ms = 1500 },
+	};
+
+	return exh_test_new(&options);
+}
+
+static void
+assert_closed_after(Client *c, gint64 start, const gchar *what, gdouble min_s)
+{
+	gdouble s = seconds_to_close(c, start);
+
+	g_test_message(
+		"%s: closed by the host after %.2f s (target: %.1f s, bound 6 s)", what, s, min_s);
+	g_assert_cmpfloat(s, >=, min_s * 0.8);
+	g_assert_cmpfloat(s, <, 6.0);
+}
+
+static void
+test_header_timeout(void)
+{
+	g_autoptr(ExhTest) t = start_short(TRUE);
+	guint ports[2];
+
+	if (t == NULL)
+		return;
+	ports[0] = exh_host_get_port(t->host);
+	ports[1] = port_of(exh_host_get_orch_url(t->host));
+	for (guint i = 0; i < G_N_ELEMENTS(ports); i++) {
+		gint64 start = g_get_monotonic_time();
+		g_autoptr(Client) silent = client_open(ports[i]);
+		g_autoptr(Client) partial = client_open(ports[i]);
+
+		g_assert_true(client_send(partial, "GET /v1/ HTTP/1.1\r\nHost: a\r\n"));
+		assert_closed_after(silent,
+				    start,
+				    i == 0 ? "user API, nothing sent" : "Orch API, nothing sent",
+				    0.5);
+		assert_closed_after(partial,
+				    start,
+				    i == 0 ? "user API, half a header" : "Orch API, half a header",
+				    0.5);
+	}
+}
+
+static void
+test_idle_timeout(void)
+{
+	g_autoptr(ExhTest) t = start_short(FALSE);
+	g_autoptr(Client) c = NULL;
+
+	if (t == NULL)
+		return;
+	c = client_open(exh_host_get_port(t->host));
+	/* keep-alive works: two requests on one connection */
+	g_assert_true(client_send(c, user_requests[0]));
+	g_assert_cmpuint(client_read(c, NULL), ==, 200);
+	g_usleep(300000);
+	g_assert_true(client_send(c, user_requests[0]));
+	g_assert_cmpuint(client_read(c, NULL), ==, 200);
+	assert_closed_after(c, g_get_monotonic_time(), "user API, idle keep-alive", 1.5);
+}
+
+/* ------------------------------------------------------------------ caps */
+
+/* One more connection, from @from: answered 503 with a Retry-After. */
+static void
+assert_refused(guint port, const gchar *from, const gchar *what)
+{
+	g_autoptr(Client) extra = client_open_from(port, from);
+	g_autofree gchar *retry = NULL;
+
+	client_send(extra, user_requests[0]);
+	g_assert_cmpuint(client_read(extra, &retry), ==, 503);
+	g_assert_cmpstr(retry, !=, NULL);
+	g_test_message("%s: 503, Retry-After %s", what, retry);
+}
+
+static void
+test_caps(void)
+{
+	ExhTestOptions options = { .connections = { .max_per_address = 3, .max_connections = 5 } };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func((GDestroyNotify)client_free);
+	guint64 refused = 0;
+	guint port;
+
+	if (t == NULL)
+		return;
+	port = exh_host_get_port(t->host);
+	for (guint i = 0; i < 3; i++)
+		g_ptr_array_add(held, client_open_from(port, "127.0.0.1"));
+	g_usleep(100000);
+	assert_refused(port, "127.0.0.1", "4th connection of one address (cap 3)");
+	for (guint i = 0; i < 2; i++)
+		g_ptr_array_add(held, client_open_from(port, "127.0.0.2"));
+	g_usleep(100000);
+	assert_refused(port, "127.0.0.3", "6th connection of the listener (cap 5)");
+	exh_host_get_connections(t->host, NULL, &refused);
+	g_assert_cmpuint(refused, ==, 2);
+	/* once they are gone the address is served again */
+	g_ptr_array_set_size(held, 0);
+	g_usleep(600000);
+	{
+		g_autoptr(Client) again = client_open(port);
+
+		g_assert_true(client_send(again, user_requests[0]));
+		g_assert_cmpuint(client_read(again, NULL), ==, 200);
+	}
+}
+
+/* ------------------------------------------------------------------ long poll */
+
+static void
+sql(ExhTest *t, const gchar *text)
+{
+	g_free(exh_test_sql(t, text));
+}
+
+static void
+test_long_poll_gone(void)
+{
+	/* one worker: its one database connection is open before the count */
+	ExhTestOptions options = { .agent_api = TRUE, .workers = 1 };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	static const gchar *const json_headers[] = {
+		"X-Genesis-Node-UUID", NODE, "Content-Type", "application/json", NULL,
+	};
+	g_autoptr(Client) c = NULL;
+	g_autoptr(ExhTestResponse) r = NULL;
+	gchar *saved;
+	guint baseline;
+	guint now;
+	gdouble took;
+
+	if (t == NULL)
+		return;
+	sql(t,
+	    "INSERT INTO ua_node_encryption_keys (uuid, private_key, encryption_disabled_until) "
+	    "VALUES ('" NODE "', '" KEY_B64 "', 'infinity')");
+	saved = t->base_url;
+	t->base_url = (gchar *)exh_host_get_status_url(t->host);
+	r = exh_test_request_full(
+		t, "POST", "/v1/agents/", json_headers, AGENT_BODY, strlen(AGENT_BODY));
+	t->base_url = saved;
+	g_assert_cmpuint(r->status, ==, 201);
+	baseline = fd_count();
+	c = client_open(port_of(exh_host_get_orch_url(t->host)));
+	g_assert_true(client_send(c,
+				  "GET /v1/agents/" AGENT "/actions/get_payload?hash=" HASH_EMPTY
+				  "&wait=10 HTTP/1.1\r\nHost: a\r\nX-Genesis-Node-UUID: " NODE
+				  "\r\n\r\n"));
+	/* parked: no answer yet */
+	g_assert_false(g_socket_condition_timed_wait(
+		g_socket_connection_get_socket(c->conn), G_IO_IN, 700000, NULL, NULL));
+	g_clear_pointer(&c, client_free);
+	took = wait_fds(baseline, 5.0, &now);
+	g_test_message("parked get_payload whose client left: socket closed after %.2f s "
+		       "(target: 1 s, bound 3 s); fds %u -> %u",
+		       took,
+		       baseline,
+		       now);
+	g_assert_cmpuint(now, <=, baseline);
+	g_assert_cmpfloat(took, <, 3.0);
+}
+
+/* ------------------------------------------------------------------ vanishing */
+
+static void
+reset_on_close(Client *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	g_assert_cmpint(setsockopt(g_socket_get_fd(g_socket_connection_get_socket(c->conn)),
+				   SOL_SOCKET,
+				   SO_LINGER,
+				   &lg,
+				   sizeof(lg)),
+			==,
+			0);
+}
+
+/* Clients that connect and vanish (at once, after half a header, or with a
+ * reset) and slow ones that never finish their header: the host's
+ * descriptors come back to where they were, and a normal client is served
+ * all along. */
+static void
+test_vanishing(void)
+{
+	ExhTestOptions options = { .connections = { .header_timeout_ms = 500 } };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autoptr(GPtrArray) slow = g_ptr_array_new_with_free_func((GDestroyNotify)client_free);
+	guint port;
+	guint baseline;
+	guint now;
+	gdouble took;
+
+	if (t == NULL)
+		return;
+	port = exh_host_get_port(t->host);
+	exercise(port, user_requests, 1, 1);
+	baseline = fd_count();
+	for (guint i = 0; i < 50; i++) {
+		Client *c = client_open(port);
+
+		g_assert_true(client_send(c, "GET /v1/ HTTP/1.1\r\nHost"));
+		g_ptr_array_add(slow, c);
+	}
+	for (guint i = 0; i < 300; i++) {
+		g_autoptr(Client) c = client_open(port);
+
+		if (i % 3 == 1)
+			client_send(c, "GET /v1/ HTTP/1.1\r\n");
+		if (i % 3 == 2) /* linger 0: the close is a reset */
+			reset_on_close(c);
+		if (i % 50 == 0)
+			exercise(port, user_requests, 1, 1);
+	}
+	/* the slow ones are closed by the host; the test's ends are closed here */
+	for (guint i = 0; i < slow->len; i++)
+		g_assert_cmpfloat(seconds_to_close(slow->pdata[i], g_get_monotonic_time()), >=, 0);
+	g_ptr_array_set_size(slow, 0);
+	took = wait_fds(baseline, 5.0, &now);
+	g_test_message("300 vanishing and 50 slow clients: fds %u -> %u after %.2f s (target: "
+		       "back to %u)",
+		       baseline,
+		       now,
+		       took,
+		       baseline);
+	g_assert_cmpuint(now, <=, baseline);
+}
+
+/* ------------------------------------------------------------------ config */
+
+static void
+test_config(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("exh-conn-config");
+	g_autofree gchar *path = g_build_filename(dir, "host.conf", NULL);
+	g_autoptr(ExhHostConfig) config = exh_host_config_new();
+	g_autoptr(GError) error = NULL;
+	ExhListenerLimits huge = { .max_connections = 1000000 };
+
+	g_assert_cmpuint(config->connections.header_timeout_ms, ==, 10000);
+	g_assert_cmpuint(config->connections.idle_timeout_ms, ==, 60000);
+	g_assert_cmpuint(config->connections.max_connections, ==, 4096);
+	g_assert_cmpuint(config->connections.max_per_address, ==, 1024);
+	g_assert_true(
+		g_file_set_contents(path,
+				    "[host]\nheader_timeout_ms = 1500\nidle_timeout_ms = 2500\n"
+				    "max_connections = 300\nmax_connections_per_address = 30\n",
+				    -1,
+				    NULL));
+	g_assert_true(exh_host_config_load_file(config, path, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(config->connections.header_timeout_ms, ==, 1500);
+	g_assert_cmpuint(config->connections.idle_timeout_ms, ==, 2500);
+	g_assert_cmpuint(config->connections.max_connections, ==, 300);
+	g_assert_cmpuint(config->connections.max_per_address, ==, 30);
+	/* the defaults fit under the open-file limit; a cap that cannot is refused */
+	g_assert_true(exh_listener_check_fd_limit(3, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_false(exh_listener_check_fd_limit(3, &huge, &error));
+	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_test_message("%s", error->message);
+	exm_test_rmtree(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/conn/fds-return", test_fds_return);
+	g_test_add_func("/conn/header-timeout", test_header_timeout);
+	g_test_add_func("/conn/idle-timeout", test_idle_timeout);
+	g_test_add_func("/conn/caps", test_caps);
+	g_test_add_func("/conn/long-poll-gone", test_long_poll_gone);
+	g_test_add_func("/conn/vanishing", test_vanishing);
+	g_test_add_func("/conn/config", test_config);
+	return g_test_run();
+}
