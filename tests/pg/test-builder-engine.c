@@ -73,6 +73,12 @@ fake_load(gpointer ctx, PGconn *db, const gchar *uuid, gpointer *out, gchar **ou
 	item->fail = g_str_equal(PQgetvalue(res, 0, 2), "t");
 	item->note = g_strdup(PQgetvalue(res, 0, 3));
 	*out = item;
+	/* a database restart in the middle of a tick, on cue */
+	if (g_str_equal(item->note, "kill")) {
+		PQclear(PQexec(db, "SELECT pg_terminate_backend(pg_backend_pid())"));
+		*out_error = g_strdup("the connection was terminated");
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -805,6 +811,29 @@ test_mail_descriptor(void)
 	g_assert_null(list[2]);
 }
 
+/* The tick's connection dies under it (a database restart): the tick fails
+ * with an error, which the engine logs; it used to fail without one, and the
+ * engine thread read its message through NULL (the faults suite's restart). */
+static void
+test_connection_lost(Fixture *f, gconstpointer data)
+{
+	ExhBuilderStats stats = { 0 };
+	g_autoptr(GError) error = NULL;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size, note) VALUES ('" ITEM_A "', 5, 'kill')");
+	g_assert_false(exh_builder_tick(f->builder, f->conn, &stats, &error));
+	g_assert_nonnull(error);
+	g_test_message("the tick failed: %s", error->message);
+	PQreset(f->conn);
+	g_assert_cmpint(PQstatus(f->conn), ==, CONNECTION_OK);
+	q_exec(f, "UPDATE fake_items SET note = '' WHERE uuid = '" ITEM_A "'");
+	stats = tick(f);
+	g_assert_cmpuint(stats.failed, ==, 0);
+	g_assert_cmpuint(stats.processed, ==, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -821,6 +850,7 @@ main(int argc, char **argv)
 	ADD("/builder/fair-new", test_fair_new);
 	ADD("/builder/fair-updated", test_fair_updated);
 	ADD("/builder/second-host-wake", test_second_host);
+	ADD("/builder/connection-lost", test_connection_lost);
 	/* last: it restarts the binary's cluster */
 	ADD("/builder/listen-reconnect", test_listen_reconnect);
 	g_test_add_func("/builder/mail-descriptor", test_mail_descriptor);

@@ -460,14 +460,13 @@ advance_cursor(ExhBuilderCursor *c, PGresult *res)
 	}
 }
 
+/* A savepoint command; its failure (the connection lost) fails the tick. */
 static gboolean
-savepoint(ExhBuilderTick *t, const gchar *command)
+savepoint(ExhBuilderTick *t, const gchar *command, GError **error)
 {
-	g_autoptr(GError) error = NULL;
-
-	if (exh_builder_sql_command(t->conn, command, &error))
+	if (exh_builder_sql_command(t->conn, command, error))
 		return TRUE;
-	exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: %s: %s", command, error->message);
+	g_prefix_error(error, "%s: ", command);
 	return FALSE;
 }
 
@@ -504,10 +503,10 @@ run_builder(ExhBuilderTick *t,
 		if (i > 0 && g_str_equal(uuid, PQgetvalue(uuids, i - 1, 0)))
 			continue;
 
-		if (!savepoint(t, "SAVEPOINT exh_instance"))
+		if (!savepoint(t, "SAVEPOINT exh_instance", error))
 			return FALSE;
 		if (process_instance(t, p, b, uuid, &local)) {
-			if (!savepoint(t, "RELEASE SAVEPOINT exh_instance"))
+			if (!savepoint(t, "RELEASE SAVEPOINT exh_instance", error))
 				return FALSE;
 			continue;
 		}
@@ -515,8 +514,8 @@ run_builder(ExhBuilderTick *t,
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "%s %s: %s", b->kind, uuid, local->message);
 		*t->stats = before;
 		t->stats->failed++;
-		if (!savepoint(t, "ROLLBACK TO SAVEPOINT exh_instance") ||
-		    !savepoint(t, "RELEASE SAVEPOINT exh_instance"))
+		if (!savepoint(t, "ROLLBACK TO SAVEPOINT exh_instance", error) ||
+		    !savepoint(t, "RELEASE SAVEPOINT exh_instance", error))
 			return FALSE;
 	}
 	return TRUE;
