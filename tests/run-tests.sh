@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
 #   1. installs the dependencies (tests/setup.sh),
-#   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e fuzz check),
+#   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e fuzz check
+#      image),
 #   3. runs unit, pg, http, dp, pkg, e2e, fuzz in an ASan+UBSan build and all but dp and pkg
 #      under valgrind,
 #   4. runs the benchmarks (figures are printed, never asserted),
@@ -16,7 +17,7 @@ QUICK=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-tests: unknown option $a" >&2; exit 2 ;;
   esac
 done
