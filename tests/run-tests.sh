@@ -2,7 +2,7 @@
 # The whole test suite of exordos_mail, from a fresh Debian 12 machine (root):
 #   1. installs the dependencies (tests/setup.sh),
 #   2. builds with -Dwerror=true and runs every suite (unit pg http dp pkg e2e faults fuzz
-#      check) and prints the fault runs' figures next to their targets,
+#      check image) and prints the fault runs' figures next to their targets,
 #   3. runs unit, pg, http, dp, pkg, e2e, faults (its times printed, not asserted there),
 #      fuzz in an ASan+UBSan build and unit, pg, http, e2e, fuzz under valgrind (not
 #      faults: valgrind's slowdown would only distort its times and counts),
@@ -20,7 +20,7 @@ QUICK=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-tests: unknown option $a" >&2; exit 2 ;;
   esac
 done
