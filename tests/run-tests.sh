@@ -27,6 +27,9 @@ done
 
 export EXM_REQUIRE_REAL_PEERS=${EXM_REQUIRE_REAL_PEERS:-1}
 export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
+# the image suite's debootstrapped base (keyed on dp_install.sh's package
+# lists) outlives the clone: a machine that ran the suite once is warm
+export EXM_IMAGE_CACHE=${EXM_IMAGE_CACHE:-/var/cache/exordos-mail/image}
 
 bash tests/setup.sh || { echo "run-tests: setup failed" >&2; exit 1; }
 

@@ -22,7 +22,9 @@
 # namespace, as the platform's image build does.
 #
 # Cache: the debootstrapped base (with dp_install.sh's package lists already
-# installed) is kept under the build directory, keyed on those lists.
+# installed) is kept under the build directory, keyed on those lists;
+# EXM_IMAGE_CACHE puts it elsewhere (tests/run-tests.sh uses a directory of
+# the machine, so a fresh clone on a machine that ran the suite before is warm).
 # EXM_IMAGE_MIRROR overrides the Debian mirror; EXM_IMAGE_KEEP=1 keeps the
 # run directory's disks after a pass.
 set -euo pipefail
@@ -30,7 +32,7 @@ set -euo pipefail
 SRC=${EXM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BLD=${EXM_BUILD_ROOT:-$SRC/build}
 HERE=$SRC/tests/image
-CACHE=$BLD/tests/image/cache
+CACHE=${EXM_IMAGE_CACHE:-$BLD/tests/image/cache}
 WORK=$BLD/tests/image/run
 MIRROR=${EXM_IMAGE_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
