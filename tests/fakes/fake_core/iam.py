@@ -32,6 +32,7 @@ import uuid as uuidlib
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import errors
+from .control import body
 from .server import Router
 
 CLIENT_RE = r"(?P<client>[0-9a-f-]{36}|default)"
@@ -122,16 +123,6 @@ def register(router):
     router.add("GET", base + "jwks", jwks, "iam-jwks", auth=False)
     router.add("GET", base + "introspect", introspect, "iam-introspect",
                auth=False)
-
-
-def body(req):
-    try:
-        value = json.loads(req.body.decode("utf-8") or "{}")
-    except ValueError:
-        raise errors.validation("Request body is not valid JSON.")
-    if not isinstance(value, dict):
-        raise errors.validation("Request body must be an object.")
-    return value
 
 
 def make_token(state, req):
