@@ -106,21 +106,25 @@ gint
 exm_test_run(const gchar *const *argv, gchar **out, gchar **err)
 {
 	g_autoptr(GError) error = NULL;
+	g_autofree gchar *unwanted = NULL;
 	gint status = 0;
 
+	/* stdout is the test's TAP stream: an uncaptured child's goes to stderr */
 	if (!g_spawn_sync(NULL,
 			  (gchar **)argv,
 			  NULL,
 			  G_SPAWN_SEARCH_PATH,
 			  NULL,
 			  NULL,
-			  out,
+			  out != NULL ? out : &unwanted,
 			  err,
 			  &status,
 			  &error)) {
 		g_test_message("spawn %s: %s", argv[0], error->message);
 		return -1;
 	}
+	if (unwanted != NULL && *unwanted != '\0')
+		g_printerr("%s", unwanted);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return -1;
