@@ -75,6 +75,7 @@ fake_load(gpointer ctx, PGconn *db, const gchar *uuid, gpointer *out, gchar **ou
 	*out = item;
 	/* a database restart in the middle of a tick, on cue */
 	if (g_str_equal(item->note, "kill")) {
+		g_clear_pointer(out, item_free); /* a failed load hands nothing over */
 		PQclear(PQexec(db, "SELECT pg_terminate_backend(pg_backend_pid())"));
 		*out_error = g_strdup("the connection was terminated");
 		return FALSE;
