@@ -59,7 +59,7 @@ report_set(CoreBridge *bridge, const gchar *uuid)
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json = exm_json_to_string(root);
-	core_fake_post(bridge->fake, path, json);
+	core_fake_report(bridge->fake, path, json);
 }
 
 static void
@@ -121,7 +121,7 @@ render_configs(CoreBridge *bridge, JsonObject *configs, JsonObject *revisions)
 		json = g_strdup_printf("{\"revision\":%" G_GINT64_FORMAT ",\"status\":\"%s\"}",
 				       revision,
 				       exh_infra_status_to_string(status));
-		core_fake_post(bridge->fake, path, json);
+		core_fake_report(bridge->fake, path, json);
 	}
 }
 

@@ -117,9 +117,14 @@ core_fake_config(CoreFake *fake, guint poll_ms)
 }
 
 static JsonNode *
-request(CoreFake *fake, const gchar *method, const gchar *path, const gchar *json)
+request_status(CoreFake *fake,
+	       const gchar *method,
+	       const gchar *path,
+	       const gchar *json,
+	       guint *status)
 {
-	g_autoptr(SoupSession) session = soup_session_new_with_options("proxy-resolver", NULL, NULL);
+	g_autoptr(SoupSession) session =
+		soup_session_new_with_options("proxy-resolver", NULL, NULL);
 	g_autofree gchar *url = g_strconcat(fake->root, path, NULL);
 	g_autoptr(SoupMessage) msg = soup_message_new(method, url);
 	g_autoptr(GBytes) answer = NULL;
@@ -134,9 +139,19 @@ request(CoreFake *fake, const gchar *method, const gchar *path, const gchar *jso
 	}
 	answer = soup_session_send_and_read(session, msg, NULL, &error);
 	g_assert_no_error(error);
-	g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
+	*status = soup_message_get_status(msg);
 	data = g_bytes_get_data(answer, &len);
 	return exm_json_parse_strict(data, len, NULL);
+}
+
+static JsonNode *
+request(CoreFake *fake, const gchar *method, const gchar *path, const gchar *json)
+{
+	guint status = 0;
+	JsonNode *node = request_status(fake, method, path, json, &status);
+
+	g_assert_cmpuint(status, ==, 200);
+	return node;
 }
 
 void
@@ -149,6 +164,17 @@ void
 core_fake_post(CoreFake *fake, const gchar *path, const gchar *json)
 {
 	g_autoptr(JsonNode) node = request(fake, "POST", path, json);
+}
+
+gboolean
+core_fake_report(CoreFake *fake, const gchar *path, const gchar *json)
+{
+	guint status = 0;
+	g_autoptr(JsonNode) node = request_status(fake, "POST", path, json, &status);
+
+	if (status != 404)
+		g_assert_cmpuint(status, ==, 200);
+	return status == 200;
 }
 
 JsonObject *

@@ -37,6 +37,9 @@ void core_fake_control(CoreFake *fake, const gchar *json);
 
 /* POST @path (below the root) with @json; asserts a 200. */
 void core_fake_post(CoreFake *fake, const gchar *path, const gchar *json);
+/* A node's report: FALSE when the set or config was deleted meanwhile (404),
+ * which the nodes' side races against; any other failure fails the test. */
+gboolean core_fake_report(CoreFake *fake, const gchar *path, const gchar *json);
 
 /* (transfer full): GET /_fake/state */
 JsonObject *core_fake_state(CoreFake *fake);
