@@ -10,6 +10,7 @@
 #include "exm-json.h"
 
 #include "exm-error.h"
+#include "exm-secret.h"
 
 #include <errno.h>
 #include <math.h>
@@ -25,7 +26,17 @@ typedef struct {
 	const guchar *start;
 	guint depth;
 	GError **error;
+	GArray *spans; /* of SecretSpan: the root's string members, when wanted */
 } ExmJsonScan;
+
+/* A string member of the root object: its name's and its value's bytes
+ * between the quotes. */
+typedef struct {
+	const guchar *name;
+	const guchar *name_end;
+	const guchar *value;
+	const guchar *value_end;
+} SecretSpan;
 
 static gboolean scan_value(ExmJsonScan *s);
 
@@ -245,16 +256,27 @@ scan_container(ExmJsonScan *s, guchar close, gboolean (*item)(ExmJsonScan *))
 static gboolean
 scan_member(ExmJsonScan *s)
 {
+	SecretSpan span = { 0 };
+
 	if (s->p >= s->end || *s->p != '"')
 		return scan_fail(s, "member name expected");
+	span.name = s->p + 1;
 	if (!scan_string(s))
 		return FALSE;
+	span.name_end = s->p - 1;
 	scan_ws(s);
 	if (s->p >= s->end || *s->p != ':')
 		return scan_fail(s, "':' expected");
 	s->p++;
 	scan_ws(s);
-	return scan_value(s);
+	if (s->spans == NULL || s->depth != 1 || s->p >= s->end || *s->p != '"')
+		return scan_value(s);
+	span.value = s->p + 1;
+	if (!scan_string(s))
+		return FALSE;
+	span.value_end = s->p - 1;
+	g_array_append_val(s->spans, span);
+	return TRUE;
 }
 
 static gboolean
@@ -282,23 +304,11 @@ scan_value(ExmJsonScan *s)
 	}
 }
 
-/**
- * exm_json_prescan:
- * @data: bytes (not necessarily NUL-terminated)
- * @len: their length
- * @error: return location, %EXM_ERROR_PARSE_BODY on failure
- *
- * Checks that @data is exactly one strict RFC 8259 JSON text.  Also refused:
- * a byte-order mark, comments, single quotes, trailing commas, bare
- * NaN/Infinity, leading zeros (none of them is JSON).  Duplicate member names
- * are allowed (the last one wins, as in Python).
- *
- * Returns: %TRUE if @data is acceptable
- */
-gboolean
-exm_json_prescan(const gchar *data, gsize len, GError **error)
+/* The pre-scan; with @spans, the root object's string members are recorded. */
+static gboolean
+prescan(const gchar *data, gsize len, GArray *spans, GError **error)
 {
-	ExmJsonScan s = { 0 };
+	ExmJsonScan s = { .spans = spans };
 
 	/* Before any pointer arithmetic: NULL + 0 is undefined behaviour. */
 	if (data == NULL || len == 0) {
@@ -327,6 +337,25 @@ exm_json_prescan(const gchar *data, gsize len, GError **error)
 	if (s.p != s.end)
 		return scan_fail(&s, "trailing data after the json value");
 	return TRUE;
+}
+
+/**
+ * exm_json_prescan:
+ * @data: bytes (not necessarily NUL-terminated)
+ * @len: their length
+ * @error: return location, %EXM_ERROR_PARSE_BODY on failure
+ *
+ * Checks that @data is exactly one strict RFC 8259 JSON text.  Also refused:
+ * a byte-order mark, comments, single quotes, trailing commas, bare
+ * NaN/Infinity, leading zeros (none of them is JSON).  Duplicate member names
+ * are allowed (the last one wins, as in Python).
+ *
+ * Returns: %TRUE if @data is acceptable
+ */
+gboolean
+exm_json_prescan(const gchar *data, gsize len, GError **error)
+{
+	return prescan(data, len, NULL, error);
 }
 
 /**
@@ -359,6 +388,134 @@ exm_json_parse_strict(const gchar *data, gsize len, GError **error)
 		return NULL;
 	}
 	return root;
+}
+
+/* ---- secret members ---------------------------------------------------- */
+
+static guint
+hex4(const guchar *p)
+{
+	guint v = 0;
+
+	for (guint i = 0; i < 4; i++)
+		v = v * 16 + (guint)g_ascii_xdigit_value((gchar)p[i]);
+	return v;
+}
+
+/*
+ * The text of a string the pre-scan accepted (its bytes between the quotes),
+ * escapes decoded, in a buffer of the input's size (decoding never grows).
+ */
+static gchar *
+unescape(const guchar *p, const guchar *end)
+{
+	gchar *out = g_malloc((gsize)(end - p) + 1);
+	gchar *o = out;
+
+	while (p < end) {
+		gunichar cp;
+
+		if (*p != '\\') {
+			*o++ = (gchar)*p++;
+			continue;
+		}
+		p++;
+		switch (*p++) {
+		case 'b':
+			*o++ = '\b';
+			continue;
+		case 'f':
+			*o++ = '\f';
+			continue;
+		case 'n':
+			*o++ = '\n';
+			continue;
+		case 'r':
+			*o++ = '\r';
+			continue;
+		case 't':
+			*o++ = '\t';
+			continue;
+		case 'u':
+			break;
+		default:
+			*o++ = (gchar)p[-1];
+			continue;
+		}
+		cp = hex4(p);
+		p += 4;
+		if (cp >= 0xD800 && cp <= 0xDBFF) { /* a high surrogate: "\uDC00" follows */
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(p + 2) - 0xDC00);
+			p += 6;
+		}
+		o += g_unichar_to_utf8(cp, o);
+	}
+	*o = '\0';
+	return out;
+}
+
+static gboolean
+span_named(const SecretSpan *span, const gchar *const *names)
+{
+	g_autofree gchar *name = unescape(span->name, span->name_end);
+
+	return g_strv_contains(names, name);
+}
+
+/* Puts @value in the root's string member @span names, wiping the text it replaces. */
+static void
+restore_secret(JsonNode *root, const SecretSpan *span, const gchar *value)
+{
+	g_autofree gchar *name = unescape(span->name, span->name_end);
+	JsonNode *member = json_object_get_member(json_node_get_object(root), name);
+	gchar *old;
+
+	if (member == NULL || json_node_get_value_type(member) != G_TYPE_STRING)
+		return;
+	old = (gchar *)json_node_get_string(member);
+	exm_secret_wipe(old, strlen(old));
+	json_node_set_string(member, value);
+}
+
+/**
+ * exm_json_parse_secret:
+ * @data: bytes, overwritten where they hold a secret
+ * @len: their length
+ * @names: %NULL-terminated names of secret members of the root object
+ * @error: %EXM_ERROR_PARSE_BODY on failure
+ *
+ * Returns: (transfer full): the root node, as exm_json_parse_strict()
+ */
+JsonNode *
+exm_json_parse_secret(gchar *data, gsize len, const gchar *const *names, GError **error)
+{
+	g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(SecretSpan));
+	g_autoptr(GPtrArray) values =
+		g_ptr_array_new_with_free_func((GDestroyNotify)exm_secret_free);
+	g_autoptr(JsonNode) root = NULL;
+
+	if (!prescan(data, len, spans, error))
+		return NULL;
+	for (guint i = 0; i < spans->len; i++) {
+		SecretSpan *span = &g_array_index(spans, SecretSpan, i);
+
+		if (!span_named(span, names)) {
+			span->value = NULL;
+			continue;
+		}
+		g_ptr_array_add(values, unescape(span->value, span->value_end));
+		memset((guchar *)span->value, '*', (gsize)(span->value_end - span->value));
+	}
+	root = exm_json_parse_strict(data, len, error);
+	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+		return g_steal_pointer(&root);
+	for (guint i = 0, v = 0; i < spans->len; i++) {
+		const SecretSpan *span = &g_array_index(spans, SecretSpan, i);
+
+		if (span->value != NULL)
+			restore_secret(root, span, values->pdata[v++]);
+	}
+	return g_steal_pointer(&root);
 }
 
 /**

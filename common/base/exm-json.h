@@ -40,6 +40,25 @@ gboolean exm_json_prescan(const gchar *data, gsize len, GError **error);
 JsonNode *exm_json_parse_strict(const gchar *data, gsize len, GError **error);
 
 /**
+ * exm_json_parse_secret:
+ * @data: bytes, overwritten where they hold a secret
+ * @len: their length
+ * @names: %NULL-terminated names of secret members of the root object
+ * @error: %EXM_ERROR_PARSE_BODY on failure
+ *
+ * Like exm_json_parse_strict(), but the string values of the root object's
+ * members named in @names never reach json-glib, whose scanner frees its
+ * copies of strings without clearing them: they are decoded here, their bytes
+ * in @data overwritten with `*` before json-glib parses it, and put back into
+ * the tree as the only copies (the decoded ones are wiped).  The caller wipes
+ * those members' strings before it frees the tree (exm_secret_wipe() on
+ * json_node_get_string()), and @data once it is done with it.
+ *
+ * Returns: (transfer full): the root node
+ */
+JsonNode *exm_json_parse_secret(gchar *data, gsize len, const gchar *const *names, GError **error);
+
+/**
  * exm_json_parse_object:
  *
  * Like exm_json_parse_strict() but the root must be an object

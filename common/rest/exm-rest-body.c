@@ -12,6 +12,7 @@
 #include "exm-error.h"
 #include "exm-json.h"
 #include "exm-rest-private.h"
+#include "exm-secret.h"
 #include "exm-time.h"
 #include "exm-uuid.h"
 
@@ -242,8 +243,39 @@ convert(ExmRestValue *v,
 	return FALSE;
 }
 
+/* The names of @model's secret fields (a %NULL-terminated array of its names). */
+static GPtrArray *
+secret_names(const ExmRestModel *model)
+{
+	GPtrArray *names = g_ptr_array_new();
+
+	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
+		if ((f->flags & EXM_REST_FIELD_SECRET) != 0)
+			g_ptr_array_add(names, (gpointer)f->name);
+	}
+	g_ptr_array_add(names, NULL);
+	return names;
+}
+
+/*
+ * The body is parsed from a copy this code owns and wipes, and its secret
+ * members never reach json-glib's scanner (exm_json_parse_secret()).
+ */
+static JsonNode *
+parse_owned(const ExmRestModel *model, const gchar *data, gsize len, GError **error)
+{
+	g_autoptr(GPtrArray) names = secret_names(model);
+	gchar *copy = g_memdup2(data, len);
+	JsonNode *root =
+		exm_json_parse_secret(copy, len, (const gchar *const *)names->pdata, error);
+
+	exm_secret_wipe(copy, len);
+	g_free(copy);
+	return root;
+}
+
 static JsonObject *
-parse_body_object(const gchar *data, gsize len, GError **error)
+parse_body_object(const ExmRestModel *model, const gchar *data, gsize len, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(JsonNode) root = NULL;
@@ -255,7 +287,7 @@ parse_body_object(const gchar *data, gsize len, GError **error)
 				    "Can't parse body with specified content-type.");
 		return NULL;
 	}
-	root = exm_json_parse_strict(data, len, &local);
+	root = parse_owned(model, data, len, &local);
 	if (root == NULL) {
 		g_set_error(error,
 			    EXM_ERROR,
@@ -304,9 +336,8 @@ check_leftovers(JsonObject *obj, const ExmRestModel *model, GError **error)
 	return FALSE;
 }
 
-/* The strings of secret fields in the parsed tree are wiped before json-glib
- * frees them.  json-glib's scanner made them from its own temporary copies,
- * which it frees unwiped (docs/SECURITY.md §8). */
+/* The strings of secret fields in the parsed tree, the only copies
+ * exm_json_parse_secret() left, are wiped before json-glib frees them. */
 static void
 wipe_secrets(JsonObject *obj, const ExmRestModel *model)
 {
@@ -361,7 +392,7 @@ exm_rest_body_unpack(const ExmRestModel *model,
 		     GError **error)
 {
 	g_autoptr(ExmRestBody) body = g_new0(ExmRestBody, 1);
-	g_autoptr(JsonObject) obj = parse_body_object(data, len, error);
+	g_autoptr(JsonObject) obj = parse_body_object(model, data, len, error);
 	gboolean ok;
 
 	body->values = g_ptr_array_new_with_free_func((GDestroyNotify)value_free);

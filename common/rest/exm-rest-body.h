@@ -47,10 +47,10 @@ typedef struct _ExmRestBody ExmRestBody;
  * Checks the body in restalchemy's order: for each field in model order that is
  * present: permission for @method, then conversion; then leftover keys.  A
  * required field sent as `null` is a `PropertyRequired`; a missing one is the
- * caller's check (after its policy checks, as upstream).  Strings of secret
- * fields are wiped in the parsed tree and when the body is freed; the copies
- * json-glib's scanner made while parsing @data are not (docs/SECURITY.md §8),
- * nor is @data, which is the caller's.
+ * caller's check (after its policy checks, as upstream).  @data is parsed from
+ * a copy that is wiped, and the secret fields' strings never reach json-glib's
+ * scanner (exm_json_parse_secret()); they are wiped in the parsed tree and when
+ * the body is freed (docs/SECURITY.md §8).  @data itself is the caller's.
  *
  * Returns: (transfer full): the body, or %NULL with @error set
  */

@@ -53,6 +53,33 @@ check_json_glib(const uint8_t *data, size_t size)
 		       error != NULL ? error->message : "no root");
 }
 
+/* exm_json_parse_secret() with every root member named secret: its own
+ * decoding of those strings must give the very tree json-glib gives. */
+static void
+check_secret_parse(const uint8_t *data, size_t size, const gchar *canonical)
+{
+	g_autofree gchar *copy = g_memdup2(data, size);
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	g_autoptr(JsonNode) strict = exm_json_parse_strict((const gchar *)data, size, NULL);
+	g_autoptr(JsonNode) secret = NULL;
+	g_autoptr(GList) members = NULL;
+	g_autofree gchar *again = NULL;
+
+	if (!JSON_NODE_HOLDS_OBJECT(strict))
+		return;
+	members = json_object_get_members(json_node_get_object(strict));
+	for (GList *l = members; l != NULL; l = l->next)
+		g_ptr_array_add(names, l->data);
+	g_ptr_array_add(names, NULL);
+	secret = exm_json_parse_secret(copy, size, (const gchar *const *)names->pdata, NULL);
+	EXM_FUZZ_CHECK(secret != NULL, "parse_secret refuses what parse_strict accepted");
+	again = exm_json_canonical(secret);
+	EXM_FUZZ_CHECK(g_str_equal(canonical, again),
+		       "parse_secret changes the value: %s vs %s",
+		       canonical,
+		       again);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -84,6 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		       canonical,
 		       again);
 
+	check_secret_parse(data, size, canonical);
 	api = exm_json_to_string(root);
 	from_api = canonical_of_text(api, strlen(api));
 	EXM_FUZZ_CHECK(g_str_equal(canonical, from_api),

@@ -789,6 +789,67 @@ test_to_string(void)
 	g_assert_cmpstr(canon1, ==, canon2);
 }
 
+/* Secret members of the root: decoded here, the input overwritten, json-glib
+ * never given their text, the tree holding the decoded value. */
+static void
+test_parse_secret(void)
+{
+	const gchar *const names[] = { "password", NULL };
+	struct {
+		const gchar *in;
+		const gchar *value; /* the root's "password" afterwards, NULL = not a string */
+	} cases[] = {
+		{ "{\"password\":\"s3cret\"}", "s3cret" },
+		{ "{\"password\":\"a\\\"b\\\\c\\/d\\n\\t\\b\\f\\r\"}", "a\"b\\c/d\n\t\b\f\r" },
+		{ "{\"password\":\"\\u00e9\\u20ac\\ud83d\\ude00x\"}",
+		  "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80x" },
+		{ "{\"p\\u0061ssword\":\"escaped-name\"}", "escaped-name" },
+		{ "{\"password\":\"first\",\"password\":\"last\"}", "last" },
+		{ "{\"password\":\"\"}", "" },
+		{ "{\"password\":7}", NULL },
+		{ "{\"x\":{\"password\":\"nested-stays\"},\"password\":\"top\"}", "top" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *data = g_strdup(cases[i].in);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) root = exm_json_parse_secret(data, strlen(data), names, &error);
+		JsonNode *member;
+
+		g_assert_no_error(error);
+		g_assert_nonnull(root);
+		member = json_object_get_member(json_node_get_object(root), "password");
+		if (cases[i].value == NULL) {
+			g_assert_cmpint(json_node_get_value_type(member), ==, G_TYPE_INT64);
+			g_assert_cmpstr(data, ==, cases[i].in);
+			continue;
+		}
+		g_assert_cmpstr(json_node_get_string(member), ==, cases[i].value);
+		/* the input kept its shape, the secret's text is gone from it */
+		g_assert_cmpuint(strlen(data), ==, strlen(cases[i].in));
+		g_assert_null(strstr(data, "s3cret"));
+		g_assert_null(strstr(data, "last"));
+		g_assert_null(strstr(data, "top"));
+		g_assert_null(strstr(data, "escaped-name"));
+	}
+	/* the nested member is not a root member: left as it was */
+	{
+		g_autofree gchar *data = g_strdup("{\"x\":{\"password\":\"nested-stays\"}}");
+		g_autoptr(JsonNode) root = exm_json_parse_secret(data, strlen(data), names, NULL);
+
+		g_assert_nonnull(strstr(data, "nested-stays"));
+		g_assert_nonnull(root);
+	}
+	/* invalid JSON fails as exm_json_parse_strict() does */
+	{
+		g_autofree gchar *data = g_strdup("{\"password\":\"x\",}");
+		g_autoptr(GError) error = NULL;
+
+		g_assert_null(exm_json_parse_secret(data, strlen(data), names, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -815,5 +876,6 @@ main(int argc, char **argv)
 	g_test_add_func("/json/canonical/numbers-parsed", test_canonical_numbers_parsed);
 	g_test_add_func("/json/canonical/scalars", test_canonical_scalars);
 	g_test_add_func("/json/to-string", test_to_string);
+	g_test_add_func("/json/parse-secret", test_parse_secret);
 	return g_test_run();
 }

@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include "exh-error.h"
+#include "exh-line-stream.h"
 #include "exh-log.h"
 #include "exm-error.h"
+#include "exm-secret.h"
 
 #define LISTEN_BACKLOG 1024
 #define SWEEP_MS       250
@@ -247,6 +249,10 @@ got_headers(SoupServerMessage *msg, gpointer data)
 		return;
 	conn_unwatch(conn);
 	conn_enter(conn, STATE_BODY, conn->listener->limits.idle_timeout_ms);
+	exh_line_stream_set_whole(
+		EXH_LINE_STREAM(conn->stream),
+		soup_message_headers_get_encoding(soup_server_message_get_request_headers(msg)) ==
+			SOUP_ENCODING_CONTENT_LENGTH);
 }
 
 static void
@@ -271,6 +277,31 @@ finished(SoupServerMessage *msg, gpointer data)
 	conn_watch(conn);
 }
 
+/*
+ * libsoup reads a body through a buffer on its reader's stack frame, which it
+ * leaves uncleared; from the main loop's own depth, once that frame is gone,
+ * the stack below is cleared, so a body's `password` does not stay there
+ * (docs/SECURITY.md §8).  The reader sits a few KiB below the loop.
+ */
+static G_GNUC_NO_INLINE gboolean
+clear_dead_stack(gpointer data)
+{
+	guchar below[32 * 1024];
+
+	exm_secret_wipe(below, sizeof(below));
+	return G_SOURCE_REMOVE;
+}
+
+static void
+clear_dead_stack_later(ExhListener *listener)
+{
+	g_autoptr(GSource) idle = g_idle_source_new();
+
+	g_source_set_priority(idle, G_PRIORITY_HIGH);
+	g_source_set_callback(idle, clear_dead_stack, NULL, NULL);
+	g_source_attach(idle, listener->context);
+}
+
 /* Read in full: no deadline while it is served, but a client that leaves is seen. */
 static void
 got_body(SoupServerMessage *msg, gpointer data)
@@ -281,6 +312,8 @@ got_body(SoupServerMessage *msg, gpointer data)
 		return;
 	conn_enter(conn, STATE_SERVING, 0);
 	conn_watch(conn);
+	exh_line_stream_set_whole(EXH_LINE_STREAM(conn->stream), FALSE);
+	clear_dead_stack_later(conn->listener);
 }
 
 static void
@@ -451,7 +484,12 @@ admit(ExhListener *listener, GSocket *socket)
 	address_count(listener, address, 1);
 	conn = conn_new(listener, socket, remote, address);
 	g_socket_set_option(socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
-	conn->stream = G_IO_STREAM(g_socket_connection_factory_create_connection(socket));
+	{
+		g_autoptr(GSocketConnection) base =
+			g_socket_connection_factory_create_connection(socket);
+
+		conn->stream = exh_line_stream_new(G_IO_STREAM(base));
+	}
 	conn_enter(conn, STATE_HEADER, listener->limits.header_timeout_ms);
 	conn_watch(conn);
 	if (!soup_server_accept_iostream(listener->server, conn->stream, local, remote, &error)) {

@@ -481,8 +481,8 @@ request_base_url(ExhRequest *req)
  * The chunks libsoup read a request body into stay in the message next to the
  * flattened copy until the message is freed.  Nothing reads them after the
  * flatten, so their bytes (malloc'd by libsoup's reader) are wiped in place.
- * Not reached: the buffers libsoup reads through before it makes a chunk, which
- * keep the plaintext after the request (docs/SECURITY.md §8).
+ * The buffers libsoup reads through before it makes a chunk are kept clear by
+ * the listener (exh-line-stream.h, clear_dead_stack()); docs/SECURITY.md §8.
  */
 static void
 wipe_soup_chunks(SoupMessageBody *body)

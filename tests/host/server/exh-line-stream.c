@@ -1,0 +1,232 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The line-at-a-time stream under libsoup (exh-line-stream.h).
+ */
+#include "exh-line-stream.h"
+
+#include <string.h>
+
+#include "exm-secret.h"
+
+/* One socket read at most; libsoup asks for up to 8 KiB at a time. */
+#define LINE_BUFFER 8192
+
+/* ---------------------------------------------------------------- input */
+
+#define LINE_TYPE_INPUT (line_input_get_type())
+G_DECLARE_FINAL_TYPE(LineInput, line_input, LINE, INPUT, GFilterInputStream)
+
+struct _LineInput {
+	GFilterInputStream parent;
+	gsize start; /* the bytes not handed out yet: buf[start, end) */
+	gsize end;
+	gboolean whole; /* a Content-Length body: reads are not cut at '\n' */
+	guchar buf[LINE_BUFFER];
+};
+
+static void line_input_pollable_init(GPollableInputStreamInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE(LineInput,
+			line_input,
+			G_TYPE_FILTER_INPUT_STREAM,
+			G_IMPLEMENT_INTERFACE(G_TYPE_POLLABLE_INPUT_STREAM,
+					      line_input_pollable_init))
+
+static GInputStream *
+base_of(LineInput *self)
+{
+	return g_filter_input_stream_get_base_stream(G_FILTER_INPUT_STREAM(self));
+}
+
+/* Up to @count buffered bytes, in line mode never past the first '\n'; cleared once given. */
+static gssize
+give(LineInput *self, guchar *buffer, gsize count)
+{
+	const guchar *from = self->buf + self->start;
+	gsize avail = self->end - self->start;
+	const guchar *lf = self->whole ? NULL : memchr(from, '\n', avail);
+	gsize n = MIN(count, lf != NULL ? (gsize)(lf - from) + 1 : avail);
+
+	memcpy(buffer, from, n);
+	exm_secret_wipe(self->buf + self->start, n);
+	self->start += n;
+	if (self->start == self->end)
+		self->start = self->end = 0;
+	return (gssize)n;
+}
+
+static gssize
+line_read(LineInput *self,
+	  void *buffer,
+	  gsize count,
+	  gboolean blocking,
+	  GCancellable *cancellable,
+	  GError **error)
+{
+	if (count == 0)
+		return 0;
+	if (self->end == self->start) {
+		gssize n = g_pollable_stream_read(
+			base_of(self), self->buf, sizeof(self->buf), blocking, cancellable, error);
+
+		if (n <= 0)
+			return n;
+		self->start = 0;
+		self->end = (gsize)n;
+	}
+	return give(self, buffer, count);
+}
+
+static gssize
+line_input_read(GInputStream *stream,
+		void *buffer,
+		gsize count,
+		GCancellable *cancellable,
+		GError **error)
+{
+	return line_read(LINE_INPUT(stream), buffer, count, TRUE, cancellable, error);
+}
+
+static gssize
+line_input_read_nonblocking(GPollableInputStream *stream, void *buffer, gsize count, GError **error)
+{
+	return line_read(LINE_INPUT(stream), buffer, count, FALSE, NULL, error);
+}
+
+static gboolean
+line_input_can_poll(GPollableInputStream *stream)
+{
+	GInputStream *base = base_of(LINE_INPUT(stream));
+
+	return G_IS_POLLABLE_INPUT_STREAM(base) &&
+	       g_pollable_input_stream_can_poll(G_POLLABLE_INPUT_STREAM(base));
+}
+
+static gboolean
+line_input_is_readable(GPollableInputStream *stream)
+{
+	LineInput *self = LINE_INPUT(stream);
+
+	return self->end > self->start ||
+	       g_pollable_input_stream_is_readable(G_POLLABLE_INPUT_STREAM(base_of(self)));
+}
+
+/* Ready at once while bytes are buffered, else when the socket is. */
+static GSource *
+line_input_create_source(GPollableInputStream *stream, GCancellable *cancellable)
+{
+	LineInput *self = LINE_INPUT(stream);
+	g_autoptr(GSource) child =
+		self->end > self->start
+			? g_timeout_source_new(0)
+			: g_pollable_input_stream_create_source(
+				  G_POLLABLE_INPUT_STREAM(base_of(self)), cancellable);
+
+	return g_pollable_source_new_full(stream, child, cancellable);
+}
+
+static void
+line_input_finalize(GObject *object)
+{
+	LineInput *self = LINE_INPUT(object);
+
+	exm_secret_wipe(self->buf, sizeof(self->buf));
+	G_OBJECT_CLASS(line_input_parent_class)->finalize(object);
+}
+
+static void
+line_input_pollable_init(GPollableInputStreamInterface *iface)
+{
+	iface->can_poll = line_input_can_poll;
+	iface->is_readable = line_input_is_readable;
+	iface->create_source = line_input_create_source;
+	iface->read_nonblocking = line_input_read_nonblocking;
+}
+
+static void
+line_input_class_init(LineInputClass *klass)
+{
+	G_OBJECT_CLASS(klass)->finalize = line_input_finalize;
+	G_INPUT_STREAM_CLASS(klass)->read_fn = line_input_read;
+}
+
+static void
+line_input_init(LineInput *self)
+{
+}
+
+/* ---------------------------------------------------------------- the pair */
+
+struct _ExhLineStream {
+	GIOStream parent;
+	GIOStream *base;
+	GInputStream *input;
+};
+
+G_DEFINE_FINAL_TYPE(ExhLineStream, exh_line_stream, G_TYPE_IO_STREAM)
+
+static GInputStream *
+line_stream_get_input(GIOStream *stream)
+{
+	return EXH_LINE_STREAM(stream)->input;
+}
+
+static GOutputStream *
+line_stream_get_output(GIOStream *stream)
+{
+	return g_io_stream_get_output_stream(EXH_LINE_STREAM(stream)->base);
+}
+
+static gboolean
+line_stream_close(GIOStream *stream, GCancellable *cancellable, GError **error)
+{
+	return g_io_stream_close(EXH_LINE_STREAM(stream)->base, cancellable, error);
+}
+
+static void
+line_stream_dispose(GObject *object)
+{
+	ExhLineStream *self = EXH_LINE_STREAM(object);
+
+	g_clear_object(&self->input);
+	g_clear_object(&self->base);
+	G_OBJECT_CLASS(exh_line_stream_parent_class)->dispose(object);
+}
+
+static void
+exh_line_stream_class_init(ExhLineStreamClass *klass)
+{
+	G_OBJECT_CLASS(klass)->dispose = line_stream_dispose;
+	G_IO_STREAM_CLASS(klass)->get_input_stream = line_stream_get_input;
+	G_IO_STREAM_CLASS(klass)->get_output_stream = line_stream_get_output;
+	G_IO_STREAM_CLASS(klass)->close_fn = line_stream_close;
+}
+
+static void
+exh_line_stream_init(ExhLineStream *self)
+{
+}
+
+GIOStream *
+exh_line_stream_new(GIOStream *base)
+{
+	ExhLineStream *self = g_object_new(EXH_TYPE_LINE_STREAM, NULL);
+
+	self->base = g_object_ref(base);
+	/* closing libsoup's input must not close the socket under the output */
+	self->input = g_object_new(LINE_TYPE_INPUT,
+				   "base-stream",
+				   g_io_stream_get_input_stream(base),
+				   "close-base-stream",
+				   FALSE,
+				   NULL);
+	return G_IO_STREAM(self);
+}
+
+void
+exh_line_stream_set_whole(ExhLineStream *stream, gboolean whole)
+{
+	LINE_INPUT(stream->input)->whole = whole;
+}

@@ -1,0 +1,46 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A connection's stream as the listener hands it to libsoup, so that a
+ * request body's plaintext secrets stay in buffers this code wipes.
+ *
+ * libsoup reads a request's header through a buffer of its own that it fills
+ * with whole socket reads and frees without clearing: the body sent in the
+ * same segment as the header (every small POST) lands there, and its bytes
+ * (a `password`) stay in freed memory.  This stream reads the socket into its
+ * own buffer and gives each read at most one line (up to and including a
+ * `\n`), so libsoup's header buffer never holds more than the line it looks
+ * for; a body is read by libsoup straight into its chunks, which the server
+ * wipes (exh-server.c).  Every byte handed out is cleared from this stream's
+ * buffer at once, the rest when it is freed.  docs/SECURITY.md §8.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define EXH_TYPE_LINE_STREAM (exh_line_stream_get_type())
+G_DECLARE_FINAL_TYPE(ExhLineStream, exh_line_stream, EXH, LINE_STREAM, GIOStream)
+
+/**
+ * exh_line_stream_new:
+ * @base: a connection (a #GSocketConnection) whose input stream is pollable
+ *
+ * Returns: (transfer full): a stream reading @base's input a line at a time
+ *   and writing to @base's output; closing it closes @base
+ */
+GIOStream *exh_line_stream_new(GIOStream *base);
+
+/**
+ * exh_line_stream_set_whole:
+ * @stream: a line stream
+ * @whole: %TRUE while libsoup reads a body framed by Content-Length, which it
+ *   reads straight into its chunks (never through its header buffer): reads
+ *   are then not cut at each `\n` (a pretty-printed body would otherwise be
+ *   one chunk a line); %FALSE again for the next request's header
+ */
+void exh_line_stream_set_whole(ExhLineStream *stream, gboolean whole);
+
+G_END_DECLS
