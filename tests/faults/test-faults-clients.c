@@ -184,11 +184,7 @@ host_start(Host *h)
 static void
 host_stop(Host *h)
 {
-	if (h->proc != NULL) {
-		g_subprocess_send_signal(h->proc, SIGTERM);
-		g_subprocess_wait(h->proc, NULL, NULL);
-		g_clear_object(&h->proc);
-	}
+	exh_test_stop(&h->proc);
 	if (h->dir != NULL)
 		exm_test_rmtree(h->dir);
 	g_free(h->dir);

@@ -81,6 +81,16 @@ exh_test_spawn(const gchar *const *argv, GError **error)
 	return exh_test_spawn_with(launcher, argv, error);
 }
 
+void
+exh_test_stop(GSubprocess **proc)
+{
+	if (*proc == NULL)
+		return;
+	g_subprocess_send_signal(*proc, SIGTERM);
+	g_subprocess_wait(*proc, NULL, NULL);
+	g_clear_object(proc);
+}
+
 static const gchar token_file_text[] =
 	"# tokens of the in-process test fixture (tests/host/exh-test.h)\n"
 	"[" EXH_TEST_TOKEN_OWNER "]\n"

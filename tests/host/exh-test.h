@@ -131,6 +131,10 @@ GSubprocess *exh_test_spawn_with(GSubprocessLauncher *launcher,
 				 const gchar *const *argv,
 				 GError **error);
 
+/* Stops a daemon exh_test_spawn() started (SIGTERM, then waits) and clears
+ * *@proc; nothing when it is %NULL. */
+void exh_test_stop(GSubprocess **proc);
+
 /* Writes the fixture's token file into @dir; returns its path. */
 gchar *exh_test_write_token_file(const gchar *dir);
 

@@ -274,11 +274,7 @@ host_start(Host *h, ExmTestPg *pg, const gchar *conf)
 static void
 host_stop(Host *h)
 {
-	if (h->proc != NULL) {
-		g_subprocess_send_signal(h->proc, SIGTERM);
-		g_subprocess_wait(h->proc, NULL, NULL);
-	}
-	g_clear_object(&h->proc);
+	exh_test_stop(&h->proc);
 	g_clear_pointer(&h->base, g_free);
 }
 

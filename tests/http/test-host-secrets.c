@@ -33,11 +33,7 @@ typedef struct {
 static void
 host_stop(Host *h)
 {
-	if (h->proc != NULL) {
-		g_subprocess_send_signal(h->proc, SIGTERM);
-		g_subprocess_wait(h->proc, NULL, NULL);
-		g_clear_object(&h->proc);
-	}
+	exh_test_stop(&h->proc);
 	if (h->dir != NULL)
 		exm_test_rmtree(h->dir);
 	g_clear_pointer(&h->dir, g_free);
