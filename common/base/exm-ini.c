@@ -217,6 +217,26 @@ exm_ini_clear(const ExmIniSchema *schema, gpointer config)
 		clear_field(&schema->keys[i], field_of(&schema->keys[i], config));
 }
 
+void
+exm_ini_copy_fields(const ExmIniSchema *schema, gpointer config)
+{
+	for (gsize i = 0; i < schema->n_keys; i++) {
+		gpointer field = field_of(&schema->keys[i], config);
+
+		switch (schema->keys[i].type) {
+		case EXM_INI_STRING:
+		case EXM_INI_UUID:
+			*(gchar **)field = g_strdup(*(gchar **)field);
+			break;
+		case EXM_INI_STRV:
+			*(gchar ***)field = g_strdupv(*(gchar ***)field);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 gboolean
 exm_ini_load_key_file(const ExmIniSchema *schema,
 		      gpointer config,

@@ -154,6 +154,16 @@ void exm_ini_defaults(const ExmIniSchema *schema, gpointer config);
 void exm_ini_clear(const ExmIniSchema *schema, gpointer config);
 
 /**
+ * exm_ini_copy_fields:
+ * @schema: the settings
+ * @config: a shallow copy of a configuration (`*copy = *original`)
+ *
+ * Replaces every string and list of @schema's keys in @config by a copy of
+ * its own, so that @config and the original can be cleared independently.
+ */
+void exm_ini_copy_fields(const ExmIniSchema *schema, gpointer config);
+
+/**
  * exm_ini_load_key_file:
  * @schema: the settings
  * @config: a configuration (usually holding the defaults)

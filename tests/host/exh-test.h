@@ -58,6 +58,7 @@
  * @plain_agents: node keys written by the engine accept plain requests
  * @backend: (nullable): the infra backend the engine drives (borrowed)
  * @connections: timeouts and caps of the listeners (0 fields = the host's defaults)
+ * @external_base_url: (nullable): the host's `external_base_url`
  */
 typedef struct {
 	guint workers;
@@ -69,6 +70,7 @@ typedef struct {
 	gboolean plain_agents;
 	struct _ExhInfraBackend *backend;
 	ExhListenerLimits connections;
+	const gchar *external_base_url;
 } ExhTestOptions;
 
 /**

@@ -415,6 +415,22 @@ test_config(void)
 	config->listen_address = g_strdup("localhost");
 	g_assert_false(exh_host_config_validate(config, &error));
 	g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+	g_clear_error(&error);
+	g_free(config->listen_address);
+	config->listen_address = g_strdup("127.0.0.1");
+	{
+		const gchar *bad[] = { "core.example/api",	    "ftp://core.example",
+				       "https://core.example/api/", "https://core.example/a?x=1",
+				       "https://u:p@core.example",  "https:///api" };
+
+		for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+			g_free(config->external_base_url);
+			config->external_base_url = g_strdup(bad[i]);
+			g_assert_false(exh_host_config_validate(config, &error));
+			g_assert_error(error, EXH_ERROR, EXH_ERROR_CONFIG);
+			g_clear_error(&error);
+		}
+	}
 	exm_test_rmtree(dir);
 }
 
@@ -483,6 +499,54 @@ test_config_backend(void)
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* The base as the echo plugin saw it for a request with @headers. */
+static gchar *
+echoed_base(ExhTest *t, const gchar *const *headers)
+{
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request_full(t, "GET", FAKE "echo", headers, NULL, 0);
+
+	return g_strdup(member_str(r->json, "base_url"));
+}
+
+/* Behind the platform's load balancer: X-Forwarded-Prefix and -Proto make the
+ * base; a value that is not a plain path or protocol is ignored. */
+static void
+assert_forwarded(ExhTest *t)
+{
+	struct {
+		const gchar *proto, *prefix, *base;
+	} cases[] = {
+		{ NULL, "/api/metapaas", "http://cp:8080/api/metapaas" },
+		{ NULL, "/api/metapaas/", "http://cp:8080/api/metapaas" },
+		{ "https", "/api/metapaas", "https://cp:8080/api/metapaas" },
+		{ "javascript", NULL, "http://cp:8080" },
+		{ NULL, "/", "http://cp:8080" },
+		{ NULL, "api", "http://cp:8080" },
+		{ NULL, "//evil.example", "http://cp:8080" },
+		{ NULL, "/a/../b", "http://cp:8080" },
+		{ NULL, "/a\">", "http://cp:8080" },
+		{ NULL, "/a?x", "http://cp:8080" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const gchar *headers[7] = { "Host", "cp:8080" };
+		guint n = 2;
+		g_autofree gchar *base = NULL;
+
+		if (cases[i].proto != NULL) {
+			headers[n++] = "X-Forwarded-Proto";
+			headers[n++] = cases[i].proto;
+		}
+		if (cases[i].prefix != NULL) {
+			headers[n++] = "X-Forwarded-Prefix";
+			headers[n++] = cases[i].prefix;
+		}
+		base = echoed_base(t, headers);
+		g_assert_cmpstr(base, ==, cases[i].base);
+	}
+}
+
 static void
 test_dispatch_request(void)
 {
@@ -539,6 +603,8 @@ test_dispatch_request(void)
 			g_str_has_prefix(member_str(evil->json, "base_url"), "http://127.0.0.1:"));
 	}
 
+	assert_forwarded(t);
+
 	/* an invalid escape makes the request-target unparsable: libsoup answers 400 */
 	bad_q = raw_get(t, FAKE "echo?a=%zz");
 	g_assert_cmpuint(bad_q->status, ==, 400);
@@ -558,6 +624,24 @@ test_dispatch_request(void)
 		g_assert_cmpuint(idx->status, ==, 404);
 		g_assert_cmpstr(exh_test_response_get_string(idx, "type"), ==, "RecordNotFound");
 	}
+}
+
+/* A configured external base wins over every header. */
+static void
+test_external_base(void)
+{
+	g_autofree gchar *fake = exh_test_fake_plugin_path("");
+	const gchar *plugins[] = { fake, NULL };
+	ExhTestOptions options = { .plugins = plugins,
+				   .external_base_url = "https://core.example/api/metapaas" };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	const gchar *headers[] = { "Host", "cp:8080", "X-Forwarded-Prefix", "/x", NULL };
+	g_autofree gchar *base = NULL;
+
+	if (t == NULL)
+		return;
+	base = echoed_base(t, headers);
+	g_assert_cmpstr(base, ==, "https://core.example/api/metapaas");
 }
 
 static void
@@ -1257,6 +1341,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/config-backend", test_config_backend);
 	g_test_add_func("/http/host/dispatch/request", test_dispatch_request);
 	g_test_add_func("/http/host/dispatch/response", test_dispatch_response);
+	g_test_add_func("/http/host/external-base", test_external_base);
 	g_test_add_func("/http/host/transactions", test_transactions);
 	g_test_add_func("/http/host/body-limit", test_body_limit);
 	g_test_add_func("/http/host/body-limit-default", test_body_limit_default);

@@ -382,6 +382,36 @@ test_http_iam_jwt(void)
 	g_assert_cmpuint(status_with(t, path, after), ==, 401);
 }
 
+/* Behind the platform's load balancer (its /api/metapaas/ route): the
+ * Location of a create names the URL the client used. */
+static void
+test_http_location_forwarded(void)
+{
+	g_autoptr(ExhTest) t = exh_test_new(NULL);
+	const gchar *headers[] = { "Authorization",
+				   "Bearer " EXH_TEST_TOKEN_OPERATOR,
+				   "Content-Type",
+				   "application/json",
+				   "Host",
+				   "core.example",
+				   "X-Forwarded-Proto",
+				   "https",
+				   "X-Forwarded-Prefix",
+				   "/api/metapaas",
+				   NULL };
+	const gchar *body = "{\"name\":\"exim4_1\",\"image\":\"img\"}";
+	g_autoptr(ExhTestResponse) r = NULL;
+	g_autofree gchar *loc = NULL;
+
+	if (t == NULL)
+		return;
+	r = exh_test_request_full(t, "POST", MAIL "versions/", headers, body, strlen(body));
+	g_assert_cmpuint(r->status, ==, 201);
+	loc = g_strdup_printf("https://core.example/api/metapaas/v1/types/mail/versions/%s",
+			      exh_test_response_get_string(r, "uuid"));
+	g_assert_cmpstr(soup_message_headers_get_one(r->headers, "Location"), ==, loc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -394,6 +424,7 @@ main(int argc, char **argv)
 		return g_test_run();
 	}
 	g_test_add_func("/http/mail/routes", test_http_routes);
+	g_test_add_func("/http/mail/location-forwarded", test_http_location_forwarded);
 	g_test_add_func("/http/mail/hostile", test_http_hostile);
 	return g_test_run();
 }

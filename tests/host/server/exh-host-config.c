@@ -35,6 +35,7 @@ static const ExmIniKey host_keys[] = {
 	  .help = "IP address of the user API (default 127.0.0.1)" },
 	{ HOST_KEY("host", "port", port, EXM_INI_UINT), .def = "8080", .max = 65535,
 	  .option = "port", .short_name = 'p', .arg = "PORT", .help = "TCP port (0 = any free port)" },
+	{ HOST_KEY("host", "external_base_url", external_base_url, EXM_INI_STRING) },
 	{ HOST_KEY("db", "conninfo", conninfo, EXM_INI_STRING), .option = "db", .short_name = 'd',
 	  .arg = "CONNINFO", .help = "libpq conninfo of the database" },
 	{ HOST_KEY("host", "plugins", plugins, EXM_INI_STRV), .flags = EXM_INI_FILENAME,
@@ -100,6 +101,12 @@ exh_host_config_free(ExhHostConfig *config)
 	exm_ini_clear(&host_schema, config);
 	g_free(config->config_file);
 	g_free(config);
+}
+
+void
+exh_host_config_copy_fields(ExhHostConfig *config)
+{
+	exm_ini_copy_fields(&host_schema, config);
 }
 
 gboolean
@@ -208,6 +215,31 @@ validate_iam(const ExhHostConfig *config, GError **error)
 	return TRUE;
 }
 
+/* An http(s) URL with a host, no query, fragment or trailing '/'. */
+static gboolean
+validate_external_base(const gchar *base, GError **error)
+{
+	g_autoptr(GUri) uri = NULL;
+
+	if (base == NULL)
+		return TRUE;
+	uri = g_uri_parse(base, G_URI_FLAGS_NONE, NULL);
+	if (uri == NULL || g_uri_get_host(uri) == NULL || *g_uri_get_host(uri) == '\0' ||
+	    (g_strcmp0(g_uri_get_scheme(uri), "http") != 0 &&
+	     g_strcmp0(g_uri_get_scheme(uri), "https") != 0) ||
+	    g_uri_get_query(uri) != NULL || g_uri_get_fragment(uri) != NULL ||
+	    g_uri_get_userinfo(uri) != NULL || g_str_has_suffix(base, "/")) {
+		g_set_error(error,
+			    EXH_ERROR,
+			    EXH_ERROR_CONFIG,
+			    "[host] external_base_url %s is not an http(s) URL without a "
+			    "query, a fragment or a trailing '/'",
+			    base);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 exh_host_config_validate(const ExhHostConfig *config, GError **error)
 {
@@ -231,6 +263,8 @@ exh_host_config_validate(const ExhHostConfig *config, GError **error)
 				    "workers must be 1..256, max_body ≥ 1, port ≤ 65535");
 		return FALSE;
 	}
+	if (!validate_external_base(config->external_base_url, error))
+		return FALSE;
 	if (config->project_id == NULL || !exm_uuid_is_valid(config->project_id)) {
 		g_set_error_literal(
 			error, EXH_ERROR, EXH_ERROR_CONFIG, "project_id must be a UUID");

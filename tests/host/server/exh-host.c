@@ -76,15 +76,8 @@ config_copy(const ExhHostConfig *config)
 	ExhHostConfig *copy = g_new0(ExhHostConfig, 1);
 
 	*copy = *config;
-	copy->listen_address = g_strdup(config->listen_address);
-	copy->conninfo = g_strdup(config->conninfo);
-	copy->plugins = g_strdupv(config->plugins);
-	copy->token_file = g_strdup(config->token_file);
-	copy->project_id = g_strdup(config->project_id);
-	copy->iam_mode = g_strdup(config->iam_mode);
-	copy->iam_endpoint = g_strdup(config->iam_endpoint);
-	copy->iam_audience = g_strdup(config->iam_audience);
-	copy->iam_jwks_key_file = g_strdup(config->iam_jwks_key_file);
+	/* every key of the config file, from its schema: none can be forgotten */
+	exh_host_config_copy_fields(copy);
 	copy->config_file = g_strdup(config->config_file);
 	return copy;
 }

@@ -29,6 +29,9 @@ G_BEGIN_DECLS
  * ExhHostConfig:
  * @listen_address: IP address of the user API listener (default `127.0.0.1`)
  * @port: its TCP port; 0 picks a free one (see exh_host_get_port())
+ * @external_base_url: (nullable): the base of the absolute URLs in answers
+ *   (`Location`), e.g. `https://core.example/api/metapaas`; %NULL = from each
+ *   request's Host, X-Forwarded-Proto and X-Forwarded-Prefix headers
  * @conninfo: libpq conninfo of the database
  * @plugins: %NULL-terminated paths of plugin shared objects
  * @token_file: (nullable): the IAM token file; %NULL = every request anonymous
@@ -73,6 +76,7 @@ G_BEGIN_DECLS
 typedef struct {
 	gchar *listen_address;
 	guint port;
+	gchar *external_base_url;
 	gchar *conninfo;
 	gchar **plugins;
 	gchar *token_file;
@@ -106,6 +110,9 @@ typedef struct {
 /* (transfer full): a config with every default set and no plugin */
 ExhHostConfig *exh_host_config_new(void);
 void exh_host_config_free(ExhHostConfig *config);
+/* After `*copy = *config`: gives @config copies of its own of every string
+ * and list the config file sets (not @config_file). */
+void exh_host_config_copy_fields(ExhHostConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhHostConfig, exh_host_config_free)
 
 /**

@@ -463,18 +463,52 @@ parse_query(ExhRequest *req, GError **error)
 	return TRUE;
 }
 
-/* `http://<Host header>` when it is a plain host[:port], else our own address. */
+/*
+ * X-Forwarded-Prefix as the platform's load balancer sets it (`/api/metapaas`):
+ * a path of plain segments, without its trailing '/'; "" when absent or not
+ * such a path (an odd value is ignored, never copied into a URL).
+ */
+static gchar *
+forwarded_prefix(SoupMessageHeaders *headers)
+{
+	const gchar *prefix = soup_message_headers_get_one(headers, "X-Forwarded-Prefix");
+	gsize len;
+
+	if (prefix == NULL || prefix[0] != '/' || strlen(prefix) > 256 ||
+	    strspn(prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/") !=
+		    strlen(prefix) ||
+	    strstr(prefix, "//") != NULL || strstr(prefix, "/.") != NULL)
+		return g_strdup("");
+	len = strlen(prefix);
+	while (len > 0 && prefix[len - 1] == '/')
+		len--;
+	return g_strndup(prefix, len);
+}
+
+/*
+ * The base of the absolute URLs of an answer (`Location`): the configured
+ * external base when there is one, else `<X-Forwarded-Proto or http>://<Host
+ * header><X-Forwarded-Prefix>`, with our own address when the Host header is
+ * not a plain host[:port].
+ */
 static gchar *
 request_base_url(ExhRequest *req)
 {
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(req->msg);
 	const gchar *host = soup_message_headers_get_one(headers, "Host");
+	const gchar *proto = soup_message_headers_get_one(headers, "X-Forwarded-Proto");
+	g_autofree gchar *prefix = NULL;
 
+	if (req->host->config->external_base_url != NULL)
+		return g_strdup(req->host->config->external_base_url);
+	prefix = forwarded_prefix(headers);
 	if (host == NULL || *host == '\0' || strlen(host) > 255 ||
 	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
 		    strlen(host))
-		return g_strdup(req->host->base_url);
-	return g_strconcat("http://", host, NULL);
+		return g_strconcat(req->host->base_url, prefix, NULL);
+	if (g_strcmp0(proto, "https") != 0)
+		proto = "http";
+	return g_strconcat(proto, "://", host, prefix, NULL);
 }
 
 /*
