@@ -11,7 +11,9 @@ Rules (each finding is printed as `file:line: rule: what (why)`):
            plugin/, agent/ or tests/host/ must be named after its file:
            exm-foo-bar.c holds exm_foo_bar_* or exactly exm_foo_bar (exh- alike).
            A static function carries no exm_/exh_ prefix (the one convention
-           for statics), so a prefixed name always means an exported one.
+           for statics), so a prefixed name always means an exported one;
+           except the <type>_init and <type>_class_init that GObject's
+           G_DEFINE_*TYPE macros make a file define.
            Files that define main() and test files are not checked.
   length   No function is longer than 80 lines (from the line with its name to
            its closing brace).  Lines between `/* check-source: table */` and
@@ -285,6 +287,9 @@ def is_test_file(rel):
     return base.startswith(("test-", "fuzz-", "bench-"))
 
 
+GOBJECT_TYPE = re.compile(r"G_DEFINE_[A-Z_]*TYPE[A-Z_]*\(\s*\w+\s*,\s*(\w+)")
+
+
 def check_prefix(root, files):
     for rel in files:
         if not rel.endswith(".c") or not rel.startswith(PREFIX_DIRS) or is_test_file(rel):
@@ -296,8 +301,11 @@ def check_prefix(root, files):
         if any(name == "main" and not static for name, static, _, _ in functions):
             continue
         prefix = os.path.basename(rel)[:-2].replace("-", "_")
+        # GObject's G_DEFINE_*TYPE macros name a type's static init functions
+        gobject = {f"{t}{suffix}" for t in GOBJECT_TYPE.findall(text)
+                   for suffix in ("_init", "_class_init")}
         for name, static, line, _ in functions:
-            if static and name.startswith(("exm_", "exh_")):
+            if static and name.startswith(("exm_", "exh_")) and name not in gobject:
                 yield Finding(
                     rel,
                     line,

@@ -69,6 +69,19 @@ class PrefixRule(unittest.TestCase):
                       "carries a library prefix", out)
         self.assertNotIn("x_helper carries", out.replace("exm_rest_x_helper carries", ""))
 
+    def test_gobject_type_functions_pass(self):
+        # G_DEFINE_*TYPE makes the file define <type>_init/_class_init; any
+        # other prefixed static still fires
+        t = Tree({"tests/host/exh-s.c": "G_DEFINE_FINAL_TYPE(ExhS, exh_s, G_TYPE_OBJECT)\n"
+                  + function("exh_s_init", 5, static=True)
+                  + function("exh_s_class_init", 5, static=True)
+                  + function("exh_s_helper", 5, static=True)})
+        rc, out = t.run("prefix")
+        self.assertEqual(rc, 1)
+        self.assertIn("static function exh_s_helper carries", out)
+        self.assertNotIn("exh_s_init carries", out)
+        self.assertNotIn("exh_s_class_init carries", out)
+
     def test_main_tests_and_exceptions_skipped(self):
         t = Tree({
             "agent/exm-x-main.c": function("main", 5) + function("exm_other", 5),
