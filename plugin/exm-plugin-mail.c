@@ -21,18 +21,55 @@
 #define EXM_PLUGIN_POLICY_INSTANCE "exordos_mail.mail_instance"
 #define EXM_PLUGIN_POLICY_ACCOUNT  "exordos_mail.account"
 
-static gboolean
-mail_max_chars(const gchar *name, const gchar *text, glong max, GError **error)
+static ExmRestMethod
+mail_method(const ExmRestRow *row)
 {
-	if (text == NULL || g_utf8_strlen(text, -1) <= max)
+	return row == NULL ? EXM_REST_CREATE : EXM_REST_UPDATE;
+}
+
+/*
+ * Upstream's String(min_length, max_length) and Integer(min_value, max_value):
+ * a value outside is its TypeError (create) or ModelTypeError (update),
+ * worded as upstream; the mail rules (characters, syntax) come after.
+ */
+static gboolean
+mail_chars(const ExmRestModel *model,
+	   GPtrArray *sets,
+	   const gchar *field,
+	   glong min,
+	   glong max,
+	   const ExmRestRow *row,
+	   GError **error)
+{
+	const gchar *text = exm_rest_set_text(sets, field);
+	glong n;
+
+	if (text == NULL)
 		return TRUE;
-	g_set_error(error,
-		    EXM_MAIL_ERROR,
-		    EXM_MAIL_ERROR_INVALID,
-		    "%s: at most %ld characters",
-		    name,
-		    max);
-	return FALSE;
+	n = g_utf8_strlen(text, -1);
+	if (n >= min && n <= max)
+		return TRUE;
+	return exm_rest_body_range_error(error, model, field, mail_method(row), text);
+}
+
+static gboolean
+mail_range(GPtrArray *sets,
+	   const gchar *field,
+	   gint64 min,
+	   gint64 max,
+	   const ExmRestRow *row,
+	   GError **error)
+{
+	const gchar *text = exm_rest_set_text(sets, field);
+	gint64 v;
+
+	if (text == NULL)
+		return TRUE;
+	v = g_ascii_strtoll(text, NULL, 10);
+	if (v >= min && v <= max)
+		return TRUE;
+	return exm_rest_body_range_error(
+		error, &exm_plugin_instance_model, field, mail_method(row), text);
 }
 
 /* name/description defaults of ModelWithNameDesc: "" at create. */
@@ -62,26 +99,23 @@ mail_version_prepare(ExmRestCrud *r,
 		     GPtrArray *sets,
 		     GError **error)
 {
+	const ExmRestModel *m = &exm_plugin_version_model;
+
 	if (row == NULL)
-		mail_name_desc_defaults(&exm_plugin_version_model, sets, TRUE);
-	return mail_max_chars("name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
+		mail_name_desc_defaults(m, sets, TRUE);
+	return mail_chars(m, sets, "name", 0, EXM_MAIL_NAME_MAX, row, error) &&
 	       mail_description(sets, error) &&
-	       mail_max_chars("image", exm_rest_set_text(sets, "image"), EXM_MAIL_IMAGE_MAX, error);
+	       mail_chars(m, sets, "image", 0, EXM_MAIL_IMAGE_MAX, row, error);
 }
 
 /* ------------------------------------------------------------------ instances */
 
 static gboolean
-mail_sizes(GPtrArray *sets, GError **error)
+mail_sizes(GPtrArray *sets, const ExmRestRow *row, GError **error)
 {
-	const gchar *cpu = exm_rest_set_text(sets, "cpu");
-	const gchar *ram = exm_rest_set_text(sets, "ram");
-	const gchar *disk = exm_rest_set_text(sets, "disk_size");
-
-	return (cpu == NULL || exm_mail_validate_cpu(g_ascii_strtoll(cpu, NULL, 10), error)) &&
-	       (ram == NULL || exm_mail_validate_ram(g_ascii_strtoll(ram, NULL, 10), error)) &&
-	       (disk == NULL ||
-		exm_mail_validate_disk_size(g_ascii_strtoll(disk, NULL, 10), error));
+	return mail_range(sets, "cpu", EXM_MAIL_CPU_MIN, EXM_MAIL_CPU_MAX, row, error) &&
+	       mail_range(sets, "ram", EXM_MAIL_RAM_MIN, EXM_MAIL_RAM_MAX, row, error) &&
+	       mail_range(sets, "disk_size", EXM_MAIL_DISK_MIN, EXM_MAIL_DISK_MAX, row, error);
 }
 
 static gboolean
@@ -131,9 +165,12 @@ mail_instance_prepare(ExmRestCrud *r,
 		mail_name_desc_defaults(&exm_plugin_instance_model, sets, FALSE);
 		exm_rest_set_put(sets, &exm_plugin_instance_model, "ipsv4", "[]");
 	}
+	if (!mail_chars(&exm_plugin_instance_model, sets, "name", 1, EXM_MAIL_NAME_MAX, row, error))
+		return FALSE;
 	if (exm_rest_set_find(sets, "name") != NULL && !exm_mail_validate_name(name, error))
 		return FALSE;
-	if (!mail_description(sets, error) || !mail_domain(sets, error) || !mail_sizes(sets, error))
+	if (!mail_description(sets, error) || !mail_domain(sets, error) ||
+	    !mail_sizes(sets, row, error))
 		return FALSE;
 	return row == NULL || mail_disk_grows(row, sets, error);
 }
@@ -278,7 +315,8 @@ mail_account_prepare(ExmRestCrud *r,
 		if (!mail_account_parent(r, body, sets, error))
 			return FALSE;
 	}
-	return mail_max_chars("name", exm_rest_set_text(sets, "name"), EXM_MAIL_NAME_MAX, error) &&
+	return mail_chars(
+		       &exm_plugin_account_model, sets, "name", 0, EXM_MAIL_NAME_MAX, row, error) &&
 	       mail_description(sets, error) && mail_username(sets, error) &&
 	       mail_password(body, row, sets, error);
 }

@@ -72,7 +72,8 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "cpu", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
 	{ "ram", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
 	{ "disk_size", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
-	{ "version", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RO, "versions/" },
+	/* no field permission on update: upstream's model read_only answers there */
+	{ "version", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RW, "versions/" },
 	{ "dkim_public_key", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
 	{ "dkim_selector", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
 	{ NULL },

@@ -49,6 +49,13 @@ static const ExmErrorInfo exm_error_table[] = {
 	[EXM_ERROR_INVALID_TOKEN] = { 401, 401, "invalid_token" },
 	[EXM_ERROR_NOT_IMPLEMENTED] = { 501, 501, "NotImplementedError" },
 	[EXM_ERROR_UNAVAILABLE] = { 503, 503, "ServiceUnavailable" },
+	[EXM_ERROR_MODEL_TYPE] = { 400, 400, "ModelTypeError" },
+	[EXM_ERROR_INCORRECT_ROUTE] = { 404, 404, "IncorrectRouteAttribute" },
+	[EXM_ERROR_RESOURCE_NOT_FOUND] = { 404, 404, "ResourceNotFoundError" },
+	[EXM_ERROR_COLLECTION_NOT_FOUND] = { 404, 404, "CollectionNotFoundError" },
+	[EXM_ERROR_PATH_NOT_FOUND] = { 404, 404, "NotFoundError" },
+	[EXM_ERROR_UNSUPPORTED_METHOD] = { 404, 404, "UnsupportedMethod" },
+	[EXM_ERROR_INCORRECT_ACTION] = { 404, 404, "IncorrectActionCall" },
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(exm_error_table) == EXM_ERROR_LAST);
 

@@ -34,7 +34,7 @@ GQuark exm_error_quark(void);
  * @EXM_ERROR_FIELD_PERMISSION: writing a RO/hidden field; 403 `FieldPermissionError`
  * @EXM_ERROR_POLICY_NOT_AUTHORIZED: IAM denied; 403 `PolicyNotAuthorized` (code 10000001)
  * @EXM_ERROR_FORBIDDEN: project mismatch; 403 `Forbidden` (code 10000001)
- * @EXM_ERROR_NOT_FOUND: row not found / unknown route; 404 `RecordNotFound`
+ * @EXM_ERROR_NOT_FOUND: row not found; 404 `RecordNotFound`
  * @EXM_ERROR_LOCATOR_NOT_FOUND: relationship URI unknown; 404 `LocatorNotFound`
  * @EXM_ERROR_METHOD_NOT_ALLOWED: 405 `UnsupportedHttpMethod`
  * @EXM_ERROR_CONFLICT: unique/FK clash or a referenced row; 409 `ConflictRecords`
@@ -42,6 +42,18 @@ GQuark exm_error_quark(void);
  * @EXM_ERROR_INVALID_TOKEN: bad bearer token; 401 OAuth body `invalid_token`
  * @EXM_ERROR_NOT_IMPLEMENTED: 501 `NotImplementedError`
  * @EXM_ERROR_UNAVAILABLE: backend (database) unreachable; 503 `ServiceUnavailable`
+ * @EXM_ERROR_MODEL_TYPE: wrong type/range at update; 400 `ModelTypeError`
+ * @EXM_ERROR_INCORRECT_ROUTE: a route has no child or action of that name;
+ *   404 `IncorrectRouteAttribute`
+ * @EXM_ERROR_RESOURCE_NOT_FOUND: a nested route reached without its parent;
+ *   404 `ResourceNotFoundError`
+ * @EXM_ERROR_COLLECTION_NOT_FOUND: a collection child after a resource that is
+ *   not nested; 404 `CollectionNotFoundError`
+ * @EXM_ERROR_PATH_NOT_FOUND: an empty segment inside a path; 404 `NotFoundError`
+ * @EXM_ERROR_UNSUPPORTED_METHOD: anything but `invoke` after an action; 404
+ *   `UnsupportedMethod`
+ * @EXM_ERROR_INCORRECT_ACTION: an action called with the wrong verb or form;
+ *   404 `IncorrectActionCall`
  */
 typedef enum {
 	EXM_ERROR_FAILED,
@@ -68,6 +80,13 @@ typedef enum {
 	EXM_ERROR_INVALID_TOKEN,
 	EXM_ERROR_NOT_IMPLEMENTED,
 	EXM_ERROR_UNAVAILABLE,
+	EXM_ERROR_MODEL_TYPE,
+	EXM_ERROR_INCORRECT_ROUTE,
+	EXM_ERROR_RESOURCE_NOT_FOUND,
+	EXM_ERROR_COLLECTION_NOT_FOUND,
+	EXM_ERROR_PATH_NOT_FOUND,
+	EXM_ERROR_UNSUPPORTED_METHOD,
+	EXM_ERROR_INCORRECT_ACTION,
 	EXM_ERROR_LAST /*< skip >*/
 } ExmErrorCode;
 

@@ -208,57 +208,6 @@ exm_mail_validate_normalize_domain(const gchar *domain, GError **error)
 }
 
 static gboolean
-check_range(const gchar *field,
-	    gint64 value,
-	    gint64 min,
-	    gint64 max,
-	    const gchar *unit,
-	    GError **error)
-{
-	if (value < min || value > max)
-		return invalid(error,
-			       "%s: must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
-			       "%s, got %" G_GINT64_FORMAT,
-			       field,
-			       min,
-			       max,
-			       unit,
-			       value);
-	return TRUE;
-}
-
-/**
- * exm_mail_validate_cpu:
- * Returns: %TRUE when @cpu is within 1..128
- */
-gboolean
-exm_mail_validate_cpu(gint64 cpu, GError **error)
-{
-	return check_range("cpu", cpu, EXM_MAIL_CPU_MIN, EXM_MAIL_CPU_MAX, " cores", error);
-}
-
-/**
- * exm_mail_validate_ram:
- * Returns: %TRUE when @ram (MB) is within 512..1073741824
- */
-gboolean
-exm_mail_validate_ram(gint64 ram, GError **error)
-{
-	return check_range("ram", ram, EXM_MAIL_RAM_MIN, EXM_MAIL_RAM_MAX, " MB", error);
-}
-
-/**
- * exm_mail_validate_disk_size:
- * Returns: %TRUE when @disk_size (GB) is within 8..1073741824
- */
-gboolean
-exm_mail_validate_disk_size(gint64 disk_size, GError **error)
-{
-	return check_range(
-		"disk_size", disk_size, EXM_MAIL_DISK_MIN, EXM_MAIL_DISK_MAX, " GB", error);
-}
-
-static gboolean
 is_username_char(gchar c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||

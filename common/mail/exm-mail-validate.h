@@ -42,10 +42,6 @@ gboolean exm_mail_validate_description(const gchar *text, GError **error);
  */
 gchar *exm_mail_validate_normalize_domain(const gchar *domain, GError **error);
 
-gboolean exm_mail_validate_cpu(gint64 cpu, GError **error);
-gboolean exm_mail_validate_ram(gint64 ram, GError **error);
-gboolean exm_mail_validate_disk_size(gint64 disk_size, GError **error);
-
 /**
  * exm_mail_validate_normalize_username:
  *

@@ -93,26 +93,26 @@ node_class(JsonNode *node)
 	}
 }
 
-/* 400 `TypeError` in restalchemy's create or update wording; never echoes a
- * secret. */
+/* 400 `TypeError` (create) or `ModelTypeError` (update) in restalchemy's
+ * wording for @value (Python's str() of it, of class @py_class); never echoes
+ * a secret. */
 static void
-set_type_error(GError **error,
-	       const ExmRestModel *model,
-	       const ExmRestField *field,
-	       ExmRestMethod method,
-	       JsonNode *node)
+type_error(GError **error,
+	   const ExmRestModel *model,
+	   const ExmRestField *field,
+	   ExmRestMethod method,
+	   const gchar *value,
+	   const gchar *py_class)
 {
-	g_autofree gchar *value = (field->flags & EXM_REST_FIELD_SECRET) != 0
-					  ? g_strdup("<hidden>")
-					  : exm_rest_repr(node, TRUE);
-
+	if ((field->flags & EXM_REST_FIELD_SECRET) != 0)
+		value = "<hidden>";
 	if (method == EXM_REST_UPDATE)
 		g_set_error(error,
 			    EXM_ERROR,
-			    EXM_ERROR_TYPE,
+			    EXM_ERROR_MODEL_TYPE,
 			    "Invalid type value '%s'(<class '%s'>) for '%s.%s'(%s).",
 			    value,
-			    node_class(node),
+			    py_class,
 			    model->name,
 			    field->name,
 			    type_class(field->type));
@@ -123,6 +123,34 @@ set_type_error(GError **error,
 			    "Invalid type value '%s' for '%s'.",
 			    value,
 			    type_class(field->type));
+}
+
+static void
+set_type_error(GError **error,
+	       const ExmRestModel *model,
+	       const ExmRestField *field,
+	       ExmRestMethod method,
+	       JsonNode *node)
+{
+	g_autofree gchar *value =
+		(field->flags & EXM_REST_FIELD_SECRET) != 0 ? NULL : exm_rest_repr(node, TRUE);
+
+	type_error(error, model, field, method, value, node_class(node));
+}
+
+gboolean
+exm_rest_body_range_error(GError **error,
+			  const ExmRestModel *model,
+			  const gchar *field,
+			  ExmRestMethod method,
+			  const gchar *value)
+{
+	const ExmRestField *f = exm_rest_model_field(model, field);
+
+	g_return_val_if_fail(f != NULL, FALSE);
+	type_error(
+		error, model, f, method, value, f->type == EXM_REST_TYPE_INTEGER ? "int" : "str");
+	return FALSE;
 }
 
 static void

@@ -80,6 +80,28 @@ void exm_rest_body_free(ExmRestBody *body);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmRestBody, exm_rest_body_free)
 
 /**
+ * exm_rest_body_range_error:
+ * @error: return location
+ * @model: the model
+ * @field: a field of @model
+ * @method: %EXM_REST_CREATE or %EXM_REST_UPDATE
+ * @value: the refused value as Python's str() prints it (the text of a string
+ *   or an integer)
+ *
+ * Sets restalchemy's answer to a value its type refuses by range or length
+ * (`Integer(min_value, max_value)`, `String(max_length)`), a check the
+ * toolkit's types leave to the plugin: 400 `TypeError` on create,
+ * `ModelTypeError` on update, worded as upstream.
+ *
+ * Returns: %FALSE
+ */
+gboolean exm_rest_body_range_error(GError **error,
+				   const ExmRestModel *model,
+				   const gchar *field,
+				   ExmRestMethod method,
+				   const gchar *value);
+
+/**
  * exm_rest_body_value_text:
  * @value: a converted body value
  *

@@ -146,7 +146,7 @@ no_method(const ExmRestRoute *route, const gchar *name, GError **error)
 {
 	g_set_error(error,
 		    EXM_ERROR,
-		    EXM_ERROR_NOT_FOUND,
+		    EXM_ERROR_INCORRECT_ROUTE,
 		    "Route <class '%s'> doesn't have method %s.",
 		    route->class_name,
 		    name != NULL ? name : "None");
@@ -191,7 +191,7 @@ walk_action(ExmRestMatch *match, const gchar **path_info, const gchar *http, GEr
 	if (rest != NULL && g_strcmp0(rest, "invoke") != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
-			    EXM_ERROR_NOT_FOUND,
+			    EXM_ERROR_UNSUPPORTED_METHOD,
 			    "Method '%s' is not supported for %s.",
 			    rest,
 			    name);
@@ -200,7 +200,7 @@ walk_action(ExmRestMatch *match, const gchar **path_info, const gchar *http, GEr
 	if (rest != NULL || g_strcmp0(http, "GET") != 0) {
 		g_set_error(error,
 			    EXM_ERROR,
-			    EXM_ERROR_NOT_FOUND,
+			    EXM_ERROR_INCORRECT_ACTION,
 			    "Action %s is incorrectly called with HTTP method %s.",
 			    name,
 			    http);
@@ -249,7 +249,7 @@ walk_nested(ExmRestMatch *match,
 	if (!child->nested) {
 		g_set_error(error,
 			    EXM_ERROR,
-			    EXM_ERROR_NOT_FOUND,
+			    EXM_ERROR_COLLECTION_NOT_FOUND,
 			    "Collection '%s' is not found on path.",
 			    segment);
 		return FALSE;
@@ -283,7 +283,7 @@ walk_step(ExmRestMatch *match,
 		if (child->nested) {
 			g_set_error(error,
 				    EXM_ERROR,
-				    EXM_ERROR_NOT_FOUND,
+				    EXM_ERROR_RESOURCE_NOT_FOUND,
 				    "Resource '%s' is not found on path: %s.",
 				    name,
 				    full_path);
@@ -302,8 +302,11 @@ walk_step(ExmRestMatch *match,
 	}
 	if (name != NULL && name[0] != '\0')
 		return walk_nested(match, name, path_info, load, user_data, error);
-	g_set_error(
-		error, EXM_ERROR, EXM_ERROR_NOT_FOUND, "Nothing is found on path '%s'.", full_path);
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_PATH_NOT_FOUND,
+		    "Nothing is found on path '%s'.",
+		    full_path);
 	return FALSE;
 }
 

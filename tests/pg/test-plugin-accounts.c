@@ -371,7 +371,7 @@ test_accounts_update(AccountsFixture *a, gconstpointer data)
 	exm_assert_error(r2, 403, "FieldPermissionError");
 	r3 = exm_fixture_call(
 		a->f, NULL, &exm_who_owner1, "PUT", a->apath, NULL, "{\"active\":\"no\"}");
-	exm_assert_error(r3, 400, "TypeError");
+	exm_assert_error(r3, 400, "ModelTypeError");
 }
 
 static void

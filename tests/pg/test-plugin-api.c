@@ -476,7 +476,7 @@ test_hostile_ids(void)
 			exm_fixture_call(f, NULL, &exm_who_owner1, "GET", p2, NULL, NULL);
 		g_autoptr(ExmReply) r3 =
 			exm_fixture_call(f, NULL, &exm_who_owner1, "GET", p3, NULL, NULL);
-		exm_assert_error(r, 404, "RecordNotFound");
+		exm_assert_error(r, 404, "IncorrectRouteAttribute");
 		g_assert_cmpstr(
 			exm_reply_str(r, "message"),
 			==,
@@ -484,7 +484,12 @@ test_hostile_ids(void)
 			"doesn't have method bogus.");
 		exm_assert_error(r2, 400, "ParseError");
 		g_assert_cmpstr(exm_reply_str(r2, "message"), ==, "Can't parse value: uuid=None.");
-		exm_assert_error(r3, 404, "RecordNotFound");
+		exm_assert_error(r3, 404, "IncorrectRouteAttribute");
+		g_assert_cmpstr(
+			exm_reply_str(r3, "message"),
+			==,
+			"Route <class 'exordos_mail.controlplane.api.routes.MailInstanceRoute'> "
+			"doesn't have method .");
 	}
 	{
 		/* runs of slashes collapse like WebOb's path_info_pop() */

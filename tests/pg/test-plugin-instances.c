@@ -144,9 +144,16 @@ test_instances_fixed(InstancesFixture *a, gconstpointer data)
 	g_assert_cmpstr(exm_reply_str(r, "message"), ==, "Permission denied for field domain.");
 	g_clear_pointer(&r, exm_reply_free);
 	{
+		/* even unchanged: upstream's model read_only (a relationship never
+		 * equals the URI it is sent as) */
 		g_autofree gchar *b = g_strdup_printf("{\"version\":\"%s\"}", vuri);
 		r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, b);
-		exm_assert_error(r, 403, "FieldPermissionError");
+		exm_assert_error(r, 400, "ReadOnlyProperty");
+		g_assert_cmpstr(
+			exm_reply_str(r, "message"),
+			==,
+			"Property 'version' of model "
+			"<class 'exordos_mail.controlplane.dm.models.MailInstance'> is read only.");
 		g_clear_pointer(&r, exm_reply_free);
 	}
 	for (guint i = 0; i < 4; i++) {
@@ -159,9 +166,13 @@ test_instances_fixed(InstancesFixture *a, gconstpointer data)
 		g_clear_pointer(&r, exm_reply_free);
 	}
 	exm_fixture_assert_call_error(
-		f, &exm_who_owner1, "PUT", path, "{\"cpu\":\"4\"}", 400, "TypeError");
+		f, &exm_who_owner1, "PUT", path, "{\"cpu\":\"4\"}", 400, "ModelTypeError");
+	/* out of the Integer's range on update: upstream's ModelTypeError */
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "PUT", path, NULL, "{\"cpu\":0}");
-	g_assert_cmpuint(r->status, ==, 400);
+	exm_assert_error(r, 400, "ModelTypeError");
+	g_assert_cmpstr(exm_reply_str(r, "message"),
+			==,
+			"Invalid type value '0'(<class 'int'>) for 'MailInstance.cpu'(Integer).");
 	g_clear_pointer(&r, exm_reply_free);
 
 	/* disk_size grows, never shrinks */
@@ -182,6 +193,47 @@ test_instances_fixed(InstancesFixture *a, gconstpointer data)
 				      "{\"uuid\":\"00000000-0000-0000-0000-000000000001\"}",
 				      400,
 				      "NotEqualUuidException");
+}
+
+/* Out of an Integer's range or a String's length at create: upstream's
+ * TypeError, worded as upstream (value, then the type's class). */
+static void
+create_out_of_range(ExmFixture *f, const gchar *vuri)
+{
+	g_autofree gchar *long_name = g_strnfill(256, 'n');
+	struct {
+		const gchar *name;
+		gint cpu, ram, disk;
+		const gchar *message;
+	} cases[] = {
+		{ "m2", 0, 512, 8, "Invalid type value '0' for 'Integer'." },
+		{ "m2", 129, 512, 8, "Invalid type value '129' for 'Integer'." },
+		{ "m2", 1, 256, 8, "Invalid type value '256' for 'Integer'." },
+		{ "m2", 1, 512, 7, "Invalid type value '7' for 'Integer'." },
+		{ "", 1, 512, 8, "Invalid type value '' for 'String'." },
+		{ long_name, 1, 512, 8, NULL },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *b = g_strdup_printf(
+			"{\"name\":\"%s\",\"domain\":\"a.example\",\"cpu\":%d,\"ram\":%d,"
+			"\"disk_size\":%d,\"version\":\"%s\"}",
+			cases[i].name,
+			cases[i].cpu,
+			cases[i].ram,
+			cases[i].disk,
+			vuri);
+		g_autofree gchar *want =
+			cases[i].message != NULL
+				? g_strdup(cases[i].message)
+				: g_strdup_printf("Invalid type value '%s' for 'String'.",
+						  long_name);
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(f, NULL, &exm_who_owner1, "POST", INSTANCES, NULL, b);
+
+		exm_assert_error(r, 400, "TypeError");
+		g_assert_cmpstr(exm_reply_str(r, "message"), ==, want);
+	}
 }
 
 static void
@@ -233,6 +285,7 @@ test_instances_create_rejects(InstancesFixture *a, gconstpointer data)
 		"\"disk_size\":8,\"version\":\"00000000-0000-0000-0000-000000000009\"}",
 		404,
 		"LocatorNotFound");
+	create_out_of_range(f, vuri);
 	/* an unscoped operator must name the project */
 	{
 		g_autofree gchar *b = g_strdup_printf(

@@ -40,6 +40,13 @@ static const ErrorRow rows[] = {
 	{ EXM_ERROR_INVALID_TOKEN, 401, "invalid_token", 401 },
 	{ EXM_ERROR_NOT_IMPLEMENTED, 501, "NotImplementedError", 501 },
 	{ EXM_ERROR_UNAVAILABLE, 503, "ServiceUnavailable", 503 },
+	{ EXM_ERROR_MODEL_TYPE, 400, "ModelTypeError", 400 },
+	{ EXM_ERROR_INCORRECT_ROUTE, 404, "IncorrectRouteAttribute", 404 },
+	{ EXM_ERROR_RESOURCE_NOT_FOUND, 404, "ResourceNotFoundError", 404 },
+	{ EXM_ERROR_COLLECTION_NOT_FOUND, 404, "CollectionNotFoundError", 404 },
+	{ EXM_ERROR_PATH_NOT_FOUND, 404, "NotFoundError", 404 },
+	{ EXM_ERROR_UNSUPPORTED_METHOD, 404, "UnsupportedMethod", 404 },
+	{ EXM_ERROR_INCORRECT_ACTION, 404, "IncorrectActionCall", 404 },
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(rows) == EXM_ERROR_LAST);
 

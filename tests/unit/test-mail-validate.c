@@ -212,40 +212,6 @@ test_domain_messages(void)
 	}
 }
 
-typedef struct {
-	gboolean (*fn)(gint64, GError **);
-	const gchar *field;
-	gint64 min;
-	gint64 max;
-} RangeCase;
-
-static void
-test_ranges(void)
-{
-	const RangeCase cases[] = {
-		{ exm_mail_validate_cpu, "cpu", 1, 128 },
-		{ exm_mail_validate_ram, "ram", 512, 1073741824 },
-		{ exm_mail_validate_disk_size, "disk_size", 8, 1073741824 },
-	};
-
-	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-		const gint64 bad[] = { cases[i].min - 1, cases[i].max + 1, 0, -1,
-				       G_MININT64,	 G_MAXINT64 };
-
-		g_assert_true(cases[i].fn(cases[i].min, NULL));
-		g_assert_true(cases[i].fn(cases[i].max, NULL));
-		g_assert_true(cases[i].fn((cases[i].min + cases[i].max) / 2, NULL));
-		for (gsize j = 0; j < G_N_ELEMENTS(bad); j++) {
-			g_autoptr(GError) error = NULL;
-
-			if (bad[j] >= cases[i].min && bad[j] <= cases[i].max)
-				continue;
-			g_assert_false(cases[i].fn(bad[j], &error));
-			assert_refused(error, cases[i].field, "out of range");
-		}
-	}
-}
-
 static void
 test_username(void)
 {
@@ -340,7 +306,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/validate/description", test_description);
 	g_test_add_func("/mail/validate/domain", test_domain);
 	g_test_add_func("/mail/validate/domain-messages", test_domain_messages);
-	g_test_add_func("/mail/validate/ranges", test_ranges);
 	g_test_add_func("/mail/validate/username", test_username);
 	g_test_add_func("/mail/validate/ipv4", test_ipv4);
 	g_test_add_func("/mail/validate/selector", test_selector);

@@ -48,7 +48,8 @@ static const Expect instance_fields[] = {
 	{ "cpu", T(INTEGER), REQ, A(RW), A(RW), A(RW), NULL },
 	{ "ram", T(INTEGER), REQ, A(RW), A(RW), A(RW), NULL },
 	{ "disk_size", T(INTEGER), REQ, A(RW), A(RW), A(RW), NULL },
-	{ "version", T(RELATIONSHIP), REQ | FIX, A(RW), A(RO), A(RO), "mail_version" },
+	/* model read_only, no field permission on update: as upstream */
+	{ "version", T(RELATIONSHIP), REQ | FIX, A(RW), A(RO), A(RW), "mail_version" },
 	{ "dkim_public_key", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dkim_selector", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
