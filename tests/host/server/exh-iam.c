@@ -99,40 +99,14 @@ identity_from_group(GKeyFile *kf, const gchar *group, GError **error)
 	return exh_identity_new(user_uuid, project_uuid, (const gchar *const *)permissions);
 }
 
-static gboolean
-check_file_mode(const gchar *path, GError **error)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0) {
-		g_set_error(error, EXH_ERROR, EXH_ERROR_IAM, "%s: %s", path, g_strerror(errno));
-		return FALSE;
-	}
-	/* tokens are secrets: no access for others, no writing for the group */
-	if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_IAM,
-			    "%s is accessible to others (mode %04o); chmod 0600 it",
-			    path,
-			    (guint)(st.st_mode & 07777));
-		return FALSE;
-	}
-	return TRUE;
-}
-
 gchar *
 exh_iam_read_secret_file(const gchar *path, GError **error)
 {
-	gchar *text = NULL;
 	g_autoptr(GError) local = NULL;
+	gchar *text = exm_secret_read_file(path, &local);
 
-	if (!check_file_mode(path, error))
-		return NULL;
-	if (!g_file_get_contents(path, &text, NULL, &local)) {
-		g_set_error(error, EXH_ERROR, EXH_ERROR_IAM, "%s: %s", path, local->message);
-		return NULL;
-	}
+	if (text == NULL)
+		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_IAM, local->message);
 	return text;
 }
 
@@ -143,10 +117,11 @@ exh_iam_load_file(ExhIam *iam, const gchar *path, GError **error)
 	g_autoptr(GHashTable) table = NULL;
 	g_auto(GStrv) groups = NULL;
 	g_autoptr(GError) local = NULL;
+	g_autoptr(ExmSecret) text = exh_iam_read_secret_file(path, error);
 
-	if (!check_file_mode(path, error))
+	if (text == NULL)
 		return FALSE;
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+	if (!g_key_file_load_from_data(kf, text, (gsize)-1, G_KEY_FILE_NONE, &local)) {
 		/* GKeyFile quotes the offending line, which may hold a token */
 		g_set_error(error,
 			    EXH_ERROR,

@@ -47,34 +47,15 @@ exh_core_config_free(ExhCoreConfig *config)
 	g_free(config);
 }
 
-/* The password file: ours, not readable by others, first line only. */
+/* The password file: a secret file (exm_secret_read_file()), first line only. */
 static gchar *
 read_password(const gchar *path, GError **error)
 {
-	g_autoptr(ExmSecret) text = NULL;
-	struct stat st;
-	gsize len = 0;
+	g_autoptr(GError) local = NULL;
+	g_autoptr(ExmSecret) text = exm_secret_read_file(path, &local);
 
-	if (stat(path, &st) != 0) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "password file %s: %s",
-			    path,
-			    g_strerror(errno));
-		return NULL;
-	}
-	if ((st.st_mode & (S_IRWXO | S_IRWXG)) != 0) {
-		g_set_error(error,
-			    EXH_ERROR,
-			    EXH_ERROR_CONFIG,
-			    "password file %s is accessible to others (mode %04o); chmod 0600 it",
-			    path,
-			    (guint)(st.st_mode & 07777));
-		return NULL;
-	}
-	if (!g_file_get_contents(path, &text, &len, error)) {
-		g_prefix_error(error, "password file %s: ", path);
+	if (text == NULL) {
+		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "password file %s", local->message);
 		return NULL;
 	}
 	text[strcspn(text, "\r\n")] = '\0';
