@@ -818,13 +818,6 @@ check_config(const ExhLocalConfig *c, GError **error)
 	return TRUE;
 }
 
-/* The port the lease's bind test probes. */
-static guint
-first_port(ExhLocalBackend *self)
-{
-	return g_array_index(self->env.ports, guint, 0);
-}
-
 ExhInfraBackend *
 exh_local_backend_new(const ExhLocalConfig *config, GError **error)
 {
@@ -847,7 +840,7 @@ exh_local_backend_new(const ExhLocalConfig *config, GError **error)
 	self->env.changed_data = self;
 	if (!resolve_env(self, error) || g_mkdir_with_parents(config->state_dir, 0755) != 0 ||
 	    (self->net = exh_local_net_lease(
-		     config->lock_dir, config->subnet, first_port(self), error)) == NULL) {
+		     config->lock_dir, config->subnet, self->env.ports, error)) == NULL) {
 		if (error != NULL && *error == NULL)
 			g_set_error(error,
 				    EXH_ERROR,

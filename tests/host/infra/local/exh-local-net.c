@@ -53,10 +53,24 @@ try_socket(const gchar *addr, guint port, gboolean do_connect)
 	return ok;
 }
 
+/* Addresses of a subnet whose ports are bind-tested: the nodes a host or a
+ * test makes first.  A process outside the lock protocol (a node's exim left
+ * behind by a killed test) may hold any of their ports. */
+#define PROBE_ADDRESSES 4
+
+/* Every port of @ports bindable on the first addresses of subnet @k. */
 static gboolean
-can_bind(const gchar *addr, guint port)
+subnet_ports_free(guint k, const GArray *ports)
 {
-	return try_socket(addr, port, FALSE);
+	for (guint a = 1; ports != NULL && a <= PROBE_ADDRESSES; a++) {
+		g_autofree gchar *addr = g_strdup_printf("127.%u.0.%u", k, a);
+
+		for (guint i = 0; i < ports->len; i++) {
+			if (!try_socket(addr, g_array_index(ports, guint, i), FALSE))
+				return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 gboolean
@@ -82,10 +96,14 @@ lock_file_error(const gchar *dir, const gchar *name, const gchar *what, GError *
  * fd when K is free, -1 when it is taken.  %FALSE: the file is not a plain
  * file of ours, which only someone tampering with the directory can cause. */
 static gboolean
-try_subnet(gint dir_fd, const gchar *dir, guint k, guint probe_port, gint *fd, GError **error)
+try_subnet(gint dir_fd,
+	   const gchar *dir,
+	   guint k,
+	   const GArray *probe_ports,
+	   gint *fd,
+	   GError **error)
 {
 	g_autofree gchar *name = g_strdup_printf("127.%u.lock", k);
-	g_autofree gchar *addr = g_strdup_printf("127.%u.0.1", k);
 	struct stat st;
 
 	*fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -99,8 +117,7 @@ try_subnet(gint dir_fd, const gchar *dir, guint k, guint probe_port, gint *fd, G
 		return lock_file_error(dir, name, "is not a regular file of this user", error);
 	}
 	/* someone outside the lock protocol may still use the range */
-	if (flock(*fd, LOCK_EX | LOCK_NB) != 0 ||
-	    (probe_port != 0 && !can_bind(addr, probe_port))) {
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0 || !subnet_ports_free(k, probe_ports)) {
 		close(*fd);
 		*fd = -1;
 	}
@@ -166,7 +183,7 @@ open_lock_dir(const gchar *dir, GError **error)
 }
 
 static gint
-lease_fd(const gchar *dir, guint subnet, guint probe_port, guint *leased, GError **error)
+lease_fd(const gchar *dir, guint subnet, const GArray *probe_ports, guint *leased, GError **error)
 {
 	guint span = EXH_LOCAL_SUBNET_MAX - EXH_LOCAL_SUBNET_MIN + 1;
 	guint start = (guint)g_random_int_range(0, (gint32)span);
@@ -179,7 +196,7 @@ lease_fd(const gchar *dir, guint subnet, guint probe_port, guint *leased, GError
 	for (guint i = 0; i < (subnet != 0 ? 1 : span) && fd < 0 && !refused; i++) {
 		guint k = subnet != 0 ? subnet : EXH_LOCAL_SUBNET_MIN + (start + i) % span;
 
-		refused = !try_subnet(dir_fd, dir, k, probe_port, &fd, error);
+		refused = !try_subnet(dir_fd, dir, k, probe_ports, &fd, error);
 		*leased = k;
 	}
 	close(dir_fd);
@@ -190,7 +207,7 @@ lease_fd(const gchar *dir, guint subnet, guint probe_port, guint *leased, GError
 }
 
 ExhLocalNet *
-exh_local_net_lease(const gchar *lock_dir, guint subnet, guint probe_port, GError **error)
+exh_local_net_lease(const gchar *lock_dir, guint subnet, const GArray *probe_ports, GError **error)
 {
 	g_autofree gchar *dir =
 		lock_dir != NULL ? g_strdup(lock_dir) : exh_local_net_default_lock_dir();
@@ -208,7 +225,7 @@ exh_local_net_lease(const gchar *lock_dir, guint subnet, guint probe_port, GErro
 			    EXH_LOCAL_SUBNET_MAX);
 		return NULL;
 	}
-	fd = lease_fd(dir, subnet, probe_port, &k, error);
+	fd = lease_fd(dir, subnet, probe_ports, &k, error);
 	if (fd < 0)
 		return NULL;
 	net = g_new0(ExhLocalNet, 1);

@@ -22,14 +22,16 @@ typedef struct _ExhLocalNet ExhLocalNet;
  *   link or not this user's regular file is refused; %NULL =
  *   exh_local_net_default_lock_dir()
  * @subnet: 0 = probe every K from a random start; otherwise exactly that K
- * @probe_port: a port that must be bindable on `127.K.0.1` (0 = no bind test)
+ * @probe_ports: (nullable) (element-type guint): ports that must be bindable
+ *   on each of `127.K.0.1`..`127.K.0.4` (the first nodes' addresses), since a
+ *   process outside the lock protocol may hold them; %NULL = no bind test
  * @error: %EXH_ERROR_CONFIG when no subnet is free or the lock dir is refused
  *
  * Returns: (transfer full): the lease, or %NULL
  */
 ExhLocalNet *exh_local_net_lease(const gchar *lock_dir,
 				 guint subnet,
-				 guint probe_port,
+				 const GArray *probe_ports,
 				 GError **error);
 
 /* (transfer full): `/run/exordos-paas-host` for root, else
