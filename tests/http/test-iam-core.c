@@ -70,7 +70,7 @@ mint_user(Fake *f)
 }
 
 static ExhIamCore *
-core_new(Fake *f, guint ttl, guint timeout)
+core_new_max(Fake *f, guint ttl, guint timeout, guint max)
 {
 	g_autofree gchar *endpoint = exh_test_iam_endpoint(f->iam);
 	g_autoptr(GBytes) key = exh_test_iam_jwks_key();
@@ -79,12 +79,19 @@ core_new(Fake *f, guint ttl, guint timeout)
 			       .decryption_key = key,
 			       .timeout_s = timeout,
 			       .cache_ttl_s = ttl,
+			       .cache_max = max,
 			       .jwks_ttl_s = 60,
 			       .jwks_refresh_s = 0,
 			       .max_concurrent = 4,
 			       .skew_s = 30 };
 
 	return exh_iam_core_new(&c);
+}
+
+static ExhIamCore *
+core_new(Fake *f, guint ttl, guint timeout)
+{
+	return core_new_max(f, ttl, timeout, 10000);
 }
 
 typedef struct {
@@ -129,6 +136,40 @@ stats(ExhIamCore *core)
 
 	exh_iam_core_get_stats(core, &s);
 	return s;
+}
+
+/* A flood of distinct valid tokens: the cache keeps at most cache_max of
+ * them; the one that expires first is dropped and must be introspected again. */
+static void
+test_cache_bounded(void)
+{
+	Fake f = { 0 };
+	g_autoptr(ExhIamCore) core = NULL;
+	gchar *tokens[3];
+	Result r = { 0 };
+
+	if (!fake_start(&f))
+		return;
+	core = core_new_max(&f, 600, 5, 2);
+	for (guint i = 0; i < G_N_ELEMENTS(tokens); i++) {
+		tokens[i] = mint_user(&f);
+		auth(core, tokens[i], NULL, &r);
+		g_assert_no_error(r.error);
+		g_assert_cmpuint(stats(core).cached, <=, 2);
+		/* later tokens expire later: the first one is the one dropped */
+		g_usleep(1100 * 1000);
+	}
+	g_assert_cmpuint(stats(core).introspections, ==, 3);
+	auth(core, tokens[2], NULL, &r);
+	g_assert_cmpuint(stats(core).introspections, ==, 3);
+	auth(core, tokens[0], NULL, &r);
+	g_assert_no_error(r.error);
+	g_assert_cmpuint(stats(core).introspections, ==, 4);
+	g_assert_cmpuint(stats(core).cached, ==, 2);
+	result_clear(&r);
+	for (guint i = 0; i < G_N_ELEMENTS(tokens); i++)
+		g_free(tokens[i]);
+	fake_stop(&f);
 }
 
 /* A user's token: identity mapped, then served from the cache. */
@@ -358,6 +399,7 @@ main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/iam/core/introspect-and-cache", test_introspect_and_cache);
+	g_test_add_func("/iam/core/cache-bounded", test_cache_bounded);
 	g_test_add_func("/iam/core/refused-locally", test_refused_locally);
 	g_test_add_func("/iam/core/coalesced", test_coalesced);
 	g_test_add_func("/iam/core/rotation", test_rotation);

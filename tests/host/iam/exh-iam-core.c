@@ -216,16 +216,43 @@ cache_lookup(ExhIamCore *core, const gchar *digest)
 	return entry->identity;
 }
 
-/* Kept for the TTL, never past the token's own expiry. */
+/* The entry that would expire first: the one a full cache gives up. */
+static void
+cache_evict_soonest(ExhIamCore *core)
+{
+	GHashTableIter iter;
+	const gchar *digest, *soonest = NULL;
+	CacheEntry *entry;
+	gint64 first = G_MAXINT64;
+
+	g_hash_table_iter_init(&iter, core->cache);
+	while (g_hash_table_iter_next(&iter, (gpointer *)&digest, (gpointer *)&entry)) {
+		if (entry->expires_us < first) {
+			first = entry->expires_us;
+			soonest = digest;
+		}
+	}
+	if (soonest != NULL)
+		g_hash_table_remove(core->cache, soonest);
+}
+
+/*
+ * Kept for the TTL, never past the token's own expiry, and at most cache_max
+ * entries: a full cache first drops what expired, then what expires first, so
+ * a flood of distinct tokens costs calls, not memory.
+ */
 static void
 cache_store(ExhIamCore *core, const gchar *digest, gint64 exp, ExhIdentity *identity)
 {
 	gint64 now = g_get_real_time();
 	CacheEntry *entry;
 
-	if (core->config.cache_ttl_s == 0 || digest == NULL)
+	if (core->config.cache_ttl_s == 0 || core->config.cache_max == 0 || digest == NULL)
 		return;
-	cache_sweep(core, now);
+	if (g_hash_table_size(core->cache) >= core->config.cache_max)
+		cache_sweep(core, now);
+	while (g_hash_table_size(core->cache) >= core->config.cache_max)
+		cache_evict_soonest(core);
 	entry = g_new0(CacheEntry, 1);
 	entry->identity = exh_identity_ref(identity);
 	entry->expires_us =

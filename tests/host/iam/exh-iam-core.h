@@ -41,6 +41,7 @@ typedef struct {
 	GBytes *decryption_key;
 	guint timeout_s;
 	guint cache_ttl_s;
+	guint cache_max;
 	guint jwks_ttl_s;
 	guint jwks_refresh_s;
 	guint max_concurrent;

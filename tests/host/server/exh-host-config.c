@@ -75,6 +75,8 @@ static const ExmIniKey host_keys[] = {
 	  .flags = EXM_INI_FILENAME },
 	{ HOST_KEY("iam", "timeout", iam_timeout, EXM_INI_UINT), .def = "5", .min = 1, .max = 300 },
 	{ HOST_KEY("iam", "cache_ttl", iam_cache_ttl, EXM_INI_UINT), .def = "15", .max = 3600 },
+	{ HOST_KEY("iam", "cache_max", iam_cache_max, EXM_INI_UINT), .def = "10000",
+	  .max = 10000000 },
 	{ HOST_KEY("iam", "jwks_ttl", iam_jwks_ttl, EXM_INI_UINT), .def = "60", .min = 1,
 	  .max = 3600 },
 	{ HOST_KEY("iam", "jwks_refresh", iam_jwks_refresh, EXM_INI_UINT), .def = "5", .max = 3600 },

@@ -105,6 +105,7 @@ setup_core_iam(ExhHost *host, GError **error)
 	core.decryption_key = key;
 	core.timeout_s = c->iam_timeout;
 	core.cache_ttl_s = c->iam_cache_ttl;
+	core.cache_max = c->iam_cache_max;
 	core.jwks_ttl_s = c->iam_jwks_ttl;
 	core.jwks_refresh_s = c->iam_jwks_refresh;
 	core.max_concurrent = c->iam_max_concurrent;

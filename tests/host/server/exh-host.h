@@ -62,6 +62,7 @@ G_BEGIN_DECLS
  *   decryption key (base64url or raw)
  * @iam_timeout: seconds per call to Core IAM (default 5)
  * @iam_cache_ttl: seconds an introspection is reused (default 15; 0 = never)
+ * @iam_cache_max: introspections kept at most (default 10000; 0 = none)
  * @iam_jwks_ttl: seconds the JWKS is reused (default 60)
  * @iam_jwks_refresh: shortest seconds between two JWKS fetches caused by a
  *   token the cached keys do not verify (default 5)
@@ -101,6 +102,7 @@ typedef struct {
 	gchar *iam_jwks_key_file;
 	guint iam_timeout;
 	guint iam_cache_ttl;
+	guint iam_cache_max;
 	guint iam_jwks_ttl;
 	guint iam_jwks_refresh;
 	guint iam_max_concurrent;
