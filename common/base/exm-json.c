@@ -682,7 +682,7 @@ round_digits(gdouble x, gint p, gint *exp10)
 
 	g_snprintf(buf, sizeof(buf), "%.*e", p - 1, x);
 	e = strchr(buf, 'e');
-	*exp10 = atoi(e + 1) - (p - 1);
+	*exp10 = (gint)g_ascii_strtoll(e + 1, NULL, 10) - (p - 1);
 	for (const gchar *q = buf; q < e; q++) {
 		if (g_ascii_isdigit(*q))
 			m = m * 10 + (guint64)(*q - '0');
@@ -792,6 +792,7 @@ key_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
 static void
 write_object(ExmJsonWriter *w, JsonObject *obj)
 {
@@ -815,7 +816,9 @@ write_object(ExmJsonWriter *w, JsonObject *obj)
 	}
 	g_string_append_c(w->out, '}');
 }
+// NOLINTEND(misc-no-recursion)
 
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
 static void
 write_array(ExmJsonWriter *w, JsonArray *arr)
 {
@@ -829,6 +832,7 @@ write_array(ExmJsonWriter *w, JsonArray *arr)
 	}
 	g_string_append_c(w->out, ']');
 }
+// NOLINTEND(misc-no-recursion)
 
 static void
 write_value(ExmJsonWriter *w, JsonNode *node)
@@ -853,6 +857,7 @@ write_value(ExmJsonWriter *w, JsonNode *node)
 	}
 }
 
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
 static void
 write_node(ExmJsonWriter *w, JsonNode *node)
 {
@@ -876,6 +881,7 @@ write_node(ExmJsonWriter *w, JsonNode *node)
 		break;
 	}
 }
+// NOLINTEND(misc-no-recursion)
 
 /**
  * exm_json_canonical:
