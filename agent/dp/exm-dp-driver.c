@@ -48,38 +48,38 @@ remove_stale(const gchar *path)
 ExmDpDriver *
 exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 {
-	g_autoptr(ExmDpDriver) driver = g_new0(ExmDpDriver, 1);
+	g_autoptr(ExmDpDriver) self = g_new0(ExmDpDriver, 1);
 
-	if (!exm_dp_config_resolve(config, &driver->uid, &driver->gid, NULL, NULL, error))
+	if (!exm_dp_config_resolve(config, &self->uid, &self->gid, NULL, NULL, error))
 		return NULL;
-	driver->passwd_path = exm_dp_config_path(config, EXM_DP_PATH_PASSWD);
-	driver->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
-	driver->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
-	remove_stale(driver->passwd_path);
-	remove_stale(driver->meta_path);
-	return g_steal_pointer(&driver);
+	self->passwd_path = exm_dp_config_path(config, EXM_DP_PATH_PASSWD);
+	self->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
+	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
+	remove_stale(self->passwd_path);
+	remove_stale(self->meta_path);
+	return g_steal_pointer(&self);
 }
 
 void
-exm_dp_driver_free(ExmDpDriver *driver)
+exm_dp_driver_free(ExmDpDriver *self)
 {
-	if (driver == NULL)
+	if (self == NULL)
 		return;
-	g_free(driver->passwd_path);
-	g_free(driver->meta_path);
-	g_free(driver->dkim_txt_path);
-	g_free(driver);
+	g_free(self->passwd_path);
+	g_free(self->meta_path);
+	g_free(self->dkim_txt_path);
+	g_free(self);
 }
 
 void
-exm_dp_driver_set_hooks(ExmDpDriver *driver,
+exm_dp_driver_set_hooks(ExmDpDriver *self,
 			ExmAtomicFaultFunc fault,
 			gpointer fault_data,
 			guint *writes)
 {
-	driver->fault = fault;
-	driver->fault_data = fault_data;
-	driver->writes = writes;
+	self->fault = fault;
+	self->fault_data = fault_data;
+	self->writes = writes;
 }
 
 const gchar *const *
@@ -171,9 +171,9 @@ meta_resources(JsonNode *root)
 }
 
 static JsonNode *
-meta_load(ExmDpDriver *driver, GError **error)
+meta_load(ExmDpDriver *self, GError **error)
 {
-	g_autofree gchar *content = read_optional(driver->meta_path, error);
+	g_autofree gchar *content = read_optional(self->meta_path, error);
 	g_autoptr(JsonNode) root = NULL;
 
 	if (content == NULL)
@@ -182,7 +182,7 @@ meta_load(ExmDpDriver *driver, GError **error)
 		return meta_empty();
 	root = exm_json_parse_strict(content, strlen(content), error);
 	if (root == NULL) {
-		g_prefix_error(error, "%s: ", driver->meta_path);
+		g_prefix_error(error, "%s: ", self->meta_path);
 		return NULL;
 	}
 	if (meta_resources(root) == NULL) {
@@ -190,7 +190,7 @@ meta_load(ExmDpDriver *driver, GError **error)
 			    EXM_DP_ERROR,
 			    EXM_DP_ERROR_FAILED,
 			    "%s: no %s.resources object",
-			    driver->meta_path,
+			    self->meta_path,
 			    EXM_DP_DRIVER_KIND);
 		return NULL;
 	}
@@ -198,32 +198,31 @@ meta_load(ExmDpDriver *driver, GError **error)
 }
 
 static gboolean
-meta_save(ExmDpDriver *driver, JsonNode *root, GError **error)
+meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 {
 	g_autofree gchar *text = exm_json_canonical(root);
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
 
-	if (!ensure_parent(driver->meta_path, 0700, error))
+	if (!ensure_parent(self->meta_path, 0700, error))
 		return FALSE;
-	return exm_atomic_write(driver->meta_path, text, strlen(text), &opts, NULL, error);
+	return exm_atomic_write(self->meta_path, text, strlen(text), &opts, NULL, error);
 }
 
 /* ---- passwd ------------------------------------------------------------ */
 
 static gboolean
-passwd_write(ExmDpDriver *driver, const gchar *content, gboolean *changed, GError **error)
+passwd_write(ExmDpDriver *self, const gchar *content, gboolean *changed, GError **error)
 {
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
 
-	opts.uid = driver->uid;
-	opts.gid = driver->gid;
-	opts.fault = driver->fault;
-	opts.fault_data = driver->fault_data;
-	opts.writes = driver->writes;
-	if (!ensure_parent(driver->passwd_path, 0755, error))
+	opts.uid = self->uid;
+	opts.gid = self->gid;
+	opts.fault = self->fault;
+	opts.fault_data = self->fault_data;
+	opts.writes = self->writes;
+	if (!ensure_parent(self->passwd_path, 0755, error))
 		return FALSE;
-	return exm_atomic_write(
-		driver->passwd_path, content, strlen(content), &opts, changed, error);
+	return exm_atomic_write(self->passwd_path, content, strlen(content), &opts, changed, error);
 }
 
 /* What the file shows: `{local: {password_hash: <after ':'>, active: true}}`. */
@@ -254,9 +253,9 @@ accounts_from_file(const gchar *content, GError **error)
  * (inactive and `{SCHEME}`-prefixed ones included, so actual equals target);
  * otherwise what the file shows.  Plus the DKIM key from platform.txt. */
 static JsonNode *
-actual_value(ExmDpDriver *driver, const ExmMailNode *last, GError **error)
+actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 {
-	g_autofree gchar *content = read_optional(driver->passwd_path, error);
+	g_autofree gchar *content = read_optional(self->passwd_path, error);
 	g_autofree gchar *rendered = exm_mail_passwd_render(last);
 	g_autofree gchar *txt = NULL;
 	g_autofree gchar *key = NULL;
@@ -270,12 +269,12 @@ actual_value(ExmDpDriver *driver, const ExmMailNode *last, GError **error)
 	if (!g_str_equal(content, rendered)) {
 		JsonNode *accounts = accounts_from_file(content, error);
 		if (accounts == NULL) {
-			g_prefix_error(error, "%s: ", driver->passwd_path);
+			g_prefix_error(error, "%s: ", self->passwd_path);
 			return NULL;
 		}
 		json_object_set_member(obj, "accounts", accounts);
 	}
-	txt = read_optional(driver->dkim_txt_path, error);
+	txt = read_optional(self->dkim_txt_path, error);
 	if (txt == NULL)
 		return NULL;
 	key = exm_mail_dkim_txt_parse(txt);
@@ -330,7 +329,7 @@ check_put(JsonObject *resources, const gchar *uuid, PutMode mode, GError **error
 /* passwd first, then the meta file: a crash in between leaves the file ahead of
  * the meta, which reads back as "not converged" and is applied again. */
 static JsonNode *
-driver_put(ExmDpDriver *driver,
+driver_put(ExmDpDriver *self,
 	   const gchar *kind,
 	   JsonNode *value,
 	   PutMode mode,
@@ -347,53 +346,53 @@ driver_put(ExmDpDriver *driver,
 	node = node_from_json(value, error);
 	if (node == NULL)
 		return NULL;
-	meta = meta_load(driver, error);
+	meta = meta_load(self, error);
 	if (meta == NULL)
 		return NULL;
 	resources = meta_resources(meta);
 	if (!check_put(resources, node->uuid, mode, error))
 		return NULL;
 	content = exm_mail_passwd_render(node);
-	if (!passwd_write(driver, content, changed, error))
+	if (!passwd_write(self, content, changed, error))
 		return NULL;
 	json_object_set_member(resources, node->uuid, exm_mail_node_to_json(node));
-	if (!meta_save(driver, meta, error))
+	if (!meta_save(self, meta, error))
 		return NULL;
-	return actual_value(driver, node, error);
+	return actual_value(self, node, error);
 }
 
 JsonNode *
-exm_dp_driver_create(ExmDpDriver *driver, const gchar *kind, JsonNode *value, GError **error)
+exm_dp_driver_create(ExmDpDriver *self, const gchar *kind, JsonNode *value, GError **error)
 {
-	return driver_put(driver, kind, value, PUT_CREATE, NULL, error);
+	return driver_put(self, kind, value, PUT_CREATE, NULL, error);
 }
 
 JsonNode *
-exm_dp_driver_update(ExmDpDriver *driver, const gchar *kind, JsonNode *value, GError **error)
+exm_dp_driver_update(ExmDpDriver *self, const gchar *kind, JsonNode *value, GError **error)
 {
-	return driver_put(driver, kind, value, PUT_UPDATE, NULL, error);
+	return driver_put(self, kind, value, PUT_UPDATE, NULL, error);
 }
 
 JsonNode *
-exm_dp_driver_apply(ExmDpDriver *driver, JsonNode *value, gboolean *changed, GError **error)
+exm_dp_driver_apply(ExmDpDriver *self, JsonNode *value, gboolean *changed, GError **error)
 {
-	return driver_put(driver, EXM_DP_DRIVER_KIND, value, PUT_APPLY, changed, error);
+	return driver_put(self, EXM_DP_DRIVER_KIND, value, PUT_APPLY, changed, error);
 }
 
 /* The metadata, once @kind is known to be the driver's. */
 static JsonNode *
-meta_load_kind(ExmDpDriver *driver, const gchar *kind, GError **error)
+meta_load_kind(ExmDpDriver *self, const gchar *kind, GError **error)
 {
 	if (!check_kind(kind, error))
 		return NULL;
-	return meta_load(driver, error);
+	return meta_load(self, error);
 }
 
 /* The metadata of @kind when it holds resource @uuid, else %NOT_FOUND. */
 static JsonNode *
-meta_load_with(ExmDpDriver *driver, const gchar *kind, const gchar *uuid, GError **error)
+meta_load_with(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
-	g_autoptr(JsonNode) meta = meta_load_kind(driver, kind, error);
+	g_autoptr(JsonNode) meta = meta_load_kind(self, kind, error);
 
 	if (meta == NULL)
 		return NULL;
@@ -409,40 +408,40 @@ meta_load_with(ExmDpDriver *driver, const gchar *kind, const gchar *uuid, GError
 }
 
 gboolean
-exm_dp_driver_delete(ExmDpDriver *driver, const gchar *kind, const gchar *uuid, GError **error)
+exm_dp_driver_delete(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
-	g_autoptr(JsonNode) meta = meta_load_with(driver, kind, uuid, error);
+	g_autoptr(JsonNode) meta = meta_load_with(self, kind, uuid, error);
 
 	if (meta == NULL)
 		return FALSE;
-	if (!passwd_write(driver, "", NULL, error))
+	if (!passwd_write(self, "", NULL, error))
 		return FALSE;
 	json_object_remove_member(meta_resources(meta), uuid);
-	return meta_save(driver, meta, error);
+	return meta_save(self, meta, error);
 }
 
 static JsonNode *
-actual_of_member(ExmDpDriver *driver, JsonObject *resources, const gchar *uuid, GError **error)
+actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GError **error)
 {
 	g_autoptr(ExmMailNode) node =
 		node_from_json(json_object_get_member(resources, uuid), error);
 
 	if (node == NULL) {
-		g_prefix_error(error, "%s: resource %s: ", driver->meta_path, uuid);
+		g_prefix_error(error, "%s: resource %s: ", self->meta_path, uuid);
 		return NULL;
 	}
-	return actual_value(driver, node, error);
+	return actual_value(self, node, error);
 }
 
 GPtrArray *
-exm_dp_driver_list(ExmDpDriver *driver, const gchar *kind, GError **error)
+exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 {
 	g_autoptr(JsonNode) meta = NULL;
 	g_autoptr(GPtrArray) out = NULL;
 	g_autoptr(GList) names = NULL;
 	JsonObject *resources;
 
-	meta = meta_load_kind(driver, kind, error);
+	meta = meta_load_kind(self, kind, error);
 	if (meta == NULL)
 		return NULL;
 	resources = meta_resources(meta);
@@ -450,7 +449,7 @@ exm_dp_driver_list(ExmDpDriver *driver, const gchar *kind, GError **error)
 	names = json_object_get_members(resources);
 	names = g_list_sort(names, (GCompareFunc)g_strcmp0);
 	for (GList *l = names; l != NULL; l = l->next) {
-		JsonNode *actual = actual_of_member(driver, resources, l->data, error);
+		JsonNode *actual = actual_of_member(self, resources, l->data, error);
 		if (actual == NULL)
 			return NULL;
 		g_ptr_array_add(out, actual);
@@ -459,11 +458,11 @@ exm_dp_driver_list(ExmDpDriver *driver, const gchar *kind, GError **error)
 }
 
 JsonNode *
-exm_dp_driver_get(ExmDpDriver *driver, const gchar *kind, const gchar *uuid, GError **error)
+exm_dp_driver_get(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GError **error)
 {
-	g_autoptr(JsonNode) meta = meta_load_with(driver, kind, uuid, error);
+	g_autoptr(JsonNode) meta = meta_load_with(self, kind, uuid, error);
 
 	if (meta == NULL)
 		return NULL;
-	return actual_of_member(driver, meta_resources(meta), uuid, error);
+	return actual_of_member(self, meta_resources(meta), uuid, error);
 }
