@@ -183,8 +183,9 @@ analyse() { # name, function, the program it needs
 
 count_suppressions() {
   local tidy cpp
-  tidy=$(git grep -hoE 'NOLINT(NEXTLINE|BEGIN)?\([^)]*\)' -- common plugin agent tests/host | wc -l)
-  cpp=$(git grep -h 'cppcheck-suppress' -- common plugin agent tests/host | wc -l)
+  tidy=$(grep -rhoE --include='*.[ch]' 'NOLINT(NEXTLINE|BEGIN)?\([^)]*\)' \
+    common plugin agent tests/host | wc -l)
+  cpp=$(grep -rh --include='*.[ch]' 'cppcheck-suppress' common plugin agent tests/host | wc -l)
   printf 'analyze: suppressions at the line: %d (clang-tidy/scan-build NOLINT %d, cppcheck %d)\n' \
     $((tidy + cpp)) "$tidy" "$cpp"
   printf 'analyze: checks off for the whole tree: %d in .clang-tidy, %d in tests/check/cppcheck.cfg\n' \
