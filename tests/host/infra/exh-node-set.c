@@ -49,18 +49,18 @@ exh_node_set_target_free(ExhNodeSetTarget *target)
 }
 
 ExhNodeSetTarget *
-exh_node_set_target_copy(const ExhNodeSetTarget *target)
+exh_node_set_target_copy(const ExhNodeSetTarget *src)
 {
 	ExhNodeSetTarget *dst = exh_node_set_target_new();
 
-	dst->uuid = g_strdup(target->uuid);
-	dst->name = g_strdup(target->name);
-	dst->project_id = g_strdup(target->project_id);
-	dst->replicas = target->replicas;
-	dst->cores = target->cores;
-	dst->ram = target->ram;
-	for (guint i = 0; i < target->disks->len; i++) {
-		const ExhInfraDisk *s = g_ptr_array_index(target->disks, i);
+	dst->uuid = g_strdup(src->uuid);
+	dst->name = g_strdup(src->name);
+	dst->project_id = g_strdup(src->project_id);
+	dst->replicas = src->replicas;
+	dst->cores = src->cores;
+	dst->ram = src->ram;
+	for (guint i = 0; i < src->disks->len; i++) {
+		const ExhInfraDisk *s = g_ptr_array_index(src->disks, i);
 		ExhInfraDisk *d = g_new0(ExhInfraDisk, 1);
 
 		d->size = s->size;

@@ -134,26 +134,24 @@ check_required(const ExhCoreConfig *c, GError **error)
 }
 
 ExhCoreConfig *
-exh_core_config_load_key_file(GKeyFile *key_file, GError **error)
+exh_core_config_load_key_file(GKeyFile *kf, GError **error)
 {
 	g_autoptr(ExhCoreConfig) c = NULL;
 	g_autofree gchar *password_file = NULL;
 
-	if (!g_key_file_has_group(key_file, GROUP))
+	if (!g_key_file_has_group(kf, GROUP))
 		return NULL;
 	c = exh_core_config_new();
-	load_string(key_file, "endpoint", FALSE, &c->endpoint);
-	load_string(key_file, "user", FALSE, &c->user);
-	load_string(key_file, "client_id", FALSE, &c->client_id);
-	load_string(key_file, "client_secret", TRUE, &c->client_secret);
-	load_string(key_file, "client_uuid", FALSE, &c->client_uuid);
-	load_string(key_file, "project", FALSE, &c->project);
-	password_file = g_key_file_get_string(key_file, GROUP, "password_file", NULL);
-	if (!check_required(c, error) ||
-	    !load_uint(key_file, "timeout_ms", 100, &c->timeout_ms, error) ||
-	    !load_uint(key_file, "poll_ms", 10, &c->poll_ms, error) ||
-	    !load_uint(key_file, "token_ttl", 1, &c->token_ttl, error))
-		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
+	load_string(kf, "endpoint", FALSE, &c->endpoint);
+	load_string(kf, "user", FALSE, &c->user);
+	load_string(kf, "client_id", FALSE, &c->client_id);
+	load_string(kf, "client_secret", TRUE, &c->client_secret);
+	load_string(kf, "client_uuid", FALSE, &c->client_uuid);
+	load_string(kf, "project", FALSE, &c->project);
+	password_file = g_key_file_get_string(kf, GROUP, "password_file", NULL);
+	if (!check_required(c, error) || !load_uint(kf, "timeout_ms", 100, &c->timeout_ms, error) ||
+	    !load_uint(kf, "poll_ms", 10, &c->poll_ms, error) ||
+	    !load_uint(kf, "token_ttl", 1, &c->token_ttl, error))
 		return NULL;
 	if (password_file == NULL) {
 		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "[core] password_file: required");

@@ -74,23 +74,23 @@ exh_local_config_get(const ExhLocalConfig *c, const gchar *name)
 }
 
 ExhLocalConfig *
-exh_local_config_copy(const ExhLocalConfig *config)
+exh_local_config_copy(const ExhLocalConfig *src)
 {
-	ExhLocalConfig *c = g_memdup2(config, sizeof(*config));
+	ExhLocalConfig *c = g_memdup2(src, sizeof(*src));
 	GHashTableIter iter;
 	gpointer key, value;
 
-	c->state_dir = g_strdup(config->state_dir);
-	c->lock_dir = g_strdup(config->lock_dir);
-	c->node_descriptor = g_strdup(config->node_descriptor);
+	c->state_dir = g_strdup(src->state_dir);
+	c->lock_dir = g_strdup(src->lock_dir);
+	c->node_descriptor = g_strdup(src->node_descriptor);
 	c->settings = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	g_hash_table_iter_init(&iter, config->settings);
+	g_hash_table_iter_init(&iter, src->settings);
 	while (g_hash_table_iter_next(&iter, &key, &value))
 		g_hash_table_insert(c->settings, g_strdup(key), g_strdup(value));
-	c->orch_endpoint = g_strdup(config->orch_endpoint);
-	c->status_endpoint = g_strdup(config->status_endpoint);
-	c->uuid5_name = g_strdup(config->uuid5_name);
-	c->caps_drivers = g_strdup(config->caps_drivers);
+	c->orch_endpoint = g_strdup(src->orch_endpoint);
+	c->status_endpoint = g_strdup(src->status_endpoint);
+	c->uuid5_name = g_strdup(src->uuid5_name);
+	c->caps_drivers = g_strdup(src->caps_drivers);
 	return c;
 }
 
@@ -130,10 +130,10 @@ load_settings(ExhLocalConfig *c, GKeyFile *kf, GError **error)
 }
 
 gboolean
-exh_local_config_load_key_file(ExhLocalConfig *config, GKeyFile *key_file, GError **error)
+exh_local_config_load_key_file(ExhLocalConfig *c, GKeyFile *kf, GError **error)
 {
-	if (!g_key_file_has_group(key_file, "local"))
+	if (!g_key_file_has_group(kf, "local"))
 		return TRUE;
-	return exm_ini_load_key_file(&local_schema, config, key_file, "host config", error) &&
-	       load_settings(config, key_file, error);
+	return exm_ini_load_key_file(&local_schema, c, kf, "host config", error) &&
+	       load_settings(c, kf, error);
 }
