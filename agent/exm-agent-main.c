@@ -162,7 +162,7 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	int rc = 0;
 
-	setlocale(LC_ALL, "");
+	(void)setlocale(LC_ALL, ""); /* the C locale is a fine fallback */
 	/* `run`: the universal agent daemon, which parses its own options. */
 	if (argc >= 2 && g_strcmp0(argv[1], "run") == 0)
 		return exm_ua_main_run(argc - 1, argv + 1, &agent_info);

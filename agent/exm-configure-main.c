@@ -47,6 +47,6 @@ run(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	setlocale(LC_ALL, "");
+	(void)setlocale(LC_ALL, ""); /* the C locale is a fine fallback */
 	return run(argc, argv);
 }

@@ -20,9 +20,9 @@
 #define DKIM_MAX 4096
 
 void
-exm_plugin_builder_input_free(gpointer data)
+exm_plugin_builder_input_free(gpointer input)
 {
-	ExmPluginBuilderInput *in = data;
+	ExmPluginBuilderInput *in = input;
 
 	if (in == NULL)
 		return;

@@ -346,7 +346,7 @@ plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_error)
 				"mail plugin: host ABI %u is not %u or its function table is "
 				"incomplete",
 				host != NULL ? host->abi_major : 0,
-				EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
+				(guint)EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
 		return FALSE;
 	}
 	plugin = g_new0(ExmPlugin, 1);

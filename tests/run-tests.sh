@@ -10,8 +10,14 @@
 #   5. runs the seed README's Quick Start on the stand (tests/stand/quickstart),
 #      once on the local backend with the token file, once on the fake Core
 #      with its IAM,
-#   6. ends with the line "N passed, N failed" counted from meson's test logs.
-# Options: --quick  skip the sanitizer, valgrind and benchmark runs.
+#   6. runs the static analysers (cppcheck, clang-tidy, scan-build) over the
+#      product code (tests/check/analyze.sh) and, from the sanitizer build
+#      (built with -Db_coverage=true), prints line and branch coverage per
+#      directory against the floors of tests/check/coverage-floors.txt
+#      (tests/check/coverage.sh),
+#   7. ends with the line "N passed, N failed" counted from meson's test logs.
+# Options: --quick  skip the sanitizer (and so the coverage), valgrind and
+#          benchmark runs.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +26,7 @@ QUICK=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-tests: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +41,7 @@ bash tests/setup.sh || { echo "run-tests: setup failed" >&2; exit 1; }
 
 status=0
 logs=()
+COVERAGE=0
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
@@ -73,13 +80,24 @@ else
   echo "run-tests: build failed" >&2; status=1
 fi
 
+# one entry per analyser (analyze/cppcheck, analyze/clang-tidy,
+# analyze/scan-build) in the summary; each prints its duration
+section "static analysis: cppcheck clang-tidy scan-build"
+bash tests/check/analyze.sh --build build --json build/meson-logs/analyze.json || status=1
+logs+=("build/meson-logs/analyze.json")
+echo "run-tests: ${SECONDS}s elapsed"
+
 if [ $QUICK = 0 ]; then
-  section "sanitizer build (address,undefined): unit pg http dp pkg e2e faults fuzz"
+  section "sanitizer build (address,undefined; coverage): unit pg http dp pkg e2e faults fuzz"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
-  if setup_build build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false; then
+  # gcc's gcov counters ride along in this pass (-Db_coverage=true): no
+  # extra build or run for the coverage figures
+  if setup_build build-sanitize -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false -Db_coverage=true; then
+    bash tests/check/coverage.sh --build build-sanitize --reset
     run_meson_test build-sanitize testlog-sanitize --suite unit --suite pg --suite http --suite dp --suite pkg --suite e2e --suite faults --suite fuzz
+    COVERAGE=1
   else
     echo "run-tests: sanitizer build failed" >&2; status=1
   fi
@@ -112,6 +130,15 @@ bash tests/stand/quickstart --infra core --iam core --json build/meson-logs/quic
   || status=1
 logs+=("build/meson-logs/quickstart-core.json")
 # ---- end of the stand section ----
+
+# the coverage the sanitizer run reached (gcovr), printed last; one entry
+# ("coverage/floors") in the summary
+if [ $COVERAGE = 1 ]; then
+  section "coverage (the sanitizer run): lines and branches per directory, floors"
+  bash tests/check/coverage.sh --build build-sanitize --json build-sanitize/meson-logs/coverage.json \
+    || status=1
+  logs+=("build-sanitize/meson-logs/coverage.json")
+fi
 
 [ $status = 0 ] || echo "run-tests: FAILED (see the logs above)" >&2
 section "summary"

@@ -14,6 +14,8 @@ PACKAGES=(
   python3 python3-cryptography python3-dkim python3-dnspython python3-jinja2 python3-yaml
   curl jq openssl valgrind shellcheck iproute2 procps psmisc
   systemd xxhash
+  # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)
+  clang clang-tools clang-tidy cppcheck gcovr
   # the image suite (tests/image): builds and boots the DP image
   debootstrap qemu-system-x86
 )

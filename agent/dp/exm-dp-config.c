@@ -331,6 +331,7 @@ exm_dp_config_resolve(const ExmDpConfig *c,
 		      gid_t *exim_gid,
 		      GError **error)
 {
+	// cppcheck-suppress getpwnamCalled ; only the main thread reads it
 	struct passwd *pw = getpwnam(c->owner);
 	struct group *gr;
 
@@ -340,6 +341,7 @@ exm_dp_config_resolve(const ExmDpConfig *c,
 		return FALSE;
 	}
 	*uid = pw->pw_uid;
+	// cppcheck-suppress getgrnamCalled ; only the main thread reads it
 	gr = getgrnam(c->group);
 	if (gr == NULL) {
 		g_set_error(
@@ -347,6 +349,7 @@ exm_dp_config_resolve(const ExmDpConfig *c,
 		return FALSE;
 	}
 	*gid = gr->gr_gid;
+	// cppcheck-suppress getpwnamCalled ; only the main thread reads it
 	pw = getpwnam(c->exim_user);
 	if (pw == NULL) {
 		g_set_error(error,

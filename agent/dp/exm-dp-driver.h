@@ -30,8 +30,8 @@ typedef struct _ExmDpDriver ExmDpDriver;
  * Returns: (transfer full): the driver
  */
 ExmDpDriver *exm_dp_driver_new(const ExmDpConfig *config, GError **error);
-/* Frees @driver (NULL is fine); the files stay as they are. */
-void exm_dp_driver_free(ExmDpDriver *driver);
+/* Frees @self (NULL is fine); the files stay as they are. */
+void exm_dp_driver_free(ExmDpDriver *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpDriver, exm_dp_driver_free)
 
 /**
@@ -39,7 +39,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpDriver, exm_dp_driver_free)
  * @fault: (nullable): called before each step of the passwd write (tests)
  * @writes: (nullable): incremented on every completed passwd write
  */
-void exm_dp_driver_set_hooks(ExmDpDriver *driver,
+void exm_dp_driver_set_hooks(ExmDpDriver *self,
 			     ExmAtomicFaultFunc fault,
 			     gpointer fault_data,
 			     guint *writes);
@@ -56,13 +56,13 @@ const gchar *const *exm_dp_driver_kinds(void);
  *
  * Returns: (transfer full): the actual value after the write, or %NULL
  */
-JsonNode *exm_dp_driver_create(ExmDpDriver *driver,
+JsonNode *exm_dp_driver_create(ExmDpDriver *self,
 			       const gchar *kind,
 			       JsonNode *value,
 			       GError **error);
 
 /* As create, for an existing resource (%EXM_DP_ERROR_NOT_FOUND otherwise). */
-JsonNode *exm_dp_driver_update(ExmDpDriver *driver,
+JsonNode *exm_dp_driver_update(ExmDpDriver *self,
 			       const gchar *kind,
 			       JsonNode *value,
 			       GError **error);
@@ -73,7 +73,7 @@ JsonNode *exm_dp_driver_update(ExmDpDriver *driver,
  * Forgets the resource and empties passwd, so no account of a deleted instance
  * can log in (upstream left the file alone because the VM goes away too).
  */
-gboolean exm_dp_driver_delete(ExmDpDriver *driver,
+gboolean exm_dp_driver_delete(ExmDpDriver *self,
 			      const gchar *kind,
 			      const gchar *uuid,
 			      GError **error);
@@ -84,10 +84,10 @@ gboolean exm_dp_driver_delete(ExmDpDriver *driver,
  * Returns: (transfer full) (element-type JsonNode): the actual value of every
  * resource: `{uuid, name, domain, accounts, dkim_public_key, dkim_selector}`
  */
-GPtrArray *exm_dp_driver_list(ExmDpDriver *driver, const gchar *kind, GError **error);
+GPtrArray *exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error);
 
 /* The actual value of one resource, %EXM_DP_ERROR_NOT_FOUND when unknown. */
-JsonNode *exm_dp_driver_get(ExmDpDriver *driver,
+JsonNode *exm_dp_driver_get(ExmDpDriver *self,
 			    const gchar *kind,
 			    const gchar *uuid,
 			    GError **error);
@@ -100,7 +100,7 @@ JsonNode *exm_dp_driver_get(ExmDpDriver *driver,
  *
  * Returns: (transfer full): the actual value, or %NULL
  */
-JsonNode *exm_dp_driver_apply(ExmDpDriver *driver,
+JsonNode *exm_dp_driver_apply(ExmDpDriver *self,
 			      JsonNode *value,
 			      gboolean *changed,
 			      GError **error);

@@ -214,7 +214,7 @@ agent_reachable(ExmUaAgent *agent)
 
 	if (agent->outage_since == 0)
 		return;
-	secs = (g_get_monotonic_time() - agent->outage_since) / (gdouble)G_USEC_PER_SEC;
+	secs = (gdouble)(g_get_monotonic_time() - agent->outage_since) / G_USEC_PER_SEC;
 	g_message("control plane reachable again after %.1f s (%u failed attempts)",
 		  secs,
 		  agent->outage_attempts);
@@ -609,7 +609,7 @@ agent_backoff(ExmUaAgent *agent)
 static gdouble
 agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
 {
-	gdouble elapsed = (g_get_monotonic_time() - agent->started_at) / (gdouble)G_USEC_PER_SEC;
+	gdouble elapsed = (gdouble)(g_get_monotonic_time() - agent->started_at) / G_USEC_PER_SEC;
 	gdouble period = agent->config->poll_interval;
 
 	if (outcome == EXM_UA_OUTCOME_UNREGISTERED && agent->failures <= 1)
@@ -718,6 +718,7 @@ exm_ua_agent_new(const gchar *config_path, GError **error)
 	agent->drivers = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_driver_free);
 	agent->cancellable = g_cancellable_new();
 	if (!agent_load(config_path, &agent->config, &agent->identity, &agent->client, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	g_message("agent %s on node %s, orch %s, status %s, %s",
 		  agent->identity->agent,

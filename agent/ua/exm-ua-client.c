@@ -313,6 +313,7 @@ client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 	resp->status = soup_message_get_status(d->msg);
 	if (!client_decode(client, d->msg, bytes, &resp->body, &decode_error) &&
 	    g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_task_return_error(task, g_steal_pointer(&decode_error));
 		return;
 	}

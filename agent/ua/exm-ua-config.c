@@ -102,6 +102,7 @@ config_from_key_file(GKeyFile *kf, const gchar *source, GError **error)
 	g_autoptr(ExmUaConfig) c = g_new0(ExmUaConfig, 1);
 
 	if (!g_key_file_has_group(kf, EXM_UA_CONFIG_GROUP)) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_set_error(error,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_CONFIG,

@@ -66,6 +66,7 @@ exm_ua_identity_new(const ExmUaConfig *config, GError **error)
 	else
 		id->node = exm_ua_identity_read_system_uuid(config->system_root, error);
 	if (id->node == NULL)
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	if (config->uuid != NULL)
 		id->agent = g_strdup(config->uuid);

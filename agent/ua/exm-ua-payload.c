@@ -132,6 +132,7 @@ exm_ua_payload_from_json(JsonNode *root, GError **error)
 	const gchar *hash = NULL;
 
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_set_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL, "payload is not an object");
 		return NULL;
 	}

@@ -452,6 +452,7 @@ exm_atomic_temp_new(const gchar *path, gconstpointer data, gsize len, mode_t mod
 
 	t->fd = open_temp(path, mode, &t->path);
 	if (t->fd < 0) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		syscall_failed(EXM_ATOMIC_STEP_OPEN, path, errno, error);
 		return NULL;
 	}

@@ -193,8 +193,9 @@ exm_envelope_encrypt(const guint8 key[EXM_ENVELOPE_KEY_LEN],
 		return NULL;
 	out = g_malloc(len + EXM_ENVELOPE_TAG_LEN);
 	if ((len > 0 && EVP_EncryptUpdate(ctx, out, &n, plain, (int)len) != 1) ||
-	    EVP_EncryptFinal_ex(ctx, out + n, &fin) != 1 || (gsize)(n + fin) != len ||
+	    EVP_EncryptFinal_ex(ctx, out + n, &fin) != 1 || (gsize)n + (gsize)fin != len ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, EXM_ENVELOPE_TAG_LEN, out + len) != 1) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees it
 		ssl_failed("encrypt", error);
 		return NULL;
 	}
@@ -241,7 +242,7 @@ exm_envelope_decrypt(const guint8 key[EXM_ENVELOPE_KEY_LEN],
 	out = g_malloc(clen + 1);
 	if ((clen > 0 && EVP_DecryptUpdate(ctx, out, &n, in, (int)clen) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, EXM_ENVELOPE_TAG_LEN, tag) != 1 ||
-	    EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1 || (gsize)(n + fin) != clen) {
+	    EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1 || (gsize)n + (gsize)fin != clen) {
 		/* Unauthenticated plaintext must not survive in freed memory either. */
 		exm_secret_wipe(out, clen + 1);
 		g_free(out);

@@ -839,7 +839,7 @@ round_digits(gdouble x, gint p, gint *exp10)
 
 	g_snprintf(buf, sizeof(buf), "%.*e", p - 1, x);
 	e = strchr(buf, 'e');
-	*exp10 = atoi(e + 1) - (p - 1);
+	*exp10 = (gint)g_ascii_strtoll(e + 1, NULL, 10) - (p - 1);
 	for (const gchar *q = buf; q < e; q++) {
 		if (g_ascii_isdigit(*q))
 			m = m * 10 + (guint64)(*q - '0');
@@ -949,6 +949,7 @@ key_cmp(gconstpointer a, gconstpointer b)
 	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
 static void
 write_object(ExmJsonWriter *w, JsonObject *obj)
 {
@@ -972,7 +973,9 @@ write_object(ExmJsonWriter *w, JsonObject *obj)
 	}
 	g_string_append_c(w->out, '}');
 }
+// NOLINTEND(misc-no-recursion)
 
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
 static void
 write_array(ExmJsonWriter *w, JsonArray *arr)
 {
@@ -986,6 +989,7 @@ write_array(ExmJsonWriter *w, JsonArray *arr)
 	}
 	g_string_append_c(w->out, ']');
 }
+// NOLINTEND(misc-no-recursion)
 
 static void
 write_value(ExmJsonWriter *w, JsonNode *node)
@@ -1010,6 +1014,7 @@ write_value(ExmJsonWriter *w, JsonNode *node)
 	}
 }
 
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
 static void
 write_node(ExmJsonWriter *w, JsonNode *node)
 {
@@ -1033,6 +1038,7 @@ write_node(ExmJsonWriter *w, JsonNode *node)
 		break;
 	}
 }
+// NOLINTEND(misc-no-recursion)
 
 /**
  * exm_json_canonical:

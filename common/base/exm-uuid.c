@@ -91,7 +91,7 @@ uuid_from_bin(const uuid_t uu)
 gchar *
 exm_uuid_parse(const gchar *text, GError **error)
 {
-	uuid_t uu;
+	uuid_t uu = { 0 };
 
 	if (!uuid_to_bin(text, uu, error))
 		return NULL;
@@ -164,7 +164,7 @@ exm_uuid_v4(void)
 gchar *
 exm_uuid_v5(const gchar *ns, const gchar *name, GError **error)
 {
-	uuid_t nsu;
+	uuid_t nsu = { 0 };
 	uuid_t out;
 
 	g_return_val_if_fail(name != NULL, NULL);

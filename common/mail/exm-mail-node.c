@@ -267,6 +267,7 @@ exm_mail_node_from_json(JsonNode *node, GError **error)
 	obj = json_node_get_object(node);
 	n = exm_mail_node_new();
 	if (!node_header_from_json(n, obj, error) || !node_accounts_from_json(n, obj, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	return g_steal_pointer(&n);
 }

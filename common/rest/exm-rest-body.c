@@ -425,6 +425,7 @@ exm_rest_body_unpack(const ExmRestModel *model,
 
 	body->values = g_ptr_array_new_with_free_func((GDestroyNotify)value_free);
 	if (obj == NULL)
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	ok = body_fill(body, obj, model, method, mount_prefix, error);
 	wipe_secrets(obj, model);

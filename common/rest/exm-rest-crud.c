@@ -176,10 +176,9 @@ crud_answer_row(ExmRestCrud *r, guint status, const ExmRestRow *row)
 static gboolean
 crud_scope_list(ExmRestCrud *r, const ExmRestKind *kind, ExmRestListQuery *q, GError **error)
 {
-	ExmRestFilter *f;
-
 	if (kind->scoped && r->project != NULL) {
-		f = exm_rest_list_query_get_filter(q, "project_id");
+		ExmRestFilter *f = exm_rest_list_query_get_filter(q, "project_id");
+
 		for (guint i = 0; f != NULL && i < f->values->len; i++) {
 			if (g_strcmp0(g_ptr_array_index(f->values, i), r->project) != 0) {
 				crud_forbidden(error);

@@ -256,6 +256,7 @@ exm_rest_list_query_parse(const ExmRestModel *model,
 	query->filters = g_ptr_array_new_with_free_func((GDestroyNotify)filter_free);
 	for (gsize i = 0; i < n_params; i++) {
 		if (!query_param(query, model, &params[i], mount_prefix, keys, dirs, error))
+			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 			return NULL;
 	}
 	if (!query_set_sort(query, model, keys, dirs, error))

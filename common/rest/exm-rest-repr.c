@@ -55,6 +55,7 @@ repr_value(GString *out, JsonNode *node, gboolean top)
 }
 
 /* @top: a bare string renders as Python str() (no quotes), as `%s` does. */
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
 static void
 repr_node(GString *out, JsonNode *node, gboolean top)
 {
@@ -96,6 +97,7 @@ repr_node(GString *out, JsonNode *node, gboolean top)
 	}
 	}
 }
+// NOLINTEND(misc-no-recursion)
 
 gchar *
 exm_rest_repr(JsonNode *node, gboolean top)

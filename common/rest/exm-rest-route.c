@@ -325,6 +325,7 @@ exm_rest_route_walk(const ExmRestRoute *mount,
 
 	g_return_val_if_fail(mount != NULL && http_method != NULL, NULL);
 	if (path == NULL || !g_utf8_validate(path, -1, NULL)) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_set_error_literal(
 			error, EXM_ERROR, EXM_ERROR_NOT_FOUND, "path is not valid utf-8");
 		return NULL;

@@ -653,6 +653,37 @@ test_key_dir_symlink(void)
 	g_assert_cmpint(st.st_gid, ==, 0);
 }
 
+/* An existing DKIM key that is not a usable one (not PEM, RSA under 2048 bits,
+ * not RSA) fails the run naming the file, and is never replaced silently. */
+static void
+test_refused_keys(void)
+{
+	g_autoptr(EVP_PKEY) small = EVP_RSA_gen(1024);
+	g_autoptr(EVP_PKEY) ec = EVP_EC_gen("P-256");
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *small_pem = exm_dp_keys_private_pem(small, NULL, &error);
+	g_autofree gchar *ec_pem = exm_dp_keys_private_pem(ec, NULL, &error);
+	const gchar *const pems[] = { "not a key\n", small_pem, ec_pem };
+
+	EXM_TEST_OK(error);
+	for (guint i = 0; i < G_N_ELEMENTS(pems); i++) {
+		g_autoptr(ExmDpFixture) fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+		g_autofree gchar *path = exm_dp_fixture_path(fx, EXM_DP_PATH_DKIM_KEY);
+		g_autofree gchar *dir = g_path_get_dirname(path);
+		g_autofree gchar *after = NULL;
+
+		g_assert_cmpint(g_mkdir_with_parents(dir, 0750), ==, 0);
+		g_assert_true(g_file_set_contents(path, pems[i], -1, NULL));
+		g_assert_false(exm_dp_fixture_configure(fx, &error));
+		g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED);
+		g_assert_nonnull(strstr(error->message, path));
+		g_clear_error(&error);
+		after = exm_test_read_file(path);
+		g_assert_cmpstr(after, ==, pems[i]);
+		g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, 0);
+	}
+}
+
 /* A node booted by the old image (/persist/exordos_mail 0700 root:root) gets
  * the key path opened to exim's group, and no wider. */
 static void
@@ -725,6 +756,7 @@ main(int argc, char **argv)
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/dp/configure/first-run", test_first_run);
 	g_test_add_func("/dp/configure/key-dir-symlink", test_key_dir_symlink);
+	g_test_add_func("/dp/configure/refused-keys", test_refused_keys);
 	g_test_add_func("/dp/configure/existing-persist-dir", test_existing_persist_dir);
 	g_test_add_func("/dp/configure/idempotent", test_idempotent);
 	g_test_add_func("/dp/configure/missing-env", test_missing_env);

@@ -396,6 +396,35 @@ test_run_bad_config(void)
 	run_clear(&r);
 }
 
+/* A configured driver this agent does not have is a configuration error: exit
+ * status 1 before any request to the control plane. */
+static void
+test_run_unknown_driver(void)
+{
+	Run r = { 0 };
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *bad = NULL;
+	g_autoptr(GString) edited = NULL;
+
+	run_init(&r);
+	g_assert_true(g_file_get_contents(r.conf, &text, NULL, NULL));
+	edited = g_string_new(text);
+	g_assert_cmpuint(g_string_replace(edited,
+					  "caps_drivers = MailCapabilityDriver\n",
+					  "caps_drivers = MailCapabilityDriver,NoSuchDriver\n",
+					  1),
+			 ==,
+			 1);
+	bad = g_build_filename(r.dir, "unknown-driver.conf", NULL);
+	g_assert_true(g_file_set_contents(bad, edited->str, -1, NULL));
+	run_spawn(&r, bad);
+	g_assert_true(wait_for(&r, child_exited, 10));
+	g_assert_true(g_subprocess_get_if_exited(r.child));
+	g_assert_cmpint(g_subprocess_get_exit_status(r.child), ==, 1);
+	g_assert_cmpuint(fake_cp_log(r.cp)->len, ==, 0);
+	run_clear(&r);
+}
+
 /* An agent killed before its renames left temp files (issue 21 #6): the next
  * agent removes those of its own files (`.<name>.<8 hex>.tmp` beside passwd,
  * mail_meta.json and payload.json) and nothing else. */
@@ -875,6 +904,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/run/register-poll-hup-term", test_run_lifecycle);
 	g_test_add_func("/ua/run/converge-passwd", test_run_converge);
 	g_test_add_func("/ua/run/bad-config-exits-1", test_run_bad_config);
+	g_test_add_func("/ua/run/unknown-driver-exits-1", test_run_unknown_driver);
 	g_test_add_func("/ua/run/plain-answer-leaves-passwd", test_run_plain_answer_leaves_passwd);
 	g_test_add_func("/ua/run/stale-temp-files", test_run_stale_temp_files);
 	g_test_add_func("/ua/run/sigkill-at-temp-file", test_run_sigkill_applies);

@@ -108,7 +108,7 @@ main(int argc, char **argv)
 	gboolean done = FALSE;
 
 	slice_through_malloc(argv);
-	setlocale(LC_ALL, "");
+	(void)setlocale(LC_ALL, ""); /* the C locale is a fine fallback */
 	if (!exh_host_config_parse_args(config, &argc, &argv, &done, &error)) {
 		g_printerr("exordos-paas-host: %s\n", error->message);
 		return 2;

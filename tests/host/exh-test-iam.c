@@ -171,6 +171,7 @@ exh_test_iam_new(const gchar *dir, const gchar *token_file_text, GError **error)
 				      0600,
 				      error) ||
 	    !spawn(iam, dir, error) || !mint_fixture_tokens(iam, token_file_text, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	return g_steal_pointer(&iam);
 }

@@ -217,6 +217,7 @@ exh_test_new(const ExhTestOptions *options)
 
 	t->pg = exm_test_pg_get();
 	if (t->pg == NULL)
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	if ((options == NULL || options->plugins == NULL) &&
 	    !g_file_test(plugin, G_FILE_TEST_EXISTS)) {

@@ -18,6 +18,7 @@
 #include "exm-ua-sync.h"
 #include "exm-ua-state.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -494,6 +495,55 @@ test_state_roundtrip(void)
 	exm_test_rmtree(dir);
 }
 
+/* A state that cannot be saved is an error; one that cannot be read back (not a
+ * file, a corrupt cached target) is an empty state, so the agent starts over. */
+static void
+test_state_failures(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-state-fail");
+	g_autofree gchar *file = g_build_filename(dir, "file", NULL);
+	g_autofree gchar *under_file = g_build_filename(file, "payload.json", NULL);
+	g_autofree gchar *subdir = g_build_filename(dir, "subdir", NULL);
+	g_autofree gchar *path = g_build_filename(dir, "payload.json", NULL);
+	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) lp = NULL;
+	g_autoptr(ExmUaPayload) lt = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) error = NULL;
+
+	add(p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
+	g_assert_true(g_file_set_contents(file, "x", -1, NULL));
+	g_assert_false(exm_ua_state_save(under_file, p, NULL, NULL, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
+	g_clear_error(&error);
+	/* a directory where the file goes: the atomic write fails, nothing is lost */
+	g_assert_cmpint(g_mkdir(subdir, 0700), ==, 0);
+	g_assert_false(exm_ua_state_save(subdir, p, NULL, NULL, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
+	g_clear_error(&error);
+	g_assert_true(g_file_test(subdir, G_FILE_TEST_IS_DIR));
+
+	/* unreadable (a directory) and missing files: empty states */
+	exm_ua_state_load(subdir, &lp, &lt);
+	g_assert_null(exm_ua_payload_basket(lp, TRUE, "demo_vm", FALSE));
+	g_assert_null(lt);
+	g_clear_pointer(&lp, exm_ua_payload_free);
+	exm_ua_state_load(path, &lp, &lt);
+	g_assert_null(lt);
+	g_clear_pointer(&lp, exm_ua_payload_free);
+
+	/* a valid collected payload with corrupt cached targets: both are dropped */
+	root = exm_ua_payload_to_json(p);
+	json_object_set_int_member(json_node_get_object(root), "targets", 42);
+	text = exm_json_to_string(root);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	exm_ua_state_load(path, &lp, &lt);
+	g_assert_null(exm_ua_payload_basket(lp, TRUE, "demo_vm", FALSE));
+	g_assert_null(lt);
+	exm_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -514,5 +564,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/config/bad-values", test_config_bad);
 	g_test_add_func("/ua/sync/plan", test_sync_plan);
 	g_test_add_func("/ua/state/roundtrip", test_state_roundtrip);
+	g_test_add_func("/ua/state/failures", test_state_failures);
 	return g_test_run();
 }

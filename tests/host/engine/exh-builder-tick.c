@@ -197,6 +197,7 @@ diff_derivatives(ExhBuilderTick *t,
 			    error))
 			return FALSE;
 	}
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees it
 	return TRUE;
 }
 

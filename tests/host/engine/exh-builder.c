@@ -343,7 +343,8 @@ relisten_cb(gpointer data)
 	}
 	exh_log(G_LOG_LEVEL_DEBUG, NULL, "builder: LISTEN again: %s", error->message);
 	/* jittered, so hosts sharing a database do not knock in step */
-	next = builder->relisten_ms + (guint)g_random_int_range(0, builder->relisten_ms / 4 + 1);
+	next = builder->relisten_ms +
+	       (guint)g_random_int_range(0, (gint32)(builder->relisten_ms / 4 + 1));
 	builder->relisten = g_timeout_source_new(next);
 	g_source_set_callback(builder->relisten, relisten_cb, builder, NULL);
 	g_source_attach(builder->relisten, builder->context);

@@ -497,7 +497,6 @@ jwks_fetched(GObject *source, GAsyncResult *result, gpointer data)
 	g_autoptr(ExhJwks) jwks = NULL;
 	g_autofree gchar *reason = NULL;
 	gsize len = 0;
-	const gchar *text;
 
 	if (g_cancellable_is_cancelled(core->cancellable)) {
 		g_ptr_array_foreach(core->jwks_waiters, auth_drop, NULL);
@@ -511,7 +510,8 @@ jwks_fetched(GObject *source, GAsyncResult *result, gpointer data)
 	else if (soup_message_get_status(msg) != 200 || g_bytes_get_size(body) > ANSWER_MAX)
 		reason = g_strdup_printf("JWKS fetch answered %u", soup_message_get_status(msg));
 	if (reason == NULL) {
-		text = g_bytes_get_data(body, &len);
+		const gchar *text = g_bytes_get_data(body, &len);
+
 		jwks = exh_jwks_parse(text, len, core->decryption_key, &error);
 		if (jwks == NULL)
 			reason = g_strdup_printf("JWKS unusable: %s", error->message);

@@ -213,6 +213,7 @@ exh_jwks_parse(const gchar *data, gsize len, GBytes *decryption_key, GError **er
 
 	jwks->keys = g_ptr_array_new_with_free_func(key_free);
 	if (root == NULL) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_set_error_literal(
 			error, EXH_ERROR, EXH_ERROR_IAM, "the JWKS is not a JSON object");
 		return NULL;

@@ -182,6 +182,7 @@ exh_jwt_parse(const gchar *token, GError **error)
 	dot1 = len <= EXH_JWT_MAX_LEN ? strchr(token, '.') : NULL;
 	dot2 = dot1 != NULL ? strchr(dot1 + 1, '.') : NULL;
 	if (dot2 == NULL || strchr(dot2 + 1, '.') != NULL) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_set_error_literal(error, EXH_ERROR, EXH_ERROR_IAM, "the token is not a JWT");
 		return NULL;
 	}

@@ -106,7 +106,7 @@ typedef struct {
 } ExhNodeSetTarget;
 
 ExhNodeSetTarget *exh_node_set_target_new(void);
-ExhNodeSetTarget *exh_node_set_target_copy(const ExhNodeSetTarget *target);
+ExhNodeSetTarget *exh_node_set_target_copy(const ExhNodeSetTarget *src);
 void exh_node_set_target_free(ExhNodeSetTarget *target);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhNodeSetTarget, exh_node_set_target_free)
 

@@ -101,6 +101,7 @@ exh_infra_backend_emit_changed(ExhInfraBackend *backend, const gchar *node_set)
 	emit->node_set = g_strdup(node_set);
 	g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, emit_dispatch, emit, emit_free);
 	g_main_context_unref(context);
+	// cppcheck-suppress memleak ; g_main_context_invoke_full() owns emit, emit_free() frees it
 }
 
 void

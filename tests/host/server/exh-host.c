@@ -120,6 +120,7 @@ exh_host_new(const ExhHostConfig *config, GError **error)
 	g_autoptr(ExhHost) host = g_new0(ExhHost, 1);
 
 	if (!exh_host_config_validate(config, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	host->config = config_copy(config);
 	g_mutex_init(&host->lock);

@@ -201,11 +201,10 @@ exh_iam_authenticate_async(ExhIam *iam,
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *token = NULL;
-	const ExhIdentity *identity;
 
 	if (iam->core == NULL || authorization == NULL ||
 	    g_ascii_strncasecmp(authorization, "bearer ", 7) != 0) {
-		identity = exh_iam_authenticate(iam, authorization, &error);
+		const ExhIdentity *identity = exh_iam_authenticate(iam, authorization, &error);
 		callback((ExhIdentity *)identity, error, data);
 		return;
 	}

@@ -97,6 +97,7 @@ graph_clear(Graph *g)
 	g_clear_pointer(&g->order, g_ptr_array_unref);
 }
 
+// NOLINTBEGIN(misc-no-recursion): the graph of the checked-in migrations, a handful deep
 static gboolean
 graph_visit(Graph *g, const ExhMigration *m, GError **error)
 {
@@ -134,6 +135,7 @@ graph_visit(Graph *g, const ExhMigration *m, GError **error)
 	g_ptr_array_add(g->order, (gpointer)m);
 	return TRUE;
 }
+// NOLINTEND(misc-no-recursion)
 
 static gboolean
 graph_build(Graph *g, GPtrArray *migrations, GError **error)
@@ -253,6 +255,7 @@ depends_on(const ExhMigration *m, const gchar *uuid)
 	return FALSE;
 }
 
+// NOLINTBEGIN(misc-no-recursion): the graph of the checked-in migrations, a handful deep
 static gboolean
 revert_one(Revert *r, const ExhMigration *m, GError **error)
 {
@@ -285,6 +288,7 @@ revert_one(Revert *r, const ExhMigration *m, GError **error)
 		m->owner);
 	return TRUE;
 }
+// NOLINTEND(misc-no-recursion)
 
 static const ExhMigration *
 find_migration(GPtrArray *migrations, const gchar *uuid)

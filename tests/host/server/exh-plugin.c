@@ -76,8 +76,8 @@ check_descriptor(const ExordosPaasPluginDescriptor *desc, GError **error)
 			    "(the major versions differ); rebuild the plugin against this host",
 			    desc->abi_major,
 			    desc->abi_minor,
-			    EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
-			    EXORDOS_PAAS_PLUGIN_ABI_MINOR);
+			    (guint)EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
+			    (guint)EXORDOS_PAAS_PLUGIN_ABI_MINOR);
 		return FALSE;
 	}
 	if (desc->struct_size < DESC_MIN_SIZE || desc->struct_size > DESC_MAX_SIZE) {
@@ -87,7 +87,7 @@ check_descriptor(const ExordosPaasPluginDescriptor *desc, GError **error)
 			    "descriptor struct_size %" G_GSIZE_FORMAT " is implausible "
 			    "(ABI %u.0 needs at least %" G_GSIZE_FORMAT ")",
 			    desc->struct_size,
-			    EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
+			    (guint)EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
 			    (gsize)DESC_MIN_SIZE);
 		return FALSE;
 	}
@@ -125,6 +125,7 @@ exh_plugin_load(const gchar *path, GError **error)
 	/* local binding: two plugins may carry the same static helpers */
 	plugin->module = g_module_open(path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
 	if (plugin->module == NULL) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_set_error(error,
 			    EXH_ERROR,
 			    EXH_ERROR_PLUGIN,

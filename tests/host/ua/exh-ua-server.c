@@ -522,6 +522,7 @@ handle(ExhUaServer *server, Api api, SoupServerMessage *msg)
 /* A declared oversize body is refused before it is read into memory (a chunked
  * one is dropped as it arrives, exh_server_limit_body(), and refused in handle()). */
 static void
+// cppcheck-suppress constParameter ; the signature is libsoup's SoupServerCallback
 early_handler(SoupServer *s, SoupServerMessage *msg, const char *p, GHashTable *q, gpointer data)
 {
 	ExhUaServer *server = data;

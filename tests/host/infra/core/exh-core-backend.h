@@ -72,7 +72,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhCoreConfig, exh_core_config_free)
 
 /**
  * exh_core_config_load_key_file:
- * @key_file: the host's config file
+ * @kf: the host's config file
  * @error: %EXH_ERROR_CONFIG naming the bad key
  *
  * The `[core]` group: `endpoint`, `project` and `password_file` (a file of
@@ -83,7 +83,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhCoreConfig, exh_core_config_free)
  * Returns: (transfer full) (nullable): the settings; %NULL without @error
  * when there is no `[core]` group
  */
-ExhCoreConfig *exh_core_config_load_key_file(GKeyFile *key_file, GError **error);
+ExhCoreConfig *exh_core_config_load_key_file(GKeyFile *kf, GError **error);
 
 /**
  * exh_core_backend_new:

@@ -722,6 +722,7 @@ local_delete_config(ExhInfraBackend *backend, const gchar *uuid, GError **error)
 static gboolean
 local_get_config_status(ExhInfraBackend *backend,
 			const gchar *uuid,
+			// NOLINTNEXTLINE(readability-non-const-parameter): the vtable's signature
 			ExhInfraStatus *out_status,
 			GError **error)
 {

@@ -148,12 +148,23 @@ spawn(ExhLocalChild *child, GError **error)
 		return FALSE;
 	}
 	id = g_subprocess_get_identifier(child->proc);
-	child->pid = id != NULL ? (GPid)atoi(id) : 0;
+	child->pid = id != NULL ? (GPid)g_ascii_strtoll(id, NULL, 10) : 0;
 	child->started_at = g_get_monotonic_time();
 	child->starts++;
 	g_debug("%s started (pid %d)", child->name, (int)child->pid);
 	g_subprocess_wait_async(child->proc, NULL, child_waited, child);
 	return TRUE;
+}
+
+/* Starts @child again (no caller waits for it), or says why it could not. */
+static void
+respawn(ExhLocalChild *child)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!spawn(child, &error))
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): spawn() set it
+		g_warning("%s", error->message);
 }
 
 gboolean
@@ -175,12 +186,11 @@ static gboolean
 restart_due(gpointer data)
 {
 	ExhLocalChild *child = data;
-	g_autoptr(GError) error = NULL;
 
 	g_source_unref(child->restart_source);
 	child->restart_source = NULL;
-	if (child->wanted && child->proc == NULL && !spawn(child, &error))
-		g_warning("%s", error->message);
+	if (child->wanted && child->proc == NULL)
+		respawn(child);
 	return G_SOURCE_REMOVE;
 }
 
@@ -224,7 +234,6 @@ child_waited(GObject *source, GAsyncResult *result, gpointer data)
 		child->exited(child, status, child->exited_data);
 	if (child->stopping) {
 		gboolean again = child->start_after_stop;
-		g_autoptr(GError) error = NULL;
 
 		/* a stop issued after that start (e.g. the node's) cleared the flag,
 		 * so when it is set the stopped callback cannot free the child */
@@ -232,8 +241,7 @@ child_waited(GObject *source, GAsyncResult *result, gpointer data)
 		finish_stop(child);
 		if (again && child->proc == NULL) {
 			child->wanted = TRUE;
-			if (!spawn(child, &error))
-				g_warning("%s", error->message);
+			respawn(child);
 		}
 		return;
 	}

@@ -65,7 +65,7 @@ typedef struct {
 /* (transfer full): defaults; @state_dir and @node_descriptor must still be set */
 ExhLocalConfig *exh_local_config_new(void);
 /* (transfer full): a deep copy (the test hook is shared) */
-ExhLocalConfig *exh_local_config_copy(const ExhLocalConfig *config);
+ExhLocalConfig *exh_local_config_copy(const ExhLocalConfig *src);
 void exh_local_config_free(ExhLocalConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhLocalConfig, exh_local_config_free)
 
@@ -82,8 +82,8 @@ const gchar *exh_local_config_get(const ExhLocalConfig *config, const gchar *nam
 
 /**
  * exh_local_config_load_key_file:
- * @config: settings to override
- * @key_file: the host's config; group `[local]` with `state_dir`, `lock_dir`,
+ * @c: settings to override
+ * @kf: the host's config; group `[local]` with `state_dir`, `lock_dir`,
  *   `subnet`, `port_base`, `node_descriptor`, `uuid5_name`, `envelope`,
  *   `stop_timeout_ms`; every other key is a binary or setting of the
  *   descriptor (exh_local_config_set()); a missing group changes nothing
@@ -91,6 +91,6 @@ const gchar *exh_local_config_get(const ExhLocalConfig *config, const gchar *nam
  *
  * Returns: %TRUE on success
  */
-gboolean exh_local_config_load_key_file(ExhLocalConfig *config, GKeyFile *key_file, GError **error);
+gboolean exh_local_config_load_key_file(ExhLocalConfig *c, GKeyFile *kf, GError **error);
 
 G_END_DECLS

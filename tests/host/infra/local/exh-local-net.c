@@ -221,8 +221,8 @@ exh_local_net_lease(const gchar *lock_dir, guint subnet, const GArray *probe_por
 			    EXH_ERROR_CONFIG,
 			    "subnet %u: not in %u..%u",
 			    subnet,
-			    EXH_LOCAL_SUBNET_MIN,
-			    EXH_LOCAL_SUBNET_MAX);
+			    (guint)EXH_LOCAL_SUBNET_MIN,
+			    (guint)EXH_LOCAL_SUBNET_MAX);
 		return NULL;
 	}
 	fd = lease_fd(dir, subnet, probe_ports, &k, error);

@@ -586,9 +586,18 @@ exh_local_node_refresh(ExhLocalNode *node, GError **error)
 static gboolean
 resolve_owner(const ExhConfigTarget *t, uid_t *uid, gid_t *gid, GError **error)
 {
-	struct passwd *pw = getpwnam(t->owner);
-	struct group *gr = getgrnam(t->group);
+	/* the reentrant forms: the workers apply config targets concurrently */
+	struct passwd pw_entry;
+	struct group gr_entry;
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+	gchar pw_text[4096];
+	gchar gr_text[16384];
 
+	if (getpwnam_r(t->owner, &pw_entry, pw_text, sizeof pw_text, &pw) != 0)
+		pw = NULL;
+	if (getgrnam_r(t->group, &gr_entry, gr_text, sizeof gr_text, &gr) != 0)
+		gr = NULL;
 	if (pw == NULL || gr == NULL) {
 		g_set_error(error,
 			    EXH_ERROR,
