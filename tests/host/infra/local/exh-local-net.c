@@ -54,7 +54,7 @@ try_socket(const gchar *addr, guint port, gboolean do_connect)
 }
 
 /* Addresses of a subnet whose ports are bind-tested: the nodes a host or a
- * test makes first.  A process outside the lock protocol (a node's exim left
+ * test makes first.  A process outside the lock protocol (a node's daemon left
  * behind by a killed test) may hold any of their ports. */
 #define PROBE_ADDRESSES 4
 
