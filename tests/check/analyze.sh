@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
       ONLY+=("$2"); shift 2 ;;
     --json) [ $# -ge 2 ] || { echo "analyze: --json needs a file" >&2; exit 2; }
       JSON=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "analyze: unknown option $1" >&2; exit 2 ;;
   esac
 done
