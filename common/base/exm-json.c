@@ -457,19 +457,22 @@ unescape(const guchar *p, const guchar *end)
 static gboolean
 span_named(const SecretSpan *span, const gchar *const *names)
 {
-	g_autofree gchar *name = unescape(span->name, span->name_end);
+	gchar *name = unescape(span->name, span->name_end);
+	gboolean named = g_strv_contains(names, name);
 
-	return g_strv_contains(names, name);
+	g_free(name);
+	return named;
 }
 
 /* Puts @value in the root's string member @span names, wiping the text it replaces. */
 static void
 restore_secret(JsonNode *root, const SecretSpan *span, const gchar *value)
 {
-	g_autofree gchar *name = unescape(span->name, span->name_end);
+	gchar *name = unescape(span->name, span->name_end);
 	JsonNode *member = json_object_get_member(json_node_get_object(root), name);
 	gchar *old;
 
+	g_free(name);
 	if (member == NULL || json_node_get_value_type(member) != G_TYPE_STRING)
 		return;
 	old = (gchar *)json_node_get_string(member);
