@@ -141,6 +141,29 @@ static const gchar ua_0002_up_sql[] =
 static const gchar ua_0002_down_sql[] =
 	"ALTER TABLE ua_target_resources DROP COLUMN IF EXISTS derivatives_hash;";
 
+static const gchar *const ua_0003_depends[] = { "75610000-0000-4000-8000-000000000002", NULL };
+
+/*
+ * gcl_sdk migrations 0006 (`ua_node_verifiers_view`, behind the Status API's
+ * node verifier) and 0008 (the outdated view also lists pairs whose hashes
+ * match but whose statuses differ, or builders never actualize the status).
+ */
+static const gchar ua_0003_up_sql[] =
+	"CREATE OR REPLACE VIEW ua_node_verifiers_view AS"
+	" SELECT uuid FROM ua_node_encryption_keys;"
+	"CREATE OR REPLACE VIEW ua_outdated_resources_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid AS target_resource, a.res_uuid AS actual_resource"
+	" FROM ua_target_resources t JOIN ua_actual_resources a ON a.res_uuid = t.res_uuid"
+	" WHERE t.full_hash <> a.full_hash OR (t.hash = a.hash AND t.status <> a.status);"
+	"UPDATE ua_node_encryption_keys SET encryption_disabled_until = " EXH_UA_FAR_FUTURE
+	" WHERE encryption_disabled_until = 'infinity';";
+static const gchar ua_0003_down_sql[] =
+	"DROP VIEW IF EXISTS ua_node_verifiers_view;"
+	"CREATE OR REPLACE VIEW ua_outdated_resources_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid AS target_resource, a.res_uuid AS actual_resource"
+	" FROM ua_target_resources t JOIN ua_actual_resources a ON a.res_uuid = t.res_uuid"
+	" WHERE t.full_hash <> a.full_hash;";
+
 static const ExhMigration ua_migrations[] = {
 	{
 		.uuid = "75610000-0000-4000-8000-000000000001",
@@ -157,6 +180,14 @@ static const ExhMigration ua_migrations[] = {
 		.depends = ua_0002_depends,
 		.up_sql = ua_0002_up_sql,
 		.down_sql = ua_0002_down_sql,
+	},
+	{
+		.uuid = "75610000-0000-4000-8000-000000000003",
+		.name = "0003-node-verifiers-outdated-status",
+		.owner = "host",
+		.depends = ua_0003_depends,
+		.up_sql = ua_0003_up_sql,
+		.down_sql = ua_0003_down_sql,
 	},
 };
 
@@ -484,7 +515,7 @@ exh_ua_store_node_key_put(PGconn *conn,
 		conn,
 		"INSERT INTO ua_node_encryption_keys (uuid, private_key, "
 		"encryption_disabled_until) "
-		"VALUES ($1, $2, CASE WHEN $3::int >= 2147483647 THEN 'infinity'::timestamp "
+		"VALUES ($1, $2, CASE WHEN $3::int >= 2147483647 THEN " EXH_UA_FAR_FUTURE " "
 		"ELSE " EXH_UA_NOW " + make_interval(secs => $3::int) END) "
 		"ON CONFLICT (uuid) DO UPDATE SET private_key = EXCLUDED.private_key, "
 		"encryption_disabled_until = EXCLUDED.encryption_disabled_until, "
@@ -505,6 +536,28 @@ exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error)
 		conn, "DELETE FROM ua_node_encryption_keys WHERE uuid = $1", 1, params, error);
 
 	return res != NULL;
+}
+
+JsonNode *
+exh_ua_store_node_verify(PGconn *conn, const gchar *node, const gchar *uuid, GError **error)
+{
+	static const gchar *const model =
+		"<class 'gcl_sdk.agents.universal.dm.models.NodeVerifier'>";
+	const gchar *params[] = { uuid, node };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn,
+		"SELECT uuid = $2::uuid FROM ua_node_verifiers_view WHERE uuid = $1",
+		2,
+		params,
+		error);
+	JsonNode *out;
+
+	if (!owned(res, node, "node verifier", model, uuid, error))
+		return NULL;
+	out = json_node_new(JSON_NODE_OBJECT);
+	json_node_take_object(out, json_object_new());
+	json_object_set_boolean_member(json_node_get_object(out), "valid", TRUE);
+	return out;
 }
 
 /* Row @row as an object of @names (one a column, in order); the columns in
