@@ -1122,6 +1122,52 @@ test_light_payload_repairs_drift(void)
 	fx_clear(&fx);
 }
 
+/* gcl_sdk fork's fixed loop: a light payload (no capabilities in the answer) is
+ * "skipped, not failed", so what the iteration collected is still saved.  Here
+ * the DP's own field changes under a light answer: the agent reports it (PUT)
+ * and saves the new snapshot in that very iteration, so the next poll carries
+ * the CP's new hash and is light again (no stale hash, no full resend). */
+static void
+test_light_payload_saves_snapshot(void)
+{
+	Fx fx = { 0 };
+	JsonObject *old;
+	JsonObject *v;
+	GList *members;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *cp_hash = NULL;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	before = saved_hash(&fx);
+	/* a new object (values handed to the agent are never modified in place) */
+	old = g_hash_table_lookup(fx.drv->dp, VM_UUID);
+	members = json_object_get_members(old);
+	v = json_object_new();
+	for (GList *l = members; l != NULL; l = l->next)
+		json_object_set_member(
+			v, l->data, json_node_copy(json_object_get_member(old, l->data)));
+	json_object_set_string_member(v, "created_at", "2023-01-01 00:00:00.000000");
+	g_clear_pointer(&members, g_list_free);
+	g_hash_table_insert(fx.drv->dp, g_strdup(VM_UUID), v);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(last_it(&fx)->put, ==, 1);
+	g_assert_true(last_it(&fx)->saved);
+	after = saved_hash(&fx);
+	cp_hash = fake_cp_payload_hash(fx.cp, AGENT_UUID);
+	g_assert_cmpstr(after, !=, before);
+	g_assert_cmpstr(after, ==, cp_hash);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_false(last_it(&fx)->saved);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* Re-reading the configuration with another identity registers the new agent. */
 static void
 test_reload_identity(void)
@@ -1271,6 +1317,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/verify-node-refused", test_verify_node_refused);
 	g_test_add_func("/ua/agent/verify-node-off", test_verify_node_off);
 	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);
+	g_test_add_func("/ua/agent/light-payload-saves-snapshot",
+			test_light_payload_saves_snapshot);
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
 	g_test_add_func("/ua/agent/restart-resumes", test_restart_resumes);
 	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);
