@@ -38,7 +38,8 @@
 	"{\"uuid\": \"" AGENT                                                                      \
 	"\", \"name\": \"Universal Agent 239bb923\", \"description\": \"\", "                      \
 	"\"capabilities\": {\"capabilities\": [\"demo_vm\"]}, \"facts\": {\"facts\": []}, "        \
-	"\"node\": \"" NODE "\", \"status\": \"ACTIVE\"}"
+	"\"node\": \"" NODE "\", \"status\": \"ACTIVE\", \"created_at\": "                         \
+	"\"2026-05-01 10:00:00.000000\", \"updated_at\": \"2026-05-01 10:00:00.000000\"}"
 
 #define ACTUAL_BODY                                                                                \
 	"{\"uuid\": \"" VM "\", \"kind\": \"/v1/kind/demo_vm\", \"res_uuid\": \"" VM_RES "\", "    \
@@ -169,6 +170,8 @@ test_agents(void)
 	g_assert_cmpuint(c->status, ==, 201);
 	g_assert_cmpstr(exh_test_response_get_string(c, "uuid"), ==, AGENT);
 	g_assert_cmpstr(exh_test_response_get_string(c, "node"), ==, NODE);
+	g_assert_cmpstr(
+		exh_test_response_get_string(c, "created_at"), ==, "2026-05-01T10:00:00.000000Z");
 	g_assert_cmpstr(exh_test_response_get_string(c, "status"), ==, "ACTIVE");
 	g_assert_true(exh_test_response_has_member(c, "created_at"));
 	/* registration again: 409, then the agent PUTs what may have changed */
@@ -185,6 +188,14 @@ test_agents(void)
 		   "\"x\"]}, \"facts\": {\"facts\": []}, \"name\": \"a\"}");
 	g_assert_cmpuint(put->status, ==, 200);
 	g_assert_cmpstr(exh_test_response_get_string(put, "name"), ==, "a");
+	/* the timestamps are the create's; read-only on update */
+	g_autoptr(ExhTestResponse) ts = ua(t,
+					   FALSE,
+					   "PUT",
+					   "/v1/agents/" AGENT,
+					   json_headers,
+					   "{\"created_at\": \"2026-05-01 10:00:00.000000\"}");
+	exh_test_assert_error(ts, 400, "ReadOnlyProperty", NULL);
 	/* unknown fields are refused (restalchemy unpackers) */
 	g_autoptr(ExhTestResponse) unk =
 		ua(t, FALSE, "PUT", "/v1/agents/" AGENT, json_headers, "{\"color\": \"red\"}");
@@ -431,6 +442,11 @@ test_resources(void)
 	g_autoptr(ExhTestResponse) a1 =
 		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
 	g_assert_cmpuint(a1->status, ==, 201);
+	/* the timestamps a create sends are stored (now() is only the default) */
+	g_assert_cmpstr(
+		exh_test_response_get_string(a1, "created_at"), ==, "2026-05-01T10:00:03.000000Z");
+	g_assert_cmpstr(
+		exh_test_response_get_string(a1, "updated_at"), ==, "2026-05-01T10:00:03.000000Z");
 	g_autoptr(ExhTestResponse) a2 =
 		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
 	exh_test_assert_error(a2, 409, "ConflictRecords", NULL);
@@ -464,6 +480,18 @@ test_resources(void)
 					   json_headers,
 					   "{\"status\": \"ACTIVE\"}");
 	exh_test_assert_error(u3, 404, "RecordNotFound", NULL);
+	/* …and are read-only on update (§5.2: the agent strips them) */
+	g_autoptr(ExhTestResponse) u4 = ua(t,
+					   FALSE,
+					   "PUT",
+					   "/v1/kind/demo_vm/resources/" VM,
+					   json_headers,
+					   "{\"status\": \"ACTIVE\", \"updated_at\": "
+					   "\"2026-05-01 10:00:03.000000\"}");
+	exh_test_assert_error(u4, 400, "ReadOnlyProperty", NULL);
+	g_autoptr(ExhTestResponse) g2 =
+		ua(t, FALSE, "GET", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
+	g_assert_cmpstr(exh_test_response_get_string(g2, "status"), ==, "ERROR");
 	/* kinds, and no listing of resources */
 	g_autoptr(ExhTestResponse) k = ua(t, FALSE, "GET", "/v1/kind/", plain_headers, NULL);
 	kinds = canonical(k);
