@@ -5,7 +5,8 @@
  * The iteration is a chain of asynchronous steps on one main context:
  *
  *   [register: GET node verifier (404: stop), POST agent, 409 → PUT]
- *   → GET get_payload (a 5xx to `wait=`: again without it) → drivers (synchronous)
+ *   → GET get_payload (a 5xx to `wait=`: again without it; answered: drop `wait=`)
+ *   → drivers (synchronous)
  *   → Status API writes, one at a time → save → schedule the next iteration
  *
  * Every request callback first checks the iteration's cancellable, so a stopped
@@ -45,7 +46,8 @@ struct _ExmUaAgent {
 	guint timeout_id;
 	gboolean started;
 	gboolean registered;
-	gboolean no_wait; /* a CP answered a `wait=` poll with a 5xx: plain polls from now on */
+	gboolean probe;	  /* a `wait=` poll got a 5xx: this poll goes without `wait=` */
+	gboolean no_wait; /* … and the CP answered it: plain polls from now on */
 	gboolean reload_pending;
 	guint failures;
 	guint quick_full;
@@ -356,7 +358,31 @@ agent_register(ExmUaAgent *agent)
 static gboolean
 agent_long_poll(ExmUaAgent *agent)
 {
-	return agent->config->long_poll && !agent->no_wait;
+	return agent->config->long_poll && !agent->no_wait && !agent->probe;
+}
+
+/*
+ * An upstream CP refuses the unknown kwarg `wait` (500 TypeError) on every
+ * poll.  A 5xx to a `wait=` poll is therefore tried again at once without it;
+ * only when the CP answers that one is `wait=` dropped for the rest of the run
+ * (a CP that is down, e.g. our host's 503 while its database restarts, fails
+ * both and keeps the long poll).  Returns %TRUE when the retry was sent.
+ */
+static gboolean
+agent_probe_without_wait(ExmUaAgent *agent, const ExmUaResponse *resp, gboolean probed)
+{
+	if (probed && resp != NULL && resp->status == SOUP_STATUS_OK) {
+		g_message("get_payload with wait= answered a 5xx, without it 200: polling "
+			  "without wait= from now on");
+		agent->no_wait = TRUE;
+		return FALSE;
+	}
+	if (probed || resp == NULL || resp->status < 500 || !agent_long_poll(agent))
+		return FALSE;
+	g_debug("get_payload with wait= answered %u: asking again without it", resp->status);
+	agent->probe = TRUE;
+	agent_poll(agent);
+	return TRUE;
 }
 
 static void
@@ -468,24 +494,20 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 	ExmUaAgent *agent;
 	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
 	ExmUaPayload *payload;
+	gboolean probed;
 
 	if (agent == NULL)
 		return;
-	if (agent_refused(agent, "get_payload", error))
+	probed = agent->probe;
+	agent->probe = FALSE;
+	if (agent_refused(agent, "get_payload", error) ||
+	    agent_probe_without_wait(agent, resp, probed))
 		return;
 	if (resp != NULL && resp->status == SOUP_STATUS_NOT_FOUND) {
 		g_message("the CP does not know agent %s: registering again",
 			  agent->identity->agent);
 		agent->registered = FALSE;
 		agent_finish(agent, EXM_UA_OUTCOME_UNREGISTERED);
-		return;
-	}
-	if (resp != NULL && resp->status >= 500 && agent_long_poll(agent)) {
-		/* an upstream CP refuses the unknown kwarg `wait` (500 TypeError) */
-		g_message("get_payload with wait= answered %u: polling without wait= from now on",
-			  resp->status);
-		agent->no_wait = TRUE;
-		agent_poll(agent);
 		return;
 	}
 	if (resp == NULL || resp->status != SOUP_STATUS_OK) {

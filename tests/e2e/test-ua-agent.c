@@ -1091,6 +1091,35 @@ test_long_poll_refused_by_cp(void)
 	fx_clear(&fx);
 }
 
+/* A CP that is down (5xx to the `wait=` poll and to the retry without it, as
+ * our host's 503 while its database restarts) is an outage, not a refusal of
+ * `wait=`: the long poll is kept. */
+static void
+test_long_poll_kept_after_outage(void)
+{
+	Fx fx = { 0 };
+	GPtrArray *log;
+
+	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 1\n");
+	fake_cp_accept_wait(fx.cp, TRUE);
+	g_atomic_int_set(&logged_wait_dropped, 0);
+	fx_converge(&fx);
+	fake_cp_clear_log(fx.cp);
+	fake_cp_fail_next(fx.cp, 2, 503);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_UNREACHABLE);
+	log = fake_cp_log(fx.cp);
+	g_assert_cmpuint(log->len, ==, 2);
+	g_assert_nonnull(strstr(req_at(&fx, 0)->query, "&wait=1"));
+	g_assert_null(strstr(req_at(&fx, 1)->query, "wait="));
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_nonnull(strstr(req_at(&fx, 2)->query, "&wait=1"));
+	g_assert_cmpint(g_atomic_int_get(&logged_wait_dropped), ==, 0);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* Drift on the DP under a light payload is repaired from the cached targets. */
 static void
 test_light_payload_repairs_drift(void)
@@ -1314,6 +1343,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/long-poll", test_long_poll);
 	g_test_add_func("/ua/agent/long-poll-ignored-by-cp", test_long_poll_ignored);
 	g_test_add_func("/ua/agent/long-poll-refused-by-cp", test_long_poll_refused_by_cp);
+	g_test_add_func("/ua/agent/long-poll-kept-after-outage", test_long_poll_kept_after_outage);
 	g_test_add_func("/ua/agent/verify-node-refused", test_verify_node_refused);
 	g_test_add_func("/ua/agent/verify-node-off", test_verify_node_off);
 	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);

@@ -4,9 +4,11 @@
  *
  * The Orch API (docs/agent-protocol.md §4): agents fetch themselves and their
  * payload; creating and updating an agent follow upstream's controller
- * (status forced ACTIVE, read-only on update).  `wait=<s>` (≤ 10) is this host's long-poll
- * extension (docs/architecture.md §2): when the payload hash equals the one sent, the
- * listener parks the request until something changes or the time is up.
+ * (status forced ACTIVE, read-only on update).  `wait=<s>` (≤ 10) is this
+ * host's long-poll extension (docs/architecture.md §2): when the payload hash
+ * equals the one sent, the listener parks the request until something changes
+ * or the time is up; every other unknown get_payload argument is refused as
+ * upstream refuses it.
  */
 #include "exh-orch.h"
 
@@ -139,7 +141,6 @@ payload_args(const ExhUaCall *call,
 					  ? json_node_get_object(call->body)
 					  : NULL;
 		const gchar *text = NULL;
-
 		g_autoptr(GList) names = NULL;
 
 		if (obj == NULL)
