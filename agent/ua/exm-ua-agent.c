@@ -4,7 +4,9 @@
  *
  * The iteration is a chain of asynchronous steps on one main context:
  *
- *   [register: POST agent, 409 → PUT] → GET get_payload → drivers (synchronous)
+ *   [register: GET node verifier (404: stop), POST agent, 409 → PUT]
+ *   → GET get_payload (a 5xx to `wait=`: again without it; answered: drop `wait=`)
+ *   → drivers (synchronous)
  *   → Status API writes, one at a time → save → schedule the next iteration
  *
  * Every request callback first checks the iteration's cancellable, so a stopped
@@ -44,6 +46,8 @@ struct _ExmUaAgent {
 	guint timeout_id;
 	gboolean started;
 	gboolean registered;
+	gboolean probe;	  /* a `wait=` poll got a 5xx: this poll goes without `wait=` */
+	gboolean no_wait; /* … and the CP answered it: plain polls from now on */
 	gboolean reload_pending;
 	guint failures;
 	guint quick_full;
@@ -304,12 +308,81 @@ agent_registered_post(GObject *source, GAsyncResult *res, gpointer data)
 }
 
 static void
-agent_register(ExmUaAgent *agent)
+agent_register_post(ExmUaAgent *agent)
 {
 	g_autoptr(JsonNode) body = agent_registration_body(agent, TRUE);
 
 	agent_request(
 		agent, EXM_UA_API_STATUS, "POST", "/v1/agents/", NULL, body, agent_registered_post);
+}
+
+/* The gcl_sdk fork's agent: a node the CP does not verify (404) is not
+ * registered; it is asked again after the backoff. */
+static void
+agent_verified(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	ExmUaAgent *agent;
+	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
+
+	if (agent == NULL || agent_refused(agent, "node verification", error))
+		return;
+	if (resp != NULL && resp->status == SOUP_STATUS_NOT_FOUND) {
+		g_warning("node verification failed: the control plane does not know node %s; "
+			  "not registering",
+			  agent->identity->node);
+		agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
+		return;
+	}
+	if (resp == NULL || !SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
+		agent_failed(agent, "node verification", resp, error);
+		return;
+	}
+	agent_register_post(agent);
+}
+
+static void
+agent_register(ExmUaAgent *agent)
+{
+	g_autofree gchar *path = NULL;
+
+	if (!agent->config->verify_node) {
+		agent_register_post(agent);
+		return;
+	}
+	path = g_strdup_printf("/v1/node_verifiers/%s/actions/verify", agent->identity->node);
+	agent_request(agent, EXM_UA_API_STATUS, "GET", path, NULL, NULL, agent_verified);
+}
+
+/* Long polls while the CP has not refused `wait=`. */
+static gboolean
+agent_long_poll(ExmUaAgent *agent)
+{
+	return agent->config->long_poll && !agent->no_wait && !agent->probe;
+}
+
+/*
+ * An upstream CP refuses the unknown kwarg `wait` (500 TypeError) on every
+ * poll.  A 5xx to a `wait=` poll is therefore tried again at once without it;
+ * only when the CP answers that one is `wait=` dropped for the rest of the run
+ * (a CP that is down, e.g. our host's 503 while its database restarts, fails
+ * both and keeps the long poll).  Returns %TRUE when the retry was sent.
+ */
+static gboolean
+agent_probe_without_wait(ExmUaAgent *agent, const ExmUaResponse *resp, gboolean probed)
+{
+	if (probed && resp != NULL && resp->status == SOUP_STATUS_OK) {
+		g_message("get_payload with wait= answered a 5xx, without it 200: polling "
+			  "without wait= from now on");
+		agent->no_wait = TRUE;
+		return FALSE;
+	}
+	if (probed || resp == NULL || resp->status < 500 || !agent_long_poll(agent))
+		return FALSE;
+	g_debug("get_payload with wait= answered %u: asking again without it", resp->status);
+	agent->probe = TRUE;
+	agent_poll(agent);
+	return TRUE;
 }
 
 static void
@@ -421,10 +494,14 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 	ExmUaAgent *agent;
 	g_autoptr(ExmUaResponse) resp = call_finish(data, res, &agent, &error);
 	ExmUaPayload *payload;
+	gboolean probed;
 
 	if (agent == NULL)
 		return;
-	if (agent_refused(agent, "get_payload", error))
+	probed = agent->probe;
+	agent->probe = FALSE;
+	if (agent_refused(agent, "get_payload", error) ||
+	    agent_probe_without_wait(agent, resp, probed))
 		return;
 	if (resp != NULL && resp->status == SOUP_STATUS_NOT_FOUND) {
 		g_message("the CP does not know agent %s: registering again",
@@ -458,7 +535,7 @@ agent_poll(ExmUaAgent *agent)
 	g_autofree gchar *hash = g_uri_escape_string(agent->last->hash, NULL, FALSE);
 	g_autofree gchar *query = NULL;
 
-	if (agent->config->long_poll)
+	if (agent_long_poll(agent))
 		query = g_strdup_printf("hash=%s&version=%" G_GINT64_FORMAT "&wait=%u",
 					hash,
 					agent->last->version,
@@ -616,7 +693,7 @@ agent_next_delay(ExmUaAgent *agent, ExmUaOutcome outcome)
 		return 0; /* register right away, once */
 	if (outcome != EXM_UA_OUTCOME_OK && outcome != EXM_UA_OUTCOME_PARTIAL)
 		return agent_backoff(agent);
-	if (!agent->config->long_poll || outcome != EXM_UA_OUTCOME_OK)
+	if (!agent_long_poll(agent) || outcome != EXM_UA_OUTCOME_OK)
 		return MAX(period - elapsed, EXM_UA_ITER_PAUSE);
 	/* A long poll that came back early was a change (full payload) or a CP that
 	 * ignores `wait` (light payload).  Re-poll at once after a change, but not

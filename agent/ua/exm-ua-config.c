@@ -72,6 +72,7 @@ static const ExmIniKey exm_ua_config_keys[] = {
 	  .flags = EXM_INI_EMPTY_IS_DEFAULT },
 	{ UA_KEY("orch_secure_communication", secure, EXM_INI_BOOL), .def = "true" },
 	{ UA_KEY("caps_drivers", caps_drivers, EXM_INI_STRV), .separator = ',' },
+	{ UA_KEY("verify_node_on_register", verify_node, EXM_INI_BOOL), .def = "true" },
 	{ UA_KEY("long_poll", long_poll, EXM_INI_BOOL), .def = "false" },
 	{ UA_KEY("long_poll_wait", long_poll_wait, EXM_INI_CUSTOM), .def = G_STRINGIFY(EXM_UA_MAX_LONG_POLL_WAIT),
 	  .set = config_set_wait },

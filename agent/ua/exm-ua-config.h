@@ -35,6 +35,9 @@
  *   §6 is used when it is set and @secure is %TRUE (`private_key_path`)
  * @secure: `orch_secure_communication` (default %TRUE)
  * @caps_drivers: capability driver names (`caps_drivers`)
+ * @verify_node: ask the Status API's node verifier before registering and
+ *   register only when it knows the node (`verify_node_on_register`, as the
+ *   gcl_sdk fork's agent; default %TRUE)
  * @long_poll: send `wait=` on get_payload (`long_poll`, ours)
  * @long_poll_wait: seconds of `wait=` (`long_poll_wait`, ours; 1..10, default 10)
  * @poll_interval: seconds between iteration starts (`poll_interval`, ours; default 3)
@@ -55,6 +58,7 @@ typedef struct {
 	gchar *private_key_path;
 	gboolean secure;
 	gchar **caps_drivers;
+	gboolean verify_node;
 	gboolean long_poll;
 	guint long_poll_wait;
 	gdouble poll_interval;

@@ -451,8 +451,17 @@ test_transcript_converge(void)
 
 	fx_init(&fx, NULL, NULL);
 	fx_converge(&fx);
-	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 3);
+	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 4);
+	/* the gcl_sdk fork's verify_node_on_register (default true): the node first */
 	r = req_at(&fx, 0);
+	g_assert_cmpstr(r->api, ==, "status");
+	g_assert_cmpstr(r->method, ==, "GET");
+	g_assert_cmpstr(r->path, ==, "/v1/node_verifiers/" NODE_UUID "/actions/verify");
+	g_assert_null(r->query);
+	g_assert_null(r->body);
+	g_assert_cmpstr(r->node_header, ==, NODE_UUID);
+	g_assert_cmpuint(r->status, ==, 200);
+	r = req_at(&fx, 1);
 	g_assert_cmpstr(r->api, ==, "status");
 	g_assert_cmpstr(r->method, ==, "POST");
 	g_assert_cmpstr(r->path, ==, "/v1/agents/");
@@ -460,7 +469,7 @@ test_transcript_converge(void)
 	g_assert_cmpstr(r->node_header, ==, NODE_UUID);
 	g_assert_null(r->nonce_header);
 	assert_body(r, expected_registration);
-	r = req_at(&fx, 1);
+	r = req_at(&fx, 2);
 	g_assert_cmpstr(r->api, ==, "orch");
 	g_assert_cmpstr(r->method, ==, "GET");
 	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
@@ -468,7 +477,7 @@ test_transcript_converge(void)
 	g_assert_null(r->content_type);
 	g_assert_null(r->body);
 	g_assert_cmpstr(r->node_header, ==, NODE_UUID);
-	r = req_at(&fx, 2);
+	r = req_at(&fx, 3);
 	g_assert_cmpstr(r->api, ==, "status");
 	g_assert_cmpstr(r->method, ==, "POST");
 	g_assert_cmpstr(r->path, ==, "/v1/kind/demo_vm/resources/");
@@ -520,16 +529,16 @@ test_register_conflict(void)
 	run_iterations(&fx, 1);
 	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
 	g_assert_true(last_it(&fx)->registered);
-	r = req_at(&fx, 0);
+	r = req_at(&fx, 1);
 	g_assert_cmpstr(r->method, ==, "POST");
 	g_assert_cmpuint(r->status, ==, 409);
-	r = req_at(&fx, 1);
+	r = req_at(&fx, 2);
 	g_assert_cmpstr(r->api, ==, "status");
 	g_assert_cmpstr(r->method, ==, "PUT");
 	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID);
 	g_assert_cmpuint(r->status, ==, 200);
 	assert_body(r, expected_registration_put);
-	r = req_at(&fx, 2);
+	r = req_at(&fx, 3);
 	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
 	agent = fake_cp_get_agent(fx.cp, AGENT_UUID);
 	g_assert_cmpstr(
@@ -563,10 +572,12 @@ test_reregister_on_404(void)
 	run_iterations(&fx, 1);
 	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
 	g_assert_true(last_it(&fx)->registered);
-	g_assert_cmpstr(req_at(&fx, 1)->method, ==, "POST");
-	g_assert_cmpstr(req_at(&fx, 1)->path, ==, "/v1/agents/");
-	assert_body(req_at(&fx, 1), expected_registration);
-	g_assert_cmpstr(req_at(&fx, 2)->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
+	g_assert_cmpstr(
+		req_at(&fx, 1)->path, ==, "/v1/node_verifiers/" NODE_UUID "/actions/verify");
+	g_assert_cmpstr(req_at(&fx, 2)->method, ==, "POST");
+	g_assert_cmpstr(req_at(&fx, 2)->path, ==, "/v1/agents/");
+	assert_body(req_at(&fx, 2), expected_registration);
+	g_assert_cmpstr(req_at(&fx, 3)->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
 	g_assert_nonnull(fake_cp_get_agent(fx.cp, AGENT_UUID));
 	assert_no_violations(&fx);
 	fx_clear(&fx);
@@ -732,7 +743,7 @@ test_envelope(void)
 	run_iterations(&fx, 1);
 	g_assert_true(last_it(&fx)->light);
 	log = fake_cp_log(fx.cp);
-	g_assert_cmpuint(log->len, ==, 4);
+	g_assert_cmpuint(log->len, ==, 5);
 	for (guint i = 0; i < log->len; i++) {
 		FakeRequest *r = log->pdata[i];
 		g_assert_cmpstr(r->content_type,
@@ -746,10 +757,12 @@ test_envelope(void)
 		g_assert_cmpuint(r->status / 100, ==, 2);
 	}
 	/* bodiless requests carry the sealed JSON literal null */
-	g_assert_nonnull(req_at(&fx, 1)->body);
-	g_assert_true(JSON_NODE_HOLDS_NULL(req_at(&fx, 1)->body));
-	assert_body(req_at(&fx, 0), expected_registration);
-	assert_body(req_at(&fx, 2), expected_post);
+	g_assert_nonnull(req_at(&fx, 0)->body);
+	g_assert_true(JSON_NODE_HOLDS_NULL(req_at(&fx, 0)->body));
+	g_assert_nonnull(req_at(&fx, 2)->body);
+	g_assert_true(JSON_NODE_HOLDS_NULL(req_at(&fx, 2)->body));
+	assert_body(req_at(&fx, 1), expected_registration);
+	assert_body(req_at(&fx, 3), expected_post);
 	hash = saved_hash(&fx);
 	g_assert_cmpstr(hash, ==, "37a273eaeebbb63f");
 	assert_no_violations(&fx);
@@ -940,8 +953,9 @@ test_long_poll(void)
 	guint n;
 
 	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 5\n");
+	fake_cp_accept_wait(fx.cp, TRUE); /* this project's host */
 	fx_converge(&fx);
-	g_assert_cmpstr(req_at(&fx, 1)->query, ==, "hash=&version=0&wait=5");
+	g_assert_cmpstr(req_at(&fx, 2)->query, ==, "hash=&version=0&wait=5");
 	fake_cp_clear_log(fx.cp);
 	g_ptr_array_set_size(fx.drv->calls, 0);
 	g_timeout_add(300, change_target_later, &fx);
@@ -967,6 +981,7 @@ test_long_poll_ignored(void)
 	Fx fx = { 0 };
 
 	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 10\npoll_interval = 5\n");
+	fake_cp_accept_wait(fx.cp, TRUE);
 	fake_cp_ignore_wait(fx.cp, TRUE);
 	fx_converge(&fx);
 	/* the converging (full) answer is re-polled at once */
@@ -976,6 +991,131 @@ test_long_poll_ignored(void)
 	/* the period minus the iteration's own duration, whatever the machine's speed */
 	g_assert_cmpfloat(last_it(&fx)->next_delay, >, 1);
 	g_assert_cmpfloat(last_it(&fx)->next_delay, <=, 5);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* Log lines the tests look for, counted by a default handler (every domain). */
+static gint logged_verify_failed;
+static gint logged_wait_dropped;
+
+static void
+count_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+	if (strstr(message, "node verification failed") != NULL)
+		g_atomic_int_inc(&logged_verify_failed);
+	if (strstr(message, "polling without wait=") != NULL)
+		g_atomic_int_inc(&logged_wait_dropped);
+	g_log_default_handler(domain, level, message, data);
+}
+
+/* verify_node_on_register (default true, as the gcl_sdk fork's agent): a node
+ * the CP's verifier answers 404 for is not registered, and is asked again
+ * after the backoff; once it is known the agent registers. */
+static void
+test_verify_node_refused(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, NULL, NULL);
+	fake_cp_refuse_node(fx.cp, TRUE);
+	g_atomic_int_set(&logged_verify_failed, 0);
+	run_iterations(&fx, 2);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_REJECTED);
+	g_assert_cmpuint(last_it(&fx)->failures, ==, 2);
+	g_assert_false(last_it(&fx)->registered);
+	g_assert_cmpfloat(last_it(&fx)->next_delay, >, 0);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "GET", "/v1/node_verifiers/" NODE_UUID), ==, 2);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "POST", "/v1/agents/"), ==, 0);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "GET", "/v1/agents/"), ==, 0);
+	g_assert_null(fake_cp_get_agent(fx.cp, AGENT_UUID));
+	g_assert_cmpint(g_atomic_int_get(&logged_verify_failed), ==, 2);
+	fake_cp_refuse_node(fx.cp, FALSE);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(last_it(&fx)->registered);
+	g_assert_nonnull(fake_cp_get_agent(fx.cp, AGENT_UUID));
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* verify_node_on_register = false: straight to the registration POST. */
+static void
+test_verify_node_off(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, NULL, "verify_node_on_register = false\n");
+	fake_cp_refuse_node(fx.cp, TRUE);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "GET", "/v1/node_verifiers/"), ==, 0);
+	g_assert_cmpstr(req_at(&fx, 0)->path, ==, "/v1/agents/");
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* long_poll = true against an upstream CP: its get_payload refuses `wait` (500
+ * TypeError); the agent polls without it from then on, logged once, and
+ * converges instead of backing off forever. */
+static void
+test_long_poll_refused_by_cp(void)
+{
+	Fx fx = { 0 };
+	GPtrArray *log;
+	guint refused = 0;
+
+	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 5\n");
+	g_atomic_int_set(&logged_wait_dropped, 0);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET);
+	run_iterations(&fx, 3);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(last_it(&fx)->failures, ==, 0);
+	g_assert_nonnull(fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID));
+	log = fake_cp_log(fx.cp);
+	for (guint i = 0; i < log->len; i++) {
+		FakeRequest *r = log->pdata[i];
+
+		if (!g_str_has_suffix(r->path, "/actions/get_payload"))
+			continue;
+		if (r->query != NULL && strstr(r->query, "wait=") != NULL) {
+			g_assert_cmpuint(r->status, ==, 500);
+			refused++;
+		} else {
+			g_assert_cmpuint(r->status, ==, 200);
+		}
+	}
+	g_assert_cmpuint(refused, ==, 1);
+	g_assert_cmpint(g_atomic_int_get(&logged_wait_dropped), ==, 1);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* A CP that is down (5xx to the `wait=` poll and to the retry without it, as
+ * our host's 503 while its database restarts) is an outage, not a refusal of
+ * `wait=`: the long poll is kept. */
+static void
+test_long_poll_kept_after_outage(void)
+{
+	Fx fx = { 0 };
+	GPtrArray *log;
+
+	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 1\n");
+	fake_cp_accept_wait(fx.cp, TRUE);
+	g_atomic_int_set(&logged_wait_dropped, 0);
+	fx_converge(&fx);
+	fake_cp_clear_log(fx.cp);
+	fake_cp_fail_next(fx.cp, 2, 503);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_UNREACHABLE);
+	log = fake_cp_log(fx.cp);
+	g_assert_cmpuint(log->len, ==, 2);
+	g_assert_nonnull(strstr(req_at(&fx, 0)->query, "&wait=1"));
+	g_assert_null(strstr(req_at(&fx, 1)->query, "wait="));
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_nonnull(strstr(req_at(&fx, 2)->query, "&wait=1"));
+	g_assert_cmpint(g_atomic_int_get(&logged_wait_dropped), ==, 0);
 	assert_no_violations(&fx);
 	fx_clear(&fx);
 }
@@ -1011,6 +1151,52 @@ test_light_payload_repairs_drift(void)
 	fx_clear(&fx);
 }
 
+/* gcl_sdk fork's fixed loop: a light payload (no capabilities in the answer) is
+ * "skipped, not failed", so what the iteration collected is still saved.  Here
+ * the DP's own field changes under a light answer: the agent reports it (PUT)
+ * and saves the new snapshot in that very iteration, so the next poll carries
+ * the CP's new hash and is light again (no stale hash, no full resend). */
+static void
+test_light_payload_saves_snapshot(void)
+{
+	Fx fx = { 0 };
+	JsonObject *old;
+	JsonObject *v;
+	GList *members;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *cp_hash = NULL;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	before = saved_hash(&fx);
+	/* a new object (values handed to the agent are never modified in place) */
+	old = g_hash_table_lookup(fx.drv->dp, VM_UUID);
+	members = json_object_get_members(old);
+	v = json_object_new();
+	for (GList *l = members; l != NULL; l = l->next)
+		json_object_set_member(
+			v, l->data, json_node_copy(json_object_get_member(old, l->data)));
+	json_object_set_string_member(v, "created_at", "2023-01-01 00:00:00.000000");
+	g_clear_pointer(&members, g_list_free);
+	g_hash_table_insert(fx.drv->dp, g_strdup(VM_UUID), v);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(last_it(&fx)->put, ==, 1);
+	g_assert_true(last_it(&fx)->saved);
+	after = saved_hash(&fx);
+	cp_hash = fake_cp_payload_hash(fx.cp, AGENT_UUID);
+	g_assert_cmpstr(after, !=, before);
+	g_assert_cmpstr(after, ==, cp_hash);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_false(last_it(&fx)->saved);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* Re-reading the configuration with another identity registers the new agent. */
 static void
 test_reload_identity(void)
@@ -1029,8 +1215,10 @@ test_reload_identity(void)
 	g_assert_cmpstr(uuid, !=, AGENT_UUID);
 	fake_cp_clear_log(fx.cp);
 	run_iterations(&fx, 1);
-	g_assert_cmpstr(req_at(&fx, 0)->path, ==, "/v1/agents/");
-	g_assert_cmpstr(req_at(&fx, 0)->node_header, ==, OTHER_NODE);
+	g_assert_cmpstr(
+		req_at(&fx, 0)->path, ==, "/v1/node_verifiers/" OTHER_NODE "/actions/verify");
+	g_assert_cmpstr(req_at(&fx, 1)->path, ==, "/v1/agents/");
+	g_assert_cmpstr(req_at(&fx, 1)->node_header, ==, OTHER_NODE);
 	g_assert_nonnull(fake_cp_get_agent(fx.cp, uuid));
 
 	/* a broken file keeps the running configuration */
@@ -1060,9 +1248,9 @@ test_restart_resumes(void)
 	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
 	g_assert_true(last_it(&fx)->light);
 	g_assert_false(last_it(&fx)->saved);
-	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 3); /* POST 409, PUT, GET */
-	g_assert_cmpuint(req_at(&fx, 0)->status, ==, 409);
-	g_assert_cmpstr(req_at(&fx, 2)->query, ==, "hash=37a273eaeebbb63f&version=0");
+	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 4); /* verify, POST 409, PUT, GET */
+	g_assert_cmpuint(req_at(&fx, 1)->status, ==, 409);
+	g_assert_cmpstr(req_at(&fx, 3)->query, ==, "hash=37a273eaeebbb63f&version=0");
 	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
 	g_assert_cmpint(stat(fx.payload_path, &after), ==, 0);
 	g_assert_cmpint(before.st_mtim.tv_nsec, ==, after.st_mtim.tv_nsec);
@@ -1087,6 +1275,7 @@ test_stop_in_flight(void)
 	Fx fx = { 0 };
 
 	fx_init(&fx, NULL, "long_poll = true\nlong_poll_wait = 10\n");
+	fake_cp_accept_wait(fx.cp, TRUE);
 	fx_converge(&fx);
 	fake_cp_clear_log(fx.cp);
 	/* let the next long poll reach the CP, then stop */
@@ -1137,6 +1326,7 @@ main(int argc, char **argv)
 	/* The agent logs CP outages and injected failures as warnings by design;
 	 * criticals stay fatal (G_DEBUG=fatal-criticals). */
 	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	g_log_set_default_handler(count_log, NULL);
 	g_test_add_func("/ua/agent/transcript-converge-then-light", test_transcript_converge);
 	g_test_add_func("/ua/agent/register-409-put", test_register_conflict);
 	g_test_add_func("/ua/agent/reregister-on-404", test_reregister_on_404);
@@ -1152,7 +1342,13 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/backoff-and-recovery", test_backoff_and_recovery);
 	g_test_add_func("/ua/agent/long-poll", test_long_poll);
 	g_test_add_func("/ua/agent/long-poll-ignored-by-cp", test_long_poll_ignored);
+	g_test_add_func("/ua/agent/long-poll-refused-by-cp", test_long_poll_refused_by_cp);
+	g_test_add_func("/ua/agent/long-poll-kept-after-outage", test_long_poll_kept_after_outage);
+	g_test_add_func("/ua/agent/verify-node-refused", test_verify_node_refused);
+	g_test_add_func("/ua/agent/verify-node-off", test_verify_node_off);
 	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);
+	g_test_add_func("/ua/agent/light-payload-saves-snapshot",
+			test_light_payload_saves_snapshot);
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
 	g_test_add_func("/ua/agent/restart-resumes", test_restart_resumes);
 	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);

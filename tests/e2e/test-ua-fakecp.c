@@ -56,6 +56,8 @@ struct _FakeCp {
 	guint fail_n;
 	guint fail_status;
 	gboolean ignore_wait;
+	gboolean accept_wait;
+	gboolean refuse_node; /* the node verifier answers 404 */
 	gboolean answer_plain;
 	GBytes *last_sealed;  /* the last sealed success body sent … */
 	gchar *last_nonce;    /* … and its X-Genesis-Nonce */
@@ -622,6 +624,24 @@ fake_resource_delete(FakeCp *cp, SoupServerMessage *msg, const gchar *kind, cons
 	fake_wake_held(cp, FALSE);
 }
 
+/* gcl_sdk fork: `{"valid": true}` for a node with a key row, else 404; here
+ * the calling node has one unless the test says it has not. */
+static void
+fake_node_verify(FakeCp *cp, SoupServerMessage *msg, FakeRequest *req, const gchar *node)
+{
+	g_autoptr(JsonObject) valid = NULL;
+
+	if (req->body != NULL && !JSON_NODE_HOLDS_NULL(req->body))
+		fake_violation(cp, "node verification with a body");
+	if (cp->refuse_node || g_strcmp0(node, req->node_header) != 0) {
+		fake_error(cp, msg, SOUP_STATUS_NOT_FOUND, "RecordNotFound", "node verifier");
+		return;
+	}
+	valid = json_object_new();
+	json_object_set_boolean_member(valid, "valid", TRUE);
+	fake_respond_object(cp, msg, SOUP_STATUS_OK, valid);
+}
+
 static void
 fake_route_status(FakeCp *cp, SoupServerMessage *msg, FakeRequest *req, gchar **p, guint n)
 {
@@ -639,6 +659,9 @@ fake_route_status(FakeCp *cp, SoupServerMessage *msg, FakeRequest *req, gchar **
 		fake_resource_put(cp, msg, req, p[3], p[5]);
 	else if (n == 6 && g_str_equal(p[2], "kind") && g_str_equal(m, "DELETE"))
 		fake_resource_delete(cp, msg, p[3], p[5]);
+	else if (n == 6 && g_str_equal(p[2], "node_verifiers") && g_str_equal(p[4], "actions") &&
+		 g_str_equal(p[5], "verify") && g_str_equal(m, "GET"))
+		fake_node_verify(cp, msg, req, p[3]);
 	else {
 		fake_violation(cp, "status api: no route for %s %s", m, req->path);
 		fake_error(cp, msg, SOUP_STATUS_NOT_FOUND, "RecordNotFound", "no route");
@@ -669,6 +692,30 @@ fake_send_recorded(FakeCp *cp, SoupServerMessage *msg)
 					 g_bytes_get_size(cp->replay_wire));
 }
 
+/* Upstream's get_payload(resource, hash="", version="0"): any other query
+ * parameter is a keyword argument Python refuses, answered 500 TypeError
+ * (`wait` too, unless the test plays this project's host). */
+static gboolean
+fake_payload_kwargs(FakeCp *cp, SoupServerMessage *msg, GHashTable *query)
+{
+	g_autoptr(GList) names = query != NULL ? g_hash_table_get_keys(query) : NULL;
+
+	for (GList *l = names; l != NULL; l = l->next) {
+		const gchar *name = l->data;
+		g_autofree gchar *why = NULL;
+
+		if (g_str_equal(name, "hash") || g_str_equal(name, "version") ||
+		    (cp->accept_wait && g_str_equal(name, "wait")))
+			continue;
+		why = g_strdup_printf("UniversalAgentsController.get_payload() got an unexpected "
+				      "keyword argument '%s'",
+				      name);
+		fake_error(cp, msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "TypeError", why);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static void
 fake_route_orch(FakeCp *cp,
 		SoupServerMessage *msg,
@@ -691,6 +738,8 @@ fake_route_orch(FakeCp *cp,
 	}
 	if (!cp->sealed && req->content_type != NULL)
 		fake_violation(cp, "get_payload with Content-Type %s", req->content_type);
+	if (!fake_payload_kwargs(cp, msg, query))
+		return;
 	if (cp->fail_n > 0) {
 		cp->fail_n--;
 		fake_error(cp, msg, cp->fail_status, "Injected", "injected failure");
@@ -1056,6 +1105,18 @@ fake_cp_fail_next(FakeCp *cp, guint n, guint status)
 {
 	cp->fail_n = n;
 	cp->fail_status = status;
+}
+
+void
+fake_cp_accept_wait(FakeCp *cp, gboolean accept)
+{
+	cp->accept_wait = accept;
+}
+
+void
+fake_cp_refuse_node(FakeCp *cp, gboolean refuse)
+{
+	cp->refuse_node = refuse;
 }
 
 void

@@ -5,8 +5,9 @@
  * An in-process fake control plane for the agent tests: the Orch API and the
  * Status API of docs/agent-protocol.md §4–§6 on two SoupServers bound to
  * 127.0.0.1 (random ports), sharing one in-memory state (agents, target and
- * actual resources), with the §4.1 payload algorithm, the §6 envelope, `wait=`
- * long polls, a log of every request and a few fault knobs.
+ * actual resources), with the §4.1 payload algorithm, the §6 envelope, the
+ * node verifier, upstream's refusal of unknown get_payload parameters, `wait=`
+ * long polls when allowed, a log of every request and a few fault knobs.
  */
 #pragma once
 
@@ -67,8 +68,15 @@ guint fake_cp_n_actuals(FakeCp *cp);
 /* Answers the next @n get_payload calls with 404 / the next @n requests with @status. */
 void fake_cp_fail_next(FakeCp *cp, guint n, guint status);
 
-/* An upstream CP: `wait=` is ignored and light answers come at once. */
+/* As upstream, get_payload refuses every query parameter but `hash` and
+ * `version` with a 500 TypeError (`wait=` too); this makes it accept `wait=`
+ * as this project's host does (its long-poll extension). */
+void fake_cp_accept_wait(FakeCp *cp, gboolean accept);
+/* With fake_cp_accept_wait(): `wait=` accepted but ignored, light answers at once. */
 void fake_cp_ignore_wait(FakeCp *cp, gboolean ignore);
+/* The node verifier (`GET /v1/node_verifiers/<node>/actions/verify`) answers 404
+ * for every node; by default it answers `{"valid": true}` for the calling node. */
+void fake_cp_refuse_node(FakeCp *cp, gboolean refuse);
 
 /* Successes in plain JSON although the CP holds a key: someone on the path
  * who has no key answers in the CP's place. */

@@ -38,7 +38,8 @@
 	"{\"uuid\": \"" AGENT                                                                      \
 	"\", \"name\": \"Universal Agent 239bb923\", \"description\": \"\", "                      \
 	"\"capabilities\": {\"capabilities\": [\"demo_vm\"]}, \"facts\": {\"facts\": []}, "        \
-	"\"node\": \"" NODE "\", \"status\": \"ACTIVE\"}"
+	"\"node\": \"" NODE "\", \"status\": \"ACTIVE\", \"created_at\": "                         \
+	"\"2026-05-01 10:00:00.000000\", \"updated_at\": \"2026-05-01 10:00:00.000000\"}"
 
 #define ACTUAL_BODY                                                                                \
 	"{\"uuid\": \"" VM "\", \"kind\": \"/v1/kind/demo_vm\", \"res_uuid\": \"" VM_RES "\", "    \
@@ -107,7 +108,8 @@ put_key(ExhTest *t, gboolean required)
 	    required ? "INSERT INTO ua_node_encryption_keys (uuid, private_key) VALUES ('" NODE
 		       "', '" KEY_B64 "')"
 		     : "INSERT INTO ua_node_encryption_keys (uuid, private_key, "
-		       "encryption_disabled_until) VALUES ('" NODE "', '" KEY_B64 "', 'infinity')");
+		       "encryption_disabled_until) VALUES ('" NODE "', '" KEY_B64
+		       "', '9999-12-31')");
 }
 
 static gchar *
@@ -168,6 +170,8 @@ test_agents(void)
 	g_assert_cmpuint(c->status, ==, 201);
 	g_assert_cmpstr(exh_test_response_get_string(c, "uuid"), ==, AGENT);
 	g_assert_cmpstr(exh_test_response_get_string(c, "node"), ==, NODE);
+	g_assert_cmpstr(
+		exh_test_response_get_string(c, "created_at"), ==, "2026-05-01T10:00:00.000000Z");
 	g_assert_cmpstr(exh_test_response_get_string(c, "status"), ==, "ACTIVE");
 	g_assert_true(exh_test_response_has_member(c, "created_at"));
 	/* registration again: 409, then the agent PUTs what may have changed */
@@ -184,18 +188,26 @@ test_agents(void)
 		   "\"x\"]}, \"facts\": {\"facts\": []}, \"name\": \"a\"}");
 	g_assert_cmpuint(put->status, ==, 200);
 	g_assert_cmpstr(exh_test_response_get_string(put, "name"), ==, "a");
+	/* the timestamps are the create's; read-only on update */
+	g_autoptr(ExhTestResponse) ts = ua(t,
+					   FALSE,
+					   "PUT",
+					   "/v1/agents/" AGENT,
+					   json_headers,
+					   "{\"created_at\": \"2026-05-01 10:00:00.000000\"}");
+	exh_test_assert_error(ts, 400, "ReadOnlyProperty", NULL);
 	/* unknown fields are refused (restalchemy unpackers) */
 	g_autoptr(ExhTestResponse) unk =
 		ua(t, FALSE, "PUT", "/v1/agents/" AGENT, json_headers, "{\"color\": \"red\"}");
 	exh_test_assert_error(unk, 400, "ValidationError", NULL);
-	/* the Orch API reads it, lists nothing, registers nothing */
+	/* the Orch API reads it, lists nothing, deletes nothing */
 	g_autoptr(ExhTestResponse) get =
 		ua(t, TRUE, "GET", "/v1/agents/" AGENT, plain_headers, NULL);
 	g_assert_cmpuint(get->status, ==, 200);
 	g_assert_cmpstr(exh_test_response_get_string(get, "name"), ==, "a");
 	g_autoptr(ExhTestResponse) l1 = ua(t, TRUE, "GET", "/v1/agents/", plain_headers, NULL);
 	g_autoptr(ExhTestResponse) l2 =
-		ua(t, TRUE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+		ua(t, TRUE, "DELETE", "/v1/agents/" AGENT, json_headers, NULL);
 	g_autoptr(ExhTestResponse) l3 = ua(t, FALSE, "GET", "/v1/agents/", plain_headers, NULL);
 	/* the Orch API keeps the configured limit (its bodies are kwargs) */
 	g_autofree gchar *big = g_strnfill(2 * 1024 * 1024, ' ');
@@ -284,6 +296,59 @@ payload_kwargs(ExhTest *t)
 			"\",\"version\":2}");
 }
 
+/* docs/agent-protocol.md §4.1: a full payload answers version 0, whatever
+ * version was sent (upstream never echoes it there) */
+static void
+payload_full_version(ExhTest *t)
+{
+	g_autoptr(ExhTestResponse) p =
+		ua(t,
+		   TRUE,
+		   "GET",
+		   "/v1/agents/" AGENT "/actions/get_payload?hash=x&version=3",
+		   plain_headers,
+		   NULL);
+
+	g_assert_cmpuint(p->status, ==, 200);
+	g_assert_cmpstr(exh_test_response_get_string(p, "hash"), ==, HASH_EMPTY);
+	g_assert_cmpint(
+		json_object_get_int_member(json_node_get_object(p->json), "version"), ==, 0);
+}
+
+/* Upstream's get_payload takes hash and version only: another kwarg is a
+ * Python TypeError, answered 500; `wait` is this host's documented extension. */
+static void
+payload_unknown_kwargs(ExhTest *t)
+{
+	static const gchar *const get_json[] = {
+		"X-Genesis-Node-UUID", NODE, "Content-Type", "application/json", NULL,
+	};
+	g_autoptr(ExhTestResponse) q =
+		ua(t,
+		   TRUE,
+		   "GET",
+		   "/v1/agents/" AGENT "/actions/get_payload?hash=&color=red",
+		   plain_headers,
+		   NULL);
+	g_autoptr(ExhTestResponse) b = ua(t,
+					  TRUE,
+					  "GET",
+					  "/v1/agents/" AGENT "/actions/get_payload",
+					  get_json,
+					  "{\"hash\": \"\", \"color\": \"red\"}");
+	g_autoptr(ExhTestResponse) w =
+		ua(t,
+		   TRUE,
+		   "GET",
+		   "/v1/agents/" AGENT "/actions/get_payload?hash=&version=0&wait=0",
+		   plain_headers,
+		   NULL);
+
+	exh_test_assert_error(q, 500, "TypeError", NULL);
+	exh_test_assert_error(b, 500, "TypeError", NULL);
+	g_assert_cmpuint(w->status, ==, 200);
+}
+
 static void
 payload_errors(ExhTest *t)
 {
@@ -359,6 +424,8 @@ test_payload(void)
 	g_assert_cmpuint(c->status, ==, 201);
 	payload_empty(t);
 	payload_kwargs(t);
+	payload_full_version(t);
+	payload_unknown_kwargs(t);
 	payload_errors(t);
 	payload_one_target(t);
 }
@@ -375,6 +442,11 @@ test_resources(void)
 	g_autoptr(ExhTestResponse) a1 =
 		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
 	g_assert_cmpuint(a1->status, ==, 201);
+	/* the timestamps a create sends are stored (now() is only the default) */
+	g_assert_cmpstr(
+		exh_test_response_get_string(a1, "created_at"), ==, "2026-05-01T10:00:03.000000Z");
+	g_assert_cmpstr(
+		exh_test_response_get_string(a1, "updated_at"), ==, "2026-05-01T10:00:03.000000Z");
 	g_autoptr(ExhTestResponse) a2 =
 		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, ACTUAL_BODY);
 	exh_test_assert_error(a2, 409, "ConflictRecords", NULL);
@@ -408,6 +480,18 @@ test_resources(void)
 					   json_headers,
 					   "{\"status\": \"ACTIVE\"}");
 	exh_test_assert_error(u3, 404, "RecordNotFound", NULL);
+	/* …and are read-only on update (§5.2: the agent strips them) */
+	g_autoptr(ExhTestResponse) u4 = ua(t,
+					   FALSE,
+					   "PUT",
+					   "/v1/kind/demo_vm/resources/" VM,
+					   json_headers,
+					   "{\"status\": \"ACTIVE\", \"updated_at\": "
+					   "\"2026-05-01 10:00:03.000000\"}");
+	exh_test_assert_error(u4, 400, "ReadOnlyProperty", NULL);
+	g_autoptr(ExhTestResponse) g2 =
+		ua(t, FALSE, "GET", "/v1/kind/demo_vm/resources/" VM, plain_headers, NULL);
+	g_assert_cmpstr(exh_test_response_get_string(g2, "status"), ==, "ERROR");
 	/* kinds, and no listing of resources */
 	g_autoptr(ExhTestResponse) k = ua(t, FALSE, "GET", "/v1/kind/", plain_headers, NULL);
 	kinds = canonical(k);
@@ -566,6 +650,13 @@ test_envelope(void)
 	g_assert_cmpstr(soup_message_headers_get_content_type(d->headers, NULL),
 			==,
 			EXM_ENVELOPE_CONTENT_TYPE);
+	/* …and, as upstream's, a fresh X-Genesis-Nonce (16 characters of base64) */
+	g_assert_cmpuint(
+		strlen(soup_message_headers_get_one(d->headers, EXM_ENVELOPE_HEADER_NONCE) != NULL
+			       ? soup_message_headers_get_one(d->headers, EXM_ENVELOPE_HEADER_NONCE)
+			       : ""),
+		==,
+		16);
 }
 
 /* ------------------------------------------------------------------ other nodes */
@@ -724,6 +815,111 @@ test_other_node(void)
 	missing = try_cross_node(t, other);
 	for (guint i = 0; i < existing->len; i++)
 		g_assert_cmpstr(existing->pdata[i], ==, missing->pdata[i]);
+}
+
+/* ------------------------------------------------------------------ node verifier */
+
+/* gcl_sdk's `GET /v1/node_verifiers/<node>/actions/verify`: `{"valid": true}` for a
+ * node with a key row, 404 otherwise; a node verifies only itself (another node,
+ * even a known one, answers as a missing one). */
+static void
+test_node_verifier(void)
+{
+	g_autoptr(ExhTest) t = start();
+	g_autofree gchar *text = NULL;
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	g_autoptr(JsonNode) valid = NULL;
+
+	if (t == NULL)
+		return;
+	put_key(t, FALSE);
+	g_autoptr(ExhTestResponse) ok = ua(
+		t, FALSE, "GET", "/v1/node_verifiers/" NODE "/actions/verify", plain_headers, NULL);
+	g_assert_cmpuint(ok->status, ==, 200);
+	text = canonical(ok);
+	g_assert_cmpstr(text, ==, "{\"valid\":true}");
+	/* another node, known or not: the very 404 of a missing one */
+	sql(t,
+	    "INSERT INTO ua_node_encryption_keys (uuid, private_key) VALUES ('" OTHER_NODE
+	    "', '" OTHER_KEY "')");
+	g_autoptr(ExhTestResponse) other = ua(t,
+					      FALSE,
+					      "GET",
+					      "/v1/node_verifiers/" OTHER_NODE "/actions/verify",
+					      plain_headers,
+					      NULL);
+	g_autoptr(ExhTestResponse) unknown = ua(
+		t, FALSE, "GET", "/v1/node_verifiers/" VM "/actions/verify", plain_headers, NULL);
+	exh_test_assert_error(other, 404, "RecordNotFound", NULL);
+	exh_test_assert_error(unknown, 404, "RecordNotFound", NULL);
+	/* only GET; no such route on the Orch API */
+	g_autoptr(ExhTestResponse) post = ua(
+		t, FALSE, "POST", "/v1/node_verifiers/" NODE "/actions/verify", json_headers, "{}");
+	g_autoptr(ExhTestResponse) orch = ua(
+		t, TRUE, "GET", "/v1/node_verifiers/" NODE "/actions/verify", plain_headers, NULL);
+	exh_test_assert_error(post, 405, "UnsupportedHttpMethod", NULL);
+	exh_test_assert_error(orch, 404, "RecordNotFound", NULL);
+	/* sealed while encryption is required, like every success */
+	sql(t, "DELETE FROM ua_node_encryption_keys WHERE uuid = '" NODE "'");
+	put_key(t, TRUE);
+	g_assert_true(exm_envelope_key_from_base64(KEY_B64, key, NULL));
+	g_autoptr(Sealed) s =
+		sealed(t, FALSE, "GET", "/v1/node_verifiers/" NODE "/actions/verify", key, "null");
+	g_assert_cmpuint(s->status, ==, 200);
+	valid = open_response(s, key);
+	g_assert_true(json_object_get_boolean_member(json_node_get_object(valid), "valid"));
+}
+
+/* ------------------------------------------------------------------ orch agents */
+
+/* Upstream's Orch agents controller: created ACTIVE whatever status is sent;
+ * on update `status` is read-only (403 FieldPermissionError) and the agent is
+ * made ACTIVE again. */
+static void
+test_orch_agents(void)
+{
+	g_autoptr(ExhTest) t = start();
+	g_autofree gchar *status = NULL;
+
+	if (t == NULL)
+		return;
+	put_key(t, FALSE);
+	g_autoptr(ExhTestResponse) c = ua(t,
+					  TRUE,
+					  "POST",
+					  "/v1/agents/",
+					  json_headers,
+					  "{\"uuid\": \"" AGENT "\", \"node\": \"" NODE
+					  "\", \"status\": \"DISABLED\", \"capabilities\": "
+					  "{\"capabilities\": [\"demo_vm\"]}}");
+	g_assert_cmpuint(c->status, ==, 201);
+	g_assert_cmpstr(exh_test_response_get_string(c, "status"), ==, "ACTIVE");
+	g_autoptr(ExhTestResponse) dup =
+		ua(t, TRUE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
+	exh_test_assert_error(dup, 409, "ConflictRecords", NULL);
+	g_autoptr(ExhTestResponse) ro =
+		ua(t, TRUE, "PUT", "/v1/agents/" AGENT, json_headers, "{\"status\": \"ACTIVE\"}");
+	exh_test_assert_error(ro, 403, "FieldPermissionError", NULL);
+	sql(t, "UPDATE ua_agents SET status = 'DISABLED'");
+	g_autoptr(ExhTestResponse) u =
+		ua(t, TRUE, "PUT", "/v1/agents/" AGENT, json_headers, "{\"name\": \"b\"}");
+	g_assert_cmpuint(u->status, ==, 200);
+	g_assert_cmpstr(exh_test_response_get_string(u, "name"), ==, "b");
+	g_assert_cmpstr(exh_test_response_get_string(u, "status"), ==, "ACTIVE");
+	status = exh_test_sql(t, "SELECT status FROM ua_agents");
+	g_assert_cmpstr(status, ==, "ACTIVE");
+	/* another node's agent is a missing one; an agent of another node is refused */
+	static const gchar *const other[] = {
+		"X-Genesis-Node-UUID", OTHER_NODE, "Content-Type", "application/json", NULL
+	};
+	sql(t,
+	    "INSERT INTO ua_node_encryption_keys (uuid, private_key, encryption_disabled_until) "
+	    "VALUES ('" OTHER_NODE "', '" OTHER_KEY "', '9999-12-31')");
+	g_autoptr(ExhTestResponse) x =
+		ua(t, TRUE, "PUT", "/v1/agents/" AGENT, other, "{\"name\": \"c\"}");
+	g_autoptr(ExhTestResponse) y = ua(t, TRUE, "POST", "/v1/agents/", other, AGENT_BODY);
+	exh_test_assert_error(x, 404, "RecordNotFound", NULL);
+	g_assert_cmpuint(y->status, ==, 400);
 }
 
 /* ------------------------------------------------------------------ long poll */
@@ -1029,6 +1225,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/resources", test_resources);
 	g_test_add_func("/ua/envelope", test_envelope);
 	g_test_add_func("/ua/other-node", test_other_node);
+	g_test_add_func("/ua/node-verifier", test_node_verifier);
+	g_test_add_func("/ua/orch-agents", test_orch_agents);
 	g_test_add_func("/ua/long-poll", test_long_poll);
 	g_test_add_func("/ua/chunked-limit", test_chunked_limit);
 	g_test_add_func("/ua/large-report", test_large_report);

@@ -374,6 +374,57 @@ test_outdated_status_rule(Fixture *f, gconstpointer data)
 	assert_idle(f);
 }
 
+/* gcl_sdk migration 0008: equal hashes but another status is outdated too,
+ * or a target whose status was reset while its actual stood still is stuck. */
+static void
+test_outdated_status_only(Fixture *f, gconstpointer data)
+{
+	ExhBuilderStats stats;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	tick(f);
+	put_actual(f, "ACTIVE", TRUE, "f1");
+	tick(f);
+	assert_q(f, PART_STATUS_HASH, "ACTIVE f1");
+	/* the same full_hash and hash, another status: listed by the view, processed */
+	q_exec(f, "UPDATE ua_target_resources SET status = 'NEW' WHERE kind = 'fake_part'");
+	assert_q(
+		f, "SELECT count(*) FROM ua_outdated_resources_view WHERE kind = 'fake_part'", "1");
+	stats = tick(f);
+	g_assert_cmpuint(stats.processed, ==, 1);
+	assert_q(f, PART_STATUS_HASH, "ACTIVE f1");
+	/* another hash and another status with equal full_hash: not outdated */
+	q_exec(f,
+	       "UPDATE ua_actual_resources SET status = 'ERROR', hash = '0000000000000000' "
+	       "WHERE kind = 'fake_part'");
+	assert_q(
+		f, "SELECT count(*) FROM ua_outdated_resources_view WHERE kind = 'fake_part'", "0");
+	assert_idle(f);
+}
+
+/* A plain node's key row says "never" with a finite time: upstream's Python
+ * cannot read PostgreSQL's 'infinity' (500 on every request of that node). */
+static void
+test_plain_key_finite(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (f->conn == NULL)
+		return;
+	g_assert_true(exh_ua_store_node_key_put(f->conn,
+						"11111111-2222-3333-4444-555555555555",
+						"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+						G_MAXINT,
+						&error));
+	g_assert_no_error(error);
+	assert_q(f,
+		 "SELECT isfinite(encryption_disabled_until) AND encryption_disabled_until > "
+		 "now() + interval '1000 years' FROM ua_node_encryption_keys",
+		 "t");
+}
+
 static void
 test_deleted(Fixture *f, gconstpointer data)
 {
@@ -843,6 +894,8 @@ main(int argc, char **argv)
 	ADD("/builder/new-and-idle", test_new_and_idle);
 	ADD("/builder/updated", test_updated);
 	ADD("/builder/outdated-status-rule", test_outdated_status_rule);
+	ADD("/builder/outdated-status-only", test_outdated_status_only);
+	ADD("/builder/plain-key-finite", test_plain_key_finite);
 	ADD("/builder/deleted", test_deleted);
 	ADD("/builder/savepoint-isolation", test_savepoint_isolation);
 	ADD("/builder/vanished-derivative", test_vanished_derivative);

@@ -155,6 +155,13 @@ def check_agent_config(t, agent, paths):
     t.ok(all(ua.get(k, "").startswith("http://") for k in ("orch_endpoint", "status_endpoint")),
          "agent config: orch and status endpoints")
     t.ok("node_uuid" not in ua, "agent config: node_uuid only as a comment (identity override)")
+    with open(AGENT_CONF, encoding="utf-8") as f:
+        text = " ".join(f.read().replace("#", " ").split())
+    # the agent's node uuid is node_uuid, else the DMI system uuid: a comment
+    # that names the node-id file must say the agent does not read it
+    t.ok("/var/lib/exordos/node-id" not in text
+         or "does not read /var/lib/exordos/node-id" in text,
+         "agent config: the node uuid source it names is the one the agent reads")
     payload = ua.get("payload_path", "")
     rw = [p.lstrip("-+") for p in pkgtest.unit_values(agent, "Service", "ReadWritePaths")]
     t.ok(covered(payload, rw) and payload in paths, "agent config: payload_path is writable and listed",

@@ -135,12 +135,15 @@ update_target(ExhBuilderTick *t,
 	gboolean moved = !g_str_equal(cur->hash, w->hash);
 	const gchar *status = moved ? w->status : cur->status;
 	const gchar *full_hash = cur->full_hash;
+	const ExordosPaasResource *actual = v->pairs[i].actual;
 	const gchar *params[8];
 
-	/* only an outdated pair (§9.4): an actual already taken in says nothing new */
-	if (v->pairs[i].actual != NULL &&
-	    !g_str_equal(v->pairs[i].actual->full_hash, cur->full_hash))
-		status_rule(v->pairs[i].actual, w->hash, &status, &full_hash);
+	/* only an outdated pair (§9.4, with gcl_sdk migration 0008: also equal hashes
+	 * but another status): an actual already taken in says nothing new */
+	if (actual != NULL &&
+	    (!g_str_equal(actual->full_hash, cur->full_hash) ||
+	     (g_str_equal(actual->hash, cur->hash) && !g_str_equal(actual->status, cur->status))))
+		status_rule(actual, w->hash, &status, &full_hash);
 	if (!moved && g_str_equal(status, cur->status) && g_str_equal(full_hash, cur->full_hash) &&
 	    g_strcmp0(w->agent, cur->agent) == 0)
 		return TRUE;
@@ -392,7 +395,9 @@ select_candidates(ExhBuilderTick *t,
 						       "ua_actual_resources a ON "
 						       "a.res_uuid = r.res_uuid WHERE r.kind = "
 						       "ANY($2::text[]) AND r.master IS NOT NULL "
-						       "AND r.full_hash <> a.full_hash" ROTATE(
+						       "AND (r.full_hash <> a.full_hash OR (r.hash "
+						       "= a.hash AND "
+						       "r.status <> a.status))" ROTATE(
 							       "r.master",
 							       "7") ") UNION ALL "
 								    "(SELECT r.uuid, 4 FROM "

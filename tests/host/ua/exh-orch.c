@@ -2,10 +2,13 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The Orch API (docs/agent-protocol.md §4): read-only, agents fetch
- * themselves and their payload.  `wait=<s>` (≤ 10) is this host's long-poll
- * extension (docs/architecture.md §2): when the payload hash equals the one sent, the
- * listener parks the request until something changes or the time is up.
+ * The Orch API (docs/agent-protocol.md §4): agents fetch themselves and their
+ * payload; creating and updating an agent follow upstream's controller
+ * (status forced ACTIVE, read-only on update).  `wait=<s>` (≤ 10) is this
+ * host's long-poll extension (docs/architecture.md §2): when the payload hash
+ * equals the one sent, the listener parks the request until something changes
+ * or the time is up; every other unknown get_payload argument is refused as
+ * upstream refuses it.
  */
 #include "exh-orch.h"
 
@@ -76,6 +79,50 @@ payload_body_version(JsonObject *obj, const gchar **version, gchar *buf, GError 
 	return TRUE;
 }
 
+/* Python's answer to an unknown keyword argument of the action: a TypeError
+ * that restalchemy turns into a 500 (what an upstream CP answers to `wait=`). */
+static GQuark
+orch_error_quark(void)
+{
+	return g_quark_from_static_string("exh-orch-error-quark");
+}
+
+static const ExmErrorConversion orch_errors[] = {
+	{ 0, 500, EXM_ERROR_CODE_GENERIC, "TypeError" },
+};
+
+/* The kwargs get_payload takes: upstream's, and `wait`, this host's extension. */
+static gboolean
+check_kwarg(const gchar *name, GError **error)
+{
+	static const gchar *const known[] = { "hash", "version", "wait", NULL };
+	static gsize registered;
+
+	if (g_strv_contains(known, name))
+		return TRUE;
+	if (g_once_init_enter(&registered)) {
+		exm_error_register(orch_error_quark(), orch_errors, G_N_ELEMENTS(orch_errors));
+		g_once_init_leave(&registered, 1);
+	}
+	g_set_error(error,
+		    orch_error_quark(),
+		    0,
+		    "UniversalAgentsController.get_payload() got an unexpected keyword argument "
+		    "'%s'",
+		    name);
+	return FALSE;
+}
+
+static gboolean
+check_kwargs(GList *names, GError **error)
+{
+	for (GList *l = names; l != NULL; l = l->next) {
+		if (!check_kwarg(l->data, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* The action's kwargs: from a JSON body when the request says application/json,
  * else from the query string (§4 quirk). */
 static gboolean
@@ -94,13 +141,22 @@ payload_args(const ExhUaCall *call,
 					  ? json_node_get_object(call->body)
 					  : NULL;
 		const gchar *text = NULL;
+		g_autoptr(GList) names = NULL;
 
 		if (obj == NULL)
 			return TRUE;
-		if (!exm_json_get_string(obj, "hash", FALSE, &text, NULL, error))
+		names = json_object_get_members(obj);
+		if (!check_kwargs(names, error) ||
+		    !exm_json_get_string(obj, "hash", FALSE, &text, NULL, error))
 			return FALSE;
 		*hash = text != NULL ? text : "";
 		return payload_body_version(obj, version, version_buf, error);
+	}
+	{
+		g_autoptr(GList) names = g_hash_table_get_keys(call->query);
+
+		if (!check_kwargs(names, error))
+			return FALSE;
 	}
 	if (g_hash_table_contains(call->query, "hash"))
 		*hash = g_hash_table_lookup(call->query, "hash");
@@ -125,7 +181,8 @@ get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult
 	    !parse_wait(wait_text, &result->wait, &result->error) ||
 	    !exh_ua_store_agent_of_node(conn, call->node, agent, &result->error))
 		return;
-	full = exh_ua_store_payload(conn, agent, version, &computed, &result->error);
+	/* a full payload answers version 0 whatever was sent, as upstream */
+	full = exh_ua_store_payload(conn, agent, 0, &computed, &result->error);
 	if (full == NULL)
 		return;
 	result->status = 200;
@@ -135,6 +192,75 @@ get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult
 		return;
 	}
 	result->body = g_steal_pointer(&full);
+}
+
+/* The body as an object, or a 400. */
+static JsonObject *
+agent_body(const ExhUaCall *call, ExhUaResult *result)
+{
+	if (call->body != NULL && JSON_NODE_HOLDS_OBJECT(call->body))
+		return json_node_get_object(call->body);
+	g_set_error_literal(
+		&result->error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "A JSON object body is required.");
+	return NULL;
+}
+
+/* Upstream's Orch agents controller: an agent is created ACTIVE whatever
+ * status it sends (overridden, not refused). */
+static void
+create_agent(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
+{
+	JsonObject *body = agent_body(call, result);
+
+	if (body == NULL)
+		return;
+	json_object_set_string_member(body, "status", "ACTIVE");
+	result->body = exh_ua_store_agent_create(conn, call->node, body, &result->error);
+	result->status = 201;
+	result->changed = TRUE;
+}
+
+/* …and on update `status` is read-only, the agent (re)activated: an agent that
+ * calls this proves it is alive. */
+static void
+update_agent(PGconn *conn, const ExhUaCall *call, const gchar *uuid, ExhUaResult *result)
+{
+	JsonObject *body = agent_body(call, result);
+
+	if (body == NULL)
+		return;
+	if (json_object_has_member(body, "status")) {
+		g_set_error_literal(&result->error,
+				    EXM_ERROR,
+				    EXM_ERROR_FIELD_PERMISSION,
+				    "Permission denied for field status.");
+		return;
+	}
+	json_object_set_string_member(body, "status", "ACTIVE");
+	result->body = exh_ua_store_agent_update(conn, call->node, uuid, body, &result->error);
+	result->status = 200;
+	result->changed = TRUE;
+}
+
+/* `/v1/agents/<uuid>`: read, or update as upstream's controller. */
+static void
+serve_agent(PGconn *conn, const ExhUaCall *call, const gchar *uuid, ExhUaResult *result)
+{
+	gboolean update = g_str_equal(call->method, "PUT") || g_str_equal(call->method, "PATCH");
+
+	if (!update && !g_str_equal(call->method, "GET")) {
+		exh_ua_route_result_method_not_allowed(result, call->method);
+		return;
+	}
+	/* another node's agent is answered as a missing one */
+	if (!exh_ua_store_agent_of_node(conn, call->node, uuid, &result->error))
+		return;
+	if (update) {
+		update_agent(conn, call, uuid, result);
+		return;
+	}
+	result->body = exh_ua_store_agent_get(conn, uuid, &result->error);
+	result->status = 200;
 }
 
 void
@@ -150,23 +276,18 @@ exh_orch_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 		return;
 	}
 	if (n == 4 && *s[3] == '\0') {
-		/* the collection: neither listing nor registration here */
-		exh_ua_route_result_method_not_allowed(
-			result, g_str_equal(call->method, "POST") ? "CREATE" : call->method);
+		/* the collection: no listing; creation as upstream's controller */
+		if (g_str_equal(call->method, "POST"))
+			create_agent(conn, call, result);
+		else
+			exh_ua_route_result_method_not_allowed(result, call->method);
 		return;
 	}
 	uuid = exh_ua_route_segment_uuid(result, s[3]);
 	if (uuid == NULL)
 		return;
 	if (n == 4) {
-		if (!g_str_equal(call->method, "GET")) {
-			exh_ua_route_result_method_not_allowed(result, call->method);
-			return;
-		}
-		if (!exh_ua_store_agent_of_node(conn, call->node, uuid, &result->error))
-			return;
-		result->body = exh_ua_store_agent_get(conn, uuid, &result->error);
-		result->status = 200;
+		serve_agent(conn, call, uuid, result);
 		return;
 	}
 	if (n == 6 && g_str_equal(s[4], "actions") && g_str_equal(s[5], "get_payload")) {

@@ -186,6 +186,29 @@ serve_kind(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 		serve_resource(conn, call, s[3], uuid, result);
 }
 
+/* `/v1/node_verifiers/<node>/actions/verify` (gcl_sdk migration 0006) */
+static void
+serve_node_verifier(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
+{
+	gchar **s = call->segments;
+	g_autofree gchar *uuid = NULL;
+
+	if (g_strv_length(s) != 6 || !g_str_equal(s[4], "actions") ||
+	    !g_str_equal(s[5], "verify")) {
+		exh_ua_route_result_not_found(result, call->method, s);
+		return;
+	}
+	if (!g_str_equal(call->method, "GET")) {
+		exh_ua_route_result_method_not_allowed(result, call->method);
+		return;
+	}
+	uuid = exh_ua_route_segment_uuid(result, s[3]);
+	if (uuid == NULL)
+		return;
+	result->body = exh_ua_store_node_verify(conn, call->node, uuid, &result->error);
+	result->status = 200;
+}
+
 void
 exh_status_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 {
@@ -199,6 +222,10 @@ exh_status_serve(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 	}
 	if (g_str_equal(s[2], "kind")) {
 		serve_kind(conn, call, result);
+		return;
+	}
+	if (g_str_equal(s[2], "node_verifiers")) {
+		serve_node_verifier(conn, call, result);
 		return;
 	}
 	if (!g_str_equal(s[2], "agents") || n > 4) {

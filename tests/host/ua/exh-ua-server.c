@@ -170,6 +170,15 @@ job_encode(Job *job, const ExhUaNodeKey *key, guint status, JsonNode *body, GErr
 
 	job->status = status;
 	job->encrypted = key->required;
+	if (text == NULL && key->required) {
+		/* a 204 carries a fresh X-Genesis-Nonce too, as upstream's */
+		guint8 nonce[EXM_ENVELOPE_NONCE_LEN];
+
+		if (!exm_envelope_nonce_new(nonce, error))
+			return FALSE;
+		job->response_nonce = exm_envelope_nonce_to_base64(nonce);
+		return TRUE;
+	}
 	if (text == NULL)
 		return TRUE;
 	if (job->api == API_ORCH && strlen(text) > EXH_UA_MAX_PAYLOAD) {
@@ -274,7 +283,7 @@ job_respond(Job *job)
 	if (job->encrypted) {
 		soup_message_headers_replace(headers, "Content-Type", EXM_ENVELOPE_CONTENT_TYPE);
 		soup_message_headers_replace(headers, EXM_ENVELOPE_HEADER_NODE_UUID, job->node);
-		/* a 204 carries the headers but no body to open */
+		/* a 204 carries the headers (a nonce too) but no body to open */
 		if (job->response_nonce != NULL)
 			soup_message_headers_replace(
 				headers, EXM_ENVELOPE_HEADER_NONCE, job->response_nonce);

@@ -9,6 +9,7 @@
 #include "exm-error.h"
 #include "exm-json.h"
 #include "exm-proto.h"
+#include "exm-time.h"
 #include "exm-uuid.h"
 
 #include <stdlib.h>
@@ -141,6 +142,29 @@ static const gchar ua_0002_up_sql[] =
 static const gchar ua_0002_down_sql[] =
 	"ALTER TABLE ua_target_resources DROP COLUMN IF EXISTS derivatives_hash;";
 
+static const gchar *const ua_0003_depends[] = { "75610000-0000-4000-8000-000000000002", NULL };
+
+/*
+ * gcl_sdk migrations 0006 (`ua_node_verifiers_view`, behind the Status API's
+ * node verifier) and 0008 (the outdated view also lists pairs whose hashes
+ * match but whose statuses differ, or builders never actualize the status).
+ */
+static const gchar ua_0003_up_sql[] =
+	"CREATE OR REPLACE VIEW ua_node_verifiers_view AS"
+	" SELECT uuid FROM ua_node_encryption_keys;"
+	"CREATE OR REPLACE VIEW ua_outdated_resources_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid AS target_resource, a.res_uuid AS actual_resource"
+	" FROM ua_target_resources t JOIN ua_actual_resources a ON a.res_uuid = t.res_uuid"
+	" WHERE t.full_hash <> a.full_hash OR (t.hash = a.hash AND t.status <> a.status);"
+	"UPDATE ua_node_encryption_keys SET encryption_disabled_until = " EXH_UA_FAR_FUTURE
+	" WHERE encryption_disabled_until = 'infinity';";
+static const gchar ua_0003_down_sql[] =
+	"DROP VIEW IF EXISTS ua_node_verifiers_view;"
+	"CREATE OR REPLACE VIEW ua_outdated_resources_view AS"
+	" SELECT t.uuid, t.kind, t.res_uuid AS target_resource, a.res_uuid AS actual_resource"
+	" FROM ua_target_resources t JOIN ua_actual_resources a ON a.res_uuid = t.res_uuid"
+	" WHERE t.full_hash <> a.full_hash;";
+
 static const ExhMigration ua_migrations[] = {
 	{
 		.uuid = "75610000-0000-4000-8000-000000000001",
@@ -157,6 +181,14 @@ static const ExhMigration ua_migrations[] = {
 		.depends = ua_0002_depends,
 		.up_sql = ua_0002_up_sql,
 		.down_sql = ua_0002_down_sql,
+	},
+	{
+		.uuid = "75610000-0000-4000-8000-000000000003",
+		.name = "0003-node-verifiers-outdated-status",
+		.owner = "host",
+		.depends = ua_0003_depends,
+		.up_sql = ua_0003_up_sql,
+		.down_sql = ua_0003_down_sql,
 	},
 };
 
@@ -405,6 +437,47 @@ check_kind_list(JsonObject *body, const gchar *name, GError **error)
 	return TRUE;
 }
 
+/* A timestamp member (either rendering of §3), as text PostgreSQL reads; NULL
+ * when absent.  Upstream stores what a create sends (the server's now() is
+ * only the default). */
+static gboolean
+get_timestamp(JsonObject *body, const gchar *name, const gchar **out, GError **error)
+{
+	gint64 usec = 0;
+
+	if (!get_string(body, name, 64, out, error))
+		return FALSE;
+	if (*out == NULL || exm_time_parse(*out, &usec))
+		return TRUE;
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_VALIDATION,
+		    "Invalid value for field '%s': not a timestamp.",
+		    name);
+	return FALSE;
+}
+
+/* `created_at` and `updated_at` are read-only on update (the server moves
+ * `updated_at` itself): sending either is restalchemy's ReadOnlyProperty. */
+static gboolean
+check_no_timestamps(JsonObject *body, const gchar *model, GError **error)
+{
+	static const gchar *const names[] = { "created_at", "updated_at" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		if (!json_object_has_member(body, names[i]))
+			continue;
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_READ_ONLY,
+			    "Property '%s' of model %s is read only.",
+			    names[i],
+			    model);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 check_status(const gchar *status, GError **error)
 {
@@ -484,7 +557,7 @@ exh_ua_store_node_key_put(PGconn *conn,
 		conn,
 		"INSERT INTO ua_node_encryption_keys (uuid, private_key, "
 		"encryption_disabled_until) "
-		"VALUES ($1, $2, CASE WHEN $3::int >= 2147483647 THEN 'infinity'::timestamp "
+		"VALUES ($1, $2, CASE WHEN $3::int >= 2147483647 THEN " EXH_UA_FAR_FUTURE " "
 		"ELSE " EXH_UA_NOW " + make_interval(secs => $3::int) END) "
 		"ON CONFLICT (uuid) DO UPDATE SET private_key = EXCLUDED.private_key, "
 		"encryption_disabled_until = EXCLUDED.encryption_disabled_until, "
@@ -505,6 +578,28 @@ exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error)
 		conn, "DELETE FROM ua_node_encryption_keys WHERE uuid = $1", 1, params, error);
 
 	return res != NULL;
+}
+
+JsonNode *
+exh_ua_store_node_verify(PGconn *conn, const gchar *node, const gchar *uuid, GError **error)
+{
+	static const gchar *const model =
+		"<class 'gcl_sdk.agents.universal.dm.models.NodeVerifier'>";
+	const gchar *params[] = { uuid, node };
+	g_autoptr(PGresult) res = exh_ua_store_exec(
+		conn,
+		"SELECT uuid = $2::uuid FROM ua_node_verifiers_view WHERE uuid = $1",
+		2,
+		params,
+		error);
+	JsonNode *out;
+
+	if (!owned(res, node, "node verifier", model, uuid, error))
+		return NULL;
+	out = json_node_new(JSON_NODE_OBJECT);
+	json_node_take_object(out, json_object_new());
+	json_object_set_boolean_member(json_node_get_object(out), "valid", TRUE);
+	return out;
 }
 
 /* Row @row as an object of @names (one a column, in order); the columns in
@@ -575,6 +670,8 @@ typedef struct {
 	gchar *facts;
 	gchar *node;
 	const gchar *status;
+	const gchar *created_at;
+	const gchar *updated_at;
 } AgentBody;
 
 static void
@@ -605,7 +702,10 @@ agent_body_parse(JsonObject *body, AgentBody *b, GError **error)
 	       get_object_text(body, "capabilities", &b->capabilities, error) &&
 	       get_object_text(body, "facts", &b->facts, error) &&
 	       get_uuid(body, "node", FALSE, &b->node, error) &&
-	       get_string(body, "status", 32, &b->status, error) && check_status(b->status, error);
+	       get_string(body, "status", 32, &b->status, error) &&
+	       check_status(b->status, error) &&
+	       get_timestamp(body, "created_at", &b->created_at, error) &&
+	       get_timestamp(body, "updated_at", &b->updated_at, error);
 }
 
 JsonNode *
@@ -637,15 +737,18 @@ exh_ua_store_agent_create(PGconn *conn, const gchar *node, JsonObject *body, GEr
 								 : "{\"capabilities\": []}",
 					  b.facts != NULL ? b.facts : "{\"facts\": []}",
 					  b.node,
-					  b.status != NULL ? b.status : "NEW" };
+					  b.status != NULL ? b.status : "NEW",
+					  b.created_at,
+					  b.updated_at };
 
 		res = exh_ua_store_exec(
 			conn,
 			"INSERT INTO ua_agents (uuid, name, description, capabilities, facts, "
-			"node, "
-			"status) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, "
-			"$7::enum_agent_status) ON CONFLICT DO NOTHING RETURNING " AGENT_COLUMNS,
-			7,
+			"node, status, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, "
+			"$5::jsonb, $6, $7::enum_agent_status, COALESCE($8::timestamp, " EXH_UA_NOW
+			"), COALESCE($9::timestamp, " EXH_UA_NOW
+			")) ON CONFLICT DO NOTHING RETURNING " AGENT_COLUMNS,
+			9,
 			params,
 			error);
 	}
@@ -673,7 +776,8 @@ exh_ua_store_agent_update(PGconn *conn,
 	g_autoptr(PGresult) res = NULL;
 
 	/* an agent never changes its node */
-	if (!agent_body_parse(body, &b, error) || !check_body_node(b.node, node, error))
+	if (!check_no_timestamps(body, agent_model, error) || !agent_body_parse(body, &b, error) ||
+	    !check_body_node(b.node, node, error))
 		return NULL;
 	if (b.uuid != NULL && !g_str_equal(b.uuid, uuid)) {
 		g_set_error_literal(
@@ -791,6 +895,8 @@ typedef struct {
 	const gchar *status;
 	gchar *node;
 	gboolean node_present;
+	const gchar *created_at;
+	const gchar *updated_at;
 } ResourceBody;
 
 static void
@@ -838,7 +944,9 @@ resource_body_parse(JsonObject *body, const gchar *kind, ResourceBody *b, GError
 	    !get_object_text(body, "value", &b->value, error) ||
 	    !get_string(body, "hash", 256, &b->hash, error) ||
 	    !get_string(body, "full_hash", 256, &b->full_hash, error) ||
-	    !get_string(body, "status", 32, &b->status, error))
+	    !get_string(body, "status", 32, &b->status, error) ||
+	    !get_timestamp(body, "created_at", &b->created_at, error) ||
+	    !get_timestamp(body, "updated_at", &b->updated_at, error))
 		return FALSE;
 	b->node_present = json_object_has_member(body, "node");
 	return get_uuid(body, "node", TRUE, &b->node, error);
@@ -867,22 +975,27 @@ exh_ua_store_resource_create(PGconn *conn,
 	if (b.res_uuid == NULL)
 		b.res_uuid = exm_proto_uuid_resource(b.uuid, kind);
 	{
-		const gchar
-			*params[] = { b.uuid,
-				      kind,
-				      b.res_uuid,
-				      b.value != NULL ? b.value : "{}",
-				      b.hash != NULL ? b.hash : "",
-				      b.full_hash != NULL ? b.full_hash : "",
-				      b.status != NULL ? b.status : "ACTIVE",
-				      node /* the reporting node, also when the body omits it */ };
+		const gchar *params[] = {
+			b.uuid,
+			kind,
+			b.res_uuid,
+			b.value != NULL ? b.value : "{}",
+			b.hash != NULL ? b.hash : "",
+			b.full_hash != NULL ? b.full_hash : "",
+			b.status != NULL ? b.status : "ACTIVE",
+			node /* the reporting node, also when the body omits it */,
+			b.created_at,
+			b.updated_at
+		};
 
 		res = exh_ua_store_exec(
 			conn,
 			"INSERT INTO ua_actual_resources (uuid, kind, res_uuid, value, hash, "
-			"full_hash, status, node) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8) "
-			"ON CONFLICT DO NOTHING RETURNING " RESOURCE_COLUMNS,
-			8,
+			"full_hash, status, node, created_at, updated_at) VALUES ($1, $2, $3, "
+			"$4::jsonb, $5, $6, $7, $8, COALESCE($9::timestamp, " EXH_UA_NOW
+			"), COALESCE($10::timestamp, " EXH_UA_NOW
+			")) ON CONFLICT DO NOTHING RETURNING " RESOURCE_COLUMNS,
+			10,
 			params,
 			error);
 	}
@@ -945,7 +1058,8 @@ exh_ua_store_resource_update(PGconn *conn,
 	g_auto(ResourceBody) b = { 0 };
 	g_autoptr(PGresult) res = NULL;
 
-	if (!resource_body_parse(body, kind, &b, error))
+	if (!check_no_timestamps(body, resource_model, error) ||
+	    !resource_body_parse(body, kind, &b, error))
 		return NULL;
 	/* a resource stays with the node that reported it */
 	if (b.node_present && !check_body_node(b.node != NULL ? b.node : "null", node, error))

@@ -80,6 +80,23 @@ gboolean exh_ua_store_node_key_put(PGconn *conn,
 gboolean exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error);
 
 /**
+ * exh_ua_store_node_verify:
+ * @conn: a connection
+ * @node: the calling node (`X-Genesis-Node-UUID`)
+ * @uuid: the node uuid from the URL
+ * @error: the 404 of a missing node, also when @uuid is another node (that
+ *   attempt is logged): a node verifies only itself
+ *
+ * `GET /v1/node_verifiers/<uuid>/actions/verify` (gcl_sdk migration 0006).
+ *
+ * Returns: (transfer full): `{"valid": true}`, or %NULL
+ */
+JsonNode *exh_ua_store_node_verify(PGconn *conn,
+				   const gchar *node,
+				   const gchar *uuid,
+				   GError **error);
+
+/**
  * exh_ua_store_agent_of_node:
  * @conn: a connection
  * @node: the calling node (`X-Genesis-Node-UUID`)
@@ -188,5 +205,8 @@ PGresult *exh_ua_store_exec(PGconn *conn,
 #define EXH_UA_TS_REST(col) "to_char(" col ", 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 /* now() as the naive UTC timestamp restalchemy stores. */
 #define EXH_UA_NOW "(now() AT TIME ZONE 'utc')"
+/* "Never" for `encryption_disabled_until`: a finite time, since upstream's
+ * Python cannot read PostgreSQL's 'infinity' (a 500 on every request). */
+#define EXH_UA_FAR_FUTURE "'9999-12-31 00:00:00'::timestamp"
 
 G_END_DECLS
