@@ -48,7 +48,10 @@ section() { printf '\n==== %s ====\n' "$*"; }
 setup_build() { # dir, extra meson args...
   local dir=$1; shift
   if [ -f "$dir/build.ninja" ]; then
-    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+    # meson 1.0's --reconfigure keeps a base option such as b_coverage as it
+    # was; configure applies every option given
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 &&
+      meson configure "$dir" "$@" >>"$dir.setup.log" 2>&1
   else
     rm -rf "$dir"
     meson setup "$dir" "$@" >"$dir.setup.log" 2>&1

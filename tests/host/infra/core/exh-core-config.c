@@ -133,8 +133,8 @@ exh_core_config_load_key_file(GKeyFile *kf, GError **error)
 	if (!check_required(c, error) || !load_uint(kf, "timeout_ms", 100, &c->timeout_ms, error) ||
 	    !load_uint(kf, "poll_ms", 10, &c->poll_ms, error) ||
 	    !load_uint(kf, "token_ttl", 1, &c->token_ttl, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees c
 		return NULL;
-	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees c
 	if (password_file == NULL) {
 		g_set_error(error, EXH_ERROR, EXH_ERROR_CONFIG, "[core] password_file: required");
 		return NULL;
