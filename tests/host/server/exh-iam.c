@@ -11,9 +11,7 @@
 #include "exm-error.h"
 #include "exm-uuid.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct _ExhIam {
 	GHashTable *by_digest; /* SHA-256 hex of the token → ExhIdentity */

@@ -194,23 +194,12 @@ get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult
 	result->body = g_steal_pointer(&full);
 }
 
-/* The body as an object, or a 400. */
-static JsonObject *
-agent_body(const ExhUaCall *call, ExhUaResult *result)
-{
-	if (call->body != NULL && JSON_NODE_HOLDS_OBJECT(call->body))
-		return json_node_get_object(call->body);
-	g_set_error_literal(
-		&result->error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "A JSON object body is required.");
-	return NULL;
-}
-
 /* Upstream's Orch agents controller: an agent is created ACTIVE whatever
  * status it sends (overridden, not refused). */
 static void
 create_agent(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 {
-	JsonObject *body = agent_body(call, result);
+	JsonObject *body = exh_ua_route_body_object(call, result);
 
 	if (body == NULL)
 		return;
@@ -225,7 +214,7 @@ create_agent(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 static void
 update_agent(PGconn *conn, const ExhUaCall *call, const gchar *uuid, ExhUaResult *result)
 {
-	JsonObject *body = agent_body(call, result);
+	JsonObject *body = exh_ua_route_body_object(call, result);
 
 	if (body == NULL)
 		return;

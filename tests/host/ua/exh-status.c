@@ -13,17 +13,6 @@
 
 #include <string.h>
 
-/* The body as an object, or a 400. */
-static JsonObject *
-body_object(const ExhUaCall *call, ExhUaResult *result)
-{
-	if (call->body != NULL && JSON_NODE_HOLDS_OBJECT(call->body))
-		return json_node_get_object(call->body);
-	g_set_error_literal(
-		&result->error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "A JSON object body is required.");
-	return NULL;
-}
-
 static void
 serve_agents_collection(PGconn *conn, const ExhUaCall *call, ExhUaResult *result)
 {
@@ -33,7 +22,7 @@ serve_agents_collection(PGconn *conn, const ExhUaCall *call, ExhUaResult *result
 		exh_ua_route_result_method_not_allowed(result, call->method);
 		return;
 	}
-	body = body_object(call, result);
+	body = exh_ua_route_body_object(call, result);
 	if (body == NULL)
 		return;
 	result->body = exh_ua_store_agent_create(conn, call->node, body, &result->error);
@@ -66,7 +55,7 @@ serve_agent(PGconn *conn, const ExhUaCall *call, const gchar *uuid, ExhUaResult 
 		result->body = exh_ua_store_agent_get(conn, uuid, &result->error);
 		result->status = 200;
 	} else if (g_str_equal(call->method, "PUT") || g_str_equal(call->method, "PATCH")) {
-		body = body_object(call, result);
+		body = exh_ua_route_body_object(call, result);
 		if (body == NULL)
 			return;
 		result->body =
@@ -92,7 +81,7 @@ serve_resources_collection(PGconn *conn,
 		exh_ua_route_result_method_not_allowed(result, call->method);
 		return;
 	}
-	body = body_object(call, result);
+	body = exh_ua_route_body_object(call, result);
 	if (body == NULL)
 		return;
 	result->body = exh_ua_store_resource_create(conn, call->node, kind, body, &result->error);
@@ -116,7 +105,7 @@ serve_resource(PGconn *conn,
 		result->body = exh_ua_store_resource_get(conn, kind, uuid, &result->error);
 		result->status = 200;
 	} else if (g_str_equal(call->method, "PUT") || g_str_equal(call->method, "PATCH")) {
-		body = body_object(call, result);
+		body = exh_ua_route_body_object(call, result);
 		if (body == NULL)
 			return;
 		result->body = exh_ua_store_resource_update(

@@ -54,3 +54,13 @@ exh_ua_route_segment_uuid(ExhUaResult *result, const gchar *segment)
 			    segment);
 	return uuid;
 }
+
+JsonObject *
+exh_ua_route_body_object(const ExhUaCall *call, ExhUaResult *result)
+{
+	if (call->body != NULL && JSON_NODE_HOLDS_OBJECT(call->body))
+		return json_node_get_object(call->body);
+	g_set_error_literal(
+		&result->error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "A JSON object body is required.");
+	return NULL;
+}

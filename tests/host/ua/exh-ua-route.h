@@ -67,6 +67,9 @@ void exh_ua_route_result_method_not_allowed(ExhUaResult *result, const gchar *me
 /* Sets @result to a 404 for @path. */
 void exh_ua_route_result_not_found(ExhUaResult *result, const gchar *method, gchar **segments);
 
+/* The call's body as an object (borrowed), or %NULL with a 400 in @result. */
+JsonObject *exh_ua_route_body_object(const ExhUaCall *call, ExhUaResult *result);
+
 /* Canonical lower-case UUID of a path segment, or %NULL with a 404 in @result. */
 gchar *exh_ua_route_segment_uuid(ExhUaResult *result, const gchar *segment);
 

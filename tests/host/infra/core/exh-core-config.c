@@ -7,9 +7,7 @@
  */
 #include "exh-core-backend.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "exh-error.h"
 #include "exm-secret.h"
