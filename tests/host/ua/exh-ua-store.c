@@ -910,7 +910,9 @@ resource_body_clear(ResourceBody *b)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ResourceBody, resource_body_clear)
 
-/* `kind` in a body is the URI of the URL's kind (a restalchemy relationship). */
+/* `kind` in a body is the URI of the URL's kind (a restalchemy relationship).
+ * Upstream resolves it through restalchemy's resource map: a value that is not
+ * a kind URI (e.g. the bare kind) has no locator, a 404 `LocatorNotFound`. */
 static gboolean
 check_kind_uri(JsonObject *body, const gchar *kind, GError **error)
 {
@@ -919,8 +921,16 @@ check_kind_uri(JsonObject *body, const gchar *kind, GError **error)
 
 	if (!get_string(body, "kind", 512, &uri, error))
 		return FALSE;
-	if (uri == NULL || g_str_equal(uri, want) || g_str_equal(uri, kind))
+	if (uri == NULL || g_str_equal(uri, want))
 		return TRUE;
+	if (!g_str_has_prefix(uri, "/v1/kind/") || uri[9] == '\0' || strchr(uri + 9, '/') != NULL) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_LOCATOR_NOT_FOUND,
+			    "Locator is not found for URI %s. Thus resource could not be found.",
+			    uri);
+		return FALSE;
+	}
 	g_set_error(error,
 		    EXM_ERROR,
 		    EXM_ERROR_VALIDATION,
