@@ -430,6 +430,21 @@ test_payload(void)
 	payload_one_target(t);
 }
 
+/* A bare kind is no URI: restalchemy's resource map finds no locator for it. */
+static void
+post_bare_kind(ExhTest *t)
+{
+	g_autofree gchar *bare_body = g_strdup(ACTUAL_BODY);
+	gchar *at = strstr(bare_body, "\"/v1/kind/demo_vm\"");
+
+	g_assert_nonnull(at);
+	memmove(at + 1, at + 10, strlen(at + 10) + 1);
+	g_assert_nonnull(strstr(bare_body, "\"kind\": \"demo_vm\""));
+	g_autoptr(ExhTestResponse) bare =
+		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, bare_body);
+	exh_test_assert_error(bare, 404, "LocatorNotFound", NULL);
+}
+
 static void
 test_resources(void)
 {
@@ -503,16 +518,7 @@ test_resources(void)
 	g_autoptr(ExhTestResponse) bad =
 		ua(t, FALSE, "POST", "/v1/kind/other/resources/", json_headers, ACTUAL_BODY);
 	exh_test_assert_error(bad, 400, "ValidationError", NULL);
-	/* a bare kind is no URI: restalchemy finds no locator for it */
-	g_autofree gchar *bare_body = g_strdup(ACTUAL_BODY);
-	g_autofree gchar *uri_kind = g_strdup("\"/v1/kind/demo_vm\"");
-	gchar *at = strstr(bare_body, uri_kind);
-	g_assert_nonnull(at);
-	memmove(at + 1, at + 10, strlen(at + 10) + 1);
-	g_assert_nonnull(strstr(bare_body, "\"kind\": \"demo_vm\""));
-	g_autoptr(ExhTestResponse) bare =
-		ua(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", json_headers, bare_body);
-	exh_test_assert_error(bare, 404, "LocatorNotFound", NULL);
+	post_bare_kind(t);
 	assert_deleted_once(t, "/v1/kind/demo_vm/resources/" VM);
 }
 
