@@ -13,7 +13,7 @@ PACKAGES=(
   postgresql exim4-daemon-light swaks libnet-ssleay-perl
   python3 python3-cryptography python3-dkim python3-dnspython python3-jinja2 python3-yaml
   curl jq openssl valgrind shellcheck iproute2 procps psmisc
-  systemd xxhash
+  systemd xxhash prometheus
   # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)
   clang clang-tools clang-tidy cppcheck gcovr
   # the image suite (tests/image): builds and boots the DP image

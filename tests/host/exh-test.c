@@ -174,6 +174,8 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 	if (options != NULL) {
 		config->agent_api = options->agent_api;
 		config->plain_agents = options->plain_agents;
+		config->metrics = options->metrics;
+		config->metrics_port = 0;
 		config->backend = options->backend;
 		config->external_base_url = g_strdup(options->external_base_url);
 	}

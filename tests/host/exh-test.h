@@ -59,6 +59,8 @@
  * @backend: (nullable): the infra backend the engine drives (borrowed)
  * @connections: timeouts and caps of the listeners (0 fields = the host's defaults)
  * @external_base_url: (nullable): the host's `external_base_url`
+ * @metrics: also serve `/metrics` on a random loopback port
+ *   (exh_host_get_metrics_url())
  */
 typedef struct {
 	guint workers;
@@ -71,6 +73,7 @@ typedef struct {
 	struct _ExhInfraBackend *backend;
 	ExhListenerLimits connections;
 	const gchar *external_base_url;
+	gboolean metrics;
 } ExhTestOptions;
 
 /**

@@ -188,7 +188,7 @@ pick_subnet() {
 
 # Loads .stand/ports, keeps what is still free, picks the rest, saves.
 choose_ports() {
-  API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET='' CORE_PORT=''
+  API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET='' CORE_PORT='' METRICS_PORT=''
   # shellcheck source=/dev/null
   [ -f "$PORTS_FILE" ] && . "$PORTS_FILE"
   # a hand-edited file: anything but a number is picked anew
@@ -196,19 +196,23 @@ choose_ports() {
   [[ "$ORCH_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ORCH_PORT=''
   [[ "$STATUS_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || STATUS_PORT=''
   [[ "$CORE_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || CORE_PORT=''
+  [[ "$METRICS_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || METRICS_PORT=''
   [[ "$SUBNET" =~ ^[1-9][0-9]{1,2}$ ]] && [ "$SUBNET" -ge 16 ] && [ "$SUBNET" -le 127 ] || SUBNET=''
-  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT"
+  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT"
   if [ -z "$API_PORT" ] || port_busy "$API_PORT"; then API_PORT=$(pick_port "$ORCH_PORT" "$STATUS_PORT"); fi
   if [ -z "$ORCH_PORT" ] || port_busy "$ORCH_PORT"; then ORCH_PORT=$(pick_port "$API_PORT" "$STATUS_PORT"); fi
   if [ -z "$STATUS_PORT" ] || port_busy "$STATUS_PORT"; then STATUS_PORT=$(pick_port "$API_PORT" "$ORCH_PORT"); fi
   if [ -z "$CORE_PORT" ] || port_busy "$CORE_PORT"; then CORE_PORT=$(pick_port "$API_PORT" "$ORCH_PORT" "$STATUS_PORT"); fi
-  if [ -z "$SUBNET" ] || ! subnet_free "$SUBNET"; then SUBNET=$(pick_subnet); fi
-  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT" ]; then
-    [ "$old" = "    " ] || say "saved ports were taken: picked new ones"
-    printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\nCORE_PORT=%s\n' \
-      "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" "$CORE_PORT" >"$PORTS_FILE"
+  if [ -z "$METRICS_PORT" ] || port_busy "$METRICS_PORT"; then
+    METRICS_PORT=$(pick_port "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$CORE_PORT")
   fi
-  say "ports: api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT; nodes on 127.$SUBNET.0.N"
+  if [ -z "$SUBNET" ] || ! subnet_free "$SUBNET"; then SUBNET=$(pick_subnet); fi
+  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT" ]; then
+    [ "$old" = "     " ] || say "saved ports were taken: picked new ones"
+    printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\nCORE_PORT=%s\nMETRICS_PORT=%s\n' \
+      "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" "$CORE_PORT" "$METRICS_PORT" >"$PORTS_FILE"
+  fi
+  say "ports: api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT, metrics $METRICS_PORT; nodes on 127.$SUBNET.0.N"
 }
 
 # ---- setup and build -------------------------------------------------------
@@ -389,6 +393,11 @@ enabled = true
 orch_port = $ORCH_PORT
 status_port = $STATUS_PORT
 plain_agents = false
+
+[metrics]
+enabled = true
+listen = 127.0.0.1
+port = $METRICS_PORT
 
 $(infra_group)
 $(iam_group)
@@ -633,6 +642,7 @@ write_env() {
     echo "MAILAAS_VERSION=$(sh_quote "$VERSION_URI")"
     echo "MAILAAS_ORCH_API=$(sh_quote "http://127.0.0.1:$ORCH_PORT")"
     echo "MAILAAS_STATUS_API=$(sh_quote "http://127.0.0.1:$STATUS_PORT")"
+    echo "MAILAAS_METRICS_URL=$(sh_quote "http://127.0.0.1:$METRICS_PORT/metrics")"
     echo "MAILAAS_OPERATOR_TOKEN=$(sh_quote "$OPERATOR_TOKEN")"
     echo "MAILAAS_NODE_SUBNET=$(sh_quote "127.$SUBNET.0.0/16")"
     echo "MAILAAS_STATE_DIR=$(sh_quote "$STAND")"
@@ -797,6 +807,7 @@ cmd_status() {
     # shellcheck source=/dev/null
     . "$ENV_FILE"
     say "API $MAILAAS_API answers; orch $MAILAAS_ORCH_API, status $MAILAAS_STATUS_API"
+    say "host metrics: ${MAILAAS_METRICS_URL:-off}"
     curl -s --max-time 10 -H "Authorization: Bearer $MAILAAS_TOKEN" "$MAILAAS_API/v1/types/mail/instances/" \
       | jq -r '.[] | "stand:   instance \(.name) \(.uuid) \(.status) \(.ipsv4 // [] | join(","))"' || true
     return 0

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exh-log.h"
+#include "exh-metrics.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
@@ -527,6 +528,24 @@ run_builder(ExhBuilderTick *t,
 	return TRUE;
 }
 
+/* One builder's pass, observed for the metrics (docs/metrics.md). */
+static gboolean
+run_builder_timed(ExhBuilderTick *t,
+		  const ExhBuilderPlugin *p,
+		  const ExordosPaasBuilder *b,
+		  GError **error)
+{
+	ExhBuilderStats before = *t->stats;
+	gint64 start = g_get_monotonic_time();
+	gboolean ok = run_builder(t, p, b, error);
+
+	exh_metrics_observe_tick(b->kind,
+				 g_get_monotonic_time() - start,
+				 t->stats->processed - before.processed,
+				 t->stats->failed - before.failed + (ok ? 0 : 1));
+	return ok;
+}
+
 static gboolean
 tick_body(ExhBuilderTick *t, GError **error)
 {
@@ -536,7 +555,7 @@ tick_body(ExhBuilderTick *t, GError **error)
 		const ExhBuilderPlugin *p = t->b->plugins->pdata[i];
 
 		for (guint j = 0; p->desc->builders->builders[j] != NULL; j++) {
-			if (!run_builder(t, p, p->desc->builders->builders[j], error))
+			if (!run_builder_timed(t, p, p->desc->builders->builders[j], error))
 				return FALSE;
 		}
 	}

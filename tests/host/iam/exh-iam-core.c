@@ -7,6 +7,7 @@
 #include "exh-jwks.h"
 #include "exh-jwt.h"
 #include "exh-log.h"
+#include "exh-metrics.h"
 #include "exm-error.h"
 #include "exm-json.h"
 #include "exm-secret.h"
@@ -36,6 +37,7 @@ typedef struct {
 	gchar *digest; /* NULL when not shared (X-OTP) */
 	GPtrArray *waiters;
 	SoupMessage *msg;
+	gint64 started_us;
 } Introspection;
 
 typedef struct {
@@ -53,6 +55,7 @@ struct _ExhIamCore {
 	GCancellable *cancellable;
 	ExhJwks *jwks;
 	gint64 jwks_at_us;
+	gint64 jwks_started_us;
 	gboolean jwks_fetching;
 	GPtrArray *jwks_waiters; /* Auth */
 	GHashTable *cache;	 /* digest → CacheEntry */
@@ -351,6 +354,8 @@ introspected(GObject *source, GAsyncResult *result, gpointer data)
 	g_autoptr(ExhIdentity) identity = NULL;
 	guint status = soup_message_get_status(in->msg);
 
+	exh_metrics_observe_http_call(
+		"iam", "introspect", body != NULL, status, g_get_monotonic_time() - in->started_us);
 	core->active--;
 	if (g_cancellable_is_cancelled(core->cancellable)) {
 		/* the owner is gone: nobody to answer */
@@ -400,6 +405,7 @@ introspection_start(ExhIamCore *core, Introspection *in)
 	exm_secret_wipe(bearer, strlen(bearer));
 	core->active++;
 	core->stats.introspections++;
+	in->started_us = g_get_monotonic_time();
 	g_atomic_int_inc(&core->ref_count);
 	soup_session_send_and_read_async(
 		session(core), in->msg, G_PRIORITY_DEFAULT, core->cancellable, introspected, in);
@@ -505,6 +511,11 @@ jwks_fetched(GObject *source, GAsyncResult *result, gpointer data)
 		return;
 	}
 	msg = g_object_steal_data(G_OBJECT(source), "exh-jwks-msg");
+	exh_metrics_observe_http_call("iam",
+				      "jwks",
+				      body != NULL,
+				      soup_message_get_status(msg),
+				      g_get_monotonic_time() - core->jwks_started_us);
 	if (error != NULL)
 		reason = g_strdup_printf("JWKS fetch failed: %s", error->message);
 	else if (soup_message_get_status(msg) != 200 || g_bytes_get_size(body) > ANSWER_MAX)
@@ -535,6 +546,7 @@ jwks_fetch(ExhIamCore *core, Auth *auth)
 	if (core->jwks_fetching)
 		return;
 	core->jwks_fetching = TRUE;
+	core->jwks_started_us = g_get_monotonic_time();
 	core->stats.jwks_fetches++;
 	g_atomic_int_inc(&core->ref_count);
 	url = g_strconcat(core->endpoint, "actions/jwks", NULL);

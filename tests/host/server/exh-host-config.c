@@ -82,6 +82,9 @@ static const ExmIniKey host_keys[] = {
 	{ HOST_KEY("iam", "jwks_refresh", iam_jwks_refresh, EXM_INI_UINT), .def = "5", .max = 3600 },
 	{ HOST_KEY("iam", "max_concurrent", iam_max_concurrent, EXM_INI_UINT), .def = "16",
 	  .min = 1, .max = 1024 },
+	{ HOST_KEY("metrics", "enabled", metrics, EXM_INI_BOOL), .def = "false" },
+	{ HOST_KEY("metrics", "listen", metrics_listen, EXM_INI_STRING), .def = "127.0.0.1" },
+	{ HOST_KEY("metrics", "port", metrics_port, EXM_INI_UINT), .def = "9464", .max = 65535 },
 };
 /* clang-format on */
 static const ExmIniSchema host_schema = EXM_INI_SCHEMA(host_keys, host_error, EXH_ERROR_CONFIG);

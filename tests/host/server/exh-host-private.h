@@ -44,10 +44,19 @@ struct _ExhHost {
 
 	guint port;
 	gchar *base_url;
+	/* the metrics listener and its scrape-time gauges (exh-host-metrics.c) */
+	struct _ExhMetricsServer *metrics;
+	guint metrics_source;
+	PGconn *metrics_db; /* the scrape thread's own, opened on first use */
+
 	gint request_counter; /* atomic */
 	gint served;	      /* atomic */
 	gint dispatched;      /* atomic */
 };
+
+/* exh-host-metrics.c */
+gboolean exh_host_metrics_start(ExhHost *host, GError **error);
+void exh_host_metrics_stop(ExhHost *host);
 
 /* exh-server.c */
 gboolean exh_server_start(ExhHost *host, GError **error);

@@ -331,7 +331,8 @@ exh_host_start(ExhHost *host, GError **error)
 		return FALSE;
 	}
 	host->started = TRUE;
-	if (host->config->agent_api && !start_agent_api(host, error)) {
+	if ((host->config->agent_api && !start_agent_api(host, error)) ||
+	    !exh_host_metrics_start(host, error)) {
 		exh_host_stop(host);
 		return FALSE;
 	}
@@ -356,6 +357,8 @@ exh_host_stop(ExhHost *host)
 	if (!host->started)
 		return;
 	host->started = FALSE;
+	/* a scrape reads the pools and the agent side: it goes first */
+	exh_host_metrics_stop(host);
 	/* the engine calls into the plugins: it stops before they shut down */
 	g_clear_pointer(&host->ua, exh_ua_free);
 	exh_server_stop(host);

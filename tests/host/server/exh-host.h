@@ -67,6 +67,9 @@ G_BEGIN_DECLS
  * @iam_jwks_refresh: shortest seconds between two JWKS fetches caused by a
  *   token the cached keys do not verify (default 5)
  * @iam_max_concurrent: introspections in flight at once (default 16)
+ * @metrics: serve `GET /metrics` (`[metrics] enabled`, default false)
+ * @metrics_listen: its IP address (`[metrics] listen`, default `127.0.0.1`)
+ * @metrics_port: its port (`[metrics] port`, default 9464; 0 = any free port)
  * @config_file: (nullable): the config file last read by
  *   exh_host_config_load_file() (exh_host_config_new_backend() reads its
  *   `[local]` group)
@@ -106,6 +109,10 @@ typedef struct {
 	guint iam_jwks_ttl;
 	guint iam_jwks_refresh;
 	guint iam_max_concurrent;
+	/* the metrics listener (docs/metrics.md) */
+	gboolean metrics;
+	gchar *metrics_listen;
+	guint metrics_port;
 	gchar *config_file;
 } ExhHostConfig;
 
@@ -253,6 +260,8 @@ guint exh_host_get_port(ExhHost *host);
 
 /* (transfer none): `http://<address>:<port>` of the user API */
 const gchar *exh_host_get_base_url(ExhHost *host);
+/* (nullable): `http://<address>:<port>/metrics` while the metrics listener runs */
+const gchar *exh_host_get_metrics_url(ExhHost *host);
 
 /**
  * exh_host_stop:

@@ -243,6 +243,20 @@ exh_pool_cancel(ExhPool *pool)
 	g_mutex_unlock(&pool->lock);
 }
 
+void
+exh_pool_get_usage(ExhPool *pool, guint *out_size, guint *out_busy, guint *out_queued)
+{
+	guint busy = 0;
+
+	g_mutex_lock(&pool->lock);
+	for (guint i = 0; i < pool->all->len; i++)
+		busy += ((Slot *)pool->all->pdata[i])->busy ? 1 : 0;
+	g_mutex_unlock(&pool->lock);
+	*out_size = pool->n_slots;
+	*out_busy = busy;
+	*out_queued = g_thread_pool_unprocessed(pool->threads);
+}
+
 guint64
 exh_pool_get_reconnects(ExhPool *pool)
 {

@@ -92,6 +92,9 @@ PGconn *exh_pool_connect(const gchar *conninfo, GError **error);
 /* Database reconnections so far. */
 guint64 exh_pool_get_reconnects(ExhPool *pool);
 
+/* Connections in all, those running a job now, and jobs waiting for one. */
+void exh_pool_get_usage(ExhPool *pool, guint *out_size, guint *out_busy, guint *out_queued);
+
 /* Waits for every queued job, joins the workers and closes the connections. */
 void exh_pool_free(ExhPool *pool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhPool, exh_pool_free)

@@ -11,6 +11,7 @@
 #include "exh-host-private.h"
 
 #include "exh-log.h"
+#include "exh-metrics.h"
 #include "exh-server.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
@@ -137,6 +138,8 @@ respond(ExhRequest *req, guint status, GBytes *body)
 			req->raw_path,
 			status,
 			g_get_monotonic_time() - req->start);
+	exh_metrics_observe_request(
+		"user", req->method, req->raw_path, status, g_get_monotonic_time() - req->start);
 }
 
 static void

@@ -12,6 +12,8 @@
  */
 #include "exh-orch.h"
 
+#include "exh-metrics.h"
+
 #include "exh-ua-route.h"
 #include "exh-ua-store.h"
 #include "exm-error.h"
@@ -185,6 +187,7 @@ get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult
 	full = exh_ua_store_payload(conn, agent, 0, &computed, &result->error);
 	if (full == NULL)
 		return;
+	exh_metrics_agent_polled(call->node);
 	result->status = 200;
 	if (g_str_equal(computed, hash)) {
 		result->body = exh_ua_store_light_payload(hash, version);

@@ -9,6 +9,7 @@
 
 #include "exh-host.h"
 #include "exh-log.h"
+#include "exh-metrics.h"
 #include "exh-orch.h"
 #include "exh-pool.h"
 #include "exh-server.h"
@@ -298,6 +299,11 @@ job_respond(Job *job)
 	g_atomic_int_inc(&job->server->served);
 	exh_log_request(
 		NULL, job->method, job->raw_path, job->status, g_get_monotonic_time() - job->start);
+	exh_metrics_observe_request(job->api == API_ORCH ? "orch" : "status",
+				    job->method,
+				    job->raw_path,
+				    job->status,
+				    g_get_monotonic_time() - job->start);
 }
 
 static gboolean
@@ -723,6 +729,12 @@ gsize
 exh_ua_server_status_max_body(gsize max_body)
 {
 	return MAX(max_body, (gsize)EXH_UA_MAX_PAYLOAD + EXH_UA_BODY_SLACK);
+}
+
+ExhPool *
+exh_ua_server_get_pool(ExhUaServer *server)
+{
+	return server->pool;
 }
 
 void

@@ -23,6 +23,7 @@
 #include <glib.h>
 
 #include "exh-listener.h"
+#include "exh-pool.h"
 
 G_BEGIN_DECLS
 
@@ -101,6 +102,10 @@ void exh_ua_server_wake(ExhUaServer *server);
 
 /* Connections open on both listeners now, and refused by their caps so far. */
 void exh_ua_server_get_connections(ExhUaServer *server, guint *out_open, guint64 *out_refused);
+
+/* (transfer none) (nullable): the database pool of the Orch and Status APIs
+ * (%NULL before exh_ua_server_start()) */
+ExhPool *exh_ua_server_get_pool(ExhUaServer *server);
 
 /* Requests answered so far (both listeners). */
 guint64 exh_ua_server_get_served(ExhUaServer *server);

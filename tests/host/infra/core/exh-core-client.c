@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "exh-error.h"
+#include "exh-metrics.h"
 #include "exm-json.h"
 #include "exm-secret.h"
 
@@ -99,7 +100,17 @@ static GBytes *
 send(ExhCoreClient *client, SoupMessage *msg, GError **error)
 {
 	g_autoptr(GError) local = NULL;
+	gint64 start = g_get_monotonic_time();
 	GBytes *answer = soup_session_send_and_read(client->session, msg, NULL, &local);
+	g_autofree gchar *call = g_strconcat(
+		soup_message_get_method(msg), " ", g_uri_get_path(soup_message_get_uri(msg)), NULL);
+	g_autofree gchar *tmpl = exh_metrics_route_template(call);
+
+	exh_metrics_observe_http_call("core",
+				      tmpl,
+				      answer != NULL,
+				      soup_message_get_status(msg),
+				      g_get_monotonic_time() - start);
 
 	if (answer == NULL) {
 		g_set_error(

@@ -1,0 +1,325 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The host's metrics listener (docs/metrics.md): the exposition after known
+ * traffic, checked line by line and by Prometheus' own linter (promtool), the
+ * bounded route labels, and a real Prometheus scraping the host.
+ */
+#include "exm-config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "exh-metrics.h"
+#include "exh-test.h"
+#include "exm-test.h"
+
+#define VERSIONS "/v1/types/mail/versions/"
+
+typedef struct {
+	guint status;
+	gchar *type;
+	gchar *body;
+} Scrape;
+
+static void
+scrape_free(Scrape *s)
+{
+	g_free(s->type);
+	g_free(s->body);
+	g_free(s);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Scrape, scrape_free)
+
+static Scrape *
+http_get(ExhTest *t, const gchar *method, const gchar *url)
+{
+	g_autoptr(SoupMessage) msg = soup_message_new(method, url);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) body = soup_session_send_and_read(t->session, msg, NULL, &error);
+	Scrape *s = g_new0(Scrape, 1);
+
+	g_assert_no_error(error);
+	s->status = soup_message_get_status(msg);
+	s->type = g_strdup(soup_message_headers_get_one(soup_message_get_response_headers(msg),
+							"Content-Type"));
+	s->body = g_strndup(g_bytes_get_data(body, NULL), g_bytes_get_size(body));
+	return s;
+}
+
+static Scrape *
+scrape(ExhTest *t)
+{
+	return http_get(t, "GET", exh_host_get_metrics_url(t->host));
+}
+
+/* The value of the sample whose name and labels are exactly @series, or -1. */
+static gdouble
+sample(const gchar *text, const gchar *series)
+{
+	g_autofree gchar *needle = g_strdup_printf("\n%s ", series);
+	const gchar *at = strstr(text, needle);
+
+	if (at == NULL)
+		return -1;
+	return g_ascii_strtod(at + strlen(needle), NULL);
+}
+
+static void
+promtool_check(const gchar *text)
+{
+	g_autofree gchar *promtool = exm_test_find_program("promtool");
+	g_autoptr(GSubprocess) proc = NULL;
+	g_autofree gchar *out = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (promtool == NULL) {
+		exm_test_peer_missing("promtool (Debian package prometheus) is not installed");
+		return;
+	}
+	proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+					G_SUBPROCESS_FLAGS_STDERR_MERGE,
+				&error,
+				promtool,
+				"check",
+				"metrics",
+				NULL);
+	g_assert_no_error(error);
+	g_subprocess_communicate_utf8(proc, text, NULL, &out, NULL, &error);
+	g_assert_no_error(error);
+	if (!g_subprocess_get_successful(proc))
+		g_test_message("promtool: %s", out);
+	g_assert_true(g_subprocess_get_successful(proc));
+}
+
+static void
+traffic(ExhTest *t)
+{
+	for (guint i = 0; i < 3; i++) {
+		g_autoptr(ExhTestResponse) r =
+			exh_test_request(t, "GET", VERSIONS, EXH_TEST_TOKEN_OWNER, NULL);
+		g_assert_cmpuint(r->status, ==, 200);
+	}
+	/* made-up paths never become label values */
+	for (guint i = 0; i < 5; i++) {
+		g_autofree gchar *path = g_strdup_printf("/made-up-%u/x\"y", g_random_int());
+		g_autoptr(ExhTestResponse) r =
+			exh_test_request(t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
+		g_assert_cmpuint(r->status, ==, 404);
+	}
+}
+
+static void
+test_exposition(void)
+{
+	ExhTestOptions options = { .workers = 3, .metrics = TRUE };
+	g_autoptr(ExhTest) t = NULL;
+
+	exh_metrics_reset();
+	t = exh_test_new(&options);
+	if (t == NULL)
+		return;
+	g_assert_nonnull(exh_host_get_metrics_url(t->host));
+	traffic(t);
+	{
+		g_autoptr(Scrape) s = scrape(t);
+
+		g_assert_cmpuint(s->status, ==, 200);
+		g_assert_cmpstr(s->type, ==, "text/plain; version=0.0.4; charset=utf-8");
+		g_assert_cmpfloat(
+			sample(s->body,
+			       "exordos_host_http_requests_total{api=\"user\",route=\"" VERSIONS
+			       "\",method=\"GET\",status=\"200\"}"),
+			==,
+			3);
+		g_assert_cmpfloat(sample(s->body,
+					 "exordos_host_http_request_duration_seconds_count{api="
+					 "\"user\",route=\"" VERSIONS "\",method=\"GET\"}"),
+				  ==,
+				  3);
+		g_assert_cmpfloat(sample(s->body,
+					 "exordos_host_http_requests_total{api=\"user\",route="
+					 "\"unmatched\",method=\"GET\",status=\"404\"}"),
+				  ==,
+				  5);
+		g_assert_null(strstr(s->body, "made-up"));
+		g_assert_cmpfloat(
+			sample(s->body, "exordos_host_db_pool_connections{api=\"user\"}"), ==, 3);
+		g_assert_cmpfloat(
+			sample(s->body, "exordos_host_db_pool_busy{api=\"user\"}"), ==, 0);
+		g_assert_cmpfloat(sample(s->body, "process_resident_memory_bytes"), >, 0);
+		promtool_check(s->body);
+	}
+}
+
+static void
+test_listener(void)
+{
+	ExhTestOptions options = { .metrics = TRUE };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autofree gchar *other = NULL;
+
+	if (t == NULL)
+		return;
+	{
+		g_autoptr(Scrape) post = http_get(t, "POST", exh_host_get_metrics_url(t->host));
+		g_assert_cmpuint(post->status, ==, 405);
+	}
+	other = g_strdup(exh_host_get_metrics_url(t->host));
+	strcpy(strrchr(other, '/'), "/other");
+	{
+		g_autoptr(Scrape) missing = http_get(t, "GET", other);
+		g_assert_cmpuint(missing->status, ==, 404);
+	}
+	/* the user API does not serve it */
+	{
+		g_autoptr(ExhTestResponse) r =
+			exh_test_request(t, "GET", "/metrics", EXH_TEST_TOKEN_OWNER, NULL);
+		g_assert_cmpuint(r->status, ==, 404);
+	}
+}
+
+/* The agent side: its pool, the agents gauge and the builders' ticks. */
+static void
+test_agent_side(void)
+{
+	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = TRUE, .metrics = TRUE };
+	g_autoptr(ExhTest) t = NULL;
+	g_autoptr(Scrape) s = NULL;
+
+	exh_metrics_reset();
+	t = exh_test_new(&options);
+	if (t == NULL)
+		return;
+	/* the engine ticks once a second; wait for a builder's first pass */
+	for (guint i = 0; i < 100; i++) {
+		g_clear_pointer(&s, scrape_free);
+		s = scrape(t);
+		if (strstr(s->body, "\nexordos_host_builder_ticks_total{builder=") != NULL)
+			break;
+		g_usleep(100 * 1000);
+	}
+	g_assert_nonnull(strstr(s->body, "\nexordos_host_builder_ticks_total{builder="));
+	g_assert_nonnull(strstr(s->body, "\nexordos_host_db_pool_connections{api=\"agent\"} "));
+	g_assert_cmpfloat(sample(s->body, "exordos_host_metrics_db_up"), ==, 1);
+	promtool_check(s->body);
+}
+
+/* The first value of an instant query, or NULL while there is none. */
+static gchar *
+prometheus_query(ExhTest *t, guint port, const gchar *query)
+{
+	g_autofree gchar *escaped = g_uri_escape_string(query, NULL, FALSE);
+	g_autofree gchar *url =
+		g_strdup_printf("http://127.0.0.1:%u/api/v1/query?query=%s", port, escaped);
+	g_autoptr(SoupMessage) msg = soup_message_new("GET", url);
+	g_autoptr(GBytes) body = soup_session_send_and_read(t->session, msg, NULL, NULL);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *root;
+	JsonArray *result;
+
+	if (body == NULL || soup_message_get_status(msg) != 200 ||
+	    !json_parser_load_from_data(
+		    parser, g_bytes_get_data(body, NULL), (gssize)g_bytes_get_size(body), NULL))
+		return NULL;
+	root = json_node_get_object(json_parser_get_root(parser));
+	result =
+		json_object_get_array_member(json_object_get_object_member(root, "data"), "result");
+	if (json_array_get_length(result) == 0)
+		return NULL;
+	return g_strdup(json_array_get_string_element(
+		json_object_get_array_member(json_array_get_object_element(result, 0), "value"),
+		1));
+}
+
+/* Polls @query for at most 30 s (Prometheus scrapes every second). */
+static gchar *
+prometheus_wait(ExhTest *t, guint port, const gchar *query, const gchar *want)
+{
+	gchar *value = NULL;
+
+	for (guint i = 0; i < 300; i++) {
+		g_free(value);
+		value = prometheus_query(t, port, query);
+		if (g_strcmp0(value, want) == 0)
+			break;
+		g_usleep(100 * 1000);
+	}
+	return value;
+}
+
+static GSubprocess *
+prometheus_start(const gchar *exe, const gchar *dir, const gchar *target, guint port)
+{
+	g_autofree gchar *config = g_build_filename(dir, "prometheus.yml", NULL);
+	g_autofree gchar *text = g_strdup_printf("global:\n  scrape_interval: 1s\n"
+						 "  scrape_timeout: 1s\n"
+						 "scrape_configs:\n  - job_name: host\n"
+						 "    static_configs:\n      - targets: ['%s']\n",
+						 target);
+	g_autofree gchar *config_flag = g_strconcat("--config.file=", config, NULL);
+	g_autofree gchar *data_flag = g_strdup_printf("--storage.tsdb.path=%s/data", dir);
+	g_autofree gchar *listen_flag = g_strdup_printf("--web.listen-address=127.0.0.1:%u", port);
+	const gchar *argv[] = {
+		exe, config_flag, data_flag, listen_flag, "--log.level=warn", NULL
+	};
+	g_autoptr(GError) error = NULL;
+	GSubprocess *proc;
+
+	g_assert_true(g_file_set_contents(config, text, -1, NULL));
+	proc = exh_test_spawn(argv, &error);
+	g_assert_no_error(error);
+	return proc;
+}
+
+/* A real Prometheus scrapes the host and sees the traffic's counts. */
+static void
+test_prometheus(void)
+{
+	ExhTestOptions options = { .metrics = TRUE };
+	g_autofree gchar *exe = exm_test_find_program("prometheus");
+	g_autoptr(ExhTest) t = NULL;
+	g_autoptr(GSubprocess) prom = NULL;
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *target = NULL;
+	g_autofree gchar *up = NULL;
+	g_autofree gchar *count = NULL;
+	guint port;
+
+	if (exe == NULL) {
+		exm_test_peer_missing("prometheus (Debian package prometheus) is not installed");
+		return;
+	}
+	exh_metrics_reset();
+	t = exh_test_new(&options);
+	if (t == NULL)
+		return;
+	traffic(t);
+	dir = exm_test_mkdtemp("exh-prometheus");
+	target = g_strdup(exh_host_get_metrics_url(t->host) + strlen("http://"));
+	*strchr(target, '/') = '\0';
+	port = (guint)exm_test_free_port();
+	prom = prometheus_start(exe, dir, target, port);
+	up = prometheus_wait(t, port, "up{job=\"host\"}", "1");
+	count = prometheus_wait(t,
+				port,
+				"exordos_host_http_requests_total{api=\"user\",route=\"" VERSIONS
+				"\",method=\"GET\",status=\"200\"}",
+				"3");
+	exh_test_stop(&prom);
+	exm_test_rmtree(dir);
+	g_assert_cmpstr(up, ==, "1");
+	g_assert_cmpstr(count, ==, "3");
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/metrics/exposition", test_exposition);
+	g_test_add_func("/metrics/listener", test_listener);
+	g_test_add_func("/metrics/agent-side", test_agent_side);
+	g_test_add_func("/metrics/prometheus", test_prometheus);
+	return g_test_run();
+}
