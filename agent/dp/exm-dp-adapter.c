@@ -7,11 +7,13 @@
 #include "exm-dp-config.h"
 #include "exm-dp-error.h"
 #include "exm-dp-driver.h"
+#include "exm-dp-metrics.h"
 #include "exm-json.h"
 
 typedef struct {
 	ExmUaDriver base; /* first: the agent hands us &base */
 	ExmDpDriver *driver;
+	ExmDpMetrics *metrics; /* the node's /metrics, when configured */
 } Adapter;
 
 static ExmDpDriver *
@@ -105,6 +107,7 @@ adapter_destroy(ExmUaDriver *d)
 	Adapter *md = (Adapter *)d;
 
 	exm_dp_driver_free(md->driver);
+	exm_dp_metrics_free(md->metrics);
 	g_free(md);
 }
 
@@ -119,16 +122,27 @@ ExmUaDriver *
 exm_dp_adapter_new(const gchar *config_path, GError **error)
 {
 	g_autoptr(ExmDpConfig) dp = exm_dp_config_new();
+	g_autoptr(ExmDpMetrics) metrics = NULL;
 	Adapter *md;
 	ExmDpDriver *inner;
 
 	if (!exm_dp_config_load_file(dp, config_path, error) || !exm_dp_config_validate(dp, error))
 		return NULL;
+	/* metrics are an extra: a port taken or a bad address costs them, not
+	 * the node's mail */
+	if (dp->metrics_listen[0] != '\0') {
+		g_autoptr(GError) local = NULL;
+
+		metrics = exm_dp_metrics_new(dp, &local);
+		if (metrics == NULL)
+			g_warning("node metrics not served: %s", local->message);
+	}
 	inner = exm_dp_driver_new(dp, error);
 	if (inner == NULL)
 		return NULL;
 	md = g_new0(Adapter, 1);
 	md->driver = inner;
+	md->metrics = g_steal_pointer(&metrics);
 	md->base.name = EXM_DP_ADAPTER_DRIVER_NAME;
 	md->base.kinds = adapter_kinds;
 	md->base.list = adapter_list;

@@ -63,6 +63,9 @@ static const ExmIniKey dp_keys[] = {
 	{ DP_KEY("verify_config", verify_config, EXM_INI_BOOL), .def = "true",
 	  .flags = EXM_INI_INVERT, .option = "no-verify",
 	  .help = "do not check the rendered configuration with exim -bV" },
+	{ DP_KEY("metrics_listen", metrics_listen, EXM_INI_STRING), .def = "" },
+	{ DP_KEY("metrics_port", metrics_port, EXM_INI_INT), .def = "9465", .min = 0,
+	  .max = 65535 },
 	{ DP_KEY("extra_ignore_target_hosts", extra_ignore_target_hosts, EXM_INI_STRV),
 	  .def = "", .separator = ',' },
 };

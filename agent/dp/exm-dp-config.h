@@ -62,6 +62,9 @@
  *   to, on top of the built-in private, loopback, link-local, CGNAT and
  *   reserved ranges of the exim template; see
  *   exm_dp_config_target_networks()
+ * @metrics_listen: IP address of the node's `/metrics` (docs/metrics.md §5);
+ *   empty = not served
+ * @metrics_port: its port (0 = any free one)
  */
 typedef struct {
 	gchar *root;
@@ -82,6 +85,8 @@ typedef struct {
 	gint smtp_accept_max_per_host;
 	gboolean verify_config;
 	gchar **extra_ignore_target_hosts;
+	gchar *metrics_listen;
+	gint metrics_port;
 } ExmDpConfig;
 
 /**
@@ -104,7 +109,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
  * Keys: root, owner, group, exim_user, exim_binary, listen, smtp_port,
  * submission_port, smtps_port, restart_command, template, smarthost,
  * message_size_limit, recipients_max, smtp_accept_max, smtp_accept_max_per_host,
- * verify_config, extra_ignore_target_hosts (comma-separated).  Call exm_dp_config_validate()
+ * verify_config, extra_ignore_target_hosts (comma-separated), metrics_listen (an IP
+ * address: the agent serves the node's `/metrics` there; empty = off, the
+ * default), metrics_port (9465; 0 = any free port).  Call exm_dp_config_validate()
  * afterwards.
  *
  * Returns: %TRUE on success

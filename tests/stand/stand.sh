@@ -809,7 +809,8 @@ cmd_status() {
     say "API $MAILAAS_API answers; orch $MAILAAS_ORCH_API, status $MAILAAS_STATUS_API"
     say "host metrics: ${MAILAAS_METRICS_URL:-off}"
     curl -s --max-time 10 -H "Authorization: Bearer $MAILAAS_TOKEN" "$MAILAAS_API/v1/types/mail/instances/" \
-      | jq -r '.[] | "stand:   instance \(.name) \(.uuid) \(.status) \(.ipsv4 // [] | join(","))"' || true
+      | jq -r '.[] | "stand:   instance \(.name) \(.uuid) \(.status) \(.ipsv4 // [] | join(","))",
+               (.ipsv4 // [] | .[] | "stand:     node metrics http://\(.):9465/metrics")' || true
     return 0
   fi
   say "API: not answering"

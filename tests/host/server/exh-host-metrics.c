@@ -173,9 +173,3 @@ exh_host_metrics_stop(ExhHost *host)
 	g_clear_pointer(&host->metrics, exh_metrics_server_free);
 	g_clear_pointer(&host->metrics_db, PQfinish);
 }
-
-const gchar *
-exh_host_get_metrics_url(ExhHost *host)
-{
-	return host->metrics != NULL ? exh_metrics_server_get_url(host->metrics) : NULL;
-}

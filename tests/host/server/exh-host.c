@@ -6,6 +6,7 @@
 
 #include "exh-jwks.h"
 #include "exh-log.h"
+#include "exh-metrics-server.h"
 #include "exh-migrate.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
@@ -349,6 +350,12 @@ const gchar *
 exh_host_get_base_url(ExhHost *host)
 {
 	return host->base_url;
+}
+
+const gchar *
+exh_host_get_metrics_url(ExhHost *host)
+{
+	return host->metrics != NULL ? exh_metrics_server_get_url(host->metrics) : NULL;
 }
 
 void

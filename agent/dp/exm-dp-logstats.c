@@ -1,0 +1,408 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-dp-logstats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK 65536
+/* a line longer than this is exim's business, not a count: it is skipped */
+#define MAX_LINE 65536
+
+static const gchar *const outcome_names[EXM_DP_LOG_N_OUTCOMES] = {
+	[EXM_DP_LOG_RECEIVED] = "received",
+	[EXM_DP_LOG_DELIVERED] = "delivered",
+	[EXM_DP_LOG_DEFERRED] = "deferred",
+	[EXM_DP_LOG_BOUNCED] = "bounced",
+};
+
+typedef struct {
+	guint64 n[EXM_DP_LOG_N_OUTCOMES];
+} Counts;
+
+struct _ExmDpLogStats {
+	gchar *path;
+	gint fd;
+	dev_t dev;
+	ino_t ino;
+	gboolean seek_end;    /* only the first file, and only when asked */
+	GString *partial;     /* an incomplete last line */
+	gboolean skipping;    /* inside an over-long line */
+	GHashTable *accounts; /* account → Counts */
+	GHashTable *messages; /* message id → account (a key of accounts) */
+	GHashTable *tls;      /* version → guint64 */
+	guint64 auth_failures;
+	guint64 lines;
+};
+
+ExmDpLogStats *
+exm_dp_logstats_new(const gchar *path, gboolean from_start)
+{
+	ExmDpLogStats *stats = g_new0(ExmDpLogStats, 1);
+
+	stats->path = g_strdup(path);
+	stats->fd = -1;
+	stats->seek_end = !from_start;
+	stats->partial = g_string_new(NULL);
+	stats->accounts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	stats->messages = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	stats->tls = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	return stats;
+}
+
+void
+exm_dp_logstats_free(ExmDpLogStats *stats)
+{
+	if (stats == NULL)
+		return;
+	if (stats->fd >= 0)
+		close(stats->fd);
+	g_string_free(stats->partial, TRUE);
+	g_hash_table_unref(stats->messages);
+	g_hash_table_unref(stats->accounts);
+	g_hash_table_unref(stats->tls);
+	g_free(stats->path);
+	g_free(stats);
+}
+
+/* The account's counts; past the cap new accounts share `other`. */
+static const gchar *
+account_key(ExmDpLogStats *stats, const gchar *account, Counts **out)
+{
+	gpointer key = NULL;
+	gpointer value = NULL;
+
+	if (!g_hash_table_lookup_extended(stats->accounts, account, &key, &value)) {
+		if (g_hash_table_size(stats->accounts) >= EXM_DP_LOGSTATS_MAX_ACCOUNTS &&
+		    g_strcmp0(account, "other") != 0)
+			return account_key(stats, "other", out);
+		key = g_strdup(account);
+		value = g_new0(Counts, 1);
+		g_hash_table_insert(stats->accounts, key, value);
+	}
+	*out = value;
+	return key;
+}
+
+static void
+count(ExmDpLogStats *stats, const gchar *account, ExmDpLogOutcome outcome)
+{
+	Counts *c = NULL;
+
+	account_key(stats, account, &c);
+	c->n[outcome]++;
+}
+
+/* The value of ` <name>=` in @rest, up to the next space (or @stop). */
+static gchar *
+field(const gchar *rest, const gchar *name, gchar stop)
+{
+	g_autofree gchar *needle = g_strdup_printf(" %s=", name);
+	const gchar *at = strstr(rest, needle);
+	const gchar *end;
+
+	if (at == NULL)
+		return NULL;
+	at += strlen(needle);
+	end = at;
+	while (*end != '\0' && *end != ' ' && *end != stop)
+		end++;
+	return g_strndup(at, (gsize)(end - at));
+}
+
+static gboolean
+is_message_id(const gchar *s)
+{
+	gsize len = strlen(s);
+	guint dashes = 0;
+
+	if (len < 16 || len > 23)
+		return FALSE;
+	for (const gchar *p = s; *p != '\0'; p++) {
+		if (*p == '-')
+			dashes++;
+		else if (!g_ascii_isalnum(*p))
+			return FALSE;
+	}
+	return dashes == 2;
+}
+
+/* TLS versions as exim names them; anything else is `other`. */
+static const gchar *
+tls_label(const gchar *x)
+{
+	static const gchar *const known[] = { "TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0",
+					      "TLS1",	"SSL3",	  NULL };
+	g_autofree gchar *version = g_strndup(x, strcspn(x, ":"));
+
+	for (guint i = 0; known[i] != NULL; i++) {
+		if (g_str_equal(version, known[i]))
+			return known[i];
+	}
+	return "other";
+}
+
+static void
+received(ExmDpLogStats *stats, const gchar *id, const gchar *line_rest)
+{
+	/* the subject (T="…", written after A= and X=) is the sender's text */
+	const gchar *subject = strstr(line_rest, " T=\"");
+	g_autofree gchar *rest = subject != NULL
+					 ? g_strndup(line_rest, (gsize)(subject - line_rest))
+					 : g_strdup(line_rest);
+	g_autofree gchar *auth = field(rest, "A", '\0');
+	g_autofree gchar *x = field(rest, "X", '\0');
+	const gchar *colon = auth != NULL ? strchr(auth, ':') : NULL;
+	const gchar *account = colon != NULL && colon[1] != '\0' ? colon + 1 : "unknown";
+	Counts *c = NULL;
+	const gchar *key = account_key(stats, account, &c);
+
+	c->n[EXM_DP_LOG_RECEIVED]++;
+	if (g_hash_table_size(stats->messages) < EXM_DP_LOGSTATS_MAX_MESSAGES)
+		g_hash_table_insert(stats->messages, g_strdup(id), (gpointer)key);
+	if (colon != NULL && x != NULL) {
+		const gchar *v = tls_label(x);
+		guint64 *n = g_hash_table_lookup(stats->tls, v);
+
+		if (n == NULL) {
+			n = g_new0(guint64, 1);
+			g_hash_table_insert(stats->tls, g_strdup(v), n);
+		}
+		(*n)++;
+	}
+}
+
+static const gchar *
+owner(ExmDpLogStats *stats, const gchar *id)
+{
+	const gchar *account = g_hash_table_lookup(stats->messages, id);
+
+	return account != NULL ? account : "unknown";
+}
+
+/* From the space before field @n (0-based) on, "" when there is none. */
+static const gchar *
+rest_of(const gchar *text, guint n)
+{
+	const gchar *p = text;
+
+	for (guint i = 0; i < n; i++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return "";
+		p++;
+	}
+	return p - 1;
+}
+
+/* `DATE TIME ID SYMBOL REST`; lines of other shapes count nothing. */
+void
+exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize len)
+{
+	g_autofree gchar *text = g_strndup(line, len);
+	g_auto(GStrv) tok = g_strsplit(text, " ", 5);
+
+	stats->lines++;
+	if (strstr(text, " authenticator failed for ") != NULL) {
+		stats->auth_failures++;
+		return;
+	}
+	if (g_strv_length(tok) < 4 || !is_message_id(tok[2]))
+		return;
+	if (g_str_equal(tok[3], "<="))
+		received(stats, tok[2], rest_of(text, 4));
+	else if (g_str_equal(tok[3], "=>") || g_str_equal(tok[3], "->"))
+		count(stats, owner(stats, tok[2]), EXM_DP_LOG_DELIVERED);
+	else if (g_str_equal(tok[3], "=="))
+		count(stats, owner(stats, tok[2]), EXM_DP_LOG_DEFERRED);
+	else if (g_str_equal(tok[3], "**"))
+		count(stats, owner(stats, tok[2]), EXM_DP_LOG_BOUNCED);
+	else if (g_str_equal(tok[3], "Completed"))
+		g_hash_table_remove(stats->messages, tok[2]);
+}
+
+/* Splits @data into lines, keeping an incomplete last line for later. */
+static void
+feed_bytes(ExmDpLogStats *stats, const gchar *data, gsize len)
+{
+	while (len > 0) {
+		const gchar *nl = memchr(data, '\n', len);
+		gsize take = nl != NULL ? (gsize)(nl - data) : len;
+
+		if (!stats->skipping)
+			g_string_append_len(stats->partial, data, (gssize)take);
+		if (stats->partial->len > MAX_LINE) {
+			g_string_truncate(stats->partial, 0);
+			stats->skipping = TRUE;
+		}
+		if (nl == NULL)
+			return;
+		if (!stats->skipping)
+			exm_dp_logstats_feed_line(stats, stats->partial->str, stats->partial->len);
+		g_string_truncate(stats->partial, 0);
+		stats->skipping = FALSE;
+		data = nl + 1;
+		len -= take + 1;
+	}
+}
+
+static gboolean
+open_log(ExmDpLogStats *stats)
+{
+	struct stat st;
+
+	stats->fd = open(stats->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (stats->fd < 0)
+		return FALSE;
+	if (fstat(stats->fd, &st) != 0) {
+		close(stats->fd);
+		stats->fd = -1;
+		return FALSE;
+	}
+	stats->dev = st.st_dev;
+	stats->ino = st.st_ino;
+	if (stats->seek_end)
+		(void)lseek(stats->fd, 0, SEEK_END);
+	stats->seek_end = FALSE; /* a later file (a rotation) is new: from its start */
+	g_string_truncate(stats->partial, 0);
+	stats->skipping = FALSE;
+	return TRUE;
+}
+
+/* At the end of the open file: another file at the path (rotated), or this
+ * one shorter than where we are (truncated)? */
+static gboolean
+log_moved(ExmDpLogStats *stats)
+{
+	struct stat now;
+	struct stat open_st;
+
+	if (fstat(stats->fd, &open_st) == 0 && open_st.st_size < lseek(stats->fd, 0, SEEK_CUR)) {
+		(void)lseek(stats->fd, 0, SEEK_SET);
+		g_string_truncate(stats->partial, 0);
+		return TRUE;
+	}
+	if (stat(stats->path, &now) != 0 || (now.st_dev == stats->dev && now.st_ino == stats->ino))
+		return FALSE;
+	close(stats->fd);
+	stats->fd = -1;
+	return open_log(stats);
+}
+
+gsize
+exm_dp_logstats_poll(ExmDpLogStats *stats)
+{
+	g_autofree gchar *buf = g_malloc(CHUNK);
+	gsize total = 0;
+
+	if (stats->fd < 0 && !open_log(stats))
+		return 0;
+	while (total < EXM_DP_LOGSTATS_MAX_READ) {
+		gssize n = read(stats->fd, buf, CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			feed_bytes(stats, buf, (gsize)n);
+			total += (gsize)n;
+			continue;
+		}
+		/* the end of this file: follow a rotation or a truncation once */
+		if (n < 0 || !log_moved(stats))
+			break;
+	}
+	return total;
+}
+
+guint64
+exm_dp_logstats_get(ExmDpLogStats *stats, const gchar *account, ExmDpLogOutcome outcome)
+{
+	const Counts *c = g_hash_table_lookup(stats->accounts, account);
+
+	return c != NULL ? c->n[outcome] : 0;
+}
+
+guint64
+exm_dp_logstats_get_auth_failures(ExmDpLogStats *stats)
+{
+	return stats->auth_failures;
+}
+
+static gint
+compare_keys(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+static void
+escape_label(GString *out, const gchar *value)
+{
+	for (const gchar *p = value; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"')
+			g_string_append_c(out, '\\');
+		if (*p == '\n')
+			g_string_append(out, "\\n");
+		else
+			g_string_append_c(out, *p);
+	}
+}
+
+static void
+render_messages(ExmDpLogStats *stats, GString *out)
+{
+	guint n = 0;
+	g_autofree gpointer *keys = g_hash_table_get_keys_as_array(stats->accounts, &n);
+
+	qsort(keys, n, sizeof(gpointer), compare_keys);
+	g_string_append(out,
+			"# HELP exordos_node_messages_total Messages by account and outcome, "
+			"from exim's main log (account \"unknown\": not authenticated).\n"
+			"# TYPE exordos_node_messages_total counter\n");
+	for (guint o = 0; o < EXM_DP_LOG_N_OUTCOMES; o++) {
+		for (guint i = 0; i < n; i++) {
+			const Counts *c = g_hash_table_lookup(stats->accounts, keys[i]);
+
+			g_string_append(out, "exordos_node_messages_total{account=\"");
+			escape_label(out, keys[i]);
+			g_string_append_printf(out,
+					       "\",outcome=\"%s\"} %" G_GUINT64_FORMAT "\n",
+					       outcome_names[o],
+					       c->n[o]);
+		}
+	}
+}
+
+void
+exm_dp_logstats_render(ExmDpLogStats *stats, GString *out)
+{
+	guint n = 0;
+	g_autofree gpointer *versions = g_hash_table_get_keys_as_array(stats->tls, &n);
+
+	render_messages(stats, out);
+	g_string_append_printf(
+		out,
+		"# HELP exordos_node_auth_failures_total Failed SMTP AUTH attempts.\n"
+		"# TYPE exordos_node_auth_failures_total counter\n"
+		"exordos_node_auth_failures_total %" G_GUINT64_FORMAT "\n",
+		stats->auth_failures);
+	g_string_append(out,
+			"# HELP exordos_node_tls_submissions_total Authenticated submissions by "
+			"TLS version.\n# TYPE exordos_node_tls_submissions_total counter\n");
+	qsort(versions, n, sizeof(gpointer), compare_keys);
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(out,
+				       "exordos_node_tls_submissions_total{version=\"%s\"} "
+				       "%" G_GUINT64_FORMAT "\n",
+				       (const gchar *)versions[i],
+				       *(guint64 *)g_hash_table_lookup(stats->tls, versions[i]));
+	g_string_append_printf(out,
+			       "# HELP exordos_node_log_lines_total Main log lines read.\n"
+			       "# TYPE exordos_node_log_lines_total counter\n"
+			       "exordos_node_log_lines_total %" G_GUINT64_FORMAT "\n",
+			       stats->lines);
+}

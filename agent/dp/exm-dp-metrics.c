@@ -1,0 +1,196 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-dp-metrics.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "exm-dp-error.h"
+#include "exm-dp-logstats.h"
+
+/* the log is followed between scrapes too, so a rotation is rarely missed */
+#define POLL_SECONDS 10
+/* queue files looked at per scrape at most */
+#define MAX_QUEUE_SCAN 100000
+
+struct _ExmDpMetrics {
+	SoupServer *server;
+	guint port;
+	gchar *spool_input;
+	ExmDpLogStats *log;
+	guint poll_source;
+};
+
+/* `*-H` header files in the spool: one per queued message. */
+static void
+render_queue(ExmDpMetrics *m, GString *out)
+{
+	g_autoptr(GDir) dir = g_dir_open(m->spool_input, 0, NULL);
+	const gchar *name;
+	guint64 count = 0;
+	gint64 oldest = 0;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	while (dir != NULL && count < MAX_QUEUE_SCAN && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = NULL;
+		struct stat st;
+
+		if (!g_str_has_suffix(name, "-H"))
+			continue;
+		path = g_build_filename(m->spool_input, name, NULL);
+		if (lstat(path, &st) != 0)
+			continue;
+		count++;
+		if (oldest == 0 || st.st_mtime < oldest)
+			oldest = st.st_mtime;
+	}
+	g_string_append_printf(out,
+			       "# HELP exordos_node_queue_messages Messages in exim's queue.\n"
+			       "# TYPE exordos_node_queue_messages gauge\n"
+			       "exordos_node_queue_messages %" G_GUINT64_FORMAT "\n"
+			       "# HELP exordos_node_queue_oldest_seconds Age of the oldest queued "
+			       "message (0: empty).\n"
+			       "# TYPE exordos_node_queue_oldest_seconds gauge\n"
+			       "exordos_node_queue_oldest_seconds %" G_GINT64_FORMAT "\n",
+			       count,
+			       oldest > 0 ? MAX(now - oldest, 0) : 0);
+}
+
+static void
+render_process(GString *out, gint64 usec)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	g_string_append_printf(
+		out,
+		"# HELP exordos_node_agent_cpu_seconds_total CPU time of the mail agent.\n"
+		"# TYPE exordos_node_agent_cpu_seconds_total counter\n"
+		"exordos_node_agent_cpu_seconds_total %.6f\n"
+		"# HELP exordos_node_scrape_duration_seconds Time this scrape took to read the "
+		"log and the queue.\n"
+		"# TYPE exordos_node_scrape_duration_seconds gauge\n"
+		"exordos_node_scrape_duration_seconds %.6f\n",
+		(gdouble)ru.ru_utime.tv_sec + (gdouble)ru.ru_utime.tv_usec / 1e6 +
+			(gdouble)ru.ru_stime.tv_sec + (gdouble)ru.ru_stime.tv_usec / 1e6,
+		(gdouble)usec / 1e6);
+}
+
+gchar *
+exm_dp_metrics_render(ExmDpMetrics *metrics)
+{
+	GString *out = g_string_sized_new(4096);
+	gint64 start = g_get_monotonic_time();
+
+	exm_dp_logstats_poll(metrics->log);
+	exm_dp_logstats_render(metrics->log, out);
+	render_queue(metrics, out);
+	render_process(out, g_get_monotonic_time() - start);
+	return g_string_free(out, FALSE);
+}
+
+static void
+handler(SoupServer *unused_server,
+	SoupServerMessage *msg,
+	const char *path,
+	GHashTable *unused_query,
+	gpointer data)
+{
+	const gchar *method = soup_server_message_get_method(msg);
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+	gchar *text;
+
+	if (g_strcmp0(path, "/metrics") != 0) {
+		soup_server_message_set_status(msg, 404, NULL);
+		return;
+	}
+	if (g_strcmp0(method, "GET") != 0 && g_strcmp0(method, "HEAD") != 0) {
+		soup_message_headers_replace(headers, "Allow", "GET, HEAD");
+		soup_server_message_set_status(msg, 405, NULL);
+		return;
+	}
+	text = exm_dp_metrics_render(data);
+	soup_server_message_set_status(msg, 200, NULL);
+	soup_message_headers_set_content_type(
+		headers, "text/plain; version=0.0.4; charset=utf-8", NULL);
+	soup_message_body_append_take(
+		soup_server_message_get_response_body(msg), (guchar *)text, strlen(text));
+}
+
+static gboolean
+poll_log(gpointer data)
+{
+	ExmDpMetrics *m = data;
+
+	exm_dp_logstats_poll(m->log);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+metrics_listen(ExmDpMetrics *m, const ExmDpConfig *config, GError **error)
+{
+	g_autoptr(GInetAddress) address = g_inet_address_new_from_string(config->metrics_listen);
+	g_autoptr(GSocketAddress) sockaddr = NULL;
+	GSList *uris;
+
+	if (address == NULL) {
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_CONFIG,
+			    "metrics_listen: '%s' is not an IP address",
+			    config->metrics_listen);
+		return FALSE;
+	}
+	sockaddr = g_inet_socket_address_new(address, (guint16)config->metrics_port);
+	if (!soup_server_listen(m->server, sockaddr, 0, error)) {
+		g_prefix_error(
+			error, "metrics %s:%d: ", config->metrics_listen, config->metrics_port);
+		return FALSE;
+	}
+	uris = soup_server_get_uris(m->server);
+	m->port = uris != NULL ? (guint)g_uri_get_port(uris->data) : 0;
+	g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+	return TRUE;
+}
+
+ExmDpMetrics *
+exm_dp_metrics_new(const ExmDpConfig *config, GError **error)
+{
+	g_autoptr(ExmDpMetrics) m = g_new0(ExmDpMetrics, 1);
+	g_autofree gchar *log =
+		g_build_filename(config->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
+
+	m->spool_input = g_build_filename(config->root, EXM_DP_PATH_SPOOL, "input", NULL);
+	m->log = exm_dp_logstats_new(log, FALSE);
+	exm_dp_logstats_poll(m->log); /* opens it at its end: counts start now */
+	m->server = soup_server_new(NULL, NULL);
+	soup_server_add_handler(m->server, NULL, handler, m, NULL);
+	if (!metrics_listen(m, config, error))
+		return NULL;
+	m->poll_source = g_timeout_add_seconds(POLL_SECONDS, poll_log, m);
+	return g_steal_pointer(&m);
+}
+
+guint
+exm_dp_metrics_get_port(ExmDpMetrics *metrics)
+{
+	return metrics->port;
+}
+
+void
+exm_dp_metrics_free(ExmDpMetrics *metrics)
+{
+	if (metrics == NULL)
+		return;
+	g_clear_handle_id(&metrics->poll_source, g_source_remove);
+	if (metrics->server != NULL)
+		soup_server_disconnect(metrics->server);
+	g_clear_object(&metrics->server);
+	g_clear_pointer(&metrics->log, exm_dp_logstats_free);
+	g_free(metrics->spool_input);
+	g_free(metrics);
+}

@@ -1,0 +1,236 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The node's /metrics (agent/dp/exm-dp-metrics.c, docs/metrics.md §5) against
+ * Debian's exim4 in the dp sandbox: mail sent through the relay to the local
+ * sink and a failed login show up per account in the exposition, and a real
+ * Prometheus scrapes the endpoint and answers the same values.
+ */
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "exm-config.h"
+#include "exm-dp-driver.h"
+#include "exm-dp-fixture.h"
+#include "exm-dp-metrics.h"
+#include "exm-test.h"
+
+#define UUID "0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2c"
+#define MIA  "mia@example.com"
+
+static gboolean
+have_peers(void)
+{
+	const gchar *py_check[] = { "/usr/bin/python3", "-c", "import smtpd", NULL };
+	g_autofree gchar *exim = exm_test_find_program("exim4");
+
+	if (exim == NULL) {
+		exm_test_peer_missing("exim4 is not installed");
+		return FALSE;
+	}
+	if (exm_test_run(py_check, NULL, NULL) != 0) {
+		exm_test_peer_missing("/usr/bin/python3 with smtpd is not installed");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+send_mail(ExmDpFixture *fx, const gchar *to)
+{
+	const gchar *argv[] = { "send", fx->addr, "587", "starttls", MIA, "mia-pw", MIA, to, NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) obj = exm_dp_fixture_client(argv, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(json_object_get_string_member(obj, "stage"), ==, "done");
+}
+
+static gdouble
+sample(const gchar *text, const gchar *series)
+{
+	g_autofree gchar *needle = g_strdup_printf("\n%s ", series);
+	const gchar *at = strstr(text, needle);
+
+	return at != NULL ? g_ascii_strtod(at + strlen(needle), NULL) : -1;
+}
+
+/* exim writes the delivery lines right after the message is accepted. */
+static gchar *
+wait_delivered(ExmDpMetrics *m, gdouble want)
+{
+	gchar *text = NULL;
+
+	for (guint i = 0; i < 200; i++) {
+		g_free(text);
+		text = exm_dp_metrics_render(m);
+		if (sample(text,
+			   "exordos_node_messages_total{account=\"" MIA
+			   "\",outcome=\"delivered\"}") >= want)
+			break;
+		g_usleep(50 * 1000);
+	}
+	return text;
+}
+
+/* Runs the default main context (our endpoint) for @ms. */
+static void
+spin(guint ms)
+{
+	gint64 end = g_get_monotonic_time() + ms * 1000;
+
+	while (g_get_monotonic_time() < end) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(2000);
+	}
+}
+
+static gchar *
+prometheus_value(SoupSession *session, guint port, const gchar *query)
+{
+	g_autofree gchar *escaped = g_uri_escape_string(query, NULL, FALSE);
+	g_autofree gchar *url =
+		g_strdup_printf("http://127.0.0.1:%u/api/v1/query?query=%s", port, escaped);
+	g_autoptr(SoupMessage) msg = soup_message_new("GET", url);
+	g_autoptr(GBytes) body = soup_session_send_and_read(session, msg, NULL, NULL);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *result;
+
+	if (body == NULL || soup_message_get_status(msg) != 200 ||
+	    !json_parser_load_from_data(
+		    parser, g_bytes_get_data(body, NULL), (gssize)g_bytes_get_size(body), NULL))
+		return NULL;
+	result = json_object_get_array_member(
+		json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
+					      "data"),
+		"result");
+	if (json_array_get_length(result) == 0)
+		return NULL;
+	return g_strdup(json_array_get_string_element(
+		json_object_get_array_member(json_array_get_object_element(result, 0), "value"),
+		1));
+}
+
+static GSubprocess *
+prometheus_start(const gchar *exe, const gchar *dir, const gchar *target, guint port)
+{
+	g_autofree gchar *config = g_build_filename(dir, "prometheus.yml", NULL);
+	g_autofree gchar *text = g_strdup_printf("global:\n  scrape_interval: 1s\n"
+						 "  scrape_timeout: 1s\n"
+						 "scrape_configs:\n  - job_name: node\n"
+						 "    static_configs:\n      - targets: ['%s']\n",
+						 target);
+	g_autofree gchar *config_flag = g_strconcat("--config.file=", config, NULL);
+	g_autofree gchar *data_flag = g_strdup_printf("--storage.tsdb.path=%s/data", dir);
+	g_autofree gchar *listen_flag = g_strdup_printf("--web.listen-address=127.0.0.1:%u", port);
+	const gchar *argv[] = {
+		exe, config_flag, data_flag, listen_flag, "--log.level=warn", NULL
+	};
+	g_autoptr(GSubprocessLauncher) launcher =
+		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+	g_autoptr(GError) error = NULL;
+	GSubprocess *proc;
+
+	g_assert_true(g_file_set_contents(config, text, -1, NULL));
+	proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
+	g_assert_no_error(error);
+	return proc;
+}
+
+/* Prometheus scrapes the node endpoint and answers what the node counted. */
+static void
+scrape_with_prometheus(ExmDpMetrics *m, const gchar *addr)
+{
+	g_autofree gchar *exe = exm_test_find_program("prometheus");
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *target = NULL;
+	g_autofree gchar *value = NULL;
+	g_autoptr(SoupSession) session = soup_session_new();
+	g_autoptr(GSubprocess) prom = NULL;
+	guint port = (guint)exm_test_free_port();
+
+	if (exe == NULL) {
+		exm_test_peer_missing("prometheus (Debian package prometheus) is not installed");
+		return;
+	}
+	dir = exm_test_mkdtemp("exm-node-prometheus");
+	target = g_strdup_printf("%s:%u", addr, exm_dp_metrics_get_port(m));
+	prom = prometheus_start(exe, dir, target, port);
+	for (guint i = 0; i < 300 && g_strcmp0(value, "2") != 0; i++) {
+		spin(100);
+		g_free(value);
+		value = prometheus_value(session,
+					 port,
+					 "exordos_node_messages_total{account=\"" MIA
+					 "\",outcome=\"received\"}");
+	}
+	g_subprocess_force_exit(prom);
+	g_subprocess_wait(prom, NULL, NULL);
+	exm_test_rmtree(dir);
+	g_assert_cmpstr(value, ==, "2");
+}
+
+static void
+test_node_metrics(void)
+{
+	g_autoptr(ExmDpFixture) fx = NULL;
+	g_autoptr(ExmDpDriver) driver = NULL;
+	g_autoptr(ExmDpMetrics) m = NULL;
+	g_autoptr(JsonNode) value = NULL;
+	g_autoptr(JsonNode) actual = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *hash = exm_dp_hash("$6$", "mia-pw");
+	g_autofree gchar *text = NULL;
+
+	if (!have_peers())
+		return;
+	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_assert_true(exm_dp_fixture_configure(fx, &error) &&
+		      exm_dp_fixture_start_sink(fx, &error) &&
+		      exm_dp_fixture_start_exim(fx, &error));
+	EXM_TEST_OK(error);
+	driver = exm_dp_driver_new(fx->config, &error);
+	EXM_TEST_OK(error);
+	value = exm_dp_node_value(UUID, (const gchar *const[]){ "mia", hash, "1", NULL });
+	actual = exm_dp_driver_apply(driver, value, NULL, &error);
+	EXM_TEST_OK(error);
+	g_free(fx->config->metrics_listen);
+	fx->config->metrics_listen = g_strdup(fx->addr);
+	fx->config->metrics_port = 0;
+	m = exm_dp_metrics_new(fx->config, &error);
+	EXM_TEST_OK(error);
+	g_assert_cmpint(exm_dp_fixture_auth(fx, 587, MIA, "wrong", "PLAIN"), ==, 535);
+	send_mail(fx, MIA);
+	send_mail(fx, "someone@example.net");
+	text = wait_delivered(m, 2);
+	g_test_message("%s", text);
+	g_assert_cmpfloat(sample(text,
+				 "exordos_node_messages_total{account=\"" MIA
+				 "\",outcome=\"received\"}"),
+			  ==,
+			  2);
+	g_assert_cmpfloat(sample(text,
+				 "exordos_node_messages_total{account=\"" MIA
+				 "\",outcome=\"delivered\"}"),
+			  ==,
+			  2);
+	g_assert_cmpfloat(sample(text, "exordos_node_auth_failures_total"), ==, 1);
+	g_assert_cmpfloat(
+		sample(text, "exordos_node_tls_submissions_total{version=\"TLS1.3\"}"), ==, 2);
+	g_assert_cmpfloat(sample(text, "exordos_node_queue_messages"), ==, 0);
+	scrape_with_prometheus(m, fx->addr);
+}
+
+int
+main(int argc, char **argv)
+{
+	/* a hermetic GIO for libsoup's client: no GSettings, no proxy lookups */
+	g_setenv("GSETTINGS_BACKEND", "memory", TRUE);
+	g_setenv("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
+	g_setenv("GIO_USE_VFS", "local", TRUE);
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/dp/metrics/node", test_node_metrics);
+	return g_test_run();
+}
