@@ -135,7 +135,8 @@ metrics_listen(ExmDpMetrics *m, const ExmDpConfig *config, GError **error)
 {
 	g_autoptr(GInetAddress) address = g_inet_address_new_from_string(config->metrics_listen);
 	g_autoptr(GSocketAddress) sockaddr = NULL;
-	GSList *uris;
+	GSList *listeners;
+	g_autoptr(GSocketAddress) local = NULL;
 
 	if (address == NULL) {
 		g_set_error(error,
@@ -151,9 +152,11 @@ metrics_listen(ExmDpMetrics *m, const ExmDpConfig *config, GError **error)
 			error, "metrics %s:%d: ", config->metrics_listen, config->metrics_port);
 		return FALSE;
 	}
-	uris = soup_server_get_uris(m->server);
-	m->port = uris != NULL ? (guint)g_uri_get_port(uris->data) : 0;
-	g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+	/* the socket, not soup_server_get_uris(): libsoup 3.2 leaks an address there */
+	listeners = soup_server_get_listeners(m->server);
+	local = listeners != NULL ? g_socket_get_local_address(listeners->data, NULL) : NULL;
+	g_slist_free(listeners);
+	m->port = local != NULL ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local)) : 0;
 	return TRUE;
 }
 
