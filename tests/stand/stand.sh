@@ -2,7 +2,7 @@
 # The local stand: a throwaway PostgreSQL, the reference host with the mail
 # plugin, its agent API (Orch/Status) and the `local` backend, on this machine.
 #
-# Usage: tests/stand/stand.sh [up [--infra local|core] [--iam token_file|core]|status|stop|clean|--help]
+# Usage: tests/stand/stand.sh [up [--infra local|core] [--iam token_file|core]|status|mail [N]|stop|clean|--help]
 #   up      install what is missing (tests/setup.sh), build into build/, start
 #           PostgreSQL and the host in the background, seed the version
 #           exim4_1, write .stand/stand.env and print the Quick Start
@@ -16,6 +16,9 @@
 #           24 h, new at every `up`), printed ready to use.  Kept in
 #           .stand/iam (default token_file).
 #   status  what runs, where, and the instances of the dev project
+#   mail    the last N (default 5) messages the stand's nodes sent: the nodes
+#           deliver to a capture sink on 127.0.0.1, never to the outside
+#           world; each is shown with its DKIM verification
 #   stop    stop every process the stand started (the host stops its nodes)
 #   clean   stop, then remove .stand/
 #
@@ -49,6 +52,9 @@ IAM_FILE="$STAND/iam"
 JWKS_KEY="$STAND/jwks.key"
 CORE_PID="$STAND/fake-core.pid"
 NODES_PID="$STAND/fake-core-nodes.pid"
+# the capture sink every node delivers to (tests/dp/smtp-sink.py)
+SINK_PID="$STAND/mail-sink.pid"
+MAIL_DIR="$STAND/mail"
 CORE_PASSWORD="$STAND/core-password"
 NODES_CONF="$STAND/nodes.conf"
 NODES_BIN="$BUILD/tests/e2e/fake-core-nodes"
@@ -188,7 +194,7 @@ pick_subnet() {
 
 # Loads .stand/ports, keeps what is still free, picks the rest, saves.
 choose_ports() {
-  API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET='' CORE_PORT='' METRICS_PORT=''
+  API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET='' CORE_PORT='' METRICS_PORT='' SINK_PORT=''
   # shellcheck source=/dev/null
   [ -f "$PORTS_FILE" ] && . "$PORTS_FILE"
   # a hand-edited file: anything but a number is picked anew
@@ -197,8 +203,9 @@ choose_ports() {
   [[ "$STATUS_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || STATUS_PORT=''
   [[ "$CORE_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || CORE_PORT=''
   [[ "$METRICS_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || METRICS_PORT=''
+  [[ "$SINK_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || SINK_PORT=''
   [[ "$SUBNET" =~ ^[1-9][0-9]{1,2}$ ]] && [ "$SUBNET" -ge 16 ] && [ "$SUBNET" -le 127 ] || SUBNET=''
-  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT"
+  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT $SINK_PORT"
   if [ -z "$API_PORT" ] || port_busy "$API_PORT"; then API_PORT=$(pick_port "$ORCH_PORT" "$STATUS_PORT"); fi
   if [ -z "$ORCH_PORT" ] || port_busy "$ORCH_PORT"; then ORCH_PORT=$(pick_port "$API_PORT" "$STATUS_PORT"); fi
   if [ -z "$STATUS_PORT" ] || port_busy "$STATUS_PORT"; then STATUS_PORT=$(pick_port "$API_PORT" "$ORCH_PORT"); fi
@@ -206,11 +213,14 @@ choose_ports() {
   if [ -z "$METRICS_PORT" ] || port_busy "$METRICS_PORT"; then
     METRICS_PORT=$(pick_port "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$CORE_PORT")
   fi
+  if [ -z "$SINK_PORT" ] || port_busy "$SINK_PORT"; then
+    SINK_PORT=$(pick_port "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$CORE_PORT" "$METRICS_PORT")
+  fi
   if [ -z "$SUBNET" ] || ! subnet_free "$SUBNET"; then SUBNET=$(pick_subnet); fi
-  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT" ]; then
-    [ "$old" = "     " ] || say "saved ports were taken: picked new ones"
-    printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\nCORE_PORT=%s\nMETRICS_PORT=%s\n' \
-      "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" "$CORE_PORT" "$METRICS_PORT" >"$PORTS_FILE"
+  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT $SINK_PORT" ]; then
+    [ "$old" = "      " ] || say "saved ports were taken: picked new ones"
+    printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\nCORE_PORT=%s\nMETRICS_PORT=%s\nSINK_PORT=%s\n' \
+      "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" "$CORE_PORT" "$METRICS_PORT" "$SINK_PORT" >"$PORTS_FILE"
   fi
   say "ports: api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT, metrics $METRICS_PORT; nodes on 127.$SUBNET.0.N"
 }
@@ -456,6 +466,7 @@ configure = $CONFIGURE_BIN
 agent = $AGENT_BIN
 envelope = true
 stop_timeout_ms = 5000
+smarthost = 127.0.0.1:$SINK_PORT
 EOF
 }
 
@@ -570,6 +581,22 @@ core_start() {
   die_log "$LOGS/fake-core.log" "the fake Core did not answer within 10 s"
 }
 
+# The capture sink: every message the nodes relay ends up in $MAIL_DIR.
+sink_start() {
+  local py=/usr/bin/python3 pid
+  [ -x "$py" ] || py=$(command -v python3) || die "python3 is needed for the mail sink"
+  install -d -m 0700 "$MAIL_DIR"
+  daemon_start "$SINK_PID" mail-sink.log "$MAIL_DIR" \
+    "$py" "$ROOT/tests/dp/smtp-sink.py" 127.0.0.1 "$SINK_PORT" "$MAIL_DIR"
+  pid=$(head -n 1 "$SINK_PID")
+  for _ in $(seq 1 40); do
+    port_busy "$SINK_PORT" && return 0
+    alive "$pid" || die_log "$LOGS/mail-sink.log" "the mail sink exited during start-up"
+    sleep 0.25
+  done
+  die_log "$LOGS/mail-sink.log" "the mail sink did not listen within 10 s"
+}
+
 nodes_start() {
   [ -x "$NODES_BIN" ] || die "$NODES_BIN is not built"
   local_group >"$NODES_CONF"
@@ -653,7 +680,7 @@ write_env() {
 }
 
 print_next() {
-  local api="http://127.0.0.1:$API_PORT"
+  local api="http://127.0.0.1:$API_PORT" METRICS_URL="http://127.0.0.1:$METRICS_PORT/metrics"
   cat <<EOF
 
 The stand is up: API $api (orch :$ORCH_PORT, status :$STATUS_PORT).
@@ -683,6 +710,12 @@ Next, the Quick Start (after '. .stand/stand.env' the variables work too):
   swaks --server <ipsv4[0]>:587 --tls --auth-user alice@example.com \\
     --auth-password mypassword --quit-after AUTH
 
+  # send one: the nodes deliver to the stand's capture sink, never outside
+  swaks --server <ipsv4[0]>:587 --tls --auth-user alice@example.com \\
+    --auth-password mypassword --from alice@example.com --to someone@example.net
+  bash tests/stand/stand.sh mail      # the last messages and their DKIM result
+
+Metrics: the host's at $METRICS_URL, each node's at http://<ipsv4[0]>:9465/metrics.
 A scripted run of all of this: bash tests/stand/quickstart
 EOF
 }
@@ -715,6 +748,7 @@ cmd_up() { # [infra] [iam]
   pg_start
   if [ "$INFRA" = core ] || [ "$IAM" = core ]; then core_start; fi
   mint_tokens
+  sink_start
   write_host_conf
   host_start
   [ "$INFRA" != core ] || nodes_start
@@ -763,6 +797,7 @@ cmd_stop() {
   # under --infra core the nodes are fake-core-nodes' children, not the host's
   daemon_stop "$NODES_PID" "$NODES_CONF"
   daemon_stop "$CORE_PID" "$CORE_PASSWORD"
+  daemon_stop "$SINK_PID" "$MAIL_DIR"
   pg_stop
   if ! kill_leftovers; then
     sleep 0.5
@@ -786,6 +821,38 @@ cmd_clean() {
   return "$status"
 }
 
+# Header $2 of message file $1 (its first line).
+header() { sed -n "/^\r\?\$/q; s/^$2: *//Ip" "$1" | head -n 1 | tr -d '\r'; }
+
+# DKIM of message $1, against the key of every node of the stand.
+dkim_of() {
+  local txt out
+  while IFS= read -r txt; do
+    if out=$(/usr/bin/python3 "$ROOT/tests/dp/dkim-verify.py" "$1" "$txt" 2>/dev/null); then
+      printf '%s\n' "$out"
+      return 0
+    fi
+  done < <(find "$NODES" -path '*/etc/exim4/dkim/platform.txt' 2>/dev/null)
+  printf 'fail (no node key verifies it)\n'
+}
+
+cmd_mail() { # [count]
+  local n=${1:-5} f files
+  [[ "$n" =~ ^[1-9][0-9]{0,3}$ ]] || die "mail: the count must be a number from 1 to 9999"
+  resolve_data_dir
+  [ -d "$MAIL_DIR" ] || { say "no mail yet (the sink keeps it in $MAIL_DIR)"; return 0; }
+  files=$(find "$MAIL_DIR" -maxdepth 1 -name 'msg-*.eml' -printf '%T@ %p\n' | sort -n \
+    | tail -n "$n" | cut -d' ' -f2-)
+  [ -n "$files" ] || { say "no mail yet (the sink keeps it in $MAIL_DIR)"; return 0; }
+  while IFS= read -r f; do
+    say "$(basename "$f")  $(date -u -r "$f" '+%F %T')  $(stat -c %s "$f") bytes"
+    say "  From: $(header "$f" From)"
+    say "  To: $(header "$f" To)"
+    say "  Subject: $(header "$f" Subject)"
+    say "  DKIM: $(dkim_of "$f")"
+  done <<<"$files"
+}
+
 cmd_status() {
   local pid n
   resolve_data_dir
@@ -796,6 +863,7 @@ cmd_status() {
   fi
   if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then say "postgres: running (pid $pid)"; else say "postgres: stopped"; fi
   if pid=$(live_pid "$HOST_PID" "$HOST_CONF"); then say "host:     running (pid $pid)"; else say "host:     stopped"; fi
+  if pid=$(live_pid "$SINK_PID" "$MAIL_DIR"); then say "mail sink: running (pid $pid, 127.0.0.1:${SINK_PORT:-?}; stand.sh mail)"; else say "mail sink: stopped"; fi
   if { [ -f "$INFRA_FILE" ] && [ "$(head -n 1 "$INFRA_FILE")" = core ]; } \
     || { [ -f "$IAM_FILE" ] && [ "$(head -n 1 "$IAM_FILE")" = core ]; }; then
     if pid=$(live_pid "$CORE_PID" "$CORE_PASSWORD"); then say "fake Core: running (pid $pid, http://127.0.0.1:${CORE_PORT:-?}/api/core)"; else say "fake Core: stopped"; fi
@@ -831,11 +899,16 @@ main() {
     cmd_up "$infra" "$iam"
     return
   fi
+  if [ "$cmd" = mail ] && [ $# -le 2 ]; then
+    cmd_mail "${2:-5}"
+    return
+  fi
   [ $# -le 1 ] || { usage >&2; exit 2; }
   case "$cmd" in
     -h | --help | help) usage ;;
     up) cmd_up ;;
     status) cmd_status ;;
+    mail) cmd_mail 5 ;;
     stop) cmd_stop ;;
     clean) cmd_clean ;;
     *) printf 'stand: unknown command %s (try --help)\n' "$cmd" >&2; exit 2 ;;
