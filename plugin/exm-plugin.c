@@ -233,7 +233,7 @@ static const ExmRestRoute *const exm_plugin_mail_children[] = {
 	&exm_plugin_versions_route,
 	NULL,
 };
-static const ExmRestRoute exm_plugin_mail_route = {
+const ExmRestRoute exm_plugin_mail_route = {
 	"mail",
 	EXM_PLUGIN_ROUTES "MailRoute",
 	"MailController",

@@ -5,7 +5,7 @@
  * The OpenAPI document of a mount (exm-rest-openapi.h), from its route tree
  * and its kinds' models only: what the walk (exm-rest-route.c) serves is what
  * is documented, and the checks that keep the two equal live in the tests
- * (tests/unit/test-rest-openapi.c, tests/http/test-host-openapi.c).
+ * (tests/unit/test-plugin-openapi.c, tests/http/test-host-openapi.c).
  */
 #include "exm-rest-openapi.h"
 
@@ -253,7 +253,7 @@ field_type(const ExmRestField *f, const gchar *mount)
 		return o;
 	case EXM_REST_TYPE_RELATIONSHIP:
 		o = schema_typed("string", "uri-reference");
-		pattern = g_strdup_printf("^%s%s[0-9a-f-]{36}$", mount, f->related);
+		pattern = g_strdup_printf("^%s%s[0-9a-fA-F-]{36}$", mount, f->related);
 		json_object_set_string_member(o, "pattern", pattern);
 		json_object_set_string_member(o, "x-exordos-related", f->related);
 		return o;
