@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "exh-test.h"
+#include "exm-json.h"
 #include "exm-test.h"
 
 #define VALIDATOR_DEFAULT "/opt/exm-openapi/node_modules/.bin/validate-api"
@@ -42,9 +43,10 @@ validator_path(void)
 	return env != NULL && *env != '\0' ? env : VALIDATOR_DEFAULT;
 }
 
-/* Runs the validator on @text; returns FALSE (test skipped/failed) when absent. */
+/* Runs the validator on @text, expecting @valid; returns FALSE (test
+ * skipped/failed) when there is no validator. */
 static gboolean
-validate(const gchar *text, const gchar *version)
+validate(const gchar *text, const gchar *version, gboolean valid)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *file = NULL;
@@ -80,9 +82,23 @@ validate(const gchar *text, const gchar *version)
 	g_unlink(file);
 	g_assert_no_error(error);
 	g_test_message("validator on %s: %s%s", version, out, err);
-	g_assert_true(g_spawn_check_wait_status(status, NULL));
-	g_assert_nonnull(strstr(out, "\"valid\": true"));
+	g_assert_cmpint(g_spawn_check_wait_status(status, NULL), ==, valid);
+	g_assert_cmpint(strstr(out, "\"valid\": true") != NULL, ==, valid);
 	return TRUE;
+}
+
+/* A copy of @doc whose `/` GET answers 401 with an empty response object. */
+static gchar *
+break_document(JsonNode *doc)
+{
+	g_autoptr(JsonNode) copy = json_node_copy(doc);
+	JsonObject *paths = json_object_get_object_member(json_node_get_object(copy), "paths");
+	JsonObject *get =
+		json_object_get_object_member(json_object_get_object_member(paths, "/"), "get");
+
+	json_object_set_object_member(
+		json_object_get_object_member(get, "responses"), "401", json_object_new());
+	return exm_json_to_string(copy);
 }
 
 /* The list, both documents valid, servers honouring X-Forwarded-Prefix,
@@ -124,6 +140,7 @@ test_validate(void)
 				"properties"),
 			"description");
 		g_autofree gchar *want = g_strconcat(t->base_url, "/api/metapaas", NULL);
+		g_autofree gchar *broken = NULL;
 
 		g_assert_cmpstr(json_object_get_string_member(doc, "openapi"), ==, v);
 		g_assert_cmpstr(json_object_get_string_member(server, "url"), ==, want);
@@ -131,8 +148,11 @@ test_validate(void)
 			g_assert_true(JSON_NODE_HOLDS_ARRAY(json_object_get_member(desc, "type")));
 		else
 			g_assert_true(json_object_get_boolean_member(desc, "nullable"));
-		if (!validate(r->body, v))
+		if (!validate(r->body, v, TRUE))
 			return;
+		/* no rubber stamp: a response without a description is refused */
+		broken = break_document(r->json);
+		g_assert_true(validate(broken, v, FALSE));
 	}
 	bad = exh_test_request(t, "GET", "/specifications/2.0", NULL, NULL);
 	exh_test_assert_error(bad, 404, "NotFoundError", NULL);
