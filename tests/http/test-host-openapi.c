@@ -297,11 +297,36 @@ test_routes(void)
 		"%u paths, %u method checks, %u deletes", g_list_length(paths), n, deletes->len);
 }
 
+/* A plugin of ABI minor 2 (its unused slot poisoned) and one of minor 3
+ * without a document are left out; the mail plugin's paths are there. */
+static void
+test_older_plugins(void)
+{
+	g_autofree gchar *mail = exh_test_plugin_path();
+	g_autofree gchar *minor2 = exh_test_fake_plugin_path("-minor2");
+	g_autofree gchar *other = exh_test_fake_plugin_path("-other");
+	const gchar *plugins[] = { mail, minor2, other, NULL };
+	ExhTestOptions options = { .plugins = plugins };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autoptr(ExhTestResponse) r = NULL;
+	JsonObject *paths;
+
+	if (t == NULL)
+		return;
+	paths = json_object_get_object_member(fetch_document(t, "3.0.3", NULL, &r), "paths");
+	g_assert_true(json_object_has_member(paths, "/v1/types/mail/instances/"));
+	g_assert_true(json_object_has_member(paths, "/specifications/{version}"));
+	for (GList *l = json_object_get_members(paths); l != NULL; l = g_list_delete_link(l, l))
+		g_assert_false(g_str_has_prefix(l->data, "/v1/types/fake/") ||
+			       g_str_has_prefix(l->data, "/v1/types/other/"));
+}
+
 int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/openapi/validate", test_validate);
 	g_test_add_func("/openapi/routes", test_routes);
+	g_test_add_func("/openapi/older-plugins", test_older_plugins);
 	return g_test_run();
 }
