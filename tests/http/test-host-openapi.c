@@ -298,7 +298,8 @@ test_routes(void)
 }
 
 /* A plugin of ABI minor 2 (its unused slot poisoned) and one of minor 3
- * without a document are left out; the mail plugin's paths are there. */
+ * without a document are left out; the mail plugin's paths are there; the
+ * configured external base is the server, over any X-Forwarded-Prefix. */
 static void
 test_older_plugins(void)
 {
@@ -306,14 +307,25 @@ test_older_plugins(void)
 	g_autofree gchar *minor2 = exh_test_fake_plugin_path("-minor2");
 	g_autofree gchar *other = exh_test_fake_plugin_path("-other");
 	const gchar *plugins[] = { mail, minor2, other, NULL };
-	ExhTestOptions options = { .plugins = plugins };
+	ExhTestOptions options = {
+		.plugins = plugins,
+		.external_base_url = "https://mail.example.test/metapaas",
+	};
 	g_autoptr(ExhTest) t = exh_test_new(&options);
 	g_autoptr(ExhTestResponse) r = NULL;
 	JsonObject *paths;
+	JsonObject *doc;
 
 	if (t == NULL)
 		return;
-	paths = json_object_get_object_member(fetch_document(t, "3.0.3", NULL, &r), "paths");
+	doc = fetch_document(t, "3.0.3", "/api/other", &r);
+	g_assert_cmpstr(json_object_get_string_member(
+				json_array_get_object_element(
+					json_object_get_array_member(doc, "servers"), 0),
+				"url"),
+			==,
+			options.external_base_url);
+	paths = json_object_get_object_member(doc, "paths");
 	g_assert_true(json_object_has_member(paths, "/v1/types/mail/instances/"));
 	g_assert_true(json_object_has_member(paths, "/specifications/{version}"));
 	for (GList *l = json_object_get_members(paths); l != NULL; l = g_list_delete_link(l, l))
