@@ -682,6 +682,7 @@ build_resource_ops(Build *b, const ExmRestRoute *route, const gchar *res)
 	}
 }
 
+// NOLINTBEGIN(misc-no-recursion): the depth of a constant route tree the plugin declares
 static void build_route(Build *b, const ExmRestRoute *route, const gchar *coll);
 
 static void
@@ -731,6 +732,7 @@ build_route(Build *b, const ExmRestRoute *route, const gchar *coll)
 	res_slash = g_strconcat(res, "/", NULL);
 	build_children(b, route, res_slash, TRUE);
 }
+// NOLINTEND(misc-no-recursion)
 
 JsonObject *
 exm_rest_openapi_build(const ExmRestOpenapiSpec *spec, const gchar *oas_version, GError **error)
