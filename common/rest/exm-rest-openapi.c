@@ -68,6 +68,16 @@ obj_child(JsonObject *parent, const gchar *name)
 	return json_object_get_object_member(parent, name);
 }
 
+/* A node owning @o (json_node_init_object() would add a reference). */
+static JsonNode *
+node_take(JsonObject *o)
+{
+	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+	json_node_take_object(node, o);
+	return node;
+}
+
 static JsonNode *
 ref_node(const gchar *section, const gchar *name)
 {
@@ -75,7 +85,7 @@ ref_node(const gchar *section, const gchar *name)
 	JsonObject *o = json_object_new();
 
 	json_object_set_string_member(o, "$ref", ref);
-	return json_node_init_object(json_node_alloc(), o);
+	return node_take(o);
 }
 
 static JsonObject *
@@ -87,12 +97,6 @@ schema_typed(const gchar *type, const gchar *format)
 	if (format != NULL)
 		json_object_set_string_member(o, "format", format);
 	return o;
-}
-
-static JsonNode *
-node_take(JsonObject *o)
-{
-	return json_node_init_object(json_node_alloc(), o);
 }
 
 static JsonArray *

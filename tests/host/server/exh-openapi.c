@@ -81,6 +81,16 @@ merge_plugin(JsonObject *doc, ExhPlugin *plugin, const gchar *version, GError **
 	return TRUE;
 }
 
+/* A node owning @o (json_node_init_object() would add a reference). */
+static JsonNode *
+node_take(JsonObject *o)
+{
+	JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+	json_node_take_object(node, o);
+	return node;
+}
+
 static JsonNode *
 array_of_ref(const gchar *schema)
 {
@@ -91,7 +101,7 @@ array_of_ref(const gchar *schema)
 	json_object_set_string_member(items, "$ref", ref);
 	json_object_set_string_member(a, "type", "array");
 	json_object_set_object_member(a, "items", items);
-	return json_node_init_object(json_node_alloc(), a);
+	return node_take(a);
 }
 
 static JsonNode *
@@ -101,7 +111,7 @@ object_schema(const gchar *description)
 
 	json_object_set_string_member(o, "type", "object");
 	json_object_set_string_member(o, "description", description);
-	return json_node_init_object(json_node_alloc(), o);
+	return node_take(o);
 }
 
 /* The host's own routes (exh-server.c: route(), route_identified()). */
