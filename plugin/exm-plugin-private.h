@@ -30,6 +30,8 @@ extern const ExmRestModel exm_plugin_account_model;
 extern const ExmRestRoute exm_plugin_versions_route;
 extern const ExmRestRoute exm_plugin_instances_route;
 extern const ExmRestRoute exm_plugin_accounts_route;
+/* the route mounted at /v1/types/mail/ (its tree is what dispatch walks) */
+extern const ExmRestRoute exm_plugin_mail_route;
 
 /* exm-plugin-abi.c: the ABI's model tables, derived from the declarations */
 const ExordosPaasModel *const *exm_plugin_abi_models(void);

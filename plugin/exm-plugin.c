@@ -29,6 +29,8 @@
 #include <string.h>
 
 #include "exm-error.h"
+#include "exm-json.h"
+#include "exm-mail-validate.h"
 #include "exm-plugin-builder.h"
 #include "exm-plugin-private.h"
 #include "exm-plugin-sql.h"
@@ -47,31 +49,79 @@
 #define F_NOCOL		       EXM_REST_FIELD_NO_COLUMN
 #define F_REQ_MODEL	       EXM_REST_FIELD_REQUIRED_BY_MODEL
 
+/* The limits the mail rules (exm-plugin-mail.c, libexm-mail) enforce, for the
+ * OpenAPI document; the rules stay the checks. */
+#define LEN(lo, hi) EXM_REST_LIMIT_MIN_LENGTH | EXM_REST_LIMIT_MAX_LENGTH, 0, 0, (lo), (hi)
+#define INT(lo, hi) EXM_REST_LIMIT_MIN | EXM_REST_LIMIT_MAX, (lo), (hi), 0, 0
+static const ExmRestFieldSchema exm_plugin_s_name = { LEN(0, EXM_MAIL_NAME_MAX) };
+static const ExmRestFieldSchema exm_plugin_s_instance_name = { LEN(1, EXM_MAIL_NAME_MAX),
+							       NULL,
+							       NULL,
+							       "letters, digits, '-' and '_'" };
+static const ExmRestFieldSchema exm_plugin_s_image = { LEN(0, EXM_MAIL_IMAGE_MAX) };
+static const ExmRestFieldSchema exm_plugin_s_domain = { LEN(1, EXM_MAIL_DOMAIN_MAX),
+							NULL,
+							"hostname",
+							"stored lower-case" };
+static const ExmRestFieldSchema exm_plugin_s_cpu = { INT(EXM_MAIL_CPU_MIN, EXM_MAIL_CPU_MAX) };
+static const ExmRestFieldSchema exm_plugin_s_ram = { INT(EXM_MAIL_RAM_MIN, EXM_MAIL_RAM_MAX),
+						     NULL,
+						     NULL,
+						     "MiB" };
+static const ExmRestFieldSchema exm_plugin_s_disk = { INT(EXM_MAIL_DISK_MIN, EXM_MAIL_DISK_MAX),
+						      NULL,
+						      NULL,
+						      "GB; it can only grow" };
+static const gchar *const exm_plugin_statuses[] = { "NEW", "IN_PROGRESS", "ACTIVE", "ERROR", NULL };
+static const ExmRestFieldSchema exm_plugin_s_status = { 0, 0, 0, 0, 0, exm_plugin_statuses };
+static const ExmRestFieldSchema exm_plugin_s_username = { LEN(1, EXM_MAIL_USERNAME_MAX),
+							  NULL,
+							  NULL,
+							  "the local part; stored lower-case" };
+static const ExmRestFieldSchema exm_plugin_s_hash = {
+	LEN(1, EXM_MAIL_HASH_MAX),
+	NULL,
+	NULL,
+	"a crypt(3) hash; never echoed; or send password"
+};
+static const ExmRestFieldSchema exm_plugin_s_password = {
+	EXM_REST_LIMIT_MIN_LENGTH,
+	0,
+	0,
+	1,
+	0,
+	NULL,
+	"password",
+	"write-only: hashed on arrival; not with password_hash"
+};
+#undef LEN
+#undef INT
+
 /* Model property order of restalchemy (docs/rest-conventions.md §5.2); access per
  * create/read/update from the seed's field-permission table (+ docs/mail.md §6). */
 static const ExmRestField exm_plugin_version_fields[] = {
 	{ "uuid", EXM_REST_TYPE_UUID, F_RO, RW, RO, RW, NULL },
-	{ "name", EXM_REST_TYPE_STRING, 0, RW, RW, RW, NULL },
+	{ "name", EXM_REST_TYPE_STRING, 0, RW, RW, RW, NULL, &exm_plugin_s_name },
 	{ "description", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
-	{ "image", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
+	{ "image", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL, &exm_plugin_s_image },
 	{ NULL },
 };
 
 static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "uuid", EXM_REST_TYPE_UUID, F_RO, RW, RO, RW, NULL },
-	{ "name", EXM_REST_TYPE_STRING, F_REQ, RW, RW, RW, NULL },
+	{ "name", EXM_REST_TYPE_STRING, F_REQ, RW, RW, RW, NULL, &exm_plugin_s_instance_name },
 	{ "description", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
 	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
-	{ "domain", EXM_REST_TYPE_STRING, F_REQ | F_RO, RW, RO, RO, NULL },
-	{ "status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL },
+	{ "domain", EXM_REST_TYPE_STRING, F_REQ | F_RO, RW, RO, RO, NULL, &exm_plugin_s_domain },
+	{ "status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL, &exm_plugin_s_status },
 	{ "ipsv4", EXM_REST_TYPE_STRING_LIST, 0, RO, RO, RO, NULL },
-	{ "cpu", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
-	{ "ram", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
-	{ "disk_size", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL },
+	{ "cpu", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL, &exm_plugin_s_cpu },
+	{ "ram", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL, &exm_plugin_s_ram },
+	{ "disk_size", EXM_REST_TYPE_INTEGER, F_REQ, RW, RW, RW, NULL, &exm_plugin_s_disk },
 	/* no field permission on update: upstream's model read_only answers there */
 	{ "version", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RW, "versions/" },
 	{ "dkim_public_key", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
@@ -81,17 +131,38 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 
 static const ExmRestField exm_plugin_account_fields[] = {
 	{ "uuid", EXM_REST_TYPE_UUID, F_RO, RW, RO, RW, NULL },
-	{ "name", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
+	{ "name", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL, &exm_plugin_s_name },
 	{ "description", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL },
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "project_id", EXM_REST_TYPE_UUID, F_REQ | F_RO, RW, RO, RW, NULL },
 	{ "instance", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RO, "instances/" },
-	{ "username", EXM_REST_TYPE_STRING, F_REQ | F_RO, RW, RO, RO, NULL },
+	{ "username",
+	  EXM_REST_TYPE_STRING,
+	  F_REQ | F_RO,
+	  RW,
+	  RO,
+	  RO,
+	  NULL,
+	  &exm_plugin_s_username },
 	/* Required, but checked by the account rules: `password` may stand in. */
-	{ "password_hash", EXM_REST_TYPE_STRING, F_SECRET | F_REQ_MODEL, RW, HIDDEN, RW, NULL },
+	{ "password_hash",
+	  EXM_REST_TYPE_STRING,
+	  F_SECRET | F_REQ_MODEL,
+	  RW,
+	  HIDDEN,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_hash },
 	{ "active", EXM_REST_TYPE_BOOLEAN, 0, RW, RW, RW, NULL },
-	{ "password", EXM_REST_TYPE_STRING, F_SECRET | F_NOCOL, RW, HIDDEN, RW, NULL },
+	{ "password",
+	  EXM_REST_TYPE_STRING,
+	  F_SECRET | F_NOCOL,
+	  RW,
+	  HIDDEN,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_password },
 	{ NULL },
 };
 
@@ -162,7 +233,7 @@ static const ExmRestRoute *const exm_plugin_mail_children[] = {
 	&exm_plugin_versions_route,
 	NULL,
 };
-static const ExmRestRoute exm_plugin_mail_route = {
+const ExmRestRoute exm_plugin_mail_route = {
 	"mail",
 	EXM_PLUGIN_ROUTES "MailRoute",
 	"MailController",
@@ -332,6 +403,33 @@ plugin_rest_response_clear(gpointer ctx, ExordosPaasRestResponse *response)
 	memset(response, 0, sizeof(*response));
 }
 
+/* The OpenAPI document of the subtree, from the tables rest_dispatch serves. */
+static gchar *
+plugin_openapi(gpointer ctx, const gchar *version, const gchar *mount, gchar **out_error)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) doc = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	ExmRestOpenapiSpec spec = {
+		"exordos_mail", EXM_VERSION, mount, &exm_plugin_mail_route, exm_plugin_kinds,
+	};
+
+	if (mount == NULL || !g_str_has_prefix(mount, "/") || !g_str_has_suffix(mount, "/")) {
+		if (out_error != NULL)
+			*out_error =
+				g_strdup("mail plugin: the mount prefix must start and end with /");
+		return NULL;
+	}
+	doc = exm_rest_openapi_build(&spec, version, &error);
+	if (doc == NULL) {
+		if (out_error != NULL)
+			*out_error = g_strdup_printf("mail plugin: %s", error->message);
+		return NULL;
+	}
+	node = json_node_init_object(json_node_alloc(), doc);
+	return exm_json_to_string(node);
+}
+
 static gboolean
 plugin_init(const ExordosPaasHost *host, gpointer *out_ctx, gchar **out_error)
 {
@@ -445,6 +543,8 @@ static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.rest_dispatch = plugin_rest_dispatch,
 	.rest_response_clear = plugin_rest_response_clear,
 	.builders = &exm_plugin_builders,
+	/* ABI minor 3: .manifest_apply (the EM path) comes first, from its own change */
+	.openapi = plugin_openapi,
 };
 
 /* The ABI model tables are derived from the model declarations on first use. */

@@ -58,7 +58,7 @@ G_BEGIN_DECLS
  *
  * Compatible additions (members appended from reserved space) bump this.
  */
-#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 2
+#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 3
 
 /**
  * EXORDOS_PAAS_PLUGIN_EXPORT:
@@ -451,6 +451,30 @@ typedef void (*ExordosPaasRestDispatchFunc)(gpointer ctx,
 typedef void (*ExordosPaasRestResponseClearFunc)(gpointer ctx, ExordosPaasRestResponse *response);
 
 /**
+ * ExordosPaasOpenapiFunc:
+ * @ctx: the context from init
+ * @openapi_version: `3.0.3` or `3.1.0` (upstream's `/specifications/` list)
+ * @mount_prefix: the mount path with leading and trailing slash, e.g.
+ *   `/v1/types/mail/`; the document's paths start with it
+ * @out_error: (out) (transfer full): on failure (a version the plugin does
+ *   not generate), a lower-case message to be freed with g_free()
+ *
+ * The OpenAPI document of the plugin's subtree, generated from the same
+ * model and route tables that @rest_dispatch serves: every path and method,
+ * every field with its type, limits and create/read/update access, the list
+ * filters, the pagination headers and the error bodies.  It has no `servers`:
+ * the host, which knows its external URL, adds them and merges its own
+ * paths.  Thread-safe; no database access.
+ *
+ * Returns: (transfer full) (nullable): the document as UTF-8 JSON text, to be
+ *   freed with g_free(), or %NULL with @out_error set
+ */
+typedef gchar *(*ExordosPaasOpenapiFunc)(gpointer ctx,
+					 const gchar *openapi_version,
+					 const gchar *mount_prefix,
+					 gchar **out_error);
+
+/**
  * ExordosPaasPluginDescriptor:
  * @abi_major: %EXORDOS_PAAS_PLUGIN_ABI_MAJOR the plugin was built with
  * @abi_minor: %EXORDOS_PAAS_PLUGIN_ABI_MINOR the plugin was built with
@@ -469,6 +493,11 @@ typedef void (*ExordosPaasRestResponseClearFunc)(gpointer ctx, ExordosPaasRestRe
  * @rest_response_clear: (not nullable): see #ExordosPaasRestResponseClearFunc
  * @builders: (nullable): the plugin's builders (ABI minor ≥ 1); see
  *   exordos-paas-builder.h
+ * @manifest_apply_slot: ABI minor ≥ 3: the first member of minor 3 is
+ *   `manifest_apply` (the EM path), appended by its own change; this slot
+ *   only holds its place so that @openapi has its final offset
+ * @openapi: (nullable): ABI minor ≥ 3: see #ExordosPaasOpenapiFunc; a host
+ *   reads it only when @abi_minor ≥ 3
  * @reserved: appended members come from here (%NULL)
  *
  * Everything a host needs to know about a PaaS type plugin.  Constant for the
@@ -490,7 +519,12 @@ typedef struct {
 	ExordosPaasRestDispatchFunc rest_dispatch;
 	ExordosPaasRestResponseClearFunc rest_response_clear;
 	const ExordosPaasBuilders *builders;
-	gpointer reserved[15];
+	/* ABI minor 3, first slot: manifest_apply (the EM path), appended by its
+	 * own change; placeholder here, so the member below keeps its offset. */
+	gpointer manifest_apply_slot;
+	/* ABI minor 3, second slot: the OpenAPI document. */
+	ExordosPaasOpenapiFunc openapi;
+	gpointer reserved[13];
 } ExordosPaasPluginDescriptor;
 
 /**

@@ -13,6 +13,9 @@ PACKAGES=(
   postgresql exim4-daemon-light swaks libnet-ssleay-perl
   python3 python3-cryptography python3-dkim python3-dnspython python3-jinja2 python3-yaml
   curl jq openssl valgrind shellcheck iproute2 procps psmisc
+  # the OpenAPI validator's runtime (tests/http/test-host-openapi.c)
+  nodejs
+  # a real Prometheus and promtool (tests/http/test-host-metrics.c, tests/dp/test-dp-metrics.c)
   systemd xxhash prometheus
   # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)
   clang clang-tools clang-tidy cppcheck gcovr
@@ -25,6 +28,26 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
+# The OpenAPI validator (tests/http/test-host-openapi.c) from the npm registry,
+# pinned, cached in OPENAPI_DIR: installed once, the tests then run offline.
+OPENAPI_DIR=/opt/exm-openapi
+OPENAPI_PKG=@seriousme/openapi-schema-validator
+OPENAPI_VERSION=2.11.0
+install_openapi_validator() {
+  local pkg_json="$OPENAPI_DIR/node_modules/$OPENAPI_PKG/package.json"
+  if [ -x "$OPENAPI_DIR/node_modules/.bin/validate-api" ] &&
+    grep -q "\"version\": \"$OPENAPI_VERSION\"" "$pkg_json" 2>/dev/null; then
+    echo "setup: $OPENAPI_PKG@$OPENAPI_VERSION present"
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends npm
+  fi
+  mkdir -p "$OPENAPI_DIR"
+  npm install --no-audit --no-fund --prefix "$OPENAPI_DIR" "$OPENAPI_PKG@$OPENAPI_VERSION"
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -34,6 +57,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
+  install_openapi_validator
   exit 0
 fi
 
@@ -48,4 +72,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_openapi_validator
 echo "setup: done"

@@ -72,6 +72,49 @@ typedef enum {
 } ExmRestFieldFlags;
 
 /**
+ * ExmRestLimit:
+ * @EXM_REST_LIMIT_MIN: #ExmRestFieldSchema.minimum applies
+ * @EXM_REST_LIMIT_MAX: #ExmRestFieldSchema.maximum applies
+ * @EXM_REST_LIMIT_MIN_LENGTH: #ExmRestFieldSchema.min_length applies
+ * @EXM_REST_LIMIT_MAX_LENGTH: #ExmRestFieldSchema.max_length applies
+ *
+ * Which limits of a #ExmRestFieldSchema are set.
+ */
+typedef enum {
+	EXM_REST_LIMIT_MIN = 1 << 0,
+	EXM_REST_LIMIT_MAX = 1 << 1,
+	EXM_REST_LIMIT_MIN_LENGTH = 1 << 2,
+	EXM_REST_LIMIT_MAX_LENGTH = 1 << 3,
+} ExmRestLimit;
+
+/**
+ * ExmRestFieldSchema:
+ * @limits: #ExmRestLimit mask of the limits set
+ * @minimum: smallest integer value
+ * @maximum: largest integer value
+ * @min_length: fewest characters of a string
+ * @max_length: most characters of a string
+ * @values: (nullable): %NULL-terminated values of an enum
+ * @format: (nullable): an OpenAPI `format` finer than the type's own
+ *   (`hostname`, …)
+ * @description: (nullable): one sentence for the OpenAPI document
+ *
+ * What a model's rules (its #ExmRestKind hooks) enforce beyond the type, for
+ * the OpenAPI document (exm-rest-openapi.h).  The hooks remain the checks;
+ * this only describes them, next to the field so the two are read together.
+ */
+typedef struct {
+	guint limits;
+	gint64 minimum;
+	gint64 maximum;
+	gint64 min_length;
+	gint64 max_length;
+	const gchar *const *values;
+	const gchar *format;
+	const gchar *description;
+} ExmRestFieldSchema;
+
+/**
  * ExmRestField:
  * @name: API name = column name
  * @type: value type
@@ -81,6 +124,8 @@ typedef enum {
  * @update: access for UPDATE
  * @related: for a relationship, the collection path below the mount of the
  *   target, e.g. `things/`
+ * @schema: (nullable): the limits the model's rules enforce, for the OpenAPI
+ *   document
  */
 typedef struct {
 	const gchar *name;
@@ -90,6 +135,7 @@ typedef struct {
 	ExmRestAccess read;
 	ExmRestAccess update;
 	const gchar *related;
+	const ExmRestFieldSchema *schema;
 } ExmRestField;
 
 /**

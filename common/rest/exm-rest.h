@@ -15,7 +15,8 @@
  *  - exm-rest-store.h       running it on the request's connection;
  *  - exm-rest-enforcer.h    the gcl_iam enforcer (§8.3);
  *  - exm-rest-response.h    responses with the standard error bodies (§3);
- *  - exm-rest-crud.h        the resource controllers over all of the above.
+ *  - exm-rest-crud.h        the resource controllers over all of the above;
+ *  - exm-rest-openapi.h     the OpenAPI document of a mount (§13).
  * Everything here is reentrant; nothing keeps global state.
  */
 #pragma once
@@ -26,6 +27,7 @@
 #include "exm-rest-list-query.h"
 #include "exm-rest-method.h"
 #include "exm-rest-model.h"
+#include "exm-rest-openapi.h"
 #include "exm-rest-response.h"
 #include "exm-rest-route.h"
 #include "exm-rest-row.h"

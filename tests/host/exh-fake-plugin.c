@@ -5,7 +5,9 @@
  * A fake PaaS plugin for the host's own tests, independent of the mail plugin.
  * Built in variants (meson c_args): the ABI major (FAKE_ABI_MAJOR), the slug
  * (FAKE_SLUG), the migration uuids (FAKE_UUID_PREFIX), a broken migration
- * (FAKE_BROKEN) and one without the entry point (FAKE_NO_ENTRY).
+ * (FAKE_BROKEN), one without the entry point (FAKE_NO_ENTRY) and one of ABI
+ * minor 2 whose unused `openapi` slot holds a function that must never be
+ * called (FAKE_MINOR2).
  *
  * Its subtree: `echo` answers what the host passed in; `write?name=N&status=S`
  * inserts a row into fake_a and answers S (default 201), so tests see COMMIT
@@ -25,6 +27,11 @@
 #endif
 #ifndef FAKE_SLUG
 #define FAKE_SLUG "fake"
+#endif
+#ifdef FAKE_MINOR2
+#define FAKE_ABI_MINOR 2
+#else
+#define FAKE_ABI_MINOR EXORDOS_PAAS_PLUGIN_ABI_MINOR
 #endif
 /* Migration identities; a second plugin needs its own (or the host refuses). */
 #ifndef FAKE_UUID_PREFIX
@@ -323,9 +330,19 @@ fake_response_clear(gpointer ctx, ExordosPaasRestResponse *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
+#ifdef FAKE_MINOR2
+/* In the slot of a member minor 2 does not have: a host reading it is a bug. */
+static gchar *
+fake_openapi_poison(gpointer ctx, const gchar *version, const gchar *mount, gchar **out_error)
+{
+	g_error("the host called openapi of an ABI minor 2 plugin");
+	return NULL;
+}
+#endif
+
 static const ExordosPaasPluginDescriptor descriptor = {
 	.abi_major = FAKE_ABI_MAJOR,
-	.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
+	.abi_minor = FAKE_ABI_MINOR,
 	.struct_size = sizeof(ExordosPaasPluginDescriptor),
 	.slug = FAKE_SLUG,
 	.element = FAKE_SLUG "aas",
@@ -336,6 +353,9 @@ static const ExordosPaasPluginDescriptor descriptor = {
 	.shutdown = fake_shutdown,
 	.rest_dispatch = fake_dispatch,
 	.rest_response_clear = fake_response_clear,
+#ifdef FAKE_MINOR2
+	.openapi = fake_openapi_poison,
+#endif
 };
 
 #ifndef FAKE_NO_ENTRY

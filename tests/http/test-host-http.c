@@ -103,7 +103,8 @@ test_route_lists(void)
 		r3, 405, "UnsupportedHttpMethod", "HTTP method 'DELETE' is not supported.");
 	r4 = exh_test_request(t, "GET", "/", NULL, NULL);
 	g_assert_cmpuint(r4->status, ==, 200);
-	g_assert_cmpstr(r4->body, ==, "[\"v1\"]");
+	/* upstream's root listing names specifications too (docs/rest-conventions.md §13) */
+	g_assert_cmpstr(r4->body, ==, "[\"specifications\",\"v1\"]");
 	r5 = exh_test_request(t, "GET", "/v2/things/", NULL, NULL);
 	exh_test_assert_error(r5, 404, "RecordNotFound", "Nothing is found on path '/v2/things/'.");
 }

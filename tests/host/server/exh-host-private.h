@@ -11,6 +11,7 @@
 #include "exh-host.h"
 #include "exh-iam.h"
 #include "exh-listener.h"
+#include "exh-openapi.h"
 #include "exh-plugin.h"
 #include "exh-pool.h"
 #include "exh-ua.h"
@@ -23,6 +24,7 @@ struct _ExhHost {
 	gchar *started_at; /* timestamp of the installed types */
 	ExhUa *ua;	   /* the agent API and builder engine, when enabled */
 	gboolean started;
+	ExhOpenapi *openapi; /* `/specifications/<version>`, built on first use */
 
 	/* the server thread and what only it touches */
 	GThread *thread;

@@ -127,6 +127,7 @@ exh_host_new(const ExhHostConfig *config, GError **error)
 	g_mutex_init(&host->lock);
 	g_cond_init(&host->cond);
 	host->plugins = g_ptr_array_new_with_free_func((GDestroyNotify)exh_plugin_free);
+	host->openapi = exh_openapi_new();
 	host->iam = exh_iam_new();
 	host->started_at = exm_time_format(g_get_real_time());
 	if (config->token_file != NULL && !exh_iam_load_file(host->iam, config->token_file, error))
@@ -390,6 +391,7 @@ exh_host_free(ExhHost *host)
 	exh_host_stop(host);
 	exh_server_drain(host);
 	g_clear_pointer(&host->plugins, g_ptr_array_unref);
+	g_clear_pointer(&host->openapi, exh_openapi_free);
 	g_clear_pointer(&host->iam, exh_iam_free);
 	g_clear_pointer(&host->config, exh_host_config_free);
 	g_clear_error(&host->start_error);

@@ -736,15 +736,57 @@ serve_not_found(ExhRequest *req)
 	respond_error(req, error);
 }
 
+/* `/specifications/<version>`: GET the document, PUT regenerates it. */
+static void
+serve_specification(ExhRequest *req, const gchar *version)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *base = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr(GBytes) body = NULL;
+	gboolean put = g_str_equal(req->method, "PUT");
+	gsize len;
+
+	if (!put && !g_str_equal(req->method, "GET")) {
+		respond_method_not_allowed(
+			req, g_str_equal(req->method, "DELETE") ? "DELETE" : req->method);
+		return;
+	}
+	base = request_base_url(req);
+	text = exh_openapi_document(
+		req->host->openapi, req->host->plugins, version, base, put, &error);
+	if (text == NULL) {
+		respond_error(req, error); /* 404 NotFoundError for an unknown version */
+		return;
+	}
+	len = strlen(text);
+	body = g_bytes_new_take(g_steal_pointer(&text), len);
+	respond(req, 200, body);
+}
+
+/* `/specifications/…` (upstream's OpenApiSpecificationRoute, no policy). */
+static void
+serve_specifications(ExhRequest *req, const gchar *rest)
+{
+	if (*rest == '\0')
+		serve_route_list(req, exm_rest_openapi_versions());
+	else if (strchr(rest, '/') != NULL)
+		serve_not_found(req);
+	else
+		serve_specification(req, rest);
+}
+
 /* Where an authenticated request goes. */
 static void
 route_identified(ExhRequest *req, const gchar *path)
 {
-	static const gchar *const root_children[] = { "v1", NULL };
+	static const gchar *const root_children[] = { "specifications", "v1", NULL };
 	static const gchar *const v1_children[] = { "types", NULL };
 
 	if (g_str_has_prefix(path, "/v1/types/"))
 		serve_types_subtree(req, req->identity, path + strlen("/v1/types/"));
+	else if (g_str_has_prefix(path, "/specifications/"))
+		serve_specifications(req, path + strlen("/specifications/"));
 	else if (g_str_equal(path, "/"))
 		serve_route_list(req, root_children);
 	else if (g_str_equal(path, "/v1/"))
