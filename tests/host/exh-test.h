@@ -59,6 +59,7 @@
  * @backend: (nullable): the infra backend the engine drives (borrowed)
  * @connections: timeouts and caps of the listeners (0 fields = the host's defaults)
  * @external_base_url: (nullable): the host's `external_base_url`
+ * @plugin_dir: (nullable): the host's `plugin_dir` (type registration)
  */
 typedef struct {
 	guint workers;
@@ -71,6 +72,7 @@ typedef struct {
 	struct _ExhInfraBackend *backend;
 	ExhListenerLimits connections;
 	const gchar *external_base_url;
+	const gchar *plugin_dir;
 } ExhTestOptions;
 
 /**

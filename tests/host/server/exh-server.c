@@ -43,7 +43,7 @@ typedef struct {
 	ExhIdentity *identity; /* ref */
 
 	/* a plugin dispatch */
-	ExhPlugin *plugin;
+	ExhPlugin *plugin; /* a reference: never unloaded while in use */
 	gchar *sub_path;
 	GArray *query; /* ExordosPaasQueryParam, strings in query_strings */
 	GPtrArray *query_strings;
@@ -81,6 +81,7 @@ request_free(ExhRequest *req)
 {
 	request_wipe_body(req);
 	g_clear_pointer(&req->identity, exh_identity_unref);
+	g_clear_pointer(&req->plugin, exh_plugin_free);
 	g_free(req->path);
 	g_clear_object(&req->msg);
 	g_free(req->request_id);
@@ -552,6 +553,7 @@ hold(ExhRequest *req)
 	soup_server_message_pause(req->msg);
 }
 
+/* Takes @plugin's reference. */
 static void
 dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const gchar *sub_path)
 {
