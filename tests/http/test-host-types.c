@@ -87,16 +87,21 @@ types_new(const gchar *const *plugins, gboolean agent_api)
 
 /* A registration row as the core-agent writes it; returns its uuid. */
 static gchar *
-insert_row(Types *ty, const gchar *name, const gchar *package, const gchar *version)
+insert_row_of(Types *ty,
+	      const gchar *name,
+	      const gchar *element,
+	      const gchar *package,
+	      const gchar *version)
 {
 	g_autofree gchar *uuid = exm_uuid_v4();
 	g_autofree gchar *sql = g_strdup_printf(
 		"INSERT INTO metapaas_paas_types (uuid, name, project_id, element_name, package, "
-		"version, created_at, updated_at) VALUES ('%s', '%s', '%s', 'mailaas', '%s', '%s', "
+		"version, created_at, updated_at) VALUES ('%s', '%s', '%s', '%s', '%s', '%s', "
 		"now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc') RETURNING uuid",
 		uuid,
 		name,
 		EXH_TEST_PROJECT,
+		element,
 		package,
 		version);
 	g_autofree gchar *back = exh_test_sql(ty->t, sql);
@@ -104,6 +109,12 @@ insert_row(Types *ty, const gchar *name, const gchar *package, const gchar *vers
 	g_assert_cmpstr(back, ==, uuid);
 	exh_host_types_changed(ty->t->host);
 	return g_steal_pointer(&uuid);
+}
+
+static gchar *
+insert_row(Types *ty, const gchar *name, const gchar *package, const gchar *version)
+{
+	return insert_row_of(ty, name, "mailaas", package, version);
 }
 
 static gchar *
@@ -276,14 +287,24 @@ test_refused(void)
 	g_autofree gchar *after = NULL;
 	struct {
 		const gchar *name;
+		const gchar *element;
 		const gchar *package;
 		const gchar *version;
 		const gchar *why;
 	} rows[] = {
-		{ "nothere", "libnothere.so", "", "no plugin libnothere.so in" },
-		{ "mail", MAIL_SO, "0.0.0-not-this-one", "the row asks for 0.0.0-not-this-one" },
-		{ "other", MAIL_SO, "", "has slug mail, the row names other" },
-		{ "mail", "../plugins/" MAIL_SO, "", "is not a file name of the plugin directory" },
+		{ "nothere", "mailaas", "libnothere.so", "", "no plugin libnothere.so in" },
+		{ "mail",
+		  "mailaas",
+		  MAIL_SO,
+		  "0.0.0-not-this-one",
+		  "the row asks for 0.0.0-not-this-one" },
+		{ "other", "mailaas", MAIL_SO, "", "has slug mail, the row names other" },
+		{ "mail", "s3aas", MAIL_SO, "", "is of element mailaas, the row names s3aas" },
+		{ "mail",
+		  "mailaas",
+		  "../plugins/" MAIL_SO,
+		  "",
+		  "is not a file name of the plugin directory" },
 	};
 	g_autofree gchar *first = NULL;
 	g_autofree gchar *first_updated = NULL;
@@ -292,8 +313,8 @@ test_refused(void)
 		return;
 	before = schema_state(ty);
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
-		g_autofree gchar *uuid =
-			insert_row(ty, rows[i].name, rows[i].package, rows[i].version);
+		g_autofree gchar *uuid = insert_row_of(
+			ty, rows[i].name, rows[i].element, rows[i].package, rows[i].version);
 		g_autofree gchar *status = wait_decided(ty, uuid);
 		g_autofree gchar *why = reason(ty, uuid);
 
