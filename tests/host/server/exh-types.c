@@ -459,6 +459,7 @@ static void
 run_pass(ExhTypes *types)
 {
 	g_autoptr(GError) error = NULL;
+	const gchar *why;
 
 	if (exh_types_reconcile(types, &error)) {
 		if (types->last_error != NULL)
@@ -467,10 +468,11 @@ run_pass(ExhTypes *types)
 		return;
 	}
 	/* one line per distinct failure, not one a second */
-	if (g_strcmp0(types->last_error, error->message) != 0)
-		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "type registry: %s", error->message);
+	why = error != NULL ? error->message : "failed";
+	if (g_strcmp0(types->last_error, why) != 0)
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "type registry: %s", why);
 	g_free(types->last_error);
-	types->last_error = g_strdup(error->message);
+	types->last_error = g_strdup(why);
 }
 
 static gpointer
