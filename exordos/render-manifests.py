@@ -7,7 +7,7 @@
 #
 # Each TEMPLATE `<name>.yaml.j2` becomes DIR/<name>.yaml. Variables the
 # templates use (documented at the top of each template): `version`
-# (required), `repository`, `index_url`, `versions_project_id`, `domain`.
+# (required), `repository`, `plugin_version`, `versions_project_id`, `domain`.
 # An undefined variable without a default is an error (StrictUndefined).
 #
 # Must run with /usr/bin/python3 (Debian's python3-jinja2 and python3-yaml).

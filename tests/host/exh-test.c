@@ -178,6 +178,7 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 		config->metrics_port = 0;
 		config->backend = options->backend;
 		config->external_base_url = g_strdup(options->external_base_url);
+		config->plugin_dir = g_strdup(options->plugin_dir);
 	}
 	if (options == NULL || options->plugins == NULL)
 		g_ptr_array_add(plugins, exh_test_plugin_path());

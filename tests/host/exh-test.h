@@ -61,6 +61,7 @@
  * @external_base_url: (nullable): the host's `external_base_url`
  * @metrics: also serve `/metrics` on a random loopback port
  *   (exh_host_get_metrics_url())
+ * @plugin_dir: (nullable): the host's `plugin_dir` (type registration)
  */
 typedef struct {
 	guint workers;
@@ -74,6 +75,7 @@ typedef struct {
 	ExhListenerLimits connections;
 	const gchar *external_base_url;
 	gboolean metrics;
+	const gchar *plugin_dir;
 } ExhTestOptions;
 
 /**

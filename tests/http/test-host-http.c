@@ -369,9 +369,8 @@ test_config(void)
 	g_autoptr(ExhHostConfig) defaults = exh_host_config_new();
 	g_autoptr(GError) error = NULL;
 	gboolean done = FALSE;
-	gchar *args[] = {
-		"exordos-paas-host", "--config", path, "--port", "9099", "-w", "3", NULL
-	};
+	gchar *args[] = { "exordos-paas-host", "--config", path, "--port", "9099", "-w", "3",
+			  "--plugin-dir",      "/q",	   NULL };
 	gchar **argv = args;
 	gint argc = G_N_ELEMENTS(args) - 1;
 
@@ -384,13 +383,15 @@ test_config(void)
 	g_assert_cmpuint(config->max_body, ==, EXH_DEFAULT_MAX_BODY);
 	g_assert_cmpstr(config->project_id, ==, EXH_DEFAULT_PROJECT);
 	g_assert_null(config->conninfo);
+	g_assert_null(config->plugin_dir);
 
-	g_file_set_contents(path,
-			    "[host]\nlisten = 127.0.0.5\nport = 1234\nworkers = 7\n"
-			    "max_body = 2048\nplugins = /a.so;/b.so;\ntoken_file = /t\n"
-			    "[db]\nconninfo = dbname=x\n",
-			    -1,
-			    &error);
+	g_file_set_contents(
+		path,
+		"[host]\nlisten = 127.0.0.5\nport = 1234\nworkers = 7\n"
+		"max_body = 2048\nplugins = /a.so;/b.so;\ntoken_file = /t\nplugin_dir = /p\n"
+		"[db]\nconninfo = dbname=x\n",
+		-1,
+		&error);
 	g_assert_no_error(error);
 	/* the file first, then the flags win */
 	g_assert_true(exh_host_config_parse_args(config, &argc, &argv, &done, &error));
@@ -403,6 +404,7 @@ test_config(void)
 	g_assert_cmpstr(config->conninfo, ==, "dbname=x");
 	g_assert_cmpstr(config->token_file, ==, "/t");
 	g_assert_cmpuint(g_strv_length(config->plugins), ==, 2);
+	g_assert_cmpstr(config->plugin_dir, ==, "/q");
 
 	g_file_set_contents(path, "[host]\nworkers = 0\n", -1, &error);
 	g_assert_false(exh_host_config_load_file(config, path, &error));
@@ -1224,7 +1226,8 @@ test_executable(void)
 	tables = exm_test_pg_exec(
 		conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", &error);
 	g_assert_no_error(error);
-	g_assert_cmpstr(tables, ==, "4");
+	/* the host's two (types, their refusals) and the fake plugin's three */
+	g_assert_cmpstr(tables, ==, "5");
 }
 
 static gboolean

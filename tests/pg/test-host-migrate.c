@@ -14,6 +14,8 @@
 #define MIG_B	 "aaaaaaaa-0000-4000-8000-000000000002"
 #define MIG_C	 "aaaaaaaa-0000-4000-8000-000000000003"
 #define MIG_HOST "4d657461-0000-0000-0000-000000000010"
+/* the host's second: why the type reconciler refused a row */
+#define MIG_HOST_ERRORS "65786800-0000-4000-8000-000000000010"
 
 /* Plugin paths for fake-plugin variants; an absolute path is taken as is. */
 static gchar **
@@ -75,11 +77,12 @@ assert_sql(const gchar *conninfo, const gchar *query, const gchar *expected)
 	g_assert_cmpstr(v, ==, expected);
 }
 
-/* All four migrations applied: A's seed row once, C's column present. */
+/* All five migrations (the host's two, the plugin's three) applied: A's seed row once, C's column
+ * present. */
 static void
 assert_all_up(const gchar *conninfo)
 {
-	assert_sql(conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "4");
+	assert_sql(conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "5");
 	assert_sql(conninfo, "SELECT count(*) FROM fake_a", "1");
 	assert_sql(conninfo,
 		   "SELECT count(*) FROM information_schema.columns "
@@ -104,11 +107,11 @@ test_migrate_up_down_up(void)
 	g_assert_true(exh_host_migrate(host, &error));
 	g_assert_no_error(error);
 
-	/* the host's own and the plugin's three, in dependency order */
+	/* the host's two and the plugin's three, in dependency order */
 	assert_all_up(config->conninfo);
 	assert_sql(config->conninfo,
 		   "SELECT string_agg(uuid, ',' ORDER BY uuid) FROM ra_migrations WHERE applied",
-		   MIG_HOST "," MIG_A "," MIG_B "," MIG_C);
+		   MIG_HOST "," MIG_HOST_ERRORS "," MIG_A "," MIG_B "," MIG_C);
 	assert_sql(config->conninfo,
 		   "SELECT name || ':' || element_name || ':' || status FROM metapaas_paas_types",
 		   "fake:fakeaas:ACTIVE");
@@ -137,7 +140,7 @@ test_migrate_up_down_up(void)
 	assert_sql(config->conninfo, "SELECT to_regclass('fake_b') IS NULL", "t");
 	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations WHERE NOT applied", "3");
 	/* rows are kept, never deleted */
-	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations", "4");
+	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations", "5");
 
 	/* and up again */
 	g_assert_true(exh_host_migrate(host, &error));
@@ -174,7 +177,7 @@ test_migrate_broken(void)
 	assert_sql(config->conninfo,
 		   "SELECT count(*) FROM ra_migrations WHERE uuid LIKE 'aaaaaaaa-%-0000000000ff'",
 		   "0");
-	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "4");
+	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "5");
 	g_assert_cmpuint(exh_host_get_port(host), ==, 0);
 }
 
@@ -221,7 +224,7 @@ test_migrate_concurrent(void)
 			g_test_message("host %u: %s", i, args[i].message);
 		g_free(args[i].message);
 	}
-	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "4");
+	assert_sql(config->conninfo, "SELECT count(*) FROM ra_migrations WHERE applied", "5");
 	assert_sql(config->conninfo, "SELECT count(*) FROM fake_a", "1");
 	assert_sql(config->conninfo, "SELECT count(*) FROM metapaas_paas_types", "1");
 }

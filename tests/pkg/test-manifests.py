@@ -1,8 +1,10 @@
 # Suite dp: the element manifests render with Jinja (the same script the meson
 # target uses) and parse as YAML with the expected resources: the type
-# registration of the plugin artifact, all nine IAM permissions each with its
+# registration of the plugin artifact (in the build tree: equal to the built
+# plugin's descriptor, docs/type-registration.md §5), all nine IAM permissions each with its
 # owner-role binding, the version exim4_1 and its export, and the example
 # instance importing it. Also the build tree's rendered copies and exordos.yaml.
+import ctypes
 import os
 import sys
 
@@ -44,9 +46,8 @@ def check_type(t, res):
     t.eq(mail.get("element_name"), "mailaas", "type registration: element mailaas")
     t.eq(mail.get("package"), "libexordos_paas_mail.so", "type registration: plugin artifact")
     t.eq(mail.get("project_id"), METAPAAS_PROJECT, "type registration: MetaPaaS project")
-    t.eq(mail.get("version"), "$self:version", "type registration: version follows the element")
-    t.eq(mail.get("index_url"), "http://repo.test/elements/mailaas/1.2.3/artifacts/",
-         "type registration: artifact index under the element repository")
+    t.eq(mail.get("version"), "1.2.3", "type registration: version defaults to the element's")
+    t.ok("index_url" not in mail, "type registration: no index_url (the host installs nothing)")
 
 
 def check_iam(t, res):
@@ -101,6 +102,9 @@ def check_rendering(t):
         mailaas = load(os.path.join(d, "mailaas.yaml"))
         check_mailaas(t, mailaas)
         check_example(t, load(os.path.join(d, "example_mail.yaml")), mailaas)
+        r = render(d, "version=1.2.3", "plugin_version=0.9.1")
+        t.eq(load(os.path.join(d, "mailaas.yaml"))["resources"]["$metapaas.types"]["mail"]["version"],
+             "0.9.1", "type registration: plugin_version variable")
         r = render(d, "version=1.2.3", "domain=mail.example.org")
         t.eq(load(os.path.join(d, "example_mail.yaml"))["resources"]["$mailaas.types.mail.instances"]
              ["example_mail"]["domain"], "mail.example.org", "example: domain variable")
@@ -127,6 +131,31 @@ def check_build_tree(t):
          == "example_mail", "build tree: example_mail.yaml rendered")
 
 
+class Descriptor(ctypes.Structure):
+    # the leading members of ExordosPaasPluginDescriptor (plugin/exordos-paas-plugin.h)
+    _fields_ = [("abi_major", ctypes.c_uint32), ("abi_minor", ctypes.c_uint32),
+                ("struct_size", ctypes.c_size_t), ("slug", ctypes.c_char_p),
+                ("element", ctypes.c_char_p), ("version", ctypes.c_char_p)]
+
+
+def check_descriptor(t):
+    """The build tree's registration row is what the built plugin says it is."""
+    so = os.path.join(pkgtest.BUILD_ROOT, "plugin", "libexordos_paas_mail.so")
+    path = os.path.join(pkgtest.BUILD_ROOT, "exordos", "mailaas.yaml")
+    if not os.path.exists(so) or not os.path.exists(path):
+        t.ok(False, "build tree: the plugin and the rendered manifest exist", so)
+        return
+    lib = ctypes.CDLL(so)
+    get = lib.exordos_paas_plugin_get_descriptor
+    get.restype = ctypes.POINTER(Descriptor)
+    desc = get().contents
+    mail = load(path)["resources"]["$metapaas.types"]["mail"]
+    t.eq(mail.get("name"), desc.slug.decode(), "manifest name = descriptor slug")
+    t.eq(mail.get("element_name"), desc.element.decode(), "manifest element_name = descriptor element")
+    t.eq(mail.get("version"), desc.version.decode(), "manifest version = descriptor version")
+    t.eq(mail.get("package"), os.path.basename(so), "manifest package = the plugin's file name")
+
+
 def check_exordos_yaml(t):
     cfg = load(os.path.join(EXORDOS, "exordos.yaml"))["build"]
     manifests = [e.get("manifest") for e in cfg.get("elements", [])]
@@ -147,6 +176,7 @@ def main():
     t = pkgtest.Tap()
     check_rendering(t)
     check_build_tree(t)
+    check_descriptor(t)
     check_exordos_yaml(t)
     t.done()
 

@@ -124,20 +124,27 @@ install_trigger(PGconn *conn,
 	return exh_builder_sql_command(conn, text, error);
 }
 
+static gboolean
+prepare_plugin(const ExordosPaasPluginDescriptor *desc, PGconn *conn, GError **error)
+{
+	for (guint j = 0; desc->builders->builders[j] != NULL; j++) {
+		const ExordosPaasBuilder *b = desc->builders->builders[j];
+
+		if (!check_builder(b, error) ||
+		    !install_trigger(conn, "exh_builder_notify", b->table, "STATEMENT", error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 exh_builder_prepare(ExhBuilder *builder, PGconn *conn, GError **error)
 {
 	for (guint i = 0; i < builder->plugins->len; i++) {
 		const ExhBuilderPlugin *p = builder->plugins->pdata[i];
 
-		for (guint j = 0; p->desc->builders->builders[j] != NULL; j++) {
-			const ExordosPaasBuilder *b = p->desc->builders->builders[j];
-
-			if (!check_builder(b, error) ||
-			    !install_trigger(
-				    conn, "exh_builder_notify", b->table, "STATEMENT", error))
-				return FALSE;
-		}
+		if (!prepare_plugin(p->desc, conn, error))
+			return FALSE;
 	}
 	/* per row: a statement that changed nothing (an idle tick's) notifies nobody;
 	 * PostgreSQL folds a transaction's equal notifications into one */
@@ -423,6 +430,60 @@ exh_builder_start(ExhBuilder *builder, GError **error)
 		exh_infra_backend_set_notify(
 			builder->backend, builder->context, backend_changed, builder, NULL);
 	builder->thread = g_thread_new("exh-builder", builder_thread, builder);
+	return TRUE;
+}
+
+typedef struct {
+	ExhBuilder *builder;
+	ExhBuilderPlugin *plugin;
+} LiveAdd;
+
+static void
+live_add_free(gpointer data)
+{
+	LiveAdd *add = data;
+
+	g_free(add->plugin);
+	g_free(add);
+}
+
+/* The engine's thread, between two ticks (or the stopping thread, after it). */
+static gboolean
+live_add_cb(gpointer data)
+{
+	LiveAdd *add = data;
+
+	g_ptr_array_add(add->builder->plugins, g_steal_pointer(&add->plugin));
+	schedule_soon(add->builder);
+	return G_SOURCE_REMOVE;
+}
+
+gboolean
+exh_builder_add_plugin_live(ExhBuilder *builder,
+			    PGconn *conn,
+			    const ExordosPaasPluginDescriptor *desc,
+			    gpointer ctx,
+			    GError **error)
+{
+	g_autoptr(GSource) source = NULL;
+	LiveAdd *add;
+
+	g_return_val_if_fail(desc->abi_minor >= 1 && desc->builders != NULL, FALSE);
+	if (!prepare_plugin(desc, conn, error))
+		return FALSE;
+	if (builder->context == NULL) {
+		exh_builder_add_plugin(builder, desc, ctx);
+		return TRUE;
+	}
+	add = g_new0(LiveAdd, 1);
+	add->builder = builder;
+	add->plugin = g_new0(ExhBuilderPlugin, 1);
+	add->plugin->desc = desc;
+	add->plugin->ctx = ctx;
+	/* a source, not g_main_context_invoke(): never run on the calling thread */
+	source = g_idle_source_new();
+	g_source_set_callback(source, live_add_cb, add, live_add_free);
+	g_source_attach(source, builder->context);
 	return TRUE;
 }
 

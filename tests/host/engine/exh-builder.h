@@ -69,6 +69,28 @@ void exh_builder_add_plugin(ExhBuilder *builder,
 			    const ExordosPaasPluginDescriptor *desc,
 			    gpointer ctx);
 
+/**
+ * exh_builder_add_plugin_live:
+ * @builder: an engine, running or not
+ * @conn: a connection outside a transaction
+ * @desc: (transfer none): as for exh_builder_add_plugin()
+ * @ctx: the plugin context from init
+ * @error: return location
+ *
+ * Adds a plugin to an engine that may be running (type registration,
+ * docs/type-registration.md): checks its builders and installs their notify
+ * triggers on @conn, then hands the plugin to the engine's thread, which
+ * takes it between two ticks and ticks soon.  Thread-safe.
+ *
+ * Returns: %FALSE (and adds nothing) when a builder is malformed or a
+ *   trigger cannot be installed
+ */
+gboolean exh_builder_add_plugin_live(ExhBuilder *builder,
+				     PGconn *conn,
+				     const ExordosPaasPluginDescriptor *desc,
+				     gpointer ctx,
+				     GError **error);
+
 /* Node keys of new nodes are written with encryption not required (plain agents). */
 void exh_builder_set_plain_agents(ExhBuilder *builder, gboolean plain);
 

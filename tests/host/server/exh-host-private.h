@@ -14,15 +14,19 @@
 #include "exh-openapi.h"
 #include "exh-plugin.h"
 #include "exh-pool.h"
+#include "exh-types.h"
 #include "exh-ua.h"
 
 struct _ExhHost {
 	ExhHostConfig *config;
 	ExhIam *iam;
-	GPtrArray *plugins; /* ExhPlugin* */
+	/* ExhPlugin* (a reference each): the mounted types; appended to by the
+	 * type reconciler only, under plugins_lock, read under it by others */
+	GPtrArray *plugins;
+	GMutex plugins_lock;
+	ExhTypes *types; /* the type reconciler, once started */
 	ExhPool *pool;
-	gchar *started_at; /* timestamp of the installed types */
-	ExhUa *ua;	   /* the agent API and builder engine, when enabled */
+	ExhUa *ua; /* the agent API and builder engine, when enabled */
 	gboolean started;
 	ExhOpenapi *openapi; /* `/specifications/<version>`, built on first use */
 
@@ -65,6 +69,12 @@ gboolean exh_server_start(ExhHost *host, GError **error);
 void exh_server_stop(ExhHost *host);
 void exh_server_drain(ExhHost *host);
 
-/* exh-host.c: the installed types as the `/v1/types/` resources */
+/* exh-host.c: the registered types as the `/v1/types/` resources */
 JsonNode *exh_host_types_json(ExhHost *host, const gchar *project, const gchar *uuid);
+/* (transfer full) (nullable): a reference to the mounted plugin of @slug */
 ExhPlugin *exh_host_find_plugin(ExhHost *host, const gchar *slug);
+/* Mounts @plugin (initialised) under its slug; thread-safe. */
+void exh_host_mount_plugin(ExhHost *host, ExhPlugin *plugin);
+GPtrArray *exh_host_plugins(ExhHost *host);
+/* Applies the migrations of the host, the mounted plugins and @plugin. */
+gboolean exh_host_migrate_plugin(ExhHost *host, PGconn *conn, ExhPlugin *plugin, GError **error);

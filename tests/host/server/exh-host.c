@@ -21,6 +21,7 @@
 #define QUEUE_PER_WORKER 64
 
 static const gchar *const no_depends[] = { NULL };
+static const gchar *const on_types[] = { "4d657461-0000-0000-0000-000000000010", NULL };
 
 /*
  * The host's own schema: the registry of installed types, with the id and
@@ -46,6 +47,19 @@ static const ExhMigration host_migrations[] = {
 			  " updated_at TIMESTAMP NOT NULL);",
 		.down_sql = "DROP TABLE IF EXISTS metapaas_paas_types;",
 	},
+	/* the host's own: why the reconciler refused a row (upstream has no column) */
+	{
+		.uuid = "65786800-0000-4000-8000-000000000010",
+		.name = "0001-exh-paas-type-errors",
+		.owner = "host",
+		.depends = on_types,
+		.up_sql = "CREATE TABLE exh_paas_type_errors ("
+			  " uuid UUID PRIMARY KEY REFERENCES metapaas_paas_types (uuid)"
+			  " ON DELETE CASCADE,"
+			  " reason TEXT NOT NULL,"
+			  " attempt TEXT NOT NULL);",
+		.down_sql = "DROP TABLE IF EXISTS exh_paas_type_errors;",
+	},
 };
 
 static gboolean
@@ -53,10 +67,12 @@ load_plugins(ExhHost *host, GError **error)
 {
 	for (guint i = 0; host->config->plugins != NULL && host->config->plugins[i] != NULL; i++) {
 		ExhPlugin *plugin = exh_plugin_load(host->config->plugins[i], error);
+		g_autoptr(ExhPlugin) same = NULL;
 
 		if (plugin == NULL)
 			return FALSE;
-		if (exh_host_find_plugin(host, plugin->desc->slug) != NULL) {
+		same = exh_host_find_plugin(host, plugin->desc->slug);
+		if (same != NULL) {
 			g_set_error(error,
 				    EXH_ERROR,
 				    EXH_ERROR_PLUGIN,
@@ -126,10 +142,10 @@ exh_host_new(const ExhHostConfig *config, GError **error)
 	host->config = config_copy(config);
 	g_mutex_init(&host->lock);
 	g_cond_init(&host->cond);
+	g_mutex_init(&host->plugins_lock);
 	host->plugins = g_ptr_array_new_with_free_func((GDestroyNotify)exh_plugin_free);
 	host->openapi = exh_openapi_new();
 	host->iam = exh_iam_new();
-	host->started_at = exm_time_format(g_get_real_time());
 	if (config->token_file != NULL && !exh_iam_load_file(host->iam, config->token_file, error))
 		return NULL;
 	if (!setup_core_iam(host, error))
@@ -142,40 +158,91 @@ exh_host_new(const ExhHostConfig *config, GError **error)
 ExhPlugin *
 exh_host_find_plugin(ExhHost *host, const gchar *slug)
 {
-	for (guint i = 0; i < host->plugins->len; i++) {
+	ExhPlugin *found = NULL;
+
+	g_mutex_lock(&host->plugins_lock);
+	for (guint i = 0; found == NULL && i < host->plugins->len; i++) {
 		ExhPlugin *plugin = host->plugins->pdata[i];
 
 		if (g_strcmp0(plugin->desc->slug, slug) == 0)
-			return plugin;
+			found = exh_plugin_ref(plugin);
 	}
-	return NULL;
+	g_mutex_unlock(&host->plugins_lock);
+	return found;
 }
 
-/* Every migration: the host's first, then each plugin's in its order. */
+/* (transfer full): the mounted plugins now, each with a reference */
+GPtrArray *
+exh_host_plugins(ExhHost *host)
+{
+	GPtrArray *copy = g_ptr_array_new_with_free_func((GDestroyNotify)exh_plugin_free);
+
+	g_mutex_lock(&host->plugins_lock);
+	for (guint i = 0; i < host->plugins->len; i++)
+		g_ptr_array_add(copy, exh_plugin_ref(host->plugins->pdata[i]));
+	g_mutex_unlock(&host->plugins_lock);
+	return copy;
+}
+
+void
+exh_host_mount_plugin(ExhHost *host, ExhPlugin *plugin)
+{
+	g_mutex_lock(&host->plugins_lock);
+	g_ptr_array_add(host->plugins, exh_plugin_ref(plugin));
+	g_mutex_unlock(&host->plugins_lock);
+	/* the OpenAPI document gains the type's paths */
+	exh_openapi_invalidate(host->openapi);
+}
+
+static void
+add_plugin_migrations(GPtrArray *all, ExhPlugin *plugin)
+{
+	const ExordosPaasMigration *const *list = plugin->desc->migrations;
+
+	for (guint i = 0; list != NULL && list[i] != NULL; i++) {
+		ExhMigration *m = g_new0(ExhMigration, 1);
+
+		m->uuid = list[i]->uuid;
+		m->name = list[i]->name != NULL ? list[i]->name : list[i]->uuid;
+		m->owner = plugin->desc->slug;
+		m->depends = list[i]->depends;
+		m->up_sql = list[i]->up_sql;
+		m->down_sql = list[i]->down_sql;
+		g_ptr_array_add(all, m);
+	}
+}
+
+/* Every migration: the host's first, then each plugin's in its order, then
+ * @extra's.  Called by the one thread that mounts (start-up, then the type
+ * reconciler), so the list cannot change under it. */
 static GPtrArray *
-collect_migrations(ExhHost *host)
+collect_migrations(ExhHost *host, ExhPlugin *extra)
 {
 	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
 
 	for (guint i = 0; i < G_N_ELEMENTS(host_migrations); i++)
 		g_ptr_array_add(all, g_memdup2(&host_migrations[i], sizeof(ExhMigration)));
-	for (guint p = 0; p < host->plugins->len; p++) {
-		ExhPlugin *plugin = host->plugins->pdata[p];
-		const ExordosPaasMigration *const *list = plugin->desc->migrations;
-
-		for (guint i = 0; list != NULL && list[i] != NULL; i++) {
-			ExhMigration *m = g_new0(ExhMigration, 1);
-
-			m->uuid = list[i]->uuid;
-			m->name = list[i]->name != NULL ? list[i]->name : list[i]->uuid;
-			m->owner = plugin->desc->slug;
-			m->depends = list[i]->depends;
-			m->up_sql = list[i]->up_sql;
-			m->down_sql = list[i]->down_sql;
-			g_ptr_array_add(all, m);
-		}
-	}
+	for (guint p = 0; p < host->plugins->len; p++)
+		add_plugin_migrations(all, host->plugins->pdata[p]);
+	if (extra != NULL)
+		add_plugin_migrations(all, extra);
 	return all;
+}
+
+gboolean
+exh_host_migrate_plugin(ExhHost *host, PGconn *conn, ExhPlugin *plugin, GError **error)
+{
+	g_autoptr(GPtrArray) migrations = collect_migrations(host, plugin);
+	guint applied = 0;
+
+	if (!exh_migrate_apply(conn, migrations, &applied, error))
+		return FALSE;
+	exh_log(G_LOG_LEVEL_INFO,
+		NULL,
+		"type %s: %u migrations applied",
+		plugin->desc->slug,
+		applied);
+	return TRUE;
 }
 
 static PGconn *
@@ -251,7 +318,7 @@ exh_host_migrate(ExhHost *host, GError **error)
 
 	if (conn == NULL)
 		return FALSE;
-	migrations = collect_migrations(host);
+	migrations = collect_migrations(host, NULL);
 	if (!exh_migrate_apply(conn, migrations, &applied, error))
 		return FALSE;
 	if (host->config->agent_api && !exh_ua_store_migrate(conn, error))
@@ -272,7 +339,7 @@ exh_host_rollback_migration(ExhHost *host, const gchar *uuid, GError **error)
 
 	if (conn == NULL)
 		return FALSE;
-	migrations = collect_migrations(host);
+	migrations = collect_migrations(host, NULL);
 	return exh_migrate_rollback(conn, migrations, uuid, error);
 }
 
@@ -320,6 +387,11 @@ exh_host_start(ExhHost *host, GError **error)
 		    host->config->agent_api ? 3 : 1, &host->config->connections, error) ||
 	    !exh_host_migrate(host, error) || !init_plugins(host, error))
 		return FALSE;
+	/* the registered types are served from the first request on */
+	if (host->types == NULL)
+		host->types = exh_types_new(host);
+	if (!exh_types_reconcile(host->types, error))
+		return FALSE;
 	host->pool = exh_pool_new(host->config->conninfo,
 				  host->config->workers,
 				  host->config->max_queued > 0
@@ -338,6 +410,7 @@ exh_host_start(ExhHost *host, GError **error)
 		exh_host_stop(host);
 		return FALSE;
 	}
+	exh_types_start(host->types);
 	return TRUE;
 }
 
@@ -367,6 +440,9 @@ exh_host_stop(ExhHost *host)
 	host->started = FALSE;
 	/* a scrape reads the pools and the agent side: it goes first */
 	exh_host_metrics_stop(host);
+	/* nothing is mounted from here on */
+	if (host->types != NULL)
+		exh_types_stop(host->types);
 	/* the engine calls into the plugins: it stops before they shut down */
 	g_clear_pointer(&host->ua, exh_ua_free);
 	exh_server_stop(host);
@@ -390,14 +466,15 @@ exh_host_free(ExhHost *host)
 		return;
 	exh_host_stop(host);
 	exh_server_drain(host);
+	g_clear_pointer(&host->types, exh_types_free);
 	g_clear_pointer(&host->plugins, g_ptr_array_unref);
 	g_clear_pointer(&host->openapi, exh_openapi_free);
+	g_mutex_clear(&host->plugins_lock);
 	g_clear_pointer(&host->iam, exh_iam_free);
 	g_clear_pointer(&host->config, exh_host_config_free);
 	g_clear_error(&host->start_error);
 	g_mutex_clear(&host->lock);
 	g_cond_clear(&host->cond);
-	g_free(host->started_at);
 	g_free(host->base_url);
 	g_free(host);
 }
@@ -450,60 +527,23 @@ exh_host_get_connections(ExhHost *host, guint *out_open, guint64 *out_refused)
 		*out_refused = refused + ua_refused;
 }
 
-static JsonNode *
-type_json(ExhHost *host, ExhPlugin *plugin, const gchar *uuid)
-{
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autofree gchar *package = g_path_get_basename(plugin->path);
-
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "uuid");
-	json_builder_add_string_value(b, uuid);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, plugin->desc->slug);
-	json_builder_set_member_name(b, "description");
-	json_builder_add_string_value(b, "");
-	json_builder_set_member_name(b, "project_id");
-	json_builder_add_string_value(b, host->config->project_id);
-	json_builder_set_member_name(b, "created_at");
-	json_builder_add_string_value(b, host->started_at);
-	json_builder_set_member_name(b, "updated_at");
-	json_builder_add_string_value(b, host->started_at);
-	json_builder_set_member_name(b, "element_name");
-	json_builder_add_string_value(b, plugin->desc->element);
-	json_builder_set_member_name(b, "package");
-	json_builder_add_string_value(b, package);
-	json_builder_set_member_name(b, "version");
-	json_builder_add_string_value(b, plugin->desc->version);
-	json_builder_set_member_name(b, "index_url");
-	json_builder_add_string_value(b, "");
-	json_builder_set_member_name(b, "status");
-	json_builder_add_string_value(b, "ACTIVE");
-	json_builder_end_object(b);
-	return json_builder_get_root(b);
-}
-
 /*
- * The installed types as PaaSType resources.  A project-scoped caller sees
- * only the types of its project.  With @uuid: that one type, or %NULL.
+ * The registered types as PaaSType resources, as the reconciler's last pass
+ * read them.  A project-scoped caller sees only the types of its project.
+ * With @uuid: that one type, or %NULL.
  */
 JsonNode *
 exh_host_types_json(ExhHost *host, const gchar *project, const gchar *uuid)
 {
-	g_autoptr(JsonNode) list = json_node_new(JSON_NODE_ARRAY);
-	JsonArray *array = json_array_new();
+	if (host->types == NULL)
+		return uuid != NULL ? NULL : json_node_init_array(json_node_alloc(), NULL);
+	return exh_types_json(host->types, project, uuid);
+}
 
-	json_node_take_array(list, array);
-	if (project != NULL && g_strcmp0(project, host->config->project_id) != 0)
-		return uuid != NULL ? NULL : g_steal_pointer(&list);
-	for (guint i = 0; i < host->plugins->len; i++) {
-		ExhPlugin *plugin = host->plugins->pdata[i];
-		g_autofree gchar *id = type_uuid(host, plugin);
-
-		if (uuid == NULL)
-			json_array_add_element(array, type_json(host, plugin, id));
-		else if (g_str_equal(uuid, id))
-			return type_json(host, plugin, id);
-	}
-	return uuid != NULL ? NULL : g_steal_pointer(&list);
+void
+exh_host_types_changed(ExhHost *host)
+{
+	/* host->types lives from exh_host_start() to exh_host_free() */
+	if (host->types != NULL)
+		exh_types_wake(host->types);
 }

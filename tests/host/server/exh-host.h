@@ -34,6 +34,9 @@ G_BEGIN_DECLS
  *   request's Host, X-Forwarded-Proto and X-Forwarded-Prefix headers
  * @conninfo: libpq conninfo of the database
  * @plugins: %NULL-terminated paths of plugin shared objects
+ * @plugin_dir: (nullable): the directory type registration rows
+ *   (`metapaas_paas_types.package`) name plugins in; %NULL = rows can only
+ *   name the types of @plugins (docs/type-registration.md)
  * @token_file: (nullable): the IAM token file; %NULL = every request anonymous
  * @workers: size of the worker pool (= number of database connections)
  * @max_body: request body limit in bytes
@@ -83,6 +86,7 @@ typedef struct {
 	gchar *external_base_url;
 	gchar *conninfo;
 	gchar **plugins;
+	gchar *plugin_dir;
 	gchar *token_file;
 	guint workers;
 	gsize max_body;
@@ -128,7 +132,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhHostConfig, exh_host_config_free)
  * exh_host_config_load_file:
  * @config: a config
  * @path: a GKeyFile: group `[host]` with `listen`, `port`, `workers`,
- *   `max_body`, `max_queued`, `plugins` (list), `token_file`, `project_id`,
+ *   `max_body`, `max_queued`, `plugins` (list), `plugin_dir`, `token_file`, `project_id`,
  *   `header_timeout_ms`, `idle_timeout_ms`, `max_connections`,
  *   `max_connections_per_address`; group `[db]` with `conninfo`
  * @error: %EXH_ERROR_CONFIG on failure
@@ -254,6 +258,18 @@ gboolean exh_host_rollback_migration(ExhHost *host, const gchar *uuid, GError **
  * Returns: %TRUE on success
  */
 gboolean exh_host_start(ExhHost *host, GError **error);
+
+/**
+ * exh_host_types_changed:
+ * @host: a host
+ *
+ * Tells the host that `metapaas_paas_types` changed (the hook of whoever
+ * writes a type registration row, e.g. the core-agent after a `$metapaas.types`
+ * resource): the type reconciler runs its next pass now instead of within a
+ * second.  Thread-safe; a no-op before exh_host_start() and after
+ * exh_host_stop().  See docs/type-registration.md.
+ */
+void exh_host_types_changed(ExhHost *host);
 
 /* The bound TCP port of the user API, 0 before exh_host_start(). */
 guint exh_host_get_port(ExhHost *host);

@@ -191,6 +191,14 @@ build(GPtrArray *plugins, const gchar *version, GError **error)
 	return g_steal_pointer(&doc);
 }
 
+void
+exh_openapi_invalidate(ExhOpenapi *openapi)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&openapi->lock);
+
+	g_hash_table_remove_all(openapi->docs);
+}
+
 gchar *
 exh_openapi_document(ExhOpenapi *openapi,
 		     GPtrArray *plugins,

@@ -19,6 +19,8 @@ typedef struct _ExhOpenapi ExhOpenapi;
 /* An empty cache. */
 ExhOpenapi *exh_openapi_new(void);
 void exh_openapi_free(ExhOpenapi *openapi);
+/* Forgets the cached documents (a type was mounted). Thread-safe. */
+void exh_openapi_invalidate(ExhOpenapi *openapi);
 
 /*
  * The document of @version as JSON text with `servers` set to @base_url (the

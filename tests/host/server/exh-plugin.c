@@ -121,6 +121,7 @@ exh_plugin_load(const gchar *path, GError **error)
 	g_autoptr(ExhPlugin) plugin = g_new0(ExhPlugin, 1);
 	ExordosPaasPluginGetDescriptorFunc get_desc = NULL;
 
+	plugin->refs = 1;
 	plugin->path = g_strdup(path);
 	/* local binding: two plugins may carry the same static helpers */
 	plugin->module = g_module_open(path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
@@ -222,10 +223,17 @@ exh_plugin_shutdown(ExhPlugin *plugin)
 	plugin->initialised = FALSE;
 }
 
+ExhPlugin *
+exh_plugin_ref(ExhPlugin *plugin)
+{
+	g_atomic_int_inc(&plugin->refs);
+	return plugin;
+}
+
 void
 exh_plugin_free(ExhPlugin *plugin)
 {
-	if (plugin == NULL)
+	if (plugin == NULL || !g_atomic_int_dec_and_test(&plugin->refs))
 		return;
 	if (plugin->desc != NULL)
 		exh_plugin_shutdown(plugin);

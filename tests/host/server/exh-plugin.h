@@ -20,6 +20,9 @@
  * @mount_prefix: `/v1/types/<slug>/`
  * @host_table: the function table handed to this plugin's init; its
  *   host_data is the plugin, so log records name their plugin
+ * @refs: references (atomic): the host's route table holds one, and so does
+ *   each request dispatched to the plugin, so a plugin is never unloaded
+ *   while a request uses it
  */
 typedef struct {
 	gchar *path;
@@ -30,6 +33,7 @@ typedef struct {
 	gchar *mount_prefix;
 	gchar *infra_project;
 	ExordosPaasHost host_table;
+	gint refs;
 } ExhPlugin;
 
 /**
@@ -53,6 +57,9 @@ gboolean exh_plugin_init(ExhPlugin *plugin, const gchar *infra_project, GError *
 /* Calls the plugin's shutdown if init succeeded; idempotent. */
 void exh_plugin_shutdown(ExhPlugin *plugin);
 
-/* Shuts down (if needed) and unloads. */
+/* (transfer full): another reference to @plugin. */
+ExhPlugin *exh_plugin_ref(ExhPlugin *plugin);
+
+/* Drops a reference; the last one shuts down (if needed) and unloads. */
 void exh_plugin_free(ExhPlugin *plugin);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhPlugin, exh_plugin_free)

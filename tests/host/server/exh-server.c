@@ -44,7 +44,7 @@ typedef struct {
 	ExhIdentity *identity; /* ref */
 
 	/* a plugin dispatch */
-	ExhPlugin *plugin;
+	ExhPlugin *plugin; /* a reference: never unloaded while in use */
 	gchar *sub_path;
 	GArray *query; /* ExordosPaasQueryParam, strings in query_strings */
 	GPtrArray *query_strings;
@@ -82,6 +82,7 @@ request_free(ExhRequest *req)
 {
 	request_wipe_body(req);
 	g_clear_pointer(&req->identity, exh_identity_unref);
+	g_clear_pointer(&req->plugin, exh_plugin_free);
 	g_free(req->path);
 	g_clear_object(&req->msg);
 	g_free(req->request_id);
@@ -555,6 +556,7 @@ hold(ExhRequest *req)
 	soup_server_message_pause(req->msg);
 }
 
+/* Takes @plugin's reference. */
 static void
 dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const gchar *sub_path)
 {
@@ -745,6 +747,7 @@ serve_specification(ExhRequest *req, const gchar *version)
 	g_autofree gchar *text = NULL;
 	g_autoptr(GBytes) body = NULL;
 	gboolean put = g_str_equal(req->method, "PUT");
+	g_autoptr(GPtrArray) plugins = NULL;
 	gsize len;
 
 	if (!put && !g_str_equal(req->method, "GET")) {
@@ -753,8 +756,8 @@ serve_specification(ExhRequest *req, const gchar *version)
 		return;
 	}
 	base = request_base_url(req);
-	text = exh_openapi_document(
-		req->host->openapi, req->host->plugins, version, base, put, &error);
+	plugins = exh_host_plugins(req->host); /* a type may be mounted meanwhile */
+	text = exh_openapi_document(req->host->openapi, plugins, version, base, put, &error);
 	if (text == NULL) {
 		respond_error(req, error); /* 404 NotFoundError for an unknown version */
 		return;

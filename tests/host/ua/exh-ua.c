@@ -80,6 +80,18 @@ exh_ua_add_plugin(ExhUa *ua, const ExordosPaasPluginDescriptor *desc, gpointer c
 		exh_builder_add_plugin(ua->builder, desc, ctx);
 }
 
+gboolean
+exh_ua_add_plugin_live(ExhUa *ua,
+		       PGconn *conn,
+		       const ExordosPaasPluginDescriptor *desc,
+		       gpointer ctx,
+		       GError **error)
+{
+	if (!has_builders(desc))
+		return TRUE;
+	return exh_builder_add_plugin_live(ua->builder, conn, desc, ctx, error);
+}
+
 static gboolean
 prepare_db(ExhUa *ua, GError **error)
 {

@@ -49,6 +49,14 @@ ExhUa *exh_ua_new(const ExhUaOptions *options, GError **error);
 /* Registers a plugin's builders (plugins without builders are ignored). */
 void exh_ua_add_plugin(ExhUa *ua, const ExordosPaasPluginDescriptor *desc, gpointer ctx);
 
+/* The same for a plugin mounted while the engine runs (type registration):
+ * exh_builder_add_plugin_live() on @conn.  %TRUE for a plugin without builders. */
+gboolean exh_ua_add_plugin_live(ExhUa *ua,
+				PGconn *conn,
+				const ExordosPaasPluginDescriptor *desc,
+				gpointer ctx,
+				GError **error);
+
 /**
  * exh_ua_start:
  * @ua: the object
