@@ -67,15 +67,8 @@ em_model(const gchar *model_kind)
 	return NULL;
 }
 
-/**
- * exm_plugin_em_model:
- * @em_kind: an Element Manager kind
- *
- * Returns: (transfer none) (nullable): the model the agent model map stores
- *   @em_kind as, %NULL when it names none
- */
-const ExordosPaasModel *
-exm_plugin_em_model(const gchar *em_kind)
+static const ExordosPaasAgentModel *
+em_agent_model(const gchar *em_kind)
 {
 	const ExordosPaasPluginDescriptor *d = exm_plugin_get_descriptor();
 
@@ -86,9 +79,24 @@ exm_plugin_em_model(const gchar *em_kind)
 			g_strdup_printf("em_%s_types_%s_%s", d->element, d->slug, sub);
 
 		if (g_str_equal(name, em_kind))
-			return em_model(am->model_kind);
+			return am;
 	}
 	return NULL;
+}
+
+/**
+ * exm_plugin_em_model:
+ * @em_kind: an Element Manager kind
+ *
+ * Returns: (transfer none) (nullable): the model the agent model map stores
+ *   @em_kind as, %NULL when it names none
+ */
+const ExordosPaasModel *
+exm_plugin_em_model(const gchar *em_kind)
+{
+	const ExordosPaasAgentModel *am = em_agent_model(em_kind);
+
+	return am != NULL ? em_model(am->model_kind) : NULL;
 }
 
 static const ExordosPaasField *
@@ -432,9 +440,9 @@ em_request_ok(gpointer ctx, const ExordosPaasManifestRequest *req, GError **erro
 {
 	if (ctx == NULL || req == NULL ||
 	    req->struct_size < offsetof(ExordosPaasManifestRequest, reserved) ||
-	    req->kind == NULL || req->uuid == NULL || req->db == NULL ||
-	    req->op > EXORDOS_PAAS_MANIFEST_GET ||
-	    ((req->op == EXORDOS_PAAS_MANIFEST_CREATE || req->op == EXORDOS_PAAS_MANIFEST_UPDATE) &&
+	    req->kind == NULL || req->db == NULL || req->op > EXORDOS_PAAS_MANIFEST_LIST ||
+	    (req->uuid == NULL) != (req->op == EXORDOS_PAAS_MANIFEST_LIST) ||
+	    (req->op != EXORDOS_PAAS_MANIFEST_DELETE && req->op != EXORDOS_PAAS_MANIFEST_GET &&
 	     req->value == NULL)) {
 		g_set_error_literal(error,
 				    EXM_ERROR,
@@ -500,6 +508,49 @@ em_prepare(EmCall *c, GError **error)
 	return em_collection(c, parent, error);
 }
 
+/* The uuids of the kind whose filter field holds the value. */
+static void
+em_list(gpointer ctx, const ExordosPaasManifestRequest *req, ExordosPaasRestResponse *out)
+{
+	const ExordosPaasAgentModel *am = em_agent_model(req->kind);
+	const ExordosPaasModel *model = am != NULL ? em_model(am->model_kind) : NULL;
+	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *sql = NULL;
+	ExmRestStore store = { req->db, NULL, NULL };
+	PGresult *res = NULL;
+
+	if (model == NULL)
+		g_set_error(&error,
+			    EXM_ERROR,
+			    EXM_ERROR_RESOURCE_NOT_FOUND,
+			    "%s: no manifest kind of this plugin",
+			    req->kind);
+	sql = model != NULL ? g_strdup_printf("SELECT uuid::text FROM %s WHERE \"%s\"::text = $1 "
+					      "ORDER BY uuid",
+					      model->table,
+					      am->filter_field)
+			    : NULL;
+	g_ptr_array_add(params, (gpointer)req->value);
+	if (sql != NULL)
+		res = exm_rest_store_exec(&store, &exm_plugin_account_model, sql, params, &error);
+	if (res == NULL) {
+		em_fail(out, error);
+		return;
+	}
+	json_builder_begin_array(b);
+	for (int i = 0; i < PQntuples(res); i++)
+		json_builder_add_string_value(b, PQgetvalue(res, i, 0));
+	json_builder_end_array(b);
+	PQclear(res);
+	root = json_builder_get_root(b);
+	out->status = 200;
+	out->body = exm_json_to_string(root);
+	out->body_len = strlen(out->body);
+}
+
 /**
  * exm_plugin_em_apply:
  * @ctx: the plugin's context
@@ -520,6 +571,10 @@ exm_plugin_em_apply(gpointer ctx,
 	if (response == NULL)
 		return;
 	memset(response, 0, sizeof(*response));
+	if (em_request_ok(ctx, request, NULL) && request->op == EXORDOS_PAAS_MANIFEST_LIST) {
+		em_list(ctx, request, response);
+		return;
+	}
 	if (!em_request_ok(ctx, request, &error) || !em_prepare(&c, &error)) {
 		em_fail(response, error);
 		em_call_clear(&c);

@@ -457,6 +457,10 @@ typedef void (*ExordosPaasRestResponseClearFunc)(gpointer ctx, ExordosPaasRestRe
  * @EXORDOS_PAAS_MANIFEST_UPDATE: the same as @EXORDOS_PAAS_MANIFEST_CREATE
  * @EXORDOS_PAAS_MANIFEST_DELETE: delete it; absent is a 404
  * @EXORDOS_PAAS_MANIFEST_GET: read its actual state, writing nothing
+ * @EXORDOS_PAAS_MANIFEST_LIST: the uuids of the kind's resources whose
+ *   #ExordosPaasAgentModel.filter_field equals @value (given as plain text,
+ *   e.g. the Element Manager's project id), a JSON array of strings; what a
+ *   core-agent lists as the kind's actual resources
  *
  * What #ExordosPaasPluginDescriptor.manifest_apply does (ABI minor ≥ 3).
  */
@@ -465,6 +469,7 @@ typedef enum {
 	EXORDOS_PAAS_MANIFEST_UPDATE = 1,
 	EXORDOS_PAAS_MANIFEST_DELETE = 2,
 	EXORDOS_PAAS_MANIFEST_GET = 3,
+	EXORDOS_PAAS_MANIFEST_LIST = 4,
 } ExordosPaasManifestOp;
 
 /**
@@ -481,10 +486,10 @@ typedef enum {
  * @op: what to do
  * @kind: the Element Manager kind, `em_<element>_types_<slug>_<subpath>`
  *   (#ExordosPaasAgentModel.subpath with '.' replaced by '_')
- * @uuid: the resource's uuid (canonical)
+ * @uuid: (nullable): the resource's uuid (canonical); %NULL for list
  * @value: (nullable): for create/update the resource's value, a JSON object in
  *   the REST API's form (relationships as path URIs; a bare uuid is taken
- *   too); %NULL for delete and get
+ *   too); for list the filter value as plain text; %NULL for delete and get
  * @seal: (nullable): an opaque printable string (at most 4096 bytes) the host
  *   made from the value's read-hidden fields (e.g. a sealed copy of a
  *   plaintext `password`).  The plugin stores it with the resource whenever a
@@ -526,7 +531,8 @@ typedef struct {
  * Applies or reads one element-manifest resource.  Answers 201 with the
  * resource (REST representation) when it was created, 200 with it when it
  * was updated, already equal (then nothing is written: only the fields whose
- * value differs from the stored one are written) or read, 204 when deleted,
+ * value differs from the stored one are written) or read, 200 with an array
+ * of uuids for list, 204 when deleted,
  * and a JSON error body (`type`, `code`, `message`, as the REST API answers)
  * with a 4xx/5xx status when the plugin refuses the value, the kind is not
  * one of #ExordosPaasPluginDescriptor.agent_models (404) or the resource is

@@ -91,6 +91,17 @@ em_apply_ok(EmFixture *e,
 	g_assert_false(exm_reply_has(r, "password_hash"));
 }
 
+/* LIST: the uuids whose filter field (project_id) holds the value. */
+static void
+em_list_is(EmFixture *e, const gchar *kind, const gchar *filter, const gchar *expect)
+{
+	g_autoptr(ExmReply) r =
+		exm_fixture_manifest(e->f, EXORDOS_PAAS_MANIFEST_LIST, kind, NULL, filter, NULL);
+
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(r->body, ==, expect);
+}
+
 /* The notification manifest: instance and account created through the
  * plugin (a bare version uuid normalised, the password hashed), then ten
  * unchanged applies write no row. */
@@ -118,6 +129,8 @@ test_em_converges(EmFixture *e, gconstpointer data)
 	hash = exm_fixture_scalar(e->f, "SELECT password_hash FROM mail_accounts");
 	g_assert_true(g_str_has_prefix(hash, "$y$"));
 	g_assert_cmpint(exm_fixture_count(e->f, "mail_account_seals"), ==, 1);
+	em_list_is(e, K_ACC, EXM_P1, "[\"" U_ACC "\"]");
+	em_list_is(e, K_INST, EXM_P2, "[]");
 	i_row = em_row(e, "mail_instances", U_INST);
 	a_row = em_row(e, "mail_accounts", U_ACC);
 	for (guint i = 0; i < 10; i++) {
