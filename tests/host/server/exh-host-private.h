@@ -8,6 +8,7 @@
 
 #include <libsoup/soup.h>
 
+#include "exh-core-agent-run.h"
 #include "exh-host.h"
 #include "exh-iam.h"
 #include "exh-listener.h"
@@ -20,8 +21,9 @@ struct _ExhHost {
 	ExhIam *iam;
 	GPtrArray *plugins; /* ExhPlugin* */
 	ExhPool *pool;
-	gchar *started_at; /* timestamp of the installed types */
-	ExhUa *ua;	   /* the agent API and builder engine, when enabled */
+	gchar *started_at;	  /* timestamp of the installed types */
+	ExhUa *ua;		  /* the agent API and builder engine, when enabled */
+	ExhCoreAgent *core_agent; /* the EM path's core-agent, when enabled */
 	gboolean started;
 
 	/* the server thread and what only it touches */
