@@ -296,7 +296,7 @@ RES = "a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"
 
 class FakeCoreUa(unittest.TestCase):
     """The Orch and Status APIs of the EM path (fake_core/ua.py) against
-    reference/ua-protocol.md §2-§5: its hash vectors, the node header and
+    upstream's specification (docs/agent-protocol.md §2-§5): its hash vectors, the node header and
     key row, the payload's full and light answers, the strict get_payload
     arguments, the Status API's bodies and read-only timestamps."""
 

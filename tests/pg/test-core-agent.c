@@ -12,7 +12,7 @@
  */
 #include <string.h>
 
-#include "exh-core-agent.h"
+#include "exh-core-agent-driver.h"
 #include "exm-json.h"
 #include "exm-test.h"
 #include "exm-ua-reconcile.h"

@@ -1,7 +1,8 @@
 # Copyright 2026 The exordos_mail authors
 # SPDX-License-Identifier: Apache-2.0
 """Core's Orch and Status APIs (gcl_sdk universal agent protocol), as
-reference/ua-protocol.md §2-§5 describes them, for the EM path's core-agent
+upstream's specification (docs/agent-protocol.md §2-§5,
+the same section numbers) describes them, for the EM path's core-agent
 (docs/em-path.md).  Core serves them on ports 11011 and 11012 at /v1/; here
 they share the fake's port below /orch and /status (after the prefix), so an
 agent's endpoints are <base>/orch and <base>/status.  Plain mode only: every

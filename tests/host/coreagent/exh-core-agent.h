@@ -2,46 +2,56 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The host's core-agent driver (docs/em-path.md): a driver of the project's
- * universal agent (agent/ua) whose kinds are the plugin's Element Manager
- * kinds.  Every target goes through the plugin's manifest_apply (ABI minor 3)
- * in its own transaction; the actual state is read back through it.  The
- * read-hidden fields of a value (a plaintext `password`) are sealed with the
- * host key: the plugin stores the seal, the driver opens it to leave out what
- * did not change (nothing is re-hashed) and to report those fields back.  A
- * value the plugin refuses is reported as a resource in status `ERROR` whose
- * `error` member is the plugin's error body.
+ * The host's core-agent (docs/em-path.md): the project's universal agent
+ * (agent/ua) on a thread of its own, talking to Core's Orch and Status APIs
+ * as `uuid5_name = core_agent`, with one exh-core-agent-driver.h driver per plugin
+ * that takes manifest resources.
  */
 #pragma once
 
 #include <glib.h>
-#include <libpq-fe.h>
 
-#include "exh-seal.h"
-#include "exm-ua-driver.h"
 #include "exordos-paas-plugin.h"
 
 G_BEGIN_DECLS
 
-#define EXH_CORE_AGENT_DRIVER "CoreAgentEmDriver"
+typedef struct _ExhCoreAgent ExhCoreAgent;
 
 /**
- * exh_core_agent_driver_new:
- * @desc: the plugin (abi_minor ≥ 3 with a manifest_apply)
- * @plugin_ctx: its context from init
- * @db: (transfer full): a connection the driver alone uses
- * @filter: the value of the agent models' filter field (the Element
- *   Manager's project id): the driver lists, hence may delete, only those
- * @key: (transfer full): the host's seal key
- * @error: a plugin without manifest_apply
+ * exh_core_agent_new:
+ * @agent_config: the universal agent ini file (`[universal_agent]`)
+ * @conninfo: the host's database
+ * @filter: the agent models' filter value (the Element Manager's project)
+ * @seal_key_file: the host's seal key file (0600)
+ * @error: a bad agent config or key file
  *
- * Returns: (transfer full): the driver, freed with exm_ua_driver_free()
+ * Returns: (transfer full): the agent, not running yet
  */
-ExmUaDriver *exh_core_agent_driver_new(const ExordosPaasPluginDescriptor *desc,
-				       gpointer plugin_ctx,
-				       PGconn *db,
-				       const gchar *filter,
-				       ExhSealKey *key,
-				       GError **error);
+ExhCoreAgent *exh_core_agent_new(const gchar *agent_config,
+				 const gchar *conninfo,
+				 const gchar *filter,
+				 const gchar *seal_key_file,
+				 GError **error);
+
+/**
+ * exh_core_agent_add_plugin:
+ * @agent: an agent not started
+ * @desc: a plugin; one without manifest_apply (ABI minor < 3) is skipped
+ * @plugin_ctx: its context
+ * @error: the database or the key failed
+ *
+ * Returns: %TRUE when added or skipped
+ */
+gboolean exh_core_agent_add_plugin(ExhCoreAgent *agent,
+				   const ExordosPaasPluginDescriptor *desc,
+				   gpointer plugin_ctx,
+				   GError **error);
+
+/* Starts its thread. */
+void exh_core_agent_start(ExhCoreAgent *agent);
+
+/* Stops the agent (requests in flight cancelled), joins its thread, frees. */
+void exh_core_agent_free(ExhCoreAgent *agent);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhCoreAgent, exh_core_agent_free)
 
 G_END_DECLS

@@ -8,7 +8,7 @@
 
 #include <libsoup/soup.h>
 
-#include "exh-core-agent-run.h"
+#include "exh-core-agent.h"
 #include "exh-host.h"
 #include "exh-iam.h"
 #include "exh-listener.h"
