@@ -59,6 +59,9 @@
  * @backend: (nullable): the infra backend the engine drives (borrowed)
  * @connections: timeouts and caps of the listeners (0 fields = the host's defaults)
  * @external_base_url: (nullable): the host's `external_base_url`
+ * @core_agent_config: (nullable): runs the EM path's core-agent with this
+ *   universal agent ini (`[core_agent] agent_config`; docs/em-path.md)
+ * @core_agent_seal_key_file: (nullable): its `[core_agent] seal_key_file`
  */
 typedef struct {
 	guint workers;
@@ -71,6 +74,8 @@ typedef struct {
 	struct _ExhInfraBackend *backend;
 	ExhListenerLimits connections;
 	const gchar *external_base_url;
+	const gchar *core_agent_config;
+	const gchar *core_agent_seal_key_file;
 } ExhTestOptions;
 
 /**

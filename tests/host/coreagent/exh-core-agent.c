@@ -44,16 +44,19 @@ exh_core_agent_new(const gchar *agent_config,
 	if (probe == NULL)
 		return NULL;
 	a = g_new0(ExhCoreAgent, 1);
-	a->agent = exm_ua_agent_new(agent_config, error);
-	if (a->agent == NULL) {
-		g_free(a);
-		return NULL;
-	}
 	a->conninfo = g_strdup(conninfo);
 	a->filter = g_strdup(filter);
 	a->key_file = g_strdup(seal_key_file);
 	a->context = g_main_context_new();
 	a->loop = g_main_loop_new(a->context, FALSE);
+	/* its HTTP session belongs to the context it is made on: the thread's */
+	g_main_context_push_thread_default(a->context);
+	a->agent = exm_ua_agent_new(agent_config, error);
+	g_main_context_pop_thread_default(a->context);
+	if (a->agent == NULL) {
+		exh_core_agent_free(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -128,7 +131,11 @@ exh_core_agent_free(ExhCoreAgent *agent)
 		g_main_context_invoke(agent->context, core_agent_quit, agent);
 		g_thread_join(agent->thread);
 	}
-	g_clear_pointer(&agent->agent, exm_ua_agent_free);
+	if (agent->agent != NULL) {
+		g_main_context_push_thread_default(agent->context);
+		g_clear_pointer(&agent->agent, exm_ua_agent_free);
+		g_main_context_pop_thread_default(agent->context);
+	}
 	g_main_loop_unref(agent->loop);
 	g_main_context_unref(agent->context);
 	g_free(agent->conninfo);
