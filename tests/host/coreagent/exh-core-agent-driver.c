@@ -70,6 +70,8 @@ core_call(CoreDriver *d,
 	req.seal = seal;
 	req.db = d->db;
 	req.request_id = "core-agent";
+	if (PQstatus(d->db) != CONNECTION_OK)
+		PQreset(d->db); /* a lost connection is retried once per call */
 	if (!core_exec(d->db, "BEGIN")) {
 		out->status = 503;
 		return;
@@ -278,8 +280,12 @@ core_apply(ExmUaDriver *driver, const gchar *kind, JsonObject *value, GError **e
 	JsonObject *actual;
 	CoreAnswer a;
 
-	if (!exm_json_get_string(value, "uuid", FALSE, &uuid, NULL, error) || uuid == NULL)
-		return answer_error(kind, &(CoreAnswer){ 400, NULL, NULL }, error) ? NULL : NULL;
+	if (!exm_json_get_string(value, "uuid", FALSE, &uuid, NULL, error))
+		return NULL;
+	if (uuid == NULL) {
+		answer_error(kind, &(CoreAnswer){ 400, NULL, NULL }, error);
+		return NULL;
+	}
 	out = core_outgoing(d, kind, uuid, value, &seal);
 	text = object_canonical(out);
 	core_call(d, EXORDOS_PAAS_MANIFEST_CREATE, kind, uuid, text, seal, &a);
@@ -301,7 +307,9 @@ core_remove(ExmUaDriver *driver, const gchar *kind, JsonObject *value, GError **
 	gboolean ok;
 	CoreAnswer a;
 
-	if (!exm_json_get_string(value, "uuid", FALSE, &uuid, NULL, error) || uuid == NULL)
+	if (!exm_json_get_string(value, "uuid", FALSE, &uuid, NULL, error))
+		return FALSE;
+	if (uuid == NULL)
 		return answer_error(kind, &(CoreAnswer){ 400, NULL, NULL }, error);
 	core_call(d, EXORDOS_PAAS_MANIFEST_DELETE, kind, uuid, NULL, NULL, &a);
 	ok = a.status == 204 || a.status == 404 || answer_error(kind, &a, error);
