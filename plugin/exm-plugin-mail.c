@@ -278,6 +278,28 @@ mail_hash_password(const ExmRestValue *password,
 	return TRUE;
 }
 
+/* A password set by any write voids the EM path's seal of the old one
+ * (exm-plugin-em.c stores the new seal after its own write). */
+static gboolean
+mail_drop_seal(ExmRestCrud *r, const ExmRestRow *row, GPtrArray *sets, GError **error)
+{
+	g_autoptr(GPtrArray) params = g_ptr_array_new();
+	PGresult *res;
+
+	if (row == NULL || exm_rest_set_find(sets, "password_hash") == NULL)
+		return TRUE;
+	g_ptr_array_add(params, (gpointer)exm_rest_row_get(row, "uuid"));
+	res = exm_rest_store_exec(&r->store,
+				  &exm_plugin_account_model,
+				  "DELETE FROM mail_account_seals WHERE account = $1",
+				  params,
+				  error);
+	if (res == NULL)
+		return FALSE;
+	PQclear(res);
+	return TRUE;
+}
+
 static gboolean
 mail_password(const ExmRestBody *body, const ExmRestRow *row, GPtrArray *sets, GError **error)
 {
@@ -318,7 +340,7 @@ mail_account_prepare(ExmRestCrud *r,
 	return mail_chars(
 		       &exm_plugin_account_model, sets, "name", 0, EXM_MAIL_NAME_MAX, row, error) &&
 	       mail_description(sets, error) && mail_username(sets, error) &&
-	       mail_password(body, row, sets, error);
+	       mail_password(body, row, sets, error) && mail_drop_seal(r, row, sets, error);
 }
 
 /* ------------------------------------------------------------------ kinds */

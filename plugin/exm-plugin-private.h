@@ -40,6 +40,12 @@ const ExordosPaasField *exm_plugin_abi_field(const ExmRestField *field, ExordosP
 /* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` */
 void exm_plugin_dns_records(ExmRestCrud *r, const ExmRestKind *kind);
 
+/* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
+const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);
+void exm_plugin_em_apply(gpointer ctx,
+			 const ExordosPaasManifestRequest *request,
+			 ExordosPaasRestResponse *response);
+
 /* exm-plugin-mail.c */
 extern const ExmRestKind exm_plugin_mail_versions;
 extern const ExmRestKind exm_plugin_mail_instances;

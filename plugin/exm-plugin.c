@@ -480,8 +480,23 @@ static const ExordosPaasMigration exm_plugin_migration_init = {
 	{ NULL },
 };
 
+static const gchar *const exm_plugin_depends_init[] = {
+	"b2c3d4e5-f6a7-8901-bcde-f12345678901",
+	NULL,
+};
+
+static const ExordosPaasMigration exm_plugin_migration_em_seals = {
+	"aa0c8c05-986d-4d9b-b602-65fce206e2d3",
+	"0001-em-seals",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0001_em_seals_up,
+	exm_plugin_sql_0001_em_seals_down,
+	{ NULL },
+};
+
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_init,
+	&exm_plugin_migration_em_seals,
 	NULL,
 };
 
@@ -543,7 +558,7 @@ static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.rest_dispatch = plugin_rest_dispatch,
 	.rest_response_clear = plugin_rest_response_clear,
 	.builders = &exm_plugin_builders,
-	/* ABI minor 3: .manifest_apply (the EM path) comes first, from its own change */
+	.manifest_apply = exm_plugin_em_apply,
 	.openapi = plugin_openapi,
 };
 

@@ -475,6 +475,98 @@ typedef gchar *(*ExordosPaasOpenapiFunc)(gpointer ctx,
 					 gchar **out_error);
 
 /**
+ * ExordosPaasManifestOp:
+ * @EXORDOS_PAAS_MANIFEST_CREATE: converge the resource to the value: created
+ *   when absent, else updated (an element manifest re-sends creates)
+ * @EXORDOS_PAAS_MANIFEST_UPDATE: the same as @EXORDOS_PAAS_MANIFEST_CREATE
+ * @EXORDOS_PAAS_MANIFEST_DELETE: delete it; absent is a 404
+ * @EXORDOS_PAAS_MANIFEST_GET: read its actual state, writing nothing
+ * @EXORDOS_PAAS_MANIFEST_LIST: the uuids of the kind's resources whose
+ *   #ExordosPaasAgentModel.filter_field equals @value (given as plain text,
+ *   e.g. the Element Manager's project id), a JSON array of strings; what a
+ *   core-agent lists as the kind's actual resources
+ *
+ * What #ExordosPaasPluginDescriptor.manifest_apply does (ABI minor ≥ 3).
+ */
+typedef enum {
+	EXORDOS_PAAS_MANIFEST_CREATE = 0,
+	EXORDOS_PAAS_MANIFEST_UPDATE = 1,
+	EXORDOS_PAAS_MANIFEST_DELETE = 2,
+	EXORDOS_PAAS_MANIFEST_GET = 3,
+	EXORDOS_PAAS_MANIFEST_LIST = 4,
+} ExordosPaasManifestOp;
+
+/**
+ * EXORDOS_PAAS_MANIFEST_SEAL_HEADER:
+ *
+ * The response header of #ExordosPaasPluginDescriptor.manifest_apply that
+ * carries the seal stored with the resource (see #ExordosPaasManifestRequest).
+ */
+#define EXORDOS_PAAS_MANIFEST_SEAL_HEADER "X-Exordos-Seal"
+
+/**
+ * ExordosPaasManifestRequest:
+ * @struct_size: `sizeof (ExordosPaasManifestRequest)` as the host was compiled
+ * @op: what to do
+ * @kind: the Element Manager kind, `em_<element>_types_<slug>_<subpath>`
+ *   (#ExordosPaasAgentModel.subpath with '.' replaced by '_')
+ * @uuid: (nullable): the resource's uuid (canonical); %NULL for list
+ * @value: (nullable): for create/update the resource's value, a JSON object in
+ *   the REST API's form (relationships as path URIs; a bare uuid is taken
+ *   too); for list the filter value as plain text; %NULL for delete and get
+ * @seal: (nullable): an opaque printable string (at most 4096 bytes) the host
+ *   made from the value's read-hidden fields (e.g. a sealed copy of a
+ *   plaintext `password`).  The plugin stores it with the resource whenever a
+ *   write of this call set one of those fields, and answers it in the
+ *   %EXORDOS_PAAS_MANIFEST_SEAL_HEADER header of every later call on the
+ *   resource until a write by any other path changes such a field.  The
+ *   plugin never reads it; the host uses it to leave out read-hidden fields
+ *   that did not change (so nothing is re-hashed) and to report them back.
+ * @db: (transfer none): a connection inside a transaction the host opened;
+ *   COMMIT on 2xx, ROLLBACK otherwise, as for #ExordosPaasRestRequest.db
+ * @request_id: (nullable): for #ExordosPaasHost.log
+ * @reserved: for later use (%NULL)
+ *
+ * One element-manifest resource handed to the plugin (ABI minor ≥ 3).  Every
+ * write goes through the same code as the REST API: validation,
+ * normalisation, hashing, the parent's touch and the error bodies; it acts
+ * with every permission and no project scope (the host has authenticated the
+ * platform's Core), but field permissions hold as on the REST API.
+ */
+typedef struct {
+	gsize struct_size;
+	ExordosPaasManifestOp op;
+	const gchar *kind;
+	const gchar *uuid;
+	const gchar *value;
+	const gchar *seal;
+	PGconn *db;
+	const gchar *request_id;
+	gpointer reserved[8];
+} ExordosPaasManifestRequest;
+
+/**
+ * ExordosPaasManifestApplyFunc:
+ * @ctx: the context from init
+ * @request: (transfer none): the manifest resource
+ * @response: (out caller-allocates): a zero-filled response to fill; freed
+ *   with #ExordosPaasPluginDescriptor.rest_response_clear
+ *
+ * Applies or reads one element-manifest resource.  Answers 201 with the
+ * resource (REST representation) when it was created, 200 with it when it
+ * was updated, already equal (then nothing is written: only the fields whose
+ * value differs from the stored one are written) or read, 200 with an array
+ * of uuids for list, 204 when deleted,
+ * and a JSON error body (`type`, `code`, `message`, as the REST API answers)
+ * with a 4xx/5xx status when the plugin refuses the value, the kind is not
+ * one of #ExordosPaasPluginDescriptor.agent_models (404) or the resource is
+ * absent on get/delete (404).  Synchronous and thread-safe.
+ */
+typedef void (*ExordosPaasManifestApplyFunc)(gpointer ctx,
+					     const ExordosPaasManifestRequest *request,
+					     ExordosPaasRestResponse *response);
+
+/**
  * ExordosPaasPluginDescriptor:
  * @abi_major: %EXORDOS_PAAS_PLUGIN_ABI_MAJOR the plugin was built with
  * @abi_minor: %EXORDOS_PAAS_PLUGIN_ABI_MINOR the plugin was built with
@@ -493,9 +585,10 @@ typedef gchar *(*ExordosPaasOpenapiFunc)(gpointer ctx,
  * @rest_response_clear: (not nullable): see #ExordosPaasRestResponseClearFunc
  * @builders: (nullable): the plugin's builders (ABI minor ≥ 1); see
  *   exordos-paas-builder.h
- * @manifest_apply_slot: ABI minor ≥ 3: the first member of minor 3 is
- *   `manifest_apply` (the EM path), appended by its own change; this slot
- *   only holds its place so that @openapi has its final offset
+ * @manifest_apply: (nullable): ABI minor ≥ 3: applies and reads the
+ *   element-manifest resources of the @agent_models kinds (the EM path, the
+ *   platform's core-agent); see #ExordosPaasManifestApplyFunc.  %NULL: the
+ *   plugin takes no manifest resources
  * @openapi: (nullable): ABI minor ≥ 3: see #ExordosPaasOpenapiFunc; a host
  *   reads it only when @abi_minor ≥ 3
  * @reserved: appended members come from here (%NULL)
@@ -519,10 +612,8 @@ typedef struct {
 	ExordosPaasRestDispatchFunc rest_dispatch;
 	ExordosPaasRestResponseClearFunc rest_response_clear;
 	const ExordosPaasBuilders *builders;
-	/* ABI minor 3, first slot: manifest_apply (the EM path), appended by its
-	 * own change; placeholder here, so the member below keeps its offset. */
-	gpointer manifest_apply_slot;
-	/* ABI minor 3, second slot: the OpenAPI document. */
+	/* ABI minor 3 */
+	ExordosPaasManifestApplyFunc manifest_apply;
 	ExordosPaasOpenapiFunc openapi;
 	gpointer reserved[13];
 } ExordosPaasPluginDescriptor;

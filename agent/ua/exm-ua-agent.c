@@ -43,7 +43,7 @@ struct _ExmUaAgent {
 	GPtrArray *drivers;
 	GCancellable *cancellable;
 	GMainLoop *loop;
-	guint timeout_id;
+	GSource *timer; /* the next iteration, on the thread-default context */
 	gboolean started;
 	gboolean registered;
 	gboolean probe;	  /* a `wait=` poll got a 5xx: this poll goes without `wait=` */
@@ -663,9 +663,26 @@ agent_timeout_cb(gpointer data)
 {
 	ExmUaAgent *agent = data;
 
-	agent->timeout_id = 0;
+	g_clear_pointer(&agent->timer, g_source_unref);
 	agent_iterate(agent);
 	return G_SOURCE_REMOVE;
+}
+
+/* The next iteration in @ms, on the thread-default main context the agent
+ * runs on (the global default for the agent program; its own for a host's
+ * core-agent thread). */
+static void
+agent_schedule(ExmUaAgent *agent, guint ms)
+{
+	g_autoptr(GMainContext) context = g_main_context_ref_thread_default();
+
+	if (agent->timer != NULL) {
+		g_source_destroy(agent->timer);
+		g_clear_pointer(&agent->timer, g_source_unref);
+	}
+	agent->timer = g_timeout_source_new(ms);
+	g_source_set_callback(agent->timer, agent_timeout_cb, agent, NULL);
+	g_source_attach(agent->timer, context);
 }
 
 /* Exponential backoff with jitter in [d/2, d], so a fleet of agents does not
@@ -732,7 +749,7 @@ agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
 		agent->func(agent, &agent->it, agent->func_data);
 	if (!agent->started)
 		return;
-	agent->timeout_id = g_timeout_add((guint)(delay * 1000), agent_timeout_cb, agent);
+	agent_schedule(agent, (guint)(delay * 1000));
 }
 
 static void
@@ -888,7 +905,7 @@ exm_ua_agent_start(ExmUaAgent *agent)
 	}
 	agent->started = TRUE;
 	agent->failures = 0;
-	agent->timeout_id = g_timeout_add(0, agent_timeout_cb, agent);
+	agent_schedule(agent, 0);
 }
 
 /**
@@ -902,7 +919,10 @@ exm_ua_agent_stop(ExmUaAgent *agent)
 {
 	agent->started = FALSE;
 	g_cancellable_cancel(agent->cancellable);
-	g_clear_handle_id(&agent->timeout_id, g_source_remove);
+	if (agent->timer != NULL) {
+		g_source_destroy(agent->timer);
+		g_clear_pointer(&agent->timer, g_source_unref);
+	}
 	agent_reset_iteration(agent);
 	if (agent->loop != NULL)
 		g_main_loop_quit(agent->loop);

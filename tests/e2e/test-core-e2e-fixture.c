@@ -24,6 +24,9 @@ core_e2e_free(CoreE2e *e)
 	g_clear_pointer(&e->fake, core_fake_free);
 	g_free(e->state_dir);
 	g_free(e->version_uri);
+	if (e->em_dir != NULL)
+		exm_test_rmtree(e->em_dir);
+	g_free(e->em_dir);
 	g_free(e);
 }
 
@@ -59,20 +62,64 @@ seed_version(CoreE2e *e)
 	return r->status == 201;
 }
 
-/* The host on the core backend; the fake's nodes through a local backend. */
+/* The core-agent's files: its universal agent ini towards the fake's Orch
+ * and Status APIs, and a 0600 seal key; its node gets a key row. */
+static void
+write_core_agent(CoreE2e *e, ExhTestOptions *options)
+{
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *ini = NULL;
+	g_autofree gchar *key = NULL;
+	guint8 raw[32];
+	g_autofree gchar *b64 = NULL;
+
+	e->em_dir = exm_test_mkdtemp("exh-e2e-em");
+	conf = g_build_filename(e->em_dir, "core_agent.conf", NULL);
+	key = g_build_filename(e->em_dir, "em-seal.key", NULL);
+	ini = g_strdup_printf("[universal_agent]\norch_endpoint = %s/orch\n"
+			      "status_endpoint = %s/status\nuuid5_name = core_agent\n"
+			      "node_uuid = " CORE_E2E_EM_NODE "\npayload_path = %s/payload.json\n"
+			      "orch_secure_communication = false\npoll_interval = 0.5\n",
+			      e->fake->endpoint,
+			      e->fake->endpoint,
+			      e->em_dir);
+	g_assert_true(g_file_set_contents(conf, ini, -1, NULL));
+	for (guint i = 0; i < sizeof(raw); i++)
+		raw[i] = (guint8)g_random_int();
+	b64 = g_base64_encode(raw, sizeof(raw));
+	g_assert_true(g_file_set_contents_full(key, b64, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+	core_fake_post(e->fake, "/_fake/ua/nodes", "{\"nodes\":[\"" CORE_E2E_EM_NODE "\"]}");
+	options->core_agent_config = g_steal_pointer(&conf);
+	options->core_agent_seal_key_file = g_steal_pointer(&key);
+}
+
 CoreE2e *
 core_e2e_new(guint token_ttl)
+{
+	return core_e2e_new_full(token_ttl, FALSE);
+}
+
+/* The host on the core backend; the fake's nodes through a local backend. */
+CoreE2e *
+core_e2e_new_full(guint token_ttl, gboolean core_agent)
 {
 	g_autoptr(CoreE2e) e = g_new0(CoreE2e, 1);
 	g_autoptr(ExhCoreConfig) config = NULL;
 	g_autoptr(GError) error = NULL;
 	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = FALSE };
+	g_autofree gchar *em_conf = NULL;
+	g_autofree gchar *em_key = NULL;
 
 	if (!exm_test_need_root_and("the fake Core's nodes' exim", "exim4"))
 		return NULL;
 	e->fake = core_fake_new("/api/core", token_ttl, 100, TRUE);
 	if (e->fake == NULL || !start_local(e))
 		return NULL;
+	if (core_agent) {
+		write_core_agent(e, &options);
+		em_conf = (gchar *)options.core_agent_config;
+		em_key = (gchar *)options.core_agent_seal_key_file;
+	}
 	config = core_fake_config(e->fake, 200);
 	e->core = exh_core_backend_new(config, &error);
 	g_assert_no_error(error);

@@ -26,11 +26,19 @@ typedef struct {
 	ExhTest *t;
 	CoreBridge *bridge;
 	gchar *version_uri;
+	gchar *em_dir; /* the core-agent's config, seal key and payload */
 } CoreE2e;
+
+/* The EM path's core-agent node and Element Manager project (docs/em-path.md). */
+#define CORE_E2E_EM_NODE    "e4e4e4e4-0000-4000-8000-00000000c0de"
+#define CORE_E2E_EM_PROJECT "12345678-c625-4fee-81d5-f691897b8142"
 
 /* The fake Core (tokens living @token_ttl s), its nodes, the host; NULL when a
  * peer is missing (skipped) or it did not start (failed). */
 CoreE2e *core_e2e_new(guint token_ttl);
+/* The same, with the host's core-agent on the fake Core's Orch/Status APIs
+ * when @core_agent (its node known to the fake). */
+CoreE2e *core_e2e_new_full(guint token_ttl, gboolean core_agent);
 /* Stops the host, the backends (nodes included) and the fake. */
 void core_e2e_free(CoreE2e *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CoreE2e, core_e2e_free)

@@ -178,6 +178,15 @@ core_fake_report(CoreFake *fake, const gchar *path, const gchar *json)
 }
 
 JsonObject *
+core_fake_get(CoreFake *fake, const gchar *path)
+{
+	g_autoptr(JsonNode) node = request(fake, "GET", path, NULL);
+
+	g_assert_nonnull(node);
+	return json_object_ref(json_node_get_object(node));
+}
+
+JsonObject *
 core_fake_state(CoreFake *fake)
 {
 	g_autoptr(JsonNode) node = request(fake, "GET", "/_fake/state", NULL);

@@ -44,6 +44,9 @@ gboolean core_fake_report(CoreFake *fake, const gchar *path, const gchar *json);
 /* (transfer full): GET /_fake/state */
 JsonObject *core_fake_state(CoreFake *fake);
 
+/* (transfer full): GET of a control path (e.g. `/_fake/ua/state`), an object. */
+JsonObject *core_fake_get(CoreFake *fake, const gchar *path);
+
 /* How many recorded calls have @method (NULL = any) on @route (NULL = any). */
 guint core_fake_count(CoreFake *fake, const gchar *method, const gchar *route);
 

@@ -3,7 +3,8 @@
 """The fake Core's own wire format, checked against the documented one:
 form-body token grant with a client check and expiring tokens, both
 collections with restalchemy error bodies, the GET keys action, PUT side
-effects, the clock, the path prefix and the failure modes."""
+effects, the clock, the path prefix and the failure modes; and the Orch and
+Status APIs of the EM path (FakeCoreUa)."""
 
 import json
 import os
@@ -286,6 +287,123 @@ class FakeCore(unittest.TestCase):
              "--password-file", pw, "--tick-ms", "50", "--external-nodes"],
             cwd=HERE, stdout=subprocess.PIPE, text=True)
         self.base = self.root = self.proc.stdout.readline().split()[1]
+
+
+NODE = "11111111-2222-3333-4444-555555555555"
+AGENT = "239bb923-73ae-5e7f-a9be-30e0a13dff80"  # uuid5(NODE, "s3aas")
+RES = "a1b2c3d4-e5f6-7890-a1b2-c3d4e5f67890"
+
+
+class FakeCoreUa(unittest.TestCase):
+    """The Orch and Status APIs of the EM path (fake_core/ua.py) against
+    upstream's specification (docs/agent-protocol.md §2-§5): its hash vectors, the node header and
+    key row, the payload's full and light answers, the strict get_payload
+    arguments, the Status API's bodies and read-only timestamps."""
+
+    setUp = FakeCore.setUp
+    tearDown = FakeCore.tearDown
+    call = FakeCore.call
+
+    def ua(self, method, path, body=None, node=NODE):
+        headers = {}
+        data = None
+        if node is not None:
+            headers["X-Genesis-Node-UUID"] = node
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        return self.call_raw(method, self.base + path, data, headers)
+
+    def call_raw(self, method, url, data, headers):
+        req = urllib.request.Request(url, data=data, headers=headers,
+                                     method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                raw = r.read()
+                return r.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def register(self):
+        self.call("POST", "/_fake/ua/nodes", body={"nodes": [NODE]},
+                  base=self.root)
+        agent = {"uuid": AGENT, "name": "Universal Agent 239bb923",
+                 "capabilities": {"capabilities": ["demo_vm"]},
+                 "facts": {"facts": []}, "node": NODE, "status": "ACTIVE"}
+        self.assertEqual(self.ua("POST", "/status/v1/agents/", agent)[0], 201)
+
+    def test_ua_hash_vectors(self):
+        sys.path.insert(0, HERE)
+        from fake_core import ua
+        self.assertEqual(ua.calc_hash([]), "831154110e30ac6a")
+        self.assertEqual(ua.calc_hash({}), "1349cde127705c16")
+        vm = {"cores": 1, "name": "vm", "ram": 1024, "uuid": RES}
+        self.assertEqual(ua.calc_hash(vm), "e5ecd78270703c31")
+        self.assertEqual(ua.calc_hash(["e5ecd78270703c31"]),
+                         "486e18f02c531d23")
+        self.assertEqual(ua.res_uuid(RES, "demo_vm"),
+                         "bce5d269-12be-52b0-90df-0191f1a39ace")
+
+    def test_ua_node_rules(self):
+        status, body = self.ua("GET", "/orch/v1/agents/" + AGENT, node=None)
+        self.assertEqual(status, 500)
+        self.assertEqual(self.ua("GET", "/orch/v1/agents/" + AGENT)[0], 404)
+        self.register()
+        self.assertEqual(self.ua("GET", "/orch/v1/agents/" + AGENT)[0], 200)
+        self.assertEqual(self.ua("GET", "/status/v1/node_verifiers/%s/"
+                                 "actions/verify" % NODE), (200, {"valid": True}))
+        self.assertEqual(self.ua("GET", "/status/v1/node_verifiers/%s/"
+                                 "actions/verify" % AGENT)[0], 404)
+        self.assertEqual(self.ua("GET", "/orch/v1/agents/")[0], 405)
+        self.assertEqual(self.ua("GET", "/status/v1/kind/demo_vm/resources/")[0],
+                         405)
+
+    def test_ua_payload_cycle(self):
+        self.register()
+        vm = {"cores": 1, "name": "vm", "ram": 1024, "uuid": RES}
+        self.call("POST", "/_fake/ua/targets", base=self.root, body={
+            "agent": AGENT, "resources": [
+                {"kind": "demo_vm", "uuid": RES, "value": vm}]})
+        get = "/orch/v1/agents/%s/actions/get_payload" % AGENT
+        status, p = self.ua("GET", get + "?hash=&version=3")
+        self.assertEqual(status, 200)
+        self.assertEqual(p["hash"], "486e18f02c531d23")
+        self.assertEqual(p["version"], 0)
+        self.assertEqual(p["facts"], {"demo_vm": {"resources": []}})
+        target = p["capabilities"]["demo_vm"]["resources"][0]
+        self.assertEqual(target["hash"], "e5ecd78270703c31")
+        self.assertEqual(target["res_uuid"],
+                         "bce5d269-12be-52b0-90df-0191f1a39ace")
+        self.assertNotIn("agent", target)
+        light = self.ua("GET", get + "?hash=486e18f02c531d23&version=3")[1]
+        self.assertEqual(light, {"capabilities": {}, "facts": {},
+                                 "hash": "486e18f02c531d23", "version": 3})
+        status, err = self.ua("GET", get + "?hash=&version=0&wait=5")
+        self.assertEqual((status, err["type"]), (500, "TypeError"))
+        actual = dict(vm, status="ACTIVE",
+                      created_at="2022-01-01 00:00:00.000000")
+        res = {"uuid": RES, "kind": "/v1/kind/demo_vm",
+               "res_uuid": "bce5d269-12be-52b0-90df-0191f1a39ace",
+               "value": actual, "hash": "e5ecd78270703c31",
+               "full_hash": "8e9ed58523af9b50", "status": "ACTIVE",
+               "node": NODE}
+        status, back = self.ua("POST", "/status/v1/kind/demo_vm/resources/",
+                               res)
+        self.assertEqual((status, back["kind"]), (201, "/v1/kind/demo_vm"))
+        self.assertEqual(self.ua("POST", "/status/v1/kind/demo_vm/resources/",
+                                 res)[0], 409)
+        self.assertEqual(self.ua("GET", get + "?hash=&version=0")[1]["hash"],
+                         "37a273eaeebbb63f")
+        one = "/status/v1/kind/demo_vm/resources/" + RES
+        self.assertEqual(self.ua("PUT", one, {"status": "ERROR",
+                                              "bogus": 1})[0], 400)
+        self.assertEqual(self.ua("PUT", one, {"updated_at": "x"})[1]["type"],
+                         "ReadOnlyProperty")
+        status, back = self.ua("PUT", one, {"value": actual, "hash": "h",
+                                            "full_hash": "f",
+                                            "status": "ERROR"})
+        self.assertEqual((status, back["status"]), (200, "ERROR"))
+        self.assertEqual(self.ua("DELETE", one)[0], 204)
 
 
 if __name__ == "__main__":

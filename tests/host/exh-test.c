@@ -179,6 +179,9 @@ fixture_config(ExhTest *t, const ExhTestOptions *options)
 		config->backend = options->backend;
 		config->external_base_url = g_strdup(options->external_base_url);
 		config->plugin_dir = g_strdup(options->plugin_dir);
+		config->core_agent = options->core_agent_config != NULL;
+		config->core_agent_config = g_strdup(options->core_agent_config);
+		config->core_agent_seal_key_file = g_strdup(options->core_agent_seal_key_file);
 	}
 	if (options == NULL || options->plugins == NULL)
 		g_ptr_array_add(plugins, exh_test_plugin_path());

@@ -62,6 +62,9 @@
  * @metrics: also serve `/metrics` on a random loopback port
  *   (exh_host_get_metrics_url())
  * @plugin_dir: (nullable): the host's `plugin_dir` (type registration)
+ * @core_agent_config: (nullable): runs the EM path's core-agent with this
+ *   universal agent ini (`[core_agent] agent_config`; docs/em-path.md)
+ * @core_agent_seal_key_file: (nullable): its `[core_agent] seal_key_file`
  */
 typedef struct {
 	guint workers;
@@ -76,6 +79,8 @@ typedef struct {
 	const gchar *external_base_url;
 	gboolean metrics;
 	const gchar *plugin_dir;
+	const gchar *core_agent_config;
+	const gchar *core_agent_seal_key_file;
 } ExhTestOptions;
 
 /**

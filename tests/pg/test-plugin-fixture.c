@@ -189,6 +189,25 @@ fixture_check_shape(ExmReply *reply)
 	g_assert_true(json_object_has_member(o, "message"));
 }
 
+/* The plugin's answer copied into @reply; the answer is cleared. */
+static void
+fixture_reply(ExmFixture *f, ExordosPaasRestResponse *resp, ExmReply *reply)
+{
+	reply->status = resp->status;
+	reply->body = g_strdup(resp->body);
+	if (resp->body != NULL)
+		g_assert_cmpuint(strlen(resp->body), ==, resp->body_len);
+	reply->headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (gsize i = 0; i < resp->n_headers; i++)
+		g_hash_table_insert(reply->headers,
+				    g_strdup(resp->headers[i].name),
+				    g_strdup(resp->headers[i].value));
+	f->desc->rest_response_clear(f->ctx, resp);
+	g_assert_null(resp->body);
+	g_assert_cmpuint(resp->n_headers, ==, 0);
+	fixture_check_shape(reply);
+}
+
 ExmReply *
 exm_fixture_call_len(ExmFixture *f,
 		     PGconn *db,
@@ -229,19 +248,7 @@ exm_fixture_call_len(ExmFixture *f,
 	f->desc->rest_dispatch(f->ctx, &req, &resp);
 	fixture_exec(db, resp.status >= 200 && resp.status < 300 ? "COMMIT" : "ROLLBACK");
 
-	reply->status = resp.status;
-	reply->body = g_strdup(resp.body);
-	if (resp.body != NULL)
-		g_assert_cmpuint(strlen(resp.body), ==, resp.body_len);
-	reply->headers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (gsize i = 0; i < resp.n_headers; i++)
-		g_hash_table_insert(reply->headers,
-				    g_strdup(resp.headers[i].name),
-				    g_strdup(resp.headers[i].value));
-	f->desc->rest_response_clear(f->ctx, &resp);
-	g_assert_null(resp.body);
-	g_assert_cmpuint(resp.n_headers, ==, 0);
-	fixture_check_shape(reply);
+	fixture_reply(f, &resp, reply);
 	return reply;
 }
 
@@ -440,4 +447,33 @@ exm_fixture_assert_list_error(ExmFixture *f, const gchar *query, guint status, c
 		exm_fixture_call(f, NULL, &exm_who_owner1, "GET", "instances/", query, NULL);
 
 	exm_assert_error(r, status, type);
+}
+
+ExmReply *
+exm_fixture_manifest(ExmFixture *f,
+		     ExordosPaasManifestOp op,
+		     const gchar *kind,
+		     const gchar *uuid,
+		     const gchar *value,
+		     const gchar *seal)
+{
+	ExordosPaasManifestRequest req = { 0 };
+	ExordosPaasRestResponse resp = { 0 };
+	ExmReply *reply = g_new0(ExmReply, 1);
+
+	g_assert_cmpuint(f->desc->abi_minor, >=, 3);
+	g_assert_nonnull(f->desc->manifest_apply);
+	req.struct_size = sizeof(req);
+	req.op = op;
+	req.kind = kind;
+	req.uuid = uuid;
+	req.value = value;
+	req.seal = seal;
+	req.db = f->db;
+	req.request_id = "test-em";
+	fixture_exec(f->db, "BEGIN");
+	f->desc->manifest_apply(f->ctx, &req, &resp);
+	fixture_exec(f->db, resp.status >= 200 && resp.status < 300 ? "COMMIT" : "ROLLBACK");
+	fixture_reply(f, &resp, reply);
+	return reply;
 }

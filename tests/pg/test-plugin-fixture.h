@@ -115,6 +115,14 @@ guint exm_reply_len(ExmReply *reply);
 const gchar *exm_reply_header(ExmReply *reply, const gchar *name);
 
 /* SELECT count(*) of @sql_from (e.g. "mail_accounts"). */
+/* One element-manifest resource through manifest_apply, in a transaction. */
+ExmReply *exm_fixture_manifest(ExmFixture *f,
+			       ExordosPaasManifestOp op,
+			       const gchar *kind,
+			       const gchar *uuid,
+			       const gchar *value,
+			       const gchar *seal);
+
 gint64 exm_fixture_count(ExmFixture *f, const gchar *table);
 /* The first value of a test-only query. */
 gchar *exm_fixture_scalar(ExmFixture *f, const gchar *sql);

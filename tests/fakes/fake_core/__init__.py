@@ -9,4 +9,4 @@ shared router (server.py); a later area (e.g. IAM jwks/introspect) is one
 more module listed in AREAS.
 """
 
-AREAS = ("iam_token", "compute", "config", "iam")
+AREAS = ("iam_token", "compute", "config", "iam", "ua")

@@ -8,6 +8,7 @@
 
 #include <libsoup/soup.h>
 
+#include "exh-core-agent.h"
 #include "exh-host.h"
 #include "exh-iam.h"
 #include "exh-listener.h"
@@ -26,7 +27,8 @@ struct _ExhHost {
 	GMutex plugins_lock;
 	ExhTypes *types; /* the type reconciler, once started */
 	ExhPool *pool;
-	ExhUa *ua; /* the agent API and builder engine, when enabled */
+	ExhUa *ua;		  /* the agent API and builder engine, when enabled */
+	ExhCoreAgent *core_agent; /* the EM path's core-agent, when enabled */
 	gboolean started;
 	ExhOpenapi *openapi; /* `/specifications/<version>`, built on first use */
 

@@ -379,6 +379,29 @@ start_agent_api(ExhHost *host, GError **error)
 	return exh_ua_start(host->ua, error);
 }
 
+/* The EM path's core-agent (docs/em-path.md): one driver per plugin. */
+static gboolean
+start_core_agent(ExhHost *host, GError **error)
+{
+	const ExhHostConfig *c = host->config;
+
+	host->core_agent = exh_core_agent_new(c->core_agent_config,
+					      c->conninfo,
+					      c->core_agent_filter,
+					      c->core_agent_seal_key_file,
+					      error);
+	if (host->core_agent == NULL)
+		return FALSE;
+	for (guint i = 0; i < host->plugins->len; i++) {
+		ExhPlugin *plugin = host->plugins->pdata[i];
+
+		if (!exh_core_agent_add_plugin(host->core_agent, plugin->desc, plugin->ctx, error))
+			return FALSE;
+	}
+	exh_core_agent_start(host->core_agent);
+	return TRUE;
+}
+
 gboolean
 exh_host_start(ExhHost *host, GError **error)
 {
@@ -406,6 +429,7 @@ exh_host_start(ExhHost *host, GError **error)
 	}
 	host->started = TRUE;
 	if ((host->config->agent_api && !start_agent_api(host, error)) ||
+	    (host->config->core_agent && !start_core_agent(host, error)) ||
 	    !exh_host_metrics_start(host, error)) {
 		exh_host_stop(host);
 		return FALSE;
@@ -443,7 +467,9 @@ exh_host_stop(ExhHost *host)
 	/* nothing is mounted from here on */
 	if (host->types != NULL)
 		exh_types_stop(host->types);
-	/* the engine calls into the plugins: it stops before they shut down */
+	/* the engine and the core-agent call into the plugins: they stop before
+	 * the plugins shut down */
+	g_clear_pointer(&host->core_agent, exh_core_agent_free);
 	g_clear_pointer(&host->ua, exh_ua_free);
 	exh_server_stop(host);
 	/* past the grace period nobody waits for the answers: stop the queries */

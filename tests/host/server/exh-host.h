@@ -25,6 +25,9 @@ G_BEGIN_DECLS
 /* The project the host registers its types under (the stand's dev project). */
 #define EXH_DEFAULT_PROJECT "4d657461-0000-0000-0000-000000000002"
 
+/* The Element Manager's project, upstream's versions description (§4.1). */
+#define EXH_CORE_AGENT_FILTER "12345678-c625-4fee-81d5-f691897b8142"
+
 /**
  * ExhHostConfig:
  * @listen_address: IP address of the user API listener (default `127.0.0.1`)
@@ -73,6 +76,15 @@ G_BEGIN_DECLS
  * @metrics: serve `GET /metrics` (`[metrics] enabled`, default false)
  * @metrics_listen: its IP address (`[metrics] listen`, default `127.0.0.1`)
  * @metrics_port: its port (`[metrics] port`, default 9464; 0 = any free port)
+ * @core_agent: run the EM path's core-agent (docs/em-path.md; `[core_agent]
+ *   enabled`, default false)
+ * @core_agent_config: (nullable): its universal agent ini file (the
+ *   `[universal_agent]` group: Core's Orch and Status endpoints, `uuid5_name =
+ *   core_agent`, …; `[core_agent] agent_config`)
+ * @core_agent_seal_key_file: (nullable): the 0600 file of the host's seal key
+ *   (44 base64 characters; `[core_agent] seal_key_file`)
+ * @core_agent_filter: the agent models' filter value, the Element Manager's
+ *   project (`[core_agent] filter`, default %EXH_CORE_AGENT_FILTER)
  * @config_file: (nullable): the config file last read by
  *   exh_host_config_load_file() (exh_host_config_new_backend() reads its
  *   `[local]` group)
@@ -117,6 +129,11 @@ typedef struct {
 	gboolean metrics;
 	gchar *metrics_listen;
 	guint metrics_port;
+	/* the EM path (docs/em-path.md) */
+	gboolean core_agent;
+	gchar *core_agent_config;
+	gchar *core_agent_seal_key_file;
+	gchar *core_agent_filter;
 	gchar *config_file;
 } ExhHostConfig;
 
