@@ -76,6 +76,12 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "version", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RW, "versions/" },
 	{ "dkim_public_key", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
 	{ "dkim_selector", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
+	/* abuse controls, migration 0003 (docs/abuse-controls.md); null: default */
+	{ "default_messages_per_hour", EXM_REST_TYPE_INTEGER, F_NULL, RW, RW, RW, NULL },
+	{ "default_recipients_per_day", EXM_REST_TYPE_INTEGER, F_NULL, RW, RW, RW, NULL },
+	{ "messages_per_hour_ceiling", EXM_REST_TYPE_INTEGER, F_NULL, RW, RW, RW, NULL },
+	{ "auth_fail_limit", EXM_REST_TYPE_INTEGER, F_NULL, RW, RW, RW, NULL },
+	{ "auth_fail_window", EXM_REST_TYPE_INTEGER, F_NULL, RW, RW, RW, NULL },
 	{ NULL },
 };
 
@@ -92,6 +98,10 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	{ "password_hash", EXM_REST_TYPE_STRING, F_SECRET | F_REQ_MODEL, RW, HIDDEN, RW, NULL },
 	{ "active", EXM_REST_TYPE_BOOLEAN, 0, RW, RW, RW, NULL },
 	{ "password", EXM_REST_TYPE_STRING, F_SECRET | F_NOCOL, RW, HIDDEN, RW, NULL },
+	/* abuse controls, migration 0003; null: the instance's default / any sender */
+	{ "messages_per_hour", EXM_REST_TYPE_INTEGER, F_NULL, RW, RW, RW, NULL },
+	{ "recipients_per_day", EXM_REST_TYPE_INTEGER, F_NULL, RW, RW, RW, NULL },
+	{ "senders", EXM_REST_TYPE_STRING_LIST, F_NULL, RW, RW, RW, NULL },
 	{ NULL },
 };
 
@@ -382,8 +392,24 @@ static const ExordosPaasMigration exm_plugin_migration_init = {
 	{ NULL },
 };
 
+static const gchar *const exm_plugin_after_init[] = {
+	"b2c3d4e5-f6a7-8901-bcde-f12345678901",
+	NULL,
+};
+
+/* Issue 15's abuse controls: nullable columns, so old rows keep every default. */
+static const ExordosPaasMigration exm_plugin_migration_abuse = {
+	"d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70",
+	"0003-abuse-controls",
+	exm_plugin_after_init,
+	exm_plugin_sql_0003_abuse_controls_up,
+	exm_plugin_sql_0003_abuse_controls_down,
+	{ NULL },
+};
+
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_init,
+	&exm_plugin_migration_abuse,
 	NULL,
 };
 
