@@ -378,10 +378,11 @@ exm_mail_validate_normalize_sender(const gchar *pattern, const gchar *domain, GE
 	local = g_strndup(pattern, (gsize)(at - pattern));
 	if (!g_str_equal(local, "*")) {
 		g_autofree gchar *norm = exm_mail_validate_normalize_username(local, NULL);
-		if (norm == NULL) {
+		/* a leading '+' would name an exim list */
+		if (norm == NULL || norm[0] == '+') {
 			invalid(error,
 				"senders: the local part of '%.64s' must be '*' or 1 to %d of "
-				"a-z, 0-9, '.', '_', '+', '-' (not starting with '.')",
+				"a-z, 0-9, '.', '_', '+', '-' (not starting with '.' or '+')",
 				pattern,
 				EXM_MAIL_USERNAME_MAX);
 			return NULL;

@@ -126,7 +126,7 @@ gboolean exm_mail_validate_limit(const gchar *field,
  *   be it or one of its subdomains
  * @error: %EXM_MAIL_ERROR_INVALID starting with `senders:`
  *
- * The local part is `*` or 1-64 of `[a-z0-9._+-]` not starting with `.`; the
+ * The local part is `*` or 1-64 of `[a-z0-9._+-]` not starting with `.` or `+`; the
  * domain is a host name (exm_mail_validate_normalize_domain()).  Nothing else
  * (no `^`, `!`, `+`, `@@`, `:` or space) can pass, so a pattern is a plain exim
  * address-list item.
