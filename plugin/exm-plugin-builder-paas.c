@@ -13,6 +13,40 @@
 #include "exm-json.h"
 #include "exm-uuid.h"
 
+/* The node value: the instance's name, domain and limits, every account with
+ * its limits and senders; %NULL with @out_error when one is invalid. */
+static ExmMailNode *
+paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error)
+{
+	g_autoptr(ExmMailNode) want = exm_mail_node_new();
+	g_autoptr(GError) local = NULL;
+
+	want->uuid = g_strdup(agent);
+	want->name = g_strdup(in->instance->name);
+	want->domain = g_strdup(in->instance->domain);
+	for (guint k = 0; k < in->accounts->accounts->len; k++) {
+		const ExmMailNodeAccount *a = in->accounts->accounts->pdata[k];
+		g_autoptr(GError) error = NULL;
+
+		if (!exm_mail_node_add_account(
+			    want, a->username, a->password_hash, a->active, &error) ||
+		    !exm_mail_node_set_account_policy(want,
+						      a->username,
+						      a->messages_per_hour,
+						      a->recipients_per_day,
+						      (const gchar *const *)a->senders,
+						      &error)) {
+			*out_error = g_strdup_printf("account: %s", error->message);
+			return NULL;
+		}
+	}
+	if (!exm_mail_node_set_limits(want, &in->instance->limits, &local)) {
+		*out_error = g_strdup_printf("limits: %s", local->message);
+		return NULL;
+	}
+	return g_steal_pointer(&want);
+}
+
 gboolean
 exm_plugin_builder_paas_build(gpointer ctx,
 			      gconstpointer input,
@@ -37,20 +71,9 @@ exm_plugin_builder_paas_build(gpointer ctx,
 		return TRUE;
 	}
 	agent = exm_uuid_v5(seen->nodes->pdata[0], EXM_PLUGIN_ELEMENT, NULL);
-	want = exm_mail_node_new();
-	want->uuid = g_strdup(agent);
-	want->name = g_strdup(in->instance->name);
-	want->domain = g_strdup(in->instance->domain);
-	for (guint k = 0; k < in->accounts->accounts->len; k++) {
-		const ExmMailNodeAccount *a = in->accounts->accounts->pdata[k];
-		g_autoptr(GError) error = NULL;
-
-		if (!exm_mail_node_add_account(
-			    want, a->username, a->password_hash, a->active, &error)) {
-			*out_error = g_strdup_printf("account: %s", error->message);
-			return FALSE;
-		}
-	}
+	want = paas_want(in, agent, out_error);
+	if (want == NULL)
+		return FALSE;
 	node = exm_mail_node_to_json(want);
 	text = exm_json_canonical(node);
 	hash = exm_json_hash(node);

@@ -53,6 +53,42 @@ builder_col(const ExmRestRow *row, const gchar *name)
 	return text != NULL ? text : "";
 }
 
+/* An integer column, 0 for NULL. */
+static gint64
+builder_int(const ExmRestRow *row, const gchar *name)
+{
+	return g_ascii_strtoll(builder_col(row, name), NULL, 10);
+}
+
+static void
+builder_limits(const ExmRestRow *row, ExmMailLimits *l)
+{
+	l->messages_per_hour = builder_int(row, "default_messages_per_hour");
+	l->recipients_per_day = builder_int(row, "default_recipients_per_day");
+	l->messages_per_hour_ceiling = builder_int(row, "messages_per_hour_ceiling");
+	l->auth_fail_limit = builder_int(row, "auth_fail_limit");
+	l->auth_fail_window = builder_int(row, "auth_fail_window");
+}
+
+/* The account's limits and senders (NULL columns: the defaults). */
+static gboolean
+builder_account_policy(ExmMailNode *node, const ExmRestRow *row, GError **error)
+{
+	const gchar *senders = exm_rest_row_get(row, "senders");
+	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+
+	if (senders != NULL)
+		exm_rest_row_parse_text_list(senders, list);
+	g_ptr_array_add(list, NULL);
+	return exm_mail_node_set_account_policy(node,
+						builder_col(row, "username"),
+						builder_int(row, "messages_per_hour"),
+						builder_int(row, "recipients_per_day"),
+						senders != NULL ? (const gchar *const *)list->pdata
+								: NULL,
+						error);
+}
+
 static ExmMailInstance *
 builder_row(const ExmRestRow *row)
 {
@@ -74,6 +110,7 @@ builder_row(const ExmRestRow *row)
 	g_free(i->dkim_selector);
 	i->dkim_public_key = g_strdup(builder_col(row, "dkim_public_key"));
 	i->dkim_selector = g_strdup(builder_col(row, "dkim_selector"));
+	builder_limits(row, &i->limits);
 	return i;
 }
 
@@ -121,7 +158,8 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 					       builder_col(row, "username"),
 					       builder_col(row, "password_hash"),
 					       g_str_equal(builder_col(row, "active"), "true"),
-					       &error))
+					       &error) ||
+		    !builder_account_policy(in->accounts, row, &error))
 			return builder_fail(out_error, "account", error);
 	}
 	return TRUE;

@@ -152,6 +152,42 @@ mail_domain(GPtrArray *sets, GError **error)
 	return TRUE;
 }
 
+/* An optional bounded integer (null: the default). */
+static gboolean
+mail_limit(GPtrArray *sets, const gchar *field, gint64 min, gint64 max, GError **error)
+{
+	const gchar *text = exm_rest_set_text(sets, field);
+
+	return text == NULL ||
+	       exm_mail_validate_limit(field, g_ascii_strtoll(text, NULL, 10), min, max, error);
+}
+
+static gboolean
+mail_instance_limits(GPtrArray *sets, GError **error)
+{
+	return mail_limit(sets,
+			  "default_messages_per_hour",
+			  1,
+			  EXM_MAIL_MESSAGES_PER_HOUR_MAX,
+			  error) &&
+	       mail_limit(sets,
+			  "default_recipients_per_day",
+			  1,
+			  EXM_MAIL_RECIPIENTS_PER_DAY_MAX,
+			  error) &&
+	       mail_limit(sets,
+			  "messages_per_hour_ceiling",
+			  1,
+			  EXM_MAIL_RECIPIENTS_PER_DAY_MAX,
+			  error) &&
+	       mail_limit(sets, "auth_fail_limit", 1, EXM_MAIL_AUTH_FAIL_LIMIT_MAX, error) &&
+	       mail_limit(sets,
+			  "auth_fail_window",
+			  EXM_MAIL_AUTH_FAIL_WINDOW_MIN,
+			  EXM_MAIL_AUTH_FAIL_WINDOW_MAX,
+			  error);
+}
+
 static gboolean
 mail_instance_prepare(ExmRestCrud *r,
 		      const ExmRestBody *body,
@@ -170,7 +206,7 @@ mail_instance_prepare(ExmRestCrud *r,
 	if (exm_rest_set_find(sets, "name") != NULL && !exm_mail_validate_name(name, error))
 		return FALSE;
 	if (!mail_description(sets, error) || !mail_domain(sets, error) ||
-	    !mail_sizes(sets, row, error))
+	    !mail_sizes(sets, row, error) || !mail_instance_limits(sets, error))
 		return FALSE;
 	return row == NULL || mail_disk_grows(row, sets, error);
 }
@@ -325,6 +361,61 @@ mail_password(const ExmRestBody *body, const ExmRestRow *row, GPtrArray *sets, G
 	return TRUE;
 }
 
+static gint
+mail_strcmp(gconstpointer a, gconstpointer b, gpointer data)
+{
+	return strcmp(a, b);
+}
+
+static gboolean
+mail_senders_append(gpointer key, gpointer value, gpointer data)
+{
+	GString *json = data;
+	g_autoptr(JsonNode) s = json_node_new(JSON_NODE_VALUE);
+	g_autofree gchar *text = NULL;
+
+	json_node_set_string(s, key);
+	text = json_to_string(s, FALSE);
+	g_string_append_printf(json, "%s%s", json->len > 1 ? "," : "", text);
+	return FALSE;
+}
+
+/* `senders`: each pattern inside the instance's domain, stored lower-cased,
+ * sorted and without duplicates; at most EXM_MAIL_SENDERS_MAX. */
+static gboolean
+mail_senders(ExmRestCrud *r, GPtrArray *sets, GError **error)
+{
+	const gchar *text = exm_rest_set_text(sets, "senders");
+	const gchar *domain = exm_rest_row_get(r->parent, "domain");
+	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GTree) norm = g_tree_new_full(mail_strcmp, NULL, g_free, NULL);
+	g_autoptr(GString) json = g_string_new("[");
+
+	if (text == NULL)
+		return TRUE;
+	exm_rest_row_parse_text_list(text, list);
+	if (list->len > EXM_MAIL_SENDERS_MAX) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "senders: at most %d patterns are allowed, got %u",
+			    EXM_MAIL_SENDERS_MAX,
+			    list->len);
+		return FALSE;
+	}
+	for (guint i = 0; i < list->len; i++) {
+		gchar *p = exm_mail_validate_normalize_sender(list->pdata[i], domain, error);
+
+		if (p == NULL)
+			return FALSE;
+		g_tree_replace(norm, p, p);
+	}
+	g_tree_foreach(norm, mail_senders_append, json);
+	g_string_append_c(json, ']');
+	exm_rest_set_put(sets, &exm_plugin_account_model, "senders", json->str);
+	return TRUE;
+}
+
 static gboolean
 mail_account_prepare(ExmRestCrud *r,
 		     const ExmRestBody *body,
@@ -340,7 +431,10 @@ mail_account_prepare(ExmRestCrud *r,
 	return mail_chars(
 		       &exm_plugin_account_model, sets, "name", 0, EXM_MAIL_NAME_MAX, row, error) &&
 	       mail_description(sets, error) && mail_username(sets, error) &&
-	       mail_password(body, row, sets, error) && mail_drop_seal(r, row, sets, error);
+	       mail_password(body, row, sets, error) &&
+	       mail_limit(sets, "messages_per_hour", 1, EXM_MAIL_MESSAGES_PER_HOUR_MAX, error) &&
+	       mail_limit(sets, "recipients_per_day", 1, EXM_MAIL_RECIPIENTS_PER_DAY_MAX, error) &&
+	       mail_senders(r, sets, error) && mail_drop_seal(r, row, sets, error);
 }
 
 /* ------------------------------------------------------------------ kinds */

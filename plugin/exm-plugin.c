@@ -63,6 +63,12 @@ static const ExmRestFieldSchema exm_plugin_s_domain = { LEN(1, EXM_MAIL_DOMAIN_M
 							NULL,
 							"hostname",
 							"stored lower-case" };
+/* the abuse controls' bounds (docs/abuse-controls.md), as the rules check them */
+static const ExmRestFieldSchema exm_plugin_s_per_hour = { INT(1, EXM_MAIL_MESSAGES_PER_HOUR_MAX) };
+static const ExmRestFieldSchema exm_plugin_s_per_day = { INT(1, EXM_MAIL_RECIPIENTS_PER_DAY_MAX) };
+static const ExmRestFieldSchema exm_plugin_s_fail_limit = { INT(1, EXM_MAIL_AUTH_FAIL_LIMIT_MAX) };
+static const ExmRestFieldSchema exm_plugin_s_fail_window = { INT(EXM_MAIL_AUTH_FAIL_WINDOW_MIN,
+								 EXM_MAIL_AUTH_FAIL_WINDOW_MAX) };
 static const ExmRestFieldSchema exm_plugin_s_cpu = { INT(EXM_MAIL_CPU_MIN, EXM_MAIL_CPU_MAX) };
 static const ExmRestFieldSchema exm_plugin_s_ram = { INT(EXM_MAIL_RAM_MIN, EXM_MAIL_RAM_MAX),
 						     NULL,
@@ -126,6 +132,47 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "version", EXM_REST_TYPE_RELATIONSHIP, F_REQ | F_RO, RW, RO, RW, "versions/" },
 	{ "dkim_public_key", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
 	{ "dkim_selector", EXM_REST_TYPE_STRING, 0, RO, RO, RO, NULL },
+	/* abuse controls, migration 0003 (docs/abuse-controls.md); null: default */
+	{ "default_messages_per_hour",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_per_hour },
+	{ "default_recipients_per_day",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_per_day },
+	{ "messages_per_hour_ceiling",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_per_day },
+	{ "auth_fail_limit",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_fail_limit },
+	{ "auth_fail_window",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_fail_window },
 	{ NULL },
 };
 
@@ -163,6 +210,24 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	  RW,
 	  NULL,
 	  &exm_plugin_s_password },
+	/* abuse controls, migration 0003; null: the instance's default / any sender */
+	{ "messages_per_hour",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_per_hour },
+	{ "recipients_per_day",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_per_day },
+	{ "senders", EXM_REST_TYPE_STRING_LIST, F_NULL, RW, RW, RW, NULL },
 	{ NULL },
 };
 
@@ -494,9 +559,20 @@ static const ExordosPaasMigration exm_plugin_migration_em_seals = {
 	{ NULL },
 };
 
+/* Issue 15's abuse controls: nullable columns, so old rows keep every default. */
+static const ExordosPaasMigration exm_plugin_migration_abuse = {
+	"d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70",
+	"0003-abuse-controls",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0003_abuse_controls_up,
+	exm_plugin_sql_0003_abuse_controls_down,
+	{ NULL },
+};
+
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_init,
 	&exm_plugin_migration_em_seals,
+	&exm_plugin_migration_abuse,
 	NULL,
 };
 

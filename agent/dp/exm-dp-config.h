@@ -18,6 +18,7 @@
 #define EXM_DP_PATH_MAIL_ENV	    "/etc/exordos_metapaas/mail.env"
 #define EXM_DP_PATH_EXIM_CONF	    "/etc/exim4/exim4.conf"
 #define EXM_DP_PATH_PASSWD	    "/etc/exim4/passwd"
+#define EXM_DP_PATH_POLICY	    "/etc/exim4/policy"
 #define EXM_DP_PATH_DKIM_TXT	    "/etc/exim4/dkim/platform.txt"
 #define EXM_DP_PATH_RESTART_PENDING "/etc/exim4/.exordos-restart-pending"
 #define EXM_DP_PATH_PERSIST	    "/persist/exordos_mail"

@@ -121,6 +121,7 @@ template_vars(const ExmDpConfig *c, const gchar *domain, gchar **nets)
 
 	set_var(vars, "DOMAIN", g_strdup(domain));
 	set_path(vars, c, "PASSWD_FILE", EXM_DP_PATH_PASSWD);
+	set_path(vars, c, "POLICY_FILE", EXM_DP_PATH_POLICY);
 	set_path(vars, c, "TLS_CERT", EXM_DP_PATH_TLS_CERT);
 	set_path(vars, c, "TLS_KEY", EXM_DP_PATH_TLS_KEY);
 	set_path(vars, c, "DKIM_KEY", EXM_DP_PATH_DKIM_KEY);
@@ -239,9 +240,9 @@ config_unchanged(const ExmDpConfig *c, const gchar *text)
 
 /* Every file configure writes; their stale temp files go at start. */
 static const gchar *const configure_files[] = {
-	EXM_DP_PATH_EXIM_CONF,	     EXM_DP_PATH_PASSWD,   EXM_DP_PATH_DKIM_TXT,
-	EXM_DP_PATH_RESTART_PENDING, EXM_DP_PATH_DKIM_KEY, EXM_DP_PATH_TLS_KEY,
-	EXM_DP_PATH_TLS_CERT,
+	EXM_DP_PATH_EXIM_CONF, EXM_DP_PATH_PASSWD,	    EXM_DP_PATH_POLICY,
+	EXM_DP_PATH_DKIM_TXT,  EXM_DP_PATH_RESTART_PENDING, EXM_DP_PATH_DKIM_KEY,
+	EXM_DP_PATH_TLS_KEY,   EXM_DP_PATH_TLS_CERT,
 };
 
 /* A run killed before its renames leaves temp files (private keys among
@@ -456,15 +457,23 @@ configure_tls(Ctx *ctx, const gchar *domain, GError **error)
 	return write_file(ctx, EXM_DP_PATH_TLS_CERT, pem, len, 0644, 0, NULL, error);
 }
 
-/* exim defers (451) rather than refuses when the lookup file is missing. */
+/* exim defers (451) rather than refuses when a lookup file is missing: passwd
+ * and policy exist (empty: no account, every default) before exim starts. */
 static gboolean
-ensure_passwd(Ctx *ctx, GError **error)
+ensure_lookup_file(Ctx *ctx, const gchar *node_path, GError **error)
 {
-	g_autofree gchar *path = exm_dp_config_path(ctx->config, EXM_DP_PATH_PASSWD);
+	g_autofree gchar *path = exm_dp_config_path(ctx->config, node_path);
 
 	if (g_file_test(path, G_FILE_TEST_EXISTS))
 		return TRUE;
-	return write_file(ctx, EXM_DP_PATH_PASSWD, "", 0, 0640, ctx->gid, NULL, error);
+	return write_file(ctx, node_path, "", 0, 0640, ctx->gid, NULL, error);
+}
+
+static gboolean
+ensure_passwd(Ctx *ctx, GError **error)
+{
+	return ensure_lookup_file(ctx, EXM_DP_PATH_PASSWD, error) &&
+	       ensure_lookup_file(ctx, EXM_DP_PATH_POLICY, error);
 }
 
 gboolean

@@ -16,6 +16,7 @@
 
 struct _ExmDpDriver {
 	gchar *passwd_path;
+	gchar *policy_path;
 	gchar *meta_path;
 	gchar *dkim_txt_path;
 	uid_t uid;
@@ -53,9 +54,11 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	if (!exm_dp_config_resolve(config, &self->uid, &self->gid, NULL, NULL, error))
 		return NULL;
 	self->passwd_path = exm_dp_config_path(config, EXM_DP_PATH_PASSWD);
+	self->policy_path = exm_dp_config_path(config, EXM_DP_PATH_POLICY);
 	self->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
 	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
 	remove_stale(self->passwd_path);
+	remove_stale(self->policy_path);
 	remove_stale(self->meta_path);
 	return g_steal_pointer(&self);
 }
@@ -66,6 +69,7 @@ exm_dp_driver_free(ExmDpDriver *self)
 	if (self == NULL)
 		return;
 	g_free(self->passwd_path);
+	g_free(self->policy_path);
 	g_free(self->meta_path);
 	g_free(self->dkim_txt_path);
 	g_free(self);
@@ -210,19 +214,50 @@ meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 
 /* ---- passwd ------------------------------------------------------------ */
 
+/* passwd and policy: the same owner, mode and atomic write; the test hooks
+ * (fault injection, write count) watch passwd only. */
 static gboolean
-passwd_write(ExmDpDriver *self, const gchar *content, gboolean *changed, GError **error)
+lookup_write(ExmDpDriver *self,
+	     const gchar *path,
+	     const gchar *content,
+	     gboolean *changed,
+	     GError **error)
 {
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
 
 	opts.uid = self->uid;
 	opts.gid = self->gid;
-	opts.fault = self->fault;
-	opts.fault_data = self->fault_data;
-	opts.writes = self->writes;
-	if (!ensure_parent(self->passwd_path, 0755, error))
+	if (path == self->passwd_path) {
+		opts.fault = self->fault;
+		opts.fault_data = self->fault_data;
+		opts.writes = self->writes;
+	}
+	if (!ensure_parent(path, 0755, error))
 		return FALSE;
-	return exm_atomic_write(self->passwd_path, content, strlen(content), &opts, changed, error);
+	return exm_atomic_write(path, content, strlen(content), &opts, changed, error);
+}
+
+static gboolean
+passwd_write(ExmDpDriver *self, const gchar *content, gboolean *changed, GError **error)
+{
+	return lookup_write(self, self->passwd_path, content, changed, error);
+}
+
+/* The policy file, then passwd: a new account never logs in before its limits
+ * and senders are in place. */
+static gboolean
+files_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
+{
+	g_autofree gchar *policy = exm_mail_policy_render(node);
+	g_autofree gchar *passwd = exm_mail_passwd_render(node);
+	gboolean policy_changed = FALSE;
+
+	if (!lookup_write(self, self->policy_path, policy, &policy_changed, error) ||
+	    !passwd_write(self, passwd, changed, error))
+		return FALSE;
+	if (changed != NULL)
+		*changed = *changed || policy_changed;
+	return TRUE;
 }
 
 /* What the file shows: `{local: {password_hash: <after ':'>, active: true}}`. */
@@ -247,6 +282,22 @@ accounts_from_file(const gchar *content, GError **error)
 	node = json_node_new(JSON_NODE_OBJECT);
 	json_node_set_object(node, accounts);
 	return node;
+}
+
+/* A policy file other than the render of @last shows as `"policy": "differs"`,
+ * so actual and target differ and the value is applied again. */
+static gboolean
+policy_matches(ExmDpDriver *self, const ExmMailNode *last, JsonObject *obj, GError **error)
+{
+	g_autofree gchar *content = read_optional(self->policy_path, error);
+	g_autofree gchar *rendered = NULL;
+
+	if (content == NULL)
+		return FALSE;
+	rendered = exm_mail_policy_render(last);
+	if (!g_str_equal(content, rendered))
+		json_object_set_string_member(obj, "policy", "differs");
+	return TRUE;
 }
 
 /* The actual value: when passwd is exactly the render of @last, @last's accounts
@@ -274,6 +325,8 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 		}
 		json_object_set_member(obj, "accounts", accounts);
 	}
+	if (!policy_matches(self, last, obj, error))
+		return NULL;
 	txt = read_optional(self->dkim_txt_path, error);
 	if (txt == NULL)
 		return NULL;
@@ -338,7 +391,6 @@ driver_put(ExmDpDriver *self,
 {
 	g_autoptr(ExmMailNode) node = NULL;
 	g_autoptr(JsonNode) meta = NULL;
-	g_autofree gchar *content = NULL;
 	JsonObject *resources;
 
 	if (!check_kind(kind, error))
@@ -352,8 +404,7 @@ driver_put(ExmDpDriver *self,
 	resources = meta_resources(meta);
 	if (!check_put(resources, node->uuid, mode, error))
 		return NULL;
-	content = exm_mail_passwd_render(node);
-	if (!passwd_write(self, content, changed, error))
+	if (!files_write(self, node, changed, error))
 		return NULL;
 	json_object_set_member(resources, node->uuid, exm_mail_node_to_json(node));
 	if (!meta_save(self, meta, error))
@@ -414,7 +465,8 @@ exm_dp_driver_delete(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GE
 
 	if (meta == NULL)
 		return FALSE;
-	if (!passwd_write(self, "", NULL, error))
+	if (!passwd_write(self, "", NULL, error) ||
+	    !lookup_write(self, self->policy_path, "", NULL, error))
 		return FALSE;
 	json_object_remove_member(meta_resources(meta), uuid);
 	return meta_save(self, meta, error);

@@ -12,3 +12,4 @@
 #include "exm-mail-dns.h"
 #include "exm-mail-env.h"
 #include "exm-mail-passwd.h"
+#include "exm-mail-policy.h"

@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "exm-mail-node.h"
 #include "exm-mail-status.h"
 
 /* A mail instance row as the plugin's builders read it (their input). */
@@ -27,6 +28,7 @@ typedef struct {
 	gchar *dkim_selector;
 	gint64 created_at;
 	gint64 updated_at;
+	ExmMailLimits limits; /* abuse controls; 0: the default */
 } ExmMailInstance;
 
 ExmMailInstance *exm_mail_instance_new(void); /* defaults: NEW, ipsv4 [], "" keys */

@@ -19,6 +19,7 @@ node_account_free(ExmMailNodeAccount *a)
 {
 	g_free(a->username);
 	g_free(a->password_hash);
+	g_strfreev(a->senders);
 	g_free(a);
 }
 
@@ -129,6 +130,146 @@ exm_mail_node_add_account(ExmMailNode *node,
 	return TRUE;
 }
 
+static gboolean
+check_optional_limit(const gchar *path, gint64 value, gint64 min, gint64 max, GError **error)
+{
+	return value == 0 || exm_mail_validate_limit(path, value, min, max, error);
+}
+
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/* The normalised, sorted, de-duplicated patterns, or %NULL with @error. */
+static GStrv
+normalize_senders(const gchar *domain, const gchar *const *senders, GError **error)
+{
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+	guint n = g_strv_length((gchar **)senders);
+
+	if (n > EXM_MAIL_SENDERS_MAX) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "senders: at most %d patterns are allowed, got %u",
+			    EXM_MAIL_SENDERS_MAX,
+			    n);
+		return NULL;
+	}
+	for (guint i = 0; i < n; i++) {
+		gchar *norm = exm_mail_validate_normalize_sender(senders[i], domain, error);
+
+		if (norm == NULL)
+			return NULL;
+		if (g_ptr_array_find_with_equal_func(out, norm, g_str_equal, NULL))
+			g_free(norm);
+		else
+			g_ptr_array_add(out, norm);
+	}
+	g_ptr_array_sort(out, compare_strings);
+	g_ptr_array_add(out, NULL);
+	return (GStrv)g_ptr_array_free(g_steal_pointer(&out), FALSE);
+}
+
+/**
+ * exm_mail_node_set_account_policy:
+ * @node: the value
+ * @username: an account of @node
+ * @messages_per_hour: 0 or a bounded limit
+ * @recipients_per_day: 0 or a bounded limit
+ * @senders: (nullable): allowed sender patterns
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * See exm-mail-node.h.
+ *
+ * Returns: %TRUE when set
+ */
+gboolean
+exm_mail_node_set_account_policy(ExmMailNode *node,
+				 const gchar *username,
+				 gint64 messages_per_hour,
+				 gint64 recipients_per_day,
+				 const gchar *const *senders,
+				 GError **error)
+{
+	g_auto(GStrv) norm = NULL;
+	ExmMailNodeAccount *a;
+	gboolean found;
+	guint pos;
+
+	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
+	pos = node_account_position(node, username, &found);
+	if (!found) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "accounts: no account '%s'",
+			    username);
+		return FALSE;
+	}
+	if (!check_optional_limit("messages_per_hour",
+				  messages_per_hour,
+				  1,
+				  EXM_MAIL_MESSAGES_PER_HOUR_MAX,
+				  error) ||
+	    !check_optional_limit("recipients_per_day",
+				  recipients_per_day,
+				  1,
+				  EXM_MAIL_RECIPIENTS_PER_DAY_MAX,
+				  error) ||
+	    (senders != NULL && senders[0] != NULL &&
+	     (norm = normalize_senders(node->domain, senders, error)) == NULL)) {
+		g_prefix_error(error, "accounts.%s.", username);
+		return FALSE;
+	}
+	a = g_ptr_array_index(node->accounts, pos);
+	a->messages_per_hour = messages_per_hour;
+	a->recipients_per_day = recipients_per_day;
+	g_strfreev(a->senders);
+	a->senders = g_steal_pointer(&norm);
+	return TRUE;
+}
+
+/**
+ * exm_mail_node_set_limits:
+ * @node: the value
+ * @limits: the settings, 0 for a default
+ * @error: %EXM_MAIL_ERROR_INVALID naming `limits.<field>`
+ *
+ * Returns: %TRUE when valid and set
+ */
+gboolean
+exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError **error)
+{
+	const gint64 hour = EXM_MAIL_MESSAGES_PER_HOUR_MAX, day = EXM_MAIL_RECIPIENTS_PER_DAY_MAX;
+
+	if (!check_optional_limit("messages_per_hour", limits->messages_per_hour, 1, hour, error) ||
+	    !check_optional_limit(
+		    "recipients_per_day", limits->recipients_per_day, 1, day, error) ||
+	    !check_optional_limit("messages_per_hour_ceiling",
+				  limits->messages_per_hour_ceiling,
+				  1,
+				  day,
+				  error) ||
+	    !check_optional_limit("auth_fail_limit",
+				  limits->auth_fail_limit,
+				  1,
+				  EXM_MAIL_AUTH_FAIL_LIMIT_MAX,
+				  error) ||
+	    !check_optional_limit("auth_fail_window",
+				  limits->auth_fail_window,
+				  EXM_MAIL_AUTH_FAIL_WINDOW_MIN,
+				  EXM_MAIL_AUTH_FAIL_WINDOW_MAX,
+				  error)) {
+		g_prefix_error(error, "limits.");
+		return FALSE;
+	}
+	node->limits = *limits;
+	return TRUE;
+}
+
 /* A string member of @obj, or %NULL with an error naming @path. */
 static const gchar *
 member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **error)
@@ -171,6 +312,104 @@ member_active(JsonObject *acc, const gchar *user, gboolean *active, GError **err
 	return TRUE;
 }
 
+/* An optional integer member: absent or null is 0 (the default). */
+static gboolean
+member_limit(JsonObject *obj, const gchar *name, const gchar *prefix, gint64 *out, GError **error)
+{
+	JsonNode *m = json_object_get_member(obj, name);
+
+	*out = 0;
+	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_INT64 ||
+	    json_node_get_int(m) == 0) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "%s%s: must be a positive integer or null",
+			    prefix,
+			    name);
+		return FALSE;
+	}
+	*out = json_node_get_int(m);
+	return TRUE;
+}
+
+/* `senders`: absent or null is %NULL, else an array of strings. */
+static gboolean
+member_senders(JsonObject *acc, const gchar *user, GStrv *out, GError **error)
+{
+	JsonNode *m = json_object_get_member(acc, "senders");
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	JsonArray *arr;
+
+	*out = NULL;
+	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
+		return TRUE;
+	arr = JSON_NODE_HOLDS_ARRAY(m) ? json_node_get_array(m) : NULL;
+	for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
+		JsonNode *e = json_array_get_element(arr, i);
+
+		if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING)
+			arr = NULL;
+		else
+			g_strv_builder_add(b, json_node_get_string(e));
+	}
+	if (arr == NULL) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "accounts.%s.senders: must be an array of strings or null",
+			    user);
+		return FALSE;
+	}
+	*out = g_strv_builder_end(b);
+	return TRUE;
+}
+
+static gboolean
+node_account_policy_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+{
+	g_autofree gchar *prefix = g_strdup_printf("accounts.%s.", user);
+	g_auto(GStrv) senders = NULL;
+	gint64 mph, rpd;
+
+	if (!member_limit(acc, "messages_per_hour", prefix, &mph, error) ||
+	    !member_limit(acc, "recipients_per_day", prefix, &rpd, error) ||
+	    !member_senders(acc, user, &senders, error))
+		return FALSE;
+	return exm_mail_node_set_account_policy(
+		n, user, mph, rpd, (const gchar *const *)senders, error);
+}
+
+static gboolean
+node_limits_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
+{
+	JsonNode *m = json_object_get_member(obj, "limits");
+	ExmMailLimits l = { 0 };
+	JsonObject *lo;
+
+	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(m)) {
+		g_set_error_literal(
+			error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID, "limits: must be an object");
+		return FALSE;
+	}
+	lo = json_node_get_object(m);
+	if (!member_limit(lo, "messages_per_hour", "limits.", &l.messages_per_hour, error) ||
+	    !member_limit(lo, "recipients_per_day", "limits.", &l.recipients_per_day, error) ||
+	    !member_limit(lo,
+			  "messages_per_hour_ceiling",
+			  "limits.",
+			  &l.messages_per_hour_ceiling,
+			  error) ||
+	    !member_limit(lo, "auth_fail_limit", "limits.", &l.auth_fail_limit, error) ||
+	    !member_limit(lo, "auth_fail_window", "limits.", &l.auth_fail_window, error))
+		return FALSE;
+	return exm_mail_node_set_limits(n, &l, error);
+}
+
 static gboolean
 node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError **error)
 {
@@ -195,7 +434,8 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 	hash = member_string(json_node_get_object(value), "password_hash", path, error);
 	if (hash == NULL || !member_active(json_node_get_object(value), user, &active, error))
 		return FALSE;
-	return exm_mail_node_add_account(n, user, hash, active, error);
+	return exm_mail_node_add_account(n, user, hash, active, error) &&
+	       node_account_policy_from_json(n, user, json_node_get_object(value), error);
 }
 
 static gboolean
@@ -266,10 +506,52 @@ exm_mail_node_from_json(JsonNode *node, GError **error)
 	}
 	obj = json_node_get_object(node);
 	n = exm_mail_node_new();
-	if (!node_header_from_json(n, obj, error) || !node_accounts_from_json(n, obj, error))
+	if (!node_header_from_json(n, obj, error) || !node_accounts_from_json(n, obj, error) ||
+	    !node_limits_from_json(n, obj, error))
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	return g_steal_pointer(&n);
+}
+
+static void
+add_limit(JsonBuilder *b, const gchar *name, gint64 value)
+{
+	if (value == 0)
+		return;
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+static void
+account_policy_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
+{
+	add_limit(b, "messages_per_hour", a->messages_per_hour);
+	add_limit(b, "recipients_per_day", a->recipients_per_day);
+	if (a->senders == NULL)
+		return;
+	json_builder_set_member_name(b, "senders");
+	json_builder_begin_array(b);
+	for (guint i = 0; a->senders[i] != NULL; i++)
+		json_builder_add_string_value(b, a->senders[i]);
+	json_builder_end_array(b);
+}
+
+/* `limits` only when one of them is set: a node without keeps its old value. */
+static void
+limits_to_json(JsonBuilder *b, const ExmMailLimits *l)
+{
+	const ExmMailLimits none = { 0 };
+
+	if (memcmp(l, &none, sizeof none) == 0)
+		return;
+	json_builder_set_member_name(b, "limits");
+	json_builder_begin_object(b);
+	add_limit(b, "messages_per_hour", l->messages_per_hour);
+	add_limit(b, "recipients_per_day", l->recipients_per_day);
+	add_limit(b, "messages_per_hour_ceiling", l->messages_per_hour_ceiling);
+	add_limit(b, "auth_fail_limit", l->auth_fail_limit);
+	add_limit(b, "auth_fail_window", l->auth_fail_window);
+	json_builder_end_object(b);
 }
 
 /**
@@ -302,9 +584,11 @@ exm_mail_node_to_json(const ExmMailNode *node)
 		json_builder_add_string_value(b, a->password_hash);
 		json_builder_set_member_name(b, "active");
 		json_builder_add_boolean_value(b, a->active);
+		account_policy_to_json(b, a);
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
+	limits_to_json(b, &node->limits);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
 }

@@ -15,7 +15,25 @@ typedef struct {
 	gchar *username;
 	gchar *password_hash; /* as stored, `{SCHEME}` prefix kept */
 	gboolean active;
+	/* abuse controls (docs/abuse-controls.md); 0 / %NULL: the instance default */
+	gint64 messages_per_hour;
+	gint64 recipients_per_day;
+	GStrv senders; /* lower-cased patterns, sorted, no duplicate */
 } ExmMailNodeAccount;
+
+/**
+ * ExmMailLimits:
+ *
+ * The instance's abuse-control settings; 0 means the built-in default
+ * (EXM_MAIL_DEFAULT_* in exm-mail-validate.h).
+ */
+typedef struct {
+	gint64 messages_per_hour;  /* default of its accounts */
+	gint64 recipients_per_day; /* default of its accounts */
+	gint64 messages_per_hour_ceiling;
+	gint64 auth_fail_limit;
+	gint64 auth_fail_window; /* seconds */
+} ExmMailLimits;
 
 /**
  * ExmMailNode:
@@ -28,6 +46,7 @@ typedef struct {
 	gchar *name;
 	gchar *domain;
 	GPtrArray *accounts; /* ExmMailNodeAccount*, sorted by username */
+	ExmMailLimits limits;
 } ExmMailNode;
 
 ExmMailNode *exm_mail_node_new(void);
@@ -40,6 +59,28 @@ gboolean exm_mail_node_add_account(ExmMailNode *node,
 				   const gchar *password_hash,
 				   gboolean active,
 				   GError **error);
+
+/**
+ * exm_mail_node_set_account_policy:
+ * @username: an account added before
+ * @messages_per_hour: 0 (default) or 1..%EXM_MAIL_MESSAGES_PER_HOUR_MAX
+ * @recipients_per_day: 0 (default) or 1..%EXM_MAIL_RECIPIENTS_PER_DAY_MAX
+ * @senders: (nullable): patterns (exm_mail_validate_normalize_sender(), inside
+ *   @node's domain when it is set), at most %EXM_MAIL_SENDERS_MAX; %NULL: any
+ *   address of the domain
+ * @error: %EXM_MAIL_ERROR_INVALID naming `accounts.<username>.<field>`
+ *
+ * Returns: %TRUE when set
+ */
+gboolean exm_mail_node_set_account_policy(ExmMailNode *node,
+					  const gchar *username,
+					  gint64 messages_per_hour,
+					  gint64 recipients_per_day,
+					  const gchar *const *senders,
+					  GError **error);
+
+/* Validates each member (0 or within its bounds) and sets @node's limits. */
+gboolean exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError **error);
 
 /**
  * exm_mail_node_from_json:
@@ -55,6 +96,8 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
 
 /**
  * exm_mail_node_to_json:
- * Returns: (transfer full): `{uuid, name, domain, accounts}` exactly, no other key
+ * Returns: (transfer full): `{uuid, name, domain, accounts}`, plus `limits` and
+ *   the accounts' `messages_per_hour`, `recipients_per_day` and `senders` only
+ *   when they are set
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);

@@ -318,6 +318,90 @@ exm_mail_validate_selector(const gchar *selector, GError **error)
 	return check_label("dkim_selector", selector, error);
 }
 
+/**
+ * exm_mail_validate_limit:
+ * @field: the field name
+ * @value: the value
+ * @min: the smallest accepted value
+ * @max: the largest accepted value
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * Returns: %TRUE when @value is within [@min, @max]
+ */
+gboolean
+exm_mail_validate_limit(const gchar *field, gint64 value, gint64 min, gint64 max, GError **error)
+{
+	if (value >= min && value <= max)
+		return TRUE;
+	return invalid(error,
+		       "%s: must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+		       ", or null for the default",
+		       field,
+		       min,
+		       max);
+}
+
+/* @domain is @parent or ends with ".@parent". */
+static gboolean
+is_within_domain(const gchar *domain, const gchar *parent)
+{
+	gsize dl = strlen(domain), pl = strlen(parent);
+
+	if (g_str_equal(domain, parent))
+		return TRUE;
+	return dl > pl && domain[dl - pl - 1] == '.' && g_str_equal(domain + dl - pl, parent);
+}
+
+/**
+ * exm_mail_validate_normalize_sender:
+ * @pattern: (nullable): the pattern
+ * @domain: (nullable): the instance domain
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * See exm-mail-validate.h.
+ *
+ * Returns: (transfer full) (nullable): the lower-cased pattern
+ */
+gchar *
+exm_mail_validate_normalize_sender(const gchar *pattern, const gchar *domain, GError **error)
+{
+	const gchar *at = pattern != NULL ? strchr(pattern, '@') : NULL;
+	g_autofree gchar *local = NULL;
+	g_autofree gchar *dom = NULL;
+
+	if (at == NULL || at == pattern) {
+		invalid(error,
+			"senders: '%.64s' must be 'local@domain' or '*@domain'",
+			pattern != NULL ? pattern : "");
+		return NULL;
+	}
+	local = g_strndup(pattern, (gsize)(at - pattern));
+	if (!g_str_equal(local, "*")) {
+		g_autofree gchar *norm = exm_mail_validate_normalize_username(local, NULL);
+		/* a leading '+' would name an exim list */
+		if (norm == NULL || norm[0] == '+') {
+			invalid(error,
+				"senders: the local part of '%.64s' must be '*' or 1 to %d of "
+				"a-z, 0-9, '.', '_', '+', '-' (not starting with '.' or '+')",
+				pattern,
+				EXM_MAIL_USERNAME_MAX);
+			return NULL;
+		}
+		g_free(local);
+		local = g_steal_pointer(&norm);
+	}
+	dom = exm_mail_validate_normalize_domain(at + 1, NULL);
+	if (dom == NULL || (domain != NULL && !is_within_domain(dom, domain))) {
+		invalid(error,
+			"senders: the domain of '%.64s' must be %s%s",
+			pattern,
+			domain != NULL ? "the instance domain or a subdomain of " : "a host name",
+			domain != NULL ? domain : "");
+		return NULL;
+	}
+	return g_strdup_printf("%s@%s", local, dom);
+}
+
 /* ------------------------------------------------------------------------------------
  * password_hash grammar.  Each family is checked the way libxcrypt parses it, plus the
  * canonical-encoding rules of its base-64 fields: crypt(3) re-encodes salt and checksum

@@ -90,3 +90,49 @@ gboolean exm_mail_validate_hash_cost(const gchar *hash, GError **error);
 gboolean exm_mail_validate_ipv4(const gchar *ip, GError **error);
 /* DKIM selector: 1..63 of [a-z0-9-] (DNS label). */
 gboolean exm_mail_validate_selector(const gchar *selector, GError **error);
+
+/* Abuse-control bounds (docs/abuse-controls.md); 0 never appears in a value: an
+ * absent or null field means the default. */
+#define EXM_MAIL_MESSAGES_PER_HOUR_MAX	    1000000
+#define EXM_MAIL_RECIPIENTS_PER_DAY_MAX	    10000000
+#define EXM_MAIL_AUTH_FAIL_LIMIT_MAX	    1000
+#define EXM_MAIL_AUTH_FAIL_WINDOW_MIN	    60
+#define EXM_MAIL_AUTH_FAIL_WINDOW_MAX	    86400
+#define EXM_MAIL_SENDERS_MAX		    100
+#define EXM_MAIL_DEFAULT_MESSAGES_PER_HOUR  100
+#define EXM_MAIL_DEFAULT_RECIPIENTS_PER_DAY 1000
+#define EXM_MAIL_DEFAULT_CEILING	    1000
+#define EXM_MAIL_DEFAULT_AUTH_FAIL_LIMIT    10
+#define EXM_MAIL_DEFAULT_AUTH_FAIL_WINDOW   900
+
+/**
+ * exm_mail_validate_limit:
+ * @field: the field name the message starts with
+ * @value: the value
+ * @error: %EXM_MAIL_ERROR_INVALID naming @field and the range
+ *
+ * Returns: %TRUE when @min <= @value <= @max
+ */
+gboolean exm_mail_validate_limit(const gchar *field,
+				 gint64 value,
+				 gint64 min,
+				 gint64 max,
+				 GError **error);
+
+/**
+ * exm_mail_validate_normalize_sender:
+ * @pattern: (nullable): `local@domain` or `*@domain`
+ * @domain: (nullable): the instance domain; when set, the pattern's domain must
+ *   be it or one of its subdomains
+ * @error: %EXM_MAIL_ERROR_INVALID starting with `senders:`
+ *
+ * The local part is `*` or 1-64 of `[a-z0-9._+-]` not starting with `.` or `+`; the
+ * domain is a host name (exm_mail_validate_normalize_domain()).  Nothing else
+ * (no `^`, `!`, `+`, `@@`, `:` or space) can pass, so a pattern is a plain exim
+ * address-list item.
+ *
+ * Returns: (transfer full) (nullable): the lower-cased pattern
+ */
+gchar *exm_mail_validate_normalize_sender(const gchar *pattern,
+					  const gchar *domain,
+					  GError **error);

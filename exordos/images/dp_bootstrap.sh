@@ -40,5 +40,16 @@ fi
 MAIL_DIR="${EXM_BOOTSTRAP_ROOT:-}${PERSISTENT_MOUNT}/exordos_mail"
 install -d -o root -g Debian-exim -m 0710 "$MAIL_DIR"
 
+# exim's hints databases (the ratelimit state of the abuse controls,
+# docs/abuse-controls.md) on the data disk, so a rebuilt root disk keeps the
+# send limits and login lock-outs: the spool's db/ becomes a link there.
+HINTS_DIR="${MAIL_DIR}/exim-db"
+SPOOL_DIR="${EXM_BOOTSTRAP_ROOT:-}/var/spool/exim4"
+install -d -o Debian-exim -g Debian-exim -m 0750 "$HINTS_DIR"
+if [ -d "$SPOOL_DIR" ] && [ ! -L "$SPOOL_DIR/db" ]; then
+  rm -rf "$SPOOL_DIR/db"
+  ln -s "$HINTS_DIR" "$SPOOL_DIR/db"
+fi
+
 systemctl --no-block enable --now exordos-metapaas-mail-configure
 echo "Bootstrap completed successfully."

@@ -252,6 +252,13 @@ wait_ports(ExmDpFixture *fx, GPid pid, const gint *ports, const gchar *addr, GEr
 }
 
 gboolean
+exm_dp_fixture_restart_exim(ExmDpFixture *fx, GError **error)
+{
+	stop_child(&fx->exim_pid, "exim");
+	return exm_dp_fixture_start_exim(fx, error);
+}
+
+gboolean
 exm_dp_fixture_start_exim(ExmDpFixture *fx, GError **error)
 {
 	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
@@ -448,6 +455,19 @@ exm_dp_node_value(const gchar *uuid, const gchar *const *accounts)
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
+}
+
+gchar *
+exm_dp_hash_rounds(const gchar *password, gulong rounds)
+{
+	g_autofree struct crypt_data *data = g_new0(struct crypt_data, 1);
+	g_autofree gchar *salt = crypt_gensalt_ra("$6$", rounds, NULL, 0);
+	const char *hash;
+
+	g_assert_nonnull(salt);
+	hash = crypt_r(password, salt, data);
+	g_assert_true(hash != NULL && hash[0] == '$');
+	return g_strdup(hash);
 }
 
 gchar *

@@ -53,6 +53,8 @@ guint exm_dp_fixture_restarts(ExmDpFixture *fx);
 
 /* Starts `exim4 -C <sandbox conf> -bdf` and waits until 25, 465, 587 accept. */
 gboolean exm_dp_fixture_start_exim(ExmDpFixture *fx, GError **error);
+/* Stops exim (SIGTERM, reaped) and starts it again; the spool stays. */
+gboolean exm_dp_fixture_restart_exim(ExmDpFixture *fx, GError **error);
 /* Starts the SMTP sink and waits for "ready". */
 gboolean exm_dp_fixture_start_sink(ExmDpFixture *fx, GError **error);
 void exm_dp_fixture_stop(ExmDpFixture *fx);
@@ -111,6 +113,9 @@ gint exm_dp_fixture_auth(ExmDpFixture *fx,
  * Returns: (transfer full): a `mail_instance_node` value for the test domain
  */
 JsonNode *exm_dp_node_value(const gchar *uuid, const gchar *const *accounts);
+
+/* SHA-512 crypt hash of @password with `rounds=@rounds`. */
+gchar *exm_dp_hash_rounds(const gchar *password, gulong rounds);
 
 /* crypt(3) hash of @password with @prefix ("$y$", "$2b$", "$5$", "$6$"). */
 gchar *exm_dp_hash(const gchar *prefix, const gchar *password);

@@ -7,6 +7,8 @@
 #   bench HOST PORT MODE USER PASSWORD COUNT   -> {"ms": [..]}
 # MODE: plain (no TLS), starttls, tls (implicit, port 465).  USER "-" = no AUTH.
 import json
+import os
+import re
 import smtplib
 import ssl
 import sys
@@ -22,12 +24,28 @@ def context():
     return ctx
 
 
+def text(msg):
+    # a reply exim wrapped onto several lines, as one line: the enhanced status
+    # code that starts each continuation line is dropped
+    lines = msg.decode(errors="replace").split("\n")
+    rest = [re.sub(r"^[245]\.[0-9]{1,3}\.[0-9]{1,3} ", "", ln) for ln in lines[1:]]
+    return " ".join([lines[0]] + rest)
+
+
+def source():
+    # EXM_SMTP_SOURCE: the client address to connect from (the login defence
+    # counts per client address)
+    addr = os.environ.get("EXM_SMTP_SOURCE")
+    return (addr, 0) if addr else None
+
+
 def connect(host, port, mode):
     if mode == "tls":
-        s = smtplib.SMTP_SSL(host, int(port), timeout=TIMEOUT, context=context())
+        s = smtplib.SMTP_SSL(host, int(port), timeout=TIMEOUT, context=context(),
+                             source_address=source())
         s.ehlo("client.test")
         return s
-    s = smtplib.SMTP(host, int(port), timeout=TIMEOUT)
+    s = smtplib.SMTP(host, int(port), timeout=TIMEOUT, source_address=source())
     s.ehlo("client.test")
     if mode == "starttls":
         s.starttls(context=context())
@@ -53,14 +71,16 @@ def cmd_ehlo(host, port, mode):
 
 def cmd_auth(host, port, mode, user, password, mech=None):
     s = connect(host, port, mode)
+    t0 = time.perf_counter()
     try:
         code, msg = do_auth(s, user, password, mech)
     except smtplib.SMTPAuthenticationError as e:
         code, msg = e.smtp_code, e.smtp_error
     except smtplib.SMTPNotSupportedError as e:
         code, msg = 0, str(e).encode()
+    ms = (time.perf_counter() - t0) * 1000.0
     s.quit()
-    return {"code": code, "message": msg.decode(errors="replace")}
+    return {"code": code, "message": text(msg), "ms": ms}
 
 
 def cmd_send(host, port, mode, user, password, sender, rcpt):
@@ -77,9 +97,11 @@ def cmd_send(host, port, mode, user, password, sender, rcpt):
         refused = s.sendmail(sender, [rcpt], body)
         out = {"stage": "done", "code": 250, "refused": {k: v[0] for k, v in refused.items()}}
     except smtplib.SMTPSenderRefused as e:
-        out = {"stage": "mail", "code": e.smtp_code}
+        out = {"stage": "mail", "code": e.smtp_code,
+               "message": text(e.smtp_error)}
     except smtplib.SMTPRecipientsRefused as e:
-        out = {"stage": "rcpt", "code": list(e.recipients.values())[0][0]}
+        code, msg = list(e.recipients.values())[0]
+        out = {"stage": "rcpt", "code": code, "message": text(msg)}
     except smtplib.SMTPDataError as e:
         out = {"stage": "data", "code": e.smtp_code}
     try:

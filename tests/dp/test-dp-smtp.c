@@ -17,6 +17,7 @@
 #include "exm-dp-fixture.h"
 #include "exm-dp-driver.h"
 #include "exm-mail-files.h"
+#include "exm-mail-validate.h"
 #include "exm-test.h"
 
 #define UUID "0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b"
@@ -38,12 +39,20 @@ ready(void)
 	return FALSE;
 }
 
+/* The cases here fail logins on purpose, all from one address: the login
+ * defence (tested in test-dp-abuse.c) gets a threshold they never reach. */
 static void
 apply(const gchar *const *accounts)
 {
 	g_autoptr(JsonNode) value = exm_dp_node_value(UUID, accounts);
+	g_autoptr(JsonObject) limits = json_object_new();
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonNode) actual = exm_dp_driver_apply(driver, value, NULL, &error);
+	g_autoptr(JsonNode) actual = NULL;
+
+	json_object_set_int_member(limits, "auth_fail_limit", EXM_MAIL_AUTH_FAIL_LIMIT_MAX);
+	json_object_set_object_member(
+		json_node_get_object(value), "limits", json_object_ref(limits));
+	actual = exm_dp_driver_apply(driver, value, NULL, &error);
 
 	g_assert_no_error(error);
 }

@@ -395,6 +395,103 @@ test_accounts_delete(AccountsFixture *a, gconstpointer data)
 	g_assert_cmpint(exm_fixture_count(a->f, "mail_accounts"), ==, 0);
 }
 
+/* Abuse controls (docs/abuse-controls.md): limits and senders round-trip,
+ * normalised; every bad value is a 400 naming its field, and nothing is written. */
+static void
+test_accounts_abuse(AccountsFixture *a, gconstpointer data)
+{
+	static const struct {
+		const gchar *body;
+		const gchar *field;
+	} bad[] = {
+		{ "\"messages_per_hour\":0", "messages_per_hour:" },
+		{ "\"messages_per_hour\":1000001", "messages_per_hour:" },
+		{ "\"recipients_per_day\":-5", "recipients_per_day:" },
+		{ "\"senders\":[\"bob@evil.example\"]", "senders:" },
+		{ "\"senders\":[\"bob@notexample.com\"]", "senders:" },
+		{ "\"senders\":[\"^.*@example.com\"]", "senders:" },
+		{ "\"senders\":[\"a b@example.com\"]", "senders:" },
+		{ "\"senders\":[\"x@example.com\\n.instance: mph=1\"]", "senders:" },
+		{ "\"senders\":[\"$auth1@example.com\"]", "senders:" },
+	};
+	g_autoptr(ExmReply) ok = NULL;
+	JsonArray *senders;
+
+	if (a->f == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree gchar *body =
+			g_strdup_printf("{\"username\":\"bob\",\"password_hash\":\"%s\",%s}",
+					EXM_HASH6,
+					bad[i].body);
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(a->f, NULL, &exm_who_owner1, "POST", a->coll, NULL, body);
+
+		exm_assert_error(r, 400, "ValidationError");
+		if (!g_str_has_prefix(exm_reply_str(r, "message"), bad[i].field))
+			g_error("%s: %s", bad[i].body, exm_reply_str(r, "message"));
+	}
+	g_assert_cmpint(exm_fixture_count(a->f, "mail_accounts"), ==, 0);
+	{
+		g_autofree gchar *body = g_strdup_printf(
+			"{\"username\":\"bob\",\"password_hash\":\"%s\",\"messages_per_hour\":20,"
+			"\"senders\":[\"*@News.Example.com\",\"Bob@example.com\",\"bob@example."
+			"com\"]}",
+			EXM_HASH6);
+		ok = exm_fixture_call(a->f, NULL, &exm_who_owner1, "POST", a->coll, NULL, body);
+	}
+	exm_assert_status(ok, 201);
+	g_assert_cmpint(
+		json_object_get_int_member(json_node_get_object(ok->json), "messages_per_hour"),
+		==,
+		20);
+	g_assert_true(
+		!exm_reply_has(ok, "recipients_per_day") ||
+		json_object_get_null_member(json_node_get_object(ok->json), "recipients_per_day"));
+	senders = json_object_get_array_member(json_node_get_object(ok->json), "senders");
+	g_assert_cmpuint(json_array_get_length(senders), ==, 2);
+	g_assert_cmpstr(json_array_get_string_element(senders, 0), ==, "*@news.example.com");
+	g_assert_cmpstr(json_array_get_string_element(senders, 1), ==, "bob@example.com");
+}
+
+/* Instance limits: bounded, null is the default. */
+static void
+test_instances_abuse(AccountsFixture *a, gconstpointer data)
+{
+	static const gchar *const bad[] = {
+		"{\"auth_fail_limit\":0}",
+		"{\"auth_fail_window\":59}",
+		"{\"messages_per_hour_ceiling\":0}",
+		"{\"default_messages_per_hour\":2000000}",
+		"{\"default_recipients_per_day\":0}",
+	};
+	g_autofree gchar *path = g_strdup_printf("instances/%s", a->i1);
+	g_autoptr(ExmReply) ok = NULL;
+
+	if (a->f == NULL)
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(ExmReply) r =
+			exm_fixture_call(a->f, NULL, &exm_who_owner1, "PUT", path, NULL, bad[i]);
+		g_autofree gchar *field = g_strndup(bad[i] + 2, strcspn(bad[i] + 2, "\""));
+
+		exm_assert_error(r, 400, "ValidationError");
+		g_assert_true(g_str_has_prefix(exm_reply_str(r, "message"), field));
+	}
+	ok = exm_fixture_call(a->f,
+			      NULL,
+			      &exm_who_owner1,
+			      "PUT",
+			      path,
+			      NULL,
+			      "{\"auth_fail_limit\":5,\"auth_fail_window\":600}");
+	exm_assert_status(ok, 200);
+	g_assert_cmpint(
+		json_object_get_int_member(json_node_get_object(ok->json), "auth_fail_limit"),
+		==,
+		5);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -414,5 +511,7 @@ main(int argc, char **argv)
 	ACCOUNTS_TEST("/plugin/accounts/read", test_accounts_read);
 	ACCOUNTS_TEST("/plugin/accounts/update", test_accounts_update);
 	ACCOUNTS_TEST("/plugin/accounts/delete", test_accounts_delete);
+	ACCOUNTS_TEST("/plugin/accounts/abuse-controls", test_accounts_abuse);
+	ACCOUNTS_TEST("/plugin/instances/abuse-controls", test_instances_abuse);
 	return g_test_run();
 }

@@ -5,6 +5,7 @@
 # the AssertPathIsMountPoint= lines of the real configure unit.
 import grp
 import os
+import pwd
 import stat
 import sys
 
@@ -113,8 +114,18 @@ def agent_untouched(calls):
 def case_success(t, asserts):
     with pkgtest.TempDir() as d:
         node = Node(d)
+        # the exim4 package made the spool with a db/ of its own
+        os.makedirs(os.path.join(d, "var", "spool", "exim4", "db"))
         r = node.run()
         t.eq(r.returncode, 0, "success: exit 0")
+        hints = os.path.join(d, "persist", "exordos_mail", "exim-db")
+        spool_db = os.path.join(d, "var", "spool", "exim4", "db")
+        hst = os.stat(hints) if os.path.isdir(hints) else None
+        t.ok(hst is not None and stat.S_IMODE(hst.st_mode) == 0o750
+             and hst.st_uid == pwd.getpwnam("Debian-exim").pw_uid,
+             "success: the hints databases' directory is on the data disk, 0750 Debian-exim")
+        t.ok(os.path.islink(spool_db) and os.readlink(spool_db) == hints,
+             "success: the spool's db/ links to it (ratelimit state survives the root disk)")
         t.eq(node.call_log(), SUCCESS_CALLS, "success: exact call sequence")
         t.ok("Bootstrap completed successfully." in r.stdout, "success: completion message", r.stdout)
         mail_dir = os.path.join(d, "persist", "exordos_mail")

@@ -828,6 +828,112 @@ test_dns_hostile(void)
 			 0);
 }
 
+/* The policy file: effective instance values, one line per active account with
+ * a setting of its own, patterns lower-cased and sorted. */
+static void
+test_policy_render_exact(void)
+{
+	g_autoptr(ExmMailNode) n = exm_mail_node_new();
+	const gchar *senders[] = {
+		"Zed@Example.com", "*@news.example.com", "zed@example.com", NULL
+	};
+	const ExmMailLimits limits = { .messages_per_hour = 50, .auth_fail_limit = 5 };
+	g_autofree gchar *out = NULL;
+
+	n->domain = g_strdup("example.com");
+	g_assert_true(exm_mail_node_add_account(n, "zed", HASH_A, TRUE, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "amy", HASH_A, TRUE, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "off", HASH_A, FALSE, NULL));
+	g_assert_true(exm_mail_node_set_account_policy(n, "zed", 20, 0, senders, NULL));
+	g_assert_true(exm_mail_node_set_account_policy(n, "off", 1, 1, NULL, NULL));
+	g_assert_true(exm_mail_node_set_limits(n, &limits, NULL));
+	out = exm_mail_policy_render(n);
+	g_assert_cmpstr(out,
+			==,
+			"# exordos_mail abuse controls, written by the mail agent "
+			"(docs/abuse-controls.md)\n"
+			".instance: mph=50 rpd=1000 ceiling=1000 authfail=5 authwindow=900\n"
+			"zed@example.com: mph=20 senders=*@news.example.com:zed@example.com\n");
+}
+
+/* Nothing a tenant sends can become exim syntax: every hostile value is refused
+ * with an error naming its field, and the node value round-trips. */
+static void
+test_policy_refuses_injection(void)
+{
+	static const gchar *const bad_senders[] = {
+		"a@example.com\n.instance: authfail=1000",
+		"^.*@example.com",
+		"!a@example.com",
+		"a@example.com:b@evil.example",
+		"${run{/bin/sh}}@example.com",
+		"a b@example.com",
+		"@@lsearch;/etc/passwd",
+		"a@evil.example",
+		"a@example.com.evil.example",
+		"*@*.example.com",
+		"+list@example.com",
+	};
+	g_autoptr(ExmMailNode) n = exm_mail_node_new();
+	const ExmMailLimits bad_limits[] = { { .messages_per_hour = -1 },
+					     { .auth_fail_window = 59 },
+					     { .messages_per_hour_ceiling = 10000001 } };
+
+	n->domain = g_strdup("example.com");
+	g_assert_true(exm_mail_node_add_account(n, "bob", HASH_A, TRUE, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS(bad_senders); i++) {
+		const gchar *one[] = { bad_senders[i], NULL };
+		g_autoptr(GError) error = NULL;
+
+		g_assert_false(exm_mail_node_set_account_policy(n, "bob", 0, 0, one, &error));
+		g_assert_true(g_str_has_prefix(error->message, "accounts.bob.senders:"));
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(bad_limits); i++) {
+		g_autoptr(GError) error = NULL;
+
+		g_assert_false(exm_mail_node_set_limits(n, &bad_limits[i], &error));
+		g_assert_true(g_str_has_prefix(error->message, "limits."));
+	}
+	{
+		g_autoptr(GError) error = NULL;
+
+		g_assert_false(
+			exm_mail_node_set_account_policy(n, "bob", 0, 10000001, NULL, &error));
+		g_assert_true(g_str_has_prefix(error->message, "accounts.bob.recipients_per_day:"));
+	}
+}
+
+static void
+test_policy_json_round_trip(void)
+{
+	const gchar *text =
+		"{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":\"n\","
+		"\"domain\":\"example.com\",\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A
+		"\",\"active\":true,\"messages_per_hour\":7,\"senders\":[\"bob@example.com\"]}},"
+		"\"limits\":{\"auth_fail_window\":120}}";
+	g_autoptr(JsonNode) in = json_from_string(text, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmMailNode) n = exm_mail_node_from_json(in, &error);
+	g_autoptr(JsonNode) out = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+	g_autoptr(JsonNode) bad = NULL;
+	g_autoptr(ExmMailNode) none = NULL;
+
+	g_assert_no_error(error);
+	out = exm_mail_node_to_json(n);
+	a = exm_json_canonical(in);
+	b = exm_json_canonical(out);
+	g_assert_cmpstr(a, ==, b);
+	bad = json_from_string("{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":"
+			       "\"n\",\"domain\":\"example.com\",\"accounts\":{},\"limits\":"
+			       "{\"auth_fail_limit\":\"10\"}}",
+			       NULL);
+	none = exm_mail_node_from_json(bad, &error);
+	g_assert_null(none);
+	g_assert_true(g_str_has_prefix(error->message, "limits.auth_fail_limit:"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -843,6 +949,9 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/passwd/parse", test_passwd_parse);
 	g_test_add_func("/mail/files/passwd/parse-edge", test_passwd_parse_edge);
 	g_test_add_func("/mail/files/passwd/round-trip", test_passwd_round_trip);
+	g_test_add_func("/mail/files/policy/render-exact", test_policy_render_exact);
+	g_test_add_func("/mail/files/policy/refuses-injection", test_policy_refuses_injection);
+	g_test_add_func("/mail/files/policy/json-round-trip", test_policy_json_round_trip);
 	g_test_add_func("/mail/files/env/render", test_env_render);
 	g_test_add_func("/mail/files/env/parse", test_env_parse);
 	g_test_add_func("/mail/files/env/round-trip", test_env_round_trip);

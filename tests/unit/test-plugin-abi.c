@@ -52,6 +52,11 @@ static const Expect instance_fields[] = {
 	{ "version", T(RELATIONSHIP), REQ | FIX, A(RW), A(RO), A(RW), "mail_version" },
 	{ "dkim_public_key", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dkim_selector", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "default_messages_per_hour", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "default_recipients_per_day", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "messages_per_hour_ceiling", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "auth_fail_limit", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "auth_fail_window", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {
@@ -66,6 +71,9 @@ static const Expect account_fields[] = {
 	{ "password_hash", T(STRING), REQ, A(RW), A(HIDDEN), A(RW), NULL },
 	{ "active", T(BOOLEAN), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "password", T(STRING), WO, A(RW), A(HIDDEN), A(RW), NULL },
+	{ "messages_per_hour", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "recipients_per_day", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "senders", T(STRING_LIST), NONE, A(RW), A(RW), A(RW), NULL },
 	{ NULL },
 };
 

@@ -261,6 +261,48 @@ test_paas_node_target(void)
 	exm_plugin_builder_input_free(in);
 }
 
+/* The abuse controls travel in the node value: the instance's limits and the
+ * account's limits and senders (docs/abuse-controls.md). */
+static void
+test_paas_abuse_controls(void)
+{
+	ExmPluginBuilderInput *in = input_new();
+	ExordosPaasResource target = { "node_set", INSTANCE, "{}", "ACTIVE" };
+	ExordosPaasResource actual = {
+		"node_set", INSTANCE, "{\"nodes\":{\"" NODE "\":{\"ipv4\":\"10.0.0.5\"}}}", "ACTIVE"
+	};
+	ExordosPaasResourcePair pair = { &target, &actual };
+	const ExordosPaasResourcePair *const pairs[] = { &pair, NULL };
+	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	const gchar *senders[] = { "*@news.example.org", NULL };
+	Sink rec;
+	ExordosPaasBuildSink sink = sink_init(&rec);
+	g_autofree gchar *error = NULL;
+	g_autoptr(JsonObject) value = NULL;
+	JsonObject *alice;
+
+	in->instance->limits.auth_fail_limit = 4;
+	g_assert_true(
+		exm_mail_node_set_account_policy(in->accounts, "alice", 30, 0, senders, NULL));
+	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
+	g_assert_null(error);
+	value = exm_json_parse_object(rec.values->pdata[0], strlen(rec.values->pdata[0]), NULL);
+	g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(value, "limits"),
+						   "auth_fail_limit"),
+			==,
+			4);
+	alice = json_object_get_object_member(json_object_get_object_member(value, "accounts"),
+					      "alice");
+	g_assert_cmpint(json_object_get_int_member(alice, "messages_per_hour"), ==, 30);
+	g_assert_false(json_object_has_member(alice, "recipients_per_day"));
+	g_assert_cmpstr(
+		json_array_get_string_element(json_object_get_array_member(alice, "senders"), 0),
+		==,
+		"*@news.example.org");
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -269,5 +311,6 @@ main(int argc, char **argv)
 	g_test_add_func("/plugin/builder/infra-project", test_infra_project);
 	g_test_add_func("/plugin/builder/paas-not-ready", test_paas_not_ready);
 	g_test_add_func("/plugin/builder/paas-node-target", test_paas_node_target);
+	g_test_add_func("/plugin/builder/paas-abuse-controls", test_paas_abuse_controls);
 	return g_test_run();
 }

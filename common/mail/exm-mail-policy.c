@@ -1,0 +1,125 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * /etc/exim4/policy: an lsearch file of `key=value` words that exim's ACLs
+ * and authenticators read with ${extract}.  Like passwd, nothing unchecked is
+ * ever written.
+ */
+#include "exm-mail-policy.h"
+
+#include "exm-mail-validate.h"
+
+/* @value when within [@min, @max], else @fallback (with a warning unless 0). */
+static gint64
+bounded(gint64 value, gint64 min, gint64 max, gint64 fallback)
+{
+	if (value >= min && value <= max)
+		return value;
+	if (value != 0)
+		g_warning("policy: a value out of its bounds is replaced by the default");
+	return fallback;
+}
+
+static void
+render_instance(GString *out, const ExmMailLimits *l)
+{
+	g_string_append_printf(out,
+			       ".instance: mph=%" G_GINT64_FORMAT " rpd=%" G_GINT64_FORMAT
+			       " ceiling=%" G_GINT64_FORMAT " authfail=%" G_GINT64_FORMAT
+			       " authwindow=%" G_GINT64_FORMAT "\n",
+			       bounded(l->messages_per_hour,
+				       1,
+				       EXM_MAIL_MESSAGES_PER_HOUR_MAX,
+				       EXM_MAIL_DEFAULT_MESSAGES_PER_HOUR),
+			       bounded(l->recipients_per_day,
+				       1,
+				       EXM_MAIL_RECIPIENTS_PER_DAY_MAX,
+				       EXM_MAIL_DEFAULT_RECIPIENTS_PER_DAY),
+			       bounded(l->messages_per_hour_ceiling,
+				       1,
+				       EXM_MAIL_RECIPIENTS_PER_DAY_MAX,
+				       EXM_MAIL_DEFAULT_CEILING),
+			       bounded(l->auth_fail_limit,
+				       1,
+				       EXM_MAIL_AUTH_FAIL_LIMIT_MAX,
+				       EXM_MAIL_DEFAULT_AUTH_FAIL_LIMIT),
+			       bounded(l->auth_fail_window,
+				       EXM_MAIL_AUTH_FAIL_WINDOW_MIN,
+				       EXM_MAIL_AUTH_FAIL_WINDOW_MAX,
+				       EXM_MAIL_DEFAULT_AUTH_FAIL_WINDOW));
+}
+
+/* ` senders=a:b`: the patterns that pass again, possibly none (then nothing
+ * matches and every sender is refused: a bad list never widens). */
+static void
+render_senders(GString *line, const gchar *const *senders, const gchar *domain)
+{
+	gboolean first = TRUE;
+
+	g_string_append(line, " senders=");
+	for (guint i = 0; senders[i] != NULL; i++) {
+		g_autofree gchar *p = exm_mail_validate_normalize_sender(senders[i], domain, NULL);
+
+		if (p == NULL || !g_str_equal(p, senders[i])) {
+			g_warning("policy: a sender pattern that cannot be written safely is "
+				  "left out");
+			continue;
+		}
+		g_string_append_printf(line, "%s%s", first ? "" : ":", p);
+		first = FALSE;
+	}
+}
+
+static void
+render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
+{
+	g_autofree gchar *user = exm_mail_validate_normalize_username(a->username, NULL);
+	g_autoptr(GString) line = NULL;
+	gint64 mph = bounded(a->messages_per_hour, 1, EXM_MAIL_MESSAGES_PER_HOUR_MAX, 0);
+	gint64 rpd = bounded(a->recipients_per_day, 1, EXM_MAIL_RECIPIENTS_PER_DAY_MAX, 0);
+
+	if (!a->active || (mph == 0 && rpd == 0 && a->senders == NULL))
+		return;
+	if (user == NULL || !g_str_equal(user, a->username)) {
+		g_warning("policy: skipping an account whose username cannot be written safely");
+		return;
+	}
+	line = g_string_new(NULL);
+	g_string_printf(line, "%s@%s:", user, domain);
+	if (mph != 0)
+		g_string_append_printf(line, " mph=%" G_GINT64_FORMAT, mph);
+	if (rpd != 0)
+		g_string_append_printf(line, " rpd=%" G_GINT64_FORMAT, rpd);
+	if (a->senders != NULL)
+		render_senders(line, (const gchar *const *)a->senders, domain);
+	g_string_append_printf(out, "%s\n", line->str);
+}
+
+/**
+ * exm_mail_policy_render:
+ * @node: the value
+ *
+ * See exm-mail-policy.h.
+ *
+ * Returns: (transfer full): the file content
+ */
+gchar *
+exm_mail_policy_render(const ExmMailNode *node)
+{
+	g_autoptr(GString) out = g_string_new("# exordos_mail abuse controls, written by the mail "
+					      "agent (docs/abuse-controls.md)\n");
+	g_autofree gchar *domain = NULL;
+
+	g_return_val_if_fail(node != NULL, g_strdup(""));
+	domain = exm_mail_validate_normalize_domain(node->domain, NULL);
+	if (domain == NULL || g_strcmp0(domain, node->domain) != 0) {
+		g_warning("policy: the node has no valid lower-case domain; no line is written");
+		return g_strdup("");
+	}
+	render_instance(out, &node->limits);
+	/* node->accounts is sorted by username */
+	for (guint k = 0; k < node->accounts->len; k++)
+		render_account(out, g_ptr_array_index(node->accounts, k), domain);
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
