@@ -35,8 +35,9 @@ extern const ExmRestRoute exm_plugin_accounts_route;
 const ExordosPaasModel *const *exm_plugin_abi_models(void);
 const ExordosPaasField *exm_plugin_abi_field(const ExmRestField *field, ExordosPaasField *out);
 
-/* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` */
-void exm_plugin_dns_records(ExmRestCrud *r, const ExmRestKind *kind);
+/* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` and
+ * `…/actions/verify_dns` */
+void exm_plugin_dns_action(ExmRestCrud *r, const ExmRestKind *kind);
 
 /* exm-plugin-mail.c */
 extern const ExmRestKind exm_plugin_mail_versions;

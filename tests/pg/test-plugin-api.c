@@ -39,7 +39,11 @@ test_descriptor(void)
 	g_assert_nonnull(strstr(d->migrations[0]->up_sql, "CREATE TABLE mail_accounts"));
 	g_assert_null(strstr(d->migrations[0]->up_sql, "root_password"));
 	g_assert_nonnull(strstr(d->migrations[0]->down_sql, "DROP TABLE IF EXISTS mail_versions"));
-	g_assert_null(d->migrations[1]);
+	/* 0002 (the live DNS check) depends on 0000 only */
+	g_assert_cmpstr(d->migrations[1]->name, ==, "0002-dns-verification");
+	g_assert_cmpstr(d->migrations[1]->depends[0], ==, d->migrations[0]->uuid);
+	g_assert_null(d->migrations[1]->depends[1]);
+	g_assert_null(d->migrations[2]);
 	for (guint i = 0; d->agent_models[i] != NULL; i++) {
 		g_autofree gchar *sub =
 			g_strdelimit(g_strdup(d->agent_models[i]->subpath), ".", '_');

@@ -52,6 +52,8 @@ static const Expect instance_fields[] = {
 	{ "version", T(RELATIONSHIP), REQ | FIX, A(RW), A(RO), A(RW), "mail_version" },
 	{ "dkim_public_key", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dkim_selector", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "dns_status", T(ENUM), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "dns_checked_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {
