@@ -11,15 +11,13 @@
  * teardown, which runs even when a case fails.
  */
 #include <gio/gio.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
 #include "exm-mail-dkim.h"
 #include "exm-mail-dns.h"
 #include "exm-mail-dnscheck.h"
 #include "exm-mail-resolver.h"
+#include "exm-test-knot.h"
 #include "exm-test.h"
 
 #define DOMAIN	 "example.com"
@@ -35,11 +33,7 @@
 #define TIMEOUT_MS 4000
 
 typedef struct {
-	gchar *dir;
-	gchar *conf;
-	gint port;
-	GPid pid;
-	guint serial;
+	ExmTestKnot *knot;
 	GPtrArray *forward; /* "<fqdn>. 3600 IN <type> <rdata>" of the instance zone */
 	GPtrArray *reverse; /* likewise, the reverse zone */
 } Fixture;
@@ -84,142 +78,49 @@ static void
 write_zone(Fixture *f, const gchar *origin, GPtrArray *lines)
 {
 	g_autoptr(GString) z = g_string_new(NULL);
-	g_autofree gchar *path = g_strdup_printf("%s/%s.zone", f->dir, origin);
-	g_autoptr(GError) error = NULL;
 
-	g_string_append_printf(z,
-			       "$ORIGIN %s.\n$TTL 3600\n@ SOA ns.%s. hostmaster.%s. %u 3600 600 "
-			       "86400 60\n@ NS ns." DOMAIN ".\n%s",
-			       origin,
-			       DOMAIN,
-			       DOMAIN,
-			       f->serial,
-			       g_str_equal(origin, DOMAIN) ? "ns A 127.0.0.1\n" : "");
 	for (guint k = 0; k < lines->len; k++)
 		g_string_append_printf(z, "%s\n", (const gchar *)g_ptr_array_index(lines, k));
-	g_file_set_contents(path, z->str, (gssize)z->len, &error);
-	g_assert_no_error(error);
+	exm_test_knot_write_zone(f->knot, origin, z->str);
 }
 
 static void
 write_zones(Fixture *f)
 {
-	f->serial++;
 	write_zone(f, DOMAIN, f->forward);
 	write_zone(f, REVZONE, f->reverse);
-}
-
-static void
-write_conf(Fixture *f)
-{
-	g_autofree gchar *text = NULL;
-	g_autoptr(GError) error = NULL;
-
-	text = g_strdup_printf("server:\n  rundir: \"%s\"\n  listen: 127.0.0.1@%d\n"
-			       "database:\n  storage: \"%s\"\n"
-			       "control:\n  listen: \"%s/knot.sock\"\n"
-			       "log:\n  - target: stderr\n    any: warning\n"
-			       "template:\n  - id: default\n    storage: \"%s\"\n"
-			       "    file: \"%%s.zone\"\n    zonefile-sync: -1\n"
-			       "    zonefile-load: whole\n    journal-content: none\n"
-			       "zone:\n  - domain: " DOMAIN "\n  - domain: " REVZONE "\n",
-			       f->dir,
-			       f->port,
-			       f->dir,
-			       f->dir,
-			       f->dir);
-	f->conf = g_strdup_printf("%s/knot.conf", f->dir);
-	g_file_set_contents(f->conf, text, -1, &error);
-	g_assert_no_error(error);
-}
-
-/* knotd dies with the test even when the test crashes before its teardown */
-static void
-die_with_parent(gpointer data)
-{
-	(void)data;
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static gboolean
-start_knot(Fixture *f)
-{
-	g_autofree gchar *knotd = exm_test_find_program("knotd");
-	const gchar *argv[] = { knotd, "-c", f->conf, NULL };
-	g_autoptr(GError) error = NULL;
-
-	if (!g_spawn_async(NULL,
-			   (gchar **)argv,
-			   NULL,
-			   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-			   die_with_parent,
-			   NULL,
-			   &f->pid,
-			   &error)) {
-		g_assert_no_error(error);
-		return FALSE;
-	}
-	for (guint k = 0; k < 200 && !exm_test_can_connect("127.0.0.1", (guint)f->port); k++)
-		g_usleep(50 * 1000);
-	g_assert_true(exm_test_can_connect("127.0.0.1", (guint)f->port));
-	return TRUE;
-}
-
-static void
-stop_knot(Fixture *f)
-{
-	if (f->pid == 0)
-		return;
-	kill(f->pid, SIGTERM);
-	waitpid(f->pid, NULL, 0);
-	g_spawn_close_pid(f->pid);
-	f->pid = 0;
 }
 
 /* Writes the zones again and has knotd load them. */
 static void
 reload(Fixture *f)
 {
-	g_autofree gchar *knotc = exm_test_find_program("knotc");
-	const gchar *argv[] = { knotc, "-c", f->conf, "zone-reload", NULL };
-	g_autofree gchar *err = NULL;
-
 	write_zones(f);
-	g_assert_cmpint(exm_test_run(argv, NULL, &err), ==, 0);
+	exm_test_knot_reload(f->knot);
 }
 
 static void
 setup(Fixture *f, gconstpointer data)
 {
-	g_autofree gchar *knotd = exm_test_find_program("knotd");
+	const gchar *zones[] = { DOMAIN, REVZONE, NULL };
 
 	(void)data;
-	memset(f, 0, sizeof(*f));
 	f->forward = g_ptr_array_new_with_free_func(g_free);
 	f->reverse = g_ptr_array_new_with_free_func(g_free);
-	if (knotd == NULL) {
-		exm_test_peer_missing("knotd not installed (Debian package knot)");
+	f->knot = exm_test_knot_new(zones);
+	if (f->knot == NULL)
 		return;
-	}
-	f->dir = exm_test_mkdtemp("exm-dns");
-	f->port = exm_test_free_port();
 	guidance_lines(f);
-	write_conf(f);
 	write_zones(f);
-	start_knot(f);
+	if (!exm_test_knot_start(f->knot))
+		g_clear_pointer(&f->knot, exm_test_knot_free);
 }
 
 static void
 teardown(Fixture *f, gconstpointer data)
 {
 	(void)data;
-	stop_knot(f);
-	if (f->dir != NULL) {
-		g_assert_cmpuint(exm_test_count_processes(f->dir), ==, 0);
-		exm_test_rmtree(f->dir);
-	}
-	g_free(f->dir);
-	g_free(f->conf);
+	g_clear_pointer(&f->knot, exm_test_knot_free);
 	g_ptr_array_unref(f->forward);
 	g_ptr_array_unref(f->reverse);
 }
@@ -249,9 +150,7 @@ verify_at(const gchar *server, guint timeout_ms)
 static JsonNode *
 verify(Fixture *f)
 {
-	g_autofree gchar *server = g_strdup_printf("127.0.0.1@%d", f->port);
-
-	return verify_at(server, TIMEOUT_MS);
+	return verify_at(exm_test_knot_server(f->knot), TIMEOUT_MS);
 }
 
 /* The check named @check (for a PTR: of NODE_IP). */
@@ -321,7 +220,7 @@ assert_expected(JsonNode *result, const gchar *check, const gchar *type, const g
 static gboolean
 knot_up(Fixture *f)
 {
-	return f->pid != 0;
+	return f->knot != NULL;
 }
 
 static void
@@ -503,7 +402,7 @@ test_resolver_timeout(Fixture *f, gconstpointer data)
 	(void)data;
 	if (!knot_up(f))
 		return;
-	stop_knot(f);
+	exm_test_knot_stop(f->knot);
 	r = verify(f);
 	assert_all_unverified(r);
 	hole = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, &error);
