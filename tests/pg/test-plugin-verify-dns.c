@@ -114,6 +114,21 @@ seed_instance(ExmFixture *f)
 	return instance;
 }
 
+/* A new key on the instance: unverified and no cached answer (the trigger). */
+static void
+assert_new_key_unverified(ExmFixture *f, const gchar *instance)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"UPDATE mail_instances SET dkim_public_key = 'v=DKIM1; p=TkVX' WHERE uuid = '%s' "
+		"RETURNING 1",
+		instance);
+	g_autofree gchar *one = exm_fixture_scalar(f, sql);
+	g_autofree gchar *now = instance_dns_status(f, instance);
+
+	g_assert_cmpstr(now, ==, "unverified");
+	g_assert_cmpint(exm_fixture_count(f, "mail_instance_dns"), ==, 0);
+}
+
 static void
 test_verify_dns(void)
 {
@@ -180,18 +195,7 @@ test_verify_dns(void)
 	exm_assert_status(r, 404);
 	g_clear_pointer(&r, exm_reply_free);
 
-	/* a new key on the instance: unverified and no cached answer */
-	{
-		g_autofree gchar *sql = g_strdup_printf(
-			"UPDATE mail_instances SET dkim_public_key = 'v=DKIM1; p=TkVX' WHERE uuid "
-			"= '%s' RETURNING 1",
-			instance);
-		g_autofree gchar *one = exm_fixture_scalar(f, sql);
-		g_autofree gchar *now = instance_dns_status(f, instance);
-
-		g_assert_cmpstr(now, ==, "unverified");
-		g_assert_cmpint(exm_fixture_count(f, "mail_instance_dns"), ==, 0);
-	}
+	assert_new_key_unverified(f, instance);
 
 	/* the server gone: unverified, never a false ok */
 	exm_test_knot_stop(knot);
