@@ -324,6 +324,33 @@ test_stale_dkim(Fixture *f, gconstpointer data)
 	assert_only(r, "", "", "ok");
 }
 
+/* A hostile answer: a 6000-byte DKIM record (in 24 strings of 250) is cut at
+ * the resolver's bound and reported wrong, not taken whole. */
+static void
+test_oversized_txt(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GString) line = g_string_new(DKIM_PREFIX " 3600 IN TXT");
+	g_autoptr(JsonNode) r = NULL;
+	JsonArray *found;
+
+	(void)data;
+	if (!knot_up(f))
+		return;
+	for (guint k = 0; k < 24; k++) {
+		g_autofree gchar *chunk = g_strnfill(250, 'A');
+
+		g_string_append_printf(line, " \"%s\"", chunk);
+	}
+	replace_line(f->forward, DKIM_PREFIX, line->str);
+	reload(f);
+	r = verify(f);
+	assert_only(r, "dkim", "wrong", "failing");
+	found = json_object_get_array_member(check_of(r, "dkim"), "found");
+	g_assert_cmpuint(json_array_get_length(found), ==, 1);
+	g_assert_cmpuint(
+		strlen(json_array_get_string_element(found, 0)), ==, EXM_MAIL_RESOLVER_MAX_TXT);
+}
+
 static void
 test_dmarc_absent(Fixture *f, gconstpointer data)
 {
@@ -429,6 +456,7 @@ main(int argc, char **argv)
 	ADD("spf-over-lookup-limit", test_spf_over_lookup_limit);
 	ADD("spf-through-include", test_spf_through_include);
 	ADD("stale-dkim-then-fixed", test_stale_dkim);
+	ADD("oversized-txt", test_oversized_txt);
 	ADD("dmarc-absent", test_dmarc_absent);
 	ADD("ptr-mismatch", test_ptr_mismatch);
 	ADD("ptr-not-forward-confirmed", test_ptr_not_forward_confirmed);
