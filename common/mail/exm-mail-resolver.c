@@ -193,7 +193,7 @@ wire_name(const guint8 *d, gsize len)
 static gchar *
 txt_text(const guint8 *d, gsize len)
 {
-	GString *s = g_string_new(NULL);
+	g_autoptr(GString) s = g_string_new(NULL);
 
 	for (gsize at = 0; at < len;) {
 		gsize l = d[at++];

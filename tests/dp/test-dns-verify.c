@@ -150,7 +150,9 @@ verify_at(const gchar *server, guint timeout_ms)
 static JsonNode *
 verify(Fixture *f)
 {
-	return verify_at(exm_test_knot_server(f->knot), TIMEOUT_MS);
+	/* answers that arrive late are unverified: valgrind is slow */
+	return verify_at(exm_test_knot_server(f->knot),
+			 g_getenv("EXM_UNDER_VALGRIND") != NULL ? 5 * TIMEOUT_MS : TIMEOUT_MS);
 }
 
 /* The check named @check (for a PTR: of NODE_IP). */
@@ -430,7 +432,7 @@ test_resolver_timeout(Fixture *f, gconstpointer data)
 	if (!knot_up(f))
 		return;
 	exm_test_knot_stop(f->knot);
-	r = verify(f);
+	r = verify_at(exm_test_knot_server(f->knot), 1500);
 	assert_all_unverified(r);
 	hole = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, &error);
 	EXM_TEST_OK(error);
