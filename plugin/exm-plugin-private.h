@@ -37,8 +37,9 @@ extern const ExmRestRoute exm_plugin_mail_route;
 const ExordosPaasModel *const *exm_plugin_abi_models(void);
 const ExordosPaasField *exm_plugin_abi_field(const ExmRestField *field, ExordosPaasField *out);
 
-/* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` */
-void exm_plugin_dns_records(ExmRestCrud *r, const ExmRestKind *kind);
+/* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` and
+ * `…/actions/verify_dns` */
+void exm_plugin_dns_action(ExmRestCrud *r, const ExmRestKind *kind);
 
 /* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
 const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);

@@ -173,6 +173,9 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	  RW,
 	  NULL,
 	  &exm_plugin_s_fail_window },
+	/* the live DNS check (migration 0002, docs/dns-verification.md) */
+	{ "dns_status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL },
+	{ "dns_checked_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -270,7 +273,7 @@ static const ExmRestRoute *const exm_plugin_instance_children[] = {
 	NULL,
 };
 /* Read-only actions of an instance (exm-plugin-dns.c). */
-static const gchar *const exm_plugin_instance_actions[] = { "dns_records", NULL };
+static const gchar *const exm_plugin_instance_actions[] = { "dns_records", "verify_dns", NULL };
 const ExmRestRoute exm_plugin_instances_route = {
 	"instances",
 	EXM_PLUGIN_ROUTES "MailInstanceRoute",
@@ -447,7 +450,7 @@ plugin_rest_dispatch(gpointer ctx,
 	r.project = project;
 	r.resp = resp;
 	exm_rest_crud_serve(
-		&r, &exm_plugin_mail_route, request->method, request->path, exm_plugin_dns_records);
+		&r, &exm_plugin_mail_route, request->method, request->path, exm_plugin_dns_action);
 	exm_rest_route_match_free(r.match);
 	exm_rest_row_free(r.parent);
 	exm_rest_enforcer_free(r.enforcer);
@@ -569,9 +572,19 @@ static const ExordosPaasMigration exm_plugin_migration_abuse = {
 	{ NULL },
 };
 
+static const ExordosPaasMigration exm_plugin_migration_dns = {
+	"d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70",
+	"0002-dns-verification",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0002_dns_verification_up,
+	exm_plugin_sql_0002_dns_verification_down,
+	{ NULL },
+};
+
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_init,
 	&exm_plugin_migration_em_seals,
+	&exm_plugin_migration_dns,
 	&exm_plugin_migration_abuse,
 	NULL,
 };

@@ -8,7 +8,9 @@ PACKAGES=(
   # build
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libcrypt-dev
-  libssl-dev uuid-dev libxxhash-dev
+  libssl-dev uuid-dev libxxhash-dev libunbound-dev
+  # libunbound.pc requires libevent.pc (libunbound-dev does not pull it in)
+  libevent-dev
   # test peers and tools
   postgresql exim4-daemon-light swaks libnet-ssleay-perl
   python3 python3-cryptography python3-dkim python3-dnspython python3-jinja2 python3-yaml
@@ -17,6 +19,8 @@ PACKAGES=(
   nodejs
   # a real Prometheus and promtool (tests/http/test-host-metrics.c, tests/dp/test-dp-metrics.c)
   systemd xxhash prometheus
+  # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c)
+  knot
   # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)
   clang clang-tools clang-tidy cppcheck gcovr
   # the image suite (tests/image): builds and boots the DP image

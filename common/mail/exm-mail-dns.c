@@ -15,6 +15,7 @@
 #define SPF_TAIL      "a mx ~all"
 #define DMARC_DATA    "v=DMARC1; p=none; pct=100; adkim=s; aspf=s"
 #define MX_PREFERENCE 10
+#define HOST_LABEL    "mail"
 
 typedef struct {
 	gchar *name; /* relative to the domain ("@"), or absolute with a trailing dot */
@@ -82,7 +83,8 @@ add_dkim_record(GPtrArray *records,
 		records, name, "TXT", g_strdup(dkim_data), g_strdup_printf("%s.%s", name, domain));
 }
 
-/* The records of the seed README, in its order: DKIM, SPF, DMARC, PTR, MX. */
+/* The records of the seed README, in its order: DKIM, SPF, DMARC, PTR, then
+ * the A records of the primary hostname the PTRs name, then MX. */
 static GPtrArray *
 dns_record_list(const gchar *domain,
 		const gchar *const *ipsv4,
@@ -106,7 +108,20 @@ dns_record_list(const gchar *domain,
 			continue;
 		rev = ptr_name(ipsv4[k]);
 		abs = g_strconcat(rev, ".", NULL);
-		add_record(records, abs, "PTR", g_strdup_printf("%s.", domain), g_strdup(rev));
+		add_record(records,
+			   abs,
+			   "PTR",
+			   g_strdup_printf("%s%s.", EXM_MAIL_DNS_HOST_PREFIX, domain),
+			   g_strdup(rev));
+	}
+	/* the A records that take each PTR name back to its address (FCrDNS) */
+	for (guint k = 0; ipsv4 != NULL && ipsv4[k] != NULL; k++) {
+		if (exm_mail_validate_ipv4(ipsv4[k], NULL))
+			add_record(records,
+				   HOST_LABEL,
+				   "A",
+				   g_strdup(ipsv4[k]),
+				   g_strdup_printf("%s%s", EXM_MAIL_DNS_HOST_PREFIX, domain));
 	}
 	add_record(records,
 		   "@",
@@ -232,4 +247,17 @@ exm_mail_dns_records(const gchar *domain,
 	json_builder_add_string_value(b, zone);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
+}
+
+/**
+ * exm_mail_dns_primary_hostname:
+ * @domain: the instance domain (normalised)
+ *
+ * Returns: (transfer full): `mail.<domain>`, exim's primary_hostname
+ *   (data/exim4/exim4.conf.in), which each PTR must name
+ */
+gchar *
+exm_mail_dns_primary_hostname(const gchar *domain)
+{
+	return g_strconcat(EXM_MAIL_DNS_HOST_PREFIX, domain, NULL);
 }

@@ -9,6 +9,9 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+/* exim's primary_hostname is this prefix and the domain (exim4.conf.in) */
+#define EXM_MAIL_DNS_HOST_PREFIX "mail."
+
 /**
  * exm_mail_dns_records:
  * @domain: the instance domain
@@ -17,7 +20,9 @@
  * @dkim_data: (nullable): the TXT data (`v=DKIM1; …`)
  *
  * The records of the seed README: SPF (`v=spf1 ip4:<ip>/32 … a mx ~all`),
- * DKIM at `<selector>._domainkey`, DMARC at `_dmarc`, MX at `@`, PTR per IP.
+ * DKIM at `<selector>._domainkey`, DMARC at `_dmarc`, PTR per IP naming exim's
+ * primary_hostname `mail.<domain>`, an A record of that name per IP (so the
+ * PTR leads back: FCrDNS), MX at `@`.
  *
  * Returns: (transfer full): `{"domain":…,"records":[{"name","type","ttl","data",
  *   "fqdn"}…],"zone":"<zone-file text>"}`
@@ -36,3 +41,6 @@ gchar *exm_mail_dns_zone(const gchar *domain,
 			 const gchar *const *ipsv4,
 			 const gchar *selector,
 			 const gchar *dkim_data);
+
+/* exim's primary_hostname for @domain: `mail.<domain>` (transfer full) */
+gchar *exm_mail_dns_primary_hostname(const gchar *domain);

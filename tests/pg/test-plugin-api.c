@@ -39,14 +39,16 @@ test_descriptor(void)
 	g_assert_nonnull(strstr(d->migrations[0]->up_sql, "CREATE TABLE mail_accounts"));
 	g_assert_null(strstr(d->migrations[0]->up_sql, "root_password"));
 	g_assert_nonnull(strstr(d->migrations[0]->down_sql, "DROP TABLE IF EXISTS mail_versions"));
-	/* 0001 (the EM path's seals) and 0003 (the abuse controls) depend on 0000 only */
+	/* 0001 (the EM path's seals), 0002 (the live DNS check) and 0003 (the
+	 * abuse controls) depend on 0000 only */
 	g_assert_cmpstr(d->migrations[1]->uuid, ==, "aa0c8c05-986d-4d9b-b602-65fce206e2d3");
-	g_assert_cmpstr(d->migrations[2]->name, ==, "0003-abuse-controls");
-	for (guint i = 1; i <= 2; i++) {
+	g_assert_cmpstr(d->migrations[2]->name, ==, "0002-dns-verification");
+	g_assert_cmpstr(d->migrations[3]->name, ==, "0003-abuse-controls");
+	for (guint i = 1; i <= 3; i++) {
 		g_assert_cmpstr(d->migrations[i]->depends[0], ==, d->migrations[0]->uuid);
 		g_assert_null(d->migrations[i]->depends[1]);
 	}
-	g_assert_null(d->migrations[3]);
+	g_assert_null(d->migrations[4]);
 	g_assert_nonnull(d->manifest_apply);
 	for (guint i = 0; d->agent_models[i] != NULL; i++) {
 		g_autofree gchar *sub =

@@ -627,7 +627,7 @@ test_dns_records(void)
 	g_autofree gchar *zone = exm_mail_dns_zone("example.com", ips, "platform", "v=DKIM1; p=AB");
 
 	g_assert_cmpstr(json_object_get_string_member(obj, "domain"), ==, "example.com");
-	g_assert_cmpuint(json_array_get_length(records), ==, 6);
+	g_assert_cmpuint(json_array_get_length(records), ==, 8);
 	assert_record(record_at(records, 0),
 		      "platform._domainkey",
 		      "TXT",
@@ -646,14 +646,17 @@ test_dns_records(void)
 	assert_record(record_at(records, 3),
 		      "10.2.0.192.in-addr.arpa.",
 		      "PTR",
-		      "example.com.",
+		      "mail.example.com.",
 		      "10.2.0.192.in-addr.arpa");
 	assert_record(record_at(records, 4),
 		      "7.100.51.198.in-addr.arpa.",
 		      "PTR",
-		      "example.com.",
+		      "mail.example.com.",
 		      "7.100.51.198.in-addr.arpa");
-	assert_record(record_at(records, 5), "@", "MX", "10 example.com.", "example.com");
+	/* the PTRs name exim's primary_hostname, whose A records lead back */
+	assert_record(record_at(records, 5), "mail", "A", "192.0.2.10", "mail.example.com");
+	assert_record(record_at(records, 6), "mail", "A", "198.51.100.7", "mail.example.com");
+	assert_record(record_at(records, 7), "@", "MX", "10 example.com.", "example.com");
 	g_assert_cmpstr(json_object_get_string_member(obj, "zone"), ==, zone);
 }
 
@@ -671,7 +674,8 @@ test_dns_zone_exact(void)
 			"@\t3600\tIN\tTXT\t\"v=spf1 ip4:192.0.2.10/32 a mx ~all\"\n"
 			"_dmarc\t3600\tIN\tTXT\t\"v=DMARC1; p=none; pct=100; adkim=s; aspf=s\"\n"
 			"; PTR records belong to the reverse zone of the IP address owner:\n"
-			"; 10.2.0.192.in-addr.arpa.\t3600\tIN\tPTR\texample.com.\n"
+			"; 10.2.0.192.in-addr.arpa.\t3600\tIN\tPTR\tmail.example.com.\n"
+			"mail\t3600\tIN\tA\t192.0.2.10\n"
 			"@\t3600\tIN\tMX\t10 example.com.\n");
 }
 

@@ -57,6 +57,8 @@ static const Expect instance_fields[] = {
 	{ "messages_per_hour_ceiling", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "auth_fail_limit", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "auth_fail_window", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "dns_status", T(ENUM), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "dns_checked_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {
