@@ -18,6 +18,8 @@ except ImportError as e:
     pkgtest.peer_missing(f"python3-jinja2/python3-yaml ({e})")
 
 METAPAAS_PROJECT = "4d657461-0000-0000-0000-000000000002"
+# upstream's EM project: what the core agent's version filter holds (issue 14 #3)
+EM_PROJECT = "12345678-c625-4fee-81d5-f691897b8142"
 OWNER_ROLE = "726f6c65-0000-0000-0000-000000000002"
 PERMISSIONS = [f"exordos_mail.mail_instance.{a}" for a in ("create", "read", "update", "delete")] + \
     [f"exordos_mail.account.{a}" for a in ("create", "read", "update", "delete")] + \
@@ -72,7 +74,7 @@ def check_mailaas(t, doc):
     check_iam(t, res)
     v = res.get("$mailaas.types.mail.versions", {}).get("exim4_1", {})
     t.eq(v.get("name"), "exim4_1", "version exim4_1")
-    t.eq(v.get("description"), METAPAAS_PROJECT, "version description = project of the core agent filter")
+    t.eq(v.get("description"), EM_PROJECT, "version description = the EM project of the core agent filter")
     t.eq(v.get("image"),
          "http://repo.test/elements/mailaas/1.2.3/images/exordos-metapaas-mail-dp.raw.zst",
          "version image = the DP image of this element version")
