@@ -116,12 +116,11 @@ verify_now(const ExmRestRow *row)
 		exm_mail_resolver_new(g_getenv(ENV_RESOLVER),
 				      env_uint(ENV_TIMEOUT, TIMEOUT_DEFAULT, 100, TIMEOUT_MAX),
 				      &error);
-	JsonNode *out;
 
 	exm_rest_row_parse_text_list(ipsv4 != NULL ? ipsv4 : "[]", ips);
 	g_ptr_array_add(ips, NULL);
 	if (res == NULL) {
-		out = json_from_string("{\"status\":\"unverified\",\"checks\":[]}", NULL);
+		JsonNode *out = json_from_string("{\"status\":\"unverified\",\"checks\":[]}", NULL);
 		json_object_set_string_member(json_node_get_object(out), "error", error->message);
 		return out;
 	}

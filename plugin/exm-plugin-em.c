@@ -436,7 +436,7 @@ em_apply(EmCall *c, ExordosPaasRestResponse *out)
 /* ------------------------------------------------------------------ entry */
 
 static gboolean
-em_request_ok(gpointer ctx, const ExordosPaasManifestRequest *req, GError **error)
+em_request_ok(gconstpointer ctx, const ExordosPaasManifestRequest *req, GError **error)
 {
 	if (ctx == NULL || req == NULL ||
 	    req->struct_size < offsetof(ExordosPaasManifestRequest, reserved) ||

@@ -77,10 +77,10 @@ account_key(ExmDpLogStats *stats, const gchar *account, Counts **out)
 	gpointer key = NULL;
 	gpointer value = NULL;
 
+	if (!g_hash_table_contains(stats->accounts, account) &&
+	    g_hash_table_size(stats->accounts) >= EXM_DP_LOGSTATS_MAX_ACCOUNTS)
+		account = "other";
 	if (!g_hash_table_lookup_extended(stats->accounts, account, &key, &value)) {
-		if (g_hash_table_size(stats->accounts) >= EXM_DP_LOGSTATS_MAX_ACCOUNTS &&
-		    g_strcmp0(account, "other") != 0)
-			return account_key(stats, "other", out);
 		key = g_strdup(account);
 		value = g_new0(Counts, 1);
 		g_hash_table_insert(stats->accounts, key, value);

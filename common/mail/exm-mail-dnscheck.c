@@ -250,12 +250,13 @@ spf_host_mech(Run *run, Spf *spf, const gchar *arg, const gchar *domain, gboolea
 	return mx ? spf_match_mx(run, spf, target, prefix) : spf_match_a(run, spf, target, prefix);
 }
 
+// NOLINTBEGIN(misc-no-recursion): include:/redirect= nest at most EXM_MAIL_DNSCHECK_SPF_LOOKUPS
+// deep (RFC 7208 §4.6.4)
 /* One mechanism: SPF_PASS when it matches the address, SPF_NOMATCH, or an error. */
 static SpfResult
 spf_mechanism(Run *run, Spf *spf, const gchar *term, const gchar *domain, guint depth)
 {
 	const gchar *arg;
-	SpfResult r;
 
 	if (g_ascii_strcasecmp(term, "all") == 0)
 		return SPF_PASS;
@@ -275,6 +276,8 @@ spf_mechanism(Run *run, Spf *spf, const gchar *term, const gchar *domain, guint 
 	if ((arg = mech_arg(term, "mx")) != NULL)
 		return spf_host_mech(run, spf, arg, domain, TRUE);
 	if ((arg = mech_arg(term, "include")) != NULL && *arg != '\0') {
+		SpfResult r;
+
 		if (!spf_count(spf))
 			return SPF_PERMERROR;
 		r = spf_eval_domain(run, spf, arg, depth + 1);
@@ -345,6 +348,7 @@ spf_eval_domain(Run *run, Spf *spf, const gchar *domain, guint depth)
 	}
 	return spf_eval_record(run, spf, g_ptr_array_index(records, 0), domain, depth);
 }
+// NOLINTEND(misc-no-recursion)
 
 static void
 spf_verdict(Run *run, JsonObject *o, const gchar *record, GPtrArray *ips)

@@ -51,7 +51,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailResolver, exm_mail_resolver_free)
  *
  * Returns: %TRUE when the answer (possibly empty) is known
  */
-gboolean exm_mail_resolver_lookup(gpointer self,
+gboolean exm_mail_resolver_lookup(gpointer resolver,
 				  const gchar *name,
 				  const gchar *type,
 				  GPtrArray *out,

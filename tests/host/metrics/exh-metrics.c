@@ -483,8 +483,12 @@ render_process(GString *out, Registry *r)
 	guint64 pages = 0;
 
 	getrusage(RUSAGE_SELF, &ru);
-	if (g_file_get_contents("/proc/self/statm", &statm, NULL, NULL))
-		(void)sscanf(statm, "%*u %" G_GUINT64_FORMAT, &pages);
+	/* statm: size resident shared …, in pages */
+	if (g_file_get_contents("/proc/self/statm", &statm, NULL, NULL)) {
+		const gchar *resident = strchr(statm, ' ');
+
+		pages = resident != NULL ? g_ascii_strtoull(resident + 1, NULL, 10) : 0;
+	}
 	g_string_append_printf(
 		out,
 		"# HELP process_cpu_seconds_total User and system CPU time.\n"
