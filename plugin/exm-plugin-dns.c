@@ -192,9 +192,12 @@ verify_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 
 	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
 		return FALSE;
-	if (row == NULL &&
-	    (row = own = exm_rest_crud_load(r, kind, r->match->id, FALSE, error)) == NULL)
-		return FALSE;
+	if (row == NULL) {
+		own = exm_rest_crud_load(r, kind, r->match->id, FALSE, error);
+		if (own == NULL)
+			return FALSE;
+		row = own;
+	}
 	uuid = exm_rest_row_get(row, "uuid");
 	result = verify_cached(r, uuid, error);
 	if (result != NULL && JSON_NODE_HOLDS_OBJECT(result)) {

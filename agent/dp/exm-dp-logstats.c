@@ -301,6 +301,7 @@ exm_dp_logstats_poll(ExmDpLogStats *stats)
 	gsize total = 0;
 
 	if (stats->fd < 0 && !open_log(stats))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees buf
 		return 0;
 	while (total < EXM_DP_LOGSTATS_MAX_READ) {
 		gssize n = read(stats->fd, buf, CHUNK);

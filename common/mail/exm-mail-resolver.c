@@ -86,6 +86,7 @@ exm_mail_resolver_new(const gchar *server, guint timeout_ms, GError **error)
 
 	self->ctx = ub_ctx_create();
 	if (self->ctx == NULL) {
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees self
 		g_set_error_literal(error,
 				    G_IO_ERROR,
 				    G_IO_ERROR_FAILED,
