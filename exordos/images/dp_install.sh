@@ -44,7 +44,7 @@ install_packages() {
 build_and_install() {
   meson setup "$BUILD_DIR" "$SRC_DIR" \
     --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
-    --buildtype=release -Dtests=false -Dbenchmarks=false
+    --buildtype=release -Dtests=false -Dbenchmarks=false -Dplugin=false
   meson compile -C "$BUILD_DIR"
   if [ -n "$ROOT" ]; then
     meson install -C "$BUILD_DIR" --destdir "$ROOT"

@@ -140,7 +140,8 @@ core_e2e_create_instance(CoreE2e *e, const gchar *name)
 {
 	g_autofree gchar *body = g_strdup_printf(
 		"{\"name\":\"%s\",\"project_id\":\"" TENANT "\",\"domain\":\"" E2E_DOMAIN "\","
-		"\"cpu\":1,\"ram\":1024,\"disk_size\":10,\"version\":\"%s\"}",
+		"\"cpu\":1,\"ram\":1024,\"disk_size\":10,\"version\":\"%s\","
+		"\"auth_fail_limit\":1000}", /* logins polled: see test-e2e-fixture.c */
 		name,
 		e->version_uri);
 	g_autoptr(ExhTestResponse) r = exh_test_request(e->t, "POST", INSTANCES, TOKEN, body);
