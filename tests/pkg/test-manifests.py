@@ -5,7 +5,10 @@
 # owner-role binding, the version exim4_1 and its export, and the example
 # instance importing it. Also the build tree's rendered copies and exordos.yaml.
 import ctypes
+import json
 import os
+import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -140,6 +143,34 @@ class Descriptor(ctypes.Structure):
                 ("element", ctypes.c_char_p), ("version", ctypes.c_char_p)]
 
 
+def descriptor_of(so):
+    """The plugin's slug, element and version, read through its entry point."""
+    lib = ctypes.CDLL(so)
+    get = lib.exordos_paas_plugin_get_descriptor
+    get.restype = ctypes.POINTER(Descriptor)
+    desc = get().contents
+    return {"slug": desc.slug.decode(), "element": desc.element.decode(),
+            "version": desc.version.decode()}
+
+
+def read_descriptor(so):
+    """descriptor_of() in a child: a sanitizer build's plugin needs the ASan
+    runtime loaded first, which only LD_PRELOAD gives a Python process."""
+    env = dict(os.environ)
+    ldd = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
+    asan = re.search(r"libasan\.so\S* => (\S+)", ldd)
+    if asan:
+        env["LD_PRELOAD"] = asan.group(1)
+        env["ASAN_OPTIONS"] = "detect_leaks=0"  # the interpreter's, not ours
+    code = ("import json, sys; sys.path.insert(0, %r); import importlib.util as u; "
+            "s = u.spec_from_file_location('m', %r); m = u.module_from_spec(s); "
+            "s.loader.exec_module(m); print(json.dumps(m.descriptor_of(%r)))"
+            % (os.path.dirname(__file__), __file__, so))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)
+
+
 def check_descriptor(t):
     """The build tree's registration row is what the built plugin says it is."""
     so = os.path.join(pkgtest.BUILD_ROOT, "plugin", "libexordos_paas_mail.so")
@@ -147,14 +178,11 @@ def check_descriptor(t):
     if not os.path.exists(so) or not os.path.exists(path):
         t.ok(False, "build tree: the plugin and the rendered manifest exist", so)
         return
-    lib = ctypes.CDLL(so)
-    get = lib.exordos_paas_plugin_get_descriptor
-    get.restype = ctypes.POINTER(Descriptor)
-    desc = get().contents
+    desc = read_descriptor(so)
     mail = load(path)["resources"]["$metapaas.types"]["mail"]
-    t.eq(mail.get("name"), desc.slug.decode(), "manifest name = descriptor slug")
-    t.eq(mail.get("element_name"), desc.element.decode(), "manifest element_name = descriptor element")
-    t.eq(mail.get("version"), desc.version.decode(), "manifest version = descriptor version")
+    t.eq(mail.get("name"), desc["slug"], "manifest name = descriptor slug")
+    t.eq(mail.get("element_name"), desc["element"], "manifest element_name = descriptor element")
+    t.eq(mail.get("version"), desc["version"], "manifest version = descriptor version")
     t.eq(mail.get("package"), os.path.basename(so), "manifest package = the plugin's file name")
 
 
@@ -183,4 +211,5 @@ def main():
     t.done()
 
 
-main()
+if __name__ == "__main__":
+    main()
