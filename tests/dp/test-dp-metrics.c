@@ -14,6 +14,7 @@
 #include "exm-dp-driver.h"
 #include "exm-dp-fixture.h"
 #include "exm-dp-metrics.h"
+#include "exm-test-prometheus.h"
 #include "exm-test.h"
 
 #define UUID "0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2c"
@@ -74,11 +75,11 @@ wait_delivered(ExmDpMetrics *m, gdouble want)
 	return text;
 }
 
-/* Runs the default main context (our endpoint) for @ms. */
+/* Runs the default main context (our endpoint) for 100 ms. */
 static void
-spin(guint ms)
+spin_100ms(void)
 {
-	gint64 end = g_get_monotonic_time() + ms * 1000;
+	gint64 end = g_get_monotonic_time() + 100 * 1000;
 
 	while (g_get_monotonic_time() < end) {
 		while (g_main_context_iteration(NULL, FALSE))
@@ -87,88 +88,22 @@ spin(guint ms)
 	}
 }
 
-static gchar *
-prometheus_value(SoupSession *session, guint port, const gchar *query)
-{
-	g_autofree gchar *escaped = g_uri_escape_string(query, NULL, FALSE);
-	g_autofree gchar *url =
-		g_strdup_printf("http://127.0.0.1:%u/api/v1/query?query=%s", port, escaped);
-	g_autoptr(SoupMessage) msg = soup_message_new("GET", url);
-	g_autoptr(GBytes) body = soup_session_send_and_read(session, msg, NULL, NULL);
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonArray *result;
-
-	if (body == NULL || soup_message_get_status(msg) != 200 ||
-	    !json_parser_load_from_data(
-		    parser, g_bytes_get_data(body, NULL), (gssize)g_bytes_get_size(body), NULL))
-		return NULL;
-	result = json_object_get_array_member(
-		json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)),
-					      "data"),
-		"result");
-	if (json_array_get_length(result) == 0)
-		return NULL;
-	return g_strdup(json_array_get_string_element(
-		json_object_get_array_member(json_array_get_object_element(result, 0), "value"),
-		1));
-}
-
-static GSubprocess *
-prometheus_start(const gchar *exe, const gchar *dir, const gchar *target, guint port)
-{
-	g_autofree gchar *config = g_build_filename(dir, "prometheus.yml", NULL);
-	g_autofree gchar *text = g_strdup_printf("global:\n  scrape_interval: 1s\n"
-						 "  scrape_timeout: 1s\n"
-						 "scrape_configs:\n  - job_name: node\n"
-						 "    static_configs:\n      - targets: ['%s']\n",
-						 target);
-	g_autofree gchar *config_flag = g_strconcat("--config.file=", config, NULL);
-	g_autofree gchar *data_flag = g_strdup_printf("--storage.tsdb.path=%s/data", dir);
-	g_autofree gchar *listen_flag = g_strdup_printf("--web.listen-address=127.0.0.1:%u", port);
-	const gchar *argv[] = {
-		exe, config_flag, data_flag, listen_flag, "--log.level=warn", NULL
-	};
-	g_autoptr(GSubprocessLauncher) launcher =
-		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-	g_autoptr(GError) error = NULL;
-	GSubprocess *proc;
-
-	g_assert_true(g_file_set_contents(config, text, -1, NULL));
-	proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
-	g_assert_no_error(error);
-	return proc;
-}
-
 /* Prometheus scrapes the node endpoint and answers what the node counted. */
 static void
 scrape_with_prometheus(ExmDpMetrics *m, const gchar *addr)
 {
-	g_autofree gchar *exe = exm_test_find_program("prometheus");
-	g_autofree gchar *dir = NULL;
-	g_autofree gchar *target = NULL;
+	g_autofree gchar *target = g_strdup_printf("%s:%u", addr, exm_dp_metrics_get_port(m));
+	g_autoptr(ExmTestPrometheus) prom = exm_test_prometheus_start(target);
 	g_autofree gchar *value = NULL;
-	g_autoptr(SoupSession) session = soup_session_new();
-	g_autoptr(GSubprocess) prom = NULL;
-	guint port = (guint)exm_test_free_port();
 
-	if (exe == NULL) {
-		exm_test_peer_missing("prometheus (Debian package prometheus) is not installed");
+	if (prom == NULL)
 		return;
-	}
-	dir = exm_test_mkdtemp("exm-node-prometheus");
-	target = g_strdup_printf("%s:%u", addr, exm_dp_metrics_get_port(m));
-	prom = prometheus_start(exe, dir, target, port);
-	for (guint i = 0; i < 300 && g_strcmp0(value, "2") != 0; i++) {
-		spin(100);
-		g_free(value);
-		value = prometheus_value(session,
-					 port,
+	/* the endpoint is served by this thread's main context: run it meanwhile */
+	value = exm_test_prometheus_wait(prom,
 					 "exordos_node_messages_total{account=\"" MIA
-					 "\",outcome=\"received\"}");
-	}
-	g_subprocess_force_exit(prom);
-	g_subprocess_wait(prom, NULL, NULL);
-	exm_test_rmtree(dir);
+					 "\",outcome=\"received\"}",
+					 "2",
+					 spin_100ms);
 	g_assert_cmpstr(value, ==, "2");
 }
 

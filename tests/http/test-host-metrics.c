@@ -13,6 +13,7 @@
 
 #include "exh-metrics.h"
 #include "exh-test.h"
+#include "exm-test-prometheus.h"
 #include "exm-test.h"
 
 #define VERSIONS "/v1/types/mail/versions/"
@@ -206,109 +207,34 @@ test_agent_side(void)
 	promtool_check(s->body);
 }
 
-/* The first value of an instant query, or NULL while there is none. */
-static gchar *
-prometheus_query(ExhTest *t, guint port, const gchar *query)
-{
-	g_autofree gchar *escaped = g_uri_escape_string(query, NULL, FALSE);
-	g_autofree gchar *url =
-		g_strdup_printf("http://127.0.0.1:%u/api/v1/query?query=%s", port, escaped);
-	g_autoptr(SoupMessage) msg = soup_message_new("GET", url);
-	g_autoptr(GBytes) body = soup_session_send_and_read(t->session, msg, NULL, NULL);
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonObject *root;
-	JsonArray *result;
-
-	if (body == NULL || soup_message_get_status(msg) != 200 ||
-	    !json_parser_load_from_data(
-		    parser, g_bytes_get_data(body, NULL), (gssize)g_bytes_get_size(body), NULL))
-		return NULL;
-	root = json_node_get_object(json_parser_get_root(parser));
-	result =
-		json_object_get_array_member(json_object_get_object_member(root, "data"), "result");
-	if (json_array_get_length(result) == 0)
-		return NULL;
-	return g_strdup(json_array_get_string_element(
-		json_object_get_array_member(json_array_get_object_element(result, 0), "value"),
-		1));
-}
-
-/* Polls @query for at most 30 s (Prometheus scrapes every second). */
-static gchar *
-prometheus_wait(ExhTest *t, guint port, const gchar *query, const gchar *want)
-{
-	gchar *value = NULL;
-
-	for (guint i = 0; i < 300; i++) {
-		g_free(value);
-		value = prometheus_query(t, port, query);
-		if (g_strcmp0(value, want) == 0)
-			break;
-		g_usleep(100 * 1000);
-	}
-	return value;
-}
-
-static GSubprocess *
-prometheus_start(const gchar *exe, const gchar *dir, const gchar *target, guint port)
-{
-	g_autofree gchar *config = g_build_filename(dir, "prometheus.yml", NULL);
-	g_autofree gchar *text = g_strdup_printf("global:\n  scrape_interval: 1s\n"
-						 "  scrape_timeout: 1s\n"
-						 "scrape_configs:\n  - job_name: host\n"
-						 "    static_configs:\n      - targets: ['%s']\n",
-						 target);
-	g_autofree gchar *config_flag = g_strconcat("--config.file=", config, NULL);
-	g_autofree gchar *data_flag = g_strdup_printf("--storage.tsdb.path=%s/data", dir);
-	g_autofree gchar *listen_flag = g_strdup_printf("--web.listen-address=127.0.0.1:%u", port);
-	const gchar *argv[] = {
-		exe, config_flag, data_flag, listen_flag, "--log.level=warn", NULL
-	};
-	g_autoptr(GError) error = NULL;
-	GSubprocess *proc;
-
-	g_assert_true(g_file_set_contents(config, text, -1, NULL));
-	proc = exh_test_spawn(argv, &error);
-	g_assert_no_error(error);
-	return proc;
-}
-
 /* A real Prometheus scrapes the host and sees the traffic's counts. */
 static void
 test_prometheus(void)
 {
 	ExhTestOptions options = { .metrics = TRUE };
-	g_autofree gchar *exe = exm_test_find_program("prometheus");
 	g_autoptr(ExhTest) t = NULL;
-	g_autoptr(GSubprocess) prom = NULL;
-	g_autofree gchar *dir = NULL;
+	g_autoptr(ExmTestPrometheus) prom = NULL;
 	g_autofree gchar *target = NULL;
 	g_autofree gchar *up = NULL;
 	g_autofree gchar *count = NULL;
-	guint port;
 
-	if (exe == NULL) {
-		exm_test_peer_missing("prometheus (Debian package prometheus) is not installed");
-		return;
-	}
 	exh_metrics_reset();
 	t = exh_test_new(&options);
 	if (t == NULL)
 		return;
 	traffic(t);
-	dir = exm_test_mkdtemp("exh-prometheus");
 	target = g_strdup(exh_host_get_metrics_url(t->host) + strlen("http://"));
 	*strchr(target, '/') = '\0';
-	port = (guint)exm_test_free_port();
-	prom = prometheus_start(exe, dir, target, port);
-	up = prometheus_wait(t, port, "up{job=\"host\"}", "1");
-	count = prometheus_wait(t,
-				port,
-				"exordos_host_http_requests_total{api=\"user\",route=\"" VERSIONS
-				"\",method=\"GET\",status=\"200\"}",
-				"3");
-	exh_test_stop(&prom);
-	exm_test_rmtree(dir);
+	prom = exm_test_prometheus_start(target);
+	if (prom == NULL)
+		return;
+	up = exm_test_prometheus_wait(prom, "up{job=\"target\"}", "1", NULL);
+	count = exm_test_prometheus_wait(
+		prom,
+		"exordos_host_http_requests_total{api=\"user\",route=\"" VERSIONS
+		"\",method=\"GET\",status=\"200\"}",
+		"3",
+		NULL);
 	g_assert_cmpstr(up, ==, "1");
 	g_assert_cmpstr(count, ==, "3");
 }
