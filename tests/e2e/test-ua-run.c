@@ -17,7 +17,6 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -78,13 +77,6 @@ child_exited(Run *r)
 }
 
 static void
-die_with_parent(gpointer data)
-{
-	(void)data;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
 run_spawn(Run *r, const gchar *conf)
 {
 	g_autofree gchar *exe =
@@ -95,7 +87,8 @@ run_spawn(Run *r, const gchar *conf)
 
 	r->exited = FALSE;
 	/* the daemon dies with the test, even when an assertion aborts it */
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(
+		launcher, exm_test_die_with_parent, GINT_TO_POINTER(SIGKILL), NULL);
 	r->child = g_subprocess_launcher_spawn(
 		launcher, &error, exe, "run", "--config-file", conf, NULL);
 	g_assert_no_error(error);

@@ -10,7 +10,6 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 
 void
@@ -59,16 +58,11 @@ exh_test_host_path(void)
 	return build_tree_path("tests/host", "exordos-paas-host");
 }
 
-static void
-die_with_parent(gpointer data)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
-
 GSubprocess *
 exh_test_spawn_with(GSubprocessLauncher *launcher, const gchar *const *argv, GError **error)
 {
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(
+		launcher, exm_test_die_with_parent, GINT_TO_POINTER(SIGKILL), NULL);
 	return g_subprocess_launcher_spawnv(launcher, argv, error);
 }
 

@@ -7,7 +7,6 @@
 #include "exm-test-knot.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "exm-test.h"
@@ -92,13 +91,6 @@ exm_test_knot_write_zone(ExmTestKnot *k, const gchar *origin, const gchar *recor
 	g_assert_no_error(error);
 }
 
-static void
-die_with_parent(gpointer data)
-{
-	(void)data;
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
-
 gboolean
 exm_test_knot_start(ExmTestKnot *k)
 {
@@ -110,8 +102,8 @@ exm_test_knot_start(ExmTestKnot *k)
 			   (gchar **)argv,
 			   NULL,
 			   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-			   die_with_parent,
-			   NULL,
+			   exm_test_die_with_parent,
+			   GINT_TO_POINTER(SIGTERM),
 			   &k->pid,
 			   &error)) {
 		g_assert_no_error(error);

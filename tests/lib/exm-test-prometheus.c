@@ -7,7 +7,6 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <signal.h>
-#include <sys/prctl.h>
 
 #include "exm-test.h"
 
@@ -17,13 +16,6 @@ struct _ExmTestPrometheus {
 	gchar *dir;
 	guint port;
 };
-
-static void
-die_with_parent(gpointer data)
-{
-	(void)data;
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
 
 static gboolean
 spawn(ExmTestPrometheus *p, const gchar *exe, const gchar *target)
@@ -46,7 +38,8 @@ spawn(ExmTestPrometheus *p, const gchar *exe, const gchar *target)
 	g_autoptr(GError) error = NULL;
 
 	g_assert_true(g_file_set_contents(config, text, -1, NULL));
-	g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+	g_subprocess_launcher_set_child_setup(
+		launcher, exm_test_die_with_parent, GINT_TO_POINTER(SIGTERM), NULL);
 	p->proc = g_subprocess_launcher_spawnv(launcher, argv, &error);
 	g_assert_no_error(error);
 	return p->proc != NULL;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -270,4 +271,10 @@ exm_test_free_port(void)
 		port = ntohs(sa.sin_port);
 	close(fd);
 	return port;
+}
+
+void
+exm_test_die_with_parent(gpointer sig)
+{
+	prctl(PR_SET_PDEATHSIG, GPOINTER_TO_INT(sig));
 }

@@ -129,3 +129,10 @@ void exm_test_break_dkim_dir(const gchar *root);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick), or -1. */
 gint exm_test_free_port(void);
+
+/*
+ * A child setup function (GSpawnChildSetupFunc) for a peer a test starts: the
+ * kernel sends the child @sig, GINT_TO_POINTER(SIGTERM or SIGKILL), when
+ * the test dies first, so a crashed test never leaves it running.
+ */
+void exm_test_die_with_parent(gpointer sig);
