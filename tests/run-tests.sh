@@ -158,13 +158,19 @@ for path in sys.argv[1:]:
     for line in lines:
         if not line.strip():
             continue
-        r = json.loads(line).get("result")
+        entry = json.loads(line)
+        r = entry.get("result")
         if r in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif r == "SKIP":
             skipped += 1
         else:
             failed += 1
+            # named here, next to the count, so a log's tail says which
+            print(f"FAILED {path}: {entry.get('name')} ({r}, "
+                  f"{entry.get('duration', 0):.0f} s)")
+            for tail in (entry.get("stdout") or "").splitlines()[-12:]:
+                print(f"  | {tail[:200]}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed else 0)
 PY

@@ -180,13 +180,36 @@ find_temp_files(Run *run, const gchar *dir, GHashTable *found)
 	}
 }
 
-/* The temporary files the killed agent left (@left) that are still there. */
+/* How many of @left still exist. */
+static guint
+count_existing(GHashTable *left)
+{
+	GHashTableIter iter;
+	gpointer path;
+	guint n = 0;
+
+	g_hash_table_iter_init(&iter, left);
+	while (g_hash_table_iter_next(&iter, &path, NULL))
+		n += g_file_test(path, G_FILE_TEST_EXISTS) ? 1 : 0;
+	return n;
+}
+
+/*
+ * The temporary files the killed agent left (@left) that are still there once
+ * the new agent has had its chance.  The account can be on the node before the
+ * new agent has even started (a kill between the passwd rename and the meta
+ * rename), so convergence alone does not say the new agent swept; it is given
+ * the convergence deadline, and what is left after it is stale.
+ */
 static void
 count_stale(Run *run, GHashTable *left)
 {
 	GHashTableIter iter;
 	gpointer path;
+	gint64 start = g_get_monotonic_time();
 
+	while (count_existing(left) > 0 && g_get_monotonic_time() - start < FAULTS_WAIT_US)
+		g_usleep(5 * 1000);
 	g_hash_table_iter_init(&iter, left);
 	while (g_hash_table_iter_next(&iter, &path, NULL)) {
 		if (g_file_test(path, G_FILE_TEST_EXISTS) &&
