@@ -58,7 +58,7 @@ G_BEGIN_DECLS
  *
  * Compatible additions (members appended from reserved space) bump this.
  */
-#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 3
+#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 4
 
 /**
  * EXORDOS_PAAS_PLUGIN_EXPORT:
@@ -567,6 +567,52 @@ typedef void (*ExordosPaasManifestApplyFunc)(gpointer ctx,
 					     ExordosPaasRestResponse *response);
 
 /**
+ * ExordosPaasPeriodicRunFunc:
+ * @ctx: the context from init
+ * @db: a connection inside a transaction the host opened; the host COMMITs
+ *   when the function returns %TRUE and ROLLBACKs otherwise
+ * @now_us: the host's wall clock, microseconds since the Unix epoch
+ * @out_more: (out): %TRUE when due work is left, so the host calls again
+ *   soon instead of after the job's interval
+ * @out_error: (out) (transfer full): on failure, a lower-case message to be
+ *   freed with g_free()
+ *
+ * One bounded step of a plugin's background job (ABI minor ≥ 4), e.g. one
+ * instance's scheduled re-check.  A step should hold its transaction briefly:
+ * the host runs the steps of all jobs one after another on its own thread,
+ * while #ExordosPaasPluginDescriptor.rest_dispatch and the builders run on
+ * others.  Several hosts may share the database, so a step claims its rows
+ * (e.g. `FOR UPDATE SKIP LOCKED`) rather than assuming it is alone.
+ *
+ * Returns: %TRUE on success (also when nothing was due)
+ */
+typedef gboolean (*ExordosPaasPeriodicRunFunc)(gpointer ctx,
+					       PGconn *db,
+					       gint64 now_us,
+					       gboolean *out_more,
+					       gchar **out_error);
+
+/**
+ * ExordosPaasPeriodicJob:
+ * @struct_size: `sizeof (ExordosPaasPeriodicJob)` as the plugin was compiled
+ * @name: the job's name, for logs and metrics (e.g. `dns_recheck`)
+ * @interval_ms: how long the host waits after a step that left nothing due
+ *   (at least 100)
+ * @run: (not nullable): see #ExordosPaasPeriodicRunFunc
+ * @reserved: for later use (%NULL)
+ *
+ * A background job of the plugin: the host calls @run every @interval_ms,
+ * and again at once while it reports more due work.
+ */
+typedef struct {
+	gsize struct_size;
+	const gchar *name;
+	guint interval_ms;
+	ExordosPaasPeriodicRunFunc run;
+	gpointer reserved[4];
+} ExordosPaasPeriodicJob;
+
+/**
  * ExordosPaasPluginDescriptor:
  * @abi_major: %EXORDOS_PAAS_PLUGIN_ABI_MAJOR the plugin was built with
  * @abi_minor: %EXORDOS_PAAS_PLUGIN_ABI_MINOR the plugin was built with
@@ -591,6 +637,8 @@ typedef void (*ExordosPaasManifestApplyFunc)(gpointer ctx,
  *   plugin takes no manifest resources
  * @openapi: (nullable): ABI minor ≥ 3: see #ExordosPaasOpenapiFunc; a host
  *   reads it only when @abi_minor ≥ 3
+ * @periodic: (nullable): ABI minor ≥ 4: %NULL-terminated background jobs;
+ *   see #ExordosPaasPeriodicJob
  * @reserved: appended members come from here (%NULL)
  *
  * Everything a host needs to know about a PaaS type plugin.  Constant for the
@@ -615,7 +663,9 @@ typedef struct {
 	/* ABI minor 3 */
 	ExordosPaasManifestApplyFunc manifest_apply;
 	ExordosPaasOpenapiFunc openapi;
-	gpointer reserved[13];
+	/* ABI minor 4 */
+	const ExordosPaasPeriodicJob *const *periodic;
+	gpointer reserved[12];
 } ExordosPaasPluginDescriptor;
 
 /**

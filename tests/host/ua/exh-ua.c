@@ -7,6 +7,7 @@
 #include "exh-host.h"
 #include "exh-local-backend.h"
 #include "exh-log.h"
+#include "exh-periodic.h"
 #include "exh-pool.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
@@ -17,6 +18,7 @@ struct _ExhUa {
 	ExhInfraBackend *backend;
 	ExhUaServer *server;
 	ExhBuilder *builder;
+	ExhPeriodic *periodic; /* the plugins' background jobs (ABI minor 4) */
 	gboolean started;
 };
 
@@ -52,6 +54,7 @@ exh_ua_new(const ExhUaOptions *options, GError **error)
 	ua->builder = exh_builder_new(options->conninfo, options->backend);
 	exh_builder_set_plain_agents(ua->builder, options->plain_agents);
 	exh_builder_set_changed_func(ua->builder, wake_server, ua->server);
+	ua->periodic = exh_periodic_new(options->conninfo);
 	return ua;
 }
 
@@ -78,6 +81,7 @@ exh_ua_add_plugin(ExhUa *ua, const ExordosPaasPluginDescriptor *desc, gpointer c
 {
 	if (has_builders(desc))
 		exh_builder_add_plugin(ua->builder, desc, ctx);
+	(void)exh_periodic_add_plugin(ua->periodic, desc, ctx);
 }
 
 gboolean
@@ -87,6 +91,7 @@ exh_ua_add_plugin_live(ExhUa *ua,
 		       gpointer ctx,
 		       GError **error)
 {
+	(void)exh_periodic_add_plugin(ua->periodic, desc, ctx);
 	if (!has_builders(desc))
 		return TRUE;
 	return exh_builder_add_plugin_live(ua->builder, conn, desc, ctx, error);
@@ -115,6 +120,7 @@ exh_ua_start(ExhUa *ua, GError **error)
 		exh_ua_server_stop(ua->server);
 		return FALSE;
 	}
+	exh_periodic_start(ua->periodic);
 	ua->started = TRUE;
 	return TRUE;
 }
@@ -131,12 +137,19 @@ exh_ua_get_builder(ExhUa *ua)
 	return ua->builder;
 }
 
+ExhPeriodic *
+exh_ua_get_periodic(ExhUa *ua)
+{
+	return ua->periodic;
+}
+
 void
 exh_ua_stop(ExhUa *ua)
 {
 	if (!ua->started)
 		return;
 	ua->started = FALSE;
+	exh_periodic_stop(ua->periodic);
 	exh_builder_stop(ua->builder);
 	exh_ua_server_stop(ua->server);
 }
@@ -148,6 +161,7 @@ exh_ua_free(ExhUa *ua)
 		return;
 	exh_ua_stop(ua);
 	exh_builder_free(ua->builder);
+	exh_periodic_free(ua->periodic);
 	exh_ua_server_free(ua->server);
 	g_free(ua->conninfo);
 	g_free(ua);

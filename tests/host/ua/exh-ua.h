@@ -73,6 +73,9 @@ gboolean exh_ua_start(ExhUa *ua, GError **error);
 ExhUaServer *exh_ua_get_server(ExhUa *ua);
 ExhBuilder *exh_ua_get_builder(ExhUa *ua);
 
+/* The plugins' background jobs (ABI minor 4). */
+struct _ExhPeriodic *exh_ua_get_periodic(ExhUa *ua);
+
 /* Stops the engine, then the listeners; the backend is left running. */
 void exh_ua_stop(ExhUa *ua);
 

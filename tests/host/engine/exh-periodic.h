@@ -1,0 +1,68 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The plugins' background jobs (ABI minor 4, #ExordosPaasPeriodicJob): one
+ * thread of the host with its own database connection runs each job's step
+ * in a transaction of its own, every job's interval, and again at once while
+ * the step says more is due (docs/plugin-abi.md §2).  A step that fails is
+ * rolled back and logged; the job is tried again after its interval.  A lost
+ * connection is re-made on the next step.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "exordos-paas-plugin.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ExhPeriodic ExhPeriodic;
+
+/**
+ * ExhPeriodicStats:
+ * @steps: steps run (successful or not)
+ * @failed: steps that failed (rolled back)
+ */
+typedef struct {
+	guint64 steps;
+	guint64 failed;
+} ExhPeriodicStats;
+
+/**
+ * exh_periodic_new:
+ * @conninfo: libpq conninfo
+ *
+ * Returns: (transfer full): a runner with no job, not started
+ */
+ExhPeriodic *exh_periodic_new(const gchar *conninfo);
+
+/**
+ * exh_periodic_add_plugin:
+ * @periodic: a runner, started or not
+ * @desc: (transfer none): a plugin descriptor; it must outlive the runner
+ * @ctx: the plugin context from init
+ *
+ * Adds the plugin's jobs, when its ABI minor (≥ 4) and struct size say it has
+ * the member; a malformed job (no run, a short struct) is logged and skipped.
+ *
+ * Returns: how many jobs were added
+ */
+guint exh_periodic_add_plugin(ExhPeriodic *periodic,
+			      const ExordosPaasPluginDescriptor *desc,
+			      gpointer ctx);
+
+/* Starts the runner's thread (no-op when running). */
+void exh_periodic_start(ExhPeriodic *periodic);
+
+/* Stops the thread after the step in progress; idempotent. */
+void exh_periodic_stop(ExhPeriodic *periodic);
+
+/* A copy of the counters (thread-safe). */
+void exh_periodic_get_stats(ExhPeriodic *periodic, ExhPeriodicStats *out);
+
+void exh_periodic_free(ExhPeriodic *periodic);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExhPeriodic, exh_periodic_free)
+
+G_END_DECLS
