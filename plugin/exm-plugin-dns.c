@@ -28,6 +28,12 @@
 #define TIMEOUT_MAX	30000
 #define CACHE_DEFAULT	60
 #define CACHE_MAX	3600
+#define ENV_PERIOD	"EXM_DNS_RECHECK_SECONDS"
+#define ENV_BUDGET	"EXM_DNS_QUERY_BUDGET"
+#define PERIOD_DEFAULT	3600
+#define PERIOD_MAX	(7 * 86400)
+#define BUDGET_DEFAULT	100000
+#define BUDGET_MAX	100000000
 
 static const gchar *
 dns_text(const ExmRestRow *row, const gchar *name)
@@ -105,9 +111,25 @@ verify_cached(ExmRestCrud *r, const gchar *uuid, GError **error)
 	return json_from_string(PQgetvalue(res, 0, 0), NULL);
 }
 
-/* Runs the check now, through the configured resolver, within the timeout. */
+/* The resolver's lookup, counted (the scheduler's query budget). */
+typedef struct {
+	ExmMailResolver *res;
+	guint queries;
+} Counted;
+
+static gboolean
+counted_lookup(gpointer data, const gchar *name, const gchar *type, GPtrArray *out, GError **error)
+{
+	Counted *c = data;
+
+	c->queries++;
+	return exm_mail_resolver_lookup(c->res, name, type, out, error);
+}
+
+/* Runs the check now, through the configured resolver, within the timeout;
+ * @queries (optional) gets how many lookups it made. */
 static JsonNode *
-verify_now(const ExmRestRow *row)
+verify_now(const ExmRestRow *row, guint *queries)
 {
 	const gchar *ipsv4 = exm_rest_row_get(row, "ipsv4");
 	g_autoptr(GPtrArray) ips = g_ptr_array_new_with_free_func(g_free);
@@ -116,20 +138,30 @@ verify_now(const ExmRestRow *row)
 		exm_mail_resolver_new(g_getenv(ENV_RESOLVER),
 				      env_uint(ENV_TIMEOUT, TIMEOUT_DEFAULT, 100, TIMEOUT_MAX),
 				      &error);
+	Counted counted = { NULL, 0 };
+	JsonNode *out;
 
 	exm_rest_row_parse_text_list(ipsv4 != NULL ? ipsv4 : "[]", ips);
 	g_ptr_array_add(ips, NULL);
+	if (queries != NULL)
+		*queries = 0;
 	if (res == NULL) {
-		JsonNode *out = json_from_string("{\"status\":\"unverified\",\"checks\":[]}", NULL);
+		out = json_from_string("{\"status\":\"unverified\",\"checks\":[]}", NULL);
 		json_object_set_string_member(json_node_get_object(out), "error", error->message);
 		return out;
 	}
-	return exm_mail_dnscheck_run(dns_text(row, "domain"),
-				     (const gchar *const *)ips->pdata,
-				     dns_text(row, "dkim_selector"),
-				     dns_text(row, "dkim_public_key"),
-				     exm_mail_resolver_lookup,
-				     res);
+	counted.res = res;
+	out = exm_mail_dnscheck_run(dns_text(row, "domain"),
+				    (const gchar *const *)ips->pdata,
+				    dns_text(row, "dkim_selector"),
+				    dns_text(row, "dkim_public_key"),
+				    counted_lookup,
+				    &counted);
+	if (queries != NULL)
+		*queries = counted.queries;
+	/* what the check cost, for the operator's query budget */
+	json_object_set_int_member(json_node_get_object(out), "queries", counted.queries);
+	return out;
 }
 
 /* The readiness condition next to `status` (docs/dns-verification.md §Readiness). */
@@ -149,21 +181,47 @@ add_readiness(JsonObject *o, const ExmRestRow *row, const gchar *dns_status)
 }
 
 static gboolean
-exec_sql(ExmRestCrud *r, const gchar *sql, GPtrArray *params, GError **error)
+exec_sql(const ExmRestStore *store, const gchar *sql, GPtrArray *params, GError **error)
 {
 	g_autoptr(PGresult) res =
-		exm_rest_store_exec(&r->store, &exm_plugin_instance_model, sql, params, error);
+		exm_rest_store_exec(store, &exm_plugin_instance_model, sql, params, error);
 
 	return res != NULL;
 }
 
-/* The status on the instance, the answer in mail_instance_dns. */
+/*
+ * When the scheduler checks an instance next: its period (the configured one,
+ * or longer when the instances' checks would spend more than the hourly query
+ * budget), spread by ±25 % so instances created together drift apart.  The
+ * spread raises the mean rate by about 2 % (the mean of 1/U over U in
+ * [0.75, 1.25]), so the budget's period gets 5 % headroom.
+ */
+static gint64
+next_check(gint64 now, guint queries, gint64 n_instances)
+{
+	guint period = MAX(env_uint(ENV_PERIOD, PERIOD_DEFAULT, 0, PERIOD_MAX), 1);
+	guint budget = env_uint(ENV_BUDGET, BUDGET_DEFAULT, 1, BUDGET_MAX);
+	gdouble need =
+		1.05 * (gdouble)MAX(queries, 1) * (gdouble)MAX(n_instances, 1) * 3600.0 / budget;
+	gdouble base = MAX((gdouble)period, need);
+
+	return now + (gint64)(base * g_random_double_range(0.75, 1.25) * G_USEC_PER_SEC);
+}
+
+/* The status on the instance (and when the scheduler looks again), the
+ * answer in mail_instance_dns. */
 static gboolean
-verify_store(ExmRestCrud *r, const gchar *uuid, JsonNode *result, GError **error)
+verify_store(const ExmRestStore *store,
+	     const gchar *uuid,
+	     JsonNode *result,
+	     gint64 now_us,
+	     gint64 next_us,
+	     GError **error)
 {
 	static const gchar update[] =
 		"UPDATE mail_instances SET dns_status = $2, dns_checked_at = TIMESTAMP 'epoch' + "
-		"$3::bigint * INTERVAL '1 microsecond' WHERE uuid = $1::uuid";
+		"$3::bigint * INTERVAL '1 microsecond', dns_next_check_at = TIMESTAMP 'epoch' + "
+		"$4::bigint * INTERVAL '1 microsecond' WHERE uuid = $1::uuid";
 	static const gchar upsert[] =
 		"INSERT INTO mail_instance_dns (instance, checked_at, result) VALUES ($1::uuid, "
 		"TIMESTAMP 'epoch' + $2::bigint * INTERVAL '1 microsecond', $3) ON CONFLICT "
@@ -171,15 +229,16 @@ verify_store(ExmRestCrud *r, const gchar *uuid, JsonNode *result, GError **error
 		"EXCLUDED.checked_at";
 	g_autoptr(GPtrArray) p1 = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) p2 = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
+	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, now_us);
 
 	g_ptr_array_add(p1, g_strdup(uuid));
 	g_ptr_array_add(p1, g_strdup(exm_mail_dnscheck_status(result)));
 	g_ptr_array_add(p1, g_strdup(now));
+	g_ptr_array_add(p1, g_strdup_printf("%" G_GINT64_FORMAT, next_us));
 	g_ptr_array_add(p2, g_strdup(uuid));
 	g_ptr_array_add(p2, g_strdup(now));
 	g_ptr_array_add(p2, json_to_string(result, FALSE));
-	return exec_sql(r, update, p1, error) && exec_sql(r, upsert, p2, error);
+	return exec_sql(store, update, p1, error) && exec_sql(store, upsert, p2, error);
 }
 
 static gboolean
@@ -207,10 +266,14 @@ verify_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 
 		if (error != NULL && *error != NULL)
 			return FALSE;
+		guint queries = 0;
+
 		g_clear_pointer(&result, json_node_unref);
-		result = verify_now(row);
+		result = verify_now(row, &queries);
 		json_object_set_string_member(json_node_get_object(result), "checked_at", now);
-		if (!verify_store(r, uuid, result, error))
+		/* an answer on demand also puts the next scheduled one off */
+		if (!verify_store(
+			    &r->store, uuid, result, r->now, next_check(r->now, queries, 1), error))
 			return FALSE;
 		json_object_set_boolean_member(json_node_get_object(result), "cached", FALSE);
 	}
@@ -228,4 +291,86 @@ exm_plugin_dns_action(ExmRestCrud *r, const ExmRestKind *kind)
 
 	if (!ok)
 		exm_rest_response_set_error(r->resp, error);
+}
+
+/* ------------------------------------------------- the scheduled re-check */
+
+/* Where a scheduled step's unexpected SQL error goes: the host's log. */
+static void
+recheck_log(gpointer data, const gchar *message)
+{
+	const ExmPlugin *plugin = data;
+
+	if (plugin->host != NULL && plugin->host->log != NULL)
+		plugin->host->log(plugin->host->host_data, EXORDOS_PAAS_LOG_ERROR, NULL, message);
+}
+
+/* The ACTIVE instances due now, oldest first, locked for this step (a second
+ * host on the database skips them); the second row only says more are due. */
+static PGresult *
+recheck_due(const ExmRestStore *store, gint64 now_us, GError **error)
+{
+	static const gchar sql[] =
+		"SELECT uuid::text AS uuid, domain, array_to_json(ipsv4)::text AS ipsv4, "
+		"dkim_selector, dkim_public_key, status FROM mail_instances WHERE status = "
+		"'ACTIVE' AND (dns_next_check_at IS NULL OR dns_next_check_at <= TIMESTAMP "
+		"'epoch' + $1::bigint * INTERVAL '1 microsecond') ORDER BY dns_next_check_at "
+		"NULLS FIRST LIMIT 2 FOR UPDATE SKIP LOCKED";
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+
+	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, now_us));
+	return exm_rest_store_exec(store, &exm_plugin_instance_model, sql, params, error);
+}
+
+/* How many instances the scheduler keeps checked (the budget's divisor). */
+static gint64
+recheck_count(const ExmRestStore *store, GError **error)
+{
+	static const gchar sql[] = "SELECT count(*) FROM mail_instances WHERE status = 'ACTIVE'";
+	g_autoptr(PGresult) res =
+		exm_rest_store_exec(store, &exm_plugin_instance_model, sql, NULL, error);
+
+	return res != NULL ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+}
+
+gboolean
+exm_plugin_dns_recheck_run(gpointer ctx,
+			   PGconn *db,
+			   gint64 now_us,
+			   gboolean *out_more,
+			   gchar **out_error)
+{
+	ExmRestStore store = { db, recheck_log, ctx };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PGresult) due = NULL;
+	g_autoptr(ExmRestRow) row = NULL;
+	g_autoptr(JsonNode) result = NULL;
+	g_autofree gchar *checked = exm_time_format(now_us);
+	guint queries = 0;
+	gint64 n;
+
+	*out_more = FALSE;
+	/* 0: the schedule is off (the stand); checks run on request only */
+	if (env_uint(ENV_PERIOD, PERIOD_DEFAULT, 0, PERIOD_MAX) == 0)
+		return TRUE;
+	due = recheck_due(&store, now_us, &error);
+	if (due == NULL || PQntuples(due) == 0)
+		goto out;
+	row = exm_rest_row_new(&exm_plugin_instance_model, due, 0);
+	result = verify_now(row, &queries);
+	json_object_set_string_member(json_node_get_object(result), "checked_at", checked);
+	n = recheck_count(&store, &error);
+	if (n >= 0 && verify_store(&store,
+				   exm_rest_row_get(row, "uuid"),
+				   result,
+				   now_us,
+				   next_check(now_us, queries, n),
+				   &error))
+		*out_more = PQntuples(due) > 1;
+out:
+	if (error == NULL)
+		return TRUE;
+	if (out_error != NULL)
+		*out_error = g_strdup_printf("dns re-check: %s", error->message);
+	return FALSE;
 }

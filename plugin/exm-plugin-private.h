@@ -40,6 +40,13 @@ const ExordosPaasField *exm_plugin_abi_field(const ExmRestField *field, ExordosP
 /* exm-plugin-dns.c: `GET instances/<uuid>/actions/dns_records` and
  * `…/actions/verify_dns` */
 void exm_plugin_dns_action(ExmRestCrud *r, const ExmRestKind *kind);
+/* The scheduled DNS re-check (ABI minor 4 periodic job `dns_recheck`): one
+ * due instance per step; see #ExordosPaasPeriodicRunFunc. */
+gboolean exm_plugin_dns_recheck_run(gpointer ctx,
+				    PGconn *db,
+				    gint64 now_us,
+				    gboolean *out_more,
+				    gchar **out_error);
 
 /* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
 const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);

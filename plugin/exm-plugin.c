@@ -176,6 +176,8 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	/* the live DNS check (migration 0002, docs/dns-verification.md) */
 	{ "dns_status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL },
 	{ "dns_checked_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	/* when the scheduled re-check looks next (migration 0008); null: due now */
+	{ "dns_next_check_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -581,12 +583,24 @@ static const ExordosPaasMigration exm_plugin_migration_dns = {
 	{ NULL },
 };
 
-static const ExordosPaasMigration *const exm_plugin_migrations[] = {
-	&exm_plugin_migration_init,
-	&exm_plugin_migration_em_seals,
-	&exm_plugin_migration_dns,
-	&exm_plugin_migration_abuse,
+/* Issue 17's schedule: when each instance's DNS is checked next. */
+static const gchar *const exm_plugin_depends_dns[] = {
+	"d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70",
 	NULL,
+};
+
+static const ExordosPaasMigration exm_plugin_migration_dns_schedule = {
+	"5c1e0f4a-7d2b-4e88-9a61-3f0b8d2c4e15",
+	"0008-dns-schedule",
+	exm_plugin_depends_dns,
+	exm_plugin_sql_0008_dns_schedule_up,
+	exm_plugin_sql_0008_dns_schedule_down,
+	{ NULL },
+};
+
+static const ExordosPaasMigration *const exm_plugin_migrations[] = {
+	&exm_plugin_migration_init,  &exm_plugin_migration_em_seals,	 &exm_plugin_migration_dns,
+	&exm_plugin_migration_abuse, &exm_plugin_migration_dns_schedule, NULL,
 };
 
 /* Upstream get_agent_models()/get_agent_filters() (docs/plugin-abi.md §5). */
@@ -631,6 +645,20 @@ static const gchar *const exm_plugin_permissions[] = {
 	NULL,
 };
 
+/* The scheduled DNS re-check (docs/dns-verification.md §Schedule): the host
+ * asks every second while nothing is due, at once while instances are. */
+static const ExordosPaasPeriodicJob exm_plugin_job_dns = {
+	.struct_size = sizeof(ExordosPaasPeriodicJob),
+	.name = "dns_recheck",
+	.interval_ms = 1000,
+	.run = exm_plugin_dns_recheck_run,
+};
+
+static const ExordosPaasPeriodicJob *const exm_plugin_periodic[] = {
+	&exm_plugin_job_dns,
+	NULL,
+};
+
 static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
 	.abi_minor = EXORDOS_PAAS_PLUGIN_ABI_MINOR,
@@ -649,6 +677,7 @@ static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.builders = &exm_plugin_builders,
 	.manifest_apply = exm_plugin_em_apply,
 	.openapi = plugin_openapi,
+	.periodic = exm_plugin_periodic,
 };
 
 /* The ABI model tables are derived from the model declarations on first use. */

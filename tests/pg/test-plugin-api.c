@@ -48,7 +48,16 @@ test_descriptor(void)
 		g_assert_cmpstr(d->migrations[i]->depends[0], ==, d->migrations[0]->uuid);
 		g_assert_null(d->migrations[i]->depends[1]);
 	}
-	g_assert_null(d->migrations[4]);
+	/* 0008 (the DNS re-check's schedule) builds on 0002 */
+	g_assert_cmpstr(d->migrations[4]->name, ==, "0008-dns-schedule");
+	g_assert_cmpstr(d->migrations[4]->depends[0], ==, d->migrations[2]->uuid);
+	g_assert_null(d->migrations[4]->depends[1]);
+	g_assert_null(d->migrations[5]);
+	/* ABI minor 4: the background jobs */
+	g_assert_cmpuint(d->abi_minor, >=, 4);
+	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");
+	g_assert_cmpuint(d->periodic[0]->struct_size, ==, sizeof(ExordosPaasPeriodicJob));
+	g_assert_null(d->periodic[1]);
 	g_assert_nonnull(d->manifest_apply);
 	for (guint i = 0; d->agent_models[i] != NULL; i++) {
 		g_autofree gchar *sub =

@@ -477,3 +477,27 @@ exm_fixture_manifest(ExmFixture *f,
 	fixture_reply(f, &resp, reply);
 	return reply;
 }
+
+gchar *
+exm_fixture_zone_lines(ExmReply *records, gboolean ptr)
+{
+	JsonArray *a = json_object_get_array_member(json_node_get_object(records->json), "records");
+	GString *z = g_string_new(NULL);
+
+	for (guint k = 0; k < json_array_get_length(a); k++) {
+		JsonObject *r = json_array_get_object_element(a, k);
+		const gchar *type = json_object_get_string_member(r, "type");
+		const gchar *data = json_object_get_string_member(r, "data");
+		/* every TXT of this instance fits one 255-byte string */
+		g_autofree gchar *rdata =
+			g_str_equal(type, "TXT") ? g_strdup_printf("\"%s\"", data) : g_strdup(data);
+
+		if (g_str_equal(type, "PTR") == ptr)
+			g_string_append_printf(z,
+					       "%s. 3600 IN %s %s\n",
+					       json_object_get_string_member(r, "fqdn"),
+					       type,
+					       rdata);
+	}
+	return g_string_free(z, FALSE);
+}

@@ -127,6 +127,10 @@ gint64 exm_fixture_count(ExmFixture *f, const gchar *table);
 /* The first value of a test-only query. */
 gchar *exm_fixture_scalar(ExmFixture *f, const gchar *sql);
 
+/* The zone-file lines of a dns_records answer, the PTRs (@ptr) or the others:
+ * `<fqdn>. 3600 IN <type> <data>`, TXT data quoted as one string. */
+gchar *exm_fixture_zone_lines(ExmReply *records, gboolean ptr);
+
 /* Seeds: a version (operator), an instance of @who's project (or @project). */
 gchar *exm_fixture_version(ExmFixture *f, const gchar *name);
 gchar *exm_fixture_instance(ExmFixture *f,

@@ -19,31 +19,6 @@
 #define REVZONE "2.0.192.in-addr.arpa"
 #define KEY	"v=DKIM1; h=sha256; k=rsa; p=QUJDREVGRw=="
 
-/* The zone lines of @type-filter (PTR or not) from the instance's dns_records. */
-static gchar *
-zone_lines(ExmReply *records, gboolean ptr)
-{
-	JsonArray *a = json_object_get_array_member(json_node_get_object(records->json), "records");
-	GString *z = g_string_new(NULL);
-
-	for (guint k = 0; k < json_array_get_length(a); k++) {
-		JsonObject *r = json_array_get_object_element(a, k);
-		const gchar *type = json_object_get_string_member(r, "type");
-		const gchar *data = json_object_get_string_member(r, "data");
-		/* every TXT of this instance fits one 255-byte string */
-		g_autofree gchar *rdata =
-			g_str_equal(type, "TXT") ? g_strdup_printf("\"%s\"", data) : g_strdup(data);
-
-		if (g_str_equal(type, "PTR") == ptr)
-			g_string_append_printf(z,
-					       "%s. 3600 IN %s %s\n",
-					       json_object_get_string_member(r, "fqdn"),
-					       type,
-					       rdata);
-	}
-	return g_string_free(z, FALSE);
-}
-
 static ExmReply *
 verify(ExmFixture *f, const ExmWho *who, const gchar *instance)
 {
@@ -83,8 +58,8 @@ publish(ExmFixture *f, ExmTestKnot *knot, const gchar *instance, const gchar *dk
 	g_autofree gchar *path = g_strdup_printf("instances/%s/actions/dns_records", instance);
 	g_autoptr(ExmReply) rec =
 		exm_fixture_call(f, NULL, &exm_who_owner1, "GET", path, NULL, NULL);
-	g_autofree gchar *fwd = zone_lines(rec, FALSE);
-	g_autofree gchar *rev = zone_lines(rec, TRUE);
+	g_autofree gchar *fwd = exm_fixture_zone_lines(rec, FALSE);
+	g_autofree gchar *rev = exm_fixture_zone_lines(rec, TRUE);
 	g_autofree gchar *key_line = g_strdup_printf("p=%s\"", dkim);
 	gchar *p;
 
@@ -209,10 +184,155 @@ test_verify_dns(void)
 	g_assert_false(ready(r));
 }
 
+/* One step of the plugin's dns_recheck job at @now_us, as the host runs it:
+ * in its own transaction, committed on success. */
+static gboolean
+recheck_step(ExmFixture *f, gint64 now_us)
+{
+	const ExordosPaasPeriodicJob *job = f->desc->periodic[0];
+	g_autofree gchar *message = NULL;
+	gboolean more = TRUE;
+
+	g_assert_cmpstr(job->name, ==, "dns_recheck");
+	PQclear(PQexec(f->db, "BEGIN"));
+	g_assert_true(job->run(f->ctx, f->db, now_us, &more, &message));
+	g_assert_null(message);
+	PQclear(PQexec(f->db, "COMMIT"));
+	return more;
+}
+
+/* Seconds from @now_us to the instance's next scheduled check. */
+static gdouble
+next_in(ExmFixture *f, const gchar *instance, gint64 now_us)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"SELECT extract(epoch FROM dns_next_check_at) * 1000000 FROM mail_instances "
+		"WHERE uuid = '%s'",
+		instance);
+	g_autofree gchar *v = exm_fixture_scalar(f, sql);
+
+	g_assert_nonnull(v);
+	return (g_ascii_strtod(v, NULL) - (gdouble)now_us) / G_USEC_PER_SEC;
+}
+
+static gchar *
+checked_at(ExmFixture *f, const gchar *instance)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"SELECT dns_checked_at FROM mail_instances WHERE uuid = '%s'", instance);
+
+	return exm_fixture_scalar(f, sql);
+}
+
+/* A budget of one query an hour stretches a one-minute period to hours; 0
+ * turns the schedule off. */
+static void
+assert_budget_and_off(ExmFixture *f, const gchar *instance, gint64 now)
+{
+	g_autofree gchar *sql = NULL;
+	g_autofree gchar *one = NULL;
+	g_autofree gchar *due = NULL;
+
+	g_setenv("EXM_DNS_RECHECK_SECONDS", "60", TRUE);
+	g_setenv("EXM_DNS_QUERY_BUDGET", "1", TRUE);
+	now += (gint64)2 * 3600 * G_USEC_PER_SEC;
+	g_assert_false(recheck_step(f, now));
+	g_assert_cmpfloat(next_in(f, instance, now), >=, 0.75 * 3600);
+	g_unsetenv("EXM_DNS_QUERY_BUDGET");
+
+	/* a due instance (a new key) stays unchecked */
+	g_setenv("EXM_DNS_RECHECK_SECONDS", "0", TRUE);
+	sql = g_strdup_printf("UPDATE mail_instances SET dkim_public_key = 'v=DKIM1; p=T0ZG' "
+			      "WHERE uuid = '%s' RETURNING 1",
+			      instance);
+	one = exm_fixture_scalar(f, sql);
+	g_assert_false(recheck_step(f, now + G_USEC_PER_SEC));
+	g_clear_pointer(&sql, g_free);
+	sql = g_strdup_printf(
+		"SELECT dns_next_check_at IS NULL FROM mail_instances WHERE uuid = '%s'", instance);
+	due = exm_fixture_scalar(f, sql);
+	g_assert_cmpstr(due, ==, "t");
+}
+
+/*
+ * The scheduled re-check (ABI minor 4 periodic job): a due instance is
+ * checked with no API call, then not again until its period (spread ±25 %)
+ * has passed; a fixed record is ok on the next scheduled check; a new key
+ * makes it due at once; the hourly query budget stretches the period.
+ */
+static void
+test_dns_recheck(void)
+{
+	const gchar *zones[] = { "example.com", REVZONE, NULL };
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(ExmTestKnot) knot = NULL;
+	g_autofree gchar *instance = NULL;
+	g_autofree gchar *first = NULL;
+	g_autofree gchar *again = NULL;
+	g_autofree gchar *status = NULL;
+	gint64 now = g_get_real_time();
+	gdouble in;
+
+	if (f == NULL || (knot = exm_test_knot_new(zones)) == NULL)
+		return;
+	g_assert_cmpuint(f->desc->abi_minor, >=, 4);
+	instance = seed_instance(f);
+	publish(f, knot, instance, "c3RhbGU=");
+	if (!exm_test_knot_start(knot))
+		return;
+	g_setenv("EXM_DNS_RESOLVER", exm_test_knot_server(knot), TRUE);
+	g_setenv("EXM_DNS_TIMEOUT_MS",
+		 g_getenv("EXM_UNDER_VALGRIND") != NULL ? "20000" : "3000",
+		 TRUE);
+	g_setenv("EXM_DNS_RECHECK_SECONDS", "3600", TRUE);
+	g_setenv("EXM_DNS_QUERY_BUDGET", "100000", TRUE);
+
+	/* due (never checked): checked by the job, failing for the stale key */
+	g_assert_false(recheck_step(f, now));
+	status = instance_dns_status(f, instance);
+	g_assert_cmpstr(status, ==, "failing");
+	in = next_in(f, instance, now);
+	g_assert_cmpfloat(in, >=, 0.75 * 3600 - 1);
+	g_assert_cmpfloat(in, <=, 1.25 * 3600 + 1);
+
+	/* not due yet: the next step touches nothing */
+	first = checked_at(f, instance);
+	g_assert_false(recheck_step(f, now + 60 * G_USEC_PER_SEC));
+	again = checked_at(f, instance);
+	g_assert_cmpstr(first, ==, again);
+
+	/* the record fixed: ok on the next scheduled check, with no API call */
+	publish(f, knot, instance, NULL);
+	exm_test_knot_reload(knot);
+	now += (gint64)(1.25 * 3600 + 1) * G_USEC_PER_SEC;
+	g_assert_false(recheck_step(f, now));
+	g_clear_pointer(&status, g_free);
+	status = instance_dns_status(f, instance);
+	g_assert_cmpstr(status, ==, "ok");
+
+	/* a new key: due at once (0002's trigger and 0008's), checked again */
+	assert_new_key_unverified(f, instance);
+	g_clear_pointer(&first, g_free);
+	first = g_strdup_printf("SELECT dns_next_check_at IS NULL FROM mail_instances WHERE "
+				"uuid = '%s'",
+				instance);
+	g_clear_pointer(&again, g_free);
+	again = exm_fixture_scalar(f, first);
+	g_assert_cmpstr(again, ==, "t");
+	g_assert_false(recheck_step(f, now + G_USEC_PER_SEC));
+	g_clear_pointer(&status, g_free);
+	status = instance_dns_status(f, instance);
+	g_assert_cmpstr(status, ==, "failing");
+
+	assert_budget_and_off(f, instance, now);
+	g_unsetenv("EXM_DNS_RECHECK_SECONDS");
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/plugin/verify-dns", test_verify_dns);
+	g_test_add_func("/plugin/dns-recheck", test_dns_recheck);
 	return g_test_run();
 }
