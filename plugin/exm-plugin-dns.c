@@ -374,3 +374,87 @@ out:
 		*out_error = g_strdup_printf("dns re-check: %s", error->message);
 	return FALSE;
 }
+
+/* ---------------------------------------------------------- the metrics */
+
+static const gchar *const dns_statuses[] = { "unverified", "ok", "degraded", "failing", NULL };
+
+/* The ACTIVE instances by dns_status (every status, 0 when none). */
+static gboolean
+metrics_by_status(PGconn *db, const ExordosPaasMetricSink *sink, GError **error)
+{
+	g_autoptr(PGresult) res = PQexecParams(db,
+					       "SELECT dns_status, count(*) FROM mail_instances "
+					       "WHERE status = 'ACTIVE' GROUP BY 1",
+					       0,
+					       NULL,
+					       NULL,
+					       NULL,
+					       NULL,
+					       0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "%s", PQerrorMessage(db));
+		return FALSE;
+	}
+	for (guint k = 0; dns_statuses[k] != NULL; k++) {
+		gdouble n = 0;
+
+		for (gint i = 0; i < PQntuples(res); i++)
+			if (g_str_equal(PQgetvalue(res, i, 0), dns_statuses[k]))
+				n = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
+		sink->add(sink->sink,
+			  "exordos_mail_instances_dns",
+			  "ACTIVE mail instances by the result of their last DNS check.",
+			  "gauge",
+			  "dns_status",
+			  dns_statuses[k],
+			  n);
+	}
+	return TRUE;
+}
+
+/* Per ACTIVE instance: 1 when its published DNS is ok (ready to send). */
+static gboolean
+metrics_per_instance(PGconn *db, const ExordosPaasMetricSink *sink, GError **error)
+{
+	g_autoptr(PGresult) res = PQexecParams(db,
+					       "SELECT uuid::text, dns_status = 'ok' FROM "
+					       "mail_instances WHERE status = 'ACTIVE' ORDER BY 1",
+					       0,
+					       NULL,
+					       NULL,
+					       NULL,
+					       NULL,
+					       0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "%s", PQerrorMessage(db));
+		return FALSE;
+	}
+	for (gint i = 0; i < PQntuples(res); i++)
+		sink->add(sink->sink,
+			  "exordos_mail_instance_dns_ok",
+			  "Whether an ACTIVE instance's published DNS checked ok (1) or not (0).",
+			  "gauge",
+			  "instance",
+			  PQgetvalue(res, i, 0),
+			  g_str_equal(PQgetvalue(res, i, 1), "t") ? 1 : 0);
+	return TRUE;
+}
+
+gboolean
+exm_plugin_dns_metrics(gpointer ctx,
+		       PGconn *db,
+		       const ExordosPaasMetricSink *sink,
+		       gchar **out_error)
+{
+	g_autoptr(GError) error = NULL;
+
+	(void)ctx;
+	if (metrics_by_status(db, sink, &error) && metrics_per_instance(db, sink, &error))
+		return TRUE;
+	if (out_error != NULL)
+		*out_error = g_strdup_printf("dns metrics: %s", error->message);
+	return FALSE;
+}

@@ -47,6 +47,12 @@ gboolean exm_plugin_dns_recheck_run(gpointer ctx,
 				    gint64 now_us,
 				    gboolean *out_more,
 				    gchar **out_error);
+/* The DNS gauges on the host's /metrics (ABI minor 4 `metrics`): ACTIVE
+ * instances by dns_status, and per instance whether it is ok. */
+gboolean exm_plugin_dns_metrics(gpointer ctx,
+				PGconn *db,
+				const ExordosPaasMetricSink *sink,
+				gchar **out_error);
 
 /* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
 const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);

@@ -678,6 +678,7 @@ static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.manifest_apply = exm_plugin_em_apply,
 	.openapi = plugin_openapi,
 	.periodic = exm_plugin_periodic,
+	.metrics = exm_plugin_dns_metrics,
 };
 
 /* The ABI model tables are derived from the model declarations on first use. */

@@ -613,6 +613,60 @@ typedef struct {
 } ExordosPaasPeriodicJob;
 
 /**
+ * ExordosPaasMetricAddFunc:
+ * @sink: #ExordosPaasMetricSink.sink
+ * @name: the family, `exordos_<slug>_…` in `[a-z0-9_]` (others are dropped)
+ * @help: its help text
+ * @type: `gauge` or `counter`
+ * @label: (nullable): the name of the sample's one label, `[a-z_]`
+ * @value: (nullable): its value
+ * @sample: the sample
+ *
+ * Adds one sample to the host's `/metrics` (ABI minor ≥ 4).  The host bounds
+ * the series of each family (as its own) and escapes label values.
+ */
+typedef void (*ExordosPaasMetricAddFunc)(gpointer sink,
+					 const gchar *name,
+					 const gchar *help,
+					 const gchar *type,
+					 const gchar *label,
+					 const gchar *value,
+					 gdouble sample);
+
+/**
+ * ExordosPaasMetricSink:
+ * @struct_size: `sizeof (ExordosPaasMetricSink)` as the host was compiled
+ * @sink: opaque, passed back to @add
+ * @add: (not nullable): see #ExordosPaasMetricAddFunc
+ * @reserved: for functions added later (%NULL)
+ */
+typedef struct {
+	gsize struct_size;
+	gpointer sink;
+	ExordosPaasMetricAddFunc add;
+	gpointer reserved[4];
+} ExordosPaasMetricSink;
+
+/**
+ * ExordosPaasMetricsFunc:
+ * @ctx: the context from init
+ * @db: a connection outside any transaction, with a short statement timeout;
+ *   the plugin only reads
+ * @sink: (transfer none): where the samples go
+ * @out_error: (out) (transfer full): on failure, a lower-case message to be
+ *   freed with g_free()
+ *
+ * The plugin's gauges, read at scrape time (ABI minor ≥ 4), from the host's
+ * metrics thread.  Should be cheap: one or two aggregate queries.
+ *
+ * Returns: %TRUE on success
+ */
+typedef gboolean (*ExordosPaasMetricsFunc)(gpointer ctx,
+					   PGconn *db,
+					   const ExordosPaasMetricSink *sink,
+					   gchar **out_error);
+
+/**
  * ExordosPaasPluginDescriptor:
  * @abi_major: %EXORDOS_PAAS_PLUGIN_ABI_MAJOR the plugin was built with
  * @abi_minor: %EXORDOS_PAAS_PLUGIN_ABI_MINOR the plugin was built with
@@ -639,6 +693,7 @@ typedef struct {
  *   reads it only when @abi_minor ≥ 3
  * @periodic: (nullable): ABI minor ≥ 4: %NULL-terminated background jobs;
  *   see #ExordosPaasPeriodicJob
+ * @metrics: (nullable): ABI minor ≥ 4: see #ExordosPaasMetricsFunc
  * @reserved: appended members come from here (%NULL)
  *
  * Everything a host needs to know about a PaaS type plugin.  Constant for the
@@ -665,7 +720,8 @@ typedef struct {
 	ExordosPaasOpenapiFunc openapi;
 	/* ABI minor 4 */
 	const ExordosPaasPeriodicJob *const *periodic;
-	gpointer reserved[12];
+	ExordosPaasMetricsFunc metrics;
+	gpointer reserved[11];
 } ExordosPaasPluginDescriptor;
 
 /**

@@ -207,6 +207,65 @@ test_agent_side(void)
 	promtool_check(s->body);
 }
 
+/*
+ * The mail plugin's gauges (ABI minor 4 `metrics`) on the host's /metrics:
+ * ACTIVE instances by dns_status, every status present, and per instance
+ * whether its DNS is ok; what the plugin's row says, read at scrape time.
+ */
+static void
+test_plugin_dns(void)
+{
+	ExhTestOptions options = { .metrics = TRUE };
+	g_autoptr(ExhTest) t = NULL;
+	g_autoptr(Scrape) s = NULL;
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *body = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autofree gchar *sql = NULL;
+	g_autofree gchar *one = NULL;
+	g_autofree gchar *series = NULL;
+
+	exh_metrics_reset();
+	t = exh_test_new(&options);
+	if (t == NULL)
+		return;
+	version = exh_test_create(t,
+				  EXH_TEST_TOKEN_OPERATOR,
+				  VERSIONS,
+				  "{\"name\": \"v\", \"image\": \"http://repo.local/m.raw\"}");
+	body = g_strdup_printf("{\"name\": \"m1\", \"project_id\": \"" EXH_TEST_PROJECT
+			       "\", \"domain\": \"example.org\", \"cpu\": 1, \"ram\": 1024, "
+			       "\"disk_size\": 10, \"version\": \"" VERSIONS "%s\"}",
+			       version);
+	uuid = exh_test_create(t, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
+	sql = g_strdup_printf("UPDATE mail_instances SET status = 'ACTIVE', dns_status = 'ok' "
+			      "WHERE uuid = '%s' RETURNING 1",
+			      uuid);
+	one = exh_test_sql(t, sql);
+	g_assert_cmpstr(one, ==, "1");
+	s = scrape(t);
+	g_assert_cmpfloat(sample(s->body, "exordos_mail_instances_dns{dns_status=\"ok\"}"), ==, 1);
+	g_assert_cmpfloat(
+		sample(s->body, "exordos_mail_instances_dns{dns_status=\"failing\"}"), ==, 0);
+	series = g_strdup_printf("exordos_mail_instance_dns_ok{instance=\"%s\"}", uuid);
+	g_assert_cmpfloat(sample(s->body, series), ==, 1);
+	promtool_check(s->body);
+
+	/* failing now: the next scrape says so */
+	g_clear_pointer(&sql, g_free);
+	g_clear_pointer(&one, g_free);
+	sql = g_strdup_printf("UPDATE mail_instances SET dns_status = 'failing' WHERE uuid = '%s' "
+			      "RETURNING 1",
+			      uuid);
+	one = exh_test_sql(t, sql);
+	g_clear_pointer(&s, scrape_free);
+	s = scrape(t);
+	g_assert_cmpfloat(sample(s->body, "exordos_mail_instances_dns{dns_status=\"ok\"}"), ==, 0);
+	g_assert_cmpfloat(
+		sample(s->body, "exordos_mail_instances_dns{dns_status=\"failing\"}"), ==, 1);
+	g_assert_cmpfloat(sample(s->body, series), ==, 0);
+}
+
 /* A real Prometheus scrapes the host and sees the traffic's counts. */
 static void
 test_prometheus(void)
@@ -247,5 +306,6 @@ main(int argc, char **argv)
 	g_test_add_func("/metrics/listener", test_listener);
 	g_test_add_func("/metrics/agent-side", test_agent_side);
 	g_test_add_func("/metrics/prometheus", test_prometheus);
+	g_test_add_func("/metrics/plugin-dns", test_plugin_dns);
 	return g_test_run();
 }

@@ -58,6 +58,7 @@ test_descriptor(void)
 	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");
 	g_assert_cmpuint(d->periodic[0]->struct_size, ==, sizeof(ExordosPaasPeriodicJob));
 	g_assert_null(d->periodic[1]);
+	g_assert_nonnull(d->metrics);
 	g_assert_nonnull(d->manifest_apply);
 	for (guint i = 0; d->agent_models[i] != NULL; i++) {
 		g_autofree gchar *sub =

@@ -12,6 +12,8 @@
 #include "exh-metrics.h"
 #include "exm-cleanup.h"
 
+#include <string.h>
+
 static void
 collect_pool(ExhMetricsCollector *c, ExhPool *pool, const gchar *api)
 {
@@ -126,6 +128,96 @@ collect_agents(ExhMetricsCollector *c, ExhHost *host)
 				    g_ascii_strtod(PQgetvalue(res, i, 1), NULL));
 }
 
+/* A plugin's samples (ABI minor 4 `metrics`), checked before they reach the
+ * registry: family `exordos_<slug>_…`, names in the exposition's safe subset,
+ * a known type, and a bounded number of samples per scrape. */
+typedef struct {
+	ExhMetricsCollector *collector;
+	const gchar *slug;
+	guint samples;
+	guint refused;
+} PluginSink;
+
+static gboolean
+metric_name_ok(const gchar *name, const gchar *allowed_extra)
+{
+	if (name == NULL || name[0] == '\0')
+		return FALSE;
+	for (const gchar *p = name; *p != '\0'; p++)
+		if (!g_ascii_islower(*p) && *p != '_' && strchr(allowed_extra, *p) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+static void
+plugin_metric_add(gpointer data,
+		  const gchar *name,
+		  const gchar *help,
+		  const gchar *type,
+		  const gchar *label,
+		  const gchar *value,
+		  gdouble sample)
+{
+	PluginSink *s = data;
+	g_autofree gchar *prefix = g_strdup_printf("exordos_%s_", s->slug);
+
+	if (!g_str_has_prefix(name != NULL ? name : "", prefix) ||
+	    !metric_name_ok(name, "0123456789") ||
+	    (g_strcmp0(type, "gauge") != 0 && g_strcmp0(type, "counter") != 0) ||
+	    (label != NULL && !metric_name_ok(label, "")) || (label == NULL) != (value == NULL) ||
+	    s->samples >= EXH_METRICS_MAX_NODES) {
+		s->refused++;
+		return;
+	}
+	s->samples++;
+	exh_metrics_collect(s->collector,
+			    name,
+			    help != NULL && strchr(help, '\n') == NULL ? help : "",
+			    type,
+			    label,
+			    value,
+			    sample);
+}
+
+static void
+collect_plugin(ExhMetricsCollector *c, PGconn *db, const ExhPlugin *plugin)
+{
+	const ExordosPaasPluginDescriptor *d = plugin->desc;
+	PluginSink s = { c, d->slug, 0, 0 };
+	ExordosPaasMetricSink sink = {
+		sizeof(ExordosPaasMetricSink), &s, plugin_metric_add, { 0 }
+	};
+	g_autofree gchar *message = NULL;
+
+	if (d->abi_minor < 4 ||
+	    d->struct_size <
+		    G_STRUCT_OFFSET(ExordosPaasPluginDescriptor, metrics) + sizeof(d->metrics) ||
+	    d->metrics == NULL || !plugin->initialised)
+		return;
+	if (!d->metrics(plugin->ctx, db, &sink, &message))
+		exh_log(G_LOG_LEVEL_MESSAGE,
+			NULL,
+			"plugin %s: metrics: %s",
+			d->slug,
+			message != NULL ? message : "failed");
+	if (s.refused > 0)
+		exh_log(G_LOG_LEVEL_MESSAGE,
+			NULL,
+			"plugin %s: %u metric samples refused (name, type or count)",
+			d->slug,
+			s.refused);
+}
+
+static void
+collect_plugins(ExhMetricsCollector *c, ExhHost *host)
+{
+	g_autoptr(GPtrArray) plugins = exh_host_plugins(host);
+	PGconn *db = metrics_db(host);
+
+	for (guint i = 0; db != NULL && i < plugins->len; i++)
+		collect_plugin(c, db, plugins->pdata[i]);
+}
+
 static void
 collect(ExhMetricsCollector *c, gpointer data)
 {
@@ -134,6 +226,7 @@ collect(ExhMetricsCollector *c, gpointer data)
 	guint64 refused = 0;
 
 	collect_pool(c, host->pool, "user");
+	collect_plugins(c, host);
 	if (host->listener != NULL)
 		collect_connections(c,
 				    "user",
