@@ -176,6 +176,8 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	/* the live DNS check (migration 0002, docs/dns-verification.md) */
 	{ "dns_status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL },
 	{ "dns_checked_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	/* issue 22, migration 0006 (docs/tls.md): the node's one name */
+	{ "smtp_hostname", EXM_REST_TYPE_STRING, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -581,12 +583,19 @@ static const ExordosPaasMigration exm_plugin_migration_dns = {
 	{ NULL },
 };
 
+/* Issue 22's TLS: the node's name and certificate status on the instance. */
+static const ExordosPaasMigration exm_plugin_migration_tls = {
+	"6e2b7c1a-9d4f-4e0a-b5c8-3f1d2a6e9b07",
+	"0006-tls",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0006_tls_up,
+	exm_plugin_sql_0006_tls_down,
+	{ NULL },
+};
+
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
-	&exm_plugin_migration_init,
-	&exm_plugin_migration_em_seals,
-	&exm_plugin_migration_dns,
-	&exm_plugin_migration_abuse,
-	NULL,
+	&exm_plugin_migration_init,  &exm_plugin_migration_em_seals, &exm_plugin_migration_dns,
+	&exm_plugin_migration_abuse, &exm_plugin_migration_tls,	     NULL,
 };
 
 /* Upstream get_agent_models()/get_agent_filters() (docs/plugin-abi.md §5). */

@@ -59,6 +59,7 @@ static const Expect instance_fields[] = {
 	{ "auth_fail_window", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "dns_status", T(ENUM), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dns_checked_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "smtp_hostname", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {
