@@ -11,6 +11,7 @@
 
 #include "exm-dp-error.h"
 #include "exm-dp-logstats.h"
+#include "exm-mail-cert.h"
 
 /* the log is followed between scrapes too, so a rotation is rarely missed */
 #define POLL_SECONDS 10
@@ -21,6 +22,7 @@ struct _ExmDpMetrics {
 	SoupServer *server;
 	guint port;
 	gchar *spool_input;
+	gchar *tls_cert; /* the certificate exim serves (issue 22) */
 	ExmDpLogStats *log;
 	guint poll_source;
 };
@@ -60,6 +62,27 @@ render_queue(ExmDpMetrics *m, GString *out)
 			       oldest > 0 ? MAX(now - oldest, 0) : 0);
 }
 
+/* Issue 22: days until the served certificate expires (docs/tls.md §4); no
+ * sample while there is no readable certificate. */
+static void
+render_tls(ExmDpMetrics *m, GString *out)
+{
+	g_autofree gchar *pem = NULL;
+	gsize len = 0;
+	gint64 not_after = 0;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	g_string_append(out,
+			"# HELP exordos_node_tls_certificate_expiry_days Days until the notAfter "
+			"of the certificate exim serves (negative: expired).\n"
+			"# TYPE exordos_node_tls_certificate_expiry_days gauge\n");
+	if (g_file_get_contents(m->tls_cert, &pem, &len, NULL) &&
+	    exm_mail_cert_not_after(pem, len, &not_after))
+		g_string_append_printf(out,
+				       "exordos_node_tls_certificate_expiry_days %.3f\n",
+				       (gdouble)(not_after - now) / 86400.0);
+}
+
 static void
 render_process(GString *out, gint64 usec)
 {
@@ -89,6 +112,7 @@ exm_dp_metrics_render(ExmDpMetrics *metrics)
 	exm_dp_logstats_poll(metrics->log);
 	exm_dp_logstats_render(metrics->log, out);
 	render_queue(metrics, out);
+	render_tls(metrics, out);
 	render_process(out, g_get_monotonic_time() - start);
 	return g_string_free(out, FALSE);
 }
@@ -168,6 +192,7 @@ exm_dp_metrics_new(const ExmDpConfig *config, GError **error)
 		g_build_filename(config->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
 
 	m->spool_input = g_build_filename(config->root, EXM_DP_PATH_SPOOL, "input", NULL);
+	m->tls_cert = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
 	m->log = exm_dp_logstats_new(log, FALSE);
 	exm_dp_logstats_poll(m->log); /* opens it at its end: counts start now */
 	m->server = soup_server_new(NULL, NULL);
@@ -195,5 +220,6 @@ exm_dp_metrics_free(ExmDpMetrics *metrics)
 	g_clear_object(&metrics->server);
 	g_clear_pointer(&metrics->log, exm_dp_logstats_free);
 	g_free(metrics->spool_input);
+	g_free(metrics->tls_cert);
 	g_free(metrics);
 }
