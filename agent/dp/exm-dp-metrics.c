@@ -12,6 +12,7 @@
 #include "exm-dp-error.h"
 #include "exm-dp-logstats.h"
 #include "exm-mail-cert.h"
+#include "exm-secret.h"
 
 /* the log is followed between scrapes too, so a rotation is rarely missed */
 #define POLL_SECONDS 10
@@ -22,7 +23,8 @@ struct _ExmDpMetrics {
 	SoupServer *server;
 	guint port;
 	gchar *spool_input;
-	gchar *tls_cert; /* the certificate exim serves (issue 22) */
+	gchar *tls_cert;   /* the self-signed certificate (issue 22) */
+	gchar *tls_custom; /* a tenant's, served instead when present */
 	ExmDpLogStats *log;
 	guint poll_source;
 };
@@ -67,7 +69,8 @@ render_queue(ExmDpMetrics *m, GString *out)
 static void
 render_tls(ExmDpMetrics *m, GString *out)
 {
-	g_autofree gchar *pem = NULL;
+	/* a tenant's file holds its key too: wiped after the read */
+	g_autoptr(ExmSecret) pem = NULL;
 	gsize len = 0;
 	gint64 not_after = 0;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
@@ -76,7 +79,11 @@ render_tls(ExmDpMetrics *m, GString *out)
 			"# HELP exordos_node_tls_certificate_expiry_days Days until the notAfter "
 			"of the certificate exim serves (negative: expired).\n"
 			"# TYPE exordos_node_tls_certificate_expiry_days gauge\n");
-	if (g_file_get_contents(m->tls_cert, &pem, &len, NULL) &&
+	if (g_file_get_contents(g_file_test(m->tls_custom, G_FILE_TEST_EXISTS) ? m->tls_custom
+									       : m->tls_cert,
+				&pem,
+				&len,
+				NULL) &&
 	    exm_mail_cert_not_after(pem, len, &not_after))
 		g_string_append_printf(out,
 				       "exordos_node_tls_certificate_expiry_days %.3f\n",
@@ -193,6 +200,7 @@ exm_dp_metrics_new(const ExmDpConfig *config, GError **error)
 
 	m->spool_input = g_build_filename(config->root, EXM_DP_PATH_SPOOL, "input", NULL);
 	m->tls_cert = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
+	m->tls_custom = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
 	m->log = exm_dp_logstats_new(log, FALSE);
 	exm_dp_logstats_poll(m->log); /* opens it at its end: counts start now */
 	m->server = soup_server_new(NULL, NULL);
@@ -221,5 +229,6 @@ exm_dp_metrics_free(ExmDpMetrics *metrics)
 	g_clear_pointer(&metrics->log, exm_dp_logstats_free);
 	g_free(metrics->spool_input);
 	g_free(metrics->tls_cert);
+	g_free(metrics->tls_custom);
 	g_free(metrics);
 }

@@ -10,8 +10,13 @@
  * refused.
  */
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "exm-config.h"
 #include "exm-dp-fixture.h"
+#include "exm-dp-tls.h"
 #include "exm-mail-dns.h"
 #include "exm-test.h"
 
@@ -83,6 +88,18 @@ test_verified_by_name(void)
 		lower = g_ascii_strdown(json_object_get_string_member(wrong, "error"), -1);
 		g_assert_nonnull(strstr(lower, "hostname"));
 	}
+}
+
+/* exim's main log, for a failure's diagnosis. */
+static void
+dump_log(void)
+{
+	g_autofree gchar *dir = exm_dp_fixture_path(fx, EXM_DP_PATH_LOG_DIR);
+	g_autofree gchar *path = g_build_filename(dir, "mainlog", NULL);
+	g_autofree gchar *log = NULL;
+
+	g_file_get_contents(path, &log, NULL, NULL);
+	g_test_message("mainlog:\n%s", log != NULL ? log : "(none)");
 }
 
 /* sslscan's XML for one listener. */
@@ -178,13 +195,8 @@ test_scanner(void)
 		g_autoptr(GString) wrong = g_string_new(NULL);
 
 		g_test_message("sslscan port %d:\n%s", listeners[i].port, xml);
-		if (strstr(xml, "<error>") != NULL) {
-			g_autofree gchar *dir = exm_dp_fixture_path(fx, EXM_DP_PATH_LOG_DIR);
-			g_autofree gchar *p = g_build_filename(dir, "mainlog", NULL);
-			g_autofree gchar *log = NULL;
-			g_file_get_contents(p, &log, NULL, NULL);
-			g_test_message("mainlog:\n%s", log);
-		}
+		if (strstr(xml, "<error>") != NULL)
+			dump_log();
 		g_assert_null(strstr(xml, "<error>"));
 		check_protocols(xml, wrong);
 		g_assert_cmpuint(check_ciphers(xml, wrong), >, 0);
@@ -250,6 +262,168 @@ test_openssl_refused(void)
 	}
 }
 
+/* A TLS session on 465 held open by openssl s_client: its stdin stays open
+ * until held_finish() sends NOOP and QUIT. */
+typedef struct {
+	GPid pid;
+	gint in;
+	gint out;
+} Held;
+
+static void
+held_start(Held *h)
+{
+	g_autofree gchar *target = g_strdup_printf("%s:%d", fx->addr, listeners[2].port);
+	const gchar *argv[] = { "openssl", "s_client", "-quiet", "-connect", target, NULL };
+	g_autoptr(GError) error = NULL;
+	gchar buf[512];
+	gssize n;
+
+	g_assert_true(g_spawn_async_with_pipes(NULL,
+					       (gchar **)argv,
+					       NULL,
+					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+						       G_SPAWN_STDERR_TO_DEV_NULL,
+					       NULL,
+					       NULL,
+					       &h->pid,
+					       &h->in,
+					       &h->out,
+					       NULL,
+					       &error));
+	g_assert_no_error(error);
+	/* the banner: the handshake is done and the session is open */
+	n = read(h->out, buf, sizeof buf - 1);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = '\0';
+	g_assert_true(g_str_has_prefix(buf, "220 "));
+}
+
+/* NOOP and QUIT on the held session; returns all it answered after the banner. */
+static gchar *
+held_finish(Held *h)
+{
+	static const gchar cmds[] = "NOOP\r\nQUIT\r\n";
+	GString *got = g_string_new(NULL);
+	gchar buf[512];
+	gssize n;
+	gint status = 0;
+
+	g_assert_cmpint(write(h->in, cmds, strlen(cmds)), ==, (gssize)strlen(cmds));
+	while ((n = read(h->out, buf, sizeof buf)) > 0)
+		g_string_append_len(got, buf, n);
+	close(h->in);
+	close(h->out);
+	waitpid(h->pid, &status, 0);
+	g_spawn_close_pid(h->pid);
+	return g_string_free(got, FALSE);
+}
+
+static gchar *
+unit_fixture(const gchar *name)
+{
+	g_autofree gchar *path =
+		g_build_filename(EXM_SOURCE_ROOT, "tests", "unit", "tls", name, NULL);
+	gchar *text = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+/* The unit suite's chain for mail.example.com: leaf, intermediate, root. */
+static gchar *
+unit_chain(void)
+{
+	g_autofree gchar *leaf = unit_fixture("rsa.pem");
+	g_autofree gchar *inter = unit_fixture("inter.pem");
+	g_autofree gchar *root = unit_fixture("root.pem");
+
+	return g_strconcat(leaf, inter, root, NULL);
+}
+
+/* Verifying clients on every listener trusting @cafile: %TRUE when all connect. */
+static gboolean
+all_verify(const gchar *cafile)
+{
+	g_autofree gchar *host = exm_mail_dns_primary_hostname(EXM_DP_TEST_DOMAIN);
+	gboolean all = TRUE;
+
+	for (guint i = 0; i < G_N_ELEMENTS(listeners); i++) {
+		g_autoptr(JsonObject) o = verify_client(&listeners[i], host, cafile);
+
+		if (!json_object_get_boolean_member(o, "ok")) {
+			g_test_message("port %d with %s: %s",
+				       listeners[i].port,
+				       cafile,
+				       json_object_get_string_member(o, "error"));
+			all = FALSE;
+		}
+	}
+	if (!all) {
+		dump_log();
+	}
+	return all;
+}
+
+/* Item 3 on the node: a tenant's chain and key replace the self-signed
+ * certificate for the next handshake, without a restart and without dropping
+ * an open session; a refused pair changes nothing; removing it goes back. */
+static void
+test_custom_certificate(void)
+{
+	g_autofree gchar *self_signed = NULL;
+	g_autofree gchar *root = NULL;
+	g_autofree gchar *chain = NULL;
+	g_autofree gchar *key = NULL;
+	g_autofree gchar *stranger = NULL;
+	g_autofree gchar *custom = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean changed = FALSE;
+	guint restarts;
+	Held held;
+	struct stat st;
+
+	if (!ready())
+		return;
+	self_signed = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CERT);
+	custom = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CUSTOM);
+	root = g_build_filename(EXM_SOURCE_ROOT, "tests", "unit", "tls", "root.pem", NULL);
+	chain = unit_chain();
+	key = unit_fixture("rsa.key");
+	stranger = unit_fixture("stranger.key");
+	restarts = exm_dp_fixture_restarts(fx);
+	g_assert_true(all_verify(self_signed));
+	held_start(&held);
+
+	/* a key that does not match: refused, nothing written */
+	g_assert_false(exm_dp_tls_install(
+		fx->config, EXM_DP_TEST_DOMAIN, chain, stranger, strlen(stranger), NULL, &error));
+	g_assert_nonnull(error != NULL ? strstr(error->message, "does not match") : NULL);
+	g_clear_error(&error);
+	g_assert_false(g_file_test(custom, G_FILE_TEST_EXISTS));
+
+	g_assert_true(exm_dp_tls_install(
+		fx->config, EXM_DP_TEST_DOMAIN, chain, key, strlen(key), &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	g_assert_cmpint(stat(custom, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0640);
+	g_assert_true(all_verify(root));
+	g_assert_false(all_verify(self_signed));
+	/* the session opened before the swap still answers */
+	after = held_finish(&held);
+	g_assert_nonnull(strstr(after, "250 "));
+	g_assert_nonnull(strstr(after, "221 "));
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, restarts);
+
+	g_assert_true(g_file_test(custom, G_FILE_TEST_EXISTS));
+	g_assert_true(exm_dp_tls_remove(fx->config, &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	g_assert_true(all_verify(self_signed));
+}
+
 static gchar *
 check_peers(void)
 {
@@ -295,6 +469,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/tls/verified-by-name", test_verified_by_name);
 	g_test_add_func("/dp/tls/scanner", test_scanner);
 	g_test_add_func("/dp/tls/openssl-refused", test_openssl_refused);
+	g_test_add_func("/dp/tls/custom-certificate", test_custom_certificate);
 	start();
 	rc = g_test_run();
 	exm_dp_fixture_free(fx);
