@@ -68,13 +68,3 @@ exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error)
 		*changed = removed;
 	return TRUE;
 }
-
-gchar *
-exm_dp_tls_served_path(const ExmDpConfig *config)
-{
-	g_autofree gchar *custom = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
-
-	if (g_file_test(custom, G_FILE_TEST_EXISTS))
-		return g_steal_pointer(&custom);
-	return exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
-}

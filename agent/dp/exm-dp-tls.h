@@ -34,6 +34,3 @@ gboolean exm_dp_tls_install(const ExmDpConfig *config,
 
 /* Removes the tenant's certificate: exim serves the self-signed one again. */
 gboolean exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error);
-
-/* The path of the certificate exim serves now (transfer full). */
-gchar *exm_dp_tls_served_path(const ExmDpConfig *config);
