@@ -14,6 +14,7 @@
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-mail-crypt.h"
+#include "exm-mail-dns.h"
 #include "exm-mail-error.h"
 #include "exm-mail-validate.h"
 
@@ -142,6 +143,7 @@ mail_domain(GPtrArray *sets, GError **error)
 {
 	const gchar *domain = exm_rest_set_text(sets, "domain");
 	g_autofree gchar *norm = NULL;
+	g_autofree gchar *host = NULL;
 
 	if (domain == NULL)
 		return TRUE;
@@ -149,6 +151,9 @@ mail_domain(GPtrArray *sets, GError **error)
 	if (norm == NULL)
 		return FALSE;
 	exm_rest_set_put(sets, &exm_plugin_instance_model, "domain", norm);
+	/* issue 22: the node's one name follows the domain (docs/tls.md §1) */
+	host = exm_mail_dns_primary_hostname(norm);
+	exm_rest_set_put(sets, &exm_plugin_instance_model, "smtp_hostname", host);
 	return TRUE;
 }
 

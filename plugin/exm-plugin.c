@@ -178,6 +178,8 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "dns_checked_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	/* when the scheduled re-check looks next (migration 0008); null: due now */
 	{ "dns_next_check_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	/* issue 22, migration 0006 (docs/tls.md): the node's one name */
+	{ "smtp_hostname", EXM_REST_TYPE_STRING, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -583,6 +585,16 @@ static const ExordosPaasMigration exm_plugin_migration_dns = {
 	{ NULL },
 };
 
+/* Issue 22's TLS: the node's name and certificate status on the instance. */
+static const ExordosPaasMigration exm_plugin_migration_tls = {
+	"6e2b7c1a-9d4f-4e0a-b5c8-3f1d2a6e9b07",
+	"0006-tls",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0006_tls_up,
+	exm_plugin_sql_0006_tls_down,
+	{ NULL },
+};
+
 /* Issue 17's schedule: when each instance's DNS is checked next. */
 static const gchar *const exm_plugin_depends_dns[] = {
 	"d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70",
@@ -598,9 +610,15 @@ static const ExordosPaasMigration exm_plugin_migration_dns_schedule = {
 	{ NULL },
 };
 
+/* In application order (each after what it depends on). */
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
-	&exm_plugin_migration_init,  &exm_plugin_migration_em_seals,	 &exm_plugin_migration_dns,
-	&exm_plugin_migration_abuse, &exm_plugin_migration_dns_schedule, NULL,
+	&exm_plugin_migration_init,
+	&exm_plugin_migration_em_seals,
+	&exm_plugin_migration_dns,
+	&exm_plugin_migration_abuse,
+	&exm_plugin_migration_tls,
+	&exm_plugin_migration_dns_schedule,
+	NULL,
 };
 
 /* Upstream get_agent_models()/get_agent_filters() (docs/plugin-abi.md §5). */

@@ -19,6 +19,8 @@ PACKAGES=(
   nodejs
   # a real Prometheus and promtool (tests/http/test-host-metrics.c, tests/dp/test-dp-metrics.c)
   systemd xxhash prometheus
+  # the TLS profile's scanner (tests/dp/test-dp-tls.c)
+  sslscan
   # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c)
   knot
   # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)

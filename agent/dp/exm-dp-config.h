@@ -27,6 +27,7 @@
 #define EXM_DP_PATH_TLS_DIR	    "/persist/exordos_mail/tls"
 #define EXM_DP_PATH_TLS_KEY	    "/persist/exordos_mail/tls/exim.key"
 #define EXM_DP_PATH_TLS_CERT	    "/persist/exordos_mail/tls/exim.crt"
+#define EXM_DP_PATH_TLS_CUSTOM	    "/persist/exordos_mail/tls/custom.pem"
 #define EXM_DP_PATH_WORK_DIR	    "/var/lib/exordos/universal_agent"
 #define EXM_DP_PATH_META	    "/var/lib/exordos/universal_agent/mail_meta.json"
 #define EXM_DP_PATH_SPOOL	    "/var/spool/exim4"

@@ -16,6 +16,7 @@
 #include "exm-dp-error.h"
 #include "exm-dp-keys.h"
 #include "exm-dp-template.h"
+#include "exm-mail-dns.h"
 #include "exm-mail-files.h"
 #include "exm-mail-validate.h"
 
@@ -120,10 +121,13 @@ template_vars(const ExmDpConfig *c, const gchar *domain, gchar **nets)
 	GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
 	set_var(vars, "DOMAIN", g_strdup(domain));
+	/* issue 22: the node's one name (exm-mail-dns.h keeps it with the DNS guidance) */
+	set_var(vars, "SMTP_HOSTNAME", exm_mail_dns_primary_hostname(domain));
 	set_path(vars, c, "PASSWD_FILE", EXM_DP_PATH_PASSWD);
 	set_path(vars, c, "POLICY_FILE", EXM_DP_PATH_POLICY);
 	set_path(vars, c, "TLS_CERT", EXM_DP_PATH_TLS_CERT);
 	set_path(vars, c, "TLS_KEY", EXM_DP_PATH_TLS_KEY);
+	set_path(vars, c, "TLS_CUSTOM", EXM_DP_PATH_TLS_CUSTOM);
 	set_path(vars, c, "DKIM_KEY", EXM_DP_PATH_DKIM_KEY);
 	set_path(vars, c, "SPOOL_DIR", EXM_DP_PATH_SPOOL);
 	set_path(vars, c, "LOG_DIR", EXM_DP_PATH_LOG_DIR);
@@ -433,7 +437,7 @@ configure_dkim(Ctx *ctx, const gchar *domain, GError **error)
 static gboolean
 configure_tls(Ctx *ctx, const gchar *domain, GError **error)
 {
-	g_autofree gchar *host = g_strdup_printf("mail.%s", domain);
+	g_autofree gchar *host = exm_mail_dns_primary_hostname(domain);
 	g_autofree gchar *cert_path = exm_dp_config_path(ctx->config, EXM_DP_PATH_TLS_CERT);
 	g_autofree gchar *pem = NULL;
 	g_autoptr(EVP_PKEY) key = NULL;

@@ -11,6 +11,8 @@
 
 #include "exm-dp-error.h"
 #include "exm-dp-logstats.h"
+#include "exm-mail-cert.h"
+#include "exm-secret.h"
 
 /* the log is followed between scrapes too, so a rotation is rarely missed */
 #define POLL_SECONDS 10
@@ -21,6 +23,8 @@ struct _ExmDpMetrics {
 	SoupServer *server;
 	guint port;
 	gchar *spool_input;
+	gchar *tls_cert;   /* the self-signed certificate (issue 22) */
+	gchar *tls_custom; /* a tenant's, served instead when present */
 	ExmDpLogStats *log;
 	guint poll_source;
 };
@@ -60,6 +64,32 @@ render_queue(ExmDpMetrics *m, GString *out)
 			       oldest > 0 ? MAX(now - oldest, 0) : 0);
 }
 
+/* Issue 22: days until the served certificate expires (docs/tls.md §4); no
+ * sample while there is no readable certificate. */
+static void
+render_tls(ExmDpMetrics *m, GString *out)
+{
+	/* a tenant's file holds its key too: wiped after the read */
+	g_autoptr(ExmSecret) pem = NULL;
+	gsize len = 0;
+	gint64 not_after = 0;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	g_string_append(out,
+			"# HELP exordos_node_tls_certificate_expiry_days Days until the notAfter "
+			"of the certificate exim serves (negative: expired).\n"
+			"# TYPE exordos_node_tls_certificate_expiry_days gauge\n");
+	if (g_file_get_contents(g_file_test(m->tls_custom, G_FILE_TEST_EXISTS) ? m->tls_custom
+									       : m->tls_cert,
+				&pem,
+				&len,
+				NULL) &&
+	    exm_mail_cert_not_after(pem, len, &not_after))
+		g_string_append_printf(out,
+				       "exordos_node_tls_certificate_expiry_days %.3f\n",
+				       (gdouble)(not_after - now) / 86400.0);
+}
+
 static void
 render_process(GString *out, gint64 usec)
 {
@@ -89,6 +119,7 @@ exm_dp_metrics_render(ExmDpMetrics *metrics)
 	exm_dp_logstats_poll(metrics->log);
 	exm_dp_logstats_render(metrics->log, out);
 	render_queue(metrics, out);
+	render_tls(metrics, out);
 	render_process(out, g_get_monotonic_time() - start);
 	return g_string_free(out, FALSE);
 }
@@ -168,6 +199,8 @@ exm_dp_metrics_new(const ExmDpConfig *config, GError **error)
 		g_build_filename(config->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
 
 	m->spool_input = g_build_filename(config->root, EXM_DP_PATH_SPOOL, "input", NULL);
+	m->tls_cert = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
+	m->tls_custom = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
 	m->log = exm_dp_logstats_new(log, FALSE);
 	exm_dp_logstats_poll(m->log); /* opens it at its end: counts start now */
 	m->server = soup_server_new(NULL, NULL);
@@ -195,5 +228,7 @@ exm_dp_metrics_free(ExmDpMetrics *metrics)
 	g_clear_object(&metrics->server);
 	g_clear_pointer(&metrics->log, exm_dp_logstats_free);
 	g_free(metrics->spool_input);
+	g_free(metrics->tls_cert);
+	g_free(metrics->tls_custom);
 	g_free(metrics);
 }

@@ -16,12 +16,15 @@
 #define DMARC_DATA    "v=DMARC1; p=none; pct=100; adkim=s; aspf=s"
 #define MX_PREFERENCE 10
 #define HOST_LABEL    "mail"
+/* issue 22: a second MX would take a domain's inbound mail to this relay */
+#define MX_NOTE "only if the domain has no MX record yet; never add it next to an existing MX"
 
 typedef struct {
 	gchar *name; /* relative to the domain ("@"), or absolute with a trailing dot */
 	const gchar *type;
-	gchar *data; /* TXT: the unquoted text; others: RDATA as in a zone file */
-	gchar *fqdn; /* without trailing dot */
+	gchar *data;	   /* TXT: the unquoted text; others: RDATA as in a zone file */
+	gchar *fqdn;	   /* without trailing dot */
+	const gchar *note; /* (nullable): when to publish it */
 } DnsRecord;
 
 static void
@@ -128,6 +131,7 @@ dns_record_list(const gchar *domain,
 		   "MX",
 		   g_strdup_printf("%d %s.", MX_PREFERENCE, domain),
 		   g_strdup(domain));
+	((DnsRecord *)g_ptr_array_index(records, records->len - 1))->note = MX_NOTE;
 	return records;
 }
 
@@ -153,6 +157,8 @@ zone_text(const gchar *domain, GPtrArray *records)
 		}
 		rdata = g_str_equal(r->type, "TXT") ? exm_mail_dkim_quoted_chunks(r->data, " ")
 						    : g_strdup(r->data);
+		if (r->note != NULL)
+			g_string_append_printf(z, "; %s %s:\n", r->type, r->note);
 		g_string_append_printf(z,
 				       "%s%s\t%d\tIN\t%s\t%s\n",
 				       ptr ? "; " : "",
@@ -206,6 +212,10 @@ build_record(JsonBuilder *b, const DnsRecord *r)
 	json_builder_add_string_value(b, r->data);
 	json_builder_set_member_name(b, "fqdn");
 	json_builder_add_string_value(b, r->fqdn);
+	if (r->note != NULL) {
+		json_builder_set_member_name(b, "note");
+		json_builder_add_string_value(b, r->note);
+	}
 	json_builder_end_object(b);
 }
 
@@ -217,9 +227,12 @@ build_record(JsonBuilder *b, const DnsRecord *r)
  * @dkim_data: (nullable): the TXT data
  *
  * TXT `data` is the unquoted text; MX and PTR `data` are as in a zone file
- * (`10 example.com.`, `example.com.`).  An invalid domain yields no records.
+ * (`10 example.com.`, `example.com.`); the MX carries a `note`: publish it only
+ * where the domain has none.  `smtp_hostname` is the node's one name.  An invalid
+ * domain yields no records (and a null `smtp_hostname`).
  *
- * Returns: (transfer full): `{"domain","records":[{name,type,ttl,data,fqdn}…],"zone"}`
+ * Returns: (transfer full): `{"domain","smtp_hostname","records":[{name,type,ttl,data,
+ *   fqdn[,note]}…],"zone"}`
  */
 JsonNode *
 exm_mail_dns_records(const gchar *domain,
@@ -231,6 +244,7 @@ exm_mail_dns_records(const gchar *domain,
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(GPtrArray) records = NULL;
 	g_autofree gchar *zone = NULL;
+	g_autofree gchar *host = dom != NULL ? exm_mail_dns_primary_hostname(dom) : NULL;
 
 	records =
 		dom != NULL ? dns_record_list(dom, ipsv4, selector, dkim_data) : g_ptr_array_new();
@@ -238,6 +252,11 @@ exm_mail_dns_records(const gchar *domain,
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "domain");
 	json_builder_add_string_value(b, dom != NULL ? dom : "");
+	json_builder_set_member_name(b, "smtp_hostname");
+	if (dom != NULL)
+		json_builder_add_string_value(b, host);
+	else
+		json_builder_add_null_value(b);
 	json_builder_set_member_name(b, "records");
 	json_builder_begin_array(b);
 	for (guint k = 0; k < records->len; k++)

@@ -22,10 +22,13 @@
  * The records of the seed README: SPF (`v=spf1 ip4:<ip>/32 … a mx ~all`),
  * DKIM at `<selector>._domainkey`, DMARC at `_dmarc`, PTR per IP naming exim's
  * primary_hostname `mail.<domain>`, an A record of that name per IP (so the
- * PTR leads back: FCrDNS), MX at `@`.
+ * PTR leads back: FCrDNS), MX at `@` with a note: only where the domain has no
+ * MX (issue 22: never a second MX).  The node's names live here only:
+ * exim's primary_hostname, the certificate's CN/SAN and the instance's
+ * smtp_hostname all come from exm_mail_dns_primary_hostname().
  *
- * Returns: (transfer full): `{"domain":…,"records":[{"name","type","ttl","data",
- *   "fqdn"}…],"zone":"<zone-file text>"}`
+ * Returns: (transfer full): `{"domain":…,"smtp_hostname":…,"records":[{"name",
+ *   "type","ttl","data","fqdn"[,"note"]}…],"zone":"<zone-file text>"}`
  */
 JsonNode *exm_mail_dns_records(const gchar *domain,
 			       const gchar *const *ipsv4,

@@ -57,6 +57,27 @@ sample(const gchar *text, const gchar *series)
 	return at != NULL ? g_ascii_strtod(at + strlen(needle), NULL) : -1;
 }
 
+/* Issue 22: the gauge agrees with openssl's own reading of the served
+ * certificate: it does not expire within (days - 1) days, it does within
+ * (days + 1). */
+static void
+check_expiry_days(ExmDpFixture *fx, gdouble days)
+{
+	g_autofree gchar *cert = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CERT);
+	g_autofree gchar *before = g_strdup_printf("%.0f", (days - 1) * 86400);
+	g_autofree gchar *after = g_strdup_printf("%.0f", (days + 1) * 86400);
+	const gchar *alive[] = {
+		"openssl", "x509", "-noout", "-in", cert, "-checkend", before, NULL
+	};
+	const gchar *dead[] = {
+		"openssl", "x509", "-noout", "-in", cert, "-checkend", after, NULL
+	};
+
+	g_assert_cmpfloat(days, >, 1);
+	g_assert_cmpint(exm_test_run(alive, NULL, NULL), ==, 0);
+	g_assert_cmpint(exm_test_run(dead, NULL, NULL), ==, 1);
+}
+
 /* exim writes the delivery lines right after the message is accepted. */
 static gchar *
 wait_delivered(ExmDpMetrics *m, gdouble want)
@@ -155,6 +176,7 @@ test_node_metrics(void)
 	g_assert_cmpfloat(
 		sample(text, "exordos_node_tls_submissions_total{version=\"TLS1.3\"}"), ==, 2);
 	g_assert_cmpfloat(sample(text, "exordos_node_queue_messages"), ==, 0);
+	check_expiry_days(fx, sample(text, "exordos_node_tls_certificate_expiry_days"));
 	scrape_with_prometheus(m, fx->addr);
 }
 

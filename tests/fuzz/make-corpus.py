@@ -174,6 +174,26 @@ def envelope_seeds():
     return out
 
 
+def cert_seeds():
+    # issue 22: the unit suite's real chains (tests/unit/tls), good and refused
+    tls = os.path.join(os.path.dirname(HERE), "..", "unit", "tls")
+
+    def read(name):
+        with open(os.path.join(tls, name), "rb") as f:
+            return f.read()
+
+    full = read("rsa.pem") + read("inter.pem") + read("root.pem")
+    return [
+        full + b"\0" + read("rsa.key"),
+        read("ec384.pem") + read("inter.pem") + read("root.pem") + b"\0" + read("ec384.key"),
+        full + b"\0" + read("stranger.key"),
+        read("rsa.pem") + read("root.pem") + b"\0" + read("rsa.key"),
+        read("rsa.pem") + read("root.pem") + read("inter.pem") + b"\0" + read("rsa.key"),
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\0"
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    ]
+
+
 def write(target, items):
     d = os.path.join(HERE, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -188,6 +208,7 @@ def main():
     for target, items in SEEDS.items():
         write(target, items)
     write("envelope", envelope_seeds())
+    write("cert", cert_seeds())
 
 
 if __name__ == "__main__":

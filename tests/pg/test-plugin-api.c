@@ -44,16 +44,18 @@ test_descriptor(void)
 	g_assert_cmpstr(d->migrations[1]->uuid, ==, "aa0c8c05-986d-4d9b-b602-65fce206e2d3");
 	g_assert_cmpstr(d->migrations[2]->name, ==, "0002-dns-verification");
 	g_assert_cmpstr(d->migrations[3]->name, ==, "0003-abuse-controls");
-	for (guint i = 1; i <= 3; i++) {
+	/* 0006 (issue 22's TLS) depends on 0000 only; 0008 (the DNS re-check's
+	 * schedule) builds on 0002 */
+	g_assert_cmpstr(d->migrations[4]->name, ==, "0006-tls");
+	for (guint i = 1; i <= 4; i++) {
 		g_assert_cmpstr(d->migrations[i]->depends[0], ==, d->migrations[0]->uuid);
 		g_assert_null(d->migrations[i]->depends[1]);
 	}
-	/* 0008 (the DNS re-check's schedule) builds on 0002 */
-	g_assert_cmpstr(d->migrations[4]->name, ==, "0008-dns-schedule");
-	g_assert_cmpstr(d->migrations[4]->depends[0], ==, d->migrations[2]->uuid);
-	g_assert_null(d->migrations[4]->depends[1]);
-	g_assert_null(d->migrations[5]);
-	/* ABI minor 4: the background jobs */
+	g_assert_cmpstr(d->migrations[5]->name, ==, "0008-dns-schedule");
+	g_assert_cmpstr(d->migrations[5]->depends[0], ==, d->migrations[2]->uuid);
+	g_assert_null(d->migrations[5]->depends[1]);
+	g_assert_null(d->migrations[6]);
+	/* ABI minor 4: the background jobs and the metrics */
 	g_assert_cmpuint(d->abi_minor, >=, 4);
 	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");
 	g_assert_cmpuint(d->periodic[0]->struct_size, ==, sizeof(ExordosPaasPeriodicJob));

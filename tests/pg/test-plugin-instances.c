@@ -88,7 +88,9 @@ test_instances_create(InstancesFixture *a, gconstpointer data)
 	g_assert_nonnull(strstr(r->body, "\"dkim_public_key\":\"\",\"dkim_selector\":\"\","));
 	/* a new instance's DNS is unverified until its first check, which sets
 	 * dns_checked_at */
-	g_assert_true(g_str_has_suffix(r->body, "\"dns_status\":\"unverified\"}"));
+	g_assert_nonnull(strstr(r->body, "\"dns_status\":\"unverified\","));
+	/* issue 22: the node's one name, from the normalised domain */
+	g_assert_cmpstr(exm_reply_str(r, "smtp_hostname"), ==, "mail.example.com");
 	g_clear_pointer(&r, exm_reply_free);
 
 	exm_fixture_assert_list_len(f, NULL, 1);

@@ -60,6 +60,7 @@ static const Expect instance_fields[] = {
 	{ "dns_status", T(ENUM), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dns_checked_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dns_next_check_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "smtp_hostname", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {

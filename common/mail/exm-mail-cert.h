@@ -1,0 +1,64 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A tenant's own TLS certificate (issue 22, docs/tls.md §3): the checks a PEM
+ * chain and key pass before the node serves them.
+ */
+#pragma once
+
+#include <glib.h>
+
+/* bounds of what is read at all: a chain of at most this many certificates
+ * within this many bytes (a real chain is 2-4 certificates, ~6 KiB) */
+#define EXM_MAIL_CERT_CHAIN_MAX	   8
+#define EXM_MAIL_CERT_PEM_MAX	   65536
+#define EXM_MAIL_CERT_RSA_MIN_BITS 2048
+#define EXM_MAIL_CERT_RSA_MAX_BITS 8192
+
+typedef struct {
+	gchar *subject;	  /* the leaf's subject, one line */
+	gchar *issuer;	  /* the leaf's issuer, one line */
+	gint64 not_after; /* the leaf's notAfter, seconds since the epoch */
+	gchar *key_type;  /* "RSA-2048", "EC-P-256", "EC-P-384" */
+} ExmMailCertInfo;
+
+void exm_mail_cert_info_clear(ExmMailCertInfo *info);
+
+/**
+ * exm_mail_cert_not_after:
+ * @pem: PEM text; its first certificate is read (the leaf of a chain)
+ * @len: its length (at most %EXM_MAIL_CERT_PEM_MAX)
+ * @not_after: (out): that certificate's notAfter, seconds since the epoch
+ *
+ * Returns: %FALSE when @pem holds no certificate
+ */
+gboolean exm_mail_cert_not_after(const gchar *pem, gsize len, gint64 *not_after);
+
+/**
+ * exm_mail_cert_check:
+ * @chain_pem: the certificate chain, leaf first, each certificate followed by
+ *   the one that issued it; the root may be left out when it is a public CA
+ *   of the system's trust store
+ * @key_pem: the leaf's private key, PEM, unencrypted
+ * @key_len: its length
+ * @hostname: the name a SAN must cover (the instance's smtp_hostname)
+ * @now: seconds since the epoch
+ * @info: (out caller-allocates) (optional): the leaf's details when it passes
+ *
+ * The key matches the leaf; the chain is in order and complete (it ends in a
+ * self-signed certificate or one the system trusts); a subjectAltName DNS
+ * entry covers @hostname (wildcards as in RFC 6125; the CN is not looked at);
+ * no certificate is expired or not yet valid; the key is RSA of 2048 to 8192
+ * bits or EC P-256/P-384.  Nothing of the key is copied or logged.
+ *
+ * Returns: %TRUE when all hold; otherwise %FALSE with EXM_MAIL_ERROR_INVALID
+ *   saying what is wrong and what to send instead
+ */
+gboolean exm_mail_cert_check(const gchar *chain_pem,
+			     const gchar *key_pem,
+			     gsize key_len,
+			     const gchar *hostname,
+			     gint64 now,
+			     ExmMailCertInfo *info,
+			     GError **error);

@@ -1,0 +1,478 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Issue 22 against a real exim on a sandboxed node (docs/tls.md): the node
+ * answers as `mail.<domain>` and a verifying client (Python ssl, verification
+ * on) accepts its certificate by that name on 25, 465 and 587; Debian's
+ * sslscan finds only TLS 1.2/1.3 and forward-secret AEAD ciphers there; the
+ * openssl client's old protocols and non-forward-secret or CBC ciphers are
+ * refused.
+ */
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exm-config.h"
+#include "exm-dp-fixture.h"
+#include "exm-dp-tls.h"
+#include "exm-mail-dns.h"
+#include "exm-test.h"
+
+static ExmDpFixture *fx;
+static gchar *setup_failure;
+
+typedef struct {
+	gint port;
+	const gchar *mode; /* "starttls" or "tls" (implicit) */
+} Listener;
+
+static Listener listeners[3];
+
+static gboolean
+ready(void)
+{
+	if (setup_failure == NULL)
+		return TRUE;
+	if (g_str_has_prefix(setup_failure, "peer:"))
+		exm_test_peer_missing("%s", setup_failure + 5);
+	else
+		g_test_fail_printf("setup failed: %s", setup_failure);
+	return FALSE;
+}
+
+static JsonObject *
+verify_client(const Listener *l, const gchar *name, const gchar *cafile)
+{
+	g_autofree gchar *script = exm_dp_script("tls-verify.py");
+	g_autofree gchar *port = g_strdup_printf("%d", l->port);
+	const gchar *argv[] = {
+		"/usr/bin/python3", script, fx->addr, port, l->mode, name, cafile, NULL
+	};
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_cmpint(exm_test_run(argv, &out, &err), ==, 0);
+	node = json_from_string(out, &error);
+	g_assert_no_error(error);
+	return json_object_ref(json_node_get_object(node));
+}
+
+/* Item 1: one name per node, and a client that verifies connects by it. */
+static void
+test_verified_by_name(void)
+{
+	g_autofree gchar *host = exm_mail_dns_primary_hostname(EXM_DP_TEST_DOMAIN);
+	g_autofree gchar *cert = NULL;
+
+	if (!ready())
+		return;
+	cert = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CERT);
+	for (guint i = 0; i < G_N_ELEMENTS(listeners); i++) {
+		g_autoptr(JsonObject) good = verify_client(&listeners[i], host, cert);
+		g_autoptr(JsonObject) wrong = verify_client(&listeners[i], "example.net", cert);
+		g_autofree gchar *lower = NULL;
+
+		g_test_message("port %d: %s",
+			       listeners[i].port,
+			       json_object_get_string_member_with_default(good, "error", "ok"));
+		g_assert_true(json_object_get_boolean_member(good, "ok"));
+		g_assert_true(
+			g_str_has_prefix(json_object_get_string_member(good, "banner"), host));
+		g_assert_true(g_str_has_prefix(json_object_get_string_member(good, "ehlo"), host));
+		/* verification is really on: another name is refused */
+		g_assert_false(json_object_get_boolean_member(wrong, "ok"));
+		lower = g_ascii_strdown(json_object_get_string_member(wrong, "error"), -1);
+		g_assert_nonnull(strstr(lower, "hostname"));
+	}
+}
+
+/* exim's main log, for a failure's diagnosis. */
+static void
+dump_log(void)
+{
+	g_autofree gchar *dir = exm_dp_fixture_path(fx, EXM_DP_PATH_LOG_DIR);
+	g_autofree gchar *path = g_build_filename(dir, "mainlog", NULL);
+	g_autofree gchar *log = NULL;
+
+	g_file_get_contents(path, &log, NULL, NULL);
+	g_test_message("mainlog:\n%s", log != NULL ? log : "(none)");
+}
+
+/* sslscan's XML for one listener. */
+static gchar *
+scan(const Listener *l)
+{
+	g_autofree gchar *target = g_strdup_printf("%s:%d", fx->addr, l->port);
+	const gchar *argv[] = { "sslscan",
+				"--no-colour",
+				"--no-heartbleed",
+				"--no-compression",
+				"--no-fallback",
+				"--no-renegotiation",
+				"--xml=-",
+				g_str_equal(l->mode, "starttls") ? "--starttls-smtp"
+								 : "--no-check-certificate",
+				target,
+				NULL };
+	gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+
+	g_assert_cmpint(exm_test_run(argv, &out, &err), ==, 0);
+	return out;
+}
+
+/* The value of attribute @name in the XML element text @elem ("" if absent). */
+static gchar *
+xml_attr(const gchar *elem, const gchar *name)
+{
+	g_autofree gchar *pattern = g_strdup_printf("\\b%s=\"([^\"]*)\"", name);
+	g_autoptr(GRegex) re = g_regex_new(pattern, 0, 0, NULL);
+	g_autoptr(GMatchInfo) m = NULL;
+
+	if (!g_regex_match(re, elem, 0, &m))
+		return g_strdup("");
+	return g_match_info_fetch(m, 1);
+}
+
+static void
+check_protocols(const gchar *xml, GString *wrong)
+{
+	static const struct {
+		const gchar *type, *version, *enabled;
+	} want[] = {
+		{ "ssl", "2", "0" },   { "ssl", "3", "0" },   { "tls", "1.0", "0" },
+		{ "tls", "1.1", "0" }, { "tls", "1.2", "1" }, { "tls", "1.3", "1" },
+	};
+
+	for (guint k = 0; k < G_N_ELEMENTS(want); k++) {
+		g_autofree gchar *pattern =
+			g_strdup_printf("<protocol type=\"%s\" version=\"%s\" enabled=\"%s\"",
+					want[k].type,
+					want[k].version,
+					want[k].enabled);
+
+		if (strstr(xml, pattern) == NULL)
+			g_string_append_printf(wrong, "want %s; ", pattern);
+	}
+}
+
+/* Every accepted cipher: TLS 1.2/1.3, forward secret (ECDHE; TLS 1.3 always
+ * is), AEAD (GCM or ChaCha20-Poly1305). */
+static guint
+check_ciphers(const gchar *xml, GString *wrong)
+{
+	g_autoptr(GRegex) re = g_regex_new("<cipher [^>]*>", 0, 0, NULL);
+	g_autoptr(GMatchInfo) m = NULL;
+	guint accepted = 0;
+
+	for (g_regex_match(re, xml, 0, &m); g_match_info_matches(m); g_match_info_next(m, NULL)) {
+		g_autofree gchar *elem = g_match_info_fetch(m, 0);
+		g_autofree gchar *version = xml_attr(elem, "sslversion");
+		g_autofree gchar *name = xml_attr(elem, "cipher");
+		gboolean tls13 = g_str_equal(version, "TLSv1.3");
+		gboolean fs = tls13 || g_str_has_prefix(name, "ECDHE-");
+		gboolean aead = strstr(name, "GCM") != NULL || strstr(name, "CHACHA20") != NULL;
+
+		accepted++;
+		if (!(tls13 || g_str_equal(version, "TLSv1.2")) || !fs || !aead)
+			g_string_append_printf(wrong, "accepted %s %s; ", version, name);
+	}
+	return accepted;
+}
+
+/* Item 5: the scanner's view of each listener. */
+static void
+test_scanner(void)
+{
+	if (!ready())
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(listeners); i++) {
+		g_autofree gchar *xml = scan(&listeners[i]);
+		g_autoptr(GString) wrong = g_string_new(NULL);
+
+		g_test_message("sslscan port %d:\n%s", listeners[i].port, xml);
+		if (strstr(xml, "<error>") != NULL)
+			dump_log();
+		g_assert_null(strstr(xml, "<error>"));
+		check_protocols(xml, wrong);
+		g_assert_cmpuint(check_ciphers(xml, wrong), >, 0);
+		g_assert_cmpstr(wrong->str, ==, "");
+	}
+}
+
+/* openssl s_client against @l with @extra options; %TRUE when the handshake
+ * completed. */
+static gboolean
+handshake(const Listener *l, const gchar *const *extra)
+{
+	g_autofree gchar *target = g_strdup_printf("%s:%d", fx->addr, l->port);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *err = NULL;
+	gint rc;
+
+	g_ptr_array_add(argv, (gpointer) "openssl");
+	g_ptr_array_add(argv, (gpointer) "s_client");
+	g_ptr_array_add(argv, (gpointer) "-connect");
+	g_ptr_array_add(argv, target);
+	if (g_str_equal(l->mode, "starttls")) {
+		g_ptr_array_add(argv, (gpointer) "-starttls");
+		g_ptr_array_add(argv, (gpointer) "smtp");
+	}
+	for (guint i = 0; extra[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)extra[i]);
+	g_ptr_array_add(argv, NULL);
+	rc = exm_test_run((const gchar *const *)argv->pdata, &out, &err);
+	/* a completed handshake prints the negotiated cipher */
+	return rc == 0 && out != NULL && strstr(out, "Cipher is ") != NULL &&
+	       strstr(out, "Cipher is (NONE)") == NULL;
+}
+
+/* Item 5 with the openssl client: what the issue saw complete is refused.  The
+ * client's own security level is lowered (SECLEVEL=0): OpenSSL 3 refuses TLS
+ * 1.0/1.1 by itself otherwise, and the test would prove nothing about exim. */
+static void
+test_openssl_refused(void)
+{
+	const gchar *tls1[] = { "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL };
+	const gchar *tls1_1[] = { "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", NULL };
+	const gchar *no_fs[] = { "-tls1_2", "-cipher", "AES128-SHA@SECLEVEL=0", NULL };
+	const gchar *no_fs_gcm[] = { "-tls1_2", "-cipher", "AES128-GCM-SHA256", NULL };
+	const gchar *cbc[] = { "-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA256", NULL };
+	const gchar *modern12[] = { "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", NULL };
+	const gchar *modern13[] = { "-tls1_3", NULL };
+
+	if (!ready())
+		return;
+	for (guint i = 0; i < G_N_ELEMENTS(listeners); i++) {
+		const Listener *l = &listeners[i];
+
+		g_test_message("port %d", l->port);
+		g_assert_false(handshake(l, tls1));
+		g_assert_false(handshake(l, tls1_1));
+		g_assert_false(handshake(l, no_fs));
+		g_assert_false(handshake(l, no_fs_gcm));
+		g_assert_false(handshake(l, cbc));
+		g_assert_true(handshake(l, modern12));
+		g_assert_true(handshake(l, modern13));
+	}
+}
+
+/* A TLS session on 465 held open by openssl s_client: its stdin stays open
+ * until held_finish() sends NOOP and QUIT. */
+typedef struct {
+	GPid pid;
+	gint in;
+	gint out;
+} Held;
+
+static void
+held_start(Held *h)
+{
+	g_autofree gchar *target = g_strdup_printf("%s:%d", fx->addr, listeners[2].port);
+	const gchar *argv[] = { "openssl", "s_client", "-quiet", "-connect", target, NULL };
+	g_autoptr(GError) error = NULL;
+	gchar buf[512];
+	gssize n;
+
+	g_assert_true(g_spawn_async_with_pipes(NULL,
+					       (gchar **)argv,
+					       NULL,
+					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+						       G_SPAWN_STDERR_TO_DEV_NULL,
+					       NULL,
+					       NULL,
+					       &h->pid,
+					       &h->in,
+					       &h->out,
+					       NULL,
+					       &error));
+	g_assert_no_error(error);
+	/* the banner: the handshake is done and the session is open */
+	n = read(h->out, buf, sizeof buf - 1);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = '\0';
+	g_assert_true(g_str_has_prefix(buf, "220 "));
+}
+
+/* NOOP and QUIT on the held session; returns all it answered after the banner. */
+static gchar *
+held_finish(Held *h)
+{
+	static const gchar cmds[] = "NOOP\r\nQUIT\r\n";
+	GString *got = g_string_new(NULL);
+	gchar buf[512];
+	gssize n;
+	gint status = 0;
+
+	g_assert_cmpint(write(h->in, cmds, strlen(cmds)), ==, (gssize)strlen(cmds));
+	while ((n = read(h->out, buf, sizeof buf)) > 0)
+		g_string_append_len(got, buf, n);
+	close(h->in);
+	close(h->out);
+	waitpid(h->pid, &status, 0);
+	g_spawn_close_pid(h->pid);
+	return g_string_free(got, FALSE);
+}
+
+static gchar *
+unit_fixture(const gchar *name)
+{
+	g_autofree gchar *path =
+		g_build_filename(EXM_SOURCE_ROOT, "tests", "unit", "tls", name, NULL);
+	gchar *text = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+/* The unit suite's chain for mail.example.com: leaf, intermediate, root. */
+static gchar *
+unit_chain(void)
+{
+	g_autofree gchar *leaf = unit_fixture("rsa.pem");
+	g_autofree gchar *inter = unit_fixture("inter.pem");
+	g_autofree gchar *root = unit_fixture("root.pem");
+
+	return g_strconcat(leaf, inter, root, NULL);
+}
+
+/* Verifying clients on every listener trusting @cafile: %TRUE when all connect. */
+static gboolean
+all_verify(const gchar *cafile)
+{
+	g_autofree gchar *host = exm_mail_dns_primary_hostname(EXM_DP_TEST_DOMAIN);
+	gboolean all = TRUE;
+
+	for (guint i = 0; i < G_N_ELEMENTS(listeners); i++) {
+		g_autoptr(JsonObject) o = verify_client(&listeners[i], host, cafile);
+
+		if (!json_object_get_boolean_member(o, "ok")) {
+			g_test_message("port %d with %s: %s",
+				       listeners[i].port,
+				       cafile,
+				       json_object_get_string_member(o, "error"));
+			all = FALSE;
+		}
+	}
+	if (!all) {
+		dump_log();
+	}
+	return all;
+}
+
+/* Item 3 on the node: a tenant's chain and key replace the self-signed
+ * certificate for the next handshake, without a restart and without dropping
+ * an open session; a refused pair changes nothing; removing it goes back. */
+static void
+test_custom_certificate(void)
+{
+	g_autofree gchar *self_signed = NULL;
+	g_autofree gchar *root = NULL;
+	g_autofree gchar *chain = NULL;
+	g_autofree gchar *key = NULL;
+	g_autofree gchar *stranger = NULL;
+	g_autofree gchar *custom = NULL;
+	g_autofree gchar *after = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean changed = FALSE;
+	guint restarts;
+	Held held;
+	struct stat st;
+
+	if (!ready())
+		return;
+	self_signed = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CERT);
+	custom = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CUSTOM);
+	root = g_build_filename(EXM_SOURCE_ROOT, "tests", "unit", "tls", "root.pem", NULL);
+	chain = unit_chain();
+	key = unit_fixture("rsa.key");
+	stranger = unit_fixture("stranger.key");
+	restarts = exm_dp_fixture_restarts(fx);
+	g_assert_true(all_verify(self_signed));
+	held_start(&held);
+
+	/* a key that does not match: refused, nothing written */
+	g_assert_false(exm_dp_tls_install(
+		fx->config, EXM_DP_TEST_DOMAIN, chain, stranger, strlen(stranger), NULL, &error));
+	g_assert_nonnull(error != NULL ? strstr(error->message, "does not match") : NULL);
+	g_clear_error(&error);
+	g_assert_false(g_file_test(custom, G_FILE_TEST_EXISTS));
+
+	g_assert_true(exm_dp_tls_install(
+		fx->config, EXM_DP_TEST_DOMAIN, chain, key, strlen(key), &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	g_assert_cmpint(stat(custom, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0640);
+	g_assert_true(all_verify(root));
+	g_assert_false(all_verify(self_signed));
+	/* the session opened before the swap still answers */
+	after = held_finish(&held);
+	g_assert_nonnull(strstr(after, "250 "));
+	g_assert_nonnull(strstr(after, "221 "));
+	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, restarts);
+
+	g_assert_true(g_file_test(custom, G_FILE_TEST_EXISTS));
+	g_assert_true(exm_dp_tls_remove(fx->config, &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	g_assert_true(all_verify(self_signed));
+}
+
+static gchar *
+check_peers(void)
+{
+	static const gchar *const programs[] = { "exim4", "sslscan", "openssl", NULL };
+
+	for (guint i = 0; programs[i] != NULL; i++) {
+		g_autofree gchar *path = exm_test_find_program(programs[i]);
+
+		if (path == NULL)
+			return g_strdup_printf("peer:%s is not installed", programs[i]);
+	}
+	if (!g_file_test("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE))
+		return g_strdup("peer:/usr/bin/python3 is not installed");
+	return NULL;
+}
+
+static void
+start(void)
+{
+	g_autoptr(GError) error = NULL;
+
+	setup_failure = check_peers();
+	if (setup_failure != NULL)
+		return;
+	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	listeners[0] = (Listener){ fx->config->smtp_port, "starttls" };
+	listeners[1] = (Listener){ fx->config->submission_port, "starttls" };
+	listeners[2] = (Listener){ fx->config->smtps_port, "tls" };
+	/* a scanner opens dozens of connections at once from one address: the
+	 * node's per-host limit (20) would refuse them, not the TLS profile */
+	fx->config->smtp_accept_max = 200;
+	fx->config->smtp_accept_max_per_host = 200;
+	if (!exm_dp_fixture_configure(fx, &error) || !exm_dp_fixture_start_exim(fx, &error))
+		setup_failure = g_strdup(error->message);
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc;
+
+	exm_test_init(&argc, &argv);
+	g_test_add_func("/dp/tls/verified-by-name", test_verified_by_name);
+	g_test_add_func("/dp/tls/scanner", test_scanner);
+	g_test_add_func("/dp/tls/openssl-refused", test_openssl_refused);
+	g_test_add_func("/dp/tls/custom-certificate", test_custom_certificate);
+	start();
+	rc = g_test_run();
+	exm_dp_fixture_free(fx);
+	g_free(setup_failure);
+	return rc;
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Regenerates the certificate fixtures of tests/unit/test-mail-cert.c (openssl):
+# a root CA, an intermediate, leaves for mail.example.com with RSA 2048, EC
+# P-384, RSA 1024 and Ed25519 keys, a leaf for another name, a leaf with a CN
+# and no SAN, and an unrelated key.  Valid ten years from the day they are
+# made; the test passes its own "now".
+set -euo pipefail
+cd "$(dirname "$0")"
+days=3650
+ext() { printf 'basicConstraints=critical,CA:%s\nsubjectAltName=%s\n' "$1" "$2"; }
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days "$days" \
+  -subj "/CN=Test Root" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout inter.key \
+  -out inter.csr -subj "/CN=Test Intermediate" 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE\n' > inter.ext
+openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -CAcreateserial -days "$days" \
+  -extfile inter.ext -out inter.pem 2>/dev/null
+
+leaf() { # name key-options san [cn]
+  local name=$1 keyopt=$2 san=$3 cn=${4:-mail.example.com}
+  # shellcheck disable=SC2086 # the key options are words
+  openssl req -new $keyopt -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn" 2>/dev/null
+  if [ -n "$san" ]; then ext FALSE "$san" > "$name.ext"; else printf 'basicConstraints=CA:FALSE\n' > "$name.ext"; fi
+  openssl x509 -req -in "$name.csr" -CA inter.pem -CAkey inter.key -CAcreateserial -days "$days" \
+    -extfile "$name.ext" -out "$name.pem" 2>/dev/null
+}
+leaf rsa "-newkey rsa:2048" "DNS:mail.example.com"
+leaf ec384 "-newkey ec -pkeyopt ec_paramgen_curve:P-384" "DNS:*.example.com"
+leaf rsa1024 "-newkey rsa:1024" "DNS:mail.example.com"
+leaf ed25519 "-newkey ed25519" "DNS:mail.example.com"
+leaf other "-newkey rsa:2048" "DNS:mail.example.net"
+leaf nosan "-newkey rsa:2048" ""
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out stranger.key 2>/dev/null
+rm -f ./*.csr ./*.ext ./*.srl inter.key root.key
