@@ -41,6 +41,9 @@ const ExordosPaasField *exm_plugin_abi_field(const ExmRestField *field, ExordosP
  * `…/actions/verify_dns` */
 void exm_plugin_dns_action(ExmRestCrud *r, const ExmRestKind *kind);
 
+/* exm-plugin-usage.c: `GET instances/<uuid>/actions/deliveries` */
+void exm_plugin_usage_action(ExmRestCrud *r, const ExmRestKind *kind);
+
 /* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
 const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);
 void exm_plugin_em_apply(gpointer ctx,

@@ -176,6 +176,15 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	/* the live DNS check (migration 0002, docs/dns-verification.md) */
 	{ "dns_status", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL },
 	{ "dns_checked_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	/* usage of the last 24 hours as the node reported it (migration 0005,
+	 * docs/usage.md) */
+	{ "usage_accepted_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_delivered_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_deferred_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_bounced_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_held_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	{ "usage_reported_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -231,6 +240,14 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	  NULL,
 	  &exm_plugin_s_per_day },
 	{ "senders", EXM_REST_TYPE_STRING_LIST, F_NULL, RW, RW, RW, NULL },
+	/* usage of the last 24 hours as the node reported it (migration 0005,
+	 * docs/usage.md) */
+	{ "usage_accepted_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_delivered_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_deferred_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_bounced_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_held_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -273,7 +290,10 @@ static const ExmRestRoute *const exm_plugin_instance_children[] = {
 	NULL,
 };
 /* Read-only actions of an instance (exm-plugin-dns.c). */
-static const gchar *const exm_plugin_instance_actions[] = { "dns_records", "verify_dns", NULL };
+static const gchar *const exm_plugin_instance_actions[] = { "dns_records",
+							    "verify_dns",
+							    "deliveries",
+							    NULL };
 const ExmRestRoute exm_plugin_instances_route = {
 	"instances",
 	EXM_PLUGIN_ROUTES "MailInstanceRoute",
@@ -419,6 +439,16 @@ request_init(ExmRestCrud *r,
 	r->now = g_get_real_time();
 }
 
+/* The read-only actions: usage's own (exm-plugin-usage.c), else the DNS ones. */
+static void
+plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
+{
+	if (g_strcmp0(r->match->action, "deliveries") == 0)
+		exm_plugin_usage_action(r, kind);
+	else
+		exm_plugin_dns_action(r, kind);
+}
+
 static void
 plugin_rest_dispatch(gpointer ctx,
 		     const ExordosPaasRestRequest *request,
@@ -450,7 +480,7 @@ plugin_rest_dispatch(gpointer ctx,
 	r.project = project;
 	r.resp = resp;
 	exm_rest_crud_serve(
-		&r, &exm_plugin_mail_route, request->method, request->path, exm_plugin_dns_action);
+		&r, &exm_plugin_mail_route, request->method, request->path, plugin_action);
 	exm_rest_route_match_free(r.match);
 	exm_rest_row_free(r.parent);
 	exm_rest_enforcer_free(r.enforcer);
@@ -581,12 +611,19 @@ static const ExordosPaasMigration exm_plugin_migration_dns = {
 	{ NULL },
 };
 
+/* Issue 16's usage: read-only counts with defaults, a table of its own. */
+static const ExordosPaasMigration exm_plugin_migration_usage = {
+	"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7081",
+	"0005-usage-sandbox",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0005_usage_sandbox_up,
+	exm_plugin_sql_0005_usage_sandbox_down,
+	{ NULL },
+};
+
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
-	&exm_plugin_migration_init,
-	&exm_plugin_migration_em_seals,
-	&exm_plugin_migration_dns,
-	&exm_plugin_migration_abuse,
-	NULL,
+	&exm_plugin_migration_init,  &exm_plugin_migration_em_seals, &exm_plugin_migration_dns,
+	&exm_plugin_migration_abuse, &exm_plugin_migration_usage,    NULL,
 };
 
 /* Upstream get_agent_models()/get_agent_filters() (docs/plugin-abi.md §5). */

@@ -22,23 +22,6 @@
 #define MIA  "mia@example.com"
 #define MPH  4
 
-static gboolean
-have_peers(void)
-{
-	const gchar *py_check[] = { "/usr/bin/python3", "-c", "import smtpd", NULL };
-	g_autofree gchar *exim = exm_test_find_program("exim4");
-
-	if (exim == NULL) {
-		exm_test_peer_missing("exim4 is not installed");
-		return FALSE;
-	}
-	if (exm_test_run(py_check, NULL, NULL) != 0) {
-		exm_test_peer_missing("/usr/bin/python3 with smtpd is not installed");
-		return FALSE;
-	}
-	return TRUE;
-}
-
 /* The reply's stage and code. */
 static gint64
 send_mail(ExmDpFixture *fx, const gchar *to, const gchar **stage)
@@ -128,18 +111,6 @@ assert_usage(JsonNode *actual)
 	g_assert_cmpstr(json_object_get_string_member(d, "account"), ==, MIA);
 }
 
-static void
-spin_100ms(void)
-{
-	gint64 end = g_get_monotonic_time() + 100 * 1000;
-
-	while (g_get_monotonic_time() < end) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
 /* The node's endpoint, reading the log from its end like the agent's. */
 static ExmDpMetrics *
 start_metrics(ExmDpFixture *fx)
@@ -172,7 +143,7 @@ assert_limit_metric(ExmDpFixture *fx, ExmDpMetrics *m)
 		prom,
 		"exordos_node_limit_hits_total{limit=\"messages_per_hour\"}",
 		"1",
-		spin_100ms);
+		exm_dp_spin_100ms);
 	g_assert_cmpstr(value, ==, "1");
 }
 
@@ -191,7 +162,7 @@ test_usage(void)
 	g_autofree gchar *log_path = NULL;
 	const gchar *stage = NULL;
 
-	if (!have_peers())
+	if (!exm_dp_have_exim_and_sink())
 		return;
 	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
 	g_assert_true(exm_dp_fixture_configure(fx, &error) &&

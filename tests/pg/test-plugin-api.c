@@ -44,11 +44,13 @@ test_descriptor(void)
 	g_assert_cmpstr(d->migrations[1]->uuid, ==, "aa0c8c05-986d-4d9b-b602-65fce206e2d3");
 	g_assert_cmpstr(d->migrations[2]->name, ==, "0002-dns-verification");
 	g_assert_cmpstr(d->migrations[3]->name, ==, "0003-abuse-controls");
-	for (guint i = 1; i <= 3; i++) {
+	/* 0005 (issue 16's usage) depends on 0000 only too */
+	g_assert_cmpstr(d->migrations[4]->name, ==, "0005-usage-sandbox");
+	for (guint i = 1; i <= 4; i++) {
 		g_assert_cmpstr(d->migrations[i]->depends[0], ==, d->migrations[0]->uuid);
 		g_assert_null(d->migrations[i]->depends[1]);
 	}
-	g_assert_null(d->migrations[4]);
+	g_assert_null(d->migrations[5]);
 	g_assert_nonnull(d->manifest_apply);
 	for (guint i = 0; d->agent_models[i] != NULL; i++) {
 		g_autofree gchar *sub =
