@@ -160,6 +160,7 @@ test_usage(void)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *hash = exm_dp_hash("$6$", "mia-pw");
 	g_autofree gchar *log_path = NULL;
+	g_autofree gchar *text = NULL;
 	const gchar *stage = NULL;
 
 	if (!exm_dp_have_exim_and_sink())
@@ -192,7 +193,8 @@ test_usage(void)
 	g_assert_cmpstr(stage, ==, "mail");
 	g_clear_pointer(&actual, json_node_unref);
 	actual = wait_outcomes(driver);
-	g_test_message("%s", json_to_string(actual, TRUE));
+	text = json_to_string(actual, TRUE);
+	g_test_message("%s", text);
 	assert_usage(actual);
 	assert_limit_metric(fx, m);
 }
