@@ -149,9 +149,10 @@ test_usage(void)
 	g_autoptr(JsonObject) acc = NULL;
 	g_autoptr(JsonObject) inst = NULL;
 	g_autoptr(ExhLocalNodeInfo) node = NULL;
+	g_autoptr(JsonObject) active = NULL;
 
 	if (e != NULL && (instance = e2e_create_instance(e, "usage", E2E_DOMAIN)) != NULL &&
-	    e2e_wait_instance(e, instance, "ACTIVE") != NULL) {
+	    (active = e2e_wait_instance(e, instance, "ACTIVE")) != NULL) {
 		node = e2e_node(e, instance);
 		account = e2e_create_account(e, instance, "alice", PASSWORD);
 		g_assert_true(e2e_wait_login(e, node, FALSE, USER, PASSWORD, 235));
