@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#define EXM_PLUGIN_ABI_MAX_FIELDS 24
+#define EXM_PLUGIN_ABI_MAX_FIELDS 48
 
 /* The ABI kind name of each model; the order is the descriptor's. */
 static const struct {

@@ -16,6 +16,7 @@
 #include "exm-json.h"
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
+#include "exm-plugin-usage.h"
 
 #define DKIM_MAX 4096
 
@@ -30,6 +31,7 @@ exm_plugin_builder_input_free(gpointer input)
 	g_free(in->image);
 	g_free(in->infra_project);
 	exm_mail_node_free(in->accounts);
+	g_free(in->usage_hash);
 	g_free(in);
 }
 
@@ -198,7 +200,8 @@ builder_load_input(gpointer ctx,
 	in->image = g_strdup(version != NULL ? builder_col(version, "image") : "");
 	if (ctx != NULL)
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
-	if (accounts && !builder_load_accounts(&store, in, out_error)) {
+	if (accounts && (!builder_load_accounts(&store, in, out_error) ||
+			 !exm_plugin_usage_load(db, in, out_error))) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}
@@ -255,11 +258,14 @@ builder_patch_sets(const gchar *patch, GPtrArray *sets)
 	return TRUE;
 }
 
-/* The patch is our own output, but it went through the host: check it again. */
+/* The instance's own members of the patch, when it has them (a patch may
+ * carry only a usage report, which must not bump the instance). */
 static gboolean
-builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch, gchar **out_error)
+builder_apply_instance(const ExmPluginBuilderInput *in,
+		       PGconn *db,
+		       const gchar *patch,
+		       gchar **out_error)
 {
-	const ExmPluginBuilderInput *in = input;
 	ExmRestStore store = { db, NULL, NULL };
 	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
@@ -278,6 +284,24 @@ builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch,
 	if (res == NULL)
 		return builder_fail(out_error, "patching the instance", error);
 	return TRUE;
+}
+
+/* The patch is our own output, but it went through the host: check it again. */
+static gboolean
+builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch, gchar **out_error)
+{
+	const ExmPluginBuilderInput *in = input;
+	g_autoptr(JsonObject) obj = exm_json_parse_object(patch, strlen(patch), NULL);
+	JsonObject *usage = NULL;
+
+	if (obj == NULL || !exm_json_get_object(obj, EXM_PLUGIN_USAGE_PATCH, &usage, NULL, NULL)) {
+		*out_error = g_strdup("malformed instance patch");
+		return FALSE;
+	}
+	if (json_object_has_member(obj, "status") &&
+	    !builder_apply_instance(in, db, patch, out_error))
+		return FALSE;
+	return usage == NULL || exm_plugin_usage_store(db, in, usage, out_error);
 }
 
 /* ------------------------------------------------------------------ the view */

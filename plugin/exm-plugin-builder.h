@@ -44,6 +44,7 @@ typedef struct {
 	gchar *image;
 	gchar *infra_project;
 	ExmMailNode *accounts; /* only @accounts is filled; %NULL for the infra builder */
+	gchar *usage_hash;     /* the stored usage report's hash (paas only; else %NULL) */
 } ExmPluginBuilderInput;
 
 void exm_plugin_builder_input_free(gpointer input);

@@ -54,6 +54,9 @@ gboolean exm_plugin_dns_metrics(gpointer ctx,
 				const ExordosPaasMetricSink *sink,
 				gchar **out_error);
 
+/* exm-plugin-usage.c: `GET instances/<uuid>/actions/deliveries` */
+void exm_plugin_usage_action(ExmRestCrud *r, const ExmRestKind *kind);
+
 /* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
 const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);
 void exm_plugin_em_apply(gpointer ctx,

@@ -180,6 +180,15 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "dns_next_check_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	/* issue 22, migration 0006 (docs/tls.md): the node's one name */
 	{ "smtp_hostname", EXM_REST_TYPE_STRING, F_NULL, RO, RO, RO, NULL },
+	/* usage of the last 24 hours as the node reported it (migration 0005,
+	 * docs/usage.md) */
+	{ "usage_accepted_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_delivered_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_deferred_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_bounced_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_held_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	{ "usage_reported_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -235,6 +244,14 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	  NULL,
 	  &exm_plugin_s_per_day },
 	{ "senders", EXM_REST_TYPE_STRING_LIST, F_NULL, RW, RW, RW, NULL },
+	/* usage of the last 24 hours as the node reported it (migration 0005,
+	 * docs/usage.md) */
+	{ "usage_accepted_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_delivered_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_deferred_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_bounced_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "usage_held_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
+	{ "last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -277,7 +294,10 @@ static const ExmRestRoute *const exm_plugin_instance_children[] = {
 	NULL,
 };
 /* Read-only actions of an instance (exm-plugin-dns.c). */
-static const gchar *const exm_plugin_instance_actions[] = { "dns_records", "verify_dns", NULL };
+static const gchar *const exm_plugin_instance_actions[] = { "dns_records",
+							    "verify_dns",
+							    "deliveries",
+							    NULL };
 const ExmRestRoute exm_plugin_instances_route = {
 	"instances",
 	EXM_PLUGIN_ROUTES "MailInstanceRoute",
@@ -423,6 +443,16 @@ request_init(ExmRestCrud *r,
 	r->now = g_get_real_time();
 }
 
+/* The read-only actions: usage's own (exm-plugin-usage.c), else the DNS ones. */
+static void
+plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
+{
+	if (g_strcmp0(r->match->action, "deliveries") == 0)
+		exm_plugin_usage_action(r, kind);
+	else
+		exm_plugin_dns_action(r, kind);
+}
+
 static void
 plugin_rest_dispatch(gpointer ctx,
 		     const ExordosPaasRestRequest *request,
@@ -454,7 +484,7 @@ plugin_rest_dispatch(gpointer ctx,
 	r.project = project;
 	r.resp = resp;
 	exm_rest_crud_serve(
-		&r, &exm_plugin_mail_route, request->method, request->path, exm_plugin_dns_action);
+		&r, &exm_plugin_mail_route, request->method, request->path, plugin_action);
 	exm_rest_route_match_free(r.match);
 	exm_rest_row_free(r.parent);
 	exm_rest_enforcer_free(r.enforcer);
@@ -585,6 +615,16 @@ static const ExordosPaasMigration exm_plugin_migration_dns = {
 	{ NULL },
 };
 
+/* Issue 16's usage: read-only counts with defaults, a table of its own. */
+static const ExordosPaasMigration exm_plugin_migration_usage = {
+	"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7081",
+	"0005-usage-sandbox",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0005_usage_sandbox_up,
+	exm_plugin_sql_0005_usage_sandbox_down,
+	{ NULL },
+};
+
 /* Issue 22's TLS: the node's name and certificate status on the instance. */
 static const ExordosPaasMigration exm_plugin_migration_tls = {
 	"6e2b7c1a-9d4f-4e0a-b5c8-3f1d2a6e9b07",
@@ -616,6 +656,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_em_seals,
 	&exm_plugin_migration_dns,
 	&exm_plugin_migration_abuse,
+	&exm_plugin_migration_usage,
 	&exm_plugin_migration_tls,
 	&exm_plugin_migration_dns_schedule,
 	NULL,

@@ -8,12 +8,15 @@
 #include "exm-dp-error.h"
 #include "exm-dp-driver.h"
 #include "exm-dp-metrics.h"
+#include "exm-dp-usage.h"
 #include "exm-json.h"
 
 typedef struct {
 	ExmUaDriver base; /* first: the agent hands us &base */
 	ExmDpDriver *driver;
-	ExmDpMetrics *metrics; /* the node's /metrics, when configured */
+	ExmDpMetrics *metrics;	  /* the node's /metrics, when configured */
+	ExmDpLogStats *usage_log; /* the main log read for usage (issue 16) */
+	ExmDpUsage *usage;
 } Adapter;
 
 static ExmDpDriver *
@@ -108,7 +111,22 @@ adapter_destroy(ExmUaDriver *d)
 
 	exm_dp_driver_free(md->driver);
 	exm_dp_metrics_free(md->metrics);
+	exm_dp_logstats_free(md->usage_log);
+	exm_dp_usage_free(md->usage);
 	g_free(md);
+}
+
+/* Usage in the actual state: a reader of its own (the metrics one exists only
+ * when /metrics is served), from the log's end like it. */
+static void
+adapter_usage(Adapter *md, const ExmDpConfig *dp)
+{
+	g_autofree gchar *log = g_build_filename(dp->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
+
+	md->usage = exm_dp_usage_new();
+	md->usage_log = exm_dp_logstats_new(log, FALSE);
+	exm_dp_logstats_set_observer(md->usage_log, exm_dp_usage_observe, md->usage);
+	exm_dp_driver_set_usage(md->driver, md->usage_log, md->usage);
 }
 
 /**
@@ -143,6 +161,7 @@ exm_dp_adapter_new(const gchar *config_path, GError **error)
 	md = g_new0(Adapter, 1);
 	md->driver = inner;
 	md->metrics = g_steal_pointer(&metrics);
+	adapter_usage(md, dp);
 	md->base.name = EXM_DP_ADAPTER_DRIVER_NAME;
 	md->base.kinds = adapter_kinds;
 	md->base.list = adapter_list;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "exm-dp-error.h"
+#include "exm-dp-usage.h"
 #include "exm-json.h"
 #include "exm-mail-files.h"
 #include "exm-mail-model.h"
@@ -24,6 +25,9 @@ struct _ExmDpDriver {
 	ExmAtomicFaultFunc fault;
 	gpointer fault_data;
 	guint *writes;
+	/* usage for the API (issue 16), when the agent runs the driver */
+	ExmDpLogStats *usage_log;
+	ExmDpUsage *usage;
 };
 
 typedef enum {
@@ -334,6 +338,15 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 	json_object_set_string_member(obj, "dkim_public_key", key);
 	json_object_set_string_member(
 		obj, "dkim_selector", key[0] != '\0' ? EXM_MAIL_DEFAULT_SELECTOR : "");
+	/* usage (issue 16): its own member, outside every target key, so it never
+	 * makes the node look unconverged; it changes only when mail moved */
+	if (self->usage != NULL) {
+		exm_dp_logstats_poll(self->usage_log);
+		json_object_set_member(
+			obj,
+			EXM_DP_USAGE_MEMBER,
+			exm_dp_usage_to_json(self->usage, g_get_real_time() / G_USEC_PER_SEC));
+	}
 	return g_steal_pointer(&root);
 }
 
@@ -517,4 +530,11 @@ exm_dp_driver_get(ExmDpDriver *self, const gchar *kind, const gchar *uuid, GErro
 	if (meta == NULL)
 		return NULL;
 	return actual_of_member(self, meta_resources(meta), uuid, error);
+}
+
+void
+exm_dp_driver_set_usage(ExmDpDriver *self, ExmDpLogStats *log, ExmDpUsage *usage)
+{
+	self->usage_log = log;
+	self->usage = usage;
 }

@@ -17,6 +17,8 @@
 
 #include "exm-atomic.h"
 #include "exm-dp-config.h"
+#include "exm-dp-logstats.h"
+#include "exm-dp-usage.h"
 
 #define EXM_DP_DRIVER_KIND "mail_instance_node"
 
@@ -104,3 +106,14 @@ JsonNode *exm_dp_driver_apply(ExmDpDriver *self,
 			      JsonNode *value,
 			      gboolean *changed,
 			      GError **error);
+
+/**
+ * exm_dp_driver_set_usage:
+ * @log: (nullable): the main log reader feeding @usage (polled before each
+ *   actual value is read)
+ * @usage: (nullable): when set, every actual value carries its summary as the
+ *   member %EXM_DP_USAGE_MEMBER (docs/usage.md)
+ *
+ * Both are borrowed: the caller keeps them alive as long as the driver.
+ */
+void exm_dp_driver_set_usage(ExmDpDriver *self, ExmDpLogStats *log, ExmDpUsage *usage);

@@ -15,11 +15,25 @@
 #define MAX_LINE 65536
 
 static const gchar *const outcome_names[EXM_DP_LOG_N_OUTCOMES] = {
-	[EXM_DP_LOG_RECEIVED] = "received",
-	[EXM_DP_LOG_DELIVERED] = "delivered",
-	[EXM_DP_LOG_DEFERRED] = "deferred",
-	[EXM_DP_LOG_BOUNCED] = "bounced",
+	[EXM_DP_LOG_RECEIVED] = "received", [EXM_DP_LOG_DELIVERED] = "delivered",
+	[EXM_DP_LOG_DEFERRED] = "deferred", [EXM_DP_LOG_BOUNCED] = "bounced",
+	[EXM_DP_LOG_HELD] = "held",
 };
+
+/* Refusals of the send limits and the login defence, by the text of their
+ * reply (data/exim4/exim4.conf.in); the first match names the limit.  */
+/* check-source: table */
+static const struct {
+	const gchar *needle;
+	const gchar *limit;
+} limit_texts[] = {
+	{ "instance limit of ", "instance_ceiling" },
+	{ " messages per hour reached for ", "messages_per_hour" },
+	{ " recipients per day reached for ", "recipients_per_day" },
+	{ "AUTH refused before verification", "auth_lockout" },
+};
+/* check-source: end */
+#define N_LIMITS G_N_ELEMENTS(limit_texts)
 
 typedef struct {
 	guint64 n[EXM_DP_LOG_N_OUTCOMES];
@@ -37,7 +51,10 @@ struct _ExmDpLogStats {
 	GHashTable *messages; /* message id → account (a key of accounts) */
 	GHashTable *tls;      /* version → guint64 */
 	guint64 auth_failures;
+	guint64 limit_hits[N_LIMITS];
 	guint64 lines;
+	ExmDpLogObserver observer;
+	gpointer observer_data;
 };
 
 ExmDpLogStats *
@@ -89,13 +106,61 @@ account_key(ExmDpLogStats *stats, const gchar *account, Counts **out)
 	return key;
 }
 
+static const gchar *
+owner(ExmDpLogStats *stats, const gchar *id)
+{
+	const gchar *account = g_hash_table_lookup(stats->messages, id);
+
+	return account != NULL ? account : "unknown";
+}
+
+void
+exm_dp_logstats_set_observer(ExmDpLogStats *stats, ExmDpLogObserver observer, gpointer data)
+{
+	stats->observer = observer;
+	stats->observer_data = data;
+}
+
 static void
-count(ExmDpLogStats *stats, const gchar *account, ExmDpLogOutcome outcome)
+notify(ExmDpLogStats *stats,
+       ExmDpLogOutcome outcome,
+       const gchar *const *tok,
+       const gchar *account,
+       gboolean authenticated,
+       const gchar *rest)
+{
+	g_autofree gchar *time = NULL;
+	ExmDpLogEvent event = { outcome, NULL, account, authenticated, rest };
+
+	if (stats->observer == NULL)
+		return;
+	time = g_strdup_printf("%s %s", tok[0], tok[1]);
+	event.time = time;
+	stats->observer(&event, stats->observer_data);
+}
+
+static void
+count(ExmDpLogStats *stats, const gchar *const *tok, ExmDpLogOutcome outcome, const gchar *rest)
 {
 	Counts *c = NULL;
+	const gchar *key = account_key(stats, owner(stats, tok[2]), &c);
 
-	account_key(stats, account, &c);
 	c->n[outcome]++;
+	notify(stats, outcome, tok, key, FALSE, rest);
+}
+
+/* A refused MAIL/RCPT or AUTH: which limit, if any. */
+static void
+count_limit(ExmDpLogStats *stats, const gchar *text)
+{
+	if (strstr(text, "rejected") == NULL && strstr(text, "AUTH refused") == NULL)
+		return;
+	for (guint i = 0; i < N_LIMITS; i++) {
+		if (strstr(text, limit_texts[i].needle) != NULL) {
+			stats->limit_hits[i]++;
+			return;
+		}
+	}
 }
 
 /* The value of ` <name>=` in @rest, up to the next space (or @stop). */
@@ -148,8 +213,9 @@ tls_label(const gchar *x)
 }
 
 static void
-received(ExmDpLogStats *stats, const gchar *id, const gchar *line_rest)
+received(ExmDpLogStats *stats, const gchar *const *tok, const gchar *line_rest)
 {
+	const gchar *id = tok[2];
 	/* the subject (T="…", written after A= and X=) is the sender's text */
 	const gchar *subject = strstr(line_rest, " T=\"");
 	g_autofree gchar *rest = subject != NULL
@@ -163,6 +229,7 @@ received(ExmDpLogStats *stats, const gchar *id, const gchar *line_rest)
 	const gchar *key = account_key(stats, account, &c);
 
 	c->n[EXM_DP_LOG_RECEIVED]++;
+	notify(stats, EXM_DP_LOG_RECEIVED, tok, key, colon != NULL && colon[1] != '\0', line_rest);
 	if (g_hash_table_size(stats->messages) < EXM_DP_LOGSTATS_MAX_MESSAGES)
 		g_hash_table_insert(stats->messages, g_strdup(id), (gpointer)key);
 	if (colon != NULL && x != NULL) {
@@ -175,14 +242,6 @@ received(ExmDpLogStats *stats, const gchar *id, const gchar *line_rest)
 		}
 		(*n)++;
 	}
-}
-
-static const gchar *
-owner(ExmDpLogStats *stats, const gchar *id)
-{
-	const gchar *account = g_hash_table_lookup(stats->messages, id);
-
-	return account != NULL ? account : "unknown";
 }
 
 /* From the space before field @n (0-based) on, "" when there is none. */
@@ -200,28 +259,36 @@ rest_of(const gchar *text, guint n)
 	return p - 1;
 }
 
-/* `DATE TIME ID SYMBOL REST`; lines of other shapes count nothing. */
+/* `DATE TIME ID SYMBOL REST`; lines of other shapes count nothing.  A
+ * frozen message (`ID Frozen …`, `ID frozen by ACL`) counts as held. */
 void
 exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize len)
 {
 	g_autofree gchar *text = g_strndup(line, len);
 	g_auto(GStrv) tok = g_strsplit(text, " ", 5);
+	const gchar *rest = NULL;
 
 	stats->lines++;
 	if (strstr(text, " authenticator failed for ") != NULL) {
 		stats->auth_failures++;
 		return;
 	}
-	if (g_strv_length(tok) < 4 || !is_message_id(tok[2]))
+	/* a refusal has no message id: a message line's subject cannot pose as one */
+	if (g_strv_length(tok) < 4 || !is_message_id(tok[2])) {
+		count_limit(stats, text);
 		return;
+	}
+	rest = rest_of(text, 4);
 	if (g_str_equal(tok[3], "<="))
-		received(stats, tok[2], rest_of(text, 4));
+		received(stats, (const gchar *const *)tok, rest);
 	else if (g_str_equal(tok[3], "=>") || g_str_equal(tok[3], "->"))
-		count(stats, owner(stats, tok[2]), EXM_DP_LOG_DELIVERED);
+		count(stats, (const gchar *const *)tok, EXM_DP_LOG_DELIVERED, rest);
 	else if (g_str_equal(tok[3], "=="))
-		count(stats, owner(stats, tok[2]), EXM_DP_LOG_DEFERRED);
+		count(stats, (const gchar *const *)tok, EXM_DP_LOG_DEFERRED, rest);
 	else if (g_str_equal(tok[3], "**"))
-		count(stats, owner(stats, tok[2]), EXM_DP_LOG_BOUNCED);
+		count(stats, (const gchar *const *)tok, EXM_DP_LOG_BOUNCED, rest);
+	else if (g_ascii_strcasecmp(tok[3], "frozen") == 0)
+		count(stats, (const gchar *const *)tok, EXM_DP_LOG_HELD, rest);
 	else if (g_str_equal(tok[3], "Completed"))
 		g_hash_table_remove(stats->messages, tok[2]);
 }
@@ -334,6 +401,31 @@ exm_dp_logstats_get_auth_failures(ExmDpLogStats *stats)
 	return stats->auth_failures;
 }
 
+guint64
+exm_dp_logstats_get_limit_hits(ExmDpLogStats *stats, const gchar *limit)
+{
+	for (guint i = 0; i < N_LIMITS; i++) {
+		if (g_str_equal(limit_texts[i].limit, limit))
+			return stats->limit_hits[i];
+	}
+	return 0;
+}
+
+static void
+render_limits(ExmDpLogStats *stats, GString *out)
+{
+	g_string_append(out,
+			"# HELP exordos_node_limit_hits_total Messages, recipients or logins "
+			"refused by a send limit or the login defence.\n"
+			"# TYPE exordos_node_limit_hits_total counter\n");
+	for (guint i = 0; i < N_LIMITS; i++)
+		g_string_append_printf(out,
+				       "exordos_node_limit_hits_total{limit=\"%s\"} "
+				       "%" G_GUINT64_FORMAT "\n",
+				       limit_texts[i].limit,
+				       stats->limit_hits[i]);
+}
+
 static gint
 compare_keys(gconstpointer a, gconstpointer b)
 {
@@ -385,6 +477,7 @@ exm_dp_logstats_render(ExmDpLogStats *stats, GString *out)
 	g_autofree gpointer *versions = g_hash_table_get_keys_as_array(stats->tls, &n);
 
 	render_messages(stats, out);
+	render_limits(stats, out);
 	g_string_append_printf(
 		out,
 		"# HELP exordos_node_auth_failures_total Failed SMTP AUTH attempts.\n"

@@ -27,10 +27,32 @@ typedef enum {
 	EXM_DP_LOG_DELIVERED,
 	EXM_DP_LOG_DEFERRED,
 	EXM_DP_LOG_BOUNCED,
+	EXM_DP_LOG_HELD, /* frozen: by an ACL (the breaker) or after a failed bounce */
 	EXM_DP_LOG_N_OUTCOMES
 } ExmDpLogOutcome;
 
 typedef struct _ExmDpLogStats ExmDpLogStats;
+
+/**
+ * ExmDpLogEvent:
+ * @outcome: what the line says happened to the message
+ * @time: the line's `YYYY-MM-DD HH:MM:SS` (exim's local time)
+ * @account: the authenticated id of the message's `<=` line, `unknown` when
+ *   none (or forgotten), `other` past the account cap
+ * @authenticated: the `<=` line carried an authenticated id (@outcome RECEIVED)
+ * @rest: the line after its symbol (recipient and fields), for deliveries
+ *
+ * One classified line, handed to the observer (exm-dp-usage.c) as it is read.
+ */
+typedef struct {
+	ExmDpLogOutcome outcome;
+	const gchar *time;
+	const gchar *account;
+	gboolean authenticated;
+	const gchar *rest;
+} ExmDpLogEvent;
+
+typedef void (*ExmDpLogObserver)(const ExmDpLogEvent *event, gpointer data);
 
 /**
  * exm_dp_logstats_new:
@@ -44,6 +66,9 @@ ExmDpLogStats *exm_dp_logstats_new(const gchar *path, gboolean from_start);
 void exm_dp_logstats_free(ExmDpLogStats *stats);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpLogStats, exm_dp_logstats_free)
 
+/* Calls @observer for every message line read from now on (one observer). */
+void exm_dp_logstats_set_observer(ExmDpLogStats *stats, ExmDpLogObserver observer, gpointer data);
+
 /* Reads what was appended; returns the bytes consumed. */
 gsize exm_dp_logstats_poll(ExmDpLogStats *stats);
 
@@ -56,5 +81,7 @@ void exm_dp_logstats_render(ExmDpLogStats *stats, GString *out);
 /* Count of @outcome for @account (`unknown`, `other` included); tests. */
 guint64 exm_dp_logstats_get(ExmDpLogStats *stats, const gchar *account, ExmDpLogOutcome outcome);
 guint64 exm_dp_logstats_get_auth_failures(ExmDpLogStats *stats);
+/* Refusals by a send limit or the login defence (@limit as in the metric). */
+guint64 exm_dp_logstats_get_limit_hits(ExmDpLogStats *stats, const gchar *limit);
 
 G_END_DECLS

@@ -494,3 +494,29 @@ exm_dp_have(const gchar *program)
 	exm_test_peer_missing("%s is not installed", program);
 	return FALSE;
 }
+
+gboolean
+exm_dp_have_exim_and_sink(void)
+{
+	const gchar *py_check[] = { SYSTEM_PYTHON, "-c", "import smtpd", NULL };
+
+	if (!exm_dp_have("exim4"))
+		return FALSE;
+	if (exm_test_run(py_check, NULL, NULL) != 0) {
+		exm_test_peer_missing("%s with smtpd is not installed", SYSTEM_PYTHON);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void
+exm_dp_spin_100ms(void)
+{
+	gint64 end = g_get_monotonic_time() + 100 * 1000;
+
+	while (g_get_monotonic_time() < end) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(2000);
+	}
+}

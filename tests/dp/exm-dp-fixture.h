@@ -125,3 +125,10 @@ gchar *exm_dp_script(const gchar *name);
 
 /* Whether a peer program exists; reports it as missing otherwise. */
 gboolean exm_dp_have(const gchar *program);
+
+/* exim4 and a Python with smtpd (the sink); reports what is missing. */
+gboolean exm_dp_have_exim_and_sink(void);
+
+/* Runs the thread-default main context for about 100 ms (an endpoint the
+ * test serves while a peer such as Prometheus queries it). */
+void exm_dp_spin_100ms(void);

@@ -20,23 +20,6 @@
 #define UUID "0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2c"
 #define MIA  "mia@example.com"
 
-static gboolean
-have_peers(void)
-{
-	const gchar *py_check[] = { "/usr/bin/python3", "-c", "import smtpd", NULL };
-	g_autofree gchar *exim = exm_test_find_program("exim4");
-
-	if (exim == NULL) {
-		exm_test_peer_missing("exim4 is not installed");
-		return FALSE;
-	}
-	if (exm_test_run(py_check, NULL, NULL) != 0) {
-		exm_test_peer_missing("/usr/bin/python3 with smtpd is not installed");
-		return FALSE;
-	}
-	return TRUE;
-}
-
 static void
 send_mail(ExmDpFixture *fx, const gchar *to)
 {
@@ -96,19 +79,6 @@ wait_delivered(ExmDpMetrics *m, gdouble want)
 	return text;
 }
 
-/* Runs the default main context (our endpoint) for 100 ms. */
-static void
-spin_100ms(void)
-{
-	gint64 end = g_get_monotonic_time() + 100 * 1000;
-
-	while (g_get_monotonic_time() < end) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		g_usleep(2000);
-	}
-}
-
 /* Prometheus scrapes the node endpoint and answers what the node counted. */
 static void
 scrape_with_prometheus(ExmDpMetrics *m, const gchar *addr)
@@ -124,7 +94,7 @@ scrape_with_prometheus(ExmDpMetrics *m, const gchar *addr)
 					 "exordos_node_messages_total{account=\"" MIA
 					 "\",outcome=\"received\"}",
 					 "2",
-					 spin_100ms);
+					 exm_dp_spin_100ms);
 	g_assert_cmpstr(value, ==, "2");
 }
 
@@ -140,7 +110,7 @@ test_node_metrics(void)
 	g_autofree gchar *hash = exm_dp_hash("$6$", "mia-pw");
 	g_autofree gchar *text = NULL;
 
-	if (!have_peers())
+	if (!exm_dp_have_exim_and_sink())
 		return;
 	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
 	g_assert_true(exm_dp_fixture_configure(fx, &error) &&

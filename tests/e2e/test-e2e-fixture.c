@@ -63,6 +63,7 @@ start_backend(E2e *e)
 	/* run against another build's binaries (debugging aid) */
 	exh_local_config_set(config, "configure", g_getenv("EXH_LOCAL_CONFIGURE"));
 	exh_local_config_set(config, "agent", g_getenv("EXH_LOCAL_AGENT"));
+	exh_local_config_set(config, "smarthost", e->smarthost);
 	e->backend = exh_local_backend_new(config, &error);
 	if (e->backend == NULL) {
 		g_test_fail_printf("local backend: %s", error->message);
@@ -74,12 +75,19 @@ start_backend(E2e *e)
 E2e *
 e2e_new(gboolean envelope)
 {
+	return e2e_new_with_smarthost(envelope, NULL);
+}
+
+E2e *
+e2e_new_with_smarthost(gboolean envelope, const gchar *smarthost)
+{
 	g_autoptr(E2e) e = g_new0(E2e, 1);
 	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = !envelope };
 
 	if (!have_peers())
 		return NULL;
 	e->envelope = envelope;
+	e->smarthost = g_strdup(smarthost);
 	if (!start_backend(e))
 		return NULL;
 	options.backend = e->backend;
@@ -103,6 +111,7 @@ e2e_free(E2e *e)
 	}
 	g_free(e->state_dir);
 	g_free(e->version_uri);
+	g_free(e->smarthost);
 	g_free(e);
 }
 

@@ -26,6 +26,7 @@ typedef struct {
 	gchar *version_uri;
 	gboolean envelope;
 	gboolean break_keys; /* configure's key dir is broken before each run */
+	gchar *smarthost;    /* `IP:PORT` every node delivers to, or %NULL */
 } E2e;
 
 /*
@@ -33,6 +34,8 @@ typedef struct {
  * EXM_REQUIRE_REAL_PEERS) or on failure (already reported).
  */
 E2e *e2e_new(gboolean envelope);
+/* As e2e_new(), the nodes delivering every message to @smarthost (`IP:PORT`). */
+E2e *e2e_new_with_smarthost(gboolean envelope, const gchar *smarthost);
 /* Stops the host, then every node process; removes the sandboxes. */
 void e2e_free(E2e *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(E2e, e2e_free)

@@ -44,17 +44,18 @@ test_descriptor(void)
 	g_assert_cmpstr(d->migrations[1]->uuid, ==, "aa0c8c05-986d-4d9b-b602-65fce206e2d3");
 	g_assert_cmpstr(d->migrations[2]->name, ==, "0002-dns-verification");
 	g_assert_cmpstr(d->migrations[3]->name, ==, "0003-abuse-controls");
-	/* 0006 (issue 22's TLS) depends on 0000 only; 0008 (the DNS re-check's
-	 * schedule) builds on 0002 */
-	g_assert_cmpstr(d->migrations[4]->name, ==, "0006-tls");
-	for (guint i = 1; i <= 4; i++) {
+	/* 0005 (issue 16's usage) and 0006 (issue 22's TLS) depend on 0000 only;
+	 * 0008 (the DNS re-check's schedule) builds on 0002 */
+	g_assert_cmpstr(d->migrations[4]->name, ==, "0005-usage-sandbox");
+	g_assert_cmpstr(d->migrations[5]->name, ==, "0006-tls");
+	for (guint i = 1; i <= 5; i++) {
 		g_assert_cmpstr(d->migrations[i]->depends[0], ==, d->migrations[0]->uuid);
 		g_assert_null(d->migrations[i]->depends[1]);
 	}
-	g_assert_cmpstr(d->migrations[5]->name, ==, "0008-dns-schedule");
-	g_assert_cmpstr(d->migrations[5]->depends[0], ==, d->migrations[2]->uuid);
-	g_assert_null(d->migrations[5]->depends[1]);
-	g_assert_null(d->migrations[6]);
+	g_assert_cmpstr(d->migrations[6]->name, ==, "0008-dns-schedule");
+	g_assert_cmpstr(d->migrations[6]->depends[0], ==, d->migrations[2]->uuid);
+	g_assert_null(d->migrations[6]->depends[1]);
+	g_assert_null(d->migrations[7]);
 	/* ABI minor 4: the background jobs and the metrics */
 	g_assert_cmpuint(d->abi_minor, >=, 4);
 	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");

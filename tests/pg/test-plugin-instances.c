@@ -91,6 +91,11 @@ test_instances_create(InstancesFixture *a, gconstpointer data)
 	g_assert_nonnull(strstr(r->body, "\"dns_status\":\"unverified\","));
 	/* issue 22: the node's one name, from the normalised domain */
 	g_assert_cmpstr(exm_reply_str(r, "smtp_hostname"), ==, "mail.example.com");
+	/* then the usage of migration 0005: zero, no login or report yet */
+	g_assert_true(g_str_has_suffix(r->body,
+				       "\"usage_accepted_24h\":0,\"usage_delivered_24h\":0,"
+				       "\"usage_deferred_24h\":0,\"usage_bounced_24h\":0,"
+				       "\"usage_held_24h\":0}"));
 	g_clear_pointer(&r, exm_reply_free);
 
 	exm_fixture_assert_list_len(f, NULL, 1);

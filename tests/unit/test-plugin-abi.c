@@ -61,6 +61,14 @@ static const Expect instance_fields[] = {
 	{ "dns_checked_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dns_next_check_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "smtp_hostname", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
+	/* usage (migration 0005, docs/usage.md) */
+	{ "usage_accepted_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_delivered_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_deferred_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_bounced_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_held_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_reported_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {
@@ -78,6 +86,13 @@ static const Expect account_fields[] = {
 	{ "messages_per_hour", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "recipients_per_day", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "senders", T(STRING_LIST), NONE, A(RW), A(RW), A(RW), NULL },
+	/* usage (migration 0005, docs/usage.md) */
+	{ "usage_accepted_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_delivered_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_deferred_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_bounced_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "usage_held_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
 };
 

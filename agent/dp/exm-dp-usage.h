@@ -1,0 +1,50 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Usage per account for the API (docs/usage.md): what the main log reader
+ * (exm-dp-logstats.h) sees, summed in hourly buckets so the agent's actual
+ * state carries only the last 24 hours' totals per account, the last
+ * authenticated submission, and the most recent delivery outcomes.  Bounded:
+ * at most %EXM_DP_USAGE_MAX_ACCOUNTS accounts, %EXM_DP_USAGE_MAX_DELIVERIES
+ * outcomes no older than 24 hours, replies cut to %EXM_DP_USAGE_REPLY_MAX
+ * printable characters.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "exm-dp-logstats.h"
+
+G_BEGIN_DECLS
+
+#define EXM_DP_USAGE_HOURS	    24
+#define EXM_DP_USAGE_MAX_ACCOUNTS   10000
+#define EXM_DP_USAGE_MAX_DELIVERIES 100
+#define EXM_DP_USAGE_REPLY_MAX	    200
+/* the member of the node's actual value (docs/usage.md §2) */
+#define EXM_DP_USAGE_MEMBER "usage"
+
+typedef struct _ExmDpUsage ExmDpUsage;
+
+ExmDpUsage *exm_dp_usage_new(void);
+void exm_dp_usage_free(ExmDpUsage *usage);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpUsage, exm_dp_usage_free)
+
+/* An #ExmDpLogObserver: counts @event into @usage. */
+void exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer usage);
+
+/**
+ * exm_dp_usage_to_json:
+ * @now: seconds since the epoch; the window is the hour of @now and the 23
+ *   before it
+ *
+ * Returns: (transfer full): `{"accounts": {address: {accepted, delivered,
+ * deferred, bounced, held, last_login?}}, "deliveries": [{time, account,
+ * domain, status, reply}]}`, accounts sorted, deliveries oldest first; the
+ * same text for the same log within one hour (a quiet node reports no change)
+ */
+JsonNode *exm_dp_usage_to_json(ExmDpUsage *usage, gint64 now);
+
+G_END_DECLS

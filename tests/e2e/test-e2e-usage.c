@@ -1,0 +1,183 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Usage in the API (issue 16 item 3, docs/usage.md) end to end: the host with
+ * the plugin, the engine and the local backend whose node delivers to the dp
+ * sink; alice sends one message the sink takes, one it answers 451 and one it
+ * answers 550.  The account's and the instance's 24-hour counts, and the
+ * instance's recent deliveries, show that run through the public API.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "exm-config.h"
+#include "exm-test.h"
+#include "test-e2e-fixture.h"
+
+#define USER	 "alice@" E2E_DOMAIN
+#define PASSWORD "correct horse battery"
+#define SCRIPTS	 EXM_SOURCE_ROOT "/tests/dp/"
+#define PYTHON	 "/usr/bin/python3"
+
+static GPid
+start_sink(gint port, const gchar *dir)
+{
+	g_autofree gchar *p = g_strdup_printf("%d", port);
+	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-sink.py", "127.0.0.1", p, dir, NULL };
+	g_autoptr(GError) error = NULL;
+	GPid pid = 0;
+
+	g_assert_true(g_spawn_async(NULL,
+				    (gchar **)argv,
+				    NULL,
+				    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+				    exm_test_die_with_parent,
+				    GINT_TO_POINTER(SIGKILL),
+				    &pid,
+				    &error));
+	g_assert_no_error(error);
+	for (guint i = 0; i < 100 && !exm_test_can_connect("127.0.0.1", (guint)port); i++)
+		g_usleep(50 * 1000);
+	return pid;
+}
+
+/* The SMTP code of the message's last stage. */
+static gint64
+send_mail(const gchar *addr, const gchar *to)
+{
+	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-client.py",
+				"send", addr,
+				"587",	"starttls",
+				USER,	PASSWORD,
+				USER,	to,
+				NULL };
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonNode) node = NULL;
+
+	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+	node = json_from_string(out, NULL);
+	g_assert_nonnull(node);
+	return json_object_get_int_member(json_node_get_object(node), "code");
+}
+
+static JsonObject *
+get_json(E2e *e, const gchar *path)
+{
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request(e->t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
+	g_autoptr(JsonNode) node = NULL;
+
+	if (r->status != 200)
+		return NULL;
+	node = json_from_string(r->body, NULL);
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_dup_object(node) : NULL;
+}
+
+/* Bounded wait (a hang guard) until the account shows the whole run. */
+static JsonObject *
+wait_account_usage(E2e *e, const gchar *path)
+{
+	JsonObject *o = NULL;
+
+	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
+		g_clear_pointer(&o, json_object_unref);
+		o = get_json(e, path);
+		if (o != NULL && json_object_get_int_member(o, "usage_delivered_24h") >= 1 &&
+		    json_object_get_int_member(o, "usage_deferred_24h") >= 1 &&
+		    json_object_get_int_member(o, "usage_bounced_24h") >= 1)
+			break;
+		g_usleep(100 * 1000);
+	}
+	return o;
+}
+
+static void
+assert_counts(JsonObject *o)
+{
+	g_assert_nonnull(o);
+	g_assert_cmpint(json_object_get_int_member(o, "usage_accepted_24h"), ==, 3);
+	g_assert_cmpint(json_object_get_int_member(o, "usage_delivered_24h"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(o, "usage_deferred_24h"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(o, "usage_bounced_24h"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(o, "usage_held_24h"), ==, 0);
+	g_assert_false(json_object_get_null_member(o, "last_login_at"));
+}
+
+static void
+assert_deliveries(E2e *e, const gchar *instance)
+{
+	g_autofree gchar *path =
+		g_strdup_printf("/v1/types/mail/instances/%s/actions/deliveries", instance);
+	g_autoptr(JsonObject) o = get_json(e, path);
+	JsonArray *list;
+	guint seen = 0;
+
+	g_assert_nonnull(o);
+	list = json_object_get_array_member(o, "deliveries");
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		JsonObject *d = json_array_get_object_element(list, i);
+		const gchar *status = json_object_get_string_member(d, "status");
+		const gchar *reply = json_object_get_string_member(d, "reply");
+
+		g_assert_cmpstr(json_object_get_string_member(d, "account"), ==, USER);
+		g_assert_cmpstr(json_object_get_string_member(d, "domain"), ==, "example.net");
+		if (g_str_equal(status, "deferred")) {
+			seen |= 1;
+			g_assert_true(g_str_has_prefix(reply, "451 "));
+		} else if (g_str_equal(status, "bounced")) {
+			seen |= 2;
+			g_assert_true(g_str_has_prefix(reply, "550 "));
+		} else {
+			seen |= 4;
+		}
+	}
+	g_assert_cmpuint(seen, ==, 7);
+}
+
+static void
+test_usage(void)
+{
+	gint port = exm_test_free_port();
+	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
+	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
+	GPid sink = start_sink(port, dir);
+	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
+	g_autofree gchar *instance = NULL;
+	g_autofree gchar *account = NULL;
+	g_autofree gchar *path = NULL;
+	g_autoptr(JsonObject) acc = NULL;
+	g_autoptr(JsonObject) inst = NULL;
+	g_autoptr(ExhLocalNodeInfo) node = NULL;
+	g_autoptr(JsonObject) active = NULL;
+
+	if (e != NULL && (instance = e2e_create_instance(e, "usage", E2E_DOMAIN)) != NULL &&
+	    (active = e2e_wait_instance(e, instance, "ACTIVE")) != NULL) {
+		node = e2e_node(e, instance);
+		account = e2e_create_account(e, instance, "alice", PASSWORD);
+		g_assert_true(e2e_wait_login(e, node, FALSE, USER, PASSWORD, 235));
+		g_assert_cmpint(send_mail(node->ipv4, "ok@example.net"), ==, 250);
+		g_assert_cmpint(send_mail(node->ipv4, "defer@example.net"), ==, 250);
+		g_assert_cmpint(send_mail(node->ipv4, "bounce@example.net"), ==, 250);
+		path = g_strdup_printf(
+			"/v1/types/mail/instances/%s/accounts/%s", instance, account);
+		acc = wait_account_usage(e, path);
+		assert_counts(acc);
+		g_free(path);
+		path = g_strdup_printf("/v1/types/mail/instances/%s", instance);
+		inst = get_json(e, path);
+		assert_counts(inst);
+		assert_deliveries(e, instance);
+	}
+	kill(sink, SIGKILL);
+	g_spawn_close_pid(sink);
+	exm_test_rmtree(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/e2e/usage", test_usage);
+	return g_test_run();
+}
