@@ -2,8 +2,8 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The constant database format of D. J. Bernstein's cdb (the format exim's
- * built-in `cdb` lookup reads): a 2048-byte header of 256 (position, slot
+ * The constant database format of D. J. Bernstein's cdb (which many programs
+ * read with a built-in lookup): a 2048-byte header of 256 (position, slot
  * count) pairs, the records (`klen`, `dlen`, key, data), then 256 open-addressed
  * hash tables of (hash, record position) slots, twice as many slots as records
  * in each.  Every integer is 32-bit little-endian; the hash is
@@ -38,7 +38,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmCdbWriter, exm_cdb_writer_free)
  * @error: %EXM_ERROR_FAILED when the file would pass the format's 4 GiB
  *
  * Adds a record.  A key may be added more than once; a lookup finds the
- * record added first (as cdbmake and exim do).
+ * record added first (as cdbmake and its readers do).
  *
  * Returns: %TRUE on success
  */
