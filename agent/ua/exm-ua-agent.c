@@ -58,6 +58,9 @@ struct _ExmUaAgent {
 
 	ExmUaPayload *last;    /* last collected payload (saved) */
 	ExmUaPayload *targets; /* last full payload of the CP */
+	/* the last iteration read every driver, changed nothing and was saved:
+	 * a light answer with every driver unchanged needs no work (scale) */
+	gboolean settled;
 
 	/* the iteration in progress */
 	gint64 started_at;
@@ -440,6 +443,28 @@ agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
 	agent->collected->hash = exm_ua_payload_compute_hash(agent->collected);
 }
 
+/* Is this light iteration idle: settled, and no driver's state changed since? */
+static gboolean
+agent_idle(ExmUaAgent *agent)
+{
+	ExmUaPayload *targets = agent->targets != NULL ? agent->targets : agent->last;
+
+	if (!agent->settled)
+		return FALSE;
+	for (guint d = 0; d < agent->drivers->len; d++) {
+		ExmUaDriver *driver = agent->drivers->pdata[d];
+		const gchar *const *kinds = driver->kinds(driver);
+
+		for (guint i = 0; kinds != NULL && kinds[i] != NULL; i++) {
+			if (!g_hash_table_contains(targets->capabilities, kinds[i]))
+				continue;
+			if (driver->unchanged == NULL || !driver->unchanged(driver, kinds[i]))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 /* §4.2: a light answer means "nothing changed": targets come from the cached full
  * payload (not from the collected one, §8.2 quirk) and the CP's actual rows are
  * what we reported last. */
@@ -449,6 +474,15 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 	ExmUaPayload *targets;
 
 	agent->it.light = exm_ua_payload_same(resp, agent->last);
+	if (agent->it.light && agent_idle(agent)) {
+		/* what a full iteration would list, hash, plan and save is what the
+		 * last one did: nothing is read, sent or written */
+		exm_ua_payload_free(resp);
+		agent->it.idle = TRUE;
+		agent_finish(agent, EXM_UA_OUTCOME_OK);
+		return;
+	}
+	agent->settled = FALSE;
 	if (agent->it.light) {
 		targets = agent->targets != NULL ? agent->targets : agent->last;
 		agent->known = agent->last;
@@ -631,6 +665,7 @@ agent_save(ExmUaAgent *agent)
 	}
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	agent->last = g_steal_pointer(&agent->collected);
+	agent->settled = agent->it.created + agent->it.updated + agent->it.deleted == 0;
 	agent_finish(agent, EXM_UA_OUTCOME_OK);
 }
 
@@ -736,6 +771,8 @@ agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
 {
 	gdouble delay;
 
+	if (outcome != EXM_UA_OUTCOME_OK)
+		agent->settled = FALSE;
 	if (outcome == EXM_UA_OUTCOME_OK)
 		agent->failures = 0;
 	else if (outcome != EXM_UA_OUTCOME_PARTIAL)
@@ -899,6 +936,7 @@ exm_ua_agent_start(ExmUaAgent *agent)
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
 	exm_ua_state_load(agent->config->payload_path, &agent->last, &agent->targets);
+	agent->settled = FALSE;
 	if (g_cancellable_is_cancelled(agent->cancellable)) {
 		g_object_unref(agent->cancellable);
 		agent->cancellable = g_cancellable_new();
@@ -1003,6 +1041,7 @@ exm_ua_agent_reload(ExmUaAgent *agent, GError **error)
 		g_clear_pointer(&agent->last, exm_ua_payload_free);
 		g_clear_pointer(&agent->targets, exm_ua_payload_free);
 		exm_ua_state_load(c->payload_path, &agent->last, &agent->targets);
+		agent->settled = FALSE;
 	}
 	if (!g_strv_equal((const gchar *const *)c->caps_drivers,
 			  (const gchar *const *)agent->config->caps_drivers))
