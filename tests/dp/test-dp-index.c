@@ -267,6 +267,33 @@ test_configure_makes_twin(Fixture *f, gconstpointer data)
 	g_assert_true(exm_cdb_find((const guint8 *)db, len, "alice@example.com", 17, &v, &vlen));
 }
 
+/* exim logs in against the twin: with the lsearch file emptied behind the
+ * agent's back a login still works (upper-case login too: the lookup key is
+ * lower-cased), and without the twin it does not. */
+static void
+test_exim_reads_twin(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *hash = exm_dp_hash("$6$", "twin-pw");
+	const gchar *accounts[] = { "alice", hash, "1", NULL };
+	g_autoptr(JsonNode) a = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (!exm_dp_have("exim4") || !exm_dp_have("/usr/bin/python3"))
+		return;
+	a = apply(f, accounts, NULL);
+	if (!exm_dp_fixture_configure(f->fx, &error) || !exm_dp_fixture_start_exim(f->fx, &error))
+		EXM_TEST_OK(error);
+	g_assert_true(g_file_set_contents(f->passwd, "", 0, NULL));
+	g_assert_cmpint(
+		exm_dp_fixture_auth(f->fx, 587, "alice@example.com", "twin-pw", "PLAIN"), ==, 235);
+	g_assert_cmpint(exm_dp_fixture_auth(f->fx, 465, "ALICE", "twin-pw", "LOGIN"), ==, 235);
+	g_assert_cmpint(
+		exm_dp_fixture_auth(f->fx, 587, "alice@example.com", "wrong-pw", "PLAIN"), ==, 535);
+	g_assert_cmpint(unlink(f->passwd_cdb), ==, 0);
+	g_assert_cmpint(
+		exm_dp_fixture_auth(f->fx, 587, "alice@example.com", "twin-pw", "PLAIN"), !=, 235);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -277,6 +304,7 @@ main(int argc, char **argv)
 	ADD("policy-twin-diverged", test_policy_twin_diverged);
 	ADD("unchanged", test_unchanged);
 	ADD("configure-makes-twin", test_configure_makes_twin);
+	ADD("exim-reads-twin", test_exim_reads_twin);
 #undef ADD
 	return g_test_run();
 }
