@@ -31,7 +31,6 @@ stamp_file(const gchar *path)
 	FileStamp f;
 	struct stat st;
 
-	/* zeroed, so that padding compares equal under memcmp */
 	memset(&f, 0, sizeof(f));
 	if (stat(path, &st) != 0) {
 		f.err = errno;
@@ -62,6 +61,21 @@ exm_dp_stamp_take(const gchar *const *paths)
 	return s;
 }
 
+static gboolean
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Field by field: padding bytes are not copied reliably with the struct. */
+static gboolean
+same_file(const FileStamp *a, const FileStamp *b)
+{
+	return a->err == b->err && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
+	       same_time(&a->mtime, &b->mtime) && same_time(&a->ctime, &b->ctime);
+}
+
 gboolean
 exm_dp_stamp_equal(const ExmDpStamp *a, const ExmDpStamp *b)
 {
@@ -69,7 +83,12 @@ exm_dp_stamp_equal(const ExmDpStamp *a, const ExmDpStamp *b)
 		return FALSE;
 	if (!g_strv_equal((const gchar *const *)a->paths, (const gchar *const *)b->paths))
 		return FALSE;
-	return memcmp(a->files->data, b->files->data, sizeof(FileStamp) * a->files->len) == 0;
+	for (guint i = 0; i < a->files->len; i++) {
+		if (!same_file(&g_array_index(a->files, FileStamp, i),
+			       &g_array_index(b->files, FileStamp, i)))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 void
