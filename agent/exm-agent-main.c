@@ -144,16 +144,6 @@ dispatch(Options *o, int argc, char **argv, GError **error)
 	return func(driver, o, argv + 2, error);
 }
 
-/* Scale (docs/scale.md §2): GLib's slice allocator keeps the memory of a
- * large payload after it is freed; through malloc, the agent gives it back
- * (malloc_trim) once settled.  Set before the first slice allocation; a
- * G_SLICE the caller chose (valgrind's setup sets one) stays. */
-static void
-slices_through_malloc(void)
-{
-	g_setenv("G_SLICE", "always-malloc", FALSE);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -168,12 +158,10 @@ main(int argc, char **argv)
 		  "FILE" },
 		{ NULL },
 	};
-	g_autoptr(GOptionContext) ctx = NULL;
+	g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND");
 	g_autoptr(GError) error = NULL;
 	int rc = 0;
 
-	slices_through_malloc();
-	ctx = g_option_context_new("COMMAND");
 	(void)setlocale(LC_ALL, ""); /* the C locale is a fine fallback */
 	/* `run`: the universal agent daemon, which parses its own options. */
 	if (argc >= 2 && g_strcmp0(argv[1], "run") == 0)

@@ -131,6 +131,8 @@ run_start(Run *r)
 			       r->dir);
 	g_file_set_contents(conf, text, -1, &error);
 	g_assert_no_error(error);
+	/* as the systemd unit runs it (docs/scale.md §2) */
+	g_subprocess_launcher_setenv(launcher, "G_SLICE", "always-malloc", TRUE);
 	g_subprocess_launcher_set_child_setup(
 		launcher, exm_test_die_with_parent, GINT_TO_POINTER(SIGKILL), NULL);
 	r->child = g_subprocess_launcher_spawn(
