@@ -65,6 +65,12 @@ adapter_list(ExmUaDriver *d, const gchar *kind, GError **error)
 	return g_steal_pointer(&out);
 }
 
+static gboolean
+adapter_unchanged(ExmUaDriver *d, const gchar *kind)
+{
+	return exm_dp_driver_unchanged(adapter_inner(d), kind);
+}
+
 static JsonObject *
 adapter_create(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError **error)
 {
@@ -165,6 +171,7 @@ exm_dp_adapter_new(const gchar *config_path, GError **error)
 	md->base.name = EXM_DP_ADAPTER_DRIVER_NAME;
 	md->base.kinds = adapter_kinds;
 	md->base.list = adapter_list;
+	md->base.unchanged = adapter_unchanged;
 	md->base.create = adapter_create;
 	md->base.update = adapter_update;
 	md->base.remove = adapter_remove;

@@ -35,6 +35,10 @@
 #define EXM_DP_PATH_PID_DIR	    "/run/exim4"
 #define EXM_DP_PATH_PID_FILE	    "/run/exim4/exim.pid"
 
+/* Scale: the cdb twins of passwd and policy that exim looks up (exm-dp-index.h). */
+#define EXM_DP_PATH_PASSWD_CDB "/etc/exim4/passwd.cdb"
+#define EXM_DP_PATH_POLICY_CDB "/etc/exim4/policy.cdb"
+
 /* /persist/exordos_mail: owner:group traverse only (dp_bootstrap.sh makes it so) */
 #define EXM_DP_PERSIST_MODE 0710
 

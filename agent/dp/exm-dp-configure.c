@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "exm-atomic.h"
+#include "exm-cdb.h"
 #include "exm-cleanup.h"
 #include "exm-dp-error.h"
 #include "exm-dp-keys.h"
+#include "exm-mail-cdb.h"
 #include "exm-dp-template.h"
 #include "exm-mail-dns.h"
 #include "exm-mail-files.h"
@@ -244,9 +246,10 @@ config_unchanged(const ExmDpConfig *c, const gchar *text)
 
 /* Every file configure writes; their stale temp files go at start. */
 static const gchar *const configure_files[] = {
-	EXM_DP_PATH_EXIM_CONF, EXM_DP_PATH_PASSWD,	    EXM_DP_PATH_POLICY,
-	EXM_DP_PATH_DKIM_TXT,  EXM_DP_PATH_RESTART_PENDING, EXM_DP_PATH_DKIM_KEY,
-	EXM_DP_PATH_TLS_KEY,   EXM_DP_PATH_TLS_CERT,
+	EXM_DP_PATH_EXIM_CONF,	EXM_DP_PATH_PASSWD,	     EXM_DP_PATH_POLICY,
+	EXM_DP_PATH_DKIM_TXT,	EXM_DP_PATH_RESTART_PENDING, EXM_DP_PATH_DKIM_KEY,
+	EXM_DP_PATH_TLS_KEY,	EXM_DP_PATH_TLS_CERT,	     EXM_DP_PATH_PASSWD_CDB,
+	EXM_DP_PATH_POLICY_CDB,
 };
 
 /* A run killed before its renames leaves temp files (private keys among
@@ -473,11 +476,41 @@ ensure_lookup_file(Ctx *ctx, const gchar *node_path, GError **error)
 	return write_file(ctx, node_path, "", 0, 0640, ctx->gid, NULL, error);
 }
 
+/* Scale: exim looks up the cdb twin, so it exists too, made from the lsearch
+ * file when missing (a node upgraded with accounts keeps its logins). */
+static gboolean
+ensure_index(Ctx *ctx, const gchar *node_path, const gchar *node_cdb, GError **error)
+{
+	g_autofree gchar *path = exm_dp_config_path(ctx->config, node_path);
+	g_autofree gchar *cdb = exm_dp_config_path(ctx->config, node_cdb);
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) local = NULL;
+	gsize len = 0;
+	guint8 *db;
+	gboolean ok;
+
+	if (g_file_test(cdb, G_FILE_TEST_EXISTS))
+		return TRUE;
+	if (!g_file_get_contents(path, &text, NULL, error))
+		return FALSE;
+	db = exm_mail_cdb_from_lsearch(text, &len, &local);
+	if (db == NULL) {
+		g_set_error(
+			error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s: %s", path, local->message);
+		return FALSE;
+	}
+	ok = write_file(ctx, node_cdb, (const gchar *)db, len, 0640, ctx->gid, NULL, error);
+	exm_cdb_free(db, len);
+	return ok;
+}
+
 static gboolean
 ensure_passwd(Ctx *ctx, GError **error)
 {
 	return ensure_lookup_file(ctx, EXM_DP_PATH_PASSWD, error) &&
-	       ensure_lookup_file(ctx, EXM_DP_PATH_POLICY, error);
+	       ensure_lookup_file(ctx, EXM_DP_PATH_POLICY, error) &&
+	       ensure_index(ctx, EXM_DP_PATH_PASSWD, EXM_DP_PATH_PASSWD_CDB, error) &&
+	       ensure_index(ctx, EXM_DP_PATH_POLICY, EXM_DP_PATH_POLICY_CDB, error);
 }
 
 gboolean

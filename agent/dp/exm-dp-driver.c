@@ -10,6 +10,8 @@
 
 #include "exm-dp-error.h"
 #include "exm-dp-usage.h"
+#include "exm-dp-index.h"
+#include "exm-dp-stamp.h"
 #include "exm-json.h"
 #include "exm-mail-files.h"
 #include "exm-mail-model.h"
@@ -28,6 +30,13 @@ struct _ExmDpDriver {
 	/* usage for the API (issue 16), when the agent runs the driver */
 	ExmDpLogStats *usage_log;
 	ExmDpUsage *usage;
+	/* scale (docs/scale.md): the cdb twins exim looks up, and the stamp of
+	 * every file the last list() read (%NULL after a write) */
+	gchar *passwd_cdb_path;
+	gchar *policy_cdb_path;
+	ExmDpStamp *listed;
+	/* the usage member as it stood when list() began (%NULL: none) */
+	gchar *listed_usage;
 };
 
 typedef enum {
@@ -61,6 +70,10 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	self->policy_path = exm_dp_config_path(config, EXM_DP_PATH_POLICY);
 	self->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
 	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
+	self->passwd_cdb_path = exm_dp_index_path(self->passwd_path);
+	self->policy_cdb_path = exm_dp_index_path(self->policy_path);
+	remove_stale(self->passwd_cdb_path);
+	remove_stale(self->policy_cdb_path);
 	remove_stale(self->passwd_path);
 	remove_stale(self->policy_path);
 	remove_stale(self->meta_path);
@@ -76,6 +89,10 @@ exm_dp_driver_free(ExmDpDriver *self)
 	g_free(self->policy_path);
 	g_free(self->meta_path);
 	g_free(self->dkim_txt_path);
+	g_free(self->passwd_cdb_path);
+	g_free(self->policy_cdb_path);
+	exm_dp_stamp_free(self->listed);
+	g_free(self->listed_usage);
 	g_free(self);
 }
 
@@ -213,10 +230,35 @@ meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 
 	if (!ensure_parent(self->meta_path, 0700, error))
 		return FALSE;
+	g_clear_pointer(&self->listed, exm_dp_stamp_free);
 	return exm_atomic_write(self->meta_path, text, strlen(text), &opts, NULL, error);
 }
 
 /* ---- passwd ------------------------------------------------------------ */
+
+/* The cdb twin exim looks up, after the lsearch file: the same owner and
+ * mode; a crash between the two reads back as "differs" and is applied again. */
+static gboolean
+index_write(ExmDpDriver *self,
+	    const gchar *path,
+	    const gchar *content,
+	    gboolean *changed,
+	    GError **error)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	const gchar *cdb =
+		path == self->passwd_path ? self->passwd_cdb_path : self->policy_cdb_path;
+	gboolean index_changed = FALSE;
+
+	opts.uid = self->uid;
+	opts.gid = self->gid;
+	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	if (!exm_dp_index_write(cdb, content, &opts, &index_changed, error))
+		return FALSE;
+	if (changed != NULL)
+		*changed = *changed || index_changed;
+	return TRUE;
+}
 
 /* passwd and policy: the same owner, mode and atomic write; the test hooks
  * (fault injection, write count) watch passwd only. */
@@ -238,7 +280,10 @@ lookup_write(ExmDpDriver *self,
 	}
 	if (!ensure_parent(path, 0755, error))
 		return FALSE;
-	return exm_atomic_write(path, content, strlen(content), &opts, changed, error);
+	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	if (!exm_atomic_write(path, content, strlen(content), &opts, changed, error))
+		return FALSE;
+	return index_write(self, path, content, changed, error);
 }
 
 static gboolean
@@ -288,19 +333,49 @@ accounts_from_file(const gchar *content, GError **error)
 	return node;
 }
 
-/* A policy file other than the render of @last shows as `"policy": "differs"`,
- * so actual and target differ and the value is applied again. */
+/* A policy file (or its cdb twin) other than the render of @last shows as
+ * `"policy": "differs"`, so actual and target differ and the value is applied
+ * again. */
 static gboolean
 policy_matches(ExmDpDriver *self, const ExmMailNode *last, JsonObject *obj, GError **error)
 {
 	g_autofree gchar *content = read_optional(self->policy_path, error);
 	g_autofree gchar *rendered = NULL;
+	gboolean indexed = FALSE;
 
 	if (content == NULL)
 		return FALSE;
 	rendered = exm_mail_policy_render(last);
-	if (!g_str_equal(content, rendered))
+	if (g_str_equal(content, rendered) &&
+	    !exm_dp_index_matches(self->policy_cdb_path, rendered, &indexed, error))
+		return FALSE;
+	if (!indexed)
 		json_object_set_string_member(obj, "policy", "differs");
+	return TRUE;
+}
+
+/* When passwd is the render but its cdb twin is not, exim logs in against the
+ * twin: the accounts are what the twin holds. */
+static gboolean
+passwd_index_check(ExmDpDriver *self, const gchar *rendered, JsonObject *obj, GError **error)
+{
+	g_autofree gchar *seen = NULL;
+	gboolean indexed = FALSE;
+	JsonNode *accounts;
+
+	if (!exm_dp_index_matches(self->passwd_cdb_path, rendered, &indexed, error))
+		return FALSE;
+	if (indexed)
+		return TRUE;
+	seen = exm_dp_index_read(self->passwd_cdb_path, error);
+	if (seen == NULL)
+		return FALSE;
+	accounts = accounts_from_file(seen, error);
+	if (accounts == NULL) {
+		g_prefix_error(error, "%s: ", self->passwd_cdb_path);
+		return FALSE;
+	}
+	json_object_set_member(obj, "accounts", accounts);
 	return TRUE;
 }
 
@@ -328,6 +403,8 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 			return NULL;
 		}
 		json_object_set_member(obj, "accounts", accounts);
+	} else if (!passwd_index_check(self, rendered, obj, error)) {
+		return NULL;
 	}
 	if (!policy_matches(self, last, obj, error))
 		return NULL;
@@ -498,14 +575,64 @@ actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GE
 	return actual_value(self, node, error);
 }
 
+/* Every file the actual value is read from.  A file the value comes to
+ * depend on must be added here, or an idle agent would not notice it change. */
+static ExmDpStamp *
+stamp_inputs(ExmDpDriver *self)
+{
+	const gchar *paths[] = { self->meta_path,
+				 self->passwd_path,
+				 self->passwd_cdb_path,
+				 self->policy_path,
+				 self->policy_cdb_path,
+				 self->dkim_txt_path,
+				 NULL };
+
+	return exm_dp_stamp_take(paths);
+}
+
+/* The usage member now (the log read up to its end), as text; %NULL when
+ * the driver reports no usage.  Mail moving, or an hour with counts leaving
+ * the window, changes it: a file stamp cannot see either. */
+static gchar *
+usage_text(ExmDpDriver *self)
+{
+	g_autoptr(JsonNode) usage = NULL;
+
+	if (self->usage == NULL)
+		return NULL;
+	exm_dp_logstats_poll(self->usage_log);
+	usage = exm_dp_usage_to_json(self->usage, g_get_real_time() / G_USEC_PER_SEC);
+	return json_to_string(usage, FALSE);
+}
+
+gboolean
+exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
+{
+	g_autoptr(ExmDpStamp) now = NULL;
+	g_autofree gchar *usage = NULL;
+
+	if (self->listed == NULL || !check_kind(kind, NULL))
+		return FALSE;
+	now = stamp_inputs(self);
+	if (!exm_dp_stamp_equal(now, self->listed))
+		return FALSE;
+	usage = usage_text(self);
+	return g_strcmp0(usage, self->listed_usage) == 0;
+}
+
 GPtrArray *
 exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 {
 	g_autoptr(JsonNode) meta = NULL;
 	g_autoptr(GPtrArray) out = NULL;
 	g_autoptr(GList) names = NULL;
+	/* taken before reading: a change while reading makes the next check differ */
+	g_autoptr(ExmDpStamp) before = stamp_inputs(self);
+	g_autofree gchar *usage_before = usage_text(self);
 	JsonObject *resources;
 
+	g_clear_pointer(&self->listed, exm_dp_stamp_free);
 	meta = meta_load_kind(self, kind, error);
 	if (meta == NULL)
 		return NULL;
@@ -519,6 +646,9 @@ exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 			return NULL;
 		g_ptr_array_add(out, actual);
 	}
+	self->listed = g_steal_pointer(&before);
+	g_free(self->listed_usage);
+	self->listed_usage = g_steal_pointer(&usage_before);
 	return g_steal_pointer(&out);
 }
 

@@ -88,6 +88,18 @@ gboolean exm_dp_driver_delete(ExmDpDriver *self,
  */
 GPtrArray *exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error);
 
+/**
+ * exm_dp_driver_unchanged:
+ * @kind: a kind
+ *
+ * Whether a list() of @kind now would return what the last one did: %TRUE only
+ * when no write came after it and no file it read was touched since (their
+ * stamps, exm-dp-stamp.h).  Costs a few stat() calls whatever the size.
+ *
+ * Returns: %TRUE when nothing changed
+ */
+gboolean exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind);
+
 /* The actual value of one resource, %EXM_DP_ERROR_NOT_FOUND when unknown. */
 JsonNode *exm_dp_driver_get(ExmDpDriver *self,
 			    const gchar *kind,

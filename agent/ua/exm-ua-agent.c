@@ -27,6 +27,7 @@
 
 #include <glib-unix.h>
 #include <libsoup/soup.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 
@@ -58,6 +59,14 @@ struct _ExmUaAgent {
 
 	ExmUaPayload *last;    /* last collected payload (saved) */
 	ExmUaPayload *targets; /* last full payload of the CP */
+	/* the last iteration read every driver, changed nothing and was saved:
+	 * a light answer with every driver unchanged needs no work (scale) */
+	gboolean settled;
+	GHashTable *settled_kinds; /* the kinds that settled iteration listed */
+	/* settled with drivers that can tell `unchanged`: the payloads' contents
+	 * live only in the state file (hash and version stay), reloaded when an
+	 * iteration needs them, so an idle agent holds no copy of its accounts */
+	gboolean offloaded;
 
 	/* the iteration in progress */
 	gint64 started_at;
@@ -440,6 +449,67 @@ agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
 	agent->collected->hash = exm_ua_payload_compute_hash(agent->collected);
 }
 
+/* Is this light iteration idle: settled, and no driver's state changed since? */
+static gboolean
+agent_idle(ExmUaAgent *agent)
+{
+	if (!agent->settled || agent->settled_kinds == NULL)
+		return FALSE;
+	for (guint d = 0; d < agent->drivers->len; d++) {
+		ExmUaDriver *driver = agent->drivers->pdata[d];
+		const gchar *const *kinds = driver->kinds(driver);
+
+		for (guint i = 0; kinds != NULL && kinds[i] != NULL; i++) {
+			if (!g_hash_table_contains(agent->settled_kinds, kinds[i]))
+				continue;
+			if (driver->unchanged == NULL || !driver->unchanged(driver, kinds[i]))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* Can iterations be idle at all (every driver answers `unchanged`)? */
+static gboolean
+agent_can_idle(ExmUaAgent *agent)
+{
+	for (guint d = 0; d < agent->drivers->len; d++) {
+		ExmUaDriver *driver = agent->drivers->pdata[d];
+		if (driver->unchanged == NULL)
+			return FALSE;
+	}
+	return agent->drivers->len > 0;
+}
+
+/* Keeps only the hash and version of what was saved, and gives the memory
+ * of the rest back to the system. */
+static void
+agent_offload(ExmUaAgent *agent)
+{
+	ExmUaPayload *stub = exm_ua_payload_new();
+
+	g_free(stub->hash);
+	stub->hash = g_strdup(agent->last->hash);
+	stub->version = agent->last->version;
+	g_clear_pointer(&agent->last, exm_ua_payload_free);
+	g_clear_pointer(&agent->targets, exm_ua_payload_free);
+	agent->last = stub;
+	agent->offloaded = TRUE;
+	malloc_trim(0);
+}
+
+/* The saved payloads back in memory, for an iteration that is not idle. */
+static void
+agent_reload_state(ExmUaAgent *agent)
+{
+	if (!agent->offloaded)
+		return;
+	g_clear_pointer(&agent->last, exm_ua_payload_free);
+	g_clear_pointer(&agent->targets, exm_ua_payload_free);
+	exm_ua_state_load(agent->config->payload_path, &agent->last, &agent->targets);
+	agent->offloaded = FALSE;
+}
+
 /* §4.2: a light answer means "nothing changed": targets come from the cached full
  * payload (not from the collected one, §8.2 quirk) and the CP's actual rows are
  * what we reported last. */
@@ -449,6 +519,15 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 	ExmUaPayload *targets;
 
 	agent->it.light = exm_ua_payload_same(resp, agent->last);
+	if (agent->it.light && agent_idle(agent)) {
+		/* what a full iteration would list, hash, plan and save is what the
+		 * last one did: nothing is read, sent or written */
+		exm_ua_payload_free(resp);
+		agent->it.idle = TRUE;
+		agent_finish(agent, EXM_UA_OUTCOME_OK);
+		return;
+	}
+	agent->settled = FALSE;
 	if (agent->it.light) {
 		targets = agent->targets != NULL ? agent->targets : agent->last;
 		agent->known = agent->last;
@@ -520,6 +599,8 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 		agent_finish(agent, EXM_UA_OUTCOME_REJECTED);
 		return;
 	}
+	if (agent->offloaded && !(exm_ua_payload_same(payload, agent->last) && agent_idle(agent)))
+		agent_reload_state(agent);
 	if (agent_payload_is_stale(agent, payload)) {
 		exm_ua_payload_free(payload);
 		return;
@@ -631,6 +712,13 @@ agent_save(ExmUaAgent *agent)
 	}
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	agent->last = g_steal_pointer(&agent->collected);
+	agent->settled = agent->it.created + agent->it.updated + agent->it.deleted == 0;
+	g_clear_pointer(&agent->settled_kinds, g_hash_table_unref);
+	if (agent->settled) {
+		agent->settled_kinds = g_hash_table_ref(agent->kinds);
+		if (agent_can_idle(agent))
+			agent_offload(agent);
+	}
 	agent_finish(agent, EXM_UA_OUTCOME_OK);
 }
 
@@ -736,6 +824,8 @@ agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
 {
 	gdouble delay;
 
+	if (outcome != EXM_UA_OUTCOME_OK)
+		agent->settled = FALSE;
 	if (outcome == EXM_UA_OUTCOME_OK)
 		agent->failures = 0;
 	else if (outcome != EXM_UA_OUTCOME_PARTIAL)
@@ -899,6 +989,8 @@ exm_ua_agent_start(ExmUaAgent *agent)
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
 	exm_ua_state_load(agent->config->payload_path, &agent->last, &agent->targets);
+	agent->settled = FALSE;
+	agent->offloaded = FALSE;
 	if (g_cancellable_is_cancelled(agent->cancellable)) {
 		g_object_unref(agent->cancellable);
 		agent->cancellable = g_cancellable_new();
@@ -1002,7 +1094,11 @@ exm_ua_agent_reload(ExmUaAgent *agent, GError **error)
 	if (g_strcmp0(c->payload_path, agent->config->payload_path) != 0) {
 		g_clear_pointer(&agent->last, exm_ua_payload_free);
 		g_clear_pointer(&agent->targets, exm_ua_payload_free);
+		g_clear_pointer(&agent->last, exm_ua_payload_free);
+		g_clear_pointer(&agent->targets, exm_ua_payload_free);
 		exm_ua_state_load(c->payload_path, &agent->last, &agent->targets);
+		agent->settled = FALSE;
+		agent->offloaded = FALSE;
 	}
 	if (!g_strv_equal((const gchar *const *)c->caps_drivers,
 			  (const gchar *const *)agent->config->caps_drivers))
@@ -1057,6 +1153,7 @@ exm_ua_agent_free(ExmUaAgent *agent)
 	g_clear_pointer(&agent->drivers, g_ptr_array_unref);
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
+	g_clear_pointer(&agent->settled_kinds, g_hash_table_unref);
 	exm_ua_client_free(agent->client);
 	exm_ua_identity_free(agent->identity);
 	exm_ua_config_free(agent->config);

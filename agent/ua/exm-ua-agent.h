@@ -38,6 +38,8 @@ typedef enum {
  * @outcome: how the iteration ended
  * @registered: a registration (POST, or 409 → PUT) succeeded in this iteration
  * @light: the CP answered with a light payload
+ * @idle: a light payload while nothing changed since the last full iteration,
+ *   which changed nothing: no driver listed, nothing hashed, sent or saved
  * @created: driver creates
  * @updated: driver updates
  * @deleted: driver removes
@@ -55,6 +57,7 @@ typedef struct {
 	ExmUaOutcome outcome;
 	gboolean registered;
 	gboolean light;
+	gboolean idle;
 	guint created;
 	guint updated;
 	guint deleted;

@@ -27,6 +27,10 @@ typedef struct _ExmUaDriver ExmUaDriver;
  *   actual value (transfer full)
  * @remove: delete the object of @value's uuid (@value is its actual value);
  *   an object that is already gone is a success
+ * @unchanged: (nullable): %TRUE when a @list of @kind now would return exactly
+ *   the values the last @list returned (nothing was written or touched since);
+ *   must cost little whatever the number of values.  The agent then skips an
+ *   idle iteration without calling the driver (docs/scale.md); %NULL: never
  * @start: (nullable): called once per iteration before any other call
  * @finish: (nullable): called once per iteration after the last call, also when
  *   one failed
@@ -54,6 +58,7 @@ struct _ExmUaDriver {
 			   const gchar *kind,
 			   JsonObject *value,
 			   GError **error);
+	gboolean (*unchanged)(ExmUaDriver *driver, const gchar *kind);
 	void (*start)(ExmUaDriver *driver);
 	void (*finish)(ExmUaDriver *driver);
 	void (*destroy)(ExmUaDriver *driver);

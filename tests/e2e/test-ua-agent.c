@@ -64,6 +64,11 @@ typedef struct {
 	gboolean fail_create;
 	gboolean fail_update;
 	gboolean fail_remove;
+	/* scale: `unchanged` answers from a version of the DP the test bumps on
+	 * drift; off unless a test sets it */
+	gboolean offer_unchanged;
+	guint version;
+	guint listed_version; /* the version the last list saw, 0 after a write */
 } FakeDriver;
 
 static const gchar *const fake_kinds[] = { "demo_vm", NULL };
@@ -94,6 +99,7 @@ fake_driver_list(ExmUaDriver *d, const gchar *kind, GError **error)
 	g_ptr_array_add(fd->calls, g_strdup_printf("list %s", kind));
 	if (!fake_driver_check(fd, fd->fail_list, "list", error))
 		return NULL;
+	fd->listed_version = fd->version;
 	out = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
 	g_hash_table_iter_init(&iter, fd->dp);
 	while (g_hash_table_iter_next(&iter, NULL, &v))
@@ -116,6 +122,7 @@ fake_driver_store(FakeDriver *fd, JsonObject *value)
 	g_hash_table_insert(fd->dp,
 			    g_strdup(json_object_get_string_member(value, "uuid")),
 			    json_object_ref(actual));
+	fd->listed_version = 0;
 	return actual;
 }
 
@@ -153,7 +160,17 @@ fake_driver_remove(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError 
 	if (!fake_driver_check(fd, fd->fail_remove, "delete", error))
 		return FALSE;
 	g_hash_table_remove(fd->dp, uuid);
+	fd->listed_version = 0;
 	return TRUE;
+}
+
+static gboolean
+fake_driver_unchanged(ExmUaDriver *d, const gchar *kind)
+{
+	FakeDriver *fd = (FakeDriver *)d;
+
+	g_ptr_array_add(fd->calls, g_strdup_printf("unchanged %s", kind));
+	return fd->offer_unchanged && fd->listed_version == fd->version;
 }
 
 static void
@@ -178,20 +195,23 @@ fake_driver_new(GHashTable *dp)
 	fd->base.create = fake_driver_create;
 	fd->base.update = fake_driver_update;
 	fd->base.remove = fake_driver_remove;
+	fd->base.unchanged = fake_driver_unchanged;
 	fd->base.destroy = fake_driver_destroy;
+	fd->version = 1;
 	fd->dp = g_hash_table_ref(dp);
 	fd->calls = g_ptr_array_new_with_free_func(g_free);
 	return fd;
 }
 
-/* Calls that change the data plane (everything but list). */
+/* Calls that change the data plane (everything but list and unchanged). */
 static guint
 fake_driver_mutations(FakeDriver *fd)
 {
 	guint n = 0;
 
 	for (guint i = 0; i < fd->calls->len; i++)
-		n += !g_str_has_prefix(fd->calls->pdata[i], "list ");
+		n += !g_str_has_prefix(fd->calls->pdata[i], "list ") &&
+		     !g_str_has_prefix(fd->calls->pdata[i], "unchanged ");
 	return n;
 }
 
@@ -1197,6 +1217,66 @@ test_light_payload_saves_snapshot(void)
 	fx_clear(&fx);
 }
 
+/* Scale (docs/scale.md §2): once a full iteration changed nothing, light
+ * answers with the driver unchanged are idle: no list, no Status API call, no
+ * save.  Drift (the driver's version moves) makes the next one full again and
+ * repairs it; a driver without `unchanged` is never idle. */
+static void
+test_idle_iterations(void)
+{
+	Fx fx = { 0 };
+	JsonObject *v;
+	struct stat before, after;
+
+	fx_init(&fx, NULL, NULL);
+	fx.drv->offer_unchanged = TRUE;
+	fx_converge(&fx);
+	/* the create: not settled yet, so the next one is a full iteration */
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_false(last_it(&fx)->idle);
+	g_assert_true(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpint(stat(fx.payload_path, &before), ==, 0);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 3);
+	for (guint i = fx.history->len - 3; i < fx.history->len; i++) {
+		const ExmUaIteration *it = &g_array_index(fx.history, ExmUaIteration, i);
+		g_assert_true(it->idle);
+		g_assert_cmpint(it->outcome, ==, EXM_UA_OUTCOME_OK);
+		g_assert_false(it->saved);
+	}
+	g_assert_false(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
+	g_assert_cmpuint(fake_cp_count(fx.cp, "GET", "/v1/agents/"), ==, 3);
+	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 3);
+	g_assert_cmpint(stat(fx.payload_path, &after), ==, 0);
+	g_assert_cmpuint(before.st_ino, ==, after.st_ino);
+	g_assert_cmpint(before.st_mtim.tv_nsec, ==, after.st_mtim.tv_nsec);
+	/* drift behind the agent's back */
+	v = json_object_new();
+	json_object_set_string_member(v, "uuid", VM_UUID);
+	json_object_set_string_member(v, "name", "vm");
+	json_object_set_int_member(v, "cores", 1);
+	json_object_set_int_member(v, "ram", 1);
+	g_hash_table_insert(fx.drv->dp, g_strdup(VM_UUID), v);
+	fx.drv->version++;
+	run_iterations(&fx, 1);
+	g_assert_false(last_it(&fx)->idle);
+	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
+	/* a full check after the repair, then idle again */
+	run_iterations(&fx, 2);
+	g_assert_true(last_it(&fx)->idle);
+	/* without `unchanged`, every iteration lists */
+	fx.drv->offer_unchanged = FALSE;
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	run_iterations(&fx, 2);
+	g_assert_false(last_it(&fx)->idle);
+	g_assert_true(fake_driver_called(fx.drv, "list demo_vm"));
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* Re-reading the configuration with another identity registers the new agent. */
 static void
 test_reload_identity(void)
@@ -1349,6 +1429,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);
 	g_test_add_func("/ua/agent/light-payload-saves-snapshot",
 			test_light_payload_saves_snapshot);
+	g_test_add_func("/ua/agent/idle-iterations", test_idle_iterations);
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
 	g_test_add_func("/ua/agent/restart-resumes", test_restart_resumes);
 	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);

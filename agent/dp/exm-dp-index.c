@@ -1,0 +1,102 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-dp-index.h"
+
+#include <string.h>
+
+#include "exm-cdb.h"
+#include "exm-dp-error.h"
+#include "exm-mail-cdb.h"
+
+gchar *
+exm_dp_index_path(const gchar *path)
+{
+	return g_strconcat(path, ".cdb", NULL);
+}
+
+static guint8 *
+render(const gchar *path, const gchar *text, gsize *len, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	guint8 *db = exm_mail_cdb_from_lsearch(text, len, &local);
+
+	if (db == NULL)
+		g_set_error(
+			error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s: %s", path, local->message);
+	return db;
+}
+
+gboolean
+exm_dp_index_write(const gchar *path,
+		   const gchar *text,
+		   const ExmAtomicOptions *opts,
+		   gboolean *changed,
+		   GError **error)
+{
+	gsize len = 0;
+	guint8 *db = render(path, text, &len, error);
+	gboolean ok;
+
+	if (db == NULL)
+		return FALSE;
+	ok = exm_atomic_write(path, db, len, opts, changed, error);
+	exm_cdb_free(db, len);
+	return ok;
+}
+
+/* The file's content, %NULL with @missing set when there is none. */
+static gchar *
+read_file(const gchar *path, gsize *len, gboolean *missing, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gchar *content = NULL;
+
+	*missing = FALSE;
+	if (g_file_get_contents(path, &content, len, &local))
+		return content;
+	if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+		*missing = TRUE;
+	else
+		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s", local->message);
+	return NULL;
+}
+
+gboolean
+exm_dp_index_matches(const gchar *path, const gchar *text, gboolean *matches, GError **error)
+{
+	gsize have_len = 0, want_len = 0;
+	gboolean missing;
+	g_autofree gchar *have = read_file(path, &have_len, &missing, error);
+	guint8 *want;
+
+	*matches = FALSE;
+	if (have == NULL)
+		return missing;
+	want = render(path, text, &want_len, error);
+	if (want == NULL)
+		return FALSE;
+	*matches = have_len == want_len && memcmp(have, want, have_len) == 0;
+	exm_cdb_free(want, want_len);
+	return TRUE;
+}
+
+gchar *
+exm_dp_index_read(const gchar *path, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gsize len = 0;
+	gboolean missing;
+	g_autofree gchar *db = read_file(path, &len, &missing, error);
+	gchar *text;
+
+	if (db == NULL)
+		return missing ? g_strdup("") : NULL;
+	text = exm_mail_cdb_to_lsearch((const guint8 *)db, len, &local);
+	if (text == NULL) {
+		g_warning("%s: %s; exim finds no record in it", path, local->message);
+		return g_strdup("");
+	}
+	return text;
+}

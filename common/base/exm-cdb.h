@@ -1,0 +1,111 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The constant database format of D. J. Bernstein's cdb (which many programs
+ * read with a built-in lookup): a 2048-byte header of 256 (position, slot
+ * count) pairs, the records (`klen`, `dlen`, key, data), then 256 open-addressed
+ * hash tables of (hash, record position) slots, twice as many slots as records
+ * in each.  Every integer is 32-bit little-endian; the hash is
+ * h = ((h << 5) + h) ^ byte from 5381; table h % 256, first slot (h >> 8) % n.
+ * A lookup costs one or two reads whatever the number of records.
+ *
+ * The writer builds the whole file in memory (callers write it with
+ * exm_atomic_write()); the reader works on a complete file in memory and
+ * checks every offset against its length, so a truncated or hostile file
+ * makes a lookup fail, never read out of bounds.
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef struct _ExmCdbWriter ExmCdbWriter;
+
+/* Returns: (transfer full): an empty database */
+ExmCdbWriter *exm_cdb_writer_new(void);
+
+/* Wipes the content built so far (it may hold secrets) and frees @w. */
+void exm_cdb_writer_free(ExmCdbWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmCdbWriter, exm_cdb_writer_free)
+
+/**
+ * exm_cdb_writer_add:
+ * @w: a writer not yet finished
+ * @key: the key bytes
+ * @klen: their length
+ * @data: the data bytes
+ * @dlen: their length
+ * @error: %EXM_ERROR_FAILED when the file would pass the format's 4 GiB
+ *
+ * Adds a record.  A key may be added more than once; a lookup finds the
+ * record added first (as cdbmake and its readers do).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean exm_cdb_writer_add(ExmCdbWriter *w,
+			    gconstpointer key,
+			    gsize klen,
+			    gconstpointer data,
+			    gsize dlen,
+			    GError **error);
+
+/* Records added so far. */
+guint exm_cdb_writer_count(const ExmCdbWriter *w);
+
+/**
+ * exm_cdb_writer_finish:
+ * @w: a writer; it is empty afterwards
+ * @len: (out): the file's length
+ * @error: %EXM_ERROR_FAILED when the tables would pass 4 GiB
+ *
+ * Returns: (transfer full): the complete file (free with exm_cdb_free())
+ */
+guint8 *exm_cdb_writer_finish(ExmCdbWriter *w, gsize *len, GError **error);
+
+/* Wipes and frees a file from exm_cdb_writer_finish(). */
+void exm_cdb_free(guint8 *db, gsize len);
+
+/* The cdb hash of @key. */
+guint32 exm_cdb_hash(gconstpointer key, gsize klen);
+
+/**
+ * exm_cdb_find:
+ * @db: a complete file
+ * @len: its length
+ * @key: the key (compared byte for byte: cdb keys are case-sensitive)
+ * @klen: its length
+ * @data: (out) (transfer none): the data of the first record of @key, inside @db
+ * @dlen: (out): its length
+ *
+ * Returns: %TRUE when found; %FALSE when absent or @db is malformed there
+ */
+gboolean exm_cdb_find(const guint8 *db,
+		      gsize len,
+		      gconstpointer key,
+		      gsize klen,
+		      const guint8 **data,
+		      gsize *dlen);
+
+/**
+ * exm_cdb_next:
+ * @db: a complete file
+ * @len: its length
+ * @pos: (inout): 0 to start; the cursor
+ * @key: (out) (transfer none): the record's key inside @db
+ * @klen: (out): its length
+ * @data: (out) (transfer none): the record's data inside @db
+ * @dlen: (out): its length
+ * @error: %EXM_ERROR_PARSE when @db is not a well-formed cdb file
+ *
+ * The records in file order (the order they were added).
+ *
+ * Returns: %TRUE with a record; %FALSE at the end (@error unset) or on error
+ */
+gboolean exm_cdb_next(const guint8 *db,
+		      gsize len,
+		      gsize *pos,
+		      const guint8 **key,
+		      gsize *klen,
+		      const guint8 **data,
+		      gsize *dlen,
+		      GError **error);

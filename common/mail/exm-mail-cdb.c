@@ -1,0 +1,123 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "exm-mail-cdb.h"
+
+#include <string.h>
+
+#include "exm-cdb.h"
+#include "exm-mail-error.h"
+#include "exm-secret.h"
+
+static gboolean
+is_space(gchar c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static gboolean
+refuse(GError **error, guint lineno, const gchar *why)
+{
+	g_set_error(error,
+		    EXM_MAIL_ERROR,
+		    EXM_MAIL_ERROR_PARSE,
+		    "lsearch line %u: %s; not indexed",
+		    lineno,
+		    why);
+	return FALSE;
+}
+
+/* One line [@p, @end) into @w unless its key was seen; blank and `#` lines
+ * add nothing. */
+static gboolean
+add_line(ExmCdbWriter *w,
+	 GHashTable *seen,
+	 const gchar *p,
+	 const gchar *end,
+	 guint lineno,
+	 GError **error)
+{
+	const gchar *k = p, *v;
+	g_autofree gchar *key = NULL;
+
+	while (end > p && is_space(end[-1]))
+		end--;
+	if (p == end || *p == '#')
+		return TRUE;
+	if (is_space(*p))
+		return refuse(error, lineno, "a continuation line");
+	if (*p == '"')
+		return refuse(error, lineno, "a quoted key");
+	while (p < end && *p != ':' && !is_space(*p))
+		p++;
+	key = g_ascii_strdown(k, p - k);
+	for (v = p; v < end && is_space(*v); v++)
+		;
+	if (v < end && *v == ':')
+		for (v++; v < end && is_space(*v); v++)
+			;
+	if (g_hash_table_contains(seen, key))
+		return TRUE;
+	if (!exm_cdb_writer_add(w, key, strlen(key), v, (gsize)(end - v), error))
+		return FALSE;
+	g_hash_table_add(seen, g_steal_pointer(&key));
+	return TRUE;
+}
+
+guint8 *
+exm_mail_cdb_from_lsearch(const gchar *text, gsize *len, GError **error)
+{
+	g_autoptr(ExmCdbWriter) w = exm_cdb_writer_new();
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	const gchar *p = text != NULL ? text : "";
+	guint lineno = 0;
+
+	*len = 0;
+	while (*p != '\0') {
+		const gchar *nl = strchr(p, '\n');
+		const gchar *end = nl != NULL ? nl : p + strlen(p);
+
+		if (!add_line(w, seen, p, end, ++lineno, error))
+			return NULL;
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return exm_cdb_writer_finish(w, len, error);
+}
+
+static gboolean
+has_break(const guint8 *s, gsize n)
+{
+	return memchr(s, '\n', n) != NULL || memchr(s, '\0', n) != NULL ||
+	       memchr(s, '\r', n) != NULL;
+}
+
+gchar *
+exm_mail_cdb_to_lsearch(const guint8 *db, gsize len, GError **error)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(GError) local = NULL;
+	const guint8 *key, *data;
+	gsize pos = 0, klen, dlen;
+
+	while (exm_cdb_next(db, len, &pos, &key, &klen, &data, &dlen, &local)) {
+		if (has_break(key, klen) || has_break(data, dlen)) {
+			exm_secret_wipe(out->str, out->len);
+			g_set_error_literal(error,
+					    EXM_MAIL_ERROR,
+					    EXM_MAIL_ERROR_PARSE,
+					    "cdb: a record with a line break or NUL");
+			return NULL;
+		}
+		g_string_append_len(out, (const gchar *)key, (gssize)klen);
+		g_string_append_c(out, ':');
+		g_string_append_len(out, (const gchar *)data, (gssize)dlen);
+		g_string_append_c(out, '\n');
+	}
+	if (local != NULL) {
+		exm_secret_wipe(out->str, out->len);
+		g_set_error_literal(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_PARSE, local->message);
+		return NULL;
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}

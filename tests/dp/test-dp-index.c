@@ -1,0 +1,347 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Scale on the node (docs/scale.md): the driver's cdb twins of passwd and
+ * policy (content, owner, mode, write-only-on-change, a twin that differs is
+ * reported and repaired), configure's twin for an upgraded node, and the
+ * driver's `unchanged` answer from the stamps of the files it reads.
+ */
+#include <grp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exm-cdb.h"
+#include "exm-dp-driver.h"
+#include "exm-dp-fixture.h"
+#include "exm-dp-logstats.h"
+#include "exm-dp-usage.h"
+#include "exm-json.h"
+#include "exm-mail-cdb.h"
+#include "exm-test.h"
+
+#define UUID_A "5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f"
+#define HASH_1                                                                                     \
+	"$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/"                    \
+	"tMCPvjE87aPyrlQPEKxEcxV6d4J6."
+
+typedef struct {
+	ExmDpFixture *fx;
+	ExmDpDriver *driver;
+	gchar *passwd;
+	gchar *passwd_cdb;
+	gchar *policy_cdb;
+} Fixture;
+
+static void
+setup(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	f->fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	f->driver = exm_dp_driver_new(f->fx->config, &error);
+	if (f->driver == NULL)
+		g_error("driver: %s", error->message); /* nothing can run without it */
+	f->passwd = exm_dp_fixture_path(f->fx, EXM_DP_PATH_PASSWD);
+	f->passwd_cdb = exm_dp_fixture_path(f->fx, EXM_DP_PATH_PASSWD_CDB);
+	f->policy_cdb = exm_dp_fixture_path(f->fx, EXM_DP_PATH_POLICY_CDB);
+}
+
+static void
+teardown(Fixture *f, gconstpointer data)
+{
+	exm_dp_driver_free(f->driver);
+	exm_dp_fixture_free(f->fx);
+	g_free(f->passwd);
+	g_free(f->passwd_cdb);
+	g_free(f->policy_cdb);
+}
+
+static JsonNode *
+apply(Fixture *f, const gchar *const *accounts, gboolean *changed)
+{
+	g_autoptr(JsonNode) value = exm_dp_node_value(UUID_A, accounts);
+	g_autoptr(GError) error = NULL;
+	JsonNode *actual = exm_dp_driver_apply(f->driver, value, changed, &error);
+
+	g_assert_no_error(error);
+	return actual;
+}
+
+static JsonObject *
+listed_accounts(Fixture *f, GPtrArray **keep)
+{
+	g_autoptr(GError) error = NULL;
+
+	*keep = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint((*keep)->len, ==, 1);
+	return json_object_get_object_member(json_node_get_object((*keep)->pdata[0]), "accounts");
+}
+
+static void
+assert_lookup_mode(const gchar *path)
+{
+	struct stat st;
+	struct group *gr = getgrnam("Debian-exim");
+
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0640);
+	g_assert_cmpint(st.st_uid, ==, 0);
+	g_assert_nonnull(gr);
+	g_assert_cmpint(st.st_gid, ==, gr->gr_gid);
+}
+
+/* Each twin is the cdb of its lsearch file, with its owner and mode. */
+static void
+assert_twin(const gchar *text_path, const gchar *cdb_path)
+{
+	g_autofree gchar *text = exm_test_read_file(text_path);
+	g_autofree gchar *have = NULL;
+	g_autoptr(GError) error = NULL;
+	gsize have_len = 0, want_len = 0;
+	guint8 *want = exm_mail_cdb_from_lsearch(text, &want_len, &error);
+
+	g_assert_no_error(error);
+	g_file_get_contents(cdb_path, &have, &have_len, &error);
+	g_assert_no_error(error);
+	g_assert_cmpmem(have, have_len, want, want_len);
+	exm_cdb_free(want, want_len);
+	assert_lookup_mode(cdb_path);
+}
+
+static void
+test_twins_written(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "bob", HASH_1, "1", "alice", HASH_1, "1", NULL };
+	g_autofree gchar *policy = exm_dp_fixture_path(f->fx, EXM_DP_PATH_POLICY);
+	g_autoptr(JsonNode) a1 = NULL;
+	g_autoptr(JsonNode) a2 = NULL;
+	g_autofree gchar *db = NULL;
+	const guint8 *v;
+	gsize len = 0, vlen;
+	struct stat s1, s2;
+	gboolean changed = FALSE;
+
+	a1 = apply(f, accounts, &changed);
+	g_assert_true(changed);
+	assert_twin(f->passwd, f->passwd_cdb);
+	assert_twin(policy, f->policy_cdb);
+	g_assert_true(g_file_get_contents(f->passwd_cdb, &db, &len, NULL));
+	g_assert_true(exm_cdb_find((const guint8 *)db, len, "alice@example.com", 17, &v, &vlen));
+	g_assert_cmpmem(v, vlen, HASH_1, strlen(HASH_1));
+	/* unchanged: no write, the twin keeps its inode and mtime */
+	g_assert_cmpint(stat(f->passwd_cdb, &s1), ==, 0);
+	a2 = apply(f, accounts, &changed);
+	g_assert_false(changed);
+	g_assert_cmpint(stat(f->passwd_cdb, &s2), ==, 0);
+	g_assert_cmpuint(s1.st_ino, ==, s2.st_ino);
+	g_assert_cmpint(s1.st_mtim.tv_nsec, ==, s2.st_mtim.tv_nsec);
+	g_assert_true(json_node_equal(a1, a2));
+}
+
+/* A twin that is not the render is what exim logs in against: the listing
+ * shows its accounts (none when it is gone or broken), so the target no
+ * longer converges and the next apply rewrites it. */
+static void
+test_twin_diverged(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	const gchar *two[] = { "alice", HASH_1, "1", "mallory", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autoptr(JsonNode) b = NULL;
+	g_autoptr(GPtrArray) keep = NULL;
+	g_autofree gchar *stale = NULL;
+	gsize stale_len = 0;
+	JsonObject *acc;
+	gboolean changed = FALSE;
+
+	/* the twin of another value (one more account) */
+	g_clear_pointer(&a, json_node_unref);
+	a = apply(f, two, NULL);
+	g_assert_true(g_file_get_contents(f->passwd_cdb, &stale, &stale_len, NULL));
+	g_clear_pointer(&a, json_node_unref);
+	a = apply(f, accounts, NULL);
+	g_assert_true(g_file_set_contents(f->passwd_cdb, stale, (gssize)stale_len, NULL));
+	acc = listed_accounts(f, &keep);
+	g_assert_true(json_object_has_member(acc, "mallory"));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	/* gone */
+	g_assert_cmpint(unlink(f->passwd_cdb), ==, 0);
+	acc = listed_accounts(f, &keep);
+	g_assert_cmpuint(json_object_get_size(acc), ==, 0);
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	/* broken: a warning, and no account */
+	g_assert_true(g_file_set_contents(f->passwd_cdb, "garbage", -1, NULL));
+	g_test_expect_message("exm-dp", G_LOG_LEVEL_WARNING, "*exim finds no record*");
+	acc = listed_accounts(f, &keep);
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(json_object_get_size(acc), ==, 0);
+	/* applied again: rewritten */
+	b = apply(f, accounts, &changed);
+	g_assert_true(changed);
+	assert_twin(f->passwd, f->passwd_cdb);
+}
+
+/* The policy twin differing shows as `"policy": "differs"`. */
+static void
+test_policy_twin_diverged(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autoptr(GPtrArray) list = NULL;
+	g_autoptr(GError) error = NULL;
+	JsonObject *o;
+
+	g_assert_cmpint(unlink(f->policy_cdb), ==, 0);
+	list = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
+	g_assert_no_error(error);
+	o = json_node_get_object(list->pdata[0]);
+	g_assert_cmpstr(json_object_get_string_member(o, "policy"), ==, "differs");
+}
+
+/* `unchanged`: only after a listing, until a write or a touched file. */
+static void
+test_unchanged(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	const gchar *more[] = { "alice", HASH_1, "1", "bob", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autoptr(GPtrArray) keep = NULL;
+	g_autofree gchar *text = NULL;
+	struct group *gr = getgrnam("Debian-exim");
+
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	listed_accounts(f, &keep);
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_assert_false(exm_dp_driver_unchanged(f->driver, "other_kind"));
+	/* an apply that writes forgets the listing */
+	g_clear_pointer(&a, json_node_unref);
+	a = apply(f, more, NULL);
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	/* the same content written again by someone else: a new inode */
+	text = exm_test_read_file(f->passwd);
+	g_assert_true(g_file_set_contents(f->passwd, text, -1, NULL));
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	/* a mode or owner change of a twin */
+	g_assert_cmpint(chmod(f->policy_cdb, 0644), ==, 0);
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	g_assert_nonnull(gr);
+	g_assert_cmpint(chown(f->passwd_cdb, 0, 0), ==, 0);
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	/* a removed twin */
+	g_assert_cmpint(unlink(f->passwd_cdb), ==, 0);
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+}
+
+/* configure makes a missing twin from the lsearch file: an upgraded node
+ * keeps its logins before the agent writes. */
+static void
+test_configure_makes_twin(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_path_get_dirname(f->passwd);
+	g_autofree gchar *db = NULL;
+	const guint8 *v;
+	gsize len = 0, vlen;
+
+	if (!exm_dp_have("exim4"))
+		return;
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+	g_assert_true(g_file_set_contents(f->passwd, "Alice@example.com:" HASH_1 "\n", -1, NULL));
+	g_assert_true(exm_dp_fixture_configure(f->fx, &error));
+	g_assert_no_error(error);
+	assert_twin(f->passwd, f->passwd_cdb);
+	assert_lookup_mode(f->policy_cdb);
+	g_assert_true(g_file_get_contents(f->passwd_cdb, &db, &len, NULL));
+	g_assert_true(exm_cdb_find((const guint8 *)db, len, "alice@example.com", 17, &v, &vlen));
+}
+
+/* exim logs in against the twin: with the lsearch file emptied behind the
+ * agent's back a login still works (upper-case login too: the lookup key is
+ * lower-cased), and without the twin it does not. */
+static void
+test_exim_reads_twin(Fixture *f, gconstpointer data)
+{
+	g_autofree gchar *hash = exm_dp_hash("$6$", "twin-pw");
+	const gchar *accounts[] = { "alice", hash, "1", NULL };
+	g_autoptr(JsonNode) a = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (!exm_dp_have("exim4") || !exm_dp_have("/usr/bin/python3"))
+		return;
+	a = apply(f, accounts, NULL);
+	if (!exm_dp_fixture_configure(f->fx, &error) || !exm_dp_fixture_start_exim(f->fx, &error))
+		EXM_TEST_OK(error);
+	g_assert_true(g_file_set_contents(f->passwd, "", 0, NULL));
+	g_assert_cmpint(
+		exm_dp_fixture_auth(f->fx, 587, "alice@example.com", "twin-pw", "PLAIN"), ==, 235);
+	g_assert_cmpint(exm_dp_fixture_auth(f->fx, 465, "ALICE", "twin-pw", "LOGIN"), ==, 235);
+	g_assert_cmpint(
+		exm_dp_fixture_auth(f->fx, 587, "alice@example.com", "wrong-pw", "PLAIN"), ==, 535);
+	g_assert_cmpint(unlink(f->passwd_cdb), ==, 0);
+	g_assert_cmpint(
+		exm_dp_fixture_auth(f->fx, 587, "alice@example.com", "twin-pw", "PLAIN"), !=, 235);
+}
+
+/*
+ * `unchanged` with usage (issue 16): mail moving changes the reported value
+ * though no file the stamp sees changed, so an idle agent must not skip it.
+ */
+static void
+test_unchanged_usage(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autoptr(GPtrArray) keep = NULL;
+	ExmDpLogStats *log = exm_dp_logstats_new("/nonexistent/mainlog", TRUE);
+	ExmDpUsage *usage = exm_dp_usage_new();
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autofree gchar *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+	g_autofree gchar *line = g_strdup_printf(
+		"%s 1tJ001-0001Ab-Cd <= alice@" EXM_DP_TEST_DOMAIN " H=(c.test) [127.0.0.1] "
+		"P=esmtpsa X=TLS1.3:x:256 A=plain_server:alice@" EXM_DP_TEST_DOMAIN " S=512 for "
+		"someone@example.net",
+		when);
+
+	exm_dp_logstats_set_observer(log, exm_dp_usage_observe, usage);
+	exm_dp_driver_set_usage(f->driver, log, usage);
+	listed_accounts(f, &keep);
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	exm_dp_logstats_feed_line(log, line, strlen(line));
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	exm_dp_driver_set_usage(f->driver, NULL, NULL);
+	exm_dp_logstats_free(log);
+	exm_dp_usage_free(usage);
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+#define ADD(path, fn) g_test_add("/dp/index/" path, Fixture, NULL, setup, fn, teardown)
+	ADD("twins-written", test_twins_written);
+	ADD("twin-diverged", test_twin_diverged);
+	ADD("policy-twin-diverged", test_policy_twin_diverged);
+	ADD("unchanged", test_unchanged);
+	ADD("unchanged-usage", test_unchanged_usage);
+	ADD("configure-makes-twin", test_configure_makes_twin);
+	ADD("exim-reads-twin", test_exim_reads_twin);
+#undef ADD
+	return g_test_run();
+}

@@ -1,0 +1,384 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Benchmark (meson test --benchmark), issue 18 item 2: the real agent
+ * (`exordos-metapaas-mail-agent run`, a child process on a sandbox root)
+ * against the in-process fake CP, at 10 and 100 000 accounts:
+ *   - CPU per idle iteration (light answers, nothing changed), from the
+ *     child's /proc/<pid>/schedstat, beside the CPU of a full iteration (the
+ *     previous design: every iteration lists, hashes and compares);
+ *   - whether an idle iteration wrote anything (the stamps of every file the
+ *     agent writes) or called the Status API;
+ *   - one changed account: from the CP's answer to the held long poll to the
+ *     moment passwd.cdb (what exim reads) is swapped;
+ *   - the child's RSS (now and peak).
+ * Figures are printed next to their targets; nothing is asserted on them.
+ */
+#include "exm-config.h"
+#include "exm-dp-config.h"
+#include "exm-test.h"
+#include "exm-uuid.h"
+#include "test-ua-fakecp.h"
+
+#include <gio/gio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <utime.h>
+
+#define NODE_UUID "5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f"
+#define KIND	  "mail_instance_node"
+#define HASH_1                                                                                     \
+	"$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/"                    \
+	"tMCPvjE87aPyrlQPEKxEcxV6d4J6."
+#define IDLE_POLLS 40
+#define FULL_POLLS 5
+/* issue 18 targets */
+#define TARGET_IDLE_MS	 5.0
+#define TARGET_CHANGE_MS 500.0
+#define TARGET_RSS_MB	 30.0
+
+typedef struct {
+	gchar *dir;
+	FakeCp *cp;
+	GSubprocess *child;
+	gboolean exited;
+	gchar *agent;
+	gchar *cdb;
+} Run;
+
+static const gchar *const written[] = {
+	"/var/lib/exordos/exordos_metapaas/payload.json",
+	EXM_DP_PATH_META,
+	EXM_DP_PATH_PASSWD,
+	EXM_DP_PATH_PASSWD_CDB,
+	EXM_DP_PATH_POLICY,
+	EXM_DP_PATH_POLICY_CDB,
+	NULL,
+};
+
+static void
+on_exit_cb(GObject *source, GAsyncResult *res, gpointer data)
+{
+	g_subprocess_wait_finish(G_SUBPROCESS(source), res, NULL);
+	((Run *)data)->exited = TRUE;
+}
+
+/* Iterates the main context (the fake CP lives there) for @ms. */
+static void
+spin(guint ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+
+	while (g_get_monotonic_time() < end) {
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(200);
+	}
+}
+
+static gchar *
+value_json(const gchar *agent, guint n, const gchar *extra)
+{
+	g_autoptr(GString) v = g_string_new(NULL);
+
+	g_string_append_printf(
+		v,
+		"{\"uuid\":\"%s\",\"name\":\"mail1\",\"domain\":\"example.com\",\"accounts\":{",
+		agent);
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(v,
+				       "%s\"u%06u\":{\"password_hash\":\"" HASH_1
+				       "\",\"active\":true}",
+				       i == 0 ? "" : ",",
+				       i);
+	if (extra != NULL)
+		g_string_append_printf(
+			v, ",\"%s\":{\"password_hash\":\"" HASH_1 "\",\"active\":true}", extra);
+	g_string_append(v, "}}");
+	return g_string_free(g_steal_pointer(&v), FALSE);
+}
+
+static void
+run_start(Run *r)
+{
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *exe =
+		g_build_filename(EXM_BUILD_ROOT, "agent", "exordos-metapaas-mail-agent", NULL);
+	g_autoptr(GSubprocessLauncher) launcher =
+		g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	g_autoptr(GError) error = NULL;
+
+	r->dir = exm_test_mkdtemp("bench-agent");
+	r->cdb = g_build_filename(r->dir, EXM_DP_PATH_PASSWD_CDB, NULL);
+	conf = g_build_filename(r->dir, "agent.conf", NULL);
+	r->cp = fake_cp_new(NULL);
+	fake_cp_accept_wait(r->cp, TRUE);
+	fake_cp_ignore_wait(r->cp, TRUE);
+	r->agent = exm_uuid_v5(NODE_UUID, "mailaas", &error);
+	g_assert_no_error(error);
+	text = g_strdup_printf("[universal_agent]\norch_endpoint = %s\nstatus_endpoint = %s\n"
+			       "uuid5_name = mailaas\nnode_uuid = %s\n"
+			       "payload_path = %s/var/lib/exordos/exordos_metapaas/payload.json\n"
+			       "caps_drivers = MailCapabilityDriver\npoll_interval = 0.1\n"
+			       "long_poll = true\nlong_poll_wait = 5\nhttp_timeout = 60\n"
+			       "[dataplane]\nroot = %s\n",
+			       fake_cp_orch_url(r->cp),
+			       fake_cp_status_url(r->cp),
+			       NODE_UUID,
+			       r->dir,
+			       r->dir);
+	g_file_set_contents(conf, text, -1, &error);
+	g_assert_no_error(error);
+	/* as the systemd unit runs it (docs/scale.md §2) */
+	g_subprocess_launcher_setenv(launcher, "G_SLICE", "always-malloc", TRUE);
+	g_subprocess_launcher_set_child_setup(
+		launcher, exm_test_die_with_parent, GINT_TO_POINTER(SIGKILL), NULL);
+	r->child = g_subprocess_launcher_spawn(
+		launcher, &error, exe, "run", "--config-file", conf, NULL);
+	g_assert_no_error(error);
+	g_subprocess_wait_async(r->child, NULL, on_exit_cb, r);
+}
+
+static void
+run_stop(Run *r)
+{
+	if (r->child != NULL && !r->exited) {
+		g_subprocess_force_exit(r->child);
+		for (guint i = 0; i < 500 && !r->exited; i++)
+			spin(20);
+	}
+	g_clear_object(&r->child);
+	g_clear_pointer(&r->cp, fake_cp_free);
+	spin(50);
+	if (r->dir != NULL)
+		exm_test_rmtree(r->dir);
+	g_free(r->dir);
+	g_free(r->agent);
+	g_free(r->cdb);
+}
+
+static guint
+polls(Run *r)
+{
+	return fake_cp_count(r->cp, "GET", "/v1/agents/");
+}
+
+static guint
+reports(Run *r)
+{
+	return fake_cp_count(r->cp, "POST", "/v1/kind/") + fake_cp_count(r->cp, "PUT", "/v1/kind/");
+}
+
+/* Nanoseconds the child has run on a CPU (the first field of schedstat). */
+static guint64
+child_cpu_ns(Run *r)
+{
+	g_autofree gchar *path =
+		g_strdup_printf("/proc/%s/schedstat", g_subprocess_get_identifier(r->child));
+	g_autofree gchar *text = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	return g_ascii_strtoull(text, NULL, 10);
+}
+
+/* A line of /proc/<pid>/status in MB (VmRSS, VmHWM). */
+static gdouble
+child_status_mb(Run *r, const gchar *key)
+{
+	g_autofree gchar *path =
+		g_strdup_printf("/proc/%s/status", g_subprocess_get_identifier(r->child));
+	g_autofree gchar *text = NULL;
+	const gchar *p;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL) || (p = strstr(text, key)) == NULL)
+		return -1;
+	return g_ascii_strtod(p + strlen(key) + 1, NULL) / 1024.0;
+}
+
+/* The stamps of every file the agent writes, to compare before and after. */
+static gchar *
+stamps(Run *r)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+
+	for (guint i = 0; written[i] != NULL; i++) {
+		g_autofree gchar *path = g_build_filename(r->dir, written[i], NULL);
+		struct stat st;
+
+		if (stat(path, &st) != 0)
+			g_string_append_printf(s, "%s: missing\n", written[i]);
+		else
+			g_string_append_printf(s,
+					       "%s: %lu %ld.%09ld\n",
+					       written[i],
+					       (gulong)st.st_ino,
+					       (glong)st.st_mtim.tv_sec,
+					       st.st_mtim.tv_nsec);
+	}
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static ino_t
+cdb_inode(Run *r)
+{
+	struct stat st;
+
+	return stat(r->cdb, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Waits (up to @secs) until @n more polls were answered after @since. */
+static gboolean
+wait_polls(Run *r, guint since, guint n, guint secs)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)secs * G_USEC_PER_SEC;
+
+	while (polls(r) < since + n && g_get_monotonic_time() < end && !r->exited)
+		spin(20);
+	return polls(r) >= since + n;
+}
+
+/* Converged: the actual row reported and a few light polls after it. */
+static void
+converge(Run *r, guint n)
+{
+	g_autofree gchar *value = value_json(r->agent, n, NULL);
+	gint64 end = g_get_monotonic_time() + 600 * G_USEC_PER_SEC;
+
+	while (fake_cp_get_agent(r->cp, r->agent) == NULL && g_get_monotonic_time() < end &&
+	       !r->exited)
+		spin(20);
+	fake_cp_set_target(r->cp, r->agent, KIND, value);
+	while (fake_cp_get_actual(r->cp, KIND, r->agent) == NULL && g_get_monotonic_time() < end &&
+	       !r->exited)
+		spin(50);
+	g_assert_nonnull(fake_cp_get_actual(r->cp, KIND, r->agent));
+	g_assert_true(wait_polls(r, polls(r), 3, 120));
+}
+
+static gboolean
+touch_dkim(gpointer data)
+{
+	Run *r = data;
+	g_autofree gchar *path = g_build_filename(r->dir, EXM_DP_PATH_DKIM_TXT, NULL);
+
+	/* a new mtime: the driver's stamp differs, the iteration is a full one */
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		g_autofree gchar *dir = g_path_get_dirname(path);
+		g_mkdir_with_parents(dir, 0755);
+		g_file_set_contents(path, "", 0, NULL);
+	}
+	utime(path, NULL);
+	return G_SOURCE_CONTINUE;
+}
+
+/* CPU ms per iteration over @n polls; @full touches a file the driver reads
+ * before every poll (the previous design's cost). */
+static gdouble
+cpu_per_poll(Run *r, guint n, gboolean full, guint *sent)
+{
+	guint p0 = polls(r), s0 = reports(r), timer = 0;
+	guint64 c0 = child_cpu_ns(r), c1;
+	guint p1;
+
+	if (full)
+		timer = g_timeout_add(30, touch_dkim, r);
+	wait_polls(r, p0, n, 300);
+	if (timer != 0)
+		g_source_remove(timer);
+	c1 = child_cpu_ns(r);
+	p1 = polls(r);
+	*sent = reports(r) - s0;
+	return p1 > p0 ? (gdouble)(c1 - c0) / 1e6 / (p1 - p0) : -1;
+}
+
+/* One more account: ms from the answer to the held poll to the swap of
+ * passwd.cdb, and from the change on the CP. */
+static void
+time_change(Run *r, guint n, gdouble *from_answer, gdouble *from_change)
+{
+	g_autofree gchar *value = value_json(r->agent, n, "changed");
+	ino_t before = cdb_inode(r);
+	gint64 t0, t1, end;
+
+	fake_cp_ignore_wait(r->cp, FALSE);
+	/* let the next poll be held */
+	wait_polls(r, polls(r), 1, 30);
+	spin(300);
+	t0 = g_get_monotonic_time();
+	fake_cp_set_target(r->cp, r->agent, KIND, value);
+	t1 = g_get_monotonic_time();
+	end = t1 + 60 * G_USEC_PER_SEC;
+	while (cdb_inode(r) == before && g_get_monotonic_time() < end) {
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(100);
+	}
+	*from_answer = (g_get_monotonic_time() - t1) / 1000.0;
+	*from_change = (g_get_monotonic_time() - t0) / 1000.0;
+	g_assert_cmpuint(cdb_inode(r), !=, before);
+}
+
+static void
+bench_size(guint n)
+{
+	Run r = { 0 };
+	g_autofree gchar *s0 = NULL;
+	g_autofree gchar *s1 = NULL;
+	gdouble idle, full, answer_ms, change_ms, rss, hwm;
+	guint idle_sent = 0, full_sent = 0;
+
+	run_start(&r);
+	converge(&r, n);
+	s0 = stamps(&r);
+	idle = cpu_per_poll(&r, IDLE_POLLS, FALSE, &idle_sent);
+	s1 = stamps(&r);
+	rss = child_status_mb(&r, "VmRSS:");
+	full = cpu_per_poll(&r, FULL_POLLS, TRUE, &full_sent);
+	time_change(&r, n, &answer_ms, &change_ms);
+	hwm = child_status_mb(&r, "VmHWM:");
+	g_print("# %7u accounts: idle iteration %.3f ms CPU (target < %.0f ms), full "
+		"iteration (previous design) %.2f ms CPU\n",
+		n,
+		idle,
+		TARGET_IDLE_MS,
+		full);
+	g_print("# %7u accounts: idle iterations wrote %s and sent %u Status API calls "
+		"(target: nothing)\n",
+		n,
+		g_str_equal(s0, s1) ? "nothing" : "files",
+		idle_sent);
+	g_print("# %7u accounts: one changed account swapped passwd.cdb %.1f ms after the "
+		"answer, %.1f ms after the change (target < %.0f ms)\n",
+		n,
+		answer_ms,
+		change_ms,
+		TARGET_CHANGE_MS);
+	g_print("# %7u accounts: RSS %.1f MB idle, %.1f MB peak (target < %.0f MB)\n",
+		n,
+		rss,
+		hwm,
+		TARGET_RSS_MB);
+	g_assert_false(r.exited);
+	run_stop(&r);
+}
+
+static void
+bench(void)
+{
+	const guint sizes[] = { 10, 100000 };
+
+	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++)
+		bench_size(sizes[i]);
+}
+
+int
+main(int argc, char **argv)
+{
+	exm_test_init(&argc, &argv);
+	/* the agent logs as it goes; the fake CP's warnings are not failures here */
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	g_test_add_func("/e2e/bench/agent-scale", bench);
+	return g_test_run();
+}
