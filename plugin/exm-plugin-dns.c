@@ -305,21 +305,65 @@ recheck_log(gpointer data, const gchar *message)
 		plugin->host->log(plugin->host->host_data, EXORDOS_PAAS_LOG_ERROR, NULL, message);
 }
 
-/* The ACTIVE instances due now, oldest first, locked for this step (a second
- * host on the database skips them); the second row only says more are due. */
+/*
+ * Claims the ACTIVE instance due first: one statement (so its row lock ends
+ * with it) that moves its dns_next_check_at to a lease in the future, so a
+ * second host, or the next step, passes it by while this step checks it
+ * with no lock held.  A check that never stores (a crash) is tried again
+ * when the lease ends.
+ */
 static PGresult *
-recheck_due(const ExmRestStore *store, gint64 now_us, GError **error)
+recheck_claim(const ExmRestStore *store, gint64 now_us, gint64 lease_us, GError **error)
 {
 	static const gchar sql[] =
-		"SELECT uuid::text AS uuid, domain, array_to_json(ipsv4)::text AS ipsv4, "
-		"dkim_selector, dkim_public_key, status FROM mail_instances WHERE status = "
-		"'ACTIVE' AND (dns_next_check_at IS NULL OR dns_next_check_at <= TIMESTAMP "
-		"'epoch' + $1::bigint * INTERVAL '1 microsecond') ORDER BY dns_next_check_at "
-		"NULLS FIRST LIMIT 2 FOR UPDATE SKIP LOCKED";
+		"UPDATE mail_instances SET dns_next_check_at = TIMESTAMP 'epoch' + $2::bigint * "
+		"INTERVAL '1 microsecond' WHERE uuid = (SELECT uuid FROM mail_instances WHERE "
+		"status = 'ACTIVE' AND (dns_next_check_at IS NULL OR dns_next_check_at <= "
+		"TIMESTAMP 'epoch' + $1::bigint * INTERVAL '1 microsecond') ORDER BY "
+		"dns_next_check_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING "
+		"uuid::text AS uuid, domain, array_to_json(ipsv4)::text AS ipsv4, dkim_selector, "
+		"dkim_public_key, status";
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
 
 	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, now_us));
+	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, lease_us));
 	return exm_rest_store_exec(store, &exm_plugin_instance_model, sql, params, error);
+}
+
+/*
+ * Stores a scheduled answer, in one statement: only while the claim still
+ * holds (a key or address change meanwhile cleared dns_next_check_at, so the
+ * answer is about old values and is dropped; the instance is due again).
+ */
+static gboolean
+recheck_store(const ExmRestStore *store,
+	      const gchar *uuid,
+	      JsonNode *result,
+	      gint64 now_us,
+	      gint64 lease_us,
+	      gint64 next_us,
+	      GError **error)
+{
+	static const gchar sql[] =
+		"WITH u AS (UPDATE mail_instances SET dns_status = $2, dns_checked_at = TIMESTAMP "
+		"'epoch' + $3::bigint * INTERVAL '1 microsecond', dns_next_check_at = TIMESTAMP "
+		"'epoch' + $5::bigint * INTERVAL '1 microsecond' WHERE uuid = $1::uuid AND "
+		"dns_next_check_at = TIMESTAMP 'epoch' + $4::bigint * INTERVAL '1 microsecond' "
+		"RETURNING uuid) INSERT INTO mail_instance_dns (instance, checked_at, result) "
+		"SELECT uuid, TIMESTAMP 'epoch' + $3::bigint * INTERVAL '1 microsecond', $6 FROM u "
+		"ON CONFLICT (instance) DO UPDATE SET result = EXCLUDED.result, checked_at = "
+		"EXCLUDED.checked_at";
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(PGresult) res = NULL;
+
+	g_ptr_array_add(params, g_strdup(uuid));
+	g_ptr_array_add(params, g_strdup(exm_mail_dnscheck_status(result)));
+	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, now_us));
+	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, lease_us));
+	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, next_us));
+	g_ptr_array_add(params, json_to_string(result, FALSE));
+	res = exm_rest_store_exec(store, &exm_plugin_instance_model, sql, params, error);
+	return res != NULL;
 }
 
 /* How many instances the scheduler keeps checked (the budget's divisor). */
@@ -333,6 +377,32 @@ recheck_count(const ExmRestStore *store, GError **error)
 	return res != NULL ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
 }
 
+/* One claimed instance checked (no lock held) and its answer stored. */
+static gboolean
+recheck_one(const ExmRestStore *store,
+	    PGresult *claimed,
+	    gint64 now_us,
+	    gint64 lease_us,
+	    GError **error)
+{
+	g_autoptr(ExmRestRow) row = exm_rest_row_new(&exm_plugin_instance_model, claimed, 0);
+	g_autofree gchar *checked = exm_time_format(now_us);
+	g_autoptr(JsonNode) result = NULL;
+	guint queries = 0;
+	gint64 n;
+
+	result = verify_now(row, &queries);
+	json_object_set_string_member(json_node_get_object(result), "checked_at", checked);
+	n = recheck_count(store, error);
+	return n >= 0 && recheck_store(store,
+				       exm_rest_row_get(row, "uuid"),
+				       result,
+				       now_us,
+				       lease_us,
+				       next_check(now_us, queries, n),
+				       error);
+}
+
 gboolean
 exm_plugin_dns_recheck_run(gpointer ctx,
 			   PGconn *db,
@@ -342,32 +412,20 @@ exm_plugin_dns_recheck_run(gpointer ctx,
 {
 	ExmRestStore store = { db, recheck_log, ctx };
 	g_autoptr(GError) error = NULL;
-	g_autoptr(PGresult) due = NULL;
-	g_autoptr(ExmRestRow) row = NULL;
-	g_autoptr(JsonNode) result = NULL;
-	g_autofree gchar *checked = exm_time_format(now_us);
-	guint queries = 0;
-	gint64 n;
+	g_autoptr(PGresult) claimed = NULL;
+	/* the lease outlasts the check's deadline by a margin */
+	gint64 lease_us =
+		now_us +
+		((gint64)env_uint(ENV_TIMEOUT, TIMEOUT_DEFAULT, 100, TIMEOUT_MAX) + 5000) * 1000;
 
 	*out_more = FALSE;
 	/* 0: the schedule is off (the stand); checks run on request only */
 	if (env_uint(ENV_PERIOD, PERIOD_DEFAULT, 0, PERIOD_MAX) == 0)
 		return TRUE;
-	due = recheck_due(&store, now_us, &error);
-	if (due == NULL || PQntuples(due) == 0)
-		goto out;
-	row = exm_rest_row_new(&exm_plugin_instance_model, due, 0);
-	result = verify_now(row, &queries);
-	json_object_set_string_member(json_node_get_object(result), "checked_at", checked);
-	n = recheck_count(&store, &error);
-	if (n >= 0 && verify_store(&store,
-				   exm_rest_row_get(row, "uuid"),
-				   result,
-				   now_us,
-				   next_check(now_us, queries, n),
-				   &error))
-		*out_more = PQntuples(due) > 1;
-out:
+	claimed = recheck_claim(&store, now_us, lease_us, &error);
+	if (claimed != NULL && PQntuples(claimed) == 1 &&
+	    recheck_one(&store, claimed, now_us, lease_us, &error))
+		*out_more = TRUE; /* perhaps more are due: the host asks at once */
 	if (error == NULL)
 		return TRUE;
 	if (out_error != NULL)

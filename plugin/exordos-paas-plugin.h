@@ -569,8 +569,10 @@ typedef void (*ExordosPaasManifestApplyFunc)(gpointer ctx,
 /**
  * ExordosPaasPeriodicRunFunc:
  * @ctx: the context from init
- * @db: a connection inside a transaction the host opened; the host COMMITs
- *   when the function returns %TRUE and ROLLBACKs otherwise
+ * @db: a connection of the host's in autocommit (no transaction open): each
+ *   statement commits on its own, so a step holds no lock across slow work
+ *   (a DNS query); a step that needs several statements to be atomic opens
+ *   and ends its own transaction
  * @now_us: the host's wall clock, microseconds since the Unix epoch
  * @out_more: (out): %TRUE when due work is left, so the host calls again
  *   soon instead of after the job's interval
@@ -578,11 +580,13 @@ typedef void (*ExordosPaasManifestApplyFunc)(gpointer ctx,
  *   freed with g_free()
  *
  * One bounded step of a plugin's background job (ABI minor ≥ 4), e.g. one
- * instance's scheduled re-check.  A step should hold its transaction briefly:
- * the host runs the steps of all jobs one after another on its own thread,
- * while #ExordosPaasPluginDescriptor.rest_dispatch and the builders run on
- * others.  Several hosts may share the database, so a step claims its rows
- * (e.g. `FOR UPDATE SKIP LOCKED`) rather than assuming it is alone.
+ * instance's scheduled re-check.  The host runs the steps of all jobs one
+ * after another on its own thread, while
+ * #ExordosPaasPluginDescriptor.rest_dispatch and the builders run on others.
+ * Several hosts may share the database, so a step claims its rows (e.g. a
+ * lease written by one statement with `FOR UPDATE SKIP LOCKED`) rather than
+ * assuming it is alone, and never keeps a row locked while it waits on the
+ * network: the builders and the API write the same rows.
  *
  * Returns: %TRUE on success (also when nothing was due)
  */

@@ -4,9 +4,10 @@
  *
  * The host runs its plugins' background jobs (ABI minor 4,
  * tests/host/engine/exh-periodic.c) with no request: the mail plugin's
- * `dns_recheck` checks an ACTIVE instance on its own and commits what it
- * found; a step that fails is rolled back, logged, and tried again after the
- * job's interval, then succeeds once the cause is gone.
+ * `dns_recheck` checks an ACTIVE instance on its own and stores what it
+ * found; a step that fails stores nothing, is logged, and is tried again when
+ * its lease ends, then succeeds once the cause is gone; and no row stays
+ * locked while a check waits on DNS.
  */
 #include "exh-host-private.h"
 #include "exh-periodic.h"
@@ -99,7 +100,7 @@ test_dns_recheck_runs(void)
 		return;
 	uuid = create_instance(t);
 
-	/* a step that cannot store its answer fails: rolled back, retried */
+	/* a step that cannot store its answer fails: nothing stored, retried */
 	g_free(exh_test_sql(t,
 			    "ALTER TABLE mail_instance_dns ADD CONSTRAINT exh_test_refuse CHECK "
 			    "(false) NOT VALID"));
@@ -120,10 +121,76 @@ test_dns_recheck_runs(void)
 	g_unsetenv("EXM_DNS_TIMEOUT_MS");
 }
 
+/* Waits until the job has claimed the instance and is checking it. */
+static gboolean
+wait_claimed(ExhTest *t, const gchar *uuid)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"SELECT dns_next_check_at IS NOT NULL AND dns_checked_at IS NULL FROM "
+		"mail_instances WHERE uuid = '%s'",
+		uuid);
+	gint64 start = g_get_monotonic_time();
+
+	while (g_get_monotonic_time() - start < WAIT_US) {
+		g_autofree gchar *v = exh_test_sql(t, sql);
+
+		if (g_strcmp0(v, "t") == 0)
+			return TRUE;
+		g_usleep(20 * 1000);
+	}
+	return FALSE;
+}
+
+/*
+ * While a check waits on DNS (a resolver that swallows every query), the
+ * instance row is not locked: the builders and the API update it at once
+ * (FOR UPDATE NOWAIT fails on a locked row, whatever the machine's speed).
+ */
+static void
+test_no_lock_during_check(void)
+{
+	ExhTestOptions options = { .agent_api = TRUE };
+	g_autoptr(ExhTest) t = NULL;
+	g_autoptr(GSocket) hole = NULL;
+	g_autoptr(GSocketAddress) addr = g_inet_socket_address_new_from_string("127.0.0.1", 0);
+	g_autoptr(GSocketAddress) bound = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *server = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autofree gchar *sql = NULL;
+	g_autofree gchar *one = NULL;
+
+	hole = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, 0, &error);
+	g_assert_no_error(error);
+	g_socket_bind(hole, addr, FALSE, &error);
+	g_assert_no_error(error);
+	bound = g_socket_get_local_address(hole, &error);
+	g_assert_no_error(error);
+	server = g_strdup_printf("127.0.0.1@%u",
+				 g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
+	g_setenv("EXM_DNS_RESOLVER", server, TRUE);
+	g_setenv("EXM_DNS_TIMEOUT_MS", "4000", TRUE);
+	t = exh_test_new(&options);
+	if (t == NULL)
+		return;
+	uuid = create_instance(t);
+	make_active(t, uuid);
+	g_assert_true(wait_claimed(t, uuid));
+	sql = g_strdup_printf("SELECT 1 FROM mail_instances WHERE uuid = '%s' FOR UPDATE NOWAIT",
+			      uuid);
+	one = exh_test_sql(t, sql);
+	g_assert_cmpstr(one, ==, "1");
+	/* the check ends (unverified: nothing answered) and is stored */
+	g_assert_true(wait_checked(t, uuid));
+	g_unsetenv("EXM_DNS_RESOLVER");
+	g_unsetenv("EXM_DNS_TIMEOUT_MS");
+}
+
 int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/host/periodic/dns-recheck", test_dns_recheck_runs);
+	g_test_add_func("/host/periodic/no-lock-during-check", test_no_lock_during_check);
 	return g_test_run();
 }

@@ -4,7 +4,6 @@
  */
 #include "exh-periodic.h"
 
-#include "exh-builder-private.h"
 #include "exh-log.h"
 #include "exh-pool.h"
 #include "exm-cleanup.h"
@@ -125,23 +124,19 @@ thread_conn(ExhPeriodic *p)
 	return p->conn;
 }
 
-/* One step of @job in its own transaction; %TRUE when it says more is due. */
+/* One step of @job, in autocommit (the step holds no lock across its slow
+ * work); %TRUE when it says more is due. */
 static gboolean
 run_step(ExhPeriodic *p, const Job *job, gboolean *failed)
 {
-	g_autoptr(GError) error = NULL;
 	g_autofree gchar *message = NULL;
 	gboolean more = FALSE;
 	PGconn *conn = thread_conn(p);
 
 	*failed = TRUE;
-	if (conn == NULL || !exh_builder_sql_command(conn, "BEGIN", &error)) {
-		if (error != NULL)
-			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "periodic jobs: %s", error->message);
+	if (conn == NULL)
 		return FALSE;
-	}
-	if (job->job->run(job->ctx, conn, g_get_real_time(), &more, &message) &&
-	    exh_builder_sql_command(conn, "COMMIT", &error)) {
+	if (job->job->run(job->ctx, conn, g_get_real_time(), &more, &message)) {
 		*failed = FALSE;
 		return more;
 	}
@@ -150,11 +145,10 @@ run_step(ExhPeriodic *p, const Job *job, gboolean *failed)
 		"plugin %s: periodic job %s failed: %s",
 		job->desc->slug,
 		job->job->name,
-		message != NULL ? message
-		: error != NULL ? error->message
-				: "no message");
-	g_clear_error(&error);
-	(void)exh_builder_sql_command(conn, "ROLLBACK", &error);
+		message != NULL ? message : "no message");
+	/* a step that left a transaction open gets a fresh connection next */
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		g_clear_pointer(&p->conn, PQfinish);
 	return FALSE;
 }
 

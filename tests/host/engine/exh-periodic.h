@@ -3,11 +3,11 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The plugins' background jobs (ABI minor 4, #ExordosPaasPeriodicJob): one
- * thread of the host with its own database connection runs each job's step
- * in a transaction of its own, every job's interval, and again at once while
- * the step says more is due (docs/plugin-abi.md §2).  A step that fails is
- * rolled back and logged; the job is tried again after its interval.  A lost
- * connection is re-made on the next step.
+ * thread of the host with its own database connection (in autocommit) runs
+ * each job's step every job's interval, and again at once while the step
+ * says more is due (docs/plugin-abi.md §2).  A step that fails is logged; the
+ * job is tried again after its interval.  A lost connection, or one a failed
+ * step left inside a transaction, is made again on the next step.
  */
 #pragma once
 
@@ -22,7 +22,7 @@ typedef struct _ExhPeriodic ExhPeriodic;
 /**
  * ExhPeriodicStats:
  * @steps: steps run (successful or not)
- * @failed: steps that failed (rolled back)
+ * @failed: steps that failed
  */
 typedef struct {
 	guint64 steps;
