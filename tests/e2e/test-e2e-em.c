@@ -127,6 +127,27 @@ db_scalar(CoreE2e *e, const gchar *sql)
 	return v;
 }
 
+/*
+ * Bounded wait until the host's scheduled DNS check (docs/dns-verification.md
+ * §7) has looked at the new instance: it writes the row once, soon after
+ * ACTIVE, and then not again for its period, so the idempotence window below
+ * starts after it.
+ */
+static gboolean
+wait_dns_checked(CoreE2e *e)
+{
+	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
+		g_autofree gchar *now = db_scalar(e,
+						  "SELECT dns_checked_at IS NOT NULL FROM "
+						  "mail_instances WHERE uuid = '" U_INST "'");
+
+		if (g_strcmp0(now, "t") == 0)
+			return TRUE;
+		g_usleep(100 * 1000);
+	}
+	return FALSE;
+}
+
 /* Bounded wait until the instance row has @status. */
 static gboolean
 wait_instance(CoreE2e *e, const gchar *status)
@@ -230,6 +251,7 @@ test_em_notification(void)
 	node = core_e2e_node(e, U_INST);
 	g_assert_nonnull(node);
 	g_assert_true(e2e_wait_login(NULL, node, FALSE, EM_LOGIN, PLAIN, 235));
+	g_assert_true(wait_dns_checked(e));
 	wait_cycles(e, 2);
 	before = rows(e);
 	pw_before = passwd_state(node);
