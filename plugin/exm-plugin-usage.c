@@ -340,7 +340,6 @@ deliveries_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 	g_autoptr(PGresult) res = NULL;
 	g_autoptr(JsonNode) answer = NULL;
 	g_autofree gchar *reported = NULL;
-	gint64 at = 0;
 
 	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
 		return FALSE;
@@ -360,10 +359,8 @@ deliveries_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 		error);
 	if (res == NULL)
 		return FALSE;
-	if (PQntuples(res) > 0) {
-		at = g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		reported = exm_time_format(at);
-	}
+	if (PQntuples(res) > 0)
+		reported = exm_time_format(g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 	answer = deliveries_answer(
 		PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : NULL, reported, r->now);
 	exm_rest_response_set_json(r->resp, 200, answer);

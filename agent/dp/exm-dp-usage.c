@@ -68,16 +68,38 @@ exm_dp_usage_free(ExmDpUsage *usage)
 	g_free(usage);
 }
 
+/* @n digits of @text as a number, or -1 when one is not a digit. */
+static gint
+digits(const gchar *text, guint n)
+{
+	gint v = 0;
+
+	for (guint i = 0; i < n; i++) {
+		if (!g_ascii_isdigit(text[i]))
+			return -1;
+		v = v * 10 + (text[i] - '0');
+	}
+	return v;
+}
+
 /* exim's `YYYY-MM-DD HH:MM:SS` in local time, as seconds; 0 when malformed. */
 static gint64
 parse_time(const gchar *text)
 {
-	gint y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
 	g_autoptr(GDateTime) dt = NULL;
 
-	if (sscanf(text, "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) != 6)
+	if (strlen(text) < 19 || text[4] != '-' || text[7] != '-' || text[10] != ' ' ||
+	    text[13] != ':' || text[16] != ':')
 		return 0;
-	dt = g_date_time_new_local(y, mo, d, h, mi, s);
+	if (digits(text, 4) < 0 || digits(text + 5, 2) < 0 || digits(text + 8, 2) < 0 ||
+	    digits(text + 11, 2) < 0 || digits(text + 14, 2) < 0 || digits(text + 17, 2) < 0)
+		return 0;
+	dt = g_date_time_new_local(digits(text, 4),
+				   digits(text + 5, 2),
+				   digits(text + 8, 2),
+				   digits(text + 11, 2),
+				   digits(text + 14, 2),
+				   digits(text + 17, 2));
 	return dt != NULL ? g_date_time_to_unix(dt) : 0;
 }
 

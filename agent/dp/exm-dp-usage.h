@@ -33,7 +33,7 @@ void exm_dp_usage_free(ExmDpUsage *usage);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpUsage, exm_dp_usage_free)
 
 /* An #ExmDpLogObserver: counts @event into @usage. */
-void exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer usage);
+void exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data);
 
 /**
  * exm_dp_usage_to_json:
