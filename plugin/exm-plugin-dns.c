@@ -437,30 +437,16 @@ exm_plugin_dns_recheck_run(gpointer ctx,
 
 static const gchar *const dns_statuses[] = { "unverified", "ok", "degraded", "failing", NULL };
 
-/* The ACTIVE instances by dns_status (every status, 0 when none). */
-static gboolean
-metrics_by_status(PGconn *db, const ExordosPaasMetricSink *sink, GError **error)
+/* The ACTIVE instances by dns_status (every status, 0 when none), from the
+ * per-instance rows. */
+static void
+metrics_by_status(PGresult *res, const ExordosPaasMetricSink *sink)
 {
-	g_autoptr(PGresult) res = PQexecParams(db,
-					       "SELECT dns_status, count(*) FROM mail_instances "
-					       "WHERE status = 'ACTIVE' GROUP BY 1",
-					       0,
-					       NULL,
-					       NULL,
-					       NULL,
-					       NULL,
-					       0);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "%s", PQerrorMessage(db));
-		return FALSE;
-	}
 	for (guint k = 0; dns_statuses[k] != NULL; k++) {
 		gdouble n = 0;
 
 		for (gint i = 0; i < PQntuples(res); i++)
-			if (g_str_equal(PQgetvalue(res, i, 0), dns_statuses[k]))
-				n = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
+			n += g_str_equal(PQgetvalue(res, i, 1), dns_statuses[k]) ? 1 : 0;
 		sink->add(sink->sink,
 			  "exordos_mail_instances_dns",
 			  "ACTIVE mail instances by the result of their last DNS check.",
@@ -469,27 +455,12 @@ metrics_by_status(PGconn *db, const ExordosPaasMetricSink *sink, GError **error)
 			  dns_statuses[k],
 			  n);
 	}
-	return TRUE;
 }
 
 /* Per ACTIVE instance: 1 when its published DNS is ok (ready to send). */
-static gboolean
-metrics_per_instance(PGconn *db, const ExordosPaasMetricSink *sink, GError **error)
+static void
+metrics_per_instance(PGresult *res, const ExordosPaasMetricSink *sink)
 {
-	g_autoptr(PGresult) res = PQexecParams(db,
-					       "SELECT uuid::text, dns_status = 'ok' FROM "
-					       "mail_instances WHERE status = 'ACTIVE' ORDER BY 1",
-					       0,
-					       NULL,
-					       NULL,
-					       NULL,
-					       NULL,
-					       0);
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		g_set_error(error, EXM_ERROR, EXM_ERROR_FAILED, "%s", PQerrorMessage(db));
-		return FALSE;
-	}
 	for (gint i = 0; i < PQntuples(res); i++)
 		sink->add(sink->sink,
 			  "exordos_mail_instance_dns_ok",
@@ -497,8 +468,7 @@ metrics_per_instance(PGconn *db, const ExordosPaasMetricSink *sink, GError **err
 			  "gauge",
 			  "instance",
 			  PQgetvalue(res, i, 0),
-			  g_str_equal(PQgetvalue(res, i, 1), "t") ? 1 : 0);
-	return TRUE;
+			  g_str_equal(PQgetvalue(res, i, 1), "ok") ? 1 : 0);
 }
 
 gboolean
@@ -507,12 +477,20 @@ exm_plugin_dns_metrics(gpointer ctx,
 		       const ExordosPaasMetricSink *sink,
 		       gchar **out_error)
 {
+	static const gchar sql[] = "SELECT uuid::text, dns_status FROM mail_instances WHERE "
+				   "status = 'ACTIVE' ORDER BY 1";
+	ExmRestStore store = { db, recheck_log, ctx };
 	g_autoptr(GError) error = NULL;
+	/* one read serves both families */
+	g_autoptr(PGresult) res =
+		exm_rest_store_exec(&store, &exm_plugin_instance_model, sql, NULL, &error);
 
-	(void)ctx;
-	if (metrics_by_status(db, sink, &error) && metrics_per_instance(db, sink, &error))
-		return TRUE;
-	if (out_error != NULL)
-		*out_error = g_strdup_printf("dns metrics: %s", error->message);
-	return FALSE;
+	if (res == NULL) {
+		if (out_error != NULL)
+			*out_error = g_strdup_printf("dns metrics: %s", error->message);
+		return FALSE;
+	}
+	metrics_by_status(res, sink);
+	metrics_per_instance(res, sink);
+	return TRUE;
 }
