@@ -42,13 +42,20 @@ ready(ExmReply *r)
 		"ready_to_send");
 }
 
+/* The value of @expr (SQL over the instance's columns) for @instance. */
+static gchar *
+instance_value(ExmFixture *f, const gchar *instance, const gchar *expr)
+{
+	g_autofree gchar *sql =
+		g_strdup_printf("SELECT %s FROM mail_instances WHERE uuid = '%s'", expr, instance);
+
+	return exm_fixture_scalar(f, sql);
+}
+
 static gchar *
 instance_dns_status(ExmFixture *f, const gchar *instance)
 {
-	g_autofree gchar *sql = g_strdup_printf(
-		"SELECT dns_status FROM mail_instances WHERE uuid = '%s'", instance);
-
-	return exm_fixture_scalar(f, sql);
+	return instance_value(f, instance, "dns_status");
 }
 
 /* Publishes the instance's guidance, with @dkim in place of its DKIM key. */
@@ -204,11 +211,8 @@ recheck_step(ExmFixture *f, gint64 now_us)
 static gdouble
 next_in(ExmFixture *f, const gchar *instance, gint64 now_us)
 {
-	g_autofree gchar *sql = g_strdup_printf(
-		"SELECT extract(epoch FROM dns_next_check_at) * 1000000 FROM mail_instances "
-		"WHERE uuid = '%s'",
-		instance);
-	g_autofree gchar *v = exm_fixture_scalar(f, sql);
+	g_autofree gchar *v =
+		instance_value(f, instance, "extract(epoch FROM dns_next_check_at) * 1000000");
 
 	g_assert_nonnull(v);
 	return (g_ascii_strtod(v, NULL) - (gdouble)now_us) / G_USEC_PER_SEC;
@@ -217,10 +221,7 @@ next_in(ExmFixture *f, const gchar *instance, gint64 now_us)
 static gchar *
 checked_at(ExmFixture *f, const gchar *instance)
 {
-	g_autofree gchar *sql = g_strdup_printf(
-		"SELECT dns_checked_at FROM mail_instances WHERE uuid = '%s'", instance);
-
-	return exm_fixture_scalar(f, sql);
+	return instance_value(f, instance, "dns_checked_at");
 }
 
 /* A budget of one query an hour stretches a one-minute period to hours; 0
@@ -246,10 +247,7 @@ assert_budget_and_off(ExmFixture *f, const gchar *instance, gint64 now)
 			      instance);
 	one = exm_fixture_scalar(f, sql);
 	g_assert_false(recheck_step(f, now + G_USEC_PER_SEC));
-	g_clear_pointer(&sql, g_free);
-	sql = g_strdup_printf(
-		"SELECT dns_next_check_at IS NULL FROM mail_instances WHERE uuid = '%s'", instance);
-	due = exm_fixture_scalar(f, sql);
+	due = instance_value(f, instance, "dns_next_check_at IS NULL");
 	g_assert_cmpstr(due, ==, "t");
 }
 
@@ -311,12 +309,8 @@ test_dns_recheck(void)
 
 	/* a new key: due at once (0002's trigger and 0008's), checked again */
 	assert_new_key_unverified(f, instance);
-	g_clear_pointer(&first, g_free);
-	first = g_strdup_printf("SELECT dns_next_check_at IS NULL FROM mail_instances WHERE "
-				"uuid = '%s'",
-				instance);
 	g_clear_pointer(&again, g_free);
-	again = exm_fixture_scalar(f, first);
+	again = instance_value(f, instance, "dns_next_check_at IS NULL");
 	g_assert_cmpstr(again, ==, "t");
 	g_assert_true(recheck_step(f, now + G_USEC_PER_SEC));
 	g_clear_pointer(&status, g_free);
