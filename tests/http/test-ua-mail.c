@@ -465,6 +465,13 @@ test_mail_flow(gconstpointer data)
 	wait_for(&fx,
 		 "SELECT count(*) FROM ua_actual_resources WHERE kind = 'mail_instance_node'",
 		 "1");
+	/* the host's scheduled DNS check (docs/dns-verification.md §7) writes
+	 * the row once soon after ACTIVE and after each key or address change,
+	 * then not for its period: the quiet window starts after it */
+	wait_instance(&fx,
+		      "SELECT dns_checked_at IS NOT NULL AND dns_next_check_at IS NOT NULL "
+		      "FROM mail_instances WHERE uuid = '@I@'",
+		      "t");
 	check_quiet(&fx);
 	check_changes(&fx);
 	exm_ua_agent_stop(fx.agent);
