@@ -55,7 +55,11 @@ test_descriptor(void)
 	g_assert_cmpstr(d->migrations[6]->name, ==, "0008-dns-schedule");
 	g_assert_cmpstr(d->migrations[6]->depends[0], ==, d->migrations[2]->uuid);
 	g_assert_null(d->migrations[6]->depends[1]);
-	g_assert_null(d->migrations[7]);
+	/* 0004 (issue 15's rotation) depends on 0000 only, listed last */
+	g_assert_cmpstr(d->migrations[7]->name, ==, "0004-rotation");
+	g_assert_cmpstr(d->migrations[7]->depends[0], ==, d->migrations[0]->uuid);
+	g_assert_null(d->migrations[7]->depends[1]);
+	g_assert_null(d->migrations[8]);
 	/* ABI minor 4: the background jobs and the metrics */
 	g_assert_cmpuint(d->abi_minor, >=, 4);
 	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");
