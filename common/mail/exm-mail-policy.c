@@ -75,14 +75,16 @@ render_senders(GString *line, const gchar *const *senders, const gchar *domain)
 }
 
 /* A hash that stays one `key=value` word for exim's ${extract}: printable,
- * no space, quote, backslash, `=` or `:` (crypt(3) hashes have none). */
+ * no space, quote, backslash or `:`.  An `=` inside a value is data (exim
+ * takes an unquoted value up to the next space), and SHA-crypt hashes carry
+ * one in `rounds=N`. */
 static gboolean
 is_word_safe(const gchar *text)
 {
 	if (text == NULL || *text == '\0')
 		return FALSE;
 	for (const gchar *p = text; *p != '\0'; p++) {
-		if ((guchar)*p < 0x21 || (guchar)*p > 0x7e || strchr("\"\\=:", *p) != NULL)
+		if ((guchar)*p < 0x21 || (guchar)*p > 0x7e || strchr("\"\\:", *p) != NULL)
 			return FALSE;
 	}
 	return TRUE;

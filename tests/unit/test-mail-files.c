@@ -949,6 +949,12 @@ test_policy_json_round_trip(void)
 	g_assert_true(g_str_has_prefix(error->message, "limits.auth_fail_limit:"));
 }
 
+/* A SHA-crypt hash with its rounds: an `=` inside the word. */
+#define HASH_ROUNDS                                                                                \
+	"$6$rounds=6000$xNAW4QpoaCGQBXdf$6eKv4cyfwyXPWpgVWmTN7gVBU.8PXwV7cUi6UFBOR7N7."            \
+	"FrYwzPnd3mVt"                                                                             \
+	"wdiESqe0UKjcDj3NcZ9z/HcLokwH0"
+
 /* Rotation and expiry on the policy line: the previous hash without its
  * scheme, its deadline and the expiry, in seconds; inactive accounts none. */
 static void
@@ -964,6 +970,9 @@ test_policy_secrets(void)
 	g_assert_true(exm_mail_node_set_account_secrets(
 		n, "rot", "{SHA512-CRYPT}" HASH_A, 1800000000, 0, NULL));
 	g_assert_true(exm_mail_node_set_account_secrets(n, "exp", NULL, 0, 1900000000, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "rnd", HASH_A, TRUE, NULL));
+	g_assert_true(
+		exm_mail_node_set_account_secrets(n, "rnd", HASH_ROUNDS, 1800000001, 0, NULL));
 	g_assert_true(exm_mail_node_set_account_secrets(n, "off", HASH_A, 1800000000, 5, NULL));
 	out = exm_mail_policy_render(n);
 	g_assert_cmpstr(out,
@@ -972,6 +981,7 @@ test_policy_secrets(void)
 			"(docs/abuse-controls.md)\n"
 			".instance: mph=100 rpd=1000 ceiling=1000 authfail=10 authwindow=900\n"
 			"exp@example.com: expires=1900000000\n"
+			"rnd@example.com: prev=" HASH_ROUNDS " prevuntil=1800000001\n"
 			"rot@example.com: prev=" HASH_A " prevuntil=1800000000\n");
 }
 
@@ -991,6 +1001,7 @@ test_policy_secrets_refused(void)
 		  0,
 		  "accounts.bob.previous_password_hash:" },
 		{ "prev=x", 1800000000, 0, "accounts.bob.previous_password_hash:" },
+		{ "\"" HASH_A, 1800000000, 0, "accounts.bob.previous_password_hash:" },
 		{ "$6$rounds=999999999$a$abc",
 		  1800000000,
 		  0,
