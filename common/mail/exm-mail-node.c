@@ -131,6 +131,24 @@ exm_mail_node_add_account(ExmMailNode *node,
 	return TRUE;
 }
 
+/* The account @username of @node, or %NULL with an error naming it. */
+static ExmMailNodeAccount *
+node_account(ExmMailNode *node, const gchar *username, GError **error)
+{
+	gboolean found;
+	guint pos = node_account_position(node, username, &found);
+
+	if (!found) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "accounts: no account '%s'",
+			    username);
+		return NULL;
+	}
+	return g_ptr_array_index(node->accounts, pos);
+}
+
 static gboolean
 check_optional_limit(const gchar *path, gint64 value, gint64 min, gint64 max, GError **error)
 {
@@ -197,19 +215,11 @@ exm_mail_node_set_account_policy(ExmMailNode *node,
 {
 	g_auto(GStrv) norm = NULL;
 	ExmMailNodeAccount *a;
-	gboolean found;
-	guint pos;
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
-	pos = node_account_position(node, username, &found);
-	if (!found) {
-		g_set_error(error,
-			    EXM_MAIL_ERROR,
-			    EXM_MAIL_ERROR_INVALID,
-			    "accounts: no account '%s'",
-			    username);
+	a = node_account(node, username, error);
+	if (a == NULL)
 		return FALSE;
-	}
 	if (!check_optional_limit("messages_per_hour",
 				  messages_per_hour,
 				  1,
@@ -225,7 +235,6 @@ exm_mail_node_set_account_policy(ExmMailNode *node,
 		g_prefix_error(error, "accounts.%s.", username);
 		return FALSE;
 	}
-	a = g_ptr_array_index(node->accounts, pos);
 	a->messages_per_hour = messages_per_hour;
 	a->recipients_per_day = recipients_per_day;
 	g_strfreev(a->senders);
@@ -279,25 +288,16 @@ exm_mail_node_set_account_secrets(ExmMailNode *node,
 				  GError **error)
 {
 	ExmMailNodeAccount *a;
-	gboolean found;
-	guint pos;
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
-	pos = node_account_position(node, username, &found);
-	if (!found) {
-		g_set_error(error,
-			    EXM_MAIL_ERROR,
-			    EXM_MAIL_ERROR_INVALID,
-			    "accounts: no account '%s'",
-			    username);
+	a = node_account(node, username, error);
+	if (a == NULL)
 		return FALSE;
-	}
 	if (!check_previous(previous_hash, previous_until, error) ||
 	    !check_epoch("expires_at", expires_at, error)) {
 		g_prefix_error(error, "accounts.%s.", username);
 		return FALSE;
 	}
-	a = g_ptr_array_index(node->accounts, pos);
 	g_free(a->previous_hash);
 	a->previous_hash = g_strdup(previous_hash);
 	a->previous_until = previous_until;
