@@ -262,7 +262,9 @@ gboolean
 exm_dp_fixture_start_exim(ExmDpFixture *fx, GError **error)
 {
 	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
-	const gchar *argv[] = { fx->config->exim_binary, "-C", conf, "-bdf", NULL };
+	g_autofree gchar *define =
+		fx->exim_define != NULL ? g_strconcat("-D", fx->exim_define, NULL) : NULL;
+	const gchar *argv[] = { fx->config->exim_binary, "-C", conf, "-bdf", define, NULL };
 	const gint ports[] = { 25, 465, 587, 0 };
 
 	if (!g_spawn_async(NULL,

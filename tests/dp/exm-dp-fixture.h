@@ -28,7 +28,8 @@ typedef struct {
 	GPid exim_pid;
 	GPid sink_pid;
 	GPid dns_pid;
-	gchar *resolv_conf; /* names the fake DNS server as the only nameserver */
+	gchar *resolv_conf;	  /* names the fake DNS server as the only nameserver */
+	const gchar *exim_define; /* (nullable) a macro the next exim start gets as -D */
 } ExmDpFixture;
 
 /**
@@ -51,7 +52,8 @@ gboolean exm_dp_fixture_configure(ExmDpFixture *fx, GError **error);
 /* Number of lines in the restart log (times the restart command ran). */
 guint exm_dp_fixture_restarts(ExmDpFixture *fx);
 
-/* Starts `exim4 -C <sandbox conf> -bdf` and waits until 25, 465, 587 accept. */
+/* Starts `exim4 -C <sandbox conf> -bdf` (with `-D<exim_define>` when set) and
+ * waits until 25, 465, 587 accept. */
 gboolean exm_dp_fixture_start_exim(ExmDpFixture *fx, GError **error);
 /* Stops exim (SIGTERM, reaped) and starts it again; the spool stays. */
 gboolean exm_dp_fixture_restart_exim(ExmDpFixture *fx, GError **error);

@@ -5,6 +5,7 @@
 #   auth HOST PORT MODE USER PASSWORD [MECH]   -> {"code": N, "message": "..."}
 #   send HOST PORT MODE USER PASSWORD FROM TO  -> {"stage": "...", "code": N, ...}
 #   bench HOST PORT MODE USER PASSWORD COUNT   -> {"ms": [..]}
+#   sendbench HOST PORT MODE USER PASSWORD FROM TO COUNT -> {"seconds": S}
 # MODE: plain (no TLS), starttls, tls (implicit, port 465).  USER "-" = no AUTH.
 import json
 import os
@@ -124,10 +125,22 @@ def cmd_bench(host, port, mode, user, password, count):
     return {"ms": ms}
 
 
+def cmd_sendbench(host, port, mode, user, password, sender, rcpt, count):
+    # COUNT submissions, each its own session (connect, AUTH, one message,
+    # QUIT): the wall time of all of them
+    t0 = time.perf_counter()
+    for i in range(int(count)):
+        out = cmd_send(host, port, mode, user, password, sender, rcpt)
+        if out["code"] != 250:
+            raise SystemExit("message %d refused: %s" % (i, json.dumps(out)))
+    return {"seconds": time.perf_counter() - t0}
+
+
 def main():
-    cmds = {"ehlo": cmd_ehlo, "auth": cmd_auth, "send": cmd_send, "bench": cmd_bench}
+    cmds = {"ehlo": cmd_ehlo, "auth": cmd_auth, "send": cmd_send, "bench": cmd_bench,
+            "sendbench": cmd_sendbench}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
-        raise SystemExit("usage: smtp-client.py ehlo|auth|send|bench ...")
+        raise SystemExit("usage: smtp-client.py ehlo|auth|send|bench|sendbench ...")
     print(json.dumps(cmds[sys.argv[1]](*sys.argv[2:])))
 
 
