@@ -268,6 +268,46 @@ test_rotated_while_away(Fx *fx, gconstpointer data)
 	g_assert_cmpint(count(fx, "accepted"), ==, 4);
 }
 
+/* Corrupt, truncated or forged states (`%s`: the current hour). */
+/* check-source: table */
+static const gchar *const bad_states[] = {
+	"",
+	"{\"version\":1,\"inode\":1,\"off",
+	"[]",
+	"{\"version\":2,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":-1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":\"0\",\"messages\":{},\"usage\":"
+	"{\"accounts\":{},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[[%s,1,2,3,4,-5]]}},"
+	"\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[[%s,1,2,3,4]]}},"
+	"\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[[%s,1,2,3,4,5],"
+	"[%s,1,1,1,1,1]]}},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"nobody\":{\"last_login\":0,\"hours\":[]}},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{},\"deliveries\":[{\"time\":1,\"account\":\"" ALICE "\","
+	"\"domain\":\"x\",\"status\":\"delivered\",\"reply\":\"\"}]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[]}},\"deliveries\":"
+	"[{\"time\":1,\"account\":\"" ALICE "\",\"domain\":\"x\",\"status\":\"accepted\","
+	"\"reply\":\"\"}]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{\"1tJ000-0001Ab-Cd\":"
+	"\"mallory@example.com\"},\"usage\":{\"accounts\":{\"" ALICE "\":"
+	"{\"last_login\":0,\"hours\":[]}},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{\"x; rm -rf\":\"" ALICE "\"},"
+	"\"usage\":{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[]}},"
+	"\"deliveries\":[]}}",
+	NULL,
+};
+/* check-source: end */
+
 /* The saved file is untrusted: each of these is logged and ignored, and the
  * agent starts as on a first start (at the log's end, nothing counted). */
 static void
@@ -276,49 +316,12 @@ test_corrupt(Fx *fx, gconstpointer data)
 	g_autofree gchar *valid = NULL;
 	g_autofree gchar *dir = g_path_get_dirname(fx->state_path);
 	gchar hour[64];
-	const gchar *bad[] = {
-		"",
-		"{\"version\":1,\"inode\":1,\"off",
-		"[]",
-		"{\"version\":2,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{},\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":-1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{},\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":\"0\",\"messages\":{},\"usage\":"
-		"{\"accounts\":{},\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[[%s,1,2,3,4,-5]]}},"
-		"\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[[%s,1,2,3,4]]}},"
-		"\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[[%s,1,2,3,4,5],"
-		"[%s,1,1,1,1,1]]}},\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{\"nobody\":{\"last_login\":0,\"hours\":[]}},\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{},\"deliveries\":[{\"time\":1,\"account\":\"" ALICE "\","
-		"\"domain\":\"x\",\"status\":\"delivered\",\"reply\":\"\"}]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
-		"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[]}},\"deliveries\":"
-		"[{\"time\":1,\"account\":\"" ALICE "\",\"domain\":\"x\",\"status\":\"accepted\","
-		"\"reply\":\"\"}]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{\"1tJ000-0001Ab-Cd\":"
-		"\"mallory@example.com\"},\"usage\":{\"accounts\":{\"" ALICE "\":"
-		"{\"last_login\":0,\"hours\":[]}},\"deliveries\":[]}}",
-		"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{\"x; rm -rf\":\"" ALICE
-		"\"},"
-		"\"usage\":{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[]}},"
-		"\"deliveries\":[]}}",
-		NULL,
-	};
 
 	g_snprintf(hour, sizeof hour, "%" G_GINT64_FORMAT, now_s() / 3600);
 	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
 	mail(fx, fx->log_path);
-	for (guint i = 0; bad[i] != NULL; i++) {
-		g_autoptr(GString) text = g_string_new(bad[i]);
+	for (guint i = 0; bad_states[i] != NULL; i++) {
+		g_autoptr(GString) text = g_string_new(bad_states[i]);
 
 		g_string_replace(text, "%s", hour, 0);
 		g_assert_true(g_file_set_contents(fx->state_path, text->str, -1, NULL));
