@@ -314,7 +314,9 @@ wait_runs(ExhPeriodic *p, Flaky *f, guint n, guint64 steps)
 static void
 test_backoff(void)
 {
-	ExhTestOptions options = { 0 };
+	/* a database is all it needs: no plugin loaded */
+	const gchar *const no_plugins[] = { NULL };
+	ExhTestOptions options = { .plugins = no_plugins };
 	g_autoptr(ExhTest) t = exh_test_new(&options);
 	g_autoptr(ExhPeriodic) p = NULL;
 	Flaky f = { 0 };
