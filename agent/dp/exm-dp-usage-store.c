@@ -14,9 +14,8 @@
 
 struct _ExmDpUsageStore {
 	gchar *path;
-	gboolean known; /* inode and offset are what the file holds */
-	guint64 inode;
-	guint64 offset;
+	gboolean known;	    /* a position was loaded or saved */
+	guint64 generation; /* the usage's, when it was */
 	guint writes;
 };
 
@@ -84,8 +83,10 @@ exm_dp_usage_store_save(ExmDpUsageStore *store,
 
 	if (written != NULL)
 		*written = FALSE;
+	/* lines that counted nothing need no write: a restart reads them again,
+	 * for nothing, from the position last saved */
 	if (!exm_dp_logstats_get_position(log, &inode, &offset) ||
-	    (store->known && inode == store->inode && offset == store->offset))
+	    (store->known && exm_dp_usage_get_generation(usage) == store->generation))
 		return TRUE;
 	text = state_text(log, usage, inode, offset);
 	if (strlen(text) > EXM_DP_USAGE_STORE_MAX) {
@@ -99,8 +100,7 @@ exm_dp_usage_store_save(ExmDpUsageStore *store,
 	if (!exm_atomic_write(store->path, text, strlen(text), &opts, NULL, error))
 		return FALSE;
 	store->known = TRUE;
-	store->inode = inode;
-	store->offset = offset;
+	store->generation = exm_dp_usage_get_generation(usage);
 	store->writes++;
 	if (written != NULL)
 		*written = TRUE;
@@ -226,7 +226,6 @@ exm_dp_usage_store_load(ExmDpUsageStore *store, ExmDpLogStats *log, gint64 now)
 	}
 	exm_dp_logstats_resume(log, inode, offset);
 	store->known = TRUE;
-	store->inode = inode;
-	store->offset = offset;
+	store->generation = exm_dp_usage_get_generation(usage);
 	return g_steal_pointer(&usage);
 }

@@ -9,7 +9,9 @@
  * every line before that position.  One file, replaced atomically, so the
  * counts and the position always agree: a crash between two writes re-reads
  * the lines after the saved position (counted once, never twice).  Written
- * only when the position moved, so an idle agent writes nothing.
+ * only when a line was counted since (or no position is saved yet), so an
+ * idle agent writes nothing, nor does one whose log only has lines that
+ * count nothing (connections, refusals, exim's own bounces).
  */
 #pragma once
 
@@ -52,8 +54,9 @@ ExmDpUsage *exm_dp_usage_store_load(ExmDpUsageStore *store, ExmDpLogStats *log, 
  * exm_dp_usage_store_save:
  * @written: (out) (optional): %TRUE when the file was written
  *
- * Call after a poll of @log: writes @usage with @log's position when that
- * moved since the last load or save, nothing otherwise.
+ * Call after a poll of @log: writes @usage with @log's position when a
+ * line was counted since the last load or save, or on the first poll when
+ * nothing was loaded (so a restart resumes there); nothing otherwise.
  *
  * Returns: %FALSE with @error (I/O) when the write failed; the next call tries again
  */

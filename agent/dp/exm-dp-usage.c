@@ -37,6 +37,7 @@ typedef struct {
 struct _ExmDpUsage {
 	GHashTable *accounts; /* address → Account */
 	GQueue deliveries;    /* Delivery, oldest first */
+	guint64 generation;   /* lines counted */
 };
 
 static void
@@ -219,6 +220,7 @@ exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data)
 		memset(a->n[slot], 0, sizeof a->n[slot]);
 	}
 	a->n[slot][event->outcome]++;
+	usage->generation++;
 	if (event->outcome == EXM_DP_LOG_RECEIVED && event->authenticated)
 		a->last_login = MAX(a->last_login, t);
 	if (event->outcome == EXM_DP_LOG_DELIVERED || event->outcome == EXM_DP_LOG_DEFERRED ||
@@ -336,6 +338,12 @@ exm_dp_usage_to_json(ExmDpUsage *usage, gint64 now)
 	deliveries_json(usage, now, b);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
+}
+
+guint64
+exm_dp_usage_get_generation(ExmDpUsage *usage)
+{
+	return usage->generation;
 }
 
 gboolean

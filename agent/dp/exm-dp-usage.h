@@ -47,6 +47,9 @@ void exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data);
  */
 JsonNode *exm_dp_usage_to_json(ExmDpUsage *usage, gint64 now);
 
+/* Grows with every line counted: the saved state is behind when it moved. */
+guint64 exm_dp_usage_get_generation(ExmDpUsage *usage);
+
 /* Whether @address has a slot (it was seen, or loaded). */
 gboolean exm_dp_usage_has_account(ExmDpUsage *usage, const gchar *address);
 
