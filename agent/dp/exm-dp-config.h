@@ -28,19 +28,19 @@
 #define EXM_DP_PATH_TLS_KEY	    "/persist/exordos_mail/tls/exim.key"
 #define EXM_DP_PATH_TLS_CERT	    "/persist/exordos_mail/tls/exim.crt"
 #define EXM_DP_PATH_TLS_CUSTOM	    "/persist/exordos_mail/tls/custom.pem"
-/* the usage of the API across restarts (docs/usage.md §1.1): root 0700 */
-#define EXM_DP_PATH_USAGE_DIR	"/persist/exordos_mail/usage"
-#define EXM_DP_PATH_USAGE_STATE "/persist/exordos_mail/usage/state.json"
-#define EXM_DP_PATH_WORK_DIR	"/var/lib/exordos/universal_agent"
-#define EXM_DP_PATH_META	"/var/lib/exordos/universal_agent/mail_meta.json"
-#define EXM_DP_PATH_SPOOL	"/var/spool/exim4"
-#define EXM_DP_PATH_LOG_DIR	"/var/log/exim4"
-#define EXM_DP_PATH_PID_DIR	"/run/exim4"
-#define EXM_DP_PATH_PID_FILE	"/run/exim4/exim.pid"
+#define EXM_DP_PATH_WORK_DIR	    "/var/lib/exordos/universal_agent"
+#define EXM_DP_PATH_META	    "/var/lib/exordos/universal_agent/mail_meta.json"
+#define EXM_DP_PATH_SPOOL	    "/var/spool/exim4"
+#define EXM_DP_PATH_LOG_DIR	    "/var/log/exim4"
+#define EXM_DP_PATH_PID_DIR	    "/run/exim4"
+#define EXM_DP_PATH_PID_FILE	    "/run/exim4/exim.pid"
 
 /* Scale: the cdb twins of passwd and policy that exim looks up (exm-dp-index.h). */
 #define EXM_DP_PATH_PASSWD_CDB "/etc/exim4/passwd.cdb"
 #define EXM_DP_PATH_POLICY_CDB "/etc/exim4/policy.cdb"
+
+/* The usage of the API across restarts (docs/usage.md §1.1), in a root 0700 directory. */
+#define EXM_DP_PATH_USAGE_STATE "/persist/exordos_mail/usage/state.json"
 
 /* /persist/exordos_mail: owner:group traverse only (dp_bootstrap.sh makes it so) */
 #define EXM_DP_PERSIST_MODE 0710
