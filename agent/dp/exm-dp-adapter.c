@@ -8,6 +8,7 @@
 #include "exm-dp-error.h"
 #include "exm-dp-driver.h"
 #include "exm-dp-metrics.h"
+#include "exm-dp-usage-store.h"
 #include "exm-dp-usage.h"
 #include "exm-json.h"
 
@@ -17,6 +18,7 @@ typedef struct {
 	ExmDpMetrics *metrics;	  /* the node's /metrics, when configured */
 	ExmDpLogStats *usage_log; /* the main log read for usage (issue 16) */
 	ExmDpUsage *usage;
+	ExmDpUsageStore *usage_store;
 } Adapter;
 
 static ExmDpDriver *
@@ -119,20 +121,28 @@ adapter_destroy(ExmUaDriver *d)
 	exm_dp_metrics_free(md->metrics);
 	exm_dp_logstats_free(md->usage_log);
 	exm_dp_usage_free(md->usage);
+	exm_dp_usage_store_free(md->usage_store);
 	g_free(md);
 }
 
 /* Usage in the actual state: a reader of its own (the metrics one exists only
- * when /metrics is served), from the log's end like it. */
+ * when /metrics is served).  It resumes where the saved state left off; on a
+ * first start (or a state ignored) from the log's end like /metrics. */
 static void
 adapter_usage(Adapter *md, const ExmDpConfig *dp)
 {
 	g_autofree gchar *log = g_build_filename(dp->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
+	g_autofree gchar *state = g_build_filename(dp->root, EXM_DP_PATH_USAGE_STATE, NULL);
 
-	md->usage = exm_dp_usage_new();
+	md->usage_store = exm_dp_usage_store_new(state);
 	md->usage_log = exm_dp_logstats_new(log, FALSE);
+	md->usage = exm_dp_usage_store_load(
+		md->usage_store, md->usage_log, g_get_real_time() / G_USEC_PER_SEC);
+	if (md->usage == NULL)
+		md->usage = exm_dp_usage_new();
 	exm_dp_logstats_set_observer(md->usage_log, exm_dp_usage_observe, md->usage);
 	exm_dp_driver_set_usage(md->driver, md->usage_log, md->usage);
+	exm_dp_driver_set_usage_store(md->driver, md->usage_store);
 }
 
 /**

@@ -39,6 +39,9 @@
 #define EXM_DP_PATH_PASSWD_CDB "/etc/exim4/passwd.cdb"
 #define EXM_DP_PATH_POLICY_CDB "/etc/exim4/policy.cdb"
 
+/* The usage of the API across restarts (docs/usage.md §1.1), in a root 0700 directory. */
+#define EXM_DP_PATH_USAGE_STATE "/persist/exordos_mail/usage/state.json"
+
 /* /persist/exordos_mail: owner:group traverse only (dp_bootstrap.sh makes it so) */
 #define EXM_DP_PERSIST_MODE 0710
 

@@ -30,6 +30,8 @@ struct _ExmDpDriver {
 	/* usage for the API (issue 16), when the agent runs the driver */
 	ExmDpLogStats *usage_log;
 	ExmDpUsage *usage;
+	ExmDpUsageStore *usage_store; /* (nullable): usage kept across restarts */
+	gboolean usage_store_failing; /* warned once until a save works again */
 	/* scale (docs/scale.md): the cdb twins exim looks up, and the stamp of
 	 * every file the last list() read (%NULL after a write) */
 	gchar *passwd_cdb_path;
@@ -379,6 +381,27 @@ passwd_index_check(ExmDpDriver *self, const gchar *rendered, JsonObject *obj, GE
 	return TRUE;
 }
 
+/* Reads what the log gained and keeps the counts with the position: a
+ * failed save costs nothing but that (the next poll that moves tries again). */
+static void
+usage_poll(ExmDpDriver *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	exm_dp_logstats_poll(self->usage_log);
+	if (self->usage_store == NULL)
+		return;
+	if (!exm_dp_usage_store_save(
+		    self->usage_store, self->usage_log, self->usage, NULL, &error)) {
+		if (!self->usage_store_failing)
+			g_warning("usage not saved (kept in memory): %s", error->message);
+		self->usage_store_failing = TRUE;
+	} else if (self->usage_store_failing) {
+		g_message("usage saved again");
+		self->usage_store_failing = FALSE;
+	}
+}
+
 /* The actual value: when passwd is exactly the render of @last, @last's accounts
  * (inactive and `{SCHEME}`-prefixed ones included, so actual equals target);
  * otherwise what the file shows.  Plus the DKIM key from platform.txt. */
@@ -418,7 +441,7 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 	/* usage (issue 16): its own member, outside every target key, so it never
 	 * makes the node look unconverged; it changes only when mail moved */
 	if (self->usage != NULL) {
-		exm_dp_logstats_poll(self->usage_log);
+		usage_poll(self);
 		json_object_set_member(
 			obj,
 			EXM_DP_USAGE_MEMBER,
@@ -601,7 +624,7 @@ usage_text(ExmDpDriver *self)
 
 	if (self->usage == NULL)
 		return NULL;
-	exm_dp_logstats_poll(self->usage_log);
+	usage_poll(self);
 	usage = exm_dp_usage_to_json(self->usage, g_get_real_time() / G_USEC_PER_SEC);
 	return json_to_string(usage, FALSE);
 }
@@ -667,4 +690,11 @@ exm_dp_driver_set_usage(ExmDpDriver *self, ExmDpLogStats *log, ExmDpUsage *usage
 {
 	self->usage_log = log;
 	self->usage = usage;
+	self->usage_store = NULL;
+}
+
+void
+exm_dp_driver_set_usage_store(ExmDpDriver *self, ExmDpUsageStore *store)
+{
+	self->usage_store = store;
 }

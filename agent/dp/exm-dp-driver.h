@@ -18,6 +18,7 @@
 #include "exm-atomic.h"
 #include "exm-dp-config.h"
 #include "exm-dp-logstats.h"
+#include "exm-dp-usage-store.h"
 #include "exm-dp-usage.h"
 
 #define EXM_DP_DRIVER_KIND "mail_instance_node"
@@ -129,3 +130,12 @@ JsonNode *exm_dp_driver_apply(ExmDpDriver *self,
  * Both are borrowed: the caller keeps them alive as long as the driver.
  */
 void exm_dp_driver_set_usage(ExmDpDriver *self, ExmDpLogStats *log, ExmDpUsage *usage);
+
+/**
+ * exm_dp_driver_set_usage_store:
+ * @store: (nullable): borrowed; after each poll of the usage log the usage
+ *   is saved there when the log's position moved (exm-dp-usage-store.h)
+ *
+ * Call after exm_dp_driver_set_usage(), which forgets the store.
+ */
+void exm_dp_driver_set_usage_store(ExmDpDriver *self, ExmDpUsageStore *store);

@@ -44,7 +44,12 @@ struct _ExmDpLogStats {
 	gint fd;
 	dev_t dev;
 	ino_t ino;
-	gboolean seek_end;    /* only the first file, and only when asked */
+	gboolean seek_end; /* only the first file, and only when asked */
+	gboolean resume;   /* the first file: at resume_ino/resume_offset */
+	guint64 resume_ino;
+	guint64 resume_offset;
+	guint64 pos;	      /* the file offset of the next byte read */
+	guint64 line_end;     /* the file offset just past the last complete line */
 	GString *partial;     /* an incomplete last line */
 	gboolean skipping;    /* inside an over-long line */
 	GHashTable *accounts; /* account → Counts */
@@ -180,8 +185,8 @@ field(const gchar *rest, const gchar *name, gchar stop)
 	return g_strndup(at, (gsize)(end - at));
 }
 
-static gboolean
-is_message_id(const gchar *s)
+gboolean
+exm_dp_logstats_is_message_id(const gchar *s)
 {
 	gsize len = strlen(s);
 	guint dashes = 0;
@@ -274,7 +279,7 @@ exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize len)
 		return;
 	}
 	/* a refusal has no message id: a message line's subject cannot pose as one */
-	if (g_strv_length(tok) < 4 || !is_message_id(tok[2])) {
+	if (g_strv_length(tok) < 4 || !exm_dp_logstats_is_message_id(tok[2])) {
 		count_limit(stats, text);
 		return;
 	}
@@ -297,6 +302,7 @@ exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize len)
 static void
 feed_bytes(ExmDpLogStats *stats, const gchar *data, gsize len)
 {
+	stats->pos += len;
 	while (len > 0) {
 		const gchar *nl = memchr(data, '\n', len);
 		gsize take = nl != NULL ? (gsize)(nl - data) : len;
@@ -315,7 +321,38 @@ feed_bytes(ExmDpLogStats *stats, const gchar *data, gsize len)
 		stats->skipping = FALSE;
 		data = nl + 1;
 		len -= take + 1;
+		stats->line_end = stats->pos - len;
 	}
+}
+
+/* The saved position's file: the log itself, or (rotated while the agent was
+ * away) the first rotated copy, which is finished before the log is followed.
+ * Neither: every line of the log came after the position, from its start. */
+static void
+resume_at(ExmDpLogStats *stats, const struct stat *st)
+{
+	g_autofree gchar *rotated = g_strconcat(stats->path, ".1", NULL);
+	struct stat old;
+	gint fd;
+
+	if ((guint64)st->st_ino == stats->resume_ino) {
+		if ((guint64)st->st_size >= stats->resume_offset)
+			(void)lseek(stats->fd, (off_t)stats->resume_offset, SEEK_SET);
+		return; /* shorter than the position: truncated, from its start */
+	}
+	fd = open(rotated, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &old) != 0 || (guint64)old.st_ino != stats->resume_ino ||
+	    (guint64)old.st_size < stats->resume_offset) {
+		close(fd);
+		return;
+	}
+	close(stats->fd);
+	stats->fd = fd;
+	stats->dev = old.st_dev;
+	stats->ino = old.st_ino;
+	(void)lseek(stats->fd, (off_t)stats->resume_offset, SEEK_SET);
 }
 
 static gboolean
@@ -333,9 +370,14 @@ open_log(ExmDpLogStats *stats)
 	}
 	stats->dev = st.st_dev;
 	stats->ino = st.st_ino;
-	if (stats->seek_end)
+	if (stats->resume)
+		resume_at(stats, &st);
+	else if (stats->seek_end)
 		(void)lseek(stats->fd, 0, SEEK_END);
 	stats->seek_end = FALSE; /* a later file (a rotation) is new: from its start */
+	stats->resume = FALSE;
+	stats->pos = (guint64)MAX(lseek(stats->fd, 0, SEEK_CUR), 0);
+	stats->line_end = stats->pos;
 	g_string_truncate(stats->partial, 0);
 	stats->skipping = FALSE;
 	return TRUE;
@@ -352,6 +394,8 @@ log_moved(ExmDpLogStats *stats)
 	if (fstat(stats->fd, &open_st) == 0 && open_st.st_size < lseek(stats->fd, 0, SEEK_CUR)) {
 		(void)lseek(stats->fd, 0, SEEK_SET);
 		g_string_truncate(stats->partial, 0);
+		stats->pos = 0;
+		stats->line_end = 0;
 		return TRUE;
 	}
 	if (stat(stats->path, &now) != 0 || (now.st_dev == stats->dev && now.st_ino == stats->ino))
@@ -385,6 +429,44 @@ exm_dp_logstats_poll(ExmDpLogStats *stats)
 			break;
 	}
 	return total;
+}
+
+gboolean
+exm_dp_logstats_get_position(ExmDpLogStats *stats, guint64 *inode, guint64 *offset)
+{
+	if (stats->fd < 0)
+		return FALSE;
+	*inode = (guint64)stats->ino;
+	*offset = stats->line_end;
+	return TRUE;
+}
+
+void
+exm_dp_logstats_resume(ExmDpLogStats *stats, guint64 inode, guint64 offset)
+{
+	g_return_if_fail(stats->fd < 0);
+	stats->resume = TRUE;
+	stats->resume_ino = inode;
+	stats->resume_offset = offset;
+}
+
+void
+exm_dp_logstats_foreach_message(ExmDpLogStats *stats, GHFunc func, gpointer data)
+{
+	g_hash_table_foreach(stats->messages, func, data);
+}
+
+gboolean
+exm_dp_logstats_add_message(ExmDpLogStats *stats, const gchar *id, const gchar *account)
+{
+	Counts *c = NULL;
+
+	if (!exm_dp_logstats_is_message_id(id) ||
+	    g_hash_table_size(stats->messages) >= EXM_DP_LOGSTATS_MAX_MESSAGES)
+		return FALSE;
+	g_hash_table_insert(
+		stats->messages, g_strdup(id), (gpointer)account_key(stats, account, &c));
+	return TRUE;
 }
 
 guint64

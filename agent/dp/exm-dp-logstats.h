@@ -78,6 +78,37 @@ void exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize le
 /* Appends the families in the Prometheus text format. */
 void exm_dp_logstats_render(ExmDpLogStats *stats, GString *out);
 
+/**
+ * exm_dp_logstats_get_position:
+ * @inode: (out): the open log's inode
+ * @offset: (out): where the first line not yet read completely starts
+ *
+ * What a restarted reader resumes at (exm-dp-usage-store.h): every line
+ * before @offset has reached the observer, none after it.
+ *
+ * Returns: %FALSE when no log is open yet (nothing was read)
+ */
+gboolean exm_dp_logstats_get_position(ExmDpLogStats *stats, guint64 *inode, guint64 *offset);
+
+/**
+ * exm_dp_logstats_resume:
+ *
+ * Before the first poll: start at a saved position instead of the log's end.
+ * When the log at the path is no longer @inode, its first rotated copy
+ * (`<path>.1`) of that inode is read on from @offset and then the log from
+ * its start; when neither is, the log is read from its start (it began
+ * after the position).  A file shorter than @offset was truncated: from its
+ * start too.
+ */
+void exm_dp_logstats_resume(ExmDpLogStats *stats, guint64 inode, guint64 offset);
+
+/* The messages whose account is known (id → account), for a saved state. */
+void exm_dp_logstats_foreach_message(ExmDpLogStats *stats, GHFunc func, gpointer data);
+/* exim's message id: `XXXXXX-XXXXXX-XX` of letters and digits (16 to 23 long). */
+gboolean exm_dp_logstats_is_message_id(const gchar *s);
+/* Restores one; %FALSE when @id is no message id or the table is full. */
+gboolean exm_dp_logstats_add_message(ExmDpLogStats *stats, const gchar *id, const gchar *account);
+
 /* Count of @outcome for @account (`unknown`, `other` included); tests. */
 guint64 exm_dp_logstats_get(ExmDpLogStats *stats, const gchar *account, ExmDpLogOutcome outcome);
 guint64 exm_dp_logstats_get_auth_failures(ExmDpLogStats *stats);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exm-error.h"
+#include "exm-json.h"
 #include "exm-time.h"
 
 #define N_OUT EXM_DP_LOG_N_OUTCOMES
@@ -35,6 +37,7 @@ typedef struct {
 struct _ExmDpUsage {
 	GHashTable *accounts; /* address → Account */
 	GQueue deliveries;    /* Delivery, oldest first */
+	guint64 generation;   /* lines counted */
 };
 
 static void
@@ -209,13 +212,15 @@ exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data)
 	guint slot = (guint)(hour % EXM_DP_USAGE_HOURS);
 	Account *a = account_of(usage, event->account);
 
-	if (a == NULL || t <= 0)
+	/* an hour older than the slot's (a clock set back): the slot keeps its own */
+	if (a == NULL || t <= 0 || a->hour[slot] > hour)
 		return;
 	if (a->hour[slot] != hour) {
 		a->hour[slot] = hour;
 		memset(a->n[slot], 0, sizeof a->n[slot]);
 	}
 	a->n[slot][event->outcome]++;
+	usage->generation++;
 	if (event->outcome == EXM_DP_LOG_RECEIVED && event->authenticated)
 		a->last_login = MAX(a->last_login, t);
 	if (event->outcome == EXM_DP_LOG_DELIVERED || event->outcome == EXM_DP_LOG_DEFERRED ||
@@ -283,6 +288,28 @@ accounts_json(ExmDpUsage *usage, gint64 now, JsonBuilder *b)
 	json_builder_end_object(b);
 }
 
+/* One outcome; its time as text (the report) or, when @time is %NULL, as
+ * seconds (the saved state). */
+static void
+delivery_json(const Delivery *d, const gchar *time, JsonBuilder *b)
+{
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "time");
+	if (time != NULL)
+		json_builder_add_string_value(b, time);
+	else
+		json_builder_add_int_value(b, d->time);
+	json_builder_set_member_name(b, "account");
+	json_builder_add_string_value(b, d->account);
+	json_builder_set_member_name(b, "domain");
+	json_builder_add_string_value(b, d->domain);
+	json_builder_set_member_name(b, "status");
+	json_builder_add_string_value(b, usage_names[d->status]);
+	json_builder_set_member_name(b, "reply");
+	json_builder_add_string_value(b, d->reply);
+	json_builder_end_object(b);
+}
+
 static void
 deliveries_json(ExmDpUsage *usage, gint64 now, JsonBuilder *b)
 {
@@ -294,18 +321,7 @@ deliveries_json(ExmDpUsage *usage, gint64 now, JsonBuilder *b)
 		if (d->time <= now - EXM_DP_USAGE_HOURS * 3600)
 			continue;
 		t = exm_time_format(d->time * G_USEC_PER_SEC);
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "time");
-		json_builder_add_string_value(b, t);
-		json_builder_set_member_name(b, "account");
-		json_builder_add_string_value(b, d->account);
-		json_builder_set_member_name(b, "domain");
-		json_builder_add_string_value(b, d->domain);
-		json_builder_set_member_name(b, "status");
-		json_builder_add_string_value(b, usage_names[d->status]);
-		json_builder_set_member_name(b, "reply");
-		json_builder_add_string_value(b, d->reply);
-		json_builder_end_object(b);
+		delivery_json(d, t, b);
 	}
 	json_builder_end_array(b);
 }
@@ -322,4 +338,226 @@ exm_dp_usage_to_json(ExmDpUsage *usage, gint64 now)
 	deliveries_json(usage, now, b);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
+}
+
+guint64
+exm_dp_usage_get_generation(ExmDpUsage *usage)
+{
+	return usage->generation;
+}
+
+gboolean
+exm_dp_usage_has_account(ExmDpUsage *usage, const gchar *address)
+{
+	return g_hash_table_contains(usage->accounts, address);
+}
+
+/* --- the saved state (exm-dp-usage-store.h) -------------------------------- */
+
+static JsonNode *
+account_state(const Account *a)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "last_login");
+	json_builder_add_int_value(b, a->last_login);
+	json_builder_set_member_name(b, "hours");
+	json_builder_begin_array(b);
+	for (guint s = 0; s < EXM_DP_USAGE_HOURS; s++) {
+		if (a->hour[s] == 0)
+			continue;
+		json_builder_begin_array(b);
+		json_builder_add_int_value(b, a->hour[s]);
+		for (guint o = 0; o < N_OUT; o++)
+			json_builder_add_int_value(b, (gint64)MIN(a->n[s][o], (guint64)G_MAXINT64));
+		json_builder_end_array(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static void
+deliveries_state(ExmDpUsage *usage, JsonBuilder *b)
+{
+	json_builder_begin_array(b);
+	for (GList *l = usage->deliveries.head; l != NULL; l = l->next) {
+		delivery_json(l->data, NULL, b);
+	}
+	json_builder_end_array(b);
+}
+
+JsonNode *
+exm_dp_usage_save_json(ExmDpUsage *usage)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	GHashTableIter it;
+	gpointer key;
+	gpointer value;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "accounts");
+	json_builder_begin_object(b);
+	g_hash_table_iter_init(&it, usage->accounts);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		json_builder_set_member_name(b, key);
+		json_builder_add_value(b, account_state(value));
+	}
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "deliveries");
+	deliveries_state(usage, b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static gboolean
+bad(GError **error, const gchar *what, const gchar *name)
+{
+	g_set_error(error, EXM_ERROR, EXM_ERROR_VALIDATION, "%s: %s", what, name);
+	return FALSE;
+}
+
+static gboolean
+is_count(JsonNode *n, gint64 min, gint64 max)
+{
+	return exm_json_node_is_int(n) && json_node_get_int(n) >= min &&
+	       json_node_get_int(n) <= max;
+}
+
+/* One `[hour, accepted, delivered, deferred, bounced, held]`; hours outside
+ * the window of @now are dropped, as the window would. */
+static gboolean
+load_hour(Account *a, JsonNode *node, gint64 now, const gchar *name, GError **error)
+{
+	JsonArray *h = JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+	gint64 hour;
+	guint slot;
+
+	if (h == NULL || json_array_get_length(h) != 1 + N_OUT)
+		return bad(error, "an hour is not [hour, 5 counts]", name);
+	for (guint i = 0; i < 1 + N_OUT; i++) {
+		if (!is_count(json_array_get_element(h, i), i == 0 ? 1 : 0, G_MAXINT64))
+			return bad(error, "an hour holds a bad number", name);
+	}
+	hour = json_array_get_int_element(h, 0);
+	if (hour <= now / 3600 - EXM_DP_USAGE_HOURS || hour > now / 3600)
+		return TRUE;
+	slot = (guint)(hour % EXM_DP_USAGE_HOURS);
+	if (a->hour[slot] != 0)
+		return bad(error, "an hour twice", name);
+	a->hour[slot] = hour;
+	for (guint o = 0; o < N_OUT; o++)
+		a->n[slot][o] = (guint64)json_array_get_int_element(h, 1 + o);
+	return TRUE;
+}
+
+static gboolean
+load_account(ExmDpUsage *usage, const gchar *name, JsonNode *node, gint64 now, GError **error)
+{
+	JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+	g_autofree Account *a = g_new0(Account, 1);
+	JsonArray *hours = NULL;
+	gint64 login = 0;
+
+	if (strchr(name, '@') == NULL || strlen(name) > 320 || !g_utf8_validate(name, -1, NULL) ||
+	    obj == NULL || g_hash_table_size(usage->accounts) >= EXM_DP_USAGE_MAX_ACCOUNTS)
+		return bad(error, "a bad account", name);
+	if (!exm_json_get_int(obj, "last_login", &login, NULL, error) ||
+	    !exm_json_get_array(obj, "hours", &hours, NULL, error))
+		return FALSE;
+	if (login < 0 || hours == NULL || json_array_get_length(hours) > EXM_DP_USAGE_HOURS)
+		return bad(error, "a bad last login or hours", name);
+	a->last_login = login;
+	for (guint i = 0; i < json_array_get_length(hours); i++) {
+		if (!load_hour(a, json_array_get_element(hours, i), now, name, error))
+			return FALSE;
+	}
+	g_hash_table_insert(usage->accounts, g_strdup(name), g_steal_pointer(&a));
+	return TRUE;
+}
+
+static gint
+status_of(const gchar *name)
+{
+	for (guint o = EXM_DP_LOG_DELIVERED; o <= EXM_DP_LOG_BOUNCED; o++) {
+		if (g_strcmp0(name, usage_names[o]) == 0)
+			return (gint)o;
+	}
+	return -1;
+}
+
+/* One outcome; its texts pass the cleaning the log's went through. */
+static gboolean
+load_delivery(ExmDpUsage *usage, JsonNode *node, GError **error)
+{
+	JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+	const gchar *account = NULL, *domain = NULL, *status = NULL, *reply = NULL;
+	g_autofree gchar *at_domain = NULL;
+	gint64 time = 0;
+	Delivery *d;
+
+	if (obj == NULL)
+		return bad(error, "a delivery", "not an object");
+	if (!exm_json_get_int(obj, "time", &time, NULL, error) ||
+	    !exm_json_get_string(obj, "account", FALSE, &account, NULL, error) ||
+	    !exm_json_get_string(obj, "domain", FALSE, &domain, NULL, error) ||
+	    !exm_json_get_string(obj, "status", FALSE, &status, NULL, error) ||
+	    !exm_json_get_string(obj, "reply", FALSE, &reply, NULL, error))
+		return FALSE;
+	if (time <= 0 || account == NULL || domain == NULL || reply == NULL ||
+	    status_of(status) < 0 || g_hash_table_lookup(usage->accounts, account) == NULL)
+		return bad(error, "a delivery", "bad time, account or status");
+	at_domain = g_strconcat("@", domain, NULL);
+	d = g_new0(Delivery, 1);
+	d->time = time;
+	d->account = g_strdup(account);
+	d->domain = recipient_domain(at_domain);
+	d->status = (ExmDpLogOutcome)status_of(status);
+	d->reply = clean_text(reply, strlen(reply));
+	g_queue_push_tail(&usage->deliveries, d);
+	return TRUE;
+}
+
+static gboolean
+load_deliveries(ExmDpUsage *usage, JsonArray *list, GError **error)
+{
+	if (list == NULL || json_array_get_length(list) > EXM_DP_USAGE_MAX_DELIVERIES)
+		return bad(error, "deliveries", "missing or too many");
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		if (!load_delivery(usage, json_array_get_element(list, i), error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+ExmDpUsage *
+exm_dp_usage_load_json(JsonNode *node, gint64 now, GError **error)
+{
+	g_autoptr(ExmDpUsage) usage = exm_dp_usage_new();
+	JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+	JsonObject *accounts = NULL;
+	JsonArray *list = NULL;
+	g_autoptr(GList) names = NULL;
+
+	if (obj == NULL) {
+		bad(error, "usage", "not an object");
+		return NULL;
+	}
+	if (!exm_json_get_object(obj, "accounts", &accounts, NULL, error) ||
+	    !exm_json_get_array(obj, "deliveries", &list, NULL, error))
+		return NULL;
+	if (accounts == NULL) {
+		bad(error, "usage", "no accounts");
+		return NULL;
+	}
+	names = json_object_get_members(accounts);
+	for (GList *l = names; l != NULL; l = l->next) {
+		if (!load_account(
+			    usage, l->data, json_object_get_member(accounts, l->data), now, error))
+			return NULL;
+	}
+	if (!load_deliveries(usage, list, error))
+		return NULL;
+	return g_steal_pointer(&usage);
 }

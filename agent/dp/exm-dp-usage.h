@@ -47,4 +47,33 @@ void exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data);
  */
 JsonNode *exm_dp_usage_to_json(ExmDpUsage *usage, gint64 now);
 
+/* Grows with every line counted: the saved state is behind when it moved. */
+guint64 exm_dp_usage_get_generation(ExmDpUsage *usage);
+
+/* Whether @address has a slot (it was seen, or loaded). */
+gboolean exm_dp_usage_has_account(ExmDpUsage *usage, const gchar *address);
+
+/**
+ * exm_dp_usage_save_json:
+ *
+ * Returns: (transfer full): everything @usage holds, for the saved state
+ * (exm-dp-usage-store.h): `{"accounts": {address: {"last_login": seconds,
+ * "hours": [[hour, accepted, delivered, deferred, bounced, held], …]}},
+ * "deliveries": [{time (seconds), account, domain, status, reply}]}`
+ */
+JsonNode *exm_dp_usage_save_json(ExmDpUsage *usage);
+
+/**
+ * exm_dp_usage_load_json:
+ * @node: what exm_dp_usage_save_json() wrote, read back from disk: untrusted
+ * @now: seconds since the epoch; hours outside its window are dropped
+ * @error: %EXM_ERROR_VALIDATION naming what is wrong
+ *
+ * Checks everything against the bounds the log reader keeps (accounts,
+ * hours, counts, outcomes and their texts); any fault refuses the whole state.
+ *
+ * Returns: (transfer full): the usage, or %NULL
+ */
+ExmDpUsage *exm_dp_usage_load_json(JsonNode *node, gint64 now, GError **error);
+
 G_END_DECLS

@@ -51,5 +51,10 @@ if [ -d "$SPOOL_DIR" ] && [ ! -L "$SPOOL_DIR/db" ]; then
   ln -s "$HINTS_DIR" "$SPOOL_DIR/db"
 fi
 
+# The mail agent's usage state (docs/usage.md §1.1): on the data disk with
+# the main log whose position it records; root only (a ReadWritePaths of the
+# agent unit, so it must exist before the agent starts).
+install -d -o root -g root -m 0700 "${MAIL_DIR}/usage"
+
 systemctl --no-block enable --now exordos-metapaas-mail-configure
 echo "Bootstrap completed successfully."

@@ -7,13 +7,16 @@
  * sandbox: an account sends to a sink that delivers one recipient, answers
  * 451 to another and 550 to a third, then hits its hourly limit; the driver's
  * actual value reports those counts and outcomes, and a real Prometheus
- * scrapes the limit hit from the node's /metrics.
+ * scrapes the limit hit from the node's /metrics.  The agent's usage survives
+ * its restart (docs/usage.md §1.1): new objects over the same state file
+ * report the same counts and count new mail on top, once.
  */
 #include <string.h>
 
 #include "exm-dp-driver.h"
 #include "exm-dp-fixture.h"
 #include "exm-dp-metrics.h"
+#include "exm-dp-usage-store.h"
 #include "exm-dp-usage.h"
 #include "exm-test-prometheus.h"
 #include "exm-test.h"
@@ -48,27 +51,43 @@ mia_usage(JsonNode *actual)
 						     : NULL;
 }
 
-/* exim logs the outcomes right after accepting; the actual value polls the log. */
 static JsonNode *
-wait_outcomes(ExmDpDriver *driver)
+get_actual(ExmDpDriver *driver)
+{
+	g_autoptr(GError) error = NULL;
+	JsonNode *actual = exm_dp_driver_get(driver, EXM_DP_DRIVER_KIND, UUID, &error);
+
+	g_assert_no_error(error);
+	return actual;
+}
+
+/* Waits until mia's @name reaches @n (bounded), then returns the value. */
+static JsonNode *
+wait_count(ExmDpDriver *driver, const gchar *name, gint64 n)
 {
 	JsonNode *actual = NULL;
 
 	for (guint i = 0; i < 200; i++) {
-		g_autoptr(GError) error = NULL;
 		JsonObject *mia;
 
 		g_clear_pointer(&actual, json_node_unref);
-		actual = exm_dp_driver_get(driver, EXM_DP_DRIVER_KIND, UUID, &error);
-		g_assert_no_error(error);
+		actual = get_actual(driver);
 		mia = mia_usage(actual);
-		if (mia != NULL && json_object_get_int_member(mia, "delivered") >= 1 &&
-		    json_object_get_int_member(mia, "deferred") >= 1 &&
-		    json_object_get_int_member(mia, "bounced") >= 1)
+		if (mia != NULL && json_object_get_int_member(mia, name) >= n)
 			break;
 		g_usleep(50 * 1000);
 	}
 	return actual;
+}
+
+/* exim logs the outcomes right after accepting; the actual value polls the
+ * log.  Counts only grow: once each has come, all have. */
+static JsonNode *
+wait_outcomes(ExmDpDriver *driver)
+{
+	json_node_unref(wait_count(driver, "delivered", 1));
+	json_node_unref(wait_count(driver, "deferred", 1));
+	return wait_count(driver, "bounced", 1);
 }
 
 static JsonObject *
@@ -147,6 +166,26 @@ assert_limit_metric(ExmDpFixture *fx, ExmDpMetrics *m)
 	g_assert_cmpstr(value, ==, "1");
 }
 
+/* exim and the sink running, and a driver; %NULL when they are missing. */
+static ExmDpFixture *
+start_node(ExmDpDriver **driver)
+{
+	g_autoptr(ExmDpFixture) fx = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (!exm_dp_have_exim_and_sink())
+		return NULL;
+	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_assert_true(exm_dp_fixture_configure(fx, &error) &&
+		      exm_dp_fixture_start_sink(fx, &error) &&
+		      exm_dp_fixture_start_exim(fx, &error));
+	if (error == NULL)
+		*driver = exm_dp_driver_new(fx->config, &error);
+	/* assertions do not stop a test here: no node, no test */
+	g_assert_no_error(error);
+	return error == NULL ? g_steal_pointer(&fx) : NULL;
+}
+
 static void
 test_usage(void)
 {
@@ -163,15 +202,9 @@ test_usage(void)
 	g_autofree gchar *text = NULL;
 	const gchar *stage = NULL;
 
-	if (!exm_dp_have_exim_and_sink())
+	fx = start_node(&driver);
+	if (fx == NULL)
 		return;
-	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
-	g_assert_true(exm_dp_fixture_configure(fx, &error) &&
-		      exm_dp_fixture_start_sink(fx, &error) &&
-		      exm_dp_fixture_start_exim(fx, &error));
-	EXM_TEST_OK(error);
-	driver = exm_dp_driver_new(fx->config, &error);
-	EXM_TEST_OK(error);
 	log_path = g_build_filename(fx->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
 	log = exm_dp_logstats_new(log_path, TRUE);
 	exm_dp_logstats_set_observer(log, exm_dp_usage_observe, usage);
@@ -199,6 +232,111 @@ test_usage(void)
 	assert_limit_metric(fx, m);
 }
 
+/* The agent's usage as the adapter sets it up: state file, reader, usage. */
+typedef struct {
+	ExmDpUsageStore *store;
+	ExmDpLogStats *log;
+	ExmDpUsage *usage;
+} Agent;
+
+static void
+agent_start(Agent *a, ExmDpFixture *fx, ExmDpDriver *driver)
+{
+	g_autofree gchar *log_path =
+		g_build_filename(fx->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
+	g_autofree gchar *state = g_build_filename(fx->root, EXM_DP_PATH_USAGE_STATE, NULL);
+
+	a->store = exm_dp_usage_store_new(state);
+	a->log = exm_dp_logstats_new(log_path, FALSE);
+	a->usage = exm_dp_usage_store_load(a->store, a->log, g_get_real_time() / G_USEC_PER_SEC);
+	if (a->usage == NULL)
+		a->usage = exm_dp_usage_new();
+	exm_dp_logstats_set_observer(a->log, exm_dp_usage_observe, a->usage);
+	exm_dp_driver_set_usage(driver, a->log, a->usage);
+	exm_dp_driver_set_usage_store(driver, a->store);
+}
+
+static void
+agent_stop(Agent *a, ExmDpDriver *driver)
+{
+	exm_dp_driver_set_usage(driver, NULL, NULL);
+	g_clear_pointer(&a->store, exm_dp_usage_store_free);
+	g_clear_pointer(&a->log, exm_dp_logstats_free);
+	g_clear_pointer(&a->usage, exm_dp_usage_free);
+}
+
+static gchar *
+usage_member(JsonNode *actual)
+{
+	return json_to_string(
+		json_object_get_member(json_node_get_object(actual), EXM_DP_USAGE_MEMBER), FALSE);
+}
+
+static void
+test_restart(void)
+{
+	g_autoptr(ExmDpFixture) fx = NULL;
+	g_autoptr(ExmDpDriver) driver = NULL;
+	g_autoptr(JsonNode) value = NULL;
+	g_autoptr(JsonNode) actual = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *hash = exm_dp_hash("$6$", "mia-pw");
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	const gchar *stage = NULL;
+	Agent a = { 0 };
+	JsonObject *mia;
+	guint writes;
+
+	fx = start_node(&driver);
+	if (fx == NULL)
+		return;
+	agent_start(&a, fx, driver);
+	value = exm_dp_node_value(UUID, (const gchar *const[]){ "mia", hash, "1", NULL });
+	actual = exm_dp_driver_apply(driver, value, NULL, &error); /* reads the log's end */
+	EXM_TEST_OK(error);
+	g_assert_cmpint(send_mail(fx, "ok@example.net", &stage), ==, 250);
+	g_assert_cmpint(send_mail(fx, "defer@example.net", &stage), ==, 250);
+	g_assert_cmpint(send_mail(fx, "bounce@example.net", &stage), ==, 250);
+	g_clear_pointer(&actual, json_node_unref);
+	actual = wait_outcomes(driver);
+	assert_usage(actual);
+	before = usage_member(actual);
+	/* polled again: nothing counted, nothing written (what exim may still
+	 * log, the bounce's report to the sender and Completed, counts nothing) */
+	writes = exm_dp_usage_store_get_writes(a.store);
+	g_clear_pointer(&actual, json_node_unref);
+	actual = get_actual(driver);
+	g_assert_cmpuint(exm_dp_usage_store_get_writes(a.store), ==, writes);
+
+	/* the agent restarts: the same report, nothing new to write */
+	agent_stop(&a, driver);
+	agent_start(&a, fx, driver);
+	g_clear_pointer(&actual, json_node_unref);
+	actual = get_actual(driver);
+	after = usage_member(actual);
+	g_assert_cmpstr(after, ==, before);
+	g_assert_cmpuint(exm_dp_usage_store_get_writes(a.store), ==, 0);
+
+	/* new mail counts on top of it, and the lines read before do not count again */
+	g_assert_cmpint(send_mail(fx, "ok@example.net", &stage), ==, 250);
+	g_clear_pointer(&actual, json_node_unref);
+	actual = wait_count(driver, "delivered", 2);
+	mia = mia_usage(actual);
+	g_assert_nonnull(mia);
+	g_assert_cmpint(json_object_get_int_member(mia, "accepted"), ==, 4);
+	g_assert_cmpint(json_object_get_int_member(mia, "delivered"), ==, 2);
+	g_assert_cmpint(json_object_get_int_member(mia, "deferred"), ==, 1);
+	g_assert_cmpint(json_object_get_int_member(mia, "bounced"), ==, 1);
+	g_assert_cmpuint(json_array_get_length(json_object_get_array_member(
+				 json_object_get_object_member(json_node_get_object(actual),
+							       EXM_DP_USAGE_MEMBER),
+				 "deliveries")),
+			 ==,
+			 4);
+	agent_stop(&a, driver);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -207,5 +345,6 @@ main(int argc, char **argv)
 	g_setenv("GIO_USE_VFS", "local", TRUE);
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/dp/usage/exim", test_usage);
+	g_test_add_func("/dp/usage/restart", test_restart);
 	return g_test_run();
 }

@@ -7,14 +7,48 @@
  * `dns_recheck` checks an ACTIVE instance on its own and stores what it
  * found; a step that fails stores nothing, is logged, and is tried again when
  * its lease ends, then succeeds once the cause is gone; and no row stays
- * locked while a check waits on DNS.
+ * locked while a check waits on DNS.  A job that keeps failing (its own
+ * error, or the database away) is backed off and logged sparingly, and its
+ * interval comes back with the first success.
  */
+#include <string.h>
+
 #include "exh-host-private.h"
 #include "exh-periodic.h"
 #include "exh-test.h"
 #include "exh-ua.h"
 
 #define WAIT_US (20 * G_USEC_PER_SEC)
+
+/* The lines the runner logs about the test's own jobs (slug `exhtest`). */
+static GMutex log_lock;
+static GPtrArray *log_lines;
+
+static GLogWriterOutput
+capture_writer(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+	for (gsize i = 0; i < n; i++) {
+		if (g_str_equal(fields[i].key, "MESSAGE") && fields[i].length < 0 &&
+		    strstr(fields[i].value, "plugin exhtest: ") != NULL) {
+			g_mutex_lock(&log_lock);
+			g_ptr_array_add(log_lines, g_strdup(fields[i].value));
+			g_mutex_unlock(&log_lock);
+		}
+	}
+	return g_log_writer_default(level, fields, n, data);
+}
+
+static guint
+count_lines(const gchar *needle)
+{
+	guint n = 0;
+
+	g_mutex_lock(&log_lock);
+	for (guint i = 0; i < log_lines->len; i++)
+		n += strstr(log_lines->pdata[i], needle) != NULL ? 1 : 0;
+	g_mutex_unlock(&log_lock);
+	return n;
+}
 
 static gchar *
 create_instance(ExhTest *t)
@@ -186,10 +220,184 @@ test_no_lock_during_check(void)
 	g_unsetenv("EXM_DNS_TIMEOUT_MS");
 }
 
+/* The backoff schedule itself: doubling from the second failure, capped at
+ * ten intervals or five minutes, never below the interval. */
+static void
+test_delay(void)
+{
+	const guint64 second[] = { 1000, 1000, 2000, 4000, 8000, 10000, 10000 };
+
+	for (guint i = 0; i < G_N_ELEMENTS(second); i++)
+		g_assert_cmpuint(exh_periodic_delay_ms(1000, i), ==, second[i]);
+	g_assert_cmpuint(exh_periodic_delay_ms(0, 0), ==, 100); /* the floor */
+	g_assert_cmpuint(exh_periodic_delay_ms(0, 50), ==, 1000);
+	g_assert_cmpuint(exh_periodic_delay_ms(60000, 3), ==, 240000);
+	g_assert_cmpuint(exh_periodic_delay_ms(60000, 50), ==, EXH_PERIODIC_BACKOFF_MAX_MS);
+	/* a job slower than the cap is never run sooner than its interval */
+	g_assert_cmpuint(exh_periodic_delay_ms(600000, G_MAXUINT), ==, 600000);
+}
+
+#define FLAKY_INTERVAL_MS 100
+#define FLAKY_FAILS	  11
+#define FLAKY_CALLS	  (FLAKY_FAILS + 3)
+
+/* A job that fails FLAKY_FAILS times, then works; it notes when it ran. */
+typedef struct {
+	GMutex lock;
+	guint calls;
+	gint64 at_us[FLAKY_CALLS + 8];
+} Flaky;
+
+static gboolean
+flaky_run(gpointer ctx, PGconn *db, gint64 now_us, gboolean *more, gchar **error)
+{
+	Flaky *f = ctx;
+	guint call;
+
+	g_mutex_lock(&f->lock);
+	call = f->calls++;
+	if (call < G_N_ELEMENTS(f->at_us))
+		f->at_us[call] = g_get_monotonic_time();
+	g_mutex_unlock(&f->lock);
+	if (call < FLAKY_FAILS) {
+		*error = g_strdup_printf("refused (try %u)", call + 1);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static const ExordosPaasPeriodicJob flaky_job = {
+	.struct_size = sizeof(ExordosPaasPeriodicJob),
+	.name = "flaky",
+	.interval_ms = FLAKY_INTERVAL_MS,
+	.run = flaky_run,
+};
+static const ExordosPaasPeriodicJob *const flaky_jobs[] = { &flaky_job, NULL };
+static const ExordosPaasPluginDescriptor flaky_plugin = {
+	.abi_major = EXORDOS_PAAS_PLUGIN_ABI_MAJOR,
+	.abi_minor = 4,
+	.struct_size = sizeof(ExordosPaasPluginDescriptor),
+	.slug = "exhtest",
+	.periodic = flaky_jobs,
+};
+
+static guint
+flaky_calls(Flaky *f)
+{
+	guint n;
+
+	g_mutex_lock(&f->lock);
+	n = f->calls;
+	g_mutex_unlock(&f->lock);
+	return n;
+}
+
+/* Waits (bounded) until @f ran @n times or the runner took @steps steps. */
+static void
+wait_runs(ExhPeriodic *p, Flaky *f, guint n, guint64 steps)
+{
+	gint64 start = g_get_monotonic_time();
+	ExhPeriodicStats stats = { 0 };
+
+	while (g_get_monotonic_time() - start < 6 * WAIT_US) {
+		exh_periodic_get_stats(p, &stats);
+		if ((n > 0 && flaky_calls(f) >= n) || (steps > 0 && stats.steps >= steps))
+			return;
+		g_usleep(20 * 1000);
+	}
+}
+
+/* Fails eleven times, then works: the failed steps are spaced out as the
+ * schedule says (lower bounds only: a loaded machine is only ever later),
+ * the runner comes back to the interval, and three lines were logged (the
+ * first failure, the tenth, the recovery), not eleven. */
+static void
+test_backoff(void)
+{
+	/* a database is all it needs: no plugin loaded */
+	const gchar *const no_plugins[] = { NULL };
+	ExhTestOptions options = { .plugins = no_plugins };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+	g_autoptr(ExhPeriodic) p = NULL;
+	Flaky f = { 0 };
+	ExhPeriodicStats stats = { 0 };
+
+	if (t == NULL)
+		return;
+	g_mutex_init(&f.lock);
+	p = exh_periodic_new(t->conninfo);
+	g_assert_cmpuint(exh_periodic_add_plugin(p, &flaky_plugin, &f), ==, 1);
+	exh_periodic_start(p);
+	wait_runs(p, &f, FLAKY_CALLS, 0);
+	exh_periodic_stop(p);
+	exh_periodic_get_stats(p, &stats);
+
+	g_assert_cmpuint(f.calls, >=, FLAKY_CALLS);
+	for (guint i = 1; i < FLAKY_FAILS; i++) {
+		gint64 gap = f.at_us[i] - f.at_us[i - 1];
+
+		g_assert_cmpint(
+			gap, >=, (gint64)exh_periodic_delay_ms(FLAKY_INTERVAL_MS, i) * 1000);
+	}
+	/* the last failed step waited ten intervals, not one */
+	g_assert_cmpint(f.at_us[FLAKY_FAILS] - f.at_us[FLAKY_FAILS - 1],
+			>=,
+			(gint64)FLAKY_INTERVAL_MS * EXH_PERIODIC_BACKOFF_FACTOR * 1000);
+	/* back to the interval: what the runner chose after its last (good) step */
+	g_assert_cmpuint(stats.failing, ==, 0);
+	g_assert_cmpuint(stats.last_delay_ms, ==, FLAKY_INTERVAL_MS);
+	g_assert_cmpuint(stats.failed, ==, FLAKY_FAILS);
+	g_assert_cmpuint(stats.logged, ==, 3);
+	g_assert_cmpuint(
+		count_lines("periodic job flaky failed (1 in a row): refused (try 1)"), ==, 1);
+	g_assert_cmpuint(
+		count_lines("periodic job flaky failed (10 in a row): refused (try 10)"), ==, 1);
+	g_assert_cmpuint(
+		count_lines("periodic job flaky works again after 11 failed steps"), ==, 1);
+	g_assert_cmpuint(count_lines("periodic job flaky"), ==, 3);
+	g_mutex_clear(&f.lock);
+}
+
+/* The database away: every step fails before the job runs, backed off and
+ * logged once (no PostgreSQL needed: the socket directory does not exist). */
+static void
+test_database_down(void)
+{
+	g_autoptr(ExhPeriodic) p = exh_periodic_new(
+		"host=/nonexistent/exh-periodic-test dbname=none connect_timeout=2");
+	Flaky f = { 0 };
+	ExhPeriodicStats stats = { 0 };
+
+	g_mutex_init(&f.lock);
+	g_mutex_lock(&log_lock);
+	g_ptr_array_set_size(log_lines, 0);
+	g_mutex_unlock(&log_lock);
+	g_assert_cmpuint(exh_periodic_add_plugin(p, &flaky_plugin, &f), ==, 1);
+	exh_periodic_start(p);
+	wait_runs(p, &f, 0, 6);
+	exh_periodic_stop(p);
+	exh_periodic_get_stats(p, &stats);
+	g_assert_cmpuint(f.calls, ==, 0);
+	g_assert_cmpuint(stats.steps, >=, 6);
+	g_assert_cmpuint(stats.failed, ==, stats.steps);
+	g_assert_cmpuint(stats.failing, ==, 1);
+	g_assert_cmpuint(stats.last_delay_ms,
+			 ==,
+			 exh_periodic_delay_ms(FLAKY_INTERVAL_MS, (guint)stats.steps));
+	g_assert_cmpuint(stats.logged, ==, 1 + stats.steps / EXH_PERIODIC_LOG_EVERY);
+	g_assert_cmpuint(count_lines("cannot connect to the database"), ==, stats.logged);
+	g_mutex_clear(&f.lock);
+}
+
 int
 main(int argc, char **argv)
 {
+	log_lines = g_ptr_array_new_with_free_func(g_free);
+	g_log_set_writer_func(capture_writer, NULL, NULL);
 	exh_test_init(&argc, &argv);
+	g_test_add_func("/host/periodic/delay", test_delay);
+	g_test_add_func("/host/periodic/backoff", test_backoff);
+	g_test_add_func("/host/periodic/database-down", test_database_down);
 	g_test_add_func("/host/periodic/dns-recheck", test_dns_recheck_runs);
 	g_test_add_func("/host/periodic/no-lock-during-check", test_no_lock_during_check);
 	return g_test_run();

@@ -126,6 +126,11 @@ def case_success(t, asserts):
              "success: the hints databases' directory is on the data disk, 0750 Debian-exim")
         t.ok(os.path.islink(spool_db) and os.readlink(spool_db) == hints,
              "success: the spool's db/ links to it (ratelimit state survives the root disk)")
+        usage = os.path.join(d, "persist", "exordos_mail", "usage")
+        ust = os.stat(usage) if os.path.isdir(usage) else None
+        t.ok(ust is not None and stat.S_IMODE(ust.st_mode) == 0o700 and ust.st_uid == 0
+             and ust.st_gid == 0,
+             "success: the agent's usage state directory is on the data disk, root 0700")
         t.eq(node.call_log(), SUCCESS_CALLS, "success: exact call sequence")
         t.ok("Bootstrap completed successfully." in r.stdout, "success: completion message", r.stdout)
         mail_dir = os.path.join(d, "persist", "exordos_mail")

@@ -16,7 +16,8 @@ typedef struct {
 	const ExordosPaasPluginDescriptor *desc;
 	gpointer ctx;
 	const ExordosPaasPeriodicJob *job;
-	gint64 due_us; /* monotonic */
+	gint64 due_us;	/* monotonic */
+	guint failures; /* in a row; only the runner's thread touches it */
 } Job;
 
 struct _ExhPeriodic {
@@ -108,48 +109,115 @@ next_job(ExhPeriodic *p)
 	return first;
 }
 
-/* A usable connection, made again after a loss; %NULL when the database is away. */
+/* A usable connection, made again after a loss; %NULL (and @error) when the
+ * database is away: the step fails, logged and backed off like any other. */
 static PGconn *
-thread_conn(ExhPeriodic *p)
+thread_conn(ExhPeriodic *p, GError **error)
 {
-	g_autoptr(GError) error = NULL;
-
 	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(p->conn) == PQTRANS_IDLE)
 		return p->conn;
 	g_clear_pointer(&p->conn, PQfinish);
-	p->conn = exh_pool_connect(p->conninfo, &error);
-	if (p->conn == NULL)
-		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "periodic jobs: %s", error->message);
+	p->conn = exh_pool_connect(p->conninfo, error);
 	return p->conn;
 }
 
 /* One step of @job, in autocommit (the step holds no lock across its slow
- * work); %TRUE when it says more is due. */
+ * work); %TRUE when it says more is due.  @failure: (out): why it failed,
+ * %NULL when it did not. */
 static gboolean
-run_step(ExhPeriodic *p, const Job *job, gboolean *failed)
+run_step(ExhPeriodic *p, const Job *job, gchar **failure)
 {
+	g_autoptr(GError) error = NULL;
 	g_autofree gchar *message = NULL;
 	gboolean more = FALSE;
-	PGconn *conn = thread_conn(p);
+	PGconn *conn = thread_conn(p, &error);
 
-	*failed = TRUE;
-	if (conn == NULL)
+	*failure = NULL;
+	if (conn == NULL) {
+		*failure = g_strdup(error->message);
 		return FALSE;
-	if (job->job->run(job->ctx, conn, g_get_real_time(), &more, &message)) {
-		*failed = FALSE;
-		return more;
 	}
-	exh_log(G_LOG_LEVEL_MESSAGE,
-		NULL,
-		"plugin %s: periodic job %s failed: %s",
-		job->desc->slug,
-		job->job->name,
-		message != NULL ? message : "no message");
+	if (job->job->run(job->ctx, conn, g_get_real_time(), &more, &message))
+		return more;
+	*failure = message != NULL ? g_steal_pointer(&message) : g_strdup("no message");
 	/* a step that left a transaction open gets a fresh connection next */
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 		g_clear_pointer(&p->conn, PQfinish);
 	return FALSE;
+}
+
+guint64
+exh_periodic_delay_ms(guint interval_ms, guint failures)
+{
+	guint64 interval = MAX(interval_ms, INTERVAL_MIN_MS);
+	guint64 cap = MAX(
+		interval,
+		MIN(interval * EXH_PERIODIC_BACKOFF_FACTOR, (guint64)EXH_PERIODIC_BACKOFF_MAX_MS));
+	guint64 delay = interval;
+
+	/* the first failure waits the interval, each further one twice as long */
+	for (guint i = 1; i < failures && delay < cap; i++)
+		delay *= 2;
+	return MIN(delay, cap);
+}
+
+/* The first failure, every %EXH_PERIODIC_LOG_EVERY-th in a row and the
+ * recovery are logged: a job failing for hours writes a bounded trickle.
+ * Returns: %TRUE when a line was written. */
+static gboolean
+report(const Job *job, const gchar *failure, guint64 delay_ms)
+{
+	const gchar *slug = job->desc->slug;
+	const gchar *name = job->job->name;
+
+	if (failure == NULL && job->failures > 0) {
+		exh_log(G_LOG_LEVEL_MESSAGE,
+			NULL,
+			"plugin %s: periodic job %s works again after %u failed steps",
+			slug,
+			name,
+			job->failures);
+		return TRUE;
+	}
+	if (failure == NULL ||
+	    (job->failures > 0 && (job->failures + 1) % EXH_PERIODIC_LOG_EVERY != 0))
+		return FALSE;
+	exh_log(G_LOG_LEVEL_MESSAGE,
+		NULL,
+		"plugin %s: periodic job %s failed (%u in a row): %s; next try in "
+		"%" G_GUINT64_FORMAT " ms",
+		slug,
+		name,
+		job->failures + 1,
+		failure,
+		delay_ms);
+	return TRUE;
+}
+
+/* After a step, on the runner's thread: what is logged, when @job runs next,
+ * the counters. */
+static void
+after_step(ExhPeriodic *p, Job *job, gboolean more, const gchar *failure)
+{
+	guint failures = failure != NULL ? job->failures + 1 : 0;
+	guint64 delay_ms = more && failure == NULL
+				   ? 0
+				   : exh_periodic_delay_ms(job->job->interval_ms, failures);
+	gboolean logged = report(job, failure, delay_ms);
+
+	g_mutex_lock(&p->lock);
+	if (failures > 0 && job->failures == 0)
+		p->stats.failing++;
+	else if (failures == 0 && job->failures > 0)
+		p->stats.failing--;
+	job->failures = failures;
+	p->stats.steps++;
+	p->stats.failed += failure != NULL ? 1 : 0;
+	p->stats.logged += logged ? 1 : 0;
+	p->stats.last_delay_ms = delay_ms;
+	job->due_us = g_get_monotonic_time() + (gint64)delay_ms * 1000;
+	g_mutex_unlock(&p->lock);
 }
 
 static gpointer
@@ -161,7 +229,8 @@ periodic_thread(gpointer data)
 	while (!p->stopping) {
 		Job *job = next_job(p);
 		gint64 now = g_get_monotonic_time();
-		gboolean more, failed;
+		g_autofree gchar *failure = NULL;
+		gboolean more;
 
 		if (job == NULL || job->due_us > now) {
 			(void)g_cond_wait_until(
@@ -169,13 +238,9 @@ periodic_thread(gpointer data)
 			continue;
 		}
 		g_mutex_unlock(&p->lock);
-		more = run_step(p, job, &failed);
+		more = run_step(p, job, &failure);
+		after_step(p, job, more, failure);
 		g_mutex_lock(&p->lock);
-		p->stats.steps++;
-		p->stats.failed += failed ? 1 : 0;
-		job->due_us =
-			g_get_monotonic_time() +
-			(more ? 0 : (gint64)MAX(job->job->interval_ms, INTERVAL_MIN_MS) * 1000);
 	}
 	g_mutex_unlock(&p->lock);
 	g_clear_pointer(&p->conn, PQfinish);
