@@ -1,0 +1,223 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Benchmark of issue 18 item 4 (docs/scale.md §4; meson benchmark(), never a
+ * timed test): 5 000 simulated agents, each with its own node and key
+ * (encryption required), polling get_payload every 3 s with the hash of the
+ * payload they hold, so every answer is light: about 1 700 requests/s.  The
+ * host is the exordos-paas-host executable on CPU 0 alone (taskset), the
+ * simulator (orch-sim.h, the agent library's client) on CPU 1.  After the
+ * agents registered and fetched their first payload and one period of
+ * warm-up, a window of steady state is measured; printed beside their
+ * targets: requests/s achieved against offered, latency p50/p95/p99/max
+ * (p99 < 50 ms), errors by kind (none), the host's RSS (< 60 MB) and CPU,
+ * and the CPU of the simulator and of PostgreSQL.
+ *
+ * Knobs: EXM_SIM_AGENTS (5000), EXM_SIM_PERIOD (3 s), EXM_SIM_WINDOW (30 s),
+ * EXM_SIM_THREADS (2), EXM_SIM_RAMP (registrations in flight per thread, 32).
+ */
+#include <dirent.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exh-test.h"
+#include "exm-test-pg.h"
+#include "exm-test.h"
+#include "orch-sim.h"
+
+static gdouble
+env_double(const gchar *name, gdouble fallback)
+{
+	const gchar *v = g_getenv(name);
+	gdouble d = v != NULL ? g_ascii_strtod(v, NULL) : 0;
+
+	return d > 0 ? d : fallback;
+}
+
+/* Pinning needs CPUs 0 and 1 both allowed to this process. */
+static gboolean
+can_pin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_ISSET(0, &set) &&
+	       CPU_ISSET(1, &set);
+}
+
+/* The parent pid in /proc/<pid>/stat (field 4), 0 when unreadable. */
+static GPid
+parent_of(const gchar *pid)
+{
+	g_autofree gchar *path = g_strdup_printf("/proc/%s/stat", pid);
+	g_autofree gchar *text = NULL;
+	const gchar *rest;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL) || (rest = strrchr(text, ')')) == NULL)
+		return 0;
+	/* ") S <ppid>" */
+	return rest[1] != '\0' && rest[2] != '\0' ? (GPid)atoi(rest + 4) : 0;
+}
+
+/* CPU seconds of the postmaster and its backends (its children). */
+static gdouble
+postgres_cpu(void)
+{
+	ExmTestPg *pg = exm_test_pg_get();
+	GPid postmaster = pg != NULL ? exm_test_pg_get_pid(pg) : 0;
+	g_autoptr(GDir) proc = postmaster != 0 ? g_dir_open("/proc", 0, NULL) : NULL;
+	const gchar *name;
+	gdouble sum = postmaster != 0 ? orch_sim_cpu_seconds(postmaster) : 0;
+
+	while (proc != NULL && (name = g_dir_read_name(proc)) != NULL)
+		if (g_ascii_isdigit(name[0]) && parent_of(name) == postmaster)
+			sum += orch_sim_cpu_seconds((GPid)atoi(name));
+	return sum;
+}
+
+typedef struct {
+	gdouble host;
+	gdouble sim;
+	gdouble pg;
+} Cpu;
+
+static Cpu
+cpu_now(OrchSimHost *host)
+{
+	return (Cpu){ orch_sim_cpu_seconds(host->pid), orch_sim_cpu_seconds(getpid()), postgres_cpu() };
+}
+
+/* The window: RSS sampled every 250 ms, its largest value returned (KiB). */
+static guint64
+measure(OrchSim *sim, OrchSimHost *host, gdouble seconds)
+{
+	gint64 end;
+	guint64 max_rss = 0;
+
+	orch_sim_window_open(sim);
+	end = g_get_monotonic_time() + (gint64)(seconds * G_USEC_PER_SEC);
+	while (g_get_monotonic_time() < end) {
+		max_rss = MAX(max_rss, orch_sim_status_kib(host->pid, "VmRSS:"));
+		g_usleep(250 * 1000);
+	}
+	orch_sim_stop(sim);
+	return max_rss;
+}
+
+static gdouble
+pct(const OrchSimStats *s, guint p)
+{
+	return s->latencies->len > 0
+		       ? exm_test_percentile((const gdouble *)(gpointer)s->latencies->data,
+					     s->latencies->len,
+					     p)
+		       : 0;
+}
+
+static void
+report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, guint64 rss, Cpu used)
+{
+	g_autofree gchar *errors = orch_sim_stats_errors_text(s);
+	gdouble achieved = s->window > 0 ? (gdouble)s->requests / s->window : 0;
+
+	g_test_message("orch agents: %u agents, one poll each per %.1f s, window %.1f s, host %s",
+		       c->agents,
+		       c->period,
+		       s->window,
+		       host->pinned ? "on CPU 0 alone, simulator on CPU 1" : "not pinned");
+	g_test_message("  registered %u/%u, first full payload %u/%u",
+		       s->registered,
+		       c->agents,
+		       s->first_full,
+		       c->agents);
+	g_test_message("  requests/s: %.0f achieved of %.0f offered (target about 1700 at 5000 "
+		       "agents every 3 s); late polls %" G_GUINT64_FORMAT,
+		       achieved,
+		       c->agents / c->period,
+		       s->late);
+	g_test_message("  latency ms: p50 %.2f  p95 %.2f  p99 %.2f  max %.2f over %u polls "
+		       "(target p99 < 50)",
+		       pct(s, 50),
+		       pct(s, 95),
+		       pct(s, 99),
+		       s->latencies->len > 0 ? g_array_index(s->latencies, gdouble, s->latencies->len - 1)
+					     : 0,
+		       s->latencies->len);
+	g_test_message("  answers: %" G_GUINT64_FORMAT " light, %" G_GUINT64_FORMAT
+		       " full (target 0); errors %" G_GUINT64_FORMAT " (target 0): %s",
+		       s->light,
+		       s->full,
+		       orch_sim_stats_errors(s),
+		       errors);
+	g_test_message("  host RSS: %.1f MB at most in the window, VmHWM %.1f MB over the run "
+		       "(target < 60 MB); %d open fds",
+		       rss / 1024.0,
+		       orch_sim_status_kib(host->pid, "VmHWM:") / 1024.0,
+		       exm_test_count_fds(host->pid));
+	g_test_message("  CPU in the window: host %.0f%% of one core, simulator %.0f%%, "
+		       "PostgreSQL %.0f%%",
+		       100 * used.host / s->window,
+		       100 * used.sim / s->window,
+		       100 * used.pg / s->window);
+}
+
+static void
+bench_orch_agents(void)
+{
+	OrchSimConfig c = {
+		.agents = (guint)env_double("EXM_SIM_AGENTS", 5000),
+		.period = env_double("EXM_SIM_PERIOD", 3),
+		.threads = (guint)env_double("EXM_SIM_THREADS", 2),
+		.ramp = (guint)env_double("EXM_SIM_RAMP", 32),
+		.timeout = 20,
+	};
+	gdouble window = env_double("EXM_SIM_WINDOW", 30);
+	g_autofree gchar *dir = NULL;
+	g_autoptr(OrchSimHost) host = NULL;
+	g_autoptr(OrchSim) sim = NULL;
+	g_autoptr(OrchSimStats) stats = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	guint64 rss;
+	Cpu before, after;
+
+	if (exm_test_pg_get() == NULL)
+		return;
+	dir = exm_test_mkdtemp("bench-orch");
+	host = orch_sim_host_start(dir, MAX(4096, 2 * c.agents + 256), can_pin(), &error);
+	if (host != NULL)
+		sim = orch_sim_new(host, dir, &c, &error);
+	if (sim != NULL && orch_sim_start(sim, 120, &error)) {
+		g_test_message("setup: %u agents registered and served in %.1f s",
+			       c.agents,
+			       (gdouble)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
+		/* one period of warm-up: every agent polled once */
+		g_usleep((gulong)(c.period * G_USEC_PER_SEC));
+		before = cpu_now(host);
+		rss = measure(sim, host, window);
+		after = cpu_now(host);
+		stats = orch_sim_stats(sim);
+		report(&c,
+		       stats,
+		       host,
+		       rss,
+		       (Cpu){ after.host - before.host, after.sim - before.sim, after.pg - before.pg });
+	} else {
+		/* a setup that failed measures nothing: say why */
+		g_test_fail_printf("setup: %s", error != NULL ? error->message : "?");
+	}
+	g_clear_pointer(&sim, orch_sim_free);
+	g_clear_pointer(&host, orch_sim_host_stop);
+	exm_test_rmtree(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	exh_test_init(&argc, &argv);
+	g_test_add_func("/bench/orch-agents", bench_orch_agents);
+	return g_test_run();
+}
