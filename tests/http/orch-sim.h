@@ -33,7 +33,7 @@ typedef struct {
  * orch_sim_host_start:
  * @dir: a directory for its config
  * @max_connections: the host's max_connections and max_connections_per_address
- *   (every simulated agent comes from 127.0.0.1 and holds two connections)
+ *   (every simulated agent comes from 127.0.0.1 and holds one connection to each API)
  * @pin: run it on CPU 0 alone (`taskset -c 0`) when the machine has more than one
  * @error: the reason when it does not come up
  *
