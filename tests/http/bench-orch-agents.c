@@ -15,6 +15,7 @@
  * and the CPU of the simulator and of PostgreSQL.
  *
  * Knobs: EXM_SIM_AGENTS (5000), EXM_SIM_PERIOD (3 s), EXM_SIM_WINDOW (30 s),
+ * EXM_SIM_IDLE_MS (the host's idle_timeout_ms; default its own),
  * EXM_SIM_SETUP (20 s: registering and first payloads; a host that needs
  * longer is reported with what it reached), EXM_SIM_THREADS (2), EXM_SIM_RAMP
  * (requests in flight per thread while setting up, 32).
@@ -159,9 +160,10 @@ report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, guint64
 		       rss / 1024.0,
 		       orch_sim_status_kib(host->pid, "VmHWM:") / 1024.0,
 		       exm_test_count_fds(host->pid));
-	g_test_message("  CPU in the window: host %.0f%% of one core, simulator %.0f%%, "
-		       "PostgreSQL %.0f%%",
+	g_test_message("  CPU in the window: host %.0f%% of one core (%.2f ms a request), "
+		       "simulator %.0f%%, PostgreSQL %.0f%%",
 		       100 * used.host / s->window,
+		       1000 * used.host / (gdouble)MAX(s->requests, 1),
 		       100 * used.sim / s->window,
 		       100 * used.pg / s->window);
 }
@@ -188,9 +190,13 @@ report_setup(OrchSim *sim, OrchSimHost *host, const OrchSimConfig *c, gdouble se
 	g_test_message("  errors %" G_GUINT64_FORMAT " (target 0): %s",
 		       orch_sim_stats_errors(s),
 		       errors);
-	g_test_message("  host VmHWM %.1f MB (target < 60 MB); %d open fds",
+	g_test_message("  host VmHWM %.1f MB (target < 60 MB); %d open fds; CPU %.1f s since its "
+		       "start, %.2f ms a request",
 		       orch_sim_status_kib(host->pid, "VmHWM:") / 1024.0,
-		       exm_test_count_fds(host->pid));
+		       exm_test_count_fds(host->pid),
+		       orch_sim_cpu_seconds(host->pid),
+		       1000 * orch_sim_cpu_seconds(host->pid) /
+			       MAX(1.0, 2.0 * s->registered + s->first_full));
 }
 
 /* Setup, one period of warm-up, the window, the figures. */
@@ -244,7 +250,11 @@ bench_orch_agents(void)
 	if (exm_test_pg_get() == NULL)
 		return;
 	dir = exm_test_mkdtemp("bench-orch");
-	host = orch_sim_host_start(dir, MAX(4096, c.agents + 256), can_pin(), &error);
+	host = orch_sim_host_start(dir,
+				   MAX(4096, c.agents + 256),
+				   (guint)env_double("EXM_SIM_IDLE_MS", 0),
+				   can_pin(),
+				   &error);
 	if (host != NULL) {
 		/* for a profiler to attach to */
 		g_test_message("host pid %d", (gint)host->pid);

@@ -37,18 +37,22 @@
 /* ------------------------------------------------------------------ host */
 
 static gchar *
-host_config_text(guint port, guint orch, guint status, const gchar *conninfo, guint max)
+host_config_text(const gint *ports, const gchar *conninfo, guint max, guint idle_ms)
 {
-	return g_strdup_printf("[host]\nport = %u\nmax_connections = %u\n"
-			       "max_connections_per_address = %u\n"
+	g_autofree gchar *idle =
+		idle_ms > 0 ? g_strdup_printf("idle_timeout_ms = %u\n", idle_ms) : g_strdup("");
+
+	return g_strdup_printf("[host]\nport = %d\nmax_connections = %u\n"
+			       "max_connections_per_address = %u\n%s"
 			       "[db]\nconninfo = %s\n"
-			       "[agent_api]\nenabled = true\norch_port = %u\nstatus_port = %u\n",
-			       port,
+			       "[agent_api]\nenabled = true\norch_port = %d\nstatus_port = %d\n",
+			       ports[0],
 			       max,
 			       max,
+			       idle,
 			       conninfo,
-			       orch,
-			       status);
+			       ports[1],
+			       ports[2]);
 }
 
 /* The Status API accepts connections once the host has migrated and started. */
@@ -87,7 +91,11 @@ host_spawn(OrchSimHost *host, const gchar *conf, gboolean pin, GError **error)
 }
 
 OrchSimHost *
-orch_sim_host_start(const gchar *dir, guint max_connections, gboolean pin, GError **error)
+orch_sim_host_start(const gchar *dir,
+		    guint max_connections,
+		    guint idle_timeout_ms,
+		    gboolean pin,
+		    GError **error)
 {
 	ExmTestPg *pg = exm_test_pg_get();
 	g_autoptr(OrchSimHost) host = NULL;
@@ -105,7 +113,7 @@ orch_sim_host_start(const gchar *dir, guint max_connections, gboolean pin, GErro
 		return NULL;
 	host->orch_url = g_strdup_printf("http://127.0.0.1:%d", ports[1]);
 	host->status_url = g_strdup_printf("http://127.0.0.1:%d", ports[2]);
-	text = host_config_text(ports[0], ports[1], ports[2], host->conninfo, max_connections);
+	text = host_config_text(ports, host->conninfo, max_connections, idle_timeout_ms);
 	if (!g_file_set_contents_full(conf, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error) ||
 	    !host_spawn(host, conf, pin, error) ||
 	    !host_wait_up(host, (guint)ports[1], (guint)ports[2], error))

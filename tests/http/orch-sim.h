@@ -34,6 +34,7 @@ typedef struct {
  * @dir: a directory for its config
  * @max_connections: the host's max_connections and max_connections_per_address
  *   (every simulated agent comes from 127.0.0.1 and holds one connection to each API)
+ * @idle_timeout_ms: the host's idle_timeout_ms (0: its default)
  * @pin: run it on CPU 0 alone (`taskset -c 0`) when the machine has more than one
  * @error: the reason when it does not come up
  *
@@ -42,7 +43,11 @@ typedef struct {
  *
  * Returns: (transfer full): the host, or %NULL
  */
-OrchSimHost *orch_sim_host_start(const gchar *dir, guint max_connections, gboolean pin, GError **error);
+OrchSimHost *orch_sim_host_start(const gchar *dir,
+				 guint max_connections,
+				 guint idle_timeout_ms,
+				 gboolean pin,
+				 GError **error);
 /* SIGTERM, waits for the process to end; nothing when @host is %NULL. */
 void orch_sim_host_stop(OrchSimHost *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(OrchSimHost, orch_sim_host_stop)

@@ -36,7 +36,7 @@ test_small_fleet(void)
 	if (exm_test_pg_get() == NULL)
 		return;
 	dir = exm_test_mkdtemp("orch-sim");
-	host = orch_sim_host_start(dir, 4096, FALSE, &error);
+	host = orch_sim_host_start(dir, 4096, 0, FALSE, &error);
 	g_assert_no_error(error);
 	if (host == NULL)
 		goto out;
