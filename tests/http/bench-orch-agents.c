@@ -90,7 +90,9 @@ typedef struct {
 static Cpu
 cpu_now(OrchSimHost *host)
 {
-	return (Cpu){ orch_sim_cpu_seconds(host->pid), orch_sim_cpu_seconds(getpid()), postgres_cpu() };
+	return (Cpu){ orch_sim_cpu_seconds(host->pid),
+		      orch_sim_cpu_seconds(getpid()),
+		      postgres_cpu() };
 }
 
 /* The window: RSS sampled every 250 ms, its largest value returned (KiB). */
@@ -146,8 +148,9 @@ report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, guint64
 		       pct(s, 50),
 		       pct(s, 95),
 		       pct(s, 99),
-		       s->latencies->len > 0 ? g_array_index(s->latencies, gdouble, s->latencies->len - 1)
-					     : 0,
+		       s->latencies->len > 0
+			       ? g_array_index(s->latencies, gdouble, s->latencies->len - 1)
+			       : 0,
 		       s->latencies->len);
 	g_test_message("  answers: %" G_GUINT64_FORMAT " light, %" G_GUINT64_FORMAT
 		       " full (target 0); errors %" G_GUINT64_FORMAT " (target 0): %s",
@@ -187,9 +190,8 @@ report_setup(OrchSim *sim, OrchSimHost *host, const OrchSimConfig *c, gdouble se
 		       s->first_full,
 		       c->agents,
 		       (2.0 * s->registered + s->first_full) / seconds);
-	g_test_message("  errors %" G_GUINT64_FORMAT " (target 0): %s",
-		       orch_sim_stats_errors(s),
-		       errors);
+	g_test_message(
+		"  errors %" G_GUINT64_FORMAT " (target 0): %s", orch_sim_stats_errors(s), errors);
 	g_test_message("  host VmHWM %.1f MB (target < 60 MB); %d open fds; CPU %.1f s since its "
 		       "start, %.2f ms a request",
 		       orch_sim_status_kib(host->pid, "VmHWM:") / 1024.0,

@@ -114,7 +114,8 @@ orch_sim_host_start(const gchar *dir,
 	host->orch_url = g_strdup_printf("http://127.0.0.1:%d", ports[1]);
 	host->status_url = g_strdup_printf("http://127.0.0.1:%d", ports[2]);
 	text = host_config_text(ports, host->conninfo, max_connections, idle_timeout_ms);
-	if (!g_file_set_contents_full(conf, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error) ||
+	if (!g_file_set_contents_full(
+		    conf, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error) ||
 	    !host_spawn(host, conf, pin, error) ||
 	    !host_wait_up(host, (guint)ports[1], (guint)ports[2], error))
 		return NULL;
@@ -256,7 +257,8 @@ count_error(SimThread *t, const gchar *kind)
 {
 	gpointer old = g_hash_table_lookup(t->errors, kind);
 
-	g_hash_table_replace(t->errors, g_strdup(kind), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+	g_hash_table_replace(
+		t->errors, g_strdup(kind), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
 }
 
 /* The kind of a failed request: transport (by GIOErrorEnum nick), refused, protocol,
@@ -528,7 +530,8 @@ thread_schedule(SimThread *t)
 	for (guint i = 0; i < t->agents->len; i++) {
 		SimAgent *a = t->agents->pdata[i];
 
-		a->due = __atomic_load_n(&t->sim->epoch, __ATOMIC_ACQUIRE) + period * a->index / t->sim->config.agents;
+		a->due = __atomic_load_n(&t->sim->epoch, __ATOMIC_ACQUIRE) +
+			 period * a->index / t->sim->config.agents;
 	}
 }
 
@@ -706,19 +709,14 @@ agent_new(const gchar *dir, guint index, gchar **out_key, GError **error)
 	config.node_uuid = a->node;
 	id = exm_ua_identity_new(&config, error);
 	a->key_path = g_build_filename(dir, file, NULL);
-	if (id == NULL || !g_file_set_contents_full(a->key_path,
-						    key,
-						    -1,
-						    G_FILE_SET_CONTENTS_NONE,
-						    0600,
-						    error))
+	if (id == NULL ||
+	    !g_file_set_contents_full(a->key_path, key, -1, G_FILE_SET_CONTENTS_NONE, 0600, error))
 		return NULL;
 	a->uuid = g_strdup(id->agent);
 	a->name = g_strdup(id->name);
 	*out_key = g_steal_pointer(&key);
 	return g_steal_pointer(&a);
 }
-
 
 /* Key rows without encryption_disabled_until: encryption is required (§6.1). */
 static gboolean
@@ -751,9 +749,11 @@ sim_make_agents(OrchSim *sim, const gchar *dir, GError **error)
 			return FALSE;
 		a->thread = t;
 		g_ptr_array_add(t->agents, a);
-		g_string_append_printf(values, "%s('%s', '%s')", values->len > 0 ? ", " : "", a->node, key);
+		g_string_append_printf(
+			values, "%s('%s', '%s')", values->len > 0 ? ", " : "", a->node, key);
 		exm_secret_wipe(key, strlen(key));
-		if ((i + 1) % SIM_KEY_BATCH == 0 && !insert_keys(sim->host->conninfo, values, error))
+		if ((i + 1) % SIM_KEY_BATCH == 0 &&
+		    !insert_keys(sim->host->conninfo, values, error))
 			return FALSE;
 	}
 	return insert_keys(sim->host->conninfo, values, error);
@@ -848,7 +848,8 @@ orch_sim_start(OrchSim *sim, gdouble timeout, GError **error)
 	}
 	if (!sim_wait_settled(sim, deadline) || !seed_targets(sim, error)) {
 		if (error != NULL && *error == NULL)
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "registration timed out");
+			g_set_error(
+				error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "registration timed out");
 		return FALSE;
 	}
 	sim_enter(sim, PHASE_PAYLOAD);
@@ -921,9 +922,10 @@ orch_sim_stats(OrchSim *sim)
 		while (g_hash_table_iter_next(&iter, &k, &v)) {
 			gpointer old = g_hash_table_lookup(s->errors, k);
 
-			g_hash_table_replace(s->errors,
-					     g_strdup(k),
-					     GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + GPOINTER_TO_SIZE(v)));
+			g_hash_table_replace(
+				s->errors,
+				g_strdup(k),
+				GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + GPOINTER_TO_SIZE(v)));
 		}
 	}
 	g_array_sort(s->latencies, exm_test_cmp_double);
@@ -956,16 +958,17 @@ orch_sim_stats_errors(const OrchSimStats *stats)
 gchar *
 orch_sim_stats_errors_text(const OrchSimStats *stats)
 {
-	g_autoptr(GList) kinds = g_list_sort(g_hash_table_get_keys(stats->errors),
-					     (GCompareFunc)g_strcmp0);
+	g_autoptr(GList) kinds =
+		g_list_sort(g_hash_table_get_keys(stats->errors), (GCompareFunc)g_strcmp0);
 	GString *text = g_string_new(NULL);
 
 	for (GList *l = kinds; l != NULL; l = l->next)
-		g_string_append_printf(text,
-				       "%s%s=%" G_GSIZE_FORMAT,
-				       text->len > 0 ? ", " : "",
-				       (const gchar *)l->data,
-				       GPOINTER_TO_SIZE(g_hash_table_lookup(stats->errors, l->data)));
+		g_string_append_printf(
+			text,
+			"%s%s=%" G_GSIZE_FORMAT,
+			text->len > 0 ? ", " : "",
+			(const gchar *)l->data,
+			GPOINTER_TO_SIZE(g_hash_table_lookup(stats->errors, l->data)));
 	if (text->len == 0)
 		g_string_append(text, "none");
 	return g_string_free(text, FALSE);

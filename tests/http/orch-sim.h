@@ -112,7 +112,10 @@ typedef struct _OrchSim OrchSim;
  *
  * Returns: (transfer full): the simulator, not started
  */
-OrchSim *orch_sim_new(OrchSimHost *host, const gchar *dir, const OrchSimConfig *config, GError **error);
+OrchSim *orch_sim_new(OrchSimHost *host,
+		      const gchar *dir,
+		      const OrchSimConfig *config,
+		      GError **error);
 void orch_sim_free(OrchSim *sim);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(OrchSim, orch_sim_free)
 

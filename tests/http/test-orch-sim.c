@@ -29,7 +29,11 @@ test_small_fleet(void)
 	g_autofree gchar *errors = NULL;
 	g_autofree gchar *rows = NULL;
 	OrchSimConfig config = {
-		.agents = AGENTS, .period = 1.0, .threads = 2, .ramp = 8, .timeout = 60,
+		.agents = AGENTS,
+		.period = 1.0,
+		.threads = 2,
+		.ramp = 8,
+		.timeout = 60,
 	};
 	GPid pid;
 
