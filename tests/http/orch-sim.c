@@ -331,7 +331,8 @@ wrap_list(const gchar *name, const gchar *item)
 static JsonNode *
 registration_body(SimAgent *a)
 {
-	JsonObject *o = json_object_new();
+	/* json_node_init_object() takes its own reference */
+	g_autoptr(JsonObject) o = json_object_new();
 
 	json_object_set_string_member(o, "uuid", a->uuid);
 	json_object_set_string_member(o, "name", a->name);
