@@ -95,21 +95,28 @@ cpu_now(OrchSimHost *host)
 		      postgres_cpu() };
 }
 
-/* The window: RSS sampled every 250 ms, its largest value returned (KiB). */
-static guint64
+typedef struct {
+	guint64 rss; /* KiB */
+	gint fds;
+} Peak;
+
+/* The window: the host's RSS and descriptors sampled every 250 ms, their
+ * largest values returned (the simulator's connections close when it stops). */
+static Peak
 measure(OrchSim *sim, OrchSimHost *host, gdouble seconds)
 {
 	gint64 end;
-	guint64 max_rss = 0;
+	Peak peak = { 0, 0 };
 
 	orch_sim_window_open(sim);
 	end = g_get_monotonic_time() + (gint64)(seconds * G_USEC_PER_SEC);
 	while (g_get_monotonic_time() < end) {
-		max_rss = MAX(max_rss, orch_sim_status_kib(host->pid, "VmRSS:"));
+		peak.rss = MAX(peak.rss, orch_sim_status_kib(host->pid, "VmRSS:"));
+		peak.fds = MAX(peak.fds, exm_test_count_fds(host->pid));
 		g_usleep(250 * 1000);
 	}
 	orch_sim_stop(sim);
-	return max_rss;
+	return peak;
 }
 
 static gdouble
@@ -123,7 +130,7 @@ pct(const OrchSimStats *s, guint p)
 }
 
 static void
-report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, guint64 rss, Cpu used)
+report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, Peak peak, Cpu used)
 {
 	g_autofree gchar *errors = orch_sim_stats_errors_text(s);
 	gdouble achieved = s->window > 0 ? (gdouble)s->requests / s->window : 0;
@@ -159,10 +166,10 @@ report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, guint64
 		       orch_sim_stats_errors(s),
 		       errors);
 	g_test_message("  host RSS: %.1f MB at most in the window, VmHWM %.1f MB over the run "
-		       "(target < 60 MB); %d open fds",
-		       rss / 1024.0,
+		       "(target < 60 MB); at most %d open fds",
+		       peak.rss / 1024.0,
 		       orch_sim_status_kib(host->pid, "VmHWM:") / 1024.0,
-		       exm_test_count_fds(host->pid));
+		       peak.fds);
 	g_test_message("  CPU in the window: host %.0f%% of one core (%.2f ms a request), "
 		       "simulator %.0f%%, PostgreSQL %.0f%%",
 		       100 * used.host / s->window,
@@ -178,6 +185,8 @@ report_setup(OrchSim *sim, OrchSimHost *host, const OrchSimConfig *c, gdouble se
 {
 	g_autoptr(OrchSimStats) s = NULL;
 	g_autofree gchar *errors = NULL;
+	/* before the simulator's connections close */
+	gint fds = exm_test_count_fds(host->pid);
 
 	orch_sim_stop(sim);
 	s = orch_sim_stats(sim);
@@ -195,7 +204,7 @@ report_setup(OrchSim *sim, OrchSimHost *host, const OrchSimConfig *c, gdouble se
 	g_test_message("  host VmHWM %.1f MB (target < 60 MB); %d open fds; CPU %.1f s since its "
 		       "start, %.2f ms a request",
 		       orch_sim_status_kib(host->pid, "VmHWM:") / 1024.0,
-		       exm_test_count_fds(host->pid),
+		       fds,
 		       orch_sim_cpu_seconds(host->pid),
 		       1000 * orch_sim_cpu_seconds(host->pid) /
 			       MAX(1.0, 2.0 * s->registered + s->first_full));
@@ -210,7 +219,7 @@ run(OrchSimHost *host, OrchSim *sim, const OrchSimConfig *c)
 	g_autoptr(OrchSimStats) stats = NULL;
 	g_autoptr(GError) error = NULL;
 	gint64 t0 = g_get_monotonic_time();
-	guint64 rss;
+	Peak peak;
 	Cpu before, after;
 
 	if (!orch_sim_start(sim, setup, &error)) {
@@ -224,13 +233,13 @@ run(OrchSimHost *host, OrchSim *sim, const OrchSimConfig *c)
 		       (gdouble)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 	g_usleep((gulong)(c->period * G_USEC_PER_SEC));
 	before = cpu_now(host);
-	rss = measure(sim, host, window);
+	peak = measure(sim, host, window);
 	after = cpu_now(host);
 	stats = orch_sim_stats(sim);
 	report(c,
 	       stats,
 	       host,
-	       rss,
+	       peak,
 	       (Cpu){ after.host - before.host, after.sim - before.sim, after.pg - before.pg });
 }
 
