@@ -274,7 +274,12 @@ finished(SoupServerMessage *msg, gpointer data)
 	if (conn == NULL)
 		return;
 	conn_enter(conn, STATE_IDLE, conn->listener->limits.idle_timeout_ms);
-	conn_watch(conn);
+	/* The watch attached at got-body (or at the accept) is the same one: same
+	 * socket, conditions and callback, which handles either state.  Keeping
+	 * it spares an attach and a destroy per request, each a walk of the main
+	 * context's list of every open connection's descriptor (docs/scale.md §4). */
+	if (conn->watch == NULL)
+		conn_watch(conn);
 }
 
 /*
