@@ -517,6 +517,24 @@ exm_plugin_builder_desired(const ExmPluginBuilderInput *in,
 	return exm_json_to_string(root);
 }
 
+gchar *
+exm_plugin_builder_patch_add(gchar *patch, const gchar *name, JsonNode *value)
+{
+	g_autoptr(JsonObject) obj = patch != NULL
+					    ? exm_json_parse_object(patch, strlen(patch), NULL)
+					    : json_object_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	g_free(patch);
+	if (obj == NULL) {
+		json_node_unref(value);
+		return NULL;
+	}
+	json_object_set_member(obj, name, value);
+	root = json_node_init_object(json_node_alloc(), obj);
+	return exm_json_to_string(root);
+}
+
 /* Target fields of upstream's infra (uuid, name, cpu, ram, disk_size, version,
  * project_id) and paas (uuid, name) MailInstance (docs/mail.md §1.4). */
 gchar *

@@ -94,6 +94,17 @@ gchar *exm_plugin_builder_desired(const ExmPluginBuilderInput *in,
 				  const gchar *node_hash,
 				  const gchar **out_status);
 
+/**
+ * exm_plugin_builder_patch_add:
+ * @patch: (transfer full) (nullable): the instance patch so far
+ * @name: a member the patch carries beside the instance's own (a node report)
+ * @value: (transfer full): its value
+ *
+ * Returns: (transfer full) (nullable): @patch (or a new one) with @name set;
+ *   %NULL when @patch is not a JSON object
+ */
+gchar *exm_plugin_builder_patch_add(gchar *patch, const gchar *name, JsonNode *value);
+
 /* Value of the instance's own target: its target fields as JSON text. */
 gchar *exm_plugin_builder_instance_value(const ExmPluginBuilderInput *in, gboolean iaas);
 

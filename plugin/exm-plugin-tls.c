@@ -120,26 +120,19 @@ exm_plugin_tls_patch(const ExmPluginBuilderInput *in,
 		seen->node_actual != NULL ? json_node_get_object(seen->node_actual) : NULL;
 	JsonObject *tls = NULL;
 	ExmPluginTlsStatus report = { 0 };
-	g_autoptr(JsonObject) obj = NULL;
-	g_autoptr(JsonNode) root = NULL;
+	gboolean same;
 
 	/* an agent from before issue 22 reports none; a bad report is not taken */
 	if (actual == NULL ||
 	    !exm_json_get_object(actual, EXM_PLUGIN_TLS_PATCH, &tls, NULL, NULL) || tls == NULL ||
 	    !exm_plugin_tls_parse(tls, &report))
 		return patch;
-	if (tls_equal(&report, &in->tls)) {
-		exm_plugin_tls_status_clear(&report);
-		return patch;
-	}
-	obj = patch != NULL ? exm_json_parse_object(patch, strlen(patch), NULL) : json_object_new();
-	g_free(patch);
-	if (obj != NULL) {
-		json_object_set_member(obj, EXM_PLUGIN_TLS_PATCH, tls_patch_member(&report));
-		root = json_node_init_object(json_node_alloc(), obj);
-	}
+	same = tls_equal(&report, &in->tls);
+	if (!same)
+		patch = exm_plugin_builder_patch_add(
+			patch, EXM_PLUGIN_TLS_PATCH, tls_patch_member(&report));
 	exm_plugin_tls_status_clear(&report);
-	return root != NULL ? exm_json_to_string(root) : NULL;
+	return patch;
 }
 
 /* Only when a column differs: two builders may apply the same report. */

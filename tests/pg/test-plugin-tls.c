@@ -245,6 +245,7 @@ test_builder_refuses(void)
 	g_autofree gchar *long_name = g_strnfill(1025, 'a');
 	g_autofree gchar *long_error = g_strnfill(513, 'e');
 	g_autofree gchar *max_name = g_strnfill(1024, 'a');
+	/* check-source: table */
 	const gchar *bad[] = {
 		"\"self_signed\"",
 		"{\"issuer\": \"" CA_DN "\", \"not_after\": \"" NOT_AFTER "\"}",
@@ -267,6 +268,7 @@ test_builder_refuses(void)
 		"\"not_after\": "
 		"\"" NOT_AFTER "\"}",
 	};
+	/* check-source: end */
 	g_autoptr(ExmFixture) f = exm_fixture_new();
 	g_autofree gchar *instance = NULL;
 	g_autofree gchar *good = NULL;
