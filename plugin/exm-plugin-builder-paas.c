@@ -37,7 +37,13 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 						      a->messages_per_hour,
 						      a->recipients_per_day,
 						      (const gchar *const *)a->senders,
-						      &error)) {
+						      &error) ||
+		    !exm_mail_node_set_account_secrets(want,
+						       a->username,
+						       a->previous_hash,
+						       a->previous_until,
+						       a->expires_at,
+						       &error)) {
 			*out_error = g_strdup_printf("account: %s", error->message);
 			return NULL;
 		}

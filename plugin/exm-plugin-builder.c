@@ -93,6 +93,36 @@ builder_account_policy(ExmMailNode *node, const ExmRestRow *row, GError **error)
 						error);
 }
 
+/* A timestamp column (µs since the epoch as text) in whole seconds, rounded
+ * up so a deadline is never earlier on the node; 0 for NULL. */
+static gint64
+builder_epoch(const ExmRestRow *row, const gchar *name)
+{
+	gint64 us = builder_int(row, name);
+
+	return us <= 0 ? 0 : (us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
+}
+
+/* The replaced secret while its window is open (once it closed it is left
+ * out: exim would refuse it anyway), and the expiry. */
+static gboolean
+builder_account_secrets(ExmMailNode *node, const ExmRestRow *row, GError **error)
+{
+	const gchar *previous = exm_rest_row_get(row, "previous_password_hash");
+	gint64 until = builder_epoch(row, "previous_password_valid_until");
+
+	if (previous == NULL || until <= g_get_real_time() / G_USEC_PER_SEC) {
+		previous = NULL;
+		until = 0;
+	}
+	return exm_mail_node_set_account_secrets(node,
+						 builder_col(row, "username"),
+						 previous,
+						 until,
+						 builder_epoch(row, "expires_at"),
+						 error);
+}
+
 static ExmMailInstance *
 builder_row(const ExmRestRow *row)
 {
@@ -163,7 +193,8 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 					       builder_col(row, "password_hash"),
 					       g_str_equal(builder_col(row, "active"), "true"),
 					       &error) ||
-		    !builder_account_policy(in->accounts, row, &error))
+		    !builder_account_policy(in->accounts, row, &error) ||
+		    !builder_account_secrets(in->accounts, row, &error))
 			return builder_fail(out_error, "account", error);
 	}
 	return TRUE;

@@ -13,6 +13,7 @@
 
 #include "exm-cleanup.h"
 #include "exm-error.h"
+#include "exm-json.h"
 #include "exm-mail-crypt.h"
 #include "exm-mail-dns.h"
 #include "exm-mail-error.h"
@@ -440,6 +441,183 @@ mail_account_prepare(ExmRestCrud *r,
 	       mail_limit(sets, "messages_per_hour", 1, EXM_MAIL_MESSAGES_PER_HOUR_MAX, error) &&
 	       mail_limit(sets, "recipients_per_day", 1, EXM_MAIL_RECIPIENTS_PER_DAY_MAX, error) &&
 	       mail_senders(r, sets, error) && mail_drop_seal(r, row, sets, error);
+}
+
+/* ------------------------------------------------------------------ rotation */
+
+#define MAIL_ROTATE_OVERLAP_DEFAULT 86400
+#define MAIL_ROTATE_OVERLAP_MAX	    (30 * 86400)
+
+static const gchar *const mail_rotate_secrets[] = { "password", "password_hash", NULL };
+
+static gboolean
+mail_rotate_invalid(GError **error, const gchar *message)
+{
+	g_set_error_literal(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID, message);
+	return FALSE;
+}
+
+/* Only the arguments the action takes: a misspelt one is not ignored. */
+static gboolean
+mail_rotate_known(JsonObject *kwargs, GError **error)
+{
+	JsonObjectIter it;
+	const gchar *name;
+	JsonNode *value;
+
+	json_object_iter_init(&it, kwargs);
+	while (json_object_iter_next(&it, &name, &value)) {
+		if (!g_strv_contains(mail_rotate_secrets, name) &&
+		    g_strcmp0(name, "overlap_seconds") != 0) {
+			g_set_error(error,
+				    EXM_MAIL_ERROR,
+				    EXM_MAIL_ERROR_INVALID,
+				    "rotate: unknown argument '%s'; send password or "
+				    "password_hash, and overlap_seconds",
+				    g_utf8_validate(name, -1, NULL) ? name : "<invalid utf-8>");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* `overlap_seconds`: absent, a day; else an integer in [0, 30 days] (the
+ * decimal text of one when it came from a query string or a form). */
+static gboolean
+mail_rotate_overlap(JsonObject *kwargs, gint64 *out, GError **error)
+{
+	JsonNode *n = json_object_get_member(kwargs, "overlap_seconds");
+	const gchar *text = NULL;
+	gchar *end = NULL;
+
+	*out = MAIL_ROTATE_OVERLAP_DEFAULT;
+	if (n == NULL)
+		return TRUE;
+	if (exm_json_node_is_int(n)) {
+		*out = json_node_get_int(n);
+	} else if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+		text = json_node_get_string(n);
+		*out = g_ascii_strtoll(text, &end, 10);
+	}
+	if ((text == NULL && !exm_json_node_is_int(n)) ||
+	    (text != NULL && (*text == '\0' || *end != '\0')) || *out < 0 ||
+	    *out > MAIL_ROTATE_OVERLAP_MAX)
+		return mail_rotate_invalid(error,
+					   "overlap_seconds: must be an integer from 0 to "
+					   "2592000 (30 days)");
+	return TRUE;
+}
+
+/* A string argument, %NULL when absent; a present non-string is a 400. */
+static gboolean
+mail_rotate_string(JsonObject *kwargs, const gchar *name, const gchar **out, GError **error)
+{
+	JsonNode *n = json_object_get_member(kwargs, name);
+
+	*out = NULL;
+	if (n == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING ||
+	    *json_node_get_string(n) == '\0') {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "%s: must be a non-empty string",
+			    name);
+		return FALSE;
+	}
+	*out = json_node_get_string(n);
+	return TRUE;
+}
+
+/* The new secret into @sets as `password_hash`: exactly one of `password`
+ * (hashed here) and `password_hash`, and never the current secret, which a
+ * rotation would otherwise keep as both. */
+static gboolean
+mail_rotate_secret(JsonObject *kwargs, const ExmRestRow *row, GPtrArray *sets, GError **error)
+{
+	const gchar *current = exm_rest_row_get(row, "password_hash");
+	const gchar *password, *hash;
+	ExmRestValue value = { 0 };
+
+	if (!mail_rotate_string(kwargs, "password", &password, error) ||
+	    !mail_rotate_string(kwargs, "password_hash", &hash, error))
+		return FALSE;
+	if ((password == NULL) == (hash == NULL))
+		return mail_rotate_invalid(error,
+					   "password, password_hash: send one of them, the new "
+					   "secret");
+	if (hash != NULL) {
+		if (!exm_mail_validate_hash_cost(hash, error))
+			return FALSE;
+		if (g_strcmp0(hash, current) == 0)
+			return mail_rotate_invalid(error,
+						   "password_hash: is the current secret; a "
+						   "rotation needs a new one");
+		exm_rest_set_put(sets, &exm_plugin_account_model, "password_hash", hash);
+		return TRUE;
+	}
+	value.str = (gchar *)password;
+	if (!mail_hash_password(&value, row, sets, error))
+		return FALSE;
+	/* mail_hash_password() keeps the stored hash when it verifies this password */
+	if (exm_rest_set_find(sets, "password_hash") == NULL)
+		return mail_rotate_invalid(error,
+					   "password: is the current secret; a rotation needs a "
+					   "new one");
+	return TRUE;
+}
+
+/* The replaced secret and its deadline; none at all for an overlap of 0 (a
+ * second rotation inside a window ends the oldest secret at once). */
+static void
+mail_rotate_previous(ExmRestCrud *r, const ExmRestRow *row, gint64 overlap, GPtrArray *sets)
+{
+	g_autofree gchar *until = NULL;
+
+	if (overlap == 0) {
+		exm_rest_set_put(sets, &exm_plugin_account_model, "previous_password_hash", NULL);
+		exm_rest_set_put(
+			sets, &exm_plugin_account_model, "previous_password_valid_until", NULL);
+		return;
+	}
+	until = g_strdup_printf("%" G_GINT64_FORMAT, r->now + overlap * G_USEC_PER_SEC);
+	exm_rest_set_put(sets,
+			 &exm_plugin_account_model,
+			 "previous_password_hash",
+			 exm_rest_row_get(row, "password_hash"));
+	exm_rest_set_put(sets, &exm_plugin_account_model, "previous_password_valid_until", until);
+}
+
+static gboolean
+mail_rotate_run(ExmRestCrud *r, const ExmRestKind *kind, JsonObject *kwargs, GError **error)
+{
+	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
+	g_autoptr(ExmRestRow) row = NULL;
+	gint64 overlap;
+
+	if (!mail_rotate_known(kwargs, error) || !mail_rotate_overlap(kwargs, &overlap, error) ||
+	    !kind->before_write(r, error))
+		return FALSE;
+	row = exm_rest_crud_load(r, kind, r->match->id, TRUE, error);
+	if (row == NULL || !mail_rotate_secret(kwargs, row, sets, error))
+		return FALSE;
+	mail_rotate_previous(r, row, overlap, sets);
+	return mail_drop_seal(r, row, sets, error) &&
+	       exm_rest_crud_write_update(r, kind, sets, error);
+}
+
+void
+exm_plugin_mail_rotate(ExmRestCrud *r, const ExmRestKind *kind)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) kwargs = NULL;
+
+	if (exm_rest_crud_enforce(r, kind->policy, "update", &error))
+		kwargs = exm_rest_crud_action_kwargs(r, mail_rotate_secrets, &error);
+	if (kwargs == NULL || !mail_rotate_run(r, kind, kwargs, &error))
+		exm_rest_response_set_error(r->resp, error);
+	exm_rest_crud_action_kwargs_wipe(kwargs, mail_rotate_secrets);
 }
 
 /* ------------------------------------------------------------------ kinds */

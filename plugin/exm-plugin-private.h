@@ -57,6 +57,19 @@ gboolean exm_plugin_dns_metrics(gpointer ctx,
 /* exm-plugin-usage.c: `GET instances/<uuid>/actions/deliveries` */
 void exm_plugin_usage_action(ExmRestCrud *r, const ExmRestKind *kind);
 
+/**
+ * exm_plugin_mail_rotate:
+ * @r: `POST …/accounts/<uuid>/actions/rotate/invoke`
+ * @kind: the accounts' kind
+ *
+ * Rotation with an overlap window (docs/abuse-controls.md §5): the new
+ * `password` (hashed here) or `password_hash` becomes the account's secret,
+ * the one it replaces keeps logging in for `overlap_seconds` (default a day,
+ * at most 30 days, 0: at once), then stops on the node without any further
+ * call.  Needs `account.update`; answers 200 with the account.
+ */
+void exm_plugin_mail_rotate(ExmRestCrud *r, const ExmRestKind *kind);
+
 /* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
 const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);
 void exm_plugin_em_apply(gpointer ctx,

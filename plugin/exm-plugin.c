@@ -268,6 +268,12 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	  NULL,
 	  &exm_plugin_s_per_day },
 	{ "senders", EXM_REST_TYPE_STRING_LIST, F_NULL, RW, RW, RW, NULL },
+	/* rotation and expiry, migration 0004 (docs/abuse-controls.md §5): the
+	 * secret a rotation replaced logs in until previous_password_valid_until;
+	 * only the rotate action writes the two */
+	{ "previous_password_hash", EXM_REST_TYPE_STRING, F_SECRET | F_NULL, RO, HIDDEN, RO, NULL },
+	{ "previous_password_valid_until", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	{ "expires_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RW, RW, RW, NULL },
 	/* usage of the last 24 hours as the node reported it (migration 0005,
 	 * docs/usage.md) */
 	{ "usage_accepted_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
@@ -302,6 +308,9 @@ const ExmRestModel exm_plugin_account_model = {
 
 #define EXM_PLUGIN_ROUTES "exordos_mail.controlplane.api.routes."
 
+/* Invoke actions of an account (exm-plugin-mail.c). */
+static const gchar *const exm_plugin_account_invoke_actions[] = { "rotate", NULL };
+
 const ExmRestRoute exm_plugin_accounts_route = {
 	"accounts",
 	EXM_PLUGIN_ROUTES "MailAccountRoute",
@@ -312,6 +321,7 @@ const ExmRestRoute exm_plugin_accounts_route = {
 	NULL,
 	NULL,
 	0,
+	exm_plugin_account_invoke_actions,
 };
 static const ExmRestRoute *const exm_plugin_instance_children[] = {
 	&exm_plugin_accounts_route,
@@ -467,11 +477,14 @@ request_init(ExmRestCrud *r,
 	r->now = g_get_real_time();
 }
 
-/* The read-only actions: usage's own (exm-plugin-usage.c), else the DNS ones. */
+/* The actions: an account's rotation (exm-plugin-mail.c), usage's own
+ * (exm-plugin-usage.c), else the DNS ones. */
 static void
 plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
 {
-	if (g_strcmp0(r->match->action, "deliveries") == 0)
+	if (r->match->invoke && g_strcmp0(r->match->action, "rotate") == 0)
+		exm_plugin_mail_rotate(r, kind);
+	else if (g_strcmp0(r->match->action, "deliveries") == 0)
 		exm_plugin_usage_action(r, kind);
 	else
 		exm_plugin_dns_action(r, kind);
@@ -689,6 +702,16 @@ static const ExordosPaasMigration exm_plugin_migration_dns_schedule = {
 	{ NULL },
 };
 
+/* Issue 15's rotation with an overlap window and account expiry. */
+static const ExordosPaasMigration exm_plugin_migration_rotation = {
+	"9b3f6d2e-41a7-4c85-b0e9-7d2c5a8f1e64",
+	"0004-rotation",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0004_rotation_up,
+	exm_plugin_sql_0004_rotation_down,
+	{ NULL },
+};
+
 /* In application order (each after what it depends on). */
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_init,
@@ -698,6 +721,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_usage,
 	&exm_plugin_migration_tls,
 	&exm_plugin_migration_dns_schedule,
+	&exm_plugin_migration_rotation,
 	&exm_plugin_migration_tls_status,
 	NULL,
 };

@@ -19,6 +19,7 @@ node_account_free(ExmMailNodeAccount *a)
 {
 	g_free(a->username);
 	g_free(a->password_hash);
+	g_free(a->previous_hash);
 	g_strfreev(a->senders);
 	g_free(a);
 }
@@ -232,6 +233,78 @@ exm_mail_node_set_account_policy(ExmMailNode *node,
 	return TRUE;
 }
 
+static gboolean
+check_epoch(const gchar *field, gint64 value, GError **error)
+{
+	return value == 0 || exm_mail_validate_limit(field, value, 1, EXM_MAIL_EPOCH_MAX, error);
+}
+
+/* Both or neither of the previous secret and its deadline. */
+static gboolean
+check_previous(const gchar *hash, gint64 until, GError **error)
+{
+	if ((hash == NULL) != (until == 0)) {
+		g_set_error_literal(error,
+				    EXM_MAIL_ERROR,
+				    EXM_MAIL_ERROR_INVALID,
+				    "previous_password_hash, previous_until: set both or neither");
+		return FALSE;
+	}
+	if (hash != NULL && !exm_mail_validate_hash_cost(hash, error)) {
+		g_prefix_error(error, "previous_");
+		return FALSE;
+	}
+	return check_epoch("previous_until", until, error);
+}
+
+/**
+ * exm_mail_node_set_account_secrets:
+ * @node: the value
+ * @username: an account of @node
+ * @previous_hash: (nullable): the replaced secret
+ * @previous_until: its deadline, 0 without one
+ * @expires_at: 0 or the account's end
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * See exm-mail-node.h.
+ *
+ * Returns: %TRUE when set
+ */
+gboolean
+exm_mail_node_set_account_secrets(ExmMailNode *node,
+				  const gchar *username,
+				  const gchar *previous_hash,
+				  gint64 previous_until,
+				  gint64 expires_at,
+				  GError **error)
+{
+	ExmMailNodeAccount *a;
+	gboolean found;
+	guint pos;
+
+	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
+	pos = node_account_position(node, username, &found);
+	if (!found) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "accounts: no account '%s'",
+			    username);
+		return FALSE;
+	}
+	if (!check_previous(previous_hash, previous_until, error) ||
+	    !check_epoch("expires_at", expires_at, error)) {
+		g_prefix_error(error, "accounts.%s.", username);
+		return FALSE;
+	}
+	a = g_ptr_array_index(node->accounts, pos);
+	g_free(a->previous_hash);
+	a->previous_hash = g_strdup(previous_hash);
+	a->previous_until = previous_until;
+	a->expires_at = expires_at;
+	return TRUE;
+}
+
 /**
  * exm_mail_node_set_limits:
  * @node: the value
@@ -382,6 +455,46 @@ node_account_policy_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc
 		n, user, mph, rpd, (const gchar *const *)senders, error);
 }
 
+/* An optional string member: absent or null is %NULL. */
+static gboolean
+member_optional_string(JsonObject *obj,
+		       const gchar *name,
+		       const gchar *prefix,
+		       const gchar **out,
+		       GError **error)
+{
+	JsonNode *m = json_object_get_member(obj, name);
+
+	*out = NULL;
+	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_STRING) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "%s%s: must be a string or null",
+			    prefix,
+			    name);
+		return FALSE;
+	}
+	*out = json_node_get_string(m);
+	return TRUE;
+}
+
+static gboolean
+node_account_secrets_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+{
+	g_autofree gchar *prefix = g_strdup_printf("accounts.%s.", user);
+	const gchar *previous;
+	gint64 until, expires;
+
+	if (!member_optional_string(acc, "previous_password_hash", prefix, &previous, error) ||
+	    !member_limit(acc, "previous_until", prefix, &until, error) ||
+	    !member_limit(acc, "expires_at", prefix, &expires, error))
+		return FALSE;
+	return exm_mail_node_set_account_secrets(n, user, previous, until, expires, error);
+}
+
 static gboolean
 node_limits_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 {
@@ -435,7 +548,8 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 	if (hash == NULL || !member_active(json_node_get_object(value), user, &active, error))
 		return FALSE;
 	return exm_mail_node_add_account(n, user, hash, active, error) &&
-	       node_account_policy_from_json(n, user, json_node_get_object(value), error);
+	       node_account_policy_from_json(n, user, json_node_get_object(value), error) &&
+	       node_account_secrets_from_json(n, user, json_node_get_object(value), error);
 }
 
 static gboolean
@@ -536,6 +650,17 @@ account_policy_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
 	json_builder_end_array(b);
 }
 
+static void
+account_secrets_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
+{
+	if (a->previous_hash != NULL) {
+		json_builder_set_member_name(b, "previous_password_hash");
+		json_builder_add_string_value(b, a->previous_hash);
+		add_limit(b, "previous_until", a->previous_until);
+	}
+	add_limit(b, "expires_at", a->expires_at);
+}
+
 /* `limits` only when one of them is set: a node without keeps its old value. */
 static void
 limits_to_json(JsonBuilder *b, const ExmMailLimits *l)
@@ -585,6 +710,7 @@ exm_mail_node_to_json(const ExmMailNode *node)
 		json_builder_set_member_name(b, "active");
 		json_builder_add_boolean_value(b, a->active);
 		account_policy_to_json(b, a);
+		account_secrets_to_json(b, a);
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);

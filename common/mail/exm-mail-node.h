@@ -19,7 +19,16 @@ typedef struct {
 	gint64 messages_per_hour;
 	gint64 recipients_per_day;
 	GStrv senders; /* lower-cased patterns, sorted, no duplicate */
+	/* rotation and expiry (docs/abuse-controls.md §5), seconds since the
+	 * epoch: the secret a rotation replaced logs in until @previous_until;
+	 * no login after @expires_at; %NULL / 0: none */
+	gchar *previous_hash;
+	gint64 previous_until;
+	gint64 expires_at;
 } ExmMailNodeAccount;
+
+/* The latest time the secrets' deadlines may name (9999-12-31T23:59:59Z). */
+#define EXM_MAIL_EPOCH_MAX G_GINT64_CONSTANT(253402300799)
 
 /**
  * ExmMailLimits:
@@ -79,6 +88,26 @@ gboolean exm_mail_node_set_account_policy(ExmMailNode *node,
 					  const gchar *const *senders,
 					  GError **error);
 
+/**
+ * exm_mail_node_set_account_secrets:
+ * @username: an account added before
+ * @previous_hash: (nullable): the secret a rotation replaced, a valid hash
+ *   within the work-factor ceilings like the current one
+ * @previous_until: when @previous_hash stops logging in (1..EXM_MAIL_EPOCH_MAX
+ *   with a hash, 0 without)
+ * @expires_at: 0, or when every login of the account stops
+ *   (1..EXM_MAIL_EPOCH_MAX)
+ * @error: %EXM_MAIL_ERROR_INVALID naming `accounts.<username>.<field>`
+ *
+ * Returns: %TRUE when set
+ */
+gboolean exm_mail_node_set_account_secrets(ExmMailNode *node,
+					   const gchar *username,
+					   const gchar *previous_hash,
+					   gint64 previous_until,
+					   gint64 expires_at,
+					   GError **error);
+
 /* Validates each member (0 or within its bounds) and sets @node's limits. */
 gboolean exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError **error);
 
@@ -97,7 +126,8 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
 /**
  * exm_mail_node_to_json:
  * Returns: (transfer full): `{uuid, name, domain, accounts}`, plus `limits` and
- *   the accounts' `messages_per_hour`, `recipients_per_day` and `senders` only
- *   when they are set
+ *   the accounts' `messages_per_hour`, `recipients_per_day`, `senders`,
+ *   `previous_password_hash` with `previous_until`, and `expires_at` only when
+ *   they are set
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);

@@ -8,6 +8,9 @@
  */
 #include "exm-mail-policy.h"
 
+#include <string.h>
+
+#include "exm-mail-crypt.h"
 #include "exm-mail-validate.h"
 
 /* @value when within [@min, @max], else @fallback (with a warning unless 0). */
@@ -71,6 +74,50 @@ render_senders(GString *line, const gchar *const *senders, const gchar *domain)
 	}
 }
 
+/* A hash that stays one `key=value` word for exim's ${extract}: printable,
+ * no space, quote, backslash or `:`.  An `=` inside a value is data (exim
+ * takes an unquoted value up to the next space), and SHA-crypt hashes carry
+ * one in `rounds=N`. */
+static gboolean
+is_word_safe(const gchar *text)
+{
+	if (text == NULL || *text == '\0')
+		return FALSE;
+	for (const gchar *p = text; *p != '\0'; p++) {
+		if ((guchar)*p < 0x21 || (guchar)*p > 0x7e || strchr("\"\\:", *p) != NULL)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* ` prev=<hash> prevuntil=<s>` and ` expires=<s>` (docs/abuse-controls.md
+ * §5); a previous secret that cannot be written safely is left out, so it
+ * never logs in rather than breaking the line. */
+static void
+render_secrets(GString *line, const ExmMailNodeAccount *a)
+{
+	const gchar *prev =
+		a->previous_hash != NULL ? exm_mail_crypt_strip_scheme(a->previous_hash) : NULL;
+	gint64 until = bounded(a->previous_until, 1, EXM_MAIL_EPOCH_MAX, 0);
+	gint64 expires = bounded(a->expires_at, 1, EXM_MAIL_EPOCH_MAX, 0);
+
+	if (prev != NULL && until != 0 && is_word_safe(prev))
+		g_string_append_printf(line, " prev=%s prevuntil=%" G_GINT64_FORMAT, prev, until);
+	else if (prev != NULL)
+		g_warning("policy: a previous secret that cannot be written safely is left out");
+	/* an expiry that cannot be written ends the account now rather than never */
+	if (a->expires_at != 0)
+		g_string_append_printf(
+			line, " expires=%" G_GINT64_FORMAT, expires != 0 ? expires : 1);
+}
+
+static gboolean
+has_policy(const ExmMailNodeAccount *a, gint64 mph, gint64 rpd)
+{
+	return mph != 0 || rpd != 0 || a->senders != NULL || a->previous_hash != NULL ||
+	       a->expires_at != 0;
+}
+
 static void
 render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
 {
@@ -79,7 +126,7 @@ render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
 	gint64 mph = bounded(a->messages_per_hour, 1, EXM_MAIL_MESSAGES_PER_HOUR_MAX, 0);
 	gint64 rpd = bounded(a->recipients_per_day, 1, EXM_MAIL_RECIPIENTS_PER_DAY_MAX, 0);
 
-	if (!a->active || (mph == 0 && rpd == 0 && a->senders == NULL))
+	if (!a->active || !has_policy(a, mph, rpd))
 		return;
 	if (user == NULL || !g_str_equal(user, a->username)) {
 		g_warning("policy: skipping an account whose username cannot be written safely");
@@ -93,6 +140,7 @@ render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
 		g_string_append_printf(line, " rpd=%" G_GINT64_FORMAT, rpd);
 	if (a->senders != NULL)
 		render_senders(line, (const gchar *const *)a->senders, domain);
+	render_secrets(line, a);
 	g_string_append_printf(out, "%s\n", line->str);
 }
 

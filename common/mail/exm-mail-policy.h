@@ -18,7 +18,9 @@
  * A comment, then `.instance: mph=N rpd=N ceiling=N authfail=N authwindow=N`
  * (the effective values, defaults filled in), then one line per ACTIVE account
  * with a setting of its own, sorted: `user@domain: [mph=N] [rpd=N]
- * [senders=p1:p2...]`.  Every value is re-checked here: only integers within
+ * [senders=p1:p2...] [prev=<hash> prevuntil=S] [expires=S]` (S: seconds since
+ * the epoch; the hash without its `{SCHEME}` prefix, one word with no quote,
+ * backslash, `:` or space).  Every value is re-checked here: only integers within
  * their bounds and patterns of exm_mail_validate_normalize_sender() inside the
  * node's domain are written (a pattern that fails is left out, which narrows the
  * list; it never widens it), so no byte of a value can end a line, start a key or

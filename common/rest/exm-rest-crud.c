@@ -10,6 +10,8 @@
 
 #include "exm-cleanup.h"
 #include "exm-error.h"
+#include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-rest-set.h"
 #include "exm-rest-sql.h"
 #include "exm-uuid.h"
@@ -558,7 +560,6 @@ crud_update(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 	g_autoptr(ExmRestBody) body = crud_unpack(r, kind, EXM_REST_UPDATE, error);
 	g_autoptr(GPtrArray) sets = exm_rest_set_list_new();
 	g_autoptr(ExmRestRow) row = NULL;
-	g_autoptr(ExmRestRow) updated = NULL;
 
 	if (body == NULL || !crud_update_uuid(r, body, error) ||
 	    !exm_rest_crud_enforce(r, kind->policy, "update", error))
@@ -576,7 +577,14 @@ crud_update(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 		crud_answer_row(r, 200, row);
 		return TRUE;
 	}
-	updated = crud_write_update(r, kind, sets, error);
+	return exm_rest_crud_write_update(r, kind, sets, error);
+}
+
+gboolean
+exm_rest_crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
+{
+	g_autoptr(ExmRestRow) updated = crud_write_update(r, kind, sets, error);
+
 	if (updated == NULL)
 		return FALSE;
 	if (kind->after_write != NULL && !kind->after_write(r, error))
@@ -636,6 +644,88 @@ exm_rest_crud_dispatch(ExmRestCrud *r, const ExmRestKind *kind)
 	}
 	if (!ok)
 		exm_rest_response_set_error(r->resp, error);
+}
+
+/* A JSON body's object: parsed from a copy that is wiped afterwards. */
+static JsonObject *
+kwargs_json(ExmRestCrud *r, const gchar *const *secrets, GError **error)
+{
+	static const gchar *const none[] = { NULL };
+	gchar *copy = g_memdup2(r->body, r->body_len);
+	g_autoptr(JsonNode) root =
+		exm_json_parse_secret(copy, r->body_len, secrets != NULL ? secrets : none, error);
+
+	exm_secret_wipe(copy, r->body_len);
+	g_free(copy);
+	if (root == NULL)
+		return NULL;
+	if (!JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "the body is not a JSON object");
+		return NULL;
+	}
+	return json_object_ref(json_node_get_object(root));
+}
+
+/* Fields of an urlencoded form body into @kwargs; the decoded copies are
+ * wiped, as a form may carry a secret too. */
+static gboolean
+kwargs_form(ExmRestCrud *r, JsonObject *kwargs, GError **error)
+{
+	g_autofree gchar *text = g_strndup(r->body, r->body_len);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GHashTable) fields =
+		g_uri_parse_params(text, -1, "&", G_URI_PARAMS_WWW_FORM, &local);
+	GHashTableIter it;
+	gpointer k, v;
+
+	exm_secret_wipe(text, r->body_len);
+	if (fields == NULL) {
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_PARSE_BODY,
+			    "the form body does not parse: %s",
+			    local->message);
+		return FALSE;
+	}
+	g_hash_table_iter_init(&it, fields);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		json_object_set_string_member(kwargs, k, v);
+		exm_secret_wipe(v, strlen(v));
+	}
+	return TRUE;
+}
+
+JsonObject *
+exm_rest_crud_action_kwargs(ExmRestCrud *r, const gchar *const *secrets, GError **error)
+{
+	g_autoptr(JsonObject) kwargs = NULL;
+	const gchar *ct = r->content_type != NULL ? r->content_type : "";
+	gboolean has_body = r->body != NULL && r->body_len > 0;
+
+	if (has_body && strcmp(ct, "application/json") == 0)
+		return kwargs_json(r, secrets, error);
+	kwargs = json_object_new();
+	for (gsize i = 0; i < r->n_query; i++)
+		json_object_set_string_member(kwargs, r->query[i].key, r->query[i].value);
+	if (has_body && g_ascii_strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 &&
+	    !kwargs_form(r, kwargs, error))
+		return NULL;
+	return g_steal_pointer(&kwargs);
+}
+
+void
+exm_rest_crud_action_kwargs_wipe(JsonObject *kwargs, const gchar *const *secrets)
+{
+	for (guint i = 0; kwargs != NULL && secrets != NULL && secrets[i] != NULL; i++) {
+		JsonNode *n = json_object_get_member(kwargs, secrets[i]);
+
+		if (n != NULL && JSON_NODE_HOLDS_VALUE(n) &&
+		    json_node_get_value_type(n) == G_TYPE_STRING) {
+			gchar *s = (gchar *)json_node_get_string(n);
+			exm_secret_wipe(s, strlen(s));
+		}
+	}
 }
 
 void

@@ -190,9 +190,61 @@ void exm_rest_crud_dispatch(ExmRestCrud *r, const ExmRestKind *kind);
  *   its resource (already loaded by the walk)
  * @kind: the kind of the resource
  *
- * Serves a plain GET action and sets the response.
+ * Serves an action (a plain GET one, or an invoke one when
+ * #ExmRestMatch.invoke) and sets the response.  Only the walk's `read` of the
+ * resource has been checked: an action that changes something enforces its
+ * own rule (docs/rest-conventions.md §1.4).
  */
 typedef void (*ExmRestCrudActionFunc)(ExmRestCrud *r, const ExmRestKind *kind);
+
+/**
+ * exm_rest_crud_action_kwargs:
+ * @r: an action request
+ * @secrets: (nullable): %NULL-terminated names of members whose values are
+ *   secret: they never reach json-glib's scanner, and the copy of the body
+ *   parsed is wiped (exm_json_parse_secret())
+ * @error: 400 `ParseBodyError` for a JSON body that does not parse or is not
+ *   an object
+ *
+ * The action's keyword arguments by upstream's rule (§1.4): the members of
+ * the body's JSON object when Content-Type is exactly `application/json` and
+ * the body is not empty; otherwise the query string's parameters followed by
+ * the fields of an `application/x-www-form-urlencoded` body, all strings, a
+ * repeated name keeping its last value.
+ *
+ * Returns: (transfer full): the arguments, or %NULL with @error set
+ */
+JsonObject *exm_rest_crud_action_kwargs(ExmRestCrud *r,
+					const gchar *const *secrets,
+					GError **error);
+
+/**
+ * exm_rest_crud_action_kwargs_wipe:
+ * @kwargs: (nullable): what exm_rest_crud_action_kwargs() answered
+ * @secrets: the same names
+ *
+ * Wipes the string values of @secrets in @kwargs, their only copies, before
+ * the caller frees it.
+ */
+void exm_rest_crud_action_kwargs_wipe(JsonObject *kwargs, const gchar *const *secrets);
+
+/**
+ * exm_rest_crud_write_update:
+ * @r: the request, its resource (#ExmRestMatch.id) loaded and locked
+ * @kind: its kind
+ * @sets: (element-type ExmRestSet): the columns to write, validated
+ * @error: a database error
+ *
+ * What an update does once its values are known, for an action that changes
+ * its resource: writes @sets with `updated_at` moved forward, runs the kind's
+ * after_write and answers 200 with the row.
+ *
+ * Returns: %TRUE when written and answered
+ */
+gboolean exm_rest_crud_write_update(ExmRestCrud *r,
+				    const ExmRestKind *kind,
+				    GPtrArray *sets,
+				    GError **error);
 
 /**
  * exm_rest_crud_serve:

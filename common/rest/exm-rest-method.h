@@ -17,7 +17,8 @@ G_BEGIN_DECLS
  * @EXM_REST_GET: read one (`GET coll/<id>`)
  * @EXM_REST_UPDATE: partial update (`PUT`/`PATCH coll/<id>`)
  * @EXM_REST_DELETE: delete (`DELETE coll/<id>`)
- * @EXM_REST_ACTION: a plain GET action (`GET coll/<id>/actions/<name>`)
+ * @EXM_REST_ACTION: an action: plain (`GET coll/<id>/actions/<name>`) or
+ *   invoke (`POST coll/<id>/actions/<name>/invoke`)
  *
  * restalchemy's RA methods, usable as a bit mask.
  */

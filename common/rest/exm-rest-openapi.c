@@ -684,6 +684,17 @@ build_resource_ops(Build *b, const ExmRestRoute *route, const gchar *res)
 					   node_take(json_object_new()),
 					   oas_err_list);
 	}
+	for (gsize i = 0; route->invoke_actions != NULL && route->invoke_actions[i] != NULL; i++) {
+		g_autofree gchar *path =
+			g_strconcat(res, "/actions/", route->invoke_actions[i], "/invoke", NULL);
+		exm_rest_openapi_operation(b->doc,
+					   path,
+					   "post",
+					   "invoke action (POST; JSON body of keyword arguments)",
+					   200,
+					   node_take(json_object_new()),
+					   oas_err_write);
+	}
 }
 
 // NOLINTBEGIN(misc-no-recursion): the depth of a constant route tree the plugin declares

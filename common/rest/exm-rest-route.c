@@ -172,7 +172,53 @@ walk_load(const ExmRestRoute *route,
 	return g_steal_pointer(&canon);
 }
 
-/* `<id>/actions/<name>[/…]`; only plain GET actions exist in the toolkit. */
+static gboolean
+name_in(const gchar *const *names, const gchar *name)
+{
+	for (guint i = 0; names != NULL && names[i] != NULL; i++) {
+		if (g_strcmp0(names[i], name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+incorrect_action(const gchar *name, const gchar *http, GError **error)
+{
+	g_set_error(error,
+		    EXM_ERROR,
+		    EXM_ERROR_INCORRECT_ACTION,
+		    "Action %s is incorrectly called with HTTP method %s.",
+		    name,
+		    http);
+	return FALSE;
+}
+
+/*
+ * The verb against the form (§1.4): a plain action answers GET without
+ * `/invoke`, an invoke action POST with it.  Any other combination is
+ * restalchemy's IncorrectActionCall, except GET or PUT on an invoke action's
+ * `/invoke`: that is the right form for a verb the action has no handler for,
+ * a 501.
+ */
+static gboolean
+action_verb(gboolean invoke, gboolean invoked, const gchar *name, const gchar *http, GError **error)
+{
+	gboolean get = g_strcmp0(http, "GET") == 0;
+
+	if (!invoke)
+		return !invoked && get ? TRUE : incorrect_action(name, http, error);
+	if (invoked && g_strcmp0(http, "POST") == 0)
+		return TRUE;
+	if (invoked && (get || g_strcmp0(http, "PUT") == 0)) {
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_NOT_IMPLEMENTED, "Not implemented.");
+		return FALSE;
+	}
+	return incorrect_action(name, http, error);
+}
+
+/* `<id>/actions/<name>[/invoke]`: a plain GET action or an invoke action. */
 static gboolean
 walk_action(ExmRestMatch *match, const gchar **path_info, const gchar *http, GError **error)
 {
@@ -180,33 +226,28 @@ walk_action(ExmRestMatch *match, const gchar **path_info, const gchar *http, GEr
 	g_autofree gchar *actions = path_pop(path_info);
 	g_autofree gchar *name = path_pop(path_info);
 	g_autofree gchar *rest = path_pop(path_info);
-	gboolean known = FALSE;
+	gboolean invoke;
 
 	if (name != NULL)
 		g_strdelimit(name, "-", '_');
-	for (guint i = 0; name != NULL && route->actions != NULL && route->actions[i]; i++)
-		known = known || g_strcmp0(route->actions[i], name) == 0;
-	if (!known)
+	invoke = name != NULL && name_in(route->invoke_actions, name);
+	if (!invoke && (name == NULL || !name_in(route->actions, name)))
 		return no_method(route, name, error);
-	if (rest != NULL && g_strcmp0(rest, "invoke") != 0) {
+	/* after `invoke` nothing more: `…/invoke/` or `…/invoke/x` is not a form */
+	if ((rest != NULL && g_strcmp0(rest, "invoke") != 0) || **path_info != '\0') {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_UNSUPPORTED_METHOD,
-			    "Method '%s' is not supported for %s.",
-			    rest,
+			    "Method '%s%s' is not supported for %s.",
+			    rest != NULL ? rest : "",
+			    rest != NULL && g_strcmp0(rest, "invoke") == 0 ? *path_info : "",
 			    name);
 		return FALSE;
 	}
-	if (rest != NULL || g_strcmp0(http, "GET") != 0) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_INCORRECT_ACTION,
-			    "Action %s is incorrectly called with HTTP method %s.",
-			    name,
-			    http);
+	if (!action_verb(invoke, rest != NULL, name, http, error))
 		return FALSE;
-	}
 	match->method = EXM_REST_ACTION;
+	match->invoke = invoke;
 	match->action = g_steal_pointer(&name);
 	return TRUE;
 }

@@ -27,6 +27,9 @@ typedef struct _ExmRestRoute ExmRestRoute;
  * @children: (nullable): %NULL-terminated child routes
  * @actions: (nullable): %NULL-terminated names of plain GET actions
  * @tag: free for the user (e.g. which handler serves the route)
+ * @invoke_actions: (nullable): %NULL-terminated names of invoke actions,
+ *   called `POST <id>/actions/<name>/invoke` (docs/rest-conventions.md §1.4);
+ *   last, so routes without any keep their positional initialisers
  */
 struct _ExmRestRoute {
 	const gchar *name;
@@ -38,6 +41,7 @@ struct _ExmRestRoute {
 	const ExmRestRoute *const *children;
 	const gchar *const *actions;
 	gint tag;
+	const gchar *const *invoke_actions;
 };
 
 /**
@@ -57,6 +61,8 @@ typedef struct {
  * @id: (nullable): the resource's canonical UUID for GET/UPDATE/DELETE/ACTION
  * @parents: #ExmRestRef of the resources walked through, outermost first
  * @action: (nullable): the action name for %EXM_REST_ACTION
+ * @invoke: the action is an invoke action (`…/actions/<name>/invoke`, POST);
+ *   %FALSE for a plain GET action
  */
 typedef struct {
 	const ExmRestRoute *route;
@@ -64,6 +70,7 @@ typedef struct {
 	gchar *id;
 	GPtrArray *parents;
 	gchar *action;
+	gboolean invoke;
 } ExmRestMatch;
 
 /**

@@ -285,6 +285,59 @@ test_login_defence(void)
 	g_assert_nonnull(strstr(log, "AUTH refused before verification: client address"));
 }
 
+/* Rotation with an overlap window and expiry (docs/abuse-controls.md §5):
+ * until the deadline both secrets log in (the old one logged as such), then
+ * only the new one, with no further apply; an expired account logs in with
+ * neither.  From an address of its own, so the failures do not count
+ * against the fixture's. */
+static void
+test_rotation(void)
+{
+	const gchar *source = "127.0.0.3";
+	/* `rounds=6000$`: an `=` inside the policy word, as SHA-crypt writes it */
+	g_autofree gchar *old_hash = exm_dp_hash_rounds("old-pw", 6000);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gint64 until = now + 8;
+	g_autofree gchar *rot = g_strdup_printf(
+		"{\"previous_password_hash\": \"%s\", \"previous_until\": %" G_GINT64_FORMAT "}",
+		old_hash,
+		until);
+	g_autofree gchar *gone = g_strdup_printf("{\"expires_at\": %" G_GINT64_FORMAT "}", now - 1);
+	g_autofree gchar *later =
+		g_strdup_printf("{\"expires_at\": %" G_GINT64_FORMAT "}", now + 3600);
+	g_autofree gchar *log = NULL;
+	g_autofree gchar *log_path = NULL;
+
+	if (!ready())
+		return;
+	apply((const gchar *[]){ "rot", rot, "gone", gone, "later", later, NULL }, "{}");
+	{
+		g_autoptr(JsonObject) cur = auth_from(source, "rot@example.com", "pw");
+		g_autoptr(JsonObject) old = auth_from(source, "rot@example.com", "old-pw");
+		g_autoptr(JsonObject) expired = auth_from(source, "gone@example.com", "pw");
+		g_autoptr(JsonObject) live = auth_from(source, "later@example.com", "pw");
+
+		g_assert_cmpint(g_get_real_time() / G_USEC_PER_SEC, <, until);
+		g_assert_cmpint(code_of(cur), ==, 235);
+		g_assert_cmpint(code_of(old), ==, 235);
+		g_assert_cmpint(code_of(expired), ==, 535);
+		g_assert_cmpint(code_of(live), ==, 235);
+	}
+	log_path = g_build_filename(fx->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
+	g_assert_true(g_file_get_contents(log_path, &log, NULL, NULL));
+	g_assert_nonnull(strstr(log, "AUTH with the previous secret: login rot@example.com"));
+	/* past the deadline, by the node's clock alone */
+	while (g_get_real_time() / G_USEC_PER_SEC <= until)
+		g_usleep(200 * 1000);
+	{
+		g_autoptr(JsonObject) old = auth_from(source, "rot@example.com", "old-pw");
+		g_autoptr(JsonObject) cur = auth_from(source, "rot@example.com", "pw");
+
+		g_assert_cmpint(code_of(old), ==, 535);
+		g_assert_cmpint(code_of(cur), ==, 235);
+	}
+}
+
 static void
 start(void)
 {
@@ -317,6 +370,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/abuse/instance-default", test_instance_default);
 	g_test_add_func("/dp/abuse/senders", test_senders);
 	g_test_add_func("/dp/abuse/instance-ceiling", test_instance_ceiling);
+	g_test_add_func("/dp/abuse/rotation", test_rotation);
 	/* last: it locks the fixture's own address */
 	g_test_add_func("/dp/abuse/login-defence", test_login_defence);
 	start();

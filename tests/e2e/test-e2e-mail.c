@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "exm-json.h"
 #include "exm-test.h"
+#include "exm-time.h"
 #include "test-e2e-fixture.h"
 
 #define USER	 "alice@" E2E_DOMAIN
@@ -115,6 +117,57 @@ test_account_lifecycle(void)
 	path = g_strdup_printf("instances/%s/accounts/%s", in.uuid, account);
 	g_assert_cmpuint(e2e_delete(e, path), ==, 204);
 	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, "new secret 2", 535));
+}
+
+/* Rotation with an overlap window through the API (docs/abuse-controls.md
+ * §5): the new secret reaches the node, the old one keeps working until the
+ * deadline and stops then with no further call; an expiry in the past ends
+ * every login. */
+static void
+test_rotation(void)
+{
+	g_autoptr(E2e) e = e2e_new(TRUE);
+	g_auto(Instance) in = { 0 };
+	g_autofree gchar *account = NULL;
+	g_autofree gchar *path = NULL;
+	g_autoptr(ExhTestResponse) r = NULL;
+	g_autoptr(JsonObject) shown = NULL;
+	gint64 until_us = 0;
+
+	if (e == NULL || !bring_up_alice(e, &in, &account))
+		return;
+	path = g_strdup_printf(
+		"/v1/types/mail/instances/%s/accounts/%s/actions/rotate/invoke", in.uuid, account);
+	r = exh_test_request(e->t,
+			     "POST",
+			     path,
+			     EXH_TEST_TOKEN_OWNER,
+			     "{\"password\": \"rotated secret 3\", \"overlap_seconds\": 12}");
+	g_assert_cmpuint(r->status, ==, 200);
+	g_assert_null(strstr(r->body, "rotated secret"));
+	shown = exm_json_parse_object(r->body, strlen(r->body), NULL);
+	g_assert_nonnull(shown);
+	g_assert_true(exm_time_parse(
+		json_object_get_string_member(shown, "previous_password_valid_until"), &until_us));
+	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, "rotated secret 3", 235));
+	/* inside the window both log in */
+	if (g_get_real_time() < until_us - 2 * G_USEC_PER_SEC)
+		g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, PASSWORD), ==, 235);
+	else
+		g_test_message("the window closed before the old secret was tried");
+	/* then only the new one, on the node's clock */
+	while (g_get_real_time() <= until_us + G_USEC_PER_SEC)
+		g_usleep(200 * 1000);
+	g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, PASSWORD), ==, 535);
+	g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, "rotated secret 3"), ==, 235);
+
+	/* an expiry in the past: no login at all */
+	g_assert_cmpuint(
+		e2e_update_account(
+			e, in.uuid, account, "{\"expires_at\": \"2020-01-01T00:00:00.000000Z\"}"),
+		==,
+		200);
+	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, "rotated secret 3", 535));
 }
 
 /* disk grow reaches the NodeSet; delete removes processes and sandbox */
@@ -284,6 +337,7 @@ main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/e2e/account-lifecycle", test_account_lifecycle);
+	g_test_add_func("/e2e/rotation", test_rotation);
 	g_test_add_func("/e2e/resize-and-delete", test_resize_and_delete);
 	g_test_add_func("/e2e/configure-failure", test_configure_failure);
 	g_test_add_func("/e2e/host-down", test_host_down);

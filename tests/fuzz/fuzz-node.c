@@ -9,7 +9,9 @@
  * exm_mail_node_to_json() is accepted again and gives an identical node (and
  * the same canonical JSON); exm_mail_passwd_render() of it has exactly one
  * line per active account, `username@domain:hash` in account order, and
- * nothing else (no line a crafted hash or username could inject).
+ * nothing else (no line a crafted hash or username could inject); the
+ * policy file has one line per active account with a setting, and a rotated
+ * account's line carries its previous hash as one word.
  */
 #include <string.h>
 
@@ -71,6 +73,40 @@ check_passwd(const ExmMailNode *node)
 	}
 }
 
+/* The policy file: a comment, the instance line, then one line per active
+ * account with a setting of its own, each starting with its address; every
+ * `prev=` word is exactly that account's previous hash (issue 15 §5). */
+static void
+check_policy(const ExmMailNode *node)
+{
+	g_autofree gchar *text = exm_mail_policy_render(node);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	guint n = 2;
+
+	for (guint k = 0; k < node->accounts->len; k++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
+		g_autofree gchar *head = g_strdup_printf("%s@%s:", a->username, node->domain);
+		g_autofree gchar *prev = NULL;
+		const gchar *line;
+
+		if (!a->active ||
+		    (a->messages_per_hour == 0 && a->recipients_per_day == 0 &&
+		     a->senders == NULL && a->previous_hash == NULL && a->expires_at == 0))
+			continue;
+		EXM_FUZZ_CHECK(n < g_strv_length(lines), "policy lacks %s:\n%s", head, text);
+		line = lines[n++];
+		EXM_FUZZ_CHECK(
+			g_str_has_prefix(line, head), "policy line %s is not %s", line, head);
+		if (a->previous_hash == NULL)
+			continue;
+		prev = g_strdup_printf(" prev=%s ", exm_mail_crypt_strip_scheme(a->previous_hash));
+		EXM_FUZZ_CHECK(strstr(line, prev) != NULL, "policy line %s lacks%s", line, prev);
+	}
+	EXM_FUZZ_CHECK(n + 1 == g_strv_length(lines) && *lines[n] == '\0',
+		       "policy has lines no account made:\n%s",
+		       text);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -104,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	EXM_FUZZ_CHECK(
 		g_str_equal(canonical, canonical_again), "JSON changed: %s", canonical_again);
 	check_passwd(node);
+	check_policy(node);
 	exm_fuzz_accepted();
 	return 0;
 }

@@ -116,6 +116,11 @@ SEEDS = {
         "\"x\":{\"password_hash\":\"" + SHA512 + "\\nevil@example.com:" + SHA512 + "\",\"active\":true}}}",
         "{\"uuid\":\"" + UUID + "\",\"name\":\"m\",\"domain\":\"example.com\",\"accounts\":{"
         "\"X\":{\"password_hash\":\"" + SHA512 + "\",\"active\":true},\"x\":{\"password_hash\":\"" + SHA512 + "\",\"active\":1}}}",
+        # rotation and expiry (docs/abuse-controls.md §5)
+        "{\"uuid\":\"" + UUID + "\",\"name\":\"m\",\"domain\":\"example.com\",\"accounts\":{"
+        "\"rot\":{\"password_hash\":\"" + YESCRYPT + "\",\"active\":true,\"previous_password_hash\":\""
+        "{SHA512-CRYPT}" + SHA512 + "\",\"previous_until\":1800000000,\"expires_at\":1900000000},"
+        "\"exp\":{\"password_hash\":\"" + SHA512 + "\",\"active\":true,\"expires_at\":5,\"senders\":[\"exp@example.com\"]}}}",
     ],
     "payload": [
         "{\"capabilities\": {\"demo_vm\": {\"resources\": [{"

@@ -9,7 +9,8 @@
  * EXM_REQUIRE_REAL_PEERS=1), and the running host answers every documented
  * path and method with something other than 404/405 for its documented
  * inputs, and any other method on a documented path with 405 (404
- * IncorrectActionCall on an action, as restalchemy).
+ * IncorrectActionCall on an action, 501 for GET or PUT on an invoke action's
+ * `/invoke`, as restalchemy).
  */
 #include <string.h>
 #include <unistd.h>
@@ -212,7 +213,11 @@ check_undocumented(Routes *rt, const gchar *path, const gchar *method)
 {
 	g_autoptr(ExhTestResponse) r = send(rt, method, path);
 
-	if (strstr(path, "/actions/") != NULL)
+	if (g_str_has_suffix(path, "/invoke") &&
+	    (g_str_equal(method, "get") || g_str_equal(method, "put")))
+		/* the right form, a verb the invoke action has no handler for */
+		exh_test_assert_error(r, 501, "NotImplementedError", NULL);
+	else if (strstr(path, "/actions/") != NULL)
 		exh_test_assert_error(r, 404, "IncorrectActionCall", NULL);
 	else
 		exh_test_assert_error(r, 405, "UnsupportedHttpMethod", NULL);

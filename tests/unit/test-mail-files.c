@@ -949,6 +949,119 @@ test_policy_json_round_trip(void)
 	g_assert_true(g_str_has_prefix(error->message, "limits.auth_fail_limit:"));
 }
 
+/* A SHA-crypt hash with its rounds: an `=` inside the word. */
+#define HASH_ROUNDS                                                                                \
+	"$6$rounds=6000$xNAW4QpoaCGQBXdf$6eKv4cyfwyXPWpgVWmTN7gVBU.8PXwV7cUi6UFBOR7N7."            \
+	"FrYwzPnd3mVt"                                                                             \
+	"wdiESqe0UKjcDj3NcZ9z/HcLokwH0"
+
+/* Rotation and expiry on the policy line: the previous hash without its
+ * scheme, its deadline and the expiry, in seconds; inactive accounts none. */
+static void
+test_policy_secrets(void)
+{
+	g_autoptr(ExmMailNode) n = exm_mail_node_new();
+	g_autofree gchar *out = NULL;
+
+	n->domain = g_strdup("example.com");
+	g_assert_true(exm_mail_node_add_account(n, "rot", HASH_A, TRUE, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "exp", HASH_A, TRUE, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "off", HASH_A, FALSE, NULL));
+	g_assert_true(exm_mail_node_set_account_secrets(
+		n, "rot", "{SHA512-CRYPT}" HASH_A, 1800000000, 0, NULL));
+	g_assert_true(exm_mail_node_set_account_secrets(n, "exp", NULL, 0, 1900000000, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "rnd", HASH_A, TRUE, NULL));
+	g_assert_true(
+		exm_mail_node_set_account_secrets(n, "rnd", HASH_ROUNDS, 1800000001, 0, NULL));
+	g_assert_true(exm_mail_node_set_account_secrets(n, "off", HASH_A, 1800000000, 5, NULL));
+	out = exm_mail_policy_render(n);
+	g_assert_cmpstr(out,
+			==,
+			"# exordos_mail abuse controls, written by the mail agent "
+			"(docs/abuse-controls.md)\n"
+			".instance: mph=100 rpd=1000 ceiling=1000 authfail=10 authwindow=900\n"
+			"exp@example.com: expires=1900000000\n"
+			"rnd@example.com: prev=" HASH_ROUNDS " prevuntil=1800000001\n"
+			"rot@example.com: prev=" HASH_A " prevuntil=1800000000\n");
+}
+
+/* Every bad rotation value is refused, naming its field; nothing is set. */
+static void
+test_policy_secrets_refused(void)
+{
+	static const struct {
+		const gchar *hash;
+		gint64 until, expires;
+		const gchar *message;
+	} bad[] = {
+		{ HASH_A, 0, 0, "accounts.bob.previous_password_hash, previous_until: set both" },
+		{ NULL, 1800000000, 0, "accounts.bob.previous_password_hash, previous_until" },
+		{ "$6$x$a b\n.instance: authfail=1000",
+		  1800000000,
+		  0,
+		  "accounts.bob.previous_password_hash:" },
+		{ "prev=x", 1800000000, 0, "accounts.bob.previous_password_hash:" },
+		{ "\"" HASH_A, 1800000000, 0, "accounts.bob.previous_password_hash:" },
+		{ "$6$rounds=999999999$a$abc",
+		  1800000000,
+		  0,
+		  "accounts.bob.previous_password_hash:" },
+		{ HASH_A, -5, 0, "accounts.bob.previous_until:" },
+		{ HASH_A, EXM_MAIL_EPOCH_MAX + 1, 0, "accounts.bob.previous_until:" },
+		{ NULL, 0, -1, "accounts.bob.expires_at:" },
+	};
+	g_autoptr(ExmMailNode) n = exm_mail_node_new();
+	const ExmMailNodeAccount *a;
+
+	n->domain = g_strdup("example.com");
+	g_assert_true(exm_mail_node_add_account(n, "bob", HASH_A, TRUE, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+
+		g_assert_false(exm_mail_node_set_account_secrets(
+			n, "bob", bad[i].hash, bad[i].until, bad[i].expires, &error));
+		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+		if (!g_str_has_prefix(error->message, bad[i].message))
+			g_error("%u: %s", i, error->message);
+	}
+	a = g_ptr_array_index(n->accounts, 0);
+	g_assert_null(a->previous_hash);
+	g_assert_cmpint(a->previous_until, ==, 0);
+	g_assert_cmpint(a->expires_at, ==, 0);
+}
+
+/* The payload members round-trip; a bad one names its path. */
+static void
+test_policy_secrets_json(void)
+{
+	const gchar *text =
+		"{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":\"n\","
+		"\"domain\":\"example.com\",\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A
+		"\",\"active\":true,\"previous_password_hash\":\"" HASH_A
+		"\",\"previous_until\":1800000000,\"expires_at\":1900000000}}}";
+	g_autoptr(JsonNode) in = json_from_string(text, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmMailNode) n = exm_mail_node_from_json(in, &error);
+	g_autoptr(JsonNode) out = NULL;
+	g_autoptr(JsonNode) bad = NULL;
+	g_autoptr(ExmMailNode) none = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+
+	g_assert_no_error(error);
+	out = exm_mail_node_to_json(n);
+	a = exm_json_canonical(in);
+	b = exm_json_canonical(out);
+	g_assert_cmpstr(a, ==, b);
+	bad = json_from_string("{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":"
+			       "\"n\",\"domain\":\"example.com\",\"accounts\":{\"bob\":{"
+			       "\"password_hash\":\"" HASH_A "\",\"previous_password_hash\":7}}}",
+			       NULL);
+	none = exm_mail_node_from_json(bad, &error);
+	g_assert_null(none);
+	g_assert_true(g_str_has_prefix(error->message, "accounts.bob.previous_password_hash:"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -967,6 +1080,9 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/policy/render-exact", test_policy_render_exact);
 	g_test_add_func("/mail/files/policy/refuses-injection", test_policy_refuses_injection);
 	g_test_add_func("/mail/files/policy/json-round-trip", test_policy_json_round_trip);
+	g_test_add_func("/mail/files/policy/secrets", test_policy_secrets);
+	g_test_add_func("/mail/files/policy/secrets-refused", test_policy_secrets_refused);
+	g_test_add_func("/mail/files/policy/secrets-json", test_policy_secrets_json);
 	g_test_add_func("/mail/files/env/render", test_env_render);
 	g_test_add_func("/mail/files/env/parse", test_env_parse);
 	g_test_add_func("/mail/files/env/round-trip", test_env_round_trip);

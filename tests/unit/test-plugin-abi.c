@@ -91,6 +91,10 @@ static const Expect account_fields[] = {
 	{ "messages_per_hour", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "recipients_per_day", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "senders", T(STRING_LIST), NONE, A(RW), A(RW), A(RW), NULL },
+	/* rotation and expiry (migration 0004, docs/abuse-controls.md §5) */
+	{ "previous_password_hash", T(STRING), NONE, A(RO), A(HIDDEN), A(RO), NULL },
+	{ "previous_password_valid_until", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "expires_at", T(TIMESTAMP), NONE, A(RW), A(RW), A(RW), NULL },
 	/* usage (migration 0005, docs/usage.md) */
 	{ "usage_accepted_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "usage_delivered_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },

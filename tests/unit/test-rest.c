@@ -27,9 +27,10 @@ static const ExmRestRoute children_route = {
 };
 static const ExmRestRoute *const parent_children[] = { &children_route, NULL };
 static const gchar *const parent_actions[] = { "info", NULL };
+static const gchar *const parent_invoke[] = { "restart", NULL };
 static const ExmRestRoute parents_route = {
 	"instances",   "pkg.routes.ParentRoute", "ParentController", FALSE, TRUE,
-	EXM_REST_CRUD, parent_children,		 parent_actions,     2,
+	EXM_REST_CRUD, parent_children,		 parent_actions,     2,	    parent_invoke,
 };
 static const ExmRestRoute readonly_route = {
 	"access_keys",
@@ -170,6 +171,19 @@ test_walk_resources(void)
 	g_assert_cmpint(m->method, ==, EXM_REST_ACTION);
 	g_assert_cmpstr(m->action, ==, "info");
 	g_assert_cmpstr(m->id, ==, U1);
+	g_assert_false(m->invoke);
+	g_clear_pointer(&m, exm_rest_route_match_free);
+
+	/* an invoke action: POST on `/invoke`, its resource loaded on the way */
+	g_ptr_array_set_size(log.loads, 0);
+	m = walk("POST", "instances/" U1 "/actions/restart/invoke", &log, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(m->method, ==, EXM_REST_ACTION);
+	g_assert_cmpstr(m->action, ==, "restart");
+	g_assert_true(m->invoke);
+	g_assert_cmpstr(m->id, ==, U1);
+	g_assert_cmpuint(log.loads->len, ==, 1);
+	g_assert_cmpstr(log.loads->pdata[0], ==, "instances:" U1);
 	g_ptr_array_unref(log.loads);
 }
 
@@ -250,6 +264,47 @@ test_walk_errors(void)
 		  "instances/" U1 "/actions/info",
 		  EXM_ERROR_INCORRECT_ACTION,
 		  "Action info is incorrectly called with HTTP method POST." },
+		/* invoke actions (§1.4): the verb against the form */
+		{ "GET",
+		  "instances/" U1 "/actions/restart/invoke",
+		  EXM_ERROR_NOT_IMPLEMENTED,
+		  "Not implemented." },
+		{ "PUT",
+		  "instances/" U1 "/actions/restart/invoke",
+		  EXM_ERROR_NOT_IMPLEMENTED,
+		  "Not implemented." },
+		{ "DELETE",
+		  "instances/" U1 "/actions/restart/invoke",
+		  EXM_ERROR_INCORRECT_ACTION,
+		  "Action restart is incorrectly called with HTTP method DELETE." },
+		{ "POST",
+		  "instances/" U1 "/actions/restart",
+		  EXM_ERROR_INCORRECT_ACTION,
+		  "Action restart is incorrectly called with HTTP method POST." },
+		{ "GET",
+		  "instances/" U1 "/actions/restart",
+		  EXM_ERROR_INCORRECT_ACTION,
+		  "Action restart is incorrectly called with HTTP method GET." },
+		{ "GET",
+		  "instances/" U1 "/actions/info/invoke",
+		  EXM_ERROR_INCORRECT_ACTION,
+		  "Action info is incorrectly called with HTTP method GET." },
+		{ "POST",
+		  "instances/" U1 "/actions/info/invoke",
+		  EXM_ERROR_INCORRECT_ACTION,
+		  "Action info is incorrectly called with HTTP method POST." },
+		{ "POST",
+		  "instances/" U1 "/actions/restart/invoke/",
+		  EXM_ERROR_UNSUPPORTED_METHOD,
+		  "Method 'invoke/' is not supported for restart." },
+		{ "POST",
+		  "instances/" U1 "/actions/restart/run",
+		  EXM_ERROR_UNSUPPORTED_METHOD,
+		  "Method 'run' is not supported for restart." },
+		{ "POST",
+		  "instances/" U1 "/actions/reboot/invoke",
+		  EXM_ERROR_INCORRECT_ROUTE,
+		  "Route <class 'pkg.routes.ParentRoute'> doesn't have method reboot." },
 		{ "GET", "instances/\xff", EXM_ERROR_NOT_FOUND, "path is not valid utf-8" },
 	};
 	/* check-source: end */
@@ -264,6 +319,83 @@ test_walk_errors(void)
 		g_assert_cmpstr(error->message, ==, cases[i].message);
 		g_ptr_array_unref(log.loads);
 	}
+}
+
+/* An action's keyword arguments from a request with @ct, @body and @query. */
+static JsonObject *
+kwargs(const gchar *ct, const gchar *body, const ExmRestParam *query, gsize n, GError **error)
+{
+	static const gchar *const secrets[] = { "key", NULL };
+	ExmRestCrud r = { 0 };
+
+	r.content_type = ct;
+	r.body = body;
+	r.body_len = body != NULL ? strlen(body) : 0;
+	r.query = query;
+	r.n_query = n;
+	return exm_rest_crud_action_kwargs(&r, secrets, error);
+}
+
+static gchar *
+kwargs_text(JsonObject *o)
+{
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+
+	json_node_set_object(node, o);
+	return json_to_string(node, FALSE);
+}
+
+/* upstream's rule (§1.4): the JSON object only for exactly application/json
+ * with a body; else the query string, then an urlencoded form */
+static void
+test_action_kwargs(void)
+{
+	static const ExmRestParam query[] = { { (gchar *)"force", (gchar *)"true" },
+					      { (gchar *)"n", (gchar *)"1" } };
+	g_autoptr(GError) error = NULL;
+	JsonObject *o;
+	gchar *text;
+
+	o = kwargs("application/json", "{\"key\": \"s3cret\", \"n\": 2}", query, 2, &error);
+	g_assert_no_error(error);
+	text = kwargs_text(o);
+	g_assert_cmpstr(text, ==, "{\"key\":\"s3cret\",\"n\":2}");
+	g_free(text);
+	json_object_unref(o);
+
+	/* not exactly application/json: the body is not read as JSON */
+	o = kwargs("application/json; charset=utf-8", "{\"n\": 2}", query, 2, &error);
+	g_assert_no_error(error);
+	text = kwargs_text(o);
+	g_assert_cmpstr(text, ==, "{\"force\":\"true\",\"n\":\"1\"}");
+	g_free(text);
+	json_object_unref(o);
+
+	/* an empty JSON body: the query string */
+	o = kwargs("application/json", "", query, 1, &error);
+	g_assert_no_error(error);
+	text = kwargs_text(o);
+	g_assert_cmpstr(text, ==, "{\"force\":\"true\"}");
+	g_free(text);
+	json_object_unref(o);
+
+	/* a form: its fields after the query's, all strings */
+	o = kwargs("application/x-www-form-urlencoded", "n=3&key=a%2Bb+c", query, 2, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(json_object_get_string_member(o, "n"), ==, "3");
+	g_assert_cmpstr(json_object_get_string_member(o, "key"), ==, "a+b c");
+	g_assert_cmpstr(json_object_get_string_member(o, "force"), ==, "true");
+	json_object_unref(o);
+
+	/* JSON that is not an object, or not JSON: a 400 */
+	g_assert_null(kwargs("application/json", "[1]", NULL, 0, &error));
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	g_clear_error(&error);
+	g_assert_null(kwargs("application/json", "{\"key\": ", NULL, 0, &error));
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	g_clear_error(&error);
+	g_assert_null(kwargs("application/x-www-form-urlencoded", "a=%zz", NULL, 0, &error));
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
 }
 
 static void
@@ -845,6 +977,7 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/walk/resources", test_walk_resources);
 	g_test_add_func("/rest/walk/errors", test_walk_errors);
 	g_test_add_func("/rest/walk/load-order", test_walk_load_order);
+	g_test_add_func("/rest/action-kwargs", test_action_kwargs);
 	g_test_add_func("/rest/route-list", test_route_list);
 	g_test_add_func("/rest/body/values", test_body_values);
 	g_test_add_func("/rest/body/errors", test_body_errors);
