@@ -99,7 +99,7 @@ tls_equal(const ExmPluginTlsStatus *a, const ExmPluginTlsStatus *b)
 static JsonNode *
 tls_patch_member(const ExmPluginTlsStatus *report)
 {
-	JsonObject *o = json_object_new();
+	g_autoptr(JsonObject) o = json_object_new();
 	g_autofree gchar *when = NULL;
 
 	json_object_set_string_member(o, "source", report->source);
