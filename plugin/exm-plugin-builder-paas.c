@@ -9,6 +9,7 @@
  * field).  Pure: no database, no I/O.
  */
 #include "exm-plugin-builder.h"
+#include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
 #include "exm-json.h"
@@ -88,6 +89,7 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	value = exm_plugin_builder_instance_value(in, FALSE);
 	patch = exm_plugin_builder_desired(in, seen, seen->ns_target != NULL, hash, &status);
 	patch = exm_plugin_usage_patch(in, seen, g_steal_pointer(&patch));
+	patch = exm_plugin_tls_patch(in, seen, g_steal_pointer(&patch));
 	sink->set_instance(sink->sink, value, status);
 	if (patch != NULL)
 		sink->set_patch(sink->sink, patch);

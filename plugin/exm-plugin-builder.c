@@ -16,6 +16,7 @@
 #include "exm-json.h"
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
+#include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
 #define DKIM_MAX 4096
@@ -32,6 +33,7 @@ exm_plugin_builder_input_free(gpointer input)
 	g_free(in->infra_project);
 	exm_mail_node_free(in->accounts);
 	g_free(in->usage_hash);
+	exm_plugin_tls_status_clear(&in->tls);
 	g_free(in);
 }
 
@@ -228,6 +230,10 @@ builder_load_input(gpointer ctx,
 		return builder_fail(out_error, "loading the instance", error);
 	in = g_new0(ExmPluginBuilderInput, 1);
 	in->instance = builder_row(row);
+	in->tls.source = g_strdup(exm_rest_row_get(row, "tls_source"));
+	in->tls.issuer = g_strdup(exm_rest_row_get(row, "tls_issuer"));
+	in->tls.not_after = g_strdup(exm_rest_row_get(row, "tls_not_after"));
+	in->tls.error = g_strdup(exm_rest_row_get(row, "tls_error"));
 	in->image = g_strdup(version != NULL ? builder_col(version, "image") : "");
 	if (ctx != NULL)
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
@@ -290,7 +296,7 @@ builder_patch_sets(const gchar *patch, GPtrArray *sets)
 }
 
 /* The instance's own members of the patch, when it has them (a patch may
- * carry only a usage report, which must not bump the instance). */
+ * carry only a usage or tls report, which must not bump the instance). */
 static gboolean
 builder_apply_instance(const ExmPluginBuilderInput *in,
 		       PGconn *db,
@@ -324,13 +330,17 @@ builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch,
 	const ExmPluginBuilderInput *in = input;
 	g_autoptr(JsonObject) obj = exm_json_parse_object(patch, strlen(patch), NULL);
 	JsonObject *usage = NULL;
+	JsonObject *tls = NULL;
 
-	if (obj == NULL || !exm_json_get_object(obj, EXM_PLUGIN_USAGE_PATCH, &usage, NULL, NULL)) {
+	if (obj == NULL || !exm_json_get_object(obj, EXM_PLUGIN_USAGE_PATCH, &usage, NULL, NULL) ||
+	    !exm_json_get_object(obj, EXM_PLUGIN_TLS_PATCH, &tls, NULL, NULL)) {
 		*out_error = g_strdup("malformed instance patch");
 		return FALSE;
 	}
 	if (json_object_has_member(obj, "status") &&
 	    !builder_apply_instance(in, db, patch, out_error))
+		return FALSE;
+	if (tls != NULL && !exm_plugin_tls_store(db, in, tls, out_error))
 		return FALSE;
 	return usage == NULL || exm_plugin_usage_store(db, in, usage, out_error);
 }
@@ -535,6 +545,24 @@ exm_plugin_builder_desired(const ExmPluginBuilderInput *in,
 	json_builder_add_string_value(b, selector);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
+	return exm_json_to_string(root);
+}
+
+gchar *
+exm_plugin_builder_patch_add(gchar *patch, const gchar *name, JsonNode *value)
+{
+	g_autoptr(JsonObject) obj = patch != NULL
+					    ? exm_json_parse_object(patch, strlen(patch), NULL)
+					    : json_object_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	g_free(patch);
+	if (obj == NULL) {
+		json_node_unref(value);
+		return NULL;
+	}
+	json_object_set_member(obj, name, value);
+	root = json_node_init_object(json_node_alloc(), obj);
 	return exm_json_to_string(root);
 }
 

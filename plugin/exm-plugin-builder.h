@@ -37,14 +37,24 @@ G_BEGIN_DECLS
 #define EXM_PLUGIN_ENV_PATH	 "/etc/exordos_metapaas/mail.env"
 #define EXM_PLUGIN_ENV_ON_CHANGE "systemctl restart exordos-metapaas-mail-configure"
 
+/* The served certificate as the instance stores it (docs/tls.md §4), each
+ * member a column's text (%NULL: SQL NULL); `not_after` in µs since the epoch. */
+typedef struct {
+	gchar *source;
+	gchar *issuer;
+	gchar *not_after;
+	gchar *error;
+} ExmPluginTlsStatus;
+
 /* What load() reads: the instance row, its version's image, its accounts;
  * plus the host's infra project (NULL: the tenant's, an older host). */
 typedef struct {
 	ExmMailInstance *instance;
 	gchar *image;
 	gchar *infra_project;
-	ExmMailNode *accounts; /* only @accounts is filled; %NULL for the infra builder */
-	gchar *usage_hash;     /* the stored usage report's hash (paas only; else %NULL) */
+	ExmMailNode *accounts;	/* only @accounts is filled; %NULL for the infra builder */
+	gchar *usage_hash;	/* the stored usage report's hash (paas only; else %NULL) */
+	ExmPluginTlsStatus tls; /* the instance's tls_* columns */
 } ExmPluginBuilderInput;
 
 void exm_plugin_builder_input_free(gpointer input);
@@ -83,6 +93,17 @@ gchar *exm_plugin_builder_desired(const ExmPluginBuilderInput *in,
 				  gboolean infra_requested,
 				  const gchar *node_hash,
 				  const gchar **out_status);
+
+/**
+ * exm_plugin_builder_patch_add:
+ * @patch: (transfer full) (nullable): the instance patch so far
+ * @name: a member the patch carries beside the instance's own (a node report)
+ * @value: (transfer full): its value
+ *
+ * Returns: (transfer full) (nullable): @patch (or a new one) with @name set;
+ *   %NULL when @patch is not a JSON object
+ */
+gchar *exm_plugin_builder_patch_add(gchar *patch, const gchar *name, JsonNode *value);
 
 /* Value of the instance's own target: its target fields as JSON text. */
 gchar *exm_plugin_builder_instance_value(const ExmPluginBuilderInput *in, gboolean iaas);

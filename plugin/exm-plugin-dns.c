@@ -17,6 +17,7 @@
 #include "exm-mail-dnscheck.h"
 #include "exm-mail-files.h"
 #include "exm-mail-resolver.h"
+#include "exm-plugin-tls.h"
 #include "exm-time.h"
 
 /* The plugin's DNS settings come from the host process's environment (the ABI
@@ -164,12 +165,15 @@ verify_now(const ExmRestRow *row, guint *queries)
 	return out;
 }
 
-/* The readiness condition next to `status` (docs/dns-verification.md §Readiness). */
+/* The readiness condition next to `status` (docs/dns-verification.md §Readiness),
+ * with what the instance should know though it may send: the served
+ * certificate's warnings (docs/tls.md §4). */
 static void
-add_readiness(JsonObject *o, const ExmRestRow *row, const gchar *dns_status)
+add_readiness(JsonObject *o, const ExmRestRow *row, const gchar *dns_status, gint64 now)
 {
 	const gchar *status = dns_text(row, "status");
 	JsonObject *ready = json_object_new();
+	JsonArray *warnings = json_array_new();
 
 	json_object_set_string_member(ready, "status", status);
 	json_object_set_string_member(ready, "dns_status", dns_status);
@@ -177,6 +181,8 @@ add_readiness(JsonObject *o, const ExmRestRow *row, const gchar *dns_status)
 				       "ready_to_send",
 				       g_str_equal(status, "ACTIVE") &&
 					       g_str_equal(dns_status, "ok"));
+	exm_plugin_tls_warnings(row, now, warnings);
+	json_object_set_array_member(ready, "warnings", warnings);
 	json_object_set_object_member(o, "readiness", ready);
 }
 
@@ -277,7 +283,7 @@ verify_serve(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 			return FALSE;
 		json_object_set_boolean_member(json_node_get_object(result), "cached", FALSE);
 	}
-	add_readiness(json_node_get_object(result), row, exm_mail_dnscheck_status(result));
+	add_readiness(json_node_get_object(result), row, exm_mail_dnscheck_status(result), r->now);
 	exm_rest_response_set_json(r->resp, 200, result);
 	return TRUE;
 }

@@ -176,8 +176,6 @@ exm_plugin_usage_patch(const ExmPluginBuilderInput *in,
 		seen->node_actual != NULL ? json_node_get_object(seen->node_actual) : NULL;
 	JsonObject *usage = NULL;
 	g_autoptr(JsonNode) node = NULL;
-	g_autoptr(JsonObject) obj = NULL;
-	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *hash = NULL;
 
 	if (actual == NULL || in->usage_hash == NULL ||
@@ -188,13 +186,7 @@ exm_plugin_usage_patch(const ExmPluginBuilderInput *in,
 	hash = exm_json_hash(node);
 	if (g_str_equal(hash, in->usage_hash))
 		return patch;
-	obj = patch != NULL ? exm_json_parse_object(patch, strlen(patch), NULL) : json_object_new();
-	g_free(patch);
-	if (obj == NULL)
-		return NULL;
-	json_object_set_member(obj, EXM_PLUGIN_USAGE_PATCH, json_node_copy(node));
-	root = json_node_init_object(json_node_alloc(), obj);
-	return exm_json_to_string(root);
+	return exm_plugin_builder_patch_add(patch, EXM_PLUGIN_USAGE_PATCH, json_node_copy(node));
 }
 
 /* The instance's totals: the sum over its reported accounts, the latest login. */

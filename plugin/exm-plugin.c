@@ -34,6 +34,7 @@
 #include "exm-plugin-builder.h"
 #include "exm-plugin-private.h"
 #include "exm-plugin-sql.h"
+#include "exm-plugin-tls.h"
 #include "exm-uuid.h"
 
 /* ------------------------------------------------------------------ models */
@@ -80,6 +81,23 @@ static const ExmRestFieldSchema exm_plugin_s_disk = { INT(EXM_MAIL_DISK_MIN, EXM
 						      "GB; it can only grow" };
 static const gchar *const exm_plugin_statuses[] = { "NEW", "IN_PROGRESS", "ACTIVE", "ERROR", NULL };
 static const ExmRestFieldSchema exm_plugin_s_status = { 0, 0, 0, 0, 0, exm_plugin_statuses };
+static const ExmRestFieldSchema exm_plugin_s_tls_source = {
+	0, 0, 0, 0, 0, exm_plugin_tls_sources, NULL, "the certificate the node serves"
+};
+static const ExmRestFieldSchema exm_plugin_s_tls_issuer = {
+	EXM_REST_LIMIT_MAX_LENGTH, 0,	 0,    0,
+	EXM_PLUGIN_TLS_NAME_MAX,   NULL, NULL, "its issuer, one line"
+};
+static const ExmRestFieldSchema exm_plugin_s_tls_error = {
+	EXM_REST_LIMIT_MAX_LENGTH,
+	0,
+	0,
+	0,
+	EXM_PLUGIN_TLS_ERROR_MAX,
+	NULL,
+	NULL,
+	"why the node cannot serve (or renew) its certificate; null: no error"
+};
 static const ExmRestFieldSchema exm_plugin_s_username = { LEN(1, EXM_MAIL_USERNAME_MAX),
 							  NULL,
 							  NULL,
@@ -180,6 +198,12 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "dns_next_check_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	/* issue 22, migration 0006 (docs/tls.md): the node's one name */
 	{ "smtp_hostname", EXM_REST_TYPE_STRING, F_NULL, RO, RO, RO, NULL },
+	/* migration 0007 (docs/tls.md §4): the certificate the node serves, as
+	 * it last reported it; null until it has */
+	{ "tls_source", EXM_REST_TYPE_ENUM, F_NULL, RO, RO, RO, NULL, &exm_plugin_s_tls_source },
+	{ "tls_issuer", EXM_REST_TYPE_STRING, F_NULL, RO, RO, RO, NULL, &exm_plugin_s_tls_issuer },
+	{ "tls_not_after", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	{ "tls_error", EXM_REST_TYPE_STRING, F_NULL, RO, RO, RO, NULL, &exm_plugin_s_tls_error },
 	/* usage of the last 24 hours as the node reported it (migration 0005,
 	 * docs/usage.md) */
 	{ "usage_accepted_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
@@ -648,6 +672,21 @@ static const ExordosPaasMigration exm_plugin_migration_tls = {
 	{ NULL },
 };
 
+/* Issue 22 item 4: the served certificate as the node reports it. */
+static const gchar *const exm_plugin_depends_tls[] = {
+	"6e2b7c1a-9d4f-4e0a-b5c8-3f1d2a6e9b07",
+	NULL,
+};
+
+static const ExordosPaasMigration exm_plugin_migration_tls_status = {
+	"e14d8404-55aa-4af5-aa77-26805dd12888",
+	"0007-tls-status",
+	exm_plugin_depends_tls,
+	exm_plugin_sql_0007_tls_status_up,
+	exm_plugin_sql_0007_tls_status_down,
+	{ NULL },
+};
+
 /* Issue 17's schedule: when each instance's DNS is checked next. */
 static const gchar *const exm_plugin_depends_dns[] = {
 	"d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f70",
@@ -683,6 +722,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_tls,
 	&exm_plugin_migration_dns_schedule,
 	&exm_plugin_migration_rotation,
+	&exm_plugin_migration_tls_status,
 	NULL,
 };
 

@@ -12,6 +12,7 @@
 #include "exm-dp-usage.h"
 #include "exm-dp-index.h"
 #include "exm-dp-stamp.h"
+#include "exm-dp-tls.h"
 #include "exm-json.h"
 #include "exm-mail-files.h"
 #include "exm-mail-model.h"
@@ -22,6 +23,9 @@ struct _ExmDpDriver {
 	gchar *policy_path;
 	gchar *meta_path;
 	gchar *dkim_txt_path;
+	/* the certificates exim may serve (docs/tls.md §4): the tenant's first */
+	gchar *tls_cert_path;
+	gchar *tls_custom_path;
 	uid_t uid;
 	gid_t gid;
 	ExmAtomicFaultFunc fault;
@@ -72,6 +76,8 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	self->policy_path = exm_dp_config_path(config, EXM_DP_PATH_POLICY);
 	self->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
 	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
+	self->tls_cert_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
+	self->tls_custom_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
 	self->passwd_cdb_path = exm_dp_index_path(self->passwd_path);
 	self->policy_cdb_path = exm_dp_index_path(self->policy_path);
 	remove_stale(self->passwd_cdb_path);
@@ -91,6 +97,8 @@ exm_dp_driver_free(ExmDpDriver *self)
 	g_free(self->policy_path);
 	g_free(self->meta_path);
 	g_free(self->dkim_txt_path);
+	g_free(self->tls_cert_path);
+	g_free(self->tls_custom_path);
 	g_free(self->passwd_cdb_path);
 	g_free(self->policy_cdb_path);
 	exm_dp_stamp_free(self->listed);
@@ -404,7 +412,8 @@ usage_poll(ExmDpDriver *self)
 
 /* The actual value: when passwd is exactly the render of @last, @last's accounts
  * (inactive and `{SCHEME}`-prefixed ones included, so actual equals target);
- * otherwise what the file shows.  Plus the DKIM key from platform.txt. */
+ * otherwise what the file shows.  Plus the DKIM key from platform.txt and
+ * the served certificate. */
 static JsonNode *
 actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 {
@@ -438,6 +447,10 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 	json_object_set_string_member(obj, "dkim_public_key", key);
 	json_object_set_string_member(
 		obj, "dkim_selector", key[0] != '\0' ? EXM_MAIL_DEFAULT_SELECTOR : "");
+	/* the served certificate (issue 22): like usage, outside every target key */
+	json_object_set_member(obj,
+			       EXM_DP_TLS_MEMBER,
+			       exm_dp_tls_status(self->tls_cert_path, self->tls_custom_path));
 	/* usage (issue 16): its own member, outside every target key, so it never
 	 * makes the node look unconverged; it changes only when mail moved */
 	if (self->usage != NULL) {
@@ -603,13 +616,9 @@ actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GE
 static ExmDpStamp *
 stamp_inputs(ExmDpDriver *self)
 {
-	const gchar *paths[] = { self->meta_path,
-				 self->passwd_path,
-				 self->passwd_cdb_path,
-				 self->policy_path,
-				 self->policy_cdb_path,
-				 self->dkim_txt_path,
-				 NULL };
+	const gchar *paths[] = { self->meta_path,     self->passwd_path,     self->passwd_cdb_path,
+				 self->policy_path,   self->policy_cdb_path, self->dkim_txt_path,
+				 self->tls_cert_path, self->tls_custom_path, NULL };
 
 	return exm_dp_stamp_take(paths);
 }

@@ -85,7 +85,9 @@ gboolean exm_dp_driver_delete(ExmDpDriver *self,
  * exm_dp_driver_list:
  *
  * Returns: (transfer full) (element-type JsonNode): the actual value of every
- * resource: `{uuid, name, domain, accounts, dkim_public_key, dkim_selector}`
+ * resource: `{uuid, name, domain, accounts, dkim_public_key, dkim_selector,
+ * tls}` (`tls`: exm_dp_tls_status() of the certificate exim serves), plus
+ * `usage` when set (exm_dp_driver_set_usage())
  */
 GPtrArray *exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error);
 

@@ -11,8 +11,7 @@
 
 #include "exm-dp-error.h"
 #include "exm-dp-logstats.h"
-#include "exm-mail-cert.h"
-#include "exm-secret.h"
+#include "exm-dp-tls.h"
 
 /* the log is followed between scrapes too, so a rotation is rarely missed */
 #define POLL_SECONDS 10
@@ -69,25 +68,19 @@ render_queue(ExmDpMetrics *m, GString *out)
 static void
 render_tls(ExmDpMetrics *m, GString *out)
 {
-	/* a tenant's file holds its key too: wiped after the read */
-	g_autoptr(ExmSecret) pem = NULL;
-	gsize len = 0;
-	gint64 not_after = 0;
+	ExmMailCertInfo info = { 0 };
+	const gchar *source = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
 	g_string_append(out,
 			"# HELP exordos_node_tls_certificate_expiry_days Days until the notAfter "
 			"of the certificate exim serves (negative: expired).\n"
 			"# TYPE exordos_node_tls_certificate_expiry_days gauge\n");
-	if (g_file_get_contents(g_file_test(m->tls_custom, G_FILE_TEST_EXISTS) ? m->tls_custom
-									       : m->tls_cert,
-				&pem,
-				&len,
-				NULL) &&
-	    exm_mail_cert_not_after(pem, len, &not_after))
+	if (exm_dp_tls_served(m->tls_cert, m->tls_custom, &source, &info, NULL))
 		g_string_append_printf(out,
 				       "exordos_node_tls_certificate_expiry_days %.3f\n",
-				       (gdouble)(not_after - now) / 86400.0);
+				       (gdouble)(info.not_after - now) / 86400.0);
+	exm_mail_cert_info_clear(&info);
 }
 
 static void

@@ -4,7 +4,8 @@
  *
  * A tenant's own certificate on the node (docs/tls.md §3): checked again,
  * written with its key as one file by an atomic rename, removed to go back to
- * the self-signed certificate.
+ * the self-signed certificate; and the served certificate described for the
+ * instance's status and the expiry gauge (§4).
  */
 #include "exm-dp-tls.h"
 
@@ -17,6 +18,7 @@
 #include "exm-mail-cert.h"
 #include "exm-mail-dns.h"
 #include "exm-secret.h"
+#include "exm-time.h"
 
 gboolean
 exm_dp_tls_install(const ExmDpConfig *config,
@@ -67,4 +69,59 @@ exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error)
 	if (changed != NULL)
 		*changed = removed;
 	return TRUE;
+}
+
+gboolean
+exm_dp_tls_served(const gchar *self_signed,
+		  const gchar *custom,
+		  const gchar **source,
+		  ExmMailCertInfo *info,
+		  GError **error)
+{
+	gboolean tenant = g_file_test(custom, G_FILE_TEST_EXISTS);
+	const gchar *path = tenant ? custom : self_signed;
+	g_autofree gchar *name = g_path_get_basename(path);
+	/* a tenant's file holds its key too: wiped after the read */
+	g_autoptr(ExmSecret) pem = NULL;
+	g_autoptr(GError) local = NULL;
+	gsize len = 0;
+
+	*source = tenant ? EXM_DP_TLS_CUSTOM : EXM_DP_TLS_SELF_SIGNED;
+	if (!g_file_get_contents(path, &pem, &len, &local)) {
+		/* the base name only: the node's layout stays on the node */
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_FAILED,
+			    "%s: %s",
+			    name,
+			    local->code == G_FILE_ERROR_NOENT ? "no such file" : "cannot be read");
+		return FALSE;
+	}
+	if (exm_mail_cert_read_leaf(pem, len, info))
+		return TRUE;
+	g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s: no readable certificate", name);
+	return FALSE;
+}
+
+JsonNode *
+exm_dp_tls_status(const gchar *self_signed, const gchar *custom)
+{
+	ExmMailCertInfo info = { 0 };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) o = json_object_new();
+	const gchar *source = NULL;
+	g_autofree gchar *not_after = NULL;
+
+	if (exm_dp_tls_served(self_signed, custom, &source, &info, &error)) {
+		not_after = exm_time_format(info.not_after * G_USEC_PER_SEC);
+		json_object_set_string_member(o, "source", source);
+		json_object_set_string_member(o, "subject", info.subject);
+		json_object_set_string_member(o, "issuer", info.issuer);
+		json_object_set_string_member(o, "not_after", not_after);
+	} else {
+		json_object_set_string_member(o, "source", source);
+		json_object_set_string_member(o, "error", error->message);
+	}
+	exm_mail_cert_info_clear(&info);
+	return json_node_init_object(json_node_alloc(), o);
 }

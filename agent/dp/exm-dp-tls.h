@@ -2,13 +2,22 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * A tenant's own certificate on the node (issue 22, docs/tls.md §3).
+ * A tenant's own certificate on the node (issue 22, docs/tls.md §3), and what
+ * the node serves now (§4).
  */
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "exm-dp-config.h"
+#include "exm-mail-cert.h"
+
+/* the member of the driver's actual value that describes the served
+ * certificate (docs/tls.md §4); outside every target key, like usage */
+#define EXM_DP_TLS_MEMBER      "tls"
+#define EXM_DP_TLS_SELF_SIGNED "self_signed"
+#define EXM_DP_TLS_CUSTOM      "custom"
 
 /**
  * exm_dp_tls_install:
@@ -34,3 +43,34 @@ gboolean exm_dp_tls_install(const ExmDpConfig *config,
 
 /* Removes the tenant's certificate: exim serves the self-signed one again. */
 gboolean exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error);
+
+/**
+ * exm_dp_tls_served:
+ * @self_signed: the self-signed certificate's path (%EXM_DP_PATH_TLS_CERT
+ *   under the node's root)
+ * @custom: the tenant's file's path (%EXM_DP_PATH_TLS_CUSTOM under the root)
+ * @source: (out): %EXM_DP_TLS_CUSTOM when @custom exists, else
+ *   %EXM_DP_TLS_SELF_SIGNED: the choice exim4.conf makes for each handshake
+ * @info: (out caller-allocates): the served leaf's subject, issuer, notAfter
+ *
+ * Reads the certificate exim serves now.  The tenant's file holds its key
+ * too: the buffer it was read into is wiped.
+ *
+ * Returns: %FALSE when that file is missing, unreadable or holds no
+ *   certificate (@source is set all the same); %EXM_DP_ERROR_FAILED names the
+ *   file by its base name only
+ */
+gboolean exm_dp_tls_served(const gchar *self_signed,
+			   const gchar *custom,
+			   const gchar **source,
+			   ExmMailCertInfo *info,
+			   GError **error);
+
+/**
+ * exm_dp_tls_status:
+ *
+ * Returns: (transfer full): the %EXM_DP_TLS_MEMBER member: `{"source",
+ *   "subject", "issuer", "not_after"}` (RFC 3339 UTC, exm_time_format()), or
+ *   `{"source", "error"}` when exm_dp_tls_served() fails
+ */
+JsonNode *exm_dp_tls_status(const gchar *self_signed, const gchar *custom);

@@ -238,7 +238,8 @@ check_complete(CertStack *chain, gint64 now, GError **error)
 		       issuer);
 }
 
-static void
+/* %FALSE when the notAfter cannot be read (then @info is half filled). */
+static gboolean
 fill_info(X509 *leaf, gchar *key_type, ExmMailCertInfo *info)
 {
 	struct tm tm = { 0 };
@@ -246,24 +247,26 @@ fill_info(X509 *leaf, gchar *key_type, ExmMailCertInfo *info)
 	info->subject = name_line(X509_get_subject_name(leaf));
 	info->issuer = name_line(X509_get_issuer_name(leaf));
 	info->key_type = key_type;
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1)
-		info->not_after = (gint64)timegm(&tm);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) != 1)
+		return FALSE;
+	info->not_after = (gint64)timegm(&tm);
+	return TRUE;
 }
 
 gboolean
-exm_mail_cert_not_after(const gchar *pem, gsize len, gint64 *not_after)
+exm_mail_cert_read_leaf(const gchar *pem, gsize len, ExmMailCertInfo *info)
 {
 	g_autoptr(BIO) bio = NULL;
 	g_autoptr(X509) cert = NULL;
-	struct tm tm = { 0 };
 
 	if (pem == NULL || len == 0 || len > EXM_MAIL_CERT_PEM_MAX)
 		return FALSE;
 	bio = BIO_new_mem_buf(pem, (int)len);
 	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	if (cert == NULL || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+	if (cert == NULL || !fill_info(cert, NULL, info)) {
+		exm_mail_cert_info_clear(info);
 		return FALSE;
-	*not_after = (gint64)timegm(&tm);
+	}
 	return TRUE;
 }
 
@@ -299,6 +302,7 @@ exm_mail_cert_check(const gchar *chain_pem,
 	if (!check_dates(chain, now, error) || !check_order(chain, error) ||
 	    !check_complete(chain, now, error))
 		return FALSE;
+	/* check_dates() read the leaf's notAfter already: this cannot fail */
 	if (info != NULL)
 		fill_info(leaf, g_steal_pointer(&key_type), info);
 	return TRUE;

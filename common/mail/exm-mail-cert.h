@@ -26,14 +26,18 @@ typedef struct {
 void exm_mail_cert_info_clear(ExmMailCertInfo *info);
 
 /**
- * exm_mail_cert_not_after:
- * @pem: PEM text; its first certificate is read (the leaf of a chain)
+ * exm_mail_cert_read_leaf:
+ * @pem: PEM text; its first certificate is read (the leaf of a chain); the
+ *   rest (more certificates, a private key) is not looked at
  * @len: its length (at most %EXM_MAIL_CERT_PEM_MAX)
- * @not_after: (out): that certificate's notAfter, seconds since the epoch
+ * @info: (out caller-allocates): that certificate's subject, issuer and
+ *   notAfter (@key_type stays %NULL); cleared when it returns %FALSE
  *
- * Returns: %FALSE when @pem holds no certificate
+ * Nothing is checked: what a node serves is described, not judged.
+ *
+ * Returns: %FALSE when @pem holds no readable certificate
  */
-gboolean exm_mail_cert_not_after(const gchar *pem, gsize len, gint64 *not_after);
+gboolean exm_mail_cert_read_leaf(const gchar *pem, gsize len, ExmMailCertInfo *info);
 
 /**
  * exm_mail_cert_check:

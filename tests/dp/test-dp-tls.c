@@ -7,7 +7,9 @@
  * on) accepts its certificate by that name on 25, 465 and 587; Debian's
  * sslscan finds only TLS 1.2/1.3 and forward-secret AEAD ciphers there; the
  * openssl client's old protocols and non-forward-secret or CBC ciphers are
- * refused.
+ * refused; a tenant's chain is served from the next handshake; the driver's
+ * actual value describes the served certificate (§4) and its `unchanged`
+ * answer sees the certificate change.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "exm-config.h"
+#include "exm-dp-driver.h"
 #include "exm-dp-fixture.h"
 #include "exm-dp-tls.h"
 #include "exm-mail-dns.h"
@@ -424,6 +427,134 @@ test_custom_certificate(void)
 	g_assert_true(all_verify(self_signed));
 }
 
+/* What openssl says of @pem's first certificate: its @field ("issuer",
+ * "subject") one line, or its notAfter in exm_time_format()'s form. */
+static gchar *
+openssl_field(const gchar *pem, const gchar *field)
+{
+	const gchar *argv[] = {
+		"openssl",	    "x509",	"-in",	    pem,  "-noout", "-nameopt",
+		"oneline,-esc_msb", "-dateopt", "iso_8601", NULL, NULL
+	};
+	g_autofree gchar *flag = g_strconcat("-", field, NULL);
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *prefix = NULL;
+	gchar *value;
+
+	argv[9] = flag;
+	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+	g_strstrip(out);
+	prefix = g_strconcat(g_str_equal(field, "enddate") ? "notAfter" : field, "=", NULL);
+	g_assert_true(g_str_has_prefix(out, prefix));
+	value = out + strlen(prefix);
+	if (g_str_equal(field, "enddate")) {
+		/* "2036-12-02 01:49:49Z" → "2036-12-02T01:49:49.000000Z" */
+		g_assert_cmpuint(strlen(value), ==, 20);
+		value[10] = 'T';
+		value[19] = '\0';
+		return g_strconcat(value, ".000000Z", NULL);
+	}
+	return g_strdup(value);
+}
+
+/* The `tls` member of the driver's one resource, listed now. */
+static JsonObject *
+listed_tls(ExmDpDriver *driver)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, &error);
+	JsonObject *o;
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 1);
+	o = json_object_get_object_member(json_node_get_object(list->pdata[0]), "tls");
+	g_assert_nonnull(o);
+	return json_object_ref(o);
+}
+
+/* The member names @pem's leaf as @source, with openssl's issuer, subject and
+ * notAfter. */
+static void
+assert_describes(JsonObject *tls, const gchar *source, const gchar *pem)
+{
+	g_autofree gchar *issuer = openssl_field(pem, "issuer");
+	g_autofree gchar *subject = openssl_field(pem, "subject");
+	g_autofree gchar *not_after = openssl_field(pem, "enddate");
+
+	g_assert_cmpstr(json_object_get_string_member(tls, "source"), ==, source);
+	g_assert_cmpstr(json_object_get_string_member(tls, "issuer"), ==, issuer);
+	g_assert_cmpstr(json_object_get_string_member(tls, "subject"), ==, subject);
+	g_assert_cmpstr(json_object_get_string_member(tls, "not_after"), ==, not_after);
+	g_assert_false(json_object_has_member(tls, "error"));
+}
+
+/* Item 4 on the node: the actual value says which certificate exim serves;
+ * installing or removing the tenant's makes an idle agent list again (its
+ * `unchanged` turns false), and an unreadable one is reported as an error. */
+static void
+test_status(void)
+{
+	g_autoptr(ExmDpDriver) driver = NULL;
+	g_autoptr(JsonNode) value = NULL;
+	g_autoptr(JsonNode) actual = NULL;
+	g_autoptr(JsonObject) tls = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *self_signed = NULL;
+	g_autofree gchar *custom = NULL;
+	g_autofree gchar *chain = NULL;
+	g_autofree gchar *key = NULL;
+	g_autofree gchar *leaf = NULL;
+
+	if (!ready())
+		return;
+	self_signed = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CERT);
+	custom = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CUSTOM);
+	leaf = g_build_filename(EXM_SOURCE_ROOT, "tests", "unit", "tls", "rsa.pem", NULL);
+	chain = unit_chain();
+	key = unit_fixture("rsa.key");
+	driver = exm_dp_driver_new(fx->config, &error);
+	g_assert_no_error(error);
+	value = exm_dp_node_value("5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f", NULL);
+	actual = exm_dp_driver_apply(driver, value, NULL, &error);
+	g_assert_no_error(error);
+
+	/* the self-signed certificate configure made, named mail.<domain> */
+	tls = listed_tls(driver);
+	assert_describes(tls, "self_signed", self_signed);
+	g_assert_nonnull(strstr(json_object_get_string_member(tls, "subject"), "mail.example.com"));
+	g_assert_true(exm_dp_driver_unchanged(driver, EXM_DP_DRIVER_KIND));
+
+	/* the tenant's chain: served, so reported, and the idle check sees it */
+	g_assert_true(exm_dp_tls_install(
+		fx->config, EXM_DP_TEST_DOMAIN, chain, key, strlen(key), NULL, &error));
+	g_assert_no_error(error);
+	g_assert_false(exm_dp_driver_unchanged(driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&tls, json_object_unref);
+	tls = listed_tls(driver);
+	assert_describes(tls, "custom", leaf);
+	g_assert_cmpstr(json_object_get_string_member(tls, "issuer"), ==, "CN = Test Intermediate");
+	g_assert_true(exm_dp_driver_unchanged(driver, EXM_DP_DRIVER_KIND));
+
+	/* a tenant's file that holds no certificate: exim cannot serve it either */
+	g_assert_true(g_file_set_contents(custom, "not a certificate\n", -1, NULL));
+	g_assert_false(exm_dp_driver_unchanged(driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&tls, json_object_unref);
+	tls = listed_tls(driver);
+	g_assert_cmpstr(json_object_get_string_member(tls, "source"), ==, "custom");
+	g_assert_cmpstr(json_object_get_string_member(tls, "error"),
+			==,
+			"custom.pem: no readable certificate");
+	g_assert_false(json_object_has_member(tls, "not_after"));
+
+	/* removed: the self-signed one again */
+	g_assert_true(exm_dp_tls_remove(fx->config, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_false(exm_dp_driver_unchanged(driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&tls, json_object_unref);
+	tls = listed_tls(driver);
+	assert_describes(tls, "self_signed", self_signed);
+}
+
 static gchar *
 check_peers(void)
 {
@@ -470,6 +601,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/tls/scanner", test_scanner);
 	g_test_add_func("/dp/tls/openssl-refused", test_openssl_refused);
 	g_test_add_func("/dp/tls/custom-certificate", test_custom_certificate);
+	g_test_add_func("/dp/tls/status", test_status);
 	start();
 	rc = g_test_run();
 	exm_dp_fixture_free(fx);

@@ -6,7 +6,9 @@
  * the plugin, the engine and the local backend whose node delivers to the dp
  * sink; alice sends one message the sink takes, one it answers 451 and one it
  * answers 550.  The account's and the instance's 24-hour counts, and the
- * instance's recent deliveries, show that run through the public API.
+ * instance's recent deliveries, show that run through the public API.  The
+ * same report path carries the served certificate (issue 22 item 4,
+ * docs/tls.md §4): the instance shows the node's self-signed one.
  */
 #include <signal.h>
 #include <string.h>
@@ -135,6 +137,24 @@ assert_deliveries(E2e *e, const gchar *instance)
 	g_assert_cmpuint(seen, ==, 7);
 }
 
+/* The node's self-signed certificate, as its agent reported it. */
+static void
+assert_tls(JsonObject *o)
+{
+	g_autoptr(GDateTime) not_after = NULL;
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autoptr(GDateTime) soon = g_date_time_add_days(now, 300);
+
+	g_assert_cmpstr(json_object_get_string_member(o, "tls_source"), ==, "self_signed");
+	g_assert_cmpstr(
+		json_object_get_string_member(o, "tls_issuer"), ==, "CN = mail." E2E_DOMAIN);
+	not_after = g_date_time_new_from_iso8601(json_object_get_string_member(o, "tls_not_after"),
+						 NULL);
+	g_assert_nonnull(not_after);
+	g_assert_cmpint(g_date_time_compare(not_after, soon), >, 0);
+	g_assert_false(json_object_has_member(o, "tls_error"));
+}
+
 static void
 test_usage(void)
 {
@@ -167,6 +187,7 @@ test_usage(void)
 		path = g_strdup_printf("/v1/types/mail/instances/%s", instance);
 		inst = get_json(e, path);
 		assert_counts(inst);
+		assert_tls(inst);
 		assert_deliveries(e, instance);
 	}
 	kill(sink, SIGKILL);

@@ -8,7 +8,7 @@
  * Properties: every refusal is EXM_MAIL_ERROR_INVALID with a message that
  * never carries key material (no "PRIVATE KEY" and none of the key's base64
  * lines); an accepted pair names its issuer and subject, a key type of the
- * accepted set and a notAfter after "now"; exm_mail_cert_not_after() agrees
+ * accepted set and a notAfter after "now"; exm_mail_cert_read_leaf() agrees
  * with the check on the leaf.
  */
 #include <string.h>
@@ -39,7 +39,8 @@ check_refusal(const GError *error, const gchar *key)
 static void
 check_accepted(const ExmMailCertInfo *info, const gchar *chain)
 {
-	gint64 leaf_end = 0;
+	ExmMailCertInfo leaf = { 0 };
+	gboolean same;
 
 	exm_fuzz_accepted();
 	EXM_FUZZ_CHECK(info->subject != NULL && info->issuer != NULL, "no subject or issuer");
@@ -49,9 +50,11 @@ check_accepted(const ExmMailCertInfo *info, const gchar *chain)
 		       "key type %s",
 		       info->key_type);
 	EXM_FUZZ_CHECK(info->not_after > NOW, "accepted an expired certificate");
-	EXM_FUZZ_CHECK(exm_mail_cert_not_after(chain, strlen(chain), &leaf_end) &&
-			       leaf_end == info->not_after,
-		       "the leaf's notAfter is read differently");
+	same = exm_mail_cert_read_leaf(chain, strlen(chain), &leaf) &&
+	       leaf.not_after == info->not_after && g_str_equal(leaf.subject, info->subject) &&
+	       g_str_equal(leaf.issuer, info->issuer);
+	exm_mail_cert_info_clear(&leaf);
+	EXM_FUZZ_CHECK(same, "the leaf is read differently");
 }
 
 int

@@ -55,11 +55,18 @@ test_descriptor(void)
 	g_assert_cmpstr(d->migrations[6]->name, ==, "0008-dns-schedule");
 	g_assert_cmpstr(d->migrations[6]->depends[0], ==, d->migrations[2]->uuid);
 	g_assert_null(d->migrations[6]->depends[1]);
-	/* 0004 (issue 15's rotation) depends on 0000 only, listed last */
+	/* 0004 (issue 15's rotation) depends on 0000 only, listed after them */
 	g_assert_cmpstr(d->migrations[7]->name, ==, "0004-rotation");
 	g_assert_cmpstr(d->migrations[7]->depends[0], ==, d->migrations[0]->uuid);
 	g_assert_null(d->migrations[7]->depends[1]);
-	g_assert_null(d->migrations[8]);
+	/* 0007 (the served certificate's status) builds on 0006, listed last */
+	g_assert_cmpstr(d->migrations[8]->name, ==, "0007-tls-status");
+	g_assert_cmpstr(d->migrations[8]->uuid, ==, "e14d8404-55aa-4af5-aa77-26805dd12888");
+	g_assert_cmpstr(d->migrations[8]->depends[0], ==, d->migrations[5]->uuid);
+	g_assert_null(d->migrations[8]->depends[1]);
+	g_assert_nonnull(strstr(d->migrations[8]->up_sql, "ADD COLUMN tls_not_after"));
+	g_assert_nonnull(strstr(d->migrations[8]->down_sql, "DROP COLUMN IF EXISTS tls_source"));
+	g_assert_null(d->migrations[9]);
 	/* ABI minor 4: the background jobs and the metrics */
 	g_assert_cmpuint(d->abi_minor, >=, 4);
 	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");

@@ -80,12 +80,20 @@ test_good_chains(void)
 	g_assert_nonnull(strstr(info.issuer, "Test Intermediate"));
 	g_assert_cmpint(info.not_after, >, now());
 	{
-		gint64 leaf_end = 0;
+		ExmMailCertInfo leaf = { 0 };
 
 		/* the first certificate of a chain is the one read */
-		g_assert_true(exm_mail_cert_not_after(pem, strlen(pem), &leaf_end));
-		g_assert_cmpint(leaf_end, ==, info.not_after);
-		g_assert_false(exm_mail_cert_not_after(key, strlen(key), &leaf_end));
+		g_assert_true(exm_mail_cert_read_leaf(pem, strlen(pem), &leaf));
+		g_assert_cmpint(leaf.not_after, ==, info.not_after);
+		g_assert_cmpstr(leaf.subject, ==, info.subject);
+		g_assert_cmpstr(leaf.issuer, ==, info.issuer);
+		g_assert_null(leaf.key_type);
+		exm_mail_cert_info_clear(&leaf);
+		/* a key alone is no certificate: nothing is left filled */
+		g_assert_false(exm_mail_cert_read_leaf(key, strlen(key), &leaf));
+		g_assert_null(leaf.subject);
+		g_assert_null(leaf.issuer);
+		g_assert_cmpint(leaf.not_after, ==, 0);
 	}
 	exm_mail_cert_info_clear(&info);
 	/* EC P-384 with a wildcard SAN */

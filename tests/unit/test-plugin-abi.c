@@ -61,6 +61,11 @@ static const Expect instance_fields[] = {
 	{ "dns_checked_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "dns_next_check_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "smtp_hostname", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
+	/* the served certificate (migration 0007, docs/tls.md §4) */
+	{ "tls_source", T(ENUM), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "tls_issuer", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "tls_not_after", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "tls_error", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
 	/* usage (migration 0005, docs/usage.md) */
 	{ "usage_accepted_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "usage_delivered_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
