@@ -607,13 +607,32 @@ mail_rotate_run(ExmRestCrud *r, const ExmRestKind *kind, JsonObject *kwargs, GEr
 	       exm_rest_crud_write_update(r, kind, sets, error);
 }
 
+/* A secret in the URL would reach access logs and proxies: upstream's rule
+ * would take it from the query string, this action refuses it there. */
+static gboolean
+mail_rotate_not_in_url(ExmRestCrud *r, GError **error)
+{
+	for (gsize i = 0; i < r->n_query; i++) {
+		if (g_strv_contains(mail_rotate_secrets, r->query[i].key)) {
+			g_set_error(error,
+				    EXM_MAIL_ERROR,
+				    EXM_MAIL_ERROR_INVALID,
+				    "%s: send it in the body (JSON or a form), never in the URL",
+				    r->query[i].key);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 void
 exm_plugin_mail_rotate(ExmRestCrud *r, const ExmRestKind *kind)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) kwargs = NULL;
 
-	if (exm_rest_crud_enforce(r, kind->policy, "update", &error))
+	if (exm_rest_crud_enforce(r, kind->policy, "update", &error) &&
+	    mail_rotate_not_in_url(r, &error))
 		kwargs = exm_rest_crud_action_kwargs(r, mail_rotate_secrets, &error);
 	if (kwargs == NULL || !mail_rotate_run(r, kind, kwargs, &error))
 		exm_rest_response_set_error(r->resp, error);

@@ -494,9 +494,13 @@ test_instances_abuse(AccountsFixture *a, gconstpointer data)
 
 /* ------------------------------------------------------------------ rotation */
 
-/* POST …/actions/rotate/invoke with a JSON body (or @query and no body). */
+/* POST …/actions/rotate/invoke with @body as @type (JSON when %NULL). */
 static ExmReply *
-rotate(AccountsFixture *a, const ExmWho *who, const gchar *query, const gchar *body)
+rotate_as(AccountsFixture *a,
+	  const ExmWho *who,
+	  const gchar *query,
+	  const gchar *body,
+	  const gchar *type)
 {
 	g_autofree gchar *path = g_strdup_printf("%s/actions/rotate/invoke", a->apath);
 
@@ -508,7 +512,13 @@ rotate(AccountsFixture *a, const ExmWho *who, const gchar *query, const gchar *b
 				    query,
 				    body,
 				    body != NULL ? strlen(body) : 0,
-				    body != NULL ? "application/json" : NULL);
+				    type != NULL ? type : "application/json");
+}
+
+static ExmReply *
+rotate(AccountsFixture *a, const ExmWho *who, const gchar *query, const gchar *body)
+{
+	return rotate_as(a, who, query, body, NULL);
 }
 
 static gchar *
@@ -536,6 +546,7 @@ test_accounts_rotate(AccountsFixture *a, gconstpointer data)
 	g_autoptr(ExmReply) again = NULL;
 	g_autoptr(ExmReply) cut = NULL;
 	g_autoptr(ExmReply) q = NULL;
+	g_autoptr(ExmReply) url = NULL;
 
 	if (a->f == NULL)
 		return;
@@ -577,9 +588,16 @@ test_accounts_rotate(AccountsFixture *a, gconstpointer data)
 		      json_object_get_null_member(json_node_get_object(cut->json),
 						  "previous_password_valid_until"));
 
-	/* without a JSON body the query string carries the arguments, all text;
-	 * the default window is a day */
-	q = rotate(a, &exm_who_owner1, "password=qu3ry-secret", NULL);
+	/* a secret in the URL is refused (it would reach access logs) */
+	url = rotate(a, &exm_who_owner1, "password=url-secret", NULL);
+	exm_assert_error(url, 400, "ValidationError");
+	g_assert_true(g_str_has_prefix(exm_reply_str(url, "message"), "password: send it"));
+	/* a form body carries the arguments as text; the default window is a day */
+	q = rotate_as(a,
+		      &exm_who_owner1,
+		      NULL,
+		      "password=qu3ry-secret",
+		      "application/x-www-form-urlencoded");
 	exm_assert_status(q, 200);
 	g_free(secrets);
 	secrets = account_secrets(a);
