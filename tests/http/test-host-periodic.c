@@ -165,6 +165,15 @@ wait_claimed(ExhTest *t, const gchar *uuid)
 		uuid);
 	gint64 start = g_get_monotonic_time();
 
+	ExhPeriodicStats stats;
+	g_autofree gchar *row = NULL;
+	g_autofree gchar *show = g_strdup_printf(
+		"SELECT status || ' next ' || coalesce(dns_next_check_at::text, '-') || ' checked "
+		"' "
+		"|| coalesce(dns_checked_at::text, '-') || ' now ' || now()::text FROM "
+		"mail_instances WHERE uuid = '%s'",
+		uuid);
+
 	while (g_get_monotonic_time() - start < WAIT_US) {
 		g_autofree gchar *v = exh_test_sql(t, sql);
 
@@ -172,6 +181,14 @@ wait_claimed(ExhTest *t, const gchar *uuid)
 			return TRUE;
 		g_usleep(20 * 1000);
 	}
+	/* what the runner and the row looked like, for a failure seen once in CI */
+	exh_periodic_get_stats(exh_ua_get_periodic(t->host->ua), &stats);
+	row = exh_test_sql(t, show);
+	g_test_message("not claimed: %s; runner steps %" G_GUINT64_FORMAT
+		       " failed %" G_GUINT64_FORMAT,
+		       row,
+		       (guint64)stats.steps,
+		       (guint64)stats.failed);
 	return FALSE;
 }
 
