@@ -167,6 +167,7 @@ wait_claimed(ExhTest *t, const gchar *uuid)
 
 	ExhPeriodicStats stats;
 	g_autofree gchar *row = NULL;
+	g_autofree gchar *sessions = NULL;
 	g_autofree gchar *show = g_strdup_printf(
 		"SELECT status || ' next ' || coalesce(dns_next_check_at::text, '-') || ' checked "
 		"' "
@@ -184,11 +185,17 @@ wait_claimed(ExhTest *t, const gchar *uuid)
 	/* what the runner and the row looked like, for a failure seen once in CI */
 	exh_periodic_get_stats(exh_ua_get_periodic(t->host->ua), &stats);
 	row = exh_test_sql(t, show);
+	sessions =
+		exh_test_sql(t,
+			     "SELECT coalesce(string_agg(state || ' ' || coalesce(wait_event, '-') "
+			     "|| ' ' || left(query, 80), ' | '), '-') FROM pg_stat_activity WHERE "
+			     "datname = current_database() AND pid <> pg_backend_pid()");
 	g_test_message("not claimed: %s; runner steps %" G_GUINT64_FORMAT
-		       " failed %" G_GUINT64_FORMAT,
+		       " failed %" G_GUINT64_FORMAT "; other sessions: %s",
 		       row,
 		       (guint64)stats.steps,
-		       (guint64)stats.failed);
+		       (guint64)stats.failed,
+		       sessions);
 	return FALSE;
 }
 
