@@ -456,7 +456,7 @@ static gboolean
 load_account(ExmDpUsage *usage, const gchar *name, JsonNode *node, gint64 now, GError **error)
 {
 	JsonObject *obj = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-	g_autofree Account *a = g_new0(Account, 1);
+	g_autofree Account *a = NULL;
 	JsonArray *hours = NULL;
 	gint64 login = 0;
 
@@ -468,10 +468,15 @@ load_account(ExmDpUsage *usage, const gchar *name, JsonNode *node, gint64 now, G
 		return FALSE;
 	if (login < 0 || hours == NULL || json_array_get_length(hours) > EXM_DP_USAGE_HOURS)
 		return bad(error, "a bad last login or hours", name);
+	/* allocated once the account's own checks passed; g_autofree frees it
+	 * when an hour is refused */
+	a = g_new0(Account, 1);
 	a->last_login = login;
 	for (guint i = 0; i < json_array_get_length(hours); i++) {
-		if (!load_hour(a, json_array_get_element(hours, i), now, name, error))
+		if (!load_hour(a, json_array_get_element(hours, i), now, name, error)) {
+			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees it
 			return FALSE;
+		}
 	}
 	g_hash_table_insert(usage->accounts, g_strdup(name), g_steal_pointer(&a));
 	return TRUE;
