@@ -155,39 +155,13 @@ agent_capabilities(ExmUaAgent *agent)
 	return kinds;
 }
 
-static JsonObject *
-wrap_list(const gchar *name, GPtrArray *items)
-{
-	JsonObject *o = json_object_new();
-	JsonArray *arr = json_array_new();
-
-	for (guint i = 0; items != NULL && i < items->len; i++)
-		json_array_add_string_element(arr, items->pdata[i]);
-	json_object_set_array_member(o, name, arr);
-	return o;
-}
-
 /* §3.3 for POST; the PUT of §7.3 carries only capabilities, facts and name. */
 static JsonNode *
 agent_registration_body(ExmUaAgent *agent, gboolean full)
 {
-	g_autoptr(JsonObject) o = json_object_new();
 	g_autoptr(GPtrArray) caps = agent_capabilities(agent);
 
-	if (full) {
-		json_object_set_string_member(o, "uuid", agent->identity->agent);
-		json_object_set_string_member(o, "name", agent->identity->name);
-		json_object_set_string_member(o, "description", "");
-	}
-	json_object_set_object_member(o, "capabilities", wrap_list("capabilities", caps));
-	json_object_set_object_member(o, "facts", wrap_list("facts", NULL));
-	if (full) {
-		json_object_set_string_member(o, "node", agent->identity->node);
-		json_object_set_string_member(o, "status", "ACTIVE");
-	} else {
-		json_object_set_string_member(o, "name", agent->identity->name);
-	}
-	return json_node_init_object(json_node_alloc(), o);
+	return exm_ua_identity_registration_body(agent->identity, caps, full);
 }
 
 /* Network errors and 5xx: the CP is (temporarily) not there. */

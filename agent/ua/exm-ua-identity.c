@@ -92,3 +92,36 @@ exm_ua_identity_free(ExmUaIdentity *identity)
 	g_free(identity->name);
 	g_free(identity);
 }
+
+static JsonObject *
+wrap_list(const gchar *name, GPtrArray *items)
+{
+	JsonObject *o = json_object_new();
+	JsonArray *arr = json_array_new();
+
+	for (guint i = 0; items != NULL && i < items->len; i++)
+		json_array_add_string_element(arr, items->pdata[i]);
+	json_object_set_array_member(o, name, arr);
+	return o;
+}
+
+JsonNode *
+exm_ua_identity_registration_body(const ExmUaIdentity *identity, GPtrArray *kinds, gboolean full)
+{
+	g_autoptr(JsonObject) o = json_object_new();
+
+	if (full) {
+		json_object_set_string_member(o, "uuid", identity->agent);
+		json_object_set_string_member(o, "name", identity->name);
+		json_object_set_string_member(o, "description", "");
+	}
+	json_object_set_object_member(o, "capabilities", wrap_list("capabilities", kinds));
+	json_object_set_object_member(o, "facts", wrap_list("facts", NULL));
+	if (full) {
+		json_object_set_string_member(o, "node", identity->node);
+		json_object_set_string_member(o, "status", "ACTIVE");
+	} else {
+		json_object_set_string_member(o, "name", identity->name);
+	}
+	return json_node_init_object(json_node_alloc(), o);
+}

@@ -9,6 +9,7 @@
 #include "exm-ua-config.h"
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 /**
  * ExmUaIdentity:
@@ -45,4 +46,17 @@ gchar *exm_ua_identity_read_system_uuid(const gchar *root, GError **error);
 ExmUaIdentity *exm_ua_identity_new(const ExmUaConfig *config, GError **error);
 
 void exm_ua_identity_free(ExmUaIdentity *identity);
+
+/**
+ * exm_ua_identity_registration_body:
+ * @identity: the agent's identity
+ * @kinds: (nullable) (element-type utf8): its capability kinds
+ * @full: the POST of §3.3 (uuid, name, description, capabilities, facts,
+ *   node, status); %FALSE: the PUT of §7.3 (capabilities, facts, name)
+ *
+ * Returns: (transfer full): the body, as the agent sends it
+ */
+JsonNode *exm_ua_identity_registration_body(const ExmUaIdentity *identity,
+					    GPtrArray *kinds,
+					    gboolean full);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaIdentity, exm_ua_identity_free)

@@ -315,33 +315,15 @@ agent_request(SimAgent *a,
 	exm_ua_client_request_async(a->client, api, method, path, query, body, NULL, callback, a);
 }
 
-static JsonObject *
-wrap_list(const gchar *name, const gchar *item)
-{
-	JsonObject *o = json_object_new();
-	JsonArray *arr = json_array_new();
-
-	if (item != NULL)
-		json_array_add_string_element(arr, item);
-	json_object_set_array_member(o, name, arr);
-	return o;
-}
-
-/* The agent's POST body of §3.3 / §7.3, as exm-ua-agent.c sends it. */
+/* The agent's POST body of §3.3, built by the agent library itself. */
 static JsonNode *
 registration_body(SimAgent *a)
 {
-	/* json_node_init_object() takes its own reference */
-	g_autoptr(JsonObject) o = json_object_new();
+	const ExmUaIdentity id = { a->node, a->uuid, a->name };
+	g_autoptr(GPtrArray) kinds = g_ptr_array_new();
 
-	json_object_set_string_member(o, "uuid", a->uuid);
-	json_object_set_string_member(o, "name", a->name);
-	json_object_set_string_member(o, "description", "");
-	json_object_set_object_member(o, "capabilities", wrap_list("capabilities", SIM_KIND));
-	json_object_set_object_member(o, "facts", wrap_list("facts", NULL));
-	json_object_set_string_member(o, "node", a->node);
-	json_object_set_string_member(o, "status", "ACTIVE");
-	return json_node_init_object(json_node_alloc(), o);
+	g_ptr_array_add(kinds, (gpointer)SIM_KIND);
+	return exm_ua_identity_registration_body(&id, kinds, TRUE);
 }
 
 static void
