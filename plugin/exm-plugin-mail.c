@@ -636,7 +636,7 @@ exm_plugin_mail_rotate(ExmRestCrud *r, const ExmRestKind *kind)
 		kwargs = exm_rest_crud_action_kwargs(r, mail_rotate_secrets, &error);
 	if (kwargs == NULL || !mail_rotate_run(r, kind, kwargs, &error))
 		exm_rest_response_set_error(r->resp, error);
-	exm_rest_crud_action_kwargs_wipe(kwargs, mail_rotate_secrets);
+	exm_json_wipe_members(kwargs, mail_rotate_secrets);
 }
 
 /* ------------------------------------------------------------------ kinds */

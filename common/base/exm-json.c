@@ -1106,3 +1106,28 @@ exm_json_hash(JsonNode *node)
 
 	return exm_json_xxh3_hex(text, strlen(text));
 }
+
+JsonNode *
+exm_json_parse_secret_copy(const gchar *data, gsize len, const gchar *const *names, GError **error)
+{
+	gchar *copy = g_memdup2(data, len);
+	JsonNode *root = exm_json_parse_secret(copy, len, names, error);
+
+	exm_secret_wipe(copy, len);
+	g_free(copy);
+	return root;
+}
+
+void
+exm_json_wipe_members(JsonObject *obj, const gchar *const *names)
+{
+	for (guint i = 0; obj != NULL && names != NULL && names[i] != NULL; i++) {
+		JsonNode *n = json_object_get_member(obj, names[i]);
+
+		if (n != NULL && JSON_NODE_HOLDS_VALUE(n) &&
+		    json_node_get_value_type(n) == G_TYPE_STRING) {
+			gchar *v = (gchar *)json_node_get_string(n);
+			exm_secret_wipe(v, strlen(v));
+		}
+	}
+}

@@ -59,6 +59,29 @@ JsonNode *exm_json_parse_strict(const gchar *data, gsize len, GError **error);
 JsonNode *exm_json_parse_secret(gchar *data, gsize len, const gchar *const *names, GError **error);
 
 /**
+ * exm_json_parse_secret_copy:
+ *
+ * exm_json_parse_secret() on a copy of @data that is wiped and freed before
+ * it returns, for callers whose @data is not theirs to overwrite.
+ *
+ * Returns: (transfer full): the root node
+ */
+JsonNode *exm_json_parse_secret_copy(const gchar *data,
+				     gsize len,
+				     const gchar *const *names,
+				     GError **error);
+
+/**
+ * exm_json_wipe_members:
+ * @obj: (nullable): an object exm_json_parse_secret() made
+ * @names: %NULL-terminated member names
+ *
+ * Wipes the string values of the members named in @names, their only copies,
+ * before the caller frees the tree.
+ */
+void exm_json_wipe_members(JsonObject *obj, const gchar *const *names);
+
+/**
  * exm_json_parse_object:
  *
  * Like exm_json_parse_strict() but the root must be an object

@@ -293,13 +293,8 @@ static JsonNode *
 parse_owned(const ExmRestModel *model, const gchar *data, gsize len, GError **error)
 {
 	g_autoptr(GPtrArray) names = secret_names(model);
-	gchar *copy = g_memdup2(data, len);
-	JsonNode *root =
-		exm_json_parse_secret(copy, len, (const gchar *const *)names->pdata, error);
 
-	exm_secret_wipe(copy, len);
-	g_free(copy);
-	return root;
+	return exm_json_parse_secret_copy(data, len, (const gchar *const *)names->pdata, error);
 }
 
 static JsonObject *
@@ -369,16 +364,9 @@ check_leftovers(JsonObject *obj, const ExmRestModel *model, GError **error)
 static void
 wipe_secrets(JsonObject *obj, const ExmRestModel *model)
 {
-	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
-		JsonNode *n;
-		if ((f->flags & EXM_REST_FIELD_SECRET) == 0)
-			continue;
-		n = json_object_get_member(obj, f->name);
-		if (n != NULL && node_is_string(n)) {
-			gchar *s = (gchar *)json_node_get_string(n);
-			exm_secret_wipe(s, strlen(s));
-		}
-	}
+	g_autoptr(GPtrArray) names = secret_names(model);
+
+	exm_json_wipe_members(obj, (const gchar *const *)names->pdata);
 }
 
 static gboolean

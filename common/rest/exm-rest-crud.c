@@ -651,12 +651,9 @@ static JsonObject *
 kwargs_json(ExmRestCrud *r, const gchar *const *secrets, GError **error)
 {
 	static const gchar *const none[] = { NULL };
-	gchar *copy = g_memdup2(r->body, r->body_len);
-	g_autoptr(JsonNode) root =
-		exm_json_parse_secret(copy, r->body_len, secrets != NULL ? secrets : none, error);
+	g_autoptr(JsonNode) root = exm_json_parse_secret_copy(
+		r->body, r->body_len, secrets != NULL ? secrets : none, error);
 
-	exm_secret_wipe(copy, r->body_len);
-	g_free(copy);
 	if (root == NULL)
 		return NULL;
 	if (!JSON_NODE_HOLDS_OBJECT(root)) {
@@ -712,20 +709,6 @@ exm_rest_crud_action_kwargs(ExmRestCrud *r, const gchar *const *secrets, GError 
 	    !kwargs_form(r, kwargs, error))
 		return NULL;
 	return g_steal_pointer(&kwargs);
-}
-
-void
-exm_rest_crud_action_kwargs_wipe(JsonObject *kwargs, const gchar *const *secrets)
-{
-	for (guint i = 0; kwargs != NULL && secrets != NULL && secrets[i] != NULL; i++) {
-		JsonNode *n = json_object_get_member(kwargs, secrets[i]);
-
-		if (n != NULL && JSON_NODE_HOLDS_VALUE(n) &&
-		    json_node_get_value_type(n) == G_TYPE_STRING) {
-			gchar *s = (gchar *)json_node_get_string(n);
-			exm_secret_wipe(s, strlen(s));
-		}
-	}
 }
 
 void

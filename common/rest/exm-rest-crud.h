@@ -219,16 +219,6 @@ JsonObject *exm_rest_crud_action_kwargs(ExmRestCrud *r,
 					GError **error);
 
 /**
- * exm_rest_crud_action_kwargs_wipe:
- * @kwargs: (nullable): what exm_rest_crud_action_kwargs() answered
- * @secrets: the same names
- *
- * Wipes the string values of @secrets in @kwargs, their only copies, before
- * the caller frees it.
- */
-void exm_rest_crud_action_kwargs_wipe(JsonObject *kwargs, const gchar *const *secrets);
-
-/**
  * exm_rest_crud_write_update:
  * @r: the request, its resource (#ExmRestMatch.id) loaded and locked
  * @kind: its kind
