@@ -20,6 +20,7 @@ node_account_free(ExmMailNodeAccount *a)
 	g_free(a->username);
 	g_free(a->password_hash);
 	g_free(a->previous_hash);
+	g_free(a->breaker_token);
 	g_strfreev(a->senders);
 	g_free(a);
 }
@@ -306,6 +307,70 @@ exm_mail_node_set_account_secrets(ExmMailNode *node,
 }
 
 /**
+ * exm_mail_node_breaker_op_to_string:
+ * @op: an op
+ *
+ * Returns: (nullable): its JSON name, %NULL for %EXM_MAIL_BREAKER_NONE
+ */
+const gchar *
+exm_mail_node_breaker_op_to_string(ExmMailBreakerOp op)
+{
+	switch (op) {
+	case EXM_MAIL_BREAKER_RELEASE:
+		return "release";
+	case EXM_MAIL_BREAKER_DISCARD:
+		return "discard";
+	case EXM_MAIL_BREAKER_NONE:
+	default:
+		return NULL;
+	}
+}
+
+/**
+ * exm_mail_node_set_account_breaker:
+ * @node: the value
+ * @username: an account of @node
+ * @op: the pending action
+ * @token: (nullable): its UUID
+ * @error: %EXM_MAIL_ERROR_INVALID
+ *
+ * See exm-mail-node.h.
+ *
+ * Returns: %TRUE when set
+ */
+gboolean
+exm_mail_node_set_account_breaker(ExmMailNode *node,
+				  const gchar *username,
+				  ExmMailBreakerOp op,
+				  const gchar *token,
+				  GError **error)
+{
+	g_autofree gchar *uuid = NULL;
+	ExmMailNodeAccount *a;
+
+	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
+	a = node_account(node, username, error);
+	if (a == NULL)
+		return FALSE;
+	if (op != EXM_MAIL_BREAKER_NONE && token != NULL)
+		uuid = exm_uuid_parse(token, NULL);
+	if ((op != EXM_MAIL_BREAKER_NONE && uuid == NULL) ||
+	    (op == EXM_MAIL_BREAKER_NONE && token != NULL) || op > EXM_MAIL_BREAKER_DISCARD) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "accounts.%s.breaker_action: must be null or {op: release|discard, "
+			    "token: a UUID}",
+			    username);
+		return FALSE;
+	}
+	a->breaker_op = op;
+	g_free(a->breaker_token);
+	a->breaker_token = g_steal_pointer(&uuid);
+	return TRUE;
+}
+
+/**
  * exm_mail_node_set_limits:
  * @node: the value
  * @limits: the settings, 0 for a default
@@ -335,6 +400,18 @@ exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError 
 				  limits->auth_fail_window,
 				  EXM_MAIL_AUTH_FAIL_WINDOW_MIN,
 				  EXM_MAIL_AUTH_FAIL_WINDOW_MAX,
+				  error) ||
+	    !check_optional_limit("breaker_new_recipients_per_day",
+				  limits->breaker_new_recipients_per_day,
+				  1,
+				  EXM_MAIL_BREAKER_NEW_RECIPIENTS_MAX,
+				  error) ||
+	    !check_optional_limit(
+		    "breaker_bounce_percent", limits->breaker_bounce_percent, 1, 100, error) ||
+	    !check_optional_limit("breaker_bounce_min",
+				  limits->breaker_bounce_min,
+				  1,
+				  EXM_MAIL_BREAKER_BOUNCE_MIN_MAX,
 				  error)) {
 		g_prefix_error(error, "limits.");
 		return FALSE;
@@ -495,6 +572,30 @@ node_account_secrets_from_json(ExmMailNode *n, const gchar *user, JsonObject *ac
 	return exm_mail_node_set_account_secrets(n, user, previous, until, expires, error);
 }
 
+/* `breaker_action`: absent or null is none, else `{op, token}` and nothing more. */
+static gboolean
+node_account_breaker_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+{
+	JsonNode *m = json_object_get_member(acc, "breaker_action");
+	JsonObject *o = m != NULL && JSON_NODE_HOLDS_OBJECT(m) ? json_node_get_object(m) : NULL;
+	const gchar *op = NULL, *token = NULL;
+	ExmMailBreakerOp value = 99; /* refused below unless op names one */
+
+	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
+		return TRUE;
+	if (o != NULL && json_object_get_size(o) == 2 &&
+	    member_optional_string(o, "op", "", &op, NULL) &&
+	    member_optional_string(o, "token", "", &token, NULL)) {
+		if (g_strcmp0(op, "release") == 0)
+			value = EXM_MAIL_BREAKER_RELEASE;
+		else if (g_strcmp0(op, "discard") == 0)
+			value = EXM_MAIL_BREAKER_DISCARD;
+	}
+	if (token == NULL)
+		value = 99;
+	return exm_mail_node_set_account_breaker(n, user, value, token, error);
+}
+
 static gboolean
 node_limits_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 {
@@ -518,7 +619,15 @@ node_limits_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 			  &l.messages_per_hour_ceiling,
 			  error) ||
 	    !member_limit(lo, "auth_fail_limit", "limits.", &l.auth_fail_limit, error) ||
-	    !member_limit(lo, "auth_fail_window", "limits.", &l.auth_fail_window, error))
+	    !member_limit(lo, "auth_fail_window", "limits.", &l.auth_fail_window, error) ||
+	    !member_limit(lo,
+			  "breaker_new_recipients_per_day",
+			  "limits.",
+			  &l.breaker_new_recipients_per_day,
+			  error) ||
+	    !member_limit(
+		    lo, "breaker_bounce_percent", "limits.", &l.breaker_bounce_percent, error) ||
+	    !member_limit(lo, "breaker_bounce_min", "limits.", &l.breaker_bounce_min, error))
 		return FALSE;
 	return exm_mail_node_set_limits(n, &l, error);
 }
@@ -549,7 +658,8 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 		return FALSE;
 	return exm_mail_node_add_account(n, user, hash, active, error) &&
 	       node_account_policy_from_json(n, user, json_node_get_object(value), error) &&
-	       node_account_secrets_from_json(n, user, json_node_get_object(value), error);
+	       node_account_secrets_from_json(n, user, json_node_get_object(value), error) &&
+	       node_account_breaker_from_json(n, user, json_node_get_object(value), error);
 }
 
 static gboolean
@@ -661,6 +771,20 @@ account_secrets_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
 	add_limit(b, "expires_at", a->expires_at);
 }
 
+static void
+account_breaker_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
+{
+	if (a->breaker_op == EXM_MAIL_BREAKER_NONE)
+		return;
+	json_builder_set_member_name(b, "breaker_action");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "op");
+	json_builder_add_string_value(b, exm_mail_node_breaker_op_to_string(a->breaker_op));
+	json_builder_set_member_name(b, "token");
+	json_builder_add_string_value(b, a->breaker_token);
+	json_builder_end_object(b);
+}
+
 /* `limits` only when one of them is set: a node without keeps its old value. */
 static void
 limits_to_json(JsonBuilder *b, const ExmMailLimits *l)
@@ -676,6 +800,9 @@ limits_to_json(JsonBuilder *b, const ExmMailLimits *l)
 	add_limit(b, "messages_per_hour_ceiling", l->messages_per_hour_ceiling);
 	add_limit(b, "auth_fail_limit", l->auth_fail_limit);
 	add_limit(b, "auth_fail_window", l->auth_fail_window);
+	add_limit(b, "breaker_new_recipients_per_day", l->breaker_new_recipients_per_day);
+	add_limit(b, "breaker_bounce_percent", l->breaker_bounce_percent);
+	add_limit(b, "breaker_bounce_min", l->breaker_bounce_min);
 	json_builder_end_object(b);
 }
 
@@ -711,6 +838,7 @@ exm_mail_node_to_json(const ExmMailNode *node)
 		json_builder_add_boolean_value(b, a->active);
 		account_policy_to_json(b, a);
 		account_secrets_to_json(b, a);
+		account_breaker_to_json(b, a);
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);

@@ -10,6 +10,16 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+/* What the tenant asked to do with an account's held mail. */
+typedef enum {
+	EXM_MAIL_BREAKER_NONE = 0,
+	EXM_MAIL_BREAKER_RELEASE, /* deliver it and reset the breaker */
+	EXM_MAIL_BREAKER_DISCARD, /* drop it and reset the breaker */
+} ExmMailBreakerOp;
+
+/* "release", "discard"; %NULL for NONE. */
+const gchar *exm_mail_node_breaker_op_to_string(ExmMailBreakerOp op);
+
 /* One account inside the `mail_instance_node` value. */
 typedef struct {
 	gchar *username;
@@ -25,6 +35,10 @@ typedef struct {
 	gchar *previous_hash;
 	gint64 previous_until;
 	gint64 expires_at;
+	/* the circuit breaker's pending action (docs/abuse-controls.md §7):
+	 * NONE, or RELEASE/DISCARD the account's held mail once per @breaker_token */
+	ExmMailBreakerOp breaker_op;
+	gchar *breaker_token; /* a UUID with an op, %NULL without */
 } ExmMailNodeAccount;
 
 /* The latest time the secrets' deadlines may name (9999-12-31T23:59:59Z). */
@@ -42,6 +56,12 @@ typedef struct {
 	gint64 messages_per_hour_ceiling;
 	gint64 auth_fail_limit;
 	gint64 auth_fail_window; /* seconds */
+	/* the circuit breaker (docs/abuse-controls.md §7): an account trips
+	 * past this many first-time recipients a day, or past this share of
+	 * bounced recipients in a day once it had this many */
+	gint64 breaker_new_recipients_per_day;
+	gint64 breaker_bounce_percent;
+	gint64 breaker_bounce_min;
 } ExmMailLimits;
 
 /**
@@ -108,6 +128,22 @@ gboolean exm_mail_node_set_account_secrets(ExmMailNode *node,
 					   gint64 expires_at,
 					   GError **error);
 
+/**
+ * exm_mail_node_set_account_breaker:
+ * @username: an account added before
+ * @op: what to do with the account's held mail
+ * @token: (nullable): a UUID naming this request (required with an op, %NULL
+ *   without); the node does it once per token
+ * @error: %EXM_MAIL_ERROR_INVALID naming `accounts.<username>.breaker_action`
+ *
+ * Returns: %TRUE when set
+ */
+gboolean exm_mail_node_set_account_breaker(ExmMailNode *node,
+					   const gchar *username,
+					   ExmMailBreakerOp op,
+					   const gchar *token,
+					   GError **error);
+
 /* Validates each member (0 or within its bounds) and sets @node's limits. */
 gboolean exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError **error);
 
@@ -127,7 +163,7 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
  * exm_mail_node_to_json:
  * Returns: (transfer full): `{uuid, name, domain, accounts}`, plus `limits` and
  *   the accounts' `messages_per_hour`, `recipients_per_day`, `senders`,
- *   `previous_password_hash` with `previous_until`, and `expires_at` only when
- *   they are set
+ *   `previous_password_hash` with `previous_until`, `expires_at` and
+ *   `breaker_action` `{op, token}` only when they are set
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);

@@ -104,6 +104,12 @@ gboolean exm_mail_validate_selector(const gchar *selector, GError **error);
 #define EXM_MAIL_DEFAULT_CEILING	    1000
 #define EXM_MAIL_DEFAULT_AUTH_FAIL_LIMIT    10
 #define EXM_MAIL_DEFAULT_AUTH_FAIL_WINDOW   900
+/* the circuit breaker (docs/abuse-controls.md §7) */
+#define EXM_MAIL_BREAKER_NEW_RECIPIENTS_MAX	1000000
+#define EXM_MAIL_BREAKER_BOUNCE_MIN_MAX		1000000
+#define EXM_MAIL_DEFAULT_BREAKER_NEW_RECIPIENTS 200
+#define EXM_MAIL_DEFAULT_BREAKER_BOUNCE_PERCENT 20
+#define EXM_MAIL_DEFAULT_BREAKER_BOUNCE_MIN	50
 
 /**
  * exm_mail_validate_limit:

@@ -1062,6 +1062,98 @@ test_policy_secrets_json(void)
 	g_assert_true(g_str_has_prefix(error->message, "accounts.bob.previous_password_hash:"));
 }
 
+/* The breaker's thresholds and pending action round-trip; every malformed
+ * action or out-of-range threshold names its path and sets nothing. */
+static void
+test_breaker_json(void)
+{
+	const gchar *text =
+		"{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":\"n\",\"domain\":"
+		"\"example.com\",\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A
+		"\",\"active\":true,\"breaker_action\":{\"op\":\"discard\",\"token\":"
+		"\"9e1b7c3a-5d2f-4e8b-a6c4-1f0e9d8c7b6a\"}}},\"limits\":{"
+		"\"breaker_new_recipients_per_day\":3,\"breaker_bounce_percent\":100,"
+		"\"breaker_bounce_min\":1}}";
+	static const struct {
+		const gchar *acc, *limits, *prefix;
+	} bad[] = {
+		{ ",\"breaker_action\":{\"op\":\"freeze\",\"token\":\"9e1b7c3a-5d2f-4e8b-a6c4-"
+		  "1f0e9d8c7b6a\"}",
+		  "",
+		  "accounts.bob.breaker_action:" },
+		{ ",\"breaker_action\":{\"op\":\"release\"}", "", "accounts.bob.breaker_action:" },
+		{ ",\"breaker_action\":{\"op\":\"release\",\"token\":\"x\"}",
+		  "",
+		  "accounts.bob.breaker_action:" },
+		{ ",\"breaker_action\":{\"op\":\"release\",\"token\":\"9e1b7c3a-5d2f-4e8b-a6c4-"
+		  "1f0e9d8c7b6a\",\"x\":1}",
+		  "",
+		  "accounts.bob.breaker_action:" },
+		{ ",\"breaker_action\":\"release\"", "", "accounts.bob.breaker_action:" },
+		{ "",
+		  ",\"limits\":{\"breaker_bounce_percent\":101}",
+		  "limits.breaker_bounce_percent:" },
+		{ "",
+		  ",\"limits\":{\"breaker_new_recipients_per_day\":1000001}",
+		  "limits.breaker_new_recipients_per_day:" },
+		{ "", ",\"limits\":{\"breaker_bounce_min\":-1}", "limits.breaker_bounce_min:" },
+	};
+	g_autoptr(JsonNode) in = json_from_string(text, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmMailNode) n = exm_mail_node_from_json(in, &error);
+	g_autoptr(JsonNode) out = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+	const ExmMailNodeAccount *acc;
+
+	g_assert_no_error(error);
+	acc = g_ptr_array_index(n->accounts, 0);
+	g_assert_cmpint(acc->breaker_op, ==, EXM_MAIL_BREAKER_DISCARD);
+	g_assert_cmpstr(acc->breaker_token, ==, "9e1b7c3a-5d2f-4e8b-a6c4-1f0e9d8c7b6a");
+	g_assert_cmpint(n->limits.breaker_new_recipients_per_day, ==, 3);
+	g_assert_cmpint(n->limits.breaker_bounce_percent, ==, 100);
+	g_assert_cmpint(n->limits.breaker_bounce_min, ==, 1);
+	out = exm_mail_node_to_json(n);
+	a = exm_json_canonical(in);
+	b = exm_json_canonical(out);
+	g_assert_cmpstr(a, ==, b);
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree gchar *t =
+			g_strconcat("{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\","
+				    "\"name\":\"n\",\"domain\":\"example.com\","
+				    "\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A "\"",
+				    bad[i].acc,
+				    "}}",
+				    bad[i].limits,
+				    "}",
+				    NULL);
+		g_autoptr(JsonNode) j = json_from_string(t, NULL);
+		g_autoptr(GError) e = NULL;
+		g_autoptr(ExmMailNode) none = NULL;
+
+		g_assert_nonnull(j);
+		none = exm_mail_node_from_json(j, &e);
+		g_assert_null(none);
+		g_assert_nonnull(e);
+		g_test_message("%s -> %s", t, e->message);
+		g_assert_true(g_str_has_prefix(e->message, bad[i].prefix));
+	}
+	/* no action: no member, so an idle node's value is unchanged */
+	g_assert_false(exm_mail_node_set_account_breaker(
+		n, "bob", EXM_MAIL_BREAKER_NONE, "9e1b7c3a-5d2f-4e8b-a6c4-1f0e9d8c7b6a", &error));
+	g_clear_error(&error);
+	g_assert_true(
+		exm_mail_node_set_account_breaker(n, "bob", EXM_MAIL_BREAKER_NONE, NULL, &error));
+	g_assert_null(acc->breaker_token);
+	json_node_unref(out);
+	out = exm_mail_node_to_json(n);
+	g_assert_false(json_object_has_member(
+		json_object_get_object_member(
+			json_object_get_object_member(json_node_get_object(out), "accounts"),
+			"bob"),
+		"breaker_action"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1083,6 +1175,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/policy/secrets", test_policy_secrets);
 	g_test_add_func("/mail/files/policy/secrets-refused", test_policy_secrets_refused);
 	g_test_add_func("/mail/files/policy/secrets-json", test_policy_secrets_json);
+	g_test_add_func("/mail/files/policy/breaker-json", test_breaker_json);
 	g_test_add_func("/mail/files/env/render", test_env_render);
 	g_test_add_func("/mail/files/env/parse", test_env_parse);
 	g_test_add_func("/mail/files/env/round-trip", test_env_round_trip);
