@@ -141,6 +141,7 @@ adapter_usage(Adapter *md, const ExmDpConfig *dp)
 	if (md->usage == NULL)
 		md->usage = exm_dp_usage_new();
 	exm_dp_logstats_set_observer(md->usage_log, exm_dp_usage_observe, md->usage);
+	exm_dp_logstats_set_login_observer(md->usage_log, exm_dp_usage_observe_login, md->usage);
 	exm_dp_driver_set_usage(md->driver, md->usage_log, md->usage);
 	exm_dp_driver_set_usage_store(md->driver, md->usage_store);
 }
