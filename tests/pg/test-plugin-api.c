@@ -66,7 +66,13 @@ test_descriptor(void)
 	g_assert_null(d->migrations[8]->depends[1]);
 	g_assert_nonnull(strstr(d->migrations[8]->up_sql, "ADD COLUMN tls_not_after"));
 	g_assert_nonnull(strstr(d->migrations[8]->down_sql, "DROP COLUMN IF EXISTS tls_source"));
-	g_assert_null(d->migrations[9]);
+	/* 0009 (the last login per secret) builds on 0004 and 0005 */
+	g_assert_cmpstr(d->migrations[9]->name, ==, "0009-login-secrets");
+	g_assert_cmpstr(d->migrations[9]->uuid, ==, "382a51b1-05eb-4a62-9b3f-69f023e54f8d");
+	g_assert_cmpstr(d->migrations[9]->depends[0], ==, d->migrations[7]->uuid);
+	g_assert_cmpstr(d->migrations[9]->depends[1], ==, d->migrations[4]->uuid);
+	g_assert_null(d->migrations[9]->depends[2]);
+	g_assert_null(d->migrations[10]);
 	/* ABI minor 4: the background jobs and the metrics */
 	g_assert_cmpuint(d->abi_minor, >=, 4);
 	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");
