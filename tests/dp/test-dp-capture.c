@@ -106,6 +106,44 @@ wait_files(const gchar *dir, guint want)
 	return files;
 }
 
+/* The agent reports the capture: stage's, exim's id, the headers, a DKIM
+ * pass by its own check of exim's signature (python3-dkim agrees, given the
+ * node's record), and the whole message. */
+static void
+check_reported(Node *n, const gchar *file, const gchar *text)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) actual = exm_dp_driver_get(n->driver, EXM_DP_DRIVER_KIND, UUID, &error);
+	g_autofree gchar *txt = exm_dp_fixture_path(n->fx, EXM_DP_PATH_DKIM_TXT);
+	g_autofree gchar *script = exm_dp_script("dkim-verify.py");
+	const gchar *argv[] = { "/usr/bin/python3", script, file, txt, NULL };
+	g_autofree gchar *raw = NULL;
+	gsize raw_len = 0;
+	JsonArray *list;
+	JsonObject *m;
+
+	g_assert_no_error(error);
+	list = json_object_get_array_member(
+		json_object_get_object_member(json_node_get_object(actual), "captured"),
+		"messages");
+	g_assert_cmpuint(json_array_get_length(list), ==, 1);
+	m = json_array_get_object_element(list, 0);
+	g_test_message("dkim: %s (%s)",
+		       json_object_get_string_member(m, "dkim"),
+		       json_object_get_string_member(m, "dkim_detail"));
+	g_assert_cmpstr(json_object_get_string_member(m, "account"), ==, STAGE);
+	g_assert_cmpstr(json_object_get_string_member(m, "dkim"), ==, "pass");
+	g_assert_cmpstr(json_object_get_string_member(m, "subject"), ==, "dp test");
+	g_assert_cmpstr(json_array_get_string_element(json_object_get_array_member(m, "to"), 0),
+			==,
+			"someone@example.net");
+	g_assert_nonnull(strstr(text, json_object_get_string_member(m, "id")));
+	raw = (gchar *)g_base64_decode(json_object_get_string_member(m, "raw"), &raw_len);
+	g_assert_cmpuint(raw_len, ==, strlen(text));
+	g_assert_true(memcmp(raw, text, raw_len) == 0);
+	g_assert_cmpint(exm_test_run(argv, NULL, NULL), ==, 0);
+}
+
 /* Mail of the sandboxed account is captured, signed and marked; prod's is
  * delivered; nothing of stage reaches the sink. */
 static void
@@ -135,6 +173,7 @@ test_captured(void)
 	g_assert_nonnull(strstr(text, "DKIM-Signature: "));
 	g_assert_nonnull(strstr(text, "d=example.com"));
 	g_assert_nonnull(strstr(text, "To: someone@example.net"));
+	check_reported(&n, captured->pdata[0], text);
 	sunk = wait_files(n.fx->sink_dir, 1);
 	g_assert_cmpuint(sunk->len, ==, 1);
 	g_clear_pointer(&text, g_free);
@@ -144,10 +183,46 @@ test_captured(void)
 	node_free(&n);
 }
 
+/* The capture port takes mail from the node's capture address only: a
+ * client from another address is refused at MAIL FROM, and nothing is kept. */
+static void
+test_port_closed(void)
+{
+	Node n = { 0 };
+	g_autofree gchar *port = NULL;
+	g_autofree gchar *new_dir = NULL;
+	g_autoptr(JsonObject) r = NULL;
+	g_autoptr(GPtrArray) files = NULL;
+
+	if (!node_up(&n))
+		return;
+	port = g_strdup_printf("%d", n.fx->config->capture_port);
+	g_setenv("EXM_SMTP_SOURCE", "127.0.0.1", TRUE);
+	{
+		const gchar *argv[] = { "send", n.fx->addr, port,  "plain",
+					"-",	"-",	    STAGE, "someone@example.net",
+					NULL };
+		g_autoptr(GError) error = NULL;
+
+		r = exm_dp_fixture_client(argv, &error);
+		g_assert_no_error(error);
+	}
+	g_unsetenv("EXM_SMTP_SOURCE");
+	g_assert_cmpstr(json_object_get_string_member(r, "stage"), ==, "mail");
+	g_assert_cmpint(json_object_get_int_member(r, "code"), ==, 550);
+	g_assert_nonnull(strstr(json_object_get_string_member(r, "message"),
+				"the capture port takes mail from this node only"));
+	new_dir = exm_dp_fixture_path(n.fx, EXM_DP_PATH_CAPTURE_DIR "/new");
+	files = wait_files(new_dir, 0);
+	g_assert_cmpuint(files->len, ==, 0);
+	node_free(&n);
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/dp/capture/captured", test_captured);
+	g_test_add_func("/dp/capture/port-closed", test_port_closed);
 	return g_test_run();
 }
