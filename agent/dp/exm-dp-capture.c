@@ -306,18 +306,22 @@ sorted(ExmDpCapture *c)
 	return all;
 }
 
-/* Too old or beyond the newest EXM_DP_CAPTURE_MAX_MESSAGES: deleted. */
+/* Too old, beyond the newest EXM_DP_CAPTURE_MAX_MESSAGES, or no capture of
+ * ours (no account or id: not written by the sandbox's transport): deleted. */
 static void
 prune(ExmDpCapture *c, gint64 now)
 {
 	g_autoptr(GPtrArray) all = sorted(c);
+	guint kept = 0;
 
-	for (guint i = 0; i < all->len; i++) {
-		Entry *e = g_ptr_array_index(all, i);
+	for (guint i = all->len; i > 0; i--) {
+		Entry *e = g_ptr_array_index(all, i - 1);
 
-		if (e->time >= now - EXM_DP_CAPTURE_MAX_AGE &&
-		    all->len - i <= EXM_DP_CAPTURE_MAX_MESSAGES)
+		if (e->id != NULL && e->time >= now - EXM_DP_CAPTURE_MAX_AGE &&
+		    kept < EXM_DP_CAPTURE_MAX_MESSAGES) {
+			kept++;
 			continue;
+		}
 		if (unlink(e->path) != 0 && errno != ENOENT) {
 			g_warning(
 				"captured message %s not deleted: %s", e->path, g_strerror(errno));
