@@ -41,6 +41,8 @@
 
 /* The usage of the API across restarts (docs/usage.md §1.1), in a root 0700 directory. */
 #define EXM_DP_PATH_USAGE_STATE "/persist/exordos_mail/usage/state.json"
+/* The circuit breaker's state (docs/abuse-controls.md §7), next to it. */
+#define EXM_DP_PATH_BREAKER_STATE "/persist/exordos_mail/usage/breaker.json"
 
 /* /persist/exordos_mail: owner:group traverse only (dp_bootstrap.sh makes it so) */
 #define EXM_DP_PERSIST_MODE 0710

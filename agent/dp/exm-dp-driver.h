@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "exm-atomic.h"
+#include "exm-dp-breaker.h"
 #include "exm-dp-config.h"
 #include "exm-dp-logstats.h"
 #include "exm-dp-usage-store.h"
@@ -141,3 +142,22 @@ void exm_dp_driver_set_usage(ExmDpDriver *self, ExmDpLogStats *log, ExmDpUsage *
  * Call after exm_dp_driver_set_usage(), which forgets the store.
  */
 void exm_dp_driver_set_usage_store(ExmDpDriver *self, ExmDpUsageStore *store);
+
+/**
+ * exm_dp_driver_set_breaker:
+ * @breaker: (nullable): borrowed, fed by the usage reader (set the usage
+ *   first); every actual value carries its report as %EXM_DP_BREAKER_MEMBER
+ *   when it has one, the policy holds its tripped accounts, and a node value's
+ *   `breaker_action` is performed once per token
+ * @path: (nullable): where its state is kept (breaker.json)
+ */
+void exm_dp_driver_set_breaker(ExmDpDriver *self, ExmDpBreaker *breaker, const gchar *path);
+
+/**
+ * exm_dp_driver_breaker_tick:
+ *
+ * Reads what the log gained and holds the accounts that tripped: the agent
+ * calls it every second, so a trip does not wait for the agent's next
+ * iteration (a long poll may take 25 s).
+ */
+void exm_dp_driver_breaker_tick(ExmDpDriver *self);

@@ -85,9 +85,8 @@ digits(const gchar *text, guint n)
 	return v;
 }
 
-/* exim's `YYYY-MM-DD HH:MM:SS` in local time, as seconds; 0 when malformed. */
-static gint64
-parse_time(const gchar *text)
+gint64
+exm_dp_usage_parse_time(const gchar *text)
 {
 	g_autoptr(GDateTime) dt = NULL;
 
@@ -207,7 +206,7 @@ void
 exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data)
 {
 	ExmDpUsage *usage = data;
-	gint64 t = parse_time(event->time);
+	gint64 t = exm_dp_usage_parse_time(event->time);
 	gint64 hour = t / 3600;
 	guint slot = (guint)(hour % EXM_DP_USAGE_HOURS);
 	Account *a = account_of(usage, event->account);
