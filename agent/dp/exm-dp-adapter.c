@@ -179,6 +179,8 @@ adapter_breaker(Adapter *md, const ExmDpConfig *dp)
 	exm_dp_logstats_set_observer(md->usage_log, exm_dp_breaker_observe, md->breaker);
 	exm_dp_driver_set_breaker(md->driver, md->breaker, path);
 	md->breaker_source = g_timeout_add(EXM_DP_ADAPTER_BREAKER_TICK_MS, breaker_tick, md);
+	if (md->metrics != NULL)
+		exm_dp_metrics_set_breaker(md->metrics, md->breaker);
 }
 
 /**

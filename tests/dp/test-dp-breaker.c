@@ -18,6 +18,7 @@
 #include "exm-dp-breaker.h"
 #include "exm-dp-driver.h"
 #include "exm-dp-fixture.h"
+#include "exm-dp-metrics.h"
 #include "exm-dp-usage-store.h"
 #include "exm-dp-usage.h"
 #include "exm-test.h"
@@ -314,6 +315,53 @@ assert_held(ExmDpDriver *driver, const gchar *reason, gint64 new_rcpt, gint64 me
 	g_assert_cmpint(json_object_get_int_member(held, "held_messages"), ==, messages);
 }
 
+/* The node's /metrics as the agent serves it, with the breaker's two series. */
+static ExmDpMetrics *
+start_metrics(ExmDpFixture *fx, ExmDpBreaker *breaker)
+{
+	g_autoptr(GError) error = NULL;
+	ExmDpMetrics *m;
+
+	g_free(fx->config->metrics_listen);
+	fx->config->metrics_listen = g_strdup(fx->addr);
+	fx->config->metrics_port = 0;
+	m = exm_dp_metrics_new(fx->config, &error);
+	g_assert_no_error(error);
+	if (m != NULL)
+		exm_dp_metrics_set_breaker(m, breaker);
+	return m;
+}
+
+static void
+assert_metrics(ExmDpMetrics *m, const gchar *held, const gchar *trips)
+{
+	g_autofree gchar *text = m != NULL ? exm_dp_metrics_render(m) : NULL;
+
+	g_assert_nonnull(text);
+	if (text == NULL)
+		return;
+	g_assert_nonnull(strstr(text, held));
+	g_assert_nonnull(strstr(text, trips));
+}
+
+/* What exim logged about mia's held mail (for the reader of the test log). */
+static void
+show_log(ExmDpFixture *fx)
+{
+	g_autofree gchar *path = g_build_filename(fx->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return;
+	lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (strstr(lines[i], "held") != NULL || strstr(lines[i], "rozen") != NULL ||
+		    strstr(lines[i], "thawed") != NULL || strstr(lines[i], "removed") != NULL)
+			g_test_message("mainlog: %s", lines[i]);
+	}
+}
+
 static void
 test_release(void)
 {
@@ -322,6 +370,7 @@ test_release(void)
 	g_autoptr(JsonNode) actual = NULL;
 	g_autofree gchar *policy = NULL;
 	g_autofree gchar *policy_path = NULL;
+	g_autoptr(ExmDpMetrics) m = NULL;
 	Agent agent = { 0 };
 	Node node = { 0 };
 
@@ -330,8 +379,15 @@ test_release(void)
 		return;
 	node.fx = fx;
 	node.driver = driver;
+	m = start_metrics(fx, agent.breaker);
+	assert_metrics(m,
+		       "exordos_node_breaker_held_accounts 0\n",
+		       "exordos_node_breaker_trips_total 0\n");
 	trip_by_new_recipients(fx, driver);
 	assert_held(driver, "new_recipients", 4, 2);
+	assert_metrics(m,
+		       "exordos_node_breaker_held_accounts 1\n",
+		       "exordos_node_breaker_trips_total 1\n");
 
 	apply_action(driver, NEW_LIMITS, "release");
 	node.n = 6;
@@ -343,6 +399,9 @@ test_release(void)
 	actual = get_actual(driver);
 	g_assert_null(held_of(actual));
 	g_assert_cmpstr(done_of(actual), ==, TOKEN);
+	assert_metrics(m,
+		       "exordos_node_breaker_held_accounts 0\n",
+		       "exordos_node_breaker_trips_total 1\n");
 	/* sends normally again: the same recipients are no longer new */
 	g_assert_cmpint(send_to(fx, "new2@example.net"), ==, 250);
 	node.n = 7;
@@ -352,6 +411,7 @@ test_release(void)
 	g_clear_pointer(&actual, json_node_unref);
 	actual = get_actual(driver);
 	g_assert_null(held_of(actual));
+	show_log(fx);
 	agent_stop(&agent, driver);
 }
 
