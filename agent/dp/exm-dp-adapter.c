@@ -124,6 +124,7 @@ adapter_destroy(ExmUaDriver *d)
 	Adapter *md = (Adapter *)d;
 
 	g_clear_handle_id(&md->breaker_source, g_source_remove);
+	exm_dp_driver_set_breaker(md->driver, NULL, NULL); /* saves what it counted */
 	exm_dp_driver_free(md->driver);
 	exm_dp_metrics_free(md->metrics);
 	exm_dp_logstats_free(md->usage_log);

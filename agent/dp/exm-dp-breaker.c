@@ -274,7 +274,10 @@ exm_dp_breaker_observe(const ExmDpLogEvent *event, gpointer data)
 {
 	ExmDpBreaker *b = data;
 	gint64 t = exm_dp_usage_parse_time(event->time);
-	Account *a = t > 0 ? account_of(b, event->account) : NULL;
+	/* exim takes a login in any case (the policy key is ${lc:…}): one
+	 * account, whatever case a thief types */
+	g_autofree gchar *address = g_ascii_strdown(event->account, -1);
+	Account *a = t > 0 ? account_of(b, address) : NULL;
 
 	if (a != NULL && roll_day(a, t)) {
 		switch (event->outcome) {
@@ -294,7 +297,7 @@ exm_dp_breaker_observe(const ExmDpLogEvent *event, gpointer data)
 		}
 		if (event->outcome != EXM_DP_LOG_DEFERRED && event->outcome != EXM_DP_LOG_HELD) {
 			b->generation++;
-			check_trip(b, event->account, a, t);
+			check_trip(b, address, a, t);
 		}
 	}
 	if (b->next != NULL)
@@ -390,6 +393,12 @@ exm_dp_breaker_get_trips_total(ExmDpBreaker *breaker)
 	return breaker->trips_total;
 }
 
+guint64
+exm_dp_breaker_get_seen_total(ExmDpBreaker *breaker)
+{
+	return breaker->total_seen;
+}
+
 /* --- the report ------------------------------------------------------------ */
 
 static gint
@@ -402,10 +411,11 @@ compare_keys(gconstpointer a, gconstpointer b)
 static void
 count_in_flight(gpointer id, gpointer account, gpointer data)
 {
+	g_autofree gchar *address = g_ascii_strdown(account, -1);
 	gpointer key = NULL;
 	gpointer n = NULL;
 
-	if (g_hash_table_lookup_extended(data, account, &key, &n))
+	if (g_hash_table_lookup_extended(data, address, &key, &n))
 		g_hash_table_insert(data, key, GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
 }
 

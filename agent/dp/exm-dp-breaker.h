@@ -101,6 +101,8 @@ guint64 exm_dp_breaker_get_generation(ExmDpBreaker *breaker);
 /* Accounts held now, and trips since the process started (the node's /metrics). */
 guint exm_dp_breaker_get_held_count(ExmDpBreaker *breaker);
 guint64 exm_dp_breaker_get_trips_total(ExmDpBreaker *breaker);
+/* Recipient hashes kept, all accounts together (tests). */
+guint64 exm_dp_breaker_get_seen_total(ExmDpBreaker *breaker);
 
 /**
  * exm_dp_breaker_save:

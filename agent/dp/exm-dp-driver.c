@@ -50,6 +50,7 @@ struct _ExmDpDriver {
 	ExmDpBreaker *breaker;
 	gchar *breaker_path;
 	gboolean breaker_failing; /* warned once until a save works again */
+	gint64 breaker_saved_at;  /* monotonic µs of the last save */
 	gchar *exim_binary;
 	gchar *exim_conf;
 };
@@ -419,13 +420,21 @@ passwd_index_check(ExmDpDriver *self, const gchar *rendered, JsonObject *obj, GE
 
 /* ---- the circuit breaker (docs/abuse-controls.md §7) ------------------- */
 
+/* @force: a trip or an action, saved at once; counting alone is saved at
+ * most every %EXM_DP_DRIVER_BREAKER_SAVE_SECONDS (a full state is 19 MB and
+ * takes about a second to write), so a crash loses at most that much
+ * counting, never a hold or a done token. */
 static void
-breaker_save(ExmDpDriver *self)
+breaker_save(ExmDpDriver *self, gboolean force)
 {
 	g_autoptr(GError) error = NULL;
+	gint64 now = g_get_monotonic_time();
 
-	if (self->breaker_path == NULL)
+	if (self->breaker_path == NULL ||
+	    (!force && self->breaker_saved_at != 0 &&
+	     now - self->breaker_saved_at < EXM_DP_DRIVER_BREAKER_SAVE_SECONDS * G_USEC_PER_SEC))
 		return;
+	self->breaker_saved_at = now;
 	if (!exm_dp_breaker_save(self->breaker, self->breaker_path, NULL, &error)) {
 		if (!self->breaker_failing)
 			g_warning("breaker state not saved (kept in memory): %s", error->message);
@@ -446,7 +455,8 @@ collect_id(gpointer id, gpointer account, gpointer data)
 {
 	Collect *c = data;
 
-	if (g_str_equal(account, c->account))
+	/* the log keeps the login as typed; the breaker's key is lower case */
+	if (g_ascii_strcasecmp(account, c->account) == 0)
 		g_ptr_array_add(c->ids, g_strdup(id));
 }
 
@@ -519,7 +529,7 @@ breaker_enforce(ExmDpDriver *self)
 
 		queue_run(self, EXM_DP_QUEUE_FREEZE, ids);
 	}
-	breaker_save(self);
+	breaker_save(self, TRUE);
 }
 
 /* Reads what the log gained and keeps the counts with the position: a
@@ -532,7 +542,7 @@ usage_poll(ExmDpDriver *self)
 	exm_dp_logstats_poll(self->usage_log);
 	if (self->breaker != NULL) {
 		breaker_enforce(self);
-		breaker_save(self);
+		breaker_save(self, FALSE);
 	}
 	if (self->usage_store == NULL)
 		return;
@@ -699,7 +709,7 @@ breaker_actions(ExmDpDriver *self, const ExmMailNode *node)
 			  p->ids->len);
 	}
 	exm_dp_breaker_keep_done(self->breaker, keep);
-	breaker_save(self);
+	breaker_save(self, TRUE);
 	return pending;
 }
 
@@ -941,7 +951,11 @@ exm_dp_driver_set_breaker(ExmDpDriver *self, ExmDpBreaker *breaker, const gchar 
 {
 	g_autoptr(ExmMailNode) node = NULL;
 
+	/* the breaker left behind keeps what it counted since its last save */
+	if (self->breaker != NULL)
+		breaker_save(self, TRUE);
 	self->breaker = breaker;
+	self->breaker_saved_at = 0;
 	g_free(self->breaker_path);
 	self->breaker_path = g_strdup(path);
 	if (breaker == NULL)

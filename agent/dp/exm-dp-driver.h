@@ -23,6 +23,8 @@
 #include "exm-dp-usage.h"
 
 #define EXM_DP_DRIVER_KIND "mail_instance_node"
+/* the breaker's counting is saved at most this often (a trip or an action at once) */
+#define EXM_DP_DRIVER_BREAKER_SAVE_SECONDS 60
 
 typedef struct _ExmDpDriver ExmDpDriver;
 
@@ -150,6 +152,9 @@ void exm_dp_driver_set_usage_store(ExmDpDriver *self, ExmDpUsageStore *store);
  *   when it has one, the policy holds its tripped accounts, and a node value's
  *   `breaker_action` is performed once per token
  * @path: (nullable): where its state is kept (breaker.json)
+ *
+ * The breaker set before is saved first (the agent's stop calls this with
+ * %NULL), so a clean restart loses no counting.
  */
 void exm_dp_driver_set_breaker(ExmDpDriver *self, ExmDpBreaker *breaker, const gchar *path);
 
