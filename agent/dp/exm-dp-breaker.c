@@ -52,6 +52,11 @@ struct _ExmDpBreaker {
 	guint64 trips_total;
 	ExmDpLogObserver next;
 	gpointer next_data;
+	/* the minute of the last line (`YYYY-MM-DD HH:MM`) and its epoch: a
+	 * local-time conversion costs more than the rest of the line, and the
+	 * lines of a burst share their minute (an offset changes on the hour) */
+	gchar last_minute[17];
+	gint64 last_minute_t;
 };
 
 static void
@@ -269,11 +274,31 @@ count_recipients(ExmDpBreaker *b, Account *a, const gchar *rest)
 	}
 }
 
+static gint64
+line_time(ExmDpBreaker *b, const gchar *time)
+{
+	gint64 t;
+	gint sec;
+
+	if (strlen(time) != 19 || time[16] != ':' || !g_ascii_isdigit(time[17]) ||
+	    !g_ascii_isdigit(time[18]))
+		return 0;
+	sec = (time[17] - '0') * 10 + (time[18] - '0');
+	if (b->last_minute_t > 0 && strncmp(time, b->last_minute, 16) == 0)
+		return b->last_minute_t + sec;
+	t = exm_dp_usage_parse_time(time);
+	if (t > 0) {
+		g_strlcpy(b->last_minute, time, sizeof b->last_minute);
+		b->last_minute_t = t - sec;
+	}
+	return t;
+}
+
 void
 exm_dp_breaker_observe(const ExmDpLogEvent *event, gpointer data)
 {
 	ExmDpBreaker *b = data;
-	gint64 t = exm_dp_usage_parse_time(event->time);
+	gint64 t = line_time(b, event->time);
 	/* exim takes a login in any case (the policy key is ${lc:…}): one
 	 * account, whatever case a thief types */
 	g_autofree gchar *address = g_ascii_strdown(event->account, -1);
