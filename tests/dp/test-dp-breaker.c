@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "exm-dp-adapter.h"
 #include "exm-dp-breaker.h"
 #include "exm-dp-driver.h"
 #include "exm-dp-fixture.h"
@@ -532,6 +533,88 @@ test_bounces_restart(void)
 	agent_stop(&agent, driver);
 }
 
+/* The agent's own adapter: it logs and ignores a hostile breaker.json, and
+ * its one-second tick, run by the main loop alone (no list, no iteration of
+ * the agent), holds a tripped account. */
+static void
+test_agent_tick(void)
+{
+	g_autoptr(ExmDpFixture) fx = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) value = NULL;
+	g_autoptr(JsonObject) actual = NULL;
+	g_autoptr(ExmDpBreaker) saved = NULL;
+	g_autofree gchar *hash = exm_dp_hash("$6$", "mia-pw");
+	g_autofree gchar *ini = NULL;
+	g_autofree gchar *state = NULL;
+	g_autofree gchar *state_dir = NULL;
+	g_autofree gchar *text = NULL;
+	ExmUaDriver *d = NULL;
+	Node node = { 0 };
+	gint64 start;
+	gboolean held = FALSE;
+
+	if (!exm_dp_have_exim_and_sink())
+		return;
+	fx = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_assert_true(exm_dp_fixture_configure(fx, &error) &&
+		      exm_dp_fixture_start_sink(fx, &error) &&
+		      exm_dp_fixture_start_exim(fx, &error));
+	EXM_TEST_OK(error);
+	state = exm_dp_fixture_path(fx, EXM_DP_PATH_BREAKER_STATE);
+	state_dir = g_path_get_dirname(state);
+	g_assert_cmpint(g_mkdir_with_parents(state_dir, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(state, "{\"version\": 1, \"accounts\": 7}", -1, NULL));
+	ini = g_build_filename(fx->root, "agent.conf", NULL);
+	text = g_strdup_printf(
+		"[dataplane]\nroot = %s\nexim_binary = %s\n", fx->root, fx->config->exim_binary);
+	g_assert_true(g_file_set_contents(ini, text, -1, NULL));
+	g_test_expect_message("exm-dp", G_LOG_LEVEL_WARNING, "breaker state * ignored: *");
+	d = exm_dp_adapter_new(ini, &error);
+	g_test_assert_expected_messages();
+	EXM_TEST_OK(error);
+	{
+		g_autoptr(JsonNode) n =
+			exm_dp_node_value(UUID, (const gchar *const[]){ "mia", hash, "1", NULL });
+
+		json_object_set_member(
+			json_node_get_object(n), "limits", json_from_string(NEW_LIMITS, NULL));
+		value = json_node_dup_object(n);
+	}
+	actual = d->create(d, EXM_DP_DRIVER_KIND, value, &error);
+	g_assert_no_error(error);
+	for (guint i = 1; i <= 4; i++) {
+		g_autofree gchar *to = g_strdup_printf("new%u@example.net", i);
+
+		g_assert_cmpint(send_to(fx, to), ==, 250);
+	}
+	node.fx = fx;
+	start = g_get_monotonic_time();
+	while (!held && g_get_monotonic_time() - start < 10 * G_USEC_PER_SEC) {
+		g_autofree gchar *policy_path = exm_dp_fixture_path(fx, EXM_DP_PATH_POLICY);
+		g_autofree gchar *policy = NULL;
+
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		held = g_file_get_contents(policy_path, &policy, NULL, NULL) &&
+		       strstr(policy, MIA ": held=1") != NULL;
+		if (!held)
+			g_usleep(20 * 1000);
+	}
+	g_assert_true(held);
+	g_test_message("figure: from the fourth message's 250 to the hold, by the agent's tick "
+		       "alone: %.2f s",
+		       (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC);
+	g_assert_cmpint(send_to(fx, "later@example.net"), ==, 250);
+	node.n = 1;
+	g_assert_cmpfloat(wait_for(spool_frozen, &node), >=, 0);
+	/* the agent's stop saves the breaker: a valid state holding mia */
+	d->destroy(d);
+	saved = exm_dp_breaker_load(state, &error);
+	g_assert_no_error(error);
+	g_assert_true(saved != NULL && exm_dp_breaker_is_held(saved, MIA));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -542,5 +625,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/breaker/release", test_release);
 	g_test_add_func("/dp/breaker/discard", test_discard);
 	g_test_add_func("/dp/breaker/bounces-restart", test_bounces_restart);
+	g_test_add_func("/dp/breaker/agent-tick", test_agent_tick);
 	return g_test_run();
 }
