@@ -466,7 +466,8 @@ account_messages(ExmDpDriver *self, const gchar *address)
 {
 	Collect c = { address, g_ptr_array_new_with_free_func(g_free) };
 
-	exm_dp_logstats_foreach_message(self->usage_log, collect_id, &c);
+	if (self->usage_log != NULL)
+		exm_dp_logstats_foreach_message(self->usage_log, collect_id, &c);
 	return c.ids;
 }
 
@@ -686,7 +687,8 @@ breaker_actions(ExmDpDriver *self, const ExmMailNode *node)
 	if (self->breaker == NULL)
 		return pending;
 	breaker_limits(self, node);
-	exm_dp_logstats_poll(self->usage_log); /* the newest messages too */
+	if (self->usage_log != NULL)
+		exm_dp_logstats_poll(self->usage_log); /* the newest messages too */
 	for (guint i = 0; i < node->accounts->len; i++) {
 		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, i);
 		g_autofree gchar *address = g_strdup_printf("%s@%s", a->username, node->domain);

@@ -90,7 +90,9 @@ gboolean exm_dp_driver_delete(ExmDpDriver *self,
  * Returns: (transfer full) (element-type JsonNode): the actual value of every
  * resource: `{uuid, name, domain, accounts, dkim_public_key, dkim_selector,
  * tls}` (`tls`: exm_dp_tls_status() of the certificate exim serves), plus
- * `usage` when set (exm_dp_driver_set_usage())
+ * `usage` when set (exm_dp_driver_set_usage()), and `breaker` when a breaker
+ * is set and holds an account or reports an action done
+ * (exm_dp_driver_set_breaker())
  */
 GPtrArray *exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error);
 
