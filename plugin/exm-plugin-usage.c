@@ -13,6 +13,7 @@
 
 #include "exm-cleanup.h"
 #include "exm-json.h"
+#include "exm-mail-crypt.h"
 #include "exm-mail-validate.h"
 #include "exm-plugin-private.h"
 #include "exm-time.h"
@@ -25,6 +26,7 @@
 #define MAX_DOMAIN     253
 #define MAX_COUNT      G_GINT64_CONSTANT(1000000000000000)
 #define WINDOW_SECONDS (24 * 3600)
+#define MAX_SECRETS    4 /* EXM_DP_USAGE_SECRETS */
 
 static const gchar *const count_names[] = { "accepted", "delivered", "deferred",
 					    "bounced",	"held",	     NULL };
@@ -72,6 +74,32 @@ time_ok(JsonObject *o, const gchar *name, gboolean required)
 	return exm_time_parse(text, &t);
 }
 
+/* `secrets`: absent, or at most MAX_SECRETS fingerprints (16 lower-case hex
+ * digits, exm_mail_crypt_fingerprint()) each with a time. */
+static gboolean
+secrets_ok(JsonObject *account)
+{
+	JsonObject *secrets = NULL;
+	JsonObjectIter it;
+	const gchar *fp;
+	JsonNode *t;
+
+	if (!exm_json_get_object(account, "secrets", &secrets, NULL, NULL))
+		return FALSE;
+	if (secrets == NULL)
+		return TRUE;
+	if (json_object_get_size(secrets) > MAX_SECRETS)
+		return FALSE;
+	json_object_iter_init(&it, secrets);
+	while (json_object_iter_next(&it, &fp, &t)) {
+		if (strlen(fp) != EXM_MAIL_CRYPT_FINGERPRINT_LEN ||
+		    strspn(fp, "0123456789abcdef") != EXM_MAIL_CRYPT_FINGERPRINT_LEN ||
+		    !time_ok(secrets, fp, TRUE))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 counts_ok(JsonNode *node)
 {
@@ -85,7 +113,7 @@ counts_ok(JsonNode *node)
 		if (!exm_json_get_int(o, count_names[i], &n, NULL, NULL) || n < 0 || n > MAX_COUNT)
 			return FALSE;
 	}
-	return time_ok(o, "last_login", FALSE);
+	return time_ok(o, "last_login", FALSE) && secrets_ok(o);
 }
 
 static gboolean
@@ -207,19 +235,36 @@ usage_totals(JsonObject *accounts, gint64 *sum, const gchar **last)
 	}
 }
 
-/* Accounts not in the report count zero; a login time only moves forward. */
+/* Accounts not in the report count zero; a login time only moves forward.
+ * The report names secrets by fingerprint; FP() is exm_mail_crypt_fingerprint()
+ * in SQL (the scheme stripped, 16 hex digits of the SHA-256), so each of the
+ * account's two hashes finds its own time (tests/pg/test-plugin-accounts.c
+ * `login-secrets` pins the two together). */
+/* clang-format off */
+#define FP(h) \
+	"(v->'secrets'->>substr(encode(sha256(convert_to(regexp_replace(" h ", " \
+	"'^\\{[^}]*\\}', ''), 'UTF8')), 'hex'), 1, 16))::timestamp"
 static const gchar usage_accounts_sql[] =
 	"WITH u AS (SELECT uuid, COALESCE((v->>'accepted')::bigint, 0) AS acc, "
 	"COALESCE((v->>'delivered')::bigint, 0) AS del, COALESCE((v->>'deferred')::bigint, 0) "
 	"AS def, COALESCE((v->>'bounced')::bigint, 0) AS bnc, COALESCE((v->>'held')::bigint, 0) "
-	"AS hld, (v->>'last_login')::timestamp AS ll FROM (SELECT uuid, $2::jsonb -> "
+	"AS hld, (v->>'last_login')::timestamp AS ll, "
+	FP("password_hash") " AS cl, " FP("previous_password_hash") " AS pl "
+	"FROM (SELECT uuid, password_hash, previous_password_hash, $2::jsonb -> "
 	"(lower(username) || '@' || lower($3)) AS v FROM mail_accounts WHERE instance = "
 	"$1::uuid) AS s) UPDATE mail_accounts AS a SET usage_accepted_24h = u.acc, "
 	"usage_delivered_24h = u.del, usage_deferred_24h = u.def, usage_bounced_24h = u.bnc, "
-	"usage_held_24h = u.hld, last_login_at = GREATEST(a.last_login_at, u.ll) FROM u WHERE "
-	"a.uuid = u.uuid AND (a.usage_accepted_24h, a.usage_delivered_24h, "
-	"a.usage_deferred_24h, a.usage_bounced_24h, a.usage_held_24h, a.last_login_at) IS "
-	"DISTINCT FROM (u.acc, u.del, u.def, u.bnc, u.hld, GREATEST(a.last_login_at, u.ll))";
+	"usage_held_24h = u.hld, last_login_at = GREATEST(a.last_login_at, u.ll), "
+	"password_last_login_at = GREATEST(a.password_last_login_at, u.cl), "
+	"previous_password_last_login_at = GREATEST(a.previous_password_last_login_at, u.pl) "
+	"FROM u WHERE a.uuid = u.uuid AND (a.usage_accepted_24h, a.usage_delivered_24h, "
+	"a.usage_deferred_24h, a.usage_bounced_24h, a.usage_held_24h, a.last_login_at, "
+	"a.password_last_login_at, a.previous_password_last_login_at) IS DISTINCT FROM (u.acc, "
+	"u.del, u.def, u.bnc, u.hld, GREATEST(a.last_login_at, u.ll), "
+	"GREATEST(a.password_last_login_at, u.cl), "
+	"GREATEST(a.previous_password_last_login_at, u.pl))";
+#undef FP
+/* clang-format on */
 
 static const gchar usage_instance_sql[] =
 	"UPDATE mail_instances SET usage_accepted_24h = $2::bigint, usage_delivered_24h = "

@@ -282,6 +282,10 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	{ "usage_bounced_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
 	{ "usage_held_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
 	{ "last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	/* when each live secret last logged in, as the node saw it (migration
+	 * 0009, docs/abuse-controls.md §5) */
+	{ "password_last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	{ "previous_password_last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ NULL },
 };
 
@@ -712,6 +716,20 @@ static const ExordosPaasMigration exm_plugin_migration_rotation = {
 	{ NULL },
 };
 
+/* Issue 15 item 5's last login per secret: builds on 0004's previous secret
+ * and 0005's usage report. */
+static const gchar *const exm_plugin_depends_login_secrets[] = {
+	"9b3f6d2e-41a7-4c85-b0e9-7d2c5a8f1e64",
+	"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7081",
+	NULL,
+};
+
+static const ExordosPaasMigration exm_plugin_migration_login_secrets = {
+	"382a51b1-05eb-4a62-9b3f-69f023e54f8d", "0009-login-secrets",
+	exm_plugin_depends_login_secrets,	exm_plugin_sql_0009_login_secrets_up,
+	exm_plugin_sql_0009_login_secrets_down, { NULL },
+};
+
 /* In application order (each after what it depends on). */
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_init,
@@ -723,6 +741,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_dns_schedule,
 	&exm_plugin_migration_rotation,
 	&exm_plugin_migration_tls_status,
+	&exm_plugin_migration_login_secrets,
 	NULL,
 };
 

@@ -149,6 +149,9 @@ adapter_usage(Adapter *md, const ExmDpConfig *dp)
 		md->usage_store, md->usage_log, g_get_real_time() / G_USEC_PER_SEC);
 	if (md->usage == NULL)
 		md->usage = exm_dp_usage_new();
+	/* the message observer is the breaker's, which hands each line on to
+	 * the usage (adapter_breaker()); logins go to the usage directly */
+	exm_dp_logstats_set_login_observer(md->usage_log, exm_dp_usage_observe_login, md->usage);
 	exm_dp_driver_set_usage(md->driver, md->usage_log, md->usage);
 	exm_dp_driver_set_usage_store(md->driver, md->usage_store);
 }

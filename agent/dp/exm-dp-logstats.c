@@ -56,6 +56,9 @@ struct _ExmDpLogStats {
 	GHashTable *messages; /* message id → account (a key of accounts) */
 	GHashTable *tls;      /* version → guint64 */
 	guint64 auth_failures;
+	guint64 logins[2]; /* with the current, the previous secret */
+	ExmDpLoginObserver login_observer;
+	gpointer login_observer_data;
 	guint64 limit_hits[N_LIMITS];
 	guint64 lines;
 	ExmDpLogObserver observer;
@@ -124,6 +127,62 @@ exm_dp_logstats_set_observer(ExmDpLogStats *stats, ExmDpLogObserver observer, gp
 {
 	stats->observer = observer;
 	stats->observer_data = data;
+}
+
+void
+exm_dp_logstats_set_login_observer(ExmDpLogStats *stats, ExmDpLoginObserver observer, gpointer data)
+{
+	stats->login_observer = observer;
+	stats->login_observer_data = data;
+}
+
+/* A fingerprint as exim writes it: exactly 16 lower-case hex digits. */
+static gboolean
+is_fingerprint(const gchar *s, gsize len)
+{
+	if (len != 16)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_isdigit(s[i]) && (s[i] < 'a' || s[i] > 'f'))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* `DATE TIME AUTH with the current|previous secret <fp>: login <address>`;
+ * %FALSE for any other line.  The address is one word with one `@`, as exim
+ * verified it (only a successful login writes the line). */
+static gboolean
+login_line(ExmDpLogStats *stats, const gchar *const *tok, const gchar *text)
+{
+	static const gchar head[] = "AUTH with the ";
+	const gchar *p = strstr(text, head), *fp, *addr;
+	g_autofree gchar *time = NULL;
+	gboolean previous;
+
+	if (g_strv_length((gchar **)tok) < 5 || p != text + strlen(tok[0]) + strlen(tok[1]) + 2)
+		return FALSE;
+	p += strlen(head);
+	previous = g_str_has_prefix(p, "previous secret ");
+	if (!previous && !g_str_has_prefix(p, "current secret "))
+		return FALSE;
+	fp = strchr(p, ' ') + strlen(" secret ");
+	if (!is_fingerprint(fp, strcspn(fp, ":")) || !g_str_has_prefix(fp + 16, ": login "))
+		return FALSE;
+	addr = fp + 16 + strlen(": login ");
+	if (addr[0] == '\0' || strchr(addr, ' ') != NULL || strchr(addr, '@') == NULL ||
+	    strlen(addr) > 320)
+		return FALSE;
+	stats->logins[previous ? 1 : 0]++;
+	if (stats->login_observer != NULL) {
+		g_autofree gchar *secret = g_strndup(fp, 16);
+		ExmDpLoginEvent event = { NULL, addr, secret, previous };
+
+		time = g_strdup_printf("%s %s", tok[0], tok[1]);
+		event.time = time;
+		stats->login_observer(&event, stats->login_observer_data);
+	}
+	return TRUE;
 }
 
 static void
@@ -280,7 +339,8 @@ exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize len)
 	}
 	/* a refusal has no message id: a message line's subject cannot pose as one */
 	if (g_strv_length(tok) < 4 || !exm_dp_logstats_is_message_id(tok[2])) {
-		count_limit(stats, text);
+		if (!login_line(stats, (const gchar *const *)tok, text))
+			count_limit(stats, text);
 		return;
 	}
 	rest = rest_of(text, 4);
@@ -484,6 +544,12 @@ exm_dp_logstats_get_auth_failures(ExmDpLogStats *stats)
 }
 
 guint64
+exm_dp_logstats_get_logins(ExmDpLogStats *stats, gboolean previous)
+{
+	return stats->logins[previous ? 1 : 0];
+}
+
+guint64
 exm_dp_logstats_get_limit_hits(ExmDpLogStats *stats, const gchar *limit)
 {
 	for (guint i = 0; i < N_LIMITS; i++) {
@@ -564,8 +630,15 @@ exm_dp_logstats_render(ExmDpLogStats *stats, GString *out)
 		out,
 		"# HELP exordos_node_auth_failures_total Failed SMTP AUTH attempts.\n"
 		"# TYPE exordos_node_auth_failures_total counter\n"
-		"exordos_node_auth_failures_total %" G_GUINT64_FORMAT "\n",
-		stats->auth_failures);
+		"exordos_node_auth_failures_total %" G_GUINT64_FORMAT "\n"
+		"# HELP exordos_node_auth_logins_total Successful SMTP AUTH logins by the "
+		"secret used.\n"
+		"# TYPE exordos_node_auth_logins_total counter\n"
+		"exordos_node_auth_logins_total{secret=\"current\"} %" G_GUINT64_FORMAT "\n"
+		"exordos_node_auth_logins_total{secret=\"previous\"} %" G_GUINT64_FORMAT "\n",
+		stats->auth_failures,
+		stats->logins[0],
+		stats->logins[1]);
 	g_string_append(out,
 			"# HELP exordos_node_tls_submissions_total Authenticated submissions by "
 			"TLS version.\n# TYPE exordos_node_tls_submissions_total counter\n");

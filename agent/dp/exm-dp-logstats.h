@@ -57,6 +57,26 @@ typedef struct {
 typedef void (*ExmDpLogObserver)(const ExmDpLogEvent *event, gpointer data);
 
 /**
+ * ExmDpLoginEvent:
+ * @time: the line's `YYYY-MM-DD HH:MM:SS`
+ * @account: the login, lower-cased, as exim verified it
+ * @secret: the secret's fingerprint (exm_mail_crypt_fingerprint(), 16 hex digits)
+ * @previous: the secret a rotation replaced, inside its overlap window
+ *
+ * One successful AUTH, from the line exim's authenticators write
+ * (`AUTH with the current|previous secret <fp>: login <address>`,
+ * data/exim4/exim4.conf.in).
+ */
+typedef struct {
+	const gchar *time;
+	const gchar *account;
+	const gchar *secret;
+	gboolean previous;
+} ExmDpLoginEvent;
+
+typedef void (*ExmDpLoginObserver)(const ExmDpLoginEvent *event, gpointer data);
+
+/**
  * exm_dp_logstats_new:
  * @path: the main log (`<log dir>/mainlog`); it need not exist yet
  * @from_start: read what the log holds already (tests); %FALSE starts at its
@@ -70,6 +90,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpLogStats, exm_dp_logstats_free)
 
 /* Calls @observer for every message line read from now on (one observer). */
 void exm_dp_logstats_set_observer(ExmDpLogStats *stats, ExmDpLogObserver observer, gpointer data);
+
+/* Calls @observer for every successful login read from now on (one observer). */
+void exm_dp_logstats_set_login_observer(ExmDpLogStats *stats,
+					ExmDpLoginObserver observer,
+					gpointer data);
 
 /* Reads what was appended; returns the bytes consumed. */
 gsize exm_dp_logstats_poll(ExmDpLogStats *stats);
@@ -114,6 +139,8 @@ gboolean exm_dp_logstats_add_message(ExmDpLogStats *stats, const gchar *id, cons
 /* Count of @outcome for @account (`unknown`, `other` included); tests. */
 guint64 exm_dp_logstats_get(ExmDpLogStats *stats, const gchar *account, ExmDpLogOutcome outcome);
 guint64 exm_dp_logstats_get_auth_failures(ExmDpLogStats *stats);
+/* Successful logins with the current (@previous %FALSE) or the previous secret. */
+guint64 exm_dp_logstats_get_logins(ExmDpLogStats *stats, gboolean previous);
 /* Refusals by a send limit or the login defence (@limit as in the metric). */
 guint64 exm_dp_logstats_get_limit_hits(ExmDpLogStats *stats, const gchar *limit);
 

@@ -9,6 +9,7 @@
 
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-mail-crypt.h"
 #include "exm-time.h"
 
 #define N_OUT EXM_DP_LOG_N_OUTCOMES
@@ -24,6 +25,11 @@ typedef struct {
 	gint64 hour[EXM_DP_USAGE_HOURS]; /* the hour (epoch / 3600) a slot holds */
 	guint64 n[EXM_DP_USAGE_HOURS][N_OUT];
 	gint64 last_login; /* seconds; 0: none seen */
+	/* the last login per secret, by fingerprint ("" / 0: a free slot) */
+	struct {
+		gchar fp[EXM_MAIL_CRYPT_FINGERPRINT_LEN + 1];
+		gint64 last;
+	} secrets[EXM_DP_USAGE_SECRETS];
 } Account;
 
 typedef struct {
@@ -227,10 +233,95 @@ exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data)
 		add_delivery(usage, event, t);
 }
 
+/* @fp's slot of @a: its own, else a free one, else the oldest. */
+static guint
+secret_slot(Account *a, const gchar *fp)
+{
+	guint oldest = 0;
+
+	for (guint i = 0; i < EXM_DP_USAGE_SECRETS; i++) {
+		if (g_str_equal(a->secrets[i].fp, fp))
+			return i;
+	}
+	for (guint i = 1; i < EXM_DP_USAGE_SECRETS; i++) {
+		if (a->secrets[i].last < a->secrets[oldest].last)
+			oldest = i;
+	}
+	return oldest;
+}
+
+static void
+note_secret(Account *a, const gchar *fp, gint64 t)
+{
+	guint i = secret_slot(a, fp);
+
+	if (!g_str_equal(a->secrets[i].fp, fp)) {
+		g_strlcpy(a->secrets[i].fp, fp, sizeof a->secrets[i].fp);
+		a->secrets[i].last = 0;
+	}
+	a->secrets[i].last = MAX(a->secrets[i].last, t);
+}
+
+void
+exm_dp_usage_observe_login(const ExmDpLoginEvent *event, gpointer data)
+{
+	ExmDpUsage *usage = data;
+	gint64 t = exm_dp_usage_parse_time(event->time);
+	Account *a = account_of(usage, event->account);
+
+	if (a == NULL || t <= 0 || strlen(event->secret) != EXM_MAIL_CRYPT_FINGERPRINT_LEN)
+		return;
+	a->last_login = MAX(a->last_login, t);
+	note_secret(a, event->secret, t);
+	usage->generation++;
+}
+
 static gint
 compare_keys(gconstpointer a, gconstpointer b)
 {
 	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+static gint
+compare_fps(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/* `secrets: {fingerprint: time}` in fingerprint order (the same text for the
+ * same logins), times as text (@text) or seconds (the saved state); nothing
+ * when no secret was seen. */
+static void
+secrets_json(const Account *a, gboolean text, JsonBuilder *b)
+{
+	const gchar *fps[EXM_DP_USAGE_SECRETS];
+	guint n = 0;
+
+	for (guint i = 0; i < EXM_DP_USAGE_SECRETS; i++) {
+		if (a->secrets[i].last > 0)
+			fps[n++] = a->secrets[i].fp;
+	}
+	if (n == 0)
+		return;
+	qsort(fps, n, sizeof fps[0], compare_fps);
+	json_builder_set_member_name(b, "secrets");
+	json_builder_begin_object(b);
+	for (guint k = 0; k < n; k++) {
+		for (guint i = 0; i < EXM_DP_USAGE_SECRETS; i++) {
+			g_autofree gchar *t = NULL;
+
+			if (a->secrets[i].fp != fps[k])
+				continue;
+			json_builder_set_member_name(b, fps[k]);
+			if (!text) {
+				json_builder_add_int_value(b, a->secrets[i].last);
+				continue;
+			}
+			t = exm_time_format(a->secrets[i].last * G_USEC_PER_SEC);
+			json_builder_add_string_value(b, t);
+		}
+	}
+	json_builder_end_object(b);
 }
 
 /* %FALSE when the account has nothing to show (then it is left out). */
@@ -238,7 +329,7 @@ static gboolean
 account_json(const Account *a, gint64 now, JsonBuilder *b)
 {
 	guint64 sum[N_OUT] = { 0 };
-	gboolean any = a->last_login > 0;
+	gboolean any = a->last_login > 0 || a->secrets[0].last > 0;
 
 	for (guint s = 0; s < EXM_DP_USAGE_HOURS; s++) {
 		if (a->hour[s] <= now / 3600 - EXM_DP_USAGE_HOURS || a->hour[s] > now / 3600)
@@ -261,6 +352,7 @@ account_json(const Account *a, gint64 now, JsonBuilder *b)
 		json_builder_set_member_name(b, "last_login");
 		json_builder_add_string_value(b, t);
 	}
+	secrets_json(a, TRUE, b);
 	json_builder_end_object(b);
 	return TRUE;
 }
@@ -361,6 +453,7 @@ account_state(const Account *a)
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "last_login");
 	json_builder_add_int_value(b, a->last_login);
+	secrets_json(a, FALSE, b);
 	json_builder_set_member_name(b, "hours");
 	json_builder_begin_array(b);
 	for (guint s = 0; s < EXM_DP_USAGE_HOURS; s++) {
@@ -451,6 +544,33 @@ load_hour(Account *a, JsonNode *node, gint64 now, const gchar *name, GError **er
 	return TRUE;
 }
 
+/* `secrets`: absent, or at most EXM_DP_USAGE_SECRETS fingerprints, each with
+ * a positive time. */
+static gboolean
+load_secrets(Account *a, JsonNode *node, const gchar *name, GError **error)
+{
+	JsonObjectIter it;
+	const gchar *fp;
+	JsonNode *t;
+	guint n = 0;
+
+	if (node == NULL)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_OBJECT(node) ||
+	    json_object_get_size(json_node_get_object(node)) > EXM_DP_USAGE_SECRETS)
+		return bad(error, "a bad secrets member", name);
+	json_object_iter_init(&it, json_node_get_object(node));
+	while (json_object_iter_next(&it, &fp, &t)) {
+		if (strlen(fp) != EXM_MAIL_CRYPT_FINGERPRINT_LEN ||
+		    strspn(fp, "0123456789abcdef") != EXM_MAIL_CRYPT_FINGERPRINT_LEN ||
+		    !is_count(t, 1, G_MAXINT64))
+			return bad(error, "a bad secret", name);
+		g_strlcpy(a->secrets[n].fp, fp, sizeof a->secrets[n].fp);
+		a->secrets[n++].last = json_node_get_int(t);
+	}
+	return TRUE;
+}
+
 static gboolean
 load_account(ExmDpUsage *usage, const gchar *name, JsonNode *node, gint64 now, GError **error)
 {
@@ -471,6 +591,9 @@ load_account(ExmDpUsage *usage, const gchar *name, JsonNode *node, gint64 now, G
 	 * when an hour is refused */
 	a = g_new0(Account, 1);
 	a->last_login = login;
+	if (!load_secrets(a, json_object_get_member(obj, "secrets"), name, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees it
+		return FALSE;
 	for (guint i = 0; i < json_array_get_length(hours); i++) {
 		if (!load_hour(a, json_array_get_element(hours, i), now, name, error)) {
 			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees it

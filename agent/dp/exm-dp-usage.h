@@ -23,6 +23,9 @@ G_BEGIN_DECLS
 #define EXM_DP_USAGE_MAX_ACCOUNTS   10000
 #define EXM_DP_USAGE_MAX_DELIVERIES 100
 #define EXM_DP_USAGE_REPLY_MAX	    200
+/* secrets remembered per account (the current, the previous, and two more
+ * so a rotation and a quick second one lose nothing); the oldest goes */
+#define EXM_DP_USAGE_SECRETS 4
 /* the member of the node's actual value (docs/usage.md §2) */
 #define EXM_DP_USAGE_MEMBER "usage"
 
@@ -35,13 +38,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpUsage, exm_dp_usage_free)
 /* An #ExmDpLogObserver: counts @event into @usage. */
 void exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data);
 
+/* An #ExmDpLoginObserver: the account's last login, and its secret's. */
+void exm_dp_usage_observe_login(const ExmDpLoginEvent *event, gpointer data);
+
 /**
  * exm_dp_usage_to_json:
  * @now: seconds since the epoch; the window is the hour of @now and the 23
  *   before it
  *
  * Returns: (transfer full): `{"accounts": {address: {accepted, delivered,
- * deferred, bounced, held, last_login?}}, "deliveries": [{time, account,
+ * deferred, bounced, held, last_login?, secrets?: {fingerprint: time}}},
+ * "deliveries": [{time, account,
  * domain, status, reply}]}`, accounts sorted, deliveries oldest first; the
  * same text for the same log within one hour (a quiet node reports no change)
  */

@@ -191,3 +191,25 @@ exm_mail_crypt_strip_scheme(const gchar *hash)
 	end = strchr(hash, '}');
 	return end != NULL ? end + 1 : hash;
 }
+
+/**
+ * exm_mail_crypt_fingerprint:
+ * @hash: a hash, with or without its `{SCHEME}` prefix
+ *
+ * The name a secret goes by in the node's log and the usage report (docs/usage.md
+ * §1): the first %EXM_MAIL_CRYPT_FINGERPRINT_LEN lower-case hex digits of the
+ * SHA-256 of the hash as the node's files hold it (scheme stripped), which exim
+ * computes the same way at each login.  It names a secret without revealing
+ * the hash: 64 bits of a digest of a salted hash.
+ *
+ * Returns: (transfer full): the fingerprint
+ */
+gchar *
+exm_mail_crypt_fingerprint(const gchar *hash)
+{
+	g_autofree gchar *hex = g_compute_checksum_for_string(
+		G_CHECKSUM_SHA256, exm_mail_crypt_strip_scheme(hash), -1);
+
+	hex[EXM_MAIL_CRYPT_FINGERPRINT_LEN] = '\0';
+	return g_steal_pointer(&hex);
+}

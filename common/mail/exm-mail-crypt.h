@@ -41,3 +41,7 @@ gboolean exm_mail_crypt_verify(const gchar *plaintext, const gchar *hash);
  * Returns: (transfer none): a pointer into @hash
  */
 const gchar *exm_mail_crypt_strip_scheme(const gchar *hash);
+
+/* A secret's fingerprint: 16 hex digits of the SHA-256 of the stripped hash. */
+#define EXM_MAIL_CRYPT_FINGERPRINT_LEN 16
+gchar *exm_mail_crypt_fingerprint(const gchar *hash);

@@ -371,6 +371,31 @@ exm_mail_node_set_account_breaker(ExmMailNode *node,
 }
 
 /**
+ * exm_mail_node_set_account_sandbox:
+ * @node: the value
+ * @username: an account of @node
+ * @sandbox: capture its mail instead of delivering it
+ * @error: %EXM_MAIL_ERROR_INVALID for an unknown account
+ *
+ * Returns: %TRUE when set
+ */
+gboolean
+exm_mail_node_set_account_sandbox(ExmMailNode *node,
+				  const gchar *username,
+				  gboolean sandbox,
+				  GError **error)
+{
+	ExmMailNodeAccount *a;
+
+	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
+	a = node_account(node, username, error);
+	if (a == NULL)
+		return FALSE;
+	a->sandbox = sandbox;
+	return TRUE;
+}
+
+/**
  * exm_mail_node_set_limits:
  * @node: the value
  * @limits: the settings, 0 for a default
@@ -441,24 +466,30 @@ member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **er
 	return json_node_get_string(m);
 }
 
-/* `active`: a JSON boolean; absent means %TRUE (the model default). */
+/* A boolean member @name of an account: absent means @absent. */
 static gboolean
-member_active(JsonObject *acc, const gchar *user, gboolean *active, GError **error)
+member_bool(JsonObject *acc,
+	    const gchar *user,
+	    const gchar *name,
+	    gboolean absent,
+	    gboolean *out,
+	    GError **error)
 {
-	JsonNode *m = json_object_get_member(acc, "active");
+	JsonNode *m = json_object_get_member(acc, name);
 
-	*active = TRUE;
+	*out = absent;
 	if (m == NULL)
 		return TRUE;
 	if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_BOOLEAN) {
 		g_set_error(error,
 			    EXM_MAIL_ERROR,
 			    EXM_MAIL_ERROR_INVALID,
-			    "accounts.%s.active: must be true or false",
-			    user);
+			    "accounts.%s.%s: must be true or false",
+			    user,
+			    name);
 		return FALSE;
 	}
-	*active = json_node_get_boolean(m);
+	*out = json_node_get_boolean(m);
 	return TRUE;
 }
 
@@ -638,7 +669,7 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 	g_autofree gchar *user = exm_mail_validate_normalize_username(key, error);
 	g_autofree gchar *path = NULL;
 	const gchar *hash;
-	gboolean active;
+	gboolean active, sandbox;
 
 	if (user == NULL) {
 		g_prefix_error(error, "accounts: ");
@@ -654,12 +685,15 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 	}
 	path = g_strdup_printf("accounts.%s.password_hash", user);
 	hash = member_string(json_node_get_object(value), "password_hash", path, error);
-	if (hash == NULL || !member_active(json_node_get_object(value), user, &active, error))
+	if (hash == NULL ||
+	    !member_bool(json_node_get_object(value), user, "active", TRUE, &active, error) ||
+	    !member_bool(json_node_get_object(value), user, "sandbox", FALSE, &sandbox, error))
 		return FALSE;
 	return exm_mail_node_add_account(n, user, hash, active, error) &&
 	       node_account_policy_from_json(n, user, json_node_get_object(value), error) &&
 	       node_account_secrets_from_json(n, user, json_node_get_object(value), error) &&
-	       node_account_breaker_from_json(n, user, json_node_get_object(value), error);
+	       node_account_breaker_from_json(n, user, json_node_get_object(value), error) &&
+	       exm_mail_node_set_account_sandbox(n, user, sandbox, error);
 }
 
 static gboolean
@@ -839,6 +873,10 @@ exm_mail_node_to_json(const ExmMailNode *node)
 		account_policy_to_json(b, a);
 		account_secrets_to_json(b, a);
 		account_breaker_to_json(b, a);
+		if (a->sandbox) {
+			json_builder_set_member_name(b, "sandbox");
+			json_builder_add_boolean_value(b, TRUE);
+		}
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);

@@ -39,6 +39,9 @@ typedef struct {
 	 * NONE, or RELEASE/DISCARD the account's held mail once per @breaker_token */
 	ExmMailBreakerOp breaker_op;
 	gchar *breaker_token; /* a UUID with an op, %NULL without */
+	/* the sandbox (docs/sandbox.md): the account's mail is DKIM-signed and
+	 * captured on the node instead of delivered */
+	gboolean sandbox;
 } ExmMailNodeAccount;
 
 /* The latest time the secrets' deadlines may name (9999-12-31T23:59:59Z). */
@@ -144,6 +147,12 @@ gboolean exm_mail_node_set_account_breaker(ExmMailNode *node,
 					   const gchar *token,
 					   GError **error);
 
+/* Sets whether the account's mail is captured instead of delivered. */
+gboolean exm_mail_node_set_account_sandbox(ExmMailNode *node,
+					   const gchar *username,
+					   gboolean sandbox,
+					   GError **error);
+
 /* Validates each member (0 or within its bounds) and sets @node's limits. */
 gboolean exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError **error);
 
@@ -164,6 +173,6 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
  * Returns: (transfer full): `{uuid, name, domain, accounts}`, plus `limits` and
  *   the accounts' `messages_per_hour`, `recipients_per_day`, `senders`,
  *   `previous_password_hash` with `previous_until`, `expires_at` and
- *   `breaker_action` `{op, token}` only when they are set
+ *   `breaker_action` `{op, token}` and `sandbox: true` only when they are set
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);

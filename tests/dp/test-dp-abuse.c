@@ -12,6 +12,9 @@
 
 #include "exm-dp-driver.h"
 #include "exm-dp-fixture.h"
+#include "exm-dp-logstats.h"
+#include "exm-dp-usage.h"
+#include "exm-mail-crypt.h"
 #include "exm-test.h"
 
 #define UUID "5d1c9a2e-7b3f-4c6d-9e8f-0a1b2c3d4e5f"
@@ -285,6 +288,41 @@ test_login_defence(void)
 	g_assert_nonnull(strstr(log, "AUTH refused before verification: client address"));
 }
 
+/* exim logged each login with its secret's fingerprint, the one
+ * exm_mail_crypt_fingerprint() gives (docs/usage.md §1), and the agent's
+ * reader of the real log reports both secrets of rot@ with their times. */
+static void
+check_login_lines(const gchar *log, const gchar *old_hash)
+{
+	g_autofree gchar *cur_fp = exm_mail_crypt_fingerprint(pw_hash);
+	g_autofree gchar *old_fp = exm_mail_crypt_fingerprint(old_hash);
+	g_autofree gchar *cur =
+		g_strdup_printf("AUTH with the current secret %s: login rot@example.com", cur_fp);
+	g_autofree gchar *prev =
+		g_strdup_printf("AUTH with the previous secret %s: login rot@example.com", old_fp);
+	g_autoptr(ExmDpLogStats) stats = exm_dp_logstats_new("/nonexistent", TRUE);
+	g_autoptr(ExmDpUsage) usage = exm_dp_usage_new();
+	g_autoptr(JsonNode) report = NULL;
+	g_auto(GStrv) lines = g_strsplit(log, "\n", -1);
+	JsonObject *secrets;
+
+	g_assert_nonnull(strstr(log, cur));
+	g_assert_nonnull(strstr(log, prev));
+	exm_dp_logstats_set_login_observer(stats, exm_dp_usage_observe_login, usage);
+	for (guint i = 0; lines[i] != NULL; i++)
+		exm_dp_logstats_feed_line(stats, lines[i], strlen(lines[i]));
+	report = exm_dp_usage_to_json(usage, g_get_real_time() / G_USEC_PER_SEC);
+	secrets = json_object_get_object_member(
+		json_object_get_object_member(
+			json_object_get_object_member(json_node_get_object(report), "accounts"),
+			"rot@example.com"),
+		"secrets");
+	g_assert_cmpuint(json_object_get_size(secrets), ==, 2);
+	g_assert_true(json_object_has_member(secrets, cur_fp));
+	g_assert_true(json_object_has_member(secrets, old_fp));
+	g_assert_cmpuint(exm_dp_logstats_get_logins(stats, TRUE), ==, 1);
+}
+
 /* Rotation with an overlap window and expiry (docs/abuse-controls.md §5):
  * until the deadline both secrets log in (the old one logged as such), then
  * only the new one, with no further apply; an expired account logs in with
@@ -325,7 +363,7 @@ test_rotation(void)
 	}
 	log_path = g_build_filename(fx->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
 	g_assert_true(g_file_get_contents(log_path, &log, NULL, NULL));
-	g_assert_nonnull(strstr(log, "AUTH with the previous secret: login rot@example.com"));
+	check_login_lines(log, old_hash);
 	/* past the deadline, by the node's clock alone */
 	while (g_get_real_time() / G_USEC_PER_SEC <= until)
 		g_usleep(200 * 1000);

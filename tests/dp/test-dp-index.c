@@ -317,6 +317,7 @@ test_unchanged_usage(Fixture *f, gconstpointer data)
 		when);
 
 	exm_dp_logstats_set_observer(log, exm_dp_usage_observe, usage);
+	exm_dp_logstats_set_login_observer(log, exm_dp_usage_observe_login, usage);
 	exm_dp_driver_set_usage(f->driver, log, usage);
 	listed_accounts(f, &keep);
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));

@@ -143,6 +143,11 @@ test_node_metrics(void)
 			  ==,
 			  2);
 	g_assert_cmpfloat(sample(text, "exordos_node_auth_failures_total"), ==, 1);
+	/* each message was a session of its own: two logins with the current secret */
+	g_assert_cmpfloat(
+		sample(text, "exordos_node_auth_logins_total{secret=\"current\"}"), ==, 2);
+	g_assert_cmpfloat(
+		sample(text, "exordos_node_auth_logins_total{secret=\"previous\"}"), ==, 0);
 	g_assert_cmpfloat(
 		sample(text, "exordos_node_tls_submissions_total{version=\"TLS1.3\"}"), ==, 2);
 	g_assert_cmpfloat(sample(text, "exordos_node_queue_messages"), ==, 0);

@@ -208,6 +208,7 @@ test_usage(void)
 	log_path = g_build_filename(fx->root, EXM_DP_PATH_LOG_DIR, "mainlog", NULL);
 	log = exm_dp_logstats_new(log_path, TRUE);
 	exm_dp_logstats_set_observer(log, exm_dp_usage_observe, usage);
+	exm_dp_logstats_set_login_observer(log, exm_dp_usage_observe_login, usage);
 	exm_dp_driver_set_usage(driver, log, usage);
 	value = exm_dp_node_value(UUID, (const gchar *const[]){ "mia", hash, "1", NULL });
 	json_object_set_int_member(
@@ -252,6 +253,7 @@ agent_start(Agent *a, ExmDpFixture *fx, ExmDpDriver *driver)
 	if (a->usage == NULL)
 		a->usage = exm_dp_usage_new();
 	exm_dp_logstats_set_observer(a->log, exm_dp_usage_observe, a->usage);
+	exm_dp_logstats_set_login_observer(a->log, exm_dp_usage_observe_login, a->usage);
 	exm_dp_driver_set_usage(driver, a->log, a->usage);
 	exm_dp_driver_set_usage_store(driver, a->store);
 }

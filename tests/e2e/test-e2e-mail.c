@@ -119,10 +119,34 @@ test_account_lifecycle(void)
 	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, "new secret 2", 535));
 }
 
+/* Bounded wait (a hang guard) until the account shows the new secret's
+ * last login and, when the old one was used (@old_tried), the old one's. */
+static void
+wait_login_times(E2e *e, const gchar *instance, const gchar *account, gboolean old_tried)
+{
+	g_autofree gchar *path =
+		g_strdup_printf("/v1/types/mail/instances/%s/accounts/%s", instance, account);
+	gboolean cur = FALSE, prev = FALSE;
+
+	for (guint i = 0; i < E2E_WAIT_S * 10 && !(cur && (prev || !old_tried)); i++) {
+		g_autoptr(ExhTestResponse) r =
+			exh_test_request(e->t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
+		g_autoptr(JsonObject) o = exm_json_parse_object(r->body, strlen(r->body), NULL);
+
+		g_assert_nonnull(o);
+		cur = !json_object_get_null_member(o, "password_last_login_at");
+		prev = !json_object_get_null_member(o, "previous_password_last_login_at");
+		if (!(cur && (prev || !old_tried)))
+			g_usleep(100 * 1000);
+	}
+	g_assert_true(cur);
+	g_assert_true(prev || !old_tried);
+}
+
 /* Rotation with an overlap window through the API (docs/abuse-controls.md
  * §5): the new secret reaches the node, the old one keeps working until the
- * deadline and stops then with no further call; an expiry in the past ends
- * every login. */
+ * deadline and stops then with no further call, the account shows when each
+ * secret last logged in; an expiry in the past ends every login. */
 static void
 test_rotation(void)
 {
@@ -133,6 +157,7 @@ test_rotation(void)
 	g_autoptr(ExhTestResponse) r = NULL;
 	g_autoptr(JsonObject) shown = NULL;
 	gint64 until_us = 0;
+	gboolean old_tried = FALSE;
 
 	if (e == NULL || !bring_up_alice(e, &in, &account))
 		return;
@@ -151,15 +176,19 @@ test_rotation(void)
 		json_object_get_string_member(shown, "previous_password_valid_until"), &until_us));
 	g_assert_true(e2e_wait_login(e, in.node, FALSE, USER, "rotated secret 3", 235));
 	/* inside the window both log in */
-	if (g_get_real_time() < until_us - 2 * G_USEC_PER_SEC)
+	if (g_get_real_time() < until_us - 2 * G_USEC_PER_SEC) {
 		g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, PASSWORD), ==, 235);
-	else
+		old_tried = TRUE;
+	} else {
 		g_test_message("the window closed before the old secret was tried");
+	}
 	/* then only the new one, on the node's clock */
 	while (g_get_real_time() <= until_us + G_USEC_PER_SEC)
 		g_usleep(200 * 1000);
 	g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, PASSWORD), ==, 535);
 	g_assert_cmpint(e2e_login(e, in.node, FALSE, USER, "rotated secret 3"), ==, 235);
+	/* the account shows when each secret last logged in, as the node saw it */
+	wait_login_times(e, in.uuid, account, old_tried);
 
 	/* an expiry in the past: no login at all */
 	g_assert_cmpuint(

@@ -607,6 +607,120 @@ test_accounts_rotate(AccountsFixture *a, gconstpointer data)
 	g_assert_true(exm_fixture_logs_lack(a->f, "qu3ry-secret"));
 }
 
+/* The fingerprint the node logs for @hash (exm_mail_crypt_fingerprint(),
+ * written again here: the scheme stripped, 16 hex digits of the SHA-256). */
+static gchar *
+fingerprint(const gchar *hash)
+{
+	const gchar *end = hash[0] == '{' ? strchr(hash, '}') : NULL;
+	gchar *hex =
+		g_compute_checksum_for_string(G_CHECKSUM_SHA256, end != NULL ? end + 1 : hash, -1);
+
+	hex[16] = '\0';
+	return hex;
+}
+
+/* The account's hash (@previous: the replaced one) as stored. */
+static gchar *
+stored_hash(AccountsFixture *a, gboolean previous)
+{
+	g_autofree gchar *sql =
+		g_strdup_printf("SELECT %s FROM mail_accounts WHERE uuid = '%s'",
+				previous ? "previous_password_hash" : "password_hash",
+				a->acc);
+	return exm_fixture_scalar(a->f, sql);
+}
+
+/* The node's report: alice logged in with the secrets @fp1 at @t1 and @fp2 at @t2. */
+static void
+report_logins(AccountsFixture *a,
+	      const gchar *fp1,
+	      const gchar *t1,
+	      const gchar *fp2,
+	      const gchar *t2)
+{
+	g_autofree gchar *usage = g_strdup_printf(
+		"\"usage\": {\"accounts\": {\"alice@example.com\": {\"accepted\": 0, "
+		"\"delivered\": 0, \"deferred\": 0, \"bounced\": 0, \"held\": 0, "
+		"\"last_login\": \"%s\", \"secrets\": {\"%s\": \"%s\"%s%s%s%s%s}}}, "
+		"\"deliveries\": []}",
+		t2 != NULL ? t2 : t1,
+		fp1,
+		t1,
+		fp2 != NULL ? ", \"" : "",
+		fp2 != NULL ? fp2 : "",
+		fp2 != NULL ? "\": \"" : "",
+		fp2 != NULL ? t2 : "",
+		fp2 != NULL ? "\"" : "");
+	g_autofree gchar *patch = exm_fixture_paas_tick(a->f, a->i1, "mail-logins", usage);
+
+	g_assert_nonnull(patch);
+}
+
+/* `password_last_login_at` and `previous_password_last_login_at` as the API
+ * shows them, `-` for null. */
+static gchar *
+login_times(AccountsFixture *a)
+{
+	g_autoptr(ExmReply) r =
+		exm_fixture_call(a->f, NULL, &exm_who_owner1, "GET", a->apath, NULL, NULL);
+	const gchar *cur, *prev;
+
+	exm_assert_status(r, 200);
+	cur = exm_reply_str(r, "password_last_login_at");
+	prev = exm_reply_str(r, "previous_password_last_login_at");
+	return g_strdup_printf("%s %s", cur != NULL ? cur : "-", prev != NULL ? prev : "-");
+}
+
+/* When each live secret last logged in (docs/abuse-controls.md §5): the node
+ * reports times by fingerprint, the builder finds each of the account's two
+ * hashes (the SQL fingerprint equals the node's), a rotation moves the
+ * current secret's time to the previous one and starts the new one unseen,
+ * and a plain password change forgets both. */
+static void
+test_accounts_login_secrets(AccountsFixture *a, gconstpointer data)
+{
+	g_autofree gchar *h1 = NULL, *h2 = NULL, *fp1 = NULL, *fp2 = NULL, *t = NULL;
+
+	if (a->f == NULL)
+		return;
+	exm_reply_free(accounts_seed(a));
+	t = login_times(a);
+	g_assert_cmpstr(t, ==, "- -");
+	h1 = stored_hash(a, FALSE);
+	fp1 = fingerprint(h1);
+	report_logins(a, fp1, "2026-12-05T10:00:00.000000Z", NULL, NULL);
+	g_free(t);
+	t = login_times(a);
+	g_assert_cmpstr(t, ==, "2026-12-05T10:00:00.000000Z -");
+
+	exm_reply_free(rotate(a, &exm_who_owner1, NULL, "{\"password\": \"n3w-secret-2\"}"));
+	g_free(t);
+	t = login_times(a);
+	g_assert_cmpstr(t, ==, "- 2026-12-05T10:00:00.000000Z");
+	h2 = stored_hash(a, FALSE);
+	fp2 = fingerprint(h2);
+	g_assert_cmpstr(fp1, !=, fp2);
+	/* both secrets in use; then only the new one (the old one's time stays) */
+	report_logins(a, fp1, "2026-12-05T10:05:00.000000Z", fp2, "2026-12-05T10:06:00.000000Z");
+	g_free(t);
+	t = login_times(a);
+	g_assert_cmpstr(t, ==, "2026-12-05T10:06:00.000000Z 2026-12-05T10:05:00.000000Z");
+	report_logins(a, fp2, "2026-12-05T10:09:00.000000Z", NULL, NULL);
+	g_free(t);
+	t = login_times(a);
+	g_assert_cmpstr(t, ==, "2026-12-05T10:09:00.000000Z 2026-12-05T10:05:00.000000Z");
+
+	/* a plain change (no window) forgets both */
+	exm_reply_free(rotate(a,
+			      &exm_who_owner1,
+			      NULL,
+			      "{\"password\": \"n3w-secret-3\", \"overlap_seconds\": 0}"));
+	g_free(t);
+	t = login_times(a);
+	g_assert_cmpstr(t, ==, "- -");
+}
+
 /* Bad arguments name what is wrong and change nothing; the action needs
  * `update` and the caller's project; the verb and the form are upstream's. */
 static void
@@ -738,6 +852,7 @@ main(int argc, char **argv)
 	ACCOUNTS_TEST("/plugin/instances/abuse-controls", test_instances_abuse);
 	ACCOUNTS_TEST("/plugin/accounts/rotate", test_accounts_rotate);
 	ACCOUNTS_TEST("/plugin/accounts/rotate-rejects", test_accounts_rotate_rejects);
+	ACCOUNTS_TEST("/plugin/accounts/login-secrets", test_accounts_login_secrets);
 	ACCOUNTS_TEST("/plugin/accounts/expiry", test_accounts_expiry);
 	return g_test_run();
 }

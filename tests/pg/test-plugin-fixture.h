@@ -143,6 +143,15 @@ gchar *exm_fixture_account(ExmFixture *f,
 			   const gchar *instance,
 			   const gchar *username);
 
+/* One pass of the paas builder as the host's engine makes it (load, build,
+ * apply the patch if there is one, in one transaction), the node reporting
+ * an actual value of @name at example.com with the JSON members @extra
+ * (`"tls": {...}`; %NULL: none).  Returns the patch (%NULL: none). */
+gchar *exm_fixture_paas_tick(ExmFixture *f,
+			     const gchar *instance,
+			     const gchar *name,
+			     const gchar *extra);
+
 /* TRUE when no log line contains @needle. */
 gboolean exm_fixture_logs_lack(ExmFixture *f, const gchar *needle);
 

@@ -49,6 +49,7 @@ agent_start(Fx *fx)
 	if (fx->usage == NULL)
 		fx->usage = exm_dp_usage_new();
 	exm_dp_logstats_set_observer(fx->log, exm_dp_usage_observe, fx->usage);
+	exm_dp_logstats_set_login_observer(fx->log, exm_dp_usage_observe_login, fx->usage);
 }
 
 static void
@@ -101,7 +102,7 @@ append_to(const gchar *path, const gchar *text)
 	g_assert_cmpint(fclose(f), ==, 0);
 }
 
-/* A message of alice: accepted and delivered, two complete lines. */
+/* A message of alice: a login with her secret, accepted and delivered. */
 static void
 mail(Fx *fx, const gchar *path)
 {
@@ -109,8 +110,10 @@ mail(Fx *fx, const gchar *path)
 	g_autofree gchar *t = g_date_time_format(dt, "%Y-%m-%d %H:%M:%S");
 	g_autofree gchar *id = g_strdup_printf("1tJ%03u-0001Ab-Cd", fx->seq++);
 	g_autofree gchar *text = g_strdup_printf(
+		"%s AUTH with the current secret 00112233aabbccdd: login " ALICE "\n"
 		"%s %s <= %s H=(c.test) [127.0.0.1] P=esmtpsa A=plain_server:%s S=512\n"
 		"%s %s => x@remote.test R=r T=t H=mx [192.0.2.1] C=\"250 2.0.0 Ok\"\n",
+		t,
 		t,
 		id,
 		ALICE,
@@ -180,6 +183,7 @@ test_restart(Fx *fx, gconstpointer data)
 	before = usage_text(fx);
 	agent_stop(fx);
 
+	g_assert_nonnull(strstr(before, "\"secrets\":{\"00112233aabbccdd\":\""));
 	agent_start(fx);
 	after = usage_text(fx);
 	g_assert_cmpstr(after, ==, before);
@@ -310,6 +314,21 @@ static const gchar *const bad_states[] = {
 	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{\"x; rm -rf\":\"" ALICE "\"},"
 	"\"usage\":{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"hours\":[]}},"
 	"\"deliveries\":[]}}",
+	/* secrets: a fingerprint not of 16 lower-case hex digits, a time of 0,
+	 * more than EXM_DP_USAGE_SECRETS, not an object */
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"secrets\":{\"0123456789ABCDEF\":5},"
+	"\"hours\":[]}},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"secrets\":{\"0123456789abcdef\":0},"
+	"\"hours\":[]}},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"secrets\":{\"0123456789abcde0\":1,"
+	"\"0123456789abcde1\":1,\"0123456789abcde2\":1,\"0123456789abcde3\":1,"
+	"\"0123456789abcde4\":1},\"hours\":[]}},\"deliveries\":[]}}",
+	"{\"version\":1,\"inode\":1,\"offset\":0,\"messages\":{},\"usage\":"
+	"{\"accounts\":{\"" ALICE "\":{\"last_login\":0,\"secrets\":[],"
+	"\"hours\":[]}},\"deliveries\":[]}}",
 	NULL,
 };
 /* check-source: end */

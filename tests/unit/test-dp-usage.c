@@ -13,6 +13,7 @@
 #include "exm-dp-usage.h"
 #include "exm-json.h"
 #include "exm-test.h"
+#include "exm-time.h"
 
 #define ALICE "alice@example.com"
 #define BOB   "bob@example.com"
@@ -30,6 +31,7 @@ fx_init(Fx *fx)
 	fx->usage = exm_dp_usage_new();
 	fx->seq = 0;
 	exm_dp_logstats_set_observer(fx->log, exm_dp_usage_observe, fx->usage);
+	exm_dp_logstats_set_login_observer(fx->log, exm_dp_usage_observe_login, fx->usage);
 }
 
 static void
@@ -191,6 +193,72 @@ test_window_and_quiet(void)
 	fx_clear(&fx);
 }
 
+/* Lines that only look like a login count nothing. */
+/* check-source: table */
+static const gchar *const not_logins[] = {
+	"AUTH with the current secret 0123456789ABCDEF: login " BOB,  /* upper case */
+	"AUTH with the current secret 0123456789abcde: login " BOB,   /* 15 digits */
+	"AUTH with the current secret 0123456789abcdef0: login " BOB, /* 17 */
+	"AUTH with the other secret 0123456789abcdef: login " BOB,
+	"AUTH with the current secret 0123456789abcdef: login bob",	  /* no @ */
+	"AUTH with the current secret 0123456789abcdef: login " BOB " x", /* two words */
+	"AUTH with the current secret 0123456789abcdef: login ",
+	"H=(x) [192.0.2.1] AUTH with the current secret 0123456789abcdef: login " BOB,
+	"1tJ000-0001Ab-Cd AUTH with the current secret 0123456789abcdef: login " BOB,
+	NULL,
+};
+/* check-source: end */
+
+/* Each successful login names its secret: the account's last login moves
+ * without any mail, each secret keeps its own last time, at most
+ * EXM_DP_USAGE_SECRETS of them (the oldest goes), and a line of another
+ * shape counts nothing. */
+static void
+test_logins(void)
+{
+	Fx fx;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *alice, *secrets;
+
+	fx_init(&fx);
+	feed(&fx, now - 100, "AUTH with the current secret 1111111111111111: login " ALICE);
+	feed(&fx, now - 90, "AUTH with the previous secret 2222222222222222: login " ALICE);
+	feed(&fx, now - 80, "AUTH with the current secret 1111111111111111: login " ALICE);
+	for (guint i = 0; not_logins[i] != NULL; i++)
+		feed(&fx, now - 70, not_logins[i]);
+	root = exm_dp_usage_to_json(fx.usage, now);
+	g_assert_null(account_of(root, BOB));
+	alice = account_of(root, ALICE);
+	g_assert_cmpint(json_object_get_int_member(alice, "accepted"), ==, 0);
+	secrets = json_object_get_object_member(alice, "secrets");
+	g_assert_cmpuint(json_object_get_size(secrets), ==, 2);
+	{
+		g_autofree gchar *t80 = exm_time_format((now - 80) * G_USEC_PER_SEC);
+		g_autofree gchar *t90 = exm_time_format((now - 90) * G_USEC_PER_SEC);
+
+		g_assert_cmpstr(json_object_get_string_member(alice, "last_login"), ==, t80);
+		g_assert_cmpstr(
+			json_object_get_string_member(secrets, "1111111111111111"), ==, t80);
+		g_assert_cmpstr(
+			json_object_get_string_member(secrets, "2222222222222222"), ==, t90);
+	}
+	g_assert_cmpuint(exm_dp_logstats_get_logins(fx.log, FALSE), ==, 2);
+	g_assert_cmpuint(exm_dp_logstats_get_logins(fx.log, TRUE), ==, 1);
+	g_assert_cmpuint(exm_dp_logstats_get_auth_failures(fx.log), ==, 0);
+	/* three more secrets: the oldest (2222…) goes */
+	feed(&fx, now - 60, "AUTH with the current secret 3333333333333333: login " ALICE);
+	feed(&fx, now - 50, "AUTH with the current secret 4444444444444444: login " ALICE);
+	feed(&fx, now - 40, "AUTH with the current secret 5555555555555555: login " ALICE);
+	json_node_unref(root);
+	root = exm_dp_usage_to_json(fx.usage, now);
+	secrets = json_object_get_object_member(account_of(root, ALICE), "secrets");
+	g_assert_cmpuint(json_object_get_size(secrets), ==, EXM_DP_USAGE_SECRETS);
+	g_assert_false(json_object_has_member(secrets, "2222222222222222"));
+	g_assert_true(json_object_has_member(secrets, "1111111111111111"));
+	fx_clear(&fx);
+}
+
 /* At most EXM_DP_USAGE_MAX_DELIVERIES outcomes, the newest; replies cut. */
 static void
 test_bounds(void)
@@ -263,5 +331,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/usage/window-and-quiet", test_window_and_quiet);
 	g_test_add_func("/dp/usage/bounds", test_bounds);
 	g_test_add_func("/dp/usage/limit-hits", test_limit_hits);
+	g_test_add_func("/dp/usage/logins", test_logins);
 	return g_test_run();
 }

@@ -742,6 +742,60 @@ test_exim_crypteq(void)
 	exm_test_rmtree(dir);
 }
 
+/* exim's `${lc:${substr_0_16:${sha256:<hash>}}}`, the node's expansion at each login. */
+static gchar *
+exim_fingerprint(const gchar *exim, const gchar *conf, const gchar *hash)
+{
+	g_autoptr(GString) expr = g_string_new("${lc:${substr_0_16:${sha256:");
+	const gchar *argv[] = { exim, "-C", conf, "-be", NULL, NULL };
+	gchar *out = NULL;
+
+	for (const gchar *p = hash; *p != '\0'; p++) {
+		if (*p == '$' || *p == '\\' || *p == '{' || *p == '}')
+			g_string_append_c(expr, '\\');
+		g_string_append_c(expr, *p);
+	}
+	g_string_append(expr, "}}}");
+	argv[4] = expr->str;
+	if (exm_test_run(argv, &out, NULL) != 0)
+		return g_strdup("exim failed");
+	return g_strstrip(out);
+}
+
+/* A secret's fingerprint is the one exim logs for it (docs/usage.md §1): the
+ * scheme stripped, every family, 16 lower-case hex digits, distinct secrets
+ * apart. */
+static void
+test_fingerprint(void)
+{
+	g_autofree gchar *exim = exm_test_find_program("exim4");
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *a = exm_mail_crypt_fingerprint("{SHA512-CRYPT}$6$abc");
+	g_autofree gchar *b = exm_mail_crypt_fingerprint("$6$abc");
+	g_autofree gchar *c = exm_mail_crypt_fingerprint("$6$abd");
+
+	g_assert_cmpstr(a, ==, "6e8bf5d6fc2321f5"); /* python3 hashlib, by hand */
+	g_assert_cmpstr(a, ==, b);
+	g_assert_cmpstr(a, !=, c);
+	if (exim == NULL) {
+		exm_test_peer_missing("exim4 is not installed");
+		return;
+	}
+	dir = exm_test_mkdtemp("exm-fingerprint");
+	conf = g_build_filename(dir, "exim4.conf", NULL);
+	g_assert_true(g_file_set_contents(conf, "keep_environment =\n", -1, NULL));
+	for (gsize i = 0; i < G_N_ELEMENTS(families); i++) {
+		g_autofree gchar *hash = real_hash(families[i].prefix, families[i].count, "s3cret");
+		g_autofree gchar *ours = exm_mail_crypt_fingerprint(hash);
+		g_autofree gchar *theirs = exim_fingerprint(exim, conf, hash);
+
+		g_assert_cmpuint(strlen(ours), ==, EXM_MAIL_CRYPT_FINGERPRINT_LEN);
+		g_assert_cmpstr(ours, ==, theirs);
+	}
+	exm_test_rmtree(dir);
+}
+
 /* Hashes printed by the real `openssl passwd` are accepted ($6$, $5$) or refused ($1$). */
 static void
 test_openssl_interop(void)
@@ -791,6 +845,7 @@ main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/mail/crypt/real-hashes", test_real_hashes);
+	g_test_add_func("/mail/crypt/fingerprint", test_fingerprint);
 	g_test_add_func("/mail/crypt/real-rounds", test_real_rounds);
 	g_test_add_func("/mail/crypt/near-misses", test_near_misses);
 	g_test_add_func("/mail/crypt/checksum-last-char", test_checksum_last_char);

@@ -1190,6 +1190,40 @@ test_breaker_json(void)
 		"breaker_action"));
 }
 
+/* `sandbox: true` round-trips; false is left out; a non-boolean names its path. */
+static void
+test_sandbox_json(void)
+{
+	const gchar *text =
+		"{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":\"n\",\"domain\":"
+		"\"example.com\",\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A
+		"\",\"active\":true,\"sandbox\":true},\"eve\":{\"password_hash\":\"" HASH_A
+		"\",\"active\":true}}}";
+	g_autoptr(JsonNode) in = json_from_string(text, NULL);
+	g_autoptr(JsonNode) bad = json_from_string(
+		"{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":\"n\",\"domain\":"
+		"\"example.com\",\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A
+		"\",\"sandbox\":\"yes\"}}}",
+		NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmMailNode) n = exm_mail_node_from_json(in, &error);
+	g_autoptr(ExmMailNode) none = NULL;
+	g_autoptr(JsonNode) out = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+
+	g_assert_no_error(error);
+	g_assert_true(((ExmMailNodeAccount *)g_ptr_array_index(n->accounts, 0))->sandbox);
+	g_assert_false(((ExmMailNodeAccount *)g_ptr_array_index(n->accounts, 1))->sandbox);
+	out = exm_mail_node_to_json(n);
+	a = exm_json_canonical(in);
+	b = exm_json_canonical(out);
+	g_assert_cmpstr(a, ==, b);
+	none = exm_mail_node_from_json(bad, &error);
+	g_assert_null(none);
+	g_assert_cmpstr(error->message, ==, "accounts.bob.sandbox: must be true or false");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1213,6 +1247,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/policy/secrets-json", test_policy_secrets_json);
 	g_test_add_func("/mail/files/policy/breaker-json", test_breaker_json);
 	g_test_add_func("/mail/files/policy/held", test_policy_held);
+	g_test_add_func("/mail/files/policy/sandbox-json", test_sandbox_json);
 	g_test_add_func("/mail/files/env/render", test_env_render);
 	g_test_add_func("/mail/files/env/parse", test_env_parse);
 	g_test_add_func("/mail/files/env/round-trip", test_env_round_trip);

@@ -102,6 +102,8 @@ static const Expect account_fields[] = {
 	{ "usage_bounced_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "usage_held_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "password_last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "previous_password_last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ NULL },
 };
 

@@ -15,9 +15,11 @@
 #include "exm-test.h"
 
 #define DOMAIN "example.org"
+#define T      "2026-12-05T01:00:00.000000Z"
 #define GOOD_ACCOUNT                                                                               \
 	"\"alice@example.org\": {\"accepted\": 3, \"delivered\": 1, \"deferred\": 1, "             \
-	"\"bounced\": 1, \"held\": 0, \"last_login\": \"2026-12-05T01:00:00.000000Z\"}"
+	"\"bounced\": 1, \"held\": 0, \"last_login\": \"" T "\", \"secrets\": "                    \
+	"{\"0123456789abcdef\": \"" T "\", \"fedcba9876543210\": \"" T "\"}}"
 #define GOOD_DELIVERY                                                                              \
 	"{\"time\": \"2026-12-05T01:00:00.000000Z\", \"account\": \"alice@example.org\", "         \
 	"\"domain\": \"example.net\", \"status\": \"bounced\", \"reply\": \"550 5.1.1 no\"}"
@@ -72,6 +74,22 @@ test_valid(void)
 		{ GOOD_ACCOUNT,
 		  "{\"time\": \"now\", \"account\": \"alice@example.org\", \"domain\": \"a.b\", "
 		  "\"status\": \"bounced\", \"reply\": \"x\"}" },
+		/* secrets: a fingerprint of another shape, a bad time, too many, not an object */
+		{ "\"alice@example.org\": {\"accepted\": 1, \"delivered\": 0, \"deferred\": 0, "
+		  "\"bounced\": 0, \"held\": 0, \"secrets\": {\"0123456789ABCDEF\": "
+		  "\"2026-12-05T01:00:00.000000Z\"}}",
+		  "" },
+		{ "\"alice@example.org\": {\"accepted\": 1, \"delivered\": 0, \"deferred\": 0, "
+		  "\"bounced\": 0, \"held\": 0, \"secrets\": {\"0123456789abcdef\": \"soon\"}}",
+		  "" },
+		{ "\"alice@example.org\": {\"accepted\": 1, \"delivered\": 0, \"deferred\": 0, "
+		  "\"bounced\": 0, \"held\": 0, \"secrets\": {\"0000000000000000\": \"" T "\", "
+		  "\"1111111111111111\": \"" T "\", \"2222222222222222\": \"" T "\", "
+		  "\"3333333333333333\": \"" T "\", \"4444444444444444\": \"" T "\"}}",
+		  "" },
+		{ "\"alice@example.org\": {\"accepted\": 1, \"delivered\": 0, \"deferred\": 0, "
+		  "\"bounced\": 0, \"held\": 0, \"secrets\": [\"0123456789abcdef\"]}",
+		  "" },
 	};
 	/* check-source: end */
 	g_autofree gchar *good = report(GOOD_ACCOUNT, GOOD_DELIVERY);
