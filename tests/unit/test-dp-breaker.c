@@ -13,6 +13,7 @@
 
 #include "exm-dp-breaker.h"
 #include "exm-dp-logstats.h"
+#include "exm-dp-queue.h"
 #include "exm-dp-usage.h"
 #include "exm-json.h"
 #include "exm-test.h"
@@ -426,6 +427,50 @@ test_store_hostile(void)
 	exm_test_rmtree(dir);
 }
 
+/* The queue commands' argv: a stand-in exim records its arguments.  Ids
+ * that are not exim's (an option, a path, dashes out of place) never reach
+ * it; 250 good ids make three commands of at most 100. */
+static void
+test_queue_argv(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("breaker-queue");
+	g_autofree gchar *exim = g_build_filename(dir, "exim", NULL);
+	g_autofree gchar *log = g_build_filename(dir, "exim.log", NULL);
+	g_autofree gchar *script = g_strdup_printf("#!/bin/sh\necho \"$*\" >> %s\n", log);
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	g_auto(GStrv) words = NULL;
+	const gchar *const hostile[] = { "-Mrm1234-123456-12",
+					 "1234567-12345-123",
+					 "../../etc/passwd",
+					 "1tJ000-0001Ab-C;",
+					 "" };
+
+	g_assert_true(g_file_set_contents(exim, script, -1, NULL));
+	g_assert_cmpint(g_chmod(exim, 0700), ==, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(hostile); i++)
+		g_ptr_array_add(ids, g_strdup(hostile[i]));
+	for (guint i = 0; i < 250; i++)
+		g_ptr_array_add(ids, g_strdup_printf("1tJ%03u-0001Ab-Cd", i));
+	g_ptr_array_add(ids, g_strdup("1tJ000-00000000001-AbCd")); /* exim 4.97's long form */
+	g_assert_true(
+		exm_dp_queue_run(exim, "/etc/exim4/exim4.conf", EXM_DP_QUEUE_REMOVE, ids, &error));
+	g_assert_no_error(error);
+	text = exm_test_read_file(log);
+	lines = g_strsplit(text, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 4); /* three lines and the end */
+	g_assert_true(
+		g_str_has_prefix(lines[0], "-C /etc/exim4/exim4.conf -Mrm 1tJ000-0001Ab-Cd "));
+	words = g_strsplit(lines[0], " ", -1);
+	g_assert_cmpuint(g_strv_length(words), ==, 103);
+	g_assert_true(g_str_has_suffix(lines[2], "1tJ249-0001Ab-Cd 1tJ000-00000000001-AbCd"));
+	for (guint i = 0; i < G_N_ELEMENTS(hostile) - 1; i++)
+		g_assert_null(strstr(text, hostile[i]));
+	exm_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -439,5 +484,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/breaker/bound-total", test_bound_total);
 	g_test_add_func("/dp/breaker/store", test_store);
 	g_test_add_func("/dp/breaker/store-hostile", test_store_hostile);
+	g_test_add_func("/dp/breaker/queue-argv", test_queue_argv);
 	return g_test_run();
 }
