@@ -100,6 +100,25 @@ sink_count(ExmDpFixture *fx)
 	return n;
 }
 
+/* Messages at the sink that carry @needle. */
+static guint
+sink_with(ExmDpFixture *fx, const gchar *needle)
+{
+	g_autoptr(GDir) d = g_dir_open(fx->sink_dir, 0, NULL);
+	const gchar *name;
+	guint n = 0;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = g_build_filename(fx->sink_dir, name, NULL);
+		g_autofree gchar *text = NULL;
+
+		if (g_str_has_suffix(name, ".eml") &&
+		    g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL)
+			n++;
+	}
+	return n;
+}
+
 /* Messages in the spool whose header file carries @needle. */
 static guint
 spool_count(ExmDpFixture *fx, const gchar *needle)
@@ -394,6 +413,8 @@ test_release(void)
 	node.n = 6;
 	g_assert_cmpfloat(wait_for(sink_has, &node), >=, 0);
 	g_assert_cmpfloat(wait_for(spool_empty, &node), >=, 0);
+	/* the mark stays on the node: the released mail arrives without it */
+	g_assert_cmpuint(sink_with(fx, "X-Exordos-Held"), ==, 0);
 	policy_path = exm_dp_fixture_path(fx, EXM_DP_PATH_POLICY);
 	policy = exm_test_read_file(policy_path);
 	g_assert_null(strstr(policy, "held=1"));
