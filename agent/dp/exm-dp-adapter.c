@@ -4,6 +4,7 @@
  */
 #include "exm-dp-adapter.h"
 
+#include "exm-dp-breaker.h"
 #include "exm-dp-config.h"
 #include "exm-dp-error.h"
 #include "exm-dp-driver.h"
@@ -12,6 +13,9 @@
 #include "exm-dp-usage.h"
 #include "exm-json.h"
 
+/* how often the breaker reads the log: a trip is enforced within about this */
+#define EXM_DP_ADAPTER_BREAKER_TICK_MS 1000
+
 typedef struct {
 	ExmUaDriver base; /* first: the agent hands us &base */
 	ExmDpDriver *driver;
@@ -19,6 +23,8 @@ typedef struct {
 	ExmDpLogStats *usage_log; /* the main log read for usage (issue 16) */
 	ExmDpUsage *usage;
 	ExmDpUsageStore *usage_store;
+	ExmDpBreaker *breaker; /* the circuit breaker (docs/abuse-controls.md §7) */
+	guint breaker_source;
 } Adapter;
 
 static ExmDpDriver *
@@ -117,11 +123,14 @@ adapter_destroy(ExmUaDriver *d)
 {
 	Adapter *md = (Adapter *)d;
 
+	g_clear_handle_id(&md->breaker_source, g_source_remove);
+	exm_dp_driver_set_breaker(md->driver, NULL, NULL); /* saves what it counted */
 	exm_dp_driver_free(md->driver);
 	exm_dp_metrics_free(md->metrics);
 	exm_dp_logstats_free(md->usage_log);
 	exm_dp_usage_free(md->usage);
 	exm_dp_usage_store_free(md->usage_store);
+	exm_dp_breaker_free(md->breaker);
 	g_free(md);
 }
 
@@ -140,10 +149,42 @@ adapter_usage(Adapter *md, const ExmDpConfig *dp)
 		md->usage_store, md->usage_log, g_get_real_time() / G_USEC_PER_SEC);
 	if (md->usage == NULL)
 		md->usage = exm_dp_usage_new();
-	exm_dp_logstats_set_observer(md->usage_log, exm_dp_usage_observe, md->usage);
+	/* the message observer is the breaker's, which hands each line on to
+	 * the usage (adapter_breaker()); logins go to the usage directly */
 	exm_dp_logstats_set_login_observer(md->usage_log, exm_dp_usage_observe_login, md->usage);
 	exm_dp_driver_set_usage(md->driver, md->usage_log, md->usage);
 	exm_dp_driver_set_usage_store(md->driver, md->usage_store);
+}
+
+static gboolean
+breaker_tick(gpointer data)
+{
+	exm_dp_driver_breaker_tick(((Adapter *)data)->driver);
+	return G_SOURCE_CONTINUE;
+}
+
+/* The breaker counts the lines before the usage does (one reader, one
+ * observer).  Its state is untrusted like the usage's: a refused file is
+ * logged and the breaker starts empty.  The tick reads the log every second
+ * in the agent's main context, which runs during a long poll. */
+static void
+adapter_breaker(Adapter *md, const ExmDpConfig *dp)
+{
+	g_autofree gchar *path = g_build_filename(dp->root, EXM_DP_PATH_BREAKER_STATE, NULL);
+	g_autoptr(GError) error = NULL;
+
+	md->breaker = exm_dp_breaker_load(path, &error);
+	if (md->breaker == NULL) {
+		if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			g_warning("breaker state %s ignored: %s", path, error->message);
+		md->breaker = exm_dp_breaker_new();
+	}
+	exm_dp_breaker_set_next(md->breaker, exm_dp_usage_observe, md->usage);
+	exm_dp_logstats_set_observer(md->usage_log, exm_dp_breaker_observe, md->breaker);
+	exm_dp_driver_set_breaker(md->driver, md->breaker, path);
+	md->breaker_source = g_timeout_add(EXM_DP_ADAPTER_BREAKER_TICK_MS, breaker_tick, md);
+	if (md->metrics != NULL)
+		exm_dp_metrics_set_breaker(md->metrics, md->breaker);
 }
 
 /**
@@ -179,6 +220,7 @@ exm_dp_adapter_new(const gchar *config_path, GError **error)
 	md->driver = inner;
 	md->metrics = g_steal_pointer(&metrics);
 	adapter_usage(md, dp);
+	adapter_breaker(md, dp);
 	md->base.name = EXM_DP_ADAPTER_DRIVER_NAME;
 	md->base.kinds = adapter_kinds;
 	md->base.list = adapter_list;

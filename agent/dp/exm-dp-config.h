@@ -43,6 +43,8 @@
 #define EXM_DP_PATH_USAGE_STATE "/persist/exordos_mail/usage/state.json"
 /* the sandbox's captured messages (docs/sandbox.md §1), maildir style */
 #define EXM_DP_PATH_CAPTURE_DIR "/persist/exordos_mail/capture"
+/* The circuit breaker's state (docs/abuse-controls.md §7), next to it. */
+#define EXM_DP_PATH_BREAKER_STATE "/persist/exordos_mail/usage/breaker.json"
 
 /* /persist/exordos_mail: owner:group traverse only (dp_bootstrap.sh makes it so) */
 #define EXM_DP_PERSIST_MODE 0710

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "exm-dp-error.h"
+#include "exm-dp-queue.h"
 #include "exm-dp-usage.h"
 #include "exm-dp-capture.h"
 #include "exm-dp-index.h"
@@ -42,13 +43,24 @@ struct _ExmDpDriver {
 	gchar *passwd_cdb_path;
 	gchar *policy_cdb_path;
 	ExmDpStamp *listed;
-	/* the usage member as it stood when list() began (%NULL: none) */
+	/* the usage and breaker members as they stood when list() began */
 	gchar *listed_usage;
 	/* the sandbox's captured messages (docs/sandbox.md), and their member
 	 * as it stood when list() began */
 	ExmDpCapture *capture;
 	gchar *listed_capture;
+	/* the circuit breaker (docs/abuse-controls.md §7), when the agent runs
+	 * the driver: counted by the usage reader, enforced through policy and
+	 * exim's queue commands */
+	ExmDpBreaker *breaker;
+	gchar *breaker_path;
+	gboolean breaker_failing; /* warned once until a save works again */
+	gint64 breaker_saved_at;  /* monotonic µs of the last save */
+	gchar *exim_binary;
+	gchar *exim_conf;
 };
+
+static ExmMailNode *node_from_json(JsonNode *value, GError **error);
 
 typedef enum {
 	PUT_CREATE,
@@ -88,6 +100,8 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 
 		self->capture = exm_dp_capture_new(dir);
 	}
+	self->exim_binary = g_strdup(config->exim_binary);
+	self->exim_conf = exm_dp_config_path(config, EXM_DP_PATH_EXIM_CONF);
 	self->passwd_cdb_path = exm_dp_index_path(self->passwd_path);
 	self->policy_cdb_path = exm_dp_index_path(self->policy_path);
 	remove_stale(self->passwd_cdb_path);
@@ -115,6 +129,9 @@ exm_dp_driver_free(ExmDpDriver *self)
 	g_free(self->listed_usage);
 	exm_dp_capture_free(self->capture);
 	g_free(self->listed_capture);
+	g_free(self->breaker_path);
+	g_free(self->exim_binary);
+	g_free(self->exim_conf);
 	g_free(self);
 }
 
@@ -314,12 +331,24 @@ passwd_write(ExmDpDriver *self, const gchar *content, gboolean *changed, GError 
 	return lookup_write(self, self->passwd_path, content, changed, error);
 }
 
+/* The policy as the driver writes it: the node's, with the breaker's holds. */
+static gchar *
+policy_render(ExmDpDriver *self, const ExmMailNode *node)
+{
+	g_autoptr(GHashTable) held = NULL;
+
+	if (self->breaker == NULL)
+		return exm_mail_policy_render(node);
+	held = exm_dp_breaker_get_held(self->breaker);
+	return exm_mail_policy_render_held(node, held);
+}
+
 /* The policy file, then passwd: a new account never logs in before its limits
  * and senders are in place. */
 static gboolean
 files_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
 {
-	g_autofree gchar *policy = exm_mail_policy_render(node);
+	g_autofree gchar *policy = policy_render(self, node);
 	g_autofree gchar *passwd = exm_mail_passwd_render(node);
 	gboolean policy_changed = FALSE;
 
@@ -367,7 +396,7 @@ policy_matches(ExmDpDriver *self, const ExmMailNode *last, JsonObject *obj, GErr
 
 	if (content == NULL)
 		return FALSE;
-	rendered = exm_mail_policy_render(last);
+	rendered = policy_render(self, last);
 	if (g_str_equal(content, rendered) &&
 	    !exm_dp_index_matches(self->policy_cdb_path, rendered, &indexed, error))
 		return FALSE;
@@ -401,6 +430,121 @@ passwd_index_check(ExmDpDriver *self, const gchar *rendered, JsonObject *obj, GE
 	return TRUE;
 }
 
+/* ---- the circuit breaker (docs/abuse-controls.md §7) ------------------- */
+
+/* @force: a trip or an action, saved at once; counting alone is saved at
+ * most every %EXM_DP_DRIVER_BREAKER_SAVE_SECONDS (a full state is 19 MB and
+ * takes about a second to write), so a crash loses at most that much
+ * counting, never a hold or a done token. */
+static void
+breaker_save(ExmDpDriver *self, gboolean force)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 now = g_get_monotonic_time();
+
+	if (self->breaker_path == NULL ||
+	    (!force && self->breaker_saved_at != 0 &&
+	     now - self->breaker_saved_at < EXM_DP_DRIVER_BREAKER_SAVE_SECONDS * G_USEC_PER_SEC))
+		return;
+	self->breaker_saved_at = now;
+	if (!exm_dp_breaker_save(self->breaker, self->breaker_path, NULL, &error)) {
+		if (!self->breaker_failing)
+			g_warning("breaker state not saved (kept in memory): %s", error->message);
+		self->breaker_failing = TRUE;
+	} else if (self->breaker_failing) {
+		g_message("breaker state saved again");
+		self->breaker_failing = FALSE;
+	}
+}
+
+typedef struct {
+	const gchar *account;
+	GPtrArray *ids;
+} Collect;
+
+static void
+collect_id(gpointer id, gpointer account, gpointer data)
+{
+	Collect *c = data;
+
+	/* the log keeps the login as typed; the breaker's key is lower case */
+	if (g_ascii_strcasecmp(account, c->account) == 0)
+		g_ptr_array_add(c->ids, g_strdup(id));
+}
+
+/* The account's messages in the queue, as the log reader knows them. */
+static GPtrArray *
+account_messages(ExmDpDriver *self, const gchar *address)
+{
+	Collect c = { address, g_ptr_array_new_with_free_func(g_free) };
+
+	if (self->usage_log != NULL)
+		exm_dp_logstats_foreach_message(self->usage_log, collect_id, &c);
+	return c.ids;
+}
+
+static void
+queue_run(ExmDpDriver *self, ExmDpQueueOp op, GPtrArray *ids)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!exm_dp_queue_run(self->exim_binary, self->exim_conf, op, ids, &error))
+		g_warning("breaker: %s", error->message);
+}
+
+/* The node this driver serves, from the meta file; %NULL when none. */
+static ExmMailNode *
+served_node(ExmDpDriver *self)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) meta = meta_load(self, &error);
+	g_autoptr(GList) names = NULL;
+	JsonObject *resources = meta != NULL ? meta_resources(meta) : NULL;
+
+	if (resources == NULL)
+		return NULL;
+	names = json_object_get_members(resources);
+	if (names == NULL)
+		return NULL;
+	return node_from_json(json_object_get_member(resources, names->data), NULL);
+}
+
+static void
+breaker_limits(ExmDpDriver *self, const ExmMailNode *node)
+{
+	exm_dp_breaker_set_limits(self->breaker,
+				  node->limits.breaker_new_recipients_per_day,
+				  node->limits.breaker_bounce_percent,
+				  node->limits.breaker_bounce_min);
+}
+
+/* Accounts that tripped since the last look: their policy line gets held=1
+ * (new mail frozen by exim) and their mail still in the queue is frozen, so
+ * a burst in flight is held too.  Mail delivered before this ran is gone. */
+static void
+breaker_enforce(ExmDpDriver *self)
+{
+	g_autoptr(GPtrArray) trips = exm_dp_breaker_take_trips(self->breaker);
+	g_autoptr(ExmMailNode) node = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *policy = NULL;
+
+	if (trips->len == 0)
+		return;
+	node = served_node(self);
+	if (node != NULL) {
+		policy = policy_render(self, node);
+		if (!lookup_write(self, self->policy_path, policy, NULL, &error))
+			g_warning("breaker: policy not written: %s", error->message);
+	}
+	for (guint i = 0; i < trips->len; i++) {
+		g_autoptr(GPtrArray) ids = account_messages(self, trips->pdata[i]);
+
+		queue_run(self, EXM_DP_QUEUE_FREEZE, ids);
+	}
+	breaker_save(self, TRUE);
+}
+
 /* Reads what the log gained and keeps the counts with the position: a
  * failed save costs nothing but that (the next poll that moves tries again). */
 static void
@@ -409,6 +553,10 @@ usage_poll(ExmDpDriver *self)
 	g_autoptr(GError) error = NULL;
 
 	exm_dp_logstats_poll(self->usage_log);
+	if (self->breaker != NULL) {
+		breaker_enforce(self);
+		breaker_save(self, FALSE);
+	}
 	if (self->usage_store == NULL)
 		return;
 	if (!exm_dp_usage_store_save(
@@ -481,6 +629,13 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 			EXM_DP_USAGE_MEMBER,
 			exm_dp_usage_to_json(self->usage, g_get_real_time() / G_USEC_PER_SEC));
 	}
+	/* the breaker: held accounts and actions done, omitted when neither */
+	if (self->breaker != NULL) {
+		JsonNode *breaker = exm_dp_breaker_to_json(self->breaker, self->usage_log);
+
+		if (breaker != NULL)
+			json_object_set_member(obj, EXM_DP_BREAKER_MEMBER, breaker);
+	}
 	return g_steal_pointer(&root);
 }
 
@@ -526,6 +681,78 @@ check_put(JsonObject *resources, const gchar *uuid, PutMode mode, GError **error
 	return TRUE;
 }
 
+typedef struct {
+	ExmMailBreakerOp op;
+	GPtrArray *ids;
+} Pending;
+
+static void
+pending_free(gpointer p)
+{
+	Pending *pending = p;
+
+	g_ptr_array_unref(pending->ids);
+	g_free(pending);
+}
+
+/* The node's release and discard actions not performed yet: each resets its
+ * account's breaker (so the policy about to be written no longer holds it)
+ * and is recorded as done before exim touches the mail, so a token is done
+ * at most once.  Done tokens of accounts without an action are forgotten. */
+static GPtrArray *
+breaker_actions(ExmDpDriver *self, const ExmMailNode *node)
+{
+	GPtrArray *pending = g_ptr_array_new_with_free_func(pending_free);
+	g_autoptr(GHashTable) keep = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	if (self->breaker == NULL)
+		return pending;
+	breaker_limits(self, node);
+	if (self->usage_log != NULL)
+		exm_dp_logstats_poll(self->usage_log); /* the newest messages too */
+	for (guint i = 0; i < node->accounts->len; i++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, i);
+		g_autofree gchar *address = g_strdup_printf("%s@%s", a->username, node->domain);
+		Pending *p;
+
+		if (a->breaker_op == EXM_MAIL_BREAKER_NONE || a->breaker_token == NULL)
+			continue;
+		g_hash_table_add(keep, g_strdup(address));
+		if (g_strcmp0(exm_dp_breaker_get_done(self->breaker, address), a->breaker_token) ==
+		    0)
+			continue;
+		p = g_new0(Pending, 1);
+		p->op = a->breaker_op;
+		p->ids = account_messages(self, address);
+		g_ptr_array_add(pending, p);
+		exm_dp_breaker_reset(self->breaker, address, a->breaker_token);
+		g_message("breaker: %s %s (%u messages)",
+			  exm_mail_node_breaker_op_to_string(a->breaker_op),
+			  address,
+			  p->ids->len);
+	}
+	exm_dp_breaker_keep_done(self->breaker, keep);
+	breaker_save(self, TRUE);
+	return pending;
+}
+
+/* After the policy no longer holds the accounts: a release thaws and
+ * delivers, a discard removes. */
+static void
+breaker_perform(ExmDpDriver *self, GPtrArray *pending)
+{
+	for (guint i = 0; i < pending->len; i++) {
+		const Pending *p = g_ptr_array_index(pending, i);
+
+		if (p->op == EXM_MAIL_BREAKER_RELEASE) {
+			queue_run(self, EXM_DP_QUEUE_THAW, p->ids);
+			queue_run(self, EXM_DP_QUEUE_DELIVER, p->ids);
+		} else {
+			queue_run(self, EXM_DP_QUEUE_REMOVE, p->ids);
+		}
+	}
+}
+
 /* passwd first, then the meta file: a crash in between leaves the file ahead of
  * the meta, which reads back as "not converged" and is applied again. */
 static JsonNode *
@@ -538,6 +765,7 @@ driver_put(ExmDpDriver *self,
 {
 	g_autoptr(ExmMailNode) node = NULL;
 	g_autoptr(JsonNode) meta = NULL;
+	g_autoptr(GPtrArray) pending = NULL;
 	JsonObject *resources;
 
 	if (!check_kind(kind, error))
@@ -551,8 +779,10 @@ driver_put(ExmDpDriver *self,
 	resources = meta_resources(meta);
 	if (!check_put(resources, node->uuid, mode, error))
 		return NULL;
+	pending = breaker_actions(self, node);
 	if (!files_write(self, node, changed, error))
 		return NULL;
+	breaker_perform(self, pending);
 	json_object_set_member(resources, node->uuid, exm_mail_node_to_json(node));
 	if (!meta_save(self, meta, error))
 		return NULL;
@@ -629,6 +859,8 @@ actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GE
 		g_prefix_error(error, "%s: resource %s: ", self->meta_path, uuid);
 		return NULL;
 	}
+	if (self->breaker != NULL)
+		breaker_limits(self, node);
 	return actual_value(self, node, error);
 }
 
@@ -651,12 +883,20 @@ static gchar *
 usage_text(ExmDpDriver *self)
 {
 	g_autoptr(JsonNode) usage = NULL;
+	g_autoptr(JsonNode) breaker = NULL;
+	g_autofree gchar *usage_s = NULL;
+	g_autofree gchar *breaker_s = NULL;
 
 	if (self->usage == NULL)
 		return NULL;
 	usage_poll(self);
 	usage = exm_dp_usage_to_json(self->usage, g_get_real_time() / G_USEC_PER_SEC);
-	return json_to_string(usage, FALSE);
+	usage_s = json_to_string(usage, FALSE);
+	/* the breaker's member moves with the log too (a trip, a held message) */
+	if (self->breaker != NULL)
+		breaker = exm_dp_breaker_to_json(self->breaker, self->usage_log);
+	breaker_s = breaker != NULL ? json_to_string(breaker, FALSE) : g_strdup("");
+	return g_strconcat(usage_s, "\n", breaker_s, NULL);
 }
 
 /* The captured member now, as text ("" when none): a new capture, or one
@@ -745,4 +985,35 @@ void
 exm_dp_driver_set_usage_store(ExmDpDriver *self, ExmDpUsageStore *store)
 {
 	self->usage_store = store;
+}
+
+void
+exm_dp_driver_set_breaker(ExmDpDriver *self, ExmDpBreaker *breaker, const gchar *path)
+{
+	g_autoptr(ExmMailNode) node = NULL;
+
+	/* the breaker left behind keeps what it counted since its last save */
+	if (self->breaker != NULL)
+		breaker_save(self, TRUE);
+	self->breaker = breaker;
+	self->breaker_saved_at = 0;
+	g_free(self->breaker_path);
+	self->breaker_path = g_strdup(path);
+	if (breaker == NULL)
+		return;
+	/* the thresholds before the first line is counted, not at the first list */
+	node = served_node(self);
+	if (node != NULL)
+		breaker_limits(self, node);
+}
+
+void
+exm_dp_driver_breaker_tick(ExmDpDriver *self)
+{
+	if (self->breaker == NULL || self->usage_log == NULL)
+		return;
+	/* the usage is saved on the agent's iteration, as before; the breaker
+	 * when a trip changed it */
+	exm_dp_logstats_poll(self->usage_log);
+	breaker_enforce(self);
 }

@@ -16,12 +16,15 @@
 #include <json-glib/json-glib.h>
 
 #include "exm-atomic.h"
+#include "exm-dp-breaker.h"
 #include "exm-dp-config.h"
 #include "exm-dp-logstats.h"
 #include "exm-dp-usage-store.h"
 #include "exm-dp-usage.h"
 
 #define EXM_DP_DRIVER_KIND "mail_instance_node"
+/* the breaker's counting is saved at most this often (a trip or an action at once) */
+#define EXM_DP_DRIVER_BREAKER_SAVE_SECONDS 60
 
 typedef struct _ExmDpDriver ExmDpDriver;
 
@@ -87,7 +90,9 @@ gboolean exm_dp_driver_delete(ExmDpDriver *self,
  * Returns: (transfer full) (element-type JsonNode): the actual value of every
  * resource: `{uuid, name, domain, accounts, dkim_public_key, dkim_selector,
  * tls}` (`tls`: exm_dp_tls_status() of the certificate exim serves), plus
- * `usage` when set (exm_dp_driver_set_usage())
+ * `usage` when set (exm_dp_driver_set_usage()), and `breaker` when a breaker
+ * is set and holds an account or reports an action done
+ * (exm_dp_driver_set_breaker())
  */
 GPtrArray *exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error);
 
@@ -141,3 +146,25 @@ void exm_dp_driver_set_usage(ExmDpDriver *self, ExmDpLogStats *log, ExmDpUsage *
  * Call after exm_dp_driver_set_usage(), which forgets the store.
  */
 void exm_dp_driver_set_usage_store(ExmDpDriver *self, ExmDpUsageStore *store);
+
+/**
+ * exm_dp_driver_set_breaker:
+ * @breaker: (nullable): borrowed, fed by the usage reader (set the usage
+ *   first); every actual value carries its report as %EXM_DP_BREAKER_MEMBER
+ *   when it has one, the policy holds its tripped accounts, and a node value's
+ *   `breaker_action` is performed once per token
+ * @path: (nullable): where its state is kept (breaker.json)
+ *
+ * The breaker set before is saved first (the agent's stop calls this with
+ * %NULL), so a clean restart loses no counting.
+ */
+void exm_dp_driver_set_breaker(ExmDpDriver *self, ExmDpBreaker *breaker, const gchar *path);
+
+/**
+ * exm_dp_driver_breaker_tick:
+ *
+ * Reads what the log gained and holds the accounts that tripped: the agent
+ * calls it every second, so a trip does not wait for the agent's next
+ * iteration (a long poll may take 25 s).
+ */
+void exm_dp_driver_breaker_tick(ExmDpDriver *self);

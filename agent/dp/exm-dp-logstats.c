@@ -194,7 +194,7 @@ notify(ExmDpLogStats *stats,
        const gchar *rest)
 {
 	g_autofree gchar *time = NULL;
-	ExmDpLogEvent event = { outcome, NULL, account, authenticated, rest };
+	ExmDpLogEvent event = { outcome, NULL, account, authenticated, rest, tok[2] };
 
 	if (stats->observer == NULL)
 		return;

@@ -41,6 +41,7 @@ typedef struct _ExmDpLogStats ExmDpLogStats;
  *   none (or forgotten), `other` past the account cap
  * @authenticated: the `<=` line carried an authenticated id (@outcome RECEIVED)
  * @rest: the line after its symbol (recipient and fields), for deliveries
+ * @id: the message id
  *
  * One classified line, handed to the observer (exm-dp-usage.c) as it is read.
  */
@@ -50,6 +51,7 @@ typedef struct {
 	const gchar *account;
 	gboolean authenticated;
 	const gchar *rest;
+	const gchar *id;
 } ExmDpLogEvent;
 
 typedef void (*ExmDpLogObserver)(const ExmDpLogEvent *event, gpointer data);

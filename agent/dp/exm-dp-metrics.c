@@ -26,6 +26,7 @@ struct _ExmDpMetrics {
 	gchar *tls_custom; /* a tenant's, served instead when present */
 	ExmDpLogStats *log;
 	guint poll_source;
+	ExmDpBreaker *breaker; /* (nullable) borrowed from the agent's adapter */
 };
 
 /* `*-H` header files in the spool: one per queued message. */
@@ -83,6 +84,33 @@ render_tls(ExmDpMetrics *m, GString *out)
 	exm_mail_cert_info_clear(&info);
 }
 
+/* The circuit breaker (docs/abuse-controls.md §7): no labels, so no account
+ * name reaches the scraper and the series stay two. */
+static void
+render_breaker(ExmDpMetrics *m, GString *out)
+{
+	if (m->breaker == NULL)
+		return;
+	g_string_append_printf(
+		out,
+		"# HELP exordos_node_breaker_held_accounts Accounts whose mail the "
+		"circuit breaker holds.\n"
+		"# TYPE exordos_node_breaker_held_accounts gauge\n"
+		"exordos_node_breaker_held_accounts %u\n"
+		"# HELP exordos_node_breaker_trips_total Accounts the circuit breaker "
+		"tripped since the agent started.\n"
+		"# TYPE exordos_node_breaker_trips_total counter\n"
+		"exordos_node_breaker_trips_total %" G_GUINT64_FORMAT "\n",
+		exm_dp_breaker_get_held_count(m->breaker),
+		exm_dp_breaker_get_trips_total(m->breaker));
+}
+
+void
+exm_dp_metrics_set_breaker(ExmDpMetrics *metrics, ExmDpBreaker *breaker)
+{
+	metrics->breaker = breaker;
+}
+
 static void
 render_process(GString *out, gint64 usec)
 {
@@ -113,6 +141,7 @@ exm_dp_metrics_render(ExmDpMetrics *metrics)
 	exm_dp_logstats_render(metrics->log, out);
 	render_queue(metrics, out);
 	render_tls(metrics, out);
+	render_breaker(metrics, out);
 	render_process(out, g_get_monotonic_time() - start);
 	return g_string_free(out, FALSE);
 }

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "exm-dp-breaker.h"
 #include "exm-dp-config.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,8 @@ ExmDpMetrics *exm_dp_metrics_new(const ExmDpConfig *config, GError **error);
 guint exm_dp_metrics_get_port(ExmDpMetrics *metrics);
 /* The exposition text now (what a scrape answers). */
 gchar *exm_dp_metrics_render(ExmDpMetrics *metrics);
+/* @breaker: (nullable): borrowed; its held accounts and trips are served too */
+void exm_dp_metrics_set_breaker(ExmDpMetrics *metrics, ExmDpBreaker *breaker);
 void exm_dp_metrics_free(ExmDpMetrics *metrics);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpMetrics, exm_dp_metrics_free)
 

@@ -91,9 +91,8 @@ digits(const gchar *text, guint n)
 	return v;
 }
 
-/* exim's `YYYY-MM-DD HH:MM:SS` in local time, as seconds; 0 when malformed. */
-static gint64
-parse_time(const gchar *text)
+gint64
+exm_dp_usage_parse_time(const gchar *text)
 {
 	g_autoptr(GDateTime) dt = NULL;
 
@@ -220,7 +219,7 @@ void
 exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data)
 {
 	ExmDpUsage *usage = data;
-	gint64 t = parse_time(event->time);
+	gint64 t = exm_dp_usage_parse_time(event->time);
 	gint64 hour = t / 3600;
 	guint slot = (guint)(hour % EXM_DP_USAGE_HOURS);
 	Account *a = account_of(usage, event->account);
@@ -274,7 +273,7 @@ void
 exm_dp_usage_observe_login(const ExmDpLoginEvent *event, gpointer data)
 {
 	ExmDpUsage *usage = data;
-	gint64 t = parse_time(event->time);
+	gint64 t = exm_dp_usage_parse_time(event->time);
 	Account *a = account_of(usage, event->account);
 
 	if (a == NULL || t <= 0 || strlen(event->secret) != EXM_MAIL_CRYPT_FINGERPRINT_LEN)

@@ -57,6 +57,9 @@ void exm_dp_usage_observe_login(const ExmDpLoginEvent *event, gpointer data);
  */
 JsonNode *exm_dp_usage_to_json(ExmDpUsage *usage, gint64 now);
 
+/* exim's `YYYY-MM-DD HH:MM:SS` in local time, as seconds; 0 when malformed. */
+gint64 exm_dp_usage_parse_time(const gchar *text);
+
 /* Grows with every line counted: the saved state is behind when it moved. */
 guint64 exm_dp_usage_get_generation(ExmDpUsage *usage);
 

@@ -119,14 +119,17 @@ has_policy(const ExmMailNodeAccount *a, gint64 mph, gint64 rpd)
 }
 
 static void
-render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
+render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain, GHashTable *held)
 {
 	g_autofree gchar *user = exm_mail_validate_normalize_username(a->username, NULL);
 	g_autoptr(GString) line = NULL;
 	gint64 mph = bounded(a->messages_per_hour, 1, EXM_MAIL_MESSAGES_PER_HOUR_MAX, 0);
 	gint64 rpd = bounded(a->recipients_per_day, 1, EXM_MAIL_RECIPIENTS_PER_DAY_MAX, 0);
+	g_autofree gchar *address = g_strdup_printf("%s@%s", a->username, domain);
+	/* the key is the node's own account, never the caller's text */
+	gboolean is_held = held != NULL && g_hash_table_contains(held, address);
 
-	if (!a->active || !has_policy(a, mph, rpd))
+	if (!a->active || (!has_policy(a, mph, rpd) && !is_held))
 		return;
 	if (user == NULL || !g_str_equal(user, a->username)) {
 		g_warning("policy: skipping an account whose username cannot be written safely");
@@ -134,6 +137,8 @@ render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
 	}
 	line = g_string_new(NULL);
 	g_string_printf(line, "%s@%s:", user, domain);
+	if (is_held)
+		g_string_append(line, " held=1");
 	if (mph != 0)
 		g_string_append_printf(line, " mph=%" G_GINT64_FORMAT, mph);
 	if (rpd != 0)
@@ -157,6 +162,12 @@ render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
 gchar *
 exm_mail_policy_render(const ExmMailNode *node)
 {
+	return exm_mail_policy_render_held(node, NULL);
+}
+
+gchar *
+exm_mail_policy_render_held(const ExmMailNode *node, GHashTable *held)
+{
 	g_autoptr(GString) out = g_string_new("# exordos_mail abuse controls, written by the mail "
 					      "agent (docs/abuse-controls.md)\n");
 	g_autofree gchar *domain = NULL;
@@ -170,6 +181,6 @@ exm_mail_policy_render(const ExmMailNode *node)
 	render_instance(out, &node->limits);
 	/* node->accounts is sorted by username */
 	for (guint k = 0; k < node->accounts->len; k++)
-		render_account(out, g_ptr_array_index(node->accounts, k), domain);
+		render_account(out, g_ptr_array_index(node->accounts, k), domain, held);
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -29,3 +29,17 @@
  * Returns: (transfer full): the file content
  */
 gchar *exm_mail_policy_render(const ExmMailNode *node);
+
+/**
+ * exm_mail_policy_render_held:
+ * @held: (nullable): a set of full addresses (`user@domain`) the circuit
+ *   breaker holds (docs/abuse-controls.md §7)
+ *
+ * As exm_mail_policy_render(), with ` held=1` first on the line of each
+ * active account of the node that @held names (a line of its own when the
+ * account has no other setting).  Only the node's own accounts are written:
+ * an address of @held that is none of them writes nothing.
+ *
+ * Returns: (transfer full): the file content
+ */
+gchar *exm_mail_policy_render_held(const ExmMailNode *node, GHashTable *held);

@@ -871,6 +871,36 @@ test_policy_render_exact(void)
 			"zed@example.com: mph=20 senders=*@news.example.com:zed@example.com\n");
 }
 
+/* The breaker's holds (docs/abuse-controls.md §7): `held=1` first on the line
+ * of a held active account, a line of its own without other settings; an
+ * inactive account, another domain's address or a hostile text writes nothing. */
+static void
+test_policy_held(void)
+{
+	g_autoptr(ExmMailNode) n = exm_mail_node_new();
+	g_autoptr(GHashTable) held = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autofree gchar *out = NULL;
+
+	n->domain = g_strdup("example.com");
+	g_assert_true(exm_mail_node_add_account(n, "zed", HASH_A, TRUE, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "amy", HASH_A, TRUE, NULL));
+	g_assert_true(exm_mail_node_add_account(n, "off", HASH_A, FALSE, NULL));
+	g_assert_true(exm_mail_node_set_account_policy(n, "zed", 20, 0, NULL, NULL));
+	g_hash_table_add(held, "zed@example.com");
+	g_hash_table_add(held, "amy@example.com");
+	g_hash_table_add(held, "off@example.com");
+	g_hash_table_add(held, "eve@example.net");
+	g_hash_table_add(held, "x@example.com\n.instance: mph=1");
+	out = exm_mail_policy_render_held(n, held);
+	g_assert_cmpstr(out,
+			==,
+			"# exordos_mail abuse controls, written by the mail agent "
+			"(docs/abuse-controls.md)\n"
+			".instance: mph=100 rpd=1000 ceiling=1000 authfail=10 authwindow=900\n"
+			"amy@example.com: held=1\n"
+			"zed@example.com: held=1 mph=20\n");
+}
+
 /* Nothing a tenant sends can become exim syntax: every hostile value is refused
  * with an error naming its field, and the node value round-trips. */
 static void
@@ -1216,6 +1246,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/policy/secrets-refused", test_policy_secrets_refused);
 	g_test_add_func("/mail/files/policy/secrets-json", test_policy_secrets_json);
 	g_test_add_func("/mail/files/policy/breaker-json", test_breaker_json);
+	g_test_add_func("/mail/files/policy/held", test_policy_held);
 	g_test_add_func("/mail/files/policy/sandbox-json", test_sandbox_json);
 	g_test_add_func("/mail/files/env/render", test_env_render);
 	g_test_add_func("/mail/files/env/parse", test_env_parse);
