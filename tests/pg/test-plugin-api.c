@@ -17,22 +17,10 @@
 
 /* ------------------------------------------------------------------ descriptor */
 
+/* The migrations in application order, each after what it depends on. */
 static void
-test_descriptor(void)
+descriptor_migrations(const ExordosPaasPluginDescriptor *d)
 {
-	GModule *module = NULL;
-	const ExordosPaasPluginDescriptor *d = exm_fixture_load_descriptor(&module);
-	const gchar *expect_em[] = { "em_mailaas_types_mail_versions",
-				     "em_mailaas_types_mail_instances",
-				     "em_mailaas_types_mail_instances_accounts" };
-	guint n = 0;
-
-	g_assert_cmpuint(d->abi_major, ==, EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
-	g_assert_cmpuint(d->abi_minor, ==, EXORDOS_PAAS_PLUGIN_ABI_MINOR);
-	g_assert_cmpuint(d->struct_size, ==, sizeof(ExordosPaasPluginDescriptor));
-	g_assert_cmpstr(d->slug, ==, "mail");
-	g_assert_cmpstr(d->element, ==, "mailaas");
-	g_assert_nonnull(d->version);
 	g_assert_cmpstr(d->migrations[0]->uuid, ==, "b2c3d4e5-f6a7-8901-bcde-f12345678901");
 	g_assert_nonnull(d->migrations[0]->depends);
 	g_assert_null(d->migrations[0]->depends[0]);
@@ -66,7 +54,34 @@ test_descriptor(void)
 	g_assert_null(d->migrations[8]->depends[1]);
 	g_assert_nonnull(strstr(d->migrations[8]->up_sql, "ADD COLUMN tls_not_after"));
 	g_assert_nonnull(strstr(d->migrations[8]->down_sql, "DROP COLUMN IF EXISTS tls_source"));
-	g_assert_null(d->migrations[9]);
+	/* 0010 (issue 15's circuit breaker) depends on 0000 only, listed after */
+	g_assert_cmpstr(d->migrations[9]->name, ==, "0010-breaker");
+	g_assert_cmpstr(d->migrations[9]->uuid, ==, "871c9357-1e94-44f7-8244-db9ad1d90f2b");
+	g_assert_cmpstr(d->migrations[9]->depends[0], ==, d->migrations[0]->uuid);
+	g_assert_null(d->migrations[9]->depends[1]);
+	g_assert_nonnull(strstr(d->migrations[9]->up_sql, "ADD COLUMN breaker_token"));
+	g_assert_nonnull(
+		strstr(d->migrations[9]->down_sql, "DROP TABLE IF EXISTS mail_instance_breaker"));
+	g_assert_null(d->migrations[10]);
+}
+
+static void
+test_descriptor(void)
+{
+	GModule *module = NULL;
+	const ExordosPaasPluginDescriptor *d = exm_fixture_load_descriptor(&module);
+	const gchar *expect_em[] = { "em_mailaas_types_mail_versions",
+				     "em_mailaas_types_mail_instances",
+				     "em_mailaas_types_mail_instances_accounts" };
+	guint n = 0;
+
+	g_assert_cmpuint(d->abi_major, ==, EXORDOS_PAAS_PLUGIN_ABI_MAJOR);
+	g_assert_cmpuint(d->abi_minor, ==, EXORDOS_PAAS_PLUGIN_ABI_MINOR);
+	g_assert_cmpuint(d->struct_size, ==, sizeof(ExordosPaasPluginDescriptor));
+	g_assert_cmpstr(d->slug, ==, "mail");
+	g_assert_cmpstr(d->element, ==, "mailaas");
+	g_assert_nonnull(d->version);
+	descriptor_migrations(d);
 	/* ABI minor 4: the background jobs and the metrics */
 	g_assert_cmpuint(d->abi_minor, >=, 4);
 	g_assert_cmpstr(d->periodic[0]->name, ==, "dns_recheck");
