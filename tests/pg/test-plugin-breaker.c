@@ -14,8 +14,7 @@
 #include "exm-test.h"
 #include "test-plugin-fixture.h"
 
-#define NODE  "5eed0000-1111-4222-8333-444455556666"
-#define KEY   "v=DKIM1; h=sha256; k=rsa; p=QUJDREVGRw=="
+#define TOKEN "0b7e0b7e-0000-4000-8000-000000000001"
 #define SINCE "2026-12-05T10:00:00.000000Z"
 /* alice held for new recipients */
 #define HELD                                                                                       \
@@ -319,7 +318,7 @@ test_fields_guarded(Fx *x, gconstpointer data)
 		g_autoptr(ExmReply) ok = exm_fixture_call(
 			x->f, NULL, &exm_who_owner1, "GET", coll, "sending=normal", NULL);
 		g_autoptr(ExmReply) tok = exm_fixture_call(
-			x->f, NULL, &exm_who_owner1, "GET", coll, "breaker_token=" NODE, NULL);
+			x->f, NULL, &exm_who_owner1, "GET", coll, "breaker_token=" TOKEN, NULL);
 		g_autoptr(ExmReply) counts = exm_fixture_call(
 			x->f, NULL, &exm_who_owner1, "GET", coll, "held_counts=x", NULL);
 		g_autoptr(ExmReply) sort = exm_fixture_call(
@@ -335,95 +334,13 @@ test_fields_guarded(Fx *x, gconstpointer data)
 
 /* ------------------------------------------------------------------ the builder */
 
-typedef struct {
-	gchar *patch;
-	gchar *node; /* the mail_instance_node target's value */
-} Sink;
-
-static void
-sink_add_target(gpointer sink,
-		const gchar *kind,
-		const gchar *uuid,
-		const gchar *value,
-		const gchar *agent,
-		const gchar *status)
-{
-	Sink *s = sink;
-
-	if (g_str_equal(kind, "mail_instance_node")) {
-		g_free(s->node);
-		s->node = g_strdup(value);
-	}
-}
-
-static void
-sink_set_instance(gpointer sink, const gchar *value, const gchar *status)
-{
-}
-
-static void
-sink_set_patch(gpointer sink, const gchar *patch)
-{
-	Sink *s = sink;
-
-	g_free(s->patch);
-	s->patch = g_strdup(patch);
-}
-
-static void
-sink_set_not_ready(gpointer sink, const gchar *reason)
-{
-	g_test_message("not ready: %s", reason);
-}
-
-/* One pass of the paas builder as the engine makes it (load, build, apply,
- * one transaction), the node reporting @breaker as its `breaker` member
- * (%NULL: none).  Returns the patch (%NULL: none); *@node the node value. */
+/* One pass of the paas builder, the node reporting @breaker as its `breaker`
+ * member (%NULL: none).  Returns the patch (%NULL: none); *@node the node
+ * value. */
 static gchar *
 tick(Fx *x, const gchar *breaker, gchar **node)
 {
-	const ExordosPaasBuilder *b = x->f->desc->builders->builders[1];
-	const gchar *ns_actual = "{\"status\": \"ACTIVE\", \"nodes\": {\"" NODE "\": {\"uuid\": "
-				 "\"" NODE "\", \"ipv4\": \"127.9.0.1\"}}}";
-	g_autofree gchar *node_actual = g_strdup_printf(
-		"{\"uuid\": \"u\", \"name\": \"mail-brk\", \"domain\": \"example.com\", "
-		"\"accounts\": {}, \"dkim_public_key\": \"" KEY "\", \"dkim_selector\": "
-		"\"platform\"%s%s}",
-		breaker != NULL ? ", \"breaker\": " : "",
-		breaker != NULL ? breaker : "");
-	ExordosPaasResource ns_t = { "node_set", x->instance, "{}", "ACTIVE", "h0", "h0", NULL };
-	ExordosPaasResource ns_a = {
-		"node_set", x->instance, ns_actual, "ACTIVE", "h0", "h0", NULL
-	};
-	ExordosPaasResource node_t = { "mail_instance_node", "a", "{}", "NEW", "h1", "h1", "a" };
-	ExordosPaasResource node_a = {
-		"mail_instance_node", "a", node_actual, "ACTIVE", "h1", "h2", "a"
-	};
-	ExordosPaasResourcePair p0 = { &ns_t, &ns_a };
-	ExordosPaasResourcePair p1 = { &node_t, &node_a };
-	const ExordosPaasResourcePair *pairs[] = { &p0, &p1, NULL };
-	ExordosPaasBuildView view = { sizeof(view), x->instance, pairs };
-	Sink s = { NULL, NULL };
-	ExordosPaasBuildSink sink = { sizeof(sink),    &s,
-				      sink_add_target, sink_set_instance,
-				      sink_set_patch,  sink_set_not_ready };
-	gpointer input = NULL;
-	gchar *error = NULL;
-
-	g_assert_cmpstr(b->kind, ==, "mail_instance");
-	PQclear(PQexec(x->f->db, "BEGIN"));
-	g_assert_true(b->load(x->f->ctx, x->f->db, x->instance, &input, &error));
-	g_assert_nonnull(input);
-	g_assert_true(b->build(x->f->ctx, input, &view, &sink, &error));
-	g_assert_null(error);
-	if (s.patch != NULL && !b->apply(x->f->ctx, x->f->db, input, s.patch, &error))
-		g_error("apply: %s", error);
-	b->input_free(input);
-	PQclear(PQexec(x->f->db, "COMMIT"));
-	if (node != NULL)
-		*node = g_steal_pointer(&s.node);
-	g_free(s.node);
-	return s.patch;
+	return exm_fixture_paas_tick(x->f, x->instance, "breaker", breaker, node);
 }
 
 static JsonObject *

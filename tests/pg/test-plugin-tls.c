@@ -16,50 +16,11 @@
 #include "exm-test.h"
 #include "test-plugin-fixture.h"
 
-#define NODE	  "5eed0000-1111-4222-8333-444455556666"
-#define KEY	  "v=DKIM1; h=sha256; k=rsa; p=QUJDREVGRw=="
 #define SELF_DN	  "CN = mail.example.com"
 #define CA_DN	  "C = US, O = Let's Encrypt, CN = R11"
 #define NOT_AFTER "2036-12-02T01:49:49.000000Z"
 
 /* ------------------------------------------------------------------ the builder */
-
-/* What build() gave the sink: the patch, if any. */
-typedef struct {
-	gchar *patch;
-	guint patches;
-} Sink;
-
-static void
-sink_add_target(gpointer sink,
-		const gchar *kind,
-		const gchar *uuid,
-		const gchar *value,
-		const gchar *agent,
-		const gchar *status)
-{
-}
-
-static void
-sink_set_instance(gpointer sink, const gchar *value, const gchar *status)
-{
-}
-
-static void
-sink_set_patch(gpointer sink, const gchar *patch)
-{
-	Sink *s = sink;
-
-	g_free(s->patch);
-	s->patch = g_strdup(patch);
-	s->patches++;
-}
-
-static void
-sink_set_not_ready(gpointer sink, const gchar *reason)
-{
-	g_test_message("not ready: %s", reason);
-}
 
 static const ExordosPaasBuilder *
 paas_builder(ExmFixture *f)
@@ -70,50 +31,12 @@ paas_builder(ExmFixture *f)
 	return b;
 }
 
-/* One pass of the paas builder as the host's engine makes it (load, build,
- * apply the patch if there is one, in one transaction), the node reporting
- * @tls as its `tls` member (%NULL: none).  Returns the patch (%NULL: none). */
+/* One pass of the paas builder, the node reporting @tls as its `tls` member
+ * (%NULL: none).  Returns the patch (%NULL: none). */
 static gchar *
 tick(ExmFixture *f, const gchar *instance, const gchar *tls)
 {
-	const ExordosPaasBuilder *b = paas_builder(f);
-	g_autofree gchar *ns_actual =
-		g_strdup("{\"status\": \"ACTIVE\", \"nodes\": {\"" NODE "\": {\"uuid\": \"" NODE
-			 "\", \"ipv4\": \"127.9.0.1\"}}}");
-	g_autofree gchar *node_actual = g_strdup_printf(
-		"{\"uuid\": \"u\", \"name\": \"mail-tls\", \"domain\": \"example.com\", "
-		"\"accounts\": {}, \"dkim_public_key\": \"" KEY "\", \"dkim_selector\": "
-		"\"platform\"%s%s}",
-		tls != NULL ? ", \"tls\": " : "",
-		tls != NULL ? tls : "");
-	ExordosPaasResource ns_t = { "node_set", instance, "{}", "ACTIVE", "h0", "h0", NULL };
-	ExordosPaasResource ns_a = { "node_set", instance, ns_actual, "ACTIVE", "h0", "h0", NULL };
-	ExordosPaasResource node_t = { "mail_instance_node", "a", "{}", "NEW", "h1", "h1", "a" };
-	ExordosPaasResource node_a = {
-		"mail_instance_node", "a", node_actual, "ACTIVE", "h1", "h2", "a"
-	};
-	ExordosPaasResourcePair p0 = { &ns_t, &ns_a };
-	ExordosPaasResourcePair p1 = { &node_t, &node_a };
-	const ExordosPaasResourcePair *pairs[] = { &p0, &p1, NULL };
-	ExordosPaasBuildView view = { sizeof(view), instance, pairs };
-	Sink s = { NULL, 0 };
-	ExordosPaasBuildSink sink = { sizeof(sink),    &s,
-				      sink_add_target, sink_set_instance,
-				      sink_set_patch,  sink_set_not_ready };
-	gpointer input = NULL;
-	gchar *error = NULL;
-
-	PQclear(PQexec(f->db, "BEGIN"));
-	g_assert_true(b->load(f->ctx, f->db, instance, &input, &error));
-	g_assert_null(error);
-	g_assert_nonnull(input);
-	g_assert_true(b->build(f->ctx, input, &view, &sink, &error));
-	g_assert_null(error);
-	if (s.patch != NULL && !b->apply(f->ctx, f->db, input, s.patch, &error))
-		g_error("apply: %s", error);
-	b->input_free(input);
-	PQclear(PQexec(f->db, "COMMIT"));
-	return s.patch;
+	return exm_fixture_paas_tick(f, instance, "tls", tls, NULL);
 }
 
 /* The instance's @expr (SQL over its columns). */
