@@ -262,12 +262,11 @@ test_paas_node_target(void)
 	exm_plugin_builder_input_free(in);
 }
 
-/* The abuse controls travel in the node value: the instance's limits and the
- * account's limits and senders (docs/abuse-controls.md). */
-static void
-test_paas_abuse_controls(void)
+/* The node value the paas builder makes for @in once the NodeSet is ACTIVE;
+ * @rec keeps what the sink got (cleared by the caller). */
+static JsonObject *
+paas_node_value(const ExmPluginBuilderInput *in, Sink *rec)
 {
-	ExmPluginBuilderInput *in = input_new();
 	ExordosPaasResource target = { "node_set", INSTANCE, "{}", "ACTIVE" };
 	ExordosPaasResource actual = {
 		"node_set", INSTANCE, "{\"nodes\":{\"" NODE "\":{\"ipv4\":\"10.0.0.5\"}}}", "ACTIVE"
@@ -275,19 +274,30 @@ test_paas_abuse_controls(void)
 	ExordosPaasResourcePair pair = { &target, &actual };
 	const ExordosPaasResourcePair *const pairs[] = { &pair, NULL };
 	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	ExordosPaasBuildSink sink = sink_init(rec);
+	g_autofree gchar *error = NULL;
+
+	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
+	g_assert_null(error);
+	g_assert_cmpuint(rec->values->len, ==, 1);
+	return exm_json_parse_object(rec->values->pdata[0], strlen(rec->values->pdata[0]), NULL);
+}
+
+/* The abuse controls travel in the node value: the instance's limits and the
+ * account's limits and senders (docs/abuse-controls.md). */
+static void
+test_paas_abuse_controls(void)
+{
+	ExmPluginBuilderInput *in = input_new();
 	const gchar *senders[] = { "*@news.example.org", NULL };
 	Sink rec;
-	ExordosPaasBuildSink sink = sink_init(&rec);
-	g_autofree gchar *error = NULL;
 	g_autoptr(JsonObject) value = NULL;
 	JsonObject *alice;
 
 	in->instance->limits.auth_fail_limit = 4;
 	g_assert_true(
 		exm_mail_node_set_account_policy(in->accounts, "alice", 30, 0, senders, NULL));
-	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
-	g_assert_null(error);
-	value = exm_json_parse_object(rec.values->pdata[0], strlen(rec.values->pdata[0]), NULL);
+	value = paas_node_value(in, &rec);
 	g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(value, "limits"),
 						   "auth_fail_limit"),
 			==,
@@ -311,16 +321,7 @@ static void
 test_paas_breaker(void)
 {
 	ExmPluginBuilderInput *in = input_new();
-	ExordosPaasResource target = { "node_set", INSTANCE, "{}", "ACTIVE" };
-	ExordosPaasResource actual = {
-		"node_set", INSTANCE, "{\"nodes\":{\"" NODE "\":{\"ipv4\":\"10.0.0.5\"}}}", "ACTIVE"
-	};
-	ExordosPaasResourcePair pair = { &target, &actual };
-	const ExordosPaasResourcePair *const pairs[] = { &pair, NULL };
-	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
 	Sink rec;
-	ExordosPaasBuildSink sink = sink_init(&rec);
-	g_autofree gchar *error = NULL;
 	g_autoptr(JsonObject) value = NULL;
 	JsonObject *limits;
 	JsonObject *accounts;
@@ -332,9 +333,7 @@ test_paas_breaker(void)
 	g_assert_true(exm_mail_node_add_account(in->accounts, "bob", HASH, TRUE, NULL));
 	g_assert_true(exm_mail_node_set_account_breaker(
 		in->accounts, "alice", EXM_MAIL_BREAKER_DISCARD, INFRA, NULL));
-	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
-	g_assert_null(error);
-	value = exm_json_parse_object(rec.values->pdata[0], strlen(rec.values->pdata[0]), NULL);
+	value = paas_node_value(in, &rec);
 	limits = json_object_get_object_member(value, "limits");
 	g_assert_cmpint(
 		json_object_get_int_member(limits, "breaker_new_recipients_per_day"), ==, 3);
