@@ -290,6 +290,9 @@ check_field(JsonObject *schemas, const ExmRestModel *m, const ExmRestField *f, g
 		f->update == EXM_REST_RW);
 	check_limits(p, f);
 	check_nullable(p, f, v31);
+	/* a JSON document (held_counts) is an object, not a string */
+	if (!v31 && f->type == EXM_REST_TYPE_OBJECT)
+		g_assert_cmpstr(json_object_get_string_member(p, "type"), ==, "object");
 }
 
 /* Every field of every model, in both versions. */
