@@ -72,6 +72,9 @@ abi_type(ExmRestType type)
 		return EXORDOS_PAAS_FIELD_STRING_LIST;
 	case EXM_REST_TYPE_RELATIONSHIP:
 		return EXORDOS_PAAS_FIELD_RELATIONSHIP;
+	/* the ABI has no object type: a read-only JSON document is text to
+	 * the host, which only copies it */
+	case EXM_REST_TYPE_OBJECT:
 	default:
 		return EXORDOS_PAAS_FIELD_STRING;
 	}

@@ -9,6 +9,7 @@
  * field).  Pure: no database, no I/O.
  */
 #include "exm-plugin-builder.h"
+#include "exm-plugin-breaker.h"
 #include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
@@ -16,7 +17,8 @@
 #include "exm-uuid.h"
 
 /* The node value: the instance's name, domain and limits, every account with
- * its limits and senders; %NULL with @out_error when one is invalid. */
+ * its limits, senders, secrets and pending breaker action; %NULL with @out_error when one is
+ * invalid. */
 static ExmMailNode *
 paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error)
 {
@@ -43,7 +45,9 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 						       a->previous_hash,
 						       a->previous_until,
 						       a->expires_at,
-						       &error)) {
+						       &error) ||
+		    !exm_mail_node_set_account_breaker(
+			    want, a->username, a->breaker_op, a->breaker_token, &error)) {
 			*out_error = g_strdup_printf("account: %s", error->message);
 			return NULL;
 		}
@@ -90,6 +94,7 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	patch = exm_plugin_builder_desired(in, seen, seen->ns_target != NULL, hash, &status);
 	patch = exm_plugin_usage_patch(in, seen, g_steal_pointer(&patch));
 	patch = exm_plugin_tls_patch(in, seen, g_steal_pointer(&patch));
+	patch = exm_plugin_breaker_patch(ctx, in, seen, g_steal_pointer(&patch));
 	sink->set_instance(sink->sink, value, status);
 	if (patch != NULL)
 		sink->set_patch(sink->sink, patch);

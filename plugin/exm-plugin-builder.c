@@ -16,6 +16,7 @@
 #include "exm-json.h"
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
+#include "exm-plugin-breaker.h"
 #include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
@@ -33,6 +34,7 @@ exm_plugin_builder_input_free(gpointer input)
 	g_free(in->infra_project);
 	exm_mail_node_free(in->accounts);
 	g_free(in->usage_hash);
+	g_free(in->breaker_hash);
 	exm_plugin_tls_status_clear(&in->tls);
 	g_free(in);
 }
@@ -72,6 +74,9 @@ builder_limits(const ExmRestRow *row, ExmMailLimits *l)
 	l->messages_per_hour_ceiling = builder_int(row, "messages_per_hour_ceiling");
 	l->auth_fail_limit = builder_int(row, "auth_fail_limit");
 	l->auth_fail_window = builder_int(row, "auth_fail_window");
+	l->breaker_new_recipients_per_day = builder_int(row, "breaker_new_recipients_per_day");
+	l->breaker_bounce_percent = builder_int(row, "breaker_bounce_percent");
+	l->breaker_bounce_min = builder_int(row, "breaker_bounce_min");
 }
 
 /* The account's limits and senders (NULL columns: the defaults). */
@@ -121,6 +126,26 @@ builder_account_secrets(ExmMailNode *node, const ExmRestRow *row, GError **error
 						 until,
 						 builder_epoch(row, "expires_at"),
 						 error);
+}
+
+/* The tenant's pending release/discard until the node reports its token done
+ * (exm-plugin-breaker.c clears it then). */
+static gboolean
+builder_account_breaker(ExmMailNode *node, const ExmRestRow *row, GError **error)
+{
+	const gchar *op = builder_col(row, "breaker_op");
+	ExmMailBreakerOp value = EXM_MAIL_BREAKER_NONE;
+
+	if (g_str_equal(op, "release"))
+		value = EXM_MAIL_BREAKER_RELEASE;
+	else if (g_str_equal(op, "discard"))
+		value = EXM_MAIL_BREAKER_DISCARD;
+	return exm_mail_node_set_account_breaker(
+		node,
+		builder_col(row, "username"),
+		value,
+		value != EXM_MAIL_BREAKER_NONE ? exm_rest_row_get(row, "breaker_token") : NULL,
+		error);
 }
 
 static ExmMailInstance *
@@ -194,7 +219,8 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 					       g_str_equal(builder_col(row, "active"), "true"),
 					       &error) ||
 		    !builder_account_policy(in->accounts, row, &error) ||
-		    !builder_account_secrets(in->accounts, row, &error))
+		    !builder_account_secrets(in->accounts, row, &error) ||
+		    !builder_account_breaker(in->accounts, row, &error))
 			return builder_fail(out_error, "account", error);
 	}
 	return TRUE;
@@ -238,7 +264,8 @@ builder_load_input(gpointer ctx,
 	if (ctx != NULL)
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
 	if (accounts && (!builder_load_accounts(&store, in, out_error) ||
-			 !exm_plugin_usage_load(db, in, out_error))) {
+			 !exm_plugin_usage_load(db, in, out_error) ||
+			 !exm_plugin_breaker_load(db, in, out_error))) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}
@@ -296,7 +323,7 @@ builder_patch_sets(const gchar *patch, GPtrArray *sets)
 }
 
 /* The instance's own members of the patch, when it has them (a patch may
- * carry only a usage or tls report, which must not bump the instance). */
+ * carry only a usage, tls or breaker report, which must not bump the instance). */
 static gboolean
 builder_apply_instance(const ExmPluginBuilderInput *in,
 		       PGconn *db,
@@ -331,9 +358,11 @@ builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch,
 	g_autoptr(JsonObject) obj = exm_json_parse_object(patch, strlen(patch), NULL);
 	JsonObject *usage = NULL;
 	JsonObject *tls = NULL;
+	JsonObject *breaker = NULL;
 
 	if (obj == NULL || !exm_json_get_object(obj, EXM_PLUGIN_USAGE_PATCH, &usage, NULL, NULL) ||
-	    !exm_json_get_object(obj, EXM_PLUGIN_TLS_PATCH, &tls, NULL, NULL)) {
+	    !exm_json_get_object(obj, EXM_PLUGIN_TLS_PATCH, &tls, NULL, NULL) ||
+	    !exm_json_get_object(obj, EXM_PLUGIN_BREAKER_PATCH, &breaker, NULL, NULL)) {
 		*out_error = g_strdup("malformed instance patch");
 		return FALSE;
 	}
@@ -341,6 +370,8 @@ builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch,
 	    !builder_apply_instance(in, db, patch, out_error))
 		return FALSE;
 	if (tls != NULL && !exm_plugin_tls_store(db, in, tls, out_error))
+		return FALSE;
+	if (breaker != NULL && !exm_plugin_breaker_store(db, in, breaker, out_error))
 		return FALSE;
 	return usage == NULL || exm_plugin_usage_store(db, in, usage, out_error);
 }

@@ -191,7 +191,14 @@ mail_instance_limits(GPtrArray *sets, GError **error)
 			  "auth_fail_window",
 			  EXM_MAIL_AUTH_FAIL_WINDOW_MIN,
 			  EXM_MAIL_AUTH_FAIL_WINDOW_MAX,
-			  error);
+			  error) &&
+	       mail_limit(sets,
+			  "breaker_new_recipients_per_day",
+			  1,
+			  EXM_MAIL_BREAKER_NEW_RECIPIENTS_MAX,
+			  error) &&
+	       mail_limit(sets, "breaker_bounce_percent", 1, 100, error) &&
+	       mail_limit(sets, "breaker_bounce_min", 1, EXM_MAIL_BREAKER_BOUNCE_MIN_MAX, error);
 }
 
 static gboolean

@@ -70,6 +70,18 @@ void exm_plugin_usage_action(ExmRestCrud *r, const ExmRestKind *kind);
  */
 void exm_plugin_mail_rotate(ExmRestCrud *r, const ExmRestKind *kind);
 
+/**
+ * exm_plugin_breaker_action:
+ * @r: `POST …/accounts/<uuid>/actions/release/invoke` or `…/discard/invoke`
+ * @kind: the accounts' kind
+ *
+ * The circuit breaker's actions (docs/abuse-controls.md §7): the account's
+ * held mail is delivered (release) or dropped (discard) by the node, once per
+ * fresh token.  No argument; needs `account.update`; answers 200 with the
+ * account, `sending` "releasing" or "discarding" until the node reports it done.
+ */
+void exm_plugin_breaker_action(ExmRestCrud *r, const ExmRestKind *kind);
+
 /* exm-plugin-em.c: the EM path (manifest_apply, ABI minor 3) */
 const ExordosPaasModel *exm_plugin_em_model(const gchar *em_kind);
 void exm_plugin_em_apply(gpointer ctx,

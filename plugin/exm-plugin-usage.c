@@ -47,8 +47,8 @@ printable(const gchar *s, gsize max, const gchar *also_bad)
 }
 
 /* An address of the instance: a valid username at its domain. */
-static gboolean
-address_ok(const gchar *address, const gchar *domain)
+gboolean
+exm_plugin_usage_address_valid(const gchar *address, const gchar *domain)
 {
 	const gchar *at = strrchr(address, '@');
 	g_autofree gchar *local = NULL;
@@ -135,8 +135,8 @@ delivery_ok(JsonNode *node, const gchar *domain)
 	if (strspn(rdomain, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(rdomain) ||
 	    strlen(rdomain) > MAX_DOMAIN)
 		return FALSE;
-	return address_ok(account, domain) && g_strv_contains(statuses, status) &&
-	       printable(reply, MAX_REPLY, "");
+	return exm_plugin_usage_address_valid(account, domain) &&
+	       g_strv_contains(statuses, status) && printable(reply, MAX_REPLY, "");
 }
 
 gboolean
@@ -153,7 +153,7 @@ exm_plugin_usage_valid(JsonObject *usage, const gchar *domain)
 		return FALSE;
 	names = json_object_get_members(accounts);
 	for (GList *l = names; l != NULL; l = l->next) {
-		if (!address_ok(l->data, domain) ||
+		if (!exm_plugin_usage_address_valid(l->data, domain) ||
 		    !counts_ok(json_object_get_member(accounts, l->data)))
 			return FALSE;
 	}

@@ -70,6 +70,52 @@ static const ExmRestFieldSchema exm_plugin_s_per_day = { INT(1, EXM_MAIL_RECIPIE
 static const ExmRestFieldSchema exm_plugin_s_fail_limit = { INT(1, EXM_MAIL_AUTH_FAIL_LIMIT_MAX) };
 static const ExmRestFieldSchema exm_plugin_s_fail_window = { INT(EXM_MAIL_AUTH_FAIL_WINDOW_MIN,
 								 EXM_MAIL_AUTH_FAIL_WINDOW_MAX) };
+/* the circuit breaker (docs/abuse-controls.md §7); null: the default */
+static const ExmRestFieldSchema exm_plugin_s_breaker_new = {
+	INT(1, EXM_MAIL_BREAKER_NEW_RECIPIENTS_MAX),
+	NULL,
+	NULL,
+	"first-time recipients a day an account may reach before it is held; null: 200"
+};
+static const ExmRestFieldSchema exm_plugin_s_breaker_percent = {
+	INT(1, 100),
+	NULL,
+	NULL,
+	"share of an account's recipients of the day that may bounce before it is held; "
+	"null: 20"
+};
+static const ExmRestFieldSchema exm_plugin_s_breaker_min = {
+	INT(1, EXM_MAIL_BREAKER_BOUNCE_MIN_MAX),
+	NULL,
+	NULL,
+	"recipients of the day before the bounce share counts; null: 50"
+};
+static const gchar *const exm_plugin_sendings[] = { "normal",
+						    "held",
+						    "releasing",
+						    "discarding",
+						    NULL };
+static const ExmRestFieldSchema exm_plugin_s_sending = {
+	0,    0,
+	0,    0,
+	0,    exm_plugin_sendings,
+	NULL, "held: new mail is accepted and kept on the node until released or discarded"
+};
+static const gchar *const exm_plugin_held_reasons[] = { "new_recipients", "bounces", NULL };
+static const ExmRestFieldSchema exm_plugin_s_held_reason = {
+	0, 0, 0, 0, 0, exm_plugin_held_reasons, NULL, "the threshold crossed; null: not held"
+};
+static const ExmRestFieldSchema exm_plugin_s_held_counts = {
+	0,
+	0,
+	0,
+	0,
+	0,
+	NULL,
+	NULL,
+	"new_recipients, recipients, bounces and held_messages as the node reported them; "
+	"null: not held"
+};
 static const ExmRestFieldSchema exm_plugin_s_cpu = { INT(EXM_MAIL_CPU_MIN, EXM_MAIL_CPU_MAX) };
 static const ExmRestFieldSchema exm_plugin_s_ram = { INT(EXM_MAIL_RAM_MIN, EXM_MAIL_RAM_MAX),
 						     NULL,
@@ -213,6 +259,31 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	{ "usage_held_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
 	{ "last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ "usage_reported_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	/* the circuit breaker's thresholds (migration 0010); null: default */
+	{ "breaker_new_recipients_per_day",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_breaker_new },
+	{ "breaker_bounce_percent",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_breaker_percent },
+	{ "breaker_bounce_min",
+	  EXM_REST_TYPE_INTEGER,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_breaker_min },
 	{ NULL },
 };
 
@@ -286,6 +357,24 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	 * 0009, docs/abuse-controls.md §5) */
 	{ "password_last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ "previous_password_last_login_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	/* the circuit breaker as the node last reported it (migration 0010,
+	 * docs/abuse-controls.md §7); only the release/discard actions and the
+	 * builder write them */
+	{ "sending", EXM_REST_TYPE_ENUM, 0, RO, RO, RO, NULL, &exm_plugin_s_sending },
+	{ "held_reason", EXM_REST_TYPE_ENUM, F_NULL, RO, RO, RO, NULL, &exm_plugin_s_held_reason },
+	{ "held_since", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
+	{ "held_counts",
+	  EXM_REST_TYPE_OBJECT,
+	  F_NULL,
+	  RO,
+	  RO,
+	  RO,
+	  NULL,
+	  &exm_plugin_s_held_counts },
+	/* the pending action and its token until the node reports it done:
+	 * plumbing, no filter (secret) and never shown */
+	{ "breaker_op", EXM_REST_TYPE_STRING, F_SECRET | F_NULL, RO, HIDDEN, RO, NULL },
+	{ "breaker_token", EXM_REST_TYPE_UUID, F_SECRET | F_NULL, RO, HIDDEN, RO, NULL },
 	{ NULL },
 };
 
@@ -312,8 +401,11 @@ const ExmRestModel exm_plugin_account_model = {
 
 #define EXM_PLUGIN_ROUTES "exordos_mail.controlplane.api.routes."
 
-/* Invoke actions of an account (exm-plugin-mail.c). */
-static const gchar *const exm_plugin_account_invoke_actions[] = { "rotate", NULL };
+/* Invoke actions of an account (exm-plugin-mail.c, exm-plugin-breaker.c). */
+static const gchar *const exm_plugin_account_invoke_actions[] = { "rotate",
+								  "release",
+								  "discard",
+								  NULL };
 
 const ExmRestRoute exm_plugin_accounts_route = {
 	"accounts",
@@ -481,13 +573,17 @@ request_init(ExmRestCrud *r,
 	r->now = g_get_real_time();
 }
 
-/* The actions: an account's rotation (exm-plugin-mail.c), usage's own
+/* The actions: an account's rotation (exm-plugin-mail.c), release and
+ * discard (exm-plugin-breaker.c), usage's own
  * (exm-plugin-usage.c), else the DNS ones. */
 static void
 plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
 {
 	if (r->match->invoke && g_strcmp0(r->match->action, "rotate") == 0)
 		exm_plugin_mail_rotate(r, kind);
+	else if (r->match->invoke && (g_strcmp0(r->match->action, "release") == 0 ||
+				      g_strcmp0(r->match->action, "discard") == 0))
+		exm_plugin_breaker_action(r, kind);
 	else if (g_strcmp0(r->match->action, "deliveries") == 0)
 		exm_plugin_usage_action(r, kind);
 	else
@@ -730,19 +826,25 @@ static const ExordosPaasMigration exm_plugin_migration_login_secrets = {
 	exm_plugin_sql_0009_login_secrets_down, { NULL },
 };
 
+/* Issue 15 item 4's circuit breaker: thresholds, the account's reported state
+ * and its pending release/discard (docs/abuse-controls.md §7). */
+static const ExordosPaasMigration exm_plugin_migration_breaker = {
+	"871c9357-1e94-44f7-8244-db9ad1d90f2b",
+	"0010-breaker",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0010_breaker_up,
+	exm_plugin_sql_0010_breaker_down,
+	{ NULL },
+};
+
 /* In application order (each after what it depends on). */
 static const ExordosPaasMigration *const exm_plugin_migrations[] = {
-	&exm_plugin_migration_init,
-	&exm_plugin_migration_em_seals,
-	&exm_plugin_migration_dns,
-	&exm_plugin_migration_abuse,
-	&exm_plugin_migration_usage,
-	&exm_plugin_migration_tls,
-	&exm_plugin_migration_dns_schedule,
-	&exm_plugin_migration_rotation,
-	&exm_plugin_migration_tls_status,
-	&exm_plugin_migration_login_secrets,
-	NULL,
+	&exm_plugin_migration_init,	    &exm_plugin_migration_em_seals,
+	&exm_plugin_migration_dns,	    &exm_plugin_migration_abuse,
+	&exm_plugin_migration_usage,	    &exm_plugin_migration_tls,
+	&exm_plugin_migration_dns_schedule, &exm_plugin_migration_rotation,
+	&exm_plugin_migration_tls_status,   &exm_plugin_migration_login_secrets,
+	&exm_plugin_migration_breaker,	    NULL,
 };
 
 /* Upstream get_agent_models()/get_agent_filters() (docs/plugin-abi.md §5). */

@@ -116,7 +116,8 @@ query_add_client_filter(ExmRestListQuery *query,
 	/* Secret columns (password hashes) are no filter: that would be an
 	 * oracle on their values.  Upstream allows it; we refuse. */
 	if (field == NULL ||
-	    (field->flags & (EXM_REST_FIELD_NO_COLUMN | EXM_REST_FIELD_SECRET)) != 0) {
+	    (field->flags & (EXM_REST_FIELD_NO_COLUMN | EXM_REST_FIELD_SECRET)) != 0 ||
+	    field->type == EXM_REST_TYPE_OBJECT) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_FILTER_INCOMPATIBLE,
@@ -187,7 +188,7 @@ query_set_sort(ExmRestListQuery *query,
 	field = exm_rest_model_field(model, g_ptr_array_index(keys, 0));
 	if (field == NULL ||
 	    (field->flags & (EXM_REST_FIELD_NO_COLUMN | EXM_REST_FIELD_SECRET)) != 0 ||
-	    field->type == EXM_REST_TYPE_STRING_LIST) {
+	    field->type == EXM_REST_TYPE_STRING_LIST || field->type == EXM_REST_TYPE_OBJECT) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_VALIDATION,

@@ -37,6 +37,9 @@ typedef enum {
  * @EXM_REST_TYPE_RELATIONSHIP: the path URI of another resource
  * @EXM_REST_TYPE_ENUM: a string from a fixed set the model's hooks keep
  *   (handled as %EXM_REST_TYPE_STRING here)
+ * @EXM_REST_TYPE_OBJECT: a JSON object in a `jsonb` column, shown as stored;
+ *   read-only (only the model's own SQL writes it: the body never converts
+ *   one), and neither a filter nor a sort key (no equality on a document)
  */
 typedef enum {
 	EXM_REST_TYPE_UUID,
@@ -47,6 +50,7 @@ typedef enum {
 	EXM_REST_TYPE_STRING_LIST,
 	EXM_REST_TYPE_RELATIONSHIP,
 	EXM_REST_TYPE_ENUM,
+	EXM_REST_TYPE_OBJECT,
 } ExmRestType;
 
 /**

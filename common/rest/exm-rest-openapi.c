@@ -251,6 +251,8 @@ field_type(const ExmRestField *f, const gchar *mount)
 		return schema_typed("boolean", NULL);
 	case EXM_REST_TYPE_TIMESTAMP:
 		return schema_typed("string", "date-time");
+	case EXM_REST_TYPE_OBJECT:
+		return schema_typed("object", NULL);
 	case EXM_REST_TYPE_STRING_LIST:
 		o = schema_typed("array", NULL);
 		json_object_set_object_member(o, "items", schema_typed("string", NULL));
@@ -510,7 +512,8 @@ add_body(JsonObject *op, const gchar *schema)
 static gboolean
 filterable(const ExmRestField *f)
 {
-	return (f->flags & (EXM_REST_FIELD_NO_COLUMN | EXM_REST_FIELD_SECRET)) == 0;
+	return (f->flags & (EXM_REST_FIELD_NO_COLUMN | EXM_REST_FIELD_SECRET)) == 0 &&
+	       f->type != EXM_REST_TYPE_OBJECT;
 }
 
 static void

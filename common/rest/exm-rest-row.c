@@ -127,7 +127,9 @@ row_write_value(GString *out, const ExmRestField *f, const gchar *raw, const gch
 		row_write_string(out, text);
 		break;
 	case EXM_REST_TYPE_STRING_LIST:
-		/* array_to_json(): compact, escaped by PostgreSQL alike. */
+	case EXM_REST_TYPE_OBJECT:
+		/* array_to_json() and jsonb's text: JSON already, escaped by
+		 * PostgreSQL. */
 		g_string_append(out, raw);
 		break;
 	default:

@@ -212,6 +212,9 @@ exm_rest_sql_write_expr(GString *sql, ExmRestType type, guint n)
 	case EXM_REST_TYPE_STRING_LIST:
 		g_string_append_printf(sql, "ARRAY(SELECT json_array_elements_text($%u::json))", n);
 		break;
+	case EXM_REST_TYPE_OBJECT:
+		g_string_append_printf(sql, "$%u::jsonb", n);
+		break;
 	default:
 		g_string_append_printf(sql, "$%u::text", n);
 		break;

@@ -640,7 +640,7 @@ report_logins(AccountsFixture *a,
 	      const gchar *t2)
 {
 	g_autofree gchar *usage = g_strdup_printf(
-		"\"usage\": {\"accounts\": {\"alice@example.com\": {\"accepted\": 0, "
+		"{\"accounts\": {\"alice@example.com\": {\"accepted\": 0, "
 		"\"delivered\": 0, \"deferred\": 0, \"bounced\": 0, \"held\": 0, "
 		"\"last_login\": \"%s\", \"secrets\": {\"%s\": \"%s\"%s%s%s%s%s}}}, "
 		"\"deliveries\": []}",
@@ -652,7 +652,7 @@ report_logins(AccountsFixture *a,
 		fp2 != NULL ? "\": \"" : "",
 		fp2 != NULL ? t2 : "",
 		fp2 != NULL ? "\"" : "");
-	g_autofree gchar *patch = exm_fixture_paas_tick(a->f, a->i1, "mail-logins", usage);
+	g_autofree gchar *patch = exm_fixture_paas_tick(a->f, a->i1, "usage", usage, NULL);
 
 	g_assert_nonnull(patch);
 }

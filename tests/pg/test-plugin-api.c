@@ -60,7 +60,15 @@ check_migrations(const ExordosPaasPluginDescriptor *d)
 	g_assert_cmpstr(d->migrations[9]->depends[0], ==, d->migrations[7]->uuid);
 	g_assert_cmpstr(d->migrations[9]->depends[1], ==, d->migrations[4]->uuid);
 	g_assert_null(d->migrations[9]->depends[2]);
-	g_assert_null(d->migrations[10]);
+	/* 0010 (issue 15's circuit breaker) depends on 0000 only, listed after */
+	g_assert_cmpstr(d->migrations[10]->name, ==, "0010-breaker");
+	g_assert_cmpstr(d->migrations[10]->uuid, ==, "871c9357-1e94-44f7-8244-db9ad1d90f2b");
+	g_assert_cmpstr(d->migrations[10]->depends[0], ==, d->migrations[0]->uuid);
+	g_assert_null(d->migrations[10]->depends[1]);
+	g_assert_nonnull(strstr(d->migrations[10]->up_sql, "ADD COLUMN breaker_token"));
+	g_assert_nonnull(
+		strstr(d->migrations[10]->down_sql, "DROP TABLE IF EXISTS mail_instance_breaker"));
+	g_assert_null(d->migrations[11]);
 }
 
 static void

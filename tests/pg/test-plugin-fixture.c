@@ -392,6 +392,104 @@ exm_fixture_account(ExmFixture *f, const ExmWho *who, const gchar *instance, con
 	return g_strdup(exm_reply_str(r, "uuid"));
 }
 
+/* ------------------------------------------------------------------ the paas builder */
+
+#define TICK_NODE "5eed0000-1111-4222-8333-444455556666"
+#define TICK_KEY  "v=DKIM1; h=sha256; k=rsa; p=QUJDREVGRw=="
+
+typedef struct {
+	gchar *patch;
+	gchar *node;
+} TickSink;
+
+static void
+tick_add_target(gpointer sink,
+		const gchar *kind,
+		const gchar *uuid,
+		const gchar *value,
+		const gchar *agent,
+		const gchar *status)
+{
+	TickSink *s = sink;
+
+	if (g_str_equal(kind, "mail_instance_node")) {
+		g_free(s->node);
+		s->node = g_strdup(value);
+	}
+}
+
+static void
+tick_set_instance(gpointer sink, const gchar *value, const gchar *status)
+{
+}
+
+static void
+tick_set_patch(gpointer sink, const gchar *patch)
+{
+	TickSink *s = sink;
+
+	g_free(s->patch);
+	s->patch = g_strdup(patch);
+}
+
+static void
+tick_set_not_ready(gpointer sink, const gchar *reason)
+{
+	g_test_message("not ready: %s", reason);
+}
+
+gchar *
+exm_fixture_paas_tick(ExmFixture *f,
+		      const gchar *instance,
+		      const gchar *name,
+		      const gchar *member,
+		      gchar **node)
+{
+	const ExordosPaasBuilder *b = f->desc->builders->builders[1];
+	const gchar *ns_actual = "{\"status\": \"ACTIVE\", \"nodes\": {\"" TICK_NODE
+				 "\": {\"uuid\": \"" TICK_NODE "\", \"ipv4\": \"127.9.0.1\"}}}";
+	g_autofree gchar *node_actual = g_strdup_printf(
+		"{\"uuid\": \"u\", \"name\": \"mail\", \"domain\": \"example.com\", "
+		"\"accounts\": {}, \"dkim_public_key\": \"" TICK_KEY "\", \"dkim_selector\": "
+		"\"platform\"%s%s%s%s}",
+		member != NULL ? ", \"" : "",
+		member != NULL ? name : "",
+		member != NULL ? "\": " : "",
+		member != NULL ? member : "");
+	ExordosPaasResource ns_t = { "node_set", instance, "{}", "ACTIVE", "h0", "h0", NULL };
+	ExordosPaasResource ns_a = { "node_set", instance, ns_actual, "ACTIVE", "h0", "h0", NULL };
+	ExordosPaasResource node_t = { "mail_instance_node", "a", "{}", "NEW", "h1", "h1", "a" };
+	ExordosPaasResource node_a = {
+		"mail_instance_node", "a", node_actual, "ACTIVE", "h1", "h2", "a"
+	};
+	ExordosPaasResourcePair p0 = { &ns_t, &ns_a };
+	ExordosPaasResourcePair p1 = { &node_t, &node_a };
+	const ExordosPaasResourcePair *pairs[] = { &p0, &p1, NULL };
+	ExordosPaasBuildView view = { sizeof(view), instance, pairs };
+	TickSink s = { NULL, NULL };
+	ExordosPaasBuildSink sink = { sizeof(sink),    &s,
+				      tick_add_target, tick_set_instance,
+				      tick_set_patch,  tick_set_not_ready };
+	gpointer input = NULL;
+	gchar *error = NULL;
+
+	g_assert_cmpstr(b->kind, ==, "mail_instance");
+	PQclear(PQexec(f->db, "BEGIN"));
+	g_assert_true(b->load(f->ctx, f->db, instance, &input, &error));
+	g_assert_null(error);
+	g_assert_nonnull(input);
+	g_assert_true(b->build(f->ctx, input, &view, &sink, &error));
+	g_assert_null(error);
+	if (s.patch != NULL && !b->apply(f->ctx, f->db, input, s.patch, &error))
+		g_error("apply: %s", error);
+	b->input_free(input);
+	PQclear(PQexec(f->db, "COMMIT"));
+	if (node != NULL)
+		*node = g_steal_pointer(&s.node);
+	g_free(s.node);
+	return s.patch;
+}
+
 gboolean
 exm_fixture_logs_lack(ExmFixture *f, const gchar *needle)
 {
@@ -500,96 +598,4 @@ exm_fixture_zone_lines(ExmReply *records, gboolean ptr)
 					       rdata);
 	}
 	return g_string_free(z, FALSE);
-}
-
-/* ------------------------------------------------------------------ the paas builder */
-
-#define TICK_NODE "5eed0000-1111-4222-8333-444455556666"
-
-/* What build() gave the sink: the patch, if any. */
-typedef struct {
-	gchar *patch;
-	guint patches;
-} TickSink;
-
-static void
-tick_add_target(gpointer sink,
-		const gchar *kind,
-		const gchar *uuid,
-		const gchar *value,
-		const gchar *agent,
-		const gchar *status)
-{
-}
-
-static void
-tick_set_instance(gpointer sink, const gchar *value, const gchar *status)
-{
-}
-
-static void
-tick_set_patch(gpointer sink, const gchar *patch)
-{
-	TickSink *s = sink;
-
-	g_free(s->patch);
-	s->patch = g_strdup(patch);
-	s->patches++;
-}
-
-static void
-tick_set_not_ready(gpointer sink, const gchar *reason)
-{
-	g_test_message("not ready: %s", reason);
-}
-
-/* The node's actual value: the instance's name, example.com, and @extra. */
-static gchar *
-tick_node_actual(const gchar *name, const gchar *extra)
-{
-	return g_strdup_printf("{\"uuid\": \"u\", \"name\": \"%s\", \"domain\": \"example.com\", "
-			       "\"accounts\": {}, \"dkim_public_key\": \"v=DKIM1; h=sha256; k=rsa; "
-			       "p=QUJDREVGRw==\", \"dkim_selector\": \"platform\"%s%s}",
-			       name,
-			       extra != NULL ? ", " : "",
-			       extra != NULL ? extra : "");
-}
-
-gchar *
-exm_fixture_paas_tick(ExmFixture *f, const gchar *instance, const gchar *name, const gchar *extra)
-{
-	const ExordosPaasBuilder *b = f->desc->builders->builders[1];
-	g_autofree gchar *ns_actual =
-		g_strdup("{\"status\": \"ACTIVE\", \"nodes\": {\"" TICK_NODE "\": {\"uuid\": "
-			 "\"" TICK_NODE "\", \"ipv4\": \"127.9.0.1\"}}}");
-	g_autofree gchar *node_actual = tick_node_actual(name, extra);
-	ExordosPaasResource ns_t = { "node_set", instance, "{}", "ACTIVE", "h0", "h0", NULL };
-	ExordosPaasResource ns_a = { "node_set", instance, ns_actual, "ACTIVE", "h0", "h0", NULL };
-	ExordosPaasResource node_t = { "mail_instance_node", "a", "{}", "NEW", "h1", "h1", "a" };
-	ExordosPaasResource node_a = {
-		"mail_instance_node", "a", node_actual, "ACTIVE", "h1", "h2", "a"
-	};
-	ExordosPaasResourcePair p0 = { &ns_t, &ns_a };
-	ExordosPaasResourcePair p1 = { &node_t, &node_a };
-	const ExordosPaasResourcePair *pairs[] = { &p0, &p1, NULL };
-	ExordosPaasBuildView view = { sizeof(view), instance, pairs };
-	TickSink s = { NULL, 0 };
-	ExordosPaasBuildSink sink = { sizeof(sink),    &s,
-				      tick_add_target, tick_set_instance,
-				      tick_set_patch,  tick_set_not_ready };
-	gpointer input = NULL;
-	gchar *error = NULL;
-
-	g_assert_cmpstr(b->kind, ==, "mail_instance");
-	PQclear(PQexec(f->db, "BEGIN"));
-	g_assert_true(b->load(f->ctx, f->db, instance, &input, &error));
-	g_assert_null(error);
-	g_assert_nonnull(input);
-	g_assert_true(b->build(f->ctx, input, &view, &sink, &error));
-	g_assert_null(error);
-	if (s.patch != NULL && !b->apply(f->ctx, f->db, input, s.patch, &error))
-		g_error("apply: %s", error);
-	b->input_free(input);
-	PQclear(PQexec(f->db, "COMMIT"));
-	return s.patch;
 }

@@ -143,14 +143,24 @@ gchar *exm_fixture_account(ExmFixture *f,
 			   const gchar *instance,
 			   const gchar *username);
 
-/* One pass of the paas builder as the host's engine makes it (load, build,
- * apply the patch if there is one, in one transaction), the node reporting
- * an actual value of @name at example.com with the JSON members @extra
- * (`"tls": {...}`; %NULL: none).  Returns the patch (%NULL: none). */
+/**
+ * exm_fixture_paas_tick:
+ * @instance: the instance the engine rebuilds
+ * @name: a member of the node's actual value (`tls`, `breaker`)
+ * @member: (nullable): its JSON text; %NULL: the node reports none
+ * @node: (out) (optional): the `mail_instance_node` target's value
+ *
+ * One pass of the paas builder as the host's engine makes it (load, build,
+ * apply the patch if there is one, in one transaction) over a view whose
+ * NodeSet is ACTIVE and whose node reports its DKIM key and @member.
+ *
+ * Returns: (transfer full) (nullable): the patch; %NULL: none
+ */
 gchar *exm_fixture_paas_tick(ExmFixture *f,
 			     const gchar *instance,
 			     const gchar *name,
-			     const gchar *extra);
+			     const gchar *member,
+			     gchar **node);
 
 /* TRUE when no log line contains @needle. */
 gboolean exm_fixture_logs_lack(ExmFixture *f, const gchar *needle);

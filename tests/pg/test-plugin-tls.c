@@ -16,21 +16,27 @@
 #include "exm-test.h"
 #include "test-plugin-fixture.h"
 
-#define KEY	  "v=DKIM1; h=sha256; k=rsa; p=QUJDREVGRw=="
 #define SELF_DN	  "CN = mail.example.com"
 #define CA_DN	  "C = US, O = Let's Encrypt, CN = R11"
 #define NOT_AFTER "2036-12-02T01:49:49.000000Z"
 
 /* ------------------------------------------------------------------ the builder */
 
+static const ExordosPaasBuilder *
+paas_builder(ExmFixture *f)
+{
+	const ExordosPaasBuilder *b = f->desc->builders->builders[1];
+
+	g_assert_cmpstr(b->kind, ==, "mail_instance");
+	return b;
+}
+
 /* One pass of the paas builder, the node reporting @tls as its `tls` member
  * (%NULL: none).  Returns the patch (%NULL: none). */
 static gchar *
 tick(ExmFixture *f, const gchar *instance, const gchar *tls)
 {
-	g_autofree gchar *extra = tls != NULL ? g_strdup_printf("\"tls\": %s", tls) : NULL;
-
-	return exm_fixture_paas_tick(f, instance, "mail-tls", extra);
+	return exm_fixture_paas_tick(f, instance, "tls", tls, NULL);
 }
 
 /* The instance's @expr (SQL over its columns). */
@@ -231,7 +237,7 @@ test_builder_refuses(void)
 	g_assert_cmpstr(length, ==, "1024");
 
 	/* apply checks again what reached it through the host */
-	b = f->desc->builders->builders[1];
+	b = paas_builder(f);
 	g_assert_true(b->load(f->ctx, f->db, instance, &input, &error));
 	g_assert_false(b->apply(f->ctx,
 				f->db,

@@ -74,6 +74,10 @@ static const Expect instance_fields[] = {
 	{ "usage_held_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "usage_reported_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	/* the circuit breaker's thresholds (migration 0010) */
+	{ "breaker_new_recipients_per_day", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "breaker_bounce_percent", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "breaker_bounce_min", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {
@@ -104,6 +108,14 @@ static const Expect account_fields[] = {
 	{ "last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "password_last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "previous_password_last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	/* the circuit breaker (migration 0010, docs/abuse-controls.md §7); the
+	 * ABI has no object type: held_counts is text to the host */
+	{ "sending", T(ENUM), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "held_reason", T(ENUM), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "held_since", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "held_counts", T(STRING), NONE, A(RO), A(RO), A(RO), NULL },
+	{ "breaker_op", T(STRING), NONE, A(RO), A(HIDDEN), A(RO), NULL },
+	{ "breaker_token", T(UUID), NONE, A(RO), A(HIDDEN), A(RO), NULL },
 	{ NULL },
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "exm-json.h"
+#include "exm-plugin-breaker.h"
 #include "exm-plugin-builder.h"
 #include "exm-test.h"
 #include "exm-uuid.h"
@@ -261,12 +262,11 @@ test_paas_node_target(void)
 	exm_plugin_builder_input_free(in);
 }
 
-/* The abuse controls travel in the node value: the instance's limits and the
- * account's limits and senders (docs/abuse-controls.md). */
-static void
-test_paas_abuse_controls(void)
+/* The node value the paas builder makes for @in once the NodeSet is ACTIVE;
+ * @rec keeps what the sink got (cleared by the caller). */
+static JsonObject *
+paas_node_value(const ExmPluginBuilderInput *in, Sink *rec)
 {
-	ExmPluginBuilderInput *in = input_new();
 	ExordosPaasResource target = { "node_set", INSTANCE, "{}", "ACTIVE" };
 	ExordosPaasResource actual = {
 		"node_set", INSTANCE, "{\"nodes\":{\"" NODE "\":{\"ipv4\":\"10.0.0.5\"}}}", "ACTIVE"
@@ -274,19 +274,30 @@ test_paas_abuse_controls(void)
 	ExordosPaasResourcePair pair = { &target, &actual };
 	const ExordosPaasResourcePair *const pairs[] = { &pair, NULL };
 	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	ExordosPaasBuildSink sink = sink_init(rec);
+	g_autofree gchar *error = NULL;
+
+	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
+	g_assert_null(error);
+	g_assert_cmpuint(rec->values->len, ==, 1);
+	return exm_json_parse_object(rec->values->pdata[0], strlen(rec->values->pdata[0]), NULL);
+}
+
+/* The abuse controls travel in the node value: the instance's limits and the
+ * account's limits and senders (docs/abuse-controls.md). */
+static void
+test_paas_abuse_controls(void)
+{
+	ExmPluginBuilderInput *in = input_new();
 	const gchar *senders[] = { "*@news.example.org", NULL };
 	Sink rec;
-	ExordosPaasBuildSink sink = sink_init(&rec);
-	g_autofree gchar *error = NULL;
 	g_autoptr(JsonObject) value = NULL;
 	JsonObject *alice;
 
 	in->instance->limits.auth_fail_limit = 4;
 	g_assert_true(
 		exm_mail_node_set_account_policy(in->accounts, "alice", 30, 0, senders, NULL));
-	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
-	g_assert_null(error);
-	value = exm_json_parse_object(rec.values->pdata[0], strlen(rec.values->pdata[0]), NULL);
+	value = paas_node_value(in, &rec);
 	g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(value, "limits"),
 						   "auth_fail_limit"),
 			==,
@@ -303,6 +314,90 @@ test_paas_abuse_controls(void)
 	exm_plugin_builder_input_free(in);
 }
 
+/* The circuit breaker travels in the node value: the instance's thresholds
+ * and an account's pending release with its token (docs/abuse-controls.md §7);
+ * an account without one carries no action. */
+static void
+test_paas_breaker(void)
+{
+	ExmPluginBuilderInput *in = input_new();
+	Sink rec;
+	g_autoptr(JsonObject) value = NULL;
+	JsonObject *limits;
+	JsonObject *accounts;
+	JsonObject *action;
+
+	in->instance->limits.breaker_new_recipients_per_day = 3;
+	in->instance->limits.breaker_bounce_percent = 40;
+	in->instance->limits.breaker_bounce_min = 10;
+	g_assert_true(exm_mail_node_add_account(in->accounts, "bob", HASH, TRUE, NULL));
+	g_assert_true(exm_mail_node_set_account_breaker(
+		in->accounts, "alice", EXM_MAIL_BREAKER_DISCARD, INFRA, NULL));
+	value = paas_node_value(in, &rec);
+	limits = json_object_get_object_member(value, "limits");
+	g_assert_cmpint(
+		json_object_get_int_member(limits, "breaker_new_recipients_per_day"), ==, 3);
+	g_assert_cmpint(json_object_get_int_member(limits, "breaker_bounce_percent"), ==, 40);
+	g_assert_cmpint(json_object_get_int_member(limits, "breaker_bounce_min"), ==, 10);
+	accounts = json_object_get_object_member(value, "accounts");
+	action = json_object_get_object_member(json_object_get_object_member(accounts, "alice"),
+					       "breaker_action");
+	g_assert_cmpstr(json_object_get_string_member(action, "op"), ==, "discard");
+	g_assert_cmpstr(json_object_get_string_member(action, "token"), ==, INFRA);
+	g_assert_false(json_object_has_member(json_object_get_object_member(accounts, "bob"),
+					      "breaker_action"));
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
+static ExmPluginBuilderSeen *
+seen_with(const gchar *member)
+{
+	ExmPluginBuilderSeen *seen = g_new0(ExmPluginBuilderSeen, 1);
+	g_autofree gchar *text = g_strdup_printf("{\"uuid\": \"x\"%s%s}",
+						 member != NULL ? ", \"breaker\": " : "",
+						 member ? member : "");
+
+	seen->nodes = g_ptr_array_new_with_free_func(g_free);
+	seen->ips = g_ptr_array_new_with_free_func(g_free);
+	seen->node_actual = json_from_string(text, NULL);
+	return seen;
+}
+
+/* The node's report joins the patch when it is valid and new; an absent
+ * member is the empty report (so a hold ends); a bad one is ignored whole. */
+static void
+test_breaker_patch(void)
+{
+	const gchar *good = "{\"done\": {\"alice@example.org\": \"" INFRA "\"}}";
+	g_autoptr(ExmPluginBuilderSeen) seen = seen_with(good);
+	g_autoptr(ExmPluginBuilderSeen) none = seen_with(NULL);
+	g_autoptr(ExmPluginBuilderSeen) foreign =
+		seen_with("{\"done\": {\"alice@example.com\": \"" INFRA "\"}}");
+	g_autoptr(ExmPluginBuilderSeen) wrong = seen_with("[]");
+	ExmPluginBuilderInput *in = input_new();
+	g_autofree gchar *patch = NULL;
+	g_autofree gchar *empty = NULL;
+	g_autoptr(JsonObject) obj = NULL;
+	JsonObject *member = NULL;
+
+	in->breaker_hash = g_strdup("");
+	patch = exm_plugin_breaker_patch(NULL, in, seen, g_strdup("{\"status\": \"ACTIVE\"}"));
+	obj = exm_json_parse_object(patch, strlen(patch), NULL);
+	g_assert_cmpstr(json_object_get_string_member(obj, "status"), ==, "ACTIVE");
+	member = json_object_get_object_member(obj, EXM_PLUGIN_BREAKER_PATCH);
+	g_assert_true(json_object_has_member(member, "done"));
+	g_assert_null(exm_plugin_breaker_patch(NULL, in, foreign, NULL));
+	g_assert_null(exm_plugin_breaker_patch(NULL, in, wrong, NULL));
+	empty = exm_plugin_breaker_patch(NULL, in, none, NULL);
+	g_assert_cmpstr(empty, ==, "{\"breaker\":{}}");
+	/* unchanged: nothing */
+	g_free(in->breaker_hash);
+	in->breaker_hash = exm_json_hash(json_object_get_member(obj, EXM_PLUGIN_BREAKER_PATCH));
+	g_assert_null(exm_plugin_breaker_patch(NULL, in, seen, NULL));
+	exm_plugin_builder_input_free(in);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -312,5 +407,7 @@ main(int argc, char **argv)
 	g_test_add_func("/plugin/builder/paas-not-ready", test_paas_not_ready);
 	g_test_add_func("/plugin/builder/paas-node-target", test_paas_node_target);
 	g_test_add_func("/plugin/builder/paas-abuse-controls", test_paas_abuse_controls);
+	g_test_add_func("/plugin/builder/paas-breaker", test_paas_breaker);
+	g_test_add_func("/plugin/builder/breaker-patch", test_breaker_patch);
 	return g_test_run();
 }
