@@ -195,10 +195,127 @@ test_usage(void)
 	exm_test_rmtree(dir);
 }
 
+/* Whether a message to @to reached the sink (its To: header). */
+static gboolean
+sink_has(const gchar *dir, const gchar *to)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autofree gchar *needle = g_strdup_printf("To: %s", to);
+	const gchar *name;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = g_build_filename(dir, name, NULL);
+		g_autofree gchar *text = NULL;
+
+		if (g_str_has_suffix(name, ".eml") &&
+		    g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Bounded wait until the account's `sending` is @want; returns the account. */
+static JsonObject *
+wait_sending(E2e *e, const gchar *path, const gchar *want)
+{
+	JsonObject *o = NULL;
+
+	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
+		g_clear_pointer(&o, json_object_unref);
+		o = get_json(e, path);
+		if (o != NULL && g_strcmp0(json_object_get_string_member(o, "sending"), want) == 0)
+			break;
+		g_usleep(100 * 1000);
+	}
+	return o;
+}
+
+/* The circuit breaker end to end (issue 15 item 4, docs/abuse-controls.md
+ * §7): the instance allows 3 first-time recipients a day; after a fourth the
+ * account trips, its next message is accepted but held on the node (not at
+ * the sink), the API shows it held with the reason and counts; a release
+ * through the API delivers it and the account sends normally again. */
+static void
+breaker_run(E2e *e, const gchar *instance, const gchar *dir)
+{
+	g_autoptr(ExhLocalNodeInfo) node = e2e_node(e, instance);
+	g_autofree gchar *account = e2e_create_account(e, instance, "alice", PASSWORD);
+	g_autofree gchar *path =
+		g_strdup_printf("/v1/types/mail/instances/%s/accounts/%s", instance, account);
+	g_autofree gchar *release = g_strconcat(path, "/actions/release/invoke", NULL);
+	g_autoptr(JsonObject) held = NULL;
+	g_autoptr(JsonObject) normal = NULL;
+	g_autoptr(ExhTestResponse) r = NULL;
+	JsonObject *counts;
+
+	g_assert_true(e2e_wait_login(e, node, FALSE, USER, PASSWORD, 235));
+	for (guint i = 1; i <= 4; i++) {
+		g_autofree gchar *to = g_strdup_printf("r%u@example.net", i);
+
+		g_assert_cmpint(send_mail(node->ipv4, to), ==, 250);
+	}
+	held = wait_sending(e, path, "held");
+	g_assert_nonnull(held);
+	g_assert_cmpstr(json_object_get_string_member(held, "sending"), ==, "held");
+	g_assert_cmpstr(json_object_get_string_member(held, "held_reason"), ==, "new_recipients");
+	counts = json_object_get_object_member(held, "held_counts");
+	g_assert_cmpint(json_object_get_int_member(counts, "new_recipients"), ==, 4);
+	/* accepted, not delivered */
+	g_assert_cmpint(send_mail(node->ipv4, "late@example.net"), ==, 250);
+	g_usleep(2 * G_USEC_PER_SEC);
+	g_assert_false(sink_has(dir, "late@example.net"));
+	r = exh_test_request(e->t, "POST", release, EXH_TEST_TOKEN_OWNER, "{}");
+	g_assert_cmpuint(r->status, ==, 200);
+	g_assert_nonnull(strstr(r->body, "\"releasing\""));
+	normal = wait_sending(e, path, "normal");
+	g_assert_nonnull(normal);
+	g_assert_cmpstr(json_object_get_string_member(normal, "sending"), ==, "normal");
+	for (guint i = 0; i < E2E_WAIT_S * 10 && !sink_has(dir, "late@example.net"); i++)
+		g_usleep(100 * 1000);
+	if (!sink_has(dir, "late@example.net")) {
+		g_autofree gchar *log = g_build_filename(node->root, "var/log/exim4/mainlog", NULL);
+		g_autofree gchar *text = NULL;
+
+		g_file_get_contents(log, &text, NULL, NULL);
+		g_test_message("the node's main log:\n%s", text != NULL ? text : "(none)");
+	}
+	g_assert_true(sink_has(dir, "late@example.net"));
+}
+
+static void
+test_breaker(void)
+{
+	gint port = exm_test_free_port();
+	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
+	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
+	GPid sink = start_sink(port, dir);
+	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
+	g_autofree gchar *instance = NULL;
+	g_autoptr(JsonObject) active = NULL;
+
+	if (e != NULL && (instance = e2e_create_instance(e, "breaker", E2E_DOMAIN)) != NULL &&
+	    (active = e2e_wait_instance(e, instance, "ACTIVE")) != NULL) {
+		g_autofree gchar *path = g_strdup_printf("/v1/types/mail/instances/%s", instance);
+		g_autoptr(ExhTestResponse) r =
+			exh_test_request(e->t,
+					 "PUT",
+					 path,
+					 EXH_TEST_TOKEN_OWNER,
+					 "{\"breaker_new_recipients_per_day\": 3}");
+
+		g_assert_cmpuint(r->status, ==, 200);
+		breaker_run(e, instance, dir);
+	}
+	kill(sink, SIGKILL);
+	g_spawn_close_pid(sink);
+	exm_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/e2e/usage", test_usage);
+	g_test_add_func("/e2e/breaker", test_breaker);
 	return g_test_run();
 }
