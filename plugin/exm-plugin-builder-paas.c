@@ -9,6 +9,7 @@
  * field).  Pure: no database, no I/O.
  */
 #include "exm-plugin-builder.h"
+#include "exm-plugin-capture.h"
 #include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
@@ -43,7 +44,8 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 						       a->previous_hash,
 						       a->previous_until,
 						       a->expires_at,
-						       &error)) {
+						       &error) ||
+		    !exm_mail_node_set_account_sandbox(want, a->username, a->sandbox, &error)) {
 			*out_error = g_strdup_printf("account: %s", error->message);
 			return NULL;
 		}
@@ -89,6 +91,7 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	value = exm_plugin_builder_instance_value(in, FALSE);
 	patch = exm_plugin_builder_desired(in, seen, seen->ns_target != NULL, hash, &status);
 	patch = exm_plugin_usage_patch(in, seen, g_steal_pointer(&patch));
+	patch = exm_plugin_capture_patch(ctx, in, seen, g_steal_pointer(&patch));
 	patch = exm_plugin_tls_patch(in, seen, g_steal_pointer(&patch));
 	sink->set_instance(sink->sink, value, status);
 	if (patch != NULL)

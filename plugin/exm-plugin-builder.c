@@ -16,6 +16,7 @@
 #include "exm-json.h"
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
+#include "exm-plugin-capture.h"
 #include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
@@ -33,6 +34,7 @@ exm_plugin_builder_input_free(gpointer input)
 	g_free(in->infra_project);
 	exm_mail_node_free(in->accounts);
 	g_free(in->usage_hash);
+	g_free(in->capture_hash);
 	exm_plugin_tls_status_clear(&in->tls);
 	g_free(in);
 }
@@ -194,7 +196,12 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 					       g_str_equal(builder_col(row, "active"), "true"),
 					       &error) ||
 		    !builder_account_policy(in->accounts, row, &error) ||
-		    !builder_account_secrets(in->accounts, row, &error))
+		    !builder_account_secrets(in->accounts, row, &error) ||
+		    !exm_mail_node_set_account_sandbox(
+			    in->accounts,
+			    builder_col(row, "username"),
+			    g_str_equal(builder_col(row, "sandbox"), "true"),
+			    &error))
 			return builder_fail(out_error, "account", error);
 	}
 	return TRUE;
@@ -238,7 +245,8 @@ builder_load_input(gpointer ctx,
 	if (ctx != NULL)
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
 	if (accounts && (!builder_load_accounts(&store, in, out_error) ||
-			 !exm_plugin_usage_load(db, in, out_error))) {
+			 !exm_plugin_usage_load(db, in, out_error) ||
+			 !exm_plugin_capture_load(db, in, out_error))) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}
@@ -341,6 +349,8 @@ builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch,
 	    !builder_apply_instance(in, db, patch, out_error))
 		return FALSE;
 	if (tls != NULL && !exm_plugin_tls_store(db, in, tls, out_error))
+		return FALSE;
+	if (!exm_plugin_capture_apply(db, in, obj, out_error))
 		return FALSE;
 	return usage == NULL || exm_plugin_usage_store(db, in, usage, out_error);
 }

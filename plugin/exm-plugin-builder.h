@@ -54,6 +54,7 @@ typedef struct {
 	gchar *infra_project;
 	ExmMailNode *accounts;	/* only @accounts is filled; %NULL for the infra builder */
 	gchar *usage_hash;	/* the stored usage report's hash (paas only; else %NULL) */
+	gchar *capture_hash;	/* the stored captured report's (paas only; else %NULL) */
 	ExmPluginTlsStatus tls; /* the instance's tls_* columns */
 } ExmPluginBuilderInput;
 

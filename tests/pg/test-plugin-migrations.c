@@ -56,8 +56,9 @@ test_up_down_up(void)
 {
 	g_autoptr(ExmFixture) f = exm_fixture_new();
 	/* mail_versions, mail_instances, mail_accounts; mail_account_seals (0001),
-	 * mail_instance_dns (0002), mail_instance_usage (0005) */
-	const gint tables = 6;
+	 * mail_instance_dns (0002), mail_instance_usage (0005),
+	 * mail_instance_captures (0011) */
+	const gint tables = 7;
 
 	if (f == NULL)
 		return;
