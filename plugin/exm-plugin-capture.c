@@ -280,7 +280,7 @@ captured_query(ExmRestCrud *r, const gchar **out_id, GError **error)
 static JsonNode *
 captured_item(JsonObject *m, gboolean full)
 {
-	JsonObject *o = json_object_new();
+	g_autoptr(JsonObject) o = json_object_new();
 	g_autoptr(GList) names = json_object_get_members(m);
 	JsonNode *raw = json_object_get_member(m, "raw");
 
@@ -317,7 +317,7 @@ static JsonNode *
 captured_list(JsonArray *stored, const gchar *address, const gchar *reported_at, gint64 now)
 {
 	JsonArray *out = json_array_new();
-	JsonObject *o = json_object_new();
+	g_autoptr(JsonObject) o = json_object_new();
 
 	for (guint i = stored != NULL ? json_array_get_length(stored) : 0; i > 0; i--) {
 		JsonNode *m = json_array_get_element(stored, i - 1);

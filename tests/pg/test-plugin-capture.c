@@ -286,6 +286,91 @@ test_capture_report(CaptureFixture *c, gconstpointer data)
 	g_assert_cmpuint(json_array_get_length(captured_list(r)), ==, 0);
 }
 
+/* The node target's value the paas builder makes from the database. */
+static void
+node_value_sink(gpointer sink,
+		const gchar *kind,
+		const gchar *uuid,
+		const gchar *value,
+		const gchar *agent,
+		const gchar *status)
+{
+	gchar **out = sink;
+
+	g_free(*out);
+	*out = g_strdup(value);
+}
+
+static void
+node_value_instance(gpointer sink, const gchar *value, const gchar *status)
+{
+}
+
+static void
+node_value_patch(gpointer sink, const gchar *patch)
+{
+}
+
+static void
+node_value_not_ready(gpointer sink, const gchar *reason)
+{
+	g_test_message("not ready: %s", reason);
+}
+
+static gchar *
+node_value(CaptureFixture *c)
+{
+	const ExordosPaasBuilder *b = c->f->desc->builders->builders[1];
+	ExordosPaasResource ns = {
+		"node_set", c->i1, "{\"nodes\": {\"5eed0000-1111-4222-8333-444455556666\": {}}}",
+		"ACTIVE",   "h0",  "h0",
+		NULL
+	};
+	ExordosPaasResourcePair pair = { &ns, &ns };
+	const ExordosPaasResourcePair *pairs[] = { &pair, NULL };
+	ExordosPaasBuildView view = { sizeof(view), c->i1, pairs };
+	gchar *value = NULL;
+	ExordosPaasBuildSink sink = { sizeof(sink),	   &value,	     node_value_sink,
+				      node_value_instance, node_value_patch, node_value_not_ready };
+	gpointer input = NULL;
+	g_autofree gchar *error = NULL;
+
+	g_assert_true(b->load(c->f->ctx, c->f->db, c->i1, &input, &error));
+	g_assert_true(b->build(c->f->ctx, input, &view, &sink, &error));
+	g_assert_null(error);
+	b->input_free(input);
+	return value;
+}
+
+/* The node value says `sandbox: true` for alice once she is sandboxed, never
+ * for bob (docs/sandbox.md §1). */
+static void
+test_capture_node_value(CaptureFixture *c, gconstpointer data)
+{
+	g_autofree gchar *alice = NULL;
+	g_autofree gchar *text = NULL;
+	g_autoptr(JsonNode) value = NULL;
+	g_autoptr(ExmReply) r = NULL;
+	JsonObject *accounts;
+
+	if (c->f == NULL)
+		return;
+	text = node_value(c);
+	g_assert_null(strstr(text, "sandbox"));
+	alice = g_strndup(c->alice, strlen(c->alice) - strlen("/actions/captured"));
+	r = exm_fixture_call(
+		c->f, NULL, &exm_who_owner1, "PUT", alice, NULL, "{\"sandbox\": true}");
+	exm_assert_status(r, 200);
+	g_free(text);
+	text = node_value(c);
+	value = json_from_string(text, NULL);
+	accounts = json_object_get_object_member(json_node_get_object(value), "accounts");
+	g_assert_true(json_object_get_boolean_member(
+		json_object_get_object_member(accounts, "alice"), "sandbox"));
+	g_assert_false(
+		json_object_has_member(json_object_get_object_member(accounts, "bob"), "sandbox"));
+}
+
 /* @n messages of alice, each with `raw` @raw (%NULL: none). */
 static gchar *
 messages(guint n, const gchar *raw)
@@ -364,6 +449,7 @@ main(int argc, char **argv)
 #define CAPTURE_TEST(path, fn)                                                                     \
 	g_test_add(path, CaptureFixture, NULL, capture_fixture_setup, fn, capture_fixture_teardown)
 	CAPTURE_TEST("/plugin/capture/field", test_capture_field);
+	CAPTURE_TEST("/plugin/capture/node-value", test_capture_node_value);
 	CAPTURE_TEST("/plugin/capture/report", test_capture_report);
 	CAPTURE_TEST("/plugin/capture/hostile", test_capture_hostile);
 	return g_test_run();
