@@ -42,7 +42,9 @@ message_id_ok(const gchar *s)
 	       first != last && strchr(first + 1, '-') == last;
 }
 
-/* Strict base64 (padding only at the end) of at most RAW_MAX bytes. */
+/* Strict base64 (padding only at the end) of at most RAW_MAX bytes.  The
+ * length is counted no further than one past the longest allowed text, whose
+ * length is then no multiple of 4. */
 static gboolean
 raw_ok(const gchar *s)
 {
