@@ -66,6 +66,9 @@ static const ExmIniKey dp_keys[] = {
 	{ DP_KEY("metrics_listen", metrics_listen, EXM_INI_STRING), .def = "" },
 	{ DP_KEY("metrics_port", metrics_port, EXM_INI_INT), .def = "9465", .min = 0,
 	  .max = 65535 },
+	{ DP_KEY("capture_listen", capture_listen, EXM_INI_STRING), .def = "127.0.0.1" },
+	{ DP_KEY("capture_port", capture_port, EXM_INI_INT), .def = "2526", .min = 1,
+	  .max = 65535 },
 	{ DP_KEY("extra_ignore_target_hosts", extra_ignore_target_hosts, EXM_INI_STRV),
 	  .def = "", .separator = ',' },
 };
@@ -304,6 +307,11 @@ exm_dp_config_validate(const ExmDpConfig *c, GError **error)
 		return config_fail(error, "ports (three distinct ports in 1..65535)");
 	if (c->listen[0] != '\0' && !validate_listen(c->listen, error))
 		return FALSE;
+	if (!valid_ip(c->capture_listen) || strchr(c->capture_listen, ':') != NULL)
+		return config_fail(error, "capture_listen (an IPv4 address)");
+	if (c->capture_port == c->smtp_port || c->capture_port == c->submission_port ||
+	    c->capture_port == c->smtps_port)
+		return config_fail(error, "capture_port (a port of its own)");
 	if (!validate_smarthost(c->smarthost, error))
 		return FALSE;
 	nets = exm_dp_config_target_networks((const gchar *const *)c->extra_ignore_target_hosts,

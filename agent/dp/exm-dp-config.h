@@ -41,6 +41,8 @@
 
 /* The usage of the API across restarts (docs/usage.md §1.1), in a root 0700 directory. */
 #define EXM_DP_PATH_USAGE_STATE "/persist/exordos_mail/usage/state.json"
+/* the sandbox's captured messages (docs/sandbox.md §1), maildir style */
+#define EXM_DP_PATH_CAPTURE_DIR "/persist/exordos_mail/capture"
 
 /* /persist/exordos_mail: owner:group traverse only (dp_bootstrap.sh makes it so) */
 #define EXM_DP_PERSIST_MODE 0710
@@ -74,6 +76,9 @@
  * @metrics_listen: IP address of the node's `/metrics` (docs/metrics.md §5);
  *   empty = not served
  * @metrics_port: its port (0 = any free one)
+ * @capture_listen: IP address of exim's capture listener, where sandboxed
+ *   mail is sent, signed, to be kept (docs/sandbox.md §1; default 127.0.0.1)
+ * @capture_port: its port (default 2526)
  */
 typedef struct {
 	gchar *root;
@@ -96,6 +101,8 @@ typedef struct {
 	gchar **extra_ignore_target_hosts;
 	gchar *metrics_listen;
 	gint metrics_port;
+	gchar *capture_listen;
+	gint capture_port;
 } ExmDpConfig;
 
 /**

@@ -71,13 +71,16 @@ local_interfaces(const ExmDpConfig *c)
 	g_auto(GStrv) parts = NULL;
 	g_autofree gchar *joined = NULL;
 
+	/* the capture listener (docs/sandbox.md §1): its own address and port
+	 * only, in exim's `<address>.<port>` form */
 	if (c->listen[0] == '\0')
-		return g_strdup("<; ::0 ; 0.0.0.0");
+		return g_strdup_printf(
+			"<; ::0 ; 0.0.0.0 ; %s.%d", c->capture_listen, c->capture_port);
 	parts = g_strsplit(c->listen, ",", -1);
 	for (guint i = 0; parts[i] != NULL; i++)
 		g_strstrip(parts[i]);
 	joined = g_strjoinv(" ; ", parts);
-	return g_strdup_printf("<; %s", joined);
+	return g_strdup_printf("<; %s ; %s.%d", joined, c->capture_listen, c->capture_port);
 }
 
 static gchar *
@@ -137,6 +140,10 @@ template_vars(const ExmDpConfig *c, const gchar *domain, gchar **nets)
 	set_var(vars, "EXIM_BINARY", g_strdup(c->exim_binary));
 	set_var(vars, "SMARTHOST_MACROS", smarthost_macros(c));
 	set_var(vars, "LOCAL_INTERFACES", local_interfaces(c));
+	set_var(vars, "CAPTURE_ADDR", g_strdup(c->capture_listen));
+	set_var(vars, "EXIM_USER", g_strdup(c->exim_user));
+	set_var(vars, "CAPTURE_PORT", g_strdup_printf("%d", c->capture_port));
+	set_path(vars, c, "CAPTURE_DIR", EXM_DP_PATH_CAPTURE_DIR);
 	set_var(vars, "EXTRA_IGNORE_TARGET_HOSTS", extra_ignore_target_hosts(nets));
 	set_var(vars,
 		"SMTP_PORTS",
@@ -362,7 +369,8 @@ ensure_dirs(Ctx *ctx, GError **error)
 	       ensure_key_dir(ctx, EXM_DP_PATH_TLS_DIR, 0750, error) &&
 	       ensure_dir(ctx, EXM_DP_PATH_SPOOL, 0750, ctx->exim_uid, ctx->exim_gid, error) &&
 	       ensure_dir(ctx, EXM_DP_PATH_LOG_DIR, 0750, ctx->exim_uid, ctx->exim_gid, error) &&
-	       ensure_dir(ctx, EXM_DP_PATH_PID_DIR, 0755, ctx->exim_uid, ctx->exim_gid, error);
+	       ensure_dir(ctx, EXM_DP_PATH_PID_DIR, 0755, ctx->exim_uid, ctx->exim_gid, error) &&
+	       ensure_dir(ctx, EXM_DP_PATH_CAPTURE_DIR, 0750, ctx->exim_uid, ctx->exim_gid, error);
 }
 
 static gboolean

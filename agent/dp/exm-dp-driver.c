@@ -10,6 +10,7 @@
 
 #include "exm-dp-error.h"
 #include "exm-dp-usage.h"
+#include "exm-dp-capture.h"
 #include "exm-dp-index.h"
 #include "exm-dp-stamp.h"
 #include "exm-dp-tls.h"
@@ -43,6 +44,10 @@ struct _ExmDpDriver {
 	ExmDpStamp *listed;
 	/* the usage member as it stood when list() began (%NULL: none) */
 	gchar *listed_usage;
+	/* the sandbox's captured messages (docs/sandbox.md), and their member
+	 * as it stood when list() began */
+	ExmDpCapture *capture;
+	gchar *listed_capture;
 };
 
 typedef enum {
@@ -78,6 +83,11 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
 	self->tls_cert_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
 	self->tls_custom_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
+	{
+		g_autofree gchar *dir = exm_dp_config_path(config, EXM_DP_PATH_CAPTURE_DIR);
+
+		self->capture = exm_dp_capture_new(dir);
+	}
 	self->passwd_cdb_path = exm_dp_index_path(self->passwd_path);
 	self->policy_cdb_path = exm_dp_index_path(self->policy_path);
 	remove_stale(self->passwd_cdb_path);
@@ -103,6 +113,8 @@ exm_dp_driver_free(ExmDpDriver *self)
 	g_free(self->policy_cdb_path);
 	exm_dp_stamp_free(self->listed);
 	g_free(self->listed_usage);
+	exm_dp_capture_free(self->capture);
+	g_free(self->listed_capture);
 	g_free(self);
 }
 
@@ -451,6 +463,15 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 	json_object_set_member(obj,
 			       EXM_DP_TLS_MEMBER,
 			       exm_dp_tls_status(self->tls_cert_path, self->tls_custom_path));
+	/* the sandbox's captures (issue 16): like usage; absent when none */
+	exm_dp_capture_set_key(self->capture, last->domain, key);
+	exm_dp_capture_poll(self->capture, g_get_real_time() / G_USEC_PER_SEC);
+	{
+		JsonNode *captured = exm_dp_capture_to_json(self->capture);
+
+		if (captured != NULL)
+			json_object_set_member(obj, EXM_DP_CAPTURE_MEMBER, captured);
+	}
 	/* usage (issue 16): its own member, outside every target key, so it never
 	 * makes the node look unconverged; it changes only when mail moved */
 	if (self->usage != NULL) {
@@ -638,11 +659,24 @@ usage_text(ExmDpDriver *self)
 	return json_to_string(usage, FALSE);
 }
 
+/* The captured member now, as text ("" when none): a new capture, or one
+ * pruned, changes it. */
+static gchar *
+capture_text(ExmDpDriver *self)
+{
+	g_autoptr(JsonNode) captured = NULL;
+
+	exm_dp_capture_poll(self->capture, g_get_real_time() / G_USEC_PER_SEC);
+	captured = exm_dp_capture_to_json(self->capture);
+	return captured != NULL ? json_to_string(captured, FALSE) : g_strdup("");
+}
+
 gboolean
 exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
 {
 	g_autoptr(ExmDpStamp) now = NULL;
 	g_autofree gchar *usage = NULL;
+	g_autofree gchar *captured = NULL;
 
 	if (self->listed == NULL || !check_kind(kind, NULL))
 		return FALSE;
@@ -650,7 +684,9 @@ exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
 	if (!exm_dp_stamp_equal(now, self->listed))
 		return FALSE;
 	usage = usage_text(self);
-	return g_strcmp0(usage, self->listed_usage) == 0;
+	captured = capture_text(self);
+	return g_strcmp0(usage, self->listed_usage) == 0 &&
+	       g_strcmp0(captured, self->listed_capture) == 0;
 }
 
 GPtrArray *
@@ -662,6 +698,7 @@ exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 	/* taken before reading: a change while reading makes the next check differ */
 	g_autoptr(ExmDpStamp) before = stamp_inputs(self);
 	g_autofree gchar *usage_before = usage_text(self);
+	g_autofree gchar *capture_before = capture_text(self);
 	JsonObject *resources;
 
 	g_clear_pointer(&self->listed, exm_dp_stamp_free);
@@ -681,6 +718,8 @@ exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 	self->listed = g_steal_pointer(&before);
 	g_free(self->listed_usage);
 	self->listed_usage = g_steal_pointer(&usage_before);
+	g_free(self->listed_capture);
+	self->listed_capture = g_steal_pointer(&capture_before);
 	return g_steal_pointer(&out);
 }
 

@@ -129,9 +129,16 @@ account_of(ExmDpUsage *usage, const gchar *address)
 	return a;
 }
 
-/* printable ASCII only, cut to the bound */
-static gchar *
-clean_text(const gchar *text, gsize len)
+/**
+ * exm_dp_usage_clean_text:
+ * @text: a text from the node (a remote's reply, a header)
+ * @len: its length
+ *
+ * Returns: (transfer full): printable ASCII only (anything else `?`), cut to
+ *   %EXM_DP_USAGE_REPLY_MAX characters
+ */
+gchar *
+exm_dp_usage_clean_text(const gchar *text, gsize len)
 {
 	gsize n = MIN(len, (gsize)EXM_DP_USAGE_REPLY_MAX);
 	gchar *out = g_strndup(text, n);
@@ -178,7 +185,7 @@ remote_reply(const gchar *rest)
 
 		c += 4;
 		end = strchr(c, '"');
-		return clean_text(c, end != NULL ? (gsize)(end - c) : strlen(c));
+		return exm_dp_usage_clean_text(c, end != NULL ? (gsize)(end - c) : strlen(c));
 	}
 	for (const gchar *p = strstr(rest, ": "); p != NULL; p = strstr(p + 1, ": ")) {
 		if (g_ascii_isdigit(p[2]) && g_ascii_isdigit(p[3]) && g_ascii_isdigit(p[4]) &&
@@ -191,7 +198,7 @@ remote_reply(const gchar *rest)
 		last = colon != NULL ? colon + 1 : "";
 		last += strspn(last, " ");
 	}
-	return clean_text(last, strlen(last));
+	return exm_dp_usage_clean_text(last, strlen(last));
 }
 
 static void
@@ -642,7 +649,7 @@ load_delivery(ExmDpUsage *usage, JsonNode *node, GError **error)
 	d->account = g_strdup(account);
 	d->domain = recipient_domain(at_domain);
 	d->status = (ExmDpLogOutcome)status_of(status);
-	d->reply = clean_text(reply, strlen(reply));
+	d->reply = exm_dp_usage_clean_text(reply, strlen(reply));
 	g_queue_push_tail(&usage->deliveries, d);
 	return TRUE;
 }

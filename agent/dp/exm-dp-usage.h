@@ -35,6 +35,9 @@ ExmDpUsage *exm_dp_usage_new(void);
 void exm_dp_usage_free(ExmDpUsage *usage);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpUsage, exm_dp_usage_free)
 
+/* Printable ASCII only, cut to EXM_DP_USAGE_REPLY_MAX (texts from the node). */
+gchar *exm_dp_usage_clean_text(const gchar *text, gsize len);
+
 /* An #ExmDpLogObserver: counts @event into @usage. */
 void exm_dp_usage_observe(const ExmDpLogEvent *event, gpointer data);
 

@@ -115,7 +115,7 @@ static gboolean
 has_policy(const ExmMailNodeAccount *a, gint64 mph, gint64 rpd)
 {
 	return mph != 0 || rpd != 0 || a->senders != NULL || a->previous_hash != NULL ||
-	       a->expires_at != 0;
+	       a->expires_at != 0 || a->sandbox;
 }
 
 static void
@@ -141,6 +141,8 @@ render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
 	if (a->senders != NULL)
 		render_senders(line, (const gchar *const *)a->senders, domain);
 	render_secrets(line, a);
+	if (a->sandbox)
+		g_string_append(line, " sandbox=1");
 	g_string_append_printf(out, "%s\n", line->str);
 }
 

@@ -125,6 +125,9 @@ exm_dp_fixture_new(const gchar *domain)
 	fx->config->root = g_strdup(fx->root);
 	g_free(fx->config->listen);
 	fx->config->listen = g_strdup(fx->addr);
+	/* the capture listener on the fixture's own address: fixtures run side by side */
+	g_free(fx->config->capture_listen);
+	fx->config->capture_listen = g_strdup(fx->addr);
 	g_free(fx->config->smarthost);
 	fx->config->smarthost = g_strdup_printf("%s:%d", fx->sink_addr, fx->sink_port);
 	g_free(fx->config->restart_command);

@@ -39,7 +39,7 @@ test_shipped(void)
 	g_autofree gchar *units = NULL;
 
 	g_assert_no_error(error);
-	g_assert_cmpuint(t->ports->len, ==, 3);
+	g_assert_cmpuint(t->ports->len, ==, 4); /* smtp, smtps, submission, capture */
 	g_assert_cmpuint(t->children[EXH_LOCAL_ROLE_AGENT].units[0] != NULL, ==, TRUE);
 	units = exh_local_type_describe_units(t);
 	g_assert_nonnull(units);

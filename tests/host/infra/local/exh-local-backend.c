@@ -151,6 +151,15 @@ resolve_env(ExhLocalBackend *self, GError **error)
 		const ExhLocalTypePort *p = g_ptr_array_index(ports, i);
 		guint port = c->port_base != 0 ? c->port_base + i : p->port;
 
+		if (port > 65535) {
+			g_set_error(error,
+				    EXH_ERROR,
+				    EXH_ERROR_CONFIG,
+				    "[local] port_base %u leaves no room for port %s",
+				    c->port_base,
+				    p->name);
+			return FALSE;
+		}
 		g_array_append_val(env->ports, port);
 		g_hash_table_insert(env->vars,
 				    g_strconcat("port:", p->name, NULL),
