@@ -12,54 +12,11 @@
 #include <signal.h>
 #include <string.h>
 
-#include "exm-config.h"
 #include "exm-test.h"
 #include "test-e2e-fixture.h"
 
 #define USER	 "alice@" E2E_DOMAIN
 #define PASSWORD "correct horse battery"
-#define SCRIPTS	 EXM_SOURCE_ROOT "/tests/dp/"
-#define PYTHON	 "/usr/bin/python3"
-
-static GPid
-start_sink(gint port, const gchar *dir)
-{
-	g_autofree gchar *p = g_strdup_printf("%d", port);
-	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-sink.py", "127.0.0.1", p, dir, NULL };
-	g_autoptr(GError) error = NULL;
-	GPid pid = 0;
-
-	g_assert_true(g_spawn_async(NULL,
-				    (gchar **)argv,
-				    NULL,
-				    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-				    exm_test_die_with_parent,
-				    GINT_TO_POINTER(SIGKILL),
-				    &pid,
-				    &error));
-	g_assert_no_error(error);
-	for (guint i = 0; i < 100 && !exm_test_can_connect("127.0.0.1", (guint)port); i++)
-		g_usleep(50 * 1000);
-	return pid;
-}
-
-static gint64
-send_mail(const gchar *addr, const gchar *to)
-{
-	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-client.py",
-				"send", addr,
-				"587",	"starttls",
-				USER,	PASSWORD,
-				USER,	to,
-				NULL };
-	g_autofree gchar *out = NULL;
-	g_autoptr(JsonNode) node = NULL;
-
-	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
-	node = json_from_string(out, NULL);
-	g_assert_nonnull(node);
-	return json_object_get_int_member(json_node_get_object(node), "code");
-}
 
 /* alice with the sandbox on from her creation, so the node's first value
  * that lets her log in already captures her mail. */
@@ -76,19 +33,6 @@ create_sandboxed(E2e *e, const gchar *instance)
 	return g_strdup(exh_test_response_get_string(r, "uuid"));
 }
 
-static JsonObject *
-get_json(E2e *e, const gchar *path)
-{
-	g_autoptr(ExhTestResponse) r =
-		exh_test_request(e->t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
-	g_autoptr(JsonNode) node = NULL;
-
-	if (r->status != 200)
-		return NULL;
-	node = json_from_string(r->body, NULL);
-	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_dup_object(node) : NULL;
-}
-
 /* Bounded wait (a hang guard) until the action lists a message. */
 static JsonObject *
 wait_captured(E2e *e, const gchar *path)
@@ -97,7 +41,7 @@ wait_captured(E2e *e, const gchar *path)
 
 	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
 		g_clear_pointer(&o, json_object_unref);
-		o = get_json(e, path);
+		o = e2e_get_json(e, path);
 		if (o != NULL &&
 		    json_array_get_length(json_object_get_array_member(o, "captured")) > 0)
 			break;
@@ -134,7 +78,7 @@ assert_captured(E2e *e, const gchar *path, JsonObject *list)
 	g_assert_true(json_object_get_boolean_member(m, "has_message"));
 	g_assert_false(json_object_has_member(m, "raw"));
 	one = g_strdup_printf("%s?id=%s", path, json_object_get_string_member(m, "id"));
-	full = get_json(e, one);
+	full = e2e_get_json(e, one);
 	g_assert_nonnull(full);
 	text = g_base64_decode(json_object_get_string_member(full, "message_base64"), &len);
 	message = g_strndup((const gchar *)text, len);
@@ -157,7 +101,7 @@ test_sandbox(void)
 	gint port = exm_test_free_port();
 	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
 	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
-	GPid sink = start_sink(port, dir);
+	GPid sink = e2e_start_sink(port, dir);
 	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
 	g_autofree gchar *instance = NULL;
 	g_autofree gchar *account = NULL;
@@ -171,7 +115,8 @@ test_sandbox(void)
 		node = e2e_node(e, instance);
 		account = create_sandboxed(e, instance);
 		g_assert_true(e2e_wait_login(e, node, FALSE, USER, PASSWORD, 235));
-		g_assert_cmpint(send_mail(node->ipv4, "someone@example.net"), ==, 250);
+		g_assert_cmpint(
+			e2e_send_mail(node->ipv4, USER, PASSWORD, "someone@example.net"), ==, 250);
 		path = g_strdup_printf("/v1/types/mail/instances/%s/accounts/%s/actions/captured",
 				       instance,
 				       account);
