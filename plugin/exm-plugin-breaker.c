@@ -15,6 +15,7 @@
 #include "exm-json.h"
 #include "exm-mail-error.h"
 #include "exm-plugin-private.h"
+#include "exm-plugin-report.h"
 #include "exm-plugin-usage.h"
 #include "exm-time.h"
 #include "exm-uuid.h"
@@ -84,7 +85,7 @@ map_ok(JsonObject *breaker,
 		return FALSE;
 	names = json_object_get_members(map);
 	for (GList *l = names; l != NULL; l = l->next) {
-		if (!exm_plugin_usage_address_valid(l->data, domain) ||
+		if (!exm_plugin_report_address_ok(l->data, domain) ||
 		    !value_ok(json_object_get_member(map, l->data)))
 			return FALSE;
 	}

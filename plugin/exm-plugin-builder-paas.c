@@ -10,6 +10,7 @@
  */
 #include "exm-plugin-builder.h"
 #include "exm-plugin-breaker.h"
+#include "exm-plugin-capture.h"
 #include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
@@ -47,7 +48,8 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 						       a->expires_at,
 						       &error) ||
 		    !exm_mail_node_set_account_breaker(
-			    want, a->username, a->breaker_op, a->breaker_token, &error)) {
+			    want, a->username, a->breaker_op, a->breaker_token, &error) ||
+		    !exm_mail_node_set_account_sandbox(want, a->username, a->sandbox, &error)) {
 			*out_error = g_strdup_printf("account: %s", error->message);
 			return NULL;
 		}
@@ -93,6 +95,7 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	value = exm_plugin_builder_instance_value(in, FALSE);
 	patch = exm_plugin_builder_desired(in, seen, seen->ns_target != NULL, hash, &status);
 	patch = exm_plugin_usage_patch(in, seen, g_steal_pointer(&patch));
+	patch = exm_plugin_capture_patch(ctx, in, seen, g_steal_pointer(&patch));
 	patch = exm_plugin_tls_patch(in, seen, g_steal_pointer(&patch));
 	patch = exm_plugin_breaker_patch(ctx, in, seen, g_steal_pointer(&patch));
 	sink->set_instance(sink->sink, value, status);

@@ -17,6 +17,7 @@
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
 #include "exm-plugin-breaker.h"
+#include "exm-plugin-capture.h"
 #include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
@@ -35,6 +36,7 @@ exm_plugin_builder_input_free(gpointer input)
 	exm_mail_node_free(in->accounts);
 	g_free(in->usage_hash);
 	g_free(in->breaker_hash);
+	g_free(in->capture_hash);
 	exm_plugin_tls_status_clear(&in->tls);
 	g_free(in);
 }
@@ -220,7 +222,12 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 					       &error) ||
 		    !builder_account_policy(in->accounts, row, &error) ||
 		    !builder_account_secrets(in->accounts, row, &error) ||
-		    !builder_account_breaker(in->accounts, row, &error))
+		    !builder_account_breaker(in->accounts, row, &error) ||
+		    !exm_mail_node_set_account_sandbox(
+			    in->accounts,
+			    builder_col(row, "username"),
+			    g_str_equal(builder_col(row, "sandbox"), "true"),
+			    &error))
 			return builder_fail(out_error, "account", error);
 	}
 	return TRUE;
@@ -265,7 +272,8 @@ builder_load_input(gpointer ctx,
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
 	if (accounts && (!builder_load_accounts(&store, in, out_error) ||
 			 !exm_plugin_usage_load(db, in, out_error) ||
-			 !exm_plugin_breaker_load(db, in, out_error))) {
+			 !exm_plugin_breaker_load(db, in, out_error) ||
+			 !exm_plugin_capture_load(db, in, out_error))) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}
@@ -372,6 +380,8 @@ builder_apply(gpointer ctx, PGconn *db, gconstpointer input, const gchar *patch,
 	if (tls != NULL && !exm_plugin_tls_store(db, in, tls, out_error))
 		return FALSE;
 	if (breaker != NULL && !exm_plugin_breaker_store(db, in, breaker, out_error))
+		return FALSE;
+	if (!exm_plugin_capture_apply(db, in, obj, out_error))
 		return FALSE;
 	return usage == NULL || exm_plugin_usage_store(db, in, usage, out_error);
 }

@@ -55,6 +55,7 @@ typedef struct {
 	ExmMailNode *accounts;	/* only @accounts is filled; %NULL for the infra builder */
 	gchar *usage_hash;	/* the stored usage report's hash (paas only; else %NULL) */
 	gchar *breaker_hash;	/* the stored breaker report's hash (paas only; else %NULL) */
+	gchar *capture_hash;	/* the stored captured report's (paas only; else %NULL) */
 	ExmPluginTlsStatus tls; /* the instance's tls_* columns */
 } ExmPluginBuilderInput;
 

@@ -57,6 +57,9 @@ gboolean exm_plugin_dns_metrics(gpointer ctx,
 /* exm-plugin-usage.c: `GET instances/<uuid>/actions/deliveries` */
 void exm_plugin_usage_action(ExmRestCrud *r, const ExmRestKind *kind);
 
+/* exm-plugin-capture.c: `GET instances/<i>/accounts/<a>/actions/captured` */
+void exm_plugin_capture_action(ExmRestCrud *r, const ExmRestKind *kind);
+
 /**
  * exm_plugin_mail_rotate:
  * @r: `POST …/accounts/<uuid>/actions/rotate/invoke`

@@ -14,15 +14,14 @@
 #include "exm-cleanup.h"
 #include "exm-json.h"
 #include "exm-mail-crypt.h"
-#include "exm-mail-validate.h"
 #include "exm-plugin-private.h"
+#include "exm-plugin-report.h"
 #include "exm-time.h"
 
 /* the node's bounds (agent/dp/exm-dp-usage.h), enforced again here */
 #define MAX_ACCOUNTS   10000
 #define MAX_DELIVERIES 100
 #define MAX_REPLY      200
-#define MAX_ADDRESS    320
 #define MAX_DOMAIN     253
 #define MAX_COUNT      G_GINT64_CONSTANT(1000000000000000)
 #define WINDOW_SECONDS (24 * 3600)
@@ -33,46 +32,6 @@ static const gchar *const count_names[] = { "accepted", "delivered", "deferred",
 static const gchar *const statuses[] = { "delivered", "deferred", "bounced", NULL };
 
 /* ------------------------------------------------------------------ checks */
-
-static gboolean
-printable(const gchar *s, gsize max, const gchar *also_bad)
-{
-	if (strlen(s) > max)
-		return FALSE;
-	for (const gchar *p = s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p > 0x7e || strchr(also_bad, *p) != NULL)
-			return FALSE;
-	}
-	return TRUE;
-}
-
-/* An address of the instance: a valid username at its domain. */
-gboolean
-exm_plugin_usage_address_valid(const gchar *address, const gchar *domain)
-{
-	const gchar *at = strrchr(address, '@');
-	g_autofree gchar *local = NULL;
-	g_autofree gchar *norm = NULL;
-
-	if (at == NULL || strlen(address) > MAX_ADDRESS || g_ascii_strcasecmp(at + 1, domain) != 0)
-		return FALSE;
-	local = g_strndup(address, (gsize)(at - address));
-	norm = exm_mail_validate_normalize_username(local, NULL);
-	return norm != NULL && g_str_equal(norm, local);
-}
-
-static gboolean
-time_ok(JsonObject *o, const gchar *name, gboolean required)
-{
-	const gchar *text = NULL;
-	gint64 t = 0;
-
-	if (!exm_json_get_string(o, name, FALSE, &text, NULL, NULL))
-		return FALSE;
-	if (text == NULL)
-		return !required;
-	return exm_time_parse(text, &t);
-}
 
 /* `secrets`: absent, or at most MAX_SECRETS fingerprints (16 lower-case hex
  * digits, exm_mail_crypt_fingerprint()) each with a time. */
@@ -94,7 +53,7 @@ secrets_ok(JsonObject *account)
 	while (json_object_iter_next(&it, &fp, &t)) {
 		if (strlen(fp) != EXM_MAIL_CRYPT_FINGERPRINT_LEN ||
 		    strspn(fp, "0123456789abcdef") != EXM_MAIL_CRYPT_FINGERPRINT_LEN ||
-		    !time_ok(secrets, fp, TRUE))
+		    !exm_plugin_report_time_ok(secrets, fp, TRUE))
 			return FALSE;
 	}
 	return TRUE;
@@ -113,7 +72,7 @@ counts_ok(JsonNode *node)
 		if (!exm_json_get_int(o, count_names[i], &n, NULL, NULL) || n < 0 || n > MAX_COUNT)
 			return FALSE;
 	}
-	return time_ok(o, "last_login", FALSE) && secrets_ok(o);
+	return exm_plugin_report_time_ok(o, "last_login", FALSE) && secrets_ok(o);
 }
 
 static gboolean
@@ -125,7 +84,7 @@ delivery_ok(JsonNode *node, const gchar *domain)
 	const gchar *status = NULL;
 	const gchar *reply = NULL;
 
-	if (o == NULL || !time_ok(o, "time", TRUE) ||
+	if (o == NULL || !exm_plugin_report_time_ok(o, "time", TRUE) ||
 	    !exm_json_get_string(o, "account", FALSE, &account, NULL, NULL) ||
 	    !exm_json_get_string(o, "domain", FALSE, &rdomain, NULL, NULL) ||
 	    !exm_json_get_string(o, "status", FALSE, &status, NULL, NULL) ||
@@ -135,8 +94,8 @@ delivery_ok(JsonNode *node, const gchar *domain)
 	if (strspn(rdomain, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(rdomain) ||
 	    strlen(rdomain) > MAX_DOMAIN)
 		return FALSE;
-	return exm_plugin_usage_address_valid(account, domain) &&
-	       g_strv_contains(statuses, status) && printable(reply, MAX_REPLY, "");
+	return exm_plugin_report_address_ok(account, domain) && g_strv_contains(statuses, status) &&
+	       exm_plugin_report_printable(reply, MAX_REPLY, "");
 }
 
 gboolean
@@ -153,7 +112,7 @@ exm_plugin_usage_valid(JsonObject *usage, const gchar *domain)
 		return FALSE;
 	names = json_object_get_members(accounts);
 	for (GList *l = names; l != NULL; l = l->next) {
-		if (!exm_plugin_usage_address_valid(l->data, domain) ||
+		if (!exm_plugin_report_address_ok(l->data, domain) ||
 		    !counts_ok(json_object_get_member(accounts, l->data)))
 			return FALSE;
 	}

@@ -25,10 +25,6 @@ G_BEGIN_DECLS
 /* Reads the stored report's hash into @in (none: ""). */
 gboolean exm_plugin_usage_load(PGconn *db, ExmPluginBuilderInput *in, gchar **out_error);
 
-/* @address is a login of the instance: a valid, normalised username at
- * @domain (any case), as the node's reports name accounts. */
-gboolean exm_plugin_usage_address_valid(const gchar *address, const gchar *domain);
-
 /**
  * exm_plugin_usage_valid:
  * @usage: the node's `usage` member

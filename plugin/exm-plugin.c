@@ -345,6 +345,9 @@ static const ExmRestField exm_plugin_account_fields[] = {
 	{ "previous_password_hash", EXM_REST_TYPE_STRING, F_SECRET | F_NULL, RO, HIDDEN, RO, NULL },
 	{ "previous_password_valid_until", EXM_REST_TYPE_TIMESTAMP, F_NULL, RO, RO, RO, NULL },
 	{ "expires_at", EXM_REST_TYPE_TIMESTAMP, F_NULL, RW, RW, RW, NULL },
+	/* the sandbox, migration 0011 (docs/sandbox.md): mail kept on the node,
+	 * never delivered */
+	{ "sandbox", EXM_REST_TYPE_BOOLEAN, 0, RW, RW, RW, NULL },
 	/* usage of the last 24 hours as the node reported it (migration 0005,
 	 * docs/usage.md) */
 	{ "usage_accepted_24h", EXM_REST_TYPE_INTEGER, 0, RO, RO, RO, NULL },
@@ -406,6 +409,8 @@ static const gchar *const exm_plugin_account_invoke_actions[] = { "rotate",
 								  "release",
 								  "discard",
 								  NULL };
+/* Read-only actions of an account (exm-plugin-capture.c). */
+static const gchar *const exm_plugin_account_actions[] = { "captured", NULL };
 
 const ExmRestRoute exm_plugin_accounts_route = {
 	"accounts",
@@ -415,7 +420,7 @@ const ExmRestRoute exm_plugin_accounts_route = {
 	TRUE,
 	EXM_REST_CRUD,
 	NULL,
-	NULL,
+	exm_plugin_account_actions,
 	0,
 	exm_plugin_account_invoke_actions,
 };
@@ -574,8 +579,8 @@ request_init(ExmRestCrud *r,
 }
 
 /* The actions: an account's rotation (exm-plugin-mail.c), release and
- * discard (exm-plugin-breaker.c), usage's own
- * (exm-plugin-usage.c), else the DNS ones. */
+ * discard (exm-plugin-breaker.c), usage's own (exm-plugin-usage.c), the
+ * sandbox's (exm-plugin-capture.c), else the DNS ones. */
 static void
 plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
 {
@@ -586,6 +591,8 @@ plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
 		exm_plugin_breaker_action(r, kind);
 	else if (g_strcmp0(r->match->action, "deliveries") == 0)
 		exm_plugin_usage_action(r, kind);
+	else if (g_strcmp0(r->match->action, "captured") == 0)
+		exm_plugin_capture_action(r, kind);
 	else
 		exm_plugin_dns_action(r, kind);
 }
@@ -837,15 +844,41 @@ static const ExordosPaasMigration exm_plugin_migration_breaker = {
 	{ NULL },
 };
 
-/* In application order (each after what it depends on). */
-static const ExordosPaasMigration *const exm_plugin_migrations[] = {
-	&exm_plugin_migration_init,	    &exm_plugin_migration_em_seals,
-	&exm_plugin_migration_dns,	    &exm_plugin_migration_abuse,
-	&exm_plugin_migration_usage,	    &exm_plugin_migration_tls,
-	&exm_plugin_migration_dns_schedule, &exm_plugin_migration_rotation,
-	&exm_plugin_migration_tls_status,   &exm_plugin_migration_login_secrets,
-	&exm_plugin_migration_breaker,	    NULL,
+/* Issue 16 item 4's sandbox: an account flag and the node's captured
+ * messages, beside 0005's usage report. */
+static const gchar *const exm_plugin_depends_usage[] = {
+	"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7081",
+	NULL,
 };
+
+static const ExordosPaasMigration exm_plugin_migration_sandbox = {
+	"b605b719-ffc3-42ba-8b26-eafd5ba28936",
+	"0011-sandbox",
+	exm_plugin_depends_usage,
+	exm_plugin_sql_0011_sandbox_up,
+	exm_plugin_sql_0011_sandbox_down,
+	{ NULL },
+};
+
+/* In application order (each after what it depends on), one a line so that
+ * a new migration adds one line. */
+/* clang-format off */
+static const ExordosPaasMigration *const exm_plugin_migrations[] = {
+	&exm_plugin_migration_init,
+	&exm_plugin_migration_em_seals,
+	&exm_plugin_migration_dns,
+	&exm_plugin_migration_abuse,
+	&exm_plugin_migration_usage,
+	&exm_plugin_migration_tls,
+	&exm_plugin_migration_dns_schedule,
+	&exm_plugin_migration_rotation,
+	&exm_plugin_migration_tls_status,
+	&exm_plugin_migration_login_secrets,
+	&exm_plugin_migration_breaker,
+	&exm_plugin_migration_sandbox,
+	NULL,
+};
+/* clang-format on */
 
 /* Upstream get_agent_models()/get_agent_filters() (docs/plugin-abi.md §5). */
 static const ExordosPaasAgentModel exm_plugin_agent_versions = {

@@ -219,12 +219,17 @@ entry_check(ExmDpCapture *c, Entry *e, const gchar *text, gsize len)
 		e->dkim = EXM_MAIL_DKIM_NONE;
 		e->dkim_detail = g_strdup("not checked: larger than 4 MiB");
 	} else {
+		g_autofree gchar *detail = NULL;
+
 		e->dkim = exm_mail_dkim_verify_message(text,
 						       len,
 						       c->domain != NULL ? c->domain : "",
 						       EXM_MAIL_DEFAULT_SELECTOR,
 						       c->key_b64,
-						       &e->dkim_detail);
+						       &detail);
+		/* it names the domain: cut to the report's bound like any text */
+		e->dkim_detail =
+			detail != NULL ? exm_dp_usage_clean_text(detail, strlen(detail)) : NULL;
 	}
 	e->checked = TRUE;
 }

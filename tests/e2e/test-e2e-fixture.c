@@ -5,9 +5,11 @@
 #include "test-e2e-fixture.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "exm-config.h"
 #include "exm-test.h"
 
 #define INSTANCES "/v1/types/mail/instances/"
@@ -335,4 +337,62 @@ e2e_start_peer_host(E2e *e)
 	peer->base_url = g_strdup(exh_host_get_base_url(peer->host));
 	peer->session = soup_session_new_with_options("timeout", 120, NULL);
 	return g_steal_pointer(&peer);
+}
+
+/* ------------------------------------------------------------------ the dp sink, a message */
+
+#define SCRIPTS EXM_SOURCE_ROOT "/tests/dp/"
+#define PYTHON	"/usr/bin/python3"
+
+GPid
+e2e_start_sink(gint port, const gchar *dir)
+{
+	g_autofree gchar *p = g_strdup_printf("%d", port);
+	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-sink.py", "127.0.0.1", p, dir, NULL };
+	g_autoptr(GError) error = NULL;
+	GPid pid = 0;
+
+	g_assert_true(g_spawn_async(NULL,
+				    (gchar **)argv,
+				    NULL,
+				    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+				    exm_test_die_with_parent,
+				    GINT_TO_POINTER(SIGKILL),
+				    &pid,
+				    &error));
+	g_assert_no_error(error);
+	for (guint i = 0; i < 100 && !exm_test_can_connect("127.0.0.1", (guint)port); i++)
+		g_usleep(50 * 1000);
+	return pid;
+}
+
+gint64
+e2e_send_mail(const gchar *addr, const gchar *user, const gchar *password, const gchar *to)
+{
+	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-client.py",
+				"send", addr,
+				"587",	"starttls",
+				user,	password,
+				user,	to,
+				NULL };
+	g_autofree gchar *out = NULL;
+	g_autoptr(JsonNode) node = NULL;
+
+	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+	node = json_from_string(out, NULL);
+	g_assert_nonnull(node);
+	return json_object_get_int_member(json_node_get_object(node), "code");
+}
+
+JsonObject *
+e2e_get_json(E2e *e, const gchar *path)
+{
+	g_autoptr(ExhTestResponse) r =
+		exh_test_request(e->t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
+	g_autoptr(JsonNode) node = NULL;
+
+	if (r->status != 200)
+		return NULL;
+	node = json_from_string(r->body, NULL);
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_dup_object(node) : NULL;
 }

@@ -83,6 +83,17 @@ gint64 e2e_time_to_login(E2e *e,
 			 const gchar *password,
 			 gint64 max_us);
 
+/* The dp sink (tests/dp/smtp-sink.py) on 127.0.0.1:@port, writing what it
+ * takes into @dir; killed with the test. */
+GPid e2e_start_sink(gint port, const gchar *dir);
+
+/* One message of @user to @to through submission (587, STARTTLS) on @addr;
+ * the SMTP code of its last stage. */
+gint64 e2e_send_mail(const gchar *addr, const gchar *user, const gchar *password, const gchar *to);
+
+/* GET @path as the project's owner: its JSON object, %NULL unless 200. */
+JsonObject *e2e_get_json(E2e *e, const gchar *path);
+
 /* Stops the host (API, agent API, engine); the nodes keep running. */
 void e2e_stop_host(E2e *e);
 /* Starts a new host on the same database and ports. */

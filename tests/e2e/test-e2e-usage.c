@@ -13,68 +13,11 @@
 #include <signal.h>
 #include <string.h>
 
-#include "exm-config.h"
 #include "exm-test.h"
 #include "test-e2e-fixture.h"
 
 #define USER	 "alice@" E2E_DOMAIN
 #define PASSWORD "correct horse battery"
-#define SCRIPTS	 EXM_SOURCE_ROOT "/tests/dp/"
-#define PYTHON	 "/usr/bin/python3"
-
-static GPid
-start_sink(gint port, const gchar *dir)
-{
-	g_autofree gchar *p = g_strdup_printf("%d", port);
-	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-sink.py", "127.0.0.1", p, dir, NULL };
-	g_autoptr(GError) error = NULL;
-	GPid pid = 0;
-
-	g_assert_true(g_spawn_async(NULL,
-				    (gchar **)argv,
-				    NULL,
-				    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-				    exm_test_die_with_parent,
-				    GINT_TO_POINTER(SIGKILL),
-				    &pid,
-				    &error));
-	g_assert_no_error(error);
-	for (guint i = 0; i < 100 && !exm_test_can_connect("127.0.0.1", (guint)port); i++)
-		g_usleep(50 * 1000);
-	return pid;
-}
-
-/* The SMTP code of the message's last stage. */
-static gint64
-send_mail(const gchar *addr, const gchar *to)
-{
-	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-client.py",
-				"send", addr,
-				"587",	"starttls",
-				USER,	PASSWORD,
-				USER,	to,
-				NULL };
-	g_autofree gchar *out = NULL;
-	g_autoptr(JsonNode) node = NULL;
-
-	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
-	node = json_from_string(out, NULL);
-	g_assert_nonnull(node);
-	return json_object_get_int_member(json_node_get_object(node), "code");
-}
-
-static JsonObject *
-get_json(E2e *e, const gchar *path)
-{
-	g_autoptr(ExhTestResponse) r =
-		exh_test_request(e->t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
-	g_autoptr(JsonNode) node = NULL;
-
-	if (r->status != 200)
-		return NULL;
-	node = json_from_string(r->body, NULL);
-	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_dup_object(node) : NULL;
-}
 
 /* Bounded wait (a hang guard) until the account shows the whole run. */
 static JsonObject *
@@ -84,7 +27,7 @@ wait_account_usage(E2e *e, const gchar *path)
 
 	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
 		g_clear_pointer(&o, json_object_unref);
-		o = get_json(e, path);
+		o = e2e_get_json(e, path);
 		if (o != NULL && json_object_get_int_member(o, "usage_delivered_24h") >= 1 &&
 		    json_object_get_int_member(o, "usage_deferred_24h") >= 1 &&
 		    json_object_get_int_member(o, "usage_bounced_24h") >= 1)
@@ -111,7 +54,7 @@ assert_deliveries(E2e *e, const gchar *instance)
 {
 	g_autofree gchar *path =
 		g_strdup_printf("/v1/types/mail/instances/%s/actions/deliveries", instance);
-	g_autoptr(JsonObject) o = get_json(e, path);
+	g_autoptr(JsonObject) o = e2e_get_json(e, path);
 	JsonArray *list;
 	guint seen = 0;
 
@@ -161,7 +104,7 @@ test_usage(void)
 	gint port = exm_test_free_port();
 	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
 	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
-	GPid sink = start_sink(port, dir);
+	GPid sink = e2e_start_sink(port, dir);
 	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
 	g_autofree gchar *instance = NULL;
 	g_autofree gchar *account = NULL;
@@ -176,16 +119,19 @@ test_usage(void)
 		node = e2e_node(e, instance);
 		account = e2e_create_account(e, instance, "alice", PASSWORD);
 		g_assert_true(e2e_wait_login(e, node, FALSE, USER, PASSWORD, 235));
-		g_assert_cmpint(send_mail(node->ipv4, "ok@example.net"), ==, 250);
-		g_assert_cmpint(send_mail(node->ipv4, "defer@example.net"), ==, 250);
-		g_assert_cmpint(send_mail(node->ipv4, "bounce@example.net"), ==, 250);
+		g_assert_cmpint(
+			e2e_send_mail(node->ipv4, USER, PASSWORD, "ok@example.net"), ==, 250);
+		g_assert_cmpint(
+			e2e_send_mail(node->ipv4, USER, PASSWORD, "defer@example.net"), ==, 250);
+		g_assert_cmpint(
+			e2e_send_mail(node->ipv4, USER, PASSWORD, "bounce@example.net"), ==, 250);
 		path = g_strdup_printf(
 			"/v1/types/mail/instances/%s/accounts/%s", instance, account);
 		acc = wait_account_usage(e, path);
 		assert_counts(acc);
 		g_free(path);
 		path = g_strdup_printf("/v1/types/mail/instances/%s", instance);
-		inst = get_json(e, path);
+		inst = e2e_get_json(e, path);
 		assert_counts(inst);
 		assert_tls(inst);
 		assert_deliveries(e, instance);
@@ -222,7 +168,7 @@ wait_sending(E2e *e, const gchar *path, const gchar *want)
 
 	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
 		g_clear_pointer(&o, json_object_unref);
-		o = get_json(e, path);
+		o = e2e_get_json(e, path);
 		if (o != NULL && g_strcmp0(json_object_get_string_member(o, "sending"), want) == 0)
 			break;
 		g_usleep(100 * 1000);
@@ -252,7 +198,7 @@ breaker_run(E2e *e, const gchar *instance, const gchar *dir)
 	for (guint i = 1; i <= 4; i++) {
 		g_autofree gchar *to = g_strdup_printf("r%u@example.net", i);
 
-		g_assert_cmpint(send_mail(node->ipv4, to), ==, 250);
+		g_assert_cmpint(e2e_send_mail(node->ipv4, USER, PASSWORD, to), ==, 250);
 	}
 	held = wait_sending(e, path, "held");
 	g_assert_nonnull(held);
@@ -261,7 +207,7 @@ breaker_run(E2e *e, const gchar *instance, const gchar *dir)
 	counts = json_object_get_object_member(held, "held_counts");
 	g_assert_cmpint(json_object_get_int_member(counts, "new_recipients"), ==, 4);
 	/* accepted, not delivered */
-	g_assert_cmpint(send_mail(node->ipv4, "late@example.net"), ==, 250);
+	g_assert_cmpint(e2e_send_mail(node->ipv4, USER, PASSWORD, "late@example.net"), ==, 250);
 	g_usleep(2 * G_USEC_PER_SEC);
 	g_assert_false(sink_has(dir, "late@example.net"));
 	r = exh_test_request(e->t, "POST", release, EXH_TEST_TOKEN_OWNER, "{}");
@@ -288,7 +234,7 @@ test_breaker(void)
 	gint port = exm_test_free_port();
 	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
 	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
-	GPid sink = start_sink(port, dir);
+	GPid sink = e2e_start_sink(port, dir);
 	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
 	g_autofree gchar *instance = NULL;
 	g_autoptr(JsonObject) active = NULL;

@@ -101,6 +101,23 @@ SEEDS = {
         "$1$abc$def", "{SHA256-CRYPT}" + SHA512, "$2b$31$abcdefghijklmnopqrstuu2r9OfJnfCsdneAXAGHnS4UpFFP8WIrW",
         SHA512 + ":x", "$6$salt$short", "plain",
     ],
+    "captured": [
+        "{\"messages\": []}",
+        "{\"messages\": [{\"id\": \"1tKq2x-0004Ab-Cd\", \"account\": \"stage@example.com\", "
+        "\"time\": \"2026-12-05T10:00:00.000000Z\", \"size\": 1234, \"from\": \"stage@example.com\", "
+        "\"to\": [\"someone@example.net\"], \"subject\": \"Hello\", \"message_id\": \"<abc@example.com>\", "
+        "\"dkim\": \"pass\", \"dkim_detail\": \"d=example.com s=platform\", \"raw\": \"SGVsbG8=\"}]}",
+        "{\"messages\": [{\"id\": \"1tKq2x-0004Ab-Ce\", \"account\": \"a.b+c@EXAMPLE.com\", "
+        "\"time\": \"2026-12-05T10:00:00Z\", \"size\": 0, \"dkim\": \"none\"}, "
+        "{\"id\": \"1tKq2y-0004Ab-Cf\", \"account\": \"x@example.com\", \"time\": "
+        "\"2026-12-05T10:00:01.000000Z\", \"size\": 9, \"dkim\": \"fail\", \"raw\": \"QQ==\"}]}",
+        # near-valid
+        "{\"messages\": [{\"id\": \"1tKq2x-0004Ab-Cd\", \"account\": \"stage@example.org\", "
+        "\"time\": \"2026-12-05T10:00:00Z\", \"size\": 1, \"dkim\": \"pass\"}]}",
+        "{\"messages\": [{\"id\": \"1tKq2x-0004Ab-Cd\", \"account\": \"stage@example.com\", "
+        "\"time\": \"2026-12-05T10:00:00Z\", \"size\": 1, \"dkim\": \"pass\", \"raw\": \"QQ=\"}]}",
+        "{\"messages\": {}}",
+    ],
     "node": [
         "{\"uuid\":\"" + UUID + "\",\"name\":\"mail\",\"domain\":\"example.com\",\"accounts\":{"
         "\"alice\":{\"password_hash\":\"" + SHA512 + "\",\"active\":true},"

@@ -17,6 +17,25 @@
 
 /* ------------------------------------------------------------------ descriptor */
 
+/* 0011 (the sandbox) builds on 0005 and is listed last, wherever the
+ * migrations between 0009 and it end up. */
+static void
+check_migration_sandbox(const ExordosPaasPluginDescriptor *d)
+{
+	const ExordosPaasMigration *last = NULL;
+	guint n = 11;
+
+	last = d->migrations[n];
+	g_assert_null(d->migrations[n + 1]);
+	g_assert_cmpstr(last->name, ==, "0011-sandbox");
+	g_assert_cmpstr(last->uuid, ==, "b605b719-ffc3-42ba-8b26-eafd5ba28936");
+	g_assert_cmpstr(last->depends[0], ==, d->migrations[4]->uuid);
+	g_assert_null(last->depends[1]);
+	g_assert_nonnull(strstr(last->up_sql, "ADD COLUMN sandbox BOOLEAN NOT NULL DEFAULT false"));
+	g_assert_nonnull(strstr(last->up_sql, "CREATE TABLE mail_instance_captures"));
+	g_assert_nonnull(strstr(last->down_sql, "DROP TABLE IF EXISTS mail_instance_captures"));
+}
+
 /* The migrations in application order, each with what it depends on. */
 static void
 check_migrations(const ExordosPaasPluginDescriptor *d)
@@ -68,7 +87,7 @@ check_migrations(const ExordosPaasPluginDescriptor *d)
 	g_assert_nonnull(strstr(d->migrations[10]->up_sql, "ADD COLUMN breaker_token"));
 	g_assert_nonnull(
 		strstr(d->migrations[10]->down_sql, "DROP TABLE IF EXISTS mail_instance_breaker"));
-	g_assert_null(d->migrations[11]);
+	check_migration_sandbox(d);
 }
 
 static void

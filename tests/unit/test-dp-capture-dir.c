@@ -179,6 +179,30 @@ test_hostile(Fx *fx, gconstpointer data)
 	g_assert_null(exm_dp_capture_to_json(fx->capture));
 }
 
+/* The DKIM detail names the domain; a long domain is cut to the report's
+ * bound (the plugin refuses a longer text, and with it the whole report). */
+static void
+test_long_domain(Fx *fx, gconstpointer data)
+{
+	g_autoptr(GString) domain = g_string_new(NULL);
+	g_autofree gchar *path = put(fx, 1, "stage@example.com", fx->now - 10, 0);
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *m;
+
+	for (guint i = 0; i < 4; i++)
+		g_string_append(domain,
+				"a-rather-long-label-of-the-instance-domain-for-this-test.");
+	g_string_append(domain, "example");
+	exm_dp_capture_set_key(fx->capture, domain->str, RECORD);
+	exm_dp_capture_poll(fx->capture, fx->now);
+	root = exm_dp_capture_to_json(fx->capture);
+	m = json_array_get_object_element(messages(root), 0);
+	g_assert_cmpstr(json_object_get_string_member(m, "dkim"), ==, "none");
+	g_assert_cmpuint(strlen(json_object_get_string_member(m, "dkim_detail")),
+			 ==,
+			 EXM_DP_CAPTURE_TEXT_MAX);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -186,5 +210,6 @@ main(int argc, char **argv)
 	g_test_add("/dp/capture/summary", Fx, NULL, fx_setup, test_summary, fx_teardown);
 	g_test_add("/dp/capture/bounds", Fx, NULL, fx_setup, test_bounds, fx_teardown);
 	g_test_add("/dp/capture/hostile", Fx, NULL, fx_setup, test_hostile, fx_teardown);
+	g_test_add("/dp/capture/long-domain", Fx, NULL, fx_setup, test_long_domain, fx_teardown);
 	return g_test_run();
 }

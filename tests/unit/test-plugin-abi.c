@@ -99,6 +99,8 @@ static const Expect account_fields[] = {
 	{ "previous_password_hash", T(STRING), NONE, A(RO), A(HIDDEN), A(RO), NULL },
 	{ "previous_password_valid_until", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "expires_at", T(TIMESTAMP), NONE, A(RW), A(RW), A(RW), NULL },
+	/* the sandbox (migration 0011, docs/sandbox.md) */
+	{ "sandbox", T(BOOLEAN), NONE, A(RW), A(RW), A(RW), NULL },
 	/* usage (migration 0005, docs/usage.md) */
 	{ "usage_accepted_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "usage_delivered_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
@@ -106,6 +108,7 @@ static const Expect account_fields[] = {
 	{ "usage_bounced_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "usage_held_24h", T(INTEGER), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
+	/* the last login per secret (migration 0009, docs/abuse-controls.md §5) */
 	{ "password_last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	{ "previous_password_last_login_at", T(TIMESTAMP), NONE, A(RO), A(RO), A(RO), NULL },
 	/* the circuit breaker (migration 0010, docs/abuse-controls.md §7); the

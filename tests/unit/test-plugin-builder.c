@@ -10,6 +10,7 @@
 
 #include "exm-json.h"
 #include "exm-plugin-breaker.h"
+#include "exm-plugin-capture.h"
 #include "exm-plugin-builder.h"
 #include "exm-test.h"
 #include "exm-uuid.h"
@@ -398,6 +399,83 @@ test_breaker_patch(void)
 	exm_plugin_builder_input_free(in);
 }
 
+/* One paas build of @in over an ACTIVE NodeSet and, when @node_value is
+ * set, a node whose actual value it is. */
+static void
+paas_build_with(ExmPluginBuilderInput *in, const gchar *node_value, Sink *rec)
+{
+	ExordosPaasResource target = { "node_set", INSTANCE, "{}", "ACTIVE" };
+	ExordosPaasResource actual = {
+		"node_set", INSTANCE, "{\"nodes\":{\"" NODE "\":{\"ipv4\":\"10.0.0.5\"}}}", "ACTIVE"
+	};
+	ExordosPaasResource node_t = { "mail_instance_node", "a", "{}", "NEW", "h1", "h1", "a" };
+	ExordosPaasResource node_a = {
+		"mail_instance_node", "a", node_value, "ACTIVE", "h1", "h2", "a"
+	};
+	ExordosPaasResourcePair pair = { &target, &actual };
+	ExordosPaasResourcePair node = { &node_t, &node_a };
+	const ExordosPaasResourcePair *const pairs[] = { &pair,
+							 node_value != NULL ? &node : NULL,
+							 NULL };
+	ExordosPaasBuildView view = { sizeof(view), INSTANCE, pairs };
+	ExordosPaasBuildSink sink = sink_init(rec);
+	g_autofree gchar *error = NULL;
+
+	g_assert_true(exm_plugin_builder_paas_build(NULL, in, &view, &sink, &error));
+	g_assert_null(error);
+}
+
+/* A sandboxed account carries `sandbox: true` in the node value, the others
+ * nothing (docs/sandbox.md §1). */
+static void
+test_paas_sandbox(void)
+{
+	ExmPluginBuilderInput *in = input_new();
+	g_autoptr(JsonObject) value = NULL;
+	JsonObject *accounts;
+	Sink rec;
+
+	g_assert_true(exm_mail_node_add_account(in->accounts, "stage", HASH, TRUE, NULL));
+	g_assert_true(exm_mail_node_set_account_sandbox(in->accounts, "stage", TRUE, NULL));
+	paas_build_with(in, NULL, &rec);
+	value = exm_json_parse_object(rec.values->pdata[0], strlen(rec.values->pdata[0]), NULL);
+	accounts = json_object_get_object_member(value, "accounts");
+	g_assert_true(json_object_get_boolean_member(
+		json_object_get_object_member(accounts, "stage"), "sandbox"));
+	g_assert_false(json_object_has_member(json_object_get_object_member(accounts, "alice"),
+					      "sandbox"));
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
+/* The node's captured report joins the patch when it is new, not when its
+ * hash is the stored one. */
+static void
+test_paas_captured(void)
+{
+	static const gchar captured[] =
+		"{\"messages\": [{\"id\": \"1tKq2x-0004Ab-Cd\", \"account\": "
+		"\"alice@example.org\", \"time\": \"2026-12-05T10:00:00.000000Z\", \"size\": 12, "
+		"\"dkim\": \"pass\", \"raw\": \"SGk=\"}]}";
+	ExmPluginBuilderInput *in = input_new();
+	g_autofree gchar *node_value = g_strdup_printf("{\"captured\": %s}", captured);
+	g_autoptr(JsonNode) want = exm_json_parse_strict(captured, strlen(captured), NULL);
+	g_autoptr(JsonObject) patch = NULL;
+	Sink rec;
+
+	in->capture_hash = g_strdup("");
+	paas_build_with(in, node_value, &rec);
+	patch = exm_json_parse_object(rec.patch, strlen(rec.patch), NULL);
+	g_assert_true(json_object_has_member(patch, EXM_PLUGIN_CAPTURE_PATCH));
+	sink_clear(&rec);
+	g_free(in->capture_hash);
+	in->capture_hash = exm_json_hash(want);
+	paas_build_with(in, node_value, &rec);
+	g_assert_true(rec.patch == NULL || strstr(rec.patch, "captured") == NULL);
+	sink_clear(&rec);
+	exm_plugin_builder_input_free(in);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -409,5 +487,7 @@ main(int argc, char **argv)
 	g_test_add_func("/plugin/builder/paas-abuse-controls", test_paas_abuse_controls);
 	g_test_add_func("/plugin/builder/paas-breaker", test_paas_breaker);
 	g_test_add_func("/plugin/builder/breaker-patch", test_breaker_patch);
+	g_test_add_func("/plugin/builder/paas-sandbox", test_paas_sandbox);
+	g_test_add_func("/plugin/builder/paas-captured", test_paas_captured);
 	return g_test_run();
 }
