@@ -148,6 +148,25 @@ wait_dns_checked(CoreE2e *e)
 	return FALSE;
 }
 
+/* Bounded wait until the node's report of the test's logins has reached the
+ * account (the usage member names the secret that logged in, and the
+ * builder writes the account and instance rows once for it): that write is
+ * a change, not churn, so the quiet window starts after it. */
+static gboolean
+wait_login_reported(CoreE2e *e)
+{
+	for (guint i = 0; i < E2E_WAIT_S * 10; i++) {
+		g_autofree gchar *now = db_scalar(e,
+						  "SELECT bool_and(password_last_login_at IS NOT "
+						  "NULL) FROM mail_accounts");
+
+		if (g_strcmp0(now, "t") == 0)
+			return TRUE;
+		g_usleep(100 * 1000);
+	}
+	return FALSE;
+}
+
 /* Bounded wait until the instance row has @status. */
 static gboolean
 wait_instance(CoreE2e *e, const gchar *status)
@@ -252,6 +271,7 @@ test_em_notification(void)
 	g_assert_nonnull(node);
 	g_assert_true(e2e_wait_login(NULL, node, FALSE, EM_LOGIN, PLAIN, 235));
 	g_assert_true(wait_dns_checked(e));
+	g_assert_true(wait_login_reported(e));
 	wait_cycles(e, 2);
 	before = rows(e);
 	pw_before = passwd_state(node);
