@@ -102,11 +102,16 @@ exm_dp_breaker_free(ExmDpBreaker *breaker)
 }
 
 void
-exm_dp_breaker_set_limits(ExmDpBreaker *b, gint64 new_max, gint64 percent, gint64 min)
+exm_dp_breaker_set_limits(ExmDpBreaker *breaker,
+			  gint64 new_recipients_per_day,
+			  gint64 bounce_percent,
+			  gint64 bounce_min)
 {
-	b->new_max = new_max > 0 ? new_max : EXM_MAIL_DEFAULT_BREAKER_NEW_RECIPIENTS;
-	b->bounce_percent = percent > 0 ? percent : EXM_MAIL_DEFAULT_BREAKER_BOUNCE_PERCENT;
-	b->bounce_min = min > 0 ? min : EXM_MAIL_DEFAULT_BREAKER_BOUNCE_MIN;
+	breaker->new_max = new_recipients_per_day > 0 ? new_recipients_per_day
+						      : EXM_MAIL_DEFAULT_BREAKER_NEW_RECIPIENTS;
+	breaker->bounce_percent =
+		bounce_percent > 0 ? bounce_percent : EXM_MAIL_DEFAULT_BREAKER_BOUNCE_PERCENT;
+	breaker->bounce_min = bounce_min > 0 ? bounce_min : EXM_MAIL_DEFAULT_BREAKER_BOUNCE_MIN;
 }
 
 void
@@ -764,7 +769,7 @@ state_parse(const gchar *text, gsize len, GError **error)
 	g_autoptr(JsonNode) root = exm_json_parse_strict(text, len, error);
 	JsonObject *obj =
 		root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-	g_autoptr(ExmDpBreaker) b = exm_dp_breaker_new();
+	g_autoptr(ExmDpBreaker) b = NULL;
 	g_autoptr(GList) names = NULL;
 	JsonObject *accounts = NULL, *done = NULL;
 	gint64 version = 0;
@@ -782,12 +787,16 @@ state_parse(const gchar *text, gsize len, GError **error)
 		bad(error, "breaker state", "not version 1 with accounts and done");
 		return NULL;
 	}
+	/* allocated once the header passed; g_autoptr frees it on a refusal */
+	b = exm_dp_breaker_new();
 	names = json_object_get_members(accounts);
 	for (GList *l = names; l != NULL; l = l->next) {
 		if (!load_account(b, l->data, json_object_get_member(accounts, l->data), error))
+			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 			return NULL;
 	}
 	if (!load_done(b, done, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	return g_steal_pointer(&b);
 }
