@@ -183,6 +183,25 @@ test_fail(void)
 	algorithm = g_string_new(relaxed);
 	g_string_replace(algorithm, "a=rsa-sha256", "a=rsa-sha1", 1);
 	expect_fail(algorithm->str, k.public_b64, "unsupported algorithm");
+	/* tags a verifier must refuse, each for what it says */
+	{
+		static const struct {
+			const gchar *from, *to, *why;
+		} edits[] = {
+			{ "v=1", "v=2", "unsupported version" },
+			{ "c=relaxed/relaxed", "c=relaxed/bogus", "unsupported canonicalization" },
+			{ "c=relaxed/relaxed", "c=bogus", "unsupported canonicalization" },
+			{ "bh=", "xh=", "a required tag" },
+			{ "h=", "x=", "a required tag" },
+		};
+
+		for (guint i = 0; i < G_N_ELEMENTS(edits); i++) {
+			g_autoptr(GString) t = g_string_new(relaxed);
+
+			g_assert_cmpuint(g_string_replace(t, edits[i].from, edits[i].to, 1), ==, 1);
+			expect_fail(t->str, k.public_b64, edits[i].why);
+		}
+	}
 	/* whitespace a relaxed signature ignores is ignored */
 	spaced = g_string_new(relaxed);
 	g_string_replace(spaced, "Subject:   Hello", "Subject: Hello   ", 1);
@@ -211,6 +230,49 @@ test_none(void)
 	keys_clear(&k);
 }
 
+/* Odd shapes: a continuation line before any field and a line without a
+ * colon are ignored; a signature without d= or of another selector is not
+ * ours; an empty body signs and verifies in both canonicalizations; a
+ * negative l= is refused. */
+static void
+test_odd_shapes(void)
+{
+	static const gchar *const canon[] = { "relaxed", "simple" };
+	Keys k = { 0 };
+	g_autofree gchar *relaxed = NULL;
+	g_autoptr(GString) odd = NULL;
+	g_autoptr(GString) no_d = NULL;
+	g_autoptr(GString) other_s = NULL;
+	g_autoptr(GString) negative = NULL;
+
+	if (!keys_init(&k))
+		return;
+	relaxed = sign(&k, MESSAGE, DOMAIN, "relaxed", "relaxed", TRUE);
+	odd = g_string_new(" stray continuation\r\nno colon on this line\r\n");
+	g_string_append(odd, relaxed);
+	g_assert_cmpint(check(odd->str, k.public_b64, NULL), ==, EXM_MAIL_DKIM_PASS);
+	no_d = g_string_new(relaxed);
+	g_assert_cmpuint(g_string_replace(no_d, "d=example.com", "x=example.com", 1), ==, 1);
+	g_assert_cmpint(check(no_d->str, k.public_b64, NULL), ==, EXM_MAIL_DKIM_NONE);
+	other_s = g_string_new(relaxed);
+	g_assert_cmpuint(g_string_replace(other_s, "s=platform", "s=other", 1), ==, 1);
+	g_assert_cmpint(check(other_s->str, k.public_b64, NULL), ==, EXM_MAIL_DKIM_NONE);
+	negative = g_string_new(relaxed);
+	g_assert_cmpuint(g_string_replace(negative, " l=", " l=-5", 1), ==, 1);
+	expect_fail(negative->str, k.public_b64, "a required tag");
+	for (guint h = 0; h < 2; h++) {
+		g_autofree gchar *empty = sign(&k,
+					       "From: a@example.com\r\nSubject: empty\r\n\r\n",
+					       DOMAIN,
+					       canon[h],
+					       canon[h],
+					       FALSE);
+
+		g_assert_cmpint(check(empty, k.public_b64, NULL), ==, EXM_MAIL_DKIM_PASS);
+	}
+	keys_clear(&k);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,5 +280,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/dkim-verify/pass", test_pass);
 	g_test_add_func("/mail/dkim-verify/fail", test_fail);
 	g_test_add_func("/mail/dkim-verify/none", test_none);
+	g_test_add_func("/mail/dkim-verify/odd-shapes", test_odd_shapes);
 	return g_test_run();
 }
