@@ -520,11 +520,22 @@ test_bounces_restart(void)
 	g_assert_cmpint(send_to(fx, "bounce1@example.net"), ==, 250);
 	g_assert_cmpint(send_to(fx, "bounce2@example.net"), ==, 250);
 	g_assert_cmpfloat(wait_for(holds_bounces, &node), >=, 0);
+	/* the trip came with the last bounce: every message leaves the queue
+	 * (its Completed line may follow the hold by a moment, as in ci2) */
+	for (guint i = 0; i < 200; i++) {
+		g_autoptr(JsonNode) actual = get_actual(driver);
+		JsonObject *held = held_of(actual);
+
+		if (held != NULL && json_object_get_int_member(held, "held_messages") == 0)
+			break;
+		g_usleep(50 * 1000);
+	}
 	{
 		g_autoptr(JsonNode) actual = get_actual(driver);
 		JsonObject *held = held_of(actual);
 
 		g_assert_nonnull(held);
+		g_assert_cmpint(json_object_get_int_member(held, "held_messages"), ==, 0);
 		g_assert_cmpint(json_object_get_int_member(held, "bounces"), ==, 2);
 		g_assert_cmpint(json_object_get_int_member(held, "recipients"), ==, 3);
 		before = json_to_string(

@@ -68,17 +68,33 @@ create_instance(ExhTest *t)
 	return exh_test_create(t, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
 }
 
-/* The instance as a deployed one: ACTIVE with a node address and a key. */
+/* The instance as a deployed one: ACTIVE with a node address and a key.
+ * Only after the builder's first pass over the new instance (NEW becomes
+ * IN_PROGRESS): a pass landing after this update would put the status back
+ * to IN_PROGRESS, which the DNS job never claims (seen in ci2 as a check that
+ * never started). */
 static void
 make_active(ExhTest *t, const gchar *uuid)
 {
-	g_autofree gchar *sql = g_strdup_printf(
+	g_autofree gchar *status_sql =
+		g_strdup_printf("SELECT status FROM mail_instances WHERE uuid = '%s'", uuid);
+	gint64 start = g_get_monotonic_time();
+	g_autofree gchar *sql = NULL;
+	g_autofree gchar *one = NULL;
+
+	while (g_get_monotonic_time() - start < WAIT_US) {
+		g_autofree gchar *status = exh_test_sql(t, status_sql);
+
+		if (g_strcmp0(status, "NEW") != 0)
+			break;
+		g_usleep(20 * 1000);
+	}
+	sql = g_strdup_printf(
 		"UPDATE mail_instances SET status = 'ACTIVE', ipsv4 = '{192.0.2.10}', "
 		"dkim_selector = 'platform', dkim_public_key = 'v=DKIM1; p=QUJD' WHERE uuid = "
 		"'%s' RETURNING 1",
 		uuid);
-	g_autofree gchar *one = exh_test_sql(t, sql);
-
+	one = exh_test_sql(t, sql);
 	g_assert_cmpstr(one, ==, "1");
 }
 
