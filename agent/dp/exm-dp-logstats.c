@@ -35,6 +35,13 @@ static const struct {
 /* check-source: end */
 #define N_LIMITS G_N_ELEMENTS(limit_texts)
 
+/* TLS versions as exim names them (the first six), any other name, and none
+ * (a delivery in clear): the metric's bounded label set. */
+static const gchar *const tls_versions[] = { "TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0",
+					     "TLS1",   "SSL3",	 "other",  "none" };
+#define N_VERSIONS G_N_ELEMENTS(tls_versions)
+#define V_OTHER	   6
+
 typedef struct {
 	guint64 n[EXM_DP_LOG_N_OUTCOMES];
 } Counts;
@@ -60,6 +67,8 @@ struct _ExmDpLogStats {
 	ExmDpLoginObserver login_observer;
 	gpointer login_observer_data;
 	guint64 limit_hits[N_LIMITS];
+	guint64 deliveries_tls[N_VERSIONS][2]; /* [version][dane] */
+	guint64 dane_failures;
 	guint64 lines;
 	ExmDpLogObserver observer;
 	gpointer observer_data;
@@ -191,10 +200,11 @@ notify(ExmDpLogStats *stats,
        const gchar *const *tok,
        const gchar *account,
        gboolean authenticated,
-       const gchar *rest)
+       const gchar *rest,
+       const ExmDpDeliveryTls *tls)
 {
 	g_autofree gchar *time = NULL;
-	ExmDpLogEvent event = { outcome, NULL, account, authenticated, rest, tok[2] };
+	ExmDpLogEvent event = { outcome, NULL, account, authenticated, rest, tok[2], tls };
 
 	if (stats->observer == NULL)
 		return;
@@ -204,13 +214,17 @@ notify(ExmDpLogStats *stats,
 }
 
 static void
-count(ExmDpLogStats *stats, const gchar *const *tok, ExmDpLogOutcome outcome, const gchar *rest)
+count(ExmDpLogStats *stats,
+      const gchar *const *tok,
+      ExmDpLogOutcome outcome,
+      const gchar *rest,
+      const ExmDpDeliveryTls *tls)
 {
 	Counts *c = NULL;
 	const gchar *key = account_key(stats, owner(stats, tok[2]), &c);
 
 	c->n[outcome]++;
-	notify(stats, outcome, tok, key, FALSE, rest);
+	notify(stats, outcome, tok, key, FALSE, rest, tls);
 }
 
 /* A refused MAIL/RCPT or AUTH: which limit, if any. */
@@ -261,19 +275,101 @@ exm_dp_logstats_is_message_id(const gchar *s)
 	return dashes == 2;
 }
 
-/* TLS versions as exim names them; anything else is `other`. */
+/* The version of exim's `X=` value (`TLS1.3:<cipher>:<bits>`); an unknown
+ * one is `other`. */
 static const gchar *
 tls_label(const gchar *x)
 {
-	static const gchar *const known[] = { "TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0",
-					      "TLS1",	"SSL3",	  NULL };
 	g_autofree gchar *version = g_strndup(x, strcspn(x, ":"));
 
-	for (guint i = 0; known[i] != NULL; i++) {
-		if (g_str_equal(version, known[i]))
-			return known[i];
+	for (guint i = 0; i < V_OTHER; i++) {
+		if (g_str_equal(version, tls_versions[i]))
+			return tls_versions[i];
 	}
-	return "other";
+	return tls_versions[V_OTHER];
+}
+
+static guint
+version_index(const gchar *version)
+{
+	for (guint i = 0; i < N_VERSIONS; i++) {
+		if (g_str_equal(version, tls_versions[i]))
+			return i;
+	}
+	return V_OTHER;
+}
+
+/* The end of the word at @p: the first space outside double quotes (a
+ * backslash escapes the next character), as in a quoted local part. */
+static const gchar *
+word_end(const gchar *p)
+{
+	gboolean quoted = FALSE;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (*p == ' ' && !quoted)
+			break;
+	}
+	return p;
+}
+
+/* exim's own fields of a delivery line: after the recipient (its original
+ * `<…>` and `F=<sender>` when present), before the peer's `DN="` and `C="`. */
+static gchar *
+own_fields(const gchar *rest)
+{
+	const gchar *p = word_end(rest + strspn(rest, " "));
+	const gchar *end;
+	const gchar *dn;
+
+	while (p[0] == ' ' && (p[1] == '<' || g_str_has_prefix(p + 1, "F=<")))
+		p = word_end(p + 1);
+	end = strstr(p, " C=\"");
+	dn = strstr(p, " DN=\"");
+	if (end == NULL || (dn != NULL && dn < end))
+		end = dn;
+	return end != NULL ? g_strndup(p, (gsize)(end - p)) : g_strdup(p);
+}
+
+gboolean
+exm_dp_logstats_delivery_tls(const gchar *rest, ExmDpDeliveryTls *out)
+{
+	g_autofree gchar *fields = own_fields(rest);
+	g_auto(GStrv) words = g_strsplit(fields, " ", -1);
+	gboolean remote = FALSE;
+
+	*out = (ExmDpDeliveryTls){ tls_versions[N_VERSIONS - 1], FALSE, FALSE };
+	for (guint i = 0; words[i] != NULL; i++) {
+		const gchar *w = words[i];
+
+		if (g_str_equal(w, "T=sandbox_smtp"))
+			return FALSE; /* the node's own capture listener, in clear */
+		if (g_str_has_prefix(w, "H=")) {
+			remote = TRUE;
+			out->dnssec = words[i + 1] != NULL && g_str_equal(words[i + 1], "DS");
+		} else if (g_str_has_prefix(w, "X=")) {
+			out->version = tls_label(w + 2);
+		} else if (g_str_equal(w, "CV=dane")) {
+			out->dane = TRUE;
+		}
+	}
+	return remote;
+}
+
+/* A `=>`/`->` line: one recipient delivered; remote ones by TLS and DANE. */
+static void
+delivered(ExmDpLogStats *stats, const gchar *const *tok, const gchar *rest)
+{
+	ExmDpDeliveryTls tls;
+	gboolean remote = exm_dp_logstats_delivery_tls(rest, &tls);
+
+	if (remote)
+		stats->deliveries_tls[version_index(tls.version)][tls.dane ? 1 : 0]++;
+	count(stats, tok, EXM_DP_LOG_DELIVERED, rest, remote ? &tls : NULL);
 }
 
 static void
@@ -293,7 +389,13 @@ received(ExmDpLogStats *stats, const gchar *const *tok, const gchar *line_rest)
 	const gchar *key = account_key(stats, account, &c);
 
 	c->n[EXM_DP_LOG_RECEIVED]++;
-	notify(stats, EXM_DP_LOG_RECEIVED, tok, key, colon != NULL && colon[1] != '\0', line_rest);
+	notify(stats,
+	       EXM_DP_LOG_RECEIVED,
+	       tok,
+	       key,
+	       colon != NULL && colon[1] != '\0',
+	       line_rest,
+	       NULL);
 	if (g_hash_table_size(stats->messages) < EXM_DP_LOGSTATS_MAX_MESSAGES)
 		g_hash_table_insert(stats->messages, g_strdup(id), (gpointer)key);
 	if (colon != NULL && x != NULL) {
@@ -347,15 +449,18 @@ exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize len)
 	if (g_str_equal(tok[3], "<="))
 		received(stats, (const gchar *const *)tok, rest);
 	else if (g_str_equal(tok[3], "=>") || g_str_equal(tok[3], "->"))
-		count(stats, (const gchar *const *)tok, EXM_DP_LOG_DELIVERED, rest);
+		delivered(stats, (const gchar *const *)tok, rest);
 	else if (g_str_equal(tok[3], "=="))
-		count(stats, (const gchar *const *)tok, EXM_DP_LOG_DEFERRED, rest);
+		count(stats, (const gchar *const *)tok, EXM_DP_LOG_DEFERRED, rest, NULL);
 	else if (g_str_equal(tok[3], "**"))
-		count(stats, (const gchar *const *)tok, EXM_DP_LOG_BOUNCED, rest);
+		count(stats, (const gchar *const *)tok, EXM_DP_LOG_BOUNCED, rest, NULL);
 	else if (g_ascii_strcasecmp(tok[3], "frozen") == 0)
-		count(stats, (const gchar *const *)tok, EXM_DP_LOG_HELD, rest);
+		count(stats, (const gchar *const *)tok, EXM_DP_LOG_HELD, rest, NULL);
 	else if (g_str_equal(tok[3], "Completed"))
 		g_hash_table_remove(stats->messages, tok[2]);
+	else if (g_str_equal(tok[3], "DANE") && tok[4] != NULL &&
+		 g_str_has_prefix(tok[4], "attempt failed;"))
+		stats->dane_failures++;
 }
 
 /* Splits @data into lines, keeping an incomplete last line for later. */
@@ -559,6 +664,49 @@ exm_dp_logstats_get_limit_hits(ExmDpLogStats *stats, const gchar *limit)
 	return 0;
 }
 
+guint64
+exm_dp_logstats_get_deliveries_tls(ExmDpLogStats *stats, const gchar *version, gboolean dane)
+{
+	guint v = version_index(version);
+
+	return g_str_equal(tls_versions[v], version) ? stats->deliveries_tls[v][dane ? 1 : 0] : 0;
+}
+
+guint64
+exm_dp_logstats_get_dane_failures(ExmDpLogStats *stats)
+{
+	return stats->dane_failures;
+}
+
+/* Only the version/DANE pairs seen: at most 16 series. */
+static void
+render_deliveries(ExmDpLogStats *stats, GString *out)
+{
+	g_string_append(out,
+			"# HELP exordos_node_deliveries_tls_total Deliveries to remote hosts by "
+			"TLS version (\"none\": in clear) and whether DANE verified the peer.\n"
+			"# TYPE exordos_node_deliveries_tls_total counter\n");
+	for (guint v = 0; v < N_VERSIONS; v++) {
+		for (guint d = 0; d < 2; d++) {
+			if (stats->deliveries_tls[v][d] == 0)
+				continue;
+			g_string_append_printf(out,
+					       "exordos_node_deliveries_tls_total{version=\"%s\","
+					       "dane=\"%s\"} %" G_GUINT64_FORMAT "\n",
+					       tls_versions[v],
+					       d != 0 ? "yes" : "no",
+					       stats->deliveries_tls[v][d]);
+		}
+	}
+	g_string_append_printf(out,
+			       "# HELP exordos_node_dane_failures_total Delivery attempts "
+			       "deferred because the peer's certificate did not match its "
+			       "DNSSEC-validated TLSA records.\n"
+			       "# TYPE exordos_node_dane_failures_total counter\n"
+			       "exordos_node_dane_failures_total %" G_GUINT64_FORMAT "\n",
+			       stats->dane_failures);
+}
+
 static void
 render_limits(ExmDpLogStats *stats, GString *out)
 {
@@ -626,6 +774,7 @@ exm_dp_logstats_render(ExmDpLogStats *stats, GString *out)
 
 	render_messages(stats, out);
 	render_limits(stats, out);
+	render_deliveries(stats, out);
 	g_string_append_printf(
 		out,
 		"# HELP exordos_node_auth_failures_total Failed SMTP AUTH attempts.\n"

@@ -7,7 +7,8 @@
  * finished through the descriptor still open before the new file is followed,
  * and a truncated one is read again from its start.  Counts per account (the
  * authenticated id on the `<=` line, carried to the deliveries by message id),
- * AUTH failures, TLS versions of authenticated submissions.  The label sets
+ * AUTH failures, TLS versions of authenticated submissions, TLS version and
+ * DANE of remote deliveries (docs/tls.md §5).  The label sets
  * are bounded: at most %EXM_DP_LOGSTATS_MAX_ACCOUNTS accounts (the rest count
  * as `other`), message ids remembered at most %EXM_DP_LOGSTATS_MAX_MESSAGES.
  */
@@ -42,6 +43,8 @@ typedef struct _ExmDpLogStats ExmDpLogStats;
  * @authenticated: the `<=` line carried an authenticated id (@outcome RECEIVED)
  * @rest: the line after its symbol (recipient and fields), for deliveries
  * @id: the message id
+ * @tls: (nullable): how a delivery to a remote host went (DELIVERED lines of
+ *   remote SMTP deliveries only)
  *
  * One classified line, handed to the observer (exm-dp-usage.c) as it is read.
  */
@@ -52,7 +55,37 @@ typedef struct {
 	gboolean authenticated;
 	const gchar *rest;
 	const gchar *id;
+	const struct _ExmDpDeliveryTls *tls;
 } ExmDpLogEvent;
+
+/**
+ * ExmDpDeliveryTls:
+ * @version: the TLS version (`TLS1.3`, `TLS1.2`, … `other`), `none` in clear
+ * @dane: the peer's certificate was verified by DANE (`CV=dane`)
+ * @dnssec: the MX and address lookups were DNSSEC-validated (`DS`)
+ *
+ * The facts of one delivery to a remote host (issue 22 item 6, docs/tls.md
+ * §5), from exim's delivery line, for the metrics and the deliveries view.
+ */
+typedef struct _ExmDpDeliveryTls {
+	const gchar *version;
+	gboolean dane;
+	gboolean dnssec;
+} ExmDpDeliveryTls;
+
+/**
+ * exm_dp_logstats_delivery_tls:
+ * @rest: a `=>` or `->` line after its symbol
+ * @out: (out): the delivery's facts; @version is a static string
+ *
+ * Reads exim's own fields only: the recipient and `F=<sender>` are skipped as
+ * words (a quoted local part may hold spaces), and nothing from `DN="` or
+ * `C="` on (the peer's texts) is looked at.
+ *
+ * Returns: %FALSE for a line that is no remote SMTP delivery (no `H=`: a local
+ *   delivery) or the sandbox's hand-over to the capture listener
+ */
+gboolean exm_dp_logstats_delivery_tls(const gchar *rest, ExmDpDeliveryTls *out);
 
 typedef void (*ExmDpLogObserver)(const ExmDpLogEvent *event, gpointer data);
 
@@ -143,5 +176,11 @@ guint64 exm_dp_logstats_get_auth_failures(ExmDpLogStats *stats);
 guint64 exm_dp_logstats_get_logins(ExmDpLogStats *stats, gboolean previous);
 /* Refusals by a send limit or the login defence (@limit as in the metric). */
 guint64 exm_dp_logstats_get_limit_hits(ExmDpLogStats *stats, const gchar *limit);
+/* Remote deliveries by TLS version (`none`: in clear) and DANE. */
+guint64 exm_dp_logstats_get_deliveries_tls(ExmDpLogStats *stats,
+					   const gchar *version,
+					   gboolean dane);
+/* `DANE attempt failed` lines: a TLSA record the peer's certificate did not match. */
+guint64 exm_dp_logstats_get_dane_failures(ExmDpLogStats *stats);
 
 G_END_DECLS
