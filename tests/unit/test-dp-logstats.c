@@ -207,6 +207,118 @@ test_caps(void)
 	exm_test_rmtree(dir);
 }
 
+/* Issue 22 item 6: delivery lines exim 4.96 wrote in test-dp-dane (DANE, a
+ * TLSA mismatch, opportunistic TLS, and the same host without AD), then the
+ * shapes the reader must not be fooled by. */
+#define DANE_A "1xZpHZ-0007N7-03"
+#define DANE_B "1xZpHZ-0007NN-1Z"
+#define DANE_C "1xZpHZ-0007NV-2X"
+#define X13    "X=TLS1.3:ECDHE_SECP256R1__ECDSA_SECP256R1_SHA256__AES_256_GCM:256"
+
+/* clang-format off */
+static const gchar *const dane_run[] = {
+	"2026-12-05 12:54:29 " DANE_B " <= mia@example.com H=(client.test) [127.0.0.1] "
+	"I=[127.148.230.154]:587 P=esmtpsa X=TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 "
+	"CV=no A=plain_server:mia@example.com S=433 id=1796475269467228165@client.test T=\"dp test\" "
+	"for someone@b.dane.test",
+	"2026-12-05 12:54:29 " DANE_A " => someone@a.dane.test F=<mia@example.com> R=dnslookup "
+	"T=remote_smtp H=mx-a.dane.test DS [192.0.2.25] I=[192.0.2.25] " X13 " CV=dane "
+	"DN=\"CN=mx-a.dane.test\" C=\"250 2.0.0 stored\"",
+	"2026-12-05 12:54:29 " DANE_B " DANE attempt failed; TLS connection to mx-b.dane.test "
+	"[192.0.2.26]: (certificate verification failed): Verification failed. The certificate differs. ",
+	"2026-12-05 12:54:29 " DANE_B " == someone@b.dane.test R=dnslookup T=remote_smtp defer (-37) "
+	"H=mx-b.dane.test DS [192.0.2.26] I=[192.0.2.26]: TLS session: (certificate verification "
+	"failed): Verification failed. The certificate differs. ",
+	"2026-12-05 12:54:29 " DANE_C " => someone@c.dane.test F=<mia@example.com> R=dnslookup "
+	"T=remote_smtp H=mx-c.dane.test DS [192.0.2.27] I=[192.0.2.27] " X13 " CV=no "
+	"DN=\"CN=mx-c.dane.test\" C=\"250 2.0.0 stored\"",
+	"2026-12-05 12:54:30 " DANE_B " => someone@b.dane.test F=<mia@example.com> R=dnslookup "
+	"T=remote_smtp H=mx-b.dane.test [192.0.2.26] I=[192.0.2.26] " X13 " CV=no "
+	"DN=\"CN=mx-b.dane.test\" C=\"250 2.0.0 stored\"",
+};
+
+static const struct {
+	const gchar *rest;
+	gboolean remote;
+	const gchar *version;
+	gboolean dane;
+	gboolean dnssec;
+} dane_shapes[] = {
+	/* check-source: table */
+	{ " x@r.test R=dnslookup T=remote_smtp H=mx.r.test [192.0.2.1] C=\"250 OK\"",
+	  TRUE, "none", FALSE, FALSE },
+	{ " x@r.test R=dnslookup T=remote_smtp H=mx.r.test DS [192.0.2.1] "
+	  "X=TLS1.2:ECDHE_RSA_AES_128_GCM_SHA256:128 CV=yes C=\"250 OK\"",
+	  TRUE, "TLS1.2", FALSE, TRUE },
+	{ " x@r.test R=dnslookup T=remote_smtp H=mx.r.test [192.0.2.1] X=QUIC9:x:1 CV=no",
+	  TRUE, "other", FALSE, FALSE },
+	/* the sender's quoted local parts and the peer's DN and reply pose as fields */
+	{ " \"a X=TLS1.0 CV=dane\"@r.test F=<\"b H=x DS X=SSL3 CV=dane\"@example.com> "
+	  "R=dnslookup T=remote_smtp H=mx.r.test [192.0.2.1] C=\"250 X=TLS1.0 CV=dane\"",
+	  TRUE, "none", FALSE, FALSE },
+	{ " x@r.test R=dnslookup T=remote_smtp H=mx.r.test [192.0.2.1] X=TLS1.3:x:256 CV=no "
+	  "DN=\"CN=evil CV=dane X=SSL3\" C=\"250 OK\"",
+	  TRUE, "TLS1.3", FALSE, FALSE },
+	/* no remote host: a local delivery; the sandbox's hand-over to the node itself */
+	{ " x@r.test R=capture T=capture_file", FALSE, "none", FALSE, FALSE },
+	{ " x@r.test R=sandbox T=sandbox_smtp H=127.0.0.5 [127.0.0.5] C=\"250 OK\"",
+	  FALSE, "none", FALSE, FALSE },
+	/* check-source: end */
+};
+/* clang-format on */
+
+static void
+observe_tls(const ExmDpLogEvent *event, gpointer data)
+{
+	GPtrArray *seen = data;
+
+	if (event->tls != NULL)
+		g_ptr_array_add(seen,
+				g_strdup_printf("%s %s dane=%d ds=%d",
+						event->id,
+						event->tls->version,
+						event->tls->dane,
+						event->tls->dnssec));
+}
+
+static void
+test_delivery_tls(void)
+{
+	g_autoptr(ExmDpLogStats) s = exm_dp_logstats_new("/nonexistent/mainlog", TRUE);
+	g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS(dane_shapes); i++) {
+		ExmDpDeliveryTls tls;
+
+		g_test_message("%s", dane_shapes[i].rest);
+		g_assert_cmpint(exm_dp_logstats_delivery_tls(dane_shapes[i].rest, &tls),
+				==,
+				dane_shapes[i].remote);
+		g_assert_cmpstr(tls.version, ==, dane_shapes[i].version);
+		g_assert_cmpint(tls.dane, ==, dane_shapes[i].dane);
+		g_assert_cmpint(tls.dnssec, ==, dane_shapes[i].dnssec);
+	}
+	exm_dp_logstats_set_observer(s, observe_tls, seen);
+	for (guint i = 0; i < G_N_ELEMENTS(dane_run); i++)
+		exm_dp_logstats_feed_line(s, dane_run[i], strlen(dane_run[i]));
+	g_assert_cmpuint(seen->len, ==, 3);
+	g_assert_cmpstr(seen->pdata[0], ==, DANE_A " TLS1.3 dane=1 ds=1");
+	g_assert_cmpstr(seen->pdata[1], ==, DANE_C " TLS1.3 dane=0 ds=1");
+	g_assert_cmpstr(seen->pdata[2], ==, DANE_B " TLS1.3 dane=0 ds=0");
+	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(s, "TLS1.3", TRUE), ==, 1);
+	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(s, "TLS1.3", FALSE), ==, 2);
+	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(s, "none", FALSE), ==, 0);
+	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(s, "bogus", FALSE), ==, 0);
+	g_assert_cmpuint(exm_dp_logstats_get_dane_failures(s), ==, 1);
+	exm_dp_logstats_render(s, text);
+	g_assert_nonnull(
+		strstr(text->str,
+		       "\nexordos_node_deliveries_tls_total{version=\"TLS1.3\",dane=\"no\"} 2\n"
+		       "exordos_node_deliveries_tls_total{version=\"TLS1.3\",dane=\"yes\"} 1\n"));
+	g_assert_nonnull(strstr(text->str, "\nexordos_node_dane_failures_total 1\n"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,5 +328,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dp-logstats/rotation", test_rotation);
 	g_test_add_func("/dp-logstats/truncation", test_truncation);
 	g_test_add_func("/dp-logstats/caps", test_caps);
+	g_test_add_func("/dp-logstats/delivery-tls", test_delivery_tls);
 	return g_test_run();
 }
