@@ -8,6 +8,9 @@
 # /etc/exim4/passwd (0640 root:Debian-exim), installs the first-boot script
 # and enables only the mail agent: exim4 and the configure unit are started
 # later, by the bootstrap script and the configure unit (never here).
+# unbound is the node's validating resolver for exim's DANE (docs/tls.md §5):
+# exim4 sees a resolv.conf of its own that names it; the rest of the node
+# keeps the platform's resolv.conf.
 #
 # Test hooks (tests/pkg only): EXM_DESTDIR installs under that directory
 # instead of /; EXM_SRC_DIR and EXM_BUILD_DIR move the source and build dirs.
@@ -25,7 +28,9 @@ BOOTSTRAP_DIR="/var/lib/exordos/bootstrap/scripts"
 BOOTSTRAP_SCRIPT="0100-metapaas-mail-dp-bootstrap.sh"
 EXIM_GROUP="Debian-exim"
 
-RUNTIME_PACKAGES=(exim4-daemon-light ca-certificates)
+# unbound + dns-root-data (the root trust anchor unbound starts from; only a
+# Recommends of unbound): the node's validating resolver (docs/tls.md §5).
+RUNTIME_PACKAGES=(exim4-daemon-light ca-certificates unbound dns-root-data)
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libcrypt-dev
@@ -75,6 +80,43 @@ prepare_passwd() {
   chmod 0640 "$passwd"
 }
 
+# Issue 22 item 6, DANE (docs/tls.md §5). exim validates no DNSSEC itself: it
+# trusts the AD bit of its resolver, so the resolver must be on the node
+# (nobody on the path can set AD) and validating: unbound, recursive from the
+# root with Debian's root trust anchor, on 127.0.0.1 only. exim4.service gets
+# its own /etc/resolv.conf naming it (a bind mount, so the platform's own
+# resolv.conf, which may be rewritten, stays for everything else), with
+# `trust-ad`: without it glibc (>= 2.31) clears AD and exim never uses DANE.
+# unbound's package enables it; exim4's Wants= starts it with exim in any case.
+# The node needs outbound DNS (53) to the internet, as it needs outbound 25.
+configure_resolver() {
+  install -d -m 0755 "${ROOT}/etc/unbound/unbound.conf.d"
+  cat >"${ROOT}/etc/unbound/unbound.conf.d/exordos-mail.conf" <<'CONF'
+# exordos_mail (exordos/images/dp_install.sh): exim's validating resolver.
+server:
+  interface: 127.0.0.1
+  access-control: 127.0.0.0/8 allow
+  val-permissive-mode: no
+  harden-dnssec-stripped: yes
+CONF
+  chmod 0644 "${ROOT}/etc/unbound/unbound.conf.d/exordos-mail.conf"
+  install -d -m 0755 "${ROOT}${CFG_DIR}"
+  printf 'nameserver 127.0.0.1\noptions edns0 trust-ad\n' >"${ROOT}${CFG_DIR}/exim4-resolv.conf"
+  chmod 0644 "${ROOT}${CFG_DIR}/exim4-resolv.conf"
+  install -d -m 0755 "${ROOT}/etc/systemd/system/exim4.service.d"
+  cat >"${ROOT}/etc/systemd/system/exim4.service.d/exordos-resolver.conf" <<CONF
+# exordos_mail (exordos/images/dp_install.sh): exim resolves through the
+# node's validating unbound (DANE, docs/tls.md §5).
+[Unit]
+Wants=unbound.service
+After=unbound.service
+
+[Service]
+BindReadOnlyPaths=${CFG_DIR}/exim4-resolv.conf:/etc/resolv.conf
+CONF
+  chmod 0644 "${ROOT}/etc/systemd/system/exim4.service.d/exordos-resolver.conf"
+}
+
 install_bootstrap() {
   install -D -m 0755 "${SRC_DIR}/exordos/images/dp_bootstrap.sh" \
     "${ROOT}${BOOTSTRAP_DIR}/${BOOTSTRAP_SCRIPT}"
@@ -91,6 +133,7 @@ install_packages
 build_and_install
 prepare_directories
 prepare_passwd
+configure_resolver
 install_bootstrap
 enable_units
 echo "dp_install: done"

@@ -221,6 +221,19 @@ place_platform_files() {
   install -d -m 0700 "$r/var/lib/exordos/universal_agent"
   (umask 077 && printf '%s' "$NODE_KEY" >"$r/var/lib/exordos/universal_agent/private_key")
   echo "nameserver 203.0.113.3" >"$r/etc/resolv.conf"
+  # exim resolves through the node's own validating unbound (dp_install.sh,
+  # docs/tls.md §5), which recurses from the root; the namespace has no root,
+  # so the test's DNS stands in for the internet's: sink.test is forwarded to
+  # it, unsigned (insecure: no DANE, opportunistic TLS as before). `test.` is
+  # one of unbound's built-in empty zones (RFC 6761), undone here.
+  cat >"$r/etc/unbound/unbound.conf.d/zz-image-test.conf" <<'CONF'
+server:
+  local-zone: "test." nodefault
+  domain-insecure: "sink.test"
+forward-zone:
+  name: "sink.test"
+  forward-addr: 203.0.113.3
+CONF
   # a plain root shell, no login session (a getty's session scope could fail
   # on its own and show up in systemctl --failed)
   cat >"$r/etc/systemd/system/exm-test-shell.service" <<'UNIT'

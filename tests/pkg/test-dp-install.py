@@ -1,7 +1,8 @@
 # Suite dp: exordos/images/dp_install.sh run against fake apt-get, meson and
 # systemctl on PATH, installing under a DESTDIR-like root (EXM_DESTDIR):
 # packages, the meson build with prefix /usr, /etc/exim4/passwd 0640
-# root:Debian-exim, the first-boot script, and exactly the agent enabled.
+# root:Debian-exim, the first-boot script, exactly the agent enabled, and
+# unbound as exim's validating resolver (DANE, docs/tls.md §5).
 import grp
 import os
 import re
@@ -104,6 +105,25 @@ def check_files(t, img):
         t.ok(os.path.isdir(p) and stat.S_IMODE(os.stat(p).st_mode) == 0o700, f"/{rel} exists 0700")
 
 
+def check_resolver(t, img, calls):
+    """Issue 22 item 6 (docs/tls.md §5): unbound is exim's validating resolver."""
+    installs = [c for c in calls if c.startswith("apt-get ") and " install " in f" {c} "]
+    words = installs[0].split() if installs else []
+    t.ok("unbound" in words and "dns-root-data" in words, "apt-get installs unbound and its root anchor")
+    conf = img.path("etc/unbound/unbound.conf.d/exordos-mail.conf")
+    text = open(conf, encoding="utf-8").read() if os.path.exists(conf) else ""
+    t.ok("interface: 127.0.0.1" in text and "val-permissive-mode: no" in text,
+         "unbound listens on 127.0.0.1 and refuses bogus answers", text)
+    resolv = img.path("etc/exordos_metapaas/exim4-resolv.conf")
+    text = open(resolv, encoding="utf-8").read() if os.path.exists(resolv) else ""
+    t.eq(text, "nameserver 127.0.0.1\noptions edns0 trust-ad\n", "exim's resolv.conf: unbound, trust-ad")
+    dropin = img.path("etc/systemd/system/exim4.service.d/exordos-resolver.conf")
+    text = open(dropin, encoding="utf-8").read() if os.path.exists(dropin) else ""
+    t.ok("BindReadOnlyPaths=/etc/exordos_metapaas/exim4-resolv.conf:/etc/resolv.conf" in text
+         and "Wants=unbound.service" in text and "After=unbound.service" in text,
+         "exim4.service sees that resolv.conf and starts after unbound", text)
+
+
 def check_units(t, calls):
     t.eq(enabled_units(calls), {AGENT}, "exactly the agent is enabled")
     t.ok(not any(c.startswith("systemctl") and re.search(r"\b(start|restart|reload)\b|--now", c)
@@ -158,6 +178,7 @@ def main():
         check_build(t, img, calls)
         check_files(t, img)
         check_units(t, calls)
+        check_resolver(t, img, calls)
         check_rerun(t, img)
     check_failure(t)
     t.done()
