@@ -21,8 +21,11 @@ PACKAGES=(
   systemd xxhash prometheus
   # the TLS profile's scanner (tests/dp/test-dp-tls.c)
   sslscan
-  # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c)
+  # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c); with
+  # its keymgr, the signed zone of the DANE test (tests/dp/test-dp-dane.c)
   knot
+  # the DANE test's validating resolver (tests/dp/exm-dp-dnssec.c)
+  unbound
   # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)
   clang clang-tools clang-tidy cppcheck gcovr
   # the image suite (tests/image): builds and boots the DP image
