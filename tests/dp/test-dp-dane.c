@@ -14,13 +14,15 @@
  *   c.dane.test → mx-c, no TLSA: delivered with opportunistic TLS, CV=no
  *
  * The MX addresses are TEST-NET-1 (192.0.2.0/24), which the relay does not
- * refuse as a target, so the binary runs itself again in a network namespace
- * of its own (unshare --net --mount) where those addresses are on lo and
+ * refuse as a target, so the process first moves into a network and mount
+ * namespace of its own (unshare(2)) where those addresses are on lo and
  * /etc/resolv.conf is a bind mount of the test's file: no packet leaves it.
  * Then the agent's log reader counts the delivery lines exim wrote.
  */
+#include <errno.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -34,14 +36,16 @@
 #include "exm-dp-logstats.h"
 #include "exm-test.h"
 
-#define IN_NETNS "EXM_DP_DANE_NETNS"
-#define UUID	 "5d1c7f0e-2b3a-4c5d-9e8f-0a1b2c3d4e5f"
-#define MIA	 "mia@example.com"
-#define ZONE	 "dane.test"
+#define UUID "5d1c7f0e-2b3a-4c5d-9e8f-0a1b2c3d4e5f"
+#define MIA  "mia@example.com"
+#define ZONE "dane.test"
 
 static const gchar *const mx_names[] = { "a", "b", "c" };
 static const gchar *const mx_addrs[] = { "192.0.2.25", "192.0.2.26", "192.0.2.27" };
 #define N_MX 3
+
+/* enter_namespaces() succeeded */
+static gboolean in_netns;
 
 typedef struct {
 	gchar *dir;
@@ -74,7 +78,7 @@ enter_netns(const gchar *resolv, GError **error)
 				 -1,
 				 error))
 		return FALSE;
-	if (mount(resolv, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0) {
+	if (mount(resolv, "/etc/resolv.conf", "none", MS_BIND, NULL) != 0) {
 		g_set_error(
 			error, G_IO_ERROR, G_IO_ERROR_FAILED, "bind mount of resolv.conf failed");
 		return FALSE;
@@ -385,13 +389,13 @@ check_without_trust_ad(ExmDpFixture *fx, Sinks *sinks, const gchar *log)
 static gboolean
 have_peers(void)
 {
-	if (!exm_test_need_root_and("DANE in a network namespace", "unshare"))
+	if (!exm_test_need_root_and("DANE in a network namespace", "ip"))
 		return FALSE;
-	if (g_getenv(IN_NETNS) == NULL) {
-		g_test_fail_printf("not in the test's network namespace (re-exec failed)");
+	if (!in_netns) {
+		g_test_fail_printf("no network and mount namespace of the test's own");
 		return FALSE;
 	}
-	return exm_dp_have_exim_and_sink() && exm_dp_have("openssl") && exm_dp_have("ip");
+	return exm_dp_have_exim_and_sink() && exm_dp_have("openssl");
 }
 
 static void
@@ -432,24 +436,28 @@ test_dane(void)
 	check_without_trust_ad(fx, sinks, log);
 }
 
+/* As root: a network and mount namespace of the process's own, taken before
+ * any thread exists; mounts made in it never reach the machine's. */
+static void
+enter_namespaces(void)
+{
+	if (geteuid() != 0)
+		return;
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+		g_printerr("unshare: %s\n", g_strerror(errno));
+		return;
+	}
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0) {
+		g_printerr("mount --make-rprivate /: %s\n", g_strerror(errno));
+		return;
+	}
+	in_netns = TRUE;
+}
+
 int
 main(int argc, char **argv)
 {
-	/* once, as root: again in a network and mount namespace of its own */
-	if (geteuid() == 0 && g_getenv(IN_NETNS) == NULL) {
-		g_autoptr(GPtrArray) args = g_ptr_array_new();
-		const gchar *head[] = { "unshare",	 "--net",   "--mount",
-					"--propagation", "private", "--" };
-
-		for (guint i = 0; i < G_N_ELEMENTS(head); i++)
-			g_ptr_array_add(args, (gpointer)head[i]);
-		for (gint i = 0; i < argc; i++)
-			g_ptr_array_add(args, argv[i]);
-		g_ptr_array_add(args, NULL);
-		g_setenv(IN_NETNS, "1", TRUE);
-		execvp("unshare", (gchar **)args->pdata);
-		g_unsetenv(IN_NETNS); /* no unshare: have_peers() reports it */
-	}
+	enter_namespaces();
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/dp/dane/outbound", test_dane);
 	return g_test_run();
