@@ -119,7 +119,7 @@ spki_sha256(const gchar *dir, const gchar *name)
 	OPENSSL_free(der);
 	X509_free(x);
 	if (f != NULL)
-		fclose(f);
+		(void)fclose(f);
 	g_assert_nonnull(hex);
 	return hex;
 }
@@ -281,6 +281,7 @@ start_relay(void)
 	value = exm_dp_node_value(UUID, (const gchar *const[]){ "mia", hash, "1", NULL });
 	actual = exm_dp_driver_apply(driver, value, NULL, &error);
 	g_assert_no_error(error);
+	g_assert_nonnull(actual);
 	return g_steal_pointer(&fx);
 }
 
@@ -372,8 +373,8 @@ check_without_trust_ad(ExmDpFixture *fx, Sinks *sinks, const gchar *log)
 	FILE *f = fopen("/etc/resolv.conf", "w"); /* the bind mount: rewritten in place */
 
 	g_assert_nonnull(f);
-	fputs("nameserver " EXM_DP_DNSSEC_RESOLVER "\noptions edns0\n", f);
-	fclose(f);
+	g_assert_cmpint(fputs("nameserver " EXM_DP_DNSSEC_RESOLVER "\noptions edns0\n", f), >=, 0);
+	g_assert_cmpint(fclose(f), ==, 0);
 	g_assert_cmpint(exm_test_run(deliver, NULL, NULL), ==, 0);
 	g_assert_true(g_file_get_contents(path, &after, NULL, NULL));
 	sent = log_line(after, "=>", "someone@b." ZONE);
@@ -411,6 +412,7 @@ test_dane(void)
 
 	sinks->dir = exm_test_mkdtemp("exm-dane");
 	if (!have_peers())
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees sinks
 		return;
 	for (guint i = 0; i < N_MX; i++)
 		g_assert_true(make_cert(sinks->dir, mx_names[i]));
