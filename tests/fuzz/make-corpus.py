@@ -170,6 +170,20 @@ SEEDS = {
         "alice", "Bob.Smith+tag", "_x", ".dot", "a" * 64, "platform", "default-2026",
         "My instance", "caf\u00e9", "tab\there", "example.com.", "-bad.com", "a_b.com", "",
     ],
+    # the text after `=>` of delivery lines (issue 22 item 6, tests/unit/test-dp-logstats.c)
+    "logstats": [
+        " someone@a.dane.test F=<mia@example.com> R=dnslookup T=remote_smtp H=mx-a.dane.test DS "
+        "[192.0.2.25] I=[192.0.2.25] X=TLS1.3:ECDHE_SECP256R1__ECDSA_SECP256R1_SHA256__AES_256_GCM:256 "
+        "CV=dane DN=\"CN=mx-a.dane.test\" C=\"250 2.0.0 stored\"",
+        " someone@c.dane.test F=<mia@example.com> R=dnslookup T=remote_smtp H=mx-c.dane.test "
+        "[192.0.2.27] X=TLS1.2:ECDHE_RSA_AES_128_GCM_SHA256:128 CV=no C=\"250 OK\"",
+        " \"a X=TLS1.0 CV=dane\"@r.test F=<\"b H=x DS X=SSL3 CV=dane\"@example.com> R=dnslookup "
+        "T=remote_smtp H=mx.r.test [192.0.2.1] C=\"250 X=TLS1.0 CV=dane\"",
+        " x@r.test R=dnslookup T=remote_smtp H=mx.r.test [192.0.2.1] X=TLS1.3:x:256 CV=no "
+        "DN=\"CN=evil CV=dane X=SSL3\" C=\"250 OK\"",
+        " x@r.test R=sandbox T=sandbox_smtp H=127.0.0.5 [127.0.0.5] C=\"250 OK\"",
+        " x@r.test R=capture T=capture_file", " \"unterminated F=<\\\" H=", "",
+    ],
     "template": [
         "value\nprimary_hostname = @HOSTNAME@\ndomainlist local_domains = @DOMAIN@\n@EXTRA_MACROS@\n"
         "# exim's own @ stays: ${lookup{$local_part@$domain}lsearch{/etc/exim4/passwd}}\nx = @VALUE@\n",
