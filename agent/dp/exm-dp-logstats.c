@@ -425,6 +425,27 @@ rest_of(const gchar *text, guint n)
 	return p - 1;
 }
 
+/* exim's lines of a delivery attempt DANE refused: `ID DANE attempt failed;
+ * …` (the certificate matched no TLSA record) and `ID H=<host> [<ip>]: a TLS
+ * session is required, but the server did not offer TLS support` (no
+ * STARTTLS; only DANE requires TLS in this configuration). */
+static gboolean
+dane_refused(const gchar *const *tok)
+{
+	static const gchar no_tls[] =
+		"]: a TLS session is required, but the server did not offer TLS support";
+
+	const gchar *ip_end;
+
+	if (tok[4] == NULL)
+		return FALSE;
+	if (g_str_equal(tok[3], "DANE"))
+		return g_str_has_prefix(tok[4], "attempt failed;");
+	/* right after the address: exim's words, not a remote's reply */
+	ip_end = tok[4][0] == '[' ? strchr(tok[4], ']') : NULL;
+	return g_str_has_prefix(tok[3], "H=") && ip_end != NULL && g_str_has_prefix(ip_end, no_tls);
+}
+
 /* `DATE TIME ID SYMBOL REST`; lines of other shapes count nothing.  A
  * frozen message (`ID Frozen …`, `ID frozen by ACL`) counts as held. */
 void
@@ -458,8 +479,7 @@ exm_dp_logstats_feed_line(ExmDpLogStats *stats, const gchar *line, gsize len)
 		count(stats, (const gchar *const *)tok, EXM_DP_LOG_HELD, rest, NULL);
 	else if (g_str_equal(tok[3], "Completed"))
 		g_hash_table_remove(stats->messages, tok[2]);
-	else if (g_str_equal(tok[3], "DANE") && tok[4] != NULL &&
-		 g_str_has_prefix(tok[4], "attempt failed;"))
+	else if (dane_refused((const gchar *const *)tok))
 		stats->dane_failures++;
 }
 
@@ -700,8 +720,8 @@ render_deliveries(ExmDpLogStats *stats, GString *out)
 	}
 	g_string_append_printf(out,
 			       "# HELP exordos_node_dane_failures_total Delivery attempts "
-			       "deferred because the peer's certificate did not match its "
-			       "DNSSEC-validated TLSA records.\n"
+			       "DANE refused: the peer's certificate matched none of its "
+			       "DNSSEC-validated TLSA records, or it offered no STARTTLS.\n"
 			       "# TYPE exordos_node_dane_failures_total counter\n"
 			       "exordos_node_dane_failures_total %" G_GUINT64_FORMAT "\n",
 			       stats->dane_failures);

@@ -180,7 +180,8 @@ guint64 exm_dp_logstats_get_limit_hits(ExmDpLogStats *stats, const gchar *limit)
 guint64 exm_dp_logstats_get_deliveries_tls(ExmDpLogStats *stats,
 					   const gchar *version,
 					   gboolean dane);
-/* `DANE attempt failed` lines: a TLSA record the peer's certificate did not match. */
+/* Delivery attempts DANE refused: the peer's certificate matched no TLSA
+ * record (`DANE attempt failed`), or it offered no STARTTLS. */
 guint64 exm_dp_logstats_get_dane_failures(ExmDpLogStats *stats);
 
 G_END_DECLS

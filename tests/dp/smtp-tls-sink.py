@@ -4,7 +4,8 @@
 # is stored as OUTDIR/msg-N.eml (a temp name, then renamed), preceded by one
 # line `X-Sink-TLS: <version> <cipher>` ("none" in clear) so the test sees
 # how it arrived.  Prints "ready".  No PIPELINING, no CHUNKING: the client
-# speaks one command at a time.
+# speaks one command at a time.  CERT and KEY "-": no STARTTLS is offered (a
+# receiver whose STARTTLS someone on the path strips).
 #   smtp-tls-sink.py ADDR PORT CERT KEY OUTDIR
 import os
 import socketserver
@@ -78,10 +79,11 @@ class Handler(socketserver.StreamRequestHandler):
             cmd = line.decode(errors="replace").strip()
             verb = cmd.split(" ")[0].upper()
             if verb == "EHLO":
-                extra = "250-STARTTLS\r\n" if tls == "none" else ""
+                offer = tls == "none" and self.server.ctx is not None
+                extra = "250-STARTTLS\r\n" if offer else ""
                 self.wfile.write(("250-sink.test\r\n%s250 8BITMIME\r\n" % extra).encode())
                 self.wfile.flush()
-            elif verb == "STARTTLS" and tls == "none":
+            elif verb == "STARTTLS" and tls == "none" and self.server.ctx is not None:
                 tls = self.starttls()
             elif verb == "DATA":
                 store(self.server.outdir, tls, self.data())
@@ -104,8 +106,10 @@ class Server(socketserver.ThreadingTCPServer):
 def main():
     addr, port, cert, key, outdir = sys.argv[1:6]
     server = Server((addr, int(port)), Handler)
-    server.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.ctx.load_cert_chain(cert, key)
+    server.ctx = None
+    if cert != "-":
+        server.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server.ctx.load_cert_chain(cert, key)
     server.outdir = outdir
     print("ready", flush=True)
     server.serve_forever()

@@ -12,6 +12,7 @@
  *   a.dane.test → mx-a, TLSA 3 1 1 of mx-a's key: delivered, CV=dane
  *   b.dane.test → mx-b, TLSA 3 1 1 of another key: deferred, nothing arrives
  *   c.dane.test → mx-c, no TLSA: delivered with opportunistic TLS, CV=no
+ *   d.dane.test → mx-d, TLSA of its key, but no STARTTLS: deferred, not in clear
  *
  * The MX addresses are TEST-NET-1 (192.0.2.0/24), which the relay does not
  * refuse as a target, so the process first moves into a network and mount
@@ -40,9 +41,11 @@
 #define MIA  "mia@example.com"
 #define ZONE "dane.test"
 
-static const gchar *const mx_names[] = { "a", "b", "c" };
-static const gchar *const mx_addrs[] = { "192.0.2.25", "192.0.2.26", "192.0.2.27" };
-#define N_MX 3
+static const gchar *const mx_names[] = { "a", "b", "c", "d" };
+static const gchar *const mx_addrs[] = { "192.0.2.25", "192.0.2.26", "192.0.2.27", "192.0.2.28" };
+#define N_MX 4
+/* mx-d offers no STARTTLS (as when someone on the path strips it) */
+#define MX_NO_TLS 3
 
 /* enter_namespaces() succeeded */
 static gboolean in_netns;
@@ -130,6 +133,7 @@ zone_records(const gchar *dir)
 {
 	g_autofree gchar *a = spki_sha256(dir, "a");
 	g_autofree gchar *c = spki_sha256(dir, "c");
+	g_autofree gchar *d = spki_sha256(dir, "d");
 	GString *s = g_string_new(NULL);
 
 	for (guint i = 0; i < N_MX; i++)
@@ -141,6 +145,7 @@ zone_records(const gchar *dir)
 				       mx_addrs[i]);
 	g_string_append_printf(s, "_25._tcp.mx-a TLSA 3 1 1 %s\n", a);
 	g_string_append_printf(s, "_25._tcp.mx-b TLSA 3 1 1 %s\n", c);
+	g_string_append_printf(s, "_25._tcp.mx-d TLSA 3 1 1 %s\n", d);
 	return g_string_free(s, FALSE);
 }
 
@@ -159,6 +164,8 @@ start_sinks(Sinks *s, GError **error)
 		s->out[i] = g_strdup_printf("%s/out-%s", s->dir, mx_names[i]);
 		g_mkdir_with_parents(s->out[i], 0755);
 		argv[6] = s->out[i];
+		if (i == MX_NO_TLS)
+			argv[4] = argv[5] = "-";
 		if (!g_spawn_async(NULL,
 				   (gchar **)argv,
 				   NULL,
@@ -245,6 +252,7 @@ wait_log(ExmDpFixture *fx)
 		g_autofree gchar *a = NULL;
 		g_autofree gchar *b = NULL;
 		g_autofree gchar *c = NULL;
+		g_autofree gchar *d = NULL;
 
 		g_free(log);
 		log = NULL;
@@ -253,7 +261,8 @@ wait_log(ExmDpFixture *fx)
 		a = log_line(log, "=>", "someone@a." ZONE);
 		b = log_line(log, "==", "someone@b." ZONE);
 		c = log_line(log, "=>", "someone@c." ZONE);
-		if (a != NULL && b != NULL && c != NULL)
+		d = log_line(log, "==", "someone@d." ZONE);
+		if (a != NULL && b != NULL && c != NULL && d != NULL)
 			break;
 		g_usleep(50 * 1000);
 	}
@@ -332,6 +341,22 @@ check_outcomes(ExmDpFixture *fx, Sinks *sinks, const gchar *log)
 	g_assert_true(g_str_has_prefix(msg_c, "X-Sink-TLS: TLSv1."));
 }
 
+/* d: its TLSA record makes TLS mandatory, and its MX offers no STARTTLS (as
+ * when someone on the path strips it): deferred, never sent in clear. */
+static void
+check_stripped(Sinks *sinks, const gchar *log)
+{
+	g_autofree gchar *d = log_line(log, "==", "someone@d." ZONE);
+	g_autofree gchar *d_sent = log_line(log, "=>", "someone@d." ZONE);
+	g_autofree gchar *msg_d = sink_message(sinks, MX_NO_TLS);
+
+	g_test_message("mx-d without STARTTLS: %s", d);
+	g_assert_nonnull(d);
+	g_assert_nonnull(strstr(d, " H=mx-d." ZONE " DS [192.0.2.28]"));
+	g_assert_null(d_sent);
+	g_assert_cmpstr(msg_d, ==, "");
+}
+
 /* The agent's log reader on the same main log. */
 static void
 check_counted(const gchar *log)
@@ -353,8 +378,9 @@ check_counted(const gchar *log)
 	g_assert_cmpuint(yes, ==, 1);
 	g_assert_cmpuint(no, ==, 1);
 	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(stats, "none", FALSE), ==, 0);
-	g_assert_cmpuint(exm_dp_logstats_get_dane_failures(stats), ==, 1);
-	g_assert_nonnull(strstr(text->str, "exordos_node_dane_failures_total 1\n"));
+	/* b's certificate and d's missing STARTTLS */
+	g_assert_cmpuint(exm_dp_logstats_get_dane_failures(stats), ==, 2);
+	g_assert_nonnull(strstr(text->str, "exordos_node_dane_failures_total 2\n"));
 }
 
 /* Why trust-ad matters: without it glibc clears AD, exim sees no validated
@@ -434,6 +460,7 @@ test_dane(void)
 	log = wait_log(fx);
 	g_test_message("exim's main log:\n%s", log);
 	check_outcomes(fx, sinks, log);
+	check_stripped(sinks, log);
 	check_counted(log);
 	check_without_trust_ad(fx, sinks, log);
 }

@@ -183,6 +183,8 @@ SEEDS = {
         "DN=\"CN=evil CV=dane X=SSL3\" C=\"250 OK\"",
         " x@r.test R=sandbox T=sandbox_smtp H=127.0.0.5 [127.0.0.5] C=\"250 OK\"",
         " x@r.test R=capture T=capture_file", " \"unterminated F=<\\\" H=", "",
+        "2026-12-05 13:15:15 1xZpbf-0000lW-1W H=mx-d.dane.test [192.0.2.28]: a TLS session is "
+        "required, but the server did not offer TLS support",
     ],
     "template": [
         "value\nprimary_hostname = @HOSTNAME@\ndomainlist local_domains = @DOMAIN@\n@EXTRA_MACROS@\n"

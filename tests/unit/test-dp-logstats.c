@@ -208,11 +208,13 @@ test_caps(void)
 }
 
 /* Issue 22 item 6: delivery lines exim 4.96 wrote in test-dp-dane (DANE, a
- * TLSA mismatch, opportunistic TLS, and the same host without AD), then the
+ * TLSA mismatch, no STARTTLS where a TLSA record requires it, opportunistic
+ * TLS, and the mismatching host again without AD), then the
  * shapes the reader must not be fooled by. */
 #define DANE_A "1xZpHZ-0007N7-03"
 #define DANE_B "1xZpHZ-0007NN-1Z"
 #define DANE_C "1xZpHZ-0007NV-2X"
+#define DANE_D "1xZpbf-0000lW-1W"
 #define X13    "X=TLS1.3:ECDHE_SECP256R1__ECDSA_SECP256R1_SHA256__AES_256_GCM:256"
 
 /* clang-format off */
@@ -229,6 +231,15 @@ static const gchar *const dane_run[] = {
 	"2026-12-05 12:54:29 " DANE_B " == someone@b.dane.test R=dnslookup T=remote_smtp defer (-37) "
 	"H=mx-b.dane.test DS [192.0.2.26] I=[192.0.2.26]: TLS session: (certificate verification "
 	"failed): Verification failed. The certificate differs. ",
+	"2026-12-05 13:15:15 " DANE_D " H=mx-d.dane.test [192.0.2.28]: a TLS session is required, "
+	"but the server did not offer TLS support",
+	"2026-12-05 13:15:15 " DANE_D " == someone@d.dane.test R=dnslookup T=remote_smtp defer (-38) "
+	"H=mx-d.dane.test DS [192.0.2.28] I=[192.0.2.28]: a TLS session is required, but the server "
+	"did not offer TLS support",
+	/* the same text from a remote's reply is no refusal of the node's */
+	"2026-12-05 13:15:16 " DANE_D " H=mx-d.dane.test [192.0.2.28] SMTP error from remote mail "
+	"server after MAIL FROM:<x@y>: 550 ]: a TLS session is required, but the server did not offer "
+	"TLS support",
 	"2026-12-05 12:54:29 " DANE_C " => someone@c.dane.test F=<mia@example.com> R=dnslookup "
 	"T=remote_smtp H=mx-c.dane.test DS [192.0.2.27] I=[192.0.2.27] " X13 " CV=no "
 	"DN=\"CN=mx-c.dane.test\" C=\"250 2.0.0 stored\"",
@@ -310,13 +321,13 @@ test_delivery_tls(void)
 	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(s, "TLS1.3", FALSE), ==, 2);
 	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(s, "none", FALSE), ==, 0);
 	g_assert_cmpuint(exm_dp_logstats_get_deliveries_tls(s, "bogus", FALSE), ==, 0);
-	g_assert_cmpuint(exm_dp_logstats_get_dane_failures(s), ==, 1);
+	g_assert_cmpuint(exm_dp_logstats_get_dane_failures(s), ==, 2);
 	exm_dp_logstats_render(s, text);
 	g_assert_nonnull(
 		strstr(text->str,
 		       "\nexordos_node_deliveries_tls_total{version=\"TLS1.3\",dane=\"no\"} 2\n"
 		       "exordos_node_deliveries_tls_total{version=\"TLS1.3\",dane=\"yes\"} 1\n"));
-	g_assert_nonnull(strstr(text->str, "\nexordos_node_dane_failures_total 1\n"));
+	g_assert_nonnull(strstr(text->str, "\nexordos_node_dane_failures_total 2\n"));
 }
 
 int
