@@ -58,7 +58,7 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 		*out_error = g_strdup_printf("limits: %s", local->message);
 		return NULL;
 	}
-	/* ACME in effect, checked like any member (docs/tls.md §5); a contact
+	/* ACME in effect, checked like any member (docs/tls.md §6); a contact
 	 * without a directory (the version's, say) means nothing yet */
 	if (!exm_mail_node_set_acme(want,
 				    in->acme_directory_url,

@@ -95,7 +95,7 @@ mail_description(GPtrArray *sets, GError **error)
 
 /* ------------------------------------------------------------------ ACME */
 
-/* The ACME settings of a version or an instance (docs/tls.md §5): each null
+/* The ACME settings of a version or an instance (docs/tls.md §6): each null
  * (the default: no ACME, or the version's) or a checked value. */
 static gboolean
 mail_acme(GPtrArray *sets, GError **error)

@@ -165,7 +165,7 @@ static const ExmRestFieldSchema exm_plugin_s_password = {
 	"password",
 	"write-only: hashed on arrival; not with password_hash"
 };
-/* ACME (migration 0012, docs/tls.md §5) */
+/* ACME (migration 0012, docs/tls.md §6) */
 static const ExmRestFieldSchema exm_plugin_s_acme_url = {
 	LEN(1, EXM_MAIL_ACME_URL_MAX),
 	NULL,
@@ -202,7 +202,7 @@ static const ExmRestField exm_plugin_version_fields[] = {
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "image", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL, &exm_plugin_s_image },
-	/* ACME, migration 0012 (docs/tls.md §5): its instances' defaults */
+	/* ACME, migration 0012 (docs/tls.md §6): its instances' defaults */
 	{ "acme_directory_url",
 	  EXM_REST_TYPE_STRING,
 	  F_NULL,
@@ -327,7 +327,7 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	  RW,
 	  NULL,
 	  &exm_plugin_s_breaker_min },
-	/* ACME, migration 0012 (docs/tls.md §5); null: the version's */
+	/* ACME, migration 0012 (docs/tls.md §6); null: the version's */
 	{ "acme_directory_url",
 	  EXM_REST_TYPE_STRING,
 	  F_NULL,

@@ -21,7 +21,7 @@ PACKAGES=(
   systemd xxhash prometheus
   # the TLS profile's scanner (tests/dp/test-dp-tls.c)
   sslscan
-  # the ACME test server and its DNS (the stand's certificates, docs/tls.md §5)
+  # the ACME test server and its DNS (the stand's certificates, docs/tls.md §6)
   pebble
   # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c)
   knot

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The ACME settings of an instance (issue 22 item 2, docs/tls.md §5): the
+ * The ACME settings of an instance (issue 22 item 2, docs/tls.md §6): the
  * directory URL its node orders certificates from and the contact address of
  * the ACME account.  One check for both sides: the plugin's 400 and the
  * node, which trusts no value it is sent (docs/SECURITY.md §12).

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The `acme` member of the `mail_instance_node` value (issue 22 item 2,
- * docs/tls.md §5): `{"directory_url": "https://…", "contact": "mailto:…"}`,
+ * docs/tls.md §6): `{"directory_url": "https://…", "contact": "mailto:…"}`,
  * present only when the instance's node is to get its certificate by ACME.
  * The node trusts no value it is sent (docs/SECURITY.md §12): both strings
  * are checked again here, by the rules of the API's 400.

@@ -79,7 +79,7 @@ typedef struct {
 	gchar *domain;
 	GPtrArray *accounts; /* ExmMailNodeAccount*, sorted by username */
 	ExmMailLimits limits;
-	/* ACME (issue 22 item 2, docs/tls.md §5): the directory the node gets its
+	/* ACME (issue 22 item 2, docs/tls.md §6): the directory the node gets its
 	 * certificate from and the account's contact; %NULL: no ACME / none */
 	gchar *acme_directory_url;
 	gchar *acme_contact;

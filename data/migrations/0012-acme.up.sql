@@ -1,5 +1,5 @@
 -- 0012-acme (30fabbb3-cf43-4445-bf2d-52aedb2fdcc9), after 0000: issue 22 item 2's ACME settings
--- (docs/tls.md §5).  On the version, the operator's defaults; on the
+-- (docs/tls.md §6).  On the version, the operator's defaults; on the
 -- instance, optional overrides (NULL: the version's).  The paas builder
 -- sends the ones in effect to the node as the value's member `acme` when a
 -- directory URL is in effect, and nothing otherwise (no ACME: the node keeps

@@ -219,7 +219,7 @@ test_show_exact(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(json_object_get_string_member(obj, "dkim_selector"), ==, "");
 }
 
-/* The ACME settings (issue 22, docs/tls.md §5) are kept in the meta file and
+/* The ACME settings (issue 22, docs/tls.md §6) are kept in the meta file and
  * echoed in the actual value as they came: projected on the target's keys,
  * the actual hashes as the target, so the node converges; without them the
  * actual value has no `acme` member. */

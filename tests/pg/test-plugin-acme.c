@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The ACME settings (issue 22 item 2, docs/tls.md §5) through the plugin's
+ * The ACME settings (issue 22 item 2, docs/tls.md §6) through the plugin's
  * ABI on the throwaway cluster: acme_directory_url and acme_contact on the
  * version (operators) and as the instance's overrides, refused with a 400
  * naming the field when malformed; the paas builder puts the settings in

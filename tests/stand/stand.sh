@@ -15,7 +15,7 @@
 #           (docs/iam.md): the stand's tokens are JWTs the fake mints (valid
 #           24 h, new at every `up`), printed ready to use.  Kept in
 #           .stand/iam (default token_file).
-#           ACME (issue 22, docs/tls.md §5): `up` also starts pebble (an ACME
+#           ACME (issue 22, docs/tls.md §6): `up` also starts pebble (an ACME
 #           test server) and pebble-challtestsrv (the stand's DNS) on
 #           loopback, seeds the version with pebble's directory and points
 #           every node's agent at it; pebble's root, the one trust anchor a
@@ -660,7 +660,7 @@ nodes_start() {
     --orch "http://127.0.0.1:$ORCH_PORT" --status "http://127.0.0.1:$STATUS_PORT"
 }
 
-# ---- ACME: pebble and the stand's DNS (issue 22, docs/tls.md §5) ----------
+# ---- ACME: pebble and the stand's DNS (issue 22, docs/tls.md §6) ----------
 
 # The address of the stand's DNS: port 53 (the only port a resolv.conf can
 # name) on an address of the stand's own 127.K.0.0/16, whose lock it holds.
@@ -761,7 +761,7 @@ acme_stop() {
   for port in ${ACME_PORT:-} ${ACME_MGMT_PORT:-} ${DNS_MGMT_PORT:-}; do
     ! port_busy "$port" || left="$left $port"
   done
-  if [ -n "${SUBNET:-}" ] && [ -n "$(ss -Hln "src $(dns_addr) and sport = :53" 2>/dev/null)" ]; then
+  if [ -n "${SUBNET:-}" ] && [ -n "$(ss -Htuln "src $(dns_addr) and sport = :53" 2>/dev/null)" ]; then
     left="$left $(dns_addr):53"
   fi
   [ -z "$left" ] || { say "error: still listening after pebble's stop:$left"; return 1; }
@@ -900,6 +900,30 @@ write_env() {
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
+# The Quick Start's ACME part: what a client trusts and how it finds the name.
+print_acme() {
+  if [ "$ACME" != 1 ]; then
+    printf '  # (the agent has no ACME client: the nodes serve self-signed certificates)'
+    return 0
+  fi
+  cat <<EOF
+  # publish the instance's A record (mail.example.com -> the node) into the
+  # stand's DNS; pebble then validates the name and the node gets its certificate
+  bash tests/stand/stand.sh dns <uuid>
+  # wait for "tls_source": "acme", then log in by name with verification on,
+  # trusting pebble's root (the one anchor to trust): $ACME_ROOT
+  curl -s $api/v1/types/mail/instances/<uuid> \\
+    -H 'Authorization: Bearer $DEV_TOKEN' | jq -r '{smtp_hostname, tls_source, tls_issuer}'
+  bash tests/stand/stand.sh with-dns swaks --server mail.example.com:587 --tls \\
+    --tls-verify --tls-ca-path $ACME_ROOT \\
+    --auth-user alice@example.com --auth-password mypassword --quit-after AUTH
+  # nodemailer 6, default options (host, port, auth), by name on 587 and 465:
+  NODE_PATH=/opt/exm-nodemailer/node_modules NODE_EXTRA_CA_CERTS=$ACME_ROOT \\
+    bash tests/stand/stand.sh with-dns node tests/stand/nodemailer-login.js \\
+    mail.example.com alice@example.com mypassword 587 465
+EOF
+}
+
 print_next() {
   local api="http://127.0.0.1:$API_PORT" METRICS_URL="http://127.0.0.1:$METRICS_PORT/metrics"
   cat <<EOF
@@ -931,11 +955,15 @@ Next, the Quick Start (after '. .stand/stand.env' the variables work too):
   swaks --server <ipsv4[0]>:587 --tls --auth-user alice@example.com \\
     --auth-password mypassword --quit-after AUTH
 
+$(print_acme)
+
   # send one: the nodes deliver to the stand's capture sink, never outside
   swaks --server <ipsv4[0]>:587 --tls --auth-user alice@example.com \\
     --auth-password mypassword --from alice@example.com --to someone@example.net
   bash tests/stand/stand.sh mail      # the last messages and their DKIM result
 
+ACME: pebble https://127.0.0.1:$ACME_PORT/dir, the stand's DNS $(dns_addr):53.
+Trust anchor of the nodes' certificates (pebble's root): $ACME_ROOT
 Metrics: the host's at $METRICS_URL, each node's at http://<ipsv4[0]>:9465/metrics.
 A scripted run of all of this: bash tests/stand/quickstart
 EOF

@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * The ACME settings (issue 22 item 2, docs/tls.md §5): the directory URL and
+ * The ACME settings (issue 22 item 2, docs/tls.md §6): the directory URL and
  * contact checks the API and the node share, and the node value's `acme`
  * member: emitted only with a directory, read back the same, and refused
  * when malformed (the node trusts no value it is sent).

@@ -33,7 +33,7 @@ static const Expect version_fields[] = {
 	{ "created_at", T(TIMESTAMP), FIX, A(RW), A(RO), A(RW), NULL },
 	{ "updated_at", T(TIMESTAMP), FIX, A(RW), A(RO), A(RW), NULL },
 	{ "image", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
-	/* ACME (migration 0012, docs/tls.md §5) */
+	/* ACME (migration 0012, docs/tls.md §6) */
 	{ "acme_directory_url", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "acme_contact", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
 	{ NULL },
