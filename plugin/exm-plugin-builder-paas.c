@@ -60,7 +60,7 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 	}
 	/* ACME in effect, checked like any member (docs/tls.md §6); a contact
 	 * without a directory (the version's, say) means nothing yet */
-	if (!exm_mail_node_set_acme(want,
+	if (!exm_mail_node_acme_set(want,
 				    in->acme_directory_url,
 				    in->acme_directory_url != NULL ? in->acme_contact : NULL,
 				    &local)) {

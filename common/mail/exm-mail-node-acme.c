@@ -14,7 +14,7 @@
 #include "exm-mail-error.h"
 
 gboolean
-exm_mail_node_set_acme(ExmMailNode *node,
+exm_mail_node_acme_set(ExmMailNode *node,
 		       const gchar *directory_url,
 		       const gchar *contact,
 		       GError **error)
@@ -72,7 +72,7 @@ exm_mail_node_acme_from_json(ExmMailNode *node, JsonObject *obj, GError **error)
 	JsonObject *acme;
 
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
-		return exm_mail_node_set_acme(node, NULL, NULL, error);
+		return exm_mail_node_acme_set(node, NULL, NULL, error);
 	if (!JSON_NODE_HOLDS_OBJECT(m)) {
 		g_set_error_literal(
 			error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID, "acme: must be an object");
@@ -81,7 +81,7 @@ exm_mail_node_acme_from_json(ExmMailNode *node, JsonObject *obj, GError **error)
 	acme = json_node_get_object(m);
 	return acme_string(acme, "directory_url", TRUE, &url, error) &&
 	       acme_string(acme, "contact", FALSE, &contact, error) &&
-	       exm_mail_node_set_acme(node, url, contact, error);
+	       exm_mail_node_acme_set(node, url, contact, error);
 }
 
 void

@@ -183,7 +183,7 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
 
 /**
- * exm_mail_node_set_acme:
+ * exm_mail_node_acme_set:
  * @directory_url: (nullable): an https URL (exm_mail_acme_check_directory_url());
  *   %NULL: no ACME
  * @contact: (nullable): `mailto:<address>` (exm_mail_acme_check_contact()),
@@ -192,7 +192,7 @@ JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
  *
  * Returns: %TRUE when set (copies)
  */
-gboolean exm_mail_node_set_acme(ExmMailNode *node,
+gboolean exm_mail_node_acme_set(ExmMailNode *node,
 				const gchar *directory_url,
 				const gchar *contact,
 				GError **error);

@@ -144,6 +144,28 @@ test_refuses(void)
 	g_assert_cmpuint(r->status, ==, 403);
 }
 
+/* One builder pass: the node value's `acme` member is @want ("-": none). */
+static void
+expect_acme(ExmFixture *f, const gchar *instance, const gchar *want)
+{
+	g_autofree gchar *acme = node_acme(f, instance);
+
+	g_assert_cmpstr(acme, ==, want);
+}
+
+/* A write that must succeed. */
+static void
+ok_patch(ExmFixture *f, const ExmWho *who, const gchar *path, const gchar *body)
+{
+	g_autoptr(ExmReply) r = patch(f, who, path, body);
+
+	exm_assert_status(r, 200);
+}
+
+#define MEMBER(contact, url) "{\"contact\":\"" contact "\",\"directory_url\":\"" url "\"}"
+
+/* The version's settings reach the node value; its write moves the
+ * instance's updated_at (what makes the engine build it again). */
 static void
 test_inherits(void)
 {
@@ -152,7 +174,6 @@ test_inherits(void)
 	g_autofree gchar *vpath = NULL;
 	g_autofree gchar *instance = NULL;
 	g_autofree gchar *ipath = NULL;
-	g_autofree gchar *acme = NULL;
 	g_autofree gchar *before = NULL;
 	g_autofree gchar *after = NULL;
 	g_autofree gchar *sql = NULL;
@@ -166,82 +187,68 @@ test_inherits(void)
 	ipath = g_strdup_printf("instances/%s", instance);
 	sql = g_strdup_printf("SELECT updated_at::text FROM mail_instances WHERE uuid = '%s'",
 			      instance);
-
 	/* no directory anywhere: no member, and the fields read null */
-	acme = node_acme(f, instance);
-	g_assert_cmpstr(acme, ==, "-");
+	expect_acme(f, instance, "-");
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", ipath, NULL, NULL);
 	exm_assert_status(r, 200);
 	g_assert_false(exm_reply_has(r, "acme_directory_url"));
 	g_clear_pointer(&r, exm_reply_free);
 	/* a contact alone on the version is no ACME yet */
-	r = patch(f, &exm_who_admin, vpath, "{\"acme_contact\": \"mailto:ops@example.com\"}");
-	exm_assert_status(r, 200);
-	g_clear_pointer(&r, exm_reply_free);
-	g_clear_pointer(&acme, g_free);
-	acme = node_acme(f, instance);
-	g_assert_cmpstr(acme, ==, "-");
-
-	/* the version's directory reaches the node value, and its write moved
-	 * the instance's updated_at (what makes the engine build it again) */
+	ok_patch(f, &exm_who_admin, vpath, "{\"acme_contact\": \"mailto:ops@example.com\"}");
+	expect_acme(f, instance, "-");
+	/* the version's directory */
 	before = exm_fixture_scalar(f, sql);
 	r = patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
 	exm_assert_status(r, 200);
 	g_assert_cmpstr(exm_reply_str(r, "acme_directory_url"), ==, PEBBLE);
-	g_clear_pointer(&r, exm_reply_free);
 	after = exm_fixture_scalar(f, sql);
 	g_assert_cmpstr(after, >, before);
-	g_clear_pointer(&acme, g_free);
-	acme = node_acme(f, instance);
-	g_assert_cmpstr(acme,
-			==,
-			"{\"contact\":\"mailto:ops@example.com\",\"directory_url\":\"" PEBBLE
-			"\"}");
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", PEBBLE));
+	/* the version turns ACME off: the member is gone */
+	ok_patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": null}");
+	expect_acme(f, instance, "-");
+}
 
-	/* the instance's overrides win, each on its own */
+/* The instance's overrides win, each on its own; null is the version's again. */
+static void
+test_overrides(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *vpath = NULL;
+	g_autofree gchar *instance = NULL;
+	g_autofree gchar *ipath = NULL;
+	g_autoptr(ExmReply) r = NULL;
+
+	if (f == NULL)
+		return;
+	version = new_version(f, "v1");
+	vpath = g_strdup_printf("versions/%s", version);
+	instance = exm_fixture_instance(f, &exm_who_owner1, NULL, version, "mail-acme");
+	ipath = g_strdup_printf("instances/%s", instance);
+	ok_patch(f,
+		 &exm_who_admin,
+		 vpath,
+		 "{\"acme_directory_url\": \"" PEBBLE "\", \"acme_contact\": "
+		 "\"mailto:ops@example.com\"}");
 	r = patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" OTHER "\"}");
 	exm_assert_status(r, 200);
 	g_assert_cmpstr(exm_reply_str(r, "acme_directory_url"), ==, OTHER);
-	g_clear_pointer(&r, exm_reply_free);
-	g_clear_pointer(&acme, g_free);
-	acme = node_acme(f, instance);
-	g_assert_cmpstr(acme,
-			==,
-			"{\"contact\":\"mailto:ops@example.com\",\"directory_url\":\"" OTHER "\"}");
-	r = patch(
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
+	ok_patch(
 		f, &exm_who_owner1, ipath, "{\"acme_contact\": \"mailto:Tenant+tls@Example.com\"}");
-	exm_assert_status(r, 200);
-	g_clear_pointer(&r, exm_reply_free);
-	g_clear_pointer(&acme, g_free);
-	acme = node_acme(f, instance);
-	g_assert_cmpstr(acme,
-			==,
-			"{\"contact\":\"mailto:Tenant+tls@Example.com\",\"directory_url\":\"" OTHER
-			"\"}");
-
-	/* back to null: the version's again; a version change reaches it */
-	r = patch(f,
-		  &exm_who_owner1,
-		  ipath,
-		  "{\"acme_directory_url\": null, \"acme_contact\": null}");
-	exm_assert_status(r, 200);
-	g_clear_pointer(&r, exm_reply_free);
-	r = patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": \"" OTHER "\"}");
-	exm_assert_status(r, 200);
-	g_clear_pointer(&r, exm_reply_free);
-	g_clear_pointer(&acme, g_free);
-	acme = node_acme(f, instance);
-	g_assert_cmpstr(acme,
-			==,
-			"{\"contact\":\"mailto:ops@example.com\",\"directory_url\":\"" OTHER "\"}");
-
-	/* the version turns ACME off: the member is gone */
-	r = patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": null}");
-	exm_assert_status(r, 200);
-	g_clear_pointer(&r, exm_reply_free);
-	g_clear_pointer(&acme, g_free);
-	acme = node_acme(f, instance);
-	g_assert_cmpstr(acme, ==, "-");
+	expect_acme(f, instance, MEMBER("mailto:Tenant+tls@Example.com", OTHER));
+	/* back to null: the version's again, and a change of it reaches the node */
+	ok_patch(f,
+		 &exm_who_owner1,
+		 ipath,
+		 "{\"acme_directory_url\": null, \"acme_contact\": null}");
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", PEBBLE));
+	ok_patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": \"" OTHER "\"}");
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
+	/* an instance may not turn off its version's ACME by itself: null inherits */
+	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": null}");
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
 }
 
 int
@@ -250,5 +257,6 @@ main(int argc, char **argv)
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/plugin/acme/refuses", test_refuses);
 	g_test_add_func("/plugin/acme/inherits", test_inherits);
+	g_test_add_func("/plugin/acme/overrides", test_overrides);
 	return g_test_run();
 }

@@ -190,12 +190,12 @@ test_node_set(void)
 	g_autoptr(ExmMailNode) n = exm_mail_node_new();
 	g_autoptr(GError) error = NULL;
 
-	g_assert_true(exm_mail_node_set_acme(n, "https://a.example/d", NULL, NULL));
-	g_assert_false(exm_mail_node_set_acme(n, NULL, "mailto:ops@example.com", &error));
+	g_assert_true(exm_mail_node_acme_set(n, "https://a.example/d", NULL, NULL));
+	g_assert_false(exm_mail_node_acme_set(n, NULL, "mailto:ops@example.com", &error));
 	g_assert_cmpstr(error->message, ==, "acme.contact: needs acme.directory_url");
-	g_assert_false(exm_mail_node_set_acme(n, "https://a.example/d", "x", NULL));
+	g_assert_false(exm_mail_node_acme_set(n, "https://a.example/d", "x", NULL));
 	g_assert_cmpstr(n->acme_directory_url, ==, "https://a.example/d");
-	g_assert_true(exm_mail_node_set_acme(n, NULL, NULL, NULL));
+	g_assert_true(exm_mail_node_acme_set(n, NULL, NULL, NULL));
 	g_assert_null(n->acme_directory_url);
 }
 
