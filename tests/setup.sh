@@ -21,6 +21,9 @@ PACKAGES=(
   systemd xxhash prometheus
   # the TLS profile's scanner (tests/dp/test-dp-tls.c)
   sslscan
+  # ACME on the node: the client the agent runs and a real ACME server
+  # (tests/dp/test-dp-acme.c)
+  uacme pebble
   # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c)
   knot
   # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)

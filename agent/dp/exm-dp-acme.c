@@ -145,9 +145,8 @@ state_load(ExmDpAcme *self)
 		self->account_directory = g_strdup(account);
 	if (exm_json_get_string(o, "error", TRUE, &error, NULL, NULL))
 		self->error = g_strdup(error);
-	self->failures = (guint)CLAMP(json_object_get_int_member_with_default(o, "failures", 0),
-				      0,
-				      64);
+	self->failures =
+		(guint)CLAMP(json_object_get_int_member_with_default(o, "failures", 0), 0, 64);
 	self->retry_at = json_object_get_int_member_with_default(o, "retry_at", 0);
 }
 
@@ -199,8 +198,7 @@ leaf_for(const gchar *pem, gsize len, const gchar *host, gint64 now, gint64 *nb,
 		return NULL;
 	*nb = asn1_seconds(X509_get0_notBefore(leaf));
 	*na = asn1_seconds(X509_get0_notAfter(leaf));
-	if (X509_check_host(leaf, host, 0, 0, NULL) != 1 || now < *nb || now >= *na ||
-	    *na <= *nb) {
+	if (X509_check_host(leaf, host, 0, 0, NULL) != 1 || now < *nb || now >= *na || *na <= *nb) {
 		X509_free(leaf);
 		return NULL;
 	}
@@ -306,10 +304,11 @@ exm_dp_acme_set_target(ExmDpAcme *self,
 {
 	if (directory_url != NULL && (!valid_hostname(hostname) || !valid_url(directory_url) ||
 				      (contact != NULL && !valid_contact(contact)))) {
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_INVALID,
-			    "acme: invalid hostname, directory_url (https://) or contact (mailto:)");
+		g_set_error(
+			error,
+			EXM_DP_ERROR,
+			EXM_DP_ERROR_INVALID,
+			"acme: invalid hostname, directory_url (https://) or contact (mailto:)");
 		return FALSE;
 	}
 	if (g_strcmp0(hostname, self->hostname) == 0 &&
@@ -359,9 +358,8 @@ responder(SoupServer *unused_server,
 	  gpointer data)
 {
 	ExmDpAcme *self = data;
-	const gchar *token = g_str_has_prefix(path, CHALLENGE_PREFIX)
-				     ? path + strlen(CHALLENGE_PREFIX)
-				     : NULL;
+	const gchar *token =
+		g_str_has_prefix(path, CHALLENGE_PREFIX) ? path + strlen(CHALLENGE_PREFIX) : NULL;
 	g_autofree gchar *file = NULL;
 	gchar *text = NULL;
 	gsize len = 0;
@@ -393,7 +391,9 @@ responder_start(ExmDpAcme *self, GError **error)
 	self->server = soup_server_new(NULL, NULL);
 	soup_server_add_handler(self->server, NULL, responder, self, NULL);
 	if (!soup_server_listen(self->server, sockaddr, 0, error)) {
-		g_prefix_error(error, "http-01 responder on %s:%u: ", self->listen_host,
+		g_prefix_error(error,
+			       "http-01 responder on %s:%u: ",
+			       self->listen_host,
 			       self->listen_port);
 		g_clear_object(&self->server);
 		return FALSE;
@@ -415,8 +415,8 @@ responder_stop(ExmDpAcme *self)
 static gboolean
 resolve_listen(ExmDpAcme *self, const ExmDpConfig *config, GError **error)
 {
-	if (!exm_dp_config_split_listen(config->acme_http_listen, &self->listen_host,
-					&self->listen_port)) {
+	if (!exm_dp_config_split_listen(
+		    config->acme_http_listen, &self->listen_host, &self->listen_port)) {
 		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_CONFIG, "invalid acme_http_listen");
 		return FALSE;
 	}
@@ -440,9 +440,9 @@ exm_dp_acme_new(const ExmDpConfig *config, GError **error)
 		self->ca_file = g_strdup(config->acme_ca_file);
 		self->trust_path = g_build_filename(self->dir, "trust.pem", NULL);
 	}
-	self->hook = g_strdup(g_file_test(HOOK_INSTALLED, G_FILE_TEST_IS_EXECUTABLE)
-				      ? HOOK_INSTALLED
-				      : HOOK_SOURCE);
+	self->hook =
+		g_strdup(g_file_test(HOOK_INSTALLED, G_FILE_TEST_IS_EXECUTABLE) ? HOOK_INSTALLED
+										: HOOK_SOURCE);
 	self->clock = wall_clock;
 	self->backoff_min = EXM_DP_ACME_BACKOFF_MIN_SECONDS;
 	self->backoff_max = EXM_DP_ACME_BACKOFF_MAX_SECONDS;
@@ -588,10 +588,10 @@ run_finish(ExmDpAcme *self, const gchar *failure)
 static gboolean
 install(ExmDpAcme *self, GError **error)
 {
-	g_autofree gchar *cert_path = g_build_filename(self->confdir, self->hostname, "cert.pem",
-						       NULL);
-	g_autofree gchar *key_path = g_build_filename(self->confdir, "private", self->hostname,
-						      "key.pem", NULL);
+	g_autofree gchar *cert_path =
+		g_build_filename(self->confdir, self->hostname, "cert.pem", NULL);
+	g_autofree gchar *key_path =
+		g_build_filename(self->confdir, "private", self->hostname, "key.pem", NULL);
 	g_autofree gchar *chain = NULL;
 	g_autoptr(ExmSecret) key = NULL;
 	g_autoptr(ExmSecret) both = NULL;
@@ -616,9 +616,12 @@ install(ExmDpAcme *self, GError **error)
 	X509_free(leaf);
 	EVP_PKEY_free(pkey);
 	if (!ok) {
-		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED,
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_FAILED,
 			    "the issued certificate is not valid now for %s or its key does not "
-			    "match", self->hostname);
+			    "match",
+			    self->hostname);
 		return FALSE;
 	}
 	both = g_strconcat(chain, g_str_has_suffix(chain, "\n") ? "" : "\n", key, NULL);
@@ -649,7 +652,11 @@ static gboolean
 dir_private(const gchar *path, GError **error)
 {
 	if (g_mkdir_with_parents(path, 0700) != 0 || g_chmod(path, 0700) != 0) {
-		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s: %s", path,
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_FAILED,
+			    "%s: %s",
+			    path,
 			    g_strerror(errno));
 		return FALSE;
 	}
@@ -679,23 +686,23 @@ step_argv(ExmDpAcme *self, Step step)
 	GPtrArray *argv = g_ptr_array_new();
 
 	g_ptr_array_add(argv, (gpointer)UACME);
-	g_ptr_array_add(argv, (gpointer)"--yes");
-	g_ptr_array_add(argv, (gpointer)"--confdir");
+	g_ptr_array_add(argv, (gpointer) "--yes");
+	g_ptr_array_add(argv, (gpointer) "--confdir");
 	g_ptr_array_add(argv, self->confdir);
-	g_ptr_array_add(argv, (gpointer)"--acme-url");
+	g_ptr_array_add(argv, (gpointer) "--acme-url");
 	g_ptr_array_add(argv, self->directory_url);
 	if (step == STEP_NEW) {
-		g_ptr_array_add(argv, (gpointer)"new");
+		g_ptr_array_add(argv, (gpointer) "new");
 		if (self->contact != NULL)
 			g_ptr_array_add(argv, self->contact + strlen("mailto:"));
 	} else {
 		/* the engine decides when (--force); no OCSP query of the CA */
-		g_ptr_array_add(argv, (gpointer)"--verbose");
-		g_ptr_array_add(argv, (gpointer)"--force");
-		g_ptr_array_add(argv, (gpointer)"--no-ocsp");
-		g_ptr_array_add(argv, (gpointer)"--hook");
+		g_ptr_array_add(argv, (gpointer) "--verbose");
+		g_ptr_array_add(argv, (gpointer) "--force");
+		g_ptr_array_add(argv, (gpointer) "--no-ocsp");
+		g_ptr_array_add(argv, (gpointer) "--hook");
 		g_ptr_array_add(argv, self->hook);
-		g_ptr_array_add(argv, (gpointer)"issue");
+		g_ptr_array_add(argv, (gpointer) "issue");
 		g_ptr_array_add(argv, self->hostname);
 	}
 	g_ptr_array_add(argv, NULL);
@@ -724,10 +731,10 @@ step_spawn(ExmDpAcme *self, Step step, GError **error)
 
 	g_subprocess_launcher_setenv(launcher, CHALLENGE_ENV, self->challenge_dir, TRUE);
 	if (self->trust_path != NULL)
-		g_subprocess_launcher_set_child_setup(launcher, trust_child_setup,
-						      self->trust_path, NULL);
-	self->proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata,
-						  error);
+		g_subprocess_launcher_set_child_setup(
+			launcher, trust_child_setup, self->trust_path, NULL);
+	self->proc =
+		g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, error);
 	if (self->proc == NULL)
 		return FALSE;
 	self->step = step;
@@ -818,8 +825,8 @@ step_done(GObject *source, GAsyncResult *result, gpointer data)
 	g_autoptr(GError) error = NULL;
 	gint status;
 
-	if (!g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result, NULL, &err,
-						  &error) &&
+	if (!g_subprocess_communicate_utf8_finish(
+		    G_SUBPROCESS(source), result, NULL, &err, &error) &&
 	    g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return; /* stopped: @data may be gone */
 	self = data;
@@ -844,9 +851,8 @@ run_start(ExmDpAcme *self, GError **error)
 	if (!responder_start(self, error))
 		return FALSE;
 	return step_spawn(self,
-			  g_strcmp0(self->account_directory, self->directory_url) == 0
-				  ? STEP_ISSUE
-				  : STEP_NEW,
+			  g_strcmp0(self->account_directory, self->directory_url) == 0 ? STEP_ISSUE
+										       : STEP_NEW,
 			  error);
 }
 
@@ -857,7 +863,8 @@ exm_dp_acme_tick(ExmDpAcme *self)
 
 	if (exm_dp_acme_running(self) || acme_now(self) < exm_dp_acme_next_run(self))
 		return;
-	g_message("acme: requesting a certificate for %s from %s", self->hostname,
+	g_message("acme: requesting a certificate for %s from %s",
+		  self->hostname,
 		  self->directory_url);
 	if (!run_start(self, &error))
 		run_finish(self, error->message);

@@ -330,7 +330,8 @@ validate_acme(const ExmDpConfig *c, GError **error)
 	if (!exm_dp_config_safe_path(c->acme_dir))
 		return config_fail(error, "acme_dir (absolute path of [A-Za-z0-9/._+-] expected)");
 	if (c->acme_ca_file[0] != '\0' && !exm_dp_config_safe_path(c->acme_ca_file))
-		return config_fail(error, "acme_ca_file (absolute path of [A-Za-z0-9/._+-] expected)");
+		return config_fail(error,
+				   "acme_ca_file (absolute path of [A-Za-z0-9/._+-] expected)");
 	return TRUE;
 }
 

@@ -32,12 +32,12 @@
  * default of acme_dir (the account key, uacme's files, the engine's state) */
 #define EXM_DP_PATH_TLS_ACME "/persist/exordos_mail/tls/acme.pem"
 #define EXM_DP_PATH_ACME_DIR "/persist/exordos_mail/tls/acme"
-#define EXM_DP_PATH_WORK_DIR	    "/var/lib/exordos/universal_agent"
-#define EXM_DP_PATH_META	    "/var/lib/exordos/universal_agent/mail_meta.json"
-#define EXM_DP_PATH_SPOOL	    "/var/spool/exim4"
-#define EXM_DP_PATH_LOG_DIR	    "/var/log/exim4"
-#define EXM_DP_PATH_PID_DIR	    "/run/exim4"
-#define EXM_DP_PATH_PID_FILE	    "/run/exim4/exim.pid"
+#define EXM_DP_PATH_WORK_DIR "/var/lib/exordos/universal_agent"
+#define EXM_DP_PATH_META     "/var/lib/exordos/universal_agent/mail_meta.json"
+#define EXM_DP_PATH_SPOOL    "/var/spool/exim4"
+#define EXM_DP_PATH_LOG_DIR  "/var/log/exim4"
+#define EXM_DP_PATH_PID_DIR  "/run/exim4"
+#define EXM_DP_PATH_PID_FILE "/run/exim4/exim.pid"
 
 /* Scale: the cdb twins of passwd and policy that exim looks up (exm-dp-index.h). */
 #define EXM_DP_PATH_PASSWD_CDB "/etc/exim4/passwd.cdb"

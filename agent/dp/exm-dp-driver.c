@@ -897,10 +897,17 @@ actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GE
 static ExmDpStamp *
 stamp_inputs(ExmDpDriver *self)
 {
-	const gchar *paths[] = { self->meta_path,     self->passwd_path,     self->passwd_cdb_path,
-				 self->policy_path,   self->policy_cdb_path, self->dkim_txt_path,
-				 self->tls_cert_path, self->tls_custom_path, self->tls_acme_path,
-				 self->acme_state_path, NULL };
+	const gchar *paths[] = { self->meta_path,
+				 self->passwd_path,
+				 self->passwd_cdb_path,
+				 self->policy_path,
+				 self->policy_cdb_path,
+				 self->dkim_txt_path,
+				 self->tls_cert_path,
+				 self->tls_custom_path,
+				 self->tls_acme_path,
+				 self->acme_state_path,
+				 NULL };
 
 	return exm_dp_stamp_take(paths);
 }

@@ -176,4 +176,3 @@ void exm_dp_driver_breaker_tick(ExmDpDriver *self);
  *   member to exm_dp_acme_set_target() (docs/tls.md §5)
  */
 void exm_dp_driver_set_acme(ExmDpDriver *self, ExmDpAcme *acme);
-

@@ -74,10 +74,7 @@ exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error)
 
 /* The file exim serves now: the choice exim4.conf.in makes per handshake. */
 static const gchar *
-served_path(const gchar *self_signed,
-	    const gchar *custom,
-	    const gchar *acme,
-	    const gchar **source)
+served_path(const gchar *self_signed, const gchar *custom, const gchar *acme, const gchar **source)
 {
 	if (g_file_test(custom, G_FILE_TEST_EXISTS)) {
 		*source = EXM_DP_TLS_CUSTOM;
@@ -128,7 +125,8 @@ exm_dp_tls_status(const gchar *self_signed,
 		  const gchar *acme,
 		  const gchar *acme_state)
 {
-	g_autofree gchar *acme_error = acme_state != NULL ? exm_dp_acme_read_error(acme_state) : NULL;
+	g_autofree gchar *acme_error =
+		acme_state != NULL ? exm_dp_acme_read_error(acme_state) : NULL;
 	ExmMailCertInfo info = { 0 };
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) o = json_object_new();

@@ -11,7 +11,8 @@
  * renewal when the engine's clock passes two thirds of the lifetime (nothing
  * before; a new serial served without a restart while an open session keeps
  * going); a failing challenge (the old certificate stays, the error is
- * reported, the engine backs off, doubling).
+ * reported, the engine backs off, doubling); ACME switched off (the file
+ * goes, the self-signed pair is served again).
  */
 #include <signal.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "exm-config.h"
 #include "exm-dp-acme.h"
 #include "exm-dp-driver.h"
+#include "exm-dp-error.h"
 #include "exm-dp-fixture.h"
 #include "exm-mail-dns.h"
 #include "exm-test.h"
@@ -100,7 +102,8 @@ verify_client(gint port, const gchar *mode, const gchar *cafile)
 static gchar *
 served_serial(void)
 {
-	g_autoptr(JsonObject) sub = verify_client(fx->config->submission_port, "starttls", root_pem);
+	g_autoptr(JsonObject) sub =
+		verify_client(fx->config->submission_port, "starttls", root_pem);
 	g_autoptr(JsonObject) tls = verify_client(fx->config->smtps_port, "tls", root_pem);
 
 	g_test_message("587: %s, 465: %s",
@@ -146,8 +149,8 @@ listed_tls(void)
 	list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(list->len, ==, 1);
-	return json_object_ref(json_object_get_object_member(
-		json_node_get_object(list->pdata[0]), "tls"));
+	return json_object_ref(
+		json_object_get_object_member(json_node_get_object(list->pdata[0]), "tls"));
 }
 
 /* (1) the first issuance: before it the self-signed pair is served. */
@@ -166,8 +169,8 @@ test_issue(void)
 		return;
 	pem = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_ACME);
 	g_assert_false(g_file_test(pem, G_FILE_TEST_EXISTS));
-	g_assert_true(exm_dp_acme_set_target(acme, "mail.example.com", directory_url,
-					     "mailto:postmaster@example.com", &error));
+	g_assert_true(exm_dp_acme_set_target(
+		acme, "mail.example.com", directory_url, "mailto:postmaster@example.com", &error));
 	g_assert_no_error(error);
 	g_assert_cmpint(exm_dp_acme_next_run(acme), <=, test_clock(NULL));
 	run_until(1);
@@ -176,8 +179,8 @@ test_issue(void)
 	g_assert_cmpint(stat(pem, &st), ==, 0);
 	g_assert_cmpint(st.st_mode & 07777, ==, 0640);
 	{
-		const gchar *argv[] = { "openssl", "verify", "-CAfile", root_pem,
-					"-untrusted", pem, pem, NULL };
+		const gchar *argv[] = { "openssl",    "verify", "-CAfile", root_pem,
+					"-untrusted", pem,	pem,	   NULL };
 
 		g_assert_cmpint(exm_test_run(argv, &verify, NULL), ==, 0);
 	}
@@ -208,10 +211,18 @@ held_start(Held *h)
 	gchar buf[512];
 	gssize n;
 
-	g_assert_true(g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
+	g_assert_true(g_spawn_async_with_pipes(NULL,
+					       (gchar **)argv,
+					       NULL,
 					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
 						       G_SPAWN_STDERR_TO_DEV_NULL,
-					       NULL, NULL, &h->pid, &h->in, &h->out, NULL, &error));
+					       NULL,
+					       NULL,
+					       &h->pid,
+					       &h->in,
+					       &h->out,
+					       NULL,
+					       &error));
 	g_assert_no_error(error);
 	/* the banner: the handshake is done and the session is open */
 	n = read(h->out, buf, sizeof buf - 1);
@@ -345,10 +356,42 @@ test_failure(void)
 	tls = listed_tls();
 	g_assert_cmpstr(json_object_get_string_member(tls, "source"), ==, "acme");
 	g_assert_true(json_object_has_member(tls, "not_after"));
-	g_assert_cmpstr(json_object_get_string_member(tls, "error"),
-			==,
-			exm_dp_acme_get_error(acme));
+	g_assert_cmpstr(
+		json_object_get_string_member(tls, "error"), ==, exm_dp_acme_get_error(acme));
 	challtest_post("/clear-a", "{\"host\":\"mail.example.com.\"}");
+}
+
+/* ACME switched off (the node value without `acme`): the file and the error
+ * go, exim serves the self-signed pair again from the next handshake. */
+static void
+test_off(void)
+{
+	g_autofree gchar *pem = NULL;
+	g_autofree gchar *self_signed = NULL;
+	g_autoptr(JsonObject) tls = NULL;
+	g_autoptr(JsonObject) o = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (!ready())
+		return;
+	pem = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_ACME);
+	self_signed = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CERT);
+	g_assert_true(g_file_test(pem, G_FILE_TEST_EXISTS));
+	g_assert_true(exm_dp_acme_set_target(acme, "mail.example.com", NULL, NULL, &error));
+	g_assert_no_error(error);
+	g_assert_false(g_file_test(pem, G_FILE_TEST_EXISTS));
+	g_assert_null(exm_dp_acme_get_error(acme));
+	g_assert_cmpint(exm_dp_acme_next_run(acme), ==, G_MAXINT64);
+	o = verify_client(fx->config->smtps_port, "tls", self_signed);
+	g_assert_true(json_object_get_boolean_member(o, "ok"));
+	tls = listed_tls();
+	g_assert_cmpstr(json_object_get_string_member(tls, "source"), ==, "self_signed");
+	g_assert_false(json_object_has_member(tls, "error"));
+	/* a malformed target is refused and changes nothing */
+	g_assert_false(
+		exm_dp_acme_set_target(acme, "mail.example.com", "http://plain/dir", NULL, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
+	g_assert_cmpint(exm_dp_acme_next_run(acme), ==, G_MAXINT64);
 }
 
 /* ---- the peers ---------------------------------------------------------- */
@@ -373,8 +416,7 @@ stop_child(GPid *pid)
 }
 
 static gboolean
-spawn_peer(const gchar *const *argv, const gchar *const *envp, gint port, GPid *pid,
-	   GError **error)
+spawn_peer(const gchar *const *argv, const gchar *const *envp, gint port, GPid *pid, GError **error)
 {
 	g_auto(GStrv) env = g_get_environ();
 
@@ -383,10 +425,15 @@ spawn_peer(const gchar *const *argv, const gchar *const *envp, gint port, GPid *
 
 		env = g_environ_setenv(env, kv[0], kv[1], TRUE);
 	}
-	if (!g_spawn_async(pebble_dir, (gchar **)argv, env,
+	if (!g_spawn_async(pebble_dir,
+			   (gchar **)argv,
+			   env,
 			   G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
 				   G_SPAWN_STDOUT_TO_DEV_NULL,
-			   pdeathsig, NULL, pid, error))
+			   pdeathsig,
+			   NULL,
+			   pid,
+			   error))
 		return FALSE;
 	for (guint i = 0; i < 300; i++) {
 		if (exm_test_can_connect(fx->sink_addr, (guint)port))
@@ -399,12 +446,12 @@ spawn_peer(const gchar *const *argv, const gchar *const *envp, gint port, GPid *
 
 /* A port of @addr nothing is bound to, other than @not. */
 static gint
-free_port(const gchar *addr, gint not)
+free_port(const gchar *addr, gint not )
 {
 	for (guint attempt = 0; attempt < 200; attempt++) {
 		gint port = g_random_int_range(20000, 60000);
 
-		if (port != not && exm_test_can_bind(addr, (guint)port))
+		if (port != not &&exm_test_can_bind(addr, (guint)port))
 			return port;
 	}
 	return 0;
@@ -433,12 +480,26 @@ start_pebble(GError **error)
 	g_autofree gchar *admin = g_strdup_printf("%s:%d", fx->sink_addr, admin_port);
 	g_autofree gchar *config = g_build_filename(pebble_dir, "pebble.json", NULL);
 	const gchar *setup[] = { "/bin/sh", script, pebble_dir, fx->sink_addr, a, m, h, NULL };
-	const gchar *challtest[] = { "pebble-challtestsrv", "-dns01", dns, "-http01", "",
-				     "-https01", "", "-tlsalpn01", "", "-management", admin,
-				     "-defaultIPv4", fx->addr, "-defaultIPv6", "", NULL };
+	const gchar *challtest[] = { "pebble-challtestsrv",
+				     "-dns01",
+				     dns,
+				     "-http01",
+				     "",
+				     "-https01",
+				     "",
+				     "-tlsalpn01",
+				     "",
+				     "-management",
+				     admin,
+				     "-defaultIPv4",
+				     fx->addr,
+				     "-defaultIPv6",
+				     "",
+				     NULL };
 	const gchar *pebble[] = { "pebble", "-config", config, "-dnsserver", dns, NULL };
-	const gchar *pebble_env[] = { "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0",
-				      "PEBBLE_AUTHZREUSE=0", NULL };
+	const gchar *pebble_env[] = {
+		"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0", NULL
+	};
 
 	if (exm_test_run(setup, NULL, NULL) != 0) {
 		g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "pebble-setup.sh failed");
@@ -465,8 +526,9 @@ fetch_root(GError **error)
 static gchar *
 check_peers(void)
 {
-	static const gchar *const programs[] = { "exim4",  "openssl", "curl", "uacme",
-						 "pebble", "pebble-challtestsrv", NULL };
+	static const gchar *const programs[] = { "exim4", "openssl", "curl",
+						 "uacme", "pebble",  "pebble-challtestsrv",
+						 NULL };
 
 	for (guint i = 0; programs[i] != NULL; i++) {
 		g_autofree gchar *path = exm_test_find_program(programs[i]);
@@ -521,6 +583,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/acme/issue", test_issue);
 	g_test_add_func("/dp/acme/renew", test_renew);
 	g_test_add_func("/dp/acme/failure", test_failure);
+	g_test_add_func("/dp/acme/off", test_off);
 	start();
 	rc = g_test_run();
 	exm_dp_acme_free(acme);
