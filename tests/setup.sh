@@ -21,8 +21,9 @@ PACKAGES=(
   systemd xxhash prometheus
   # the TLS profile's scanner (tests/dp/test-dp-tls.c)
   sslscan
-  # the ACME test server and its DNS (the stand's certificates, docs/tls.md §6)
-  pebble
+  # ACME on the node: the client the agent runs and a real ACME server
+  # (tests/dp/test-dp-acme.c; the stand's certificates, docs/tls.md §6)
+  uacme pebble
   # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c)
   knot
   # static analysis and coverage (tests/check/analyze.sh, tests/check/coverage.sh)

@@ -25,7 +25,7 @@ BOOTSTRAP_DIR="/var/lib/exordos/bootstrap/scripts"
 BOOTSTRAP_SCRIPT="0100-metapaas-mail-dp-bootstrap.sh"
 EXIM_GROUP="Debian-exim"
 
-RUNTIME_PACKAGES=(exim4-daemon-light ca-certificates)
+RUNTIME_PACKAGES=(exim4-daemon-light ca-certificates uacme)
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libcrypt-dev
