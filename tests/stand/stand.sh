@@ -910,7 +910,8 @@ print_acme() {
   # publish the instance's A record (mail.example.com -> the node) into the
   # stand's DNS; pebble then validates the name and the node gets its certificate
   bash tests/stand/stand.sh dns <uuid>
-  # wait for "tls_source": "acme", then log in by name with verification on,
+  # wait for "tls_source": "acme" (a try before the record existed is retried
+  # after a minute's back-off), then log in by name with verification on,
   # trusting pebble's root (the one anchor to trust): $ACME_ROOT
   curl -s $api/v1/types/mail/instances/<uuid> \\
     -H 'Authorization: Bearer $DEV_TOKEN' | jq -r '{smtp_hostname, tls_source, tls_issuer}'
