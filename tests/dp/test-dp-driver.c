@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "exm-config.h"
+#include "exm-dp-acme.h"
 #include "exm-dp-error.h"
 #include "exm-dp-fixture.h"
 #include "exm-dp-driver.h"
@@ -221,8 +222,9 @@ test_show_exact(Fixture *f, gconstpointer data)
 
 /* The ACME settings (issue 22, docs/tls.md §6) are kept in the meta file and
  * echoed in the actual value as they came: projected on the target's keys,
- * the actual hashes as the target, so the node converges; without them the
- * actual value has no `acme` member. */
+ * the actual hashes as the target, so the node converges; they reach the
+ * ACME engine (a run is due); without them the actual value has no `acme`
+ * member and the engine is off. */
 static void
 test_acme_converges(Fixture *f, gconstpointer data)
 {
@@ -237,11 +239,17 @@ test_acme_converges(Fixture *f, gconstpointer data)
 	JsonObject *acme = json_object_new();
 	JsonObject *obj;
 
+	g_autoptr(ExmDpAcme) engine = exm_dp_acme_new(f->fx->config, &error);
+
+	EXM_TEST_OK(error);
+	exm_dp_driver_set_acme(f->driver, engine);
 	json_object_set_string_member(acme, "directory_url", "https://127.0.0.1:14000/dir");
 	json_object_set_string_member(acme, "contact", "mailto:ops@example.com");
 	json_object_set_object_member(json_node_get_object(value), "acme", acme);
 	actual = exm_dp_driver_apply(f->driver, value, NULL, &error);
 	EXM_TEST_OK(error);
+	/* the engine has the target: a first run is due (no tick here starts it) */
+	g_assert_cmpint(exm_dp_acme_next_run(engine), <, G_MAXINT64);
 	list = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
 	EXM_TEST_OK(error);
 	obj = json_node_get_object(g_ptr_array_index(list, 0));
@@ -255,6 +263,7 @@ test_acme_converges(Fixture *f, gconstpointer data)
 	plain = exm_dp_driver_apply(f->driver, value, NULL, &error);
 	EXM_TEST_OK(error);
 	g_assert_false(json_object_has_member(json_node_get_object(plain), "acme"));
+	g_assert_cmpint(exm_dp_acme_next_run(engine), ==, G_MAXINT64);
 	/* a malformed member is refused like any bad value */
 	acme = json_object_new();
 	json_object_set_string_member(acme, "directory_url", "http://127.0.0.1:14000/dir");
@@ -264,6 +273,7 @@ test_acme_converges(Fixture *f, gconstpointer data)
 	g_assert_null(actual);
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
 	g_assert_nonnull(strstr(error->message, "acme.directory_url"));
+	exm_dp_driver_set_acme(f->driver, NULL);
 }
 
 static void
