@@ -488,6 +488,13 @@ exm_dp_acme_set_backoff(ExmDpAcme *self, gint64 min_seconds, gint64 max_seconds)
 	self->backoff_max = MAX(max_seconds, self->backoff_min);
 }
 
+void
+exm_dp_acme_set_hook(ExmDpAcme *self, const gchar *hook)
+{
+	g_free(self->hook);
+	self->hook = g_strdup(hook);
+}
+
 gboolean
 exm_dp_acme_running(ExmDpAcme *self)
 {
