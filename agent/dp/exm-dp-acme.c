@@ -74,6 +74,7 @@ struct _ExmDpAcme {
 	gint64 renew_at; /* of the installed certificate; 0 = none for hostname */
 	/* the state kept in state.json */
 	gchar *account_directory; /* the directory the account was made at */
+	gchar *state_target;	  /* "HOST URL" the error and back-off are of */
 	gchar *error;
 	guint failures;
 	gint64 retry_at;
@@ -145,6 +146,8 @@ state_load(ExmDpAcme *self)
 		self->account_directory = g_strdup(account);
 	if (exm_json_get_string(o, "error", TRUE, &error, NULL, NULL))
 		self->error = g_strdup(error);
+	if (exm_json_get_string(o, "target", TRUE, &error, NULL, NULL))
+		self->state_target = g_strdup(error);
 	self->failures =
 		(guint)CLAMP(json_object_get_int_member_with_default(o, "failures", 0), 0, 64);
 	self->retry_at = json_object_get_int_member_with_default(o, "retry_at", 0);
@@ -165,6 +168,8 @@ state_save(ExmDpAcme *self)
 		json_object_set_string_member(o, "account_directory", self->account_directory);
 	if (self->error != NULL)
 		json_object_set_string_member(o, "error", self->error);
+	if (self->state_target != NULL)
+		json_object_set_string_member(o, "target", self->state_target);
 	json_object_set_int_member(o, "failures", self->failures);
 	json_object_set_int_member(o, "retry_at", self->retry_at);
 	node = json_node_init_object(json_node_alloc(), o);
@@ -289,6 +294,25 @@ acme_off(ExmDpAcme *self)
 	if (g_unlink(self->acme_pem) != 0 && errno != ENOENT)
 		g_warning("acme: remove %s: %s", self->acme_pem, g_strerror(errno));
 	g_clear_pointer(&self->error, g_free);
+	g_clear_pointer(&self->state_target, g_free);
+	self->failures = 0;
+	self->retry_at = 0;
+	if (g_file_test(self->state_path, G_FILE_TEST_EXISTS))
+		state_save(self);
+}
+
+/* The back-off and error kept are of one target: a restarted agent resumes
+ * them for the same one; another target decides afresh. */
+static void
+target_backoff(ExmDpAcme *self)
+{
+	g_autofree gchar *key = g_strconcat(self->hostname, " ", self->directory_url, NULL);
+
+	if (g_strcmp0(key, self->state_target) == 0)
+		return;
+	g_free(self->state_target);
+	self->state_target = g_steal_pointer(&key);
+	g_clear_pointer(&self->error, g_free);
 	self->failures = 0;
 	self->retry_at = 0;
 	if (g_file_test(self->state_path, G_FILE_TEST_EXISTS))
@@ -325,10 +349,8 @@ exm_dp_acme_set_target(ExmDpAcme *self,
 		acme_off(self);
 		return TRUE;
 	}
-	/* a new target: decide afresh (the back-off was for the old one) */
 	run_stop(self);
-	self->failures = 0;
-	self->retry_at = 0;
+	target_backoff(self);
 	self->renew_at = installed_renew_at(self);
 	return TRUE;
 }
@@ -469,6 +491,7 @@ exm_dp_acme_free(ExmDpAcme *self)
 	g_free(self->directory_url);
 	g_free(self->contact);
 	g_free(self->account_directory);
+	g_free(self->state_target);
 	g_free(self->error);
 	g_free(self);
 }

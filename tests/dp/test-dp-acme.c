@@ -351,6 +351,21 @@ test_failure(void)
 	second = failing_run(exm_dp_acme_get_runs(acme) + 1);
 	g_assert_cmpint(second, >=, 2 * BACKOFF_MIN - 2);
 	g_assert_cmpint(second, <=, 2 * BACKOFF_MIN);
+	/* a restarted agent resumes the back-off and the error from state.json */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmDpAcme) again = exm_dp_acme_new(fx->config, &error);
+
+		g_assert_no_error(error);
+		exm_dp_acme_set_clock(again, test_clock, NULL);
+		g_assert_true(exm_dp_acme_set_target(again,
+						     "mail.example.com",
+						     directory_url,
+						     "mailto:postmaster@example.com",
+						     &error));
+		g_assert_cmpint(exm_dp_acme_next_run(again), ==, exm_dp_acme_next_run(acme));
+		g_assert_cmpstr(exm_dp_acme_get_error(again), ==, exm_dp_acme_get_error(acme));
+	}
 	clock_offset = 0;
 
 	/* the old certificate is still served and reported, with the error */
