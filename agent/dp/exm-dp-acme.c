@@ -20,8 +20,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "exm-atomic.h"
@@ -693,14 +695,18 @@ dir_private(const gchar *path, GError **error)
 	return TRUE;
 }
 
-/* In uacme's child, before exec: the bundle with the extra anchor is bound
- * over the system's in a mount namespace of its own (libcurl-gnutls reads
- * no variable naming another).  Async-signal-safe calls only. */
+/* In uacme's child, before exec: it dies with the agent; and with
+ * acme_ca_file the bundle with the extra anchor is bound over the system's
+ * in a mount namespace of its own (libcurl-gnutls reads no variable naming
+ * another).  Async-signal-safe calls only. */
 static void
-trust_child_setup(gpointer data)
+child_setup(gpointer data)
 {
 	const gchar *trust = data;
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (trust == NULL)
+		return;
 	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
 	    mount(trust, SYSTEM_BUNDLE, NULL, MS_BIND, NULL) == 0)
 		return;
@@ -760,9 +766,7 @@ step_spawn(ExmDpAcme *self, Step step, GError **error)
 	g_autoptr(GPtrArray) argv = step_argv(self, step);
 
 	g_subprocess_launcher_setenv(launcher, CHALLENGE_ENV, self->challenge_dir, TRUE);
-	if (self->trust_path != NULL)
-		g_subprocess_launcher_set_child_setup(
-			launcher, trust_child_setup, self->trust_path, NULL);
+	g_subprocess_launcher_set_child_setup(launcher, child_setup, self->trust_path, NULL);
 	self->proc =
 		g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, error);
 	if (self->proc == NULL)
