@@ -20,8 +20,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "exm-atomic.h"
@@ -74,6 +76,7 @@ struct _ExmDpAcme {
 	gint64 renew_at; /* of the installed certificate; 0 = none for hostname */
 	/* the state kept in state.json */
 	gchar *account_directory; /* the directory the account was made at */
+	gchar *state_target;	  /* "HOST URL" the error and back-off are of */
 	gchar *error;
 	guint failures;
 	gint64 retry_at;
@@ -145,6 +148,8 @@ state_load(ExmDpAcme *self)
 		self->account_directory = g_strdup(account);
 	if (exm_json_get_string(o, "error", TRUE, &error, NULL, NULL))
 		self->error = g_strdup(error);
+	if (exm_json_get_string(o, "target", TRUE, &error, NULL, NULL))
+		self->state_target = g_strdup(error);
 	self->failures =
 		(guint)CLAMP(json_object_get_int_member_with_default(o, "failures", 0), 0, 64);
 	self->retry_at = json_object_get_int_member_with_default(o, "retry_at", 0);
@@ -165,6 +170,8 @@ state_save(ExmDpAcme *self)
 		json_object_set_string_member(o, "account_directory", self->account_directory);
 	if (self->error != NULL)
 		json_object_set_string_member(o, "error", self->error);
+	if (self->state_target != NULL)
+		json_object_set_string_member(o, "target", self->state_target);
 	json_object_set_int_member(o, "failures", self->failures);
 	json_object_set_int_member(o, "retry_at", self->retry_at);
 	node = json_node_init_object(json_node_alloc(), o);
@@ -289,6 +296,25 @@ acme_off(ExmDpAcme *self)
 	if (g_unlink(self->acme_pem) != 0 && errno != ENOENT)
 		g_warning("acme: remove %s: %s", self->acme_pem, g_strerror(errno));
 	g_clear_pointer(&self->error, g_free);
+	g_clear_pointer(&self->state_target, g_free);
+	self->failures = 0;
+	self->retry_at = 0;
+	if (g_file_test(self->state_path, G_FILE_TEST_EXISTS))
+		state_save(self);
+}
+
+/* The back-off and error kept are of one target: a restarted agent resumes
+ * them for the same one; another target decides afresh. */
+static void
+target_backoff(ExmDpAcme *self)
+{
+	g_autofree gchar *key = g_strconcat(self->hostname, " ", self->directory_url, NULL);
+
+	if (g_strcmp0(key, self->state_target) == 0)
+		return;
+	g_free(self->state_target);
+	self->state_target = g_steal_pointer(&key);
+	g_clear_pointer(&self->error, g_free);
 	self->failures = 0;
 	self->retry_at = 0;
 	if (g_file_test(self->state_path, G_FILE_TEST_EXISTS))
@@ -325,10 +351,8 @@ exm_dp_acme_set_target(ExmDpAcme *self,
 		acme_off(self);
 		return TRUE;
 	}
-	/* a new target: decide afresh (the back-off was for the old one) */
 	run_stop(self);
-	self->failures = 0;
-	self->retry_at = 0;
+	target_backoff(self);
 	self->renew_at = installed_renew_at(self);
 	return TRUE;
 }
@@ -469,6 +493,7 @@ exm_dp_acme_free(ExmDpAcme *self)
 	g_free(self->directory_url);
 	g_free(self->contact);
 	g_free(self->account_directory);
+	g_free(self->state_target);
 	g_free(self->error);
 	g_free(self);
 }
@@ -486,6 +511,13 @@ exm_dp_acme_set_backoff(ExmDpAcme *self, gint64 min_seconds, gint64 max_seconds)
 {
 	self->backoff_min = MAX(min_seconds, 1);
 	self->backoff_max = MAX(max_seconds, self->backoff_min);
+}
+
+void
+exm_dp_acme_set_hook(ExmDpAcme *self, const gchar *hook)
+{
+	g_free(self->hook);
+	self->hook = g_strdup(hook);
 }
 
 gboolean
@@ -663,14 +695,18 @@ dir_private(const gchar *path, GError **error)
 	return TRUE;
 }
 
-/* In uacme's child, before exec: the bundle with the extra anchor is bound
- * over the system's in a mount namespace of its own (libcurl-gnutls reads
- * no variable naming another).  Async-signal-safe calls only. */
+/* In uacme's child, before exec: it dies with the agent; and with
+ * acme_ca_file the bundle with the extra anchor is bound over the system's
+ * in a mount namespace of its own (libcurl-gnutls reads no variable naming
+ * another).  Async-signal-safe calls only. */
 static void
-trust_child_setup(gpointer data)
+child_setup(gpointer data)
 {
 	const gchar *trust = data;
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (trust == NULL)
+		return;
 	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
 	    mount(trust, SYSTEM_BUNDLE, NULL, MS_BIND, NULL) == 0)
 		return;
@@ -730,9 +766,7 @@ step_spawn(ExmDpAcme *self, Step step, GError **error)
 	g_autoptr(GPtrArray) argv = step_argv(self, step);
 
 	g_subprocess_launcher_setenv(launcher, CHALLENGE_ENV, self->challenge_dir, TRUE);
-	if (self->trust_path != NULL)
-		g_subprocess_launcher_set_child_setup(
-			launcher, trust_child_setup, self->trust_path, NULL);
+	g_subprocess_launcher_set_child_setup(launcher, child_setup, self->trust_path, NULL);
 	self->proc =
 		g_subprocess_launcher_spawnv(launcher, (const gchar *const *)argv->pdata, error);
 	if (self->proc == NULL)

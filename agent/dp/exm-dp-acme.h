@@ -41,8 +41,8 @@ typedef gint64 (*ExmDpAcmeClock)(gpointer data);
  */
 ExmDpAcme *exm_dp_acme_new(const ExmDpConfig *config, GError **error);
 
-/* Stops a run in flight (its uacme is killed) and frees @acme (NULL is fine). */
-void exm_dp_acme_free(ExmDpAcme *acme);
+/* Stops a run in flight (its uacme is killed) and frees @self (NULL is fine). */
+void exm_dp_acme_free(ExmDpAcme *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpAcme, exm_dp_acme_free)
 
 /**
@@ -60,7 +60,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpAcme, exm_dp_acme_free)
  * Returns: %FALSE (%EXM_DP_ERROR_INVALID) for a malformed name, URL or contact;
  *   the engine keeps its previous target then
  */
-gboolean exm_dp_acme_set_target(ExmDpAcme *acme,
+gboolean exm_dp_acme_set_target(ExmDpAcme *self,
 				const gchar *hostname,
 				const gchar *directory_url,
 				const gchar *contact,
@@ -73,7 +73,7 @@ gboolean exm_dp_acme_set_target(ExmDpAcme *acme,
  * in flight; returns at once: uacme runs as a child the main context
  * watches.  The agent calls it every second.
  */
-void exm_dp_acme_tick(ExmDpAcme *acme);
+void exm_dp_acme_tick(ExmDpAcme *self);
 
 /**
  * exm_dp_acme_next_run:
@@ -83,22 +83,25 @@ void exm_dp_acme_tick(ExmDpAcme *acme);
  *   two thirds into the installed one's lifetime otherwise, later while a
  *   failure backs off; %G_MAXINT64 when ACME is off
  */
-gint64 exm_dp_acme_next_run(ExmDpAcme *acme);
+gint64 exm_dp_acme_next_run(ExmDpAcme *self);
 
 /* %TRUE while a uacme child runs */
-gboolean exm_dp_acme_running(ExmDpAcme *acme);
+gboolean exm_dp_acme_running(ExmDpAcme *self);
 
-/* how many runs have finished (installed or failed) since @acme was made */
-guint exm_dp_acme_get_runs(ExmDpAcme *acme);
+/* how many runs have finished (installed or failed) since @self was made */
+guint exm_dp_acme_get_runs(ExmDpAcme *self);
 
 /* (nullable): the last run's failure, %NULL after a success */
-const gchar *exm_dp_acme_get_error(ExmDpAcme *acme);
+const gchar *exm_dp_acme_get_error(ExmDpAcme *self);
 
 /* Replaces the wall clock (tests: a renewal due later). */
-void exm_dp_acme_set_clock(ExmDpAcme *acme, ExmDpAcmeClock clock, gpointer data);
+void exm_dp_acme_set_clock(ExmDpAcme *self, ExmDpAcmeClock clock, gpointer data);
 
 /* The back-off after a failure: @min_seconds doubling up to @max_seconds. */
-void exm_dp_acme_set_backoff(ExmDpAcme *acme, gint64 min_seconds, gint64 max_seconds);
+void exm_dp_acme_set_backoff(ExmDpAcme *self, gint64 min_seconds, gint64 max_seconds);
+
+/* Replaces uacme's challenge hook (tests: one that holds a run open). */
+void exm_dp_acme_set_hook(ExmDpAcme *self, const gchar *hook);
 
 /**
  * exm_dp_acme_state_path:

@@ -764,8 +764,6 @@ breaker_perform(ExmDpDriver *self, GPtrArray *pending)
 	}
 }
 
-/* passwd first, then the meta file: a crash in between leaves the file ahead of
- * the meta, which reads back as "not converged" and is applied again. */
 /* ACME (docs/tls.md §5): the node value's `acme` member, on every apply
  * (cheap when unchanged); absent = off. */
 static void
@@ -782,6 +780,8 @@ acme_target(ExmDpDriver *self, const ExmMailNode *node)
 		g_warning("%s", error->message);
 }
 
+/* passwd first, then the meta file: a crash in between leaves the file ahead of
+ * the meta, which reads back as "not converged" and is applied again. */
 static JsonNode *
 driver_put(ExmDpDriver *self,
 	   const gchar *kind,

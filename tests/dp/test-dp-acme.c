@@ -12,8 +12,11 @@
  * before; a new serial served without a restart while an open session keeps
  * going); a failing challenge (the old certificate stays, the error is
  * reported, the engine backs off, doubling); ACME switched off (the file
- * goes, the self-signed pair is served again).
+ * goes, the self-signed pair is served again); the HTTP-01 responder held
+ * open mid-run (the token's key authorization, 404 for anything else, not
+ * bound outside a run).
  */
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -348,6 +351,21 @@ test_failure(void)
 	second = failing_run(exm_dp_acme_get_runs(acme) + 1);
 	g_assert_cmpint(second, >=, 2 * BACKOFF_MIN - 2);
 	g_assert_cmpint(second, <=, 2 * BACKOFF_MIN);
+	/* a restarted agent resumes the back-off and the error from state.json */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmDpAcme) again = exm_dp_acme_new(fx->config, &error);
+
+		g_assert_no_error(error);
+		exm_dp_acme_set_clock(again, test_clock, NULL);
+		g_assert_true(exm_dp_acme_set_target(again,
+						     "mail.example.com",
+						     directory_url,
+						     "mailto:postmaster@example.com",
+						     &error));
+		g_assert_cmpint(exm_dp_acme_next_run(again), ==, exm_dp_acme_next_run(acme));
+		g_assert_cmpstr(exm_dp_acme_get_error(again), ==, exm_dp_acme_get_error(acme));
+	}
 	clock_offset = 0;
 
 	/* the old certificate is still served and reported, with the error */
@@ -392,6 +410,136 @@ test_off(void)
 		exm_dp_acme_set_target(acme, "mail.example.com", "http://plain/dir", NULL, &error));
 	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
 	g_assert_cmpint(exm_dp_acme_next_run(acme), ==, G_MAXINT64);
+}
+
+static void
+store_result(GObject *source, GAsyncResult *result, gpointer data)
+{
+	*(GAsyncResult **)data = g_object_ref(result);
+}
+
+/* @argv run while the main context (and so the responder) goes on: stdout. */
+static gchar *
+run_async(const gchar *const *argv)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) proc =
+		g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+	g_autoptr(GAsyncResult) result = NULL;
+	gchar *out = NULL;
+
+	g_assert_no_error(error);
+	g_subprocess_communicate_utf8_async(proc, NULL, NULL, store_result, &result);
+	while (result == NULL)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_true(g_subprocess_communicate_utf8_finish(proc, result, &out, NULL, &error));
+	g_assert_no_error(error);
+	return out;
+}
+
+/* The responder's status for @method @path, and its body in @body. */
+static gint
+probe(const gchar *method, const gchar *path, gchar **body)
+{
+	g_autofree gchar *url = g_strdup_printf("http://%s:%d%s", fx->addr, http_port, path);
+	const gchar *argv[] = { "curl",		  "-s",		  "-X", method, "-w",
+				"\n%{http_code}", "--path-as-is", url,	NULL };
+	g_autofree gchar *out = run_async(argv);
+	g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+	guint n = g_strv_length(lines);
+	gint code;
+
+	g_assert_cmpuint(n, >=, 2);
+	code = (gint)g_ascii_strtoll(lines[n - 1], NULL, 10);
+	g_clear_pointer(&lines[n - 1], g_free); /* the rest is the body */
+	if (body != NULL)
+		*body = g_strjoinv("\n", lines);
+	return code;
+}
+
+/* A hook that runs the real one, then holds `begin` until @release exists:
+ * the run stays open while the test probes the responder. */
+static gchar *
+holding_hook(const gchar *release)
+{
+	g_autofree gchar *real =
+		g_build_filename(EXM_SOURCE_ROOT, "data", "acme", "exm-acme-hook", NULL);
+	gchar *path = g_build_filename(pebble_dir, "hold-hook", NULL);
+	g_autofree gchar *text = g_strdup_printf(
+		"#!/bin/sh\n\"%s\" \"$@\" || exit $?\n[ \"$1\" = begin ] || exit 0\n"
+		"while [ ! -e \"%s\" ]; do sleep 0.1; done\n",
+		real,
+		release);
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	g_assert_cmpint(g_chmod(path, 0700), ==, 0);
+	return path;
+}
+
+/* The one token file the hook wrote under acme_dir/challenge, waited for. */
+static gchar *
+wait_token(void)
+{
+	g_autofree gchar *dir =
+		g_build_filename(fx->config->root, fx->config->acme_dir, "challenge", NULL);
+	gint64 guard = g_get_monotonic_time() + RUN_GUARD_SECONDS * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < guard) {
+		g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+		const gchar *name = NULL;
+
+		while (d != NULL && (name = g_dir_read_name(d)) != NULL && name[0] == '.')
+			;
+		if (name != NULL)
+			return g_strdup(name);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(20 * 1000);
+	}
+	g_assert_not_reached();
+	return NULL;
+}
+
+/* The HTTP-01 responder, held open mid-run: the token's key authorization
+ * for GET of its path, 404 for everything else; unbound after the run. */
+static void
+test_responder(void)
+{
+	g_autofree gchar *release = NULL;
+	g_autofree gchar *hook = NULL;
+	g_autofree gchar *token = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *body = NULL;
+	g_autoptr(GError) error = NULL;
+	guint runs;
+
+	if (!ready())
+		return;
+	release = g_build_filename(pebble_dir, "release", NULL);
+	hook = holding_hook(release);
+	exm_dp_acme_set_hook(acme, hook);
+	g_assert_false(exm_test_can_connect(fx->addr, (guint)http_port)); /* not bound idle */
+	g_assert_true(
+		exm_dp_acme_set_target(acme, "mail.example.com", directory_url, NULL, &error));
+	g_assert_no_error(error);
+	runs = exm_dp_acme_get_runs(acme);
+	exm_dp_acme_tick(acme);
+	token = wait_token();
+	path = g_strconcat("/.well-known/acme-challenge/", token, NULL);
+	g_assert_cmpint(probe("GET", path, &body), ==, 200);
+	g_assert_true(g_str_has_prefix(body, token));
+	g_assert_nonnull(strchr(body, '.'));
+	g_assert_cmpint(probe("POST", path, NULL), ==, 404);
+	g_assert_cmpint(probe("GET", "/", NULL), ==, 404);
+	g_assert_cmpint(probe("GET", "/.well-known/acme-challenge/", NULL), ==, 404);
+	g_assert_cmpint(probe("GET", "/.well-known/acme-challenge/no.such", NULL), ==, 404);
+	g_assert_cmpint(probe("GET", "/.well-known/acme-challenge/../state.json", NULL), ==, 404);
+	/* libsoup itself refuses an encoded slash (400); either way nothing */
+	g_assert_cmpint(
+		probe("GET", "/.well-known/acme-challenge/..%2Fstate.json", NULL) / 100, ==, 4);
+	g_assert_true(g_file_set_contents(release, "", 0, NULL));
+	run_until(runs + 1);
+	g_assert_null(exm_dp_acme_get_error(acme));
+	g_assert_false(exm_test_can_connect(fx->addr, (guint)http_port));
 }
 
 /* ---- the peers ---------------------------------------------------------- */
@@ -584,6 +732,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/acme/renew", test_renew);
 	g_test_add_func("/dp/acme/failure", test_failure);
 	g_test_add_func("/dp/acme/off", test_off);
+	g_test_add_func("/dp/acme/responder", test_responder);
 	start();
 	rc = g_test_run();
 	exm_dp_acme_free(acme);
