@@ -58,6 +58,15 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 		*out_error = g_strdup_printf("limits: %s", local->message);
 		return NULL;
 	}
+	/* ACME in effect, checked like any member (docs/tls.md §6); a contact
+	 * without a directory (the version's, say) means nothing yet */
+	if (!exm_mail_node_acme_set(want,
+				    in->acme_directory_url,
+				    in->acme_directory_url != NULL ? in->acme_contact : NULL,
+				    &local)) {
+		*out_error = g_strdup(local->message);
+		return NULL;
+	}
 	return g_steal_pointer(&want);
 }
 

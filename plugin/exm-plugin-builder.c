@@ -38,6 +38,8 @@ exm_plugin_builder_input_free(gpointer input)
 	g_free(in->breaker_hash);
 	g_free(in->capture_hash);
 	exm_plugin_tls_status_clear(&in->tls);
+	g_free(in->acme_directory_url);
+	g_free(in->acme_contact);
 	g_free(in);
 }
 
@@ -233,6 +235,17 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 	return TRUE;
 }
 
+/* Column @name of the instance, else of its version (%NULL: neither). */
+static gchar *
+builder_inherited(const ExmRestRow *row, const ExmRestRow *version, const gchar *name)
+{
+	const gchar *own = exm_rest_row_get(row, name);
+
+	if (own == NULL && version != NULL)
+		own = exm_rest_row_get(version, name);
+	return g_strdup(own);
+}
+
 /* Locks and reads the instance (NULL input when it is gone), its version's
  * image and, for the node payload only, its accounts. */
 static gboolean
@@ -268,6 +281,8 @@ builder_load_input(gpointer ctx,
 	in->tls.not_after = g_strdup(exm_rest_row_get(row, "tls_not_after"));
 	in->tls.error = g_strdup(exm_rest_row_get(row, "tls_error"));
 	in->image = g_strdup(version != NULL ? builder_col(version, "image") : "");
+	in->acme_directory_url = builder_inherited(row, version, "acme_directory_url");
+	in->acme_contact = builder_inherited(row, version, "acme_contact");
 	if (ctx != NULL)
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);
 	if (accounts && (!builder_load_accounts(&store, in, out_error) ||

@@ -57,6 +57,10 @@ typedef struct {
 	gchar *breaker_hash;	/* the stored breaker report's hash (paas only; else %NULL) */
 	gchar *capture_hash;	/* the stored captured report's (paas only; else %NULL) */
 	ExmPluginTlsStatus tls; /* the instance's tls_* columns */
+	/* ACME in effect (docs/tls.md §6): the instance's override, else its
+	 * version's; %NULL: none */
+	gchar *acme_directory_url;
+	gchar *acme_contact;
 } ExmPluginBuilderInput;
 
 void exm_plugin_builder_input_free(gpointer input);

@@ -14,6 +14,7 @@
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-mail-acme.h"
 #include "exm-mail-crypt.h"
 #include "exm-mail-dns.h"
 #include "exm-mail-error.h"
@@ -92,6 +93,46 @@ mail_description(GPtrArray *sets, GError **error)
 	return d == NULL || exm_mail_validate_description(d, error);
 }
 
+/* ------------------------------------------------------------------ ACME */
+
+/* The ACME settings of a version or an instance (docs/tls.md §6): each null
+ * (the default: no ACME, or the version's) or a checked value. */
+static gboolean
+mail_acme(GPtrArray *sets, GError **error)
+{
+	const gchar *url = exm_rest_set_text(sets, "acme_directory_url");
+	const gchar *contact = exm_rest_set_text(sets, "acme_contact");
+
+	return (url == NULL ||
+		exm_mail_acme_check_directory_url("acme_directory_url", url, error)) &&
+	       (contact == NULL || exm_mail_acme_check_contact("acme_contact", contact, error));
+}
+
+/* A version's write reaches its instances' nodes: its ACME settings are part
+ * of their node value, and the builder looks again at an instance whose
+ * updated_at moved (docs/plugin-abi.md §8).  Versions are written rarely, by
+ * operators; a write that changed nothing of ACME costs one rebuild each. */
+static gboolean
+mail_version_touch_instances(ExmRestCrud *r, GError **error)
+{
+	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(PGresult) res = NULL;
+
+	if (r->match == NULL || r->match->id == NULL)
+		return TRUE; /* a create: no instance uses it yet */
+	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, r->now));
+	g_ptr_array_add(params, g_strdup(r->match->id));
+	res = exm_rest_store_exec(
+		&r->store,
+		&exm_plugin_instance_model,
+		"UPDATE mail_instances SET updated_at = GREATEST(TIMESTAMP 'epoch' + "
+		"$1::bigint * INTERVAL '1 microsecond', updated_at + INTERVAL "
+		"'1 microsecond') WHERE version = $2::uuid",
+		params,
+		error);
+	return res != NULL;
+}
+
 /* ------------------------------------------------------------------ versions */
 
 static gboolean
@@ -107,7 +148,8 @@ mail_version_prepare(ExmRestCrud *r,
 		mail_name_desc_defaults(m, sets, TRUE);
 	return mail_chars(m, sets, "name", 0, EXM_MAIL_NAME_MAX, row, error) &&
 	       mail_description(sets, error) &&
-	       mail_chars(m, sets, "image", 0, EXM_MAIL_IMAGE_MAX, row, error);
+	       mail_chars(m, sets, "image", 0, EXM_MAIL_IMAGE_MAX, row, error) &&
+	       mail_acme(sets, error);
 }
 
 /* ------------------------------------------------------------------ instances */
@@ -219,7 +261,8 @@ mail_instance_prepare(ExmRestCrud *r,
 	if (exm_rest_set_find(sets, "name") != NULL && !exm_mail_validate_name(name, error))
 		return FALSE;
 	if (!mail_description(sets, error) || !mail_domain(sets, error) ||
-	    !mail_sizes(sets, row, error) || !mail_instance_limits(sets, error))
+	    !mail_sizes(sets, row, error) || !mail_instance_limits(sets, error) ||
+	    !mail_acme(sets, error))
 		return FALSE;
 	return row == NULL || mail_disk_grows(row, sets, error);
 }
@@ -653,6 +696,7 @@ const ExmRestKind exm_plugin_mail_versions = {
 	.route = &exm_plugin_versions_route,
 	.policy = EXM_PLUGIN_POLICY_VERSION,
 	.prepare = mail_version_prepare,
+	.after_write = mail_version_touch_instances,
 };
 
 const ExmRestKind exm_plugin_mail_instances = {

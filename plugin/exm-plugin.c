@@ -30,6 +30,7 @@
 
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-mail-acme.h"
 #include "exm-mail-validate.h"
 #include "exm-plugin-builder.h"
 #include "exm-plugin-private.h"
@@ -164,6 +165,31 @@ static const ExmRestFieldSchema exm_plugin_s_password = {
 	"password",
 	"write-only: hashed on arrival; not with password_hash"
 };
+/* ACME (migration 0012, docs/tls.md §6) */
+static const ExmRestFieldSchema exm_plugin_s_acme_url = {
+	LEN(1, EXM_MAIL_ACME_URL_MAX),
+	NULL,
+	"uri",
+	"the ACME directory (RFC 8555) the nodes get their certificate from; null: no ACME"
+};
+static const ExmRestFieldSchema exm_plugin_s_acme_contact = {
+	LEN(1, EXM_MAIL_ACME_CONTACT_MAX),
+	NULL,
+	NULL,
+	"the ACME account's contact, mailto:<address>; null: none"
+};
+static const ExmRestFieldSchema exm_plugin_s_acme_url_override = {
+	LEN(1, EXM_MAIL_ACME_URL_MAX),
+	NULL,
+	"uri",
+	"the ACME directory for this instance's node; null: the version's"
+};
+static const ExmRestFieldSchema exm_plugin_s_acme_contact_override = {
+	LEN(1, EXM_MAIL_ACME_CONTACT_MAX),
+	NULL,
+	NULL,
+	"the ACME account's contact for this instance, mailto:<address>; null: the version's"
+};
 #undef LEN
 #undef INT
 
@@ -176,6 +202,23 @@ static const ExmRestField exm_plugin_version_fields[] = {
 	{ "created_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "updated_at", EXM_REST_TYPE_TIMESTAMP, F_RO, RW, RO, RW, NULL },
 	{ "image", EXM_REST_TYPE_STRING, F_NULL, RW, RW, RW, NULL, &exm_plugin_s_image },
+	/* ACME, migration 0012 (docs/tls.md §6): its instances' defaults */
+	{ "acme_directory_url",
+	  EXM_REST_TYPE_STRING,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_acme_url },
+	{ "acme_contact",
+	  EXM_REST_TYPE_STRING,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_acme_contact },
 	{ NULL },
 };
 
@@ -284,6 +327,23 @@ static const ExmRestField exm_plugin_instance_fields[] = {
 	  RW,
 	  NULL,
 	  &exm_plugin_s_breaker_min },
+	/* ACME, migration 0012 (docs/tls.md §6); null: the version's */
+	{ "acme_directory_url",
+	  EXM_REST_TYPE_STRING,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_acme_url_override },
+	{ "acme_contact",
+	  EXM_REST_TYPE_STRING,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_acme_contact_override },
 	{ NULL },
 };
 
@@ -860,6 +920,16 @@ static const ExordosPaasMigration exm_plugin_migration_sandbox = {
 	{ NULL },
 };
 
+/* Issue 22 item 2's ACME settings on the version and the instance. */
+static const ExordosPaasMigration exm_plugin_migration_acme = {
+	"30fabbb3-cf43-4445-bf2d-52aedb2fdcc9",
+	"0012-acme",
+	exm_plugin_depends_init,
+	exm_plugin_sql_0012_acme_up,
+	exm_plugin_sql_0012_acme_down,
+	{ NULL },
+};
+
 /* In application order (each after what it depends on), one a line so that
  * a new migration adds one line. */
 /* clang-format off */
@@ -876,6 +946,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_login_secrets,
 	&exm_plugin_migration_breaker,
 	&exm_plugin_migration_sandbox,
+	&exm_plugin_migration_acme,
 	NULL,
 };
 /* clang-format on */

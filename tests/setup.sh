@@ -21,6 +21,9 @@ PACKAGES=(
   systemd xxhash prometheus
   # the TLS profile's scanner (tests/dp/test-dp-tls.c)
   sslscan
+  # ACME on the node: the client the agent runs and a real ACME server
+  # (tests/dp/test-dp-acme.c; the stand's certificates, docs/tls.md §6)
+  uacme pebble
   # the live DNS check's authoritative peer (tests/dp/test-dns-verify.c); with
   # its keymgr, the signed zone of the DANE test (tests/dp/test-dp-dane.c)
   knot
@@ -57,6 +60,21 @@ install_openapi_validator() {
   npm install --no-audit --no-fund --prefix "$OPENAPI_DIR" "$OPENAPI_PKG@$OPENAPI_VERSION"
 }
 
+# nodemailer 6, the most used Node.js mail client, with its default options:
+# the Quick Start's verified login (tests/stand/nodemailer-login.js), pinned and
+# cached like the validator.
+NODEMAILER_DIR=/opt/exm-nodemailer
+NODEMAILER_VERSION=6.10.1
+install_nodemailer() {
+  if grep -q "\"version\": \"$NODEMAILER_VERSION\"" \
+    "$NODEMAILER_DIR/node_modules/nodemailer/package.json" 2>/dev/null; then
+    echo "setup: nodemailer@$NODEMAILER_VERSION present"
+    return 0
+  fi
+  mkdir -p "$NODEMAILER_DIR"
+  npm install --no-audit --no-fund --prefix "$NODEMAILER_DIR" "nodemailer@$NODEMAILER_VERSION"
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -67,6 +85,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
   install_openapi_validator
+  install_nodemailer
   exit 0
 fi
 
@@ -82,4 +101,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 install_openapi_validator
+install_nodemailer
 echo "setup: done"

@@ -4,6 +4,7 @@
  */
 #include "exm-dp-adapter.h"
 
+#include "exm-dp-acme.h"
 #include "exm-dp-breaker.h"
 #include "exm-dp-config.h"
 #include "exm-dp-error.h"
@@ -25,6 +26,7 @@ typedef struct {
 	ExmDpUsageStore *usage_store;
 	ExmDpBreaker *breaker; /* the circuit breaker (docs/abuse-controls.md §7) */
 	guint breaker_source;
+	ExmDpAcme *acme; /* ACME on the node (docs/tls.md §5); ticked with the breaker */
 } Adapter;
 
 static ExmDpDriver *
@@ -125,6 +127,8 @@ adapter_destroy(ExmUaDriver *d)
 
 	g_clear_handle_id(&md->breaker_source, g_source_remove);
 	exm_dp_driver_set_breaker(md->driver, NULL, NULL); /* saves what it counted */
+	exm_dp_driver_set_acme(md->driver, NULL);
+	exm_dp_acme_free(md->acme); /* kills a uacme in flight */
 	exm_dp_driver_free(md->driver);
 	exm_dp_metrics_free(md->metrics);
 	exm_dp_logstats_free(md->usage_log);
@@ -159,7 +163,11 @@ adapter_usage(Adapter *md, const ExmDpConfig *dp)
 static gboolean
 breaker_tick(gpointer data)
 {
-	exm_dp_driver_breaker_tick(((Adapter *)data)->driver);
+	Adapter *md = data;
+
+	exm_dp_driver_breaker_tick(md->driver);
+	if (md->acme != NULL)
+		exm_dp_acme_tick(md->acme);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -185,6 +193,21 @@ adapter_breaker(Adapter *md, const ExmDpConfig *dp)
 	md->breaker_source = g_timeout_add(EXM_DP_ADAPTER_BREAKER_TICK_MS, breaker_tick, md);
 	if (md->metrics != NULL)
 		exm_dp_metrics_set_breaker(md->metrics, md->breaker);
+}
+
+/* ACME costs nothing until the node value asks for it (the driver passes
+ * its `acme` member on every apply); a broken setting costs ACME only. */
+static void
+adapter_acme(Adapter *md, const ExmDpConfig *dp)
+{
+	g_autoptr(GError) error = NULL;
+
+	md->acme = exm_dp_acme_new(dp, &error);
+	if (md->acme == NULL) {
+		g_warning("acme disabled: %s", error->message);
+		return;
+	}
+	exm_dp_driver_set_acme(md->driver, md->acme);
 }
 
 /**
@@ -220,6 +243,7 @@ exm_dp_adapter_new(const gchar *config_path, GError **error)
 	md->driver = inner;
 	md->metrics = g_steal_pointer(&metrics);
 	adapter_usage(md, dp);
+	adapter_acme(md, dp);
 	adapter_breaker(md, dp);
 	md->base.name = EXM_DP_ADAPTER_DRIVER_NAME;
 	md->base.kinds = adapter_kinds;

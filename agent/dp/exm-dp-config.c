@@ -69,6 +69,9 @@ static const ExmIniKey dp_keys[] = {
 	{ DP_KEY("capture_listen", capture_listen, EXM_INI_STRING), .def = "127.0.0.1" },
 	{ DP_KEY("capture_port", capture_port, EXM_INI_INT), .def = "2526", .min = 1,
 	  .max = 65535 },
+	{ DP_KEY("acme_http_listen", acme_http_listen, EXM_INI_STRING), .def = "0.0.0.0:80" },
+	{ DP_KEY("acme_ca_file", acme_ca_file, EXM_INI_STRING), .def = "" },
+	{ DP_KEY("acme_dir", acme_dir, EXM_INI_STRING), .def = EXM_DP_PATH_ACME_DIR },
 	{ DP_KEY("extra_ignore_target_hosts", extra_ignore_target_hosts, EXM_INI_STRV),
 	  .def = "", .separator = ',' },
 };
@@ -211,6 +214,32 @@ validate_smarthost(const gchar *smarthost, GError **error)
 #define TARGET_NETWORKS_MAX 64
 
 /* `ADDR[/PREFIX]` in canonical form, or %NULL. */
+gboolean
+exm_dp_config_split_listen(const gchar *text, gchar **host, guint16 *port)
+{
+	const gchar *colon = strrchr(text, ':');
+	g_autofree gchar *h = NULL;
+	guint64 p = 0;
+
+	if (colon == NULL || !g_ascii_string_to_unsigned(colon + 1, 10, 0, 65535, &p, NULL))
+		return FALSE;
+	h = g_strndup(text, colon - text);
+	/* [v6]:port */
+	if (h[0] == '[' && g_str_has_suffix(h, "]")) {
+		gchar *inner = g_strndup(h + 1, strlen(h) - 2);
+
+		g_free(h);
+		h = inner;
+	} else if (strchr(h, ':') != NULL) {
+		return FALSE;
+	}
+	if (!valid_ip(h))
+		return FALSE;
+	*host = g_steal_pointer(&h);
+	*port = (guint16)p;
+	return TRUE;
+}
+
 static gchar *
 target_network(const gchar *item)
 {
@@ -288,6 +317,24 @@ config_fail(GError **error, const gchar *what)
 	return FALSE;
 }
 
+/* The ACME settings (docs/tls.md §5): an `ADDR:PORT` for the responder,
+ * node and trust-anchor paths of the conservative set. */
+static gboolean
+validate_acme(const ExmDpConfig *c, GError **error)
+{
+	g_autofree gchar *host = NULL;
+	guint16 port = 0;
+
+	if (!exm_dp_config_split_listen(c->acme_http_listen, &host, &port) || port == 0)
+		return config_fail(error, "acme_http_listen (ADDR:PORT expected)");
+	if (!exm_dp_config_safe_path(c->acme_dir))
+		return config_fail(error, "acme_dir (absolute path of [A-Za-z0-9/._+-] expected)");
+	if (c->acme_ca_file[0] != '\0' && !exm_dp_config_safe_path(c->acme_ca_file))
+		return config_fail(error,
+				   "acme_ca_file (absolute path of [A-Za-z0-9/._+-] expected)");
+	return TRUE;
+}
+
 gboolean
 exm_dp_config_validate(const ExmDpConfig *c, GError **error)
 {
@@ -313,6 +360,8 @@ exm_dp_config_validate(const ExmDpConfig *c, GError **error)
 	    c->capture_port == c->smtps_port)
 		return config_fail(error, "capture_port (a port of its own)");
 	if (!validate_smarthost(c->smarthost, error))
+		return FALSE;
+	if (!validate_acme(c, error))
 		return FALSE;
 	nets = exm_dp_config_target_networks((const gchar *const *)c->extra_ignore_target_hosts,
 					     error);

@@ -28,12 +28,16 @@
 #define EXM_DP_PATH_TLS_KEY	    "/persist/exordos_mail/tls/exim.key"
 #define EXM_DP_PATH_TLS_CERT	    "/persist/exordos_mail/tls/exim.crt"
 #define EXM_DP_PATH_TLS_CUSTOM	    "/persist/exordos_mail/tls/custom.pem"
-#define EXM_DP_PATH_WORK_DIR	    "/var/lib/exordos/universal_agent"
-#define EXM_DP_PATH_META	    "/var/lib/exordos/universal_agent/mail_meta.json"
-#define EXM_DP_PATH_SPOOL	    "/var/spool/exim4"
-#define EXM_DP_PATH_LOG_DIR	    "/var/log/exim4"
-#define EXM_DP_PATH_PID_DIR	    "/run/exim4"
-#define EXM_DP_PATH_PID_FILE	    "/run/exim4/exim.pid"
+/* ACME (docs/tls.md §5): the issued chain and key as one file, and the
+ * default of acme_dir (the account key, uacme's files, the engine's state) */
+#define EXM_DP_PATH_TLS_ACME "/persist/exordos_mail/tls/acme.pem"
+#define EXM_DP_PATH_ACME_DIR "/persist/exordos_mail/tls/acme"
+#define EXM_DP_PATH_WORK_DIR "/var/lib/exordos/universal_agent"
+#define EXM_DP_PATH_META     "/var/lib/exordos/universal_agent/mail_meta.json"
+#define EXM_DP_PATH_SPOOL    "/var/spool/exim4"
+#define EXM_DP_PATH_LOG_DIR  "/var/log/exim4"
+#define EXM_DP_PATH_PID_DIR  "/run/exim4"
+#define EXM_DP_PATH_PID_FILE "/run/exim4/exim.pid"
 
 /* Scale: the cdb twins of passwd and policy that exim looks up (exm-dp-index.h). */
 #define EXM_DP_PATH_PASSWD_CDB "/etc/exim4/passwd.cdb"
@@ -81,6 +85,12 @@
  * @capture_listen: IP address of exim's capture listener, where sandboxed
  *   mail is sent, signed, to be kept (docs/sandbox.md §1; default 127.0.0.1)
  * @capture_port: its port (default 2526)
+ * @acme_http_listen: `ADDR:PORT` of the ACME HTTP-01 responder (default
+ *   `0.0.0.0:80`; docs/tls.md §5)
+ * @acme_ca_file: "" or an absolute path: an extra trust anchor for the ACME
+ *   directory's HTTPS (a test CA such as pebble's); "" = the system store
+ * @acme_dir: node path (under @root) of the ACME account key and state
+ *   (default %EXM_DP_PATH_ACME_DIR)
  */
 typedef struct {
 	gchar *root;
@@ -105,6 +115,9 @@ typedef struct {
 	gint metrics_port;
 	gchar *capture_listen;
 	gint capture_port;
+	gchar *acme_http_listen;
+	gchar *acme_ca_file;
+	gchar *acme_dir;
 } ExmDpConfig;
 
 /**
@@ -129,7 +142,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
  * message_size_limit, recipients_max, smtp_accept_max, smtp_accept_max_per_host,
  * verify_config, extra_ignore_target_hosts (comma-separated), metrics_listen (an IP
  * address: the agent serves the node's `/metrics` there; empty = off, the
- * default), metrics_port (9465; 0 = any free port).  Call exm_dp_config_validate()
+ * default), metrics_port (9465; 0 = any free port), acme_http_listen
+ * (`ADDR:PORT`, default `0.0.0.0:80`), acme_ca_file (default "": the system
+ * store), acme_dir (default %EXM_DP_PATH_ACME_DIR).  Call exm_dp_config_validate()
  * afterwards.
  *
  * Returns: %TRUE on success
@@ -177,6 +192,16 @@ gboolean exm_dp_config_validate(const ExmDpConfig *config, GError **error);
  * Returns: (transfer full): each item in canonical `ADDR/PREFIX` form, or %NULL
  */
 GStrv exm_dp_config_target_networks(const gchar *const *items, GError **error);
+
+/**
+ * exm_dp_config_split_listen:
+ * @text: `IPV4:PORT` or `[IPV6]:PORT`
+ * @host: (out) (transfer full): the address
+ * @port: (out): the port (0 allowed: any free one)
+ *
+ * Returns: %FALSE when @text is not of that form
+ */
+gboolean exm_dp_config_split_listen(const gchar *text, gchar **host, guint16 *port);
 
 /**
  * exm_dp_config_path:

@@ -133,6 +133,7 @@ template_vars(const ExmDpConfig *c, const gchar *domain, gchar **nets)
 	set_path(vars, c, "TLS_CERT", EXM_DP_PATH_TLS_CERT);
 	set_path(vars, c, "TLS_KEY", EXM_DP_PATH_TLS_KEY);
 	set_path(vars, c, "TLS_CUSTOM", EXM_DP_PATH_TLS_CUSTOM);
+	set_path(vars, c, "TLS_ACME", EXM_DP_PATH_TLS_ACME);
 	set_path(vars, c, "DKIM_KEY", EXM_DP_PATH_DKIM_KEY);
 	set_path(vars, c, "SPOOL_DIR", EXM_DP_PATH_SPOOL);
 	set_path(vars, c, "LOG_DIR", EXM_DP_PATH_LOG_DIR);

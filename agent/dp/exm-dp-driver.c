@@ -16,6 +16,7 @@
 #include "exm-dp-stamp.h"
 #include "exm-dp-tls.h"
 #include "exm-json.h"
+#include "exm-mail-dns.h"
 #include "exm-mail-files.h"
 #include "exm-mail-model.h"
 #include "exm-mail-validate.h"
@@ -28,6 +29,9 @@ struct _ExmDpDriver {
 	/* the certificates exim may serve (docs/tls.md §4): the tenant's first */
 	gchar *tls_cert_path;
 	gchar *tls_custom_path;
+	gchar *tls_acme_path;
+	gchar *acme_state_path;
+	ExmDpAcme *acme; /* (nullable): borrowed, docs/tls.md §5 */
 	uid_t uid;
 	gid_t gid;
 	ExmAtomicFaultFunc fault;
@@ -95,6 +99,8 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
 	self->tls_cert_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
 	self->tls_custom_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
+	self->tls_acme_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_ACME);
+	self->acme_state_path = exm_dp_acme_state_path(config);
 	{
 		g_autofree gchar *dir = exm_dp_config_path(config, EXM_DP_PATH_CAPTURE_DIR);
 
@@ -123,6 +129,8 @@ exm_dp_driver_free(ExmDpDriver *self)
 	g_free(self->dkim_txt_path);
 	g_free(self->tls_cert_path);
 	g_free(self->tls_custom_path);
+	g_free(self->tls_acme_path);
+	g_free(self->acme_state_path);
 	g_free(self->passwd_cdb_path);
 	g_free(self->policy_cdb_path);
 	exm_dp_stamp_free(self->listed);
@@ -610,7 +618,10 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 	/* the served certificate (issue 22): like usage, outside every target key */
 	json_object_set_member(obj,
 			       EXM_DP_TLS_MEMBER,
-			       exm_dp_tls_status(self->tls_cert_path, self->tls_custom_path));
+			       exm_dp_tls_status(self->tls_cert_path,
+						 self->tls_custom_path,
+						 self->tls_acme_path,
+						 self->acme_state_path));
 	/* the sandbox's captures (issue 16): like usage; absent when none */
 	exm_dp_capture_set_key(self->capture, last->domain, key);
 	exm_dp_capture_poll(self->capture, g_get_real_time() / G_USEC_PER_SEC);
@@ -753,6 +764,22 @@ breaker_perform(ExmDpDriver *self, GPtrArray *pending)
 	}
 }
 
+/* ACME (docs/tls.md §5): the node value's `acme` member, on every apply
+ * (cheap when unchanged); absent = off. */
+static void
+acme_target(ExmDpDriver *self, const ExmMailNode *node)
+{
+	g_autofree gchar *host = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (self->acme == NULL)
+		return;
+	host = exm_mail_dns_primary_hostname(node->domain);
+	if (!exm_dp_acme_set_target(
+		    self->acme, host, node->acme_directory_url, node->acme_contact, &error))
+		g_warning("%s", error->message);
+}
+
 /* passwd first, then the meta file: a crash in between leaves the file ahead of
  * the meta, which reads back as "not converged" and is applied again. */
 static JsonNode *
@@ -783,6 +810,7 @@ driver_put(ExmDpDriver *self,
 	if (!files_write(self, node, changed, error))
 		return NULL;
 	breaker_perform(self, pending);
+	acme_target(self, node);
 	json_object_set_member(resources, node->uuid, exm_mail_node_to_json(node));
 	if (!meta_save(self, meta, error))
 		return NULL;
@@ -869,9 +897,17 @@ actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GE
 static ExmDpStamp *
 stamp_inputs(ExmDpDriver *self)
 {
-	const gchar *paths[] = { self->meta_path,     self->passwd_path,     self->passwd_cdb_path,
-				 self->policy_path,   self->policy_cdb_path, self->dkim_txt_path,
-				 self->tls_cert_path, self->tls_custom_path, NULL };
+	const gchar *paths[] = { self->meta_path,
+				 self->passwd_path,
+				 self->passwd_cdb_path,
+				 self->policy_path,
+				 self->policy_cdb_path,
+				 self->dkim_txt_path,
+				 self->tls_cert_path,
+				 self->tls_custom_path,
+				 self->tls_acme_path,
+				 self->acme_state_path,
+				 NULL };
 
 	return exm_dp_stamp_take(paths);
 }
@@ -1005,6 +1041,12 @@ exm_dp_driver_set_breaker(ExmDpDriver *self, ExmDpBreaker *breaker, const gchar 
 	node = served_node(self);
 	if (node != NULL)
 		breaker_limits(self, node);
+}
+
+void
+exm_dp_driver_set_acme(ExmDpDriver *self, ExmDpAcme *acme)
+{
+	self->acme = acme;
 }
 
 void

@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "exm-atomic.h"
+#include "exm-dp-acme.h"
 #include "exm-dp-breaker.h"
 #include "exm-dp-config.h"
 #include "exm-dp-logstats.h"
@@ -168,3 +169,10 @@ void exm_dp_driver_set_breaker(ExmDpDriver *self, ExmDpBreaker *breaker, const g
  * iteration (a long poll may take 25 s).
  */
 void exm_dp_driver_breaker_tick(ExmDpDriver *self);
+
+/**
+ * exm_dp_driver_set_acme:
+ * @acme: (nullable): borrowed; every apply passes the node value's `acme`
+ *   member to exm_dp_acme_set_target() (docs/tls.md §5)
+ */
+void exm_dp_driver_set_acme(ExmDpDriver *self, ExmDpAcme *acme);

@@ -8,7 +8,7 @@
  * and a truncated one is read again from its start.  Counts per account (the
  * authenticated id on the `<=` line, carried to the deliveries by message id),
  * AUTH failures, TLS versions of authenticated submissions, TLS version and
- * DANE of remote deliveries (docs/tls.md §6).  The label sets
+ * DANE of remote deliveries (docs/tls.md §7).  The label sets
  * are bounded: at most %EXM_DP_LOGSTATS_MAX_ACCOUNTS accounts (the rest count
  * as `other`), message ids remembered at most %EXM_DP_LOGSTATS_MAX_MESSAGES.
  */

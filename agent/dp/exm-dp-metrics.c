@@ -24,6 +24,7 @@ struct _ExmDpMetrics {
 	gchar *spool_input;
 	gchar *tls_cert;   /* the self-signed certificate (issue 22) */
 	gchar *tls_custom; /* a tenant's, served instead when present */
+	gchar *tls_acme;   /* ACME's, served when present and no tenant's is */
 	ExmDpLogStats *log;
 	guint poll_source;
 	ExmDpBreaker *breaker; /* (nullable) borrowed from the agent's adapter */
@@ -77,7 +78,7 @@ render_tls(ExmDpMetrics *m, GString *out)
 			"# HELP exordos_node_tls_certificate_expiry_days Days until the notAfter "
 			"of the certificate exim serves (negative: expired).\n"
 			"# TYPE exordos_node_tls_certificate_expiry_days gauge\n");
-	if (exm_dp_tls_served(m->tls_cert, m->tls_custom, &source, &info, NULL))
+	if (exm_dp_tls_served(m->tls_cert, m->tls_custom, m->tls_acme, &source, &info, NULL))
 		g_string_append_printf(out,
 				       "exordos_node_tls_certificate_expiry_days %.3f\n",
 				       (gdouble)(info.not_after - now) / 86400.0);
@@ -223,6 +224,7 @@ exm_dp_metrics_new(const ExmDpConfig *config, GError **error)
 	m->spool_input = g_build_filename(config->root, EXM_DP_PATH_SPOOL, "input", NULL);
 	m->tls_cert = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
 	m->tls_custom = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
+	m->tls_acme = exm_dp_config_path(config, EXM_DP_PATH_TLS_ACME);
 	m->log = exm_dp_logstats_new(log, FALSE);
 	exm_dp_logstats_poll(m->log); /* opens it at its end: counts start now */
 	m->server = soup_server_new(NULL, NULL);
@@ -252,5 +254,6 @@ exm_dp_metrics_free(ExmDpMetrics *metrics)
 	g_free(metrics->spool_input);
 	g_free(metrics->tls_cert);
 	g_free(metrics->tls_custom);
+	g_free(metrics->tls_acme);
 	g_free(metrics);
 }

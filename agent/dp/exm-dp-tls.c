@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "exm-atomic.h"
+#include "exm-dp-acme.h"
 #include "exm-dp-error.h"
 #include "exm-mail-cert.h"
 #include "exm-mail-dns.h"
@@ -71,22 +72,37 @@ exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error)
 	return TRUE;
 }
 
+/* The file exim serves now: the choice exim4.conf.in makes per handshake. */
+static const gchar *
+served_path(const gchar *self_signed, const gchar *custom, const gchar *acme, const gchar **source)
+{
+	if (g_file_test(custom, G_FILE_TEST_EXISTS)) {
+		*source = EXM_DP_TLS_CUSTOM;
+		return custom;
+	}
+	if (acme != NULL && g_file_test(acme, G_FILE_TEST_EXISTS)) {
+		*source = EXM_DP_TLS_ACME;
+		return acme;
+	}
+	*source = EXM_DP_TLS_SELF_SIGNED;
+	return self_signed;
+}
+
 gboolean
 exm_dp_tls_served(const gchar *self_signed,
 		  const gchar *custom,
+		  const gchar *acme,
 		  const gchar **source,
 		  ExmMailCertInfo *info,
 		  GError **error)
 {
-	gboolean tenant = g_file_test(custom, G_FILE_TEST_EXISTS);
-	const gchar *path = tenant ? custom : self_signed;
+	const gchar *path = served_path(self_signed, custom, acme, source);
 	g_autofree gchar *name = g_path_get_basename(path);
-	/* a tenant's file holds its key too: wiped after the read */
+	/* the tenant's and the ACME file hold their key too: wiped after the read */
 	g_autoptr(ExmSecret) pem = NULL;
 	g_autoptr(GError) local = NULL;
 	gsize len = 0;
 
-	*source = tenant ? EXM_DP_TLS_CUSTOM : EXM_DP_TLS_SELF_SIGNED;
 	if (!g_file_get_contents(path, &pem, &len, &local)) {
 		/* the base name only: the node's layout stays on the node */
 		g_set_error(error,
@@ -104,20 +120,29 @@ exm_dp_tls_served(const gchar *self_signed,
 }
 
 JsonNode *
-exm_dp_tls_status(const gchar *self_signed, const gchar *custom)
+exm_dp_tls_status(const gchar *self_signed,
+		  const gchar *custom,
+		  const gchar *acme,
+		  const gchar *acme_state)
 {
+	g_autofree gchar *acme_error =
+		acme_state != NULL ? exm_dp_acme_read_error(acme_state) : NULL;
 	ExmMailCertInfo info = { 0 };
 	g_autoptr(GError) error = NULL;
 	g_autoptr(JsonObject) o = json_object_new();
 	const gchar *source = NULL;
 	g_autofree gchar *not_after = NULL;
 
-	if (exm_dp_tls_served(self_signed, custom, &source, &info, &error)) {
+	if (exm_dp_tls_served(self_signed, custom, acme, &source, &info, &error)) {
 		not_after = exm_time_format(info.not_after * G_USEC_PER_SEC);
 		json_object_set_string_member(o, "source", source);
 		json_object_set_string_member(o, "subject", info.subject);
 		json_object_set_string_member(o, "issuer", info.issuer);
 		json_object_set_string_member(o, "not_after", not_after);
+		/* the last ACME run failed: the served certificate (the previous
+		 * one, or the self-signed until the first issuance) and why */
+		if (acme_error != NULL)
+			json_object_set_string_member(o, "error", acme_error);
 	} else {
 		json_object_set_string_member(o, "source", source);
 		json_object_set_string_member(o, "error", error->message);

@@ -18,6 +18,7 @@
 #define EXM_DP_TLS_MEMBER      "tls"
 #define EXM_DP_TLS_SELF_SIGNED "self_signed"
 #define EXM_DP_TLS_CUSTOM      "custom"
+#define EXM_DP_TLS_ACME	       "acme"
 
 /**
  * exm_dp_tls_install:
@@ -49,12 +50,14 @@ gboolean exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError 
  * @self_signed: the self-signed certificate's path (%EXM_DP_PATH_TLS_CERT
  *   under the node's root)
  * @custom: the tenant's file's path (%EXM_DP_PATH_TLS_CUSTOM under the root)
+ * @acme: (nullable): the ACME file's path (%EXM_DP_PATH_TLS_ACME under the root)
  * @source: (out): %EXM_DP_TLS_CUSTOM when @custom exists, else
- *   %EXM_DP_TLS_SELF_SIGNED: the choice exim4.conf makes for each handshake
+ *   %EXM_DP_TLS_ACME when @acme exists, else %EXM_DP_TLS_SELF_SIGNED: the
+ *   choice exim4.conf makes for each handshake
  * @info: (out caller-allocates): the served leaf's subject, issuer, notAfter
  *
- * Reads the certificate exim serves now.  The tenant's file holds its key
- * too: the buffer it was read into is wiped.
+ * Reads the certificate exim serves now.  The tenant's and the ACME file
+ * hold their key too: the buffer they are read into is wiped.
  *
  * Returns: %FALSE when that file is missing, unreadable or holds no
  *   certificate (@source is set all the same); %EXM_DP_ERROR_FAILED names the
@@ -62,6 +65,7 @@ gboolean exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError 
  */
 gboolean exm_dp_tls_served(const gchar *self_signed,
 			   const gchar *custom,
+			   const gchar *acme,
 			   const gchar **source,
 			   ExmMailCertInfo *info,
 			   GError **error);
@@ -71,6 +75,11 @@ gboolean exm_dp_tls_served(const gchar *self_signed,
  *
  * Returns: (transfer full): the %EXM_DP_TLS_MEMBER member: `{"source",
  *   "subject", "issuer", "not_after"}` (RFC 3339 UTC, exm_time_format()), or
- *   `{"source", "error"}` when exm_dp_tls_served() fails
+ *   `{"source", "error"}` when exm_dp_tls_served() fails; when @acme_state
+ *   (exm_dp_acme_state_path(), nullable) keeps a failure of the last ACME
+ *   run, the served certificate's members and that failure as `error`
  */
-JsonNode *exm_dp_tls_status(const gchar *self_signed, const gchar *custom);
+JsonNode *exm_dp_tls_status(const gchar *self_signed,
+			    const gchar *custom,
+			    const gchar *acme,
+			    const gchar *acme_state);

@@ -53,6 +53,8 @@ exm_mail_node_free(ExmMailNode *node)
 	g_free(node->name);
 	g_free(node->domain);
 	g_clear_pointer(&node->accounts, g_ptr_array_unref);
+	g_free(node->acme_directory_url);
+	g_free(node->acme_contact);
 	g_free(node);
 }
 
@@ -765,7 +767,7 @@ exm_mail_node_from_json(JsonNode *node, GError **error)
 	obj = json_node_get_object(node);
 	n = exm_mail_node_new();
 	if (!node_header_from_json(n, obj, error) || !node_accounts_from_json(n, obj, error) ||
-	    !node_limits_from_json(n, obj, error))
+	    !node_limits_from_json(n, obj, error) || !exm_mail_node_acme_from_json(n, obj, error))
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	return g_steal_pointer(&n);
@@ -881,6 +883,7 @@ exm_mail_node_to_json(const ExmMailNode *node)
 	}
 	json_builder_end_object(b);
 	limits_to_json(b, &node->limits);
+	exm_mail_node_acme_to_json(b, node);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
 }

@@ -79,6 +79,10 @@ typedef struct {
 	gchar *domain;
 	GPtrArray *accounts; /* ExmMailNodeAccount*, sorted by username */
 	ExmMailLimits limits;
+	/* ACME (issue 22 item 2, docs/tls.md §6): the directory the node gets its
+	 * certificate from and the account's contact; %NULL: no ACME / none */
+	gchar *acme_directory_url;
+	gchar *acme_contact;
 } ExmMailNode;
 
 ExmMailNode *exm_mail_node_new(void);
@@ -173,6 +177,32 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
  * Returns: (transfer full): `{uuid, name, domain, accounts}`, plus `limits` and
  *   the accounts' `messages_per_hour`, `recipients_per_day`, `senders`,
  *   `previous_password_hash` with `previous_until`, `expires_at` and
- *   `breaker_action` `{op, token}` and `sandbox: true` only when they are set
+ *   `breaker_action` `{op, token}` and `sandbox: true` only when they are set,
+ *   and `acme` `{directory_url, contact?}` with a directory
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
+
+/**
+ * exm_mail_node_acme_set:
+ * @directory_url: (nullable): an https URL (exm_mail_acme_check_directory_url());
+ *   %NULL: no ACME
+ * @contact: (nullable): `mailto:<address>` (exm_mail_acme_check_contact()),
+ *   only with a directory; %NULL: none
+ * @error: %EXM_MAIL_ERROR_INVALID naming `acme.directory_url` or `acme.contact`
+ *
+ * Returns: %TRUE when set (copies)
+ */
+gboolean exm_mail_node_acme_set(ExmMailNode *node,
+				const gchar *directory_url,
+				const gchar *contact,
+				GError **error);
+
+/*
+ * The value's member `acme` (exm-mail-node-acme.c): absent or null is no
+ * ACME, else `{directory_url, contact?}`, checked as untrusted input;
+ * members it does not know are ignored (a newer control plane's).
+ */
+gboolean exm_mail_node_acme_from_json(ExmMailNode *node, JsonObject *obj, GError **error);
+
+/* Adds the member `acme` to the object @b is building, only with a directory. */
+void exm_mail_node_acme_to_json(JsonBuilder *b, const ExmMailNode *node);

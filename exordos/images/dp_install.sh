@@ -8,7 +8,7 @@
 # /etc/exim4/passwd (0640 root:Debian-exim), installs the first-boot script
 # and enables only the mail agent: exim4 and the configure unit are started
 # later, by the bootstrap script and the configure unit (never here).
-# unbound is the node's validating resolver for exim's DANE (docs/tls.md §6):
+# unbound is the node's validating resolver for exim's DANE (docs/tls.md §7):
 # exim4 sees a resolv.conf of its own that names it; the rest of the node
 # keeps the platform's resolv.conf.
 #
@@ -29,8 +29,9 @@ BOOTSTRAP_SCRIPT="0100-metapaas-mail-dp-bootstrap.sh"
 EXIM_GROUP="Debian-exim"
 
 # unbound + dns-root-data (the root trust anchor unbound starts from; only a
-# Recommends of unbound): the node's validating resolver (docs/tls.md §6).
-RUNTIME_PACKAGES=(exim4-daemon-light ca-certificates unbound dns-root-data)
+# Recommends of unbound): the node's validating resolver (docs/tls.md §7);
+# uacme: the ACME client the agent runs (docs/tls.md §5).
+RUNTIME_PACKAGES=(exim4-daemon-light ca-certificates unbound dns-root-data uacme)
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libcrypt-dev
@@ -80,7 +81,7 @@ prepare_passwd() {
   chmod 0640 "$passwd"
 }
 
-# Issue 22 item 6, DANE (docs/tls.md §6). exim validates no DNSSEC itself: it
+# Issue 22 item 6, DANE (docs/tls.md §7). exim validates no DNSSEC itself: it
 # trusts the AD bit of its resolver, so the resolver must be on the node
 # (nobody on the path can set AD) and validating: unbound, recursive from the
 # root with Debian's root trust anchor, on 127.0.0.1 only. exim4.service gets
@@ -106,7 +107,7 @@ CONF
   install -d -m 0755 "${ROOT}/etc/systemd/system/exim4.service.d"
   cat >"${ROOT}/etc/systemd/system/exim4.service.d/exordos-resolver.conf" <<CONF
 # exordos_mail (exordos/images/dp_install.sh): exim resolves through the
-# node's validating unbound (DANE, docs/tls.md §6).
+# node's validating unbound (DANE, docs/tls.md §7).
 [Unit]
 Wants=unbound.service
 After=unbound.service

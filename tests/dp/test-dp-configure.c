@@ -468,6 +468,14 @@ test_config(void)
 		{ "extra_ignore_target_hosts", "10.0.0.0/8 ; *" },
 		{ "extra_ignore_target_hosts", "10.0.0.0/8 : ${run{/bin/sh}}" },
 		{ "extra_ignore_target_hosts", "10.0.0.0/8\\n  no_more" },
+		{ "acme_http_listen", "0.0.0.0" },
+		{ "acme_http_listen", "0.0.0.0:0" },
+		{ "acme_http_listen", "example.com:80" },
+		{ "acme_http_listen", "::1:80" },
+		{ "acme_http_listen", "0.0.0.0:65536" },
+		{ "acme_dir", "relative/acme" },
+		{ "acme_dir", "/persist/../etc" },
+		{ "acme_ca_file", "/tmp/ca file.pem" },
 	};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmDpConfig) c = exm_dp_config_new();
@@ -475,7 +483,8 @@ test_config(void)
 	g_assert_true(g_file_set_contents(ini,
 					  "[universal_agent]\nuuid5_name = mailaas\n"
 					  "[dataplane]\nroot = /srv/node\nlisten = 127.1.0.2, ::1\n"
-					  "smtps_port = 10465\nverify_config = false\n",
+					  "smtps_port = 10465\nverify_config = false\n"
+					  "acme_http_listen = [::1]:8080\n",
 					  -1,
 					  NULL));
 	g_assert_true(exm_dp_config_load_file(c, ini, &error));
@@ -483,6 +492,8 @@ test_config(void)
 	g_assert_cmpstr(c->root, ==, "/srv/node");
 	g_assert_cmpint(c->smtps_port, ==, 10465);
 	g_assert_false(c->verify_config);
+	g_assert_cmpstr(c->acme_http_listen, ==, "[::1]:8080");
+	g_assert_cmpstr(c->acme_dir, ==, EXM_DP_PATH_ACME_DIR);
 	g_assert_true(exm_dp_config_validate(c, &error));
 	EXM_TEST_OK(error);
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {

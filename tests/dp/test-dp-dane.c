@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  *
- * Issue 22 item 6, DANE on outbound deliveries (docs/tls.md §6), end to end:
+ * Issue 22 item 6, DANE on outbound deliveries (docs/tls.md §7), end to end:
  * the production routing (MX records, no smarthost) of a real exim on the dp
  * sandbox, a DNSSEC-signed zone served by a real knotd and validated by a real
  * unbound (tests/dp/exm-dp-dnssec.c) that exim's resolv.conf names, and three

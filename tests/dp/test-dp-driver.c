@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 
 #include "exm-config.h"
+#include "exm-dp-acme.h"
 #include "exm-dp-error.h"
 #include "exm-dp-fixture.h"
 #include "exm-dp-driver.h"
 #include "exm-json.h"
+#include "exm-proto-hash.h"
 #include "exm-test.h"
 
 #define UUID_A "5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f"
@@ -216,6 +218,62 @@ test_show_exact(Fixture *f, gconstpointer data)
 	/* no platform.txt yet: no key, no selector */
 	g_assert_cmpstr(json_object_get_string_member(obj, "dkim_public_key"), ==, "");
 	g_assert_cmpstr(json_object_get_string_member(obj, "dkim_selector"), ==, "");
+}
+
+/* The ACME settings (issue 22, docs/tls.md §6) are kept in the meta file and
+ * echoed in the actual value as they came: projected on the target's keys,
+ * the actual hashes as the target, so the node converges; they reach the
+ * ACME engine (a run is due); without them the actual value has no `acme`
+ * member and the engine is off. */
+static void
+test_acme_converges(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_2, "1", NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) value = exm_dp_node_value(UUID_A, accounts);
+	g_autoptr(JsonNode) actual = NULL;
+	g_autoptr(JsonNode) plain = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	g_autofree gchar *want = NULL;
+	g_autofree gchar *got = NULL;
+	JsonObject *acme = json_object_new();
+	JsonObject *obj;
+
+	g_autoptr(ExmDpAcme) engine = exm_dp_acme_new(f->fx->config, &error);
+
+	EXM_TEST_OK(error);
+	exm_dp_driver_set_acme(f->driver, engine);
+	json_object_set_string_member(acme, "directory_url", "https://127.0.0.1:14000/dir");
+	json_object_set_string_member(acme, "contact", "mailto:ops@example.com");
+	json_object_set_object_member(json_node_get_object(value), "acme", acme);
+	actual = exm_dp_driver_apply(f->driver, value, NULL, &error);
+	EXM_TEST_OK(error);
+	/* the engine has the target: a first run is due (no tick here starts it) */
+	g_assert_cmpint(exm_dp_acme_next_run(engine), <, G_MAXINT64);
+	list = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
+	EXM_TEST_OK(error);
+	obj = json_node_get_object(g_ptr_array_index(list, 0));
+	g_assert_true(json_node_equal(json_object_get_member(obj, "acme"),
+				      json_object_get_member(json_node_get_object(value), "acme")));
+	want = exm_proto_hash_value(json_node_get_object(value));
+	got = exm_proto_hash_projection(obj, json_node_get_object(value));
+	g_assert_cmpstr(got, ==, want);
+	/* ACME off again: the member goes */
+	json_object_remove_member(json_node_get_object(value), "acme");
+	plain = exm_dp_driver_apply(f->driver, value, NULL, &error);
+	EXM_TEST_OK(error);
+	g_assert_false(json_object_has_member(json_node_get_object(plain), "acme"));
+	g_assert_cmpint(exm_dp_acme_next_run(engine), ==, G_MAXINT64);
+	/* a malformed member is refused like any bad value */
+	acme = json_object_new();
+	json_object_set_string_member(acme, "directory_url", "http://127.0.0.1:14000/dir");
+	json_object_set_object_member(json_node_get_object(value), "acme", acme);
+	g_clear_pointer(&actual, json_node_unref);
+	actual = exm_dp_driver_apply(f->driver, value, NULL, &error);
+	g_assert_null(actual);
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_INVALID);
+	g_assert_nonnull(strstr(error->message, "acme.directory_url"));
+	exm_dp_driver_set_acme(f->driver, NULL);
 }
 
 static void
@@ -519,6 +577,7 @@ main(int argc, char **argv)
 	ADD("fault-before-rename", test_fault_before_rename);
 	ADD("show-exact", test_show_exact);
 	ADD("show-diverged", test_show_diverged);
+	ADD("acme-converges", test_acme_converges);
 	ADD("mode-owner-survive", test_mode_owner_survive);
 	ADD("semantics", test_semantics);
 	ADD("invalid-value", test_invalid_value);

@@ -4,7 +4,8 @@
 # connecting to HOST (an address: the test has no DNS for NAME).
 #   tls-verify.py HOST PORT MODE NAME CAFILE
 # MODE: tls (implicit, 465) or starttls (25, 587).  Prints one JSON object:
-# {"ok": true, "banner": "...", "ehlo": "...", "version": "TLSv1.3", "cipher": "..."}
+# {"ok": true, "banner": "...", "ehlo": "...", "version": "TLSv1.3", "cipher": "...",
+#  "serial": "<hex>"}
 # or {"ok": false, "error": "..."}.
 import json
 import smtplib
@@ -29,6 +30,8 @@ def session(host, port, mode, name, ctx):
         "ehlo": ehlo.decode(errors="replace").split("\n")[0],
         "version": s.sock.version(),
         "cipher": s.sock.cipher()[0],
+        # the served leaf's serial (hex), to tell two certificates apart
+        "serial": s.sock.getpeercert().get("serialNumber", ""),
     }
     s.quit()
     return out

@@ -222,7 +222,7 @@ place_platform_files() {
   (umask 077 && printf '%s' "$NODE_KEY" >"$r/var/lib/exordos/universal_agent/private_key")
   echo "nameserver 203.0.113.3" >"$r/etc/resolv.conf"
   # exim resolves through the node's own validating unbound (dp_install.sh,
-  # docs/tls.md §6), which recurses from the root; the namespace has no root,
+  # docs/tls.md §7), which recurses from the root; the namespace has no root,
   # so the test's DNS stands in for the internet's: sink.test is forwarded to
   # it, unsigned (insecure: no DANE, opportunistic TLS as before). `test.` is
   # one of unbound's built-in empty zones (RFC 6761), undone here.

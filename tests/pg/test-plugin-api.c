@@ -17,8 +17,22 @@
 
 /* ------------------------------------------------------------------ descriptor */
 
-/* 0011 (the sandbox) builds on 0005 and is listed last, wherever the
- * migrations between 0009 and it end up. */
+/* 0012 (issue 22's ACME settings) builds on 0000 and is listed last. */
+static void
+check_migration_acme(const ExordosPaasPluginDescriptor *d)
+{
+	const ExordosPaasMigration *m = d->migrations[12];
+
+	g_assert_null(d->migrations[13]);
+	g_assert_cmpstr(m->name, ==, "0012-acme");
+	g_assert_cmpstr(m->uuid, ==, "30fabbb3-cf43-4445-bf2d-52aedb2fdcc9");
+	g_assert_cmpstr(m->depends[0], ==, d->migrations[0]->uuid);
+	g_assert_null(m->depends[1]);
+	g_assert_nonnull(strstr(m->up_sql, "ADD COLUMN acme_directory_url VARCHAR(1024)"));
+	g_assert_nonnull(strstr(m->down_sql, "DROP COLUMN IF EXISTS acme_contact"));
+}
+
+/* 0011 (the sandbox) builds on 0005, listed after 0010. */
 static void
 check_migration_sandbox(const ExordosPaasPluginDescriptor *d)
 {
@@ -26,7 +40,7 @@ check_migration_sandbox(const ExordosPaasPluginDescriptor *d)
 	guint n = 11;
 
 	last = d->migrations[n];
-	g_assert_null(d->migrations[n + 1]);
+	check_migration_acme(d);
 	g_assert_cmpstr(last->name, ==, "0011-sandbox");
 	g_assert_cmpstr(last->uuid, ==, "b605b719-ffc3-42ba-8b26-eafd5ba28936");
 	g_assert_cmpstr(last->depends[0], ==, d->migrations[4]->uuid);

@@ -2,7 +2,7 @@
 # systemctl on PATH, installing under a DESTDIR-like root (EXM_DESTDIR):
 # packages, the meson build with prefix /usr, /etc/exim4/passwd 0640
 # root:Debian-exim, the first-boot script, exactly the agent enabled, and
-# unbound as exim's validating resolver (DANE, docs/tls.md §6).
+# unbound as exim's validating resolver (DANE, docs/tls.md §7).
 import grp
 import os
 import re
@@ -106,7 +106,7 @@ def check_files(t, img):
 
 
 def check_resolver(t, img, calls):
-    """Issue 22 item 6 (docs/tls.md §6): unbound is exim's validating resolver."""
+    """Issue 22 item 6 (docs/tls.md §7): unbound is exim's validating resolver."""
     installs = [c for c in calls if c.startswith("apt-get ") and " install " in f" {c} "]
     words = installs[0].split() if installs else []
     t.ok("unbound" in words and "dns-root-data" in words, "apt-get installs unbound and its root anchor")

@@ -2,7 +2,7 @@
 # The local stand: a throwaway PostgreSQL, the reference host with the mail
 # plugin, its agent API (Orch/Status) and the `local` backend, on this machine.
 #
-# Usage: tests/stand/stand.sh [up [--infra local|core] [--iam token_file|core]|status|mail [N]|stop|clean|--help]
+# Usage: tests/stand/stand.sh [up [--infra local|core] [--iam token_file|core]|status|mail [N]|dns UUID|with-dns CMD…|stop|clean|--help]
 #   up      install what is missing (tests/setup.sh), build into build/, start
 #           PostgreSQL and the host in the background, seed the version
 #           exim4_1, write .stand/stand.env and print the Quick Start
@@ -15,7 +15,19 @@
 #           (docs/iam.md): the stand's tokens are JWTs the fake mints (valid
 #           24 h, new at every `up`), printed ready to use.  Kept in
 #           .stand/iam (default token_file).
+#           ACME (issue 22, docs/tls.md §6): `up` also starts pebble (an ACME
+#           test server) and pebble-challtestsrv (the stand's DNS) on
+#           loopback, seeds the version with pebble's directory and points
+#           every node's agent at it; pebble's root, the one trust anchor a
+#           client needs, is written to .stand/acme-root.pem.
 #   status  what runs, where, and the instances of the dev project
+#   dns     publish the instance's A records (actions/dns_records) into the
+#           stand's DNS, as a tenant publishes them in its zone: pebble then
+#           validates mail.<domain> on the node and issues its certificate
+#   with-dns
+#           run CMD with the stand's DNS as its only resolver (a private
+#           mount namespace whose /etc/resolv.conf names it; the machine's
+#           own files are not touched), so clients connect by smtp_hostname
 #   mail    the last N (default 5) messages the stand's nodes sent: the nodes
 #           deliver to a capture sink on 127.0.0.1, never to the outside
 #           world; each is shown with its DKIM verification
@@ -23,6 +35,7 @@
 #   clean   stop, then remove .stand/
 #
 # State lives in .stand/ at the repository root: ports (chosen once, reused),
+# acme-root.pem, resolv.conf,
 # tokens.conf (0600), host.conf, stand.env, pid files, logs/, pg/, nodes/.
 # Environment: EXM_STAND_BUILD_DIR (default <repo>/build),
 # EXM_STAND_SKIP_SETUP=1 (do not run tests/setup.sh), EXM_STAND_NO_BUILD=1.
@@ -61,6 +74,12 @@ NODES_BIN="$BUILD/tests/e2e/fake-core-nodes"
 PLUGIN="$BUILD/plugin/libexordos_paas_mail.so"
 CONFIGURE_BIN="$BUILD/agent/exordos-mail-configure"
 AGENT_BIN="$BUILD/agent/exordos-metapaas-mail-agent"
+# ACME: pebble and its DNS, pebble-challtestsrv (Debian package pebble)
+PEBBLE_PID="$STAND/pebble.pid"
+DNS_PID="$STAND/challtestsrv.pid"
+ACME_ROOT="$STAND/acme-root.pem"
+RESOLV_CONF="$STAND/resolv.conf"
+ACME_CONTACT=mailto:postmaster@example.com
 # what a mail node runs under the host's local backend ([local] node_descriptor)
 NODE_DESCRIPTOR="$ROOT/data/exordos_metapaas/local-node.ini"
 
@@ -106,6 +125,11 @@ resolve_data_dir() {
   fi
   PGDIR="$DATA/pg"
   NODES="$DATA/nodes"
+  # pebble's own HTTPS certificate: read by the nodes' agents (acme_ca_file)
+  ACME_DIR="$DATA/acme"
+  PEBBLE_CERT="$ACME_DIR/pebble.crt"
+  PEBBLE_KEY="$ACME_DIR/pebble.key"
+  PEBBLE_CONF="$ACME_DIR/pebble.json"
 }
 
 make_dirs() {
@@ -118,8 +142,8 @@ make_dirs() {
     ln -sfn "$PGDIR" "$STAND/pg"
     ln -sfn "$NODES" "$STAND/nodes"
   fi
-  mkdir -p "$PGDIR" "$NODES"
-  chmod 0755 "$PGDIR" "$NODES"
+  mkdir -p "$PGDIR" "$NODES" "$ACME_DIR"
+  chmod 0755 "$PGDIR" "$NODES" "$ACME_DIR"
 }
 
 # ---- pids ------------------------------------------------------------------
@@ -195,6 +219,7 @@ pick_subnet() {
 # Loads .stand/ports, keeps what is still free, picks the rest, saves.
 choose_ports() {
   API_PORT='' ORCH_PORT='' STATUS_PORT='' SUBNET='' CORE_PORT='' METRICS_PORT='' SINK_PORT=''
+  ACME_PORT='' ACME_MGMT_PORT='' ACME_HTTP_PORT='' DNS_MGMT_PORT=''
   # shellcheck source=/dev/null
   [ -f "$PORTS_FILE" ] && . "$PORTS_FILE"
   # a hand-edited file: anything but a number is picked anew
@@ -204,8 +229,12 @@ choose_ports() {
   [[ "$CORE_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || CORE_PORT=''
   [[ "$METRICS_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || METRICS_PORT=''
   [[ "$SINK_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || SINK_PORT=''
+  [[ "$ACME_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ACME_PORT=''
+  [[ "$ACME_MGMT_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ACME_MGMT_PORT=''
+  [[ "$ACME_HTTP_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ACME_HTTP_PORT=''
+  [[ "$DNS_MGMT_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || DNS_MGMT_PORT=''
   [[ "$SUBNET" =~ ^[1-9][0-9]{1,2}$ ]] && [ "$SUBNET" -ge 16 ] && [ "$SUBNET" -le 127 ] || SUBNET=''
-  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT $SINK_PORT"
+  local old="$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT $SINK_PORT $ACME_PORT $ACME_MGMT_PORT $ACME_HTTP_PORT $DNS_MGMT_PORT"
   if [ -z "$API_PORT" ] || port_busy "$API_PORT"; then API_PORT=$(pick_port "$ORCH_PORT" "$STATUS_PORT"); fi
   if [ -z "$ORCH_PORT" ] || port_busy "$ORCH_PORT"; then ORCH_PORT=$(pick_port "$API_PORT" "$STATUS_PORT"); fi
   if [ -z "$STATUS_PORT" ] || port_busy "$STATUS_PORT"; then STATUS_PORT=$(pick_port "$API_PORT" "$ORCH_PORT"); fi
@@ -216,13 +245,35 @@ choose_ports() {
   if [ -z "$SINK_PORT" ] || port_busy "$SINK_PORT"; then
     SINK_PORT=$(pick_port "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$CORE_PORT" "$METRICS_PORT")
   fi
+  choose_acme_ports
   if [ -z "$SUBNET" ] || ! subnet_free "$SUBNET"; then SUBNET=$(pick_subnet); fi
-  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT $SINK_PORT" ]; then
-    [ "$old" = "      " ] || say "saved ports were taken: picked new ones"
+  if [ "$old" != "$API_PORT $ORCH_PORT $STATUS_PORT $SUBNET $CORE_PORT $METRICS_PORT $SINK_PORT $ACME_PORT $ACME_MGMT_PORT $ACME_HTTP_PORT $DNS_MGMT_PORT" ]; then
+    [ "$old" = "           " ] || say "saved ports were taken: picked new ones"
     printf 'API_PORT=%s\nORCH_PORT=%s\nSTATUS_PORT=%s\nSUBNET=%s\nCORE_PORT=%s\nMETRICS_PORT=%s\nSINK_PORT=%s\n' \
       "$API_PORT" "$ORCH_PORT" "$STATUS_PORT" "$SUBNET" "$CORE_PORT" "$METRICS_PORT" "$SINK_PORT" >"$PORTS_FILE"
+    printf 'ACME_PORT=%s\nACME_MGMT_PORT=%s\nACME_HTTP_PORT=%s\nDNS_MGMT_PORT=%s\n' \
+      "$ACME_PORT" "$ACME_MGMT_PORT" "$ACME_HTTP_PORT" "$DNS_MGMT_PORT" >>"$PORTS_FILE"
   fi
   say "ports: api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT, metrics $METRICS_PORT; nodes on 127.$SUBNET.0.N"
+}
+
+# pebble's directory and management ports and challtestsrv's management port
+# on 127.0.0.1; the HTTP-01 port on which pebble reaches every node's
+# responder (each on its own 127.K.0.N, so they share the one port pebble
+# knows).  A port is taken anew when something else holds it.
+choose_acme_ports() {
+  local taken="$API_PORT $ORCH_PORT $STATUS_PORT $CORE_PORT $METRICS_PORT $SINK_PORT"
+  # shellcheck disable=SC2086 # one port per word
+  if [ -z "$ACME_PORT" ] || port_busy "$ACME_PORT"; then ACME_PORT=$(pick_port $taken); fi
+  taken="$taken $ACME_PORT"
+  # shellcheck disable=SC2086 # one port per word
+  if [ -z "$ACME_MGMT_PORT" ] || port_busy "$ACME_MGMT_PORT"; then ACME_MGMT_PORT=$(pick_port $taken); fi
+  taken="$taken $ACME_MGMT_PORT"
+  # shellcheck disable=SC2086 # one port per word
+  if [ -z "$ACME_HTTP_PORT" ] || port_busy "$ACME_HTTP_PORT"; then ACME_HTTP_PORT=$(pick_port $taken); fi
+  taken="$taken $ACME_HTTP_PORT"
+  # shellcheck disable=SC2086 # one port per word
+  if [ -z "$DNS_MGMT_PORT" ] || port_busy "$DNS_MGMT_PORT"; then DNS_MGMT_PORT=$(pick_port $taken); fi
 }
 
 # ---- setup and build -------------------------------------------------------
@@ -467,6 +518,7 @@ agent = $AGENT_BIN
 envelope = true
 stop_timeout_ms = 5000
 smarthost = 127.0.0.1:$SINK_PORT
+$(if [ "${ACME:-0}" = 1 ]; then printf 'acme_http_port = %s\nacme_ca_file = %s\n' "$ACME_HTTP_PORT" "$PEBBLE_CERT"; fi)
 EOF
 }
 
@@ -608,6 +660,152 @@ nodes_start() {
     --orch "http://127.0.0.1:$ORCH_PORT" --status "http://127.0.0.1:$STATUS_PORT"
 }
 
+# ---- ACME: pebble and the stand's DNS (issue 22, docs/tls.md §6) ----------
+
+# The address of the stand's DNS: port 53 (the only port a resolv.conf can
+# name) on an address of the stand's own 127.K.0.0/16, whose lock it holds.
+dns_addr() { printf '127.%s.255.53' "$SUBNET"; }
+
+# The agent has an ACME client: it knows the [dataplane] key acme_http_listen.
+# An agent without one would refuse the key, so its nodes get no ACME keys and
+# the version no directory; the stand then serves self-signed certificates.
+acme_supported() { [ -x "$AGENT_BIN" ] && grep -qa 'acme_http_listen' "$AGENT_BIN"; }
+
+# pebble's HTTPS certificate (its directory's), made once by openssl: the
+# nodes' agents trust it through acme_ca_file.  Not the issuing root: pebble
+# makes that one anew at each start and serves it on its management port.
+pebble_cert() {
+  [ -s "$PEBBLE_CERT" ] && [ -s "$PEBBLE_KEY" ] && return 0
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$PEBBLE_KEY" -out "$PEBBLE_CERT" -days 3650 -subj '/CN=pebble (local stand)' \
+    -addext 'subjectAltName=IP:127.0.0.1,DNS:localhost' >>"$LOGS/pebble.log" 2>&1) \
+    || die_log "$LOGS/pebble.log" "openssl could not make pebble's certificate"
+  chmod 0644 "$PEBBLE_CERT"
+  chmod 0600 "$PEBBLE_KEY"
+}
+
+pebble_config() {
+  jq -n --arg l "127.0.0.1:$ACME_PORT" --arg m "127.0.0.1:$ACME_MGMT_PORT" \
+    --arg c "$PEBBLE_CERT" --arg k "$PEBBLE_KEY" --argjson h "$ACME_HTTP_PORT" \
+    '{pebble: {listenAddress: $l, managementListenAddress: $m, certificate: $c,
+      privateKey: $k, httpPort: $h, tlsPort: 0, ocspResponderURL: "",
+      externalAccountBindingRequired: false}}' >"$PEBBLE_CONF"
+}
+
+wait_listen() { # pid file, log, port, what
+  local pid
+  pid=$(head -n 1 "$1")
+  for _ in $(seq 1 40); do
+    port_busy "$3" && return 0
+    alive "$pid" || die_log "$LOGS/$2" "$4 exited during start-up"
+    sleep 0.25
+  done
+  die_log "$LOGS/$2" "$4 did not listen within 10 s"
+}
+
+# challtestsrv answers only what `stand.sh dns` published (no default
+# address), on the stand's DNS address; its challenge servers are off.
+dns_start() {
+  command -v pebble-challtestsrv >/dev/null || die "pebble-challtestsrv is missing: run tests/setup.sh"
+  daemon_start "$DNS_PID" challtestsrv.log "$(dns_addr):53" \
+    pebble-challtestsrv -defaultIPv4 '' -defaultIPv6 '' -dns01 "$(dns_addr):53" \
+    -http01 '' -https01 '' -tlsalpn01 '' -management "127.0.0.1:$DNS_MGMT_PORT"
+  wait_listen "$DNS_PID" challtestsrv.log "$DNS_MGMT_PORT" "pebble-challtestsrv"
+  printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$(dns_addr)" >"$RESOLV_CONF"
+}
+
+# pebble: no random validation sleeps, no nonce rejected on purpose (the
+# stand is for trying things, not for testing a client's retries).
+pebble_start() {
+  local pid
+  command -v pebble >/dev/null || die "pebble is missing: run tests/setup.sh"
+  pebble_cert
+  pebble_config
+  daemon_start "$PEBBLE_PID" pebble.log "$PEBBLE_CONF" \
+    env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+    pebble -config "$PEBBLE_CONF" -dnsserver "$(dns_addr):53"
+  wait_listen "$PEBBLE_PID" pebble.log "$ACME_MGMT_PORT" "pebble"
+  pid=$(head -n 1 "$PEBBLE_PID")
+  for _ in $(seq 1 40); do
+    if curl -sf --max-time 5 --cacert "$PEBBLE_CERT" -o "$ACME_ROOT.tmp" \
+      "https://127.0.0.1:$ACME_MGMT_PORT/roots/0"; then
+      mv "$ACME_ROOT.tmp" "$ACME_ROOT"
+      chmod 0644 "$ACME_ROOT"
+      say "pebble's root (the trust anchor of the nodes' certificates): $ACME_ROOT"
+      return 0
+    fi
+    alive "$pid" || die_log "$LOGS/pebble.log" "pebble exited during start-up"
+    sleep 0.25
+  done
+  die_log "$LOGS/pebble.log" "pebble's root could not be fetched"
+}
+
+# Both always run (the DNS serves `stand.sh dns` either way); the nodes and
+# the version get ACME only from an agent that has the client.
+acme_start() {
+  dns_start
+  pebble_start
+  ACME=0
+  if acme_supported; then
+    ACME=1
+  else
+    say "the agent has no ACME client: its nodes keep their self-signed certificates"
+  fi
+}
+
+# Stops both; fails when something still listens on their ports.
+acme_stop() {
+  local left='' port
+  daemon_stop "$PEBBLE_PID" "$PEBBLE_CONF"
+  [ -z "${SUBNET:-}" ] || daemon_stop "$DNS_PID" "$(dns_addr):53"
+  for port in ${ACME_PORT:-} ${ACME_MGMT_PORT:-} ${DNS_MGMT_PORT:-}; do
+    ! port_busy "$port" || left="$left $port"
+  done
+  if [ -n "${SUBNET:-}" ] && [ -n "$(ss -Htuln "src $(dns_addr) and sport = :53" 2>/dev/null)" ]; then
+    left="$left $(dns_addr):53"
+  fi
+  [ -z "$left" ] || { say "error: still listening after pebble's stop:$left"; return 1; }
+}
+
+# The instance's A (and AAAA) records from actions/dns_records, published into
+# the stand's DNS as its tenant publishes them in the real zone.
+cmd_dns() { # uuid
+  local uuid=$1 records n=0 host addrs type
+  [[ "$uuid" =~ ^[0-9a-fA-F-]{36}$ ]] || die "dns: give the instance's uuid"
+  resolve_data_dir
+  [ -f "$ENV_FILE" ] || die "no $ENV_FILE: run stand.sh up first"
+  # shellcheck source=/dev/null
+  . "$PORTS_FILE"
+  # shellcheck source=/dev/null
+  . "$ENV_FILE"
+  live_pid "$DNS_PID" "$(dns_addr):53" >/dev/null || die "the stand's DNS does not run (stand.sh up)"
+  records=$(curl -sf --max-time 10 -H "Authorization: Bearer $MAILAAS_TOKEN" \
+    "$MAILAAS_API/v1/types/mail/instances/$uuid/actions/dns_records") \
+    || die "dns: GET …/instances/$uuid/actions/dns_records failed"
+  for type in A AAAA; do
+    while IFS=$'\t' read -r host addrs; do
+      [ -n "$host" ] || continue
+      curl -sf --max-time 10 -X POST -d "$(jq -cn --arg h "${host%.}." --argjson a "$addrs" \
+        '{host: $h, addresses: $a}')" \
+        "http://127.0.0.1:$DNS_MGMT_PORT/add-${type,,}" >/dev/null \
+        || die "dns: challtestsrv refused $type $host"
+      say "published $type ${host%.}. → $(jq -r 'join(", ")' <<<"$addrs") (the stand's DNS, $(dns_addr))"
+      n=$((n + 1))
+    done < <(jq -r --arg t "$type" '[.records[] | select(.type == $t)] | group_by(.fqdn)[]
+      | "\(.[0].fqdn)\t\(map(.data) | tojson)"' <<<"$records")
+  done
+  [ "$n" -gt 0 ] || die "dns: the instance has no A record yet (is it ACTIVE?)"
+}
+
+# CMD with the stand's DNS as its resolver, in a mount namespace of its own.
+cmd_with_dns() {
+  [ $# -gt 0 ] || die "with-dns: give a command"
+  [ -s "$RESOLV_CONF" ] || die "no $RESOLV_CONF: run stand.sh up first"
+  # shellcheck disable=SC2016 # the inner shell expands them
+  exec unshare --mount --propagation private -- sh -c \
+    'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$RESOLV_CONF" "$@"
+}
+
 # --infra given to `up`, else the last choice, else local.
 choose_infra() {
   if [ -n "${1:-}" ]; then
@@ -644,13 +842,29 @@ api() { # method path token [body]
   curl "${args[@]}" "http://127.0.0.1:$API_PORT$2"
 }
 
+# The version's ACME settings: pebble's directory (its port may have moved
+# since the version was seeded), or none when the agent has no ACME client.
+acme_settings() {
+  if [ "$ACME" = 1 ]; then
+    jq -cn --arg u "https://127.0.0.1:$ACME_PORT/dir" --arg c "$ACME_CONTACT" \
+      '{acme_directory_url: $u, acme_contact: $c}'
+  else
+    printf '{"acme_directory_url": null, "acme_contact": null}'
+  fi
+}
+
 seed_version() {
   local uuid body
   uuid=$(api GET /v1/types/mail/versions/ "$OPERATOR_TOKEN" \
     | jq -r --arg n "$VERSION_NAME" '.[] | select(.name == $n) | .uuid' 2>/dev/null | head -n 1)
+  if [ -n "$uuid" ]; then
+    api PATCH "/v1/types/mail/versions/$uuid" "$OPERATOR_TOKEN" "$(acme_settings)" \
+      | tee -a "$LOGS/seed.log" | jq -e '.uuid' >/dev/null 2>&1 \
+      || die_log "$LOGS/seed.log" "setting the version's ACME directory failed"
+  fi
   if [ -z "$uuid" ]; then
-    body=$(jq -cn --arg n "$VERSION_NAME" --arg i "$VERSION_IMAGE" \
-      '{name: $n, description: "local stand", image: $i}')
+    body=$(jq -cn --arg n "$VERSION_NAME" --arg i "$VERSION_IMAGE" --argjson a "$(acme_settings)" \
+      '{name: $n, description: "local stand", image: $i} + $a')
     uuid=$(api POST /v1/types/mail/versions/ "$OPERATOR_TOKEN" "$body" | tee -a "$LOGS/seed.log" \
       | jq -r '.uuid // empty' 2>/dev/null || true)
     [ -n "$uuid" ] || die_log "$LOGS/seed.log" "seeding the version $VERSION_NAME failed"
@@ -677,9 +891,38 @@ write_env() {
     echo "MAILAAS_NODE_SUBNET=$(sh_quote "127.$SUBNET.0.0/16")"
     echo "MAILAAS_STATE_DIR=$(sh_quote "$STAND")"
     echo "MAILAAS_LOGS=$(sh_quote "$LOGS")"
+    echo "MAILAAS_ACME_ROOT=$(sh_quote "$ACME_ROOT")"
+    echo "MAILAAS_DNS=$(sh_quote "$(dns_addr)")"
+    # the version's directory: absent when the nodes have no ACME client
+    [ "$ACME" != 1 ] || echo "MAILAAS_ACME_DIRECTORY=$(sh_quote "https://127.0.0.1:$ACME_PORT/dir")"
   } >"$ENV_FILE.tmp"
   chmod 0600 "$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+# The Quick Start's ACME part: what a client trusts and how it finds the name.
+print_acme() {
+  if [ "$ACME" != 1 ]; then
+    printf '  # (the agent has no ACME client: the nodes serve self-signed certificates)'
+    return 0
+  fi
+  cat <<EOF
+  # publish the instance's A record (mail.example.com -> the node) into the
+  # stand's DNS; pebble then validates the name and the node gets its certificate
+  bash tests/stand/stand.sh dns <uuid>
+  # wait for "tls_source": "acme" (a try before the record existed is retried
+  # after a minute's back-off), then log in by name with verification on,
+  # trusting pebble's root (the one anchor to trust): $ACME_ROOT
+  curl -s $api/v1/types/mail/instances/<uuid> \\
+    -H 'Authorization: Bearer $DEV_TOKEN' | jq -r '{smtp_hostname, tls_source, tls_issuer}'
+  bash tests/stand/stand.sh with-dns swaks --server mail.example.com:587 --tls \\
+    --tls-verify --tls-ca-path $ACME_ROOT \\
+    --auth-user alice@example.com --auth-password mypassword --quit-after AUTH
+  # nodemailer 6, default options (host, port, auth), by name on 587 and 465:
+  NODE_PATH=/opt/exm-nodemailer/node_modules NODE_EXTRA_CA_CERTS=$ACME_ROOT \\
+    bash tests/stand/stand.sh with-dns node tests/stand/nodemailer-login.js \\
+    mail.example.com alice@example.com mypassword 587 465
+EOF
 }
 
 print_next() {
@@ -713,11 +956,15 @@ Next, the Quick Start (after '. .stand/stand.env' the variables work too):
   swaks --server <ipsv4[0]>:587 --tls --auth-user alice@example.com \\
     --auth-password mypassword --quit-after AUTH
 
+$(print_acme)
+
   # send one: the nodes deliver to the stand's capture sink, never outside
   swaks --server <ipsv4[0]>:587 --tls --auth-user alice@example.com \\
     --auth-password mypassword --from alice@example.com --to someone@example.net
   bash tests/stand/stand.sh mail      # the last messages and their DKIM result
 
+ACME: pebble https://127.0.0.1:$ACME_PORT/dir, the stand's DNS $(dns_addr):53.
+Trust anchor of the nodes' certificates (pebble's root): $ACME_ROOT
 Metrics: the host's at $METRICS_URL, each node's at http://<ipsv4[0]>:9465/metrics.
 A scripted run of all of this: bash tests/stand/quickstart
 EOF
@@ -752,6 +999,7 @@ cmd_up() { # [infra] [iam]
   if [ "$INFRA" = core ] || [ "$IAM" = core ]; then core_start; fi
   mint_tokens
   sink_start
+  acme_start
   write_host_conf
   host_start
   [ "$INFRA" != core ] || nodes_start
@@ -766,6 +1014,11 @@ choose_ports_unless_running() {
     # shellcheck source=/dev/null
     . "$PORTS_FILE"
     say "already running: keeping ports api $API_PORT, orch $ORCH_PORT, status $STATUS_PORT"
+    if [ -z "${ACME_PORT:-}" ]; then
+      choose_acme_ports
+      printf 'ACME_PORT=%s\nACME_MGMT_PORT=%s\nACME_HTTP_PORT=%s\nDNS_MGMT_PORT=%s\n' \
+        "$ACME_PORT" "$ACME_MGMT_PORT" "$ACME_HTTP_PORT" "$DNS_MGMT_PORT" >>"$PORTS_FILE"
+    fi
     return 0
   fi
   choose_ports
@@ -793,7 +1046,7 @@ kill_leftovers() {
 }
 
 cmd_stop() {
-  local had_host=0
+  local had_host=0 status=0
   resolve_data_dir
   ! live_pid "$HOST_PID" "$HOST_CONF" >/dev/null || had_host=1
   host_stop
@@ -801,6 +1054,9 @@ cmd_stop() {
   daemon_stop "$NODES_PID" "$NODES_CONF"
   daemon_stop "$CORE_PID" "$CORE_PASSWORD"
   daemon_stop "$SINK_PID" "$MAIL_DIR"
+  # shellcheck source=/dev/null
+  [ ! -f "$PORTS_FILE" ] || . "$PORTS_FILE"
+  acme_stop || status=1
   pg_stop
   if ! kill_leftovers; then
     sleep 0.5
@@ -811,6 +1067,7 @@ cmd_stop() {
     fi
     say "(they were left by a host that had died)"
   fi
+  [ "$status" = 0 ] || return 1
   say "stopped: no process of the stand is left"
 }
 
@@ -867,6 +1124,8 @@ cmd_status() {
   if pid=$(live_pid "$PG_PID" "$PGDIR/data"); then say "postgres: running (pid $pid)"; else say "postgres: stopped"; fi
   if pid=$(live_pid "$HOST_PID" "$HOST_CONF"); then say "host:     running (pid $pid)"; else say "host:     stopped"; fi
   if pid=$(live_pid "$SINK_PID" "$MAIL_DIR"); then say "mail sink: running (pid $pid, 127.0.0.1:${SINK_PORT:-?}; stand.sh mail)"; else say "mail sink: stopped"; fi
+  if pid=$(live_pid "$PEBBLE_PID" "$PEBBLE_CONF"); then say "pebble:   running (pid $pid, https://127.0.0.1:${ACME_PORT:-?}/dir; root $ACME_ROOT)"; else say "pebble:   stopped"; fi
+  if [ -n "${SUBNET:-}" ] && pid=$(live_pid "$DNS_PID" "$(dns_addr):53"); then say "DNS:      running (pid $pid, $(dns_addr):53; stand.sh dns UUID publishes)"; else say "DNS:      stopped"; fi
   if { [ -f "$INFRA_FILE" ] && [ "$(head -n 1 "$INFRA_FILE")" = core ]; } \
     || { [ -f "$IAM_FILE" ] && [ "$(head -n 1 "$IAM_FILE")" = core ]; }; then
     if pid=$(live_pid "$CORE_PID" "$CORE_PASSWORD"); then say "fake Core: running (pid $pid, http://127.0.0.1:${CORE_PORT:-?}/api/core)"; else say "fake Core: stopped"; fi
@@ -905,6 +1164,15 @@ main() {
   if [ "$cmd" = mail ] && [ $# -le 2 ]; then
     cmd_mail "${2:-5}"
     return
+  fi
+  if [ "$cmd" = dns ] && [ $# = 2 ]; then
+    cmd_dns "$2"
+    return
+  fi
+  if [ "$cmd" = with-dns ]; then
+    shift
+    resolve_data_dir
+    cmd_with_dns "$@"
   fi
   [ $# -le 1 ] || { usage >&2; exit 2; }
   case "$cmd" in

@@ -33,6 +33,9 @@ static const Expect version_fields[] = {
 	{ "created_at", T(TIMESTAMP), FIX, A(RW), A(RO), A(RW), NULL },
 	{ "updated_at", T(TIMESTAMP), FIX, A(RW), A(RO), A(RW), NULL },
 	{ "image", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
+	/* ACME (migration 0012, docs/tls.md §6) */
+	{ "acme_directory_url", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "acme_contact", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
 	{ NULL },
 };
 static const Expect instance_fields[] = {
@@ -78,6 +81,9 @@ static const Expect instance_fields[] = {
 	{ "breaker_new_recipients_per_day", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "breaker_bounce_percent", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "breaker_bounce_min", T(INTEGER), NONE, A(RW), A(RW), A(RW), NULL },
+	/* ACME overrides (migration 0012); null: the version's */
+	{ "acme_directory_url", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
+	{ "acme_contact", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
 	{ NULL },
 };
 static const Expect account_fields[] = {
