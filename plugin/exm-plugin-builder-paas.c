@@ -15,6 +15,7 @@
 #include "exm-plugin-usage.h"
 
 #include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-uuid.h"
 
 /* The node value: the instance's name, domain and limits, every account with
@@ -58,6 +59,11 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 		*out_error = g_strdup_printf("limits: %s", local->message);
 		return NULL;
 	}
+	/* the tenant's certificate (docs/tls.md §3), checked when it was stored */
+	if (!exm_mail_node_set_tls_custom(want, in->tls_custom_chain, in->tls_custom_key, &local)) {
+		*out_error = g_strdup(local->message);
+		return NULL;
+	}
 	return g_steal_pointer(&want);
 }
 
@@ -73,7 +79,8 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	g_autoptr(ExmMailNode) want = NULL;
 	g_autoptr(JsonNode) node = NULL;
 	g_autofree gchar *agent = NULL;
-	g_autofree gchar *text = NULL;
+	/* the value's text may hold the tenant's key (tls_custom): wiped */
+	g_autoptr(ExmSecret) text = NULL;
 	g_autofree gchar *hash = NULL;
 	g_autofree gchar *value = NULL;
 	g_autofree gchar *patch = NULL;

@@ -57,6 +57,10 @@ typedef struct {
 	gchar *breaker_hash;	/* the stored breaker report's hash (paas only; else %NULL) */
 	gchar *capture_hash;	/* the stored captured report's (paas only; else %NULL) */
 	ExmPluginTlsStatus tls; /* the instance's tls_* columns */
+	/* the tenant's own certificate (paas only; both %NULL without one);
+	 * the key is wiped when freed */
+	gchar *tls_custom_chain;
+	gchar *tls_custom_key;
 } ExmPluginBuilderInput;
 
 void exm_plugin_builder_input_free(gpointer input);
