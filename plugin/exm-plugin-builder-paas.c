@@ -67,6 +67,27 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 	return g_steal_pointer(&want);
 }
 
+/*
+ * The agent compares its actual value with the target on the target's keys
+ * only (docs/agent-protocol.md §2.3): a `tls_custom` that left the target
+ * would never be applied, and the node would go on serving the tenant's
+ * certificate.  So while none is stored but the node still reports one
+ * applied, the target says `tls_custom: null`, which differs and makes the
+ * driver remove it; once the node reports none the member leaves the target
+ * again (the value stays exactly what it was before any certificate).
+ */
+static void
+tls_custom_removal(const ExmMailNode *want, const ExmPluginBuilderSeen *seen, JsonNode *node)
+{
+	JsonObject *actual = seen->node_actual != NULL && JSON_NODE_HOLDS_OBJECT(seen->node_actual)
+				     ? json_node_get_object(seen->node_actual)
+				     : NULL;
+	JsonNode *m = actual != NULL ? json_object_get_member(actual, "tls_custom") : NULL;
+
+	if (want->tls_custom_chain == NULL && m != NULL && !JSON_NODE_HOLDS_NULL(m))
+		json_object_set_null_member(json_node_get_object(node), "tls_custom");
+}
+
 gboolean
 exm_plugin_builder_paas_build(gpointer ctx,
 			      gconstpointer input,
@@ -96,6 +117,7 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	if (want == NULL)
 		return FALSE;
 	node = exm_mail_node_to_json(want);
+	tls_custom_removal(want, seen, node);
 	text = exm_json_canonical(node);
 	hash = exm_json_hash(node);
 	sink->add_target(sink->sink, EXM_PLUGIN_KIND_NODE, agent, text, agent, "NEW");

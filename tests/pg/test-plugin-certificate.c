@@ -494,8 +494,20 @@ test_node_value(Fx *x, gconstpointer data)
 
 		g_assert_cmpuint(r->status, ==, 204);
 	}
+	/* the node still reports one applied: the target says null, so the agent
+	 * (which compares on the target's keys only) removes it */
+	patch = exm_fixture_paas_tick(
+		x->f, x->instance, "tls_custom", "{\"chain\": \"C\", \"key\": \"K\"}", &node);
+	root = json_from_string(node, NULL);
+	g_assert_true(json_object_has_member(json_node_get_object(root), "tls_custom"));
+	g_assert_true(json_object_get_null_member(json_node_get_object(root), "tls_custom"));
+	g_clear_pointer(&node, g_free);
+	g_clear_pointer(&patch, g_free);
+	g_clear_pointer(&root, json_node_unref);
+	/* and once it reports none, the value is what it was before */
 	patch = exm_fixture_paas_tick(x->f, x->instance, "tls", NULL, &node);
-	g_assert_null(tls_custom_of(node, &root));
+	root = json_from_string(node, NULL);
+	g_assert_false(json_object_has_member(json_node_get_object(root), "tls_custom"));
 }
 
 /* The instance's deletion takes its certificate along (ON DELETE CASCADE). */
