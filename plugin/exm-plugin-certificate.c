@@ -233,8 +233,11 @@ cert_put(ExmRestCrud *r, const ExmRestKind *kind, JsonObject *kwargs, GError **e
 	}
 	ok = cert_same(r, chain, key, &same, error) &&
 	     (same || cert_write(r, chain, key, &info, fingerprint, error));
-	if (ok)
-		exm_rest_response_set_json(r->resp, 200, cert_answer(host, &info, fingerprint));
+	if (ok) {
+		g_autoptr(JsonNode) answer = cert_answer(host, &info, fingerprint);
+
+		exm_rest_response_set_json(r->resp, 200, answer);
+	}
 	exm_mail_cert_info_clear(&info);
 	return ok;
 }

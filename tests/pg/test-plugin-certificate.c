@@ -141,6 +141,14 @@ stored(Fx *x, const gchar *expr)
 	return exm_fixture_scalar(x->f, sql);
 }
 
+static void
+assert_stored(Fx *x, const gchar *expr, const gchar *want)
+{
+	g_autofree gchar *got = stored(x, expr);
+
+	g_assert_cmpstr(got, ==, want);
+}
+
 static gchar *
 instance_version(Fx *x)
 {
@@ -216,7 +224,7 @@ test_refused(Fx *x, gconstpointer data)
 		g_free(cases[i].chain);
 		g_free(cases[i].key);
 	}
-	g_assert_cmpstr(stored(x, "1"), ==, "<none>");
+	assert_stored(x, "1", "<none>");
 	g_assert_true(exm_fixture_logs_lack(x->f, "PRIVATE KEY"));
 }
 
@@ -254,7 +262,7 @@ test_arguments(Fx *x, gconstpointer data)
 	g_assert_nonnull(strstr(exm_reply_str(url, "message"), "never in the URL"));
 	rm_arg = invoke(x, &exm_who_owner1, "certificate_remove", NULL, "{\"force\":true}");
 	exm_assert_error(rm_arg, 400, "ValidationError");
-	g_assert_cmpstr(stored(x, "1"), ==, "<none>");
+	assert_stored(x, "1", "<none>");
 }
 
 /* IAM and scope: a reader is refused, another project sees no instance. */
@@ -297,7 +305,7 @@ test_iam(Fx *x, gconstpointer data)
 
 		g_assert_cmpuint(gone->status, ==, 404);
 	}
-	g_assert_cmpstr(stored(x, "1"), ==, "<none>");
+	assert_stored(x, "1", "<none>");
 }
 
 /* ------------------------------------------------------------------ accepted */
@@ -368,8 +376,8 @@ test_accepted(Fx *x, gconstpointer data)
 	}
 	after = instance_version(x);
 	g_assert_cmpstr(after, !=, before); /* updated_at moved: the builder runs */
-	g_assert_cmpstr(stored(x, "c.fingerprint"), ==, fp);
-	g_assert_cmpstr(stored(x, "to_char(c.not_after, 'YYYY')"), ==, "2036");
+	assert_stored(x, "c.fingerprint", fp);
+	assert_stored(x, "to_char(c.not_after, 'YYYY')", "2036");
 	{
 		g_autofree gchar *k = stored(x, "c.key");
 
@@ -402,7 +410,7 @@ test_accepted(Fx *x, gconstpointer data)
 		g_autofree gchar *still = NULL;
 
 		g_assert_cmpuint(rm->status, ==, 204);
-		g_assert_cmpstr(stored(x, "1"), ==, "<none>");
+		assert_stored(x, "1", "<none>");
 		g_assert_cmpstr(gone, !=, after);
 		rm2 = invoke(x, &exm_who_owner1, "certificate_remove", NULL, NULL);
 		still = instance_version(x);
