@@ -9,8 +9,8 @@
  * carries them to the agent, which installs them; the instance's tls_source
  * turns `custom`, and a client that verifies (tests/dp/tls-verify.py,
  * trusting the unit suite's root) connects by mail.example.com on 587 and
- * 465.  The answers carry no key.  `certificate_remove` brings the
- * self-signed certificate back.
+ * 465.  The answers and the node's logs (the agent's, exim's) carry no key.  `certificate_remove`
+ * brings the self-signed certificate back.
  */
 #include "exm-config.h"
 
@@ -97,6 +97,34 @@ assert_no_key(const gchar *text, const gchar *key)
 	g_assert_null(strstr(text, "PRIVATE KEY"));
 }
 
+/* Every log the node wrote (the agent's and exim's) carries no key bytes. */
+static void
+assert_logs_lack_key(const ExhLocalNodeInfo *node, const gchar *key)
+{
+	g_autofree gchar *logs = g_build_filename(node->dir, "log", NULL);
+	g_autofree gchar *exim = g_build_filename(node->root, "var", "log", "exim4", NULL);
+	const gchar *const dirs[] = { logs, exim };
+	guint seen = 0;
+
+	for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
+		g_autoptr(GDir) d = g_dir_open(dirs[i], 0, NULL);
+		const gchar *name;
+
+		while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+			g_autofree gchar *path = g_build_filename(dirs[i], name, NULL);
+			g_autofree gchar *text = NULL;
+
+			if (!g_file_test(path, G_FILE_TEST_IS_REGULAR) ||
+			    !g_file_get_contents(path, &text, NULL, NULL))
+				continue;
+			g_test_message("scanned %s", path);
+			assert_no_key(text, key);
+			seen++;
+		}
+	}
+	g_assert_cmpuint(seen, >, 0);
+}
+
 static void
 run(E2e *e, const gchar *instance)
 {
@@ -137,6 +165,7 @@ run(E2e *e, const gchar *instance)
 
 		g_assert_cmpuint(r->status, ==, 204);
 	}
+	assert_logs_lack_key(node, key);
 	back = wait_tls_source(e, path, "self_signed");
 	g_assert_cmpstr(json_object_get_string_member(back, "tls_source"), ==, "self_signed");
 	g_assert_false(verifies(node, "smtps", "tls"));
