@@ -4,7 +4,7 @@
  *
  * A tenant's own certificate (issue 22 item 3, docs/tls.md §3), internal to
  * the plugin: the instance's `certificate` and `certificate_remove` invoke
- * actions (IAM `exordos_mail.instance.update`, project-scoped), the row of
+ * actions (IAM `exordos_mail.mail_instance.update`, project-scoped), the row of
  * mail_instance_certificates they write (migration 0013), and what the paas
  * builder reads of it for the node value's `tls_custom` member.  The key is
  * write-only: no answer, log line or model field carries it.
