@@ -83,15 +83,20 @@ exm_dp_tls_install(const ExmDpConfig *config,
 gboolean
 exm_dp_tls_holds(const gchar *path, const gchar *chain, const gchar *key)
 {
-	g_autoptr(ExmSecret) want = NULL;
 	g_autoptr(ExmSecret) have = NULL;
-	gsize want_len = 0, have_len = 0;
+	gsize have_len = 0, chain_len, key_len;
+	gsize nl; /* the line break tls_pem_both() adds after a chain lacking one */
 
 	if (chain == NULL || key == NULL ||
 	    !g_file_get_contents(path, (gchar **)&have, &have_len, NULL))
 		return FALSE;
-	want = tls_pem_both(chain, key, strlen(key), &want_len);
-	return want_len == have_len && memcmp(want, have, want_len) == 0;
+	chain_len = strlen(chain);
+	key_len = strlen(key);
+	nl = chain_len > 0 && chain[chain_len - 1] != '\n' ? 1 : 0;
+	/* compared in place: no second copy of the key */
+	return have_len == chain_len + nl + key_len && memcmp(have, chain, chain_len) == 0 &&
+	       (nl == 0 || have[chain_len] == '\n') &&
+	       memcmp(have + chain_len + nl, key, key_len) == 0;
 }
 
 gboolean
