@@ -15,6 +15,7 @@
 #include "exm-plugin-usage.h"
 
 #include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-uuid.h"
 
 /* The node value: the instance's name, domain and limits, every account with
@@ -67,7 +68,34 @@ paas_want(const ExmPluginBuilderInput *in, const gchar *agent, gchar **out_error
 		*out_error = g_strdup(local->message);
 		return NULL;
 	}
+	/* the tenant's certificate (docs/tls.md §3), checked when it was stored */
+	if (!exm_mail_node_set_tls_custom(want, in->tls_custom_chain, in->tls_custom_key, &local)) {
+		*out_error = g_strdup(local->message);
+		return NULL;
+	}
 	return g_steal_pointer(&want);
+}
+
+/*
+ * The agent compares its actual value with the target on the target's keys
+ * only (docs/agent-protocol.md §2.3): an optional member that left the
+ * target would never be applied: the node would go on serving the tenant's
+ * certificate (`tls_custom`) or getting certificates from ACME (`acme`).
+ * So while the value has none but the node still reports one applied, the
+ * target says `<member>: null`, which differs and makes the driver remove
+ * it; once the node reports none the member leaves the target again (the
+ * value stays exactly what it was before).
+ */
+static void
+member_removal(gboolean wanted, const ExmPluginBuilderSeen *seen, JsonNode *node, const gchar *name)
+{
+	JsonObject *actual = seen->node_actual != NULL && JSON_NODE_HOLDS_OBJECT(seen->node_actual)
+				     ? json_node_get_object(seen->node_actual)
+				     : NULL;
+	JsonNode *m = actual != NULL ? json_object_get_member(actual, name) : NULL;
+
+	if (!wanted && m != NULL && !JSON_NODE_HOLDS_NULL(m))
+		json_object_set_null_member(json_node_get_object(node), name);
 }
 
 gboolean
@@ -82,7 +110,8 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	g_autoptr(ExmMailNode) want = NULL;
 	g_autoptr(JsonNode) node = NULL;
 	g_autofree gchar *agent = NULL;
-	g_autofree gchar *text = NULL;
+	/* the value's text may hold the tenant's key (tls_custom): wiped */
+	g_autoptr(ExmSecret) text = NULL;
 	g_autofree gchar *hash = NULL;
 	g_autofree gchar *value = NULL;
 	g_autofree gchar *patch = NULL;
@@ -98,6 +127,8 @@ exm_plugin_builder_paas_build(gpointer ctx,
 	if (want == NULL)
 		return FALSE;
 	node = exm_mail_node_to_json(want);
+	member_removal(want->tls_custom_chain != NULL, seen, node, "tls_custom");
+	member_removal(want->acme_directory_url != NULL, seen, node, "acme");
 	text = exm_json_canonical(node);
 	hash = exm_json_hash(node);
 	sink->add_target(sink->sink, EXM_PLUGIN_KIND_NODE, agent, text, agent, "NEW");

@@ -13,11 +13,13 @@
 
 #include "exm-cleanup.h"
 #include "exm-rest.h"
+#include "exm-secret.h"
 #include "exm-json.h"
 #include "exm-mail-validate.h"
 #include "exm-uuid.h"
 #include "exm-plugin-breaker.h"
 #include "exm-plugin-capture.h"
+#include "exm-plugin-certificate.h"
 #include "exm-plugin-tls.h"
 #include "exm-plugin-usage.h"
 
@@ -40,6 +42,8 @@ exm_plugin_builder_input_free(gpointer input)
 	exm_plugin_tls_status_clear(&in->tls);
 	g_free(in->acme_directory_url);
 	g_free(in->acme_contact);
+	g_free(in->tls_custom_chain);
+	exm_secret_free(in->tls_custom_key);
 	g_free(in);
 }
 
@@ -288,7 +292,8 @@ builder_load_input(gpointer ctx,
 	if (accounts && (!builder_load_accounts(&store, in, out_error) ||
 			 !exm_plugin_usage_load(db, in, out_error) ||
 			 !exm_plugin_breaker_load(db, in, out_error) ||
-			 !exm_plugin_capture_load(db, in, out_error))) {
+			 !exm_plugin_capture_load(db, in, out_error) ||
+			 !exm_plugin_certificate_load(db, in, out_error))) {
 		exm_plugin_builder_input_free(in);
 		return FALSE;
 	}

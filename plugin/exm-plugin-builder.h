@@ -61,6 +61,10 @@ typedef struct {
 	 * version's; %NULL: none */
 	gchar *acme_directory_url;
 	gchar *acme_contact;
+	/* the tenant's own certificate (paas only; both %NULL without one);
+	 * the key is wiped when freed */
+	gchar *tls_custom_chain;
+	gchar *tls_custom_key;
 } ExmPluginBuilderInput;
 
 void exm_plugin_builder_input_free(gpointer input);

@@ -33,6 +33,7 @@
 #include "exm-mail-acme.h"
 #include "exm-mail-validate.h"
 #include "exm-plugin-builder.h"
+#include "exm-plugin-certificate.h"
 #include "exm-plugin-private.h"
 #include "exm-plugin-sql.h"
 #include "exm-plugin-tls.h"
@@ -493,6 +494,10 @@ static const gchar *const exm_plugin_instance_actions[] = { "dns_records",
 							    "verify_dns",
 							    "deliveries",
 							    NULL };
+/* Invoke actions of an instance (exm-plugin-certificate.c). */
+static const gchar *const exm_plugin_instance_invoke_actions[] = { "certificate",
+								   "certificate_remove",
+								   NULL };
 const ExmRestRoute exm_plugin_instances_route = {
 	"instances",
 	EXM_PLUGIN_ROUTES "MailInstanceRoute",
@@ -503,6 +508,7 @@ const ExmRestRoute exm_plugin_instances_route = {
 	exm_plugin_instance_children,
 	exm_plugin_instance_actions,
 	0,
+	exm_plugin_instance_invoke_actions,
 };
 const ExmRestRoute exm_plugin_versions_route = {
 	"versions",
@@ -639,7 +645,8 @@ request_init(ExmRestCrud *r,
 }
 
 /* The actions: an account's rotation (exm-plugin-mail.c), release and
- * discard (exm-plugin-breaker.c), usage's own (exm-plugin-usage.c), the
+ * discard (exm-plugin-breaker.c), an instance's certificate and
+ * certificate_remove (exm-plugin-certificate.c), usage's own (exm-plugin-usage.c), the
  * sandbox's (exm-plugin-capture.c), else the DNS ones. */
 static void
 plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
@@ -649,6 +656,8 @@ plugin_action(ExmRestCrud *r, const ExmRestKind *kind)
 	else if (r->match->invoke && (g_strcmp0(r->match->action, "release") == 0 ||
 				      g_strcmp0(r->match->action, "discard") == 0))
 		exm_plugin_breaker_action(r, kind);
+	else if (r->match->invoke && g_str_has_prefix(r->match->action, "certificate"))
+		exm_plugin_certificate_action(r, kind);
 	else if (g_strcmp0(r->match->action, "deliveries") == 0)
 		exm_plugin_usage_action(r, kind);
 	else if (g_strcmp0(r->match->action, "captured") == 0)
@@ -930,6 +939,17 @@ static const ExordosPaasMigration exm_plugin_migration_acme = {
 	{ NULL },
 };
 
+/* Issue 22 item 3: a tenant's own certificate, its key write-only
+ * (docs/tls.md §3). */
+static const ExordosPaasMigration exm_plugin_migration_tls_custom = {
+	"efc4d935-826f-47ee-885e-ee6dbb2bcc5f",
+	"0013-tls-custom",
+	exm_plugin_depends_tls,
+	exm_plugin_sql_0013_tls_custom_up,
+	exm_plugin_sql_0013_tls_custom_down,
+	{ NULL },
+};
+
 /* In application order (each after what it depends on), one a line so that
  * a new migration adds one line. */
 /* clang-format off */
@@ -947,6 +967,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_breaker,
 	&exm_plugin_migration_sandbox,
 	&exm_plugin_migration_acme,
+	&exm_plugin_migration_tls_custom,
 	NULL,
 };
 /* clang-format on */

@@ -20,6 +20,7 @@
 #include "exm-mail-files.h"
 #include "exm-mail-model.h"
 #include "exm-mail-validate.h"
+#include "exm-secret.h"
 
 struct _ExmDpDriver {
 	gchar *passwd_path;
@@ -245,7 +246,8 @@ meta_resources(JsonNode *root)
 static JsonNode *
 meta_load(ExmDpDriver *self, GError **error)
 {
-	g_autofree gchar *content = read_optional(self->meta_path, error);
+	/* the value may carry the tenant's TLS key (tls_custom): wiped */
+	g_autoptr(ExmSecret) content = read_optional(self->meta_path, error);
 	g_autoptr(JsonNode) root = NULL;
 
 	if (content == NULL)
@@ -272,7 +274,7 @@ meta_load(ExmDpDriver *self, GError **error)
 static gboolean
 meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 {
-	g_autofree gchar *text = exm_json_canonical(root);
+	g_autoptr(ExmSecret) text = exm_json_canonical(root);
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
 
 	if (!ensure_parent(self->meta_path, 0700, error))
@@ -608,6 +610,11 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, GError **error)
 	}
 	if (!policy_matches(self, last, obj, error))
 		return NULL;
+	/* the tenant's certificate is reported applied only while the file
+	 * holds exactly that pair: otherwise the agent applies it again */
+	if (last->tls_custom_chain != NULL &&
+	    !exm_dp_tls_holds(self->tls_custom_path, last->tls_custom_chain, last->tls_custom_key))
+		json_object_remove_member(obj, "tls_custom");
 	txt = read_optional(self->dkim_txt_path, error);
 	if (txt == NULL)
 		return NULL;
@@ -780,6 +787,40 @@ acme_target(ExmDpDriver *self, const ExmMailNode *node)
 		g_warning("%s", error->message);
 }
 
+/* The tenant's certificate (docs/tls.md §3): installed when the value
+ * carries a pair the file does not hold yet (the node checks it again),
+ * removed when the value carries none; the file is the driver's alone. */
+static gboolean
+tls_custom_apply(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
+{
+	gboolean moved = FALSE;
+
+	if (node->tls_custom_chain == NULL) {
+		if (!exm_dp_tls_remove_at(self->tls_custom_path, &moved, error))
+			return FALSE;
+	} else if (!exm_dp_tls_holds(
+			   self->tls_custom_path, node->tls_custom_chain, node->tls_custom_key)) {
+		if (!exm_dp_tls_install_at(self->tls_custom_path,
+					   self->uid,
+					   self->gid,
+					   node->domain,
+					   node->tls_custom_chain,
+					   node->tls_custom_key,
+					   strlen(node->tls_custom_key),
+					   &moved,
+					   error)) {
+			g_prefix_error(error, "tls_custom: ");
+			return FALSE;
+		}
+		g_message("tls: the tenant's certificate installed");
+	}
+	if (moved)
+		g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	if (changed != NULL)
+		*changed = *changed || moved;
+	return TRUE;
+}
+
 /* passwd first, then the meta file: a crash in between leaves the file ahead of
  * the meta, which reads back as "not converged" and is applied again. */
 static JsonNode *
@@ -807,7 +848,8 @@ driver_put(ExmDpDriver *self,
 	if (!check_put(resources, node->uuid, mode, error))
 		return NULL;
 	pending = breaker_actions(self, node);
-	if (!files_write(self, node, changed, error))
+	if (!files_write(self, node, changed, error) ||
+	    !tls_custom_apply(self, node, changed, error))
 		return NULL;
 	breaker_perform(self, pending);
 	acme_target(self, node);

@@ -21,6 +21,48 @@
 #include "exm-secret.h"
 #include "exm-time.h"
 
+/* What the tenant's file holds: the chain, a line break if it lacks one,
+ * then the key; one buffer, to wipe. */
+static gchar *
+tls_pem_both(const gchar *chain, const gchar *key, gsize key_len, gsize *out_len)
+{
+	gsize chain_len = strlen(chain);
+	gchar *both = g_malloc(chain_len + 1 + key_len + 1);
+
+	memcpy(both, chain, chain_len);
+	if (chain_len > 0 && chain[chain_len - 1] != '\n')
+		both[chain_len++] = '\n';
+	memcpy(both + chain_len, key, key_len);
+	both[chain_len + key_len] = '\0';
+	*out_len = chain_len + key_len;
+	return both;
+}
+
+gboolean
+exm_dp_tls_install_at(const gchar *path,
+		      uid_t uid,
+		      gid_t gid,
+		      const gchar *domain,
+		      const gchar *chain,
+		      const gchar *key,
+		      gsize key_len,
+		      gboolean *changed,
+		      GError **error)
+{
+	g_autofree gchar *host = exm_mail_dns_primary_hostname(domain);
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	g_autoptr(ExmSecret) both = NULL;
+	gsize len = 0;
+
+	if (!exm_mail_cert_check(
+		    chain, key, key_len, host, g_get_real_time() / G_USEC_PER_SEC, NULL, error))
+		return FALSE;
+	opts.uid = uid;
+	opts.gid = gid;
+	both = tls_pem_both(chain, key, key_len, &len);
+	return exm_atomic_write(path, both, len, &opts, changed, error);
+}
+
 gboolean
 exm_dp_tls_install(const ExmDpConfig *config,
 		   const gchar *domain,
@@ -30,31 +72,37 @@ exm_dp_tls_install(const ExmDpConfig *config,
 		   gboolean *changed,
 		   GError **error)
 {
-	g_autofree gchar *host = exm_mail_dns_primary_hostname(domain);
 	g_autofree gchar *path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
-	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
-	g_autoptr(ExmSecret) both = NULL;
-	gsize chain_len;
+	uid_t uid = 0;
+	gid_t gid = 0;
 
-	if (!exm_mail_cert_check(
-		    chain, key, key_len, host, g_get_real_time() / G_USEC_PER_SEC, NULL, error) ||
-	    !exm_dp_config_resolve(config, &opts.uid, &opts.gid, NULL, NULL, error))
+	if (!exm_dp_config_resolve(config, &uid, &gid, NULL, NULL, error))
 		return FALSE;
-	/* chain, a line break if it lacks one, then the key: one buffer, wiped */
-	chain_len = strlen(chain);
-	both = g_malloc(chain_len + 1 + key_len + 1);
-	memcpy(both, chain, chain_len);
-	if (chain_len > 0 && chain[chain_len - 1] != '\n')
-		both[chain_len++] = '\n';
-	memcpy(both + chain_len, key, key_len);
-	both[chain_len + key_len] = '\0';
-	return exm_atomic_write(path, both, chain_len + key_len, &opts, changed, error);
+	return exm_dp_tls_install_at(path, uid, gid, domain, chain, key, key_len, changed, error);
 }
 
 gboolean
-exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error)
+exm_dp_tls_holds(const gchar *path, const gchar *chain, const gchar *key)
 {
-	g_autofree gchar *path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
+	g_autoptr(ExmSecret) have = NULL;
+	gsize have_len = 0, chain_len, key_len;
+	gsize nl; /* the line break tls_pem_both() adds after a chain lacking one */
+
+	if (chain == NULL || key == NULL ||
+	    !g_file_get_contents(path, (gchar **)&have, &have_len, NULL))
+		return FALSE;
+	chain_len = strlen(chain);
+	key_len = strlen(key);
+	nl = chain_len > 0 && chain[chain_len - 1] != '\n' ? 1 : 0;
+	/* compared in place: no second copy of the key */
+	return have_len == chain_len + nl + key_len && memcmp(have, chain, chain_len) == 0 &&
+	       (nl == 0 || have[chain_len] == '\n') &&
+	       memcmp(have + chain_len + nl, key, key_len) == 0;
+}
+
+gboolean
+exm_dp_tls_remove_at(const gchar *path, gboolean *changed, GError **error)
+{
 	gboolean removed = g_unlink(path) == 0;
 	gint saved = errno;
 
@@ -86,6 +134,14 @@ served_path(const gchar *self_signed, const gchar *custom, const gchar *acme, co
 	}
 	*source = EXM_DP_TLS_SELF_SIGNED;
 	return self_signed;
+}
+
+gboolean
+exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error)
+{
+	g_autofree gchar *path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
+
+	return exm_dp_tls_remove_at(path, changed, error);
 }
 
 gboolean

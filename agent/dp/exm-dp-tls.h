@@ -42,8 +42,34 @@ gboolean exm_dp_tls_install(const ExmDpConfig *config,
 			    gboolean *changed,
 			    GError **error);
 
+/* exm_dp_tls_install() at @path, owner @uid group @gid (the driver's,
+ * resolved once). */
+gboolean exm_dp_tls_install_at(const gchar *path,
+			       uid_t uid,
+			       gid_t gid,
+			       const gchar *domain,
+			       const gchar *chain,
+			       const gchar *key,
+			       gsize key_len,
+			       gboolean *changed,
+			       GError **error);
+
+/**
+ * exm_dp_tls_holds:
+ * @path: the tenant's file (%EXM_DP_PATH_TLS_CUSTOM under the root)
+ *
+ * Whether @path holds exactly what exm_dp_tls_install() would write for
+ * @chain and @key; its content is read into memory that is wiped.  Nothing
+ * is checked: a pair installed once keeps being served as it expires (the
+ * instance's readiness warns about that, docs/tls.md §4).
+ */
+gboolean exm_dp_tls_holds(const gchar *path, const gchar *chain, const gchar *key);
+
 /* Removes the tenant's certificate: exim serves the self-signed one again. */
 gboolean exm_dp_tls_remove(const ExmDpConfig *config, gboolean *changed, GError **error);
+
+/* exm_dp_tls_remove() at @path; a missing file is no error. */
+gboolean exm_dp_tls_remove_at(const gchar *path, gboolean *changed, GError **error);
 
 /**
  * exm_dp_tls_served:

@@ -270,6 +270,27 @@ exm_mail_cert_read_leaf(const gchar *pem, gsize len, ExmMailCertInfo *info)
 	return TRUE;
 }
 
+gchar *
+exm_mail_cert_fingerprint(const gchar *pem, gsize len)
+{
+	g_autoptr(BIO) bio = NULL;
+	g_autoptr(X509) cert = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	GString *hex;
+
+	if (pem == NULL || len == 0 || len > EXM_MAIL_CERT_PEM_MAX)
+		return NULL;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &n) != 1)
+		return NULL;
+	hex = g_string_sized_new(2 * n);
+	for (unsigned int i = 0; i < n; i++)
+		g_string_append_printf(hex, "%02x", md[i]);
+	return g_string_free(hex, FALSE);
+}
+
 gboolean
 exm_mail_cert_check(const gchar *chain_pem,
 		    const gchar *key_pem,

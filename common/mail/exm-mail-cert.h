@@ -40,6 +40,17 @@ void exm_mail_cert_info_clear(ExmMailCertInfo *info);
 gboolean exm_mail_cert_read_leaf(const gchar *pem, gsize len, ExmMailCertInfo *info);
 
 /**
+ * exm_mail_cert_fingerprint:
+ * @pem: PEM text whose first certificate is taken (as exm_mail_cert_read_leaf())
+ * @len: its length (at most %EXM_MAIL_CERT_PEM_MAX)
+ *
+ * Returns: (transfer full) (nullable): the SHA-256 of that certificate's DER
+ *   as 64 lower-case hex digits (what `openssl x509 -fingerprint -sha256`
+ *   prints without the colons), %NULL when @pem holds no certificate
+ */
+gchar *exm_mail_cert_fingerprint(const gchar *pem, gsize len);
+
+/**
  * exm_mail_cert_check:
  * @chain_pem: the certificate chain, leaf first, each certificate followed by
  *   the one that issued it; the root may be left out when it is a public CA

@@ -9,9 +9,11 @@
 
 #include <string.h>
 
+#include "exm-mail-cert.h"
 #include "exm-mail-crypt.h"
 #include "exm-mail-error.h"
 #include "exm-mail-validate.h"
+#include "exm-secret.h"
 #include "exm-uuid.h"
 
 static void
@@ -55,6 +57,8 @@ exm_mail_node_free(ExmMailNode *node)
 	g_clear_pointer(&node->accounts, g_ptr_array_unref);
 	g_free(node->acme_directory_url);
 	g_free(node->acme_contact);
+	g_free(node->tls_custom_chain);
+	exm_secret_free(node->tls_custom_key);
 	g_free(node);
 }
 
@@ -744,6 +748,85 @@ node_header_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 	return n->domain != NULL;
 }
 
+/* ------------------------------------------------------------------ tls_custom */
+
+static gboolean
+tls_custom_size_ok(const gchar *name, const gchar *text, GError **error)
+{
+	gsize len = text != NULL ? strlen(text) : 0;
+
+	if (len >= 1 && len <= EXM_MAIL_CERT_PEM_MAX)
+		return TRUE;
+	g_set_error(error,
+		    EXM_MAIL_ERROR,
+		    EXM_MAIL_ERROR_INVALID,
+		    "tls_custom.%s: must be 1 to %d bytes of PEM",
+		    name,
+		    EXM_MAIL_CERT_PEM_MAX);
+	return FALSE;
+}
+
+gboolean
+exm_mail_node_set_tls_custom(ExmMailNode *node,
+			     const gchar *chain,
+			     const gchar *key,
+			     GError **error)
+{
+	if ((chain == NULL) != (key == NULL)) {
+		g_set_error_literal(error,
+				    EXM_MAIL_ERROR,
+				    EXM_MAIL_ERROR_INVALID,
+				    "tls_custom: chain and key come together");
+		return FALSE;
+	}
+	if (chain != NULL &&
+	    (!tls_custom_size_ok("chain", chain, error) || !tls_custom_size_ok("key", key, error)))
+		return FALSE;
+	g_free(node->tls_custom_chain);
+	exm_secret_free(node->tls_custom_key);
+	node->tls_custom_chain = g_strdup(chain);
+	node->tls_custom_key = g_strdup(key);
+	return TRUE;
+}
+
+/* `tls_custom`: absent or null is none, else `{chain, key}` and nothing more. */
+static gboolean
+node_tls_custom_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
+{
+	JsonNode *m = json_object_get_member(obj, "tls_custom");
+	JsonObject *o = m != NULL && JSON_NODE_HOLDS_OBJECT(m) ? json_node_get_object(m) : NULL;
+	const gchar *chain = NULL, *key = NULL;
+
+	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
+		return TRUE;
+	if (o == NULL || json_object_get_size(o) != 2) {
+		g_set_error_literal(error,
+				    EXM_MAIL_ERROR,
+				    EXM_MAIL_ERROR_INVALID,
+				    "tls_custom: must be an object {chain, key}");
+		return FALSE;
+	}
+	chain = member_string(o, "chain", "tls_custom.chain", error);
+	key = chain != NULL ? member_string(o, "key", "tls_custom.key", error) : NULL;
+	if (key == NULL)
+		return FALSE;
+	return exm_mail_node_set_tls_custom(n, chain, key, error);
+}
+
+static void
+tls_custom_to_json(JsonBuilder *b, const ExmMailNode *node)
+{
+	if (node->tls_custom_chain == NULL || node->tls_custom_key == NULL)
+		return;
+	json_builder_set_member_name(b, "tls_custom");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "chain");
+	json_builder_add_string_value(b, node->tls_custom_chain);
+	json_builder_set_member_name(b, "key");
+	json_builder_add_string_value(b, node->tls_custom_key);
+	json_builder_end_object(b);
+}
+
 /**
  * exm_mail_node_from_json:
  * @node: a JSON object as the agent payload carries it
@@ -767,7 +850,8 @@ exm_mail_node_from_json(JsonNode *node, GError **error)
 	obj = json_node_get_object(node);
 	n = exm_mail_node_new();
 	if (!node_header_from_json(n, obj, error) || !node_accounts_from_json(n, obj, error) ||
-	    !node_limits_from_json(n, obj, error) || !exm_mail_node_acme_from_json(n, obj, error))
+	    !node_limits_from_json(n, obj, error) || !exm_mail_node_acme_from_json(n, obj, error) ||
+	    !node_tls_custom_from_json(n, obj, error))
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		return NULL;
 	return g_steal_pointer(&n);
@@ -884,6 +968,7 @@ exm_mail_node_to_json(const ExmMailNode *node)
 	json_builder_end_object(b);
 	limits_to_json(b, &node->limits);
 	exm_mail_node_acme_to_json(b, node);
+	tls_custom_to_json(b, node);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
 }

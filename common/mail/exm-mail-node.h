@@ -83,6 +83,10 @@ typedef struct {
 	 * certificate from and the account's contact; %NULL: no ACME / none */
 	gchar *acme_directory_url;
 	gchar *acme_contact;
+	/* a tenant's own certificate (docs/tls.md §3): both or neither; the
+	 * key is a secret, wiped when the value is freed */
+	gchar *tls_custom_chain;
+	gchar *tls_custom_key;
 } ExmMailNode;
 
 ExmMailNode *exm_mail_node_new(void);
@@ -161,6 +165,24 @@ gboolean exm_mail_node_set_account_sandbox(ExmMailNode *node,
 gboolean exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError **error);
 
 /**
+ * exm_mail_node_set_tls_custom:
+ * @chain: (nullable): the tenant's PEM chain, 1..%EXM_MAIL_CERT_PEM_MAX bytes
+ * @key: (nullable): its PEM private key, the same bounds; copied
+ * @error: %EXM_MAIL_ERROR_INVALID naming `tls_custom.<member>` (never its
+ *   content)
+ *
+ * Sets (both) or clears (neither) the certificate the node serves instead
+ * of its own.  Only the sizes are checked here: the node checks the pair
+ * itself (exm_mail_cert_check()) before it installs it.
+ *
+ * Returns: %TRUE when set
+ */
+gboolean exm_mail_node_set_tls_custom(ExmMailNode *node,
+				      const gchar *chain,
+				      const gchar *key,
+				      GError **error);
+
+/**
  * exm_mail_node_from_json:
  * @node: a JSON object as the agent payload carries it
  * @error: %EXM_MAIL_ERROR_INVALID naming the bad member
@@ -178,7 +200,8 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
  *   the accounts' `messages_per_hour`, `recipients_per_day`, `senders`,
  *   `previous_password_hash` with `previous_until`, `expires_at` and
  *   `breaker_action` `{op, token}` and `sandbox: true` only when they are set,
- *   and `acme` `{directory_url, contact?}` with a directory
+ *   and `acme` `{directory_url, contact?}` with a directory, and
+ *   `tls_custom` `{chain, key}` while a certificate is set
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
 

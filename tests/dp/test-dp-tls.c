@@ -555,6 +555,114 @@ test_status(void)
 	assert_describes(tls, "self_signed", self_signed);
 }
 
+/* The driver's one resource, listed now: whether it carries `tls_custom`
+ * (the pair reported applied). */
+static gboolean
+listed_custom(ExmDpDriver *driver)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(list->len, ==, 1);
+	return json_object_has_member(json_node_get_object(list->pdata[0]), "tls_custom");
+}
+
+/* The node value with `tls_custom` {@chain, @key} (none when %NULL). */
+static JsonNode *
+value_with_custom(const gchar *chain, const gchar *key)
+{
+	JsonNode *value = exm_dp_node_value("5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f", NULL);
+	JsonObject *tc;
+
+	if (chain == NULL)
+		return value;
+	tc = json_object_new();
+	json_object_set_string_member(tc, "chain", chain);
+	json_object_set_string_member(tc, "key", key);
+	json_object_set_object_member(json_node_get_object(value), "tls_custom", tc);
+	return value;
+}
+
+/* Item 3 through the driver (docs/tls.md §3): the value's `tls_custom` is
+ * installed (0640) and reported applied, so the actual value projects equal
+ * to the target; a file changed behind the driver reads as not applied until
+ * the next apply writes it again; a value without it removes the file; a
+ * pair the node refuses fails the apply, names no key and writes nothing. */
+static void
+test_driver_custom(void)
+{
+	g_autoptr(ExmDpDriver) driver = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *custom = NULL;
+	g_autofree gchar *chain = NULL;
+	g_autofree gchar *key = NULL;
+	g_autofree gchar *stranger = NULL;
+	struct stat st;
+
+	if (!ready())
+		return;
+	custom = exm_dp_fixture_path(fx, EXM_DP_PATH_TLS_CUSTOM);
+	chain = unit_chain();
+	key = unit_fixture("rsa.key");
+	stranger = unit_fixture("stranger.key");
+	driver = exm_dp_driver_new(fx->config, &error);
+	g_assert_no_error(error);
+	{
+		g_autoptr(JsonNode) value = value_with_custom(chain, key);
+		g_autoptr(JsonNode) actual = exm_dp_driver_apply(driver, value, NULL, &error);
+		JsonObject *tc;
+
+		g_assert_no_error(error);
+		tc = json_object_get_object_member(json_node_get_object(actual), "tls_custom");
+		g_assert_cmpstr(json_object_get_string_member(tc, "chain"), ==, chain);
+		g_assert_cmpstr(json_object_get_string_member(tc, "key"), ==, key);
+	}
+	g_assert_cmpint(stat(custom, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0640);
+	g_assert_true(listed_custom(driver));
+	{
+		g_autoptr(JsonObject) tls = listed_tls(driver);
+
+		g_assert_cmpstr(json_object_get_string_member(tls, "source"), ==, "custom");
+	}
+	/* behind the driver's back: not applied, until the next apply */
+	g_assert_true(g_file_set_contents(custom, "changed\n", -1, NULL));
+	g_assert_false(listed_custom(driver));
+	{
+		g_autoptr(JsonNode) value = value_with_custom(chain, key);
+		g_autoptr(JsonNode) actual = exm_dp_driver_apply(driver, value, NULL, &error);
+
+		g_assert_no_error(error);
+		g_assert_true(listed_custom(driver));
+	}
+	/* a pair the node refuses: the apply fails, the served file stays */
+	{
+		g_autoptr(JsonNode) value = value_with_custom(chain, stranger);
+		g_autoptr(JsonNode) actual = exm_dp_driver_apply(driver, value, NULL, &error);
+		g_autofree gchar *line = g_strndup(strchr(stranger, '\n') + 1, 40);
+
+		g_assert_null(actual);
+		g_assert_nonnull(error);
+		g_assert_true(g_str_has_prefix(error->message, "tls_custom: key does not match"));
+		g_assert_null(strstr(error->message, line));
+		g_clear_error(&error);
+		g_assert_true(listed_custom(driver));
+	}
+	/* no tls_custom: removed, the self-signed certificate again */
+	{
+		g_autoptr(JsonNode) value = value_with_custom(NULL, NULL);
+		g_autoptr(JsonNode) actual = exm_dp_driver_apply(driver, value, NULL, &error);
+		g_autoptr(JsonObject) tls = NULL;
+
+		g_assert_no_error(error);
+		g_assert_false(g_file_test(custom, G_FILE_TEST_EXISTS));
+		g_assert_false(json_object_has_member(json_node_get_object(actual), "tls_custom"));
+		tls = listed_tls(driver);
+		g_assert_cmpstr(json_object_get_string_member(tls, "source"), ==, "self_signed");
+	}
+}
+
 static gchar *
 check_peers(void)
 {
@@ -602,6 +710,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/tls/openssl-refused", test_openssl_refused);
 	g_test_add_func("/dp/tls/custom-certificate", test_custom_certificate);
 	g_test_add_func("/dp/tls/status", test_status);
+	g_test_add_func("/dp/tls/driver-custom", test_driver_custom);
 	start();
 	rc = g_test_run();
 	exm_dp_fixture_free(fx);

@@ -27,6 +27,10 @@ check_same(const ExmMailNode *a, const ExmMailNode *b)
 		       "header changed: %s %s",
 		       a->domain,
 		       b->domain);
+	EXM_FUZZ_CHECK(g_strcmp0(a->tls_custom_chain, b->tls_custom_chain) == 0 &&
+			       g_strcmp0(a->tls_custom_key, b->tls_custom_key) == 0,
+		       "tls_custom changed%s",
+		       "");
 	EXM_FUZZ_CHECK(a->accounts->len == b->accounts->len,
 		       "%u accounts became %u",
 		       a->accounts->len,

@@ -138,6 +138,10 @@ SEEDS = {
         "\"rot\":{\"password_hash\":\"" + YESCRYPT + "\",\"active\":true,\"previous_password_hash\":\""
         "{SHA512-CRYPT}" + SHA512 + "\",\"previous_until\":1800000000,\"expires_at\":1900000000},"
         "\"exp\":{\"password_hash\":\"" + SHA512 + "\",\"active\":true,\"expires_at\":5,\"senders\":[\"exp@example.com\"]}}}",
+        # a tenant's certificate (docs/tls.md §3)
+        "{\"uuid\":\"" + UUID + "\",\"name\":\"m\",\"domain\":\"example.com\",\"accounts\":{},"
+        "\"tls_custom\":{\"chain\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\","
+        "\"key\":\"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n\"}}",
     ],
     "payload": [
         "{\"capabilities\": {\"demo_vm\": {\"resources\": [{"

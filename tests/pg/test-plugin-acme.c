@@ -164,6 +164,32 @@ ok_patch(ExmFixture *f, const ExmWho *who, const gchar *path, const gchar *body)
 
 #define MEMBER(contact, url) "{\"contact\":\"" contact "\",\"directory_url\":\"" url "\"}"
 
+/* ACME turned off while the node still reports it applied: the agent compares
+ * on the target's keys only, so the target says `acme: null` (which the
+ * driver applies as off) until the node reports none. */
+static void
+acme_off_reaches_node(ExmFixture *f, const gchar *instance)
+{
+	g_autofree gchar *node = NULL;
+	g_autofree gchar *patch = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *o;
+
+	patch = exm_fixture_paas_tick(
+		f, instance, "acme", MEMBER("mailto:ops@example.com", PEBBLE), &node);
+	root = json_from_string(node, NULL);
+	g_assert_nonnull(root);
+	o = json_node_get_object(root);
+	g_assert_true(json_object_has_member(o, "acme"));
+	g_assert_true(json_object_get_null_member(o, "acme"));
+	g_clear_pointer(&node, g_free);
+	g_clear_pointer(&patch, g_free);
+	g_clear_pointer(&root, json_node_unref);
+	patch = exm_fixture_paas_tick(f, instance, "tls", NULL, &node);
+	root = json_from_string(node, NULL);
+	g_assert_false(json_object_has_member(json_node_get_object(root), "acme"));
+}
+
 /* The version's settings reach the node value; its write moves the
  * instance's updated_at (what makes the engine build it again). */
 static void
@@ -207,6 +233,7 @@ test_inherits(void)
 	/* the version turns ACME off: the member is gone */
 	ok_patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": null}");
 	expect_acme(f, instance, "-");
+	acme_off_reaches_node(f, instance);
 }
 
 /* The instance's overrides win, each on its own; null is the version's again. */

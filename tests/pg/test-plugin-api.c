@@ -23,7 +23,6 @@ check_migration_acme(const ExordosPaasPluginDescriptor *d)
 {
 	const ExordosPaasMigration *m = d->migrations[12];
 
-	g_assert_null(d->migrations[13]);
 	g_assert_cmpstr(m->name, ==, "0012-acme");
 	g_assert_cmpstr(m->uuid, ==, "30fabbb3-cf43-4445-bf2d-52aedb2fdcc9");
 	g_assert_cmpstr(m->depends[0], ==, d->migrations[0]->uuid);
@@ -48,6 +47,26 @@ check_migration_sandbox(const ExordosPaasPluginDescriptor *d)
 	g_assert_nonnull(strstr(last->up_sql, "ADD COLUMN sandbox BOOLEAN NOT NULL DEFAULT false"));
 	g_assert_nonnull(strstr(last->up_sql, "CREATE TABLE mail_instance_captures"));
 	g_assert_nonnull(strstr(last->down_sql, "DROP TABLE IF EXISTS mail_instance_captures"));
+}
+
+/* 0013 (a tenant's own certificate) builds on 0006 and is listed last,
+ * wherever the migrations between 0011 and it end up. */
+static void
+check_migration_tls_custom(const ExordosPaasPluginDescriptor *d)
+{
+	const ExordosPaasMigration *last = NULL;
+	guint n = 0;
+
+	while (d->migrations[n + 1] != NULL)
+		n++;
+	last = d->migrations[n];
+	g_assert_cmpstr(last->name, ==, "0013-tls-custom");
+	g_assert_cmpstr(last->uuid, ==, "efc4d935-826f-47ee-885e-ee6dbb2bcc5f");
+	g_assert_cmpstr(last->depends[0], ==, d->migrations[5]->uuid);
+	g_assert_null(last->depends[1]);
+	g_assert_nonnull(strstr(last->up_sql, "CREATE TABLE mail_instance_certificates"));
+	g_assert_nonnull(strstr(last->up_sql, "ON DELETE CASCADE"));
+	g_assert_nonnull(strstr(last->down_sql, "DROP TABLE IF EXISTS mail_instance_certificates"));
 }
 
 /* The migrations in application order, each with what it depends on. */
@@ -102,6 +121,7 @@ check_migrations(const ExordosPaasPluginDescriptor *d)
 	g_assert_nonnull(
 		strstr(d->migrations[10]->down_sql, "DROP TABLE IF EXISTS mail_instance_breaker"));
 	check_migration_sandbox(d);
+	check_migration_tls_custom(d);
 }
 
 static void

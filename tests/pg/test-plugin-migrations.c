@@ -57,8 +57,9 @@ test_up_down_up(void)
 	g_autoptr(ExmFixture) f = exm_fixture_new();
 	/* mail_versions, mail_instances, mail_accounts; mail_account_seals (0001),
 	 * mail_instance_dns (0002), mail_instance_usage (0005),
-	 * mail_instance_breaker (0010), mail_instance_captures (0011) */
-	const gint tables = 8;
+	 * mail_instance_breaker (0010), mail_instance_captures (0011),
+	 * mail_instance_certificates (0013) */
+	const gint tables = 9;
 
 	if (f == NULL)
 		return;

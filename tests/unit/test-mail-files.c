@@ -1092,6 +1092,66 @@ test_policy_secrets_json(void)
 	g_assert_true(g_str_has_prefix(error->message, "accounts.bob.previous_password_hash:"));
 }
 
+/* A tenant's certificate (docs/tls.md §3): `tls_custom` {chain, key}
+ * round-trips; a malformed one names its path and never its content; the
+ * sizes are bounded; chain and key come together. */
+static void
+test_tls_custom_json(void)
+{
+	static const struct {
+		const gchar *member, *prefix;
+	} bad[] = {
+		{ "\"x\"", "tls_custom: must be an object" },
+		{ "{\"chain\":\"C\"}", "tls_custom: must be an object" },
+		{ "{\"chain\":\"C\",\"key\":\"SECRETK\",\"x\":1}",
+		  "tls_custom: must be an object" },
+		{ "{\"chain\":1,\"key\":\"SECRETK\"}", "tls_custom.chain: must be a string" },
+		{ "{\"chain\":\"C\",\"x\":\"SECRETK\"}", "tls_custom.key: is required" },
+		{ "{\"chain\":\"\",\"key\":\"SECRETK\"}", "tls_custom.chain: must be 1 to" },
+		{ "{\"chain\":\"C\",\"key\":\"\"}", "tls_custom.key: must be 1 to" },
+	};
+	const gchar *head = "{\"uuid\":\"0b7e2f5c-3d4a-4e5f-8a6b-7c8d9e0f1a2b\",\"name\":\"n\","
+			    "\"domain\":\"example.com\",\"accounts\":{},\"tls_custom\":";
+	g_autofree gchar *good = g_strconcat(head, "{\"chain\":\"C\\n\",\"key\":\"K\\n\"}}", NULL);
+	g_autoptr(JsonNode) in = json_from_string(good, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmMailNode) n = exm_mail_node_from_json(in, &error);
+	g_autoptr(JsonNode) out = NULL;
+	g_autofree gchar *a = NULL;
+	g_autofree gchar *b = NULL;
+	g_autofree gchar *huge = g_strnfill(65537, 'A');
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(n->tls_custom_chain, ==, "C\n");
+	g_assert_cmpstr(n->tls_custom_key, ==, "K\n");
+	out = exm_mail_node_to_json(n);
+	a = exm_json_canonical(in);
+	b = exm_json_canonical(out);
+	g_assert_cmpstr(a, ==, b);
+	g_assert_false(exm_mail_node_set_tls_custom(n, "C", NULL, &error));
+	g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+	g_clear_error(&error);
+	g_assert_false(exm_mail_node_set_tls_custom(n, huge, "K", &error));
+	g_assert_true(g_str_has_prefix(error->message, "tls_custom.chain: must be 1 to"));
+	g_clear_error(&error);
+	g_assert_true(exm_mail_node_set_tls_custom(n, NULL, NULL, &error));
+	g_assert_null(n->tls_custom_key);
+	g_clear_pointer(&out, json_node_unref);
+	out = exm_mail_node_to_json(n);
+	g_assert_false(json_object_has_member(json_node_get_object(out), "tls_custom"));
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree gchar *t = g_strconcat(head, bad[i].member, "}", NULL);
+		g_autoptr(JsonNode) j = json_from_string(t, NULL);
+		g_autoptr(GError) e = NULL;
+		g_autoptr(ExmMailNode) none = exm_mail_node_from_json(j, &e);
+
+		g_assert_null(none);
+		g_test_message("%s -> %s", t, e->message);
+		g_assert_true(g_str_has_prefix(e->message, bad[i].prefix));
+		g_assert_null(strstr(e->message, "SECRETK"));
+	}
+}
+
 /* Every malformed action or out-of-range threshold names its path. */
 static void
 breaker_json_refused(void)
@@ -1265,5 +1325,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/dns/zone-loads-in-dnspython",
 			test_dns_zone_loads_in_dnspython);
 	g_test_add_func("/mail/files/dns/hostile", test_dns_hostile);
+	g_test_add_func("/mail/files/node/tls-custom", test_tls_custom_json);
 	return g_test_run();
 }

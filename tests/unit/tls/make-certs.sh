@@ -32,4 +32,22 @@ leaf ed25519 "-newkey ed25519" "DNS:mail.example.com"
 leaf other "-newkey rsa:2048" "DNS:mail.example.net"
 leaf nosan "-newkey rsa:2048" ""
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out stranger.key 2>/dev/null
+# self-signed leaves for mail.example.com outside their validity for every
+# real "now" (tests/pg/test-plugin-certificate.c goes through the API, whose
+# clock is the real one): expired in 2001, valid only from 2099
+dated() { # name start end
+  local name=$1 dir
+  dir=$(mktemp -d)
+  touch "$dir/index"
+  printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index\nnew_certs_dir=%s\nserial=%s/serial\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\n' \
+    "$dir" "$dir" "$dir" > "$dir/ca.cnf"
+  echo 01 > "$dir/serial"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$name.key" -out "$dir/req.csr" \
+    -subj "/CN=mail.example.com" -addext subjectAltName=DNS:mail.example.com 2>/dev/null
+  openssl ca -batch -selfsign -config "$dir/ca.cnf" -keyfile "$name.key" -in "$dir/req.csr" \
+    -startdate "$2" -enddate "$3" -notext -out "$name.pem" 2>/dev/null
+  rm -rf "$dir"
+}
+dated expired 20000101000000Z 20010101000000Z
+dated future 20990101000000Z 21000101000000Z
 rm -f ./*.csr ./*.ext ./*.srl inter.key root.key
