@@ -19,13 +19,14 @@ struct _ExhPool {
 	guint max_queued;
 	gint reconnects; /* atomic */
 	GPtrArray *all;	 /* every Slot, for cancelling */
-	GMutex lock;	 /* guards Slot.busy and Slot.cancel */
+	GMutex lock;	 /* guards Slot.busy, Slot.cancel and Slot.pid */
 };
 
 /* A connection slot; conn is NULL until first use. */
 typedef struct {
 	PGconn *conn;
 	PGcancel *cancel; /* for the current backend */
+	gint pid;	  /* the current backend's process */
 	gboolean busy;	  /* a job's statements may be running */
 } Slot;
 
@@ -73,6 +74,7 @@ slot_connect(ExhPool *pool, Slot *slot)
 	g_mutex_lock(&pool->lock);
 	g_clear_pointer(&slot->cancel, PQfreeCancel);
 	slot->cancel = PQgetCancel(slot->conn);
+	slot->pid = PQbackendPID(slot->conn);
 	g_mutex_unlock(&pool->lock);
 	/* timestamps are UTC throughout (restalchemy stores naive UTC) */
 	return exec_command(slot->conn, "SET TIME ZONE 'UTC'");
@@ -255,6 +257,21 @@ exh_pool_get_usage(ExhPool *pool, guint *out_size, guint *out_busy, guint *out_q
 	*out_size = pool->n_slots;
 	*out_busy = busy;
 	*out_queued = g_thread_pool_unprocessed(pool->threads);
+}
+
+gboolean
+exh_pool_has_backend(ExhPool *pool, gint pid)
+{
+	gboolean found = FALSE;
+
+	g_mutex_lock(&pool->lock);
+	for (guint i = 0; i < pool->all->len && !found; i++) {
+		const Slot *slot = pool->all->pdata[i];
+
+		found = slot->pid != 0 && slot->pid == pid;
+	}
+	g_mutex_unlock(&pool->lock);
+	return found;
 }
 
 guint64

@@ -92,6 +92,10 @@ PGconn *exh_pool_connect(const gchar *conninfo, GError **error);
 /* Database reconnections so far. */
 guint64 exh_pool_get_reconnects(ExhPool *pool);
 
+/* TRUE when PostgreSQL backend @pid serves one of the pool's connections
+ * (a NOTIFY it sent is this pool's own write).  Thread-safe. */
+gboolean exh_pool_has_backend(ExhPool *pool, gint pid);
+
 /* Connections in all, those running a job now, and jobs waiting for one. */
 void exh_pool_get_usage(ExhPool *pool, guint *out_size, guint *out_busy, guint *out_queued);
 
