@@ -63,6 +63,8 @@ struct _ExhBuilder {
  * others out of the batch. */
 typedef struct {
 	gchar *after[EXH_BUILDER_SOURCES];
+	GHashTable *retry; /* uuids not built yet (not ready, failed): the next
+			    * tick tries them again, this builder alone */
 } ExhBuilderCursor;
 
 void exh_builder_cursor_free(ExhBuilderCursor *cursor);

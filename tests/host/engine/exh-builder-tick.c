@@ -491,6 +491,7 @@ builder_cursor(ExhBuilder *builder, const ExordosPaasBuilder *b)
 
 	if (c == NULL) {
 		c = g_new0(ExhBuilderCursor, 1);
+		c->retry = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		g_hash_table_insert(builder->cursors, (gpointer)b, c);
 	}
 	return c;
@@ -502,7 +503,7 @@ builder_cursor(ExhBuilder *builder, const ExordosPaasBuilder *b)
  * only.
  */
 static PGresult *
-select_marked(ExhBuilderTick *t, const ExordosPaasBuilder *b, GError **error)
+select_marked(ExhBuilderTick *t, const ExordosPaasBuilder *b, const gchar *marks, GError **error)
 {
 	g_autofree gchar *table = PQescapeIdentifier(t->conn, b->table, strlen(b->table));
 	g_autofree gchar *text = with_table(
@@ -510,35 +511,55 @@ select_marked(ExhBuilderTick *t, const ExordosPaasBuilder *b, GError **error)
 		"@T@ i WHERE i.uuid = m.uuid) OR EXISTS (SELECT 1 FROM ua_target_resources r "
 		"WHERE r.uuid = m.uuid AND r.kind = $1) ORDER BY 1",
 		table);
-	const gchar *params[] = { b->kind, t->marks };
+	const gchar *params[] = { b->kind, marks };
 
 	return exh_builder_sql_exec(t, text, 2, params, error);
+}
+
+/* The tick's marks and @c's retries, as a uuid[] literal ("{}": none); the
+ * retries are handed out (those still not built come back). */
+static gchar *
+marks_and_retries(const ExhBuilderTick *t, ExhBuilderCursor *c)
+{
+	GString *s = g_string_new(t->marks);
+	GHashTableIter iter;
+	gpointer uuid;
+
+	g_string_truncate(s, s->len - 1); /* the closing brace */
+	g_hash_table_iter_init(&iter, c->retry);
+	while (g_hash_table_iter_next(&iter, &uuid, NULL))
+		g_string_append_printf(s, "%s%s", s->len > 1 ? "," : "", (const gchar *)uuid);
+	g_string_append_c(s, '}');
+	g_hash_table_remove_all(c->retry);
+	return g_string_free(s, FALSE);
 }
 
 static PGresult *
 candidates(ExhBuilderTick *t, const ExordosPaasBuilder *b, GError **error)
 {
 	ExhBuilderCursor *c = builder_cursor(t->b, b);
+	g_autofree gchar *marks = NULL;
 	PGresult *res;
 
-	if (!t->full)
-		return select_marked(t, b, error);
+	if (!t->full) {
+		marks = marks_and_retries(t, c);
+		/* nothing marked: an idle tick asks nothing more */
+		return g_str_equal(marks, "{}") ? PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK)
+						: select_marked(t, b, marks, error);
+	}
+	g_hash_table_remove_all(c->retry);
 	res = select_candidates(t, b, c, error);
 	if (res != NULL && advance_cursor(c, res))
 		t->batch = TRUE;
 	return res;
 }
 
-/* An instance that is not built yet (not ready, failed) stays marked: the
- * next tick tries it again, as its condition kept it a candidate before. */
-static gboolean
-mark_again(ExhBuilderTick *t, const gchar *uuid, GError **error)
+/* An instance this builder did not build yet (not ready, failed): the next
+ * tick tries it again, as its condition kept it a candidate before. */
+static void
+retry_later(ExhBuilderTick *t, const ExordosPaasBuilder *b, const gchar *uuid)
 {
-	const gchar *params[] = { uuid };
-	g_autoptr(PGresult) res =
-		exh_builder_sql_exec(t, "SELECT exh_builder_mark_add($1::uuid)", 1, params, error);
-
-	return res != NULL;
+	g_hash_table_add(builder_cursor(t->b, b)->retry, g_strdup(uuid));
 }
 
 static gboolean
@@ -563,18 +584,19 @@ run_builder(ExhBuilderTick *t,
 		if (!savepoint(t, "SAVEPOINT exh_instance", error))
 			return FALSE;
 		if (process_instance(t, p, b, uuid, &local)) {
-			if (!savepoint(t, "RELEASE SAVEPOINT exh_instance", error) ||
-			    (t->stats->not_ready > before.not_ready && !mark_again(t, uuid, error)))
+			if (!savepoint(t, "RELEASE SAVEPOINT exh_instance", error))
 				return FALSE;
+			if (t->stats->not_ready > before.not_ready)
+				retry_later(t, b, uuid);
 			continue;
 		}
 		/* this instance alone rolls back; tracked_at stays, it is retried */
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "%s %s: %s", b->kind, uuid, local->message);
 		*t->stats = before;
 		t->stats->failed++;
+		retry_later(t, b, uuid);
 		if (!savepoint(t, "ROLLBACK TO SAVEPOINT exh_instance", error) ||
-		    !savepoint(t, "RELEASE SAVEPOINT exh_instance", error) ||
-		    !mark_again(t, uuid, error))
+		    !savepoint(t, "RELEASE SAVEPOINT exh_instance", error))
 			return FALSE;
 	}
 	return TRUE;
@@ -631,9 +653,7 @@ tick_body(ExhBuilderTick *t, GError **error)
 	/* a full pass takes the marks too: it sees whatever they say */
 	if (!take_marks(t, error) || !exh_builder_infra_sync(t, error))
 		return FALSE;
-	/* nothing marked: an idle tick asks nothing more */
-	for (guint i = 0; (t->full || g_strcmp0(t->marks, "{}") != 0) && i < t->b->plugins->len;
-	     i++) {
+	for (guint i = 0; i < t->b->plugins->len; i++) {
 		const ExhBuilderPlugin *p = t->b->plugins->pdata[i];
 
 		for (guint j = 0; p->desc->builders->builders[j] != NULL; j++) {

@@ -81,6 +81,7 @@ exh_builder_cursor_free(ExhBuilderCursor *cursor)
 {
 	for (guint i = 0; i < EXH_BUILDER_SOURCES; i++)
 		g_free(cursor->after[i]);
+	g_clear_pointer(&cursor->retry, g_hash_table_unref);
 	g_free(cursor);
 }
 
