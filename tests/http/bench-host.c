@@ -100,7 +100,7 @@ static const gchar *bench_token = EXH_TEST_TOKEN_OWNER;
 static guint
 bench_workers(void)
 {
-	return env_uint("EXH_BENCH_WORKERS", exh_host_default_workers());
+	return env_uint("EXH_BENCH_WORKERS", exh_host_config_default_workers());
 }
 
 /* Runs one scenario with @n_clients concurrent clients and prints its
@@ -463,7 +463,7 @@ bench_workers_compare(void)
 		       g_get_num_processors(),
 		       rps[1][0] > 0 ? rps[0][0] / rps[1][0] : 0.0,
 		       rps[1][1] > 0 ? rps[0][1] / rps[1][1] : 0.0,
-		       exh_host_default_workers());
+		       exh_host_config_default_workers());
 	exm_test_rmtree(dir);
 }
 

@@ -105,7 +105,7 @@ exh_host_config_new(void)
 	ExhHostConfig *config = g_new0(ExhHostConfig, 1);
 
 	exm_ini_defaults(&host_schema, config);
-	config->workers = exh_host_default_workers();
+	config->workers = exh_host_config_default_workers();
 	return config;
 }
 
@@ -116,7 +116,7 @@ exh_host_config_new(void)
  * statement does not stall every request; at most 16 connections.
  */
 guint
-exh_host_default_workers(void)
+exh_host_config_default_workers(void)
 {
 	return CLAMP(g_get_num_processors(), EXH_DEFAULT_WORKERS_MIN, EXH_DEFAULT_WORKERS_MAX);
 }
