@@ -174,7 +174,10 @@ static const gchar *const ua_0004_depends[] = { "75610000-0000-4000-8000-0000000
  * target marks its master and itself (rows changed or deleted behind the
  * engine's back); an actual marks the master of its target.  The engine's
  * own writes of targets and of builder tables (its tick sets
- * exh.builder_tick) mark nothing: it has just built that instance.
+ * exh.builder_tick) mark nothing: it has just built that instance; but a
+ * target it inserts whose actual is already there (an agent that reported
+ * before its target was rebuilt) marks its master, so the next tick compares
+ * them (§9.4), as the outdated source did.
  */
 static const gchar ua_0004_up_sql[] =
 	"CREATE TABLE exh_builder_marks (uuid UUID PRIMARY KEY);"
@@ -190,7 +193,10 @@ static const gchar ua_0004_up_sql[] =
 	" IF TG_OP <> 'INSERT' THEN PERFORM exh_builder_mark_add(OLD.uuid); END IF;"
 	" RETURN NULL; END $$;"
 	"CREATE FUNCTION exh_builder_mark_target() RETURNS trigger LANGUAGE plpgsql AS $$"
-	" BEGIN IF exh_builder_own_tick() THEN RETURN NULL; END IF;"
+	" BEGIN IF exh_builder_own_tick() THEN"
+	" IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM ua_actual_resources a"
+	" WHERE a.res_uuid = NEW.res_uuid) THEN PERFORM exh_builder_mark_add(NEW.master); END IF;"
+	" RETURN NULL; END IF;"
 	" IF TG_OP <> 'DELETE' THEN PERFORM exh_builder_mark_add(NEW.master);"
 	" PERFORM exh_builder_mark_add(NEW.uuid); END IF;"
 	" IF TG_OP <> 'INSERT' THEN PERFORM exh_builder_mark_add(OLD.master);"
