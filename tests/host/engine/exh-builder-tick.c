@@ -670,7 +670,6 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 	ExhBuilderStats local = { 0 };
 	ExhBuilderTick t = { builder, conn, stats != NULL ? stats : &local };
 	g_autoptr(GError) rollback_error = NULL;
-	g_autofree gchar *marks = NULL;
 	gboolean ok;
 
 	memset(t.stats, 0, sizeof(*t.stats));
@@ -678,7 +677,7 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 	if (!exh_builder_sql_command(conn, "BEGIN", error))
 		return FALSE;
 	ok = tick_body(&t, error);
-	marks = g_steal_pointer(&t.marks);
+	g_clear_pointer(&t.marks, g_free);
 	if (!ok) {
 		exh_builder_sql_command(conn, "ROLLBACK", &rollback_error);
 		return FALSE;
