@@ -11,8 +11,15 @@
  * and the host's peak RSS.  The host runs as its own process (the real
  * executable), so its RSS is its own; the clients run here.
  *
+ * Then, on the same database and with as many workers, the bare endpoint
+ * (bench-bare.c: libsoup-3 and libpq doing only the database work) for GET
+ * one and the account POST, and the ratios bare/host next to the 1.2x target
+ * of issue 18 item 6; and the host with 2 and with 4 workers (docs/scale.md
+ * §8).
+ *
  * Knobs: EXH_BENCH_CLIENTS (default 8), EXH_BENCH_REQUESTS per client and
- * scenario (default 250), EXH_BENCH_WORKERS (default 4).
+ * scenario (default 250), EXH_BENCH_WORKERS (default: the host's, one per
+ * online CPU).
  */
 #include "exh-test-iam.h"
 #include "exh-test.h"
@@ -43,6 +50,9 @@ env_uint(const gchar *name, guint fallback)
 	return v != NULL && atoi(v) > 0 ? (guint)atoi(v) : fallback;
 }
 
+/* The prefix of the usernames the POSTs create (unique per run on a database). */
+static const gchar *bench_user = "u";
+
 static gpointer
 client_run(gpointer data)
 {
@@ -65,7 +75,8 @@ client_run(gpointer data)
 		if (c->hash != NULL) {
 			/* unique usernames per client and request */
 			g_autofree gchar *body = g_strdup_printf(
-				"{\"username\":\"u%ux%u\",\"password_hash\":\"%s\"}",
+				"{\"username\":\"%s%ux%u\",\"password_hash\":\"%s\"}",
+				bench_user,
 				c->client,
 				i,
 				c->hash);
@@ -84,8 +95,17 @@ client_run(gpointer data)
 
 static const gchar *bench_token = EXH_TEST_TOKEN_OWNER;
 
-/* Runs one scenario with @n_clients concurrent clients and prints its figures. */
-static void
+/* The workers of the host and of the bare endpoint: the host's default unless
+ * EXH_BENCH_WORKERS says. */
+static guint
+bench_workers(void)
+{
+	return env_uint("EXH_BENCH_WORKERS", exh_host_config_default_workers());
+}
+
+/* Runs one scenario with @n_clients concurrent clients and prints its
+ * figures; its requests/s. */
+static gdouble
 scenario(const gchar *base,
 	 const gchar *label,
 	 const gchar *method,
@@ -131,6 +151,7 @@ scenario(const gchar *base,
 		       g_array_index(all, gdouble, (all->len * 99) / 100));
 	/* a benchmark of failing requests measures nothing */
 	g_assert_cmpuint(failures, ==, 0);
+	return all->len / secs;
 }
 
 /* The host's VmHWM from /proc, in KiB: its peak RSS (what ru_maxrss reports). */
@@ -145,6 +166,20 @@ peak_rss_kib(const gchar *pid)
 		return 0;
 	line = strstr(status, "VmHWM:");
 	return line != NULL ? g_ascii_strtoull(line + 6, NULL, 10) : 0;
+}
+
+static void
+print_ratios(const gdouble *host, const gdouble *bare)
+{
+	static const gchar *const names[] = { "GET one instance", "account POST" };
+
+	for (guint i = 0; i < 2; i++)
+		g_test_message("%-17s bare %8.1f req/s, host %8.1f req/s: bare/host %.2fx "
+			       "[target at most 1.2x]",
+			       names[i],
+			       bare[i],
+			       host[i],
+			       host[i] > 0 ? bare[i] / host[i] : 0.0);
 }
 
 static gboolean
@@ -195,22 +230,20 @@ make_hash(void)
 	return g_strdup(g_strstrip(out));
 }
 
-/* 100 instances for the list, accounts of one of them, then the scenarios. */
-static void
-run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash)
+/* A version and @n instances; the first instance's uuid (NULL on failure). */
+static gchar *
+create_instances(ExhTest *setup, guint n)
 {
 	g_autofree gchar *version = NULL;
 	g_autofree gchar *one = NULL;
-	g_autofree gchar *one_path = NULL;
-	g_autofree gchar *accounts_path = NULL;
 
 	version = exh_test_create(setup,
 				  EXH_TEST_TOKEN_OPERATOR,
 				  "/v1/types/mail/versions/",
 				  "{\"name\":\"exim4_1\",\"image\":\"exordos-metapaas-mail-dp\"}");
 	if (version == NULL)
-		return;
-	for (guint i = 0; i < 100; i++) {
+		return NULL;
+	for (guint i = 0; i < n; i++) {
 		g_autofree gchar *body = g_strdup_printf(
 			"{\"name\":\"bench-%u\",\"domain\":\"b%u.example.com\",\"cpu\":1,"
 			"\"ram\":1024,\"disk_size\":10,\"version\":\"/v1/types/mail/versions/%s\"}",
@@ -220,47 +253,75 @@ run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash)
 		g_autofree gchar *uuid = exh_test_create(
 			setup, EXH_TEST_TOKEN_OWNER, "/v1/types/mail/instances/", body);
 		if (uuid == NULL)
-			return;
+			return NULL;
 		if (one == NULL)
 			one = g_steal_pointer(&uuid);
 	}
-	one_path = g_strconcat("/v1/types/mail/instances/", one, NULL);
-	accounts_path = g_strconcat(one_path, "/accounts/", NULL);
+	return g_steal_pointer(&one);
+}
 
+/* GET one and the account POST (requests/s in @rps[0] and @rps[1]); @label
+ * ends the scenarios' labels. */
+static void
+one_and_post(const gchar *base,
+	     const gchar *label,
+	     const gchar *one,
+	     const gchar *hash,
+	     gdouble *rps)
+{
+	g_autofree gchar *one_path = g_strconcat("/v1/types/mail/instances/", one, NULL);
+	g_autofree gchar *accounts_path = g_strconcat(one_path, "/accounts/", NULL);
+	g_autofree gchar *l1 = g_strdup_printf("GET  /v1/types/mail/instances/<uuid>%s", label);
+	g_autofree gchar *l2 =
+		g_strdup_printf("POST /v1/types/mail/instances/<uuid>/accounts/%s", label);
+
+	rps[0] = scenario(base, l1, "GET", one_path, NULL, 200);
+	rps[1] = scenario(base, l2, "POST", accounts_path, hash, 201);
+}
+
+/* 100 instances for the list, accounts of one of them, then the scenarios;
+ * the instance's uuid, GET one and POST requests/s in @rps. */
+static gchar *
+run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash, gdouble *rps)
+{
+	g_autofree gchar *one = create_instances(setup, 100);
+
+	if (one == NULL)
+		return NULL;
 	scenario(base,
 		 "GET  /v1/types/mail/instances/ (100 rows)",
 		 "GET",
 		 "/v1/types/mail/instances/",
 		 NULL,
 		 200);
-	scenario(base, "GET  /v1/types/mail/instances/<uuid>", "GET", one_path, NULL, 200);
-	scenario(base,
-		 "POST /v1/types/mail/instances/<uuid>/accounts/",
-		 "POST",
-		 accounts_path,
-		 hash,
-		 201);
+	one_and_post(base, "", one, hash, rps);
+	return g_steal_pointer(&one);
 }
 
 typedef struct {
 	GSubprocess *proc;
 	gchar *base;
+	gchar *conninfo;
 } Host;
 
-/* The real executable on a fresh database, with @conf as its --config. */
+/* The real executable on a fresh database, with @conf as its --config and
+ * @n workers. */
 static gboolean
-host_start(Host *h, ExmTestPg *pg, const gchar *conf)
+host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
 {
 	g_autofree gchar *exe = exh_test_host_path();
 	g_autofree gchar *plugin = exh_test_plugin_path();
 	g_autofree gchar *port = g_strdup_printf("%d", exm_test_free_port());
-	g_autofree gchar *workers = g_strdup_printf("%u", env_uint("EXH_BENCH_WORKERS", 4));
+	g_autofree gchar *workers = g_strdup_printf("%u", n);
 	g_autoptr(GError) error = NULL;
-	g_autofree gchar *conninfo = exm_test_pg_create_database(pg, &error);
-	const gchar *argv[] = { exe,	"--config", conf, "--db",      conninfo, "--plugin",
-				plugin, "--port",   port, "--workers", workers,	 NULL };
+	const gchar *argv[] = { exe,  "--config", NULL, "--db",	     NULL,    "--plugin",
+				NULL, "--port",	  port, "--workers", workers, NULL };
 
+	h->conninfo = exm_test_pg_create_database(pg, &error);
 	g_assert_no_error(error);
+	argv[2] = conf;
+	argv[4] = h->conninfo;
+	argv[6] = plugin;
 	h->base = g_strdup_printf("http://127.0.0.1:%s", port);
 	h->proc = exh_test_spawn(argv, &error);
 	g_assert_no_error(error);
@@ -271,11 +332,47 @@ host_start(Host *h, ExmTestPg *pg, const gchar *conf)
 	return TRUE;
 }
 
+static gboolean
+host_start(Host *h, ExmTestPg *pg, const gchar *conf)
+{
+	return host_start_n(h, pg, conf, bench_workers());
+}
+
 static void
 host_stop(Host *h)
 {
 	exh_test_stop(&h->proc);
 	g_clear_pointer(&h->base, g_free);
+	g_clear_pointer(&h->conninfo, g_free);
+}
+
+/* The bare endpoint (bench-bare.c) on @h's database, as many workers; GET one
+ * and POST requests/s in @rps. */
+static gboolean
+bare_run(const Host *h, const gchar *one, const gchar *hash, gdouble *rps)
+{
+	g_autofree gchar *port = g_strdup_printf("%d", exm_test_free_port());
+	g_autofree gchar *workers = g_strdup_printf("%u", bench_workers());
+	g_autofree gchar *base = g_strdup_printf("http://127.0.0.1:%s", port);
+	g_autofree gchar *one_path = g_strconcat("/one/", one, NULL);
+	g_autofree gchar *accounts_path = g_strconcat("/accounts/", one, NULL);
+	const gchar *argv[] = { EXH_BENCH_BARE, "--db",	 h->conninfo, "--port",		port,
+				"--workers",	workers, "--project", EXH_TEST_PROJECT, NULL };
+	g_autoptr(GError) error = NULL;
+	GSubprocess *proc = exh_test_spawn(argv, &error);
+
+	g_assert_no_error(error);
+	/* up when it accepts a connection (it opens its connections first) */
+	for (guint i = 0; i < 500 && !exm_test_can_connect("127.0.0.1", (guint)atoi(port)); i++)
+		g_usleep(20 * 1000);
+	rps[0] = scenario(base, "GET  bare: one instance", "GET", one_path, NULL, 200);
+	/* other usernames than the host's run */
+	bench_user = "bare";
+	rps[1] = scenario(
+		base, "POST bare: lock, insert, touch, commit", "POST", accounts_path, hash, 201);
+	bench_user = "u";
+	exh_test_stop(&proc);
+	return TRUE;
 }
 
 static gchar *
@@ -311,14 +408,62 @@ bench_host(void)
 	text = g_strdup_printf("[host]\ntoken_file = %s\n", tokens);
 	conf = write_conf(dir, "host.conf", text);
 	if (host_start(&host, pg, conf)) {
+		gdouble h_rps[2] = { 0 };
+		gdouble b_rps[2] = { 0 };
+		g_autofree gchar *one = NULL;
+
 		setup = client_for(host.base);
-		run_scenarios(setup, host.base, hash);
+		one = run_scenarios(setup, host.base, hash, h_rps);
 		client_free(setup);
 		g_test_message("host peak RSS (VmHWM): %" G_GUINT64_FORMAT " KiB with %u workers",
 			       peak_rss_kib(g_subprocess_get_identifier(host.proc)),
-			       env_uint("EXH_BENCH_WORKERS", 4));
+			       bench_workers());
+		if (one != NULL && bare_run(&host, one, hash, b_rps))
+			print_ratios(h_rps, b_rps);
 	}
 	host_stop(&host);
+	exm_test_rmtree(dir);
+}
+
+/* The host with 2 and with 4 workers: GET one and the account POST. */
+static void
+bench_workers_compare(void)
+{
+	ExmTestPg *pg = exm_test_pg_get();
+	g_autofree gchar *dir = NULL;
+	g_autofree gchar *tokens = NULL;
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *hash = make_hash();
+	static const guint counts[] = { 2, 4 };
+	gdouble rps[2][2] = { { 0 } };
+
+	if (pg == NULL || hash == NULL)
+		return;
+	dir = exm_test_mkdtemp("exh-bench-workers");
+	tokens = exh_test_write_token_file(dir);
+	text = g_strdup_printf("[host]\ntoken_file = %s\n", tokens);
+	conf = write_conf(dir, "host.conf", text);
+	for (guint i = 0; i < G_N_ELEMENTS(counts); i++) {
+		Host host = { 0 };
+		g_autofree gchar *label = g_strdup_printf(" (%u workers)", counts[i]);
+
+		if (host_start_n(&host, pg, conf, counts[i])) {
+			ExhTest *setup = client_for(host.base);
+			g_autofree gchar *one = create_instances(setup, 1);
+
+			if (one != NULL)
+				one_and_post(host.base, label, one, hash, rps[i]);
+			client_free(setup);
+		}
+		host_stop(&host);
+	}
+	g_test_message("2 / 4 workers on %u online CPUs: GET one %.2fx, account POST %.2fx "
+		       "(the default follows the CPUs: %u workers here)",
+		       g_get_num_processors(),
+		       rps[1][0] > 0 ? rps[0][0] / rps[1][0] : 0.0,
+		       rps[1][1] > 0 ? rps[0][1] / rps[1][1] : 0.0,
+		       exh_host_config_default_workers());
 	exm_test_rmtree(dir);
 }
 
@@ -413,5 +558,6 @@ main(int argc, char **argv)
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/bench/host", bench_host);
 	g_test_add_func("/bench/host/iam", bench_iam);
+	g_test_add_func("/bench/host/workers", bench_workers_compare);
 	return g_test_run();
 }

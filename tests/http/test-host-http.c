@@ -379,7 +379,9 @@ test_config(void)
 	g_assert_no_error(error);
 	g_assert_cmpstr(config->listen_address, ==, defaults->listen_address);
 	g_assert_cmpuint(config->port, ==, defaults->port);
-	g_assert_cmpuint(config->workers, ==, EXH_DEFAULT_WORKERS);
+	g_assert_cmpuint(config->workers, ==, exh_host_config_default_workers());
+	g_assert_cmpuint(config->workers, >=, EXH_DEFAULT_WORKERS_MIN);
+	g_assert_cmpuint(config->workers, <=, EXH_DEFAULT_WORKERS_MAX);
 	g_assert_cmpuint(config->max_body, ==, EXH_DEFAULT_MAX_BODY);
 	g_assert_cmpstr(config->project_id, ==, EXH_DEFAULT_PROJECT);
 	g_assert_null(config->conninfo);

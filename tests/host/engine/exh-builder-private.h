@@ -31,8 +31,9 @@ struct _ExhBuilder {
 	gboolean plain;
 	ExhBuilderChangedFunc changed;
 	gpointer changed_data;
-	GHashTable *applied; /* res_uuid → hash handed to the backend; tick only */
-	GHashTable *refused; /* res_uuid → hash the backend refused; tick only */
+	ExhBuilderOwnPidFunc own_pid; /* with changed_data */
+	GHashTable *applied;	      /* res_uuid → hash handed to the backend; tick only */
+	GHashTable *refused;	      /* res_uuid → hash the backend refused; tick only */
 
 	GThread *thread;
 	GMainContext *context;
@@ -48,6 +49,9 @@ struct _ExhBuilder {
 	gboolean running;
 	GHashTable *cursors; /* ExordosPaasBuilder* → ExhBuilderCursor*; tick only */
 	gsize largest;	     /* the largest value a tick moved; tick only */
+	gint full_due;	     /* atomic: the next tick is a full pass */
+	gint64 last_full;    /* monotonic time of the last full pass; tick only */
+	gboolean more;	     /* the last tick left marks or batches behind; tick only */
 };
 
 /* The candidate sources of a builder (§9.3): new, updated, deleted, outdated,
@@ -59,6 +63,8 @@ struct _ExhBuilder {
  * others out of the batch. */
 typedef struct {
 	gchar *after[EXH_BUILDER_SOURCES];
+	GHashTable *retry; /* uuids not built yet (not ready, failed): the next
+			    * tick tries them again, this builder alone */
 } ExhBuilderCursor;
 
 void exh_builder_cursor_free(ExhBuilderCursor *cursor);
@@ -68,6 +74,9 @@ typedef struct {
 	ExhBuilder *b;
 	PGconn *conn;
 	ExhBuilderStats *stats;
+	gboolean full;	/* every source's query (§9.3), else only the marks */
+	gchar *marks;	/* uuid[] literal of the marks this tick took */
+	gboolean batch; /* a source or the marks filled a batch */
 } ExhBuilderTick;
 
 /* ---- exh-builder-sql.c */

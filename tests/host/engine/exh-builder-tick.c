@@ -20,6 +20,9 @@
 
 #define BATCH	"100"
 #define BATCH_N 100
+/* the marks one tick takes (the rest wait for the next, which comes soon) */
+#define MARKS	"1000"
+#define MARKS_N 1000
 
 /*
  * A digest of the derivatives of instance @m of the kinds in text[] @k, kept
@@ -440,9 +443,11 @@ select_candidates(ExhBuilderTick *t,
  * order (the greatest one not after the old cursor, else the greatest); a
  * source that had less than a batch was seen whole and starts over.
  */
-static void
+static gboolean
 advance_cursor(ExhBuilderCursor *c, PGresult *res)
 {
+	gboolean full = FALSE;
+
 	const gchar *wrapped[EXH_BUILDER_SOURCES] = { NULL };
 	const gchar *ahead[EXH_BUILDER_SOURCES] = { NULL };
 	guint count[EXH_BUILDER_SOURCES] = { 0 };
@@ -464,7 +469,9 @@ advance_cursor(ExhBuilderCursor *c, PGresult *res)
 
 		g_free(c->after[k]);
 		c->after[k] = count[k] >= BATCH_N ? g_strdup(last) : NULL;
+		full = full || count[k] >= BATCH_N;
 	}
+	return full;
 }
 
 /* A savepoint command; its failure (the connection lost) fails the tick. */
@@ -484,9 +491,75 @@ builder_cursor(ExhBuilder *builder, const ExordosPaasBuilder *b)
 
 	if (c == NULL) {
 		c = g_new0(ExhBuilderCursor, 1);
+		c->retry = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		g_hash_table_insert(builder->cursors, (gpointer)b, c);
 	}
 	return c;
+}
+
+/*
+ * The marked instances this builder owns: a row in its table or a target of
+ * its kind (a deleted instance's), as rows (uuid, 0) in order; index lookups
+ * only.
+ */
+static PGresult *
+select_marked(ExhBuilderTick *t, const ExordosPaasBuilder *b, const gchar *marks, GError **error)
+{
+	g_autofree gchar *table = PQescapeIdentifier(t->conn, b->table, strlen(b->table));
+	g_autofree gchar *text = with_table(
+		"SELECT m.uuid, 0 FROM unnest($2::uuid[]) AS m(uuid) WHERE EXISTS (SELECT 1 FROM "
+		"@T@ i WHERE i.uuid = m.uuid) OR EXISTS (SELECT 1 FROM ua_target_resources r "
+		"WHERE r.uuid = m.uuid AND r.kind = $1) ORDER BY 1",
+		table);
+	const gchar *params[] = { b->kind, marks };
+
+	return exh_builder_sql_exec(t, text, 2, params, error);
+}
+
+/* The tick's marks and @c's retries, as a uuid[] literal ("{}": none); the
+ * retries are handed out (those still not built come back). */
+static gchar *
+marks_and_retries(const ExhBuilderTick *t, ExhBuilderCursor *c)
+{
+	GString *s = g_string_new(t->marks);
+	GHashTableIter iter;
+	gpointer uuid;
+
+	g_string_truncate(s, s->len - 1); /* the closing brace */
+	g_hash_table_iter_init(&iter, c->retry);
+	while (g_hash_table_iter_next(&iter, &uuid, NULL))
+		g_string_append_printf(s, "%s%s", s->len > 1 ? "," : "", (const gchar *)uuid);
+	g_string_append_c(s, '}');
+	g_hash_table_remove_all(c->retry);
+	return g_string_free(s, FALSE);
+}
+
+static PGresult *
+candidates(ExhBuilderTick *t, const ExordosPaasBuilder *b, GError **error)
+{
+	ExhBuilderCursor *c = builder_cursor(t->b, b);
+	g_autofree gchar *marks = NULL;
+	PGresult *res;
+
+	if (!t->full) {
+		marks = marks_and_retries(t, c);
+		/* nothing marked: an idle tick asks nothing more */
+		return g_str_equal(marks, "{}") ? PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK)
+						: select_marked(t, b, marks, error);
+	}
+	g_hash_table_remove_all(c->retry);
+	res = select_candidates(t, b, c, error);
+	if (res != NULL && advance_cursor(c, res))
+		t->batch = TRUE;
+	return res;
+}
+
+/* An instance this builder did not build yet (not ready, failed): the next
+ * tick tries it again, as its condition kept it a candidate before. */
+static void
+retry_later(ExhBuilderTick *t, const ExordosPaasBuilder *b, const gchar *uuid)
+{
+	g_hash_table_add(builder_cursor(t->b, b)->retry, g_strdup(uuid));
 }
 
 static gboolean
@@ -495,12 +568,10 @@ run_builder(ExhBuilderTick *t,
 	    const ExordosPaasBuilder *b,
 	    GError **error)
 {
-	ExhBuilderCursor *c = builder_cursor(t->b, b);
-	g_autoptr(PGresult) uuids = select_candidates(t, b, c, error);
+	g_autoptr(PGresult) uuids = candidates(t, b, error);
 
 	if (uuids == NULL)
 		return FALSE;
-	advance_cursor(c, uuids);
 	for (gint i = 0; i < PQntuples(uuids); i++) {
 		const gchar *uuid = PQgetvalue(uuids, i, 0);
 		g_autoptr(GError) local = NULL;
@@ -515,12 +586,15 @@ run_builder(ExhBuilderTick *t,
 		if (process_instance(t, p, b, uuid, &local)) {
 			if (!savepoint(t, "RELEASE SAVEPOINT exh_instance", error))
 				return FALSE;
+			if (t->stats->not_ready > before.not_ready)
+				retry_later(t, b, uuid);
 			continue;
 		}
 		/* this instance alone rolls back; tracked_at stays, it is retried */
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "%s %s: %s", b->kind, uuid, local->message);
 		*t->stats = before;
 		t->stats->failed++;
+		retry_later(t, b, uuid);
 		if (!savepoint(t, "ROLLBACK TO SAVEPOINT exh_instance", error) ||
 		    !savepoint(t, "RELEASE SAVEPOINT exh_instance", error))
 			return FALSE;
@@ -546,10 +620,38 @@ run_builder_timed(ExhBuilderTick *t,
 	return ok;
 }
 
+/*
+ * Takes (deletes) a batch of marks; another engine on the database takes
+ * others (SKIP LOCKED).  A mark made while this tick runs is a new row, left
+ * for the next tick.  The tick's own writes mark nothing (exh.builder_tick).
+ */
+static gboolean
+take_marks(ExhBuilderTick *t, GError **error)
+{
+	g_autoptr(PGresult) res = exh_builder_sql_exec(
+		t,
+		"WITH m AS (DELETE FROM exh_builder_marks WHERE uuid IN (SELECT uuid FROM "
+		"exh_builder_marks ORDER BY uuid LIMIT " MARKS " FOR UPDATE SKIP LOCKED) RETURNING "
+		"uuid), f AS (SELECT set_config('exh.builder_tick', 'on', true)) SELECT (SELECT "
+		"count(*) FROM f), COALESCE(array_agg(uuid ORDER BY uuid)::text, '{}'), count(*) "
+		"FROM m",
+		0,
+		NULL,
+		error);
+
+	if (res == NULL)
+		return FALSE;
+	g_free(t->marks);
+	t->marks = g_strdup(PQgetvalue(res, 0, 1));
+	t->batch = t->batch || g_ascii_strtoll(PQgetvalue(res, 0, 2), NULL, 10) >= MARKS_N;
+	return TRUE;
+}
+
 static gboolean
 tick_body(ExhBuilderTick *t, GError **error)
 {
-	if (!exh_builder_infra_sync(t, error))
+	/* a full pass takes the marks too: it sees whatever they say */
+	if (!take_marks(t, error) || !exh_builder_infra_sync(t, error))
 		return FALSE;
 	for (guint i = 0; i < t->b->plugins->len; i++) {
 		const ExhBuilderPlugin *p = t->b->plugins->pdata[i];
@@ -568,16 +670,26 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 	ExhBuilderStats local = { 0 };
 	ExhBuilderTick t = { builder, conn, stats != NULL ? stats : &local };
 	g_autoptr(GError) rollback_error = NULL;
+	gboolean ok;
 
 	memset(t.stats, 0, sizeof(*t.stats));
+	t.full = g_atomic_int_get(&builder->full_due) != 0;
 	if (!exh_builder_sql_command(conn, "BEGIN", error))
 		return FALSE;
-	if (!tick_body(&t, error)) {
+	ok = tick_body(&t, error);
+	g_clear_pointer(&t.marks, g_free);
+	if (!ok) {
 		exh_builder_sql_command(conn, "ROLLBACK", &rollback_error);
 		return FALSE;
 	}
 	if (!exh_builder_sql_command(conn, "COMMIT", error))
 		return FALSE;
+	/* a full pass goes on while a source hands out whole batches */
+	if (t.full && !t.batch) {
+		g_atomic_int_set(&builder->full_due, 0);
+		builder->last_full = g_get_monotonic_time();
+	}
+	builder->more = t.batch;
 	if (t.stats->written > 0 && builder->changed != NULL)
 		builder->changed(builder->changed_data);
 	return TRUE;

@@ -22,10 +22,26 @@
 #define TICK_SOON_MS	10
 #define RELISTEN_MIN_MS 50
 #define RELISTEN_MAX_MS 1000
+/* A full pass (every source's query over whole tables) this often, besides
+ * the first tick and the one after LISTEN came back: a safety net under the
+ * marks (docs/scale.md §6). */
+#define FULL_PASS_US (600 * G_USEC_PER_SEC)
 /* A tick that moved a value this large renews its connection (note_sizes()). */
 #define RENEW_BYTES (1024 * 1024)
 /* Its notifications wake the agents, not the engine (listen_cb). */
 #define TARGETS_TABLE "ua_target_resources"
+
+/*
+ * The tables a payload is read from besides the targets (the agent rows, the
+ * actual rows the Status API writes): a write to one by another process may
+ * change a parked poll's payload without any target moving.
+ */
+static gboolean
+payload_table(const gchar *table)
+{
+	return g_strcmp0(table, TARGETS_TABLE) == 0 ||
+	       g_strcmp0(table, "ua_actual_resources") == 0 || g_strcmp0(table, "ua_agents") == 0;
+}
 
 static gboolean
 name_is_identifier(const gchar *name)
@@ -50,7 +66,14 @@ exh_builder_new(const gchar *conninfo, ExhInfraBackend *backend)
 	builder->refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	builder->cursors = g_hash_table_new_full(
 		g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)exh_builder_cursor_free);
+	builder->full_due = 1;
 	return builder;
+}
+
+void
+exh_builder_request_full_pass(ExhBuilder *builder)
+{
+	g_atomic_int_set(&builder->full_due, 1);
 }
 
 void
@@ -58,6 +81,7 @@ exh_builder_cursor_free(ExhBuilderCursor *cursor)
 {
 	for (guint i = 0; i < EXH_BUILDER_SOURCES; i++)
 		g_free(cursor->after[i]);
+	g_clear_pointer(&cursor->retry, g_hash_table_unref);
 	g_free(cursor);
 }
 
@@ -86,6 +110,12 @@ exh_builder_set_changed_func(ExhBuilder *builder, ExhBuilderChangedFunc func, gp
 	builder->changed_data = data;
 }
 
+void
+exh_builder_set_own_pid_func(ExhBuilder *builder, ExhBuilderOwnPidFunc func)
+{
+	builder->own_pid = func;
+}
+
 static gboolean
 check_builder(const ExordosPaasBuilder *b, GError **error)
 {
@@ -106,20 +136,24 @@ check_builder(const ExordosPaasBuilder *b, GError **error)
 	return ok;
 }
 
+/* Trigger @name runs exh_builder_notify() (or with @mark exh_builder_mark()) on
+ * @table for each @each. */
 static gboolean
 install_trigger(PGconn *conn,
 		const gchar *name,
 		const gchar *table,
 		const gchar *each,
+		gboolean mark,
 		GError **error)
 {
 	g_autofree gchar *quoted = PQescapeIdentifier(conn, table, strlen(table));
 	g_autofree gchar *text = g_strdup_printf(
 		"CREATE OR REPLACE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH "
-		"%s EXECUTE FUNCTION exh_builder_notify()",
+		"%s EXECUTE FUNCTION %s()",
 		name,
 		quoted,
-		each);
+		each,
+		mark ? "exh_builder_mark" : "exh_builder_notify");
 
 	return exh_builder_sql_command(conn, text, error);
 }
@@ -130,8 +164,11 @@ prepare_plugin(const ExordosPaasPluginDescriptor *desc, PGconn *conn, GError **e
 	for (guint j = 0; desc->builders->builders[j] != NULL; j++) {
 		const ExordosPaasBuilder *b = desc->builders->builders[j];
 
+		/* the statement wakes the engine, each row marks its instance */
 		if (!check_builder(b, error) ||
-		    !install_trigger(conn, "exh_builder_notify", b->table, "STATEMENT", error))
+		    !install_trigger(
+			    conn, "exh_builder_notify", b->table, "STATEMENT", FALSE, error) ||
+		    !install_trigger(conn, "exh_builder_mark", b->table, "ROW", TRUE, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -148,7 +185,8 @@ exh_builder_prepare(ExhBuilder *builder, PGconn *conn, GError **error)
 	}
 	/* per row: a statement that changed nothing (an idle tick's) notifies nobody;
 	 * PostgreSQL folds a transaction's equal notifications into one */
-	return install_trigger(conn, "exh_builder_targets_notify", TARGETS_TABLE, "ROW", error);
+	return install_trigger(
+		conn, "exh_builder_targets_notify", TARGETS_TABLE, "ROW", FALSE, error);
 }
 
 /* ------------------------------------------------------------- thread */
@@ -170,6 +208,7 @@ connect_db(const gchar *conninfo, GError **error)
 }
 
 static gboolean relisten_now(ExhBuilder *builder);
+static gboolean schedule_soon(gpointer data);
 
 /*
  * A build of a large payload takes tens of MB for a moment (the accounts, the
@@ -220,6 +259,8 @@ run_tick(ExhBuilder *builder)
 
 	if (!ensure_conn(builder))
 		return;
+	if (g_get_monotonic_time() - builder->last_full >= FULL_PASS_US)
+		exh_builder_request_full_pass(builder);
 	g_atomic_int_inc(&builder->ticks);
 	if (!exh_builder_tick(builder, builder->conn, &stats, &error))
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder tick: %s", error->message);
@@ -236,6 +277,9 @@ run_tick(ExhBuilder *builder)
 	builder->largest = 0;
 	if (stats.processed + stats.failed + stats.not_ready > 0)
 		give_back();
+	/* marks or whole batches were left behind: go on soon, not in a second */
+	if (builder->more)
+		schedule_soon(builder);
 }
 
 static gboolean
@@ -282,9 +326,12 @@ drop_source(GSource **source)
 static void listen_lost(ExhBuilder *builder);
 
 /*
- * A notification of the targets from another connection is another host's
- * engine (or an agent's cascade): our own agents may have a new payload, and
- * only a wake tells them.  The engine's own writes wake them after its tick.
+ * A notification of a payload table from another connection is another
+ * host's engine or API (or an agent's cascade): our own agents may have a new
+ * payload, and only a wake tells them.  The engine's own writes wake them
+ * after its tick; this host's own API writes woke them already (the owner's
+ * own-pid hook tells them apart, else they are woken twice, which is only
+ * work).  Any other table wakes the engine.
  */
 static gboolean
 listen_cb(gint fd, GIOCondition condition, gpointer data)
@@ -302,7 +349,9 @@ listen_cb(gint fd, GIOCondition condition, gpointer data)
 	while ((notify = PQnotifies(builder->listen)) != NULL) {
 		if (g_strcmp0(notify->extra, TARGETS_TABLE) != 0)
 			tables = TRUE;
-		else if (notify->be_pid != own)
+		if (payload_table(notify->extra) && notify->be_pid != own &&
+		    (builder->own_pid == NULL ||
+		     !builder->own_pid(notify->be_pid, builder->changed_data)))
 			targets = TRUE;
 		PQfreemem(notify);
 	}
@@ -344,7 +393,8 @@ relisten_cb(gpointer data)
 	if (builder->listen != NULL) {
 		listen_attach(builder);
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: LISTEN connection re-established");
-		/* what was notified while it was down is lost: one full pass */
+		/* the marks were kept, but a full pass costs little once in a while */
+		exh_builder_request_full_pass(builder);
 		schedule_soon(builder);
 		return G_SOURCE_REMOVE;
 	}

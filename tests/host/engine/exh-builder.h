@@ -48,6 +48,10 @@ typedef struct {
 /* Called (on the engine's thread) after a tick that wrote something. */
 typedef void (*ExhBuilderChangedFunc)(gpointer user_data);
 
+/* TRUE when database backend @pid is one of the owner's own connections (its
+ * writes woke the agents already); gets the changed func's @user_data. */
+typedef gboolean (*ExhBuilderOwnPidFunc)(gint pid, gpointer user_data);
+
 /**
  * exh_builder_new:
  * @conninfo: libpq conninfo
@@ -94,8 +98,15 @@ gboolean exh_builder_add_plugin_live(ExhBuilder *builder,
 /* Node keys of new nodes are written with encryption not required (plain agents). */
 void exh_builder_set_plain_agents(ExhBuilder *builder, gboolean plain);
 
-/* @func runs after each tick that wrote something (e.g. exh_ua_server_wake). */
+/* @func runs after each tick that wrote something (e.g. exh_ua_server_wake),
+ * and when another connection writes a table payloads are read from
+ * (ua_target_resources, ua_actual_resources, ua_agents: another host's engine
+ * or agent API on the same database, docs/scale.md §7). */
 void exh_builder_set_changed_func(ExhBuilder *builder, ExhBuilderChangedFunc func, gpointer data);
+
+/* Set before exh_builder_start(): the notifications of the connections @func
+ * owns do not call the changed func. */
+void exh_builder_set_own_pid_func(ExhBuilder *builder, ExhBuilderOwnPidFunc func);
 
 /**
  * exh_builder_prepare:
@@ -108,6 +119,14 @@ void exh_builder_set_changed_func(ExhBuilder *builder, ExhBuilderChangedFunc fun
  * Returns: %TRUE on success
  */
 gboolean exh_builder_prepare(ExhBuilder *builder, PGconn *conn, GError **error);
+
+/*
+ * The next tick runs every candidate source's query over whole tables (§9.3,
+ * what every tick did before the marks) instead of only the marked
+ * instances; it goes on while a source hands out whole batches.  The first
+ * tick of an engine is one, and one runs every 10 minutes.  Thread-safe.
+ */
+void exh_builder_request_full_pass(ExhBuilder *builder);
 
 /**
  * exh_builder_tick:

@@ -47,9 +47,9 @@ static const ExmIniKey host_keys[] = {
 	{ HOST_KEY("host", "token_file", token_file, EXM_INI_STRING), .flags = EXM_INI_FILENAME,
 	  .option = "token-file", .short_name = 't', .arg = "FILE",
 	  .help = "IAM token file (GKeyFile, one group per token)" },
-	{ HOST_KEY("host", "workers", workers, EXM_INI_UINT), .def = G_STRINGIFY(EXH_DEFAULT_WORKERS),
+	{ HOST_KEY("host", "workers", workers, EXM_INI_UINT),
 	  .min = 1, .max = 256, .option = "workers", .short_name = 'w', .arg = "N",
-	  .help = "Worker threads = database connections" },
+	  .help = "Worker threads = database connections (default: the online CPUs, 2..16)" },
 	{ HOST_KEY("host", "max_body", max_body, EXM_INI_SIZE), .def = "1048576", .min = 1,
 	  .max = G_MAXUINT32 },
 	{ HOST_KEY("host", "max_queued", max_queued, EXM_INI_UINT), .max = 1000000 },
@@ -105,7 +105,20 @@ exh_host_config_new(void)
 	ExhHostConfig *config = g_new0(ExhHostConfig, 1);
 
 	exm_ini_defaults(&host_schema, config);
+	config->workers = exh_host_config_default_workers();
 	return config;
+}
+
+/*
+ * One worker per online CPU: a request's work is CPU (JSON, the plugin) and
+ * round trips to a PostgreSQL that usually shares the machine, and on 2 cores
+ * 2 workers served more than 4 (docs/scale.md §8).  At least 2, so one slow
+ * statement does not stall every request; at most 16 connections.
+ */
+guint
+exh_host_config_default_workers(void)
+{
+	return CLAMP(g_get_num_processors(), EXH_DEFAULT_WORKERS_MIN, EXH_DEFAULT_WORKERS_MAX);
 }
 
 void

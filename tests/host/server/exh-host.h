@@ -21,7 +21,10 @@ G_BEGIN_DECLS
 
 /* The limit on request bodies; larger ones get 413. */
 #define EXH_DEFAULT_MAX_BODY (1024 * 1024)
-#define EXH_DEFAULT_WORKERS  4
+/* The default worker count follows the machine: its online CPUs, within these
+ * bounds (exh_host_config_default_workers(); docs/scale.md §8). */
+#define EXH_DEFAULT_WORKERS_MIN 2
+#define EXH_DEFAULT_WORKERS_MAX 16
 /* The project the host registers its types under (the stand's dev project). */
 #define EXH_DEFAULT_PROJECT "4d657461-0000-0000-0000-000000000002"
 
@@ -139,6 +142,8 @@ typedef struct {
 
 /* (transfer full): a config with every default set and no plugin */
 ExhHostConfig *exh_host_config_new(void);
+/* The default of `workers`: the online CPUs, EXH_DEFAULT_WORKERS_MIN..MAX. */
+guint exh_host_config_default_workers(void);
 void exh_host_config_free(ExhHostConfig *config);
 /* After `*copy = *config`: gives @config copies of its own of every string
  * and list the config file sets (not @config_file). */

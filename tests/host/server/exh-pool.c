@@ -14,18 +14,21 @@
 struct _ExhPool {
 	gchar *conninfo;
 	GThreadPool *threads;
-	GAsyncQueue *slots; /* PGconn slots, one per worker; NULL entries not allowed */
+	GAsyncQueue *slots;    /* PGconn slots, one per worker; NULL entries not allowed */
+	GAsyncQueue *ro_slots; /* read-only slots of read jobs, one per worker */
 	guint n_slots;
 	guint max_queued;
 	gint reconnects; /* atomic */
 	GPtrArray *all;	 /* every Slot, for cancelling */
-	GMutex lock;	 /* guards Slot.busy and Slot.cancel */
+	GMutex lock;	 /* guards Slot.busy, Slot.cancel and Slot.pid */
 };
 
 /* A connection slot; conn is NULL until first use. */
 typedef struct {
 	PGconn *conn;
+	gboolean ro;	  /* default_transaction_read_only, autocommit: read jobs */
 	PGcancel *cancel; /* for the current backend */
+	gint pid;	  /* the current backend's process */
 	gboolean busy;	  /* a job's statements may be running */
 } Slot;
 
@@ -33,7 +36,19 @@ typedef struct {
 	ExhPoolTxFunc tx;
 	ExhPoolDoneFunc done;
 	gpointer data;
+	gboolean read;
 } Job;
+
+/* A read slot's connection: the pool's conninfo, every transaction read-only. */
+static PGconn *
+connect_ro(const gchar *conninfo)
+{
+	const gchar *const keys[] = { "dbname", "options", NULL };
+	const gchar *const values[] = { conninfo, "-c default_transaction_read_only=on", NULL };
+
+	/* expand_dbname: @conninfo's own settings, then the option over them */
+	return PQconnectdbParams(keys, values, 1);
+}
 
 static gboolean
 exec_command(PGconn *conn, const gchar *sql)
@@ -62,7 +77,7 @@ static gboolean
 slot_connect(ExhPool *pool, Slot *slot)
 {
 	if (slot->conn == NULL) {
-		slot->conn = PQconnectdb(pool->conninfo);
+		slot->conn = slot->ro ? connect_ro(pool->conninfo) : PQconnectdb(pool->conninfo);
 	} else {
 		PQreset(slot->conn);
 		g_atomic_int_inc(&pool->reconnects);
@@ -73,6 +88,7 @@ slot_connect(ExhPool *pool, Slot *slot)
 	g_mutex_lock(&pool->lock);
 	g_clear_pointer(&slot->cancel, PQfreeCancel);
 	slot->cancel = PQgetCancel(slot->conn);
+	slot->pid = PQbackendPID(slot->conn);
 	g_mutex_unlock(&pool->lock);
 	/* timestamps are UTC throughout (restalchemy stores naive UTC) */
 	return exec_command(slot->conn, "SET TIME ZONE 'UTC'");
@@ -157,14 +173,47 @@ slot_set_busy(ExhPool *pool, Slot *slot, gboolean busy)
 	g_mutex_unlock(&pool->lock);
 }
 
+/*
+ * A read job: no BEGIN and no COMMIT, its statements in autocommit on a
+ * connection where a write fails (so a read is one round trip per statement,
+ * docs/scale.md §8).  A connection found broken (a PostgreSQL restart shows
+ * only on a statement) is reset and the job run once more: a read has no
+ * effect to repeat.
+ */
+static void
+run_read(ExhPool *pool, Slot *slot, Job *job, GError **error)
+{
+	for (guint attempt = 0; attempt < 2; attempt++) {
+		if ((slot->conn == NULL || PQstatus(slot->conn) != CONNECTION_OK) &&
+		    !slot_connect(pool, slot))
+			continue;
+		slot_set_busy(pool, slot, TRUE);
+		job->tx(slot->conn, job->data);
+		slot_set_busy(pool, slot, FALSE);
+		if (PQstatus(slot->conn) == CONNECTION_OK)
+			return;
+	}
+	g_set_error_literal(error,
+			    EXM_ERROR,
+			    EXM_ERROR_UNAVAILABLE,
+			    "The database is unavailable, try again later.");
+}
+
 static void
 worker(gpointer item, gpointer user_data)
 {
 	ExhPool *pool = user_data;
 	Job *job = item;
-	Slot *slot = g_async_queue_pop(pool->slots);
+	Slot *slot = g_async_queue_pop(job->read ? pool->ro_slots : pool->slots);
 	g_autoptr(GError) error = NULL;
 
+	if (job->read) {
+		run_read(pool, slot, job, &error);
+		g_async_queue_push(pool->ro_slots, slot);
+		job->done(job->data, error);
+		g_free(job);
+		return;
+	}
 	if (slot_begin(pool, slot, &error)) {
 		guint status;
 
@@ -192,14 +241,16 @@ exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **er
 	pool->conninfo = g_strdup(conninfo);
 	pool->max_queued = max_queued;
 	pool->slots = g_async_queue_new();
+	pool->ro_slots = g_async_queue_new();
 	pool->n_slots = workers;
 	pool->all = g_ptr_array_new();
 	g_mutex_init(&pool->lock);
-	for (guint i = 0; i < workers; i++) {
+	for (guint i = 0; i < 2 * workers; i++) {
 		Slot *slot = g_new0(Slot, 1);
 
+		slot->ro = i >= workers;
 		g_ptr_array_add(pool->all, slot);
-		g_async_queue_push(pool->slots, slot);
+		g_async_queue_push(slot->ro ? pool->ro_slots : pool->slots, slot);
 	}
 	/* exclusive: the threads are ours alone and exit at free */
 	pool->threads = g_thread_pool_new(worker, pool, (gint)workers, TRUE, error);
@@ -210,8 +261,13 @@ exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **er
 	return pool;
 }
 
-gboolean
-exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer data, GError **error)
+static gboolean
+push(ExhPool *pool,
+     ExhPoolTxFunc tx,
+     ExhPoolDoneFunc done,
+     gpointer data,
+     gboolean read,
+     GError **error)
 {
 	Job *job;
 
@@ -226,7 +282,24 @@ exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer da
 	job->tx = tx;
 	job->done = done;
 	job->data = data;
+	job->read = read;
 	return g_thread_pool_push(pool->threads, job, error);
+}
+
+gboolean
+exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer data, GError **error)
+{
+	return push(pool, tx, done, data, FALSE, error);
+}
+
+gboolean
+exh_pool_push_read(ExhPool *pool,
+		   ExhPoolTxFunc tx,
+		   ExhPoolDoneFunc done,
+		   gpointer data,
+		   GError **error)
+{
+	return push(pool, tx, done, data, TRUE, error);
 }
 
 void
@@ -257,6 +330,21 @@ exh_pool_get_usage(ExhPool *pool, guint *out_size, guint *out_busy, guint *out_q
 	*out_queued = g_thread_pool_unprocessed(pool->threads);
 }
 
+gboolean
+exh_pool_has_backend(ExhPool *pool, gint pid)
+{
+	gboolean found = FALSE;
+
+	g_mutex_lock(&pool->lock);
+	for (guint i = 0; i < pool->all->len && !found; i++) {
+		const Slot *slot = pool->all->pdata[i];
+
+		found = slot->pid != 0 && slot->pid == pid;
+	}
+	g_mutex_unlock(&pool->lock);
+	return found;
+}
+
 guint64
 exh_pool_get_reconnects(ExhPool *pool)
 {
@@ -271,8 +359,9 @@ exh_pool_free(ExhPool *pool)
 	/* not immediate: every queued job still runs, then the threads exit */
 	if (pool->threads != NULL)
 		g_thread_pool_free(pool->threads, FALSE, TRUE);
-	for (guint i = 0; i < pool->n_slots; i++) {
-		Slot *slot = g_async_queue_pop(pool->slots);
+	/* the threads are gone: every slot is back in its queue */
+	for (guint i = 0; i < pool->all->len; i++) {
+		Slot *slot = pool->all->pdata[i];
 
 		g_clear_pointer(&slot->cancel, PQfreeCancel);
 		g_clear_pointer(&slot->conn, PQfinish);
@@ -281,6 +370,7 @@ exh_pool_free(ExhPool *pool)
 	g_ptr_array_unref(pool->all);
 	g_mutex_clear(&pool->lock);
 	g_async_queue_unref(pool->slots);
+	g_async_queue_unref(pool->ro_slots);
 	g_free(pool->conninfo);
 	g_free(pool);
 }

@@ -68,6 +68,22 @@ gboolean exh_pool_push(ExhPool *pool,
 		       GError **error);
 
 /**
+ * exh_pool_push_read:
+ *
+ * As exh_pool_push() for a job that only reads: @tx gets a connection of
+ * the pool's read slots (as many as the workers, opened on first use) where
+ * every transaction is read-only, outside any transaction: each statement
+ * commits by itself, a write fails, nothing is rolled back, and the job may be
+ * run twice when its connection turns out broken (it must leave nothing
+ * behind from a first run).  @done's @error is only ever 503.
+ */
+gboolean exh_pool_push_read(ExhPool *pool,
+			    ExhPoolTxFunc tx,
+			    ExhPoolDoneFunc done,
+			    gpointer data,
+			    GError **error);
+
+/**
  * exh_pool_cancel:
  * @pool: a pool
  *
@@ -91,6 +107,10 @@ PGconn *exh_pool_connect(const gchar *conninfo, GError **error);
 
 /* Database reconnections so far. */
 guint64 exh_pool_get_reconnects(ExhPool *pool);
+
+/* TRUE when PostgreSQL backend @pid serves one of the pool's connections
+ * (a NOTIFY it sent is this pool's own write).  Thread-safe. */
+gboolean exh_pool_has_backend(ExhPool *pool, gint pid);
 
 /* Connections in all, those running a job now, and jobs waiting for one. */
 void exh_pool_get_usage(ExhPool *pool, guint *out_size, guint *out_busy, guint *out_queued);

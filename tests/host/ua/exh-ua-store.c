@@ -165,6 +165,61 @@ static const gchar ua_0003_down_sql[] =
 	" FROM ua_target_resources t JOIN ua_actual_resources a ON a.res_uuid = t.res_uuid"
 	" WHERE t.full_hash <> a.full_hash;";
 
+static const gchar *const ua_0004_depends[] = { "75610000-0000-4000-8000-000000000003", NULL };
+
+/*
+ * The engine's marks (docs/scale.md §6): the instances a tick must look at,
+ * so an idle tick reads no table whole.  A row of a builder table (trigger
+ * exh_builder_mark, installed by exh_builder_prepare()) marks its instance; a
+ * target marks its master and itself (rows changed or deleted behind the
+ * engine's back); an actual marks the master of its target.  The engine's
+ * own writes of targets and of builder tables (its tick sets
+ * exh.builder_tick) mark nothing: it has just built that instance; but a
+ * target it inserts whose actual is already there (an agent that reported
+ * before its target was rebuilt) marks its master, so the next tick compares
+ * them (§9.4), as the outdated source did.
+ */
+static const gchar ua_0004_up_sql[] =
+	"CREATE TABLE exh_builder_marks (uuid UUID PRIMARY KEY);"
+	"CREATE FUNCTION exh_builder_mark_add(u UUID) RETURNS void LANGUAGE sql AS $$"
+	" INSERT INTO exh_builder_marks (uuid) SELECT u WHERE u IS NOT NULL"
+	" ON CONFLICT DO NOTHING $$;"
+	"CREATE FUNCTION exh_builder_own_tick() RETURNS boolean LANGUAGE sql STABLE AS $$"
+	" SELECT COALESCE(current_setting('exh.builder_tick', true), '') = 'on' $$;"
+	"CREATE FUNCTION exh_builder_mark() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN IF exh_builder_own_tick() OR (TG_OP = 'UPDATE' AND NEW.uuid = OLD.uuid AND"
+	" NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at) THEN RETURN NULL; END IF;"
+	" IF TG_OP <> 'DELETE' THEN PERFORM exh_builder_mark_add(NEW.uuid); END IF;"
+	" IF TG_OP <> 'INSERT' THEN PERFORM exh_builder_mark_add(OLD.uuid); END IF;"
+	" RETURN NULL; END $$;"
+	"CREATE FUNCTION exh_builder_mark_target() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN IF exh_builder_own_tick() THEN"
+	" IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM ua_actual_resources a"
+	" WHERE a.res_uuid = NEW.res_uuid) THEN PERFORM exh_builder_mark_add(NEW.master); END IF;"
+	" RETURN NULL; END IF;"
+	" IF TG_OP <> 'DELETE' THEN PERFORM exh_builder_mark_add(NEW.master);"
+	" PERFORM exh_builder_mark_add(NEW.uuid); END IF;"
+	" IF TG_OP <> 'INSERT' THEN PERFORM exh_builder_mark_add(OLD.master);"
+	" PERFORM exh_builder_mark_add(OLD.uuid); END IF;"
+	" RETURN NULL; END $$;"
+	"CREATE FUNCTION exh_builder_mark_actual() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN INSERT INTO exh_builder_marks (uuid) SELECT t.master FROM ua_target_resources t"
+	" WHERE t.res_uuid = CASE WHEN TG_OP = 'DELETE' THEN OLD.res_uuid ELSE NEW.res_uuid END"
+	" AND t.master IS NOT NULL ON CONFLICT DO NOTHING; RETURN NULL; END $$;"
+	"CREATE TRIGGER ua_target_resources_mark AFTER INSERT OR UPDATE OR DELETE"
+	" ON ua_target_resources FOR EACH ROW EXECUTE FUNCTION exh_builder_mark_target();"
+	"CREATE TRIGGER ua_actual_resources_mark AFTER INSERT OR UPDATE OR DELETE"
+	" ON ua_actual_resources FOR EACH ROW EXECUTE FUNCTION exh_builder_mark_actual();";
+static const gchar ua_0004_down_sql[] =
+	"DROP TRIGGER IF EXISTS ua_actual_resources_mark ON ua_actual_resources;"
+	"DROP TRIGGER IF EXISTS ua_target_resources_mark ON ua_target_resources;"
+	"DROP FUNCTION IF EXISTS exh_builder_mark_actual();"
+	"DROP FUNCTION IF EXISTS exh_builder_mark_target();"
+	"DROP FUNCTION IF EXISTS exh_builder_mark() CASCADE;"
+	"DROP FUNCTION IF EXISTS exh_builder_own_tick();"
+	"DROP FUNCTION IF EXISTS exh_builder_mark_add(UUID);"
+	"DROP TABLE IF EXISTS exh_builder_marks;";
+
 static const ExhMigration ua_migrations[] = {
 	{
 		.uuid = "75610000-0000-4000-8000-000000000001",
@@ -189,6 +244,14 @@ static const ExhMigration ua_migrations[] = {
 		.depends = ua_0003_depends,
 		.up_sql = ua_0003_up_sql,
 		.down_sql = ua_0003_down_sql,
+	},
+	{
+		.uuid = "75610000-0000-4000-8000-000000000004",
+		.name = "0004-builder-marks",
+		.owner = "host",
+		.depends = ua_0004_depends,
+		.up_sql = ua_0004_up_sql,
+		.down_sql = ua_0004_down_sql,
 	},
 };
 

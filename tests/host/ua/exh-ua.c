@@ -28,6 +28,15 @@ wake_server(gpointer data)
 	exh_ua_server_wake(data);
 }
 
+/* The Orch/Status APIs' own writes woke their parked polls already. */
+static gboolean
+own_pid(gint pid, gpointer data)
+{
+	ExhPool *pool = exh_ua_server_get_pool(data);
+
+	return pool != NULL && exh_pool_has_backend(pool, pid);
+}
+
 ExhUa *
 exh_ua_new(const ExhUaOptions *options, GError **error)
 {
@@ -54,6 +63,7 @@ exh_ua_new(const ExhUaOptions *options, GError **error)
 	ua->builder = exh_builder_new(options->conninfo, options->backend);
 	exh_builder_set_plain_agents(ua->builder, options->plain_agents);
 	exh_builder_set_changed_func(ua->builder, wake_server, ua->server);
+	exh_builder_set_own_pid_func(ua->builder, own_pid);
 	ua->periodic = exh_periodic_new(options->conninfo);
 	return ua;
 }
