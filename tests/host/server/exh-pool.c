@@ -14,8 +14,7 @@
 struct _ExhPool {
 	gchar *conninfo;
 	GThreadPool *threads;
-	GAsyncQueue *slots;    /* PGconn slots, one per worker; NULL entries not allowed */
-	GAsyncQueue *ro_slots; /* read-only slots of read jobs, one per worker */
+	GAsyncQueue *slots; /* PGconn slots, one per worker; NULL entries not allowed */
 	guint n_slots;
 	guint max_queued;
 	gint reconnects; /* atomic */
@@ -26,7 +25,6 @@ struct _ExhPool {
 /* A connection slot; conn is NULL until first use. */
 typedef struct {
 	PGconn *conn;
-	gboolean ro;	  /* default_transaction_read_only, autocommit: read jobs */
 	PGcancel *cancel; /* for the current backend */
 	gint pid;	  /* the current backend's process */
 	gboolean busy;	  /* a job's statements may be running */
@@ -36,19 +34,7 @@ typedef struct {
 	ExhPoolTxFunc tx;
 	ExhPoolDoneFunc done;
 	gpointer data;
-	gboolean read;
 } Job;
-
-/* A read slot's connection: the pool's conninfo, every transaction read-only. */
-static PGconn *
-connect_ro(const gchar *conninfo)
-{
-	const gchar *const keys[] = { "dbname", "options", NULL };
-	const gchar *const values[] = { conninfo, "-c default_transaction_read_only=on", NULL };
-
-	/* expand_dbname: @conninfo's own settings, then the option over them */
-	return PQconnectdbParams(keys, values, 1);
-}
 
 static gboolean
 exec_command(PGconn *conn, const gchar *sql)
@@ -77,7 +63,7 @@ static gboolean
 slot_connect(ExhPool *pool, Slot *slot)
 {
 	if (slot->conn == NULL) {
-		slot->conn = slot->ro ? connect_ro(pool->conninfo) : PQconnectdb(pool->conninfo);
+		slot->conn = PQconnectdb(pool->conninfo);
 	} else {
 		PQreset(slot->conn);
 		g_atomic_int_inc(&pool->reconnects);
@@ -173,47 +159,14 @@ slot_set_busy(ExhPool *pool, Slot *slot, gboolean busy)
 	g_mutex_unlock(&pool->lock);
 }
 
-/*
- * A read job: no BEGIN and no COMMIT, its statements in autocommit on a
- * connection where a write fails (so a read is one round trip per statement,
- * docs/scale.md §8).  A connection found broken (a PostgreSQL restart shows
- * only on a statement) is reset and the job run once more: a read has no
- * effect to repeat.
- */
-static void
-run_read(ExhPool *pool, Slot *slot, Job *job, GError **error)
-{
-	for (guint attempt = 0; attempt < 2; attempt++) {
-		if ((slot->conn == NULL || PQstatus(slot->conn) != CONNECTION_OK) &&
-		    !slot_connect(pool, slot))
-			continue;
-		slot_set_busy(pool, slot, TRUE);
-		job->tx(slot->conn, job->data);
-		slot_set_busy(pool, slot, FALSE);
-		if (PQstatus(slot->conn) == CONNECTION_OK)
-			return;
-	}
-	g_set_error_literal(error,
-			    EXM_ERROR,
-			    EXM_ERROR_UNAVAILABLE,
-			    "The database is unavailable, try again later.");
-}
-
 static void
 worker(gpointer item, gpointer user_data)
 {
 	ExhPool *pool = user_data;
 	Job *job = item;
-	Slot *slot = g_async_queue_pop(job->read ? pool->ro_slots : pool->slots);
+	Slot *slot = g_async_queue_pop(pool->slots);
 	g_autoptr(GError) error = NULL;
 
-	if (job->read) {
-		run_read(pool, slot, job, &error);
-		g_async_queue_push(pool->ro_slots, slot);
-		job->done(job->data, error);
-		g_free(job);
-		return;
-	}
 	if (slot_begin(pool, slot, &error)) {
 		guint status;
 
@@ -241,16 +194,14 @@ exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **er
 	pool->conninfo = g_strdup(conninfo);
 	pool->max_queued = max_queued;
 	pool->slots = g_async_queue_new();
-	pool->ro_slots = g_async_queue_new();
 	pool->n_slots = workers;
 	pool->all = g_ptr_array_new();
 	g_mutex_init(&pool->lock);
-	for (guint i = 0; i < 2 * workers; i++) {
+	for (guint i = 0; i < workers; i++) {
 		Slot *slot = g_new0(Slot, 1);
 
-		slot->ro = i >= workers;
 		g_ptr_array_add(pool->all, slot);
-		g_async_queue_push(slot->ro ? pool->ro_slots : pool->slots, slot);
+		g_async_queue_push(pool->slots, slot);
 	}
 	/* exclusive: the threads are ours alone and exit at free */
 	pool->threads = g_thread_pool_new(worker, pool, (gint)workers, TRUE, error);
@@ -261,13 +212,8 @@ exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **er
 	return pool;
 }
 
-static gboolean
-push(ExhPool *pool,
-     ExhPoolTxFunc tx,
-     ExhPoolDoneFunc done,
-     gpointer data,
-     gboolean read,
-     GError **error)
+gboolean
+exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer data, GError **error)
 {
 	Job *job;
 
@@ -282,24 +228,7 @@ push(ExhPool *pool,
 	job->tx = tx;
 	job->done = done;
 	job->data = data;
-	job->read = read;
 	return g_thread_pool_push(pool->threads, job, error);
-}
-
-gboolean
-exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer data, GError **error)
-{
-	return push(pool, tx, done, data, FALSE, error);
-}
-
-gboolean
-exh_pool_push_read(ExhPool *pool,
-		   ExhPoolTxFunc tx,
-		   ExhPoolDoneFunc done,
-		   gpointer data,
-		   GError **error)
-{
-	return push(pool, tx, done, data, TRUE, error);
 }
 
 void
@@ -370,7 +299,6 @@ exh_pool_free(ExhPool *pool)
 	g_ptr_array_unref(pool->all);
 	g_mutex_clear(&pool->lock);
 	g_async_queue_unref(pool->slots);
-	g_async_queue_unref(pool->ro_slots);
 	g_free(pool->conninfo);
 	g_free(pool);
 }

@@ -68,22 +68,6 @@ gboolean exh_pool_push(ExhPool *pool,
 		       GError **error);
 
 /**
- * exh_pool_push_read:
- *
- * As exh_pool_push() for a job that only reads: @tx gets a connection of
- * the pool's read slots (as many as the workers, opened on first use) where
- * every transaction is read-only, outside any transaction: each statement
- * commits by itself, a write fails, nothing is rolled back, and the job may be
- * run twice when its connection turns out broken (it must leave nothing
- * behind from a first run).  @done's @error is only ever 503.
- */
-gboolean exh_pool_push_read(ExhPool *pool,
-			    ExhPoolTxFunc tx,
-			    ExhPoolDoneFunc done,
-			    gpointer data,
-			    GError **error);
-
-/**
  * exh_pool_cancel:
  * @pool: a pool
  *

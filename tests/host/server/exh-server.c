@@ -329,9 +329,6 @@ dispatch_tx(PGconn *conn, gpointer data)
 	ExordosPaasRestResponse response = { 0 };
 	gsize len = 0;
 
-	/* a read runs again on a fresh connection when its own broke */
-	g_clear_pointer(&req->response, g_bytes_unref);
-	g_ptr_array_set_size(req->headers, 0);
 	if (req->body != NULL) {
 		request.body = g_bytes_get_data(req->body, &len);
 		request.body_len = len;
@@ -559,12 +556,6 @@ hold(ExhRequest *req)
 	soup_server_message_pause(req->msg);
 }
 
-static gboolean
-is_read(const gchar *method)
-{
-	return g_strcmp0(method, "GET") == 0 || g_strcmp0(method, "HEAD") == 0;
-}
-
 /* Takes @plugin's reference. */
 static void
 dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const gchar *sub_path)
@@ -589,11 +580,9 @@ dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const 
 	}
 	req->base_url = request_base_url(req);
 
-	/* the pool owns the request until dispatch_finish; a read (GET, HEAD)
-	 * pays no BEGIN and COMMIT round trips (exh_pool_push_read()) */
-	if (!(is_read(req->method)
-		      ? exh_pool_push_read(host->pool, dispatch_tx, dispatch_done, req, &error)
-		      : exh_pool_push(host->pool, dispatch_tx, dispatch_done, req, &error))) {
+	/* the pool owns the request until dispatch_finish, in one transaction:
+	 * a plugin's GET may write too (verify_dns caches its answer) */
+	if (!exh_pool_push(host->pool, dispatch_tx, dispatch_done, req, &error)) {
 		respond_error(req, error);
 		return;
 	}
