@@ -621,9 +621,14 @@ run_builder_timed(ExhBuilderTick *t,
 }
 
 /*
- * Takes (deletes) a batch of marks; another engine on the database takes
- * others (SKIP LOCKED).  A mark made while this tick runs is a new row, left
- * for the next tick.  The tick's own writes mark nothing (exh.builder_tick).
+ * Takes (deletes) a batch of marks, in a statement of its own before the
+ * tick's transaction; another engine on the database takes others (SKIP
+ * LOCKED).  Not inside the tick: a write that locks an instance row and then
+ * marks it (an account POST) would wait for the tick's uncommitted delete of
+ * that mark while the tick waits for the row, a deadlock (409 to the client).
+ * A tick that fails puts its marks back (put_back_marks()); a host that dies
+ * in between loses them to the full pass at its next start.  A mark made
+ * while this tick runs is a new row, left for the next tick.
  */
 static gboolean
 take_marks(ExhBuilderTick *t, GError **error)
@@ -632,9 +637,7 @@ take_marks(ExhBuilderTick *t, GError **error)
 		t,
 		"WITH m AS (DELETE FROM exh_builder_marks WHERE uuid IN (SELECT uuid FROM "
 		"exh_builder_marks ORDER BY uuid LIMIT " MARKS " FOR UPDATE SKIP LOCKED) RETURNING "
-		"uuid), f AS (SELECT set_config('exh.builder_tick', 'on', true)) SELECT (SELECT "
-		"count(*) FROM f), COALESCE(array_agg(uuid ORDER BY uuid)::text, '{}'), count(*) "
-		"FROM m",
+		"uuid) SELECT COALESCE(array_agg(uuid ORDER BY uuid)::text, '{}'), count(*) FROM m",
 		0,
 		NULL,
 		error);
@@ -642,16 +645,42 @@ take_marks(ExhBuilderTick *t, GError **error)
 	if (res == NULL)
 		return FALSE;
 	g_free(t->marks);
-	t->marks = g_strdup(PQgetvalue(res, 0, 1));
-	t->batch = t->batch || g_ascii_strtoll(PQgetvalue(res, 0, 2), NULL, 10) >= MARKS_N;
+	t->marks = g_strdup(PQgetvalue(res, 0, 0));
+	t->batch = t->batch || g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10) >= MARKS_N;
 	return TRUE;
+}
+
+/* After a failed tick: its marks are owed to the next one (or a full pass). */
+static void
+put_back_marks(ExhBuilderTick *t)
+{
+	const gchar *params[] = { t->marks };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PGresult) res = NULL;
+
+	if (t->marks == NULL || g_strcmp0(t->marks, "{}") == 0)
+		return;
+	res = exh_builder_sql_exec(t,
+				   "INSERT INTO exh_builder_marks (uuid) SELECT unnest($1::uuid[]) "
+				   "ON CONFLICT DO NOTHING",
+				   1,
+				   params,
+				   &error);
+	if (res != NULL)
+		return;
+	/* the connection is gone, most likely: the next tick, on a new one, is a
+	 * full pass, which builds whatever the marks said */
+	g_debug("builder: marks not put back, a full pass follows: %s", error->message);
+	exh_builder_request_full_pass(t->b);
 }
 
 static gboolean
 tick_body(ExhBuilderTick *t, GError **error)
 {
-	/* a full pass takes the marks too: it sees whatever they say */
-	if (!take_marks(t, error) || !exh_builder_infra_sync(t, error))
+	/* the tick's own writes mark nothing (exh_builder_own_tick()) */
+	if (!exh_builder_sql_command(
+		    t->conn, "SELECT set_config('exh.builder_tick', 'on', true)", error) ||
+	    !exh_builder_infra_sync(t, error))
 		return FALSE;
 	for (guint i = 0; i < t->b->plugins->len; i++) {
 		const ExhBuilderPlugin *p = t->b->plugins->pdata[i];
@@ -674,15 +703,19 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 
 	memset(t.stats, 0, sizeof(*t.stats));
 	t.full = g_atomic_int_get(&builder->full_due) != 0;
-	if (!exh_builder_sql_command(conn, "BEGIN", error))
+	/* a full pass takes the marks too: it sees whatever they say */
+	if (!take_marks(&t, error))
 		return FALSE;
-	ok = tick_body(&t, error);
-	g_clear_pointer(&t.marks, g_free);
-	if (!ok) {
+	ok = exh_builder_sql_command(conn, "BEGIN", error);
+	if (ok && !tick_body(&t, error)) {
 		exh_builder_sql_command(conn, "ROLLBACK", &rollback_error);
-		return FALSE;
+		ok = FALSE;
 	}
-	if (!exh_builder_sql_command(conn, "COMMIT", error))
+	ok = ok && exh_builder_sql_command(conn, "COMMIT", error);
+	if (!ok)
+		put_back_marks(&t);
+	g_clear_pointer(&t.marks, g_free);
+	if (!ok)
 		return FALSE;
 	/* a full pass goes on while a source hands out whole batches */
 	if (t.full && !t.batch) {
