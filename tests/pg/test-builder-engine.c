@@ -886,6 +886,94 @@ test_connection_lost(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(stats.processed, ==, 1);
 }
 
+typedef struct {
+	Fixture *f;
+	gboolean ok;
+	gchar *error;
+	ExhBuilderStats stats;
+} TickRun;
+
+static gpointer
+tick_thread(gpointer data)
+{
+	TickRun *run = data;
+	g_autoptr(GError) error = NULL;
+
+	run->ok = exh_builder_tick(run->f->builder, run->f->conn, &run->stats, &error);
+	run->error = error != NULL ? g_strdup(error->message) : NULL;
+	return NULL;
+}
+
+/* A statement on @conn that must succeed. */
+static void
+conn_ok(PGconn *conn, const gchar *sql)
+{
+	g_autoptr(PGresult) res = PQexec(conn, sql);
+
+	g_assert_cmpstr(PQresultErrorMessage(res), ==, "");
+}
+
+/* Until a backend of the test's database waits for a lock. */
+static void
+wait_for_lock_wait(Fixture *f)
+{
+	for (guint i = 0; i < 500; i++) {
+		g_autofree gchar *waiting =
+			q(f,
+			  "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+			  "AND datname = current_database()");
+
+		if (g_strcmp0(waiting, "0") != 0)
+			return;
+		g_usleep(10000);
+	}
+	g_assert_not_reached();
+}
+
+/*
+ * A write that locks an instance and then marks it (an account POST: lock
+ * the parent, touch its updated_at) while a tick that took that mark waits
+ * for the instance's row: both must go through.  With the marks taken inside
+ * the tick's transaction, the write waited for the tick's delete of the mark
+ * and PostgreSQL ended one of them as a deadlock.
+ */
+static void
+test_marks_no_deadlock(Fixture *f, gconstpointer data)
+{
+	PGconn *writer;
+	TickRun run = { f, FALSE, NULL, { 0 } };
+	GThread *thread;
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	tick(f);
+	q_exec(f,
+	       "UPDATE fake_items SET size = 200, updated_at = updated_at + interval '1 second' "
+	       "WHERE uuid = '" ITEM_A "'");
+	assert_q(f, "SELECT count(*) FROM exh_builder_marks WHERE uuid = '" ITEM_A "'", "1");
+	writer = PQconnectdb(f->conninfo);
+	g_assert_cmpint(PQstatus(writer), ==, CONNECTION_OK);
+	conn_ok(writer, "BEGIN");
+	conn_ok(writer, "SELECT 1 FROM fake_items WHERE uuid = '" ITEM_A "' FOR UPDATE");
+	thread = g_thread_new("tick", tick_thread, &run);
+	wait_for_lock_wait(f);
+	conn_ok(writer,
+		"UPDATE fake_items SET updated_at = updated_at + interval '2 second' WHERE "
+		"uuid = '" ITEM_A "'");
+	conn_ok(writer, "COMMIT");
+	g_thread_join(thread);
+	PQfinish(writer);
+	g_assert_cmpstr(run.error, ==, NULL);
+	g_free(run.error);
+	g_assert_true(run.ok);
+	/* the tick built the instance, not lost it to a deadlock */
+	g_assert_cmpuint(run.stats.failed, ==, 0);
+	assert_q(f, "SELECT note FROM fake_items WHERE uuid = '" ITEM_A "'", "big");
+	/* the writer's mark is there for the next tick */
+	assert_q(f, "SELECT count(*) FROM exh_builder_marks WHERE uuid = '" ITEM_A "'", "1");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -905,6 +993,7 @@ main(int argc, char **argv)
 	ADD("/builder/fair-updated", test_fair_updated);
 	ADD("/builder/second-host-wake", test_second_host);
 	ADD("/builder/connection-lost", test_connection_lost);
+	ADD("/builder/marks-no-deadlock", test_marks_no_deadlock);
 	/* last: it restarts the binary's cluster */
 	ADD("/builder/listen-reconnect", test_listen_reconnect);
 	g_test_add_func("/builder/mail-descriptor", test_mail_descriptor);
