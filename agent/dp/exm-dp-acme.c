@@ -29,6 +29,7 @@
 #include "exm-atomic.h"
 #include "exm-config.h"
 #include "exm-dp-error.h"
+#include "exm-dp-tls.h"
 #include "exm-json.h"
 #include "exm-secret.h"
 
@@ -292,9 +293,11 @@ static void run_stop(ExmDpAcme *self);
 static void
 acme_off(ExmDpAcme *self)
 {
+	g_autoptr(GError) error = NULL;
+
 	run_stop(self);
-	if (g_unlink(self->acme_pem) != 0 && errno != ENOENT)
-		g_warning("acme: remove %s: %s", self->acme_pem, g_strerror(errno));
+	if (!exm_dp_tls_remove_at(self->acme_pem, NULL, &error))
+		g_warning("acme: %s", error->message);
 	g_clear_pointer(&self->error, g_free);
 	g_clear_pointer(&self->state_target, g_free);
 	self->failures = 0;

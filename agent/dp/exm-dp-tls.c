@@ -103,9 +103,20 @@ exm_dp_tls_holds(const gchar *path, const gchar *chain, const gchar *key)
 gboolean
 exm_dp_tls_remove_at(const gchar *path, gboolean *changed, GError **error)
 {
-	gboolean removed = g_unlink(path) == 0;
-	gint saved = errno;
+	GStatBuf st;
+	gboolean removed;
+	gint saved;
 
+	/* nothing to remove is no write: on a node whose tls/ directory came
+	 * after the agent started, the unit leaves it read-only, and unlink()
+	 * says EROFS there even for a file that does not exist */
+	if (g_lstat(path, &st) != 0 && errno == ENOENT) {
+		if (changed != NULL)
+			*changed = FALSE;
+		return TRUE;
+	}
+	removed = g_unlink(path) == 0;
+	saved = errno;
 	if (!removed && saved != ENOENT) {
 		g_set_error(error,
 			    EXM_DP_ERROR,
