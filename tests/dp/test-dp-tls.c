@@ -11,7 +11,9 @@
  * actual value describes the served certificate (§4) and its `unchanged`
  * answer sees the certificate change.
  */
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -699,6 +701,51 @@ start(void)
 		setup_failure = g_strdup(error->message);
 }
 
+/* In a mount namespace of its own, with @dir mounted read-only (what the
+ * agent's unit makes of a ReadWritePaths= directory that appeared after the
+ * agent started): removing a file that is not there succeeds and writes
+ * nothing; one that is there is refused.  0 when both hold. */
+static int
+remove_on_read_only(const gchar *dir)
+{
+	g_autofree gchar *absent = g_build_filename(dir, "custom.pem", NULL);
+	g_autofree gchar *present = g_build_filename(dir, "present.pem", NULL);
+	g_autoptr(GError) error = NULL;
+	gboolean changed = TRUE;
+
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount(dir, dir, NULL, MS_BIND, NULL) != 0 ||
+	    mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+		return 2;
+	if (!exm_dp_tls_remove_at(absent, &changed, &error) || changed)
+		return 3;
+	if (exm_dp_tls_remove_at(present, &changed, &error))
+		return 4;
+	return 0;
+}
+
+/* On a read-only tls/ directory (the image's first boot), the driver's
+ * "no tenant certificate" must not fail for want of a file to remove. */
+static void
+test_remove_read_only(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("exm-tls-ro");
+	g_autofree gchar *present = g_build_filename(dir, "present.pem", NULL);
+	pid_t pid;
+	int status = 0;
+
+	g_assert_true(g_file_set_contents(present, "x", 1, NULL));
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		_exit(remove_on_read_only(dir));
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	g_assert_true(g_file_test(present, G_FILE_TEST_EXISTS));
+	exm_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -711,6 +758,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/tls/custom-certificate", test_custom_certificate);
 	g_test_add_func("/dp/tls/status", test_status);
 	g_test_add_func("/dp/tls/driver-custom", test_driver_custom);
+	g_test_add_func("/dp/tls/remove-read-only", test_remove_read_only);
 	start();
 	rc = g_test_run();
 	exm_dp_fixture_free(fx);
