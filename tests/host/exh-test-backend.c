@@ -37,7 +37,6 @@ tb_get_node_set(ExhInfraBackend *b, const gchar *uuid, GError **error)
 	ExhTestBackend *f = (ExhTestBackend *)b;
 	ExhNodeSetActual *actual = NULL;
 	ExhNodeSetTarget *target;
-	ExhInfraNode *node;
 
 	g_mutex_lock(&f->lock);
 	f->gets++;
@@ -47,7 +46,8 @@ tb_get_node_set(ExhInfraBackend *b, const gchar *uuid, GError **error)
 		actual->uuid = g_strdup(uuid);
 		actual->status = f->failed ? EXH_INFRA_STATUS_ERROR : EXH_INFRA_STATUS_ACTIVE;
 		actual->target = exh_node_set_target_copy(target);
-		node = g_new0(ExhInfraNode, 1);
+		ExhInfraNode *node = g_new0(ExhInfraNode, 1);
+
 		node->uuid = g_strdup(EXH_TEST_BACKEND_NODE);
 		node->name = g_strdup("n0");
 		node->ipv4 = g_strdup("127.9.0.7");
@@ -148,7 +148,7 @@ exh_test_backend_new(void)
 }
 
 guint
-exh_test_backend_count(ExhTestBackend *f, guint *counter)
+exh_test_backend_count(ExhTestBackend *f, const guint *counter)
 {
 	guint n;
 

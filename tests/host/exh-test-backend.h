@@ -53,6 +53,6 @@ ExhBuilder *exh_test_backend_engine(ExhTestBackend *backend,
 				    PGconn **conn);
 
 /* A counter of @b read under its lock. */
-guint exh_test_backend_count(ExhTestBackend *b, guint *counter);
+guint exh_test_backend_count(ExhTestBackend *b, const guint *counter);
 
 G_END_DECLS
