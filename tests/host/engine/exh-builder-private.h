@@ -31,9 +31,10 @@ struct _ExhBuilder {
 	gboolean plain;
 	ExhBuilderChangedFunc changed;
 	gpointer changed_data;
-	ExhBuilderOwnPidFunc own_pid; /* with changed_data */
-	GHashTable *applied;	      /* res_uuid → hash handed to the backend; tick only */
-	GHashTable *refused;	      /* res_uuid → hash the backend refused; tick only */
+	ExhBuilderOwnPidFunc own_pid;	/* with changed_data */
+	ExhBuilderListenFunc listening; /* with changed_data */
+	GHashTable *applied;		/* res_uuid → hash handed to the backend; tick only */
+	GHashTable *refused;		/* res_uuid → hash the backend refused; tick only */
 
 	GThread *thread;
 	GMainContext *context;
