@@ -46,8 +46,10 @@ struct _ExhUaServer {
 	GList *parked;	    /* Job*, server thread only */
 	guint64 generation; /* server thread only: bumped by every wake */
 	gboolean stopping;
-	gint in_flight; /* atomic */
-	gint served;	/* atomic */
+	gint in_flight;	   /* atomic */
+	gint served;	   /* atomic */
+	gint light;	   /* atomic: answered from the cache */
+	gboolean no_cache; /* EXH_UA_LIGHT_CACHE=off: the benchmark's comparison */
 	GSource *shutdown_timer;
 	gboolean started;
 
@@ -441,7 +443,13 @@ exh_ua_server_wake(ExhUaServer *server)
 void
 exh_ua_server_set_listening(ExhUaServer *server, gboolean listening)
 {
-	exh_ua_cache_set_listening(server->cache, listening);
+	exh_ua_cache_set_listening(server->cache, listening && !server->no_cache);
+}
+
+guint64
+exh_ua_server_get_light_served(ExhUaServer *server)
+{
+	return (guint64)g_atomic_int_get(&server->light);
 }
 
 static void
@@ -549,12 +557,26 @@ job_precheck(Job *job, GError **error)
 	return TRUE;
 }
 
+/* A sealed body (the agent's `null` of a bodiless request, §6.3) opens with
+ * the node's key, as the worker would open it: it proves the key. */
+static gboolean
+job_body_opens(Job *job, const ExhUaNodeKey *key)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) body = NULL;
+
+	if (job->body == NULL)
+		return TRUE;
+	body = job_open_body(job, key, &error);
+	return error == NULL;
+}
+
 /*
  * The light-poll fast path (docs/scale.md §4): a get_payload whose agent's
  * payload hash the cache still holds gets its light answer here, sealed with
  * the node's key the cache holds too, as the worker would have answered it.
- * Only a bodiless sealed request qualifies (the worker opens nothing for one
- * either); anything else, a miss included, goes to the worker.
+ * Only a sealed request qualifies, whose body (if any) opens with that key;
+ * anything else, a miss included, goes to the worker to answer.
  */
 static gboolean
 job_light(Job *job)
@@ -571,15 +593,16 @@ job_light(Job *job)
 	gint64 version = 0;
 	guint wait = 0;
 
-	if (job->api != API_ORCH || job->body != NULL ||
-	    g_strcmp0(job->content_type, EXM_ENVELOPE_CONTENT_TYPE) != 0 ||
+	if (job->api != API_ORCH || g_strcmp0(job->content_type, EXM_ENVELOPE_CONTENT_TYPE) != 0 ||
 	    !exh_orch_light_request(&call, &agent, &hash, &version, &wait) ||
-	    !exh_ua_cache_lookup(job->server->cache, agent, job->node, hash, &key))
+	    !exh_ua_cache_lookup(job->server->cache, agent, job->node, hash, &key) ||
+	    !job_body_opens(job, &key))
 		return FALSE;
 	body = exh_ua_store_light_payload(hash, version);
 	if (!job_encode(job, &key, 200, body, NULL))
 		return FALSE;
 	exh_metrics_agent_polled(job->node);
+	g_atomic_int_inc(&job->server->light);
 	job->park = wait > 0;
 	job->wait = wait;
 	job->generation = job->server->generation;
@@ -752,6 +775,7 @@ exh_ua_server_new(const ExhUaServerConfig *config, GError **error)
 	server->max_body[API_ORCH] = server->config.max_body;
 	server->max_body[API_STATUS] = exh_ua_server_status_max_body(server->config.max_body);
 	server->cache = exh_ua_cache_new();
+	server->no_cache = g_strcmp0(g_getenv("EXH_UA_LIGHT_CACHE"), "off") == 0;
 	g_mutex_init(&server->lock);
 	g_cond_init(&server->cond);
 	return server;

@@ -110,6 +110,9 @@ void exh_ua_server_wake(ExhUaServer *server);
  */
 void exh_ua_server_set_listening(ExhUaServer *server, gboolean listening);
 
+/* get_payloads answered from the light-poll cache so far. */
+guint64 exh_ua_server_get_light_served(ExhUaServer *server);
+
 /* Connections open on both listeners now, and refused by their caps so far. */
 void exh_ua_server_get_connections(ExhUaServer *server, guint *out_open, guint64 *out_refused);
 
