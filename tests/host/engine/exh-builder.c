@@ -512,8 +512,9 @@ exh_builder_start(ExhBuilder *builder, GError **error)
 	if (builder->backend != NULL)
 		exh_infra_backend_set_notify(
 			builder->backend, builder->context, backend_changed, builder, NULL);
-	builder->thread = g_thread_new("exh-builder", builder_thread, builder);
+	/* before the thread: a loss it reports can only come after this */
 	tell_listening(builder, TRUE);
+	builder->thread = g_thread_new("exh-builder", builder_thread, builder);
 	return TRUE;
 }
 
@@ -594,6 +595,8 @@ exh_builder_stop(ExhBuilder *builder)
 		exh_infra_backend_set_notify(builder->backend, NULL, NULL, NULL, NULL);
 	g_main_context_invoke(builder->context, stop_cb, builder);
 	g_thread_join(g_steal_pointer(&builder->thread));
+	/* again: a reconnection may have said "up" while it stopped */
+	tell_listening(builder, FALSE);
 	/* notifications the backend queued before the hook was unset */
 	while (g_main_context_iteration(builder->context, FALSE))
 		;
