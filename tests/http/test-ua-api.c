@@ -938,6 +938,169 @@ test_orch_agents(void)
 	g_assert_cmpuint(y->status, ==, 400);
 }
 
+/* ------------------------------------------------------------------ light-poll cache */
+
+/* How many times a poll may be retried for a change written by another
+ * connection to reach the host (its NOTIFY, a few ms; bounded generously). */
+#define NOTIFY_TRIES 250
+
+/* NODE's sealed get_payload holding @hash (version 7), sealed with @key. */
+static Sealed *
+sealed_poll(ExhTest *t, const guint8 *key, const gchar *hash)
+{
+	g_autofree gchar *path =
+		g_strdup_printf("/v1/agents/" AGENT "/actions/get_payload?hash=%s&version=7", hash);
+
+	return sealed(t, TRUE, "GET", path, key, "null");
+}
+
+/* The hash a sealed poll answered (the payload opened with @key); with
+ * @light, whether it was the light answer echoing version 7. */
+static gchar *
+polled_hash(Sealed *r, const guint8 *key, gboolean *light)
+{
+	g_autoptr(JsonNode) payload = NULL;
+	JsonObject *obj;
+
+	g_assert_cmpuint(r->status, ==, 200);
+	payload = open_response(r, key);
+	obj = json_node_get_object(payload);
+	*light = json_object_get_int_member(obj, "version") == 7;
+	return g_strdup(json_object_get_string_member(obj, "hash"));
+}
+
+/* Polls holding @hash until the answer is not that light one; its hash. */
+static gchar *
+poll_until_changed(ExhTest *t, const guint8 *key, const gchar *hash)
+{
+	for (guint i = 0; i < NOTIFY_TRIES; i++) {
+		g_autoptr(Sealed) r = sealed_poll(t, key, hash);
+		gboolean light = FALSE;
+		g_autofree gchar *got = polled_hash(r, key, &light);
+
+		if (!light)
+			return g_steal_pointer(&got);
+		g_usleep(20 * 1000);
+	}
+	g_assert_not_reached();
+}
+
+/* A registered agent of NODE (key required) whose light answer of HASH_EMPTY
+ * the host now answers from its cache. */
+static void
+light_cached(ExhTest *t, const guint8 *key)
+{
+	guint64 before;
+	gboolean light = FALSE;
+
+	put_key(t, TRUE);
+	g_autoptr(Sealed) c = sealed(t, FALSE, "POST", "/v1/agents/", key, AGENT_BODY);
+	g_assert_cmpuint(c->status, ==, 201);
+	/* the first poll reads the database and fills the cache… */
+	g_autoptr(Sealed) p1 = sealed_poll(t, key, "");
+	g_autofree gchar *h1 = polled_hash(p1, key, &light);
+	g_assert_cmpstr(h1, ==, HASH_EMPTY);
+	g_assert_false(light);
+	/* …the next ones are answered from it, light, sealed, version echoed (the
+	 * agent's own registration may still be notified: retried until served) */
+	before = exh_host_get_light_polls(t->host);
+	for (guint i = 0; i < NOTIFY_TRIES && exh_host_get_light_polls(t->host) == before; i++) {
+		g_autoptr(Sealed) p2 = sealed_poll(t, key, HASH_EMPTY);
+		g_autofree gchar *h2 = polled_hash(p2, key, &light);
+
+		g_assert_cmpstr(h2, ==, HASH_EMPTY);
+		g_assert_true(light);
+	}
+	g_assert_cmpuint(exh_host_get_light_polls(t->host), >, before);
+}
+
+/*
+ * docs/scale.md §4: a light answer from the cache never outlives what it
+ * stands for.  A write through this host's Status API reaches the very next
+ * poll; a target written by another connection (a builder of another host)
+ * reaches a poll once its NOTIFY is in, as a parked poll's wake does.
+ */
+static void
+test_light_cache_payload(void)
+{
+	g_autoptr(ExhTest) t = start();
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	gboolean light = TRUE;
+
+	if (t == NULL)
+		return;
+	g_assert_true(exm_envelope_key_from_base64(KEY_B64, key, NULL));
+	light_cached(t, key);
+	/* another connection writes a target: the poll gets the new payload */
+	insert_target(t);
+	g_autofree gchar *h1 = poll_until_changed(t, key, HASH_EMPTY);
+	g_assert_cmpstr(h1, ==, HASH_ONE);
+	/* cached again; an actual reported through this host: the next poll sees it */
+	g_autoptr(Sealed) p1 = sealed_poll(t, key, HASH_ONE);
+	g_autofree gchar *h2 = polled_hash(p1, key, &light);
+	g_assert_true(light);
+	g_autoptr(Sealed) a =
+		sealed(t, FALSE, "POST", "/v1/kind/demo_vm/resources/", key, ACTUAL_BODY);
+	g_assert_cmpuint(a->status, ==, 201);
+	g_autoptr(Sealed) p2 = sealed_poll(t, key, HASH_ONE);
+	g_autofree gchar *h3 = polled_hash(p2, key, &light);
+	g_assert_false(light);
+	g_assert_cmpstr(h3, ==, HASH_CONVERGED);
+	/* the agent's capabilities changed by another connection: its baskets change */
+	g_autoptr(Sealed) p3 = sealed_poll(t, key, HASH_CONVERGED);
+	g_autofree gchar *h4 = polled_hash(p3, key, &light);
+	g_assert_true(light);
+	sql(t, "UPDATE ua_agents SET capabilities = '{\"capabilities\": []}'");
+	g_autofree gchar *h5 = poll_until_changed(t, key, HASH_CONVERGED);
+	g_assert_cmpstr(h5, ==, HASH_EMPTY);
+}
+
+/* A node whose key row another connection removed or replaced is not served
+ * from the cache: refused as the database says, once its NOTIFY is in. */
+static void
+test_light_cache_key(void)
+{
+	g_autoptr(ExhTest) t = start();
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	guint8 other[EXM_ENVELOPE_KEY_LEN];
+	guint i;
+
+	if (t == NULL)
+		return;
+	g_assert_true(exm_envelope_key_from_base64(KEY_B64, key, NULL));
+	g_assert_true(exm_envelope_key_from_base64(OTHER_KEY, other, NULL));
+	light_cached(t, key);
+	/* a new key: the old one no longer opens a request */
+	sql(t,
+	    "UPDATE ua_node_encryption_keys SET private_key = '" OTHER_KEY "' WHERE uuid = '" NODE
+	    "'");
+	for (i = 0; i < NOTIFY_TRIES; i++) {
+		g_autoptr(Sealed) r = sealed_poll(t, key, HASH_EMPTY);
+
+		if (r->status != 200) {
+			assert_sealed_error(r, 400, "ParseBodyError");
+			break;
+		}
+		g_usleep(20 * 1000);
+	}
+	g_assert_cmpuint(i, <, NOTIFY_TRIES);
+	/* the new key is served (and cached again) */
+	g_autoptr(Sealed) n = sealed_poll(t, other, HASH_EMPTY);
+	g_assert_cmpuint(n->status, ==, 200);
+	/* the key removed: the node is refused */
+	sql(t, "DELETE FROM ua_node_encryption_keys WHERE uuid = '" NODE "'");
+	for (i = 0; i < NOTIFY_TRIES; i++) {
+		g_autoptr(Sealed) r = sealed_poll(t, other, HASH_EMPTY);
+
+		if (r->status != 200) {
+			assert_sealed_error(r, 404, "RecordNotFound");
+			break;
+		}
+		g_usleep(20 * 1000);
+	}
+	g_assert_cmpuint(i, <, NOTIFY_TRIES);
+}
+
 /* ------------------------------------------------------------------ long poll */
 
 typedef struct {
@@ -1374,6 +1537,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/other-node", test_other_node);
 	g_test_add_func("/ua/node-verifier", test_node_verifier);
 	g_test_add_func("/ua/orch-agents", test_orch_agents);
+	g_test_add_func("/ua/light-cache-payload", test_light_cache_payload);
+	g_test_add_func("/ua/light-cache-key", test_light_cache_key);
 	g_test_add_func("/ua/long-poll", test_long_poll);
 	g_test_add_func("/ua/long-poll-second-host", test_long_poll_second_host);
 	g_test_add_func("/ua/chunked-limit", test_chunked_limit);

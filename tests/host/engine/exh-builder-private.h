@@ -31,10 +31,11 @@ struct _ExhBuilder {
 	gboolean plain;
 	ExhBuilderChangedFunc changed;
 	gpointer changed_data;
-	ExhBuilderOwnPidFunc own_pid; /* with changed_data */
-	GHashTable *applied;	      /* res_uuid → hash handed to the backend; tick only */
-	GHashTable *refused;	      /* res_uuid → hash the backend refused; tick only */
-	GHashTable *infra;	      /* infra target uuid → ExhInfraEntry*; tick only */
+	ExhBuilderOwnPidFunc own_pid;	/* with changed_data */
+	ExhBuilderListenFunc listening; /* with changed_data */
+	GHashTable *applied;		/* res_uuid → hash handed to the backend; tick only */
+	GHashTable *refused;		/* res_uuid → hash the backend refused; tick only */
+	GHashTable *infra;		/* infra target uuid → ExhInfraEntry*; tick only */
 	GHashTable *notified; /* uuids the backend named since the last tick; engine thread */
 	gboolean infra_full;  /* the next infra sync reads every target; tick only */
 

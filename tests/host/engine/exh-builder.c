@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "exh-log.h"
+#include "exh-ua-cache.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
@@ -31,6 +32,8 @@
 #define RENEW_BYTES (1024 * 1024)
 /* Its notifications wake the agents, not the engine (listen_cb). */
 #define TARGETS_TABLE "ua_target_resources"
+/* Its notifications only invalidate the light-poll cache (listen_cb). */
+#define KEYS_TABLE "ua_node_encryption_keys"
 
 /*
  * The tables a payload is read from besides the targets (the agent rows, the
@@ -42,6 +45,14 @@ payload_table(const gchar *table)
 {
 	return g_strcmp0(table, TARGETS_TABLE) == 0 ||
 	       g_strcmp0(table, "ua_actual_resources") == 0 || g_strcmp0(table, "ua_agents") == 0;
+}
+
+/* Payload tables and the node keys (what a request is opened and sealed
+ * with): a write to one, by anyone, makes the light-poll cache forget. */
+static gboolean
+cache_table(const gchar *table)
+{
+	return payload_table(table) || g_strcmp0(table, KEYS_TABLE) == 0;
 }
 
 static gboolean
@@ -119,6 +130,19 @@ void
 exh_builder_set_own_pid_func(ExhBuilder *builder, ExhBuilderOwnPidFunc func)
 {
 	builder->own_pid = func;
+}
+
+void
+exh_builder_set_listen_func(ExhBuilder *builder, ExhBuilderListenFunc func)
+{
+	builder->listening = func;
+}
+
+static void
+tell_listening(ExhBuilder *builder, gboolean listening)
+{
+	if (builder->listening != NULL)
+		builder->listening(listening, builder->changed_data);
 }
 
 static gboolean
@@ -345,6 +369,7 @@ listen_cb(gint fd, GIOCondition condition, gpointer data)
 	gint own = builder->conn != NULL ? PQbackendPID(builder->conn) : 0;
 	gboolean tables = FALSE;
 	gboolean targets = FALSE;
+	gboolean cached = FALSE;
 	PGnotify *notify;
 
 	if (!PQconsumeInput(builder->listen) || PQstatus(builder->listen) != CONNECTION_OK) {
@@ -352,14 +377,20 @@ listen_cb(gint fd, GIOCondition condition, gpointer data)
 		return G_SOURCE_REMOVE;
 	}
 	while ((notify = PQnotifies(builder->listen)) != NULL) {
-		if (g_strcmp0(notify->extra, TARGETS_TABLE) != 0)
+		if (g_strcmp0(notify->extra, TARGETS_TABLE) != 0 &&
+		    g_strcmp0(notify->extra, KEYS_TABLE) != 0)
 			tables = TRUE;
+		/* whoever wrote it, own writes included: forgetting is cheap */
+		if (cache_table(notify->extra))
+			cached = TRUE;
 		if (payload_table(notify->extra) && notify->be_pid != own &&
 		    (builder->own_pid == NULL ||
 		     !builder->own_pid(notify->be_pid, builder->changed_data)))
 			targets = TRUE;
 		PQfreemem(notify);
 	}
+	if (cached)
+		exh_ua_cache_invalidate();
 	if (tables)
 		schedule_soon(builder);
 	if (targets && builder->changed != NULL)
@@ -397,6 +428,7 @@ relisten_cb(gpointer data)
 	builder->listen = listen_connect(builder->conninfo, &error);
 	if (builder->listen != NULL) {
 		listen_attach(builder);
+		tell_listening(builder, TRUE);
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "builder: LISTEN connection re-established");
 		/* the marks were kept, but a full pass costs little once in a while */
 		exh_builder_request_full_pass(builder);
@@ -427,6 +459,7 @@ listen_lost(ExhBuilder *builder)
 	exh_log(G_LOG_LEVEL_MESSAGE,
 		NULL,
 		"builder: LISTEN connection lost; polling every tick until it is back");
+	tell_listening(builder, FALSE);
 	g_clear_pointer(&builder->listen_source, g_source_unref);
 	g_clear_pointer(&builder->listen, PQfinish);
 	builder->relisten_ms = RELISTEN_MIN_MS;
@@ -489,6 +522,8 @@ exh_builder_start(ExhBuilder *builder, GError **error)
 	if (builder->backend != NULL)
 		exh_infra_backend_set_notify(
 			builder->backend, builder->context, backend_changed, builder, NULL);
+	/* before the thread: a loss it reports can only come after this */
+	tell_listening(builder, TRUE);
 	builder->thread = g_thread_new("exh-builder", builder_thread, builder);
 	return TRUE;
 }
@@ -565,10 +600,13 @@ exh_builder_stop(ExhBuilder *builder)
 {
 	if (builder->thread == NULL)
 		return;
+	tell_listening(builder, FALSE);
 	if (builder->backend != NULL)
 		exh_infra_backend_set_notify(builder->backend, NULL, NULL, NULL, NULL);
 	g_main_context_invoke(builder->context, stop_cb, builder);
 	g_thread_join(g_steal_pointer(&builder->thread));
+	/* again: a reconnection may have said "up" while it stopped */
+	tell_listening(builder, FALSE);
 	/* notifications the backend queued before the hook was unset */
 	while (g_main_context_iteration(builder->context, FALSE))
 		;

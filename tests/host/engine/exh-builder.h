@@ -52,6 +52,10 @@ typedef void (*ExhBuilderChangedFunc)(gpointer user_data);
  * writes woke the agents already); gets the changed func's @user_data. */
 typedef gboolean (*ExhBuilderOwnPidFunc)(gint pid, gpointer user_data);
 
+/* @listening: whether the LISTEN connection is up (so other connections'
+ * writes are seen); gets the changed func's @user_data.  Any thread. */
+typedef void (*ExhBuilderListenFunc)(gboolean listening, gpointer user_data);
+
 /**
  * exh_builder_new:
  * @conninfo: libpq conninfo
@@ -107,6 +111,11 @@ void exh_builder_set_changed_func(ExhBuilder *builder, ExhBuilderChangedFunc fun
 /* Set before exh_builder_start(): the notifications of the connections @func
  * owns do not call the changed func. */
 void exh_builder_set_own_pid_func(ExhBuilder *builder, ExhBuilderOwnPidFunc func);
+
+/* Set before exh_builder_start(): @func learns when LISTEN is up (after the
+ * start and each reconnection) and down (lost, stopped); the light-poll
+ * cache of the agent API serves only while it is up (exh-ua-cache.h). */
+void exh_builder_set_listen_func(ExhBuilder *builder, ExhBuilderListenFunc func);
 
 /**
  * exh_builder_prepare:

@@ -553,6 +553,12 @@ exh_host_get_connections(ExhHost *host, guint *out_open, guint64 *out_refused)
 		*out_refused = refused + ua_refused;
 }
 
+guint64
+exh_host_get_light_polls(ExhHost *host)
+{
+	return host->ua != NULL ? exh_ua_server_get_light_served(exh_ua_get_server(host->ua)) : 0;
+}
+
 /*
  * The registered types as PaaSType resources, as the reconciler's last pass
  * read them.  A project-scoped caller sees only the types of its project.

@@ -335,6 +335,9 @@ void exh_host_get_stats(ExhHost *host,
 const gchar *exh_host_get_orch_url(ExhHost *host);
 const gchar *exh_host_get_status_url(ExhHost *host);
 
+/* get_payloads answered from the light-poll cache so far (docs/scale.md §4). */
+guint64 exh_host_get_light_polls(ExhHost *host);
+
 /* Requests running on the worker pool or waiting for their response to be written. */
 guint exh_host_get_in_flight(ExhHost *host);
 

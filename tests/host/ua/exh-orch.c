@@ -18,6 +18,7 @@
 #include "exh-ua-store.h"
 #include "exm-error.h"
 #include "exm-json.h"
+#include "exm-uuid.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -189,12 +190,39 @@ get_payload(PGconn *conn, const ExhUaCall *call, const gchar *agent, ExhUaResult
 		return;
 	exh_metrics_agent_polled(call->node);
 	result->status = 200;
+	result->payload_agent = g_strdup(agent);
+	result->payload_hash = g_strdup(computed);
 	if (g_str_equal(computed, hash)) {
 		result->body = exh_ua_store_light_payload(hash, version);
 		result->park = result->wait > 0;
 		return;
 	}
 	result->body = g_steal_pointer(&full);
+}
+
+gboolean
+exh_orch_light_request(const ExhUaCall *call,
+		       gchar **agent,
+		       const gchar **hash,
+		       gint64 *version,
+		       guint *wait)
+{
+	gchar **s = call->segments;
+	const gchar *version_text = NULL;
+	const gchar *wait_text = NULL;
+	gchar version_buf[24];
+
+	/* s = "", "v1", "agents", <uuid>, "actions", "get_payload" */
+	if (g_strv_length(s) != 6 || !g_str_equal(s[1], "v1") || !g_str_equal(s[2], "agents") ||
+	    !g_str_equal(s[4], "actions") || !g_str_equal(s[5], "get_payload") ||
+	    !g_str_equal(call->method, "GET") ||
+	    g_strcmp0(call->content_type, "application/json") == 0 ||
+	    !payload_args(call, hash, &version_text, version_buf, &wait_text, NULL) ||
+	    **hash == '\0' || !parse_version(version_text, version, NULL) ||
+	    !parse_wait(wait_text, wait, NULL))
+		return FALSE;
+	*agent = exm_uuid_parse(s[3], NULL);
+	return *agent != NULL;
 }
 
 /* Upstream's Orch agents controller: an agent is created ACTIVE whatever

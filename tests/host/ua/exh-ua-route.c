@@ -14,6 +14,8 @@ exh_ua_route_result_clear(ExhUaResult *result)
 {
 	g_clear_pointer(&result->body, json_node_unref);
 	g_clear_error(&result->error);
+	g_clear_pointer(&result->payload_agent, g_free);
+	g_clear_pointer(&result->payload_hash, g_free);
 }
 
 void

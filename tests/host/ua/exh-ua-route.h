@@ -43,6 +43,8 @@ typedef struct {
  * @changed: the call wrote something agents may see (wake long polls)
  * @park: get_payload found the hash unchanged and may wait for a change
  * @wait: seconds the caller asked to wait (0..10)
+ * @payload_agent: (nullable): get_payload computed the payload of this agent…
+ * @payload_hash: (nullable): …whose hash is this (what the light-poll cache keeps)
  */
 typedef struct {
 	guint status;
@@ -51,6 +53,8 @@ typedef struct {
 	gboolean changed;
 	gboolean park;
 	guint wait;
+	gchar *payload_agent;
+	gchar *payload_hash;
 } ExhUaResult;
 
 void exh_ua_route_result_clear(ExhUaResult *result);

@@ -14,6 +14,7 @@
 #include "exh-pool.h"
 #include "exh-server.h"
 #include "exh-status.h"
+#include "exh-ua-cache.h"
 #include "exh-ua-route.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
@@ -41,11 +42,14 @@ struct _ExhUaServer {
 	gsize max_body[2]; /* per API: the Orch API's is the config's */
 	guint ports[2];
 	gchar *urls[2];
+	ExhUaCache *cache;  /* server thread only, but for set_listening */
 	GList *parked;	    /* Job*, server thread only */
 	guint64 generation; /* server thread only: bumped by every wake */
 	gboolean stopping;
-	gint in_flight; /* atomic */
-	gint served;	/* atomic */
+	gint in_flight;	   /* atomic */
+	gint served;	   /* atomic */
+	gint light;	   /* atomic: answered from the cache */
+	gboolean no_cache; /* EXH_UA_LIGHT_CACHE=off: the benchmark's comparison */
 	GSource *shutdown_timer;
 	gboolean started;
 
@@ -86,6 +90,9 @@ typedef struct {
 	gboolean changed;
 	gboolean park;
 	guint wait;
+	guint64 cache_gen;	      /* exh_ua_cache_generation() as the worker began */
+	gchar *cache_agent;	      /* with cache_entry: what the worker read… */
+	ExhUaCacheEntry *cache_entry; /* …to keep in the cache (server thread) */
 } Job;
 
 static void
@@ -106,6 +113,8 @@ job_free(Job *job)
 	g_clear_pointer(&job->body, g_bytes_unref);
 	g_clear_pointer(&job->response, g_bytes_unref);
 	g_free(job->response_nonce);
+	g_free(job->cache_agent);
+	exh_ua_cache_entry_free(job->cache_entry);
 	g_free(job);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Job, job_free)
@@ -244,7 +253,15 @@ job_serve(Job *job, PGconn *conn, GError **error)
 	job->changed = result.changed;
 	job->park = result.park;
 	job->wait = result.wait;
-	return job_encode(job, &key, result.status, result.body, error);
+	if (!job_encode(job, &key, result.status, result.body, error))
+		return FALSE;
+	/* only what is answered sealed is kept: plain answers depend on the clock */
+	if (result.payload_hash != NULL && key.required) {
+		job->cache_entry = exh_ua_cache_entry_new(
+			job->node, result.payload_hash, &key, job->cache_gen);
+		job->cache_agent = g_steal_pointer(&result.payload_agent);
+	}
+	return TRUE;
 }
 
 static guint
@@ -254,6 +271,10 @@ job_tx(PGconn *conn, gpointer data)
 	g_autoptr(GError) error = NULL;
 
 	job->park = FALSE;
+	/* before any read: a write committed after this is a newer generation */
+	job->cache_gen = exh_ua_cache_generation();
+	g_clear_pointer(&job->cache_entry, exh_ua_cache_entry_free);
+	g_clear_pointer(&job->cache_agent, g_free);
 	g_clear_pointer(&job->response, g_bytes_unref);
 	g_clear_pointer(&job->response_nonce, g_free);
 	if (!job_serve(job, conn, &error))
@@ -268,8 +289,10 @@ job_done(gpointer data, const GError *error)
 {
 	Job *job = data;
 
-	if (error != NULL)
+	if (error != NULL) {
 		job_set_error(job, error);
+		g_clear_pointer(&job->cache_entry, exh_ua_cache_entry_free);
+	}
 	g_main_context_invoke(job->server->context, job_finish, job);
 }
 
@@ -360,6 +383,9 @@ job_finish(gpointer data)
 	ExhUaServer *server = job->server;
 	gboolean gone = g_object_get_qdata(G_OBJECT(job->msg), gone_quark) != NULL;
 
+	if (job->cache_entry != NULL)
+		exh_ua_cache_put(
+			server->cache, job->cache_agent, g_steal_pointer(&job->cache_entry));
 	if (job->park && !server->stopping && !gone) {
 		if (job->deadline == 0)
 			job->deadline = job->start + (gint64)job->wait * G_USEC_PER_SEC;
@@ -385,6 +411,7 @@ wake_parked(ExhUaServer *server)
 {
 	GList *parked = g_steal_pointer(&server->parked);
 
+	exh_ua_cache_invalidate();
 	server->generation++;
 	for (GList *l = parked; l != NULL; l = l->next) {
 		Job *job = l->data;
@@ -407,8 +434,22 @@ wake_in_context(gpointer data)
 void
 exh_ua_server_wake(ExhUaServer *server)
 {
+	/* now, not when the loop gets to it: no light answer from before the change */
+	exh_ua_cache_invalidate();
 	if (server->context != NULL && server->started)
 		g_main_context_invoke(server->context, wake_in_context, server);
+}
+
+void
+exh_ua_server_set_listening(ExhUaServer *server, gboolean listening)
+{
+	exh_ua_cache_set_listening(server->cache, listening && !server->no_cache);
+}
+
+guint64
+exh_ua_server_get_light_served(ExhUaServer *server)
+{
+	return (guint64)g_atomic_int_get(&server->light);
 }
 
 static void
@@ -516,21 +557,89 @@ job_precheck(Job *job, GError **error)
 	return TRUE;
 }
 
+/* A sealed body (the agent's `null` of a bodiless request, §6.3) opens with
+ * the node's key, as the worker would open it: it proves the key. */
+static gboolean
+job_body_opens(Job *job, const ExhUaNodeKey *key)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) body = NULL;
+
+	if (job->body == NULL)
+		return TRUE;
+	body = job_open_body(job, key, &error);
+	return error == NULL;
+}
+
+/*
+ * The light-poll fast path (docs/scale.md §4): a get_payload whose agent's
+ * payload hash the cache still holds gets its light answer here, sealed with
+ * the node's key the cache holds too, as the worker would have answered it.
+ * Only a sealed request qualifies, whose body (if any) opens with that key;
+ * anything else, a miss included, goes to the worker to answer.
+ */
+static gboolean
+job_light(Job *job)
+{
+	g_auto(ExhUaNodeKey) key = { 0 };
+	ExhUaCall call = { .node = job->node,
+			   .method = job->method,
+			   .segments = job->segments,
+			   .query = job->query,
+			   .content_type = job->content_type };
+	g_autofree gchar *agent = NULL;
+	g_autoptr(JsonNode) body = NULL;
+	const gchar *hash = NULL;
+	gint64 version = 0;
+	guint wait = 0;
+
+	if (job->api != API_ORCH || g_strcmp0(job->content_type, EXM_ENVELOPE_CONTENT_TYPE) != 0 ||
+	    !exh_orch_light_request(&call, &agent, &hash, &version, &wait) ||
+	    !exh_ua_cache_lookup(job->server->cache, agent, job->node, hash, &key) ||
+	    !job_body_opens(job, &key))
+		return FALSE;
+	body = exh_ua_store_light_payload(hash, version);
+	if (!job_encode(job, &key, 200, body, NULL))
+		return FALSE;
+	exh_metrics_agent_polled(job->node);
+	g_atomic_int_inc(&job->server->light);
+	job->park = wait > 0;
+	job->wait = wait;
+	job->generation = job->server->generation;
+	return TRUE;
+}
+
+/* Pauses @msg until job_finish() answers it. */
+static void
+job_pause(Job *job)
+{
+	g_atomic_int_inc(&job->server->in_flight);
+	g_signal_connect(job->msg, "finished", G_CALLBACK(message_finished), job->server);
+	soup_server_message_pause(job->msg);
+}
+
 static void
 handle(ExhUaServer *server, Api api, SoupServerMessage *msg)
 {
 	g_autoptr(Job) job = job_new(server, api, msg);
 	g_autoptr(GError) error = NULL;
 
-	if (!job_precheck(job, &error) || !job_push(job)) {
+	if (job_precheck(job, &error) && job_light(job)) {
+		if (!job->park) {
+			job_respond(job);
+			return;
+		}
+		job_pause(job);
+		job_finish(g_steal_pointer(&job)); /* parks it */
+		return;
+	}
+	if (error != NULL || !job_push(job)) {
 		if (error != NULL)
 			job_set_error(job, error);
 		job_respond(job);
 		return;
 	}
-	g_atomic_int_inc(&server->in_flight);
-	g_signal_connect(msg, "finished", G_CALLBACK(message_finished), server);
-	soup_server_message_pause(msg);
+	job_pause(job);
 	g_steal_pointer(&job); /* the pool owns it until job_finish */
 }
 
@@ -665,6 +774,8 @@ exh_ua_server_new(const ExhUaServerConfig *config, GError **error)
 		server->config.max_body = EXH_DEFAULT_MAX_BODY;
 	server->max_body[API_ORCH] = server->config.max_body;
 	server->max_body[API_STATUS] = exh_ua_server_status_max_body(server->config.max_body);
+	server->cache = exh_ua_cache_new();
+	server->no_cache = g_strcmp0(g_getenv("EXH_UA_LIGHT_CACHE"), "off") == 0;
 	g_mutex_init(&server->lock);
 	g_cond_init(&server->cond);
 	return server;
@@ -828,6 +939,7 @@ exh_ua_server_free(ExhUaServer *server)
 	g_clear_pointer(&server->loop, g_main_loop_unref);
 	g_clear_pointer(&server->context, g_main_context_unref);
 	g_clear_error(&server->start_error);
+	g_clear_pointer(&server->cache, exh_ua_cache_free);
 	for (guint i = 0; i < G_N_ELEMENTS(server->urls); i++)
 		g_free(server->urls[i]);
 	g_free(server->config.listen_address);

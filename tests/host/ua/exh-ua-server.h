@@ -100,6 +100,19 @@ const gchar *exh_ua_server_get_status_url(ExhUaServer *server);
  */
 void exh_ua_server_wake(ExhUaServer *server);
 
+/**
+ * exh_ua_server_set_listening:
+ * @server: the server
+ * @listening: whether the NOTIFY connection of the builder engine is up
+ *
+ * The light-poll cache serves only while another process's writes reach
+ * this one (exh-ua-cache.h); off at first.  Any thread.
+ */
+void exh_ua_server_set_listening(ExhUaServer *server, gboolean listening);
+
+/* get_payloads answered from the light-poll cache so far. */
+guint64 exh_ua_server_get_light_served(ExhUaServer *server);
+
 /* Connections open on both listeners now, and refused by their caps so far. */
 void exh_ua_server_get_connections(ExhUaServer *server, guint *out_open, guint64 *out_refused);
 

@@ -5,6 +5,7 @@
 #include "exh-ua-store.h"
 
 #include "exh-log.h"
+#include "exh-ua-cache.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-json.h"
@@ -220,6 +221,32 @@ static const gchar ua_0004_down_sql[] =
 	"DROP FUNCTION IF EXISTS exh_builder_mark_add(UUID);"
 	"DROP TABLE IF EXISTS exh_builder_marks;";
 
+static const gchar *const ua_0005_depends[] = { "75610000-0000-4000-8000-000000000004", NULL };
+
+/*
+ * The light-poll cache of the Orch API (docs/scale.md §4) holds node keys:
+ * a key written or removed by another connection must reach it as the
+ * payload tables' writes do (a row trigger: an upsert that changes nothing
+ * notifies nobody).  A TRUNCATE of any of those tables notifies too.
+ */
+static const gchar ua_0005_up_sql[] =
+	"CREATE TRIGGER ua_node_encryption_keys_notify AFTER INSERT OR UPDATE OR DELETE"
+	" ON ua_node_encryption_keys FOR EACH ROW EXECUTE FUNCTION exh_builder_notify();"
+	"CREATE TRIGGER ua_node_encryption_keys_truncate AFTER TRUNCATE"
+	" ON ua_node_encryption_keys FOR EACH STATEMENT EXECUTE FUNCTION exh_builder_notify();"
+	"CREATE TRIGGER ua_agents_truncate AFTER TRUNCATE"
+	" ON ua_agents FOR EACH STATEMENT EXECUTE FUNCTION exh_builder_notify();"
+	"CREATE TRIGGER ua_actual_resources_truncate AFTER TRUNCATE"
+	" ON ua_actual_resources FOR EACH STATEMENT EXECUTE FUNCTION exh_builder_notify();"
+	"CREATE TRIGGER ua_target_resources_truncate AFTER TRUNCATE"
+	" ON ua_target_resources FOR EACH STATEMENT EXECUTE FUNCTION exh_builder_notify();";
+static const gchar ua_0005_down_sql[] =
+	"DROP TRIGGER IF EXISTS ua_target_resources_truncate ON ua_target_resources;"
+	"DROP TRIGGER IF EXISTS ua_actual_resources_truncate ON ua_actual_resources;"
+	"DROP TRIGGER IF EXISTS ua_agents_truncate ON ua_agents;"
+	"DROP TRIGGER IF EXISTS ua_node_encryption_keys_truncate ON ua_node_encryption_keys;"
+	"DROP TRIGGER IF EXISTS ua_node_encryption_keys_notify ON ua_node_encryption_keys;";
+
 static const ExhMigration ua_migrations[] = {
 	{
 		.uuid = "75610000-0000-4000-8000-000000000001",
@@ -252,6 +279,14 @@ static const ExhMigration ua_migrations[] = {
 		.depends = ua_0004_depends,
 		.up_sql = ua_0004_up_sql,
 		.down_sql = ua_0004_down_sql,
+	},
+	{
+		.uuid = "75610000-0000-4000-8000-000000000005",
+		.name = "0005-node-keys-notify",
+		.owner = "host",
+		.depends = ua_0005_depends,
+		.up_sql = ua_0005_up_sql,
+		.down_sql = ua_0005_down_sql,
 	},
 };
 
@@ -630,6 +665,8 @@ exh_ua_store_node_key_put(PGconn *conn,
 		params,
 		error);
 
+	/* at once, besides the trigger's NOTIFY: no cached key outlives its row */
+	exh_ua_cache_invalidate();
 	return res != NULL;
 }
 
@@ -640,6 +677,7 @@ exh_ua_store_node_key_delete(PGconn *conn, const gchar *node, GError **error)
 	g_autoptr(PGresult) res = exh_ua_store_exec(
 		conn, "DELETE FROM ua_node_encryption_keys WHERE uuid = $1", 1, params, error);
 
+	exh_ua_cache_invalidate();
 	return res != NULL;
 }
 

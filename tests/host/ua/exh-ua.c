@@ -28,6 +28,12 @@ wake_server(gpointer data)
 	exh_ua_server_wake(data);
 }
 
+static void
+listening(gboolean up, gpointer data)
+{
+	exh_ua_server_set_listening(data, up);
+}
+
 /* The Orch/Status APIs' own writes woke their parked polls already. */
 static gboolean
 own_pid(gint pid, gpointer data)
@@ -64,6 +70,7 @@ exh_ua_new(const ExhUaOptions *options, GError **error)
 	exh_builder_set_plain_agents(ua->builder, options->plain_agents);
 	exh_builder_set_changed_func(ua->builder, wake_server, ua->server);
 	exh_builder_set_own_pid_func(ua->builder, own_pid);
+	exh_builder_set_listen_func(ua->builder, listening);
 	ua->periodic = exh_periodic_new(options->conninfo);
 	return ua;
 }
