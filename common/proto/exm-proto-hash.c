@@ -26,12 +26,10 @@ exm_proto_hash_projection(JsonObject *value, JsonObject *keys)
 		return exm_proto_hash_value(value);
 	proj = json_object_new();
 	names = json_object_get_members(keys);
-	/* the projection shares @value's members (read only, released with it):
-	 * a copy of a node's 100 000 accounts cost more than hashing them */
 	for (GList *l = names; l != NULL; l = l->next) {
 		JsonNode *member = json_object_get_member(value, l->data);
 		if (member != NULL)
-			json_object_set_member(proj, l->data, json_node_ref(member));
+			json_object_set_member(proj, l->data, json_node_copy(member));
 	}
 	return exm_proto_hash_value(proj);
 }
