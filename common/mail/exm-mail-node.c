@@ -928,7 +928,7 @@ account_breaker_to_json(JsonObject *o, const ExmMailNodeAccount *a)
 static JsonNode *
 accounts_to_json(const ExmMailNode *node)
 {
-	JsonObject *accounts = json_object_new();
+	g_autoptr(JsonObject) accounts = json_object_new();
 
 	for (guint k = 0; k < node->accounts->len; k++) {
 		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
