@@ -464,8 +464,7 @@ static void
 agent_offload(ExmUaAgent *agent)
 {
 	ExmUaPayload *stub = exm_ua_payload_new();
-	ExmUaPayload *marks =
-		agent->targets != NULL ? exm_ua_payload_marks(agent->targets) : NULL;
+	ExmUaPayload *marks = agent->targets != NULL ? exm_ua_payload_marks(agent->targets) : NULL;
 
 	g_free(stub->hash);
 	stub->hash = g_strdup(agent->last->hash);
