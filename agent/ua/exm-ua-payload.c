@@ -322,3 +322,40 @@ exm_ua_payload_find_older(const ExmUaPayload *payload, const ExmUaPayload *appli
 	r = find_older(payload->capabilities, applied->capabilities);
 	return r != NULL ? r : find_older(payload->facts, applied->facts);
 }
+
+static void
+marks_copy(GHashTable *from, ExmUaPayload *to, gboolean capability)
+{
+	GHashTableIter iter;
+	gpointer kind, basket;
+
+	g_hash_table_iter_init(&iter, from);
+	while (g_hash_table_iter_next(&iter, &kind, &basket)) {
+		GPtrArray *b = basket;
+		GPtrArray *out = exm_ua_payload_basket(to, capability, kind, TRUE);
+
+		for (guint i = 0; i < b->len; i++)
+			g_ptr_array_add(out, exm_ua_resource_mark(b->pdata[i]));
+	}
+}
+
+/**
+ * exm_ua_payload_marks:
+ * @payload: a payload
+ *
+ * Returns: (transfer full): @payload with every resource reduced to
+ * exm_ua_resource_mark(): enough for exm_ua_payload_find_older() and
+ * exm_ua_payload_same(), nothing to apply
+ */
+ExmUaPayload *
+exm_ua_payload_marks(const ExmUaPayload *payload)
+{
+	ExmUaPayload *m = exm_ua_payload_new();
+
+	marks_copy(payload->capabilities, m, TRUE);
+	marks_copy(payload->facts, m, FALSE);
+	g_free(m->hash);
+	m->hash = g_strdup(payload->hash);
+	m->version = payload->version;
+	return m;
+}

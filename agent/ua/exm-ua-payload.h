@@ -75,5 +75,6 @@ gboolean exm_ua_payload_same(const ExmUaPayload *a, const ExmUaPayload *b);
 
 /* Returns: (transfer none) (nullable): a row of @payload whose `updated_at` is
  * older than the same row's in @applied (a replayed payload), else %NULL. */
+ExmUaPayload *exm_ua_payload_marks(const ExmUaPayload *payload);
 const ExmUaResource *exm_ua_payload_find_older(const ExmUaPayload *payload,
 					       const ExmUaPayload *applied);

@@ -178,6 +178,31 @@ exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error)
 }
 
 /**
+ * exm_ua_resource_mark:
+ * @r: a resource
+ *
+ * What the replay check needs of @r (identity, hashes, status and
+ * `updated_at`), with an empty value: an offloaded agent keeps these
+ * instead of the whole payload (docs/scale.md §2).
+ *
+ * Returns: (transfer full): the mark
+ */
+ExmUaResource *
+exm_ua_resource_mark(const ExmUaResource *r)
+{
+	ExmUaResource *m = g_rc_box_new0(ExmUaResource);
+
+	m->uuid = g_strdup(r->uuid);
+	m->kind = g_strdup(r->kind);
+	m->value = json_object_new();
+	m->hash = g_strdup(r->hash);
+	m->full_hash = g_strdup(r->full_hash);
+	m->status = g_strdup(r->status);
+	m->updated_at = r->updated_at;
+	return m;
+}
+
+/**
  * exm_ua_resource_to_json:
  * @r: a resource
  *

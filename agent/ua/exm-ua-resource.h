@@ -62,6 +62,7 @@ ExmUaResource *exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GEr
  * Returns: (transfer full): `{uuid, kind, res_uuid, value, hash, full_hash, status}`
  */
 JsonNode *exm_ua_resource_to_json(const ExmUaResource *r);
+ExmUaResource *exm_ua_resource_mark(const ExmUaResource *r);
 
 ExmUaResource *exm_ua_resource_ref(ExmUaResource *r);
 void exm_ua_resource_unref(ExmUaResource *r);

@@ -706,9 +706,7 @@ static gboolean
 node_accounts_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 {
 	JsonNode *m = json_object_get_member(obj, "accounts");
-	JsonObjectIter iter;
-	const gchar *key;
-	JsonNode *value;
+	g_autoptr(GList) keys = NULL;
 
 	if (m == NULL || !JSON_NODE_HOLDS_OBJECT(m)) {
 		g_set_error_literal(error,
@@ -718,9 +716,15 @@ node_accounts_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 					      : "accounts: must be an object");
 		return FALSE;
 	}
-	json_object_iter_init(&iter, json_node_get_object(m));
-	while (json_object_iter_next(&iter, &key, &value)) {
-		if (!node_account_from_json(n, key, value, error))
+	/* in the order of the folded usernames: each account is then added at
+	 * the end of the sorted array, where the object's hash order made every
+	 * insertion move half of it (quadratic: seconds at 100 000 accounts) */
+	keys = json_object_get_members(json_node_get_object(m));
+	keys = g_list_sort(keys, (GCompareFunc)g_ascii_strcasecmp);
+	for (GList *l = keys; l != NULL; l = l->next) {
+		JsonNode *value = json_object_get_member(json_node_get_object(m), l->data);
+
+		if (!node_account_from_json(n, l->data, value, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -866,43 +870,80 @@ add_limit(JsonBuilder *b, const gchar *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+/* The accounts are built as objects directly: the builder's bookkeeping
+ * per member was a large part of a node's value at 100 000 accounts. */
 static void
-account_policy_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
+object_limit(JsonObject *o, const gchar *name, gint64 value)
 {
-	add_limit(b, "messages_per_hour", a->messages_per_hour);
-	add_limit(b, "recipients_per_day", a->recipients_per_day);
+	if (value != 0)
+		json_object_set_int_member(o, name, value);
+}
+
+/* A string member as the builder adds it (a %NULL string stays a string node). */
+static void
+object_string(JsonObject *o, const gchar *name, const gchar *value)
+{
+	json_object_set_member(o, name, json_node_init_string(json_node_alloc(), value));
+}
+
+static void
+account_policy_to_json(JsonObject *o, const ExmMailNodeAccount *a)
+{
+	JsonArray *senders;
+
+	object_limit(o, "messages_per_hour", a->messages_per_hour);
+	object_limit(o, "recipients_per_day", a->recipients_per_day);
 	if (a->senders == NULL)
 		return;
-	json_builder_set_member_name(b, "senders");
-	json_builder_begin_array(b);
+	senders = json_array_new();
 	for (guint i = 0; a->senders[i] != NULL; i++)
-		json_builder_add_string_value(b, a->senders[i]);
-	json_builder_end_array(b);
+		json_array_add_element(senders,
+				       json_node_init_string(json_node_alloc(), a->senders[i]));
+	json_object_set_array_member(o, "senders", senders);
 }
 
 static void
-account_secrets_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
+account_secrets_to_json(JsonObject *o, const ExmMailNodeAccount *a)
 {
 	if (a->previous_hash != NULL) {
-		json_builder_set_member_name(b, "previous_password_hash");
-		json_builder_add_string_value(b, a->previous_hash);
-		add_limit(b, "previous_until", a->previous_until);
+		object_string(o, "previous_password_hash", a->previous_hash);
+		object_limit(o, "previous_until", a->previous_until);
 	}
-	add_limit(b, "expires_at", a->expires_at);
+	object_limit(o, "expires_at", a->expires_at);
 }
 
 static void
-account_breaker_to_json(JsonBuilder *b, const ExmMailNodeAccount *a)
+account_breaker_to_json(JsonObject *o, const ExmMailNodeAccount *a)
 {
+	JsonObject *action;
+
 	if (a->breaker_op == EXM_MAIL_BREAKER_NONE)
 		return;
-	json_builder_set_member_name(b, "breaker_action");
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "op");
-	json_builder_add_string_value(b, exm_mail_node_breaker_op_to_string(a->breaker_op));
-	json_builder_set_member_name(b, "token");
-	json_builder_add_string_value(b, a->breaker_token);
-	json_builder_end_object(b);
+	action = json_object_new();
+	object_string(action, "op", exm_mail_node_breaker_op_to_string(a->breaker_op));
+	object_string(action, "token", a->breaker_token);
+	json_object_set_object_member(o, "breaker_action", action);
+}
+
+static JsonNode *
+accounts_to_json(const ExmMailNode *node)
+{
+	g_autoptr(JsonObject) accounts = json_object_new();
+
+	for (guint k = 0; k < node->accounts->len; k++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
+		JsonObject *o = json_object_new();
+
+		object_string(o, "password_hash", a->password_hash);
+		json_object_set_boolean_member(o, "active", a->active);
+		account_policy_to_json(o, a);
+		account_secrets_to_json(o, a);
+		account_breaker_to_json(o, a);
+		if (a->sandbox)
+			json_object_set_boolean_member(o, "sandbox", TRUE);
+		json_object_set_object_member(accounts, a->username, o);
+	}
+	return json_node_init_object(json_node_alloc(), accounts);
 }
 
 /* `limits` only when one of them is set: a node without keeps its old value. */
@@ -946,26 +987,7 @@ exm_mail_node_to_json(const ExmMailNode *node)
 	json_builder_set_member_name(b, "domain");
 	json_builder_add_string_value(b, node->domain != NULL ? node->domain : "");
 	json_builder_set_member_name(b, "accounts");
-	json_builder_begin_object(b);
-	for (guint k = 0; k < node->accounts->len; k++) {
-		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
-
-		json_builder_set_member_name(b, a->username);
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "password_hash");
-		json_builder_add_string_value(b, a->password_hash);
-		json_builder_set_member_name(b, "active");
-		json_builder_add_boolean_value(b, a->active);
-		account_policy_to_json(b, a);
-		account_secrets_to_json(b, a);
-		account_breaker_to_json(b, a);
-		if (a->sandbox) {
-			json_builder_set_member_name(b, "sandbox");
-			json_builder_add_boolean_value(b, TRUE);
-		}
-		json_builder_end_object(b);
-	}
-	json_builder_end_object(b);
+	json_builder_add_value(b, accounts_to_json(node));
 	limits_to_json(b, &node->limits);
 	exm_mail_node_acme_to_json(b, node);
 	tls_custom_to_json(b, node);

@@ -872,6 +872,43 @@ test_replay_old_payload(void)
 	fx_clear(&fx);
 }
 
+/* The same replay to an agent that offloaded its payloads (every driver
+ * answers `unchanged`): the full answer that changes the target is applied
+ * without reloading the saved state, and after a restart the targets' marks
+ * it keeps while idle still refuse the recorded, older one (docs/scale.md §2). */
+static void
+test_replay_old_payload_offloaded(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, KEY_B64, NULL);
+	fx.drv->offer_unchanged = TRUE;
+	fx_converge(&fx);
+	fake_cp_record_payload(fx.cp);
+	run_iterations(&fx, 2);
+	g_assert_true(last_it(&fx)->idle);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	/* restarted (the answers seen before are forgotten), then idle */
+	g_clear_pointer(&fx.agent, exm_ua_agent_free);
+	fx_start_agent(&fx);
+	fx.drv->offer_unchanged = TRUE;
+	run_iterations(&fx, 3);
+	g_assert_true(last_it(&fx)->idle);
+
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_replay_payload(fx.cp, 2);
+	run_iterations(&fx, 2);
+	assert_refused(&fx, 2, 2048);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* A recorded light answer replayed to freeze the agent (a change never arrives):
  * refused, so the freeze is as visible as a CP that is down. */
 static void
@@ -1418,6 +1455,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/envelope-plain-answer-refused",
 			test_envelope_plain_answer_refused);
 	g_test_add_func("/ua/agent/replay-old-payload", test_replay_old_payload);
+	g_test_add_func("/ua/agent/replay-old-payload-offloaded",
+			test_replay_old_payload_offloaded);
 	g_test_add_func("/ua/agent/replay-light-answer", test_replay_light_answer);
 	g_test_add_func("/ua/agent/backoff-and-recovery", test_backoff_and_recovery);
 	g_test_add_func("/ua/agent/long-poll", test_long_poll);

@@ -850,6 +850,67 @@ test_parse_secret(void)
 	}
 }
 
+/* The same text through json-glib's parser, in the types it gives. */
+// NOLINTBEGIN(misc-no-recursion): one level, into an array's first element
+static gchar *
+described(JsonNode *node)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+	g_autofree gchar *text = exm_json_to_string(node);
+
+	g_string_append(s, text);
+	if (JSON_NODE_HOLDS_VALUE(node))
+		g_string_append_printf(s, " %s", g_type_name(json_node_get_value_type(node)));
+	if (JSON_NODE_HOLDS_ARRAY(node) && json_array_get_length(json_node_get_array(node)) > 0) {
+		JsonNode *first = json_array_get_element(json_node_get_array(node), 0);
+		g_autofree gchar *inner = described(first);
+
+		g_assert_true(json_node_get_parent(first) == node);
+		g_string_append_printf(s, " [0]=%s", inner);
+	}
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+// NOLINTEND(misc-no-recursion)
+
+/* The tree exm_json_parse_strict() builds is json-glib's: member order,
+ * repeated names (the last wins where the first stood), value types
+ * (int64 vs double), escapes and surrogate pairs, literals, nesting. */
+static void
+test_parse_as_json_glib(void)
+{
+	static const gchar *const texts[] = {
+		"{}",
+		"[]",
+		" \t\r\n{ \"b\" : 1 , \"a\" : [ 1.5 , -0 , 2e3 , -1E-2 ] } \n",
+		"{\"a\":1,\"b\":2,\"a\":3}",
+		"{\"z\":{\"y\":{\"x\":[true,false,null]}},\"a\":\"\"}",
+		"[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\",\"\\u00e9\\u20ac\\ud83d\\ude00\",\"é€😀\"]",
+		"[9223372036854775807,-9223372036854775808,0,-1,1.0,0.1,1e308,5e-324]",
+		"[12345678901234567890.5,123456789012345678901234567890e-10]",
+		"\"top\"",
+		"42",
+		"-0.0",
+		"true",
+		"null",
+		"[[[[[[[[[[1]]]]]]]]]]",
+		"{\"k\\u0041\":\"v\",\"kA\":1}",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(texts); i++) {
+		g_autoptr(JsonParser) parser = json_parser_new();
+		g_autoptr(JsonNode) ours = parse_ok(texts[i]);
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *want = NULL;
+		g_autofree gchar *got = NULL;
+
+		g_assert_true(json_parser_load_from_data(parser, texts[i], -1, &error));
+		g_assert_no_error(error);
+		want = described(json_parser_get_root(parser));
+		got = described(ours);
+		g_assert_cmpstr(got, ==, want);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -862,6 +923,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json/prescan/mutations", test_prescan_mutations);
 	g_test_add_func("/json/parse/values", test_parse_values);
 	g_test_add_func("/json/parse/object", test_parse_object);
+	g_test_add_func("/json/parse/as-json-glib", test_parse_as_json_glib);
 	g_test_add_func("/json/get/string", test_get_string);
 	g_test_add_func("/json/get/int", test_get_int);
 	g_test_add_func("/json/get/bool", test_get_bool);
