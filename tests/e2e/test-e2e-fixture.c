@@ -165,6 +165,15 @@ e2e_wait_instance(E2e *e, const gchar *uuid, const gchar *status)
 gchar *
 e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar *password)
 {
+	return e2e_create_account_on(e->t, instance, user, password);
+}
+
+gchar *
+e2e_create_account_on(ExhTest *host,
+		      const gchar *instance,
+		      const gchar *user,
+		      const gchar *password)
+{
 	g_autofree gchar *path = g_strdup_printf(INSTANCES "%s/accounts/", instance);
 	g_autofree gchar *body =
 		g_strdup_printf("{\"username\":\"%s\",\"password\":\"%s\",\"project_id\":\"%s\"}",
@@ -172,7 +181,7 @@ e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar
 				password,
 				EXH_TEST_PROJECT);
 	g_autoptr(ExhTestResponse) r =
-		exh_test_request(e->t, "POST", path, EXH_TEST_TOKEN_OWNER, body);
+		exh_test_request(host, "POST", path, EXH_TEST_TOKEN_OWNER, body);
 
 	if (r->status != 201) {
 		g_test_fail_printf("create account: %u %s", r->status, r->body);
@@ -337,6 +346,50 @@ e2e_start_peer_host(E2e *e)
 	peer->base_url = g_strdup(exh_host_get_base_url(peer->host));
 	peer->session = soup_session_new_with_options("timeout", 120, NULL);
 	return g_steal_pointer(&peer);
+}
+
+gboolean
+e2e_wait_agent_restart(E2e *e, const gchar *instance, guint starts)
+{
+	gint64 start = g_get_monotonic_time();
+
+	while (g_get_monotonic_time() - start < E2E_WAIT_S * G_USEC_PER_SEC) {
+		g_autoptr(ExhLocalNodeInfo) now = e2e_node(e, instance);
+
+		if (now != NULL && now->agent_starts > starts && now->agent_pid > 0)
+			return TRUE;
+		g_usleep(10 * 1000);
+	}
+	g_test_fail_printf("the agent was not restarted towards the other host");
+	return FALSE;
+}
+
+/* %TRUE when the node's agent configuration names @orch_url (reported if not). */
+static gboolean
+agent_polls(const ExhLocalNodeInfo *node, const gchar *orch_url)
+{
+	g_autofree gchar *path = g_build_filename(node->dir, "node.ini", NULL);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autofree gchar *orch = NULL;
+
+	if (g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL))
+		orch = g_key_file_get_string(kf, "universal_agent", "orch_endpoint", NULL);
+	if (g_strcmp0(orch, orch_url) == 0)
+		return TRUE;
+	g_test_fail_printf("the agent polls %s, not %s", orch, orch_url);
+	return FALSE;
+}
+
+gboolean
+e2e_move_agents(E2e *e, ExhTest *host, const gchar *instance)
+{
+	g_autoptr(ExhLocalNodeInfo) before = e2e_node(e, instance);
+	const gchar *orch_url = exh_host_get_orch_url(host->host);
+
+	/* the backend restarts every agent towards the new URLs */
+	exh_local_backend_set_endpoints(e->backend, orch_url, exh_host_get_status_url(host->host));
+	return before != NULL && e2e_wait_agent_restart(e, instance, before->agent_starts) &&
+	       agent_polls(before, orch_url);
 }
 
 /* ------------------------------------------------------------------ the dp sink, a message */

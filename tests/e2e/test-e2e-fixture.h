@@ -48,6 +48,11 @@ JsonObject *e2e_wait_instance(E2e *e, const gchar *uuid, const gchar *status);
 
 /* POST an account with a plaintext password; returns its uuid. */
 gchar *e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar *password);
+/* The same through @host's API (a peer host, e2e_start_peer_host()). */
+gchar *e2e_create_account_on(ExhTest *host,
+			     const gchar *instance,
+			     const gchar *user,
+			     const gchar *password);
 
 /* PUT @body on the account; returns the HTTP status. */
 guint e2e_update_account(E2e *e, const gchar *instance, const gchar *account, const gchar *body);
@@ -107,3 +112,15 @@ gboolean e2e_start_host(E2e *e);
  * backend.  %NULL on failure (reported).
  */
 ExhTest *e2e_start_peer_host(E2e *e);
+
+/*
+ * Waits until the agent of the instance's node was started again after
+ * @starts starts (#ExhLocalNodeInfo's agent_starts); %FALSE when it was not
+ * within E2E_WAIT_S (reported).
+ */
+gboolean e2e_wait_agent_restart(E2e *e, const gchar *instance, guint starts);
+/*
+ * Points the backend's agents at @host's Orch/Status APIs (e->t or a peer
+ * host); %TRUE once the instance's agent was restarted towards it.
+ */
+gboolean e2e_move_agents(E2e *e, ExhTest *host, const gchar *instance);
