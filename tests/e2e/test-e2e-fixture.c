@@ -348,50 +348,6 @@ e2e_start_peer_host(E2e *e)
 	return g_steal_pointer(&peer);
 }
 
-gboolean
-e2e_wait_agent_restart(E2e *e, const gchar *instance, guint starts)
-{
-	gint64 start = g_get_monotonic_time();
-
-	while (g_get_monotonic_time() - start < E2E_WAIT_S * G_USEC_PER_SEC) {
-		g_autoptr(ExhLocalNodeInfo) now = e2e_node(e, instance);
-
-		if (now != NULL && now->agent_starts > starts && now->agent_pid > 0)
-			return TRUE;
-		g_usleep(10 * 1000);
-	}
-	g_test_fail_printf("the agent was not restarted towards the other host");
-	return FALSE;
-}
-
-/* %TRUE when the node's agent configuration names @orch_url (reported if not). */
-static gboolean
-agent_polls(const ExhLocalNodeInfo *node, const gchar *orch_url)
-{
-	g_autofree gchar *path = g_build_filename(node->dir, "node.ini", NULL);
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	g_autofree gchar *orch = NULL;
-
-	if (g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL))
-		orch = g_key_file_get_string(kf, "universal_agent", "orch_endpoint", NULL);
-	if (g_strcmp0(orch, orch_url) == 0)
-		return TRUE;
-	g_test_fail_printf("the agent polls %s, not %s", orch, orch_url);
-	return FALSE;
-}
-
-gboolean
-e2e_move_agents(E2e *e, ExhTest *host, const gchar *instance)
-{
-	g_autoptr(ExhLocalNodeInfo) before = e2e_node(e, instance);
-	const gchar *orch_url = exh_host_get_orch_url(host->host);
-
-	/* the backend restarts every agent towards the new URLs */
-	exh_local_backend_set_endpoints(e->backend, orch_url, exh_host_get_status_url(host->host));
-	return before != NULL && e2e_wait_agent_restart(e, instance, before->agent_starts) &&
-	       agent_polls(before, orch_url);
-}
-
 /* ------------------------------------------------------------------ the dp sink, a message */
 
 #define SCRIPTS EXM_SOURCE_ROOT "/tests/dp/"

@@ -112,15 +112,3 @@ gboolean e2e_start_host(E2e *e);
  * backend.  %NULL on failure (reported).
  */
 ExhTest *e2e_start_peer_host(E2e *e);
-
-/*
- * Waits until the agent of the instance's node was started again after
- * @starts starts (#ExhLocalNodeInfo's agent_starts); %FALSE when it was not
- * within E2E_WAIT_S (reported).
- */
-gboolean e2e_wait_agent_restart(E2e *e, const gchar *instance, guint starts);
-/*
- * Points the backend's agents at @host's Orch/Status APIs (e->t or a peer
- * host); %TRUE once the instance's agent was restarted towards it.
- */
-gboolean e2e_move_agents(E2e *e, ExhTest *host, const gchar *instance);

@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "exh-local-backend.h"
 #include "exm-test.h"
 #include "test-faults-fixture.h"
 
@@ -238,6 +239,34 @@ cross_writes(ExhTest *writer, const gchar *instance, Watch *w, const gchar *labe
 	return asleep;
 }
 
+/* Waits until the node's agent was started again after @starts starts. */
+static gboolean
+wait_agent_restart(E2e *e, const gchar *instance, guint starts)
+{
+	gint64 start = g_get_monotonic_time();
+
+	while (g_get_monotonic_time() - start < FAULTS_WAIT_US) {
+		g_autoptr(ExhLocalNodeInfo) now = e2e_node(e, instance);
+
+		if (now != NULL && now->agent_starts > starts && now->agent_pid > 0)
+			return TRUE;
+		g_usleep(10 * 1000);
+	}
+	g_test_fail_printf("the agent was not restarted towards the other host");
+	return FALSE;
+}
+
+/* Points the node's agent at @host (the backend restarts it). */
+static gboolean
+move_agent(E2e *e, ExhTest *host, const gchar *instance)
+{
+	g_autoptr(ExhLocalNodeInfo) before = e2e_node(e, instance);
+
+	exh_local_backend_set_endpoints(
+		e->backend, exh_host_get_orch_url(host->host), exh_host_get_status_url(host->host));
+	return before != NULL && wait_agent_restart(e, instance, before->agent_starts);
+}
+
 static void
 run_phases(E2e *e, ExhTest *peer, const gchar *instance, Watch *w)
 {
@@ -250,7 +279,7 @@ run_phases(E2e *e, ExhTest *peer, const gchar *instance, Watch *w)
 	}
 	concurrent_writers(e, peer, instance, w);
 	asleep = cross_writes(e->t, instance, w, "xa");
-	if (!e2e_move_agents(e, e->t, instance))
+	if (!move_agent(e, e->t, instance))
 		return;
 	asleep += cross_writes(peer, instance, w, "xb");
 	if (FAULTS_ASSERT_TIMES)
@@ -271,7 +300,7 @@ test_two_hosts(void)
 		return;
 	/* the peer's start points the agent at it */
 	peer = e2e_start_peer_host(e);
-	if (peer == NULL || !e2e_wait_agent_restart(e, instance, node->agent_starts))
+	if (peer == NULL || !wait_agent_restart(e, instance, node->agent_starts))
 		return;
 	w.node = node;
 	g_mutex_init(&w.lock);
