@@ -56,5 +56,14 @@ fi
 # agent unit, so it must exist before the agent starts).
 install -d -o root -g root -m 0700 "${MAIL_DIR}/usage"
 
+# Every other directory on /persist the agent writes (its unit's
+# ReadWritePaths=-): systemd makes a path that is missing when the unit starts
+# read-only for the agent until it restarts, and the agent may start before
+# configure, which makes them too. tls/ holds the keys (root:Debian-exim 0750,
+# exim reads them); capture/ is exim's maildir (Debian-exim 0750); configure
+# enforces the same owners and modes (agent/dp/exm-dp-configure.c).
+install -d -o root -g Debian-exim -m 0750 "${MAIL_DIR}/tls"
+install -d -o Debian-exim -g Debian-exim -m 0750 "${MAIL_DIR}/capture"
+
 systemctl --no-block enable --now exordos-metapaas-mail-configure
 echo "Bootstrap completed successfully."

@@ -525,3 +525,51 @@ exm_dp_spin_100ms(void)
 		g_usleep(2000);
 	}
 }
+
+/* The banner of a session opened by openssl s_client: the handshake is done. */
+void
+exm_dp_held_start(ExmDpHeld *h, const gchar *addr, gint port)
+{
+	g_autofree gchar *target = g_strdup_printf("%s:%d", addr, port);
+	const gchar *argv[] = { "openssl", "s_client", "-quiet", "-connect", target, NULL };
+	g_autoptr(GError) error = NULL;
+	gchar buf[512];
+	gssize n;
+
+	g_assert_true(g_spawn_async_with_pipes(NULL,
+					       (gchar **)argv,
+					       NULL,
+					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+						       G_SPAWN_STDERR_TO_DEV_NULL,
+					       NULL,
+					       NULL,
+					       &h->pid,
+					       &h->in,
+					       &h->out,
+					       NULL,
+					       &error));
+	g_assert_no_error(error);
+	n = read(h->out, buf, sizeof buf - 1);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = '\0';
+	g_assert_true(g_str_has_prefix(buf, "220 "));
+}
+
+gchar *
+exm_dp_held_finish(ExmDpHeld *h)
+{
+	static const gchar cmds[] = "NOOP\r\nQUIT\r\n";
+	GString *got = g_string_new(NULL);
+	gchar buf[512];
+	gssize n;
+	gint status = 0;
+
+	g_assert_cmpint(write(h->in, cmds, strlen(cmds)), ==, (gssize)strlen(cmds));
+	while ((n = read(h->out, buf, sizeof buf)) > 0)
+		g_string_append_len(got, buf, n);
+	close(h->in);
+	close(h->out);
+	waitpid(h->pid, &status, 0);
+	g_spawn_close_pid(h->pid);
+	return g_string_free(got, FALSE);
+}

@@ -134,3 +134,19 @@ gboolean exm_dp_have_exim_and_sink(void);
 /* Runs the thread-default main context for about 100 ms (an endpoint the
  * test serves while a peer such as Prometheus queries it). */
 void exm_dp_spin_100ms(void);
+
+/* A TLS session on @addr:@port held open by `openssl s_client`: its stdin
+ * stays open until exm_dp_held_finish() sends NOOP and QUIT, so a test can
+ * change the node under a session that goes on. */
+typedef struct {
+	GPid pid;
+	gint in;
+	gint out;
+} ExmDpHeld;
+
+/* Opens the session and reads the banner (the handshake is done). */
+void exm_dp_held_start(ExmDpHeld *h, const gchar *addr, gint port);
+
+/* NOOP and QUIT on the held session; returns all it answered after the
+ * banner and reaps the client. */
+gchar *exm_dp_held_finish(ExmDpHeld *h);

@@ -198,62 +198,6 @@ test_issue(void)
 	g_assert_cmpint(exm_dp_acme_next_run(acme), >, test_clock(NULL) + 86400);
 }
 
-/* A TLS session on 465 held open by openssl s_client (as in test-dp-tls). */
-typedef struct {
-	GPid pid;
-	gint in;
-	gint out;
-} Held;
-
-static void
-held_start(Held *h)
-{
-	g_autofree gchar *target = g_strdup_printf("%s:%d", fx->addr, fx->config->smtps_port);
-	const gchar *argv[] = { "openssl", "s_client", "-quiet", "-connect", target, NULL };
-	g_autoptr(GError) error = NULL;
-	gchar buf[512];
-	gssize n;
-
-	g_assert_true(g_spawn_async_with_pipes(NULL,
-					       (gchar **)argv,
-					       NULL,
-					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
-						       G_SPAWN_STDERR_TO_DEV_NULL,
-					       NULL,
-					       NULL,
-					       &h->pid,
-					       &h->in,
-					       &h->out,
-					       NULL,
-					       &error));
-	g_assert_no_error(error);
-	/* the banner: the handshake is done and the session is open */
-	n = read(h->out, buf, sizeof buf - 1);
-	g_assert_cmpint(n, >, 0);
-	buf[n] = '\0';
-	g_assert_true(g_str_has_prefix(buf, "220 "));
-}
-
-/* NOOP and QUIT on the held session; returns all it answered after the banner. */
-static gchar *
-held_finish(Held *h)
-{
-	static const gchar cmds[] = "NOOP\r\nQUIT\r\n";
-	GString *got = g_string_new(NULL);
-	gchar buf[512];
-	gssize n;
-	gint status = 0;
-
-	g_assert_cmpint(write(h->in, cmds, strlen(cmds)), ==, (gssize)strlen(cmds));
-	while ((n = read(h->out, buf, sizeof buf)) > 0)
-		g_string_append_len(got, buf, n);
-	close(h->in);
-	close(h->out);
-	waitpid(h->pid, &status, 0);
-	g_spawn_close_pid(h->pid);
-	return g_string_free(got, FALSE);
-}
-
 /* (2) renewal when the clock says so: nothing a minute before two thirds
  * of the lifetime, a new certificate just after, served from the next
  * handshake with no restart while an open session goes on. */
@@ -266,7 +210,7 @@ test_renew(void)
 	g_autofree gchar *answered = NULL;
 	guint restarts;
 	gint64 due;
-	Held held;
+	ExmDpHeld held;
 
 	if (!ready())
 		return;
@@ -280,7 +224,7 @@ test_renew(void)
 	g_assert_false(exm_dp_acme_running(acme));
 	g_assert_cmpuint(exm_dp_acme_get_runs(acme), ==, 1);
 
-	held_start(&held);
+	exm_dp_held_start(&held, fx->addr, fx->config->smtps_port);
 	clock_offset = due + 1 - g_get_real_time() / G_USEC_PER_SEC;
 	run_until(2);
 	clock_offset = 0;
@@ -289,7 +233,7 @@ test_renew(void)
 	file = file_serial();
 	g_assert_cmpstr(after, ==, file);
 	g_assert_cmpstr(after, !=, before);
-	answered = held_finish(&held);
+	answered = exm_dp_held_finish(&held);
 	g_assert_nonnull(strstr(answered, "250 "));
 	g_assert_nonnull(strstr(answered, "221 "));
 	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, restarts);

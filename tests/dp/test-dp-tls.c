@@ -267,63 +267,6 @@ test_openssl_refused(void)
 	}
 }
 
-/* A TLS session on 465 held open by openssl s_client: its stdin stays open
- * until held_finish() sends NOOP and QUIT. */
-typedef struct {
-	GPid pid;
-	gint in;
-	gint out;
-} Held;
-
-static void
-held_start(Held *h)
-{
-	g_autofree gchar *target = g_strdup_printf("%s:%d", fx->addr, listeners[2].port);
-	const gchar *argv[] = { "openssl", "s_client", "-quiet", "-connect", target, NULL };
-	g_autoptr(GError) error = NULL;
-	gchar buf[512];
-	gssize n;
-
-	g_assert_true(g_spawn_async_with_pipes(NULL,
-					       (gchar **)argv,
-					       NULL,
-					       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
-						       G_SPAWN_STDERR_TO_DEV_NULL,
-					       NULL,
-					       NULL,
-					       &h->pid,
-					       &h->in,
-					       &h->out,
-					       NULL,
-					       &error));
-	g_assert_no_error(error);
-	/* the banner: the handshake is done and the session is open */
-	n = read(h->out, buf, sizeof buf - 1);
-	g_assert_cmpint(n, >, 0);
-	buf[n] = '\0';
-	g_assert_true(g_str_has_prefix(buf, "220 "));
-}
-
-/* NOOP and QUIT on the held session; returns all it answered after the banner. */
-static gchar *
-held_finish(Held *h)
-{
-	static const gchar cmds[] = "NOOP\r\nQUIT\r\n";
-	GString *got = g_string_new(NULL);
-	gchar buf[512];
-	gssize n;
-	gint status = 0;
-
-	g_assert_cmpint(write(h->in, cmds, strlen(cmds)), ==, (gssize)strlen(cmds));
-	while ((n = read(h->out, buf, sizeof buf)) > 0)
-		g_string_append_len(got, buf, n);
-	close(h->in);
-	close(h->out);
-	waitpid(h->pid, &status, 0);
-	g_spawn_close_pid(h->pid);
-	return g_string_free(got, FALSE);
-}
-
 static gchar *
 unit_fixture(const gchar *name)
 {
@@ -386,7 +329,7 @@ test_custom_certificate(void)
 	g_autoptr(GError) error = NULL;
 	gboolean changed = FALSE;
 	guint restarts;
-	Held held;
+	ExmDpHeld held;
 	struct stat st;
 
 	if (!ready())
@@ -399,7 +342,7 @@ test_custom_certificate(void)
 	stranger = unit_fixture("stranger.key");
 	restarts = exm_dp_fixture_restarts(fx);
 	g_assert_true(all_verify(self_signed));
-	held_start(&held);
+	exm_dp_held_start(&held, fx->addr, listeners[2].port);
 
 	/* a key that does not match: refused, nothing written */
 	g_assert_false(exm_dp_tls_install(
@@ -417,7 +360,7 @@ test_custom_certificate(void)
 	g_assert_true(all_verify(root));
 	g_assert_false(all_verify(self_signed));
 	/* the session opened before the swap still answers */
-	after = held_finish(&held);
+	after = exm_dp_held_finish(&held);
 	g_assert_nonnull(strstr(after, "250 "));
 	g_assert_nonnull(strstr(after, "221 "));
 	g_assert_cmpuint(exm_dp_fixture_restarts(fx), ==, restarts);

@@ -144,6 +144,52 @@ test_http_crud(void)
 	}
 }
 
+/* A GET that writes, through the host: verify_dns stores its answer and the
+ * instance's dns_status, so the host must run a GET in a transaction it
+ * commits, on a connection that may write (docs/scale.md §8).  The resolver
+ * is a closed port: the check fails fast, and its answer is stored all the
+ * same. */
+static void
+test_http_get_writes(void)
+{
+	g_autoptr(ExhTest) t = exh_test_new(NULL);
+	g_autoptr(ExhTestResponse) r = NULL;
+	g_autofree gchar *v1 = NULL;
+	g_autofree gchar *i1 = NULL;
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *stored = NULL;
+	g_autofree gchar *answers = NULL;
+	g_autofree gchar *sql = NULL;
+	const gchar *status;
+
+	if (t == NULL)
+		return;
+	v1 = seed_version(t);
+	i1 = seed_instance(t, EXH_TEST_TOKEN_OWNER, v1, "dns");
+	path = g_strdup_printf(MAIL "instances/%s/actions/verify_dns", i1);
+	r = exh_test_request(t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
+	g_assert_cmpuint(r->status, ==, 200);
+	g_assert_false(json_object_get_boolean_member(exh_test_response_object(r), "cached"));
+	status = exh_test_response_get_string(r, "status");
+	g_assert_nonnull(status);
+	sql = g_strdup_printf("SELECT dns_status || ',' || (dns_checked_at IS NOT NULL) FROM "
+			      "mail_instances WHERE uuid = '%s'",
+			      i1);
+	stored = exh_test_sql(t, sql);
+	{
+		g_autofree gchar *want = g_strdup_printf("%s,true", status);
+
+		g_assert_cmpstr(stored, ==, want);
+	}
+	answers = exh_test_sql(t, "SELECT count(*) FROM mail_instance_dns");
+	g_assert_cmpstr(answers, ==, "1");
+	g_clear_pointer(&r, exh_test_response_free);
+	/* the stored answer is what the next GET serves */
+	r = exh_test_request(t, "GET", path, EXH_TEST_TOKEN_OWNER, NULL);
+	g_assert_cmpuint(r->status, ==, 200);
+	g_assert_true(json_object_get_boolean_member(exh_test_response_object(r), "cached"));
+}
+
 static void
 test_http_iam(void)
 {
@@ -418,6 +464,7 @@ main(int argc, char **argv)
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/http/mail/crud", test_http_crud);
 	g_test_add_func("/http/mail/iam", test_http_iam);
+	g_test_add_func("/http/mail/get-writes", test_http_get_writes);
 	/* Core IAM mode (the -iam-core variant): the IAM tests only */
 	if (exh_test_iam_core_mode()) {
 		g_test_add_func("/http/mail/iam-jwt", test_http_iam_jwt);

@@ -415,6 +415,12 @@ check_storage() {
     guest 'systemctl is-active exordos-metapaas-mail-configure'
   check "boot $1: DKIM and TLS keys are on the data disk" \
     guest 'test -s /persist/exordos_mail/dkim/platform.private && test -s /persist/exordos_mail/tls/exim.key && test -s /persist/exordos_mail/tls/exim.crt && test -s /etc/exim4/dkim/platform.txt'
+  # systemd leaves a ReadWritePaths=- directory missing at the unit's start
+  # read-only for it: the agent (started before configure on a first boot)
+  # must see every one it writes on the data disk writable (dp_bootstrap.sh)
+  # shellcheck disable=SC2016 # expanded in the guest
+  check "boot $1: the agent can write its directories on the data disk" \
+    guest 'p=$(systemctl show -p MainPID --value exordos-metapaas-mail-agent) && [ "$p" -gt 0 ] && for d in tls capture usage exim-db; do nsenter -t "$p" -m -- test -w "/persist/exordos_mail/$d" || { echo "read-only: $d"; exit 1; }; done'
 }
 
 starttls_on_25() { smtp ehlo 127.0.0.1 10025 plain | grep -qi starttls; }

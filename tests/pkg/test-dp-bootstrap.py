@@ -111,6 +111,35 @@ def agent_untouched(calls):
     return not any(AGENT in c for c in calls)
 
 
+# The directories on the data disk the agent unit may write, with the owner
+# and mode configure gives them (agent/dp/exm-dp-configure.c ensure_dirs()).
+PERSIST_DIRS = {
+    "/persist/exordos_mail/usage": ("root", "root", 0o700),
+    "/persist/exordos_mail/exim-db": ("Debian-exim", "Debian-exim", 0o750),
+    "/persist/exordos_mail/tls": ("root", "Debian-exim", 0o750),
+    "/persist/exordos_mail/capture": ("Debian-exim", "Debian-exim", 0o750),
+}
+
+
+def case_agent_paths(t, root):
+    """systemd leaves a ReadWritePaths=- directory that is missing when the
+    unit starts read-only for it until it restarts, and the agent may start
+    before configure: bootstrap (which the agent is ordered after) must make
+    every such directory on /persist (docs/tls.md §8)."""
+    unit = pkgtest.parse_unit(pkgtest.built_unit(AGENT + ".service"))
+    paths = [p[1:] for p in pkgtest.unit_values(unit, "Service", "ReadWritePaths")
+             if p.startswith("-/persist/")]
+    t.eq(sorted(paths), sorted(PERSIST_DIRS), "the agent unit's optional /persist paths")
+    for path in paths:
+        want = PERSIST_DIRS.get(path)
+        full = os.path.join(root, path.lstrip("/"))
+        st = os.stat(full) if os.path.isdir(full) else None
+        got = None if st is None else (pwd.getpwuid(st.st_uid).pw_name,
+                                       grp.getgrgid(st.st_gid).gr_name,
+                                       stat.S_IMODE(st.st_mode))
+        t.eq(got, want, f"success: bootstrap made {path} before the agent starts")
+
+
 def case_success(t, asserts):
     with pkgtest.TempDir() as d:
         node = Node(d)
@@ -131,6 +160,7 @@ def case_success(t, asserts):
         t.ok(ust is not None and stat.S_IMODE(ust.st_mode) == 0o700 and ust.st_uid == 0
              and ust.st_gid == 0,
              "success: the agent's usage state directory is on the data disk, root 0700")
+        case_agent_paths(t, d)
         t.eq(node.call_log(), SUCCESS_CALLS, "success: exact call sequence")
         t.ok("Bootstrap completed successfully." in r.stdout, "success: completion message", r.stdout)
         mail_dir = os.path.join(d, "persist", "exordos_mail")

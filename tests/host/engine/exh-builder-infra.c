@@ -15,6 +15,9 @@
 #include "exm-cleanup.h"
 #include "exm-json.h"
 #include "exm-proto.h"
+#include "exm-uuid.h"
+
+#define INFRA_KINDS "('node_set', 'config')"
 
 /* Writes an infra actual row when its full_hash moved (no no-op statement: the
  * table's trigger would wake the engine for nothing). */
@@ -89,20 +92,54 @@ put_node_keys(ExhBuilderTick *t, const ExhNodeSetActual *actual, GError **error)
 	return TRUE;
 }
 
+void
+exh_builder_infra_entry_free(ExhInfraEntry *entry)
+{
+	g_free(entry->kind);
+	g_free(entry->res_uuid);
+	g_free(entry->master);
+	g_free(entry->node);
+	g_strfreev(entry->nodes);
+	g_free(entry);
+}
+
+/* The entry of target @uuid as just read (created when new). */
+static ExhInfraEntry *
+entry_note(ExhBuilder *b, PGresult *res, gint i)
+{
+	const gchar *uuid = PQgetvalue(res, i, 1);
+	ExhInfraEntry *e = g_hash_table_lookup(b->infra, uuid);
+
+	if (e == NULL) {
+		e = g_new0(ExhInfraEntry, 1);
+		g_hash_table_replace(b->infra, g_strdup(uuid), e);
+	}
+	g_free(e->kind);
+	e->kind = g_strdup(PQgetvalue(res, i, 0));
+	g_free(e->res_uuid);
+	e->res_uuid = g_strdup(PQgetvalue(res, i, 2));
+	g_free(e->master);
+	e->master = PQgetisnull(res, i, 5) ? NULL : g_strdup(PQgetvalue(res, i, 5));
+	e->settled = FALSE;
+	return e;
+}
+
+static gboolean
+is_applied(ExhBuilderTick *t, const gchar *res_uuid, const gchar *hash)
+{
+	return g_strcmp0(g_hash_table_lookup(t->b->applied, res_uuid), hash) == 0;
+}
+
 /* Hands a changed infra target to the backend (level-based, once per hash). */
 static void
-apply_infra(ExhBuilderTick *t,
-	    const gchar *kind,
-	    const gchar *res_uuid,
-	    const gchar *hash,
-	    JsonObject *value)
+apply_infra(ExhBuilderTick *t, ExhInfraEntry *e, const gchar *hash, JsonObject *value)
 {
 	g_autoptr(GError) error = NULL;
 	gboolean ok;
 
-	if (g_strcmp0(g_hash_table_lookup(t->b->applied, res_uuid), hash) == 0)
+	if (is_applied(t, e->res_uuid, hash))
 		return;
-	if (g_str_equal(kind, "node_set")) {
+	if (g_str_equal(e->kind, "node_set")) {
 		g_autoptr(ExhNodeSetTarget) target = exh_node_set_target_from_json(value, &error);
 		ok = target != NULL &&
 		     exh_infra_backend_apply_node_set(t->b->backend, target, &error);
@@ -110,27 +147,44 @@ apply_infra(ExhBuilderTick *t,
 		g_autoptr(ExhConfigTarget) target = exh_config_target_from_json(value, &error);
 		ok = target != NULL &&
 		     exh_infra_backend_apply_config(t->b->backend, target, &error);
+		/* a notification about its node's set concerns it too */
+		if (target != NULL) {
+			g_free(e->node);
+			e->node = g_strdup(target->node);
+		}
 	}
 	if (ok) {
-		g_hash_table_replace(t->b->applied, g_strdup(res_uuid), g_strdup(hash));
-		g_hash_table_remove(t->b->refused, res_uuid);
+		g_hash_table_replace(t->b->applied, g_strdup(e->res_uuid), g_strdup(hash));
+		g_hash_table_remove(t->b->refused, e->res_uuid);
 		return;
 	}
 	/* retried every tick (a node may appear), logged once per target version */
-	if (g_strcmp0(g_hash_table_lookup(t->b->refused, res_uuid), hash) != 0)
+	if (g_strcmp0(g_hash_table_lookup(t->b->refused, e->res_uuid), hash) != 0)
 		exh_log(G_LOG_LEVEL_MESSAGE,
 			NULL,
 			"backend refused %s %s: %s",
-			kind,
-			res_uuid,
+			e->kind,
+			e->res_uuid,
 			error->message);
-	g_hash_table_replace(t->b->refused, g_strdup(res_uuid), g_strdup(hash));
+	g_hash_table_replace(t->b->refused, g_strdup(e->res_uuid), g_strdup(hash));
+}
+
+static void
+note_nodes(ExhInfraEntry *e, const ExhNodeSetActual *actual)
+{
+	GStrvBuilder *nodes = g_strv_builder_new();
+
+	for (guint i = 0; actual->nodes != NULL && i < actual->nodes->len; i++)
+		g_strv_builder_add(nodes, ((const ExhInfraNode *)actual->nodes->pdata[i])->uuid);
+	g_strfreev(e->nodes);
+	e->nodes = g_strv_builder_end(nodes);
+	g_strv_builder_unref(nodes);
 }
 
 static gboolean
 report_node_set(ExhBuilderTick *t,
+		ExhInfraEntry *e,
 		const gchar *uuid,
-		const gchar *res_uuid,
 		JsonObject *target,
 		GError **error)
 {
@@ -144,12 +198,14 @@ report_node_set(ExhBuilderTick *t,
 			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "node_set %s: %s", uuid, local->message);
 		return TRUE;
 	}
+	note_nodes(e, actual);
+	e->settled = actual->status == EXH_INFRA_STATUS_ACTIVE;
 	value = exh_node_set_actual_to_json(actual);
 	return put_node_keys(t, actual, error) &&
 	       put_actual(t,
 			  "node_set",
 			  uuid,
-			  res_uuid,
+			  e->res_uuid,
 			  target,
 			  value,
 			  exh_infra_status_to_string(actual->status),
@@ -173,8 +229,8 @@ object_copy(JsonObject *obj)
 
 static gboolean
 report_config(ExhBuilderTick *t,
+	      ExhInfraEntry *e,
 	      const gchar *uuid,
-	      const gchar *res_uuid,
 	      JsonObject *target,
 	      GError **error)
 {
@@ -188,26 +244,29 @@ report_config(ExhBuilderTick *t,
 			exh_log(G_LOG_LEVEL_MESSAGE, NULL, "config %s: %s", uuid, local->message);
 		return TRUE;
 	}
+	e->settled = status == EXH_INFRA_STATUS_ACTIVE;
 	/* the file is the target (the backend wrote it) plus its status */
 	name = exh_infra_status_to_string(status);
 	value = object_copy(target);
 	json_object_set_string_member(json_node_get_object(value), "status", name);
-	return put_actual(t, "config", uuid, res_uuid, target, value, name, error);
+	return put_actual(t, "config", uuid, e->res_uuid, target, value, name, error);
 }
 
-/* Infra actuals whose target is gone: the backend deletes, keys and row go. */
+/* Infra actuals whose target is gone (all of them, or those of the res_uuids
+ * in @only): the backend deletes, keys and row go. */
 static gboolean
-delete_orphans(ExhBuilderTick *t, GError **error)
+delete_orphans(ExhBuilderTick *t, const gchar *only, GError **error)
 {
-	g_autoptr(PGresult) res =
-		exh_builder_sql_exec(t,
-				     "SELECT a.kind, a.uuid, a.res_uuid, a.value::text FROM "
-				     "ua_actual_resources a WHERE a.kind IN ('node_set', 'config') "
-				     "AND a.node IS NULL AND NOT EXISTS (SELECT 1 FROM "
-				     "ua_target_resources r WHERE r.res_uuid = a.res_uuid)",
-				     0,
-				     NULL,
-				     error);
+	const gchar *p0[] = { only };
+	g_autoptr(PGresult) res = exh_builder_sql_exec(
+		t,
+		"SELECT a.kind, a.uuid, a.res_uuid, a.value::text FROM ua_actual_resources a WHERE "
+		"a.kind IN " INFRA_KINDS " AND a.node IS NULL AND ($1::uuid[] IS NULL OR "
+		"a.res_uuid = ANY($1::uuid[])) AND NOT EXISTS (SELECT 1 FROM ua_target_resources r "
+		"WHERE r.res_uuid = a.res_uuid)",
+		1,
+		p0,
+		error);
 
 	if (res == NULL)
 		return FALSE;
@@ -249,46 +308,198 @@ delete_orphans(ExhBuilderTick *t, GError **error)
 	return TRUE;
 }
 
-gboolean
-exh_builder_infra_sync(ExhBuilderTick *t, GError **error)
+/* The configs whose node is one of set @e's nodes. */
+static void
+add_configs_of_set(ExhBuilder *b, const ExhInfraEntry *set, GHashTable *want)
 {
+	GHashTableIter it;
+	gpointer key;
+	gpointer value;
+
+	if (set->nodes == NULL || set->nodes[0] == NULL)
+		return;
+	g_hash_table_iter_init(&it, b->infra);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		const ExhInfraEntry *e = value;
+
+		if (e->node != NULL && g_strv_contains((const gchar *const *)set->nodes, e->node))
+			g_hash_table_add(want, g_strdup(key));
+	}
+}
+
+/* At a tick's start: the uuids its marks name, those the backend notified
+ * (with a set's configs), and every target not settled yet. */
+static void
+want_at_start(ExhBuilderTick *t, GHashTable *want)
+{
+	g_auto(GStrv) marks = NULL;
+	GHashTableIter it;
+	gpointer key;
+	gpointer value;
+
+	if (t->marks != NULL && strlen(t->marks) > 2) {
+		g_autofree gchar *inner = g_strndup(t->marks + 1, strlen(t->marks) - 2);
+
+		marks = g_strsplit(inner, ",", -1);
+		for (guint i = 0; marks[i] != NULL; i++)
+			g_hash_table_add(want, g_strdup(marks[i]));
+	}
+	g_hash_table_iter_init(&it, t->b->notified);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		const ExhInfraEntry *e = g_hash_table_lookup(t->b->infra, key);
+
+		g_hash_table_add(want, g_strdup(key));
+		if (e != NULL && g_str_equal(e->kind, "node_set"))
+			add_configs_of_set(t->b, e, want);
+	}
+	g_hash_table_remove_all(t->b->notified);
+	g_hash_table_iter_init(&it, t->b->infra);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		if (!((const ExhInfraEntry *)value)->settled)
+			g_hash_table_add(want, g_strdup(key));
+	}
+}
+
+static void
+add_all(GHashTable *want, GHashTable *from)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, from);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		g_hash_table_add(want, g_strdup(key));
+}
+
+/* A uuid[] literal of the keys of @set ("{}" when empty); they are uuids. */
+static gchar *
+uuid_literal(GHashTable *set)
+{
+	GString *s = g_string_new("{");
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, set);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		if (!exm_uuid_is_valid(key))
+			continue;
+		if (s->len > 1)
+			g_string_append_c(s, ',');
+		g_string_append(s, key);
+	}
+	g_string_append_c(s, '}');
+	return g_string_free(s, FALSE);
+}
+
+static gboolean
+sync_row(ExhBuilderTick *t, PGresult *res, gint i, GError **error)
+{
+	const gchar *text = PQgetvalue(res, i, 3);
+	const gchar *hash = PQgetvalue(res, i, 4);
+	g_autoptr(JsonNode) node = exm_json_parse_strict(text, strlen(text), NULL);
+	ExhInfraEntry *e;
+	gboolean ok;
+
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+		return TRUE;
+	e = entry_note(t->b, res, i);
+	apply_infra(t, e, hash, json_node_get_object(node));
+	ok = g_str_equal(e->kind, "node_set")
+		     ? report_node_set(
+			       t, e, PQgetvalue(res, i, 1), json_node_get_object(node), error)
+		     : report_config(
+			       t, e, PQgetvalue(res, i, 1), json_node_get_object(node), error);
+	/* refused by the backend: tried again next tick */
+	e->settled = e->settled && is_applied(t, e->res_uuid, hash);
+	return ok;
+}
+
+/* The remembered targets @want names (or whose master it names) that the
+ * read did not return: gone.  Returns their res_uuids as a uuid[] literal. */
+static gchar *
+vanished(ExhBuilder *b, GHashTable *want, GHashTable *seen)
+{
+	g_autoptr(GHashTable) gone = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTableIter it;
+	gpointer key;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, b->infra);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		ExhInfraEntry *e = value;
+
+		if (g_hash_table_contains(seen, key) ||
+		    !(g_hash_table_contains(want, key) ||
+		      (e->master != NULL && g_hash_table_contains(want, e->master))))
+			continue;
+		g_hash_table_add(gone, g_strdup(e->res_uuid));
+		g_hash_table_iter_remove(&it);
+	}
+	return g_hash_table_size(gone) > 0 ? uuid_literal(gone) : NULL;
+}
+
+/* Forgets the targets a full read did not return. */
+static void
+forget_unseen(ExhBuilder *b, GHashTable *seen)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, b->infra);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		if (!g_hash_table_contains(seen, key))
+			g_hash_table_iter_remove(&it);
+	}
+}
+
+static PGresult *
+read_targets(ExhBuilderTick *t, const gchar *want, GError **error)
+{
+	const gchar *params[] = { want };
+
+	/* node sets before configs: a config needs its node */
+	return exh_builder_sql_exec(
+		t,
+		"SELECT kind, uuid, res_uuid, value::text, hash, master FROM ua_target_resources "
+		"WHERE agent IS NULL AND kind IN " INFRA_KINDS " AND ($1::uuid[] IS NULL OR "
+		"uuid = ANY($1::uuid[]) OR master = ANY($1::uuid[])) ORDER BY kind DESC, uuid",
+		1,
+		params,
+		error);
+}
+
+gboolean
+exh_builder_infra_sync(ExhBuilderTick *t, gboolean end, GError **error)
+{
+	gboolean full = t->full || t->b->infra_full;
+	g_autoptr(GHashTable) want = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(PGresult) res = NULL;
+	g_autofree gchar *literal = NULL;
+	g_autofree gchar *gone = NULL;
 
 	if (t->b->backend == NULL)
 		return TRUE;
-	/* node sets before configs: a config needs its node */
-	res = exh_builder_sql_exec(
-		t,
-		"SELECT kind, uuid, res_uuid, value::text, hash FROM ua_target_resources WHERE "
-		"agent IS NULL AND kind IN ('node_set', 'config') ORDER BY kind DESC, uuid",
-		0,
-		NULL,
-		error);
+	if (!full && end && t->touched != NULL)
+		add_all(want, t->touched);
+	else if (!full && !end)
+		want_at_start(t, want);
+	if (!full && g_hash_table_size(want) == 0)
+		return TRUE; /* nothing happened to any infra target */
+	literal = full ? NULL : uuid_literal(want);
+	res = read_targets(t, literal, error);
 	if (res == NULL)
 		return FALSE;
 	for (gint i = 0; i < PQntuples(res); i++) {
-		const gchar *kind = PQgetvalue(res, i, 0);
-		const gchar *text = PQgetvalue(res, i, 3);
-		g_autoptr(JsonNode) node = exm_json_parse_strict(text, strlen(text), NULL);
-		JsonObject *value;
-		gboolean ok;
-
-		if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
-			continue;
-		value = json_node_get_object(node);
-		apply_infra(t, kind, PQgetvalue(res, i, 2), PQgetvalue(res, i, 4), value);
-		ok = g_str_equal(kind, "node_set") ? report_node_set(t,
-								     PQgetvalue(res, i, 1),
-								     PQgetvalue(res, i, 2),
-								     value,
-								     error)
-						   : report_config(t,
-								   PQgetvalue(res, i, 1),
-								   PQgetvalue(res, i, 2),
-								   value,
-								   error);
-		if (!ok)
+		g_hash_table_add(seen, g_strdup(PQgetvalue(res, i, 1)));
+		if (!sync_row(t, res, i, error))
 			return FALSE;
 	}
-	return delete_orphans(t, error);
+	if (full) {
+		forget_unseen(t->b, seen);
+		t->b->infra_full = FALSE;
+		return delete_orphans(t, NULL, error);
+	}
+	gone = vanished(t->b, want, seen);
+	return gone == NULL || delete_orphans(t, gone, error);
 }

@@ -34,6 +34,9 @@ struct _ExhBuilder {
 	ExhBuilderOwnPidFunc own_pid; /* with changed_data */
 	GHashTable *applied;	      /* res_uuid → hash handed to the backend; tick only */
 	GHashTable *refused;	      /* res_uuid → hash the backend refused; tick only */
+	GHashTable *infra;	      /* infra target uuid → ExhInfraEntry*; tick only */
+	GHashTable *notified; /* uuids the backend named since the last tick; engine thread */
+	gboolean infra_full;  /* the next infra sync reads every target; tick only */
 
 	GThread *thread;
 	GMainContext *context;
@@ -74,10 +77,24 @@ typedef struct {
 	ExhBuilder *b;
 	PGconn *conn;
 	ExhBuilderStats *stats;
-	gboolean full;	/* every source's query (§9.3), else only the marks */
-	gchar *marks;	/* uuid[] literal of the marks this tick took */
-	gboolean batch; /* a source or the marks filled a batch */
+	gboolean full;	     /* every source's query (§9.3), else only the marks */
+	gchar *marks;	     /* uuid[] literal of the marks this tick took */
+	gboolean batch;	     /* a source or the marks filled a batch */
+	GHashTable *touched; /* the instances the builders processed this tick */
 } ExhBuilderTick;
+
+/* What the infra bridge remembers of an infra target between ticks, so that
+ * a tick looks only at the targets something happened to (docs/scale.md §6). */
+typedef struct {
+	gchar *kind;
+	gchar *res_uuid;
+	gchar *master;	  /* nullable */
+	gchar *node;	  /* a config's node; NULL for a set */
+	GStrv nodes;	  /* a set's nodes as last reported; nullable */
+	gboolean settled; /* handed over and reported ACTIVE: nothing to poll */
+} ExhInfraEntry;
+
+void exh_builder_infra_entry_free(ExhInfraEntry *entry);
 
 /* ---- exh-builder-sql.c */
 
@@ -162,7 +179,9 @@ gchar *exh_builder_sink_canonical(const gchar *text, gchar **out_hash);
 
 /* ---- exh-builder-infra.c */
 
-/* Hands the infra targets to the backend and writes back its actuals. */
-gboolean exh_builder_infra_sync(ExhBuilderTick *t, GError **error);
+/* Hands the infra targets to the backend and writes back its actuals: every
+ * target on a full pass, else only those the tick's marks, the backend's
+ * notifications and (@end) the instances built name, and those not settled. */
+gboolean exh_builder_infra_sync(ExhBuilderTick *t, gboolean end, GError **error);
 
 G_END_DECLS

@@ -580,6 +580,8 @@ run_builder(ExhBuilderTick *t,
 		/* one instance from several sources is processed once */
 		if (i > 0 && g_str_equal(uuid, PQgetvalue(uuids, i - 1, 0)))
 			continue;
+		/* the infra sync at the tick's end looks at its infra targets */
+		g_hash_table_add(t->touched, g_strdup(uuid));
 
 		if (!savepoint(t, "SAVEPOINT exh_instance", error))
 			return FALSE;
@@ -680,7 +682,7 @@ tick_body(ExhBuilderTick *t, GError **error)
 	/* the tick's own writes mark nothing (exh_builder_own_tick()) */
 	if (!exh_builder_sql_command(
 		    t->conn, "SELECT set_config('exh.builder_tick', 'on', true)", error) ||
-	    !exh_builder_infra_sync(t, error))
+	    !exh_builder_infra_sync(t, FALSE, error))
 		return FALSE;
 	for (guint i = 0; i < t->b->plugins->len; i++) {
 		const ExhBuilderPlugin *p = t->b->plugins->pdata[i];
@@ -690,7 +692,7 @@ tick_body(ExhBuilderTick *t, GError **error)
 				return FALSE;
 		}
 	}
-	return exh_builder_infra_sync(t, error);
+	return exh_builder_infra_sync(t, TRUE, error);
 }
 
 gboolean
@@ -699,9 +701,12 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 	ExhBuilderStats local = { 0 };
 	ExhBuilderTick t = { builder, conn, stats != NULL ? stats : &local };
 	g_autoptr(GError) rollback_error = NULL;
+	g_autoptr(GHashTable) touched =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	gboolean ok;
 
 	memset(t.stats, 0, sizeof(*t.stats));
+	t.touched = touched;
 	t.full = g_atomic_int_get(&builder->full_due) != 0;
 	/* a full pass takes the marks too: it sees whatever they say */
 	if (!take_marks(&t, error))
@@ -712,8 +717,11 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 		ok = FALSE;
 	}
 	ok = ok && exh_builder_sql_command(conn, "COMMIT", error);
-	if (!ok)
+	if (!ok) {
 		put_back_marks(&t);
+		/* what the bridge remembers may be ahead of the rolled-back rows */
+		builder->infra_full = TRUE;
+	}
 	g_clear_pointer(&t.marks, g_free);
 	if (!ok)
 		return FALSE;

@@ -17,6 +17,7 @@
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
+#include "exm-uuid.h"
 
 #define TICK_PERIOD_MS	1000
 #define TICK_SOON_MS	10
@@ -64,6 +65,10 @@ exh_builder_new(const gchar *conninfo, ExhInfraBackend *backend)
 	builder->plugins = g_ptr_array_new_with_free_func(g_free);
 	builder->applied = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	builder->refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	builder->infra = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)exh_builder_infra_entry_free);
+	builder->notified = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	builder->infra_full = TRUE;
 	builder->cursors = g_hash_table_new_full(
 		g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)exh_builder_cursor_free);
 	builder->full_due = 1;
@@ -433,6 +438,11 @@ listen_lost(ExhBuilder *builder)
 static void
 backend_changed(ExhInfraBackend *backend, const gchar *node_set, gpointer data)
 {
+	ExhBuilder *builder = data;
+
+	/* the next tick's infra sync looks at it (and a set's configs) */
+	if (exm_uuid_is_valid(node_set))
+		g_hash_table_add(builder->notified, g_strdup(node_set));
 	schedule_soon(data);
 }
 
@@ -577,6 +587,8 @@ exh_builder_free(ExhBuilder *builder)
 	g_ptr_array_unref(builder->plugins);
 	g_hash_table_unref(builder->applied);
 	g_hash_table_unref(builder->refused);
+	g_hash_table_unref(builder->infra);
+	g_hash_table_unref(builder->notified);
 	g_hash_table_unref(builder->cursors);
 	g_free(builder->conninfo);
 	g_free(builder);

@@ -294,6 +294,13 @@ void exh_infra_backend_init(ExhInfraBackend *backend, const ExhInfraBackendVTabl
 /*
  * For implementations: schedules the notify function for @node_set on its
  * context (no-op without one).  Callable from any thread.
+ *
+ * An implementation must emit whenever what it answers changes on its own:
+ * a set's actual state (with the set's uuid), or a config's status (with the
+ * config's uuid, or the uuid of the set whose node the config is on).  The
+ * engine polls only the targets that are not settled (not ACTIVE, refused);
+ * a settled one is read again on a notification, when its target changes,
+ * and on the engine's full pass (docs/scale.md §6).
  */
 void exh_infra_backend_emit_changed(ExhInfraBackend *backend, const gchar *node_set);
 
@@ -308,8 +315,10 @@ const gchar *exh_infra_backend_get_name(ExhInfraBackend *backend);
  * @user_data: its data
  * @destroy: (nullable): frees @user_data when replaced or at free
  *
- * The early-wake hook of the engine.  Notifications are coalesced hints: the
- * engine must still read the state with exh_infra_backend_get_node_set().
+ * The engine's hook.  Notifications are coalesced hints: the engine still
+ * reads the state with exh_infra_backend_get_node_set() and
+ * exh_infra_backend_get_config_status(); it reads a settled target only on
+ * one (see exh_infra_backend_emit_changed()).
  * The hook is captured when a change is emitted: a notification already
  * queued on @context may still run after the hook is replaced, so @user_data
  * must outlive the iterations of @context that follow (stop the context
