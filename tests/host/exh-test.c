@@ -275,10 +275,10 @@ peer_wait_up(gint port, gint status_port)
 	return FALSE;
 }
 
-ExhTest *
-exh_test_spawn_peer(ExhTest *t, GError **error)
+/* Spawns @peer's process from @t; fills @peer's URLs and client once it is up. */
+static gboolean
+peer_start(ExhTest *t, ExhTest *peer, GError **error)
 {
-	g_autoptr(ExhTest) peer = g_new0(ExhTest, 1);
 	g_autofree gchar *exe = exh_test_host_path();
 	g_autofree gchar *conf = NULL;
 	gint port = exm_test_free_port(), status_port = exm_test_free_port();
@@ -289,20 +289,32 @@ exh_test_spawn_peer(ExhTest *t, GError **error)
 	conf = peer->token_file != NULL ? peer_config(t, peer, port, status_port) : NULL;
 	if (conf == NULL) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "peer host: no config");
-		return NULL;
+		return FALSE;
 	}
 	argv[2] = conf;
 	peer->proc = exh_test_spawn(argv, error);
 	if (peer->proc == NULL)
-		return NULL;
+		return FALSE;
 	if (!peer_wait_up(port, status_port)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "peer host: not up");
-		return NULL;
+		return FALSE;
 	}
 	peer->conninfo = g_strdup(t->conninfo);
 	peer->base_url = g_strdup_printf("http://127.0.0.1:%d", port);
 	peer->status_url = g_strdup_printf("http://127.0.0.1:%d", status_port);
 	peer->session = soup_session_new_with_options("timeout", 120, NULL);
+	return TRUE;
+}
+
+ExhTest *
+exh_test_spawn_peer(ExhTest *t, GError **error)
+{
+	g_autoptr(ExhTest) peer = g_new0(ExhTest, 1);
+
+	/* a failed start is stopped by exh_test_free(), whatever it got to */
+	if (!peer_start(t, peer, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
+		return NULL;
 	return g_steal_pointer(&peer);
 }
 
