@@ -165,6 +165,15 @@ e2e_wait_instance(E2e *e, const gchar *uuid, const gchar *status)
 gchar *
 e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar *password)
 {
+	return e2e_create_account_on(e->t, instance, user, password);
+}
+
+gchar *
+e2e_create_account_on(ExhTest *host,
+		      const gchar *instance,
+		      const gchar *user,
+		      const gchar *password)
+{
 	g_autofree gchar *path = g_strdup_printf(INSTANCES "%s/accounts/", instance);
 	g_autofree gchar *body =
 		g_strdup_printf("{\"username\":\"%s\",\"password\":\"%s\",\"project_id\":\"%s\"}",
@@ -172,7 +181,7 @@ e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar
 				password,
 				EXH_TEST_PROJECT);
 	g_autoptr(ExhTestResponse) r =
-		exh_test_request(e->t, "POST", path, EXH_TEST_TOKEN_OWNER, body);
+		exh_test_request(host, "POST", path, EXH_TEST_TOKEN_OWNER, body);
 
 	if (r->status != 201) {
 		g_test_fail_printf("create account: %u %s", r->status, r->body);

@@ -48,6 +48,11 @@ JsonObject *e2e_wait_instance(E2e *e, const gchar *uuid, const gchar *status);
 
 /* POST an account with a plaintext password; returns its uuid. */
 gchar *e2e_create_account(E2e *e, const gchar *instance, const gchar *user, const gchar *password);
+/* The same through @host's API: a second host (e2e_start_peer_host(), exh_test_spawn_peer()). */
+gchar *e2e_create_account_on(ExhTest *host,
+			     const gchar *instance,
+			     const gchar *user,
+			     const gchar *password);
 
 /* PUT @body on the account; returns the HTTP status. */
 guint e2e_update_account(E2e *e, const gchar *instance, const gchar *account, const gchar *body);

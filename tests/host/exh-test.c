@@ -239,6 +239,85 @@ exh_test_new(const ExhTestOptions *options)
 	return g_steal_pointer(&t);
 }
 
+/* The host.conf of exh_test_spawn_peer(): @peer's ports, @t's database and plugins. */
+static gchar *
+peer_config(ExhTest *t, ExhTest *peer, gint port, gint status_port)
+{
+	g_autofree gchar *plugins = g_strjoinv(";", t->config->plugins);
+	g_autofree gchar *text =
+		g_strdup_printf("[host]\ntoken_file = %s\nport = %d\nplugins = %s\n"
+				"[db]\nconninfo = %s\n[agent_api]\nenabled = true\n"
+				"orch_port = %d\nstatus_port = %d\nplain_agents = %s\n",
+				peer->token_file,
+				port,
+				plugins,
+				t->conninfo,
+				exm_test_free_port(),
+				status_port,
+				t->config->plain_agents ? "true" : "false");
+	g_autofree gchar *path = g_build_filename(peer->dir, "host.conf", NULL);
+
+	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
+		return NULL;
+	return g_steal_pointer(&path);
+}
+
+/* Waits (bounded, a hang guard) until @port and @status_port accept. */
+static gboolean
+peer_wait_up(gint port, gint status_port)
+{
+	for (guint i = 0; i < 600; i++) {
+		if (exm_test_can_connect("127.0.0.1", (guint)port) &&
+		    exm_test_can_connect("127.0.0.1", (guint)status_port))
+			return TRUE;
+		g_usleep(50 * 1000);
+	}
+	return FALSE;
+}
+
+/* Spawns @peer's process from @t; fills @peer's URLs and client once it is up. */
+static gboolean
+peer_start(ExhTest *t, ExhTest *peer, GError **error)
+{
+	g_autofree gchar *exe = exh_test_host_path();
+	g_autofree gchar *conf = NULL;
+	gint port = exm_test_free_port(), status_port = exm_test_free_port();
+	const gchar *argv[] = { exe, "--config", NULL, NULL };
+
+	peer->dir = exm_test_mkdtemp("exh-peer-host");
+	peer->token_file = peer->dir != NULL ? exh_test_write_token_file(peer->dir) : NULL;
+	conf = peer->token_file != NULL ? peer_config(t, peer, port, status_port) : NULL;
+	if (conf == NULL) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "peer host: no config");
+		return FALSE;
+	}
+	argv[2] = conf;
+	peer->proc = exh_test_spawn(argv, error);
+	if (peer->proc == NULL)
+		return FALSE;
+	if (!peer_wait_up(port, status_port)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "peer host: not up");
+		return FALSE;
+	}
+	peer->conninfo = g_strdup(t->conninfo);
+	peer->base_url = g_strdup_printf("http://127.0.0.1:%d", port);
+	peer->status_url = g_strdup_printf("http://127.0.0.1:%d", status_port);
+	peer->session = soup_session_new_with_options("timeout", 120, NULL);
+	return TRUE;
+}
+
+ExhTest *
+exh_test_spawn_peer(ExhTest *t, GError **error)
+{
+	g_autoptr(ExhTest) peer = g_new0(ExhTest, 1);
+
+	/* a failed start is stopped by exh_test_free(), whatever it got to */
+	if (!peer_start(t, peer, error))
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
+		return NULL;
+	return g_steal_pointer(&peer);
+}
+
 void
 exh_test_free(ExhTest *t)
 {
@@ -248,6 +327,7 @@ exh_test_free(ExhTest *t)
 	if (t->session != NULL)
 		soup_session_abort(t->session);
 	g_clear_object(&t->session);
+	exh_test_stop(&t->proc);
 	g_clear_pointer(&t->host, exh_host_free);
 	g_clear_pointer(&t->config, exh_host_config_free);
 	g_clear_pointer(&t->iam, exh_test_iam_free);
@@ -257,6 +337,7 @@ exh_test_free(ExhTest *t)
 	g_free(t->token_file);
 	g_free(t->conninfo);
 	g_free(t->base_url);
+	g_free(t->status_url);
 	g_free(t);
 }
 

@@ -104,6 +104,8 @@ typedef struct {
 	gchar *base_url;
 	SoupSession *session;
 	struct _ExhTestIam *iam; /* Core IAM mode (exh-test-iam.h), else NULL */
+	GSubprocess *proc;	 /* a host process (exh_test_spawn_peer()), else NULL */
+	gchar *status_url;	 /* its Status API */
 } ExhTest;
 
 /*
@@ -162,6 +164,16 @@ gchar *exh_test_write_token_file(const gchar *dir);
  * Returns: (transfer full) (nullable): the fixture
  */
 ExhTest *exh_test_new(const ExhTestOptions *options);
+
+/*
+ * exordos-paas-host as a process of its own on @t's database, with @t's
+ * plugins, the fixture's tokens and the agent API (its builder engine, no
+ * infra backend) on free loopback ports: a second host behind a load
+ * balancer.  The answer's host is %NULL: its requests go to the process
+ * (base_url), whose Status API is status_url; exh_test_free() stops the
+ * process.  Up once its listeners accept; %NULL on failure (@error).
+ */
+ExhTest *exh_test_spawn_peer(ExhTest *t, GError **error);
 
 /* Stops the host (cleanly), drops nothing, removes the temp dir. */
 void exh_test_free(ExhTest *test);

@@ -1184,58 +1184,6 @@ test_long_poll(void)
 
 /* ------------------------------------------------------------------ second host */
 
-typedef struct {
-	GSubprocess *proc;
-	gchar *dir;
-	gchar *status_url;
-} OtherHost;
-
-/* exordos-paas-host, a process of its own, on @t's database with the agent API
- * on free ports (what a second host behind a load balancer is). */
-static gboolean
-other_host_start(ExhTest *t, OtherHost *o)
-{
-	g_autofree gchar *exe = exh_test_host_path();
-	g_autofree gchar *plugin = exh_test_plugin_path();
-	g_autofree gchar *tokens = NULL;
-	g_autofree gchar *conf = NULL;
-	g_autofree gchar *text = NULL;
-	gint status_port = exm_test_free_port();
-	g_autoptr(GError) error = NULL;
-	const gchar *argv[] = { exe, "--config", NULL, "--plugin", plugin, NULL };
-
-	o->dir = exm_test_mkdtemp("exh-second-host");
-	tokens = exh_test_write_token_file(o->dir);
-	text = g_strdup_printf("[host]\ntoken_file = %s\nport = %d\n[db]\nconninfo = %s\n"
-			       "[agent_api]\nenabled = true\norch_port = %d\nstatus_port = %d\n",
-			       tokens,
-			       exm_test_free_port(),
-			       t->conninfo,
-			       exm_test_free_port(),
-			       status_port);
-	conf = g_build_filename(o->dir, "host.conf", NULL);
-	g_assert_true(g_file_set_contents_full(
-		conf, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
-	argv[2] = conf;
-	o->proc = exh_test_spawn(argv, &error);
-	g_assert_no_error(error);
-	o->status_url = g_strdup_printf("http://127.0.0.1:%d", status_port);
-	/* up once its Status API accepts (a hang guard, not a measure) */
-	for (guint i = 0; i < 600 && !exm_test_can_connect("127.0.0.1", (guint)status_port); i++)
-		g_usleep(50 * 1000);
-	return exm_test_can_connect("127.0.0.1", (guint)status_port);
-}
-
-static void
-other_host_stop(OtherHost *o)
-{
-	exh_test_stop(&o->proc);
-	if (o->dir != NULL)
-		exm_test_rmtree(o->dir);
-	g_clear_pointer(&o->dir, g_free);
-	g_clear_pointer(&o->status_url, g_free);
-}
-
 /* Parks a get_payload on host A for 10 s; @session sends it. */
 static SoupMessage *
 park_poll(ExhTest *t, SoupSession *session, Pending *pending)
@@ -1274,7 +1222,8 @@ test_long_poll_second_host(void)
 	g_autoptr(GBytes) bytes = g_bytes_new_static(ACTUAL_BODY, strlen(ACTUAL_BODY));
 	g_autoptr(JsonNode) body = NULL;
 	g_autofree gchar *url = NULL;
-	OtherHost o = { 0 };
+	g_autoptr(ExhTest) b = NULL;
+	g_autoptr(GError) error = NULL;
 	Pending pending = { 0 };
 	gint64 wrote;
 
@@ -1284,13 +1233,16 @@ test_long_poll_second_host(void)
 	g_autoptr(ExhTestResponse) c =
 		ua(t, FALSE, "POST", "/v1/agents/", json_headers, AGENT_BODY);
 	g_assert_cmpuint(c->status, ==, 201);
-	g_assert_true(other_host_start(t, &o));
+	/* exordos-paas-host, a process of its own, on the same database */
+	b = exh_test_spawn_peer(t, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(b);
 	session = soup_session_new();
 	poll = park_poll(t, session, &pending);
 	g_assert_false(pending.done);
 	/* the write, on host B */
 	other = soup_session_new();
-	url = g_strconcat(o.status_url, "/v1/kind/demo_vm/resources/", NULL);
+	url = g_strconcat(b->status_url, "/v1/kind/demo_vm/resources/", NULL);
 	write = soup_message_new("POST", url);
 	soup_message_headers_replace(
 		soup_message_get_request_headers(write), "X-Genesis-Node-UUID", NODE);
@@ -1302,7 +1254,7 @@ test_long_poll_second_host(void)
 		g_main_context_iteration(NULL, TRUE);
 	g_test_message("a poll parked on host A woken %.1f ms after host B's 201 (target 100 ms)",
 		       (g_get_monotonic_time() - wrote) / 1000.0);
-	other_host_stop(&o);
+	g_clear_pointer(&b, exh_test_free);
 	g_assert_nonnull(pending.reply);
 	body = exm_json_parse_strict(
 		g_bytes_get_data(pending.reply, NULL), g_bytes_get_size(pending.reply), NULL);
