@@ -164,28 +164,41 @@ exm_rest_sql_selected(const ExmRestField *f, gboolean with_hidden)
 	return sql_has_column(f) && (with_hidden || f->read != EXM_REST_HIDDEN);
 }
 
+/* `"name"`: appended piecewise, as the column lists are built per request and
+ * printf's format parsing was most of their cost (docs/scale.md §8). */
+static void
+sql_append_quoted(GString *s, const gchar *name)
+{
+	g_string_append_c(s, '"');
+	g_string_append(s, name);
+	g_string_append_c(s, '"');
+}
+
 /* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
 gchar *
 exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
 {
-	GString *s = g_string_new(NULL);
+	GString *s = g_string_sized_new(1024);
 
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
 		if (!exm_rest_sql_selected(f, with_hidden))
 			continue;
 		if (s->len > 0)
 			g_string_append(s, ", ");
-		if (f->type == EXM_REST_TYPE_TIMESTAMP)
-			g_string_append_printf(
-				s,
-				"(EXTRACT(EPOCH FROM \"%s\") * 1000000)::bigint::text AS \"%s\"",
-				f->name,
-				f->name);
-		else if (f->type == EXM_REST_TYPE_STRING_LIST)
-			g_string_append_printf(
-				s, "array_to_json(\"%s\")::text AS \"%s\"", f->name, f->name);
-		else
-			g_string_append_printf(s, "\"%s\"::text AS \"%s\"", f->name, f->name);
+		if (f->type == EXM_REST_TYPE_TIMESTAMP) {
+			g_string_append(s, "(EXTRACT(EPOCH FROM ");
+			sql_append_quoted(s, f->name);
+			g_string_append(s, ") * 1000000)::bigint::text");
+		} else if (f->type == EXM_REST_TYPE_STRING_LIST) {
+			g_string_append(s, "array_to_json(");
+			sql_append_quoted(s, f->name);
+			g_string_append(s, ")::text");
+		} else {
+			sql_append_quoted(s, f->name);
+			g_string_append(s, "::text");
+		}
+		g_string_append(s, " AS ");
+		sql_append_quoted(s, f->name);
 	}
 	return g_string_free(s, FALSE);
 }
