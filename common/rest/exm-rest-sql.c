@@ -175,8 +175,8 @@ sql_append_quoted(GString *s, const gchar *name)
 }
 
 /* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
-gchar *
-exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
+static gchar *
+sql_columns_build(const ExmRestModel *model, gboolean with_hidden)
 {
 	GString *s = g_string_sized_new(1024);
 
@@ -201,6 +201,33 @@ exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
 		sql_append_quoted(s, f->name);
 	}
 	return g_string_free(s, FALSE);
+}
+
+/* Models are static and their lists never change: each list is built once
+ * per process (model, with_hidden) and copied out, as every load, insert and
+ * update of every request asks for one (docs/scale.md §8). */
+G_LOCK_DEFINE_STATIC(sql_columns_cache);
+static GHashTable *sql_columns_cache;
+
+gchar *
+exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
+{
+	/* an odd key for the hidden variant: models are pointer-aligned */
+	gconstpointer key = (const gchar *)model + (with_hidden ? 1 : 0);
+	const gchar *list;
+
+	G_LOCK(sql_columns_cache);
+	if (sql_columns_cache == NULL)
+		sql_columns_cache = g_hash_table_new(NULL, NULL);
+	list = g_hash_table_lookup(sql_columns_cache, key);
+	if (list == NULL) {
+		gchar *built = sql_columns_build(model, with_hidden);
+
+		g_hash_table_insert(sql_columns_cache, (gpointer)key, built);
+		list = built;
+	}
+	G_UNLOCK(sql_columns_cache);
+	return g_strdup(list);
 }
 
 /* Appends the SQL expression writing parameter $@n into a column of @type. */
