@@ -289,6 +289,9 @@ mail_parent_id(ExmRestCrud *r)
 static gboolean
 mail_account_lock(ExmRestCrud *r, GError **error)
 {
+	/* a create's walk loaded the instance FOR UPDATE already (.locks_parent) */
+	if (r->parent_locked)
+		return TRUE;
 	return exm_rest_store_lock(&r->store, &exm_plugin_instance_model, mail_parent_id(r), error);
 }
 
@@ -716,5 +719,6 @@ const ExmRestKind exm_plugin_mail_accounts = {
 	.parent_field = "instance",
 	.prepare = mail_account_prepare,
 	.before_write = mail_account_lock,
+	.locks_parent = TRUE,
 	.after_write = mail_account_touch,
 };

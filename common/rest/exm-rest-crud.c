@@ -58,12 +58,13 @@ exm_rest_crud_enforce(ExmRestCrud *r, const gchar *policy, const gchar *action, 
 	return exm_rest_enforcer_check(r->enforcer, rule, error);
 }
 
-ExmRestRow *
-exm_rest_crud_load(ExmRestCrud *r,
-		   const ExmRestKind *kind,
-		   const gchar *id,
-		   gboolean for_update,
-		   GError **error)
+static ExmRestRow *
+crud_load_row(ExmRestCrud *r,
+	      const ExmRestKind *kind,
+	      const gchar *id,
+	      gboolean with_hidden,
+	      gboolean for_update,
+	      GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
 	g_autofree gchar *sql = NULL;
@@ -76,7 +77,7 @@ exm_rest_crud_load(ExmRestCrud *r,
 		return NULL;
 	}
 	sql = exm_rest_sql_load(kind->model,
-				for_update,
+				with_hidden,
 				id,
 				scope,
 				kind->parent_field,
@@ -90,14 +91,50 @@ exm_rest_crud_load(ExmRestCrud *r,
 	return row;
 }
 
+ExmRestRow *
+exm_rest_crud_load(ExmRestCrud *r,
+		   const ExmRestKind *kind,
+		   const gchar *id,
+		   gboolean for_update,
+		   GError **error)
+{
+	return crud_load_row(r, kind, id, for_update, for_update, error);
+}
+
 gboolean
 exm_rest_crud_load_parent(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id, GError **error)
 {
+	gboolean lock = kind == r->lock_parent;
+
 	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
 		return FALSE;
 	g_clear_pointer(&r->parent, exm_rest_row_free);
-	r->parent = exm_rest_crud_load(r, kind, id, FALSE, error);
+	r->parent = crud_load_row(r, kind, id, FALSE, lock, error);
+	r->parent_locked = lock && r->parent != NULL;
 	return r->parent != NULL;
+}
+
+/* A create (POST on a collection) of a kind whose writes lock its parent:
+ * the parent kind, which the walk then loads `FOR UPDATE`. */
+static const ExmRestKind *
+crud_create_lock(ExmRestCrud *r, const gchar *http_method, const gchar *path)
+{
+	g_autofree gchar *trimmed = g_strdup(path);
+	const gchar *last;
+
+	if (g_strcmp0(http_method, "POST") != 0)
+		return NULL;
+	while (*trimmed != '\0' && g_str_has_suffix(trimmed, "/"))
+		trimmed[strlen(trimmed) - 1] = '\0';
+	last = strrchr(trimmed, '/');
+	last = last != NULL ? last + 1 : trimmed;
+	for (guint i = 0; r->kinds != NULL && r->kinds[i] != NULL; i++) {
+		const ExmRestKind *k = r->kinds[i];
+
+		if (k->locks_parent && k->parent != NULL && g_str_equal(k->route->name, last))
+			return k->parent;
+	}
+	return NULL;
 }
 
 const ExmRestKind *
@@ -721,6 +758,7 @@ exm_rest_crud_serve(ExmRestCrud *r,
 	g_autoptr(GError) error = NULL;
 	const ExmRestKind *kind;
 
+	r->lock_parent = crud_create_lock(r, http_method, path);
 	r->match =
 		exm_rest_route_walk(mount, http_method, path, exm_rest_crud_walk_load, r, &error);
 	if (r->match == NULL) {

@@ -37,6 +37,9 @@ typedef struct _ExmRestKind ExmRestKind;
  * @prepare: model rules on create (@row %NULL) and update: validates and
  *   normalises @sets, may add to it; runs after the policy checks
  * @before_write: called before any row of the kind is written (locks)
+ * @locks_parent: @before_write locks the parent row unless @parent_locked
+ *   says the walk did: a create loads the parent `FOR UPDATE` on its walk,
+ *   one statement fewer
  * @before_delete: called before the row is deleted (cascades)
  * @after_write: called after a row was created, changed or deleted
  */
@@ -53,6 +56,7 @@ struct _ExmRestKind {
 			    GPtrArray *sets,
 			    GError **error);
 	gboolean (*before_write)(ExmRestCrud *r, GError **error);
+	gboolean locks_parent;
 	gboolean (*before_delete)(ExmRestCrud *r, const ExmRestRow *row, GError **error);
 	gboolean (*after_write)(ExmRestCrud *r, GError **error);
 };
@@ -73,6 +77,9 @@ struct _ExmRestKind {
  * @resp: the response being built
  * @match: the route walk's result
  * @parent: (nullable): the parent row the walk loaded (nested routes)
+ * @lock_parent: (nullable): a create of a kind with @locks_parent: its
+ *   parent kind, which the walk loads `FOR UPDATE`
+ * @parent_locked: the walk loaded @parent `FOR UPDATE`
  * @now: µs since the epoch, one clock reading per request
  * @user_data: the caller's
  *
@@ -93,6 +100,8 @@ struct _ExmRestCrud {
 	ExmRestResponse *resp;
 	ExmRestMatch *match;
 	ExmRestRow *parent;
+	const ExmRestKind *lock_parent;
+	gboolean parent_locked;
 	gint64 now;
 	gpointer user_data;
 };

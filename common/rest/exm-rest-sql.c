@@ -164,30 +164,70 @@ exm_rest_sql_selected(const ExmRestField *f, gboolean with_hidden)
 	return sql_has_column(f) && (with_hidden || f->read != EXM_REST_HIDDEN);
 }
 
-/* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
-gchar *
-exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
+/* `"name"`: appended piecewise, as the column lists are built per request and
+ * printf's format parsing was most of their cost (docs/scale.md §8). */
+static void
+sql_append_quoted(GString *s, const gchar *name)
 {
-	GString *s = g_string_new(NULL);
+	g_string_append_c(s, '"');
+	g_string_append(s, name);
+	g_string_append_c(s, '"');
+}
+
+/* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
+static gchar *
+sql_columns_build(const ExmRestModel *model, gboolean with_hidden)
+{
+	GString *s = g_string_sized_new(1024);
 
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
 		if (!exm_rest_sql_selected(f, with_hidden))
 			continue;
 		if (s->len > 0)
 			g_string_append(s, ", ");
-		if (f->type == EXM_REST_TYPE_TIMESTAMP)
-			g_string_append_printf(
-				s,
-				"(EXTRACT(EPOCH FROM \"%s\") * 1000000)::bigint::text AS \"%s\"",
-				f->name,
-				f->name);
-		else if (f->type == EXM_REST_TYPE_STRING_LIST)
-			g_string_append_printf(
-				s, "array_to_json(\"%s\")::text AS \"%s\"", f->name, f->name);
-		else
-			g_string_append_printf(s, "\"%s\"::text AS \"%s\"", f->name, f->name);
+		if (f->type == EXM_REST_TYPE_TIMESTAMP) {
+			g_string_append(s, "(EXTRACT(EPOCH FROM ");
+			sql_append_quoted(s, f->name);
+			g_string_append(s, ") * 1000000)::bigint::text");
+		} else if (f->type == EXM_REST_TYPE_STRING_LIST) {
+			g_string_append(s, "array_to_json(");
+			sql_append_quoted(s, f->name);
+			g_string_append(s, ")::text");
+		} else {
+			sql_append_quoted(s, f->name);
+			g_string_append(s, "::text");
+		}
+		g_string_append(s, " AS ");
+		sql_append_quoted(s, f->name);
 	}
 	return g_string_free(s, FALSE);
+}
+
+/* Models are static and their lists never change: each list is built once
+ * per process (model, with_hidden) and copied out, as every load, insert and
+ * update of every request asks for one (docs/scale.md §8). */
+G_LOCK_DEFINE_STATIC(sql_columns_cache);
+static GHashTable *sql_columns_cache;
+
+gchar *
+exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
+{
+	/* an odd key for the hidden variant: models are pointer-aligned */
+	gconstpointer key = (const gchar *)model + (with_hidden ? 1 : 0);
+	const gchar *list;
+
+	G_LOCK(sql_columns_cache);
+	if (sql_columns_cache == NULL)
+		sql_columns_cache = g_hash_table_new(NULL, NULL);
+	list = g_hash_table_lookup(sql_columns_cache, key);
+	if (list == NULL) {
+		gchar *built = sql_columns_build(model, with_hidden);
+
+		g_hash_table_insert(sql_columns_cache, (gpointer)key, built);
+		list = built;
+	}
+	G_UNLOCK(sql_columns_cache);
+	return g_strdup(list);
 }
 
 /* Appends the SQL expression writing parameter $@n into a column of @type. */

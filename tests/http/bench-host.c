@@ -19,7 +19,9 @@
  *
  * Knobs: EXH_BENCH_CLIENTS (default 8), EXH_BENCH_REQUESTS per client and
  * scenario (default 250), EXH_BENCH_WORKERS (default: the host's, one per
- * online CPU).
+ * online CPU), EXH_BENCH_CALLGRIND=DIR (the host and the bare endpoint run
+ * under callgrind, its files in DIR, and GET one and the POST print their
+ * instructions per request: counts that the machine's load does not move).
  */
 #include "exh-test-iam.h"
 #include "exh-test.h"
@@ -28,6 +30,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CALLGRIND_DIR_ENV "EXH_BENCH_CALLGRIND"
 
 typedef struct {
 	const gchar *base;
@@ -48,6 +52,92 @@ env_uint(const gchar *name, guint fallback)
 	const gchar *v = g_getenv(name);
 
 	return v != NULL && atoi(v) > 0 ? (guint)atoi(v) : fallback;
+}
+
+/* @argv, behind valgrind's callgrind when EXH_BENCH_CALLGRIND names a
+ * directory; counting starts switched off (callgrind_zero() and
+ * callgrind_dump() bracket what is counted). */
+static GPtrArray *
+wrap_argv(const gchar *const *argv)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	const gchar *dir = g_getenv(CALLGRIND_DIR_ENV);
+
+	if (dir != NULL) {
+		/* as the host would re-execute itself with it: valgrind cannot follow */
+		g_ptr_array_add(out, g_strdup("env"));
+		g_ptr_array_add(out, g_strdup("G_SLICE=always-malloc"));
+		g_ptr_array_add(out, g_strdup("valgrind"));
+		g_ptr_array_add(out, g_strdup("--tool=callgrind"));
+		g_ptr_array_add(out, g_strdup("--instr-atstart=no"));
+		g_ptr_array_add(out, g_strdup_printf("--callgrind-out-file=%s/cg.%%p", dir));
+	}
+	for (guint i = 0; argv[i] != NULL; i++)
+		g_ptr_array_add(out, g_strdup(argv[i]));
+	g_ptr_array_add(out, NULL);
+	return out;
+}
+
+static gboolean
+callgrind_control(GSubprocess *proc, const gchar *option, const gchar *value)
+{
+	const gchar *argv[] = {
+		"callgrind_control", option, value, g_subprocess_get_identifier(proc), NULL
+	};
+
+	if (value == NULL) {
+		argv[2] = argv[3];
+		argv[3] = NULL;
+	}
+	return exm_test_run(argv, NULL, NULL) == 0;
+}
+
+/* Counting on, from zero (nothing without EXH_BENCH_CALLGRIND). */
+static void
+callgrind_zero(GSubprocess *proc)
+{
+	if (g_getenv(CALLGRIND_DIR_ENV) == NULL)
+		return;
+	g_assert_true(callgrind_control(proc, "-z", NULL));
+	g_assert_true(callgrind_control(proc, "-i", "on"));
+}
+
+/* The "totals:" of @path's dump, or 0. */
+static guint64
+callgrind_totals(const gchar *path)
+{
+	g_autofree gchar *text = NULL;
+	const gchar *line;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	line = strstr(text, "\ntotals: ");
+	if (line == NULL)
+		line = strstr(text, "\nsummary: ");
+	return line != NULL ? g_ascii_strtoull(strchr(line, ':') + 1, NULL, 10) : 0;
+}
+
+/* Counting off, dumped: the instructions counted since callgrind_zero() (0
+ * without EXH_BENCH_CALLGRIND).  callgrind numbers its dumps cg.PID.1, .2... */
+static guint64
+callgrind_dump(GSubprocess *proc)
+{
+	const gchar *dir = g_getenv(CALLGRIND_DIR_ENV);
+	g_autofree gchar *path = NULL;
+	guint64 total = 0;
+
+	if (dir == NULL)
+		return 0;
+	g_assert_true(callgrind_control(proc, "-i", "off"));
+	g_assert_true(callgrind_control(proc, "-d", NULL));
+	for (guint n = 1; n < 1000; n++) {
+		g_free(path);
+		path = g_strdup_printf("%s/cg.%s.%u", dir, g_subprocess_get_identifier(proc), n);
+		if (!g_file_test(path, G_FILE_TEST_EXISTS))
+			break;
+		total = callgrind_totals(path);
+	}
+	return total;
 }
 
 /* The prefix of the usernames the POSTs create (unique per run on a database). */
@@ -152,6 +242,31 @@ scenario(const gchar *base,
 	/* a benchmark of failing requests measures nothing */
 	g_assert_cmpuint(failures, ==, 0);
 	return all->len / secs;
+}
+
+/* scenario() counted by callgrind in @proc when EXH_BENCH_CALLGRIND says:
+ * the instructions per request printed too. */
+static gdouble
+counted(GSubprocess *proc,
+	const gchar *base,
+	const gchar *label,
+	const gchar *method,
+	const gchar *path,
+	const gchar *hash,
+	guint expect)
+{
+	guint64 total;
+	gdouble rps;
+
+	callgrind_zero(proc);
+	rps = scenario(base, label, method, path, hash, expect);
+	total = callgrind_dump(proc);
+	if (total > 0)
+		g_test_message("%-44s %" G_GUINT64_FORMAT " instructions per request (callgrind)",
+			       label,
+			       total / (env_uint("EXH_BENCH_CLIENTS", 8) *
+					env_uint("EXH_BENCH_REQUESTS", 250)));
+	return rps;
 }
 
 /* The host's VmHWM from /proc, in KiB: its peak RSS (what ru_maxrss reports). */
@@ -263,7 +378,8 @@ create_instances(ExhTest *setup, guint n)
 /* GET one and the account POST (requests/s in @rps[0] and @rps[1]); @label
  * ends the scenarios' labels. */
 static void
-one_and_post(const gchar *base,
+one_and_post(GSubprocess *proc,
+	     const gchar *base,
 	     const gchar *label,
 	     const gchar *one,
 	     const gchar *hash,
@@ -275,14 +391,14 @@ one_and_post(const gchar *base,
 	g_autofree gchar *l2 =
 		g_strdup_printf("POST /v1/types/mail/instances/<uuid>/accounts/%s", label);
 
-	rps[0] = scenario(base, l1, "GET", one_path, NULL, 200);
-	rps[1] = scenario(base, l2, "POST", accounts_path, hash, 201);
+	rps[0] = counted(proc, base, l1, "GET", one_path, NULL, 200);
+	rps[1] = counted(proc, base, l2, "POST", accounts_path, hash, 201);
 }
 
 /* 100 instances for the list, accounts of one of them, then the scenarios;
  * the instance's uuid, GET one and POST requests/s in @rps. */
 static gchar *
-run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash, gdouble *rps)
+run_scenarios(ExhTest *setup, GSubprocess *proc, const gchar *base, const gchar *hash, gdouble *rps)
 {
 	g_autofree gchar *one = create_instances(setup, 100);
 
@@ -294,7 +410,7 @@ run_scenarios(ExhTest *setup, const gchar *base, const gchar *hash, gdouble *rps
 		 "/v1/types/mail/instances/",
 		 NULL,
 		 200);
-	one_and_post(base, "", one, hash, rps);
+	one_and_post(proc, base, "", one, hash, rps);
 	return g_steal_pointer(&one);
 }
 
@@ -314,6 +430,7 @@ host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
 	g_autofree gchar *port = g_strdup_printf("%d", exm_test_free_port());
 	g_autofree gchar *workers = g_strdup_printf("%u", n);
 	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) wrapped = NULL;
 	const gchar *argv[] = { exe,  "--config", NULL, "--db",	     NULL,    "--plugin",
 				NULL, "--port",	  port, "--workers", workers, NULL };
 
@@ -323,7 +440,8 @@ host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
 	argv[4] = h->conninfo;
 	argv[6] = plugin;
 	h->base = g_strdup_printf("http://127.0.0.1:%s", port);
-	h->proc = exh_test_spawn(argv, &error);
+	wrapped = wrap_argv(argv);
+	h->proc = exh_test_spawn((const gchar *const *)wrapped->pdata, &error);
 	g_assert_no_error(error);
 	if (h->proc == NULL || !wait_up(h->base)) {
 		g_test_fail_printf("the host did not come up");
@@ -359,17 +477,23 @@ bare_run(const Host *h, const gchar *one, const gchar *hash, gdouble *rps)
 	const gchar *argv[] = { EXH_BENCH_BARE, "--db",	 h->conninfo, "--port",		port,
 				"--workers",	workers, "--project", EXH_TEST_PROJECT, NULL };
 	g_autoptr(GError) error = NULL;
-	GSubprocess *proc = exh_test_spawn(argv, &error);
+	g_autoptr(GPtrArray) wrapped = wrap_argv(argv);
+	GSubprocess *proc = exh_test_spawn((const gchar *const *)wrapped->pdata, &error);
 
 	g_assert_no_error(error);
 	/* up when it accepts a connection (it opens its connections first) */
 	for (guint i = 0; i < 500 && !exm_test_can_connect("127.0.0.1", (guint)atoi(port)); i++)
 		g_usleep(20 * 1000);
-	rps[0] = scenario(base, "GET  bare: one instance", "GET", one_path, NULL, 200);
+	rps[0] = counted(proc, base, "GET  bare: one instance", "GET", one_path, NULL, 200);
 	/* other usernames than the host's run */
 	bench_user = "bare";
-	rps[1] = scenario(
-		base, "POST bare: lock, insert, touch, commit", "POST", accounts_path, hash, 201);
+	rps[1] = counted(proc,
+			 base,
+			 "POST bare: lock, insert, touch, commit",
+			 "POST",
+			 accounts_path,
+			 hash,
+			 201);
 	bench_user = "u";
 	exh_test_stop(&proc);
 	return TRUE;
@@ -413,7 +537,7 @@ bench_host(void)
 		g_autofree gchar *one = NULL;
 
 		setup = client_for(host.base);
-		one = run_scenarios(setup, host.base, hash, h_rps);
+		one = run_scenarios(setup, host.proc, host.base, hash, h_rps);
 		client_free(setup);
 		g_test_message("host peak RSS (VmHWM): %" G_GUINT64_FORMAT " KiB with %u workers",
 			       peak_rss_kib(g_subprocess_get_identifier(host.proc)),
@@ -453,7 +577,7 @@ bench_workers_compare(void)
 			g_autofree gchar *one = create_instances(setup, 1);
 
 			if (one != NULL)
-				one_and_post(host.base, label, one, hash, rps[i]);
+				one_and_post(host.proc, host.base, label, one, hash, rps[i]);
 			client_free(setup);
 		}
 		host_stop(&host);
