@@ -16,6 +16,7 @@
 
 #include "exh-builder.h"
 #include "exh-plugin.h"
+#include "exh-test-backend.h"
 #include "exh-test.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
@@ -974,6 +975,66 @@ test_marks_no_deadlock(Fixture *f, gconstpointer data)
 	assert_q(f, "SELECT count(*) FROM exh_builder_marks WHERE uuid = '" ITEM_A "'", "1");
 }
 
+/*
+ * The same with the infra bridge: a set the backend reports changed is
+ * written back as an actual, which marks the set's instance (its master).
+ * An account write holding that instance's lock and marking it would wait
+ * for that mark while the tick's builder waited for the instance, when both
+ * were in one transaction; the bridge's writes now commit before any
+ * builder runs.
+ */
+static void
+test_infra_marks_no_deadlock(Fixture *f, gconstpointer data)
+{
+	ExhTestBackend *backend;
+	g_autoptr(GError) error = NULL;
+	TickRun run = { f, FALSE, NULL, { 0 } };
+	PGconn *writer;
+	GThread *thread;
+
+	if (f->conn == NULL)
+		return;
+	backend = exh_test_backend_new();
+	backend->failed = TRUE;
+	g_clear_pointer(&f->builder, exh_builder_free);
+	f->builder = exh_builder_new(f->conninfo, &backend->base);
+	exh_builder_add_plugin(f->builder, &fake_desc, f);
+	g_assert_true(exh_builder_prepare(f->builder, f->conn, &error));
+	g_assert_no_error(error);
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	exh_test_backend_seed(f->conn, 1);
+	q_exec(f, "UPDATE ua_target_resources SET master = '" ITEM_A "' WHERE kind = 'node_set'");
+	tick(f);
+	tick(f);
+	assert_q(f, "SELECT status FROM ua_actual_resources WHERE kind = 'node_set'", "ERROR");
+	/* the set recovers; the instance changes and is marked */
+	g_mutex_lock(&backend->lock);
+	backend->failed = FALSE;
+	g_mutex_unlock(&backend->lock);
+	q_exec(f,
+	       "UPDATE fake_items SET size = 200, updated_at = updated_at + interval '1 second' "
+	       "WHERE uuid = '" ITEM_A "'");
+	writer = PQconnectdb(f->conninfo);
+	conn_ok(writer, "BEGIN");
+	conn_ok(writer, "SELECT 1 FROM fake_items WHERE uuid = '" ITEM_A "' FOR UPDATE");
+	thread = g_thread_new("tick", tick_thread, &run);
+	wait_for_lock_wait(f);
+	conn_ok(writer,
+		"UPDATE fake_items SET updated_at = updated_at + interval '2 second' WHERE "
+		"uuid = '" ITEM_A "'");
+	conn_ok(writer, "COMMIT");
+	g_thread_join(thread);
+	PQfinish(writer);
+	g_assert_cmpstr(run.error, ==, NULL);
+	g_free(run.error);
+	g_assert_true(run.ok);
+	g_assert_cmpuint(run.stats.failed, ==, 0);
+	assert_q(f, "SELECT note FROM fake_items WHERE uuid = '" ITEM_A "'", "big");
+	assert_q(f, "SELECT status FROM ua_actual_resources WHERE kind = 'node_set'", "ACTIVE");
+	g_clear_pointer(&f->builder, exh_builder_free);
+	exh_infra_backend_free(&backend->base);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -994,6 +1055,7 @@ main(int argc, char **argv)
 	ADD("/builder/second-host-wake", test_second_host);
 	ADD("/builder/connection-lost", test_connection_lost);
 	ADD("/builder/marks-no-deadlock", test_marks_no_deadlock);
+	ADD("/builder/infra-marks-no-deadlock", test_infra_marks_no_deadlock);
 	/* last: it restarts the binary's cluster */
 	ADD("/builder/listen-reconnect", test_listen_reconnect);
 	g_test_add_func("/builder/mail-descriptor", test_mail_descriptor);

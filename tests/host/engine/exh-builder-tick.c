@@ -676,14 +676,40 @@ put_back_marks(ExhBuilderTick *t)
 	exh_builder_request_full_pass(t->b);
 }
 
+/* @body in a transaction of its own, whose writes mark nothing of their own
+ * (exh_builder_own_tick()). */
+static gboolean
+in_transaction(ExhBuilderTick *t, gboolean (*body)(ExhBuilderTick *, GError **), GError **error)
+{
+	g_autoptr(GError) rollback_error = NULL;
+
+	if (!exh_builder_sql_command(t->conn, "BEGIN", error))
+		return FALSE;
+	if (!exh_builder_sql_command(
+		    t->conn, "SELECT set_config('exh.builder_tick', 'on', true)", error) ||
+	    !body(t, error)) {
+		exh_builder_sql_command(t->conn, "ROLLBACK", &rollback_error);
+		return FALSE;
+	}
+	return exh_builder_sql_command(t->conn, "COMMIT", error);
+}
+
+/*
+ * The backend's news first, committed before any builder locks an instance:
+ * an infra actual it writes marks the actual's instance (a row of
+ * exh_builder_marks), and an account write that holds that instance's lock
+ * and marks it too would wait for that uncommitted row while a builder of
+ * the same transaction waited for the instance: a deadlock.
+ */
+static gboolean
+infra_first(ExhBuilderTick *t, GError **error)
+{
+	return exh_builder_infra_sync(t, FALSE, error);
+}
+
 static gboolean
 tick_body(ExhBuilderTick *t, GError **error)
 {
-	/* the tick's own writes mark nothing (exh_builder_own_tick()) */
-	if (!exh_builder_sql_command(
-		    t->conn, "SELECT set_config('exh.builder_tick', 'on', true)", error) ||
-	    !exh_builder_infra_sync(t, FALSE, error))
-		return FALSE;
 	for (guint i = 0; i < t->b->plugins->len; i++) {
 		const ExhBuilderPlugin *p = t->b->plugins->pdata[i];
 
@@ -700,7 +726,6 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 {
 	ExhBuilderStats local = { 0 };
 	ExhBuilderTick t = { builder, conn, stats != NULL ? stats : &local };
-	g_autoptr(GError) rollback_error = NULL;
 	g_autoptr(GHashTable) touched =
 		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	gboolean ok;
@@ -711,12 +736,8 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 	/* a full pass takes the marks too: it sees whatever they say */
 	if (!take_marks(&t, error))
 		return FALSE;
-	ok = exh_builder_sql_command(conn, "BEGIN", error);
-	if (ok && !tick_body(&t, error)) {
-		exh_builder_sql_command(conn, "ROLLBACK", &rollback_error);
-		ok = FALSE;
-	}
-	ok = ok && exh_builder_sql_command(conn, "COMMIT", error);
+	ok = (builder->backend == NULL || in_transaction(&t, infra_first, error)) &&
+	     in_transaction(&t, tick_body, error);
 	if (!ok) {
 		put_back_marks(&t);
 		/* what the bridge remembers may be ahead of the rolled-back rows */
