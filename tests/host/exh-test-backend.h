@@ -52,7 +52,7 @@ ExhBuilder *exh_test_backend_engine(ExhTestBackend *backend,
 				    gchar **conninfo,
 				    PGconn **conn);
 
-/* A counter of @b read under its lock. */
-guint exh_test_backend_count(ExhTestBackend *b, const guint *counter);
+/* A counter of @f read under its lock. */
+guint exh_test_backend_count(ExhTestBackend *f, const guint *counter);
 
 G_END_DECLS
