@@ -568,7 +568,7 @@ job_body_opens(Job *job, const ExhUaNodeKey *key)
 	if (job->body == NULL)
 		return TRUE;
 	body = job_open_body(job, key, &error);
-	return error == NULL;
+	return body != NULL || error == NULL; /* an empty body opens as nothing */
 }
 
 /*
