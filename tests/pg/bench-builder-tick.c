@@ -402,13 +402,17 @@ bench_infra(void)
 	/* the first tick, a full pass, hands everything over */
 	first = infra_tick(builder, conn, backend, &full_gets);
 	g_assert_cmpuint(exh_test_backend_count(backend, &backend->set_applies), ==, large);
+	/* the seeding marked every target: the engine works the backlog off (a
+	 * batch a tick) before it is idle */
+	for (guint i = 0; i < 2 * large / 1000 + 4; i++)
+		infra_tick(builder, conn, backend, &idle_gets);
 	idle = infra_p50(
 		builder, conn, backend, env_count("EXM_BENCH_TICKS", 20), FALSE, &idle_gets);
 	full = infra_p50(builder, conn, backend, 1, TRUE, &full_gets);
 	g_test_message("infra bridge, %u node sets and %u configs settled: idle tick p50 %.2f ms, "
-		       "%u backend reads a tick [target < 5 ms]; previous design (every target "
-		       "every tick, now the full pass) %.1f ms, %u backend reads: %.0fx; the "
-		       "first hand-over took %.0f ms",
+		       "%u backend reads a tick [target < 5 ms]; a full pass (every 10 min) %.1f "
+		       "ms, %u backend reads, %.0fx an idle tick (the previous design read "
+		       "everything twice a tick); the first hand-over took %.0f ms",
 		       large,
 		       large,
 		       idle,

@@ -471,7 +471,8 @@ read_targets(ExhBuilderTick *t, const gchar *want, GError **error)
 gboolean
 exh_builder_infra_sync(ExhBuilderTick *t, gboolean end, GError **error)
 {
-	gboolean full = t->full || t->b->infra_full;
+	/* once per full pass (exh_builder_tick()), not on each of its ticks */
+	gboolean full = t->b->infra_full && !end;
 	g_autoptr(GHashTable) want = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(PGresult) res = NULL;

@@ -36,8 +36,9 @@ struct _ExhBuilder {
 	GHashTable *applied;		/* res_uuid → hash handed to the backend; tick only */
 	GHashTable *refused;		/* res_uuid → hash the backend refused; tick only */
 	GHashTable *infra;		/* infra target uuid → ExhInfraEntry*; tick only */
-	GHashTable *notified; /* uuids the backend named since the last tick; engine thread */
-	gboolean infra_full;  /* the next infra sync reads every target; tick only */
+	GHashTable *notified;  /* uuids the backend named since the last tick; engine thread */
+	gboolean infra_full;   /* the next infra sync reads every target; tick only */
+	gboolean full_running; /* the last tick was a full pass that goes on; tick only */
 
 	GThread *thread;
 	GMainContext *context;

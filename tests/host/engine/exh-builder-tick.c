@@ -733,6 +733,10 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 	memset(t.stats, 0, sizeof(*t.stats));
 	t.touched = touched;
 	t.full = g_atomic_int_get(&builder->full_due) != 0;
+	/* a full pass starting: the infra bridge reads every target once (its
+	 * later ticks, while batches or a backlog of marks keep it going, not) */
+	if (t.full && !builder->full_running)
+		builder->infra_full = TRUE;
 	/* a full pass takes the marks too: it sees whatever they say */
 	if (!take_marks(&t, error))
 		return FALSE;
@@ -752,6 +756,7 @@ exh_builder_tick(ExhBuilder *builder, PGconn *conn, ExhBuilderStats *stats, GErr
 		builder->last_full = g_get_monotonic_time();
 	}
 	builder->more = t.batch;
+	builder->full_running = t.full && t.batch;
 	if (t.stats->written > 0 && builder->changed != NULL)
 		builder->changed(builder->changed_data);
 	return TRUE;
