@@ -268,11 +268,50 @@ test_incremental(void)
 	PQfinish(conn);
 }
 
+static guint
+gets_of_tick(ExhBuilder *builder, PGconn *conn, ExhTestBackend *f)
+{
+	g_autoptr(GError) error = NULL;
+	guint before = exh_test_backend_count(f, &f->gets);
+
+	g_assert_true(exh_builder_tick(builder, conn, NULL, &error));
+	g_assert_no_error(error);
+	return exh_test_backend_count(f, &f->gets) - before;
+}
+
+/* A full pass reads every infra target once, not again on each of its later
+ * ticks, which a backlog of marks (more than a tick takes) keeps going. */
+static void
+test_full_pass_once(void)
+{
+	ExhTestBackend *f = exh_test_backend_new();
+	g_autofree gchar *conninfo = NULL;
+	PGconn *conn = NULL;
+	/* 1 200 targets, 1 200 marks: two batches */
+	ExhBuilder *builder = exh_test_backend_engine(f, 600, &conninfo, &conn);
+
+	if (builder == NULL) {
+		exh_infra_backend_free(&f->base);
+		return;
+	}
+	/* the first tick: a full pass, every target read and handed over */
+	g_assert_cmpuint(gets_of_tick(builder, conn, f), ==, 1200);
+	/* the pass goes on for the rest of the marks: only they are read */
+	g_assert_cmpuint(gets_of_tick(builder, conn, f), <, 1200);
+	/* settled, no marks left: nothing */
+	gets_of_tick(builder, conn, f);
+	g_assert_cmpuint(gets_of_tick(builder, conn, f), ==, 0);
+	exh_builder_free(builder);
+	exh_infra_backend_free(&f->base);
+	PQfinish(conn);
+}
+
 int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/ua/backend/engine", test_backend);
 	g_test_add_func("/ua/backend/incremental", test_incremental);
+	g_test_add_func("/ua/backend/full-pass-once", test_full_pass_once);
 	return g_test_run();
 }
