@@ -932,28 +932,17 @@ wait_for_lock_wait(Fixture *f)
 }
 
 /*
- * A write that locks an instance and then marks it (an account POST: lock
- * the parent, touch its updated_at) while a tick that took that mark waits
- * for the instance's row: both must go through.  With the marks taken inside
- * the tick's transaction, the write waited for the tick's delete of the mark
- * and PostgreSQL ended one of them as a deadlock.
+ * A write holding item A's lock while a tick waits for it, then marking A
+ * (an account POST: lock the parent, touch its updated_at): the tick must
+ * build A, not lose it (or the write) to a deadlock.
  */
 static void
-test_marks_no_deadlock(Fixture *f, gconstpointer data)
+tick_against_writer(Fixture *f)
 {
-	PGconn *writer;
 	TickRun run = { f, FALSE, NULL, { 0 } };
+	PGconn *writer = PQconnectdb(f->conninfo);
 	GThread *thread;
 
-	if (f->conn == NULL)
-		return;
-	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
-	tick(f);
-	q_exec(f,
-	       "UPDATE fake_items SET size = 200, updated_at = updated_at + interval '1 second' "
-	       "WHERE uuid = '" ITEM_A "'");
-	assert_q(f, "SELECT count(*) FROM exh_builder_marks WHERE uuid = '" ITEM_A "'", "1");
-	writer = PQconnectdb(f->conninfo);
 	g_assert_cmpint(PQstatus(writer), ==, CONNECTION_OK);
 	conn_ok(writer, "BEGIN");
 	conn_ok(writer, "SELECT 1 FROM fake_items WHERE uuid = '" ITEM_A "' FOR UPDATE");
@@ -968,9 +957,30 @@ test_marks_no_deadlock(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(run.error, ==, NULL);
 	g_free(run.error);
 	g_assert_true(run.ok);
-	/* the tick built the instance, not lost it to a deadlock */
 	g_assert_cmpuint(run.stats.failed, ==, 0);
 	assert_q(f, "SELECT note FROM fake_items WHERE uuid = '" ITEM_A "'", "big");
+}
+
+/*
+ * A write that locks an instance and then marks it (an account POST: lock
+ * the parent, touch its updated_at) while a tick that took that mark waits
+ * for the instance's row: both must go through.  With the marks taken inside
+ * the tick's transaction, the write waited for the tick's delete of the mark
+ * and PostgreSQL ended one of them as a deadlock.
+ */
+static void
+test_marks_no_deadlock(Fixture *f, gconstpointer data)
+{
+
+	if (f->conn == NULL)
+		return;
+	q_exec(f, "INSERT INTO fake_items (uuid, size) VALUES ('" ITEM_A "', 5)");
+	tick(f);
+	q_exec(f,
+	       "UPDATE fake_items SET size = 200, updated_at = updated_at + interval '1 second' "
+	       "WHERE uuid = '" ITEM_A "'");
+	assert_q(f, "SELECT count(*) FROM exh_builder_marks WHERE uuid = '" ITEM_A "'", "1");
+	tick_against_writer(f);
 	/* the writer's mark is there for the next tick */
 	assert_q(f, "SELECT count(*) FROM exh_builder_marks WHERE uuid = '" ITEM_A "'", "1");
 }
@@ -988,9 +998,6 @@ test_infra_marks_no_deadlock(Fixture *f, gconstpointer data)
 {
 	ExhTestBackend *backend;
 	g_autoptr(GError) error = NULL;
-	TickRun run = { f, FALSE, NULL, { 0 } };
-	PGconn *writer;
-	GThread *thread;
 
 	if (f->conn == NULL)
 		return;
@@ -1014,22 +1021,7 @@ test_infra_marks_no_deadlock(Fixture *f, gconstpointer data)
 	q_exec(f,
 	       "UPDATE fake_items SET size = 200, updated_at = updated_at + interval '1 second' "
 	       "WHERE uuid = '" ITEM_A "'");
-	writer = PQconnectdb(f->conninfo);
-	conn_ok(writer, "BEGIN");
-	conn_ok(writer, "SELECT 1 FROM fake_items WHERE uuid = '" ITEM_A "' FOR UPDATE");
-	thread = g_thread_new("tick", tick_thread, &run);
-	wait_for_lock_wait(f);
-	conn_ok(writer,
-		"UPDATE fake_items SET updated_at = updated_at + interval '2 second' WHERE "
-		"uuid = '" ITEM_A "'");
-	conn_ok(writer, "COMMIT");
-	g_thread_join(thread);
-	PQfinish(writer);
-	g_assert_cmpstr(run.error, ==, NULL);
-	g_free(run.error);
-	g_assert_true(run.ok);
-	g_assert_cmpuint(run.stats.failed, ==, 0);
-	assert_q(f, "SELECT note FROM fake_items WHERE uuid = '" ITEM_A "'", "big");
+	tick_against_writer(f);
 	assert_q(f, "SELECT status FROM ua_actual_resources WHERE kind = 'node_set'", "ACTIVE");
 	g_clear_pointer(&f->builder, exh_builder_free);
 	exh_infra_backend_free(&backend->base);
