@@ -765,7 +765,7 @@ test_read_only_routes(void)
 	g_assert_cmpuint(rw->status, ==, 201);
 	rows = exh_test_sql(t, "SELECT string_agg(name, ',') FROM fake_a WHERE name LIKE 'w-%'");
 	g_assert_cmpstr(rows, ==, "w-rw");
-	g_free(get_state(t, FAKE "state", TRUE, "off"));
+	exh_test_response_free(get_state(t, FAKE "state", TRUE, "off"));
 	exh_host_get_stats(t->host, NULL, NULL, &reconnects);
 	g_assert_cmpuint(reconnects, ==, 0);
 }
@@ -782,7 +782,7 @@ test_read_only_older_plugin(void)
 
 	if (t == NULL)
 		return;
-	g_free(get_state(t, FAKE "ro/state", TRUE, "off"));
+	exh_test_response_free(get_state(t, FAKE "ro/state", TRUE, "off"));
 }
 
 /* ---------------------------------------------------------------- body limit */
