@@ -80,8 +80,16 @@ slot_connect(ExhPool *pool, Slot *slot)
 	/* timestamps are UTC throughout (restalchemy stores naive UTC); a read
 	 * runs without BEGIN, so a statement outside a transaction is read-only
 	 * and a write by mistake fails instead of committing by itself */
-	return exec_command(slot->conn, "SET TIME ZONE 'UTC'") &&
-	       exec_command(slot->conn, "SET default_transaction_read_only = on");
+	if (exec_command(slot->conn, "SET TIME ZONE 'UTC'") &&
+	    exec_command(slot->conn, "SET default_transaction_read_only = on"))
+		return TRUE;
+	/* never used without them: a read could write; opened anew next time */
+	g_mutex_lock(&pool->lock);
+	g_clear_pointer(&slot->cancel, PQfreeCancel);
+	slot->pid = 0;
+	g_mutex_unlock(&pool->lock);
+	g_clear_pointer(&slot->conn, PQfinish);
+	return FALSE;
 }
 
 /* The slot's connection, opened or reset when it is gone or broken. */
