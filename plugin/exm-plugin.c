@@ -704,6 +704,26 @@ plugin_rest_dispatch(gpointer ctx,
 	response_export(resp, response);
 }
 
+/*
+ * ABI minor 5: a GET of a resource or a list, and the type's index, only
+ * read, so the host runs them without a transaction.  A GET action is not:
+ * verify_dns stores its answer (/http/mail/get-writes), and the others keep
+ * the transaction they were written for.  A path that does not walk is
+ * answered before any statement.  No database: the walk loads nothing.
+ */
+static guint32
+plugin_rest_route_flags(gpointer ctx, const gchar *method, const gchar *path)
+{
+	g_autoptr(ExmRestMatch) match = NULL;
+
+	if (method == NULL || path == NULL || strcmp(method, "GET") != 0)
+		return EXORDOS_PAAS_ROUTE_FLAG_NONE;
+	match = exm_rest_route_walk(&exm_plugin_mail_route, method, path, NULL, NULL, NULL);
+	if (match != NULL && match->method != EXM_REST_FILTER && match->method != EXM_REST_GET)
+		return EXORDOS_PAAS_ROUTE_FLAG_NONE;
+	return EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY;
+}
+
 static void
 plugin_rest_response_clear(gpointer ctx, ExordosPaasRestResponse *response)
 {
@@ -1048,6 +1068,7 @@ static ExordosPaasPluginDescriptor exm_plugin_descriptor = {
 	.openapi = plugin_openapi,
 	.periodic = exm_plugin_periodic,
 	.metrics = exm_plugin_dns_metrics,
+	.rest_route_flags = plugin_rest_route_flags,
 };
 
 /* The ABI model tables are derived from the model declarations on first use. */

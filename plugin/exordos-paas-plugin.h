@@ -58,7 +58,7 @@ G_BEGIN_DECLS
  *
  * Compatible additions (members appended from reserved space) bump this.
  */
-#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 4
+#define EXORDOS_PAAS_PLUGIN_ABI_MINOR 5
 
 /**
  * EXORDOS_PAAS_PLUGIN_EXPORT:
@@ -344,7 +344,11 @@ typedef struct {
  * @identity: (not nullable): the caller
  * @db: (transfer none): a connection inside a transaction the host opened;
  *   the host COMMITs when the response status is 2xx and ROLLBACKs otherwise,
- *   so a plugin never issues COMMIT/ROLLBACK itself
+ *   so a plugin never issues COMMIT/ROLLBACK itself.  Except for a request
+ *   that #ExordosPaasPluginDescriptor.rest_route_flags declared
+ *   %EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY (ABI minor ≥ 5): then no transaction
+ *   is open, each statement runs as its own read-only transaction and a
+ *   write fails (SQLSTATE 25006)
  * @request_id: (nullable): the host's id of this request, for #ExordosPaasHost.log
  * @reserved: for later use (%NULL)
  *
@@ -524,6 +528,7 @@ typedef enum {
  *   that did not change (so nothing is re-hashed) and to report them back.
  * @db: (transfer none): a connection inside a transaction the host opened;
  *   COMMIT on 2xx, ROLLBACK otherwise, as for #ExordosPaasRestRequest.db
+ *   (always: #ExordosPaasPluginDescriptor.rest_route_flags does not apply)
  * @request_id: (nullable): for #ExordosPaasHost.log
  * @reserved: for later use (%NULL)
  *
@@ -671,6 +676,46 @@ typedef gboolean (*ExordosPaasMetricsFunc)(gpointer ctx,
 					   gchar **out_error);
 
 /**
+ * ExordosPaasRouteFlags:
+ * @EXORDOS_PAAS_ROUTE_FLAG_NONE: today's contract: the request runs in a
+ *   transaction the host opened (#ExordosPaasRestRequest.db)
+ * @EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY: the request only reads.  The host runs
+ *   it without `BEGIN`/`COMMIT` (two round trips fewer): each statement is its
+ *   own transaction with `transaction_read_only` on, so a write by mistake
+ *   fails (SQLSTATE 25006) instead of committing, and two statements do not
+ *   share a snapshot (under the default READ COMMITTED they do not inside one
+ *   transaction either).  Nothing stays locked past a statement (`FOR UPDATE`
+ *   fails too).  A host may run such a request twice when its connection
+ *   broke during the first run
+ *
+ * What #ExordosPaasPluginDescriptor.rest_route_flags answers for a request
+ * (ABI minor ≥ 5).  A host ignores bits it does not know; a plugin answers
+ * %EXORDOS_PAAS_ROUTE_FLAG_NONE for anything it is unsure of.
+ */
+typedef enum {
+	EXORDOS_PAAS_ROUTE_FLAG_NONE = 0,
+	EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY = 1 << 0,
+} ExordosPaasRouteFlags;
+
+/**
+ * ExordosPaasRestRouteFlagsFunc:
+ * @ctx: the context from init
+ * @method: the request's #ExordosPaasRestRequest.method
+ * @path: its #ExordosPaasRestRequest.path
+ *
+ * How the host is to run the request @method @path before it dispatches it
+ * (ABI minor ≥ 5), e.g. %EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY for a GET of a
+ * resource or a list that writes nothing.  Called on the host's server
+ * thread for every request of the subtree: thread-safe, no database access,
+ * cheap (a walk of the route table).
+ *
+ * Returns: #ExordosPaasRouteFlags bits
+ */
+typedef guint32 (*ExordosPaasRestRouteFlagsFunc)(gpointer ctx,
+						 const gchar *method,
+						 const gchar *path);
+
+/**
  * ExordosPaasPluginDescriptor:
  * @abi_major: %EXORDOS_PAAS_PLUGIN_ABI_MAJOR the plugin was built with
  * @abi_minor: %EXORDOS_PAAS_PLUGIN_ABI_MINOR the plugin was built with
@@ -698,6 +743,9 @@ typedef gboolean (*ExordosPaasMetricsFunc)(gpointer ctx,
  * @periodic: (nullable): ABI minor ≥ 4: %NULL-terminated background jobs;
  *   see #ExordosPaasPeriodicJob
  * @metrics: (nullable): ABI minor ≥ 4: see #ExordosPaasMetricsFunc
+ * @rest_route_flags: (nullable): ABI minor ≥ 5: see
+ *   #ExordosPaasRestRouteFlagsFunc; %NULL (or an older plugin): every
+ *   request runs in a transaction
  * @reserved: appended members come from here (%NULL)
  *
  * Everything a host needs to know about a PaaS type plugin.  Constant for the
@@ -725,7 +773,9 @@ typedef struct {
 	/* ABI minor 4 */
 	const ExordosPaasPeriodicJob *const *periodic;
 	ExordosPaasMetricsFunc metrics;
-	gpointer reserved[11];
+	/* ABI minor 5 */
+	ExordosPaasRestRouteFlagsFunc rest_route_flags;
+	gpointer reserved[10];
 } ExordosPaasPluginDescriptor;
 
 /**

@@ -230,35 +230,59 @@ exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
 	return g_strdup(list);
 }
 
+/* `$<n>` without printf: a write's statement holds one per column, and
+ * printf was a tenth of the account POST's own SQL text. */
+static void
+sql_append_param(GString *sql, guint n)
+{
+	gchar digits[12];
+	gsize i = sizeof(digits) - 1;
+
+	digits[i] = '\0';
+	do {
+		digits[--i] = (gchar)('0' + n % 10);
+		n /= 10;
+	} while (n > 0 && i > 0);
+	g_string_append_c(sql, '$');
+	g_string_append(sql, digits + i);
+}
+
 /* Appends the SQL expression writing parameter $@n into a column of @type. */
 void
 exm_rest_sql_write_expr(GString *sql, ExmRestType type, guint n)
 {
+	const gchar *before = "";
+	const gchar *after;
+
 	switch (type) {
 	case EXM_REST_TYPE_UUID:
 	case EXM_REST_TYPE_RELATIONSHIP:
-		g_string_append_printf(sql, "$%u::uuid", n);
+		after = "::uuid";
 		break;
 	case EXM_REST_TYPE_INTEGER:
-		g_string_append_printf(sql, "$%u::bigint", n);
+		after = "::bigint";
 		break;
 	case EXM_REST_TYPE_BOOLEAN:
-		g_string_append_printf(sql, "$%u::boolean", n);
+		after = "::boolean";
 		break;
 	case EXM_REST_TYPE_TIMESTAMP:
-		g_string_append_printf(
-			sql, "(TIMESTAMP 'epoch' + $%u::bigint * INTERVAL '1 microsecond')", n);
+		before = "(TIMESTAMP 'epoch' + ";
+		after = "::bigint * INTERVAL '1 microsecond')";
 		break;
 	case EXM_REST_TYPE_STRING_LIST:
-		g_string_append_printf(sql, "ARRAY(SELECT json_array_elements_text($%u::json))", n);
+		before = "ARRAY(SELECT json_array_elements_text(";
+		after = "::json))";
 		break;
 	case EXM_REST_TYPE_OBJECT:
-		g_string_append_printf(sql, "$%u::jsonb", n);
+		after = "::jsonb";
 		break;
 	default:
-		g_string_append_printf(sql, "$%u::text", n);
+		after = "::text";
 		break;
 	}
+	g_string_append(sql, before);
+	sql_append_param(sql, n);
+	g_string_append(sql, after);
 }
 
 gchar *
@@ -300,16 +324,24 @@ exm_rest_sql_insert(const ExmRestModel *model, GPtrArray *sets, GPtrArray *param
 	for (guint i = 0; i < sets->len; i++) {
 		ExmRestSet *s = g_ptr_array_index(sets, i);
 		g_ptr_array_add(params, s->text);
-		g_string_append_printf(cols, "%s\"%s\"", i > 0 ? ", " : "", s->field->name);
-		if (i > 0)
+		if (i > 0) {
+			g_string_append(cols, ", ");
 			g_string_append(vals, ", ");
+		}
+		g_string_append_c(cols, '"');
+		g_string_append(cols, s->field->name);
+		g_string_append_c(cols, '"');
 		exm_rest_sql_write_expr(vals, s->field->type, params->len);
 	}
-	return g_strdup_printf("INSERT INTO \"%s\" (%s) VALUES (%s) RETURNING %s",
-			       model->table,
-			       cols->str,
-			       vals->str,
-			       columns);
+	return g_strconcat("INSERT INTO \"",
+			   model->table,
+			   "\" (",
+			   cols->str,
+			   ") VALUES (",
+			   vals->str,
+			   ") RETURNING ",
+			   columns,
+			   NULL);
 }
 
 gchar *

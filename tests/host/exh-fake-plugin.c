@@ -14,7 +14,11 @@
  * and ROLLBACK; `sleep?ms=N` holds a worker; `backend` answers the PostgreSQL
  * backend pid; `headers` answers good and bad extra headers; `status?code=N`
  * answers N; `badtx` fails a statement yet answers 200; `lock` waits for advisory lock 4242 (a test
- * holds it to keep a worker busy).
+ * holds it to keep a worker busy); `state` answers how the host runs the
+ * request (a transaction open, read-only, the transaction's start).  Every
+ * path below `ro/` (`ro/state`, `ro/write`, `ro/backend`, `ro/begin`, which
+ * opens a transaction and fails a statement in it yet answers 200) is
+ * declared read-only (ABI minor 5, rest_route_flags).
  */
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -268,6 +272,65 @@ bad_transaction(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp
 	simple(resp, 200, "oops", "yes");
 }
 
+/*
+ * How the host runs this request: libpq's view of the transaction, and the
+ * server's: read-only, and whether two statements share a transaction (in
+ * one, now() is its start for both; each its own, two readings).
+ */
+static void
+state(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	gboolean in_tx = PQtransactionStatus(req->db) != PQTRANS_IDLE;
+	PGresult *first = PQexecParams(req->db, "SELECT now()", 0, NULL, NULL, NULL, NULL, 0);
+	const gchar *values[] = { PQresultStatus(first) == PGRES_TUPLES_OK ? PQgetvalue(first, 0, 0)
+									   : "epoch" };
+	PGresult *res = PQexecParams(req->db,
+				     "SELECT current_setting('transaction_read_only'), "
+				     "now() = $1::timestamptz, pg_backend_pid()",
+				     1,
+				     NULL,
+				     values,
+				     NULL,
+				     NULL,
+				     0);
+
+	PQclear(first);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		simple(resp, 500, "error", "query failed");
+		return;
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "in_transaction");
+	json_builder_add_boolean_value(b, in_tx);
+	add_str(b, "read_only", PQgetvalue(res, 0, 0));
+	add_str(b, "one_transaction", PQgetvalue(res, 0, 1));
+	add_str(b, "pid", PQgetvalue(res, 0, 2));
+	json_builder_end_object(b);
+	PQclear(res);
+	set_json(resp, 200, b);
+}
+
+/* A plugin bug on a read-only route: a transaction of its own, left failed. */
+static void
+begin_and_fail(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
+{
+	PGresult *res = PQexecParams(req->db, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+
+	PQclear(res);
+	res = PQexecParams(req->db,
+			   "SELECT no_such_column FROM " FAKE_SLUG "_a",
+			   0,
+			   NULL,
+			   NULL,
+			   NULL,
+			   NULL,
+			   0);
+	PQclear(res);
+	simple(resp, 200, "oops", "yes");
+}
+
 /* Blocks while a test holds advisory lock 4242 in this database. */
 static void
 lock(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
@@ -294,10 +357,18 @@ headers(ExordosPaasRestResponse *resp)
 static void
 fake_dispatch(gpointer ctx, const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
 {
+	const gchar *path = req->path;
+
 	g_atomic_int_inc(&((FakeCtx *)ctx)->dispatches);
-	if (g_str_equal(req->path, "echo"))
+	if (g_str_has_prefix(path, "ro/"))
+		path += 3;
+	if (g_str_equal(path, "state"))
+		state(req, resp);
+	else if (g_str_equal(req->path, "ro/begin"))
+		begin_and_fail(req, resp);
+	else if (g_str_equal(path, "echo"))
 		echo(ctx, req, resp);
-	else if (g_str_equal(req->path, "write"))
+	else if (g_str_equal(path, "write"))
 		write_row(req, resp);
 	else if (g_str_equal(req->path, "sleep")) {
 		g_usleep(status_param(req, "ms", 100) * 1000);
@@ -306,7 +377,7 @@ fake_dispatch(gpointer ctx, const ExordosPaasRestRequest *req, ExordosPaasRestRe
 		bad_transaction(req, resp);
 	else if (g_str_equal(req->path, "lock"))
 		lock(req, resp);
-	else if (g_str_equal(req->path, "backend"))
+	else if (g_str_equal(path, "backend"))
 		backend(req, resp);
 	else if (g_str_equal(req->path, "headers"))
 		headers(resp);
@@ -330,13 +401,28 @@ fake_response_clear(gpointer ctx, ExordosPaasRestResponse *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
-#ifdef FAKE_MINOR2
+#ifndef FAKE_MINOR2
+/* ABI minor 5: every path below `ro/` only reads. */
+static guint32
+fake_route_flags(gpointer ctx, const gchar *method, const gchar *path)
+{
+	return g_str_has_prefix(path, "ro/") ? EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY
+					     : EXORDOS_PAAS_ROUTE_FLAG_NONE;
+}
+#else
 /* In the slot of a member minor 2 does not have: a host reading it is a bug. */
 static gchar *
 fake_openapi_poison(gpointer ctx, const gchar *version, const gchar *mount, gchar **out_error)
 {
 	g_error("the host called openapi of an ABI minor 2 plugin");
 	return NULL;
+}
+
+static guint32
+fake_route_flags_poison(gpointer ctx, const gchar *method, const gchar *path)
+{
+	g_error("the host called rest_route_flags of an ABI minor 2 plugin");
+	return EXORDOS_PAAS_ROUTE_FLAG_NONE;
 }
 #endif
 
@@ -355,6 +441,10 @@ static const ExordosPaasPluginDescriptor descriptor = {
 	.rest_response_clear = fake_response_clear,
 #ifdef FAKE_MINOR2
 	.openapi = fake_openapi_poison,
+	/* never read either: a minor 2 plugin's requests all run in a transaction */
+	.rest_route_flags = fake_route_flags_poison,
+#else
+	.rest_route_flags = fake_route_flags,
 #endif
 };
 

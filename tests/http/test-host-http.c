@@ -712,6 +712,79 @@ test_transactions(void)
 	}
 }
 
+/* ---------------------------------------------------------------- read-only routes */
+
+static ExhTestResponse *
+get_state(ExhTest *t, const gchar *path, gboolean in_tx, const gchar *read_only)
+{
+	ExhTestResponse *r = exh_test_request(t, "GET", path, NULL, NULL);
+
+	g_assert_cmpuint(r->status, ==, 200);
+	g_assert_true(json_object_get_boolean_member(json_node_get_object(r->json),
+						     "in_transaction") == in_tx);
+	g_assert_cmpstr(member_str(r->json, "read_only"), ==, read_only);
+	/* two statements, one transaction only after a BEGIN */
+	g_assert_cmpstr(member_str(r->json, "one_transaction"), ==, (in_tx ? "t" : "f"));
+	return r;
+}
+
+/*
+ * ABI minor 5: a route the plugin declared read-only runs without BEGIN and
+ * COMMIT, each statement its own read-only transaction; a write there fails
+ * (500) and the connection, the only one, serves the next request as it was.
+ */
+static void
+test_read_only_routes(void)
+{
+	g_autoptr(ExhTest) t = fake_host(1, 0);
+	g_autoptr(ExhTestResponse) tx = NULL;
+	g_autoptr(ExhTestResponse) ro = NULL;
+	g_autoptr(ExhTestResponse) write = NULL;
+	g_autoptr(ExhTestResponse) begin = NULL;
+	g_autoptr(ExhTestResponse) after = NULL;
+	g_autoptr(ExhTestResponse) rw = NULL;
+	g_autofree gchar *rows = NULL;
+	guint64 reconnects = 0;
+
+	if (t == NULL)
+		return;
+	tx = get_state(t, FAKE "state", TRUE, "off");
+	ro = get_state(t, FAKE "ro/state", FALSE, "on");
+	g_assert_cmpstr(member_str(ro->json, "pid"), ==, member_str(tx->json, "pid"));
+
+	write = exh_test_request(t, "POST", FAKE "ro/write?name=w-ro", EXH_TEST_TOKEN_OWNER, "{}");
+	g_assert_cmpuint(write->status, ==, 500);
+	/* a transaction the plugin opened itself and left failed is rolled back */
+	begin = exh_test_request(t, "GET", FAKE "ro/begin", NULL, NULL);
+	g_assert_cmpuint(begin->status, ==, 200);
+	after = get_state(t, FAKE "ro/state", FALSE, "on");
+	g_assert_cmpstr(member_str(after->json, "pid"), ==, member_str(tx->json, "pid"));
+
+	/* the session is read-only by default; a request's transaction is not */
+	rw = exh_test_request(t, "POST", FAKE "write?name=w-rw", EXH_TEST_TOKEN_OWNER, "{}");
+	g_assert_cmpuint(rw->status, ==, 201);
+	rows = exh_test_sql(t, "SELECT string_agg(name, ',') FROM fake_a WHERE name LIKE 'w-%'");
+	g_assert_cmpstr(rows, ==, "w-rw");
+	exh_test_response_free(get_state(t, FAKE "state", TRUE, "off"));
+	exh_host_get_stats(t->host, NULL, NULL, &reconnects);
+	g_assert_cmpuint(reconnects, ==, 0);
+}
+
+/* A plugin of ABI minor 2 has no rest_route_flags (its slot holds a poison):
+ * every request runs in a transaction, as before minor 5. */
+static void
+test_read_only_older_plugin(void)
+{
+	g_autofree gchar *minor2 = exh_test_fake_plugin_path("-minor2");
+	const gchar *plugins[] = { minor2, NULL };
+	ExhTestOptions options = { .workers = 1, .plugins = plugins };
+	g_autoptr(ExhTest) t = exh_test_new(&options);
+
+	if (t == NULL)
+		return;
+	exh_test_response_free(get_state(t, FAKE "ro/state", TRUE, "off"));
+}
+
 /* ---------------------------------------------------------------- body limit */
 
 static ExhTestResponse *
@@ -987,8 +1060,22 @@ test_reconnect(void)
 		g_assert_cmpuint(v1->status, ==, 200);
 	}
 
+	/* a read finds its connection broken by its own statement: the
+	 * connection is reset and the read runs again */
+	{
+		g_autoptr(ExhTestResponse) ro_down =
+			exh_test_request(t, "GET", FAKE "ro/backend", NULL, NULL);
+		exh_test_assert_error(ro_down, 503, "ServiceUnavailable", NULL);
+	}
 	g_assert_true(exm_test_pg_start(t->pg, &error));
 	g_assert_no_error(error);
+	for (guint i = 0; i < 2; i++) {
+		g_autoptr(ExhTestResponse) ro_after =
+			exh_test_request(t, "GET", FAKE "ro/backend", NULL, NULL);
+		g_assert_cmpuint(ro_after->status, ==, 200);
+		g_assert_cmpstr(
+			member_str(ro_after->json, "pid"), !=, member_str(before->json, "pid"));
+	}
 	after = exh_test_request(t, "GET", FAKE "backend", NULL, NULL);
 	g_assert_cmpuint(after->status, ==, 200);
 	g_assert_cmpstr(member_str(after->json, "pid"), !=, member_str(before->json, "pid"));
@@ -1349,6 +1436,8 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/dispatch/response", test_dispatch_response);
 	g_test_add_func("/http/host/external-base", test_external_base);
 	g_test_add_func("/http/host/transactions", test_transactions);
+	g_test_add_func("/http/host/read-only", test_read_only_routes);
+	g_test_add_func("/http/host/read-only/older-plugin", test_read_only_older_plugin);
 	g_test_add_func("/http/host/body-limit", test_body_limit);
 	g_test_add_func("/http/host/body-limit-default", test_body_limit_default);
 	g_test_add_func("/http/host/worker-pool", test_worker_pool);

@@ -124,6 +124,55 @@ check_migrations(const ExordosPaasPluginDescriptor *d)
 	check_migration_tls_custom(d);
 }
 
+#define ROUTE_ID "4d657461-0000-4000-8000-00000000000a"
+
+/* ABI minor 5: the plain GETs only read; the GET actions (verify_dns
+ * stores its answer) and every other method keep their transaction. */
+static void
+test_route_flags(void)
+{
+	static const struct {
+		const gchar *method;
+		const gchar *path;
+		guint32 flags;
+	} cases[] = {
+		{ "GET", "", EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY },
+		{ "GET", "instances/", EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY },
+		{ "GET", "versions/", EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY },
+		{ "GET", "instances/" ROUTE_ID, EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY },
+		{ "GET", "instances/" ROUTE_ID "/accounts/", EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY },
+		{ "GET",
+		  "instances/" ROUTE_ID "/accounts/" ROUTE_ID,
+		  EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY },
+		/* answered before any statement */
+		{ "GET", "nothing/", EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY },
+		{ "GET",
+		  "instances/" ROUTE_ID "/actions/verify_dns",
+		  EXORDOS_PAAS_ROUTE_FLAG_NONE },
+		{ "GET",
+		  "instances/" ROUTE_ID "/actions/dns_records",
+		  EXORDOS_PAAS_ROUTE_FLAG_NONE },
+		{ "GET", "instances/" ROUTE_ID "/accounts/" ROUTE_ID "/actions/captured", 0 },
+		{ "POST", "instances/", EXORDOS_PAAS_ROUTE_FLAG_NONE },
+		{ "PUT", "instances/" ROUTE_ID, EXORDOS_PAAS_ROUTE_FLAG_NONE },
+		{ "DELETE", "instances/" ROUTE_ID, EXORDOS_PAAS_ROUTE_FLAG_NONE },
+		{ "HEAD", "instances/", EXORDOS_PAAS_ROUTE_FLAG_NONE },
+	};
+	GModule *module = NULL;
+	const ExordosPaasPluginDescriptor *d = exm_fixture_load_descriptor(&module);
+
+	g_assert_cmpuint(d->abi_minor, >=, 5);
+	g_assert_nonnull(d->rest_route_flags);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		/* the mail plugin's answer needs no context: a pure walk */
+		guint32 flags = d->rest_route_flags(NULL, cases[i].method, cases[i].path);
+
+		g_test_message("%s %s", cases[i].method, cases[i].path);
+		g_assert_cmpuint(flags, ==, cases[i].flags);
+	}
+	g_module_close(module);
+}
+
 static void
 test_descriptor(void)
 {
@@ -627,6 +676,7 @@ main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/plugin/descriptor", test_descriptor);
+	g_test_add_func("/plugin/route-flags", test_route_flags);
 	g_test_add_func("/plugin/init-refuses-other-abi", test_init_refuses_other_abi);
 	g_test_add_func("/plugin/index", test_index);
 	g_test_add("/plugin/lists/filters",

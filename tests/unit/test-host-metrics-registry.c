@@ -38,6 +38,9 @@ test_template(void)
 		{ "/v1/agents/8c5a2c1e-3b6f-4f7e-9d0a-1b2c3d4e5f60/actions/get_payload",
 		  "/v1/agents/{uuid}/actions/get_payload" },
 		{ "/v1/kind/demo_vm/resources/", "/v1/kind/demo_vm/resources/" },
+		/* the lenient forms; 31 hex digits are not a uuid */
+		{ "/x/{urn:uuid:8c5a2c1e-3b6f-4f7e-9d0a-1b2c3d4e5f60}", "/x/{uuid}" },
+		{ "/x/8c5a2c1e3b6f4f7e9d0a1b2c3d4e5f6/", "/x/8c5a2c1e3b6f4f7e9d0a1b2c3d4e5f6/" },
 		{ "/", "/" },
 		{ "", "" },
 	};

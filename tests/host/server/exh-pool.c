@@ -34,6 +34,7 @@ typedef struct {
 	ExhPoolTxFunc tx;
 	ExhPoolDoneFunc done;
 	gpointer data;
+	gboolean read_only; /* no transaction (exh_pool_push_read()) */
 } Job;
 
 static gboolean
@@ -76,28 +77,33 @@ slot_connect(ExhPool *pool, Slot *slot)
 	slot->cancel = PQgetCancel(slot->conn);
 	slot->pid = PQbackendPID(slot->conn);
 	g_mutex_unlock(&pool->lock);
-	/* timestamps are UTC throughout (restalchemy stores naive UTC) */
-	return exec_command(slot->conn, "SET TIME ZONE 'UTC'");
+	/* timestamps are UTC throughout (restalchemy stores naive UTC); a read
+	 * runs without BEGIN, so a statement outside a transaction is read-only
+	 * and a write by mistake fails instead of committing by itself */
+	if (exec_command(slot->conn, "SET TIME ZONE 'UTC'") &&
+	    exec_command(slot->conn, "SET default_transaction_read_only = on"))
+		return TRUE;
+	/* never used without them: a read could write; opened anew next time */
+	g_mutex_lock(&pool->lock);
+	g_clear_pointer(&slot->cancel, PQfreeCancel);
+	slot->pid = 0;
+	g_mutex_unlock(&pool->lock);
+	g_clear_pointer(&slot->conn, PQfinish);
+	return FALSE;
 }
 
-/*
- * BEGIN on the slot's connection.  A connection that went bad since the last
- * job (a PostgreSQL restart shows only on the next statement) is reset and
- * BEGIN retried once.
- */
+/* The slot's connection, opened or reset when it is gone or broken. */
 static gboolean
-slot_begin(ExhPool *pool, Slot *slot, GError **error)
+slot_ready(ExhPool *pool, Slot *slot)
 {
-	for (guint attempt = 0; attempt < 2; attempt++) {
-		if (slot->conn == NULL || PQstatus(slot->conn) != CONNECTION_OK) {
-			if (!slot_connect(pool, slot))
-				continue;
-		}
-		if (exec_command(slot->conn, "BEGIN"))
-			return TRUE;
-		if (PQstatus(slot->conn) == CONNECTION_OK)
-			break;
-	}
+	if (slot->conn != NULL && PQstatus(slot->conn) == CONNECTION_OK)
+		return TRUE;
+	return slot_connect(pool, slot);
+}
+
+static void
+set_unavailable(Slot *slot, GError **error)
+{
 	if (slot->conn != NULL) {
 		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(slot->conn)));
 		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "database unavailable: %s", why);
@@ -106,6 +112,25 @@ slot_begin(ExhPool *pool, Slot *slot, GError **error)
 			    EXM_ERROR,
 			    EXM_ERROR_UNAVAILABLE,
 			    "The database is unavailable, try again later.");
+}
+
+/*
+ * BEGIN on the slot's connection, read-write over the session's read-only
+ * default.  A connection that went bad since the last job (a PostgreSQL
+ * restart shows only on the next statement) is reset and BEGIN retried once.
+ */
+static gboolean
+slot_begin(ExhPool *pool, Slot *slot, GError **error)
+{
+	for (guint attempt = 0; attempt < 2; attempt++) {
+		if (!slot_ready(pool, slot))
+			continue;
+		if (exec_command(slot->conn, "BEGIN READ WRITE"))
+			return TRUE;
+		if (PQstatus(slot->conn) == CONNECTION_OK)
+			break;
+	}
+	set_unavailable(slot, error);
 	return FALSE;
 }
 
@@ -159,6 +184,52 @@ slot_set_busy(ExhPool *pool, Slot *slot, gboolean busy)
 	g_mutex_unlock(&pool->lock);
 }
 
+static guint
+slot_run(ExhPool *pool, Slot *slot, const Job *job)
+{
+	guint status;
+
+	slot_set_busy(pool, slot, TRUE);
+	status = job->tx(slot->conn, job->data);
+	slot_set_busy(pool, slot, FALSE);
+	return status;
+}
+
+static void
+run_transaction(ExhPool *pool, Slot *slot, const Job *job, GError **error)
+{
+	guint status;
+
+	if (!slot_begin(pool, slot, error))
+		return;
+	status = slot_run(pool, slot, job);
+	if (status >= 200 && status < 300)
+		slot_commit(slot, error);
+	if (*error != NULL || status < 200 || status >= 300)
+		slot_rollback(slot);
+}
+
+/*
+ * A read: no BEGIN, so a connection that went bad since the last job shows
+ * only in the job's own statements.  A read writes nothing, so after a reset
+ * it runs once more; a failed statement ended its own transaction, so the
+ * connection is clean again unless the job opened one itself (rolled back).
+ */
+static void
+run_read(ExhPool *pool, Slot *slot, const Job *job, GError **error)
+{
+	for (guint attempt = 0; attempt < 2; attempt++) {
+		if (!slot_ready(pool, slot))
+			break;
+		slot_run(pool, slot, job);
+		if (PQstatus(slot->conn) == CONNECTION_OK) {
+			slot_rollback(slot);
+			return;
+		}
+	}
+	set_unavailable(slot, error);
+}
+
 static void
 worker(gpointer item, gpointer user_data)
 {
@@ -167,18 +238,10 @@ worker(gpointer item, gpointer user_data)
 	Slot *slot = g_async_queue_pop(pool->slots);
 	g_autoptr(GError) error = NULL;
 
-	if (slot_begin(pool, slot, &error)) {
-		guint status;
-
-		slot_set_busy(pool, slot, TRUE);
-		status = job->tx(slot->conn, job->data);
-		slot_set_busy(pool, slot, FALSE);
-
-		if (status >= 200 && status < 300)
-			slot_commit(slot, &error);
-		if (error != NULL || status < 200 || status >= 300)
-			slot_rollback(slot);
-	}
+	if (job->read_only)
+		run_read(pool, slot, job, &error);
+	else
+		run_transaction(pool, slot, job, &error);
 	g_async_queue_push(pool->slots, slot);
 	job->done(job->data, error);
 	g_free(job);
@@ -212,8 +275,13 @@ exh_pool_new(const gchar *conninfo, guint workers, guint max_queued, GError **er
 	return pool;
 }
 
-gboolean
-exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer data, GError **error)
+static gboolean
+pool_push(ExhPool *pool,
+	  ExhPoolTxFunc tx,
+	  ExhPoolDoneFunc done,
+	  gpointer data,
+	  gboolean read_only,
+	  GError **error)
 {
 	Job *job;
 
@@ -228,7 +296,24 @@ exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer da
 	job->tx = tx;
 	job->done = done;
 	job->data = data;
+	job->read_only = read_only;
 	return g_thread_pool_push(pool->threads, job, error);
+}
+
+gboolean
+exh_pool_push(ExhPool *pool, ExhPoolTxFunc tx, ExhPoolDoneFunc done, gpointer data, GError **error)
+{
+	return pool_push(pool, tx, done, data, FALSE, error);
+}
+
+gboolean
+exh_pool_push_read(ExhPool *pool,
+		   ExhPoolTxFunc tx,
+		   ExhPoolDoneFunc done,
+		   gpointer data,
+		   GError **error)
+{
+	return pool_push(pool, tx, done, data, TRUE, error);
 }
 
 void

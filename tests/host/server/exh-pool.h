@@ -3,9 +3,13 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The bounded worker pool: N threads, one PostgreSQL connection each, one
- * transaction per job (COMMIT when the job answers 2xx, else ROLLBACK).  A
- * broken connection (PostgreSQL restarted) is reset before the next job; when
- * the database stays unreachable the job fails with 503 instead of running.
+ * transaction per job (COMMIT when the job answers 2xx, else ROLLBACK), or
+ * none for a read (exh_pool_push_read()).  The connections' sessions are
+ * read-only by default (`default_transaction_read_only`): a job's transaction
+ * is `BEGIN READ WRITE`, and a read's statements, each its own transaction,
+ * cannot write.  A broken connection (PostgreSQL restarted) is reset before
+ * the next job; when the database stays unreachable the job fails with 503
+ * instead of running.
  */
 #pragma once
 
@@ -14,12 +18,15 @@
 
 /**
  * ExhPoolTxFunc:
- * @conn: a connection inside a transaction the pool opened
+ * @conn: a connection inside a transaction the pool opened; for a read, a
+ *   connection outside any transaction whose statements cannot write
  * @data: the job
  *
- * Runs on a worker thread.
+ * Runs on a worker thread; a read may run twice (its connection broke during
+ * the first run and was reset), so it sets its results afresh each time.
  *
  * Returns: the job's HTTP status; 2xx commits, anything else rolls back
+ *   (ignored for a read)
  */
 typedef guint (*ExhPoolTxFunc)(PGconn *conn, gpointer data);
 
@@ -66,6 +73,26 @@ gboolean exh_pool_push(ExhPool *pool,
 		       ExhPoolDoneFunc done,
 		       gpointer data,
 		       GError **error);
+
+/**
+ * exh_pool_push_read:
+ * @pool: a pool
+ * @tx: what to run, outside a transaction: each statement commits by itself
+ *   and cannot write (a write fails with SQLSTATE 25006)
+ * @done: what to run afterwards
+ * @data: the job
+ * @error: 503 %EXM_ERROR_UNAVAILABLE when the queue is full
+ *
+ * exh_pool_push() for a job that only reads: no `BEGIN` and `COMMIT`, two
+ * round trips fewer.  A transaction the job opened anyway is rolled back.
+ *
+ * Returns: %TRUE when queued (@done will run), %FALSE with @error set
+ */
+gboolean exh_pool_push_read(ExhPool *pool,
+			    ExhPoolTxFunc tx,
+			    ExhPoolDoneFunc done,
+			    gpointer data,
+			    GError **error);
 
 /**
  * exh_pool_cancel:

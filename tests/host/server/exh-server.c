@@ -19,6 +19,7 @@
 #include "exm-rest.h"
 #include "exm-uuid.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define SHUTDOWN_GRACE_MS 30000
@@ -280,10 +281,13 @@ header_value_is_valid(const gchar *value)
 	return TRUE;
 }
 
+/* Afresh: a read runs again after its connection broke (exh_pool_push_read()). */
 static void
 copy_plugin_response(ExhRequest *req, ExordosPaasRestResponse *resp)
 {
 	req->status = resp->status;
+	g_clear_pointer(&req->response, g_bytes_unref);
+	g_ptr_array_set_size(req->headers, 0);
 	if (resp->body != NULL)
 		req->response = g_bytes_new(resp->body, resp->body_len);
 	for (gsize i = 0; i < resp->n_headers; i++) {
@@ -301,7 +305,8 @@ copy_plugin_response(ExhRequest *req, ExordosPaasRestResponse *resp)
 	}
 }
 
-/* Worker thread: the plugin's dispatch inside the pool's transaction. */
+/* Worker thread: the plugin's dispatch inside the pool's transaction, or
+ * outside any for a route the plugin declared read-only. */
 static guint
 dispatch_tx(PGconn *conn, gpointer data)
 {
@@ -556,6 +561,24 @@ hold(ExhRequest *req)
 	soup_server_message_pause(req->msg);
 }
 
+/*
+ * The plugin declared the request read-only (ABI minor 5): it runs without a
+ * transaction.  A plugin of an older minor has no such member to read.
+ */
+static gboolean
+route_is_read_only(const ExhRequest *req)
+{
+	const ExordosPaasPluginDescriptor *d = req->plugin->desc;
+
+	if (d->abi_minor < 5 ||
+	    d->struct_size <
+		    offsetof(ExordosPaasPluginDescriptor, rest_route_flags) + sizeof(gpointer) ||
+	    d->rest_route_flags == NULL)
+		return FALSE;
+	return (d->rest_route_flags(req->plugin->ctx, req->method, req->sub_path) &
+		EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY) != 0;
+}
+
 /* Takes @plugin's reference. */
 static void
 dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const gchar *sub_path)
@@ -580,9 +603,12 @@ dispatch(ExhRequest *req, ExhPlugin *plugin, const ExhIdentity *identity, const 
 	}
 	req->base_url = request_base_url(req);
 
-	/* the pool owns the request until dispatch_finish, in one transaction:
-	 * a plugin's GET may write too (verify_dns caches its answer) */
-	if (!exh_pool_push(host->pool, dispatch_tx, dispatch_done, req, &error)) {
+	/* the pool owns the request until dispatch_finish, in one transaction
+	 * unless the plugin declared the route read-only: a plugin's GET may
+	 * write too (verify_dns caches its answer) */
+	if (!(route_is_read_only(req)
+		      ? exh_pool_push_read(host->pool, dispatch_tx, dispatch_done, req, &error)
+		      : exh_pool_push(host->pool, dispatch_tx, dispatch_done, req, &error))) {
 		respond_error(req, error);
 		return;
 	}
