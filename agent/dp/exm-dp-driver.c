@@ -13,6 +13,7 @@
 #include "exm-dp-usage.h"
 #include "exm-dp-capture.h"
 #include "exm-dp-index.h"
+#include "exm-dp-listing.h"
 #include "exm-dp-stamp.h"
 #include "exm-dp-tls.h"
 #include "exm-json.h"
@@ -48,6 +49,11 @@ struct _ExmDpDriver {
 	gchar *passwd_cdb_path;
 	gchar *policy_cdb_path;
 	ExmDpStamp *listed;
+	/* the last listing's values, or the last put's (%NULL after a write),
+	 * kept in listing_path (docs/scale.md §3) */
+	ExmDpListing *listing;
+	gchar *listing_path;
+	gboolean listing_failing; /* warned once until a listing is kept again */
 	/* the usage and breaker members as they stood when list() began */
 	gchar *listed_usage;
 	/* the sandbox's captured messages (docs/sandbox.md), and their member
@@ -66,6 +72,48 @@ struct _ExmDpDriver {
 };
 
 static ExmMailNode *node_from_json(JsonNode *value, GError **error);
+static ExmDpStamp *stamp_inputs(ExmDpDriver *self);
+static gchar *usage_text(ExmDpDriver *self);
+static gchar *capture_text(ExmDpDriver *self);
+static gboolean ensure_parent(const gchar *path, gint mode, GError **error);
+
+/* Keeps @values as the last listing; a listing that cannot be kept costs the
+ * next one its shortcut, nothing else. */
+static void
+keep_listing(ExmDpDriver *self,
+	     ExmDpStamp *stamp,
+	     const gchar *usage,
+	     const gchar *capture,
+	     GPtrArray *values,
+	     const gchar *const *names,
+	     gboolean plain)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_clear_pointer(&self->listing, exm_dp_listing_free);
+	if (!ensure_parent(self->listing_path, 0700, &error)) {
+		exm_dp_stamp_free(stamp);
+		if (!self->listing_failing)
+			g_warning("listing not kept: %s", error->message);
+		self->listing_failing = TRUE;
+		return;
+	}
+	self->listing = exm_dp_listing_new(
+		self->listing_path, stamp, usage, capture, values, names, plain, &error);
+	if (self->listing == NULL && !self->listing_failing)
+		g_warning("listing not kept: %s", error->message);
+	else if (self->listing != NULL && self->listing_failing)
+		g_message("listing kept again");
+	self->listing_failing = self->listing == NULL;
+}
+
+/* Any write by the driver: the last listing is no longer what the files hold. */
+static void
+forget(ExmDpDriver *self)
+{
+	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	g_clear_pointer(&self->listing, exm_dp_listing_free);
+}
 
 typedef enum {
 	PUT_CREATE,
@@ -97,6 +145,11 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	self->passwd_path = exm_dp_config_path(config, EXM_DP_PATH_PASSWD);
 	self->policy_path = exm_dp_config_path(config, EXM_DP_PATH_POLICY);
 	self->meta_path = exm_dp_config_path(config, EXM_DP_PATH_META);
+	{
+		g_autofree gchar *dir = g_path_get_dirname(self->meta_path);
+
+		self->listing_path = g_build_filename(dir, EXM_DP_DRIVER_LISTING_FILE, NULL);
+	}
 	self->dkim_txt_path = exm_dp_config_path(config, EXM_DP_PATH_DKIM_TXT);
 	self->tls_cert_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CERT);
 	self->tls_custom_path = exm_dp_config_path(config, EXM_DP_PATH_TLS_CUSTOM);
@@ -116,6 +169,7 @@ exm_dp_driver_new(const ExmDpConfig *config, GError **error)
 	remove_stale(self->passwd_path);
 	remove_stale(self->policy_path);
 	remove_stale(self->meta_path);
+	remove_stale(self->listing_path);
 	return g_steal_pointer(&self);
 }
 
@@ -135,6 +189,8 @@ exm_dp_driver_free(ExmDpDriver *self)
 	g_free(self->passwd_cdb_path);
 	g_free(self->policy_cdb_path);
 	exm_dp_stamp_free(self->listed);
+	exm_dp_listing_free(self->listing);
+	g_free(self->listing_path);
 	g_free(self->listed_usage);
 	exm_dp_capture_free(self->capture);
 	g_free(self->listed_capture);
@@ -243,6 +299,18 @@ meta_resources(JsonNode *root)
 	return res != NULL && JSON_NODE_HOLDS_OBJECT(res) ? json_node_get_object(res) : NULL;
 }
 
+/* Whether the meta file holds nothing but `resources` (the layout the
+ * driver writes): then a put may rebuild it rather than read it. */
+static gboolean
+meta_plain(JsonNode *meta)
+{
+	JsonObject *root = json_node_get_object(meta);
+	JsonNode *kind = json_object_get_member(root, EXM_DP_DRIVER_KIND);
+
+	return json_object_get_size(root) == 1 &&
+	       json_object_get_size(json_node_get_object(kind)) == 1;
+}
+
 static JsonNode *
 meta_load(ExmDpDriver *self, GError **error)
 {
@@ -279,7 +347,7 @@ meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 
 	if (!ensure_parent(self->meta_path, 0700, error))
 		return FALSE;
-	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	forget(self);
 	return exm_atomic_write(self->meta_path, text, strlen(text), &opts, NULL, error);
 }
 
@@ -301,7 +369,7 @@ index_write(ExmDpDriver *self,
 
 	opts.uid = self->uid;
 	opts.gid = self->gid;
-	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	forget(self);
 	if (!exm_dp_index_write(cdb, content, &opts, &index_changed, error))
 		return FALSE;
 	if (changed != NULL)
@@ -329,7 +397,7 @@ lookup_write(ExmDpDriver *self,
 	}
 	if (!ensure_parent(path, 0755, error))
 		return FALSE;
-	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	forget(self);
 	if (!exm_atomic_write(path, content, strlen(content), &opts, changed, error))
 		return FALSE;
 	return index_write(self, path, content, changed, error);
@@ -815,10 +883,52 @@ tls_custom_apply(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, 
 		g_message("tls: the tenant's certificate installed");
 	}
 	if (moved)
-		g_clear_pointer(&self->listed, exm_dp_stamp_free);
+		forget(self);
 	if (changed != NULL)
 		*changed = *changed || moved;
 	return TRUE;
+}
+
+/* The meta file's tree for a put of @uuid.  When no input changed since the
+ * last listing, which found the file plain and holding no resource but
+ * @uuid's, the tree is rebuilt rather than read and parsed again: the put
+ * replaces that resource anyway. */
+static JsonNode *
+meta_for_put(ExmDpDriver *self, const gchar *uuid, GError **error)
+{
+	g_autoptr(ExmDpStamp) now = NULL;
+	JsonNode *meta;
+
+	if (self->listing == NULL || !exm_dp_listing_holds_only(self->listing, uuid))
+		return meta_load(self, error);
+	now = stamp_inputs(self);
+	if (!exm_dp_listing_files_fresh(self->listing, now))
+		return meta_load(self, error);
+	meta = meta_empty();
+	if (exm_dp_listing_holds(self->listing, uuid))
+		json_object_set_null_member(meta_resources(meta), uuid);
+	return meta;
+}
+
+/* The actual value after a put, read back from the files; kept as the last
+ * listing when the meta file serves @node alone (what a listing would
+ * return), so the next iteration's listing does not read them again. */
+static JsonNode *
+put_result(ExmDpDriver *self, const ExmMailNode *node, JsonNode *meta, GError **error)
+{
+	g_autoptr(ExmDpStamp) before = stamp_inputs(self);
+	g_autofree gchar *usage = usage_text(self);
+	g_autofree gchar *capture = capture_text(self);
+	g_autoptr(GPtrArray) values = NULL;
+	const gchar *names[] = { node->uuid, NULL };
+	JsonNode *actual = actual_value(self, node, error);
+
+	if (actual == NULL || !meta_plain(meta) || json_object_get_size(meta_resources(meta)) != 1)
+		return actual;
+	values = g_ptr_array_new();
+	g_ptr_array_add(values, actual);
+	keep_listing(self, g_steal_pointer(&before), usage, capture, values, names, TRUE);
+	return actual;
 }
 
 /* passwd first, then the meta file: a crash in between leaves the file ahead of
@@ -841,7 +951,7 @@ driver_put(ExmDpDriver *self,
 	node = node_from_json(value, error);
 	if (node == NULL)
 		return NULL;
-	meta = meta_load(self, error);
+	meta = meta_for_put(self, node->uuid, error);
 	if (meta == NULL)
 		return NULL;
 	resources = meta_resources(meta);
@@ -856,7 +966,7 @@ driver_put(ExmDpDriver *self,
 	json_object_set_member(resources, node->uuid, exm_mail_node_to_json(node));
 	if (!meta_save(self, meta, error))
 		return NULL;
-	return actual_value(self, node, error);
+	return put_result(self, node, meta, error);
 }
 
 JsonNode *
@@ -1007,32 +1117,71 @@ exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
 	       g_strcmp0(captured, self->listed_capture) == 0;
 }
 
-GPtrArray *
-exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
+/* The listing read from the files: every resource of the meta file, in
+ * uuid order; kept as the driver's last listing with the inputs' @stamp,
+ * @usage and @capture as they stood before the read. */
+static GPtrArray *
+list_read(ExmDpDriver *self,
+	  ExmDpStamp *stamp,
+	  const gchar *usage,
+	  const gchar *capture,
+	  GError **error)
 {
+	g_autoptr(ExmDpStamp) owned = stamp;
 	g_autoptr(JsonNode) meta = NULL;
 	g_autoptr(GPtrArray) out = NULL;
-	g_autoptr(GList) names = NULL;
-	/* taken before reading: a change while reading makes the next check differ */
-	g_autoptr(ExmDpStamp) before = stamp_inputs(self);
-	g_autofree gchar *usage_before = usage_text(self);
-	g_autofree gchar *capture_before = capture_text(self);
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	g_autoptr(GList) members = NULL;
 	JsonObject *resources;
 
-	g_clear_pointer(&self->listed, exm_dp_stamp_free);
-	meta = meta_load_kind(self, kind, error);
+	g_clear_pointer(&self->listing, exm_dp_listing_free);
+	meta = meta_load(self, error);
 	if (meta == NULL)
 		return NULL;
 	resources = meta_resources(meta);
 	out = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-	names = json_object_get_members(resources);
-	names = g_list_sort(names, (GCompareFunc)g_strcmp0);
-	for (GList *l = names; l != NULL; l = l->next) {
+	members = g_list_sort(json_object_get_members(resources), (GCompareFunc)g_strcmp0);
+	for (GList *l = members; l != NULL; l = l->next) {
 		JsonNode *actual = actual_of_member(self, resources, l->data, error);
 		if (actual == NULL)
 			return NULL;
 		g_ptr_array_add(out, actual);
+		g_ptr_array_add(names, l->data);
 	}
+	g_ptr_array_add(names, NULL);
+	keep_listing(self,
+		     g_steal_pointer(&owned),
+		     usage,
+		     capture,
+		     out,
+		     (const gchar *const *)names->pdata,
+		     meta_plain(meta));
+	return g_steal_pointer(&out);
+}
+
+/* While no input changed since the last listing (or put), its values are
+ * parsed back from their text: at 100 000 accounts, reading, validating and
+ * rendering them again cost about 1.5 s of CPU (docs/scale.md §3). */
+GPtrArray *
+exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
+{
+	/* taken before reading: a change while reading makes the next check differ */
+	g_autoptr(ExmDpStamp) before = stamp_inputs(self);
+	g_autofree gchar *usage_before = usage_text(self);
+	g_autofree gchar *capture_before = capture_text(self);
+	g_autoptr(GPtrArray) out = NULL;
+
+	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	if (!check_kind(kind, error))
+		return NULL;
+	/* a kept file touched since its write is not used: the files are read */
+	if (exm_dp_listing_fresh(self->listing, before, usage_before, capture_before))
+		out = exm_dp_listing_values(self->listing, NULL);
+	if (out == NULL)
+		out = list_read(
+			self, exm_dp_stamp_copy(before), usage_before, capture_before, error);
+	if (out == NULL)
+		return NULL;
 	self->listed = g_steal_pointer(&before);
 	g_free(self->listed_usage);
 	self->listed_usage = g_steal_pointer(&usage_before);

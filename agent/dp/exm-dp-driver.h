@@ -24,6 +24,8 @@
 #include "exm-dp-usage.h"
 
 #define EXM_DP_DRIVER_KIND "mail_instance_node"
+/* the last listing (docs/scale.md §3), beside the meta file */
+#define EXM_DP_DRIVER_LISTING_FILE "mail_listing.json"
 /* the breaker's counting is saved at most this often (a trip or an action at once) */
 #define EXM_DP_DRIVER_BREAKER_SAVE_SECONDS 60
 

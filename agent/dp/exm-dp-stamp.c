@@ -91,6 +91,16 @@ exm_dp_stamp_equal(const ExmDpStamp *a, const ExmDpStamp *b)
 	return TRUE;
 }
 
+ExmDpStamp *
+exm_dp_stamp_copy(const ExmDpStamp *stamp)
+{
+	ExmDpStamp *s = g_new0(ExmDpStamp, 1);
+
+	s->paths = g_strdupv(stamp->paths);
+	s->files = g_array_copy(stamp->files);
+	return s;
+}
+
 void
 exm_dp_stamp_free(ExmDpStamp *stamp)
 {

@@ -23,3 +23,6 @@ gboolean exm_dp_stamp_equal(const ExmDpStamp *a, const ExmDpStamp *b);
 
 void exm_dp_stamp_free(ExmDpStamp *stamp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpStamp, exm_dp_stamp_free)
+
+/* Returns: (transfer full): a copy of @stamp */
+ExmDpStamp *exm_dp_stamp_copy(const ExmDpStamp *stamp);

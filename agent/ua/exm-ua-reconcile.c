@@ -8,8 +8,10 @@
 
 #include <string.h>
 
-/* The driver's listing as resources, hashed without target keys for now.  A value
- * without a uuid cannot be matched to anything: the kind counts as failed. */
+/* The driver's listing as resources, not hashed yet: one a target matches is
+ * hashed on its keys (apply_target), one left over before it is reported
+ * (remove_extra).  A value without a uuid cannot be matched to anything: the
+ * kind counts as failed. */
 static GPtrArray *
 list_actual(ExmUaDriver *driver, const gchar *kind, ExmUaKindResult *result)
 {
@@ -25,7 +27,7 @@ list_actual(ExmUaDriver *driver, const gchar *kind, ExmUaKindResult *result)
 	actual = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_resource_unref);
 	for (guint i = 0; i < values->len; i++) {
 		g_autoptr(GError) local = NULL;
-		ExmUaResource *r = exm_ua_resource_new_actual(kind, values->pdata[i], NULL, &local);
+		ExmUaResource *r = exm_ua_resource_new_listed(kind, values->pdata[i], &local);
 		if (r == NULL) {
 			g_warning("%s: %s", driver->name, local->message);
 			result->failed = TRUE;
@@ -113,6 +115,7 @@ remove_extra(ExmUaDriver *driver, ExmUaResource *a, GPtrArray *collected, ExmUaK
 	}
 	g_warning("%s: delete %s/%s failed: %s", driver->name, a->kind, a->uuid, error->message);
 	result->failed = TRUE;
+	exm_ua_resource_hash_listed(a);
 	g_ptr_array_add(collected, exm_ua_resource_ref(a));
 }
 

@@ -92,17 +92,8 @@ value_uuid(JsonObject *value, GError **error)
 	return parsed;
 }
 
-/**
- * exm_ua_resource_new_actual:
- * @kind: kind
- * @value: the value a driver reported (must carry a uuid `uuid`)
- * @target: (nullable): the target value of the same identity
- * @error: %EXM_UA_ERROR_DRIVER when @value has no valid `uuid` or `status`
- *
- * Returns: (transfer full): the actual resource with its hashes and status
- */
 ExmUaResource *
-exm_ua_resource_new_actual(const gchar *kind, JsonObject *value, JsonObject *target, GError **error)
+exm_ua_resource_new_listed(const gchar *kind, JsonObject *value, GError **error)
 {
 	g_autoptr(ExmUaResource) r = g_rc_box_new0(ExmUaResource);
 	g_autoptr(GError) local = NULL;
@@ -120,9 +111,39 @@ exm_ua_resource_new_actual(const gchar *kind, JsonObject *value, JsonObject *tar
 			    local->message);
 		return NULL;
 	}
-	r->hash = exm_proto_hash_projection(value, target);
-	r->full_hash = exm_proto_hash_value(value);
 	return g_steal_pointer(&r);
+}
+
+void
+exm_ua_resource_hash_listed(ExmUaResource *r)
+{
+	if (r->full_hash != NULL)
+		return;
+	/* without a target the projection is the whole value: hashed once */
+	r->full_hash = exm_proto_hash_value(r->value);
+	r->hash = g_strdup(r->full_hash);
+}
+
+/**
+ * exm_ua_resource_new_actual:
+ * @kind: kind
+ * @value: the value a driver reported (must carry a uuid `uuid`)
+ * @target: (nullable): the target value of the same identity
+ * @error: %EXM_UA_ERROR_DRIVER when @value has no valid `uuid` or `status`
+ *
+ * Returns: (transfer full): the actual resource with its hashes and status
+ */
+ExmUaResource *
+exm_ua_resource_new_actual(const gchar *kind, JsonObject *value, JsonObject *target, GError **error)
+{
+	ExmUaResource *r = exm_ua_resource_new_listed(kind, value, error);
+
+	if (r == NULL)
+		return NULL;
+	r->hash = exm_proto_hash_projection(value, target);
+	/* without a target the projection is the whole value: hashed once */
+	r->full_hash = target != NULL ? exm_proto_hash_value(value) : g_strdup(r->hash);
+	return r;
 }
 
 /* restalchemy renders a datetime `YYYY-MM-DD HH:MM:SS.ffffff` in payloads and

@@ -46,6 +46,25 @@ ExmUaResource *exm_ua_resource_new_actual(const gchar *kind,
 					  GError **error);
 
 /**
+ * exm_ua_resource_new_listed:
+ * @kind: kind
+ * @value: a value a driver listed (must carry a uuid `uuid`)
+ * @error: as exm_ua_resource_new_actual()
+ *
+ * Like exm_ua_resource_new_actual() without a target, but not hashed yet
+ * (`hash` and `full_hash` %NULL): a listed value that a target matches is
+ * hashed on that target's keys instead, and hashing 100 000 accounts whole
+ * first was spent for nothing (docs/scale.md §3).  Call
+ * exm_ua_resource_hash_listed() before it is reported.
+ *
+ * Returns: (transfer full): the actual resource without its hashes
+ */
+ExmUaResource *exm_ua_resource_new_listed(const gchar *kind, JsonObject *value, GError **error);
+
+/* Sets the hashes of a resource of exm_ua_resource_new_listed() (once). */
+void exm_ua_resource_hash_listed(ExmUaResource *r);
+
+/**
  * exm_ua_resource_from_json:
  * @kind: the kind the resource is listed under
  * @obj: a resource as a payload carries it

@@ -181,3 +181,13 @@ gchar *exm_json_xxh3_hex(gconstpointer data, gsize len);
  * protocol's `calculate_hash`.
  */
 gchar *exm_json_hash(JsonNode *node);
+
+/**
+ * exm_json_hash_members:
+ * @obj: an object
+ * @keys: (nullable): an object whose member names select members of @obj
+ *
+ * Returns: (transfer full): exm_json_hash() of the object of @obj's members
+ * named in @keys (all of them when %NULL), written without copying them
+ */
+gchar *exm_json_hash_members(JsonObject *obj, JsonObject *keys);

@@ -4,8 +4,10 @@
  *
  * Scale on the node (docs/scale.md): the driver's cdb twins of passwd and
  * policy (content, owner, mode, write-only-on-change, a twin that differs is
- * reported and repaired), configure's twin for an upgraded node, and the
- * driver's `unchanged` answer from the stamps of the files it reads.
+ * reported and repaired), configure's twin for an upgraded node, the
+ * driver's `unchanged` answer from the stamps of the files it reads, and the
+ * last listing it keeps while they hold (never stale: a file touched behind
+ * its back, usage that moved or a meta file of another layout is read).
  */
 #include <grp.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "exm-cdb.h"
 #include "exm-dp-driver.h"
+#include "exm-dp-error.h"
 #include "exm-dp-fixture.h"
 #include "exm-dp-logstats.h"
 #include "exm-dp-usage.h"
@@ -22,6 +25,7 @@
 #include "exm-test.h"
 
 #define UUID_A "5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f"
+#define UUID_B "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
 #define HASH_1                                                                                     \
 	"$6$abcdefgh$oGoxMtczJ0/xYkNKQnGuC3pOdNoGsZRZNs7n5JzX8KfMJWEmD2Bx4wBt/"                    \
 	"tMCPvjE87aPyrlQPEKxEcxV6d4J6."
@@ -246,6 +250,179 @@ test_unchanged(Fixture *f, gconstpointer data)
 	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
 }
 
+/* The listing as compact text, one value per line. */
+static gchar *
+list_text(ExmDpDriver *driver)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, &error);
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	g_assert_no_error(error);
+	for (guint i = 0; list != NULL && i < list->len; i++) {
+		g_autofree gchar *text = exm_json_to_string(list->pdata[i]);
+
+		g_string_append_printf(out, "%s\n", text);
+	}
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* What a driver that kept nothing lists: the files as they are. */
+static gchar *
+fresh_text(Fixture *f)
+{
+	g_autoptr(GError) error = NULL;
+	ExmDpDriver *fresh = exm_dp_driver_new(f->fx->config, &error);
+	gchar *text;
+
+	g_assert_no_error(error);
+	text = list_text(fresh);
+	exm_dp_driver_free(fresh);
+	return text;
+}
+
+/* The kept listing (after a put, after a listing) is what the files give, and
+ * a file changed behind the driver's back is read again, not answered from it. */
+static void
+test_listing_kept(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	const gchar *more[] = { "alice", HASH_1, "1", "bob", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autofree gchar *put = exm_json_to_string(a);
+	g_autofree gchar *l1 = list_text(f->driver);
+	g_autofree gchar *l2 = list_text(f->driver);
+	g_autofree gchar *fresh = fresh_text(f);
+	g_autofree gchar *l3 = NULL;
+	g_autofree gchar *l4 = NULL;
+	g_autofree gchar *l5 = NULL;
+	g_autofree gchar *expect = g_strconcat(put, "\n", NULL);
+
+	g_assert_cmpstr(l1, ==, expect);
+	g_assert_cmpstr(l2, ==, l1);
+	g_assert_cmpstr(fresh, ==, l1);
+	/* passwd rewritten behind the driver's back: the file's accounts */
+	g_assert_true(g_file_set_contents(
+		f->passwd, "bob@" EXM_DP_TEST_DOMAIN ":" HASH_1 "\n", -1, NULL));
+	l3 = list_text(f->driver);
+	g_assert_null(strstr(l3, "\"alice\""));
+	g_assert_nonnull(strstr(l3, "\"bob\""));
+	g_clear_pointer(&fresh, g_free);
+	fresh = fresh_text(f);
+	g_assert_cmpstr(l3, ==, fresh);
+	/* an apply after that listing writes and keeps its own result */
+	g_clear_pointer(&a, json_node_unref);
+	a = apply(f, more, NULL);
+	l4 = list_text(f->driver);
+	g_assert_nonnull(strstr(l4, "\"alice\""));
+	g_assert_nonnull(strstr(l4, "\"bob\""));
+	g_clear_pointer(&fresh, g_free);
+	fresh = fresh_text(f);
+	g_assert_cmpstr(l4, ==, fresh);
+	/* the cdb twin removed: reported as what exim logs in against (nothing) */
+	g_assert_cmpint(unlink(f->passwd_cdb), ==, 0);
+	l5 = list_text(f->driver);
+	g_assert_cmpstr(l5, !=, l4);
+	g_assert_null(strstr(l5, "\"bob\""));
+}
+
+static gchar *
+replace(const gchar *text, const gchar *from, const gchar *to)
+{
+	g_auto(GStrv) parts = g_strsplit(text, from, -1);
+
+	return g_strjoinv(to, parts);
+}
+
+/* The kept listing's file: mode 0600 (it holds the hashes); a file edited
+ * behind the driver's back is not used, the node's files are read. */
+static void
+test_listing_file(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autofree gchar *meta = exm_dp_fixture_path(f->fx, EXM_DP_PATH_META);
+	g_autofree gchar *dir = g_path_get_dirname(meta);
+	g_autofree gchar *path = g_build_filename(dir, EXM_DP_DRIVER_LISTING_FILE, NULL);
+	g_autofree gchar *l1 = list_text(f->driver);
+	g_autofree gchar *kept = exm_test_read_file(path);
+	g_autofree gchar *forged = replace(kept, "alice", "eve");
+	g_autofree gchar *l2 = NULL;
+	struct stat st;
+
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+	g_assert_nonnull(strstr(kept, "\"alice\""));
+	g_assert_true(g_file_set_contents(path, forged, -1, NULL));
+	l2 = list_text(f->driver);
+	g_assert_cmpstr(l2, ==, l1);
+	g_assert_null(strstr(l2, "\"eve\""));
+}
+
+static void
+write_meta(Fixture *f, const gchar *text)
+{
+	g_autofree gchar *path = exm_dp_fixture_path(f->fx, EXM_DP_PATH_META);
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+/* A put after a listing rebuilds the meta file instead of reading it only
+ * while that file is as listed, plain and serving that resource alone. */
+static void
+test_put_meta_kept(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	const gchar *more[] = { "alice", HASH_1, "1", "bob", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autoptr(JsonNode) b = NULL;
+	g_autoptr(JsonNode) value = exm_dp_node_value(UUID_A, more);
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *meta_path = exm_dp_fixture_path(f->fx, EXM_DP_PATH_META);
+	g_autofree gchar *meta = NULL;
+	g_autofree gchar *orig = NULL;
+	g_autofree gchar *other = NULL;
+	g_autofree gchar *l1 = list_text(f->driver);
+
+	/* the listed resource exists: create is refused, the files stay */
+	g_assert_null(exm_dp_driver_create(f->driver, EXM_DP_DRIVER_KIND, value, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_EXISTS);
+	g_clear_error(&error);
+	/* the meta file now serves another instance, behind the driver's back */
+	orig = exm_test_read_file(meta_path);
+	other = replace(orig, UUID_A, UUID_B);
+	write_meta(f, other);
+	g_assert_null(exm_dp_driver_apply(f->driver, value, NULL, &error));
+	g_assert_error(error, EXM_DP_ERROR, EXM_DP_ERROR_EXISTS);
+	g_clear_error(&error);
+	g_clear_pointer(&meta, g_free);
+	meta = exm_test_read_file(meta_path);
+	g_assert_cmpstr(meta, ==, other);
+	/* a member the driver does not write is kept by a put after a listing */
+	g_clear_pointer(&other, g_free);
+	other = g_strconcat("{\"note\":\"kept\",", orig + 1, NULL);
+	write_meta(f, other);
+	g_free(list_text(f->driver));
+	b = exm_dp_driver_apply(f->driver, value, NULL, &error);
+	g_assert_no_error(error);
+	g_clear_pointer(&meta, g_free);
+	meta = exm_test_read_file(meta_path);
+	g_assert_nonnull(strstr(meta, "\"note\":\"kept\""));
+	g_assert_nonnull(strstr(meta, "\"bob\""));
+	/* and a plain one holds the resource alone, as read */
+	write_meta(f, "");
+	g_free(list_text(f->driver));
+	g_clear_pointer(&b, json_node_unref);
+	b = exm_dp_driver_apply(f->driver, value, NULL, &error);
+	g_assert_no_error(error);
+	g_clear_pointer(&meta, g_free);
+	meta = exm_test_read_file(meta_path);
+	g_assert_true(g_str_has_prefix(
+		meta, "{\"" EXM_DP_DRIVER_KIND "\":{\"resources\":{\"" UUID_A "\":{"));
+	g_assert_nonnull(strstr(meta, "\"bob\""));
+	g_assert_nonnull(l1);
+}
+
 /* configure makes a missing twin from the lsearch file: an upgraded node
  * keeps its logins before the agent writes. */
 static void
@@ -296,6 +473,16 @@ test_exim_reads_twin(Fixture *f, gconstpointer data)
 		exm_dp_fixture_auth(f->fx, 587, "alice@example.com", "twin-pw", "PLAIN"), !=, 235);
 }
 
+/* Whether the listed value's usage member counts @address. */
+static gboolean
+listed_usage_has(GPtrArray *list, const gchar *address)
+{
+	JsonNode *usage = json_object_get_member(json_node_get_object(list->pdata[0]), "usage");
+	g_autofree gchar *text = usage != NULL ? exm_json_to_string(usage) : NULL;
+
+	return text != NULL && strstr(text, address) != NULL;
+}
+
 /*
  * `unchanged` with usage (issue 16): mail moving changes the reported value
  * though no file the stamp sees changed, so an idle agent must not skip it.
@@ -320,11 +507,16 @@ test_unchanged_usage(Fixture *f, gconstpointer data)
 	exm_dp_logstats_set_login_observer(log, exm_dp_usage_observe_login, usage);
 	exm_dp_driver_set_usage(f->driver, log, usage);
 	listed_accounts(f, &keep);
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep); /* the kept listing */
+	g_assert_false(listed_usage_has(keep, "alice@" EXM_DP_TEST_DOMAIN));
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
 	exm_dp_logstats_feed_line(log, line, strlen(line));
 	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
 	g_clear_pointer(&keep, g_ptr_array_unref);
 	listed_accounts(f, &keep);
+	/* the listing kept before the mail moved is not what is listed now */
+	g_assert_true(listed_usage_has(keep, "alice@" EXM_DP_TEST_DOMAIN));
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
 	exm_dp_driver_set_usage(f->driver, NULL, NULL);
 	exm_dp_logstats_free(log);
@@ -341,6 +533,9 @@ main(int argc, char **argv)
 	ADD("policy-twin-diverged", test_policy_twin_diverged);
 	ADD("unchanged", test_unchanged);
 	ADD("unchanged-usage", test_unchanged_usage);
+	ADD("listing-kept", test_listing_kept);
+	ADD("put-meta-kept", test_put_meta_kept);
+	ADD("listing-file", test_listing_file);
 	ADD("configure-makes-twin", test_configure_makes_twin);
 	ADD("exim-reads-twin", test_exim_reads_twin);
 #undef ADD

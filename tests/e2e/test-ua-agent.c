@@ -733,6 +733,17 @@ test_driver_failure_keeps_rows(void)
 	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
 	g_assert_cmpuint(fake_cp_count(fx.cp, "DELETE", "/"), ==, 0);
 	g_assert_nonnull(fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID));
+	/* the listed object left over is reported hashed whole (it is listed
+	 * unhashed: the hashes are taken before it is reported) */
+	{
+		JsonObject *row = fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID);
+		const gchar *hash = json_object_get_string_member_with_default(row, "hash", "");
+		const gchar *full =
+			json_object_get_string_member_with_default(row, "full_hash", "");
+
+		g_assert_cmpuint(strlen(hash), ==, 16);
+		g_assert_cmpstr(hash, ==, full);
+	}
 
 	/* healed: the target comes back, the update goes through and is reported */
 	fx.drv->fail_remove = FALSE;

@@ -99,6 +99,37 @@ test_projection_hash(void)
 	g_assert_cmpstr(moved, !=, "e5ecd78270703c31");
 }
 
+/* The projection is hashed where the members are (no copy): the same hash as
+ * the canonical text of a projected copy, keys missing from the value and
+ * nested objects in any member order included; the value is left as it was. */
+static void
+test_projection_in_place(void)
+{
+	g_autoptr(JsonObject) value = parse_object(
+		"{\"z\":{\"b\":[1,{\"y\":2.5,\"x\":null}],\"a\":\"\\u00e9\"},\"m\":true,"
+		"\"a\":-7,\"extra\":\"not a key\"}");
+	g_autoptr(JsonObject) keys = parse_object("{\"m\":0,\"missing\":0,\"z\":0,\"a\":0}");
+	g_autoptr(JsonObject) copy = json_object_new();
+	g_autoptr(JsonNode) node = NULL;
+	g_autoptr(JsonNode) whole = json_node_init_object(json_node_alloc(), value);
+	g_autofree gchar *before = exm_json_canonical(whole);
+	g_autofree gchar *want = NULL;
+	g_autofree gchar *got = exm_proto_hash_projection(value, keys);
+	g_autofree gchar *after = NULL;
+	g_autofree gchar *all = exm_proto_hash_projection(value, NULL);
+	g_autofree gchar *all_want = exm_json_hash(whole);
+
+	json_object_set_member(copy, "a", json_node_copy(json_object_get_member(value, "a")));
+	json_object_set_member(copy, "m", json_node_copy(json_object_get_member(value, "m")));
+	json_object_set_member(copy, "z", json_node_copy(json_object_get_member(value, "z")));
+	node = json_node_init_object(json_node_alloc(), copy);
+	want = exm_json_hash(node);
+	g_assert_cmpstr(got, ==, want);
+	g_assert_cmpstr(all, ==, all_want);
+	after = exm_json_canonical(whole);
+	g_assert_cmpstr(after, ==, before);
+}
+
 static GPtrArray *
 strings(const gchar *first, ...)
 {
@@ -173,6 +204,7 @@ main(int argc, char **argv)
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/proto/hash/value-vectors", test_value_hash_vectors);
 	g_test_add_func("/proto/hash/projection", test_projection_hash);
+	g_test_add_func("/proto/hash/projection-in-place", test_projection_in_place);
 	g_test_add_func("/proto/hash/payload-vectors", test_payload_hash_vectors);
 	g_test_add_func("/proto/hash/payload-sorting", test_payload_hash_sorting);
 	g_test_add_func("/proto/uuid/res-uuid-vectors", test_res_uuid_vectors);
