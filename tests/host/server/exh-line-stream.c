@@ -23,6 +23,10 @@ struct _LineInput {
 	gsize start; /* the bytes not handed out yet: buf[start, end) */
 	gsize end;
 	gboolean whole; /* a Content-Length body: reads are not cut at '\n' */
+	/* exh_line_stream_poll_externally(): the socket's readiness comes from the
+	 * listener's epoll, not from a poll record of each waiting source */
+	gboolean external;
+	gboolean maybe_readable; /* no read has found the socket empty since its last event */
 	guchar buf[LINE_BUFFER];
 };
 
@@ -68,9 +72,14 @@ line_read(LineInput *self,
 	if (count == 0)
 		return 0;
 	if (self->end == self->start) {
+		g_autoptr(GError) local = NULL;
 		gssize n = g_pollable_stream_read(
-			base_of(self), self->buf, sizeof(self->buf), blocking, cancellable, error);
+			base_of(self), self->buf, sizeof(self->buf), blocking, cancellable, &local);
 
+		if (n < 0 && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+			self->maybe_readable = FALSE;
+		if (n < 0)
+			g_propagate_error(error, g_steal_pointer(&local));
 		if (n <= 0)
 			return n;
 		self->start = 0;
@@ -113,16 +122,85 @@ line_input_is_readable(GPollableInputStream *stream)
 	       g_pollable_input_stream_is_readable(G_POLLABLE_INPUT_STREAM(base_of(self)));
 }
 
+/*
+ * Polled externally, a waiting source holds no descriptor: it is ready while
+ * the stream may be readable, a flag that a read finding the socket empty
+ * clears and the listener's epoll sets.  Attaching and destroying it walks
+ * none of the main context's poll records, and an idle connection adds no
+ * descriptor to the loop's poll() (docs/scale.md §4).
+ */
+typedef struct {
+	GSource source;
+	LineInput *input; /* a reference */
+} Waiter;
+
+static gboolean
+waiter_prepare(GSource *source, gint *timeout)
+{
+	*timeout = -1;
+	return ((Waiter *)source)->input->maybe_readable;
+}
+
+static gboolean
+waiter_check(GSource *source)
+{
+	return ((Waiter *)source)->input->maybe_readable;
+}
+
+static gboolean
+waiter_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	return callback != NULL ? callback(data) : G_SOURCE_CONTINUE;
+}
+
+static void
+waiter_finalize(GSource *source)
+{
+	g_clear_object(&((Waiter *)source)->input);
+}
+
+/* A pollable source's child gets a dummy closure (g_source_set_dummy_callback()). */
+static gboolean
+waiter_closure_callback(gpointer data)
+{
+	GValue result = G_VALUE_INIT;
+	gboolean ret;
+
+	g_value_init(&result, G_TYPE_BOOLEAN);
+	g_closure_invoke(data, &result, 0, NULL, NULL);
+	ret = g_value_get_boolean(&result);
+	g_value_unset(&result);
+	return ret;
+}
+
+static GSourceFuncs waiter_funcs = {
+	.prepare = waiter_prepare,
+	.check = waiter_check,
+	.dispatch = waiter_dispatch,
+	.finalize = waiter_finalize,
+	.closure_callback = waiter_closure_callback,
+};
+
+static GSource *
+waiter_new(LineInput *self)
+{
+	GSource *source = g_source_new(&waiter_funcs, sizeof(Waiter));
+
+	((Waiter *)source)->input = g_object_ref(self);
+	g_source_set_static_name(source, "ExhLineStream waiter");
+	return source;
+}
+
 /* Ready at once while bytes are buffered, else when the socket is. */
 static GSource *
 line_input_create_source(GPollableInputStream *stream, GCancellable *cancellable)
 {
 	LineInput *self = LINE_INPUT(stream);
 	g_autoptr(GSource) child =
-		self->end > self->start
-			? g_timeout_source_new(0)
-			: g_pollable_input_stream_create_source(
-				  G_POLLABLE_INPUT_STREAM(base_of(self)), cancellable);
+		self->end > self->start ? g_timeout_source_new(0)
+		: self->external	? waiter_new(self)
+					: g_pollable_input_stream_create_source(
+						  G_POLLABLE_INPUT_STREAM(base_of(self)), cancellable);
 
 	return g_pollable_source_new_full(stream, child, cancellable);
 }
@@ -155,6 +233,7 @@ line_input_class_init(LineInputClass *klass)
 static void
 line_input_init(LineInput *self)
 {
+	self->maybe_readable = TRUE;
 }
 
 /* ---------------------------------------------------------------- the pair */
@@ -229,4 +308,22 @@ void
 exh_line_stream_set_whole(ExhLineStream *stream, gboolean whole)
 {
 	LINE_INPUT(stream->input)->whole = whole;
+}
+
+void
+exh_line_stream_poll_externally(ExhLineStream *stream)
+{
+	LINE_INPUT(stream->input)->external = TRUE;
+}
+
+void
+exh_line_stream_readable(ExhLineStream *stream)
+{
+	LINE_INPUT(stream->input)->maybe_readable = TRUE;
+}
+
+gboolean
+exh_line_stream_maybe_readable(ExhLineStream *stream)
+{
+	return LINE_INPUT(stream->input)->maybe_readable;
 }

@@ -43,4 +43,22 @@ GIOStream *exh_line_stream_new(GIOStream *base);
  */
 void exh_line_stream_set_whole(ExhLineStream *stream, gboolean whole);
 
+/**
+ * exh_line_stream_poll_externally:
+ * @stream: a line stream, before libsoup polls it
+ *
+ * From now on a source waiting for @stream to become readable holds no
+ * descriptor: it is ready while the stream may be readable, that is from an
+ * exh_line_stream_readable() (the owner's edge-triggered epoll saw the socket
+ * readable, or closed) until a read finds the socket empty.  A new stream
+ * counts as maybe readable.  On the thread that polls the stream only.
+ */
+void exh_line_stream_poll_externally(ExhLineStream *stream);
+
+/* The socket under @stream became readable (or hung up): wakes its waiters. */
+void exh_line_stream_readable(ExhLineStream *stream);
+
+/* %FALSE once a read found the socket empty and nothing came since. */
+gboolean exh_line_stream_maybe_readable(ExhLineStream *stream);
+
 G_END_DECLS
