@@ -147,10 +147,14 @@ waiter_check(GSource *source)
 	return ((Waiter *)source)->input->maybe_readable;
 }
 
+/* The stream's own pollable source (a #GPollableSourceFunc callback), one
+ * source fewer per waiting connection than a pollable source around a child. */
 static gboolean
 waiter_dispatch(GSource *source, GSourceFunc callback, gpointer data)
 {
-	return callback != NULL ? callback(data) : G_SOURCE_CONTINUE;
+	GPollableSourceFunc func = (GPollableSourceFunc)(GCallback)callback;
+
+	return func != NULL ? func(G_OBJECT(((Waiter *)source)->input), data) : G_SOURCE_CONTINUE;
 }
 
 static void
@@ -159,17 +163,21 @@ waiter_finalize(GSource *source)
 	g_clear_object(&((Waiter *)source)->input);
 }
 
-/* A pollable source's child gets a dummy closure (g_source_set_dummy_callback()). */
+/* What a closure set on the source (g_source_set_closure()) is called through. */
 static gboolean
-waiter_closure_callback(gpointer data)
+waiter_closure_callback(GObject *stream, gpointer data)
 {
+	GValue param = G_VALUE_INIT;
 	GValue result = G_VALUE_INIT;
 	gboolean ret;
 
 	g_value_init(&result, G_TYPE_BOOLEAN);
-	g_closure_invoke(data, &result, 0, NULL, NULL);
+	g_value_init(&param, G_TYPE_OBJECT);
+	g_value_set_object(&param, stream);
+	g_closure_invoke(data, &result, 1, &param, NULL);
 	ret = g_value_get_boolean(&result);
 	g_value_unset(&result);
+	g_value_unset(&param);
 	return ret;
 }
 
@@ -178,7 +186,8 @@ static GSourceFuncs waiter_funcs = {
 	.check = waiter_check,
 	.dispatch = waiter_dispatch,
 	.finalize = waiter_finalize,
-	.closure_callback = waiter_closure_callback,
+	.closure_callback = (GSourceFunc)(GCallback)waiter_closure_callback,
+	.closure_marshal = (GSourceDummyMarshal)(GCallback)g_cclosure_marshal_generic,
 };
 
 static GSource *
@@ -196,12 +205,17 @@ static GSource *
 line_input_create_source(GPollableInputStream *stream, GCancellable *cancellable)
 {
 	LineInput *self = LINE_INPUT(stream);
-	g_autoptr(GSource) child =
-		self->end > self->start ? g_timeout_source_new(0)
-		: self->external	? waiter_new(self)
-					: g_pollable_input_stream_create_source(
-						  G_POLLABLE_INPUT_STREAM(base_of(self)), cancellable);
+	g_autoptr(GSource) child = NULL;
 
+	if (self->end > self->start)
+		child = g_timeout_source_new(0);
+	else if (self->external && cancellable == NULL)
+		return waiter_new(self);
+	else if (self->external)
+		child = waiter_new(self);
+	else
+		child = g_pollable_input_stream_create_source(
+			G_POLLABLE_INPUT_STREAM(base_of(self)), cancellable);
 	return g_pollable_source_new_full(stream, child, cancellable);
 }
 
