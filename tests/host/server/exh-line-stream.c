@@ -20,14 +20,16 @@ G_DECLARE_FINAL_TYPE(LineInput, line_input, LINE, INPUT, GFilterInputStream)
 
 struct _LineInput {
 	GFilterInputStream parent;
-	gsize start; /* the bytes not handed out yet: buf[start, end) */
+	/* the bytes of a read not handed out yet: buf[start, end); allocated only
+	 * while there are some, so an idle connection holds no buffer */
+	guchar *buf;
+	gsize start;
 	gsize end;
 	gboolean whole; /* a Content-Length body: reads are not cut at '\n' */
 	/* exh_line_stream_poll_externally(): the socket's readiness comes from the
 	 * listener's epoll, not from a poll record of each waiting source */
 	gboolean external;
 	gboolean maybe_readable; /* no read has found the socket empty since its last event */
-	guchar buf[LINE_BUFFER];
 };
 
 static void line_input_pollable_init(GPollableInputStreamInterface *iface);
@@ -44,20 +46,44 @@ base_of(LineInput *self)
 	return g_filter_input_stream_get_base_stream(G_FILTER_INPUT_STREAM(self));
 }
 
-/* Up to @count buffered bytes, in line mode never past the first '\n'; cleared once given. */
-static gssize
-give(LineInput *self, guchar *buffer, gsize count)
+/* Up to @count bytes of @from, in line mode never past the first '\n';
+ * those handed out are cleared at once. */
+static gsize
+take(LineInput *self, guchar *from, gsize avail, guchar *buffer, gsize count)
 {
-	const guchar *from = self->buf + self->start;
-	gsize avail = self->end - self->start;
 	const guchar *lf = self->whole ? NULL : memchr(from, '\n', avail);
 	gsize n = MIN(count, lf != NULL ? (gsize)(lf - from) + 1 : avail);
 
 	memcpy(buffer, from, n);
-	exm_secret_wipe(self->buf + self->start, n);
+	exm_secret_wipe(from, n);
+	return n;
+}
+
+static gssize
+give(LineInput *self, guchar *buffer, gsize count)
+{
+	gsize n = take(self, self->buf + self->start, self->end - self->start, buffer, count);
+
 	self->start += n;
-	if (self->start == self->end)
+	if (self->start == self->end) {
+		g_clear_pointer(&self->buf, g_free); /* every byte cleared as handed out */
 		self->start = self->end = 0;
+	}
+	return (gssize)n;
+}
+
+/* A socket read's bytes: handed out, what is left kept (and cleared here). */
+static gssize
+give_read(LineInput *self, guchar *chunk, gsize len, guchar *buffer, gsize count)
+{
+	gsize n = take(self, chunk, len, buffer, count);
+
+	if (n < len) {
+		self->buf = g_memdup2(chunk + n, len - n);
+		self->start = 0;
+		self->end = len - n;
+		exm_secret_wipe(chunk + n, len - n);
+	}
 	return (gssize)n;
 }
 
@@ -72,9 +98,10 @@ line_read(LineInput *self,
 	if (count == 0)
 		return 0;
 	if (self->end == self->start) {
+		guchar chunk[LINE_BUFFER];
 		g_autoptr(GError) local = NULL;
 		gssize n = g_pollable_stream_read(
-			base_of(self), self->buf, sizeof(self->buf), blocking, cancellable, &local);
+			base_of(self), chunk, sizeof(chunk), blocking, cancellable, &local);
 
 		if (n < 0 && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
 			self->maybe_readable = FALSE;
@@ -82,8 +109,7 @@ line_read(LineInput *self,
 			g_propagate_error(error, g_steal_pointer(&local));
 		if (n <= 0)
 			return n;
-		self->start = 0;
-		self->end = (gsize)n;
+		return give_read(self, chunk, (gsize)n, buffer, count);
 	}
 	return give(self, buffer, count);
 }
@@ -224,7 +250,9 @@ line_input_finalize(GObject *object)
 {
 	LineInput *self = LINE_INPUT(object);
 
-	exm_secret_wipe(self->buf, sizeof(self->buf));
+	if (self->buf != NULL)
+		exm_secret_wipe(self->buf + self->start, self->end - self->start);
+	g_free(self->buf);
 	G_OBJECT_CLASS(line_input_parent_class)->finalize(object);
 }
 

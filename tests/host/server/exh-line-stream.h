@@ -13,7 +13,9 @@
  * `\n`), so libsoup's header buffer never holds more than the line it looks
  * for; a body is read by libsoup straight into its chunks, which the server
  * wipes (exh-server.c).  Every byte handed out is cleared from this stream's
- * buffer at once, the rest when it is freed.  docs/SECURITY.md §8.
+ * buffers at once (a read's, on the stack, and what is left of it, kept on
+ * the heap only until handed out, so an idle connection holds no buffer),
+ * the rest when the stream is freed.  docs/SECURITY.md §8.
  */
 #pragma once
 

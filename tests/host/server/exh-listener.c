@@ -5,12 +5,15 @@
  * One listening socket and its connections (exh-listener.h).  A connection is
  * found again from libsoup's messages by its remote address: the very object
  * handed to soup_server_accept_iostream(), which libsoup keeps for as long as
- * the connection's messages live.
+ * the connection's messages live.  Every connection's socket is in one
+ * edge-triggered epoll set, the only descriptor the main context polls for
+ * them while they wait to read (a write that would block still polls its
+ * socket): its events drive the listener's watches and wake the line
+ * stream's sources (exh_line_stream_poll_externally()).
  */
 #include "exh-listener.h"
 
 #include <errno.h>
-#include <glib-unix.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -69,7 +72,8 @@ struct _ExhListener {
 	GSource *pause_source;
 	GSource *sweep_source;
 	/* every connection's socket, edge-triggered; one source in the context
-	 * for all of them, so an idle connection costs the loop nothing */
+	 * for all of them, so an idle connection adds no descriptor to the
+	 * loop's poll() and no source of the listener's (docs/scale.md §4) */
 	gint epfd;
 	GSource *epoll_source;
 	GPtrArray *by_fd;	 /* descriptor → Conn* (NULL) */
