@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "exh-listener.h"
 #include "exh-test.h"
 #include "exm-test.h"
 
@@ -509,6 +510,181 @@ test_config(void)
 	exm_test_rmtree(dir);
 }
 
+/* ------------------------------------------------------------------ the listener alone
+ *
+ * Its SoupServer in this thread's main context and blocking clients in
+ * another thread: an idle keep-alive connection holds no descriptor in the
+ * context (one epoll set reports them all, docs/scale.md §4), so the loop
+ * polls as many descriptors with 64 idle connections as with one; every idle
+ * connection is still served its next request.
+ */
+
+#define N_IDLE	     64
+#define IDLE_REQUEST "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+#define MAX_FDS	     64
+
+typedef struct {
+	GMainContext *context;
+	guint port;
+	GPtrArray *conns; /* GSocketConnection */
+	guint from;	  /* the round's connections: conns[from..] */
+	gboolean until_eof;
+	guint ok; /* answered 200, or closed by the host */
+	gint done;
+} Round;
+
+static void
+ok_handler(SoupServer *server,
+	   SoupServerMessage *msg,
+	   const char *path,
+	   GHashTable *query,
+	   gpointer data)
+{
+	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+	soup_server_message_set_response(msg, "text/plain", SOUP_MEMORY_STATIC, "ok", 2);
+}
+
+/* Reads a response to the end of its 2-byte body; %TRUE on a 200. */
+static gboolean
+read_answer(GSocketConnection *conn)
+{
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+	g_autoptr(GString) text = g_string_new(NULL);
+	gchar byte;
+
+	while (!g_str_has_suffix(text->str, "\r\n\r\nok")) {
+		if (g_input_stream_read(in, &byte, 1, NULL, NULL) != 1)
+			return FALSE;
+		g_string_append_c(text, byte);
+	}
+	return g_str_has_prefix(text->str, "HTTP/1.1 200 ");
+}
+
+static gboolean
+read_eof(GSocketConnection *conn)
+{
+	gchar buf[64];
+
+	return g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
+				   buf,
+				   sizeof(buf),
+				   NULL,
+				   NULL) == 0;
+}
+
+static gboolean
+ask(GSocketConnection *conn)
+{
+	return g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+					 IDLE_REQUEST,
+					 strlen(IDLE_REQUEST),
+					 NULL,
+					 NULL,
+					 NULL) &&
+	       read_answer(conn);
+}
+
+static gpointer
+client_round(gpointer data)
+{
+	Round *round = data;
+
+	for (guint i = round->from; i < round->conns->len; i++) {
+		GSocketConnection *conn = g_ptr_array_index(round->conns, i);
+
+		if (round->until_eof ? read_eof(conn) : ask(conn))
+			round->ok++;
+	}
+	g_atomic_int_set(&round->done, 1);
+	g_main_context_wakeup(round->context);
+	return NULL;
+}
+
+/* Opens connections up to @total, then runs the round's clients while the
+ * loop serves them. */
+static guint
+run_round(Round *round, guint total, gboolean until_eof)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	GThread *thread;
+
+	round->from = until_eof ? 0 : round->conns->len;
+	if (round->from == total)
+		round->from = 0; /* the same connections again */
+	while (round->conns->len < total) {
+		g_autoptr(GError) error = NULL;
+		GSocketConnection *conn = g_socket_client_connect_to_host(
+			client, "127.0.0.1", (guint16)round->port, NULL, &error);
+
+		g_assert_no_error(error);
+		/* a host that never answers fails the test instead of hanging it */
+		g_socket_set_timeout(g_socket_connection_get_socket(conn), 10);
+		g_ptr_array_add(round->conns, conn);
+	}
+	round->until_eof = until_eof;
+	round->ok = 0;
+	g_atomic_int_set(&round->done, 0);
+	thread = g_thread_new("client", client_round, round);
+	while (!g_atomic_int_get(&round->done))
+		g_main_context_iteration(round->context, TRUE);
+	g_thread_join(thread);
+	return round->ok;
+}
+
+/* The descriptors the context polls, at every priority. */
+static gint
+loop_fds(GMainContext *context)
+{
+	GPollFD fds[MAX_FDS];
+	gint priority;
+	gint timeout;
+	gint n;
+
+	g_assert_true(g_main_context_acquire(context));
+	g_main_context_prepare(context, &priority);
+	n = g_main_context_query(context, G_MAXINT, &timeout, fds, MAX_FDS);
+	g_main_context_check(context, G_MAXINT, fds, MIN(n, MAX_FDS));
+	g_main_context_dispatch(context);
+	g_main_context_release(context);
+	return n;
+}
+
+static void
+test_idle_epoll(void)
+{
+	g_autoptr(GMainContext) context = g_main_context_new();
+	g_autoptr(SoupServer) server = NULL;
+	g_autoptr(ExhListener) listener = NULL;
+	g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string("127.0.0.1", 0);
+	g_autoptr(GPtrArray) conns = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(GError) error = NULL;
+	Round round = { .context = context, .conns = conns };
+	gint one;
+
+	g_main_context_push_thread_default(context);
+	server = soup_server_new(NULL, NULL);
+	soup_server_add_handler(server, NULL, ok_handler, NULL, NULL);
+	listener = exh_listener_new(server, "test", NULL);
+	round.port = exh_listener_listen(listener, address, &error);
+	g_assert_no_error(error);
+
+	g_assert_cmpuint(run_round(&round, 1, FALSE), ==, 1);
+	one = loop_fds(context);
+	g_assert_cmpuint(run_round(&round, 1 + N_IDLE, FALSE), ==, N_IDLE);
+	g_assert_cmpuint(exh_listener_get_open(listener), ==, 1 + N_IDLE);
+	/* before the epoll set, each idle connection polled its socket twice
+	 * (libsoup's source for the next request and the listener's watch) */
+	g_assert_cmpint(loop_fds(context), ==, one);
+
+	/* every idle connection is served its next request */
+	g_assert_cmpuint(run_round(&round, 1 + N_IDLE, FALSE), ==, 1 + N_IDLE);
+	/* and closed with the listener (the idle timeout: /conn/idle-timeout) */
+	exh_listener_close(listener);
+	g_assert_cmpuint(exh_listener_get_open(listener), ==, 0);
+	g_assert_cmpuint(run_round(&round, 1 + N_IDLE, TRUE), ==, 1 + N_IDLE);
+	g_main_context_pop_thread_default(context);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -520,5 +696,6 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/long-poll-gone", test_long_poll_gone);
 	g_test_add_func("/conn/vanishing", test_vanishing);
 	g_test_add_func("/conn/config", test_config);
+	g_test_add_func("/conn/idle-epoll", test_idle_epoll);
 	return g_test_run();
 }

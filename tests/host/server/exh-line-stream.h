@@ -13,7 +13,9 @@
  * `\n`), so libsoup's header buffer never holds more than the line it looks
  * for; a body is read by libsoup straight into its chunks, which the server
  * wipes (exh-server.c).  Every byte handed out is cleared from this stream's
- * buffer at once, the rest when it is freed.  docs/SECURITY.md §8.
+ * buffers at once (a read's, on the stack, and what is left of it, kept on
+ * the heap only until handed out, so an idle connection holds no buffer),
+ * the rest when the stream is freed.  docs/SECURITY.md §8.
  */
 #pragma once
 
@@ -42,5 +44,23 @@ GIOStream *exh_line_stream_new(GIOStream *base);
  *   one chunk a line); %FALSE again for the next request's header
  */
 void exh_line_stream_set_whole(ExhLineStream *stream, gboolean whole);
+
+/**
+ * exh_line_stream_poll_externally:
+ * @stream: a line stream, before libsoup polls it
+ *
+ * From now on a source waiting for @stream to become readable holds no
+ * descriptor: it is ready while the stream may be readable, that is from an
+ * exh_line_stream_readable() (the owner's edge-triggered epoll saw the socket
+ * readable, or closed) until a read finds the socket empty.  A new stream
+ * counts as maybe readable.  On the thread that polls the stream only.
+ */
+void exh_line_stream_poll_externally(ExhLineStream *stream);
+
+/* The socket under @stream became readable (or hung up): wakes its waiters. */
+void exh_line_stream_readable(ExhLineStream *stream);
+
+/* %FALSE once a read found the socket empty and nothing came since. */
+gboolean exh_line_stream_maybe_readable(ExhLineStream *stream);
 
 G_END_DECLS

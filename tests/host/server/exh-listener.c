@@ -5,13 +5,18 @@
  * One listening socket and its connections (exh-listener.h).  A connection is
  * found again from libsoup's messages by its remote address: the very object
  * handed to soup_server_accept_iostream(), which libsoup keeps for as long as
- * the connection's messages live.
+ * the connection's messages live.  Every connection's socket is in one
+ * edge-triggered epoll set, the only descriptor the main context polls for
+ * them while they wait to read (a write that would block still polls its
+ * socket): its events drive the listener's watches and wake the line
+ * stream's sources (exh_line_stream_poll_externally()).
  */
 #include "exh-listener.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -31,6 +36,7 @@
 #define MAX_REFUSING	 64
 #define RETRY_AFTER_S	 2
 #define EMFILE_PAUSE_MS	 200
+#define EPOLL_BATCH	 256
 
 typedef enum {
 	STATE_HEADER,	/* waiting for a complete request header */
@@ -48,7 +54,10 @@ typedef struct {
 	gchar *address;
 	State state;
 	gint64 deadline; /* monotonic µs, 0 = none */
-	GSource *watch;
+	gint fd;
+	/* wants the next readable event (no source of its own: the listener's
+	 * epoll, edge-triggered, reports every connection's socket) */
+	gboolean watching;
 	SoupServerMessage *msg; /* weak */
 	guint messages;		/* started on this connection */
 } Conn;
@@ -62,6 +71,13 @@ struct _ExhListener {
 	GSource *accept_source;
 	GSource *pause_source;
 	GSource *sweep_source;
+	/* every connection's socket, edge-triggered; one source in the context
+	 * for all of them, so an idle connection adds no descriptor to the
+	 * loop's poll() and no source of the listener's (docs/scale.md §4) */
+	gint epfd;
+	GSource *epoll_source;
+	GPtrArray *by_fd;	 /* descriptor → Conn* (NULL) */
+	GArray *to_check;	 /* descriptors whose watch began with the socket maybe readable */
 	GSocket *pair[2];	 /* keeps the server's keep-alive on (see inert_listener) */
 	GHashTable *conns;	 /* GSocketAddress* → Conn* */
 	GHashTable *per_address; /* address → count */
@@ -90,10 +106,7 @@ conn_set_msg(Conn *conn, SoupServerMessage *msg)
 static void
 conn_unwatch(Conn *conn)
 {
-	if (conn->watch == NULL)
-		return;
-	g_source_destroy(conn->watch);
-	g_clear_pointer(&conn->watch, g_source_unref);
+	conn->watching = FALSE;
 }
 
 static void
@@ -108,6 +121,20 @@ address_count(ExhListener *listener, const gchar *address, gint delta)
 		g_hash_table_replace(listener->per_address, g_strdup(address), GUINT_TO_POINTER(n));
 }
 
+/* Out of the epoll set and the descriptor table; a descriptor libsoup closed
+ * may be another connection's already. */
+static void
+conn_forget_fd(Conn *conn)
+{
+	ExhListener *listener = conn->listener;
+
+	if (!g_socket_is_closed(conn->socket))
+		epoll_ctl(listener->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
+	if ((guint)conn->fd < listener->by_fd->len &&
+	    g_ptr_array_index(listener->by_fd, conn->fd) == conn)
+		g_ptr_array_index(listener->by_fd, conn->fd) = NULL;
+}
+
 /* The table's value destructor: closes the socket (if libsoup has not). */
 static void
 conn_free(gpointer data)
@@ -117,6 +144,7 @@ conn_free(gpointer data)
 
 	conn_unwatch(conn);
 	conn_set_msg(conn, NULL);
+	conn_forget_fd(conn);
 	if (conn->state == STATE_REFUSING)
 		listener->refusing--;
 	else
@@ -161,57 +189,61 @@ conn_gone(Conn *conn)
 		listener->gone(msg, listener->gone_data);
 }
 
-/* One byte peeked: >0 data, 0 end of stream, -1 nothing yet, -2 error. */
+/* One byte peeked, never waiting: >0 data, 0 end of stream, -1 nothing yet, -2 error. */
 static gssize
 conn_peek(Conn *conn)
 {
 	gchar byte;
-	GInputVector vec = { &byte, 1 };
-	gint flags = G_SOCKET_MSG_PEEK;
-	g_autoptr(GError) error = NULL;
-	gssize n = g_socket_receive_message(
-		conn->socket, NULL, &vec, 1, NULL, NULL, &flags, NULL, &error);
+	gssize n;
 
+	do
+		n = recv(conn->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
 	if (n >= 0)
 		return n;
-	return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
+	return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
 }
 
-/* A refused connection: whatever the client sends is read and dropped. */
-static gboolean
+/* A refused connection: whatever the client sends is read and dropped, to
+ * the end (the epoll is edge-triggered). */
+static void
 refusing_readable(Conn *conn)
 {
 	gchar buf[4096];
-	gssize n =
-		g_socket_receive_with_blocking(conn->socket, buf, sizeof(buf), FALSE, NULL, NULL);
-
-	if (n > 0)
-		return G_SOURCE_CONTINUE;
-	g_clear_pointer(&conn->watch, g_source_unref);
-	if (n == 0 || !g_socket_condition_check(conn->socket, G_IO_IN))
-		conn_close(conn);
-	return G_SOURCE_REMOVE;
-}
-
-static gboolean
-conn_readable(GSocket *socket, GIOCondition condition, gpointer data)
-{
-	Conn *conn = data;
+	g_autoptr(GError) error = NULL;
 	gssize n;
 
-	if (conn->state == STATE_REFUSING)
-		return refusing_readable(conn);
-	if (g_socket_is_closed(socket)) {
-		/* libsoup closed it */
-		g_clear_pointer(&conn->watch, g_source_unref);
-		conn_close(conn);
-		return G_SOURCE_REMOVE;
+	while ((n = g_socket_receive_with_blocking(
+			conn->socket, buf, sizeof(buf), FALSE, NULL, &error)) > 0)
+		;
+	if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+		return;
+	conn_close(conn);
+}
+
+/* The socket of a watched connection may be readable, or hung up. */
+static void
+conn_readable(Conn *conn)
+{
+	gssize n;
+
+	if (!conn->watching)
+		return;
+	if (conn->state == STATE_REFUSING) {
+		refusing_readable(conn);
+		return;
+	}
+	if (g_socket_is_closed(conn->socket)) {
+		conn_close(conn); /* libsoup closed it */
+		return;
 	}
 	n = conn_peek(conn);
-	g_clear_pointer(&conn->watch, g_source_unref);
+	if (n == -1)
+		return; /* nothing yet: still watching */
+	conn->watching = FALSE;
 	if (n == 0 || n == -2) {
 		conn_gone(conn);
-		return G_SOURCE_REMOVE;
+		return;
 	}
 	/* bytes (or libsoup read them first): a request begins */
 	if (conn->state == STATE_IDLE) {
@@ -219,16 +251,22 @@ conn_readable(GSocket *socket, GIOCondition condition, gpointer data)
 		conn->deadline = g_get_monotonic_time() +
 				 (gint64)conn->listener->limits.header_timeout_ms * 1000;
 	}
-	return G_SOURCE_REMOVE;
 }
 
+/*
+ * Watches for the next readable event.  What came while nobody watched made
+ * its edge already: a socket that may hold something is looked at from the
+ * loop (never from inside libsoup's signal, which must not see its
+ * connection closed), by the listener's source.
+ */
 static void
 conn_watch(Conn *conn)
 {
-	conn_unwatch(conn);
-	conn->watch = g_socket_create_source(conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-	g_source_set_callback(conn->watch, (GSourceFunc)(GCallback)conn_readable, conn, NULL);
-	g_source_attach(conn->watch, conn->listener->context);
+	if (conn->watching)
+		return;
+	conn->watching = TRUE;
+	if (conn->stream == NULL || exh_line_stream_maybe_readable(EXH_LINE_STREAM(conn->stream)))
+		g_array_append_val(conn->listener->to_check, conn->fd);
 }
 
 static void
@@ -274,12 +312,9 @@ finished(SoupServerMessage *msg, gpointer data)
 	if (conn == NULL)
 		return;
 	conn_enter(conn, STATE_IDLE, conn->listener->limits.idle_timeout_ms);
-	/* The watch attached at got-body (or at the accept) is the same one: same
-	 * socket, conditions and callback, which handles either state.  Keeping
-	 * it spares an attach and a destroy per request, each a walk of the main
-	 * context's list of every open connection's descriptor (docs/scale.md §4). */
-	if (conn->watch == NULL)
-		conn_watch(conn);
+	/* the watch begun at got-body (or at the accept) goes on: the same
+	 * readable event, which conn_readable() handles in either state */
+	conn_watch(conn);
 }
 
 /*
@@ -446,13 +481,27 @@ static Conn *
 conn_new(ExhListener *listener, GSocket *socket, GSocketAddress *remote, gchar *address)
 {
 	Conn *conn = g_new0(Conn, 1);
+	struct epoll_event event = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET };
 
 	conn->listener = listener;
 	conn->socket = socket;
 	conn->remote = remote;
 	conn->address = address;
+	conn->fd = g_socket_get_fd(socket);
 	g_hash_table_insert(listener->conns, remote, conn);
 	g_atomic_int_inc(&listener->n_open);
+	if ((guint)conn->fd >= listener->by_fd->len)
+		g_ptr_array_set_size(listener->by_fd, conn->fd + 1);
+	g_ptr_array_index(listener->by_fd, conn->fd) = conn;
+	/* cannot fail for a new socket but for memory; added, it reports what
+	 * is there already */
+	event.data.fd = conn->fd;
+	if (epoll_ctl(listener->epfd, EPOLL_CTL_ADD, conn->fd, &event) != 0)
+		exh_log(G_LOG_LEVEL_WARNING,
+			NULL,
+			"%s: epoll_ctl: %s",
+			listener->name,
+			g_strerror(errno));
 	return conn;
 }
 
@@ -513,6 +562,7 @@ admit(ExhListener *listener, GSocket *socket)
 			g_socket_connection_factory_create_connection(socket);
 
 		conn->stream = exh_line_stream_new(G_IO_STREAM(base));
+		exh_line_stream_poll_externally(EXH_LINE_STREAM(conn->stream));
 	}
 	conn_enter(conn, STATE_HEADER, listener->limits.header_timeout_ms);
 	conn_watch(conn);
@@ -582,6 +632,88 @@ accept_resume(ExhListener *listener)
 	g_source_attach(listener->accept_source, listener->context);
 }
 
+/* ------------------------------------------------------------- the epoll source */
+
+typedef struct {
+	GSource source;
+	ExhListener *listener;
+	gpointer tag;
+} EpollSource;
+
+static void
+fd_readable(ExhListener *listener, gint fd)
+{
+	Conn *conn =
+		(guint)fd < listener->by_fd->len ? g_ptr_array_index(listener->by_fd, fd) : NULL;
+
+	if (conn == NULL)
+		return;
+	if (conn->stream != NULL)
+		exh_line_stream_readable(EXH_LINE_STREAM(conn->stream));
+	conn_readable(conn);
+}
+
+static gboolean
+epoll_prepare(GSource *source, gint *timeout)
+{
+	*timeout = -1;
+	return ((EpollSource *)source)->listener->to_check->len > 0;
+}
+
+static gboolean
+epoll_check(GSource *source)
+{
+	EpollSource *self = (EpollSource *)source;
+
+	return self->listener->to_check->len > 0 ||
+	       (g_source_query_unix_fd(source, self->tag) & G_IO_IN) != 0;
+}
+
+/* The watches begun on a maybe readable socket, then up to a batch of events
+ * (the epoll descriptor stays readable while more are ready). */
+static gboolean
+epoll_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	ExhListener *listener = ((EpollSource *)source)->listener;
+	guint checks = listener->to_check->len;
+	struct epoll_event events[EPOLL_BATCH];
+	gint n;
+
+	for (guint i = 0; i < checks; i++)
+		fd_readable(listener, g_array_index(listener->to_check, gint, i));
+	g_array_remove_range(listener->to_check, 0, checks);
+	n = epoll_wait(listener->epfd, events, EPOLL_BATCH, 0);
+	for (gint i = 0; i < n; i++)
+		fd_readable(listener, events[i].data.fd);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs epoll_funcs = {
+	.prepare = epoll_prepare,
+	.check = epoll_check,
+	.dispatch = epoll_dispatch,
+};
+
+static gboolean
+epoll_start(ExhListener *listener, GError **error)
+{
+	EpollSource *source;
+
+	listener->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (listener->epfd < 0) {
+		g_set_error(
+			error, EXH_ERROR, EXH_ERROR_CONFIG, "epoll_create1: %s", g_strerror(errno));
+		return FALSE;
+	}
+	listener->epoll_source = g_source_new(&epoll_funcs, sizeof(EpollSource));
+	source = (EpollSource *)listener->epoll_source;
+	source->listener = listener;
+	source->tag = g_source_add_unix_fd(listener->epoll_source, listener->epfd, G_IO_IN);
+	g_source_set_static_name(listener->epoll_source, "ExhListener epoll");
+	g_source_attach(listener->epoll_source, listener->context);
+	return TRUE;
+}
+
 /* ------------------------------------------------------------- public */
 
 static guint
@@ -614,6 +746,9 @@ exh_listener_new(SoupServer *server, const gchar *name, const ExhListenerLimits 
 	listener->context = g_main_context_ref_thread_default();
 	listener->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, conn_free);
 	listener->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	listener->epfd = -1;
+	listener->by_fd = g_ptr_array_new();
+	listener->to_check = g_array_new(FALSE, FALSE, sizeof(gint));
 	g_signal_connect(server, "request-started", G_CALLBACK(request_started), listener);
 	return listener;
 }
@@ -669,7 +804,8 @@ exh_listener_listen(ExhListener *listener, GSocketAddress *address, GError **err
 	g_autoptr(GSocketAddress) bound = NULL;
 
 	g_return_val_if_fail(listener->socket == NULL, 0);
-	if (!bind_socket(listener, address, error) || !inert_listener(listener, error))
+	if (!bind_socket(listener, address, error) || !inert_listener(listener, error) ||
+	    !epoll_start(listener, error))
 		return 0;
 	bound = g_socket_get_local_address(listener->socket, error);
 	if (bound == NULL)
@@ -721,6 +857,10 @@ exh_listener_close(ExhListener *listener)
 	if (listener->socket != NULL)
 		g_socket_close(listener->socket, NULL);
 	g_hash_table_remove_all(listener->conns);
+	clear_source(&listener->epoll_source);
+	if (listener->epfd >= 0)
+		close(listener->epfd);
+	listener->epfd = -1;
 	for (guint i = 0; i < G_N_ELEMENTS(listener->pair); i++) {
 		if (listener->pair[i] != NULL)
 			g_socket_close(listener->pair[i], NULL);
@@ -740,6 +880,8 @@ exh_listener_free(ExhListener *listener)
 		g_clear_object(&listener->pair[i]);
 	g_hash_table_unref(listener->conns);
 	g_hash_table_unref(listener->per_address);
+	g_ptr_array_unref(listener->by_fd);
+	g_array_unref(listener->to_check);
 	g_main_context_unref(listener->context);
 	g_free(listener->name);
 	g_free(listener);
