@@ -22,6 +22,7 @@
 #include "exm-test-pg.h"
 #include "exm-test.h"
 #include "exm-ua-client.h"
+#include "exm-ua-config.h"
 #include "exm-ua-error.h"
 #include "exm-ua-identity.h"
 #include "exm-ua-payload.h"
@@ -33,23 +34,31 @@
 #define SIM_TICK_MS 2
 /* key rows per INSERT */
 #define SIM_KEY_BATCH 500
+/* the real agent's backoff by default (backoff_initial, backoff_max), seconds */
+#define SIM_BACKOFF_INITIAL 1.0
+#define SIM_BACKOFF_MAX	    ((gdouble)EXM_UA_DEFAULT_BACKOFF_MAX)
 
 /* ------------------------------------------------------------------ host */
 
 static gchar *
-host_config_text(const gint *ports, const gchar *conninfo, guint max, guint idle_ms)
+host_config_text(const gint *ports,
+		 const gchar *conninfo,
+		 guint max,
+		 guint idle_ms,
+		 const gchar *extra)
 {
 	g_autofree gchar *idle =
 		idle_ms > 0 ? g_strdup_printf("idle_timeout_ms = %u\n", idle_ms) : g_strdup("");
 
 	return g_strdup_printf("[host]\nport = %d\nmax_connections = %u\n"
-			       "max_connections_per_address = %u\n%s"
+			       "max_connections_per_address = %u\n%s%s"
 			       "[db]\nconninfo = %s\n"
 			       "[agent_api]\nenabled = true\norch_port = %d\nstatus_port = %d\n",
 			       ports[0],
 			       max,
 			       max,
 			       idle,
+			       extra != NULL ? extra : "",
 			       conninfo,
 			       ports[1],
 			       ports[2]);
@@ -94,6 +103,7 @@ OrchSimHost *
 orch_sim_host_start(const gchar *dir,
 		    guint max_connections,
 		    guint idle_timeout_ms,
+		    const gchar *host_extra,
 		    gboolean pin,
 		    GError **error)
 {
@@ -113,7 +123,8 @@ orch_sim_host_start(const gchar *dir,
 		return NULL;
 	host->orch_url = g_strdup_printf("http://127.0.0.1:%d", ports[1]);
 	host->status_url = g_strdup_printf("http://127.0.0.1:%d", ports[2]);
-	text = host_config_text(ports, host->conninfo, max_connections, idle_timeout_ms);
+	text = host_config_text(
+		ports, host->conninfo, max_connections, idle_timeout_ms, host_extra);
 	if (!g_file_set_contents_full(
 		    conf, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error) ||
 	    !host_spawn(host, conf, pin, error) ||
@@ -204,6 +215,8 @@ typedef struct {
 	gint64 started; /* of the request in flight, 0 when none */
 	gboolean counted;
 	gboolean pending; /* a poll came due while one was in flight */
+	guint failures;	  /* of its setup step in a row (the agent's backoff) */
+	gint64 retry_at;  /* monotonic µs: its setup step is tried again then */
 } SimAgent;
 
 struct _SimThread {
@@ -219,6 +232,8 @@ struct _SimThread {
 	/* figures, merged by orch_sim_stats() after the thread ended */
 	GArray *latencies;
 	GHashTable *errors;
+	GHashTable *retries; /* setup failures the agent tried again, by kind */
+	GPtrArray *waiting;  /* SimAgent backing off before its setup step again */
 	guint registered;
 	guint first_full;
 	guint64 light;
@@ -253,20 +268,25 @@ agent_free(gpointer data)
 }
 
 static void
+count_kind(GHashTable *table, const gchar *kind)
+{
+	gpointer old = g_hash_table_lookup(table, kind);
+
+	g_hash_table_replace(table, g_strdup(kind), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+}
+
+static void
 count_error(SimThread *t, const gchar *kind)
 {
-	gpointer old = g_hash_table_lookup(t->errors, kind);
-
-	g_hash_table_replace(
-		t->errors, g_strdup(kind), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+	count_kind(t->errors, kind);
 }
 
 /* The kind of a failed request: transport (by GIOErrorEnum nick), refused, protocol,
  * or the HTTP status. */
-static void
-count_failure(SimThread *t, const gchar *what, const ExmUaResponse *resp, const GError *error)
+static gchar *
+failure_kind(const gchar *what, const ExmUaResponse *resp, const GError *error)
 {
-	g_autofree gchar *kind = NULL;
+	gchar *kind;
 
 	if (error != NULL && error->domain == G_IO_ERROR) {
 		GEnumClass *klass = g_type_class_ref(G_TYPE_IO_ERROR_ENUM);
@@ -281,7 +301,48 @@ count_failure(SimThread *t, const gchar *what, const ExmUaResponse *resp, const 
 	} else {
 		kind = g_strdup_printf("%s: http %u", what, resp != NULL ? resp->status : 0);
 	}
+	return kind;
+}
+
+static void
+count_failure(SimThread *t, const gchar *what, const ExmUaResponse *resp, const GError *error)
+{
+	g_autofree gchar *kind = failure_kind(what, resp, error);
+
 	count_error(t, kind);
+}
+
+/*
+ * A setup step that failed in a way the real agent outlives (a 503 of a full
+ * queue, a transport error) is tried again after the agent's backoff
+ * (agent_backoff() in agent/ua/exm-ua-agent.c: from 1 s, doubling, at most
+ * 10 s, jittered to [d/2, d]); it is counted among the retries, not the
+ * errors.  @state is what the agent goes back to.  Returns %FALSE for any
+ * other failure, which fails the agent.
+ */
+static gboolean
+agent_retry(SimAgent *a,
+	    AgentState state,
+	    const gchar *what,
+	    const ExmUaResponse *resp,
+	    const GError *error)
+{
+	g_autofree gchar *kind = NULL;
+	gdouble d = SIM_BACKOFF_INITIAL;
+
+	if (!(resp != NULL && resp->status == SOUP_STATUS_SERVICE_UNAVAILABLE) &&
+	    !(error != NULL && error->domain == G_IO_ERROR))
+		return FALSE;
+	kind = failure_kind(what, resp, error);
+	count_kind(a->thread->retries, kind);
+	a->failures++;
+	for (guint i = 1; i < a->failures && d < SIM_BACKOFF_MAX; i++)
+		d *= 2;
+	d = MIN(d, SIM_BACKOFF_MAX) * g_random_double_range(0.5, 1.0);
+	a->retry_at = g_get_monotonic_time() + (gint64)(d * G_USEC_PER_SEC);
+	a->state = state;
+	g_ptr_array_add(a->thread->waiting, a);
+	return TRUE;
 }
 
 static void
@@ -334,10 +395,13 @@ agent_posted(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(ExmUaResponse) resp = agent_answer(a, res, &error);
 
 	if (resp == NULL || resp->status != SOUP_STATUS_CREATED) {
+		if (agent_retry(a, AGENT_NEW, "register", resp, error))
+			return;
 		count_failure(a->thread, "register", resp, error);
 		agent_settle(a, AGENT_FAILED);
 		return;
 	}
+	a->failures = 0;
 	a->thread->registered++;
 	agent_settle(a, AGENT_REGISTERED);
 }
@@ -352,6 +416,8 @@ agent_verified(GObject *source, GAsyncResult *res, gpointer data)
 	g_autoptr(JsonNode) body = NULL;
 
 	if (resp == NULL || resp->status != SOUP_STATUS_OK) {
+		if (agent_retry(a, AGENT_NEW, "verify", resp, error))
+			return;
 		count_failure(a->thread, "verify", resp, error);
 		agent_settle(a, AGENT_FAILED);
 		return;
@@ -380,16 +446,20 @@ agent_get_payload(SimAgent *a, GAsyncReadyCallback callback)
 	agent_request(a, EXM_UA_API_ORCH, "GET", path, query, NULL, callback);
 }
 
-/* The answer to a get_payload as the agent reads it (§4.2), or %NULL (counted). */
+/* The answer to a get_payload as the agent reads it (§4.2), or %NULL (counted,
+ * or, when @retried is given, maybe tried again: then *@retried is set). */
 static ExmUaPayload *
-agent_payload(SimAgent *a, const gchar *what, GAsyncResult *res)
+agent_payload(SimAgent *a, const gchar *what, GAsyncResult *res, gboolean *retried)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmUaResponse) resp = agent_answer(a, res, &error);
 	ExmUaPayload *payload;
 
 	if (resp == NULL || resp->status != SOUP_STATUS_OK) {
-		count_failure(a->thread, what, resp, error);
+		if (retried != NULL)
+			*retried = agent_retry(a, AGENT_REGISTERED, what, resp, error);
+		if (retried == NULL || !*retried)
+			count_failure(a->thread, what, resp, error);
 		return NULL;
 	}
 	payload = exm_ua_payload_from_json(resp->body, &error);
@@ -411,12 +481,14 @@ static void
 agent_fetched(GObject *source, GAsyncResult *res, gpointer data)
 {
 	SimAgent *a = data;
-	g_autoptr(ExmUaPayload) payload = agent_payload(a, "first get_payload", res);
+	gboolean retried = FALSE;
+	g_autoptr(ExmUaPayload) payload = agent_payload(a, "first get_payload", res, &retried);
 	GPtrArray *basket;
 
 	a->started = 0;
 	if (payload == NULL) {
-		agent_settle(a, AGENT_FAILED);
+		if (!retried)
+			agent_settle(a, AGENT_FAILED);
 		return;
 	}
 	basket = exm_ua_payload_basket(payload, TRUE, SIM_KIND, FALSE);
@@ -439,7 +511,7 @@ agent_polled(GObject *source, GAsyncResult *res, gpointer data)
 	SimAgent *a = data;
 	SimThread *t = a->thread;
 	gdouble ms = (gdouble)(g_get_monotonic_time() - a->started) / 1000.0;
-	g_autoptr(ExmUaPayload) payload = agent_payload(a, "get_payload", res);
+	g_autoptr(ExmUaPayload) payload = agent_payload(a, "get_payload", res, NULL);
 
 	if (a->counted) {
 		t->requests++;
@@ -478,8 +550,37 @@ agent_poll(SimAgent *a)
 /* ---------------------------------------------------------------- threads */
 
 static void
+agent_fetch(SimAgent *a)
+{
+	a->state = AGENT_FETCHING;
+	agent_get_payload(a, agent_fetched);
+}
+
+/* The agents whose backoff ended take their setup step again, first. */
+static void
+thread_retry_due(SimThread *t)
+{
+	gint64 now = g_get_monotonic_time();
+
+	for (guint i = 0; i < t->waiting->len && t->in_flight < t->sim->config.ramp;) {
+		SimAgent *a = t->waiting->pdata[i];
+
+		if (a->retry_at > now) {
+			i++;
+			continue;
+		}
+		g_ptr_array_remove_index_fast(t->waiting, i);
+		if (a->state == AGENT_NEW)
+			agent_register(a);
+		else
+			agent_fetch(a);
+	}
+}
+
+static void
 thread_register_more(SimThread *t)
 {
+	thread_retry_due(t);
 	while (t->in_flight < t->sim->config.ramp && t->next_register < t->agents->len) {
 		SimAgent *a = t->agents->pdata[t->next_register++];
 
@@ -493,6 +594,7 @@ thread_register_more(SimThread *t)
 static void
 thread_fetch_more(SimThread *t)
 {
+	thread_retry_due(t);
 	while (t->in_flight < t->sim->config.ramp && t->next_fetch < t->agents->len) {
 		SimAgent *a = t->agents->pdata[t->next_fetch++];
 
@@ -500,8 +602,7 @@ thread_fetch_more(SimThread *t)
 			agent_settle(a, AGENT_FAILED);
 			continue;
 		}
-		a->state = AGENT_FETCHING;
-		agent_get_payload(a, agent_fetched);
+		agent_fetch(a);
 	}
 }
 
@@ -644,6 +745,8 @@ thread_new(OrchSim *sim)
 	t->cursor = G_MAXUINT;
 	t->latencies = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	t->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	t->retries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	t->waiting = g_ptr_array_new();
 	return t;
 }
 
@@ -659,6 +762,8 @@ thread_free(gpointer data)
 	g_main_context_unref(t->context);
 	g_array_unref(t->latencies);
 	g_hash_table_unref(t->errors);
+	g_hash_table_unref(t->retries);
+	g_ptr_array_unref(t->waiting);
 	g_free(t);
 }
 
@@ -880,6 +985,22 @@ orch_sim_free(OrchSim *sim)
 
 /* ----------------------------------------------------------------- stats */
 
+static void
+merge_kinds(GHashTable *into, GHashTable *from)
+{
+	GHashTableIter iter;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&iter, from);
+	while (g_hash_table_iter_next(&iter, &k, &v)) {
+		gpointer old = g_hash_table_lookup(into, k);
+
+		g_hash_table_replace(into,
+				     g_strdup(k),
+				     GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + GPOINTER_TO_SIZE(v)));
+	}
+}
+
 OrchSimStats *
 orch_sim_stats(OrchSim *sim)
 {
@@ -887,12 +1008,11 @@ orch_sim_stats(OrchSim *sim)
 	gint64 start = sim->window_start;
 
 	s->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	s->retries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s->latencies = g_array_new(FALSE, FALSE, sizeof(gdouble));
 	s->window = start != 0 ? (gdouble)(sim->window_end - start) / G_USEC_PER_SEC : 0;
 	for (guint i = 0; i < sim->threads->len; i++) {
 		SimThread *t = sim->threads->pdata[i];
-		GHashTableIter iter;
-		gpointer k, v;
 
 		s->registered += t->registered;
 		s->first_full += t->first_full;
@@ -901,15 +1021,8 @@ orch_sim_stats(OrchSim *sim)
 		s->requests += t->requests;
 		s->late += t->late;
 		g_array_append_vals(s->latencies, t->latencies->data, t->latencies->len);
-		g_hash_table_iter_init(&iter, t->errors);
-		while (g_hash_table_iter_next(&iter, &k, &v)) {
-			gpointer old = g_hash_table_lookup(s->errors, k);
-
-			g_hash_table_replace(
-				s->errors,
-				g_strdup(k),
-				GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + GPOINTER_TO_SIZE(v)));
-		}
+		merge_kinds(s->errors, t->errors);
+		merge_kinds(s->retries, t->retries);
 	}
 	g_array_sort(s->latencies, exm_test_cmp_double);
 	return s;
@@ -921,38 +1034,61 @@ orch_sim_stats_free(OrchSimStats *stats)
 	if (stats == NULL)
 		return;
 	g_hash_table_unref(stats->errors);
+	g_hash_table_unref(stats->retries);
 	g_array_unref(stats->latencies);
 	g_free(stats);
 }
 
-guint64
-orch_sim_stats_errors(const OrchSimStats *stats)
+static guint64
+kinds_total(GHashTable *table)
 {
 	GHashTableIter iter;
 	gpointer v;
 	guint64 n = 0;
 
-	g_hash_table_iter_init(&iter, stats->errors);
+	g_hash_table_iter_init(&iter, table);
 	while (g_hash_table_iter_next(&iter, NULL, &v))
 		n += GPOINTER_TO_SIZE(v);
 	return n;
 }
 
-gchar *
-orch_sim_stats_errors_text(const OrchSimStats *stats)
+static gchar *
+kinds_text(GHashTable *table)
 {
-	g_autoptr(GList) kinds =
-		g_list_sort(g_hash_table_get_keys(stats->errors), (GCompareFunc)g_strcmp0);
+	g_autoptr(GList) kinds = g_list_sort(g_hash_table_get_keys(table), (GCompareFunc)g_strcmp0);
 	GString *text = g_string_new(NULL);
 
 	for (GList *l = kinds; l != NULL; l = l->next)
-		g_string_append_printf(
-			text,
-			"%s%s=%" G_GSIZE_FORMAT,
-			text->len > 0 ? ", " : "",
-			(const gchar *)l->data,
-			GPOINTER_TO_SIZE(g_hash_table_lookup(stats->errors, l->data)));
+		g_string_append_printf(text,
+				       "%s%s=%" G_GSIZE_FORMAT,
+				       text->len > 0 ? ", " : "",
+				       (const gchar *)l->data,
+				       GPOINTER_TO_SIZE(g_hash_table_lookup(table, l->data)));
 	if (text->len == 0)
 		g_string_append(text, "none");
 	return g_string_free(text, FALSE);
+}
+
+guint64
+orch_sim_stats_errors(const OrchSimStats *stats)
+{
+	return kinds_total(stats->errors);
+}
+
+gchar *
+orch_sim_stats_errors_text(const OrchSimStats *stats)
+{
+	return kinds_text(stats->errors);
+}
+
+guint64
+orch_sim_stats_retries(const OrchSimStats *stats)
+{
+	return kinds_total(stats->retries);
+}
+
+gchar *
+orch_sim_stats_retries_text(const OrchSimStats *stats)
+{
+	return kinds_text(stats->retries);
 }

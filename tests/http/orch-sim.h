@@ -35,6 +35,7 @@ typedef struct {
  * @max_connections: the host's max_connections and max_connections_per_address
  *   (every simulated agent comes from 127.0.0.1 and holds one connection to each API)
  * @idle_timeout_ms: the host's idle_timeout_ms (0: its default)
+ * @host_extra: (nullable): more lines of its `[host]` group ("workers = 1\n")
  * @pin: run it on CPU 0 alone (`taskset -c 0`) when the machine has more than one
  * @error: the reason when it does not come up
  *
@@ -46,6 +47,7 @@ typedef struct {
 OrchSimHost *orch_sim_host_start(const gchar *dir,
 				 guint max_connections,
 				 guint idle_timeout_ms,
+				 const gchar *host_extra,
 				 gboolean pin,
 				 GError **error);
 /* SIGTERM, waits for the process to end; nothing when @host is %NULL. */
@@ -74,6 +76,8 @@ typedef struct {
  * @light: light answers (hash and version echoed, no resources)
  * @full: full answers to a poll that carried the current hash (should be 0)
  * @errors: error kind ("transport: …", "http 503", "refused", …) → count
+ * @retries: setup failures the agent outlived and tried again after its
+ *   backoff (a 503, a transport error), by kind as @errors
  * @latencies: (element-type gdouble): ms of every poll started in the window
  * @requests: polls started in the window and answered (any answer)
  * @late: polls started after their due time because the previous was in flight
@@ -85,6 +89,7 @@ typedef struct {
 	guint64 light;
 	guint64 full;
 	GHashTable *errors;
+	GHashTable *retries;
 	GArray *latencies;
 	guint64 requests;
 	guint64 late;
@@ -97,6 +102,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(OrchSimStats, orch_sim_stats_free)
 guint64 orch_sim_stats_errors(const OrchSimStats *stats);
 /* "kind=count, …" sorted by kind, "none" when there is none. */
 gchar *orch_sim_stats_errors_text(const OrchSimStats *stats);
+/* The same two for the retries. */
+guint64 orch_sim_stats_retries(const OrchSimStats *stats);
+gchar *orch_sim_stats_retries_text(const OrchSimStats *stats);
 
 typedef struct _OrchSim OrchSim;
 

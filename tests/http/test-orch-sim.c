@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 
 #include "exh-test.h"
 #include "exm-test-pg.h"
@@ -40,7 +41,7 @@ test_small_fleet(void)
 	if (exm_test_pg_get() == NULL)
 		return;
 	dir = exm_test_mkdtemp("orch-sim");
-	host = orch_sim_host_start(dir, 4096, 0, FALSE, &error);
+	host = orch_sim_host_start(dir, 4096, 0, NULL, FALSE, &error);
 	g_assert_no_error(error);
 	if (host == NULL)
 		goto out;
@@ -85,10 +86,65 @@ out:
 	exm_test_rmtree(dir);
 }
 
+/*
+ * A host that can hold one request for its one worker refuses most of a
+ * ramp of 16 with 503, in the Status API (the host's `max_queued` holds for
+ * the agent API too); the agents take the refused step again after the
+ * agent's backoff, as a real fleet does, until all are registered and have
+ * their first payload, with no error left.
+ */
+static void
+test_backoff(void)
+{
+	g_autofree gchar *dir = NULL;
+	g_autoptr(OrchSimHost) host = NULL;
+	g_autoptr(OrchSim) sim = NULL;
+	g_autoptr(OrchSimStats) stats = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *errors = NULL;
+	g_autofree gchar *retries = NULL;
+	OrchSimConfig config = {
+		.agents = AGENTS,
+		.period = 1.0,
+		.threads = 2,
+		.ramp = 8,
+		.timeout = 60,
+	};
+
+	if (exm_test_pg_get() == NULL)
+		return;
+	dir = exm_test_mkdtemp("orch-sim");
+	host = orch_sim_host_start(dir, 4096, 0, "workers = 1\nmax_queued = 1\n", FALSE, &error);
+	g_assert_no_error(error);
+	if (host == NULL)
+		goto out;
+	sim = orch_sim_new(host, dir, &config, &error);
+	g_assert_no_error(error);
+	if (sim == NULL)
+		goto out;
+	g_assert_true(orch_sim_start(sim, 120, &error));
+	g_assert_no_error(error);
+	orch_sim_stop(sim);
+	stats = orch_sim_stats(sim);
+	errors = orch_sim_stats_errors_text(stats);
+	retries = orch_sim_stats_retries_text(stats);
+	g_test_message("retries %s; errors %s", retries, errors);
+	g_assert_cmpuint(stats->registered, ==, AGENTS);
+	g_assert_cmpuint(stats->first_full, ==, AGENTS);
+	g_assert_cmpstr(errors, ==, "none");
+	g_assert_cmpuint(orch_sim_stats_retries(stats), >, 0);
+	g_assert_nonnull(strstr(retries, "http 503"));
+out:
+	g_clear_pointer(&sim, orch_sim_free);
+	g_clear_pointer(&host, orch_sim_host_stop);
+	exm_test_rmtree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/orch-sim/small-fleet", test_small_fleet);
+	g_test_add_func("/orch-sim/backoff", test_backoff);
 	return g_test_run();
 }

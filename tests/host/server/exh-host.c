@@ -363,6 +363,7 @@ start_agent_api(ExhHost *host, GError **error)
 		.orch_port = host->config->orch_port,
 		.status_port = host->config->status_port,
 		.workers = host->config->workers,
+		.max_queued = host->config->max_queued,
 		.max_body = host->config->max_body,
 		.connections = host->config->connections,
 		.plain_agents = host->config->plain_agents,

@@ -787,7 +787,9 @@ exh_ua_server_start(ExhUaServer *server, GError **error)
 	g_return_val_if_fail(!server->started, FALSE);
 	server->pool = exh_pool_new(server->config.conninfo,
 				    server->config.workers,
-				    server->config.workers * QUEUE_PER_WORKER,
+				    server->config.max_queued > 0
+					    ? server->config.max_queued
+					    : server->config.workers * QUEUE_PER_WORKER,
 				    error);
 	if (server->pool == NULL)
 		return FALSE;

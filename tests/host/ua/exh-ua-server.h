@@ -34,6 +34,8 @@ G_BEGIN_DECLS
  * @status_port: Status API port, 0 = any free port
  * @conninfo: libpq conninfo
  * @workers: database connections / worker threads
+ * @max_queued: requests waiting for a worker before new ones get 503 (0 = 64
+ *   per worker)
  * @max_body: request body limit of the Orch API (413 above)
  * @connections: timeouts and caps of each listener (exh-listener.h)
  */
@@ -43,6 +45,7 @@ typedef struct {
 	guint status_port;
 	gchar *conninfo;
 	guint workers;
+	guint max_queued;
 	gsize max_body;
 	ExhListenerLimits connections;
 } ExhUaServerConfig;

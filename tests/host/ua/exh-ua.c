@@ -54,6 +54,7 @@ exh_ua_new(const ExhUaOptions *options, GError **error)
 		.status_port = options->status_port,
 		.conninfo = (gchar *)options->conninfo,
 		.workers = options->workers > 0 ? options->workers : 2,
+		.max_queued = options->max_queued,
 		.max_body = options->max_body,
 		.connections = options->connections,
 	};

@@ -24,6 +24,8 @@ G_BEGIN_DECLS
  * @orch_port: Orch API port (0 = any)
  * @status_port: Status API port (0 = any)
  * @workers: database connections of the listeners
+ * @max_queued: requests waiting for a worker before new ones get 503 (0 = 64
+ *   per worker), as the host's `max_queued`
  * @max_body: body limit of the Orch API (the Status API's is
  *   exh_ua_server_status_max_body())
  * @connections: timeouts and caps of both listeners
@@ -36,6 +38,7 @@ typedef struct {
 	guint orch_port;
 	guint status_port;
 	guint workers;
+	guint max_queued;
 	gsize max_body;
 	ExhListenerLimits connections;
 	gboolean plain_agents;
