@@ -51,11 +51,17 @@ exm_dp_listing_new(const gchar *path,
 		   gboolean plain,
 		   GError **error)
 {
-	g_autoptr(ExmDpListing) l = g_new0(ExmDpListing, 1);
 	g_autoptr(ExmSecret) text = values_text(values);
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
 	const gchar *paths[] = { path, NULL };
+	ExmDpListing *l;
 
+	/* written before the listing is made, so a failure has only @stamp to free */
+	if (!exm_atomic_write(path, text, strlen(text), &opts, NULL, error)) {
+		exm_dp_stamp_free(stamp);
+		return NULL;
+	}
+	l = g_new0(ExmDpListing, 1);
 	l->stamp = stamp;
 	l->usage = g_strdup(usage);
 	l->capture = g_strdup(capture);
@@ -63,10 +69,8 @@ exm_dp_listing_new(const gchar *path,
 	l->n_values = values->len;
 	l->names = g_strdupv((gchar **)names);
 	l->plain = plain;
-	if (!exm_atomic_write(path, text, strlen(text), &opts, NULL, error))
-		return NULL;
 	l->file = exm_dp_stamp_take(paths);
-	return g_steal_pointer(&l);
+	return l;
 }
 
 gboolean
