@@ -19,6 +19,35 @@
 
 #define AGENTS 50
 
+/* A host (@host_extra: more lines of its [host] group) and AGENTS agents,
+ * polling every second, through their setup: registered and served their
+ * first payload.  %NULL, the test failed, when it could not start. */
+static OrchSim *
+fleet_start(const gchar *dir, const gchar *host_extra, OrchSimHost **host)
+{
+	OrchSimConfig config = {
+		.agents = AGENTS,
+		.period = 1.0,
+		.threads = 2,
+		.ramp = 8,
+		.timeout = 60,
+	};
+	g_autoptr(OrchSim) sim = NULL;
+	g_autoptr(GError) error = NULL;
+
+	*host = orch_sim_host_start(dir, 4096, 0, host_extra, FALSE, &error);
+	g_assert_no_error(error);
+	if (*host == NULL)
+		return NULL;
+	sim = orch_sim_new(*host, dir, &config, &error);
+	g_assert_no_error(error);
+	if (sim == NULL)
+		return NULL;
+	g_assert_true(orch_sim_start(sim, 120, &error));
+	g_assert_no_error(error);
+	return g_steal_pointer(&sim);
+}
+
 static void
 test_small_fleet(void)
 {
@@ -29,28 +58,14 @@ test_small_fleet(void)
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *errors = NULL;
 	g_autofree gchar *rows = NULL;
-	OrchSimConfig config = {
-		.agents = AGENTS,
-		.period = 1.0,
-		.threads = 2,
-		.ramp = 8,
-		.timeout = 60,
-	};
 	GPid pid;
 
 	if (exm_test_pg_get() == NULL)
 		return;
 	dir = exm_test_mkdtemp("orch-sim");
-	host = orch_sim_host_start(dir, 4096, 0, NULL, FALSE, &error);
-	g_assert_no_error(error);
-	if (host == NULL)
-		goto out;
-	sim = orch_sim_new(host, dir, &config, &error);
-	g_assert_no_error(error);
+	sim = fleet_start(dir, NULL, &host);
 	if (sim == NULL)
 		goto out;
-	g_assert_true(orch_sim_start(sim, 120, &error));
-	g_assert_no_error(error);
 	orch_sim_window_open(sim);
 	/* three periods: every agent polls about three times */
 	g_usleep(3 * G_USEC_PER_SEC);
@@ -100,30 +115,15 @@ test_backoff(void)
 	g_autoptr(OrchSimHost) host = NULL;
 	g_autoptr(OrchSim) sim = NULL;
 	g_autoptr(OrchSimStats) stats = NULL;
-	g_autoptr(GError) error = NULL;
 	g_autofree gchar *errors = NULL;
 	g_autofree gchar *retries = NULL;
-	OrchSimConfig config = {
-		.agents = AGENTS,
-		.period = 1.0,
-		.threads = 2,
-		.ramp = 8,
-		.timeout = 60,
-	};
 
 	if (exm_test_pg_get() == NULL)
 		return;
 	dir = exm_test_mkdtemp("orch-sim");
-	host = orch_sim_host_start(dir, 4096, 0, "workers = 1\nmax_queued = 1\n", FALSE, &error);
-	g_assert_no_error(error);
-	if (host == NULL)
-		goto out;
-	sim = orch_sim_new(host, dir, &config, &error);
-	g_assert_no_error(error);
+	sim = fleet_start(dir, "workers = 1\nmax_queued = 1\n", &host);
 	if (sim == NULL)
 		goto out;
-	g_assert_true(orch_sim_start(sim, 120, &error));
-	g_assert_no_error(error);
 	orch_sim_stop(sim);
 	stats = orch_sim_stats(sim);
 	errors = orch_sim_stats_errors_text(stats);
