@@ -245,6 +245,23 @@ backend(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
 	PQclear(res);
 }
 
+/* A statement that fails, then a 200 answer all the same (a plugin bug). */
+static void
+fail_then_answer(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
+{
+	PGresult *res = PQexecParams(req->db,
+				     "SELECT no_such_column FROM " FAKE_SLUG "_a",
+				     0,
+				     NULL,
+				     NULL,
+				     NULL,
+				     NULL,
+				     0);
+
+	PQclear(res);
+	simple(resp, 200, "oops", "yes");
+}
+
 /* A plugin bug: a failed statement, yet a 2xx answer. */
 static void
 bad_transaction(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
@@ -260,16 +277,7 @@ bad_transaction(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp
 				     0);
 
 	PQclear(res);
-	res = PQexecParams(req->db,
-			   "SELECT no_such_column FROM " FAKE_SLUG "_a",
-			   0,
-			   NULL,
-			   NULL,
-			   NULL,
-			   NULL,
-			   0);
-	PQclear(res);
-	simple(resp, 200, "oops", "yes");
+	fail_then_answer(req, resp);
 }
 
 /*
@@ -319,16 +327,7 @@ begin_and_fail(const ExordosPaasRestRequest *req, ExordosPaasRestResponse *resp)
 	PGresult *res = PQexecParams(req->db, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
 
 	PQclear(res);
-	res = PQexecParams(req->db,
-			   "SELECT no_such_column FROM " FAKE_SLUG "_a",
-			   0,
-			   NULL,
-			   NULL,
-			   NULL,
-			   NULL,
-			   0);
-	PQclear(res);
-	simple(resp, 200, "oops", "yes");
+	fail_then_answer(req, resp);
 }
 
 /* Blocks while a test holds advisory lock 4242 in this database. */
