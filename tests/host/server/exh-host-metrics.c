@@ -189,10 +189,7 @@ collect_plugin(ExhMetricsCollector *c, PGconn *db, const ExhPlugin *plugin)
 	};
 	g_autofree gchar *message = NULL;
 
-	if (d->abi_minor < 4 ||
-	    d->struct_size <
-		    G_STRUCT_OFFSET(ExordosPaasPluginDescriptor, metrics) + sizeof(d->metrics) ||
-	    d->metrics == NULL || !plugin->initialised)
+	if (!EXH_PLUGIN_HAS(d, 4, metrics) || d->metrics == NULL || !plugin->initialised)
 		return;
 	if (!d->metrics(plugin->ctx, db, &sink, &message))
 		exh_log(G_LOG_LEVEL_MESSAGE,

@@ -8,7 +8,6 @@
  */
 #include "exh-openapi.h"
 
-#include <stddef.h>
 #include <string.h>
 
 #include "exm-config.h"
@@ -48,8 +47,7 @@ plugin_openapi_func(const ExhPlugin *plugin)
 {
 	const ExordosPaasPluginDescriptor *d = plugin->desc;
 
-	if (d->abi_minor < 3 ||
-	    d->struct_size < offsetof(ExordosPaasPluginDescriptor, openapi) + sizeof(gpointer))
+	if (!EXH_PLUGIN_HAS(d, 3, openapi))
 		return NULL;
 	return d->openapi;
 }

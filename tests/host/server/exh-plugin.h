@@ -10,6 +10,17 @@
 
 #include "exordos-paas-plugin.h"
 
+/*
+ * EXH_PLUGIN_HAS:
+ * Whether descriptor @d has the optional member @member, added in ABI minor
+ * @minor: its minor says so and its struct_size covers the member (the
+ * member itself may still be %NULL).
+ */
+#define EXH_PLUGIN_HAS(d, minor, member)                                                           \
+	((d)->abi_minor >= (minor) &&                                                              \
+	 (d)->struct_size >=                                                                       \
+		 G_STRUCT_OFFSET(ExordosPaasPluginDescriptor, member) + sizeof((d)->member))
+
 /**
  * ExhPlugin:
  * @path: where it was loaded from

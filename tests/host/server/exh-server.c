@@ -19,7 +19,6 @@
 #include "exm-rest.h"
 #include "exm-uuid.h"
 
-#include <stddef.h>
 #include <string.h>
 
 #define SHUTDOWN_GRACE_MS 30000
@@ -570,10 +569,7 @@ route_is_read_only(const ExhRequest *req)
 {
 	const ExordosPaasPluginDescriptor *d = req->plugin->desc;
 
-	if (d->abi_minor < 5 ||
-	    d->struct_size <
-		    offsetof(ExordosPaasPluginDescriptor, rest_route_flags) + sizeof(gpointer) ||
-	    d->rest_route_flags == NULL)
+	if (!EXH_PLUGIN_HAS(d, 5, rest_route_flags) || d->rest_route_flags == NULL)
 		return FALSE;
 	return (d->rest_route_flags(req->plugin->ctx, req->method, req->sub_path) &
 		EXORDOS_PAAS_ROUTE_FLAG_READ_ONLY) != 0;

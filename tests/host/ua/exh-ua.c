@@ -7,6 +7,7 @@
 #include "exh-host.h"
 #include "exh-local-backend.h"
 #include "exh-log.h"
+#include "exh-plugin.h"
 #include "exh-periodic.h"
 #include "exh-pool.h"
 #include "exh-ua-store.h"
@@ -82,10 +83,7 @@ has_builders(const ExordosPaasPluginDescriptor *desc)
 {
 	const ExordosPaasBuilders *b;
 
-	if (desc->abi_minor < 1 ||
-	    desc->struct_size < G_STRUCT_OFFSET(ExordosPaasPluginDescriptor, builders) +
-					sizeof(desc->builders) ||
-	    desc->builders == NULL)
+	if (!EXH_PLUGIN_HAS(desc, 1, builders) || desc->builders == NULL)
 		return FALSE;
 	b = desc->builders;
 	if (b->struct_size >= G_STRUCT_OFFSET(ExordosPaasBuilders, reserved) && b->builders != NULL)
