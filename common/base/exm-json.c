@@ -1294,6 +1294,13 @@ exm_json_to_string(JsonNode *node)
 	return g_string_free(w.out, FALSE);
 }
 
+/* The protocol's form of a hash: 16 lower-case hex digits. */
+static gchar *
+hash_hex(XXH64_hash_t h)
+{
+	return g_strdup_printf("%016" G_GINT64_MODIFIER "x", (guint64)h);
+}
+
 /**
  * exm_json_xxh3_hex:
  * @data: bytes
@@ -1304,9 +1311,7 @@ exm_json_to_string(JsonNode *node)
 gchar *
 exm_json_xxh3_hex(gconstpointer data, gsize len)
 {
-	XXH64_hash_t h = XXH3_64bits(data, len);
-
-	return g_strdup_printf("%016" G_GINT64_MODIFIER "x", (guint64)h);
+	return hash_hex(XXH3_64bits(data, len));
 }
 
 /**
@@ -1340,7 +1345,7 @@ hash_written(ExmJsonWriter *w)
 		h = XXH3_64bits(w->out->str, w->out->len);
 	}
 	g_string_free(w->out, TRUE);
-	return g_strdup_printf("%016" G_GINT64_MODIFIER "x", (guint64)h);
+	return hash_hex(h);
 }
 
 gchar *
