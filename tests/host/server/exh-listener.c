@@ -964,7 +964,7 @@ exh_listener_set_gone_func(ExhListener *listener, ExhListenerGoneFunc func, gpoi
 void
 exh_listener_set_park_idle(ExhListener *listener, gboolean park)
 {
-	listener->park_idle = park;
+	listener->park_idle = park && g_strcmp0(g_getenv("EXH_LISTENER_PARK"), "off") != 0;
 }
 
 guint

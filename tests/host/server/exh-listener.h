@@ -100,7 +100,8 @@ void exh_listener_set_gone_func(ExhListener *listener,
  * soup_server_accept_iostream() again, as a new connection of libsoup's; for
  * the caps, the timeouts and the counts it stays the one connection.  Only a
  * finished response parks: a held request (a long poll) is not idle.  Off by
- * default; set before exh_listener_listen().
+ * default; set before exh_listener_listen().  `EXH_LISTENER_PARK=off` in the
+ * environment keeps it off (the benchmark's comparison, docs/scale.md §4).
  */
 void exh_listener_set_park_idle(ExhListener *listener, gboolean park);
 
