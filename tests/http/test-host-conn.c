@@ -817,8 +817,9 @@ pipelined(gpointer data)
 }
 
 /* A request and the first bytes of the next one in one write, the rest of
- * it later: libsoup holds those bytes, so the connection must not be
- * parked in between (they would be lost); both are answered. */
+ * it later: those bytes wait (in the line stream, or in libsoup once it has
+ * read them, which must then keep the connection) while the loop parks; none
+ * is lost, both requests are answered. */
 static gpointer
 split(gpointer data)
 {
