@@ -58,6 +58,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(OrchSimHost, orch_sim_host_stop)
 guint64 orch_sim_status_kib(GPid pid, const gchar *field);
 /* User + system CPU time of every thread of @pid so far, in seconds. */
 gdouble orch_sim_cpu_seconds(GPid pid);
+/* Time every thread of @pid has waited runnable for a CPU so far, in seconds
+ * (run_delay of /proc/<pid>/task/<tid>/schedstat; 0 when unreadable). */
+gdouble orch_sim_wait_seconds(GPid pid);
 
 /* ------------------------------------------------------------- simulator */
 

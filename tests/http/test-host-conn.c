@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "exh-line-stream.h"
 #include "exh-listener.h"
 #include "exh-test.h"
 #include "exm-test.h"
@@ -201,6 +202,8 @@ static void
 test_fds_return(void)
 {
 	ExhTestOptions options = { .agent_api = TRUE, .plain_agents = TRUE };
+	/* freed after the host: its connection is parked when the host stops */
+	g_autoptr(Client) kept = NULL;
 	g_autoptr(ExhTest) t = exh_test_new(&options);
 	const guint n = 25;
 	guint ports[3];
@@ -234,6 +237,12 @@ test_fds_return(void)
 		       baseline,
 		       open);
 	g_assert_cmpuint(now, <=, baseline);
+	/* an idle Orch connection left open as the host stops (the Orch API
+	 * parks it): nothing leaks (valgrind) */
+	kept = client_open(ports[1]);
+	g_assert_true(client_send(kept, ua_request));
+	g_assert_cmpuint(client_read(kept, NULL), >=, 200);
+	g_usleep(100000);
 }
 
 /* ------------------------------------------------------------------ timeouts */
@@ -685,6 +694,298 @@ test_idle_epoll(void)
 	g_main_context_pop_thread_default(context);
 }
 
+/* ------------------------------------------------------------------ parking
+ *
+ * A listener that parks (exh_listener_set_park_idle()) takes an idle
+ * keep-alive connection back from libsoup until its next request: nothing of
+ * libsoup's waits on it (no line stream waiter), the next request is answered
+ * on the same connection, cycle after cycle; a client leaving while parked,
+ * the idle timeout and the listener's close free it; pipelined requests are
+ * both answered; the caps count parked connections.
+ */
+
+#define PARK_CYCLES 40
+
+/* Iterates @context until @listener has @parked parked and @open open
+ * connections (bounded: a listener that never gets there fails). */
+static gboolean
+wait_listener(GMainContext *context, ExhListener *listener, guint parked, guint open)
+{
+	for (guint i = 0; i < 5000; i++) {
+		if (exh_listener_get_parked(listener) == parked &&
+		    exh_listener_get_open(listener) == open)
+			return TRUE;
+		if (!g_main_context_iteration(context, FALSE))
+			g_usleep(1000);
+	}
+	g_test_message("listener: %u parked, %u open (waited for %u and %u)",
+		       exh_listener_get_parked(listener),
+		       exh_listener_get_open(listener),
+		       parked,
+		       open);
+	return FALSE;
+}
+
+typedef struct {
+	GMainContext *context;
+	SoupServer *server;
+	ExhListener *listener;
+	Round round;
+	GPtrArray *conns;
+} Parking;
+
+static void
+parking_start(Parking *p, const ExhListenerLimits *limits)
+{
+	g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string("127.0.0.1", 0);
+	g_autoptr(GError) error = NULL;
+
+	p->context = g_main_context_new();
+	g_main_context_push_thread_default(p->context);
+	p->server = soup_server_new(NULL, NULL);
+	soup_server_add_handler(p->server, NULL, ok_handler, NULL, NULL);
+	p->listener = exh_listener_new(p->server, "test", limits);
+	exh_listener_set_park_idle(p->listener, TRUE);
+	p->conns = g_ptr_array_new_with_free_func(g_object_unref);
+	p->round = (Round){ .context = p->context, .conns = p->conns };
+	p->round.port = exh_listener_listen(p->listener, address, &error);
+	g_assert_no_error(error);
+}
+
+static void
+parking_stop(Parking *p)
+{
+	exh_listener_close(p->listener);
+	g_assert_cmpuint(exh_listener_get_open(p->listener), ==, 0);
+	g_assert_cmpuint(exh_listener_get_parked(p->listener), ==, 0);
+	g_clear_pointer(&p->listener, exh_listener_free);
+	g_clear_pointer(&p->conns, g_ptr_array_unref);
+	g_clear_object(&p->server);
+	/* what libsoup left to run once its connections went */
+	while (g_main_context_iteration(p->context, FALSE))
+		;
+	g_main_context_pop_thread_default(p->context);
+	g_clear_pointer(&p->context, g_main_context_unref);
+}
+
+/* A client's steps in another thread while the loop serves: its result. */
+typedef struct {
+	GThreadFunc func;
+	gpointer data;
+	gpointer result;
+	GMainContext *context;
+	gint done;
+} Job;
+
+static gpointer
+job_run(gpointer data)
+{
+	Job *job = data;
+
+	job->result = job->func(job->data);
+	g_atomic_int_set(&job->done, 1);
+	g_main_context_wakeup(job->context);
+	return NULL;
+}
+
+static gboolean
+serve_while(GMainContext *context, GThreadFunc func, gpointer data)
+{
+	Job job = { .func = func, .data = data, .context = context };
+	GThread *thread = g_thread_new("client", job_run, &job);
+
+	while (!g_atomic_int_get(&job.done))
+		g_main_context_iteration(context, TRUE);
+	g_thread_join(thread);
+	return GPOINTER_TO_INT(job.result);
+}
+
+/* Two requests in one write on @conn: both answered. */
+static gpointer
+pipelined(gpointer data)
+{
+	GSocketConnection *conn = data;
+	gboolean ok = g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+						IDLE_REQUEST IDLE_REQUEST,
+						2 * strlen(IDLE_REQUEST),
+						NULL,
+						NULL,
+						NULL) &&
+		      read_answer(conn) && read_answer(conn);
+
+	return GINT_TO_POINTER(ok);
+}
+
+/* A request and the first bytes of the next one in one write, the rest of
+ * it later: those bytes wait (in the line stream, or in libsoup once it has
+ * read them, which must then keep the connection) while the loop parks; none
+ * is lost, both requests are answered. */
+static gpointer
+split(gpointer data)
+{
+	GSocketConnection *conn = data;
+	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+	gsize half = 9; /* "GET /x HT" */
+	gboolean ok = g_output_stream_write_all(out,
+						IDLE_REQUEST IDLE_REQUEST,
+						strlen(IDLE_REQUEST) + half,
+						NULL,
+						NULL,
+						NULL) &&
+		      read_answer(conn);
+
+	g_usleep(200000); /* the loop has run its parking by now */
+	ok = ok &&
+	     g_output_stream_write_all(
+		     out, IDLE_REQUEST + half, strlen(IDLE_REQUEST) - half, NULL, NULL, NULL) &&
+	     read_answer(conn);
+	return GINT_TO_POINTER(ok);
+}
+
+static gpointer
+answered_eof(gpointer data)
+{
+	return GINT_TO_POINTER(read_eof(data));
+}
+
+static gpointer
+asked(gpointer data)
+{
+	return GINT_TO_POINTER(ask(data));
+}
+
+static GSocketConnection *
+park_connect(Parking *p)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GError) error = NULL;
+	GSocketConnection *conn = g_socket_client_connect_to_host(
+		client, "127.0.0.1", (guint16)p->round.port, NULL, &error);
+
+	g_assert_no_error(error);
+	g_socket_set_timeout(g_socket_connection_get_socket(conn), 10);
+	g_ptr_array_add(p->conns, conn);
+	return conn;
+}
+
+static void
+test_park_cycles(void)
+{
+	Parking p = { 0 };
+	guint waiters = exh_line_stream_count_waiters();
+
+	parking_start(&p, NULL);
+	for (guint i = 0; i < PARK_CYCLES; i++) {
+		g_assert_cmpuint(run_round(&p.round, 1, FALSE), ==, 1);
+		g_assert_true(wait_listener(p.context, p.listener, 1, 1));
+		/* nothing of libsoup's waits on it (its next message would) */
+		g_assert_cmpuint(exh_line_stream_count_waiters(), ==, waiters);
+	}
+	/* one connection all along: the round reuses its one socket */
+	g_assert_cmpuint(p.conns->len, ==, 1);
+
+	/* many idle connections parked at once, every one served again */
+	g_assert_cmpuint(run_round(&p.round, 1 + N_IDLE, FALSE), ==, N_IDLE);
+	g_assert_true(wait_listener(p.context, p.listener, 1 + N_IDLE, 1 + N_IDLE));
+	g_assert_cmpuint(exh_line_stream_count_waiters(), ==, waiters);
+	g_assert_cmpuint(run_round(&p.round, 1 + N_IDLE, FALSE), ==, 1 + N_IDLE);
+	g_assert_true(wait_listener(p.context, p.listener, 1 + N_IDLE, 1 + N_IDLE));
+	/* closed with the listener while parked; every client sees the close */
+	parking_stop(&p);
+	g_assert_cmpuint(exh_line_stream_count_waiters(), ==, waiters);
+}
+
+static void
+test_park_pipelined(void)
+{
+	Parking p = { 0 };
+	GSocketConnection *conn;
+
+	parking_start(&p, NULL);
+	conn = park_connect(&p);
+	/* on a new connection, then on a parked one, twice */
+	for (guint i = 0; i < 3; i++) {
+		g_assert_true(serve_while(p.context, pipelined, conn));
+		g_assert_true(wait_listener(p.context, p.listener, 1, 1));
+	}
+	g_assert_true(serve_while(p.context, split, conn));
+	g_assert_true(wait_listener(p.context, p.listener, 1, 1));
+	g_assert_true(serve_while(p.context, asked, conn));
+	parking_stop(&p);
+}
+
+/* Clients leaving while parked: their connections are freed, descriptors
+ * and all. */
+static void
+test_park_gone(void)
+{
+	Parking p = { 0 };
+	guint baseline;
+
+	parking_start(&p, NULL);
+	baseline = fd_count();
+	for (guint i = 0; i < 3; i++)
+		g_assert_true(serve_while(p.context, asked, park_connect(&p)));
+	g_assert_true(wait_listener(p.context, p.listener, 3, 3));
+	g_ptr_array_set_size(p.conns, 0); /* closes the client ends */
+	g_assert_true(wait_listener(p.context, p.listener, 0, 0));
+	g_assert_cmpuint(fd_count(), ==, baseline);
+	parking_stop(&p);
+}
+
+/* A parked connection is closed after the idle timeout. */
+static void
+test_park_timeout(void)
+{
+	ExhListenerLimits limits = { .idle_timeout_ms = 1000 };
+	Parking p = { 0 };
+	GSocketConnection *conn;
+	gint64 start;
+	gdouble took;
+
+	parking_start(&p, &limits);
+	conn = park_connect(&p);
+	g_assert_true(serve_while(p.context, asked, conn));
+	g_assert_true(wait_listener(p.context, p.listener, 1, 1));
+	start = g_get_monotonic_time();
+	g_assert_true(serve_while(p.context, answered_eof, conn));
+	took = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	g_test_message("parked connection closed after %.2f s (idle timeout 1 s)", took);
+	g_assert_cmpfloat(took, >=, 0.5);
+	g_assert_true(wait_listener(p.context, p.listener, 0, 0));
+	parking_stop(&p);
+}
+
+/* Parked connections count for the caps: one over them is refused. */
+static void
+test_park_caps(void)
+{
+	ExhListenerLimits limits = { .max_connections = 2 };
+	Parking p = { 0 };
+	GSocketConnection *extra;
+	gchar status[13] = { 0 };
+
+	parking_start(&p, &limits);
+	for (guint i = 0; i < 2; i++)
+		g_assert_true(serve_while(p.context, asked, park_connect(&p)));
+	g_assert_true(wait_listener(p.context, p.listener, 2, 2));
+	extra = park_connect(&p);
+	while (exh_listener_get_refused(p.listener) == 0)
+		g_main_context_iteration(p.context, TRUE);
+	/* the refusal is written at the accept */
+	g_assert_true(g_input_stream_read_all(g_io_stream_get_input_stream(G_IO_STREAM(extra)),
+					      status,
+					      sizeof(status) - 1,
+					      NULL,
+					      NULL,
+					      NULL));
+	g_assert_cmpstr(status, ==, "HTTP/1.1 503");
+	/* the two parked ones are still served */
+	for (guint i = 0; i < 2; i++)
+		g_assert_true(serve_while(p.context, asked, g_ptr_array_index(p.conns, i)));
+	parking_stop(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -697,5 +998,10 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/vanishing", test_vanishing);
 	g_test_add_func("/conn/config", test_config);
 	g_test_add_func("/conn/idle-epoll", test_idle_epoll);
+	g_test_add_func("/conn/park-cycles", test_park_cycles);
+	g_test_add_func("/conn/park-pipelined", test_park_pipelined);
+	g_test_add_func("/conn/park-gone", test_park_gone);
+	g_test_add_func("/conn/park-timeout", test_park_timeout);
+	g_test_add_func("/conn/park-caps", test_park_caps);
 	return g_test_run();
 }

@@ -30,6 +30,7 @@ struct _LineInput {
 	 * listener's epoll, not from a poll record of each waiting source */
 	gboolean external;
 	gboolean maybe_readable; /* no read has found the socket empty since its last event */
+	guint64 handed;		 /* bytes handed out so far (exh_line_stream_get_handed()) */
 };
 
 static void line_input_pollable_init(GPollableInputStreamInterface *iface);
@@ -56,6 +57,7 @@ take(LineInput *self, guchar *from, gsize avail, guchar *buffer, gsize count)
 
 	memcpy(buffer, from, n);
 	exm_secret_wipe(from, n);
+	self->handed += n;
 	return n;
 }
 
@@ -160,6 +162,8 @@ typedef struct {
 	LineInput *input; /* a reference */
 } Waiter;
 
+static gint live_waiters; /* atomic: exh_line_stream_count_waiters() */
+
 static gboolean
 waiter_prepare(GSource *source, gint *timeout)
 {
@@ -187,6 +191,7 @@ static void
 waiter_finalize(GSource *source)
 {
 	g_clear_object(&((Waiter *)source)->input);
+	g_atomic_int_add(&live_waiters, -1);
 }
 
 /* What a closure set on the source (g_source_set_closure()) is called through. */
@@ -222,6 +227,7 @@ waiter_new(LineInput *self)
 	GSource *source = g_source_new(&waiter_funcs, sizeof(Waiter));
 
 	((Waiter *)source)->input = g_object_ref(self);
+	g_atomic_int_inc(&live_waiters);
 	g_source_set_static_name(source, "ExhLineStream waiter");
 	return source;
 }
@@ -368,4 +374,24 @@ gboolean
 exh_line_stream_maybe_readable(ExhLineStream *stream)
 {
 	return LINE_INPUT(stream->input)->maybe_readable;
+}
+
+guint64
+exh_line_stream_get_handed(ExhLineStream *stream)
+{
+	return LINE_INPUT(stream->input)->handed;
+}
+
+gboolean
+exh_line_stream_has_buffered(ExhLineStream *stream)
+{
+	LineInput *input = LINE_INPUT(stream->input);
+
+	return input->end > input->start;
+}
+
+guint
+exh_line_stream_count_waiters(void)
+{
+	return (guint)g_atomic_int_get(&live_waiters);
 }

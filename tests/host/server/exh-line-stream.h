@@ -63,4 +63,15 @@ void exh_line_stream_readable(ExhLineStream *stream);
 /* %FALSE once a read found the socket empty and nothing came since. */
 gboolean exh_line_stream_maybe_readable(ExhLineStream *stream);
 
+/* Bytes handed to the reader so far: a reader that took none since a moment
+ * holds nothing it read after it (the listener's parking, exh-listener.c). */
+guint64 exh_line_stream_get_handed(ExhLineStream *stream);
+
+/* %TRUE while bytes read from the socket wait to be handed out. */
+gboolean exh_line_stream_has_buffered(ExhLineStream *stream);
+
+/* Waiting sources of all line streams alive in the process (tests: a parked
+ * connection leaves libsoup no source waiting on its stream). */
+guint exh_line_stream_count_waiters(void);
+
 G_END_DECLS

@@ -10,6 +10,15 @@
  * them while they wait to read (a write that would block still polls its
  * socket): its events drive the listener's watches and wake the line
  * stream's sources (exh_line_stream_poll_externally()).
+ *
+ * A listener that parks (exh_listener_set_park_idle()) takes an idle
+ * keep-alive connection back from libsoup between two requests: libsoup 3.2
+ * creates the next message (headers, bodies, its I/O data) and attaches its
+ * sources as soon as a response is finished, and keeps them for the whole
+ * wait.  Parked, the connection is its socket in the epoll set and its Conn;
+ * the next request's first byte hands the listener's own stream (never the
+ * stolen wrapper, so the chain of streams does not grow) to
+ * soup_server_accept_iostream() again.
  */
 #include "exh-listener.h"
 
@@ -44,6 +53,7 @@ typedef enum {
 	STATE_BODY,	/* header read, body arriving */
 	STATE_SERVING,	/* request read, being answered */
 	STATE_REFUSING, /* over a cap: 503 written, draining */
+	STATE_PARKED,	/* idle, taken back from libsoup (exh_listener_set_park_idle()) */
 } State;
 
 typedef struct {
@@ -51,6 +61,7 @@ typedef struct {
 	GSocket *socket;
 	GIOStream *stream;
 	GSocketAddress *remote; /* the key in listener->conns */
+	GSocketAddress *local;
 	gchar *address;
 	State state;
 	gint64 deadline; /* monotonic µs, 0 = none */
@@ -60,6 +71,10 @@ typedef struct {
 	gboolean watching;
 	SoupServerMessage *msg; /* weak */
 	guint messages;		/* started on this connection */
+	/* parking: the finished message, whose connection is stolen from the
+	 * loop, and the bytes the line stream had handed to libsoup then */
+	SoupServerMessage *finished;
+	guint64 handed_at_finish;
 } Conn;
 
 struct _ExhListener {
@@ -78,6 +93,7 @@ struct _ExhListener {
 	GSource *epoll_source;
 	GPtrArray *by_fd;	 /* descriptor → Conn* (NULL) */
 	GArray *to_check;	 /* descriptors whose watch began with the socket maybe readable */
+	GArray *to_park;	 /* descriptors whose response finished (park_idle) */
 	GSocket *pair[2];	 /* keeps the server's keep-alive on (see inert_listener) */
 	GHashTable *conns;	 /* GSocketAddress* → Conn* */
 	GHashTable *per_address; /* address → count */
@@ -89,6 +105,8 @@ struct _ExhListener {
 	ExhListenerGoneFunc gone;
 	gpointer gone_data;
 	gboolean closed;
+	gboolean park_idle;
+	gint n_parked; /* atomic */
 };
 
 /* ------------------------------------------------------------- connections */
@@ -145,6 +163,9 @@ conn_free(gpointer data)
 	conn_unwatch(conn);
 	conn_set_msg(conn, NULL);
 	conn_forget_fd(conn);
+	g_clear_object(&conn->finished);
+	if (conn->state == STATE_PARKED)
+		g_atomic_int_add(&listener->n_parked, -1);
 	if (conn->state == STATE_REFUSING)
 		listener->refusing--;
 	else
@@ -158,6 +179,7 @@ conn_free(gpointer data)
 	g_clear_object(&conn->stream);
 	g_object_unref(conn->socket);
 	g_object_unref(conn->remote);
+	g_clear_object(&conn->local);
 	g_free(conn->address);
 	g_free(conn);
 }
@@ -221,6 +243,47 @@ refusing_readable(Conn *conn)
 	conn_close(conn);
 }
 
+static void
+conn_enter(Conn *conn, State state, guint timeout_ms)
+{
+	conn->state = state;
+	conn->deadline = timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : 0;
+}
+
+/* The next request's first byte: libsoup gets the listener's own stream
+ * again and reads it as a new connection's (its first message is started at
+ * once, request_started()).  The header timeout runs from here. */
+static void
+conn_unpark(Conn *conn)
+{
+	ExhListener *listener = conn->listener;
+	g_autoptr(GError) error = NULL;
+
+	g_atomic_int_add(&listener->n_parked, -1);
+	conn->watching = FALSE;
+	conn_enter(conn, STATE_HEADER, listener->limits.header_timeout_ms);
+	if (!soup_server_accept_iostream(
+		    listener->server, conn->stream, conn->local, conn->remote, &error)) {
+		exh_log(G_LOG_LEVEL_MESSAGE, NULL, "%s: %s", listener->name, error->message);
+		conn_close(conn);
+	}
+}
+
+/* A parked connection's event: a request begins, or the client left (libsoup
+ * holds nothing of it: closing frees all). */
+static void
+parked_readable(Conn *conn)
+{
+	gssize n = conn_peek(conn);
+
+	if (n == -1)
+		return;
+	if (n > 0)
+		conn_unpark(conn);
+	else
+		conn_close(conn);
+}
+
 /* The socket of a watched connection may be readable, or hung up. */
 static void
 conn_readable(Conn *conn)
@@ -231,6 +294,10 @@ conn_readable(Conn *conn)
 		return;
 	if (conn->state == STATE_REFUSING) {
 		refusing_readable(conn);
+		return;
+	}
+	if (conn->state == STATE_PARKED) {
+		parked_readable(conn);
 		return;
 	}
 	if (g_socket_is_closed(conn->socket)) {
@@ -267,13 +334,6 @@ conn_watch(Conn *conn)
 	conn->watching = TRUE;
 	if (conn->stream == NULL || exh_line_stream_maybe_readable(EXH_LINE_STREAM(conn->stream)))
 		g_array_append_val(conn->listener->to_check, conn->fd);
-}
-
-static void
-conn_enter(Conn *conn, State state, guint timeout_ms)
-{
-	conn->state = state;
-	conn->deadline = timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : 0;
 }
 
 /* ------------------------------------------------------------- libsoup's signals */
@@ -315,6 +375,14 @@ finished(SoupServerMessage *msg, gpointer data)
 	/* the watch begun at got-body (or at the accept) goes on: the same
 	 * readable event, which conn_readable() handles in either state */
 	conn_watch(conn);
+	if (conn->listener->park_idle) {
+		/* parked from the loop: libsoup's connection cannot be stolen
+		 * from inside its own completion (its next message is made
+		 * after this signal returns) */
+		g_set_object(&conn->finished, msg);
+		conn->handed_at_finish = exh_line_stream_get_handed(EXH_LINE_STREAM(conn->stream));
+		g_array_append_val(conn->listener->to_park, conn->fd);
+	}
 }
 
 /*
@@ -406,6 +474,7 @@ state_name(State state)
 		[STATE_BODY] = "request body stalled",
 		[STATE_SERVING] = "serving",
 		[STATE_REFUSING] = "refused",
+		[STATE_PARKED] = "idle",
 	};
 
 	return names[state];
@@ -488,6 +557,7 @@ conn_new(ExhListener *listener, GSocket *socket, GSocketAddress *remote, gchar *
 	conn->remote = remote;
 	conn->address = address;
 	conn->fd = g_socket_get_fd(socket);
+	conn->local = g_socket_get_local_address(socket, NULL);
 	g_hash_table_insert(listener->conns, remote, conn);
 	g_atomic_int_inc(&listener->n_open);
 	if ((guint)conn->fd >= listener->by_fd->len)
@@ -632,6 +702,65 @@ accept_resume(ExhListener *listener)
 	g_source_attach(listener->accept_source, listener->context);
 }
 
+/* ------------------------------------------------------------- parking */
+
+/*
+ * libsoup holds nothing of a next request: the line stream handed it no
+ * byte since the response finished (libsoup's filter stream, which may read
+ * ahead, read nothing: in line mode the line stream never hands out past a
+ * '\n', and a body is read to its length), keeps none itself, and the socket
+ * is empty, so the next byte makes an edge of the epoll set.  A socket libsoup
+ * closed (no keep-alive, an error) has no connection left to steal.
+ */
+static gboolean
+conn_may_park(Conn *conn)
+{
+	ExhLineStream *stream = EXH_LINE_STREAM(conn->stream);
+
+	return conn->state == STATE_IDLE && !g_socket_is_closed(conn->socket) &&
+	       exh_line_stream_get_handed(stream) == conn->handed_at_finish &&
+	       !exh_line_stream_has_buffered(stream) && conn_peek(conn) == -1;
+}
+
+/* Takes the connection back from libsoup, which frees its next message, its
+ * I/O data and sources and its SoupServerConnection; the stolen wrapper
+ * (a SoupIOStream made not to close ours) is dropped. */
+static void
+conn_park(Conn *conn)
+{
+	g_autoptr(SoupServerMessage) finished = g_steal_pointer(&conn->finished);
+	g_autoptr(GIOStream) stolen = NULL;
+
+	if (finished == NULL || !conn_may_park(conn))
+		return;
+	stolen = soup_server_message_steal_connection(finished);
+	if (stolen == NULL)
+		return; /* libsoup had let it go: its socket is closed, the sweep frees it */
+	conn_set_msg(conn, NULL);
+	conn->state = STATE_PARKED; /* the idle deadline goes on */
+	conn->watching = TRUE;
+	g_atomic_int_inc(&conn->listener->n_parked);
+}
+
+/* The connections whose response finished since the last dispatch, from the
+ * loop: by now libsoup has made the next message it would wait with. */
+static void
+parks_run(ExhListener *listener)
+{
+	guint n = listener->to_park->len;
+
+	for (guint i = 0; i < n; i++) {
+		gint fd = g_array_index(listener->to_park, gint, i);
+		Conn *conn = (guint)fd < listener->by_fd->len
+				     ? g_ptr_array_index(listener->by_fd, fd)
+				     : NULL;
+
+		if (conn != NULL)
+			conn_park(conn);
+	}
+	g_array_remove_range(listener->to_park, 0, n);
+}
+
 /* ------------------------------------------------------------- the epoll source */
 
 typedef struct {
@@ -654,10 +783,16 @@ fd_readable(ExhListener *listener, gint fd)
 }
 
 static gboolean
+epoll_pending(ExhListener *listener)
+{
+	return listener->to_check->len > 0 || listener->to_park->len > 0;
+}
+
+static gboolean
 epoll_prepare(GSource *source, gint *timeout)
 {
 	*timeout = -1;
-	return ((EpollSource *)source)->listener->to_check->len > 0;
+	return epoll_pending(((EpollSource *)source)->listener);
 }
 
 static gboolean
@@ -665,7 +800,7 @@ epoll_check(GSource *source)
 {
 	EpollSource *self = (EpollSource *)source;
 
-	return self->listener->to_check->len > 0 ||
+	return epoll_pending(self->listener) ||
 	       (g_source_query_unix_fd(source, self->tag) & G_IO_IN) != 0;
 }
 
@@ -682,6 +817,7 @@ epoll_dispatch(GSource *source, GSourceFunc callback, gpointer data)
 	for (guint i = 0; i < checks; i++)
 		fd_readable(listener, g_array_index(listener->to_check, gint, i));
 	g_array_remove_range(listener->to_check, 0, checks);
+	parks_run(listener);
 	n = epoll_wait(listener->epfd, events, EPOLL_BATCH, 0);
 	for (gint i = 0; i < n; i++)
 		fd_readable(listener, events[i].data.fd);
@@ -749,6 +885,7 @@ exh_listener_new(SoupServer *server, const gchar *name, const ExhListenerLimits 
 	listener->epfd = -1;
 	listener->by_fd = g_ptr_array_new();
 	listener->to_check = g_array_new(FALSE, FALSE, sizeof(gint));
+	listener->to_park = g_array_new(FALSE, FALSE, sizeof(gint));
 	g_signal_connect(server, "request-started", G_CALLBACK(request_started), listener);
 	return listener;
 }
@@ -824,6 +961,18 @@ exh_listener_set_gone_func(ExhListener *listener, ExhListenerGoneFunc func, gpoi
 	listener->gone_data = user_data;
 }
 
+void
+exh_listener_set_park_idle(ExhListener *listener, gboolean park)
+{
+	listener->park_idle = park && g_strcmp0(g_getenv("EXH_LISTENER_PARK"), "off") != 0;
+}
+
+guint
+exh_listener_get_parked(ExhListener *listener)
+{
+	return (guint)g_atomic_int_get(&listener->n_parked);
+}
+
 guint
 exh_listener_get_open(ExhListener *listener)
 {
@@ -882,6 +1031,7 @@ exh_listener_free(ExhListener *listener)
 	g_hash_table_unref(listener->per_address);
 	g_ptr_array_unref(listener->by_fd);
 	g_array_unref(listener->to_check);
+	g_array_unref(listener->to_park);
 	g_main_context_unref(listener->context);
 	g_free(listener->name);
 	g_free(listener);

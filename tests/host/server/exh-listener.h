@@ -87,6 +87,27 @@ void exh_listener_set_gone_func(ExhListener *listener,
 				ExhListenerGoneFunc func,
 				gpointer user_data);
 
+/**
+ * exh_listener_set_park_idle:
+ * @listener: a listener
+ * @park: %TRUE to park idle keep-alive connections
+ *
+ * A connection whose response was written in full and that holds no byte of
+ * a next request is taken back from libsoup (soup_server_message_steal_connection())
+ * until the next request's first byte: while it waits it is its socket in
+ * the listener's epoll set and the listener's small record, no libsoup
+ * object or source.  Its first byte hands the same stream to
+ * soup_server_accept_iostream() again, as a new connection of libsoup's; for
+ * the caps, the timeouts and the counts it stays the one connection.  Only a
+ * finished response parks: a held request (a long poll) is not idle.  Off by
+ * default; set before exh_listener_listen().  `EXH_LISTENER_PARK=off` in the
+ * environment keeps it off (the benchmark's comparison, docs/scale.md §4).
+ */
+void exh_listener_set_park_idle(ExhListener *listener, gboolean park);
+
+/* Connections parked now (exh_listener_set_park_idle()); for tests and metrics. */
+guint exh_listener_get_parked(ExhListener *listener);
+
 /* Connections open now (refused ones being answered included). */
 guint exh_listener_get_open(ExhListener *listener);
 

@@ -921,6 +921,7 @@ server_listen(ExhHost *host, GError **error)
 		return FALSE;
 	sockaddr = g_inet_socket_address_new(address, (guint16)host->config->port);
 	host->listener = exh_listener_new(host->server, "user API", &host->config->connections);
+	exh_listener_set_park_idle(host->listener, TRUE);
 	host->port = exh_listener_listen(host->listener, sockaddr, error);
 	if (host->port == 0)
 		return FALSE;

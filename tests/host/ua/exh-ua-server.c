@@ -725,6 +725,8 @@ listen_one(ExhUaServer *server, guint i, GError **error)
 	server->listeners[i] =
 		exh_listener_new(server->servers[i], api_names[i], &server->config.connections);
 	exh_listener_set_gone_func(server->listeners[i], client_gone, server);
+	/* an agent's connection waits 3 s between two polls (docs/scale.md §4) */
+	exh_listener_set_park_idle(server->listeners[i], TRUE);
 	sockaddr = g_inet_socket_address_new(address, (guint16)port);
 	server->ports[i] = exh_listener_listen(server->listeners[i], sockaddr, error);
 	if (server->ports[i] == 0)
