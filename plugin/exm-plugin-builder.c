@@ -206,7 +206,7 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmRestListQuery) q = exm_rest_list_query_parse(model, sort, 1, "", &error);
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *columns = exm_rest_sql_columns(model, TRUE);
+	const gchar *columns = exm_rest_sql_columns(model, TRUE);
 	g_autofree gchar *sql = NULL;
 	g_autoptr(PGresult) res = NULL;
 

@@ -53,7 +53,7 @@ crud_parent_id(ExmRestCrud *r)
 gboolean
 exm_rest_crud_enforce(ExmRestCrud *r, const gchar *policy, const gchar *action, GError **error)
 {
-	g_autofree gchar *rule = g_strdup_printf("%s.%s", policy, action);
+	g_autofree gchar *rule = g_strconcat(policy, ".", action, NULL);
 
 	return exm_rest_enforcer_check(r->enforcer, rule, error);
 }
@@ -281,7 +281,7 @@ crud_list(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
 	g_autoptr(ExmRestListQuery) q = NULL;
 	g_autoptr(GPtrArray) sql_params = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *columns = NULL;
+	const gchar *columns;
 	g_autofree gchar *sql = NULL;
 	g_autoptr(PGresult) res = NULL;
 

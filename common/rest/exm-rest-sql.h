@@ -42,9 +42,10 @@ gboolean exm_rest_sql_selected(const ExmRestField *field, gboolean with_hidden);
  * @model: a model
  * @with_hidden: include hidden-on-read columns (what an update compares)
  *
- * Returns: (transfer full): the SELECT list, each column as canonical text
+ * Returns: (transfer none): the SELECT list, each column as canonical text;
+ *   built once per model and process and never freed
  */
-gchar *exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden);
+const gchar *exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden);
 
 /**
  * exm_rest_sql_write_expr:
