@@ -455,15 +455,18 @@ crud_location(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id)
 	g_autofree gchar *loc = NULL;
 
 	if (kind->parent != NULL)
-		loc = g_strdup_printf("%s%s%s/%s/%s/%s",
-				      r->base_url,
-				      r->mount,
-				      kind->parent->route->name,
-				      crud_parent_id(r),
-				      kind->route->name,
-				      id);
+		loc = g_strconcat(r->base_url,
+				  r->mount,
+				  kind->parent->route->name,
+				  "/",
+				  crud_parent_id(r),
+				  "/",
+				  kind->route->name,
+				  "/",
+				  id,
+				  NULL);
 	else
-		loc = g_strdup_printf("%s%s%s/%s", r->base_url, r->mount, kind->route->name, id);
+		loc = g_strconcat(r->base_url, r->mount, kind->route->name, "/", id, NULL);
 	exm_rest_response_add_header(r->resp, "Location", loc);
 }
 

@@ -13,14 +13,22 @@
 #include "exm-time.h"
 
 /* @name's column in @res: @guess first (the SELECT lists of
- * exm_rest_sql_columns() come in the model's order), else by PQfnumber(),
- * whose scan of every column per field was a tenth of a GET's cost. */
+ * exm_rest_sql_columns() come in the model's order), else by exact name.
+ * Not PQfnumber(): it copies and case-folds the name on every call, and a
+ * field a list leaves out (a hidden one) misses the guess on every row; the
+ * lists name each column after its field, quoted, so exact is what matches. */
 static int
 row_column(PGresult *res, int guess, const gchar *name)
 {
-	if (guess < PQnfields(res) && g_strcmp0(PQfname(res, guess), name) == 0)
+	int n = PQnfields(res);
+
+	if (guess < n && g_strcmp0(PQfname(res, guess), name) == 0)
 		return guess;
-	return PQfnumber(res, name);
+	for (int c = 0; c < n; c++) {
+		if (strcmp(PQfname(res, c), name) == 0)
+			return c;
+	}
+	return -1;
 }
 
 /* Columns are found by name (exm_rest_sql_columns() names each after its
