@@ -7,6 +7,7 @@
 #include "exm-error.h"
 
 #include <string.h>
+#include <sys/random.h>
 #include <uuid/uuid.h>
 
 #define EXM_UUID_TEXT_LEN 36
@@ -65,15 +66,17 @@ uuid_shape_ok(const gchar *text)
 }
 
 static gboolean
+uuid_refuse(GError **error)
+{
+	g_set_error(error, EXM_ERROR, EXM_ERROR_PARSE, "not a uuid (expected 8-4-4-4-12 hex digits)");
+	return FALSE;
+}
+
+static gboolean
 uuid_to_bin(const gchar *text, uuid_t out, GError **error)
 {
-	if (text == NULL || !uuid_shape_ok(text) || uuid_parse(text, out) != 0) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_PARSE,
-			    "not a uuid (expected 8-4-4-4-12 hex digits)");
-		return FALSE;
-	}
+	if (text == NULL || !uuid_shape_ok(text) || uuid_parse(text, out) != 0)
+		return uuid_refuse(error);
 	return TRUE;
 }
 
@@ -112,11 +115,14 @@ uuid_from_hex(const gchar hex[33])
 gchar *
 exm_uuid_parse(const gchar *text, GError **error)
 {
-	uuid_t uu = { 0 };
+	gchar hex[33];
 
-	if (!uuid_to_bin(text, uu, error))
+	/* the shape check's digits are the answer: no trip through binary */
+	if (text == NULL || !uuid_hex(text, FALSE, hex)) {
+		uuid_refuse(error);
 		return NULL;
-	return uuid_from_bin(uu);
+	}
+	return uuid_from_hex(hex);
 }
 
 /**
@@ -169,7 +175,16 @@ exm_uuid_v4(void)
 {
 	uuid_t uu;
 
-	uuid_generate_random(uu);
+	/* the kernel's random bytes with the version and variant bits set, as
+	 * libuuid does, without its per-call srandom() and random() mixing
+	 * (most of a create's uuid, docs/scale.md §8); libuuid when the call
+	 * comes short */
+	if (getrandom(uu, sizeof(uu), 0) == (ssize_t)sizeof(uu)) {
+		uu[6] = (guchar)((uu[6] & 0x0F) | 0x40);
+		uu[8] = (guchar)((uu[8] & 0x3F) | 0x80);
+	} else {
+		uuid_generate_random(uu);
+	}
 	return uuid_from_bin(uu);
 }
 
