@@ -191,8 +191,14 @@ builder_load_row(const ExmRestStore *store,
 		 GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *sql =
-		exm_rest_sql_load(model, FALSE, uuid, NULL, NULL, NULL, for_update, params);
+	g_autofree gchar *sql = exm_rest_sql_load(model,
+						  exm_rest_sql_columns(model, FALSE),
+						  uuid,
+						  NULL,
+						  NULL,
+						  NULL,
+						  for_update,
+						  params);
 
 	return exm_rest_store_one(store, model, sql, params, out, error);
 }

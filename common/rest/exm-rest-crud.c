@@ -58,15 +58,19 @@ exm_rest_crud_enforce(ExmRestCrud *r, const gchar *policy, const gchar *action, 
 	return exm_rest_enforcer_check(r->enforcer, rule, error);
 }
 
+/* @only: (nullable): the fields to load, else every one (hidden ones too
+ * with @with_hidden). */
 static ExmRestRow *
 crud_load_row(ExmRestCrud *r,
 	      const ExmRestKind *kind,
 	      const gchar *id,
 	      gboolean with_hidden,
 	      gboolean for_update,
+	      const gchar *const *only,
 	      GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	g_autofree gchar *some = only != NULL ? exm_rest_sql_columns_of(kind->model, only) : NULL;
 	g_autofree gchar *sql = NULL;
 	const gchar *scope = kind->scoped ? r->project : NULL;
 	ExmRestRow *row = NULL;
@@ -77,7 +81,7 @@ crud_load_row(ExmRestCrud *r,
 		return NULL;
 	}
 	sql = exm_rest_sql_load(kind->model,
-				with_hidden,
+				some != NULL ? some : exm_rest_sql_columns(kind->model, with_hidden),
 				id,
 				scope,
 				kind->parent_field,
@@ -88,6 +92,8 @@ crud_load_row(ExmRestCrud *r,
 		return NULL;
 	if (row == NULL)
 		exm_rest_model_error_not_found(error, kind->model, id, scope);
+	else
+		row->only = only;
 	return row;
 }
 
@@ -98,7 +104,7 @@ exm_rest_crud_load(ExmRestCrud *r,
 		   gboolean for_update,
 		   GError **error)
 {
-	return crud_load_row(r, kind, id, for_update, for_update, error);
+	return crud_load_row(r, kind, id, for_update, for_update, NULL, error);
 }
 
 gboolean
@@ -109,13 +115,13 @@ exm_rest_crud_load_parent(ExmRestCrud *r, const ExmRestKind *kind, const gchar *
 	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
 		return FALSE;
 	g_clear_pointer(&r->parent, exm_rest_row_free);
-	r->parent = crud_load_row(r, kind, id, FALSE, lock, error);
+	r->parent = crud_load_row(r, kind, id, FALSE, lock, lock ? r->parent_fields : NULL, error);
 	r->parent_locked = lock && r->parent != NULL;
 	return r->parent != NULL;
 }
 
 /* A create (POST on a collection) of a kind whose writes lock its parent:
- * the parent kind, which the walk then loads `FOR UPDATE`. */
+ * that kind, whose parent the walk then loads `FOR UPDATE`. */
 static const ExmRestKind *
 crud_create_lock(ExmRestCrud *r, const gchar *http_method, const gchar *path)
 {
@@ -132,7 +138,7 @@ crud_create_lock(ExmRestCrud *r, const gchar *http_method, const gchar *path)
 		const ExmRestKind *k = r->kinds[i];
 
 		if (k->locks_parent && k->parent != NULL && g_str_equal(k->route->name, last))
-			return k->parent;
+			return k;
 	}
 	return NULL;
 }
@@ -761,7 +767,9 @@ exm_rest_crud_serve(ExmRestCrud *r,
 	g_autoptr(GError) error = NULL;
 	const ExmRestKind *kind;
 
-	r->lock_parent = crud_create_lock(r, http_method, path);
+	kind = crud_create_lock(r, http_method, path);
+	r->lock_parent = kind != NULL ? kind->parent : NULL;
+	r->parent_fields = kind != NULL ? kind->create_reads_parent : NULL;
 	r->match =
 		exm_rest_route_walk(mount, http_method, path, exm_rest_crud_walk_load, r, &error);
 	if (r->match == NULL) {

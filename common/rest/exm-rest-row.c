@@ -72,10 +72,24 @@ exm_rest_row_free(ExmRestRow *row)
 	g_free(row);
 }
 
+/* A partial row was loaded for readers that named what they read: anything
+ * else they read is a bug to show, not a NULL to act on. */
+static gboolean
+row_loaded(const ExmRestRow *row, const gchar *name)
+{
+	if (row->only == NULL || g_strv_contains(row->only, name))
+		return TRUE;
+	g_critical("field %s of a partial %s row was not loaded", name, row->model->name);
+	return FALSE;
+}
+
 const gchar *
 exm_rest_row_get(const ExmRestRow *row, const gchar *name)
 {
 	guint i = 0;
+
+	if (!row_loaded(row, name))
+		return NULL;
 
 	for (const ExmRestField *f = row->model->fields; f->name != NULL; f++, i++) {
 		if (g_strcmp0(f->name, name) == 0)
@@ -186,6 +200,8 @@ exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount, GPtr
 	gboolean first = TRUE;
 	guint i = 0;
 
+	if (row->only != NULL)
+		g_critical("a partial %s row is never an answer", row->model->name);
 	g_string_append_c(out, '{');
 	for (const ExmRestField *f = row->model->fields; f->name != NULL; f++, i++) {
 		if (row->raw[i] == NULL || !row_wanted(f, fields))

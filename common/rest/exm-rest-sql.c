@@ -176,31 +176,49 @@ sql_append_quoted(GString *s, const gchar *name)
 	g_string_append_c(s, '"');
 }
 
-/* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
+/* @f's column as canonical text: timestamps as µs since the epoch, lists as
+ * JSON, named after the field. */
+static void
+sql_append_column(GString *s, const ExmRestField *f)
+{
+	if (s->len > 0)
+		g_string_append(s, ", ");
+	if (f->type == EXM_REST_TYPE_TIMESTAMP) {
+		g_string_append(s, "(EXTRACT(EPOCH FROM ");
+		sql_append_quoted(s, f->name);
+		g_string_append(s, ") * 1000000)::bigint::text");
+	} else if (f->type == EXM_REST_TYPE_STRING_LIST) {
+		g_string_append(s, "array_to_json(");
+		sql_append_quoted(s, f->name);
+		g_string_append(s, ")::text");
+	} else {
+		sql_append_quoted(s, f->name);
+		g_string_append(s, "::text");
+	}
+	g_string_append(s, " AS ");
+	sql_append_quoted(s, f->name);
+}
+
 static gchar *
 sql_columns_build(const ExmRestModel *model, gboolean with_hidden)
 {
 	GString *s = g_string_sized_new(1024);
 
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
-		if (!exm_rest_sql_selected(f, with_hidden))
-			continue;
-		if (s->len > 0)
-			g_string_append(s, ", ");
-		if (f->type == EXM_REST_TYPE_TIMESTAMP) {
-			g_string_append(s, "(EXTRACT(EPOCH FROM ");
-			sql_append_quoted(s, f->name);
-			g_string_append(s, ") * 1000000)::bigint::text");
-		} else if (f->type == EXM_REST_TYPE_STRING_LIST) {
-			g_string_append(s, "array_to_json(");
-			sql_append_quoted(s, f->name);
-			g_string_append(s, ")::text");
-		} else {
-			sql_append_quoted(s, f->name);
-			g_string_append(s, "::text");
-		}
-		g_string_append(s, " AS ");
-		sql_append_quoted(s, f->name);
+		if (exm_rest_sql_selected(f, with_hidden))
+			sql_append_column(s, f);
+	}
+	return g_string_free(s, FALSE);
+}
+
+gchar *
+exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields)
+{
+	GString *s = g_string_sized_new(256);
+
+	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
+		if (sql_has_column(f) && g_strv_contains(fields, f->name))
+			sql_append_column(s, f);
 	}
 	return g_string_free(s, FALSE);
 }
@@ -297,7 +315,7 @@ sql_append_uuid_param(GString *sql, guint n)
 
 gchar *
 exm_rest_sql_load(const ExmRestModel *model,
-		  gboolean with_hidden,
+		  const gchar *columns,
 		  const gchar *id,
 		  const gchar *scope,
 		  const gchar *parent_field,
@@ -305,7 +323,6 @@ exm_rest_sql_load(const ExmRestModel *model,
 		  gboolean for_update,
 		  GPtrArray *params)
 {
-	const gchar *columns = exm_rest_sql_columns(model, with_hidden);
 	GString *sql = g_string_sized_new(strlen(columns) + 256);
 
 	/* appended, not printed: printf's copy of the long column list was

@@ -885,6 +885,37 @@ test_enforcer_oracle(void)
 	}
 }
 
+/* A parent loaded for a create that named what it reads: only those columns
+ * are selected, and reading another field of the row is a critical, not a
+ * silent NULL (ExmRestKind.create_reads_parent). */
+static void
+test_partial_row(void)
+{
+	static const gchar *const only[] = { "uuid", "created_at", "nosuch", NULL };
+	g_autofree gchar *columns = exm_rest_sql_columns_of(&thing_model, only);
+	ExmRestRow *row = g_new0(ExmRestRow, 1);
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	g_assert_cmpstr(columns,
+			==,
+			"\"uuid\"::text AS \"uuid\", (EXTRACT(EPOCH FROM \"created_at\") * "
+			"1000000)::bigint::text AS \"created_at\"");
+	row->model = &thing_model;
+	for (const ExmRestField *f = thing_model.fields; f->name != NULL; f++)
+		row->n_fields++;
+	row->raw = g_new0(gchar *, row->n_fields + 1);
+	row->raw[0] = g_strdup(U1);
+	row->only = only;
+	g_assert_cmpstr(exm_rest_row_get(row, "uuid"), ==, U1);
+	g_test_expect_message("exm-rest", G_LOG_LEVEL_CRITICAL, "field name of a partial Thing*");
+	g_assert_null(exm_rest_row_get(row, "name"));
+	g_test_assert_expected_messages();
+	g_test_expect_message("exm-rest", G_LOG_LEVEL_CRITICAL, "a partial Thing row is never*");
+	exm_rest_row_write(out, row, MOUNT, NULL);
+	g_test_assert_expected_messages();
+	exm_rest_row_free(row);
+}
+
 /* ------------------------------------------------------------------ responses */
 
 static void
@@ -1069,6 +1100,7 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/pack", test_pack);
 	g_test_add_func("/rest/enforcer", test_enforcer);
 	g_test_add_func("/rest/enforcer/oracle", test_enforcer_oracle);
+	g_test_add_func("/rest/partial-row", test_partial_row);
 	g_test_add_func("/rest/responses", test_responses);
 	g_test_add_func("/rest/random-input", test_random_input);
 	return g_test_run();
