@@ -70,7 +70,7 @@ crud_load_row(ExmRestCrud *r,
 	      GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *some = only != NULL ? exm_rest_sql_columns_of(kind->model, only) : NULL;
+	const gchar *some = only != NULL ? exm_rest_sql_columns_of(kind->model, only) : NULL;
 	g_autofree gchar *sql = NULL;
 	const gchar *scope = kind->scoped ? r->project : NULL;
 	ExmRestRow *row = NULL;

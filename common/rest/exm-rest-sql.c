@@ -211,8 +211,8 @@ sql_columns_build(const ExmRestModel *model, gboolean with_hidden)
 	return g_string_free(s, FALSE);
 }
 
-gchar *
-exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields)
+static gchar *
+sql_columns_of_build(const ExmRestModel *model, const gchar *const *fields)
 {
 	GString *s = g_string_sized_new(256);
 
@@ -248,6 +248,53 @@ exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
 		list = built;
 	}
 	G_UNLOCK(sql_columns_cache);
+	return list;
+}
+
+/* The lists of named fields, as static as the names: per (model, fields). */
+G_LOCK_DEFINE_STATIC(sql_columns_of_cache);
+static GHashTable *sql_columns_of_cache;
+
+typedef struct {
+	const ExmRestModel *model;
+	const gchar *const *fields;
+} SqlColumnsKey;
+
+static guint
+sql_columns_key_hash(gconstpointer key)
+{
+	const SqlColumnsKey *k = key;
+
+	return g_direct_hash(k->model) ^ g_direct_hash(k->fields);
+}
+
+static gboolean
+sql_columns_key_equal(gconstpointer a, gconstpointer b)
+{
+	const SqlColumnsKey *x = a;
+	const SqlColumnsKey *y = b;
+
+	return x->model == y->model && x->fields == y->fields;
+}
+
+const gchar *
+exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields)
+{
+	SqlColumnsKey key = { model, fields };
+	const gchar *list;
+
+	G_LOCK(sql_columns_of_cache);
+	if (sql_columns_of_cache == NULL)
+		sql_columns_of_cache =
+			g_hash_table_new(sql_columns_key_hash, sql_columns_key_equal);
+	list = g_hash_table_lookup(sql_columns_of_cache, &key);
+	if (list == NULL) {
+		gchar *built = sql_columns_of_build(model, fields);
+
+		g_hash_table_insert(sql_columns_of_cache, g_memdup2(&key, sizeof(key)), built);
+		list = built;
+	}
+	G_UNLOCK(sql_columns_of_cache);
 	return list;
 }
 

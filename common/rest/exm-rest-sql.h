@@ -50,12 +50,13 @@ const gchar *exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidde
 /**
  * exm_rest_sql_columns_of:
  * @model: a model
- * @fields: %NULL-terminated names of some of its fields
+ * @fields: %NULL-terminated names of some of its fields, a static array
+ *   (the list is built once per model and array, as exm_rest_sql_columns())
  *
- * Returns: (transfer full): the SELECT list of those of @fields that have a
- *   column, as exm_rest_sql_columns() writes each
+ * Returns: (transfer none): the SELECT list of those of @fields that have a
+ *   column, as exm_rest_sql_columns() writes each; never freed
  */
-gchar *exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields);
+const gchar *exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields);
 
 /**
  * exm_rest_sql_write_expr:
