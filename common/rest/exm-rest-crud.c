@@ -386,13 +386,18 @@ crud_resolve(ExmRestCrud *r, const ExmRestKind *kind, const ExmRestBody *body, G
 	return TRUE;
 }
 
+/* The body's values are in the model's order (exm_rest_body_unpack()), so
+ * walking them is the model's order without looking each field up. */
 static void
 crud_sets_from_body(const ExmRestBody *body, const ExmRestModel *model, GPtrArray *sets)
 {
-	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
-		const ExmRestValue *v = exm_rest_body_get(body, f->name);
+	const GPtrArray *values = exm_rest_body_values(body);
+
+	for (guint i = 0; i < values->len; i++) {
+		const ExmRestValue *v = g_ptr_array_index(values, i);
+		const ExmRestField *f = v->field;
 		g_autofree gchar *text = NULL;
-		if (v == NULL || (f->flags & EXM_REST_FIELD_NO_COLUMN) != 0)
+		if ((f->flags & EXM_REST_FIELD_NO_COLUMN) != 0)
 			continue;
 		text = exm_rest_body_value_text(v);
 		exm_rest_set_put(sets, model, f->name, text);
