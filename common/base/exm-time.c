@@ -49,6 +49,24 @@ exm_time_format(gint64 usec)
 	return g_strdup(text);
 }
 
+gchar *
+exm_time_usec_text(gint64 usec)
+{
+	gchar text[24];
+	gsize i = sizeof(text) - 1;
+	/* the magnitude unsigned: G_MININT64 has no positive twin */
+	guint64 n = usec < 0 ? -(guint64)usec : (guint64)usec;
+
+	text[i] = '\0';
+	do {
+		text[--i] = (gchar)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	if (usec < 0)
+		text[--i] = '-';
+	return g_strdup(text + i);
+}
+
 static gboolean
 time_digits(const gchar **p, guint n, gint *out)
 {

@@ -14,6 +14,7 @@
 #include "exm-secret.h"
 #include "exm-rest-set.h"
 #include "exm-rest-sql.h"
+#include "exm-time.h"
 #include "exm-uuid.h"
 
 /* Runs a write … RETURNING the row; no row back means the row went away
@@ -488,7 +489,7 @@ crud_create_sets(ExmRestCrud *r,
 		 GPtrArray *sets,
 		 GError **error)
 {
-	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
+	g_autofree gchar *now = exm_time_usec_text(r->now);
 	g_autofree gchar *uuid = NULL;
 
 	crud_sets_from_body(body, kind->model, sets);
@@ -583,7 +584,7 @@ static ExmRestRow *
 crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
+	g_autofree gchar *now = exm_time_usec_text(r->now);
 	g_autofree gchar *sql = exm_rest_sql_update(kind->model, sets, now, r->match->id, params);
 
 	return crud_write(r, kind, sql, params, error);

@@ -471,9 +471,10 @@ exm_rest_sql_lock(const ExmRestModel *model)
 gchar *
 exm_rest_sql_touch(const ExmRestModel *model)
 {
-	return g_strdup_printf(
-		"UPDATE \"%s\" SET \"updated_at\" = GREATEST(TIMESTAMP 'epoch' + $1::bigint * "
-		"INTERVAL '1 microsecond', \"updated_at\" + INTERVAL '1 microsecond') WHERE "
-		"\"uuid\" = $2::uuid",
-		model->table);
+	return g_strconcat("UPDATE \"",
+			   model->table,
+			   "\" SET \"updated_at\" = GREATEST(TIMESTAMP 'epoch' + $1::bigint * "
+			   "INTERVAL '1 microsecond', \"updated_at\" + INTERVAL '1 microsecond') "
+			   "WHERE \"uuid\" = $2::uuid",
+			   NULL);
 }
