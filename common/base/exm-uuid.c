@@ -68,7 +68,8 @@ uuid_shape_ok(const gchar *text)
 static gboolean
 uuid_refuse(GError **error)
 {
-	g_set_error(error, EXM_ERROR, EXM_ERROR_PARSE, "not a uuid (expected 8-4-4-4-12 hex digits)");
+	g_set_error(
+		error, EXM_ERROR, EXM_ERROR_PARSE, "not a uuid (expected 8-4-4-4-12 hex digits)");
 	return FALSE;
 }
 

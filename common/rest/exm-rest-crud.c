@@ -82,7 +82,8 @@ crud_load_row(ExmRestCrud *r,
 		return NULL;
 	}
 	sql = exm_rest_sql_load(kind->model,
-				some != NULL ? some : exm_rest_sql_columns(kind->model, with_hidden),
+				some != NULL ? some
+					     : exm_rest_sql_columns(kind->model, with_hidden),
 				id,
 				scope,
 				kind->parent_field,

@@ -861,8 +861,9 @@ test_enforcer_oracle(void)
 	g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_free);
 
 	for (guint i = 0; i < 64; i++)
-		g_ptr_array_add(rules,
-				g_strjoin(".", names[i % 4], names[(i / 4) % 4], names[i / 16], NULL));
+		g_ptr_array_add(
+			rules,
+			g_strjoin(".", names[i % 4], names[(i / 4) % 4], names[i / 16], NULL));
 	for (guint i = 0; i < G_N_ELEMENTS(junk); i++)
 		g_ptr_array_add(rules, g_strdup(junk[i]));
 	for (guint round = 0; round < 3000; round++) {
@@ -880,7 +881,8 @@ test_enforcer_oracle(void)
 			const gchar *rule = g_ptr_array_index(rules, r);
 			gboolean want = oracle_allows((const gchar *const *)perms->pdata, rule);
 			if (exm_rest_enforcer_allows(e, rule) != want)
-				g_test_fail_printf("round %u: rule %s: expected %d", round, rule, want);
+				g_test_fail_printf(
+					"round %u: rule %s: expected %d", round, rule, want);
 		}
 	}
 }
