@@ -398,27 +398,19 @@ body_members(JsonObject *obj, const ExmRestModel *model, JsonNode **nodes)
 	return leftovers;
 }
 
+/* The values of the fields @nodes holds, in the model's order. */
 static gboolean
-body_fill(ExmRestBody *body,
-	  JsonObject *obj,
-	  const ExmRestModel *model,
-	  ExmRestMethod method,
-	  const gchar *mount_prefix,
-	  GError **error)
+body_fill_fields(ExmRestBody *body,
+		 JsonNode *const *nodes,
+		 const ExmRestModel *model,
+		 ExmRestMethod method,
+		 const gchar *mount_prefix,
+		 GError **error)
 {
-	guint n = 0;
-	g_autofree JsonNode **nodes = NULL;
-	gboolean leftovers;
-
-	while (model->fields[n].name != NULL)
-		n++;
-	nodes = g_new0(JsonNode *, n + 1);
-	leftovers = body_members(obj, model, nodes);
-	for (guint i = 0; i < n; i++) {
+	for (guint i = 0; model->fields[i].name != NULL; i++) {
 		const ExmRestField *f = &model->fields[i];
-		JsonNode *node = nodes[i];
 		ExmRestValue *v;
-		if (node == NULL)
+		if (nodes[i] == NULL)
 			continue;
 		if (exm_rest_model_field_access(f, method) != EXM_REST_RW) {
 			g_set_error(error,
@@ -431,10 +423,33 @@ body_fill(ExmRestBody *body,
 		v = g_new0(ExmRestValue, 1);
 		v->field = f;
 		g_ptr_array_add(body->values, v);
-		if (!convert(v, node, model, method, mount_prefix, error))
+		if (!convert(v, nodes[i], model, method, mount_prefix, error))
 			return FALSE;
 	}
-	return !leftovers || check_leftovers(obj, model, error);
+	return TRUE;
+}
+
+static gboolean
+body_fill(ExmRestBody *body,
+	  JsonObject *obj,
+	  const ExmRestModel *model,
+	  ExmRestMethod method,
+	  const gchar *mount_prefix,
+	  GError **error)
+{
+	guint n = 0;
+	JsonNode **nodes;
+	gboolean leftovers;
+	gboolean ok;
+
+	while (model->fields[n].name != NULL)
+		n++;
+	nodes = g_new0(JsonNode *, n + 1);
+	leftovers = body_members(obj, model, nodes);
+	ok = body_fill_fields(body, nodes, model, method, mount_prefix, error) &&
+	     (!leftovers || check_leftovers(obj, model, error));
+	g_free(nodes);
+	return ok;
 }
 
 ExmRestBody *
