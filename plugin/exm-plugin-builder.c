@@ -191,8 +191,14 @@ builder_load_row(const ExmRestStore *store,
 		 GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *sql =
-		exm_rest_sql_load(model, FALSE, uuid, NULL, NULL, NULL, for_update, params);
+	g_autofree gchar *sql = exm_rest_sql_load(model,
+						  exm_rest_sql_columns(model, FALSE),
+						  uuid,
+						  NULL,
+						  NULL,
+						  NULL,
+						  for_update,
+						  params);
 
 	return exm_rest_store_one(store, model, sql, params, out, error);
 }
@@ -206,7 +212,7 @@ builder_load_accounts(const ExmRestStore *store, ExmPluginBuilderInput *in, gcha
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmRestListQuery) q = exm_rest_list_query_parse(model, sort, 1, "", &error);
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *columns = exm_rest_sql_columns(model, TRUE);
+	const gchar *columns = exm_rest_sql_columns(model, TRUE);
 	g_autofree gchar *sql = NULL;
 	g_autoptr(PGresult) res = NULL;
 

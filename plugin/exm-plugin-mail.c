@@ -711,6 +711,16 @@ const ExmRestKind exm_plugin_mail_instances = {
 	.before_delete = mail_instance_before_delete,
 };
 
+/* What a create of an account reads of its instance: its uuid (the
+ * account's `instance`, the Location, the touch), its project (the
+ * account's must be the same) and its domain (the senders' patterns). */
+static const gchar *const mail_account_create_reads[] = {
+	"uuid",
+	"project_id",
+	"domain",
+	NULL,
+};
+
 const ExmRestKind exm_plugin_mail_accounts = {
 	.model = &exm_plugin_account_model,
 	.route = &exm_plugin_accounts_route,
@@ -721,4 +731,5 @@ const ExmRestKind exm_plugin_mail_accounts = {
 	.before_write = mail_account_lock,
 	.locks_parent = TRUE,
 	.after_write = mail_account_touch,
+	.create_reads_parent = mail_account_create_reads,
 };

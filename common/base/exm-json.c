@@ -677,7 +677,9 @@ exm_json_parse_secret(gchar *data, gsize len, const gchar *const *names, GError 
 		g_ptr_array_add(values, unescape(span->value, span->value_end));
 		memset((guchar *)span->value, '*', (gsize)(span->value_end - span->value));
 	}
-	root = exm_json_parse_strict(data, len, error);
+	/* the masked text is still the strict JSON the pre-scan accepted (a
+	 * string's bytes became '*'): built at once, not scanned again */
+	root = build_root(data, len);
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
 		return g_steal_pointer(&root);
 	for (guint i = 0, v = 0; i < spans->len; i++) {

@@ -8,24 +8,63 @@
 
 #include <time.h>
 
+/* @n as @width digits, zero-padded, ending at @end (exclusive). */
+static void
+time_put(gchar *end, guint width, gint64 n)
+{
+	for (guint i = 0; i < width; i++, n /= 10)
+		*--end = (gchar)('0' + n % 10);
+}
+
 gchar *
 exm_time_format(gint64 usec)
 {
 	time_t secs = (time_t)(usec >= 0 ? usec / G_USEC_PER_SEC
 					 : -((-usec + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC));
 	gint64 frac = usec - (gint64)secs * G_USEC_PER_SEC;
+	gchar text[] = "0000-00-00T00:00:00.000000Z";
 	struct tm tm;
 
 	if (gmtime_r(&secs, &tm) == NULL)
 		return g_strdup("1970-01-01T00:00:00.000000Z");
-	return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%06" G_GINT64_FORMAT "Z",
-			       tm.tm_year + 1900,
-			       tm.tm_mon + 1,
-			       tm.tm_mday,
-			       tm.tm_hour,
-			       tm.tm_min,
-			       tm.tm_sec,
-			       frac);
+	/* years outside four digits as printf writes them */
+	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return g_strdup_printf("%04d-%02d-%02dT%02d:%02d:%02d.%06" G_GINT64_FORMAT "Z",
+				       tm.tm_year + 1900,
+				       tm.tm_mon + 1,
+				       tm.tm_mday,
+				       tm.tm_hour,
+				       tm.tm_min,
+				       tm.tm_sec,
+				       frac);
+	/* the same text placed digit by digit: every row a response carries
+	 * formats two or three of these, and printf was most of their cost */
+	time_put(text + 4, 4, tm.tm_year + 1900);
+	time_put(text + 7, 2, tm.tm_mon + 1);
+	time_put(text + 10, 2, tm.tm_mday);
+	time_put(text + 13, 2, tm.tm_hour);
+	time_put(text + 16, 2, tm.tm_min);
+	time_put(text + 19, 2, tm.tm_sec);
+	time_put(text + 26, 6, frac);
+	return g_strdup(text);
+}
+
+gchar *
+exm_time_usec_text(gint64 usec)
+{
+	gchar text[24];
+	gsize i = sizeof(text) - 1;
+	/* the magnitude unsigned: G_MININT64 has no positive twin */
+	guint64 n = usec < 0 ? -(guint64)usec : (guint64)usec;
+
+	text[i] = '\0';
+	do {
+		text[--i] = (gchar)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	if (usec < 0)
+		text[--i] = '-';
+	return g_strdup(text + i);
 }
 
 static gboolean

@@ -24,6 +24,18 @@ G_BEGIN_DECLS
 gchar *exm_time_format(gint64 usec);
 
 /**
+ * exm_time_usec_text:
+ * @usec: microseconds since the epoch
+ *
+ * The form a timestamp is bound to SQL in (docs/rest-conventions.md): what
+ * `g_strdup_printf("%" G_GINT64_FORMAT)` writes, without printf, as every
+ * write binds one or two (docs/scale.md §8).
+ *
+ * Returns: (transfer full): @usec in decimal
+ */
+gchar *exm_time_usec_text(gint64 usec);
+
+/**
  * exm_time_parse:
  * @text: (nullable): `YYYY-MM-DD HH:MM:SS.f` or `YYYY-MM-DDTHH:MM:SS.fZ`,
  *   fraction of 1–6 digits required, no offset

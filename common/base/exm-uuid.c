@@ -7,6 +7,7 @@
 #include "exm-error.h"
 
 #include <string.h>
+#include <sys/random.h>
 #include <uuid/uuid.h>
 
 #define EXM_UUID_TEXT_LEN 36
@@ -20,24 +21,29 @@
 static gboolean
 uuid_hex(const gchar *text, gboolean lenient, gchar hex[33])
 {
-	g_autoptr(GString) s = g_string_new(text);
+	/* a copy only for the prefixes to take out: the route walk and the
+	 * metrics parse a path's ids on every request (docs/scale.md §8) */
+	g_autoptr(GString) s = NULL;
+	const gchar *str = text;
 	guint n = 0;
 	gsize start = 0;
-	gsize end;
+	gsize end = strlen(text);
 
-	if (lenient) {
+	if (lenient && (strstr(text, "urn:") != NULL || strstr(text, "uuid:") != NULL)) {
+		s = g_string_new(text);
 		g_string_replace(s, "urn:", "", 0);
 		g_string_replace(s, "uuid:", "", 0);
-	} else if (s->len != EXM_UUID_TEXT_LEN) {
+		str = s->str;
+		end = s->len;
+	} else if (!lenient && end != EXM_UUID_TEXT_LEN) {
 		return FALSE;
 	}
-	end = s->len;
-	while (lenient && start < end && (s->str[start] == '{' || s->str[start] == '}'))
+	while (lenient && start < end && (str[start] == '{' || str[start] == '}'))
 		start++;
-	while (lenient && end > start && (s->str[end - 1] == '{' || s->str[end - 1] == '}'))
+	while (lenient && end > start && (str[end - 1] == '{' || str[end - 1] == '}'))
 		end--;
 	for (gsize i = start; i < end; i++) {
-		gchar c = s->str[i];
+		gchar c = str[i];
 		gboolean hyphen = i == 8 || i == 13 || i == 18 || i == 23;
 		if (!lenient && hyphen != (c == '-'))
 			return FALSE;
@@ -60,15 +66,18 @@ uuid_shape_ok(const gchar *text)
 }
 
 static gboolean
+uuid_refuse(GError **error)
+{
+	g_set_error(
+		error, EXM_ERROR, EXM_ERROR_PARSE, "not a uuid (expected 8-4-4-4-12 hex digits)");
+	return FALSE;
+}
+
+static gboolean
 uuid_to_bin(const gchar *text, uuid_t out, GError **error)
 {
-	if (text == NULL || !uuid_shape_ok(text) || uuid_parse(text, out) != 0) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_PARSE,
-			    "not a uuid (expected 8-4-4-4-12 hex digits)");
-		return FALSE;
-	}
+	if (text == NULL || !uuid_shape_ok(text) || uuid_parse(text, out) != 0)
+		return uuid_refuse(error);
 	return TRUE;
 }
 
@@ -81,6 +90,22 @@ uuid_from_bin(const uuid_t uu)
 	return g_strdup(buf);
 }
 
+/* 8-4-4-4-12 from 32 hex digits, placed rather than printed. */
+static gchar *
+uuid_from_hex(const gchar hex[33])
+{
+	gchar *out = g_malloc(EXM_UUID_TEXT_LEN + 1);
+	gsize o = 0;
+
+	for (guint i = 0; i < 32; i++) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			out[o++] = '-';
+		out[o++] = hex[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /**
  * exm_uuid_parse:
  * @text: a UUID in any case, canonical 8-4-4-4-12 form
@@ -91,11 +116,14 @@ uuid_from_bin(const uuid_t uu)
 gchar *
 exm_uuid_parse(const gchar *text, GError **error)
 {
-	uuid_t uu = { 0 };
+	gchar hex[33];
 
-	if (!uuid_to_bin(text, uu, error))
+	/* the shape check's digits are the answer: no trip through binary */
+	if (text == NULL || !uuid_hex(text, FALSE, hex)) {
+		uuid_refuse(error);
 		return NULL;
-	return uuid_from_bin(uu);
+	}
+	return uuid_from_hex(hex);
 }
 
 /**
@@ -123,8 +151,7 @@ exm_uuid_parse_lenient(const gchar *text, const gchar *name, GError **error)
 					 : "<invalid utf-8>");
 		return NULL;
 	}
-	return g_strdup_printf(
-		"%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	return uuid_from_hex(hex);
 }
 
 /**
@@ -149,7 +176,16 @@ exm_uuid_v4(void)
 {
 	uuid_t uu;
 
-	uuid_generate_random(uu);
+	/* the kernel's random bytes with the version and variant bits set, as
+	 * libuuid does, without its per-call srandom() and random() mixing
+	 * (most of a create's uuid, docs/scale.md §8); libuuid when the call
+	 * comes short */
+	if (getrandom(uu, sizeof(uu), 0) == (ssize_t)sizeof(uu)) {
+		uu[6] = (guchar)((uu[6] & 0x0F) | 0x40);
+		uu[8] = (guchar)((uu[8] & 0x3F) | 0x80);
+	} else {
+		uuid_generate_random(uu);
+	}
 	return uuid_from_bin(uu);
 }
 

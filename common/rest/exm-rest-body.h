@@ -71,6 +71,15 @@ ExmRestBody *exm_rest_body_unpack(const ExmRestModel *model,
 const ExmRestValue *exm_rest_body_get(const ExmRestBody *body, const gchar *name);
 
 /**
+ * exm_rest_body_values:
+ * @body: an unpacked body
+ *
+ * Returns: (transfer none) (element-type ExmRestValue): the values the body
+ *   carried, each field once, in the model's order
+ */
+const GPtrArray *exm_rest_body_values(const ExmRestBody *body);
+
+/**
  * exm_rest_body_free:
  * @body: (nullable): a body
  *

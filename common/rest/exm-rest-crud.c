@@ -14,6 +14,7 @@
 #include "exm-secret.h"
 #include "exm-rest-set.h"
 #include "exm-rest-sql.h"
+#include "exm-time.h"
 #include "exm-uuid.h"
 
 /* Runs a write … RETURNING the row; no row back means the row went away
@@ -53,20 +54,24 @@ crud_parent_id(ExmRestCrud *r)
 gboolean
 exm_rest_crud_enforce(ExmRestCrud *r, const gchar *policy, const gchar *action, GError **error)
 {
-	g_autofree gchar *rule = g_strdup_printf("%s.%s", policy, action);
+	g_autofree gchar *rule = g_strconcat(policy, ".", action, NULL);
 
 	return exm_rest_enforcer_check(r->enforcer, rule, error);
 }
 
+/* @only: (nullable): the fields to load, else every one (hidden ones too
+ * with @with_hidden). */
 static ExmRestRow *
 crud_load_row(ExmRestCrud *r,
 	      const ExmRestKind *kind,
 	      const gchar *id,
 	      gboolean with_hidden,
 	      gboolean for_update,
+	      const gchar *const *only,
 	      GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
+	const gchar *some = only != NULL ? exm_rest_sql_columns_of(kind->model, only) : NULL;
 	g_autofree gchar *sql = NULL;
 	const gchar *scope = kind->scoped ? r->project : NULL;
 	ExmRestRow *row = NULL;
@@ -77,7 +82,8 @@ crud_load_row(ExmRestCrud *r,
 		return NULL;
 	}
 	sql = exm_rest_sql_load(kind->model,
-				with_hidden,
+				some != NULL ? some
+					     : exm_rest_sql_columns(kind->model, with_hidden),
 				id,
 				scope,
 				kind->parent_field,
@@ -88,6 +94,8 @@ crud_load_row(ExmRestCrud *r,
 		return NULL;
 	if (row == NULL)
 		exm_rest_model_error_not_found(error, kind->model, id, scope);
+	else
+		row->only = only;
 	return row;
 }
 
@@ -98,7 +106,7 @@ exm_rest_crud_load(ExmRestCrud *r,
 		   gboolean for_update,
 		   GError **error)
 {
-	return crud_load_row(r, kind, id, for_update, for_update, error);
+	return crud_load_row(r, kind, id, for_update, for_update, NULL, error);
 }
 
 gboolean
@@ -109,13 +117,13 @@ exm_rest_crud_load_parent(ExmRestCrud *r, const ExmRestKind *kind, const gchar *
 	if (!exm_rest_crud_enforce(r, kind->policy, "read", error))
 		return FALSE;
 	g_clear_pointer(&r->parent, exm_rest_row_free);
-	r->parent = crud_load_row(r, kind, id, FALSE, lock, error);
+	r->parent = crud_load_row(r, kind, id, FALSE, lock, lock ? r->parent_fields : NULL, error);
 	r->parent_locked = lock && r->parent != NULL;
 	return r->parent != NULL;
 }
 
 /* A create (POST on a collection) of a kind whose writes lock its parent:
- * the parent kind, which the walk then loads `FOR UPDATE`. */
+ * that kind, whose parent the walk then loads `FOR UPDATE`. */
 static const ExmRestKind *
 crud_create_lock(ExmRestCrud *r, const gchar *http_method, const gchar *path)
 {
@@ -132,7 +140,7 @@ crud_create_lock(ExmRestCrud *r, const gchar *http_method, const gchar *path)
 		const ExmRestKind *k = r->kinds[i];
 
 		if (k->locks_parent && k->parent != NULL && g_str_equal(k->route->name, last))
-			return k->parent;
+			return k;
 	}
 	return NULL;
 }
@@ -281,7 +289,7 @@ crud_list(ExmRestCrud *r, const ExmRestKind *kind, GError **error)
 {
 	g_autoptr(ExmRestListQuery) q = NULL;
 	g_autoptr(GPtrArray) sql_params = g_ptr_array_new_with_free_func(g_free);
-	g_autofree gchar *columns = NULL;
+	const gchar *columns;
 	g_autofree gchar *sql = NULL;
 	g_autoptr(PGresult) res = NULL;
 
@@ -380,13 +388,18 @@ crud_resolve(ExmRestCrud *r, const ExmRestKind *kind, const ExmRestBody *body, G
 	return TRUE;
 }
 
+/* The body's values are in the model's order (exm_rest_body_unpack()), so
+ * walking them is the model's order without looking each field up. */
 static void
 crud_sets_from_body(const ExmRestBody *body, const ExmRestModel *model, GPtrArray *sets)
 {
-	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
-		const ExmRestValue *v = exm_rest_body_get(body, f->name);
+	const GPtrArray *values = exm_rest_body_values(body);
+
+	for (guint i = 0; i < values->len; i++) {
+		const ExmRestValue *v = g_ptr_array_index(values, i);
+		const ExmRestField *f = v->field;
 		g_autofree gchar *text = NULL;
-		if (v == NULL || (f->flags & EXM_REST_FIELD_NO_COLUMN) != 0)
+		if ((f->flags & EXM_REST_FIELD_NO_COLUMN) != 0)
 			continue;
 		text = exm_rest_body_value_text(v);
 		exm_rest_set_put(sets, model, f->name, text);
@@ -455,15 +468,18 @@ crud_location(ExmRestCrud *r, const ExmRestKind *kind, const gchar *id)
 	g_autofree gchar *loc = NULL;
 
 	if (kind->parent != NULL)
-		loc = g_strdup_printf("%s%s%s/%s/%s/%s",
-				      r->base_url,
-				      r->mount,
-				      kind->parent->route->name,
-				      crud_parent_id(r),
-				      kind->route->name,
-				      id);
+		loc = g_strconcat(r->base_url,
+				  r->mount,
+				  kind->parent->route->name,
+				  "/",
+				  crud_parent_id(r),
+				  "/",
+				  kind->route->name,
+				  "/",
+				  id,
+				  NULL);
 	else
-		loc = g_strdup_printf("%s%s%s/%s", r->base_url, r->mount, kind->route->name, id);
+		loc = g_strconcat(r->base_url, r->mount, kind->route->name, "/", id, NULL);
 	exm_rest_response_add_header(r->resp, "Location", loc);
 }
 
@@ -474,7 +490,7 @@ crud_create_sets(ExmRestCrud *r,
 		 GPtrArray *sets,
 		 GError **error)
 {
-	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
+	g_autofree gchar *now = exm_time_usec_text(r->now);
 	g_autofree gchar *uuid = NULL;
 
 	crud_sets_from_body(body, kind->model, sets);
@@ -569,7 +585,7 @@ static ExmRestRow *
 crud_write_update(ExmRestCrud *r, const ExmRestKind *kind, GPtrArray *sets, GError **error)
 {
 	g_autoptr(GPtrArray) params = g_ptr_array_new();
-	g_autofree gchar *now = g_strdup_printf("%" G_GINT64_FORMAT, r->now);
+	g_autofree gchar *now = exm_time_usec_text(r->now);
 	g_autofree gchar *sql = exm_rest_sql_update(kind->model, sets, now, r->match->id, params);
 
 	return crud_write(r, kind, sql, params, error);
@@ -758,7 +774,9 @@ exm_rest_crud_serve(ExmRestCrud *r,
 	g_autoptr(GError) error = NULL;
 	const ExmRestKind *kind;
 
-	r->lock_parent = crud_create_lock(r, http_method, path);
+	kind = crud_create_lock(r, http_method, path);
+	r->lock_parent = kind != NULL ? kind->parent : NULL;
+	r->parent_fields = kind != NULL ? kind->create_reads_parent : NULL;
 	r->match =
 		exm_rest_route_walk(mount, http_method, path, exm_rest_crud_walk_load, r, &error);
 	if (r->match == NULL) {

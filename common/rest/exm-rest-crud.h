@@ -42,6 +42,11 @@ typedef struct _ExmRestKind ExmRestKind;
  *   one statement fewer
  * @before_delete: called before the row is deleted (cascades)
  * @after_write: called after a row was created, changed or deleted
+ * @create_reads_parent: (nullable): with @locks_parent, the fields of the
+ *   parent row a create reads (the toolkit's and the hooks'): the walk of a
+ *   create loads only those, a fraction of the statement's and the row's
+ *   cost (docs/scale.md §8); reading another one of that row is a
+ *   g_critical().  %NULL loads the whole row.
  */
 struct _ExmRestKind {
 	const ExmRestModel *model;
@@ -59,6 +64,7 @@ struct _ExmRestKind {
 	gboolean locks_parent;
 	gboolean (*before_delete)(ExmRestCrud *r, const ExmRestRow *row, GError **error);
 	gboolean (*after_write)(ExmRestCrud *r, GError **error);
+	const gchar *const *create_reads_parent;
 };
 
 /**
@@ -80,6 +86,8 @@ struct _ExmRestKind {
  * @lock_parent: (nullable): a create of a kind with @locks_parent: its
  *   parent kind, which the walk loads `FOR UPDATE`
  * @parent_locked: the walk loaded @parent `FOR UPDATE`
+ * @parent_fields: (nullable): with @lock_parent, the create's
+ *   #ExmRestKind.create_reads_parent: the only fields the walk loads of it
  * @now: µs since the epoch, one clock reading per request
  * @user_data: the caller's
  *
@@ -102,6 +110,7 @@ struct _ExmRestCrud {
 	ExmRestRow *parent;
 	const ExmRestKind *lock_parent;
 	gboolean parent_locked;
+	const gchar *const *parent_fields;
 	gint64 now;
 	gpointer user_data;
 };

@@ -8,72 +8,127 @@
 
 #include "exm-error.h"
 
+#include <string.h>
+
+/* A grant or a rule split in place: its three dot-separated parts. */
+typedef struct {
+	const gchar *part[3];
+	gsize len[3];
+} Parts;
+
+/* The grants, copied once and split once; a check walks them as gcl_iam's
+ * three hash-table levels would answer, without building the levels: built
+ * per request from the token's permissions they were the account POST's
+ * largest plugin cost after its statements (docs/scale.md §8). */
 struct _ExmRestEnforcer {
-	GHashTable *services; /* name → (resource → set of actions) */
+	gchar **grants; /* the well-formed ones, in order */
+	Parts *parts;	/* parts[i] points into grants[i] */
+	guint n;
 };
 
-static GHashTable *
-level_new(GDestroyNotify value_free)
+/* %FALSE unless @text is exactly three parts (what g_strsplit(".") and
+ * a length-3 check accept). */
+static gboolean
+parts_split(const gchar *text, Parts *out)
 {
-	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, value_free);
-}
+	const gchar *start = text;
+	guint i = 0;
 
-/* gcl_iam's quirk: once `*` exists at a level, every key goes to it. */
-static const gchar *
-level_key(GHashTable *level, const gchar *key)
-{
-	return g_hash_table_contains(level, "*") ? "*" : key;
-}
-
-static GHashTable *
-level_get(GHashTable *level, const gchar *key, GDestroyNotify value_free)
-{
-	const gchar *k = level_key(level, key);
-	GHashTable *child = g_hash_table_lookup(level, k);
-
-	if (child == NULL) {
-		child = level_new(value_free);
-		g_hash_table_insert(level, g_strdup(k), child);
+	for (const gchar *c = text;; c++) {
+		if (*c != '.' && *c != '\0')
+			continue;
+		if (i == 3)
+			return FALSE;
+		out->part[i] = start;
+		out->len[i++] = (gsize)(c - start);
+		if (*c == '\0')
+			break;
+		start = c + 1;
 	}
-	return child;
+	return i == 3;
+}
+
+static gboolean
+part_is(const Parts *p, guint level, const gchar *text, gsize len)
+{
+	return p->len[level] == len && memcmp(p->part[level], text, len) == 0;
+}
+
+static gboolean
+part_is_star(const Parts *p, guint level)
+{
+	return part_is(p, level, "*", 1);
 }
 
 ExmRestEnforcer *
 exm_rest_enforcer_new(const gchar *const *permissions)
 {
 	ExmRestEnforcer *e = g_new0(ExmRestEnforcer, 1);
+	guint total = permissions != NULL ? g_strv_length((gchar **)permissions) : 0;
 
-	e->services = level_new((GDestroyNotify)g_hash_table_unref);
-	for (guint i = 0; permissions != NULL && permissions[i] != NULL; i++) {
-		g_auto(GStrv) parts = g_strsplit(permissions[i], ".", -1);
-		GHashTable *resources;
-		GHashTable *actions;
-		if (g_strv_length(parts) != 3)
+	e->grants = g_new0(gchar *, total + 1);
+	e->parts = g_new0(Parts, total + 1);
+	for (guint i = 0; i < total; i++) {
+		gchar *copy = g_strdup(permissions[i]);
+
+		if (!parts_split(copy, &e->parts[e->n])) {
+			g_free(copy);
 			continue;
-		resources = level_get(e->services, parts[0], (GDestroyNotify)g_hash_table_unref);
-		actions = level_get(resources, parts[1], NULL);
-		g_hash_table_add(actions, g_strdup(parts[2]));
+		}
+		e->grants[e->n++] = copy;
 	}
 	return e;
+}
+
+/*
+ * gcl_iam's levels, walked: at the service level a lookup goes to the `*`
+ * bucket once any grant named service `*`, and that bucket holds every grant
+ * from the first such one on (each later grant went to `*` as it was added);
+ * else to the grants naming the service.  The same within that bucket at the
+ * resource level.  The action level has no shadowing: the action or `*`.
+ */
+static gboolean
+level_member(const ExmRestEnforcer *e, guint i, guint level, const Parts *want, guint first_star)
+{
+	if (first_star < e->n)
+		return i >= first_star;
+	return part_is(&e->parts[i], level, want->part[level], want->len[level]);
+}
+
+/* The first grant in the service bucket of @want (all of them when @level is
+ * 0) naming `*` at @level, or e->n. */
+static guint
+level_first_star(const ExmRestEnforcer *e, guint level, const Parts *want, guint service_star)
+{
+	for (guint i = 0; i < e->n; i++) {
+		if (level > 0 && !level_member(e, i, 0, want, service_star))
+			continue;
+		if (part_is_star(&e->parts[i], level))
+			return i;
+	}
+	return e->n;
 }
 
 gboolean
 exm_rest_enforcer_allows(const ExmRestEnforcer *enforcer, const gchar *rule)
 {
-	g_auto(GStrv) parts = g_strsplit(rule, ".", -1);
-	GHashTable *resources;
-	GHashTable *actions;
+	Parts want;
+	guint service_star;
+	guint resource_star;
 
-	if (g_strv_length(parts) != 3)
+	if (!parts_split(rule, &want))
 		return FALSE;
-	resources =
-		g_hash_table_lookup(enforcer->services, level_key(enforcer->services, parts[0]));
-	if (resources == NULL)
-		return FALSE;
-	actions = g_hash_table_lookup(resources, level_key(resources, parts[1]));
-	if (actions == NULL)
-		return FALSE;
-	return g_hash_table_contains(actions, parts[2]) || g_hash_table_contains(actions, "*");
+	service_star = level_first_star(enforcer, 0, &want, enforcer->n);
+	resource_star = level_first_star(enforcer, 1, &want, service_star);
+	for (guint i = 0; i < enforcer->n; i++) {
+		const Parts *p = &enforcer->parts[i];
+		if (!level_member(enforcer, i, 0, &want, service_star) ||
+		    !level_member(enforcer, i, 1, &want, resource_star))
+			continue;
+		if (part_is(p, 2, want.part[2], want.len[2]) || part_is_star(p, 2))
+			return TRUE;
+	}
+	return FALSE;
 }
 
 gboolean
@@ -94,6 +149,7 @@ exm_rest_enforcer_free(ExmRestEnforcer *enforcer)
 {
 	if (enforcer == NULL)
 		return;
-	g_hash_table_unref(enforcer->services);
+	g_strfreev(enforcer->grants);
+	g_free(enforcer->parts);
 	g_free(enforcer);
 }

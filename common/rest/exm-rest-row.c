@@ -13,14 +13,22 @@
 #include "exm-time.h"
 
 /* @name's column in @res: @guess first (the SELECT lists of
- * exm_rest_sql_columns() come in the model's order), else by PQfnumber(),
- * whose scan of every column per field was a tenth of a GET's cost. */
+ * exm_rest_sql_columns() come in the model's order), else by exact name.
+ * Not PQfnumber(): it copies and case-folds the name on every call, and a
+ * field a list leaves out (a hidden one) misses the guess on every row; the
+ * lists name each column after its field, quoted, so exact is what matches. */
 static int
 row_column(PGresult *res, int guess, const gchar *name)
 {
-	if (guess < PQnfields(res) && g_strcmp0(PQfname(res, guess), name) == 0)
+	int n = PQnfields(res);
+
+	if (guess < n && g_strcmp0(PQfname(res, guess), name) == 0)
 		return guess;
-	return PQfnumber(res, name);
+	for (int c = 0; c < n; c++) {
+		if (strcmp(PQfname(res, c), name) == 0)
+			return c;
+	}
+	return -1;
 }
 
 /* Columns are found by name (exm_rest_sql_columns() names each after its
@@ -64,10 +72,24 @@ exm_rest_row_free(ExmRestRow *row)
 	g_free(row);
 }
 
+/* A partial row was loaded for readers that named what they read: anything
+ * else they read is a bug to show, not a NULL to act on. */
+static gboolean
+row_loaded(const ExmRestRow *row, const gchar *name)
+{
+	if (row->only == NULL || g_strv_contains(row->only, name))
+		return TRUE;
+	g_critical("field %s of a partial %s row was not loaded", name, row->model->name);
+	return FALSE;
+}
+
 const gchar *
 exm_rest_row_get(const ExmRestRow *row, const gchar *name)
 {
 	guint i = 0;
+
+	if (!row_loaded(row, name))
+		return NULL;
 
 	for (const ExmRestField *f = row->model->fields; f->name != NULL; f++, i++) {
 		if (g_strcmp0(f->name, name) == 0)
@@ -178,6 +200,8 @@ exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount, GPtr
 	gboolean first = TRUE;
 	guint i = 0;
 
+	if (row->only != NULL)
+		g_critical("a partial %s row is never an answer", row->model->name);
 	g_string_append_c(out, '{');
 	for (const ExmRestField *f = row->model->fields; f->name != NULL; f++, i++) {
 		if (row->raw[i] == NULL || !row_wanted(f, fields))

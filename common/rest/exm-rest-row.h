@@ -20,11 +20,15 @@ G_BEGIN_DECLS
  * @raw: canonical text per field index (%NULL for SQL NULL or a field that
  *   was not selected)
  * @n_fields: the model's field count
+ * @only: (nullable): a partial row's fields (exm_rest_sql_columns_of()),
+ *   static; reading or writing any other is a programming error
+ *   (g_critical()), not a silent SQL NULL
  */
 typedef struct {
 	const ExmRestModel *model;
 	gchar **raw;
 	guint n_fields;
+	const gchar *const *only;
 } ExmRestRow;
 
 /**

@@ -7,6 +7,8 @@
  */
 #include "exm-rest-sql.h"
 
+#include <string.h>
+
 static const gchar *
 sql_cast(ExmRestType type)
 {
@@ -174,42 +176,61 @@ sql_append_quoted(GString *s, const gchar *name)
 	g_string_append_c(s, '"');
 }
 
-/* Canonical text per type: timestamps as µs since the epoch, lists as JSON. */
+/* @f's column as canonical text: timestamps as µs since the epoch, lists as
+ * JSON, named after the field. */
+static void
+sql_append_column(GString *s, const ExmRestField *f)
+{
+	if (s->len > 0)
+		g_string_append(s, ", ");
+	if (f->type == EXM_REST_TYPE_TIMESTAMP) {
+		g_string_append(s, "(EXTRACT(EPOCH FROM ");
+		sql_append_quoted(s, f->name);
+		g_string_append(s, ") * 1000000)::bigint::text");
+	} else if (f->type == EXM_REST_TYPE_STRING_LIST) {
+		g_string_append(s, "array_to_json(");
+		sql_append_quoted(s, f->name);
+		g_string_append(s, ")::text");
+	} else {
+		sql_append_quoted(s, f->name);
+		g_string_append(s, "::text");
+	}
+	g_string_append(s, " AS ");
+	sql_append_quoted(s, f->name);
+}
+
 static gchar *
 sql_columns_build(const ExmRestModel *model, gboolean with_hidden)
 {
 	GString *s = g_string_sized_new(1024);
 
 	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
-		if (!exm_rest_sql_selected(f, with_hidden))
-			continue;
-		if (s->len > 0)
-			g_string_append(s, ", ");
-		if (f->type == EXM_REST_TYPE_TIMESTAMP) {
-			g_string_append(s, "(EXTRACT(EPOCH FROM ");
-			sql_append_quoted(s, f->name);
-			g_string_append(s, ") * 1000000)::bigint::text");
-		} else if (f->type == EXM_REST_TYPE_STRING_LIST) {
-			g_string_append(s, "array_to_json(");
-			sql_append_quoted(s, f->name);
-			g_string_append(s, ")::text");
-		} else {
-			sql_append_quoted(s, f->name);
-			g_string_append(s, "::text");
-		}
-		g_string_append(s, " AS ");
-		sql_append_quoted(s, f->name);
+		if (exm_rest_sql_selected(f, with_hidden))
+			sql_append_column(s, f);
+	}
+	return g_string_free(s, FALSE);
+}
+
+static gchar *
+sql_columns_of_build(const ExmRestModel *model, const gchar *const *fields)
+{
+	GString *s = g_string_sized_new(256);
+
+	for (const ExmRestField *f = model->fields; f->name != NULL; f++) {
+		if (sql_has_column(f) && g_strv_contains(fields, f->name))
+			sql_append_column(s, f);
 	}
 	return g_string_free(s, FALSE);
 }
 
 /* Models are static and their lists never change: each list is built once
- * per process (model, with_hidden) and copied out, as every load, insert and
- * update of every request asks for one (docs/scale.md §8). */
+ * per process (model, with_hidden) and lent out, never copied: every load,
+ * insert and update of every request asks for one, and a copy of its 1 KiB
+ * was a fifth of the cost left in building the statements (docs/scale.md §8). */
 G_LOCK_DEFINE_STATIC(sql_columns_cache);
 static GHashTable *sql_columns_cache;
 
-gchar *
+const gchar *
 exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
 {
 	/* an odd key for the hidden variant: models are pointer-aligned */
@@ -227,7 +248,54 @@ exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
 		list = built;
 	}
 	G_UNLOCK(sql_columns_cache);
-	return g_strdup(list);
+	return list;
+}
+
+/* The lists of named fields, as static as the names: per (model, fields). */
+G_LOCK_DEFINE_STATIC(sql_columns_of_cache);
+static GHashTable *sql_columns_of_cache;
+
+typedef struct {
+	const ExmRestModel *model;
+	const gchar *const *fields;
+} SqlColumnsKey;
+
+static guint
+sql_columns_key_hash(gconstpointer key)
+{
+	const SqlColumnsKey *k = key;
+
+	return g_direct_hash(k->model) ^ g_direct_hash(k->fields);
+}
+
+static gboolean
+sql_columns_key_equal(gconstpointer a, gconstpointer b)
+{
+	const SqlColumnsKey *x = a;
+	const SqlColumnsKey *y = b;
+
+	return x->model == y->model && x->fields == y->fields;
+}
+
+const gchar *
+exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields)
+{
+	SqlColumnsKey key = { model, fields };
+	const gchar *list;
+
+	G_LOCK(sql_columns_of_cache);
+	if (sql_columns_of_cache == NULL)
+		sql_columns_of_cache =
+			g_hash_table_new(sql_columns_key_hash, sql_columns_key_equal);
+	list = g_hash_table_lookup(sql_columns_of_cache, &key);
+	if (list == NULL) {
+		gchar *built = sql_columns_of_build(model, fields);
+
+		g_hash_table_insert(sql_columns_of_cache, g_memdup2(&key, sizeof(key)), built);
+		list = built;
+	}
+	G_UNLOCK(sql_columns_of_cache);
+	return list;
 }
 
 /* `$<n>` without printf: a write's statement holds one per column, and
@@ -285,9 +353,16 @@ exm_rest_sql_write_expr(GString *sql, ExmRestType type, guint n)
 	g_string_append(sql, after);
 }
 
+/* `$<n>::uuid` */
+static void
+sql_append_uuid_param(GString *sql, guint n)
+{
+	exm_rest_sql_write_expr(sql, EXM_REST_TYPE_UUID, n);
+}
+
 gchar *
 exm_rest_sql_load(const ExmRestModel *model,
-		  gboolean with_hidden,
+		  const gchar *columns,
 		  const gchar *id,
 		  const gchar *scope,
 		  const gchar *parent_field,
@@ -295,20 +370,26 @@ exm_rest_sql_load(const ExmRestModel *model,
 		  gboolean for_update,
 		  GPtrArray *params)
 {
-	g_autofree gchar *columns = exm_rest_sql_columns(model, with_hidden);
-	GString *sql = g_string_new(NULL);
+	GString *sql = g_string_sized_new(strlen(columns) + 256);
 
-	g_string_printf(sql,
-			"SELECT %s FROM \"%s\" WHERE \"uuid\" = $%u::uuid",
-			columns,
-			model->table,
-			sql_param(params, id));
-	if (scope != NULL)
-		g_string_append_printf(
-			sql, " AND \"project_id\" = $%u::uuid", sql_param(params, scope));
-	if (parent_field != NULL)
-		g_string_append_printf(
-			sql, " AND \"%s\" = $%u::uuid", parent_field, sql_param(params, parent_id));
+	/* appended, not printed: printf's copy of the long column list was
+	 * most of this function's cost, run for every parent and row load */
+	g_string_append(sql, "SELECT ");
+	g_string_append(sql, columns);
+	g_string_append(sql, " FROM ");
+	sql_append_quoted(sql, model->table);
+	g_string_append(sql, " WHERE \"uuid\" = ");
+	sql_append_uuid_param(sql, sql_param(params, id));
+	if (scope != NULL) {
+		g_string_append(sql, " AND \"project_id\" = ");
+		sql_append_uuid_param(sql, sql_param(params, scope));
+	}
+	if (parent_field != NULL) {
+		g_string_append(sql, " AND ");
+		sql_append_quoted(sql, parent_field);
+		g_string_append(sql, " = ");
+		sql_append_uuid_param(sql, sql_param(params, parent_id));
+	}
 	if (for_update)
 		g_string_append(sql, " FOR UPDATE");
 	return g_string_free(sql, FALSE);
@@ -319,7 +400,7 @@ exm_rest_sql_insert(const ExmRestModel *model, GPtrArray *sets, GPtrArray *param
 {
 	g_autoptr(GString) cols = g_string_new(NULL);
 	g_autoptr(GString) vals = g_string_new(NULL);
-	g_autofree gchar *columns = exm_rest_sql_columns(model, FALSE);
+	const gchar *columns = exm_rest_sql_columns(model, FALSE);
 
 	for (guint i = 0; i < sets->len; i++) {
 		ExmRestSet *s = g_ptr_array_index(sets, i);
@@ -352,7 +433,7 @@ exm_rest_sql_update(const ExmRestModel *model,
 		    GPtrArray *params)
 {
 	GString *sql = g_string_new(NULL);
-	g_autofree gchar *columns = exm_rest_sql_columns(model, FALSE);
+	const gchar *columns = exm_rest_sql_columns(model, FALSE);
 
 	g_string_printf(sql, "UPDATE \"%s\" SET ", model->table);
 	for (guint i = 0; i < sets->len; i++) {
@@ -390,9 +471,10 @@ exm_rest_sql_lock(const ExmRestModel *model)
 gchar *
 exm_rest_sql_touch(const ExmRestModel *model)
 {
-	return g_strdup_printf(
-		"UPDATE \"%s\" SET \"updated_at\" = GREATEST(TIMESTAMP 'epoch' + $1::bigint * "
-		"INTERVAL '1 microsecond', \"updated_at\" + INTERVAL '1 microsecond') WHERE "
-		"\"uuid\" = $2::uuid",
-		model->table);
+	return g_strconcat("UPDATE \"",
+			   model->table,
+			   "\" SET \"updated_at\" = GREATEST(TIMESTAMP 'epoch' + $1::bigint * "
+			   "INTERVAL '1 microsecond', \"updated_at\" + INTERVAL '1 microsecond') "
+			   "WHERE \"uuid\" = $2::uuid",
+			   NULL);
 }

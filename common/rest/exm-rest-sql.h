@@ -42,9 +42,21 @@ gboolean exm_rest_sql_selected(const ExmRestField *field, gboolean with_hidden);
  * @model: a model
  * @with_hidden: include hidden-on-read columns (what an update compares)
  *
- * Returns: (transfer full): the SELECT list, each column as canonical text
+ * Returns: (transfer none): the SELECT list, each column as canonical text;
+ *   built once per model and process and never freed
  */
-gchar *exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden);
+const gchar *exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden);
+
+/**
+ * exm_rest_sql_columns_of:
+ * @model: a model
+ * @fields: %NULL-terminated names of some of its fields, a static array
+ *   (the list is built once per model and array, as exm_rest_sql_columns())
+ *
+ * Returns: (transfer none): the SELECT list of those of @fields that have a
+ *   column, as exm_rest_sql_columns() writes each; never freed
+ */
+const gchar *exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields);
 
 /**
  * exm_rest_sql_write_expr:
@@ -93,7 +105,8 @@ gchar *exm_rest_sql_marker_check(const ExmRestListQuery *query,
 /**
  * exm_rest_sql_load:
  * @model: a model
- * @with_hidden: the SELECT list with hidden-on-read columns
+ * @columns: the SELECT list: exm_rest_sql_columns() (with hidden-on-read
+ *   columns or not) or exm_rest_sql_columns_of()
  * @id: the row's uuid
  * @scope: (nullable): a project_id the row must carry
  * @parent_field: (nullable): a column that must hold @parent_id
@@ -104,7 +117,7 @@ gchar *exm_rest_sql_marker_check(const ExmRestListQuery *query,
  * Returns: (transfer full): `SELECT <columns> FROM <table> WHERE "uuid" = $1 …`
  */
 gchar *exm_rest_sql_load(const ExmRestModel *model,
-			 gboolean with_hidden,
+			 const gchar *columns,
 			 const gchar *id,
 			 const gchar *scope,
 			 const gchar *parent_field,

@@ -7,6 +7,7 @@
 #include "exm-rest-store.h"
 
 #include "exm-error.h"
+#include "exm-time.h"
 
 /* The message of a unique or foreign-key clash: PostgreSQL's primary text and
  * DETAIL only (the key), never "Failing row contains", which would print
@@ -138,7 +139,7 @@ exm_rest_store_touch(const ExmRestStore *store,
 	g_autofree gchar *sql = exm_rest_sql_touch(model);
 	g_autoptr(PGresult) res = NULL;
 
-	g_ptr_array_add(params, g_strdup_printf("%" G_GINT64_FORMAT, now));
+	g_ptr_array_add(params, exm_time_usec_text(now));
 	g_ptr_array_add(params, g_strdup(id));
 	res = exm_rest_store_exec(store, model, sql, params, error);
 	return res != NULL;

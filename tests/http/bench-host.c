@@ -147,7 +147,13 @@ static gpointer
 client_run(gpointer data)
 {
 	Client *c = data;
-	/* one connection, kept alive for all of this client's requests */
+	/* One connection, kept alive for all of this client's requests, the POSTs
+	 * included: libsoup opens a new connection for every request of a
+	 * non-idempotent method unless the message says it may reuse one
+	 * (SOUP_MESSAGE_IDEMPOTENT, set below), so each POST used to pay a TCP
+	 * connect and the server's per-connection setup, the host's and the bare
+	 * endpoint's alike, which an API client keeping its connection does not
+	 * (docs/scale.md §8). */
 	g_autoptr(SoupSession) session = soup_session_new_with_options(
 		"max-conns", 1, "max-conns-per-host", 1, "timeout", 120, NULL);
 	g_autofree gchar *url = g_strconcat(c->base, c->path, NULL);
@@ -162,6 +168,10 @@ client_run(gpointer data)
 
 		soup_message_headers_replace(
 			soup_message_get_request_headers(msg), "Authorization", auth);
+		/* reuse the kept-alive connection for the POST too (above); a
+		 * failed POST is still not resent: libsoup restarts only
+		 * idempotent methods */
+		soup_message_add_flags(msg, SOUP_MESSAGE_IDEMPOTENT);
 		if (c->hash != NULL) {
 			/* unique usernames per client and request */
 			g_autofree gchar *body = g_strdup_printf(

@@ -55,6 +55,11 @@ test_format_edges(void)
 		{ -1, "1969-12-31T23:59:59.999999Z" },
 		{ 999999, "1970-01-01T00:00:00.999999Z" },
 		{ G_GINT64_CONSTANT(253402300799999999), "9999-12-31T23:59:59.999999Z" },
+		/* beyond four digits of year: as printf wrote them */
+		{ G_GINT64_CONSTANT(253402300800000000), "10000-01-01T00:00:00.000000Z" },
+		{ G_GINT64_CONSTANT(-62135596800000001), "0000-12-31T23:59:59.999999Z" },
+		{ G_GINT64_CONSTANT(-62167219200000001), "-001-12-31T23:59:59.999999Z" },
+		{ G_GINT64_CONSTANT(951782400000000), "2000-02-29T00:00:00.000000Z" },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -69,11 +74,25 @@ test_format_edges(void)
 	}
 }
 
+static void
+test_usec_text(void)
+{
+	const gint64 cases[] = { 0, 1, -1, 1764073994510407, G_MAXINT64, G_MININT64 };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *want = g_strdup_printf("%" G_GINT64_FORMAT, cases[i]);
+		g_autofree gchar *got = exm_time_usec_text(cases[i]);
+
+		g_assert_cmpstr(got, ==, want);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/time/round-trip", test_timestamps);
 	g_test_add_func("/time/format-edges", test_format_edges);
+	g_test_add_func("/time/usec-text", test_usec_text);
 	return g_test_run();
 }

@@ -188,23 +188,34 @@ bounded_method(const gchar *method)
 gchar *
 exh_metrics_route_template(const gchar *path)
 {
-	g_auto(GStrv) parts = g_strsplit(path != NULL ? path : "", "/", -1);
+	const gchar *seg = path != NULL ? path : "";
+	GString *out = g_string_sized_new(strlen(seg) + 8);
 
-	for (guint i = 0; parts[i] != NULL; i++) {
+	/* one pass over the segments, without splitting and joining the path
+	 * on every request (docs/scale.md §8) */
+	for (;;) {
+		const gchar *slash = strchr(seg, '/');
+		gsize len = slash != NULL ? (gsize)(slash - seg) : strlen(seg);
 		g_autofree gchar *id = NULL;
 
 		/* every form a uuid takes has its 32 hex digits: a shorter
 		 * segment (`v1`, `types`, a collection) is not parsed at all,
 		 * a fifth of the host's own work for a request */
-		if (strlen(parts[i]) < 32)
-			continue;
-		id = exm_uuid_parse_lenient(parts[i], "uuid", NULL);
-		if (id != NULL) {
-			g_free(parts[i]);
-			parts[i] = g_strdup("{uuid}");
+		if (len >= 32) {
+			g_autofree gchar *text = g_strndup(seg, len);
+
+			id = exm_uuid_parse_lenient(text, "uuid", NULL);
 		}
+		if (id != NULL)
+			g_string_append(out, "{uuid}");
+		else
+			g_string_append_len(out, seg, (gssize)len);
+		if (slash == NULL)
+			break;
+		g_string_append_c(out, '/');
+		seg = slash + 1;
 	}
-	return g_strjoinv("/", parts);
+	return g_string_free(out, FALSE);
 }
 
 /* A template becomes a label once something other than "no such route"

@@ -46,8 +46,10 @@ exh_log_request(const gchar *request_id,
 
 	g_snprintf(status_str, sizeof(status_str), "%u", status);
 	g_snprintf(duration_str, sizeof(duration_str), "%" G_GINT64_FORMAT, duration_us);
-	message = g_strdup_printf(
-		"%s %s -> %u (%" G_GINT64_FORMAT " us)", method, path, status, duration_us);
+	/* the numbers already written: concatenated, not printed again (one
+	 * line per request, docs/scale.md §8) */
+	message = g_strconcat(
+		method, " ", path, " -> ", status_str, " (", duration_str, " us)", NULL);
 	fields[1].value = message;
 	g_log_structured_array(G_LOG_LEVEL_DEBUG, fields, G_N_ELEMENTS(fields));
 }
