@@ -38,6 +38,10 @@
 #define TARGET_IDLE_MS	 5.0
 #define TARGET_CHANGE_MS 500.0
 #define TARGET_RSS_MB	 30.0
+/* as the systemd unit sets it; EXM_BENCH_AGENT_TUNABLES="" runs without */
+#define AGENT_TUNABLES                                                                             \
+	(g_getenv("EXM_BENCH_AGENT_TUNABLES") != NULL ? g_getenv("EXM_BENCH_AGENT_TUNABLES")       \
+						      : "glibc.malloc.hugetlb=1")
 
 typedef struct {
 	gchar *dir;
@@ -133,6 +137,7 @@ run_start(Run *r)
 	g_assert_no_error(error);
 	/* as the systemd unit runs it (docs/scale.md §2) */
 	g_subprocess_launcher_setenv(launcher, "G_SLICE", "always-malloc", TRUE);
+	g_subprocess_launcher_setenv(launcher, "GLIBC_TUNABLES", AGENT_TUNABLES, TRUE);
 	g_subprocess_launcher_set_child_setup(
 		launcher, exm_test_die_with_parent, GINT_TO_POINTER(SIGKILL), NULL);
 	r->child = g_subprocess_launcher_spawn(
