@@ -635,7 +635,17 @@ agent_poll(ExmUaAgent *agent)
 	else
 		query = g_strdup_printf(
 			"hash=%s&version=%" G_GINT64_FORMAT, hash, agent->last->version);
-	agent_request(agent, EXM_UA_API_ORCH, "GET", path, query, NULL, agent_polled);
+	/* only the facts' hashes are kept: their values are not even built */
+	exm_ua_client_request_pruned_async(agent->client,
+					   EXM_UA_API_ORCH,
+					   "GET",
+					   path,
+					   query,
+					   NULL,
+					   exm_ua_payload_unused(),
+					   agent->cancellable,
+					   agent_polled,
+					   call_new(agent));
 }
 
 static gchar *
