@@ -477,7 +477,7 @@ build_pruned(const ExmJsonBuild *b)
 		const gchar *const *segs = b->prune->pdata[i];
 		guint n = 0;
 
-		while (segs[n] != NULL && n <= b->depth &&
+		while (n <= b->depth && segs[n] != NULL &&
 		       (g_str_equal(segs[n], "*") ||
 			(b->path[n] != NULL && g_str_equal(segs[n], b->path[n]))))
 			n++;
