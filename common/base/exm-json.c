@@ -578,6 +578,7 @@ build_number(ExmJsonBuild *b)
 
 static JsonNode *build_value(ExmJsonBuild *b);
 
+// NOLINTBEGIN(misc-no-recursion): as deep as the pre-scan allowed (EXM_JSON_MAX_DEPTH)
 /* The value of the member or element b->path[b->depth] names. */
 static JsonNode *
 build_child(ExmJsonBuild *b)
@@ -596,7 +597,6 @@ build_child(ExmJsonBuild *b)
 	return value;
 }
 
-// NOLINTBEGIN(misc-no-recursion): as deep as the pre-scan allowed (EXM_JSON_MAX_DEPTH)
 static JsonNode *
 build_object(ExmJsonBuild *b)
 {
