@@ -383,9 +383,23 @@ agent_reset_iteration(ExmUaAgent *agent)
 	agent->op_index = 0;
 }
 
-/* Runs every driver over the kinds the targets carry (§7.4). */
+/* What the settled iteration collected for @kind (or its marks, offloaded),
+ * while the driver says nothing changed since the listing it came from;
+ * %NULL otherwise. */
+static GPtrArray *
+agent_settled_marks(ExmUaAgent *agent, ExmUaDriver *driver, const gchar *kind, gboolean settled)
+{
+	if (!settled || agent->settled_kinds == NULL ||
+	    !g_hash_table_contains(agent->settled_kinds, kind) || driver->unchanged == NULL ||
+	    !driver->unchanged(driver, kind))
+		return NULL;
+	return exm_ua_payload_basket(agent->last, TRUE, kind, FALSE);
+}
+
+/* Runs every driver over the kinds the targets carry (§7.4); @settled: the
+ * last iteration was settled, so what it collected may spare a listing. */
 static void
-agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
+agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean settled)
 {
 	agent->collected = exm_ua_payload_new();
 	agent->kinds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -403,11 +417,13 @@ agent_apply(ExmUaAgent *agent, ExmUaPayload *targets)
 			if (!g_hash_table_contains(targets->capabilities, kind))
 				continue;
 			caps = exm_ua_payload_basket(agent->collected, TRUE, kind, TRUE);
-			exm_ua_reconcile_kind(driver,
-					      kind,
-					      exm_ua_payload_basket(targets, TRUE, kind, FALSE),
-					      caps,
-					      &r);
+			exm_ua_reconcile_kind_settled(
+				driver,
+				kind,
+				exm_ua_payload_basket(targets, TRUE, kind, FALSE),
+				agent_settled_marks(agent, driver, kind, settled),
+				caps,
+				&r);
 			/* Capability resources are reported as facts too (§13.1 item 7). */
 			facts = exm_ua_payload_basket(agent->collected, FALSE, kind, TRUE);
 			for (guint j = 0; j < caps->len; j++)
@@ -458,20 +474,18 @@ agent_can_idle(ExmUaAgent *agent)
 	return agent->drivers->len > 0;
 }
 
-/* Keeps only the hash and version of what was saved and the marks of the
- * targets, and gives the memory of the rest back to the system. */
+/* Keeps only the marks of what was saved (its hash and version, and what a
+ * change is told apart with) and of the targets, and gives the memory of the
+ * rest back to the system. */
 static void
 agent_offload(ExmUaAgent *agent)
 {
-	ExmUaPayload *stub = exm_ua_payload_new();
+	ExmUaPayload *last = exm_ua_payload_marks(agent->last);
 	ExmUaPayload *marks = agent->targets != NULL ? exm_ua_payload_marks(agent->targets) : NULL;
 
-	g_free(stub->hash);
-	stub->hash = g_strdup(agent->last->hash);
-	stub->version = agent->last->version;
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
-	agent->last = stub;
+	agent->last = last;
 	agent->targets = marks;
 	agent->offloaded = TRUE;
 	agent->targets_marked = marks != NULL;
@@ -508,6 +522,7 @@ static void
 agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 {
 	ExmUaPayload *targets;
+	gboolean settled = agent->settled;
 
 	agent->it.light = exm_ua_payload_same(resp, agent->last);
 	if (agent->it.light && agent_idle(agent)) {
@@ -532,7 +547,7 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 		agent->known = resp;
 		agent->target_hash = g_strdup(resp->hash);
 	}
-	agent_apply(agent, targets);
+	agent_apply(agent, targets, settled);
 	if (g_strcmp0(agent->collected->hash, agent->target_hash) != 0)
 		agent->ops = exm_ua_sync_plan(agent->collected, agent->known, agent->kinds);
 	else
@@ -620,7 +635,17 @@ agent_poll(ExmUaAgent *agent)
 	else
 		query = g_strdup_printf(
 			"hash=%s&version=%" G_GINT64_FORMAT, hash, agent->last->version);
-	agent_request(agent, EXM_UA_API_ORCH, "GET", path, query, NULL, agent_polled);
+	/* only the facts' hashes are kept: their values are not even built */
+	exm_ua_client_request_pruned_async(agent->client,
+					   EXM_UA_API_ORCH,
+					   "GET",
+					   path,
+					   query,
+					   NULL,
+					   exm_ua_payload_unused(),
+					   agent->cancellable,
+					   agent_polled,
+					   call_new(agent));
 }
 
 static gchar *

@@ -197,6 +197,7 @@ client_set_body(ExmUaClient *client, SoupMessage *msg, JsonNode *body, GError **
 typedef struct {
 	ExmUaClient *client;
 	SoupMessage *msg;
+	const gchar *const *prune;
 } ExmUaRequestData;
 
 static void
@@ -259,7 +260,12 @@ client_open(ExmUaClient *client, SoupMessage *msg, const gchar *data, gsize len,
  * the CP seals every success then, so a plain one comes from someone without
  * the key.  Empty bodies (204) decode to %NULL. */
 static gboolean
-client_decode(ExmUaClient *client, SoupMessage *msg, GBytes *bytes, JsonNode **out, GError **error)
+client_decode(ExmUaClient *client,
+	      SoupMessage *msg,
+	      GBytes *bytes,
+	      const gchar *const *prune,
+	      JsonNode **out,
+	      GError **error)
 {
 	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
 	const gchar *type = soup_message_headers_get_content_type(hdrs, NULL);
@@ -289,7 +295,7 @@ client_decode(ExmUaClient *client, SoupMessage *msg, GBytes *bytes, JsonNode **o
 			    type != NULL ? type : "none");
 		return FALSE;
 	}
-	*out = exm_json_parse_strict(data, len, error);
+	*out = exm_json_parse_pruned(data, len, prune, error);
 	return *out != NULL;
 }
 
@@ -311,7 +317,7 @@ client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 	}
 	resp = g_new0(ExmUaResponse, 1);
 	resp->status = soup_message_get_status(d->msg);
-	if (!client_decode(client, d->msg, bytes, &resp->body, &decode_error) &&
+	if (!client_decode(client, d->msg, bytes, d->prune, &resp->body, &decode_error) &&
 	    g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 		g_task_return_error(task, g_steal_pointer(&decode_error));
@@ -353,6 +359,22 @@ exm_ua_client_request_async(ExmUaClient *client,
 			    GAsyncReadyCallback callback,
 			    gpointer user_data)
 {
+	exm_ua_client_request_pruned_async(
+		client, api, method, path, query, body, NULL, cancellable, callback, user_data);
+}
+
+void
+exm_ua_client_request_pruned_async(ExmUaClient *client,
+				   ExmUaApi api,
+				   const gchar *method,
+				   const gchar *path,
+				   const gchar *query,
+				   JsonNode *body,
+				   const gchar *const *prune,
+				   GCancellable *cancellable,
+				   GAsyncReadyCallback callback,
+				   gpointer user_data)
+{
 	g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
 	const gchar *base = api == EXM_UA_API_ORCH ? client->orch_base : client->status_base;
 	g_autofree gchar *url =
@@ -363,6 +385,7 @@ exm_ua_client_request_async(ExmUaClient *client,
 	g_task_set_task_data(task, d, request_data_free);
 	/* The request may complete after the agent dropped the client. */
 	d->client = g_rc_box_acquire(client);
+	d->prune = prune;
 	d->msg = soup_message_new(method, url);
 	if (d->msg == NULL) {
 		g_task_return_new_error(task,

@@ -73,6 +73,26 @@ void exm_ua_client_request_async(ExmUaClient *client,
 				 gpointer user_data);
 
 /**
+ * exm_ua_client_request_pruned_async:
+ * @prune: (nullable): paths of the answer's objects to leave empty
+ *   (exm_json_parse_pruned()); must outlive the request (a static array)
+ *
+ * exm_ua_client_request_async() for an answer of which the caller keeps only
+ * part: the answer's payload facts, of which the agent keeps the hashes
+ * (exm_ua_payload_unused()).
+ */
+void exm_ua_client_request_pruned_async(ExmUaClient *client,
+					ExmUaApi api,
+					const gchar *method,
+					const gchar *path,
+					const gchar *query,
+					JsonNode *body,
+					const gchar *const *prune,
+					GCancellable *cancellable,
+					GAsyncReadyCallback callback,
+					gpointer user_data);
+
+/**
  * exm_ua_client_request_finish:
  * @client: a client
  * @result: the result

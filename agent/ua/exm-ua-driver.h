@@ -30,7 +30,8 @@ typedef struct _ExmUaDriver ExmUaDriver;
  * @unchanged: (nullable): %TRUE when a @list of @kind now would return exactly
  *   the values the last @list returned (nothing was written or touched since);
  *   must cost little whatever the number of values.  The agent then skips an
- *   idle iteration without calling the driver (docs/scale.md); %NULL: never
+ *   idle iteration without calling the driver, and updates a value a new
+ *   target changed without listing first (docs/scale.md); %NULL: never
  * @start: (nullable): called once per iteration before any other call
  * @finish: (nullable): called once per iteration after the last call, also when
  *   one failed

@@ -40,6 +40,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaPayload, exm_ua_payload_free)
  */
 ExmUaPayload *exm_ua_payload_from_json(JsonNode *root, GError **error);
 
+/* Returns: (transfer none): the paths of a payload's unread objects (the
+ * facts' values), for exm_json_parse_pruned() */
+const gchar *const *exm_ua_payload_unused(void);
+
 /* Returns: (transfer full): the payload as JSON, kinds and resources sorted. */
 JsonNode *exm_ua_payload_to_json(const ExmUaPayload *payload);
 

@@ -60,10 +60,29 @@ wrap_result(ExmUaResource *t, JsonObject *value, GError **error)
 	return g_steal_pointer(&r);
 }
 
+/* The actual resource of @t's uuid hashed on @t, listed now: what is on the
+ * DP after an update decided from the marks failed. */
+static ExmUaResource *
+listed_twin(ExmUaDriver *driver, ExmUaResource *t, ExmUaKindResult *result)
+{
+	g_autoptr(GPtrArray) actual = list_actual(driver, t->kind, result);
+
+	for (guint i = 0; actual != NULL && i < actual->len; i++) {
+		ExmUaResource *a = actual->pdata[i];
+
+		if (strcmp(a->uuid, t->uuid) == 0)
+			return exm_ua_resource_new_actual(t->kind, a->value, t->value, NULL);
+	}
+	return NULL;
+}
+
+/* @decided: @a is the mark of a settled listing that differs from @t (no
+ * value to hash, none needed to update). */
 static void
 apply_target(ExmUaDriver *driver,
 	     ExmUaResource *t,
 	     ExmUaResource *a,
+	     gboolean decided,
 	     GPtrArray *collected,
 	     ExmUaKindResult *result)
 {
@@ -72,7 +91,9 @@ apply_target(ExmUaDriver *driver,
 	g_autoptr(ExmUaResource) twin = NULL;
 	ExmUaResource *r;
 
-	if (a != NULL) {
+	if (a != NULL && decided) {
+		value = driver->update(driver, t->kind, t->value, &error);
+	} else if (a != NULL) {
 		/* Converged ⇔ the projection on the target's keys hashes equal (§2.3). */
 		twin = exm_ua_resource_new_actual(t->kind, a->value, t->value, NULL);
 		if (twin != NULL && g_strcmp0(twin->hash, t->hash) == 0) {
@@ -93,6 +114,8 @@ apply_target(ExmUaDriver *driver,
 			  error->message);
 		result->failed = TRUE;
 		/* What is on the DP is still the truth to report. */
+		if (a != NULL && decided)
+			twin = listed_twin(driver, t, result);
 		if (twin != NULL)
 			g_ptr_array_add(collected, g_steal_pointer(&twin));
 		return;
@@ -119,6 +142,30 @@ remove_extra(ExmUaDriver *driver, ExmUaResource *a, GPtrArray *collected, ExmUaK
 	g_ptr_array_add(collected, exm_ua_resource_ref(a));
 }
 
+/* Whether @marks (of the resources the DP holds) decide @sorted without a
+ * listing: every target has no mark (a create) or a mark hashed on its keys
+ * that differs from it (an update), and no mark is left over (a removal, like
+ * a converged target, needs the listed value). */
+static gboolean
+marks_decide(GPtrArray *marks, GHashTable *by_uuid, GHashTable *wanted, GPtrArray *sorted)
+{
+	if (g_hash_table_size(by_uuid) != marks->len)
+		return FALSE;
+	for (guint i = 0; i < marks->len; i++) {
+		if (!g_hash_table_contains(wanted, ((ExmUaResource *)marks->pdata[i])->uuid))
+			return FALSE;
+	}
+	for (guint i = 0; i < sorted->len; i++) {
+		ExmUaResource *t = sorted->pdata[i];
+		ExmUaResource *m = g_hash_table_lookup(by_uuid, t->uuid);
+
+		if (m != NULL &&
+		    (!exm_ua_resource_keys_match(m, t->value) || g_strcmp0(m->hash, t->hash) == 0))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /**
  * exm_ua_reconcile_kind:
  * @driver: the driver of @kind
@@ -137,22 +184,46 @@ exm_ua_reconcile_kind(ExmUaDriver *driver,
 		      GPtrArray *collected,
 		      ExmUaKindResult *result)
 {
+	exm_ua_reconcile_kind_settled(driver, kind, targets, NULL, collected, result);
+}
+
+void
+exm_ua_reconcile_kind_settled(ExmUaDriver *driver,
+			      const gchar *kind,
+			      GPtrArray *targets,
+			      GPtrArray *marks,
+			      GPtrArray *collected,
+			      ExmUaKindResult *result)
+{
 	g_autoptr(GPtrArray) actual = NULL;
-	g_autoptr(GPtrArray) sorted = NULL;
+	g_autoptr(GPtrArray) sorted = exm_ua_resource_sorted_by_uuid(targets);
 	g_autoptr(GHashTable) by_uuid = NULL;
-	g_autoptr(GHashTable) wanted = NULL;
+	g_autoptr(GHashTable) wanted = exm_ua_resource_index(targets);
+	gboolean decided = FALSE;
 
 	memset(result, 0, sizeof(*result));
-	actual = list_actual(driver, kind, result);
-	if (actual == NULL)
-		return;
-	by_uuid = exm_ua_resource_index(actual);
-	wanted = exm_ua_resource_index(targets);
-	sorted = exm_ua_resource_sorted_by_uuid(targets);
+	if (marks != NULL) {
+		by_uuid = exm_ua_resource_index(marks);
+		decided = marks_decide(marks, by_uuid, wanted, sorted);
+	}
+	if (!decided) {
+		g_clear_pointer(&by_uuid, g_hash_table_unref);
+		actual = list_actual(driver, kind, result);
+		if (actual == NULL)
+			return;
+		by_uuid = exm_ua_resource_index(actual);
+	}
 	for (guint i = 0; i < sorted->len; i++) {
 		ExmUaResource *t = sorted->pdata[i];
-		apply_target(driver, t, g_hash_table_lookup(by_uuid, t->uuid), collected, result);
+		apply_target(driver,
+			     t,
+			     g_hash_table_lookup(by_uuid, t->uuid),
+			     decided,
+			     collected,
+			     result);
 	}
+	if (decided)
+		return;
 	for (guint i = 0; i < actual->len; i++) {
 		ExmUaResource *a = actual->pdata[i];
 		if (!g_hash_table_contains(wanted, a->uuid))

@@ -45,3 +45,23 @@ void exm_ua_reconcile_kind(ExmUaDriver *driver,
 			   GPtrArray *targets,
 			   GPtrArray *collected,
 			   ExmUaKindResult *result);
+
+/**
+ * exm_ua_reconcile_kind_settled:
+ * @marks: (nullable): the resources (or their marks, exm_ua_resource_mark())
+ *   the last settled iteration collected for @kind, when the driver says the
+ *   data plane is unchanged since the listing they came from
+ *
+ * exm_ua_reconcile_kind(), but when @marks alone tell every target apart
+ * (each one is new, or its mark was hashed on the same keys and differs) the
+ * kind is not listed: the targets are created and updated as a listing would
+ * have had them, and the listing of 100 000 accounts is not read back only to
+ * learn that it differs (docs/scale.md §3).  Anything else (a target that may
+ * have converged, a resource to remove) lists as exm_ua_reconcile_kind() does.
+ */
+void exm_ua_reconcile_kind_settled(ExmUaDriver *driver,
+				   const gchar *kind,
+				   GPtrArray *targets,
+				   GPtrArray *marks,
+				   GPtrArray *collected,
+				   ExmUaKindResult *result);

@@ -26,6 +26,7 @@ resource_clear(gpointer data)
 	g_free(r->hash);
 	g_free(r->full_hash);
 	g_free(r->status);
+	g_strfreev(r->keys);
 }
 
 /**
@@ -92,6 +93,24 @@ value_uuid(JsonObject *value, GError **error)
 	return parsed;
 }
 
+static gint
+name_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(a, b);
+}
+
+/* The member names of @obj, sorted: the keys a projection on @obj keeps. */
+static GStrv
+sorted_names(JsonObject *obj)
+{
+	g_autoptr(GList) names = g_list_sort(json_object_get_members(obj), name_cmp);
+	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+	for (GList *l = names; l != NULL; l = l->next)
+		g_strv_builder_add(b, l->data);
+	return g_strv_builder_end(b);
+}
+
 ExmUaResource *
 exm_ua_resource_new_listed(const gchar *kind, JsonObject *value, GError **error)
 {
@@ -143,7 +162,19 @@ exm_ua_resource_new_actual(const gchar *kind, JsonObject *value, JsonObject *tar
 	r->hash = exm_proto_hash_projection(value, target);
 	/* without a target the projection is the whole value: hashed once */
 	r->full_hash = target != NULL ? exm_proto_hash_value(value) : g_strdup(r->hash);
+	r->keys = target != NULL ? sorted_names(target) : NULL;
 	return r;
+}
+
+gboolean
+exm_ua_resource_keys_match(const ExmUaResource *r, JsonObject *target)
+{
+	g_auto(GStrv) names = NULL;
+
+	if (r->keys == NULL)
+		return FALSE;
+	names = sorted_names(target);
+	return g_strv_equal((const gchar *const *)r->keys, (const gchar *const *)names);
 }
 
 /* restalchemy renders a datetime `YYYY-MM-DD HH:MM:SS.ffffff` in payloads and
@@ -204,7 +235,9 @@ exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error)
  *
  * What the replay check needs of @r (identity, hashes, status and
  * `updated_at`), with an empty value: an offloaded agent keeps these
- * instead of the whole payload (docs/scale.md §2).
+ * instead of the whole payload (docs/scale.md §2); and the keys its `hash`
+ * was projected on, with which a change is told from the marks of what the
+ * node holds (exm_ua_reconcile_kind_settled()).
  *
  * Returns: (transfer full): the mark
  */
@@ -220,6 +253,7 @@ exm_ua_resource_mark(const ExmUaResource *r)
 	m->full_hash = g_strdup(r->full_hash);
 	m->status = g_strdup(r->status);
 	m->updated_at = r->updated_at;
+	m->keys = g_strdupv(r->keys);
 	return m;
 }
 

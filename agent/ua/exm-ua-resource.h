@@ -20,6 +20,9 @@
  * @status: `value.status` when it is a string, else `ACTIVE`
  * @updated_at: the CP's `updated_at` of the row, µs since the epoch (UTC); 0 when
  *   the payload did not carry one (or a driver reported the resource)
+ * @keys: (nullable): the target's member names, sorted, that @hash was
+ *   projected on; %NULL unless the agent hashed @value on a target (and in a
+ *   resource read back from JSON)
  */
 typedef struct {
 	gchar *uuid;
@@ -29,6 +32,7 @@ typedef struct {
 	gchar *full_hash;
 	gchar *status;
 	gint64 updated_at;
+	GStrv keys;
 } ExmUaResource;
 
 /**
@@ -44,6 +48,16 @@ ExmUaResource *exm_ua_resource_new_actual(const gchar *kind,
 					  JsonObject *value,
 					  JsonObject *target,
 					  GError **error);
+
+/**
+ * exm_ua_resource_keys_match:
+ * @r: an actual resource (or its mark)
+ * @target: a target value
+ *
+ * Returns: %TRUE when @r's `hash` was projected on exactly @target's member
+ *   names: then it is also the projection on @target, without @r's value
+ */
+gboolean exm_ua_resource_keys_match(const ExmUaResource *r, JsonObject *target);
 
 /**
  * exm_ua_resource_new_listed:

@@ -40,6 +40,27 @@ gboolean exm_json_prescan(const gchar *data, gsize len, GError **error);
 JsonNode *exm_json_parse_strict(const gchar *data, gsize len, GError **error);
 
 /**
+ * exm_json_parse_pruned:
+ * @data: bytes
+ * @len: their length
+ * @prune: %NULL-terminated paths of objects to leave empty: member names
+ *   separated by `/`, `*` for any name or array element
+ *   (`facts/x/resources/x/value` with `*` for each x)
+ * @error: %EXM_ERROR_PARSE_BODY on failure
+ *
+ * exm_json_parse_strict(), the whole text checked alike, but an object at a
+ * path of @prune is built empty: its members are never allocated (a payload's
+ * values that only their hashes are kept of, docs/scale.md §3).  A value
+ * there that is not an object is built as usual.
+ *
+ * Returns: (transfer full): the root node
+ */
+JsonNode *exm_json_parse_pruned(const gchar *data,
+				gsize len,
+				const gchar *const *prune,
+				GError **error);
+
+/**
  * exm_json_parse_secret:
  * @data: bytes, overwritten where they hold a secret
  * @len: their length

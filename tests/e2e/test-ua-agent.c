@@ -1325,6 +1325,103 @@ test_idle_iterations(void)
 	fx_clear(&fx);
 }
 
+/* Scale (docs/scale.md §3): a full answer to a settled agent whose driver is
+ * unchanged is told apart from the marks it kept (the hash on the target's
+ * keys differs): updated without a listing.  A failed update lists to report
+ * what the DP holds; a DP that moved lists first. */
+static void
+test_change_from_marks(void)
+{
+	Fx fx = { 0 };
+
+	fx_init(&fx, NULL, NULL);
+	fx.drv->offer_unchanged = TRUE;
+	fx_converge(&fx);
+	run_iterations(&fx, 3);
+	g_assert_true(last_it(&fx)->idle);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(last_it(&fx)->updated, ==, 1);
+	g_assert_false(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	/* the update failed: the DP as listed is reported, nothing saved */
+	run_iterations(&fx, 3);
+	g_assert_true(last_it(&fx)->idle);
+	fx.drv->fail_update = TRUE;
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
+	g_assert_cmpstr(fx.drv->calls->pdata[fx.drv->calls->len - 1], ==, "list demo_vm");
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	fx.drv->fail_update = FALSE;
+	run_iterations(&fx, 1);
+	g_assert_cmpint(dp_ram(&fx), ==, 1024);
+	/* the DP moved since the settled listing: listed before the update */
+	run_iterations(&fx, 3);
+	g_assert_true(last_it(&fx)->idle);
+	fx.drv->version++;
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* The first resource of @payload's @group basket of demo_vm. */
+static JsonObject *
+saved_resource(JsonObject *payload, const gchar *group)
+{
+	JsonObject *basket = json_object_get_object_member(
+		json_object_get_object_member(payload, group), "demo_vm");
+
+	return json_array_get_object_element(json_object_get_array_member(basket, "resources"), 0);
+}
+
+/* Scale (docs/scale.md §3): of the CP's facts the agent keeps the hashes, not
+ * the values (left empty when the answer is parsed), and plans its Status
+ * API writes from them as before. */
+static void
+test_facts_values_not_kept(void)
+{
+	Fx fx = { 0 };
+	g_autofree gchar *text = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	JsonObject *targets, *fact, *target;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 2);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	g_file_get_contents(fx.payload_path, &text, NULL, &error);
+	g_assert_no_error(error);
+	root = exm_json_parse_strict(text, strlen(text), &error);
+	g_assert_no_error(error);
+	targets = json_object_get_object_member(json_node_get_object(root), "targets");
+	fact = saved_resource(targets, "facts");
+	target = saved_resource(targets, "capabilities");
+	g_assert_cmpuint(json_object_get_size(json_object_get_object_member(fact, "value")), ==, 0);
+	g_assert_cmpstr(json_object_get_string_member(fact, "full_hash"), !=, "");
+	g_assert_cmpint(
+		json_object_get_int_member(json_object_get_object_member(target, "value"), "ram"),
+		==,
+		2048);
+	/* converged: the facts' hashes alone tell the CP holds what the DP has */
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_cmpuint(last_it(&fx)->put + last_it(&fx)->posted, ==, 0);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* Re-reading the configuration with another identity registers the new agent. */
 static void
 test_reload_identity(void)
@@ -1480,6 +1577,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/light-payload-saves-snapshot",
 			test_light_payload_saves_snapshot);
 	g_test_add_func("/ua/agent/idle-iterations", test_idle_iterations);
+	g_test_add_func("/ua/agent/change-from-marks", test_change_from_marks);
+	g_test_add_func("/ua/agent/facts-values-not-kept", test_facts_values_not_kept);
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
 	g_test_add_func("/ua/agent/restart-resumes", test_restart_resumes);
 	g_test_add_func("/ua/agent/stop-in-flight", test_stop_in_flight);

@@ -56,6 +56,11 @@ def check_agent(t, u):
     t.ok(len(argv) == 4 and argv[0].endswith("/exordos-metapaas-mail-agent") and argv[1:3] == ["run", "--config-file"]
          and argv[3].endswith("/exordos_metapaas/metapaas_mail_agent.conf"),
          "agent: ExecStart runs the daemon with its config", argv)
+    # docs/scale.md §2 and §3: the memory of a change is given back (malloc,
+    # not GLib's slices) and faulted in again as huge pages
+    env = pkgtest.unit_values(u, "Service", "Environment")
+    t.ok("G_SLICE=always-malloc" in env, "agent: G_SLICE=always-malloc", env)
+    t.ok("GLIBC_TUNABLES=glibc.malloc.hugetlb=1" in env, "agent: malloc asks for huge pages", env)
 
 
 def check_configure(t, u):

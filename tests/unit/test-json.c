@@ -911,6 +911,36 @@ test_parse_as_json_glib(void)
 	}
 }
 
+/* exm_json_parse_pruned(): the objects at the paths are built empty, past
+ * strings holding braces, quotes and escapes; the rest is the strict parse's
+ * tree; a value there that is not an object is kept; the text is still
+ * checked whole. */
+static void
+test_parse_pruned(void)
+{
+	static const gchar *const prune[] = { "facts/*/resources/*/value", "top", NULL };
+	static const gchar *const text = "{\"top\":{\"x\":1},\"facts\":{\"k\":{\"resources\":["
+					 "{\"uuid\":\"a\",\"value\":{\"s\":\"}]\\\"{[\\\\\",\"n\":{"
+					 "\"d\":[{}]}},\"hash\":\"h1\"},"
+					 "{\"uuid\":\"b\",\"value\":7,\"hash\":\"h2\"}]}},"
+					 "\"value\":{\"kept\":true}}";
+	static const gchar *const want =
+		"{\"facts\":{\"k\":{\"resources\":[{\"hash\":\"h1\",\"uuid\":\"a\",\"value\":{}},"
+		"{\"hash\":\"h2\",\"uuid\":\"b\",\"value\":7}]}},\"top\":{},"
+		"\"value\":{\"kept\":true}}";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = exm_json_parse_pruned(text, strlen(text), prune, &error);
+	g_autofree gchar *got = NULL;
+	JsonNode *bad;
+
+	g_assert_no_error(error);
+	got = exm_json_canonical(root);
+	g_assert_cmpstr(got, ==, want);
+	bad = exm_json_parse_pruned("{\"top\":{\"x\":01}}", 14, prune, &error);
+	g_assert_null(bad);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -924,6 +954,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json/parse/values", test_parse_values);
 	g_test_add_func("/json/parse/object", test_parse_object);
 	g_test_add_func("/json/parse/as-json-glib", test_parse_as_json_glib);
+	g_test_add_func("/json/parse/pruned", test_parse_pruned);
 	g_test_add_func("/json/get/string", test_get_string);
 	g_test_add_func("/json/get/int", test_get_int);
 	g_test_add_func("/json/get/bool", test_get_bool);
