@@ -763,7 +763,7 @@ exm_json_parse_secret(gchar *data, gsize len, const gchar *const *names, GError 
 	}
 	/* the masked text is still the strict JSON the pre-scan accepted (a
 	 * string's bytes became '*'): built at once, not scanned again */
-	root = build_root(data, len);
+	root = build_root(data, len, NULL);
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
 		return g_steal_pointer(&root);
 	for (guint i = 0, v = 0; i < spans->len; i++) {
