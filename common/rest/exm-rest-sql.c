@@ -224,48 +224,26 @@ sql_columns_of_build(const ExmRestModel *model, const gchar *const *fields)
 }
 
 /* Models are static and their lists never change: each list is built once
- * per process (model, with_hidden) and lent out, never copied: every load,
- * insert and update of every request asks for one, and a copy of its 1 KiB
- * was a fifth of the cost left in building the statements (docs/scale.md §8). */
-G_LOCK_DEFINE_STATIC(sql_columns_cache);
-static GHashTable *sql_columns_cache;
-
-const gchar *
-exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
-{
-	/* an odd key for the hidden variant: models are pointer-aligned */
-	gconstpointer key = (const gchar *)model + (with_hidden ? 1 : 0);
-	const gchar *list;
-
-	G_LOCK(sql_columns_cache);
-	if (sql_columns_cache == NULL)
-		sql_columns_cache = g_hash_table_new(NULL, NULL);
-	list = g_hash_table_lookup(sql_columns_cache, key);
-	if (list == NULL) {
-		gchar *built = sql_columns_build(model, with_hidden);
-
-		g_hash_table_insert(sql_columns_cache, (gpointer)key, built);
-		list = built;
-	}
-	G_UNLOCK(sql_columns_cache);
-	return list;
-}
-
-/* The lists of named fields, as static as the names: per (model, fields). */
-G_LOCK_DEFINE_STATIC(sql_columns_of_cache);
-static GHashTable *sql_columns_of_cache;
-
+ * per process and lent out, never copied: every load, insert and update of
+ * every request asks for one, and a copy of its 1 KiB was a fifth of the
+ * cost left in building the statements (docs/scale.md §8).  A list is either
+ * a model's (with or without hidden fields, @fields NULL) or of the named
+ * @fields, as static as the names. */
 typedef struct {
 	const ExmRestModel *model;
 	const gchar *const *fields;
+	gboolean with_hidden;
 } SqlColumnsKey;
+
+G_LOCK_DEFINE_STATIC(sql_columns_cache);
+static GHashTable *sql_columns_cache;
 
 static guint
 sql_columns_key_hash(gconstpointer key)
 {
 	const SqlColumnsKey *k = key;
 
-	return g_direct_hash(k->model) ^ g_direct_hash(k->fields);
+	return g_direct_hash(k->model) ^ g_direct_hash(k->fields) ^ (guint)k->with_hidden;
 }
 
 static gboolean
@@ -274,28 +252,45 @@ sql_columns_key_equal(gconstpointer a, gconstpointer b)
 	const SqlColumnsKey *x = a;
 	const SqlColumnsKey *y = b;
 
-	return x->model == y->model && x->fields == y->fields;
+	return x->model == y->model && x->fields == y->fields && x->with_hidden == y->with_hidden;
+}
+
+static const gchar *
+sql_columns_cached(const SqlColumnsKey *key)
+{
+	const gchar *list;
+
+	G_LOCK(sql_columns_cache);
+	if (sql_columns_cache == NULL)
+		sql_columns_cache = g_hash_table_new(sql_columns_key_hash, sql_columns_key_equal);
+	list = g_hash_table_lookup(sql_columns_cache, key);
+	if (list == NULL) {
+		gchar *built = key->fields != NULL
+				       ? sql_columns_of_build(key->model, key->fields)
+				       : sql_columns_build(key->model, key->with_hidden);
+
+		g_hash_table_insert(sql_columns_cache, g_memdup2(key, sizeof(*key)), built);
+		list = built;
+	}
+	G_UNLOCK(sql_columns_cache);
+	return list;
+}
+
+const gchar *
+exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden)
+{
+	SqlColumnsKey key = { model, NULL, with_hidden != FALSE };
+
+	return sql_columns_cached(&key);
 }
 
 const gchar *
 exm_rest_sql_columns_of(const ExmRestModel *model, const gchar *const *fields)
 {
-	SqlColumnsKey key = { model, fields };
-	const gchar *list;
+	SqlColumnsKey key = { model, fields, FALSE };
 
-	G_LOCK(sql_columns_of_cache);
-	if (sql_columns_of_cache == NULL)
-		sql_columns_of_cache =
-			g_hash_table_new(sql_columns_key_hash, sql_columns_key_equal);
-	list = g_hash_table_lookup(sql_columns_of_cache, &key);
-	if (list == NULL) {
-		gchar *built = sql_columns_of_build(model, fields);
-
-		g_hash_table_insert(sql_columns_of_cache, g_memdup2(&key, sizeof(key)), built);
-		list = built;
-	}
-	G_UNLOCK(sql_columns_of_cache);
-	return list;
+	g_return_val_if_fail(fields != NULL, NULL);
+	return sql_columns_cached(&key);
 }
 
 /* `$<n>` without printf: a write's statement holds one per column, and
