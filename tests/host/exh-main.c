@@ -44,14 +44,19 @@ serve(ExhHostConfig *config)
 		g_printerr("exordos-paas-host: %s\n", error->message);
 		return 1;
 	}
-	if (!exh_host_start(host, &error)) {
-		g_printerr("exordos-paas-host: %s\n", error->message);
-		return 1;
-	}
-	/* the server runs on its own thread; this loop only waits for a signal */
+	/* the server runs on its own thread; this loop only waits for a signal.
+	 * The handlers come first: the server answers as soon as it starts,
+	 * and a SIGTERM sent on its first answer (a supervisor's, a test's)
+	 * must stop it cleanly, not kill it by the signal's default action. */
 	loop = g_main_loop_new(NULL, FALSE);
 	term_id = g_unix_signal_add(SIGTERM, on_signal, loop);
 	int_id = g_unix_signal_add(SIGINT, on_signal, loop);
+	if (!exh_host_start(host, &error)) {
+		g_printerr("exordos-paas-host: %s\n", error->message);
+		g_source_remove(term_id);
+		g_source_remove(int_id);
+		return 1;
+	}
 	g_main_loop_run(loop);
 	g_source_remove(term_id);
 	g_source_remove(int_id);
