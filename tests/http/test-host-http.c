@@ -1370,6 +1370,130 @@ test_executable_sigterm(void)
 	g_assert_false(probe(url));
 }
 
+/* The thread names of process @pid, joined by spaces (with a space at each end). */
+static gchar *
+thread_names(GPid pid)
+{
+	g_autofree gchar *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GString) names = g_string_new(" ");
+	const gchar *tid;
+
+	while (d != NULL && (tid = g_dir_read_name(d)) != NULL) {
+		g_autofree gchar *path = g_build_filename(dir, tid, "comm", NULL);
+		g_autofree gchar *comm = NULL;
+
+		if (g_file_get_contents(path, &comm, NULL, NULL))
+			g_string_append_printf(names, "%s ", g_strstrip(comm));
+	}
+	return g_string_free(g_steal_pointer(&names), FALSE);
+}
+
+/* %TRUE once a plain GET /v1/ on 127.0.0.1:@port is answered 200. */
+static gboolean
+answers(guint16 port)
+{
+	static const gchar req[] = "GET /v1/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_autoptr(GSocketConnection) conn =
+		g_socket_client_connect_to_host(client, "127.0.0.1", port, NULL, NULL);
+	gchar head[16] = { 0 };
+	gsize got = 0;
+
+	if (conn == NULL ||
+	    !g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
+				       req,
+				       strlen(req),
+				       NULL,
+				       NULL,
+				       NULL))
+		return FALSE;
+	g_input_stream_read_all(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
+				head,
+				sizeof(head) - 1,
+				&got,
+				NULL,
+				NULL);
+	return g_str_has_prefix(head, "HTTP/1.1 200");
+}
+
+/* One start of the executable with the agent API: what runs at its first answer. */
+static void
+first_answer_once(const gchar *conninfo, const gchar *dir)
+{
+	g_autofree gchar *exe = exh_test_host_path();
+	g_autofree gchar *fake = exh_test_fake_plugin_path("");
+	g_autofree gchar *config = g_build_filename(dir, "host.conf", NULL);
+	g_autofree gchar *names = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) proc = NULL;
+	guint16 port = (guint16)exm_test_free_port();
+	guint16 orch = (guint16)exm_test_free_port();
+	g_autofree gchar *text = g_strdup_printf(
+		"[host]\nport = %u\nworkers = 1\nplugins = %s\n[db]\nconninfo = %s\n"
+		"[agent_api]\nenabled = true\norch_port = %u\nstatus_port = %d\n",
+		port,
+		fake,
+		conninfo,
+		orch,
+		exm_test_free_port());
+	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	gboolean up = FALSE;
+
+	g_assert_true(g_file_set_contents(config, text, -1, NULL));
+	{
+		const gchar *argv[] = { exe, "--config", config, NULL };
+		proc = exh_test_spawn(argv, &error);
+	}
+	g_assert_no_error(error);
+	/* poll hard: the gap this guards was a few milliseconds wide */
+	while (!(up = answers(port)) && g_get_monotonic_time() < deadline &&
+	       g_subprocess_get_identifier(proc) != NULL)
+		g_usleep(1000);
+	g_assert_true(up);
+	names = thread_names((GPid)atoi(g_subprocess_get_identifier(proc)));
+	g_test_message("threads at the first answer:%s", names);
+	for (guint i = 0; i < 4; i++) {
+		const gchar *want[] = {
+			" exh-ua ", " exh-builder ", " exh-periodic ", " exh-types "
+		};
+		g_assert_nonnull(strstr(names, want[i]));
+	}
+	{
+		g_autoptr(GSocketClient) client = g_socket_client_new();
+		g_autoptr(GSocketConnection) conn =
+			g_socket_client_connect_to_host(client, "127.0.0.1", orch, NULL, &error);
+		g_assert_no_error(error);
+	}
+	exh_test_stop(&proc);
+}
+
+/*
+ * The executable's first answer on the user API means it has started: the
+ * Orch API listens and the engine's threads run.  The user API used to start
+ * first, so a supervisor (or a test) took the host for ready while the
+ * engine was still starting (test-faults-clients counted the engine's late
+ * descriptors as the storm's under load).
+ */
+static void
+test_executable_first_answer(void)
+{
+	ExmTestPg *pg = exm_test_pg_get();
+	g_autofree gchar *dir = NULL;
+
+	if (pg == NULL)
+		return;
+	dir = exm_test_mkdtemp("exh-first-answer");
+	for (guint i = 0; i < 3; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *conninfo = exm_test_pg_create_database(pg, &error);
+
+		g_assert_no_error(error);
+		first_answer_once(conninfo, dir);
+	}
+	exm_test_rmtree(dir);
+}
+
 /* ---------------------------------------------------------------- logs */
 
 static void
@@ -1449,6 +1573,7 @@ main(int argc, char **argv)
 	g_test_add_func("/http/host/shutdown-refuses-new", test_shutdown_refuses_new);
 	g_test_add_func("/http/host/executable", test_executable);
 	g_test_add_func("/http/host/executable-sigterm", test_executable_sigterm);
+	g_test_add_func("/http/host/executable-first-answer", test_executable_first_answer);
 	g_test_add_func("/http/host/logs-keep-secrets", test_logs_keep_secrets);
 	{
 		int rc = g_test_run();

@@ -424,18 +424,21 @@ exh_host_start(ExhHost *host, GError **error)
 				  error);
 	if (host->pool == NULL)
 		return FALSE;
-	if (!exh_server_start(host, error)) {
-		g_clear_pointer(&host->pool, exh_pool_free);
-		return FALSE;
-	}
+	/* The user API starts last: its first answer tells a supervisor (a
+	 * load balancer, a test) that the host has started, so the agent API
+	 * and the engine run by then.  The metrics read the user API's
+	 * listener and come after it. */
 	host->started = TRUE;
 	if ((host->config->agent_api && !start_agent_api(host, error)) ||
-	    (host->config->core_agent && !start_core_agent(host, error)) ||
-	    !exh_host_metrics_start(host, error)) {
+	    (host->config->core_agent && !start_core_agent(host, error))) {
 		exh_host_stop(host);
 		return FALSE;
 	}
 	exh_types_start(host->types);
+	if (!exh_server_start(host, error) || !exh_host_metrics_start(host, error)) {
+		exh_host_stop(host);
+		return FALSE;
+	}
 	return TRUE;
 }
 
