@@ -28,9 +28,10 @@ typedef enum {
 
 /**
  * ExmRestType:
- * @EXM_REST_TYPE_UUID: a UUID string
- * @EXM_REST_TYPE_STRING: a string
- * @EXM_REST_TYPE_INTEGER: a JSON integer (int64)
+ * @EXM_REST_TYPE_UUID: a UUID string (a `uuid` column)
+ * @EXM_REST_TYPE_STRING: a string (a `text` or `varchar` column: selected as
+ *   it is, its output being its text; a `char(n)` column's would be padded)
+ * @EXM_REST_TYPE_INTEGER: a JSON integer (int64; an integer column)
  * @EXM_REST_TYPE_BOOLEAN: `true`/`false`
  * @EXM_REST_TYPE_TIMESTAMP: `YYYY-MM-DDTHH:MM:SS.ffffffZ`
  * @EXM_REST_TYPE_STRING_LIST: an array of strings

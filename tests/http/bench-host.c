@@ -21,7 +21,11 @@
  * scenario (default 250), EXH_BENCH_WORKERS (default: the host's, one per
  * online CPU), EXH_BENCH_CALLGRIND=DIR (the host and the bare endpoint run
  * under callgrind, its files in DIR, and GET one and the POST print their
- * instructions per request: counts that the machine's load does not move).
+ * instructions per request: counts that the machine's load does not move),
+ * EXH_BENCH_STRACE=DIR (strace -c -f attached to the server for each counted
+ * scenario, its table in DIR).  Each counted scenario also prints what the
+ * kernel counted per request: system calls, context switches, the server's
+ * CPU time and its database backends' (docs/scale.md §8).
  */
 #include "exh-test-iam.h"
 #include "exh-test.h"
@@ -254,8 +258,161 @@ scenario(const gchar *base,
 	return all->len / secs;
 }
 
+/* What the kernel counted of a process: its read-like and write-like system
+ * calls (/proc/PID/io), its threads' context switches and their time on and
+ * waiting for a CPU, summed over /proc/PID/task/ (a thread that exited is not
+ * in it), and the CPU time of its database backends. */
+typedef struct {
+	guint64 syscr;
+	guint64 syscw;
+	guint64 voluntary;
+	guint64 involuntary;
+	guint64 cpu_ns;	 /* on a CPU (schedstat) */
+	guint64 wait_ns; /* runnable, waiting for a CPU */
+	guint64 pg_ns;	 /* the database's backends on a CPU */
+} ProcCounts;
+
+/* The database the scenarios' server uses (its backends' CPU is counted). */
+static const gchar *bench_conninfo;
+
+static guint64
+field_of(const gchar *text, const gchar *name)
+{
+	const gchar *at = text != NULL ? strstr(text, name) : NULL;
+
+	return at != NULL ? g_ascii_strtoull(at + strlen(name), NULL, 10) : 0;
+}
+
+/* /proc/@path's schedstat: time on a CPU and waiting for one, in ns. */
+static void
+add_schedstat(const gchar *path, guint64 *cpu_ns, guint64 *wait_ns)
+{
+	g_autofree gchar *text = NULL;
+	gchar *end = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return;
+	*cpu_ns += g_ascii_strtoull(text, &end, 10);
+	*wait_ns += g_ascii_strtoull(end, NULL, 10);
+}
+
+/* The CPU time of the other backends on bench_conninfo's database. */
+static guint64
+backends_cpu_ns(void)
+{
+	g_autofree gchar *pids = NULL;
+	g_auto(GStrv) each = NULL;
+	guint64 cpu = 0;
+	guint64 wait = 0;
+
+	if (bench_conninfo == NULL)
+		return 0;
+	pids = exm_test_pg_exec(bench_conninfo,
+				"SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE "
+				"datname = current_database() AND pid <> pg_backend_pid()",
+				NULL);
+	each = g_strsplit(pids != NULL ? pids : "", " ", -1);
+	for (guint i = 0; each[i] != NULL; i++) {
+		g_autofree gchar *path = g_strdup_printf("/proc/%s/schedstat", each[i]);
+
+		if (*each[i] != '\0')
+			add_schedstat(path, &cpu, &wait);
+	}
+	return cpu;
+}
+
+static void
+proc_counts(const gchar *pid, ProcCounts *out)
+{
+	g_autofree gchar *io_path = g_strdup_printf("/proc/%s/io", pid);
+	g_autofree gchar *task_path = g_strdup_printf("/proc/%s/task", pid);
+	g_autofree gchar *io = NULL;
+	g_autoptr(GDir) tasks = g_dir_open(task_path, 0, NULL);
+	const gchar *tid;
+
+	*out = (ProcCounts){ 0 };
+	if (g_file_get_contents(io_path, &io, NULL, NULL)) {
+		out->syscr = field_of(io, "syscr: ");
+		out->syscw = field_of(io, "syscw: ");
+	}
+	while (tasks != NULL && (tid = g_dir_read_name(tasks)) != NULL) {
+		g_autofree gchar *path = g_build_filename(task_path, tid, "status", NULL);
+		g_autofree gchar *status = NULL;
+
+		if (!g_file_get_contents(path, &status, NULL, NULL))
+			continue;
+		out->voluntary += field_of(status, "\nvoluntary_ctxt_switches:\t");
+		out->involuntary += field_of(status, "nonvoluntary_ctxt_switches:\t");
+		g_free(path);
+		path = g_build_filename(task_path, tid, "schedstat", NULL);
+		add_schedstat(path, &out->cpu_ns, &out->wait_ns);
+	}
+	out->pg_ns = backends_cpu_ns();
+}
+
+/* @after - @before per request; 0 when a thread or backend that exited took
+ * its count away. */
+static gdouble
+per_request(guint64 before, guint64 after, gdouble n)
+{
+	return after > before ? (gdouble)(after - before) / n : 0.0;
+}
+
+static void
+print_proc_counts(const gchar *label, const ProcCounts *a, const ProcCounts *b, guint requests)
+{
+	gdouble n = requests > 0 ? (gdouble)requests : 1.0;
+
+	g_test_message("%-44s per request: %.2f read and %.2f write syscalls, %.2f voluntary "
+		       "and %.2f involuntary context switches; %.1f us on a CPU, %.1f us "
+		       "waiting for one; the database's backends %.1f us on a CPU",
+		       label,
+		       per_request(a->syscr, b->syscr, n),
+		       per_request(a->syscw, b->syscw, n),
+		       per_request(a->voluntary, b->voluntary, n),
+		       per_request(a->involuntary, b->involuntary, n),
+		       per_request(a->cpu_ns, b->cpu_ns, n) / 1000.0,
+		       per_request(a->wait_ns, b->wait_ns, n) / 1000.0,
+		       per_request(a->pg_ns, b->pg_ns, n) / 1000.0);
+}
+
+/* EXH_BENCH_STRACE=DIR: strace -c -f attached to @proc for one scenario, its
+ * table in DIR/strace.PID.N (NULL without it). */
+static GSubprocess *
+strace_attach(GSubprocess *proc)
+{
+	static guint n;
+	const gchar *dir = g_getenv("EXH_BENCH_STRACE");
+	g_autofree gchar *out = NULL;
+	const gchar *argv[] = { "strace", "-c", "-f", "-p", NULL, "-o", NULL, NULL };
+	g_autoptr(GError) error = NULL;
+	GSubprocess *strace;
+
+	if (dir == NULL)
+		return NULL;
+	out = g_strdup_printf("%s/strace.%s.%u", dir, g_subprocess_get_identifier(proc), ++n);
+	argv[4] = g_subprocess_get_identifier(proc);
+	argv[6] = out;
+	strace = exh_test_spawn(argv, &error);
+	g_assert_no_error(error);
+	g_usleep(G_USEC_PER_SEC); /* attached to every thread */
+	return strace;
+}
+
+/* SIGINT detaches strace, which writes its table. */
+static void
+strace_detach(GSubprocess *strace)
+{
+	if (strace == NULL)
+		return;
+	g_subprocess_send_signal(strace, SIGINT);
+	g_subprocess_wait(strace, NULL, NULL);
+	g_object_unref(strace);
+}
+
 /* scenario() counted by callgrind in @proc when EXH_BENCH_CALLGRIND says:
- * the instructions per request printed too. */
+ * the instructions per request printed too, and always the system calls and
+ * context switches per request the kernel counted. */
 static gdouble
 counted(GSubprocess *proc,
 	const gchar *base,
@@ -265,17 +422,23 @@ counted(GSubprocess *proc,
 	const gchar *hash,
 	guint expect)
 {
+	guint requests = env_uint("EXH_BENCH_CLIENTS", 8) * env_uint("EXH_BENCH_REQUESTS", 250);
+	GSubprocess *strace = strace_attach(proc);
+	ProcCounts before, after;
 	guint64 total;
 	gdouble rps;
 
 	callgrind_zero(proc);
+	proc_counts(g_subprocess_get_identifier(proc), &before);
 	rps = scenario(base, label, method, path, hash, expect);
+	proc_counts(g_subprocess_get_identifier(proc), &after);
+	strace_detach(strace);
+	print_proc_counts(label, &before, &after, requests);
 	total = callgrind_dump(proc);
 	if (total > 0)
 		g_test_message("%-44s %" G_GUINT64_FORMAT " instructions per request (callgrind)",
 			       label,
-			       total / (env_uint("EXH_BENCH_CLIENTS", 8) *
-					env_uint("EXH_BENCH_REQUESTS", 250)));
+			       total / requests);
 	return rps;
 }
 
@@ -446,6 +609,7 @@ host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
 
 	h->conninfo = exm_test_pg_create_database(pg, &error);
 	g_assert_no_error(error);
+	bench_conninfo = h->conninfo;
 	argv[2] = conf;
 	argv[4] = h->conninfo;
 	argv[6] = plugin;
@@ -470,6 +634,7 @@ static void
 host_stop(Host *h)
 {
 	exh_test_stop(&h->proc);
+	bench_conninfo = NULL;
 	g_clear_pointer(&h->base, g_free);
 	g_clear_pointer(&h->conninfo, g_free);
 }

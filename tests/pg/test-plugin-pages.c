@@ -200,10 +200,60 @@ test_pages_every_key(void)
 		8);
 }
 
+/* An integer key sorts by value: 9 before 10 before 100 (their text would
+ * put 10 and 100 first), unpaginated and page by page alike. */
+static void
+test_pages_integer_order(void)
+{
+	static const guint cpus[] = { 100, 9, 10 };
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(GPtrArray) all = NULL;
+	g_autofree gchar *version = NULL;
+	const gchar *by_cpu[3] = { NULL };
+	gchar *uuids[3] = { NULL };
+
+	if (f == NULL)
+		return;
+	version = exm_fixture_version(f, "v");
+	for (guint i = 0; i < G_N_ELEMENTS(cpus); i++) {
+		g_autofree gchar *name = g_strdup_printf("i%u", i);
+		g_autofree gchar *cpu = g_strdup_printf("%u", cpus[i]);
+		const gchar *params[2] = { cpu, NULL };
+		PGresult *res;
+
+		uuids[i] = exm_fixture_instance(f, &exm_who_owner1, NULL, version, name);
+		params[1] = uuids[i];
+		res = PQexecParams(
+			f->db,
+			"UPDATE mail_instances SET cpu = $1::bigint WHERE uuid = $2::uuid",
+			2,
+			NULL,
+			params,
+			NULL,
+			NULL,
+			0);
+		g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+		PQclear(res);
+	}
+	by_cpu[0] = uuids[1];
+	by_cpu[1] = uuids[2];
+	by_cpu[2] = uuids[0];
+	all = list_all(f, &exm_who_owner1, "instances/", "fields=uuid&sort_key=cpu&sort_dir=asc");
+	g_assert_nonnull(all);
+	g_assert_cmpuint(all->len, ==, 3);
+	for (guint i = 0; i < G_N_ELEMENTS(by_cpu); i++)
+		g_assert_cmpstr(g_ptr_array_index(all, i), ==, by_cpu[i]);
+	assert_pages(
+		f, &exm_who_owner1, "instances/", "fields=uuid&sort_key=cpu&sort_dir=asc", 1, all);
+	for (guint i = 0; i < G_N_ELEMENTS(uuids); i++)
+		g_free(uuids[i]);
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/plugin/pages/every-key", test_pages_every_key);
+	g_test_add_func("/plugin/pages/integer-order", test_pages_integer_order);
 	return g_test_run();
 }
