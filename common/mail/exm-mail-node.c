@@ -27,6 +27,22 @@ node_account_free(ExmMailNodeAccount *a)
 	g_free(a);
 }
 
+static gboolean account_set_policy(const ExmMailNode *node,
+				   ExmMailNodeAccount *a,
+				   gint64 messages_per_hour,
+				   gint64 recipients_per_day,
+				   const gchar *const *senders,
+				   GError **error);
+static gboolean account_set_secrets(ExmMailNodeAccount *a,
+				    const gchar *previous_hash,
+				    gint64 previous_until,
+				    gint64 expires_at,
+				    GError **error);
+static gboolean account_set_breaker(ExmMailNodeAccount *a,
+				    ExmMailBreakerOp op,
+				    const gchar *token,
+				    GError **error);
+
 /**
  * exm_mail_node_new:
  * Returns: (transfer full): an empty value
@@ -86,6 +102,44 @@ node_account_position(const ExmMailNode *node, const gchar *username, gboolean *
 	return lo;
 }
 
+/* Adds the account @user (normalised; taken when added) of hash
+ * @password_hash. */
+static ExmMailNodeAccount *
+account_add(ExmMailNode *node,
+	    gchar **user,
+	    const gchar *password_hash,
+	    gboolean active,
+	    GError **error)
+{
+	guint pos = node->accounts->len;
+	const ExmMailNodeAccount *last =
+		pos > 0 ? g_ptr_array_index(node->accounts, pos - 1) : NULL;
+	ExmMailNodeAccount *a;
+	gboolean found = FALSE;
+
+	if (!exm_mail_validate_hash_cost(password_hash, error)) {
+		g_prefix_error(error, "accounts.%s.", *user);
+		return NULL;
+	}
+	/* a value's accounts come in order: each is appended without a search */
+	if (last != NULL && strcmp(last->username, *user) >= 0)
+		pos = node_account_position(node, *user, &found);
+	if (found) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "accounts: username '%s' appears twice (usernames ignore case)",
+			    *user);
+		return NULL;
+	}
+	a = g_new0(ExmMailNodeAccount, 1);
+	a->username = g_steal_pointer(user);
+	a->password_hash = g_strdup(password_hash);
+	a->active = active;
+	g_ptr_array_insert(node->accounts, (gint)pos, a);
+	return a;
+}
+
 /**
  * exm_mail_node_add_account:
  * @node: the value
@@ -109,33 +163,12 @@ exm_mail_node_add_account(ExmMailNode *node,
 			  GError **error)
 {
 	g_autofree gchar *user = NULL;
-	ExmMailNodeAccount *a;
-	gboolean found;
-	guint pos;
 
 	g_return_val_if_fail(node != NULL, FALSE);
 	user = exm_mail_validate_normalize_username(username, error);
 	if (user == NULL)
 		return FALSE;
-	if (!exm_mail_validate_hash_cost(password_hash, error)) {
-		g_prefix_error(error, "accounts.%s.", user);
-		return FALSE;
-	}
-	pos = node_account_position(node, user, &found);
-	if (found) {
-		g_set_error(error,
-			    EXM_MAIL_ERROR,
-			    EXM_MAIL_ERROR_INVALID,
-			    "accounts: username '%s' appears twice (usernames ignore case)",
-			    user);
-		return FALSE;
-	}
-	a = g_new0(ExmMailNodeAccount, 1);
-	a->username = g_steal_pointer(&user);
-	a->password_hash = g_strdup(password_hash);
-	a->active = active;
-	g_ptr_array_insert(node->accounts, (gint)pos, a);
-	return TRUE;
+	return account_add(node, &user, password_hash, active, error) != NULL;
 }
 
 /* The account @username of @node, or %NULL with an error naming it. */
@@ -220,13 +253,24 @@ exm_mail_node_set_account_policy(ExmMailNode *node,
 				 const gchar *const *senders,
 				 GError **error)
 {
-	g_auto(GStrv) norm = NULL;
 	ExmMailNodeAccount *a;
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
 	a = node_account(node, username, error);
-	if (a == NULL)
-		return FALSE;
+	return a != NULL &&
+	       account_set_policy(node, a, messages_per_hour, recipients_per_day, senders, error);
+}
+
+static gboolean
+account_set_policy(const ExmMailNode *node,
+		   ExmMailNodeAccount *a,
+		   gint64 messages_per_hour,
+		   gint64 recipients_per_day,
+		   const gchar *const *senders,
+		   GError **error)
+{
+	g_auto(GStrv) norm = NULL;
+
 	if (!check_optional_limit("messages_per_hour",
 				  messages_per_hour,
 				  1,
@@ -239,7 +283,7 @@ exm_mail_node_set_account_policy(ExmMailNode *node,
 				  error) ||
 	    (senders != NULL && senders[0] != NULL &&
 	     (norm = normalize_senders(node->domain, senders, error)) == NULL)) {
-		g_prefix_error(error, "accounts.%s.", username);
+		g_prefix_error(error, "accounts.%s.", a->username);
 		return FALSE;
 	}
 	a->messages_per_hour = messages_per_hour;
@@ -298,11 +342,20 @@ exm_mail_node_set_account_secrets(ExmMailNode *node,
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
 	a = node_account(node, username, error);
-	if (a == NULL)
-		return FALSE;
+	return a != NULL &&
+	       account_set_secrets(a, previous_hash, previous_until, expires_at, error);
+}
+
+static gboolean
+account_set_secrets(ExmMailNodeAccount *a,
+		    const gchar *previous_hash,
+		    gint64 previous_until,
+		    gint64 expires_at,
+		    GError **error)
+{
 	if (!check_previous(previous_hash, previous_until, error) ||
 	    !check_epoch("expires_at", expires_at, error)) {
-		g_prefix_error(error, "accounts.%s.", username);
+		g_prefix_error(error, "accounts.%s.", a->username);
 		return FALSE;
 	}
 	g_free(a->previous_hash);
@@ -351,13 +404,18 @@ exm_mail_node_set_account_breaker(ExmMailNode *node,
 				  const gchar *token,
 				  GError **error)
 {
-	g_autofree gchar *uuid = NULL;
 	ExmMailNodeAccount *a;
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
 	a = node_account(node, username, error);
-	if (a == NULL)
-		return FALSE;
+	return a != NULL && account_set_breaker(a, op, token, error);
+}
+
+static gboolean
+account_set_breaker(ExmMailNodeAccount *a, ExmMailBreakerOp op, const gchar *token, GError **error)
+{
+	g_autofree gchar *uuid = NULL;
+
 	if (op != EXM_MAIL_BREAKER_NONE && token != NULL)
 		uuid = exm_uuid_parse(token, NULL);
 	if ((op != EXM_MAIL_BREAKER_NONE && uuid == NULL) ||
@@ -367,7 +425,7 @@ exm_mail_node_set_account_breaker(ExmMailNode *node,
 			    EXM_MAIL_ERROR_INVALID,
 			    "accounts.%s.breaker_action: must be null or {op: release|discard, "
 			    "token: a UUID}",
-			    username);
+			    a->username);
 		return FALSE;
 	}
 	a->breaker_op = op;
@@ -499,9 +557,19 @@ member_bool(JsonObject *acc,
 	return TRUE;
 }
 
-/* An optional integer member: absent or null is 0 (the default). */
+/* The error's path of member @name: of the account @user, or of `limits`
+ * (@user %NULL); made only for an error, not for every account. */
+static gchar *
+member_path(const gchar *user, const gchar *name)
+{
+	return user != NULL ? g_strdup_printf("accounts.%s.%s", user, name)
+			    : g_strdup_printf("limits.%s", name);
+}
+
+/* An optional integer member of the account @user (or of `limits`, @user
+ * %NULL): absent or null is 0 (the default). */
 static gboolean
-member_limit(JsonObject *obj, const gchar *name, const gchar *prefix, gint64 *out, GError **error)
+member_limit(JsonObject *obj, const gchar *user, const gchar *name, gint64 *out, GError **error)
 {
 	JsonNode *m = json_object_get_member(obj, name);
 
@@ -510,12 +578,13 @@ member_limit(JsonObject *obj, const gchar *name, const gchar *prefix, gint64 *ou
 		return TRUE;
 	if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_INT64 ||
 	    json_node_get_int(m) == 0) {
+		g_autofree gchar *path = member_path(user, name);
+
 		g_set_error(error,
 			    EXM_MAIL_ERROR,
 			    EXM_MAIL_ERROR_INVALID,
-			    "%s%s: must be a positive integer or null",
-			    prefix,
-			    name);
+			    "%s: must be a positive integer or null",
+			    path);
 		return FALSE;
 	}
 	*out = json_node_get_int(m);
@@ -555,25 +624,27 @@ member_senders(JsonObject *acc, const gchar *user, GStrv *out, GError **error)
 }
 
 static gboolean
-node_account_policy_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+node_account_policy_from_json(ExmMailNode *n,
+			      ExmMailNodeAccount *a,
+			      JsonObject *acc,
+			      GError **error)
 {
-	g_autofree gchar *prefix = g_strdup_printf("accounts.%s.", user);
 	g_auto(GStrv) senders = NULL;
 	gint64 mph, rpd;
 
-	if (!member_limit(acc, "messages_per_hour", prefix, &mph, error) ||
-	    !member_limit(acc, "recipients_per_day", prefix, &rpd, error) ||
-	    !member_senders(acc, user, &senders, error))
+	if (!member_limit(acc, a->username, "messages_per_hour", &mph, error) ||
+	    !member_limit(acc, a->username, "recipients_per_day", &rpd, error) ||
+	    !member_senders(acc, a->username, &senders, error))
 		return FALSE;
-	return exm_mail_node_set_account_policy(
-		n, user, mph, rpd, (const gchar *const *)senders, error);
+	return account_set_policy(n, a, mph, rpd, (const gchar *const *)senders, error);
 }
 
-/* An optional string member: absent or null is %NULL. */
+/* An optional string member of the account @user (%NULL: the error names
+ * @name alone): absent or null is %NULL. */
 static gboolean
 member_optional_string(JsonObject *obj,
+		       const gchar *user,
 		       const gchar *name,
-		       const gchar *prefix,
 		       const gchar **out,
 		       GError **error)
 {
@@ -586,8 +657,10 @@ member_optional_string(JsonObject *obj,
 		g_set_error(error,
 			    EXM_MAIL_ERROR,
 			    EXM_MAIL_ERROR_INVALID,
-			    "%s%s: must be a string or null",
-			    prefix,
+			    "%s%s%s%s: must be a string or null",
+			    user != NULL ? "accounts." : "",
+			    user != NULL ? user : "",
+			    user != NULL ? "." : "",
 			    name);
 		return FALSE;
 	}
@@ -596,22 +669,21 @@ member_optional_string(JsonObject *obj,
 }
 
 static gboolean
-node_account_secrets_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+node_account_secrets_from_json(ExmMailNodeAccount *a, JsonObject *acc, GError **error)
 {
-	g_autofree gchar *prefix = g_strdup_printf("accounts.%s.", user);
 	const gchar *previous;
 	gint64 until, expires;
 
-	if (!member_optional_string(acc, "previous_password_hash", prefix, &previous, error) ||
-	    !member_limit(acc, "previous_until", prefix, &until, error) ||
-	    !member_limit(acc, "expires_at", prefix, &expires, error))
+	if (!member_optional_string(acc, a->username, "previous_password_hash", &previous, error) ||
+	    !member_limit(acc, a->username, "previous_until", &until, error) ||
+	    !member_limit(acc, a->username, "expires_at", &expires, error))
 		return FALSE;
-	return exm_mail_node_set_account_secrets(n, user, previous, until, expires, error);
+	return account_set_secrets(a, previous, until, expires, error);
 }
 
 /* `breaker_action`: absent or null is none, else `{op, token}` and nothing more. */
 static gboolean
-node_account_breaker_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+node_account_breaker_from_json(ExmMailNodeAccount *a, JsonObject *acc, GError **error)
 {
 	JsonNode *m = json_object_get_member(acc, "breaker_action");
 	JsonObject *o = m != NULL && JSON_NODE_HOLDS_OBJECT(m) ? json_node_get_object(m) : NULL;
@@ -621,8 +693,8 @@ node_account_breaker_from_json(ExmMailNode *n, const gchar *user, JsonObject *ac
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
 	if (o != NULL && json_object_get_size(o) == 2 &&
-	    member_optional_string(o, "op", "", &op, NULL) &&
-	    member_optional_string(o, "token", "", &token, NULL)) {
+	    member_optional_string(o, NULL, "op", &op, NULL) &&
+	    member_optional_string(o, NULL, "token", &token, NULL)) {
 		if (g_strcmp0(op, "release") == 0)
 			value = EXM_MAIL_BREAKER_RELEASE;
 		else if (g_strcmp0(op, "discard") == 0)
@@ -630,7 +702,7 @@ node_account_breaker_from_json(ExmMailNode *n, const gchar *user, JsonObject *ac
 	}
 	if (token == NULL)
 		value = 99;
-	return exm_mail_node_set_account_breaker(n, user, value, token, error);
+	return account_set_breaker(a, value, token, error);
 }
 
 static gboolean
@@ -648,23 +720,19 @@ node_limits_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 		return FALSE;
 	}
 	lo = json_node_get_object(m);
-	if (!member_limit(lo, "messages_per_hour", "limits.", &l.messages_per_hour, error) ||
-	    !member_limit(lo, "recipients_per_day", "limits.", &l.recipients_per_day, error) ||
+	if (!member_limit(lo, NULL, "messages_per_hour", &l.messages_per_hour, error) ||
+	    !member_limit(lo, NULL, "recipients_per_day", &l.recipients_per_day, error) ||
+	    !member_limit(
+		    lo, NULL, "messages_per_hour_ceiling", &l.messages_per_hour_ceiling, error) ||
+	    !member_limit(lo, NULL, "auth_fail_limit", &l.auth_fail_limit, error) ||
+	    !member_limit(lo, NULL, "auth_fail_window", &l.auth_fail_window, error) ||
 	    !member_limit(lo,
-			  "messages_per_hour_ceiling",
-			  "limits.",
-			  &l.messages_per_hour_ceiling,
-			  error) ||
-	    !member_limit(lo, "auth_fail_limit", "limits.", &l.auth_fail_limit, error) ||
-	    !member_limit(lo, "auth_fail_window", "limits.", &l.auth_fail_window, error) ||
-	    !member_limit(lo,
+			  NULL,
 			  "breaker_new_recipients_per_day",
-			  "limits.",
 			  &l.breaker_new_recipients_per_day,
 			  error) ||
-	    !member_limit(
-		    lo, "breaker_bounce_percent", "limits.", &l.breaker_bounce_percent, error) ||
-	    !member_limit(lo, "breaker_bounce_min", "limits.", &l.breaker_bounce_min, error))
+	    !member_limit(lo, NULL, "breaker_bounce_percent", &l.breaker_bounce_percent, error) ||
+	    !member_limit(lo, NULL, "breaker_bounce_min", &l.breaker_bounce_min, error))
 		return FALSE;
 	return exm_mail_node_set_limits(n, &l, error);
 }
@@ -673,7 +741,8 @@ static gboolean
 node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError **error)
 {
 	g_autofree gchar *user = exm_mail_validate_normalize_username(key, error);
-	g_autofree gchar *path = NULL;
+	ExmMailNodeAccount *a;
+	JsonObject *obj;
 	const gchar *hash;
 	gboolean active, sandbox;
 
@@ -689,24 +758,63 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 			    user);
 		return FALSE;
 	}
-	path = g_strdup_printf("accounts.%s.password_hash", user);
-	hash = member_string(json_node_get_object(value), "password_hash", path, error);
-	if (hash == NULL ||
-	    !member_bool(json_node_get_object(value), user, "active", TRUE, &active, error) ||
-	    !member_bool(json_node_get_object(value), user, "sandbox", FALSE, &sandbox, error))
+	obj = json_node_get_object(value);
+	hash = member_string(obj, "password_hash", "password_hash", error);
+	if (hash == NULL) {
+		g_prefix_error(error, "accounts.%s.", user);
 		return FALSE;
-	return exm_mail_node_add_account(n, user, hash, active, error) &&
-	       node_account_policy_from_json(n, user, json_node_get_object(value), error) &&
-	       node_account_secrets_from_json(n, user, json_node_get_object(value), error) &&
-	       node_account_breaker_from_json(n, user, json_node_get_object(value), error) &&
-	       exm_mail_node_set_account_sandbox(n, user, sandbox, error);
+	}
+	if (!member_bool(obj, user, "active", TRUE, &active, error) ||
+	    !member_bool(obj, user, "sandbox", FALSE, &sandbox, error))
+		return FALSE;
+	a = account_add(n, &user, hash, active, error);
+	if (a == NULL)
+		return FALSE;
+	a->sandbox = sandbox;
+	return node_account_policy_from_json(n, a, obj, error) &&
+	       node_account_secrets_from_json(a, obj, error) &&
+	       node_account_breaker_from_json(a, obj, error);
+}
+
+typedef struct {
+	const gchar *key;
+	JsonNode *value;
+} Member;
+
+static gint
+member_cmp(gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp(((const Member *)a)->key, ((const Member *)b)->key);
+}
+
+/* @obj's members in the order of their folded names.  A value's accounts
+ * come in that order already (the control plane writes them sorted), which
+ * one pass tells without sorting 100 000 names. */
+static GArray *
+members_sorted(JsonObject *obj)
+{
+	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(Member), json_object_get_size(obj));
+	gboolean sorted = TRUE;
+	JsonObjectIter it;
+	Member m;
+
+	json_object_iter_init_ordered(&it, obj);
+	while (json_object_iter_next_ordered(&it, &m.key, &m.value)) {
+		if (sorted && out->len > 0 &&
+		    g_ascii_strcasecmp(g_array_index(out, Member, out->len - 1).key, m.key) > 0)
+			sorted = FALSE;
+		g_array_append_val(out, m);
+	}
+	if (!sorted)
+		g_array_sort(out, member_cmp);
+	return out;
 }
 
 static gboolean
 node_accounts_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 {
 	JsonNode *m = json_object_get_member(obj, "accounts");
-	g_autoptr(GList) keys = NULL;
+	g_autoptr(GArray) members = NULL;
 
 	if (m == NULL || !JSON_NODE_HOLDS_OBJECT(m)) {
 		g_set_error_literal(error,
@@ -719,12 +827,11 @@ node_accounts_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 	/* in the order of the folded usernames: each account is then added at
 	 * the end of the sorted array, where the object's hash order made every
 	 * insertion move half of it (quadratic: seconds at 100 000 accounts) */
-	keys = json_object_get_members(json_node_get_object(m));
-	keys = g_list_sort(keys, (GCompareFunc)g_ascii_strcasecmp);
-	for (GList *l = keys; l != NULL; l = l->next) {
-		JsonNode *value = json_object_get_member(json_node_get_object(m), l->data);
+	members = members_sorted(json_node_get_object(m));
+	for (guint i = 0; i < members->len; i++) {
+		const Member *e = &g_array_index(members, Member, i);
 
-		if (!node_account_from_json(n, l->data, value, error))
+		if (!node_account_from_json(n, e->key, e->value, error))
 			return FALSE;
 	}
 	return TRUE;
