@@ -509,12 +509,10 @@ exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError 
 	return TRUE;
 }
 
-/* A string member of @obj, or %NULL with an error naming @path. */
+/* A string member @m (%NULL: absent), or %NULL with an error naming @path. */
 static const gchar *
-member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **error)
+value_string(JsonNode *m, const gchar *path, GError **error)
 {
-	JsonNode *m = json_object_get_member(obj, name);
-
 	if (m == NULL) {
 		g_set_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID, "%s: is required", path);
 		return NULL;
@@ -530,17 +528,22 @@ member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **er
 	return json_node_get_string(m);
 }
 
-/* A boolean member @name of an account: absent means @absent. */
-static gboolean
-member_bool(JsonObject *acc,
-	    const gchar *user,
-	    const gchar *name,
-	    gboolean absent,
-	    gboolean *out,
-	    GError **error)
+static const gchar *
+member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **error)
 {
-	JsonNode *m = json_object_get_member(acc, name);
+	return value_string(json_object_get_member(obj, name), path, error);
+}
 
+/* The boolean member @m (%NULL: absent) named @name of an account: absent
+ * means @absent. */
+static gboolean
+value_bool(JsonNode *m,
+	   const gchar *user,
+	   const gchar *name,
+	   gboolean absent,
+	   gboolean *out,
+	   GError **error)
+{
 	*out = absent;
 	if (m == NULL)
 		return TRUE;
@@ -566,13 +569,12 @@ member_path(const gchar *user, const gchar *name)
 			    : g_strdup_printf("limits.%s", name);
 }
 
-/* An optional integer member of the account @user (or of `limits`, @user
- * %NULL): absent or null is 0 (the default). */
+/* The optional integer member @m (%NULL: absent) named @name of the
+ * account @user (or of `limits`, @user %NULL): absent or null is 0 (the
+ * default). */
 static gboolean
-member_limit(JsonObject *obj, const gchar *user, const gchar *name, gint64 *out, GError **error)
+value_limit(JsonNode *m, const gchar *user, const gchar *name, gint64 *out, GError **error)
 {
-	JsonNode *m = json_object_get_member(obj, name);
-
 	*out = 0;
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
@@ -591,17 +593,24 @@ member_limit(JsonObject *obj, const gchar *user, const gchar *name, gint64 *out,
 	return TRUE;
 }
 
-/* `senders`: absent or null is %NULL, else an array of strings. */
 static gboolean
-member_senders(JsonObject *acc, const gchar *user, GStrv *out, GError **error)
+member_limit(JsonObject *obj, const gchar *user, const gchar *name, gint64 *out, GError **error)
 {
-	JsonNode *m = json_object_get_member(acc, "senders");
-	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	return value_limit(json_object_get_member(obj, name), user, name, out, error);
+}
+
+/* `senders` (@m, %NULL: absent): absent or null is %NULL, else an array of
+ * strings. */
+static gboolean
+value_senders(JsonNode *m, const gchar *user, GStrv *out, GError **error)
+{
+	g_autoptr(GStrvBuilder) b = NULL;
 	JsonArray *arr;
 
 	*out = NULL;
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
+	b = g_strv_builder_new();
 	arr = JSON_NODE_HOLDS_ARRAY(m) ? json_node_get_array(m) : NULL;
 	for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
 		JsonNode *e = json_array_get_element(arr, i);
@@ -623,33 +632,84 @@ member_senders(JsonObject *acc, const gchar *user, GStrv *out, GError **error)
 	return TRUE;
 }
 
+/* The members of an account the node reads (%NULL: absent). */
+typedef struct {
+	JsonNode *password_hash;
+	JsonNode *active;
+	JsonNode *sandbox;
+	JsonNode *messages_per_hour;
+	JsonNode *recipients_per_day;
+	JsonNode *senders;
+	JsonNode *previous_password_hash;
+	JsonNode *previous_until;
+	JsonNode *expires_at;
+	JsonNode *breaker_action;
+} AccountMembers;
+
+/* Finds them in one pass over the account's members (usually two) instead of
+ * ten lookups by name, most of them for an absent member, per account; the
+ * others are ignored, as before. */
+static void
+account_members(JsonObject *acc, AccountMembers *m)
+{
+	static const struct {
+		const gchar *name;
+		gsize offset;
+	} names[] = {
+#define AM(name) { #name, G_STRUCT_OFFSET(AccountMembers, name) }
+		AM(password_hash),
+		AM(active),
+		AM(sandbox),
+		AM(messages_per_hour),
+		AM(recipients_per_day),
+		AM(senders),
+		AM(previous_password_hash),
+		AM(previous_until),
+		AM(expires_at),
+		AM(breaker_action),
+#undef AM
+	};
+	JsonObjectIter it;
+	const gchar *name;
+	JsonNode *value;
+
+	memset(m, 0, sizeof *m);
+	json_object_iter_init(&it, acc);
+	while (json_object_iter_next(&it, &name, &value)) {
+		for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+			if (strcmp(name, names[i].name) == 0) {
+				G_STRUCT_MEMBER(JsonNode *, m, names[i].offset) = value;
+				break;
+			}
+		}
+	}
+}
+
 static gboolean
 node_account_policy_from_json(ExmMailNode *n,
 			      ExmMailNodeAccount *a,
-			      JsonObject *acc,
+			      const AccountMembers *m,
 			      GError **error)
 {
 	g_auto(GStrv) senders = NULL;
 	gint64 mph, rpd;
 
-	if (!member_limit(acc, a->username, "messages_per_hour", &mph, error) ||
-	    !member_limit(acc, a->username, "recipients_per_day", &rpd, error) ||
-	    !member_senders(acc, a->username, &senders, error))
+	if (!value_limit(m->messages_per_hour, a->username, "messages_per_hour", &mph, error) ||
+	    !value_limit(m->recipients_per_day, a->username, "recipients_per_day", &rpd, error) ||
+	    !value_senders(m->senders, a->username, &senders, error))
 		return FALSE;
 	return account_set_policy(n, a, mph, rpd, (const gchar *const *)senders, error);
 }
 
-/* An optional string member of the account @user (%NULL: the error names
- * @name alone): absent or null is %NULL. */
+/* The optional string member @m (%NULL: absent) named @name of the account
+ * @user (%NULL: the error names @name alone): absent or null is %NULL. */
 static gboolean
-member_optional_string(JsonObject *obj,
-		       const gchar *user,
-		       const gchar *name,
-		       const gchar **out,
-		       GError **error)
+value_optional_string(JsonNode *m,
+		      const gchar *user,
+		      const gchar *name,
+		      const gchar **out,
+		      GError **error)
 {
-	JsonNode *m = json_object_get_member(obj, name);
-
 	*out = NULL;
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
@@ -669,32 +729,41 @@ member_optional_string(JsonObject *obj,
 }
 
 static gboolean
-node_account_secrets_from_json(ExmMailNodeAccount *a, JsonObject *acc, GError **error)
+member_optional_string(JsonObject *obj, const gchar *name, const gchar **out)
+{
+	return value_optional_string(json_object_get_member(obj, name), NULL, name, out, NULL);
+}
+
+static gboolean
+node_account_secrets_from_json(ExmMailNodeAccount *a, const AccountMembers *m, GError **error)
 {
 	const gchar *previous;
 	gint64 until, expires;
 
-	if (!member_optional_string(acc, a->username, "previous_password_hash", &previous, error) ||
-	    !member_limit(acc, a->username, "previous_until", &until, error) ||
-	    !member_limit(acc, a->username, "expires_at", &expires, error))
+	if (!value_optional_string(m->previous_password_hash,
+				   a->username,
+				   "previous_password_hash",
+				   &previous,
+				   error) ||
+	    !value_limit(m->previous_until, a->username, "previous_until", &until, error) ||
+	    !value_limit(m->expires_at, a->username, "expires_at", &expires, error))
 		return FALSE;
 	return account_set_secrets(a, previous, until, expires, error);
 }
 
-/* `breaker_action`: absent or null is none, else `{op, token}` and nothing more. */
+/* `breaker_action` (@m, %NULL: absent): absent or null is none, else
+ * `{op, token}` and nothing more. */
 static gboolean
-node_account_breaker_from_json(ExmMailNodeAccount *a, JsonObject *acc, GError **error)
+node_account_breaker_from_json(ExmMailNodeAccount *a, JsonNode *m, GError **error)
 {
-	JsonNode *m = json_object_get_member(acc, "breaker_action");
 	JsonObject *o = m != NULL && JSON_NODE_HOLDS_OBJECT(m) ? json_node_get_object(m) : NULL;
 	const gchar *op = NULL, *token = NULL;
 	ExmMailBreakerOp value = 99; /* refused below unless op names one */
 
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
-	if (o != NULL && json_object_get_size(o) == 2 &&
-	    member_optional_string(o, NULL, "op", &op, NULL) &&
-	    member_optional_string(o, NULL, "token", &token, NULL)) {
+	if (o != NULL && json_object_get_size(o) == 2 && member_optional_string(o, "op", &op) &&
+	    member_optional_string(o, "token", &token)) {
 		if (g_strcmp0(op, "release") == 0)
 			value = EXM_MAIL_BREAKER_RELEASE;
 		else if (g_strcmp0(op, "discard") == 0)
@@ -742,7 +811,7 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 {
 	g_autofree gchar *user = exm_mail_validate_normalize_username(key, error);
 	ExmMailNodeAccount *a;
-	JsonObject *obj;
+	AccountMembers m;
 	const gchar *hash;
 	gboolean active, sandbox;
 
@@ -758,22 +827,22 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 			    user);
 		return FALSE;
 	}
-	obj = json_node_get_object(value);
-	hash = member_string(obj, "password_hash", "password_hash", error);
+	account_members(json_node_get_object(value), &m);
+	hash = value_string(m.password_hash, "password_hash", error);
 	if (hash == NULL) {
 		g_prefix_error(error, "accounts.%s.", user);
 		return FALSE;
 	}
-	if (!member_bool(obj, user, "active", TRUE, &active, error) ||
-	    !member_bool(obj, user, "sandbox", FALSE, &sandbox, error))
+	if (!value_bool(m.active, user, "active", TRUE, &active, error) ||
+	    !value_bool(m.sandbox, user, "sandbox", FALSE, &sandbox, error))
 		return FALSE;
 	a = account_add(n, &user, hash, active, error);
 	if (a == NULL)
 		return FALSE;
 	a->sandbox = sandbox;
-	return node_account_policy_from_json(n, a, obj, error) &&
-	       node_account_secrets_from_json(a, obj, error) &&
-	       node_account_breaker_from_json(a, obj, error);
+	return node_account_policy_from_json(n, a, &m, error) &&
+	       node_account_secrets_from_json(a, &m, error) &&
+	       node_account_breaker_from_json(a, m.breaker_action, error);
 }
 
 typedef struct {
