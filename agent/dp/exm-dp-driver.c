@@ -798,11 +798,12 @@ breaker_actions(ExmDpDriver *self, const ExmMailNode *node)
 		exm_dp_logstats_poll(self->usage_log); /* the newest messages too */
 	for (guint i = 0; i < node->accounts->len; i++) {
 		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, i);
-		g_autofree gchar *address = g_strdup_printf("%s@%s", a->username, node->domain);
+		g_autofree gchar *address = NULL;
 		Pending *p;
 
 		if (a->breaker_op == EXM_MAIL_BREAKER_NONE || a->breaker_token == NULL)
 			continue;
+		address = g_strdup_printf("%s@%s", a->username, node->domain);
 		g_hash_table_add(keep, g_strdup(address));
 		if (g_strcmp0(exm_dp_breaker_get_done(self->breaker, address), a->breaker_token) ==
 		    0)

@@ -27,6 +27,22 @@ node_account_free(ExmMailNodeAccount *a)
 	g_free(a);
 }
 
+static gboolean account_set_policy(const ExmMailNode *node,
+				   ExmMailNodeAccount *a,
+				   gint64 messages_per_hour,
+				   gint64 recipients_per_day,
+				   const gchar *const *senders,
+				   GError **error);
+static gboolean account_set_secrets(ExmMailNodeAccount *a,
+				    const gchar *previous_hash,
+				    gint64 previous_until,
+				    gint64 expires_at,
+				    GError **error);
+static gboolean account_set_breaker(ExmMailNodeAccount *a,
+				    ExmMailBreakerOp op,
+				    const gchar *token,
+				    GError **error);
+
 /**
  * exm_mail_node_new:
  * Returns: (transfer full): an empty value
@@ -86,6 +102,44 @@ node_account_position(const ExmMailNode *node, const gchar *username, gboolean *
 	return lo;
 }
 
+/* Adds the account @user (normalised; taken when added) of hash
+ * @password_hash. */
+static ExmMailNodeAccount *
+account_add(ExmMailNode *node,
+	    gchar **user,
+	    const gchar *password_hash,
+	    gboolean active,
+	    GError **error)
+{
+	guint pos = node->accounts->len;
+	const ExmMailNodeAccount *last =
+		pos > 0 ? g_ptr_array_index(node->accounts, pos - 1) : NULL;
+	ExmMailNodeAccount *a;
+	gboolean found = FALSE;
+
+	if (!exm_mail_validate_hash_cost(password_hash, error)) {
+		g_prefix_error(error, "accounts.%s.", *user);
+		return NULL;
+	}
+	/* a value's accounts come in order: each is appended without a search */
+	if (last != NULL && strcmp(last->username, *user) >= 0)
+		pos = node_account_position(node, *user, &found);
+	if (found) {
+		g_set_error(error,
+			    EXM_MAIL_ERROR,
+			    EXM_MAIL_ERROR_INVALID,
+			    "accounts: username '%s' appears twice (usernames ignore case)",
+			    *user);
+		return NULL;
+	}
+	a = g_new0(ExmMailNodeAccount, 1);
+	a->username = g_steal_pointer(user);
+	a->password_hash = g_strdup(password_hash);
+	a->active = active;
+	g_ptr_array_insert(node->accounts, (gint)pos, a);
+	return a;
+}
+
 /**
  * exm_mail_node_add_account:
  * @node: the value
@@ -109,33 +163,12 @@ exm_mail_node_add_account(ExmMailNode *node,
 			  GError **error)
 {
 	g_autofree gchar *user = NULL;
-	ExmMailNodeAccount *a;
-	gboolean found;
-	guint pos;
 
 	g_return_val_if_fail(node != NULL, FALSE);
 	user = exm_mail_validate_normalize_username(username, error);
 	if (user == NULL)
 		return FALSE;
-	if (!exm_mail_validate_hash_cost(password_hash, error)) {
-		g_prefix_error(error, "accounts.%s.", user);
-		return FALSE;
-	}
-	pos = node_account_position(node, user, &found);
-	if (found) {
-		g_set_error(error,
-			    EXM_MAIL_ERROR,
-			    EXM_MAIL_ERROR_INVALID,
-			    "accounts: username '%s' appears twice (usernames ignore case)",
-			    user);
-		return FALSE;
-	}
-	a = g_new0(ExmMailNodeAccount, 1);
-	a->username = g_steal_pointer(&user);
-	a->password_hash = g_strdup(password_hash);
-	a->active = active;
-	g_ptr_array_insert(node->accounts, (gint)pos, a);
-	return TRUE;
+	return account_add(node, &user, password_hash, active, error) != NULL;
 }
 
 /* The account @username of @node, or %NULL with an error naming it. */
@@ -220,13 +253,24 @@ exm_mail_node_set_account_policy(ExmMailNode *node,
 				 const gchar *const *senders,
 				 GError **error)
 {
-	g_auto(GStrv) norm = NULL;
 	ExmMailNodeAccount *a;
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
 	a = node_account(node, username, error);
-	if (a == NULL)
-		return FALSE;
+	return a != NULL &&
+	       account_set_policy(node, a, messages_per_hour, recipients_per_day, senders, error);
+}
+
+static gboolean
+account_set_policy(const ExmMailNode *node,
+		   ExmMailNodeAccount *a,
+		   gint64 messages_per_hour,
+		   gint64 recipients_per_day,
+		   const gchar *const *senders,
+		   GError **error)
+{
+	g_auto(GStrv) norm = NULL;
+
 	if (!check_optional_limit("messages_per_hour",
 				  messages_per_hour,
 				  1,
@@ -239,7 +283,7 @@ exm_mail_node_set_account_policy(ExmMailNode *node,
 				  error) ||
 	    (senders != NULL && senders[0] != NULL &&
 	     (norm = normalize_senders(node->domain, senders, error)) == NULL)) {
-		g_prefix_error(error, "accounts.%s.", username);
+		g_prefix_error(error, "accounts.%s.", a->username);
 		return FALSE;
 	}
 	a->messages_per_hour = messages_per_hour;
@@ -298,11 +342,20 @@ exm_mail_node_set_account_secrets(ExmMailNode *node,
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
 	a = node_account(node, username, error);
-	if (a == NULL)
-		return FALSE;
+	return a != NULL &&
+	       account_set_secrets(a, previous_hash, previous_until, expires_at, error);
+}
+
+static gboolean
+account_set_secrets(ExmMailNodeAccount *a,
+		    const gchar *previous_hash,
+		    gint64 previous_until,
+		    gint64 expires_at,
+		    GError **error)
+{
 	if (!check_previous(previous_hash, previous_until, error) ||
 	    !check_epoch("expires_at", expires_at, error)) {
-		g_prefix_error(error, "accounts.%s.", username);
+		g_prefix_error(error, "accounts.%s.", a->username);
 		return FALSE;
 	}
 	g_free(a->previous_hash);
@@ -351,13 +404,18 @@ exm_mail_node_set_account_breaker(ExmMailNode *node,
 				  const gchar *token,
 				  GError **error)
 {
-	g_autofree gchar *uuid = NULL;
 	ExmMailNodeAccount *a;
 
 	g_return_val_if_fail(node != NULL && username != NULL, FALSE);
 	a = node_account(node, username, error);
-	if (a == NULL)
-		return FALSE;
+	return a != NULL && account_set_breaker(a, op, token, error);
+}
+
+static gboolean
+account_set_breaker(ExmMailNodeAccount *a, ExmMailBreakerOp op, const gchar *token, GError **error)
+{
+	g_autofree gchar *uuid = NULL;
+
 	if (op != EXM_MAIL_BREAKER_NONE && token != NULL)
 		uuid = exm_uuid_parse(token, NULL);
 	if ((op != EXM_MAIL_BREAKER_NONE && uuid == NULL) ||
@@ -367,7 +425,7 @@ exm_mail_node_set_account_breaker(ExmMailNode *node,
 			    EXM_MAIL_ERROR_INVALID,
 			    "accounts.%s.breaker_action: must be null or {op: release|discard, "
 			    "token: a UUID}",
-			    username);
+			    a->username);
 		return FALSE;
 	}
 	a->breaker_op = op;
@@ -451,12 +509,10 @@ exm_mail_node_set_limits(ExmMailNode *node, const ExmMailLimits *limits, GError 
 	return TRUE;
 }
 
-/* A string member of @obj, or %NULL with an error naming @path. */
+/* A string member @m (%NULL: absent), or %NULL with an error naming @path. */
 static const gchar *
-member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **error)
+value_string(JsonNode *m, const gchar *path, GError **error)
 {
-	JsonNode *m = json_object_get_member(obj, name);
-
 	if (m == NULL) {
 		g_set_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID, "%s: is required", path);
 		return NULL;
@@ -472,17 +528,22 @@ member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **er
 	return json_node_get_string(m);
 }
 
-/* A boolean member @name of an account: absent means @absent. */
-static gboolean
-member_bool(JsonObject *acc,
-	    const gchar *user,
-	    const gchar *name,
-	    gboolean absent,
-	    gboolean *out,
-	    GError **error)
+static const gchar *
+member_string(JsonObject *obj, const gchar *name, const gchar *path, GError **error)
 {
-	JsonNode *m = json_object_get_member(acc, name);
+	return value_string(json_object_get_member(obj, name), path, error);
+}
 
+/* The boolean member @m (%NULL: absent) named @name of an account: absent
+ * means @absent. */
+static gboolean
+value_bool(JsonNode *m,
+	   const gchar *user,
+	   const gchar *name,
+	   gboolean absent,
+	   gboolean *out,
+	   GError **error)
+{
 	*out = absent;
 	if (m == NULL)
 		return TRUE;
@@ -499,40 +560,57 @@ member_bool(JsonObject *acc,
 	return TRUE;
 }
 
-/* An optional integer member: absent or null is 0 (the default). */
-static gboolean
-member_limit(JsonObject *obj, const gchar *name, const gchar *prefix, gint64 *out, GError **error)
+/* The error's path of member @name: of the account @user, or of `limits`
+ * (@user %NULL); made only for an error, not for every account. */
+static gchar *
+member_path(const gchar *user, const gchar *name)
 {
-	JsonNode *m = json_object_get_member(obj, name);
+	return user != NULL ? g_strdup_printf("accounts.%s.%s", user, name)
+			    : g_strdup_printf("limits.%s", name);
+}
 
+/* The optional integer member @m (%NULL: absent) named @name of the
+ * account @user (or of `limits`, @user %NULL): absent or null is 0 (the
+ * default). */
+static gboolean
+value_limit(JsonNode *m, const gchar *user, const gchar *name, gint64 *out, GError **error)
+{
 	*out = 0;
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
 	if (!JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_INT64 ||
 	    json_node_get_int(m) == 0) {
+		g_autofree gchar *path = member_path(user, name);
+
 		g_set_error(error,
 			    EXM_MAIL_ERROR,
 			    EXM_MAIL_ERROR_INVALID,
-			    "%s%s: must be a positive integer or null",
-			    prefix,
-			    name);
+			    "%s: must be a positive integer or null",
+			    path);
 		return FALSE;
 	}
 	*out = json_node_get_int(m);
 	return TRUE;
 }
 
-/* `senders`: absent or null is %NULL, else an array of strings. */
 static gboolean
-member_senders(JsonObject *acc, const gchar *user, GStrv *out, GError **error)
+member_limit(JsonObject *obj, const gchar *user, const gchar *name, gint64 *out, GError **error)
 {
-	JsonNode *m = json_object_get_member(acc, "senders");
-	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+	return value_limit(json_object_get_member(obj, name), user, name, out, error);
+}
+
+/* `senders` (@m, %NULL: absent): absent or null is %NULL, else an array of
+ * strings. */
+static gboolean
+value_senders(JsonNode *m, const gchar *user, GStrv *out, GError **error)
+{
+	g_autoptr(GStrvBuilder) b = NULL;
 	JsonArray *arr;
 
 	*out = NULL;
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
+	b = g_strv_builder_new();
 	arr = JSON_NODE_HOLDS_ARRAY(m) ? json_node_get_array(m) : NULL;
 	for (guint i = 0; arr != NULL && i < json_array_get_length(arr); i++) {
 		JsonNode *e = json_array_get_element(arr, i);
@@ -554,31 +632,84 @@ member_senders(JsonObject *acc, const gchar *user, GStrv *out, GError **error)
 	return TRUE;
 }
 
-static gboolean
-node_account_policy_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+/* The members of an account the node reads (%NULL: absent). */
+typedef struct {
+	JsonNode *password_hash;
+	JsonNode *active;
+	JsonNode *sandbox;
+	JsonNode *messages_per_hour;
+	JsonNode *recipients_per_day;
+	JsonNode *senders;
+	JsonNode *previous_password_hash;
+	JsonNode *previous_until;
+	JsonNode *expires_at;
+	JsonNode *breaker_action;
+} AccountMembers;
+
+/* Finds them in one pass over the account's members (usually two) instead of
+ * ten lookups by name, most of them for an absent member, per account; the
+ * others are ignored, as before. */
+static void
+account_members(JsonObject *acc, AccountMembers *m)
 {
-	g_autofree gchar *prefix = g_strdup_printf("accounts.%s.", user);
+	static const struct {
+		const gchar *name;
+		gsize offset;
+	} names[] = {
+#define AM(name) { #name, G_STRUCT_OFFSET(AccountMembers, name) }
+		AM(password_hash),
+		AM(active),
+		AM(sandbox),
+		AM(messages_per_hour),
+		AM(recipients_per_day),
+		AM(senders),
+		AM(previous_password_hash),
+		AM(previous_until),
+		AM(expires_at),
+		AM(breaker_action),
+#undef AM
+	};
+	JsonObjectIter it;
+	const gchar *name;
+	JsonNode *value;
+
+	memset(m, 0, sizeof *m);
+	json_object_iter_init(&it, acc);
+	while (json_object_iter_next(&it, &name, &value)) {
+		for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+			if (strcmp(name, names[i].name) == 0) {
+				G_STRUCT_MEMBER(JsonNode *, m, names[i].offset) = value;
+				break;
+			}
+		}
+	}
+}
+
+static gboolean
+node_account_policy_from_json(ExmMailNode *n,
+			      ExmMailNodeAccount *a,
+			      const AccountMembers *m,
+			      GError **error)
+{
 	g_auto(GStrv) senders = NULL;
 	gint64 mph, rpd;
 
-	if (!member_limit(acc, "messages_per_hour", prefix, &mph, error) ||
-	    !member_limit(acc, "recipients_per_day", prefix, &rpd, error) ||
-	    !member_senders(acc, user, &senders, error))
+	if (!value_limit(m->messages_per_hour, a->username, "messages_per_hour", &mph, error) ||
+	    !value_limit(m->recipients_per_day, a->username, "recipients_per_day", &rpd, error) ||
+	    !value_senders(m->senders, a->username, &senders, error))
 		return FALSE;
-	return exm_mail_node_set_account_policy(
-		n, user, mph, rpd, (const gchar *const *)senders, error);
+	return account_set_policy(n, a, mph, rpd, (const gchar *const *)senders, error);
 }
 
-/* An optional string member: absent or null is %NULL. */
+/* The optional string member @m (%NULL: absent) named @name of the account
+ * @user (%NULL: the error names @name alone): absent or null is %NULL. */
 static gboolean
-member_optional_string(JsonObject *obj,
-		       const gchar *name,
-		       const gchar *prefix,
-		       const gchar **out,
-		       GError **error)
+value_optional_string(JsonNode *m,
+		      const gchar *user,
+		      const gchar *name,
+		      const gchar **out,
+		      GError **error)
 {
-	JsonNode *m = json_object_get_member(obj, name);
-
 	*out = NULL;
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
@@ -586,8 +717,10 @@ member_optional_string(JsonObject *obj,
 		g_set_error(error,
 			    EXM_MAIL_ERROR,
 			    EXM_MAIL_ERROR_INVALID,
-			    "%s%s: must be a string or null",
-			    prefix,
+			    "%s%s%s%s: must be a string or null",
+			    user != NULL ? "accounts." : "",
+			    user != NULL ? user : "",
+			    user != NULL ? "." : "",
 			    name);
 		return FALSE;
 	}
@@ -596,33 +729,41 @@ member_optional_string(JsonObject *obj,
 }
 
 static gboolean
-node_account_secrets_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+member_optional_string(JsonObject *obj, const gchar *name, const gchar **out)
 {
-	g_autofree gchar *prefix = g_strdup_printf("accounts.%s.", user);
+	return value_optional_string(json_object_get_member(obj, name), NULL, name, out, NULL);
+}
+
+static gboolean
+node_account_secrets_from_json(ExmMailNodeAccount *a, const AccountMembers *m, GError **error)
+{
 	const gchar *previous;
 	gint64 until, expires;
 
-	if (!member_optional_string(acc, "previous_password_hash", prefix, &previous, error) ||
-	    !member_limit(acc, "previous_until", prefix, &until, error) ||
-	    !member_limit(acc, "expires_at", prefix, &expires, error))
+	if (!value_optional_string(m->previous_password_hash,
+				   a->username,
+				   "previous_password_hash",
+				   &previous,
+				   error) ||
+	    !value_limit(m->previous_until, a->username, "previous_until", &until, error) ||
+	    !value_limit(m->expires_at, a->username, "expires_at", &expires, error))
 		return FALSE;
-	return exm_mail_node_set_account_secrets(n, user, previous, until, expires, error);
+	return account_set_secrets(a, previous, until, expires, error);
 }
 
-/* `breaker_action`: absent or null is none, else `{op, token}` and nothing more. */
+/* `breaker_action` (@m, %NULL: absent): absent or null is none, else
+ * `{op, token}` and nothing more. */
 static gboolean
-node_account_breaker_from_json(ExmMailNode *n, const gchar *user, JsonObject *acc, GError **error)
+node_account_breaker_from_json(ExmMailNodeAccount *a, JsonNode *m, GError **error)
 {
-	JsonNode *m = json_object_get_member(acc, "breaker_action");
 	JsonObject *o = m != NULL && JSON_NODE_HOLDS_OBJECT(m) ? json_node_get_object(m) : NULL;
 	const gchar *op = NULL, *token = NULL;
 	ExmMailBreakerOp value = 99; /* refused below unless op names one */
 
 	if (m == NULL || JSON_NODE_HOLDS_NULL(m))
 		return TRUE;
-	if (o != NULL && json_object_get_size(o) == 2 &&
-	    member_optional_string(o, "op", "", &op, NULL) &&
-	    member_optional_string(o, "token", "", &token, NULL)) {
+	if (o != NULL && json_object_get_size(o) == 2 && member_optional_string(o, "op", &op) &&
+	    member_optional_string(o, "token", &token)) {
 		if (g_strcmp0(op, "release") == 0)
 			value = EXM_MAIL_BREAKER_RELEASE;
 		else if (g_strcmp0(op, "discard") == 0)
@@ -630,7 +771,7 @@ node_account_breaker_from_json(ExmMailNode *n, const gchar *user, JsonObject *ac
 	}
 	if (token == NULL)
 		value = 99;
-	return exm_mail_node_set_account_breaker(n, user, value, token, error);
+	return account_set_breaker(a, value, token, error);
 }
 
 static gboolean
@@ -648,23 +789,19 @@ node_limits_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 		return FALSE;
 	}
 	lo = json_node_get_object(m);
-	if (!member_limit(lo, "messages_per_hour", "limits.", &l.messages_per_hour, error) ||
-	    !member_limit(lo, "recipients_per_day", "limits.", &l.recipients_per_day, error) ||
+	if (!member_limit(lo, NULL, "messages_per_hour", &l.messages_per_hour, error) ||
+	    !member_limit(lo, NULL, "recipients_per_day", &l.recipients_per_day, error) ||
+	    !member_limit(
+		    lo, NULL, "messages_per_hour_ceiling", &l.messages_per_hour_ceiling, error) ||
+	    !member_limit(lo, NULL, "auth_fail_limit", &l.auth_fail_limit, error) ||
+	    !member_limit(lo, NULL, "auth_fail_window", &l.auth_fail_window, error) ||
 	    !member_limit(lo,
-			  "messages_per_hour_ceiling",
-			  "limits.",
-			  &l.messages_per_hour_ceiling,
-			  error) ||
-	    !member_limit(lo, "auth_fail_limit", "limits.", &l.auth_fail_limit, error) ||
-	    !member_limit(lo, "auth_fail_window", "limits.", &l.auth_fail_window, error) ||
-	    !member_limit(lo,
+			  NULL,
 			  "breaker_new_recipients_per_day",
-			  "limits.",
 			  &l.breaker_new_recipients_per_day,
 			  error) ||
-	    !member_limit(
-		    lo, "breaker_bounce_percent", "limits.", &l.breaker_bounce_percent, error) ||
-	    !member_limit(lo, "breaker_bounce_min", "limits.", &l.breaker_bounce_min, error))
+	    !member_limit(lo, NULL, "breaker_bounce_percent", &l.breaker_bounce_percent, error) ||
+	    !member_limit(lo, NULL, "breaker_bounce_min", &l.breaker_bounce_min, error))
 		return FALSE;
 	return exm_mail_node_set_limits(n, &l, error);
 }
@@ -673,7 +810,8 @@ static gboolean
 node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError **error)
 {
 	g_autofree gchar *user = exm_mail_validate_normalize_username(key, error);
-	g_autofree gchar *path = NULL;
+	ExmMailNodeAccount *a;
+	AccountMembers m;
 	const gchar *hash;
 	gboolean active, sandbox;
 
@@ -689,24 +827,63 @@ node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError
 			    user);
 		return FALSE;
 	}
-	path = g_strdup_printf("accounts.%s.password_hash", user);
-	hash = member_string(json_node_get_object(value), "password_hash", path, error);
-	if (hash == NULL ||
-	    !member_bool(json_node_get_object(value), user, "active", TRUE, &active, error) ||
-	    !member_bool(json_node_get_object(value), user, "sandbox", FALSE, &sandbox, error))
+	account_members(json_node_get_object(value), &m);
+	hash = value_string(m.password_hash, "password_hash", error);
+	if (hash == NULL) {
+		g_prefix_error(error, "accounts.%s.", user);
 		return FALSE;
-	return exm_mail_node_add_account(n, user, hash, active, error) &&
-	       node_account_policy_from_json(n, user, json_node_get_object(value), error) &&
-	       node_account_secrets_from_json(n, user, json_node_get_object(value), error) &&
-	       node_account_breaker_from_json(n, user, json_node_get_object(value), error) &&
-	       exm_mail_node_set_account_sandbox(n, user, sandbox, error);
+	}
+	if (!value_bool(m.active, user, "active", TRUE, &active, error) ||
+	    !value_bool(m.sandbox, user, "sandbox", FALSE, &sandbox, error))
+		return FALSE;
+	a = account_add(n, &user, hash, active, error);
+	if (a == NULL)
+		return FALSE;
+	a->sandbox = sandbox;
+	return node_account_policy_from_json(n, a, &m, error) &&
+	       node_account_secrets_from_json(a, &m, error) &&
+	       node_account_breaker_from_json(a, m.breaker_action, error);
+}
+
+typedef struct {
+	const gchar *key;
+	JsonNode *value;
+} Member;
+
+static gint
+member_cmp(gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp(((const Member *)a)->key, ((const Member *)b)->key);
+}
+
+/* @obj's members in the order of their folded names.  A value's accounts
+ * come in that order already (the control plane writes them sorted), which
+ * one pass tells without sorting 100 000 names. */
+static GArray *
+members_sorted(JsonObject *obj)
+{
+	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(Member), json_object_get_size(obj));
+	gboolean sorted = TRUE;
+	JsonObjectIter it;
+	Member m;
+
+	json_object_iter_init_ordered(&it, obj);
+	while (json_object_iter_next_ordered(&it, &m.key, &m.value)) {
+		if (sorted && out->len > 0 &&
+		    g_ascii_strcasecmp(g_array_index(out, Member, out->len - 1).key, m.key) > 0)
+			sorted = FALSE;
+		g_array_append_val(out, m);
+	}
+	if (!sorted)
+		g_array_sort(out, member_cmp);
+	return out;
 }
 
 static gboolean
 node_accounts_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 {
 	JsonNode *m = json_object_get_member(obj, "accounts");
-	g_autoptr(GList) keys = NULL;
+	g_autoptr(GArray) members = NULL;
 
 	if (m == NULL || !JSON_NODE_HOLDS_OBJECT(m)) {
 		g_set_error_literal(error,
@@ -719,12 +896,11 @@ node_accounts_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 	/* in the order of the folded usernames: each account is then added at
 	 * the end of the sorted array, where the object's hash order made every
 	 * insertion move half of it (quadratic: seconds at 100 000 accounts) */
-	keys = json_object_get_members(json_node_get_object(m));
-	keys = g_list_sort(keys, (GCompareFunc)g_ascii_strcasecmp);
-	for (GList *l = keys; l != NULL; l = l->next) {
-		JsonNode *value = json_object_get_member(json_node_get_object(m), l->data);
+	members = members_sorted(json_node_get_object(m));
+	for (guint i = 0; i < members->len; i++) {
+		const Member *e = &g_array_index(members, Member, i);
 
-		if (!node_account_from_json(n, l->data, value, error))
+		if (!node_account_from_json(n, e->key, e->value, error))
 			return FALSE;
 	}
 	return TRUE;

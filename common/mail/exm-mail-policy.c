@@ -121,16 +121,25 @@ has_policy(const ExmMailNodeAccount *a, gint64 mph, gint64 rpd)
 static void
 render_account(GString *out, const ExmMailNodeAccount *a, const gchar *domain, GHashTable *held)
 {
-	g_autofree gchar *user = exm_mail_validate_normalize_username(a->username, NULL);
+	g_autofree gchar *user = NULL;
 	g_autoptr(GString) line = NULL;
 	gint64 mph = bounded(a->messages_per_hour, 1, EXM_MAIL_MESSAGES_PER_HOUR_MAX, 0);
 	gint64 rpd = bounded(a->recipients_per_day, 1, EXM_MAIL_RECIPIENTS_PER_DAY_MAX, 0);
-	g_autofree gchar *address = g_strdup_printf("%s@%s", a->username, domain);
-	/* the key is the node's own account, never the caller's text */
-	gboolean is_held = held != NULL && g_hash_table_contains(held, address);
+	gboolean is_held = FALSE;
 
-	if (!a->active || (!has_policy(a, mph, rpd) && !is_held))
+	if (!a->active)
 		return;
+	/* most accounts have no line: nothing is formatted for them (100 000
+	 * addresses and checked usernames per render otherwise) */
+	if (held != NULL && g_hash_table_size(held) > 0) {
+		g_autofree gchar *address = g_strdup_printf("%s@%s", a->username, domain);
+
+		/* the key is the node's own account, never the caller's text */
+		is_held = g_hash_table_contains(held, address);
+	}
+	if (!has_policy(a, mph, rpd) && !is_held)
+		return;
+	user = exm_mail_validate_normalize_username(a->username, NULL);
 	if (user == NULL || !g_str_equal(user, a->username)) {
 		g_warning("policy: skipping an account whose username cannot be written safely");
 		return;

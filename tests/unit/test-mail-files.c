@@ -103,6 +103,35 @@ test_upstream_passwd(void)
 	}
 }
 
+/* passwd is in the order of the usernames: accounts in that order (as
+ * exm_mail_node_add_account() keeps them) are written as they are, others
+ * sorted first, without reordering the node. */
+static void
+test_passwd_render_order(void)
+{
+	const gchar *want = "alice@example.com:$6$ha\nbob@example.com:$6$hb\n"
+			    "carol@example.com:$6$hc\n";
+	g_autoptr(ExmMailNode) hand = raw_node("example.com");
+	g_autoptr(ExmMailNode) sorted = raw_node("example.com");
+	g_autofree gchar *from_hand = NULL;
+	g_autofree gchar *from_sorted = NULL;
+
+	raw_add(hand, "carol", "$6$hc", TRUE);
+	raw_add(hand, "alice", "$6$ha", TRUE);
+	raw_add(hand, "bob", "$6$hb", TRUE);
+	from_hand = exm_mail_passwd_render(hand);
+	g_assert_cmpstr(from_hand, ==, want);
+	/* the render does not reorder the node it borrows */
+	g_assert_cmpstr(((ExmMailNodeAccount *)g_ptr_array_index(hand->accounts, 0))->username,
+			==,
+			"carol");
+	raw_add(sorted, "alice", "$6$ha", TRUE);
+	raw_add(sorted, "bob", "$6$hb", TRUE);
+	raw_add(sorted, "carol", "$6$hc", TRUE);
+	from_sorted = exm_mail_passwd_render(sorted);
+	g_assert_cmpstr(from_sorted, ==, want);
+}
+
 static void
 test_upstream_dkim_txt(void)
 {
@@ -1290,6 +1319,7 @@ main(int argc, char **argv)
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/mail/files/upstream/strip-prefix", test_upstream_strip_prefix);
 	g_test_add_func("/mail/files/upstream/passwd", test_upstream_passwd);
+	g_test_add_func("/mail/files/passwd/render-order", test_passwd_render_order);
 	g_test_add_func("/mail/files/upstream/dkim-txt", test_upstream_dkim_txt);
 	g_test_add_func("/mail/files/passwd/render-exact", test_passwd_render_exact);
 	g_test_add_func("/mail/files/passwd/render-all-inactive", test_passwd_render_all_inactive);

@@ -171,6 +171,115 @@ test_node_long_name(void)
 	g_assert_cmpuint(strlen(n->name), ==, 255);
 }
 
+/* A node value of accounts u0..u<n-1> in the order of @order (an index per
+ * position), account @dup (if >= 0) repeated upper-cased at the end. */
+static gchar *
+node_of_order(const guint *order, guint n, gint dup)
+{
+	g_autoptr(GString) v = g_string_new("{\"uuid\":\"" UUID_I "\",\"name\":\"m\",\"domain\":"
+					    "\"ex.com\",\"accounts\":{");
+
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(v,
+				       "%s\"u%03u\":{\"password_hash\":\"" HASH_A
+				       "\",\"messages_per_hour\":%u}",
+				       i == 0 ? "" : ",",
+				       order[i],
+				       order[i] + 1);
+	if (dup >= 0)
+		g_string_append_printf(v, ",\"U%03d\":{\"password_hash\":\"" HASH_A "\"}", dup);
+	g_string_append(v, "}}");
+	return g_string_free(g_steal_pointer(&v), FALSE);
+}
+
+/* The accounts are taken in the order of their folded names however they
+ * come (sorted: no sort at all), and a folded duplicate is refused wherever
+ * it sits (docs/scale.md §3). */
+static void
+test_node_account_order(void)
+{
+	enum { N = 50 };
+	guint sorted[N], reversed[N], shuffled[N];
+	g_autofree gchar *want = NULL;
+
+	for (guint i = 0; i < N; i++) {
+		sorted[i] = i;
+		reversed[i] = N - 1 - i;
+		shuffled[i] = (i * 17) % N; /* 17 is prime to 50: a permutation */
+	}
+	for (guint k = 0; k < 3; k++) {
+		const guint *order = k == 0 ? sorted : k == 1 ? reversed : shuffled;
+		g_autofree gchar *text = node_of_order(order, N, -1);
+		g_autoptr(JsonNode) json = parse(text);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmMailNode) n = exm_mail_node_from_json(json, &error);
+		g_autoptr(JsonNode) out = NULL;
+		g_autofree gchar *got = NULL;
+
+		g_assert_no_error(error);
+		out = exm_mail_node_to_json(n);
+		got = to_text(out);
+		if (want == NULL)
+			want = g_strdup(got);
+		g_assert_cmpstr(got, ==, want);
+		for (guint i = 0; i < N; i++) {
+			const ExmMailNodeAccount *a = g_ptr_array_index(n->accounts, i);
+			g_autofree gchar *user = g_strdup_printf("u%03u", i);
+
+			g_assert_cmpstr(a->username, ==, user);
+			g_assert_cmpint(a->messages_per_hour, ==, i + 1);
+		}
+		for (gint dup = 0; dup < N; dup += N - 1) {
+			g_autofree gchar *dtext = node_of_order(order, N, dup);
+			g_autoptr(JsonNode) djson = parse(dtext);
+			g_autoptr(GError) derror = NULL;
+			g_autoptr(ExmMailNode) dn = exm_mail_node_from_json(djson, &derror);
+
+			g_assert_null(dn);
+			g_assert_error(derror, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+			g_assert_nonnull(strstr(derror->message, "appears twice"));
+		}
+	}
+}
+
+/* The paths in the messages (made only for an error now) name the member. */
+static void
+test_node_error_paths(void)
+{
+	static const struct {
+		const gchar *member;
+		const gchar *message;
+	} cases[] = {
+		{ "\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A
+		  "\",\"messages_per_hour\":0}}",
+		  "accounts.bob.messages_per_hour: must be a positive integer or null" },
+		{ "\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A "\",\"expires_at\":\"x\"}}",
+		  "accounts.bob.expires_at: must be a positive integer or null" },
+		{ "\"accounts\":{\"bob\":{\"password_hash\":\"" HASH_A
+		  "\",\"previous_password_hash\":1}}",
+		  "accounts.bob.previous_password_hash: must be a string or null" },
+		{ "\"accounts\":{\"bob\":{\"active\":true}}",
+		  "accounts.bob.password_hash: is required" },
+		{ "\"accounts\":{\"bob\":{\"password_hash\":7}}",
+		  "accounts.bob.password_hash: must be a string" },
+		{ "\"accounts\":{},\"limits\":{\"auth_fail_limit\":true}",
+		  "limits.auth_fail_limit: must be a positive integer or null" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree gchar *text = g_strdup_printf(
+			"{\"uuid\":\"" UUID_I "\",\"name\":\"m\",\"domain\":\"ex.com\",%s}",
+			cases[i].member);
+		g_autoptr(JsonNode) json = parse(text);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmMailNode) n = exm_mail_node_from_json(json, &error);
+
+		g_assert_null(n);
+		g_assert_error(error, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
+		g_assert_cmpstr(error->message, ==, cases[i].message);
+	}
+}
+
 static void
 test_node_from_json_refuses(void)
 {
@@ -324,6 +433,8 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/model/node-to-json-exact", test_node_to_json_exact);
 	g_test_add_func("/mail/model/node-long-name", test_node_long_name);
 	g_test_add_func("/mail/model/node-from-json-refuses", test_node_from_json_refuses);
+	g_test_add_func("/mail/model/node-account-order", test_node_account_order);
+	g_test_add_func("/mail/model/node-error-paths", test_node_error_paths);
 	g_test_add_func("/mail/model/node-add-account", test_node_add_account);
 	g_test_add_func("/mail/model/node-dear-hash", test_node_dear_hash);
 	return g_test_run();
