@@ -1389,34 +1389,6 @@ thread_names(GPid pid)
 	return g_string_free(g_steal_pointer(&names), FALSE);
 }
 
-/* %TRUE once a plain GET /v1/ on 127.0.0.1:@port is answered 200. */
-static gboolean
-answers(guint16 port)
-{
-	static const gchar req[] = "GET /v1/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-	g_autoptr(GSocketClient) client = g_socket_client_new();
-	g_autoptr(GSocketConnection) conn =
-		g_socket_client_connect_to_host(client, "127.0.0.1", port, NULL, NULL);
-	gchar head[16] = { 0 };
-	gsize got = 0;
-
-	if (conn == NULL ||
-	    !g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)),
-				       req,
-				       strlen(req),
-				       NULL,
-				       NULL,
-				       NULL))
-		return FALSE;
-	g_input_stream_read_all(g_io_stream_get_input_stream(G_IO_STREAM(conn)),
-				head,
-				sizeof(head) - 1,
-				&got,
-				NULL,
-				NULL);
-	return g_str_has_prefix(head, "HTTP/1.1 200");
-}
-
 /* One start of the executable with the agent API: what runs at its first answer. */
 static void
 first_answer_once(const gchar *conninfo, const gchar *dir)
@@ -1437,6 +1409,7 @@ first_answer_once(const gchar *conninfo, const gchar *dir)
 		conninfo,
 		orch,
 		exm_test_free_port());
+	g_autofree gchar *url = g_strdup_printf("http://127.0.0.1:%u/v1/", port);
 	gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 	gboolean up = FALSE;
 
@@ -1447,7 +1420,7 @@ first_answer_once(const gchar *conninfo, const gchar *dir)
 	}
 	g_assert_no_error(error);
 	/* poll hard: the gap this guards was a few milliseconds wide */
-	while (!(up = answers(port)) && g_get_monotonic_time() < deadline &&
+	while (!(up = probe(url)) && g_get_monotonic_time() < deadline &&
 	       g_subprocess_get_identifier(proc) != NULL)
 		g_usleep(1000);
 	g_assert_true(up);
