@@ -283,19 +283,6 @@ field_of(const gchar *text, const gchar *name)
 	return at != NULL ? g_ascii_strtoull(at + strlen(name), NULL, 10) : 0;
 }
 
-/* /proc/@path's schedstat: time on a CPU and waiting for one, in ns. */
-static void
-add_schedstat(const gchar *path, guint64 *cpu_ns, guint64 *wait_ns)
-{
-	g_autofree gchar *text = NULL;
-	gchar *end = NULL;
-
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		return;
-	*cpu_ns += g_ascii_strtoull(text, &end, 10);
-	*wait_ns += g_ascii_strtoull(end, NULL, 10);
-}
-
 /* The CPU time of the other backends on bench_conninfo's database. */
 static guint64
 backends_cpu_ns(void)
@@ -303,7 +290,6 @@ backends_cpu_ns(void)
 	g_autofree gchar *pids = NULL;
 	g_auto(GStrv) each = NULL;
 	guint64 cpu = 0;
-	guint64 wait = 0;
 
 	if (bench_conninfo == NULL)
 		return 0;
@@ -313,10 +299,11 @@ backends_cpu_ns(void)
 				NULL);
 	each = g_strsplit(pids != NULL ? pids : "", " ", -1);
 	for (guint i = 0; each[i] != NULL; i++) {
-		g_autofree gchar *path = g_strdup_printf("/proc/%s/schedstat", each[i]);
+		guint64 backend_cpu = 0, backend_wait = 0;
 
 		if (*each[i] != '\0')
-			add_schedstat(path, &cpu, &wait);
+			exm_test_schedstat((GPid)atoi(each[i]), &backend_cpu, &backend_wait);
+		cpu += backend_cpu;
 	}
 	return cpu;
 }
@@ -343,10 +330,8 @@ proc_counts(const gchar *pid, ProcCounts *out)
 			continue;
 		out->voluntary += field_of(status, "\nvoluntary_ctxt_switches:\t");
 		out->involuntary += field_of(status, "nonvoluntary_ctxt_switches:\t");
-		g_free(path);
-		path = g_build_filename(task_path, tid, "schedstat", NULL);
-		add_schedstat(path, &out->cpu_ns, &out->wait_ns);
 	}
+	exm_test_schedstat((GPid)atoi(pid), &out->cpu_ns, &out->wait_ns);
 	out->pg_ns = backends_cpu_ns();
 }
 

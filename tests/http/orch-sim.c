@@ -183,22 +183,10 @@ orch_sim_cpu_seconds(GPid pid)
 gdouble
 orch_sim_wait_seconds(GPid pid)
 {
-	g_autofree gchar *dir = g_strdup_printf("/proc/%d/task", (gint)pid);
-	g_autoptr(GDir) tasks = g_dir_open(dir, 0, NULL);
-	const gchar *tid;
-	guint64 ns = 0;
+	guint64 cpu_ns, wait_ns;
 
-	while (tasks != NULL && (tid = g_dir_read_name(tasks)) != NULL) {
-		g_autofree gchar *path = g_build_filename(dir, tid, "schedstat", NULL);
-		g_autofree gchar *text = NULL;
-		const gchar *space;
-
-		/* run time, run_delay, time slices, in ns */
-		if (g_file_get_contents(path, &text, NULL, NULL) &&
-		    (space = strchr(text, ' ')) != NULL)
-			ns += g_ascii_strtoull(space + 1, NULL, 10);
-	}
-	return (gdouble)ns / 1e9;
+	exm_test_schedstat(pid, &cpu_ns, &wait_ns);
+	return (gdouble)wait_ns / 1e9;
 }
 
 /* ------------------------------------------------------------- simulator */

@@ -217,6 +217,27 @@ exm_test_count_fds(GPid pid)
 	return pid == getpid() ? n - 1 : n;
 }
 
+void
+exm_test_schedstat(GPid pid, guint64 *cpu_ns, guint64 *wait_ns)
+{
+	g_autofree gchar *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+	g_autoptr(GDir) tasks = g_dir_open(dir, 0, NULL);
+	const gchar *tid;
+
+	*cpu_ns = *wait_ns = 0;
+	while (tasks != NULL && (tid = g_dir_read_name(tasks)) != NULL) {
+		g_autofree gchar *path = g_build_filename(dir, tid, "schedstat", NULL);
+		g_autofree gchar *text = NULL;
+		gchar *end = NULL;
+
+		/* run time, run delay (waiting for a CPU), time slices */
+		if (!g_file_get_contents(path, &text, NULL, NULL))
+			continue;
+		*cpu_ns += g_ascii_strtoull(text, &end, 10);
+		*wait_ns += g_ascii_strtoull(end, NULL, 10);
+	}
+}
+
 gchar *
 exm_test_crypt(const gchar *password, const gchar *setting)
 {

@@ -94,6 +94,18 @@ gdouble exm_test_percentile(const gdouble *sorted, guint n, guint p);
 gint exm_test_count_fds(GPid pid);
 
 /**
+ * exm_test_schedstat:
+ * @pid: a process
+ * @cpu_ns: (out): its threads' time on a CPU, in ns
+ * @wait_ns: (out): their time runnable and waiting for a CPU, in ns
+ *
+ * Sums `/proc/<pid>/task/<tid>/schedstat` over the threads alive now (one
+ * that exited took its time away): what a benchmark prints beside its
+ * latencies, the machine's share of them.  Both are 0 when @pid is gone.
+ */
+void exm_test_schedstat(GPid pid, guint64 *cpu_ns, guint64 *wait_ns);
+
+/**
  * exm_test_crypt:
  * @password: the password
  * @setting: a crypt(3) setting or a whole hash
