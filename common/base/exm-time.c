@@ -91,13 +91,18 @@ time_expect(const gchar **p, gchar c)
 	return TRUE;
 }
 
-/* The `.f` fraction (1..6 digits) scaled to microseconds. */
+/* The `.f` fraction (1..6 digits) scaled to microseconds; absent is 0 when
+ * @optional (PostgreSQL leaves out a zero fraction). */
 static gboolean
-time_fraction(const gchar **p, gint *usec)
+time_fraction(const gchar **p, gboolean optional, gint *usec)
 {
 	guint n = 0;
 	gint v = 0;
 
+	if (optional && **p != '.') {
+		*usec = 0;
+		return TRUE;
+	}
 	if (!time_expect(p, '.'))
 		return FALSE;
 	while (g_ascii_isdigit(**p) && n < 7) {
@@ -113,29 +118,71 @@ time_fraction(const gchar **p, gint *usec)
 	return TRUE;
 }
 
+/* Days from 1970-01-01 to @y-@m-@d (proleptic Gregorian, @y >= 1): whole
+ * 400-year eras, then the years, then the day in a year counted from March,
+ * so that the leap day comes last.  Arithmetic, not a GDateTime: a list page
+ * reads two or three timestamps per row (docs/scale.md §8). */
+static gint64
+time_days(gint y, gint m, gint d)
+{
+	gint era, yoe, doy;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return (gint64)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* `YYYY-MM-DD`, then @sep or 'T' (*@iso set when 'T'), then `HH:MM:SS` and
+ * the fraction, as µs since the epoch; the text after it is left at *@p. */
+static gboolean
+time_read(const gchar **p, gboolean optional_fraction, gboolean *iso, gint64 *out)
+{
+	gint y, mo, d, h, mi, s, us;
+
+	if (!time_digits(p, 4, &y) || !time_expect(p, '-') || !time_digits(p, 2, &mo) ||
+	    !time_expect(p, '-') || !time_digits(p, 2, &d))
+		return FALSE;
+	*iso = **p == 'T';
+	if ((**p != 'T' && **p != ' ') || ((*p)++, !time_digits(p, 2, &h)) ||
+	    !time_expect(p, ':') || !time_digits(p, 2, &mi) || !time_expect(p, ':') ||
+	    !time_digits(p, 2, &s) || !time_fraction(p, optional_fraction, &us))
+		return FALSE;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > g_date_get_days_in_month(mo, y) || h > 23 ||
+	    mi > 59 || s > 59)
+		return FALSE;
+	*out = ((time_days(y, mo, d) * 24 + h) * 60 + mi) * 60 * G_USEC_PER_SEC +
+	       (gint64)s * G_USEC_PER_SEC + us;
+	return TRUE;
+}
+
 gboolean
 exm_time_parse(const gchar *text, gint64 *out)
 {
 	const gchar *p = text;
-	gint y, mo, d, h, mi, s, us;
 	gboolean iso;
-	g_autoptr(GDateTime) dt = NULL;
+	gint64 v;
 
-	if (text == NULL || !time_digits(&p, 4, &y) || !time_expect(&p, '-') ||
-	    !time_digits(&p, 2, &mo) || !time_expect(&p, '-') || !time_digits(&p, 2, &d))
-		return FALSE;
-	iso = *p == 'T';
-	if ((*p != 'T' && *p != ' ') || (p++, !time_digits(&p, 2, &h)) || !time_expect(&p, ':') ||
-	    !time_digits(&p, 2, &mi) || !time_expect(&p, ':') || !time_digits(&p, 2, &s) ||
-	    !time_fraction(&p, &us))
+	if (text == NULL || !time_read(&p, FALSE, &iso, &v))
 		return FALSE;
 	if (iso && !time_expect(&p, 'Z'))
 		return FALSE;
-	if (*p != '\0' || y < 1 || s > 59)
+	if (*p != '\0')
 		return FALSE;
-	dt = g_date_time_new_utc(y, mo, d, h, mi, s);
-	if (dt == NULL)
+	*out = v;
+	return TRUE;
+}
+
+gboolean
+exm_time_parse_sql(const gchar *text, gint64 *out)
+{
+	const gchar *p = text;
+	gboolean iso;
+	gint64 v;
+
+	if (text == NULL || !time_read(&p, TRUE, &iso, &v) || iso || *p != '\0')
 		return FALSE;
-	*out = g_date_time_to_unix(dt) * G_USEC_PER_SEC + us;
+	*out = v;
 	return TRUE;
 }

@@ -45,4 +45,15 @@ gchar *exm_time_usec_text(gint64 usec);
  */
 gboolean exm_time_parse(const gchar *text, gint64 *out);
 
+/**
+ * exm_time_parse_sql:
+ * @text: (nullable): a `timestamp` column's text in PostgreSQL's ISO
+ *   DateStyle: `YYYY-MM-DD HH:MM:SS`, then `.f` with 1–6 digits unless the
+ *   fraction is zero; years 1–9999 (no `BC`, no `infinity`)
+ * @out: (out): µs since the epoch, UTC
+ *
+ * Returns: %TRUE when @text is such a timestamp
+ */
+gboolean exm_time_parse_sql(const gchar *text, gint64 *out);
+
 G_END_DECLS
