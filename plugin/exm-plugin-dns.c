@@ -327,7 +327,7 @@ recheck_claim(const ExmRestStore *store, gint64 now_us, gint64 lease_us, GError 
 		"status = 'ACTIVE' AND (dns_next_check_at IS NULL OR dns_next_check_at <= "
 		"TIMESTAMP 'epoch' + $1::bigint * INTERVAL '1 microsecond') ORDER BY "
 		"dns_next_check_at NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING "
-		"uuid::text AS uuid, domain, array_to_json(ipsv4)::text AS ipsv4, dkim_selector, "
+		"uuid, domain, ipsv4, dkim_selector, "
 		"dkim_public_key, status";
 	g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func(g_free);
 

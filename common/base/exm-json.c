@@ -1119,6 +1119,14 @@ write_string(ExmJsonWriter *w, const gchar *s)
 	g_string_append_c(w->out, '"');
 }
 
+void
+exm_json_append_string(GString *out, const gchar *s)
+{
+	ExmJsonWriter w = { out, FALSE, NULL };
+
+	write_string(&w, s);
+}
+
 /* The correctly rounded @p-digit decimal of @x as an integer mantissa and the
  * power of ten of its last digit: x ≈ m × 10^exp10. */
 static guint64

@@ -186,6 +186,15 @@ gchar *exm_json_canonical(JsonNode *node);
 gchar *exm_json_to_string(JsonNode *node);
 
 /**
+ * exm_json_append_string:
+ * @out: where to append
+ * @s: (nullable): UTF-8 text (%NULL as empty)
+ *
+ * @s as a JSON string, escaped as exm_json_to_string() escapes strings.
+ */
+void exm_json_append_string(GString *out, const gchar *s);
+
+/**
  * exm_json_xxh3_hex:
  * @data: bytes
  * @len: their length

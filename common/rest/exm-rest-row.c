@@ -31,6 +31,101 @@ row_column(PGresult *res, int guess, const gchar *name)
 	return -1;
 }
 
+/* One element of an array's text at *@p (quoted with backslash escapes, or
+ * bare up to the next `,` or `}`) appended to @out as a JSON value: a bare
+ * NULL is null.  FALSE on anything else (a nested array). */
+static gboolean
+row_list_item(const gchar **p, GString *out, GString *item)
+{
+	gboolean quoted = **p == '"';
+
+	g_string_truncate(item, 0);
+	if (quoted) {
+		for ((*p)++; **p != '"'; (*p)++) {
+			if (**p == '\\')
+				(*p)++;
+			if (**p == '\0')
+				return FALSE;
+			g_string_append_c(item, **p);
+		}
+		(*p)++;
+	} else {
+		for (; **p != ',' && **p != '}'; (*p)++) {
+			if (**p == '\0' || **p == '"' || **p == '{' || **p == '\\')
+				return FALSE;
+			g_string_append_c(item, **p);
+		}
+		if (item->len == 0)
+			return FALSE;
+	}
+	if (!quoted && g_ascii_strcasecmp(item->str, "NULL") == 0)
+		g_string_append(out, "null");
+	else
+		exm_json_append_string(out, item->str);
+	return TRUE;
+}
+
+/* PostgreSQL's text of a one-dimensional text[] (`{a,"b c",NULL}`) as the
+ * JSON array `array_to_json()` would give, written as exm_json_to_string()
+ * writes a list, so that a list re-sent unchanged compares equal; %NULL for
+ * any other shape. */
+static gchar *
+row_list_json(const gchar *text)
+{
+	g_autoptr(GString) out = g_string_new("[");
+	g_autoptr(GString) item = g_string_new(NULL);
+	const gchar *p = text + 1;
+
+	if (text[0] != '{')
+		return NULL;
+	while (*p != '}') {
+		if (!row_list_item(&p, out, item))
+			return NULL;
+		if (*p == ',' && p[1] != '}')
+			g_string_append_c(out, *p++);
+		else if (*p != '}')
+			return NULL;
+	}
+	if (p[1] != '\0')
+		return NULL;
+	g_string_append_c(out, ']');
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* @f's canonical text from its column's: a timestamp's ISO text as µs since
+ * the epoch, a boolean's `t`/`f` as `true`/`false`, a text[] as a JSON list,
+ * the rest (a jsonb's text is its JSON) as they are.  %NULL for a timestamp
+ * outside what the API writes (years 1–9999, no `infinity`) or an array of
+ * another shape (nested), which only a hand-made row holds: logged, read as
+ * absent. */
+static gchar *
+row_canonical(const ExmRestField *f, const gchar *text)
+{
+	gchar *list;
+	gint64 us;
+
+	switch (f->type) {
+	case EXM_REST_TYPE_TIMESTAMP:
+		if (exm_time_parse_sql(text, &us))
+			return exm_time_usec_text(us);
+		g_warning("column %s: timestamp '%s' outside what the api reads; read as null",
+			  f->name,
+			  text);
+		return NULL;
+	case EXM_REST_TYPE_BOOLEAN:
+		return g_strdup(text[0] == 't' ? "true" : "false");
+	case EXM_REST_TYPE_STRING_LIST:
+		list = row_list_json(text);
+		if (list == NULL)
+			g_warning("column %s: array '%s' not a list the api reads; read as null",
+				  f->name,
+				  text);
+		return list;
+	default:
+		return g_strdup(text);
+	}
+}
+
 /* Columns are found by name (exm_rest_sql_columns() names each after its
  * field), so any SELECT list of the model's columns reads, in any order. */
 ExmRestRow *
@@ -52,7 +147,7 @@ exm_rest_row_new(const ExmRestModel *model, PGresult *res, gint row)
 			continue;
 		next = col + 1;
 		if (!PQgetisnull(res, row, col))
-			out->raw[i] = g_strdup(PQgetvalue(res, row, col));
+			out->raw[i] = row_canonical(f, PQgetvalue(res, row, col));
 	}
 	return out;
 }
@@ -98,52 +193,6 @@ exm_rest_row_get(const ExmRestRow *row, const gchar *name)
 	return NULL;
 }
 
-/* A JSON string as the API writes it (exm_json_to_string's compact form):
- * the short escapes, \u00XX for other controls, everything else raw.  Rows
- * come from a UTF8 database, so the text is valid UTF-8. */
-static void
-row_write_string(GString *out, const gchar *s)
-{
-	const gchar *run = s;
-
-	g_string_append_c(out, '"');
-	for (const gchar *p = s; *p != '\0'; p++) {
-		guchar c = (guchar)*p;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		g_string_append_len(out, run, p - run);
-		run = p + 1;
-		switch (c) {
-		case '"':
-			g_string_append(out, "\\\"");
-			break;
-		case '\\':
-			g_string_append(out, "\\\\");
-			break;
-		case '\n':
-			g_string_append(out, "\\n");
-			break;
-		case '\r':
-			g_string_append(out, "\\r");
-			break;
-		case '\t':
-			g_string_append(out, "\\t");
-			break;
-		case '\b':
-			g_string_append(out, "\\b");
-			break;
-		case '\f':
-			g_string_append(out, "\\f");
-			break;
-		default:
-			g_string_append_printf(out, "\\u%04x", c);
-			break;
-		}
-	}
-	g_string_append(out, run);
-	g_string_append_c(out, '"');
-}
-
 static void
 row_write_value(GString *out, const ExmRestField *f, const gchar *raw, const gchar *mount)
 {
@@ -165,16 +214,16 @@ row_write_value(GString *out, const ExmRestField *f, const gchar *raw, const gch
 		break;
 	case EXM_REST_TYPE_RELATIONSHIP:
 		text = g_strconcat(mount, f->related, raw, NULL);
-		row_write_string(out, text);
+		exm_json_append_string(out, text);
 		break;
 	case EXM_REST_TYPE_STRING_LIST:
 	case EXM_REST_TYPE_OBJECT:
-		/* array_to_json() and jsonb's text: JSON already, escaped by
-		 * PostgreSQL. */
+		/* JSON already: a list as row_list_json() wrote it, a
+		 * jsonb's text as PostgreSQL escaped it */
 		g_string_append(out, raw);
 		break;
 	default:
-		row_write_string(out, raw);
+		exm_json_append_string(out, raw);
 		break;
 	}
 }
@@ -220,7 +269,7 @@ exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount, GPtr
 
 /**
  * exm_rest_row_parse_text_list:
- * @json: a text[] column as `array_to_json(…)::text`
+ * @json: a list field's canonical text (a JSON list: exm_rest_row_get())
  * @out: (element-type utf8): receives copies of its strings
  *
  * Appends the strings of @json to @out; anything else (nulls, a broken

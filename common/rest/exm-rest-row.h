@@ -75,7 +75,7 @@ void exm_rest_row_write(GString *out, const ExmRestRow *row, const gchar *mount,
 
 /**
  * exm_rest_row_parse_text_list:
- * @json: a list column's canonical text (`array_to_json(…)::text`)
+ * @json: a list field's canonical text (a JSON list: exm_rest_row_get())
  * @out: (element-type utf8): receives copies of its strings
  *
  * Appends the strings of @json to @out; anything else is skipped.

@@ -176,54 +176,22 @@ sql_append_quoted(GString *s, const gchar *name)
 	g_string_append_c(s, '"');
 }
 
-/* Whether @type's column reads as its canonical text without a cast: a
- * uuid's, an integer's and a text or varchar column's output is their
- * `::text` already.  A boolean's is not ('t', not 'true').  Each cast is a
+/* @f's column, bare and named after the field.  A uuid's, an integer's, a
+ * text or varchar column's and a jsonb's output is their canonical text
+ * already; a boolean's (`t`), a timestamp's (ISO, in the ISO DateStyle
+ * exm_rest_store_exec() requires) and a text[]'s (`{a,b}`) are made
+ * canonical by exm_rest_row_new().  Each cast or function in the list is a
  * coercion PostgreSQL looks up when it parses the statement, every time for
- * an unnamed one: with one per column, GET one's SELECT cost its backend
- * about twice the bare endpoint's (docs/scale.md §8). */
-static gboolean
-sql_reads_as_text(ExmRestType type)
-{
-	switch (type) {
-	case EXM_REST_TYPE_UUID:
-	case EXM_REST_TYPE_RELATIONSHIP:
-	case EXM_REST_TYPE_INTEGER:
-	case EXM_REST_TYPE_STRING:
-	case EXM_REST_TYPE_ENUM:
-		return TRUE;
-	default:
-		return FALSE;
-	}
-}
-
-/* @f's column as canonical text: timestamps as µs since the epoch, lists as
- * JSON, named after the field.  A column that reads as text is the bare
- * column, so an ORDER BY of its name sorts its values, not their text (an
- * integer's 10 after its 9, as the marker's comparison of the columns has
- * it). */
+ * an unnamed one: GET one's SELECT with one per column cost its backend
+ * about twice the bare endpoint's `SELECT *` (docs/scale.md §8).  A bare
+ * column is sorted by an ORDER BY of its name as its values (an integer's
+ * 10 after its 9, a timestamp by time), as the marker's comparison of the
+ * columns has it. */
 static void
 sql_append_column(GString *s, const ExmRestField *f)
 {
 	if (s->len > 0)
 		g_string_append(s, ", ");
-	if (sql_reads_as_text(f->type)) {
-		sql_append_quoted(s, f->name);
-		return;
-	}
-	if (f->type == EXM_REST_TYPE_TIMESTAMP) {
-		g_string_append(s, "(EXTRACT(EPOCH FROM ");
-		sql_append_quoted(s, f->name);
-		g_string_append(s, ") * 1000000)::bigint::text");
-	} else if (f->type == EXM_REST_TYPE_STRING_LIST) {
-		g_string_append(s, "array_to_json(");
-		sql_append_quoted(s, f->name);
-		g_string_append(s, ")::text");
-	} else {
-		sql_append_quoted(s, f->name);
-		g_string_append(s, "::text");
-	}
-	g_string_append(s, " AS ");
 	sql_append_quoted(s, f->name);
 }
 

@@ -5,7 +5,9 @@
  * All SQL text of the toolkit, from the model declarations: identifiers are
  * the declared table and field names (quoted), values only ever parameters
  * ($1…) for PQexecParams.  Rows travel as canonical text per field: timestamps
- * as µs since the epoch, lists as JSON.  Pure: no connection here.
+ * as µs since the epoch, booleans as `true`/`false`, lists as JSON; a SELECT
+ * list reads timestamps and booleans bare, and exm_rest_row_new() makes their
+ * text canonical.  Pure: no connection here.
  */
 #pragma once
 
@@ -42,8 +44,9 @@ gboolean exm_rest_sql_selected(const ExmRestField *field, gboolean with_hidden);
  * @model: a model
  * @with_hidden: include hidden-on-read columns (what an update compares)
  *
- * Returns: (transfer none): the SELECT list, each column as canonical text;
- *   built once per model and process and never freed
+ * Returns: (transfer none): the SELECT list, each column as text that
+ *   exm_rest_row_new() reads as canonical; built once per model and process
+ *   and never freed
  */
 const gchar *exm_rest_sql_columns(const ExmRestModel *model, gboolean with_hidden);
 

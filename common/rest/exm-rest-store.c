@@ -70,6 +70,35 @@ store_error(const ExmRestStore *store, PGresult *res, const ExmRestModel *model,
 	g_set_error_literal(error, EXM_ERROR, EXM_ERROR_FAILED, "database error");
 }
 
+/* Rows read timestamps in PostgreSQL's ISO output (exm-rest-sql.h), which
+ * the session's DateStyle decides: a connection with another (a client's
+ * PGDATESTYLE, a server set to `SQL`) is refused before it is used, not
+ * read wrong.  The server reports DateStyle to libpq on every change, so
+ * this reads a local copy. */
+static gboolean
+store_datestyle_iso(const ExmRestStore *store, GError **error)
+{
+	const gchar *style = PQparameterStatus(store->db, "DateStyle");
+
+	if (style != NULL && g_str_has_prefix(style, "ISO"))
+		return TRUE;
+	if (PQstatus(store->db) != CONNECTION_OK) {
+		g_set_error_literal(error,
+				    EXM_ERROR,
+				    EXM_ERROR_UNAVAILABLE,
+				    "the database connection was lost");
+		return FALSE;
+	}
+	if (store->log != NULL) {
+		g_autofree gchar *msg = g_strdup_printf(
+			"sql error: the connection's DateStyle is '%s', timestamps are read in ISO",
+			style != NULL ? style : "(unknown)");
+		store->log(store->log_data, msg);
+	}
+	g_set_error_literal(error, EXM_ERROR, EXM_ERROR_FAILED, "database error");
+	return FALSE;
+}
+
 PGresult *
 exm_rest_store_exec(const ExmRestStore *store,
 		    const ExmRestModel *model,
@@ -79,9 +108,13 @@ exm_rest_store_exec(const ExmRestStore *store,
 {
 	guint n = params != NULL ? params->len : 0;
 	const gchar *const *values = n > 0 ? (const gchar *const *)params->pdata : NULL;
-	g_autoptr(PGresult) res = PQexecParams(store->db, sql, (int)n, NULL, values, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
+	g_autoptr(PGresult) res = NULL;
+	ExecStatusType st;
 
+	if (!store_datestyle_iso(store, error))
+		return NULL;
+	res = PQexecParams(store->db, sql, (int)n, NULL, values, NULL, NULL, 0);
+	st = PQresultStatus(res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		store_error(store, res, model, error);
 		return NULL;

@@ -43,7 +43,8 @@ typedef struct {
  * @sql: the statement
  * @params: (nullable) (element-type utf8): its parameters
  * @error: 409 `ConflictRecords` (unique, foreign key, serialisation), 400
- *   `ValidationError` (data errors), 503 (connection lost), 500
+ *   `ValidationError` (data errors), 503 (connection lost), 500 (also for a
+ *   connection whose DateStyle is not ISO: rows read timestamps in it)
  *
  * Returns: (transfer full): the result, or %NULL with @error set
  */

@@ -249,11 +249,118 @@ test_pages_integer_order(void)
 		g_free(uuids[i]);
 }
 
+static void
+set_column(ExmFixture *f, const gchar *column, const gchar *value, const gchar *uuid)
+{
+	g_autofree gchar *sql = g_strdup_printf(
+		"UPDATE mail_instances SET \"%s\" = $1::timestamp WHERE uuid = $2::uuid", column);
+	const gchar *params[2] = { value, uuid };
+	PGresult *res = PQexecParams(f->db, sql, 2, NULL, params, NULL, NULL, 0);
+
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+	PQclear(res);
+}
+
+/* Timestamps are read as PostgreSQL's ISO text (a zero fraction and
+ * trailing zeros left out) and answered with six digits; a timestamp key
+ * sorts by time, 1999 before 2026 (the text of their µs numbers, 15 and 16
+ * digits, would put 1999 last), unpaginated and page by page alike. */
+static void
+test_pages_timestamp_order(void)
+{
+	static const gchar *const stored[] = { "2026-01-02 03:04:05.5",
+					       "1999-12-31 23:59:59.000001",
+					       "2026-01-02 03:04:05" };
+	static const gchar *const answered[] = { "2026-01-02T03:04:05.500000Z",
+						 "1999-12-31T23:59:59.000001Z",
+						 "2026-01-02T03:04:05.000000Z" };
+	static const guint order[] = { 1, 2, 0 };
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autoptr(GPtrArray) all = NULL;
+	g_autofree gchar *version = NULL;
+	gchar *uuids[3] = { NULL };
+
+	if (f == NULL)
+		return;
+	version = exm_fixture_version(f, "v");
+	for (guint i = 0; i < G_N_ELEMENTS(stored); i++) {
+		g_autofree gchar *name = g_strdup_printf("t%u", i);
+		g_autofree gchar *path = NULL;
+		g_autoptr(ExmReply) r = NULL;
+
+		uuids[i] = exm_fixture_instance(f, &exm_who_owner1, NULL, version, name);
+		set_column(f, "created_at", stored[i], uuids[i]);
+		path = g_strdup_printf("instances/%s", uuids[i]);
+		r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", path, NULL, NULL);
+		exm_assert_status(r, 200);
+		g_assert_cmpstr(exm_reply_str(r, "created_at"), ==, answered[i]);
+	}
+	all = list_all(
+		f, &exm_who_owner1, "instances/", "fields=uuid&sort_key=created_at&sort_dir=asc");
+	g_assert_nonnull(all);
+	g_assert_cmpuint(all->len, ==, 3);
+	for (guint i = 0; i < G_N_ELEMENTS(order); i++)
+		g_assert_cmpstr(g_ptr_array_index(all, i), ==, uuids[order[i]]);
+	assert_pages(f,
+		     &exm_who_owner1,
+		     "instances/",
+		     "fields=uuid&sort_key=created_at&sort_dir=asc",
+		     1,
+		     all);
+	for (guint i = 0; i < G_N_ELEMENTS(uuids); i++)
+		g_free(uuids[i]);
+}
+
+/* A timestamp the API never writes (`infinity`, put there by hand) is
+ * logged and answered as null, not misread; a connection in another
+ * DateStyle than ISO is refused (500, logged), not read wrong, and answers
+ * again once it is back in ISO. */
+static void
+test_rows_timestamp_refusals(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *uuid = NULL;
+	g_autofree gchar *path = NULL;
+	g_autoptr(ExmReply) odd = NULL;
+	g_autoptr(ExmReply) refused = NULL;
+	g_autoptr(ExmReply) again = NULL;
+	PGresult *res;
+
+	if (f == NULL)
+		return;
+	version = exm_fixture_version(f, "v");
+	uuid = exm_fixture_instance(f, &exm_who_owner1, NULL, version, "odd");
+	path = g_strdup_printf("instances/%s", uuid);
+	set_column(f, "dns_checked_at", "infinity", uuid);
+	g_test_expect_message("exm-rest", G_LOG_LEVEL_WARNING, "*dns_checked_at*'infinity'*");
+	odd = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", path, NULL, NULL);
+	g_test_assert_expected_messages();
+	exm_assert_status(odd, 200);
+	g_assert_false(exm_reply_has(odd, "dns_checked_at")); /* a null is left out */
+	g_assert_nonnull(exm_reply_str(odd, "created_at"));
+
+	res = PQexec(f->db, "SET DateStyle = SQL");
+	g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+	PQclear(res);
+	refused = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", path, NULL, NULL);
+	exm_assert_error(refused, 500, "InternalError");
+	g_assert_false(exm_fixture_logs_lack(f, "DateStyle is 'SQL"));
+	res = PQexec(f->db, "SET DateStyle = ISO");
+	PQclear(res);
+	set_column(f, "dns_checked_at", "2026-01-02 03:04:05", uuid);
+	again = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", path, NULL, NULL);
+	exm_assert_status(again, 200);
+	g_assert_cmpstr(exm_reply_str(again, "dns_checked_at"), ==, "2026-01-02T03:04:05.000000Z");
+}
+
 int
 main(int argc, char **argv)
 {
 	exm_test_init(&argc, &argv);
 	g_test_add_func("/plugin/pages/every-key", test_pages_every_key);
 	g_test_add_func("/plugin/pages/integer-order", test_pages_integer_order);
+	g_test_add_func("/plugin/pages/timestamp-order", test_pages_timestamp_order);
+	g_test_add_func("/plugin/rows/timestamp-refusals", test_rows_timestamp_refusals);
 	return g_test_run();
 }

@@ -898,10 +898,8 @@ test_partial_row(void)
 	ExmRestRow *row = g_new0(ExmRestRow, 1);
 	g_autoptr(GString) out = g_string_new(NULL);
 
-	g_assert_cmpstr(columns,
-			==,
-			"\"uuid\", (EXTRACT(EPOCH FROM \"created_at\") * "
-			"1000000)::bigint::text AS \"created_at\"");
+	/* a timestamp bare: exm_rest_row_new() reads its ISO text */
+	g_assert_cmpstr(columns, ==, "\"uuid\", \"created_at\"");
 	g_assert_true(exm_rest_sql_columns_of(&thing_model, only) == columns); /* built once */
 	row->model = &thing_model;
 	for (const ExmRestField *f = thing_model.fields; f->name != NULL; f++)
@@ -917,6 +915,117 @@ test_partial_row(void)
 	exm_rest_row_write(out, row, MOUNT, NULL);
 	g_test_assert_expected_messages();
 	exm_rest_row_free(row);
+}
+
+/* A one-row result with @names' columns holding @values (NULL: SQL NULL),
+ * as PostgreSQL would send it: the row needs no server. */
+static PGresult *
+fake_result(const gchar *const *names, const gchar *const *values, guint n)
+{
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	g_autofree PGresAttDesc *attrs = g_new0(PGresAttDesc, n);
+
+	for (guint i = 0; i < n; i++) {
+		attrs[i].name = (char *)names[i];
+		attrs[i].typlen = -1;
+	}
+	g_assert_true(PQsetResultAttrs(res, (int)n, attrs));
+	for (guint i = 0; i < n; i++)
+		g_assert_true(PQsetvalue(res,
+					 0,
+					 (int)i,
+					 (char *)values[i],
+					 values[i] != NULL ? (int)strlen(values[i]) : -1));
+	return res;
+}
+
+/* The canonical text a row makes of what a bare SELECT list reads: a
+ * boolean's t/f, a timestamp's ISO text, a text[]'s `{…}` as the JSON list
+ * a body's list gives (so that a list re-sent unchanged compares equal). */
+static void
+test_row_canonical(void)
+{
+	static const gchar *const names[] = { "active", "ips", "created_at" };
+	const struct {
+		const gchar *active, *ips, *created, *want_active, *want_ips, *want_created;
+	} cases[] = {
+		{ "t", "{}", "2026-01-02 03:04:05", "true", "[]", "1767323045000000" },
+		{ "f",
+		  "{192.0.2.1,198.51.100.2}",
+		  "1969-12-31 23:59:59.5",
+		  "false",
+		  "[\"192.0.2.1\",\"198.51.100.2\"]",
+		  "-500000" },
+		{ "t",
+		  "{\"a b\",\"c\\\"d\",\"e\\\\f\",NULL,\"NULL\",\"\",\xc3\xa9,\"{x}\"}",
+		  NULL,
+		  "true",
+		  "[\"a b\",\"c\\\"d\",\"e\\\\f\",null,\"NULL\",\"\",\"\xc3\xa9\",\"{x}\"]",
+		  NULL },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const gchar *values[] = { cases[i].active, cases[i].ips, cases[i].created };
+		PGresult *res = fake_result(names, values, 3);
+		g_autoptr(ExmRestRow) row = exm_rest_row_new(&thing_model, res, 0);
+
+		g_assert_cmpstr(exm_rest_row_get(row, "active"), ==, cases[i].want_active);
+		g_assert_cmpstr(exm_rest_row_get(row, "ips"), ==, cases[i].want_ips);
+		g_assert_cmpstr(exm_rest_row_get(row, "created_at"), ==, cases[i].want_created);
+		PQclear(res);
+	}
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmRestBody) b =
+			unpack(EXM_REST_CREATE,
+			       "{\"name\":\"n\",\"ips\":[\"a "
+			       "b\",\"c\\\"d\",\"e\\\\f\",\"\xc3\xa9\",\"\\u0001\"]}",
+			       &error);
+		const gchar *values[] = { "t",
+					  "{\"a b\",\"c\\\"d\",\"e\\\\f\",\xc3\xa9,\"\x01\"}",
+					  NULL };
+		PGresult *res = fake_result(names, values, 3);
+		g_autoptr(ExmRestRow) row = exm_rest_row_new(&thing_model, res, 0);
+		g_autofree gchar *sent = NULL;
+
+		g_assert_no_error(error);
+		sent = exm_rest_body_value_text(exm_rest_body_get(b, "ips"));
+		g_assert_cmpstr(exm_rest_row_get(row, "ips"), ==, sent);
+		PQclear(res);
+	}
+}
+
+/* What only a hand-made row holds (a nested or re-based array, a broken
+ * one, a timestamp the API never writes) is logged and read as absent. */
+static void
+test_row_refused(void)
+{
+	static const gchar *const names[] = { "ips", "created_at" };
+	static const gchar *const lists[] = { "{{a},{b}}", "[0:1]={a,b}", "{a,}", "{,a}",
+					      "{\"a\"x}",  "{a",	  "{\"a", "{a}x",
+					      "{a\"b}",	   "{a\\b}",	  "" };
+	static const gchar *const times[] = { "infinity",
+					      "-infinity",
+					      "2026-01-02 03:04:05 BC",
+					      "12026-01-02 03:04:05",
+					      "Fri Jan 02 03:04:05 2026" };
+
+	for (guint i = 0; i < G_N_ELEMENTS(lists) + G_N_ELEMENTS(times); i++) {
+		gboolean list = i < G_N_ELEMENTS(lists);
+		const gchar *values[] = { list ? lists[i] : "{}",
+					  list ? "2026-01-02 03:04:05"
+					       : times[i - G_N_ELEMENTS(lists)] };
+		PGresult *res = fake_result(names, values, 2);
+		g_autoptr(ExmRestRow) row = NULL;
+
+		g_test_expect_message(
+			"exm-rest", G_LOG_LEVEL_WARNING, list ? "*ips*" : "*created_at*");
+		row = exm_rest_row_new(&thing_model, res, 0);
+		g_test_assert_expected_messages();
+		g_assert_null(exm_rest_row_get(row, list ? "ips" : "created_at"));
+		g_assert_nonnull(exm_rest_row_get(row, list ? "created_at" : "ips"));
+		PQclear(res);
+	}
 }
 
 /* ------------------------------------------------------------------ responses */
@@ -1104,6 +1213,8 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/enforcer", test_enforcer);
 	g_test_add_func("/rest/enforcer/oracle", test_enforcer_oracle);
 	g_test_add_func("/rest/partial-row", test_partial_row);
+	g_test_add_func("/rest/row/canonical", test_row_canonical);
+	g_test_add_func("/rest/row/refused", test_row_refused);
 	g_test_add_func("/rest/responses", test_responses);
 	g_test_add_func("/rest/random-input", test_random_input);
 	return g_test_run();

@@ -10,6 +10,7 @@
 
 #include "exh-core-agent-driver.h"
 #include "exh-seal.h"
+#include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-ua-agent.h"
 
@@ -60,6 +61,17 @@ exh_core_agent_new(const gchar *agent_config,
 	return a;
 }
 
+/* The plugin's statements read timestamps in the ISO DateStyle
+ * (exm_rest_store_exec()), as on the host's pool (exh-pool.c). */
+static gboolean
+core_agent_session(PGconn *db)
+{
+	g_autoptr(PGresult) res =
+		PQexecParams(db, "SET DateStyle = ISO", 0, NULL, NULL, NULL, NULL, 0);
+
+	return PQresultStatus(res) == PGRES_COMMAND_OK;
+}
+
 gboolean
 exh_core_agent_add_plugin(ExhCoreAgent *agent,
 			  const ExordosPaasPluginDescriptor *desc,
@@ -76,7 +88,7 @@ exh_core_agent_add_plugin(ExhCoreAgent *agent,
 	if (key == NULL)
 		return FALSE;
 	db = PQconnectdb(agent->conninfo);
-	if (PQstatus(db) != CONNECTION_OK) {
+	if (PQstatus(db) != CONNECTION_OK || !core_agent_session(db)) {
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_UNAVAILABLE,

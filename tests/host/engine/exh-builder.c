@@ -231,7 +231,9 @@ connect_db(const gchar *conninfo, GError **error)
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, exh_log_pg_notice, NULL);
-	if (!exh_builder_sql_command(conn, "SET TIME ZONE 'UTC'", error))
+	/* UTC and the ISO DateStyle, as the pool's (exh-pool.c) */
+	if (!exh_builder_sql_command(conn, "SET TIME ZONE 'UTC'", error) ||
+	    !exh_builder_sql_command(conn, "SET DateStyle = ISO", error))
 		return NULL;
 	return g_steal_pointer(&conn);
 }

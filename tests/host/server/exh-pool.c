@@ -77,10 +77,12 @@ slot_connect(ExhPool *pool, Slot *slot)
 	slot->cancel = PQgetCancel(slot->conn);
 	slot->pid = PQbackendPID(slot->conn);
 	g_mutex_unlock(&pool->lock);
-	/* timestamps are UTC throughout (restalchemy stores naive UTC); a read
+	/* timestamps are UTC throughout (restalchemy stores naive UTC) and read
+	 * in the ISO DateStyle (exm_rest_store_exec() refuses another); a read
 	 * runs without BEGIN, so a statement outside a transaction is read-only
 	 * and a write by mistake fails instead of committing by itself */
 	if (exec_command(slot->conn, "SET TIME ZONE 'UTC'") &&
+	    exec_command(slot->conn, "SET DateStyle = ISO") &&
 	    exec_command(slot->conn, "SET default_transaction_read_only = on"))
 		return TRUE;
 	/* never used without them: a read could write; opened anew next time */
