@@ -157,14 +157,16 @@ time_read(const gchar **p, gboolean optional_fraction, gboolean *iso, gint64 *ou
 	return TRUE;
 }
 
-gboolean
-exm_time_parse(const gchar *text, gint64 *out)
+/* @sql: a column's ISO text (a space, the fraction optional), else the
+ * API's (`T` and `Z`, or a space, the fraction required). */
+static gboolean
+time_parse(const gchar *text, gboolean sql, gint64 *out)
 {
 	const gchar *p = text;
 	gboolean iso;
 	gint64 v;
 
-	if (text == NULL || !time_read(&p, FALSE, &iso, &v))
+	if (text == NULL || !time_read(&p, sql, &iso, &v) || (sql && iso))
 		return FALSE;
 	if (iso && !time_expect(&p, 'Z'))
 		return FALSE;
@@ -175,14 +177,13 @@ exm_time_parse(const gchar *text, gint64 *out)
 }
 
 gboolean
+exm_time_parse(const gchar *text, gint64 *out)
+{
+	return time_parse(text, FALSE, out);
+}
+
+gboolean
 exm_time_parse_sql(const gchar *text, gint64 *out)
 {
-	const gchar *p = text;
-	gboolean iso;
-	gint64 v;
-
-	if (text == NULL || !time_read(&p, TRUE, &iso, &v) || iso || *p != '\0')
-		return FALSE;
-	*out = v;
-	return TRUE;
+	return time_parse(text, TRUE, out);
 }
