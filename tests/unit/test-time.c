@@ -43,8 +43,19 @@ test_timestamps(void)
 		g_assert_false(exm_time_parse(bad[i], &us));
 }
 
-/* The calendar arithmetic against GDate's Julian days on every day of years
- * 1 to 9999 at a time of day, both parsers, and the days that do not exist. */
+/* Every day near the ends of the range and around 1900–2100 (leap rules of
+ * both kinds), every 31st elsewhere: the whole range took minutes under
+ * valgrind. */
+static guint
+calendar_step(const GDate *day)
+{
+	guint y = g_date_get_year(day);
+
+	return y <= 4 || (y >= 1896 && y <= 2104) || y >= 9996 ? 1 : 31;
+}
+
+/* The calendar arithmetic against GDate's Julian days through years 1 to
+ * 9999 at a time of day, both parsers, and the days that do not exist. */
 static void
 test_parse_calendar(void)
 {
@@ -86,7 +97,7 @@ test_parse_calendar(void)
 		if (g_date_get_year(day) == 9999 && g_date_get_month(day) == 12 &&
 		    g_date_get_day(day) == 31)
 			break;
-		g_date_add_days(day, 1);
+		g_date_add_days(day, calendar_step(day));
 	}
 }
 
