@@ -61,15 +61,20 @@ exh_core_agent_new(const gchar *agent_config,
 	return a;
 }
 
-/* The plugin's statements read timestamps in the ISO DateStyle
- * (exm_rest_store_exec()), as on the host's pool (exh-pool.c). */
+/* The session settings of every connection the host hands a plugin (UTC,
+ * the ISO DateStyle its statements read timestamps in: exh-pool.c). */
 static gboolean
 core_agent_session(PGconn *db)
 {
-	g_autoptr(PGresult) res =
-		PQexecParams(db, "SET DateStyle = ISO", 0, NULL, NULL, NULL, NULL, 0);
+	static const gchar *const sets[] = { "SET TIME ZONE 'UTC'", "SET DateStyle = ISO" };
 
-	return PQresultStatus(res) == PGRES_COMMAND_OK;
+	for (guint i = 0; i < G_N_ELEMENTS(sets); i++) {
+		g_autoptr(PGresult) res = PQexecParams(db, sets[i], 0, NULL, NULL, NULL, NULL, 0);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean
