@@ -10,6 +10,7 @@
 
 #include "exh-core-agent-driver.h"
 #include "exh-seal.h"
+#include "exh-thread.h"
 #include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-ua-agent.h"
@@ -126,7 +127,7 @@ core_agent_thread(gpointer data)
 void
 exh_core_agent_start(ExhCoreAgent *agent)
 {
-	agent->thread = g_thread_new("core-agent", core_agent_thread, agent);
+	agent->thread = exh_thread_new_running("core-agent", core_agent_thread, agent);
 }
 
 static gboolean

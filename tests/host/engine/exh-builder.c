@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "exh-log.h"
+#include "exh-thread.h"
 #include "exh-ua-cache.h"
 #include "exh-ua-store.h"
 #include "exm-cleanup.h"
@@ -526,7 +527,7 @@ exh_builder_start(ExhBuilder *builder, GError **error)
 			builder->backend, builder->context, backend_changed, builder, NULL);
 	/* before the thread: a loss it reports can only come after this */
 	tell_listening(builder, TRUE);
-	builder->thread = g_thread_new("exh-builder", builder_thread, builder);
+	builder->thread = exh_thread_new_running("exh-builder", builder_thread, builder);
 	return TRUE;
 }
 

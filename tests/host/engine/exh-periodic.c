@@ -6,6 +6,7 @@
 
 #include "exh-log.h"
 #include "exh-pool.h"
+#include "exh-thread.h"
 #include "exm-cleanup.h"
 
 #define INTERVAL_MIN_MS 100
@@ -253,7 +254,7 @@ exh_periodic_start(ExhPeriodic *periodic)
 	if (periodic->thread != NULL)
 		return;
 	periodic->stopping = FALSE;
-	periodic->thread = g_thread_new("exh-periodic", periodic_thread, periodic);
+	periodic->thread = exh_thread_new_running("exh-periodic", periodic_thread, periodic);
 }
 
 void

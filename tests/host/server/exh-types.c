@@ -6,6 +6,7 @@
 
 #include "exh-host-private.h"
 #include "exh-log.h"
+#include "exh-thread.h"
 #include "exm-cleanup.h"
 #include "exm-time.h"
 
@@ -502,7 +503,7 @@ exh_types_start(ExhTypes *types)
 {
 	g_return_if_fail(types->thread == NULL);
 	types->stop = FALSE;
-	types->thread = g_thread_new("exh-types", types_thread, types);
+	types->thread = exh_thread_new_running("exh-types", types_thread, types);
 }
 
 void
