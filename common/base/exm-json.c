@@ -516,6 +516,26 @@ build_pruned(const ExmJsonBuild *b)
 	return FALSE;
 }
 
+/* Whether @p[@len], which the scanner accepted (so holds no NUL), is UTF-8:
+ * eight bytes at a time while they are ASCII, as nearly all of a payload is
+ * (GLib's check takes a byte at a time: 9 ms for the 14 MB of an answer's
+ * facts). */
+static gboolean
+scanned_is_utf8(const guchar *p, gsize len)
+{
+	gsize i = 0;
+
+	for (; i + sizeof(guint64) <= len; i += sizeof(guint64)) {
+		guint64 word;
+
+		memcpy(&word, p + i, sizeof(word));
+		if ((word & G_GUINT64_CONSTANT(0x8080808080808080)) != 0)
+			break;
+	}
+	/* from a character's start: every byte before it is ASCII */
+	return g_utf8_validate_len((const gchar *)p + i, len - i, NULL);
+}
+
 /* An object left empty: checked by the pre-scan's own scanner (its strings'
  * UTF-8 included), not built. */
 static JsonNode *
@@ -524,7 +544,7 @@ build_skipped(ExmJsonBuild *b)
 	ExmJsonScan s = { .p = b->p, .end = b->end, .start = b->start, .depth = b->nest };
 	g_autoptr(JsonObject) empty = NULL;
 
-	if (!scan_value(&s) || !g_utf8_validate_len((const gchar *)b->p, (gsize)(s.p - b->p), NULL))
+	if (!scan_value(&s) || !scanned_is_utf8(b->p, (gsize)(s.p - b->p)))
 		return NULL;
 	b->p += s.p - b->p;
 	empty = json_object_new();

@@ -950,13 +950,20 @@ static void
 test_parse_pruned_refuses(const gchar *const *prune)
 {
 	static const gchar *const bad[] = {
-		"{\"top\":{\"s\":\"\xc3\"}}", "{\"top\":{\"s\":\"\\ud800\"}}",
-		"{\"top\":{\"n\":1e400}}",    "{\"top\":{\"n\":[1,]}}",
-		"{\"top\":{\"s\":\"a\tb\"}}", "{\"top\":{}\"x\"}",
+		"{\"top\":{\"s\":\"\xc3\"}}",
+		"{\"top\":{\"s\":\"\\ud800\"}}",
+		"{\"top\":{\"n\":1e400}}",
+		"{\"top\":{\"n\":[1,]}}",
+		"{\"top\":{\"s\":\"a\tb\"}}",
+		"{\"top\":{}\"x\"}",
+		/* past a run of ASCII, which is checked eight bytes at a time */
+		"{\"top\":{\"s\":\"abcdefghijklmnopq\xc3\"}}",
+		"{\"top\":{\"s\":\"abcdefghijk\xc3\xa9lmnopqrstu\xed\xa0\x80\"}}",
+		NULL,
 	};
 	g_autoptr(GString) deep = g_string_new("{\"top\":");
 
-	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+	for (guint i = 0; bad[i] != NULL; i++) {
 		g_autoptr(GError) error = NULL;
 		g_autoptr(GError) pruned_error = NULL;
 		g_autoptr(JsonNode) node = NULL;
@@ -1010,6 +1017,14 @@ test_parse_pruned(void)
 	g_assert_no_error(error);
 	got = exm_json_canonical(root);
 	g_assert_cmpstr(got, ==, want);
+	{
+		/* UTF-8 past a run of ASCII in what is left empty */
+		static const gchar *const utf8 = "{\"top\":{\"s\":\"abcdefghijk\xc3\xa9\"}}";
+		g_autoptr(JsonNode) ok = exm_json_parse_pruned(utf8, strlen(utf8), prune, &error);
+
+		g_assert_no_error(error);
+		g_assert_nonnull(ok);
+	}
 	bad = exm_json_parse_pruned("{\"top\":{\"x\":01}}", 14, prune, &error);
 	g_assert_null(bad);
 	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
