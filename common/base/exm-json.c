@@ -659,12 +659,26 @@ build_digits(ExmJsonBuild *b)
  * grammar and ranges.  strtoll() and strtod() stop where the grammar did:
  * what follows a number is never a digit, a point or an exponent. */
 static JsonNode *
+number_node(const gchar *from, gboolean is_int)
+{
+	gdouble d;
+
+	errno = 0;
+	if (is_int) {
+		gint64 i = g_ascii_strtoll(from, NULL, 10);
+
+		return errno == ERANGE ? NULL : json_node_init_int(json_node_alloc(), i);
+	}
+	d = g_ascii_strtod(from, NULL);
+	return isfinite(d) ? json_node_init_double(json_node_alloc(), d) : NULL;
+}
+
+/* The pre-scan's scan_number(). */
+static JsonNode *
 build_number(ExmJsonBuild *b)
 {
 	const gchar *from = (const gchar *)b->p;
 	gboolean is_int;
-	gdouble d;
-	gint64 i;
 
 	if (*b->p == '-')
 		b->p++;
@@ -680,13 +694,7 @@ build_number(ExmJsonBuild *b)
 		if (!build_digits(b))
 			return NULL;
 	}
-	errno = 0;
-	if (is_int) {
-		i = g_ascii_strtoll(from, NULL, 10);
-		return errno == ERANGE ? NULL : json_node_init_int(json_node_alloc(), i);
-	}
-	d = g_ascii_strtod(from, NULL);
-	return isfinite(d) ? json_node_init_double(json_node_alloc(), d) : NULL;
+	return number_node(from, is_int);
 }
 
 /* true, false, null: the NUL at the end never matches. */
