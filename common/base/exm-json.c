@@ -4,8 +4,10 @@
  *
  * json-glib 1.6 accepts input we must refuse (docs/architecture.md §7: "\u0000" truncates
  * strings, out-of-range integers wrap, 1e400 becomes inf, single quotes and
- * comments pass), so every untrusted text first goes through a strict RFC 8259
- * scanner here and json-glib only ever sees text that scanner accepted.
+ * comments pass), so json-glib's parser never sees an untrusted text: the
+ * tree is built here, by a walk of the text that makes every check of the
+ * strict RFC 8259 pre-scan on the way, and a text it refuses is refused with
+ * the pre-scan's words.
  */
 #include "exm-json.h"
 
@@ -371,21 +373,30 @@ static JsonNode *build_root(const gchar *data, gsize len, const gchar *const *pr
 JsonNode *
 exm_json_parse_strict(const gchar *data, gsize len, GError **error)
 {
-	if (!exm_json_prescan(data, len, error))
-		return NULL;
 	/* A mutable tree (callers may take members out of a body as they unpack
-	 * it), built from the text the pre-scan accepted: json-glib's parser over
-	 * it again took 320 ms for a payload of 100 000 accounts, this 136 ms
-	 * with the pre-scan (docs/scale.md §3) */
-	return build_root(data, len, NULL);
+	 * it), built by our own walk of the text: json-glib's parser after the
+	 * pre-scan took 320 ms for a payload of 100 000 accounts, the pre-scan
+	 * and this builder 136 ms, the builder checking as it goes less
+	 * (docs/scale.md §3) */
+	return exm_json_parse_pruned(data, len, NULL, error);
+}
+
+/* Why build_root() refused @data: the pre-scan's words for it. */
+static void
+build_refused(const gchar *data, gsize len, GError **error)
+{
+	if (prescan(data, len, NULL, error))
+		g_set_error_literal(error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json");
 }
 
 JsonNode *
 exm_json_parse_pruned(const gchar *data, gsize len, const gchar *const *prune, GError **error)
 {
-	if (!exm_json_prescan(data, len, error))
-		return NULL;
-	return build_root(data, len, prune);
+	JsonNode *root = build_root(data, len, prune);
+
+	if (root == NULL)
+		build_refused(data, len, error);
+	return root;
 }
 
 /* ---- secret members ---------------------------------------------------- */
@@ -402,12 +413,13 @@ hex4(const guchar *p)
 
 /*
  * The text of a string the pre-scan accepted (its bytes between the quotes),
- * escapes decoded, in a buffer of the input's size (decoding never grows).
+ * escapes decoded, written at @out, which may be @p itself: decoding never
+ * grows, so every byte is read before it is written over.  Returns the end
+ * of what was written.
  */
 static gchar *
-unescape(const guchar *p, const guchar *end)
+unescape_to(const guchar *p, const guchar *end, gchar *out)
 {
-	gchar *out = g_malloc((gsize)(end - p) + 1);
 	gchar *o = out;
 
 	while (p < end) {
@@ -448,17 +460,34 @@ unescape(const guchar *p, const guchar *end)
 		}
 		o += g_unichar_to_utf8(cp, o);
 	}
-	*o = '\0';
+	return o;
+}
+
+/* unescape_to() in a buffer of the input's size. */
+static gchar *
+unescape(const guchar *p, const guchar *end)
+{
+	gchar *out = g_malloc((gsize)(end - p) + 1);
+
+	*unescape_to(p, end, out) = '\0';
 	return out;
 }
 
-/* ---- the tree of a pre-scanned text ---------------------------------- */
+/* ---- the tree, checked as it is built --------------------------------- */
 
-/* What json-glib's parser would build from a text the pre-scan accepted: the
- * syntax is known to be strict JSON, so nothing is checked again. */
+/* What json-glib's parser would build, made in one walk of the text that
+ * makes every check of the pre-scan on the way (the pre-scan then the build
+ * walked 28 MB twice in the agent's change window, docs/scale.md §3).  It
+ * only tells accepted from refused: for a refused text the pre-scan runs to
+ * say why, so every error is the pre-scan's, word for word.  It works on a
+ * NUL-terminated copy of the text, whose strings are decoded in place and
+ * given to json-glib from there; the NUL is refused wherever it is met
+ * (a raw NUL inside the text too), so no loop runs past the end. */
 typedef struct {
-	const guchar *p;
-	GString *scratch; /* a string's bytes, reused */
+	guchar *p;
+	const guchar *start;
+	const guchar *end;
+	guint nest; /* containers open, the pre-scan's depth */
 	/* exm_json_parse_pruned(): the paths of the objects left empty, split,
 	 * and the member names down to the value being built (%NULL for an
 	 * array's element) */
@@ -487,26 +516,39 @@ build_pruned(const ExmJsonBuild *b)
 	return FALSE;
 }
 
-/* Past the object at b->p, which the pre-scan accepted: its strings are
- * the only place a brace does not count. */
-static void
-build_skip(ExmJsonBuild *b)
+/* Whether @p[@len], which the scanner accepted (so holds no NUL), is UTF-8:
+ * eight bytes at a time while they are ASCII, as nearly all of a payload is
+ * (GLib's check takes a byte at a time: 9 ms for the 14 MB of an answer's
+ * facts). */
+static gboolean
+scanned_is_utf8(const guchar *p, gsize len)
 {
-	guint open = 0;
+	gsize i = 0;
 
-	do {
-		if (*b->p == '"') {
-			for (b->p++; *b->p != '"'; b->p++) {
-				if (*b->p == '\\')
-					b->p++;
-			}
-		} else if (*b->p == '{' || *b->p == '[') {
-			open++;
-		} else if (*b->p == '}' || *b->p == ']') {
-			open--;
-		}
-		b->p++;
-	} while (open > 0);
+	for (; i + sizeof(guint64) <= len; i += sizeof(guint64)) {
+		guint64 word;
+
+		memcpy(&word, p + i, sizeof(word));
+		if ((word & G_GUINT64_CONSTANT(0x8080808080808080)) != 0)
+			break;
+	}
+	/* from a character's start: every byte before it is ASCII */
+	return g_utf8_validate_len((const gchar *)p + i, len - i, NULL);
+}
+
+/* An object left empty: checked by the pre-scan's own scanner (its strings'
+ * UTF-8 included), not built. */
+static JsonNode *
+build_skipped(ExmJsonBuild *b)
+{
+	ExmJsonScan s = { .p = b->p, .end = b->end, .start = b->start, .depth = b->nest };
+	g_autoptr(JsonObject) empty = NULL;
+
+	if (!scan_value(&s) || !scanned_is_utf8(b->p, (gsize)(s.p - b->p)))
+		return NULL;
+	b->p += s.p - b->p;
+	empty = json_object_new();
+	return json_node_init_object(json_node_alloc(), empty);
 }
 
 static void
@@ -516,181 +558,304 @@ build_ws(ExmJsonBuild *b)
 		b->p++;
 }
 
-/* A string's text, with b->p on its opening quote; the result lives in
- * b->scratch until the next string. */
+/* Four hex digits at @p, -1 when one is not (the NUL at the end is not). */
+static gint
+build_hex4(const guchar *p)
+{
+	gint v = 0;
+
+	for (guint i = 0; i < 4; i++) {
+		gint d = g_ascii_xdigit_value((gchar)p[i]);
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* With b->p on the 'u' of "\u", left on the escape's last digit: the
+ * pre-scan's scan_unicode(). */
+static gboolean
+build_unicode(ExmJsonBuild *b)
+{
+	gint cp = build_hex4(b->p + 1);
+	gint lo;
+
+	if (cp <= 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
+		return FALSE;
+	b->p += 4;
+	if (cp < 0xD800 || cp > 0xDBFF)
+		return TRUE;
+	if (b->p[1] != '\\' || b->p[2] != 'u')
+		return FALSE;
+	lo = build_hex4(b->p + 3);
+	if (lo < 0xDC00 || lo > 0xDFFF)
+		return FALSE;
+	b->p += 6;
+	return TRUE;
+}
+
+/* With b->p on a backslash, left on the escape's last byte. */
+static gboolean
+build_escape(ExmJsonBuild *b)
+{
+	switch (*++b->p) {
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
+		return TRUE;
+	case 'u':
+		return build_unicode(b);
+	default:
+		return FALSE;
+	}
+}
+
+/* A string's text, with b->p on its opening quote: decoded in place and
+ * ended by a NUL over its closing quote (decoding never grows), %NULL when
+ * refused.  Only a string may hold a byte above 0x7f: its bytes are checked
+ * as UTF-8 when it does, which is the pre-scan's check of the whole text. */
 static const gchar *
 build_string(ExmJsonBuild *b)
 {
-	const guchar *from = ++b->p;
+	guchar *from = ++b->p;
 	gboolean escaped = FALSE;
+	gboolean high = FALSE;
+	gchar *end;
 
-	while (*b->p != '"') {
-		if (*b->p == '\\') {
-			escaped = TRUE;
-			b->p++; /* the escaped byte ('"' included) is never the end */
-		}
-		b->p++;
+	for (; *b->p != '"'; b->p++) {
+		if (*b->p < 0x20)
+			return NULL; /* a control character, or the NUL at the end */
+		if (*b->p >= 0x80)
+			high = TRUE;
+		else if (*b->p == '\\' && !(escaped = build_escape(b)))
+			return NULL;
 	}
-	g_string_truncate(b->scratch, 0);
-	if (escaped) {
-		gchar *text = unescape(from, b->p);
-
-		g_string_append(b->scratch, text);
-		exm_secret_wipe(text, strlen(text));
-		g_free(text);
-	} else {
-		g_string_append_len(b->scratch, (const gchar *)from, b->p - from);
-	}
+	if (high && !g_utf8_validate_len((const gchar *)from, (gsize)(b->p - from), NULL))
+		return NULL;
+	end = escaped ? unescape_to(from, b->p, (gchar *)from) : (gchar *)b->p;
+	*end = '\0';
 	b->p++;
-	return b->scratch->str;
+	return (const gchar *)from;
 }
 
-/* An int64 or a double, as json-glib types them (the pre-scan checked the
- * range). */
+static gboolean
+build_digits(ExmJsonBuild *b)
+{
+	const guchar *from = b->p;
+
+	while (g_ascii_isdigit(*b->p))
+		b->p++;
+	return b->p != from;
+}
+
+/* An int64 or a double, as json-glib types them, within the pre-scan's
+ * grammar and ranges.  strtoll() and strtod() stop where the grammar did:
+ * what follows a number is never a digit, a point or an exponent. */
+static JsonNode *
+number_node(const gchar *from, gboolean is_int)
+{
+	gdouble d;
+
+	errno = 0;
+	if (is_int) {
+		gint64 i = g_ascii_strtoll(from, NULL, 10);
+
+		return errno == ERANGE ? NULL : json_node_init_int(json_node_alloc(), i);
+	}
+	d = g_ascii_strtod(from, NULL);
+	return isfinite(d) ? json_node_init_double(json_node_alloc(), d) : NULL;
+}
+
+/* The pre-scan's scan_number(). */
 static JsonNode *
 build_number(ExmJsonBuild *b)
 {
-	const guchar *from = b->p;
-	gboolean is_int = TRUE;
-	gchar text[G_ASCII_DTOSTR_BUF_SIZE + 64];
-	g_autofree gchar *long_text = NULL;
-	gsize n;
+	const gchar *from = (const gchar *)b->p;
+	gboolean is_int;
 
-	while (*b->p == '-' || *b->p == '+' || *b->p == '.' || *b->p == 'e' || *b->p == 'E' ||
-	       g_ascii_isdigit(*b->p)) {
-		is_int = is_int && (g_ascii_isdigit(*b->p) || *b->p == '-');
+	if (*b->p == '-')
 		b->p++;
+	if (*b->p == '0' ? g_ascii_isdigit(*++b->p) : !build_digits(b))
+		return NULL;
+	is_int = *b->p != '.' && *b->p != 'e' && *b->p != 'E';
+	if (*b->p == '.' && (b->p++, !build_digits(b)))
+		return NULL;
+	if (*b->p == 'e' || *b->p == 'E') {
+		b->p++;
+		if (*b->p == '+' || *b->p == '-')
+			b->p++;
+		if (!build_digits(b))
+			return NULL;
 	}
-	n = (gsize)(b->p - from);
-	if (n < sizeof(text)) {
-		memcpy(text, from, n);
-		text[n] = '\0';
-	} else {
-		long_text = g_strndup((const gchar *)from, n);
+	return number_node(from, is_int);
+}
+
+/* true, false, null: the NUL at the end never matches. */
+static JsonNode *
+build_word(ExmJsonBuild *b, const gchar *word, JsonNode *node)
+{
+	for (const gchar *w = word; *w != '\0'; w++, b->p++) {
+		if (*b->p != (guchar)*w) {
+			json_node_unref(node);
+			return NULL;
+		}
 	}
-	if (is_int)
-		return json_node_init_int(
-			json_node_alloc(),
-			g_ascii_strtoll(long_text != NULL ? long_text : text, NULL, 10));
-	return json_node_init_double(json_node_alloc(),
-				     g_ascii_strtod(long_text != NULL ? long_text : text, NULL));
+	return node;
 }
 
 static JsonNode *build_value(ExmJsonBuild *b);
 
-// NOLINTBEGIN(misc-no-recursion): as deep as the pre-scan allowed (EXM_JSON_MAX_DEPTH)
+// NOLINTBEGIN(misc-no-recursion): at most EXM_JSON_MAX_DEPTH containers deep
 /* The value of the member or element b->path[b->depth] names. */
 static JsonNode *
 build_child(ExmJsonBuild *b)
 {
 	JsonNode *value;
 
-	if (build_pruned(b)) {
-		g_autoptr(JsonObject) empty = json_object_new();
-
-		build_skip(b);
-		return json_node_init_object(json_node_alloc(), empty);
-	}
+	if (build_pruned(b))
+		return build_skipped(b);
 	b->depth++;
 	value = build_value(b);
 	b->depth--;
 	return value;
 }
 
-static JsonNode *
-build_object(ExmJsonBuild *b)
+/* A member of the object of @node: the name, from the text, is copied by
+ * json-glib only. */
+static gboolean
+build_member(ExmJsonBuild *b, JsonNode *node, JsonObject *obj)
 {
-	JsonNode *node = json_node_alloc();
-	g_autoptr(JsonObject) obj = json_object_new();
+	const gchar *name;
+	JsonNode *value;
 
-	json_node_init_object(node, obj);
+	if (*b->p != '"' || (name = build_string(b)) == NULL)
+		return FALSE;
+	build_ws(b);
+	if (*b->p != ':')
+		return FALSE;
 	b->p++;
 	build_ws(b);
-	while (*b->p != '}') {
-		g_autofree gchar *name = g_strdup(build_string(b));
-		JsonNode *value;
+	b->path[b->depth] = name;
+	value = build_child(b);
+	if (value == NULL)
+		return FALSE;
+	json_node_set_parent(value, node);
+	/* a repeated name: the last one wins, where the first one stood */
+	json_object_set_member(obj, name, value);
+	return TRUE;
+}
 
-		build_ws(b);
-		b->p++; /* ':' */
-		build_ws(b);
-		b->path[b->depth] = name;
-		value = build_child(b);
-		json_node_set_parent(value, node);
-		/* a repeated name: the last one wins, where the first one stood */
-		json_object_set_member(obj, name, value);
-		build_ws(b);
-		if (*b->p == ',') {
+/* An element of the array of @node. */
+static gboolean
+build_element(ExmJsonBuild *b, JsonNode *node, JsonArray *arr)
+{
+	JsonNode *value;
+
+	b->path[b->depth] = NULL;
+	value = build_child(b);
+	if (value == NULL)
+		return FALSE;
+	json_node_set_parent(value, node);
+	json_array_add_element(arr, value);
+	return TRUE;
+}
+
+/* "<open> ws [ item (ws , ws item)* ] ws <close>", as scan_container(). */
+static gboolean
+build_items(ExmJsonBuild *b, guchar close, JsonNode *node)
+{
+	if (++b->nest > EXM_JSON_MAX_DEPTH)
+		return FALSE;
+	b->p++;
+	build_ws(b);
+	if (*b->p != close) {
+		for (;;) {
+			if (!(close == '}' ? build_member(b, node, json_node_get_object(node))
+					   : build_element(b, node, json_node_get_array(node))))
+				return FALSE;
+			build_ws(b);
+			if (*b->p == close)
+				break;
+			if (*b->p != ',')
+				return FALSE;
 			b->p++;
 			build_ws(b);
 		}
 	}
 	b->p++;
-	return node;
+	b->nest--;
+	return TRUE;
 }
 
 static JsonNode *
-build_array(ExmJsonBuild *b)
+build_container(ExmJsonBuild *b)
 {
-	JsonNode *node = json_node_alloc();
-	g_autoptr(JsonArray) arr = json_array_new();
+	g_autoptr(JsonNode) node = json_node_alloc();
 
-	json_node_init_array(node, arr);
-	b->p++;
-	build_ws(b);
-	while (*b->p != ']') {
-		JsonNode *value;
+	if (*b->p == '{') {
+		g_autoptr(JsonObject) obj = json_object_new();
 
-		b->path[b->depth] = NULL;
-		value = build_child(b);
+		json_node_init_object(node, obj);
+	} else {
+		g_autoptr(JsonArray) arr = json_array_new();
 
-		json_node_set_parent(value, node);
-		json_array_add_element(arr, value);
-		build_ws(b);
-		if (*b->p == ',') {
-			b->p++;
-			build_ws(b);
-		}
+		json_node_init_array(node, arr);
 	}
-	b->p++;
-	return node;
+	if (!build_items(b, *b->p == '{' ? '}' : ']', node))
+		return NULL;
+	return g_steal_pointer(&node);
 }
 
 static JsonNode *
 build_value(ExmJsonBuild *b)
 {
+	const gchar *text;
+
 	switch (*b->p) {
 	case '{':
-		return build_object(b);
 	case '[':
-		return build_array(b);
+		return build_container(b);
 	case '"':
-		return json_node_init_string(json_node_alloc(), build_string(b));
+		text = build_string(b);
+		return text != NULL ? json_node_init_string(json_node_alloc(), text) : NULL;
 	case 't':
-		b->p += 4;
-		return json_node_init_boolean(json_node_alloc(), TRUE);
+		return build_word(b, "true", json_node_init_boolean(json_node_alloc(), TRUE));
 	case 'f':
-		b->p += 5;
-		return json_node_init_boolean(json_node_alloc(), FALSE);
+		return build_word(b, "false", json_node_init_boolean(json_node_alloc(), FALSE));
 	case 'n':
-		b->p += 4;
-		return json_node_init_null(json_node_alloc());
+		return build_word(b, "null", json_node_init_null(json_node_alloc()));
 	default:
-		return build_number(b);
+		if (*b->p == '-' || g_ascii_isdigit(*b->p))
+			return build_number(b);
+		return NULL;
 	}
 }
 // NOLINTEND(misc-no-recursion)
 
-/* @data[@len] passed the pre-scan; a copy ends in a NUL, so every loop stops
- * at a byte the syntax promises before the end.  The copy and the scratch
- * buffer are wiped: a text may hold a secret (the meta file's TLS key). */
+/* The tree of @data[@len], %NULL when the pre-scan would refuse it.  The
+ * copy is wiped: a text may hold a secret (the meta file's TLS key). */
 static JsonNode *
 build_root(const gchar *data, gsize len, const gchar *const *prune)
 {
-	gchar *text = g_strndup(data, len);
-	GString *scratch = g_string_sized_new(256);
-	ExmJsonBuild b = { (const guchar *)text, scratch };
+	guchar *text;
+	ExmJsonBuild b = { 0 };
 	JsonNode *root;
 
+	if (data == NULL || len == 0)
+		return NULL;
+	text = g_malloc(len + 1);
+	memcpy(text, data, len);
+	text[len] = '\0';
+	b.p = text;
+	b.start = text;
+	b.end = text + len;
 	if (prune != NULL) {
 		b.prune = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
 		for (guint i = 0; prune[i] != NULL; i++)
@@ -698,11 +863,14 @@ build_root(const gchar *data, gsize len, const gchar *const *prune)
 	}
 	build_ws(&b);
 	root = build_value(&b);
+	if (root != NULL) {
+		build_ws(&b);
+		if (b.p != b.end)
+			g_clear_pointer(&root, json_node_unref);
+	}
 	g_clear_pointer(&b.prune, g_ptr_array_unref);
 	exm_secret_wipe(text, len);
 	g_free(text);
-	exm_secret_wipe(scratch->str, scratch->allocated_len);
-	g_string_free(scratch, TRUE);
 	return root;
 }
 
@@ -764,6 +932,8 @@ exm_json_parse_secret(gchar *data, gsize len, const gchar *const *names, GError 
 	/* the masked text is still the strict JSON the pre-scan accepted (a
 	 * string's bytes became '*'): built at once, not scanned again */
 	root = build_root(data, len, NULL);
+	if (root == NULL)
+		build_refused(data, len, error);
 	if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
 		return g_steal_pointer(&root);
 	for (guint i = 0, v = 0; i < spans->len; i++) {

@@ -33,7 +33,9 @@ gboolean exm_json_prescan(const gchar *data, gsize len, GError **error);
  * @len: their length
  * @error: %EXM_ERROR_PARSE_BODY on failure
  *
- * exm_json_prescan() then json-glib.
+ * The tree json-glib's parser would build, of a text exm_json_prescan()
+ * accepts; its checks are made while the tree is built (one walk of the
+ * text), and a text it refuses is refused with its error.
  *
  * Returns: (transfer full): the root node
  */

@@ -856,27 +856,53 @@ member_cmp(gconstpointer a, gconstpointer b)
 	return g_ascii_strcasecmp(((const Member *)a)->key, ((const Member *)b)->key);
 }
 
+/* @sorted and @strays, each in order, merged.  On equal names @sorted's
+ * member first: it came first in the object (a stray is below a member of
+ * @sorted before it, so none after it has its name), which keeps the order
+ * g_array_sort() (stable) gave the whole. */
+static GArray *
+members_merge(GArray *sorted, GArray *strays)
+{
+	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(Member), sorted->len + strays->len);
+	guint i = 0;
+	guint j = 0;
+
+	while (i < sorted->len || j < strays->len) {
+		if (j == strays->len ||
+		    (i < sorted->len && member_cmp(&g_array_index(sorted, Member, i),
+						   &g_array_index(strays, Member, j)) <= 0))
+			g_array_append_val(out, g_array_index(sorted, Member, i++));
+		else
+			g_array_append_val(out, g_array_index(strays, Member, j++));
+	}
+	g_array_unref(sorted);
+	return out;
+}
+
 /* @obj's members in the order of their folded names.  A value's accounts
- * come in that order already (the control plane writes them sorted), which
- * one pass tells without sorting 100 000 names. */
+ * come in that order already (the control plane writes them sorted), or
+ * nearly (one added after them): the members below the last one kept are set
+ * aside, sorted alone and merged back, instead of sorting 100 000 names for
+ * one of them; any order still comes out sorted. */
 static GArray *
 members_sorted(JsonObject *obj)
 {
 	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(Member), json_object_get_size(obj));
-	gboolean sorted = TRUE;
+	g_autoptr(GArray) strays = g_array_new(FALSE, FALSE, sizeof(Member));
 	JsonObjectIter it;
 	Member m;
 
 	json_object_iter_init_ordered(&it, obj);
 	while (json_object_iter_next_ordered(&it, &m.key, &m.value)) {
-		if (sorted && out->len > 0 &&
-		    g_ascii_strcasecmp(g_array_index(out, Member, out->len - 1).key, m.key) > 0)
-			sorted = FALSE;
-		g_array_append_val(out, m);
+		if (out->len > 0 && member_cmp(&g_array_index(out, Member, out->len - 1), &m) > 0)
+			g_array_append_val(strays, m);
+		else
+			g_array_append_val(out, m);
 	}
-	if (!sorted)
-		g_array_sort(out, member_cmp);
-	return out;
+	if (strays->len == 0)
+		return out;
+	g_array_sort(strays, member_cmp);
+	return members_merge(out, strays);
 }
 
 static gboolean

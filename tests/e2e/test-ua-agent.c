@@ -850,6 +850,27 @@ test_envelope_plain_answer_refused(void)
 	fx_clear(&fx);
 }
 
+/* Answers without a length, plain and sealed, in chunks of a few bytes: the
+ * agent reads each whole (its buffer grows from one byte) and converges. */
+static void
+test_answer_chunked(void)
+{
+	for (guint sealed = 0; sealed < 2; sealed++) {
+		Fx fx = { 0 };
+
+		fx_init(&fx, sealed ? KEY_B64 : NULL, NULL);
+		fake_cp_answer_chunked(fx.cp, TRUE);
+		fx_converge(&fx);
+		g_assert_cmpint(dp_ram(&fx), ==, 1024);
+		fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+		run_iterations(&fx, 1);
+		g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+		g_assert_cmpint(dp_ram(&fx), ==, 2048);
+		assert_no_violations(&fx);
+		fx_clear(&fx);
+	}
+}
+
 /* A recorded sealed answer (authentic: sealed with the node key) replayed to
  * undo a change: refused while the agent runs (the answer was seen before) and
  * after a restart (its target is older than the one applied). */
@@ -1562,6 +1583,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/envelope-required", test_envelope_required);
 	g_test_add_func("/ua/agent/envelope-plain-answer-refused",
 			test_envelope_plain_answer_refused);
+	g_test_add_func("/ua/agent/answer-chunked", test_answer_chunked);
 	g_test_add_func("/ua/agent/replay-old-payload", test_replay_old_payload);
 	g_test_add_func("/ua/agent/replay-old-payload-offloaded",
 			test_replay_old_payload_offloaded);

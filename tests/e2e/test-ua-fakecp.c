@@ -59,6 +59,7 @@ struct _FakeCp {
 	gboolean accept_wait;
 	gboolean refuse_node; /* the node verifier answers 404 */
 	gboolean answer_plain;
+	gboolean answer_chunked;
 	GBytes *last_sealed;  /* the last sealed success body sent … */
 	gchar *last_nonce;    /* … and its X-Genesis-Nonce */
 	GBytes *payload_wire; /* the last sealed get_payload answer sent … */
@@ -142,6 +143,26 @@ fake_violation(FakeCp *cp, const gchar *fmt, ...)
 
 /* ---- responses ---------------------------------------------------------- */
 
+/* The body as is, or without a length: in chunks of at most 7 bytes
+ * (fake_cp_answer_chunked()). */
+static void
+fake_set_body(FakeCp *cp, SoupServerMessage *msg, const gchar *type, gconstpointer data, gsize len)
+{
+	SoupMessageHeaders *hdrs = soup_server_message_get_response_headers(msg);
+	SoupMessageBody *body = soup_server_message_get_response_body(msg);
+
+	if (!cp->answer_chunked) {
+		soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, data, len);
+		return;
+	}
+	soup_message_headers_set_content_type(hdrs, type, NULL);
+	soup_message_headers_set_encoding(hdrs, SOUP_ENCODING_CHUNKED);
+	for (gsize at = 0; at < len; at += 7)
+		soup_message_body_append(
+			body, SOUP_MEMORY_COPY, (const guint8 *)data + at, MIN(7, len - at));
+	soup_message_body_complete(body);
+}
+
 static void
 fake_respond(FakeCp *cp, SoupServerMessage *msg, guint status, JsonNode *body)
 {
@@ -160,7 +181,7 @@ fake_respond(FakeCp *cp, SoupServerMessage *msg, guint status, JsonNode *body)
 	/* Errors are always plain JSON (§5.3); successes sealed when required (§6.5),
 	 * unless the test plays someone on the path who has no key. */
 	if (!cp->sealed || cp->answer_plain || !SOUP_STATUS_IS_SUCCESSFUL(status)) {
-		soup_server_message_set_response(msg, FAKE_JSON_TYPE, SOUP_MEMORY_COPY, text, len);
+		fake_set_body(cp, msg, FAKE_JSON_TYPE, text, len);
 		return;
 	}
 	wire = exm_envelope_seal(cp->key, text, len, &nonce, &error);
@@ -170,11 +191,11 @@ fake_respond(FakeCp *cp, SoupServerMessage *msg, guint status, JsonNode *body)
 	g_free(cp->last_nonce);
 	cp->last_nonce = g_strdup(nonce);
 	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NONCE, nonce);
-	soup_server_message_set_response(msg,
-					 EXM_ENVELOPE_CONTENT_TYPE,
-					 SOUP_MEMORY_COPY,
-					 g_bytes_get_data(wire, NULL),
-					 g_bytes_get_size(wire));
+	fake_set_body(cp,
+		      msg,
+		      EXM_ENVELOPE_CONTENT_TYPE,
+		      g_bytes_get_data(wire, NULL),
+		      g_bytes_get_size(wire));
 }
 
 static void
@@ -1129,6 +1150,12 @@ void
 fake_cp_answer_plain(FakeCp *cp, gboolean plain)
 {
 	cp->answer_plain = plain;
+}
+
+void
+fake_cp_answer_chunked(FakeCp *cp, gboolean chunked)
+{
+	cp->answer_chunked = chunked;
 }
 
 void

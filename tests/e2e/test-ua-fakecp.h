@@ -81,6 +81,8 @@ void fake_cp_refuse_node(FakeCp *cp, gboolean refuse);
 /* Successes in plain JSON although the CP holds a key: someone on the path
  * who has no key answers in the CP's place. */
 void fake_cp_answer_plain(FakeCp *cp, gboolean plain);
+/* Answers without a Content-Length, in chunks of a few bytes. */
+void fake_cp_answer_chunked(FakeCp *cp, gboolean chunked);
 /* Records the last sealed get_payload answer sent (body and nonce, verbatim) … */
 void fake_cp_record_payload(FakeCp *cp);
 /* … and answers the next @n get_payload calls with it, as an eavesdropper would. */

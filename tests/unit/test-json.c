@@ -41,9 +41,11 @@ assert_refused_len(const gchar *text, gsize len)
 		return;
 	}
 	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	/* the parser checks as it builds, and says why in the pre-scan's words */
 	node = exm_json_parse_strict(text, len, &error2);
 	g_assert_null(node);
 	g_assert_error(error2, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	g_assert_cmpstr(error2->message, ==, error->message);
 }
 
 static void
@@ -237,6 +239,32 @@ test_prescan_depth(void)
  * a fixed point.  (Offline, the same mutations were checked against Python's
  * json.loads for equal acceptance.)  Seeded by GTest, so a failure replays
  * with --seed. */
+/* The parser, which checks as it builds, accepts what the pre-scan accepts
+ * and refuses the rest with the pre-scan's @refused; so does the pruned
+ * parse, whose pruned objects are checked without being built. */
+static void
+parses_as_prescan(const gchar *text, gsize len, const GError *refused)
+{
+	static const gchar *const prune[] = { "b", "a/*", "*", NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) pruned_error = NULL;
+	g_autoptr(JsonNode) node = exm_json_parse_strict(text, len, &error);
+	g_autoptr(JsonNode) pruned = exm_json_parse_pruned(text, len, prune, &pruned_error);
+
+	if (refused == NULL) {
+		g_assert_no_error(error);
+		g_assert_no_error(pruned_error);
+		g_assert_nonnull(pruned);
+		return;
+	}
+	g_assert_null(node);
+	g_assert_null(pruned);
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	g_assert_error(pruned_error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	g_assert_cmpstr(error->message, ==, refused->message);
+	g_assert_cmpstr(pruned_error->message, ==, refused->message);
+}
+
 static void
 test_prescan_mutations(void)
 {
@@ -284,6 +312,7 @@ test_prescan_mutations(void)
 		} else {
 			g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
 		}
+		parses_as_prescan(s->str, s->len, error);
 		g_string_free(s, TRUE);
 	}
 	g_test_message("%u of %u mutations accepted", accepted, iterations);
@@ -915,6 +944,58 @@ test_parse_as_json_glib(void)
  * strings holding braces, quotes and escapes; the rest is the strict parse's
  * tree; a value there that is not an object is kept; the text is still
  * checked whole. */
+/* What is left empty is checked all the same, and refused in the pre-scan's
+ * words: its nesting counts from where it stands. */
+static void
+test_parse_pruned_refuses(const gchar *const *prune)
+{
+	static const gchar *const bad[] = {
+		"{\"top\":{\"s\":\"\xc3\"}}",
+		"{\"top\":{\"s\":\"\\ud800\"}}",
+		"{\"top\":{\"n\":1e400}}",
+		"{\"top\":{\"n\":[1,]}}",
+		"{\"top\":{\"s\":\"a\tb\"}}",
+		"{\"top\":{}\"x\"}",
+		/* past a run of ASCII, which is checked eight bytes at a time */
+		"{\"top\":{\"s\":\"abcdefghijklmnopq\xc3\"}}",
+		"{\"top\":{\"s\":\"abcdefghijk\xc3\xa9lmnopqrstu\xed\xa0\x80\"}}",
+		NULL,
+	};
+	g_autoptr(GString) deep = g_string_new("{\"top\":");
+
+	for (guint i = 0; bad[i] != NULL; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GError) pruned_error = NULL;
+		g_autoptr(JsonNode) node = NULL;
+
+		g_assert_false(exm_json_prescan(bad[i], strlen(bad[i]), &error));
+		node = exm_json_parse_pruned(bad[i], strlen(bad[i]), prune, &pruned_error);
+		g_assert_null(node);
+		g_assert_error(pruned_error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+		g_assert_cmpstr(pruned_error->message, ==, error->message);
+	}
+	for (guint depth = 2; depth <= EXM_JSON_MAX_DEPTH + 1; depth++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GError) pruned_error = NULL;
+		g_autoptr(JsonNode) node = NULL;
+		gboolean ok;
+
+		g_string_truncate(deep, 0);
+		g_string_append(deep, "{\"top\":");
+		for (guint k = 1; k < depth; k++)
+			g_string_append(deep, "{\"x\":");
+		g_string_append(deep, "1");
+		for (guint k = 0; k < depth; k++)
+			g_string_append_c(deep, '}');
+		ok = exm_json_prescan(deep->str, deep->len, &error);
+		g_assert_true(ok == (depth <= EXM_JSON_MAX_DEPTH));
+		node = exm_json_parse_pruned(deep->str, deep->len, prune, &pruned_error);
+		g_assert_true((node != NULL) == ok);
+		if (!ok)
+			g_assert_cmpstr(pruned_error->message, ==, error->message);
+	}
+}
+
 static void
 test_parse_pruned(void)
 {
@@ -936,9 +1017,18 @@ test_parse_pruned(void)
 	g_assert_no_error(error);
 	got = exm_json_canonical(root);
 	g_assert_cmpstr(got, ==, want);
+	{
+		/* UTF-8 past a run of ASCII in what is left empty */
+		static const gchar *const utf8 = "{\"top\":{\"s\":\"abcdefghijk\xc3\xa9\"}}";
+		g_autoptr(JsonNode) ok = exm_json_parse_pruned(utf8, strlen(utf8), prune, &error);
+
+		g_assert_no_error(error);
+		g_assert_nonnull(ok);
+	}
 	bad = exm_json_parse_pruned("{\"top\":{\"x\":01}}", 14, prune, &error);
 	g_assert_null(bad);
 	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	test_parse_pruned_refuses(prune);
 }
 
 int

@@ -199,16 +199,21 @@ static void
 test_node_account_order(void)
 {
 	enum { N = 50 };
-	guint sorted[N], reversed[N], shuffled[N];
+	guint sorted[N], reversed[N], shuffled[N], last_late[N], first_late[N];
+	const guint *orders[] = { sorted, reversed, shuffled, last_late, first_late };
 	g_autofree gchar *want = NULL;
 
 	for (guint i = 0; i < N; i++) {
 		sorted[i] = i;
 		reversed[i] = N - 1 - i;
 		shuffled[i] = (i * 17) % N; /* 17 is prime to 50: a permutation */
+		/* nearly sorted: one account after the others (u017), or one
+		 * before them (u042) */
+		last_late[i] = i == N - 1 ? 17 : i < 17 ? i : i + 1;
+		first_late[i] = i == 0 ? 42 : i <= 42 ? i - 1 : i;
 	}
-	for (guint k = 0; k < 3; k++) {
-		const guint *order = k == 0 ? sorted : k == 1 ? reversed : shuffled;
+	for (guint k = 0; k < G_N_ELEMENTS(orders); k++) {
+		const guint *order = orders[k];
 		g_autofree gchar *text = node_of_order(order, N, -1);
 		g_autoptr(JsonNode) json = parse(text);
 		g_autoptr(GError) error = NULL;
@@ -229,15 +234,16 @@ test_node_account_order(void)
 			g_assert_cmpstr(a->username, ==, user);
 			g_assert_cmpint(a->messages_per_hour, ==, i + 1);
 		}
-		for (gint dup = 0; dup < N; dup += N - 1) {
+		for (gint dup = 0; dup < N; dup += dup == 0 ? 17 : N - 1 - 17) {
 			g_autofree gchar *dtext = node_of_order(order, N, dup);
 			g_autoptr(JsonNode) djson = parse(dtext);
 			g_autoptr(GError) derror = NULL;
 			g_autoptr(ExmMailNode) dn = exm_mail_node_from_json(djson, &derror);
+			g_autofree gchar *named = g_strdup_printf("'u%03d' appears twice", dup);
 
 			g_assert_null(dn);
 			g_assert_error(derror, EXM_MAIL_ERROR, EXM_MAIL_ERROR_INVALID);
-			g_assert_nonnull(strstr(derror->message, "appears twice"));
+			g_assert_nonnull(strstr(derror->message, named));
 		}
 	}
 }
