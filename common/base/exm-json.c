@@ -72,21 +72,30 @@ scan_literal(ExmJsonScan *s, const gchar *word)
 	return TRUE;
 }
 
-/* Four hex digits after "\u"; -1 when malformed. */
+/* Four hex digits at @p, -1 when one is not (a NUL is not). */
 static gint
-scan_hex4(ExmJsonScan *s)
+hex4(const guchar *p)
 {
 	gint v = 0;
 
-	if (s->end - s->p < 4)
-		return -1;
 	for (guint i = 0; i < 4; i++) {
-		gint d = g_ascii_xdigit_value((gchar)s->p[i]);
+		gint d = g_ascii_xdigit_value((gchar)p[i]);
+
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;
 	}
-	s->p += 4;
+	return v;
+}
+
+/* Four hex digits after "\u"; -1 when malformed. */
+static gint
+scan_hex4(ExmJsonScan *s)
+{
+	gint v = s->end - s->p < 4 ? -1 : hex4(s->p);
+
+	if (v >= 0)
+		s->p += 4;
 	return v;
 }
 
@@ -115,27 +124,26 @@ scan_unicode(ExmJsonScan *s)
 	return TRUE;
 }
 
+/* The escapes that are one character after the backslash. */
+static gboolean
+escape_is_short(guchar c)
+{
+	return c != '\0' && strchr("\"\\/bfnrt", c) != NULL;
+}
+
 static gboolean
 scan_escape(ExmJsonScan *s)
 {
 	if (s->p >= s->end)
 		return scan_fail(s, "unterminated string");
-	switch (*s->p++) {
-	case '"':
-	case '\\':
-	case '/':
-	case 'b':
-	case 'f':
-	case 'n':
-	case 'r':
-	case 't':
+	if (escape_is_short(*s->p)) {
+		s->p++;
 		return TRUE;
-	case 'u':
-		return scan_unicode(s);
-	default:
-		s->p--;
-		return scan_fail(s, "bad escape");
 	}
+	if (*s->p != 'u')
+		return scan_fail(s, "bad escape");
+	s->p++;
+	return scan_unicode(s);
 }
 
 /* The whole input is already known to be valid UTF-8 without NUL, so only
@@ -401,16 +409,6 @@ exm_json_parse_pruned(const gchar *data, gsize len, const gchar *const *prune, G
 
 /* ---- secret members ---------------------------------------------------- */
 
-static guint
-hex4(const guchar *p)
-{
-	guint v = 0;
-
-	for (guint i = 0; i < 4; i++)
-		v = v * 16 + (guint)g_ascii_xdigit_value((gchar)p[i]);
-	return v;
-}
-
 /*
  * The text of a string the pre-scan accepted (its bytes between the quotes),
  * escapes decoded, written at @out, which may be @p itself: decoding never
@@ -558,28 +556,12 @@ build_ws(ExmJsonBuild *b)
 		b->p++;
 }
 
-/* Four hex digits at @p, -1 when one is not (the NUL at the end is not). */
-static gint
-build_hex4(const guchar *p)
-{
-	gint v = 0;
-
-	for (guint i = 0; i < 4; i++) {
-		gint d = g_ascii_xdigit_value((gchar)p[i]);
-
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
 /* With b->p on the 'u' of "\u", left on the escape's last digit: the
  * pre-scan's scan_unicode(). */
 static gboolean
 build_unicode(ExmJsonBuild *b)
 {
-	gint cp = build_hex4(b->p + 1);
+	gint cp = hex4(b->p + 1);
 	gint lo;
 
 	if (cp <= 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
@@ -589,7 +571,7 @@ build_unicode(ExmJsonBuild *b)
 		return TRUE;
 	if (b->p[1] != '\\' || b->p[2] != 'u')
 		return FALSE;
-	lo = build_hex4(b->p + 3);
+	lo = hex4(b->p + 3);
 	if (lo < 0xDC00 || lo > 0xDFFF)
 		return FALSE;
 	b->p += 6;
@@ -600,21 +582,10 @@ build_unicode(ExmJsonBuild *b)
 static gboolean
 build_escape(ExmJsonBuild *b)
 {
-	switch (*++b->p) {
-	case '"':
-	case '\\':
-	case '/':
-	case 'b':
-	case 'f':
-	case 'n':
-	case 'r':
-	case 't':
+	b->p++;
+	if (escape_is_short(*b->p))
 		return TRUE;
-	case 'u':
-		return build_unicode(b);
-	default:
-		return FALSE;
-	}
+	return *b->p == 'u' && build_unicode(b);
 }
 
 /* A string's text, with b->p on its opening quote: decoded in place and
