@@ -171,6 +171,31 @@ test_dns_recheck_runs(void)
 	g_unsetenv("EXM_DNS_TIMEOUT_MS");
 }
 
+/* Every connection the host opens is in its session (UTC, the ISO
+ * DateStyle) whatever libpq's environment says: the periodic jobs' one was
+ * not, so on a server or a client set to another DateStyle the scheduled
+ * check was refused on every step. */
+static void
+test_dns_recheck_session(void)
+{
+	ExhTestOptions options = { .agent_api = TRUE };
+	g_autoptr(ExhTest) t = NULL;
+	g_autofree gchar *uuid = NULL;
+
+	g_setenv("PGOPTIONS", "-c DateStyle=SQL -c TimeZone=America/New_York", TRUE);
+	g_setenv("EXM_DNS_RESOLVER", "127.0.0.1@9", TRUE);
+	g_setenv("EXM_DNS_TIMEOUT_MS", "200", TRUE);
+	t = exh_test_new(&options);
+	if (t != NULL) {
+		uuid = create_instance(t);
+		make_active(t, uuid);
+		g_assert_true(wait_checked(t, uuid));
+	}
+	g_unsetenv("PGOPTIONS");
+	g_unsetenv("EXM_DNS_RESOLVER");
+	g_unsetenv("EXM_DNS_TIMEOUT_MS");
+}
+
 /* Waits until the job has claimed the instance and is checking it. */
 static gboolean
 wait_claimed(ExhTest *t, const gchar *uuid)
@@ -452,6 +477,7 @@ main(int argc, char **argv)
 	g_test_add_func("/host/periodic/backoff", test_backoff);
 	g_test_add_func("/host/periodic/database-down", test_database_down);
 	g_test_add_func("/host/periodic/dns-recheck", test_dns_recheck_runs);
+	g_test_add_func("/host/periodic/dns-recheck-session", test_dns_recheck_session);
 	g_test_add_func("/host/periodic/no-lock-during-check", test_no_lock_during_check);
 	return g_test_run();
 }

@@ -9,9 +9,9 @@
 #include <libpq-fe.h>
 
 #include "exh-core-agent-driver.h"
+#include "exh-pool.h"
 #include "exh-seal.h"
 #include "exh-thread.h"
-#include "exm-cleanup.h"
 #include "exm-error.h"
 #include "exm-ua-agent.h"
 
@@ -62,22 +62,6 @@ exh_core_agent_new(const gchar *agent_config,
 	return a;
 }
 
-/* The session settings of every connection the host hands a plugin (UTC,
- * the ISO DateStyle its statements read timestamps in: exh-pool.c). */
-static gboolean
-core_agent_session(PGconn *db)
-{
-	static const gchar *const sets[] = { "SET TIME ZONE 'UTC'", "SET DateStyle = ISO" };
-
-	for (guint i = 0; i < G_N_ELEMENTS(sets); i++) {
-		g_autoptr(PGresult) res = PQexecParams(db, sets[i], 0, NULL, NULL, NULL, NULL, 0);
-
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return FALSE;
-	}
-	return TRUE;
-}
-
 gboolean
 exh_core_agent_add_plugin(ExhCoreAgent *agent,
 			  const ExordosPaasPluginDescriptor *desc,
@@ -93,14 +77,9 @@ exh_core_agent_add_plugin(ExhCoreAgent *agent,
 	key = exh_seal_key_load(agent->key_file, error);
 	if (key == NULL)
 		return FALSE;
-	db = PQconnectdb(agent->conninfo);
-	if (PQstatus(db) != CONNECTION_OK || !core_agent_session(db)) {
-		g_set_error(error,
-			    EXM_ERROR,
-			    EXM_ERROR_UNAVAILABLE,
-			    "core-agent: database: %s",
-			    PQerrorMessage(db));
-		PQfinish(db);
+	db = exh_pool_connect(agent->conninfo, error);
+	if (db == NULL) {
+		g_prefix_error(error, "core-agent: ");
 		exh_seal_key_free(key);
 		return FALSE;
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "exh-log.h"
+#include "exh-pool.h"
 #include "exh-thread.h"
 #include "exh-ua-cache.h"
 #include "exh-ua-store.h"
@@ -224,19 +225,14 @@ exh_builder_prepare(ExhBuilder *builder, PGconn *conn, GError **error)
 static PGconn *
 connect_db(const gchar *conninfo, GError **error)
 {
-	g_autoptr(PGconn) conn = PQconnectdb(conninfo);
+	PGconn *conn = exh_pool_connect(conninfo, error);
 
-	if (PQstatus(conn) != CONNECTION_OK) {
-		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(conn)));
-		g_set_error(error, EXM_ERROR, EXM_ERROR_UNAVAILABLE, "builder database: %s", why);
+	if (conn == NULL) {
+		g_prefix_error(error, "builder database: ");
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, exh_log_pg_notice, NULL);
-	/* UTC and the ISO DateStyle, as the pool's (exh-pool.c) */
-	if (!exh_builder_sql_command(conn, "SET TIME ZONE 'UTC'", error) ||
-	    !exh_builder_sql_command(conn, "SET DateStyle = ISO", error))
-		return NULL;
-	return g_steal_pointer(&conn);
+	return conn;
 }
 
 static gboolean relisten_now(ExhBuilder *builder);

@@ -45,12 +45,22 @@ exec_command(PGconn *conn, const gchar *sql)
 	return PQresultStatus(res) == PGRES_COMMAND_OK;
 }
 
+/* The session every connection of the host has: timestamps are UTC
+ * throughout (restalchemy stores naive UTC) and read in the ISO DateStyle
+ * (exm_rest_store_exec() refuses another). */
+static gboolean
+session_set(PGconn *conn)
+{
+	return exec_command(conn, "SET TIME ZONE 'UTC'") &&
+	       exec_command(conn, "SET DateStyle = ISO");
+}
+
 PGconn *
 exh_pool_connect(const gchar *conninfo, GError **error)
 {
 	g_autoptr(PGconn) conn = PQconnectdb(conninfo);
 
-	if (PQstatus(conn) != CONNECTION_OK) {
+	if (PQstatus(conn) != CONNECTION_OK || !session_set(conn)) {
 		g_autofree gchar *why = g_strstrip(g_strdup(PQerrorMessage(conn)));
 		g_set_error(
 			error, EXH_ERROR, EXH_ERROR_DB, "cannot connect to the database: %s", why);
@@ -77,12 +87,9 @@ slot_connect(ExhPool *pool, Slot *slot)
 	slot->cancel = PQgetCancel(slot->conn);
 	slot->pid = PQbackendPID(slot->conn);
 	g_mutex_unlock(&pool->lock);
-	/* timestamps are UTC throughout (restalchemy stores naive UTC) and read
-	 * in the ISO DateStyle (exm_rest_store_exec() refuses another); a read
-	 * runs without BEGIN, so a statement outside a transaction is read-only
-	 * and a write by mistake fails instead of committing by itself */
-	if (exec_command(slot->conn, "SET TIME ZONE 'UTC'") &&
-	    exec_command(slot->conn, "SET DateStyle = ISO") &&
+	/* a read runs without BEGIN, so a statement outside a transaction is
+	 * read-only and a write by mistake fails instead of committing by itself */
+	if (session_set(slot->conn) &&
 	    exec_command(slot->conn, "SET default_transaction_read_only = on"))
 		return TRUE;
 	/* never used without them: a read could write; opened anew next time */

@@ -109,8 +109,10 @@ void exh_pool_cancel(ExhPool *pool);
  * @conninfo: libpq connection string
  * @error: %EXH_ERROR_DB when the database is unreachable
  *
- * The host's one-off connection (migrations, preparing the ua tables),
- * outside the pool's slots.
+ * A connection of the host outside the pool's slots (migrations, the ua
+ * tables, the types, the engine, the periodic jobs, the core-agent), in the
+ * session every connection the host hands a plugin has: UTC and the ISO
+ * DateStyle (docs/plugin-abi.md).
  *
  * Returns: (transfer full): a usable connection, or %NULL
  */
