@@ -134,8 +134,9 @@ time_days(gint y, gint m, gint d)
 	return (gint64)era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
 }
 
-/* `YYYY-MM-DD`, then @sep or 'T' (*@iso set when 'T'), then `HH:MM:SS` and
- * the fraction, as µs since the epoch; the text after it is left at *@p. */
+/* `YYYY-MM-DD`, then a space or 'T' (*@iso set when 'T'), then `HH:MM:SS`
+ * and the fraction (optional when @optional_fraction), as µs since the
+ * epoch; the text after it is left at *@p. */
 static gboolean
 time_read(const gchar **p, gboolean optional_fraction, gboolean *iso, gint64 *out)
 {

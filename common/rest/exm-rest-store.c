@@ -80,15 +80,10 @@ store_datestyle_iso(const ExmRestStore *store, GError **error)
 {
 	const gchar *style = PQparameterStatus(store->db, "DateStyle");
 
-	if (style != NULL && g_str_has_prefix(style, "ISO"))
+	/* a lost connection: the statement fails, and store_error() says so */
+	if ((style != NULL && g_str_has_prefix(style, "ISO")) ||
+	    PQstatus(store->db) != CONNECTION_OK)
 		return TRUE;
-	if (PQstatus(store->db) != CONNECTION_OK) {
-		g_set_error_literal(error,
-				    EXM_ERROR,
-				    EXM_ERROR_UNAVAILABLE,
-				    "the database connection was lost");
-		return FALSE;
-	}
 	if (store->log != NULL) {
 		g_autofree gchar *msg = g_strdup_printf(
 			"sql error: the connection's DateStyle is '%s', timestamps are read in ISO",
