@@ -9,6 +9,14 @@
  * (201 → the line in the node's passwd) back under 100 ms once the database
  * has been up for a few seconds, as before the restart (the engine's
  * LISTEN connection is re-established).
+ *
+ * Each sample is written to an agent that waits in its long poll.  The
+ * agent pauses 0.1 s between two iterations (EXM_UA_ITER_PAUSE,
+ * docs/agent-protocol.md §7.2) and a change costs it two (the payload, then
+ * the answer to its own status), so a write made as soon as the previous
+ * line appeared waited out that pause.
+ * The samples then measured the agent's pause (84–99 ms p50 in CI, one run
+ * 101 ms), not the wake that a lost LISTEN slows to the builder's 1 s tick.
  */
 #include "exm-test.h"
 #include "test-faults-fixture.h"
@@ -20,7 +28,9 @@
 #define TARGET_MS 100
 /* the engine may take this long to notice and reconnect (its backoff) */
 #define SETTLE_S 5
-#define PASSWORD "written secret"
+/* longer than the agent's two iterations after a change (2 × 0.1 s pause) */
+#define AGENT_IDLE_MS 400
+#define PASSWORD      "written secret"
 
 typedef struct {
 	ExmTestPg *pg;
@@ -55,6 +65,7 @@ propagation_p50(E2e *e, const gchar *instance, const ExhLocalNodeInfo *node, con
 		g_autofree gchar *local = g_strdup_printf("%s%02u", prefix, i);
 		gint64 us;
 
+		g_usleep(AGENT_IDLE_MS * 1000);
 		if (!faults_try_create_account(e->t, instance, local, PASSWORD))
 			return -1;
 		us = faults_wait_passwd(node, local, TRUE, FAULTS_WAIT_US);
