@@ -329,8 +329,13 @@ exm_rest_sql_write_expr(GString *sql, ExmRestType type, guint n)
 		after = "::bigint * INTERVAL '1 microsecond')";
 		break;
 	case EXM_REST_TYPE_STRING_LIST:
+		/* a NULL list stays NULL: ARRAY() of no elements would store the
+		 * empty list, and null and [] may mean different things */
+		g_string_append(sql, "CASE WHEN ");
+		sql_append_param(sql, n);
+		g_string_append(sql, "::json IS NULL THEN NULL ELSE ");
 		before = "ARRAY(SELECT json_array_elements_text(";
-		after = "::json))";
+		after = "::json)) END";
 		break;
 	case EXM_REST_TYPE_OBJECT:
 		after = "::jsonb";

@@ -452,6 +452,20 @@ test_accounts_abuse(AccountsFixture *a, gconstpointer data)
 	g_assert_cmpuint(json_array_get_length(senders), ==, 2);
 	g_assert_cmpstr(json_array_get_string_element(senders, 0), ==, "*@news.example.com");
 	g_assert_cmpstr(json_array_get_string_element(senders, 1), ==, "bob@example.com");
+	{
+		/* null is stored as null, not as the empty list (the list writer
+		 * made ARRAY() of no elements of it) */
+		g_autofree gchar *path =
+			g_strdup_printf("%s%s", a->coll, exm_reply_str(ok, "uuid"));
+		g_autoptr(ExmReply) cleared = exm_fixture_call(
+			a->f, NULL, &exm_who_owner1, "PATCH", path, NULL, "{\"senders\":null}");
+		g_autofree gchar *stored =
+			exm_fixture_scalar(a->f, "SELECT senders IS NULL FROM mail_accounts");
+
+		exm_assert_status(cleared, 200);
+		g_assert_false(exm_reply_has(cleared, "senders"));
+		g_assert_cmpstr(stored, ==, "t");
+	}
 }
 
 /* Instance limits: bounded, null is the default. */
