@@ -256,6 +256,22 @@ builder_inherited(const ExmRestRow *row, const ExmRestRow *version, const gchar 
 	return g_strdup(own);
 }
 
+/* The directory in effect (docs/tls.md §6): the instance's own while its
+ * version allows it, else the version's.  A version whose list changed
+ * after the instance named its own refuses nothing of the instance, so it
+ * is applied here, where the node's value is made. */
+static gchar *
+builder_acme_directory(const ExmRestRow *row, const ExmRestRow *version)
+{
+	const gchar *own = exm_rest_row_get(row, "acme_directory_url");
+
+	if (own != NULL && !exm_plugin_mail_acme_allowed(own, version))
+		own = NULL;
+	if (own == NULL && version != NULL)
+		own = exm_rest_row_get(version, "acme_directory_url");
+	return g_strdup(own);
+}
+
 /* Locks and reads the instance (NULL input when it is gone), its version's
  * image and, for the node payload only, its accounts. */
 static gboolean
@@ -291,7 +307,7 @@ builder_load_input(gpointer ctx,
 	in->tls.not_after = g_strdup(exm_rest_row_get(row, "tls_not_after"));
 	in->tls.error = g_strdup(exm_rest_row_get(row, "tls_error"));
 	in->image = g_strdup(version != NULL ? builder_col(version, "image") : "");
-	in->acme_directory_url = builder_inherited(row, version, "acme_directory_url");
+	in->acme_directory_url = builder_acme_directory(row, version);
 	in->acme_contact = builder_inherited(row, version, "acme_contact");
 	if (ctx != NULL)
 		in->infra_project = g_strdup(((const ExmPlugin *)ctx)->infra_project);

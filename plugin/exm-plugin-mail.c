@@ -108,6 +108,67 @@ mail_acme(GPtrArray *sets, GError **error)
 	       (contact == NULL || exm_mail_acme_check_contact("acme_contact", contact, error));
 }
 
+/* The version's `acme_allowed_directory_urls`: null (any), or at most
+ * EXM_MAIL_ACME_ALLOWED_MAX checked directory URLs. */
+static gboolean
+mail_acme_allowed(GPtrArray *sets, GError **error)
+{
+	const gchar *text = exm_rest_set_text(sets, "acme_allowed_directory_urls");
+	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+
+	if (text == NULL)
+		return TRUE;
+	exm_rest_row_parse_text_list(text, list);
+	return exm_mail_acme_check_allowed("acme_allowed_directory_urls", list, error);
+}
+
+gboolean
+exm_plugin_mail_acme_allowed(const gchar *url, const ExmRestRow *version)
+{
+	const gchar *text =
+		version != NULL ? exm_rest_row_get(version, "acme_allowed_directory_urls") : NULL;
+	g_autoptr(GPtrArray) allowed = NULL;
+
+	if (text != NULL) {
+		allowed = g_ptr_array_new_with_free_func(g_free);
+		exm_rest_row_parse_text_list(text, allowed);
+	}
+	return exm_mail_acme_directory_allowed(
+		url,
+		version != NULL ? exm_rest_row_get(version, "acme_directory_url") : NULL,
+		allowed);
+}
+
+/*
+ * An instance's own directory must be one its version allows (docs/tls.md
+ * §6), checked when a create or an update names one (an instance's version
+ * is fixed).  A version whose list changes later does not refuse its
+ * instances' writes; the builder then uses the version's directory instead
+ * (builder_acme_directory(), exm-plugin-builder.c).
+ */
+static gboolean
+mail_acme_instance_allowed(ExmRestCrud *r, const ExmRestRow *row, GPtrArray *sets, GError **error)
+{
+	const gchar *url = exm_rest_set_text(sets, "acme_directory_url");
+	const gchar *id =
+		row != NULL ? exm_rest_row_get(row, "version") : exm_rest_set_text(sets, "version");
+	g_autoptr(ExmRestRow) version = NULL;
+
+	if (url == NULL)
+		return TRUE;
+	version = exm_rest_crud_load(r, &exm_plugin_mail_versions, id, FALSE, error);
+	if (version == NULL)
+		return FALSE;
+	if (exm_plugin_mail_acme_allowed(url, version))
+		return TRUE;
+	g_set_error(error,
+		    EXM_MAIL_ERROR,
+		    EXM_MAIL_ERROR_INVALID,
+		    "acme_directory_url: must be the version's acme_directory_url or one of its "
+		    "acme_allowed_directory_urls");
+	return FALSE;
+}
+
 /* A version's write reaches its instances' nodes: its ACME settings are part
  * of their node value, and the builder looks again at an instance whose
  * updated_at moved (docs/plugin-abi.md §8).  Versions are written rarely, by
@@ -149,7 +210,7 @@ mail_version_prepare(ExmRestCrud *r,
 	return mail_chars(m, sets, "name", 0, EXM_MAIL_NAME_MAX, row, error) &&
 	       mail_description(sets, error) &&
 	       mail_chars(m, sets, "image", 0, EXM_MAIL_IMAGE_MAX, row, error) &&
-	       mail_acme(sets, error);
+	       mail_acme(sets, error) && mail_acme_allowed(sets, error);
 }
 
 /* ------------------------------------------------------------------ instances */
@@ -262,7 +323,7 @@ mail_instance_prepare(ExmRestCrud *r,
 		return FALSE;
 	if (!mail_description(sets, error) || !mail_domain(sets, error) ||
 	    !mail_sizes(sets, row, error) || !mail_instance_limits(sets, error) ||
-	    !mail_acme(sets, error))
+	    !mail_acme(sets, error) || !mail_acme_instance_allowed(r, row, sets, error))
 		return FALSE;
 	return row == NULL || mail_disk_grows(row, sets, error);
 }

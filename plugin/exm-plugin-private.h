@@ -96,4 +96,16 @@ extern const ExmRestKind exm_plugin_mail_versions;
 extern const ExmRestKind exm_plugin_mail_instances;
 extern const ExmRestKind exm_plugin_mail_accounts;
 
+/**
+ * exm_plugin_mail_acme_allowed:
+ * @url: an instance's own `acme_directory_url`
+ * @version: (nullable): its version's row
+ *
+ * exm_mail_acme_directory_allowed() with the version's directory and list
+ * (docs/tls.md §6); any directory when @version is %NULL (gone).
+ *
+ * Returns: %TRUE when the instance may use @url
+ */
+gboolean exm_plugin_mail_acme_allowed(const gchar *url, const ExmRestRow *version);
+
 G_END_DECLS

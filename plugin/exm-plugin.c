@@ -173,6 +173,20 @@ static const ExmRestFieldSchema exm_plugin_s_acme_url = {
 	"uri",
 	"the ACME directory (RFC 8555) the nodes get their certificate from; null: no ACME"
 };
+static const ExmRestFieldSchema exm_plugin_s_acme_allowed = {
+	0,
+	0,
+	0,
+	0,
+	0,
+	NULL,
+	NULL,
+	"the directories (at most " G_STRINGIFY(
+		EXM_MAIL_ACME_ALLOWED_MAX) " https URLs) an "
+					   "instance may name as its own "
+					   "acme_directory_url besides this version's; null: any; "
+					   "empty: this version's only"
+};
 static const ExmRestFieldSchema exm_plugin_s_acme_contact = {
 	LEN(1, EXM_MAIL_ACME_CONTACT_MAX),
 	NULL,
@@ -220,6 +234,15 @@ static const ExmRestField exm_plugin_version_fields[] = {
 	  RW,
 	  NULL,
 	  &exm_plugin_s_acme_contact },
+	/* migration 0014 (docs/tls.md §6): what its instances may override with */
+	{ "acme_allowed_directory_urls",
+	  EXM_REST_TYPE_STRING_LIST,
+	  F_NULL,
+	  RW,
+	  RW,
+	  RW,
+	  NULL,
+	  &exm_plugin_s_acme_allowed },
 	{ NULL },
 };
 
@@ -970,6 +993,21 @@ static const ExordosPaasMigration exm_plugin_migration_tls_custom = {
 	{ NULL },
 };
 
+static const gchar *const exm_plugin_depends_acme[] = {
+	"30fabbb3-cf43-4445-bf2d-52aedb2fdcc9",
+	NULL,
+};
+
+/* The directories a version lets its instances name (docs/tls.md §6). */
+static const ExordosPaasMigration exm_plugin_migration_acme_allowed = {
+	"15d8ac1a-7e31-4cbf-9354-5c1b9b51ddfa",
+	"0014-acme-allowed",
+	exm_plugin_depends_acme,
+	exm_plugin_sql_0014_acme_allowed_up,
+	exm_plugin_sql_0014_acme_allowed_down,
+	{ NULL },
+};
+
 /* In application order (each after what it depends on), one a line so that
  * a new migration adds one line. */
 /* clang-format off */
@@ -988,6 +1026,7 @@ static const ExordosPaasMigration *const exm_plugin_migrations[] = {
 	&exm_plugin_migration_sandbox,
 	&exm_plugin_migration_acme,
 	&exm_plugin_migration_tls_custom,
+	&exm_plugin_migration_acme_allowed,
 	NULL,
 };
 /* clang-format on */

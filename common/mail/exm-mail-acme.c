@@ -67,6 +67,36 @@ exm_mail_acme_check_directory_url(const gchar *field, const gchar *url, GError *
 	return TRUE;
 }
 
+gboolean
+exm_mail_acme_check_allowed(const gchar *field, const GPtrArray *allowed, GError **error)
+{
+	if (allowed->len > EXM_MAIL_ACME_ALLOWED_MAX)
+		return invalid(error,
+			       field,
+			       "at most %d directories are allowed, got %u",
+			       EXM_MAIL_ACME_ALLOWED_MAX,
+			       allowed->len);
+	for (guint i = 0; i < allowed->len; i++) {
+		if (!exm_mail_acme_check_directory_url(field, allowed->pdata[i], error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+exm_mail_acme_directory_allowed(const gchar *url,
+				const gchar *version_url,
+				const GPtrArray *allowed)
+{
+	if (allowed == NULL || g_strcmp0(url, version_url) == 0)
+		return TRUE;
+	for (guint i = 0; i < allowed->len; i++) {
+		if (g_strcmp0(url, allowed->pdata[i]) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* RFC 5322 atext, less `%` (a mailto escape) and `?` (mailto header fields). */
 static gboolean
 is_atext(gchar c)

@@ -278,6 +278,102 @@ test_overrides(void)
 	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
 }
 
+#define ELSEWHERE "https://10.0.0.7/directory"
+/* the documented bound of a version's list (docs/tls.md §6) */
+#define ALLOWED_MAX 16
+
+/* A create naming @url as the instance's directory: its status. */
+static guint
+create_with(ExmFixture *f, const gchar *version, const gchar *url)
+{
+	g_autofree gchar *body = g_strdup_printf(
+		"{\"name\":\"mail-new\",\"domain\":\"example.com\",\"cpu\":2,\"ram\":2048,"
+		"\"disk_size\":20,\"version\":\"/v1/types/mail/versions/%s\","
+		"\"acme_directory_url\":\"%s\"}",
+		version,
+		url);
+	g_autoptr(ExmReply) r =
+		exm_fixture_call(f, NULL, &exm_who_owner1, "POST", "instances/", NULL, body);
+
+	return r->status;
+}
+
+/* The version's list bounds what its instances may name: refused when
+ * malformed or too long, and the tenant's to read only; an instance's create
+ * or update naming another directory is refused (its version's own is always
+ * allowed); a list narrowed later refuses nothing already stored, but the
+ * node gets the version's directory instead; null allows any directory
+ * again. */
+static void
+test_allowed(void)
+{
+	g_autoptr(ExmFixture) f = exm_fixture_new();
+	g_autofree gchar *version = NULL;
+	g_autofree gchar *vpath = NULL;
+	g_autofree gchar *instance = NULL;
+	g_autofree gchar *ipath = NULL;
+	g_autoptr(GString) many = g_string_new("{\"acme_allowed_directory_urls\": [");
+	g_autoptr(ExmReply) r = NULL;
+
+	if (f == NULL)
+		return;
+	version = new_version(f, "v1");
+	vpath = g_strdup_printf("versions/%s", version);
+	instance = exm_fixture_instance(f, &exm_who_owner1, NULL, version, "mail-acme");
+	ipath = g_strdup_printf("instances/%s", instance);
+	assert_refused(f,
+		       &exm_who_admin,
+		       vpath,
+		       "{\"acme_allowed_directory_urls\": [\"http://acme.example/dir\"]}",
+		       "acme_allowed_directory_urls");
+	for (guint i = 0; i <= ALLOWED_MAX; i++)
+		g_string_append_printf(
+			many, "%s\"https://acme%u.example/dir\"", i > 0 ? "," : "", i);
+	g_string_append(many, "]}");
+	assert_refused(f, &exm_who_admin, vpath, many->str, "acme_allowed_directory_urls");
+	/* the tenant may not widen it */
+	r = patch(f, &exm_who_owner1, vpath, "{\"acme_allowed_directory_urls\": null}");
+	g_assert_cmpuint(r->status, ==, 403);
+	g_clear_pointer(&r, exm_reply_free);
+
+	ok_patch(f,
+		 &exm_who_admin,
+		 vpath,
+		 "{\"acme_directory_url\": \"" PEBBLE "\", \"acme_contact\": "
+		 "\"mailto:ops@example.com\", \"acme_allowed_directory_urls\": [\"" OTHER "\"]}");
+	assert_refused(f,
+		       &exm_who_owner1,
+		       ipath,
+		       "{\"acme_directory_url\": \"" ELSEWHERE "\"}",
+		       "acme_directory_url");
+	g_assert_cmpuint(create_with(f, version, ELSEWHERE), ==, 400);
+	g_assert_cmpuint(create_with(f, version, OTHER), ==, 201);
+	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
+	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" OTHER "\"}");
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
+
+	/* narrowed after the fact (empty: the version's own only): the
+	 * instance keeps its value, the node gets the version's directory */
+	ok_patch(f, &exm_who_admin, vpath, "{\"acme_allowed_directory_urls\": []}");
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", PEBBLE));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", ipath, NULL, NULL);
+	g_assert_cmpstr(exm_reply_str(r, "acme_directory_url"), ==, OTHER);
+	g_clear_pointer(&r, exm_reply_free);
+	assert_refused(f,
+		       &exm_who_owner1,
+		       ipath,
+		       "{\"acme_directory_url\": \"" OTHER "\"}",
+		       "acme_directory_url");
+	/* null (stored as null, not as an empty list): any directory again */
+	ok_patch(f, &exm_who_admin, vpath, "{\"acme_allowed_directory_urls\": null}");
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", vpath, NULL, NULL);
+	g_assert_false(exm_reply_has(r, "acme_allowed_directory_urls"));
+	g_clear_pointer(&r, exm_reply_free);
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
+	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" ELSEWHERE "\"}");
+	expect_acme(f, instance, MEMBER("mailto:ops@example.com", ELSEWHERE));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -285,5 +381,6 @@ main(int argc, char **argv)
 	g_test_add_func("/plugin/acme/refuses", test_refuses);
 	g_test_add_func("/plugin/acme/inherits", test_inherits);
 	g_test_add_func("/plugin/acme/overrides", test_overrides);
+	g_test_add_func("/plugin/acme/allowed", test_allowed);
 	return g_test_run();
 }

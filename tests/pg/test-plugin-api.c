@@ -49,10 +49,10 @@ check_migration_sandbox(const ExordosPaasPluginDescriptor *d)
 	g_assert_nonnull(strstr(last->down_sql, "DROP TABLE IF EXISTS mail_instance_captures"));
 }
 
-/* 0013 (a tenant's own certificate) builds on 0006 and is listed last,
- * wherever the migrations between 0011 and it end up. */
+/* 0014 (the directories a version allows) builds on 0012 and is listed
+ * last. */
 static void
-check_migration_tls_custom(const ExordosPaasPluginDescriptor *d)
+check_migration_acme_allowed(const ExordosPaasPluginDescriptor *d)
 {
 	const ExordosPaasMigration *last = NULL;
 	guint n = 0;
@@ -60,6 +60,23 @@ check_migration_tls_custom(const ExordosPaasPluginDescriptor *d)
 	while (d->migrations[n + 1] != NULL)
 		n++;
 	last = d->migrations[n];
+	g_assert_cmpuint(n, ==, 14);
+	g_assert_cmpstr(last->name, ==, "0014-acme-allowed");
+	g_assert_cmpstr(last->uuid, ==, "15d8ac1a-7e31-4cbf-9354-5c1b9b51ddfa");
+	g_assert_cmpstr(last->depends[0], ==, d->migrations[12]->uuid);
+	g_assert_null(last->depends[1]);
+	g_assert_nonnull(strstr(last->up_sql, "ADD COLUMN acme_allowed_directory_urls TEXT[]"));
+	g_assert_nonnull(
+		strstr(last->down_sql, "DROP COLUMN IF EXISTS acme_allowed_directory_urls"));
+}
+
+/* 0013 (a tenant's own certificate) builds on 0006, listed after 0012. */
+static void
+check_migration_tls_custom(const ExordosPaasPluginDescriptor *d)
+{
+	const ExordosPaasMigration *last = d->migrations[13];
+
+	check_migration_acme_allowed(d);
 	g_assert_cmpstr(last->name, ==, "0013-tls-custom");
 	g_assert_cmpstr(last->uuid, ==, "efc4d935-826f-47ee-885e-ee6dbb2bcc5f");
 	g_assert_cmpstr(last->depends[0], ==, d->migrations[5]->uuid);

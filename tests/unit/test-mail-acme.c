@@ -199,6 +199,44 @@ test_node_set(void)
 	g_assert_null(n->acme_directory_url);
 }
 
+/* A version's list: null allows any directory, the version's own is always
+ * allowed, else only a listed one, byte for byte (no case folding, no
+ * trailing-slash leniency: the node would ask exactly that URL). */
+static void
+test_allowed(void)
+{
+	const gchar *const urls[] = { "https://a.example/dir", "https://b.example/dir" };
+	g_autoptr(GPtrArray) list = g_ptr_array_new();
+	g_autoptr(GPtrArray) many = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(exm_mail_acme_directory_allowed("https://x.example/d", NULL, NULL));
+	g_assert_true(exm_mail_acme_directory_allowed(
+		"https://v.example/d", "https://v.example/d", list));
+	g_assert_false(exm_mail_acme_directory_allowed(
+		"https://x.example/d", "https://v.example/d", list));
+	g_assert_false(exm_mail_acme_directory_allowed("https://x.example/d", NULL, list));
+	for (gsize i = 0; i < G_N_ELEMENTS(urls); i++)
+		g_ptr_array_add(list, (gpointer)urls[i]);
+	g_assert_true(exm_mail_acme_directory_allowed("https://b.example/dir", NULL, list));
+	g_assert_false(exm_mail_acme_directory_allowed("https://B.example/dir", NULL, list));
+	g_assert_false(exm_mail_acme_directory_allowed("https://b.example/dir/", NULL, list));
+
+	g_assert_true(exm_mail_acme_check_allowed("acme_allowed_directory_urls", list, NULL));
+	for (guint i = 0; i <= EXM_MAIL_ACME_ALLOWED_MAX; i++)
+		g_ptr_array_add(many, g_strdup_printf("https://a%u.example/d", i));
+	g_assert_false(exm_mail_acme_check_allowed("acme_allowed_directory_urls", many, &error));
+	g_assert_cmpstr(error->message,
+			==,
+			"acme_allowed_directory_urls: at most 16 directories are allowed, got 17");
+	g_clear_error(&error);
+	g_ptr_array_remove_index(many, 0);
+	g_assert_true(exm_mail_acme_check_allowed("acme_allowed_directory_urls", many, NULL));
+	g_ptr_array_add(list, (gpointer) "http://c.example/dir");
+	g_assert_false(exm_mail_acme_check_allowed("acme_allowed_directory_urls", list, &error));
+	g_assert_true(g_str_has_prefix(error->message, "acme_allowed_directory_urls: must start"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -208,5 +246,6 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/acme/node-member", test_node_member);
 	g_test_add_func("/mail/acme/node-refuses", test_node_refuses);
 	g_test_add_func("/mail/acme/node-set", test_node_set);
+	g_test_add_func("/mail/acme/allowed", test_allowed);
 	return g_test_run();
 }

@@ -36,6 +36,8 @@ static const Expect version_fields[] = {
 	/* ACME (migration 0012, docs/tls.md §6) */
 	{ "acme_directory_url", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
 	{ "acme_contact", T(STRING), NONE, A(RW), A(RW), A(RW), NULL },
+	/* migration 0014 (docs/tls.md §6) */
+	{ "acme_allowed_directory_urls", T(STRING_LIST), NONE, A(RW), A(RW), A(RW), NULL },
 	{ NULL },
 };
 static const Expect instance_fields[] = {
