@@ -25,6 +25,34 @@ new_version(ExmFixture *f, const gchar *name)
 	return exm_fixture_version(f, name);
 }
 
+/* The test's version and instance, with their paths. */
+typedef struct {
+	gchar *version;
+	gchar *vpath;
+	gchar *instance;
+	gchar *ipath;
+} Acme;
+
+static void
+acme_clear(Acme *a)
+{
+	g_free(a->version);
+	g_free(a->vpath);
+	g_free(a->instance);
+	g_free(a->ipath);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Acme, acme_clear)
+
+/* A version `v1` and an instance of it, owned by owner1. */
+static void
+acme_setup(ExmFixture *f, Acme *a)
+{
+	a->version = new_version(f, "v1");
+	a->vpath = g_strdup_printf("versions/%s", a->version);
+	a->instance = exm_fixture_instance(f, &exm_who_owner1, NULL, a->version, "mail-acme");
+	a->ipath = g_strdup_printf("instances/%s", a->instance);
+}
+
 /* PATCH @path as @who with @body: the reply. */
 static ExmReply *
 patch(ExmFixture *f, const ExmWho *who, const gchar *path, const gchar *body)
@@ -93,31 +121,25 @@ test_refuses(void)
 		"\"mailto:ops@example.com\\n\"",
 	};
 	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autofree gchar *version = NULL;
-	g_autofree gchar *vpath = NULL;
-	g_autofree gchar *instance = NULL;
-	g_autofree gchar *ipath = NULL;
+	g_auto(Acme) a = { 0 };
 	g_autofree gchar *long_url = NULL;
 	g_autofree gchar *body = NULL;
 	g_autoptr(ExmReply) r = NULL;
 
 	if (f == NULL)
 		return;
-	version = new_version(f, "v1");
-	vpath = g_strdup_printf("versions/%s", version);
-	instance = exm_fixture_instance(f, &exm_who_owner1, NULL, version, "mail-acme");
-	ipath = g_strdup_printf("instances/%s", instance);
+	acme_setup(f, &a);
 	for (gsize i = 0; i < G_N_ELEMENTS(bad_urls); i++) {
 		g_autofree gchar *b = g_strdup_printf("{\"acme_directory_url\": %s}", bad_urls[i]);
 
-		assert_refused(f, &exm_who_admin, vpath, b, "acme_directory_url");
-		assert_refused(f, &exm_who_owner1, ipath, b, "acme_directory_url");
+		assert_refused(f, &exm_who_admin, a.vpath, b, "acme_directory_url");
+		assert_refused(f, &exm_who_owner1, a.ipath, b, "acme_directory_url");
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(bad_contacts); i++) {
 		g_autofree gchar *b = g_strdup_printf("{\"acme_contact\": %s}", bad_contacts[i]);
 
-		assert_refused(f, &exm_who_admin, vpath, b, "acme_contact");
-		assert_refused(f, &exm_who_owner1, ipath, b, "acme_contact");
+		assert_refused(f, &exm_who_admin, a.vpath, b, "acme_contact");
+		assert_refused(f, &exm_who_owner1, a.ipath, b, "acme_contact");
 	}
 	/* 1024 bytes is the bound, taken; 1025 is refused */
 	long_url = g_strdup_printf("https://acme.example/%s", "");
@@ -125,7 +147,7 @@ test_refuses(void)
 			       long_url,
 			       (int)(1024 - strlen(long_url)),
 			       0);
-	r = patch(f, &exm_who_admin, vpath, body);
+	r = patch(f, &exm_who_admin, a.vpath, body);
 	exm_assert_status(r, 200);
 	g_assert_cmpuint(strlen(exm_reply_str(r, "acme_directory_url")), ==, 1024);
 	g_clear_pointer(&r, exm_reply_free);
@@ -134,13 +156,13 @@ test_refuses(void)
 			       long_url,
 			       (int)(1025 - strlen(long_url)),
 			       0);
-	assert_refused(f, &exm_who_admin, vpath, body, "acme_directory_url");
+	assert_refused(f, &exm_who_admin, a.vpath, body, "acme_directory_url");
 	/* a type error is the toolkit's */
-	r = patch(f, &exm_who_admin, vpath, "{\"acme_contact\": 5}");
+	r = patch(f, &exm_who_admin, a.vpath, "{\"acme_contact\": 5}");
 	g_assert_cmpuint(r->status, ==, 400);
 	g_clear_pointer(&r, exm_reply_free);
 	/* versions stay the operators': the tenant may not set the defaults */
-	r = patch(f, &exm_who_owner1, vpath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
+	r = patch(f, &exm_who_owner1, a.vpath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
 	g_assert_cmpuint(r->status, ==, 403);
 }
 
@@ -196,10 +218,7 @@ static void
 test_inherits(void)
 {
 	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autofree gchar *version = NULL;
-	g_autofree gchar *vpath = NULL;
-	g_autofree gchar *instance = NULL;
-	g_autofree gchar *ipath = NULL;
+	g_auto(Acme) a = { 0 };
 	g_autofree gchar *before = NULL;
 	g_autofree gchar *after = NULL;
 	g_autofree gchar *sql = NULL;
@@ -207,33 +226,30 @@ test_inherits(void)
 
 	if (f == NULL)
 		return;
-	version = new_version(f, "v1");
-	vpath = g_strdup_printf("versions/%s", version);
-	instance = exm_fixture_instance(f, &exm_who_owner1, NULL, version, "mail-acme");
-	ipath = g_strdup_printf("instances/%s", instance);
+	acme_setup(f, &a);
 	sql = g_strdup_printf("SELECT updated_at::text FROM mail_instances WHERE uuid = '%s'",
-			      instance);
+			      a.instance);
 	/* no directory anywhere: no member, and the fields read null */
-	expect_acme(f, instance, "-");
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", ipath, NULL, NULL);
+	expect_acme(f, a.instance, "-");
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", a.ipath, NULL, NULL);
 	exm_assert_status(r, 200);
 	g_assert_false(exm_reply_has(r, "acme_directory_url"));
 	g_clear_pointer(&r, exm_reply_free);
 	/* a contact alone on the version is no ACME yet */
-	ok_patch(f, &exm_who_admin, vpath, "{\"acme_contact\": \"mailto:ops@example.com\"}");
-	expect_acme(f, instance, "-");
+	ok_patch(f, &exm_who_admin, a.vpath, "{\"acme_contact\": \"mailto:ops@example.com\"}");
+	expect_acme(f, a.instance, "-");
 	/* the version's directory */
 	before = exm_fixture_scalar(f, sql);
-	r = patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
+	r = patch(f, &exm_who_admin, a.vpath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
 	exm_assert_status(r, 200);
 	g_assert_cmpstr(exm_reply_str(r, "acme_directory_url"), ==, PEBBLE);
 	after = exm_fixture_scalar(f, sql);
 	g_assert_cmpstr(after, >, before);
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", PEBBLE));
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", PEBBLE));
 	/* the version turns ACME off: the member is gone */
-	ok_patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": null}");
-	expect_acme(f, instance, "-");
-	acme_off_reaches_node(f, instance);
+	ok_patch(f, &exm_who_admin, a.vpath, "{\"acme_directory_url\": null}");
+	expect_acme(f, a.instance, "-");
+	acme_off_reaches_node(f, a.instance);
 }
 
 /* The instance's overrides win, each on its own; null is the version's again. */
@@ -241,41 +257,37 @@ static void
 test_overrides(void)
 {
 	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autofree gchar *version = NULL;
-	g_autofree gchar *vpath = NULL;
-	g_autofree gchar *instance = NULL;
-	g_autofree gchar *ipath = NULL;
+	g_auto(Acme) a = { 0 };
 	g_autoptr(ExmReply) r = NULL;
 
 	if (f == NULL)
 		return;
-	version = new_version(f, "v1");
-	vpath = g_strdup_printf("versions/%s", version);
-	instance = exm_fixture_instance(f, &exm_who_owner1, NULL, version, "mail-acme");
-	ipath = g_strdup_printf("instances/%s", instance);
+	acme_setup(f, &a);
 	ok_patch(f,
 		 &exm_who_admin,
-		 vpath,
+		 a.vpath,
 		 "{\"acme_directory_url\": \"" PEBBLE "\", \"acme_contact\": "
 		 "\"mailto:ops@example.com\"}");
-	r = patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" OTHER "\"}");
+	r = patch(f, &exm_who_owner1, a.ipath, "{\"acme_directory_url\": \"" OTHER "\"}");
 	exm_assert_status(r, 200);
 	g_assert_cmpstr(exm_reply_str(r, "acme_directory_url"), ==, OTHER);
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
-	ok_patch(
-		f, &exm_who_owner1, ipath, "{\"acme_contact\": \"mailto:Tenant+tls@Example.com\"}");
-	expect_acme(f, instance, MEMBER("mailto:Tenant+tls@Example.com", OTHER));
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", OTHER));
+	ok_patch(f,
+		 &exm_who_owner1,
+		 a.ipath,
+		 "{\"acme_contact\": \"mailto:Tenant+tls@Example.com\"}");
+	expect_acme(f, a.instance, MEMBER("mailto:Tenant+tls@Example.com", OTHER));
 	/* back to null: the version's again, and a change of it reaches the node */
 	ok_patch(f,
 		 &exm_who_owner1,
-		 ipath,
+		 a.ipath,
 		 "{\"acme_directory_url\": null, \"acme_contact\": null}");
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", PEBBLE));
-	ok_patch(f, &exm_who_admin, vpath, "{\"acme_directory_url\": \"" OTHER "\"}");
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", PEBBLE));
+	ok_patch(f, &exm_who_admin, a.vpath, "{\"acme_directory_url\": \"" OTHER "\"}");
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", OTHER));
 	/* an instance may not turn off its version's ACME by itself: null inherits */
-	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": null}");
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
+	ok_patch(f, &exm_who_owner1, a.ipath, "{\"acme_directory_url\": null}");
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", OTHER));
 }
 
 #define ELSEWHERE "https://10.0.0.7/directory"
@@ -308,70 +320,64 @@ static void
 test_allowed(void)
 {
 	g_autoptr(ExmFixture) f = exm_fixture_new();
-	g_autofree gchar *version = NULL;
-	g_autofree gchar *vpath = NULL;
-	g_autofree gchar *instance = NULL;
-	g_autofree gchar *ipath = NULL;
+	g_auto(Acme) a = { 0 };
 	g_autoptr(GString) many = g_string_new("{\"acme_allowed_directory_urls\": [");
 	g_autoptr(ExmReply) r = NULL;
 
 	if (f == NULL)
 		return;
-	version = new_version(f, "v1");
-	vpath = g_strdup_printf("versions/%s", version);
-	instance = exm_fixture_instance(f, &exm_who_owner1, NULL, version, "mail-acme");
-	ipath = g_strdup_printf("instances/%s", instance);
+	acme_setup(f, &a);
 	assert_refused(f,
 		       &exm_who_admin,
-		       vpath,
+		       a.vpath,
 		       "{\"acme_allowed_directory_urls\": [\"http://acme.example/dir\"]}",
 		       "acme_allowed_directory_urls");
 	for (guint i = 0; i <= ALLOWED_MAX; i++)
 		g_string_append_printf(
 			many, "%s\"https://acme%u.example/dir\"", i > 0 ? "," : "", i);
 	g_string_append(many, "]}");
-	assert_refused(f, &exm_who_admin, vpath, many->str, "acme_allowed_directory_urls");
+	assert_refused(f, &exm_who_admin, a.vpath, many->str, "acme_allowed_directory_urls");
 	/* the tenant may not widen it */
-	r = patch(f, &exm_who_owner1, vpath, "{\"acme_allowed_directory_urls\": null}");
+	r = patch(f, &exm_who_owner1, a.vpath, "{\"acme_allowed_directory_urls\": null}");
 	g_assert_cmpuint(r->status, ==, 403);
 	g_clear_pointer(&r, exm_reply_free);
 
 	ok_patch(f,
 		 &exm_who_admin,
-		 vpath,
+		 a.vpath,
 		 "{\"acme_directory_url\": \"" PEBBLE "\", \"acme_contact\": "
 		 "\"mailto:ops@example.com\", \"acme_allowed_directory_urls\": [\"" OTHER "\"]}");
 	assert_refused(f,
 		       &exm_who_owner1,
-		       ipath,
+		       a.ipath,
 		       "{\"acme_directory_url\": \"" ELSEWHERE "\"}",
 		       "acme_directory_url");
-	g_assert_cmpuint(create_with(f, version, ELSEWHERE), ==, 400);
-	g_assert_cmpuint(create_with(f, version, OTHER), ==, 201);
-	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
-	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" OTHER "\"}");
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
+	g_assert_cmpuint(create_with(f, a.version, ELSEWHERE), ==, 400);
+	g_assert_cmpuint(create_with(f, a.version, OTHER), ==, 201);
+	ok_patch(f, &exm_who_owner1, a.ipath, "{\"acme_directory_url\": \"" PEBBLE "\"}");
+	ok_patch(f, &exm_who_owner1, a.ipath, "{\"acme_directory_url\": \"" OTHER "\"}");
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", OTHER));
 
 	/* narrowed after the fact (empty: the version's own only): the
 	 * instance keeps its value, the node gets the version's directory */
-	ok_patch(f, &exm_who_admin, vpath, "{\"acme_allowed_directory_urls\": []}");
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", PEBBLE));
-	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", ipath, NULL, NULL);
+	ok_patch(f, &exm_who_admin, a.vpath, "{\"acme_allowed_directory_urls\": []}");
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", PEBBLE));
+	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", a.ipath, NULL, NULL);
 	g_assert_cmpstr(exm_reply_str(r, "acme_directory_url"), ==, OTHER);
 	g_clear_pointer(&r, exm_reply_free);
 	assert_refused(f,
 		       &exm_who_owner1,
-		       ipath,
+		       a.ipath,
 		       "{\"acme_directory_url\": \"" OTHER "\"}",
 		       "acme_directory_url");
 	/* null (stored as null, not as an empty list): any directory again */
-	ok_patch(f, &exm_who_admin, vpath, "{\"acme_allowed_directory_urls\": null}");
-	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", vpath, NULL, NULL);
+	ok_patch(f, &exm_who_admin, a.vpath, "{\"acme_allowed_directory_urls\": null}");
+	r = exm_fixture_call(f, NULL, &exm_who_admin, "GET", a.vpath, NULL, NULL);
 	g_assert_false(exm_reply_has(r, "acme_allowed_directory_urls"));
 	g_clear_pointer(&r, exm_reply_free);
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", OTHER));
-	ok_patch(f, &exm_who_owner1, ipath, "{\"acme_directory_url\": \"" ELSEWHERE "\"}");
-	expect_acme(f, instance, MEMBER("mailto:ops@example.com", ELSEWHERE));
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", OTHER));
+	ok_patch(f, &exm_who_owner1, a.ipath, "{\"acme_directory_url\": \"" ELSEWHERE "\"}");
+	expect_acme(f, a.instance, MEMBER("mailto:ops@example.com", ELSEWHERE));
 }
 
 int
