@@ -403,6 +403,18 @@ start_core_agent(ExhHost *host, GError **error)
 	return TRUE;
 }
 
+/* What runs before the user API: the agent API and its engine, the
+ * core-agent, the types thread. */
+static gboolean
+start_background(ExhHost *host, GError **error)
+{
+	if ((host->config->agent_api && !start_agent_api(host, error)) ||
+	    (host->config->core_agent && !start_core_agent(host, error)))
+		return FALSE;
+	exh_types_start(host->types);
+	return TRUE;
+}
+
 gboolean
 exh_host_start(ExhHost *host, GError **error)
 {
@@ -429,13 +441,8 @@ exh_host_start(ExhHost *host, GError **error)
 	 * and the engine run by then.  The metrics read the user API's
 	 * listener and come after it. */
 	host->started = TRUE;
-	if ((host->config->agent_api && !start_agent_api(host, error)) ||
-	    (host->config->core_agent && !start_core_agent(host, error))) {
-		exh_host_stop(host);
-		return FALSE;
-	}
-	exh_types_start(host->types);
-	if (!exh_server_start(host, error) || !exh_host_metrics_start(host, error)) {
+	if (!start_background(host, error) || !exh_server_start(host, error) ||
+	    !exh_host_metrics_start(host, error)) {
 		exh_host_stop(host);
 		return FALSE;
 	}
