@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exm-prom.h"
+
 #define CHUNK 65536
 /* a line longer than this is exim's business, not a count: it is skipped */
 #define MAX_LINE 65536
@@ -742,32 +744,12 @@ render_limits(ExmDpLogStats *stats, GString *out)
 				       stats->limit_hits[i]);
 }
 
-static gint
-compare_keys(gconstpointer a, gconstpointer b)
-{
-	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
-}
-
-static void
-escape_label(GString *out, const gchar *value)
-{
-	for (const gchar *p = value; *p != '\0'; p++) {
-		if (*p == '\\' || *p == '"')
-			g_string_append_c(out, '\\');
-		if (*p == '\n')
-			g_string_append(out, "\\n");
-		else
-			g_string_append_c(out, *p);
-	}
-}
-
 static void
 render_messages(ExmDpLogStats *stats, GString *out)
 {
 	guint n = 0;
-	g_autofree gpointer *keys = g_hash_table_get_keys_as_array(stats->accounts, &n);
+	g_autofree gpointer *keys = exm_prom_sorted_keys(stats->accounts, &n);
 
-	qsort(keys, n, sizeof(gpointer), compare_keys);
 	g_string_append(out,
 			"# HELP exordos_node_messages_total Messages by account and outcome, "
 			"from exim's main log (account \"unknown\": not authenticated).\n"
@@ -777,7 +759,7 @@ render_messages(ExmDpLogStats *stats, GString *out)
 			const Counts *c = g_hash_table_lookup(stats->accounts, keys[i]);
 
 			g_string_append(out, "exordos_node_messages_total{account=\"");
-			escape_label(out, keys[i]);
+			exm_prom_escape_label(out, keys[i]);
 			g_string_append_printf(out,
 					       "\",outcome=\"%s\"} %" G_GUINT64_FORMAT "\n",
 					       outcome_names[o],
@@ -790,7 +772,7 @@ void
 exm_dp_logstats_render(ExmDpLogStats *stats, GString *out)
 {
 	guint n = 0;
-	g_autofree gpointer *versions = g_hash_table_get_keys_as_array(stats->tls, &n);
+	g_autofree gpointer *versions = exm_prom_sorted_keys(stats->tls, &n);
 
 	render_messages(stats, out);
 	render_limits(stats, out);
@@ -811,7 +793,6 @@ exm_dp_logstats_render(ExmDpLogStats *stats, GString *out)
 	g_string_append(out,
 			"# HELP exordos_node_tls_submissions_total Authenticated submissions by "
 			"TLS version.\n# TYPE exordos_node_tls_submissions_total counter\n");
-	qsort(versions, n, sizeof(gpointer), compare_keys);
 	for (guint i = 0; i < n; i++)
 		g_string_append_printf(out,
 				       "exordos_node_tls_submissions_total{version=\"%s\"} "

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "exh-metrics.h"
+#include "exm-prom.h"
 #include "exm-test.h"
 
 static gchar *
@@ -56,7 +57,7 @@ test_escape(void)
 {
 	g_autoptr(GString) out = g_string_new(NULL);
 
-	exh_metrics_escape_label(out, "a\\b\"c\nd");
+	exm_prom_escape_label(out, "a\\b\"c\nd");
 	g_assert_cmpstr(out->str, ==, "a\\\\b\\\"c\\nd");
 }
 

@@ -4,6 +4,7 @@
  */
 #include "exh-metrics.h"
 
+#include "exm-prom.h"
 #include "exm-uuid.h"
 
 #include <dirent.h>
@@ -352,22 +353,6 @@ exh_metrics_remove_source(guint id)
 	g_mutex_unlock(&r->source_lock);
 }
 
-/* Label values escaped as the exposition format asks: \\, \" and \n. */
-void
-exh_metrics_escape_label(GString *out, const gchar *value)
-{
-	for (const gchar *p = value; *p != '\0'; p++) {
-		if (*p == '\\')
-			g_string_append(out, "\\\\");
-		else if (*p == '"')
-			g_string_append(out, "\\\"");
-		else if (*p == '\n')
-			g_string_append(out, "\\n");
-		else
-			g_string_append_c(out, *p);
-	}
-}
-
 static void
 append_double(GString *out, gdouble v)
 {
@@ -385,7 +370,7 @@ append_labels(GString *out, const Family *fam, gchar **values, const gchar *extr
 	g_string_append_c(out, '{');
 	for (guint i = 0; fam->labels[i] != NULL; i++) {
 		g_string_append_printf(out, "%s%s=\"", sep, fam->labels[i]);
-		exh_metrics_escape_label(out, values[i]);
+		exm_prom_escape_label(out, values[i]);
 		g_string_append_c(out, '"');
 		sep = ",";
 	}
@@ -420,19 +405,13 @@ render_histogram(GString *out, const Family *fam, const Series *s)
 	g_string_append_printf(out, "%" G_GUINT64_FORMAT "\n", s->count);
 }
 
-static gint
-compare_keys(gconstpointer a, gconstpointer b)
-{
-	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
-}
-
 /* One family, its series in label order so two scrapes diff cleanly. */
 static void
 render_family(GString *out, guint f, GHashTable *table)
 {
 	const Family *fam = &families[f];
-	g_autofree gpointer *keys = g_hash_table_get_keys_as_array(table, NULL);
-	guint n = g_hash_table_size(table);
+	guint n = 0;
+	g_autofree gpointer *keys = exm_prom_sorted_keys(table, &n);
 
 	g_string_append_printf(out,
 			       "# HELP %s %s\n# TYPE %s %s\n",
@@ -440,7 +419,6 @@ render_family(GString *out, guint f, GHashTable *table)
 			       fam->help,
 			       fam->name,
 			       fam->kind == KIND_COUNTER ? "counter" : "histogram");
-	qsort(keys, n, sizeof(gpointer), compare_keys);
 	for (guint i = 0; i < n; i++) {
 		const Series *s = g_hash_table_lookup(table, keys[i]);
 
@@ -458,20 +436,19 @@ render_family(GString *out, guint f, GHashTable *table)
 static void
 render_polls(GString *out, Registry *r)
 {
-	g_autofree gpointer *keys = g_hash_table_get_keys_as_array(r->polls, NULL);
-	guint n = g_hash_table_size(r->polls);
+	guint n = 0;
+	g_autofree gpointer *keys = exm_prom_sorted_keys(r->polls, &n);
 	gint64 now = g_get_monotonic_time();
 
 	g_string_append(out,
 			"# HELP exordos_host_agent_last_poll_seconds Seconds since this host last "
 			"answered the node's get_payload.\n"
 			"# TYPE exordos_host_agent_last_poll_seconds gauge\n");
-	qsort(keys, n, sizeof(gpointer), compare_keys);
 	for (guint i = 0; i < n; i++) {
 		const gint64 *at = g_hash_table_lookup(r->polls, keys[i]);
 
 		g_string_append(out, "exordos_host_agent_last_poll_seconds{node=\"");
-		exh_metrics_escape_label(out, keys[i]);
+		exm_prom_escape_label(out, keys[i]);
 		g_string_append(out, "\"} ");
 		append_double(out, (gdouble)(now - *at) / 1e6);
 		g_string_append_c(out, '\n');
@@ -548,7 +525,7 @@ exh_metrics_collect(ExhMetricsCollector *collector,
 	g_string_append(text, name);
 	if (label != NULL && value != NULL) {
 		g_string_append_printf(text, "{%s=\"", label);
-		exh_metrics_escape_label(text, value);
+		exm_prom_escape_label(text, value);
 		g_string_append(text, "\"}");
 	}
 	g_string_append_c(text, ' ');
@@ -576,8 +553,7 @@ render_sources(GString *out, Registry *r)
 
 		s->func(&collector, s->user_data);
 	}
-	names = g_hash_table_get_keys_as_array(collector.families, &n);
-	qsort(names, n, sizeof(gpointer), compare_keys);
+	names = exm_prom_sorted_keys(collector.families, &n);
 	for (guint i = 0; i < n; i++)
 		g_string_append(
 			out, ((GString *)g_hash_table_lookup(collector.families, names[i]))->str);

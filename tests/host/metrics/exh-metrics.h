@@ -79,7 +79,6 @@ void exh_metrics_remove_source(guint id);
 
 gchar *exh_metrics_render(void);
 gchar *exh_metrics_route_template(const gchar *path);
-void exh_metrics_escape_label(GString *out, const gchar *value);
 void exh_metrics_reset(void);
 
 G_END_DECLS
