@@ -6,6 +6,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -353,26 +354,46 @@ e2e_start_peer_host(E2e *e)
 #define SCRIPTS EXM_SOURCE_ROOT "/tests/dp/"
 #define PYTHON	"/usr/bin/python3"
 
-GPid
-e2e_start_sink(gint port, const gchar *dir)
+void
+e2e_sink_start(E2eSink *sink)
 {
+	gint port = exm_test_free_port();
 	g_autofree gchar *p = g_strdup_printf("%d", port);
-	const gchar *argv[] = { PYTHON, SCRIPTS "smtp-sink.py", "127.0.0.1", p, dir, NULL };
 	g_autoptr(GError) error = NULL;
-	GPid pid = 0;
 
-	g_assert_true(g_spawn_async(NULL,
-				    (gchar **)argv,
-				    NULL,
-				    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-				    exm_test_die_with_parent,
-				    GINT_TO_POINTER(SIGKILL),
-				    &pid,
-				    &error));
+	sink->smarthost = g_strdup_printf("127.0.0.1:%d", port);
+	sink->dir = exm_test_mkdtemp("e2e-sink");
+	{
+		const gchar *argv[] = { PYTHON, SCRIPTS "smtp-sink.py", "127.0.0.1", p, sink->dir,
+					NULL };
+
+		g_assert_true(g_spawn_async(NULL,
+					    (gchar **)argv,
+					    NULL,
+					    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+					    exm_test_die_with_parent,
+					    GINT_TO_POINTER(SIGKILL),
+					    &sink->pid,
+					    &error));
+	}
 	g_assert_no_error(error);
 	for (guint i = 0; i < 100 && !exm_test_can_connect("127.0.0.1", (guint)port); i++)
 		g_usleep(50 * 1000);
-	return pid;
+}
+
+void
+e2e_sink_clear(E2eSink *sink)
+{
+	if (sink->pid > 0) {
+		kill(sink->pid, SIGKILL);
+		waitpid(sink->pid, NULL, 0);
+		g_spawn_close_pid(sink->pid);
+	}
+	if (sink->dir != NULL)
+		exm_test_rmtree(sink->dir);
+	g_free(sink->dir);
+	g_free(sink->smarthost);
+	memset(sink, 0, sizeof(*sink));
 }
 
 gint64

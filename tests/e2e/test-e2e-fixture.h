@@ -88,9 +88,21 @@ gint64 e2e_time_to_login(E2e *e,
 			 const gchar *password,
 			 gint64 max_us);
 
-/* The dp sink (tests/dp/smtp-sink.py) on 127.0.0.1:@port, writing what it
- * takes into @dir; killed with the test. */
-GPid e2e_start_sink(gint port, const gchar *dir);
+/*
+ * The dp sink (tests/dp/smtp-sink.py) on a free port of 127.0.0.1, writing
+ * what it takes into a directory of its own: what a node relays to when
+ * its smarthost is @smarthost.  e2e_sink_clear() kills it (it dies with the
+ * test too) and removes the directory.
+ */
+typedef struct {
+	gchar *smarthost;
+	gchar *dir;
+	GPid pid;
+} E2eSink;
+
+void e2e_sink_start(E2eSink *sink);
+void e2e_sink_clear(E2eSink *sink);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(E2eSink, e2e_sink_clear)
 
 /* One message of @user to @to through submission (587, STARTTLS) on @addr;
  * the SMTP code of its last stage. */

@@ -98,11 +98,8 @@ dir_empty(const gchar *dir)
 static void
 test_sandbox(void)
 {
-	gint port = exm_test_free_port();
-	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
-	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
-	GPid sink = e2e_start_sink(port, dir);
-	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
+	g_auto(E2eSink) sink = { 0 };
+	g_autoptr(E2e) e = NULL;
 	g_autofree gchar *instance = NULL;
 	g_autofree gchar *account = NULL;
 	g_autofree gchar *path = NULL;
@@ -110,6 +107,8 @@ test_sandbox(void)
 	g_autoptr(JsonObject) active = NULL;
 	g_autoptr(JsonObject) list = NULL;
 
+	e2e_sink_start(&sink);
+	e = e2e_new_with_smarthost(TRUE, sink.smarthost);
 	if (e != NULL && (instance = e2e_create_instance(e, "sandbox", E2E_DOMAIN)) != NULL &&
 	    (active = e2e_wait_instance(e, instance, "ACTIVE")) != NULL) {
 		node = e2e_node(e, instance);
@@ -122,11 +121,8 @@ test_sandbox(void)
 				       account);
 		list = wait_captured(e, path);
 		assert_captured(e, path, list);
-		g_assert_true(dir_empty(dir));
+		g_assert_true(dir_empty(sink.dir));
 	}
-	kill(sink, SIGKILL);
-	g_spawn_close_pid(sink);
-	exm_test_rmtree(dir);
 }
 
 int

@@ -101,11 +101,8 @@ assert_tls(JsonObject *o)
 static void
 test_usage(void)
 {
-	gint port = exm_test_free_port();
-	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
-	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
-	GPid sink = e2e_start_sink(port, dir);
-	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
+	g_auto(E2eSink) sink = { 0 };
+	g_autoptr(E2e) e = NULL;
 	g_autofree gchar *instance = NULL;
 	g_autofree gchar *account = NULL;
 	g_autofree gchar *path = NULL;
@@ -114,6 +111,8 @@ test_usage(void)
 	g_autoptr(ExhLocalNodeInfo) node = NULL;
 	g_autoptr(JsonObject) active = NULL;
 
+	e2e_sink_start(&sink);
+	e = e2e_new_with_smarthost(TRUE, sink.smarthost);
 	if (e != NULL && (instance = e2e_create_instance(e, "usage", E2E_DOMAIN)) != NULL &&
 	    (active = e2e_wait_instance(e, instance, "ACTIVE")) != NULL) {
 		node = e2e_node(e, instance);
@@ -136,9 +135,6 @@ test_usage(void)
 		assert_tls(inst);
 		assert_deliveries(e, instance);
 	}
-	kill(sink, SIGKILL);
-	g_spawn_close_pid(sink);
-	exm_test_rmtree(dir);
 }
 
 /* Whether a message to @to reached the sink (its To: header). */
@@ -231,14 +227,13 @@ breaker_run(E2e *e, const gchar *instance, const gchar *dir)
 static void
 test_breaker(void)
 {
-	gint port = exm_test_free_port();
-	g_autofree gchar *smarthost = g_strdup_printf("127.0.0.1:%d", port);
-	g_autofree gchar *dir = exm_test_mkdtemp("e2e-sink");
-	GPid sink = e2e_start_sink(port, dir);
-	g_autoptr(E2e) e = e2e_new_with_smarthost(TRUE, smarthost);
+	g_auto(E2eSink) sink = { 0 };
+	g_autoptr(E2e) e = NULL;
 	g_autofree gchar *instance = NULL;
 	g_autoptr(JsonObject) active = NULL;
 
+	e2e_sink_start(&sink);
+	e = e2e_new_with_smarthost(TRUE, sink.smarthost);
 	if (e != NULL && (instance = e2e_create_instance(e, "breaker", E2E_DOMAIN)) != NULL &&
 	    (active = e2e_wait_instance(e, instance, "ACTIVE")) != NULL) {
 		g_autofree gchar *path = g_strdup_printf("/v1/types/mail/instances/%s", instance);
@@ -250,11 +245,8 @@ test_breaker(void)
 					 "{\"breaker_new_recipients_per_day\": 3}");
 
 		g_assert_cmpuint(r->status, ==, 200);
-		breaker_run(e, instance, dir);
+		breaker_run(e, instance, sink.dir);
 	}
-	kill(sink, SIGKILL);
-	g_spawn_close_pid(sink);
-	exm_test_rmtree(dir);
 }
 
 int
