@@ -141,10 +141,11 @@ exm_plugin_mail_acme_allowed(const gchar *url, const ExmRestRow *version)
 
 /*
  * An instance's own directory must be one its version allows (docs/tls.md
- * §6), checked when a create or an update names one (an instance's version
- * is fixed).  A version whose list changes later does not refuse its
- * instances' writes; the builder then uses the version's directory instead
- * (builder_acme_directory(), exm-plugin-builder.c).
+ * §6), checked when a create or an update names a new one (an instance's
+ * version is fixed).  A list narrowed later refuses no write that re-sends
+ * the stored value (a GET, an edit, a PUT back); the builder uses the
+ * version's directory instead (builder_acme_directory(),
+ * exm-plugin-builder.c).
  */
 static gboolean
 mail_acme_instance_allowed(ExmRestCrud *r, const ExmRestRow *row, GPtrArray *sets, GError **error)
@@ -154,7 +155,8 @@ mail_acme_instance_allowed(ExmRestCrud *r, const ExmRestRow *row, GPtrArray *set
 		row != NULL ? exm_rest_row_get(row, "version") : exm_rest_set_text(sets, "version");
 	g_autoptr(ExmRestRow) version = NULL;
 
-	if (url == NULL)
+	if (url == NULL ||
+	    (row != NULL && g_strcmp0(url, exm_rest_row_get(row, "acme_directory_url")) == 0))
 		return TRUE;
 	version = exm_rest_crud_load(r, &exm_plugin_mail_versions, id, FALSE, error);
 	if (version == NULL)

@@ -173,20 +173,13 @@ static const ExmRestFieldSchema exm_plugin_s_acme_url = {
 	"uri",
 	"the ACME directory (RFC 8555) the nodes get their certificate from; null: no ACME"
 };
+#define ACME_ALLOWED_MAX G_STRINGIFY(EXM_MAIL_ACME_ALLOWED_MAX)
 static const ExmRestFieldSchema exm_plugin_s_acme_allowed = {
-	0,
-	0,
-	0,
-	0,
-	0,
-	NULL,
-	NULL,
-	"the directories (at most " G_STRINGIFY(
-		EXM_MAIL_ACME_ALLOWED_MAX) " https URLs) an "
-					   "instance may name as its own "
-					   "acme_directory_url besides this version's; null: any; "
-					   "empty: this version's only"
+	.description = "the directories an instance may name as its own acme_directory_url "
+		       "besides this version's, at most " ACME_ALLOWED_MAX " https URLs; "
+		       "null: any; empty: this version's only",
 };
+#undef ACME_ALLOWED_MAX
 static const ExmRestFieldSchema exm_plugin_s_acme_contact = {
 	LEN(1, EXM_MAIL_ACME_CONTACT_MAX),
 	NULL,

@@ -365,10 +365,13 @@ test_allowed(void)
 	r = exm_fixture_call(f, NULL, &exm_who_owner1, "GET", a.ipath, NULL, NULL);
 	g_assert_cmpstr(exm_reply_str(r, "acme_directory_url"), ==, OTHER);
 	g_clear_pointer(&r, exm_reply_free);
+	/* re-sending the stored value is no change (a GET, an edit, a PUT
+	 * back); a new one is refused */
+	ok_patch(f, &exm_who_owner1, a.ipath, "{\"acme_directory_url\": \"" OTHER "\"}");
 	assert_refused(f,
 		       &exm_who_owner1,
 		       a.ipath,
-		       "{\"acme_directory_url\": \"" OTHER "\"}",
+		       "{\"acme_directory_url\": \"" ELSEWHERE "\"}",
 		       "acme_directory_url");
 	/* null (stored as null, not as an empty list): any directory again */
 	ok_patch(f, &exm_who_admin, a.vpath, "{\"acme_allowed_directory_urls\": null}");
