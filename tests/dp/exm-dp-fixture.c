@@ -167,10 +167,36 @@ stop_child(GPid *pid, const gchar *what)
 	*pid = 0;
 }
 
+/*
+ * exim, and every child it forked for a connection: the daemon's SIGTERM
+ * does not reach them, so one could outlive the fixture and log into the
+ * sandbox after it was removed (the readiness probe's connection to 465
+ * did: "TLS error … non-properly terminated", a new var/log/exim4 in a
+ * removed root).  They are found by the configuration's path in their
+ * command line (a fork keeps it), stopped and waited for.  They stay in the
+ * test's process group, which a harness's timeout kills whole.
+ */
+static void
+stop_exim(ExmDpFixture *fx)
+{
+	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
+
+	stop_child(&fx->exim_pid, "exim");
+	if (exm_test_signal_processes(conf, SIGTERM) == 0)
+		return;
+	for (guint i = 0; i < 100 && exm_test_count_processes(conf) > 0; i++)
+		g_usleep(50 * 1000);
+	if (exm_test_signal_processes(conf, SIGKILL) == 0)
+		return;
+	g_test_message("exim's connection processes did not stop on SIGTERM, killed");
+	for (guint i = 0; i < 100 && exm_test_count_processes(conf) > 0; i++)
+		g_usleep(10 * 1000);
+}
+
 void
 exm_dp_fixture_stop(ExmDpFixture *fx)
 {
-	stop_child(&fx->exim_pid, "exim");
+	stop_exim(fx);
 	stop_child(&fx->sink_pid, "smtp sink");
 	stop_child(&fx->dns_pid, "fake dns");
 }
@@ -257,7 +283,7 @@ wait_ports(ExmDpFixture *fx, GPid pid, const gint *ports, const gchar *addr, GEr
 gboolean
 exm_dp_fixture_restart_exim(ExmDpFixture *fx, GError **error)
 {
-	stop_child(&fx->exim_pid, "exim");
+	stop_exim(fx);
 	return exm_dp_fixture_start_exim(fx, error);
 }
 

@@ -9,7 +9,10 @@
  * docs/mail.md §5.6, plus hash families, login names, sender
  * policy and a DKIM signature verified by python3-dkim at a local sink.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -524,6 +527,45 @@ test_private_persist_dir(void)
 		g_assert_cmpstr(json_object_get_string_member(tls, "auth"), ==, "PLAIN LOGIN");
 }
 
+/*
+ * The fixture's end stops every exim process it started, the children
+ * serving connections too: the daemon's SIGTERM does not reach them, and
+ * one that outlived the fixture logged into its removed sandbox when its
+ * client left (a new var/log/exim4/mainlog under /tmp, seen after CI runs).
+ */
+static void
+test_stop_ends_connections(void)
+{
+	g_autoptr(ExmDpFixture) own = NULL;
+	g_autoptr(GError) error = NULL;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(465) };
+	int held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_autofree gchar *conf = NULL;
+	g_autofree gchar *root = NULL;
+	guint n = 0;
+
+	if (!ready())
+		return;
+	own = exm_dp_fixture_new(EXM_DP_TEST_DOMAIN);
+	g_assert_true(exm_dp_fixture_configure(own, &error));
+	EXM_TEST_OK(error);
+	g_assert_true(exm_dp_fixture_start_exim(own, &error));
+	EXM_TEST_OK(error);
+	conf = exm_dp_fixture_path(own, EXM_DP_PATH_EXIM_CONF);
+	root = g_strdup(own->root);
+	/* a client on 465 that says nothing: a child waits for its handshake */
+	g_assert_cmpint(inet_pton(AF_INET, own->addr, &sa.sin_addr), ==, 1);
+	g_assert_cmpint(connect(held, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	for (guint i = 0; i < 200 && (n = exm_test_count_processes(conf)) < 2; i++)
+		g_usleep(20 * 1000);
+	g_assert_cmpuint(n, >=, 2);
+	g_clear_pointer(&own, exm_dp_fixture_free);
+	g_assert_cmpuint(exm_test_count_processes(conf), ==, 0);
+	close(held);
+	g_usleep(300 * 1000);
+	g_assert_false(g_file_test(root, G_FILE_TEST_EXISTS));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -544,6 +586,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/smtp/unauthenticated-refused", test_unauthenticated_refused);
 	g_test_add_func("/dp/smtp/dkim-signature", test_dkim_signature);
 	g_test_add_func("/dp/smtp/private-persist-dir", test_private_persist_dir);
+	g_test_add_func("/dp/smtp/stop-ends-connections", test_stop_ends_connections);
 	start();
 	rc = g_test_run();
 	exm_dp_driver_free(driver);

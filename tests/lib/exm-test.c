@@ -163,7 +163,7 @@ exm_test_can_connect(const gchar *addr, guint port)
 }
 
 guint
-exm_test_count_processes(const gchar *needle)
+exm_test_signal_processes(const gchar *needle, int sig)
 {
 	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
 	const gchar *name;
@@ -180,10 +180,19 @@ exm_test_count_processes(const gchar *needle)
 			if (cmd[i] == '\0')
 				cmd[i] = ' ';
 		}
-		if (strstr(cmd, needle) != NULL && atoi(name) != getpid())
-			n++;
+		if (strstr(cmd, needle) == NULL || atoi(name) == getpid())
+			continue;
+		if (sig != 0)
+			kill(atoi(name), sig);
+		n++;
 	}
 	return n;
+}
+
+guint
+exm_test_count_processes(const gchar *needle)
+{
+	return exm_test_signal_processes(needle, 0);
 }
 
 gint

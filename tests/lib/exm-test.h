@@ -75,6 +75,19 @@ gboolean exm_test_can_connect(const gchar *addr, guint port);
  */
 guint exm_test_count_processes(const gchar *needle);
 
+/**
+ * exm_test_signal_processes:
+ * @needle: a string to look for, as exm_test_count_processes()
+ * @sig: the signal to send them, 0 for none
+ *
+ * Sends @sig to every process other than this one whose command line
+ * contains @needle: what a test's daemon forked and its signal does not
+ * reach (exim's connection processes).
+ *
+ * Returns: the number of such processes
+ */
+guint exm_test_signal_processes(const gchar *needle, int sig);
+
 /* A GCompareFunc (g_array_sort, qsort) for gdouble values, ascending. */
 gint exm_test_cmp_double(gconstpointer a, gconstpointer b);
 
