@@ -179,18 +179,19 @@ stop_child(GPid *pid, const gchar *what)
 static void
 stop_exim(ExmDpFixture *fx)
 {
+	static const int signals[] = { SIGTERM, SIGKILL };
 	g_autofree gchar *conf = exm_dp_fixture_path(fx, EXM_DP_PATH_EXIM_CONF);
 
 	stop_child(&fx->exim_pid, "exim");
-	if (exm_test_signal_processes(conf, SIGTERM) == 0)
-		return;
-	for (guint i = 0; i < 100 && exm_test_count_processes(conf) > 0; i++)
-		g_usleep(50 * 1000);
-	if (exm_test_signal_processes(conf, SIGKILL) == 0)
-		return;
-	g_test_message("exim's connection processes did not stop on SIGTERM, killed");
-	for (guint i = 0; i < 100 && exm_test_count_processes(conf) > 0; i++)
-		g_usleep(10 * 1000);
+	for (guint s = 0; s < G_N_ELEMENTS(signals); s++) {
+		if (exm_test_signal_processes(conf, signals[s]) == 0)
+			return;
+		if (signals[s] == SIGKILL)
+			g_test_message(
+				"exim's connection processes did not stop on SIGTERM, killed");
+		for (guint i = 0; i < 100 && exm_test_count_processes(conf) > 0; i++)
+			g_usleep(50 * 1000);
+	}
 }
 
 void

@@ -144,12 +144,11 @@ callgrind_dump(GSubprocess *proc)
 	return total;
 }
 
-/* The prefix of the usernames the POSTs create (unique per run on a database). */
-static const gchar *bench_user = "u";
+/* The prefix of the usernames the POSTs create (unique per run on a
+ * database): "u", or h1, b1, h2, … while /bench/host's rounds run. */
+static gchar bench_user[8] = "u";
 /* /bench/host's rounds of each side (rounds()) */
 #define ROUNDS 3
-/* bench_user while the rounds of /bench/host run (h1, b1, h2, …) */
-static gchar bench_user_round[8];
 
 static gpointer
 client_run(gpointer data)
@@ -686,15 +685,14 @@ rounds(const Host *h, const gchar *one, const gchar *hash, gdouble *host, gdoubl
 		gdouble hv, bv;
 
 		/* usernames of their own per side and round */
-		g_snprintf(bench_user_round, sizeof(bench_user_round), "h%u", r);
-		bench_user = bench_user_round;
+		g_snprintf(bench_user, sizeof(bench_user), "h%u", r);
 		hv = counted(h->proc, h->base, hl, "POST", h_post, hash, 201);
-		g_snprintf(bench_user_round, sizeof(bench_user_round), "b%u", r);
+		g_snprintf(bench_user, sizeof(bench_user), "b%u", r);
 		bv = counted(proc, bare_base, bl, "POST", b_post, hash, 201);
 		host[1] = MAX(host[1], hv);
 		bare[1] = MAX(bare[1], bv);
 	}
-	bench_user = "u";
+	g_strlcpy(bench_user, "u", sizeof(bench_user));
 	exh_test_stop(&proc);
 }
 
