@@ -7,6 +7,7 @@
 #include "exm-rest-store.h"
 
 #include "exm-error.h"
+#include "exm-rest-prepared.h"
 #include "exm-time.h"
 
 /* The message of a unique or foreign-key clash: PostgreSQL's primary text and
@@ -108,7 +109,7 @@ exm_rest_store_exec(const ExmRestStore *store,
 
 	if (!store_datestyle_iso(store, error))
 		return NULL;
-	res = PQexecParams(store->db, sql, (int)n, NULL, values, NULL, NULL, 0);
+	res = exm_rest_prepared_exec(store->db, sql, (int)n, values);
 	st = PQresultStatus(res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		store_error(store, res, model, error);

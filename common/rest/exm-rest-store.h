@@ -3,8 +3,9 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Running the SQL of exm-rest-sql.h on a connection: parameters only
- * (PQexecParams), PostgreSQL errors mapped to the REST error codes, and the
- * row operations the CRUD controllers and model hooks need.
+ * (PQexecParams, or the same text prepared on the connection once it
+ * repeats: exm-rest-prepared.h), PostgreSQL errors mapped to the REST error
+ * codes, and the row operations the CRUD controllers and model hooks need.
  */
 #pragma once
 

@@ -1,0 +1,53 @@
+/*
+ * Copyright 2026 The exordos_mail authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Statements prepared per connection: the toolkit's SQL texts are few and
+ * repeat (one per model and operation), and PostgreSQL parses and plans an
+ * unnamed statement anew on every execution; for a row's 40 column names
+ * that was most of a GET's database time (docs/scale.md §8).  Values stay
+ * parameters either way: a prepared statement is the same text with the
+ * same `$n` placeholders, bound at execution (docs/SECURITY.md §3).
+ */
+#pragma once
+
+#include <glib.h>
+#include <libpq-fe.h>
+
+G_BEGIN_DECLS
+
+/* A text is prepared on its second execution on a connection, so one-off
+ * texts (an unusual filter combination) cost no extra round trip; at most
+ * this many per connection are prepared, and at most EXM_REST_PREPARED_SEEN
+ * distinct texts are remembered: past either, texts run unnamed, as before. */
+#define EXM_REST_PREPARED_MAX  64
+#define EXM_REST_PREPARED_SEEN 256
+
+/**
+ * exm_rest_prepared_exec:
+ * @db: the connection
+ * @sql: the statement, its values as `$n` placeholders
+ * @n: how many values
+ * @values: (array length=n) (nullable): the values as text, %NULL for SQL NULL
+ *
+ * Runs @sql as PQexecParams() would, through a statement prepared on @db
+ * when @sql ran on it before.  The connection's statements are forgotten
+ * when libpq resets it (the server's session, and its statements, are new)
+ * and when the server says one is gone or no longer fits its tables
+ * (SQLSTATE 26000, 0A000: a `DEALLOCATE` behind the cache's back, a column's
+ * type changed); that statement's result is the error, the next execution
+ * prepares again.
+ *
+ * Returns: (transfer full): the result (never %NULL short of memory)
+ */
+PGresult *exm_rest_prepared_exec(PGconn *db, const gchar *sql, int n, const gchar *const *values);
+
+/**
+ * exm_rest_prepared_count:
+ * @db: the connection
+ *
+ * Returns: how many statements are prepared on @db now
+ */
+guint exm_rest_prepared_count(PGconn *db);
+
+G_END_DECLS
