@@ -16,7 +16,10 @@
  *
  * No authentication, no validation, no plugin.  bench-host starts it on the
  * host's database: bench-bare --db CONNINFO --port PORT --workers N
- * --project UUID.  SIGTERM stops it.
+ * --project UUID [--prepared].  With --prepared each connection prepares the
+ * four statements once and runs them by name (the host prepares a statement
+ * on its second use, common/rest/exm-rest-prepared.c); without, they run
+ * unnamed, parsed and planned every time.  SIGTERM stops it.
  */
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
@@ -61,10 +64,50 @@ row_json(PGresult *res)
 	return json_to_string(root, FALSE);
 }
 
+/* The statements of the two requests; with --prepared, each connection
+ * prepares them as "s0".."s3" and run() names them. */
+static const gchar sql_get[] =
+	"SELECT * FROM mail_instances WHERE uuid = $1::uuid AND project_id = $2::uuid";
+static const gchar sql_lock[] = "SELECT 1 FROM mail_instances WHERE uuid = $1::uuid FOR UPDATE";
+static const gchar sql_insert[] =
+	"INSERT INTO mail_accounts (uuid, project_id, instance, username, password_hash, "
+	"created_at, updated_at) VALUES (gen_random_uuid(), $2::uuid, $1::uuid, $3, $4, now(), "
+	"now()) RETURNING *";
+static const gchar sql_touch[] =
+	"UPDATE mail_instances SET updated_at = now() WHERE uuid = $1::uuid";
+static const gchar *const statements[] = { sql_get, sql_lock, sql_insert, sql_touch };
+static const gint statement_params[] = { 2, 1, 4, 1 };
+
+static gboolean use_prepared;
+
 static PGresult *
 run(PGconn *conn, const gchar *sql, gint n, const gchar *const *params)
 {
+	for (guint i = 0; use_prepared && i < G_N_ELEMENTS(statements); i++) {
+		if (sql == statements[i]) {
+			gchar name[4] = { 's', (gchar)('0' + i), '\0', '\0' };
+
+			return PQexecPrepared(conn, name, n, params, NULL, NULL, 0);
+		}
+	}
 	return PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+static gboolean
+prepare_all(PGconn *conn)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(statements); i++) {
+		gchar name[4] = { 's', (gchar)('0' + i), '\0', '\0' };
+		PGresult *res = PQprepare(conn, name, statements[i], statement_params[i], NULL);
+		gboolean good = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		if (!good)
+			g_printerr("bench-bare: prepare: %s", PQerrorMessage(conn));
+		PQclear(res);
+		if (!good)
+			return FALSE;
+	}
+	return TRUE;
 }
 
 static gboolean
@@ -79,11 +122,7 @@ static void
 get_one(PGconn *conn, Job *job)
 {
 	const gchar *params[] = { job->instance, job->bare->project };
-	PGresult *res = run(conn,
-			    "SELECT * FROM mail_instances WHERE uuid = $1::uuid AND project_id = "
-			    "$2::uuid",
-			    2,
-			    params);
+	PGresult *res = run(conn, sql_get, 2, params);
 
 	job->status = !ok(res) ? 500 : PQntuples(res) == 1 ? 200 : 404;
 	if (job->status == 200)
@@ -112,25 +151,15 @@ post_account(PGconn *conn, Job *job)
 	gboolean good = ok(res);
 
 	PQclear(res);
-	res = run(conn, "SELECT 1 FROM mail_instances WHERE uuid = $1::uuid FOR UPDATE", 1, params);
+	res = run(conn, sql_lock, 1, params);
 	good = good && ok(res) && PQntuples(res) == 1;
 	PQclear(res);
-	res = good ? run(conn,
-			 "INSERT INTO mail_accounts (uuid, project_id, instance, username, "
-			 "password_hash, created_at, updated_at) VALUES (gen_random_uuid(), "
-			 "$2::uuid, $1::uuid, $3, $4, now(), now()) RETURNING *",
-			 4,
-			 params)
-		   : NULL;
+	res = good ? run(conn, sql_insert, 4, params) : NULL;
 	good = good && ok(res);
 	if (good)
 		job->answer = row_json(res);
 	PQclear(res);
-	res = good ? run(conn,
-			 "UPDATE mail_instances SET updated_at = now() WHERE uuid = $1::uuid",
-			 1,
-			 params)
-		   : NULL;
+	res = good ? run(conn, sql_touch, 1, params) : NULL;
 	good = good && ok(res);
 	PQclear(res);
 	res = run(conn, good ? "COMMIT" : "ROLLBACK", 0, NULL);
@@ -217,7 +246,7 @@ open_conns(Bare *bare, const gchar *conninfo, gint workers)
 	for (gint i = 0; i < workers; i++) {
 		PGconn *conn = PQconnectdb(conninfo);
 
-		if (PQstatus(conn) != CONNECTION_OK) {
+		if (PQstatus(conn) != CONNECTION_OK || (use_prepared && !prepare_all(conn))) {
 			g_printerr("bench-bare: %s", PQerrorMessage(conn));
 			PQfinish(conn);
 			return FALSE;
@@ -245,6 +274,13 @@ main(int argc, char **argv)
 		  &project,
 		  "the instances' project",
 		  "UUID" },
+		{ "prepared",
+		  0,
+		  0,
+		  G_OPTION_ARG_NONE,
+		  &use_prepared,
+		  "prepare the statements once per connection",
+		  NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- the bare endpoint");

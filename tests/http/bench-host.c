@@ -145,7 +145,7 @@ callgrind_dump(GSubprocess *proc)
 }
 
 /* The prefix of the usernames the POSTs create (unique per run on a
- * database): "u", or h1, b1, h2, … while /bench/host's rounds run. */
+ * database): "u", or h1, n1, b1, p1, h2, … while /bench/host's rounds run. */
 static gchar bench_user[8] = "u";
 /* /bench/host's rounds of each side (rounds()) */
 #define ROUNDS 3
@@ -444,21 +444,6 @@ peak_rss_kib(const gchar *pid)
 	return line != NULL ? g_ascii_strtoull(line + 6, NULL, 10) : 0;
 }
 
-static void
-print_ratios(const gdouble *host, const gdouble *bare)
-{
-	static const gchar *const names[] = { "GET one instance", "account POST" };
-
-	for (guint i = 0; i < 2; i++)
-		g_test_message("%-17s bare %8.1f req/s, host %8.1f req/s: bare/host %.2fx "
-			       "[target at most 1.2x] (best of %u rounds each, taking turns)",
-			       names[i],
-			       bare[i],
-			       host[i],
-			       host[i] > 0 ? bare[i] / host[i] : 0.0,
-			       ROUNDS);
-}
-
 static gboolean
 wait_up(const gchar *base)
 {
@@ -580,10 +565,10 @@ typedef struct {
 	gchar *conninfo;
 } Host;
 
-/* The real executable on a fresh database, with @conf as its --config and
- * @n workers. */
+/* The real executable on @h's database (h->conninfo), with @conf as its
+ * --config and @n workers; @env (nullable) one more VAR=value for it. */
 static gboolean
-host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
+host_spawn(Host *h, const gchar *conf, guint n, const gchar *env)
 {
 	g_autofree gchar *exe = exh_test_host_path();
 	g_autofree gchar *plugin = exh_test_plugin_path();
@@ -591,17 +576,19 @@ host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
 	g_autofree gchar *workers = g_strdup_printf("%u", n);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) wrapped = NULL;
-	const gchar *argv[] = { exe,  "--config", NULL, "--db",	     NULL,    "--plugin",
-				NULL, "--port",	  port, "--workers", workers, NULL };
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const gchar *args[] = { exe,	"--config", conf, "--db",      h->conninfo, "--plugin",
+				plugin, "--port",   port, "--workers", workers,	    NULL };
 
-	h->conninfo = exm_test_pg_create_database(pg, &error);
-	g_assert_no_error(error);
-	bench_conninfo = h->conninfo;
-	argv[2] = conf;
-	argv[4] = h->conninfo;
-	argv[6] = plugin;
+	if (env != NULL) {
+		g_ptr_array_add(argv, (gpointer) "env");
+		g_ptr_array_add(argv, (gpointer)env);
+	}
+	for (guint i = 0; args[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)args[i]);
+	g_ptr_array_add(argv, NULL);
 	h->base = g_strdup_printf("http://127.0.0.1:%s", port);
-	wrapped = wrap_argv(argv);
+	wrapped = wrap_argv((const gchar *const *)argv->pdata);
 	h->proc = exh_test_spawn((const gchar *const *)wrapped->pdata, &error);
 	g_assert_no_error(error);
 	if (h->proc == NULL || !wait_up(h->base)) {
@@ -609,6 +596,19 @@ host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* The real executable on a fresh database, with @conf as its --config and
+ * @n workers. */
+static gboolean
+host_start_n(Host *h, ExmTestPg *pg, const gchar *conf, guint n)
+{
+	g_autoptr(GError) error = NULL;
+
+	h->conninfo = exm_test_pg_create_database(pg, &error);
+	g_assert_no_error(error);
+	bench_conninfo = h->conninfo;
+	return host_spawn(h, conf, n, NULL);
 }
 
 static gboolean
@@ -626,16 +626,25 @@ host_stop(Host *h)
 	g_clear_pointer(&h->conninfo, g_free);
 }
 
-/* The bare endpoint (bench-bare.c) on @h's database, as many workers, up
- * (it accepts a connection once its connections are open); its base URL in
- * @base. */
+/* The bare endpoint (bench-bare.c) on @h's database, as many workers, its
+ * statements prepared when @prepared, up (it accepts a connection once its
+ * connections are open); its base URL in @base. */
 static GSubprocess *
-bare_start(const Host *h, gchar **base)
+bare_start(const Host *h, gboolean prepared, gchar **base)
 {
 	g_autofree gchar *port = g_strdup_printf("%d", exm_test_free_port());
 	g_autofree gchar *workers = g_strdup_printf("%u", bench_workers());
-	const gchar *argv[] = { EXH_BENCH_BARE, "--db",	 h->conninfo, "--port",		port,
-				"--workers",	workers, "--project", EXH_TEST_PROJECT, NULL };
+	const gchar *argv[] = { EXH_BENCH_BARE,
+				"--db",
+				h->conninfo,
+				"--port",
+				port,
+				"--workers",
+				workers,
+				"--project",
+				EXH_TEST_PROJECT,
+				prepared ? "--prepared" : NULL,
+				NULL };
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) wrapped = wrap_argv(argv);
 	GSubprocess *proc = exh_test_spawn((const gchar *const *)wrapped->pdata, &error);
@@ -647,53 +656,127 @@ bare_start(const Host *h, gchar **base)
 	return proc;
 }
 
+/* One server of /bench/host's comparison, up on the host's database. */
+typedef struct {
+	const gchar *name;
+	GSubprocess *proc;
+	const gchar *base;
+	gchar *get;  /* GET one's path */
+	gchar *post; /* the account POST's path */
+	gchar user;  /* the first letter of the usernames its POSTs create */
+	gdouble best[2];
+} Side;
+
+enum { SIDE_HOST, SIDE_HOST_UNNAMED, SIDE_BARE, SIDE_BARE_PREPARED, N_SIDES };
+
+static void
+side_init(Side *side, const gchar *name, gchar user, GSubprocess *proc, const gchar *base)
+{
+	side->name = name;
+	side->user = user;
+	side->proc = proc;
+	side->base = base;
+}
+
+/* Scenario @i (GET one, the POST) on @side, round @r, its rate kept when
+ * the best. */
+static void
+side_round(Side *side, guint i, guint r, const gchar *hash)
+{
+	g_autofree gchar *label = g_strdup_printf(
+		"%s %s #%u", i == 0 ? "GET  one instance," : "POST account,", side->name, r);
+	gdouble v;
+
+	/* usernames of their own per side and round */
+	g_snprintf(bench_user, sizeof(bench_user), "%c%u", side->user, r);
+	v = counted(side->proc,
+		    side->base,
+		    label,
+		    i == 0 ? "GET" : "POST",
+		    i == 0 ? side->get : side->post,
+		    i == 0 ? NULL : hash,
+		    i == 0 ? 200 : 201);
+	side->best[i] = MAX(side->best[i], v);
+}
+
+static void
+print_ratios(const Side *sides)
+{
+	static const gchar *const names[] = { "GET one instance", "account POST" };
+	const Side *host = &sides[SIDE_HOST];
+	const Side *bare = &sides[SIDE_BARE];
+	const Side *bare_p = &sides[SIDE_BARE_PREPARED];
+	const Side *before = &sides[SIDE_HOST_UNNAMED];
+
+	for (guint i = 0; i < 2; i++) {
+		g_test_message("%-17s bare %8.1f req/s, host %8.1f req/s: bare/host %.2fx "
+			       "[target at most 1.2x] (best of %u rounds each, taking turns)",
+			       names[i],
+			       bare->best[i],
+			       host->best[i],
+			       host->best[i] > 0 ? bare->best[i] / host->best[i] : 0.0,
+			       ROUNDS);
+		g_test_message("%-17s both prepared: bare %8.1f req/s: bare/host %.2fx; previous "
+			       "design (host statements unnamed) %8.1f req/s: host %.2fx faster",
+			       names[i],
+			       bare_p->best[i],
+			       host->best[i] > 0 ? bare_p->best[i] / host->best[i] : 0.0,
+			       before->best[i],
+			       before->best[i] > 0 ? host->best[i] / before->best[i] : 0.0);
+	}
+}
+
 /*
- * GET one, then the account POST, ROUNDS times each, the host and the bare
- * endpoint taking turns, both up all along; the best round of each side in
- * @host and @bare.  On a shared machine the rate moves by tens of percent
- * within a minute (docs/scale.md §8): one run of each side, minutes apart,
- * compared that drift as much as the code.  Taking turns lets both sides
- * meet the same moments, and the best round is each side's when nothing
- * else ran.  Each round's figures are printed too.
+ * GET one, then the account POST, ROUNDS times each, on four servers taking
+ * turns, all up all along on the same database: the host; the host with its
+ * statements unnamed (EXM_REST_PREPARE=0, the previous design); the bare
+ * endpoint with unnamed statements (the limit issue 18 item 6 names); the
+ * bare endpoint with its statements prepared.  On a shared machine the rate
+ * moves by tens of percent within a minute (docs/scale.md §8): one run of
+ * each side, minutes apart, compared that drift as much as the code.
+ * Taking turns lets all sides meet the same moments, and the best round is
+ * each side's when nothing else ran.  Each round's figures are printed too.
  */
 static void
-rounds(const Host *h, const gchar *one, const gchar *hash, gdouble *host, gdouble *bare)
+rounds(const Host *h, const gchar *conf, const gchar *one, const gchar *hash)
 {
+	Host unnamed = { NULL, NULL, h->conninfo };
 	g_autofree gchar *bare_base = NULL;
-	g_autoptr(GSubprocess) proc = bare_start(h, &bare_base);
-	g_autofree gchar *h_get = g_strconcat("/v1/types/mail/instances/", one, NULL);
-	g_autofree gchar *h_post = g_strconcat(h_get, "/accounts/", NULL);
-	g_autofree gchar *b_get = g_strconcat("/one/", one, NULL);
-	g_autofree gchar *b_post = g_strconcat("/accounts/", one, NULL);
+	g_autofree gchar *bare_p_base = NULL;
+	g_autoptr(GSubprocess) bare = bare_start(h, FALSE, &bare_base);
+	g_autoptr(GSubprocess) bare_p = bare_start(h, TRUE, &bare_p_base);
+	Side sides[N_SIDES] = { { 0 } };
 
-	for (guint r = 1; r <= ROUNDS; r++) {
-		g_autofree gchar *hl =
-			g_strdup_printf("GET  /v1/types/mail/instances/<uuid> #%u", r);
-		g_autofree gchar *bl = g_strdup_printf("GET  bare: one instance #%u", r);
-		/* one at a time: MAX() would run the slower side twice */
-		gdouble hv = counted(h->proc, h->base, hl, "GET", h_get, NULL, 200);
-		gdouble bv = counted(proc, bare_base, bl, "GET", b_get, NULL, 200);
+	if (!host_spawn(&unnamed, conf, bench_workers(), "EXM_REST_PREPARE=0"))
+		return;
+	side_init(&sides[SIDE_HOST], "host", 'h', h->proc, h->base);
+	side_init(&sides[SIDE_HOST_UNNAMED], "host unnamed", 'n', unnamed.proc, unnamed.base);
+	side_init(&sides[SIDE_BARE], "bare", 'b', bare, bare_base);
+	side_init(&sides[SIDE_BARE_PREPARED], "bare prepared", 'p', bare_p, bare_p_base);
+	for (guint s = 0; s < N_SIDES; s++) {
+		gboolean is_host = s == SIDE_HOST || s == SIDE_HOST_UNNAMED;
 
-		host[0] = MAX(host[0], hv);
-		bare[0] = MAX(bare[0], bv);
+		sides[s].get = is_host ? g_strconcat("/v1/types/mail/instances/", one, NULL)
+				       : g_strconcat("/one/", one, NULL);
+		sides[s].post = is_host ? g_strconcat(sides[s].get, "/accounts/", NULL)
+					: g_strconcat("/accounts/", one, NULL);
 	}
-	for (guint r = 1; r <= ROUNDS; r++) {
-		g_autofree gchar *hl =
-			g_strdup_printf("POST /v1/types/mail/instances/<uuid>/accounts/ #%u", r);
-		g_autofree gchar *bl =
-			g_strdup_printf("POST bare: lock, insert, touch, commit #%u", r);
-		gdouble hv, bv;
-
-		/* usernames of their own per side and round */
-		g_snprintf(bench_user, sizeof(bench_user), "h%u", r);
-		hv = counted(h->proc, h->base, hl, "POST", h_post, hash, 201);
-		g_snprintf(bench_user, sizeof(bench_user), "b%u", r);
-		bv = counted(proc, bare_base, bl, "POST", b_post, hash, 201);
-		host[1] = MAX(host[1], hv);
-		bare[1] = MAX(bare[1], bv);
+	for (guint i = 0; i < 2; i++) {
+		for (guint r = 1; r <= ROUNDS; r++) {
+			for (guint s = 0; s < N_SIDES; s++)
+				side_round(&sides[s], i, r, hash);
+		}
 	}
+	print_ratios(sides);
 	g_strlcpy(bench_user, "u", sizeof(bench_user));
-	exh_test_stop(&proc);
+	for (guint s = 0; s < N_SIDES; s++) {
+		g_free(sides[s].get);
+		g_free(sides[s].post);
+	}
+	exh_test_stop(&unnamed.proc);
+	g_free(unnamed.base);
+	exh_test_stop(&bare);
+	exh_test_stop(&bare_p);
 }
 
 static gchar *
@@ -729,17 +812,13 @@ bench_host(void)
 	text = g_strdup_printf("[host]\ntoken_file = %s\n", tokens);
 	conf = write_conf(dir, "host.conf", text);
 	if (host_start(&host, pg, conf)) {
-		gdouble h_rps[2] = { 0 };
-		gdouble b_rps[2] = { 0 };
 		g_autofree gchar *one = NULL;
 
 		setup = client_for(host.base);
 		one = run_list(setup, host.base);
 		client_free(setup);
-		if (one != NULL) {
-			rounds(&host, one, hash, h_rps, b_rps);
-			print_ratios(h_rps, b_rps);
-		}
+		if (one != NULL)
+			rounds(&host, conf, one, hash);
 		g_test_message("host peak RSS (VmHWM): %" G_GUINT64_FORMAT " KiB with %u workers",
 			       peak_rss_kib(g_subprocess_get_identifier(host.proc)),
 			       bench_workers());
