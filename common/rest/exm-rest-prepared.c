@@ -136,15 +136,37 @@ statements_lookup(Statements *s, PGconn *db, const gchar *sql, int n, PGresult *
 	return name;
 }
 
-/* The server no longer has a statement we named (26000), or one no longer
- * fits the tables it was planned on (0A000, "cached plan must not change
- * result type"). */
+/* A statement of ours failed for what the server did behind the cache:
+ * 26000, it no longer has one we named (`DEALLOCATE ALL`, `DISCARD ALL`
+ * drop them all, so the cache forgets them all); 0A000, one no longer fits
+ * the table it was planned on ("cached plan must not change result type",
+ * a column's type changed), so that one is forgotten and, unless the error
+ * aborted a transaction, dropped on the server too (otherwise it stays
+ * there, unused, until the session ends).  FALSE: another error. */
 static gboolean
-prepared_stale(const PGresult *res)
+statements_stale(Statements *s, PGconn *db, const gchar *sql, const PGresult *res)
 {
 	const gchar *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	g_autofree gchar *key = NULL;
+	g_autofree gchar *name = NULL;
 
-	return g_strcmp0(state, "26000") == 0 || g_strcmp0(state, "0A000") == 0;
+	if (g_strcmp0(state, "26000") == 0) {
+		statements_forget(s);
+		return TRUE;
+	}
+	if (g_strcmp0(state, "0A000") != 0 ||
+	    !g_hash_table_steal_extended(s->texts, sql, (gpointer *)&key, (gpointer *)&name))
+		return FALSE;
+	if (name == NULL)
+		return TRUE;
+	s->prepared--;
+	if (PQtransactionStatus(db) != PQTRANS_INERROR) {
+		/* the name is ours (statement_name()), no request's text */
+		g_autofree gchar *drop = g_strconcat("DEALLOCATE \"", name, "\"", NULL);
+
+		PQclear(PQexec(db, drop));
+	}
+	return TRUE;
 }
 
 PGresult *
@@ -161,9 +183,14 @@ exm_rest_prepared_exec(PGconn *db, const gchar *sql, int n, const gchar *const *
 	if (name == NULL)
 		return PQexecParams(db, sql, n, NULL, values, NULL, NULL, 0);
 	res = PQexecPrepared(db, name, n, values, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_FATAL_ERROR && prepared_stale(res))
-		statements_forget(s);
-	return res;
+	if (PQresultStatus(res) != PGRES_FATAL_ERROR || !statements_stale(s, db, sql, res))
+		return res;
+	/* outside a transaction block nothing was aborted: the statement runs
+	 * again, unnamed, and the caller never sees the stale name */
+	if (PQtransactionStatus(db) != PQTRANS_IDLE)
+		return res;
+	PQclear(res);
+	return PQexecParams(db, sql, n, NULL, values, NULL, NULL, 0);
 }
 
 guint

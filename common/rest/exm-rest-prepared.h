@@ -33,10 +33,12 @@ G_BEGIN_DECLS
  * Runs @sql as PQexecParams() would, through a statement prepared on @db
  * when @sql ran on it before.  The connection's statements are forgotten
  * when libpq resets it (the server's session, and its statements, are new)
- * and when the server says one is gone or no longer fits its tables
- * (SQLSTATE 26000, 0A000: a `DEALLOCATE` behind the cache's back, a column's
- * type changed); that statement's result is the error, the next execution
- * prepares again.
+ * and when the server says one is gone (SQLSTATE 26000: a `DEALLOCATE ALL`
+ * or `DISCARD ALL` behind the cache's back); one statement is forgotten
+ * when it no longer fits its table (0A000: a column's type changed).
+ * Outside a transaction block the statement then runs again unnamed and
+ * answers; inside one, which the error aborted, the error is the result.
+ * Later executions prepare again.
  *
  * Returns: (transfer full): the result (never %NULL short of memory)
  */

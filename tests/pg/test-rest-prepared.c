@@ -6,7 +6,8 @@
  * the throwaway PostgreSQL: a text is prepared on its second execution and
  * answers as the unnamed one did; the cache follows the server's session
  * (reset, DEALLOCATE, a changed column type, a rolled-back or aborted
- * transaction); its bounds hold; EXM_REST_PREPARE=0 turns it off.
+ * transaction), each checked against the server's pg_prepared_statements;
+ * its bounds hold; EXM_REST_PREPARE=0 turns it off.
  */
 #include "exm-error.h"
 #include "exm-rest-prepared.h"
@@ -156,14 +157,14 @@ test_prepared_reset(void)
 	g_assert_cmpuint(server_prepared(conn), ==, 1);
 }
 
-/* Statements dropped behind the cache's back (DEALLOCATE ALL) and one whose
- * result type changed under it: that execution fails, the cache forgets,
- * the next one answers. */
+/* Statements dropped behind the cache's back (DEALLOCATE ALL): the cache
+ * forgets them all; outside a transaction the statement answers anyway (run
+ * again unnamed), inside one the error is the answer; later executions
+ * prepare again. */
 static void
-test_prepared_stale(void)
+test_prepared_deallocated(void)
 {
 	g_autoptr(PGconn) conn = connect_fresh();
-	static const gchar by_a[] = "SELECT a FROM t WHERE a = $1::int";
 	g_autofree gchar *state = NULL;
 
 	if (conn == NULL)
@@ -171,26 +172,64 @@ test_prepared_stale(void)
 	assert_one(conn, add_one, "1", "2");
 	assert_one(conn, add_one, "1", "2");
 	run_ok(conn, "DEALLOCATE ALL");
-	g_assert_null(run_one(conn, add_one, "1", &state));
-	g_assert_cmpstr(state, ==, "26000");
-	g_clear_pointer(&state, g_free);
+	assert_one(conn, add_one, "4", "5");
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
 	assert_one(conn, add_one, "5", "6");
 	assert_one(conn, add_one, "6", "7");
+	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
 	g_assert_cmpuint(server_prepared(conn), ==, 1);
 
+	run_ok(conn, "DEALLOCATE ALL");
+	run_ok(conn, "BEGIN");
+	g_assert_null(run_one(conn, add_one, "1", &state));
+	g_assert_cmpstr(state, ==, "26000");
+	run_ok(conn, "ROLLBACK");
+	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
+	assert_one(conn, add_one, "6", "7");
+	assert_one(conn, add_one, "7", "8");
+	g_assert_cmpuint(server_prepared(conn), ==, 1);
+}
+
+/* A statement whose result type changed under it (a column's type altered):
+ * that one is forgotten, the others kept; outside a transaction it answers
+ * anyway and is dropped on the server, inside one the error is the answer
+ * and the old statement stays there unused. */
+static void
+test_prepared_altered(void)
+{
+	g_autoptr(PGconn) conn = connect_fresh();
+	static const gchar by_a[] = "SELECT a FROM t WHERE a = $1::int";
+	g_autofree gchar *state = NULL;
+
+	if (conn == NULL)
+		return;
 	run_ok(conn, "CREATE TABLE t (a int)");
 	run_ok(conn, "INSERT INTO t VALUES (7)");
+	for (guint i = 0; i < 2; i++) {
+		assert_one(conn, add_one, "1", "2");
+		assert_one(conn, by_a, "7", "7");
+	}
+	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 2);
+	run_ok(conn, "ALTER TABLE t ALTER a TYPE bigint");
+	assert_one(conn, by_a, "7", "7");
+	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
+	g_assert_cmpuint(server_prepared(conn), ==, 1);
 	assert_one(conn, by_a, "7", "7");
 	assert_one(conn, by_a, "7", "7");
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 2);
-	run_ok(conn, "ALTER TABLE t ALTER a TYPE bigint");
+	g_assert_cmpuint(server_prepared(conn), ==, 2);
+
+	run_ok(conn, "ALTER TABLE t ALTER a TYPE int");
+	run_ok(conn, "BEGIN");
 	g_assert_null(run_one(conn, by_a, "7", &state));
 	g_assert_cmpstr(state, ==, "0A000");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
-	assert_one(conn, by_a, "7", "7");
-	assert_one(conn, by_a, "7", "7");
+	run_ok(conn, "ROLLBACK");
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
+	assert_one(conn, add_one, "1", "2");
+	assert_one(conn, by_a, "7", "7");
+	assert_one(conn, by_a, "7", "7");
+	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 2);
+	g_assert_cmpuint(server_prepared(conn), ==, 3);
 }
 
 /* More texts than the bounds: at most EXM_REST_PREPARED_MAX prepared, the
@@ -215,7 +254,8 @@ test_prepared_bounds(void)
 }
 
 /* Through the store: the same rows as before, prepared from the second
- * time, and a stale statement is the store's 500, not a crash. */
+ * time, and a stale statement in a transaction is the store's 500, not a
+ * crash. */
 static void
 test_prepared_store(void)
 {
@@ -239,8 +279,10 @@ test_prepared_store(void)
 	}
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
 	run_ok(conn, "DEALLOCATE ALL");
+	run_ok(conn, "BEGIN");
 	g_assert_null(exm_rest_store_exec(&store, &model, add_one, params, &error));
 	g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+	run_ok(conn, "ROLLBACK");
 }
 
 /* EXM_REST_PREPARE=0: every statement unnamed (in a process of its own,
@@ -272,7 +314,8 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/prepared/second-use", test_prepared_second_use);
 	g_test_add_func("/rest/prepared/aborted", test_prepared_aborted);
 	g_test_add_func("/rest/prepared/reset", test_prepared_reset);
-	g_test_add_func("/rest/prepared/stale", test_prepared_stale);
+	g_test_add_func("/rest/prepared/deallocated", test_prepared_deallocated);
+	g_test_add_func("/rest/prepared/altered", test_prepared_altered);
 	g_test_add_func("/rest/prepared/bounds", test_prepared_bounds);
 	g_test_add_func("/rest/prepared/store", test_prepared_store);
 	g_test_add_func("/rest/prepared/off", test_prepared_off);
