@@ -12,7 +12,9 @@
  *     agent writes) or called the Status API;
  *   - one changed account: from the CP's answer to the held long poll to the
  *     moment passwd.cdb (what exim reads) is swapped;
- *   - the child's RSS (now and peak).
+ *   - the child's RSS (now and peak), and the peak of each phase (the first
+ *     apply, idle iterations, full iterations, one change) on its own: the
+ *     peak is reset between them (/proc/<pid>/clear_refs).
  * Figures are printed next to their targets; nothing is asserted on them.
  * EXM_BENCH_AGENT names another build's agent to run instead (the same
  * figures for main and a branch, side by side); EXM_BENCH_AGENT_TUNABLES
@@ -24,10 +26,12 @@
 #include "exm-uuid.h"
 #include "test-ua-fakecp.h"
 
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 #define NODE_UUID "5e3f8a9c-1b2d-4c5e-8f70-0a1b2c3d4e5f"
@@ -209,6 +213,24 @@ child_status_mb(Run *r, const gchar *key)
 	return g_ascii_strtod(p + strlen(key) + 1, NULL) / 1024.0;
 }
 
+/* The child's peak RSS (VmHWM) in MB since the last call, then reset to its
+ * RSS now (clear_refs 5), so each phase's peak is its own. */
+static gdouble
+child_phase_peak_mb(Run *r)
+{
+	g_autofree gchar *path =
+		g_strdup_printf("/proc/%s/clear_refs", g_subprocess_get_identifier(r->child));
+	gdouble peak = child_status_mb(r, "VmHWM:");
+	/* written in place: g_file_set_contents() would rename a copy over it */
+	gint fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "5", 1) != 1)
+		g_printerr("# cannot reset the agent's peak RSS (%s)\n", path);
+	if (fd >= 0)
+		close(fd);
+	return peak;
+}
+
 /* The stamps of every file the agent writes, to compare before and after. */
 static gchar *
 stamps(Run *r)
@@ -342,17 +364,25 @@ bench_size(guint n)
 	g_autofree gchar *s0 = NULL;
 	g_autofree gchar *s1 = NULL;
 	gdouble idle, full, answer_ms, change_ms, change_cpu, rss, hwm;
+	gdouble peak_first, peak_idle, peak_full, peak_change;
 	guint idle_sent = 0, full_sent = 0;
 
 	run_start(&r);
 	converge(&r, n);
+	peak_first = child_phase_peak_mb(&r);
 	s0 = stamps(&r);
 	idle = cpu_per_poll(&r, IDLE_POLLS, FALSE, &idle_sent);
 	s1 = stamps(&r);
 	rss = child_status_mb(&r, "VmRSS:");
+	peak_idle = child_phase_peak_mb(&r);
 	full = cpu_per_poll(&r, FULL_POLLS, TRUE, &full_sent);
+	/* the full iterations' memory goes back in the idle ones after them: a
+	 * reset before would count what is left of it as the change's */
+	wait_polls(&r, polls(&r), 2, 60);
+	peak_full = child_phase_peak_mb(&r);
 	time_change(&r, n, &answer_ms, &change_ms, &change_cpu);
-	hwm = child_status_mb(&r, "VmHWM:");
+	peak_change = child_phase_peak_mb(&r);
+	hwm = MAX(MAX(peak_first, peak_idle), MAX(peak_full, peak_change));
 	g_print("# %7u accounts: idle iteration %.3f ms CPU (target < %.0f ms), full "
 		"iteration (previous design) %.2f ms CPU\n",
 		n,
@@ -376,6 +406,14 @@ bench_size(guint n)
 		n,
 		rss,
 		hwm,
+		TARGET_RSS_MB);
+	g_print("# %7u accounts: peak RSS by phase: first apply %.1f MB, idle iterations %.1f MB, "
+		"full iterations %.1f MB, one change %.1f MB (target < %.0f MB)\n",
+		n,
+		peak_first,
+		peak_idle,
+		peak_full,
+		peak_change,
 		TARGET_RSS_MB);
 	g_assert_false(r.exited);
 	run_stop(&r);
