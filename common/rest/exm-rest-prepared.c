@@ -19,7 +19,6 @@
 #include "exm-cleanup.h"
 
 #include <libpq-events.h>
-#include <string.h>
 
 typedef struct {
 	GHashTable *texts; /* SQL text (owned) -> its statement's name, NULL until prepared */
