@@ -107,6 +107,26 @@ statement_name(Statements *s)
 		"exm_%" G_GINTPTR_MODIFIER "x_%" G_GUINT64_FORMAT, (gintptr)s, ++s->serial);
 }
 
+static gboolean
+statement_unprepared(gpointer key, gpointer name, gpointer data)
+{
+	return name == NULL;
+}
+
+/* Remembers @sql as run once.  A full table forgets the texts that ran
+ * only once so far (the prepared ones stay): otherwise the first
+ * EXM_REST_PREPARED_SEEN texts of a connection's life, one-off filter
+ * combinations among them, would keep every later text from ever being
+ * prepared. */
+static void
+statements_remember(Statements *s, const gchar *sql)
+{
+	if (g_hash_table_size(s->texts) >= EXM_REST_PREPARED_SEEN)
+		g_hash_table_foreach_remove(s->texts, statement_unprepared, NULL);
+	if (g_hash_table_size(s->texts) < EXM_REST_PREPARED_SEEN)
+		g_hash_table_insert(s->texts, g_strdup(sql), NULL);
+}
+
 /* @sql's statement on @db, prepared now if it ran before; *@failed holds
  * the PREPARE's error instead.  NULL: run @sql unnamed. */
 static const gchar *
@@ -117,8 +137,7 @@ statements_lookup(Statements *s, PGconn *db, const gchar *sql, int n, PGresult *
 
 	*failed = NULL;
 	if (!g_hash_table_lookup_extended(s->texts, sql, NULL, &name)) {
-		if (g_hash_table_size(s->texts) < EXM_REST_PREPARED_SEEN)
-			g_hash_table_insert(s->texts, g_strdup(sql), NULL);
+		statements_remember(s, sql);
 		return NULL;
 	}
 	if (name != NULL || s->prepared >= EXM_REST_PREPARED_MAX)

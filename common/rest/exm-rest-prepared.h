@@ -18,8 +18,9 @@ G_BEGIN_DECLS
 
 /* A text is prepared on its second execution on a connection, so one-off
  * texts (an unusual filter combination) cost no extra round trip; at most
- * this many per connection are prepared, and at most EXM_REST_PREPARED_SEEN
- * distinct texts are remembered: past either, texts run unnamed, as before. */
+ * this many per connection are prepared (past that, texts run unnamed, as
+ * before), and at most EXM_REST_PREPARED_SEEN distinct texts are remembered
+ * (a full table forgets those that ran only once). */
 #define EXM_REST_PREPARED_MAX  64
 #define EXM_REST_PREPARED_SEEN 256
 

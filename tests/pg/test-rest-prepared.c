@@ -232,8 +232,8 @@ test_prepared_altered(void)
 	g_assert_cmpuint(server_prepared(conn), ==, 3);
 }
 
-/* More texts than the bounds: at most EXM_REST_PREPARED_MAX prepared, the
- * rest unnamed, every answer right. */
+/* More repeated texts than may be prepared: EXM_REST_PREPARED_MAX
+ * prepared, the rest unnamed, every answer right. */
 static void
 test_prepared_bounds(void)
 {
@@ -242,7 +242,7 @@ test_prepared_bounds(void)
 	if (conn == NULL)
 		return;
 	for (guint round = 0; round < 2; round++) {
-		for (guint i = 0; i < EXM_REST_PREPARED_SEEN + 20; i++) {
+		for (guint i = 0; i < EXM_REST_PREPARED_MAX + 36; i++) {
 			g_autofree gchar *sql = g_strdup_printf("SELECT $1::int + %u", i);
 			g_autofree gchar *expect = g_strdup_printf("%u", i + 10);
 
@@ -251,6 +251,28 @@ test_prepared_bounds(void)
 	}
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, EXM_REST_PREPARED_MAX);
 	g_assert_cmpuint(server_prepared(conn), ==, EXM_REST_PREPARED_MAX);
+}
+
+/* More one-off texts than the table remembers, then a text that repeats:
+ * the full table forgot the one-offs, so the repeated one is prepared. */
+static void
+test_prepared_one_offs(void)
+{
+	g_autoptr(PGconn) conn = connect_fresh();
+
+	if (conn == NULL)
+		return;
+	for (guint i = 0; i < EXM_REST_PREPARED_SEEN + 20; i++) {
+		g_autofree gchar *sql = g_strdup_printf("SELECT $1::int - %u", i);
+		g_autofree gchar *expect = g_strdup_printf("%d", 1000 - (gint)i);
+
+		assert_one(conn, sql, "1000", expect);
+	}
+	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
+	assert_one(conn, add_one, "1", "2");
+	assert_one(conn, add_one, "2", "3");
+	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
+	g_assert_cmpuint(server_prepared(conn), ==, 1);
 }
 
 /* Through the store: the same rows as before, prepared from the second
@@ -317,6 +339,7 @@ main(int argc, char **argv)
 	g_test_add_func("/rest/prepared/deallocated", test_prepared_deallocated);
 	g_test_add_func("/rest/prepared/altered", test_prepared_altered);
 	g_test_add_func("/rest/prepared/bounds", test_prepared_bounds);
+	g_test_add_func("/rest/prepared/one-offs", test_prepared_one_offs);
 	g_test_add_func("/rest/prepared/store", test_prepared_store);
 	g_test_add_func("/rest/prepared/off", test_prepared_off);
 	return g_test_run();
