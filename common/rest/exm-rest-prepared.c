@@ -107,12 +107,6 @@ statement_name(Statements *s)
 		"exm_%" G_GINTPTR_MODIFIER "x_%" G_GUINT64_FORMAT, (gintptr)s, ++s->serial);
 }
 
-static gboolean
-statement_unprepared(gpointer key, gpointer name, gpointer data)
-{
-	return name == NULL;
-}
-
 /* Remembers @sql as run once.  A full table forgets the texts that ran
  * only once so far (the prepared ones stay): otherwise the first
  * EXM_REST_PREPARED_SEEN texts of a connection's life, one-off filter
@@ -121,8 +115,16 @@ statement_unprepared(gpointer key, gpointer name, gpointer data)
 static void
 statements_remember(Statements *s, const gchar *sql)
 {
-	if (g_hash_table_size(s->texts) >= EXM_REST_PREPARED_SEEN)
-		g_hash_table_foreach_remove(s->texts, statement_unprepared, NULL);
+	GHashTableIter iter;
+	gpointer name;
+
+	if (g_hash_table_size(s->texts) >= EXM_REST_PREPARED_SEEN) {
+		g_hash_table_iter_init(&iter, s->texts);
+		while (g_hash_table_iter_next(&iter, NULL, &name)) {
+			if (name == NULL)
+				g_hash_table_iter_remove(&iter);
+		}
+	}
 	if (g_hash_table_size(s->texts) < EXM_REST_PREPARED_SEEN)
 		g_hash_table_insert(s->texts, g_strdup(sql), NULL);
 }
