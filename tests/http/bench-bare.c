@@ -80,13 +80,23 @@ static const gint statement_params[] = { 2, 1, 4, 1 };
 
 static gboolean use_prepared;
 
+/* statements[@i]'s name on a connection, "s0".."s3" */
+static void
+statement_name(guint i, gchar name[3])
+{
+	name[0] = 's';
+	name[1] = (gchar)('0' + i);
+	name[2] = '\0';
+}
+
 static PGresult *
 run(PGconn *conn, const gchar *sql, gint n, const gchar *const *params)
 {
 	for (guint i = 0; use_prepared && i < G_N_ELEMENTS(statements); i++) {
 		if (sql == statements[i]) {
-			gchar name[4] = { 's', (gchar)('0' + i), '\0', '\0' };
+			gchar name[3];
 
+			statement_name(i, name);
 			return PQexecPrepared(conn, name, n, params, NULL, NULL, 0);
 		}
 	}
@@ -97,9 +107,13 @@ static gboolean
 prepare_all(PGconn *conn)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(statements); i++) {
-		gchar name[4] = { 's', (gchar)('0' + i), '\0', '\0' };
-		PGresult *res = PQprepare(conn, name, statements[i], statement_params[i], NULL);
-		gboolean good = PQresultStatus(res) == PGRES_COMMAND_OK;
+		gchar name[3];
+		PGresult *res;
+		gboolean good;
+
+		statement_name(i, name);
+		res = PQprepare(conn, name, statements[i], statement_params[i], NULL);
+		good = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 		if (!good)
 			g_printerr("bench-bare: prepare: %s", PQerrorMessage(conn));
