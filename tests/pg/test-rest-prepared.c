@@ -56,6 +56,16 @@ server_prepared(PGconn *conn)
 	return (guint)atoi(PQgetvalue(res, 0, 0));
 }
 
+/* What the cache counts and what the server holds, both (a macro: a failure
+ * names the test's line). */
+#define assert_prepared(conn, cache, server)                                                       \
+	G_STMT_START                                                                               \
+	{                                                                                          \
+		g_assert_cmpuint(exm_rest_prepared_count(conn), ==, (cache));                      \
+		g_assert_cmpuint(server_prepared(conn), ==, (server));                             \
+	}                                                                                          \
+	G_STMT_END
+
 /* @sql with one value, @value; its one-column answer, or NULL with the
  * result's SQLSTATE in @state. */
 static gchar *
@@ -93,11 +103,9 @@ test_prepared_second_use(void)
 	if (conn == NULL)
 		return;
 	assert_one(conn, add_one, "41", "42");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
-	g_assert_cmpuint(server_prepared(conn), ==, 0);
+	assert_prepared(conn, 0, 0);
 	assert_one(conn, add_one, "1", "2");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
-	g_assert_cmpuint(server_prepared(conn), ==, 1);
+	assert_prepared(conn, 1, 1);
 	assert_one(conn, add_one, NULL, "(null)");
 	g_assert_cmpuint(server_prepared(conn), ==, 1);
 
@@ -132,8 +140,7 @@ test_prepared_aborted(void)
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
 	run_ok(conn, "ROLLBACK");
 	assert_one(conn, add_one, "2", "3");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
-	g_assert_cmpuint(server_prepared(conn), ==, 1);
+	assert_prepared(conn, 1, 1);
 }
 
 /* A reset is a new session: the cache forgets, and prepares again. */
@@ -149,12 +156,10 @@ test_prepared_reset(void)
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
 	PQreset(conn);
 	g_assert_cmpint(PQstatus(conn), ==, CONNECTION_OK);
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
-	g_assert_cmpuint(server_prepared(conn), ==, 0);
+	assert_prepared(conn, 0, 0);
 	assert_one(conn, add_one, "3", "4");
 	assert_one(conn, add_one, "4", "5");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
-	g_assert_cmpuint(server_prepared(conn), ==, 1);
+	assert_prepared(conn, 1, 1);
 }
 
 /* Statements dropped behind the cache's back (DEALLOCATE ALL): the cache
@@ -176,8 +181,7 @@ test_prepared_deallocated(void)
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
 	assert_one(conn, add_one, "5", "6");
 	assert_one(conn, add_one, "6", "7");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
-	g_assert_cmpuint(server_prepared(conn), ==, 1);
+	assert_prepared(conn, 1, 1);
 
 	run_ok(conn, "DEALLOCATE ALL");
 	run_ok(conn, "BEGIN");
@@ -212,12 +216,10 @@ test_prepared_altered(void)
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 2);
 	run_ok(conn, "ALTER TABLE t ALTER a TYPE bigint");
 	assert_one(conn, by_a, "7", "7");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
-	g_assert_cmpuint(server_prepared(conn), ==, 1);
+	assert_prepared(conn, 1, 1);
 	assert_one(conn, by_a, "7", "7");
 	assert_one(conn, by_a, "7", "7");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 2);
-	g_assert_cmpuint(server_prepared(conn), ==, 2);
+	assert_prepared(conn, 2, 2);
 
 	run_ok(conn, "ALTER TABLE t ALTER a TYPE int");
 	run_ok(conn, "BEGIN");
@@ -228,8 +230,7 @@ test_prepared_altered(void)
 	assert_one(conn, add_one, "1", "2");
 	assert_one(conn, by_a, "7", "7");
 	assert_one(conn, by_a, "7", "7");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 2);
-	g_assert_cmpuint(server_prepared(conn), ==, 3);
+	assert_prepared(conn, 2, 3);
 }
 
 /* More repeated texts than may be prepared: EXM_REST_PREPARED_MAX
@@ -249,8 +250,7 @@ test_prepared_bounds(void)
 			assert_one(conn, sql, "10", expect);
 		}
 	}
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, EXM_REST_PREPARED_MAX);
-	g_assert_cmpuint(server_prepared(conn), ==, EXM_REST_PREPARED_MAX);
+	assert_prepared(conn, EXM_REST_PREPARED_MAX, EXM_REST_PREPARED_MAX);
 }
 
 /* More one-off texts than the table remembers, then a text that repeats:
@@ -271,8 +271,7 @@ test_prepared_one_offs(void)
 	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
 	assert_one(conn, add_one, "1", "2");
 	assert_one(conn, add_one, "2", "3");
-	g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 1);
-	g_assert_cmpuint(server_prepared(conn), ==, 1);
+	assert_prepared(conn, 1, 1);
 }
 
 /* Through the store: the same rows as before, prepared from the second
@@ -318,8 +317,7 @@ test_prepared_off(void)
 		for (guint i = 0; conn != NULL && i < 3; i++)
 			assert_one(conn, add_one, "1", "2");
 		if (conn != NULL) {
-			g_assert_cmpuint(exm_rest_prepared_count(conn), ==, 0);
-			g_assert_cmpuint(server_prepared(conn), ==, 0);
+			assert_prepared(conn, 0, 0);
 		}
 		return;
 	}
