@@ -956,6 +956,60 @@ exm_json_node_is_int(JsonNode *node)
 	       json_node_get_value_type(node) == G_TYPE_INT64;
 }
 
+// NOLINTBEGIN(misc-no-recursion): a json-glib tree's depth: its parser recursed as deep first
+static gboolean
+objects_same(JsonObject *a, JsonObject *b)
+{
+	JsonObjectIter iter;
+	const gchar *name;
+	JsonNode *value;
+
+	if (json_object_get_size(a) != json_object_get_size(b))
+		return FALSE;
+	json_object_iter_init(&iter, a);
+	while (json_object_iter_next(&iter, &name, &value)) {
+		JsonNode *other = json_object_get_member(b, name);
+
+		if (other == NULL || !exm_json_same(value, other))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+arrays_same(JsonArray *a, JsonArray *b)
+{
+	guint n = json_array_get_length(a);
+
+	if (json_array_get_length(b) != n)
+		return FALSE;
+	for (guint i = 0; i < n; i++) {
+		if (!exm_json_same(json_array_get_element(a, i), json_array_get_element(b, i)))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+exm_json_same(JsonNode *a, JsonNode *b)
+{
+	if (JSON_NODE_TYPE(a) != JSON_NODE_TYPE(b))
+		return FALSE;
+	switch (JSON_NODE_TYPE(a)) {
+	case JSON_NODE_OBJECT:
+		return objects_same(json_node_get_object(a), json_node_get_object(b));
+	case JSON_NODE_ARRAY:
+		return arrays_same(json_node_get_array(a), json_node_get_array(b));
+	case JSON_NODE_VALUE:
+		return json_node_get_value_type(a) == json_node_get_value_type(b) &&
+		       json_node_equal(a, b);
+	case JSON_NODE_NULL:
+	default:
+		return TRUE;
+	}
+}
+// NOLINTEND(misc-no-recursion)
+
 static gboolean
 type_error(const gchar *name, const gchar *expected, GError **error)
 {

@@ -165,6 +165,20 @@ gboolean exm_json_get_array(JsonObject *obj,
 gboolean exm_json_node_is_int(JsonNode *node);
 
 /**
+ * exm_json_same:
+ * @a: a node
+ * @b: another
+ *
+ * Whether @a and @b are the same JSON, so that every writer writes them
+ * alike but for object member order: json_node_equal() with value types
+ * compared too (it takes the double 4.0 for the integer 4, which
+ * exm_json_canonical() writes apart).
+ *
+ * Returns: %TRUE when they are
+ */
+gboolean exm_json_same(JsonNode *a, JsonNode *b);
+
+/**
  * exm_json_canonical:
  * @node: a JSON tree
  *

@@ -565,6 +565,48 @@ test_get_object_array_node(void)
 	g_assert_null(n);
 }
 
+/* Same JSON, written alike: member order aside, value types count. */
+static void
+test_same(void)
+{
+	static const gchar *const same[][2] = {
+		{ "{\"a\":1,\"b\":[true,null,\"x\"]}", "{\"b\":[true,null,\"x\"],\"a\":1}" },
+		{ "{}", "{}" },
+		{ "[]", "[]" },
+		{ "null", "null" },
+		{ "1.5", "1.5" },
+		{ "\"\\u00e9\"", "\"\xc3\xa9\"" },
+	};
+	static const gchar *const differ[][2] = {
+		{ "1", "1.0" }, /* json_node_equal() takes them as equal */
+		{ "1", "\"1\"" },
+		{ "true", "1" },
+		{ "null", "{}" },
+		{ "[1,2]", "[2,1]" }, /* element order counts */
+		{ "[1]", "[1,1]" },
+		{ "{\"a\":1}", "{\"a\":1,\"b\":1}" },
+		{ "{\"a\":1,\"b\":1}", "{\"a\":1,\"c\":1}" },
+		{ "{\"a\":{\"b\":1}}", "{\"a\":{\"b\":1.0}}" },
+		{ "\"x\"", "\"X\"" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(same); i++) {
+		g_autoptr(JsonNode) a = parse_ok(same[i][0]);
+		g_autoptr(JsonNode) b = parse_ok(same[i][1]);
+
+		g_assert_true(exm_json_same(a, b));
+		g_assert_true(exm_json_same(b, a));
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(differ); i++) {
+		g_autoptr(JsonNode) a = parse_ok(differ[i][0]);
+		g_autoptr(JsonNode) b = parse_ok(differ[i][1]);
+
+		g_test_message("%s against %s", differ[i][0], differ[i][1]);
+		g_assert_false(exm_json_same(a, b));
+		g_assert_false(exm_json_same(b, a));
+	}
+}
+
 static void
 test_node_is_int(void)
 {
@@ -1050,6 +1092,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json/get/bool", test_get_bool);
 	g_test_add_func("/json/get/object-array-node", test_get_object_array_node);
 	g_test_add_func("/json/node-is-int", test_node_is_int);
+	g_test_add_func("/json/same", test_same);
 	g_test_add_func("/json/hash/vectors", test_hash_vectors);
 	g_test_add_func("/json/hash/unsorted-input", test_hash_from_unsorted);
 	g_test_add_func("/json/hash/built-tree", test_hash_built_tree);
