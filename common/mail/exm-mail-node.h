@@ -204,6 +204,8 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
  *   `tls_custom` `{chain, key}` while a certificate is set
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
+JsonObject *exm_mail_node_accounts_like(const ExmMailNode *node, JsonNode *like);
+JsonNode *exm_mail_node_to_json_with(const ExmMailNode *node, JsonObject *accounts);
 
 /**
  * exm_mail_node_acme_set:

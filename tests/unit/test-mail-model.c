@@ -156,6 +156,68 @@ test_node_to_json_exact(void)
 	g_assert_cmpstr(text2, ==, text);
 }
 
+/* The accounts a value was read from are shared only when they are what
+ * exm_mail_node_to_json() writes (members in any order, as jsonb keeps
+ * them); the JSON is the same either way. */
+static void
+test_node_accounts_like(void)
+{
+	static const gchar *const unlike[] = {
+		/* a member the node drops */
+		"\"bob\":{\"password_hash\":\"" HASH_A "\",\"active\":true,\"x\":1}",
+		/* a default the node leaves out */
+		"\"bob\":{\"password_hash\":\"" HASH_A "\"}",
+		/* senders the node sorts */
+		"\"bob\":{\"password_hash\":\"" HASH_A "\",\"active\":true,"
+		"\"senders\":[\"b@ex.com\",\"a@ex.com\"]}",
+		/* a key the node folds */
+		"\"Bob\":{\"password_hash\":\"" HASH_A "\",\"active\":true}",
+	};
+	g_autoptr(JsonNode) like = parse(
+		"{\"uuid\":\"" UUID_I "\",\"name\":\"m1\",\"domain\":\"ex.com\",\"accounts\":{"
+		"\"bob\":{\"active\":true,\"messages_per_hour\":5,\"password_hash\":\"" HASH_A
+		"\"},\"al\":{\"active\":false,\"password_hash\":\"" HASH_A "\"}}}");
+	g_autoptr(ExmMailNode) n = exm_mail_node_from_json(like, NULL);
+	JsonObject *accounts =
+		json_object_get_object_member(json_node_get_object(like), "accounts");
+	JsonObject *shared = exm_mail_node_accounts_like(n, like);
+	g_autoptr(JsonNode) with = exm_mail_node_to_json_with(n, shared);
+	g_autoptr(JsonNode) made = exm_mail_node_to_json(n);
+	g_autofree gchar *with_text = exm_json_canonical(with);
+	g_autofree gchar *made_text = exm_json_canonical(made);
+
+	g_assert_true(shared == accounts);
+	g_assert_true(json_object_get_object_member(json_node_get_object(with), "accounts") ==
+		      accounts);
+	g_assert_cmpstr(with_text, ==, made_text);
+	g_assert_null(exm_mail_node_accounts_like(n, NULL));
+	/* a value's own JSON always is */
+	g_assert_true(exm_mail_node_accounts_like(n, made) ==
+		      json_object_get_object_member(json_node_get_object(made), "accounts"));
+	for (guint i = 0; i < G_N_ELEMENTS(unlike); i++) {
+		g_autofree gchar *text = g_strdup_printf("{\"uuid\":\"" UUID_I
+							 "\",\"name\":\"m1\",\"domain\":\"ex.com\","
+							 "\"accounts\":{%s}}",
+							 unlike[i]);
+		g_autoptr(JsonNode) other = parse(text);
+		g_autoptr(ExmMailNode) m = exm_mail_node_from_json(other, NULL);
+
+		g_test_message("%s", unlike[i]);
+		g_assert_nonnull(m);
+		g_assert_null(exm_mail_node_accounts_like(m, other));
+	}
+	/* fewer accounts than the node holds, or no object */
+	{
+		g_autoptr(JsonNode) fewer =
+			parse("{\"accounts\":{\"al\":{\"password_hash\":\"" HASH_A
+			      "\",\"active\":false}}}");
+		g_autoptr(JsonNode) array = parse("[]");
+
+		g_assert_null(exm_mail_node_accounts_like(n, fewer));
+		g_assert_null(exm_mail_node_accounts_like(n, array));
+	}
+}
+
 /* Upstream G6: MailInstanceNode.name was 1..64 while instances allow 255. */
 static void
 test_node_long_name(void)
@@ -437,6 +499,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/model/password-derivation", test_password_derivation);
 	g_test_add_func("/mail/model/node-from-json", test_node_from_json);
 	g_test_add_func("/mail/model/node-to-json-exact", test_node_to_json_exact);
+	g_test_add_func("/mail/model/node-accounts-like", test_node_accounts_like);
 	g_test_add_func("/mail/model/node-long-name", test_node_long_name);
 	g_test_add_func("/mail/model/node-from-json-refuses", test_node_from_json_refuses);
 	g_test_add_func("/mail/model/node-account-order", test_node_account_order);
