@@ -206,6 +206,8 @@ test_show_exact(Fixture *f, gconstpointer data)
 
 	actual = exm_dp_driver_apply(f->driver, value, NULL, &error);
 	EXM_TEST_OK(error);
+	/* the value holds the target's accounts, not a copy (docs/scale.md §3) */
+	g_assert_true(accounts_of(actual) == accounts_of(value));
 	list = exm_dp_driver_list(f->driver, EXM_DP_DRIVER_KIND, &error);
 	EXM_TEST_OK(error);
 	g_assert_cmpuint(list->len, ==, 1);
