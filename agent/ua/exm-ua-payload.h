@@ -46,6 +46,9 @@ const gchar *const *exm_ua_payload_unused(void);
 
 /* Returns: (transfer full): the payload as JSON, kinds and resources sorted. */
 JsonNode *exm_ua_payload_to_json(const ExmUaPayload *payload);
+/* The same with the facts' values written as `{}`, and the capabilities'
+ * unless @capability_values: what a reader that prunes them reads back. */
+JsonNode *exm_ua_payload_to_json_pruned(const ExmUaPayload *payload, gboolean capability_values);
 
 /**
  * exm_ua_payload_basket:

@@ -267,13 +267,20 @@ exm_ua_resource_mark(const ExmUaResource *r)
 JsonNode *
 exm_ua_resource_to_json(const ExmUaResource *r)
 {
+	return exm_ua_resource_to_json_full(r, TRUE);
+}
+
+JsonNode *
+exm_ua_resource_to_json_full(const ExmUaResource *r, gboolean with_value)
+{
 	g_autoptr(JsonObject) o = json_object_new();
 	g_autofree gchar *res_uuid = exm_proto_uuid_resource(r->uuid, r->kind);
 
 	json_object_set_string_member(o, "uuid", r->uuid);
 	json_object_set_string_member(o, "kind", r->kind);
 	json_object_set_string_member(o, "res_uuid", res_uuid);
-	json_object_set_object_member(o, "value", json_object_ref(r->value));
+	json_object_set_object_member(
+		o, "value", with_value ? json_object_ref(r->value) : json_object_new());
 	json_object_set_string_member(o, "hash", r->hash);
 	json_object_set_string_member(o, "full_hash", r->full_hash);
 	json_object_set_string_member(o, "status", r->status);

@@ -95,6 +95,8 @@ ExmUaResource *exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GEr
  * Returns: (transfer full): `{uuid, kind, res_uuid, value, hash, full_hash, status}`
  */
 JsonNode *exm_ua_resource_to_json(const ExmUaResource *r);
+/* The same with `value` written as `{}` unless @with_value. */
+JsonNode *exm_ua_resource_to_json_full(const ExmUaResource *r, gboolean with_value);
 ExmUaResource *exm_ua_resource_mark(const ExmUaResource *r);
 
 ExmUaResource *exm_ua_resource_ref(ExmUaResource *r);

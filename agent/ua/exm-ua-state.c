@@ -32,7 +32,8 @@ exm_ua_state_save(const gchar *path,
 		  gboolean *changed,
 		  GError **error)
 {
-	g_autoptr(JsonNode) root = exm_ua_payload_to_json(collected);
+	/* no value state_parse() leaves unread is written (state_unused) */
+	g_autoptr(JsonNode) root = exm_ua_payload_to_json_pruned(collected, targets == NULL);
 	g_autofree gchar *dir = g_path_get_dirname(path);
 	g_autofree gchar *text = NULL;
 	g_autoptr(GError) local = NULL;
@@ -41,7 +42,7 @@ exm_ua_state_save(const gchar *path,
 	if (targets != NULL)
 		json_object_set_member(json_node_get_object(root),
 				       EXM_UA_STATE_TARGETS,
-				       exm_ua_payload_to_json(targets));
+				       exm_ua_payload_to_json_pruned(targets, TRUE));
 	text = exm_json_to_string(root);
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		g_set_error(error,
@@ -66,7 +67,8 @@ exm_ua_state_save(const gchar *path,
 /* The facts' values of both payloads are never read (exm_ua_payload_unused()),
  * nor, while the targets are saved beside it, the collected payload's: an
  * iteration applies the targets and lists the node.  With them, a state of
- * 100 000 accounts built four trees of its accounts, not one. */
+ * 100 000 accounts built four trees of its accounts, not one.  The state is
+ * saved without them (`{}`); an older agent's file still holds them. */
 static const gchar *const state_unused[] = {
 	"capabilities/*/resources/*/value",
 	"facts/*/resources/*/value",

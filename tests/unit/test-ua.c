@@ -464,6 +464,19 @@ state_value_size(ExmUaPayload *p, gboolean capability)
 	return json_object_get_size(first_of(p, capability)->value);
 }
 
+/* How often @needle occurs in the file at @path. */
+static guint
+occurrences(const gchar *path, const gchar *needle)
+{
+	g_autofree gchar *text = NULL;
+	guint n = 0;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	for (const gchar *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
 /* Saved atomically with mode 0600, not rewritten when unchanged, loaded back. */
 static void
 test_state_roundtrip(void)
@@ -490,6 +503,9 @@ test_state_roundtrip(void)
 	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
 	g_assert_true(exm_ua_state_save(path, p, t, &changed, &error));
 	g_assert_false(changed);
+	/* no value the reader leaves unread is written: the targets' alone */
+	g_assert_cmpuint(occurrences(path, "\"created_at\""), ==, 0);
+	g_assert_cmpuint(occurrences(path, "\"ram\":1024"), ==, 1);
 
 	exm_ua_state_load(path, &lp, &lt);
 	g_assert_cmpstr(lp->hash, ==, "37a273eaeebbb63f");
@@ -505,6 +521,7 @@ test_state_roundtrip(void)
 	g_clear_pointer(&lt, exm_ua_payload_free);
 	/* without targets, the collected values stand in for them */
 	g_assert_true(exm_ua_state_save(path, p, NULL, &changed, &error));
+	g_assert_cmpuint(occurrences(path, "\"created_at\""), ==, 1);
 	exm_ua_state_load(path, &lp, &lt);
 	g_assert_null(lt);
 	g_assert_cmpuint(state_value_size(lp, TRUE), >, 0);
