@@ -716,6 +716,23 @@ agent_synced(GObject *source, GAsyncResult *res, gpointer data)
 	agent_sync_next(agent);
 }
 
+/* The collected payload becomes the last one.  While the targets are held,
+ * its values are never read again: they stand in for the targets only
+ * without them, and the saved state does not even hold them
+ * (exm_ua_state_save()).  So only its marks are kept, not a second tree of
+ * every account beside the targets' (docs/scale.md §3). */
+static void
+agent_keep_collected(ExmUaAgent *agent)
+{
+	g_clear_pointer(&agent->last, exm_ua_payload_free);
+	if (agent->targets != NULL && !agent->targets_marked) {
+		agent->last = exm_ua_payload_marks(agent->collected);
+		g_clear_pointer(&agent->collected, exm_ua_payload_free);
+	} else {
+		agent->last = g_steal_pointer(&agent->collected);
+	}
+}
+
 static void
 agent_save(ExmUaAgent *agent)
 {
@@ -731,8 +748,7 @@ agent_save(ExmUaAgent *agent)
 		agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
 		return;
 	}
-	g_clear_pointer(&agent->last, exm_ua_payload_free);
-	agent->last = g_steal_pointer(&agent->collected);
+	agent_keep_collected(agent);
 	agent->offloaded = FALSE;
 	agent->settled = agent->it.created + agent->it.updated + agent->it.deleted == 0;
 	g_clear_pointer(&agent->settled_kinds, g_hash_table_unref);
@@ -743,6 +759,9 @@ agent_save(ExmUaAgent *agent)
 	}
 	agent_finish(agent, EXM_UA_OUTCOME_OK);
 }
+
+/* The member of a Status API answer agent_synced() never reads. */
+static const gchar *const sync_unused[] = { "value", NULL };
 
 static void
 agent_sync_next(ExmUaAgent *agent)
@@ -764,8 +783,18 @@ agent_sync_next(ExmUaAgent *agent)
 	path = sync_path(op);
 	if (op->verb != EXM_UA_SYNC_DELETE)
 		body = exm_ua_sync_body(op, agent->identity->node);
-	agent_request(
-		agent, EXM_UA_API_STATUS, sync_method(op->verb), path, NULL, body, agent_synced);
+	/* only the status of the answer is read: the resource it echoes is not
+	 * built (at 100 000 accounts a tree of 88 MB, docs/scale.md §3) */
+	exm_ua_client_request_pruned_async(agent->client,
+					   EXM_UA_API_STATUS,
+					   sync_method(op->verb),
+					   path,
+					   NULL,
+					   body,
+					   sync_unused,
+					   agent->cancellable,
+					   agent_synced,
+					   call_new(agent));
 }
 
 static gboolean
