@@ -29,7 +29,8 @@ void exm_test_knot_write_zone(ExmTestKnot *k, const gchar *origin, const gchar *
 /* Starts knotd and waits until it listens; %FALSE (test failed) otherwise. */
 gboolean exm_test_knot_start(ExmTestKnot *k);
 
-/* Has the running knotd load the zone files again (knotc zone-reload). */
+/* Has the running knotd load the zone files again (knotc -b zone-reload):
+ * returns once they are loaded. */
 void exm_test_knot_reload(ExmTestKnot *k);
 
 /* Stops knotd (SIGTERM, reaped); harmless when it is not running. */
