@@ -368,6 +368,71 @@ exm_json_prescan(const gchar *data, gsize len, GError **error)
 	return prescan(data, len, NULL, error);
 }
 
+/* One member of the root object at s->p: its name's bytes between the quotes
+ * and its value's span. */
+static gboolean
+scan_root_member(ExmJsonScan *s, const guchar **name, gsize *name_len, const guchar **value)
+{
+	if (s->p >= s->end || *s->p != '"')
+		return scan_fail(s, "member name expected");
+	*name = s->p + 1;
+	if (!scan_string(s))
+		return FALSE;
+	*name_len = (gsize)(s->p - 1 - *name);
+	scan_ws(s);
+	if (s->p >= s->end || *s->p != ':')
+		return scan_fail(s, "':' expected");
+	s->p++;
+	scan_ws(s);
+	*value = s->p;
+	return scan_value(s);
+}
+
+gboolean
+exm_json_member_span(const gchar *data,
+		     gsize len,
+		     const gchar *name,
+		     gsize *offset,
+		     gsize *length,
+		     GError **error)
+{
+	ExmJsonScan s = { 0 };
+	gboolean found = FALSE;
+
+	if (!prescan(data, len, NULL, error))
+		return FALSE;
+	s.start = s.p = (const guchar *)data;
+	s.end = s.p + len;
+	s.error = error;
+	scan_ws(&s);
+	if (*s.p != '{')
+		return scan_fail(&s, "an object expected");
+	s.depth = 1;
+	s.p++;
+	scan_ws(&s);
+	while (*s.p != '}') {
+		const guchar *n, *v;
+		gsize n_len;
+
+		/* the pre-scan accepted the text: no end of input before the '}' */
+		if (!scan_root_member(&s, &n, &n_len, &v))
+			return FALSE;
+		if (n_len == strlen(name) && memcmp(n, name, n_len) == 0) {
+			/* a repeated name: the last one wins, as when parsed */
+			*offset = (gsize)(v - s.start);
+			*length = (gsize)(s.p - v);
+			found = TRUE;
+		}
+		scan_ws(&s);
+		if (*s.p == ',')
+			s.p++;
+		scan_ws(&s);
+	}
+	if (!found)
+		g_set_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "no member %s", name);
+	return found;
+}
+
 static JsonNode *build_root(const gchar *data, gsize len, const gchar *const *prune);
 
 /**

@@ -28,6 +28,29 @@
 gboolean exm_json_prescan(const gchar *data, gsize len, GError **error);
 
 /**
+ * exm_json_member_span:
+ * @data: bytes
+ * @len: their length
+ * @name: a member name, as the text writes it between its quotes (no escape)
+ * @offset: (out): where the member's value starts in @data
+ * @length: (out): the value's length
+ * @error: %EXM_ERROR_PARSE_BODY when @data is not strict JSON (as
+ *   exm_json_prescan()), its root not an object, or @name not a member of it
+ *
+ * Finds the text of a member of the root object without building anything
+ * (the last one of a repeated name, as a parse keeps): a caller may copy it
+ * into a new text verbatim.
+ *
+ * Returns: %TRUE when found
+ */
+gboolean exm_json_member_span(const gchar *data,
+			      gsize len,
+			      const gchar *name,
+			      gsize *offset,
+			      gsize *length,
+			      GError **error);
+
+/**
  * exm_json_parse_strict:
  * @data: bytes
  * @len: their length

@@ -566,6 +566,45 @@ test_get_object_array_node(void)
 }
 
 /* Same JSON, written alike: member order aside, value types count. */
+/* The span of a root member is its text verbatim, the last of a repeated
+ * name; a text the pre-scan refuses, a root that is not an object and a
+ * missing name are errors. */
+static void
+test_member_span(void)
+{
+	static const struct {
+		const gchar *text;
+		const gchar *span;
+	} found[] = {
+		{ "{\"a\":1,\"t\":{\"x\": [1, \"}\"]},\"z\":null}", "{\"x\": [1, \"}\"]}" },
+		{ " { \"t\" :\t\"s\\\"\" } ", "\"s\\\"\"" },
+		{ "{\"t\":1,\"t\":[2]}", "[2]" },
+		{ "{\"\\u0074\":1,\"t\":true}", "true" },
+		{ "{\"x\":{\"t\":1},\"t\":-0.5e3}", "-0.5e3" },
+	};
+	static const gchar *const refused[] = {
+		"{\"t\":1,}", "[{\"t\":1}]", "{\"x\":{\"t\":1}}", "{}", "{\"t\":01}", "\"t\"",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(found); i++) {
+		g_autoptr(GError) error = NULL;
+		gsize off = 0, len = 0;
+
+		g_assert_true(exm_json_member_span(
+			found[i].text, strlen(found[i].text), "t", &off, &len, &error));
+		g_assert_no_error(error);
+		g_assert_cmpmem(found[i].text + off, len, found[i].span, strlen(found[i].span));
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
+		g_autoptr(GError) error = NULL;
+		gsize off = 0, len = 0;
+
+		g_assert_false(exm_json_member_span(
+			refused[i], strlen(refused[i]), "t", &off, &len, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	}
+}
+
 static void
 test_same(void)
 {
@@ -1093,6 +1132,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json/get/object-array-node", test_get_object_array_node);
 	g_test_add_func("/json/node-is-int", test_node_is_int);
 	g_test_add_func("/json/same", test_same);
+	g_test_add_func("/json/member-span", test_member_span);
 	g_test_add_func("/json/hash/vectors", test_hash_vectors);
 	g_test_add_func("/json/hash/unsorted-input", test_hash_from_unsorted);
 	g_test_add_func("/json/hash/built-tree", test_hash_built_tree);
