@@ -18,12 +18,15 @@
  * @facts: kind → #GPtrArray of #ExmUaResource
  * @hash: the payload hash
  * @version: the payload version (always 0 today)
+ * @hollow: every capability resource is hollow (#ExmUaResource): the saved
+ *   targets read without their values' objects (exm_ua_state_load_hollow())
  */
 typedef struct {
 	GHashTable *capabilities;
 	GHashTable *facts;
 	gchar *hash;
 	gint64 version;
+	gboolean hollow;
 } ExmUaPayload;
 
 /* Returns: (transfer full): an empty payload with hash "" and version 0. */

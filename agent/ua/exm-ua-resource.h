@@ -23,6 +23,9 @@
  * @keys: (nullable): the target's member names, sorted, that @hash was
  *   projected on; %NULL unless the agent hashed @value on a target (and in a
  *   resource read back from JSON)
+ * @hollow: the objects inside @value were left empty when it was read
+ *   (exm_ua_state_load_hollow()): its member names and hashes hold, nothing
+ *   else, so it is never applied (exm_ua_reconcile_kind_settled())
  */
 typedef struct {
 	gchar *uuid;
@@ -33,6 +36,7 @@ typedef struct {
 	gchar *status;
 	gint64 updated_at;
 	GStrv keys;
+	gboolean hollow;
 } ExmUaResource;
 
 /**

@@ -15,6 +15,74 @@
 /* A state file is a few payloads; anything this big is not ours. */
 #define EXM_UA_STATE_MAX (64 * 1024 * 1024)
 
+static gboolean state_parse(const gchar *text,
+			    gsize len,
+			    gboolean hollow,
+			    ExmUaPayload **collected,
+			    ExmUaPayload **targets,
+			    GError **error);
+
+/* Where the saved targets' text is in @file, when they are @targets (their
+ * hash and version). */
+static gboolean
+saved_targets_span(const gchar *file,
+		   gsize len,
+		   const ExmUaPayload *targets,
+		   gsize *offset,
+		   gsize *length,
+		   GError **error)
+{
+	g_autoptr(ExmUaPayload) collected = NULL;
+	g_autoptr(ExmUaPayload) saved = NULL;
+
+	if (!exm_json_member_span(file, len, EXM_UA_STATE_TARGETS, offset, length, error) ||
+	    !state_parse(file, len, TRUE, &collected, &saved, error))
+		return FALSE;
+	if (saved == NULL || !exm_ua_payload_same(saved, targets)) {
+		g_set_error_literal(error,
+				    EXM_UA_ERROR,
+				    EXM_UA_ERROR_FAILED,
+				    "the saved targets are not the ones held");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The state's text with hollow @targets: @root (the collected payload) with
+ * the targets' text the file holds copied in, not written again from a tree
+ * of their values (docs/scale.md §3).  Byte for byte what a save with
+ * their values writes: the same writer wrote that text, the member last. */
+static gchar *
+state_text_keeping(const gchar *path, JsonNode *root, const ExmUaPayload *targets, GError **error)
+{
+	g_autofree gchar *file = NULL;
+	g_autofree gchar *head = NULL;
+	g_autoptr(GError) local = NULL;
+	GString *text;
+	gsize len = 0, offset = 0, length = 0;
+
+	if (g_file_get_contents(path, &file, &len, &local) && len > EXM_UA_STATE_MAX)
+		g_set_error_literal(&local, EXM_UA_ERROR, EXM_UA_ERROR_FAILED, "too large");
+	if (local != NULL || !saved_targets_span(file, len, targets, &offset, &length, &local)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_FAILED,
+			    "cannot keep the saved targets: %s",
+			    local->message);
+		return NULL;
+	}
+	head = exm_json_to_string(root);
+	text = g_string_sized_new(strlen(head) + length + sizeof(EXM_UA_STATE_TARGETS) + 4);
+	/* the root is an object: its closing brace makes way for the member */
+	g_string_append_len(text, head, (gssize)strlen(head) - 1);
+	if (text->len > 1)
+		g_string_append_c(text, ',');
+	g_string_append(text, "\"" EXM_UA_STATE_TARGETS "\":");
+	g_string_append_len(text, file + offset, (gssize)length);
+	g_string_append_c(text, '}');
+	return g_string_free(text, FALSE);
+}
+
 /**
  * exm_ua_state_save:
  * @path: the payload file
@@ -39,11 +107,17 @@ exm_ua_state_save(const gchar *path,
 	g_autoptr(GError) local = NULL;
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
 
-	if (targets != NULL)
-		json_object_set_member(json_node_get_object(root),
-				       EXM_UA_STATE_TARGETS,
-				       exm_ua_payload_to_json_pruned(targets, TRUE));
-	text = exm_json_to_string(root);
+	if (targets != NULL && targets->hollow) {
+		text = state_text_keeping(path, root, targets, error);
+		if (text == NULL)
+			return FALSE;
+	} else {
+		if (targets != NULL)
+			json_object_set_member(json_node_get_object(root),
+					       EXM_UA_STATE_TARGETS,
+					       exm_ua_payload_to_json_pruned(targets, TRUE));
+		text = exm_json_to_string(root);
+	}
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
@@ -83,14 +157,42 @@ static const gchar *const state_unused_untargeted[] = {
 	NULL,
 };
 
+/* Read hollow (exm_ua_state_load_hollow()): the objects inside the targets'
+ * values are left empty too. */
+static const gchar *const state_hollow[] = {
+	"capabilities/*/resources/*/value",
+	"facts/*/resources/*/value",
+	"targets/facts/*/resources/*/value",
+	"targets/capabilities/*/resources/*/value/*",
+	NULL,
+};
+
+static void
+payload_set_hollow(ExmUaPayload *payload)
+{
+	GHashTableIter iter;
+	gpointer basket;
+
+	payload->hollow = TRUE;
+	g_hash_table_iter_init(&iter, payload->capabilities);
+	while (g_hash_table_iter_next(&iter, NULL, &basket)) {
+		GPtrArray *b = basket;
+
+		for (guint i = 0; i < b->len; i++)
+			((ExmUaResource *)b->pdata[i])->hollow = TRUE;
+	}
+}
+
 static gboolean
 state_parse(const gchar *text,
 	    gsize len,
+	    gboolean hollow,
 	    ExmUaPayload **collected,
 	    ExmUaPayload **targets,
 	    GError **error)
 {
-	g_autoptr(JsonNode) root = exm_json_parse_pruned(text, len, state_unused, error);
+	g_autoptr(JsonNode) root =
+		exm_json_parse_pruned(text, len, hollow ? state_hollow : state_unused, error);
 	JsonObject *obj;
 	JsonNode *tnode;
 
@@ -112,20 +214,15 @@ state_parse(const gchar *text,
 			g_clear_pointer(collected, exm_ua_payload_free);
 			return FALSE;
 		}
+		if (hollow)
+			payload_set_hollow(*targets);
 	}
 	return TRUE;
 }
 
-/**
- * exm_ua_state_load:
- * @path: the payload file
- * @collected: (out) (transfer full): the collected payload (empty when none)
- * @targets: (out) (transfer full) (nullable): the cached targets, %NULL when none
- *
- * A missing, unreadable or corrupt file yields an empty state (logged).
- */
-void
-exm_ua_state_load(const gchar *path, ExmUaPayload **collected, ExmUaPayload **targets)
+/* A missing, unreadable or corrupt file yields an empty state (logged). */
+static void
+state_load(const gchar *path, gboolean hollow, ExmUaPayload **collected, ExmUaPayload **targets)
 {
 	g_autofree gchar *text = NULL;
 	g_autoptr(GError) error = NULL;
@@ -138,9 +235,21 @@ exm_ua_state_load(const gchar *path, ExmUaPayload **collected, ExmUaPayload **ta
 			g_warning("ignoring the saved payload: %s", error->message);
 	} else if (len > EXM_UA_STATE_MAX) {
 		g_warning("ignoring the saved payload %s: too large", path);
-	} else if (!state_parse(text, len, collected, targets, &error)) {
+	} else if (!state_parse(text, len, hollow, collected, targets, &error)) {
 		g_warning("ignoring the saved payload %s: %s", path, error->message);
 	}
 	if (*collected == NULL)
 		*collected = exm_ua_payload_new();
+}
+
+void
+exm_ua_state_load(const gchar *path, ExmUaPayload **collected, ExmUaPayload **targets)
+{
+	state_load(path, FALSE, collected, targets);
+}
+
+void
+exm_ua_state_load_hollow(const gchar *path, ExmUaPayload **collected, ExmUaPayload **targets)
+{
+	state_load(path, TRUE, collected, targets);
 }

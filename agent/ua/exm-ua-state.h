@@ -17,9 +17,11 @@
  * exm_ua_state_save:
  * @path: the payload file
  * @collected: the collected payload
- * @targets: (nullable): the last full payload of the CP
+ * @targets: (nullable): the last full payload of the CP; hollow ones
+ *   (exm_ua_state_load_hollow()) are written as the file holds them
  * @changed: (out) (optional): %TRUE when the file was rewritten
- * @error: %EXM_UA_ERROR_FAILED on I/O errors
+ * @error: %EXM_UA_ERROR_FAILED on I/O errors, or when @targets are hollow
+ *   and the file no longer holds them
  *
  * Writes atomically with mode 0600, and only when the content changed.
  */
@@ -39,3 +41,17 @@ gboolean exm_ua_state_save(const gchar *path,
  * then answers with the full payload.
  */
 void exm_ua_state_load(const gchar *path, ExmUaPayload **collected, ExmUaPayload **targets);
+
+/**
+ * exm_ua_state_load_hollow:
+ * @path: the payload file
+ * @collected: (out) (transfer full): the collected payload (empty when none)
+ * @targets: (out) (transfer full) (nullable): the cached targets, hollow
+ *   (#ExmUaPayload.hollow), %NULL when none
+ *
+ * exm_ua_state_load() without building the objects inside the targets'
+ * values (at 100 000 accounts, a tree of every account): enough to tell
+ * whether the node still holds them (exm_ua_reconcile_kind_settled()) and
+ * to save the state again (exm_ua_state_save() copies their text).
+ */
+void exm_ua_state_load_hollow(const gchar *path, ExmUaPayload **collected, ExmUaPayload **targets);

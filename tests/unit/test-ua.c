@@ -537,6 +537,91 @@ test_state_roundtrip(void)
 	exm_test_rmtree(dir);
 }
 
+#define VM_TARGET_DISKS                                                                            \
+	"{\"uuid\":\"" VM_UUID "\",\"name\":\"vm\",\"ram\":1024,"                                  \
+	"\"disks\":{\"root\":{\"size\":10}},\"tags\":[\"a\",{\"b\":1}]}"
+
+/* Read hollow, the targets keep their member names, scalars, arrays and
+ * hashes, and every object inside their values is empty; saved again, the
+ * file is byte for byte what a save with their values writes.  Saved hollow
+ * over a file holding other targets (or none), nothing is written. */
+static void
+test_state_hollow(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-state-hollow");
+	g_autofree gchar *path = g_build_filename(dir, "payload.json", NULL);
+	g_autofree gchar *full_path = g_build_filename(dir, "full.json", NULL);
+	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) p2 = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) t = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) lp = NULL;
+	g_autoptr(ExmUaPayload) lt = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *hollow_text = NULL;
+	g_autofree gchar *full_text = NULL;
+	g_autofree gchar *before = NULL;
+	g_autofree gchar *after = NULL;
+	ExmUaResource *r;
+	gboolean changed = FALSE;
+
+	add(p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
+	add(t, TRUE, resource("demo_vm", VM_TARGET_DISKS, NULL));
+	g_free(t->hash);
+	t->hash = g_strdup("0123456789abcdef");
+	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
+	g_assert_no_error(error);
+
+	exm_ua_state_load_hollow(path, &lp, &lt);
+	g_assert_nonnull(lt);
+	g_assert_true(lt->hollow);
+	g_assert_cmpstr(lt->hash, ==, t->hash);
+	r = first_of(lt, TRUE);
+	g_assert_true(r->hollow);
+	g_assert_cmpstr(r->hash, ==, first_of(t, TRUE)->hash);
+	g_assert_cmpuint(json_object_get_size(r->value), ==, 5);
+	g_assert_cmpint(json_object_get_int_member(r->value, "ram"), ==, 1024);
+	g_assert_cmpuint(
+		json_object_get_size(json_object_get_object_member(r->value, "disks")), ==, 0);
+	g_assert_cmpuint(
+		json_array_get_length(json_object_get_array_member(r->value, "tags")), ==, 2);
+	g_assert_false(first_of(lp, TRUE)->hollow);
+
+	/* a new collected payload saved with the hollow targets */
+	add(p2, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET_DISKS));
+	g_free(p2->hash);
+	p2->hash = exm_ua_payload_compute_hash(p2);
+	g_assert_true(exm_ua_state_save(path, p2, lt, &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	g_assert_true(exm_ua_state_save(full_path, p2, t, NULL, &error));
+	g_assert_true(g_file_get_contents(path, &hollow_text, NULL, NULL));
+	g_assert_true(g_file_get_contents(full_path, &full_text, NULL, NULL));
+	g_assert_cmpstr(hollow_text, ==, full_text);
+	g_assert_true(exm_ua_state_save(path, p2, lt, &changed, &error));
+	g_assert_false(changed);
+
+	/* the file holds other targets, or none: refused, the file kept */
+	g_free(t->hash);
+	t->hash = g_strdup("fedcba9876543210");
+	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
+	g_assert_true(g_file_get_contents(path, &before, NULL, NULL));
+	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
+	g_assert_nonnull(strstr(error->message, "not the ones held"));
+	g_clear_error(&error);
+	g_assert_true(g_file_get_contents(path, &after, NULL, NULL));
+	g_assert_cmpstr(after, ==, before);
+	g_assert_true(exm_ua_state_save(path, p, NULL, NULL, &error));
+	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
+	g_clear_error(&error);
+	g_assert_cmpint(g_unlink(path), ==, 0);
+	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	exm_test_rmtree(dir);
+}
+
 /* A state that cannot be saved is an error; one that cannot be read back (not a
  * file, a corrupt cached target) is an empty state, so the agent starts over. */
 static void
@@ -607,5 +692,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/sync/plan", test_sync_plan);
 	g_test_add_func("/ua/state/roundtrip", test_state_roundtrip);
 	g_test_add_func("/ua/state/failures", test_state_failures);
+	g_test_add_func("/ua/state/hollow", test_state_hollow);
 	return g_test_run();
 }
