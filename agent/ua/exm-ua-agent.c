@@ -57,8 +57,11 @@ struct _ExmUaAgent {
 	ExmUaIterationFunc func;
 	gpointer func_data;
 
-	ExmUaPayload *last;    /* last collected payload (saved) */
-	ExmUaPayload *targets; /* last full payload of the CP */
+	ExmUaPayload *last; /* last collected payload (saved) */
+	/* last full payload of the CP; once saved, hollow or marked: its
+	 * values are read from the state file only when the node does not hold
+	 * them (agent_read_targets()) */
+	ExmUaPayload *targets;
 	/* the last iteration read every driver, changed nothing and was saved:
 	 * a light answer with every driver unchanged needs no work (scale) */
 	gboolean settled;
@@ -396,8 +399,32 @@ agent_settled_marks(ExmUaAgent *agent, ExmUaDriver *driver, const gchar *kind, g
 	return exm_ua_payload_basket(agent->last, TRUE, kind, FALSE);
 }
 
+/* The values of hollow targets (the node does not hold them all), read
+ * from the state file.  A file that no longer holds those targets is
+ * forgotten: the next poll sends no hash, and the CP answers in full. */
+static gboolean
+agent_read_targets(ExmUaAgent *agent)
+{
+	g_autoptr(ExmUaPayload) last = NULL;
+	g_autoptr(ExmUaPayload) targets = NULL;
+
+	agent->it.values_read = TRUE;
+	exm_ua_state_load(agent->config->payload_path, &last, &targets);
+	if (targets == NULL || !exm_ua_payload_same(targets, agent->targets)) {
+		g_warning("the saved targets are gone: asking the control plane for them again");
+		g_free(agent->last->hash);
+		agent->last->hash = g_strdup("");
+		return FALSE;
+	}
+	exm_ua_payload_free(agent->targets);
+	agent->targets = g_steal_pointer(&targets);
+	return TRUE;
+}
+
 /* Runs every driver over the kinds the targets carry (§7.4); @settled: the
- * last iteration was settled, so what it collected may spare a listing. */
+ * last iteration was settled, so what it collected may spare a listing.
+ * @targets may be agent->targets, hollow: replaced by their values when
+ * needed. */
 static void
 agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean settled)
 {
@@ -424,6 +451,18 @@ agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean settled)
 				agent_settled_marks(agent, driver, kind, settled),
 				caps,
 				&r);
+			if (r.need_values) {
+				r.failed = !agent_read_targets(agent);
+				targets = agent->targets;
+			}
+			if (r.need_values && !r.failed)
+				exm_ua_reconcile_kind_settled(
+					driver,
+					kind,
+					exm_ua_payload_basket(targets, TRUE, kind, FALSE),
+					agent_settled_marks(agent, driver, kind, settled),
+					caps,
+					&r);
 			/* Capability resources are reported as facts too (§13.1 item 7). */
 			facts = exm_ua_payload_basket(agent->collected, FALSE, kind, TRUE);
 			for (guint j = 0; j < caps->len; j++)
@@ -493,7 +532,9 @@ agent_offload(ExmUaAgent *agent)
 }
 
 /* The saved payloads back in memory, for a light iteration that is not idle:
- * only what is offloaded (a full payload since then replaced the targets). */
+ * only what is offloaded (a full payload since then replaced the targets),
+ * the targets hollow (their values only if the node does not hold them,
+ * agent_read_targets()). */
 static void
 agent_reload_state(ExmUaAgent *agent)
 {
@@ -502,7 +543,7 @@ agent_reload_state(ExmUaAgent *agent)
 
 	if (!agent->offloaded && !agent->targets_marked)
 		return;
-	exm_ua_state_load(agent->config->payload_path, &last, &targets);
+	exm_ua_state_load_hollow(agent->config->payload_path, &last, &targets);
 	if (agent->offloaded) {
 		exm_ua_payload_free(agent->last);
 		agent->last = g_steal_pointer(&last);
@@ -733,6 +774,23 @@ agent_keep_collected(ExmUaAgent *agent)
 	}
 }
 
+/* Saved, the targets are kept as their marks: the next light iteration reads
+ * them hollow, and their values only if the node does not hold them; not a
+ * tree of every account held from one iteration to the next.  Hollow ones
+ * are small: kept as they are. */
+static void
+agent_keep_targets(ExmUaAgent *agent)
+{
+	ExmUaPayload *marks;
+
+	if (agent->targets == NULL || agent->targets_marked || agent->targets->hollow)
+		return;
+	marks = exm_ua_payload_marks(agent->targets);
+	exm_ua_payload_free(agent->targets);
+	agent->targets = marks;
+	agent->targets_marked = TRUE;
+}
+
 static void
 agent_save(ExmUaAgent *agent)
 {
@@ -749,6 +807,7 @@ agent_save(ExmUaAgent *agent)
 		return;
 	}
 	agent_keep_collected(agent);
+	agent_keep_targets(agent);
 	agent->offloaded = FALSE;
 	agent->settled = agent->it.created + agent->it.updated + agent->it.deleted == 0;
 	g_clear_pointer(&agent->settled_kinds, g_hash_table_unref);
@@ -1039,7 +1098,7 @@ exm_ua_agent_start(ExmUaAgent *agent)
 	agent_remove_stale(agent);
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
-	exm_ua_state_load(agent->config->payload_path, &agent->last, &agent->targets);
+	exm_ua_state_load_hollow(agent->config->payload_path, &agent->last, &agent->targets);
 	agent->settled = FALSE;
 	agent->offloaded = FALSE;
 	agent->targets_marked = FALSE;
@@ -1148,7 +1207,7 @@ exm_ua_agent_reload(ExmUaAgent *agent, GError **error)
 		g_clear_pointer(&agent->targets, exm_ua_payload_free);
 		g_clear_pointer(&agent->last, exm_ua_payload_free);
 		g_clear_pointer(&agent->targets, exm_ua_payload_free);
-		exm_ua_state_load(c->payload_path, &agent->last, &agent->targets);
+		exm_ua_state_load_hollow(c->payload_path, &agent->last, &agent->targets);
 		agent->settled = FALSE;
 		agent->offloaded = FALSE;
 		agent->targets_marked = FALSE;

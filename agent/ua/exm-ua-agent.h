@@ -50,6 +50,8 @@ typedef enum {
  * @refused: answers refused as untrustworthy: plain although a key is held,
  *   replayed, or a payload older than the one applied (docs/SECURITY.md)
  * @saved: the payload file was rewritten
+ * @values_read: the targets' values were read from the payload file: the
+ *   node did not hold them all (a light iteration reads them hollow first)
  * @failures: consecutive failed iterations so far (0 after a success)
  * @next_delay: seconds until the next iteration starts
  */
@@ -67,6 +69,7 @@ typedef struct {
 	guint sync_errors;
 	guint refused;
 	gboolean saved;
+	gboolean values_read;
 	guint failures;
 	gdouble next_delay;
 } ExmUaIteration;

@@ -166,6 +166,49 @@ marks_decide(GPtrArray *marks, GHashTable *by_uuid, GHashTable *wanted, GPtrArra
 	return TRUE;
 }
 
+/* Whether every target of @sorted is listed in @by_uuid, converged, and
+ * nothing listed is left to remove: then their twins go to @collected. */
+static gboolean
+hollow_converged(GPtrArray *actual,
+		 GHashTable *by_uuid,
+		 GHashTable *wanted,
+		 GPtrArray *sorted,
+		 GPtrArray *collected)
+{
+	g_autoptr(GPtrArray) twins =
+		g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_resource_unref);
+
+	for (guint i = 0; i < actual->len; i++) {
+		if (!g_hash_table_contains(wanted, ((ExmUaResource *)actual->pdata[i])->uuid))
+			return FALSE;
+	}
+	for (guint i = 0; i < sorted->len; i++) {
+		ExmUaResource *t = sorted->pdata[i];
+		ExmUaResource *a = g_hash_table_lookup(by_uuid, t->uuid);
+		ExmUaResource *twin =
+			a != NULL ? exm_ua_resource_new_actual(t->kind, a->value, t->value, NULL)
+				  : NULL;
+
+		if (twin == NULL)
+			return FALSE;
+		g_ptr_array_add(twins, twin);
+		if (g_strcmp0(twin->hash, t->hash) != 0)
+			return FALSE;
+	}
+	g_ptr_array_extend_and_steal(collected, g_steal_pointer(&twins));
+	return TRUE;
+}
+
+static gboolean
+any_hollow(GPtrArray *targets)
+{
+	for (guint i = 0; targets != NULL && i < targets->len; i++) {
+		if (((ExmUaResource *)targets->pdata[i])->hollow)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /**
  * exm_ua_reconcile_kind:
  * @driver: the driver of @kind
@@ -200,11 +243,16 @@ exm_ua_reconcile_kind_settled(ExmUaDriver *driver,
 	g_autoptr(GHashTable) by_uuid = NULL;
 	g_autoptr(GHashTable) wanted = exm_ua_resource_index(targets);
 	gboolean decided = FALSE;
+	gboolean hollow = any_hollow(targets);
 
 	memset(result, 0, sizeof(*result));
 	if (marks != NULL) {
 		by_uuid = exm_ua_resource_index(marks);
 		decided = marks_decide(marks, by_uuid, wanted, sorted);
+	}
+	if (decided && hollow) {
+		result->need_values = TRUE;
+		return;
 	}
 	if (!decided) {
 		g_clear_pointer(&by_uuid, g_hash_table_unref);
@@ -212,6 +260,12 @@ exm_ua_reconcile_kind_settled(ExmUaDriver *driver,
 		if (actual == NULL)
 			return;
 		by_uuid = exm_ua_resource_index(actual);
+	}
+	if (hollow) {
+		/* never applied: converged, they are collected as they stand;
+		 * otherwise the caller comes back with their values */
+		result->need_values = !hollow_converged(actual, by_uuid, wanted, sorted, collected);
+		return;
 	}
 	for (guint i = 0; i < sorted->len; i++) {
 		ExmUaResource *t = sorted->pdata[i];

@@ -19,12 +19,16 @@
  * @created: successful create calls
  * @updated: successful update calls
  * @deleted: successful remove calls
+ * @need_values: the targets are hollow (#ExmUaResource) and the node does
+ *   not hold them all: nothing was done, the caller reconciles again with
+ *   their values
  */
 typedef struct {
 	gboolean failed;
 	guint created;
 	guint updated;
 	guint deleted;
+	gboolean need_values;
 } ExmUaKindResult;
 
 /**
@@ -58,6 +62,10 @@ void exm_ua_reconcile_kind(ExmUaDriver *driver,
  * have had them, and the listing of 100 000 accounts is not read back only to
  * learn that it differs (docs/scale.md §3).  Anything else (a target that may
  * have converged, a resource to remove) lists as exm_ua_reconcile_kind() does.
+ *
+ * Hollow targets are never applied: when the listing shows every one of them
+ * converged and nothing to remove, they are collected as usual; otherwise
+ * nothing is done and @result says it needs their values.
  */
 void exm_ua_reconcile_kind_settled(ExmUaDriver *driver,
 				   const gchar *kind,

@@ -20,6 +20,7 @@
 #include "exm-ua-state.h"
 #include "test-ua-fakecp.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -68,7 +69,8 @@ typedef struct {
 	 * drift; off unless a test sets it */
 	gboolean offer_unchanged;
 	guint version;
-	guint listed_version; /* the version the last list saw, 0 after a write */
+	guint listed_version;	     /* the version the last list saw, 0 after a write */
+	const gchar *unlink_on_list; /* a file a list removes (borrowed) */
 } FakeDriver;
 
 static const gchar *const fake_kinds[] = { "demo_vm", NULL };
@@ -100,6 +102,8 @@ fake_driver_list(ExmUaDriver *d, const gchar *kind, GError **error)
 	if (!fake_driver_check(fd, fd->fail_list, "list", error))
 		return NULL;
 	fd->listed_version = fd->version;
+	if (fd->unlink_on_list != NULL)
+		g_assert_cmpint(g_unlink(fd->unlink_on_list), ==, 0);
 	out = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
 	g_hash_table_iter_init(&iter, fd->dp);
 	while (g_hash_table_iter_next(&iter, NULL, &v))
@@ -531,6 +535,8 @@ test_transcript_converge(void)
 	g_assert_true(last_it(&fx)->light);
 	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
 	g_assert_false(last_it(&fx)->saved);
+	/* the node holds the targets: their values are not read (docs/scale.md §3) */
+	g_assert_false(last_it(&fx)->values_read);
 	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
 	assert_no_violations(&fx);
 	fx_clear(&fx);
@@ -1230,12 +1236,58 @@ test_light_payload_repairs_drift(void)
 	fake_cp_clear_log(fx.cp);
 	run_iterations(&fx, 1);
 	g_assert_true(last_it(&fx)->light);
+	/* the targets, read hollow, did not do: their values were read */
+	g_assert_true(last_it(&fx)->values_read);
 	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
 	g_assert_cmpint(json_object_get_int_member(g_hash_table_lookup(fx.drv->dp, VM_UUID), "ram"),
 			==,
 			1024);
 	/* repaired to what was reported: nothing to send */
 	g_assert_cmpuint(fake_cp_log(fx.cp)->len, ==, 1);
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
+/* The DP drifts, and the payload file is gone by the time the agent needs
+ * the values of the targets it read hollow from it: nothing is applied from
+ * the hollow values, the iteration is partial, and the next poll sends no
+ * hash, so the CP answers with the full payload and the drift is repaired
+ * from it. */
+static void
+test_light_payload_targets_gone(void)
+{
+	Fx fx = { 0 };
+	JsonObject *v;
+	FakeRequest *r;
+
+	fx_init(&fx, NULL, NULL);
+	fx_converge(&fx);
+	fx.drv->unlink_on_list = fx.payload_path;
+	v = json_object_new();
+	json_object_set_string_member(v, "uuid", VM_UUID);
+	json_object_set_string_member(v, "name", "vm");
+	json_object_set_int_member(v, "cores", 1);
+	json_object_set_int_member(v, "ram", 1);
+	g_hash_table_insert(fx.drv->dp, g_strdup(VM_UUID), v);
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	g_assert_true(last_it(&fx)->light);
+	g_assert_true(last_it(&fx)->values_read);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
+	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
+	g_assert_false(g_file_test(fx.payload_path, G_FILE_TEST_EXISTS));
+	fx.drv->unlink_on_list = NULL;
+	fake_cp_clear_log(fx.cp);
+	run_iterations(&fx, 1);
+	r = req_at(&fx, 0);
+	g_assert_cmpstr(r->path, ==, "/v1/agents/" AGENT_UUID "/actions/get_payload");
+	g_assert_cmpstr(r->query, ==, "hash=&version=0");
+	g_assert_false(last_it(&fx)->light);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
+	g_assert_cmpint(dp_ram(&fx), ==, 1024);
+	g_assert_true(last_it(&fx)->saved);
 	assert_no_violations(&fx);
 	fx_clear(&fx);
 }
@@ -1595,6 +1647,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/long-poll-kept-after-outage", test_long_poll_kept_after_outage);
 	g_test_add_func("/ua/agent/verify-node-refused", test_verify_node_refused);
 	g_test_add_func("/ua/agent/verify-node-off", test_verify_node_off);
+	g_test_add_func("/ua/agent/light-payload-targets-gone", test_light_payload_targets_gone);
 	g_test_add_func("/ua/agent/light-payload-repairs-drift", test_light_payload_repairs_drift);
 	g_test_add_func("/ua/agent/light-payload-saves-snapshot",
 			test_light_payload_saves_snapshot);
