@@ -99,6 +99,43 @@ read_equals(int fd, const guint8 *data, gsize len)
 	}
 }
 
+gboolean
+exm_atomic_file_equals(const gchar *path,
+		       gconstpointer data,
+		       gsize len,
+		       gboolean *equal,
+		       GError **error)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	*equal = FALSE;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return TRUE;
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_FAILED,
+			    "cannot open %s: %s",
+			    path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_FAILED,
+			    "cannot read %s: not a regular file",
+			    path);
+		return FALSE;
+	}
+	/* a read error reads as "differs": the caller writes the file again */
+	*equal = (gsize)st.st_size == len && read_equals(fd, data, len);
+	close(fd);
+	return TRUE;
+}
+
 static gboolean
 owner_ok(const struct stat *st, const ExmAtomicOptions *opts)
 {

@@ -73,6 +73,24 @@ gboolean exm_atomic_write(const gchar *path,
 			  GError **error);
 
 /**
+ * exm_atomic_file_equals:
+ * @path: a file (a symbolic link is followed)
+ * @data: bytes
+ * @len: their length
+ * @equal: (out): whether @path holds exactly @data (%FALSE when missing)
+ * @error: %EXM_ERROR_FAILED when @path exists but cannot be opened, or is
+ *   not a regular file
+ *
+ * Compares the file a chunk at a time, never holding it whole (a cdb twin
+ * of 100 000 accounts is 15 MB).
+ */
+gboolean exm_atomic_file_equals(const gchar *path,
+				gconstpointer data,
+				gsize len,
+				gboolean *equal,
+				GError **error);
+
+/**
  * exm_atomic_step_name:
  * Returns: a short lower-case name of @step, for messages
  */

@@ -723,6 +723,39 @@ test_temp_copy(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(count_strays(f), ==, 0);
 }
 
+/* Equal only to exactly its bytes, compared past a chunk (64 KiB) too; a
+ * missing file is no error, a directory is; a symbolic link is followed. */
+static void
+test_file_equals(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *link = g_build_filename(f->dir, "link", NULL);
+	gsize len = 3 * 65536 + 17;
+	g_autofree gchar *big = g_malloc(len);
+	gboolean equal = TRUE;
+
+	for (gsize i = 0; i < len; i++)
+		big[i] = (gchar)('a' + i % 26);
+	g_assert_true(exm_atomic_file_equals(f->path, big, len, &equal, &error));
+	g_assert_no_error(error);
+	g_assert_false(equal);
+	g_assert_true(g_file_set_contents(f->path, big, (gssize)len, NULL));
+	g_assert_true(exm_atomic_file_equals(f->path, big, len, &equal, &error));
+	g_assert_true(equal);
+	g_assert_true(exm_atomic_file_equals(f->path, big, len - 1, &equal, &error));
+	g_assert_false(equal);
+	big[len - 2] = 'A';
+	g_assert_true(exm_atomic_file_equals(f->path, big, len, &equal, &error));
+	g_assert_false(equal);
+	big[len - 2] = (gchar)('a' + (len - 2) % 26);
+	g_assert_cmpint(symlink(f->path, link), ==, 0);
+	g_assert_true(exm_atomic_file_equals(link, big, len, &equal, &error));
+	g_assert_true(equal);
+	g_assert_false(exm_atomic_file_equals(f->dir, big, len, &equal, &error));
+	g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+	g_assert_false(equal);
+}
+
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -745,6 +778,7 @@ main(int argc, char **argv)
 	ADD("/atomic/temp/never-wider-than-final", test_temp_never_wider);
 	ADD("/atomic/temp/remove-stale-own-pattern-only", test_remove_stale);
 	ADD("/atomic/temp/checked-copy", test_temp_copy);
+	ADD("/atomic/file-equals", test_file_equals);
 	g_test_add_func("/atomic/step-names", test_step_names);
 	return g_test_run();
 }
