@@ -517,8 +517,11 @@ passwd_seen(ExmDpDriver *self, const ExmMailNode *last, JsonNode **seen, GError 
 	if (content == NULL)
 		return FALSE;
 	rendered = exm_mail_passwd_render(last);
-	if (g_str_equal(content, rendered))
+	if (g_str_equal(content, rendered)) {
+		/* the same text: one copy of it through the twin's check */
+		g_clear_pointer(&content, g_free);
 		return passwd_index_check(self, rendered, seen, error);
+	}
 	*seen = accounts_from_file(content, error);
 	if (*seen == NULL)
 		g_prefix_error(error, "%s: ", self->passwd_path);

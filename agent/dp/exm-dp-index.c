@@ -4,8 +4,6 @@
  */
 #include "exm-dp-index.h"
 
-#include <string.h>
-
 #include "exm-cdb.h"
 #include "exm-dp-error.h"
 #include "exm-mail-cdb.h"
@@ -63,23 +61,27 @@ read_file(const gchar *path, gsize *len, gboolean *missing, GError **error)
 	return NULL;
 }
 
+/* The file is compared a chunk at a time, not read whole beside the render
+ * (15 MB each at 100 000 accounts, docs/scale.md §3). */
 gboolean
 exm_dp_index_matches(const gchar *path, const gchar *text, gboolean *matches, GError **error)
 {
-	gsize have_len = 0, want_len = 0;
-	gboolean missing;
-	g_autofree gchar *have = read_file(path, &have_len, &missing, error);
+	g_autoptr(GError) local = NULL;
+	gsize want_len = 0;
 	guint8 *want;
+	gboolean ok;
 
 	*matches = FALSE;
-	if (have == NULL)
-		return missing;
+	if (!g_file_test(path, G_FILE_TEST_EXISTS))
+		return TRUE;
 	want = render(path, text, &want_len, error);
 	if (want == NULL)
 		return FALSE;
-	*matches = have_len == want_len && memcmp(have, want, have_len) == 0;
+	ok = exm_atomic_file_equals(path, want, want_len, matches, &local);
 	exm_cdb_free(want, want_len);
-	return TRUE;
+	if (!ok)
+		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s", local->message);
+	return ok;
 }
 
 gchar *
