@@ -263,14 +263,18 @@ client_open(ExmUaClient *client, SoupMessage *msg, const gchar *data, gsize len,
 	return g_steal_pointer(&plain);
 }
 
-/* Decodes the body by its Content-Type (§6.5): encrypted → open with the response
- * nonce; anything else → JSON, except a 2xx body while the client holds a key:
- * the CP seals every success then, so a plain one comes from someone without
- * the key.  Empty bodies (204) decode to %NULL. */
+/* Decodes the body (@data[@len], taken) by its Content-Type (§6.5):
+ * encrypted → open with the response nonce; anything else → JSON, except a
+ * 2xx body while the client holds a key: the CP seals every success then, so
+ * a plain one comes from someone without the key.  Empty bodies (204) decode
+ * to %NULL.  The JSON is parsed where it lies, and the ciphertext freed
+ * before: one copy of an answer of 28 MB at a time, not three (docs/scale.md
+ * §3). */
 static gboolean
 client_decode(ExmUaClient *client,
 	      SoupMessage *msg,
-	      GBytes *bytes,
+	      gchar *data_in,
+	      gsize len,
 	      const gchar *const *prune,
 	      JsonNode **out,
 	      GError **error)
@@ -278,9 +282,7 @@ client_decode(ExmUaClient *client,
 	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
 	const gchar *type = soup_message_headers_get_content_type(hdrs, NULL);
 	guint status = soup_message_get_status(msg);
-	g_autoptr(GBytes) plain = NULL;
-	gsize len = 0;
-	const gchar *data = g_bytes_get_data(bytes, &len);
+	g_autofree gchar *data = data_in;
 
 	*out = NULL;
 	if (len == 0)
@@ -290,10 +292,12 @@ client_decode(ExmUaClient *client,
 		return FALSE;
 	}
 	if (g_strcmp0(type, EXM_ENVELOPE_CONTENT_TYPE) == 0) {
-		plain = client_open(client, msg, data, len, error);
+		GBytes *plain = client_open(client, msg, data, len, error);
+
+		g_clear_pointer(&data, g_free);
 		if (plain == NULL)
 			return FALSE;
-		data = g_bytes_get_data(plain, &len);
+		data = g_bytes_unref_to_data(plain, &len);
 	} else if (client->sealed && SOUP_STATUS_IS_SUCCESSFUL(status)) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
@@ -303,16 +307,15 @@ client_decode(ExmUaClient *client,
 			    type != NULL ? type : "none");
 		return FALSE;
 	}
-	*out = exm_json_parse_pruned(data, len, prune, error);
+	*out = exm_json_parse_pruned_take(g_steal_pointer(&data), len, prune, error);
 	return *out != NULL;
 }
 
-/* The whole body read (@task's reference is taken): decoded. */
+/* The whole body read into d->buf (@task's reference is taken): decoded. */
 static void
-client_answered(GTask *task_in, GBytes *bytes_in)
+client_answered(GTask *task_in)
 {
 	g_autoptr(GTask) task = task_in;
-	g_autoptr(GBytes) bytes = bytes_in;
 	ExmUaRequestData *d = g_task_get_task_data(task);
 	ExmUaClient *client = d->client;
 	g_autoptr(ExmUaResponse) resp = NULL;
@@ -321,12 +324,17 @@ client_answered(GTask *task_in, GBytes *bytes_in)
 
 	resp = g_new0(ExmUaResponse, 1);
 	resp->status = soup_message_get_status(d->msg);
-	decoded = client_decode(client, d->msg, bytes, d->prune, &resp->body, &decode_error);
 	/* The caller's callback runs from here, and an agent iteration goes on
-	 * from it: the answer's text and the request's body (each as large as
-	 * the node's value, 15 to 28 MB at 100 000 accounts) are not held
-	 * meanwhile (docs/scale.md §3). */
-	g_clear_pointer(&bytes, g_bytes_unref);
+	 * from it: the answer's text (taken by the decoding) and the request's
+	 * body (each as large as the node's value, 15 to 28 MB at 100 000
+	 * accounts) are not held meanwhile (docs/scale.md §3). */
+	decoded = client_decode(client,
+				d->msg,
+				(gchar *)g_steal_pointer(&d->buf),
+				d->len,
+				d->prune,
+				&resp->body,
+				&decode_error);
 	soup_message_set_request_body(d->msg, NULL, NULL, 0);
 	if (!decoded && g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
@@ -350,7 +358,6 @@ static void
 client_closed(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	GTask *task = user_data;
-	ExmUaRequestData *d = g_task_get_task_data(task);
 	GError *error = NULL;
 
 	if (!g_input_stream_close_finish(G_INPUT_STREAM(source), res, &error)) {
@@ -358,7 +365,7 @@ client_closed(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_object_unref(task);
 		return;
 	}
-	client_answered(task, g_bytes_new_take(g_steal_pointer(&d->buf), d->len));
+	client_answered(task);
 }
 
 static void client_read(GTask *task);

@@ -875,20 +875,15 @@ build_value(ExmJsonBuild *b)
 }
 // NOLINTEND(misc-no-recursion)
 
-/* The tree of @data[@len], %NULL when the pre-scan would refuse it.  The
- * copy is wiped: a text may hold a secret (the meta file's TLS key). */
+/* The tree of @text[@len], which is NUL-terminated and decoded over as it
+ * is built; %NULL when the pre-scan would refuse it, with *@stopped where
+ * the building stopped. */
 static JsonNode *
-build_root(const gchar *data, gsize len, const gchar *const *prune)
+build_text(guchar *text, gsize len, const gchar *const *prune, gsize *stopped)
 {
-	guchar *text;
 	ExmJsonBuild b = { 0 };
 	JsonNode *root;
 
-	if (data == NULL || len == 0)
-		return NULL;
-	text = g_malloc(len + 1);
-	memcpy(text, data, len);
-	text[len] = '\0';
 	b.p = text;
 	b.start = text;
 	b.end = text + len;
@@ -905,8 +900,56 @@ build_root(const gchar *data, gsize len, const gchar *const *prune)
 			g_clear_pointer(&root, json_node_unref);
 	}
 	g_clear_pointer(&b.prune, g_ptr_array_unref);
+	*stopped = (gsize)(b.p - text);
+	return root;
+}
+
+/* The tree of @data[@len], %NULL when the pre-scan would refuse it.  The
+ * copy is wiped: a text may hold a secret (the meta file's TLS key). */
+static JsonNode *
+build_root(const gchar *data, gsize len, const gchar *const *prune)
+{
+	guchar *text;
+	JsonNode *root;
+	gsize stopped = 0;
+
+	if (data == NULL || len == 0)
+		return NULL;
+	text = g_malloc(len + 1);
+	memcpy(text, data, len);
+	text[len] = '\0';
+	root = build_text(text, len, prune, &stopped);
 	exm_secret_wipe(text, len);
 	g_free(text);
+	return root;
+}
+
+JsonNode *
+exm_json_parse_pruned_take(gchar *data, gsize len, const gchar *const *prune, GError **error)
+{
+	JsonNode *root = NULL;
+	gsize stopped = 0;
+
+	if (data != NULL && len > 0) {
+		/* room for the NUL the builder ends on: a realloc of one byte
+		 * stays in place, or moves pages, not the text */
+		data = g_realloc(data, len + 1);
+		data[len] = '\0';
+		root = build_text((guchar *)data, len, prune, &stopped);
+	}
+	if (data != NULL)
+		exm_secret_wipe(data, len);
+	g_free(data);
+	/* the text was decoded over: only where it was refused is known */
+	if (root == NULL && len == 0)
+		g_set_error_literal(
+			error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json: empty input");
+	else if (root == NULL)
+		g_set_error(error,
+			    EXM_ERROR,
+			    EXM_ERROR_PARSE_BODY,
+			    "invalid json at offset %" G_GSIZE_FORMAT,
+			    stopped);
 	return root;
 }
 

@@ -86,6 +86,27 @@ JsonNode *exm_json_parse_pruned(const gchar *data,
 				GError **error);
 
 /**
+ * exm_json_parse_pruned_take:
+ * @data: (transfer full) (nullable): g_malloc()ed bytes
+ * @len: their length
+ * @prune: as exm_json_parse_pruned()
+ * @error: %EXM_ERROR_PARSE_BODY on failure
+ *
+ * exm_json_parse_pruned() on @data itself, not on a copy: the tree is built
+ * where the text lies (its strings decoded over it), which is then wiped and
+ * freed, before this returns.  For a large text the caller has no use for
+ * afterwards (an agent's answer of 28 MB at 100 000 accounts).  A text it
+ * refuses is refused with the offset where building stopped, without the
+ * pre-scan's words: the text is gone.
+ *
+ * Returns: (transfer full): the root node
+ */
+JsonNode *exm_json_parse_pruned_take(gchar *data,
+				     gsize len,
+				     const gchar *const *prune,
+				     GError **error);
+
+/**
  * exm_json_parse_secret:
  * @data: bytes, overwritten where they hold a secret
  * @len: their length

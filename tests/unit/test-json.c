@@ -296,11 +296,17 @@ test_prescan_mutations(void)
 			else
 				s->str[MIN(pos, s->len - 1)] = c;
 		}
+		/* a copy of exactly its bytes, no NUL after them: parsed where it lies */
+		g_autoptr(GError) take_error = NULL;
+		g_autoptr(JsonNode) taken = exm_json_parse_pruned_take(
+			g_memdup2(s->str, s->len), s->len, NULL, &take_error);
+
 		if (exm_json_prescan(s->str, s->len, &error)) {
 			g_autoptr(JsonNode) node = exm_json_parse_strict(s->str, s->len, &error);
 			g_autofree gchar *canon = NULL;
 			g_autoptr(JsonNode) again = NULL;
 			g_autofree gchar *canon2 = NULL;
+			g_autofree gchar *canon_taken = NULL;
 
 			g_assert_no_error(error);
 			g_assert_nonnull(node);
@@ -308,9 +314,14 @@ test_prescan_mutations(void)
 			again = parse_ok(canon);
 			canon2 = exm_json_canonical(again);
 			g_assert_cmpstr(canon, ==, canon2);
+			g_assert_no_error(take_error);
+			canon_taken = exm_json_canonical(taken);
+			g_assert_cmpstr(canon_taken, ==, canon);
 			accepted++;
 		} else {
 			g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+			g_assert_null(taken);
+			g_assert_error(take_error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
 		}
 		parses_as_prescan(s->str, s->len, error);
 		g_string_free(s, TRUE);
@@ -1109,7 +1120,26 @@ test_parse_pruned(void)
 	bad = exm_json_parse_pruned("{\"top\":{\"x\":01}}", 14, prune, &error);
 	g_assert_null(bad);
 	g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+	g_clear_error(&error);
 	test_parse_pruned_refuses(prune);
+	{
+		/* taken: the same tree; refused with where it stopped */
+		g_autoptr(JsonNode) taken = exm_json_parse_pruned_take(
+			g_memdup2(text, strlen(text)), strlen(text), prune, &error);
+		g_autofree gchar *taken_text = NULL;
+
+		g_assert_no_error(error);
+		taken_text = exm_json_canonical(taken);
+		g_assert_cmpstr(taken_text, ==, want);
+		g_assert_null(exm_json_parse_pruned_take(
+			g_strdup("{\"a\":1,\"b\":01}"), 15, prune, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+		g_assert_cmpstr(error->message, ==, "invalid json at offset 12");
+		g_clear_error(&error);
+		g_assert_null(exm_json_parse_pruned_take(NULL, 0, prune, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+		g_assert_cmpstr(error->message, ==, "invalid json: empty input");
+	}
 }
 
 int
