@@ -65,24 +65,60 @@ add_line(ExmCdbWriter *w,
 	return TRUE;
 }
 
+struct _ExmMailCdbLines {
+	ExmCdbWriter *w;
+	GHashTable *seen;
+	guint lineno;
+};
+
+ExmMailCdbLines *
+exm_mail_cdb_lines_new(void)
+{
+	ExmMailCdbLines *l = g_new0(ExmMailCdbLines, 1);
+
+	l->w = exm_cdb_writer_new();
+	l->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return l;
+}
+
+void
+exm_mail_cdb_lines_free(ExmMailCdbLines *l)
+{
+	if (l == NULL)
+		return;
+	exm_cdb_writer_free(l->w);
+	g_hash_table_unref(l->seen);
+	g_free(l);
+}
+
+gboolean
+exm_mail_cdb_lines_add(ExmMailCdbLines *l, const gchar *line, gsize len, GError **error)
+{
+	return add_line(l->w, l->seen, line, line + len, ++l->lineno, error);
+}
+
+guint8 *
+exm_mail_cdb_lines_finish(ExmMailCdbLines *l, gsize *len, GError **error)
+{
+	return exm_cdb_writer_finish(l->w, len, error);
+}
+
 guint8 *
 exm_mail_cdb_from_lsearch(const gchar *text, gsize *len, GError **error)
 {
-	g_autoptr(ExmCdbWriter) w = exm_cdb_writer_new();
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(ExmMailCdbLines) l = exm_mail_cdb_lines_new();
 	const gchar *p = text != NULL ? text : "";
-	guint lineno = 0;
 
 	*len = 0;
 	while (*p != '\0') {
 		const gchar *nl = strchr(p, '\n');
 		const gchar *end = nl != NULL ? nl : p + strlen(p);
 
-		if (!add_line(w, seen, p, end, ++lineno, error))
+		if (!exm_mail_cdb_lines_add(l, p, (gsize)(end - p), error))
 			return NULL;
 		p = nl != NULL ? nl + 1 : end;
 	}
-	return exm_cdb_writer_finish(w, len, error);
+	return exm_mail_cdb_lines_finish(l, len, error);
 }
 
 static gboolean

@@ -32,6 +32,27 @@
 guint8 *exm_mail_cdb_from_lsearch(const gchar *text, gsize *len, GError **error);
 
 /**
+ * ExmMailCdbLines:
+ *
+ * exm_mail_cdb_from_lsearch() a line at a time, for a renderer that writes
+ * the index without the lsearch text whole (exm_mail_passwd_render_cdb()):
+ * the same file for the same lines.
+ */
+typedef struct _ExmMailCdbLines ExmMailCdbLines;
+
+ExmMailCdbLines *exm_mail_cdb_lines_new(void);
+void exm_mail_cdb_lines_free(ExmMailCdbLines *l);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailCdbLines, exm_mail_cdb_lines_free)
+
+/* One lsearch line, @len bytes without its newline; %EXM_MAIL_ERROR_PARSE
+ * as exm_mail_cdb_from_lsearch() (lines are counted from 1). */
+gboolean exm_mail_cdb_lines_add(ExmMailCdbLines *l, const gchar *line, gsize len, GError **error);
+
+/* Returns: (transfer full): the file, to free with exm_cdb_free(); @l may
+ * not be used again. */
+guint8 *exm_mail_cdb_lines_finish(ExmMailCdbLines *l, gsize *len, GError **error);
+
+/**
  * exm_mail_cdb_to_lsearch:
  * @db: a cdb file
  * @len: its length

@@ -11,9 +11,11 @@
 
 #include <string.h>
 
+#include "exm-mail-cdb.h"
 #include "exm-mail-crypt.h"
 #include "exm-mail-error.h"
 #include "exm-mail-validate.h"
+#include "exm-secret.h"
 
 /* A hash that cannot break the `address:hash` line format of lsearch. */
 static gboolean
@@ -88,21 +90,23 @@ accounts_sorted(const GPtrArray *accounts)
  *
  * Returns: (transfer full): the file content
  */
-gchar *
-exm_mail_passwd_render(const ExmMailNode *node)
+/* Each line of passwd, in order, appended to @out and handed to @line (when
+ * set) at the end of each account; %FALSE when @line refused one. */
+static gboolean
+passwd_lines(const ExmMailNode *node,
+	     GString *out,
+	     gboolean (*line)(GString *out, gpointer data, GError **error),
+	     gpointer data,
+	     GError **error)
 {
-	g_autoptr(GString) out = g_string_new(NULL);
 	g_autoptr(GPtrArray) sorted = NULL;
-	g_autofree gchar *domain = NULL;
-	const GPtrArray *accounts;
+	g_autofree gchar *domain = exm_mail_validate_normalize_domain(node->domain, NULL);
+	const GPtrArray *accounts = node->accounts;
 
-	g_return_val_if_fail(node != NULL, g_strdup(""));
-	domain = exm_mail_validate_normalize_domain(node->domain, NULL);
 	if (domain == NULL || g_strcmp0(domain, node->domain) != 0) {
 		g_warning("passwd: the node has no valid lower-case domain; no line is written");
-		return g_strdup("");
+		return TRUE;
 	}
-	accounts = node->accounts;
 	if (!accounts_sorted(accounts)) {
 		/* a shallow copy: it must not free the accounts it borrows */
 		sorted = g_ptr_array_copy(node->accounts, NULL, NULL);
@@ -115,8 +119,44 @@ exm_mail_passwd_render(const ExmMailNode *node)
 
 		if (a->active)
 			passwd_line(out, a, domain);
+		if (line != NULL && out->len > 0 && !line(out, data, error))
+			return FALSE;
 	}
+	return TRUE;
+}
+
+gchar *
+exm_mail_passwd_render(const ExmMailNode *node)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+
+	g_return_val_if_fail(node != NULL, g_strdup(""));
+	passwd_lines(node, out, NULL, NULL, NULL);
 	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* The line in @out (its newline left out) into the index; @out emptied and
+ * wiped (a hash is no secret, but no copy of it is left about either). */
+static gboolean
+cdb_line(GString *out, gpointer data, GError **error)
+{
+	gboolean ok = exm_mail_cdb_lines_add(data, out->str, out->len - 1, error);
+
+	exm_secret_wipe(out->str, out->len);
+	g_string_truncate(out, 0);
+	return ok;
+}
+
+guint8 *
+exm_mail_passwd_render_cdb(const ExmMailNode *node, gsize *len, GError **error)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autoptr(ExmMailCdbLines) lines = exm_mail_cdb_lines_new();
+
+	*len = 0;
+	if (!passwd_lines(node, out, cdb_line, lines, error))
+		return NULL;
+	return exm_mail_cdb_lines_finish(lines, len, error);
 }
 
 /**

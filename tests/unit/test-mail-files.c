@@ -11,9 +11,11 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "exm-cdb.h"
 #include "exm-cleanup.h"
 #include "exm-json.h"
 #include "exm-mail.h"
+#include "exm-mail-cdb.h"
 #include "exm-test.h"
 
 /* A real `$6$` hash of "hunter2" made with libxcrypt. */
@@ -232,6 +234,52 @@ test_passwd_render_defensive(void)
 			g_assert_cmpstr(out, ==, "");
 		}
 	}
+}
+
+/* The index built a line at a time is byte for byte the index of the text:
+ * order, inactive and refused accounts, schemes, a repeated username (the
+ * first line wins), no line at all, a domain that writes none. */
+static void
+assert_cdb_of_render(const ExmMailNode *n, guint warnings)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *text = NULL;
+	gsize want_len = 0, got_len = 0;
+	guint8 *want = NULL;
+	guint8 *got = NULL;
+
+	for (guint i = 0; i < warnings; i++)
+		g_test_expect_message("exm-mail", G_LOG_LEVEL_WARNING, "passwd: *");
+	text = exm_mail_passwd_render(n);
+	want = exm_mail_cdb_from_lsearch(text, &want_len, &error);
+	g_assert_no_error(error);
+	for (guint i = 0; i < warnings; i++)
+		g_test_expect_message("exm-mail", G_LOG_LEVEL_WARNING, "passwd: *");
+	got = exm_mail_passwd_render_cdb(n, &got_len, &error);
+	g_test_assert_expected_messages();
+	g_assert_no_error(error);
+	g_assert_cmpmem(got, got_len, want, want_len);
+	exm_cdb_free(want, want_len);
+	exm_cdb_free(got, got_len);
+}
+
+static void
+test_passwd_render_cdb(void)
+{
+	g_autoptr(ExmMailNode) empty = raw_node("example.com");
+	g_autoptr(ExmMailNode) mixed = raw_node("example.com");
+	g_autoptr(ExmMailNode) bad_domain = raw_node("Example.com");
+
+	assert_cdb_of_render(empty, 0);
+	raw_add(mixed, "carol", "{SHA512-CRYPT}" HASH_A, TRUE);
+	raw_add(mixed, "alice", "$6$ha", TRUE);
+	raw_add(mixed, "mallory", "$6$hm", FALSE);
+	raw_add(mixed, "eve", "$6$x:y", TRUE);
+	raw_add(mixed, "bob", "$6$first", TRUE);
+	raw_add(mixed, "bob", "$6$second", TRUE);
+	assert_cdb_of_render(mixed, 1);
+	raw_add(bad_domain, "good", HASH_A, TRUE);
+	assert_cdb_of_render(bad_domain, 1);
 }
 
 /* The safe way in refuses what the raw node above had to be built around. */
@@ -1324,6 +1372,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/passwd/render-exact", test_passwd_render_exact);
 	g_test_add_func("/mail/files/passwd/render-all-inactive", test_passwd_render_all_inactive);
 	g_test_add_func("/mail/files/passwd/render-defensive", test_passwd_render_defensive);
+	g_test_add_func("/mail/files/passwd/render-cdb", test_passwd_render_cdb);
 	g_test_add_func("/mail/files/passwd/add-account-refuses-injection",
 			test_passwd_add_account_refuses_injection);
 	g_test_add_func("/mail/files/passwd/parse", test_passwd_parse);
