@@ -35,11 +35,20 @@ exm_dp_index_write(const gchar *path,
 {
 	gsize len = 0;
 	guint8 *db = render(path, text, &len, error);
-	gboolean ok;
 
-	if (db == NULL)
-		return FALSE;
-	ok = exm_atomic_write(path, db, len, opts, changed, error);
+	return db != NULL && exm_dp_index_write_db(path, db, len, opts, changed, error);
+}
+
+gboolean
+exm_dp_index_write_db(const gchar *path,
+		      guint8 *db,
+		      gsize len,
+		      const ExmAtomicOptions *opts,
+		      gboolean *changed,
+		      GError **error)
+{
+	gboolean ok = exm_atomic_write(path, db, len, opts, changed, error);
+
 	exm_cdb_free(db, len);
 	return ok;
 }
@@ -66,19 +75,23 @@ read_file(const gchar *path, gsize *len, gboolean *missing, GError **error)
 gboolean
 exm_dp_index_matches(const gchar *path, const gchar *text, gboolean *matches, GError **error)
 {
-	g_autoptr(GError) local = NULL;
 	gsize want_len = 0;
 	guint8 *want;
-	gboolean ok;
 
 	*matches = FALSE;
 	if (!g_file_test(path, G_FILE_TEST_EXISTS))
 		return TRUE;
 	want = render(path, text, &want_len, error);
-	if (want == NULL)
-		return FALSE;
-	ok = exm_atomic_file_equals(path, want, want_len, matches, &local);
-	exm_cdb_free(want, want_len);
+	return want != NULL && exm_dp_index_matches_db(path, want, want_len, matches, error);
+}
+
+gboolean
+exm_dp_index_matches_db(const gchar *path, guint8 *db, gsize len, gboolean *matches, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gboolean ok = exm_atomic_file_equals(path, db, len, matches, &local);
+
+	exm_cdb_free(db, len);
 	if (!ok)
 		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s", local->message);
 	return ok;
