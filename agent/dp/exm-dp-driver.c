@@ -412,6 +412,23 @@ lookup_write(ExmDpDriver *self,
 	       index_write(self, path, content, changed, error);
 }
 
+/* passwd's cdb twin for @node, built without passwd's text. */
+static guint8 *
+passwd_twin(ExmDpDriver *self, const ExmMailNode *node, gsize *len, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	guint8 *db = exm_mail_passwd_render_cdb(node, len, &local);
+
+	if (db == NULL)
+		g_set_error(error,
+			    EXM_DP_ERROR,
+			    EXM_DP_ERROR_FAILED,
+			    "%s: %s",
+			    self->passwd_cdb_path,
+			    local->message);
+	return db;
+}
+
 /* passwd, then its twin built from @node, once passwd's text is freed: the
  * two (13 and 15 MB at 100 000 accounts) are not held at once. */
 static gboolean
@@ -420,23 +437,15 @@ passwd_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GErr
 	g_autofree gchar *content = exm_mail_passwd_render(node);
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
 	gboolean index_changed = FALSE;
-	g_autoptr(GError) local = NULL;
 	guint8 *db;
 	gsize len = 0;
 
 	if (!lookup_file_write(self, self->passwd_path, content, changed, error))
 		return FALSE;
 	g_clear_pointer(&content, g_free);
-	db = exm_mail_passwd_render_cdb(node, &len, &local);
-	if (db == NULL) {
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_FAILED,
-			    "%s: %s",
-			    self->passwd_cdb_path,
-			    local->message);
+	db = passwd_twin(self, node, &len, error);
+	if (db == NULL)
 		return FALSE;
-	}
 	opts.uid = self->uid;
 	opts.gid = self->gid;
 	if (!exm_dp_index_write_db(self->passwd_cdb_path, db, len, &opts, &index_changed, error))
@@ -527,21 +536,11 @@ static gboolean
 passwd_index_check(ExmDpDriver *self, const ExmMailNode *last, JsonNode **seen, GError **error)
 {
 	g_autofree gchar *twin = NULL;
-	g_autoptr(GError) local = NULL;
 	gboolean indexed = FALSE;
 	gsize len = 0;
-	guint8 *db = exm_mail_passwd_render_cdb(last, &len, &local);
+	guint8 *db = passwd_twin(self, last, &len, error);
 
-	if (db == NULL) {
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_FAILED,
-			    "%s: %s",
-			    self->passwd_cdb_path,
-			    local->message);
-		return FALSE;
-	}
-	if (!exm_dp_index_matches_db(self->passwd_cdb_path, db, len, &indexed, error))
+	if (db == NULL || !exm_dp_index_matches_db(self->passwd_cdb_path, db, len, &indexed, error))
 		return FALSE;
 	if (indexed)
 		return TRUE;

@@ -421,6 +421,35 @@ agent_read_targets(ExmUaAgent *agent)
 	return TRUE;
 }
 
+/* Reconciles @kind of @targets into @caps; hollow targets that do not do
+ * are read (agent_read_targets()) and the kind reconciled again with their
+ * values.  Returns: the targets from then on. */
+static ExmUaPayload *
+agent_reconcile(ExmUaAgent *agent,
+		ExmUaDriver *driver,
+		const gchar *kind,
+		ExmUaPayload *targets,
+		gboolean settled,
+		GPtrArray *caps,
+		ExmUaKindResult *r)
+{
+	for (;;) {
+		exm_ua_reconcile_kind_settled(driver,
+					      kind,
+					      exm_ua_payload_basket(targets, TRUE, kind, FALSE),
+					      agent_settled_marks(agent, driver, kind, settled),
+					      caps,
+					      r);
+		if (!r->need_values || !targets->hollow)
+			return targets;
+		if (!agent_read_targets(agent)) {
+			r->failed = TRUE;
+			return targets;
+		}
+		targets = agent->targets;
+	}
+}
+
 /* Runs every driver over the kinds the targets carry (§7.4); @settled: the
  * last iteration was settled, so what it collected may spare a listing.
  * @targets may be agent->targets, hollow: replaced by their values when
@@ -444,25 +473,7 @@ agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean settled)
 			if (!g_hash_table_contains(targets->capabilities, kind))
 				continue;
 			caps = exm_ua_payload_basket(agent->collected, TRUE, kind, TRUE);
-			exm_ua_reconcile_kind_settled(
-				driver,
-				kind,
-				exm_ua_payload_basket(targets, TRUE, kind, FALSE),
-				agent_settled_marks(agent, driver, kind, settled),
-				caps,
-				&r);
-			if (r.need_values) {
-				r.failed = !agent_read_targets(agent);
-				targets = agent->targets;
-			}
-			if (r.need_values && !r.failed)
-				exm_ua_reconcile_kind_settled(
-					driver,
-					kind,
-					exm_ua_payload_basket(targets, TRUE, kind, FALSE),
-					agent_settled_marks(agent, driver, kind, settled),
-					caps,
-					&r);
+			targets = agent_reconcile(agent, driver, kind, targets, settled, caps, &r);
 			/* Capability resources are reported as facts too (§13.1 item 7). */
 			facts = exm_ua_payload_basket(agent->collected, FALSE, kind, TRUE);
 			for (guint j = 0; j < caps->len; j++)

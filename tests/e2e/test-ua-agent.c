@@ -1215,25 +1215,31 @@ test_long_poll_kept_after_outage(void)
 	fx_clear(&fx);
 }
 
+/* Someone edits the DP behind the agent's back (a new object: values the
+ * agent was handed are never modified in place); the logs start afresh. */
+static void
+fx_drift(Fx *fx)
+{
+	JsonObject *v = json_object_new();
+
+	json_object_set_string_member(v, "uuid", VM_UUID);
+	json_object_set_string_member(v, "name", "vm");
+	json_object_set_int_member(v, "cores", 1);
+	json_object_set_int_member(v, "ram", 1);
+	g_hash_table_insert(fx->drv->dp, g_strdup(VM_UUID), v);
+	g_ptr_array_set_size(fx->drv->calls, 0);
+	fake_cp_clear_log(fx->cp);
+}
+
 /* Drift on the DP under a light payload is repaired from the cached targets. */
 static void
 test_light_payload_repairs_drift(void)
 {
 	Fx fx = { 0 };
-	JsonObject *v;
 
 	fx_init(&fx, NULL, NULL);
 	fx_converge(&fx);
-	/* someone edits the DP behind the agent's back (a new object: values the
-	 * agent was handed are never modified in place) */
-	v = json_object_new();
-	json_object_set_string_member(v, "uuid", VM_UUID);
-	json_object_set_string_member(v, "name", "vm");
-	json_object_set_int_member(v, "cores", 1);
-	json_object_set_int_member(v, "ram", 1);
-	g_hash_table_insert(fx.drv->dp, g_strdup(VM_UUID), v);
-	g_ptr_array_set_size(fx.drv->calls, 0);
-	fake_cp_clear_log(fx.cp);
+	fx_drift(&fx);
 	run_iterations(&fx, 1);
 	g_assert_true(last_it(&fx)->light);
 	/* the targets, read hollow, did not do: their values were read */
@@ -1257,20 +1263,12 @@ static void
 test_light_payload_targets_gone(void)
 {
 	Fx fx = { 0 };
-	JsonObject *v;
 	FakeRequest *r;
 
 	fx_init(&fx, NULL, NULL);
 	fx_converge(&fx);
 	fx.drv->unlink_on_list = fx.payload_path;
-	v = json_object_new();
-	json_object_set_string_member(v, "uuid", VM_UUID);
-	json_object_set_string_member(v, "name", "vm");
-	json_object_set_int_member(v, "cores", 1);
-	json_object_set_int_member(v, "ram", 1);
-	g_hash_table_insert(fx.drv->dp, g_strdup(VM_UUID), v);
-	g_ptr_array_set_size(fx.drv->calls, 0);
-	fake_cp_clear_log(fx.cp);
+	fx_drift(&fx);
 	run_iterations(&fx, 1);
 	g_assert_true(last_it(&fx)->light);
 	g_assert_true(last_it(&fx)->values_read);
