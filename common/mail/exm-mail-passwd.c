@@ -150,10 +150,13 @@ cdb_line(GString *out, gpointer data, GError **error)
 guint8 *
 exm_mail_passwd_render_cdb(const ExmMailNode *node, gsize *len, GError **error)
 {
-	g_autoptr(GString) out = g_string_new(NULL);
-	g_autoptr(ExmMailCdbLines) lines = exm_mail_cdb_lines_new();
+	g_autoptr(GString) out = NULL;
+	g_autoptr(ExmMailCdbLines) lines = NULL;
 
 	*len = 0;
+	g_return_val_if_fail(node != NULL, NULL);
+	out = g_string_new(NULL);
+	lines = exm_mail_cdb_lines_new();
 	if (!passwd_lines(node, out, cdb_line, lines, error))
 		return NULL;
 	return exm_mail_cdb_lines_finish(lines, len, error);
