@@ -118,6 +118,7 @@ exm_mail_cdb_from_lsearch(const gchar *text, gsize *len, GError **error)
 			return NULL;
 		p = nl != NULL ? nl + 1 : end;
 	}
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
 	return exm_mail_cdb_lines_finish(l, len, error);
 }
 
