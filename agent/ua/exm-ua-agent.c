@@ -410,7 +410,8 @@ agent_read_targets(ExmUaAgent *agent)
 
 	agent->it.values_read = TRUE;
 	exm_ua_state_load(agent->config->payload_path, &last, &targets);
-	if (targets == NULL || !exm_ua_payload_same(targets, agent->targets)) {
+	if (targets == NULL || agent->targets == NULL ||
+	    !exm_ua_payload_same(targets, agent->targets)) {
 		g_warning("the saved targets are gone: asking the control plane for them again");
 		g_free(agent->last->hash);
 		agent->last->hash = g_strdup("");

@@ -390,7 +390,7 @@ marks_copy(GHashTable *from, ExmUaPayload *to, gboolean capability)
  *
  * Returns: (transfer full): @payload with every resource reduced to
  * exm_ua_resource_mark(): enough for exm_ua_payload_find_older() and
- * exm_ua_payload_same(), nothing to apply
+ * exm_ua_payload_same(), nothing to apply (hollow)
  */
 ExmUaPayload *
 exm_ua_payload_marks(const ExmUaPayload *payload)
@@ -402,5 +402,6 @@ exm_ua_payload_marks(const ExmUaPayload *payload)
 	g_free(m->hash);
 	m->hash = g_strdup(payload->hash);
 	m->version = payload->version;
+	m->hollow = TRUE;
 	return m;
 }

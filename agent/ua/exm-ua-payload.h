@@ -19,7 +19,8 @@
  * @hash: the payload hash
  * @version: the payload version (always 0 today)
  * @hollow: every capability resource is hollow (#ExmUaResource): the saved
- *   targets read without their values' objects (exm_ua_state_load_hollow())
+ *   targets read without their values' objects (exm_ua_state_load_hollow()),
+ *   or marks (exm_ua_payload_marks())
  */
 typedef struct {
 	GHashTable *capabilities;

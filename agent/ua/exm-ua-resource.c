@@ -237,7 +237,8 @@ exm_ua_resource_from_json(const gchar *kind, JsonObject *obj, GError **error)
  * `updated_at`), with an empty value: an offloaded agent keeps these
  * instead of the whole payload (docs/scale.md §2); and the keys its `hash`
  * was projected on, with which a change is told from the marks of what the
- * node holds (exm_ua_reconcile_kind_settled()).
+ * node holds (exm_ua_reconcile_kind_settled()).  A mark is hollow: a
+ * reconcile handed marks as targets never applies them.
  *
  * Returns: (transfer full): the mark
  */
@@ -254,6 +255,8 @@ exm_ua_resource_mark(const ExmUaResource *r)
 	m->status = g_strdup(r->status);
 	m->updated_at = r->updated_at;
 	m->keys = g_strdupv(r->keys);
+	/* its value is empty: never to be applied */
+	m->hollow = TRUE;
 	return m;
 }
 

@@ -24,8 +24,9 @@
  *   projected on; %NULL unless the agent hashed @value on a target (and in a
  *   resource read back from JSON)
  * @hollow: the objects inside @value were left empty when it was read
- *   (exm_ua_state_load_hollow()): its member names and hashes hold, nothing
- *   else, so it is never applied (exm_ua_reconcile_kind_settled())
+ *   (exm_ua_state_load_hollow()), or the value is a mark's empty one
+ *   (exm_ua_resource_mark()): its hashes hold, nothing else, so it is never
+ *   applied (exm_ua_reconcile_kind_settled())
  */
 typedef struct {
 	gchar *uuid;

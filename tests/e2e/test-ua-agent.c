@@ -17,6 +17,7 @@
 #include "exm-ua-error.h"
 #include "exm-dp-adapter.h"
 #include "exm-ua-payload.h"
+#include "exm-ua-reconcile.h"
 #include "exm-ua-state.h"
 #include "test-ua-fakecp.h"
 
@@ -1454,6 +1455,45 @@ saved_resource(JsonObject *payload, const gchar *group)
 	return json_array_get_object_element(json_object_get_array_member(basket, "resources"), 0);
 }
 
+/* Marks handed to a reconcile as targets (a light iteration racing a file
+ * change between its two idle checks) are never applied: a drifted object is
+ * not updated to an empty value, a missing one not created, nothing
+ * removed; the reconcile asks for the values instead. */
+static void
+test_reconcile_never_applies_marks(void)
+{
+	g_autoptr(GHashTable) dp = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_object_unref);
+	FakeDriver *fd = fake_driver_new(dp);
+	g_autoptr(JsonObject) target = exm_json_parse_object(VM_TARGET, strlen(VM_TARGET), NULL);
+	g_autoptr(ExmUaResource) t = exm_ua_resource_new_actual("demo_vm", target, NULL, NULL);
+	g_autoptr(ExmUaResource) mark = exm_ua_resource_mark(t);
+	g_autoptr(GPtrArray) targets = g_ptr_array_new();
+	JsonObject *drifted = json_object_new();
+
+	g_assert_true(mark->hollow);
+	g_ptr_array_add(targets, mark);
+	json_object_set_string_member(drifted, "uuid", VM_UUID);
+	json_object_set_int_member(drifted, "ram", 1);
+	for (guint round = 0; round < 2; round++) {
+		g_autoptr(GPtrArray) collected =
+			g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_resource_unref);
+		ExmUaKindResult r;
+
+		/* round 0: nothing on the DP (a create); round 1: drifted (an update) */
+		if (round == 1)
+			g_hash_table_insert(dp, g_strdup(VM_UUID), json_object_ref(drifted));
+		exm_ua_reconcile_kind(&fd->base, "demo_vm", targets, collected, &r);
+		g_assert_true(r.need_values);
+		g_assert_false(r.failed);
+		g_assert_cmpuint(r.created + r.updated + r.deleted, ==, 0);
+		g_assert_cmpuint(collected->len, ==, 0);
+		g_assert_cmpuint(fake_driver_mutations(fd), ==, 0);
+	}
+	json_object_unref(drifted);
+	fake_driver_destroy(&fd->base);
+}
+
 /* Scale (docs/scale.md §3): of the CP's facts the agent keeps the hashes, not
  * the values (left empty when the answer is parsed), and plans its Status
  * API writes from them as before. */
@@ -1651,6 +1691,8 @@ main(int argc, char **argv)
 			test_light_payload_saves_snapshot);
 	g_test_add_func("/ua/agent/idle-iterations", test_idle_iterations);
 	g_test_add_func("/ua/agent/change-from-marks", test_change_from_marks);
+	g_test_add_func("/ua/agent/reconcile-never-applies-marks",
+			test_reconcile_never_applies_marks);
 	g_test_add_func("/ua/agent/facts-values-not-kept", test_facts_values_not_kept);
 	g_test_add_func("/ua/agent/reload-identity", test_reload_identity);
 	g_test_add_func("/ua/agent/restart-resumes", test_restart_resumes);
