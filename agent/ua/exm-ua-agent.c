@@ -419,6 +419,8 @@ agent_read_targets(ExmUaAgent *agent)
 	}
 	exm_ua_payload_free(agent->targets);
 	agent->targets = g_steal_pointer(&targets);
+	/* whole again: kept as marks after the save */
+	agent->targets_marked = FALSE;
 	return TRUE;
 }
 
