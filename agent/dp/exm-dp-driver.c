@@ -353,24 +353,24 @@ meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 
 /* ---- passwd ------------------------------------------------------------ */
 
-/* The cdb twin exim looks up, after the lsearch file: the same owner and
- * mode; a crash between the two reads back as "differs" and is applied again. */
+/* The cdb twin @db (taken) at @cdb, which exim looks up, after the lsearch
+ * file: the same owner and mode; a crash between the two reads back as
+ * "differs" and is applied again. */
 static gboolean
 index_write(ExmDpDriver *self,
-	    const gchar *path,
-	    const gchar *content,
+	    const gchar *cdb,
+	    guint8 *db,
+	    gsize len,
 	    gboolean *changed,
 	    GError **error)
 {
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
-	const gchar *cdb =
-		path == self->passwd_path ? self->passwd_cdb_path : self->policy_cdb_path;
 	gboolean index_changed = FALSE;
 
 	opts.uid = self->uid;
 	opts.gid = self->gid;
 	forget(self);
-	if (!exm_dp_index_write(cdb, content, &opts, &index_changed, error))
+	if (!exm_dp_index_write_db(cdb, db, len, &opts, &index_changed, error))
 		return FALSE;
 	if (changed != NULL)
 		*changed = *changed || index_changed;
@@ -408,8 +408,15 @@ lookup_write(ExmDpDriver *self,
 	     gboolean *changed,
 	     GError **error)
 {
-	return lookup_file_write(self, path, content, changed, error) &&
-	       index_write(self, path, content, changed, error);
+	const gchar *cdb =
+		path == self->passwd_path ? self->passwd_cdb_path : self->policy_cdb_path;
+	guint8 *db;
+	gsize len = 0;
+
+	if (!lookup_file_write(self, path, content, changed, error))
+		return FALSE;
+	db = exm_dp_index_render(cdb, content, &len, error);
+	return db != NULL && index_write(self, cdb, db, len, changed, error);
 }
 
 /* passwd's cdb twin for @node, built without passwd's text. */
@@ -435,8 +442,6 @@ static gboolean
 passwd_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
 {
 	g_autofree gchar *content = exm_mail_passwd_render(node);
-	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
-	gboolean index_changed = FALSE;
 	guint8 *db;
 	gsize len = 0;
 
@@ -444,15 +449,7 @@ passwd_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GErr
 		return FALSE;
 	g_clear_pointer(&content, g_free);
 	db = passwd_twin(self, node, &len, error);
-	if (db == NULL)
-		return FALSE;
-	opts.uid = self->uid;
-	opts.gid = self->gid;
-	if (!exm_dp_index_write_db(self->passwd_cdb_path, db, len, &opts, &index_changed, error))
-		return FALSE;
-	if (changed != NULL)
-		*changed = *changed || index_changed;
-	return TRUE;
+	return db != NULL && index_write(self, self->passwd_cdb_path, db, len, changed, error);
 }
 
 /* The policy as the driver writes it: the node's, with the breaker's holds. */

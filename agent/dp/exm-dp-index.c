@@ -14,8 +14,8 @@ exm_dp_index_path(const gchar *path)
 	return g_strconcat(path, ".cdb", NULL);
 }
 
-static guint8 *
-render(const gchar *path, const gchar *text, gsize *len, GError **error)
+guint8 *
+exm_dp_index_render(const gchar *path, const gchar *text, gsize *len, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	guint8 *db = exm_mail_cdb_from_lsearch(text, len, &local);
@@ -24,19 +24,6 @@ render(const gchar *path, const gchar *text, gsize *len, GError **error)
 		g_set_error(
 			error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s: %s", path, local->message);
 	return db;
-}
-
-gboolean
-exm_dp_index_write(const gchar *path,
-		   const gchar *text,
-		   const ExmAtomicOptions *opts,
-		   gboolean *changed,
-		   GError **error)
-{
-	gsize len = 0;
-	guint8 *db = render(path, text, &len, error);
-
-	return db != NULL && exm_dp_index_write_db(path, db, len, opts, changed, error);
 }
 
 gboolean
@@ -81,7 +68,7 @@ exm_dp_index_matches(const gchar *path, const gchar *text, gboolean *matches, GE
 	*matches = FALSE;
 	if (!g_file_test(path, G_FILE_TEST_EXISTS))
 		return TRUE;
-	want = render(path, text, &want_len, error);
+	want = exm_dp_index_render(path, text, &want_len, error);
 	return want != NULL && exm_dp_index_matches_db(path, want, want_len, matches, error);
 }
 

@@ -16,32 +16,27 @@
 gchar *exm_dp_index_path(const gchar *path);
 
 /**
- * exm_dp_index_write:
- * @path: the index's path
+ * exm_dp_index_render:
+ * @path: the index's path (named in an error)
  * @text: the lsearch content it indexes
- * @opts: owner, mode and hooks, as for the lsearch file
- * @changed: (out) (optional): %TRUE when the index was rewritten
- * @error: %EXM_DP_ERROR_FAILED
+ * @len: (out): the cdb file's length
+ * @error: %EXM_DP_ERROR_FAILED on a line the index does not take
  *
- * Writes atomically and only when the content changed.
+ * Returns: (transfer full): the cdb file, to free with exm_cdb_free()
  */
-gboolean exm_dp_index_write(const gchar *path,
-			    const gchar *text,
-			    const ExmAtomicOptions *opts,
-			    gboolean *changed,
-			    GError **error);
+guint8 *exm_dp_index_render(const gchar *path, const gchar *text, gsize *len, GError **error);
 
 /**
  * exm_dp_index_write_db:
  * @path: the index's path
- * @db: (transfer full): the cdb file (exm_mail_passwd_render_cdb()), freed
- *   with exm_cdb_free() here
+ * @db: (transfer full): the cdb file (exm_dp_index_render(),
+ *   exm_mail_passwd_render_cdb()), freed with exm_cdb_free() here
  * @len: its length
  * @opts: owner, mode and hooks, as for the lsearch file
  * @changed: (out) (optional): %TRUE when the index was rewritten
  * @error: %EXM_DP_ERROR_FAILED
  *
- * exm_dp_index_write() of an index already built.
+ * Writes atomically and only when the content changed.
  */
 gboolean exm_dp_index_write_db(const gchar *path,
 			       guint8 *db,
