@@ -28,11 +28,13 @@ typedef struct {
 	const guchar *start;
 	guint depth;
 	GError **error;
-	GArray *spans; /* of SecretSpan: the root's string members, when wanted */
+	GArray *spans;	    /* of SecretSpan: the root's string members, when wanted */
+	gboolean any_value; /* with @spans: every root member, its whole value */
 } ExmJsonScan;
 
 /* A string member of the root object: its name's and its value's bytes
- * between the quotes. */
+ * between the quotes (any member, for exm_json_member_span(): its value's
+ * whole text). */
 typedef struct {
 	const guchar *name;
 	const guchar *name_end;
@@ -279,6 +281,14 @@ scan_member(ExmJsonScan *s)
 		return scan_fail(s, "':' expected");
 	s->p++;
 	scan_ws(s);
+	if (s->spans != NULL && s->depth == 1 && s->any_value) {
+		span.value = s->p;
+		if (!scan_value(s))
+			return FALSE;
+		span.value_end = s->p;
+		g_array_append_val(s->spans, span);
+		return TRUE;
+	}
 	if (s->spans == NULL || s->depth != 1 || s->p >= s->end || *s->p != '"')
 		return scan_value(s);
 	span.value = s->p + 1;
@@ -314,11 +324,12 @@ scan_value(ExmJsonScan *s)
 	}
 }
 
-/* The pre-scan; with @spans, the root object's string members are recorded. */
+/* The pre-scan; with @spans, the root object's string members are recorded
+ * (with @any_value, every member: its value's whole text). */
 static gboolean
-prescan(const gchar *data, gsize len, GArray *spans, GError **error)
+prescan(const gchar *data, gsize len, GArray *spans, gboolean any_value, GError **error)
 {
-	ExmJsonScan s = { .spans = spans };
+	ExmJsonScan s = { .spans = spans, .any_value = any_value };
 
 	/* Before any pointer arithmetic: NULL + 0 is undefined behaviour. */
 	if (data == NULL || len == 0) {
@@ -365,72 +376,7 @@ prescan(const gchar *data, gsize len, GArray *spans, GError **error)
 gboolean
 exm_json_prescan(const gchar *data, gsize len, GError **error)
 {
-	return prescan(data, len, NULL, error);
-}
-
-/* One member of the root object at s->p: its name's bytes between the quotes
- * and its value's span. */
-static gboolean
-scan_root_member(ExmJsonScan *s, const guchar **name, gsize *name_len, const guchar **value)
-{
-	if (s->p >= s->end || *s->p != '"')
-		return scan_fail(s, "member name expected");
-	*name = s->p + 1;
-	if (!scan_string(s))
-		return FALSE;
-	*name_len = (gsize)(s->p - 1 - *name);
-	scan_ws(s);
-	if (s->p >= s->end || *s->p != ':')
-		return scan_fail(s, "':' expected");
-	s->p++;
-	scan_ws(s);
-	*value = s->p;
-	return scan_value(s);
-}
-
-gboolean
-exm_json_member_span(const gchar *data,
-		     gsize len,
-		     const gchar *name,
-		     gsize *offset,
-		     gsize *length,
-		     GError **error)
-{
-	ExmJsonScan s = { 0 };
-	gboolean found = FALSE;
-
-	if (!prescan(data, len, NULL, error))
-		return FALSE;
-	s.start = s.p = (const guchar *)data;
-	s.end = s.p + len;
-	s.error = error;
-	scan_ws(&s);
-	if (*s.p != '{')
-		return scan_fail(&s, "an object expected");
-	s.depth = 1;
-	s.p++;
-	scan_ws(&s);
-	while (*s.p != '}') {
-		const guchar *n, *v;
-		gsize n_len;
-
-		/* the pre-scan accepted the text: no end of input before the '}' */
-		if (!scan_root_member(&s, &n, &n_len, &v))
-			return FALSE;
-		if (n_len == strlen(name) && memcmp(n, name, n_len) == 0) {
-			/* a repeated name: the last one wins, as when parsed */
-			*offset = (gsize)(v - s.start);
-			*length = (gsize)(s.p - v);
-			found = TRUE;
-		}
-		scan_ws(&s);
-		if (*s.p == ',')
-			s.p++;
-		scan_ws(&s);
-	}
-	if (!found)
-		g_set_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "no member %s", name);
-	return found;
+	return prescan(data, len, NULL, FALSE, error);
 }
 
 static JsonNode *build_root(const gchar *data, gsize len, const gchar *const *prune);
@@ -458,7 +404,7 @@ exm_json_parse_strict(const gchar *data, gsize len, GError **error)
 static void
 build_refused(const gchar *data, gsize len, GError **error)
 {
-	if (prescan(data, len, NULL, error))
+	if (prescan(data, len, NULL, FALSE, error))
 		g_set_error_literal(error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "invalid json");
 }
 
@@ -963,6 +909,34 @@ span_named(const SecretSpan *span, const gchar *const *names)
 	return named;
 }
 
+gboolean
+exm_json_member_span(const gchar *data,
+		     gsize len,
+		     const gchar *name,
+		     gsize *offset,
+		     gsize *length,
+		     GError **error)
+{
+	g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(SecretSpan));
+	const gchar *names[] = { name, NULL };
+	const SecretSpan *found = NULL;
+
+	if (!prescan(data, len, spans, TRUE, error))
+		return FALSE;
+	/* a repeated name: the last one wins, as when parsed */
+	for (guint i = 0; i < spans->len; i++) {
+		if (span_named(&g_array_index(spans, SecretSpan, i), names))
+			found = &g_array_index(spans, SecretSpan, i);
+	}
+	if (found == NULL) {
+		g_set_error(error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "no member %s", name);
+		return FALSE;
+	}
+	*offset = (gsize)(found->value - (const guchar *)data);
+	*length = (gsize)(found->value_end - found->value);
+	return TRUE;
+}
+
 /* Puts @value in the root's string member @span names, wiping the text it replaces. */
 static void
 restore_secret(JsonNode *root, const SecretSpan *span, const gchar *value)
@@ -996,7 +970,7 @@ exm_json_parse_secret(gchar *data, gsize len, const gchar *const *names, GError 
 		g_ptr_array_new_with_free_func((GDestroyNotify)exm_secret_free);
 	g_autoptr(JsonNode) root = NULL;
 
-	if (!prescan(data, len, spans, error))
+	if (!prescan(data, len, spans, FALSE, error))
 		return NULL;
 	for (guint i = 0; i < spans->len; i++) {
 		SecretSpan *span = &g_array_index(spans, SecretSpan, i);

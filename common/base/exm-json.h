@@ -31,7 +31,7 @@ gboolean exm_json_prescan(const gchar *data, gsize len, GError **error);
  * exm_json_member_span:
  * @data: bytes
  * @len: their length
- * @name: a member name, as the text writes it between its quotes (no escape)
+ * @name: a member name (the text's names compared with their escapes decoded)
  * @offset: (out): where the member's value starts in @data
  * @length: (out): the value's length
  * @error: %EXM_ERROR_PARSE_BODY when @data is not strict JSON (as
