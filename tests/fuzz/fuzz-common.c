@@ -17,6 +17,7 @@ static size_t current_size;
 static gchar *current_context;
 static guint64 accepted;
 static gboolean exit_on_failure;
+static void (*exit_cleanup)(void);
 
 static GLogWriterOutput
 quiet_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
@@ -62,9 +63,10 @@ exm_fuzz_set_context(const gchar *context)
 }
 
 void
-exm_fuzz_exit_on_failure(void)
+exm_fuzz_exit_on_failure(void (*cleanup)(void))
 {
 	exit_on_failure = TRUE;
+	exit_cleanup = cleanup;
 }
 
 void
@@ -86,6 +88,8 @@ exm_fuzz_fail(const gchar *file, int line, const gchar *fmt, ...)
 	fflush(stderr);
 	if (exit_on_failure) {
 		fflush(stdout);
+		if (exit_cleanup != NULL)
+			exit_cleanup();
 		_exit(1); /* no atexit handlers: the failed run's state is not to be freed */
 	}
 	abort();

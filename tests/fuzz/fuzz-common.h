@@ -41,12 +41,13 @@ void exm_fuzz_set_context(const gchar *context);
  * Prints where a property failed, why, and the input as hex, then aborts: a
  * crash is what libFuzzer records.  After exm_fuzz_exit_on_failure() (the TAP
  * driver) it exits with status 1 instead, which meson counts as a failed test
- * (and as the expected failure of a should_fail test, which a signal is not).
+ * (and as the expected failure of a should_fail test, which a signal is not),
+ * once @cleanup ran: no atexit handler runs then, GLib's included.
  */
 G_NORETURN void exm_fuzz_fail(const gchar *file, int line, const gchar *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
 
-void exm_fuzz_exit_on_failure(void);
+void exm_fuzz_exit_on_failure(void (*cleanup)(void));
 
 /* Checks a property of the current input; never compiled out. */
 #define EXM_FUZZ_CHECK(cond, ...)                                                                  \
