@@ -715,6 +715,41 @@ usage_poll(ExmDpDriver *self)
 	}
 }
 
+/* Sets @member of @obj to @value (taken), or removes it when %NULL. */
+static void
+member_set_or_remove(JsonObject *obj, const gchar *member, JsonNode *value)
+{
+	if (value != NULL)
+		json_object_set_member(obj, member, value);
+	else if (json_object_has_member(obj, member))
+		json_object_remove_member(obj, member);
+}
+
+/* The members of the actual value @obj (of @domain, DKIM key @key) that the
+ * node's files do not give but its main log and capture directory do (the
+ * usage, the breaker and the captures, issue 16): each outside every target
+ * key, so it never makes the node look unconverged, and absent when empty. */
+static void
+live_members(ExmDpDriver *self, JsonObject *obj, const gchar *domain, const gchar *key)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	exm_dp_capture_set_key(self->capture, domain, key);
+	exm_dp_capture_poll(self->capture, now);
+	member_set_or_remove(obj, EXM_DP_CAPTURE_MEMBER, exm_dp_capture_to_json(self->capture));
+	/* usage changes only when mail moved */
+	if (self->usage != NULL) {
+		usage_poll(self);
+		member_set_or_remove(
+			obj, EXM_DP_USAGE_MEMBER, exm_dp_usage_to_json(self->usage, now));
+	}
+	/* held accounts and actions done */
+	if (self->breaker != NULL)
+		member_set_or_remove(obj,
+				     EXM_DP_BREAKER_MEMBER,
+				     exm_dp_breaker_to_json(self->breaker, self->usage_log));
+}
+
 /* The actual value: when passwd is exactly the render of @last, @last's accounts
  * (inactive and `{SCHEME}`-prefixed ones included, so actual equals target),
  * @shared when set (exm_mail_node_accounts_like()); otherwise what the file
@@ -755,31 +790,7 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, JsonObject *shared, GEr
 						 self->tls_custom_path,
 						 self->tls_acme_path,
 						 self->acme_state_path));
-	/* the sandbox's captures (issue 16): like usage; absent when none */
-	exm_dp_capture_set_key(self->capture, last->domain, key);
-	exm_dp_capture_poll(self->capture, g_get_real_time() / G_USEC_PER_SEC);
-	{
-		JsonNode *captured = exm_dp_capture_to_json(self->capture);
-
-		if (captured != NULL)
-			json_object_set_member(obj, EXM_DP_CAPTURE_MEMBER, captured);
-	}
-	/* usage (issue 16): its own member, outside every target key, so it never
-	 * makes the node look unconverged; it changes only when mail moved */
-	if (self->usage != NULL) {
-		usage_poll(self);
-		json_object_set_member(
-			obj,
-			EXM_DP_USAGE_MEMBER,
-			exm_dp_usage_to_json(self->usage, g_get_real_time() / G_USEC_PER_SEC));
-	}
-	/* the breaker: held accounts and actions done, omitted when neither */
-	if (self->breaker != NULL) {
-		JsonNode *breaker = exm_dp_breaker_to_json(self->breaker, self->usage_log);
-
-		if (breaker != NULL)
-			json_object_set_member(obj, EXM_DP_BREAKER_MEMBER, breaker);
-	}
+	live_members(self, obj, last->domain, key);
 	return g_steal_pointer(&root);
 }
 
@@ -1241,6 +1252,33 @@ list_read(ExmDpDriver *self,
 	return g_steal_pointer(&out);
 }
 
+/* The kept listing's values with their live members as they are now: when
+ * only mail moved (or a capture came), the files give what they gave, and
+ * reading, validating and rendering 100 000 accounts again to learn it cost
+ * a full iteration's CPU at every poll of a node with traffic (docs/scale.md
+ * §3).  %NULL when the kept values are not the driver's own layout. */
+static GPtrArray *
+kept_values_live(ExmDpDriver *self)
+{
+	g_autoptr(GPtrArray) out = exm_dp_listing_values(self->listing, NULL);
+
+	for (guint i = 0; out != NULL && i < out->len; i++) {
+		JsonNode *value = out->pdata[i];
+		JsonObject *obj =
+			JSON_NODE_HOLDS_OBJECT(value) ? json_node_get_object(value) : NULL;
+		const gchar *domain = NULL;
+		const gchar *key = NULL;
+
+		if (obj == NULL ||
+		    !exm_json_get_string(obj, "domain", FALSE, &domain, NULL, NULL) ||
+		    !exm_json_get_string(obj, "dkim_public_key", FALSE, &key, NULL, NULL) ||
+		    domain == NULL || key == NULL)
+			return NULL;
+		live_members(self, obj, domain, key);
+	}
+	return g_steal_pointer(&out);
+}
+
 /* While no input changed since the last listing (or put), its values are
  * parsed back from their text: at 100 000 accounts, reading, validating and
  * rendering them again cost about 1.5 s of CPU (docs/scale.md §3). */
@@ -1259,6 +1297,8 @@ exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 	/* a kept file touched since its write is not used: the files are read */
 	if (exm_dp_listing_fresh(self->listing, before, usage_before, capture_before))
 		out = exm_dp_listing_values(self->listing, NULL);
+	else if (exm_dp_listing_files_fresh(self->listing, before))
+		out = kept_values_live(self);
 	if (out == NULL)
 		out = list_read(
 			self, exm_dp_stamp_copy(before), usage_before, capture_before, error);

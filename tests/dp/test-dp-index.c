@@ -490,7 +490,7 @@ listed_usage_has(GPtrArray *list, const gchar *address)
 static void
 test_unchanged_usage(Fixture *f, gconstpointer data)
 {
-	const gchar *accounts[] = { "alice", HASH_1, "1", NULL };
+	const gchar *accounts[] = { "alice", HASH_1, "1", "bob", HASH_1, "1", NULL };
 	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
 	g_autoptr(GPtrArray) keep = NULL;
 	ExmDpLogStats *log = exm_dp_logstats_new("/nonexistent/mainlog", TRUE);
@@ -500,6 +500,11 @@ test_unchanged_usage(Fixture *f, gconstpointer data)
 	g_autofree gchar *line = g_strdup_printf(
 		"%s 1tJ001-0001Ab-Cd <= alice@" EXM_DP_TEST_DOMAIN " H=(c.test) [127.0.0.1] "
 		"P=esmtpsa X=TLS1.3:x:256 A=plain_server:alice@" EXM_DP_TEST_DOMAIN " S=512 for "
+		"someone@example.net",
+		when);
+	g_autofree gchar *line2 = g_strdup_printf(
+		"%s 1tJ002-0001Ab-Cd <= bob@" EXM_DP_TEST_DOMAIN " H=(c.test) [127.0.0.1] "
+		"P=esmtpsa X=TLS1.3:x:256 A=plain_server:bob@" EXM_DP_TEST_DOMAIN " S=512 for "
 		"someone@example.net",
 		when);
 
@@ -518,6 +523,23 @@ test_unchanged_usage(Fixture *f, gconstpointer data)
 	/* the listing kept before the mail moved is not what is listed now */
 	g_assert_true(listed_usage_has(keep, "alice@" EXM_DP_TEST_DOMAIN));
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	/* no file changed: the kept values with the usage of now, exactly what
+	 * a driver reading the files lists (docs/scale.md §3) */
+	{
+		g_autoptr(GError) error = NULL;
+		g_autoptr(ExmDpDriver) fresh = exm_dp_driver_new(f->fx->config, &error);
+		g_autofree gchar *kept = NULL;
+		g_autofree gchar *read = NULL;
+
+		g_assert_no_error(error);
+		exm_dp_logstats_feed_line(log, line2, strlen(line2));
+		kept = list_text(f->driver);
+		exm_dp_driver_set_usage(fresh, log, usage);
+		read = list_text(fresh);
+		exm_dp_driver_set_usage(fresh, NULL, NULL);
+		g_assert_cmpstr(kept, ==, read);
+		g_assert_nonnull(strstr(kept, "bob@" EXM_DP_TEST_DOMAIN));
+	}
 	exm_dp_driver_set_usage(f->driver, NULL, NULL);
 	exm_dp_logstats_free(log);
 	exm_dp_usage_free(usage);
