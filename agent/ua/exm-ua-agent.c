@@ -529,19 +529,25 @@ agent_can_idle(ExmUaAgent *agent)
 
 /* Keeps only the marks of what was saved (its hash and version, and what a
  * change is told apart with) and of the targets, and gives the memory of the
- * rest back to the system. */
+ * rest back to the system.  Hollow targets (read from the state, or marks
+ * already) hold no account and are what a reload would read again: kept as
+ * they are, so a light iteration after a settled one (a node whose actual state moves) does not
+ * find them in the state file anew. */
 static void
 agent_offload(ExmUaAgent *agent)
 {
 	ExmUaPayload *last = exm_ua_payload_marks(agent->last);
-	ExmUaPayload *marks = agent->targets != NULL ? exm_ua_payload_marks(agent->targets) : NULL;
 
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
-	g_clear_pointer(&agent->targets, exm_ua_payload_free);
 	agent->last = last;
-	agent->targets = marks;
 	agent->offloaded = TRUE;
-	agent->targets_marked = marks != NULL;
+	if (agent->targets != NULL && !agent->targets->hollow) {
+		ExmUaPayload *marks = exm_ua_payload_marks(agent->targets);
+
+		exm_ua_payload_free(agent->targets);
+		agent->targets = marks;
+		agent->targets_marked = TRUE;
+	}
 	malloc_trim(0);
 }
 
@@ -557,7 +563,8 @@ agent_reload_state(ExmUaAgent *agent)
 
 	if (!agent->offloaded && !agent->targets_marked)
 		return;
-	exm_ua_state_load_hollow(agent->config->payload_path, &last, &targets);
+	exm_ua_state_load_hollow(
+		agent->config->payload_path, &last, agent->targets_marked ? &targets : NULL);
 	if (agent->offloaded) {
 		exm_ua_payload_free(agent->last);
 		agent->last = g_steal_pointer(&last);

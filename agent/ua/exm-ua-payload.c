@@ -403,5 +403,6 @@ exm_ua_payload_marks(const ExmUaPayload *payload)
 	m->hash = g_strdup(payload->hash);
 	m->version = payload->version;
 	m->hollow = TRUE;
+	m->saved = payload->saved;
 	return m;
 }

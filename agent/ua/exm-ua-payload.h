@@ -13,6 +13,25 @@
 #include "exm-ua-resource.h"
 
 /**
+ * ExmUaSaved:
+ * @known: the fields below are set
+ * @offset: where the saved targets' text starts in the state file
+ * @length: its length
+ *
+ * Where a state file holds a payload as its saved targets, and that file's
+ * identity (device, inode, size, mode, mtime and ctime to the nanosecond)
+ * when it was read or written: while the file keeps it, a hollow save copies
+ * the text from there without reading the file's targets again to check them
+ * (exm_ua_state_save()).
+ */
+typedef struct {
+	gboolean known;
+	guint64 dev, ino, size, mode;
+	gint64 mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+	gsize offset, length;
+} ExmUaSaved;
+
+/**
  * ExmUaPayload:
  * @capabilities: kind → #GPtrArray of #ExmUaResource
  * @facts: kind → #GPtrArray of #ExmUaResource
@@ -21,6 +40,7 @@
  * @hollow: every capability resource is hollow (#ExmUaResource): the saved
  *   targets read without their values' objects (exm_ua_state_load_hollow()),
  *   or marks (exm_ua_payload_marks())
+ * @saved: where the state file holds these targets' text (exm-ua-state.c)
  */
 typedef struct {
 	GHashTable *capabilities;
@@ -28,6 +48,7 @@ typedef struct {
 	gchar *hash;
 	gint64 version;
 	gboolean hollow;
+	ExmUaSaved saved;
 } ExmUaPayload;
 
 /* Returns: (transfer full): an empty payload with hash "" and version 0. */

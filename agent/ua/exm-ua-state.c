@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define EXM_UA_STATE_TARGETS "targets"
 /* A state file is a few payloads; anything this big is not ours. */
@@ -21,6 +22,69 @@ static gboolean state_parse(const gchar *text,
 			    ExmUaPayload **collected,
 			    ExmUaPayload **targets,
 			    GError **error);
+
+/* @path's identity into @out (its span left as it is); %FALSE when it
+ * cannot be read. */
+static gboolean
+file_identity(const gchar *path, ExmUaSaved *out)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return FALSE;
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
+	out->size = (guint64)st.st_size;
+	out->mode = st.st_mode;
+	out->mtime_sec = st.st_mtim.tv_sec;
+	out->mtime_nsec = st.st_mtim.tv_nsec;
+	out->ctime_sec = st.st_ctim.tv_sec;
+	out->ctime_nsec = st.st_ctim.tv_nsec;
+	return TRUE;
+}
+
+static gboolean
+same_file(const ExmUaSaved *a, const ExmUaSaved *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mode == b->mode &&
+	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
+	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+}
+
+/* Records in @targets that @path holds their text at @offset: the file as
+ * @id identified it before its text was read (and still does), or as it is
+ * now when @id is %NULL (the agent's own write, just made).  Nothing is
+ * recorded when the file changed meanwhile. */
+static void
+saved_record(ExmUaPayload *targets,
+	     const gchar *path,
+	     const ExmUaSaved *id,
+	     gsize offset,
+	     gsize length)
+{
+	ExmUaSaved now = { 0 };
+
+	targets->saved.known = FALSE;
+	if (!file_identity(path, &now) || (id != NULL && !same_file(id, &now)))
+		return;
+	targets->saved = now;
+	targets->saved.offset = offset;
+	targets->saved.length = length;
+	targets->saved.known = TRUE;
+}
+
+/* Whether @file (@len bytes, read from @path between the identities @before
+ * and now) is the file @targets were recorded in: then their text is where
+ * the record says, and checking it again would parse the whole file. */
+static gboolean
+saved_holds(const ExmUaPayload *targets, const gchar *path, const ExmUaSaved *before, gsize len)
+{
+	ExmUaSaved now = { 0 };
+
+	return targets->saved.known && same_file(before, &targets->saved) &&
+	       file_identity(path, &now) && same_file(&now, &targets->saved) &&
+	       targets->saved.offset + targets->saved.length <= len;
+}
 
 /* Where the saved targets' text is in @file, when they are @targets (their
  * hash and version). */
@@ -51,19 +115,31 @@ saved_targets_span(const gchar *file,
 /* The state's text with hollow @targets: @root (the collected payload) with
  * the targets' text the file holds copied in, not written again from a tree
  * of their values (docs/scale.md §3).  Byte for byte what a save with
- * their values writes: the same writer wrote that text, the member last. */
+ * their values writes: the same writer wrote that text, the member last.  The
+ * targets' text is *@span_len bytes at *@span_at in the result. */
 static gchar *
-state_text_keeping(const gchar *path, JsonNode *root, const ExmUaPayload *targets, GError **error)
+state_text_keeping(const gchar *path,
+		   JsonNode *root,
+		   const ExmUaPayload *targets,
+		   gsize *span_at,
+		   gsize *span_len,
+		   GError **error)
 {
 	g_autofree gchar *file = NULL;
 	g_autofree gchar *head = NULL;
 	g_autoptr(GError) local = NULL;
+	ExmUaSaved before = { 0 };
+	gboolean identified = file_identity(path, &before);
 	GString *text;
 	gsize len = 0, offset = 0, length = 0;
 
 	if (g_file_get_contents(path, &file, &len, &local) && len > EXM_UA_STATE_MAX)
 		g_set_error_literal(&local, EXM_UA_ERROR, EXM_UA_ERROR_FAILED, "too large");
-	if (local != NULL || !saved_targets_span(file, len, targets, &offset, &length, &local)) {
+	if (local == NULL && identified && saved_holds(targets, path, &before, len)) {
+		offset = targets->saved.offset;
+		length = targets->saved.length;
+	} else if (local != NULL ||
+		   !saved_targets_span(file, len, targets, &offset, &length, &local)) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_FAILED,
@@ -78,6 +154,8 @@ state_text_keeping(const gchar *path, JsonNode *root, const ExmUaPayload *target
 	if (text->len > 1)
 		g_string_append_c(text, ',');
 	g_string_append(text, "\"" EXM_UA_STATE_TARGETS "\":");
+	*span_at = text->len;
+	*span_len = length;
 	g_string_append_len(text, file + offset, (gssize)length);
 	g_string_append_c(text, '}');
 	return g_string_free(text, FALSE);
@@ -96,7 +174,7 @@ state_text_keeping(const gchar *path, JsonNode *root, const ExmUaPayload *target
 gboolean
 exm_ua_state_save(const gchar *path,
 		  const ExmUaPayload *collected,
-		  const ExmUaPayload *targets,
+		  ExmUaPayload *targets,
 		  gboolean *changed,
 		  GError **error)
 {
@@ -106,9 +184,11 @@ exm_ua_state_save(const gchar *path,
 	g_autofree gchar *text = NULL;
 	g_autoptr(GError) local = NULL;
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
+	gboolean hollow = targets != NULL && targets->hollow;
+	gsize span_at = 0, span_len = 0;
 
-	if (targets != NULL && targets->hollow) {
-		text = state_text_keeping(path, root, targets, error);
+	if (hollow) {
+		text = state_text_keeping(path, root, targets, &span_at, &span_len, error);
 		if (text == NULL)
 			return FALSE;
 	} else {
@@ -135,6 +215,9 @@ exm_ua_state_save(const gchar *path,
 			    local->message);
 		return FALSE;
 	}
+	/* the next save of these hollow targets copies their text from here */
+	if (hollow)
+		saved_record(targets, path, NULL, span_at, span_len);
 	return TRUE;
 }
 
@@ -220,24 +303,47 @@ state_parse(const gchar *text,
 	return TRUE;
 }
 
+/* Hollow @targets read from @text (@len bytes of @path, which @before
+ * identified before the read) remember where their text is. */
+static void
+saved_found(ExmUaPayload *targets,
+	    const gchar *path,
+	    const ExmUaSaved *before,
+	    const gchar *text,
+	    gsize len)
+{
+	gsize offset = 0, length = 0;
+
+	if (exm_json_member_span(text, len, EXM_UA_STATE_TARGETS, &offset, &length, NULL))
+		saved_record(targets, path, before, offset, length);
+}
+
 /* A missing, unreadable or corrupt file yields an empty state (logged). */
 static void
 state_load(const gchar *path, gboolean hollow, ExmUaPayload **collected, ExmUaPayload **targets)
 {
 	g_autofree gchar *text = NULL;
 	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaPayload) read_targets = NULL;
+	ExmUaSaved before = { 0 };
+	gboolean identified = hollow && targets != NULL && file_identity(path, &before);
 	gsize len = 0;
 
 	*collected = NULL;
-	*targets = NULL;
+	if (targets != NULL)
+		*targets = NULL;
 	if (!g_file_get_contents(path, &text, &len, &error)) {
 		if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			g_warning("ignoring the saved payload: %s", error->message);
 	} else if (len > EXM_UA_STATE_MAX) {
 		g_warning("ignoring the saved payload %s: too large", path);
-	} else if (!state_parse(text, len, hollow, collected, targets, &error)) {
+	} else if (!state_parse(text, len, hollow, collected, &read_targets, &error)) {
 		g_warning("ignoring the saved payload %s: %s", path, error->message);
+	} else if (identified && read_targets != NULL) {
+		saved_found(read_targets, path, &before, text, len);
 	}
+	if (targets != NULL)
+		*targets = g_steal_pointer(&read_targets);
 	if (*collected == NULL)
 		*collected = exm_ua_payload_new();
 }

@@ -545,6 +545,61 @@ test_state_roundtrip(void)
  * hashes, and every object inside their values is empty; saved again, the
  * file is byte for byte what a save with their values writes.  Saved hollow
  * over a file holding other targets (or none), nothing is written. */
+/* Hollow targets know where the file they were read from or last written to
+ * holds them (ExmUaSaved): saves with other collected payloads (a text longer
+ * or shorter before them) copy them from there, byte for byte as whole
+ * saves write; a file written since by another writer is checked again. */
+static void
+test_state_hollow_recorded(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-state-recorded");
+	g_autofree gchar *path = g_build_filename(dir, "payload.json", NULL);
+	g_autofree gchar *full_path = g_build_filename(dir, "full.json", NULL);
+	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) p2 = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) t = exm_ua_payload_new();
+	g_autoptr(ExmUaPayload) lp = NULL;
+	g_autoptr(ExmUaPayload) lt = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean changed = FALSE;
+
+	add(p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
+	add(p2, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET_DISKS));
+	g_free(p2->hash);
+	p2->hash = exm_ua_payload_compute_hash(p2);
+	add(t, TRUE, resource("demo_vm", VM_TARGET_DISKS, NULL));
+	g_free(t->hash);
+	t->hash = g_strdup("0123456789abcdef");
+	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
+	exm_ua_state_load_hollow(path, &lp, &lt);
+	g_assert_nonnull(lt);
+	g_assert_true(lt->saved.known);
+	for (guint i = 0; i < 3; i++) {
+		ExmUaPayload *c = i == 1 ? p : p2;
+		g_autofree gchar *hollow_text = NULL;
+		g_autofree gchar *full_text = NULL;
+
+		g_assert_true(exm_ua_state_save(path, c, lt, &changed, &error));
+		g_assert_no_error(error);
+		g_assert_true(changed);
+		g_assert_true(lt->saved.known);
+		g_assert_true(exm_ua_state_save(full_path, c, t, NULL, &error));
+		g_assert_true(g_file_get_contents(path, &hollow_text, NULL, NULL));
+		g_assert_true(g_file_get_contents(full_path, &full_text, NULL, NULL));
+		g_assert_cmpstr(hollow_text, ==, full_text);
+		/* another writer, the same targets: checked again, and kept */
+		if (i == 1)
+			g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
+	}
+	/* another writer, other targets where the recorded ones were: refused */
+	g_free(t->hash);
+	t->hash = g_strdup("fedcba9876543210");
+	g_assert_true(exm_ua_state_save(path, p2, t, NULL, &error));
+	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
+	exm_test_rmtree(dir);
+}
+
 static void
 test_state_hollow(void)
 {
@@ -693,5 +748,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/state/roundtrip", test_state_roundtrip);
 	g_test_add_func("/ua/state/failures", test_state_failures);
 	g_test_add_func("/ua/state/hollow", test_state_hollow);
+	g_test_add_func("/ua/state/hollow-recorded", test_state_hollow_recorded);
 	return g_test_run();
 }
