@@ -14,7 +14,7 @@
 #include "exm-dp-capture.h"
 #include "exm-dp-index.h"
 #include "exm-dp-listing.h"
-#include "exm-dp-stamp.h"
+#include "exm-stamp.h"
 #include "exm-dp-tls.h"
 #include "exm-json.h"
 #include "exm-mail-dns.h"
@@ -48,7 +48,7 @@ struct _ExmDpDriver {
 	 * every file the last list() read (%NULL after a write) */
 	gchar *passwd_cdb_path;
 	gchar *policy_cdb_path;
-	ExmDpStamp *listed;
+	ExmStamp *listed;
 	/* the last listing's values, or the last put's (%NULL after a write),
 	 * kept in listing_path (docs/scale.md §3) */
 	ExmDpListing *listing;
@@ -72,7 +72,7 @@ struct _ExmDpDriver {
 };
 
 static ExmMailNode *node_from_json(JsonNode *value, GError **error);
-static ExmDpStamp *stamp_inputs(ExmDpDriver *self);
+static ExmStamp *stamp_inputs(ExmDpDriver *self);
 static gchar *usage_text(ExmDpDriver *self);
 static gchar *capture_text(ExmDpDriver *self);
 static gboolean ensure_parent(const gchar *path, gint mode, GError **error);
@@ -81,7 +81,7 @@ static gboolean ensure_parent(const gchar *path, gint mode, GError **error);
  * next one its shortcut, nothing else. */
 static void
 keep_listing(ExmDpDriver *self,
-	     ExmDpStamp *stamp,
+	     ExmStamp *stamp,
 	     const gchar *usage,
 	     const gchar *capture,
 	     GPtrArray *values,
@@ -92,7 +92,7 @@ keep_listing(ExmDpDriver *self,
 
 	g_clear_pointer(&self->listing, exm_dp_listing_free);
 	if (!ensure_parent(self->listing_path, 0700, &error)) {
-		exm_dp_stamp_free(stamp);
+		exm_stamp_free(stamp);
 		if (!self->listing_failing)
 			g_warning("listing not kept: %s", error->message);
 		self->listing_failing = TRUE;
@@ -111,7 +111,7 @@ keep_listing(ExmDpDriver *self,
 static void
 forget(ExmDpDriver *self)
 {
-	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	g_clear_pointer(&self->listed, exm_stamp_free);
 	g_clear_pointer(&self->listing, exm_dp_listing_free);
 }
 
@@ -188,7 +188,7 @@ exm_dp_driver_free(ExmDpDriver *self)
 	g_free(self->acme_state_path);
 	g_free(self->passwd_cdb_path);
 	g_free(self->policy_cdb_path);
-	exm_dp_stamp_free(self->listed);
+	exm_stamp_free(self->listed);
 	exm_dp_listing_free(self->listing);
 	g_free(self->listing_path);
 	g_free(self->listed_usage);
@@ -966,7 +966,7 @@ tls_custom_apply(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, 
 static JsonNode *
 meta_for_put(ExmDpDriver *self, const gchar *uuid, GError **error)
 {
-	g_autoptr(ExmDpStamp) now = NULL;
+	g_autoptr(ExmStamp) now = NULL;
 	JsonNode *meta;
 
 	if (self->listing == NULL || !exm_dp_listing_holds_only(self->listing, uuid))
@@ -991,7 +991,7 @@ put_result(ExmDpDriver *self,
 	   gboolean alone,
 	   GError **error)
 {
-	g_autoptr(ExmDpStamp) before = stamp_inputs(self);
+	g_autoptr(ExmStamp) before = stamp_inputs(self);
 	g_autofree gchar *usage = usage_text(self);
 	g_autofree gchar *capture = capture_text(self);
 	g_autoptr(GPtrArray) values = NULL;
@@ -1135,7 +1135,7 @@ actual_of_member(ExmDpDriver *self, JsonObject *resources, const gchar *uuid, GE
 
 /* Every file the actual value is read from.  A file the value comes to
  * depend on must be added here, or an idle agent would not notice it change. */
-static ExmDpStamp *
+static ExmStamp *
 stamp_inputs(ExmDpDriver *self)
 {
 	const gchar *paths[] = { self->meta_path,
@@ -1150,7 +1150,7 @@ stamp_inputs(ExmDpDriver *self)
 				 self->acme_state_path,
 				 NULL };
 
-	return exm_dp_stamp_take(paths);
+	return exm_stamp_take(paths);
 }
 
 /* The usage member now (the log read up to its end), as text; %NULL when
@@ -1191,14 +1191,14 @@ capture_text(ExmDpDriver *self)
 gboolean
 exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
 {
-	g_autoptr(ExmDpStamp) now = NULL;
+	g_autoptr(ExmStamp) now = NULL;
 	g_autofree gchar *usage = NULL;
 	g_autofree gchar *captured = NULL;
 
 	if (self->listed == NULL || !check_kind(kind, NULL))
 		return FALSE;
 	now = stamp_inputs(self);
-	if (!exm_dp_stamp_equal(now, self->listed))
+	if (!exm_stamp_equal(now, self->listed))
 		return FALSE;
 	usage = usage_text(self);
 	captured = capture_text(self);
@@ -1211,12 +1211,12 @@ exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
  * @usage and @capture as they stood before the read. */
 static GPtrArray *
 list_read(ExmDpDriver *self,
-	  ExmDpStamp *stamp,
+	  ExmStamp *stamp,
 	  const gchar *usage,
 	  const gchar *capture,
 	  GError **error)
 {
-	g_autoptr(ExmDpStamp) owned = stamp;
+	g_autoptr(ExmStamp) owned = stamp;
 	g_autoptr(JsonNode) meta = NULL;
 	g_autoptr(GPtrArray) out = NULL;
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
@@ -1286,12 +1286,12 @@ GPtrArray *
 exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 {
 	/* taken before reading: a change while reading makes the next check differ */
-	g_autoptr(ExmDpStamp) before = stamp_inputs(self);
+	g_autoptr(ExmStamp) before = stamp_inputs(self);
 	g_autofree gchar *usage_before = usage_text(self);
 	g_autofree gchar *capture_before = capture_text(self);
 	g_autoptr(GPtrArray) out = NULL;
 
-	g_clear_pointer(&self->listed, exm_dp_stamp_free);
+	g_clear_pointer(&self->listed, exm_stamp_free);
 	if (!check_kind(kind, error))
 		return NULL;
 	/* a kept file touched since its write is not used: the files are read */
@@ -1300,8 +1300,7 @@ exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **error)
 	else if (exm_dp_listing_files_fresh(self->listing, before))
 		out = kept_values_live(self);
 	if (out == NULL)
-		out = list_read(
-			self, exm_dp_stamp_copy(before), usage_before, capture_before, error);
+		out = list_read(self, exm_stamp_copy(before), usage_before, capture_before, error);
 	if (out == NULL)
 		return NULL;
 	self->listed = g_steal_pointer(&before);

@@ -105,7 +105,7 @@ GPtrArray *exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **err
  *
  * Whether a list() of @kind now would return what the last one did: %TRUE only
  * when no write came after it and no file it read was touched since (their
- * stamps, exm-dp-stamp.h).  Costs a few stat() calls whatever the size.
+ * stamps, exm-stamp.h).  Costs a few stat() calls whatever the size.
  *
  * Returns: %TRUE when nothing changed
  */

@@ -12,12 +12,12 @@
 #include "exm-secret.h"
 
 struct _ExmDpListing {
-	ExmDpStamp *stamp;
+	ExmStamp *stamp;
 	gchar *usage;
 	gchar *capture;
 	/* the file holding the values as one array, and its stamp after the write */
 	gchar *path;
-	ExmDpStamp *file;
+	ExmStamp *file;
 	guint n_values;
 	GStrv names;
 	gboolean plain;
@@ -43,7 +43,7 @@ values_text(GPtrArray *values)
 
 ExmDpListing *
 exm_dp_listing_new(const gchar *path,
-		   ExmDpStamp *stamp,
+		   ExmStamp *stamp,
 		   const gchar *usage,
 		   const gchar *capture,
 		   GPtrArray *values,
@@ -58,7 +58,7 @@ exm_dp_listing_new(const gchar *path,
 
 	/* written before the listing is made, so a failure has only @stamp to free */
 	if (!exm_atomic_write(path, text, strlen(text), &opts, NULL, error)) {
-		exm_dp_stamp_free(stamp);
+		exm_stamp_free(stamp);
 		return NULL;
 	}
 	l = g_new0(ExmDpListing, 1);
@@ -69,19 +69,19 @@ exm_dp_listing_new(const gchar *path,
 	l->n_values = values->len;
 	l->names = g_strdupv((gchar **)names);
 	l->plain = plain;
-	l->file = exm_dp_stamp_take(paths);
+	l->file = exm_stamp_take(paths);
 	return l;
 }
 
 gboolean
-exm_dp_listing_files_fresh(const ExmDpListing *listing, const ExmDpStamp *now)
+exm_dp_listing_files_fresh(const ExmDpListing *listing, const ExmStamp *now)
 {
-	return listing != NULL && exm_dp_stamp_equal(now, listing->stamp);
+	return listing != NULL && exm_stamp_equal(now, listing->stamp);
 }
 
 gboolean
 exm_dp_listing_fresh(const ExmDpListing *listing,
-		     const ExmDpStamp *now,
+		     const ExmStamp *now,
 		     const gchar *usage,
 		     const gchar *capture)
 {
@@ -94,11 +94,11 @@ static JsonArray *
 values_read(const ExmDpListing *listing, JsonNode **root, GError **error)
 {
 	const gchar *paths[] = { listing->path, NULL };
-	g_autoptr(ExmDpStamp) now = exm_dp_stamp_take(paths);
+	g_autoptr(ExmStamp) now = exm_stamp_take(paths);
 	g_autoptr(ExmSecret) text = NULL;
 	gsize len = 0;
 
-	if (!exm_dp_stamp_equal(now, listing->file)) {
+	if (!exm_stamp_equal(now, listing->file)) {
 		g_set_error(error,
 			    EXM_DP_ERROR,
 			    EXM_DP_ERROR_FAILED,
@@ -157,11 +157,11 @@ exm_dp_listing_free(ExmDpListing *listing)
 {
 	if (listing == NULL)
 		return;
-	exm_dp_stamp_free(listing->stamp);
+	exm_stamp_free(listing->stamp);
 	g_free(listing->usage);
 	g_free(listing->capture);
 	g_free(listing->path);
-	exm_dp_stamp_free(listing->file);
+	exm_stamp_free(listing->file);
 	g_strfreev(listing->names);
 	g_free(listing);
 }

@@ -17,7 +17,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "exm-dp-stamp.h"
+#include "exm-stamp.h"
 
 typedef struct _ExmDpListing ExmDpListing;
 
@@ -35,7 +35,7 @@ typedef struct _ExmDpListing ExmDpListing;
  * Returns: (transfer full): the listing, %NULL on failure (@stamp freed)
  */
 ExmDpListing *exm_dp_listing_new(const gchar *path,
-				 ExmDpStamp *stamp,
+				 ExmStamp *stamp,
 				 const gchar *usage,
 				 const gchar *capture,
 				 GPtrArray *values,
@@ -45,12 +45,12 @@ ExmDpListing *exm_dp_listing_new(const gchar *path,
 
 /* Returns: %TRUE when @now, @usage and @capture are what @listing was read from */
 gboolean exm_dp_listing_fresh(const ExmDpListing *listing,
-			      const ExmDpStamp *now,
+			      const ExmStamp *now,
 			      const gchar *usage,
 			      const gchar *capture);
 
 /* Returns: %TRUE when no input file changed since @listing was read */
-gboolean exm_dp_listing_files_fresh(const ExmDpListing *listing, const ExmDpStamp *now);
+gboolean exm_dp_listing_files_fresh(const ExmDpListing *listing, const ExmStamp *now);
 
 /**
  * exm_dp_listing_values:

@@ -531,8 +531,8 @@ agent_can_idle(ExmUaAgent *agent)
  * change is told apart with) and of the targets, and gives the memory of the
  * rest back to the system.  Hollow targets (read from the state, or marks
  * already) hold no account and are what a reload would read again: kept as
- * they are, so a light iteration after a settled one (a node whose actual state moves) does not
- * find them in the state file anew. */
+ * they are, so a light iteration after a settled one (a node whose actual
+ * state moves) does not find them in the state file anew. */
 static void
 agent_offload(ExmUaAgent *agent)
 {

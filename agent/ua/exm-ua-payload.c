@@ -45,6 +45,7 @@ exm_ua_payload_free(ExmUaPayload *payload)
 	g_hash_table_unref(payload->capabilities);
 	g_hash_table_unref(payload->facts);
 	g_free(payload->hash);
+	exm_stamp_free(payload->saved.file);
 	g_free(payload);
 }
 
@@ -404,5 +405,6 @@ exm_ua_payload_marks(const ExmUaPayload *payload)
 	m->version = payload->version;
 	m->hollow = TRUE;
 	m->saved = payload->saved;
+	m->saved.file = payload->saved.file != NULL ? exm_stamp_copy(payload->saved.file) : NULL;
 	return m;
 }

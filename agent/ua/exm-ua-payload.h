@@ -10,24 +10,22 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "exm-stamp.h"
 #include "exm-ua-resource.h"
 
 /**
  * ExmUaSaved:
- * @known: the fields below are set
+ * @file: (nullable): the state file's stamp (exm-stamp.h) when it was read or
+ *   written; %NULL when where the payload lies is not known
  * @offset: where the saved targets' text starts in the state file
  * @length: its length
  *
- * Where a state file holds a payload as its saved targets, and that file's
- * identity (device, inode, size, mode, mtime and ctime to the nanosecond)
- * when it was read or written: while the file keeps it, a hollow save copies
- * the text from there without reading the file's targets again to check them
- * (exm_ua_state_save()).
+ * Where a state file holds a payload as its saved targets: while the file
+ * keeps that stamp, a hollow save copies the text from there without reading
+ * the file's targets again to check them (exm_ua_state_save()).
  */
 typedef struct {
-	gboolean known;
-	guint64 dev, ino, size, mode;
-	gint64 mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+	ExmStamp *file;
 	gsize offset, length;
 } ExmUaSaved;
 

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define EXM_UA_STATE_TARGETS "targets"
 /* A state file is a few payloads; anything this big is not ours. */
@@ -23,66 +22,50 @@ static gboolean state_parse(const gchar *text,
 			    ExmUaPayload **targets,
 			    GError **error);
 
-/* @path's identity into @out (its span left as it is); %FALSE when it
- * cannot be read. */
-static gboolean
-file_identity(const gchar *path, ExmUaSaved *out)
+/* The stamp of the state file @path alone. */
+static ExmStamp *
+file_stamp(const gchar *path)
 {
-	struct stat st;
+	const gchar *paths[] = { path, NULL };
 
-	if (stat(path, &st) != 0)
-		return FALSE;
-	out->dev = st.st_dev;
-	out->ino = st.st_ino;
-	out->size = (guint64)st.st_size;
-	out->mode = st.st_mode;
-	out->mtime_sec = st.st_mtim.tv_sec;
-	out->mtime_nsec = st.st_mtim.tv_nsec;
-	out->ctime_sec = st.st_ctim.tv_sec;
-	out->ctime_nsec = st.st_ctim.tv_nsec;
-	return TRUE;
-}
-
-static gboolean
-same_file(const ExmUaSaved *a, const ExmUaSaved *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mode == b->mode &&
-	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+	return exm_stamp_take(paths);
 }
 
 /* Records in @targets that @path holds their text at @offset: the file as
- * @id identified it before its text was read (and still does), or as it is
- * now when @id is %NULL (the agent's own write, just made).  Nothing is
+ * @before stamped it before its text was read (and still does), or as it is
+ * now when @before is %NULL (the agent's own write, just made).  Nothing is
  * recorded when the file changed meanwhile. */
 static void
 saved_record(ExmUaPayload *targets,
 	     const gchar *path,
-	     const ExmUaSaved *id,
+	     const ExmStamp *before,
 	     gsize offset,
 	     gsize length)
 {
-	ExmUaSaved now = { 0 };
+	ExmStamp *now = file_stamp(path);
 
-	targets->saved.known = FALSE;
-	if (!file_identity(path, &now) || (id != NULL && !same_file(id, &now)))
+	g_clear_pointer(&targets->saved.file, exm_stamp_free);
+	if (before != NULL && !exm_stamp_equal(before, now)) {
+		exm_stamp_free(now);
 		return;
-	targets->saved = now;
+	}
+	targets->saved.file = now;
 	targets->saved.offset = offset;
 	targets->saved.length = length;
-	targets->saved.known = TRUE;
 }
 
-/* Whether @file (@len bytes, read from @path between the identities @before
- * and now) is the file @targets were recorded in: then their text is where
- * the record says, and checking it again would parse the whole file. */
+/* Whether @file (@len bytes, read from @path between the stamps @before and
+ * now) is the file @targets were recorded in: then their text is where the
+ * record says, and checking it again would parse the whole file. */
 static gboolean
-saved_holds(const ExmUaPayload *targets, const gchar *path, const ExmUaSaved *before, gsize len)
+saved_holds(const ExmUaPayload *targets, const gchar *path, const ExmStamp *before, gsize len)
 {
-	ExmUaSaved now = { 0 };
+	g_autoptr(ExmStamp) now = NULL;
 
-	return targets->saved.known && same_file(before, &targets->saved) &&
-	       file_identity(path, &now) && same_file(&now, &targets->saved) &&
+	if (targets->saved.file == NULL || !exm_stamp_equal(before, targets->saved.file))
+		return FALSE;
+	now = file_stamp(path);
+	return exm_stamp_equal(now, targets->saved.file) &&
 	       targets->saved.offset + targets->saved.length <= len;
 }
 
@@ -128,14 +111,13 @@ state_text_keeping(const gchar *path,
 	g_autofree gchar *file = NULL;
 	g_autofree gchar *head = NULL;
 	g_autoptr(GError) local = NULL;
-	ExmUaSaved before = { 0 };
-	gboolean identified = file_identity(path, &before);
+	g_autoptr(ExmStamp) before = file_stamp(path);
 	GString *text;
 	gsize len = 0, offset = 0, length = 0;
 
 	if (g_file_get_contents(path, &file, &len, &local) && len > EXM_UA_STATE_MAX)
 		g_set_error_literal(&local, EXM_UA_ERROR, EXM_UA_ERROR_FAILED, "too large");
-	if (local == NULL && identified && saved_holds(targets, path, &before, len)) {
+	if (local == NULL && saved_holds(targets, path, before, len)) {
 		offset = targets->saved.offset;
 		length = targets->saved.length;
 	} else if (local != NULL ||
@@ -304,11 +286,11 @@ state_parse(const gchar *text,
 }
 
 /* Hollow @targets read from @text (@len bytes of @path, which @before
- * identified before the read) remember where their text is. */
+ * stamped before the read) remember where their text is. */
 static void
 saved_found(ExmUaPayload *targets,
 	    const gchar *path,
-	    const ExmUaSaved *before,
+	    const ExmStamp *before,
 	    const gchar *text,
 	    gsize len)
 {
@@ -325,8 +307,7 @@ state_load(const gchar *path, gboolean hollow, ExmUaPayload **collected, ExmUaPa
 	g_autofree gchar *text = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmUaPayload) read_targets = NULL;
-	ExmUaSaved before = { 0 };
-	gboolean identified = hollow && targets != NULL && file_identity(path, &before);
+	g_autoptr(ExmStamp) before = hollow && targets != NULL ? file_stamp(path) : NULL;
 	gsize len = 0;
 
 	*collected = NULL;
@@ -339,8 +320,8 @@ state_load(const gchar *path, gboolean hollow, ExmUaPayload **collected, ExmUaPa
 		g_warning("ignoring the saved payload %s: too large", path);
 	} else if (!state_parse(text, len, hollow, collected, &read_targets, &error)) {
 		g_warning("ignoring the saved payload %s: %s", path, error->message);
-	} else if (identified && read_targets != NULL) {
-		saved_found(read_targets, path, &before, text, len);
+	} else if (before != NULL && read_targets != NULL) {
+		saved_found(read_targets, path, before, text, len);
 	}
 	if (targets != NULL)
 		*targets = g_steal_pointer(&read_targets);

@@ -541,74 +541,55 @@ test_state_roundtrip(void)
 	"{\"uuid\":\"" VM_UUID "\",\"name\":\"vm\",\"ram\":1024,"                                  \
 	"\"disks\":{\"root\":{\"size\":10}},\"tags\":[\"a\",{\"b\":1}]}"
 
+/* What the state tests save: two collected payloads (@p, @p2), the targets
+ * @t, in @dir's payload.json and full.json (a whole save to compare with). */
+typedef struct {
+	gchar *dir;
+	gchar *path;
+	gchar *full_path;
+	ExmUaPayload *p;
+	ExmUaPayload *p2;
+	ExmUaPayload *t;
+} StateFx;
+
+static void
+state_fx_init(StateFx *fx, const gchar *name)
+{
+	fx->dir = exm_test_mkdtemp(name);
+	fx->path = g_build_filename(fx->dir, "payload.json", NULL);
+	fx->full_path = g_build_filename(fx->dir, "full.json", NULL);
+	fx->p = exm_ua_payload_new();
+	fx->p2 = exm_ua_payload_new();
+	fx->t = exm_ua_payload_new();
+	add(fx->p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
+	add(fx->p2, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET_DISKS));
+	g_free(fx->p2->hash);
+	fx->p2->hash = exm_ua_payload_compute_hash(fx->p2);
+	add(fx->t, TRUE, resource("demo_vm", VM_TARGET_DISKS, NULL));
+	g_free(fx->t->hash);
+	fx->t->hash = g_strdup("0123456789abcdef");
+}
+
+static void
+state_fx_clear(StateFx *fx)
+{
+	exm_test_rmtree(fx->dir);
+	g_free(fx->dir);
+	g_free(fx->path);
+	g_free(fx->full_path);
+	exm_ua_payload_free(fx->p);
+	exm_ua_payload_free(fx->p2);
+	exm_ua_payload_free(fx->t);
+}
+
 /* Read hollow, the targets keep their member names, scalars, arrays and
  * hashes, and every object inside their values is empty; saved again, the
  * file is byte for byte what a save with their values writes.  Saved hollow
  * over a file holding other targets (or none), nothing is written. */
-/* Hollow targets know where the file they were read from or last written to
- * holds them (ExmUaSaved): saves with other collected payloads (a text longer
- * or shorter before them) copy them from there, byte for byte as whole
- * saves write; a file written since by another writer is checked again. */
-static void
-test_state_hollow_recorded(void)
-{
-	g_autofree gchar *dir = exm_test_mkdtemp("ua-state-recorded");
-	g_autofree gchar *path = g_build_filename(dir, "payload.json", NULL);
-	g_autofree gchar *full_path = g_build_filename(dir, "full.json", NULL);
-	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
-	g_autoptr(ExmUaPayload) p2 = exm_ua_payload_new();
-	g_autoptr(ExmUaPayload) t = exm_ua_payload_new();
-	g_autoptr(ExmUaPayload) lp = NULL;
-	g_autoptr(ExmUaPayload) lt = NULL;
-	g_autoptr(GError) error = NULL;
-	gboolean changed = FALSE;
-
-	add(p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
-	add(p2, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET_DISKS));
-	g_free(p2->hash);
-	p2->hash = exm_ua_payload_compute_hash(p2);
-	add(t, TRUE, resource("demo_vm", VM_TARGET_DISKS, NULL));
-	g_free(t->hash);
-	t->hash = g_strdup("0123456789abcdef");
-	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
-	exm_ua_state_load_hollow(path, &lp, &lt);
-	g_assert_nonnull(lt);
-	g_assert_true(lt->saved.known);
-	for (guint i = 0; i < 3; i++) {
-		ExmUaPayload *c = i == 1 ? p : p2;
-		g_autofree gchar *hollow_text = NULL;
-		g_autofree gchar *full_text = NULL;
-
-		g_assert_true(exm_ua_state_save(path, c, lt, &changed, &error));
-		g_assert_no_error(error);
-		g_assert_true(changed);
-		g_assert_true(lt->saved.known);
-		g_assert_true(exm_ua_state_save(full_path, c, t, NULL, &error));
-		g_assert_true(g_file_get_contents(path, &hollow_text, NULL, NULL));
-		g_assert_true(g_file_get_contents(full_path, &full_text, NULL, NULL));
-		g_assert_cmpstr(hollow_text, ==, full_text);
-		/* another writer, the same targets: checked again, and kept */
-		if (i == 1)
-			g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
-	}
-	/* another writer, other targets where the recorded ones were: refused */
-	g_free(t->hash);
-	t->hash = g_strdup("fedcba9876543210");
-	g_assert_true(exm_ua_state_save(path, p2, t, NULL, &error));
-	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
-	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
-	exm_test_rmtree(dir);
-}
-
 static void
 test_state_hollow(void)
 {
-	g_autofree gchar *dir = exm_test_mkdtemp("ua-state-hollow");
-	g_autofree gchar *path = g_build_filename(dir, "payload.json", NULL);
-	g_autofree gchar *full_path = g_build_filename(dir, "full.json", NULL);
-	g_autoptr(ExmUaPayload) p = exm_ua_payload_new();
-	g_autoptr(ExmUaPayload) p2 = exm_ua_payload_new();
-	g_autoptr(ExmUaPayload) t = exm_ua_payload_new();
+	StateFx fx;
 	g_autoptr(ExmUaPayload) lp = NULL;
 	g_autoptr(ExmUaPayload) lt = NULL;
 	g_autoptr(GError) error = NULL;
@@ -618,11 +599,15 @@ test_state_hollow(void)
 	g_autofree gchar *after = NULL;
 	ExmUaResource *r;
 	gboolean changed = FALSE;
+	const gchar *path, *full_path;
+	ExmUaPayload *p, *p2, *t;
 
-	add(p, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET));
-	add(t, TRUE, resource("demo_vm", VM_TARGET_DISKS, NULL));
-	g_free(t->hash);
-	t->hash = g_strdup("0123456789abcdef");
+	state_fx_init(&fx, "ua-state-hollow");
+	path = fx.path;
+	full_path = fx.full_path;
+	p = fx.p;
+	p2 = fx.p2;
+	t = fx.t;
 	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
 	g_assert_no_error(error);
 
@@ -642,9 +627,6 @@ test_state_hollow(void)
 	g_assert_false(first_of(lp, TRUE)->hollow);
 
 	/* a new collected payload saved with the hollow targets */
-	add(p2, TRUE, resource("demo_vm", VM_ACTUAL, VM_TARGET_DISKS));
-	g_free(p2->hash);
-	p2->hash = exm_ua_payload_compute_hash(p2);
 	g_assert_true(exm_ua_state_save(path, p2, lt, &changed, &error));
 	g_assert_no_error(error);
 	g_assert_true(changed);
@@ -674,7 +656,58 @@ test_state_hollow(void)
 	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
 	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
 	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
-	exm_test_rmtree(dir);
+	state_fx_clear(&fx);
+}
+
+/* Hollow targets know where the file they were read from or last written to
+ * holds them (ExmUaSaved): saves with other collected payloads (a text longer
+ * or shorter before them) copy them from there, byte for byte as whole
+ * saves write; a file written since by another writer is checked again. */
+static void
+test_state_hollow_recorded(void)
+{
+	StateFx fx;
+	g_autoptr(ExmUaPayload) lp = NULL;
+	g_autoptr(ExmUaPayload) lt = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean changed = FALSE;
+	const gchar *path, *full_path;
+	ExmUaPayload *p, *p2, *t;
+
+	state_fx_init(&fx, "ua-state-recorded");
+	path = fx.path;
+	full_path = fx.full_path;
+	p = fx.p;
+	p2 = fx.p2;
+	t = fx.t;
+	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
+	exm_ua_state_load_hollow(path, &lp, &lt);
+	g_assert_nonnull(lt);
+	g_assert_nonnull(lt->saved.file);
+	for (guint i = 0; i < 3; i++) {
+		ExmUaPayload *c = i == 1 ? p : p2;
+		g_autofree gchar *hollow_text = NULL;
+		g_autofree gchar *full_text = NULL;
+
+		g_assert_true(exm_ua_state_save(path, c, lt, &changed, &error));
+		g_assert_no_error(error);
+		g_assert_true(changed);
+		g_assert_nonnull(lt->saved.file);
+		g_assert_true(exm_ua_state_save(full_path, c, t, NULL, &error));
+		g_assert_true(g_file_get_contents(path, &hollow_text, NULL, NULL));
+		g_assert_true(g_file_get_contents(full_path, &full_text, NULL, NULL));
+		g_assert_cmpstr(hollow_text, ==, full_text);
+		/* another writer, the same targets: checked again, and kept */
+		if (i == 1)
+			g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
+	}
+	/* another writer, other targets where the recorded ones were: refused */
+	g_free(t->hash);
+	t->hash = g_strdup("fedcba9876543210");
+	g_assert_true(exm_ua_state_save(path, p2, t, NULL, &error));
+	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
+	state_fx_clear(&fx);
 }
 
 /* A state that cannot be saved is an error; one that cannot be read back (not a

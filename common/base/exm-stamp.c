@@ -2,7 +2,7 @@
  * Copyright 2026 The exordos_mail authors
  * SPDX-License-Identifier: Apache-2.0
  */
-#include "exm-dp-stamp.h"
+#include "exm-stamp.h"
 
 #include <errno.h>
 #include <string.h>
@@ -20,7 +20,7 @@ typedef struct {
 	struct timespec ctime;
 } FileStamp;
 
-struct _ExmDpStamp {
+struct _ExmStamp {
 	GStrv paths;
 	GArray *files; /* FileStamp, one per path */
 };
@@ -47,10 +47,10 @@ stamp_file(const gchar *path)
 	return f;
 }
 
-ExmDpStamp *
-exm_dp_stamp_take(const gchar *const *paths)
+ExmStamp *
+exm_stamp_take(const gchar *const *paths)
 {
-	ExmDpStamp *s = g_new0(ExmDpStamp, 1);
+	ExmStamp *s = g_new0(ExmStamp, 1);
 
 	s->paths = g_strdupv((gchar **)paths);
 	s->files = g_array_new(FALSE, FALSE, sizeof(FileStamp));
@@ -77,7 +77,7 @@ same_file(const FileStamp *a, const FileStamp *b)
 }
 
 gboolean
-exm_dp_stamp_equal(const ExmDpStamp *a, const ExmDpStamp *b)
+exm_stamp_equal(const ExmStamp *a, const ExmStamp *b)
 {
 	if (a == NULL || b == NULL || a->files->len != b->files->len)
 		return FALSE;
@@ -91,10 +91,10 @@ exm_dp_stamp_equal(const ExmDpStamp *a, const ExmDpStamp *b)
 	return TRUE;
 }
 
-ExmDpStamp *
-exm_dp_stamp_copy(const ExmDpStamp *stamp)
+ExmStamp *
+exm_stamp_copy(const ExmStamp *stamp)
 {
-	ExmDpStamp *s = g_new0(ExmDpStamp, 1);
+	ExmStamp *s = g_new0(ExmStamp, 1);
 
 	s->paths = g_strdupv(stamp->paths);
 	s->files = g_array_copy(stamp->files);
@@ -102,7 +102,7 @@ exm_dp_stamp_copy(const ExmDpStamp *stamp)
 }
 
 void
-exm_dp_stamp_free(ExmDpStamp *stamp)
+exm_stamp_free(ExmStamp *stamp)
 {
 	if (stamp == NULL)
 		return;
