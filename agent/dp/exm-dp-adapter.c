@@ -81,6 +81,12 @@ adapter_unchanged(ExmUaDriver *d, const gchar *kind)
 	return exm_dp_driver_unchanged(adapter_inner(d), kind);
 }
 
+static gboolean
+adapter_keys_unchanged(ExmUaDriver *d, const gchar *kind)
+{
+	return exm_dp_driver_keys_unchanged(adapter_inner(d), kind);
+}
+
 static JsonObject *
 adapter_create(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError **error)
 {
@@ -249,6 +255,7 @@ exm_dp_adapter_new(const gchar *config_path, GError **error)
 	md->base.kinds = adapter_kinds;
 	md->base.list = adapter_list;
 	md->base.unchanged = adapter_unchanged;
+	md->base.keys_unchanged = adapter_keys_unchanged;
 	md->base.create = adapter_create;
 	md->base.update = adapter_update;
 	md->base.remove = adapter_remove;

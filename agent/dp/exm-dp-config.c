@@ -74,6 +74,8 @@ static const ExmIniKey dp_keys[] = {
 	{ DP_KEY("acme_dir", acme_dir, EXM_INI_STRING), .def = EXM_DP_PATH_ACME_DIR },
 	{ DP_KEY("extra_ignore_target_hosts", extra_ignore_target_hosts, EXM_INI_STRV),
 	  .def = "", .separator = ',' },
+	{ DP_KEY("usage_report_interval", usage_report_interval, EXM_INI_INT),
+	  .def = G_STRINGIFY(EXM_DP_USAGE_REPORT_INTERVAL), .min = 0, .max = 3600 },
 };
 /* clang-format on */
 static const ExmIniSchema dp_schema = EXM_INI_SCHEMA(dp_keys, dp_error, EXM_DP_ERROR_CONFIG);

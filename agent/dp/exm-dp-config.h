@@ -55,6 +55,11 @@
 
 #define EXM_DP_CONFIG_GROUP "dataplane"
 
+/* A node whose usage moves reports its whole value (every account) at most
+ * this often, in seconds, unless the files, the breaker or a capture moved
+ * too (docs/usage.md §3, docs/scale.md §3). */
+#define EXM_DP_USAGE_REPORT_INTERVAL 30
+
 /**
  * ExmDpConfig:
  * @root: directory every node path resolves under ("/" in production)
@@ -91,6 +96,9 @@
  *   directory's HTTPS (a test CA such as pebble's); "" = the system store
  * @acme_dir: node path (under @root) of the ACME account key and state
  *   (default %EXM_DP_PATH_ACME_DIR)
+ * @usage_report_interval: seconds a change of the usage alone waits after
+ *   the last report before the actual value is reported again (default
+ *   %EXM_DP_USAGE_REPORT_INTERVAL; 0 = at the next iteration; docs/usage.md §3)
  */
 typedef struct {
 	gchar *root;
@@ -118,6 +126,7 @@ typedef struct {
 	gchar *acme_http_listen;
 	gchar *acme_ca_file;
 	gchar *acme_dir;
+	gint usage_report_interval;
 } ExmDpConfig;
 
 /**
@@ -144,8 +153,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmDpConfig, exm_dp_config_free)
  * address: the agent serves the node's `/metrics` there; empty = off, the
  * default), metrics_port (9465; 0 = any free port), acme_http_listen
  * (`ADDR:PORT`, default `0.0.0.0:80`), acme_ca_file (default "": the system
- * store), acme_dir (default %EXM_DP_PATH_ACME_DIR).  Call exm_dp_config_validate()
- * afterwards.
+ * store), acme_dir (default %EXM_DP_PATH_ACME_DIR), usage_report_interval
+ * (seconds, 0–3600, default %EXM_DP_USAGE_REPORT_INTERVAL).  Call
+ * exm_dp_config_validate() afterwards.
  *
  * Returns: %TRUE on success
  */

@@ -105,11 +105,26 @@ GPtrArray *exm_dp_driver_list(ExmDpDriver *self, const gchar *kind, GError **err
  *
  * Whether a list() of @kind now would return what the last one did: %TRUE only
  * when no write came after it and no file it read was touched since (their
- * stamps, exm-stamp.h).  Costs a few stat() calls whatever the size.
+ * stamps, exm-stamp.h), and the live members (usage, breaker, captures) are
+ * as listed, or only the usage moved and the hold is not over
+ * (exm_dp_driver_set_usage_hold()).  Costs a few stat() calls and the live
+ * members' text whatever the number of accounts.
  *
- * Returns: %TRUE when nothing changed
+ * Returns: %TRUE when nothing changed that is to be reported now
  */
 gboolean exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind);
+
+/**
+ * exm_dp_driver_keys_unchanged:
+ * @kind: a kind
+ *
+ * exm_dp_driver_unchanged() without the live members: %TRUE when no write
+ * came after the last list() and no file it read was touched since, whatever
+ * the usage, the breaker or the captures did (they are no target's keys).
+ *
+ * Returns: %TRUE when the files are as listed
+ */
+gboolean exm_dp_driver_keys_unchanged(ExmDpDriver *self, const gchar *kind);
 
 /* The actual value of one resource, %EXM_DP_ERROR_NOT_FOUND when unknown. */
 JsonNode *exm_dp_driver_get(ExmDpDriver *self,
@@ -140,6 +155,20 @@ JsonNode *exm_dp_driver_apply(ExmDpDriver *self,
  * Both are borrowed: the caller keeps them alive as long as the driver.
  */
 void exm_dp_driver_set_usage(ExmDpDriver *self, ExmDpLogStats *log, ExmDpUsage *usage);
+
+/**
+ * exm_dp_driver_set_usage_hold:
+ * @seconds: how long after a listing a change of the usage member alone
+ *   leaves exm_dp_driver_unchanged() %TRUE (0: never; the driver starts with
+ *   the configuration's `usage_report_interval`)
+ *
+ * The usage travels in the node's value with every account, and the
+ * protocol reports a value whole: without a hold, a node whose mail moves
+ * reports all its accounts at every iteration.  A change of the files, of
+ * the breaker's member or of the captures is never held; nor is the first
+ * change of the usage after a quiet spell (docs/usage.md §3).
+ */
+void exm_dp_driver_set_usage_hold(ExmDpDriver *self, guint seconds);
 
 /**
  * exm_dp_driver_set_usage_store:

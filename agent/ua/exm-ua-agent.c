@@ -387,14 +387,21 @@ agent_reset_iteration(ExmUaAgent *agent)
 }
 
 /* What the settled iteration collected for @kind (or its marks, offloaded),
- * while the driver says nothing changed since the listing it came from;
- * %NULL otherwise. */
+ * while the driver says nothing on the targets' keys changed since the
+ * listing it came from; %NULL otherwise.  Live members that moved since do
+ * not matter: the marks spare a listing only when every target is to be
+ * written (exm_ua_reconcile_kind_settled()), and the writes' results carry
+ * those members as they are now; a driver whose counters move would
+ * otherwise list every value before every change (docs/scale.md §3). */
 static GPtrArray *
 agent_settled_marks(ExmUaAgent *agent, ExmUaDriver *driver, const gchar *kind, gboolean settled)
 {
+	gboolean (*same)(ExmUaDriver *, const gchar *) =
+		driver->keys_unchanged != NULL ? driver->keys_unchanged : driver->unchanged;
+
 	if (!settled || agent->settled_kinds == NULL ||
-	    !g_hash_table_contains(agent->settled_kinds, kind) || driver->unchanged == NULL ||
-	    !driver->unchanged(driver, kind))
+	    !g_hash_table_contains(agent->settled_kinds, kind) || same == NULL ||
+	    !same(driver, kind))
 		return NULL;
 	return exm_ua_payload_basket(agent->last, TRUE, kind, FALSE);
 }

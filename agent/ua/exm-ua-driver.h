@@ -28,10 +28,18 @@ typedef struct _ExmUaDriver ExmUaDriver;
  * @remove: delete the object of @value's uuid (@value is its actual value);
  *   an object that is already gone is a success
  * @unchanged: (nullable): %TRUE when a @list of @kind now would return exactly
- *   the values the last @list returned (nothing was written or touched since);
- *   must cost little whatever the number of values.  The agent then skips an
+ *   the values the last @list returned (nothing was written or touched since),
+ *   or values whose difference the driver reports later by design (a
+ *   counter it holds a while: docs/agent-protocol.md §8.1); must cost little
+ *   whatever the number of values.  The agent then skips an
  *   idle iteration without calling the driver, and updates a value a new
  *   target changed without listing first (docs/scale.md); %NULL: never
+ * @keys_unchanged: (nullable): %TRUE when a @list of @kind now would return
+ *   the values the last @list returned, but for members outside every
+ *   target's keys (live members such as a driver's counters): the last
+ *   listing's hashes on the targets' keys still hold.  The agent then
+ *   updates values a new target changed without listing first, whose results
+ *   carry those members as they are now; %NULL: @unchanged decides
  * @start: (nullable): called once per iteration before any other call
  * @finish: (nullable): called once per iteration after the last call, also when
  *   one failed
@@ -60,6 +68,7 @@ struct _ExmUaDriver {
 			   JsonObject *value,
 			   GError **error);
 	gboolean (*unchanged)(ExmUaDriver *driver, const gchar *kind);
+	gboolean (*keys_unchanged)(ExmUaDriver *driver, const gchar *kind);
 	void (*start)(ExmUaDriver *driver);
 	void (*finish)(ExmUaDriver *driver);
 	void (*destroy)(ExmUaDriver *driver);

@@ -672,6 +672,49 @@ test_agent_tick(void)
 	g_assert_true(saved != NULL && exm_dp_breaker_is_held(saved, MIA));
 }
 
+/* Would the agent report the node now (docs/usage.md §3)? */
+static gboolean
+reported(gpointer data)
+{
+	Node *node = data;
+
+	return !exm_dp_driver_unchanged(node->driver, EXM_DP_DRIVER_KIND);
+}
+
+/*
+ * The usage hold never delays the breaker's report: another message of held
+ * mia, frozen, moves the breaker's member (and the usage) but no file, and
+ * the driver asks for a report at once, an hour's hold notwithstanding.
+ */
+static void
+test_report_not_held(void)
+{
+	g_autoptr(ExmDpFixture) fx = NULL;
+	g_autoptr(ExmDpDriver) driver = NULL;
+	g_autoptr(GPtrArray) list = NULL;
+	g_autoptr(GError) error = NULL;
+	Agent agent = { 0 };
+	Node node = { 0 };
+
+	fx = start_node(&driver, &agent, NEW_LIMITS);
+	if (fx == NULL)
+		return;
+	node.fx = fx;
+	node.driver = driver;
+	trip_by_new_recipients(fx, driver);
+	assert_held(driver, "new_recipients", 4, 2);
+	exm_dp_driver_set_usage_hold(driver, 3600);
+	list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, &error);
+	EXM_TEST_OK(error);
+	g_assert_false(reported(&node));
+	g_assert_cmpint(send_to(fx, "third@example.net"), ==, 250);
+	node.n = 3;
+	g_assert_cmpfloat(wait_for(spool_frozen, &node), >=, 0);
+	g_assert_cmpfloat(wait_for(reported, &node), >=, 0);
+	assert_held(driver, "new_recipients", 4, 3);
+	agent_stop(&agent, driver);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -683,5 +726,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dp/breaker/discard", test_discard);
 	g_test_add_func("/dp/breaker/bounces-restart", test_bounces_restart);
 	g_test_add_func("/dp/breaker/agent-tick", test_agent_tick);
+	g_test_add_func("/dp/breaker/report-not-held", test_report_not_held);
 	return g_test_run();
 }

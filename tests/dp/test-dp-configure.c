@@ -476,6 +476,9 @@ test_config(void)
 		{ "acme_dir", "relative/acme" },
 		{ "acme_dir", "/persist/../etc" },
 		{ "acme_ca_file", "/tmp/ca file.pem" },
+		{ "usage_report_interval", "-1" },
+		{ "usage_report_interval", "3601" },
+		{ "usage_report_interval", "30s" },
 	};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmDpConfig) c = exm_dp_config_new();
@@ -484,7 +487,8 @@ test_config(void)
 					  "[universal_agent]\nuuid5_name = mailaas\n"
 					  "[dataplane]\nroot = /srv/node\nlisten = 127.1.0.2, ::1\n"
 					  "smtps_port = 10465\nverify_config = false\n"
-					  "acme_http_listen = [::1]:8080\n",
+					  "acme_http_listen = [::1]:8080\n"
+					  "usage_report_interval = 0\n",
 					  -1,
 					  NULL));
 	g_assert_true(exm_dp_config_load_file(c, ini, &error));
@@ -494,6 +498,7 @@ test_config(void)
 	g_assert_false(c->verify_config);
 	g_assert_cmpstr(c->acme_http_listen, ==, "[::1]:8080");
 	g_assert_cmpstr(c->acme_dir, ==, EXM_DP_PATH_ACME_DIR);
+	g_assert_cmpint(c->usage_report_interval, ==, 0);
 	g_assert_true(exm_dp_config_validate(c, &error));
 	EXM_TEST_OK(error);
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {

@@ -483,9 +483,52 @@ listed_usage_has(GPtrArray *list, const gchar *address)
 	return text != NULL && strstr(text, address) != NULL;
 }
 
+/* A usage reader fed by hand, set on the driver as the adapter sets it. */
+typedef struct {
+	ExmDpLogStats *log;
+	ExmDpUsage *usage;
+} UsageFx;
+
+static void
+usage_attach(Fixture *f, UsageFx *u)
+{
+	u->log = exm_dp_logstats_new("/nonexistent/mainlog", TRUE);
+	u->usage = exm_dp_usage_new();
+	exm_dp_logstats_set_observer(u->log, exm_dp_usage_observe, u->usage);
+	exm_dp_logstats_set_login_observer(u->log, exm_dp_usage_observe_login, u->usage);
+	exm_dp_driver_set_usage(f->driver, u->log, u->usage);
+}
+
+static void
+usage_detach(Fixture *f, UsageFx *u)
+{
+	exm_dp_driver_set_usage(f->driver, NULL, NULL);
+	exm_dp_logstats_free(u->log);
+	exm_dp_usage_free(u->usage);
+}
+
+/* A message @user of the test domain sent now, as exim's main log has it. */
+static void
+usage_mail(UsageFx *u, const gchar *id, const gchar *user)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autofree gchar *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+	g_autofree gchar *line = g_strdup_printf(
+		"%s %s <= %s@" EXM_DP_TEST_DOMAIN " H=(c.test) [127.0.0.1] P=esmtpsa "
+		"X=TLS1.3:x:256 A=plain_server:%s@" EXM_DP_TEST_DOMAIN " S=512 for "
+		"someone@example.net",
+		when,
+		id,
+		user,
+		user);
+
+	exm_dp_logstats_feed_line(u->log, line, strlen(line));
+}
+
 /*
  * `unchanged` with usage (issue 16): mail moving changes the reported value
- * though no file the stamp sees changed, so an idle agent must not skip it.
+ * though no file the stamp sees changed, so an idle agent must not skip it
+ * (without a hold; the hold is test_usage_held()'s).
  */
 static void
 test_unchanged_usage(Fixture *f, gconstpointer data)
@@ -493,30 +536,16 @@ test_unchanged_usage(Fixture *f, gconstpointer data)
 	const gchar *accounts[] = { "alice", HASH_1, "1", "bob", HASH_1, "1", NULL };
 	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
 	g_autoptr(GPtrArray) keep = NULL;
-	ExmDpLogStats *log = exm_dp_logstats_new("/nonexistent/mainlog", TRUE);
-	ExmDpUsage *usage = exm_dp_usage_new();
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	g_autofree gchar *when = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-	g_autofree gchar *line = g_strdup_printf(
-		"%s 1tJ001-0001Ab-Cd <= alice@" EXM_DP_TEST_DOMAIN " H=(c.test) [127.0.0.1] "
-		"P=esmtpsa X=TLS1.3:x:256 A=plain_server:alice@" EXM_DP_TEST_DOMAIN " S=512 for "
-		"someone@example.net",
-		when);
-	g_autofree gchar *line2 = g_strdup_printf(
-		"%s 1tJ002-0001Ab-Cd <= bob@" EXM_DP_TEST_DOMAIN " H=(c.test) [127.0.0.1] "
-		"P=esmtpsa X=TLS1.3:x:256 A=plain_server:bob@" EXM_DP_TEST_DOMAIN " S=512 for "
-		"someone@example.net",
-		when);
+	UsageFx u;
 
-	exm_dp_logstats_set_observer(log, exm_dp_usage_observe, usage);
-	exm_dp_logstats_set_login_observer(log, exm_dp_usage_observe_login, usage);
-	exm_dp_driver_set_usage(f->driver, log, usage);
+	usage_attach(f, &u);
+	exm_dp_driver_set_usage_hold(f->driver, 0);
 	listed_accounts(f, &keep);
 	g_clear_pointer(&keep, g_ptr_array_unref);
 	listed_accounts(f, &keep); /* the kept listing */
 	g_assert_false(listed_usage_has(keep, "alice@" EXM_DP_TEST_DOMAIN));
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
-	exm_dp_logstats_feed_line(log, line, strlen(line));
+	usage_mail(&u, "1tJ001-0001Ab-Cd", "alice");
 	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
 	g_clear_pointer(&keep, g_ptr_array_unref);
 	listed_accounts(f, &keep);
@@ -532,17 +561,71 @@ test_unchanged_usage(Fixture *f, gconstpointer data)
 		g_autofree gchar *read = NULL;
 
 		g_assert_no_error(error);
-		exm_dp_logstats_feed_line(log, line2, strlen(line2));
+		usage_mail(&u, "1tJ002-0001Ab-Cd", "bob");
 		kept = list_text(f->driver);
-		exm_dp_driver_set_usage(fresh, log, usage);
+		exm_dp_driver_set_usage(fresh, u.log, u.usage);
 		read = list_text(fresh);
 		exm_dp_driver_set_usage(fresh, NULL, NULL);
 		g_assert_cmpstr(kept, ==, read);
 		g_assert_nonnull(strstr(kept, "bob@" EXM_DP_TEST_DOMAIN));
 	}
-	exm_dp_driver_set_usage(f->driver, NULL, NULL);
-	exm_dp_logstats_free(log);
-	exm_dp_usage_free(usage);
+	usage_detach(f, &u);
+}
+
+#define HOLD_S 2
+
+/*
+ * The usage hold (docs/usage.md §3): after a listing, a change of the usage
+ * alone leaves `unchanged` true until the hold is over, so a node whose mail
+ * moves does not report every account at every iteration; the first change
+ * after a spell quieter than the hold, and a changed file, are not held.
+ */
+static void
+test_usage_held(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", "bob", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autoptr(GPtrArray) keep = NULL;
+	g_autofree gchar *text = NULL;
+	UsageFx u;
+
+	usage_attach(f, &u);
+	/* the configuration's default, 30 s, until set */
+	g_assert_cmpint(f->fx->config->usage_report_interval, ==, EXM_DP_USAGE_REPORT_INTERVAL);
+	exm_dp_driver_set_usage_hold(f->driver, HOLD_S);
+	listed_accounts(f, &keep);
+	usage_mail(&u, "1tJ001-0001Ab-Cd", "alice");
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_usleep((HOLD_S * 1000 + 100) * 1000);
+	/* the hold is over: reported, with the mail of the hold; the files are
+	 * as listed (a change is written without listing them first) */
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_assert_true(exm_dp_driver_keys_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	g_assert_true(listed_usage_has(keep, "alice@" EXM_DP_TEST_DOMAIN));
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	/* quiet for longer than the hold: the next mail is reported at once */
+	g_usleep((HOLD_S * 1000 + 100) * 1000);
+	usage_mail(&u, "1tJ002-0001Ab-Cd", "bob");
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	g_assert_true(listed_usage_has(keep, "bob@" EXM_DP_TEST_DOMAIN));
+	/* held again; a file written by someone else is not */
+	usage_mail(&u, "1tJ003-0001Ab-Cd", "alice");
+	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	text = exm_test_read_file(f->passwd);
+	g_assert_true(g_file_set_contents(f->passwd, text, -1, NULL));
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_assert_false(exm_dp_driver_keys_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	/* no hold: every change at once */
+	g_clear_pointer(&keep, g_ptr_array_unref);
+	listed_accounts(f, &keep);
+	exm_dp_driver_set_usage_hold(f->driver, 0);
+	usage_mail(&u, "1tJ004-0001Ab-Cd", "bob");
+	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	usage_detach(f, &u);
 }
 
 int
@@ -555,6 +638,7 @@ main(int argc, char **argv)
 	ADD("policy-twin-diverged", test_policy_twin_diverged);
 	ADD("unchanged", test_unchanged);
 	ADD("unchanged-usage", test_unchanged_usage);
+	ADD("usage-held", test_usage_held);
 	ADD("listing-kept", test_listing_kept);
 	ADD("put-meta-kept", test_put_meta_kept);
 	ADD("listing-file", test_listing_file);
