@@ -317,6 +317,21 @@ trip_by_new_recipients(ExmDpFixture *fx, ExmDpDriver *driver)
 	return 4;
 }
 
+/* exim, the sink and a driver, mia tripped by new recipients; %NULL when
+ * the node cannot run here. */
+static ExmDpFixture *
+start_tripped(ExmDpDriver **driver, Agent *agent, Node *node)
+{
+	ExmDpFixture *fx = start_node(driver, agent, NEW_LIMITS);
+
+	if (fx == NULL)
+		return NULL;
+	node->fx = fx;
+	node->driver = *driver;
+	trip_by_new_recipients(fx, *driver);
+	return fx;
+}
+
 static void
 assert_held(ExmDpDriver *driver, const gchar *reason, gint64 new_rcpt, gint64 messages)
 {
@@ -446,12 +461,9 @@ test_discard(void)
 	Agent agent = { 0 };
 	Node node = { 0 };
 
-	fx = start_node(&driver, &agent, NEW_LIMITS);
+	fx = start_tripped(&driver, &agent, &node);
 	if (fx == NULL)
 		return;
-	node.fx = fx;
-	node.driver = driver;
-	trip_by_new_recipients(fx, driver);
 	apply_action(driver, NEW_LIMITS, "discard");
 	g_assert_cmpfloat(wait_for(spool_empty, &node), >=, 0);
 	g_usleep(500 * 1000);
@@ -696,12 +708,9 @@ test_report_not_held(void)
 	Agent agent = { 0 };
 	Node node = { 0 };
 
-	fx = start_node(&driver, &agent, NEW_LIMITS);
+	fx = start_tripped(&driver, &agent, &node);
 	if (fx == NULL)
 		return;
-	node.fx = fx;
-	node.driver = driver;
-	trip_by_new_recipients(fx, driver);
 	assert_held(driver, "new_recipients", 4, 2);
 	exm_dp_driver_set_usage_hold(driver, 3600);
 	list = exm_dp_driver_list(driver, EXM_DP_DRIVER_KIND, &error);

@@ -1418,6 +1418,30 @@ test_idle_iterations(void)
 	fx_clear(&fx);
 }
 
+/* An agent whose driver answers `unchanged`, converged and idle. */
+static void
+fx_init_settled(Fx *fx)
+{
+	fx_init(fx, NULL, NULL);
+	fx->drv->offer_unchanged = TRUE;
+	fx_converge(fx);
+	run_iterations(fx, 3);
+	g_assert_true(last_it(fx)->idle);
+}
+
+/* A new target for the settled VM: updated without a listing. */
+static void
+assert_change_from_marks(Fx *fx)
+{
+	g_ptr_array_set_size(fx->drv->calls, 0);
+	fake_cp_set_target(fx->cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(fx, 1);
+	g_assert_cmpint(last_it(fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(last_it(fx)->updated, ==, 1);
+	g_assert_false(fake_driver_called(fx->drv, "list demo_vm"));
+	g_assert_cmpint(dp_ram(fx), ==, 2048);
+}
+
 /* Scale (docs/scale.md §3): a full answer to a settled agent whose driver is
  * unchanged is told apart from the marks it kept (the hash on the target's
  * keys differs): updated without a listing.  A failed update lists to report
@@ -1427,18 +1451,8 @@ test_change_from_marks(void)
 {
 	Fx fx = { 0 };
 
-	fx_init(&fx, NULL, NULL);
-	fx.drv->offer_unchanged = TRUE;
-	fx_converge(&fx);
-	run_iterations(&fx, 3);
-	g_assert_true(last_it(&fx)->idle);
-	g_ptr_array_set_size(fx.drv->calls, 0);
-	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
-	run_iterations(&fx, 1);
-	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
-	g_assert_cmpuint(last_it(&fx)->updated, ==, 1);
-	g_assert_false(fake_driver_called(fx.drv, "list demo_vm"));
-	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	fx_init_settled(&fx);
+	assert_change_from_marks(&fx);
 	/* the update failed: the DP as listed is reported, nothing saved */
 	run_iterations(&fx, 3);
 	g_assert_true(last_it(&fx)->idle);
@@ -1488,19 +1502,9 @@ test_change_while_live_moves(void)
 {
 	Fx fx = { 0 };
 
-	fx_init(&fx, NULL, NULL);
-	fx.drv->offer_unchanged = TRUE;
-	fx_converge(&fx);
-	run_iterations(&fx, 3);
-	g_assert_true(last_it(&fx)->idle);
+	fx_init_settled(&fx);
 	fx.drv->live = 1;
-	g_ptr_array_set_size(fx.drv->calls, 0);
-	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
-	run_iterations(&fx, 1);
-	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
-	g_assert_cmpuint(last_it(&fx)->updated, ==, 1);
-	g_assert_false(fake_driver_called(fx.drv, "list demo_vm"));
-	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	assert_change_from_marks(&fx);
 	g_assert_cmpint(reported_live(&fx), ==, 1);
 	/* settled again; the member moves with no change to write */
 	run_iterations(&fx, 3);
