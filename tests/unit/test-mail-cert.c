@@ -4,8 +4,9 @@
  *
  * exm_mail_cert_check() (docs/tls.md §3) against real certificates made by
  * openssl (tests/unit/tls/make-certs.sh): a root, an intermediate and leaves
- * of each key type.  "now" is the test's own, so expiry is checked without
- * waiting.
+ * of each key type.  "now" is the test's own, an instant inside the
+ * fixtures' validity, so expiry is checked without waiting and the answers
+ * do not change with the day the test runs.
  */
 #include <string.h>
 
@@ -56,10 +57,32 @@ check(const gchar *const *chain, const gchar *key, const gchar *host, gint64 now
 	return g_strdup(error->message);
 }
 
+#define YEAR ((gint64)365 * 86400)
+
+/* The notAfter of the committed leaf rsa.pem.  The checks are made at
+ * instants taken from it, not from the clock: the fixtures were made once
+ * (make-certs.sh: valid ten years from that day), and a check "two days ago"
+ * stopped being before their notBefore two days after they were made. */
+static gint64
+leaf_not_after(void)
+{
+	g_autofree gchar *pem = fixture("rsa.pem");
+	ExmMailCertInfo leaf = { 0 };
+	gint64 t;
+
+	g_assert_true(exm_mail_cert_read_leaf(pem, strlen(pem), &leaf));
+	t = leaf.not_after;
+	exm_mail_cert_info_clear(&leaf);
+	/* 2030-01-01: a date read wrong would make the cases below vacuous */
+	g_assert_cmpint(t, >, 1893456000);
+	return t;
+}
+
+/* An instant inside every fixture's validity (the middle of its ten years). */
 static gint64
 now(void)
 {
-	return g_get_real_time() / G_USEC_PER_SEC;
+	return leaf_not_after() - 5 * YEAR;
 }
 
 #define CHAIN(...) ((const gchar *const[]){ __VA_ARGS__, NULL })
@@ -112,7 +135,8 @@ static void
 test_refused(void)
 {
 	const gchar *const *full = CHAIN("rsa.pem", "inter.pem", "root.pem");
-	gint64 later = now() + (gint64)11 * 365 * 86400;
+	gint64 later = leaf_not_after() + 86400;
+	gint64 before = leaf_not_after() - 11 * YEAR;
 	struct {
 		gchar *message;
 		const gchar *want;
@@ -124,7 +148,7 @@ test_refused(void)
 		{ check(CHAIN("other.pem", "inter.pem", "root.pem"), "other.key", HOST, now()),
 		  "no subjectAltName" },
 		{ check(full, "rsa.key", HOST, later), "has expired" },
-		{ check(full, "rsa.key", HOST, now() - 2 * 86400), "not valid yet" },
+		{ check(full, "rsa.key", HOST, before), "not valid yet" },
 		{ check(CHAIN("rsa.pem", "root.pem", "inter.pem"), "rsa.key", HOST, now()),
 		  "out of order" },
 		{ check(CHAIN("rsa.pem", "root.pem"), "rsa.key", HOST, now()), "incomplete" },
