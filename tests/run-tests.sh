@@ -15,7 +15,8 @@
 #      (built with -Db_coverage=true), prints line and branch coverage per
 #      directory against the floors of tests/check/coverage-floors.txt
 #      (tests/check/coverage.sh),
-#   7. ends with the line "N passed, N failed" counted from meson's test logs.
+#   7. ends with the line "N passed, N failed" counted from meson's test logs;
+#      every section's duration is printed when the next one begins.
 # Options: --quick  skip the sanitizer (and so the coverage), valgrind and
 #          benchmark runs.
 set -uo pipefail
@@ -26,7 +27,7 @@ QUICK=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run-tests: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -37,13 +38,25 @@ export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
 # lists) outlives the clone: a machine that ran the suite once is warm
 export EXM_IMAGE_CACHE=${EXM_IMAGE_CACHE:-/var/cache/exordos-mail/image}
 
+# Every heading ends the section before it with that section's duration and
+# the run's time so far; "summary" is the last.
+section_name=
+section_start=0
+section() {
+  if [ -n "$section_name" ]; then
+    echo "run-tests: section \"$section_name\" took $((SECONDS - section_start))s (${SECONDS}s elapsed)"
+  fi
+  section_name=$*
+  section_start=$SECONDS
+  printf '\n==== %s ====\n' "$*"
+}
+
+section "setup (tests/setup.sh)"
 bash tests/setup.sh || { echo "run-tests: setup failed" >&2; exit 1; }
 
 status=0
 logs=()
 COVERAGE=0
-
-section() { printf '\n==== %s ====\n' "$*"; }
 
 setup_build() { # dir, extra meson args...
   local dir=$1; shift
@@ -69,7 +82,6 @@ run_meson_test() { # dir, logname, meson test args...
     if [ -f "$f" ]; then log=$f; fi
   done
   logs+=("$log")
-  echo "run-tests: ${SECONDS}s elapsed"
 }
 
 section "build (werror)"
@@ -88,7 +100,6 @@ fi
 section "static analysis: cppcheck clang-tidy scan-build"
 bash tests/check/analyze.sh --build build --json build/meson-logs/analyze.json || status=1
 logs+=("build/meson-logs/analyze.json")
-echo "run-tests: ${SECONDS}s elapsed"
 
 if [ $QUICK = 0 ]; then
   section "sanitizer build (address,undefined; coverage): unit pg http dp pkg e2e faults fuzz"
