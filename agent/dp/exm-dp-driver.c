@@ -1158,9 +1158,11 @@ stamp_inputs(ExmDpDriver *self)
 	return exm_stamp_take(paths);
 }
 
-/* The usage member now (the log read up to its end), as text; %NULL when
- * the driver reports no usage.  Mail moving, or an hour with counts leaving
- * the window, changes it: a file stamp cannot see either. */
+/* The usage member now (the log read up to its end), as text, then a
+ * newline and the breaker's member (usage_held() tells the two apart there:
+ * compact JSON holds no raw newline); %NULL when the driver reports no usage.
+ * Mail moving, or an hour with counts leaving the window, changes it: a file
+ * stamp cannot see either. */
 static gchar *
 usage_text(ExmDpDriver *self)
 {

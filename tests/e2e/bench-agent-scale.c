@@ -13,7 +13,7 @@
  *   - CPU per iteration while mail moves (a line in exim's main log before
  *     every poll: the usage in the actual value changes, the targets do not),
  *     for three usage holds (the agent runs with usage_report_interval =
- *     HOLD_S, 30 s in production; docs/usage.md §3): the iterations that
+ *     HOLD_S, 30 s by default in production; docs/usage.md §3): the iterations that
  *     sent nothing and those that reported (once a hold), apart; a reporting
  *     iteration is what every such iteration cost before the hold (the
  *     previous design);
@@ -29,6 +29,7 @@
  */
 #include "exm-config.h"
 #include "exm-dp-config.h"
+#include "exm-ua-config.h"
 #include "exm-test.h"
 #include "exm-uuid.h"
 #include "test-ua-fakecp.h"
@@ -49,11 +50,8 @@
 	"tMCPvjE87aPyrlQPEKxEcxV6d4J6."
 #define IDLE_POLLS 40
 #define FULL_POLLS 5
-#define MAIL_POLLS 5
-/* the agent's usage_report_interval here, and the production default */
-#define HOLD_S	       2
-#define HOLD_DEFAULT_S 30
-#define POLL_DEFAULT_S 3
+/* the agent's usage_report_interval here (production: EXM_DP_USAGE_REPORT_INTERVAL) */
+#define HOLD_S 2
 /* issue 18 targets */
 #define TARGET_IDLE_MS	 5.0
 #define TARGET_CHANGE_MS 500.0
@@ -455,8 +453,8 @@ print_mail(guint n, const Mail *m)
 {
 	gdouble polls_a_hold;
 
-	/* production: one report a hold, at a poll every POLL_DEFAULT_S */
-	polls_a_hold = (gdouble)HOLD_DEFAULT_S / POLL_DEFAULT_S;
+	/* production: one report a hold, at a poll every default poll interval */
+	polls_a_hold = EXM_DP_USAGE_REPORT_INTERVAL / EXM_UA_DEFAULT_POLL_INTERVAL;
 	g_print("# %7u accounts: mail moving (the usage changes before every poll, the targets "
 		"do not) for %d s, a %d s hold: %u iterations; %u sent nothing, %.2f ms CPU each; "
 		"%u reported, %.1f ms CPU each (the previous design: every such iteration)\n",
@@ -471,8 +469,8 @@ print_mail(guint n, const Mail *m)
 	g_print("# %7u accounts: mail moving at the defaults (a %d s hold, a poll every %d s): "
 		"%.1f ms CPU a poll, against %.1f ms reporting at every poll\n",
 		n,
-		HOLD_DEFAULT_S,
-		POLL_DEFAULT_S,
+		EXM_DP_USAGE_REPORT_INTERVAL,
+		(gint)EXM_UA_DEFAULT_POLL_INTERVAL,
 		(m->reported + m->held * (polls_a_hold - 1)) / polls_a_hold,
 		m->reported);
 }

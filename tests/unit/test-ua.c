@@ -555,6 +555,8 @@ typedef struct {
 static void
 state_fx_init(StateFx *fx, const gchar *name)
 {
+	g_autoptr(GError) error = NULL;
+
 	fx->dir = exm_test_mkdtemp(name);
 	fx->path = g_build_filename(fx->dir, "payload.json", NULL);
 	fx->full_path = g_build_filename(fx->dir, "full.json", NULL);
@@ -568,6 +570,9 @@ state_fx_init(StateFx *fx, const gchar *name)
 	add(fx->t, TRUE, resource("demo_vm", VM_TARGET_DISKS, NULL));
 	g_free(fx->t->hash);
 	fx->t->hash = g_strdup("0123456789abcdef");
+	/* the file as both tests begin: p collected, t the targets */
+	g_assert_true(exm_ua_state_save(fx->path, fx->p, fx->t, NULL, &error));
+	g_assert_no_error(error);
 }
 
 static void
@@ -599,25 +604,15 @@ test_state_hollow(void)
 	g_autofree gchar *after = NULL;
 	ExmUaResource *r;
 	gboolean changed = FALSE;
-	const gchar *path, *full_path;
-	ExmUaPayload *p, *p2, *t;
 
 	state_fx_init(&fx, "ua-state-hollow");
-	path = fx.path;
-	full_path = fx.full_path;
-	p = fx.p;
-	p2 = fx.p2;
-	t = fx.t;
-	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
-	g_assert_no_error(error);
-
-	exm_ua_state_load_hollow(path, &lp, &lt);
+	exm_ua_state_load_hollow(fx.path, &lp, &lt);
 	g_assert_nonnull(lt);
 	g_assert_true(lt->hollow);
-	g_assert_cmpstr(lt->hash, ==, t->hash);
+	g_assert_cmpstr(lt->hash, ==, fx.t->hash);
 	r = first_of(lt, TRUE);
 	g_assert_true(r->hollow);
-	g_assert_cmpstr(r->hash, ==, first_of(t, TRUE)->hash);
+	g_assert_cmpstr(r->hash, ==, first_of(fx.t, TRUE)->hash);
 	g_assert_cmpuint(json_object_get_size(r->value), ==, 5);
 	g_assert_cmpint(json_object_get_int_member(r->value, "ram"), ==, 1024);
 	g_assert_cmpuint(
@@ -627,35 +622,35 @@ test_state_hollow(void)
 	g_assert_false(first_of(lp, TRUE)->hollow);
 
 	/* a new collected payload saved with the hollow targets */
-	g_assert_true(exm_ua_state_save(path, p2, lt, &changed, &error));
+	g_assert_true(exm_ua_state_save(fx.path, fx.p2, lt, &changed, &error));
 	g_assert_no_error(error);
 	g_assert_true(changed);
-	g_assert_true(exm_ua_state_save(full_path, p2, t, NULL, &error));
-	g_assert_true(g_file_get_contents(path, &hollow_text, NULL, NULL));
-	g_assert_true(g_file_get_contents(full_path, &full_text, NULL, NULL));
+	g_assert_true(exm_ua_state_save(fx.full_path, fx.p2, fx.t, NULL, &error));
+	g_assert_true(g_file_get_contents(fx.path, &hollow_text, NULL, NULL));
+	g_assert_true(g_file_get_contents(fx.full_path, &full_text, NULL, NULL));
 	g_assert_cmpstr(hollow_text, ==, full_text);
-	g_assert_true(exm_ua_state_save(path, p2, lt, &changed, &error));
+	g_assert_true(exm_ua_state_save(fx.path, fx.p2, lt, &changed, &error));
 	g_assert_false(changed);
 
 	/* the file holds other targets, or none: refused, the file kept */
-	g_free(t->hash);
-	t->hash = g_strdup("fedcba9876543210");
-	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
-	g_assert_true(g_file_get_contents(path, &before, NULL, NULL));
-	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_free(fx.t->hash);
+	fx.t->hash = g_strdup("fedcba9876543210");
+	g_assert_true(exm_ua_state_save(fx.path, fx.p, fx.t, NULL, &error));
+	g_assert_true(g_file_get_contents(fx.path, &before, NULL, NULL));
+	g_assert_false(exm_ua_state_save(fx.path, fx.p2, lt, NULL, &error));
 	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
 	g_assert_nonnull(strstr(error->message, "not the ones held"));
 	g_clear_error(&error);
-	g_assert_true(g_file_get_contents(path, &after, NULL, NULL));
+	g_assert_true(g_file_get_contents(fx.path, &after, NULL, NULL));
 	g_assert_cmpstr(after, ==, before);
-	g_assert_true(exm_ua_state_save(path, p, NULL, NULL, &error));
-	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_assert_true(exm_ua_state_save(fx.path, fx.p, NULL, NULL, &error));
+	g_assert_false(exm_ua_state_save(fx.path, fx.p2, lt, NULL, &error));
 	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
 	g_clear_error(&error);
-	g_assert_cmpint(g_unlink(path), ==, 0);
-	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_assert_cmpint(g_unlink(fx.path), ==, 0);
+	g_assert_false(exm_ua_state_save(fx.path, fx.p2, lt, NULL, &error));
 	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
-	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(fx.path, G_FILE_TEST_EXISTS));
 	state_fx_clear(&fx);
 }
 
@@ -671,41 +666,33 @@ test_state_hollow_recorded(void)
 	g_autoptr(ExmUaPayload) lt = NULL;
 	g_autoptr(GError) error = NULL;
 	gboolean changed = FALSE;
-	const gchar *path, *full_path;
-	ExmUaPayload *p, *p2, *t;
 
 	state_fx_init(&fx, "ua-state-recorded");
-	path = fx.path;
-	full_path = fx.full_path;
-	p = fx.p;
-	p2 = fx.p2;
-	t = fx.t;
-	g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
-	exm_ua_state_load_hollow(path, &lp, &lt);
+	exm_ua_state_load_hollow(fx.path, &lp, &lt);
 	g_assert_nonnull(lt);
 	g_assert_nonnull(lt->saved.file);
 	for (guint i = 0; i < 3; i++) {
-		ExmUaPayload *c = i == 1 ? p : p2;
+		ExmUaPayload *c = i == 1 ? fx.p : fx.p2;
 		g_autofree gchar *hollow_text = NULL;
 		g_autofree gchar *full_text = NULL;
 
-		g_assert_true(exm_ua_state_save(path, c, lt, &changed, &error));
+		g_assert_true(exm_ua_state_save(fx.path, c, lt, &changed, &error));
 		g_assert_no_error(error);
 		g_assert_true(changed);
 		g_assert_nonnull(lt->saved.file);
-		g_assert_true(exm_ua_state_save(full_path, c, t, NULL, &error));
-		g_assert_true(g_file_get_contents(path, &hollow_text, NULL, NULL));
-		g_assert_true(g_file_get_contents(full_path, &full_text, NULL, NULL));
+		g_assert_true(exm_ua_state_save(fx.full_path, c, fx.t, NULL, &error));
+		g_assert_true(g_file_get_contents(fx.path, &hollow_text, NULL, NULL));
+		g_assert_true(g_file_get_contents(fx.full_path, &full_text, NULL, NULL));
 		g_assert_cmpstr(hollow_text, ==, full_text);
 		/* another writer, the same targets: checked again, and kept */
 		if (i == 1)
-			g_assert_true(exm_ua_state_save(path, p, t, NULL, &error));
+			g_assert_true(exm_ua_state_save(fx.path, fx.p, fx.t, NULL, &error));
 	}
 	/* another writer, other targets where the recorded ones were: refused */
-	g_free(t->hash);
-	t->hash = g_strdup("fedcba9876543210");
-	g_assert_true(exm_ua_state_save(path, p2, t, NULL, &error));
-	g_assert_false(exm_ua_state_save(path, p2, lt, NULL, &error));
+	g_free(fx.t->hash);
+	fx.t->hash = g_strdup("fedcba9876543210");
+	g_assert_true(exm_ua_state_save(fx.path, fx.p2, fx.t, NULL, &error));
+	g_assert_false(exm_ua_state_save(fx.path, fx.p2, lt, NULL, &error));
 	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_FAILED);
 	state_fx_clear(&fx);
 }
