@@ -103,7 +103,7 @@ logs+=("build/meson-logs/analyze.json")
 
 if [ $QUICK = 0 ]; then
   section "sanitizer build (address,undefined; coverage): unit pg http dp pkg e2e faults fuzz"
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp
   # gcc's gcov counters ride along in this pass (-Db_coverage=true): no

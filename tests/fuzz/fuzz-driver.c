@@ -457,30 +457,17 @@ take_iterations_arg(int *argc, char **argv)
 	argv[out] = NULL;
 }
 
-/* The directory GLib made for this run's isolated dirs (%NULL when the caller
- * named one in G_TEST_TMPDIR): GLib removes it when g_test_run() returns,
- * which a failed property's _exit() never lets it do. */
-static gchar *made_tmpdir;
-
-static void
-remove_made_tmpdir(void)
-{
-	exm_test_rmtree(made_tmpdir);
-}
-
 int
 main(int argc, char **argv)
 {
 	g_autofree gchar *base = g_path_get_basename(argv[0]);
-	gboolean tmpdir_given = g_getenv("G_TEST_TMPDIR") != NULL;
 	gchar *path;
 	int rc;
 
 	take_iterations_arg(&argc, argv);
 	exm_test_init(&argc, &argv);
-	if (!tmpdir_given)
-		made_tmpdir = g_strdup(g_getenv("G_TEST_TMPDIR"));
-	exm_fuzz_exit_on_failure(remove_made_tmpdir);
+	/* a failed property's _exit() skips atexit(): the test's dirs go first */
+	exm_fuzz_exit_on_failure(exm_test_remove_dirs);
 	fuzz.name = g_strdup(g_str_has_prefix(base, "fuzz-") ? base + 5 : base);
 	fuzz.seeds = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	fuzz.pool = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
@@ -501,6 +488,5 @@ main(int argc, char **argv)
 	g_ptr_array_unref(fuzz.pool);
 	g_ptr_array_unref(fuzz.seeds);
 	g_free(fuzz.name);
-	g_free(made_tmpdir);
 	return rc;
 }

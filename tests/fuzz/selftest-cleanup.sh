@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # A fuzz target whose property breaks exits at once (exm_fuzz_fail()), before
-# GLib could remove the directory it made for the test's isolated dirs: the
-# driver removes it itself.  Runs fuzz-selftest (which fails by design) with a
+# atexit() could remove the directory exm_test_init() made for the test's
+# user dirs: the driver removes it itself.  Runs fuzz-selftest (which fails by design) with a
 # TMPDIR of its own and checks the failure and that nothing is left there.
 set -u
 selftest=$1

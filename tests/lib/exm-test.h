@@ -19,8 +19,13 @@
 	}                                                                                          \
 	G_STMT_END
 
-/* g_test_init() with TAP output and the project's defaults. */
+/* g_test_init() with TAP output and the project's defaults; GLib's user dirs
+ * (home, XDG) are made for the process in TMPDIR and removed at exit. */
 void exm_test_init(int *argc, char ***argv);
+
+/* Removes the user dirs of exm_test_init() now (for an exit that skips
+ * atexit(), such as _exit()); safe to call twice. */
+void exm_test_remove_dirs(void);
 
 /* %TRUE when EXM_REQUIRE_REAL_PEERS=1: a missing peer is a failure, not a skip. */
 gboolean exm_test_require_real_peers(void);
