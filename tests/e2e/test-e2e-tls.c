@@ -5,9 +5,9 @@
  * A tenant's own certificate end to end (issue 22 item 3, docs/tls.md §3):
  * the host with the plugin, the engine and the local backend whose node runs
  * exim and the real agent.  The unit suite's chain for mail.example.com and
- * its key go through the public API's `certificate` action; the node value
- * carries them to the agent, which installs them; the instance's tls_source
- * turns `custom`, and a client that verifies (tests/dp/tls-verify.py,
+ * its key, made afresh for the run (exm_test_make_certs()), go through the public API's
+ * `certificate` action; the node value carries them to the agent, which installs them; the
+ * instance's tls_source turns `custom`, and a client that verifies (tests/dp/tls-verify.py,
  * trusting the unit suite's root) connects by mail.example.com on 587 and
  * 465.  The answers and the node's logs (the agent's, exim's) carry no key.  `certificate_remove`
  * brings the self-signed certificate back.
@@ -19,12 +19,14 @@
 #include "exm-test.h"
 #include "test-e2e-fixture.h"
 
-#define UNIT_TLS EXM_SOURCE_ROOT "/tests/unit/tls/"
+/* This run's certificates (exm_test_make_certs(): the node checks them
+ * against the real clock). */
+static gchar *certs;
 
 static gchar *
 unit_file(const gchar *name)
 {
-	g_autofree gchar *path = g_strconcat(UNIT_TLS, name, NULL);
+	g_autofree gchar *path = g_build_filename(certs, name, NULL);
 	gchar *text = NULL;
 
 	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
@@ -70,13 +72,14 @@ static gboolean
 verifies(const ExhLocalNodeInfo *node, const gchar *port_name, const gchar *mode)
 {
 	g_autofree gchar *port = g_strdup_printf("%u", exh_local_node_info_port(node, port_name));
+	g_autofree gchar *root = g_build_filename(certs, "root.pem", NULL);
 	const gchar *argv[] = { "/usr/bin/python3",
 				EXM_SOURCE_ROOT "/tests/dp/tls-verify.py",
 				node->ipv4,
 				port,
 				mode,
 				"mail." E2E_DOMAIN,
-				UNIT_TLS "root.pem",
+				root,
 				NULL };
 	g_autofree gchar *out = NULL;
 	g_autoptr(JsonNode) json = NULL;
@@ -178,7 +181,9 @@ test_custom_certificate(void)
 	g_autofree gchar *instance = NULL;
 	g_autoptr(JsonObject) active = NULL;
 
-	if (e != NULL && (instance = e2e_create_instance(e, "tls", E2E_DOMAIN)) != NULL &&
+	certs = exm_test_make_certs();
+	if (certs != NULL && e != NULL &&
+	    (instance = e2e_create_instance(e, "tls", E2E_DOMAIN)) != NULL &&
 	    (active = e2e_wait_instance(e, instance, "ACTIVE")) != NULL)
 		run(e, instance);
 }
@@ -186,7 +191,12 @@ test_custom_certificate(void)
 int
 main(int argc, char **argv)
 {
+	int rc;
+
 	exh_test_init(&argc, &argv);
 	g_test_add_func("/e2e/tls/custom-certificate", test_custom_certificate);
-	return g_test_run();
+	rc = g_test_run();
+	exm_test_rmtree(certs);
+	g_free(certs);
+	return rc;
 }

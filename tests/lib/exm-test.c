@@ -4,6 +4,8 @@
  */
 #include "exm-test.h"
 
+#include "exm-config.h"
+
 #include <glib/gstdio.h>
 
 #include <arpa/inet.h>
@@ -167,6 +169,25 @@ exm_test_rmtree(const gchar *path)
 	if (path == NULL || !g_file_test(path, G_FILE_TEST_EXISTS))
 		return;
 	nftw(path, rmtree_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+gchar *
+exm_test_make_certs(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("exm-certs");
+	g_autofree gchar *err = NULL;
+	const gchar *argv[] = {
+		"bash", EXM_SOURCE_ROOT "/tests/unit/tls/make-certs.sh", dir, NULL
+	};
+
+	if (dir == NULL)
+		return NULL;
+	if (exm_test_run(argv, NULL, &err) != 0) {
+		g_test_fail_printf("make-certs.sh %s: %s", dir, err != NULL ? err : "");
+		exm_test_rmtree(dir);
+		return NULL;
+	}
+	return g_steal_pointer(&dir);
 }
 
 gchar *

@@ -56,6 +56,11 @@ gchar *exm_test_mkdtemp(const gchar *prefix);
 /* rm -rf without spawning; errors are reported as test messages. */
 void exm_test_rmtree(const gchar *path);
 
+/* A fresh set of the certificate fixtures (tests/unit/tls/make-certs.sh),
+ * valid from now, in a new directory (the caller removes it); %NULL, the
+ * test failed, when openssl did. */
+gchar *exm_test_make_certs(void);
+
 /* Reads a whole file, failing the test if it cannot. */
 gchar *exm_test_read_file(const gchar *path);
 

@@ -9,7 +9,8 @@
  * (the action's, the instance's GET and list, the errors) and no log line;
  * an unchanged resubmission writes nothing; the node value carries
  * `tls_custom` while a certificate is stored and not after its removal.
- * The certificates are the unit suite's (tests/unit/tls/make-certs.sh).
+ * The certificates are the unit suite's, made afresh for the run
+ * (exm_test_make_certs()): the API checks them against the real clock.
  */
 #include "exm-config.h"
 
@@ -45,17 +46,21 @@ fx_teardown(Fx *x, gconstpointer data)
 	g_clear_pointer(&x->f, exm_fixture_free);
 }
 
-/* The unit suite's PEM files @names (NULL-ended), joined in order. */
+/* This run's certificates (made by the first test that needs them). */
+static gchar *certs;
+
+/* The PEM files @names (NULL-ended) of this run's certificates, joined in order. */
 static gchar *
 pem(const gchar *first, ...)
 {
 	GString *s = g_string_new(NULL);
 	va_list ap;
 
+	if (certs == NULL)
+		certs = exm_test_make_certs();
 	va_start(ap, first);
-	for (const gchar *n = first; n != NULL; n = va_arg(ap, const gchar *)) {
-		g_autofree gchar *path =
-			g_build_filename(EXM_SOURCE_ROOT, "tests", "unit", "tls", n, NULL);
+	for (const gchar *n = first; n != NULL && certs != NULL; n = va_arg(ap, const gchar *)) {
+		g_autofree gchar *path = g_build_filename(certs, n, NULL);
 		g_autofree gchar *text = NULL;
 
 		g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
@@ -310,47 +315,59 @@ test_iam(Fx *x, gconstpointer data)
 
 /* ------------------------------------------------------------------ accepted */
 
-static void
-assert_answer(ExmReply *r, const gchar *key, const gchar *fingerprint)
+/* What openssl prints after `=` for the option @opt of this run's leaf. */
+static gchar *
+openssl_leaf(const gchar *opt)
 {
-	exm_assert_status(r, 200);
-	g_assert_cmpstr(exm_reply_str(r, "smtp_hostname"), ==, "mail.example.com");
-	g_assert_cmpstr(exm_reply_str(r, "subject"), ==, "CN = mail.example.com");
-	g_assert_cmpstr(exm_reply_str(r, "issuer"), ==, "CN = Test Intermediate");
-	g_assert_cmpstr(exm_reply_str(r, "key_type"), ==, "RSA-2048");
-	g_assert_true(g_str_has_prefix(exm_reply_str(r, "not_after"), "2036-"));
-	g_assert_cmpstr(exm_reply_str(r, "fingerprint_sha256"), ==, fingerprint);
-	assert_no_key(r->body, key);
+	g_autofree gchar *path = g_build_filename(certs, "rsa.pem", NULL);
+	const gchar *argv[] = { "openssl", "x509", "-in", path, "-noout", opt, "-sha256", NULL };
+	g_autofree gchar *out = NULL;
+	const gchar *eq;
+
+	g_assert_cmpint(exm_test_run(argv, &out, NULL), ==, 0);
+	eq = out != NULL ? strchr(out, '=') : NULL;
+	g_assert_nonnull(eq);
+	return eq != NULL ? g_strndup(eq + 1, strcspn(eq + 1, "\n")) : g_strdup("");
 }
 
 /* The leaf's SHA-256 as openssl prints it, lower case and without colons. */
 static gchar *
 openssl_fingerprint(void)
 {
-	g_autofree gchar *path =
-		g_build_filename(EXM_SOURCE_ROOT, "tests", "unit", "tls", "rsa.pem", NULL);
-	const gchar *argv[] = { "openssl", "x509",	   "-in",     path,
-				"-noout",  "-fingerprint", "-sha256", NULL };
-	g_autofree gchar *out = NULL;
-	const gchar *eq;
+	g_autofree gchar *colons = openssl_leaf("-fingerprint");
 	GString *hex = g_string_new(NULL);
 
-	g_assert_true(g_spawn_sync(NULL,
-				   (gchar **)argv,
-				   NULL,
-				   G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-				   NULL,
-				   NULL,
-				   &out,
-				   NULL,
-				   NULL,
-				   NULL));
-	eq = strchr(out, '=');
-	g_assert_nonnull(eq);
-	for (const gchar *p = eq + 1; *p != '\0' && *p != '\n'; p++)
+	for (const gchar *p = colons; *p != '\0'; p++)
 		if (*p != ':')
 			g_string_append_c(hex, g_ascii_tolower(*p));
 	return g_string_free(hex, FALSE);
+}
+
+/* The year of the leaf's notAfter (`Dec  4 04:49:32 2036 GMT`). */
+static gchar *
+openssl_not_after_year(void)
+{
+	g_autofree gchar *date = openssl_leaf("-enddate");
+	g_auto(GStrv) words = g_strsplit_set(date, " ", -1);
+	guint n = g_strv_length(words);
+
+	g_assert_cmpuint(n, >=, 2);
+	return g_strdup(n >= 2 ? words[n - 2] : "");
+}
+
+static void
+assert_answer(ExmReply *r, const gchar *key, const gchar *fingerprint, const gchar *year)
+{
+	g_autofree gchar *prefix = g_strconcat(year, "-", NULL);
+
+	exm_assert_status(r, 200);
+	g_assert_cmpstr(exm_reply_str(r, "smtp_hostname"), ==, "mail.example.com");
+	g_assert_cmpstr(exm_reply_str(r, "subject"), ==, "CN = mail.example.com");
+	g_assert_cmpstr(exm_reply_str(r, "issuer"), ==, "CN = Test Intermediate");
+	g_assert_cmpstr(exm_reply_str(r, "key_type"), ==, "RSA-2048");
+	g_assert_true(g_str_has_prefix(exm_reply_str(r, "not_after"), prefix));
+	g_assert_cmpstr(exm_reply_str(r, "fingerprint_sha256"), ==, fingerprint);
+	assert_no_key(r->body, key);
 }
 
 /* Stored and answered with its facts; the instance's GET and list and the
@@ -362,6 +379,7 @@ test_accepted(Fx *x, gconstpointer data)
 	g_autofree gchar *chain = pem("rsa.pem", "inter.pem", "root.pem", NULL);
 	g_autofree gchar *key = pem("rsa.key", NULL);
 	g_autofree gchar *fp = openssl_fingerprint();
+	g_autofree gchar *year = openssl_not_after_year();
 	g_autofree gchar *before = NULL;
 	g_autofree gchar *after = NULL;
 	g_autofree gchar *row = NULL;
@@ -372,12 +390,12 @@ test_accepted(Fx *x, gconstpointer data)
 	{
 		g_autoptr(ExmReply) r = put_cert(x, &exm_who_owner1, chain, key);
 
-		assert_answer(r, key, fp);
+		assert_answer(r, key, fp, year);
 	}
 	after = instance_version(x);
 	g_assert_cmpstr(after, !=, before); /* updated_at moved: the builder runs */
 	assert_stored(x, "c.fingerprint", fp);
-	assert_stored(x, "to_char(c.not_after, 'YYYY')", "2036");
+	assert_stored(x, "to_char(c.not_after, 'YYYY')", year);
 	{
 		g_autofree gchar *k = stored(x, "c.key");
 
@@ -393,7 +411,7 @@ test_accepted(Fx *x, gconstpointer data)
 		g_autofree gchar *now = instance_version(x);
 		g_autofree gchar *row2 = stored(x, "c.xmin::text");
 
-		assert_answer(again, key, fp);
+		assert_answer(again, key, fp, year);
 		g_assert_cmpstr(now, ==, after);
 		g_assert_cmpstr(row2, ==, row);
 		exm_assert_status(get, 200);
@@ -546,6 +564,8 @@ test_cascade(Fx *x, gconstpointer data)
 int
 main(int argc, char **argv)
 {
+	int rc;
+
 	exm_test_init(&argc, &argv);
 	g_test_add("/plugin/certificate/refused", Fx, NULL, fx_setup, test_refused, fx_teardown);
 	g_test_add(
@@ -556,5 +576,8 @@ main(int argc, char **argv)
 	g_test_add(
 		"/plugin/certificate/node-value", Fx, NULL, fx_setup, test_node_value, fx_teardown);
 	g_test_add("/plugin/certificate/cascade", Fx, NULL, fx_setup, test_cascade, fx_teardown);
-	return g_test_run();
+	rc = g_test_run();
+	exm_test_rmtree(certs);
+	g_free(certs);
+	return rc;
 }

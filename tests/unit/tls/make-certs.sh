@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates the certificate fixtures of tests/unit/test-mail-cert.c (openssl):
+# Usage: make-certs.sh [DIR]
+# Makes the certificate fixtures (openssl) in DIR, by default this directory,
+# where they are committed for tests/unit/test-mail-cert.c and the fuzz seeds:
 # a root CA, an intermediate, leaves for mail.example.com with RSA 2048, EC
 # P-384, RSA 1024 and Ed25519 keys, a leaf for another name, a leaf with a CN
 # and no SAN, and an unrelated key.  Valid ten years from the day they are
-# made; the test passes its own "now".
+# made; test-mail-cert passes its own "now".  The tests that check them
+# against the real clock through the API (tests/pg/test-plugin-certificate.c,
+# tests/e2e/test-e2e-tls.c) make a fresh set per run (exm_test_make_certs()).
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "${1:-$(dirname "$0")}"
 days=3650
 ext() { printf 'basicConstraints=critical,CA:%s\nsubjectAltName=%s\n' "$1" "$2"; }
 
