@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 /* The user dirs GLib hands this process (exm_test_init()), removed at its
- * exit by the process that made them (not by a fork()ed child's). */
+ * exit by the process that made them (not by a fork()ed child's, nor by a
+ * test's subprocess, which finds them in EXM_TEST_DIRS_ENV). */
+#define EXM_TEST_DIRS_ENV "EXM_TEST_DIRS"
 static gchar *isolated_root;
 static pid_t isolated_owner;
 
@@ -45,7 +47,7 @@ cache_user_dirs(void)
 		g_autofree gchar *path = g_build_filename(isolated_root, user_dir_vars[i], NULL);
 
 		old[i] = g_strdup(g_getenv(user_dir_vars[i]));
-		if (g_mkdir(path, 0700) != 0)
+		if (g_mkdir_with_parents(path, 0700) != 0)
 			g_printerr("exm-test: cannot make %s: %s\n", path, g_strerror(errno));
 		g_setenv(user_dir_vars[i], path, TRUE);
 	}
@@ -84,14 +86,23 @@ exm_test_remove_dirs(void)
 static void
 isolate_dirs(void)
 {
+	const gchar *parent = g_getenv(EXM_TEST_DIRS_ENV);
 	g_autoptr(GError) error = NULL;
 
+	/* a test's subprocess (g_test_trap_subprocess()), which may be killed by
+	 * design, uses its parent's dirs: the parent removes them */
+	if (parent != NULL && g_file_test(parent, G_FILE_TEST_IS_DIR)) {
+		isolated_root = g_strdup(parent);
+		cache_user_dirs();
+		return;
+	}
 	isolated_root = g_dir_make_tmp("exm-test-dirs-XXXXXX", &error);
 	if (isolated_root == NULL) {
 		g_printerr("exm-test: %s\n", error->message);
 		return;
 	}
 	isolated_owner = getpid();
+	g_setenv(EXM_TEST_DIRS_ENV, isolated_root, TRUE);
 	cache_user_dirs();
 	atexit(exm_test_remove_dirs);
 }
