@@ -27,10 +27,8 @@ static gchar *
 unit_file(const gchar *name)
 {
 	g_autofree gchar *path = g_build_filename(certs, name, NULL);
-	gchar *text = NULL;
 
-	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-	return text;
+	return exm_test_read_file(path);
 }
 
 /* `{"chain": leaf+intermediate+root, "key": the leaf's key}`. */

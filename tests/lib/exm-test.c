@@ -22,10 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Where a test process tells its subprocesses its user dirs. */
+#define EXM_TEST_DIRS_ENV "EXM_TEST_DIRS"
+
 /* The user dirs GLib hands this process (exm_test_init()), removed at its
  * exit by the process that made them (not by a fork()ed child's, nor by a
  * test's subprocess, which finds them in EXM_TEST_DIRS_ENV). */
-#define EXM_TEST_DIRS_ENV "EXM_TEST_DIRS"
 static gchar *isolated_root;
 static pid_t isolated_owner;
 

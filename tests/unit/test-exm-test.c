@@ -80,6 +80,8 @@ test_child_shares(void)
 	g_test_trap_assert_failed();
 	home = exm_test_read_file(out);
 	g_assert_nonnull(home);
+	if (home == NULL)
+		return;
 	g_assert_true(g_str_has_prefix(home, prefix));
 	g_assert_true(g_file_test(home, G_FILE_TEST_IS_DIR));
 }
