@@ -30,7 +30,8 @@
 /* the agents' identity name and their one capability kind */
 #define SIM_UUID5_NAME "orchsim"
 #define SIM_KIND       "sim_vm"
-/* how often a simulator thread looks for polls that are due */
+/* how often a simulator thread looks for setup steps to start; polls wake it
+ * when they are due */
 #define SIM_TICK_MS 2
 /* key rows per INSERT */
 #define SIM_KEY_BATCH 500
@@ -233,6 +234,7 @@ struct _SimThread {
 	GThread *thread;
 	GMainContext *context;
 	GMainLoop *loop;
+	GSource *tick;	   /* ready when the thread has something to start */
 	GPtrArray *agents; /* SimAgent, in phase order */
 	guint next_register;
 	guint next_fetch;
@@ -628,6 +630,32 @@ thread_schedule(SimThread *t)
 	}
 }
 
+static void agent_make_client(SimThread *t, SimAgent *a);
+
+/* The fleet as it is a minute after registering: the host's idle timeout
+ * (60 s) has closed the two Status connections each agent's registration
+ * left open, since a light poll uses only the Orch API.  A new client per
+ * agent closes them now instead of waiting that minute out; its Orch
+ * connection opens again at its first poll, in the warm-up.  Kept, every
+ * iteration of the simulator's threads walks their sources too (about 5 000
+ * more connections) and saturates its CPU (docs/scale.md §4). */
+static void
+thread_close_registrations(SimThread *t)
+{
+	if (t->sim->config.keep_registrations)
+		return;
+	for (guint i = 0; i < t->agents->len; i++) {
+		SimAgent *a = t->agents->pdata[i];
+
+		if (a->state != AGENT_READY || a->started != 0)
+			continue;
+		g_clear_pointer(&a->client, exm_ua_client_free);
+		agent_make_client(t, a);
+		if (a->client == NULL)
+			a->state = AGENT_FAILED;
+	}
+}
+
 /* Starts the polls that came due; the agents are in the order of their phase, so
  * the cursor goes round them. */
 static void
@@ -637,6 +665,7 @@ thread_poll_due(SimThread *t)
 	gint64 period = (gint64)(t->sim->config.period * G_USEC_PER_SEC);
 
 	if (t->cursor == G_MAXUINT) {
+		thread_close_registrations(t);
 		thread_schedule(t);
 		t->cursor = 0;
 	}
@@ -658,12 +687,27 @@ thread_poll_due(SimThread *t)
 	}
 }
 
+/* When the tick runs next: at the next poll's due time while polling, since
+ * every iteration of the context walks every agent's connection sources (a
+ * fixed 2 ms tick made 500 such walks a second per thread whatever was due);
+ * every SIM_TICK_MS otherwise. */
+static void
+thread_tick_again(SimThread *t, gboolean polling)
+{
+	gint64 next = g_source_get_time(t->tick) + SIM_TICK_MS * 1000;
+
+	if (polling && t->agents->len > 0 && t->cursor != G_MAXUINT)
+		next = ((SimAgent *)t->agents->pdata[t->cursor])->due;
+	g_source_set_ready_time(t->tick, next);
+}
+
 static gboolean
 thread_tick(gpointer data)
 {
 	SimThread *t = data;
+	gint phase = g_atomic_int_get(&t->sim->phase);
 
-	switch (g_atomic_int_get(&t->sim->phase)) {
+	switch (phase) {
 	case PHASE_REGISTER:
 		thread_register_more(t);
 		break;
@@ -680,31 +724,44 @@ thread_tick(gpointer data)
 			return G_SOURCE_REMOVE;
 		}
 	}
+	thread_tick_again(t, phase == PHASE_POLL);
 	return G_SOURCE_CONTINUE;
 }
+
+/* A source that is only its ready time (the tick sets it each run). */
+static gboolean
+tick_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	return callback(data);
+}
+
+static GSourceFuncs tick_funcs = { .dispatch = tick_dispatch };
 
 /* The agent library's client, with the agent's key file: made on the thread
  * whose main context will run its requests. */
 static void
-thread_make_clients(SimThread *t)
+agent_make_client(SimThread *t, SimAgent *a)
 {
 	OrchSim *sim = t->sim;
+	ExmUaConfig config = {
+		.orch_endpoint = sim->host->orch_url,
+		.status_endpoint = sim->host->status_url,
+		.private_key_path = a->key_path,
+		.secure = TRUE,
+		.http_timeout = sim->config.timeout,
+	};
+	g_autoptr(GError) error = NULL;
 
-	for (guint i = 0; i < t->agents->len; i++) {
-		SimAgent *a = t->agents->pdata[i];
-		ExmUaConfig config = {
-			.orch_endpoint = sim->host->orch_url,
-			.status_endpoint = sim->host->status_url,
-			.private_key_path = a->key_path,
-			.secure = TRUE,
-			.http_timeout = sim->config.timeout,
-		};
-		g_autoptr(GError) error = NULL;
+	a->client = exm_ua_client_new(&config, a->node, &error);
+	if (a->client == NULL)
+		count_error(t, error->message);
+}
 
-		a->client = exm_ua_client_new(&config, a->node, &error);
-		if (a->client == NULL)
-			count_error(t, error->message);
-	}
+static void
+thread_make_clients(SimThread *t)
+{
+	for (guint i = 0; i < t->agents->len; i++)
+		agent_make_client(t, t->agents->pdata[i]);
 }
 
 /* CPU 1 when the host is pinned on CPU 0, so the two do not share a core. */
@@ -725,15 +782,17 @@ static gpointer
 thread_main(gpointer data)
 {
 	SimThread *t = data;
-	GSource *tick = g_timeout_source_new(SIM_TICK_MS);
 
 	thread_pin(t);
 	g_main_context_push_thread_default(t->context);
 	thread_make_clients(t);
-	g_source_set_callback(tick, thread_tick, t, NULL);
-	g_source_attach(tick, t->context);
-	g_source_unref(tick);
+	t->tick = g_source_new(&tick_funcs, sizeof(GSource));
+	g_source_set_callback(t->tick, thread_tick, t, NULL);
+	g_source_set_ready_time(t->tick, 0);
+	g_source_attach(t->tick, t->context);
 	g_main_loop_run(t->loop);
+	g_source_destroy(t->tick);
+	g_clear_pointer(&t->tick, g_source_unref);
 	/* the sessions belong to this context: closed here */
 	g_ptr_array_set_size(t->agents, 0);
 	while (g_main_context_iteration(t->context, FALSE))

@@ -70,6 +70,10 @@ typedef struct {
 	guint threads;	 /* simulator threads, each with its own main context */
 	guint ramp;	 /* registrations in flight at once, per thread */
 	gdouble timeout; /* seconds per request (the client's http_timeout) */
+	/* keep the Status connections of the registrations open while polling
+	 * (the minute before the host's idle timeout closes them); by default
+	 * they are closed when the polls begin */
+	gboolean keep_registrations;
 } OrchSimConfig;
 
 /**

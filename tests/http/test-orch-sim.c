@@ -59,6 +59,7 @@ test_small_fleet(void)
 	g_autofree gchar *errors = NULL;
 	g_autofree gchar *rows = NULL;
 	GPid pid;
+	gint fds;
 
 	if (exm_test_pg_get() == NULL)
 		return;
@@ -69,6 +70,12 @@ test_small_fleet(void)
 	orch_sim_window_open(sim);
 	/* three periods: every agent polls about three times */
 	g_usleep(3 * G_USEC_PER_SEC);
+	/* polling, each agent holds its Orch connection only: the two Status
+	 * connections of its registration were closed (before, 3 per agent) */
+	fds = exm_test_count_fds(host->pid);
+	g_test_message("host descriptors while polling: %d", fds);
+	g_assert_cmpint(fds, >=, AGENTS);
+	g_assert_cmpint(fds, <, 2 * AGENTS);
 	orch_sim_stop(sim);
 	stats = orch_sim_stats(sim);
 	errors = orch_sim_stats_errors_text(stats);
