@@ -20,7 +20,9 @@
  * EXM_SIM_SETUP (90 s: registering and first payloads, a step refused with
  * a 503 or cut by the transport tried again after the agent's backoff; a
  * host that needs longer is reported with what it reached), EXM_SIM_THREADS
- * (8), EXM_SIM_RAMP (requests in flight per thread while setting up, 32).
+ * (8), EXM_SIM_RAMP (requests in flight per thread while setting up, 32),
+ * EXM_SIM_KEEP_REGISTRATIONS (1: each registration's Status connections
+ * stay open, as for the minute before the host's idle timeout).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -182,10 +184,9 @@ report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, Peak pe
 		       c->agents,
 		       s->first_full,
 		       c->agents,
-		       c->keep_registrations
-			       ? "kept open while polling (EXM_SIM_KEEP_REGISTRATIONS)"
-			       : "closed when the polls began, as the host's idle "
-				 "timeout does a minute after registering");
+		       c->keep_registrations ? "kept open (EXM_SIM_KEEP_REGISTRATIONS)"
+					     : "closed once registered, as the host's idle "
+					       "timeout does a minute later");
 	report_retries(s);
 	g_test_message("  requests/s: %.0f achieved of %.0f offered (target about 1700 at 5000 "
 		       "agents every 3 s); late polls %" G_GUINT64_FORMAT,

@@ -245,6 +245,7 @@ struct _SimThread {
 	GHashTable *errors;
 	GHashTable *retries; /* setup failures the agent tried again, by kind */
 	GPtrArray *waiting;  /* SimAgent backing off before its setup step again */
+	GPtrArray *renew;    /* SimAgent registered, its connections to close */
 	guint registered;
 	guint first_full;
 	guint64 light;
@@ -414,6 +415,8 @@ agent_posted(GObject *source, GAsyncResult *res, gpointer data)
 	}
 	a->failures = 0;
 	a->thread->registered++;
+	if (!a->thread->sim->config.keep_registrations)
+		g_ptr_array_add(a->thread->renew, a);
 	agent_settle(a, AGENT_REGISTERED);
 }
 
@@ -632,28 +635,27 @@ thread_schedule(SimThread *t)
 
 static void agent_make_client(SimThread *t, SimAgent *a);
 
-/* The fleet as it is a minute after registering: the host's idle timeout
- * (60 s) has closed the two Status connections each agent's registration
- * left open, since a light poll uses only the Orch API.  A new client per
- * agent closes them now instead of waiting that minute out; its Orch
- * connection opens again at its first poll, in the warm-up.  Kept, every
- * iteration of the simulator's threads walks their sources too (about 5 000
- * more connections) and saturates its CPU (docs/scale.md §4). */
+/* The Status connections a registration leaves (the verifier's and the
+ * POST's) closed once the agent is registered, by a new client: a light poll
+ * uses only the Orch API, and a real agent holds them only until the host's
+ * idle timeout (60 s).  Kept, they filled the Status API's caps during the
+ * setup (5 000 agents: 22 000 steps refused with 503 and tried again after
+ * the backoff, 80 s, until that timeout freed them), and while polling every
+ * iteration of the simulator's threads walked their sources too (about 5 000
+ * more connections), which saturated its CPU (docs/scale.md §4).  Run from
+ * the tick, not from inside the client's own callback. */
 static void
 thread_close_registrations(SimThread *t)
 {
-	if (t->sim->config.keep_registrations)
-		return;
-	for (guint i = 0; i < t->agents->len; i++) {
-		SimAgent *a = t->agents->pdata[i];
+	for (guint i = 0; i < t->renew->len; i++) {
+		SimAgent *a = t->renew->pdata[i];
 
-		if (a->state != AGENT_READY || a->started != 0)
-			continue;
 		g_clear_pointer(&a->client, exm_ua_client_free);
 		agent_make_client(t, a);
 		if (a->client == NULL)
 			a->state = AGENT_FAILED;
 	}
+	g_ptr_array_set_size(t->renew, 0);
 }
 
 /* Starts the polls that came due; the agents are in the order of their phase, so
@@ -665,7 +667,6 @@ thread_poll_due(SimThread *t)
 	gint64 period = (gint64)(t->sim->config.period * G_USEC_PER_SEC);
 
 	if (t->cursor == G_MAXUINT) {
-		thread_close_registrations(t);
 		thread_schedule(t);
 		t->cursor = 0;
 	}
@@ -707,6 +708,7 @@ thread_tick(gpointer data)
 	SimThread *t = data;
 	gint phase = g_atomic_int_get(&t->sim->phase);
 
+	thread_close_registrations(t);
 	switch (phase) {
 	case PHASE_REGISTER:
 		thread_register_more(t);
@@ -815,6 +817,7 @@ thread_new(OrchSim *sim)
 	t->errors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	t->retries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	t->waiting = g_ptr_array_new();
+	t->renew = g_ptr_array_new();
 	return t;
 }
 
@@ -832,6 +835,7 @@ thread_free(gpointer data)
 	g_hash_table_unref(t->errors);
 	g_hash_table_unref(t->retries);
 	g_ptr_array_unref(t->waiting);
+	g_ptr_array_unref(t->renew);
 	g_free(t);
 }
 

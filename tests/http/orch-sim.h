@@ -70,9 +70,9 @@ typedef struct {
 	guint threads;	 /* simulator threads, each with its own main context */
 	guint ramp;	 /* registrations in flight at once, per thread */
 	gdouble timeout; /* seconds per request (the client's http_timeout) */
-	/* keep the Status connections of the registrations open while polling
-	 * (the minute before the host's idle timeout closes them); by default
-	 * they are closed when the polls begin */
+	/* keep each registration's Status connections open, as a real agent
+	 * does until the host's idle timeout closes them (60 s); by default
+	 * they are closed once the agent is registered */
 	gboolean keep_registrations;
 } OrchSimConfig;
 
