@@ -25,7 +25,6 @@
  * stay open, as for the minute before the host's idle timeout).
  */
 #include <dirent.h>
-#include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,22 +107,6 @@ typedef struct {
 	gint fds;
 } Peak;
 
-/* The sampling thread off the host's CPU: listing the host's 10 000
- * descriptors four times a second took about 7 % of a core, on CPU 0
- * beside the host when the scheduler put it there. */
-static void
-sample_on_cpu1(const OrchSimHost *host)
-{
-	cpu_set_t set;
-
-	if (!host->pinned)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(1, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) != 0)
-		g_test_message("sampler not pinned: %s", g_strerror(errno));
-}
-
 /* The window: the host's RSS and descriptors sampled every 250 ms, their
  * largest values returned (the simulator's connections close when it stops). */
 static Peak
@@ -132,7 +115,10 @@ measure(OrchSim *sim, OrchSimHost *host, gdouble seconds)
 	gint64 end;
 	Peak peak = { 0, 0 };
 
-	sample_on_cpu1(host);
+	/* the sampling thread off the host's CPU: listing the host's 10 000
+	 * descriptors four times a second took about 7 % of a core, on CPU 0
+	 * beside the host when the scheduler put it there */
+	orch_sim_pin_cpu1(host, "sampler");
 	orch_sim_window_open(sim);
 	end = g_get_monotonic_time() + (gint64)(seconds * G_USEC_PER_SEC);
 	while (g_get_monotonic_time() < end) {

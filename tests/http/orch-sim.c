@@ -766,18 +766,17 @@ thread_make_clients(SimThread *t)
 		agent_make_client(t, t->agents->pdata[i]);
 }
 
-/* CPU 1 when the host is pinned on CPU 0, so the two do not share a core. */
-static void
-thread_pin(SimThread *t)
+void
+orch_sim_pin_cpu1(const OrchSimHost *host, const gchar *who)
 {
 	cpu_set_t set;
 
-	if (!t->sim->host->pinned)
+	if (!host->pinned)
 		return;
 	CPU_ZERO(&set);
 	CPU_SET(1, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) != 0)
-		g_test_message("simulator not pinned: %s", g_strerror(errno));
+		g_test_message("%s not pinned: %s", who, g_strerror(errno));
 }
 
 static gpointer
@@ -785,7 +784,7 @@ thread_main(gpointer data)
 {
 	SimThread *t = data;
 
-	thread_pin(t);
+	orch_sim_pin_cpu1(t->sim->host, "simulator");
 	g_main_context_push_thread_default(t->context);
 	thread_make_clients(t);
 	t->tick = g_source_new(&tick_funcs, sizeof(GSource));

@@ -61,6 +61,9 @@ gdouble orch_sim_cpu_seconds(GPid pid);
 /* Time every thread of @pid has waited runnable for a CPU so far, in seconds
  * (run_delay of /proc/<pid>/task/<tid>/schedstat; 0 when unreadable). */
 gdouble orch_sim_wait_seconds(GPid pid);
+/* The calling thread on CPU 1 when @host is pinned on CPU 0, so the two do
+ * not share a core (a test message names @who when it cannot be). */
+void orch_sim_pin_cpu1(const OrchSimHost *host, const gchar *who);
 
 /* ------------------------------------------------------------- simulator */
 
