@@ -25,6 +25,12 @@ typedef struct {
 struct _ExmCdbWriter {
 	GByteArray *buf;
 	GArray *entries; /* Slot, in the order the records were added */
+	/* open-addressed index of each key's first record (entry number + 1; 0:
+	 * empty), 2^@index_bits slots, at most half full: what
+	 * exm_cdb_writer_contains() asks costs 4 bytes a slot instead of a
+	 * caller's table of copied keys */
+	guint32 *index;
+	guint index_bits;
 };
 
 static void
@@ -73,6 +79,7 @@ exm_cdb_writer_free(ExmCdbWriter *w)
 	exm_secret_wipe(w->buf->data, w->buf->len);
 	g_byte_array_unref(w->buf);
 	g_array_unref(w->entries);
+	g_free(w->index);
 	g_free(w);
 }
 
@@ -90,6 +97,79 @@ too_large(GError **error)
 	return FALSE;
 }
 
+/* The index slot @hash starts probing at: the multiplication spreads the
+ * hash's bits, so keys that differ only in their first bytes do not pile
+ * up in the low slots. */
+static guint32
+index_start(guint32 hash, guint bits)
+{
+	return (guint32)((hash * 0x9E3779B1u) >> (32 - bits));
+}
+
+static gboolean
+record_has_key(const ExmCdbWriter *w, guint32 pos, gconstpointer key, gsize klen)
+{
+	const guint8 *rec = w->buf->data + pos;
+
+	return get32(rec) == klen && memcmp(rec + 8, key, klen) == 0;
+}
+
+/* The slot of the first record of @key, or the empty slot where it belongs
+ * (*@found says which).  The index must exist. */
+static guint32
+index_probe(const ExmCdbWriter *w, guint32 hash, gconstpointer key, gsize klen, gboolean *found)
+{
+	guint32 mask = (1u << w->index_bits) - 1;
+	guint32 s = index_start(hash, w->index_bits);
+
+	*found = FALSE;
+	for (; w->index[s] != 0; s = (s + 1) & mask) {
+		const Slot *e = &g_array_index(w->entries, Slot, w->index[s] - 1);
+
+		if (e->hash == hash && record_has_key(w, e->pos, key, klen)) {
+			*found = TRUE;
+			break;
+		}
+	}
+	return s;
+}
+
+/* Makes room for one more key: the index doubles once half full. */
+static void
+index_grow(ExmCdbWriter *w)
+{
+	guint bits = MAX(w->index_bits + 1, 10u);
+	guint32 mask = (1u << bits) - 1;
+	guint32 *index;
+
+	if (w->index != NULL && 2ull * (w->entries->len + 1) <= (1ull << w->index_bits))
+		return;
+	index = g_new0(guint32, (gsize)1 << bits);
+	for (guint32 s = 0; w->index != NULL && s < (1u << w->index_bits); s++) {
+		guint32 at;
+
+		if (w->index[s] == 0)
+			continue;
+		at = index_start(g_array_index(w->entries, Slot, w->index[s] - 1).hash, bits);
+		while (index[at] != 0)
+			at = (at + 1) & mask;
+		index[at] = w->index[s];
+	}
+	g_free(w->index);
+	w->index = index;
+	w->index_bits = bits;
+}
+
+gboolean
+exm_cdb_writer_contains(const ExmCdbWriter *w, gconstpointer key, gsize klen)
+{
+	gboolean found = FALSE;
+
+	if (w->index != NULL)
+		index_probe(w, exm_cdb_hash(key, klen), key, klen, &found);
+	return found;
+}
+
 gboolean
 exm_cdb_writer_add(ExmCdbWriter *w,
 		   gconstpointer key,
@@ -99,6 +179,8 @@ exm_cdb_writer_add(ExmCdbWriter *w,
 		   GError **error)
 {
 	guint8 lens[8];
+	gboolean found;
+	guint32 s;
 	Slot e;
 
 	/* the record and, at the end, its two table slots must stay addressable */
@@ -112,7 +194,12 @@ exm_cdb_writer_add(ExmCdbWriter *w,
 	g_byte_array_append(w->buf, lens, sizeof(lens));
 	g_byte_array_append(w->buf, key, (guint)klen);
 	g_byte_array_append(w->buf, data, (guint)dlen);
+	index_grow(w);
+	/* a later record of a key is stored, but a lookup finds the first */
+	s = index_probe(w, e.hash, key, klen, &found);
 	g_array_append_val(w->entries, e);
+	if (!found)
+		w->index[s] = w->entries->len;
 	return TRUE;
 }
 
@@ -185,6 +272,8 @@ exm_cdb_writer_finish(ExmCdbWriter *w, gsize *len, GError **error)
 	for (guint t = 0; t < NTABLES; t++)
 		write_table(w, t, grouped + starts[t], counts[t], slots);
 	g_array_set_size(w->entries, 0);
+	g_clear_pointer(&w->index, g_free);
+	w->index_bits = 0;
 	db = g_byte_array_steal(w->buf, len);
 	/* the writer starts again empty; the caller owns the file */
 	g_byte_array_set_size(w->buf, HEADER);

@@ -49,6 +49,10 @@ gboolean exm_cdb_writer_add(ExmCdbWriter *w,
 			    gsize dlen,
 			    GError **error);
 
+/* Whether a record of @key was added since @w was made or last finished
+ * (one probe of the writer's own index, whatever the number of records). */
+gboolean exm_cdb_writer_contains(const ExmCdbWriter *w, gconstpointer key, gsize klen);
+
 /* Records added so far. */
 guint exm_cdb_writer_count(const ExmCdbWriter *w);
 

@@ -28,15 +28,10 @@ refuse(GError **error, guint lineno, const gchar *why)
 	return FALSE;
 }
 
-/* One line [@p, @end) into @w unless its key was seen; blank and `#` lines
- * add nothing. */
+/* One line [@p, @end) into @w unless its key is there already (lsearch finds
+ * a key's first line); blank and `#` lines add nothing. */
 static gboolean
-add_line(ExmCdbWriter *w,
-	 GHashTable *seen,
-	 const gchar *p,
-	 const gchar *end,
-	 guint lineno,
-	 GError **error)
+add_line(ExmCdbWriter *w, const gchar *p, const gchar *end, guint lineno, GError **error)
 {
 	const gchar *k = p, *v;
 	g_autofree gchar *key = NULL;
@@ -57,17 +52,13 @@ add_line(ExmCdbWriter *w,
 	if (v < end && *v == ':')
 		for (v++; v < end && is_space(*v); v++)
 			;
-	if (g_hash_table_contains(seen, key))
+	if (exm_cdb_writer_contains(w, key, strlen(key)))
 		return TRUE;
-	if (!exm_cdb_writer_add(w, key, strlen(key), v, (gsize)(end - v), error))
-		return FALSE;
-	g_hash_table_add(seen, g_steal_pointer(&key));
-	return TRUE;
+	return exm_cdb_writer_add(w, key, strlen(key), v, (gsize)(end - v), error);
 }
 
 struct _ExmMailCdbLines {
 	ExmCdbWriter *w;
-	GHashTable *seen;
 	guint lineno;
 };
 
@@ -77,7 +68,6 @@ exm_mail_cdb_lines_new(void)
 	ExmMailCdbLines *l = g_new0(ExmMailCdbLines, 1);
 
 	l->w = exm_cdb_writer_new();
-	l->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	return l;
 }
 
@@ -87,14 +77,13 @@ exm_mail_cdb_lines_free(ExmMailCdbLines *l)
 	if (l == NULL)
 		return;
 	exm_cdb_writer_free(l->w);
-	g_hash_table_unref(l->seen);
 	g_free(l);
 }
 
 gboolean
 exm_mail_cdb_lines_add(ExmMailCdbLines *l, const gchar *line, gsize len, GError **error)
 {
-	return add_line(l->w, l->seen, line, line + len, ++l->lineno, error);
+	return add_line(l->w, line, line + len, ++l->lineno, error);
 }
 
 guint8 *

@@ -168,6 +168,53 @@ test_many(void)
 	}
 }
 
+/* The writer knows which keys it holds, through its index's growth, for
+ * keys that differ only in their first byte or that share a cdb hash
+ * * ("bC" and "cb" do), after a key is added twice and after finish. */
+static void
+test_contains(void)
+{
+	g_autoptr(ExmCdbWriter) w = exm_cdb_writer_new();
+	g_autofree gchar *got = NULL;
+	gsize len = 0;
+	guint8 *db;
+
+	g_assert_false(exm_cdb_writer_contains(w, "k", 1));
+	g_assert_cmpuint(exm_cdb_hash("bC", 2), ==, exm_cdb_hash("cb", 2));
+	g_assert_true(exm_cdb_writer_add(w, "bC", 2, "1", 1, NULL));
+	g_assert_true(exm_cdb_writer_contains(w, "bC", 2));
+	g_assert_false(exm_cdb_writer_contains(w, "cb", 2));
+	g_assert_false(exm_cdb_writer_contains(w, "b", 1));
+	g_assert_false(exm_cdb_writer_contains(w, "bCb", 3));
+	g_assert_true(exm_cdb_writer_add(w, "cb", 2, "2", 1, NULL));
+	g_assert_true(exm_cdb_writer_add(w, "bC", 2, "3", 1, NULL));
+	g_assert_true(exm_cdb_writer_contains(w, "cb", 2));
+	for (guint i = 0; i < 5000; i++) {
+		g_autofree gchar *k = g_strdup_printf("%c%04u.example.com", 'a' + i % 26, i);
+
+		g_assert_false(exm_cdb_writer_contains(w, k, strlen(k)));
+		g_assert_true(exm_cdb_writer_add(w, k, strlen(k), "", 0, NULL));
+	}
+	for (guint i = 0; i < 5000; i++) {
+		g_autofree gchar *k = g_strdup_printf("%c%04u.example.com", 'a' + i % 26, i);
+		g_autofree gchar *other =
+			g_strdup_printf("%c%04u.example.com", 'a' + (i + 1) % 26, i);
+
+		g_assert_true(exm_cdb_writer_contains(w, k, strlen(k)));
+		g_assert_false(exm_cdb_writer_contains(w, other, strlen(other)));
+	}
+	g_assert_true(exm_cdb_writer_contains(w, "bC", 2));
+	g_assert_cmpuint(exm_cdb_writer_count(w), ==, 5003);
+	db = exm_cdb_writer_finish(w, &len, NULL);
+	g_assert_nonnull(db);
+	got = find(db, len, "bC");
+	g_assert_cmpstr(got, ==, "1");
+	exm_cdb_free(db, len);
+	g_assert_false(exm_cdb_writer_contains(w, "bC", 2));
+	g_assert_true(exm_cdb_writer_add(w, "bC", 2, "4", 1, NULL));
+	g_assert_true(exm_cdb_writer_contains(w, "bC", 2));
+}
+
 /* The records come back in the order they were added; a broken file is an
  * error, never a read outside it. */
 static void
@@ -310,6 +357,7 @@ main(int argc, char **argv)
 	g_test_add_func("/cdb/layout", test_layout);
 	g_test_add_func("/cdb/find", test_find);
 	g_test_add_func("/cdb/many", test_many);
+	g_test_add_func("/cdb/contains", test_contains);
 	g_test_add_func("/cdb/next-and-malformed", test_next_and_malformed);
 	g_test_add_func("/cdb/empty-and-reuse", test_empty_and_reuse);
 	g_test_add_func("/mail-cdb/from-lsearch", test_from_lsearch);
