@@ -322,12 +322,16 @@ meta_load(ExmDpDriver *self, GError **error)
 	/* the value may carry the tenant's TLS key (tls_custom): wiped */
 	g_autoptr(ExmSecret) content = read_optional(self->meta_path, error);
 	g_autoptr(JsonNode) root = NULL;
+	gsize len;
 
 	if (content == NULL)
 		return NULL;
 	if (content[0] == '\0')
 		return meta_empty();
-	root = exm_json_parse_strict(content, strlen(content), error);
+	/* parsed where it lies (and wiped): a copy beside the tree was 14 MB
+	 * more at 100 000 accounts */
+	len = strlen(content);
+	root = exm_json_parse_pruned_take(g_steal_pointer(&content), len, NULL, error);
 	if (root == NULL) {
 		g_prefix_error(error, "%s: ", self->meta_path);
 		return NULL;

@@ -24,18 +24,18 @@ struct _ExmDpListing {
 };
 
 /* The values as one array, member order kept (a listing parsed back is the
- * one read); wiped when freed: a value may carry the tenant's TLS key. */
+ * one read); wiped when freed: a value may carry the tenant's TLS key.  Each
+ * value is written into the array's text itself: at 100 000 accounts a text
+ * of each value beside it was 16 MB more at the agent's peak. */
 static gchar *
 values_text(GPtrArray *values)
 {
 	GString *out = g_string_new("[");
 
 	for (guint i = 0; i < values->len; i++) {
-		g_autoptr(ExmSecret) text = exm_json_to_string(values->pdata[i]);
-
 		if (i > 0)
 			g_string_append_c(out, ',');
-		g_string_append(out, text);
+		exm_json_append(out, values->pdata[i]);
 	}
 	g_string_append_c(out, ']');
 	return g_string_free(out, FALSE);
@@ -108,7 +108,8 @@ values_read(const ExmDpListing *listing, JsonNode **root, GError **error)
 	}
 	if (!g_file_get_contents(listing->path, &text, &len, error))
 		return NULL;
-	*root = exm_json_parse_strict(text, len, error);
+	/* parsed where it lies (and wiped), without a copy beside the tree */
+	*root = exm_json_parse_pruned_take(g_steal_pointer(&text), len, NULL, error);
 	if (*root == NULL)
 		return NULL;
 	if (!JSON_NODE_HOLDS_ARRAY(*root) ||

@@ -15,12 +15,56 @@
 /* A state file is a few payloads; anything this big is not ours. */
 #define EXM_UA_STATE_MAX (64 * 1024 * 1024)
 
-static gboolean state_parse(const gchar *text,
-			    gsize len,
-			    gboolean hollow,
-			    ExmUaPayload **collected,
-			    ExmUaPayload **targets,
-			    GError **error);
+/* The facts' values of both payloads are never read (exm_ua_payload_unused()),
+ * nor, while the targets are saved beside it, the collected payload's: an
+ * iteration applies the targets and lists the node.  With them, a state of
+ * 100 000 accounts built four trees of its accounts, not one.  The state is
+ * saved without them (`{}`); an older agent's file still holds them. */
+static const gchar *const state_unused[] = {
+	"capabilities/*/resources/*/value",
+	"facts/*/resources/*/value",
+	"targets/facts/*/resources/*/value",
+	NULL,
+};
+
+/* Without saved targets the collected payload stands in for them (a light
+ * answer before the first full one): only its facts' values go unread. */
+static const gchar *const state_unused_untargeted[] = {
+	"facts/*/resources/*/value",
+	NULL,
+};
+
+/* Read hollow (exm_ua_state_load_hollow()): the objects inside the targets'
+ * values are left empty too. */
+static const gchar *const state_hollow[] = {
+	"capabilities/*/resources/*/value",
+	"facts/*/resources/*/value",
+	"targets/facts/*/resources/*/value",
+	"targets/capabilities/*/resources/*/value/*",
+	NULL,
+};
+
+static void
+payload_set_hollow(ExmUaPayload *payload)
+{
+	GHashTableIter iter;
+	gpointer basket;
+
+	payload->hollow = TRUE;
+	g_hash_table_iter_init(&iter, payload->capabilities);
+	while (g_hash_table_iter_next(&iter, NULL, &basket)) {
+		GPtrArray *b = basket;
+
+		for (guint i = 0; i < b->len; i++)
+			((ExmUaResource *)b->pdata[i])->hollow = TRUE;
+	}
+}
+
+static gboolean state_unpack(JsonNode *root,
+			     gboolean hollow,
+			     ExmUaPayload **collected,
+			     ExmUaPayload **targets,
+			     GError **error);
 
 /* The stamp of the state file @path alone. */
 static ExmStamp *
@@ -81,9 +125,13 @@ saved_targets_span(const gchar *file,
 {
 	g_autoptr(ExmUaPayload) collected = NULL;
 	g_autoptr(ExmUaPayload) saved = NULL;
+	g_autoptr(JsonNode) root = NULL;
 
-	if (!exm_json_member_span(file, len, EXM_UA_STATE_TARGETS, offset, length, error) ||
-	    !state_parse(file, len, TRUE, &collected, &saved, error))
+	if (!exm_json_member_span(file, len, EXM_UA_STATE_TARGETS, offset, length, error))
+		return FALSE;
+	/* the file's text is copied from afterwards: parsed, not taken */
+	root = exm_json_parse_pruned(file, len, state_hollow, error);
+	if (root == NULL || !state_unpack(root, TRUE, &collected, &saved, error))
 		return FALSE;
 	if (saved == NULL || !exm_ua_payload_same(saved, targets)) {
 		g_set_error_literal(error,
@@ -203,76 +251,20 @@ exm_ua_state_save(const gchar *path,
 	return TRUE;
 }
 
-/* The facts' values of both payloads are never read (exm_ua_payload_unused()),
- * nor, while the targets are saved beside it, the collected payload's: an
- * iteration applies the targets and lists the node.  With them, a state of
- * 100 000 accounts built four trees of its accounts, not one.  The state is
- * saved without them (`{}`); an older agent's file still holds them. */
-static const gchar *const state_unused[] = {
-	"capabilities/*/resources/*/value",
-	"facts/*/resources/*/value",
-	"targets/facts/*/resources/*/value",
-	NULL,
-};
-
-/* Without saved targets the collected payload stands in for them (a light
- * answer before the first full one): only its facts' values go unread. */
-static const gchar *const state_unused_untargeted[] = {
-	"facts/*/resources/*/value",
-	NULL,
-};
-
-/* Read hollow (exm_ua_state_load_hollow()): the objects inside the targets'
- * values are left empty too. */
-static const gchar *const state_hollow[] = {
-	"capabilities/*/resources/*/value",
-	"facts/*/resources/*/value",
-	"targets/facts/*/resources/*/value",
-	"targets/capabilities/*/resources/*/value/*",
-	NULL,
-};
-
-static void
-payload_set_hollow(ExmUaPayload *payload)
-{
-	GHashTableIter iter;
-	gpointer basket;
-
-	payload->hollow = TRUE;
-	g_hash_table_iter_init(&iter, payload->capabilities);
-	while (g_hash_table_iter_next(&iter, NULL, &basket)) {
-		GPtrArray *b = basket;
-
-		for (guint i = 0; i < b->len; i++)
-			((ExmUaResource *)b->pdata[i])->hollow = TRUE;
-	}
-}
-
+/* The payloads of a state file's tree @root, read hollow or not. */
 static gboolean
-state_parse(const gchar *text,
-	    gsize len,
-	    gboolean hollow,
-	    ExmUaPayload **collected,
-	    ExmUaPayload **targets,
-	    GError **error)
+state_unpack(JsonNode *root,
+	     gboolean hollow,
+	     ExmUaPayload **collected,
+	     ExmUaPayload **targets,
+	     GError **error)
 {
-	g_autoptr(JsonNode) root =
-		exm_json_parse_pruned(text, len, hollow ? state_hollow : state_unused, error);
-	JsonObject *obj;
 	JsonNode *tnode;
 
-	if (root != NULL && JSON_NODE_HOLDS_OBJECT(root) &&
-	    !json_object_has_member(json_node_get_object(root), EXM_UA_STATE_TARGETS)) {
-		json_node_unref(root);
-		root = exm_json_parse_pruned(text, len, state_unused_untargeted, error);
-	}
-	if (root == NULL)
-		return FALSE;
 	*collected = exm_ua_payload_from_json(root, error);
 	if (*collected == NULL)
 		return FALSE;
-	obj = json_node_get_object(root);
-	tnode = json_object_get_member(obj, EXM_UA_STATE_TARGETS);
+	tnode = json_object_get_member(json_node_get_object(root), EXM_UA_STATE_TARGETS);
 	if (tnode != NULL) {
 		*targets = exm_ua_payload_from_json(tnode, error);
 		if (*targets == NULL) {
@@ -285,22 +277,29 @@ state_parse(const gchar *text,
 	return TRUE;
 }
 
-/* Hollow @targets read from @text (@len bytes of @path, which @before
- * stamped before the read) remember where their text is. */
-static void
-saved_found(ExmUaPayload *targets,
-	    const gchar *path,
-	    const ExmStamp *before,
-	    const gchar *text,
-	    gsize len)
+/* Parses @text (taken: the tree is built where it lies, without a copy of
+ * 14 MB beside it at 100 000 accounts), whose root holds the targets when
+ * @has_targets. */
+static gboolean
+state_parse(gchar *text,
+	    gsize len,
+	    gboolean has_targets,
+	    gboolean hollow,
+	    ExmUaPayload **collected,
+	    ExmUaPayload **targets,
+	    GError **error)
 {
-	gsize offset = 0, length = 0;
+	const gchar *const *unused = !has_targets ? state_unused_untargeted
+				     : hollow	  ? state_hollow
+						  : state_unused;
+	g_autoptr(JsonNode) root = exm_json_parse_pruned_take(text, len, unused, error);
 
-	if (exm_json_member_span(text, len, EXM_UA_STATE_TARGETS, &offset, &length, NULL))
-		saved_record(targets, path, before, offset, length);
+	return root != NULL && state_unpack(root, hollow, collected, targets, error);
 }
 
-/* A missing, unreadable or corrupt file yields an empty state (logged). */
+/* A missing, unreadable or corrupt file yields an empty state (logged).
+ * Hollow targets remember where their text is in the file (@before stamped
+ * it before the read), found before the text is parsed away. */
 static void
 state_load(const gchar *path, gboolean hollow, ExmUaPayload **collected, ExmUaPayload **targets)
 {
@@ -308,7 +307,8 @@ state_load(const gchar *path, gboolean hollow, ExmUaPayload **collected, ExmUaPa
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ExmUaPayload) read_targets = NULL;
 	g_autoptr(ExmStamp) before = hollow && targets != NULL ? file_stamp(path) : NULL;
-	gsize len = 0;
+	gsize len = 0, offset = 0, length = 0;
+	gboolean has_targets;
 
 	*collected = NULL;
 	if (targets != NULL)
@@ -318,10 +318,19 @@ state_load(const gchar *path, gboolean hollow, ExmUaPayload **collected, ExmUaPa
 			g_warning("ignoring the saved payload: %s", error->message);
 	} else if (len > EXM_UA_STATE_MAX) {
 		g_warning("ignoring the saved payload %s: too large", path);
-	} else if (!state_parse(text, len, hollow, collected, &read_targets, &error)) {
-		g_warning("ignoring the saved payload %s: %s", path, error->message);
-	} else if (before != NULL && read_targets != NULL) {
-		saved_found(read_targets, path, before, text, len);
+	} else {
+		has_targets = exm_json_member_span(
+			text, len, EXM_UA_STATE_TARGETS, &offset, &length, NULL);
+		if (!state_parse(g_steal_pointer(&text),
+				 len,
+				 has_targets,
+				 hollow,
+				 collected,
+				 &read_targets,
+				 &error))
+			g_warning("ignoring the saved payload %s: %s", path, error->message);
+		else if (before != NULL && read_targets != NULL)
+			saved_record(read_targets, path, before, offset, length);
 	}
 	if (targets != NULL)
 		*targets = g_steal_pointer(&read_targets);

@@ -1659,10 +1659,26 @@ exm_json_canonical(JsonNode *node)
 gchar *
 exm_json_to_string(JsonNode *node)
 {
-	ExmJsonWriter w = { g_string_new(NULL), FALSE };
+	GString *out = g_string_new(NULL);
+
+	exm_json_append(out, node);
+	return g_string_free(out, FALSE);
+}
+
+/**
+ * exm_json_append:
+ * @out: where to append
+ * @node: a JSON tree
+ *
+ * Appends what exm_json_to_string() returns, without a text of its own: a
+ * writer of several values needs one buffer, not one more per value.
+ */
+void
+exm_json_append(GString *out, JsonNode *node)
+{
+	ExmJsonWriter w = { out, FALSE };
 
 	write_node(&w, node);
-	return g_string_free(w.out, FALSE);
 }
 
 /* The protocol's form of a hash: 16 lower-case hex digits. */

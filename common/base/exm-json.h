@@ -245,6 +245,9 @@ gchar *exm_json_canonical(JsonNode *node);
  */
 gchar *exm_json_to_string(JsonNode *node);
 
+/* Appends exm_json_to_string()'s text of @node to @out. */
+void exm_json_append(GString *out, JsonNode *node);
+
 /**
  * exm_json_append_string:
  * @out: where to append
