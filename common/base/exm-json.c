@@ -20,6 +20,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+static gboolean raw_same(JsonNode *a, JsonNode *b);
+
 /* ---- strict pre-scan -------------------------------------------------- */
 
 typedef struct {
@@ -501,18 +503,21 @@ typedef struct {
 	 * and the member names down to the value being built (%NULL for an
 	 * array's element) */
 	GPtrArray *prune;
+	/* the paths of the objects kept as their canonical text (exm_json_raw_*) */
+	GPtrArray *raw;
 	const gchar *path[EXM_JSON_MAX_DEPTH + 1];
 	guint depth;
 } ExmJsonBuild;
 
-/* Whether the value at b->path[0..b->depth] is an object to leave empty. */
+/* Whether the value at b->path[0..b->depth] is an object named by one of
+ * @paths (split). */
 static gboolean
-build_pruned(const ExmJsonBuild *b)
+build_at(const ExmJsonBuild *b, GPtrArray *paths)
 {
-	if (b->prune == NULL || *b->p != '{')
+	if (paths == NULL || *b->p != '{')
 		return FALSE;
-	for (guint i = 0; i < b->prune->len; i++) {
-		const gchar *const *segs = b->prune->pdata[i];
+	for (guint i = 0; i < paths->len; i++) {
+		const gchar *const *segs = paths->pdata[i];
 		guint n = 0;
 
 		while (n <= b->depth && segs[n] != NULL &&
@@ -693,6 +698,7 @@ build_word(ExmJsonBuild *b, const gchar *word, JsonNode *node)
 }
 
 static JsonNode *build_value(ExmJsonBuild *b);
+static JsonNode *build_raw(ExmJsonBuild *b);
 
 // NOLINTBEGIN(misc-no-recursion): at most EXM_JSON_MAX_DEPTH containers deep
 /* The value of the member or element b->path[b->depth] names. */
@@ -701,8 +707,10 @@ build_child(ExmJsonBuild *b)
 {
 	JsonNode *value;
 
-	if (build_pruned(b))
+	if (build_at(b, b->prune))
 		return build_skipped(b);
+	if (build_at(b, b->raw))
+		return build_raw(b);
 	b->depth++;
 	value = build_value(b);
 	b->depth--;
@@ -833,10 +841,13 @@ build_text(guchar *text, gsize len, const gchar *const *prune, gsize *stopped)
 	b.p = text;
 	b.start = text;
 	b.end = text + len;
-	if (prune != NULL) {
-		b.prune = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-		for (guint i = 0; prune[i] != NULL; i++)
-			g_ptr_array_add(b.prune, g_strsplit(prune[i], "/", -1));
+	for (guint i = 0; prune != NULL && prune[i] != NULL; i++) {
+		gboolean raw = prune[i][0] == '=';
+		GPtrArray **list = raw ? &b.raw : &b.prune;
+
+		if (*list == NULL)
+			*list = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+		g_ptr_array_add(*list, g_strsplit(prune[i] + (raw ? 1 : 0), "/", -1));
 	}
 	build_ws(&b);
 	root = build_value(&b);
@@ -846,6 +857,7 @@ build_text(guchar *text, gsize len, const gchar *const *prune, gsize *stopped)
 			g_clear_pointer(&root, json_node_unref);
 	}
 	g_clear_pointer(&b.prune, g_ptr_array_unref);
+	g_clear_pointer(&b.raw, g_ptr_array_unref);
 	*stopped = (gsize)(b.p - text);
 	return root;
 }
@@ -1075,6 +1087,8 @@ arrays_same(JsonArray *a, JsonArray *b)
 gboolean
 exm_json_same(JsonNode *a, JsonNode *b)
 {
+	if (exm_json_node_is_raw(a) || exm_json_node_is_raw(b))
+		return raw_same(a, b);
 	if (JSON_NODE_TYPE(a) != JSON_NODE_TYPE(b))
 		return FALSE;
 	switch (JSON_NODE_TYPE(a)) {
@@ -1350,6 +1364,18 @@ plain_run(const gchar *p)
 	return n;
 }
 
+/* plain_run() within @len bytes (@s need not end there). */
+static gsize
+plain_run_len(const gchar *s, gsize len)
+{
+	const guchar *q = (const guchar *)s;
+	gsize n = 0;
+
+	while (n < len && q[n] >= 0x20 && q[n] < 0x7F && q[n] != '"' && q[n] != '\\')
+		n++;
+	return n;
+}
+
 /* Python json.dumps escaping: the short escapes, \uXXXX for the remaining
  * controls, and in canonical mode also for 0x7F and everything non-ASCII
  * (compact mode writes those raw, as orjson does for success bodies).  Invalid UTF-8, only possible
@@ -1581,6 +1607,19 @@ write_array(ExmJsonWriter *w, JsonArray *arr)
 }
 // NOLINTEND(misc-no-recursion)
 
+/* A raw node's canonical text, as it is: fed to the hash directly, without
+ * a copy in @w->out. */
+static void
+write_raw(ExmJsonWriter *w, const gchar *text)
+{
+	if (w->hash == NULL) {
+		g_string_append(w->out, text);
+		return;
+	}
+	writer_flush(w, 0);
+	XXH3_64bits_update(w->hash, text, strlen(text));
+}
+
 static void
 write_value(ExmJsonWriter *w, JsonNode *node)
 {
@@ -1595,7 +1634,10 @@ write_value(ExmJsonWriter *w, JsonNode *node)
 		g_string_append(w->out, json_node_get_boolean(node) ? "true" : "false");
 		break;
 	case G_TYPE_STRING:
-		write_string(w, json_node_get_string(node));
+		if (exm_json_node_is_raw(node))
+			write_raw(w, exm_json_raw_text(node));
+		else
+			write_string(w, json_node_get_string(node));
 		break;
 	default:
 		/* json-glib only stores the four types above in a value node. */
@@ -1776,4 +1818,389 @@ exm_json_wipe_members(JsonObject *obj, const gchar *const *names)
 			exm_secret_wipe(v, strlen(v));
 		}
 	}
+}
+
+/* ---- raw values ------------------------------------------------------- */
+
+/*
+ * A raw node stands for a JSON object by its canonical text: a string node
+ * whose text is RAW_PREFIX then exm_json_canonical()'s text of the object.
+ * 0xFF never occurs in UTF-8, and every string a parse makes is checked as
+ * UTF-8, so no input can make one.  At 100 000 accounts the tree of a
+ * value's accounts is about 88 MB, their canonical text 14 MB
+ * (docs/scale.md §3).
+ */
+#define RAW_PREFIX                                                                                 \
+	"\xff"                                                                                     \
+	"exm-raw:"
+
+gboolean
+exm_json_node_is_raw(JsonNode *node)
+{
+	const gchar *s;
+
+	if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+	    json_node_get_value_type(node) != G_TYPE_STRING)
+		return FALSE;
+	s = json_node_get_string(node);
+	return s != NULL && g_str_has_prefix(s, RAW_PREFIX);
+}
+
+const gchar *
+exm_json_raw_text(JsonNode *node)
+{
+	return exm_json_node_is_raw(node) ? json_node_get_string(node) + strlen(RAW_PREFIX) : NULL;
+}
+
+GString *
+exm_json_raw_begin(void)
+{
+	return g_string_new(RAW_PREFIX);
+}
+
+JsonNode *
+exm_json_raw_end(GString *text)
+{
+	JsonNode *node = json_node_init_string(json_node_alloc(), text->str);
+
+	g_string_free(text, TRUE);
+	return node;
+}
+
+void
+exm_json_append_canonical(GString *out, JsonNode *node)
+{
+	ExmJsonWriter w = { out, TRUE, NULL };
+
+	write_node(&w, node);
+}
+
+void
+exm_json_append_canonical_string(GString *out, const gchar *s)
+{
+	ExmJsonWriter w = { out, TRUE, NULL };
+
+	write_string(&w, s);
+}
+
+static gboolean
+raw_same(JsonNode *a, JsonNode *b)
+{
+	g_autofree gchar *ca = exm_json_node_is_raw(a) ? NULL : exm_json_canonical(a);
+	g_autofree gchar *cb = exm_json_node_is_raw(b) ? NULL : exm_json_canonical(b);
+
+	return g_str_equal(ca != NULL ? ca : exm_json_raw_text(a),
+			   cb != NULL ? cb : exm_json_raw_text(b));
+}
+
+static void
+raw_member_clear(gpointer p)
+{
+	g_free(((ExmJsonRawMember *)p)->name);
+}
+
+static const gchar *canon_string_text(const guchar **pp, gsize *len, gchar **owned);
+static void canon_value(GString *out, const guchar **pp);
+
+gboolean
+exm_json_raw_object_foreach(const gchar *text, ExmJsonRawMemberFunc func, gpointer data)
+{
+	const guchar *p = (const guchar *)text;
+
+	/* canonical text, made by this file or by a caller of
+	 * exm_json_raw_begin() that promised it: walked, not checked again (the
+	 * pre-scan of 14 MB was a tenth of a full iteration) */
+	if (text == NULL || *p != '{')
+		return FALSE;
+	for (p++; *p != '}';) {
+		g_autofree gchar *owned = NULL;
+		gsize nlen = 0;
+		const gchar *name = canon_string_text(&p, &nlen, &owned);
+		const gchar *value = (const gchar *)++p; /* past the : */
+
+		canon_value(NULL, &p);
+		if (!func(name, nlen, value, (gsize)((const gchar *)p - value), data))
+			return FALSE;
+		if (*p == ',')
+			p++;
+	}
+	return TRUE;
+}
+
+static gboolean
+raw_member_add(const gchar *name, gsize nlen, const gchar *value, gsize vlen, gpointer data)
+{
+	ExmJsonRawMember m = { g_strndup(name, nlen), value, vlen };
+
+	g_array_append_val((GArray *)data, m);
+	return TRUE;
+}
+
+GArray *
+exm_json_raw_members(JsonNode *node)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(ExmJsonRawMember));
+
+	g_array_set_clear_func(out, raw_member_clear);
+	if (!exm_json_raw_object_foreach(exm_json_raw_text(node), raw_member_add, out))
+		g_clear_pointer(&out, g_array_unref);
+	return out;
+}
+
+/* ---- canonical text from text, without a tree ---- */
+
+/* A member met while an object is made canonical: its name (the text's
+ * bytes when it has no escape, else decoded into @owned) and where its value
+ * starts. */
+typedef struct {
+	const gchar *name;
+	gsize nlen;
+	gchar *owned;
+	const guchar *value;
+} CanonMember;
+
+static gint
+canon_member_cmp(gconstpointer a, gconstpointer b)
+{
+	const CanonMember *x = a, *y = b;
+	gint c = memcmp(x->name, y->name, MIN(x->nlen, y->nlen));
+
+	if (c == 0)
+		c = x->nlen < y->nlen ? -1 : x->nlen > y->nlen;
+	/* equal names: the later one last (a parse keeps the last one) */
+	return c != 0 ? c : (x->value < y->value ? -1 : x->value > y->value);
+}
+
+static void
+canon_ws(const guchar **pp)
+{
+	while (**pp == ' ' || **pp == '\t' || **pp == '\n' || **pp == '\r')
+		(*pp)++;
+}
+
+/* The string at *@pp (its opening quote), *@pp left past it: its bytes
+ * when it has no escape, else decoded into *@owned. */
+static const gchar *
+canon_string_text(const guchar **pp, gsize *len, gchar **owned)
+{
+	const guchar *from = ++*pp;
+	gboolean escaped = FALSE;
+
+	for (; **pp != '"'; (*pp)++) {
+		if (**pp == '\\') {
+			escaped = TRUE;
+			(*pp)++; /* the escaped byte: a quote or a backslash too */
+		}
+	}
+	(*pp)++;
+	*owned = escaped ? unescape(from, *pp - 1) : NULL;
+	*len = escaped ? strlen(*owned) : (gsize)(*pp - 1 - from);
+	return escaped ? *owned : (const gchar *)from;
+}
+
+/* @s[@len] as exm_json_canonical() writes a string: printable ASCII
+ * without `"` and `\\` as it is, anything else through write_string(). */
+static void
+canon_write_string(GString *out, const gchar *s, gsize len)
+{
+	ExmJsonWriter w = { out, TRUE, NULL };
+	g_autofree gchar *copy = NULL;
+
+	if (plain_run_len(s, len) == len) {
+		g_string_append_c(out, '"');
+		g_string_append_len(out, s, (gssize)len);
+		g_string_append_c(out, '"');
+		return;
+	}
+	copy = g_strndup(s, len);
+	write_string(&w, copy);
+}
+
+/* A number at *@pp as build_number() types it and write_value() writes it
+ * (only skipped, @out %NULL). */
+static void
+canon_number(GString *out, const guchar **pp)
+{
+	const gchar *from = (const gchar *)*pp;
+	gboolean is_int = TRUE;
+
+	for (; **pp != '\0' && (g_ascii_isdigit(**pp) || strchr("-+.eE", **pp) != NULL); (*pp)++) {
+		if (**pp == '.' || **pp == 'e' || **pp == 'E')
+			is_int = FALSE;
+	}
+	if (out == NULL)
+		return;
+	if (is_int)
+		g_string_append_printf(
+			out, "%" G_GINT64_FORMAT, (gint64)g_ascii_strtoll(from, NULL, 10));
+	else
+		write_double(out, g_ascii_strtod(from, NULL));
+}
+
+
+// NOLINTBEGIN(misc-no-recursion): the scanner bounded the text's depth
+/* The object at *@pp, members sorted by name (the last of a name kept),
+ * each value made canonical in turn. */
+/* The members of the object at *@pp (its `{`), *@pp left past it; in
+ * @small while they fit, else in a new array (*@big). */
+static CanonMember *
+canon_members(const guchar **pp, CanonMember *small, guint n_small, GArray **big, guint *n)
+{
+	*n = 0;
+	*big = NULL;
+	(*pp)++;
+	canon_ws(pp);
+	while (**pp != '}') {
+		CanonMember m = { 0 };
+
+		m.name = canon_string_text(pp, &m.nlen, &m.owned);
+		canon_ws(pp);
+		(*pp)++; /* : */
+		canon_ws(pp);
+		m.value = *pp;
+		canon_value(NULL, pp);
+		if (*n == n_small) {
+			*big = g_array_sized_new(FALSE, FALSE, sizeof(CanonMember), 2 * n_small);
+			g_array_append_vals(*big, small, n_small);
+		}
+		if (*big != NULL)
+			g_array_append_val(*big, m);
+		else
+			small[*n] = m;
+		(*n)++;
+		canon_ws(pp);
+		if (**pp == ',') {
+			(*pp)++;
+			canon_ws(pp);
+		}
+	}
+	(*pp)++;
+	return *big != NULL ? (CanonMember *)(gpointer)(*big)->data : small;
+}
+
+/* The object at *@pp, members sorted by name (the last of a name kept),
+ * each value made canonical in turn; members already in order (a value's
+ * accounts, as the control plane sorts them) are not sorted again. */
+static void
+canon_object(GString *out, const guchar **pp)
+{
+	CanonMember small[16];
+	g_autoptr(GArray) big = NULL;
+	guint n = 0;
+	CanonMember *m = canon_members(pp, small, G_N_ELEMENTS(small), &big, &n);
+	gboolean sorted = TRUE, first = TRUE;
+
+	for (guint i = 1; out != NULL && i < n && sorted; i++)
+		sorted = canon_member_cmp(&m[i - 1], &m[i]) < 0;
+	if (out != NULL && !sorted)
+		qsort(m, n, sizeof(*m), canon_member_cmp);
+	if (out != NULL)
+		g_string_append_c(out, '{');
+	for (guint i = 0; out != NULL && i < n; i++) {
+		const guchar *v = m[i].value;
+
+		if (i + 1 < n && m[i].nlen == m[i + 1].nlen &&
+		    memcmp(m[i].name, m[i + 1].name, m[i].nlen) == 0)
+			continue;
+		if (!first)
+			g_string_append_c(out, ',');
+		first = FALSE;
+		canon_write_string(out, m[i].name, m[i].nlen);
+		g_string_append_c(out, ':');
+		canon_value(out, &v);
+	}
+	if (out != NULL)
+		g_string_append_c(out, '}');
+	for (guint i = 0; i < n; i++)
+		g_free(m[i].owned);
+}
+
+static void
+canon_array(GString *out, const guchar **pp)
+{
+	gboolean first = TRUE;
+
+	(*pp)++;
+	canon_ws(pp);
+	if (out != NULL)
+		g_string_append_c(out, '[');
+	while (**pp != ']') {
+		if (out != NULL && !first)
+			g_string_append_c(out, ',');
+		first = FALSE;
+		canon_value(out, pp);
+		canon_ws(pp);
+		if (**pp == ',') {
+			(*pp)++;
+			canon_ws(pp);
+		}
+	}
+	(*pp)++;
+	if (out != NULL)
+		g_string_append_c(out, ']');
+}
+
+/* The value at *@pp, which the scanner accepted, written as
+ * exm_json_canonical() writes its tree (or only skipped, @out %NULL);
+ * *@pp is left past it. */
+static void
+canon_value(GString *out, const guchar **pp)
+{
+	const gchar *text;
+	gchar *owned = NULL;
+	gsize len;
+
+	switch (**pp) {
+	case '{':
+		canon_object(out, pp);
+		return;
+	case '[':
+		canon_array(out, pp);
+		return;
+	case '"':
+		text = canon_string_text(pp, &len, &owned);
+		if (out != NULL)
+			canon_write_string(out, text, len);
+		g_free(owned);
+		return;
+	case 't':
+	case 'f':
+	case 'n':
+		len = **pp == 'f' ? 5 : 4;
+		if (out != NULL)
+			g_string_append_len(out, (const gchar *)*pp, (gssize)len);
+		*pp += len;
+		return;
+	default:
+		canon_number(out, pp);
+		return;
+	}
+}
+// NOLINTEND(misc-no-recursion)
+
+/* The raw node of the object text at @data, which the scanner accepted
+ * (and which is followed by a byte that ends a number, as in a whole text):
+ * exm_json_canonical()'s text of its tree, made from the text itself. */
+static JsonNode *
+raw_from_text(const gchar *data)
+{
+	GString *out = exm_json_raw_begin();
+	const guchar *p = (const guchar *)data;
+
+	canon_value(out, &p);
+	return exm_json_raw_end(out);
+}
+
+/* An object kept raw: checked by the pre-scan's scanner as build_skipped()
+ * does, then made canonical from its text (left as it is: not decoded over). */
+static JsonNode *
+build_raw(ExmJsonBuild *b)
+{
+	ExmJsonScan s = { .p = b->p, .end = b->end, .start = b->start, .depth = b->nest };
+	const guchar *from = b->p;
+
+	if (!scan_value(&s) || !scanned_is_utf8(b->p, (gsize)(s.p - b->p)))
+		return NULL;
+	b->p += s.p - b->p;
+	return raw_from_text((const gchar *)from);
 }

@@ -284,3 +284,55 @@ gchar *exm_json_hash(JsonNode *node);
  * named in @keys (all of them when %NULL), written without copying them
  */
 gchar *exm_json_hash_members(JsonObject *obj, JsonObject *keys);
+
+/*
+ * Raw values (docs/scale.md §3): a JSON object held as its canonical text
+ * (exm_json_canonical()) inside a tree, where a tree of it would cost six
+ * times its text (a node's 100 000 accounts).  A raw node is a string node
+ * of a form no parse can make; the writers write its text as it is (the
+ * compact writer too: canonical text is valid compact JSON), the hashes hash
+ * it, exm_json_same() compares it with a tree by text.  The parsers make one
+ * for an object at a path of their @prune list written with a leading `=`
+ * (`=capabilities/ * /resources/ * /value/accounts`).  Anything else that
+ * reads the object must ask exm_json_node_is_raw() first.
+ */
+typedef struct {
+	gchar *name;	    /* decoded */
+	const gchar *value; /* its value's text, inside the raw node's */
+	gsize len;
+} ExmJsonRawMember;
+
+/* Whether @node (nullable) is a raw node. */
+gboolean exm_json_node_is_raw(JsonNode *node);
+
+/* The canonical text @node stands for; %NULL when it is not raw. */
+const gchar *exm_json_raw_text(JsonNode *node);
+
+/* Returns: (transfer full) (nullable): the members of the raw @node, in
+ * its (canonical) order, as #ExmJsonRawMember */
+GArray *exm_json_raw_members(JsonNode *node);
+
+/* Called by exm_json_raw_object_foreach() with a member's name (@nlen
+ * bytes, decoded, not NUL-terminated) and its value's canonical text;
+ * %FALSE stops the walk. */
+typedef gboolean (*ExmJsonRawMemberFunc)(const gchar *name,
+					 gsize nlen,
+					 const gchar *value,
+					 gsize vlen,
+					 gpointer data);
+
+/* Walks the members of the canonical object text @text (a raw node's, or a
+ * member's value inside it), without copying them; %FALSE when @text is not
+ * an object or @func stopped. */
+gboolean exm_json_raw_object_foreach(const gchar *text, ExmJsonRawMemberFunc func, gpointer data);
+
+/* A raw node from text a caller writes: exm_json_raw_begin() gives the
+ * string to append the canonical text of an object to (members sorted by
+ * name, as exm_json_append_canonical() writes values), exm_json_raw_end()
+ * takes it and makes the node. */
+GString *exm_json_raw_begin(void);
+JsonNode *exm_json_raw_end(GString *text);
+
+/* exm_json_canonical()'s text of @node / of the string @s, appended to @out. */
+void exm_json_append_canonical(GString *out, JsonNode *node);
+void exm_json_append_canonical_string(GString *out, const gchar *s);

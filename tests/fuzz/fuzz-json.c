@@ -9,7 +9,9 @@
  * Properties: a refusal is EXM_ERROR_PARSE_BODY and parse_strict agrees with
  * prescan; what prescan accepts json-glib parses; the canonical text is ASCII,
  * passes the strict parser again and is a fixed point; the API writer's text
- * (exm_json_to_string) parses back to the same canonical text.
+ * (exm_json_to_string) parses back to the same canonical text; with the
+ * objects of the first two levels kept raw, the tree has the same canonical
+ * text, hash and value.
  */
 #include <string.h>
 
@@ -25,6 +27,20 @@ canonical_of_text(const gchar *text, gsize len)
 
 	EXM_FUZZ_CHECK(root != NULL, "own output refused: %s: %s", error->message, text);
 	return exm_json_canonical(root);
+}
+
+/* The API writer's text of @node parses back to @canonical. */
+static void
+check_api_text(JsonNode *node, const gchar *canonical, const gchar *what)
+{
+	g_autofree gchar *api = exm_json_to_string(node);
+	g_autofree gchar *from_api = canonical_of_text(api, strlen(api));
+
+	EXM_FUZZ_CHECK(g_str_equal(canonical, from_api),
+		       "%s API text changes the value: %s vs %s",
+		       what,
+		       canonical,
+		       from_api);
 }
 
 static void
@@ -80,6 +96,32 @@ check_secret_parse(const uint8_t *data, size_t size, const gchar *canonical)
 		       again);
 }
 
+/* The objects one and two levels down kept as raw nodes: nothing a reader
+ * of the text could tell changes. */
+static void
+check_raw_parse(const uint8_t *data, size_t size, JsonNode *root, const gchar *canonical)
+{
+	static const gchar *const raw[] = { "=*", "=*/*", NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) kept = exm_json_parse_pruned((const gchar *)data, size, raw, &error);
+	g_autofree gchar *text = NULL;
+	g_autofree gchar *hash = NULL;
+	g_autofree gchar *want_hash = NULL;
+
+	EXM_FUZZ_CHECK(kept != NULL, "raw parse refuses: %s", error->message);
+	text = exm_json_canonical(kept);
+	EXM_FUZZ_CHECK(g_str_equal(text, canonical),
+		       "raw parse changes the value: %s vs %s",
+		       canonical,
+		       text);
+	hash = exm_json_hash(kept);
+	want_hash = exm_json_hash(root);
+	EXM_FUZZ_CHECK(g_str_equal(hash, want_hash), "raw parse changes the hash");
+	EXM_FUZZ_CHECK(exm_json_same(kept, root) && exm_json_same(root, kept),
+		       "raw parse is not the same value");
+	check_api_text(kept, canonical, "the raw parse's");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,8 +129,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *canonical = NULL;
 	g_autofree gchar *again = NULL;
-	g_autofree gchar *api = NULL;
-	g_autofree gchar *from_api = NULL;
 
 	exm_fuzz_begin(data, size);
 	if (!exm_json_prescan((const gchar *)data, size, &error)) {
@@ -112,12 +152,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		       again);
 
 	check_secret_parse(data, size, canonical);
-	api = exm_json_to_string(root);
-	from_api = canonical_of_text(api, strlen(api));
-	EXM_FUZZ_CHECK(g_str_equal(canonical, from_api),
-		       "API text changes the value: %s vs %s",
-		       canonical,
-		       from_api);
+	check_raw_parse(data, size, root, canonical);
+	check_api_text(root, canonical, "the");
 	exm_fuzz_accepted();
 	return 0;
 }

@@ -1143,6 +1143,78 @@ test_parse_pruned(void)
 	}
 }
 
+/* An object at a `=` path is kept as its canonical text: the same canonical
+ * text, hash and value as the whole tree, whatever the input's member order,
+ * white space, escapes, repeated names and numbers; its members readable one
+ * at a time; written verbatim by both writers; never made by a string. */
+static void
+test_parse_raw(void)
+{
+	static const gchar *const raw[] = { "=facts/*/value", "=top", "gone", NULL };
+	static const gchar *const text =
+		"{ \"top\" : { \"zz\":[1, 2.50, -0.0, 1e3, {\"b\":1,\"a\":\"\\u00e9\\n\"}],"
+		"\"a\\u0062\": true, \"dup\": 1, \"\xc3\xa9\": null, \"dup\": {\"x\": 2} },"
+		"\"facts\":{\"k\":{\"value\":{\"u2\":{\"h\":\"$6$x\"},\"u1\":{\"h\":\"y\"}}}},"
+		"\"gone\":{\"a\":1}, \"s\": \"\\u00ffexm-raw:{}\" }";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) whole = exm_json_parse_strict(text, strlen(text), &error);
+	g_autoptr(JsonNode) root = exm_json_parse_pruned(text, strlen(text), raw, &error);
+	g_autoptr(JsonNode) taken =
+		exm_json_parse_pruned_take(g_strdup(text), strlen(text), raw, &error);
+	g_autofree gchar *want = NULL, *got = NULL, *got_taken = NULL, *api = NULL;
+	g_autofree gchar *hash_whole = NULL, *hash_raw = NULL;
+	g_autoptr(JsonNode) from_api = NULL;
+	g_autoptr(GArray) members = NULL;
+	JsonObject *obj;
+	JsonNode *top;
+
+	g_assert_no_error(error);
+	obj = json_node_get_object(root);
+	top = json_object_get_member(obj, "top");
+	g_assert_true(exm_json_node_is_raw(top));
+	g_assert_cmpstr(exm_json_raw_text(top),
+			==,
+			"{\"ab\":true,\"dup\":{\"x\":2},\"zz\":[1,2.5,-0.0,1000.0,{\"a\":"
+			"\"\\u00e9\\n\",\"b\":1}],\"\\u00e9\":null}");
+	g_assert_true(exm_json_node_is_raw(json_object_get_member(
+		json_object_get_object_member(json_object_get_object_member(obj, "facts"), "k"),
+		"value")));
+	/* pruned beside raw: left empty */
+	g_assert_cmpuint(json_object_get_size(json_object_get_object_member(obj, "gone")), ==, 0);
+	/* a string that spells the form is a string */
+	g_assert_false(exm_json_node_is_raw(json_object_get_member(obj, "s")));
+	g_assert_null(exm_json_raw_text(json_object_get_member(obj, "s")));
+	json_object_remove_member(json_node_get_object(whole), "gone");
+	json_object_set_object_member(json_node_get_object(whole), "gone", json_object_new());
+	want = exm_json_canonical(whole);
+	got = exm_json_canonical(root);
+	got_taken = exm_json_canonical(taken);
+	g_assert_cmpstr(got, ==, want);
+	g_assert_cmpstr(got_taken, ==, want);
+	hash_whole = exm_json_hash(whole);
+	hash_raw = exm_json_hash(root);
+	g_assert_cmpstr(hash_raw, ==, hash_whole);
+	g_assert_true(exm_json_same(root, whole));
+	g_assert_true(exm_json_same(whole, root));
+	g_assert_true(exm_json_same(top, top));
+	g_assert_false(exm_json_same(top, json_object_get_member(obj, "gone")));
+	api = exm_json_to_string(root);
+	from_api = exm_json_parse_strict(api, strlen(api), &error);
+	g_assert_no_error(error);
+	g_assert_true(exm_json_same(from_api, whole));
+	members = exm_json_raw_members(top);
+	g_assert_cmpuint(members->len, ==, 4);
+	g_assert_cmpstr(g_array_index(members, ExmJsonRawMember, 0).name, ==, "ab");
+	g_assert_cmpstr(g_array_index(members, ExmJsonRawMember, 3).name, ==, "\xc3\xa9");
+	g_assert_cmpmem(g_array_index(members, ExmJsonRawMember, 1).value,
+			g_array_index(members, ExmJsonRawMember, 1).len,
+			"{\"x\":2}",
+			7);
+	g_assert_null(exm_json_raw_members(json_object_get_member(obj, "s")));
+	/* refused inside a raw object as the pre-scan refuses */
+	test_parse_pruned_refuses(raw);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1157,6 +1229,7 @@ main(int argc, char **argv)
 	g_test_add_func("/json/parse/object", test_parse_object);
 	g_test_add_func("/json/parse/as-json-glib", test_parse_as_json_glib);
 	g_test_add_func("/json/parse/pruned", test_parse_pruned);
+	g_test_add_func("/json/parse/raw", test_parse_raw);
 	g_test_add_func("/json/get/string", test_get_string);
 	g_test_add_func("/json/get/int", test_get_int);
 	g_test_add_func("/json/get/bool", test_get_bool);
