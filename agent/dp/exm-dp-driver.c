@@ -316,6 +316,9 @@ meta_plain(JsonNode *meta)
 	       json_object_get_size(json_node_get_object(kind)) == 1;
 }
 
+/* Each resource's `accounts` is read as its raw text (docs/scale.md §3). */
+static const gchar *const meta_raw[] = { "=*/resources/*/accounts", NULL };
+
 static JsonNode *
 meta_load(ExmDpDriver *self, GError **error)
 {
@@ -331,7 +334,7 @@ meta_load(ExmDpDriver *self, GError **error)
 	/* parsed where it lies (and wiped): a copy beside the tree was 14 MB
 	 * more at 100 000 accounts */
 	len = strlen(content);
-	root = exm_json_parse_pruned_take(g_steal_pointer(&content), len, NULL, error);
+	root = exm_json_parse_pruned_take(g_steal_pointer(&content), len, meta_raw, error);
 	if (root == NULL) {
 		g_prefix_error(error, "%s: ", self->meta_path);
 		return NULL;
@@ -761,12 +764,14 @@ live_members(ExmDpDriver *self, JsonObject *obj, const gchar *domain, const gcha
 
 /* The actual value: when passwd is exactly the render of @last, @last's accounts
  * (inactive and `{SCHEME}`-prefixed ones included, so actual equals target),
- * @shared when set (exm_mail_node_accounts_like()); otherwise what the file
- * shows.  Plus the DKIM key from platform.txt and the served certificate. */
+ * @shared when set (exm_mail_node_accounts_like()), else as their raw text
+ * (exm_mail_node_accounts_raw()); otherwise what the file shows.  Plus the
+ * DKIM key from platform.txt and the served certificate. */
 static JsonNode *
-actual_value(ExmDpDriver *self, const ExmMailNode *last, JsonObject *shared, GError **error)
+actual_value(ExmDpDriver *self, const ExmMailNode *last, JsonNode *shared, GError **error)
 {
 	g_autoptr(JsonNode) seen = NULL;
+	g_autoptr(JsonNode) raw = NULL;
 	g_autofree gchar *txt = NULL;
 	g_autofree gchar *key = NULL;
 	g_autoptr(JsonNode) root = NULL;
@@ -774,6 +779,8 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, JsonObject *shared, GEr
 
 	if (!passwd_seen(self, last, &seen, error))
 		return NULL;
+	if (shared == NULL && seen == NULL)
+		shared = raw = exm_mail_node_accounts_raw(last);
 	root = exm_mail_node_to_json_with(last, shared);
 	obj = json_node_get_object(root);
 	if (seen != NULL)
@@ -996,7 +1003,7 @@ meta_for_put(ExmDpDriver *self, const gchar *uuid, GError **error)
 static JsonNode *
 put_result(ExmDpDriver *self,
 	   const ExmMailNode *node,
-	   JsonObject *shared,
+	   JsonNode *shared,
 	   gboolean alone,
 	   GError **error)
 {
@@ -1028,7 +1035,8 @@ driver_put(ExmDpDriver *self,
 	g_autoptr(ExmMailNode) node = NULL;
 	g_autoptr(JsonNode) meta = NULL;
 	g_autoptr(GPtrArray) pending = NULL;
-	JsonObject *resources, *shared;
+	g_autoptr(JsonNode) accounts = NULL;
+	JsonObject *resources;
 	gboolean alone;
 
 	if (!check_kind(kind, error))
@@ -1048,16 +1056,17 @@ driver_put(ExmDpDriver *self,
 		return NULL;
 	breaker_perform(self, pending);
 	acme_target(self, node);
-	/* the meta entry and the actual value hold the target's tree of every
-	 * account when it is what they would write, not a copy each */
-	shared = exm_mail_node_accounts_like(node, value);
-	json_object_set_member(resources, node->uuid, exm_mail_node_to_json_with(node, shared));
+	/* the meta entry and the actual value hold the target's accounts when
+	 * they are what they would write, not a copy each; else their raw text */
+	accounts = exm_mail_node_accounts_like(node, value);
+	accounts = accounts != NULL ? json_node_ref(accounts) : exm_mail_node_accounts_raw(node);
+	json_object_set_member(resources, node->uuid, exm_mail_node_to_json_with(node, accounts));
 	if (!meta_save(self, meta, error))
 		return NULL;
 	alone = meta_plain(meta) && json_object_get_size(resources) == 1;
 	/* an unshared tree of every account: not held beside the value's */
 	g_clear_pointer(&meta, json_node_unref);
-	return put_result(self, node, shared, alone, error);
+	return put_result(self, node, accounts, alone, error);
 }
 
 JsonNode *

@@ -89,6 +89,9 @@ exm_dp_listing_fresh(const ExmDpListing *listing,
 	       g_strcmp0(capture, listing->capture) == 0;
 }
 
+/* Each value's `accounts` is read as its raw text (docs/scale.md §3). */
+static const gchar *const listing_raw[] = { "=*/accounts", NULL };
+
 /* The file's values, when it is the one written and holds them all. */
 static JsonArray *
 values_read(const ExmDpListing *listing, JsonNode **root, GError **error)
@@ -109,7 +112,7 @@ values_read(const ExmDpListing *listing, JsonNode **root, GError **error)
 	if (!g_file_get_contents(listing->path, &text, &len, error))
 		return NULL;
 	/* parsed where it lies (and wiped), without a copy beside the tree */
-	*root = exm_json_parse_pruned_take(g_steal_pointer(&text), len, NULL, error);
+	*root = exm_json_parse_pruned_take(g_steal_pointer(&text), len, listing_raw, error);
 	if (*root == NULL)
 		return NULL;
 	if (!JSON_NODE_HOLDS_ARRAY(*root) ||

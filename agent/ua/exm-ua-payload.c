@@ -123,14 +123,19 @@ baskets_from_json(ExmUaPayload *p, gboolean capability, JsonObject *obj, GError 
  * What the agent keeps of a payload's facts (the CP's actual rows) is their
  * identity, hashes, status and `updated_at`: a fact's value is never read,
  * and at 100 000 accounts it is half the answer's text.  These paths leave
- * it empty in the tree (exm_json_parse_pruned()).
+ * it empty in the tree (exm_json_parse_pruned()), and keep a capability's
+ * `accounts` as their canonical text (EXM_UA_PAYLOAD_RAW_ACCOUNTS).
  *
  * Returns: (transfer none): the paths, %NULL-terminated
  */
 const gchar *const *
 exm_ua_payload_unused(void)
 {
-	static const gchar *const paths[] = { "facts/*/resources/*/value", NULL };
+	static const gchar *const paths[] = {
+		"facts/*/resources/*/value",
+		EXM_UA_PAYLOAD_RAW_ACCOUNTS,
+		NULL,
+	};
 
 	return paths;
 }

@@ -63,8 +63,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaPayload, exm_ua_payload_free)
  */
 ExmUaPayload *exm_ua_payload_from_json(JsonNode *root, GError **error);
 
+/* The one member of a value that grows with the tenant, its `accounts`
+ * (about 88 MB as a tree at 100 000 accounts, 14 MB as text), kept raw
+ * where a payload is parsed (exm_json_node_is_raw(), docs/scale.md §3);
+ * a driver that reads it reads it as such. */
+#define EXM_UA_PAYLOAD_RAW_ACCOUNTS "=capabilities/*/resources/*/value/accounts"
+
 /* Returns: (transfer none): the paths of a payload's unread objects (the
- * facts' values), for exm_json_parse_pruned() */
+ * facts' values) and of its raw ones (EXM_UA_PAYLOAD_RAW_ACCOUNTS), for
+ * exm_json_parse_pruned() */
 const gchar *const *exm_ua_payload_unused(void);
 
 /* Returns: (transfer full): the payload as JSON, kinds and resources sorted. */

@@ -14,6 +14,8 @@
 #define EXM_UA_STATE_TARGETS "targets"
 /* A state file is a few payloads; anything this big is not ours. */
 #define EXM_UA_STATE_MAX (64 * 1024 * 1024)
+/* EXM_UA_PAYLOAD_RAW_ACCOUNTS inside the saved targets */
+#define EXM_UA_STATE_RAW_ACCOUNTS "=targets/capabilities/*/resources/*/value/accounts"
 
 /* The facts' values of both payloads are never read (exm_ua_payload_unused()),
  * nor, while the targets are saved beside it, the collected payload's: an
@@ -24,6 +26,7 @@ static const gchar *const state_unused[] = {
 	"capabilities/*/resources/*/value",
 	"facts/*/resources/*/value",
 	"targets/facts/*/resources/*/value",
+	EXM_UA_STATE_RAW_ACCOUNTS,
 	NULL,
 };
 
@@ -31,6 +34,7 @@ static const gchar *const state_unused[] = {
  * answer before the first full one): only its facts' values go unread. */
 static const gchar *const state_unused_untargeted[] = {
 	"facts/*/resources/*/value",
+	EXM_UA_PAYLOAD_RAW_ACCOUNTS,
 	NULL,
 };
 

@@ -647,29 +647,48 @@ typedef struct {
 	JsonNode *breaker_action;
 } AccountMembers;
 
+/* The members the node reads, by name. */
+static const struct {
+	const gchar *name;
+	gsize offset;
+} account_member_names[] = {
+#define AM(name)                                                                                   \
+	{                                                                                          \
+#name, G_STRUCT_OFFSET(AccountMembers, name)                                       \
+	}
+	AM(password_hash),
+	AM(active),
+	AM(sandbox),
+	AM(messages_per_hour),
+	AM(recipients_per_day),
+	AM(senders),
+	AM(previous_password_hash),
+	AM(previous_until),
+	AM(expires_at),
+	AM(breaker_action),
+#undef AM
+};
+
+/* Where the member @name[@len] goes in an AccountMembers, or -1 when the
+ * node does not read it. */
+static gssize
+account_member_offset(const gchar *name, gsize len)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(account_member_names); i++) {
+		const gchar *want = account_member_names[i].name;
+
+		if (strlen(want) == len && memcmp(name, want, len) == 0)
+			return (gssize)account_member_names[i].offset;
+	}
+	return -1;
+}
+
 /* Finds them in one pass over the account's members (usually two) instead of
  * ten lookups by name, most of them for an absent member, per account; the
  * others are ignored, as before. */
 static void
 account_members(JsonObject *acc, AccountMembers *m)
 {
-	static const struct {
-		const gchar *name;
-		gsize offset;
-	} names[] = {
-#define AM(name) { #name, G_STRUCT_OFFSET(AccountMembers, name) }
-		AM(password_hash),
-		AM(active),
-		AM(sandbox),
-		AM(messages_per_hour),
-		AM(recipients_per_day),
-		AM(senders),
-		AM(previous_password_hash),
-		AM(previous_until),
-		AM(expires_at),
-		AM(breaker_action),
-#undef AM
-	};
 	JsonObjectIter it;
 	const gchar *name;
 	JsonNode *value;
@@ -677,12 +696,10 @@ account_members(JsonObject *acc, AccountMembers *m)
 	memset(m, 0, sizeof *m);
 	json_object_iter_init(&it, acc);
 	while (json_object_iter_next(&it, &name, &value)) {
-		for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-			if (strcmp(name, names[i].name) == 0) {
-				G_STRUCT_MEMBER(JsonNode *, m, names[i].offset) = value;
-				break;
-			}
-		}
+		gssize at = account_member_offset(name, strlen(name));
+
+		if (at >= 0)
+			G_STRUCT_MEMBER(JsonNode *, m, at) = value;
 	}
 }
 
@@ -807,28 +824,117 @@ node_limits_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 	return exm_mail_node_set_limits(n, &l, error);
 }
 
+/* The account @user (normalised) of members @m. */
+static gboolean node_account_from_members(ExmMailNode *n,
+					  gchar *user,
+					  const AccountMembers *m,
+					  GError **error);
+
+static gboolean
+account_not_object(const gchar *user, GError **error)
+{
+	g_set_error(error,
+		    EXM_MAIL_ERROR,
+		    EXM_MAIL_ERROR_INVALID,
+		    "accounts.%s: must be an object",
+		    user);
+	return FALSE;
+}
+
 static gboolean
 node_account_from_json(ExmMailNode *n, const gchar *key, JsonNode *value, GError **error)
 {
 	g_autofree gchar *user = exm_mail_validate_normalize_username(key, error);
-	ExmMailNodeAccount *a;
 	AccountMembers m;
-	const gchar *hash;
-	gboolean active, sandbox;
 
 	if (user == NULL) {
 		g_prefix_error(error, "accounts: ");
 		return FALSE;
 	}
-	if (!JSON_NODE_HOLDS_OBJECT(value)) {
-		g_set_error(error,
-			    EXM_MAIL_ERROR,
-			    EXM_MAIL_ERROR_INVALID,
-			    "accounts.%s: must be an object",
-			    user);
+	if (!JSON_NODE_HOLDS_OBJECT(value))
+		return account_not_object(user, error);
+	account_members(json_node_get_object(value), &m);
+	return node_account_from_members(n, g_steal_pointer(&user), &m, error);
+}
+
+/* An account's members read from its canonical text: only those the node
+ * reads are made nodes, one at a time (a json-glib object per account was
+ * most of the cost of reading a value's 100 000 accounts). */
+typedef struct {
+	AccountMembers m;
+	GPtrArray *nodes;
+	GError **error;
+} RawAccount;
+
+/* The node of a canonical boolean, or of a string without an escape (a
+ * hash), made without a parse; %NULL for anything else. */
+static JsonNode *
+raw_scalar(const gchar *value, gsize vlen)
+{
+	gchar buf[256];
+
+	if (vlen == 4 && memcmp(value, "true", 4) == 0)
+		return json_node_init_boolean(json_node_alloc(), TRUE);
+	if (vlen == 5 && memcmp(value, "false", 5) == 0)
+		return json_node_init_boolean(json_node_alloc(), FALSE);
+	if (vlen < 2 || vlen - 2 >= sizeof(buf) || value[0] != '"' ||
+	    memchr(value + 1, '\\', vlen - 2) != NULL)
+		return NULL;
+	memcpy(buf, value + 1, vlen - 2);
+	buf[vlen - 2] = '\0';
+	return json_node_init_string(json_node_alloc(), buf);
+}
+
+static gboolean
+raw_account_member(const gchar *name, gsize nlen, const gchar *value, gsize vlen, gpointer data)
+{
+	RawAccount *r = data;
+	gssize at = account_member_offset(name, nlen);
+	JsonNode *node;
+
+	if (at < 0)
+		return TRUE;
+	node = raw_scalar(value, vlen);
+	if (node == NULL)
+		node = exm_json_parse_strict(value, vlen, r->error);
+	if (node == NULL)
+		return FALSE;
+	g_ptr_array_add(r->nodes, node);
+	G_STRUCT_MEMBER(JsonNode *, &r->m, at) = node;
+	return TRUE;
+}
+
+static gboolean
+node_account_from_raw(ExmMailNode *n, const gchar *key, const gchar *text, GError **error)
+{
+	g_autofree gchar *user = exm_mail_validate_normalize_username(key, error);
+	g_autoptr(GPtrArray) nodes =
+		g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+	RawAccount r = { .nodes = nodes, .error = error };
+
+	if (user == NULL) {
+		g_prefix_error(error, "accounts: ");
 		return FALSE;
 	}
-	account_members(json_node_get_object(value), &m);
+	if (*text != '{')
+		return account_not_object(user, error);
+	if (!exm_json_raw_object_foreach(text, raw_account_member, &r))
+		return FALSE;
+	return node_account_from_members(n, g_steal_pointer(&user), &r.m, error);
+}
+
+static gboolean
+node_account_from_members(ExmMailNode *n,
+			  gchar *user_taken,
+			  const AccountMembers *mp,
+			  GError **error)
+{
+	g_autofree gchar *user = user_taken;
+	ExmMailNodeAccount *a;
+	AccountMembers m = *mp;
+	const gchar *hash;
+	gboolean active, sandbox;
+
 	hash = value_string(m.password_hash, "password_hash", error);
 	if (hash == NULL) {
 		g_prefix_error(error, "accounts.%s.", user);
@@ -906,12 +1012,52 @@ members_sorted(JsonObject *obj)
 	return members_merge(out, strays);
 }
 
+static gint
+raw_member_fold_cmp(gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp(((const ExmJsonRawMember *)a)->name,
+				  ((const ExmJsonRawMember *)b)->name);
+}
+
+/* The accounts of a raw `accounts` (exm_json_raw_members()), one account's
+ * tree at a time.  Their canonical order is the names' bytes; the node's is
+ * the folded names', the same for the lower-case names a value carries:
+ * sorted (stable, as members_sorted()) only when they differ. */
+static gboolean
+node_accounts_from_raw(ExmMailNode *n, JsonNode *raw, GError **error)
+{
+	g_autoptr(GArray) members = exm_json_raw_members(raw);
+	gboolean sorted = TRUE;
+
+	if (members == NULL) {
+		g_set_error_literal(error,
+				    EXM_MAIL_ERROR,
+				    EXM_MAIL_ERROR_INVALID,
+				    "accounts: must be an object");
+		return FALSE;
+	}
+	for (guint i = 1; i < members->len && sorted; i++)
+		sorted = raw_member_fold_cmp(&g_array_index(members, ExmJsonRawMember, i - 1),
+					     &g_array_index(members, ExmJsonRawMember, i)) <= 0;
+	if (!sorted)
+		g_array_sort(members, raw_member_fold_cmp);
+	for (guint i = 0; i < members->len; i++) {
+		const ExmJsonRawMember *m = &g_array_index(members, ExmJsonRawMember, i);
+
+		if (!node_account_from_raw(n, m->name, m->value, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 node_accounts_from_json(ExmMailNode *n, JsonObject *obj, GError **error)
 {
 	JsonNode *m = json_object_get_member(obj, "accounts");
 	g_autoptr(GArray) members = NULL;
 
+	if (exm_json_node_is_raw(m))
+		return node_accounts_from_raw(n, m, error);
 	if (m == NULL || !JSON_NODE_HOLDS_OBJECT(m)) {
 		g_set_error_literal(error,
 				    EXM_MAIL_ERROR,
@@ -1156,6 +1302,54 @@ accounts_to_json(const ExmMailNode *node)
 	return json_node_init_object(json_node_alloc(), accounts);
 }
 
+/* @a's object as exm_mail_node_to_json() writes it, canonical, appended.
+ * An account with nothing but its hash and flags (nearly every one) is
+ * written directly, its members in canonical order: a tree per account was
+ * most of the cost of a node's raw accounts. */
+static void
+account_append_canonical(GString *out, const ExmMailNodeAccount *a)
+{
+	g_autoptr(JsonObject) obj = NULL;
+	g_autoptr(JsonNode) node = NULL;
+
+	if (a->messages_per_hour == 0 && a->recipients_per_day == 0 && a->senders == NULL &&
+	    a->previous_hash == NULL && a->expires_at == 0 &&
+	    a->breaker_op == EXM_MAIL_BREAKER_NONE) {
+		g_string_append(out, a->active ? "{\"active\":true," : "{\"active\":false,");
+		g_string_append(out, "\"password_hash\":");
+		exm_json_append_canonical_string(out, a->password_hash);
+		g_string_append(out, a->sandbox ? ",\"sandbox\":true}" : "}");
+		return;
+	}
+	obj = account_to_json(a);
+	node = json_node_init_object(json_node_alloc(), obj);
+	exm_json_append_canonical(out, node);
+}
+
+/* Whether the raw @accounts are what exm_mail_node_accounts_raw() writes
+ * for @node: the same names in the same (byte) order, each value's text
+ * that account's, compared one account at a time. */
+static gboolean
+raw_accounts_like(const ExmMailNode *node, JsonNode *accounts)
+{
+	g_autoptr(GArray) members = exm_json_raw_members(accounts);
+	g_autoptr(GString) want = g_string_new(NULL);
+
+	if (members == NULL || members->len != node->accounts->len)
+		return FALSE;
+	for (guint k = 0; k < node->accounts->len; k++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
+		const ExmJsonRawMember *m = &g_array_index(members, ExmJsonRawMember, k);
+
+		g_string_truncate(want, 0);
+		account_append_canonical(want, a);
+		if (!g_str_equal(a->username, m->name) || want->len != m->len ||
+		    memcmp(want->str, m->value, m->len) != 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /**
  * exm_mail_node_accounts_like:
  * @node: a value
@@ -1163,11 +1357,13 @@ accounts_to_json(const ExmMailNode *node)
  *
  * The `accounts` of @like when they are what exm_mail_node_to_json() writes
  * for @node, members in any order (jsonb orders them by length) and value
- * types alike (exm_json_same()).  One account's object is made at a time.
+ * types alike (exm_json_same()), or raw (exm_json_node_is_raw()) with the
+ * text exm_mail_node_accounts_raw() writes.  One account's object is made at
+ * a time.
  *
  * Returns: (transfer none) (nullable): @like's accounts, or %NULL
  */
-JsonObject *
+JsonNode *
 exm_mail_node_accounts_like(const ExmMailNode *node, JsonNode *like)
 {
 	JsonNode *member = like != NULL && JSON_NODE_HOLDS_OBJECT(like)
@@ -1177,6 +1373,8 @@ exm_mail_node_accounts_like(const ExmMailNode *node, JsonNode *like)
 				       ? json_node_get_object(member)
 				       : NULL;
 
+	if (exm_json_node_is_raw(member))
+		return raw_accounts_like(node, member) ? member : NULL;
 	if (accounts == NULL || json_object_get_size(accounts) != node->accounts->len)
 		return NULL;
 	for (guint k = 0; k < node->accounts->len; k++) {
@@ -1188,7 +1386,37 @@ exm_mail_node_accounts_like(const ExmMailNode *node, JsonNode *like)
 		if (have == NULL || !exm_json_same(want, have))
 			return NULL;
 	}
-	return accounts;
+	return member;
+}
+
+/**
+ * exm_mail_node_accounts_raw:
+ * @node: a value
+ *
+ * The `accounts` exm_mail_node_to_json() writes, as a raw node: their
+ * canonical text, written one account at a time (14 MB at 100 000 accounts,
+ * where their tree is about 88 MB).
+ *
+ * Returns: (transfer full): the raw node
+ */
+JsonNode *
+exm_mail_node_accounts_raw(const ExmMailNode *node)
+{
+	GString *out = exm_json_raw_begin();
+
+	/* usernames are unique and sorted by their bytes: canonical order */
+	g_string_append_c(out, '{');
+	for (guint k = 0; k < node->accounts->len; k++) {
+		const ExmMailNodeAccount *a = g_ptr_array_index(node->accounts, k);
+
+		if (k > 0)
+			g_string_append_c(out, ',');
+		exm_json_append_canonical_string(out, a->username);
+		g_string_append_c(out, ':');
+		account_append_canonical(out, a);
+	}
+	g_string_append_c(out, '}');
+	return exm_json_raw_end(out);
 }
 
 /* `limits` only when one of them is set: a node without keeps its old value. */
@@ -1228,7 +1456,8 @@ exm_mail_node_to_json(const ExmMailNode *node)
 /**
  * exm_mail_node_to_json_with:
  * @node: the value
- * @accounts: (nullable): exm_mail_node_accounts_like() of @node, or %NULL
+ * @accounts: (nullable): exm_mail_node_accounts_like() of @node,
+ *   exm_mail_node_accounts_raw() of it, or %NULL
  *
  * exm_mail_node_to_json() holding @accounts (a reference, not a copy) as its
  * `accounts`: at 100 000 accounts that tree is about 88 MB, and a node's
@@ -1238,7 +1467,7 @@ exm_mail_node_to_json(const ExmMailNode *node)
  * Returns: (transfer full): the JSON
  */
 JsonNode *
-exm_mail_node_to_json_with(const ExmMailNode *node, JsonObject *accounts)
+exm_mail_node_to_json_with(const ExmMailNode *node, JsonNode *accounts)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
@@ -1251,8 +1480,7 @@ exm_mail_node_to_json_with(const ExmMailNode *node, JsonObject *accounts)
 	json_builder_add_string_value(b, node->domain != NULL ? node->domain : "");
 	json_builder_set_member_name(b, "accounts");
 	json_builder_add_value(b,
-			       accounts != NULL ? json_node_init_object(json_node_alloc(), accounts)
-						: accounts_to_json(node));
+			       accounts != NULL ? json_node_ref(accounts) : accounts_to_json(node));
 	limits_to_json(b, &node->limits);
 	exm_mail_node_acme_to_json(b, node);
 	tls_custom_to_json(b, node);

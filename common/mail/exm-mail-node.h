@@ -204,8 +204,9 @@ ExmMailNode *exm_mail_node_from_json(JsonNode *node, GError **error);
  *   `tls_custom` `{chain, key}` while a certificate is set
  */
 JsonNode *exm_mail_node_to_json(const ExmMailNode *node);
-JsonObject *exm_mail_node_accounts_like(const ExmMailNode *node, JsonNode *like);
-JsonNode *exm_mail_node_to_json_with(const ExmMailNode *node, JsonObject *accounts);
+JsonNode *exm_mail_node_accounts_like(const ExmMailNode *node, JsonNode *like);
+JsonNode *exm_mail_node_accounts_raw(const ExmMailNode *node);
+JsonNode *exm_mail_node_to_json_with(const ExmMailNode *node, JsonNode *accounts);
 
 /**
  * exm_mail_node_acme_set:

@@ -462,6 +462,17 @@ exm_dp_fixture_auth(ExmDpFixture *fx,
 }
 
 JsonNode *
+exm_dp_expanded(JsonNode *node)
+{
+	g_autofree gchar *text = exm_json_to_string(node);
+	g_autoptr(GError) error = NULL;
+	JsonNode *tree = exm_json_parse_strict(text, strlen(text), &error);
+
+	g_assert_no_error(error);
+	return tree;
+}
+
+JsonNode *
 exm_dp_node_value(const gchar *uuid, const gchar *const *accounts)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();

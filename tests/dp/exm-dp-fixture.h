@@ -116,6 +116,11 @@ gint exm_dp_fixture_auth(ExmDpFixture *fx,
  */
 JsonNode *exm_dp_node_value(const gchar *uuid, const gchar *const *accounts);
 
+/* @node as a reader of its text builds it: every raw object
+ * (exm_json_node_is_raw(), a value's `accounts` as the driver writes them)
+ * made a tree, for a test that looks inside. */
+JsonNode *exm_dp_expanded(JsonNode *node);
+
 /* SHA-512 crypt hash of @password with `rounds=@rounds`. */
 gchar *exm_dp_hash_rounds(const gchar *password, gulong rounds);
 

@@ -11,7 +11,10 @@
  * line per active account, `username@domain:hash` in account order, and
  * nothing else (no line a crafted hash or username could inject); the
  * policy file has one line per active account with a setting, and a rotated
- * account's line carries its previous hash as one word.
+ * account's line carries its previous hash as one word.  The value read with
+ * its accounts raw (as the agent reads a payload) gives the same node, which
+ * is like them, and exm_mail_node_accounts_raw() is the canonical text of
+ * the accounts exm_mail_node_to_json() writes.
  */
 #include <string.h>
 
@@ -111,6 +114,33 @@ check_policy(const ExmMailNode *node)
 		       text);
 }
 
+/* The accounts as the agent holds them: raw (exm_json_node_is_raw()). */
+static void
+check_raw(const uint8_t *data, size_t size, ExmMailNode *node, JsonNode *json)
+{
+	static const gchar *const raw_paths[] = { "=accounts", NULL };
+	g_autoptr(JsonNode) kept =
+		exm_json_parse_pruned((const gchar *)data, size, raw_paths, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmMailNode) from_raw = NULL;
+	g_autoptr(JsonNode) raw = exm_mail_node_accounts_raw(node);
+	g_autofree gchar *want =
+		exm_json_canonical(json_object_get_member(json_node_get_object(json), "accounts"));
+	g_autoptr(JsonNode) raw_value = NULL;
+
+	EXM_FUZZ_CHECK(kept != NULL, "raw parse refused what a parse accepted");
+	from_raw = exm_mail_node_from_json(kept, &error);
+	EXM_FUZZ_CHECK(from_raw != NULL, "raw accounts refused: %s", error->message);
+	check_same(node, from_raw);
+	EXM_FUZZ_CHECK(g_str_equal(exm_json_raw_text(raw), want),
+		       "raw accounts %s, not %s",
+		       exm_json_raw_text(raw),
+		       want);
+	raw_value = exm_mail_node_to_json_with(node, raw);
+	EXM_FUZZ_CHECK(exm_mail_node_accounts_like(node, raw_value) != NULL,
+		       "a node is not like its own raw accounts");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -145,6 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_str_equal(canonical, canonical_again), "JSON changed: %s", canonical_again);
 	check_passwd(node);
 	check_policy(node);
+	check_raw(data, size, node, json);
 	exm_fuzz_accepted();
 	return 0;
 }

@@ -36,6 +36,10 @@ SEEDS = {
         # near-valid
         "{\"a\":1,}", "[1 2]", "\"\\u0000\"", "\"\\ud800\"", "01", "1.", "NaN", "{'a':1}",
         "9223372036854775808", "1e999", "[", "{\"a\"", "\"\xff\"",
+        # objects one and two levels down, which the target also parses raw:
+        # doubles, a repeated name, escapes, white space
+        "{\"v\": {\"b\":2.50, \"a\":-0.0, \"c\":[1e-7,{\"y\":1,\"x\":\"\\u00e9\\n\",\"x\":\"z\"}],"
+        " \"a\":3, \"k\":{\"E\":1E+2, \"\\u0041\":true}}}",
     ],
     "rest": [
         # byte 0 % 8: GET POST PUT PATCH DELETE HEAD OPTIONS get
@@ -142,6 +146,12 @@ SEEDS = {
         "{\"uuid\":\"" + UUID + "\",\"name\":\"m\",\"domain\":\"example.com\",\"accounts\":{},"
         "\"tls_custom\":{\"chain\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n\","
         "\"key\":\"-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n\"}}",
+        # the sandbox and the breaker's action, names out of byte order (the
+        # agent reads the accounts raw, docs/scale.md §3)
+        "{\"uuid\":\"" + UUID + "\",\"name\":\"m\",\"domain\":\"example.com\",\"accounts\":{"
+        "\"zed\":{\"active\":false,\"password_hash\":\"" + SHA512 + "\",\"sandbox\":true},"
+        "\"amy\":{\"password_hash\":\"" + SHA512 + "\",\"active\":true,\"breaker_action\":"
+        "{\"op\":\"release\",\"token\":\"" + UUID2 + "\"},\"messages_per_hour\":3}}}",
     ],
     "payload": [
         "{\"capabilities\": {\"demo_vm\": {\"resources\": [{"

@@ -178,22 +178,20 @@ test_node_accounts_like(void)
 		"\"bob\":{\"active\":true,\"messages_per_hour\":5,\"password_hash\":\"" HASH_A
 		"\"},\"al\":{\"active\":false,\"password_hash\":\"" HASH_A "\"}}}");
 	g_autoptr(ExmMailNode) n = exm_mail_node_from_json(like, NULL);
-	JsonObject *accounts =
-		json_object_get_object_member(json_node_get_object(like), "accounts");
-	JsonObject *shared = exm_mail_node_accounts_like(n, like);
+	JsonNode *accounts = json_object_get_member(json_node_get_object(like), "accounts");
+	JsonNode *shared = exm_mail_node_accounts_like(n, like);
 	g_autoptr(JsonNode) with = exm_mail_node_to_json_with(n, shared);
 	g_autoptr(JsonNode) made = exm_mail_node_to_json(n);
 	g_autofree gchar *with_text = exm_json_canonical(with);
 	g_autofree gchar *made_text = exm_json_canonical(made);
 
 	g_assert_true(shared == accounts);
-	g_assert_true(json_object_get_object_member(json_node_get_object(with), "accounts") ==
-		      accounts);
+	g_assert_true(json_object_get_member(json_node_get_object(with), "accounts") == accounts);
 	g_assert_cmpstr(with_text, ==, made_text);
 	g_assert_null(exm_mail_node_accounts_like(n, NULL));
 	/* a value's own JSON always is */
 	g_assert_true(exm_mail_node_accounts_like(n, made) ==
-		      json_object_get_object_member(json_node_get_object(made), "accounts"));
+		      json_object_get_member(json_node_get_object(made), "accounts"));
 	for (guint i = 0; i < G_N_ELEMENTS(unlike); i++) {
 		g_autofree gchar *text = g_strdup_printf("{\"uuid\":\"" UUID_I
 							 "\",\"name\":\"m1\",\"domain\":\"ex.com\","
@@ -215,6 +213,90 @@ test_node_accounts_like(void)
 
 		g_assert_null(exm_mail_node_accounts_like(n, fewer));
 		g_assert_null(exm_mail_node_accounts_like(n, array));
+	}
+}
+
+/* A value's accounts kept raw (exm_json_node_is_raw()): the node read from
+ * them is the node read from their tree, in any order of the text; they are
+ * like the node when exm_mail_node_accounts_raw() writes the same text, and
+ * the node's raw accounts hold the text of its JSON's. */
+static void
+test_node_accounts_raw(void)
+{
+	static const gchar *const raw_paths[] = { "=accounts", NULL };
+	static const gchar *const text =
+		"{\"uuid\":\"" UUID_I "\",\"name\":\"m1\",\"domain\":\"ex.com\",\"accounts\":{"
+		"\"bob\":{\"active\":true,\"messages_per_hour\":5,\"senders\":[\"b@ex.com\"],"
+		"\"password_hash\":\"" HASH_A
+		"\"},\"al\":{\"active\":false,\"password_hash\":\"" HASH_A "\",\"sandbox\":true}}}";
+	static const gchar *const unlike[] = {
+		"\"bob\":{\"password_hash\":\"" HASH_A "\",\"active\":true,\"x\":1}",
+		"\"bob\":{\"password_hash\":\"" HASH_A "\"}",
+		"\"Bob\":{\"password_hash\":\"" HASH_A "\",\"active\":true}",
+		"\"bob\":{\"password_hash\":\"" HASH_A "\",\"active\":true,"
+		"\"senders\":[\"b@ex.com\",\"a@ex.com\"]}",
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) tree = parse(text);
+	g_autoptr(JsonNode) kept = exm_json_parse_pruned(text, strlen(text), raw_paths, &error);
+	g_autoptr(ExmMailNode) from_tree = exm_mail_node_from_json(tree, NULL);
+	g_autoptr(ExmMailNode) from_raw = NULL;
+	g_autoptr(JsonNode) made = NULL;
+	g_autoptr(JsonNode) raw = NULL;
+	g_autoptr(JsonNode) with = NULL;
+	g_autofree gchar *made_text = NULL;
+	g_autofree gchar *with_text = NULL;
+	g_autofree gchar *raw_made = NULL;
+	JsonNode *accounts;
+
+	g_assert_no_error(error);
+	accounts = json_object_get_member(json_node_get_object(kept), "accounts");
+	g_assert_true(exm_json_node_is_raw(accounts));
+	from_raw = exm_mail_node_from_json(kept, &error);
+	g_assert_no_error(error);
+	made = exm_mail_node_to_json(from_raw);
+	made_text = exm_json_canonical(made);
+	{
+		g_autoptr(JsonNode) want = exm_mail_node_to_json(from_tree);
+		g_autofree gchar *want_text = exm_json_canonical(want);
+
+		g_assert_cmpstr(made_text, ==, want_text);
+	}
+	g_assert_true(exm_mail_node_accounts_like(from_raw, kept) == accounts);
+	raw = exm_mail_node_accounts_raw(from_raw);
+	raw_made =
+		exm_json_canonical(json_object_get_member(json_node_get_object(made), "accounts"));
+	g_assert_cmpstr(exm_json_raw_text(raw), ==, raw_made);
+	g_assert_cmpstr(exm_json_raw_text(raw), ==, exm_json_raw_text(accounts));
+	with = exm_mail_node_to_json_with(from_raw, raw);
+	with_text = exm_json_canonical(with);
+	g_assert_cmpstr(with_text, ==, made_text);
+	for (guint i = 0; i < G_N_ELEMENTS(unlike); i++) {
+		g_autofree gchar *other_text = g_strdup_printf(
+			"{\"uuid\":\"" UUID_I "\",\"name\":\"m1\",\"domain\":\"ex.com\","
+			"\"accounts\":{%s}}",
+			unlike[i]);
+		g_autoptr(JsonNode) other =
+			exm_json_parse_pruned(other_text, strlen(other_text), raw_paths, NULL);
+		g_autoptr(ExmMailNode) m = exm_mail_node_from_json(other, NULL);
+
+		g_test_message("%s", unlike[i]);
+		g_assert_nonnull(m);
+		g_assert_null(exm_mail_node_accounts_like(m, other));
+	}
+	/* a bad account in raw text is refused as in a tree, naming it */
+	{
+		static const gchar *const bad =
+			"{\"uuid\":\"" UUID_I "\",\"name\":\"m1\",\"domain\":\"ex.com\","
+			"\"accounts\":{\"bob\":{\"password_hash\":\"x\\ny\"}}}";
+		g_autoptr(JsonNode) b = exm_json_parse_pruned(bad, strlen(bad), raw_paths, NULL);
+		g_autoptr(JsonNode) bt = parse(bad);
+		g_autoptr(GError) raw_error = NULL;
+		g_autoptr(GError) tree_error = NULL;
+
+		g_assert_null(exm_mail_node_from_json(b, &raw_error));
+		g_assert_null(exm_mail_node_from_json(bt, &tree_error));
+		g_assert_cmpstr(raw_error->message, ==, tree_error->message);
 	}
 }
 
@@ -500,6 +582,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/model/node-from-json", test_node_from_json);
 	g_test_add_func("/mail/model/node-to-json-exact", test_node_to_json_exact);
 	g_test_add_func("/mail/model/node-accounts-like", test_node_accounts_like);
+	g_test_add_func("/mail/model/node-accounts-raw", test_node_accounts_raw);
 	g_test_add_func("/mail/model/node-long-name", test_node_long_name);
 	g_test_add_func("/mail/model/node-from-json-refuses", test_node_from_json_refuses);
 	g_test_add_func("/mail/model/node-account-order", test_node_account_order);
