@@ -780,8 +780,8 @@ actual_value(ExmDpDriver *self, const ExmMailNode *last, JsonNode *shared, GErro
 	if (!passwd_seen(self, last, &seen, error))
 		return NULL;
 	if (shared == NULL && seen == NULL)
-		shared = raw = exm_mail_node_accounts_raw(last);
-	root = exm_mail_node_to_json_with(last, shared);
+		raw = exm_mail_node_accounts_raw(last);
+	root = exm_mail_node_to_json_with(last, shared != NULL ? shared : raw);
 	obj = json_node_get_object(root);
 	if (seen != NULL)
 		json_object_set_member(obj, "accounts", g_steal_pointer(&seen));
