@@ -1351,20 +1351,9 @@ short_escape(guchar b)
 	}
 }
 
-/* The bytes from @p written as they are in both modes (printable ASCII but
- * `"` and `\\`): appended in one go, not byte by byte. */
-static gsize
-plain_run(const gchar *p)
-{
-	const guchar *q = (const guchar *)p;
-	gsize n = 0;
-
-	while (q[n] >= 0x20 && q[n] < 0x7F && q[n] != '"' && q[n] != '\\')
-		n++;
-	return n;
-}
-
-/* plain_run() within @len bytes (@s need not end there). */
+/* The bytes from @s, at most @len, written as they are in both modes
+ * (printable ASCII but `"` and `\\`): appended in one go, not byte by byte.
+ * A NUL ends the run, so a NUL-terminated @s may pass G_MAXSIZE. */
 static gsize
 plain_run_len(const gchar *s, gsize len)
 {
@@ -1387,7 +1376,7 @@ write_string(ExmJsonWriter *w, const gchar *s)
 
 	g_string_append_c(w->out, '"');
 	while (*p != '\0') {
-		gsize run = plain_run(p);
+		gsize run = plain_run_len(p, G_MAXSIZE);
 		guchar b = (guchar)*p;
 		const gchar *esc = short_escape(b);
 		gunichar c;
@@ -1900,6 +1889,7 @@ raw_member_clear(gpointer p)
 }
 
 static const gchar *canon_string_text(const guchar **pp, gsize *len, gchar **owned);
+static void canon_skip(const guchar **pp);
 static void canon_value(GString *out, const guchar **pp);
 
 gboolean
@@ -1913,13 +1903,16 @@ exm_json_raw_object_foreach(const gchar *text, ExmJsonRawMemberFunc func, gpoint
 	if (text == NULL || *p != '{')
 		return FALSE;
 	for (p++; *p != '}';) {
-		g_autofree gchar *owned = NULL;
+		gchar *owned = NULL;
 		gsize nlen = 0;
 		const gchar *name = canon_string_text(&p, &nlen, &owned);
 		const gchar *value = (const gchar *)++p; /* past the : */
+		gboolean more;
 
-		canon_value(NULL, &p);
-		if (!func(name, nlen, value, (gsize)((const gchar *)p - value), data))
+		canon_skip(&p);
+		more = func(name, nlen, value, (gsize)((const gchar *)p - value), data);
+		g_free(owned);
+		if (!more)
 			return FALSE;
 		if (*p == ',')
 			p++;
@@ -1978,23 +1971,56 @@ canon_ws(const guchar **pp)
 		(*pp)++;
 }
 
+/* Past the string at *@pp (its opening quote), escapes and all. */
+static void
+canon_skip_string(const guchar **pp)
+{
+	for ((*pp)++; **pp != '"'; (*pp)++) {
+		if (**pp == '\\')
+			(*pp)++; /* the escaped byte: a quote or a backslash too */
+	}
+	(*pp)++;
+}
+
+/* Past the value at *@pp, which the scanner accepted: a container by its
+ * depth, nothing decoded or collected. */
+static void
+canon_skip(const guchar **pp)
+{
+	guint depth = 0;
+
+	if (**pp != '{' && **pp != '[' && **pp != '"') {
+		while (**pp != '\0' && strchr(",}] \t\n\r", **pp) == NULL)
+			(*pp)++;
+		return;
+	}
+	do {
+		if (**pp == '"') {
+			canon_skip_string(pp);
+			continue;
+		}
+		if (**pp == '{' || **pp == '[')
+			depth++;
+		else if (**pp == '}' || **pp == ']')
+			depth--;
+		(*pp)++;
+	} while (depth > 0);
+}
+
 /* The string at *@pp (its opening quote), *@pp left past it: its bytes
  * when it has no escape, else decoded into *@owned. */
 static const gchar *
 canon_string_text(const guchar **pp, gsize *len, gchar **owned)
 {
-	const guchar *from = ++*pp;
-	gboolean escaped = FALSE;
+	const guchar *from = *pp + 1;
+	const guchar *end;
+	gboolean escaped;
 
-	for (; **pp != '"'; (*pp)++) {
-		if (**pp == '\\') {
-			escaped = TRUE;
-			(*pp)++; /* the escaped byte: a quote or a backslash too */
-		}
-	}
-	(*pp)++;
-	*owned = escaped ? unescape(from, *pp - 1) : NULL;
-	*len = escaped ? strlen(*owned) : (gsize)(*pp - 1 - from);
+	canon_skip_string(pp);
+	end = *pp - 1;
+	escaped = memchr(from, '\\', (gsize)(end - from)) != NULL;
+	*owned = escaped ? unescape(from, end) : NULL;
+	*len = escaped ? strlen(*owned) : (gsize)(end - from);
 	return escaped ? *owned : (const gchar *)from;
 }
 
@@ -2016,8 +2042,7 @@ canon_write_string(GString *out, const gchar *s, gsize len)
 	write_string(&w, copy);
 }
 
-/* A number at *@pp as build_number() types it and write_value() writes it
- * (only skipped, @out %NULL). */
+/* A number at *@pp as build_number() types it and write_value() writes it. */
 static void
 canon_number(GString *out, const guchar **pp)
 {
@@ -2028,8 +2053,6 @@ canon_number(GString *out, const guchar **pp)
 		if (**pp == '.' || **pp == 'e' || **pp == 'E')
 			is_int = FALSE;
 	}
-	if (out == NULL)
-		return;
 	if (is_int)
 		g_string_append_printf(
 			out, "%" G_GINT64_FORMAT, (gint64)g_ascii_strtoll(from, NULL, 10));
@@ -2037,10 +2060,6 @@ canon_number(GString *out, const guchar **pp)
 		write_double(out, g_ascii_strtod(from, NULL));
 }
 
-
-// NOLINTBEGIN(misc-no-recursion): the scanner bounded the text's depth
-/* The object at *@pp, members sorted by name (the last of a name kept),
- * each value made canonical in turn. */
 /* The members of the object at *@pp (its `{`), *@pp left past it; in
  * @small while they fit, else in a new array (*@big). */
 static CanonMember *
@@ -2058,7 +2077,7 @@ canon_members(const guchar **pp, CanonMember *small, guint n_small, GArray **big
 		(*pp)++; /* : */
 		canon_ws(pp);
 		m.value = *pp;
-		canon_value(NULL, pp);
+		canon_skip(pp);
 		if (*n == n_small) {
 			*big = g_array_sized_new(FALSE, FALSE, sizeof(CanonMember), 2 * n_small);
 			g_array_append_vals(*big, small, n_small);
@@ -2081,6 +2100,7 @@ canon_members(const guchar **pp, CanonMember *small, guint n_small, GArray **big
 /* The object at *@pp, members sorted by name (the last of a name kept),
  * each value made canonical in turn; members already in order (a value's
  * accounts, as the control plane sorts them) are not sorted again. */
+// NOLINTBEGIN(misc-no-recursion): the scanner bounded the text's depth
 static void
 canon_object(GString *out, const guchar **pp)
 {
@@ -2090,13 +2110,12 @@ canon_object(GString *out, const guchar **pp)
 	CanonMember *m = canon_members(pp, small, G_N_ELEMENTS(small), &big, &n);
 	gboolean sorted = TRUE, first = TRUE;
 
-	for (guint i = 1; out != NULL && i < n && sorted; i++)
+	for (guint i = 1; i < n && sorted; i++)
 		sorted = canon_member_cmp(&m[i - 1], &m[i]) < 0;
-	if (out != NULL && !sorted)
+	if (!sorted)
 		qsort(m, n, sizeof(*m), canon_member_cmp);
-	if (out != NULL)
-		g_string_append_c(out, '{');
-	for (guint i = 0; out != NULL && i < n; i++) {
+	g_string_append_c(out, '{');
+	for (guint i = 0; i < n; i++) {
 		const guchar *v = m[i].value;
 
 		if (i + 1 < n && m[i].nlen == m[i + 1].nlen &&
@@ -2109,8 +2128,7 @@ canon_object(GString *out, const guchar **pp)
 		g_string_append_c(out, ':');
 		canon_value(out, &v);
 	}
-	if (out != NULL)
-		g_string_append_c(out, '}');
+	g_string_append_c(out, '}');
 	for (guint i = 0; i < n; i++)
 		g_free(m[i].owned);
 }
@@ -2122,10 +2140,9 @@ canon_array(GString *out, const guchar **pp)
 
 	(*pp)++;
 	canon_ws(pp);
-	if (out != NULL)
-		g_string_append_c(out, '[');
+	g_string_append_c(out, '[');
 	while (**pp != ']') {
-		if (out != NULL && !first)
+		if (!first)
 			g_string_append_c(out, ',');
 		first = FALSE;
 		canon_value(out, pp);
@@ -2136,13 +2153,11 @@ canon_array(GString *out, const guchar **pp)
 		}
 	}
 	(*pp)++;
-	if (out != NULL)
-		g_string_append_c(out, ']');
+	g_string_append_c(out, ']');
 }
 
 /* The value at *@pp, which the scanner accepted, written as
- * exm_json_canonical() writes its tree (or only skipped, @out %NULL);
- * *@pp is left past it. */
+ * exm_json_canonical() writes its tree; *@pp is left past it. */
 static void
 canon_value(GString *out, const guchar **pp)
 {
@@ -2159,16 +2174,14 @@ canon_value(GString *out, const guchar **pp)
 		return;
 	case '"':
 		text = canon_string_text(pp, &len, &owned);
-		if (out != NULL)
-			canon_write_string(out, text, len);
+		canon_write_string(out, text, len);
 		g_free(owned);
 		return;
 	case 't':
 	case 'f':
 	case 'n':
 		len = **pp == 'f' ? 5 : 4;
-		if (out != NULL)
-			g_string_append_len(out, (const gchar *)*pp, (gssize)len);
+		g_string_append_len(out, (const gchar *)*pp, (gssize)len);
 		*pp += len;
 		return;
 	default:

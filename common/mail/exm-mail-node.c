@@ -926,30 +926,29 @@ node_account_from_raw(ExmMailNode *n, const gchar *key, const gchar *text, GErro
 static gboolean
 node_account_from_members(ExmMailNode *n,
 			  gchar *user_taken,
-			  const AccountMembers *mp,
+			  const AccountMembers *m,
 			  GError **error)
 {
 	g_autofree gchar *user = user_taken;
 	ExmMailNodeAccount *a;
-	AccountMembers m = *mp;
 	const gchar *hash;
 	gboolean active, sandbox;
 
-	hash = value_string(m.password_hash, "password_hash", error);
+	hash = value_string(m->password_hash, "password_hash", error);
 	if (hash == NULL) {
 		g_prefix_error(error, "accounts.%s.", user);
 		return FALSE;
 	}
-	if (!value_bool(m.active, user, "active", TRUE, &active, error) ||
-	    !value_bool(m.sandbox, user, "sandbox", FALSE, &sandbox, error))
+	if (!value_bool(m->active, user, "active", TRUE, &active, error) ||
+	    !value_bool(m->sandbox, user, "sandbox", FALSE, &sandbox, error))
 		return FALSE;
 	a = account_add(n, &user, hash, active, error);
 	if (a == NULL)
 		return FALSE;
 	a->sandbox = sandbox;
-	return node_account_policy_from_json(n, a, &m, error) &&
-	       node_account_secrets_from_json(a, &m, error) &&
-	       node_account_breaker_from_json(a, m.breaker_action, error);
+	return node_account_policy_from_json(n, a, m, error) &&
+	       node_account_secrets_from_json(a, m, error) &&
+	       node_account_breaker_from_json(a, m->breaker_action, error);
 }
 
 typedef struct {
@@ -1019,8 +1018,8 @@ raw_member_fold_cmp(gconstpointer a, gconstpointer b)
 				  ((const ExmJsonRawMember *)b)->name);
 }
 
-/* The accounts of a raw `accounts` (exm_json_raw_members()), one account's
- * tree at a time.  Their canonical order is the names' bytes; the node's is
+/* The accounts of a raw `accounts` (exm_json_raw_members()), one account at
+ * a time (node_account_from_raw()).  Their canonical order is the names' bytes; the node's is
  * the folded names', the same for the lower-case names a value carries:
  * sorted (stable, as members_sorted()) only when they differ. */
 static gboolean
