@@ -5,8 +5,10 @@
 #include "exm-dp-driver.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exm-dp-error.h"
 #include "exm-dp-queue.h"
@@ -389,14 +391,10 @@ index_write(ExmDpDriver *self,
 	return TRUE;
 }
 
-/* passwd and policy, without their twins: the same owner, mode and atomic
- * write; the test hooks (fault injection, write count) watch passwd only. */
-static gboolean
-lookup_file_write(ExmDpDriver *self,
-		  const gchar *path,
-		  const gchar *content,
-		  gboolean *changed,
-		  GError **error)
+/* How the driver writes a lookup file: its owner, and for passwd the test
+ * hooks. */
+static ExmAtomicOptions
+lookup_options(ExmDpDriver *self, const gchar *path)
 {
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
 
@@ -407,6 +405,20 @@ lookup_file_write(ExmDpDriver *self,
 		opts.fault_data = self->fault_data;
 		opts.writes = self->writes;
 	}
+	return opts;
+}
+
+/* passwd and policy, without their twins: the same owner, mode and atomic
+ * write; the test hooks (fault injection, write count) watch passwd only. */
+static gboolean
+lookup_file_write(ExmDpDriver *self,
+		  const gchar *path,
+		  const gchar *content,
+		  gboolean *changed,
+		  GError **error)
+{
+	ExmAtomicOptions opts = lookup_options(self, path);
+
 	if (!ensure_parent(path, 0755, error))
 		return FALSE;
 	forget(self);
@@ -448,18 +460,31 @@ passwd_twin(ExmDpDriver *self, const ExmMailNode *node, gsize *len, GError **err
 	return db;
 }
 
-/* passwd, then its twin built from @node, once passwd's text is freed: the
- * two (13 and 15 MB at 100 000 accounts) are not held at once. */
+static gboolean
+passwd_piece_write(const gchar *piece, gsize len, gpointer data, GError **error)
+{
+	return exm_atomic_stream_append(data, piece, len, error);
+}
+
+/* passwd written as it is rendered, a piece at a time, then its twin built
+ * from @node: neither passwd's text (13 MB at 100 000 accounts) nor the old
+ * file is held whole, and the twin (15 MB) is held alone. */
 static gboolean
 passwd_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
 {
-	g_autofree gchar *content = exm_mail_passwd_render(node);
+	ExmAtomicOptions opts = lookup_options(self, self->passwd_path);
+	g_autoptr(ExmAtomicStream) stream = NULL;
 	guint8 *db;
 	gsize len = 0;
 
-	if (!lookup_file_write(self, self->passwd_path, content, changed, error))
+	if (!ensure_parent(self->passwd_path, 0755, error))
 		return FALSE;
-	g_clear_pointer(&content, g_free);
+	forget(self);
+	stream = exm_atomic_stream_new(self->passwd_path, &opts);
+	if (!exm_mail_passwd_render_pieces(node, passwd_piece_write, stream, error) ||
+	    !exm_atomic_stream_finish(stream, changed, error))
+		return FALSE;
+	g_clear_pointer(&stream, exm_atomic_stream_free);
 	db = passwd_twin(self, node, &len, error);
 	return db != NULL && index_write(self, self->passwd_cdb_path, db, len, changed, error);
 }
@@ -562,25 +587,64 @@ passwd_index_check(ExmDpDriver *self, const ExmMailNode *last, JsonNode **seen, 
 	return *seen != NULL;
 }
 
+/* passwd compared with a render a piece at a time: a missing file is
+ * empty, and a read error differs (read_optional() then tells it). */
+typedef struct {
+	int fd;
+	gboolean equal;
+} PasswdCompare;
+
+static gboolean
+passwd_piece_compare(const gchar *piece, gsize len, gpointer data, GError **error)
+{
+	PasswdCompare *c = data;
+	gsize done = 0;
+
+	(void)error;
+	while (c->equal && done < len) {
+		guint8 buf[16384];
+		ssize_t n = c->fd < 0 ? 0 : read(c->fd, buf, MIN(sizeof(buf), len - done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		c->equal = n > 0 && memcmp(buf, piece + done, (gsize)n) == 0;
+		done += n > 0 ? (gsize)n : 0;
+	}
+	return TRUE;
+}
+
+/* Whether passwd is exactly the render of @last, neither held whole. */
+static gboolean
+passwd_is_render(ExmDpDriver *self, const ExmMailNode *last)
+{
+	PasswdCompare c = { open(self->passwd_path, O_RDONLY | O_CLOEXEC | O_NOCTTY), TRUE };
+	guint8 byte;
+	gboolean equal;
+
+	if (c.fd < 0 && errno != ENOENT)
+		return FALSE;
+	(void)exm_mail_passwd_render_pieces(last, passwd_piece_compare, &c, NULL);
+	equal = c.equal && (c.fd < 0 || read(c.fd, &byte, 1) == 0);
+	if (c.fd >= 0)
+		close(c.fd);
+	return equal;
+}
+
 /* The accounts passwd and its twin show when they are not exactly the render
- * of @last (*@seen stays %NULL when they are).  The file and the render (13 MB
- * each at 100 000 accounts) are freed before the caller builds the value's
- * tree of every account, not held beside it. */
+ * of @last (*@seen stays %NULL when they are).  The file is read whole only
+ * when it differs, and freed before the caller builds the value's tree of
+ * every account, not held beside it. */
 static gboolean
 passwd_seen(ExmDpDriver *self, const ExmMailNode *last, JsonNode **seen, GError **error)
 {
-	g_autofree gchar *content = read_optional(self->passwd_path, error);
-	g_autofree gchar *rendered = NULL;
+	g_autofree gchar *content = NULL;
 
+	/* the twin's render is built from @last: no text held beside it */
+	if (passwd_is_render(self, last))
+		return passwd_index_check(self, last, seen, error);
+	content = read_optional(self->passwd_path, error);
 	if (content == NULL)
 		return FALSE;
-	rendered = exm_mail_passwd_render(last);
-	if (g_str_equal(content, rendered)) {
-		/* the twin's render is built from @last: no text held beside it */
-		g_clear_pointer(&content, g_free);
-		g_clear_pointer(&rendered, g_free);
-		return passwd_index_check(self, last, seen, error);
-	}
 	*seen = accounts_from_file(content, error);
 	if (*seen == NULL)
 		g_prefix_error(error, "%s: ", self->passwd_path);

@@ -163,40 +163,6 @@ fix_metadata(int fd, const gchar *path, const ExmAtomicOptions *opts, GError **e
 	return TRUE;
 }
 
-typedef enum {
-	EXM_ATOMIC_DIFFERS,
-	EXM_ATOMIC_SAME,
-	EXM_ATOMIC_SAME_CONTENT,
-} ExmAtomicCompare;
-
-/* Compares the current target.  Any problem reading it simply means "rewrite":
- * the rename replaces whatever is there.  O_NOFOLLOW: a symlink at @path is
- * replaced by the rename, so its target's content must not count as "same". */
-static ExmAtomicCompare
-atomic_compare(const gchar *path,
-	       gconstpointer data,
-	       gsize len,
-	       const ExmAtomicOptions *opts,
-	       int *fd_out)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-
-	if (fd < 0)
-		return EXM_ATOMIC_DIFFERS;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (gsize)st.st_size != len ||
-	    !read_equals(fd, data, len)) {
-		close(fd);
-		return EXM_ATOMIC_DIFFERS;
-	}
-	if ((st.st_mode & 07777) == (opts->mode & 07777) && owner_ok(&st, opts)) {
-		close(fd);
-		return EXM_ATOMIC_SAME;
-	}
-	*fd_out = fd;
-	return EXM_ATOMIC_SAME_CONTENT;
-}
-
 /* Created with the owner bits of the final mode only (never wider than the
  * final file, whatever the umask), and locked for as long as the writer holds
  * it, so exm_atomic_remove_stale() of another process never takes it. */
@@ -247,28 +213,6 @@ write_all(int fd, const guint8 *data, gsize len)
 	return TRUE;
 }
 
-/* Owner, mode, content, fsync and close of the fresh temp file @fd. */
-static gboolean
-fill_temp(int fd,
-	  const gchar *tmp,
-	  gconstpointer data,
-	  gsize len,
-	  const ExmAtomicOptions *opts,
-	  GError **error)
-{
-	if (!fix_metadata(fd, tmp, opts, error))
-		return FALSE;
-	if (!atomic_fault(opts, EXM_ATOMIC_STEP_WRITE, tmp, error))
-		return FALSE;
-	if (!write_all(fd, data, len))
-		return syscall_failed(EXM_ATOMIC_STEP_WRITE, tmp, errno, error);
-	if (!atomic_fault(opts, EXM_ATOMIC_STEP_FSYNC, tmp, error))
-		return FALSE;
-	if (fsync(fd) < 0)
-		return syscall_failed(EXM_ATOMIC_STEP_FSYNC, tmp, errno, error);
-	return TRUE;
-}
-
 static gboolean
 sync_dir(const gchar *path, const ExmAtomicOptions *opts, GError **error)
 {
@@ -290,48 +234,246 @@ sync_dir(const gchar *path, const ExmAtomicOptions *opts, GError **error)
 	return TRUE;
 }
 
-/* The temp-file path: everything up to and including the rename; on failure
- * the temp file is gone and @path untouched. */
-static gboolean
-replace(const gchar *path,
-	gconstpointer data,
-	gsize len,
-	const ExmAtomicOptions *opts,
-	GError **error)
-{
-	g_autofree gchar *tmp = NULL;
+/* A write-if-changed of content that comes in pieces: compared with the
+ * target while it matches, then written to the temp file, which first gets
+ * the target's matching start copied from the target itself.  The content is
+ * never held whole (a lookup file of 100 000 lines is 12 MB, docs/scale.md §3). */
+struct _ExmAtomicStream {
+	gchar *path;
+	ExmAtomicOptions opts;
+	/* the target while everything appended matches its start, else -1 */
+	int old_fd;
+	struct stat old_st;
+	gsize matched;
+	/* the temp file once the content differs, else -1 */
 	int fd;
-	int rc;
+	gchar *tmp;
+	gboolean failed;
+};
 
-	if (!atomic_fault(opts, EXM_ATOMIC_STEP_OPEN, path, error))
+static void
+stream_forget_old(ExmAtomicStream *s)
+{
+	if (s->old_fd >= 0)
+		close(s->old_fd);
+	s->old_fd = -1;
+}
+
+/* Whether the target holds @data[@len] at s->matched.  Any problem reading
+ * it means "differs": the rename replaces whatever is there. */
+static gboolean
+stream_compare(ExmAtomicStream *s, const guint8 *data, gsize len)
+{
+	guint8 buf[EXM_ATOMIC_CHUNK];
+	gsize done = 0;
+
+	if (s->matched + len > (gsize)s->old_st.st_size)
 		return FALSE;
-	fd = open_temp(path, opts->mode, &tmp);
-	if (fd < 0)
-		return syscall_failed(EXM_ATOMIC_STEP_OPEN, path, errno, error);
-	if (!fill_temp(fd, tmp, data, len, opts, error)) {
+	while (done < len) {
+		ssize_t n = pread(
+			s->old_fd, buf, MIN(sizeof(buf), len - done), (off_t)(s->matched + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || memcmp(buf, data + done, (gsize)n) != 0)
+			return FALSE;
+		done += (gsize)n;
+	}
+	return TRUE;
+}
+
+/* The first s->matched bytes of the target (equal to what was appended)
+ * into the temp file. */
+static gboolean
+stream_copy_matched(ExmAtomicStream *s)
+{
+	guint8 buf[EXM_ATOMIC_CHUNK];
+	gsize done = 0;
+
+	while (done < s->matched) {
+		ssize_t n = pread(s->old_fd, buf, MIN(sizeof(buf), s->matched - done), (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EIO; /* the target shrank under us */
+		if (n <= 0 || !write_all(s->fd, buf, (gsize)n))
+			return FALSE;
+		done += (gsize)n;
+	}
+	return TRUE;
+}
+
+/* The temp file, its owner and mode set before any content, then the
+ * target's matching start: from here on everything goes to it. */
+static gboolean
+stream_open_temp(ExmAtomicStream *s, GError **error)
+{
+	gboolean ok;
+
+	if (!atomic_fault(&s->opts, EXM_ATOMIC_STEP_OPEN, s->path, error))
+		return FALSE;
+	s->fd = open_temp(s->path, s->opts.mode, &s->tmp);
+	if (s->fd < 0)
+		return syscall_failed(EXM_ATOMIC_STEP_OPEN, s->path, errno, error);
+	if (!fix_metadata(s->fd, s->tmp, &s->opts, error) ||
+	    !atomic_fault(&s->opts, EXM_ATOMIC_STEP_WRITE, s->tmp, error))
+		return FALSE;
+	ok = s->matched == 0 || stream_copy_matched(s);
+	if (!ok)
+		syscall_failed(EXM_ATOMIC_STEP_WRITE, s->tmp, errno, error);
+	stream_forget_old(s);
+	return ok;
+}
+
+/**
+ * exm_atomic_stream_new:
+ * @path: target path
+ * @opts: mode/owner/hooks, copied (its pointers must outlive the stream)
+ *
+ * Returns: (transfer full): a stream; exm_atomic_stream_finish() completes
+ *   it, exm_atomic_stream_free() alone leaves @path untouched
+ */
+ExmAtomicStream *
+exm_atomic_stream_new(const gchar *path, const ExmAtomicOptions *opts)
+{
+	ExmAtomicStream *s = g_new0(ExmAtomicStream, 1);
+
+	s->path = g_strdup(path);
+	s->opts = *opts;
+	s->fd = -1;
+	/* O_NOFOLLOW: a symlink at @path is replaced by the rename, so its
+	 * target's content must not count as "same" */
+	s->old_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (s->old_fd >= 0 && (fstat(s->old_fd, &s->old_st) < 0 || !S_ISREG(s->old_st.st_mode)))
+		stream_forget_old(s);
+	return s;
+}
+
+/**
+ * exm_atomic_stream_append:
+ * @s: a stream
+ * @data: the next piece of the content
+ * @len: its length
+ * @error: %EXM_ERROR_FAILED naming the step and path
+ *
+ * Returns: %TRUE on success; after a failure the stream only takes
+ *   exm_atomic_stream_free()
+ */
+gboolean
+exm_atomic_stream_append(ExmAtomicStream *s, gconstpointer data, gsize len, GError **error)
+{
+	g_return_val_if_fail(s != NULL && !s->failed, FALSE);
+	g_return_val_if_fail(data != NULL || len == 0, FALSE);
+	if (s->fd < 0 && s->old_fd >= 0 && stream_compare(s, data, len)) {
+		s->matched += len;
+		return TRUE;
+	}
+	if (s->fd < 0 && !stream_open_temp(s, error)) {
+		s->failed = TRUE;
+		return FALSE;
+	}
+	if (!write_all(s->fd, data, len)) {
+		s->failed = TRUE;
+		return syscall_failed(EXM_ATOMIC_STEP_WRITE, s->tmp, errno, error);
+	}
+	return TRUE;
+}
+
+/* The target holds the content already: its mode and owner fixed in place
+ * when they differ. */
+static gboolean
+stream_same(ExmAtomicStream *s, gboolean *changed, GError **error)
+{
+	gboolean ok = TRUE;
+
+	if ((s->old_st.st_mode & 07777) != (s->opts.mode & 07777) ||
+	    !owner_ok(&s->old_st, &s->opts)) {
+		ok = fix_metadata(s->old_fd, s->path, &s->opts, error);
+		if (ok && changed != NULL)
+			*changed = TRUE;
+	}
+	stream_forget_old(s);
+	return ok;
+}
+
+/* fsync and close of the temp file, then the rename: on failure the temp
+ * file is gone and the target untouched. */
+static gboolean
+stream_rename(ExmAtomicStream *s, GError **error)
+{
+	int fd = s->fd;
+
+	s->fd = -1;
+	if (!atomic_fault(&s->opts, EXM_ATOMIC_STEP_FSYNC, s->tmp, error)) {
 		close(fd);
-		unlink(tmp);
 		return FALSE;
+	}
+	if (fsync(fd) < 0) {
+		int saved = errno;
+		close(fd);
+		return syscall_failed(EXM_ATOMIC_STEP_FSYNC, s->tmp, saved, error);
 	}
 	/* close() after fsync can still report a deferred write error (NFS). */
-	rc = close(fd);
-	if (rc < 0) {
-		int saved = errno;
-		unlink(tmp);
-		return syscall_failed(EXM_ATOMIC_STEP_FSYNC, tmp, saved, error);
-	}
-	if (!atomic_fault(opts, EXM_ATOMIC_STEP_RENAME, path, error)) {
-		unlink(tmp);
+	if (close(fd) < 0)
+		return syscall_failed(EXM_ATOMIC_STEP_FSYNC, s->tmp, errno, error);
+	if (!atomic_fault(&s->opts, EXM_ATOMIC_STEP_RENAME, s->path, error))
 		return FALSE;
-	}
-	if (rename(tmp, path) < 0) {
-		int saved = errno;
-		unlink(tmp);
-		return syscall_failed(EXM_ATOMIC_STEP_RENAME, path, saved, error);
-	}
-	if (opts->writes != NULL)
-		(*opts->writes)++;
+	if (rename(s->tmp, s->path) < 0)
+		return syscall_failed(EXM_ATOMIC_STEP_RENAME, s->path, errno, error);
+	g_clear_pointer(&s->tmp, g_free);
+	if (s->opts.writes != NULL)
+		(*s->opts.writes)++;
 	return TRUE;
+}
+
+/**
+ * exm_atomic_stream_finish:
+ * @s: a stream
+ * @changed: (out) (optional): %TRUE when the file was (re)written or its
+ *   mode or owner fixed
+ * @error: %EXM_ERROR_FAILED naming the step and path
+ *
+ * Completes @s as exm_atomic_write() completes a write of everything
+ * appended.  @s is then only freed.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+exm_atomic_stream_finish(ExmAtomicStream *s, gboolean *changed, GError **error)
+{
+	g_return_val_if_fail(s != NULL && !s->failed, FALSE);
+	if (changed != NULL)
+		*changed = FALSE;
+	s->failed = TRUE; /* nothing more is taken */
+	if (s->fd < 0 && s->old_fd >= 0 && s->matched == (gsize)s->old_st.st_size)
+		return stream_same(s, changed, error);
+	if (s->fd < 0 && !stream_open_temp(s, error))
+		return FALSE;
+	if (!stream_rename(s, error))
+		return FALSE;
+	if (changed != NULL)
+		*changed = TRUE;
+	return sync_dir(s->path, &s->opts, error);
+}
+
+/**
+ * exm_atomic_stream_free:
+ * @s: (nullable): a stream
+ *
+ * Releases @s; a temp file it still has is removed.
+ */
+void
+exm_atomic_stream_free(ExmAtomicStream *s)
+{
+	if (s == NULL)
+		return;
+	stream_forget_old(s);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->tmp != NULL)
+		unlink(s->tmp);
+	g_free(s->tmp);
+	g_free(s->path);
+	g_free(s);
 }
 
 /**
@@ -362,35 +504,19 @@ exm_atomic_write(const gchar *path,
 		 gboolean *changed,
 		 GError **error)
 {
-	int fd = -1;
-	gboolean ok;
+	g_autoptr(ExmAtomicStream) s = NULL;
 
 	g_return_val_if_fail(path != NULL && *path != '\0', FALSE);
 	g_return_val_if_fail(data != NULL || len == 0, FALSE);
 	g_return_val_if_fail(opts != NULL, FALSE);
 	if (changed != NULL)
 		*changed = FALSE;
-	if (data == NULL)
-		data = "";
-
-	switch (atomic_compare(path, data, len, opts, &fd)) {
-	case EXM_ATOMIC_SAME:
-		return TRUE;
-	case EXM_ATOMIC_SAME_CONTENT:
-		ok = fix_metadata(fd, path, opts, error);
-		close(fd);
-		if (ok && changed != NULL)
-			*changed = TRUE;
-		return ok;
-	case EXM_ATOMIC_DIFFERS:
-	default:
-		break;
-	}
-	if (!replace(path, data, len, opts, error))
-		return FALSE;
-	if (changed != NULL)
-		*changed = TRUE;
-	return sync_dir(path, opts, error);
+	s = exm_atomic_stream_new(path, opts);
+	/* a target of another size differs: not read at all */
+	if (s->old_fd >= 0 && (gsize)s->old_st.st_size != len)
+		stream_forget_old(s);
+	return (len == 0 || exm_atomic_stream_append(s, data, len, error)) &&
+	       exm_atomic_stream_finish(s, changed, error);
 }
 
 /* Whether @name is ".<@base>.<8 lower-case hex>.tmp". */

@@ -72,6 +72,22 @@ gboolean exm_atomic_write(const gchar *path,
 			  gboolean *changed,
 			  GError **error);
 
+/* exm_atomic_write() of content that comes in pieces, never held whole:
+ * compared with @path while it matches, written to the temp file once it
+ * differs.  exm_atomic_stream_finish() completes it (the same result and
+ * errors as exm_atomic_write() of everything appended); freeing it before
+ * leaves @path untouched and no temp file. */
+typedef struct _ExmAtomicStream ExmAtomicStream;
+
+ExmAtomicStream *exm_atomic_stream_new(const gchar *path, const ExmAtomicOptions *opts);
+gboolean exm_atomic_stream_append(ExmAtomicStream *s,
+				  gconstpointer data,
+				  gsize len,
+				  GError **error);
+gboolean exm_atomic_stream_finish(ExmAtomicStream *s, gboolean *changed, GError **error);
+void exm_atomic_stream_free(ExmAtomicStream *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmAtomicStream, exm_atomic_stream_free)
+
 /**
  * exm_atomic_file_equals:
  * @path: a file (a symbolic link is followed)

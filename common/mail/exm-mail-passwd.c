@@ -135,6 +135,58 @@ exm_mail_passwd_render(const ExmMailNode *node)
 	return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+/* A piece of passwd handed on once it holds this much: the writer's
+ * read chunk, so a compare reads the old file a chunk per piece. */
+#define PASSWD_PIECE_SIZE 65536
+
+typedef struct {
+	ExmMailPasswdPieceFunc func;
+	gpointer data;
+} Pieces;
+
+/* @out to the caller, then emptied and wiped (as cdb_line()). */
+static gboolean
+piece_flush(GString *out, Pieces *p, GError **error)
+{
+	gboolean ok = p->func(out->str, out->len, p->data, error);
+
+	exm_secret_wipe(out->str, out->len);
+	g_string_truncate(out, 0);
+	return ok;
+}
+
+static gboolean
+piece_line(GString *out, gpointer data, GError **error)
+{
+	return out->len < PASSWD_PIECE_SIZE || piece_flush(out, data, error);
+}
+
+/**
+ * exm_mail_passwd_render_pieces:
+ * @node: the value
+ * @func: called with each piece, in order
+ * @data: its data
+ * @error: @func's error
+ *
+ * See exm-mail-passwd.h.
+ *
+ * Returns: %FALSE when @func refused a piece
+ */
+gboolean
+exm_mail_passwd_render_pieces(const ExmMailNode *node,
+			      ExmMailPasswdPieceFunc func,
+			      gpointer data,
+			      GError **error)
+{
+	g_autoptr(GString) out = g_string_sized_new(PASSWD_PIECE_SIZE + 1024);
+	Pieces p = { func, data };
+
+	g_return_val_if_fail(node != NULL && func != NULL, FALSE);
+	if (!passwd_lines(node, out, piece_line, &p, error))
+		return FALSE;
+	return out->len == 0 || piece_flush(out, &p, error);
+}
+
 /* The line in @out (its newline left out) into the index; @out emptied and
  * wiped (a hash is no secret, but no copy of it is left about either). */
 static gboolean

@@ -21,6 +21,30 @@
  */
 gchar *exm_mail_passwd_render(const ExmMailNode *node);
 
+/* A piece of passwd's text (@len bytes, not NUL-terminated, wiped after
+ * the call); %FALSE, with @error set, stops the render. */
+typedef gboolean (*ExmMailPasswdPieceFunc)(const gchar *piece,
+					   gsize len,
+					   gpointer data,
+					   GError **error);
+
+/**
+ * exm_mail_passwd_render_pieces:
+ * @node: the value
+ * @func: called with each piece of exm_mail_passwd_render()'s text, in order
+ * @data: its data
+ * @error: @func's error
+ *
+ * exm_mail_passwd_render() a piece of about 64 KiB at a time, whole lines
+ * each: the text (13 MB at 100 000 accounts) is never held whole.
+ *
+ * Returns: %FALSE when @func refused a piece
+ */
+gboolean exm_mail_passwd_render_pieces(const ExmMailNode *node,
+				       ExmMailPasswdPieceFunc func,
+				       gpointer data,
+				       GError **error);
+
 /**
  * exm_mail_passwd_render_cdb:
  * @node: the value

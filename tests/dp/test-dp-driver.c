@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "exm-config.h"
 #include "exm-dp-acme.h"
@@ -325,6 +326,38 @@ test_show_diverged(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(json_object_get_string_member(obj, "dkim_selector"), ==, "platform");
 }
 
+/* A line added at the end of passwd (a render followed by more) or the
+ * file removed is seen: the file is compared with the render a piece at a
+ * time, to its end. */
+static void
+test_show_diverged_tail(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", "bob", HASH_2, "0", NULL };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) actual = NULL;
+	g_autoptr(JsonNode) shown = NULL;
+	g_autofree gchar *content = NULL;
+	g_autofree gchar *more = NULL;
+	JsonObject *acc;
+
+	actual = apply(f, UUID_A, accounts, NULL, &error);
+	EXM_TEST_OK(error);
+	g_assert_true(g_file_get_contents(f->passwd, &content, NULL, NULL));
+	more = g_strconcat(content, "eve@example.com:" HASH_2 "\n", NULL);
+	g_assert_true(g_file_set_contents(f->passwd, more, -1, NULL));
+	shown = exm_dp_driver_get(f->driver, EXM_DP_DRIVER_KIND, UUID_A, &error);
+	EXM_TEST_OK(error);
+	acc = accounts_of(shown);
+	g_assert_cmpuint(json_object_get_size(acc), ==, 2);
+	g_assert_true(json_object_has_member(acc, "alice"));
+	g_assert_true(json_object_has_member(acc, "eve"));
+	g_clear_pointer(&shown, json_node_unref);
+	g_assert_cmpint(unlink(f->passwd), ==, 0);
+	shown = exm_dp_driver_get(f->driver, EXM_DP_DRIVER_KIND, UUID_A, &error);
+	EXM_TEST_OK(error);
+	g_assert_cmpuint(json_object_get_size(accounts_of(shown)), ==, 0);
+}
+
 static void
 test_mode_owner_survive(Fixture *f, gconstpointer data)
 {
@@ -579,6 +612,7 @@ main(int argc, char **argv)
 	ADD("fault-before-rename", test_fault_before_rename);
 	ADD("show-exact", test_show_exact);
 	ADD("show-diverged", test_show_diverged);
+	ADD("show-diverged-tail", test_show_diverged_tail);
 	ADD("acme-converges", test_acme_converges);
 	ADD("mode-owner-survive", test_mode_owner_survive);
 	ADD("semantics", test_semantics);

@@ -756,6 +756,166 @@ test_file_equals(Fixture *f, gconstpointer data)
 	g_assert_false(equal);
 }
 
+static gboolean
+stream_fault_hook(ExmAtomicStep step, gpointer user_data, GError **error)
+{
+	if (step != (ExmAtomicStep)GPOINTER_TO_INT(user_data))
+		return TRUE;
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "injected failure");
+	return FALSE;
+}
+
+/* @content streamed in pieces of @piece bytes; the result and the flag
+ * exm_atomic_write() gives. */
+static gboolean
+stream_pieces(const gchar *path,
+	      const gchar *content,
+	      gsize len,
+	      gsize piece,
+	      const ExmAtomicOptions *opts,
+	      gboolean *changed,
+	      GError **error)
+{
+	g_autoptr(ExmAtomicStream) s = exm_atomic_stream_new(path, opts);
+
+	*changed = FALSE;
+	for (gsize at = 0; at < len; at += piece) {
+		if (!exm_atomic_stream_append(s, content + at, MIN(piece, len - at), error))
+			return FALSE;
+	}
+	return exm_atomic_stream_finish(s, changed, error);
+}
+
+static gchar *
+letters(gsize len)
+{
+	gchar *out = g_malloc(len + 1);
+
+	for (gsize i = 0; i < len; i++)
+		out[i] = (gchar)('a' + i % 26);
+	out[len] = '\0';
+	return out;
+}
+
+/* Every pair of old and new contents (missing, empty, equal, differing in
+ * the first, a middle or the last piece, one a prefix of the other, more
+ * than one read chunk), streamed in pieces of several sizes: the file holds
+ * the new content, replaced (a new inode, one rename) exactly when it
+ * differed, and nothing is left beside it. */
+static void
+test_stream_pieces(Fixture *f, gconstpointer data)
+{
+	gsize big = 3 * 65536 + 17;
+	g_autofree gchar *base = letters(big);
+	g_autofree gchar *mid = g_strdup(base);
+	g_autofree gchar *last = g_strdup(base);
+	g_autofree gchar *first = g_strdup(base);
+	const gchar *olds[] = { NULL, "", base, "abc" };
+	const gchar *news[] = { "", base, mid, last, first, "abc", "ab", "abcd" };
+	const gsize pieces[] = { 1, 7, 4096, 65536 + 3, big + 1 };
+
+	mid[big / 2] = 'Z';
+	last[big - 1] = 'Z';
+	first[0] = 'Z';
+	for (guint o = 0; o < G_N_ELEMENTS(olds); o++) {
+		for (guint n = 0; n < G_N_ELEMENTS(news); n++) {
+			for (guint p = 0; p < G_N_ELEMENTS(pieces); p++) {
+				g_autoptr(GError) error = NULL;
+				ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+				guint writes = 0;
+				gboolean changed = FALSE;
+				gboolean same = olds[o] != NULL && g_str_equal(olds[o], news[n]);
+				struct stat before = { 0 }, after;
+
+				if (pieces[p] < 4096 && strlen(news[n]) > 4096)
+					continue; /* a byte at a time through 200 KB: slow, no news
+						   */
+				unlink(f->path);
+				if (olds[o] != NULL) {
+					write_ok(f->path, olds[o], &opts, TRUE);
+					g_assert_cmpint(stat(f->path, &before), ==, 0);
+				}
+				opts.writes = &writes;
+				g_assert_true(stream_pieces(f->path,
+							    news[n],
+							    strlen(news[n]),
+							    pieces[p],
+							    &opts,
+							    &changed,
+							    &error));
+				g_assert_no_error(error);
+				assert_file(f->path, news[n], 0640, geteuid(), getegid());
+				g_assert_cmpint(changed, ==, !same);
+				g_assert_cmpuint(writes, ==, same ? 0 : 1);
+				g_assert_cmpint(stat(f->path, &after), ==, 0);
+				g_assert_cmpint(after.st_ino == before.st_ino, ==, same);
+				g_assert_cmpuint(count_strays(f), ==, 0);
+			}
+		}
+	}
+}
+
+/* A stream freed before its finish, after it had started to write: the old
+ * file stays and no temp file is left; a mode that differs alone is fixed
+ * in place. */
+static void
+test_stream_abandoned(Fixture *f, gconstpointer data)
+{
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	g_autoptr(GError) error = NULL;
+	ExmAtomicStream *s;
+	gboolean changed = FALSE;
+	struct stat before, after;
+
+	write_ok(f->path, "one\ntwo\n", &opts, TRUE);
+	s = exm_atomic_stream_new(f->path, &opts);
+	g_assert_true(exm_atomic_stream_append(s, "one\n", 4, &error));
+	g_assert_true(exm_atomic_stream_append(s, "TWO\n", 4, &error));
+	g_assert_cmpuint(count_strays(f), ==, 1);
+	exm_atomic_stream_free(s);
+	assert_file(f->path, "one\ntwo\n", 0640, geteuid(), getegid());
+	g_assert_cmpuint(count_strays(f), ==, 0);
+
+	g_assert_cmpint(chmod(f->path, 0600), ==, 0);
+	g_assert_cmpint(stat(f->path, &before), ==, 0);
+	g_assert_true(stream_pieces(f->path, "one\ntwo\n", 8, 3, &opts, &changed, &error));
+	g_assert_no_error(error);
+	g_assert_true(changed);
+	assert_file(f->path, "one\ntwo\n", 0640, geteuid(), getegid());
+	g_assert_cmpint(stat(f->path, &after), ==, 0);
+	g_assert_cmpint(after.st_ino, ==, before.st_ino);
+}
+
+/* A fault at each step of a stream that differs after a matching start:
+ * the step is named, the old file stays, no temp file is left. */
+static void
+test_stream_fault(Fixture *f, gconstpointer data)
+{
+	static const ExmAtomicStep steps[] = {
+		EXM_ATOMIC_STEP_OPEN,  EXM_ATOMIC_STEP_CHOWN, EXM_ATOMIC_STEP_CHMOD,
+		EXM_ATOMIC_STEP_WRITE, EXM_ATOMIC_STEP_FSYNC, EXM_ATOMIC_STEP_RENAME,
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+		ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *want = NULL;
+		gboolean changed = TRUE;
+
+		write_ok(f->path, "one\ntwo\n", &opts, i == 0);
+		opts.fault = stream_fault_hook;
+		opts.fault_data = GINT_TO_POINTER(steps[i]);
+		g_assert_false(stream_pieces(
+			f->path, "one\nTWO\nthree\n", 14, 4, &opts, &changed, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+		want = g_strdup_printf("%s ", exm_atomic_step_name(steps[i]));
+		g_assert_true(g_str_has_prefix(error->message, want));
+		g_assert_false(changed);
+		assert_file(f->path, "one\ntwo\n", 0640, geteuid(), getegid());
+		g_assert_cmpuint(count_strays(f), ==, 0);
+	}
+}
+
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -779,6 +939,9 @@ main(int argc, char **argv)
 	ADD("/atomic/temp/remove-stale-own-pattern-only", test_remove_stale);
 	ADD("/atomic/temp/checked-copy", test_temp_copy);
 	ADD("/atomic/file-equals", test_file_equals);
+	ADD("/atomic/stream/pieces", test_stream_pieces);
+	ADD("/atomic/stream/abandoned", test_stream_abandoned);
+	ADD("/atomic/stream/fault", test_stream_fault);
 	g_test_add_func("/atomic/step-names", test_step_names);
 	return g_test_run();
 }

@@ -105,6 +105,65 @@ test_upstream_passwd(void)
 	}
 }
 
+typedef struct {
+	GString *text;
+	guint pieces;
+	guint refuse_at; /* 0: none */
+} Pieces;
+
+static gboolean
+collect_piece(const gchar *piece, gsize len, gpointer data, GError **error)
+{
+	Pieces *p = data;
+
+	g_assert_cmpuint(len, >, 0);
+	/* whole lines each */
+	g_assert_cmpint(piece[len - 1], ==, '\n');
+	p->pieces++;
+	if (p->pieces == p->refuse_at) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "piece %u refused", p->pieces);
+		return FALSE;
+	}
+	g_string_append_len(p->text, piece, (gssize)len);
+	return TRUE;
+}
+
+/* The pieces, in order, are exm_mail_passwd_render()'s text, whole lines
+ * each and about 64 KiB: none for no line, one for a few, several for 3 000
+ * accounts; a refused piece stops the render with its error. */
+static void
+test_passwd_render_pieces(void)
+{
+	const guint sizes[] = { 0, 3, 3000 };
+
+	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		g_autoptr(ExmMailNode) n = raw_node("example.com");
+		g_autoptr(GString) text = g_string_new(NULL);
+		g_autoptr(GError) error = NULL;
+		g_autofree gchar *whole = NULL;
+		Pieces p = { text, 0, 0 };
+
+		for (guint k = 0; k < sizes[i]; k++) {
+			g_autofree gchar *user = g_strdup_printf("user%05u", k);
+
+			raw_add(n, user, HASH_A, k % 7 != 3);
+		}
+		whole = exm_mail_passwd_render(n);
+		g_assert_true(exm_mail_passwd_render_pieces(n, collect_piece, &p, &error));
+		g_assert_no_error(error);
+		g_assert_cmpstr(text->str, ==, whole);
+		g_assert_cmpuint(p.pieces, ==, (strlen(whole) + 65535) / 65536);
+		if (p.pieces < 2)
+			continue;
+		g_string_truncate(text, 0);
+		p.pieces = 0;
+		p.refuse_at = 2;
+		g_assert_false(exm_mail_passwd_render_pieces(n, collect_piece, &p, &error));
+		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+		g_assert_cmpuint(p.pieces, ==, 2);
+	}
+}
+
 /* passwd is in the order of the usernames: accounts in that order (as
  * exm_mail_node_add_account() keeps them) are written as they are, others
  * sorted first, without reordering the node. */
@@ -1373,6 +1432,7 @@ main(int argc, char **argv)
 	g_test_add_func("/mail/files/passwd/render-all-inactive", test_passwd_render_all_inactive);
 	g_test_add_func("/mail/files/passwd/render-defensive", test_passwd_render_defensive);
 	g_test_add_func("/mail/files/passwd/render-cdb", test_passwd_render_cdb);
+	g_test_add_func("/mail/files/passwd/render-pieces", test_passwd_render_pieces);
 	g_test_add_func("/mail/files/passwd/add-account-refuses-injection",
 			test_passwd_add_account_refuses_injection);
 	g_test_add_func("/mail/files/passwd/parse", test_passwd_parse);
