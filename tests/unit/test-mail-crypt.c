@@ -411,6 +411,8 @@ test_canonical_message(void)
 		g_string_append_c(fake, 'a');
 	g_assert_false(exm_mail_validate_password_hash(fake->str, &error));
 	g_assert_nonnull(strstr(error->message, "must be one of './01'"));
+	/* whole: the reason is written into a buffer of its own */
+	g_assert_nonnull(strstr(error->message, "any other value can never match)"));
 	g_clear_error(&error);
 	fake->str[fake->len - 1] = '.';
 	g_assert_true(exm_mail_validate_password_hash(fake->str, &error));
