@@ -328,9 +328,9 @@ gboolean exm_json_raw_object_foreach(const gchar *text, ExmJsonRawMemberFunc fun
 
 /* A raw node from text a caller writes: exm_json_raw_begin() gives the
  * string to append the canonical text of an object to (members sorted by
- * name, as exm_json_append_canonical() writes values), exm_json_raw_end()
- * takes it and makes the node. */
-GString *exm_json_raw_begin(void);
+ * name, as exm_json_append_canonical() writes values), room made for about
+ * @size bytes of it; exm_json_raw_end() takes it and makes the node. */
+GString *exm_json_raw_begin(gsize size);
 JsonNode *exm_json_raw_end(GString *text);
 
 /* exm_json_canonical()'s text of @node / of the string @s, appended to @out. */
