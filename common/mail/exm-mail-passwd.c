@@ -30,14 +30,6 @@ is_line_safe_hash(const gchar *hash)
 	return TRUE;
 }
 
-static gboolean
-is_canonical_username(const gchar *username)
-{
-	g_autofree gchar *norm = exm_mail_validate_normalize_username(username, NULL);
-
-	return norm != NULL && g_strcmp0(norm, username) == 0;
-}
-
 static gint
 compare_node_accounts(gconstpointer a, gconstpointer b)
 {
@@ -55,7 +47,7 @@ passwd_line(GString *out, const ExmMailNodeAccount *a, const gchar *domain)
 {
 	const gchar *hash = exm_mail_crypt_strip_scheme(a->password_hash);
 
-	if (!is_canonical_username(a->username) || !is_line_safe_hash(hash)) {
+	if (!exm_mail_validate_username_is_canonical(a->username) || !is_line_safe_hash(hash)) {
 		g_warning("passwd: skipping an account whose username or hash cannot be "
 			  "written safely");
 		return;

@@ -264,6 +264,28 @@ exm_mail_validate_normalize_username(const gchar *username, GError **error)
 }
 
 /**
+ * exm_mail_validate_username_is_canonical:
+ * @username: (nullable): a username
+ *
+ * See exm-mail-validate.h.
+ *
+ * Returns: %TRUE when exm_mail_validate_normalize_username() gives @username
+ */
+gboolean
+exm_mail_validate_username_is_canonical(const gchar *username)
+{
+	gsize len = username != NULL ? strlen(username) : 0;
+
+	if (len == 0 || len > EXM_MAIL_USERNAME_MAX || username[0] == '.')
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (!is_username_char(username[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/**
  * exm_mail_validate_ipv4:
  * @ip: (nullable): text
  * @error: %EXM_MAIL_ERROR_INVALID

@@ -51,6 +51,11 @@ gchar *exm_mail_validate_normalize_domain(const gchar *domain, GError **error);
  */
 gchar *exm_mail_validate_normalize_username(const gchar *username, GError **error);
 
+/* Whether exm_mail_validate_normalize_username() accepts @username
+ * (nullable) and gives it back as it is (already lower case), without a
+ * copy: the check of every line a lookup file is rendered from. */
+gboolean exm_mail_validate_username_is_canonical(const gchar *username);
+
 /**
  * exm_mail_validate_password_hash:
  * @hash: a crypt(3) hash, optionally with a Dovecot `{SCHEME}` prefix

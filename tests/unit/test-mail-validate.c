@@ -244,6 +244,14 @@ test_username(void)
 
 	run_norm_cases(
 		cases, G_N_ELEMENTS(cases), "username", exm_mail_validate_normalize_username);
+	/* canonical exactly when the normal form is the input itself */
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_test_message("canonical? %s", cases[i].input);
+		g_assert_cmpint(exm_mail_validate_username_is_canonical(cases[i].input),
+				==,
+				g_strcmp0(cases[i].input, cases[i].expect) == 0);
+	}
+	g_assert_false(exm_mail_validate_username_is_canonical(NULL));
 	{
 		g_autoptr(GError) error = NULL;
 
