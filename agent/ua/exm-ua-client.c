@@ -8,6 +8,7 @@
 #include "exm-config.h"
 #include "exm-envelope.h"
 #include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-ua-error.h"
 
 #include <glib/gstdio.h>
@@ -241,34 +242,42 @@ client_seen_nonce(ExmUaClient *client, const gchar *nonce, GError **error)
 	return FALSE;
 }
 
-/* Opens a sealed body; %NULL (and @error) when it is not authentic or replayed. */
-static GBytes *
-client_open(ExmUaClient *client, SoupMessage *msg, const gchar *data, gsize len, GError **error)
+/* Opens the sealed body @data[@len] where it lies (*@plain_len bytes of
+ * plaintext, NUL-terminated); %FALSE (and @error) when it is not authentic
+ * or replayed, @data then wiped. */
+static gboolean
+client_open(ExmUaClient *client,
+	    SoupMessage *msg,
+	    gchar *data,
+	    gsize len,
+	    gsize *plain_len,
+	    GError **error)
 {
 	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
 	const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
-	g_autoptr(GBytes) plain = NULL;
 
 	if (!client->sealed || nonce == NULL) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_PROTOCOL,
 			    "encrypted response without a key or a nonce");
-		return NULL;
+		return FALSE;
 	}
-	plain = exm_envelope_open(client->key, nonce, data, len, error);
+	if (!exm_envelope_open_in_place(client->key, nonce, (guint8 *)data, len, plain_len, error))
+		return FALSE;
 	/* only an authentic answer is remembered: a forged one cannot evict any */
-	if (plain == NULL || client_seen_nonce(client, nonce, error))
-		return NULL;
-	return g_steal_pointer(&plain);
+	if (!client_seen_nonce(client, nonce, error))
+		return TRUE;
+	exm_secret_wipe(data, *plain_len);
+	return FALSE;
 }
 
 /* Decodes the body (@data[@len], taken) by its Content-Type (§6.5):
  * encrypted → open with the response nonce; anything else → JSON, except a
  * 2xx body while the client holds a key: the CP seals every success then, so
  * a plain one comes from someone without the key.  Empty bodies (204) decode
- * to %NULL.  The JSON is parsed where it lies, and the ciphertext freed
- * before: one copy of an answer of 28 MB at a time, not three (docs/scale.md
+ * to %NULL.  A sealed body is decrypted and its JSON parsed where it
+ * lies: one copy of an answer of 28 MB at a time, not three (docs/scale.md
  * §3). */
 static gboolean
 client_decode(ExmUaClient *client,
@@ -292,12 +301,8 @@ client_decode(ExmUaClient *client,
 		return FALSE;
 	}
 	if (g_strcmp0(type, EXM_ENVELOPE_CONTENT_TYPE) == 0) {
-		GBytes *plain = client_open(client, msg, data, len, error);
-
-		g_clear_pointer(&data, g_free);
-		if (plain == NULL)
+		if (!client_open(client, msg, data, len, &len, error))
 			return FALSE;
-		data = g_bytes_unref_to_data(plain, &len);
 	} else if (client->sealed && SOUP_STATUS_IS_SUCCESSFUL(status)) {
 		g_set_error(error,
 			    EXM_UA_ERROR,

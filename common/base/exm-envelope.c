@@ -202,6 +202,52 @@ exm_envelope_encrypt(const guint8 key[EXM_ENVELOPE_KEY_LEN],
 	return g_bytes_new_take(g_steal_pointer(&out), len + EXM_ENVELOPE_TAG_LEN);
 }
 
+/* Decrypts ciphertext ‖ tag (@in[@len], at least a tag long) into @out
+ * (@in itself or room for @len - tag bytes); %FALSE when it does not
+ * authenticate, @out then holding unauthenticated bytes to wipe. */
+static gboolean
+envelope_decrypt_into(const guint8 key[EXM_ENVELOPE_KEY_LEN],
+		      const guint8 nonce[EXM_ENVELOPE_NONCE_LEN],
+		      const guint8 *in,
+		      gsize len,
+		      guint8 *out,
+		      GError **error)
+{
+	g_autoptr(EVP_CIPHER_CTX) ctx = NULL;
+	guint8 tag[EXM_ENVELOPE_TAG_LEN];
+	gsize clen = len - EXM_ENVELOPE_TAG_LEN;
+	int n = 0;
+	int fin = 0;
+
+	ctx = envelope_ctx(key, nonce, 0, error);
+	if (ctx == NULL)
+		return FALSE;
+	/* the tag first: an in-place decryption writes over nothing past clen,
+	 * but the tag is read after it */
+	memcpy(tag, in + clen, EXM_ENVELOPE_TAG_LEN);
+	if ((clen > 0 && EVP_DecryptUpdate(ctx, out, &n, in, (int)clen) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, EXM_ENVELOPE_TAG_LEN, tag) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1 || (gsize)n + (gsize)fin != clen) {
+		g_set_error_literal(
+			error,
+			EXM_ERROR,
+			EXM_ERROR_PARSE_BODY,
+			"encrypted body does not authenticate (wrong key, nonce or tampered)");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+envelope_long_enough(gconstpointer wire, gsize len, GError **error)
+{
+	if (wire != NULL && len >= EXM_ENVELOPE_TAG_LEN && len <= INT_MAX)
+		return TRUE;
+	g_set_error_literal(
+		error, EXM_ERROR, EXM_ERROR_PARSE_BODY, "encrypted body is shorter than its tag");
+	return FALSE;
+}
+
 /**
  * exm_envelope_decrypt:
  * @key: 32-byte key
@@ -219,38 +265,17 @@ exm_envelope_decrypt(const guint8 key[EXM_ENVELOPE_KEY_LEN],
 		     gsize len,
 		     GError **error)
 {
-	g_autoptr(EVP_CIPHER_CTX) ctx = NULL;
-	const guint8 *in = wire;
-	guint8 tag[EXM_ENVELOPE_TAG_LEN];
-	guint8 *out;
 	gsize clen;
-	int n = 0;
-	int fin = 0;
+	guint8 *out;
 
-	if (wire == NULL || len < EXM_ENVELOPE_TAG_LEN || len > INT_MAX) {
-		g_set_error_literal(error,
-				    EXM_ERROR,
-				    EXM_ERROR_PARSE_BODY,
-				    "encrypted body is shorter than its tag");
+	if (!envelope_long_enough(wire, len, error))
 		return NULL;
-	}
 	clen = len - EXM_ENVELOPE_TAG_LEN;
-	ctx = envelope_ctx(key, nonce, 0, error);
-	if (ctx == NULL)
-		return NULL;
-	memcpy(tag, in + clen, EXM_ENVELOPE_TAG_LEN);
 	out = g_malloc(clen + 1);
-	if ((clen > 0 && EVP_DecryptUpdate(ctx, out, &n, in, (int)clen) != 1) ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, EXM_ENVELOPE_TAG_LEN, tag) != 1 ||
-	    EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1 || (gsize)n + (gsize)fin != clen) {
+	if (!envelope_decrypt_into(key, nonce, wire, len, out, error)) {
 		/* Unauthenticated plaintext must not survive in freed memory either. */
 		exm_secret_wipe(out, clen + 1);
 		g_free(out);
-		g_set_error_literal(
-			error,
-			EXM_ERROR,
-			EXM_ERROR_PARSE_BODY,
-			"encrypted body does not authenticate (wrong key, nonce or tampered)");
 		return NULL;
 	}
 	out[clen] = '\0';
@@ -308,4 +333,41 @@ exm_envelope_open(const guint8 key[EXM_ENVELOPE_KEY_LEN],
 	if (!exm_envelope_nonce_from_base64(nonce_b64, nonce, error))
 		return NULL;
 	return exm_envelope_decrypt(key, nonce, wire, len, error);
+}
+
+/**
+ * exm_envelope_open_in_place:
+ * @key: 32-byte key
+ * @nonce_b64: the received `X-Genesis-Nonce` header value
+ * @wire: (array length=len): the received body, decrypted where it lies
+ * @len: its length
+ * @plain_len: (out): the plaintext's length
+ * @error: as exm_envelope_open()
+ *
+ * See exm-envelope.h.
+ *
+ * Returns: %TRUE when @wire now begins with the authentic plaintext
+ */
+gboolean
+exm_envelope_open_in_place(const guint8 key[EXM_ENVELOPE_KEY_LEN],
+			   const gchar *nonce_b64,
+			   guint8 *wire,
+			   gsize len,
+			   gsize *plain_len,
+			   GError **error)
+{
+	guint8 nonce[EXM_ENVELOPE_NONCE_LEN];
+
+	*plain_len = 0;
+	if (!exm_envelope_nonce_from_base64(nonce_b64, nonce, error) ||
+	    !envelope_long_enough(wire, len, error))
+		return FALSE;
+	if (!envelope_decrypt_into(key, nonce, wire, len, wire, error)) {
+		/* neither the unauthenticated plaintext nor the rest is kept */
+		exm_secret_wipe(wire, len);
+		return FALSE;
+	}
+	*plain_len = len - EXM_ENVELOPE_TAG_LEN;
+	wire[*plain_len] = '\0';
+	return TRUE;
 }

@@ -80,6 +80,38 @@ check_opened(const gchar *nonce_b64, const guint8 *wire, gsize len, GBytes *plai
 		       "the plaintext does not seal to the body");
 }
 
+/* exm_envelope_open_in_place() on a copy of @wire agrees with
+ * exm_envelope_open() (@plain, %NULL when it refused): the same plaintext,
+ * or a refusal, the copy then all zeros when it did not authenticate. */
+static void
+check_in_place(const gchar *nonce_b64, const guint8 *wire, gsize len, GBytes *plain)
+{
+	g_autofree guint8 *copy = g_malloc(len + 1);
+	guint8 nonce[EXM_ENVELOPE_NONCE_LEN];
+	gsize plain_len = 1;
+	gboolean ok;
+
+	memcpy(copy, wire, len);
+	ok = exm_envelope_open_in_place(key, nonce_b64, copy, len, &plain_len, NULL);
+	EXM_FUZZ_CHECK(ok == (plain != NULL),
+		       "in place %s where a copy did not",
+		       ok ? "opens" : "refuses");
+	if (plain != NULL) {
+		EXM_FUZZ_CHECK(plain_len == g_bytes_get_size(plain) &&
+				       memcmp(copy, g_bytes_get_data(plain, NULL), plain_len) ==
+					       0 &&
+				       copy[plain_len] == '\0',
+			       "in place, another plaintext");
+		return;
+	}
+	EXM_FUZZ_CHECK(plain_len == 0, "a refusal with a length");
+	/* a body that was decrypted (a valid nonce, a tag's length) is wiped */
+	if (len < EXM_ENVELOPE_TAG_LEN || !exm_envelope_nonce_from_base64(nonce_b64, nonce, NULL))
+		return;
+	for (gsize i = 0; i < len; i++)
+		EXM_FUZZ_CHECK(copy[i] == 0, "a refused body left unwiped at %zu", i);
+}
+
 /* One byte of sealed message @k, chosen by @data, changed: it must not open. */
 static void
 check_tampered(guint k, const uint8_t *data, size_t size)
@@ -103,6 +135,7 @@ check_tampered(guint k, const uint8_t *data, size_t size)
 	plain = exm_envelope_open(key, nonce_b64, wire, len, NULL);
 	EXM_FUZZ_CHECK(
 		plain == NULL, "message %u opens with byte %u changed by 0x%02x", k, where, delta);
+	check_in_place(nonce_b64, wire, len, NULL);
 }
 
 int
@@ -127,6 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size > EXM_ENVELOPE_NONCE_B64_LEN ? size - EXM_ENVELOPE_NONCE_B64_LEN : 0;
 	plain = exm_envelope_open(
 		key, nonce_b64, wire != NULL ? (gconstpointer)wire : "", len, &error);
+	check_in_place(nonce_b64, wire != NULL ? wire : (const guint8 *)"", len, plain);
 	if (plain == NULL) {
 		EXM_FUZZ_CHECK(g_error_matches(error, EXM_ERROR, EXM_ERROR_PARSE) ||
 				       g_error_matches(error, EXM_ERROR, EXM_ERROR_PARSE_BODY),

@@ -332,6 +332,62 @@ test_seal_open(void)
 	exm_secret_wipe(key, sizeof(key));
 }
 
+/* Opened where it lies: the plaintext over the ciphertext, NUL-terminated,
+ * for every length around the cipher's 64-byte block; a tampered body, a
+ * crossed nonce and a short body are refused, the buffer then all zeros. */
+static void
+test_open_in_place(void)
+{
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	guint8 nonce[EXM_ENVELOPE_NONCE_LEN];
+	const gsize lens[] = { 0, 1, 63, 64, 65, 1000, 70000 };
+
+	load_key_nonce(key, nonce);
+	for (guint i = 0; i < G_N_ELEMENTS(lens); i++) {
+		g_autofree gchar *msg = g_malloc(lens[i] + 1);
+		g_autofree gchar *n1 = NULL;
+		g_autofree gchar *n2 = NULL;
+		g_autoptr(GBytes) w1 = NULL;
+		g_autoptr(GBytes) w2 = NULL;
+		g_autoptr(GError) error = NULL;
+		gsize len = 0;
+		gsize plain_len = 1;
+		guint8 *buf;
+
+		for (gsize k = 0; k < lens[i]; k++)
+			msg[k] = (gchar)('a' + k % 26);
+		msg[lens[i]] = '\0';
+		w1 = exm_envelope_seal(key, msg, lens[i], &n1, &error);
+		w2 = exm_envelope_seal(key, msg, lens[i], &n2, &error);
+		g_assert_no_error(error);
+		buf = g_bytes_unref_to_data(g_bytes_ref(w1), &len);
+		g_assert_true(exm_envelope_open_in_place(key, n1, buf, len, &plain_len, &error));
+		g_assert_no_error(error);
+		g_assert_cmpuint(plain_len, ==, lens[i]);
+		g_assert_cmpmem(buf, plain_len, msg, lens[i]);
+		g_assert_cmpint(buf[plain_len], ==, '\0');
+		g_free(buf);
+		for (guint bad = 0; bad < 3; bad++) {
+			g_autoptr(GError) e = NULL;
+			const gchar *with = bad == 1 ? n2 : n1;
+
+			buf = g_bytes_unref_to_data(g_bytes_ref(w1), &len);
+			if (bad == 0)
+				buf[len - 1] ^= 1;
+			if (bad == 2)
+				len = EXM_ENVELOPE_TAG_LEN - 1;
+			g_assert_false(
+				exm_envelope_open_in_place(key, with, buf, len, &plain_len, &e));
+			g_assert_error(e, EXM_ERROR, EXM_ERROR_PARSE_BODY);
+			g_assert_cmpuint(plain_len, ==, 0);
+			for (gsize k = 0; bad < 2 && k < len; k++)
+				g_assert_cmpint(buf[k], ==, 0);
+			g_free(buf);
+		}
+	}
+	exm_secret_wipe(key, sizeof(key));
+}
+
 static void
 test_constants(void)
 {
@@ -353,6 +409,7 @@ main(int argc, char **argv)
 	g_test_add_func("/envelope/other-key", test_other_key);
 	g_test_add_func("/envelope/tamper", test_tamper);
 	g_test_add_func("/envelope/seal-open", test_seal_open);
+	g_test_add_func("/envelope/open-in-place", test_open_in_place);
 	g_test_add_func("/envelope/constants", test_constants);
 	return g_test_run();
 }
