@@ -77,7 +77,8 @@ listed_twin(ExmUaDriver *driver, ExmUaResource *t, ExmUaKindResult *result)
 }
 
 /* @decided: @a is the mark of a settled listing that differs from @t (no
- * value to hash, none needed to update). */
+ * value to hash, none needed to update).  Otherwise @a is listed, and
+ * hollowed out once it is known to differ. */
 static void
 apply_target(ExmUaDriver *driver,
 	     ExmUaResource *t,
@@ -100,6 +101,11 @@ apply_target(ExmUaDriver *driver,
 			g_ptr_array_add(collected, g_steal_pointer(&twin));
 			return;
 		}
+		/* to be written: the listed value (as large as the target, 14 MB
+		 * at 100 000 accounts) is not held through the write; a failed
+		 * one lists again, as after a decision from the marks */
+		g_clear_pointer(&twin, exm_ua_resource_unref);
+		exm_ua_resource_hollow_out(a);
 		value = driver->update(driver, t->kind, t->value, &error);
 	} else {
 		value = driver->create(driver, t->kind, t->value, &error);
@@ -114,7 +120,7 @@ apply_target(ExmUaDriver *driver,
 			  error->message);
 		result->failed = TRUE;
 		/* What is on the DP is still the truth to report. */
-		if (a != NULL && decided)
+		if (a != NULL)
 			twin = listed_twin(driver, t, result);
 		if (twin != NULL)
 			g_ptr_array_add(collected, g_steal_pointer(&twin));

@@ -261,6 +261,22 @@ exm_ua_resource_mark(const ExmUaResource *r)
 }
 
 /**
+ * exm_ua_resource_hollow_out:
+ * @r: a resource only its holder reads
+ *
+ * Drops @r's value for an empty one, as a mark's (exm_ua_resource_mark()):
+ * for a listed value that is no longer read, so it is not held through a
+ * write of the same size.
+ */
+void
+exm_ua_resource_hollow_out(ExmUaResource *r)
+{
+	json_object_unref(r->value);
+	r->value = json_object_new();
+	r->hollow = TRUE;
+}
+
+/**
  * exm_ua_resource_to_json:
  * @r: a resource
  *

@@ -104,6 +104,10 @@ JsonNode *exm_ua_resource_to_json(const ExmUaResource *r);
 JsonNode *exm_ua_resource_to_json_full(const ExmUaResource *r, gboolean with_value);
 ExmUaResource *exm_ua_resource_mark(const ExmUaResource *r);
 
+/* @r's value dropped for an empty one, @r hollow as a mark: for a listed
+ * value no longer read (exm_ua_reconcile_kind_settled()). */
+void exm_ua_resource_hollow_out(ExmUaResource *r);
+
 ExmUaResource *exm_ua_resource_ref(ExmUaResource *r);
 void exm_ua_resource_unref(ExmUaResource *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmUaResource, exm_ua_resource_unref)

@@ -739,13 +739,16 @@ test_driver_failure_keeps_rows(void)
 	after = saved_hash(&fx);
 	g_assert_cmpstr(before, ==, after);
 
-	/* update fails: the old object is still reported as it is, never deleted */
+	/* update fails: the old object is still reported as it is, never
+	 * deleted; listed again (the listed value is not held through the
+	 * write, docs/scale.md §3) */
 	fx.drv->fail_list = FALSE;
 	fx.drv->fail_update = TRUE;
 	fake_cp_clear_log(fx.cp);
 	run_iterations(&fx, 1);
 	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
 	g_assert_true(fake_driver_called(fx.drv, "update " VM_UUID));
+	g_assert_cmpstr(fx.drv->calls->pdata[fx.drv->calls->len - 1], ==, "list demo_vm");
 	g_assert_cmpuint(fake_cp_count(fx.cp, "DELETE", "/"), ==, 0);
 	g_assert_nonnull(fake_cp_get_actual(fx.cp, "demo_vm", VM_UUID));
 	g_free(after);
@@ -1569,6 +1572,44 @@ test_reconcile_never_applies_marks(void)
 	fake_driver_destroy(&fd->base);
 }
 
+/* An update decided from a listing that fails: the listed value was let go
+ * before the write (docs/scale.md §3), so the DP is listed again and what
+ * it holds is collected, hashed on the target, as it stands. */
+static void
+test_reconcile_failed_update_reports_dp(void)
+{
+	g_autoptr(GHashTable) dp = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_object_unref);
+	FakeDriver *fd = fake_driver_new(dp);
+	g_autoptr(JsonObject) target = exm_json_parse_object(VM_TARGET, strlen(VM_TARGET), NULL);
+	g_autoptr(ExmUaResource) t = exm_ua_resource_new_actual("demo_vm", target, NULL, NULL);
+	g_autoptr(GPtrArray) targets = g_ptr_array_new();
+	g_autoptr(GPtrArray) collected =
+		g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_resource_unref);
+	JsonObject *drifted = json_object_new();
+	ExmUaResource *got;
+	ExmUaKindResult r;
+	guint lists = 0;
+
+	g_ptr_array_add(targets, t);
+	json_object_set_string_member(drifted, "uuid", VM_UUID);
+	json_object_set_int_member(drifted, "ram", 1);
+	g_hash_table_insert(dp, g_strdup(VM_UUID), drifted);
+	fd->fail_update = TRUE;
+	exm_ua_reconcile_kind(&fd->base, "demo_vm", targets, collected, &r);
+	g_assert_true(r.failed);
+	g_assert_cmpuint(r.updated, ==, 0);
+	for (guint i = 0; i < fd->calls->len; i++)
+		lists += g_str_equal(fd->calls->pdata[i], "list demo_vm");
+	g_assert_cmpuint(lists, ==, 2);
+	g_assert_cmpuint(collected->len, ==, 1);
+	got = collected->pdata[0];
+	g_assert_false(got->hollow);
+	g_assert_cmpint(json_object_get_int_member(got->value, "ram"), ==, 1);
+	g_assert_cmpstr(got->hash, !=, t->hash);
+	fake_driver_destroy(&fd->base);
+}
+
 /* Scale (docs/scale.md §3): of the CP's facts the agent keeps the hashes, not
  * the values (left empty when the answer is parsed), and plans its Status
  * API writes from them as before. */
@@ -1767,6 +1808,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/agent/idle-iterations", test_idle_iterations);
 	g_test_add_func("/ua/agent/change-from-marks", test_change_from_marks);
 	g_test_add_func("/ua/agent/change-while-live-moves", test_change_while_live_moves);
+	g_test_add_func("/ua/agent/reconcile-failed-update-reports-dp",
+			test_reconcile_failed_update_reports_dp);
 	g_test_add_func("/ua/agent/reconcile-never-applies-marks",
 			test_reconcile_never_applies_marks);
 	g_test_add_func("/ua/agent/facts-values-not-kept", test_facts_values_not_kept);
