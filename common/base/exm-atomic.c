@@ -504,7 +504,8 @@ exm_atomic_write(const gchar *path,
 		 gboolean *changed,
 		 GError **error)
 {
-	g_autoptr(ExmAtomicStream) s = NULL;
+	ExmAtomicStream *s;
+	gboolean ok;
 
 	g_return_val_if_fail(path != NULL && *path != '\0', FALSE);
 	g_return_val_if_fail(data != NULL || len == 0, FALSE);
@@ -515,8 +516,10 @@ exm_atomic_write(const gchar *path,
 	/* a target of another size differs: not read at all */
 	if (s->old_fd >= 0 && (gsize)s->old_st.st_size != len)
 		stream_forget_old(s);
-	return (len == 0 || exm_atomic_stream_append(s, data, len, error)) &&
-	       exm_atomic_stream_finish(s, changed, error);
+	ok = (len == 0 || exm_atomic_stream_append(s, data, len, error)) &&
+	     exm_atomic_stream_finish(s, changed, error);
+	exm_atomic_stream_free(s);
+	return ok;
 }
 
 /* Whether @name is ".<@base>.<8 lower-case hex>.tmp". */
