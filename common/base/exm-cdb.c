@@ -71,6 +71,30 @@ exm_cdb_writer_new(void)
 	return w;
 }
 
+/**
+ * exm_cdb_writer_reserve:
+ * @w: a writer
+ * @records: about how many records will be added
+ * @bytes: about how many bytes they take (keys and data)
+ *
+ * See exm-cdb.h.
+ */
+void
+exm_cdb_writer_reserve(ExmCdbWriter *w, guint records, gsize bytes)
+{
+	guint have = w->buf->len;
+	guint entries = w->entries->len;
+	gsize want = (gsize)have + 8 * (gsize)records + bytes;
+
+	/* grown (not touched) once: the pages are faulted in as they are written */
+	if (want < G_MAXUINT32 / 2) {
+		g_byte_array_set_size(w->buf, (guint)want);
+		g_byte_array_set_size(w->buf, have);
+	}
+	g_array_set_size(w->entries, entries + records);
+	g_array_set_size(w->entries, entries);
+}
+
 void
 exm_cdb_writer_free(ExmCdbWriter *w)
 {

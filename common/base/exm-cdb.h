@@ -24,6 +24,11 @@ typedef struct _ExmCdbWriter ExmCdbWriter;
 /* Returns: (transfer full): an empty database */
 ExmCdbWriter *exm_cdb_writer_new(void);
 
+/* Room for about @records more records of @bytes of keys and data in all,
+ * made once: a file of 15 MB grown by doubling was copied on the way and took
+ * about twice its size in fresh pages (docs/scale.md §3).  Only a hint. */
+void exm_cdb_writer_reserve(ExmCdbWriter *w, guint records, gsize bytes);
+
 /* Wipes the content built so far (it may hold secrets) and frees @w. */
 void exm_cdb_writer_free(ExmCdbWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmCdbWriter, exm_cdb_writer_free)

@@ -72,6 +72,12 @@ exm_mail_cdb_lines_new(void)
 }
 
 void
+exm_mail_cdb_lines_reserve(ExmMailCdbLines *l, guint lines, gsize bytes)
+{
+	exm_cdb_writer_reserve(l->w, lines, bytes);
+}
+
+void
 exm_mail_cdb_lines_free(ExmMailCdbLines *l)
 {
 	if (l == NULL)

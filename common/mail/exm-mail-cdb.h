@@ -44,6 +44,9 @@ ExmMailCdbLines *exm_mail_cdb_lines_new(void);
 void exm_mail_cdb_lines_free(ExmMailCdbLines *l);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailCdbLines, exm_mail_cdb_lines_free)
 
+/* Room for about @lines lines of @bytes in all (exm_cdb_writer_reserve()). */
+void exm_mail_cdb_lines_reserve(ExmMailCdbLines *l, guint lines, gsize bytes);
+
 /* One lsearch line, @len bytes without its newline; %EXM_MAIL_ERROR_PARSE
  * as exm_mail_cdb_from_lsearch() (lines are counted from 1). */
 gboolean exm_mail_cdb_lines_add(ExmMailCdbLines *l, const gchar *line, gsize len, GError **error);

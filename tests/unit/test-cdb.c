@@ -168,6 +168,40 @@ test_many(void)
 	}
 }
 
+/* Room reserved before (too much, too little, none) or between records
+ * changes nothing in the file. */
+static void
+test_reserve(void)
+{
+	const gsize hints[][2] = { { 0, 0 }, { 10, 100 }, { 3000, 1u << 20 }, { 1, 1 } };
+	g_autofree guint8 *want = NULL;
+	gsize want_len = 0;
+
+	for (guint h = 0; h < G_N_ELEMENTS(hints); h++) {
+		g_autoptr(ExmCdbWriter) w = exm_cdb_writer_new();
+		guint8 *db;
+		gsize len = 0;
+
+		exm_cdb_writer_reserve(w, (guint)hints[h][0], hints[h][1]);
+		for (guint i = 0; i < 2000; i++) {
+			g_autofree gchar *k = g_strdup_printf("u%05u@example.com", i);
+
+			g_assert_true(exm_cdb_writer_add(w, k, strlen(k), "$6$x", 4, NULL));
+			if (i == 1000)
+				exm_cdb_writer_reserve(w, (guint)hints[h][0], hints[h][1]);
+		}
+		db = exm_cdb_writer_finish(w, &len, NULL);
+		g_assert_nonnull(db);
+		if (want == NULL) {
+			want = db;
+			want_len = len;
+			continue;
+		}
+		g_assert_cmpmem(db, len, want, want_len);
+		exm_cdb_free(db, len);
+	}
+}
+
 /* The writer knows which keys it holds, through its index's growth, for
  * keys that differ only in their first byte or that share a cdb hash
  * * ("bC" and "cb" do), after a key is added twice and after finish. */
@@ -358,6 +392,7 @@ main(int argc, char **argv)
 	g_test_add_func("/cdb/find", test_find);
 	g_test_add_func("/cdb/many", test_many);
 	g_test_add_func("/cdb/contains", test_contains);
+	g_test_add_func("/cdb/reserve", test_reserve);
 	g_test_add_func("/cdb/next-and-malformed", test_next_and_malformed);
 	g_test_add_func("/cdb/empty-and-reuse", test_empty_and_reuse);
 	g_test_add_func("/mail-cdb/from-lsearch", test_from_lsearch);
