@@ -408,8 +408,8 @@ lookup_options(ExmDpDriver *self, const gchar *path)
 	return opts;
 }
 
-/* passwd and policy, without their twins: the same owner, mode and atomic
- * write; the test hooks (fault injection, write count) watch passwd only. */
+/* A lookup file whole, without its twin (the policy: passwd is written as
+ * it is rendered, passwd_write()), with lookup_options()'s owner and mode. */
 static gboolean
 lookup_file_write(ExmDpDriver *self,
 		  const gchar *path,
