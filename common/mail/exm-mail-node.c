@@ -1104,8 +1104,12 @@ node_accounts_from_raw(ExmMailNode *n, JsonNode *raw, GError **error)
 	}
 	if (exm_json_raw_object_foreach(text, raw_accounts_add, &r))
 		return TRUE;
-	if (!r.unsorted)
+	if (!r.unsorted) {
+		/* from the first name again, none before it */
+		g_string_truncate(a, 0);
+		g_string_truncate(b, 0);
 		(void)exm_json_raw_object_foreach(text, raw_accounts_check, &r);
+	}
 	if (!r.unsorted) {
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
