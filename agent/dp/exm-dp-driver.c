@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "exm-dp-error.h"
@@ -591,6 +592,8 @@ passwd_index_check(ExmDpDriver *self, const ExmMailNode *last, JsonNode **seen, 
  * empty, and a read error differs (read_optional() then tells it). */
 typedef struct {
 	int fd;
+	gsize size;
+	gsize at;
 	gboolean equal;
 } PasswdCompare;
 
@@ -598,18 +601,11 @@ static gboolean
 passwd_piece_compare(const gchar *piece, gsize len, gpointer data, GError **error)
 {
 	PasswdCompare *c = data;
-	gsize done = 0;
 
 	(void)error;
-	while (c->equal && done < len) {
-		guint8 buf[16384];
-		ssize_t n = c->fd < 0 ? 0 : read(c->fd, buf, MIN(sizeof(buf), len - done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		c->equal = n > 0 && memcmp(buf, piece + done, (gsize)n) == 0;
-		done += n > 0 ? (gsize)n : 0;
-	}
+	c->equal =
+		c->equal && c->at + len <= c->size && exm_atomic_fd_holds(c->fd, c->at, piece, len);
+	c->at += len;
 	return TRUE;
 }
 
@@ -617,17 +613,18 @@ passwd_piece_compare(const gchar *piece, gsize len, gpointer data, GError **erro
 static gboolean
 passwd_is_render(ExmDpDriver *self, const ExmMailNode *last)
 {
-	PasswdCompare c = { open(self->passwd_path, O_RDONLY | O_CLOEXEC | O_NOCTTY), TRUE };
-	guint8 byte;
-	gboolean equal;
+	PasswdCompare c = { open(self->passwd_path, O_RDONLY | O_CLOEXEC | O_NOCTTY), 0, 0, TRUE };
+	struct stat st;
 
 	if (c.fd < 0 && errno != ENOENT)
 		return FALSE;
+	if (c.fd >= 0)
+		c.equal = fstat(c.fd, &st) == 0 && S_ISREG(st.st_mode);
+	c.size = c.fd >= 0 && c.equal ? (gsize)st.st_size : 0;
 	(void)exm_mail_passwd_render_pieces(last, passwd_piece_compare, &c, NULL);
-	equal = c.equal && (c.fd < 0 || read(c.fd, &byte, 1) == 0);
 	if (c.fd >= 0)
 		close(c.fd);
-	return equal;
+	return c.equal && c.at == c.size;
 }
 
 /* The accounts passwd and its twin show when they are not exactly the render

@@ -79,24 +79,32 @@ syscall_failed(ExmAtomicStep step, const gchar *path, int saved_errno, GError **
 	return step_failed(step, path, g_strerror(saved_errno), error);
 }
 
-static gboolean
-read_equals(int fd, const guint8 *data, gsize len)
+/**
+ * exm_atomic_fd_holds:
+ * @fd: a file open for reading
+ * @at: an offset in it
+ * @data: bytes
+ * @len: their length
+ *
+ * See exm-atomic.h.
+ *
+ * Returns: %TRUE when the @len bytes of @fd from @at are @data
+ */
+gboolean
+exm_atomic_fd_holds(int fd, gsize at, gconstpointer data, gsize len)
 {
 	guint8 buf[EXM_ATOMIC_CHUNK];
 	gsize done = 0;
 
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+	while (done < len) {
+		ssize_t n = pread(fd, buf, MIN(sizeof(buf), len - done), (off_t)(at + done));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return FALSE;
-		if (n == 0)
-			return done == len;
-		if ((gsize)n > len - done || memcmp(buf, data + done, (gsize)n) != 0)
+		if (n <= 0 || memcmp(buf, (const guint8 *)data + done, (gsize)n) != 0)
 			return FALSE;
 		done += (gsize)n;
 	}
+	return TRUE;
 }
 
 gboolean
@@ -131,7 +139,7 @@ exm_atomic_file_equals(const gchar *path,
 		return FALSE;
 	}
 	/* a read error reads as "differs": the caller writes the file again */
-	*equal = (gsize)st.st_size == len && read_equals(fd, data, len);
+	*equal = (gsize)st.st_size == len && exm_atomic_fd_holds(fd, 0, data, len);
 	close(fd);
 	return TRUE;
 }
@@ -264,21 +272,8 @@ stream_forget_old(ExmAtomicStream *s)
 static gboolean
 stream_compare(ExmAtomicStream *s, const guint8 *data, gsize len)
 {
-	guint8 buf[EXM_ATOMIC_CHUNK];
-	gsize done = 0;
-
-	if (s->matched + len > (gsize)s->old_st.st_size)
-		return FALSE;
-	while (done < len) {
-		ssize_t n = pread(
-			s->old_fd, buf, MIN(sizeof(buf), len - done), (off_t)(s->matched + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || memcmp(buf, data + done, (gsize)n) != 0)
-			return FALSE;
-		done += (gsize)n;
-	}
-	return TRUE;
+	return s->matched + len <= (gsize)s->old_st.st_size &&
+	       exm_atomic_fd_holds(s->old_fd, s->matched, data, len);
 }
 
 /* The first s->matched bytes of the target (equal to what was appended)

@@ -88,6 +88,11 @@ gboolean exm_atomic_stream_finish(ExmAtomicStream *s, gboolean *changed, GError 
 void exm_atomic_stream_free(ExmAtomicStream *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmAtomicStream, exm_atomic_stream_free)
 
+/* Whether the @len bytes of @fd from offset @at are @data (a read error or
+ * a shorter file: %FALSE), read a chunk at a time: a file compared with
+ * content that comes in pieces (exm_atomic_file_equals() for it whole). */
+gboolean exm_atomic_fd_holds(int fd, gsize at, gconstpointer data, gsize len);
+
 /**
  * exm_atomic_file_equals:
  * @path: a file (a symbolic link is followed)
