@@ -214,6 +214,33 @@ is_username_char(gchar c)
 	       c == '+' || c == '-';
 }
 
+/* The rule of exm_mail_validate_normalize_username() @name breaks, in the
+ * order they are checked; *@at is the position of a character not allowed.
+ * @fold: characters compared lower-cased (the input), else as they are (a
+ * stored username, already lower case). */
+typedef enum {
+	USERNAME_OK,
+	USERNAME_EMPTY,
+	USERNAME_LONG,
+	USERNAME_CHAR,
+	USERNAME_DOT,
+} UsernameProblem;
+
+static UsernameProblem
+username_problem(const gchar *name, gboolean fold, gsize *len, gsize *at)
+{
+	*len = name != NULL ? strlen(name) : 0;
+	if (*len == 0)
+		return USERNAME_EMPTY;
+	if (*len > EXM_MAIL_USERNAME_MAX)
+		return USERNAME_LONG;
+	for (*at = 0; *at < *len; (*at)++) {
+		if (!is_username_char(fold ? g_ascii_tolower(name[*at]) : name[*at]))
+			return USERNAME_CHAR;
+	}
+	return name[0] == '.' ? USERNAME_DOT : USERNAME_OK;
+}
+
 /**
  * exm_mail_validate_normalize_username:
  * @username: (nullable): user input
@@ -227,40 +254,36 @@ is_username_char(gchar c)
 gchar *
 exm_mail_validate_normalize_username(const gchar *username, GError **error)
 {
-	g_autofree gchar *lower = NULL;
-	gsize len;
+	gsize len = 0;
+	gsize at = 0;
 
-	if (username == NULL || *username == '\0') {
+	switch (username_problem(username, TRUE, &len, &at)) {
+	case USERNAME_OK:
+		return g_ascii_strdown(username, -1);
+	case USERNAME_EMPTY:
 		invalid(error,
 			"username: must not be empty (1 to %d characters of a-z, 0-9, "
 			"'.', '_', '+', '-')",
 			EXM_MAIL_USERNAME_MAX);
 		return NULL;
-	}
-	len = strlen(username);
-	if (len > EXM_MAIL_USERNAME_MAX) {
+	case USERNAME_LONG:
 		invalid(error,
 			"username: is %zu characters long, at most %d are allowed",
 			len,
 			EXM_MAIL_USERNAME_MAX);
 		return NULL;
-	}
-	lower = g_ascii_strdown(username, -1);
-	for (gsize i = 0; i < len; i++) {
-		if (!is_username_char(lower[i])) {
-			invalid(error,
-				"username: character %zu is not allowed; use only letters "
-				"a-z, digits 0-9 and '.', '_', '+', '-' (the domain is "
-				"added by the server, do not include '@')",
-				i + 1);
-			return NULL;
-		}
-	}
-	if (lower[0] == '.') {
+	case USERNAME_CHAR:
+		invalid(error,
+			"username: character %zu is not allowed; use only letters "
+			"a-z, digits 0-9 and '.', '_', '+', '-' (the domain is "
+			"added by the server, do not include '@')",
+			at + 1);
+		return NULL;
+	case USERNAME_DOT:
+	default:
 		invalid(error, "username: must not start with '.'");
 		return NULL;
 	}
-	return g_steal_pointer(&lower);
 }
 
 /**
@@ -274,15 +297,10 @@ exm_mail_validate_normalize_username(const gchar *username, GError **error)
 gboolean
 exm_mail_validate_username_is_canonical(const gchar *username)
 {
-	gsize len = username != NULL ? strlen(username) : 0;
+	gsize len = 0;
+	gsize at = 0;
 
-	if (len == 0 || len > EXM_MAIL_USERNAME_MAX || username[0] == '.')
-		return FALSE;
-	for (gsize i = 0; i < len; i++) {
-		if (!is_username_char(username[i]))
-			return FALSE;
-	}
-	return TRUE;
+	return username_problem(username, FALSE, &len, &at) == USERNAME_OK;
 }
 
 /**
