@@ -235,7 +235,9 @@ username_problem(const gchar *name, gboolean fold, gsize *len, gsize *at)
 	if (*len > EXM_MAIL_USERNAME_MAX)
 		return USERNAME_LONG;
 	for (*at = 0; *at < *len; (*at)++) {
-		if (!is_username_char(fold ? g_ascii_tolower(name[*at]) : name[*at]))
+		gchar c = name[*at];
+
+		if (!is_username_char(c) && !(fold && c >= 'A' && c <= 'Z'))
 			return USERNAME_CHAR;
 	}
 	return name[0] == '.' ? USERNAME_DOT : USERNAME_OK;
