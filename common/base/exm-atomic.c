@@ -108,17 +108,13 @@ exm_atomic_fd_holds(int fd, gsize at, gconstpointer data, gsize len)
 }
 
 gboolean
-exm_atomic_file_equals(const gchar *path,
-		       gconstpointer data,
-		       gsize len,
-		       gboolean *equal,
-		       GError **error)
+exm_atomic_file_open_compare(const gchar *path, int *fd, gsize *size, GError **error)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
-	*equal = FALSE;
-	if (fd < 0) {
+	*size = 0;
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (*fd < 0) {
 		if (errno == ENOENT)
 			return TRUE;
 		g_set_error(error,
@@ -129,8 +125,9 @@ exm_atomic_file_equals(const gchar *path,
 			    g_strerror(errno));
 		return FALSE;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
 		g_set_error(error,
 			    EXM_ERROR,
 			    EXM_ERROR_FAILED,
@@ -138,8 +135,27 @@ exm_atomic_file_equals(const gchar *path,
 			    path);
 		return FALSE;
 	}
+	*size = (gsize)st.st_size;
+	return TRUE;
+}
+
+gboolean
+exm_atomic_file_equals(const gchar *path,
+		       gconstpointer data,
+		       gsize len,
+		       gboolean *equal,
+		       GError **error)
+{
+	gsize size;
+	int fd;
+
+	*equal = FALSE;
+	if (!exm_atomic_file_open_compare(path, &fd, &size, error))
+		return FALSE;
+	if (fd < 0)
+		return TRUE;
 	/* a read error reads as "differs": the caller writes the file again */
-	*equal = (gsize)st.st_size == len && exm_atomic_fd_holds(fd, 0, data, len);
+	*equal = size == len && exm_atomic_fd_holds(fd, 0, data, len);
 	close(fd);
 	return TRUE;
 }
@@ -257,6 +273,11 @@ struct _ExmAtomicStream {
 	int fd;
 	gchar *tmp;
 	gboolean failed;
+	/* the content's length so far; a reserved range not filled yet */
+	gsize size;
+	gsize hole_at;
+	gsize hole_len;
+	gboolean hole_open;
 };
 
 static void
@@ -319,6 +340,25 @@ stream_open_temp(ExmAtomicStream *s, GError **error)
 	return ok;
 }
 
+/* @len more bytes taken as matching the target. */
+static gboolean
+stream_matched(ExmAtomicStream *s, gsize len)
+{
+	s->matched += len;
+	s->size += len;
+	return TRUE;
+}
+
+/* The temp file, opened now if the content matched the target so far. */
+static gboolean
+stream_to_temp(ExmAtomicStream *s, GError **error)
+{
+	if (s->fd >= 0 || stream_open_temp(s, error))
+		return TRUE;
+	s->failed = TRUE;
+	return FALSE;
+}
+
 /**
  * exm_atomic_stream_new:
  * @path: target path
@@ -358,15 +398,106 @@ exm_atomic_stream_append(ExmAtomicStream *s, gconstpointer data, gsize len, GErr
 {
 	g_return_val_if_fail(s != NULL && !s->failed, FALSE);
 	g_return_val_if_fail(data != NULL || len == 0, FALSE);
-	if (s->fd < 0 && s->old_fd >= 0 && stream_compare(s, data, len)) {
-		s->matched += len;
-		return TRUE;
-	}
-	if (s->fd < 0 && !stream_open_temp(s, error)) {
-		s->failed = TRUE;
+	if (s->fd < 0 && s->old_fd >= 0 && stream_compare(s, data, len))
+		return stream_matched(s, len);
+	if (!stream_to_temp(s, error))
 		return FALSE;
-	}
 	if (!write_all(s->fd, data, len)) {
+		s->failed = TRUE;
+		return syscall_failed(EXM_ATOMIC_STEP_WRITE, s->tmp, errno, error);
+	}
+	s->size += len;
+	return TRUE;
+}
+
+/* @len zero bytes into the temp file. */
+static gboolean
+write_zeros(int fd, gsize len)
+{
+	static const guint8 zeros[4096];
+
+	for (gsize n; len > 0; len -= n) {
+		n = MIN(len, sizeof(zeros));
+		if (!write_all(fd, zeros, n))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/**
+ * exm_atomic_stream_reserve:
+ * @s: a stream without a reserved range open
+ * @len: how many bytes
+ * @error: %EXM_ERROR_FAILED naming the step and path
+ *
+ * The next @len bytes of the content, given later by
+ * exm_atomic_stream_fill().  While the content matches the target, they are
+ * taken as matching until then.
+ *
+ * Returns: %TRUE on success; after a failure the stream only takes
+ *   exm_atomic_stream_free()
+ */
+gboolean
+exm_atomic_stream_reserve(ExmAtomicStream *s, gsize len, GError **error)
+{
+	g_return_val_if_fail(s != NULL && !s->failed && !s->hole_open, FALSE);
+	s->hole_at = s->size;
+	s->hole_len = len;
+	s->hole_open = TRUE;
+	if (s->fd < 0 && s->old_fd >= 0 && s->matched + len <= (gsize)s->old_st.st_size)
+		return stream_matched(s, len);
+	if (!stream_to_temp(s, error))
+		return FALSE;
+	if (!write_zeros(s->fd, len)) {
+		s->failed = TRUE;
+		return syscall_failed(EXM_ATOMIC_STEP_WRITE, s->tmp, errno, error);
+	}
+	s->size += len;
+	return TRUE;
+}
+
+static gboolean
+pwrite_all(int fd, const guint8 *data, gsize len, gsize at)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, data, len, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = n < 0 ? errno : EIO;
+			return FALSE;
+		}
+		data += n;
+		len -= (gsize)n;
+		at += (gsize)n;
+	}
+	return TRUE;
+}
+
+/**
+ * exm_atomic_stream_fill:
+ * @s: a stream with a reserved range open
+ * @data: the range's content
+ * @len: its length, the range's
+ * @error: %EXM_ERROR_FAILED naming the step and path
+ *
+ * Gives the bytes exm_atomic_stream_reserve() left out: compared with the
+ * target while everything matches it, else written at their place.
+ *
+ * Returns: %TRUE on success; after a failure the stream only takes
+ *   exm_atomic_stream_free()
+ */
+gboolean
+exm_atomic_stream_fill(ExmAtomicStream *s, gconstpointer data, gsize len, GError **error)
+{
+	g_return_val_if_fail(s != NULL && !s->failed && s->hole_open, FALSE);
+	g_return_val_if_fail(len == s->hole_len && (data != NULL || len == 0), FALSE);
+	s->hole_open = FALSE;
+	if (s->fd < 0 && s->old_fd >= 0 && exm_atomic_fd_holds(s->old_fd, s->hole_at, data, len))
+		return TRUE;
+	if (!stream_to_temp(s, error))
+		return FALSE;
+	if (!pwrite_all(s->fd, data, len, s->hole_at)) {
 		s->failed = TRUE;
 		return syscall_failed(EXM_ATOMIC_STEP_WRITE, s->tmp, errno, error);
 	}
@@ -435,7 +566,7 @@ stream_rename(ExmAtomicStream *s, GError **error)
 gboolean
 exm_atomic_stream_finish(ExmAtomicStream *s, gboolean *changed, GError **error)
 {
-	g_return_val_if_fail(s != NULL && !s->failed, FALSE);
+	g_return_val_if_fail(s != NULL && !s->failed && !s->hole_open, FALSE);
 	if (changed != NULL)
 		*changed = FALSE;
 	s->failed = TRUE; /* nothing more is taken */

@@ -84,6 +84,11 @@ gboolean exm_atomic_stream_append(ExmAtomicStream *s,
 				  gconstpointer data,
 				  gsize len,
 				  GError **error);
+/* A range of the content known only later (a header that says where what
+ * follows lies): exm_atomic_stream_reserve() skips it, exm_atomic_stream_fill()
+ * gives it, before exm_atomic_stream_finish().  One range at a time. */
+gboolean exm_atomic_stream_reserve(ExmAtomicStream *s, gsize len, GError **error);
+gboolean exm_atomic_stream_fill(ExmAtomicStream *s, gconstpointer data, gsize len, GError **error);
 gboolean exm_atomic_stream_finish(ExmAtomicStream *s, gboolean *changed, GError **error);
 void exm_atomic_stream_free(ExmAtomicStream *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmAtomicStream, exm_atomic_stream_free)
@@ -110,6 +115,12 @@ gboolean exm_atomic_file_equals(const gchar *path,
 				gsize len,
 				gboolean *equal,
 				GError **error);
+
+/* @path opened to be compared with content that comes in pieces
+ * (exm_atomic_fd_holds()): *@fd is -1 when it is missing (no error), else
+ * the caller closes it; its size in *@size.  The errors of
+ * exm_atomic_file_equals(). */
+gboolean exm_atomic_file_open_compare(const gchar *path, int *fd, gsize *size, GError **error);
 
 /**
  * exm_atomic_step_name:

@@ -16,6 +16,10 @@
 #define NTABLES	 256u
 #define CDB_MAX	 G_MAXUINT32
 #define HASH_SET 5381u
+/* a streaming writer hands its bytes on once it holds this many */
+#define OUT_PIECE 65536u
+
+G_STATIC_ASSERT(HEADER == EXM_CDB_HEADER_SIZE);
 
 typedef struct {
 	guint32 hash;
@@ -23,7 +27,18 @@ typedef struct {
 } Slot;
 
 struct _ExmCdbWriter {
+	/* the whole file so far; a streaming writer's: what it has not handed
+	 * to the sink yet (from offset @size - @buf->len) */
 	GByteArray *buf;
+	gsize size; /* the file's length so far, the header's 2048 bytes included */
+	guint8 header[HEADER];
+	/* streaming: where the bytes go, and each key (32-bit length, bytes) at
+	 * @keyat[entry] in @keys, for exm_cdb_writer_contains() */
+	const ExmCdbSink *sink;
+	gpointer sink_data;
+	GByteArray *keys;
+	GArray *keyat;
+	gboolean failed;
 	GArray *entries; /* Slot, in the order the records were added */
 	/* open-addressed index of each key's first record (entry number + 1; 0:
 	 * empty), 2^@index_bits slots, at most half full: what
@@ -67,6 +82,32 @@ exm_cdb_writer_new(void)
 	w->buf = g_byte_array_sized_new(HEADER);
 	g_byte_array_set_size(w->buf, HEADER);
 	memset(w->buf->data, 0, HEADER);
+	w->size = HEADER;
+	w->entries = g_array_new(FALSE, FALSE, sizeof(Slot));
+	return w;
+}
+
+/**
+ * exm_cdb_writer_new_streaming:
+ * @sink: where the file goes (must outlive the writer)
+ * @sink_data: its data
+ *
+ * See exm-cdb.h.
+ *
+ * Returns: (transfer full): an empty database
+ */
+ExmCdbWriter *
+exm_cdb_writer_new_streaming(const ExmCdbSink *sink, gpointer sink_data)
+{
+	ExmCdbWriter *w = g_new0(ExmCdbWriter, 1);
+
+	g_return_val_if_fail(sink != NULL && sink->append != NULL && sink->header != NULL, NULL);
+	w->buf = g_byte_array_sized_new(OUT_PIECE + 1024);
+	w->size = HEADER;
+	w->sink = sink;
+	w->sink_data = sink_data;
+	w->keys = g_byte_array_new();
+	w->keyat = g_array_new(FALSE, FALSE, sizeof(guint32));
 	w->entries = g_array_new(FALSE, FALSE, sizeof(Slot));
 	return w;
 }
@@ -86,13 +127,18 @@ exm_cdb_writer_reserve(ExmCdbWriter *w, guint records, gsize bytes)
 	guint entries = w->entries->len;
 	gsize want = (gsize)have + 8 * (gsize)records + bytes;
 
-	/* grown (not touched) once: the pages are faulted in as they are written */
-	if (want < G_MAXUINT32 / 2) {
+	/* grown (not touched) once: the pages are faulted in as they are
+	 * written; a streaming writer holds a piece of the file, not all of it */
+	if (w->sink == NULL && want < G_MAXUINT32 / 2) {
 		g_byte_array_set_size(w->buf, (guint)want);
 		g_byte_array_set_size(w->buf, have);
 	}
 	g_array_set_size(w->entries, entries + records);
 	g_array_set_size(w->entries, entries);
+	if (w->keyat != NULL) {
+		g_array_set_size(w->keyat, entries + records);
+		g_array_set_size(w->keyat, entries);
+	}
 }
 
 void
@@ -102,6 +148,11 @@ exm_cdb_writer_free(ExmCdbWriter *w)
 		return;
 	exm_secret_wipe(w->buf->data, w->buf->len);
 	g_byte_array_unref(w->buf);
+	if (w->keys != NULL) {
+		exm_secret_wipe(w->keys->data, w->keys->len);
+		g_byte_array_unref(w->keys);
+		g_array_unref(w->keyat);
+	}
 	g_array_unref(w->entries);
 	g_free(w->index);
 	g_free(w);
@@ -130,12 +181,18 @@ index_start(guint32 hash, guint bits)
 	return (guint32)((hash * 0x9E3779B1u) >> (32 - bits));
 }
 
+/* Whether entry @i's key is @key: read from the record in memory, or from
+ * the streaming writer's copy of the keys. */
 static gboolean
-record_has_key(const ExmCdbWriter *w, guint32 pos, gconstpointer key, gsize klen)
+entry_has_key(const ExmCdbWriter *w, guint32 i, gconstpointer key, gsize klen)
 {
-	const guint8 *rec = w->buf->data + pos;
+	const guint8 *k;
 
-	return get32(rec) == klen && memcmp(rec + 8, key, klen) == 0;
+	if (w->sink == NULL)
+		k = w->buf->data + g_array_index(w->entries, Slot, i).pos;
+	else
+		k = w->keys->data + g_array_index(w->keyat, guint32, i);
+	return get32(k) == klen && memcmp(k + (w->sink == NULL ? 8 : 4), key, klen) == 0;
 }
 
 /* The slot of the first record of @key, or the empty slot where it belongs
@@ -148,9 +205,10 @@ index_probe(const ExmCdbWriter *w, guint32 hash, gconstpointer key, gsize klen, 
 
 	*found = FALSE;
 	for (; w->index[s] != 0; s = (s + 1) & mask) {
-		const Slot *e = &g_array_index(w->entries, Slot, w->index[s] - 1);
+		guint32 i = w->index[s] - 1;
 
-		if (e->hash == hash && record_has_key(w, e->pos, key, klen)) {
+		if (g_array_index(w->entries, Slot, i).hash == hash &&
+		    entry_has_key(w, i, key, klen)) {
 			*found = TRUE;
 			break;
 		}
@@ -194,6 +252,43 @@ exm_cdb_writer_contains(const ExmCdbWriter *w, gconstpointer key, gsize klen)
 	return found;
 }
 
+/* Hands the bytes held on to the sink (streaming), wiped after. */
+static gboolean
+flush(ExmCdbWriter *w, GError **error)
+{
+	gboolean ok;
+
+	if (w->buf->len == 0)
+		return TRUE;
+	ok = w->sink->append(w->sink_data, w->buf->data, w->buf->len, error);
+	exm_secret_wipe(w->buf->data, w->buf->len);
+	g_byte_array_set_size(w->buf, 0);
+	w->failed = !ok;
+	return ok;
+}
+
+/* The next @len bytes of the file. */
+static gboolean
+emit(ExmCdbWriter *w, gconstpointer data, gsize len, GError **error)
+{
+	g_byte_array_append(w->buf, data, (guint)len);
+	w->size += len;
+	return w->sink == NULL || w->buf->len < OUT_PIECE || flush(w, error);
+}
+
+/* A streaming writer's copy of a key, for entry_has_key(). */
+static void
+key_keep(ExmCdbWriter *w, gconstpointer key, gsize klen)
+{
+	guint32 at = w->keys->len;
+	guint8 len[4];
+
+	put32(len, (guint32)klen);
+	g_byte_array_append(w->keys, len, sizeof(len));
+	g_byte_array_append(w->keys, key, (guint)klen);
+	g_array_append_val(w->keyat, at);
+}
+
 gboolean
 exm_cdb_writer_add(ExmCdbWriter *w,
 		   gconstpointer key,
@@ -207,24 +302,26 @@ exm_cdb_writer_add(ExmCdbWriter *w,
 	guint32 s;
 	Slot e;
 
+	g_return_val_if_fail(!w->failed, FALSE);
 	/* the record and, at the end, its two table slots must stay addressable */
 	if (klen > CDB_MAX || dlen > CDB_MAX ||
-	    (guint64)w->buf->len + 8 + klen + dlen + 16ull * (w->entries->len + 1) > CDB_MAX)
+	    (guint64)w->size + 8 + klen + dlen + 16ull * (w->entries->len + 1) > CDB_MAX ||
+	    (w->keys != NULL && (guint64)w->keys->len + 4 + klen > CDB_MAX))
 		return too_large(error);
 	e.hash = exm_cdb_hash(key, klen);
-	e.pos = w->buf->len;
+	e.pos = (guint32)w->size;
 	put32(lens, (guint32)klen);
 	put32(lens + 4, (guint32)dlen);
-	g_byte_array_append(w->buf, lens, sizeof(lens));
-	g_byte_array_append(w->buf, key, (guint)klen);
-	g_byte_array_append(w->buf, data, (guint)dlen);
+	if (w->keys != NULL)
+		key_keep(w, key, klen);
 	index_grow(w);
 	/* a later record of a key is stored, but a lookup finds the first */
-	s = index_probe(w, e.hash, key, klen, &found);
 	g_array_append_val(w->entries, e);
+	s = index_probe(w, e.hash, key, klen, &found);
 	if (!found)
 		w->index[s] = w->entries->len;
-	return TRUE;
+	return emit(w, lens, sizeof(lens), error) && emit(w, key, klen, error) &&
+	       emit(w, data, dlen, error);
 }
 
 /* The entries grouped by table (a counting sort that keeps the order of
@@ -251,13 +348,18 @@ group_by_table(GArray *entries, guint32 counts[NTABLES], guint32 starts[NTABLES]
 	return grouped;
 }
 
-/* Appends table @t (2 × @n slots) and records it in the header. */
-static void
-write_table(ExmCdbWriter *w, guint t, const Slot *mine, guint32 n, Slot *slots)
+/* Appends table @t (2 × @n slots, laid out in @slots, written from
+ * @bytes) and records it in the header. */
+static gboolean
+write_table(ExmCdbWriter *w,
+	    guint t,
+	    const Slot *mine,
+	    guint32 n,
+	    Slot *slots,
+	    guint8 *bytes,
+	    GError **error)
 {
 	guint32 nslots = 2 * n;
-	guint32 pos = w->buf->len;
-	guint8 pair[8];
 
 	memset(slots, 0, sizeof(Slot) * MAX(nslots, 1));
 	for (guint32 i = 0; i < n; i++) {
@@ -268,33 +370,46 @@ write_table(ExmCdbWriter *w, guint t, const Slot *mine, guint32 n, Slot *slots)
 		slots[s] = mine[i];
 	}
 	for (guint32 s = 0; s < nslots; s++) {
-		put32(pair, slots[s].hash);
-		put32(pair + 4, slots[s].pos);
-		g_byte_array_append(w->buf, pair, sizeof(pair));
+		put32(bytes + 8 * (gsize)s, slots[s].hash);
+		put32(bytes + 8 * (gsize)s + 4, slots[s].pos);
 	}
-	put32(w->buf->data + 8 * t, pos);
-	put32(w->buf->data + 8 * t + 4, nslots);
+	put32(w->header + 8 * t, (guint32)w->size);
+	put32(w->header + 8 * t + 4, nslots);
+	return emit(w, bytes, 8 * (gsize)nslots, error);
+}
+
+/* The 256 tables after the records, and the header that points at them. */
+static gboolean
+write_tables(ExmCdbWriter *w, GError **error)
+{
+	guint32 counts[NTABLES], starts[NTABLES], largest = 0;
+	g_autofree Slot *grouped = NULL;
+	g_autofree Slot *slots = NULL;
+	g_autofree guint8 *bytes = NULL;
+
+	if ((guint64)w->size + 16ull * w->entries->len > CDB_MAX)
+		return too_large(error);
+	grouped = group_by_table(w->entries, counts, starts);
+	for (guint t = 0; t < NTABLES; t++)
+		largest = MAX(largest, counts[t]);
+	slots = g_new(Slot, MAX(2 * (gsize)largest, 1));
+	bytes = g_new(guint8, MAX(16 * (gsize)largest, 1));
+	for (guint t = 0; t < NTABLES; t++)
+		if (!write_table(w, t, grouped + starts[t], counts[t], slots, bytes, error))
+			return FALSE;
+	return TRUE;
 }
 
 guint8 *
 exm_cdb_writer_finish(ExmCdbWriter *w, gsize *len, GError **error)
 {
-	guint32 counts[NTABLES], starts[NTABLES], largest = 0;
-	g_autofree Slot *grouped = NULL;
-	g_autofree Slot *slots = NULL;
 	guint8 *db;
 
 	*len = 0;
-	if ((guint64)w->buf->len + 16ull * w->entries->len > CDB_MAX) {
-		too_large(error);
+	g_return_val_if_fail(w->sink == NULL, NULL);
+	if (!write_tables(w, error))
 		return NULL;
-	}
-	grouped = group_by_table(w->entries, counts, starts);
-	for (guint t = 0; t < NTABLES; t++)
-		largest = MAX(largest, counts[t]);
-	slots = g_new(Slot, MAX(2 * largest, 1));
-	for (guint t = 0; t < NTABLES; t++)
-		write_table(w, t, grouped + starts[t], counts[t], slots);
+	memcpy(w->buf->data, w->header, HEADER);
 	g_array_set_size(w->entries, 0);
 	g_clear_pointer(&w->index, g_free);
 	w->index_bits = 0;
@@ -302,7 +417,33 @@ exm_cdb_writer_finish(ExmCdbWriter *w, gsize *len, GError **error)
 	/* the writer starts again empty; the caller owns the file */
 	g_byte_array_set_size(w->buf, HEADER);
 	memset(w->buf->data, 0, HEADER);
+	memset(w->header, 0, HEADER);
+	w->size = HEADER;
 	return db;
+}
+
+/**
+ * exm_cdb_writer_end:
+ * @w: a streaming writer; it takes nothing more
+ * @len: (out): the file's length
+ * @error: %EXM_ERROR_FAILED when the tables would pass 4 GiB, or the
+ *   sink's error
+ *
+ * See exm-cdb.h.
+ *
+ * Returns: %TRUE once the sink has had the whole file
+ */
+gboolean
+exm_cdb_writer_end(ExmCdbWriter *w, gsize *len, GError **error)
+{
+	*len = 0;
+	g_return_val_if_fail(w->sink != NULL && !w->failed, FALSE);
+	w->failed = TRUE; /* nothing more is taken */
+	if (!write_tables(w, error) || !flush(w, error) ||
+	    !w->sink->header(w->sink_data, w->header, HEADER, error))
+		return FALSE;
+	*len = w->size;
+	return TRUE;
 }
 
 void

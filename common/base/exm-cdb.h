@@ -11,7 +11,10 @@
  * A lookup costs one or two reads whatever the number of records.
  *
  * The writer builds the whole file in memory (callers write it with
- * exm_atomic_write()); the reader works on a complete file in memory and
+ * exm_atomic_write()), or hands it on as it is built to a sink, holding only
+ * its index and a copy of the keys (a sink writes an ExmAtomicStream: a
+ * file of 100 000 records is 15 MB, docs/scale.md §3).  The
+ * reader works on a complete file in memory and
  * checks every offset against its length, so a truncated or hostile file
  * makes a lookup fail, never read out of bounds.
  */
@@ -21,8 +24,31 @@
 
 typedef struct _ExmCdbWriter ExmCdbWriter;
 
+/* The header's size: the first byte of the first record is at this offset. */
+#define EXM_CDB_HEADER_SIZE 2048u
+
+/**
+ * ExmCdbSink:
+ * @append: the file's next bytes, in order from offset %EXM_CDB_HEADER_SIZE
+ *   on (the records, then the tables)
+ * @header: the header, last (it says where the tables are): the file's
+ *   first %EXM_CDB_HEADER_SIZE bytes
+ *
+ * Where a streaming writer's file goes.  Either returns %FALSE with @error
+ * set to stop the writer; the bytes are only valid during the call.
+ */
+typedef struct {
+	gboolean (*append)(gpointer sink_data, gconstpointer data, gsize len, GError **error);
+	gboolean (*header)(gpointer sink_data, gconstpointer data, gsize len, GError **error);
+} ExmCdbSink;
+
 /* Returns: (transfer full): an empty database */
 ExmCdbWriter *exm_cdb_writer_new(void);
+
+/* Returns: (transfer full): an empty database handed to @sink as it is
+ * built (pieces of 64 KiB), to end with exm_cdb_writer_end(); it takes
+ * everything but exm_cdb_writer_finish() */
+ExmCdbWriter *exm_cdb_writer_new_streaming(const ExmCdbSink *sink, gpointer sink_data);
 
 /* Room for about @records more records of @bytes of keys and data in all,
  * made once: a file of 15 MB grown by doubling was copied on the way and took
@@ -63,13 +89,18 @@ guint exm_cdb_writer_count(const ExmCdbWriter *w);
 
 /**
  * exm_cdb_writer_finish:
- * @w: a writer; it is empty afterwards
+ * @w: a writer built in memory; it is empty afterwards
  * @len: (out): the file's length
  * @error: %EXM_ERROR_FAILED when the tables would pass 4 GiB
  *
  * Returns: (transfer full): the complete file (free with exm_cdb_free())
  */
 guint8 *exm_cdb_writer_finish(ExmCdbWriter *w, gsize *len, GError **error);
+
+/* The tables and the header of a streaming writer to its sink: afterwards
+ * the sink has had the whole file, of *@len bytes.  The writer takes
+ * nothing more (free it); after a sink's error it takes nothing either. */
+gboolean exm_cdb_writer_end(ExmCdbWriter *w, gsize *len, GError **error);
 
 /* Wipes and frees a file from exm_cdb_writer_finish(). */
 void exm_cdb_free(guint8 *db, gsize len);

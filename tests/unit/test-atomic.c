@@ -786,6 +786,26 @@ stream_pieces(const gchar *path,
 	return exm_atomic_stream_finish(s, changed, error);
 }
 
+/* After a stream of @want: the file, and a write (a new inode) unless the
+ * target held @want already (@same). */
+static void
+assert_streamed(Fixture *f,
+		const gchar *want,
+		gboolean same,
+		gboolean changed,
+		guint writes,
+		const struct stat *before)
+{
+	struct stat after;
+
+	assert_file(f->path, want, 0640, geteuid(), getegid());
+	g_assert_cmpint(changed, ==, !same);
+	g_assert_cmpuint(writes, ==, same ? 0 : 1);
+	g_assert_cmpint(stat(f->path, &after), ==, 0);
+	g_assert_cmpint(after.st_ino == before->st_ino, ==, same);
+	g_assert_cmpuint(count_strays(f), ==, 0);
+}
+
 static gchar *
 letters(gsize len)
 {
@@ -825,7 +845,7 @@ test_stream_pieces(Fixture *f, gconstpointer data)
 				guint writes = 0;
 				gboolean changed = FALSE;
 				gboolean same = olds[o] != NULL && g_str_equal(olds[o], news[n]);
-				struct stat before = { 0 }, after;
+				struct stat before = { 0 };
 
 				if (pieces[p] < 4096 && strlen(news[n]) > 4096)
 					continue; /* a byte at a time through 200 KB: slow, no news
@@ -844,12 +864,7 @@ test_stream_pieces(Fixture *f, gconstpointer data)
 							    &changed,
 							    &error));
 				g_assert_no_error(error);
-				assert_file(f->path, news[n], 0640, geteuid(), getegid());
-				g_assert_cmpint(changed, ==, !same);
-				g_assert_cmpuint(writes, ==, same ? 0 : 1);
-				g_assert_cmpint(stat(f->path, &after), ==, 0);
-				g_assert_cmpint(after.st_ino == before.st_ino, ==, same);
-				g_assert_cmpuint(count_strays(f), ==, 0);
+				assert_streamed(f, news[n], same, changed, writes, &before);
 			}
 		}
 	}
@@ -916,6 +931,99 @@ test_stream_fault(Fixture *f, gconstpointer data)
 	}
 }
 
+/* @content streamed with its first @head bytes reserved first and filled
+ * last (a cdb file's header), the rest in pieces of @piece bytes. */
+static gboolean
+stream_reserved(const gchar *path,
+		const gchar *content,
+		gsize head,
+		gsize piece,
+		const ExmAtomicOptions *opts,
+		gboolean *changed,
+		GError **error)
+{
+	g_autoptr(ExmAtomicStream) s = exm_atomic_stream_new(path, opts);
+	gsize len = strlen(content);
+
+	*changed = FALSE;
+	if (!exm_atomic_stream_reserve(s, head, error))
+		return FALSE;
+	for (gsize at = head; at < len; at += piece) {
+		if (!exm_atomic_stream_append(s, content + at, MIN(piece, len - at), error))
+			return FALSE;
+	}
+	return exm_atomic_stream_fill(s, content, head, error) &&
+	       exm_atomic_stream_finish(s, changed, error);
+}
+
+/* A range reserved and filled last gives the file exm_atomic_write() of the
+ * whole content gives: nothing written when the target holds it already,
+ * whichever part differs otherwise (the reserved range alone, the rest
+ * alone, a shorter or a longer target, or none). */
+static void
+test_stream_reserved(Fixture *f, gconstpointer data)
+{
+	gsize big = 2 * 65536 + 5;
+	g_autofree gchar *base = letters(big);
+	g_autofree gchar *head = g_strdup(base);
+	g_autofree gchar *tail = g_strdup(base);
+	g_autofree gchar *longer = g_strconcat(base, "z", NULL);
+	const gchar *olds[] = { NULL, "", "ab", base, head, tail, longer };
+	const gsize heads[] = { 1, 2048, 65536 + 1 };
+
+	head[3] = 'Z';
+	tail[big - 2] = 'Z';
+	for (guint o = 0; o < G_N_ELEMENTS(olds); o++) {
+		for (guint h = 0; h < G_N_ELEMENTS(heads); h++) {
+			g_autoptr(GError) error = NULL;
+			ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+			gboolean same = olds[o] == base;
+			gboolean changed = FALSE;
+			struct stat before = { 0 };
+			guint writes = 0;
+
+			unlink(f->path);
+			if (olds[o] != NULL) {
+				write_ok(f->path, olds[o], &opts, TRUE);
+				g_assert_cmpint(stat(f->path, &before), ==, 0);
+			}
+			opts.writes = &writes;
+			g_assert_true(stream_reserved(
+				f->path, base, heads[h], 4096, &opts, &changed, &error));
+			g_assert_no_error(error);
+			assert_streamed(f, base, same, changed, writes, &before);
+		}
+	}
+}
+
+/* A failure where the filled range is the first difference (the temp file
+ * is opened then): the target untouched, no temp file left. */
+static void
+test_stream_reserved_fault(Fixture *f, gconstpointer data)
+{
+	static const ExmAtomicStep steps[] = {
+		EXM_ATOMIC_STEP_OPEN,
+		EXM_ATOMIC_STEP_WRITE,
+		EXM_ATOMIC_STEP_RENAME,
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+		ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+		g_autoptr(GError) error = NULL;
+		gboolean changed = TRUE;
+
+		write_ok(f->path, "HEAD one\ntwo\n", &opts, i == 0);
+		opts.fault = stream_fault_hook;
+		opts.fault_data = GINT_TO_POINTER(steps[i]);
+		g_assert_false(
+			stream_reserved(f->path, "head one\ntwo\n", 4, 3, &opts, &changed, &error));
+		g_assert_error(error, EXM_ERROR, EXM_ERROR_FAILED);
+		g_assert_false(changed);
+		assert_file(f->path, "HEAD one\ntwo\n", 0640, geteuid(), getegid());
+		g_assert_cmpuint(count_strays(f), ==, 0);
+	}
+}
+
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 
 int
@@ -942,6 +1050,8 @@ main(int argc, char **argv)
 	ADD("/atomic/stream/pieces", test_stream_pieces);
 	ADD("/atomic/stream/abandoned", test_stream_abandoned);
 	ADD("/atomic/stream/fault", test_stream_fault);
+	ADD("/atomic/stream/reserved", test_stream_reserved);
+	ADD("/atomic/stream/reserved-fault", test_stream_reserved_fault);
 	g_test_add_func("/atomic/step-names", test_step_names);
 	return g_test_run();
 }

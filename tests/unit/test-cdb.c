@@ -383,6 +383,133 @@ test_to_lsearch_refuses_breaks(void)
 	exm_cdb_free(db, len);
 }
 
+/* What a streaming writer handed on: the file put together, the pieces'
+ * largest size, and a failure to inject after @fail_after pieces. */
+typedef struct {
+	GByteArray *file;
+	gsize largest;
+	guint pieces;
+	guint fail_after;
+	gboolean header_seen;
+} Sunk;
+
+static gboolean
+sunk_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	Sunk *k = data;
+
+	g_assert_false(k->header_seen);
+	if (k->fail_after != 0 && k->pieces == k->fail_after) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOSPC, "injected");
+		return FALSE;
+	}
+	k->pieces++;
+	k->largest = MAX(k->largest, len);
+	g_byte_array_append(k->file, bytes, (guint)len);
+	return TRUE;
+}
+
+static gboolean
+sunk_header(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	Sunk *k = data;
+
+	(void)error;
+	g_assert_cmpuint(len, ==, EXM_CDB_HEADER_SIZE);
+	g_assert_cmpuint(k->file->len, >=, len);
+	memcpy(k->file->data, bytes, len);
+	k->header_seen = TRUE;
+	return TRUE;
+}
+
+static const ExmCdbSink sunk_sink = { sunk_append, sunk_header };
+
+/* @n records (every seventh key repeated), in memory and streamed. */
+static void
+streaming_matches(guint n)
+{
+	g_autoptr(ExmCdbWriter) mem = exm_cdb_writer_new();
+	g_autoptr(ExmCdbWriter) w = NULL;
+	g_autoptr(GError) error = NULL;
+	Sunk k = { g_byte_array_new(), 0, 0, 0, FALSE };
+	gsize len = 0, slen = 0;
+	guint8 *db;
+
+	g_byte_array_set_size(k.file, EXM_CDB_HEADER_SIZE);
+	w = exm_cdb_writer_new_streaming(&sunk_sink, &k);
+	exm_cdb_writer_reserve(w, n, 0);
+	for (guint i = 0; i < n; i++) {
+		g_autofree gchar *key =
+			g_strdup_printf("user%u@example.com", i % 7 == 6 ? i - 1 : i);
+		g_autofree gchar *value = g_strdup_printf("$6$salt$%u", i);
+
+		g_assert_cmpint(exm_cdb_writer_contains(w, key, strlen(key)),
+				==,
+				exm_cdb_writer_contains(mem, key, strlen(key)));
+		g_assert_true(
+			exm_cdb_writer_add(mem, key, strlen(key), value, strlen(value), NULL));
+		g_assert_true(
+			exm_cdb_writer_add(w, key, strlen(key), value, strlen(value), &error));
+		g_assert_no_error(error);
+	}
+	g_assert_cmpuint(exm_cdb_writer_count(w), ==, n);
+	db = exm_cdb_writer_finish(mem, &len, &error);
+	g_assert_no_error(error);
+	g_assert_true(exm_cdb_writer_end(w, &slen, &error));
+	g_assert_no_error(error);
+	g_assert_true(k.header_seen);
+	g_assert_cmpuint(slen, ==, len);
+	g_assert_cmpmem(k.file->data, k.file->len, db, len);
+	/* handed on a piece at a time, never the file whole */
+	g_assert_cmpuint(k.largest, <, 65536 + 1024 + 16 * (gsize)n / 128 + 64);
+	if (n >= 100000)
+		g_assert_cmpuint(k.largest, <, len / 4);
+	exm_cdb_free(db, len);
+	g_byte_array_unref(k.file);
+}
+
+/* A streaming writer hands on the bytes the writer in memory builds, the
+ * header last. */
+static void
+test_streaming(void)
+{
+	streaming_matches(0);
+	streaming_matches(1);
+	streaming_matches(7);
+	streaming_matches(100000);
+}
+
+/* A sink's error stops the writer: passed on, and nothing more taken. */
+static void
+test_streaming_sink_fails(void)
+{
+	g_autoptr(ExmCdbWriter) w = NULL;
+	g_autoptr(GError) error = NULL;
+	Sunk k = { g_byte_array_new(), 0, 0, 1, FALSE };
+	gboolean ok = TRUE;
+	gsize len = 0;
+	guint i;
+
+	g_byte_array_set_size(k.file, EXM_CDB_HEADER_SIZE);
+	w = exm_cdb_writer_new_streaming(&sunk_sink, &k);
+	for (i = 0; ok && i < 100000; i++) {
+		g_autofree gchar *key = g_strdup_printf("user%u@example.com", i);
+
+		ok = exm_cdb_writer_add(w, key, strlen(key), "$6$salt$hash", 12, &error);
+	}
+	g_assert_false(ok);
+	g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_NOSPC);
+	g_assert_cmpuint(k.pieces, ==, 1);
+	g_assert_cmpuint(i, <, 10000);
+	if (g_test_undefined()) {
+		g_test_expect_message("exm-base", G_LOG_LEVEL_CRITICAL, "*failed*");
+		g_assert_false(exm_cdb_writer_end(w, &len, NULL));
+		g_test_assert_expected_messages();
+	}
+	g_assert_false(k.header_seen);
+	g_byte_array_unref(k.file);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -395,6 +522,8 @@ main(int argc, char **argv)
 	g_test_add_func("/cdb/reserve", test_reserve);
 	g_test_add_func("/cdb/next-and-malformed", test_next_and_malformed);
 	g_test_add_func("/cdb/empty-and-reuse", test_empty_and_reuse);
+	g_test_add_func("/cdb/streaming", test_streaming);
+	g_test_add_func("/cdb/streaming-sink-fails", test_streaming_sink_fails);
 	g_test_add_func("/mail-cdb/from-lsearch", test_from_lsearch);
 	g_test_add_func("/mail-cdb/from-lsearch-refuses", test_from_lsearch_refuses);
 	g_test_add_func("/mail-cdb/to-lsearch-refuses-breaks", test_to_lsearch_refuses_breaks);
