@@ -444,39 +444,73 @@ lookup_write(ExmDpDriver *self,
 	return db != NULL && index_write(self, cdb, db, len, changed, error);
 }
 
-/* passwd's cdb twin for @node, built without passwd's text. */
-static guint8 *
-passwd_twin(ExmDpDriver *self, const ExmMailNode *node, gsize *len, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	guint8 *db = exm_mail_passwd_render_cdb(node, len, &local);
-
-	if (db == NULL)
-		g_set_error(error,
-			    EXM_DP_ERROR,
-			    EXM_DP_ERROR_FAILED,
-			    "%s: %s",
-			    self->passwd_cdb_path,
-			    local->message);
-	return db;
-}
-
 static gboolean
 passwd_piece_write(const gchar *piece, gsize len, gpointer data, GError **error)
 {
 	return exm_atomic_stream_append(data, piece, len, error);
 }
 
-/* passwd written as it is rendered, a piece at a time, then its twin built
- * from @node: neither passwd's text (13 MB at 100 000 accounts) nor the old
- * file is held whole, and the twin (15 MB) is held alone. */
+/* @local, a step of passwd's twin that failed, named with the twin. */
+static gboolean
+twin_failed(ExmDpDriver *self, const GError *local, GError **error)
+{
+	g_set_error(error,
+		    EXM_DP_ERROR,
+		    EXM_DP_ERROR_FAILED,
+		    "%s: %s",
+		    self->passwd_cdb_path,
+		    local->message);
+	return FALSE;
+}
+
+static gboolean
+twin_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	return exm_atomic_stream_append(data, bytes, len, error);
+}
+
+static gboolean
+twin_header(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	return exm_atomic_stream_fill(data, bytes, len, error);
+}
+
+/* passwd's cdb twin for @node written as it is built (its header, which
+ * comes last, into the range reserved for it): the same owner and mode as
+ * passwd, which is written first; a crash between the two reads back as
+ * "differs" and is applied again. */
+static gboolean
+passwd_twin_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
+{
+	static const ExmCdbSink sink = { twin_append, twin_header };
+	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
+	g_autoptr(ExmAtomicStream) stream = NULL;
+	g_autoptr(GError) local = NULL;
+	gboolean index_changed = FALSE;
+	gsize len;
+
+	opts.uid = self->uid;
+	opts.gid = self->gid;
+	forget(self);
+	stream = exm_atomic_stream_new(self->passwd_cdb_path, &opts);
+	if (!exm_atomic_stream_reserve(stream, EXM_CDB_HEADER_SIZE, &local) ||
+	    !exm_mail_passwd_render_cdb_to(node, &sink, stream, &len, &local) ||
+	    !exm_atomic_stream_finish(stream, &index_changed, &local)) {
+		return twin_failed(self, local, error);
+	}
+	if (changed != NULL)
+		*changed = *changed || index_changed;
+	return TRUE;
+}
+
+/* passwd written as it is rendered, a piece at a time, then its twin as it
+ * is built from @node: neither passwd's text (13 MB at 100 000 accounts),
+ * nor the twin (15 MB), nor the old files are held whole. */
 static gboolean
 passwd_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
 {
 	ExmAtomicOptions opts = lookup_options(self, self->passwd_path);
 	g_autoptr(ExmAtomicStream) stream = NULL;
-	guint8 *db;
-	gsize len = 0;
 
 	if (!ensure_parent(self->passwd_path, 0755, error))
 		return FALSE;
@@ -486,8 +520,7 @@ passwd_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GErr
 	    !exm_atomic_stream_finish(stream, changed, error))
 		return FALSE;
 	g_clear_pointer(&stream, exm_atomic_stream_free);
-	db = passwd_twin(self, node, &len, error);
-	return db != NULL && index_write(self, self->passwd_cdb_path, db, len, changed, error);
+	return passwd_twin_write(self, node, changed, error);
 }
 
 /* The policy as the driver writes it: the node's, with the breaker's holds. */
@@ -565,30 +598,7 @@ policy_matches(ExmDpDriver *self, const ExmMailNode *last, JsonObject *obj, GErr
 	return TRUE;
 }
 
-/* When passwd is the render of @last but its cdb twin is not, exim logs in
- * against the twin: the accounts are what the twin holds (*@seen). */
-static gboolean
-passwd_index_check(ExmDpDriver *self, const ExmMailNode *last, JsonNode **seen, GError **error)
-{
-	g_autofree gchar *twin = NULL;
-	gboolean indexed = FALSE;
-	gsize len = 0;
-	guint8 *db = passwd_twin(self, last, &len, error);
-
-	if (db == NULL || !exm_dp_index_matches_db(self->passwd_cdb_path, db, len, &indexed, error))
-		return FALSE;
-	if (indexed)
-		return TRUE;
-	twin = exm_dp_index_read(self->passwd_cdb_path, error);
-	if (twin == NULL)
-		return FALSE;
-	*seen = accounts_from_file(twin, error);
-	if (*seen == NULL)
-		g_prefix_error(error, "%s: ", self->passwd_cdb_path);
-	return *seen != NULL;
-}
-
-/* passwd compared with a render a piece at a time: a missing file is
+/* A file compared with content that comes in pieces: a missing file is
  * empty, and a read error differs (read_optional() then tells it). */
 typedef struct {
 	int fd;
@@ -607,6 +617,67 @@ passwd_piece_compare(const gchar *piece, gsize len, gpointer data, GError **erro
 		c->equal && c->at + len <= c->size && exm_atomic_fd_holds(c->fd, c->at, piece, len);
 	c->at += len;
 	return TRUE;
+}
+
+static gboolean
+twin_append_compare(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	return passwd_piece_compare(bytes, len, data, error);
+}
+
+static gboolean
+twin_header_compare(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	PasswdCompare *c = data;
+
+	(void)error;
+	c->equal = c->equal && len <= c->size && exm_atomic_fd_holds(c->fd, 0, bytes, len);
+	return TRUE;
+}
+
+/* Whether the twin is exactly the render of @last, compared as it is built
+ * (neither held whole); a missing twin is not. */
+static gboolean
+passwd_twin_matches(ExmDpDriver *self, const ExmMailNode *last, gboolean *matches, GError **error)
+{
+	static const ExmCdbSink sink = { twin_append_compare, twin_header_compare };
+	PasswdCompare c = { -1, 0, EXM_CDB_HEADER_SIZE, TRUE };
+	g_autoptr(GError) local = NULL;
+	gboolean ok, present;
+	gsize len = 0;
+
+	*matches = FALSE;
+	ok = exm_atomic_file_open_compare(self->passwd_cdb_path, &c.fd, &c.size, &local);
+	present = c.fd >= 0;
+	ok = ok && (!present || exm_mail_passwd_render_cdb_to(last, &sink, &c, &len, &local));
+	if (present)
+		close(c.fd);
+	if (!ok) {
+		return twin_failed(self, local, error);
+	}
+	*matches = present && c.equal && len == c.size;
+	return TRUE;
+}
+
+/* When passwd is the render of @last but its cdb twin is not, exim logs in
+ * against the twin: the accounts are what the twin holds (*@seen). */
+static gboolean
+passwd_index_check(ExmDpDriver *self, const ExmMailNode *last, JsonNode **seen, GError **error)
+{
+	g_autofree gchar *twin = NULL;
+	gboolean indexed = FALSE;
+
+	if (!passwd_twin_matches(self, last, &indexed, error))
+		return FALSE;
+	if (indexed)
+		return TRUE;
+	twin = exm_dp_index_read(self->passwd_cdb_path, error);
+	if (twin == NULL)
+		return FALSE;
+	*seen = accounts_from_file(twin, error);
+	if (*seen == NULL)
+		g_prefix_error(error, "%s: ", self->passwd_cdb_path);
+	return *seen != NULL;
 }
 
 /* Whether passwd is exactly the render of @last, neither held whole. */

@@ -71,6 +71,15 @@ exm_mail_cdb_lines_new(void)
 	return l;
 }
 
+ExmMailCdbLines *
+exm_mail_cdb_lines_new_streaming(const ExmCdbSink *sink, gpointer sink_data)
+{
+	ExmMailCdbLines *l = g_new0(ExmMailCdbLines, 1);
+
+	l->w = exm_cdb_writer_new_streaming(sink, sink_data);
+	return l;
+}
+
 void
 exm_mail_cdb_lines_reserve(ExmMailCdbLines *l, guint lines, gsize bytes)
 {
@@ -96,6 +105,12 @@ guint8 *
 exm_mail_cdb_lines_finish(ExmMailCdbLines *l, gsize *len, GError **error)
 {
 	return exm_cdb_writer_finish(l->w, len, error);
+}
+
+gboolean
+exm_mail_cdb_lines_end(ExmMailCdbLines *l, gsize *len, GError **error)
+{
+	return exm_cdb_writer_end(l->w, len, error);
 }
 
 guint8 *

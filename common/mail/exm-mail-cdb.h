@@ -12,6 +12,8 @@
 
 #include <glib.h>
 
+#include "exm-cdb.h"
+
 /**
  * exm_mail_cdb_from_lsearch:
  * @text: lsearch content as the renderers write it
@@ -41,6 +43,10 @@ guint8 *exm_mail_cdb_from_lsearch(const gchar *text, gsize *len, GError **error)
 typedef struct _ExmMailCdbLines ExmMailCdbLines;
 
 ExmMailCdbLines *exm_mail_cdb_lines_new(void);
+
+/* exm_mail_cdb_lines_new() handing the file to @sink as it is built
+ * (exm_cdb_writer_new_streaming()), ended by exm_mail_cdb_lines_end(). */
+ExmMailCdbLines *exm_mail_cdb_lines_new_streaming(const ExmCdbSink *sink, gpointer sink_data);
 void exm_mail_cdb_lines_free(ExmMailCdbLines *l);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailCdbLines, exm_mail_cdb_lines_free)
 
@@ -54,6 +60,10 @@ gboolean exm_mail_cdb_lines_add(ExmMailCdbLines *l, const gchar *line, gsize len
 /* Returns: (transfer full): the file, to free with exm_cdb_free(); @l may
  * not be used again. */
 guint8 *exm_mail_cdb_lines_finish(ExmMailCdbLines *l, gsize *len, GError **error);
+
+/* exm_cdb_writer_end() of a streaming @l: the sink has had the whole file
+ * of *@len bytes; the sink's errors are passed on as they are. */
+gboolean exm_mail_cdb_lines_end(ExmMailCdbLines *l, gsize *len, GError **error);
 
 /**
  * exm_mail_cdb_to_lsearch:

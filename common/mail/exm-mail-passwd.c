@@ -208,6 +208,25 @@ exm_mail_passwd_render_cdb(const ExmMailNode *node, gsize *len, GError **error)
 	return exm_mail_cdb_lines_finish(lines, len, error);
 }
 
+gboolean
+exm_mail_passwd_render_cdb_to(const ExmMailNode *node,
+			      const ExmCdbSink *sink,
+			      gpointer sink_data,
+			      gsize *len,
+			      GError **error)
+{
+	g_autoptr(GString) out = NULL;
+	g_autoptr(ExmMailCdbLines) lines = NULL;
+
+	*len = 0;
+	g_return_val_if_fail(node != NULL && sink != NULL, FALSE);
+	out = g_string_new(NULL);
+	lines = exm_mail_cdb_lines_new_streaming(sink, sink_data);
+	exm_mail_cdb_lines_reserve(lines, node->accounts->len, 0);
+	return passwd_lines(node, out, cdb_line, lines, error) &&
+	       exm_mail_cdb_lines_end(lines, len, error);
+}
+
 /**
  * exm_mail_passwd_entry_free:
  * @e: (nullable): an entry

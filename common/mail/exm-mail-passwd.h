@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "exm-cdb.h"
+
 #include "exm-mail-node.h"
 
 /**
@@ -58,6 +60,27 @@ gboolean exm_mail_passwd_render_pieces(const ExmMailNode *node,
  * Returns: (transfer full): the cdb file, to free with exm_cdb_free()
  */
 guint8 *exm_mail_passwd_render_cdb(const ExmMailNode *node, gsize *len, GError **error);
+
+/**
+ * exm_mail_passwd_render_cdb_to:
+ * @node: the value
+ * @sink: where the file goes (exm_cdb_writer_new_streaming())
+ * @sink_data: its data
+ * @len: (out): the file's length
+ * @error: %EXM_MAIL_ERROR_PARSE as exm_mail_cdb_from_lsearch(), or the
+ *   sink's error
+ *
+ * exm_mail_passwd_render_cdb(), the same bytes, handed to @sink as they are
+ * built: the file (15 MB at 100 000 accounts) is never held, only its index
+ * and a copy of the keys (docs/scale.md §3).
+ *
+ * Returns: %TRUE once @sink has had the whole file
+ */
+gboolean exm_mail_passwd_render_cdb_to(const ExmMailNode *node,
+				       const ExmCdbSink *sink,
+				       gpointer sink_data,
+				       gsize *len,
+				       GError **error);
 
 /**
  * ExmMailPasswdEntry:

@@ -190,6 +190,36 @@ test_twin_diverged(Fixture *f, gconstpointer data)
 	assert_twin(f->passwd, f->passwd_cdb);
 }
 
+/* The twin is written as it is built, its header last: a twin that differs
+ * from the render only there (or only in its last table) is rewritten by
+ * the next apply, one that does not is left alone. */
+static void
+test_twin_header_repaired(Fixture *f, gconstpointer data)
+{
+	const gchar *accounts[] = { "alice", HASH_1, "1", "bob", HASH_1, "1", NULL };
+	g_autoptr(JsonNode) a = apply(f, accounts, NULL);
+	g_autofree gchar *good = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_get_contents(f->passwd_cdb, &good, &len, NULL));
+	/* in a table's position, the header's last byte, the last table's */
+	for (guint i = 0; i < 3; i++) {
+		g_autofree gchar *bad = g_memdup2(good, len);
+		gsize where = i == 0 ? 4 : i == 1 ? EXM_CDB_HEADER_SIZE - 1 : len - 1;
+		gboolean changed = FALSE;
+
+		bad[where] = (gchar)(bad[where] ^ 0x5a);
+		g_assert_true(g_file_set_contents(f->passwd_cdb, bad, (gssize)len, NULL));
+		g_clear_pointer(&a, json_node_unref);
+		a = apply(f, accounts, &changed);
+		g_assert_true(changed);
+		assert_twin(f->passwd, f->passwd_cdb);
+		g_clear_pointer(&a, json_node_unref);
+		a = apply(f, accounts, &changed);
+		g_assert_false(changed);
+	}
+}
+
 /* The policy twin differing shows as `"policy": "differs"`. */
 static void
 test_policy_twin_diverged(Fixture *f, gconstpointer data)
@@ -639,6 +669,7 @@ main(int argc, char **argv)
 #define ADD(path, fn) g_test_add("/dp/index/" path, Fixture, NULL, setup, fn, teardown)
 	ADD("twins-written", test_twins_written);
 	ADD("twin-diverged", test_twin_diverged);
+	ADD("twin-header-repaired", test_twin_header_repaired);
 	ADD("policy-twin-diverged", test_policy_twin_diverged);
 	ADD("unchanged", test_unchanged);
 	ADD("unchanged-usage", test_unchanged_usage);

@@ -295,12 +295,53 @@ test_passwd_render_defensive(void)
 	}
 }
 
-/* The index built a line at a time is byte for byte the index of the text:
- * order, inactive and refused accounts, schemes, a repeated username (the
- * first line wins), no line at all, a domain that writes none. */
+static gboolean
+collect_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	(void)error;
+	g_byte_array_append(data, bytes, (guint)len);
+	return TRUE;
+}
+
+static gboolean
+collect_header(gpointer data, gconstpointer bytes, gsize len, GError **error)
+{
+	GByteArray *file = data;
+
+	(void)error;
+	g_assert_cmpuint(file->len, >=, len);
+	memcpy(file->data, bytes, len);
+	return TRUE;
+}
+
+/* exm_mail_passwd_render_cdb_to() put together. */
+static guint8 *
+render_cdb_streamed(const ExmMailNode *n, gsize *len)
+{
+	static const ExmCdbSink sink = { collect_append, collect_header };
+	GByteArray *file = g_byte_array_new();
+	g_autoptr(GError) error = NULL;
+	gsize told = 0;
+	guint8 *db;
+
+	g_byte_array_set_size(file, EXM_CDB_HEADER_SIZE);
+	g_assert_true(exm_mail_passwd_render_cdb_to(n, &sink, file, &told, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(told, ==, file->len);
+	db = g_byte_array_steal(file, len);
+	g_byte_array_unref(file);
+	return db;
+}
+
+/* The index built a line at a time, in memory or streamed, is byte for
+ * byte the index of the text: order, inactive and refused accounts,
+ * schemes, a repeated username (the first line wins), no line at all, a
+ * domain that writes none. */
 static void
 assert_cdb_of_render(const ExmMailNode *n, guint warnings)
 {
+	g_autofree guint8 *streamed = NULL;
+	gsize streamed_len = 0;
 	g_autoptr(GError) error = NULL;
 	g_autofree gchar *text = NULL;
 	gsize want_len = 0, got_len = 0;
@@ -318,6 +359,11 @@ assert_cdb_of_render(const ExmMailNode *n, guint warnings)
 	g_test_assert_expected_messages();
 	g_assert_no_error(error);
 	g_assert_cmpmem(got, got_len, want, want_len);
+	for (guint i = 0; i < warnings; i++)
+		g_test_expect_message("exm-mail", G_LOG_LEVEL_WARNING, "passwd: *");
+	streamed = render_cdb_streamed(n, &streamed_len);
+	g_test_assert_expected_messages();
+	g_assert_cmpmem(streamed, streamed_len, want, want_len);
 	exm_cdb_free(want, want_len);
 	exm_cdb_free(got, got_len);
 }
