@@ -187,12 +187,16 @@ static gboolean
 entry_has_key(const ExmCdbWriter *w, guint32 i, gconstpointer key, gsize klen)
 {
 	const guint8 *k;
+	gsize skip;
 
-	if (w->sink == NULL)
-		k = w->buf->data + g_array_index(w->entries, Slot, i).pos;
-	else
+	if (w->keys != NULL) {
 		k = w->keys->data + g_array_index(w->keyat, guint32, i);
-	return get32(k) == klen && memcmp(k + (w->sink == NULL ? 8 : 4), key, klen) == 0;
+		skip = 4;
+	} else {
+		k = w->buf->data + g_array_index(w->entries, Slot, i).pos;
+		skip = 8; /* the record's key and data lengths */
+	}
+	return get32(k) == klen && memcmp(k + skip, key, klen) == 0;
 }
 
 /* The slot of the first record of @key, or the empty slot where it belongs
