@@ -1362,24 +1362,32 @@ usage_held(ExmDpDriver *self, const gchar *usage)
 	return g_get_monotonic_time() - self->listed_at < self->usage_hold;
 }
 
+/* After a put, the listing it kept (put_result()) is what a listing would
+ * return: the files as the put left them, read back. */
 gboolean
 exm_dp_driver_keys_unchanged(ExmDpDriver *self, const gchar *kind)
 {
 	g_autoptr(ExmStamp) now = NULL;
 
-	if (self->listed == NULL || !check_kind(kind, NULL))
+	if ((self->listed == NULL && self->listing == NULL) || !check_kind(kind, NULL))
 		return FALSE;
 	now = stamp_inputs(self);
-	return exm_stamp_equal(now, self->listed);
+	return (self->listed != NULL && exm_stamp_equal(now, self->listed)) ||
+	       exm_dp_listing_files_fresh(self->listing, now);
 }
 
 gboolean
 exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
 {
+	g_autoptr(ExmStamp) now = NULL;
 	g_autofree gchar *usage = NULL;
 	g_autofree gchar *captured = NULL;
 
-	if (!exm_dp_driver_keys_unchanged(self, kind))
+	/* after a list() only: a put's result is no listing of the live members */
+	if (self->listed == NULL || !check_kind(kind, NULL))
+		return FALSE;
+	now = stamp_inputs(self);
+	if (!exm_stamp_equal(now, self->listed))
 		return FALSE;
 	usage = usage_text(self);
 	captured = capture_text(self);

@@ -120,9 +120,11 @@ gboolean exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind);
  *
  * exm_dp_driver_unchanged() without the live members: %TRUE when no write
  * came after the last list() and no file it read was touched since, whatever
- * the usage, the breaker or the captures did (they are no target's keys).
+ * the usage, the breaker or the captures did (they are no target's keys);
+ * or when the last write was a put whose result was kept as the listing
+ * (the meta file serves that value alone) and no file was touched since.
  *
- * Returns: %TRUE when the files are as listed
+ * Returns: %TRUE when the files are as listed or as the last put left them
  */
 gboolean exm_dp_driver_keys_unchanged(ExmDpDriver *self, const gchar *kind);
 

@@ -237,7 +237,10 @@ test_policy_twin_diverged(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(json_object_get_string_member(o, "policy"), ==, "differs");
 }
 
-/* `unchanged`: only after a listing, until a write or a touched file. */
+/* `unchanged`: only after a listing, until a write or a touched file;
+ * `keys_unchanged` also after a put, whose result is kept as the listing
+ * (the marks of the write may decide the next change), until a touched
+ * file. */
 static void
 test_unchanged(Fixture *f, gconstpointer data)
 {
@@ -249,14 +252,23 @@ test_unchanged(Fixture *f, gconstpointer data)
 	struct group *gr = getgrnam("Debian-exim");
 
 	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_assert_true(exm_dp_driver_keys_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_assert_false(exm_dp_driver_keys_unchanged(f->driver, "other_kind"));
 	listed_accounts(f, &keep);
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
 	g_assert_false(exm_dp_driver_unchanged(f->driver, "other_kind"));
-	/* an apply that writes forgets the listing */
+	/* an apply that writes forgets the listing, but keeps its own result */
 	g_clear_pointer(&a, json_node_unref);
 	a = apply(f, more, NULL);
 	g_assert_false(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_assert_true(exm_dp_driver_keys_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	/* a file touched after the put */
+	g_clear_pointer(&text, g_free);
+	text = exm_test_read_file(f->passwd);
+	g_assert_true(g_file_set_contents(f->passwd, text, -1, NULL));
+	g_assert_false(exm_dp_driver_keys_unchanged(f->driver, EXM_DP_DRIVER_KIND));
+	g_clear_pointer(&text, g_free);
 	g_clear_pointer(&keep, g_ptr_array_unref);
 	listed_accounts(f, &keep);
 	g_assert_true(exm_dp_driver_unchanged(f->driver, EXM_DP_DRIVER_KIND));
