@@ -65,7 +65,11 @@ struct _ExmUaAgent {
 	/* the last iteration read every driver, changed nothing and was saved:
 	 * a light answer with every driver unchanged needs no work (scale) */
 	gboolean settled;
-	GHashTable *settled_kinds; /* the kinds that settled iteration listed */
+	/* the last iteration reconciled every kind and was saved (settled or
+	 * not): what it collected is what the drivers hold or wrote, whose marks
+	 * may decide a change (agent_settled_marks()) */
+	gboolean saved;
+	GHashTable *settled_kinds; /* the kinds that saved iteration reconciled */
 	/* settled with drivers that can tell `unchanged`: the payloads' contents
 	 * live only in the state file (hash and version stay), reloaded when an
 	 * iteration needs them, so an idle agent holds no copy of its accounts */
@@ -386,20 +390,22 @@ agent_reset_iteration(ExmUaAgent *agent)
 	agent->op_index = 0;
 }
 
-/* What the settled iteration collected for @kind (or its marks, offloaded),
- * while the driver says nothing on the targets' keys changed since the
- * listing it came from; %NULL otherwise.  Live members that moved since do
+/* What the last saved iteration collected for @kind (or its marks,
+ * offloaded), while the driver says nothing on the targets' keys changed
+ * since the listing or the writes it came from; %NULL otherwise.  A change
+ * right after another is decided so too, not only one after a settled
+ * iteration: a burst of changes lists nothing (docs/scale.md §3).  Live members that moved since do
  * not matter: the marks spare a listing only when every target is to be
  * written (exm_ua_reconcile_kind_settled()), and the writes' results carry
  * those members as they are now; a driver whose counters move would
  * otherwise list every value before every change (docs/scale.md §3). */
 static GPtrArray *
-agent_settled_marks(ExmUaAgent *agent, ExmUaDriver *driver, const gchar *kind, gboolean settled)
+agent_settled_marks(ExmUaAgent *agent, ExmUaDriver *driver, const gchar *kind, gboolean saved)
 {
 	gboolean (*same)(ExmUaDriver *, const gchar *) =
 		driver->keys_unchanged != NULL ? driver->keys_unchanged : driver->unchanged;
 
-	if (!settled || agent->settled_kinds == NULL ||
+	if (!saved || agent->settled_kinds == NULL ||
 	    !g_hash_table_contains(agent->settled_kinds, kind) || same == NULL ||
 	    !same(driver, kind))
 		return NULL;
@@ -439,7 +445,7 @@ agent_reconcile(ExmUaAgent *agent,
 		ExmUaDriver *driver,
 		const gchar *kind,
 		ExmUaPayload *targets,
-		gboolean settled,
+		gboolean saved,
 		GPtrArray *caps,
 		ExmUaKindResult *r)
 {
@@ -447,7 +453,7 @@ agent_reconcile(ExmUaAgent *agent,
 		exm_ua_reconcile_kind_settled(driver,
 					      kind,
 					      exm_ua_payload_basket(targets, TRUE, kind, FALSE),
-					      agent_settled_marks(agent, driver, kind, settled),
+					      agent_settled_marks(agent, driver, kind, saved),
 					      caps,
 					      r);
 		if (!r->need_values || !targets->hollow)
@@ -460,12 +466,12 @@ agent_reconcile(ExmUaAgent *agent,
 	}
 }
 
-/* Runs every driver over the kinds the targets carry (§7.4); @settled: the
- * last iteration was settled, so what it collected may spare a listing.
+/* Runs every driver over the kinds the targets carry (§7.4); @saved: the
+ * last iteration was saved, so what it collected may spare a listing.
  * @targets may be agent->targets, hollow: replaced by their values when
  * needed. */
 static void
-agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean settled)
+agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean saved)
 {
 	agent->collected = exm_ua_payload_new();
 	agent->kinds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -483,7 +489,7 @@ agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean settled)
 			if (!g_hash_table_contains(targets->capabilities, kind))
 				continue;
 			caps = exm_ua_payload_basket(agent->collected, TRUE, kind, TRUE);
-			targets = agent_reconcile(agent, driver, kind, targets, settled, caps, &r);
+			targets = agent_reconcile(agent, driver, kind, targets, saved, caps, &r);
 			/* Capability resources are reported as facts too (§13.1 item 7). */
 			facts = exm_ua_payload_basket(agent->collected, FALSE, kind, TRUE);
 			for (guint j = 0; j < caps->len; j++)
@@ -591,7 +597,7 @@ static void
 agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 {
 	ExmUaPayload *targets;
-	gboolean settled = agent->settled;
+	gboolean saved = agent->saved;
 
 	agent->it.light = exm_ua_payload_same(resp, agent->last);
 	if (agent->it.light && agent_idle(agent)) {
@@ -603,6 +609,7 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 		return;
 	}
 	agent->settled = FALSE;
+	agent->saved = FALSE;
 	if (agent->it.light) {
 		targets = agent->targets != NULL ? agent->targets : agent->last;
 		agent->known = agent->last;
@@ -616,7 +623,7 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 		agent->known = resp;
 		agent->target_hash = g_strdup(resp->hash);
 	}
-	agent_apply(agent, targets, settled);
+	agent_apply(agent, targets, saved);
 	if (g_strcmp0(agent->collected->hash, agent->target_hash) != 0)
 		agent->ops = exm_ua_sync_plan(agent->collected, agent->known, agent->kinds);
 	else
@@ -838,12 +845,11 @@ agent_save(ExmUaAgent *agent)
 	agent_keep_targets(agent);
 	agent->offloaded = FALSE;
 	agent->settled = agent->it.created + agent->it.updated + agent->it.deleted == 0;
+	agent->saved = TRUE;
 	g_clear_pointer(&agent->settled_kinds, g_hash_table_unref);
-	if (agent->settled) {
-		agent->settled_kinds = g_hash_table_ref(agent->kinds);
-		if (agent_can_idle(agent))
-			agent_offload(agent);
-	}
+	agent->settled_kinds = g_hash_table_ref(agent->kinds);
+	if (agent->settled && agent_can_idle(agent))
+		agent_offload(agent);
 	agent_finish(agent, EXM_UA_OUTCOME_OK);
 }
 
@@ -962,8 +968,10 @@ agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
 {
 	gdouble delay;
 
-	if (outcome != EXM_UA_OUTCOME_OK)
+	if (outcome != EXM_UA_OUTCOME_OK) {
 		agent->settled = FALSE;
+		agent->saved = FALSE;
+	}
 	if (outcome == EXM_UA_OUTCOME_OK)
 		agent->failures = 0;
 	else if (outcome != EXM_UA_OUTCOME_PARTIAL)
@@ -1128,6 +1136,7 @@ exm_ua_agent_start(ExmUaAgent *agent)
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
 	exm_ua_state_load_hollow(agent->config->payload_path, &agent->last, &agent->targets);
 	agent->settled = FALSE;
+	agent->saved = FALSE;
 	agent->offloaded = FALSE;
 	agent->targets_marked = FALSE;
 	if (g_cancellable_is_cancelled(agent->cancellable)) {
@@ -1237,6 +1246,7 @@ exm_ua_agent_reload(ExmUaAgent *agent, GError **error)
 		g_clear_pointer(&agent->targets, exm_ua_payload_free);
 		exm_ua_state_load_hollow(c->payload_path, &agent->last, &agent->targets);
 		agent->settled = FALSE;
+		agent->saved = FALSE;
 		agent->offloaded = FALSE;
 		agent->targets_marked = FALSE;
 	}

@@ -37,7 +37,9 @@ typedef struct _ExmUaDriver ExmUaDriver;
  * @keys_unchanged: (nullable): %TRUE when a @list of @kind now would return
  *   the values the last @list returned, but for members outside every
  *   target's keys (live members such as a driver's counters): the last
- *   listing's hashes on the targets' keys still hold.  The agent then
+ *   listing's hashes on the targets' keys still hold; or, after a @create or
+ *   @update, the values they answered (a driver that reads its result back
+ *   as a listing would, and nothing touched since).  The agent then
  *   updates values a new target changed without listing first, whose results
  *   carry those members as they are now; %NULL: @unchanged decides
  * @start: (nullable): called once per iteration before any other call

@@ -71,6 +71,10 @@ typedef struct {
 	gboolean offer_unchanged;
 	guint version;
 	guint listed_version; /* the version the last list saw, 0 after a write */
+	/* `keys_unchanged` also after a create or update, whose result is what
+	 * a list would give (as the mail driver's put), until the DP moves */
+	gboolean keys_after_write;
+	guint written_version; /* the version the last create or update saw */
 	/* a live member (`live`, no target key, like the mail driver's usage)
 	 * that moves without a write, and the value the last list saw */
 	guint live;
@@ -138,6 +142,7 @@ fake_driver_store(FakeDriver *fd, JsonObject *value)
 			    g_strdup(json_object_get_string_member(value, "uuid")),
 			    json_object_ref(actual));
 	fd->listed_version = 0;
+	fd->written_version = fd->version;
 	return actual;
 }
 
@@ -176,6 +181,7 @@ fake_driver_remove(ExmUaDriver *d, const gchar *kind, JsonObject *value, GError 
 		return FALSE;
 	g_hash_table_remove(fd->dp, uuid);
 	fd->listed_version = 0;
+	fd->written_version = 0;
 	return TRUE;
 }
 
@@ -195,7 +201,9 @@ fake_driver_keys_unchanged(ExmUaDriver *d, const gchar *kind)
 	FakeDriver *fd = (FakeDriver *)d;
 
 	g_ptr_array_add(fd->calls, g_strdup_printf("unchanged %s keys", kind));
-	return fd->offer_unchanged && fd->listed_version == fd->version;
+	return fd->offer_unchanged &&
+	       (fd->listed_version == fd->version ||
+		(fd->keys_after_write && fd->written_version == fd->version));
 }
 
 static void
@@ -1483,6 +1491,64 @@ test_change_from_marks(void)
 	fx_clear(&fx);
 }
 
+/* A change right after another, before an iteration confirmed the first by
+ * a listing: decided from the marks of the saved iteration that wrote, when
+ * the driver says its write left the keys as it answered; listed first when
+ * it does not, or when the DP moved since.  A failed iteration's marks
+ * decide nothing.  The confirming iteration still lists (docs/scale.md §3). */
+static void
+test_change_after_change(void)
+{
+	Fx fx = { 0 };
+
+	fx_init_settled(&fx);
+	fx.drv->keys_after_write = TRUE;
+	assert_change_from_marks(&fx);
+	g_assert_false(last_it(&fx)->idle);
+	/* the next change before any listing */
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_OK);
+	g_assert_cmpuint(last_it(&fx)->updated, ==, 1);
+	g_assert_false(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpint(dp_ram(&fx), ==, 1024);
+	/* no change: the write is confirmed by a listing, then idle */
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	run_iterations(&fx, 1);
+	g_assert_true(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpuint(fake_driver_mutations(fx.drv), ==, 0);
+	run_iterations(&fx, 2);
+	g_assert_true(last_it(&fx)->idle);
+	/* a write, then the DP moves: listed before the next change */
+	assert_change_from_marks(&fx);
+	fx.drv->version++;
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET);
+	run_iterations(&fx, 1);
+	g_assert_true(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpint(dp_ram(&fx), ==, 1024);
+	/* a failed update: the next change lists */
+	fx.drv->fail_update = TRUE;
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET2);
+	run_iterations(&fx, 1);
+	g_assert_cmpint(last_it(&fx)->outcome, ==, EXM_UA_OUTCOME_PARTIAL);
+	fx.drv->fail_update = FALSE;
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	run_iterations(&fx, 1);
+	g_assert_true(fake_driver_called(fx.drv, "list demo_vm"));
+	g_assert_cmpint(dp_ram(&fx), ==, 2048);
+	/* a driver that forgets on writes: the change right after lists */
+	fx.drv->keys_after_write = FALSE;
+	g_ptr_array_set_size(fx.drv->calls, 0);
+	fake_cp_set_target(fx.cp, AGENT_UUID, "demo_vm", VM_TARGET);
+	run_iterations(&fx, 1);
+	g_assert_cmpuint(last_it(&fx)->updated, ==, 1);
+	g_assert_true(fake_driver_called(fx.drv, "list demo_vm"));
+	assert_no_violations(&fx);
+	fx_clear(&fx);
+}
+
 /* The `live` member of the actual row the CP holds for the VM (0: none). */
 static gint64
 reported_live(Fx *fx)
@@ -1807,6 +1873,7 @@ main(int argc, char **argv)
 			test_light_payload_saves_snapshot);
 	g_test_add_func("/ua/agent/idle-iterations", test_idle_iterations);
 	g_test_add_func("/ua/agent/change-from-marks", test_change_from_marks);
+	g_test_add_func("/ua/agent/change-after-change", test_change_after_change);
 	g_test_add_func("/ua/agent/change-while-live-moves", test_change_while_live_moves);
 	g_test_add_func("/ua/agent/reconcile-failed-update-reports-dp",
 			test_reconcile_failed_update_reports_dp);
