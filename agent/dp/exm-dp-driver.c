@@ -445,7 +445,7 @@ lookup_write(ExmDpDriver *self,
 }
 
 static gboolean
-passwd_piece_write(const gchar *piece, gsize len, gpointer data, GError **error)
+passwd_piece_write(gconstpointer piece, gsize len, gpointer data, GError **error)
 {
 	return exm_atomic_stream_append(data, piece, len, error);
 }
@@ -464,13 +464,7 @@ twin_failed(ExmDpDriver *self, const GError *local, GError **error)
 }
 
 static gboolean
-twin_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
-{
-	return exm_atomic_stream_append(data, bytes, len, error);
-}
-
-static gboolean
-twin_header(gpointer data, gconstpointer bytes, gsize len, GError **error)
+twin_header(gconstpointer bytes, gsize len, gpointer data, GError **error)
 {
 	return exm_atomic_stream_fill(data, bytes, len, error);
 }
@@ -482,7 +476,7 @@ twin_header(gpointer data, gconstpointer bytes, gsize len, GError **error)
 static gboolean
 passwd_twin_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
 {
-	static const ExmCdbSink sink = { twin_append, twin_header };
+	static const ExmCdbSink sink = { passwd_piece_write, twin_header };
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
 	g_autoptr(ExmAtomicStream) stream = NULL;
 	g_autoptr(GError) local = NULL;
@@ -495,9 +489,8 @@ passwd_twin_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed,
 	stream = exm_atomic_stream_new(self->passwd_cdb_path, &opts);
 	if (!exm_atomic_stream_reserve(stream, EXM_CDB_HEADER_SIZE, &local) ||
 	    !exm_mail_passwd_render_cdb_to(node, &sink, stream, &len, &local) ||
-	    !exm_atomic_stream_finish(stream, &index_changed, &local)) {
+	    !exm_atomic_stream_finish(stream, &index_changed, &local))
 		return twin_failed(self, local, error);
-	}
 	if (changed != NULL)
 		*changed = *changed || index_changed;
 	return TRUE;
@@ -608,7 +601,7 @@ typedef struct {
 } PasswdCompare;
 
 static gboolean
-passwd_piece_compare(const gchar *piece, gsize len, gpointer data, GError **error)
+passwd_piece_compare(gconstpointer piece, gsize len, gpointer data, GError **error)
 {
 	PasswdCompare *c = data;
 
@@ -620,13 +613,7 @@ passwd_piece_compare(const gchar *piece, gsize len, gpointer data, GError **erro
 }
 
 static gboolean
-twin_append_compare(gpointer data, gconstpointer bytes, gsize len, GError **error)
-{
-	return passwd_piece_compare(bytes, len, data, error);
-}
-
-static gboolean
-twin_header_compare(gpointer data, gconstpointer bytes, gsize len, GError **error)
+twin_header_compare(gconstpointer bytes, gsize len, gpointer data, GError **error)
 {
 	PasswdCompare *c = data;
 
@@ -640,7 +627,7 @@ twin_header_compare(gpointer data, gconstpointer bytes, gsize len, GError **erro
 static gboolean
 passwd_twin_matches(ExmDpDriver *self, const ExmMailNode *last, gboolean *matches, GError **error)
 {
-	static const ExmCdbSink sink = { twin_append_compare, twin_header_compare };
+	static const ExmCdbSink sink = { passwd_piece_compare, twin_header_compare };
 	PasswdCompare c = { -1, 0, EXM_CDB_HEADER_SIZE, TRUE };
 	g_autoptr(GError) local = NULL;
 	gboolean ok, present;
@@ -652,9 +639,8 @@ passwd_twin_matches(ExmDpDriver *self, const ExmMailNode *last, gboolean *matche
 	ok = ok && (!present || exm_mail_passwd_render_cdb_to(last, &sink, &c, &len, &local));
 	if (present)
 		close(c.fd);
-	if (!ok) {
+	if (!ok)
 		return twin_failed(self, local, error);
-	}
 	*matches = present && c.equal && len == c.size;
 	return TRUE;
 }

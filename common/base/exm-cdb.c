@@ -264,7 +264,7 @@ flush(ExmCdbWriter *w, GError **error)
 
 	if (w->buf->len == 0)
 		return TRUE;
-	ok = w->sink->append(w->sink_data, w->buf->data, w->buf->len, error);
+	ok = w->sink->append(w->buf->data, w->buf->len, w->sink_data, error);
 	exm_secret_wipe(w->buf->data, w->buf->len);
 	g_byte_array_set_size(w->buf, 0);
 	w->failed = !ok;
@@ -444,7 +444,7 @@ exm_cdb_writer_end(ExmCdbWriter *w, gsize *len, GError **error)
 	g_return_val_if_fail(w->sink != NULL && !w->failed, FALSE);
 	w->failed = TRUE; /* nothing more is taken */
 	if (!write_tables(w, error) || !flush(w, error) ||
-	    !w->sink->header(w->sink_data, w->header, HEADER, error))
+	    !w->sink->header(w->header, HEADER, w->sink_data, error))
 		return FALSE;
 	*len = w->size;
 	return TRUE;

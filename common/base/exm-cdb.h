@@ -38,8 +38,8 @@ typedef struct _ExmCdbWriter ExmCdbWriter;
  * set to stop the writer; the bytes are only valid during the call.
  */
 typedef struct {
-	gboolean (*append)(gpointer sink_data, gconstpointer data, gsize len, GError **error);
-	gboolean (*header)(gpointer sink_data, gconstpointer data, gsize len, GError **error);
+	gboolean (*append)(gconstpointer data, gsize len, gpointer sink_data, GError **error);
+	gboolean (*header)(gconstpointer data, gsize len, gpointer sink_data, GError **error);
 } ExmCdbSink;
 
 /* Returns: (transfer full): an empty database */

@@ -24,8 +24,9 @@
 gchar *exm_mail_passwd_render(const ExmMailNode *node);
 
 /* A piece of passwd's text (@len bytes, not NUL-terminated, wiped after
- * the call); %FALSE, with @error set, stops the render. */
-typedef gboolean (*ExmMailPasswdPieceFunc)(const gchar *piece,
+ * the call); %FALSE, with @error set, stops the render.  The shape of
+ * #ExmCdbSink's @append: one function serves a file and its twin. */
+typedef gboolean (*ExmMailPasswdPieceFunc)(gconstpointer piece,
 					   gsize len,
 					   gpointer data,
 					   GError **error);

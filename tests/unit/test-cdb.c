@@ -394,7 +394,7 @@ typedef struct {
 } Sunk;
 
 static gboolean
-sunk_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
+sunk_append(gconstpointer bytes, gsize len, gpointer data, GError **error)
 {
 	Sunk *k = data;
 
@@ -410,7 +410,7 @@ sunk_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
 }
 
 static gboolean
-sunk_header(gpointer data, gconstpointer bytes, gsize len, GError **error)
+sunk_header(gconstpointer bytes, gsize len, gpointer data, GError **error)
 {
 	Sunk *k = data;
 

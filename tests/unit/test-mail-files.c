@@ -112,8 +112,9 @@ typedef struct {
 } Pieces;
 
 static gboolean
-collect_piece(const gchar *piece, gsize len, gpointer data, GError **error)
+collect_piece(gconstpointer bytes, gsize len, gpointer data, GError **error)
 {
+	const gchar *piece = bytes;
 	Pieces *p = data;
 
 	g_assert_cmpuint(len, >, 0);
@@ -296,7 +297,7 @@ test_passwd_render_defensive(void)
 }
 
 static gboolean
-collect_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
+collect_append(gconstpointer bytes, gsize len, gpointer data, GError **error)
 {
 	(void)error;
 	g_byte_array_append(data, bytes, (guint)len);
@@ -304,7 +305,7 @@ collect_append(gpointer data, gconstpointer bytes, gsize len, GError **error)
 }
 
 static gboolean
-collect_header(gpointer data, gconstpointer bytes, gsize len, GError **error)
+collect_header(gconstpointer bytes, gsize len, gpointer data, GError **error)
 {
 	GByteArray *file = data;
 
