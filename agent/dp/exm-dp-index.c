@@ -57,6 +57,19 @@ read_file(const gchar *path, gsize *len, gboolean *missing, GError **error)
 	return NULL;
 }
 
+/* Whether the index at @path is exactly @db (taken, freed here). */
+static gboolean
+index_matches_db(const gchar *path, guint8 *db, gsize len, gboolean *matches, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gboolean ok = exm_atomic_file_equals(path, db, len, matches, &local);
+
+	exm_cdb_free(db, len);
+	if (!ok)
+		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s", local->message);
+	return ok;
+}
+
 /* The file is compared a chunk at a time, not read whole beside the render
  * (15 MB each at 100 000 accounts, docs/scale.md §3). */
 gboolean
@@ -69,19 +82,7 @@ exm_dp_index_matches(const gchar *path, const gchar *text, gboolean *matches, GE
 	if (!g_file_test(path, G_FILE_TEST_EXISTS))
 		return TRUE;
 	want = exm_dp_index_render(path, text, &want_len, error);
-	return want != NULL && exm_dp_index_matches_db(path, want, want_len, matches, error);
-}
-
-gboolean
-exm_dp_index_matches_db(const gchar *path, guint8 *db, gsize len, gboolean *matches, GError **error)
-{
-	g_autoptr(GError) local = NULL;
-	gboolean ok = exm_atomic_file_equals(path, db, len, matches, &local);
-
-	exm_cdb_free(db, len);
-	if (!ok)
-		g_set_error(error, EXM_DP_ERROR, EXM_DP_ERROR_FAILED, "%s", local->message);
-	return ok;
+	return want != NULL && index_matches_db(path, want, want_len, matches, error);
 }
 
 gchar *

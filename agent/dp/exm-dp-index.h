@@ -29,8 +29,8 @@ guint8 *exm_dp_index_render(const gchar *path, const gchar *text, gsize *len, GE
 /**
  * exm_dp_index_write_db:
  * @path: the index's path
- * @db: (transfer full): the cdb file (exm_dp_index_render(),
- *   exm_mail_passwd_render_cdb()), freed with exm_cdb_free() here
+ * @db: (transfer full): the cdb file (exm_dp_index_render()), freed with
+ *   exm_cdb_free() here
  * @len: its length
  * @opts: owner, mode and hooks, as for the lsearch file
  * @changed: (out) (optional): %TRUE when the index was rewritten
@@ -44,22 +44,6 @@ gboolean exm_dp_index_write_db(const gchar *path,
 			       const ExmAtomicOptions *opts,
 			       gboolean *changed,
 			       GError **error);
-
-/**
- * exm_dp_index_matches_db:
- * @path: the index's path
- * @db: (transfer full): what it should hold, freed with exm_cdb_free() here
- * @len: its length
- * @matches: (out): %TRUE when the index is exactly @db
- * @error: %EXM_DP_ERROR_FAILED when it cannot be read (missing is no error)
- *
- * exm_dp_index_matches() of an index already built.
- */
-gboolean exm_dp_index_matches_db(const gchar *path,
-				 guint8 *db,
-				 gsize len,
-				 gboolean *matches,
-				 GError **error);
 
 /**
  * exm_dp_index_matches:

@@ -37,7 +37,7 @@ guint8 *exm_mail_cdb_from_lsearch(const gchar *text, gsize *len, GError **error)
  * ExmMailCdbLines:
  *
  * exm_mail_cdb_from_lsearch() a line at a time, for a renderer that writes
- * the index without the lsearch text whole (exm_mail_passwd_render_cdb()):
+ * the index without the lsearch text whole (exm_mail_passwd_render_cdb_to()):
  * the same file for the same lines.
  */
 typedef struct _ExmMailCdbLines ExmMailCdbLines;

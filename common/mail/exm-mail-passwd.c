@@ -191,23 +191,6 @@ cdb_line(GString *out, gpointer data, GError **error)
 	return ok;
 }
 
-guint8 *
-exm_mail_passwd_render_cdb(const ExmMailNode *node, gsize *len, GError **error)
-{
-	g_autoptr(GString) out = NULL;
-	g_autoptr(ExmMailCdbLines) lines = NULL;
-
-	*len = 0;
-	g_return_val_if_fail(node != NULL, NULL);
-	out = g_string_new(NULL);
-	lines = exm_mail_cdb_lines_new();
-	/* a line is about the benchmark's, a crypt hash and a short name */
-	exm_mail_cdb_lines_reserve(lines, node->accounts->len, node->accounts->len * (gsize)128);
-	if (!passwd_lines(node, out, cdb_line, lines, error))
-		return NULL;
-	return exm_mail_cdb_lines_finish(lines, len, error);
-}
-
 gboolean
 exm_mail_passwd_render_cdb_to(const ExmMailNode *node,
 			      const ExmCdbSink *sink,

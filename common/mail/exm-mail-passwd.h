@@ -49,20 +49,6 @@ gboolean exm_mail_passwd_render_pieces(const ExmMailNode *node,
 				       GError **error);
 
 /**
- * exm_mail_passwd_render_cdb:
- * @node: the value
- * @len: (out): the file's length
- * @error: %EXM_MAIL_ERROR_PARSE as exm_mail_cdb_from_lsearch()
- *
- * exm_mail_cdb_from_lsearch() of exm_mail_passwd_render(), byte for byte,
- * built a line at a time: passwd's text (13 MB at 100 000 accounts) is not
- * held beside its index.
- *
- * Returns: (transfer full): the cdb file, to free with exm_cdb_free()
- */
-guint8 *exm_mail_passwd_render_cdb(const ExmMailNode *node, gsize *len, GError **error);
-
-/**
  * exm_mail_passwd_render_cdb_to:
  * @node: the value
  * @sink: where the file goes (exm_cdb_writer_new_streaming())
@@ -71,9 +57,10 @@ guint8 *exm_mail_passwd_render_cdb(const ExmMailNode *node, gsize *len, GError *
  * @error: %EXM_MAIL_ERROR_PARSE as exm_mail_cdb_from_lsearch(), or the
  *   sink's error
  *
- * exm_mail_passwd_render_cdb(), the same bytes, handed to @sink as they are
- * built: the file (15 MB at 100 000 accounts) is never held, only its index
- * and a copy of the keys (docs/scale.md §3).
+ * exm_mail_cdb_from_lsearch() of exm_mail_passwd_render(), byte for byte,
+ * built a line at a time and handed to @sink as it is built: neither
+ * passwd's text (13 MB at 100 000 accounts) nor the file (15 MB) is held,
+ * only the index and a copy of the keys (docs/scale.md §3).
  *
  * Returns: %TRUE once @sink has had the whole file
  */
