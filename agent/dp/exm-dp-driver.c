@@ -1365,15 +1365,13 @@ exm_dp_driver_keys_unchanged(ExmDpDriver *self, const gchar *kind)
 gboolean
 exm_dp_driver_unchanged(ExmDpDriver *self, const gchar *kind)
 {
-	g_autoptr(ExmStamp) now = NULL;
 	g_autofree gchar *usage = NULL;
 	g_autofree gchar *captured = NULL;
 
-	/* after a list() only: a put's result is no listing of the live members */
-	if (self->listed == NULL || !check_kind(kind, NULL))
-		return FALSE;
-	now = stamp_inputs(self);
-	if (!exm_stamp_equal(now, self->listed))
+	/* after a list() only: a put's result is no listing of the live
+	 * members (a list() keeps its listing with its own stamp, so then the
+	 * two answer alike) */
+	if (self->listed == NULL || !exm_dp_driver_keys_unchanged(self, kind))
 		return FALSE;
 	usage = usage_text(self);
 	captured = capture_text(self);

@@ -67,9 +67,9 @@ struct _ExmUaAgent {
 	gboolean settled;
 	/* the last iteration reconciled every kind and was saved (settled or
 	 * not): what it collected is what the drivers hold or wrote, whose marks
-	 * may decide a change (agent_settled_marks()) */
+	 * may decide a change (agent_saved_marks()) */
 	gboolean saved;
-	GHashTable *settled_kinds; /* the kinds that saved iteration reconciled */
+	GHashTable *saved_kinds; /* the kinds that saved iteration reconciled */
 	/* settled with drivers that can tell `unchanged`: the payloads' contents
 	 * live only in the state file (hash and version stay), reloaded when an
 	 * iteration needs them, so an idle agent holds no copy of its accounts */
@@ -400,14 +400,13 @@ agent_reset_iteration(ExmUaAgent *agent)
  * those members as they are now; a driver whose counters move would
  * otherwise list every value before every change (docs/scale.md §3). */
 static GPtrArray *
-agent_settled_marks(ExmUaAgent *agent, ExmUaDriver *driver, const gchar *kind, gboolean saved)
+agent_saved_marks(ExmUaAgent *agent, ExmUaDriver *driver, const gchar *kind, gboolean saved)
 {
 	gboolean (*same)(ExmUaDriver *, const gchar *) =
 		driver->keys_unchanged != NULL ? driver->keys_unchanged : driver->unchanged;
 
-	if (!saved || agent->settled_kinds == NULL ||
-	    !g_hash_table_contains(agent->settled_kinds, kind) || same == NULL ||
-	    !same(driver, kind))
+	if (!saved || agent->saved_kinds == NULL ||
+	    !g_hash_table_contains(agent->saved_kinds, kind) || same == NULL || !same(driver, kind))
 		return NULL;
 	return exm_ua_payload_basket(agent->last, TRUE, kind, FALSE);
 }
@@ -453,7 +452,7 @@ agent_reconcile(ExmUaAgent *agent,
 		exm_ua_reconcile_kind_settled(driver,
 					      kind,
 					      exm_ua_payload_basket(targets, TRUE, kind, FALSE),
-					      agent_settled_marks(agent, driver, kind, saved),
+					      agent_saved_marks(agent, driver, kind, saved),
 					      caps,
 					      r);
 		if (!r->need_values || !targets->hollow)
@@ -512,14 +511,14 @@ agent_apply(ExmUaAgent *agent, ExmUaPayload *targets, gboolean saved)
 static gboolean
 agent_idle(ExmUaAgent *agent)
 {
-	if (!agent->settled || agent->settled_kinds == NULL)
+	if (!agent->settled || agent->saved_kinds == NULL)
 		return FALSE;
 	for (guint d = 0; d < agent->drivers->len; d++) {
 		ExmUaDriver *driver = agent->drivers->pdata[d];
 		const gchar *const *kinds = driver->kinds(driver);
 
 		for (guint i = 0; kinds != NULL && kinds[i] != NULL; i++) {
-			if (!g_hash_table_contains(agent->settled_kinds, kinds[i]))
+			if (!g_hash_table_contains(agent->saved_kinds, kinds[i]))
 				continue;
 			if (driver->unchanged == NULL || !driver->unchanged(driver, kinds[i]))
 				return FALSE;
@@ -846,8 +845,8 @@ agent_save(ExmUaAgent *agent)
 	agent->offloaded = FALSE;
 	agent->settled = agent->it.created + agent->it.updated + agent->it.deleted == 0;
 	agent->saved = TRUE;
-	g_clear_pointer(&agent->settled_kinds, g_hash_table_unref);
-	agent->settled_kinds = g_hash_table_ref(agent->kinds);
+	g_clear_pointer(&agent->saved_kinds, g_hash_table_unref);
+	agent->saved_kinds = g_hash_table_ref(agent->kinds);
 	if (agent->settled && agent_can_idle(agent))
 		agent_offload(agent);
 	agent_finish(agent, EXM_UA_OUTCOME_OK);
@@ -1303,7 +1302,7 @@ exm_ua_agent_free(ExmUaAgent *agent)
 	g_clear_pointer(&agent->drivers, g_ptr_array_unref);
 	g_clear_pointer(&agent->last, exm_ua_payload_free);
 	g_clear_pointer(&agent->targets, exm_ua_payload_free);
-	g_clear_pointer(&agent->settled_kinds, g_hash_table_unref);
+	g_clear_pointer(&agent->saved_kinds, g_hash_table_unref);
 	exm_ua_client_free(agent->client);
 	exm_ua_identity_free(agent->identity);
 	exm_ua_config_free(agent->config);

@@ -765,6 +765,22 @@ stream_fault_hook(ExmAtomicStep step, gpointer user_data, GError **error)
 	return FALSE;
 }
 
+/* @content[@from, @len) appended in pieces of @piece bytes. */
+static gboolean
+append_pieces(ExmAtomicStream *s,
+	      const gchar *content,
+	      gsize from,
+	      gsize len,
+	      gsize piece,
+	      GError **error)
+{
+	for (gsize at = from; at < len; at += piece) {
+		if (!exm_atomic_stream_append(s, content + at, MIN(piece, len - at), error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 /* @content streamed in pieces of @piece bytes; the result and the flag
  * exm_atomic_write() gives. */
 static gboolean
@@ -779,11 +795,8 @@ stream_pieces(const gchar *path,
 	g_autoptr(ExmAtomicStream) s = exm_atomic_stream_new(path, opts);
 
 	*changed = FALSE;
-	for (gsize at = 0; at < len; at += piece) {
-		if (!exm_atomic_stream_append(s, content + at, MIN(piece, len - at), error))
-			return FALSE;
-	}
-	return exm_atomic_stream_finish(s, changed, error);
+	return append_pieces(s, content, 0, len, piece, error) &&
+	       exm_atomic_stream_finish(s, changed, error);
 }
 
 /* After a stream of @want: the file, and a write (a new inode) unless the
@@ -946,13 +959,9 @@ stream_reserved(const gchar *path,
 	gsize len = strlen(content);
 
 	*changed = FALSE;
-	if (!exm_atomic_stream_reserve(s, head, error))
-		return FALSE;
-	for (gsize at = head; at < len; at += piece) {
-		if (!exm_atomic_stream_append(s, content + at, MIN(piece, len - at), error))
-			return FALSE;
-	}
-	return exm_atomic_stream_fill(s, content, head, error) &&
+	return exm_atomic_stream_reserve(s, head, error) &&
+	       append_pieces(s, content, head, len, piece, error) &&
+	       exm_atomic_stream_fill(s, content, head, error) &&
 	       exm_atomic_stream_finish(s, changed, error);
 }
 
