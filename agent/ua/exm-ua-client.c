@@ -15,7 +15,8 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
-#define EXM_UA_JSON_TYPE "application/json"
+#define EXM_UA_JSON_TYPE  "application/json"
+#define EXM_UA_USER_AGENT "exordos-metapaas-agent/" EXM_VERSION
 /* A response bigger than this is not a payload we can use. */
 #define EXM_UA_RESPONSE_MAX (64 * 1024 * 1024)
 #define EXM_UA_KEY_FILE_MAX 1024
@@ -28,6 +29,7 @@ struct _ExmUaClient {
 	gchar *orch_base;
 	gchar *status_base;
 	gchar *node_uuid;
+	guint http_timeout; /* seconds */
 	gboolean sealed;
 	guint8 key[EXM_ENVELOPE_KEY_LEN];
 	GHashTable *seen;  /* nonces of the sealed answers opened … */
@@ -106,19 +108,32 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 	client->status_base = base_url(config->status_endpoint);
 	client->node_uuid = g_strdup(node_uuid);
 	client->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	client->http_timeout = (guint)(config->http_timeout + 0.999);
 	if (exm_ua_config_use_envelope(config) &&
 	    !client_load_key(client, config->private_key_path, error))
 		return NULL;
+	return g_steal_pointer(&client);
+}
+
+/* The session, made by the first request on the thread-default context it
+ * runs on.  A libsoup session keeps a source in that context for its whole
+ * life, and each connection another: a client whose bytes travel by other
+ * means (exm_ua_client_encode(), exm_ua_client_answer(): the Orch load
+ * simulator's polls, docs/scale.md §4) holds none. */
+static SoupSession *
+client_session(ExmUaClient *client)
+{
 	/* No proxy resolver: the CP endpoints are internal addresses, and the
 	 * desktop resolver would pull in GSettings on a headless node. */
-	client->session = soup_session_new_with_options("proxy-resolver",
-							NULL,
-							"timeout",
-							(guint)(config->http_timeout + 0.999),
-							"user-agent",
-							"exordos-metapaas-agent/" EXM_VERSION,
-							NULL);
-	return g_steal_pointer(&client);
+	if (client->session == NULL)
+		client->session = soup_session_new_with_options("proxy-resolver",
+								NULL,
+								"timeout",
+								client->http_timeout,
+								"user-agent",
+								EXM_UA_USER_AGENT,
+								NULL);
+	return client->session;
 }
 
 static void
@@ -164,34 +179,84 @@ exm_ua_client_is_sealed(ExmUaClient *client)
 	return client->sealed;
 }
 
-/* The body and headers of a request: plain JSON, or the envelope of §6.3 (also for
- * bodiless requests, whose plaintext is the JSON literal `null`, as Python sends). */
-static gboolean
-client_set_body(ExmUaClient *client, SoupMessage *msg, JsonNode *body, GError **error)
+/**
+ * exm_ua_client_wire_clear:
+ * @wire: a request's body as encoded
+ */
+void
+exm_ua_client_wire_clear(ExmUaClientWire *wire)
 {
-	SoupMessageHeaders *hdrs = soup_message_get_request_headers(msg);
-	g_autofree gchar *text = body != NULL ? exm_json_to_string(body) : NULL;
-	g_autofree gchar *nonce = NULL;
-	g_autoptr(GBytes) wire = NULL;
+	wire->content_type = NULL;
+	g_clear_pointer(&wire->nonce, g_free);
+	g_clear_pointer(&wire->body, g_bytes_unref);
+}
 
-	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NODE_UUID, client->node_uuid);
+/**
+ * exm_ua_client_encode:
+ * @client: a client
+ * @body: (nullable): the JSON body
+ * @wire: (out caller-allocates): the body as sent, with its Content-Type and,
+ *   sealed, its nonce; cleared with exm_ua_client_wire_clear()
+ * @error: %EXM_ENVELOPE_ERROR when sealing fails
+ *
+ * A request's body: plain JSON (none for a bodiless request, whose
+ * `X-Genesis-Node-UUID` header is then all it carries), or the envelope of
+ * §6.3, also for bodiless requests, whose plaintext is the JSON literal
+ * `null`, as Python sends.
+ *
+ * Returns: %FALSE with @error set on failure (@wire then empty)
+ */
+gboolean
+exm_ua_client_encode(ExmUaClient *client, JsonNode *body, ExmUaClientWire *wire, GError **error)
+{
+	g_autofree gchar *text = body != NULL ? exm_json_to_string(body) : NULL;
+
+	*wire = (ExmUaClientWire){ 0 };
 	if (!client->sealed) {
 		/* No Content-Type on bodiless requests: with application/json the CP
 		 * reads action arguments from the body only (§4). */
 		if (text != NULL) {
 			gsize len = strlen(text);
-			wire = g_bytes_new_take(g_steal_pointer(&text), len);
-			soup_message_set_request_body_from_bytes(msg, EXM_UA_JSON_TYPE, wire);
+
+			wire->content_type = EXM_UA_JSON_TYPE;
+			wire->body = g_bytes_new_take(g_steal_pointer(&text), len);
 		}
 		return TRUE;
 	}
 	if (text == NULL)
 		text = g_strdup("null");
-	wire = exm_envelope_seal(client->key, text, strlen(text), &nonce, error);
-	if (wire == NULL)
+	wire->body = exm_envelope_seal(client->key, text, strlen(text), &wire->nonce, error);
+	if (wire->body == NULL)
 		return FALSE;
-	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NONCE, nonce);
-	soup_message_set_request_body_from_bytes(msg, EXM_ENVELOPE_CONTENT_TYPE, wire);
+	wire->content_type = EXM_ENVELOPE_CONTENT_TYPE;
+	return TRUE;
+}
+
+/**
+ * exm_ua_client_get_node_uuid:
+ * @client: a client
+ *
+ * Returns: the `X-Genesis-Node-UUID` every request carries
+ */
+const gchar *
+exm_ua_client_get_node_uuid(ExmUaClient *client)
+{
+	return client->node_uuid;
+}
+
+static gboolean
+client_set_body(ExmUaClient *client, SoupMessage *msg, JsonNode *body, GError **error)
+{
+	SoupMessageHeaders *hdrs = soup_message_get_request_headers(msg);
+	g_auto(ExmUaClientWire) wire = { 0 };
+
+	if (!exm_ua_client_encode(client, body, &wire, error))
+		return FALSE;
+	soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NODE_UUID, client->node_uuid);
+	if (wire.nonce != NULL)
+		soup_message_headers_replace(hdrs, EXM_ENVELOPE_HEADER_NONCE, wire.nonce);
+	if (wire.body != NULL)
+		soup_message_set_request_body_from_bytes(msg, wire.content_type, wire.body);
 	return TRUE;
 }
 
@@ -247,15 +312,12 @@ client_seen_nonce(ExmUaClient *client, const gchar *nonce, GError **error)
  * or replayed, @data then wiped. */
 static gboolean
 client_open(ExmUaClient *client,
-	    SoupMessage *msg,
+	    const gchar *nonce,
 	    gchar *data,
 	    gsize len,
 	    gsize *plain_len,
 	    GError **error)
 {
-	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
-	const gchar *nonce = soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE);
-
 	if (!client->sealed || nonce == NULL) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
@@ -281,16 +343,15 @@ client_open(ExmUaClient *client,
  * §3). */
 static gboolean
 client_decode(ExmUaClient *client,
-	      SoupMessage *msg,
+	      guint status,
+	      const gchar *type,
+	      const gchar *nonce,
 	      gchar *data_in,
 	      gsize len,
 	      const gchar *const *prune,
 	      JsonNode **out,
 	      GError **error)
 {
-	SoupMessageHeaders *hdrs = soup_message_get_response_headers(msg);
-	const gchar *type = soup_message_headers_get_content_type(hdrs, NULL);
-	guint status = soup_message_get_status(msg);
 	g_autofree gchar *data = data_in;
 
 	*out = NULL;
@@ -301,7 +362,7 @@ client_decode(ExmUaClient *client,
 		return FALSE;
 	}
 	if (g_strcmp0(type, EXM_ENVELOPE_CONTENT_TYPE) == 0) {
-		if (!client_open(client, msg, data, len, &len, error))
+		if (!client_open(client, nonce, data, len, &len, error))
 			return FALSE;
 	} else if (client->sealed && SOUP_STATUS_IS_SUCCESSFUL(status)) {
 		g_set_error(error,
@@ -316,47 +377,94 @@ client_decode(ExmUaClient *client,
 	return *out != NULL;
 }
 
+/**
+ * exm_ua_client_answer:
+ * @client: a client
+ * @status: the answer's HTTP status
+ * @content_type: (nullable): its media type, without parameters
+ * @nonce: (nullable): its `X-Genesis-Nonce`
+ * @data: (transfer full): its body, @len bytes (opened and parsed where it
+ *   lies: its room must be one byte longer)
+ * @len: the body's length
+ * @prune: (nullable): members left out of the parsed tree (see
+ *   exm_json_parse_pruned_take())
+ * @error: %EXM_UA_ERROR_REFUSED when the answer must not be trusted,
+ *   %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded
+ *
+ * An answer as the client reads it (§6.5): what exm_ua_client_request_finish()
+ * gives for one received by the client's own session.
+ *
+ * Returns: (transfer full): the response, its body %NULL when empty or an
+ *   error body that does not decode
+ */
+ExmUaResponse *
+exm_ua_client_answer(ExmUaClient *client,
+		     guint status,
+		     const gchar *content_type,
+		     const gchar *nonce,
+		     gchar *data,
+		     gsize len,
+		     const gchar *const *prune,
+		     GError **error)
+{
+	g_autoptr(ExmUaResponse) resp = g_new0(ExmUaResponse, 1);
+	g_autoptr(GError) decode_error = NULL;
+
+	resp->status = status;
+	if (client_decode(client,
+			  status,
+			  content_type,
+			  nonce,
+			  data,
+			  len,
+			  prune,
+			  &resp->body,
+			  &decode_error))
+		return g_steal_pointer(&resp);
+	if (g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
+		g_propagate_error(error, g_steal_pointer(&decode_error));
+		return NULL;
+	}
+	if (SOUP_STATUS_IS_SUCCESSFUL(status)) {
+		g_set_error(error,
+			    EXM_UA_ERROR,
+			    EXM_UA_ERROR_PROTOCOL,
+			    "cannot decode the %u response: %s",
+			    status,
+			    decode_error->message);
+		return NULL;
+	}
+	return g_steal_pointer(&resp);
+}
+
 /* The whole body read into d->buf (@task's reference is taken): decoded. */
 static void
 client_answered(GTask *task_in)
 {
 	g_autoptr(GTask) task = task_in;
 	ExmUaRequestData *d = g_task_get_task_data(task);
-	ExmUaClient *client = d->client;
-	g_autoptr(ExmUaResponse) resp = NULL;
-	g_autoptr(GError) decode_error = NULL;
-	gboolean decoded;
+	SoupMessageHeaders *hdrs = soup_message_get_response_headers(d->msg);
+	ExmUaResponse *resp;
+	GError *error = NULL;
 
-	resp = g_new0(ExmUaResponse, 1);
-	resp->status = soup_message_get_status(d->msg);
 	/* The caller's callback runs from here, and an agent iteration goes on
 	 * from it: the answer's text (taken by the decoding) and the request's
 	 * body (each as large as the node's value, 15 to 28 MB at 100 000
 	 * accounts) are not held meanwhile (docs/scale.md §3). */
-	decoded = client_decode(client,
-				d->msg,
-				(gchar *)g_steal_pointer(&d->buf),
-				d->len,
-				d->prune,
-				&resp->body,
-				&decode_error);
+	resp = exm_ua_client_answer(d->client,
+				    soup_message_get_status(d->msg),
+				    soup_message_headers_get_content_type(hdrs, NULL),
+				    soup_message_headers_get_one(hdrs, EXM_ENVELOPE_HEADER_NONCE),
+				    (gchar *)g_steal_pointer(&d->buf),
+				    d->len,
+				    d->prune,
+				    &error);
 	soup_message_set_request_body(d->msg, NULL, NULL, 0);
-	if (!decoded && g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
-		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees it
-		g_task_return_error(task, g_steal_pointer(&decode_error));
+	if (resp == NULL) {
+		g_task_return_error(task, error);
 		return;
 	}
-	if (decode_error != NULL && SOUP_STATUS_IS_SUCCESSFUL(resp->status)) {
-		g_task_return_new_error(task,
-					EXM_UA_ERROR,
-					EXM_UA_ERROR_PROTOCOL,
-					"cannot decode the %u response: %s",
-					resp->status,
-					decode_error->message);
-		return;
-	}
-	g_task_return_pointer(
-		task, g_steal_pointer(&resp), (GDestroyNotify)exm_ua_client_response_free);
+	g_task_return_pointer(task, resp, (GDestroyNotify)exm_ua_client_response_free);
 }
 
 static void
@@ -509,7 +617,7 @@ exm_ua_client_request_pruned_async(ExmUaClient *client,
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	soup_session_send_async(client->session,
+	soup_session_send_async(client_session(client),
 				d->msg,
 				G_PRIORITY_DEFAULT,
 				cancellable,

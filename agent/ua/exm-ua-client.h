@@ -6,6 +6,11 @@
  * asynchronous libsoup-3 requests on the thread-default main context, JSON
  * bodies, the `X-Genesis-Node-UUID` header on every request and, when a key is
  * configured, the ChaCha20-Poly1305 envelope of both directions.
+ *
+ * exm_ua_client_encode() and exm_ua_client_answer() are the same encoding and
+ * reading without the client's transport, for a caller that carries the
+ * bytes itself (the Orch load simulator's polls, docs/scale.md §4); the
+ * libsoup session is made by the first request, so such a client holds none.
  */
 #pragma once
 
@@ -105,6 +110,37 @@ void exm_ua_client_request_pruned_async(ExmUaClient *client,
  *
  * Returns: (transfer full): the response
  */
+/**
+ * ExmUaClientWire:
+ * @content_type: (nullable): the Content-Type of @body; %NULL when there is none
+ * @nonce: (nullable): the `X-Genesis-Nonce` of a sealed body
+ * @body: (nullable): the bytes sent; %NULL: no body
+ *
+ * A request's body as the client puts it on the wire (exm_ua_client_encode()).
+ */
+typedef struct {
+	const gchar *content_type;
+	gchar *nonce;
+	GBytes *body;
+} ExmUaClientWire;
+
+void exm_ua_client_wire_clear(ExmUaClientWire *wire);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ExmUaClientWire, exm_ua_client_wire_clear)
+
+const gchar *exm_ua_client_get_node_uuid(ExmUaClient *client);
+gboolean exm_ua_client_encode(ExmUaClient *client,
+			      JsonNode *body,
+			      ExmUaClientWire *wire,
+			      GError **error);
+ExmUaResponse *exm_ua_client_answer(ExmUaClient *client,
+				    guint status,
+				    const gchar *content_type,
+				    const gchar *nonce,
+				    gchar *data,
+				    gsize len,
+				    const gchar *const *prune,
+				    GError **error);
+
 ExmUaResponse *exm_ua_client_request_finish(ExmUaClient *client,
 					    GAsyncResult *result,
 					    GError **error);

@@ -10,6 +10,8 @@
 #include "exm-proto.h"
 #include "exm-json.h"
 #include "exm-test.h"
+#include "exm-envelope.h"
+#include "exm-ua-client.h"
 #include "exm-ua-config.h"
 #include "exm-ua-error.h"
 #include "exm-ua-identity.h"
@@ -746,6 +748,222 @@ test_state_failures(void)
 	exm_test_rmtree(dir);
 }
 
+/* A sealed client's key, written as the agent's key file. */
+static ExmUaClient *
+client_with_key(const gchar *dir, guint8 key[EXM_ENVELOPE_KEY_LEN])
+{
+	g_autofree gchar *path = g_build_filename(dir, "key", NULL);
+	g_autofree gchar *b64 = NULL;
+	ExmUaConfig config = {
+		.orch_endpoint = "http://127.0.0.1:9",
+		.status_endpoint = "http://127.0.0.1:9",
+		.private_key_path = path,
+		.secure = TRUE,
+		.http_timeout = 5,
+	};
+	g_autoptr(GError) error = NULL;
+	ExmUaClient *client;
+
+	for (guint i = 0; i < EXM_ENVELOPE_KEY_LEN; i++)
+		key[i] = (guint8)g_random_int();
+	b64 = g_base64_encode(key, EXM_ENVELOPE_KEY_LEN);
+	g_assert_true(g_file_set_contents_full(
+		path, b64, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
+	client = exm_ua_client_new(&config, "node-1", &error);
+	g_assert_no_error(error);
+	return client;
+}
+
+/* @plain sealed with @key: the body (with a byte of room) and its nonce. */
+static gchar *
+seal_answer(const guint8 *key, const gchar *plain, gsize *len, gchar **nonce)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) wire = exm_envelope_seal(key, plain, strlen(plain), nonce, &error);
+	gsize size = 0;
+	const gchar *data;
+	gchar *copy;
+
+	g_assert_no_error(error);
+	data = g_bytes_get_data(wire, &size);
+	copy = g_malloc(size + 1);
+	memcpy(copy, data, size);
+	*len = size;
+	return copy;
+}
+
+/* @body as the client encodes it opens with @key to @expected. */
+static void
+assert_encodes(ExmUaClient *client, const guint8 *key, JsonNode *body, const gchar *expected)
+{
+	g_auto(ExmUaClientWire) wire = { 0 };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) plain = NULL;
+
+	g_assert_true(exm_ua_client_encode(client, body, &wire, &error));
+	g_assert_cmpstr(wire.content_type, ==, EXM_ENVELOPE_CONTENT_TYPE);
+	g_assert_nonnull(wire.nonce);
+	plain = exm_envelope_open(key,
+				  wire.nonce,
+				  g_bytes_get_data(wire.body, NULL),
+				  g_bytes_get_size(wire.body),
+				  &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(g_bytes_get_data(plain, NULL), ==, expected);
+}
+
+/* A request's body as the client sends it, without its own transport (what
+ * the Orch load simulator carries itself). */
+static void
+test_client_encode(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-client");
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	g_autoptr(ExmUaClient) client = client_with_key(dir, key);
+	g_autoptr(JsonNode) body = json_from_string("{\"a\":1}", NULL);
+
+	g_assert_cmpstr(exm_ua_client_get_node_uuid(client), ==, "node-1");
+	/* bodiless: the sealed JSON literal null */
+	assert_encodes(client, key, NULL, "null");
+	assert_encodes(client, key, body, "{\"a\":1}");
+}
+
+/* @plain sealed with a fresh nonce (its first byte flipped when @tamper), as
+ * a 200 answer. */
+static ExmUaResponse *
+answer_sealed(ExmUaClient *client,
+	      const guint8 *key,
+	      const gchar *plain,
+	      gboolean tamper,
+	      GError **error)
+{
+	g_autofree gchar *nonce = NULL;
+	gsize len = 0;
+	gchar *data = seal_answer(key, plain, &len, &nonce);
+
+	if (tamper)
+		data[0] ^= 1;
+	return exm_ua_client_answer(
+		client, 200, EXM_ENVELOPE_CONTENT_TYPE, nonce, data, len, NULL, error);
+}
+
+/* Answers as the client reads them, off another transport. */
+static void
+test_client_answer(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-client");
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	g_autoptr(ExmUaClient) client = client_with_key(dir, key);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaResponse) resp =
+		answer_sealed(client, key, "{\"hash\":\"h\"}", FALSE, &error);
+	g_autofree gchar *nonce = NULL;
+	gsize len = 0;
+	gchar *data;
+
+	g_assert_no_error(error);
+	g_assert_cmpuint(resp->status, ==, 200);
+	g_assert_cmpstr(
+		json_object_get_string_member(json_node_get_object(resp->body), "hash"), ==, "h");
+	g_clear_pointer(&resp, exm_ua_client_response_free);
+	/* a sealed answer that does not authenticate */
+	resp = answer_sealed(client, key, "{}", TRUE, &error);
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_PROTOCOL);
+	g_assert_null(resp);
+	g_clear_error(&error);
+	/* the same answer twice, its nonce seen: a replay */
+	data = seal_answer(key, "{}", &len, &nonce);
+	resp = exm_ua_client_answer(client,
+				    200,
+				    EXM_ENVELOPE_CONTENT_TYPE,
+				    nonce,
+				    g_memdup2(data, len + 1),
+				    len,
+				    NULL,
+				    &error);
+	g_assert_no_error(error);
+	g_clear_pointer(&resp, exm_ua_client_response_free);
+	resp = exm_ua_client_answer(
+		client, 200, EXM_ENVELOPE_CONTENT_TYPE, nonce, data, len, NULL, &error);
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED);
+	g_assert_null(resp);
+	g_clear_error(&error);
+	/* a plain success although a key is held */
+	resp = exm_ua_client_answer(
+		client, 200, "application/json", NULL, g_strdup("{}"), 2, NULL, &error);
+	g_assert_error(error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED);
+	g_clear_error(&error);
+	/* error answers: plain JSON read, anything else an empty body */
+	resp = exm_ua_client_answer(client,
+				    404,
+				    "application/json",
+				    NULL,
+				    g_strdup("{\"message\":\"x\"}"),
+				    15,
+				    NULL,
+				    &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(resp->status, ==, 404);
+	g_assert_nonnull(resp->body);
+	g_clear_pointer(&resp, exm_ua_client_response_free);
+	resp = exm_ua_client_answer(
+		client, 500, "text/html", NULL, g_strdup("<oops"), 5, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_null(resp->body);
+	g_clear_pointer(&resp, exm_ua_client_response_free);
+	resp = exm_ua_client_answer(client, 204, NULL, NULL, g_strdup(""), 0, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_null(resp->body);
+}
+
+static void
+client_request_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	gboolean *done = data;
+	g_autoptr(GError) error = NULL;
+	/* the client is not used by the finish */
+	g_autoptr(ExmUaResponse) resp = exm_ua_client_request_finish(NULL, res, &error);
+
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+	*done = TRUE;
+}
+
+/* A client holds no libsoup session (and so no source in its context) until
+ * its first request. */
+static void
+test_client_session_on_request(void)
+{
+	g_autofree gchar *dir = exm_test_mkdtemp("ua-client");
+	g_autoptr(GMainContext) context = g_main_context_new();
+	guint8 key[EXM_ENVELOPE_KEY_LEN];
+	g_autoptr(ExmUaClient) client = NULL;
+	g_auto(ExmUaClientWire) wire = { 0 };
+	g_autoptr(GError) error = NULL;
+	gboolean done = FALSE;
+
+	g_main_context_push_thread_default(context);
+	client = client_with_key(dir, key);
+	g_assert_true(exm_ua_client_encode(client, NULL, &wire, &error));
+	/* source ids count from 1 in a context of its own */
+	g_assert_null(g_main_context_find_source_by_id(context, 1));
+	exm_ua_client_request_async(client,
+				    EXM_UA_API_ORCH,
+				    "GET",
+				    "/v1/x",
+				    NULL,
+				    NULL,
+				    NULL,
+				    client_request_done,
+				    &done);
+	g_assert_nonnull(g_main_context_find_source_by_id(context, 1));
+	while (!done)
+		g_main_context_iteration(context, TRUE);
+	g_clear_pointer(&client, exm_ua_client_free);
+	while (g_main_context_iteration(context, FALSE))
+		;
+	g_main_context_pop_thread_default(context);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -769,5 +987,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/state/failures", test_state_failures);
 	g_test_add_func("/ua/state/hollow", test_state_hollow);
 	g_test_add_func("/ua/state/hollow-recorded", test_state_hollow_recorded);
+	g_test_add_func("/ua/client/encode", test_client_encode);
+	g_test_add_func("/ua/client/answer", test_client_answer);
+	g_test_add_func("/ua/client/session-on-request", test_client_session_on_request);
 	return g_test_run();
 }
