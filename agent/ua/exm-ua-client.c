@@ -15,8 +15,7 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
-#define EXM_UA_JSON_TYPE  "application/json"
-#define EXM_UA_USER_AGENT "exordos-metapaas-agent/" EXM_VERSION
+#define EXM_UA_JSON_TYPE "application/json"
 /* A response bigger than this is not a payload we can use. */
 #define EXM_UA_RESPONSE_MAX (64 * 1024 * 1024)
 #define EXM_UA_KEY_FILE_MAX 1024
@@ -29,7 +28,6 @@ struct _ExmUaClient {
 	gchar *orch_base;
 	gchar *status_base;
 	gchar *node_uuid;
-	guint http_timeout; /* seconds */
 	gboolean sealed;
 	guint8 key[EXM_ENVELOPE_KEY_LEN];
 	GHashTable *seen;  /* nonces of the sealed answers opened … */
@@ -108,32 +106,19 @@ exm_ua_client_new(const ExmUaConfig *config, const gchar *node_uuid, GError **er
 	client->status_base = base_url(config->status_endpoint);
 	client->node_uuid = g_strdup(node_uuid);
 	client->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	client->http_timeout = (guint)(config->http_timeout + 0.999);
 	if (exm_ua_config_use_envelope(config) &&
 	    !client_load_key(client, config->private_key_path, error))
 		return NULL;
-	return g_steal_pointer(&client);
-}
-
-/* The session, made by the first request on the thread-default context it
- * runs on.  A libsoup session keeps a source in that context for its whole
- * life, and each connection another: a client whose bytes travel by other
- * means (exm_ua_client_encode(), exm_ua_client_answer(): the Orch load
- * simulator's polls, docs/scale.md §4) holds none. */
-static SoupSession *
-client_session(ExmUaClient *client)
-{
 	/* No proxy resolver: the CP endpoints are internal addresses, and the
 	 * desktop resolver would pull in GSettings on a headless node. */
-	if (client->session == NULL)
-		client->session = soup_session_new_with_options("proxy-resolver",
-								NULL,
-								"timeout",
-								client->http_timeout,
-								"user-agent",
-								EXM_UA_USER_AGENT,
-								NULL);
-	return client->session;
+	client->session = soup_session_new_with_options("proxy-resolver",
+							NULL,
+							"timeout",
+							(guint)(config->http_timeout + 0.999),
+							"user-agent",
+							"exordos-metapaas-agent/" EXM_VERSION,
+							NULL);
+	return g_steal_pointer(&client);
 }
 
 static void
@@ -617,7 +602,7 @@ exm_ua_client_request_pruned_async(ExmUaClient *client,
 		g_task_return_error(task, g_steal_pointer(&error));
 		return;
 	}
-	soup_session_send_async(client_session(client),
+	soup_session_send_async(client->session,
 				d->msg,
 				G_PRIORITY_DEFAULT,
 				cancellable,

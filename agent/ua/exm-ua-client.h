@@ -9,8 +9,9 @@
  *
  * exm_ua_client_encode() and exm_ua_client_answer() are the same encoding and
  * reading without the client's transport, for a caller that carries the
- * bytes itself (the Orch load simulator's polls, docs/scale.md §4); the
- * libsoup session is made by the first request, so such a client holds none.
+ * bytes itself (the Orch load simulator's polls, docs/scale.md §4): a
+ * client's libsoup session attaches nothing to its context until it sends,
+ * so such a client costs the context's iterations nothing.
  */
 #pragma once
 

@@ -928,10 +928,11 @@ client_request_done(GObject *source, GAsyncResult *res, gpointer data)
 	*done = TRUE;
 }
 
-/* A client holds no libsoup session (and so no source in its context) until
- * its first request. */
+/* A client keeps no source in its context until its first request: one
+ * whose polls travel by other means (the Orch load simulator's,
+ * exm_ua_client_encode()) costs its context's iterations nothing. */
 static void
-test_client_session_on_request(void)
+test_client_no_source_until_request(void)
 {
 	g_autofree gchar *dir = exm_test_mkdtemp("ua-client");
 	g_autoptr(GMainContext) context = g_main_context_new();
@@ -989,6 +990,6 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/state/hollow-recorded", test_state_hollow_recorded);
 	g_test_add_func("/ua/client/encode", test_client_encode);
 	g_test_add_func("/ua/client/answer", test_client_answer);
-	g_test_add_func("/ua/client/session-on-request", test_client_session_on_request);
+	g_test_add_func("/ua/client/no-source-until-request", test_client_no_source_until_request);
 	return g_test_run();
 }
