@@ -22,7 +22,9 @@
  * host that needs longer is reported with what it reached), EXM_SIM_THREADS
  * (8), EXM_SIM_RAMP (requests in flight per thread while setting up, 32),
  * EXM_SIM_KEEP_REGISTRATIONS (1: each registration's Status connections
- * stay open, as for the minute before the host's idle timeout).
+ * stay open, as for the minute before the host's idle timeout),
+ * EXM_SIM_POLLS (`soup`: the polls through each agent's libsoup session, as
+ * before the simulator's own connections; by default those connections).
  */
 #include <dirent.h>
 #include <sched.h>
@@ -173,6 +175,10 @@ report(const OrchSimConfig *c, const OrchSimStats *s, OrchSimHost *host, Peak pe
 		       c->keep_registrations ? "kept open (EXM_SIM_KEEP_REGISTRATIONS)"
 					     : "closed once registered, as the host's idle "
 					       "timeout does a minute later");
+	g_test_message("  polls through %s",
+		       c->soup_polls ? "each agent's libsoup session (EXM_SIM_POLLS=soup)"
+				     : "each agent's own connection, one epoll set a simulator "
+				       "thread (EXM_SIM_POLLS=soup: libsoup's)");
 	report_retries(s);
 	g_test_message("  requests/s: %.0f achieved of %.0f offered (target about 1700 at 5000 "
 		       "agents every 3 s); late polls %" G_GUINT64_FORMAT,
@@ -286,14 +292,15 @@ bench_orch_agents(void)
 	OrchSimConfig c = {
 		.agents = (guint)env_double("EXM_SIM_AGENTS", 5000),
 		.period = env_double("EXM_SIM_PERIOD", 3),
-		/* eight: every agent's idle client connection keeps its sources
-		 * in its thread's context, which each iteration walks; with two
+		/* eight: with libsoup's polls every agent kept two sources in
+		 * its thread's context, which each iteration walks; with two
 		 * threads the simulator saturated CPU 1 and its own tail was
 		 * the p99 (docs/scale.md §4) */
 		.threads = (guint)env_double("EXM_SIM_THREADS", 8),
 		.ramp = (guint)env_double("EXM_SIM_RAMP", 32),
 		.timeout = 10,
 		.keep_registrations = env_double("EXM_SIM_KEEP_REGISTRATIONS", 0) > 0,
+		.soup_polls = g_strcmp0(g_getenv("EXM_SIM_POLLS"), "soup") == 0,
 	};
 	g_autofree gchar *dir = NULL;
 	g_autoptr(OrchSimHost) host = NULL;

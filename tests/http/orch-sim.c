@@ -5,6 +5,7 @@
  * The Orch API load simulator: see orch-sim.h.
  */
 #include "orch-sim.h"
+#include "orch-sim-conn.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -122,6 +123,7 @@ orch_sim_host_start(const gchar *dir,
 	host->conninfo = exm_test_pg_create_database(pg, error);
 	if (host->conninfo == NULL || ports[0] < 0 || ports[1] < 0 || ports[2] < 0)
 		return NULL;
+	host->orch_port = (guint)ports[1];
 	host->orch_url = g_strdup_printf("http://127.0.0.1:%d", ports[1]);
 	host->status_url = g_strdup_printf("http://127.0.0.1:%d", ports[2]);
 	text = host_config_text(
@@ -218,6 +220,7 @@ typedef struct {
 	gchar *name;
 	gchar *key_path;
 	ExmUaClient *client;
+	OrchSimConn *conn; /* its polls' connection, once polling */
 	AgentState state;
 	gchar *hash; /* the collected (hash, version) a poll sends */
 	gint64 version;
@@ -234,8 +237,10 @@ struct _SimThread {
 	GThread *thread;
 	GMainContext *context;
 	GMainLoop *loop;
-	GSource *tick;	   /* ready when the thread has something to start */
-	GPtrArray *agents; /* SimAgent, in phase order */
+	GSource *tick;	       /* ready when the thread has something to start */
+	OrchSimPoller *poller; /* the polls' connections */
+	gint64 next_expiry;    /* monotonic µs: look for polls past their timeout then */
+	GPtrArray *agents;     /* SimAgent, in phase order */
 	guint next_register;
 	guint next_fetch;
 	guint cursor;
@@ -270,6 +275,7 @@ agent_free(gpointer data)
 {
 	SimAgent *a = data;
 
+	g_clear_pointer(&a->conn, orch_sim_conn_free);
 	g_clear_pointer(&a->client, exm_ua_client_free);
 	g_free(a->node);
 	g_free(a->uuid);
@@ -449,13 +455,26 @@ agent_register(SimAgent *a)
 	agent_request(a, EXM_UA_API_STATUS, "GET", path, NULL, NULL, agent_verified);
 }
 
+static gchar *
+agent_payload_path(SimAgent *a)
+{
+	return g_strdup_printf("/v1/agents/%s/actions/get_payload", a->uuid);
+}
+
+/* The agent's (hash, version), as it sends them (§4.1). */
+static gchar *
+agent_payload_query(SimAgent *a)
+{
+	g_autofree gchar *hash = g_uri_escape_string(a->hash, NULL, FALSE);
+
+	return g_strdup_printf("hash=%s&version=%" G_GINT64_FORMAT, hash, a->version);
+}
+
 static void
 agent_get_payload(SimAgent *a, GAsyncReadyCallback callback)
 {
-	g_autofree gchar *path = g_strdup_printf("/v1/agents/%s/actions/get_payload", a->uuid);
-	g_autofree gchar *hash = g_uri_escape_string(a->hash, NULL, FALSE);
-	g_autofree gchar *query =
-		g_strdup_printf("hash=%s&version=%" G_GINT64_FORMAT, hash, a->version);
+	g_autofree gchar *path = agent_payload_path(a);
+	g_autofree gchar *query = agent_payload_query(a);
 
 	agent_request(a, EXM_UA_API_ORCH, "GET", path, query, NULL, callback);
 }
@@ -463,23 +482,35 @@ agent_get_payload(SimAgent *a, GAsyncReadyCallback callback)
 /* The answer to a get_payload as the agent reads it (§4.2), or %NULL (counted,
  * or, when @retried is given, maybe tried again: then *@retried is set). */
 static ExmUaPayload *
-agent_payload(SimAgent *a, const gchar *what, GAsyncResult *res, gboolean *retried)
+agent_payload_of(SimAgent *a,
+		 const gchar *what,
+		 const ExmUaResponse *resp,
+		 const GError *answer_error,
+		 gboolean *retried)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(ExmUaResponse) resp = agent_answer(a, res, &error);
 	ExmUaPayload *payload;
 
 	if (resp == NULL || resp->status != SOUP_STATUS_OK) {
 		if (retried != NULL)
-			*retried = agent_retry(a, AGENT_REGISTERED, what, resp, error);
+			*retried = agent_retry(a, AGENT_REGISTERED, what, resp, answer_error);
 		if (retried == NULL || !*retried)
-			count_failure(a->thread, what, resp, error);
+			count_failure(a->thread, what, resp, answer_error);
 		return NULL;
 	}
 	payload = exm_ua_payload_from_json(resp->body, &error);
 	if (payload == NULL)
 		count_failure(a->thread, what, resp, error);
 	return payload;
+}
+
+static ExmUaPayload *
+agent_payload(SimAgent *a, const gchar *what, GAsyncResult *res, gboolean *retried)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaResponse) resp = agent_answer(a, res, &error);
+
+	return agent_payload_of(a, what, resp, error, retried);
 }
 
 static void
@@ -520,12 +551,11 @@ static void agent_poll(SimAgent *a);
 
 /* A light answer echoes (hash, version) with empty maps (§4.1 step 4). */
 static void
-agent_polled(GObject *source, GAsyncResult *res, gpointer data)
+agent_polled(SimAgent *a, const ExmUaResponse *resp, const GError *error)
 {
-	SimAgent *a = data;
 	SimThread *t = a->thread;
 	gdouble ms = (gdouble)(g_get_monotonic_time() - a->started) / 1000.0;
-	g_autoptr(ExmUaPayload) payload = agent_payload(a, "get_payload", res, NULL);
+	g_autoptr(ExmUaPayload) payload = agent_payload_of(a, "get_payload", resp, error, NULL);
 
 	if (a->counted) {
 		t->requests++;
@@ -554,11 +584,101 @@ sim_window_open(OrchSim *sim)
 	return start != 0 && __atomic_load_n(&sim->window_end, __ATOMIC_ACQUIRE) == 0;
 }
 
+/* A poll's answer off its connection, read by the agent library as its own
+ * client reads one (exm_ua_client_answer()). */
+static void
+agent_poll_answered(guint status,
+		    SoupMessageHeaders *headers,
+		    gchar *body,
+		    gsize len,
+		    const GError *error,
+		    gpointer data)
+{
+	SimAgent *a = data;
+	g_autoptr(GError) answer_error = NULL;
+	g_autoptr(ExmUaResponse) resp = NULL;
+
+	a->thread->in_flight--;
+	if (error == NULL)
+		resp = exm_ua_client_answer(
+			a->client,
+			status,
+			soup_message_headers_get_content_type(headers, NULL),
+			soup_message_headers_get_one(headers, EXM_ENVELOPE_HEADER_NONCE),
+			body,
+			len,
+			NULL,
+			&answer_error);
+	agent_polled(a, resp, error != NULL ? error : answer_error);
+}
+
+/* The get_payload request as the agent's client sends it: its headers and
+ * its body encoded by the agent library (exm_ua_client_encode()). */
+static GBytes *
+agent_poll_request(SimAgent *a, GError **error)
+{
+	g_auto(ExmUaClientWire) wire = { 0 };
+	g_autofree gchar *path = agent_payload_path(a);
+	g_autofree gchar *query = agent_payload_query(a);
+	GString *req;
+
+	if (!exm_ua_client_encode(a->client, NULL, &wire, error))
+		return NULL;
+	req = g_string_sized_new(640);
+	g_string_append_printf(req,
+			       "GET %s?%s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n%s: %s\r\n",
+			       path,
+			       query,
+			       a->thread->sim->host->orch_port,
+			       EXM_ENVELOPE_HEADER_NODE_UUID,
+			       exm_ua_client_get_node_uuid(a->client));
+	if (wire.nonce != NULL)
+		g_string_append_printf(req, "%s: %s\r\n", EXM_ENVELOPE_HEADER_NONCE, wire.nonce);
+	if (wire.body != NULL) {
+		gsize size = 0;
+		const gchar *bytes = g_bytes_get_data(wire.body, &size);
+
+		g_string_append_printf(req,
+				       "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+				       wire.content_type,
+				       size);
+		g_string_append_len(req, bytes, (gssize)size);
+	} else {
+		g_string_append(req, "\r\n");
+	}
+	return g_string_free_to_bytes(req);
+}
+
+static void
+agent_polled_soup(GObject *source, GAsyncResult *res, gpointer data)
+{
+	SimAgent *a = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(ExmUaResponse) resp = agent_answer(a, res, &error);
+
+	agent_polled(a, resp, error);
+}
+
 static void
 agent_poll(SimAgent *a)
 {
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) request = NULL;
+
 	a->counted = sim_window_open(a->thread->sim);
-	agent_get_payload(a, agent_polled);
+	if (a->thread->sim->config.soup_polls) {
+		agent_get_payload(a, agent_polled_soup);
+		return;
+	}
+	request = agent_poll_request(a, &error);
+	a->thread->in_flight++;
+	a->started = g_get_monotonic_time();
+	if (request == NULL) {
+		a->thread->in_flight--;
+		agent_polled(a, NULL, error);
+		return;
+	}
+	orch_sim_conn_send(a->conn, request);
 }
 
 /* ---------------------------------------------------------------- threads */
@@ -620,6 +740,27 @@ thread_fetch_more(SimThread *t)
 	}
 }
 
+static void agent_make_client(SimThread *t, SimAgent *a);
+
+/* An agent's own poll connection, with a client made anew: that closes the
+ * Orch connection its first payload left in libsoup and its sources, and the
+ * new client, which never sends through libsoup, attaches none
+ * (orch-sim-conn.h).  %FALSE when it cannot poll. */
+static gboolean
+agent_own_connection(SimThread *t, SimAgent *a)
+{
+	if (a->state != AGENT_READY || t->poller == NULL)
+		return FALSE;
+	g_clear_pointer(&a->client, exm_ua_client_free);
+	agent_make_client(t, a);
+	if (a->client == NULL)
+		return FALSE;
+	a->conn = orch_sim_conn_new(t->poller, t->sim->host->orch_port, agent_poll_answered, a);
+	return TRUE;
+}
+
+/* The polls begin: each agent's connection made (unless they go through
+ * libsoup) and each poll's time set in its phase. */
 static void
 thread_schedule(SimThread *t)
 {
@@ -628,12 +769,12 @@ thread_schedule(SimThread *t)
 	for (guint i = 0; i < t->agents->len; i++) {
 		SimAgent *a = t->agents->pdata[i];
 
+		if (!t->sim->config.soup_polls && !agent_own_connection(t, a))
+			a->state = AGENT_FAILED;
 		a->due = __atomic_load_n(&t->sim->epoch, __ATOMIC_ACQUIRE) +
 			 period * a->index / t->sim->config.agents;
 	}
 }
-
-static void agent_make_client(SimThread *t, SimAgent *a);
 
 /* The Status connections a registration leaves (the verifier's and the
  * POST's) closed once the agent is registered, by a new client: a light poll
@@ -688,6 +829,30 @@ thread_poll_due(SimThread *t)
 	}
 }
 
+/* A poll unanswered after the client's timeout fails as libsoup's would;
+ * looked for once a second. */
+static void
+thread_expire(SimThread *t)
+{
+	gint64 now = g_get_monotonic_time();
+	gint64 timeout = (gint64)(t->sim->config.timeout * G_USEC_PER_SEC);
+	g_autoptr(GError) error = NULL;
+
+	if (now < t->next_expiry)
+		return;
+	t->next_expiry = now + G_USEC_PER_SEC;
+	for (guint i = 0; i < t->agents->len; i++) {
+		SimAgent *a = t->agents->pdata[i];
+
+		if (a->conn == NULL || a->started == 0 || now - a->started < timeout)
+			continue;
+		if (error == NULL)
+			error = g_error_new_literal(
+				G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "no answer in time");
+		orch_sim_conn_fail(a->conn, error);
+	}
+}
+
 /* When the tick runs next: at the next poll's due time while polling, since
  * every iteration of the context walks every agent's connection sources (a
  * fixed 2 ms tick made 500 such walks a second per thread whatever was due);
@@ -709,6 +874,7 @@ thread_tick(gpointer data)
 	gint phase = g_atomic_int_get(&t->sim->phase);
 
 	thread_close_registrations(t);
+	thread_expire(t);
 	switch (phase) {
 	case PHASE_REGISTER:
 		thread_register_more(t);
@@ -783,9 +949,13 @@ static gpointer
 thread_main(gpointer data)
 {
 	SimThread *t = data;
+	g_autoptr(GError) error = NULL;
 
 	orch_sim_pin_cpu1(t->sim->host, "simulator");
 	g_main_context_push_thread_default(t->context);
+	t->poller = orch_sim_poller_new(t->context, &error);
+	if (t->poller == NULL)
+		count_error(t, error->message);
 	thread_make_clients(t);
 	t->tick = g_source_new(&tick_funcs, sizeof(GSource));
 	g_source_set_callback(t->tick, thread_tick, t, NULL);
@@ -794,8 +964,9 @@ thread_main(gpointer data)
 	g_main_loop_run(t->loop);
 	g_source_destroy(t->tick);
 	g_clear_pointer(&t->tick, g_source_unref);
-	/* the sessions belong to this context: closed here */
+	/* the sessions and connections belong to this context: closed here */
 	g_ptr_array_set_size(t->agents, 0);
+	g_clear_pointer(&t->poller, orch_sim_poller_free);
 	while (g_main_context_iteration(t->context, FALSE))
 		;
 	g_main_context_pop_thread_default(t->context);

@@ -12,7 +12,12 @@
  * payload, then polls get_payload with the collected (hash, version) every
  * period, so the answers are light.  A few threads, each with its own
  * GMainContext, run all agents asynchronously; the polls of an agent start at
- * a fixed rate, spread evenly over the period.
+ * a fixed rate, spread evenly over the period.  The setup's requests go
+ * through the client's libsoup session; the polls through a connection of the
+ * agent's own (orch-sim-conn.h) carrying what the same client encodes and
+ * reading the answer as it does (exm_ua_client_encode(),
+ * exm_ua_client_answer()), so that the simulator's threads do not spend
+ * their CPU walking libsoup's sources (docs/scale.md §4).
  */
 #pragma once
 
@@ -25,6 +30,7 @@ typedef struct {
 	GPid pid;
 	gchar *conninfo;
 	gchar *orch_url;
+	guint orch_port;
 	gchar *status_url;
 	gboolean pinned; /* started under taskset on CPU 0 */
 } OrchSimHost;
@@ -77,6 +83,9 @@ typedef struct {
 	 * does until the host's idle timeout closes them (60 s); by default
 	 * they are closed once the agent is registered */
 	gboolean keep_registrations;
+	/* poll through each agent's libsoup session, as the simulator did
+	 * before its own connections (the comparison of docs/scale.md §4) */
+	gboolean soup_polls;
 } OrchSimConfig;
 
 /**

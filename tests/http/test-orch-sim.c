@@ -23,9 +23,10 @@
  * polling every second, through their setup: registered and served their
  * first payload.  %NULL, the test failed, when it could not start. */
 static OrchSim *
-fleet_start(const gchar *dir, const gchar *host_extra, OrchSimHost **host)
+fleet_start(const gchar *dir, const gchar *host_extra, gboolean soup_polls, OrchSimHost **host)
 {
 	OrchSimConfig config = {
+		.soup_polls = soup_polls,
 		.agents = AGENTS,
 		.period = 1.0,
 		.threads = 2,
@@ -48,8 +49,9 @@ fleet_start(const gchar *dir, const gchar *host_extra, OrchSimHost **host)
 	return g_steal_pointer(&sim);
 }
 
+/* @data: polls through libsoup (the simulator's former model) */
 static void
-test_small_fleet(void)
+test_small_fleet(gconstpointer data)
 {
 	g_autofree gchar *dir = NULL;
 	g_autoptr(OrchSimHost) host = NULL;
@@ -64,7 +66,7 @@ test_small_fleet(void)
 	if (exm_test_pg_get() == NULL)
 		return;
 	dir = exm_test_mkdtemp("orch-sim");
-	sim = fleet_start(dir, NULL, &host);
+	sim = fleet_start(dir, NULL, GPOINTER_TO_INT(data), &host);
 	if (sim == NULL)
 		goto out;
 	orch_sim_window_open(sim);
@@ -128,7 +130,7 @@ test_backoff(void)
 	if (exm_test_pg_get() == NULL)
 		return;
 	dir = exm_test_mkdtemp("orch-sim");
-	sim = fleet_start(dir, "workers = 1\nmax_queued = 1\n", &host);
+	sim = fleet_start(dir, "workers = 1\nmax_queued = 1\n", FALSE, &host);
 	if (sim == NULL)
 		goto out;
 	orch_sim_stop(sim);
@@ -151,7 +153,8 @@ int
 main(int argc, char **argv)
 {
 	exh_test_init(&argc, &argv);
-	g_test_add_func("/orch-sim/small-fleet", test_small_fleet);
+	g_test_add_data_func("/orch-sim/small-fleet", GINT_TO_POINTER(FALSE), test_small_fleet);
+	g_test_add_data_func("/orch-sim/small-fleet-soup", GINT_TO_POINTER(TRUE), test_small_fleet);
 	g_test_add_func("/orch-sim/backoff", test_backoff);
 	return g_test_run();
 }
