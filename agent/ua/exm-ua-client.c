@@ -392,34 +392,31 @@ exm_ua_client_answer(ExmUaClient *client,
 		     const gchar *const *prune,
 		     GError **error)
 {
-	g_autoptr(ExmUaResponse) resp = g_new0(ExmUaResponse, 1);
+	ExmUaResponse *resp;
+	JsonNode *body = NULL;
 	g_autoptr(GError) decode_error = NULL;
 
+	/* a body that does not decode is left NULL */
+	if (!client_decode(
+		    client, status, content_type, nonce, data, len, prune, &body, &decode_error)) {
+		if (g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
+			g_propagate_error(error, g_steal_pointer(&decode_error));
+			return NULL;
+		}
+		if (SOUP_STATUS_IS_SUCCESSFUL(status)) {
+			g_set_error(error,
+				    EXM_UA_ERROR,
+				    EXM_UA_ERROR_PROTOCOL,
+				    "cannot decode the %u response: %s",
+				    status,
+				    decode_error->message);
+			return NULL;
+		}
+	}
+	resp = g_new0(ExmUaResponse, 1);
 	resp->status = status;
-	if (client_decode(client,
-			  status,
-			  content_type,
-			  nonce,
-			  data,
-			  len,
-			  prune,
-			  &resp->body,
-			  &decode_error))
-		return g_steal_pointer(&resp);
-	if (g_error_matches(decode_error, EXM_UA_ERROR, EXM_UA_ERROR_REFUSED)) {
-		g_propagate_error(error, g_steal_pointer(&decode_error));
-		return NULL;
-	}
-	if (SOUP_STATUS_IS_SUCCESSFUL(status)) {
-		g_set_error(error,
-			    EXM_UA_ERROR,
-			    EXM_UA_ERROR_PROTOCOL,
-			    "cannot decode the %u response: %s",
-			    status,
-			    decode_error->message);
-		return NULL;
-	}
-	return g_steal_pointer(&resp);
+	resp->body = body;
+	return resp;
 }
 
 /* The whole body read into d->buf (@task's reference is taken): decoded. */
