@@ -287,7 +287,7 @@ test_em_notification(void)
 int
 main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
+	exh_test_init(&argc, &argv);
 	g_test_add_func("/e2e/em/notification", test_em_notification);
 	return g_test_run();
 }

@@ -232,7 +232,7 @@ test_core_agent_seal(void)
 int
 main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
+	exm_test_init(&argc, &argv);
 	g_test_add_func("/core-agent/seal", test_core_agent_seal);
 	g_test_add("/core-agent/converges",
 		   CoreFixture,

@@ -247,7 +247,7 @@ test_em_refused_and_changed(EmFixture *e, gconstpointer data)
 int
 main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
+	exm_test_init(&argc, &argv);
 	g_test_add(
 		"/plugin/em/converges", EmFixture, NULL, em_setup, test_em_converges, em_teardown);
 	g_test_add("/plugin/em/get-seal-delete",

@@ -326,7 +326,7 @@ test_limit_hits(void)
 int
 main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
+	exm_test_init(&argc, &argv);
 	g_test_add_func("/dp/usage/counts-and-deliveries", test_counts_and_deliveries);
 	g_test_add_func("/dp/usage/window-and-quiet", test_window_and_quiet);
 	g_test_add_func("/dp/usage/bounds", test_bounds);
