@@ -670,9 +670,10 @@ agent_poll(SimAgent *a)
 		agent_get_payload(a, agent_polled_soup);
 		return;
 	}
-	request = agent_poll_request(a, &error);
-	a->thread->in_flight++;
+	/* from before the encoding, as libsoup's polls count it */
 	a->started = g_get_monotonic_time();
+	a->thread->in_flight++;
+	request = agent_poll_request(a, &error);
 	if (request == NULL) {
 		a->thread->in_flight--;
 		agent_polled(a, NULL, error);
