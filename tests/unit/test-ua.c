@@ -826,6 +826,7 @@ test_client_encode(void)
 	/* bodiless: the sealed JSON literal null */
 	assert_encodes(client, key, NULL, "null");
 	assert_encodes(client, key, body, "{\"a\":1}");
+	exm_test_rmtree(dir);
 }
 
 /* @plain sealed with a fresh nonce (its first byte flipped when @tamper), as
@@ -914,6 +915,7 @@ test_client_answer(void)
 	resp = exm_ua_client_answer(client, 204, NULL, NULL, g_strdup(""), 0, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_null(resp->body);
+	exm_test_rmtree(dir);
 }
 
 static void
@@ -963,6 +965,7 @@ test_client_no_source_until_request(void)
 	while (g_main_context_iteration(context, FALSE))
 		;
 	g_main_context_pop_thread_default(context);
+	exm_test_rmtree(dir);
 }
 
 int
