@@ -99,19 +99,6 @@ void exm_ua_client_request_pruned_async(ExmUaClient *client,
 					gpointer user_data);
 
 /**
- * exm_ua_client_request_finish:
- * @client: a client
- * @result: the result
- * @error: a %G_IO_ERROR when the CP could not be reached (or the request was
- *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded,
- *   %EXM_UA_ERROR_REFUSED when the answer must not be trusted (a plain 2xx body
- *   although a key is held, a sealed one received before)
- *
- * Any HTTP status is a response, not an error.
- *
- * Returns: (transfer full): the response
- */
-/**
  * ExmUaClientWire:
  * @content_type: (nullable): the Content-Type of @body; %NULL when there is none
  * @nonce: (nullable): the `X-Genesis-Nonce` of a sealed body
@@ -142,6 +129,19 @@ ExmUaResponse *exm_ua_client_answer(ExmUaClient *client,
 				    const gchar *const *prune,
 				    GError **error);
 
+/**
+ * exm_ua_client_request_finish:
+ * @client: a client
+ * @result: the result
+ * @error: a %G_IO_ERROR when the CP could not be reached (or the request was
+ *   cancelled), %EXM_UA_ERROR_PROTOCOL when a 2xx body cannot be decoded,
+ *   %EXM_UA_ERROR_REFUSED when the answer must not be trusted (a plain 2xx body
+ *   although a key is held, a sealed one received before)
+ *
+ * Any HTTP status is a response, not an error.
+ *
+ * Returns: (transfer full): the response
+ */
 ExmUaResponse *exm_ua_client_request_finish(ExmUaClient *client,
 					    GAsyncResult *result,
 					    GError **error);

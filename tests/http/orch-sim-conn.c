@@ -171,8 +171,8 @@ orch_sim_conn_is_open(const OrchSimConn *conn)
 
 /* Ends the request in flight with @error: the connection is closed first, so
  * @done may send the next request. */
-static void
-conn_finish_error(OrchSimConn *conn, const GError *error)
+void
+orch_sim_conn_fail(OrchSimConn *conn, const GError *error)
 {
 	if (conn->request == NULL)
 		return;
@@ -186,19 +186,13 @@ conn_fail(OrchSimConn *conn, gint code, const gchar *message)
 {
 	g_autoptr(GError) error = g_error_new_literal(G_IO_ERROR, code, message);
 
-	conn_finish_error(conn, error);
+	orch_sim_conn_fail(conn, error);
 }
 
 static void
 conn_fail_errno(OrchSimConn *conn, gint saved)
 {
 	conn_fail(conn, g_io_error_from_errno(saved), g_strerror(saved));
-}
-
-void
-orch_sim_conn_fail(OrchSimConn *conn, const GError *error)
-{
-	conn_finish_error(conn, error);
 }
 
 static void
@@ -229,16 +223,10 @@ conn_open(OrchSimConn *conn)
 	conn->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (conn->fd < 0)
 		return FALSE;
-	if (connect(conn->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 &&
-	    errno != EINPROGRESS) {
-		gint saved = errno;
-
-		conn_close(conn);
-		errno = saved;
-		return FALSE;
-	}
 	conn->connecting = TRUE;
-	if (epoll_ctl(conn->poller->epfd, EPOLL_CTL_ADD, conn->fd, &ev) != 0) {
+	if ((connect(conn->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 &&
+	     errno != EINPROGRESS) ||
+	    epoll_ctl(conn->poller->epfd, EPOLL_CTL_ADD, conn->fd, &ev) != 0) {
 		gint saved = errno;
 
 		conn_close(conn);
