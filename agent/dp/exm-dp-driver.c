@@ -357,13 +357,17 @@ meta_load(ExmDpDriver *self, GError **error)
 static gboolean
 meta_save(ExmDpDriver *self, JsonNode *root, GError **error)
 {
-	g_autoptr(ExmSecret) text = exm_json_canonical(root);
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
+	g_autoptr(ExmAtomicStream) stream = NULL;
 
 	if (!ensure_parent(self->meta_path, 0700, error))
 		return FALSE;
 	forget(self);
-	return exm_atomic_write(self->meta_path, text, strlen(text), &opts, NULL, error);
+	/* written as it is made: the text of every account (14 MB at
+	 * 100 000) is not held beside the node (docs/scale.md §3) */
+	stream = exm_atomic_stream_new(self->meta_path, &opts);
+	return exm_json_canonical_to(root, exm_atomic_stream_piece, stream, error) &&
+	       exm_atomic_stream_finish(stream, NULL, error);
 }
 
 /* ---- passwd ------------------------------------------------------------ */
@@ -444,12 +448,6 @@ lookup_write(ExmDpDriver *self,
 	return db != NULL && index_write(self, cdb, db, len, changed, error);
 }
 
-static gboolean
-passwd_piece_write(gconstpointer piece, gsize len, gpointer data, GError **error)
-{
-	return exm_atomic_stream_append(data, piece, len, error);
-}
-
 /* @local, a step of passwd's twin that failed, named with the twin. */
 static gboolean
 twin_failed(ExmDpDriver *self, const GError *local, GError **error)
@@ -476,7 +474,7 @@ twin_header(gconstpointer bytes, gsize len, gpointer data, GError **error)
 static gboolean
 passwd_twin_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GError **error)
 {
-	static const ExmCdbSink sink = { passwd_piece_write, twin_header };
+	static const ExmCdbSink sink = { exm_atomic_stream_piece, twin_header };
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0640);
 	g_autoptr(ExmAtomicStream) stream = NULL;
 	g_autoptr(GError) local = NULL;
@@ -509,7 +507,7 @@ passwd_write(ExmDpDriver *self, const ExmMailNode *node, gboolean *changed, GErr
 		return FALSE;
 	forget(self);
 	stream = exm_atomic_stream_new(self->passwd_path, &opts);
-	if (!exm_mail_passwd_render_pieces(node, passwd_piece_write, stream, error) ||
+	if (!exm_mail_passwd_render_pieces(node, exm_atomic_stream_piece, stream, error) ||
 	    !exm_atomic_stream_finish(stream, changed, error))
 		return FALSE;
 	g_clear_pointer(&stream, exm_atomic_stream_free);

@@ -410,6 +410,12 @@ exm_atomic_stream_append(ExmAtomicStream *s, gconstpointer data, gsize len, GErr
 	return TRUE;
 }
 
+gboolean
+exm_atomic_stream_piece(gconstpointer piece, gsize len, gpointer stream, GError **error)
+{
+	return exm_atomic_stream_append(stream, piece, len, error);
+}
+
 /* @len zero bytes into the temp file. */
 static gboolean
 write_zeros(int fd, gsize len)

@@ -84,6 +84,10 @@ gboolean exm_atomic_stream_append(ExmAtomicStream *s,
 				  gconstpointer data,
 				  gsize len,
 				  GError **error);
+/* exm_atomic_stream_append() to @stream, in the shape of a writer's piece
+ * function (#ExmJsonPieceFunc, #ExmCdbSink's append): what writes a text
+ * in pieces writes it to a file. */
+gboolean exm_atomic_stream_piece(gconstpointer piece, gsize len, gpointer stream, GError **error);
 /* A range of the content known only later (a header that says where what
  * follows lies): exm_atomic_stream_reserve() skips it, exm_atomic_stream_fill()
  * gives it, before exm_atomic_stream_finish().  One range at a time. */

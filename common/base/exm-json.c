@@ -18,6 +18,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 static gboolean raw_same(JsonNode *a, JsonNode *b);
@@ -507,7 +509,57 @@ typedef struct {
 	GPtrArray *raw;
 	const gchar *path[EXM_JSON_MAX_DEPTH + 1];
 	guint depth;
+	/* a text of 2 MiB or more: its pages behind the build are given back
+	 * as it goes (build_release()); [released_from, released) is what
+	 * was, and the member names on the path are copies (in names[]),
+	 * since their text may be among them.  %NULL for a smaller text. */
+	guchar *released_from;
+	guchar *released;
+	GString *names[EXM_JSON_MAX_DEPTH + 1];
+	/* RawPending: the raw nodes whose text is set once the text is freed
+	 * (build_resolve()) */
+	GArray *pending;
 } ExmJsonBuild;
+
+typedef struct {
+	JsonNode *node;
+	GString *text;
+} RawPending;
+
+/* Pages of the text behind the build are given back once at least this
+ * much of it lies between the last release and the build: one madvise()
+ * per MiB or more, at a member or element boundary. */
+#define BUILD_RELEASE_STEP ((gsize)1 << 20)
+
+/* Gives the text's whole pages before b->p back to the system (they read as
+ * zeros afterwards, which the build never reads again: every pointer it
+ * keeps into the text is at or after b->p, or a copy).  The text is the
+ * caller's g_malloc()ed block, anonymous memory whose pages are the
+ * process's own, so its contents are gone, not merely unmapped. */
+static void
+build_release(ExmJsonBuild *b)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	guchar *to = (guchar *)((uintptr_t)b->p & ~(page - 1));
+
+	if (b->released == NULL || to <= b->released ||
+	    (gsize)(to - b->released) < BUILD_RELEASE_STEP)
+		return;
+	if (madvise(b->released, (gsize)(to - b->released), MADV_DONTNEED) == 0)
+		b->released = to;
+}
+
+/* The name a member's value is built under: the text's own, or its copy
+ * when the text behind may be given back before the member is set. */
+static const gchar *
+build_keep_name(ExmJsonBuild *b, const gchar *name)
+{
+	if (b->released == NULL)
+		return name;
+	if (b->names[b->depth] == NULL)
+		b->names[b->depth] = g_string_new(NULL);
+	return g_string_assign(b->names[b->depth], name)->str;
+}
 
 /* Whether the value at b->path[0..b->depth] is an object named by one of
  * @paths (split). */
@@ -732,6 +784,7 @@ build_member(ExmJsonBuild *b, JsonNode *node, JsonObject *obj)
 		return FALSE;
 	b->p++;
 	build_ws(b);
+	name = build_keep_name(b, name);
 	b->path[b->depth] = name;
 	value = build_child(b);
 	if (value == NULL)
@@ -771,6 +824,7 @@ build_items(ExmJsonBuild *b, guchar close, JsonNode *node)
 					   : build_element(b, node, json_node_get_array(node))))
 				return FALSE;
 			build_ws(b);
+			build_release(b);
 			if (*b->p == close)
 				break;
 			if (*b->p != ',')
@@ -829,26 +883,79 @@ build_value(ExmJsonBuild *b)
 }
 // NOLINTEND(misc-no-recursion)
 
+/* The prune and raw paths of @prune, split, into @b. */
+static void
+build_rules(ExmJsonBuild *b, const gchar *const *prune)
+{
+	for (guint i = 0; prune != NULL && prune[i] != NULL; i++) {
+		gboolean raw = prune[i][0] == '=';
+		GPtrArray **list = raw ? &b->raw : &b->prune;
+
+		if (*list == NULL)
+			*list = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+		g_ptr_array_add(*list, g_strsplit(prune[i] + (raw ? 1 : 0), "/", -1));
+	}
+}
+
+/* The text wiped (a text may hold a secret: the meta file's TLS key, an
+ * answer's hashes) but for the pages given back, which hold nothing any
+ * more, then freed, with what the build kept. */
+static void
+build_free_text(ExmJsonBuild *b, guchar *text, gsize len)
+{
+	if (b->released_from != NULL && b->released > b->released_from) {
+		exm_secret_wipe(text, (gsize)(b->released_from - text));
+		exm_secret_wipe(b->released, len - (gsize)(b->released - text));
+	} else {
+		exm_secret_wipe(text, len);
+	}
+	g_free(text);
+	g_clear_pointer(&b->prune, g_ptr_array_unref);
+	g_clear_pointer(&b->raw, g_ptr_array_unref);
+	for (guint i = 0; i < G_N_ELEMENTS(b->names); i++) {
+		if (b->names[i] != NULL)
+			g_string_free(b->names[i], TRUE);
+	}
+}
+
+/* The raw nodes' texts set (@built) or dropped with the tree. */
+static void
+build_resolve(ExmJsonBuild *b, gboolean built)
+{
+	for (guint i = 0; i < b->pending->len; i++) {
+		RawPending *r = &g_array_index(b->pending, RawPending, i);
+
+		if (built)
+			json_node_set_string(r->node, r->text->str);
+		json_node_unref(r->node);
+		g_string_free(r->text, TRUE);
+	}
+	g_array_unref(b->pending);
+}
+
 /* The tree of @text[@len], which is NUL-terminated and decoded over as it
  * is built; %NULL when the pre-scan would refuse it, with *@stopped where
- * the building stopped. */
+ * the building stopped.  @text is g_malloc()ed and taken: its pages are
+ * given back behind the build, then it is wiped and freed, and only then
+ * are the raw nodes' texts copied into them (json-glib copies a string): a
+ * 28 MB answer, the 17 MB its accounts' text is made in and the 14 MB of
+ * their copy are never held at once (docs/scale.md §3). */
 static JsonNode *
 build_text(guchar *text, gsize len, const gchar *const *prune, gsize *stopped)
 {
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	ExmJsonBuild b = { 0 };
 	JsonNode *root;
 
 	b.p = text;
 	b.start = text;
 	b.end = text + len;
-	for (guint i = 0; prune != NULL && prune[i] != NULL; i++) {
-		gboolean raw = prune[i][0] == '=';
-		GPtrArray **list = raw ? &b.raw : &b.prune;
-
-		if (*list == NULL)
-			*list = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-		g_ptr_array_add(*list, g_strsplit(prune[i] + (raw ? 1 : 0), "/", -1));
+	if (len >= 2 * BUILD_RELEASE_STEP) {
+		b.released_from = (guchar *)(((uintptr_t)text + page - 1) & ~(page - 1));
+		b.released = b.released_from;
 	}
+	b.pending = g_array_new(FALSE, FALSE, sizeof(RawPending));
+	build_rules(&b, prune);
 	build_ws(&b);
 	root = build_value(&b);
 	if (root != NULL) {
@@ -856,19 +963,18 @@ build_text(guchar *text, gsize len, const gchar *const *prune, gsize *stopped)
 		if (b.p != b.end)
 			g_clear_pointer(&root, json_node_unref);
 	}
-	g_clear_pointer(&b.prune, g_ptr_array_unref);
-	g_clear_pointer(&b.raw, g_ptr_array_unref);
 	*stopped = (gsize)(b.p - text);
+	build_free_text(&b, text, len);
+	build_resolve(&b, root != NULL);
 	return root;
 }
 
-/* The tree of @data[@len], %NULL when the pre-scan would refuse it.  The
- * copy is wiped: a text may hold a secret (the meta file's TLS key). */
+/* The tree of @data[@len], %NULL when the pre-scan would refuse it; built
+ * on a copy (build_text()). */
 static JsonNode *
 build_root(const gchar *data, gsize len, const gchar *const *prune)
 {
 	guchar *text;
-	JsonNode *root;
 	gsize stopped = 0;
 
 	if (data == NULL || len == 0)
@@ -876,10 +982,7 @@ build_root(const gchar *data, gsize len, const gchar *const *prune)
 	text = g_malloc(len + 1);
 	memcpy(text, data, len);
 	text[len] = '\0';
-	root = build_text(text, len, prune, &stopped);
-	exm_secret_wipe(text, len);
-	g_free(text);
-	return root;
+	return build_text(text, len, prune, &stopped);
 }
 
 JsonNode *
@@ -894,10 +997,9 @@ exm_json_parse_pruned_take(gchar *data, gsize len, const gchar *const *prune, GE
 		data = g_realloc(data, len + 1);
 		data[len] = '\0';
 		root = build_text((guchar *)data, len, prune, &stopped);
+	} else {
+		g_free(data);
 	}
-	if (data != NULL)
-		exm_secret_wipe(data, len);
-	g_free(data);
 	/* the text was decoded over: only where it was refused is known */
 	if (root == NULL && len == 0)
 		g_set_error_literal(
@@ -1294,7 +1396,21 @@ typedef struct {
 	/* (nullable): a hash fed as the text is written, @out flushed into it in
 	 * pieces: hashing a node's 100 000 accounts needs no 15 MB string */
 	XXH3_state_t *hash;
+	/* (nullable): where @out goes instead, in pieces as for @hash, each
+	 * wiped once given; the first error it returns, after which nothing
+	 * more is given */
+	ExmJsonPieceFunc piece;
+	gpointer piece_data;
+	GError *piece_error;
 } ExmJsonWriter;
+
+/* @text[@len] to @w's piece function, unless it failed before. */
+static void
+writer_give(ExmJsonWriter *w, const gchar *text, gsize len)
+{
+	if (w->piece_error == NULL)
+		(void)w->piece(text, len, w->piece_data, &w->piece_error);
+}
 
 #define EXM_JSON_HASH_CHUNK 65536
 
@@ -1302,9 +1418,14 @@ typedef struct {
 static void
 writer_flush(ExmJsonWriter *w, gsize above)
 {
-	if (w->hash == NULL || w->out->len <= above)
+	if ((w->hash == NULL && w->piece == NULL) || w->out->len <= above)
 		return;
-	XXH3_64bits_update(w->hash, w->out->str, w->out->len);
+	if (w->hash != NULL) {
+		XXH3_64bits_update(w->hash, w->out->str, w->out->len);
+	} else {
+		writer_give(w, w->out->str, w->out->len);
+		exm_secret_wipe(w->out->str, w->out->len);
+	}
 	g_string_truncate(w->out, 0);
 }
 
@@ -1601,12 +1722,15 @@ write_array(ExmJsonWriter *w, JsonArray *arr)
 static void
 write_raw(ExmJsonWriter *w, const gchar *text)
 {
-	if (w->hash == NULL) {
+	if (w->hash == NULL && w->piece == NULL) {
 		g_string_append(w->out, text);
 		return;
 	}
 	writer_flush(w, 0);
-	XXH3_64bits_update(w->hash, text, strlen(text));
+	if (w->hash != NULL)
+		XXH3_64bits_update(w->hash, text, strlen(text));
+	else
+		writer_give(w, text, strlen(text));
 }
 
 static void
@@ -1676,6 +1800,33 @@ exm_json_canonical(JsonNode *node)
 
 	write_node(&w, node);
 	return g_string_free(w.out, FALSE);
+}
+
+static gboolean
+write_to(JsonNode *node, gboolean canonical, ExmJsonPieceFunc func, gpointer data, GError **error)
+{
+	ExmJsonWriter w = { g_string_new(NULL), canonical, NULL, func, data, NULL };
+
+	write_node(&w, node);
+	writer_flush(&w, 0);
+	g_string_free(w.out, TRUE);
+	if (w.piece_error != NULL) {
+		g_propagate_error(error, w.piece_error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+exm_json_canonical_to(JsonNode *node, ExmJsonPieceFunc func, gpointer data, GError **error)
+{
+	return write_to(node, TRUE, func, data, error);
+}
+
+gboolean
+exm_json_to_pieces(JsonNode *node, ExmJsonPieceFunc func, gpointer data, GError **error)
+{
+	return write_to(node, FALSE, func, data, error);
 }
 
 /**
@@ -2211,14 +2362,14 @@ canon_value(GString *out, const guchar **pp)
 /* The raw node of the object text at @data, which the scanner accepted
  * (and which is followed by a byte that ends a number, as in a whole text):
  * exm_json_canonical()'s text of its tree, made from the text itself. */
-static JsonNode *
-raw_from_text(const gchar *data, gsize len)
+static GString *
+raw_text_from(const gchar *data, gsize len)
 {
 	GString *out = exm_json_raw_begin(len);
 	const guchar *p = (const guchar *)data;
 
 	canon_value(out, &p);
-	return exm_json_raw_end(out);
+	return out;
 }
 
 /* An object kept raw: checked by the pre-scan's scanner as build_skipped()
@@ -2228,9 +2379,17 @@ build_raw(ExmJsonBuild *b)
 {
 	ExmJsonScan s = { .p = b->p, .end = b->end, .start = b->start, .depth = b->nest };
 	const guchar *from = b->p;
+	RawPending pending;
 
 	if (!scan_value(&s) || !scanned_is_utf8(b->p, (gsize)(s.p - b->p)))
 		return NULL;
 	b->p += s.p - b->p;
-	return raw_from_text((const gchar *)from, (gsize)(b->p - from));
+	pending.text = raw_text_from((const gchar *)from, (gsize)(b->p - from));
+	/* a string node for now, its text set once the text is freed
+	 * (build_resolve()) */
+	pending.node = json_node_init_string(json_node_alloc(), NULL);
+	/* held: a repeated name drops the node from the tree */
+	json_node_ref(pending.node);
+	g_array_append_val(b->pending, pending);
+	return pending.node;
 }

@@ -235,6 +235,33 @@ gboolean exm_json_same(JsonNode *a, JsonNode *b);
  */
 gchar *exm_json_canonical(JsonNode *node);
 
+/* A piece of a text written in pieces (@len bytes, not NUL-terminated, wiped
+ * after the call); %FALSE, with @error set, stops the writing.
+ * exm_atomic_stream_piece() writes the pieces to a file. */
+typedef gboolean (*ExmJsonPieceFunc)(gconstpointer piece, gsize len, gpointer data, GError **error);
+
+/**
+ * exm_json_canonical_to:
+ * @node: a JSON tree
+ * @func: given the text in order, in pieces of about
+ *   64 KiB, a raw node's text in one piece as it lies
+ * @data: its data
+ * @error: @func's error
+ *
+ * exm_json_canonical()'s text, never held whole (a large tree's text
+ * beside the tree doubles its memory, docs/scale.md §3).  After an error
+ * @func is not called again.
+ *
+ * Returns: %FALSE when @func failed
+ */
+gboolean exm_json_canonical_to(JsonNode *node,
+			       ExmJsonPieceFunc func,
+			       gpointer data,
+			       GError **error);
+
+/* exm_json_to_string()'s text in pieces, as exm_json_canonical_to(). */
+gboolean exm_json_to_pieces(JsonNode *node, ExmJsonPieceFunc func, gpointer data, GError **error);
+
 /**
  * exm_json_to_string:
  * @node: a JSON tree

@@ -1143,6 +1143,115 @@ test_parse_pruned(void)
 	}
 }
 
+typedef struct {
+	GString *text;
+	guint pieces;
+	guint fail_at; /* 0: never */
+} Pieces;
+
+static gboolean
+pieces_add(gconstpointer piece, gsize len, gpointer data, GError **error)
+{
+	Pieces *p = data;
+
+	p->pieces++;
+	if (p->pieces == p->fail_at) {
+		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "disk full");
+		return FALSE;
+	}
+	g_string_append_len(p->text, piece, (gssize)len);
+	return TRUE;
+}
+
+/* The text in pieces: the same bytes as exm_json_canonical() and
+ * exm_json_to_string(), a raw node's text included, never in one piece for
+ * a large tree; the first error stops it and is the one returned. */
+static void
+test_canonical_to(void)
+{
+	static const gchar *const rules[] = { "=raw", NULL };
+	g_autoptr(GString) json = g_string_new("{\"raw\": {\"b\": 1, \"a\": [true]}, \"list\": [");
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree gchar *whole = NULL;
+	g_autoptr(GError) error = NULL;
+	Pieces p = { g_string_new(NULL), 0, 0 };
+
+	for (guint i = 0; i < 20000; i++)
+		g_string_append_printf(
+			json, "%s{\"n\": %u, \"s\": \"\\u00e9%u\"}", i ? "," : "", i, i);
+	g_string_append(json, "]}");
+	root = exm_json_parse_pruned(json->str, json->len, rules, &error);
+	g_assert_no_error(error);
+	g_assert_true(
+		exm_json_node_is_raw(json_object_get_member(json_node_get_object(root), "raw")));
+	whole = exm_json_canonical(root);
+	g_assert_true(exm_json_canonical_to(root, pieces_add, &p, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(p.text->str, ==, whole);
+	g_assert_cmpuint(p.pieces, >, 4);
+	g_string_free(p.text, TRUE);
+	g_clear_pointer(&whole, g_free);
+
+	/* the member order kept, as exm_json_to_string() */
+	p = (Pieces){ g_string_new(NULL), 0, 0 };
+	whole = exm_json_to_string(root);
+	g_assert_true(g_str_has_prefix(whole, "{\"raw\":"));
+	g_assert_true(exm_json_to_pieces(root, pieces_add, &p, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(p.text->str, ==, whole);
+	g_assert_cmpuint(p.pieces, >, 4);
+	g_string_free(p.text, TRUE);
+
+	p = (Pieces){ g_string_new(NULL), 0, 2 };
+	g_assert_false(exm_json_canonical_to(root, pieces_add, &p, &error));
+	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+	g_assert_cmpuint(p.pieces, ==, 2);
+	g_string_free(p.text, TRUE);
+}
+
+/* A text large enough to be given back behind the build: the member names
+ * on the path to a raw or pruned object lie on pages given back before it is
+ * met, and still match; a raw object repeated keeps the last one; strings
+ * are whole; the copy made for exm_json_parse_pruned() is given back too. */
+static void
+test_parse_release(void)
+{
+	static const gchar *const rules[] = { "=a/b/acc", "a/b/gone", NULL };
+	g_autofree gchar *pad = g_strnfill(1536 * 1024, 'x');
+	g_autofree gchar *text =
+		g_strdup_printf("{\"a\": {\"pad\": \"%s\", \"b\": {\"pad2\": \"%s\", "
+				"\"acc\": {\"u2\": {\"h\": \"2\"}, \"u1\": {\"h\": \"1\"}}, "
+				"\"acc\": {\"u3\": {\"h\": \"3\"}, \"u0\": {\"h\": \"0\"}}, "
+				"\"gone\": {\"q\": 1}}}, \"tail\": [1, \"t\"]}",
+				pad,
+				pad);
+	gsize len = strlen(text);
+
+	for (guint taken = 0; taken < 2; taken++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonNode) root =
+			taken ? exm_json_parse_pruned_take(g_strdup(text), len, rules, &error)
+			      : exm_json_parse_pruned(text, len, rules, &error);
+		JsonObject *a, *b;
+		JsonArray *tail;
+
+		g_assert_no_error(error);
+		a = json_object_get_object_member(json_node_get_object(root), "a");
+		b = json_object_get_object_member(a, "b");
+		g_assert_cmpstr(json_object_get_string_member(a, "pad"), ==, pad);
+		g_assert_cmpstr(json_object_get_string_member(b, "pad2"), ==, pad);
+		g_assert_true(exm_json_node_is_raw(json_object_get_member(b, "acc")));
+		g_assert_cmpstr(exm_json_raw_text(json_object_get_member(b, "acc")),
+				==,
+				"{\"u0\":{\"h\":\"0\"},\"u3\":{\"h\":\"3\"}}");
+		g_assert_cmpuint(
+			json_object_get_size(json_object_get_object_member(b, "gone")), ==, 0);
+		tail = json_object_get_array_member(json_node_get_object(root), "tail");
+		g_assert_cmpuint(json_array_get_length(tail), ==, 2);
+		g_assert_cmpstr(json_array_get_string_element(tail, 1), ==, "t");
+	}
+}
+
 /* An object at a `=` path is kept as its canonical text: the same canonical
  * text, hash and value as the whole tree, whatever the input's member order,
  * white space, escapes, repeated names and numbers; its members readable one
@@ -1230,6 +1339,8 @@ main(int argc, char **argv)
 	g_test_add_func("/json/parse/as-json-glib", test_parse_as_json_glib);
 	g_test_add_func("/json/parse/pruned", test_parse_pruned);
 	g_test_add_func("/json/parse/raw", test_parse_raw);
+	g_test_add_func("/json/parse/release", test_parse_release);
+	g_test_add_func("/json/canonical/to", test_canonical_to);
 	g_test_add_func("/json/get/string", test_get_string);
 	g_test_add_func("/json/get/int", test_get_int);
 	g_test_add_func("/json/get/bool", test_get_bool);
