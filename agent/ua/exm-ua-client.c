@@ -528,6 +528,9 @@ client_sent(GObject *source, GAsyncResult *res, gpointer user_data)
 		g_object_unref(task);
 		return;
 	}
+	/* The request was sent: its body (a report of every account, 16 MB at
+	 * 100 000) is not held while the answer is read into memory. */
+	soup_message_set_request_body(d->msg, NULL, NULL, 0);
 	hdrs = soup_message_get_response_headers(d->msg);
 	if (soup_message_headers_get_encoding(hdrs) == SOUP_ENCODING_CONTENT_LENGTH)
 		announced = soup_message_headers_get_content_length(hdrs);
