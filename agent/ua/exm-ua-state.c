@@ -6,10 +6,14 @@
 
 #include "exm-atomic.h"
 #include "exm-json.h"
+#include "exm-secret.h"
 #include "exm-ua-error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define EXM_UA_STATE_TARGETS "targets"
 /* A state file is a few payloads; anything this big is not ours. */
@@ -147,52 +151,171 @@ saved_targets_span(const gchar *file,
 	return TRUE;
 }
 
-/* The state's text with hollow @targets: @root (the collected payload) with
- * the targets' text the file holds copied in, not written again from a tree
- * of their values (docs/scale.md §3).  Byte for byte what a save with
- * their values writes: the same writer wrote that text, the member last.  The
- * targets' text is *@span_len bytes at *@span_at in the result. */
+/* The whole of the file open at @fd, @len bytes (what fstat() said). */
 static gchar *
-state_text_keeping(const gchar *path,
-		   JsonNode *root,
-		   const ExmUaPayload *targets,
-		   gsize *span_at,
-		   gsize *span_len,
-		   GError **error)
+read_whole(int fd, gsize len, const gchar *path, GError **error)
 {
-	g_autofree gchar *file = NULL;
-	g_autofree gchar *head = NULL;
-	g_autoptr(GError) local = NULL;
-	g_autoptr(ExmStamp) before = file_stamp(path);
-	GString *text;
-	gsize len = 0, offset = 0, length = 0;
+	g_autofree gchar *text = g_malloc(len + 1);
+	gsize got = 0;
 
-	if (g_file_get_contents(path, &file, &len, &local) && len > EXM_UA_STATE_MAX)
-		g_set_error_literal(&local, EXM_UA_ERROR, EXM_UA_ERROR_FAILED, "too large");
-	if (local == NULL && saved_holds(targets, path, before, len)) {
-		offset = targets->saved.offset;
-		length = targets->saved.length;
-	} else if (local != NULL ||
-		   !saved_targets_span(file, len, targets, &offset, &length, &local)) {
-		g_set_error(error,
+	while (got < len) {
+		gssize n = pread(fd, text + got, len - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			exm_secret_wipe(text, got);
+			g_set_error(error,
+				    EXM_UA_ERROR,
+				    EXM_UA_ERROR_FAILED,
+				    "cannot read %s: %s",
+				    path,
+				    n < 0 ? g_strerror(errno) : "shorter than it was");
+			return NULL;
+		}
+		got += (gsize)n;
+	}
+	text[len] = '\0';
+	return g_steal_pointer(&text);
+}
+
+/* Where the state file @path, opened at *@fd, holds the text of the hollow
+ * @targets: where they were recorded when the file is the one they were
+ * recorded in, else found by reading it whole (a file written by another). */
+static gboolean
+saved_span_open(const gchar *path,
+		const ExmUaPayload *targets,
+		int *fd,
+		gsize *offset,
+		gsize *length,
+		GError **error)
+{
+	g_autoptr(ExmStamp) before = file_stamp(path);
+	g_autoptr(GError) local = NULL;
+	g_autofree gchar *file = NULL;
+	struct stat st;
+	gsize len = 0;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0 || fstat(*fd, &st) != 0)
+		g_set_error(&local,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_FAILED,
-			    "cannot keep the saved targets: %s",
-			    local->message);
-		return NULL;
+			    "%s: %s",
+			    path,
+			    g_strerror(errno));
+	else if (st.st_size > EXM_UA_STATE_MAX)
+		g_set_error_literal(&local, EXM_UA_ERROR, EXM_UA_ERROR_FAILED, "too large");
+	else
+		len = (gsize)st.st_size;
+	if (local == NULL && saved_holds(targets, path, before, len)) {
+		*offset = targets->saved.offset;
+		*length = targets->saved.length;
+		return TRUE;
 	}
-	head = exm_json_to_string(root);
-	text = g_string_sized_new(strlen(head) + length + sizeof(EXM_UA_STATE_TARGETS) + 4);
-	/* the root is an object: its closing brace makes way for the member */
-	g_string_append_len(text, head, (gssize)strlen(head) - 1);
-	if (text->len > 1)
-		g_string_append_c(text, ',');
-	g_string_append(text, "\"" EXM_UA_STATE_TARGETS "\":");
-	*span_at = text->len;
-	*span_len = length;
-	g_string_append_len(text, file + offset, (gssize)length);
-	g_string_append_c(text, '}');
-	return g_string_free(text, FALSE);
+	if (local == NULL && (file = read_whole(*fd, len, path, &local)) != NULL &&
+	    saved_targets_span(file, len, targets, offset, length, &local)) {
+		exm_secret_wipe(file, len);
+		return TRUE;
+	}
+	if (file != NULL)
+		exm_secret_wipe(file, len);
+	g_set_error(error,
+		    EXM_UA_ERROR,
+		    EXM_UA_ERROR_FAILED,
+		    "cannot keep the saved targets: %s",
+		    local->message);
+	return FALSE;
+}
+
+/* What the state's writer gives to the stream, its last byte held back
+ * until the next piece comes: the root object's closing brace, which makes
+ * way for the targets' member (state_write_keeping()). */
+typedef struct {
+	ExmAtomicStream *stream;
+	gsize written;
+	gchar last;
+	gboolean held;
+} StateOut;
+
+static gboolean
+state_out(StateOut *o, gconstpointer data, gsize len, GError **error)
+{
+	if (!exm_atomic_stream_append(o->stream, data, len, error))
+		return FALSE;
+	o->written += len;
+	return TRUE;
+}
+
+static gboolean
+state_out_holding(gconstpointer piece, gsize len, gpointer data, GError **error)
+{
+	StateOut *o = data;
+	const gchar *p = piece;
+
+	if (len == 0)
+		return TRUE;
+	if ((o->held && !state_out(o, &o->last, 1, error)) || !state_out(o, p, len - 1, error))
+		return FALSE;
+	o->last = p[len - 1];
+	o->held = TRUE;
+	return TRUE;
+}
+
+/* @length bytes of the file open at @fd from @offset, to @o. */
+static gboolean
+state_out_span(StateOut *o, int fd, gsize offset, gsize length, GError **error)
+{
+	gchar buf[65536];
+	gboolean ok = TRUE;
+
+	while (ok && length > 0) {
+		gssize n = pread(fd, buf, MIN(sizeof(buf), length), (off_t)offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g_set_error(error,
+				    EXM_UA_ERROR,
+				    EXM_UA_ERROR_FAILED,
+				    "cannot read the saved targets: %s",
+				    n < 0 ? g_strerror(errno) : "the file is shorter");
+			ok = FALSE;
+			break;
+		}
+		ok = state_out(o, buf, (gsize)n, error);
+		offset += (gsize)n;
+		length -= (gsize)n;
+	}
+	/* the targets hold password hashes */
+	exm_secret_wipe(buf, sizeof(buf));
+	return ok;
+}
+
+/* The state with hollow @targets, to @stream as it is made: @root (the
+ * collected payload) with the targets' text copied in from the file open
+ * at @fd, not written again from a tree of their values (docs/scale.md §3).
+ * Byte for byte what a save with their values writes: the same writer wrote
+ * that text, the member last.  The targets' text is *@span_len bytes at
+ * *@span_at in it. */
+static gboolean
+state_write_keeping(ExmAtomicStream *stream,
+		    JsonNode *root,
+		    int fd,
+		    gsize offset,
+		    gsize length,
+		    gsize *span_at,
+		    GError **error)
+{
+	StateOut o = { stream, 0, 0, FALSE };
+	static const gchar member[] = "\"" EXM_UA_STATE_TARGETS "\":";
+
+	if (!exm_json_to_pieces(root, state_out_holding, &o, error) ||
+	    (o.written > 1 && !state_out(&o, ",", 1, error)) ||
+	    !state_out(&o, member, sizeof(member) - 1, error))
+		return FALSE;
+	*span_at = o.written;
+	return state_out_span(&o, fd, offset, length, error) && state_out(&o, "}", 1, error);
 }
 
 /**
@@ -215,23 +338,23 @@ exm_ua_state_save(const gchar *path,
 	/* no value state_parse() leaves unread is written (state_unused) */
 	g_autoptr(JsonNode) root = exm_ua_payload_to_json_pruned(collected, targets == NULL);
 	g_autofree gchar *dir = g_path_get_dirname(path);
-	g_autofree gchar *text = NULL;
 	g_autoptr(GError) local = NULL;
+	g_autoptr(ExmAtomicStream) stream = NULL;
 	ExmAtomicOptions opts = EXM_ATOMIC_OPTIONS_INIT(0600);
 	gboolean hollow = targets != NULL && targets->hollow;
-	gsize span_at = 0, span_len = 0;
+	gsize span_at = 0, offset = 0, length = 0;
+	int fd = -1;
+	gboolean ok;
 
-	if (hollow) {
-		text = state_text_keeping(path, root, targets, &span_at, &span_len, error);
-		if (text == NULL)
-			return FALSE;
-	} else {
-		if (targets != NULL)
-			json_object_set_member(json_node_get_object(root),
-					       EXM_UA_STATE_TARGETS,
-					       exm_ua_payload_to_json_pruned(targets, TRUE));
-		text = exm_json_to_string(root);
+	if (hollow && !saved_span_open(path, targets, &fd, &offset, &length, error)) {
+		if (fd >= 0)
+			close(fd);
+		return FALSE;
 	}
+	if (!hollow && targets != NULL)
+		json_object_set_member(json_node_get_object(root),
+				       EXM_UA_STATE_TARGETS,
+				       exm_ua_payload_to_json_pruned(targets, TRUE));
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
@@ -239,9 +362,19 @@ exm_ua_state_save(const gchar *path,
 			    "cannot create %s: %s",
 			    dir,
 			    g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return FALSE;
 	}
-	if (!exm_atomic_write(path, text, strlen(text), &opts, changed, &local)) {
+	/* written as it is made: the state's text (30 MB at 100 000
+	 * accounts) is never held whole (docs/scale.md §3) */
+	stream = exm_atomic_stream_new(path, &opts);
+	ok = hollow ? state_write_keeping(stream, root, fd, offset, length, &span_at, &local)
+		    : exm_json_to_pieces(root, exm_atomic_stream_piece, stream, &local);
+	ok = ok && exm_atomic_stream_finish(stream, changed, &local);
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
 		g_set_error(error,
 			    EXM_UA_ERROR,
 			    EXM_UA_ERROR_FAILED,
@@ -251,7 +384,7 @@ exm_ua_state_save(const gchar *path,
 	}
 	/* the next save of these hollow targets copies their text from here */
 	if (hollow)
-		saved_record(targets, path, NULL, span_at, span_len);
+		saved_record(targets, path, NULL, span_at, length);
 	return TRUE;
 }
 

@@ -656,6 +656,49 @@ test_state_hollow(void)
 	state_fx_clear(&fx);
 }
 
+/* Hollow targets larger than one read of the file (64 KiB): copied in
+ * several reads, byte for byte what a whole save writes, from where they
+ * were recorded and from a file another writer wrote. */
+static void
+test_state_hollow_large(void)
+{
+	StateFx fx;
+	g_autofree gchar *big = g_strnfill(300000, 'h');
+	g_autofree gchar *target = g_strdup_printf(
+		"{\"uuid\":\"" VM_UUID "\",\"ram\":1,\"note\":\"%s\",\"disks\":{\"r\":{}}}", big);
+	g_autoptr(ExmUaPayload) lp = NULL;
+	g_autoptr(ExmUaPayload) lt = NULL;
+	g_autoptr(GError) error = NULL;
+
+	state_fx_init(&fx, "ua-state-large");
+	exm_ua_payload_free(fx.t);
+	fx.t = exm_ua_payload_new();
+	add(fx.t, TRUE, resource("demo_vm", target, NULL));
+	g_free(fx.t->hash);
+	fx.t->hash = g_strdup("0123456789abcdef");
+	g_assert_true(exm_ua_state_save(fx.path, fx.p, fx.t, NULL, &error));
+	g_assert_no_error(error);
+	exm_ua_state_load_hollow(fx.path, &lp, &lt);
+	g_assert_nonnull(lt);
+	for (guint i = 0; i < 3; i++) {
+		g_autofree gchar *hollow_text = NULL;
+		g_autofree gchar *full_text = NULL;
+
+		/* the second round: the file rewritten by another writer */
+		if (i == 1)
+			g_assert_true(exm_ua_state_save(fx.path, fx.p, fx.t, NULL, &error));
+		g_assert_true(exm_ua_state_save(fx.path, i == 2 ? fx.p : fx.p2, lt, NULL, &error));
+		g_assert_no_error(error);
+		g_assert_true(
+			exm_ua_state_save(fx.full_path, i == 2 ? fx.p : fx.p2, fx.t, NULL, &error));
+		g_assert_true(g_file_get_contents(fx.path, &hollow_text, NULL, NULL));
+		g_assert_true(g_file_get_contents(fx.full_path, &full_text, NULL, NULL));
+		g_assert_cmpuint(strlen(hollow_text), >, 300000);
+		g_assert_cmpstr(hollow_text, ==, full_text);
+	}
+	state_fx_clear(&fx);
+}
+
 /* Hollow targets know where the file they were read from or last written to
  * holds them (ExmUaSaved): saves with other collected payloads (a text longer
  * or shorter before them) copy them from there, byte for byte as whole
@@ -991,6 +1034,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ua/state/failures", test_state_failures);
 	g_test_add_func("/ua/state/hollow", test_state_hollow);
 	g_test_add_func("/ua/state/hollow-recorded", test_state_hollow_recorded);
+	g_test_add_func("/ua/state/hollow-large", test_state_hollow_large);
 	g_test_add_func("/ua/client/encode", test_client_encode);
 	g_test_add_func("/ua/client/answer", test_client_answer);
 	g_test_add_func("/ua/client/no-source-until-request", test_client_no_source_until_request);
