@@ -517,7 +517,7 @@ typedef struct {
 	guchar *released;
 	GString *names[EXM_JSON_MAX_DEPTH + 1];
 	/* RawPending: the raw nodes whose text is set once the text is freed
-	 * (build_resolve()) */
+	 * (build_resolve()); %NULL until the first */
 	GArray *pending;
 } ExmJsonBuild;
 
@@ -922,6 +922,8 @@ build_free_text(ExmJsonBuild *b, guchar *text, gsize len)
 static void
 build_resolve(ExmJsonBuild *b, gboolean built)
 {
+	if (b->pending == NULL)
+		return;
 	for (guint i = 0; i < b->pending->len; i++) {
 		RawPending *r = &g_array_index(b->pending, RawPending, i);
 
@@ -943,7 +945,6 @@ build_resolve(ExmJsonBuild *b, gboolean built)
 static JsonNode *
 build_text(guchar *text, gsize len, const gchar *const *prune, gsize *stopped)
 {
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	ExmJsonBuild b = { 0 };
 	JsonNode *root;
 
@@ -951,10 +952,11 @@ build_text(guchar *text, gsize len, const gchar *const *prune, gsize *stopped)
 	b.start = text;
 	b.end = text + len;
 	if (len >= 2 * BUILD_RELEASE_STEP) {
+		uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
 		b.released_from = (guchar *)(((uintptr_t)text + page - 1) & ~(page - 1));
 		b.released = b.released_from;
 	}
-	b.pending = g_array_new(FALSE, FALSE, sizeof(RawPending));
 	build_rules(&b, prune);
 	build_ws(&b);
 	root = build_value(&b);
@@ -2390,6 +2392,8 @@ build_raw(ExmJsonBuild *b)
 	pending.node = json_node_init_string(json_node_alloc(), NULL);
 	/* held: a repeated name drops the node from the tree */
 	json_node_ref(pending.node);
+	if (b->pending == NULL)
+		b->pending = g_array_new(FALSE, FALSE, sizeof(RawPending));
 	g_array_append_val(b->pending, pending);
 	return pending.node;
 }
