@@ -151,37 +151,51 @@ saved_targets_span(const gchar *file,
 	return TRUE;
 }
 
-/* The whole of the file open at @fd, @len bytes (what fstat() said). */
-static gchar *
-read_whole(int fd, gsize len, const gchar *path, GError **error)
+/* @len bytes of the file open at @fd from @at into @buf; an error names
+ * @what when the file holds fewer. */
+static gboolean
+pread_exact(int fd, gpointer buf, gsize len, gsize at, const gchar *what, GError **error)
 {
-	g_autofree gchar *text = g_malloc(len + 1);
 	gsize got = 0;
 
 	while (got < len) {
-		gssize n = pread(fd, text + got, len - got, (off_t)got);
+		gssize n = pread(fd, (gchar *)buf + got, len - got, (off_t)(at + got));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			exm_secret_wipe(text, got);
 			g_set_error(error,
 				    EXM_UA_ERROR,
 				    EXM_UA_ERROR_FAILED,
 				    "cannot read %s: %s",
-				    path,
-				    n < 0 ? g_strerror(errno) : "shorter than it was");
-			return NULL;
+				    what,
+				    n < 0 ? g_strerror(errno) : "the file is shorter than it was");
+			return FALSE;
 		}
 		got += (gsize)n;
 	}
+	return TRUE;
+}
+
+/* The whole of the file open at @fd, @len bytes (what fstat() said). */
+static gchar *
+read_whole(int fd, gsize len, const gchar *path, GError **error)
+{
+	gchar *text = g_malloc(len + 1);
+
+	if (!pread_exact(fd, text, len, 0, path, error)) {
+		exm_secret_wipe(text, len);
+		g_free(text);
+		return NULL;
+	}
 	text[len] = '\0';
-	return g_steal_pointer(&text);
+	return text;
 }
 
 /* Where the state file @path, opened at *@fd, holds the text of the hollow
  * @targets: where they were recorded when the file is the one they were
- * recorded in, else found by reading it whole (a file written by another). */
+ * recorded in, else found by reading it whole (a file written by another).
+ * On failure *@fd is closed (-1). */
 static gboolean
 saved_span_open(const gchar *path,
 		const ExmUaPayload *targets,
@@ -220,6 +234,9 @@ saved_span_open(const gchar *path,
 	}
 	if (file != NULL)
 		exm_secret_wipe(file, len);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 	g_set_error(error,
 		    EXM_UA_ERROR,
 		    EXM_UA_ERROR_FAILED,
@@ -269,23 +286,10 @@ state_out_span(StateOut *o, int fd, gsize offset, gsize length, GError **error)
 	gchar buf[65536];
 	gboolean ok = TRUE;
 
-	while (ok && length > 0) {
-		gssize n = pread(fd, buf, MIN(sizeof(buf), length), (off_t)offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			g_set_error(error,
-				    EXM_UA_ERROR,
-				    EXM_UA_ERROR_FAILED,
-				    "cannot read the saved targets: %s",
-				    n < 0 ? g_strerror(errno) : "the file is shorter");
-			ok = FALSE;
-			break;
-		}
-		ok = state_out(o, buf, (gsize)n, error);
-		offset += (gsize)n;
-		length -= (gsize)n;
+	for (gsize done = 0, n; ok && done < length; done += n) {
+		n = MIN(sizeof(buf), length - done);
+		ok = pread_exact(fd, buf, n, offset + done, "the saved targets", error) &&
+		     state_out(o, buf, n, error);
 	}
 	/* the targets hold password hashes */
 	exm_secret_wipe(buf, sizeof(buf));
@@ -346,11 +350,8 @@ exm_ua_state_save(const gchar *path,
 	int fd = -1;
 	gboolean ok;
 
-	if (hollow && !saved_span_open(path, targets, &fd, &offset, &length, error)) {
-		if (fd >= 0)
-			close(fd);
+	if (hollow && !saved_span_open(path, targets, &fd, &offset, &length, error))
 		return FALSE;
-	}
 	if (!hollow && targets != NULL)
 		json_object_set_member(json_node_get_object(root),
 				       EXM_UA_STATE_TARGETS,
