@@ -6,6 +6,7 @@
 
 #include "exm-config.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include <arpa/inet.h>
@@ -201,6 +202,24 @@ exm_test_make_certs(void)
 		return NULL;
 	}
 	return g_steal_pointer(&dir);
+}
+
+gboolean
+exm_test_pieces_add(gconstpointer piece, gsize len, gpointer data, GError **error)
+{
+	const gchar *bytes = piece;
+	ExmTestPieces *p = data;
+
+	g_assert_cmpuint(len, >, 0);
+	if (p->lines)
+		g_assert_cmpint(bytes[len - 1], ==, '\n');
+	p->pieces++;
+	if (p->pieces == p->refuse_at) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "piece %u refused", p->pieces);
+		return FALSE;
+	}
+	g_string_append_len(p->text, bytes, (gssize)len);
+	return TRUE;
 }
 
 gchar *

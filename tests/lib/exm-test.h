@@ -64,6 +64,20 @@ gchar *exm_test_make_certs(void);
 /* Reads a whole file, failing the test if it cannot. */
 gchar *exm_test_read_file(const gchar *path);
 
+/* A text handed out in pieces (the shape of every piece writer:
+ * ExmJsonPieceFunc, the passwd render, a cdb sink's append), collected by
+ * exm_test_pieces_add(): each piece is non-empty (and whole lines with
+ * @lines), appended to @text and counted; the piece numbered @refuse_at
+ * (from 1; 0: none) is refused with %G_IO_ERROR_NO_SPACE. */
+typedef struct {
+	GString *text;
+	guint pieces;
+	guint refuse_at;
+	gboolean lines;
+} ExmTestPieces;
+
+gboolean exm_test_pieces_add(gconstpointer piece, gsize len, gpointer data, GError **error);
+
 /* Runs argv synchronously; returns the exit status (or -1), stdout/stderr optional. */
 gint exm_test_run(const gchar *const *argv, gchar **out, gchar **err);
 

@@ -1143,26 +1143,6 @@ test_parse_pruned(void)
 	}
 }
 
-typedef struct {
-	GString *text;
-	guint pieces;
-	guint fail_at; /* 0: never */
-} Pieces;
-
-static gboolean
-pieces_add(gconstpointer piece, gsize len, gpointer data, GError **error)
-{
-	Pieces *p = data;
-
-	p->pieces++;
-	if (p->pieces == p->fail_at) {
-		g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "disk full");
-		return FALSE;
-	}
-	g_string_append_len(p->text, piece, (gssize)len);
-	return TRUE;
-}
-
 /* The text in pieces: the same bytes as exm_json_canonical() and
  * exm_json_to_string(), a raw node's text included, never in one piece for
  * a large tree; the first error stops it and is the one returned. */
@@ -1174,7 +1154,7 @@ test_canonical_to(void)
 	g_autoptr(JsonNode) root = NULL;
 	g_autofree gchar *whole = NULL;
 	g_autoptr(GError) error = NULL;
-	Pieces p = { g_string_new(NULL), 0, 0 };
+	ExmTestPieces p = { g_string_new(NULL), 0, 0, FALSE };
 
 	for (guint i = 0; i < 20000; i++)
 		g_string_append_printf(
@@ -1185,7 +1165,7 @@ test_canonical_to(void)
 	g_assert_true(
 		exm_json_node_is_raw(json_object_get_member(json_node_get_object(root), "raw")));
 	whole = exm_json_canonical(root);
-	g_assert_true(exm_json_canonical_to(root, pieces_add, &p, &error));
+	g_assert_true(exm_json_canonical_to(root, exm_test_pieces_add, &p, &error));
 	g_assert_no_error(error);
 	g_assert_cmpstr(p.text->str, ==, whole);
 	g_assert_cmpuint(p.pieces, >, 4);
@@ -1193,17 +1173,17 @@ test_canonical_to(void)
 	g_clear_pointer(&whole, g_free);
 
 	/* the member order kept, as exm_json_to_string() */
-	p = (Pieces){ g_string_new(NULL), 0, 0 };
+	p = (ExmTestPieces){ g_string_new(NULL), 0, 0, FALSE };
 	whole = exm_json_to_string(root);
 	g_assert_true(g_str_has_prefix(whole, "{\"raw\":"));
-	g_assert_true(exm_json_to_pieces(root, pieces_add, &p, &error));
+	g_assert_true(exm_json_to_pieces(root, exm_test_pieces_add, &p, &error));
 	g_assert_no_error(error);
 	g_assert_cmpstr(p.text->str, ==, whole);
 	g_assert_cmpuint(p.pieces, >, 4);
 	g_string_free(p.text, TRUE);
 
-	p = (Pieces){ g_string_new(NULL), 0, 2 };
-	g_assert_false(exm_json_canonical_to(root, pieces_add, &p, &error));
+	p = (ExmTestPieces){ g_string_new(NULL), 0, 2, FALSE };
+	g_assert_false(exm_json_canonical_to(root, exm_test_pieces_add, &p, &error));
 	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
 	g_assert_cmpuint(p.pieces, ==, 2);
 	g_string_free(p.text, TRUE);

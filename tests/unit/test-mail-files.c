@@ -105,30 +105,6 @@ test_upstream_passwd(void)
 	}
 }
 
-typedef struct {
-	GString *text;
-	guint pieces;
-	guint refuse_at; /* 0: none */
-} Pieces;
-
-static gboolean
-collect_piece(gconstpointer bytes, gsize len, gpointer data, GError **error)
-{
-	const gchar *piece = bytes;
-	Pieces *p = data;
-
-	g_assert_cmpuint(len, >, 0);
-	/* whole lines each */
-	g_assert_cmpint(piece[len - 1], ==, '\n');
-	p->pieces++;
-	if (p->pieces == p->refuse_at) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "piece %u refused", p->pieces);
-		return FALSE;
-	}
-	g_string_append_len(p->text, piece, (gssize)len);
-	return TRUE;
-}
-
 /* The pieces, in order, are exm_mail_passwd_render()'s text, whole lines
  * each and about 64 KiB: none for no line, one for a few, several for 3 000
  * accounts; a refused piece stops the render with its error. */
@@ -142,7 +118,7 @@ test_passwd_render_pieces(void)
 		g_autoptr(GString) text = g_string_new(NULL);
 		g_autoptr(GError) error = NULL;
 		g_autofree gchar *whole = NULL;
-		Pieces p = { text, 0, 0 };
+		ExmTestPieces p = { text, 0, 0, TRUE };
 
 		for (guint k = 0; k < sizes[i]; k++) {
 			g_autofree gchar *user = g_strdup_printf("user%05u", k);
@@ -150,7 +126,7 @@ test_passwd_render_pieces(void)
 			raw_add(n, user, HASH_A, k % 7 != 3);
 		}
 		whole = exm_mail_passwd_render(n);
-		g_assert_true(exm_mail_passwd_render_pieces(n, collect_piece, &p, &error));
+		g_assert_true(exm_mail_passwd_render_pieces(n, exm_test_pieces_add, &p, &error));
 		g_assert_no_error(error);
 		g_assert_cmpstr(text->str, ==, whole);
 		g_assert_cmpuint(p.pieces, ==, (strlen(whole) + 65535) / 65536);
@@ -159,7 +135,7 @@ test_passwd_render_pieces(void)
 		g_string_truncate(text, 0);
 		p.pieces = 0;
 		p.refuse_at = 2;
-		g_assert_false(exm_mail_passwd_render_pieces(n, collect_piece, &p, &error));
+		g_assert_false(exm_mail_passwd_render_pieces(n, exm_test_pieces_add, &p, &error));
 		g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
 		g_assert_cmpuint(p.pieces, ==, 2);
 	}
