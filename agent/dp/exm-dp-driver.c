@@ -20,6 +20,7 @@
 #include "exm-stamp.h"
 #include "exm-dp-tls.h"
 #include "exm-json.h"
+#include "exm-memprobe.h"
 #include "exm-mail-dns.h"
 #include "exm-mail-files.h"
 #include "exm-mail-model.h"
@@ -1135,6 +1136,7 @@ put_result(ExmDpDriver *self,
 	values = g_ptr_array_new();
 	g_ptr_array_add(values, actual);
 	keep_listing(self, g_steal_pointer(&before), usage, capture, values, names, TRUE);
+	exm_memprobe_point("put: listing kept");
 	return actual;
 }
 
@@ -1160,6 +1162,7 @@ driver_put(ExmDpDriver *self,
 	node = node_from_json(value, error);
 	if (node == NULL)
 		return NULL;
+	exm_memprobe_point("put: node built");
 	meta = meta_for_put(self, node->uuid, error);
 	if (meta == NULL)
 		return NULL;
@@ -1170,6 +1173,7 @@ driver_put(ExmDpDriver *self,
 	if (!files_write(self, node, changed, error) ||
 	    !tls_custom_apply(self, node, changed, error))
 		return NULL;
+	exm_memprobe_point("put: files written");
 	breaker_perform(self, pending);
 	acme_target(self, node);
 	/* the meta entry and the actual value hold the target's accounts when
@@ -1179,6 +1183,7 @@ driver_put(ExmDpDriver *self,
 	json_object_set_member(resources, node->uuid, exm_mail_node_to_json_with(node, accounts));
 	if (!meta_save(self, meta, error))
 		return NULL;
+	exm_memprobe_point("put: meta saved");
 	alone = meta_plain(meta) && json_object_get_size(resources) == 1;
 	/* an unshared tree of every account: not held beside the value's */
 	g_clear_pointer(&meta, json_node_unref);
@@ -1400,6 +1405,7 @@ list_read(ExmDpDriver *self,
 	meta = meta_load(self, error);
 	if (meta == NULL)
 		return NULL;
+	exm_memprobe_point("list: meta read");
 	resources = meta_resources(meta);
 	plain = meta_plain(meta);
 	out = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
@@ -1414,6 +1420,7 @@ list_read(ExmDpDriver *self,
 		g_ptr_array_add(out, actual);
 	}
 	g_ptr_array_add(names, NULL);
+	exm_memprobe_point("list: values built");
 	keep_listing(self,
 		     g_steal_pointer(&owned),
 		     usage,

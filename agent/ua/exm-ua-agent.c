@@ -13,6 +13,7 @@
  * (or freed) agent is never touched by a late completion.
  */
 #include "exm-atomic.h"
+#include "exm-memprobe.h"
 #include "exm-proto.h"
 #include "exm-ua-agent.h"
 
@@ -623,14 +624,17 @@ agent_got_payload(ExmUaAgent *agent, ExmUaPayload *resp)
 		 * MB at 100 000 accounts) are freed: given back before the
 		 * drivers build the node beside their pages */
 		malloc_trim(0);
+		exm_memprobe_point("answer trimmed");
 		agent->known = resp;
 		agent->target_hash = g_strdup(resp->hash);
 	}
 	agent_apply(agent, targets, saved);
+	exm_memprobe_point("applied");
 	/* what the drivers freed (a node of every account, 25 MB at 100 000)
 	 * is given back before the report is made: its small blocks cannot
 	 * hold the report's text, which would take fresh pages beside them */
 	malloc_trim(0);
+	exm_memprobe_point("apply trimmed");
 	if (g_strcmp0(agent->collected->hash, agent->target_hash) != 0)
 		agent->ops = exm_ua_sync_plan(agent->collected, agent->known, agent->kinds);
 	else
@@ -839,6 +843,7 @@ agent_save(ExmUaAgent *agent)
 	g_autoptr(GError) error = NULL;
 
 	agent->collected->version = 0;
+	exm_memprobe_point("synced");
 	if (!exm_ua_state_save(agent->config->payload_path,
 			       agent->collected,
 			       agent->targets,
@@ -848,6 +853,7 @@ agent_save(ExmUaAgent *agent)
 		agent_finish(agent, EXM_UA_OUTCOME_PARTIAL);
 		return;
 	}
+	exm_memprobe_point("state saved");
 	agent_keep_collected(agent);
 	agent_keep_targets(agent);
 	agent->offloaded = FALSE;
@@ -990,8 +996,10 @@ agent_finish(ExmUaAgent *agent, ExmUaOutcome outcome)
 	agent_reset_iteration(agent);
 	/* the iteration's memory given back while the agent waits (an idle
 	 * one used none) */
-	if (!agent->it.idle)
+	if (!agent->it.idle) {
 		malloc_trim(0);
+		exm_memprobe_point("iteration trimmed");
+	}
 	if (agent->func != NULL)
 		agent->func(agent, &agent->it, agent->func_data);
 	if (!agent->started)

@@ -8,6 +8,7 @@
 #include "exm-config.h"
 #include "exm-envelope.h"
 #include "exm-json.h"
+#include "exm-memprobe.h"
 #include "exm-secret.h"
 #include "exm-ua-error.h"
 
@@ -433,6 +434,7 @@ client_answered(GTask *task_in)
 	 * from it: the answer's text (taken by the decoding) and the request's
 	 * body (each as large as the node's value, 15 to 28 MB at 100 000
 	 * accounts) are not held meanwhile (docs/scale.md §3). */
+	exm_memprobe_point("answer read");
 	resp = exm_ua_client_answer(d->client,
 				    soup_message_get_status(d->msg),
 				    soup_message_headers_get_content_type(hdrs, NULL),
@@ -442,6 +444,7 @@ client_answered(GTask *task_in)
 				    d->prune,
 				    &error);
 	soup_message_set_request_body(d->msg, NULL, NULL, 0);
+	exm_memprobe_point("answer decoded");
 	if (resp == NULL) {
 		g_task_return_error(task, error);
 		return;

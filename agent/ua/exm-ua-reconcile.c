@@ -4,6 +4,7 @@
  */
 #include "exm-ua-reconcile.h"
 
+#include "exm-memprobe.h"
 #include "exm-ua-error.h"
 
 #include <string.h>
@@ -24,6 +25,7 @@ list_actual(ExmUaDriver *driver, const gchar *kind, ExmUaKindResult *result)
 		result->failed = TRUE;
 		return NULL;
 	}
+	exm_memprobe_point("listed");
 	actual = g_ptr_array_new_with_free_func((GDestroyNotify)exm_ua_resource_unref);
 	for (guint i = 0; i < values->len; i++) {
 		g_autoptr(GError) local = NULL;

@@ -27,9 +27,12 @@
  * EXM_BENCH_AGENT names another build's agent to run instead (the same
  * figures for main and a branch, side by side); EXM_BENCH_AGENT_TUNABLES
  * replaces the GLIBC_TUNABLES the unit sets ("" for none, as before it).
+ * EXM_MEMORY_PROBE, inherited by the agent, has it log its memory at each
+ * step of an iteration (exm-memprobe.h; docs/scale.md §3).
  */
 #include "exm-config.h"
 #include "exm-dp-config.h"
+#include "exm-memprobe.h"
 #include "exm-ua-config.h"
 #include "exm-test.h"
 #include "exm-uuid.h"
@@ -594,6 +597,11 @@ bench_size(guint n)
 		peak_mail,
 		peak_change,
 		TARGET_RSS_MB);
+	if (exm_memprobe_enabled())
+		g_print("# %7u accounts: EXM_MEMORY_PROBE is set: the agent reset its peak at "
+			"every point, so the peaks above are only since its last point; its "
+			"lines (\"memory at\") are in this log\n",
+			n);
 	g_assert_false(r.exited);
 	run_stop(&r);
 }
