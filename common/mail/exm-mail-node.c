@@ -20,8 +20,6 @@
 static void
 node_account_free(ExmMailNodeAccount *a)
 {
-	g_free(a->username);
-	g_free(a->password_hash);
 	g_free(a->previous_hash);
 	g_free(a->breaker_token);
 	g_strfreev(a->senders);
@@ -133,11 +131,23 @@ account_add(ExmMailNode *node,
 			    *user);
 		return NULL;
 	}
-	a = g_new0(ExmMailNodeAccount, 1);
-	a->username = g_steal_pointer(user);
-	a->password_hash = g_strdup(password_hash);
-	a->active = active;
+	a = exm_mail_node_account_new(*user, password_hash, active);
+	g_clear_pointer(user, g_free);
 	g_ptr_array_insert(node->accounts, (gint)pos, a);
+	return a;
+}
+
+ExmMailNodeAccount *
+exm_mail_node_account_new(const gchar *username, const gchar *password_hash, gboolean active)
+{
+	gsize ulen = strlen(username) + 1;
+	gsize hlen = strlen(password_hash) + 1;
+	ExmMailNodeAccount *a = g_malloc0(sizeof(*a) + ulen + hlen);
+	gchar *text = (gchar *)(a + 1);
+
+	a->username = memcpy(text, username, ulen);
+	a->password_hash = memcpy(text + ulen, password_hash, hlen);
+	a->active = active;
 	return a;
 }
 

@@ -20,29 +20,42 @@ typedef enum {
 /* "release", "discard"; %NULL for NONE. */
 const gchar *exm_mail_node_breaker_op_to_string(ExmMailBreakerOp op);
 
-/* One account inside the `mail_instance_node` value. */
+/* One account inside the `mail_instance_node` value.  Its username and
+ * hash lie in the account's own block (exm_mail_node_account_new()): one
+ * allocation an account instead of three, and the members ordered without
+ * padding (at 100 000 accounts the node was 25 MB; docs/scale.md §3). */
 typedef struct {
-	gchar *username;
-	gchar *password_hash; /* as stored, `{SCHEME}` prefix kept */
-	gboolean active;
-	/* abuse controls (docs/abuse-controls.md); 0 / %NULL: the instance default */
+	const gchar *username;
+	const gchar *password_hash; /* as stored, `{SCHEME}` prefix kept */
+	/* abuse controls (docs/abuse-controls.md): %NULL is the instance default */
+	GStrv senders; /* lower-cased patterns, sorted, no duplicate */
+	/* rotation (docs/abuse-controls.md §5): the secret a rotation replaced,
+	 * which logs in until @previous_until; %NULL: none */
+	gchar *previous_hash;
+	/* the circuit breaker's pending action (docs/abuse-controls.md §7): a
+	 * UUID with an op, %NULL without */
+	gchar *breaker_token;
+	/* abuse controls: 0 is the instance default */
 	gint64 messages_per_hour;
 	gint64 recipients_per_day;
-	GStrv senders; /* lower-cased patterns, sorted, no duplicate */
-	/* rotation and expiry (docs/abuse-controls.md §5), seconds since the
-	 * epoch: the secret a rotation replaced logs in until @previous_until;
-	 * no login after @expires_at; %NULL / 0: none */
-	gchar *previous_hash;
+	/* rotation and expiry, seconds since the epoch: no login after
+	 * @expires_at; 0: none */
 	gint64 previous_until;
 	gint64 expires_at;
-	/* the circuit breaker's pending action (docs/abuse-controls.md §7):
-	 * NONE, or RELEASE/DISCARD the account's held mail once per @breaker_token */
+	/* NONE, or RELEASE/DISCARD the account's held mail once per @breaker_token */
 	ExmMailBreakerOp breaker_op;
-	gchar *breaker_token; /* a UUID with an op, %NULL without */
+	gboolean active;
 	/* the sandbox (docs/sandbox.md): the account's mail is DKIM-signed and
 	 * captured on the node instead of delivered */
 	gboolean sandbox;
 } ExmMailNodeAccount;
+
+/* Returns: (transfer full): an account of @username and @password_hash
+ * (copied, unchecked: exm_mail_node_add_account() checks them), nothing else
+ * set; it is freed with the node that holds it */
+ExmMailNodeAccount *exm_mail_node_account_new(const gchar *username,
+					      const gchar *password_hash,
+					      gboolean active);
 
 /* The latest time the secrets' deadlines may name (9999-12-31T23:59:59Z). */
 #define EXM_MAIL_EPOCH_MAX G_GINT64_CONSTANT(253402300799)

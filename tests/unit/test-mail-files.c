@@ -39,12 +39,7 @@ raw_node(const gchar *domain)
 static void
 raw_add(ExmMailNode *n, const gchar *user, const gchar *hash, gboolean active)
 {
-	ExmMailNodeAccount *a = g_new0(ExmMailNodeAccount, 1);
-
-	a->username = g_strdup(user);
-	a->password_hash = g_strdup(hash);
-	a->active = active;
-	g_ptr_array_add(n->accounts, a);
+	g_ptr_array_add(n->accounts, exm_mail_node_account_new(user, hash, active));
 }
 
 /* ---- upstream tests/unit/test_driver.py ------------------------------------------- */
