@@ -537,16 +537,21 @@ typedef struct {
  * caller's g_malloc()ed block, anonymous memory whose pages are the
  * process's own, so its contents are gone, not merely unmapped. */
 static void
-build_release(ExmJsonBuild *b)
+build_release_at(ExmJsonBuild *b, const guchar *at, gsize step)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	guchar *to = (guchar *)((uintptr_t)b->p & ~(page - 1));
+	guchar *to = (guchar *)((uintptr_t)at & ~(page - 1));
 
-	if (b->released == NULL || to <= b->released ||
-	    (gsize)(to - b->released) < BUILD_RELEASE_STEP)
+	if (b->released == NULL || to <= b->released || (gsize)(to - b->released) < step)
 		return;
 	if (madvise(b->released, (gsize)(to - b->released), MADV_DONTNEED) == 0)
 		b->released = to;
+}
+
+static void
+build_release(ExmJsonBuild *b)
+{
+	build_release_at(b, b->p, BUILD_RELEASE_STEP);
 }
 
 /* The name a member's value is built under: the text's own, or its copy
@@ -2100,15 +2105,30 @@ exm_json_raw_members(JsonNode *node)
 
 /* ---- canonical text from text, without a tree ---- */
 
-/* A member met while an object is made canonical: its name (the text's
- * bytes when it has no escape, else decoded into @owned) and where its value
- * starts. */
+/* A member met while an object is made canonical: where it starts (its
+ * name's quote), its name (the text's bytes when it has no escape, else a
+ * decoded copy, @owned) and where its value starts. */
 typedef struct {
+	const guchar *at;
 	const gchar *name;
-	gsize nlen;
-	gchar *owned;
 	const guchar *value;
+	guint32 nlen;
+	gboolean owned;
 } CanonMember;
+
+/* The pages of a large text's raw object given back as its members are
+ * written, in whatever order they are written (sorted, or in the order a
+ * PostgreSQL jsonb gives: by length first): each page counts the members
+ * whose text lies on it and goes back once all of them are written; pages
+ * freed one after another go back together (docs/scale.md §3). */
+typedef struct {
+	guchar *first; /* the page the object starts on */
+	gsize page;
+	guint npages;  /* the pages wholly before the object's end */
+	guint32 *left; /* by page: its members not written yet */
+	guchar *run;   /* freed, not given back yet: [run, run_end) */
+	guchar *run_end;
+} CanonRelease;
 
 static gint
 canon_member_cmp(gconstpointer a, gconstpointer b)
@@ -2230,10 +2250,75 @@ canon_number(GString *out, const guchar **pp)
 		write_double(out, g_ascii_strtod(from, NULL));
 }
 
+/* The pages of @r the member text [@at, @end) lies on (those before the
+ * object's last page), by index. */
+static void
+canon_release_pages(const CanonRelease *r,
+		    const guchar *at,
+		    const guchar *end,
+		    guint *lo,
+		    guint *hi)
+{
+	*lo = at > r->first ? (guint)((gsize)(at - r->first) / r->page) : 0;
+	*hi = end > at && end > r->first ? (guint)((gsize)(end - 1 - r->first) / r->page) + 1 : *lo;
+	*hi = MIN(*hi, r->npages);
+}
+
+static void
+canon_release_flush(CanonRelease *r)
+{
+	if (r->run != r->run_end)
+		(void)madvise(r->run, (gsize)(r->run_end - r->run), MADV_DONTNEED);
+	r->run = r->run_end = NULL;
+}
+
+/* The member text [@at, @end) is written: its pages without another
+ * member left go back, by runs of up to BUILD_RELEASE_STEP. */
+static void
+canon_release_member(CanonRelease *r, const guchar *at, const guchar *end)
+{
+	guint lo, hi;
+
+	if (r == NULL)
+		return;
+	canon_release_pages(r, at, end, &lo, &hi);
+	for (guint i = lo; i < hi; i++) {
+		guchar *page = r->first + (gsize)i * r->page;
+
+		if (--r->left[i] > 0)
+			continue;
+		if (page != r->run_end)
+			canon_release_flush(r);
+		if (r->run == NULL)
+			r->run = page;
+		r->run_end = page + r->page;
+		if ((gsize)(r->run_end - r->run) >= BUILD_RELEASE_STEP)
+			canon_release_flush(r);
+	}
+}
+
+/* Past the white space and the comma after a member's value at *@pp: where
+ * the next member starts, or the object's `}`. */
+static void
+canon_member_end(const guchar **pp)
+{
+	canon_ws(pp);
+	if (**pp == ',') {
+		(*pp)++;
+		canon_ws(pp);
+	}
+}
+
 /* The members of the object at *@pp (its `{`), *@pp left past it; in
- * @small while they fit, else in a new array (*@big). */
+ * @small while they fit, else in a new array (*@big); counted on their
+ * pages in @r when set. */
 static CanonMember *
-canon_members(const guchar **pp, CanonMember *small, guint n_small, GArray **big, guint *n)
+canon_members(const guchar **pp,
+	      CanonMember *small,
+	      guint n_small,
+	      GArray **big,
+	      guint *n,
+	      CanonRelease *r)
 {
 	*n = 0;
 	*big = NULL;
@@ -2241,8 +2326,14 @@ canon_members(const guchar **pp, CanonMember *small, guint n_small, GArray **big
 	canon_ws(pp);
 	while (**pp != '}') {
 		CanonMember m = { 0 };
+		gchar *owned = NULL;
+		gsize nlen;
+		guint lo, hi;
 
-		m.name = canon_string_text(pp, &m.nlen, &m.owned);
+		m.at = *pp;
+		m.name = canon_string_text(pp, &nlen, &owned);
+		m.nlen = (guint32)nlen;
+		m.owned = owned != NULL;
 		canon_ws(pp);
 		(*pp)++; /* : */
 		canon_ws(pp);
@@ -2257,11 +2348,12 @@ canon_members(const guchar **pp, CanonMember *small, guint n_small, GArray **big
 		else
 			small[*n] = m;
 		(*n)++;
-		canon_ws(pp);
-		if (**pp == ',') {
-			(*pp)++;
-			canon_ws(pp);
-		}
+		canon_member_end(pp);
+		if (r == NULL)
+			continue;
+		canon_release_pages(r, m.at, *pp, &lo, &hi);
+		for (guint i = lo; i < hi; i++)
+			r->left[i]++;
 	}
 	(*pp)++;
 	return *big != NULL ? (CanonMember *)(gpointer)(*big)->data : small;
@@ -2269,15 +2361,18 @@ canon_members(const guchar **pp, CanonMember *small, guint n_small, GArray **big
 
 /* The object at *@pp, members sorted by name (the last of a name kept),
  * each value made canonical in turn; members already in order (a value's
- * accounts, as the control plane sorts them) are not sorted again. */
+ * accounts, as the control plane sorts them) are not sorted again.  With
+ * @release (a raw object of a large text being built), the text's pages go
+ * back as their members are written: a 14 MB object of accounts and its
+ * canonical text are not both held whole (docs/scale.md §3). */
 // NOLINTBEGIN(misc-no-recursion): the scanner bounded the text's depth
 static void
-canon_object(GString *out, const guchar **pp)
+canon_object(GString *out, const guchar **pp, CanonRelease *release)
 {
 	CanonMember small[16];
 	g_autoptr(GArray) big = NULL;
 	guint n = 0;
-	CanonMember *m = canon_members(pp, small, G_N_ELEMENTS(small), &big, &n);
+	CanonMember *m = canon_members(pp, small, G_N_ELEMENTS(small), &big, &n, release);
 	gboolean sorted = TRUE, first = TRUE;
 
 	for (guint i = 1; i < n && sorted; i++)
@@ -2289,18 +2384,24 @@ canon_object(GString *out, const guchar **pp)
 		const guchar *v = m[i].value;
 
 		if (i + 1 < n && m[i].nlen == m[i + 1].nlen &&
-		    memcmp(m[i].name, m[i + 1].name, m[i].nlen) == 0)
-			continue;
-		if (!first)
-			g_string_append_c(out, ',');
-		first = FALSE;
-		canon_write_string(out, m[i].name, m[i].nlen);
-		g_string_append_c(out, ':');
-		canon_value(out, &v);
+		    memcmp(m[i].name, m[i + 1].name, m[i].nlen) == 0) {
+			canon_skip(&v);
+		} else {
+			if (!first)
+				g_string_append_c(out, ',');
+			first = FALSE;
+			canon_write_string(out, m[i].name, m[i].nlen);
+			g_string_append_c(out, ':');
+			canon_value(out, &v);
+		}
+		canon_member_end(&v);
+		canon_release_member(release, m[i].at, v);
 	}
 	g_string_append_c(out, '}');
-	for (guint i = 0; i < n; i++)
-		g_free(m[i].owned);
+	for (guint i = 0; i < n; i++) {
+		if (m[i].owned)
+			g_free((gchar *)m[i].name);
+	}
 }
 
 static void
@@ -2337,7 +2438,7 @@ canon_value(GString *out, const guchar **pp)
 
 	switch (**pp) {
 	case '{':
-		canon_object(out, pp);
+		canon_object(out, pp, NULL);
 		return;
 	case '[':
 		canon_array(out, pp);
@@ -2363,14 +2464,34 @@ canon_value(GString *out, const guchar **pp)
 
 /* The raw node of the object text at @data, which the scanner accepted
  * (and which is followed by a byte that ends a number, as in a whole text):
- * exm_json_canonical()'s text of its tree, made from the text itself. */
+ * exm_json_canonical()'s text of its tree, made from the text itself; the
+ * pages behind it given back as it goes when @b's text is large. */
 static GString *
-raw_text_from(const gchar *data, gsize len)
+raw_text_from(ExmJsonBuild *b, const gchar *data, gsize len)
 {
 	GString *out = exm_json_raw_begin(len);
 	const guchar *p = (const guchar *)data;
+	const guchar *end = p + len;
+	CanonRelease r = { 0 };
 
-	canon_value(out, &p);
+	if (b->released == NULL) {
+		canon_object(out, &p, NULL);
+		return out;
+	}
+	/* what lies before the object is behind the build: given back now, so
+	 * the pages given back stay one range (build_free_text()) */
+	build_release_at(b, p, 0);
+	r.page = (gsize)sysconf(_SC_PAGESIZE);
+	/* never before what may be given back (not malloc's header) */
+	r.first = MAX((guchar *)((uintptr_t)p & ~(uintptr_t)(r.page - 1)), b->released);
+	r.npages = end > r.first ? (guint)((gsize)(end - r.first) / r.page) : 0;
+	r.left = g_new0(guint32, r.npages + 1);
+	canon_object(out, &p, &r);
+	canon_release_flush(&r);
+	g_free(r.left);
+	/* every page of the object before its last is given back (again: a
+	 * page no member lies on, or those freed already, cost nothing) */
+	build_release_at(b, end, 0);
 	return out;
 }
 
@@ -2386,7 +2507,7 @@ build_raw(ExmJsonBuild *b)
 	if (!scan_value(&s) || !scanned_is_utf8(b->p, (gsize)(s.p - b->p)))
 		return NULL;
 	b->p += s.p - b->p;
-	pending.text = raw_text_from((const gchar *)from, (gsize)(b->p - from));
+	pending.text = raw_text_from(b, (const gchar *)from, (gsize)(b->p - from));
 	/* a string node for now, its text set once the text is freed
 	 * (build_resolve()) */
 	pending.node = json_node_init_string(json_node_alloc(), NULL);

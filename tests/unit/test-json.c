@@ -9,8 +9,10 @@
 #include "exm-base.h"
 #include "exm-test.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -1232,6 +1234,111 @@ test_parse_release(void)
 	}
 }
 
+/* The kB figure of @key ("VmHWM:") in /proc/self/status. */
+static gint64
+status_kb(const gchar *key)
+{
+	g_autofree gchar *status = NULL;
+	const gchar *at;
+
+	g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
+	at = strstr(status, key);
+	g_assert_nonnull(at);
+	return g_ascii_strtoll(at + strlen(key), NULL, 10);
+}
+
+/* `{"v": {"accounts": {...}}}` of @n accounts named in @order: "sorted"
+ * (as exm_json_canonical() sorts), "jsonb" (by length first, as a
+ * PostgreSQL jsonb gives them) or "reversed"; one name in seven escaped (so
+ * decoded into a copy); each member followed by as much white space as its
+ * canonical text, which the canonical text leaves out. */
+static gchar *
+accounts_text(guint n, const gchar *order)
+{
+	GString *s = g_string_new("{\"v\": {\"accounts\": {");
+	g_autofree gchar *gap = g_strnfill(330, ' ');
+
+	for (guint i = 0; i < n; i++) {
+		guint k = g_str_equal(order, "reversed") ? n - 1 - i : i;
+		const gchar *at = k % 7 == 0 ? "\\u0040" : "@";
+
+		if (i > 0)
+			g_string_append(s, ", ");
+		if (g_str_equal(order, "jsonb"))
+			g_string_append_printf(s, "\"u%u%sx\"", k, at);
+		else
+			g_string_append_printf(s, "\"u%07u%sx\"", k, at);
+		g_string_append_printf(
+			s, ": {\"password_hash\": \"$6$%0300u\", \"active\": true}%s", k, gap);
+	}
+	g_string_append(s, "}}, \"tail\": \"t\"}");
+	return g_string_free(s, FALSE);
+}
+
+/* In a process of its own (a fresh heap): the build's resident peak over
+ * what it started with, the text included, is well under the accounts'
+ * canonical text (which it would be at least, were the text kept whole
+ * while that is made); that text is exm_json_canonical()'s of the whole
+ * tree, built afterwards. */
+static void
+release_raw_child(const gchar *order)
+{
+	static const gchar *const rules[] = { "=v/accounts", NULL };
+	g_autofree gchar *text = accounts_text(40000, order);
+	g_autofree gchar *copy = g_strdup(text);
+	gsize len = strlen(text);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) root = NULL;
+	g_autoptr(JsonNode) whole = NULL;
+	g_autofree gchar *want = NULL;
+	const gchar *raw;
+	gint64 before, peak, raw_kb;
+	int fd;
+
+	/* the peak reset to the resident size now ("5", kernel 4.0 and later) */
+	fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, "5", 1), ==, 1);
+	close(fd);
+	before = status_kb("VmRSS:");
+	root = exm_json_parse_pruned_take(g_steal_pointer(&text), len, rules, &error);
+	peak = status_kb("VmHWM:") - before;
+	g_assert_no_error(error);
+	raw = exm_json_raw_text(json_object_get_member(
+		json_object_get_object_member(json_node_get_object(root), "v"), "accounts"));
+	g_assert_nonnull(raw);
+	whole = exm_json_parse_strict(copy, len, &error);
+	g_assert_no_error(error);
+	want = exm_json_canonical(json_object_get_member(
+		json_object_get_object_member(json_node_get_object(whole), "v"), "accounts"));
+	g_assert_cmpstr(raw, ==, want);
+	g_assert_cmpstr(json_object_get_string_member(json_node_get_object(root), "tail"), ==, "t");
+	raw_kb = (gint64)strlen(raw) / 1024;
+	g_test_message("%s: text %zu kB, accounts %" G_GINT64_FORMAT " kB, peak +%" G_GINT64_FORMAT
+		       " kB",
+		       order,
+		       len / 1024,
+		       raw_kb,
+		       peak);
+	/* under valgrind, resident memory holds its shadow of what was written */
+	if (g_getenv("EXM_UNDER_VALGRIND") == NULL)
+		g_assert_cmpint(peak, <, raw_kb / 2);
+}
+
+/* A large raw object gives the text's pages back as its members are
+ * written, whatever their order: sorted, by length (a jsonb's), reversed.
+ * The names, escaped or not, straddle the pages given back. */
+static void
+test_parse_release_raw(gconstpointer order)
+{
+	if (g_test_subprocess()) {
+		release_raw_child(order);
+		return;
+	}
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+	g_test_trap_assert_passed();
+}
+
 /* An object at a `=` path is kept as its canonical text: the same canonical
  * text, hash and value as the whole tree, whatever the input's member order,
  * white space, escapes, repeated names and numbers; its members readable one
@@ -1320,6 +1427,10 @@ main(int argc, char **argv)
 	g_test_add_func("/json/parse/pruned", test_parse_pruned);
 	g_test_add_func("/json/parse/raw", test_parse_raw);
 	g_test_add_func("/json/parse/release", test_parse_release);
+	g_test_add_data_func("/json/parse/release-raw/sorted", "sorted", test_parse_release_raw);
+	g_test_add_data_func("/json/parse/release-raw/jsonb", "jsonb", test_parse_release_raw);
+	g_test_add_data_func(
+		"/json/parse/release-raw/reversed", "reversed", test_parse_release_raw);
 	g_test_add_func("/json/canonical/to", test_canonical_to);
 	g_test_add_func("/json/get/string", test_get_string);
 	g_test_add_func("/json/get/int", test_get_int);
