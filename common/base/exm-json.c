@@ -2162,7 +2162,11 @@ canon_skip_string(const guchar **pp)
 	for (;;) {
 		gsize backslashes = 0;
 
-		q = (const guchar *)strchr((const gchar *)q + 1, '"');
+		/* a loop, not strchr(): a sanitizer's strict string checks would
+		 * measure the rest of a 28 MB text at every string */
+		do
+			q++;
+		while (*q != '"');
 		/* the opening quote stops the count: it is no backslash */
 		while (q[-1 - (gssize)backslashes] == '\\')
 			backslashes++;

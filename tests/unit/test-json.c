@@ -1320,9 +1320,12 @@ release_raw_child(const gchar *order)
 		       len / 1024,
 		       raw_kb,
 		       peak);
-	/* under valgrind, resident memory holds its shadow of what was written */
+	/* under valgrind and AddressSanitizer, resident memory holds their
+	 * shadow of what was written, and freed blocks in quarantine */
+#ifndef __SANITIZE_ADDRESS__
 	if (g_getenv("EXM_UNDER_VALGRIND") == NULL)
 		g_assert_cmpint(peak, <, raw_kb / 2);
+#endif
 }
 
 /* A large raw object gives the text's pages back as its members are
@@ -1335,6 +1338,9 @@ test_parse_release_raw(gconstpointer order)
 		release_raw_child(order);
 		return;
 	}
+	/* malloc's perturbation (meson test sets it) writes every byte of a
+	 * block given and freed: the child measures what the build touches */
+	g_unsetenv("MALLOC_PERTURB_");
 	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
 	g_test_trap_assert_passed();
 }
