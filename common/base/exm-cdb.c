@@ -32,10 +32,11 @@ struct _ExmCdbWriter {
 	GByteArray *buf;
 	gsize size; /* the file's length so far, the header's 2048 bytes included */
 	guint8 header[HEADER];
-	/* streaming: where the bytes go, and each key (32-bit length, bytes) at
-	 * @keyat[entry] in @keys, for exm_cdb_writer_contains() */
+	/* streaming: where the bytes go, and unless @unindexed each key (32-bit
+	 * length, bytes) at @keyat[entry] in @keys, for exm_cdb_writer_contains() */
 	const ExmCdbSink *sink;
 	gpointer sink_data;
+	gboolean unindexed;
 	GByteArray *keys;
 	GArray *keyat;
 	gboolean failed;
@@ -97,7 +98,7 @@ exm_cdb_writer_new(void)
  * Returns: (transfer full): an empty database
  */
 ExmCdbWriter *
-exm_cdb_writer_new_streaming(const ExmCdbSink *sink, gpointer sink_data)
+exm_cdb_writer_new_streaming(const ExmCdbSink *sink, gpointer sink_data, gboolean indexed)
 {
 	ExmCdbWriter *w = g_new0(ExmCdbWriter, 1);
 
@@ -106,8 +107,11 @@ exm_cdb_writer_new_streaming(const ExmCdbSink *sink, gpointer sink_data)
 	w->size = HEADER;
 	w->sink = sink;
 	w->sink_data = sink_data;
-	w->keys = g_byte_array_new();
-	w->keyat = g_array_new(FALSE, FALSE, sizeof(guint32));
+	w->unindexed = !indexed;
+	if (indexed) {
+		w->keys = g_byte_array_new();
+		w->keyat = g_array_new(FALSE, FALSE, sizeof(guint32));
+	}
 	w->entries = g_array_new(FALSE, FALSE, sizeof(Slot));
 	return w;
 }
@@ -251,6 +255,7 @@ exm_cdb_writer_contains(const ExmCdbWriter *w, gconstpointer key, gsize klen)
 {
 	gboolean found = FALSE;
 
+	g_return_val_if_fail(!w->unindexed, FALSE);
 	if (w->index != NULL)
 		index_probe(w, exm_cdb_hash(key, klen), key, klen, &found);
 	return found;
@@ -316,14 +321,18 @@ exm_cdb_writer_add(ExmCdbWriter *w,
 	e.pos = (guint32)w->size;
 	put32(lens, (guint32)klen);
 	put32(lens + 4, (guint32)dlen);
-	if (w->keys != NULL)
-		key_keep(w, key, klen);
-	index_grow(w);
-	/* a later record of a key is stored, but a lookup finds the first */
-	g_array_append_val(w->entries, e);
-	s = index_probe(w, e.hash, key, klen, &found);
-	if (!found)
-		w->index[s] = w->entries->len;
+	if (w->unindexed) {
+		g_array_append_val(w->entries, e);
+	} else {
+		if (w->keys != NULL)
+			key_keep(w, key, klen);
+		index_grow(w);
+		/* a later record of a key is stored, but a lookup finds the first */
+		g_array_append_val(w->entries, e);
+		s = index_probe(w, e.hash, key, klen, &found);
+		if (!found)
+			w->index[s] = w->entries->len;
+	}
 	return emit(w, lens, sizeof(lens), error) && emit(w, key, klen, error) &&
 	       emit(w, data, dlen, error);
 }

@@ -47,8 +47,12 @@ ExmCdbWriter *exm_cdb_writer_new(void);
 
 /* Returns: (transfer full): an empty database handed to @sink as it is
  * built (pieces of 64 KiB), to end with exm_cdb_writer_end(); it takes
- * everything but exm_cdb_writer_finish() */
-ExmCdbWriter *exm_cdb_writer_new_streaming(const ExmCdbSink *sink, gpointer sink_data);
+ * everything but exm_cdb_writer_finish(), and exm_cdb_writer_contains()
+ * only when @indexed: a copy of every key and an index of them kept (about
+ * 5 MB at 100 000 passwd lines; docs/scale.md §3) */
+ExmCdbWriter *exm_cdb_writer_new_streaming(const ExmCdbSink *sink,
+					   gpointer sink_data,
+					   gboolean indexed);
 
 /* Room for about @records more records of @bytes of keys and data in all,
  * made once: a file of 15 MB grown by doubling was copied on the way and took

@@ -28,10 +28,34 @@ refuse(GError **error, guint lineno, const gchar *why)
 	return FALSE;
 }
 
-/* One line [@p, @end) into @w unless its key is there already (lsearch finds
- * a key's first line); blank and `#` lines add nothing. */
+struct _ExmMailCdbLines {
+	ExmCdbWriter *w;
+	guint lineno;
+	/* streaming: the key of the line before (once @any was added), the
+	 * only one a line is told apart from (equal keys come next to each
+	 * other) */
+	GString *last;
+	gboolean any;
+};
+
+/* Whether @key is one a line before had (lsearch finds a key's first
+ * line); kept as the last one when streaming. */
 static gboolean
-add_line(ExmCdbWriter *w, const gchar *p, const gchar *end, guint lineno, GError **error)
+key_seen(ExmMailCdbLines *l, const gchar *key)
+{
+	if (l->last == NULL)
+		return exm_cdb_writer_contains(l->w, key, strlen(key));
+	if (l->any && g_str_equal(l->last->str, key))
+		return TRUE;
+	g_string_assign(l->last, key);
+	l->any = TRUE;
+	return FALSE;
+}
+
+/* One line [@p, @end) into @l's file unless its key is there already;
+ * blank and `#` lines add nothing. */
+static gboolean
+add_line(ExmMailCdbLines *l, const gchar *p, const gchar *end, GError **error)
 {
 	const gchar *k = p, *v;
 	g_autofree gchar *key = NULL;
@@ -41,9 +65,9 @@ add_line(ExmCdbWriter *w, const gchar *p, const gchar *end, guint lineno, GError
 	if (p == end || *p == '#')
 		return TRUE;
 	if (is_space(*p))
-		return refuse(error, lineno, "a continuation line");
+		return refuse(error, l->lineno, "a continuation line");
 	if (*p == '"')
-		return refuse(error, lineno, "a quoted key");
+		return refuse(error, l->lineno, "a quoted key");
 	while (p < end && *p != ':' && !is_space(*p))
 		p++;
 	key = g_ascii_strdown(k, p - k);
@@ -52,15 +76,10 @@ add_line(ExmCdbWriter *w, const gchar *p, const gchar *end, guint lineno, GError
 	if (v < end && *v == ':')
 		for (v++; v < end && is_space(*v); v++)
 			;
-	if (exm_cdb_writer_contains(w, key, strlen(key)))
+	if (key_seen(l, key))
 		return TRUE;
-	return exm_cdb_writer_add(w, key, strlen(key), v, (gsize)(end - v), error);
+	return exm_cdb_writer_add(l->w, key, strlen(key), v, (gsize)(end - v), error);
 }
-
-struct _ExmMailCdbLines {
-	ExmCdbWriter *w;
-	guint lineno;
-};
 
 ExmMailCdbLines *
 exm_mail_cdb_lines_new(void)
@@ -76,7 +95,8 @@ exm_mail_cdb_lines_new_streaming(const ExmCdbSink *sink, gpointer sink_data)
 {
 	ExmMailCdbLines *l = g_new0(ExmMailCdbLines, 1);
 
-	l->w = exm_cdb_writer_new_streaming(sink, sink_data);
+	l->w = exm_cdb_writer_new_streaming(sink, sink_data, FALSE);
+	l->last = g_string_new(NULL);
 	return l;
 }
 
@@ -92,13 +112,16 @@ exm_mail_cdb_lines_free(ExmMailCdbLines *l)
 	if (l == NULL)
 		return;
 	exm_cdb_writer_free(l->w);
+	if (l->last != NULL)
+		g_string_free(l->last, TRUE);
 	g_free(l);
 }
 
 gboolean
 exm_mail_cdb_lines_add(ExmMailCdbLines *l, const gchar *line, gsize len, GError **error)
 {
-	return add_line(l->w, line, line + len, ++l->lineno, error);
+	l->lineno++;
+	return add_line(l, line, line + len, error);
 }
 
 guint8 *

@@ -45,7 +45,10 @@ typedef struct _ExmMailCdbLines ExmMailCdbLines;
 ExmMailCdbLines *exm_mail_cdb_lines_new(void);
 
 /* exm_mail_cdb_lines_new() handing the file to @sink as it is built
- * (exm_cdb_writer_new_streaming()), ended by exm_mail_cdb_lines_end(). */
+ * (exm_cdb_writer_new_streaming(), unindexed), ended by
+ * exm_mail_cdb_lines_end().  A line is told apart only from the line
+ * before: lines of equal keys must come next to each other (passwd's,
+ * sorted by username), and then the file is exm_mail_cdb_lines_new()'s. */
 ExmMailCdbLines *exm_mail_cdb_lines_new_streaming(const ExmCdbSink *sink, gpointer sink_data);
 void exm_mail_cdb_lines_free(ExmMailCdbLines *l);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ExmMailCdbLines, exm_mail_cdb_lines_free)

@@ -424,9 +424,11 @@ sunk_header(gconstpointer bytes, gsize len, gpointer data, GError **error)
 
 static const ExmCdbSink sunk_sink = { sunk_append, sunk_header };
 
-/* @n records (every seventh key repeated), in memory and streamed. */
+/* @n records (every seventh key repeated), in memory and streamed, the
+ * streaming writer @indexed (asked what it holds, as the one in memory) or
+ * not. */
 static void
-streaming_matches(guint n)
+streaming_matches(guint n, gboolean indexed)
 {
 	g_autoptr(ExmCdbWriter) mem = exm_cdb_writer_new();
 	g_autoptr(ExmCdbWriter) w = NULL;
@@ -436,16 +438,17 @@ streaming_matches(guint n)
 	guint8 *db;
 
 	g_byte_array_set_size(k.file, EXM_CDB_HEADER_SIZE);
-	w = exm_cdb_writer_new_streaming(&sunk_sink, &k);
+	w = exm_cdb_writer_new_streaming(&sunk_sink, &k, indexed);
 	exm_cdb_writer_reserve(w, n, 0);
 	for (guint i = 0; i < n; i++) {
 		g_autofree gchar *key =
 			g_strdup_printf("user%u@example.com", i % 7 == 6 ? i - 1 : i);
 		g_autofree gchar *value = g_strdup_printf("$6$salt$%u", i);
 
-		g_assert_cmpint(exm_cdb_writer_contains(w, key, strlen(key)),
-				==,
-				exm_cdb_writer_contains(mem, key, strlen(key)));
+		if (indexed)
+			g_assert_cmpint(exm_cdb_writer_contains(w, key, strlen(key)),
+					==,
+					exm_cdb_writer_contains(mem, key, strlen(key)));
 		g_assert_true(
 			exm_cdb_writer_add(mem, key, strlen(key), value, strlen(value), NULL));
 		g_assert_true(
@@ -469,14 +472,25 @@ streaming_matches(guint n)
 }
 
 /* A streaming writer hands on the bytes the writer in memory builds, the
- * header last. */
+ * header last, indexed or not; an unindexed one is not asked what it holds. */
 static void
 test_streaming(void)
 {
-	streaming_matches(0);
-	streaming_matches(1);
-	streaming_matches(7);
-	streaming_matches(100000);
+	Sunk k = { g_byte_array_new(), 0, 0, 0, FALSE };
+	g_autoptr(ExmCdbWriter) w = exm_cdb_writer_new_streaming(&sunk_sink, &k, FALSE);
+
+	for (guint indexed = 0; indexed < 2; indexed++) {
+		streaming_matches(0, indexed);
+		streaming_matches(1, indexed);
+		streaming_matches(7, indexed);
+		streaming_matches(100000, indexed);
+	}
+	if (g_test_undefined()) {
+		g_test_expect_message("exm-base", G_LOG_LEVEL_CRITICAL, "*unindexed*");
+		g_assert_false(exm_cdb_writer_contains(w, "k", 1));
+		g_test_assert_expected_messages();
+	}
+	g_byte_array_unref(k.file);
 }
 
 /* A sink's error stops the writer: passed on, and nothing more taken. */
@@ -491,7 +505,7 @@ test_streaming_sink_fails(void)
 	guint i;
 
 	g_byte_array_set_size(k.file, EXM_CDB_HEADER_SIZE);
-	w = exm_cdb_writer_new_streaming(&sunk_sink, &k);
+	w = exm_cdb_writer_new_streaming(&sunk_sink, &k, FALSE);
 	for (i = 0; ok && i < 100000; i++) {
 		g_autofree gchar *key = g_strdup_printf("user%u@example.com", i);
 

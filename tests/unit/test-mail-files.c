@@ -346,7 +346,11 @@ test_passwd_render_cdb(void)
 	raw_add(mixed, "eve", "$6$x:y", TRUE);
 	raw_add(mixed, "bob", "$6$first", TRUE);
 	raw_add(mixed, "bob", "$6$second", TRUE);
-	assert_cdb_of_render(mixed, 1);
+	/* sorted apart from "bob" and written as its key, it would be a
+	 * repeated key the streamed index (which compares a line with the line
+	 * before only) kept: it is no canonical username, so no line */
+	raw_add(mixed, "Bob", "$6$third", TRUE);
+	assert_cdb_of_render(mixed, 2);
 	raw_add(bad_domain, "good", HASH_A, TRUE);
 	assert_cdb_of_render(bad_domain, 1);
 }
