@@ -298,6 +298,27 @@ key_keep(ExmCdbWriter *w, gconstpointer key, gsize klen)
 	g_array_append_val(w->keyat, at);
 }
 
+/* @e added, and indexed unless the writer is not: a later record of a key
+ * is stored, but a lookup finds the first. */
+static void
+entry_add(ExmCdbWriter *w, Slot e, gconstpointer key, gsize klen)
+{
+	gboolean found;
+	guint32 s;
+
+	if (w->unindexed) {
+		g_array_append_val(w->entries, e);
+		return;
+	}
+	if (w->keys != NULL)
+		key_keep(w, key, klen);
+	index_grow(w);
+	g_array_append_val(w->entries, e);
+	s = index_probe(w, e.hash, key, klen, &found);
+	if (!found)
+		w->index[s] = w->entries->len;
+}
+
 gboolean
 exm_cdb_writer_add(ExmCdbWriter *w,
 		   gconstpointer key,
@@ -307,8 +328,6 @@ exm_cdb_writer_add(ExmCdbWriter *w,
 		   GError **error)
 {
 	guint8 lens[8];
-	gboolean found;
-	guint32 s;
 	Slot e;
 
 	g_return_val_if_fail(!w->failed, FALSE);
@@ -321,18 +340,7 @@ exm_cdb_writer_add(ExmCdbWriter *w,
 	e.pos = (guint32)w->size;
 	put32(lens, (guint32)klen);
 	put32(lens + 4, (guint32)dlen);
-	if (w->unindexed) {
-		g_array_append_val(w->entries, e);
-	} else {
-		if (w->keys != NULL)
-			key_keep(w, key, klen);
-		index_grow(w);
-		/* a later record of a key is stored, but a lookup finds the first */
-		g_array_append_val(w->entries, e);
-		s = index_probe(w, e.hash, key, klen, &found);
-		if (!found)
-			w->index[s] = w->entries->len;
-	}
+	entry_add(w, e, key, klen);
 	return emit(w, lens, sizeof(lens), error) && emit(w, key, klen, error) &&
 	       emit(w, data, dlen, error);
 }
