@@ -49,7 +49,7 @@ ExmCdbWriter *exm_cdb_writer_new(void);
  * built (pieces of 64 KiB), to end with exm_cdb_writer_end(); it takes
  * everything but exm_cdb_writer_finish(), and exm_cdb_writer_contains()
  * only when @indexed: a copy of every key and an index of them kept (about
- * 5 MB at 100 000 passwd lines; docs/scale.md §3) */
+ * 5 MB at 100 000 records of 19-byte keys; docs/scale.md §3) */
 ExmCdbWriter *exm_cdb_writer_new_streaming(const ExmCdbSink *sink,
 					   gpointer sink_data,
 					   gboolean indexed);

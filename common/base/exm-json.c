@@ -2364,8 +2364,8 @@ canon_members(const guchar **pp,
 }
 
 /* The object at *@pp, members sorted by name (the last of a name kept),
- * each value made canonical in turn; members already in order (a value's
- * accounts, as the control plane sorts them) are not sorted again.  With
+ * each value made canonical in turn; members already in order (a value
+ * the agent wrote) are not sorted again (a jsonb's, by length first, are).  With
  * @release (a raw object of a large text being built), the text's pages go
  * back as their members are written: a 14 MB object of accounts and its
  * canonical text are not both held whole (docs/scale.md §3). */
