@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +26,10 @@
 
 /* Where a test process tells its subprocesses its user dirs. */
 #define EXM_TEST_DIRS_ENV "EXM_TEST_DIRS"
+/* The dirs' prefix in TMPDIR, and the file in them naming the process
+ * that made them (exm_test_sweep_dirs()). */
+#define EXM_TEST_DIRS_PREFIX "exm-test-dirs-"
+#define EXM_TEST_DIRS_OWNER  "owner.pid"
 
 /* The user dirs GLib hands this process (exm_test_init()), removed at its
  * exit by the process that made them (not by a fork()ed child's, nor by a
@@ -80,6 +85,56 @@ exm_test_remove_dirs(void)
 	g_clear_pointer(&isolated_root, g_free);
 }
 
+/* Whether the process @pid named in @dir's owner file is gone; %FALSE when
+ * there is no such file (being made, or not ours). */
+static gboolean
+dirs_owner_gone(const gchar *dir)
+{
+	g_autofree gchar *path = g_build_filename(dir, EXM_TEST_DIRS_OWNER, NULL);
+	g_autofree gchar *text = NULL;
+	gint64 pid;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return FALSE;
+	pid = g_ascii_strtoll(text, NULL, 10);
+	if (pid <= 0 || pid > G_MAXINT)
+		return FALSE;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+guint
+exm_test_sweep_dirs(const gchar *tmp)
+{
+	g_autoptr(GDir) dir = g_dir_open(tmp, 0, NULL);
+	const gchar *name;
+	guint swept = 0;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree gchar *path = NULL;
+
+		if (!g_str_has_prefix(name, EXM_TEST_DIRS_PREFIX))
+			continue;
+		path = g_build_filename(tmp, name, NULL);
+		if (!g_file_test(path, G_FILE_TEST_IS_DIR) || !dirs_owner_gone(path))
+			continue;
+		exm_test_rmtree(path);
+		swept++;
+	}
+	return swept;
+}
+
+/* The owner file of the dirs just made. */
+static void
+dirs_own(void)
+{
+	g_autofree gchar *path = g_build_filename(isolated_root, EXM_TEST_DIRS_OWNER, NULL);
+	g_autofree gchar *pid = g_strdup_printf("%d\n", (int)getpid());
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_set_contents(path, pid, -1, &error))
+		g_printerr("exm-test: %s\n", error->message);
+}
+
 /* One set of user dirs for the whole process, in place of GLib's
  * G_TEST_OPTION_ISOLATE_DIRS: that option gives every test case dirs of its
  * own and leaks the previous case's strings (GLib keeps them, as callers may
@@ -99,12 +154,15 @@ isolate_dirs(void)
 		cache_user_dirs();
 		return;
 	}
-	isolated_root = g_dir_make_tmp("exm-test-dirs-XXXXXX", &error);
+	/* what a test killed or aborted left (no atexit() ran) */
+	(void)exm_test_sweep_dirs(g_get_tmp_dir());
+	isolated_root = g_dir_make_tmp(EXM_TEST_DIRS_PREFIX "XXXXXX", &error);
 	if (isolated_root == NULL) {
 		g_printerr("exm-test: %s\n", error->message);
 		return;
 	}
 	isolated_owner = getpid();
+	dirs_own();
 	g_setenv(EXM_TEST_DIRS_ENV, isolated_root, TRUE);
 	cache_user_dirs();
 	atexit(exm_test_remove_dirs);

@@ -27,6 +27,11 @@ void exm_test_init(int *argc, char ***argv);
  * atexit(), such as _exit()); safe to call twice. */
 void exm_test_remove_dirs(void);
 
+/* Removes the user dirs in @tmp that a test process left when it was killed
+ * or aborted (its owner is gone); exm_test_init() calls it on TMPDIR.
+ * Returns: how many were removed */
+guint exm_test_sweep_dirs(const gchar *tmp);
+
 /* %TRUE when EXM_REQUIRE_REAL_PEERS=1: a missing peer is a failure, not a skip. */
 gboolean exm_test_require_real_peers(void);
 

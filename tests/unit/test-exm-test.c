@@ -116,6 +116,38 @@ test_removed_at_exit(void)
 	g_assert_false(g_file_test(root, G_FILE_TEST_EXISTS));
 }
 
+/* A process of its own that aborts (no atexit() runs) leaves its set; the
+ * next sweep removes it, and not the set of a process still running. */
+static void
+test_stale_swept(void)
+{
+	g_autofree gchar *parent = NULL;
+	g_autofree gchar *out = NULL;
+	g_autofree gchar *home = NULL;
+	g_autofree gchar *root = NULL;
+
+	if (g_test_subprocess()) {
+		write_home();
+		abort();
+	}
+	parent = g_strdup(dirs_root());
+	out = child_home();
+	g_unsetenv("EXM_TEST_DIRS");
+	g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+	g_setenv("EXM_TEST_DIRS", parent, TRUE);
+	g_test_trap_assert_failed();
+	home = exm_test_read_file(out);
+	g_assert_nonnull(home);
+	if (home == NULL)
+		return;
+	root = g_path_get_dirname(home);
+	g_assert_true(g_file_test(root, G_FILE_TEST_IS_DIR));
+	g_assert_cmpuint(exm_test_sweep_dirs(g_get_tmp_dir()), >=, 1);
+	g_assert_false(g_file_test(root, G_FILE_TEST_EXISTS));
+	/* this process's own set, which it is still using */
+	g_assert_true(g_file_test(g_get_home_dir(), G_FILE_TEST_IS_DIR));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -123,5 +155,6 @@ main(int argc, char **argv)
 	g_test_add_func("/test-lib/dirs/isolated", test_isolated);
 	g_test_add_func("/test-lib/dirs/child-shares", test_child_shares);
 	g_test_add_func("/test-lib/dirs/removed-at-exit", test_removed_at_exit);
+	g_test_add_func("/test-lib/dirs/stale-swept", test_stale_swept);
 	return g_test_run();
 }
