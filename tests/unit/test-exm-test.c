@@ -86,13 +86,34 @@ test_child_shares(void)
 	g_assert_true(g_file_test(home, G_FILE_TEST_IS_DIR));
 }
 
-/* A process of its own (no EXM_TEST_DIRS inherited) makes its set and
- * removes it when it exits. */
+/* Runs this test in a process of its own (no EXM_TEST_DIRS inherited),
+ * which passes or fails as @passes says; returns the HOME it wrote, or
+ * %NULL (asserted) when it wrote none. */
+static gchar *
+own_dirs_child_home(gboolean passes)
+{
+	g_autofree gchar *parent = g_strdup(dirs_root());
+	g_autofree gchar *out = child_home();
+	gchar *home;
+
+	g_unsetenv("EXM_TEST_DIRS");
+	g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+	g_setenv("EXM_TEST_DIRS", parent, TRUE);
+	if (passes)
+		g_test_trap_assert_passed();
+	else
+		g_test_trap_assert_failed();
+	home = exm_test_read_file(out);
+	g_assert_nonnull(home);
+	if (home != NULL)
+		g_assert_false(g_str_has_prefix(home, parent));
+	return home;
+}
+
+/* A process of its own makes its set and removes it when it exits. */
 static void
 test_removed_at_exit(void)
 {
-	g_autofree gchar *parent = NULL;
-	g_autofree gchar *out = NULL;
 	g_autofree gchar *home = NULL;
 	g_autofree gchar *root = NULL;
 
@@ -100,18 +121,10 @@ test_removed_at_exit(void)
 		write_home();
 		return;
 	}
-	parent = g_strdup(dirs_root());
-	out = child_home();
-	g_unsetenv("EXM_TEST_DIRS");
-	g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
-	g_setenv("EXM_TEST_DIRS", parent, TRUE);
-	g_test_trap_assert_passed();
-	home = exm_test_read_file(out);
-	g_assert_nonnull(home);
+	home = own_dirs_child_home(TRUE);
 	if (home == NULL)
 		return;
 	root = g_path_get_dirname(home);
-	g_assert_false(g_str_has_prefix(home, parent));
 	g_assert_true(g_str_has_prefix(root, g_get_tmp_dir()));
 	g_assert_false(g_file_test(root, G_FILE_TEST_EXISTS));
 }
@@ -121,8 +134,6 @@ test_removed_at_exit(void)
 static void
 test_stale_swept(void)
 {
-	g_autofree gchar *parent = NULL;
-	g_autofree gchar *out = NULL;
 	g_autofree gchar *home = NULL;
 	g_autofree gchar *root = NULL;
 
@@ -130,14 +141,7 @@ test_stale_swept(void)
 		write_home();
 		abort();
 	}
-	parent = g_strdup(dirs_root());
-	out = child_home();
-	g_unsetenv("EXM_TEST_DIRS");
-	g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
-	g_setenv("EXM_TEST_DIRS", parent, TRUE);
-	g_test_trap_assert_failed();
-	home = exm_test_read_file(out);
-	g_assert_nonnull(home);
+	home = own_dirs_child_home(FALSE);
 	if (home == NULL)
 		return;
 	root = g_path_get_dirname(home);
