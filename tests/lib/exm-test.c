@@ -123,6 +123,18 @@ exm_test_sweep_dirs(const gchar *tmp)
 	return swept;
 }
 
+guint64
+exm_test_status_kb(const gchar *field)
+{
+	g_autofree gchar *text = NULL;
+	const gchar *at;
+
+	g_assert_true(g_file_get_contents("/proc/self/status", &text, NULL, NULL));
+	at = text != NULL ? strstr(text, field) : NULL;
+	g_assert_nonnull(at);
+	return at != NULL ? g_ascii_strtoull(at + strlen(field), NULL, 10) : 0;
+}
+
 /* The owner file of the dirs just made. */
 static void
 dirs_own(void)

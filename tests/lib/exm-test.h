@@ -32,6 +32,9 @@ void exm_test_remove_dirs(void);
  * Returns: how many were removed */
 guint exm_test_sweep_dirs(const gchar *tmp);
 
+/* The kB figure of @field ("VmRSS:", "VmHWM:") in /proc/self/status (asserted). */
+guint64 exm_test_status_kb(const gchar *field);
+
 /* %TRUE when EXM_REQUIRE_REAL_PEERS=1: a missing peer is a failure, not a skip. */
 gboolean exm_test_require_real_peers(void);
 

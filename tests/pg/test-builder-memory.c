@@ -39,19 +39,6 @@ accounts(void)
 	return rss_is_ours() ? ACCOUNTS : 2000;
 }
 
-/* VmRSS or VmHWM of this process, in kB. */
-static guint64
-status_kb(const gchar *field)
-{
-	g_autofree gchar *text = NULL;
-	const gchar *at;
-
-	g_assert_true(g_file_get_contents("/proc/self/status", &text, NULL, NULL));
-	at = strstr(text, field);
-	g_assert_nonnull(at);
-	return g_ascii_strtoull(at + strlen(field) + 1, NULL, 10);
-}
-
 static void
 sql(ExhTest *t, const gchar *text)
 {
@@ -137,11 +124,11 @@ static guint64
 settled_kb(guint64 base, guint seconds)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
-	guint64 rss = status_kb("VmRSS:");
+	guint64 rss = exm_test_status_kb("VmRSS:");
 
 	while (rss > base + SETTLE_MB * 1024 && g_get_monotonic_time() < deadline) {
 		g_usleep(200 * 1000);
-		rss = status_kb("VmRSS:");
+		rss = exm_test_status_kb("VmRSS:");
 	}
 	return rss;
 }
@@ -171,7 +158,7 @@ test_payload_memory(void)
 		 "SELECT count(*) FROM ua_target_resources WHERE kind = 'node_set'",
 		 G_STRINGIFY(INSTANCES),
 		 60);
-	base = status_kb("VmRSS:");
+	base = exm_test_status_kb("VmRSS:");
 	start = g_get_monotonic_time();
 	for (guint i = 0; i < INSTANCES; i++) {
 		add_accounts(t, instances->pdata[i]);
@@ -183,8 +170,8 @@ test_payload_memory(void)
 		 G_STRINGIFY(INSTANCES),
 		 120);
 	g_test_message("built in %.1f s", (g_get_monotonic_time() - start) / 1e6);
-	after = status_kb("VmRSS:");
-	peak = status_kb("VmHWM:");
+	after = exm_test_status_kb("VmRSS:");
+	peak = exm_test_status_kb("VmHWM:");
 	settled = settled_kb(base, rss_is_ours() ? 60 : 0);
 	size = exh_test_sql(t,
 			    "SELECT max(octet_length(value::text)) FROM ua_target_resources "

@@ -1234,19 +1234,6 @@ test_parse_release(void)
 	}
 }
 
-/* The kB figure of @key ("VmHWM:") in /proc/self/status. */
-static gint64
-status_kb(const gchar *key)
-{
-	g_autofree gchar *status = NULL;
-	const gchar *at;
-
-	g_assert_true(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
-	at = strstr(status, key);
-	g_assert_nonnull(at);
-	return g_ascii_strtoll(at + strlen(key), NULL, 10);
-}
-
 /* `{"v": {"accounts": {...}}}` of @n accounts named in @order: "sorted"
  * (as exm_json_canonical() sorts), "jsonb" (by length first, as a
  * PostgreSQL jsonb gives them) or "reversed"; one name in seven escaped (so
@@ -1300,9 +1287,9 @@ release_raw_child(const gchar *order)
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(write(fd, "5", 1), ==, 1);
 	close(fd);
-	before = status_kb("VmRSS:");
+	before = (gint64)exm_test_status_kb("VmRSS:");
 	root = exm_json_parse_pruned_take(g_steal_pointer(&text), len, rules, &error);
-	peak = status_kb("VmHWM:") - before;
+	peak = (gint64)exm_test_status_kb("VmHWM:") - before;
 	g_assert_no_error(error);
 	raw = exm_json_raw_text(json_object_get_member(
 		json_object_get_object_member(json_node_get_object(root), "v"), "accounts"));
